@@ -1,0 +1,39 @@
+/**
+ * @file cli.h
+ * Command-line options of the invrg program. Not collective: every rank
+ * parses the same argv and reaches the same result.
+ */
+#ifndef INVRG_CLI_H
+#define INVRG_CLI_H
+
+#include <stddef.h>
+
+#include "invrg/error.h"
+
+typedef enum {
+  INVRG_ACTION_RUN,             /**< invrg input.nml */
+  INVRG_ACTION_CHECK,           /**< invrg --check input.nml */
+  INVRG_ACTION_HELP,            /**< invrg --help */
+  INVRG_ACTION_VERSION,         /**< invrg --version */
+  INVRG_ACTION_PRINT_DEFAULTS,  /**< invrg --print-default-input */
+  INVRG_ACTION_PRINT_REFERENCE  /**< invrg --print-input-reference (Markdown, for README) */
+} invrg_action;
+
+typedef struct {
+  invrg_action action;
+  const char *input_path; /**< for RUN and CHECK */
+} invrg_cli;
+
+/**
+ * Parses argv. On a usage error returns INVRG_ERR_INPUT with the reason in
+ * @p why (e.g. "unknown option '--chek' (did you mean '--check'?)").
+ */
+invrg_err invrg_cli_parse(int argc, char **argv, invrg_cli *cli, char *why, size_t why_len);
+
+/** Prints the --help text. */
+void invrg_cli_print_help(void);
+
+/** Prints the --version text (version, git hash, build, libraries). */
+void invrg_cli_print_version(void);
+
+#endif

@@ -1,0 +1,88 @@
+/**
+ * @file config.h
+ * The effective configuration of a run: one struct, filled from the key table
+ * in src/core/config.c (defaults first, then the input file).
+ *
+ * To add a key: add a field here and one row to the table of its group.
+ * Everything else (parsing, checks, --print-default-input, log echo, HDF5
+ * /config, README reference) follows from the row.
+ */
+#ifndef INVRG_CONFIG_H
+#define INVRG_CONFIG_H
+
+#include <mpi.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "invrg/error.h"
+#include "invrg/namelist.h"
+
+#define INVRG_MAX_STAGES 4
+#define INVRG_NAME_LEN 16
+#define INVRG_PATH_LEN 1024
+#define INVRG_TITLE_LEN 256
+
+/** &run: what to do and where to write it. */
+typedef struct {
+  char stages[INVRG_MAX_STAGES][INVRG_NAME_LEN]; /**< subset of mc, train, dream, analyze, in order */
+  int n_stages;
+  int64_t seed;                                  /**< key of every random stream */
+  char output[INVRG_PATH_LEN];                   /**< the HDF5 run file */
+  char title[INVRG_TITLE_LEN];
+  char log_level[INVRG_NAME_LEN];
+} invrg_config_run;
+
+/** &output: how the run file is written. */
+typedef struct {
+  bool overwrite;                                /**< replace an existing output file */
+} invrg_config_output;
+
+/** &parallel: how the ranks are organised (see parallel/groups.h). */
+typedef struct {
+  int64_t ranks_per_group;                       /**< ranks that share one lattice */
+  int64_t grid[2];                               /**< px, py of a group; 0,0 = automatic */
+} invrg_config_parallel;
+
+typedef struct {
+  invrg_config_run run;
+  invrg_config_output output;
+  invrg_config_parallel parallel;
+  /** The input file as read (NUL-terminated, heap, rank 0 and after broadcast all ranks). */
+  char *input_text;
+  char input_path[INVRG_PATH_LEN];
+  /** Where each key was set in the input ([flat key index], line 0 = default). */
+  invrg_nl_pos *key_pos;
+  invrg_nl_pos *group_pos;
+} invrg_config;
+
+/** The schema of invrg's input (all groups and keys). */
+const invrg_nl_schema *invrg_config_schema(void);
+
+/** Fills @p cfg with every default. Not collective. */
+void invrg_config_defaults(invrg_config *cfg);
+
+/**
+ * Reads and checks @p path on rank 0 of @p comm, prints all errors there, and
+ * broadcasts the configuration. Every rank returns the same code:
+ * INVRG_ERR_INPUT for a bad file, INVRG_ERR_RUNTIME if it cannot be read.
+ * Collective on @p comm. Free with invrg_config_free().
+ */
+invrg_err invrg_config_load(const char *path, MPI_Comm comm, invrg_config *cfg);
+
+/**
+ * Reports an input error about @p key of @p group that can only be detected at
+ * run time (e.g. it depends on the number of ranks), GCC-style with the
+ * position where the key was set, on world rank 0. Not collective; returns
+ * INVRG_ERR_INPUT (also recorded with invrg_error_set) so callers can
+ * `err = invrg_config_input_error(...); goto cleanup;` on every rank alike.
+ */
+invrg_err invrg_config_input_error(const invrg_config *cfg, const char *group, const char *key,
+                                   const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
+/** Frees what the configuration owns. */
+void invrg_config_free(invrg_config *cfg);
+
+/** True if @p stage is among the configured stages. */
+bool invrg_config_has_stage(const invrg_config *cfg, const char *stage);
+
+#endif

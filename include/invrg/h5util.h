@@ -1,0 +1,55 @@
+/**
+ * @file h5util.h
+ * Small helpers over HDF5 for writing attributes and groups with error reporting.
+ *
+ * With parallel HDF5, creating groups and writing attributes are collective
+ * metadata operations: every rank of the file's communicator calls them with
+ * the same arguments. All helpers here are collective in that sense.
+ */
+#ifndef INVRG_H5UTIL_H
+#define INVRG_H5UTIL_H
+
+#include <hdf5.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "invrg/error.h"
+
+/** Turns off HDF5's automatic error printing (we report errors ourselves). Not collective. */
+void invrg_h5_init(void);
+
+/** The innermost message of HDF5's current error stack, e.g. "unable to open file". */
+const char *invrg_h5_error_string(char *buf, size_t buflen);
+
+/** Fails with INVRG_ERR_RUNTIME and HDF5's own reason when @p expr is negative. */
+#define INVRG_H5_CALL(expr, what)                                                      \
+  do {                                                                                 \
+    if ((expr) < 0) {                                                                  \
+      char h5_msg_[256];                                                               \
+      err = invrg_error_set(INVRG_ERR_RUNTIME, __FILE__, __LINE__, "HDF5: %s failed: %s", \
+                            (what), invrg_h5_error_string(h5_msg_, sizeof h5_msg_));   \
+      goto cleanup;                                                                    \
+    }                                                                                  \
+  } while (0)
+
+/** Creates group @p path under @p loc (intermediate groups too); @p out receives its id. */
+invrg_err invrg_h5_create_group(hid_t loc, const char *path, hid_t *out);
+
+/** Closes an HDF5 object of any kind if it is valid, and sets the id to -1. */
+void invrg_h5_close(hid_t *id);
+
+invrg_err invrg_h5_attr_string(hid_t loc, const char *name, const char *value);
+invrg_err invrg_h5_attr_strings(hid_t loc, const char *name, const char *const *values, int n);
+/** n values as a 1D attribute (a scalar when @p as_scalar and n == 1). */
+invrg_err invrg_h5_attr_int64(hid_t loc, const char *name, const int64_t *values, int n,
+                              bool as_scalar);
+invrg_err invrg_h5_attr_double(hid_t loc, const char *name, const double *values, int n,
+                               bool as_scalar);
+/** Logicals as HDF5's usual boolean enum (FALSE = 0, TRUE = 1), which h5py reads as bool. */
+invrg_err invrg_h5_attr_bool(hid_t loc, const char *name, const bool *values, int n,
+                             bool as_scalar);
+
+/** A scalar fixed-length UTF-8 string dataset holding @p value (same on every rank). */
+invrg_err invrg_h5_dataset_string(hid_t loc, const char *name, const char *value);
+
+#endif

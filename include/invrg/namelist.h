@@ -1,0 +1,145 @@
+/**
+ * @file namelist.h
+ * A strict, table-driven Fortran-namelist reader.
+ *
+ * The caller describes its input with a schema: groups of keys, each key with
+ * its type, how many values it takes, where it is stored in the caller's
+ * configuration struct, its default (as namelist text), its allowed range or
+ * choices, and a one-line description. That one table drives parsing, the
+ * defaults, the printed default input, the log echo and the HDF5 /config.
+ *
+ * Accepted syntax: `&group key = value, key2 = v1 v2 /` (or `&end`),
+ * case-insensitive names, `!` comments, '...' and "..." strings (a doubled
+ * quote stands for itself), logicals .true./.false./T/F (also .t./.f.),
+ * integers, reals with e or d exponents, comma- or blank-separated arrays and
+ * `r*value` repeats. Everything else is an error reported GCC-style as
+ * `file:line:col: error: message`; all errors of a file are collected.
+ *
+ * Nothing here is collective: rank 0 parses, the caller broadcasts the struct.
+ */
+#ifndef INVRG_NAMELIST_H
+#define INVRG_NAMELIST_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+typedef enum {
+  INVRG_NL_INT,    /**< stored as int64_t */
+  INVRG_NL_REAL,   /**< stored as double */
+  INVRG_NL_BOOL,   /**< stored as bool */
+  INVRG_NL_STRING  /**< stored as char[string_size] */
+} invrg_nl_type;
+
+/** Marks a key whose number of values is fixed (no count field). */
+#define INVRG_NL_NO_COUNT ((size_t)-1)
+
+/**
+ * Extra rule for a key, run after type, count and range checks pass. Gets the
+ * stored value(s) and their number; returns NULL if fine, else a message
+ * (a static string or @p buf, of size @p buflen).
+ */
+typedef const char *(*invrg_nl_validator)(const void *value, int count, char *buf, size_t buflen);
+
+/** One key of a group. */
+typedef struct {
+  const char *name;            /**< lower case */
+  invrg_nl_type type;
+  int min_count;               /**< fewest values accepted (1 for a scalar) */
+  int max_count;               /**< most values = capacity of the array (1 for a scalar) */
+  size_t offset;               /**< offsetof the value or first element in the config */
+  size_t count_offset;         /**< offsetof an int receiving the count, or INVRG_NL_NO_COUNT */
+  size_t string_size;          /**< bytes per string element, NUL included (strings only) */
+  const char *default_text;    /**< default, as namelist values; NULL = required key */
+  double min, max;             /**< inclusive range for numbers (use +-INFINITY for none) */
+  const char *const *choices;  /**< NULL-terminated allowed strings, or NULL */
+  invrg_nl_validator validate; /**< extra rule, or NULL */
+  const char *description;     /**< one line, for --print-default-input and README */
+} invrg_nl_key;
+
+typedef struct {
+  const char *name;            /**< lower case, without '&' */
+  const char *description;
+  const invrg_nl_key *keys;
+  int n_keys;
+} invrg_nl_group;
+
+typedef struct {
+  const invrg_nl_group *groups;
+  int n_groups;
+} invrg_nl_schema;
+
+/** Where something was written in the input (line 0 = not given). */
+typedef struct {
+  int line, col;
+} invrg_nl_pos;
+
+/** One error message. */
+typedef struct {
+  invrg_nl_pos pos;
+  char message[320];
+} invrg_nl_diag;
+
+/** What a parse produced besides the values: errors and positions of keys. */
+typedef struct {
+  const invrg_nl_schema *schema;
+  char filename[512];
+  invrg_nl_diag *diags;
+  int n_diags, diags_capacity;
+  invrg_nl_pos *group_pos;     /**< [group] where each group was opened */
+  invrg_nl_pos *key_pos;       /**< [flat key index] where each key was set */
+  int *key_first;              /**< [group] flat index of the group's first key */
+} invrg_nl_result;
+
+/** Prepares @p res for @p schema. Returns false if out of memory. */
+bool invrg_nl_result_init(invrg_nl_result *res, const invrg_nl_schema *schema, const char *filename);
+
+/** Frees what @p res holds (safe on a zeroed or freed result). */
+void invrg_nl_result_free(invrg_nl_result *res);
+
+/**
+ * Fills @p config with the defaults of every key (config is zeroed first).
+ * Returns the number of errors, which is 0 unless the schema itself is broken;
+ * errors go to @p res when given.
+ */
+int invrg_nl_set_defaults(const invrg_nl_schema *schema, void *config, invrg_nl_result *res);
+
+/**
+ * Parses @p text (of length @p len; NUL bytes are errors) into @p config,
+ * which must already hold the defaults. Appends errors to @p res and records
+ * where each key was set. Returns the number of errors.
+ */
+int invrg_nl_parse(const char *text, size_t len, void *config, invrg_nl_result *res);
+
+/**
+ * Reports an error at key @p key of group @p group (its position if the input
+ * set it, else the group's, else the file). For rules that involve several keys.
+ */
+void invrg_nl_error_at_key(invrg_nl_result *res, const char *group, const char *key,
+                           const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
+/** Writes every diagnostic as "file:line:col: error: message\n". */
+void invrg_nl_print_diagnostics(const invrg_nl_result *res, FILE *out);
+
+/**
+ * Writes @p config as a namelist that parses back to the same values.
+ * With @p describe, each group and key is preceded by its description as a
+ * `!` comment (the form of --print-default-input).
+ */
+void invrg_nl_write(const invrg_nl_schema *schema, const void *config, bool describe, FILE *out);
+
+/** Formats the value(s) of one key as namelist text into @p buf. */
+void invrg_nl_format_value(const invrg_nl_key *key, const void *config, char *buf, size_t buflen);
+
+/** Number of values stored for @p key in @p config. */
+int invrg_nl_value_count(const invrg_nl_key *key, const void *config);
+
+/** Finds a group or key by name (case-insensitive); NULL if absent. */
+const invrg_nl_group *invrg_nl_find_group(const invrg_nl_schema *schema, const char *name);
+const invrg_nl_key *invrg_nl_find_key(const invrg_nl_group *group, const char *name);
+
+/** Writes a Markdown table of all keys (the README's input reference). */
+void invrg_nl_write_markdown(const invrg_nl_schema *schema, FILE *out);
+
+#endif

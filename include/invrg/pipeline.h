@@ -1,0 +1,19 @@
+/**
+ * @file pipeline.h
+ * One run: load the input, check the output, create the run file, run the
+ * stages in order, finish the file. Collective on MPI_COMM_WORLD.
+ */
+#ifndef INVRG_PIPELINE_H
+#define INVRG_PIPELINE_H
+
+#include <stdbool.h>
+
+#include "invrg/error.h"
+
+/**
+ * Runs the input at @p input_path (or only validates it with @p check_only).
+ * Every rank returns the same code, which is the exit status.
+ */
+invrg_err invrg_pipeline_run(const char *input_path, bool check_only);
+
+#endif

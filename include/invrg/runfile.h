@@ -1,0 +1,62 @@
+/**
+ * @file runfile.h
+ * The HDF5 run file (DESIGN §5): created at the start of a run, filled by the
+ * stages, and renamed into place only when the run completes.
+ *
+ * The file is written as `<output>.tmp` with parallel HDF5 by every rank of
+ * the communicator; invrg_runfile_finish() renames it to `<output>` on
+ * success and deletes it on failure, so a file named `<output>` is always
+ * complete. All functions are collective on the communicator given at creation.
+ */
+#ifndef INVRG_RUNFILE_H
+#define INVRG_RUNFILE_H
+
+#include <hdf5.h>
+#include <mpi.h>
+
+#include "invrg/config.h"
+#include "invrg/error.h"
+
+/** Version of the file layout; readers refuse another major version. */
+#define INVRG_FORMAT_VERSION_MAJOR 1
+#define INVRG_FORMAT_VERSION_MINOR 0
+
+/** How the ranks of the run are organised, for /run. */
+typedef struct {
+  int nranks;
+  int ranks_per_group;
+  int grid[2];
+} invrg_run_layout;
+
+typedef struct {
+  hid_t file;                            /**< the open file; stages write under it */
+  MPI_Comm comm;
+  double t_start;
+  char path[INVRG_PATH_LEN];             /**< final name */
+  char tmp_path[INVRG_PATH_LEN + 8];     /**< name while being written */
+} invrg_runfile;
+
+/**
+ * Checks, before any work, that the output can be written: it must not exist
+ * unless &output overwrite is set (input error), and its directory must take
+ * a new file (runtime error naming the path and the reason). Creates nothing.
+ * Collective on @p comm; every rank returns the same code.
+ */
+invrg_err invrg_runfile_check_output(const invrg_config *cfg, MPI_Comm comm);
+
+/**
+ * Creates `<output>.tmp` and writes /, /code, /run and /config.
+ * Collective on @p comm. Free with invrg_runfile_finish().
+ */
+invrg_err invrg_runfile_create(const invrg_config *cfg, const invrg_run_layout *layout,
+                               MPI_Comm comm, invrg_runfile **out);
+
+/**
+ * Records @p status and the wall time in /run, closes the file, and renames it
+ * to its final name if @p status is success (deletes it otherwise). Returns
+ * @p status, or a runtime error if closing or renaming failed. Sets *rf to NULL;
+ * accepts NULL. Collective.
+ */
+invrg_err invrg_runfile_finish(invrg_runfile **rf, invrg_err status);
+
+#endif

@@ -1,0 +1,94 @@
+/* Command-line options: what the user asked invrg to do. */
+#include "invrg/cli.h"
+
+#include <fftw3.h>
+#include <hdf5.h>
+#include <mpi.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "invrg/text.h"
+#include "invrg_build_info.h"
+#include "invrg_git_version.h"
+
+static const char *const options[] = {"--help", "--version", "--check", "--print-default-input",
+                                      "--print-input-reference"};
+
+invrg_err invrg_cli_parse(int argc, char **argv, invrg_cli *cli, char *why, size_t why_len) {
+  cli->action = INVRG_ACTION_RUN;
+  cli->input_path = NULL;
+  int n_files = 0;
+  why[0] = '\0';
+  for (int i = 1; i < argc; i++) {
+    const char *a = argv[i];
+    if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
+      cli->action = INVRG_ACTION_HELP;
+      return INVRG_SUCCESS; /* help wins over everything else on the line */
+    } else if (strcmp(a, "-V") == 0 || strcmp(a, "--version") == 0) {
+      cli->action = INVRG_ACTION_VERSION;
+    } else if (strcmp(a, "--check") == 0) {
+      cli->action = INVRG_ACTION_CHECK;
+    } else if (strcmp(a, "--print-default-input") == 0) {
+      cli->action = INVRG_ACTION_PRINT_DEFAULTS;
+    } else if (strcmp(a, "--print-input-reference") == 0) {
+      cli->action = INVRG_ACTION_PRINT_REFERENCE;
+    } else if (a[0] == '-' && a[1] != '\0') {
+      const char *near = invrg_text_suggest(a, options, (int)(sizeof options / sizeof options[0]));
+      if (near != NULL)
+        snprintf(why, why_len, "unknown option '%s' (did you mean '%s'?)", a, near);
+      else
+        snprintf(why, why_len, "unknown option '%s' (see invrg --help)", a);
+      return INVRG_ERR_INPUT;
+    } else {
+      cli->input_path = a;
+      n_files++;
+    }
+  }
+  bool needs_file = cli->action == INVRG_ACTION_RUN || cli->action == INVRG_ACTION_CHECK;
+  if (needs_file && n_files == 0) {
+    snprintf(why, why_len, "no input file given (usage: invrg [options] input.nml; see --help)");
+    return INVRG_ERR_INPUT;
+  }
+  if (n_files > 1 || (!needs_file && n_files > 0)) {
+    snprintf(why, why_len, needs_file ? "give exactly one input file, got %d"
+                                      : "this option takes no input file (got %d)",
+             n_files);
+    return INVRG_ERR_INPUT;
+  }
+  return INVRG_SUCCESS;
+}
+
+void invrg_cli_print_help(void) {
+  printf(
+      "invrg %s: dreaming up critical 2D Ising configurations by inverse renormalization group\n"
+      "\n"
+      "usage: mpirun -n <ranks> invrg [options] input.nml\n"
+      "\n"
+      "options:\n"
+      "  -h, --help                 print this help and exit\n"
+      "  -V, --version              print version, git hash and libraries, and exit\n"
+      "      --check                validate input.nml (all errors at once) and exit\n"
+      "      --print-default-input  print every key with its default and description,\n"
+      "                             as a namelist that invrg reads back\n"
+      "      --print-input-reference  print the input keys as a Markdown table\n"
+      "\n"
+      "exit status:\n"
+      "  0  success\n"
+      "  1  failure (MPI, HDF5, disk, memory, internal error)\n"
+      "  2  input or usage error (nothing was written)\n"
+      "  3  stopped early after writing a checkpoint; run again to continue\n",
+      INVRG_VERSION);
+}
+
+void invrg_cli_print_version(void) {
+  char mpi_version[MPI_MAX_LIBRARY_VERSION_STRING] = "";
+  int len = 0;
+  MPI_Get_library_version(mpi_version, &len);
+  mpi_version[strcspn(mpi_version, "\n")] = '\0';
+  unsigned major, minor, release;
+  H5get_libversion(&major, &minor, &release);
+  printf("invrg %s (git %s, %s build, %s)\n", INVRG_VERSION, INVRG_GIT_HASH, INVRG_BUILD_TYPE,
+         INVRG_COMPILER);
+  printf("MPI: %s\nHDF5: %u.%u.%u (parallel)\nFFTW: %s\n", mpi_version, major, minor, release,
+         fftw_version);
+}

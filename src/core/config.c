@@ -1,0 +1,233 @@
+/* invrg's input: the key table of every group, and loading it on rank 0 then broadcasting. */
+#include "invrg/config.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <math.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "invrg/log.h"
+#include "invrg/text.h"
+
+/* ------------------------------------------------------------------ validators */
+
+static const char *const stage_names[] = {"mc", "train", "dream", "analyze", NULL};
+
+/* Stages must appear at most once and in pipeline order (mc → train → dream → analyze). */
+static const char *validate_stages(const void *value, int count, char *buf, size_t buflen) {
+  int last = -1;
+  for (int i = 0; i < count; i++) {
+    const char *name = (const char *)value + (size_t)i * INVRG_NAME_LEN;
+    int order = 0;
+    while (stage_names[order] != NULL && strcmp(stage_names[order], name) != 0) order++;
+    if (order == last) {
+      snprintf(buf, buflen, "stage '%s' is listed twice", name);
+      return buf;
+    }
+    if (order < last) {
+      snprintf(buf, buflen, "stage '%s' must come before '%s' (order: mc, train, dream, analyze)",
+               name, stage_names[last]);
+      return buf;
+    }
+    last = order;
+  }
+  return NULL;
+}
+
+static const char *validate_nonempty(const void *value, int count, char *buf, size_t buflen) {
+  (void)buf, (void)buflen;
+  return count == 1 && ((const char *)value)[0] == '\0' ? "must not be empty" : NULL;
+}
+
+/* ------------------------------------------------------------------ the table */
+
+#define SCALAR .min_count = 1, .max_count = 1, .count_offset = INVRG_NL_NO_COUNT
+#define AT(field) .offset = offsetof(invrg_config, field)
+#define ANY_NUMBER .min = -INFINITY, .max = INFINITY
+
+static const char *const log_level_names[] = {"error", "warn", "info", "debug", NULL};
+
+static const invrg_nl_key run_keys[] = {
+    {.name = "stages", .type = INVRG_NL_STRING, .min_count = 0, .max_count = INVRG_MAX_STAGES,
+     AT(run.stages), .count_offset = offsetof(invrg_config, run.n_stages),
+     .string_size = INVRG_NAME_LEN, .default_text = "", /* grows as stages are implemented */
+     .choices = stage_names, .validate = validate_stages,
+     .description = "stages to run, in pipeline order; an empty list only checks the input and "
+                    "writes the run file"},
+    {.name = "seed", .type = INVRG_NL_INT, SCALAR, AT(run.seed), .default_text = "1", .min = 0,
+     .max = INFINITY, .description = "seed of every random stream (same seed, same results on "
+                                     "any number of ranks)"},
+    {.name = "output", .type = INVRG_NL_STRING, SCALAR, AT(run.output),
+     .string_size = INVRG_PATH_LEN, .default_text = "'invrg_out.h5'", .validate = validate_nonempty,
+     .description = "path of the HDF5 run file"},
+    {.name = "title", .type = INVRG_NL_STRING, SCALAR, AT(run.title),
+     .string_size = INVRG_TITLE_LEN, .default_text = "''",
+     .description = "free text stored with the results"},
+    {.name = "log_level", .type = INVRG_NL_STRING, SCALAR, AT(run.log_level),
+     .string_size = INVRG_NAME_LEN, .default_text = "'info'", .choices = log_level_names,
+     .description = "how much the log says: error, warn, info or debug"},
+};
+
+static const invrg_nl_key output_keys[] = {
+    {.name = "overwrite", .type = INVRG_NL_BOOL, SCALAR, AT(output.overwrite),
+     .default_text = ".false.", .description = "replace an existing output file"},
+};
+
+static const invrg_nl_key parallel_keys[] = {
+    {.name = "ranks_per_group", .type = INVRG_NL_INT, SCALAR, AT(parallel.ranks_per_group),
+     .default_text = "1", .min = 1, .max = 1048576,
+     .description = "ranks that share one lattice; the world splits into size/ranks_per_group "
+                    "groups that work on separate items"},
+    {.name = "grid", .type = INVRG_NL_INT, .min_count = 2, .max_count = 2,
+     .count_offset = INVRG_NL_NO_COUNT, AT(parallel.grid), .default_text = "0, 0", .min = 0,
+     .max = 1048576,
+     .description = "px, py: how a group's ranks tile the lattice; 0, 0 chooses automatically"},
+};
+
+#define GROUP(g, text) {.name = #g, .description = text, .keys = g##_keys, \
+                        .n_keys = (int)(sizeof g##_keys / sizeof g##_keys[0])}
+
+static const invrg_nl_group groups[] = {
+    GROUP(run, "the run: stages, seed, output file"),
+    GROUP(output, "how the run file is written"),
+    GROUP(parallel, "how MPI ranks are organised into groups and grids"),
+};
+
+static const invrg_nl_schema schema = {groups, (int)(sizeof groups / sizeof groups[0])};
+
+const invrg_nl_schema *invrg_config_schema(void) { return &schema; }
+
+static int total_keys(void) {
+  int n = 0;
+  for (int g = 0; g < schema.n_groups; g++) n += schema.groups[g].n_keys;
+  return n;
+}
+
+/* ------------------------------------------------------------------ loading */
+
+void invrg_config_defaults(invrg_config *cfg) {
+  memset(cfg, 0, sizeof *cfg);
+  invrg_nl_set_defaults(&schema, cfg, NULL);
+}
+
+static void copy_positions(invrg_config *cfg, const invrg_nl_result *res) {
+  memcpy(cfg->key_pos, res->key_pos, (size_t)total_keys() * sizeof *cfg->key_pos);
+  memcpy(cfg->group_pos, res->group_pos, (size_t)schema.n_groups * sizeof *cfg->group_pos);
+}
+
+/* Rank 0's part of loading: read, parse, print diagnostics. */
+static invrg_err load_on_root(const char *path, invrg_config *cfg) {
+  invrg_err err = INVRG_SUCCESS;
+  invrg_nl_result res;
+  bool res_ready = false;
+  size_t len = 0;
+  cfg->input_text = invrg_text_read_file(path, &len);
+  INVRG_CHECK(cfg->input_text != NULL, INVRG_ERR_INPUT, "cannot read input file '%s': %s", path,
+              strerror(errno));
+  res_ready = invrg_nl_result_init(&res, &schema, path);
+  INVRG_CHECK_ALLOC(res_ready ? &res : NULL);
+  int n_errors = invrg_nl_parse(cfg->input_text, len, cfg, &res);
+  copy_positions(cfg, &res);
+  if (n_errors > 0) {
+    fflush(stdout);
+    invrg_nl_print_diagnostics(&res, stderr);
+    fprintf(stderr, "%s: %d error%s\n", path, n_errors, n_errors == 1 ? "" : "s");
+    fflush(stderr);
+    err = invrg_error_set(INVRG_ERR_INPUT, __FILE__, __LINE__, "%d errors in '%s'", n_errors, path);
+    invrg_error_mark_reported();
+    goto cleanup;
+  }
+cleanup:
+  if (res_ready) invrg_nl_result_free(&res);
+  return err;
+}
+
+invrg_err invrg_config_load(const char *path, MPI_Comm comm, invrg_config *cfg) {
+  invrg_err err = INVRG_SUCCESS;
+  int rank;
+  INVRG_MPI_CALL(MPI_Comm_rank(comm, &rank));
+  invrg_config_defaults(cfg);
+  snprintf(cfg->input_path, sizeof cfg->input_path, "%s", path);
+  cfg->key_pos = calloc((size_t)total_keys(), sizeof *cfg->key_pos);
+  cfg->group_pos = calloc((size_t)schema.n_groups, sizeof *cfg->group_pos);
+  INVRG_CHECK_ALLOC(cfg->key_pos);
+  INVRG_CHECK_ALLOC(cfg->group_pos);
+
+  invrg_err local = rank == 0 ? load_on_root(path, cfg) : INVRG_SUCCESS;
+  if (local != INVRG_SUCCESS && !invrg_error_was_reported()) {
+    fflush(stdout);
+    fprintf(stderr, "error: %s\n", invrg_error_message());
+    invrg_error_mark_reported();
+  }
+  INVRG_CALL(invrg_error_agree(local, comm));
+
+  /* Broadcast the values (plain data), then the input text and key positions. */
+  char *text = cfg->input_text;
+  invrg_nl_pos *key_pos = cfg->key_pos, *group_pos = cfg->group_pos;
+  INVRG_MPI_CALL(MPI_Bcast(cfg, (int)sizeof *cfg, MPI_BYTE, 0, comm));
+  cfg->input_text = text;
+  cfg->key_pos = key_pos;
+  cfg->group_pos = group_pos;
+  unsigned long long text_len = rank == 0 ? strlen(text) : 0;
+  INVRG_MPI_CALL(MPI_Bcast(&text_len, 1, MPI_UNSIGNED_LONG_LONG, 0, comm));
+  if (rank != 0) {
+    cfg->input_text = malloc(text_len + 1);
+    INVRG_CHECK_ALLOC(cfg->input_text);
+  }
+  INVRG_MPI_CALL(MPI_Bcast(cfg->input_text, (int)(text_len + 1), MPI_CHAR, 0, comm));
+  INVRG_MPI_CALL(MPI_Bcast(cfg->key_pos, (int)((size_t)total_keys() * sizeof *cfg->key_pos),
+                           MPI_BYTE, 0, comm));
+  INVRG_MPI_CALL(MPI_Bcast(cfg->group_pos,
+                           (int)((size_t)schema.n_groups * sizeof *cfg->group_pos), MPI_BYTE, 0,
+                           comm));
+
+  invrg_log_level level = INVRG_LOG_INFO;
+  invrg_log_level_from_name(cfg->run.log_level, &level);
+  invrg_log_set_level(level);
+cleanup:
+  return err;
+}
+
+invrg_err invrg_config_input_error(const invrg_config *cfg, const char *group, const char *key,
+                                   const char *fmt, ...) {
+  char message[512];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(message, sizeof message, fmt, ap);
+  va_end(ap);
+  /* Reuse the parser's reporting so runtime checks look like parse errors. */
+  invrg_nl_result res;
+  if (invrg_nl_result_init(&res, &schema, cfg->input_path)) {
+    if (cfg->key_pos != NULL) {
+      memcpy(res.key_pos, cfg->key_pos, (size_t)total_keys() * sizeof *res.key_pos);
+      memcpy(res.group_pos, cfg->group_pos, (size_t)schema.n_groups * sizeof *res.group_pos);
+    }
+    invrg_nl_error_at_key(&res, group, key, "%s", message);
+    if (invrg_log_is_root()) {
+      fflush(stdout);
+      invrg_nl_print_diagnostics(&res, stderr);
+      fflush(stderr);
+    }
+    invrg_nl_result_free(&res);
+  }
+  invrg_error_set(INVRG_ERR_INPUT, __FILE__, __LINE__, "%s", message);
+  invrg_error_mark_reported();
+  return INVRG_ERR_INPUT;
+}
+
+void invrg_config_free(invrg_config *cfg) {
+  free(cfg->input_text);
+  free(cfg->key_pos);
+  free(cfg->group_pos);
+  cfg->input_text = NULL;
+  cfg->key_pos = NULL;
+  cfg->group_pos = NULL;
+}
+
+bool invrg_config_has_stage(const invrg_config *cfg, const char *stage) {
+  for (int i = 0; i < cfg->run.n_stages; i++)
+    if (strcmp(cfg->run.stages[i], stage) == 0) return true;
+  return false;
+}

@@ -1,0 +1,894 @@
+/* A strict, table-driven Fortran-namelist reader (see include/invrg/namelist.h).
+ *
+ * Two layers: a scanner that turns text into tokens with line:column, and a
+ * parser that walks `&group key = values ... /` and hands each assignment to
+ * store_values(), which converts and checks the values against the key's row
+ * in the schema. Every problem becomes one diagnostic; parsing goes on so that
+ * a user sees all the errors of a file at once.
+ */
+#include "invrg/namelist.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "invrg/text.h"
+
+/* ------------------------------------------------------------------ scanner */
+
+typedef enum {
+  TOK_EOF,
+  TOK_GROUP,  /* &name */
+  TOK_END,    /* '/' or &end */
+  TOK_EQUALS, /* = */
+  TOK_COMMA,  /* , */
+  TOK_WORD,   /* a name, number, logical or repeat prefix */
+  TOK_STRING, /* '...' or "..." (text holds the unquoted value) */
+  TOK_BAD     /* a broken token, already reported */
+} token_kind;
+
+enum { TOKEN_TEXT_MAX = 1024 };
+
+typedef struct {
+  token_kind kind;
+  invrg_nl_pos pos;
+  int repeat;                 /* r in r*value (1 if none), for WORD and STRING */
+  invrg_nl_pos repeat_pos;
+  bool too_long;              /* value longer than TOKEN_TEXT_MAX */
+  char text[TOKEN_TEXT_MAX];
+} token;
+
+typedef struct {
+  const char *text;
+  size_t len, at;
+  int line, col;
+  invrg_nl_result *res;
+} scanner;
+
+static void add_diag(invrg_nl_result *res, invrg_nl_pos pos, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void add_diag_v(invrg_nl_result *res, invrg_nl_pos pos, const char *fmt, va_list ap) {
+  if (res == NULL) return;
+  if (res->n_diags == res->diags_capacity) {
+    int cap = res->diags_capacity ? 2 * res->diags_capacity : 16;
+    invrg_nl_diag *more = realloc(res->diags, (size_t)cap * sizeof *more);
+    if (more == NULL) return; /* out of memory: the error count is still right */
+    res->diags = more;
+    res->diags_capacity = cap;
+  }
+  invrg_nl_diag *d = &res->diags[res->n_diags++];
+  d->pos = pos;
+  vsnprintf(d->message, sizeof d->message, fmt, ap);
+}
+
+static void add_diag(invrg_nl_result *res, invrg_nl_pos pos, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  add_diag_v(res, pos, fmt, ap);
+  va_end(ap);
+}
+
+static int peek(const scanner *s) { return s->at < s->len ? (unsigned char)s->text[s->at] : EOF; }
+
+static void advance(scanner *s) {
+  if (s->text[s->at] == '\n') {
+    s->line++;
+    s->col = 1;
+  } else {
+    s->col++;
+  }
+  s->at++;
+}
+
+/* Characters that end a bare word. */
+static bool is_delimiter(int c) {
+  return c == EOF || isspace(c) || c == ',' || c == '=' || c == '/' || c == '!' || c == '\'' ||
+         c == '"' || c == '&';
+}
+
+static void skip_blanks_and_comments(scanner *s) {
+  for (;;) {
+    int c = peek(s);
+    if (c != EOF && isspace(c)) {
+      advance(s);
+    } else if (c == '!') {
+      while (peek(s) != EOF && peek(s) != '\n') advance(s);
+    } else {
+      return;
+    }
+  }
+}
+
+/* Reads a quoted string; a doubled quote inside stands for one quote. */
+static void scan_string(scanner *s, token *t) {
+  int quote = peek(s);
+  invrg_nl_pos start = {s->line, s->col};
+  size_t n = 0;
+  advance(s);
+  for (;;) {
+    int c = peek(s);
+    if (c == EOF || c == '\n') {
+      add_diag(s->res, start, "missing terminating %c character", quote);
+      t->kind = TOK_BAD;
+      return;
+    }
+    advance(s);
+    if (c == quote) {
+      if (peek(s) != quote) break;
+      advance(s);
+    }
+    if (n + 1 < sizeof t->text)
+      t->text[n++] = (char)c;
+    else
+      t->too_long = true;
+  }
+  t->text[n] = '\0';
+  t->kind = TOK_STRING;
+}
+
+static void scan_word(scanner *s, token *t) {
+  size_t n = 0;
+  while (!is_delimiter(peek(s))) {
+    if (n + 1 < sizeof t->text)
+      t->text[n++] = s->text[s->at];
+    else
+      t->too_long = true;
+    advance(s);
+  }
+  t->text[n] = '\0';
+  t->kind = TOK_WORD;
+}
+
+/* Splits "r*value" into its repeat count and value; "r*" alone precedes a string. */
+static void split_repeat(scanner *s, token *t) {
+  char *star = strchr(t->text, '*');
+  if (star == NULL) return;
+  t->repeat_pos = t->pos;
+  char *end = NULL;
+  errno = 0;
+  long r = strtol(t->text, &end, 10);
+  bool digits_only = end == star && star != t->text && isdigit((unsigned char)t->text[0]);
+  if (!digits_only || errno != 0 || r < 1 || r > 1000000) {
+    add_diag(s->res, t->pos, "invalid repeat count in '%s' (write r*value with r >= 1)", t->text);
+    t->kind = TOK_BAD;
+    return;
+  }
+  t->repeat = (int)r;
+  int prefix = (int)(star - t->text) + 1;
+  memmove(t->text, star + 1, strlen(star + 1) + 1);
+  t->pos.col += prefix;
+  if (t->text[0] == '\0') {
+    /* "3*'abc'": the value is the string that follows immediately. */
+    if (peek(s) == '\'' || peek(s) == '"') {
+      t->pos = (invrg_nl_pos){s->line, s->col};
+      scan_string(s, t);
+    } else {
+      add_diag(s->res, t->repeat_pos, "missing value after repeat count '%d*'", t->repeat);
+      t->kind = TOK_BAD;
+    }
+  }
+}
+
+static void next_token(scanner *s, token *t) {
+  skip_blanks_and_comments(s);
+  t->pos = (invrg_nl_pos){s->line, s->col};
+  t->repeat = 1;
+  t->too_long = false;
+  t->text[0] = '\0';
+  int c = peek(s);
+  if (c == EOF) {
+    t->kind = TOK_EOF;
+  } else if (c == '&') {
+    advance(s);
+    scan_word(s, t);
+    t->kind = invrg_text_ieq(t->text, "end") ? TOK_END : TOK_GROUP;
+  } else if (c == '/') {
+    advance(s);
+    t->kind = TOK_END;
+  } else if (c == '=') {
+    advance(s);
+    t->kind = TOK_EQUALS;
+  } else if (c == ',') {
+    advance(s);
+    t->kind = TOK_COMMA;
+  } else if (c == '\'' || c == '"') {
+    scan_string(s, t);
+  } else {
+    scan_word(s, t);
+    split_repeat(s, t);
+  }
+}
+
+/* ------------------------------------------------------------------ values */
+
+/* Integer: optional sign and decimal digits only (1e3 and 1.5 are not integers). */
+static bool parse_int(const char *text, int64_t *out, bool *overflow) {
+  const char *p = text;
+  if (*p == '+' || *p == '-') p++;
+  if (*p == '\0') return false;
+  for (const char *q = p; *q; q++)
+    if (!isdigit((unsigned char)*q)) return false;
+  errno = 0;
+  long long v = strtoll(text, NULL, 10);
+  *overflow = errno == ERANGE;
+  *out = (int64_t)v;
+  return true;
+}
+
+/* Real: [sign] digits [. digits] [e|d [sign] digits], at least one digit in the mantissa. */
+static bool parse_real(const char *text, double *out) {
+  char buf[TOKEN_TEXT_MAX];
+  size_t n = 0;
+  const char *p = text;
+  int mantissa_digits = 0;
+  if (*p == '+' || *p == '-') buf[n++] = *p++;
+  while (isdigit((unsigned char)*p)) buf[n++] = *p++, mantissa_digits++;
+  if (*p == '.') {
+    buf[n++] = *p++;
+    while (isdigit((unsigned char)*p)) buf[n++] = *p++, mantissa_digits++;
+  }
+  if (mantissa_digits == 0) return false;
+  if (*p == 'e' || *p == 'E' || *p == 'd' || *p == 'D') {
+    buf[n++] = 'e';
+    p++;
+    if (*p == '+' || *p == '-') buf[n++] = *p++;
+    if (!isdigit((unsigned char)*p)) return false;
+    while (isdigit((unsigned char)*p)) buf[n++] = *p++;
+  }
+  if (*p != '\0') return false;
+  buf[n] = '\0';
+  errno = 0;
+  double v = strtod(buf, NULL);
+  if (!isfinite(v)) return false;
+  *out = v;
+  return true;
+}
+
+static bool parse_bool(const char *text, bool *out) {
+  static const char *const truths[] = {".true.", ".t.", "t"};
+  static const char *const lies[] = {".false.", ".f.", "f"};
+  for (size_t i = 0; i < 3; i++) {
+    if (invrg_text_ieq(text, truths[i])) return *out = true, true;
+    if (invrg_text_ieq(text, lies[i])) return *out = false, true;
+  }
+  return false;
+}
+
+static size_t element_size(const invrg_nl_key *key) {
+  switch (key->type) {
+    case INVRG_NL_INT: return sizeof(int64_t);
+    case INVRG_NL_REAL: return sizeof(double);
+    case INVRG_NL_BOOL: return sizeof(bool);
+    case INVRG_NL_STRING: return key->string_size;
+  }
+  return 0;
+}
+
+static const void *element_cptr(const invrg_nl_key *key, const void *config, int i) {
+  return (const char *)config + key->offset + (size_t)i * element_size(key);
+}
+
+int invrg_nl_value_count(const invrg_nl_key *key, const void *config) {
+  if (key->count_offset == INVRG_NL_NO_COUNT) return key->max_count;
+  int count;
+  memcpy(&count, (const char *)config + key->count_offset, sizeof count);
+  return count;
+}
+
+static const char *type_phrase(invrg_nl_type type) {
+  switch (type) {
+    case INVRG_NL_INT: return "an integer";
+    case INVRG_NL_REAL: return "a real number";
+    case INVRG_NL_BOOL: return "a logical (.true. or .false.)";
+    case INVRG_NL_STRING: return "a quoted string";
+  }
+  return "?";
+}
+
+/* "'a', 'b' or 'c'" for messages. */
+static void list_choices(const char *const *choices, char *buf, size_t buflen) {
+  size_t used = 0;
+  buf[0] = '\0';
+  for (int i = 0; choices[i] != NULL && used < buflen; i++) {
+    const char *sep = i == 0 ? "" : choices[i + 1] == NULL ? " or " : ", ";
+    used += (size_t)snprintf(buf + used, buflen - used, "%s'%s'", sep, choices[i]);
+  }
+}
+
+static int count_choices(const char *const *choices) {
+  int n = 0;
+  while (choices[n] != NULL) n++;
+  return n;
+}
+
+/* One value as scanned: text, position, and whether it was quoted. */
+typedef struct {
+  const char *text;
+  invrg_nl_pos pos;
+  bool quoted;
+  bool too_long;
+} raw_value;
+
+static void describe_range(const invrg_nl_key *key, char *buf, size_t buflen) {
+  bool integral = key->type == INVRG_NL_INT;
+  if (isfinite(key->min) && isfinite(key->max))
+    snprintf(buf, buflen, integral ? "between %.0f and %.0f" : "between %g and %g", key->min,
+             key->max);
+  else if (isfinite(key->min))
+    snprintf(buf, buflen, integral ? ">= %.0f" : ">= %g", key->min);
+  else
+    snprintf(buf, buflen, integral ? "<= %.0f" : "<= %g", key->max);
+}
+
+/* Converts and checks one value into @p dst. Returns false after reporting. */
+static bool store_one(const invrg_nl_key *key, const raw_value *v, void *dst,
+                      invrg_nl_result *res) {
+  if (key->type != INVRG_NL_STRING && v->quoted) {
+    add_diag(res, v->pos, "key '%s' expects %s, got the string '%s'", key->name,
+             type_phrase(key->type), v->text);
+    return false;
+  }
+  switch (key->type) {
+    case INVRG_NL_INT: {
+      int64_t x;
+      bool overflow = false;
+      if (!parse_int(v->text, &x, &overflow)) {
+        add_diag(res, v->pos, "key '%s' expects an integer, got '%s'", key->name, v->text);
+        return false;
+      }
+      if (overflow) {
+        add_diag(res, v->pos, "key '%s': '%s' does not fit in a 64-bit integer", key->name,
+                 v->text);
+        return false;
+      }
+      if ((double)x < key->min || (double)x > key->max) {
+        char range[96];
+        describe_range(key, range, sizeof range);
+        add_diag(res, v->pos, "key '%s' must be %s, got %s", key->name, range, v->text);
+        return false;
+      }
+      memcpy(dst, &x, sizeof x);
+      return true;
+    }
+    case INVRG_NL_REAL: {
+      double x;
+      if (!parse_real(v->text, &x)) {
+        add_diag(res, v->pos, "key '%s' expects a real number, got '%s'", key->name, v->text);
+        return false;
+      }
+      if (x < key->min || x > key->max) {
+        char range[96];
+        describe_range(key, range, sizeof range);
+        add_diag(res, v->pos, "key '%s' must be %s, got %s", key->name, range, v->text);
+        return false;
+      }
+      memcpy(dst, &x, sizeof x);
+      return true;
+    }
+    case INVRG_NL_BOOL: {
+      bool x;
+      if (!parse_bool(v->text, &x)) {
+        add_diag(res, v->pos, "key '%s' expects a logical (.true. or .false.), got '%s'", key->name,
+                 v->text);
+        return false;
+      }
+      memcpy(dst, &x, sizeof x);
+      return true;
+    }
+    case INVRG_NL_STRING: {
+      if (!v->quoted) {
+        add_diag(res, v->pos, "key '%s' expects a quoted string, got %s (write '%s')", key->name,
+                 v->text, v->text);
+        return false;
+      }
+      size_t len = strlen(v->text);
+      if (v->too_long || len + 1 > key->string_size) {
+        add_diag(res, v->pos, "key '%s': string is longer than %zu characters", key->name,
+                 key->string_size - 1);
+        return false;
+      }
+      if (key->choices != NULL) {
+        const char *const *c = key->choices;
+        int k = 0;
+        while (c[k] != NULL && !invrg_text_ieq(c[k], v->text)) k++;
+        if (c[k] == NULL) {
+          char list[256];
+          list_choices(c, list, sizeof list);
+          const char *near = invrg_text_suggest(v->text, c, count_choices(c));
+          if (near != NULL)
+            add_diag(res, v->pos, "key '%s' must be one of %s, got '%s' (did you mean '%s'?)",
+                     key->name, list, v->text, near);
+          else
+            add_diag(res, v->pos, "key '%s' must be one of %s, got '%s'", key->name, list,
+                     v->text);
+          return false;
+        }
+        memcpy(dst, c[k], strlen(c[k]) + 1); /* canonical spelling of the choice */
+        return true;
+      }
+      memcpy(dst, v->text, len + 1);
+      return true;
+    }
+  }
+  return false;
+}
+
+/*
+ * Stores the values of one assignment. The key keeps its previous values
+ * unless every value converts and the whole assignment passes its checks.
+ */
+static bool store_values(const invrg_nl_key *key, const raw_value *values, int n,
+                         invrg_nl_pos key_pos, void *config, invrg_nl_result *res) {
+  if (n < key->min_count || n > key->max_count) {
+    if (n == 0)
+      add_diag(res, key_pos, "key '%s' has no value", key->name);
+    else if (key->min_count == key->max_count)
+      add_diag(res, key_pos, "key '%s' expects %d value%s, got %d", key->name, key->max_count,
+               key->max_count == 1 ? "" : "s", n);
+    else if (n > key->max_count)
+      add_diag(res, key_pos, "key '%s' takes at most %d values, got %d", key->name,
+               key->max_count, n);
+    else
+      add_diag(res, key_pos, "key '%s' needs at least %d values, got %d", key->name,
+               key->min_count, n);
+    return false;
+  }
+  /* Convert into a scratch copy so a failed assignment leaves the config untouched. */
+  size_t span = (size_t)key->max_count * element_size(key);
+  char *scratch = calloc(1, span);
+  if (scratch == NULL) return false;
+  bool ok = true;
+  for (int i = 0; i < n; i++)
+    ok = store_one(key, &values[i], scratch + (size_t)i * element_size(key), res) && ok;
+  if (ok && key->validate != NULL) {
+    char buf[256];
+    const char *why = key->validate(scratch, n, buf, sizeof buf);
+    if (why != NULL) {
+      add_diag(res, key_pos, "key '%s': %s", key->name, why);
+      ok = false;
+    }
+  }
+  if (ok) {
+    memcpy((char *)config + key->offset, scratch, span);
+    if (key->count_offset != INVRG_NL_NO_COUNT)
+      memcpy((char *)config + key->count_offset, &n, sizeof n);
+  }
+  free(scratch);
+  return ok;
+}
+
+/* ------------------------------------------------------------------ schema lookup */
+
+const invrg_nl_group *invrg_nl_find_group(const invrg_nl_schema *schema, const char *name) {
+  for (int g = 0; g < schema->n_groups; g++)
+    if (invrg_text_ieq(schema->groups[g].name, name)) return &schema->groups[g];
+  return NULL;
+}
+
+const invrg_nl_key *invrg_nl_find_key(const invrg_nl_group *group, const char *name) {
+  for (int k = 0; k < group->n_keys; k++)
+    if (invrg_text_ieq(group->keys[k].name, name)) return &group->keys[k];
+  return NULL;
+}
+
+static int flat_key_index(const invrg_nl_result *res, const invrg_nl_group *group,
+                          const invrg_nl_key *key) {
+  int g = (int)(group - res->schema->groups);
+  return res->key_first[g] + (int)(key - group->keys);
+}
+
+bool invrg_nl_result_init(invrg_nl_result *res, const invrg_nl_schema *schema,
+                          const char *filename) {
+  memset(res, 0, sizeof *res);
+  res->schema = schema;
+  snprintf(res->filename, sizeof res->filename, "%s", filename);
+  int n_keys = 0;
+  res->key_first = calloc((size_t)schema->n_groups, sizeof *res->key_first);
+  res->group_pos = calloc((size_t)schema->n_groups, sizeof *res->group_pos);
+  if (res->key_first == NULL || res->group_pos == NULL) goto fail;
+  for (int g = 0; g < schema->n_groups; g++) {
+    res->key_first[g] = n_keys;
+    n_keys += schema->groups[g].n_keys;
+  }
+  res->key_pos = calloc((size_t)n_keys + 1, sizeof *res->key_pos);
+  if (res->key_pos == NULL) goto fail;
+  return true;
+fail:
+  invrg_nl_result_free(res);
+  return false;
+}
+
+void invrg_nl_result_free(invrg_nl_result *res) {
+  free(res->diags);
+  free(res->group_pos);
+  free(res->key_pos);
+  free(res->key_first);
+  res->diags = NULL;
+  res->group_pos = res->key_pos = NULL;
+  res->key_first = NULL;
+  res->n_diags = res->diags_capacity = 0;
+}
+
+/* ------------------------------------------------------------------ parser */
+
+typedef struct {
+  scanner s;
+  token tok;        /* current token */
+  token next;       /* one token of lookahead */
+  void *config;
+  invrg_nl_result *res;
+} parser;
+
+static void shift(parser *p) {
+  p->tok = p->next;
+  next_token(&p->s, &p->next);
+}
+
+static bool at_key_start(const parser *p) {
+  return p->tok.kind == TOK_WORD && p->next.kind == TOK_EQUALS;
+}
+
+static bool ends_group(token_kind k) { return k == TOK_END || k == TOK_GROUP || k == TOK_EOF; }
+
+static void report_unknown_group(parser *p, const token *t) {
+  const invrg_nl_schema *schema = p->res->schema;
+  const char *names[64];
+  int n = schema->n_groups < 64 ? schema->n_groups : 64;
+  for (int g = 0; g < n; g++) names[g] = schema->groups[g].name;
+  const char *near = invrg_text_suggest(t->text, names, n);
+  if (near != NULL) {
+    add_diag(p->res, t->pos, "unknown group '&%s' (did you mean '&%s'?)", t->text, near);
+    return;
+  }
+  char list[512];
+  size_t used = 0;
+  list[0] = '\0';
+  for (int g = 0; g < n && used < sizeof list; g++)
+    used += (size_t)snprintf(list + used, sizeof list - used, "%s&%s", g ? ", " : "", names[g]);
+  add_diag(p->res, t->pos, "unknown group '&%s'; the groups are %s", t->text, list);
+}
+
+static void report_unknown_key(parser *p, const token *t, const invrg_nl_group *group) {
+  if (strchr(t->text, '(') != NULL) {
+    add_diag(p->res, t->pos,
+             "element assignment '%s' is not supported in group '&%s'; assign the whole array",
+             t->text, group->name);
+    return;
+  }
+  const char *names[128];
+  int n = group->n_keys < 128 ? group->n_keys : 128;
+  for (int k = 0; k < n; k++) names[k] = group->keys[k].name;
+  const char *near = invrg_text_suggest(t->text, names, n);
+  if (near != NULL)
+    add_diag(p->res, t->pos, "unknown key '%s' in group '&%s' (did you mean '%s'?)", t->text,
+             group->name, near);
+  else
+    add_diag(p->res, t->pos, "unknown key '%s' in group '&%s'", t->text, group->name);
+}
+
+/*
+ * Parses `key = v1, v2 ...` with the current token at the key; stops at the
+ * next key, the end of the group or the end of the file. @p group is NULL
+ * inside an unknown group (values are scanned but not checked).
+ */
+static void parse_assignment(parser *p, const invrg_nl_group *group) {
+  token key_tok = p->tok;
+  shift(p); /* key */
+  shift(p); /* = */
+  enum { MAX_VALUES = 256 };
+  raw_value values[MAX_VALUES];
+  static char texts[MAX_VALUES][TOKEN_TEXT_MAX]; /* one parse at a time (rank 0 only) */
+  int n = 0;
+  bool broken = false, overflow = false;
+  bool want_value = true; /* after '=' or ',' */
+  while (!ends_group(p->tok.kind) && !at_key_start(p)) {
+    token *t = &p->tok;
+    if (t->kind == TOK_COMMA) {
+      if (want_value) {
+        add_diag(p->res, t->pos, "empty value in the list of key '%s'", key_tok.text);
+        broken = true;
+      }
+      want_value = true;
+    } else if (t->kind == TOK_EQUALS) {
+      add_diag(p->res, t->pos, "unexpected '=' in the values of key '%s'", key_tok.text);
+      broken = true;
+    } else if (t->kind == TOK_BAD) {
+      broken = true;
+      want_value = false;
+    } else { /* WORD or STRING */
+      for (int r = 0; r < t->repeat; r++) {
+        if (n == MAX_VALUES) {
+          overflow = true;
+          break;
+        }
+        memcpy(texts[n], t->text, sizeof texts[n]);
+        values[n] = (raw_value){texts[n], t->pos, t->kind == TOK_STRING, t->too_long};
+        n++;
+      }
+      want_value = false;
+    }
+    shift(p);
+  }
+  if (group == NULL) return;
+  const invrg_nl_key *key = invrg_nl_find_key(group, key_tok.text);
+  if (key == NULL) {
+    report_unknown_key(p, &key_tok, group);
+    return;
+  }
+  int flat = flat_key_index(p->res, group, key);
+  if (p->res->key_pos[flat].line != 0) {
+    add_diag(p->res, key_tok.pos, "duplicate key '%s' in group '&%s' (first set at line %d)",
+             key->name, group->name, p->res->key_pos[flat].line);
+    return;
+  }
+  p->res->key_pos[flat] = key_tok.pos;
+  if (overflow) {
+    add_diag(p->res, key_tok.pos, "key '%s' takes at most %d values", key->name, key->max_count);
+    return;
+  }
+  if (broken) return; /* already reported */
+  store_values(key, values, n, key_tok.pos, p->config, p->res);
+}
+
+/* Skips tokens until something the parser can resume at. */
+static void recover(parser *p) {
+  while (!ends_group(p->tok.kind) && !at_key_start(p)) shift(p);
+}
+
+static void parse_group_body(parser *p, const invrg_nl_group *group, const token *open) {
+  while (!ends_group(p->tok.kind)) {
+    if (at_key_start(p)) {
+      parse_assignment(p, group);
+    } else {
+      if (p->tok.kind == TOK_WORD)
+        add_diag(p->res, p->tok.pos, "expected '=' after '%s'", p->tok.text);
+      else if (p->tok.kind != TOK_BAD)
+        add_diag(p->res, p->tok.pos, "expected 'key = value' in group '&%s'", open->text);
+      shift(p);
+      recover(p);
+    }
+  }
+  if (p->tok.kind == TOK_END) {
+    shift(p);
+  } else {
+    add_diag(p->res, open->pos, "group '&%s' is not closed with '/'", open->text);
+  }
+}
+
+/* The scanner reports a broken token one token early; present errors in file order. */
+static void sort_diagnostics(invrg_nl_diag *d, int n) {
+  for (int i = 1; i < n; i++) { /* insertion sort: stable, and lists are short */
+    invrg_nl_diag x = d[i];
+    int j = i - 1;
+    while (j >= 0 && (d[j].pos.line > x.pos.line ||
+                      (d[j].pos.line == x.pos.line && d[j].pos.col > x.pos.col))) {
+      d[j + 1] = d[j];
+      j--;
+    }
+    d[j + 1] = x;
+  }
+}
+
+int invrg_nl_parse(const char *text, size_t len, void *config, invrg_nl_result *res) {
+  int errors_before = res->n_diags;
+  const invrg_nl_schema *schema = res->schema;
+  const char *nul = memchr(text, '\0', len);
+  if (nul != NULL) {
+    /* Binary data: report once where it starts and parse only the text before it. */
+    int line = 1, col = 1;
+    for (const char *q = text; q < nul; q++) {
+      col = *q == '\n' ? 1 : col + 1;
+      line += *q == '\n';
+    }
+    add_diag(res, (invrg_nl_pos){line, col}, "the file contains a NUL byte (not a text file?)");
+    len = (size_t)(nul - text);
+  }
+  parser p = {.s = {text, len, 0, 1, 1, res}, .config = config, .res = res};
+  next_token(&p.s, &p.next);
+  shift(&p);
+  while (p.tok.kind != TOK_EOF) {
+    if (p.tok.kind == TOK_GROUP) {
+      token open = p.tok;
+      const invrg_nl_group *group = invrg_nl_find_group(schema, open.text);
+      if (group == NULL) {
+        report_unknown_group(&p, &open);
+      } else {
+        int g = (int)(group - schema->groups);
+        if (res->group_pos[g].line != 0) {
+          add_diag(res, open.pos, "group '&%s' appears twice (first at line %d)", group->name,
+                   res->group_pos[g].line);
+          group = NULL; /* check its syntax, ignore its values */
+        } else {
+          res->group_pos[g] = open.pos;
+        }
+      }
+      shift(&p);
+      parse_group_body(&p, group, &open);
+    } else {
+      if (p.tok.kind == TOK_END)
+        add_diag(res, p.tok.pos, "'/' outside a group");
+      else if (p.tok.kind != TOK_BAD)
+        add_diag(res, p.tok.pos, "expected a group such as '&%s', got '%s'", schema->groups[0].name,
+                 p.tok.kind == TOK_STRING ? "a string" : p.tok.text[0] ? p.tok.text : ",");
+      /* Skip to the next group: one message per stretch of stray text. */
+      do shift(&p);
+      while (p.tok.kind != TOK_GROUP && p.tok.kind != TOK_EOF);
+    }
+  }
+  /* Required keys (no default) that the file did not set. */
+  for (int g = 0; g < schema->n_groups; g++) {
+    const invrg_nl_group *group = &schema->groups[g];
+    for (int k = 0; k < group->n_keys; k++)
+      if (group->keys[k].default_text == NULL && res->key_pos[res->key_first[g] + k].line == 0)
+        add_diag(res, res->group_pos[g], "missing required key '%s' in group '&%s'",
+                 group->keys[k].name, group->name);
+  }
+  sort_diagnostics(res->diags + errors_before, res->n_diags - errors_before);
+  return res->n_diags - errors_before;
+}
+
+/* ------------------------------------------------------------------ defaults */
+
+int invrg_nl_set_defaults(const invrg_nl_schema *schema, void *config, invrg_nl_result *res) {
+  int errors = 0;
+  for (int g = 0; g < schema->n_groups; g++) {
+    const invrg_nl_group *group = &schema->groups[g];
+    for (int k = 0; k < group->n_keys; k++) {
+      const invrg_nl_key *key = &group->keys[k];
+      if (key->default_text == NULL) continue;
+      /* A default is namelist text: parse "&group key = <default> /" with the same code. */
+      char text[2048];
+      snprintf(text, sizeof text, "&%s %s = %s /", group->name, key->name, key->default_text);
+      invrg_nl_result one;
+      if (!invrg_nl_result_init(&one, schema, "<built-in default>")) return errors + 1;
+      invrg_nl_parse(text, strlen(text), config, &one);
+      /* The group's other keys are not in the text; only errors about this key count. */
+      for (int i = 0; i < one.n_diags; i++)
+        if (strstr(one.diags[i].message, "missing required key") == NULL) {
+          errors++;
+          if (res != NULL)
+            add_diag(res, (invrg_nl_pos){0, 0}, "default of &%s %s: %s", group->name,
+                     key->name, one.diags[i].message);
+        }
+      invrg_nl_result_free(&one);
+    }
+  }
+  return errors;
+}
+
+/* ------------------------------------------------------------------ reporting */
+
+void invrg_nl_error_at_key(invrg_nl_result *res, const char *group_name, const char *key_name,
+                           const char *fmt, ...) {
+  invrg_nl_pos pos = {0, 0};
+  const invrg_nl_group *group = invrg_nl_find_group(res->schema, group_name);
+  if (group != NULL) {
+    int g = (int)(group - res->schema->groups);
+    const invrg_nl_key *key = invrg_nl_find_key(group, key_name);
+    if (key != NULL) pos = res->key_pos[flat_key_index(res, group, key)];
+    if (pos.line == 0) pos = res->group_pos[g];
+  }
+  va_list ap;
+  va_start(ap, fmt);
+  add_diag_v(res, pos, fmt, ap);
+  va_end(ap);
+}
+
+void invrg_nl_print_diagnostics(const invrg_nl_result *res, FILE *out) {
+  for (int i = 0; i < res->n_diags; i++) {
+    const invrg_nl_diag *d = &res->diags[i];
+    if (d->pos.line > 0)
+      fprintf(out, "%s:%d:%d: error: %s\n", res->filename, d->pos.line, d->pos.col, d->message);
+    else
+      fprintf(out, "%s: error: %s\n", res->filename, d->message);
+  }
+}
+
+/* ------------------------------------------------------------------ writing */
+
+/* Shortest "%.Ng" that reads back to the same double, always with a '.' or exponent. */
+static void format_real(double x, char *buf, size_t buflen) {
+  for (int digits = 15; digits <= 17; digits++) {
+    snprintf(buf, buflen, "%.*g", digits, x);
+    if (strtod(buf, NULL) == x) break;
+  }
+  if (strpbrk(buf, ".eE") == NULL && strlen(buf) + 3 < buflen) strcat(buf, ".0");
+}
+
+static void format_string(const char *s, char *buf, size_t buflen) {
+  size_t n = 0;
+  if (buflen < 3) return;
+  buf[n++] = '\'';
+  for (; *s && n + 3 < buflen; s++) {
+    if (*s == '\'') buf[n++] = '\''; /* a quote is written twice */
+    buf[n++] = *s;
+  }
+  buf[n++] = '\'';
+  buf[n] = '\0';
+}
+
+void invrg_nl_format_value(const invrg_nl_key *key, const void *config, char *buf, size_t buflen) {
+  int count = invrg_nl_value_count(key, config);
+  size_t used = 0;
+  buf[0] = '\0';
+  for (int i = 0; i < count && used < buflen; i++) {
+    char one[2 * TOKEN_TEXT_MAX + 8];
+    const void *src = element_cptr(key, config, i);
+    switch (key->type) {
+      case INVRG_NL_INT: {
+        int64_t x;
+        memcpy(&x, src, sizeof x);
+        snprintf(one, sizeof one, "%lld", (long long)x);
+        break;
+      }
+      case INVRG_NL_REAL: {
+        double x;
+        memcpy(&x, src, sizeof x);
+        format_real(x, one, sizeof one);
+        break;
+      }
+      case INVRG_NL_BOOL: {
+        bool x;
+        memcpy(&x, src, sizeof x);
+        snprintf(one, sizeof one, "%s", x ? ".true." : ".false.");
+        break;
+      }
+      case INVRG_NL_STRING: format_string(src, one, sizeof one); break;
+    }
+    used += (size_t)snprintf(buf + used, buflen - used, "%s%s", i ? ", " : "", one);
+  }
+}
+
+void invrg_nl_write(const invrg_nl_schema *schema, const void *config, bool describe, FILE *out) {
+  for (int g = 0; g < schema->n_groups; g++) {
+    const invrg_nl_group *group = &schema->groups[g];
+    if (describe) fprintf(out, "! %s\n", group->description);
+    fprintf(out, "&%s\n", group->name);
+    for (int k = 0; k < group->n_keys; k++) {
+      const invrg_nl_key *key = &group->keys[k];
+      char value[4096];
+      invrg_nl_format_value(key, config, value, sizeof value);
+      if (describe) fprintf(out, "  ! %s\n", key->description);
+      fprintf(out, "  %s = %s\n", key->name, value);
+    }
+    fprintf(out, "/\n%s", g + 1 < schema->n_groups ? "\n" : "");
+  }
+}
+
+static const char *type_name(const invrg_nl_key *key) {
+  static char buf[64];
+  const char *base = key->type == INVRG_NL_INT    ? "integer"
+                     : key->type == INVRG_NL_REAL ? "real"
+                     : key->type == INVRG_NL_BOOL ? "logical"
+                                                  : "string";
+  if (key->max_count == 1) return base;
+  if (key->min_count == key->max_count)
+    snprintf(buf, sizeof buf, "%s × %d", base, key->max_count);
+  else
+    snprintf(buf, sizeof buf, "%s × %d–%d", base, key->min_count, key->max_count);
+  return buf;
+}
+
+void invrg_nl_write_markdown(const invrg_nl_schema *schema, FILE *out) {
+  for (int g = 0; g < schema->n_groups; g++) {
+    const invrg_nl_group *group = &schema->groups[g];
+    fprintf(out, "#### `&%s` — %s\n\n", group->name, group->description);
+    fprintf(out, "| key | type | default | allowed | description |\n|---|---|---|---|---|\n");
+    for (int k = 0; k < group->n_keys; k++) {
+      const invrg_nl_key *key = &group->keys[k];
+      char allowed[512] = "";
+      if (key->choices != NULL) {
+        list_choices(key->choices, allowed, sizeof allowed);
+      } else if (key->type == INVRG_NL_INT || key->type == INVRG_NL_REAL) {
+        if (isfinite(key->min) || isfinite(key->max)) describe_range(key, allowed, sizeof allowed);
+      }
+      fprintf(out, "| `%s` | %s | `%s` | %s | %s |\n", key->name, type_name(key),
+              key->default_text ? key->default_text : "(required)", allowed, key->description);
+    }
+    fprintf(out, "\n");
+  }
+}

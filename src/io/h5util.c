@@ -1,0 +1,168 @@
+/* HDF5 helpers: attributes of every type we store, groups, and readable errors. */
+#include "invrg/h5util.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+void invrg_h5_init(void) { H5Eset_auto2(H5E_DEFAULT, NULL, NULL); }
+
+typedef struct {
+  char *buf;
+  size_t buflen;
+} h5_walk_state;
+
+/* Called innermost first by H5E_WALK_UPWARD: keep the first (deepest) description. */
+static herr_t keep_innermost(unsigned n, const H5E_error2_t *e, void *data) {
+  h5_walk_state *st = data;
+  if (n == 0 && e->desc != NULL) snprintf(st->buf, st->buflen, "%s (in %s)", e->desc, e->func_name);
+  return 0;
+}
+
+const char *invrg_h5_error_string(char *buf, size_t buflen) {
+  snprintf(buf, buflen, "unknown HDF5 error");
+  h5_walk_state st = {buf, buflen};
+  H5Ewalk2(H5E_DEFAULT, H5E_WALK_UPWARD, keep_innermost, &st);
+  H5Eclear2(H5E_DEFAULT);
+  return buf;
+}
+
+void invrg_h5_close(hid_t *id) {
+  if (*id < 0) return;
+  switch (H5Iget_type(*id)) {
+    case H5I_FILE: H5Fclose(*id); break;
+    case H5I_GROUP: H5Gclose(*id); break;
+    case H5I_DATASET: H5Dclose(*id); break;
+    case H5I_DATASPACE: H5Sclose(*id); break;
+    case H5I_DATATYPE: H5Tclose(*id); break;
+    case H5I_ATTR: H5Aclose(*id); break;
+    case H5I_GENPROP_LST: H5Pclose(*id); break;
+    default: break;
+  }
+  *id = -1;
+}
+
+invrg_err invrg_h5_create_group(hid_t loc, const char *path, hid_t *out) {
+  invrg_err err = INVRG_SUCCESS;
+  hid_t lcpl = -1;
+  *out = -1;
+  INVRG_H5_CALL(lcpl = H5Pcreate(H5P_LINK_CREATE), "H5Pcreate");
+  INVRG_H5_CALL(H5Pset_create_intermediate_group(lcpl, 1), "H5Pset_create_intermediate_group");
+  *out = H5Gcreate2(loc, path, lcpl, H5P_DEFAULT, H5P_DEFAULT);
+  INVRG_H5_CALL(*out, path);
+cleanup:
+  invrg_h5_close(&lcpl);
+  return err;
+}
+
+static hid_t make_space(int n, bool as_scalar) {
+  if (as_scalar && n == 1) return H5Screate(H5S_SCALAR);
+  hsize_t dims[1] = {(hsize_t)n};
+  return H5Screate_simple(1, dims, NULL);
+}
+
+/* Writes one attribute of @p type from @p data; the common path of every attribute helper. */
+static invrg_err write_attr(hid_t loc, const char *name, hid_t type, hid_t space, const void *data) {
+  invrg_err err = INVRG_SUCCESS;
+  hid_t attr = -1;
+  INVRG_H5_CALL(attr = H5Acreate2(loc, name, type, space, H5P_DEFAULT, H5P_DEFAULT), name);
+  INVRG_H5_CALL(H5Awrite(attr, type, data), name);
+cleanup:
+  invrg_h5_close(&attr);
+  return err;
+}
+
+static hid_t utf8_string_type(void) {
+  hid_t t = H5Tcopy(H5T_C_S1);
+  if (t < 0) return t;
+  if (H5Tset_size(t, H5T_VARIABLE) < 0 || H5Tset_cset(t, H5T_CSET_UTF8) < 0) {
+    H5Tclose(t);
+    return -1;
+  }
+  return t;
+}
+
+invrg_err invrg_h5_attr_strings(hid_t loc, const char *name, const char *const *values, int n) {
+  invrg_err err = INVRG_SUCCESS;
+  hid_t type = -1, space = -1;
+  INVRG_H5_CALL(type = utf8_string_type(), "string type");
+  INVRG_H5_CALL(space = make_space(n, false), "dataspace");
+  INVRG_CALL(write_attr(loc, name, type, space, values));
+cleanup:
+  invrg_h5_close(&space);
+  invrg_h5_close(&type);
+  return err;
+}
+
+invrg_err invrg_h5_attr_string(hid_t loc, const char *name, const char *value) {
+  invrg_err err = INVRG_SUCCESS;
+  hid_t type = -1, space = -1;
+  INVRG_H5_CALL(type = utf8_string_type(), "string type");
+  INVRG_H5_CALL(space = H5Screate(H5S_SCALAR), "dataspace");
+  INVRG_CALL(write_attr(loc, name, type, space, &value));
+cleanup:
+  invrg_h5_close(&space);
+  invrg_h5_close(&type);
+  return err;
+}
+
+invrg_err invrg_h5_attr_int64(hid_t loc, const char *name, const int64_t *values, int n,
+                              bool as_scalar) {
+  invrg_err err = INVRG_SUCCESS;
+  hid_t space = -1;
+  INVRG_H5_CALL(space = make_space(n, as_scalar), "dataspace");
+  INVRG_CALL(write_attr(loc, name, H5T_NATIVE_INT64, space, values));
+cleanup:
+  invrg_h5_close(&space);
+  return err;
+}
+
+invrg_err invrg_h5_attr_double(hid_t loc, const char *name, const double *values, int n,
+                               bool as_scalar) {
+  invrg_err err = INVRG_SUCCESS;
+  hid_t space = -1;
+  INVRG_H5_CALL(space = make_space(n, as_scalar), "dataspace");
+  INVRG_CALL(write_attr(loc, name, H5T_NATIVE_DOUBLE, space, values));
+cleanup:
+  invrg_h5_close(&space);
+  return err;
+}
+
+invrg_err invrg_h5_attr_bool(hid_t loc, const char *name, const bool *values, int n,
+                             bool as_scalar) {
+  invrg_err err = INVRG_SUCCESS;
+  hid_t type = -1, space = -1;
+  int8_t *bytes = malloc((size_t)(n > 0 ? n : 1));
+  INVRG_CHECK_ALLOC(bytes);
+  for (int i = 0; i < n; i++) bytes[i] = values[i] ? 1 : 0;
+  INVRG_H5_CALL(type = H5Tenum_create(H5T_NATIVE_INT8), "H5Tenum_create");
+  int8_t no = 0, yes = 1;
+  INVRG_H5_CALL(H5Tenum_insert(type, "FALSE", &no), "H5Tenum_insert");
+  INVRG_H5_CALL(H5Tenum_insert(type, "TRUE", &yes), "H5Tenum_insert");
+  INVRG_H5_CALL(space = make_space(n, as_scalar), "dataspace");
+  INVRG_CALL(write_attr(loc, name, type, space, bytes));
+cleanup:
+  invrg_h5_close(&space);
+  invrg_h5_close(&type);
+  free(bytes);
+  return err;
+}
+
+invrg_err invrg_h5_dataset_string(hid_t loc, const char *name, const char *value) {
+  invrg_err err = INVRG_SUCCESS;
+  hid_t type = -1, space = -1, dset = -1;
+  /* Fixed length (the text's own), not variable length: parallel HDF5 writes
+   * fixed-size raw data from every rank, and every rank holds the same text. */
+  INVRG_H5_CALL(type = H5Tcopy(H5T_C_S1), "H5Tcopy");
+  INVRG_H5_CALL(H5Tset_size(type, strlen(value) + 1), "H5Tset_size");
+  INVRG_H5_CALL(H5Tset_cset(type, H5T_CSET_UTF8), "H5Tset_cset");
+  INVRG_H5_CALL(space = H5Screate(H5S_SCALAR), "dataspace");
+  INVRG_H5_CALL(dset = H5Dcreate2(loc, name, type, space, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT),
+                name);
+  INVRG_H5_CALL(H5Dwrite(dset, type, H5S_ALL, H5S_ALL, H5P_DEFAULT, value), name);
+cleanup:
+  invrg_h5_close(&dset);
+  invrg_h5_close(&space);
+  invrg_h5_close(&type);
+  return err;
+}

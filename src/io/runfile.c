@@ -1,0 +1,257 @@
+/* The HDF5 run file: header groups at creation, atomic rename at the end. */
+#include "invrg/runfile.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <fftw3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "invrg/h5util.h"
+#include "invrg/log.h"
+#include "invrg_build_info.h"
+#include "invrg_git_version.h"
+
+/* ------------------------------------------------------------------ checks before work */
+
+/* Rank 0: is the output free to use, and can its directory take a file? */
+static invrg_err check_output_on_root(const invrg_config *cfg) {
+  invrg_err err = INVRG_SUCCESS;
+  const char *path = cfg->run.output;
+  char probe[INVRG_PATH_LEN + 16];
+  struct stat st;
+  if (stat(path, &st) == 0) {
+    if (S_ISDIR(st.st_mode)) {
+      err = invrg_config_input_error(cfg, "run", "output",
+                                     "output '%s' is a directory; give a file name", path);
+      goto cleanup;
+    }
+    if (!cfg->output.overwrite) {
+      err = invrg_config_input_error(
+          cfg, "run", "output",
+          "output file '%s' exists; choose another name or set &output overwrite = .true.", path);
+      goto cleanup;
+    }
+  }
+  /* Try the directory for real: permissions, read-only mounts and missing
+   * directories all show up here, before hours of work. */
+  snprintf(probe, sizeof probe, "%s.tmp", path);
+  int fd = open(probe, O_WRONLY | O_CREAT | O_EXCL, 0644);
+  if (fd < 0 && errno == EEXIST) fd = open(probe, O_WRONLY | O_TRUNC);
+  INVRG_CHECK(fd >= 0, INVRG_ERR_RUNTIME, "cannot write the output file '%s' (&run output): %s",
+              probe, strerror(errno));
+  close(fd);
+  unlink(probe);
+cleanup:
+  return err;
+}
+
+invrg_err invrg_runfile_check_output(const invrg_config *cfg, MPI_Comm comm) {
+  invrg_err err = INVRG_SUCCESS;
+  int rank;
+  INVRG_MPI_CALL(MPI_Comm_rank(comm, &rank));
+  invrg_err local = rank == 0 ? check_output_on_root(cfg) : INVRG_SUCCESS;
+  INVRG_CALL(invrg_error_agree(local, comm));
+cleanup:
+  return err;
+}
+
+/* ------------------------------------------------------------------ header groups */
+
+static invrg_err write_root_attrs(hid_t file, MPI_Comm comm) {
+  invrg_err err = INVRG_SUCCESS;
+  /* One clock for all ranks: rank 0's time, broadcast (attributes must agree). */
+  char created[32] = "";
+  int rank;
+  INVRG_MPI_CALL(MPI_Comm_rank(comm, &rank));
+  if (rank == 0) {
+    time_t now = time(NULL);
+    struct tm utc;
+    gmtime_r(&now, &utc);
+    strftime(created, sizeof created, "%Y-%m-%dT%H:%M:%SZ", &utc);
+  }
+  INVRG_MPI_CALL(MPI_Bcast(created, sizeof created, MPI_CHAR, 0, comm));
+  int64_t version[2] = {INVRG_FORMAT_VERSION_MAJOR, INVRG_FORMAT_VERSION_MINOR};
+  INVRG_CALL(invrg_h5_attr_string(file, "format", "invrg"));
+  INVRG_CALL(invrg_h5_attr_int64(file, "format_version", version, 2, false));
+  INVRG_CALL(invrg_h5_attr_string(file, "created_utc", created));
+cleanup:
+  return err;
+}
+
+static invrg_err write_code_group(hid_t file) {
+  invrg_err err = INVRG_SUCCESS;
+  hid_t g = -1;
+  char mpi_version[MPI_MAX_LIBRARY_VERSION_STRING] = "";
+  char hdf5_version[32];
+  unsigned major, minor, release;
+  int len = 0;
+  INVRG_MPI_CALL(MPI_Get_library_version(mpi_version, &len));
+  mpi_version[strcspn(mpi_version, "\n")] = '\0'; /* first line: name and version */
+  H5get_libversion(&major, &minor, &release);
+  snprintf(hdf5_version, sizeof hdf5_version, "%u.%u.%u", major, minor, release);
+  INVRG_CALL(invrg_h5_create_group(file, "code", &g));
+  INVRG_CALL(invrg_h5_attr_string(g, "version", INVRG_VERSION));
+  INVRG_CALL(invrg_h5_attr_string(g, "git_hash", INVRG_GIT_HASH));
+  INVRG_CALL(invrg_h5_attr_string(g, "compiler", INVRG_COMPILER));
+  INVRG_CALL(invrg_h5_attr_string(g, "flags", INVRG_C_FLAGS));
+  INVRG_CALL(invrg_h5_attr_string(g, "build_type", INVRG_BUILD_TYPE));
+  INVRG_CALL(invrg_h5_attr_string(g, "mpi_version", mpi_version));
+  INVRG_CALL(invrg_h5_attr_string(g, "hdf5_version", hdf5_version));
+  INVRG_CALL(invrg_h5_attr_string(g, "fftw_version", fftw_version));
+cleanup:
+  invrg_h5_close(&g);
+  return err;
+}
+
+static invrg_err write_run_group(hid_t file, const invrg_config *cfg,
+                                 const invrg_run_layout *layout) {
+  invrg_err err = INVRG_SUCCESS;
+  hid_t g = -1;
+  const char *stages[INVRG_MAX_STAGES];
+  for (int i = 0; i < cfg->run.n_stages; i++) stages[i] = cfg->run.stages[i];
+  int64_t nranks = layout->nranks, rpg = layout->ranks_per_group;
+  int64_t grid[2] = {layout->grid[0], layout->grid[1]};
+  INVRG_CALL(invrg_h5_create_group(file, "run", &g));
+  INVRG_CALL(invrg_h5_attr_int64(g, "nranks", &nranks, 1, true));
+  INVRG_CALL(invrg_h5_attr_int64(g, "ranks_per_group", &rpg, 1, true));
+  INVRG_CALL(invrg_h5_attr_int64(g, "grid", grid, 2, false));
+  INVRG_CALL(invrg_h5_attr_strings(g, "stages", stages, cfg->run.n_stages));
+  INVRG_CALL(invrg_h5_attr_string(g, "title", cfg->run.title));
+cleanup:
+  invrg_h5_close(&g);
+  return err;
+}
+
+/* One attribute per key, typed as the key; arrays stay arrays, scalars stay scalars. */
+static invrg_err write_key_attr(hid_t g, const invrg_nl_key *key, const invrg_config *cfg) {
+  invrg_err err = INVRG_SUCCESS;
+  const char *base = (const char *)cfg + key->offset;
+  int n = invrg_nl_value_count(key, cfg);
+  bool scalar = key->max_count == 1;
+  const char *strings[64];
+  switch (key->type) {
+    case INVRG_NL_INT:
+      INVRG_CALL(invrg_h5_attr_int64(g, key->name, (const int64_t *)(const void *)base, n, scalar));
+      break;
+    case INVRG_NL_REAL:
+      INVRG_CALL(invrg_h5_attr_double(g, key->name, (const double *)(const void *)base, n, scalar));
+      break;
+    case INVRG_NL_BOOL:
+      INVRG_CALL(invrg_h5_attr_bool(g, key->name, (const bool *)(const void *)base, n, scalar));
+      break;
+    case INVRG_NL_STRING:
+      if (scalar) {
+        INVRG_CALL(invrg_h5_attr_string(g, key->name, base));
+      } else {
+        INVRG_CHECK(n <= 64, INVRG_ERR_RUNTIME, "too many strings in key '%s'", key->name);
+        for (int i = 0; i < n; i++) strings[i] = base + (size_t)i * key->string_size;
+        INVRG_CALL(invrg_h5_attr_strings(g, key->name, strings, n));
+      }
+      break;
+  }
+cleanup:
+  return err;
+}
+
+static invrg_err write_config_group(hid_t file, const invrg_config *cfg) {
+  invrg_err err = INVRG_SUCCESS;
+  hid_t config = -1, g = -1;
+  const invrg_nl_schema *schema = invrg_config_schema();
+  INVRG_CALL(invrg_h5_create_group(file, "config", &config));
+  INVRG_CALL(invrg_h5_attr_string(config, "input_path", cfg->input_path));
+  INVRG_CALL(invrg_h5_dataset_string(config, "input_nml", cfg->input_text ? cfg->input_text : ""));
+  for (int i = 0; i < schema->n_groups; i++) {
+    const invrg_nl_group *group = &schema->groups[i];
+    INVRG_CALL(invrg_h5_create_group(config, group->name, &g));
+    for (int k = 0; k < group->n_keys; k++) INVRG_CALL(write_key_attr(g, &group->keys[k], cfg));
+    invrg_h5_close(&g);
+  }
+cleanup:
+  invrg_h5_close(&g);
+  invrg_h5_close(&config);
+  return err;
+}
+
+/* ------------------------------------------------------------------ create / finish */
+
+invrg_err invrg_runfile_create(const invrg_config *cfg, const invrg_run_layout *layout,
+                               MPI_Comm comm, invrg_runfile **out) {
+  invrg_err err = INVRG_SUCCESS;
+  hid_t fapl = -1;
+  invrg_runfile *rf = calloc(1, sizeof *rf);
+  INVRG_CHECK_ALLOC(rf);
+  rf->file = -1;
+  rf->comm = comm;
+  rf->t_start = MPI_Wtime();
+  snprintf(rf->path, sizeof rf->path, "%s", cfg->run.output);
+  snprintf(rf->tmp_path, sizeof rf->tmp_path, "%s.tmp", cfg->run.output);
+
+  INVRG_H5_CALL(fapl = H5Pcreate(H5P_FILE_ACCESS), "H5Pcreate");
+  INVRG_H5_CALL(H5Pset_fapl_mpio(fapl, comm, MPI_INFO_NULL), "H5Pset_fapl_mpio");
+  INVRG_H5_CALL(H5Pset_all_coll_metadata_ops(fapl, 1), "H5Pset_all_coll_metadata_ops");
+  INVRG_H5_CALL(H5Pset_coll_metadata_write(fapl, 1), "H5Pset_coll_metadata_write");
+  rf->file = H5Fcreate(rf->tmp_path, H5F_ACC_TRUNC, H5P_DEFAULT, fapl);
+  INVRG_H5_CALL(rf->file, rf->tmp_path);
+
+  INVRG_CALL(write_root_attrs(rf->file, comm));
+  INVRG_CALL(write_code_group(rf->file));
+  INVRG_CALL(write_run_group(rf->file, cfg, layout));
+  INVRG_CALL(write_config_group(rf->file, cfg));
+  INVRG_H5_CALL(H5Fflush(rf->file, H5F_SCOPE_GLOBAL), "flush");
+cleanup:
+  invrg_h5_close(&fapl);
+  err = invrg_error_agree(err, comm);
+  if (err != INVRG_SUCCESS && rf != NULL) {
+    invrg_runfile_finish(&rf, err);
+  }
+  *out = rf;
+  return err;
+}
+
+invrg_err invrg_runfile_finish(invrg_runfile **rfp, invrg_err status) {
+  invrg_err err = INVRG_SUCCESS;
+  invrg_runfile *rf = rfp != NULL ? *rfp : NULL;
+  hid_t g = -1;
+  int rank = 0;
+  if (rf == NULL) return status;
+  MPI_Comm_rank(rf->comm, &rank);
+  if (rf->file >= 0 && status == INVRG_SUCCESS) {
+    double walltime = MPI_Wtime() - rf->t_start;
+    int64_t exit_status = status;
+    /* Rank 0's clock decides; attributes must be identical on all ranks. */
+    INVRG_MPI_CALL(MPI_Bcast(&walltime, 1, MPI_DOUBLE, 0, rf->comm));
+    INVRG_H5_CALL(g = H5Gopen2(rf->file, "run", H5P_DEFAULT), "open /run");
+    INVRG_CALL(invrg_h5_attr_double(g, "walltime_s", &walltime, 1, true));
+    INVRG_CALL(invrg_h5_attr_int64(g, "exit_status", &exit_status, 1, true));
+  }
+cleanup:
+  invrg_h5_close(&g);
+  if (rf->file >= 0) {
+    if (H5Fclose(rf->file) < 0 && err == INVRG_SUCCESS) {
+      char msg[256];
+      err = invrg_error_set(INVRG_ERR_RUNTIME, __FILE__, __LINE__,
+                            "HDF5: closing '%s' failed: %s", rf->tmp_path,
+                            invrg_h5_error_string(msg, sizeof msg));
+    }
+    rf->file = -1;
+  }
+  err = invrg_error_agree(err != INVRG_SUCCESS ? err : status, rf->comm);
+  if (rank == 0) {
+    if (err == INVRG_SUCCESS) {
+      if (rename(rf->tmp_path, rf->path) != 0)
+        err = invrg_error_set(INVRG_ERR_RUNTIME, __FILE__, __LINE__,
+                              "cannot rename '%s' to '%s': %s", rf->tmp_path, rf->path,
+                              strerror(errno));
+    }
+    if (err != INVRG_SUCCESS) unlink(rf->tmp_path); /* never leave a partial file behind */
+  }
+  err = invrg_error_agree(err, rf->comm);
+  free(rf);
+  *rfp = NULL;
+  return err;
+}

@@ -1,0 +1,68 @@
+/* invrg: parse the command line, run the pipeline, turn the outcome into an exit status. */
+#include <mpi.h>
+#include <stdio.h>
+
+#include "invrg/cli.h"
+#include "invrg/config.h"
+#include "invrg/error.h"
+#include "invrg/h5util.h"
+#include "invrg/log.h"
+#include "invrg/pipeline.h"
+
+/* Prints an error nobody has shown yet: input errors once, local failures per rank. */
+static void report(invrg_err err, int rank) {
+  if (err == INVRG_SUCCESS || err == INVRG_STOPPED || invrg_error_was_reported()) return;
+  if (err == INVRG_ERR_INPUT) {
+    if (rank == 0) fprintf(stderr, "invrg: error: %s\n", invrg_error_message());
+  } else {
+    invrg_error_print_local(rank);
+  }
+}
+
+int main(int argc, char **argv) {
+  if (MPI_Init(&argc, &argv) != MPI_SUCCESS) {
+    fprintf(stderr, "invrg: error: MPI_Init failed\n");
+    return INVRG_ERR_RUNTIME;
+  }
+  /* Errors come back as codes and are reported with context, not by MPI's abort handler. */
+  MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_RETURN);
+  int rank = 0;
+  MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+  invrg_log_init(rank);
+  invrg_h5_init();
+
+  invrg_cli cli;
+  char why[512];
+  invrg_err err = invrg_cli_parse(argc, argv, &cli, why, sizeof why);
+  if (err != INVRG_SUCCESS) {
+    if (rank == 0) fprintf(stderr, "invrg: error: %s\n", why);
+  } else {
+    switch (cli.action) {
+      case INVRG_ACTION_HELP:
+        if (rank == 0) invrg_cli_print_help();
+        break;
+      case INVRG_ACTION_VERSION:
+        if (rank == 0) invrg_cli_print_version();
+        break;
+      case INVRG_ACTION_PRINT_DEFAULTS:
+        if (rank == 0) {
+          invrg_config cfg;
+          invrg_config_defaults(&cfg);
+          printf("! invrg input: every key with its default (invrg --print-default-input)\n\n");
+          invrg_nl_write(invrg_config_schema(), &cfg, true, stdout);
+        }
+        break;
+      case INVRG_ACTION_PRINT_REFERENCE:
+        if (rank == 0) invrg_nl_write_markdown(invrg_config_schema(), stdout);
+        break;
+      case INVRG_ACTION_CHECK:
+      case INVRG_ACTION_RUN:
+        err = invrg_pipeline_run(cli.input_path, cli.action == INVRG_ACTION_CHECK);
+        report(err, rank);
+        break;
+    }
+  }
+  fflush(stdout);
+  MPI_Finalize();
+  return (int)err;
+}

@@ -1,0 +1,149 @@
+/* Unit tests of the core services: error propagation, progress cadence, log levels. */
+#include <check.h>
+#include <math.h>
+#include <mpi.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "invrg/error.h"
+#include "invrg/log.h"
+#include "invrg/progress.h"
+
+/* ------------------------------------------------------------------ errors */
+
+static int cleanups_run;
+
+static invrg_err inner(int n) {
+  invrg_err err = INVRG_SUCCESS;
+  INVRG_CHECK(n > 0, INVRG_ERR_INPUT, "n must be positive, got %d", n);
+cleanup:
+  cleanups_run++;
+  return err;
+}
+
+static invrg_err outer(int n) {
+  invrg_err err = INVRG_SUCCESS;
+  INVRG_CALL(inner(n));
+  INVRG_CALL(inner(n + 1));
+cleanup:
+  cleanups_run++;
+  return err;
+}
+
+START_TEST(error_propagates_with_traceback) {
+  cleanups_run = 0;
+  invrg_error_clear();
+  ck_assert_int_eq(outer(5), INVRG_SUCCESS);
+  ck_assert_int_eq(cleanups_run, 3);
+  cleanups_run = 0;
+  ck_assert_int_eq(outer(-2), INVRG_ERR_INPUT);
+  ck_assert_int_eq(cleanups_run, 2); /* inner once, outer once: the second call is skipped */
+  ck_assert_str_eq(invrg_error_message(), "n must be positive, got -2");
+  const char *tb = invrg_error_traceback();
+  ck_assert_ptr_nonnull(strstr(tb, "at tests/unit/test_core.c:"));
+  ck_assert_ptr_nonnull(strstr(tb, "from tests/unit/test_core.c:"));
+  ck_assert(!invrg_error_was_reported());
+  invrg_error_mark_reported();
+  ck_assert(invrg_error_was_reported());
+}
+END_TEST
+
+static invrg_err failing_mpi_call(void) {
+  invrg_err err = INVRG_SUCCESS;
+  int value = 1, out = 0;
+  /* An invalid count is reported, not fatal, because of MPI_ERRORS_RETURN. */
+  INVRG_MPI_CALL(MPI_Allreduce(&value, &out, -1, MPI_INT, MPI_SUM, MPI_COMM_WORLD));
+cleanup:
+  return err;
+}
+
+START_TEST(mpi_failure_becomes_runtime_error) {
+  ck_assert_int_eq(failing_mpi_call(), INVRG_ERR_RUNTIME);
+  ck_assert_ptr_nonnull(strstr(invrg_error_message(), "MPI call MPI_Allreduce"));
+}
+END_TEST
+
+START_TEST(agree_keeps_the_most_severe) {
+  ck_assert_int_eq(invrg_error_agree(INVRG_SUCCESS, MPI_COMM_WORLD), INVRG_SUCCESS);
+  ck_assert_int_eq(invrg_error_agree(INVRG_ERR_INPUT, MPI_COMM_WORLD), INVRG_ERR_INPUT);
+  ck_assert_int_eq(invrg_error_agree(INVRG_ERR_RUNTIME, MPI_COMM_WORLD), INVRG_ERR_RUNTIME);
+  ck_assert_int_eq(invrg_error_agree(INVRG_STOPPED, MPI_COMM_WORLD), INVRG_STOPPED);
+}
+END_TEST
+
+/* ------------------------------------------------------------------ progress */
+
+static double fake_now;
+static double fake_clock(void) { return fake_now; }
+
+START_TEST(progress_prints_at_steady_cadence) {
+  invrg_progress p;
+  fake_now = 100.0;
+  invrg_progress_start_clock(&p, "sweeps", 1000, "spin updates", 10.0, fake_clock);
+  int printed = 0;
+  /* 1000 steps, one per 0.1 s: 100 s in all, so a line every 10 s = 10 lines. */
+  for (int step = 1; step <= 1000; step++) {
+    fake_now = 100.0 + 0.1 * step;
+    printed += invrg_progress_update(&p, step, 4096.0 * step);
+  }
+  ck_assert_int_eq(printed, 10);
+  /* At step 500 (t = 50 s): rate 4096*500/50 = 40960 per s, ETA 50 s. */
+  fake_now = 100.0;
+  invrg_progress_start_clock(&p, "sweeps", 1000, "spin updates", 10.0, fake_clock);
+  fake_now = 150.0;
+  ck_assert(invrg_progress_update(&p, 500, 4096.0 * 500));
+  ck_assert_str_eq(p.last_line,
+                   "sweeps: 500/1000 (50.0%) 4.1e+04 spin updates/s, elapsed 50s, ETA 50s");
+  fake_now = 155.0;
+  ck_assert(!invrg_progress_update(&p, 550, 0)); /* too soon */
+}
+END_TEST
+
+START_TEST(durations_read_naturally) {
+  char buf[32];
+  invrg_format_duration(42.4, buf, sizeof buf);
+  ck_assert_str_eq(buf, "42s");
+  invrg_format_duration(187, buf, sizeof buf);
+  ck_assert_str_eq(buf, "3m07s");
+  invrg_format_duration(7500, buf, sizeof buf);
+  ck_assert_str_eq(buf, "2h05m");
+  invrg_format_duration(3 * 86400 + 4 * 3600, buf, sizeof buf);
+  ck_assert_str_eq(buf, "3d04h");
+  invrg_format_duration(NAN, buf, sizeof buf);
+  ck_assert_str_eq(buf, "?");
+}
+END_TEST
+
+/* ------------------------------------------------------------------ logging */
+
+START_TEST(log_level_names) {
+  invrg_log_level level;
+  ck_assert(invrg_log_level_from_name("debug", &level));
+  ck_assert_int_eq(level, INVRG_LOG_DEBUG);
+  ck_assert(invrg_log_level_from_name("WARN", &level));
+  ck_assert_int_eq(level, INVRG_LOG_WARN);
+  ck_assert(!invrg_log_level_from_name("verbose", &level));
+}
+END_TEST
+
+int main(int argc, char **argv) {
+  MPI_Init(&argc, &argv);
+  MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_RETURN);
+  invrg_log_init(0);
+  invrg_log_set_level(INVRG_LOG_ERROR); /* keep progress lines out of the test output */
+  Suite *s = suite_create("core");
+  TCase *tc = tcase_create("core");
+  tcase_add_test(tc, error_propagates_with_traceback);
+  tcase_add_test(tc, mpi_failure_becomes_runtime_error);
+  tcase_add_test(tc, agree_keeps_the_most_severe);
+  tcase_add_test(tc, progress_prints_at_steady_cadence);
+  tcase_add_test(tc, durations_read_naturally);
+  tcase_add_test(tc, log_level_names);
+  suite_add_tcase(s, tc);
+  SRunner *sr = srunner_create(s);
+  srunner_run_all(sr, CK_NORMAL);
+  int failed = srunner_ntests_failed(sr);
+  srunner_free(sr);
+  MPI_Finalize();
+  return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}

@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# Install invrg's build dependencies (Debian 12), then configure and build.
+#
+#   tools/setup.sh [build-type]     build-type: Release (default) | Debug | Sanitize
+#
+# Idempotent and non-interactive: apt runs only when a package is missing.
+# Set INVRG_BUILD_DIR to choose the build directory (default: build) and
+# INVRG_WERROR=ON to turn warnings into errors (CI does).
+set -euo pipefail
+
+packages=(
+  build-essential cmake pkg-config git
+  libopenmpi-dev openmpi-bin
+  libhdf5-openmpi-dev hdf5-tools
+  libfftw3-dev libfftw3-mpi-dev
+  liblapacke-dev
+  check
+  librandom123-dev
+  python3-numpy python3-h5py python3-matplotlib python3-scipy
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "setup: installing ${missing[*]}"
+  sudo_cmd=()
+  [ "$(id -u)" -eq 0 ] || sudo_cmd=(sudo)
+  export DEBIAN_FRONTEND=noninteractive
+  "${sudo_cmd[@]}" apt-get update -q
+  "${sudo_cmd[@]}" apt-get install -y -q --no-install-recommends "${missing[@]}"
+else
+  echo "setup: all Debian packages present"
+fi
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+build_type=${1:-Release}
+build_dir=${INVRG_BUILD_DIR:-$here/build}
+werror=${INVRG_WERROR:-OFF}
+
+cmake -S "$here" -B "$build_dir" -DCMAKE_BUILD_TYPE="$build_type" -DINVRG_WERROR="$werror"
+cmake --build "$build_dir" --parallel "$(nproc)"
+echo "setup: built $build_dir/invrg ($build_type)"
