@@ -886,8 +886,12 @@ void invrg_nl_write_markdown(const invrg_nl_schema *schema, FILE *out) {
       } else if (key->type == INVRG_NL_INT || key->type == INVRG_NL_REAL) {
         if (isfinite(key->min) || isfinite(key->max)) describe_range(key, allowed, sizeof allowed);
       }
-      fprintf(out, "| `%s` | %s | `%s` | %s | %s |\n", key->name, type_name(key),
-              key->default_text ? key->default_text : "(required)", allowed, key->description);
+      const char *def = key->default_text == NULL   ? "(required)"
+                        : key->default_text[0] == '\0' ? "(empty)"
+                                                        : key->default_text;
+      fprintf(out, "| `%s` | %s | %s%s%s | %s | %s |\n", key->name, type_name(key),
+              key->default_text && key->default_text[0] ? "`" : "", def,
+              key->default_text && key->default_text[0] ? "`" : "", allowed, key->description);
     }
     fprintf(out, "\n");
   }

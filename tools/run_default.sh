@@ -1,0 +1,9 @@
+#!/usr/bin/env bash
+# Installs what is missing, builds, and runs the main job on the default input
+# (input/default.nml) with 2 MPI ranks, writing default.h5 in the current directory.
+set -euo pipefail
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+"$here/tools/setup.sh" Release
+# shellcheck source=tools/env.sh
+source "$here/tools/env.sh"
+mpirun -n "${INVRG_RANKS:-2}" "${INVRG_BUILD_DIR:-$here/build}/invrg" "$here/input/default.nml"
