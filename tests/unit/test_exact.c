@@ -1,0 +1,107 @@
+/* The exact oracle: Kaufman's torus against enumeration and against SPEC's numbers. */
+#include <check.h>
+#include <math.h>
+#include <mpi.h>
+#include <stdlib.h>
+
+#include "invrg/exact.h"
+
+static const double KC = INVRG_K_CRITICAL;
+
+START_TEST(critical_coupling_constant) {
+  ck_assert_double_eq_tol(KC, 0.5 * log(1 + sqrt(2.0)), 1e-16);
+}
+END_TEST
+
+START_TEST(enumeration_matches_spec_at_L4) {
+  /* SPEC §2: L = 4 at K_c by enumeration of all 2^16 states. */
+  invrg_exact_moments m;
+  ck_assert(invrg_exact_enumerate(4, KC, &m));
+  ck_assert_double_eq_tol(m.energy, -1.5656237876, 1e-10);
+  ck_assert_double_eq_tol(m.specific_heat, 0.7832668259, 1e-10);
+  ck_assert_double_eq_tol(m.abs_m, 0.8438604448, 1e-10);
+  ck_assert_double_eq_tol(m.m2, 0.7613589086, 1e-10);
+  ck_assert_double_eq_tol(m.m4, 0.6656912133, 1e-10);
+}
+END_TEST
+
+START_TEST(torus_matches_enumeration) {
+  const double couplings[] = {0.1, 0.3, 0.40, KC, 0.5, 0.8, 1.5};
+  for (int L = 2; L <= 4; L++)
+    for (size_t i = 0; i < sizeof couplings / sizeof couplings[0]; i++) {
+      invrg_exact_thermo t;
+      invrg_exact_moments m;
+      ck_assert(invrg_exact_torus(L, couplings[i], &t));
+      ck_assert(invrg_exact_enumerate(L, couplings[i], &m));
+      ck_assert_double_eq_tol(t.energy, m.energy, 1e-10);
+      ck_assert_double_eq_tol(t.specific_heat, m.specific_heat, 1e-10);
+    }
+}
+END_TEST
+
+/* E = −d lnZ/dK and C = K² d² lnZ/dK² against Richardson-extrapolated differences of ln Z. */
+START_TEST(derivatives_match_differences_of_log_z) {
+  const int sizes[] = {16, 64, 256};
+  for (size_t i = 0; i < 3; i++) {
+    int L = sizes[i];
+    double N = (double)L * L, h = 0.00625 / L; /* K-derivatives grow like L */
+    invrg_exact_thermo t, p1, m1, p2, m2;
+    invrg_exact_torus(L, KC, &t);
+    invrg_exact_torus(L, KC + h, &p1);
+    invrg_exact_torus(L, KC - h, &m1);
+    invrg_exact_torus(L, KC + 2 * h, &p2);
+    invrg_exact_torus(L, KC - 2 * h, &m2);
+    double d1 = (8 * (p1.log_z - m1.log_z) - (p2.log_z - m2.log_z)) / (12 * h);
+    double d2 = (16 * (p1.log_z + m1.log_z) - (p2.log_z + m2.log_z) - 30 * t.log_z) / (12 * h * h);
+    ck_assert_double_eq_tol(t.energy, -d1 / N, 1e-9);
+    ck_assert_double_eq_tol(t.specific_heat, KC * KC * d2 / N, 1e-7);
+  }
+}
+END_TEST
+
+START_TEST(large_lattice_limits) {
+  /* SPEC §2: e(L) ≈ −√2 − 0.6224/L and C/N grows as (8K_c²/π) ln L. */
+  invrg_exact_thermo a, b;
+  invrg_exact_torus(1024, KC, &a);
+  invrg_exact_torus(2048, KC, &b);
+  ck_assert_double_eq_tol((a.energy + sqrt(2.0)) * 1024, -0.6224, 1e-3);
+  double slope = (b.specific_heat - a.specific_heat) / log(2.0);
+  ck_assert_double_eq_tol(slope, 8 * KC * KC / M_PI, 1e-3);
+  ck_assert(isfinite(a.log_z) && isfinite(a.energy) && isfinite(a.specific_heat));
+  /* Far from K_c at large L nothing overflows. */
+  invrg_exact_thermo hot, cold;
+  ck_assert(invrg_exact_torus(1024, 0.05, &hot));
+  ck_assert(invrg_exact_torus(1024, 3.0, &cold));
+  ck_assert(isfinite(hot.energy) && isfinite(cold.specific_heat));
+  ck_assert_double_eq_tol(cold.energy, -2.0, 1e-4);
+}
+END_TEST
+
+START_TEST(invalid_arguments_refused) {
+  invrg_exact_thermo t;
+  invrg_exact_moments m;
+  ck_assert(!invrg_exact_torus(1, KC, &t));
+  ck_assert(!invrg_exact_torus(4, 0.0, &t));
+  ck_assert(!invrg_exact_enumerate(6, KC, &m));
+}
+END_TEST
+
+int main(int argc, char **argv) {
+  MPI_Init(&argc, &argv);
+  Suite *s = suite_create("exact");
+  TCase *tc = tcase_create("exact");
+  tcase_set_timeout(tc, 60);
+  tcase_add_test(tc, critical_coupling_constant);
+  tcase_add_test(tc, enumeration_matches_spec_at_L4);
+  tcase_add_test(tc, torus_matches_enumeration);
+  tcase_add_test(tc, derivatives_match_differences_of_log_z);
+  tcase_add_test(tc, large_lattice_limits);
+  tcase_add_test(tc, invalid_arguments_refused);
+  suite_add_tcase(s, tc);
+  SRunner *sr = srunner_create(s);
+  srunner_run_all(sr, CK_NORMAL);
+  int failed = srunner_ntests_failed(sr);
+  srunner_free(sr);
+  MPI_Finalize();
+  return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
