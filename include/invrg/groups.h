@@ -1,0 +1,79 @@
+/**
+ * @file groups.h
+ * The ensemble layer: the world split into groups of ranks, each group a
+ * periodic 2D grid that holds one lattice at a time, and numbered work items
+ * dealt out to the groups.
+ *
+ * Group g is world ranks g*rpg .. g*rpg + rpg - 1 (rpg = ranks_per_group),
+ * in that order: group rank r is world rank g*rpg + r.
+ * Its grid has px ranks along x and py along y; rank (cx, cy) of the grid is
+ * group rank cy*px + cx (row-major like the lattice, x fastest).
+ * Item j belongs to group j mod n_groups, so the set of items, and everything
+ * keyed by item, does not depend on how many groups there are.
+ */
+#ifndef INVRG_GROUPS_H
+#define INVRG_GROUPS_H
+
+#include <mpi.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "invrg/config.h"
+#include "invrg/error.h"
+
+/** The layout of this rank. Read-only after creation. */
+typedef struct {
+  MPI_Comm world;      /**< a duplicate of the world communicator */
+  MPI_Comm cart;       /**< this group's periodic px × py grid */
+  int world_rank, world_size;
+  int ranks_per_group;
+  int n_groups;
+  int group;           /**< this rank's group, world_rank / ranks_per_group */
+  int rank;            /**< rank in the group = in cart */
+  int px, py;          /**< grid size along x and y */
+  int cx, cy;          /**< this rank's position in the grid */
+} invrg_groups;
+
+/**
+ * Splits @p world by cfg->parallel (ranks_per_group, grid; grid 0, 0 picks the
+ * most nearly square grid with py >= px, and 0 for one of the two fills it in).
+ * An impossible layout is an input error about the key, saying what would
+ * work; all ranks return it alike. Both communicators return MPI errors.
+ * Collective on @p world.
+ */
+invrg_err invrg_groups_create(MPI_Comm world, const invrg_config *cfg, invrg_groups **out);
+
+/** Frees the communicators; sets *g to NULL; accepts NULL. Collective on the world of *g. */
+void invrg_groups_destroy(invrg_groups **g);
+
+/**
+ * True if an lx × ly lattice with halo width @p halo splits into equal blocks
+ * on the grid, each at least @p halo sites wide along every direction that is
+ * split over more than one rank. Not collective.
+ */
+bool invrg_groups_can_distribute(const invrg_groups *g, int64_t lx, int64_t ly, int halo);
+
+/**
+ * Input error about key @p key of group @p nl_group (the key that set the
+ * lattice size) if invrg_groups_can_distribute() is false; the message lists
+ * the grids and sizes that would work. Not collective (the same on all ranks).
+ */
+invrg_err invrg_groups_check_lattice(const invrg_groups *g, const invrg_config *cfg,
+                                     const char *nl_group, const char *key, int64_t lx,
+                                     int64_t ly, int halo);
+
+/** Number of the @p n_items items that this rank's group owns. Not collective. */
+int64_t invrg_groups_item_count(const invrg_groups *g, int64_t n_items);
+
+/**
+ * The global index of this group's @p k-th item (0 <= k < item count):
+ * group + k * n_groups. Iterate as
+ * `for (k = 0; k < invrg_groups_item_count(g, n); k++) { j = invrg_groups_item(g, k); ... }`.
+ * Not collective.
+ */
+int64_t invrg_groups_item(const invrg_groups *g, int64_t k);
+
+/** The group that owns item @p item: item mod n_groups. Not collective. */
+int invrg_groups_item_owner(const invrg_groups *g, int64_t item);
+
+#endif

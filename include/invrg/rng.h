@@ -1,0 +1,116 @@
+/**
+ * @file rng.h
+ * Counter-based random numbers: every value is a pure function of
+ * (seed, purpose, item, step, site, draw), so results do not depend on which
+ * rank draws them, in which order, or how the lattice is split.
+ *
+ * A *stream* is named by (seed, purpose, item, step): e.g. the Monte Carlo
+ * updates (purpose) of chain 17 (item) in sweep 4000 (step). Inside a stream a
+ * value is indexed by the global site and a draw number (several values per
+ * site and step). Nothing here communicates; nothing is collective.
+ *
+ * Generator: Random123 Philox4x32-10 (128-bit counter, 64-bit key).
+ * Layout, in two Philox evaluations:
+ *
+ *     stream key = Philox(ctr = {item lo, item hi, purpose, 0}, key = seed)[0..1]
+ *     block      = Philox(ctr = {site lo, site hi, step lo, step hi | draw << 16},
+ *                         key = stream key)
+ *
+ * Within one (seed, purpose, item) the counters of distinct (step, site, draw)
+ * are distinct and Philox is a bijection of the counter for a fixed key, so
+ * those blocks never repeat. Streams of different (purpose, item) get
+ * independent 64-bit keys; two of them coincide with probability 2^-64, so a
+ * run with N of them has a chance of about N^2 / 2^65 of any shared key
+ * (3e-6 for 10^7 streams). Ranges: step < 2^48, draw < 2^16.
+ *
+ * One evaluation gives a block of four 32-bit words. The single-value
+ * functions use word 0 (u32, coin) or words 0–1 (uniform, bernoulli) of block
+ * (site, draw); the bulk functions return the whole block, so a hot loop can
+ * take four 32-bit values or two doubles from one evaluation.
+ */
+#ifndef INVRG_RNG_H
+#define INVRG_RNG_H
+
+#include <Random123/philox.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "invrg/error.h"
+
+/**
+ * What the numbers are for. The values are part of the reproducibility
+ * contract (they enter the stream key): never renumber, only append.
+ */
+typedef enum {
+  INVRG_RNG_INIT = 1,  /**< initial configurations */
+  INVRG_RNG_MC = 2,    /**< Monte Carlo updates */
+  INVRG_RNG_TIE = 3,   /**< tie-breaking coins of the majority rule */
+  INVRG_RNG_TRAIN = 4, /**< parameter initialisation, minibatch order */
+  INVRG_RNG_DREAM = 5  /**< sampling of dreamed configurations */
+} invrg_rng_purpose;
+
+/** Largest step + 1 and draw + 1 the counter layout holds. */
+#define INVRG_RNG_STEP_LIMIT (UINT64_C(1) << 48)
+#define INVRG_RNG_DRAW_LIMIT (UINT32_C(1) << 16)
+
+/** A stream: the derived key plus the step part of the counter. Cheap to copy. */
+typedef struct {
+  philox4x32_key_t key; /**< from (seed, purpose, item) */
+  uint32_t step_lo;     /**< step bits 0..31 */
+  uint32_t step_hi;     /**< step bits 32..47 */
+} invrg_rng_stream;
+
+/** Names the stream (seed, purpose, item, step); costs one Philox evaluation. */
+void invrg_rng_stream_init(invrg_rng_stream *s, uint64_t seed, invrg_rng_purpose purpose,
+                           uint64_t item, uint64_t step);
+
+/** The block (site, draw) of @p s: four independent 32-bit words. */
+static inline void invrg_rng_u32x4(const invrg_rng_stream *s, uint64_t site, uint32_t draw,
+                                   uint32_t out[4]) {
+  INVRG_ASSERT(draw < INVRG_RNG_DRAW_LIMIT);
+  philox4x32_ctr_t ctr = {{(uint32_t)site, (uint32_t)(site >> 32), s->step_lo,
+                           s->step_hi | draw << 16}};
+  philox4x32_ctr_t r = philox4x32(ctr, s->key);
+  for (int k = 0; k < 4; k++) out[k] = r.v[k];
+}
+
+/** Uniform in [0,1) with 53 random bits from two words: (hi:lo >> 11) * 2^-53. */
+static inline double invrg_rng_to_uniform(uint32_t lo, uint32_t hi) {
+  return (double)((((uint64_t)hi << 32) | lo) >> 11) * 0x1.0p-53;
+}
+
+/** Two uniforms in [0,1) from one block: out[0] from words 0–1, out[1] from words 2–3. */
+static inline void invrg_rng_uniform_x2(const invrg_rng_stream *s, uint64_t site, uint32_t draw,
+                                        double out[2]) {
+  uint32_t w[4];
+  invrg_rng_u32x4(s, site, draw, w);
+  out[0] = invrg_rng_to_uniform(w[0], w[1]);
+  out[1] = invrg_rng_to_uniform(w[2], w[3]);
+}
+
+/** Uniform 32-bit integer: word 0 of block (site, draw). */
+static inline uint32_t invrg_rng_u32(const invrg_rng_stream *s, uint64_t site, uint32_t draw) {
+  uint32_t w[4];
+  invrg_rng_u32x4(s, site, draw, w);
+  return w[0];
+}
+
+/** Uniform double in [0,1) with 53 random bits: words 0–1 of block (site, draw). */
+static inline double invrg_rng_uniform(const invrg_rng_stream *s, uint64_t site, uint32_t draw) {
+  uint32_t w[4];
+  invrg_rng_u32x4(s, site, draw, w);
+  return invrg_rng_to_uniform(w[0], w[1]);
+}
+
+/** Fair coin: the top bit of word 0. */
+static inline bool invrg_rng_coin(const invrg_rng_stream *s, uint64_t site, uint32_t draw) {
+  return invrg_rng_u32(s, site, draw) >> 31;
+}
+
+/** True with probability @p p (u < p: never for p <= 0, always for p >= 1). */
+static inline bool invrg_rng_bernoulli(const invrg_rng_stream *s, uint64_t site, uint32_t draw,
+                                       double p) {
+  return invrg_rng_uniform(s, site, draw) < p;
+}
+
+#endif

@@ -1,0 +1,153 @@
+/* Per-item results combined across groups in item order (see invrg/reducer.h). */
+#include "invrg/reducer.h"
+
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Values world rank 0 receives per round at most (unless one round of items is larger). */
+enum { CHUNK_VALUES = 1 << 16 };
+
+/* How many of a group's local items k0 <= k < k1 exist (item k*G + group < n_items). */
+static int64_t items_in(int group, int n_groups, int64_t n_items, int64_t k0, int64_t k1) {
+  int64_t total = n_items > group ? (n_items - 1 - group) / n_groups + 1 : 0;
+  int64_t end = total < k1 ? total : k1;
+  return end > k0 ? end - k0 : 0;
+}
+
+/* The rounds of local item indices [k0, k0 + round) that travel together. */
+static int64_t round_length(const invrg_groups *g, int n) {
+  int64_t per_k = (int64_t)g->n_groups * n; /* values of one local index over all groups */
+  return per_k < CHUNK_VALUES ? CHUNK_VALUES / per_k : 1;
+}
+
+/*
+ * Local items [k0, k1) of every group, i.e. global items [k0 G, min(k1 G, n_items)),
+ * land on world rank 0 in item order: out[(j - k0 G) * n + i]. The rank-0 ranks of
+ * the groups send; world rank 0 receives group by group into @p stage and reorders
+ * (group gr's t-th vector is item (k0 + t) G + gr). @p counts, @p displs: world_size.
+ */
+static invrg_err gather_round(const invrg_groups *g, int64_t n_items, int n, const double *mine,
+                              int64_t k0, int64_t k1, double *stage, int *counts, int *displs,
+                              double *out) {
+  invrg_err err = INVRG_SUCCESS;
+  const int G = g->n_groups;
+  int send_count = 0;
+  if (g->rank == 0) send_count = (int)(items_in(g->group, G, n_items, k0, k1) * n);
+  if (g->world_rank == 0) {
+    int offset = 0;
+    for (int w = 0; w < g->world_size; w++) {
+      bool leader = w % g->ranks_per_group == 0;
+      int gr = w / g->ranks_per_group;
+      counts[w] = leader ? (int)(items_in(gr, G, n_items, k0, k1) * n) : 0;
+      displs[w] = offset;
+      offset += counts[w];
+    }
+  }
+  const double *send = send_count > 0 ? mine + k0 * n : NULL;
+  INVRG_MPI_CALL(MPI_Gatherv(send, send_count, MPI_DOUBLE, stage, counts, displs, MPI_DOUBLE, 0,
+                             g->world));
+  if (g->world_rank == 0) {
+    for (int gr = 0; gr < G; gr++) {
+      const double *from = stage + displs[gr * g->ranks_per_group];
+      int64_t m = items_in(gr, G, n_items, k0, k1);
+      for (int64_t t = 0; t < m; t++)
+        memcpy(out + (t * G + gr) * n, from + t * n, (size_t)n * sizeof *out);
+    }
+  }
+cleanup:
+  return err;
+}
+
+/*
+ * Walks all items in rounds; on world rank 0, @p visit gets each round's
+ * items in order (first item index, count, values). Collective on g->world.
+ */
+typedef void (*round_visitor)(int64_t first, int64_t count, int n, const double *values,
+                              void *ctx);
+
+static invrg_err for_each_round(const invrg_groups *g, int64_t n_items, int n, const double *mine,
+                                round_visitor visit, void *ctx) {
+  invrg_err err = INVRG_SUCCESS;
+  double *stage = NULL, *ordered = NULL;
+  int *counts = NULL, *displs = NULL;
+  const int64_t G = g->n_groups, round = round_length(g, n);
+  const int64_t k_total = (n_items + G - 1) / G; /* local items of group 0, the most */
+  const int64_t round_values = round * G * n;
+  INVRG_CHECK(round_values <= INT_MAX, INVRG_ERR_RUNTIME,
+              "reducer: %lld groups x %d values per item exceed one message", (long long)G, n);
+  if (g->world_rank == 0) {
+    stage = malloc((size_t)round_values * sizeof *stage);
+    ordered = malloc((size_t)round_values * sizeof *ordered);
+    counts = malloc((size_t)g->world_size * sizeof *counts);
+    displs = malloc((size_t)g->world_size * sizeof *displs);
+    INVRG_CHECK_ALLOC(stage);
+    INVRG_CHECK_ALLOC(ordered);
+    INVRG_CHECK_ALLOC(counts);
+    INVRG_CHECK_ALLOC(displs);
+  }
+  for (int64_t k0 = 0; k0 < k_total; k0 += round) {
+    int64_t k1 = k0 + round < k_total ? k0 + round : k_total;
+    INVRG_CALL(gather_round(g, n_items, n, mine, k0, k1, stage, counts, displs, ordered));
+    int64_t first = k0 * G, last = k1 * G < n_items ? k1 * G : n_items;
+    if (g->world_rank == 0) visit(first, last - first, n, ordered, ctx);
+  }
+cleanup:
+  free(stage);
+  free(ordered);
+  free(counts);
+  free(displs);
+  return err;
+}
+
+/* Adds the round's items to the running sum, one item after the other. */
+static void add_in_order(int64_t first, int64_t count, int n, const double *values, void *ctx) {
+  (void)first;
+  double *sum = ctx;
+  for (int64_t t = 0; t < count; t++)
+    for (int i = 0; i < n; i++) sum[i] += values[t * n + i];
+}
+
+invrg_err invrg_reducer_sum_double(const invrg_groups *g, int64_t n_items, int n,
+                                   const double *mine, double *sum) {
+  invrg_err err = INVRG_SUCCESS;
+  for (int i = 0; i < n; i++) sum[i] = 0.0;
+  if (n_items == 0 || n == 0) goto cleanup; /* the same on every rank */
+  INVRG_CALL(for_each_round(g, n_items, n, mine, add_in_order, sum));
+  INVRG_MPI_CALL(MPI_Bcast(sum, n, MPI_DOUBLE, 0, g->world));
+cleanup:
+  return err;
+}
+
+invrg_err invrg_reducer_sum_int64(const invrg_groups *g, int64_t n_items, int n,
+                                  const int64_t *mine, int64_t *sum) {
+  invrg_err err = INVRG_SUCCESS;
+  int64_t *local = NULL;
+  for (int i = 0; i < n; i++) sum[i] = 0;
+  if (n_items == 0 || n == 0) goto cleanup;
+  local = calloc((size_t)n, sizeof *local);
+  INVRG_CHECK_ALLOC(local);
+  /* Integer addition is exact, so any order is the item order. */
+  if (g->rank == 0)
+    for (int64_t k = 0; k < invrg_groups_item_count(g, n_items); k++)
+      for (int i = 0; i < n; i++) local[i] += mine[k * n + i];
+  INVRG_MPI_CALL(MPI_Allreduce(local, sum, n, MPI_INT64_T, MPI_SUM, g->world));
+cleanup:
+  free(local);
+  return err;
+}
+
+/* Copies the round's items to their place in the full table. */
+static void store(int64_t first, int64_t count, int n, const double *values, void *ctx) {
+  double *all = ctx;
+  memcpy(all + first * n, values, (size_t)(count * n) * sizeof *all);
+}
+
+invrg_err invrg_reducer_gather(const invrg_groups *g, int64_t n_items, int n, const double *mine,
+                               double *all) {
+  invrg_err err = INVRG_SUCCESS;
+  if (n_items == 0 || n == 0) goto cleanup;
+  INVRG_CALL(for_each_round(g, n_items, n, mine, store, all));
+cleanup:
+  return err;
+}

@@ -1,0 +1,220 @@
+/* Counter-based RNG: known answers of Philox4x32-10, the documented counter layout, statistics. */
+#include <check.h>
+#include <math.h>
+#include <mpi.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "invrg/log.h"
+#include "invrg/rng.h"
+
+/* Random123's published known-answer vectors for Philox4x32-10 (kat_vectors). */
+static const struct {
+  uint32_t ctr[4], key[2], out[4];
+} kat[] = {
+    {{0, 0, 0, 0}, {0, 0}, {0x6627e8d5, 0xe169c58d, 0xbc57ac4c, 0x9b00dbd8}},
+    {{0xffffffff, 0xffffffff, 0xffffffff, 0xffffffff},
+     {0xffffffff, 0xffffffff},
+     {0x408f276d, 0x41c83b0e, 0xa20bc7c6, 0x6d5451fd}},
+    {{0x243f6a88, 0x85a308d3, 0x13198a2e, 0x03707344},
+     {0xa4093822, 0x299f31d0},
+     {0xd16cfe09, 0x94fdcceb, 0x5001e420, 0x24126ea1}},
+};
+
+START_TEST(test_known_answers) {
+  for (size_t t = 0; t < sizeof kat / sizeof kat[0]; t++) {
+    philox4x32_ctr_t c = {{kat[t].ctr[0], kat[t].ctr[1], kat[t].ctr[2], kat[t].ctr[3]}};
+    philox4x32_key_t k = {{kat[t].key[0], kat[t].key[1]}};
+    philox4x32_ctr_t r = philox4x32(c, k);
+    for (int w = 0; w < 4; w++)
+      ck_assert_msg(r.v[w] == kat[t].out[w], "vector %zu word %d: got %08x, want %08x", t, w,
+                    r.v[w], kat[t].out[w]);
+  }
+}
+END_TEST
+
+/* The layout of rng.h, written out against the library: key from (seed, purpose, item), then
+ * ctr = {site lo, site hi, step lo, step hi | draw << 16}. */
+START_TEST(test_layout_maps_to_library) {
+  const struct {
+    uint64_t seed, item, step, site;
+    uint32_t draw;
+    invrg_rng_purpose purpose;
+  } cases[] = {
+      {0, 0, 0, 0, 0, INVRG_RNG_INIT},
+      {12345, 7, 3, 99, 1, INVRG_RNG_MC},
+      {0xfedcba9876543210u, 0x123456789au, 0xabcdef012345u, 0x8000000012345678u, 0xffff,
+       INVRG_RNG_DREAM},
+  };
+  for (size_t t = 0; t < sizeof cases / sizeof cases[0]; t++) {
+    philox4x32_key_t seed_key = {{(uint32_t)cases[t].seed, (uint32_t)(cases[t].seed >> 32)}};
+    philox4x32_ctr_t name = {{(uint32_t)cases[t].item, (uint32_t)(cases[t].item >> 32),
+                              (uint32_t)cases[t].purpose, 0}};
+    philox4x32_ctr_t derived = philox4x32(name, seed_key);
+    philox4x32_key_t key = {{derived.v[0], derived.v[1]}};
+    philox4x32_ctr_t ctr = {{(uint32_t)cases[t].site, (uint32_t)(cases[t].site >> 32),
+                             (uint32_t)cases[t].step,
+                             (uint32_t)(cases[t].step >> 32) | cases[t].draw << 16}};
+    philox4x32_ctr_t want = philox4x32(ctr, key);
+
+    invrg_rng_stream s;
+    invrg_rng_stream_init(&s, cases[t].seed, cases[t].purpose, cases[t].item, cases[t].step);
+    uint32_t got[4];
+    invrg_rng_u32x4(&s, cases[t].site, cases[t].draw, got);
+    for (int w = 0; w < 4; w++)
+      ck_assert_msg(got[w] == want.v[w], "case %zu word %d: got %08x, want %08x", t, w, got[w],
+                    want.v[w]);
+  }
+}
+END_TEST
+
+START_TEST(test_uniform_conversion) {
+  ck_assert(invrg_rng_to_uniform(0, 0) == 0.0);
+  ck_assert(invrg_rng_to_uniform(0xffffffff, 0xffffffff) == 1.0 - 0x1.0p-53);
+  ck_assert(invrg_rng_to_uniform(0, 0x80000000) == 0.5);
+  ck_assert(invrg_rng_to_uniform(0x800, 0) == 0x1.0p-53); /* lowest of the 53 bits */
+  ck_assert(invrg_rng_to_uniform(0x7ff, 0) == 0.0);       /* the 11 dropped bits */
+}
+END_TEST
+
+/* Single-value functions are the documented words of the same block. */
+START_TEST(test_single_values_are_block_words) {
+  invrg_rng_stream s;
+  invrg_rng_stream_init(&s, 42, INVRG_RNG_TIE, 5, 11);
+  for (uint64_t site = 0; site < 1000; site++) {
+    uint32_t w[4];
+    double u2[2];
+    invrg_rng_u32x4(&s, site, 3, w);
+    invrg_rng_uniform_x2(&s, site, 3, u2);
+    ck_assert_uint_eq(invrg_rng_u32(&s, site, 3), w[0]);
+    ck_assert(invrg_rng_uniform(&s, site, 3) == invrg_rng_to_uniform(w[0], w[1]));
+    ck_assert(u2[0] == invrg_rng_to_uniform(w[0], w[1]));
+    ck_assert(u2[1] == invrg_rng_to_uniform(w[2], w[3]));
+    ck_assert(invrg_rng_coin(&s, site, 3) == (w[0] >> 31 == 1));
+    ck_assert(invrg_rng_bernoulli(&s, site, 3, 0.5) == (u2[0] < 0.5));
+    ck_assert(!invrg_rng_bernoulli(&s, site, 3, 0.0));
+    ck_assert(invrg_rng_bernoulli(&s, site, 3, 1.0));
+  }
+}
+END_TEST
+
+/* Changing any one coordinate of (seed, purpose, item, step, site, draw) changes the block. */
+START_TEST(test_coordinates_are_distinct) {
+  const uint64_t seed = 7, item = 3, step = 0x100000000u, site = 0x100000001u;
+  const uint32_t draw = 2;
+  static const char *const changed[] = {"seed", "purpose", "item", "step", "step bit 47",
+                                        "site", "site bit 63", "draw"};
+  invrg_rng_stream base, s[5];
+  invrg_rng_stream_init(&base, seed, INVRG_RNG_MC, item, step);
+  invrg_rng_stream_init(&s[0], seed + 1, INVRG_RNG_MC, item, step);
+  invrg_rng_stream_init(&s[1], seed, INVRG_RNG_TRAIN, item, step);
+  invrg_rng_stream_init(&s[2], seed, INVRG_RNG_MC, item + 1, step);
+  invrg_rng_stream_init(&s[3], seed, INVRG_RNG_MC, item, step + 1);
+  invrg_rng_stream_init(&s[4], seed, INVRG_RNG_MC, item, step ^ ((uint64_t)1 << 47));
+  uint32_t ref[4], v[8][4];
+  invrg_rng_u32x4(&base, site, draw, ref);
+  for (int t = 0; t < 5; t++) invrg_rng_u32x4(&s[t], site, draw, v[t]);
+  invrg_rng_u32x4(&base, site + 1, draw, v[5]);
+  invrg_rng_u32x4(&base, site ^ ((uint64_t)1 << 63), draw, v[6]);
+  invrg_rng_u32x4(&base, site, draw + 1, v[7]);
+  for (int t = 0; t < 8; t++)
+    ck_assert_msg(memcmp(v[t], ref, sizeof ref) != 0, "changing the %s gives the same block",
+                  changed[t]);
+}
+END_TEST
+
+/* ---- statistics: each estimate within 5 standard errors of its exact value */
+
+enum { N_STAT = 1 << 20 };
+
+static void check_within(double estimate, double exact, double std_error, const char *what) {
+  ck_assert_msg(fabs(estimate - exact) < 5 * std_error, "%s: %.6g, expected %.6g +- 5 x %.2g",
+                what, estimate, exact, std_error);
+}
+
+START_TEST(test_uniform_moments) {
+  invrg_rng_stream s;
+  invrg_rng_stream_init(&s, 2024, INVRG_RNG_MC, 0, 1);
+  double mean = 0, var = 0, corr_site = 0, corr_word = 0;
+  double prev = invrg_rng_uniform(&s, 0, 0) - 0.5;
+  for (uint64_t site = 1; site <= N_STAT; site++) {
+    double u2[2];
+    invrg_rng_uniform_x2(&s, site, 0, u2);
+    double d = u2[0] - 0.5;
+    mean += u2[0];
+    var += d * d;
+    corr_site += prev * d; /* neighbouring sites */
+    corr_word += d * (u2[1] - 0.5); /* the two doubles of one block */
+    prev = d;
+  }
+  /* Var(u) = 1/12; Var((u-1/2)^2) = 1/80 - 1/144 = 1/180; Var(d1 d2) = 1/144. */
+  check_within(mean / N_STAT, 0.5, sqrt(1.0 / 12 / N_STAT), "mean of uniforms");
+  check_within(var / N_STAT, 1.0 / 12, sqrt(1.0 / 180 / N_STAT), "variance of uniforms");
+  check_within(corr_site / N_STAT, 0, 1.0 / 12 / sqrt(N_STAT), "covariance of neighbour sites");
+  check_within(corr_word / N_STAT, 0, 1.0 / 12 / sqrt(N_STAT), "covariance within a block");
+}
+END_TEST
+
+START_TEST(test_steps_and_draws_uncorrelated) {
+  invrg_rng_stream s0, s1;
+  invrg_rng_stream_init(&s0, 99, INVRG_RNG_DREAM, 4, 10);
+  invrg_rng_stream_init(&s1, 99, INVRG_RNG_DREAM, 4, 11);
+  double corr_step = 0, corr_draw = 0;
+  for (uint64_t site = 0; site < N_STAT; site++) {
+    double a = invrg_rng_uniform(&s0, site, 0) - 0.5;
+    corr_step += a * (invrg_rng_uniform(&s1, site, 0) - 0.5);
+    corr_draw += a * (invrg_rng_uniform(&s0, site, 1) - 0.5);
+  }
+  check_within(corr_step / N_STAT, 0, 1.0 / 12 / sqrt(N_STAT), "covariance of consecutive steps");
+  check_within(corr_draw / N_STAT, 0, 1.0 / 12 / sqrt(N_STAT), "covariance of consecutive draws");
+}
+END_TEST
+
+START_TEST(test_coin_and_bernoulli) {
+  invrg_rng_stream s;
+  invrg_rng_stream_init(&s, 5, INVRG_RNG_TIE, 1, 0);
+  const double p = 0.3;
+  double heads = 0, hits = 0, low_bits = 0;
+  for (uint64_t site = 0; site < N_STAT; site++) {
+    heads += invrg_rng_coin(&s, site, 0);
+    hits += invrg_rng_bernoulli(&s, site, 1, p);
+    uint32_t w[4];
+    invrg_rng_u32x4(&s, site, 2, w);
+    for (int k = 0; k < 4; k++) low_bits += w[k] & 1;
+  }
+  check_within(heads / N_STAT, 0.5, 0.5 / sqrt(N_STAT), "coin frequency");
+  check_within(hits / N_STAT, p, sqrt(p * (1 - p) / N_STAT), "Bernoulli(0.3) frequency");
+  check_within(low_bits / (4.0 * N_STAT), 0.5, 0.5 / sqrt(4.0 * N_STAT), "lowest bit of words");
+}
+END_TEST
+
+static Suite *rng_suite(void) {
+  Suite *s = suite_create("rng");
+  TCase *exact = tcase_create("exact");
+  tcase_add_test(exact, test_known_answers);
+  tcase_add_test(exact, test_layout_maps_to_library);
+  tcase_add_test(exact, test_uniform_conversion);
+  tcase_add_test(exact, test_single_values_are_block_words);
+  tcase_add_test(exact, test_coordinates_are_distinct);
+  suite_add_tcase(s, exact);
+  TCase *stats = tcase_create("statistics");
+  tcase_set_timeout(stats, 60);
+  tcase_add_test(stats, test_uniform_moments);
+  tcase_add_test(stats, test_steps_and_draws_uncorrelated);
+  tcase_add_test(stats, test_coin_and_bernoulli);
+  suite_add_tcase(s, stats);
+  return s;
+}
+
+int main(int argc, char **argv) {
+  MPI_Init(&argc, &argv);
+  int rank;
+  MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+  invrg_log_init(rank);
+  SRunner *runner = srunner_create(rng_suite());
+  srunner_run_all(runner, CK_NORMAL);
+  int failed = srunner_ntests_failed(runner);
+  srunner_free(runner);
+  MPI_Finalize();
+  return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
