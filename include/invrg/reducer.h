@@ -7,7 +7,8 @@
  * of the group's k-th item. Only rank 0 of each group contributes (the other
  * ranks of a group hold the same values, or nothing). Doubles are added item
  * by item in global item order 0, 1, 2, ..., so a sum is bit-identical for any
- * number of groups and any grid; integers are exact in any order.
+ * number of groups; integers are exact in any order. (Independence of the
+ * grid also needs each item's values to be: e.g. sum integers inside a group.)
  */
 #ifndef INVRG_REDUCER_H
 #define INVRG_REDUCER_H

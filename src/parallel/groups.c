@@ -47,6 +47,7 @@ static void auto_grid(int64_t n, int64_t *px, int64_t *py) {
 /* Checks &parallel against the world size and resolves the grid (0 = automatic). */
 static invrg_err resolve_layout(const invrg_config *cfg, int world_size, int64_t *px,
                                 int64_t *py) {
+  invrg_err err = INVRG_SUCCESS;
   const int64_t rpg = cfg->parallel.ranks_per_group;
   const int64_t gx = cfg->parallel.grid[0], gy = cfg->parallel.grid[1];
   if (rpg < 1 || world_size % rpg != 0) {
@@ -54,49 +55,54 @@ static invrg_err resolve_layout(const invrg_config *cfg, int world_size, int64_t
     format_divisors(world_size, divisors, sizeof divisors);
     if (rpg > 1)
       snprintf(other, sizeof other, ", or run on a multiple of %lld ranks", (long long)rpg);
-    return invrg_config_input_error(
+    err = invrg_config_input_error(
         cfg, "parallel", "ranks_per_group",
         "ranks_per_group = %lld does not divide the %d rank%s of this run: use %s%s",
         (long long)rpg, world_size, world_size > 1 ? "s" : "", divisors, other);
+    goto cleanup;
   }
 
   int64_t sx, sy; /* the suggestion for this ranks_per_group */
   auto_grid(rpg, &sx, &sy);
-  if (gx < 0 || gy < 0)
-    return invrg_config_input_error(
+  if (gx < 0 || gy < 0) {
+    err = invrg_config_input_error(
         cfg, "parallel", "grid",
         "grid = %lld, %lld: the sizes must be positive, or 0, 0 for automatic; e.g. grid = %lld, "
         "%lld for ranks_per_group = %lld",
         (long long)gx, (long long)gy, (long long)sx, (long long)sy, (long long)rpg);
+    goto cleanup;
+  }
   if (gx == 0 && gy == 0) {
     *px = sx;
     *py = sy;
-    return INVRG_SUCCESS;
-  }
-  if (gx == 0 || gy == 0) {
+  } else if (gx == 0 || gy == 0) {
     /* One size given: the other follows, if it divides. */
-    int64_t given = gx != 0 ? gx : gy;
-    if (rpg % given != 0)
-      return invrg_config_input_error(
+    const int64_t given = gx != 0 ? gx : gy;
+    if (rpg % given != 0) {
+      err = invrg_config_input_error(
           cfg, "parallel", "grid",
           "grid = %lld, %lld: %lld does not divide ranks_per_group = %lld; use grid = %lld, %lld "
           "or 0, 0 (automatic)",
           (long long)gx, (long long)gy, (long long)given, (long long)rpg, (long long)sx,
           (long long)sy);
+      goto cleanup;
+    }
     *px = gx != 0 ? gx : rpg / gy;
     *py = gy != 0 ? gy : rpg / gx;
-    return INVRG_SUCCESS;
-  }
-  if (gx * gy != rpg)
-    return invrg_config_input_error(
+  } else if (gx * gy != rpg) {
+    err = invrg_config_input_error(
         cfg, "parallel", "grid",
         "grid = %lld, %lld has %lld ranks but a group has ranks_per_group = %lld; use grid = %lld, "
         "%lld (or another pair whose product is %lld, or 0, 0 for automatic)",
         (long long)gx, (long long)gy, (long long)(gx * gy), (long long)rpg, (long long)sx,
         (long long)sy, (long long)rpg);
-  *px = gx;
-  *py = gy;
-  return INVRG_SUCCESS;
+    goto cleanup;
+  } else {
+    *px = gx;
+    *py = gy;
+  }
+cleanup:
+  return err;
 }
 
 invrg_err invrg_groups_create(MPI_Comm world, const invrg_config *cfg, invrg_groups **out) {

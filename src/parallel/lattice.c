@@ -180,13 +180,15 @@ static void halo_copy_local(invrg_lattice *lat, int phase) {
       }
     }
   } else {
-    const size_t row_len = (size_t)lat->sx;
-    for (int j = -h; j < 0; j++)
-      memcpy(lat->data + invrg_lattice_index(lat, -h, j),
-             lat->data + invrg_lattice_index(lat, -h, (int)wrap(j, lat->ny)), row_len);
-    for (int j = lat->ny; j < lat->ny + h; j++)
-      memcpy(lat->data + invrg_lattice_index(lat, -h, j),
-             lat->data + invrg_lattice_index(lat, -h, (int)wrap(j, lat->ny)), row_len);
+    for (int k = 0; k < h; k++) {
+      const int lo = k - h, lo_src = (int)wrap(lo, lat->ny);
+      const int hi = lat->ny + k, hi_src = (int)wrap(hi, lat->ny);
+      int8_t *d = lat->data;
+      memcpy(d + invrg_lattice_index(lat, -h, lo), d + invrg_lattice_index(lat, -h, lo_src),
+             (size_t)lat->sx);
+      memcpy(d + invrg_lattice_index(lat, -h, hi), d + invrg_lattice_index(lat, -h, hi_src),
+             (size_t)lat->sx);
+    }
   }
 }
 

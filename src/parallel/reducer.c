@@ -59,13 +59,11 @@ cleanup:
   return err;
 }
 
-/*
- * Walks all items in rounds; on world rank 0, @p visit gets each round's
- * items in order (first item index, count, values). Collective on g->world.
- */
+/* What world rank 0 does with a round: items first .. first+count-1, in order. */
 typedef void (*round_visitor)(int64_t first, int64_t count, int n, const double *values,
                               void *ctx);
 
+/* Walks all items in rounds, handing each round to @p visit on world rank 0. Collective. */
 static invrg_err for_each_round(const invrg_groups *g, int64_t n_items, int n, const double *mine,
                                 round_visitor visit, void *ctx) {
   invrg_err err = INVRG_SUCCESS;

@@ -62,13 +62,17 @@ static void test_layout(const invrg_groups *g, int rpg) {
          g->group, g->rank);
   EXPECT(g->px * g->py == rpg, "grid %d x %d", g->px, g->py);
   EXPECT(g->rank == g->cy * g->px + g->cx, "rank %d at (%d, %d)", g->rank, g->cx, g->cy);
+  MPI_Errhandler handler;
+  MPI_Comm_get_errhandler(g->cart, &handler);
+  EXPECT(handler == MPI_ERRORS_RETURN, "the grid communicator does not return errors");
+  MPI_Errhandler_free(&handler);
 }
 
 static void test_items(const invrg_groups *g) {
   const int64_t counts[] = {0, 1, 3, 7, 37};
   for (size_t t = 0; t < sizeof counts / sizeof counts[0]; t++) {
     const int64_t n = counts[t];
-    int64_t mine = invrg_groups_item_count(g, n), total = 0, id_sum = 0, ids = 0;
+    int64_t mine = invrg_groups_item_count(g, n), ids = 0;
     for (int64_t k = 0; k < mine; k++) {
       int64_t j = invrg_groups_item(g, k);
       EXPECT(j >= 0 && j < n && invrg_groups_item_owner(g, j) == g->group,
@@ -78,10 +82,8 @@ static void test_items(const invrg_groups *g) {
     /* Over the groups (one rank each), every item exactly once: count n, index sum n(n-1)/2. */
     int64_t contrib[2] = {g->rank == 0 ? mine : 0, g->rank == 0 ? ids : 0}, sums[2];
     MPI_Allreduce(contrib, sums, 2, MPI_INT64_T, MPI_SUM, MPI_COMM_WORLD);
-    total = sums[0];
-    id_sum = sums[1];
-    EXPECT(total == n && id_sum == n * (n - 1) / 2, "%lld items: %lld owned, index sum %lld",
-           (long long)n, (long long)total, (long long)id_sum);
+    EXPECT(sums[0] == n && sums[1] == n * (n - 1) / 2, "%lld items: %lld owned, index sum %lld",
+           (long long)n, (long long)sums[0], (long long)sums[1]);
   }
 }
 
@@ -237,6 +239,7 @@ static double contribution(int64_t j, int i) {
 
 static void test_reducer(const invrg_groups *g, int64_t n_items, int n) {
   const int64_t mine_count = invrg_groups_item_count(g, n_items);
+  /* (+1: a group may own no item, and malloc(0) may return NULL) */
   double *mine = malloc((size_t)(mine_count * n + 1) * sizeof *mine);
   int64_t *mine_int = malloc((size_t)(mine_count * n + 1) * sizeof *mine_int);
   double *table = malloc((size_t)(n_items * n) * sizeof *table);
@@ -302,16 +305,22 @@ static void test_layout_errors(void) {
   if (world_rank == 0) printf("-- the input errors below are expected --\n");
   fflush(stdout);
 
+  /* What would work on 1, 2, 4 ranks: the divisors, and the automatic grid. */
   static const char *const divisors[] = {"", "use 1", "use 1 or 2", "", "use 1, 2 or 4"};
+  static const char *const grids[] = {"", "use grid = 1, 1", "use grid = 1, 2", "",
+                                      "use grid = 2, 2"};
   invrg_config cfg = layout_config(world_size + 1, 0, 0);
   expect_input_error(invrg_groups_create(MPI_COMM_WORLD, &cfg, &g), divisors[world_size]);
   EXPECT(g == NULL, "no groups on error");
 
   cfg = layout_config(world_size, world_size, 2);
-  expect_input_error(invrg_groups_create(MPI_COMM_WORLD, &cfg, &g), "ranks_per_group = ");
+  expect_input_error(invrg_groups_create(MPI_COMM_WORLD, &cfg, &g), grids[world_size]);
 
   cfg = layout_config(1, 3, 0);
   expect_input_error(invrg_groups_create(MPI_COMM_WORLD, &cfg, &g), "use grid = 1, 1");
+
+  cfg = layout_config(1, -1, 0);
+  expect_input_error(invrg_groups_create(MPI_COMM_WORLD, &cfg, &g), "must be positive");
 
   /* A lattice that does not split on the automatic grid of the whole world. */
   cfg = layout_config(world_size, 0, 0);
@@ -349,6 +358,11 @@ int main(int argc, char **argv) {
   MPI_Comm_size(MPI_COMM_WORLD, &world_size);
   invrg_log_init(world_rank);
   invrg_log_set_level(INVRG_LOG_WARN);
+  if (world_size != 1 && world_size != 2 && world_size != 4) {
+    if (world_rank == 0) printf("FAIL: run test_parallel on 1, 2 or 4 ranks\n");
+    MPI_Finalize();
+    return EXIT_FAILURE;
+  }
 
   test_replicated_halos();
   test_layout_errors();

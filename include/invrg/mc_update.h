@@ -1,0 +1,115 @@
+/**
+ * @file mc_update.h
+ * Monte Carlo updates of the 2D Ising model (H = −Σ_<ij> s_i s_j, weight e^{−K H})
+ * on a lattice block (invrg_lattice, replicated or distributed).
+ *
+ * Every random number is drawn from the stream (seed, INVRG_RNG_MC, chain, step)
+ * keyed by global site, so a chain evolves identically on any grid.
+ * Contract of every update: on entry the halo (width ≥ 1) holds the
+ * neighbours' spins; on exit it does again (so measurements can follow).
+ */
+#ifndef INVRG_MC_UPDATE_H
+#define INVRG_MC_UPDATE_H
+
+#include <stdint.h>
+
+#include "invrg/error.h"
+#include "invrg/lattice.h"
+
+/** Which chain is being updated, at which coupling. */
+typedef struct {
+  double K;        /**< coupling βJ */
+  uint64_t seed;   /**< &run seed */
+  uint64_t chain;  /**< item index of the chain */
+} invrg_mc_chain;
+
+/** What an update did, for progress lines (summed over the group). */
+typedef struct {
+  int64_t spins_flipped;  /**< spins whose value changed */
+  int64_t clusters;       /**< clusters built (Wolff, SW) */
+  int64_t accepted;       /**< accepted single-spin moves (Metropolis) */
+  int64_t attempted;      /**< single-spin moves tried (checkerboard) */
+} invrg_mc_counts;
+
+/**
+ * One checkerboard sweep, Metropolis (@p heatbath false) or heat bath: first
+ * the even sites ((gx + gy) even), then the odd ones, each colour exchanged
+ * before the other is updated (overlapping the exchange with interior work).
+ * Site (gx, gy) in sweep @p step uses draw 0 of the stream (…, step) at its
+ * global index. Bit-identical for any grid. Collective on lat->comm.
+ */
+invrg_err invrg_mc_checkerboard_sweep(invrg_lattice *lat, const invrg_mc_chain *chain,
+                                      uint64_t step, bool heatbath, invrg_mc_counts *counts);
+
+/** P(add a bond) = 1 − e^{−2K} as a 32-bit threshold: u32 < threshold (bias ≤ 2^−33). */
+uint32_t invrg_mc_bond_threshold(double K);
+
+/* ------------------------------------------------------------------ Wolff */
+
+/**
+ * Workspace and progress of one Wolff chain: how many clusters were built
+ * (the next cluster's RNG step), how many spins they flipped, and how many
+ * clusters make a sweep.
+ */
+typedef struct {
+  int64_t lx, ly;
+  uint64_t clusters;           /**< clusters built so far = step of the next one */
+  int64_t flipped;             /**< spins flipped so far */
+  int64_t clusters_per_sweep;  /**< fixed after thermalisation (0 before) */
+  int32_t *stack;              /**< private */
+} invrg_wolff;
+
+/** Workspace for an lx × ly replicated lattice, at the start of a chain. Not collective. */
+invrg_err invrg_wolff_create(int64_t lx, int64_t ly, invrg_wolff **out);
+void invrg_wolff_destroy(invrg_wolff **w);
+
+/** Starts a new chain (counters to zero). */
+void invrg_wolff_reset(invrg_wolff *w);
+
+/*
+ * Wolff on a replicated lattice (one rank per group). Cluster number c of the
+ * chain uses the stream (…, c): its seed site from block (site 0, draw 1), and
+ * the bonds tested from cluster site g from the four words of block (g, draw 0),
+ * one per direction (right, down, left, up). Each bond is tested at most once
+ * per cluster, so every test sees a fresh number.
+ *
+ * Sweeps: a sweep is N flipped spins on average. Measuring when the flipped
+ * count crosses a multiple of N would favour moments right after a large
+ * cluster (length-biased sampling: too ordered). So thermalisation counts
+ * flipped spins and then fixes clusters_per_sweep = round(N · clusters /
+ * flipped); sampling runs that fixed number of clusters per sweep.
+ */
+
+/**
+ * Thermalises: clusters until max(n_sweeps, 1)·N spins have flipped, then
+ * fixes clusters_per_sweep. Not collective.
+ */
+invrg_err invrg_mc_wolff_thermalize(invrg_lattice *lat, const invrg_mc_chain *chain,
+                                    int64_t n_sweeps, invrg_wolff *w, invrg_mc_counts *counts);
+
+/** Runs n_sweeps × clusters_per_sweep clusters (after thermalisation). Not collective. */
+invrg_err invrg_mc_wolff_sweeps(invrg_lattice *lat, const invrg_mc_chain *chain, int64_t n_sweeps,
+                                invrg_wolff *w, invrg_mc_counts *counts);
+
+/* ------------------------------------------------------------------ Swendsen–Wang */
+
+/** Workspace of the Swendsen–Wang update for one lattice block. */
+typedef struct invrg_sw invrg_sw;
+
+/** Workspace for @p lat's block. Not collective. */
+invrg_err invrg_sw_create(const invrg_lattice *lat, invrg_sw **out);
+void invrg_sw_destroy(invrg_sw **w);
+
+/**
+ * One Swendsen–Wang sweep on a replicated or distributed lattice. Bond
+ * (g, right) and (g, down) are open with probability 1 − e^{−2K} between equal
+ * spins, decided by words 0 and 1 of block (g, draw 0) of the stream (…, step);
+ * clusters are found by local union–find and a label merge across blocks
+ * until every site knows its cluster's smallest global site index c; the
+ * cluster flips if the coin of block (c, draw 1) says so. Hence the result is
+ * bit-identical for any grid. Collective on lat->comm.
+ */
+invrg_err invrg_mc_sw_sweep(invrg_lattice *lat, const invrg_mc_chain *chain, uint64_t step,
+                            invrg_sw *w, invrg_mc_counts *counts);
+
+#endif

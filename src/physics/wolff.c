@@ -1,0 +1,116 @@
+/* Wolff single-cluster update (U. Wolff, PRL 62, 361 (1989)) on a replicated lattice. */
+#include <math.h>
+#include <stdlib.h>
+
+#include "invrg/mc_update.h"
+
+uint32_t invrg_mc_bond_threshold(double K) {
+  /* P(u32 < t) = t / 2^32 with t = round((1 − e^{−2K}) 2^32). */
+  double t = nearbyint(-expm1(-2 * K) * 4294967296.0);
+  return t >= 4294967295.0 ? UINT32_MAX : (uint32_t)t;
+}
+
+invrg_err invrg_wolff_create(int64_t lx, int64_t ly, invrg_wolff **out) {
+  invrg_err err = INVRG_SUCCESS;
+  invrg_wolff *w = calloc(1, sizeof *w);
+  INVRG_CHECK_ALLOC(w);
+  INVRG_CHECK(lx * ly < INT32_MAX, INVRG_ERR_INPUT,
+              "Wolff lattice %lld x %lld is too large for one rank; use algorithm 'sw'",
+              (long long)lx, (long long)ly);
+  w->lx = lx;
+  w->ly = ly;
+  invrg_wolff_reset(w);
+  w->stack = malloc((size_t)(lx * ly) * sizeof *w->stack);
+  INVRG_CHECK_ALLOC(w->stack);
+cleanup:
+  if (err != INVRG_SUCCESS) invrg_wolff_destroy(&w);
+  *out = w;
+  return err;
+}
+
+void invrg_wolff_destroy(invrg_wolff **w) {
+  if (w == NULL || *w == NULL) return;
+  free((*w)->stack);
+  free(*w);
+  *w = NULL;
+}
+
+void invrg_wolff_reset(invrg_wolff *w) {
+  w->clusters = 0;
+  w->flipped = 0;
+  w->clusters_per_sweep = 0;
+}
+
+/* Builds and flips one cluster; returns its size. The halo is not touched. */
+static int64_t one_cluster(invrg_lattice *lat, const invrg_mc_chain *chain, uint64_t step,
+                           int32_t *stack) {
+  const int lx = (int)lat->lx, ly = (int)lat->ly, sx = lat->sx;
+  int8_t *s0 = lat->data + invrg_lattice_index(lat, 0, 0); /* site (x, y) at s0[y*sx + x] */
+  invrg_rng_stream rs;
+  invrg_rng_stream_init(&rs, chain->seed, INVRG_RNG_MC, chain->chain, step);
+  const uint32_t threshold = invrg_mc_bond_threshold(chain->K);
+
+  uint32_t seed_words[4];
+  invrg_rng_u32x4(&rs, 0, 1, seed_words);
+  uint64_t seed_site = (((uint64_t)seed_words[0] << 32) | seed_words[1]) % (uint64_t)(lx * ly);
+
+  /* A site joins the cluster when it is flipped; "still has the old spin" means "not in it". */
+  int top = 0;
+  const int8_t old = s0[(int)(seed_site / (uint64_t)lx) * sx + (int)(seed_site % (uint64_t)lx)];
+  s0[(int)(seed_site / (uint64_t)lx) * sx + (int)(seed_site % (uint64_t)lx)] = (int8_t)-old;
+  stack[top++] = (int32_t)seed_site;
+  int64_t size = 1;
+  while (top > 0) {
+    int32_t g = stack[--top];
+    int x = g % lx, y = g / lx;
+    uint32_t u[4];
+    invrg_rng_u32x4(&rs, (uint64_t)g, 0, u);
+    const int nx[4] = {x + 1 == lx ? 0 : x + 1, x, x == 0 ? lx - 1 : x - 1, x};
+    const int ny[4] = {y, y + 1 == ly ? 0 : y + 1, y, y == 0 ? ly - 1 : y - 1};
+    for (int d = 0; d < 4; d++) {
+      int8_t *t = &s0[ny[d] * sx + nx[d]];
+      if (*t == old && u[d] < threshold) { /* P(add) = 1 − e^{−2K} for an aligned neighbour */
+        *t = (int8_t)-old;
+        stack[top++] = ny[d] * lx + nx[d];
+        size++;
+      }
+    }
+  }
+  return size;
+}
+
+static void run_cluster(invrg_lattice *lat, const invrg_mc_chain *chain, invrg_wolff *w,
+                        invrg_mc_counts *counts) {
+  int64_t size = one_cluster(lat, chain, w->clusters++, w->stack);
+  w->flipped += size;
+  counts->spins_flipped += size;
+  counts->clusters += 1;
+}
+
+invrg_err invrg_mc_wolff_thermalize(invrg_lattice *lat, const invrg_mc_chain *chain,
+                                    int64_t n_sweeps, invrg_wolff *w, invrg_mc_counts *counts) {
+  invrg_err err = INVRG_SUCCESS;
+  const int64_t N = w->lx * w->ly;
+  const int64_t target = w->flipped + (n_sweeps > 1 ? n_sweeps : 1) * N;
+  const uint64_t clusters_before = w->clusters;
+  const int64_t flipped_before = w->flipped;
+  while (w->flipped < target) run_cluster(lat, chain, w, counts);
+  /* clusters per sweep = N / ⟨cluster size⟩, measured over this thermalisation */
+  double mean_size = (double)(w->flipped - flipped_before) / (double)(w->clusters - clusters_before);
+  w->clusters_per_sweep = (int64_t)nearbyint((double)N / mean_size);
+  if (w->clusters_per_sweep < 1) w->clusters_per_sweep = 1;
+  INVRG_CALL(invrg_lattice_halo_exchange(lat)); /* replicated: a periodic copy, no messages */
+cleanup:
+  return err;
+}
+
+invrg_err invrg_mc_wolff_sweeps(invrg_lattice *lat, const invrg_mc_chain *chain, int64_t n_sweeps,
+                                invrg_wolff *w, invrg_mc_counts *counts) {
+  invrg_err err = INVRG_SUCCESS;
+  INVRG_CHECK(w->clusters_per_sweep > 0, INVRG_ERR_RUNTIME,
+              "Wolff sweeps before thermalisation fixed the clusters per sweep");
+  for (int64_t c = 0; c < n_sweeps * w->clusters_per_sweep; c++) run_cluster(lat, chain, w, counts);
+  INVRG_CALL(invrg_lattice_halo_exchange(lat));
+cleanup:
+  return err;
+}
