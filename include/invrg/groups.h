@@ -8,6 +8,9 @@
  * in that order: group rank r is world rank g*rpg + r.
  * Its grid has px ranks along x and py along y; rank (cx, cy) of the grid is
  * group rank cy*px + cx (row-major like the lattice, x fastest).
+ * The Cartesian communicator's dimension 0 is y (py ranks) and dimension 1 is
+ * x (px ranks), so that MPI's row-major rank order is the order above: shift
+ * along dimension 1 to find the left/right neighbour, dimension 0 for up/down.
  * Item j belongs to group j mod n_groups, so the set of items, and everything
  * keyed by item, does not depend on how many groups there are.
  */

@@ -57,8 +57,9 @@ invrg_err invrg_sw_create(const invrg_lattice *lat, invrg_sw **out) {
   INVRG_CHECK_ALLOC(w->recv_down);
   w->left = w->right = w->up = w->down = MPI_PROC_NULL;
   if (lat->mode == INVRG_LATTICE_DISTRIBUTED) {
-    INVRG_MPI_CALL(MPI_Cart_shift(lat->comm, 0, 1, &w->left, &w->right));
-    INVRG_MPI_CALL(MPI_Cart_shift(lat->comm, 1, 1, &w->up, &w->down));
+    /* The grid's dimensions are (y, x), row-major like the lattice (groups.h). */
+    INVRG_MPI_CALL(MPI_Cart_shift(lat->comm, 1, 1, &w->left, &w->right));
+    INVRG_MPI_CALL(MPI_Cart_shift(lat->comm, 0, 1, &w->up, &w->down));
   }
 cleanup:
   if (err != INVRG_SUCCESS) invrg_sw_destroy(&w);
