@@ -2,30 +2,30 @@
 #include "invrg/pipeline.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "invrg/config.h"
 #include "invrg/log.h"
 #include "invrg/runfile.h"
+#include "invrg/stage.h"
 #include "invrg_build_info.h"
 #include "invrg_git_version.h"
 
-/* A stage of the pipeline; run is NULL while a stage is not implemented yet. */
-typedef struct {
+/* The stages in pipeline order; NULL while a stage is not implemented yet. */
+static const struct {
   const char *name;
-  invrg_err (*run)(const invrg_config *cfg, invrg_runfile *rf);
-} stage;
-
-static const stage stages[] = {
-    {"mc", NULL},
+  const invrg_stage *stage;
+} stages[] = {
+    {"mc", &invrg_stage_mc},
     {"train", NULL},
     {"dream", NULL},
     {"analyze", NULL},
 };
 
-static const stage *find_stage(const char *name) {
+static const invrg_stage *find_stage(const char *name) {
   for (size_t i = 0; i < sizeof stages / sizeof stages[0]; i++)
-    if (strcmp(stages[i].name, name) == 0) return &stages[i];
+    if (strcmp(stages[i].name, name) == 0) return stages[i].stage;
   return NULL;
 }
 
@@ -33,8 +33,7 @@ static const stage *find_stage(const char *name) {
 static invrg_err check_stages_available(const invrg_config *cfg) {
   invrg_err err = INVRG_SUCCESS;
   for (int i = 0; i < cfg->run.n_stages; i++) {
-    const stage *s = find_stage(cfg->run.stages[i]);
-    if (s == NULL || s->run == NULL) {
+    if (find_stage(cfg->run.stages[i]) == NULL) {
       err = invrg_config_input_error(cfg, "run", "stages",
                                      "stage '%s' is not available in invrg %s yet; "
                                      "remove it from &run stages",
@@ -56,16 +55,30 @@ static void log_banner(const invrg_config *cfg, int nranks) {
   }
 }
 
+static _Noreturn void abort_run(void) {
+  int rank = 0;
+  MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+  invrg_error_print_local(rank);
+  MPI_Abort(MPI_COMM_WORLD, INVRG_ERR_RUNTIME);
+  exit(INVRG_ERR_RUNTIME); /* not reached */
+}
+
 invrg_err invrg_pipeline_run(const char *input_path, bool check_only) {
   invrg_err err = INVRG_SUCCESS;
   invrg_config cfg = {0};
-  invrg_runfile *rf = NULL;
+  invrg_groups *groups = NULL;
+  invrg_run run = {&cfg, NULL, NULL};
   MPI_Comm world = MPI_COMM_WORLD;
   int nranks;
   INVRG_MPI_CALL(MPI_Comm_size(world, &nranks));
 
+  /* Everything the input can get wrong is found before any work or output. */
   INVRG_CALL(invrg_config_load(input_path, world, &cfg));
   INVRG_CALL(invrg_error_agree(check_stages_available(&cfg), world));
+  INVRG_CALL(invrg_error_agree(invrg_groups_create(world, &cfg, &groups), world));
+  run.groups = groups;
+  for (int i = 0; i < cfg.run.n_stages; i++)
+    INVRG_CALL(invrg_error_agree(find_stage(cfg.run.stages[i])->check(&run), world));
   if (check_only) {
     invrg_log(INVRG_LOG_INFO, "%s: input is valid", input_path);
     goto cleanup;
@@ -73,18 +86,22 @@ invrg_err invrg_pipeline_run(const char *input_path, bool check_only) {
   log_banner(&cfg, nranks);
   INVRG_CALL(invrg_runfile_check_output(&cfg, world));
 
-  invrg_run_layout layout = {nranks, (int)cfg.parallel.ranks_per_group,
-                             {(int)cfg.parallel.grid[0], (int)cfg.parallel.grid[1]}};
-  INVRG_CALL(invrg_runfile_create(&cfg, &layout, world, &rf));
+  invrg_run_layout layout = {nranks, groups->ranks_per_group, {groups->px, groups->py}};
+  INVRG_CALL(invrg_runfile_create(&cfg, &layout, world, &run.file));
   for (int i = 0; i < cfg.run.n_stages; i++) {
-    const stage *s = find_stage(cfg.run.stages[i]);
-    invrg_log(INVRG_LOG_INFO, "stage %s", s->name);
-    INVRG_CALL(invrg_error_agree(s->run(&cfg, rf), world));
+    const invrg_stage *s = find_stage(cfg.run.stages[i]);
+    invrg_log(INVRG_LOG_INFO, "== stage %s", s->name);
+    err = s->execute(&run);
+    /* A failure of MPI, HDF5 or memory may leave other ranks inside a collective call:
+     * they cannot agree on it, so stop them all. The run file stays a .tmp. */
+    if (err == INVRG_ERR_RUNTIME) abort_run();
+    INVRG_CALL(invrg_error_agree(err, world));
   }
-  INVRG_CALL(invrg_runfile_finish(&rf, INVRG_SUCCESS));
+  INVRG_CALL(invrg_runfile_finish(&run.file, INVRG_SUCCESS));
   invrg_log(INVRG_LOG_INFO, "wrote %s", cfg.run.output);
 cleanup:
-  if (rf != NULL) invrg_runfile_finish(&rf, err);
+  if (run.file != NULL) invrg_runfile_finish(&run.file, err);
+  invrg_groups_destroy(&groups);
   invrg_config_free(&cfg);
   return err;
 }

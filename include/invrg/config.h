@@ -35,6 +35,7 @@ typedef struct {
 /** &output: how the run file is written. */
 typedef struct {
   bool overwrite;                                /**< replace an existing output file */
+  char configs_format[INVRG_NAME_LEN];           /**< int8 | packed */
 } invrg_config_output;
 
 /** &parallel: how the ranks are organised (see parallel/groups.h). */
@@ -43,10 +44,24 @@ typedef struct {
   int64_t grid[2];                               /**< px, py of a group; 0,0 = automatic */
 } invrg_config_parallel;
 
+/** &mc: Monte Carlo ensembles of the critical Ising model. */
+typedef struct {
+  int64_t L;                                     /**< lattice side (periodic L × L) */
+  double beta;                                   /**< coupling K = βJ */
+  char algorithm[INVRG_NAME_LEN];                /**< wolff | sw | metropolis | heatbath */
+  int64_t n_chains;                              /**< independent chains (items) */
+  int64_t n_therm;                               /**< thermalisation sweeps per chain */
+  int64_t n_samples;                             /**< measured samples per chain */
+  int64_t sample_every;                          /**< sweeps between samples */
+  int64_t blocks_per_chain;                      /**< jackknife blocks per chain */
+  bool save_configs;                             /**< write the sampled configurations */
+} invrg_config_mc;
+
 typedef struct {
   invrg_config_run run;
   invrg_config_output output;
   invrg_config_parallel parallel;
+  invrg_config_mc mc;
   /** The input file as read (NUL-terminated, heap, rank 0 and after broadcast all ranks). */
   char *input_text;
   char input_path[INVRG_PATH_LEN];

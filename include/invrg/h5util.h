@@ -49,6 +49,28 @@ invrg_err invrg_h5_attr_double(hid_t loc, const char *name, const double *values
 invrg_err invrg_h5_attr_bool(hid_t loc, const char *name, const bool *values, int n,
                              bool as_scalar);
 
+/**
+ * Creates a dataset of @p rank dimensions @p dims and element type @p type,
+ * allocated but not filled (every element is written by the caller).
+ */
+invrg_err invrg_h5_create_dataset(hid_t loc, const char *name, hid_t type, int rank,
+                                  const hsize_t *dims, hid_t *out);
+
+/**
+ * Writes @p count rows starting at @p first along dimension 0 of @p dset
+ * (every other dimension whole) from @p buf, independently (not collective:
+ * only the ranks that hold the rows call it).
+ */
+invrg_err invrg_h5_write_rows(hid_t dset, hid_t mem_type, hsize_t first, hsize_t count,
+                              const void *buf);
+
+/**
+ * Like invrg_h5_write_rows() but for a block of a 3D dataset [row][y][x]:
+ * rows [first, first + count), y in [y0, y0 + ny), x in [x0, x0 + nx).
+ */
+invrg_err invrg_h5_write_block3(hid_t dset, hid_t mem_type, hsize_t first, hsize_t count,
+                                hsize_t y0, hsize_t ny, hsize_t x0, hsize_t nx, const void *buf);
+
 /** A scalar fixed-length UTF-8 string dataset holding @p value (same on every rank). */
 invrg_err invrg_h5_dataset_string(hid_t loc, const char *name, const char *value);
 

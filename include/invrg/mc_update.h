@@ -33,10 +33,32 @@ typedef struct {
 
 /**
  * One checkerboard sweep, Metropolis (@p heatbath false) or heat bath: first
- * the even sites ((gx + gy) even), then the odd ones, each colour exchanged
- * before the other is updated (overlapping the exchange with interior work).
- * Site (gx, gy) in sweep @p step uses draw 0 of the stream (…, step) at its
- * global index. Bit-identical for any grid. Collective on lat->comm.
+ * the even sites (colour c = (gx + gy) mod 2 = 0), then the odd ones, each
+ * colour's halo exchanged before the other is updated (overlapped with the
+ * interior sites when the block has remote neighbours). Lx and Ly must be even
+ * and K > 0 (else an input error). Bit-identical for any grid and mode.
+ *
+ * Randomness: one 32-bit word u per site and sweep, from the stream
+ * (seed, INVRG_RNG_MC, chain, @p step). With the colour index
+ * q = (gy·Lx + gx) / 2 (a bijection onto [0, N/2) within a colour), site
+ * (gx, gy) uses word (q >> 4) & 3 of the block
+ *     invrg_rng_u32x4(stream, site = 16·(q >> 6) + (q & 15), draw = c),
+ * i.e. 64 consecutive same-colour sites share 16 consecutive Philox blocks,
+ * lane-major (the layout a 16-wide vector generates without shuffles).
+ *
+ * Acceptance: with h = sum of the 4 neighbours and T(p) = round(p·2^32)
+ * clamped to 2^32 − 1 (so the probability used is p to within 2^-32),
+ * Metropolis flips s when s·h ≤ 0 or u < T(e^{−2K s h}); heat bath sets
+ * s = +1 when u < T(1 / (1 + e^{−2K h})), else −1.
+ *
+ * @p counts, if not NULL (on every rank of the group alike), gets this sweep
+ * *added*: attempted += Lx·Ly, accepted and spins_flipped += the spins that
+ * changed (for heat bath too), summed over the group.
+ *
+ * The kernel (portable C, or AVX2 / AVX-512 on x86, chosen at run time; all
+ * give identical results) can be forced with the environment variable
+ * INVRG_SIMD=generic|avx2|avx512, read at the first sweep.
+ * Collective on lat->comm.
  */
 invrg_err invrg_mc_checkerboard_sweep(invrg_lattice *lat, const invrg_mc_chain *chain,
                                       uint64_t step, bool heatbath, invrg_mc_counts *counts);

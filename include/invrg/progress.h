@@ -27,7 +27,8 @@ typedef struct {
   double t_last_print;
   invrg_clock_fn clock;  /**< wall clock; replaceable in tests */
   int lines_printed;
-  char last_line[256];   /**< the last line printed (for tests and logs) */
+  char detail[96];       /**< appended to each line if set, e.g. "mean cluster 812" */
+  char last_line[384];   /**< the last line printed (for tests and logs) */
 } invrg_progress;
 
 /** Starts a reporter. @p interval_s <= 0 means the default of 10 s. */

@@ -41,6 +41,24 @@ static const char *validate_nonempty(const void *value, int count, char *buf, si
   return count == 1 && ((const char *)value)[0] == '\0' ? "must not be empty" : NULL;
 }
 
+static const char *validate_even(const void *value, int count, char *buf, size_t buflen) {
+  (void)count;
+  int64_t v;
+  memcpy(&v, value, sizeof v);
+  if (v % 2 == 0) return NULL;
+  snprintf(buf, buflen, "must be even (got %lld; try %lld)", (long long)v, (long long)v + 1);
+  return buf;
+}
+
+static const char *validate_positive(const void *value, int count, char *buf, size_t buflen) {
+  (void)count;
+  double v;
+  memcpy(&v, value, sizeof v);
+  if (v > 0) return NULL;
+  snprintf(buf, buflen, "must be positive (got %g)", v);
+  return buf;
+}
+
 /* ------------------------------------------------------------------ the table */
 
 #define SCALAR .min_count = 1, .max_count = 1, .count_offset = INVRG_NL_NO_COUNT
@@ -70,9 +88,46 @@ static const invrg_nl_key run_keys[] = {
      .description = "how much the log says: error, warn, info or debug"},
 };
 
+static const char *const configs_formats[] = {"int8", "packed", NULL};
+
 static const invrg_nl_key output_keys[] = {
     {.name = "overwrite", .type = INVRG_NL_BOOL, SCALAR, AT(output.overwrite),
      .default_text = ".false.", .description = "replace an existing output file"},
+    {.name = "configs_format", .type = INVRG_NL_STRING, SCALAR, AT(output.configs_format),
+     .string_size = INVRG_NAME_LEN, .default_text = "'int8'", .choices = configs_formats,
+     .description = "saved configurations: 'int8' (one byte per spin, ±1) or 'packed' (8 spins "
+                    "per byte, bit 1 = +1, most significant bit first)"},
+};
+
+static const char *const mc_algorithms[] = {"wolff", "sw", "metropolis", "heatbath", NULL};
+
+static const invrg_nl_key mc_keys[] = {
+    {.name = "L", .type = INVRG_NL_INT, SCALAR, AT(mc.L), .default_text = "32", .min = 2,
+     .max = 1 << 20, .validate = validate_even,
+     .description = "side of the periodic L x L lattice (even)"},
+    {.name = "beta", .type = INVRG_NL_REAL, SCALAR, AT(mc.beta),
+     .default_text = "0.44068679350977147", .min = -INFINITY, .max = INFINITY,
+     .validate = validate_positive,
+     .description = "coupling K = J/T; the default is K_c = ln(1 + sqrt 2)/2"},
+    {.name = "algorithm", .type = INVRG_NL_STRING, SCALAR, AT(mc.algorithm),
+     .string_size = INVRG_NAME_LEN, .default_text = "'wolff'", .choices = mc_algorithms,
+     .description = "wolff (one rank per chain), sw (Swendsen-Wang, distributed), metropolis or "
+                    "heatbath (checkerboard, distributed)"},
+    {.name = "n_chains", .type = INVRG_NL_INT, SCALAR, AT(mc.n_chains), .default_text = "8",
+     .min = 1, .max = INFINITY, .description = "independent chains, spread over the groups"},
+    {.name = "n_therm", .type = INVRG_NL_INT, SCALAR, AT(mc.n_therm), .default_text = "1000",
+     .min = 0, .max = INFINITY, .description = "thermalisation sweeps per chain"},
+    {.name = "n_samples", .type = INVRG_NL_INT, SCALAR, AT(mc.n_samples), .default_text = "1000",
+     .min = 2, .max = INFINITY, .description = "measured samples per chain"},
+    {.name = "sample_every", .type = INVRG_NL_INT, SCALAR, AT(mc.sample_every),
+     .default_text = "10", .min = 1, .max = INFINITY,
+     .description = "sweeps between samples (Wolff: a sweep is N flipped spins on average)"},
+    {.name = "blocks_per_chain", .type = INVRG_NL_INT, SCALAR, AT(mc.blocks_per_chain),
+     .default_text = "8", .min = 1, .max = 1024,
+     .description = "jackknife blocks per chain for errors of derived quantities (C/N, chi, V4)"},
+    {.name = "save_configs", .type = INVRG_NL_BOOL, SCALAR, AT(mc.save_configs),
+     .default_text = ".false.",
+     .description = "write every sample to /mc/L<L>/configs (the training data of stage train)"},
 };
 
 static const invrg_nl_key parallel_keys[] = {
@@ -93,6 +148,7 @@ static const invrg_nl_group groups[] = {
     GROUP(run, "the run: stages, seed, output file"),
     GROUP(output, "how the run file is written"),
     GROUP(parallel, "how MPI ranks are organised into groups and grids"),
+    GROUP(mc, "Monte Carlo ensembles of the 2D Ising model (stage mc)"),
 };
 
 static const invrg_nl_schema schema = {groups, (int)(sizeof groups / sizeof groups[0])};

@@ -54,9 +54,10 @@ bool invrg_progress_update(invrg_progress *p, double steps_done, double work_don
   invrg_format_duration(eta, eta_text, sizeof eta_text);
   invrg_format_duration(elapsed, elapsed_text, sizeof elapsed_text);
   double percent = p->total_steps > 0 ? 100.0 * steps_done / p->total_steps : 100.0;
-  snprintf(p->last_line, sizeof p->last_line, "%s: %.0f/%.0f (%.1f%%) %.3g %s/s, elapsed %s, ETA %s",
-           p->label, steps_done, p->total_steps, percent, rate, p->work_unit, elapsed_text,
-           eta_text);
+  snprintf(p->last_line, sizeof p->last_line,
+           "%s: %.0f/%.0f (%.1f%%) %.3g %s/s%s%s, elapsed %s, ETA %s", p->label, steps_done,
+           p->total_steps, percent, rate, p->work_unit, p->detail[0] ? ", " : "", p->detail,
+           elapsed_text, eta_text);
   p->lines_printed++;
   invrg_log(INVRG_LOG_INFO, "%s", p->last_line);
   return true;

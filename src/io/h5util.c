@@ -166,3 +166,58 @@ cleanup:
   invrg_h5_close(&type);
   return err;
 }
+
+invrg_err invrg_h5_create_dataset(hid_t loc, const char *name, hid_t type, int rank,
+                                  const hsize_t *dims, hid_t *out) {
+  invrg_err err = INVRG_SUCCESS;
+  hid_t space = -1, dcpl = -1;
+  *out = -1;
+  INVRG_H5_CALL(space = H5Screate_simple(rank, dims, NULL), "dataspace");
+  INVRG_H5_CALL(dcpl = H5Pcreate(H5P_DATASET_CREATE), "H5Pcreate");
+  /* Parallel HDF5 allocates early; skip writing fill values that are overwritten anyway. */
+  INVRG_H5_CALL(H5Pset_fill_time(dcpl, H5D_FILL_TIME_NEVER), "H5Pset_fill_time");
+  *out = H5Dcreate2(loc, name, type, space, H5P_DEFAULT, dcpl, H5P_DEFAULT);
+  INVRG_H5_CALL(*out, name);
+cleanup:
+  invrg_h5_close(&dcpl);
+  invrg_h5_close(&space);
+  return err;
+}
+
+/* Writes the hyperslab start/count of dset from a contiguous buffer of the same shape. */
+static invrg_err write_slab(hid_t dset, hid_t mem_type, int rank, const hsize_t *start,
+                           const hsize_t *count, const void *buf) {
+  invrg_err err = INVRG_SUCCESS;
+  hid_t fspace = -1, mspace = -1;
+  INVRG_H5_CALL(fspace = H5Dget_space(dset), "H5Dget_space");
+  INVRG_H5_CALL(H5Sselect_hyperslab(fspace, H5S_SELECT_SET, start, NULL, count, NULL),
+                "select hyperslab");
+  INVRG_H5_CALL(mspace = H5Screate_simple(rank, count, NULL), "dataspace");
+  INVRG_H5_CALL(H5Dwrite(dset, mem_type, mspace, fspace, H5P_DEFAULT, buf), "H5Dwrite");
+cleanup:
+  invrg_h5_close(&mspace);
+  invrg_h5_close(&fspace);
+  return err;
+}
+
+invrg_err invrg_h5_write_rows(hid_t dset, hid_t mem_type, hsize_t first, hsize_t count,
+                              const void *buf) {
+  invrg_err err = INVRG_SUCCESS;
+  hid_t space = -1;
+  hsize_t dims[8], start[8] = {0};
+  int rank;
+  INVRG_H5_CALL(space = H5Dget_space(dset), "H5Dget_space");
+  INVRG_H5_CALL(rank = H5Sget_simple_extent_dims(space, dims, NULL), "dataset shape");
+  start[0] = first;
+  dims[0] = count;
+  INVRG_CALL(write_slab(dset, mem_type, rank, start, dims, buf));
+cleanup:
+  invrg_h5_close(&space);
+  return err;
+}
+
+invrg_err invrg_h5_write_block3(hid_t dset, hid_t mem_type, hsize_t first, hsize_t count,
+                                hsize_t y0, hsize_t ny, hsize_t x0, hsize_t nx, const void *buf) {
+  const hsize_t start[3] = {first, y0, x0}, extent[3] = {count, ny, nx};
+  return write_slab(dset, mem_type, 3, start, extent, buf);
+}

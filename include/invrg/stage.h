@@ -1,0 +1,34 @@
+/**
+ * @file stage.h
+ * A stage of the pipeline (mc, train, dream, analyze) and the run it works in.
+ *
+ * Every stage has two parts: check(), run by the pipeline for all stages
+ * before any work starts (input errors that need the rank layout, e.g. a
+ * lattice the grid cannot split), and execute(), which does the work and
+ * writes its results into the run file. Both are collective on the world.
+ */
+#ifndef INVRG_STAGE_H
+#define INVRG_STAGE_H
+
+#include "invrg/config.h"
+#include "invrg/error.h"
+#include "invrg/groups.h"
+#include "invrg/runfile.h"
+
+/** The run the stages share. */
+typedef struct {
+  const invrg_config *cfg;
+  const invrg_groups *groups;
+  invrg_runfile *file; /**< NULL during check() */
+} invrg_run;
+
+typedef struct {
+  const char *name;
+  invrg_err (*check)(const invrg_run *run);
+  invrg_err (*execute)(invrg_run *run);
+} invrg_stage;
+
+/** Monte Carlo ensembles at coupling &mc beta (src/stages/mc_stage.c). */
+extern const invrg_stage invrg_stage_mc;
+
+#endif

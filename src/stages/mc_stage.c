@@ -1,0 +1,437 @@
+/* Stage mc: Monte Carlo chains of the 2D Ising model, their summaries and /mc/L<L>/.
+ *
+ * Chains are items (groups.h): chain j runs on group j mod n_groups, from an
+ * initial state and with updates that depend only on (seed, j), so every
+ * number this stage writes is the same on any number of ranks. Per-chain
+ * results travel to world rank 0 in chain order, where the summary is made,
+ * then to every rank (HDF5 attributes are written by all ranks alike).
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "invrg/exact.h"
+#include "invrg/h5util.h"
+#include "invrg/lattice.h"
+#include "invrg/log.h"
+#include "invrg/mc_update.h"
+#include "invrg/observables.h"
+#include "invrg/progress.h"
+#include "invrg/reducer.h"
+#include "invrg/stage.h"
+#include "invrg/stats.h"
+
+/* Observables kept as time series, with their τ_int: name and primary. */
+enum { N_SERIES = 6 };
+static const char *const series_names[N_SERIES] = {"energy", "m", "abs_m", "m2", "m4", "e_paper"};
+static const int series_primary[N_SERIES] = {INVRG_PRIMARY_E,     INVRG_PRIMARY_M,
+                                             INVRG_PRIMARY_ABS_M, INVRG_PRIMARY_M2,
+                                             INVRG_PRIMARY_M4,    INVRG_PRIMARY_EP};
+/* invrg_series_stats as doubles in a per-chain record. */
+enum { STATS_FIELDS = 7 };
+
+typedef enum { ALG_WOLFF, ALG_SW, ALG_METROPOLIS, ALG_HEATBATH } algorithm;
+
+static algorithm parse_algorithm(const char *name) {
+  if (strcmp(name, "wolff") == 0) return ALG_WOLFF;
+  if (strcmp(name, "sw") == 0) return ALG_SW;
+  if (strcmp(name, "metropolis") == 0) return ALG_METROPOLIS;
+  return ALG_HEATBATH;
+}
+
+/* ------------------------------------------------------------------ check */
+
+static invrg_err mc_check(const invrg_run *run) {
+  invrg_err err = INVRG_SUCCESS;
+  const invrg_config *cfg = run->cfg;
+  const invrg_groups *g = run->groups;
+  const int64_t L = cfg->mc.L;
+  if (parse_algorithm(cfg->mc.algorithm) == ALG_WOLFF && g->ranks_per_group > 1) {
+    err = invrg_config_input_error(cfg, "mc", "algorithm",
+                                   "'wolff' runs each chain on one rank, but ranks_per_group = %d; "
+                                   "use algorithm = 'sw' for a lattice shared by several ranks",
+                                   g->ranks_per_group);
+    goto cleanup;
+  }
+  if (cfg->mc.blocks_per_chain > cfg->mc.n_samples) {
+    err = invrg_config_input_error(cfg, "mc", "blocks_per_chain",
+                                   "blocks_per_chain = %lld is more than n_samples = %lld",
+                                   (long long)cfg->mc.blocks_per_chain,
+                                   (long long)cfg->mc.n_samples);
+    goto cleanup;
+  }
+  if (g->ranks_per_group > 1) INVRG_CALL(invrg_groups_check_lattice(g, cfg, "mc", "L", L, L, 1));
+  if (cfg->mc.save_configs && strcmp(cfg->output.configs_format, "packed") == 0 &&
+      (L / g->px) % 8 != 0) {
+    err = invrg_config_input_error(cfg, "output", "configs_format",
+                                   "packed configurations need a block width L/px = %lld that is "
+                                   "a multiple of 8",
+                                   (long long)(L / g->px));
+    goto cleanup;
+  }
+cleanup:
+  return err;
+}
+
+/* ------------------------------------------------------------------ one chain */
+
+/* The updates of one chain: whichever workspace its algorithm needs. */
+typedef struct {
+  algorithm alg;
+  invrg_wolff *wolff;
+  invrg_sw *sw;
+  uint64_t sweeps; /* sweeps done = RNG step of the next (SW, checkerboard) */
+} updater;
+
+static invrg_err update(invrg_lattice *lat, const invrg_mc_chain *chain, updater *u,
+                        int64_t n_sweeps, bool thermalizing, invrg_mc_counts *counts) {
+  invrg_err err = INVRG_SUCCESS;
+  if (u->alg == ALG_WOLFF) {
+    if (thermalizing)
+      INVRG_CALL(invrg_mc_wolff_thermalize(lat, chain, n_sweeps, u->wolff, counts));
+    else
+      INVRG_CALL(invrg_mc_wolff_sweeps(lat, chain, n_sweeps, u->wolff, counts));
+    goto cleanup;
+  }
+  for (int64_t t = 0; t < n_sweeps; t++, u->sweeps++) {
+    if (u->alg == ALG_SW)
+      INVRG_CALL(invrg_mc_sw_sweep(lat, chain, u->sweeps, u->sw, counts));
+    else
+      INVRG_CALL(invrg_mc_checkerboard_sweep(lat, chain, u->sweeps, u->alg == ALG_HEATBATH, counts));
+  }
+cleanup:
+  return err;
+}
+
+/* Packs one row of ±1 spins into bits, most significant first (bit 1 = +1). */
+static void pack_row(const int8_t *s, int n, uint8_t *out) {
+  for (int b = 0; b < n / 8; b++) {
+    uint8_t byte = 0;
+    for (int k = 0; k < 8; k++) byte = (uint8_t)(byte << 1 | (s[8 * b + k] > 0));
+    out[b] = byte;
+  }
+}
+
+/* Copies this rank's block of the configuration into @p out (int8 or packed rows). */
+static void copy_block(const invrg_lattice *lat, bool packed, uint8_t *out) {
+  size_t row_bytes = packed ? (size_t)lat->nx / 8 : (size_t)lat->nx;
+  for (int j = 0; j < lat->ny; j++) {
+    const int8_t *row = lat->data + invrg_lattice_index(lat, 0, j);
+    if (packed)
+      pack_row(row, lat->nx, out + (size_t)j * row_bytes);
+    else
+      memcpy(out + (size_t)j * row_bytes, row, row_bytes);
+  }
+}
+
+/* Where the sampled configurations go: this rank's block of /mc/L<L>/configs. */
+typedef struct {
+  hid_t dset;      /* -1 when not saving */
+  bool packed;
+  bool writer;     /* replicated lattices: only group rank 0 writes */
+  size_t block_bytes;
+  uint8_t *buf;    /* n_samples blocks of one chain */
+} config_writer;
+
+static invrg_err chain_run(invrg_run *run, invrg_lattice *lat, updater *u, int64_t chain_index,
+                           double *series, double *block_means, int64_t *block_sizes,
+                           config_writer *cw, invrg_progress *progress, double *steps_done,
+                           invrg_mc_counts *counts) {
+  invrg_err err = INVRG_SUCCESS;
+  const invrg_config_mc *mc = &run->cfg->mc;
+  const invrg_mc_chain chain = {mc->beta, (uint64_t)run->cfg->run.seed, (uint64_t)chain_index};
+  const int64_t B = mc->blocks_per_chain, n = mc->n_samples;
+  const double N = (double)(lat->lx * lat->ly);
+
+  invrg_rng_stream init;
+  invrg_rng_stream_init(&init, chain.seed, INVRG_RNG_INIT, chain.chain, 0);
+  invrg_lattice_fill_random(lat, &init);
+  if (u->wolff) invrg_wolff_reset(u->wolff);
+  u->sweeps = 0;
+
+  INVRG_CALL(update(lat, &chain, u, mc->n_therm, true, counts));
+  *steps_done += (double)mc->n_therm;
+  memset(block_means, 0, (size_t)B * INVRG_N_PRIMARY * sizeof *block_means);
+  for (int64_t b = 0; b < B; b++) block_sizes[b] = n / B + (b < n % B); /* sizes differ by ≤ 1 */
+
+  int64_t block = 0, in_block = 0;
+  for (int64_t s = 0; s < n; s++) {
+    INVRG_CALL(update(lat, &chain, u, mc->sample_every, false, counts));
+    invrg_config_sums sums;
+    double p[INVRG_N_PRIMARY];
+    INVRG_CALL(invrg_observables_sums(lat, &sums));
+    invrg_observables_primaries(&sums, p);
+    for (int k = 0; k < N_SERIES; k++) series[s * N_SERIES + k] = p[series_primary[k]];
+    for (int k = 0; k < INVRG_N_PRIMARY; k++)
+      block_means[block * INVRG_N_PRIMARY + k] += p[k] / (double)block_sizes[block];
+    if (++in_block == block_sizes[block]) block++, in_block = 0;
+    if (cw->dset >= 0) copy_block(lat, cw->packed, cw->buf + (size_t)s * cw->block_bytes);
+
+    *steps_done += (double)mc->sample_every;
+    if (u->alg == ALG_WOLFF)
+      snprintf(progress->detail, sizeof progress->detail, "mean cluster %.0f",
+               (double)counts->spins_flipped / (double)counts->clusters);
+    else if (u->alg == ALG_SW)
+      snprintf(progress->detail, sizeof progress->detail, "%.3g clusters per sweep",
+               (double)counts->clusters / *steps_done);
+    else
+      snprintf(progress->detail, sizeof progress->detail, "acceptance %.3f",
+               (double)counts->accepted / (double)counts->attempted);
+    double work = u->alg == ALG_WOLFF ? (double)counts->spins_flipped : *steps_done * N;
+    invrg_progress_update(progress, *steps_done, work);
+  }
+  if (cw->dset >= 0 && cw->writer) {
+    hsize_t first = (hsize_t)(chain_index * n), row_bytes = cw->block_bytes / (hsize_t)lat->ny;
+    hsize_t x0 = cw->packed ? (hsize_t)lat->x0 / 8 : (hsize_t)lat->x0;
+    hid_t mem_type = cw->packed ? H5T_NATIVE_UINT8 : H5T_NATIVE_INT8;
+    INVRG_CALL(invrg_h5_write_block3(cw->dset, mem_type, first, (hsize_t)n,
+                                     (hsize_t)lat->y0, (hsize_t)lat->ny, x0, row_bytes, cw->buf));
+  }
+cleanup:
+  return err;
+}
+
+/* ------------------------------------------------------------------ summary */
+
+/* One chain's record for the reducer: series stats, then block means and sizes. */
+static size_t record_length(int64_t B) {
+  return N_SERIES * STATS_FIELDS + (size_t)B * (INVRG_N_PRIMARY + 1);
+}
+
+static void stats_to_record(const invrg_series_stats *st, double *r) {
+  r[0] = st->mean, r[1] = st->variance, r[2] = st->tau_int, r[3] = st->window;
+  r[4] = st->error, r[5] = st->error_binning, r[6] = st->reliable;
+}
+
+static void stats_from_record(const double *r, invrg_series_stats *st) {
+  st->mean = r[0], st->variance = r[1], st->tau_int = r[2], st->window = (int)r[3];
+  st->error = r[4], st->error_binning = r[5], st->reliable = r[6] != 0;
+}
+
+/* What rank 0 computes from all chains and every rank writes. */
+typedef struct {
+  invrg_summary summary;
+  invrg_series_stats combined[N_SERIES];
+  bool have_exact;
+  invrg_exact_thermo exact;
+} mc_result;
+
+static void summarize(const double *records, int64_t n_chains, int64_t B, double N, double K,
+                      mc_result *out) {
+  size_t len = record_length(B);
+  int64_t n_blocks = n_chains * B;
+  double *means = malloc((size_t)n_blocks * INVRG_N_PRIMARY * sizeof *means);
+  int64_t *sizes = malloc((size_t)n_blocks * sizeof *sizes);
+  invrg_series_stats *per_chain = malloc((size_t)n_chains * sizeof *per_chain);
+  if (means == NULL || sizes == NULL || per_chain == NULL) goto cleanup;
+  for (int64_t c = 0; c < n_chains; c++) {
+    const double *r = records + (size_t)c * len;
+    const double *bm = r + N_SERIES * STATS_FIELDS, *bs = bm + (size_t)B * INVRG_N_PRIMARY;
+    memcpy(means + (size_t)(c * B) * INVRG_N_PRIMARY, bm, (size_t)B * INVRG_N_PRIMARY * sizeof *bm);
+    for (int64_t b = 0; b < B; b++) sizes[c * B + b] = (int64_t)bs[b];
+  }
+  invrg_summary_from_blocks(means, sizes, (int)n_blocks, N, K, &out->summary);
+  for (int k = 0; k < N_SERIES; k++) {
+    for (int64_t c = 0; c < n_chains; c++)
+      stats_from_record(records + (size_t)c * len + (size_t)k * STATS_FIELDS, &per_chain[c]);
+    invrg_stats_combine(per_chain, (int)n_chains, &out->combined[k]);
+  }
+cleanup:
+  free(means);
+  free(sizes);
+  free(per_chain);
+}
+
+static void log_results(const invrg_config *cfg, const mc_result *r) {
+  const invrg_summary *s = &r->summary;
+  invrg_log(INVRG_LOG_INFO, "mc L=%lld %s, K=%.10g: %lld chains x %lld samples", (long long)cfg->mc.L,
+            cfg->mc.algorithm, cfg->mc.beta, (long long)cfg->mc.n_chains,
+            (long long)cfg->mc.n_samples);
+  for (int o = 0; o < INVRG_N_OBS; o++) {
+    char extra[160] = "";
+    for (int k = 0; k < N_SERIES; k++)
+      if (strcmp(series_names[k], invrg_summary_names[o]) == 0)
+        snprintf(extra, sizeof extra, "  tau_int %.2f%s", r->combined[k].tau_int,
+                 r->combined[k].reliable ? "" : " (chain too short for a reliable tau)");
+    double exact = NAN;
+    if (r->have_exact && o == INVRG_OBS_ENERGY) exact = r->exact.energy;
+    if (r->have_exact && o == INVRG_OBS_SPECIFIC_HEAT) exact = r->exact.specific_heat;
+    if (isfinite(exact)) {
+      size_t used = strlen(extra);
+      snprintf(extra + used, sizeof extra - used, "  exact %.10f (%+.2f sigma)", exact,
+               (s->value[o] - exact) / s->error[o]);
+    }
+    invrg_log(INVRG_LOG_INFO, "  %-14s %14.8f +- %.8f%s", invrg_summary_names[o], s->value[o],
+              s->error[o], extra);
+  }
+}
+
+static invrg_err write_summary(hid_t g, const invrg_config *cfg, const mc_result *r) {
+  invrg_err err = INVRG_SUCCESS;
+  const invrg_summary *s = &r->summary;
+  int64_t n_samples = s->n_samples, n_chains = cfg->mc.n_chains, L = cfg->mc.L;
+  INVRG_CALL(invrg_h5_attr_int64(g, "n_samples", &n_samples, 1, true));
+  INVRG_CALL(invrg_h5_attr_int64(g, "n_chains", &n_chains, 1, true));
+  INVRG_CALL(invrg_h5_attr_int64(g, "L", &L, 1, true));
+  INVRG_CALL(invrg_h5_attr_double(g, "beta", &cfg->mc.beta, 1, true));
+  INVRG_CALL(invrg_h5_attr_string(g, "algorithm", cfg->mc.algorithm));
+  INVRG_CALL(invrg_h5_attr_string(g, "error_method",
+                                  "jackknife over blocks_per_chain blocks of each chain"));
+  for (int o = 0; o < INVRG_N_OBS; o++) {
+    char name[64];
+    INVRG_CALL(invrg_h5_attr_double(g, invrg_summary_names[o], &s->value[o], 1, true));
+    snprintf(name, sizeof name, "%s_err", invrg_summary_names[o]);
+    INVRG_CALL(invrg_h5_attr_double(g, name, &s->error[o], 1, true));
+  }
+  for (int k = 0; k < N_SERIES; k++) {
+    char name[64];
+    snprintf(name, sizeof name, "%s_tau_int", series_names[k]);
+    INVRG_CALL(invrg_h5_attr_double(g, name, &r->combined[k].tau_int, 1, true));
+    snprintf(name, sizeof name, "%s_err_tau", series_names[k]);
+    INVRG_CALL(invrg_h5_attr_double(g, name, &r->combined[k].error, 1, true));
+    snprintf(name, sizeof name, "%s_err_binning", series_names[k]);
+    INVRG_CALL(invrg_h5_attr_double(g, name, &r->combined[k].error_binning, 1, true));
+  }
+  if (r->have_exact) {
+    double dev_e = (s->value[INVRG_OBS_ENERGY] - r->exact.energy) / s->error[INVRG_OBS_ENERGY];
+    double dev_c = (s->value[INVRG_OBS_SPECIFIC_HEAT] - r->exact.specific_heat) /
+                   s->error[INVRG_OBS_SPECIFIC_HEAT];
+    INVRG_CALL(invrg_h5_attr_double(g, "energy_exact", &r->exact.energy, 1, true));
+    INVRG_CALL(invrg_h5_attr_double(g, "energy_dev_sigma", &dev_e, 1, true));
+    INVRG_CALL(invrg_h5_attr_double(g, "specific_heat_exact", &r->exact.specific_heat, 1, true));
+    INVRG_CALL(invrg_h5_attr_double(g, "specific_heat_dev_sigma", &dev_c, 1, true));
+  }
+cleanup:
+  return err;
+}
+
+/* ------------------------------------------------------------------ execute */
+
+static invrg_err mc_execute(invrg_run *run) {
+  invrg_err err = INVRG_SUCCESS;
+  const invrg_config *cfg = run->cfg;
+  const invrg_config_mc *mc = &cfg->mc;
+  const invrg_groups *groups = run->groups;
+  const int64_t L = mc->L, n = mc->n_samples, B = mc->blocks_per_chain;
+  const int64_t n_mine = invrg_groups_item_count(groups, mc->n_chains);
+  const size_t len = record_length(B);
+  invrg_lattice *lat = NULL;
+  updater u = {parse_algorithm(mc->algorithm), NULL, NULL, 0};
+  config_writer cw = {.dset = -1};
+  hid_t group = -1, series_dset = -1, dset_tau = -1;
+  double *series = NULL, *records = NULL, *all = NULL, *taus = NULL;
+  mc_result result;
+  memset(&result, 0, sizeof result);
+  char path[64];
+  snprintf(path, sizeof path, "mc/L%lld", (long long)L);
+
+  if (groups->ranks_per_group == 1)
+    INVRG_CALL(invrg_lattice_create_replicated(L, L, 1, &lat));
+  else
+    INVRG_CALL(invrg_lattice_create_distributed(groups, L, L, 1, &lat));
+  if (u.alg == ALG_WOLFF) INVRG_CALL(invrg_wolff_create(L, L, &u.wolff));
+  if (u.alg == ALG_SW) INVRG_CALL(invrg_sw_create(lat, &u.sw));
+
+  /* Datasets first: creating them is collective, writing them is not. */
+  INVRG_CALL(invrg_h5_create_group(run->file->file, path, &group));
+  hsize_t series_dims[3] = {(hsize_t)mc->n_chains, (hsize_t)n, N_SERIES};
+  INVRG_CALL(invrg_h5_create_dataset(group, "series", H5T_NATIVE_DOUBLE, 3, series_dims,
+                                     &series_dset));
+  INVRG_CALL(invrg_h5_attr_strings(series_dset, "columns", series_names, N_SERIES));
+  if (mc->save_configs) {
+    cw.packed = strcmp(cfg->output.configs_format, "packed") == 0;
+    hsize_t dims[3] = {(hsize_t)(mc->n_chains * n), (hsize_t)L, (hsize_t)(cw.packed ? L / 8 : L)};
+    INVRG_CALL(invrg_h5_create_dataset(group, "configs", cw.packed ? H5T_STD_U8LE : H5T_STD_I8LE,
+                                       3, dims, &cw.dset));
+    INVRG_CALL(invrg_h5_attr_string(cw.dset, "format", cw.packed ? "packed" : "int8"));
+    if (cw.packed) INVRG_CALL(invrg_h5_attr_string(cw.dset, "bit_order", "msb_first, 1 = +1"));
+    cw.writer = lat->mode == INVRG_LATTICE_DISTRIBUTED || groups->rank == 0;
+    cw.block_bytes = (size_t)lat->ny * (size_t)(cw.packed ? lat->nx / 8 : lat->nx);
+    cw.buf = malloc((size_t)n * cw.block_bytes);
+    INVRG_CHECK_ALLOC(cw.buf);
+  }
+
+  series = malloc((size_t)(n_mine > 0 ? n_mine : 1) * (size_t)n * N_SERIES * sizeof *series);
+  records = malloc((size_t)(n_mine > 0 ? n_mine : 1) * len * sizeof *records);
+  INVRG_CHECK_ALLOC(series);
+  INVRG_CHECK_ALLOC(records);
+
+  invrg_progress progress;
+  char label[96];
+  snprintf(label, sizeof label, "mc L=%lld %s (group %d: %lld chains)", (long long)L,
+           mc->algorithm, groups->group, (long long)n_mine);
+  double steps_done = 0;
+  invrg_progress_start(&progress, label, (double)(n_mine * (mc->n_therm + n * mc->sample_every)),
+                       u.alg == ALG_WOLFF ? "flipped spins" : "spin updates", 10.0);
+  invrg_mc_counts counts = {0};
+  for (int64_t k = 0; k < n_mine; k++) {
+    double *rec = records + (size_t)k * len, *chain_series = series + (size_t)(k * n) * N_SERIES;
+    double *bm = rec + N_SERIES * STATS_FIELDS;
+    int64_t *sizes = malloc((size_t)B * sizeof *sizes);
+    INVRG_CHECK_ALLOC(sizes);
+    err = chain_run(run, lat, &u, invrg_groups_item(groups, k), chain_series, bm, sizes, &cw,
+                    &progress, &steps_done, &counts);
+    for (int64_t b = 0; b < B; b++) bm[(size_t)B * INVRG_N_PRIMARY + (size_t)b] = (double)sizes[b];
+    free(sizes);
+    INVRG_CALL(err);
+    /* τ_int of each observable of this chain. */
+    double *column = malloc((size_t)n * sizeof *column);
+    INVRG_CHECK_ALLOC(column);
+    for (int o = 0; o < N_SERIES; o++) {
+      invrg_series_stats st;
+      for (int64_t s = 0; s < n; s++) column[s] = chain_series[s * N_SERIES + o];
+      invrg_stats_series(column, (size_t)n, 0, &st);
+      stats_to_record(&st, rec + o * STATS_FIELDS);
+    }
+    free(column);
+    if (groups->rank == 0)
+      INVRG_CALL(invrg_h5_write_rows(series_dset, H5T_NATIVE_DOUBLE,
+                                     (hsize_t)invrg_groups_item(groups, k), 1, chain_series));
+  }
+  invrg_progress_finish(&progress, u.alg == ALG_WOLFF ? (double)counts.spins_flipped
+                                                       : steps_done * (double)(L * L));
+
+  /* Chains in chain order on rank 0, summary there, then to everyone. */
+  if (groups->world_rank == 0) {
+    all = malloc((size_t)mc->n_chains * len * sizeof *all);
+    INVRG_CHECK_ALLOC(all);
+  }
+  INVRG_CALL(invrg_reducer_gather(groups, mc->n_chains, (int)len, records, all));
+  if (groups->world_rank == 0) {
+    summarize(all, mc->n_chains, B, (double)(L * L), mc->beta, &result);
+    result.have_exact = invrg_exact_torus((int)L, mc->beta, &result.exact);
+  }
+  INVRG_MPI_CALL(MPI_Bcast(&result, (int)sizeof result, MPI_BYTE, 0, groups->world));
+  INVRG_CALL(write_summary(group, cfg, &result));
+
+  /* τ_int of every chain and observable, [chain][observable]. */
+  taus = malloc((size_t)mc->n_chains * N_SERIES * sizeof *taus);
+  INVRG_CHECK_ALLOC(taus);
+  if (groups->world_rank == 0)
+    for (int64_t c = 0; c < mc->n_chains; c++)
+      for (int o = 0; o < N_SERIES; o++)
+        taus[c * N_SERIES + o] = all[(size_t)c * len + (size_t)o * STATS_FIELDS + 2];
+  INVRG_MPI_CALL(MPI_Bcast(taus, (int)(mc->n_chains * N_SERIES), MPI_DOUBLE, 0, groups->world));
+  hsize_t tau_dims[2] = {(hsize_t)mc->n_chains, N_SERIES};
+  INVRG_CALL(invrg_h5_create_dataset(group, "tau_int", H5T_NATIVE_DOUBLE, 2, tau_dims, &dset_tau));
+  INVRG_CALL(invrg_h5_attr_strings(dset_tau, "columns", series_names, N_SERIES));
+  if (groups->world_rank == 0)
+    INVRG_CALL(invrg_h5_write_rows(dset_tau, H5T_NATIVE_DOUBLE, 0, (hsize_t)mc->n_chains, taus));
+  log_results(cfg, &result);
+cleanup:
+  invrg_h5_close(&dset_tau);
+  invrg_h5_close(&series_dset);
+  invrg_h5_close(&cw.dset);
+  invrg_h5_close(&group);
+  free(cw.buf);
+  free(series);
+  free(records);
+  free(all);
+  free(taus);
+  invrg_wolff_destroy(&u.wolff);
+  invrg_sw_destroy(&u.sw);
+  invrg_lattice_destroy(&lat);
+  return err;
+}
+
+const invrg_stage invrg_stage_mc = {"mc", mc_check, mc_execute};
