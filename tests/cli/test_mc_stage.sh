@@ -1,0 +1,68 @@
+#!/usr/bin/env bash
+# Stage mc end to end: exact oracle within 3σ, bit-identical output on 1, 2 and 4
+# ranks and any grid, packed configurations, and the input errors of &mc.
+source "$(dirname "$0")/lib.sh"
+check() { PYTHONPATH="$SOURCE_DIR/tools" "$PYTHON" "$SOURCE_DIR/tests/cli/check_mc.py" "$@"; }
+
+mc_input() { # mc_input <file> <output> <mc keys...> [-- <other groups>]
+  local file=$1 out=$2 keys=$3 extra=${4:-}
+  printf "&run stages = 'mc', output = '%s', seed = 77, log_level = 'warn' /\n&output overwrite = T /\n&mc %s /\n%s\n" \
+    "$out" "$keys" "$extra" > "$file"
+}
+
+# --- physics: the stage's summary against Kaufman's torus (3σ of the measured error)
+common="L = 16, n_chains = 4, n_therm = 500, n_samples = 5000, sample_every = 2"
+mc_input w_kc.nml w_kc.h5 "$common, algorithm = 'wolff'"
+mc_input w_k40.nml w_k40.h5 "$common, algorithm = 'wolff', beta = 0.40"
+mc_input sw_kc.nml sw_kc.h5 "$common, algorithm = 'sw'" "&parallel ranks_per_group = 2, grid = 1, 2 /"
+mc_input sw_k40.nml sw_k40.h5 "$common, algorithm = 'sw', beta = 0.40" "&parallel ranks_per_group = 2, grid = 1, 2 /"
+expect_status 0 "wolff L=16 at K_c" -- "$INVRG" w_kc.nml
+expect_status 0 "wolff L=16 at K=0.40" -- "$INVRG" w_k40.nml
+expect_status 0 "sw L=16 at K_c on 2 ranks (1x2 grid)" -- "$MPIEXEC" -n 2 "$INVRG" sw_kc.nml
+expect_status 0 "sw L=16 at K=0.40 on 2 ranks (1x2 grid)" -- "$MPIEXEC" -n 2 "$INVRG" sw_k40.nml
+for f in w_kc w_k40 sw_kc sw_k40; do
+  expect_status 0 "$f: E/N and C/N within 3 sigma of the oracle" -- check oracle "$f.h5" 16
+  cat out.txt
+done
+
+# --- reproducibility: same seed, same numbers and configurations on any layout
+small="L = 16, n_chains = 6, n_therm = 50, n_samples = 40, sample_every = 3, save_configs = T"
+mc_input sw1.nml sw1.h5 "$small, algorithm = 'sw'"
+expect_status 0 "sw, 1 rank" -- "$INVRG" sw1.nml
+mc_input sw2.nml sw2.h5 "$small, algorithm = 'sw'" "&parallel ranks_per_group = 2, grid = 2, 1 /"
+expect_status 0 "sw, 2 ranks, 2x1 grid" -- "$MPIEXEC" -n 2 "$INVRG" sw2.nml
+mc_input sw4.nml sw4.h5 "$small, algorithm = 'sw'" "&parallel ranks_per_group = 4, grid = 2, 2 /"
+expect_status 0 "sw, 4 ranks, 2x2 grid" -- "$MPIEXEC" -n 4 "$INVRG" sw4.nml
+mc_input sw4g.nml sw4g.h5 "$small, algorithm = 'sw'" "&parallel ranks_per_group = 2, grid = 1, 2 /"
+expect_status 0 "sw, 4 ranks, 2 groups of 1x2" -- "$MPIEXEC" -n 4 "$INVRG" sw4g.nml
+mc_input w1.nml w1.h5 "$small, algorithm = 'wolff'"
+expect_status 0 "wolff, 1 rank" -- "$INVRG" w1.nml
+mc_input w4.nml w4.h5 "$small, algorithm = 'wolff'"
+expect_status 0 "wolff, 4 ranks in 4 groups" -- "$MPIEXEC" -n 4 "$INVRG" w4.nml
+expect_status 0 "sw output identical on 1, 2, 4 ranks and all grids" -- check identical 16 sw1.h5 sw2.h5 sw4.h5 sw4g.h5
+expect_status 0 "wolff output identical on 1 and 4 ranks" -- check identical 16 w1.h5 w4.h5
+
+# --- packed configurations hold the same spins
+mc_input p2.nml p2.h5 "$small, algorithm = 'sw'" "&output configs_format = 'packed' / &parallel ranks_per_group = 2, grid = 2, 1 /"
+sed -i 's/&output overwrite = T \//\&output overwrite = T, configs_format = '"'packed'"' \//; s/&output configs_format = .packed. \/ //' p2.nml
+expect_status 0 "sw with packed configurations on 2 ranks" -- "$MPIEXEC" -n 2 "$INVRG" p2.nml
+expect_status 0 "packed configurations unpack to the int8 ones" -- check packed 16 p2.h5 sw1.h5
+
+# --- bad input: exit 2, the message names the key
+bad() { # bad <description> <mc keys> <expected message> [other groups] [ranks]
+  rm -f bad.h5
+  mc_input bad.nml bad.h5 "$2" "${4:-}"
+  expect_status 2 "$1" -- "$MPIEXEC" -n "${5:-2}" "$INVRG" bad.nml
+  expect_grep err.txt "$3" "$1: message"
+  [ ! -e bad.h5 ] || fail "$1 wrote an output"
+}
+bad "zero beta" "beta = 0.0" "bad.nml:3:5: error: key 'beta': must be positive (got 0)"
+bad "negative beta" "beta = -0.4" "key 'beta': must be positive (got -0.4)"
+bad "odd L" "L = 15" "key 'L': must be even (got 15; try 16)"
+bad "L not divisible by the grid" "L = 18, algorithm = 'sw'" \
+  "bad.nml:3:5: error: &mc L: a 18 x 18 lattice (halo 1) does not split into equal blocks on the 1 x 4 grid" \
+  "&parallel ranks_per_group = 4, grid = 1, 4 /" 4
+bad "sample_every = 0" "sample_every = 0" "key 'sample_every' must be >= 1, got 0"
+bad "unknown algorithm" "algorithm = 'wolf'" "key 'algorithm' must be one of 'wolff', 'sw', 'metropolis' or 'heatbath', got 'wolf' (did you mean 'wolff'?)"
+bad "wolff on a shared lattice" "algorithm = 'wolff'" "'wolff' runs each chain on one rank, but ranks_per_group = 2; use algorithm = 'sw'" "&parallel ranks_per_group = 2 /"
+finish
