@@ -78,7 +78,7 @@ typedef struct {
   uint64_t clusters;           /**< clusters built so far = step of the next one */
   int64_t flipped;             /**< spins flipped so far */
   int64_t clusters_per_sweep;  /**< fixed after thermalisation (0 before) */
-  int32_t *stack;              /**< private */
+  uint32_t *stack;             /**< private */
 } invrg_wolff;
 
 /** Workspace for an lx × ly replicated lattice, at the start of a chain. Not collective. */

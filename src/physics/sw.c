@@ -115,10 +115,13 @@ static void open_bonds(const invrg_lattice *lat, invrg_sw *w, const invrg_rng_st
     for (int i = 0; i < nx; i++, g++) {
       int32_t k = j * nx + i;
       uint32_t u[4];
-      invrg_rng_u32x4(rs, g, 0, u);
       uint8_t b = 0;
-      if (row[i] == row[i + 1] && u[0] < threshold) b |= BOND_RIGHT;
-      if (row[i] == below[i] && u[1] < threshold) b |= BOND_DOWN;
+      bool right = row[i] == row[i + 1], down = row[i] == below[i];
+      if (right || down) { /* antiparallel neighbours never bond: no number needed */
+        invrg_rng_u32x4(rs, g, 0, u);
+        if (right && u[0] < threshold) b |= BOND_RIGHT;
+        if (down && u[1] < threshold) b |= BOND_DOWN;
+      }
       /* The neighbour's own bonds toward this block, when it lives on another rank. */
       if (i == 0 && w->split_x && row[-1] == row[0]) {
         invrg_rng_u32x4(rs, invrg_lattice_global_site(lat, -1, j), 0, u);
@@ -238,10 +241,13 @@ invrg_err invrg_mc_sw_sweep(invrg_lattice *lat, const invrg_mc_chain *chain, uin
       w->label[k] = invrg_rng_coin(&rs, (uint64_t)c, 1) ? -1 : 1;
     }
   }
+  /* Roots are the smallest index of their tree, so parent[k] ≤ k: one forward pass
+   * points every site straight at its root (its parent already does). */
+  for (int32_t k = 0; k < nx * ny; k++) w->parent[k] = w->parent[w->parent[k]];
   for (int j = 0; j < ny; j++) {
     int8_t *row = lat->data + invrg_lattice_index(lat, 0, j);
     for (int i = 0; i < nx; i++) {
-      int8_t factor = (int8_t)w->label[find(w->parent, j * nx + i)];
+      int8_t factor = (int8_t)w->label[w->parent[j * nx + i]];
       row[i] = (int8_t)(row[i] * factor);
       flipped += factor < 0;
     }

@@ -14,13 +14,13 @@ invrg_err invrg_wolff_create(int64_t lx, int64_t ly, invrg_wolff **out) {
   invrg_err err = INVRG_SUCCESS;
   invrg_wolff *w = calloc(1, sizeof *w);
   INVRG_CHECK_ALLOC(w);
-  INVRG_CHECK(lx * ly < INT32_MAX, INVRG_ERR_INPUT,
+  INVRG_CHECK(lx <= 65536 && ly <= 65536, INVRG_ERR_INPUT,
               "Wolff lattice %lld x %lld is too large for one rank; use algorithm 'sw'",
               (long long)lx, (long long)ly);
   w->lx = lx;
   w->ly = ly;
   invrg_wolff_reset(w);
-  w->stack = malloc((size_t)(lx * ly) * sizeof *w->stack);
+  w->stack = malloc((size_t)(lx * ly + 4) * sizeof *w->stack); /* + the 4 tentative pushes */
   INVRG_CHECK_ALLOC(w->stack);
 cleanup:
   if (err != INVRG_SUCCESS) invrg_wolff_destroy(&w);
@@ -41,9 +41,12 @@ void invrg_wolff_reset(invrg_wolff *w) {
   w->clusters_per_sweep = 0;
 }
 
+/* Stack entries pack a site as (y << 16) | x: no division in the hot loop (L ≤ 65536). */
+static inline uint32_t pack_site(int x, int y) { return (uint32_t)y << 16 | (uint32_t)x; }
+
 /* Builds and flips one cluster; returns its size. The halo is not touched. */
 static int64_t one_cluster(invrg_lattice *lat, const invrg_mc_chain *chain, uint64_t step,
-                           int32_t *stack) {
+                           uint32_t *stack) {
   const int lx = (int)lat->lx, ly = (int)lat->ly, sx = lat->sx;
   int8_t *s0 = lat->data + invrg_lattice_index(lat, 0, 0); /* site (x, y) at s0[y*sx + x] */
   invrg_rng_stream rs;
@@ -53,27 +56,30 @@ static int64_t one_cluster(invrg_lattice *lat, const invrg_mc_chain *chain, uint
   uint32_t seed_words[4];
   invrg_rng_u32x4(&rs, 0, 1, seed_words);
   uint64_t seed_site = (((uint64_t)seed_words[0] << 32) | seed_words[1]) % (uint64_t)(lx * ly);
+  int x0 = (int)(seed_site % (uint64_t)lx), y0 = (int)(seed_site / (uint64_t)lx);
 
   /* A site joins the cluster when it is flipped; "still has the old spin" means "not in it". */
   int top = 0;
-  const int8_t old = s0[(int)(seed_site / (uint64_t)lx) * sx + (int)(seed_site % (uint64_t)lx)];
-  s0[(int)(seed_site / (uint64_t)lx) * sx + (int)(seed_site % (uint64_t)lx)] = (int8_t)-old;
-  stack[top++] = (int32_t)seed_site;
+  const int8_t old = s0[y0 * sx + x0];
+  s0[y0 * sx + x0] = (int8_t)-old;
+  stack[top++] = pack_site(x0, y0);
   int64_t size = 1;
   while (top > 0) {
-    int32_t g = stack[--top];
-    int x = g % lx, y = g / lx;
+    uint32_t site = stack[--top];
+    int x = (int)(site & 0xffff), y = (int)(site >> 16);
     uint32_t u[4];
-    invrg_rng_u32x4(&rs, (uint64_t)g, 0, u);
+    invrg_rng_u32x4(&rs, (uint64_t)y * (uint64_t)lx + (uint64_t)x, 0, u);
     const int nx[4] = {x + 1 == lx ? 0 : x + 1, x, x == 0 ? lx - 1 : x - 1, x};
     const int ny[4] = {y, y + 1 == ly ? 0 : y + 1, y, y == 0 ? ly - 1 : y - 1};
+    /* Add an aligned neighbour with P = 1 − e^{−2K}. Written without branches: the
+     * outcome is a coin flip, which a branch predictor cannot learn. */
     for (int d = 0; d < 4; d++) {
       int8_t *t = &s0[ny[d] * sx + nx[d]];
-      if (*t == old && u[d] < threshold) { /* P(add) = 1 − e^{−2K} for an aligned neighbour */
-        *t = (int8_t)-old;
-        stack[top++] = ny[d] * lx + nx[d];
-        size++;
-      }
+      int add = (*t == old) & (u[d] < threshold);
+      *t = (int8_t)(*t * (1 - 2 * add));
+      stack[top] = pack_site(nx[d], ny[d]);
+      top += add;
+      size += add;
     }
   }
   return size;
