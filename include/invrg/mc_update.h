@@ -68,6 +68,9 @@ uint32_t invrg_mc_bond_threshold(double K);
 
 /* ------------------------------------------------------------------ Wolff */
 
+/** Frontier sites whose random blocks are computed together. */
+#define INVRG_WOLFF_CHUNK 1024
+
 /**
  * Workspace and progress of one Wolff chain: how many clusters were built
  * (the next cluster's RNG step), how many spins they flipped, and how many
@@ -78,7 +81,10 @@ typedef struct {
   uint64_t clusters;           /**< clusters built so far = step of the next one */
   int64_t flipped;             /**< spins flipped so far */
   int64_t clusters_per_sweep;  /**< fixed after thermalisation (0 before) */
-  uint32_t *stack;             /**< private */
+  /* private: the growing cluster's frontiers and the random blocks of a chunk of it */
+  uint32_t *frontier, *next;
+  uint64_t sites[INVRG_WOLFF_CHUNK];
+  uint32_t words[4 * INVRG_WOLFF_CHUNK];
 } invrg_wolff;
 
 /** Workspace for an lx × ly replicated lattice, at the start of a chain. Not collective. */
@@ -93,7 +99,8 @@ void invrg_wolff_reset(invrg_wolff *w);
  * chain uses the stream (…, c): its seed site from block (site 0, draw 1), and
  * the bonds tested from cluster site g from the four words of block (g, draw 0),
  * one per direction (right, down, left, up). Each bond is tested at most once
- * per cluster, so every test sees a fresh number.
+ * per cluster, so every test sees a fresh number; and since each directed test
+ * has its own number, the cluster does not depend on the order of growth.
  *
  * Sweeps: a sweep is N flipped spins on average. Measuring when the flipped
  * count crosses a multiple of N would favour moments right after a large

@@ -64,6 +64,16 @@ typedef struct {
 void invrg_rng_stream_init(invrg_rng_stream *s, uint64_t seed, invrg_rng_purpose purpose,
                            uint64_t item, uint64_t step);
 
+/**
+ * Moves @p s to another step of the same (seed, purpose, item): the step is
+ * part of the counter, not of the key, so this costs nothing.
+ */
+static inline void invrg_rng_stream_set_step(invrg_rng_stream *s, uint64_t step) {
+  INVRG_ASSERT(step < INVRG_RNG_STEP_LIMIT);
+  s->step_lo = (uint32_t)step;
+  s->step_hi = (uint32_t)(step >> 32);
+}
+
 /** The block (site, draw) of @p s: four independent 32-bit words. */
 static inline void invrg_rng_u32x4(const invrg_rng_stream *s, uint64_t site, uint32_t draw,
                                    uint32_t out[4]) {
@@ -87,6 +97,19 @@ static inline void invrg_rng_uniform_x2(const invrg_rng_stream *s, uint64_t site
   out[0] = invrg_rng_to_uniform(w[0], w[1]);
   out[1] = invrg_rng_to_uniform(w[2], w[3]);
 }
+
+/**
+ * Many blocks at once, for hot loops: block (sites[i], draw) of @p s for
+ * i < n, word k of it in out[k * stride + i] (stride ≥ n). The same numbers
+ * as invrg_rng_u32x4(); computed eight at a time with AVX2 when the CPU has
+ * it. Not collective.
+ */
+void invrg_rng_blocks_list(const invrg_rng_stream *s, const uint64_t *sites, int n, uint32_t draw,
+                           uint32_t *out, size_t stride);
+
+/** As invrg_rng_blocks_list() for the consecutive sites first, first + 1, …, first + n − 1. */
+void invrg_rng_blocks_range(const invrg_rng_stream *s, uint64_t first, int n, uint32_t draw,
+                            uint32_t *out, size_t stride);
 
 /** Uniform 32-bit integer: word 0 of block (site, draw). */
 static inline uint32_t invrg_rng_u32(const invrg_rng_stream *s, uint64_t site, uint32_t draw) {

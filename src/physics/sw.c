@@ -22,6 +22,8 @@ struct invrg_sw {
   int nx, ny;
   bool split_x, split_y;   /* direction cut between ranks: bonds cross blocks */
   int32_t *parent;         /* union–find over interior sites, k = j*nx + i */
+  uint32_t *words;         /* random blocks of one row, [4][nx] */
+  uint32_t *words_above;   /* … of the row above the block, when it is on another rank */
   uint8_t *bonds;          /* BOND_* flags of open bonds of each interior site */
   int64_t *label;          /* at roots: smallest global index of the cluster known so far */
   /* Labels of the neighbours' boundary sites, received each merge round. */
@@ -40,6 +42,10 @@ invrg_err invrg_sw_create(const invrg_lattice *lat, invrg_sw **out) {
   w->split_x = lat->nx != lat->lx;
   w->split_y = lat->ny != lat->ly;
   w->parent = malloc(n * sizeof *w->parent);
+  w->words = malloc(4 * (size_t)lat->nx * sizeof *w->words);
+  w->words_above = malloc(4 * (size_t)lat->nx * sizeof *w->words_above);
+  INVRG_CHECK_ALLOC(w->words);
+  INVRG_CHECK_ALLOC(w->words_above);
   w->bonds = malloc(n * sizeof *w->bonds);
   w->label = malloc(n * sizeof *w->label);
   w->send_buf = malloc(edge * sizeof(int64_t));
@@ -71,6 +77,8 @@ void invrg_sw_destroy(invrg_sw **wp) {
   if (wp == NULL || *wp == NULL) return;
   invrg_sw *w = *wp;
   free(w->parent);
+  free(w->words);
+  free(w->words_above);
   free(w->bonds);
   free(w->label);
   free(w->send_buf);
@@ -108,30 +116,28 @@ static void unite(int32_t *parent, int32_t a, int32_t b) {
 static void open_bonds(const invrg_lattice *lat, invrg_sw *w, const invrg_rng_stream *rs,
                        uint32_t threshold) {
   const int nx = w->nx, ny = w->ny;
+  uint32_t *right_word = w->words, *down_word = w->words + nx; /* words 0 and 1 of each block */
+  uint32_t *above_down_word = w->words_above + nx;
+  if (w->split_y) /* the row above belongs to another rank: its down bonds reach into row 0 */
+    invrg_rng_blocks_range(rs, invrg_lattice_global_site(lat, 0, -1), nx, 0, w->words_above,
+                           (size_t)nx);
   for (int j = 0; j < ny; j++) {
     const int8_t *row = lat->data + invrg_lattice_index(lat, 0, j);
     const int8_t *below = row + lat->sx, *above = row - lat->sx;
-    uint64_t g = invrg_lattice_global_site(lat, 0, j);
-    for (int i = 0; i < nx; i++, g++) {
+    invrg_rng_blocks_range(rs, invrg_lattice_global_site(lat, 0, j), nx, 0, w->words, (size_t)nx);
+    for (int i = 0; i < nx; i++) {
       int32_t k = j * nx + i;
-      uint32_t u[4];
-      uint8_t b = 0;
-      bool right = row[i] == row[i + 1], down = row[i] == below[i];
-      if (right || down) { /* antiparallel neighbours never bond: no number needed */
-        invrg_rng_u32x4(rs, g, 0, u);
-        if (right && u[0] < threshold) b |= BOND_RIGHT;
-        if (down && u[1] < threshold) b |= BOND_DOWN;
-      }
-      /* The neighbour's own bonds toward this block, when it lives on another rank. */
-      if (i == 0 && w->split_x && row[-1] == row[0]) {
-        invrg_rng_u32x4(rs, invrg_lattice_global_site(lat, -1, j), 0, u);
-        if (u[0] < threshold) b |= BOND_LEFT;
-      }
-      if (j == 0 && w->split_y && above[i] == row[i]) {
-        invrg_rng_u32x4(rs, invrg_lattice_global_site(lat, i, -1), 0, u);
-        if (u[1] < threshold) b |= BOND_UP;
-      }
+      uint8_t b = (uint8_t)((row[i] == row[i + 1] && right_word[i] < threshold) * BOND_RIGHT |
+                            (row[i] == below[i] && down_word[i] < threshold) * BOND_DOWN);
+      if (j == 0 && w->split_y && above[i] == row[i] && above_down_word[i] < threshold)
+        b |= BOND_UP;
       w->bonds[k] = b;
+    }
+    /* The left neighbour's right bond, when it lives on another rank. */
+    if (w->split_x && row[-1] == row[0]) {
+      uint32_t u[4];
+      invrg_rng_u32x4(rs, invrg_lattice_global_site(lat, -1, j), 0, u);
+      if (u[0] < threshold) w->bonds[j * nx] |= BOND_LEFT;
     }
   }
   for (int32_t k = 0; k < nx * ny; k++) w->parent[k] = k;

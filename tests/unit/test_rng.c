@@ -132,6 +132,37 @@ static void check_within(double estimate, double exact, double std_error, const 
                 what, estimate, exact, std_error);
 }
 
+/* The batched (AVX2 when available) blocks are the scalar blocks, for lists and ranges,
+ * tails shorter than eight, and ranges whose low word wraps into the high word. */
+START_TEST(test_batches_equal_single_blocks) {
+  invrg_rng_stream s;
+  invrg_rng_stream_init(&s, 99, INVRG_RNG_MC, 5, 123456789);
+  enum { N = 37, STRIDE = 40 };
+  uint32_t out[4 * STRIDE];
+  uint64_t sites[N];
+  const uint64_t firsts[] = {0, 1000, UINT64_C(0xfffffff0), UINT64_C(0x3fffffffc)};
+  for (size_t f = 0; f < sizeof firsts / sizeof firsts[0]; f++) {
+    for (int n = 1; n <= N; n += 9) {
+      invrg_rng_blocks_range(&s, firsts[f], n, 3, out, STRIDE);
+      for (int i = 0; i < n; i++) {
+        uint32_t w[4];
+        invrg_rng_u32x4(&s, firsts[f] + (uint64_t)i, 3, w);
+        for (int k = 0; k < 4; k++)
+          ck_assert_msg(out[k * STRIDE + i] == w[k], "range from %llu, n %d, site %d, word %d",
+                        (unsigned long long)firsts[f], n, i, k);
+      }
+    }
+  }
+  for (int i = 0; i < N; i++) sites[i] = (uint64_t)i * UINT64_C(0x9E3779B97F4A7C15) >> 20;
+  invrg_rng_blocks_list(&s, sites, N, 0, out, STRIDE);
+  for (int i = 0; i < N; i++) {
+    uint32_t w[4];
+    invrg_rng_u32x4(&s, sites[i], 0, w);
+    for (int k = 0; k < 4; k++) ck_assert_uint_eq(out[k * STRIDE + i], w[k]);
+  }
+}
+END_TEST
+
 START_TEST(test_uniform_moments) {
   invrg_rng_stream s;
   invrg_rng_stream_init(&s, 2024, INVRG_RNG_MC, 0, 1);
@@ -196,6 +227,7 @@ static Suite *rng_suite(void) {
   tcase_add_test(exact, test_uniform_conversion);
   tcase_add_test(exact, test_single_values_are_block_words);
   tcase_add_test(exact, test_coordinates_are_distinct);
+  tcase_add_test(exact, test_batches_equal_single_blocks);
   suite_add_tcase(s, exact);
   TCase *stats = tcase_create("statistics");
   tcase_set_timeout(stats, 60);
