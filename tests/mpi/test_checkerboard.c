@@ -224,7 +224,9 @@ static void test_invariance_case(const invrg_groups *g, int64_t lx, int64_t ly, 
 }
 
 static void test_invariance(void) {
-  static const int64_t lattices[][2] = {{32, 32}, {32, 16}, {36, 20}, {128, 64}, {132, 36}};
+  /* Odd block widths or heights on some grid of 2 and of 4 ranks (colours start at odd x0, y0). */
+  static const int64_t lattices[][2] = {{32, 32}, {32, 16}, {18, 14},  {36, 20},
+                                        {128, 64}, {130, 34}, {132, 36}};
   int layouts = 0;
   for (int rpg = 1; rpg <= world_size; rpg *= world_size > 1 ? world_size : 2)
     for (int px = 1; px <= rpg; px++) {
@@ -307,7 +309,7 @@ static void expect_mean(const char *name, const double *x, int n, double exact) 
 }
 
 static void test_exact_L4(double K, bool heatbath) {
-  enum { N_THERM = 1000, N_MEAS = 400000 };
+  enum { N_THERM = 1000, N_MEAS = 1000000 };
   snprintf(where, sizeof where, "L = 4, K = %.6f, %s", K, heatbath ? "heat bath" : "metropolis");
   printf("%s, %d sweeps:\n", where, N_MEAS);
   invrg_exact_moments ex;
