@@ -18,7 +18,7 @@ static const struct {
   const invrg_stage *stage;
 } stages[] = {
     {"mc", &invrg_stage_mc},
-    {"train", NULL},
+    {"train", &invrg_stage_train},
     {"dream", NULL},
     {"analyze", NULL},
 };

@@ -57,11 +57,28 @@ typedef struct {
   bool save_configs;                             /**< write the sampled configurations */
 } invrg_config_mc;
 
+/** &train: fitting inverse-RG models to Monte Carlo data. */
+typedef struct {
+  char model[INVRG_NAME_LEN];                    /**< sym3 | sym5 | sym7 | conv */
+  int64_t conv_channels, conv_kernel;
+  char data[INVRG_PATH_LEN];                     /**< '' = this run's /mc/L<L>/configs */
+  int64_t data_L;                                /**< which /mc/L<L> (0 = the only one / &mc L) */
+  char loss[INVRG_NAME_LEN];                     /**< bce | weighted */
+  char optimizer[INVRG_NAME_LEN];                /**< adamw | adam | sgd */
+  double lr, weight_decay;
+  char schedule[INVRG_NAME_LEN];                 /**< onecycle | constant */
+  int64_t epochs, batch;
+  double validation_fraction;
+  char select[INVRG_NAME_LEN];                   /**< auto | mean | best */
+  int64_t n_replicas;
+} invrg_config_train;
+
 typedef struct {
   invrg_config_run run;
   invrg_config_output output;
   invrg_config_parallel parallel;
   invrg_config_mc mc;
+  invrg_config_train train;
   /** The input file as read (NUL-terminated, heap, rank 0 and after broadcast all ranks). */
   char *input_text;
   char input_path[INVRG_PATH_LEN];

@@ -31,4 +31,7 @@ typedef struct {
 /** Monte Carlo ensembles at coupling &mc beta (src/stages/mc_stage.c). */
 extern const invrg_stage invrg_stage_mc;
 
+/** Inverse-RG models fitted to Monte Carlo data (src/stages/train_stage.c). */
+extern const invrg_stage invrg_stage_train;
+
 #endif

@@ -141,6 +141,68 @@ static const invrg_nl_key parallel_keys[] = {
      .description = "px, py: how a group's ranks tile the lattice; 0, 0 chooses automatically"},
 };
 
+static const char *const train_models[] = {"sym3", "sym5", "sym7", "conv", NULL};
+static const char *const train_losses[] = {"bce", "weighted", NULL};
+static const char *const train_optimizers[] = {"adamw", "adam", "sgd", NULL};
+static const char *const train_schedules[] = {"onecycle", "constant", NULL};
+static const char *const train_selects[] = {"auto", "mean", "best", NULL};
+
+static const char *validate_conv_kernel(const void *value, int count, char *buf, size_t buflen) {
+  (void)count;
+  int64_t v;
+  memcpy(&v, value, sizeof v);
+  if (v == 3 || v == 7) return NULL;
+  snprintf(buf, buflen, "must be 3 or 7 (got %lld)", (long long)v);
+  return buf;
+}
+
+static const invrg_nl_key train_keys[] = {
+    {.name = "model", .type = INVRG_NL_STRING, SCALAR, AT(train.model),
+     .string_size = INVRG_NAME_LEN, .default_text = "'sym3'", .choices = train_models,
+     .description = "sym3, sym5, sym7 (D4-symmetric kernels, 3/6/10 parameters) or conv"},
+    {.name = "conv_channels", .type = INVRG_NL_INT, SCALAR, AT(train.conv_channels),
+     .default_text = "32", .min = 1, .max = 4096, .description = "hidden channels of conv"},
+    {.name = "conv_kernel", .type = INVRG_NL_INT, SCALAR, AT(train.conv_kernel),
+     .default_text = "3", .min = 1, .max = 15, .validate = validate_conv_kernel,
+     .description = "kernel size of conv: 3 or 7"},
+    {.name = "data", .type = INVRG_NL_STRING, SCALAR, AT(train.data), .string_size = INVRG_PATH_LEN,
+     .default_text = "''",
+     .description = "'' = this run's Monte Carlo samples (&mc save_configs), or an invrg HDF5 "
+                    "file holding /mc/L<L>/configs"},
+    {.name = "data_L", .type = INVRG_NL_INT, SCALAR, AT(train.data_L), .default_text = "0",
+     .min = 0, .max = INFINITY,
+     .description = "which /mc/L<L> to train on; 0 = &mc L, or the only size in the data file"},
+    {.name = "loss", .type = INVRG_NL_STRING, SCALAR, AT(train.loss),
+     .string_size = INVRG_NAME_LEN, .default_text = "'bce'", .choices = train_losses,
+     .description = "bce, or weighted (each configuration weighted 2^-n_tie, mean 1 per batch)"},
+    {.name = "optimizer", .type = INVRG_NL_STRING, SCALAR, AT(train.optimizer),
+     .string_size = INVRG_NAME_LEN, .default_text = "'adamw'", .choices = train_optimizers,
+     .description = "adamw (decoupled weight decay), adam or sgd"},
+    {.name = "lr", .type = INVRG_NL_REAL, SCALAR, AT(train.lr), .default_text = "0.01",
+     .min = -INFINITY, .max = INFINITY, .validate = validate_positive,
+     .description = "learning rate (the peak of the one-cycle schedule)"},
+    {.name = "weight_decay", .type = INVRG_NL_REAL, SCALAR, AT(train.weight_decay),
+     .default_text = "0.01", .min = 0, .max = INFINITY, .description = "weight decay"},
+    {.name = "schedule", .type = INVRG_NL_STRING, SCALAR, AT(train.schedule),
+     .string_size = INVRG_NAME_LEN, .default_text = "'onecycle'", .choices = train_schedules,
+     .description = "onecycle (lr/25 → lr over 30 % of the steps → lr/25/1e4, cosine; beta1 "
+                    "0.95 → 0.85 → 0.95) or constant"},
+    {.name = "epochs", .type = INVRG_NL_INT, SCALAR, AT(train.epochs), .default_text = "50",
+     .min = 1, .max = INFINITY, .description = "passes over the training set"},
+    {.name = "batch", .type = INVRG_NL_INT, SCALAR, AT(train.batch), .default_text = "1000",
+     .min = 1, .max = INFINITY, .description = "configurations per minibatch"},
+    {.name = "validation_fraction", .type = INVRG_NL_REAL, SCALAR, AT(train.validation_fraction),
+     .default_text = "0.1", .min = 0, .max = 0.9,
+     .description = "share of the data (the last configurations) kept for validation"},
+    {.name = "select", .type = INVRG_NL_STRING, SCALAR, AT(train.select),
+     .string_size = INVRG_NAME_LEN, .default_text = "'auto'", .choices = train_selects,
+     .description = "the model kept: mean of the replicas' parameters (sym models only), best "
+                    "validation loss, or auto = mean for sym, best for conv"},
+    {.name = "n_replicas", .type = INVRG_NL_INT, SCALAR, AT(train.n_replicas),
+     .default_text = "4", .min = 1, .max = INFINITY,
+     .description = "independent trainings (own initialisation, shuffling and tie coins)"},
+};
+
 #define GROUP(g, text) {.name = #g, .description = text, .keys = g##_keys, \
                         .n_keys = (int)(sizeof g##_keys / sizeof g##_keys[0])}
 
@@ -149,6 +211,7 @@ static const invrg_nl_group groups[] = {
     GROUP(output, "how the run file is written"),
     GROUP(parallel, "how MPI ranks are organised into groups and grids"),
     GROUP(mc, "Monte Carlo ensembles of the 2D Ising model (stage mc)"),
+    GROUP(train, "training inverse-RG models on Monte Carlo data (stage train)"),
 };
 
 static const invrg_nl_schema schema = {groups, (int)(sizeof groups / sizeof groups[0])};

@@ -1,0 +1,252 @@
+/* Training of inverse-RG models: minibatches of (majority(x), x) pairs, reproducible on any rank count. */
+#include "invrg/train.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "invrg/blockspin.h"
+#include "invrg/log.h"
+#include "invrg/rng.h"
+
+/* ------------------------------------------------------------------ schedule */
+
+/* Cosine from a to b as pct goes 0 → 1. */
+static double anneal_cos(double a, double b, double pct) {
+  return b + (a - b) / 2 * (cos(M_PI * pct) + 1);
+}
+
+void invrg_train_schedule(const invrg_train_recipe *r, int64_t t, int64_t total, double *lr,
+                          double *beta1) {
+  if (r->schedule == INVRG_SCHEDULE_CONSTANT) {
+    *lr = r->lr, *beta1 = 0.9;
+    return;
+  }
+  /* One-cycle (as torch.optim.lr_scheduler.OneCycleLR with its defaults): warm up over the
+   * first 30 % of the steps from lr/25 to lr, then anneal to lr/25/1e4, cosine both ways;
+   * β1 moves the other way, 0.95 → 0.85 → 0.95. */
+  const double initial = r->lr / 25, final = initial / 1e4;
+  const double up = 0.3 * (double)total - 1, down = (double)total - 1;
+  if ((double)t <= up) {
+    double pct = up > 0 ? (double)t / up : 1;
+    *lr = anneal_cos(initial, r->lr, pct);
+    *beta1 = anneal_cos(0.95, 0.85, pct);
+  } else {
+    double pct = ((double)t - up) / (down - up);
+    *lr = anneal_cos(r->lr, final, pct);
+    *beta1 = anneal_cos(0.85, 0.95, pct);
+  }
+}
+
+/* ------------------------------------------------------------------ optimiser */
+
+typedef struct {
+  double *m, *v; /* first and second moments */
+  int64_t t;     /* steps taken */
+} adam_state;
+
+/* One step of AdamW (decoupled weight decay), Adam (L2 in the gradient) or plain SGD. */
+static void optimizer_step(const invrg_train_recipe *r, double lr, double beta1, double *theta,
+                           const double *g, int n, adam_state *st) {
+  const double beta2 = 0.999, eps = 1e-8, wd = r->weight_decay;
+  st->t++;
+  if (r->optimizer == INVRG_OPT_SGD) {
+    for (int i = 0; i < n; i++) theta[i] -= lr * (g[i] + wd * theta[i]);
+    return;
+  }
+  const double c1 = 1 - pow(beta1, (double)st->t), c2 = 1 - pow(beta2, (double)st->t);
+  for (int i = 0; i < n; i++) {
+    double gi = r->optimizer == INVRG_OPT_ADAM ? g[i] + wd * theta[i] : g[i];
+    if (r->optimizer == INVRG_OPT_ADAMW) theta[i] *= 1 - lr * wd;
+    st->m[i] = beta1 * st->m[i] + (1 - beta1) * gi;
+    st->v[i] = beta2 * st->v[i] + (1 - beta2) * gi * gi;
+    /* θ ← θ − lr · m̂ / (√v̂ + ε),  m̂ = m/(1 − β1^t),  v̂ = v/(1 − β2^t) */
+    theta[i] -= lr / c1 * st->m[i] / (sqrt(st->v[i]) / sqrt(c2) + eps);
+  }
+}
+
+/* ------------------------------------------------------------------ gradients of a batch */
+
+/* Per chunk: the gradient Σ w̃ ∇ℓ, the plain loss Σ ℓ and the weights Σ w̃. */
+typedef struct {
+  int n_params, max_chunks;
+  double *records;            /* [chunk][n_params + 2] */
+  double *reduced;
+  int8_t *coarse;             /* one coarse configuration */
+  invrg_model_work *work;
+} batch_work;
+
+static invrg_err batch_work_create(const invrg_model *m, int L, int64_t batch, batch_work *bw) {
+  invrg_err err = INVRG_SUCCESS;
+  memset(bw, 0, sizeof *bw);
+  bw->n_params = m->n_params;
+  bw->max_chunks = (int)((batch + INVRG_TRAIN_CHUNK - 1) / INVRG_TRAIN_CHUNK);
+  size_t rec = (size_t)bw->max_chunks * (size_t)(m->n_params + 2);
+  bw->records = malloc(rec * sizeof *bw->records);
+  bw->reduced = malloc(rec * sizeof *bw->reduced);
+  bw->coarse = malloc((size_t)(L / 2) * (size_t)(L / 2));
+  INVRG_CHECK_ALLOC(bw->records);
+  INVRG_CHECK_ALLOC(bw->reduced);
+  INVRG_CHECK_ALLOC(bw->coarse);
+  INVRG_CALL(invrg_model_work_create(m, L / 2, &bw->work));
+cleanup:
+  return err;
+}
+
+static void batch_work_free(batch_work *bw) {
+  free(bw->records);
+  free(bw->reduced);
+  free(bw->coarse);
+  invrg_model_work_destroy(&bw->work);
+}
+
+/*
+ * Configurations idx[0..nb) with tie-coin steps step0 + idx[c]: each chunk of
+ * INVRG_TRAIN_CHUNK by one rank, then added in chunk order. Gives the mean
+ * gradient per fine site (tie-weighted if asked, weights normalised to mean 1
+ * over the batch) and the mean plain BCE per fine site.
+ */
+static invrg_err batch_gradient(const invrg_model *m, const invrg_train_data *d, const int64_t *idx,
+                                int nb, bool with_grad, bool weighted, uint64_t seed,
+                                uint64_t replica, uint64_t step0, MPI_Comm comm, batch_work *bw,
+                                double *grad, double *loss, double *sites_done) {
+  invrg_err err = INVRG_SUCCESS;
+  int rank, size;
+  INVRG_MPI_CALL(MPI_Comm_rank(comm, &rank));
+  INVRG_MPI_CALL(MPI_Comm_size(comm, &size));
+  const int L = d->L, lc = L / 2, np = m->n_params, rec = np + 2;
+  const int n_chunks = (nb + INVRG_TRAIN_CHUNK - 1) / INVRG_TRAIN_CHUNK;
+  memset(bw->records, 0, (size_t)n_chunks * (size_t)rec * sizeof *bw->records);
+  for (int ch = rank; ch < n_chunks; ch += size) {
+    double *r = bw->records + (size_t)ch * (size_t)rec;
+    for (int c = ch * INVRG_TRAIN_CHUNK; c < nb && c < (ch + 1) * INVRG_TRAIN_CHUNK; c++) {
+      const int8_t *fine = d->configs + idx[c] * L * L;
+      invrg_blockspin_ties ties = {INVRG_TIE_RANDOM, seed, INVRG_TRAIN_TIE_ITEM_BASE + replica,
+                                   step0 + (uint64_t)idx[c]};
+      int64_t n_tie = invrg_blockspin_array(fine, L, L, &ties, bw->coarse);
+      double w = weighted ? ldexp(1.0, -(int)n_tie) : 1.0; /* w = 2^{−n_tie} */
+      /* Without a gradient, one is still computed with weight 0 into scratch space. */
+      double *g = with_grad ? r : bw->reduced, gw = with_grad ? w : 0.0;
+      if (strcmp(m->kind, "sym3") == 0) /* the closed form: the hot path */
+        r[np] += invrg_model_sym3_loss_grad(m, bw->coarse, fine, lc, gw, g);
+      else
+        r[np] += invrg_model_loss_grad(m, bw->coarse, fine, lc, gw, g, bw->work);
+      r[np + 1] += w;
+      *sites_done += (double)(L * L);
+    }
+  }
+  /* Every entry has exactly one contributing rank: the sum over ranks is exact. */
+  if (size > 1)
+    INVRG_MPI_CALL(MPI_Allreduce(MPI_IN_PLACE, bw->records, n_chunks * rec, MPI_DOUBLE, MPI_SUM,
+                                 comm));
+  double total_loss = 0, total_weight = 0;
+  if (with_grad) memset(grad, 0, (size_t)np * sizeof *grad);
+  for (int ch = 0; ch < n_chunks; ch++) {
+    const double *r = bw->records + (size_t)ch * (size_t)rec;
+    if (with_grad)
+      for (int i = 0; i < np; i++) grad[i] += r[i];
+    total_loss += r[np];
+    total_weight += r[np + 1];
+  }
+  /* mean over the batch's sites; weights normalised to mean 1: Σ w̃∇ℓ / (Σ w̃ / nb) / (nb N) */
+  const double sites = (double)nb * (double)(L * L);
+  if (with_grad)
+    for (int i = 0; i < np; i++) grad[i] /= total_weight / nb * sites;
+  *loss = total_loss / sites;
+cleanup:
+  return err;
+}
+
+/* ------------------------------------------------------------------ training */
+
+/* Fisher–Yates shuffle of 0..n−1 with the stream (seed, TRAIN, replica, step). */
+static void shuffle(int64_t *perm, int64_t n, uint64_t seed, uint64_t replica, uint64_t step) {
+  invrg_rng_stream s;
+  invrg_rng_stream_init(&s, seed, INVRG_RNG_TRAIN, replica, step);
+  for (int64_t i = 0; i < n; i++) perm[i] = i;
+  for (int64_t i = n - 1; i > 0; i--) {
+    uint32_t w[4];
+    invrg_rng_u32x4(&s, (uint64_t)i, 0, w);
+    int64_t j = (int64_t)((((uint64_t)w[0] << 32) | w[1]) % (uint64_t)(i + 1));
+    int64_t t = perm[i];
+    perm[i] = perm[j], perm[j] = t;
+  }
+}
+
+invrg_err invrg_train_evaluate(const invrg_model *m, const invrg_train_data *data, int64_t first,
+                               int64_t n, uint64_t seed, uint64_t replica, MPI_Comm comm,
+                               double *loss) {
+  invrg_err err = INVRG_SUCCESS;
+  batch_work bw = {0};
+  const int64_t per_call = 1024;
+  int64_t *idx = malloc((size_t)per_call * sizeof *idx);
+  double sum = 0, dummy = 0;
+  INVRG_CHECK_ALLOC(idx);
+  INVRG_CALL(batch_work_create(m, data->L, per_call, &bw));
+  for (int64_t s = first; s < first + n; s += per_call) {
+    int nb = (int)(first + n - s < per_call ? first + n - s : per_call);
+    for (int c = 0; c < nb; c++) idx[c] = s + c;
+    double part;
+    /* Validation coins: step = config index, the same every epoch (comparable losses). */
+    INVRG_CALL(batch_gradient(m, data, idx, nb, false, false, seed, replica, 0, comm, &bw, NULL,
+                              &part, &dummy));
+    sum += part * nb;
+  }
+  *loss = sum / (double)n;
+cleanup:
+  free(idx);
+  batch_work_free(&bw);
+  return err;
+}
+
+invrg_err invrg_train(invrg_model *m, const invrg_train_recipe *r, const invrg_train_data *data,
+                      uint64_t seed, uint64_t replica, MPI_Comm comm, const char *progress_label,
+                      invrg_train_history *hist) {
+  invrg_err err = INVRG_SUCCESS;
+  const int np = m->n_params;
+  const int64_t n_train = data->n - data->n_validation;
+  const int64_t steps_per_epoch = (n_train + r->batch - 1) / r->batch;
+  const int64_t total_steps = steps_per_epoch * r->epochs;
+  batch_work bw = {0};
+  adam_state st = {calloc((size_t)np, sizeof(double)), calloc((size_t)np, sizeof(double)), 0};
+  double *grad = malloc((size_t)np * sizeof *grad);
+  int64_t *perm = malloc((size_t)n_train * sizeof *perm);
+  INVRG_CHECK_ALLOC(st.m);
+  INVRG_CHECK_ALLOC(st.v);
+  INVRG_CHECK_ALLOC(grad);
+  INVRG_CHECK_ALLOC(perm);
+  INVRG_CALL(batch_work_create(m, data->L, r->batch, &bw));
+  double sites = 0, t0 = MPI_Wtime();
+  for (int64_t epoch = 0; epoch < r->epochs; epoch++) {
+    shuffle(perm, n_train, seed, replica, 1 + (uint64_t)epoch);
+    double epoch_loss = 0;
+    for (int64_t b = 0; b < steps_per_epoch; b++) {
+      int nb = (int)(n_train - b * r->batch < r->batch ? n_train - b * r->batch : r->batch);
+      double lr, beta1, loss = 0;
+      invrg_train_schedule(r, st.t, total_steps, &lr, &beta1);
+      /* Fresh tie coins every epoch: step (epoch + 1)·n + config index. */
+      INVRG_CALL(batch_gradient(m, data, perm + b * r->batch, nb, true,
+                                r->loss == INVRG_LOSS_WEIGHTED, seed, replica,
+                                (uint64_t)((epoch + 1) * data->n), comm, &bw, grad, &loss, &sites));
+      optimizer_step(r, lr, beta1, m->params, grad, np, &st);
+      epoch_loss += loss * nb;
+    }
+    hist->train_loss[epoch] = epoch_loss / (double)n_train;
+    hist->val_loss[epoch] = NAN;
+    if (data->n_validation > 0)
+      INVRG_CALL(invrg_train_evaluate(m, data, n_train, data->n_validation, seed, replica, comm,
+                                      &hist->val_loss[epoch]));
+    hist->sites_per_second = sites / (MPI_Wtime() - t0);
+    if (progress_label != NULL)
+      invrg_log(INVRG_LOG_INFO, "%s epoch %lld/%lld: train %.6f val %.6f nats/spin, %.3g sites/s",
+                progress_label, (long long)epoch + 1, (long long)r->epochs,
+                hist->train_loss[epoch], hist->val_loss[epoch], hist->sites_per_second);
+  }
+cleanup:
+  free(st.m);
+  free(st.v);
+  free(grad);
+  free(perm);
+  batch_work_free(&bw);
+  return err;
+}

@@ -1,0 +1,284 @@
+/* MCRG accumulators: operator sums of (coarse, fine) pairs, kept exactly per
+ * level and jackknife block, and their reduction across groups (mcrg.h). */
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "invrg/mcrg.h"
+#include "physics/mcrg_internal.h"
+
+/* Tie-coin steps: sample · LEVEL_STRIDE + level, so every blocking of every sample has its own
+ * coins. */
+enum { LEVEL_STRIDE = 64 };
+
+invrg_err invrg_mcrg_create(const invrg_mcrg_params *p, const invrg_groups *g, invrg_mcrg **out) {
+  invrg_err err = INVRG_SUCCESS;
+  invrg_mcrg *m = NULL;
+  *out = NULL;
+  INVRG_CHECK(p->n_sets >= 1 && p->n_sets <= INVRG_MCRG_MAX_SETS, INVRG_ERR_INPUT,
+              "MCRG needs 1 to %d operator sets, got %d", INVRG_MCRG_MAX_SETS, p->n_sets);
+  INVRG_CHECK(
+      p->n_levels >= 1 && p->n_levels <= INVRG_MCRG_MAX_LEVELS && p->n_levels < LEVEL_STRIDE,
+      INVRG_ERR_INPUT, "MCRG levels must be 1 to %d, got %d", INVRG_MCRG_MAX_LEVELS, p->n_levels);
+  INVRG_CHECK(p->n_blocks >= 2, INVRG_ERR_INPUT, "MCRG needs at least 2 jackknife blocks, got %d",
+              p->n_blocks);
+  m = calloc(1, sizeof *m);
+  INVRG_CHECK_ALLOC(m);
+  m->g = g;
+  m->p = *p;
+  for (int s = 0; s < p->n_sets; s++) {
+    INVRG_CALL(invrg_operator_set_create(p->sets[s], &m->set[s]));
+    m->p.sets[s] = m->set[s]->name; /* our own copy of the name */
+    m->set_first[s] = m->n_ops;
+    m->n_ops += m->set[s]->n;
+  }
+  m->ops = malloc((size_t)m->n_ops * sizeof *m->ops);
+  INVRG_CHECK_ALLOC(m->ops);
+  for (int s = 0; s < p->n_sets; s++)
+    memcpy(m->ops + m->set_first[s], m->set[s]->op, (size_t)m->set[s]->n * sizeof *m->ops);
+  const size_t n = (size_t)m->n_ops;
+  m->record_len = REC_HEADER + 2 * (2 * n + 2 * n * n);
+  m->acc = calloc((size_t)p->n_levels * (size_t)p->n_blocks * m->record_len, sizeof *m->acc);
+  INVRG_CHECK_ALLOC(m->acc);
+  m->sums = malloc((size_t)(p->n_levels + 1) * n * sizeof *m->sums);
+  INVRG_CHECK_ALLOC(m->sums);
+  *out = m;
+  m = NULL;
+cleanup:
+  invrg_mcrg_destroy(&m);
+  return err;
+}
+
+static void destroy_chain(invrg_mcrg *m) {
+  for (int n = 0; n <= INVRG_MCRG_MAX_LEVELS; n++) invrg_lattice_destroy(&m->chain[n]);
+}
+
+void invrg_mcrg_destroy(invrg_mcrg **m) {
+  invrg_mcrg *x = *m;
+  if (x == NULL) return;
+  destroy_chain(x);
+  invrg_lattice_destroy(&x->pair[0]);
+  invrg_lattice_destroy(&x->pair[1]);
+  for (int s = 0; s < INVRG_MCRG_MAX_SETS; s++) invrg_operator_set_destroy(&x->set[s]);
+  free(x->ops);
+  free(x->acc);
+  free(x->sums);
+  free(x);
+  *m = NULL;
+}
+
+int invrg_mcrg_block_of(int64_t index, int64_t count, int n_blocks) {
+  if (count <= 0 || index < 0) return 0;
+  /* index · n_blocks / count without overflow for index, count < 2^62 */
+  int64_t per = count / n_blocks, rem = count % n_blocks;
+  /* blocks 0 .. rem−1 hold per + 1 samples, the others per */
+  int64_t big = rem * (per + 1);
+  int64_t b = index < big ? index / (per + 1) : rem + (per > 0 ? (index - big) / per : 0);
+  return (int)(b < n_blocks ? b : n_blocks - 1);
+}
+
+const invrg_operator *invrg_mcrg_operators(const invrg_mcrg *m, int *n) {
+  if (n) *n = m->n_ops;
+  return m->ops;
+}
+
+int invrg_mcrg_n_operators(const invrg_mcrg *m) { return m->n_ops; }
+
+int64_t invrg_mcrg_samples(const invrg_mcrg *m, int level) {
+  if (level < 1 || level > m->p.n_levels) return 0;
+  int64_t total = 0;
+  for (int b = 0; b < m->p.n_blocks; b++) total += mcrg_record(m, level, b)[REC_SAMPLES];
+  return total;
+}
+
+/* ------------------------------------------------------------------ accumulate */
+
+invrg_err invrg_mcrg_add_sums(invrg_mcrg *m, int level, int64_t lx, int64_t ly,
+                              const int64_t *coarse_sums, const int64_t *fine_sums, int64_t ties,
+                              int block) {
+  invrg_err err = INVRG_SUCCESS;
+  const int n = m->n_ops;
+  INVRG_CHECK(!m->reduced, INVRG_ERR_RUNTIME, "MCRG: samples added after the reduction");
+  INVRG_CHECK(level >= 1 && level <= m->p.n_levels, INVRG_ERR_RUNTIME,
+              "MCRG: level %d is not in 1 .. %d", level, m->p.n_levels);
+  INVRG_CHECK(block >= 0 && block < m->p.n_blocks, INVRG_ERR_RUNTIME,
+              "MCRG: jackknife block %d is not in 0 .. %d", block, m->p.n_blocks - 1);
+  int64_t *size = m->coarse_size[level];
+  INVRG_CHECK(size[0] == 0 || (size[0] == lx && size[1] == ly), INVRG_ERR_RUNTIME,
+              "MCRG: level %d has %lld x %lld coarse lattices, not %lld x %lld", level,
+              (long long)size[0], (long long)size[1], (long long)lx, (long long)ly);
+  size[0] = lx, size[1] = ly;
+  /* Products of sums stay below 2^62 (exact in int64) if every sum is below 2^31. */
+  for (int a = 0; a < n; a++)
+    INVRG_CHECK(llabs(coarse_sums[a]) <= INT32_MAX && llabs(fine_sums[a]) <= INT32_MAX,
+                INVRG_ERR_RUNTIME, "MCRG: operator sums beyond 2^31 (lattice too large)");
+
+  int64_t *r = mcrg_record(m, level, block);
+  r[REC_SAMPLES]++;
+  if (ties >= 0) {
+    r[REC_TIE_SAMPLES]++;
+    r[REC_TIES] += ties;
+    r[REC_TIE_SITES] += lx * ly;
+  }
+  int64_t *sc = r + rec_coarse(m), *sf = r + rec_fine(m), *scc = r + rec_cc(m),
+          *scf = r + rec_cf(m);
+  for (int a = 0; a < n; a++) {
+    exact_add(sc + 2 * a, coarse_sums[a]);
+    exact_add(sf + 2 * a, fine_sums[a]);
+  }
+  for (int a = 0; a < n; a++) {
+    const int64_t ca = coarse_sums[a];
+    int64_t *row_cc = scc + 2 * (size_t)a * (size_t)n, *row_cf = scf + 2 * (size_t)a * (size_t)n;
+    for (int b = 0; b < n; b++) {
+      exact_add(row_cc + 2 * b, ca * coarse_sums[b]);
+      exact_add(row_cf + 2 * b, ca * fine_sums[b]);
+    }
+  }
+cleanup:
+  return err;
+}
+
+/*
+ * A lattice like @p lat with halo INVRG_MCRG_HALO: distributed on the group if
+ * @p lat is and the grid can split it with that halo, else replicated.
+ */
+static invrg_err create_copy(const invrg_mcrg *m, const invrg_lattice *lat, invrg_lattice **out) {
+  invrg_err err = INVRG_SUCCESS;
+  *out = NULL;
+  if (lat->mode == INVRG_LATTICE_DISTRIBUTED &&
+      invrg_groups_can_distribute(m->g, lat->lx, lat->ly, INVRG_MCRG_HALO)) {
+    INVRG_CALL(invrg_lattice_create_distributed(m->g, lat->lx, lat->ly, INVRG_MCRG_HALO, out));
+    INVRG_CHECK((*out)->x0 == lat->x0 && (*out)->y0 == lat->y0 && (*out)->nx == lat->nx &&
+                    (*out)->ny == lat->ny,
+                INVRG_ERR_RUNTIME,
+                "MCRG: the lattice is not distributed on the accumulator's group");
+  } else {
+    INVRG_CALL(invrg_lattice_create_replicated(lat->lx, lat->ly, INVRG_MCRG_HALO, out));
+  }
+cleanup:
+  if (err != INVRG_SUCCESS) invrg_lattice_destroy(out);
+  return err;
+}
+
+/* True if @p copy (from create_copy) still fits @p lat. */
+static bool copy_fits(const invrg_mcrg *m, const invrg_lattice *copy, const invrg_lattice *lat) {
+  if (copy == NULL || copy->lx != lat->lx || copy->ly != lat->ly) return false;
+  bool distributed = lat->mode == INVRG_LATTICE_DISTRIBUTED &&
+                     invrg_groups_can_distribute(m->g, lat->lx, lat->ly, INVRG_MCRG_HALO);
+  return distributed == (copy->mode == INVRG_LATTICE_DISTRIBUTED);
+}
+
+/* Copies the interior of @p src into @p dst (made by create_copy) and fills dst's halos. */
+static invrg_err copy_configuration(const invrg_lattice *src, invrg_lattice *dst) {
+  invrg_err err = INVRG_SUCCESS;
+  int8_t *whole = NULL;
+  if (src->mode == dst->mode) {
+    for (int j = 0; j < src->ny; j++)
+      memcpy(dst->data + invrg_lattice_index(dst, 0, j), src->data + invrg_lattice_index(src, 0, j),
+             (size_t)src->nx);
+  } else {
+    /* distributed source, replicated copy: gather the whole lattice on every rank */
+    whole = malloc((size_t)src->lx * (size_t)src->ly);
+    INVRG_CHECK_ALLOC(whole);
+    INVRG_CALL(invrg_blockspin_allgather(src, whole));
+    for (int j = 0; j < dst->ny; j++)
+      memcpy(dst->data + invrg_lattice_index(dst, 0, j), whole + (size_t)j * (size_t)src->lx,
+             (size_t)src->lx);
+  }
+  INVRG_CALL(invrg_lattice_halo_exchange(dst));
+cleanup:
+  free(whole);
+  return err;
+}
+
+/* The chain of level lattices for configurations like @p lat, made once and reused. */
+static invrg_err prepare_chain(invrg_mcrg *m, const invrg_lattice *lat) {
+  invrg_err err = INVRG_SUCCESS;
+  if (copy_fits(m, m->chain[0], lat)) goto cleanup;
+  destroy_chain(m);
+  INVRG_CALL(create_copy(m, lat, &m->chain[0]));
+  for (int n = 1; n <= m->p.n_levels; n++)
+    INVRG_CALL(invrg_blockspin_create_coarse(m->chain[n - 1], m->g, INVRG_MCRG_HALO, &m->chain[n]));
+cleanup:
+  return err;
+}
+
+invrg_err invrg_mcrg_add_configuration(invrg_mcrg *m, const invrg_lattice *lat, uint64_t item,
+                                       uint64_t sample, int block) {
+  invrg_err err = INVRG_SUCCESS;
+  const int L = m->p.n_levels, n = m->n_ops;
+  const int64_t scale = INT64_C(1) << L;
+  INVRG_CHECK(!m->reduced, INVRG_ERR_RUNTIME, "MCRG: samples added after the reduction");
+  INVRG_CHECK(
+      lat->lx % scale == 0 && lat->ly % scale == 0, INVRG_ERR_INPUT,
+      "MCRG with %d levels needs sides that are multiples of %lld, the lattice is %lld x %lld", L,
+      (long long)scale, (long long)lat->lx, (long long)lat->ly);
+  INVRG_CHECK(sample < (INVRG_RNG_STEP_LIMIT / LEVEL_STRIDE), INVRG_ERR_RUNTIME,
+              "MCRG: sample index %llu too large for the tie coins", (unsigned long long)sample);
+  INVRG_CALL(prepare_chain(m, lat));
+  INVRG_CALL(copy_configuration(lat, m->chain[0]));
+  INVRG_CALL(invrg_operators_evaluate(m->ops, n, m->chain[0], m->sums));
+  for (int level = 1; level <= L; level++) {
+    const invrg_blockspin_ties key = {m->p.tie_rule, m->p.seed, item,
+                                      sample * LEVEL_STRIDE + (uint64_t)level};
+    int64_t ties = 0;
+    invrg_lattice *coarse = m->chain[level];
+    int64_t *coarse_sums = m->sums + (size_t)level * (size_t)n;
+    INVRG_CALL(invrg_blockspin_apply(m->chain[level - 1], &key, coarse, &ties));
+    INVRG_CALL(invrg_operators_evaluate(m->ops, n, coarse, coarse_sums));
+    INVRG_CALL(invrg_mcrg_add_sums(m, level, coarse->lx, coarse->ly, coarse_sums, coarse_sums - n,
+                                   ties, block));
+  }
+cleanup:
+  return err;
+}
+
+invrg_err invrg_mcrg_add_pair(invrg_mcrg *m, int level, const invrg_lattice *coarse,
+                              const invrg_lattice *fine, int64_t ties, int block) {
+  invrg_err err = INVRG_SUCCESS;
+  const int n = m->n_ops;
+  INVRG_CHECK(fine->lx == 2 * coarse->lx && fine->ly == 2 * coarse->ly, INVRG_ERR_RUNTIME,
+              "MCRG pair: fine %lld x %lld is not twice coarse %lld x %lld", (long long)fine->lx,
+              (long long)fine->ly, (long long)coarse->lx, (long long)coarse->ly);
+  const invrg_lattice *given[2] = {coarse, fine};
+  for (int k = 0; k < 2; k++) {
+    if (!copy_fits(m, m->pair[k], given[k])) {
+      invrg_lattice_destroy(&m->pair[k]);
+      INVRG_CALL(create_copy(m, given[k], &m->pair[k]));
+    }
+    INVRG_CALL(copy_configuration(given[k], m->pair[k]));
+    INVRG_CALL(invrg_operators_evaluate(m->ops, n, m->pair[k], m->sums + (size_t)k * (size_t)n));
+  }
+  INVRG_CALL(
+      invrg_mcrg_add_sums(m, level, coarse->lx, coarse->ly, m->sums, m->sums + n, ties, block));
+cleanup:
+  return err;
+}
+
+/* ------------------------------------------------------------------ reduce */
+
+invrg_err invrg_mcrg_reduce(invrg_mcrg *m) {
+  invrg_err err = INVRG_SUCCESS;
+  const invrg_groups *g = m->g;
+  INVRG_CHECK(!m->reduced, INVRG_ERR_RUNTIME, "MCRG: reduced twice");
+  const size_t total = (size_t)m->p.n_levels * (size_t)m->p.n_blocks * m->record_len;
+  /* Every rank of a group holds the group's sums: only its rank 0 contributes. */
+  if (g->rank != 0) memset(m->acc, 0, total * sizeof *m->acc);
+  const size_t chunk = (size_t)1 << 24;
+  for (size_t first = 0; first < total; first += chunk) {
+    size_t count = total - first < chunk ? total - first : chunk;
+    INVRG_MPI_CALL(
+        MPI_Allreduce(MPI_IN_PLACE, m->acc + first, (int)count, MPI_INT64_T, MPI_SUM, g->world));
+  }
+  /* Integer sums are exact in any order; restore 0 ≤ lo < 2^32. */
+  for (int level = 1; level <= m->p.n_levels; level++)
+    for (int b = 0; b < m->p.n_blocks; b++) {
+      int64_t *r = mcrg_record(m, level, b);
+      for (size_t k = REC_HEADER; k < m->record_len; k += 2) exact_normalise(r + k);
+    }
+  INVRG_MPI_CALL(MPI_Allreduce(MPI_IN_PLACE, &m->coarse_size[0][0], 2 * (INVRG_MCRG_MAX_LEVELS + 1),
+                               MPI_INT64_T, MPI_MAX, g->world));
+  m->reduced = true;
+cleanup:
+  return err;
+}

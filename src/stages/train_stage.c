@@ -1,0 +1,394 @@
+/* Stage train: replicas of an inverse-RG model fitted to /mc/L<L>/configs; results in /train and /model.
+ *
+ * Replicas are items (groups.h): replica j is trained by group j mod n_groups
+ * from its own initialisation, shuffling and tie coins, with the group's ranks
+ * sharing each minibatch. Parameters and loss curves travel to world rank 0 in
+ * replica order; every rank then writes the same /train.
+ */
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "invrg/h5util.h"
+#include "invrg/log.h"
+#include "invrg/model_io.h"
+#include "invrg/reducer.h"
+#include "invrg/stage.h"
+#include "invrg/train.h"
+
+/* ------------------------------------------------------------------ the data set */
+
+/* Where the data comes from: this run's file or another invrg file. */
+typedef struct {
+  hid_t file;      /* open file (the run file is not ours to close) */
+  bool own_file;
+  int64_t L;
+} data_source;
+
+/* The L of the data: data_L, else &mc L for this run, else the only /mc/L<L> of the file. */
+static invrg_err find_data_L(const invrg_config *cfg, hid_t file, const char *name, int64_t *L) {
+  invrg_err err = INVRG_SUCCESS;
+  hid_t mc = -1;
+  *L = cfg->train.data_L;
+  if (*L == 0 && cfg->train.data[0] == '\0') *L = cfg->mc.L;
+  if (*L == 0) {
+    INVRG_CHECK(H5Lexists(file, "mc", H5P_DEFAULT) > 0, INVRG_ERR_INPUT,
+                "training data file '%s' has no /mc group (no Monte Carlo configurations)", name);
+    INVRG_H5_CALL(mc = H5Gopen2(file, "mc", H5P_DEFAULT), "open /mc");
+    H5G_info_t info;
+    INVRG_H5_CALL(H5Gget_info(mc, &info), "/mc info");
+    INVRG_CHECK(info.nlinks == 1, INVRG_ERR_INPUT,
+                "training data file '%s' holds %llu sizes under /mc; choose one with &train data_L",
+                name, (unsigned long long)info.nlinks);
+    char member[64] = "";
+    H5Lget_name_by_idx(mc, ".", H5_INDEX_NAME, H5_ITER_INC, 0, member, sizeof member, H5P_DEFAULT);
+    INVRG_CHECK(member[0] == 'L', INVRG_ERR_INPUT, "training data file '%s': unexpected /mc/%s",
+                name, member);
+    *L = atoll(member + 1);
+  }
+cleanup:
+  invrg_h5_close(&mc);
+  return err;
+}
+
+/* Reads /mc/L<L>/configs (int8, or packed bits) into ±1 bytes, on the calling rank. */
+static invrg_err read_configs(hid_t file, const char *name, int64_t L, int8_t **out, int64_t *n) {
+  invrg_err err = INVRG_SUCCESS;
+  hid_t dset = -1, space = -1;
+  uint8_t *packed = NULL;
+  char path[64];
+  snprintf(path, sizeof path, "mc/L%lld/configs", (long long)L);
+  *out = NULL;
+  INVRG_CHECK(H5Lexists(file, "mc", H5P_DEFAULT) > 0 && H5Lexists(file, path, H5P_DEFAULT) > 0,
+              INVRG_ERR_INPUT,
+              "training data '%s' has no /%s (run stage mc with save_configs = .true.)", name, path);
+  INVRG_H5_CALL(dset = H5Dopen2(file, path, H5P_DEFAULT), path);
+  INVRG_H5_CALL(space = H5Dget_space(dset), "configs shape");
+  hsize_t dims[3];
+  INVRG_CHECK(H5Sget_simple_extent_ndims(space) == 3, INVRG_ERR_INPUT,
+              "%s: /%s is not [sample][y][x]", name, path);
+  H5Sget_simple_extent_dims(space, dims, NULL);
+  bool is_packed = dims[2] * 8 == (hsize_t)L && dims[2] != (hsize_t)L;
+  INVRG_CHECK(dims[1] == (hsize_t)L && (dims[2] == (hsize_t)L || is_packed), INVRG_ERR_INPUT,
+              "%s: /%s has shape %llu x %llu x %llu, not [n][%lld][%lld]", name, path,
+              (unsigned long long)dims[0], (unsigned long long)dims[1],
+              (unsigned long long)dims[2], (long long)L, (long long)L);
+  *n = (int64_t)dims[0];
+  *out = malloc((size_t)*n * (size_t)(L * L));
+  INVRG_CHECK_ALLOC(*out);
+  if (!is_packed) {
+    INVRG_H5_CALL(H5Dread(dset, H5T_NATIVE_INT8, H5S_ALL, H5S_ALL, H5P_DEFAULT, *out), path);
+  } else {
+    size_t bytes = (size_t)*n * (size_t)L * (size_t)(L / 8);
+    packed = malloc(bytes);
+    INVRG_CHECK_ALLOC(packed);
+    INVRG_H5_CALL(H5Dread(dset, H5T_NATIVE_UINT8, H5S_ALL, H5S_ALL, H5P_DEFAULT, packed), path);
+    for (size_t b = 0; b < bytes; b++) /* most significant bit first, 1 = +1 */
+      for (int k = 0; k < 8; k++) (*out)[8 * b + (size_t)k] = (packed[b] >> (7 - k)) & 1 ? 1 : -1;
+  }
+  for (int64_t e = 0; e < *n * L * L; e++)
+    INVRG_CHECK((*out)[e] == 1 || (*out)[e] == -1, INVRG_ERR_INPUT,
+                "%s: /%s holds a value %d that is not a spin", name, path, (*out)[e]);
+cleanup:
+  if (err != INVRG_SUCCESS) {
+    free(*out);
+    *out = NULL;
+  }
+  free(packed);
+  invrg_h5_close(&space);
+  invrg_h5_close(&dset);
+  return err;
+}
+
+/* Opens the data file of &train data (read-only, this rank alone). */
+static invrg_err open_data_file(const invrg_config *cfg, hid_t *file) {
+  invrg_err err = INVRG_SUCCESS;
+  *file = H5Fopen(cfg->train.data, H5F_ACC_RDONLY, H5P_DEFAULT);
+  if (*file < 0) {
+    err = invrg_config_input_error(cfg, "train", "data",
+                                   "cannot open training data '%s' (missing, or not HDF5)",
+                                   cfg->train.data);
+    goto cleanup;
+  }
+cleanup:
+  return err;
+}
+
+/* ------------------------------------------------------------------ check */
+
+static bool use_mean(const invrg_config *cfg) {
+  const char *sel = cfg->train.select;
+  return strcmp(sel, "mean") == 0 || (strcmp(sel, "auto") == 0 && strcmp(cfg->train.model, "conv"));
+}
+
+/* How many configurations the data will hold, known before any work. */
+static invrg_err count_data(const invrg_config *cfg, int64_t *n) {
+  invrg_err err = INVRG_SUCCESS;
+  hid_t file = -1, dset = -1, space = -1;
+  if (cfg->train.data[0] == '\0') {
+    *n = cfg->mc.n_chains * cfg->mc.n_samples;
+    goto cleanup;
+  }
+  INVRG_CALL(open_data_file(cfg, &file));
+  int64_t L;
+  err = find_data_L(cfg, file, cfg->train.data, &L);
+  if (err == INVRG_SUCCESS) {
+    char path[64];
+    snprintf(path, sizeof path, "mc/L%lld/configs", (long long)L);
+    if (H5Lexists(file, "mc", H5P_DEFAULT) <= 0 || H5Lexists(file, path, H5P_DEFAULT) <= 0) {
+      err = invrg_config_input_error(cfg, "train", "data",
+                                     "training data '%s' has no /%s (a run of stage mc with "
+                                     "save_configs = .true. writes it)",
+                                     cfg->train.data, path);
+      goto cleanup;
+    }
+    INVRG_H5_CALL(dset = H5Dopen2(file, path, H5P_DEFAULT), path);
+    INVRG_H5_CALL(space = H5Dget_space(dset), "configs shape");
+    hsize_t dims[3] = {0, 0, 0};
+    H5Sget_simple_extent_dims(space, dims, NULL);
+    *n = (int64_t)dims[0];
+  } else {
+    err = invrg_config_input_error(cfg, "train", "data", "%s", invrg_error_message());
+  }
+cleanup:
+  invrg_h5_close(&space);
+  invrg_h5_close(&dset);
+  invrg_h5_close(&file);
+  return err;
+}
+
+static invrg_err train_check(const invrg_run *run) {
+  invrg_err err = INVRG_SUCCESS;
+  const invrg_config *cfg = run->cfg;
+  const invrg_config_train *t = &cfg->train;
+  if (t->data[0] == '\0' && !(invrg_config_has_stage(cfg, "mc") && cfg->mc.save_configs)) {
+    err = invrg_config_input_error(cfg, "train", "data",
+                                   "data = '' trains on this run's Monte Carlo samples: add 'mc' to "
+                                   "&run stages with &mc save_configs = .true., or give a file");
+    goto cleanup;
+  }
+  if (strcmp(t->select, "mean") == 0 && strcmp(t->model, "conv") == 0) {
+    err = invrg_config_input_error(cfg, "train", "select",
+                                   "the mean of conv replicas is not a model; use 'best'");
+    goto cleanup;
+  }
+  /* Only rank 0 looks at the file, then tells everyone what it found. */
+  int64_t found[2] = {INVRG_SUCCESS, 0}; /* error code, configurations */
+  if (run->groups->world_rank == 0) found[0] = count_data(cfg, &found[1]);
+  INVRG_MPI_CALL(MPI_Bcast(found, 2, MPI_INT64_T, 0, run->groups->world));
+  if (found[0] != INVRG_SUCCESS) {
+    if (run->groups->world_rank != 0)
+      invrg_error_set(INVRG_ERR_INPUT, __FILE__, __LINE__, "bad &train data");
+    invrg_error_mark_reported(); /* rank 0 printed it */
+    err = (invrg_err)found[0];
+    goto cleanup;
+  }
+  const int64_t n = found[1];
+  int64_t n_val = (int64_t)floor(t->validation_fraction * (double)n);
+  if (t->batch > n - n_val) {
+    err = invrg_config_input_error(cfg, "train", "batch",
+                                   "batch = %lld is larger than the training set (%lld "
+                                   "configurations after %lld for validation)",
+                                   (long long)t->batch, (long long)(n - n_val), (long long)n_val);
+    goto cleanup;
+  }
+cleanup:
+  return err;
+}
+
+/* ------------------------------------------------------------------ execute */
+
+static invrg_train_recipe recipe_of(const invrg_config_train *t) {
+  invrg_train_recipe r = {
+      strcmp(t->loss, "weighted") == 0 ? INVRG_LOSS_WEIGHTED : INVRG_LOSS_BCE,
+      strcmp(t->optimizer, "adam") == 0  ? INVRG_OPT_ADAM
+      : strcmp(t->optimizer, "sgd") == 0 ? INVRG_OPT_SGD
+                                         : INVRG_OPT_ADAMW,
+      strcmp(t->schedule, "constant") == 0 ? INVRG_SCHEDULE_CONSTANT : INVRG_SCHEDULE_ONECYCLE,
+      t->lr, t->weight_decay, t->epochs, t->batch};
+  return r;
+}
+
+/* Everything about the replicas, on every rank: [replica][params | train loss | val loss | rate]. */
+typedef struct {
+  int64_t n_replicas, epochs;
+  int n_params;
+  double *all;
+} replica_table;
+
+static size_t replica_record(const replica_table *t) {
+  return (size_t)t->n_params + 2 * (size_t)t->epochs + 1;
+}
+
+static double *replica_row(const replica_table *t, int64_t r) {
+  return t->all + (size_t)r * replica_record(t);
+}
+
+static invrg_err write_train_group(hid_t file, const invrg_config *cfg, const replica_table *t,
+                                   const invrg_model *selected, int64_t best, int64_t n_data,
+                                   int64_t n_val, int64_t L) {
+  invrg_err err = INVRG_SUCCESS;
+  hid_t g = -1, d_params = -1, d_train = -1, d_val = -1;
+  double *params = NULL, *train = NULL, *val = NULL, *mean = NULL, *std = NULL;
+  const int np = t->n_params;
+  const int64_t R = t->n_replicas, E = t->epochs;
+  params = malloc((size_t)(R * np) * sizeof *params);
+  train = malloc((size_t)(R * E) * sizeof *train);
+  val = malloc((size_t)(R * E) * sizeof *val);
+  mean = calloc((size_t)np, sizeof *mean);
+  std = calloc((size_t)np, sizeof *std);
+  INVRG_CHECK_ALLOC(params);
+  INVRG_CHECK_ALLOC(train);
+  INVRG_CHECK_ALLOC(val);
+  INVRG_CHECK_ALLOC(mean);
+  INVRG_CHECK_ALLOC(std);
+  for (int64_t r = 0; r < R; r++) {
+    const double *row = replica_row(t, r);
+    memcpy(params + r * np, row, (size_t)np * sizeof *params);
+    memcpy(train + r * E, row + np, (size_t)E * sizeof *train);
+    memcpy(val + r * E, row + np + E, (size_t)E * sizeof *val);
+    for (int i = 0; i < np; i++) mean[i] += row[i] / (double)R;
+  }
+  for (int64_t r = 0; r < R; r++)
+    for (int i = 0; i < np; i++) {
+      double d = replica_row(t, r)[i] - mean[i];
+      std[i] += R > 1 ? d * d / (double)(R - 1) : 0;
+    }
+  for (int i = 0; i < np; i++) std[i] = sqrt(std[i]);
+
+  INVRG_CALL(invrg_h5_create_group(file, "train", &g));
+  int64_t kernel = selected->kernel, channels = selected->channels, n_train = n_data - n_val;
+  INVRG_CALL(invrg_h5_attr_string(g, "model", selected->kind));
+  INVRG_CALL(invrg_h5_attr_int64(g, "kernel", &kernel, 1, true));
+  INVRG_CALL(invrg_h5_attr_int64(g, "channels", &channels, 1, true));
+  INVRG_CALL(invrg_h5_attr_int64(g, "L", &L, 1, true));
+  INVRG_CALL(invrg_h5_attr_int64(g, "n_train", &n_train, 1, true));
+  INVRG_CALL(invrg_h5_attr_int64(g, "n_validation", &n_val, 1, true));
+  INVRG_CALL(invrg_h5_attr_string(g, "selection", use_mean(cfg) ? "mean" : "best"));
+  INVRG_CALL(invrg_h5_attr_int64(g, "best_replica", &best, 1, true));
+  INVRG_CALL(invrg_h5_attr_double(g, "params_mean", mean, np, false));
+  INVRG_CALL(invrg_h5_attr_double(g, "params_std", std, np, false));
+  INVRG_CALL(invrg_h5_attr_double(g, "selected_params", selected->params, np, false));
+  hsize_t dp[2] = {(hsize_t)R, (hsize_t)np}, dl[2] = {(hsize_t)R, (hsize_t)E};
+  INVRG_CALL(invrg_h5_create_dataset(g, "params", H5T_IEEE_F64LE, 2, dp, &d_params));
+  INVRG_CALL(invrg_h5_create_dataset(g, "train_loss", H5T_IEEE_F64LE, 2, dl, &d_train));
+  INVRG_CALL(invrg_h5_create_dataset(g, "val_loss", H5T_IEEE_F64LE, 2, dl, &d_val));
+  int rank;
+  INVRG_MPI_CALL(MPI_Comm_rank(MPI_COMM_WORLD, &rank));
+  if (rank == 0) {
+    INVRG_CALL(invrg_h5_write_rows(d_params, H5T_NATIVE_DOUBLE, 0, (hsize_t)R, params));
+    INVRG_CALL(invrg_h5_write_rows(d_train, H5T_NATIVE_DOUBLE, 0, (hsize_t)R, train));
+    INVRG_CALL(invrg_h5_write_rows(d_val, H5T_NATIVE_DOUBLE, 0, (hsize_t)R, val));
+  }
+  INVRG_CALL(invrg_model_write(file, "model", selected));
+
+  /* The log: the selected model, and for sym3 the effective weights (SPEC §4). */
+  for (int i = 0; i < np && i < 10; i++) {
+    char name[64];
+    invrg_model_param_name(selected, i, name, sizeof name);
+    invrg_log(INVRG_LOG_INFO, "  %-16s %.6f   (replicas: %.6f +- %.6f)", name, selected->params[i],
+              mean[i], std[i]);
+  }
+  if (strcmp(selected->kind, "sym3") == 0) {
+    const double a = selected->params[0], b = selected->params[1], c = selected->params[2];
+    invrg_log(INVRG_LOG_INFO, "  effective weights: w_P = c+2b+a = %.5f, w_N = a+b = %.5f, "
+              "w_D = a = %.5f", c + 2 * b + a, a + b, a);
+  }
+cleanup:
+  free(params);
+  free(train);
+  free(val);
+  free(mean);
+  free(std);
+  invrg_h5_close(&d_val);
+  invrg_h5_close(&d_train);
+  invrg_h5_close(&d_params);
+  invrg_h5_close(&g);
+  return err;
+}
+
+static invrg_err train_execute(invrg_run *run) {
+  invrg_err err = INVRG_SUCCESS;
+  const invrg_config *cfg = run->cfg;
+  const invrg_config_train *tc = &cfg->train;
+  const invrg_groups *groups = run->groups;
+  const invrg_train_recipe recipe = recipe_of(tc);
+  hid_t file = -1;
+  int8_t *configs = NULL;
+  invrg_model *m = NULL, *selected = NULL;
+  double *mine = NULL;
+  replica_table table = {tc->n_replicas, tc->epochs, 0, NULL};
+  int64_t L = 0, n = 0;
+
+  /* Data: every rank reads the whole set. This run's samples must be on disk first. */
+  if (tc->data[0] == '\0') {
+    INVRG_H5_CALL(H5Fflush(run->file->file, H5F_SCOPE_GLOBAL), "flush before reading back");
+    INVRG_MPI_CALL(MPI_Barrier(groups->world));
+    file = run->file->file;
+    INVRG_CALL(find_data_L(cfg, file, "this run", &L));
+    INVRG_CALL(read_configs(file, cfg->run.output, L, &configs, &n));
+    file = -1;
+  } else {
+    INVRG_CALL(open_data_file(cfg, &file));
+    INVRG_CALL(find_data_L(cfg, file, tc->data, &L));
+    INVRG_CALL(read_configs(file, tc->data, L, &configs, &n));
+  }
+  const int64_t n_val = (int64_t)floor(tc->validation_fraction * (double)n);
+  invrg_train_data data = {configs, n, (int)L, n_val};
+  invrg_log(INVRG_LOG_INFO, "train %s on %lld configurations of %lld x %lld (%lld for validation), "
+            "%lld replicas", tc->model, (long long)n, (long long)L, (long long)L, (long long)n_val,
+            (long long)tc->n_replicas);
+
+  INVRG_CALL(invrg_model_create(tc->model, (int)tc->conv_kernel, (int)tc->conv_channels, &m));
+  table.n_params = m->n_params;
+  const size_t rec = replica_record(&table);
+  const int64_t n_mine = invrg_groups_item_count(groups, tc->n_replicas);
+  mine = calloc((size_t)(n_mine > 0 ? n_mine : 1) * rec, sizeof *mine);
+  table.all = malloc((size_t)tc->n_replicas * rec * sizeof *table.all);
+  INVRG_CHECK_ALLOC(mine);
+  INVRG_CHECK_ALLOC(table.all);
+  for (int64_t k = 0; k < n_mine; k++) {
+    int64_t replica = invrg_groups_item(groups, k);
+    double *row = mine + (size_t)k * rec;
+    invrg_rng_stream init;
+    invrg_rng_stream_init(&init, (uint64_t)cfg->run.seed, INVRG_RNG_TRAIN, (uint64_t)replica, 0);
+    invrg_model_init_params(m, &init);
+    invrg_train_history hist = {row + m->n_params, row + m->n_params + tc->epochs, 0};
+    char label[64];
+    snprintf(label, sizeof label, "train %s replica %lld", tc->model, (long long)replica);
+    INVRG_CALL(invrg_train(m, &recipe, &data, (uint64_t)cfg->run.seed, (uint64_t)replica,
+                           groups->cart, groups->group == 0 ? label : NULL, &hist));
+    memcpy(row, m->params, (size_t)m->n_params * sizeof *row);
+    row[rec - 1] = hist.sites_per_second;
+  }
+  INVRG_CALL(invrg_reducer_gather(groups, tc->n_replicas, (int)rec, mine, table.all));
+  INVRG_MPI_CALL(MPI_Bcast(table.all, (int)(tc->n_replicas * (int64_t)rec), MPI_DOUBLE, 0,
+                           groups->world));
+
+  /* The model kept: the mean of the replicas (sym), or the best final validation loss. */
+  int64_t best = 0;
+  for (int64_t r = 1; r < tc->n_replicas; r++)
+    if (replica_row(&table, r)[rec - 2] < replica_row(&table, best)[rec - 2]) best = r;
+  INVRG_CALL(invrg_model_clone(m, &selected));
+  for (int i = 0; i < m->n_params; i++) {
+    double s = 0;
+    for (int64_t r = 0; r < tc->n_replicas; r++) s += replica_row(&table, r)[i];
+    selected->params[i] = use_mean(cfg) ? s / (double)tc->n_replicas : replica_row(&table, best)[i];
+  }
+  invrg_log(INVRG_LOG_INFO, "train: selected %s (%s); replica %lld has the best validation loss "
+            "%.6f nats/spin; %.3g sites/s per rank",
+            selected->kind, use_mean(cfg) ? "mean of replicas" : "best replica", (long long)best,
+            replica_row(&table, best)[rec - 2], replica_row(&table, 0)[rec - 1]);
+  INVRG_CALL(write_train_group(run->file->file, cfg, &table, selected, best, n, n_val, L));
+cleanup:
+  invrg_h5_close(&file);
+  free(configs);
+  free(mine);
+  free(table.all);
+  invrg_model_destroy(&m);
+  invrg_model_destroy(&selected);
+  return err;
+}
+
+const invrg_stage invrg_stage_train = {"train", train_check, train_execute};

@@ -1,0 +1,179 @@
+/*
+ * MCRG on Monte Carlo data against the exact exponents (issue 5, SPEC §8):
+ * Wolff chains of the critical L = 64 Ising model, one rank per chain, chains
+ * spread over the ranks; the 'swendsen' operator set must give
+ *   |y_h − 15/8| < 0.005 and |y_t − 1| < 0.05 at level 2 (the second blocking),
+ * each with a jackknife error well below its tolerance (so the check can fail),
+ * and errors that shrink as 1/√samples: the error from a quarter of the
+ * samples is about twice the error from all of them.
+ *
+ * Also prints the 'paper36' results. Usage: test_mcrg_physics [samples_per_chain [chains [L]]]
+ * (the checks are made for L = 64; other L only print).
+ */
+#include <math.h>
+#include <mpi.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "invrg/config.h"
+#include "invrg/exact.h"
+#include "invrg/groups.h"
+#include "invrg/lattice.h"
+#include "invrg/log.h"
+#include "invrg/mc_update.h"
+#include "invrg/mcrg.h"
+
+static int rank = 0, failures = 0;
+
+#define OK(call)                                                                \
+  do {                                                                          \
+    if ((call) != INVRG_SUCCESS) {                                              \
+      printf("[rank %d] FAIL %s:%d: %s: %s\n", rank, __FILE__, __LINE__, #call, \
+             invrg_error_message());                                            \
+      fflush(stdout);                                                           \
+      MPI_Abort(MPI_COMM_WORLD, 1);                                             \
+    }                                                                           \
+  } while (0)
+
+/* One check: prints "ok:" or "FAIL:" with the message on rank 0. */
+#define EXPECT(cond, ...)                     \
+  do {                                        \
+    bool ok_ = (cond);                        \
+    if (rank == 0) {                          \
+      printf("%s ", ok_ ? "ok:  " : "FAIL:"); \
+      printf(__VA_ARGS__);                    \
+      printf("\n");                           \
+    }                                         \
+    failures += !ok_;                         \
+  } while (0)
+
+static void print_table(const invrg_mcrg_results *r, const char *what) {
+  if (rank != 0) return;
+  for (int set = 0; set < r->n_sets; set++) {
+    printf(
+        "%s, %s:\n  level  L_c  samples  lambda_t              y_t                   lambda_h"
+        "              y_h                   ties\n",
+        what, r->set[set]->name);
+    for (int level = 1; level <= r->n_levels; level++) {
+      const invrg_mcrg_level *L = invrg_mcrg_result(r, set, level);
+      printf("  %5d %4lld %8lld  %.5f +- %.5f  %.5f +- %.5f  %.5f +- %.5f  %.5f +- %.5f  %.4f\n",
+             level, (long long)L->lx_coarse, (long long)L->n_samples, L->lambda_t, L->lambda_t_err,
+             L->y_t, L->y_t_err, L->lambda_h, L->lambda_h_err, L->y_h, L->y_h_err, L->tie_fraction);
+    }
+    for (int q = 0; q < 2; q++) {
+      const invrg_mcrg_sector *sec = &invrg_mcrg_result(r, set, 2)->sector[q];
+      printf("  level 2 %s series, N_c: leading y (error in the last digits):\n   ",
+             q ? "odd" : "even");
+      for (int nc = 1; nc <= sec->n; nc++)
+        printf(" %d: %.4f(%.0f)%s", nc, sec->series_y[(nc - 1) * sec->n],
+               1e4 * sec->series_y_err[(nc - 1) * sec->n],
+               nc % 8 == 0 && nc < sec->n ? "\n   " : "");
+      printf("\n");
+    }
+  }
+}
+
+int main(int argc, char **argv) {
+  MPI_Init(&argc, &argv);
+  MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_RETURN);
+  MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+  invrg_log_init(rank);
+  const int64_t n_samples = argc > 1 ? atoll(argv[1]) : 6000;
+  const int64_t n_chains = argc > 2 ? atoll(argv[2]) : 8;
+  const int L = argc > 3 ? atoi(argv[3]) : 64, n_blocks = 40;
+  int n_levels = 0; /* down to 4 × 4 coarse lattices */
+  while ((8 << n_levels) <= L) n_levels++;
+  const int64_t n_quarter = n_samples / 4;
+
+  invrg_config cfg;
+  invrg_config_defaults(&cfg);
+  cfg.parallel.ranks_per_group = 1; /* Wolff: one chain per rank */
+  invrg_groups *g = NULL;
+  OK(invrg_groups_create(MPI_COMM_WORLD, &cfg, &g));
+
+  /* paper36 along for the record (SPEC §8: λ_h ≈ 3.667, λ_t ≈ 1.99); the checks are on swendsen. */
+  invrg_mcrg_params p = {.n_sets = 2,
+                         .sets = {"swendsen", "paper36"},
+                         .n_levels = n_levels,
+                         .n_blocks = n_blocks,
+                         .tie_rule = INVRG_TIE_RANDOM,
+                         .seed = 2025};
+  invrg_mcrg *all = NULL, *quarter = NULL;
+  OK(invrg_mcrg_create(&p, g, &all));
+  OK(invrg_mcrg_create(&p, g, &quarter));
+
+  invrg_lattice *lat = NULL;
+  invrg_wolff *w = NULL;
+  OK(invrg_lattice_create_replicated(L, L, 1, &lat));
+  OK(invrg_wolff_create(L, L, &w));
+  double t0 = MPI_Wtime();
+  for (int64_t k = 0; k < invrg_groups_item_count(g, n_chains); k++) {
+    const int64_t c = invrg_groups_item(g, k);
+    invrg_mc_chain chain = {.K = INVRG_K_CRITICAL, .seed = 2025, .chain = (uint64_t)c};
+    invrg_rng_stream init;
+    invrg_rng_stream_init(&init, chain.seed, INVRG_RNG_INIT, chain.chain, 0);
+    invrg_lattice_fill_random(lat, &init);
+    invrg_wolff_reset(w);
+    invrg_mc_counts counts = {0};
+    OK(invrg_mc_wolff_thermalize(lat, &chain, 200, w, &counts));
+    for (int64_t s = 0; s < n_samples; s++) {
+      OK(invrg_mc_wolff_sweeps(lat, &chain, 1, w, &counts));
+      /* Blocks: contiguous pieces of the chain-major sample order, whatever the layout. */
+      OK(invrg_mcrg_add_configuration(
+          all, lat, (uint64_t)c, (uint64_t)s,
+          invrg_mcrg_block_of(c * n_samples + s, n_chains * n_samples, n_blocks)));
+      if (s < n_quarter)
+        OK(invrg_mcrg_add_configuration(
+            quarter, lat, (uint64_t)c, (uint64_t)s,
+            invrg_mcrg_block_of(c * n_quarter + s, n_chains * n_quarter, n_blocks)));
+    }
+  }
+  double t_mc = MPI_Wtime() - t0;
+  OK(invrg_mcrg_reduce(all));
+  OK(invrg_mcrg_reduce(quarter));
+  invrg_mcrg_results *r_all = NULL, *r_quarter = NULL;
+  t0 = MPI_Wtime();
+  OK(invrg_mcrg_analyze(all, 0, &r_all));
+  OK(invrg_mcrg_analyze(quarter, 0, &r_quarter));
+  double t_an = MPI_Wtime() - t0;
+  if (rank == 0)
+    printf(
+        "L = %d, %lld chains x %lld samples (Wolff, 1 sweep apart): %.1f s Monte Carlo + MCRG, "
+        "%.2f s analysis\n",
+        L, (long long)n_chains, (long long)n_samples, t_mc, t_an);
+  print_table(r_all, "all samples:");
+  print_table(r_quarter, "first quarter of every chain:");
+
+  /* The requirement, and errors small enough that it can fail. */
+  const invrg_mcrg_level *l2 = invrg_mcrg_result(r_all, 0, 2),
+                         *q2 = invrg_mcrg_result(r_quarter, 0, 2);
+  const double tol_h = 0.005, tol_t = 0.05;
+  if (L != 64) goto done;
+  EXPECT(fabs(l2->y_h - 1.875) < tol_h, "level 2 y_h = %.5f +- %.5f, |y_h - 1.875| < %.3f", l2->y_h,
+         l2->y_h_err, tol_h);
+  EXPECT(fabs(l2->y_t - 1.0) < tol_t, "level 2 y_t = %.5f +- %.5f, |y_t - 1| < %.3f", l2->y_t,
+         l2->y_t_err, tol_t);
+  EXPECT(l2->y_h_err > 0 && l2->y_h_err < tol_h / 3, "level 2 y_h error %.5f in (0, %.5f)",
+         l2->y_h_err, tol_h / 3);
+  EXPECT(l2->y_t_err > 0 && l2->y_t_err < tol_t / 3, "level 2 y_t error %.5f in (0, %.5f)",
+         l2->y_t_err, tol_t / 3);
+  /* 1/√samples: a jackknife error from 40 blocks scatters by ~1/√80 = 11 %, a ratio of two by ~16
+   * %. */
+  const double ratio_h = q2->y_h_err / l2->y_h_err, ratio_t = q2->y_t_err / l2->y_t_err;
+  EXPECT(ratio_h > 1.4 && ratio_h < 2.8, "y_h error ratio quarter/all = %.3f in (1.4, 2.8)",
+         ratio_h);
+  EXPECT(ratio_t > 1.4 && ratio_t < 2.8, "y_t error ratio quarter/all = %.3f in (1.4, 2.8)",
+         ratio_t);
+
+done:
+  invrg_mcrg_results_destroy(&r_all);
+  invrg_mcrg_results_destroy(&r_quarter);
+  invrg_mcrg_destroy(&all);
+  invrg_mcrg_destroy(&quarter);
+  invrg_wolff_destroy(&w);
+  invrg_lattice_destroy(&lat);
+  invrg_groups_destroy(&g);
+  if (rank == 0) printf("%d failure(s)\n", failures);
+  MPI_Finalize();
+  return failures == 0 ? 0 : 1;
+}
