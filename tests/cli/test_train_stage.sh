@@ -1,0 +1,72 @@
+#!/usr/bin/env bash
+# Stage train end to end: the same parameters on 1 and 2 ranks (one group of 2, or two groups),
+# training from another run's file (int8 and packed), the model group, and bad input.
+source "$(dirname "$0")/lib.sh"
+
+cat > data.nml <<'NML'
+&run stages = 'mc', output = 'data.h5', seed = 3, log_level = 'warn' /
+&mc L = 16, n_chains = 4, n_therm = 100, n_samples = 100, sample_every = 2, save_configs = T /
+NML
+expect_status 0 "Monte Carlo data" -- "$INVRG" data.nml
+sed "s/data.h5/packed.h5/; s/&run /\&output configs_format = 'packed' \/\n\&run /" data.nml > packed.nml
+expect_status 0 "the same data, packed" -- "$INVRG" packed.nml
+
+train_input() { # train_input <file> <output> <train keys> [other groups]
+  printf "&run stages = 'train', output = '%s', seed = 9, log_level = 'warn' /\n&train %s /\n%s\n" \
+    "$2" "$3" "${4:-}" > "$1"
+}
+keys="data = 'data.h5', epochs = 3, batch = 40, n_replicas = 3"
+train_input t1.nml t1.h5 "$keys, model = 'sym5', loss = 'weighted'"
+expect_status 0 "train sym5 on 1 rank" -- "$INVRG" t1.nml
+train_input t2.nml t2.h5 "$keys, model = 'sym5', loss = 'weighted'" "&parallel ranks_per_group = 2 /"
+expect_status 0 "train sym5 on 2 ranks sharing each batch" -- "$MPIEXEC" -n 2 "$INVRG" t2.nml
+train_input t3.nml t3.h5 "$keys, model = 'sym5', loss = 'weighted'"
+expect_status 0 "train sym5 on 2 groups" -- "$MPIEXEC" -n 2 "$INVRG" t3.nml
+train_input tp.nml tp.h5 "data = 'packed.h5', epochs = 3, batch = 40, n_replicas = 3, model = 'sym5', loss = 'weighted'"
+expect_status 0 "train on packed data" -- "$INVRG" tp.nml
+train_input tc.nml tc.h5 "data = 'data.h5', epochs = 1, batch = 40, n_replicas = 2, model = 'conv', conv_channels = 4"
+expect_status 0 "train a small conv model" -- "$MPIEXEC" -n 2 "$INVRG" tc.nml
+"$PYTHON" - <<'PY' > py.txt 2>&1
+import h5py, numpy as np, sys
+ok = True
+def load(p):
+    with h5py.File(p, "r") as f:
+        return f["train/params"][()], f["train/val_loss"][()], f["model/params"][()], dict(f["model"].attrs)
+a, b, c, d = (load(p) for p in ("t1.h5", "t2.h5", "t3.h5", "tp.h5"))
+for name, other in (("2 ranks, one group", b), ("2 groups", c), ("packed data", d)):
+    same = all(np.array_equal(x, y) for x, y in zip(a[:3], other[:3]))
+    print(("ok" if same else "FAIL") + f": {name} gives the same parameters and losses bit for bit")
+    ok &= same
+attrs = a[3]
+good = attrs["kind"] == "sym5" and attrs["kernel"] == 5 and len(attrs["param_names"]) == 6 and a[2].shape == (6,)
+print(("ok" if good else "FAIL") + f": /model holds sym5 with 6 named parameters: {list(attrs['param_names'])}")
+ok &= good
+mean = a[0].mean(axis=0)
+good = np.allclose(a[2], mean, rtol=0, atol=1e-15)
+print(("ok" if good else "FAIL") + ": select = auto keeps the mean of the sym replicas")
+ok &= good
+with h5py.File("tc.h5", "r") as f:
+    good = f["model"].attrs["kind"] == "conv" and f["model/params"].shape == (4 * 19 + 1,) \
+        and f["train"].attrs["selection"] == "best"
+print(("ok" if good else "FAIL") + ": conv keeps the best replica, 77 parameters")
+ok &= good
+sys.exit(0 if ok else 1)
+PY
+[ $? -eq 0 ] && pass "train outputs" || fail "train outputs"
+cat py.txt
+
+bad() { # bad <description> <train keys> <expected message> [other groups]
+  rm -f bad.h5
+  train_input bad.nml bad.h5 "$2" "${4:-}"
+  expect_status 2 "$1" -- "$MPIEXEC" -n 2 "$INVRG" bad.nml
+  expect_grep err.txt "$3" "$1: message"
+  [ ! -e bad.h5 ] || fail "$1 wrote an output"
+}
+bad "unknown model" "model = 'sym4'" "key 'model' must be one of 'sym3', 'sym5', 'sym7' or 'conv', got 'sym4' (did you mean 'sym3'?)"
+bad "batch larger than the training set" "data = 'data.h5', batch = 400" \
+  "bad.nml:2:26: error: batch = 400 is larger than the training set (360 configurations after 40 for validation)"
+bad "missing data file" "data = 'nowhere.h5'" "bad.nml:2:8: error: cannot open training data 'nowhere.h5'"
+bad "data file without configurations" "data = 't1.h5'" "training data file 't1.h5' has no /mc group"
+bad "no data from this run" "model = 'sym3'" "data = '' trains on this run's Monte Carlo samples"
+bad "mean of conv replicas" "data = 'data.h5', model = 'conv', select = 'mean'" "the mean of conv replicas is not a model; use 'best'"
+finish
