@@ -19,7 +19,7 @@ static const struct {
 } stages[] = {
     {"mc", &invrg_stage_mc},
     {"train", &invrg_stage_train},
-    {"dream", NULL},
+    {"dream", &invrg_stage_dream},
     {"analyze", NULL},
 };
 
@@ -67,7 +67,7 @@ invrg_err invrg_pipeline_run(const char *input_path, bool check_only) {
   invrg_err err = INVRG_SUCCESS;
   invrg_config cfg = {0};
   invrg_groups *groups = NULL;
-  invrg_run run = {&cfg, NULL, NULL};
+  invrg_run run = {&cfg, NULL, NULL, NULL};
   MPI_Comm world = MPI_COMM_WORLD;
   int nranks;
   INVRG_MPI_CALL(MPI_Comm_size(world, &nranks));
@@ -101,6 +101,7 @@ invrg_err invrg_pipeline_run(const char *input_path, bool check_only) {
   invrg_log(INVRG_LOG_INFO, "wrote %s", cfg.run.output);
 cleanup:
   if (run.file != NULL) invrg_runfile_finish(&run.file, err);
+  invrg_model_destroy(&run.model);
   invrg_groups_destroy(&groups);
   invrg_config_free(&cfg);
   return err;

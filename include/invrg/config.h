@@ -73,12 +73,37 @@ typedef struct {
   int64_t n_replicas;
 } invrg_config_train;
 
+/** &dream: generation from one spin up to 2^levels. */
+typedef struct {
+  char model_file[INVRG_PATH_LEN];               /**< '' = this run's trained model or &dream model */
+  char model[INVRG_NAME_LEN];                    /**< '' or a sym kind given with params */
+  double params[10];
+  int n_params;
+  int64_t levels, n_samples, measure_from;
+  char start[INVRG_NAME_LEN];                    /**< alternate | random | up */
+  int64_t save_levels[32];
+  int n_save_levels;
+  int64_t save_max;
+} invrg_config_dream;
+
+/** &analyze: MCRG of the ensembles (and, later, correlations and FSS). */
+typedef struct {
+  char operators[2][INVRG_NAME_LEN];             /**< swendsen and/or paper36 */
+  int n_operators;
+  int64_t mcrg_levels;
+  char tie_rule[INVRG_NAME_LEN];                 /**< random | up | upper_left */
+  int64_t jackknife_blocks;
+  bool mcrg_on_mc;
+} invrg_config_analyze;
+
 typedef struct {
   invrg_config_run run;
   invrg_config_output output;
   invrg_config_parallel parallel;
   invrg_config_mc mc;
   invrg_config_train train;
+  invrg_config_dream dream;
+  invrg_config_analyze analyze;
   /** The input file as read (NUL-terminated, heap, rank 0 and after broadcast all ranks). */
   char *input_text;
   char input_path[INVRG_PATH_LEN];

@@ -34,10 +34,11 @@
  *   duplicate of paper36, or operators that coincide on tiny lattices) then do
  *   no harm; their eigenvalues come out 0.
  * - *Exact, layout-independent sums.* Per-sample sums and products are exact
- *   integers, accumulated exactly (128-bit, as hi·2^32 + lo) per jackknife
- *   block, and reduced across groups exactly; so the results are bit-identical
- *   for any number of ranks, groups and grids, and delete-one jackknife sets
- *   (total − block) are exact too. Moments are formed in double only at the end.
+ *   integers (|S| < 2^31 is checked: lattices up to ~2^29 sites), accumulated
+ *   exactly as hi·2^32 + lo per jackknife block, and reduced across groups
+ *   exactly; so the results are bit-identical for any number of ranks, groups
+ *   and grids, and delete-one jackknife sets (total − block) are exact too.
+ *   Moments are formed in double only at the end (on world rank 0).
  * - *Jackknife blocks* are chosen by the caller per sample. To be independent
  *   of the layout they must depend on the sample, not on the group that made
  *   it: invrg_mcrg_block_of() splits a global sample order (e.g. chain-major)
@@ -46,6 +47,21 @@
  *   has equal weight in the jackknife (blocks should hold similar counts).
  *   Every quantity's error is √((B−1)/B Σ_b (f_b − f̄)²) over the B delete-one
  *   estimates f_b (T recomputed on each), the value is f on all samples.
+ *
+ * Use (the communicator of each collective call in brackets)
+ * ---
+ *     invrg_mcrg_create(&params, groups, &m);
+ *     for each sample s of each item j (chain) of this group:            standard MCRG
+ *       invrg_mcrg_add_configuration(m, lat, j, s,                      [lat->comm]
+ *           invrg_mcrg_block_of(j * n_samples + s, n_items * n_samples, n_blocks));
+ *     or per explicit pair (dreaming: "up" = (input, output) of the generator,
+ *     "down" = (majority of output, output); one accumulator per kind of pair):
+ *       invrg_mcrg_add_pair(m, level, coarse, fine, ties, block);        [lattices' comm]
+ *     invrg_mcrg_reduce(m);                                              [g->world]
+ *     invrg_mcrg_analyze(m, 0, &r);                                      [g->world]
+ *     invrg_mcrg_write(r, file, "mc", "standard", comm);                 [file's comm]
+ *     invrg_mcrg_log(r, "mc", "standard");
+ *     invrg_mcrg_results_destroy(&r); invrg_mcrg_destroy(&m);
  */
 #ifndef INVRG_MCRG_H
 #define INVRG_MCRG_H

@@ -13,6 +13,7 @@
 #include "invrg/config.h"
 #include "invrg/error.h"
 #include "invrg/groups.h"
+#include "invrg/model.h"
 #include "invrg/runfile.h"
 
 /** The run the stages share. */
@@ -20,6 +21,7 @@ typedef struct {
   const invrg_config *cfg;
   const invrg_groups *groups;
   invrg_runfile *file; /**< NULL during check() */
+  invrg_model *model;   /**< the model stage train selected (owned by the run), or NULL */
 } invrg_run;
 
 typedef struct {
@@ -33,5 +35,8 @@ extern const invrg_stage invrg_stage_mc;
 
 /** Inverse-RG models fitted to Monte Carlo data (src/stages/train_stage.c). */
 extern const invrg_stage invrg_stage_train;
+
+/** Dreamed configurations, measured level by level (src/stages/dream_stage.c). */
+extern const invrg_stage invrg_stage_dream;
 
 #endif

@@ -203,6 +203,61 @@ static const invrg_nl_key train_keys[] = {
      .description = "independent trainings (own initialisation, shuffling and tie coins)"},
 };
 
+static const char *const dream_starts[] = {"alternate", "random", "up", NULL};
+static const char *const dream_models[] = {"", "sym3", "sym5", "sym7", NULL};
+static const char *const operator_sets[] = {"swendsen", "paper36", NULL};
+static const char *const tie_rules[] = {"random", "up", "upper_left", NULL};
+
+static const invrg_nl_key dream_keys[] = {
+    {.name = "model_file", .type = INVRG_NL_STRING, SCALAR, AT(dream.model_file),
+     .string_size = INVRG_PATH_LEN, .default_text = "''",
+     .description = "an HDF5 file with a /model group (a run file of stage train, or "
+                    "tools/import_torch_model.py output); '' = this run's trained model, or "
+                    "&dream model and params"},
+    {.name = "model", .type = INVRG_NL_STRING, SCALAR, AT(dream.model),
+     .string_size = INVRG_NAME_LEN, .default_text = "''", .choices = dream_models,
+     .description = "a symmetric model given literally by params, e.g. 'sym3'"},
+    {.name = "params", .type = INVRG_NL_REAL, .min_count = 0, .max_count = 10,
+     .count_offset = offsetof(invrg_config, dream.n_params), AT(dream.params),
+     .default_text = "", .min = -INFINITY, .max = INFINITY,
+     .description = "parameters of &dream model (sym3: a, b, c; sym5: 6; sym7: 10)"},
+    {.name = "levels", .type = INVRG_NL_INT, SCALAR, AT(dream.levels), .default_text = "7",
+     .min = 1, .max = 20, .description = "upsampling steps: the largest lattice is 2^levels"},
+    {.name = "n_samples", .type = INVRG_NL_INT, SCALAR, AT(dream.n_samples),
+     .default_text = "1000", .min = 2, .max = INFINITY, .description = "dreamed configurations"},
+    {.name = "start", .type = INVRG_NL_STRING, SCALAR, AT(dream.start),
+     .string_size = INVRG_NAME_LEN, .default_text = "'alternate'", .choices = dream_starts,
+     .description = "the 1 x 1 seed: alternate (+1 for even samples, -1 for odd), random or up"},
+    {.name = "measure_from", .type = INVRG_NL_INT, SCALAR, AT(dream.measure_from),
+     .default_text = "3", .min = 1, .max = 20,
+     .description = "measure every level from this one on (L = 2^level)"},
+    {.name = "save_levels", .type = INVRG_NL_INT, .min_count = 0, .max_count = 32,
+     .count_offset = offsetof(invrg_config, dream.n_save_levels), AT(dream.save_levels),
+     .default_text = "", .min = 1, .max = 20,
+     .description = "levels whose configurations are written to /dream/L<L>/configs"},
+    {.name = "save_max", .type = INVRG_NL_INT, SCALAR, AT(dream.save_max), .default_text = "100",
+     .min = 1, .max = INFINITY, .description = "at most this many configurations per saved level"},
+};
+
+static const invrg_nl_key analyze_keys[] = {
+    {.name = "operators", .type = INVRG_NL_STRING, .min_count = 1, .max_count = 2,
+     .count_offset = offsetof(invrg_config, analyze.n_operators), AT(analyze.operators),
+     .string_size = INVRG_NAME_LEN, .default_text = "'swendsen'", .choices = operator_sets,
+     .description = "MCRG operator sets: swendsen (4 even + 3 odd) and/or paper36"},
+    {.name = "mcrg_levels", .type = INVRG_NL_INT, SCALAR, AT(analyze.mcrg_levels),
+     .default_text = "3", .min = 1, .max = 20,
+     .description = "blockings of a configuration for standard MCRG"},
+    {.name = "tie_rule", .type = INVRG_NL_STRING, SCALAR, AT(analyze.tie_rule),
+     .string_size = INVRG_NAME_LEN, .default_text = "'random'", .choices = tie_rules,
+     .description = "majority-rule ties: random (a coin per block), up, or upper_left"},
+    {.name = "jackknife_blocks", .type = INVRG_NL_INT, SCALAR, AT(analyze.jackknife_blocks),
+     .default_text = "20", .min = 2, .max = 10000,
+     .description = "jackknife blocks for the errors of MCRG eigenvalues and dream observables"},
+    {.name = "mcrg_on_mc", .type = INVRG_NL_BOOL, SCALAR, AT(analyze.mcrg_on_mc),
+     .default_text = ".false.",
+     .description = "standard MCRG on every Monte Carlo sample of this run, as it is produced"},
+};
+
 #define GROUP(g, text) {.name = #g, .description = text, .keys = g##_keys, \
                         .n_keys = (int)(sizeof g##_keys / sizeof g##_keys[0])}
 
@@ -212,6 +267,8 @@ static const invrg_nl_group groups[] = {
     GROUP(parallel, "how MPI ranks are organised into groups and grids"),
     GROUP(mc, "Monte Carlo ensembles of the 2D Ising model (stage mc)"),
     GROUP(train, "training inverse-RG models on Monte Carlo data (stage train)"),
+    GROUP(dream, "dreaming configurations from one spin up to 2^levels (stage dream)"),
+    GROUP(analyze, "block-spin RG and Monte Carlo RG eigenvalues of the ensembles"),
 };
 
 static const invrg_nl_schema schema = {groups, (int)(sizeof groups / sizeof groups[0])};

@@ -27,6 +27,9 @@ invrg_err invrg_mcrg_create(const invrg_mcrg_params *p, const invrg_groups *g, i
   m->g = g;
   m->p = *p;
   for (int s = 0; s < p->n_sets; s++) {
+    for (int t = 0; t < s; t++)
+      INVRG_CHECK(strcmp(p->sets[s], p->sets[t]) != 0, INVRG_ERR_INPUT,
+                  "operator set '%s' requested twice", p->sets[s]);
     INVRG_CALL(invrg_operator_set_create(p->sets[s], &m->set[s]));
     m->p.sets[s] = m->set[s]->name; /* our own copy of the name */
     m->set_first[s] = m->n_ops;

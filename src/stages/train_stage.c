@@ -381,6 +381,9 @@ static invrg_err train_execute(invrg_run *run) {
             selected->kind, use_mean(cfg) ? "mean of replicas" : "best replica", (long long)best,
             replica_row(&table, best)[rec - 2], replica_row(&table, 0)[rec - 1]);
   INVRG_CALL(write_train_group(run->file->file, cfg, &table, selected, best, n, n_val, L));
+  invrg_model_destroy(&run->model); /* the later stages dream with it */
+  run->model = selected;
+  selected = NULL;
 cleanup:
   invrg_h5_close(&file);
   free(configs);

@@ -1,0 +1,387 @@
+/* Stage dream: configurations dreamed from one spin, measured and judged at every level.
+ *
+ * Samples are items (groups.h): sample j is dreamed by group j mod n_groups
+ * from its own seed spin and random streams, so every number here is the same
+ * on any number of ranks. Per-sample measurements travel to world rank 0 in
+ * sample order (the jackknife blocks are contiguous runs of samples); MCRG
+ * sums are reduced exactly.
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "invrg/blockspin.h"
+#include "invrg/dream.h"
+#include "invrg/exact.h"
+#include "invrg/h5util.h"
+#include "invrg/log.h"
+#include "invrg/mcrg.h"
+#include "invrg/model_io.h"
+#include "invrg/observables.h"
+#include "invrg/progress.h"
+#include "invrg/reducer.h"
+#include "invrg/stage.h"
+
+/* ------------------------------------------------------------------ the model */
+
+/* The model of &dream: a file, literal parameters, or this run's trained one. */
+static invrg_err dream_model(const invrg_run *run, invrg_model **out) {
+  invrg_err err = INVRG_SUCCESS;
+  const invrg_config_dream *d = &run->cfg->dream;
+  *out = NULL;
+  if (d->model_file[0] != '\0') {
+    err = invrg_model_read(d->model_file, "model", out);
+    if (err == INVRG_ERR_INPUT)
+      err = invrg_config_input_error(run->cfg, "dream", "model_file", "%s", invrg_error_message());
+    goto cleanup;
+  }
+  if (d->model[0] != '\0') {
+    INVRG_CALL(invrg_model_create(d->model, 0, 0, out));
+    if (d->n_params != (*out)->n_params) {
+      err = invrg_config_input_error(run->cfg, "dream", "params",
+                                     "model '%s' has %d parameters, params gives %d", d->model,
+                                     (*out)->n_params, d->n_params);
+      goto cleanup;
+    }
+    memcpy((*out)->params, d->params, (size_t)d->n_params * sizeof *d->params);
+    goto cleanup;
+  }
+  if (run->model != NULL) {
+    INVRG_CALL(invrg_model_clone(run->model, out));
+    goto cleanup;
+  }
+  err = invrg_config_input_error(run->cfg, "dream", "model_file",
+                                 "no model to dream with: give model_file, or model and params, "
+                                 "or add 'train' to &run stages");
+cleanup:
+  if (err != INVRG_SUCCESS) invrg_model_destroy(out);
+  return err;
+}
+
+/* ------------------------------------------------------------------ check */
+
+static invrg_err dream_check(const invrg_run *run) {
+  invrg_err err = INVRG_SUCCESS;
+  const invrg_config *cfg = run->cfg;
+  const invrg_config_dream *d = &cfg->dream;
+  invrg_model *m = NULL;
+  if (run->groups->ranks_per_group > 1) {
+    err = invrg_config_input_error(cfg, "parallel", "ranks_per_group",
+                                   "stage dream holds each sample on one rank in this version; "
+                                   "use ranks_per_group = 1 (samples spread over all ranks)");
+    goto cleanup;
+  }
+  if (d->measure_from > d->levels) {
+    err = invrg_config_input_error(cfg, "dream", "measure_from",
+                                   "measure_from = %lld is above levels = %lld",
+                                   (long long)d->measure_from, (long long)d->levels);
+    goto cleanup;
+  }
+  for (int i = 0; i < d->n_save_levels; i++)
+    if (d->save_levels[i] > d->levels) {
+      err = invrg_config_input_error(cfg, "dream", "save_levels",
+                                     "save_levels holds %lld, outside 1 .. levels = %lld",
+                                     (long long)d->save_levels[i], (long long)d->levels);
+      goto cleanup;
+    }
+  /* Memory of one rank: two lattices of the top level, logits, MCRG copies (halo 2). */
+  double L = ldexp(1.0, (int)d->levels), need = L * L * (2 + 8 + 2 * 1.1) + 64e6;
+  double have = (double)sysconf(_SC_PHYS_PAGES) * (double)sysconf(_SC_PAGESIZE);
+  if (need * run->groups->world_size > have) {
+    err = invrg_config_input_error(cfg, "dream", "levels",
+                                   "levels = %lld needs about %.3g GiB per rank, %.3g GiB for "
+                                   "the %d ranks of this machine, which has %.3g GiB",
+                                   (long long)d->levels, need / 1073741824.0,
+                                   need * run->groups->world_size / 1073741824.0,
+                                   run->groups->world_size, have / 1073741824.0);
+    goto cleanup;
+  }
+  if (!(d->model_file[0] == '\0' && d->model[0] == '\0' && invrg_config_has_stage(cfg, "train")))
+    INVRG_CALL(dream_model(run, &m)); /* read it now: a bad file is an input error */
+cleanup:
+  invrg_model_destroy(&m);
+  return err;
+}
+
+/* ------------------------------------------------------------------ measurements */
+
+/* MCRG accumulators of the three kinds of pairs. */
+enum { PAIRS_UP, PAIRS_DOWN, PAIRS_BLOCKED, N_PAIRS };
+static const char *const pairs_names[N_PAIRS] = {"up", "down", "blocked"};
+
+typedef struct {
+  invrg_lattice *lat[2]; /* per level size: [0] coarse input, [1] fine output (halo 2) */
+} level_lattices;
+
+/* A whole configuration into a replicated lattice, halos wrapped. */
+static invrg_err load_lattice(invrg_lattice *lat, const int8_t *s) {
+  for (int j = 0; j < lat->ny; j++)
+    memcpy(lat->data + invrg_lattice_index(lat, 0, j), s + (size_t)j * (size_t)lat->nx,
+           (size_t)lat->nx);
+  return invrg_lattice_halo_exchange(lat);
+}
+
+static invrg_err measure_pairs(invrg_mcrg *acc[N_PAIRS], const invrg_config *cfg, int level,
+                               const int8_t *coarse, const int8_t *fine, uint64_t sample,
+                               int block, const invrg_groups *g) {
+  invrg_err err = INVRG_SUCCESS;
+  invrg_lattice *lc = NULL, *lf = NULL, *blocked = NULL;
+  int64_t L = (int64_t)1 << level, ties = 0;
+  INVRG_CALL(invrg_lattice_create_replicated(L / 2, L / 2, INVRG_MCRG_HALO, &lc));
+  INVRG_CALL(invrg_lattice_create_replicated(L, L, INVRG_MCRG_HALO, &lf));
+  INVRG_CALL(load_lattice(lc, coarse));
+  INVRG_CALL(load_lattice(lf, fine));
+  /* up: (the generator's input, its output) */
+  INVRG_CALL(invrg_mcrg_add_pair(acc[PAIRS_UP], level, lc, lf, -1, block));
+  /* down: (majority of the output, the output), fresh coins per sample and level */
+  invrg_tie_rule rule = INVRG_TIE_RANDOM;
+  invrg_tie_rule_from_name(cfg->analyze.tie_rule, &rule);
+  invrg_blockspin_ties t = {rule, (uint64_t)cfg->run.seed, sample, (uint64_t)level};
+  INVRG_CALL(invrg_blockspin(lf, g, &t, INVRG_MCRG_HALO, &blocked, &ties));
+  INVRG_CALL(invrg_mcrg_add_pair(acc[PAIRS_DOWN], level, blocked, lf, ties, block));
+  if (level == cfg->dream.levels) /* standard MCRG of the largest configuration */
+    INVRG_CALL(invrg_mcrg_add_configuration(acc[PAIRS_BLOCKED], lf, sample, 0, block));
+cleanup:
+  invrg_lattice_destroy(&blocked);
+  invrg_lattice_destroy(&lc);
+  invrg_lattice_destroy(&lf);
+  return err;
+}
+
+/* ------------------------------------------------------------------ output */
+
+/* Reads /mc/L<L> summary X and X_err of this run, if stage mc made that size. */
+static bool mc_reference(hid_t file, int64_t L, const char *obs, double *value, double *error) {
+  char path[64], name[64];
+  snprintf(path, sizeof path, "mc/L%lld", (long long)L);
+  if (H5Lexists(file, "mc", H5P_DEFAULT) <= 0 || H5Lexists(file, path, H5P_DEFAULT) <= 0) return false;
+  hid_t g = H5Gopen2(file, path, H5P_DEFAULT);
+  snprintf(name, sizeof name, "%s_err", obs);
+  bool ok = g >= 0 && H5Aexists(g, obs) > 0 && H5Aexists(g, name) > 0;
+  if (ok) {
+    hid_t a = H5Aopen(g, obs, H5P_DEFAULT), b = H5Aopen(g, name, H5P_DEFAULT);
+    ok = H5Aread(a, H5T_NATIVE_DOUBLE, value) >= 0 && H5Aread(b, H5T_NATIVE_DOUBLE, error) >= 0;
+    H5Aclose(a);
+    H5Aclose(b);
+  }
+  if (g >= 0) H5Gclose(g);
+  return ok;
+}
+
+static invrg_err write_level_summary(hid_t file, int64_t L, const invrg_summary *s) {
+  invrg_err err = INVRG_SUCCESS;
+  hid_t g = -1;
+  char path[64];
+  snprintf(path, sizeof path, "dream/L%lld", (long long)L);
+  if (H5Lexists(file, "dream", H5P_DEFAULT) > 0 && H5Lexists(file, path, H5P_DEFAULT) > 0)
+    INVRG_H5_CALL(g = H5Gopen2(file, path, H5P_DEFAULT), path);
+  else
+    INVRG_CALL(invrg_h5_create_group(file, path, &g));
+  int64_t n = s->n_samples;
+  INVRG_CALL(invrg_h5_attr_int64(g, "n_samples", &n, 1, true));
+  INVRG_CALL(invrg_h5_attr_int64(g, "L", &L, 1, true));
+  INVRG_CALL(invrg_h5_attr_string(g, "error_method", "jackknife over contiguous blocks of samples"));
+  for (int o = 0; o < INVRG_N_OBS; o++) {
+    char name[64];
+    INVRG_CALL(invrg_h5_attr_double(g, invrg_summary_names[o], &s->value[o], 1, true));
+    snprintf(name, sizeof name, "%s_err", invrg_summary_names[o]);
+    INVRG_CALL(invrg_h5_attr_double(g, name, &s->error[o], 1, true));
+  }
+cleanup:
+  invrg_h5_close(&g);
+  return err;
+}
+
+/* The table of the log: one row per size, deviations from Monte Carlo or the exact torus. */
+static void log_table(hid_t file, const invrg_config_dream *d, const invrg_summary *sum) {
+  invrg_log(INVRG_LOG_INFO, "dream: %lld samples, %lld levels", (long long)d->n_samples,
+            (long long)d->levels);
+  invrg_log(INVRG_LOG_INFO, "  %6s %22s %22s %20s %20s %20s  %s", "L", "E/N", "C/N", "<|m|>", "chi",
+            "V4", "deviation (sigma) from");
+  for (int64_t level = d->measure_from; level <= d->levels; level++) {
+    const invrg_summary *s = &sum[level - d->measure_from];
+    int64_t L = (int64_t)1 << level;
+    char dev[160] = "";
+    double v, e;
+    const int shown[] = {INVRG_OBS_ENERGY, INVRG_OBS_SPECIFIC_HEAT, INVRG_OBS_ABS_M, INVRG_OBS_CHI,
+                         INVRG_OBS_V4};
+    if (mc_reference(file, L, "energy", &v, &e)) {
+      size_t used = (size_t)snprintf(dev, sizeof dev, "mc:");
+      for (int k = 0; k < 5; k++) {
+        const char *name = invrg_summary_names[shown[k]];
+        if (mc_reference(file, L, name, &v, &e))
+          used += (size_t)snprintf(dev + used, sizeof dev - used, " %s %+.1f", name,
+                                   (s->value[shown[k]] - v) / hypot(s->error[shown[k]], e));
+      }
+    } else {
+      invrg_exact_thermo ex;
+      if (invrg_exact_torus((int)L, INVRG_K_CRITICAL, &ex))
+        snprintf(dev, sizeof dev, "exact torus: energy %+.1f, specific_heat %+.1f",
+                 (s->value[INVRG_OBS_ENERGY] - ex.energy) / s->error[INVRG_OBS_ENERGY],
+                 (s->value[INVRG_OBS_SPECIFIC_HEAT] - ex.specific_heat) /
+                     s->error[INVRG_OBS_SPECIFIC_HEAT]);
+    }
+    char cells[5][40];
+    for (int k = 0; k < 5; k++)
+      snprintf(cells[k], sizeof cells[k], "%.6g +- %.2g", s->value[shown[k]], s->error[shown[k]]);
+    invrg_log(INVRG_LOG_INFO, "  %6lld %22s %22s %20s %20s %20s  %s", (long long)L, cells[0],
+              cells[1], cells[2], cells[3], cells[4], dev);
+  }
+}
+
+/* ------------------------------------------------------------------ execute */
+
+static bool is_saved(const invrg_config_dream *d, int64_t level) {
+  for (int i = 0; i < d->n_save_levels; i++)
+    if (d->save_levels[i] == level) return true;
+  return false;
+}
+
+static invrg_err dream_execute(invrg_run *run) {
+  invrg_err err = INVRG_SUCCESS;
+  const invrg_config *cfg = run->cfg;
+  const invrg_config_dream *d = &cfg->dream;
+  const invrg_groups *groups = run->groups;
+  const int levels = (int)d->levels, n_meas = (int)(d->levels - d->measure_from + 1);
+  const int64_t n_mine = invrg_groups_item_count(groups, d->n_samples);
+  const size_t rec = (size_t)n_meas * INVRG_N_PRIMARY;
+  const int B = (int)(cfg->analyze.jackknife_blocks < d->n_samples ? cfg->analyze.jackknife_blocks
+                                                                    : d->n_samples);
+  invrg_model *m = NULL;
+  invrg_dream_work *w = NULL;
+  invrg_mcrg *acc[N_PAIRS] = {NULL, NULL, NULL};
+  invrg_mcrg_results *res = NULL;
+  int8_t *buf[2] = {NULL, NULL};
+  double *mine = NULL, *all = NULL;
+  invrg_summary *summary = NULL;
+  hid_t saved[21];
+  for (int l = 0; l <= 20; l++) saved[l] = -1;
+  invrg_dream_start start = strcmp(d->start, "random") == 0 ? INVRG_DREAM_START_RANDOM
+                            : strcmp(d->start, "up") == 0   ? INVRG_DREAM_START_UP
+                                                            : INVRG_DREAM_START_ALTERNATE;
+
+  INVRG_CALL(dream_model(run, &m));
+  invrg_log(INVRG_LOG_INFO, "dream with %s (%d parameters): %lld samples up to %lld x %lld",
+            m->kind, m->n_params, (long long)d->n_samples, 1LL << levels, 1LL << levels);
+  INVRG_CALL(invrg_dream_work_create(m, 1 << (levels - 1), &w));
+  size_t top = (size_t)1 << (2 * levels);
+  buf[0] = malloc(top);
+  buf[1] = malloc(top);
+  mine = calloc((size_t)(n_mine > 0 ? n_mine : 1) * rec, sizeof *mine);
+  INVRG_CHECK_ALLOC(buf[0]);
+  INVRG_CHECK_ALLOC(buf[1]);
+  INVRG_CHECK_ALLOC(mine);
+
+  invrg_mcrg_params mp = {.n_sets = cfg->analyze.n_operators, .n_levels = levels,
+                          .n_blocks = B, .seed = (uint64_t)cfg->run.seed};
+  for (int k = 0; k < mp.n_sets; k++) mp.sets[k] = cfg->analyze.operators[k];
+  invrg_tie_rule_from_name(cfg->analyze.tie_rule, &mp.tie_rule);
+  for (int p = 0; p < N_PAIRS; p++) {
+    invrg_mcrg_params pp = mp;
+    if (p == PAIRS_BLOCKED) pp.n_levels = (int)(cfg->analyze.mcrg_levels < levels ? cfg->analyze.mcrg_levels : levels);
+    INVRG_CALL(invrg_mcrg_create(&pp, groups, &acc[p]));
+  }
+
+  /* Saved levels: datasets created by all ranks, rows written by the sample's owner. */
+  for (int level = 1; level <= levels; level++) {
+    if (!is_saved(d, level)) continue;
+    char path[64];
+    hid_t g = -1;
+    snprintf(path, sizeof path, "dream/L%lld", 1LL << level);
+    INVRG_CALL(invrg_h5_create_group(run->file->file, path, &g));
+    int64_t n_saved = d->save_max < d->n_samples ? d->save_max : d->n_samples;
+    hsize_t dims[3] = {(hsize_t)n_saved, (hsize_t)1 << level, (hsize_t)1 << level};
+    err = invrg_h5_create_dataset(g, "configs", H5T_STD_I8LE, 3, dims, &saved[level]);
+    if (err == INVRG_SUCCESS) err = invrg_h5_attr_string(saved[level], "format", "int8");
+    invrg_h5_close(&g);
+    INVRG_CALL(err);
+  }
+
+  invrg_progress progress;
+  invrg_progress_start(&progress, "dream", (double)n_mine, "fine spins", 10.0);
+  double spins = 0;
+  for (int64_t k = 0; k < n_mine; k++) {
+    uint64_t j = (uint64_t)invrg_groups_item(groups, k);
+    int block = invrg_mcrg_block_of((int64_t)j, d->n_samples, B);
+    int8_t *coarse = buf[0], *fine = buf[1];
+    coarse[0] = invrg_dream_seed_spin(start, (uint64_t)cfg->run.seed, j);
+    for (int level = 1; level <= levels; level++) {
+      int lc = 1 << (level - 1);
+      int64_t L = 2 * lc;
+      invrg_dream_step(m, coarse, lc, (uint64_t)cfg->run.seed, j, level, fine, w);
+      spins += (double)(L * L);
+      if (level >= d->measure_from) {
+        invrg_config_sums sums;
+        invrg_observables_sums_array(fine, L, L, &sums);
+        invrg_observables_primaries(&sums, mine + (size_t)k * rec +
+                                               (size_t)(level - d->measure_from) * INVRG_N_PRIMARY);
+        INVRG_CALL(measure_pairs(acc, cfg, level, coarse, fine, j, block, groups));
+      }
+      if (saved[level] >= 0 && (int64_t)j < d->save_max)
+        INVRG_CALL(invrg_h5_write_rows(saved[level], H5T_NATIVE_INT8, j, 1, fine));
+      int8_t *t = coarse;
+      coarse = fine, fine = t;
+    }
+    invrg_progress_update(&progress, (double)(k + 1), spins);
+  }
+  invrg_progress_finish(&progress, spins);
+
+  /* Observables: every sample's primaries in sample order on rank 0, jackknife there. */
+  if (groups->world_rank == 0) {
+    all = malloc((size_t)d->n_samples * rec * sizeof *all);
+    INVRG_CHECK_ALLOC(all);
+  }
+  INVRG_CALL(invrg_reducer_gather(groups, d->n_samples, (int)rec, mine, all));
+  summary = calloc((size_t)n_meas, sizeof *summary);
+  INVRG_CHECK_ALLOC(summary);
+  if (groups->world_rank == 0) {
+    double *means = calloc((size_t)B * INVRG_N_PRIMARY, sizeof *means);
+    int64_t *sizes = calloc((size_t)B, sizeof *sizes);
+    INVRG_CHECK_ALLOC(means);
+    INVRG_CHECK_ALLOC(sizes);
+    for (int l = 0; l < n_meas; l++) {
+      memset(means, 0, (size_t)B * INVRG_N_PRIMARY * sizeof *means);
+      memset(sizes, 0, (size_t)B * sizeof *sizes);
+      for (int64_t j = 0; j < d->n_samples; j++) sizes[invrg_mcrg_block_of(j, d->n_samples, B)]++;
+      for (int64_t j = 0; j < d->n_samples; j++) {
+        int b = invrg_mcrg_block_of(j, d->n_samples, B);
+        for (int p = 0; p < INVRG_N_PRIMARY; p++)
+          means[b * INVRG_N_PRIMARY + p] +=
+              all[(size_t)j * rec + (size_t)l * INVRG_N_PRIMARY + (size_t)p] / (double)sizes[b];
+      }
+      double L = ldexp(1.0, (int)d->measure_from + l);
+      invrg_summary_from_blocks(means, sizes, B, L * L, INVRG_K_CRITICAL, &summary[l]);
+    }
+    free(means);
+    free(sizes);
+  }
+  INVRG_MPI_CALL(MPI_Bcast(summary, (int)((size_t)n_meas * sizeof *summary), MPI_BYTE, 0,
+                           groups->world));
+  for (int l = 0; l < n_meas; l++)
+    INVRG_CALL(write_level_summary(run->file->file, (int64_t)1 << (d->measure_from + l), &summary[l]));
+  log_table(run->file->file, d, summary);
+
+  /* MCRG of up, down and blocked pairs. */
+  for (int p = 0; p < N_PAIRS; p++) {
+    INVRG_CALL(invrg_mcrg_reduce(acc[p]));
+    INVRG_CALL(invrg_mcrg_analyze(acc[p], 0, &res));
+    INVRG_CALL(invrg_mcrg_write(res, run->file->file, "dream", pairs_names[p], groups->world));
+    invrg_mcrg_log(res, "dream", pairs_names[p]);
+    invrg_mcrg_results_destroy(&res);
+  }
+cleanup:
+  for (int l = 0; l <= 20; l++) invrg_h5_close(&saved[l]);
+  for (int p = 0; p < N_PAIRS; p++) invrg_mcrg_destroy(&acc[p]);
+  invrg_mcrg_results_destroy(&res);
+  invrg_dream_work_destroy(&w);
+  invrg_model_destroy(&m);
+  free(buf[0]);
+  free(buf[1]);
+  free(mine);
+  free(all);
+  free(summary);
+  return err;
+}
+
+const invrg_stage invrg_stage_dream = {"dream", dream_check, dream_execute};

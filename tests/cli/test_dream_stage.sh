@@ -1,0 +1,86 @@
+#!/usr/bin/env bash
+# Stage dream end to end: identical output on 1, 2 and 4 ranks, the whole pipeline
+# mc → train → dream, saved configurations, and bad input.
+source "$(dirname "$0")/lib.sh"
+dream_input() { # dream_input <file> <output> <dream keys> [other groups]
+  printf "&run stages = 'dream', output = '%s', seed = 21, log_level = 'warn' /\n&dream %s /\n&analyze operators = 'swendsen', 'paper36', jackknife_blocks = 8 /\n%s\n" \
+    "$2" "$3" "${4:-}" > "$1"
+}
+keys="model = 'sym3', params = 0.5459, 0.62776, 1.40962, levels = 5, n_samples = 64, measure_from = 2, save_levels = 3, 5, save_max = 10"
+dream_input d1.nml d1.h5 "$keys"
+expect_status 0 "dream on 1 rank" -- "$INVRG" d1.nml
+dream_input d2.nml d2.h5 "$keys"
+expect_status 0 "dream on 2 ranks" -- "$MPIEXEC" -n 2 "$INVRG" d2.nml
+dream_input d4.nml d4.h5 "$keys"
+expect_status 0 "dream on 4 ranks" -- "$MPIEXEC" -n 4 "$INVRG" d4.nml
+"$PYTHON" - <<'PY' > py.txt 2>&1
+import h5py, numpy as np, sys
+ok = True
+def walk(path):
+    out = {}
+    with h5py.File(path, "r") as f:
+        def visit(name, obj):
+            if name.startswith(("dream", "mcrg")):
+                if isinstance(obj, h5py.Dataset):
+                    out[name] = obj[()]
+                for k, v in obj.attrs.items():
+                    out[name + "@" + k] = v
+        f.visititems(visit)
+    return out
+def bits_equal(x, y):  # bit for bit, NaN included
+    x, y = np.asarray(x), np.asarray(y)
+    if x.dtype.kind in "fiub":
+        return x.shape == y.shape and x.dtype == y.dtype and x.tobytes() == y.tobytes()
+    return np.array_equal(x, y)
+a = walk("d1.h5")
+for other in ("d2.h5", "d4.h5"):
+    b = walk(other)
+    same = a.keys() == b.keys() and all(bits_equal(a[k], b[k]) for k in a)
+    print(("ok" if same else "FAIL") + f": {other}: {len(a)} datasets and attributes equal d1.h5 bit for bit")
+    ok &= same
+good = a["dream/L8/configs"].shape == (10, 8, 8) and a["dream/L32/configs"].shape == (10, 32, 32) \
+    and set(np.unique(a["dream/L32/configs"])) == {-1, 1}
+print(("ok" if good else "FAIL") + ": saved configurations of L = 8 and 32, 10 each, spins ±1")
+ok &= good
+good = all(f"dream/L{L}@V4" in a for L in (4, 8, 16, 32)) and "dream/L2@V4" not in a
+print(("ok" if good else "FAIL") + ": summaries from measure_from (L = 4) to L = 32")
+ok &= good
+c = a["dream/L32/configs"][()]
+e = -(c * np.roll(c, -1, 1) + c * np.roll(c, -1, 2)).sum(axis=(1, 2)) / 1024.0
+good = c[0].sum() != 0 or c[1].sum() != 0
+print(("ok" if good else "FAIL") + ": configurations are not constant")
+ok &= good
+sys.exit(0 if ok else 1)
+PY
+[ $? -eq 0 ] && pass "dream outputs" || fail "dream outputs"
+cat py.txt
+
+# The whole pipeline: Monte Carlo, training, dreaming with the trained model.
+cat > pipe.nml <<'NML'
+&run stages = 'mc', 'train', 'dream', output = 'pipe.h5', log_level = 'warn' /
+&mc L = 16, n_chains = 2, n_therm = 50, n_samples = 100, sample_every = 2, save_configs = T /
+&train epochs = 3, batch = 50, n_replicas = 2 /
+&dream levels = 4, n_samples = 40, measure_from = 3 /
+NML
+expect_status 0 "mc → train → dream on 2 ranks" -- "$MPIEXEC" -n 2 "$INVRG" pipe.nml
+"$PYTHON" -c "
+import h5py, numpy as np, sys
+f = h5py.File('pipe.h5', 'r')
+ok = 'dream/L16' in f and 'model' in f and np.isfinite(f['dream/L16'].attrs['V4'])
+print('ok' if ok else 'FAIL', ': dream used the trained model, L16 V4 =', f['dream/L16'].attrs['V4'])
+sys.exit(0 if ok else 1)" && pass "pipeline outputs" || fail "pipeline outputs"
+
+bad() { # bad <description> <dream keys> <expected message> [other groups]
+  rm -f bad.h5
+  dream_input bad.nml bad.h5 "$2" "${4:-}"
+  expect_status 2 "$1" -- "$MPIEXEC" -n 2 "$INVRG" bad.nml
+  expect_grep err.txt "$3" "$1: message"
+  [ ! -e bad.h5 ] || fail "$1 wrote an output"
+}
+bad "levels = 0" "levels = 0" "key 'levels' must be between 1 and 20, got 0"
+bad "levels too large for memory" "model = 'sym3', params = 1, 1, 1, levels = 20" "levels = 20 needs about"
+bad "save_levels outside 1..levels" "model = 'sym3', params = 1, 1, 1, levels = 4, save_levels = 5" "save_levels holds 5, outside 1 .. levels = 4"
+bad "params inconsistent with the model" "model = 'sym5', params = 1, 1, 1" "model 'sym5' has 6 parameters, params gives 3"
+bad "missing model file" "model_file = 'nope.h5'" "cannot open model file 'nope.h5'"
+bad "no model at all" "levels = 4" "no model to dream with"
+finish
