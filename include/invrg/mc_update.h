@@ -110,8 +110,9 @@ void invrg_wolff_reset(invrg_wolff *w);
  */
 
 /**
- * Thermalises: clusters until max(n_sweeps, 1)·N spins have flipped, then
- * fixes clusters_per_sweep. Not collective.
+ * Thermalises: n_sweeps/2 sweeps counted in flipped spins to relax, then the
+ * rest (at least one) to measure the mean cluster size, which fixes
+ * clusters_per_sweep = round(N / ⟨size⟩). Not collective.
  */
 invrg_err invrg_mc_wolff_thermalize(invrg_lattice *lat, const invrg_mc_chain *chain,
                                     int64_t n_sweeps, invrg_wolff *w, invrg_mc_counts *counts);

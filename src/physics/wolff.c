@@ -123,10 +123,14 @@ invrg_err invrg_mc_wolff_thermalize(invrg_lattice *lat, const invrg_mc_chain *ch
                                     int64_t n_sweeps, invrg_wolff *w, invrg_mc_counts *counts) {
   invrg_err err = INVRG_SUCCESS;
   const int64_t N = w->lx * w->ly;
+  /* First half: relax. From a random start the first clusters are tiny, and counting them
+   * would make "a sweep" far too many clusters. Second half (at least one sweep): measure. */
+  const int64_t relax = n_sweeps / 2, measure = n_sweeps - relax > 1 ? n_sweeps - relax : 1;
+  run_clusters(lat, chain, -1, w->flipped + relax * N, w, counts);
   const uint64_t clusters_before = w->clusters;
   const int64_t flipped_before = w->flipped;
-  run_clusters(lat, chain, -1, w->flipped + (n_sweeps > 1 ? n_sweeps : 1) * N, w, counts);
-  /* clusters per sweep = N / ⟨cluster size⟩, measured over this thermalisation */
+  run_clusters(lat, chain, -1, w->flipped + measure * N, w, counts);
+  /* clusters per sweep = N / ⟨cluster size⟩, measured over the second half */
   double mean_size = (double)(w->flipped - flipped_before) / (double)(w->clusters - clusters_before);
   w->clusters_per_sweep = (int64_t)nearbyint((double)N / mean_size);
   if (w->clusters_per_sweep < 1) w->clusters_per_sweep = 1;

@@ -134,10 +134,11 @@ static invrg_err measure_pairs(invrg_mcrg *acc[N_PAIRS], const invrg_config *cfg
   INVRG_CALL(load_lattice(lf, fine));
   /* up: (the generator's input, its output) */
   INVRG_CALL(invrg_mcrg_add_pair(acc[PAIRS_UP], level, lc, lf, -1, block));
-  /* down: (majority of the output, the output), fresh coins per sample and level */
+  /* down: (majority of the output, the output), fresh coins per sample and level. Steps
+   * 64 + level: the blocked pairs below use steps 0·64 + n (mcrg.h), never these. */
   invrg_tie_rule rule = INVRG_TIE_RANDOM;
   invrg_tie_rule_from_name(cfg->analyze.tie_rule, &rule);
-  invrg_blockspin_ties t = {rule, (uint64_t)cfg->run.seed, sample, (uint64_t)level};
+  invrg_blockspin_ties t = {rule, (uint64_t)cfg->run.seed, sample, 64 + (uint64_t)level};
   INVRG_CALL(invrg_blockspin(lf, g, &t, INVRG_MCRG_HALO, &blocked, &ties));
   INVRG_CALL(invrg_mcrg_add_pair(acc[PAIRS_DOWN], level, blocked, lf, ties, block));
   if (level == cfg->dream.levels) /* standard MCRG of the largest configuration */

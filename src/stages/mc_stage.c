@@ -14,6 +14,7 @@
 #include "invrg/h5util.h"
 #include "invrg/lattice.h"
 #include "invrg/log.h"
+#include "invrg/mcrg.h"
 #include "invrg/mc_update.h"
 #include "invrg/observables.h"
 #include "invrg/progress.h"
@@ -61,6 +62,14 @@ static invrg_err mc_check(const invrg_run *run) {
     goto cleanup;
   }
   if (g->ranks_per_group > 1) INVRG_CALL(invrg_groups_check_lattice(g, cfg, "mc", "L", L, L, 1));
+  if (cfg->analyze.mcrg_on_mc && L % (INT64_C(1) << cfg->analyze.mcrg_levels) != 0) {
+    err = invrg_config_input_error(cfg, "analyze", "mcrg_levels",
+                                   "%lld blockings need L to be a multiple of %lld (L = %lld)",
+                                   (long long)cfg->analyze.mcrg_levels,
+                                   (long long)(INT64_C(1) << cfg->analyze.mcrg_levels),
+                                   (long long)L);
+    goto cleanup;
+  }
   if (cfg->mc.save_configs && strcmp(cfg->output.configs_format, "packed") == 0 &&
       (L / g->px) % 8 != 0) {
     err = invrg_config_input_error(cfg, "output", "configs_format",
@@ -135,8 +144,8 @@ typedef struct {
 
 static invrg_err chain_run(invrg_run *run, invrg_lattice *lat, updater *u, int64_t chain_index,
                            double *series, double *block_means, int64_t *block_sizes,
-                           config_writer *cw, invrg_progress *progress, double *steps_done,
-                           invrg_mc_counts *counts) {
+                           config_writer *cw, invrg_mcrg *mcrg, invrg_progress *progress,
+                           double *steps_done, invrg_mc_counts *counts) {
   invrg_err err = INVRG_SUCCESS;
   const invrg_config_mc *mc = &run->cfg->mc;
   const invrg_mc_chain chain = {mc->beta, (uint64_t)run->cfg->run.seed, (uint64_t)chain_index};
@@ -166,6 +175,11 @@ static invrg_err chain_run(invrg_run *run, invrg_lattice *lat, updater *u, int64
       block_means[block * INVRG_N_PRIMARY + k] += p[k] / (double)block_sizes[block];
     if (++in_block == block_sizes[block]) block++, in_block = 0;
     if (cw->dset >= 0) copy_block(lat, cw->packed, cw->buf + (size_t)s * cw->block_bytes);
+    if (mcrg != NULL) { /* standard MCRG; jackknife blocks are runs of (chain, sample) */
+      int64_t total = mc->n_chains * n;
+      int b = invrg_mcrg_block_of(chain_index * n + s, total, (int)run->cfg->analyze.jackknife_blocks);
+      INVRG_CALL(invrg_mcrg_add_configuration(mcrg, lat, chain.chain, (uint64_t)s, b));
+    }
 
     *steps_done += (double)mc->sample_every;
     if (u->alg == ALG_WOLFF)
@@ -318,6 +332,8 @@ static invrg_err mc_execute(invrg_run *run) {
   invrg_lattice *lat = NULL;
   updater u = {parse_algorithm(mc->algorithm), NULL, NULL, 0};
   config_writer cw = {.dset = -1};
+  invrg_mcrg *mcrg = NULL;
+  invrg_mcrg_results *mcrg_results = NULL;
   hid_t group = -1, series_dset = -1, dset_tau = -1;
   double *series = NULL, *records = NULL, *all = NULL, *taus = NULL;
   mc_result result;
@@ -351,6 +367,15 @@ static invrg_err mc_execute(invrg_run *run) {
     INVRG_CHECK_ALLOC(cw.buf);
   }
 
+  if (cfg->analyze.mcrg_on_mc) {
+    invrg_mcrg_params mp = {.n_sets = cfg->analyze.n_operators,
+                            .n_levels = (int)cfg->analyze.mcrg_levels,
+                            .n_blocks = (int)cfg->analyze.jackknife_blocks,
+                            .seed = (uint64_t)cfg->run.seed};
+    for (int k = 0; k < mp.n_sets; k++) mp.sets[k] = cfg->analyze.operators[k];
+    invrg_tie_rule_from_name(cfg->analyze.tie_rule, &mp.tie_rule);
+    INVRG_CALL(invrg_mcrg_create(&mp, groups, &mcrg));
+  }
   series = malloc((size_t)(n_mine > 0 ? n_mine : 1) * (size_t)n * N_SERIES * sizeof *series);
   records = malloc((size_t)(n_mine > 0 ? n_mine : 1) * len * sizeof *records);
   INVRG_CHECK_ALLOC(series);
@@ -370,7 +395,7 @@ static invrg_err mc_execute(invrg_run *run) {
     int64_t *sizes = malloc((size_t)B * sizeof *sizes);
     INVRG_CHECK_ALLOC(sizes);
     err = chain_run(run, lat, &u, invrg_groups_item(groups, k), chain_series, bm, sizes, &cw,
-                    &progress, &steps_done, &counts);
+                    mcrg, &progress, &steps_done, &counts);
     for (int64_t b = 0; b < B; b++) bm[(size_t)B * INVRG_N_PRIMARY + (size_t)b] = (double)sizes[b];
     free(sizes);
     INVRG_CALL(err);
@@ -418,7 +443,15 @@ static invrg_err mc_execute(invrg_run *run) {
   if (groups->world_rank == 0)
     INVRG_CALL(invrg_h5_write_rows(dset_tau, H5T_NATIVE_DOUBLE, 0, (hsize_t)mc->n_chains, taus));
   log_results(cfg, &result);
+  if (mcrg != NULL) {
+    INVRG_CALL(invrg_mcrg_reduce(mcrg));
+    INVRG_CALL(invrg_mcrg_analyze(mcrg, 0, &mcrg_results));
+    INVRG_CALL(invrg_mcrg_write(mcrg_results, run->file->file, "mc", "blocked", groups->world));
+    invrg_mcrg_log(mcrg_results, "mc", "blocked");
+  }
 cleanup:
+  invrg_mcrg_results_destroy(&mcrg_results);
+  invrg_mcrg_destroy(&mcrg);
   invrg_h5_close(&dset_tau);
   invrg_h5_close(&series_dset);
   invrg_h5_close(&cw.dset);

@@ -42,6 +42,32 @@ expect_status 0 "wolff, 4 ranks in 4 groups" -- "$MPIEXEC" -n 4 "$INVRG" w4.nml
 expect_status 0 "sw output identical on 1, 2, 4 ranks and all grids" -- check identical 16 sw1.h5 sw2.h5 sw4.h5 sw4g.h5
 expect_status 0 "wolff output identical on 1 and 4 ranks" -- check identical 16 w1.h5 w4.h5
 
+# --- MCRG of every sample (mcrg_on_mc): the same eigenvalues on 1 rank and on a 2x1 grid
+mcrg_keys="&analyze operators = 'swendsen', 'paper36', mcrg_levels = 2, jackknife_blocks = 6, mcrg_on_mc = T /"
+mc_input m1.nml m1.h5 "L = 16, n_chains = 3, n_therm = 20, n_samples = 12, algorithm = 'sw'" "$mcrg_keys"
+expect_status 0 "sw with MCRG on 1 rank" -- "$INVRG" m1.nml
+mc_input m2.nml m2.h5 "L = 16, n_chains = 3, n_therm = 20, n_samples = 12, algorithm = 'sw'" "$mcrg_keys &parallel ranks_per_group = 2, grid = 2, 1 /"
+expect_status 0 "sw with MCRG on a 2x1 grid" -- "$MPIEXEC" -n 2 "$INVRG" m2.nml
+"$PYTHON" - <<'PY' > py.txt 2>&1
+import h5py, numpy as np, sys
+def walk(path):
+    out = {}
+    with h5py.File(path, "r") as f:
+        def visit(name, obj):
+            if isinstance(obj, h5py.Dataset):
+                out[name] = np.asarray(obj[()]).tobytes()
+            for k, v in obj.attrs.items():
+                out[name + "@" + k] = np.asarray(v).tobytes() if np.asarray(v).dtype.kind in "fiub" else str(np.asarray(v).tolist())
+        f["mcrg"].visititems(visit)
+    return out
+a, b = walk("m1.h5"), walk("m2.h5")
+same = len(a) > 50 and a.keys() == b.keys() and all(a[k] == b[k] for k in a)
+print(("ok" if same else "FAIL") + f": /mcrg/mc ({len(a)} entries) identical on both layouts")
+sys.exit(0 if same else 1)
+PY
+[ $? -eq 0 ] && pass "MCRG on Monte Carlo is layout-independent" || fail "MCRG on Monte Carlo differs"
+cat py.txt
+
 # --- packed configurations hold the same spins
 mc_input p2.nml p2.h5 "$small, algorithm = 'sw'" "&output configs_format = 'packed' / &parallel ranks_per_group = 2, grid = 2, 1 /"
 sed -i 's/&output overwrite = T \//\&output overwrite = T, configs_format = '"'packed'"' \//; s/&output configs_format = .packed. \/ //' p2.nml
@@ -62,6 +88,7 @@ bad "odd L" "L = 15" "key 'L': must be even (got 15; try 16)"
 bad "L not divisible by the grid" "L = 18, algorithm = 'sw'" \
   "bad.nml:3:5: error: &mc L: a 18 x 18 lattice (halo 1) does not split into equal blocks on the 1 x 4 grid" \
   "&parallel ranks_per_group = 4, grid = 1, 4 /" 4
+bad "MCRG levels beyond L" "L = 12" "bad.nml:4:26: error: 3 blockings need L to be a multiple of 8 (L = 12)" "&analyze mcrg_on_mc = T, mcrg_levels = 3 /"
 bad "sample_every = 0" "sample_every = 0" "key 'sample_every' must be >= 1, got 0"
 bad "unknown algorithm" "algorithm = 'wolf'" "key 'algorithm' must be one of 'wolff', 'sw', 'metropolis' or 'heatbath', got 'wolf' (did you mean 'wolff'?)"
 bad "wolff on a shared lattice" "algorithm = 'wolff'" "'wolff' runs each chain on one rank, but ranks_per_group = 2; use algorithm = 'sw'" "&parallel ranks_per_group = 2 /"

@@ -103,8 +103,8 @@ int main(int argc, char **argv) {
   int size;
   MPI_Comm_size(MPI_COMM_WORLD, &size);
   if (size == 1) {
-  invrg_train_recipe full = {INVRG_LOSS_BCE, INVRG_OPT_ADAMW, INVRG_SCHEDULE_ONECYCLE, 0.05, 0.0,
-                             6000, n - 32};
+  invrg_train_recipe full = {INVRG_LOSS_BCE, INVRG_OPT_ADAMW, INVRG_SCHEDULE_ONECYCLE, 0.3, 0.0,
+                             8000, n - 32};
   invrg_model *m[3];
   for (int s = 0; s < 3; s++) m[s] = trained("sym3", 3, 0, &d, &full, 100 + (uint64_t)s, MPI_COMM_WORLD);
   double worst = 0;
