@@ -83,6 +83,7 @@ typedef struct {
   int64_t clusters_per_sweep;  /**< fixed after thermalisation (0 before) */
   /* private: the growing cluster's frontiers and the random blocks of a chunk of it */
   uint32_t *frontier, *next;
+  int32_t *next_x, *prev_x, *next_y, *prev_y; /* periodic neighbour coordinates */
   uint64_t sites[INVRG_WOLFF_CHUNK];
   uint32_t words[4 * INVRG_WOLFF_CHUNK];
 } invrg_wolff;

@@ -100,14 +100,63 @@ __attribute__((target("avx2"))) static void range_avx2(const invrg_rng_stream *s
   }
 }
 
-static bool have_avx2(void) {
-  static int known = -1;
-  if (known < 0) known = __builtin_cpu_supports("avx2") ? 1 : 0;
-  return known == 1;
+/* The same with sixteen lanes (AVX-512F): twice the work per instruction where the CPU has it. */
+#define TARGET_AVX512 __attribute__((target("avx2,avx512f")))
+
+TARGET_AVX512 static inline void mulhilo16(__m512i x, __m512i m, __m512i *hi, __m512i *lo) {
+  __m512i even = _mm512_mul_epu32(x, m);
+  __m512i odd = _mm512_mul_epu32(_mm512_srli_epi64(x, 32), m);
+  *lo = _mm512_mask_blend_epi32(0xAAAA, even, _mm512_slli_epi64(odd, 32));
+  *hi = _mm512_mask_blend_epi32(0xAAAA, _mm512_srli_epi64(even, 32), odd);
 }
+
+TARGET_AVX512 static void list_avx512(const invrg_rng_stream *s, const uint64_t *sites, int n,
+                                      uint32_t draw, uint32_t *out, size_t stride) {
+  const __m512i m0 = _mm512_set1_epi32((int)PHILOX_M0), m1 = _mm512_set1_epi32((int)PHILOX_M1);
+  for (int i = 0; i < n; i += 16) {
+    uint32_t lo[16] = {0}, hi[16] = {0};
+    int count = n - i < 16 ? n - i : 16;
+    for (int l = 0; l < count; l++) {
+      lo[l] = (uint32_t)sites[i + l];
+      hi[l] = (uint32_t)(sites[i + l] >> 32);
+    }
+    __m512i x[4] = {_mm512_loadu_si512(lo), _mm512_loadu_si512(hi),
+                    _mm512_set1_epi32((int)s->step_lo),
+                    _mm512_set1_epi32((int)(s->step_hi | draw << 16))};
+    uint32_t k0 = s->key.v[0], k1 = s->key.v[1];
+    for (int round = 0; round < 10; round++) {
+      __m512i hi0, lo0, hi1, lo1;
+      mulhilo16(x[0], m0, &hi0, &lo0);
+      mulhilo16(x[2], m1, &hi1, &lo1);
+      __m512i y0 = _mm512_xor_si512(_mm512_xor_si512(hi1, x[1]), _mm512_set1_epi32((int)k0));
+      __m512i y2 = _mm512_xor_si512(_mm512_xor_si512(hi0, x[3]), _mm512_set1_epi32((int)k1));
+      x[0] = y0, x[1] = lo1, x[2] = y2, x[3] = lo0;
+      k0 += PHILOX_W0, k1 += PHILOX_W1;
+    }
+    __mmask16 keep = (__mmask16)((1u << count) - 1);
+    for (int k = 0; k < 4; k++) _mm512_mask_storeu_epi32(out + (size_t)k * stride + (size_t)i, keep, x[k]);
+  }
+}
+
+typedef enum { SIMD_NONE, SIMD_AVX2, SIMD_AVX512 } simd_level;
+
+static simd_level simd(void) {
+  static int known = -1;
+  if (known < 0)
+    known = __builtin_cpu_supports("avx512f") ? SIMD_AVX512
+            : __builtin_cpu_supports("avx2")  ? SIMD_AVX2
+                                              : SIMD_NONE;
+  return (simd_level)known;
+}
+
+static bool have_avx2(void) { return simd() == SIMD_AVX2; }
 
 void invrg_rng_blocks_list(const invrg_rng_stream *s, const uint64_t *sites, int n, uint32_t draw,
                            uint32_t *out, size_t stride) {
+  if (simd() == SIMD_AVX512) {
+    list_avx512(s, sites, n, draw, out, stride);
+    return;
+  }
   if (have_avx2()) {
     list_avx2(s, sites, n, draw, out, stride);
     return;

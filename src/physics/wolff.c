@@ -25,6 +25,23 @@ invrg_err invrg_wolff_create(int64_t lx, int64_t ly, invrg_wolff **out) {
   w->next = malloc((size_t)(lx * ly + 4) * sizeof *w->next);
   INVRG_CHECK_ALLOC(w->frontier);
   INVRG_CHECK_ALLOC(w->next);
+  /* Periodic neighbours by table: no compare-and-wrap in the hot loop. */
+  w->next_x = malloc((size_t)lx * sizeof *w->next_x);
+  w->prev_x = malloc((size_t)lx * sizeof *w->prev_x);
+  w->next_y = malloc((size_t)ly * sizeof *w->next_y);
+  w->prev_y = malloc((size_t)ly * sizeof *w->prev_y);
+  INVRG_CHECK_ALLOC(w->next_x);
+  INVRG_CHECK_ALLOC(w->prev_x);
+  INVRG_CHECK_ALLOC(w->next_y);
+  INVRG_CHECK_ALLOC(w->prev_y);
+  for (int64_t x = 0; x < lx; x++) {
+    w->next_x[x] = (int32_t)((x + 1) % lx);
+    w->prev_x[x] = (int32_t)((x + lx - 1) % lx);
+  }
+  for (int64_t y = 0; y < ly; y++) {
+    w->next_y[y] = (int32_t)((y + 1) % ly);
+    w->prev_y[y] = (int32_t)((y + ly - 1) % ly);
+  }
 cleanup:
   if (err != INVRG_SUCCESS) invrg_wolff_destroy(&w);
   *out = w;
@@ -35,6 +52,10 @@ void invrg_wolff_destroy(invrg_wolff **w) {
   if (w == NULL || *w == NULL) return;
   free((*w)->frontier);
   free((*w)->next);
+  free((*w)->next_x);
+  free((*w)->prev_x);
+  free((*w)->next_y);
+  free((*w)->prev_y);
   free(*w);
   *w = NULL;
 }
@@ -85,8 +106,8 @@ static int64_t one_cluster(invrg_lattice *lat, invrg_rng_stream *chain_stream, u
       for (int i = 0; i < n; i++) {
         uint32_t site = frontier[first + i];
         int x = (int)(site & 0xffff), y = (int)(site >> 16);
-        const int nx[4] = {x + 1 == lx ? 0 : x + 1, x, x == 0 ? lx - 1 : x - 1, x};
-        const int ny[4] = {y, y + 1 == ly ? 0 : y + 1, y, y == 0 ? ly - 1 : y - 1};
+        const int nx[4] = {w->next_x[x], x, w->prev_x[x], x};
+        const int ny[4] = {y, w->next_y[y], y, w->prev_y[y]};
         /* Add an aligned neighbour with P = 1 − e^{−2K}; words (right, down, left, up).
          * Written without branches: the outcome is a coin flip no predictor can learn. */
         for (int d = 0; d < 4; d++) {
