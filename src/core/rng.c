@@ -170,6 +170,15 @@ void invrg_rng_blocks_list(const invrg_rng_stream *s, const uint64_t *sites, int
 
 void invrg_rng_blocks_range(const invrg_rng_stream *s, uint64_t first, int n, uint32_t draw,
                             uint32_t *out, size_t stride) {
+  if (simd() == SIMD_AVX512) { /* as a list, sixteen sites at a time */
+    uint64_t sites[256];
+    for (int i = 0; i < n; i += 256) {
+      int count = n - i < 256 ? n - i : 256;
+      for (int l = 0; l < count; l++) sites[l] = first + (uint64_t)(i + l);
+      list_avx512(s, sites, count, draw, out + i, stride);
+    }
+    return;
+  }
   if (have_avx2()) {
     range_avx2(s, first, n, draw, out, stride);
     return;

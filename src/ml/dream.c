@@ -88,11 +88,17 @@ static void sym3_step(const invrg_model *m, const int8_t *coarse, int lc, const 
     const int8_t *vrow = coarse + ((I + (alpha ? 1 : -1) + lc) % lc) * lc; /* child's side */
     uint64_t first;
     row_words(s, L, y, w->words, stride, &first);
-    uint64_t g = (uint64_t)y * (uint64_t)L;
-    for (int x = 0; x < L; x++, g++) {
-      int J = x / 2, Jh = (J + (x % 2 ? 1 : -1) + lc) % lc;
-      int P = row[J], V = vrow[J], H = row[Jh], D = vrow[Jh];
-      fine[y * L + x] = draw_spin(w->words, stride, first, g, T[P > 0][(V + H + 2) / 2][D > 0]);
+    const uint64_t g0 = (uint64_t)y * (uint64_t)L;
+    int8_t *out = fine + (size_t)y * (size_t)L;
+    for (int J = 0; J < lc; J++) {
+      /* the horizontal neighbour on the child's side: J − 1 for the left child, J + 1 right */
+      int left = J == 0 ? lc - 1 : J - 1, right = J + 1 == lc ? 0 : J + 1;
+      int P = row[J] > 0, V = vrow[J];
+      uint64_t g = g0 + 2 * (uint64_t)J;
+      out[2 * J] = draw_spin(w->words, stride, first, g,
+                             T[P][(V + row[left] + 2) >> 1][vrow[left] > 0]);
+      out[2 * J + 1] = draw_spin(w->words, stride, first, g + 1,
+                                 T[P][(V + row[right] + 2) >> 1][vrow[right] > 0]);
     }
   }
 }
