@@ -61,8 +61,8 @@ expect_status 0 "--check of a valid input" -- "$INVRG" --check ok.nml
 [ ! -e checked.h5 ] && pass "--check writes nothing" || fail "--check created the output"
 
 # A stage this version does not have is an input error, before anything is written.
-printf "&run stages = 'dream', output = 'stage.h5' /\n" > stage.nml
+printf "&run stages = 'analyze', output = 'stage.h5' /\n" > stage.nml
 expect_status 2 "unavailable stage" -- "$INVRG" stage.nml
-expect_grep err.txt "stage.nml:1:6: error: stage 'dream' is not available" "unavailable stage named"
+expect_grep err.txt "stage.nml:1:6: error: stage 'analyze' is not available" "unavailable stage named"
 [ ! -e stage.h5 ] && pass "no output for unavailable stage" || fail "output written"
 finish
