@@ -17,6 +17,7 @@
 #include <stdint.h>
 
 #include "invrg/error.h"
+#include "invrg/lattice.h"
 #include "invrg/model.h"
 
 typedef enum {
@@ -40,5 +41,20 @@ void invrg_dream_work_destroy(invrg_dream_work **w);
  */
 void invrg_dream_step(const invrg_model *m, const int8_t *coarse, int lc, uint64_t seed,
                       uint64_t sample, int level, int8_t *fine, invrg_dream_work *w);
+
+/** The coarse halo a model needs to compute the fine sites of a block (sym: its reach). */
+int invrg_dream_halo(const invrg_model *m);
+
+/**
+ * One step on lattices: fills the interior of @p fine (2Lc × 2Lc, replicated or
+ * distributed, any halo) from @p coarse (Lc × Lc; replicated, or distributed
+ * on the same grid with the fine block = twice the coarse block, halo at least
+ * invrg_dream_halo(m) and valid). The same spins as invrg_dream_step() for any
+ * layout. conv models need replicated lattices. Not collective (no messages;
+ * the caller exchanges the fine halo afterwards).
+ */
+invrg_err invrg_dream_step_lattice(const invrg_model *m, const invrg_lattice *coarse,
+                                   invrg_lattice *fine, uint64_t seed, uint64_t sample, int level,
+                                   invrg_dream_work *w);
 
 #endif

@@ -31,7 +31,7 @@ invrg_err invrg_dream_work_create(const invrg_model *m, int max_lc, invrg_dream_
   w->max_lc = max_lc;
   size_t L = 2 * (size_t)max_lc;
   w->z = malloc(L * L * sizeof *w->z);
-  w->words = malloc(4 * (L / 4 + 2) * sizeof *w->words);
+  w->words = malloc(4 * (L / 4 + 3) * sizeof *w->words);
   INVRG_CHECK_ALLOC(w->z);
   INVRG_CHECK_ALLOC(w->words);
   w->model_lc = -1;
@@ -70,16 +70,21 @@ static inline int8_t draw_spin(const uint32_t *words, size_t stride, uint64_t fi
   return words[(g & 3) * stride + ((g >> 2) - first_block)] < threshold ? 1 : -1;
 }
 
-/* sym3: z = ½[(c+2b+a) μ_P + (a+b)(μ_V + μ_H) + a μ_D] takes 12 values: tabulate thresholds. */
-static void sym3_step(const invrg_model *m, const int8_t *coarse, int lc, const invrg_rng_stream *s,
-                      int8_t *fine, invrg_dream_work *w) {
+/* sym3: z = ½[(c+2b+a) μ_P + (a+b)(μ_V + μ_H) + a μ_D] takes 12 values: tabulate thresholds,
+ * T[μ_P > 0][(μ_V + μ_H + 2)/2][μ_D > 0]. Every layout uses this table: bit-identical spins. */
+static void sym3_thresholds(const invrg_model *m, uint32_t T[2][3][2]) {
   const double a = m->params[0], b = m->params[1], c = m->params[2];
-  uint32_t T[2][3][2]; /* [μ_P > 0][(μ_V + μ_H + 2)/2][μ_D > 0] */
   for (int p = 0; p < 2; p++)
     for (int n = 0; n < 3; n++)
       for (int d = 0; d < 2; d++)
         T[p][n][d] = threshold_of(0.5 * ((c + 2 * b + a) * (2 * p - 1) + (a + b) * (2 * n - 2) +
                                          a * (2 * d - 1)));
+}
+
+static void sym3_step(const invrg_model *m, const int8_t *coarse, int lc, const invrg_rng_stream *s,
+                      int8_t *fine, invrg_dream_work *w) {
+  uint32_t T[2][3][2];
+  sym3_thresholds(m, T);
   const int L = 2 * lc;
   const size_t stride = (size_t)L / 4 + 2;
   for (int y = 0; y < L; y++) {
@@ -130,4 +135,97 @@ void invrg_dream_step(const invrg_model *m, const int8_t *coarse, int lc, uint64
     sym3_step(m, coarse, lc, &s, fine, w);
   else
     generic_step(m, coarse, lc, &s, fine, w);
+}
+
+/* ------------------------------------------------------------------ on lattices */
+
+int invrg_dream_halo(const invrg_model *m) { return m->family == INVRG_MODEL_SYM ? m->reach : 0; }
+
+/* Coarse spin at global (X, Y): local coordinates, wrapped if the coarse lattice is whole. */
+static inline int coarse_at(const invrg_lattice *c, int64_t X, int64_t Y) {
+  if (c->mode == INVRG_LATTICE_REPLICATED) {
+    X = ((X % c->lx) + c->lx) % c->lx;
+    Y = ((Y % c->ly) + c->ly) % c->ly;
+  }
+  return c->data[invrg_lattice_index(c, (int)(X - c->x0), (int)(Y - c->y0))];
+}
+
+/* Random words of the fine sites [g, g + n) of one row: site g + i uses word (g+i) & 3 of
+ * block (g+i) >> 2, as in the whole-lattice path. */
+static void segment_words(const invrg_rng_stream *s, uint64_t g, int n, uint32_t *words,
+                          size_t stride, uint64_t *first_block) {
+  *first_block = g >> 2;
+  invrg_rng_blocks_range(s, g >> 2, (int)(((g + (uint64_t)n - 1) >> 2) - (g >> 2) + 1), 0, words,
+                         stride);
+}
+
+/* Symmetric models on a block: z = ½ Σ_d W[αβ][d] μ(I + d), sym3 by its 12 thresholds. */
+static void sym_step_block(const invrg_model *m, const invrg_lattice *c, invrg_lattice *f,
+                           const invrg_rng_stream *s, invrg_dream_work *w) {
+  const int r = m->reach, R = 2 * r + 1, n_orb = m->n_params;
+  double W[4][25];
+  for (int ab = 0; ab < 4; ab++)
+    for (int e = 0; e < R * R; e++) {
+      double sum = 0;
+      for (int o = 0; o < n_orb; o++) sum += m->params[o] * m->orbit_count[(ab * R * R + e) * n_orb + o];
+      W[ab][e] = sum;
+    }
+  const size_t stride = (size_t)f->nx / 4 + 3;
+  const bool is_sym3 = strcmp(m->kind, "sym3") == 0;
+  uint32_t T3[2][3][2];
+  if (is_sym3) sym3_thresholds(m, T3);
+  for (int j = 0; j < f->ny; j++) {
+    int64_t y = f->y0 + j, Y = y >> 1;
+    int alpha = (int)(y & 1);
+    uint64_t g = (uint64_t)y * (uint64_t)f->lx + (uint64_t)f->x0, first;
+    segment_words(s, g, f->nx, w->words, stride, &first);
+    int8_t *out = f->data + invrg_lattice_index(f, 0, j);
+    for (int i = 0; i < f->nx; i++, g++) {
+      int64_t x = f->x0 + i, X = x >> 1;
+      int ab = alpha * 2 + (int)(x & 1);
+      if (is_sym3) { /* parent, and the neighbours on the child's side */
+        int64_t Yv = Y + (alpha ? 1 : -1), Xh = X + ((x & 1) ? 1 : -1);
+        int P = coarse_at(c, X, Y), V = coarse_at(c, X, Yv), H = coarse_at(c, Xh, Y);
+        int D = coarse_at(c, Xh, Yv);
+        out[i] = draw_spin(w->words, stride, first, g, T3[P > 0][(V + H + 2) >> 1][D > 0]);
+        continue;
+      }
+      double z = 0;
+      for (int dy = 0; dy < R; dy++)
+        for (int dx = 0; dx < R; dx++)
+          z += W[ab][dy * R + dx] * coarse_at(c, X + dx - r, Y + dy - r);
+      out[i] = draw_spin(w->words, stride, first, g, threshold_of(0.5 * z));
+    }
+  }
+}
+
+invrg_err invrg_dream_step_lattice(const invrg_model *m, const invrg_lattice *coarse,
+                                   invrg_lattice *fine, uint64_t seed, uint64_t sample, int level,
+                                   invrg_dream_work *w) {
+  invrg_err err = INVRG_SUCCESS;
+  invrg_rng_stream s;
+  invrg_rng_stream_init(&s, seed, INVRG_RNG_DREAM, sample, (uint64_t)level);
+  if (fine->mode == INVRG_LATTICE_REPLICATED && coarse->mode == INVRG_LATTICE_REPLICATED) {
+    /* Whole lattices: the array path (closed-form sym3, conv logits) on copies of the interiors. */
+    const int lc = coarse->nx, L = fine->nx;
+    int8_t *c = malloc((size_t)lc * (size_t)lc), *out = malloc((size_t)L * (size_t)L);
+    INVRG_CHECK(c != NULL && out != NULL, INVRG_ERR_RUNTIME, "out of memory dreaming %d x %d", L, L);
+    for (int j = 0; j < lc; j++)
+      memcpy(c + (size_t)j * (size_t)lc, coarse->data + invrg_lattice_index(coarse, 0, j), (size_t)lc);
+    invrg_dream_step(m, c, lc, seed, sample, level, out, w);
+    for (int j = 0; j < L; j++)
+      memcpy(fine->data + invrg_lattice_index(fine, 0, j), out + (size_t)j * (size_t)L, (size_t)L);
+    free(c);
+    free(out);
+    goto cleanup;
+  }
+  INVRG_CHECK(m->family == INVRG_MODEL_SYM, INVRG_ERR_INPUT,
+              "a %s model dreams on one rank per sample in this version (ranks_per_group = 1)",
+              m->kind);
+  INVRG_CHECK(coarse->mode == INVRG_LATTICE_REPLICATED || coarse->halo >= m->reach,
+              INVRG_ERR_RUNTIME, "coarse halo %d is narrower than the model's reach %d",
+              coarse->halo, m->reach);
+  sym_step_block(m, coarse, fine, &s, w);
+cleanup:
+  return err;
 }

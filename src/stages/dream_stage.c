@@ -66,12 +66,6 @@ static invrg_err dream_check(const invrg_run *run) {
   const invrg_config *cfg = run->cfg;
   const invrg_config_dream *d = &cfg->dream;
   invrg_model *m = NULL;
-  if (run->groups->ranks_per_group > 1) {
-    err = invrg_config_input_error(cfg, "parallel", "ranks_per_group",
-                                   "stage dream holds each sample on one rank in this version; "
-                                   "use ranks_per_group = 1 (samples spread over all ranks)");
-    goto cleanup;
-  }
   if (d->measure_from > d->levels) {
     err = invrg_config_input_error(cfg, "dream", "measure_from",
                                    "measure_from = %lld is above levels = %lld",
@@ -86,7 +80,11 @@ static invrg_err dream_check(const invrg_run *run) {
       goto cleanup;
     }
   /* Memory of one rank: two lattices of the top level, logits, MCRG copies (halo 2). */
-  double L = ldexp(1.0, (int)d->levels), need = L * L * (2 + 8 + 2 * 1.1) + 64e6;
+  /* all levels' lattices (4/3 of the top one) with halos, the MCRG copies, and for the
+   * whole-lattice path logits and a copy: per rank, shared by the group's ranks */
+  double L = ldexp(1.0, (int)d->levels);
+  double need = L * L * (run->groups->ranks_per_group > 1 ? 4.0 : 13.0) /
+                    run->groups->ranks_per_group + 64e6;
   double have = (double)sysconf(_SC_PHYS_PAGES) * (double)sysconf(_SC_PAGESIZE);
   if (need * run->groups->world_size > have) {
     err = invrg_config_input_error(cfg, "dream", "levels",
@@ -99,6 +97,13 @@ static invrg_err dream_check(const invrg_run *run) {
   }
   if (!(d->model_file[0] == '\0' && d->model[0] == '\0' && invrg_config_has_stage(cfg, "train")))
     INVRG_CALL(dream_model(run, &m)); /* read it now: a bad file is an input error */
+  bool conv = m != NULL ? m->family == INVRG_MODEL_CONV : strcmp(cfg->train.model, "conv") == 0;
+  if (conv && run->groups->ranks_per_group > 1) {
+    err = invrg_config_input_error(cfg, "parallel", "ranks_per_group",
+                                   "conv models dream each sample on one rank in this version; "
+                                   "use ranks_per_group = 1 (samples spread over all ranks)");
+    goto cleanup;
+  }
 cleanup:
   invrg_model_destroy(&m);
   return err;
@@ -110,44 +115,34 @@ cleanup:
 enum { PAIRS_UP, PAIRS_DOWN, PAIRS_BLOCKED, N_PAIRS };
 static const char *const pairs_names[N_PAIRS] = {"up", "down", "blocked"};
 
-typedef struct {
-  invrg_lattice *lat[2]; /* per level size: [0] coarse input, [1] fine output (halo 2) */
-} level_lattices;
-
-/* A whole configuration into a replicated lattice, halos wrapped. */
-static invrg_err load_lattice(invrg_lattice *lat, const int8_t *s) {
-  for (int j = 0; j < lat->ny; j++)
-    memcpy(lat->data + invrg_lattice_index(lat, 0, j), s + (size_t)j * (size_t)lat->nx,
-           (size_t)lat->nx);
-  return invrg_lattice_halo_exchange(lat);
-}
-
+/* Pairs of level ℓ: up (input, output), down (majority of the output, output), and standard
+ * MCRG of the largest configuration. Collective on the group. */
 static invrg_err measure_pairs(invrg_mcrg *acc[N_PAIRS], const invrg_config *cfg, int level,
-                               const int8_t *coarse, const int8_t *fine, uint64_t sample,
-                               int block, const invrg_groups *g) {
+                               const invrg_lattice *coarse, const invrg_lattice *fine,
+                               uint64_t sample, int block, const invrg_groups *g) {
   invrg_err err = INVRG_SUCCESS;
-  invrg_lattice *lc = NULL, *lf = NULL, *blocked = NULL;
-  int64_t L = (int64_t)1 << level, ties = 0;
-  INVRG_CALL(invrg_lattice_create_replicated(L / 2, L / 2, INVRG_MCRG_HALO, &lc));
-  INVRG_CALL(invrg_lattice_create_replicated(L, L, INVRG_MCRG_HALO, &lf));
-  INVRG_CALL(load_lattice(lc, coarse));
-  INVRG_CALL(load_lattice(lf, fine));
-  /* up: (the generator's input, its output) */
-  INVRG_CALL(invrg_mcrg_add_pair(acc[PAIRS_UP], level, lc, lf, -1, block));
-  /* down: (majority of the output, the output), fresh coins per sample and level. Steps
-   * 64 + level: the blocked pairs below use steps 0·64 + n (mcrg.h), never these. */
+  invrg_lattice *blocked = NULL;
+  int64_t ties = 0;
+  INVRG_CALL(invrg_mcrg_add_pair(acc[PAIRS_UP], level, coarse, fine, -1, block));
+  /* Fresh coins per sample and level. Steps 64 + level: the blocked pairs below use steps
+   * 0·64 + n (mcrg.h), never these. */
   invrg_tie_rule rule = INVRG_TIE_RANDOM;
   invrg_tie_rule_from_name(cfg->analyze.tie_rule, &rule);
   invrg_blockspin_ties t = {rule, (uint64_t)cfg->run.seed, sample, 64 + (uint64_t)level};
-  INVRG_CALL(invrg_blockspin(lf, g, &t, INVRG_MCRG_HALO, &blocked, &ties));
-  INVRG_CALL(invrg_mcrg_add_pair(acc[PAIRS_DOWN], level, blocked, lf, ties, block));
-  if (level == cfg->dream.levels) /* standard MCRG of the largest configuration */
-    INVRG_CALL(invrg_mcrg_add_configuration(acc[PAIRS_BLOCKED], lf, sample, 0, block));
+  INVRG_CALL(invrg_blockspin(fine, g, &t, INVRG_MCRG_HALO, &blocked, &ties));
+  INVRG_CALL(invrg_mcrg_add_pair(acc[PAIRS_DOWN], level, blocked, fine, ties, block));
+  if (level == cfg->dream.levels)
+    INVRG_CALL(invrg_mcrg_add_configuration(acc[PAIRS_BLOCKED], fine, sample, 0, block));
 cleanup:
   invrg_lattice_destroy(&blocked);
-  invrg_lattice_destroy(&lc);
-  invrg_lattice_destroy(&lf);
   return err;
+}
+
+/* This rank's block of a configuration, row by row (the interior without halos). */
+static void copy_interior(const invrg_lattice *lat, int8_t *out) {
+  for (int j = 0; j < lat->ny; j++)
+    memcpy(out + (size_t)j * (size_t)lat->nx, lat->data + invrg_lattice_index(lat, 0, j),
+           (size_t)lat->nx);
 }
 
 /* ------------------------------------------------------------------ output */
@@ -253,7 +248,8 @@ static invrg_err dream_execute(invrg_run *run) {
   invrg_dream_work *w = NULL;
   invrg_mcrg *acc[N_PAIRS] = {NULL, NULL, NULL};
   invrg_mcrg_results *res = NULL;
-  int8_t *buf[2] = {NULL, NULL};
+  int8_t *buf[1] = {NULL};
+  invrg_lattice *lat[21] = {NULL};
   double *mine = NULL, *all = NULL;
   invrg_summary *summary = NULL;
   hid_t saved[21];
@@ -266,12 +262,19 @@ static invrg_err dream_execute(invrg_run *run) {
   invrg_log(INVRG_LOG_INFO, "dream with %s (%d parameters): %lld samples up to %lld x %lld",
             m->kind, m->n_params, (long long)d->n_samples, 1LL << levels, 1LL << levels);
   INVRG_CALL(invrg_dream_work_create(m, 1 << (levels - 1), &w));
-  size_t top = (size_t)1 << (2 * levels);
-  buf[0] = malloc(top);
-  buf[1] = malloc(top);
+  /* One lattice per level, reused by every sample: whole on each rank of the group while the
+   * grid cannot split it, distributed from then on. */
+  const int halo = invrg_dream_halo(m) > INVRG_MCRG_HALO ? invrg_dream_halo(m) : INVRG_MCRG_HALO;
+  for (int level = 0; level <= levels; level++) {
+    int64_t L = (int64_t)1 << level;
+    if (groups->ranks_per_group > 1 && invrg_groups_can_distribute(groups, L, L, halo))
+      INVRG_CALL(invrg_lattice_create_distributed(groups, L, L, halo, &lat[level]));
+    else
+      INVRG_CALL(invrg_lattice_create_replicated(L, L, halo, &lat[level]));
+  }
+  buf[0] = malloc((size_t)lat[levels]->nx * (size_t)lat[levels]->ny);
   mine = calloc((size_t)(n_mine > 0 ? n_mine : 1) * rec, sizeof *mine);
   INVRG_CHECK_ALLOC(buf[0]);
-  INVRG_CHECK_ALLOC(buf[1]);
   INVRG_CHECK_ALLOC(mine);
 
   invrg_mcrg_params mp = {.n_sets = cfg->analyze.n_operators, .n_levels = levels,
@@ -305,24 +308,29 @@ static invrg_err dream_execute(invrg_run *run) {
   for (int64_t k = 0; k < n_mine; k++) {
     uint64_t j = (uint64_t)invrg_groups_item(groups, k);
     int block = invrg_mcrg_block_of((int64_t)j, d->n_samples, B);
-    int8_t *coarse = buf[0], *fine = buf[1];
-    coarse[0] = invrg_dream_seed_spin(start, (uint64_t)cfg->run.seed, j);
+    lat[0]->data[invrg_lattice_index(lat[0], 0, 0)] =
+        invrg_dream_seed_spin(start, (uint64_t)cfg->run.seed, j);
+    INVRG_CALL(invrg_lattice_halo_exchange(lat[0]));
     for (int level = 1; level <= levels; level++) {
-      int lc = 1 << (level - 1);
-      int64_t L = 2 * lc;
-      invrg_dream_step(m, coarse, lc, (uint64_t)cfg->run.seed, j, level, fine, w);
+      int64_t L = (int64_t)1 << level;
+      INVRG_CALL(invrg_dream_step_lattice(m, lat[level - 1], lat[level], (uint64_t)cfg->run.seed,
+                                          j, level, w));
+      INVRG_CALL(invrg_lattice_halo_exchange(lat[level]));
       spins += (double)(L * L);
       if (level >= d->measure_from) {
         invrg_config_sums sums;
-        invrg_observables_sums_array(fine, L, L, &sums);
+        INVRG_CALL(invrg_observables_sums(lat[level], &sums));
         invrg_observables_primaries(&sums, mine + (size_t)k * rec +
                                                (size_t)(level - d->measure_from) * INVRG_N_PRIMARY);
-        INVRG_CALL(measure_pairs(acc, cfg, level, coarse, fine, j, block, groups));
+        INVRG_CALL(measure_pairs(acc, cfg, level, lat[level - 1], lat[level], j, block, groups));
       }
-      if (saved[level] >= 0 && (int64_t)j < d->save_max)
-        INVRG_CALL(invrg_h5_write_rows(saved[level], H5T_NATIVE_INT8, j, 1, fine));
-      int8_t *t = coarse;
-      coarse = fine, fine = t;
+      const invrg_lattice *f = lat[level];
+      bool writer = f->mode == INVRG_LATTICE_DISTRIBUTED || groups->rank == 0;
+      if (saved[level] >= 0 && (int64_t)j < d->save_max && writer) {
+        copy_interior(f, buf[0]);
+        INVRG_CALL(invrg_h5_write_block3(saved[level], H5T_NATIVE_INT8, j, 1, (hsize_t)f->y0,
+                                         (hsize_t)f->ny, (hsize_t)f->x0, (hsize_t)f->nx, buf[0]));
+      }
     }
     invrg_progress_update(&progress, (double)(k + 1), spins);
   }
@@ -378,7 +386,7 @@ cleanup:
   invrg_dream_work_destroy(&w);
   invrg_model_destroy(&m);
   free(buf[0]);
-  free(buf[1]);
+  for (int l = 20; l >= 0; l--) invrg_lattice_destroy(&lat[l]);
   free(mine);
   free(all);
   free(summary);

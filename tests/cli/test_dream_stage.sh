@@ -13,6 +13,15 @@ dream_input d2.nml d2.h5 "$keys"
 expect_status 0 "dream on 2 ranks" -- "$MPIEXEC" -n 2 "$INVRG" d2.nml
 dream_input d4.nml d4.h5 "$keys"
 expect_status 0 "dream on 4 ranks" -- "$MPIEXEC" -n 4 "$INVRG" d4.nml
+dream_input dg2.nml dg2.h5 "$keys" "&parallel ranks_per_group = 2 /"
+expect_status 0 "dream distributed over a group of 2 (1x2)" -- "$MPIEXEC" -n 2 "$INVRG" dg2.nml
+dream_input dg4.nml dg4.h5 "$keys" "&parallel ranks_per_group = 4, grid = 2, 2 /"
+expect_status 0 "dream distributed over a 2x2 group" -- "$MPIEXEC" -n 4 "$INVRG" dg4.nml
+s7="model = 'sym7', params = 0.2, 0.3, 0.9, 0.05, 0.02, 0.01, 0.01, 0, 0.01, 0.02, levels = 5, n_samples = 16, measure_from = 2, save_levels = 5"
+dream_input s1.nml s1.h5 "$s7"
+expect_status 0 "sym7 dream on 1 rank" -- "$INVRG" s1.nml
+dream_input s2.nml s2.h5 "$s7" "&parallel ranks_per_group = 2, grid = 2, 1 /"
+expect_status 0 "sym7 dream distributed over a 2x1 group" -- "$MPIEXEC" -n 2 "$INVRG" s2.nml
 "$PYTHON" - <<'PY' > py.txt 2>&1
 import h5py, numpy as np, sys
 ok = True
@@ -33,7 +42,7 @@ def bits_equal(x, y):  # bit for bit, NaN included
         return x.shape == y.shape and x.dtype == y.dtype and x.tobytes() == y.tobytes()
     return np.array_equal(x, y)
 a = walk("d1.h5")
-for other in ("d2.h5", "d4.h5"):
+for other in ("d2.h5", "d4.h5", "dg2.h5", "dg4.h5"):
     b = walk(other)
     same = a.keys() == b.keys() and all(bits_equal(a[k], b[k]) for k in a)
     print(("ok" if same else "FAIL") + f": {other}: {len(a)} datasets and attributes equal d1.h5 bit for bit")
@@ -45,6 +54,10 @@ ok &= good
 good = all(f"dream/L{L}@V4" in a for L in (4, 8, 16, 32)) and "dream/L2@V4" not in a
 print(("ok" if good else "FAIL") + ": summaries from measure_from (L = 4) to L = 32")
 ok &= good
+s1, s2 = walk("s1.h5"), walk("s2.h5")
+same = s1.keys() == s2.keys() and all(bits_equal(s1[k], s2[k]) for k in s1)
+print(("ok" if same else "FAIL") + ": sym7 distributed over 2x1 equals 1 rank bit for bit")
+ok &= same
 c = a["dream/L32/configs"][()]
 e = -(c * np.roll(c, -1, 1) + c * np.roll(c, -1, 2)).sum(axis=(1, 2)) / 1024.0
 good = c[0].sum() != 0 or c[1].sum() != 0
