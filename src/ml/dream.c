@@ -25,14 +25,15 @@ int8_t invrg_dream_seed_spin(invrg_dream_start start, uint64_t seed, uint64_t sa
 
 invrg_err invrg_dream_work_create(const invrg_model *m, int max_lc, invrg_dream_work **out) {
   invrg_err err = INVRG_SUCCESS;
-  (void)m;
   invrg_dream_work *w = calloc(1, sizeof *w);
   INVRG_CHECK_ALLOC(w);
   w->max_lc = max_lc;
   size_t L = 2 * (size_t)max_lc;
-  w->z = malloc(L * L * sizeof *w->z);
+  /* logits only for the generic path (sym3 needs none) */
+  w->z = strcmp(m->kind, "sym3") == 0 ? NULL : malloc(L * L * sizeof *w->z);
   w->words = malloc(4 * (L / 4 + 3) * sizeof *w->words);
-  INVRG_CHECK_ALLOC(w->z);
+  INVRG_CHECK(w->z != NULL || strcmp(m->kind, "sym3") == 0, INVRG_ERR_RUNTIME,
+              "out of memory for the logits of %zu x %zu sites", L, L);
   INVRG_CHECK_ALLOC(w->words);
   w->model_lc = -1;
 cleanup:
@@ -81,20 +82,21 @@ static void sym3_thresholds(const invrg_model *m, uint32_t T[2][3][2]) {
                                          a * (2 * d - 1)));
 }
 
-static void sym3_step(const invrg_model *m, const int8_t *coarse, int lc, const invrg_rng_stream *s,
-                      int8_t *fine, invrg_dream_work *w) {
+static void sym3_step(const invrg_model *m, const int8_t *coarse, size_t coarse_stride, int lc,
+                      const invrg_rng_stream *s, int8_t *fine, size_t fine_stride,
+                      invrg_dream_work *w) {
   uint32_t T[2][3][2];
   sym3_thresholds(m, T);
   const int L = 2 * lc;
   const size_t stride = (size_t)L / 4 + 2;
   for (int y = 0; y < L; y++) {
     int I = y / 2, alpha = y % 2;
-    const int8_t *row = coarse + I * lc;
-    const int8_t *vrow = coarse + ((I + (alpha ? 1 : -1) + lc) % lc) * lc; /* child's side */
+    const int8_t *row = coarse + (size_t)I * coarse_stride;
+    const int8_t *vrow = coarse + (size_t)((I + (alpha ? 1 : -1) + lc) % lc) * coarse_stride;
     uint64_t first;
     row_words(s, L, y, w->words, stride, &first);
     const uint64_t g0 = (uint64_t)y * (uint64_t)L;
-    int8_t *out = fine + (size_t)y * (size_t)L;
+    int8_t *out = fine + (size_t)y * fine_stride;
     for (int J = 0; J < lc; J++) {
       /* the horizontal neighbour on the child's side: J − 1 for the left child, J + 1 right */
       int left = J == 0 ? lc - 1 : J - 1, right = J + 1 == lc ? 0 : J + 1;
@@ -132,7 +134,7 @@ void invrg_dream_step(const invrg_model *m, const int8_t *coarse, int lc, uint64
   invrg_rng_stream s;
   invrg_rng_stream_init(&s, seed, INVRG_RNG_DREAM, sample, (uint64_t)level);
   if (strcmp(m->kind, "sym3") == 0)
-    sym3_step(m, coarse, lc, &s, fine, w);
+    sym3_step(m, coarse, (size_t)lc, lc, &s, fine, (size_t)(2 * lc), w);
   else
     generic_step(m, coarse, lc, &s, fine, w);
 }
@@ -205,8 +207,14 @@ invrg_err invrg_dream_step_lattice(const invrg_model *m, const invrg_lattice *co
   invrg_err err = INVRG_SUCCESS;
   invrg_rng_stream s;
   invrg_rng_stream_init(&s, seed, INVRG_RNG_DREAM, sample, (uint64_t)level);
-  if (fine->mode == INVRG_LATTICE_REPLICATED && coarse->mode == INVRG_LATTICE_REPLICATED) {
-    /* Whole lattices: the array path (closed-form sym3, conv logits) on copies of the interiors. */
+  const bool whole = fine->mode == INVRG_LATTICE_REPLICATED && coarse->mode == INVRG_LATTICE_REPLICATED;
+  if (whole && strcmp(m->kind, "sym3") == 0) { /* the closed form, in place */
+    sym3_step(m, coarse->data + invrg_lattice_index(coarse, 0, 0), (size_t)coarse->sx, coarse->nx,
+              &s, fine->data + invrg_lattice_index(fine, 0, 0), (size_t)fine->sx, w);
+    goto cleanup;
+  }
+  if (whole) {
+    /* Whole lattices: the array path (model logits) on copies of the interiors. */
     const int lc = coarse->nx, L = fine->nx;
     int8_t *c = malloc((size_t)lc * (size_t)lc), *out = malloc((size_t)L * (size_t)L);
     INVRG_CHECK(c != NULL && out != NULL, INVRG_ERR_RUNTIME, "out of memory dreaming %d x %d", L, L);
