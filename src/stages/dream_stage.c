@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "invrg/blockspin.h"
+#include "invrg/configs_io.h"
 #include "invrg/dream.h"
 #include "invrg/exact.h"
 #include "invrg/h5util.h"
@@ -72,6 +73,17 @@ static invrg_err dream_check(const invrg_run *run) {
                                    (long long)d->measure_from, (long long)d->levels);
     goto cleanup;
   }
+  for (int i = 0; i < d->n_save_levels; i++)
+    if (strcmp(cfg->output.configs_format, "packed") == 0 &&
+        (((int64_t)1 << d->save_levels[i]) / run->groups->px < 8 ||
+         (((int64_t)1 << d->save_levels[i]) / run->groups->px) % 8 != 0)) {
+      err = invrg_config_input_error(cfg, "dream", "save_levels",
+                                     "packed configurations need blocks at least 8 wide: level "
+                                     "%lld (L = %lld) on %d ranks along x is too small",
+                                     (long long)d->save_levels[i], 1LL << d->save_levels[i],
+                                     run->groups->px);
+      goto cleanup;
+    }
   for (int i = 0; i < d->n_save_levels; i++)
     if (d->save_levels[i] > d->levels) {
       err = invrg_config_input_error(cfg, "dream", "save_levels",
@@ -136,13 +148,6 @@ static invrg_err measure_pairs(invrg_mcrg *acc[N_PAIRS], const invrg_config *cfg
 cleanup:
   invrg_lattice_destroy(&blocked);
   return err;
-}
-
-/* This rank's block of a configuration, row by row (the interior without halos). */
-static void copy_interior(const invrg_lattice *lat, int8_t *out) {
-  for (int j = 0; j < lat->ny; j++)
-    memcpy(out + (size_t)j * (size_t)lat->nx, lat->data + invrg_lattice_index(lat, 0, j),
-           (size_t)lat->nx);
 }
 
 /* ------------------------------------------------------------------ output */
@@ -254,6 +259,7 @@ static invrg_err dream_execute(invrg_run *run) {
   invrg_summary *summary = NULL;
   hid_t saved[21];
   for (int l = 0; l <= 20; l++) saved[l] = -1;
+  const bool packed = strcmp(cfg->output.configs_format, "packed") == 0;
   invrg_dream_start start = strcmp(d->start, "random") == 0 ? INVRG_DREAM_START_RANDOM
                             : strcmp(d->start, "up") == 0   ? INVRG_DREAM_START_UP
                                                             : INVRG_DREAM_START_ALTERNATE;
@@ -295,9 +301,7 @@ static invrg_err dream_execute(invrg_run *run) {
     snprintf(path, sizeof path, "dream/L%lld", 1LL << level);
     INVRG_CALL(invrg_h5_create_group(run->file->file, path, &g));
     int64_t n_saved = d->save_max < d->n_samples ? d->save_max : d->n_samples;
-    hsize_t dims[3] = {(hsize_t)n_saved, (hsize_t)1 << level, (hsize_t)1 << level};
-    err = invrg_h5_create_dataset(g, "configs", H5T_STD_I8LE, 3, dims, &saved[level]);
-    if (err == INVRG_SUCCESS) err = invrg_h5_attr_string(saved[level], "format", "int8");
+    err = invrg_configs_create(g, "configs", n_saved, (int64_t)1 << level, packed, &saved[level]);
     invrg_h5_close(&g);
     INVRG_CALL(err);
   }
@@ -327,9 +331,8 @@ static invrg_err dream_execute(invrg_run *run) {
       const invrg_lattice *f = lat[level];
       bool writer = f->mode == INVRG_LATTICE_DISTRIBUTED || groups->rank == 0;
       if (saved[level] >= 0 && (int64_t)j < d->save_max && writer) {
-        copy_interior(f, buf[0]);
-        INVRG_CALL(invrg_h5_write_block3(saved[level], H5T_NATIVE_INT8, j, 1, (hsize_t)f->y0,
-                                         (hsize_t)f->ny, (hsize_t)f->x0, (hsize_t)f->nx, buf[0]));
+        invrg_configs_copy_block(f, packed, (uint8_t *)buf[0]);
+        INVRG_CALL(invrg_configs_write(saved[level], f, packed, (int64_t)j, 1, (uint8_t *)buf[0]));
       }
     }
     invrg_progress_update(&progress, (double)(k + 1), spins);

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "invrg/configs_io.h"
 #include "invrg/exact.h"
 #include "invrg/h5util.h"
 #include "invrg/lattice.h"
@@ -112,27 +113,6 @@ cleanup:
   return err;
 }
 
-/* Packs one row of ±1 spins into bits, most significant first (bit 1 = +1). */
-static void pack_row(const int8_t *s, int n, uint8_t *out) {
-  for (int b = 0; b < n / 8; b++) {
-    uint8_t byte = 0;
-    for (int k = 0; k < 8; k++) byte = (uint8_t)(byte << 1 | (s[8 * b + k] > 0));
-    out[b] = byte;
-  }
-}
-
-/* Copies this rank's block of the configuration into @p out (int8 or packed rows). */
-static void copy_block(const invrg_lattice *lat, bool packed, uint8_t *out) {
-  size_t row_bytes = packed ? (size_t)lat->nx / 8 : (size_t)lat->nx;
-  for (int j = 0; j < lat->ny; j++) {
-    const int8_t *row = lat->data + invrg_lattice_index(lat, 0, j);
-    if (packed)
-      pack_row(row, lat->nx, out + (size_t)j * row_bytes);
-    else
-      memcpy(out + (size_t)j * row_bytes, row, row_bytes);
-  }
-}
-
 /* Where the sampled configurations go: this rank's block of /mc/L<L>/configs. */
 typedef struct {
   hid_t dset;      /* -1 when not saving */
@@ -174,7 +154,7 @@ static invrg_err chain_run(invrg_run *run, invrg_lattice *lat, updater *u, int64
     for (int k = 0; k < INVRG_N_PRIMARY; k++)
       block_means[block * INVRG_N_PRIMARY + k] += p[k] / (double)block_sizes[block];
     if (++in_block == block_sizes[block]) block++, in_block = 0;
-    if (cw->dset >= 0) copy_block(lat, cw->packed, cw->buf + (size_t)s * cw->block_bytes);
+    if (cw->dset >= 0) invrg_configs_copy_block(lat, cw->packed, cw->buf + (size_t)s * cw->block_bytes);
     if (mcrg != NULL) { /* standard MCRG; jackknife blocks are runs of (chain, sample) */
       int64_t total = mc->n_chains * n;
       int b = invrg_mcrg_block_of(chain_index * n + s, total, (int)run->cfg->analyze.jackknife_blocks);
@@ -194,13 +174,8 @@ static invrg_err chain_run(invrg_run *run, invrg_lattice *lat, updater *u, int64
     double work = u->alg == ALG_WOLFF ? (double)counts->spins_flipped : *steps_done * N;
     invrg_progress_update(progress, *steps_done, work);
   }
-  if (cw->dset >= 0 && cw->writer) {
-    hsize_t first = (hsize_t)(chain_index * n), row_bytes = cw->block_bytes / (hsize_t)lat->ny;
-    hsize_t x0 = cw->packed ? (hsize_t)lat->x0 / 8 : (hsize_t)lat->x0;
-    hid_t mem_type = cw->packed ? H5T_NATIVE_UINT8 : H5T_NATIVE_INT8;
-    INVRG_CALL(invrg_h5_write_block3(cw->dset, mem_type, first, (hsize_t)n,
-                                     (hsize_t)lat->y0, (hsize_t)lat->ny, x0, row_bytes, cw->buf));
-  }
+  if (cw->dset >= 0 && cw->writer)
+    INVRG_CALL(invrg_configs_write(cw->dset, lat, cw->packed, chain_index * n, n, cw->buf));
 cleanup:
   return err;
 }
@@ -356,13 +331,9 @@ static invrg_err mc_execute(invrg_run *run) {
   INVRG_CALL(invrg_h5_attr_strings(series_dset, "columns", series_names, N_SERIES));
   if (mc->save_configs) {
     cw.packed = strcmp(cfg->output.configs_format, "packed") == 0;
-    hsize_t dims[3] = {(hsize_t)(mc->n_chains * n), (hsize_t)L, (hsize_t)(cw.packed ? L / 8 : L)};
-    INVRG_CALL(invrg_h5_create_dataset(group, "configs", cw.packed ? H5T_STD_U8LE : H5T_STD_I8LE,
-                                       3, dims, &cw.dset));
-    INVRG_CALL(invrg_h5_attr_string(cw.dset, "format", cw.packed ? "packed" : "int8"));
-    if (cw.packed) INVRG_CALL(invrg_h5_attr_string(cw.dset, "bit_order", "msb_first, 1 = +1"));
+    INVRG_CALL(invrg_configs_create(group, "configs", mc->n_chains * n, L, cw.packed, &cw.dset));
     cw.writer = lat->mode == INVRG_LATTICE_DISTRIBUTED || groups->rank == 0;
-    cw.block_bytes = (size_t)lat->ny * (size_t)(cw.packed ? lat->nx / 8 : lat->nx);
+    cw.block_bytes = invrg_configs_block_bytes(lat, cw.packed);
     cw.buf = malloc((size_t)n * cw.block_bytes);
     INVRG_CHECK_ALLOC(cw.buf);
   }

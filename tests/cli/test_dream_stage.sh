@@ -17,6 +17,8 @@ dream_input dg2.nml dg2.h5 "$keys" "&parallel ranks_per_group = 2 /"
 expect_status 0 "dream distributed over a group of 2 (1x2)" -- "$MPIEXEC" -n 2 "$INVRG" dg2.nml
 dream_input dg4.nml dg4.h5 "$keys" "&parallel ranks_per_group = 4, grid = 2, 2 /"
 expect_status 0 "dream distributed over a 2x2 group" -- "$MPIEXEC" -n 4 "$INVRG" dg4.nml
+dream_input dp.nml dp.h5 "$keys" "&output configs_format = 'packed' / &parallel ranks_per_group = 2 /"
+expect_status 0 "dream with packed configurations on a group of 2" -- "$MPIEXEC" -n 2 "$INVRG" dp.nml
 s7="model = 'sym7', params = 0.2, 0.3, 0.9, 0.05, 0.02, 0.01, 0.01, 0, 0.01, 0.02, levels = 5, n_samples = 16, measure_from = 2, save_levels = 5"
 dream_input s1.nml s1.h5 "$s7"
 expect_status 0 "sym7 dream on 1 rank" -- "$INVRG" s1.nml
@@ -53,6 +55,12 @@ print(("ok" if good else "FAIL") + ": saved configurations of L = 8 and 32, 10 e
 ok &= good
 good = all(f"dream/L{L}@V4" in a for L in (4, 8, 16, 32)) and "dream/L2@V4" not in a
 print(("ok" if good else "FAIL") + ": summaries from measure_from (L = 4) to L = 32")
+ok &= good
+with h5py.File("dp.h5", "r") as f, h5py.File("d1.h5", "r") as g:
+    packed = f["dream/L32/configs"]
+    spins = np.where(np.unpackbits(packed[()], axis=2) == 1, 1, -1).astype(np.int8)
+    good = packed.attrs["format"] == "packed" and np.array_equal(spins, g["dream/L32/configs"][()])
+print(("ok" if good else "FAIL") + ": packed dream configurations unpack to the int8 ones")
 ok &= good
 s1, s2 = walk("s1.h5"), walk("s2.h5")
 same = s1.keys() == s2.keys() and all(bits_equal(s1[k], s2[k]) for k in s1)

@@ -1,0 +1,36 @@
+/**
+ * @file configs_io.h
+ * Datasets of spin configurations in the run file: [sample][y][x] int8 (±1), or with
+ * &output configs_format = 'packed' uint8 [sample][y][x/8], 8 spins per byte, most
+ * significant bit first, 1 = +1. The dataset's attribute `format` says which.
+ */
+#ifndef INVRG_CONFIGS_IO_H
+#define INVRG_CONFIGS_IO_H
+
+#include <hdf5.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "invrg/error.h"
+#include "invrg/lattice.h"
+
+/** Creates @p name under @p loc for @p n configurations of L × L. Collective (metadata). */
+invrg_err invrg_configs_create(hid_t loc, const char *name, int64_t n, int64_t L, bool packed,
+                               hid_t *out);
+
+/** Bytes of this rank's block of one configuration as stored. */
+size_t invrg_configs_block_bytes(const invrg_lattice *lat, bool packed);
+
+/** Copies this rank's block (interior) into @p out, packed or not. Not collective. */
+void invrg_configs_copy_block(const invrg_lattice *lat, bool packed, uint8_t *out);
+
+/**
+ * Writes @p count consecutive configurations starting at @p first, each this rank's block
+ * as made by invrg_configs_copy_block(), back to back in @p blocks. Independent I/O: only
+ * the ranks that hold the data call it.
+ */
+invrg_err invrg_configs_write(hid_t dset, const invrg_lattice *lat, bool packed, int64_t first,
+                              int64_t count, const uint8_t *blocks);
+
+#endif
