@@ -71,6 +71,13 @@ invrg_err invrg_h5_write_rows(hid_t dset, hid_t mem_type, hsize_t first, hsize_t
 invrg_err invrg_h5_write_block3(hid_t dset, hid_t mem_type, hsize_t first, hsize_t count,
                                 hsize_t y0, hsize_t ny, hsize_t x0, hsize_t nx, const void *buf);
 
+/**
+ * Input error unless @p file (named @p name in messages) is an invrg file of a format major
+ * version this code reads: root attributes format = "invrg", format_version[0] = @p major.
+ * Not collective (reads attributes only).
+ */
+invrg_err invrg_h5_check_format(hid_t file, const char *name, int major);
+
 /** A scalar fixed-length UTF-8 string dataset holding @p value (same on every rank). */
 invrg_err invrg_h5_dataset_string(hid_t loc, const char *name, const char *value);
 

@@ -221,3 +221,34 @@ invrg_err invrg_h5_write_block3(hid_t dset, hid_t mem_type, hsize_t first, hsize
   const hsize_t start[3] = {first, y0, x0}, extent[3] = {count, ny, nx};
   return write_slab(dset, mem_type, 3, start, extent, buf);
 }
+
+invrg_err invrg_h5_check_format(hid_t file, const char *name, int major) {
+  invrg_err err = INVRG_SUCCESS;
+  hid_t a = -1, type = -1;
+  char format[16] = "";
+  int64_t version[2] = {0, 0};
+  INVRG_CHECK(H5Aexists(file, "format") > 0 && H5Aexists(file, "format_version") > 0,
+              INVRG_ERR_INPUT, "'%s' is not an invrg file (no format attributes)", name);
+  INVRG_H5_CALL(a = H5Aopen(file, "format", H5P_DEFAULT), "format");
+  INVRG_H5_CALL(type = H5Aget_type(a), "format type");
+  if (H5Tget_class(type) == H5T_STRING && H5Tis_variable_str(type) > 0) {
+    char *value = NULL;
+    if (H5Aread(a, type, &value) >= 0 && value != NULL) snprintf(format, sizeof format, "%s", value);
+    H5free_memory(value);
+  }
+  invrg_h5_close(&type);
+  invrg_h5_close(&a);
+  INVRG_CHECK(strcmp(format, "invrg") == 0, INVRG_ERR_INPUT,
+              "'%s' is not an invrg file (format '%s')", name, format);
+  INVRG_H5_CALL(a = H5Aopen(file, "format_version", H5P_DEFAULT), "format_version");
+  INVRG_CHECK(H5Aget_storage_size(a) == sizeof version, INVRG_ERR_INPUT,
+              "'%s': format_version is not [major, minor]", name);
+  INVRG_H5_CALL(H5Aread(a, H5T_NATIVE_INT64, version), "format_version");
+  INVRG_CHECK(version[0] == major, INVRG_ERR_INPUT,
+              "'%s' has format_version %lld.%lld; this invrg reads %d.x", name,
+              (long long)version[0], (long long)version[1], major);
+cleanup:
+  invrg_h5_close(&type);
+  invrg_h5_close(&a);
+  return err;
+}

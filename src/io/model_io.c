@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "invrg/h5util.h"
+#include "invrg/runfile.h"
 
 invrg_err invrg_model_write(hid_t loc, const char *path, const invrg_model *m) {
   invrg_err err = INVRG_SUCCESS;
@@ -57,6 +58,7 @@ invrg_err invrg_model_read(const char *file_name, const char *path, invrg_model 
   file = H5Fopen(file_name, H5F_ACC_RDONLY, H5P_DEFAULT);
   INVRG_CHECK(file >= 0, INVRG_ERR_INPUT, "cannot open model file '%s' (missing, or not HDF5)",
               file_name);
+  INVRG_CALL(invrg_h5_check_format(file, file_name, INVRG_FORMAT_VERSION_MAJOR));
   INVRG_CHECK(H5Lexists(file, path, H5P_DEFAULT) > 0, INVRG_ERR_INPUT,
               "model file '%s' has no group '%s'", file_name, path);
   INVRG_H5_CALL(g = H5Gopen2(file, path, H5P_DEFAULT), path);

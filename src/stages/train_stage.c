@@ -111,6 +111,10 @@ static invrg_err open_data_file(const invrg_config *cfg, hid_t *file) {
                                    cfg->train.data);
     goto cleanup;
   }
+  if (invrg_h5_check_format(*file, cfg->train.data, INVRG_FORMAT_VERSION_MAJOR) != INVRG_SUCCESS) {
+    err = invrg_config_input_error(cfg, "train", "data", "%s", invrg_error_message());
+    goto cleanup;
+  }
 cleanup:
   return err;
 }

@@ -103,5 +103,11 @@ bad "levels too large for memory" "model = 'sym3', params = 1, 1, 1, levels = 20
 bad "save_levels outside 1..levels" "model = 'sym3', params = 1, 1, 1, levels = 4, save_levels = 5" "save_levels holds 5, outside 1 .. levels = 4"
 bad "params inconsistent with the model" "model = 'sym5', params = 1, 1, 1" "model 'sym5' has 6 parameters, params gives 3"
 bad "missing model file" "model_file = 'nope.h5'" "cannot open model file 'nope.h5'"
+head -c 3000 pipe.h5 > truncated.h5
+bad "truncated model file" "model_file = 'truncated.h5'" "cannot open model file 'truncated.h5'"
+cp pipe.h5 future.h5
+"$PYTHON" -c "import h5py; f = h5py.File('future.h5', 'r+'); f.attrs['format_version'] = [2, 0]"
+bad "model file of another format version" "model_file = 'future.h5'" "'future.h5' has format_version 2.0; this invrg reads 1.x"
+bad "run file without a model" "model_file = 'd1.h5'" "model file 'd1.h5' has no group 'model'"
 bad "no model at all" "levels = 4" "no model to dream with"
 finish

@@ -67,6 +67,11 @@ bad "batch larger than the training set" "data = 'data.h5', batch = 400" \
   "bad.nml:2:26: error: batch = 400 is larger than the training set (360 configurations after 40 for validation)"
 bad "missing data file" "data = 'nowhere.h5'" "bad.nml:2:8: error: cannot open training data 'nowhere.h5'"
 bad "data file without configurations" "data = 't1.h5'" "training data file 't1.h5' has no /mc group"
+head -c 5000 data.h5 > cut.h5
+bad "truncated data file" "data = 'cut.h5'" "cannot open training data 'cut.h5'"
+cp data.h5 old.h5
+"$PYTHON" -c "import h5py; f = h5py.File('old.h5', 'r+'); f.attrs['format_version'] = [0, 9]"
+bad "data file of another format version" "data = 'old.h5'" "'old.h5' has format_version 0.9; this invrg reads 1.x"
 bad "no data from this run" "model = 'sym3'" "data = '' trains on this run's Monte Carlo samples"
 bad "mean of conv replicas" "data = 'data.h5', model = 'conv', select = 'mean'" "the mean of conv replicas is not a model; use 'best'"
 finish

@@ -1,0 +1,196 @@
+/**
+ * @file correlation.h
+ * Two-point functions of spin configurations by FFT (SPEC §7, issue F7): the
+ * structure factor S(k), the correlation function G(r) by its inverse
+ * transform (Wiener–Khinchin), G along the axes and the diagonal, the radially
+ * averaged S(k) and the second-moment correlation length ξ₂, per lattice size,
+ * with jackknife errors.
+ *
+ * Conventions
+ * -----------
+ * - *Fourier.* On an L × L periodic lattice (square only), k = 2π(n_x, n_y)/L
+ *   with mode numbers 0 ≤ n < L, and
+ *       S(k) = |Σ_x s_x e^{−ik·x}|² / N,     G(r) = ⟨s_0 s_r⟩ = (1/N) Σ_k S(k) e^{ik·r},
+ *   both averaged over configurations (and, for G, over the origin). So
+ *   S(0) = N⟨m²⟩ = χ' and Σ_k S(k) = N, G(0) = 1.
+ * - *Derived quantities* (all averaged over the lattice symmetries that relate
+ *   them, so they are well defined for any ensemble):
+ *   G_axis(r) = [G(r,0) + G(0,r)]/2 and G_diag(r) = [G(r,r) + G(r,−r)]/2 for
+ *   r = 0 … L/2 (G_axis(1) = −(E/N)/2: the bond energy);
+ *   S_radial(q) = mean of S(k) over the shell q ≤ |ñ| + ½ < q + 1, where ñ is
+ *   the mode number folded into (−L/2, L/2], with the mean |k| of the shell;
+ *   ξ₂ = √(S(0)/S(k_min) − 1) / (2 sin(π/L)), S(k_min) = [S(2π/L,0) + S(0,2π/L)]/2,
+ *   and ξ₂/L (→ 0.9050488 at K_c, Salas & Sokal 2000).
+ *   G_axis and G_diag are the 1D inverse transforms of projections of S(k)
+ *   (Σ over k_y at fixed k_x, and over k_x ± k_y at fixed sum), so only O(L)
+ *   numbers per configuration are kept, not the whole S(k).
+ * - *Whole maps.* For L ≤ params.map_max_L the whole S(k) (the r2c half plane,
+ *   [k_y][k_x] with 0 ≤ n_x ≤ L/2) is kept too, its mean written with G(r) (the
+ *   2D inverse transform, [y][x]); without errors.
+ * - *Transform.* Each configuration is transformed as rows (real-to-complex
+ *   along x), a transpose, then columns (complex along y), with the same FFTW
+ *   1D plans (FFTW_ESTIMATE: the same plan on every rank) executed on buffers
+ *   of the same alignment in every layout. A replicated lattice is transformed
+ *   by its group's rank 0 alone; a distributed one without gathering it: its
+ *   blocks are redistributed from the group's px × py grid to FFTW's row slabs
+ *   (MPI_Alltoallv of the int8 spins), rows are transformed, FFTW-MPI
+ *   transposes the slabs into k_x columns, and each rank transforms its
+ *   columns. Hence every |ŝ(k)|² is bit-identical in every layout.
+ * - *Exact accumulation.* Each |ŝ(k)|²/N is rounded to a fixed-point integer of
+ *   2^−F (F = 60 − ⌈log₂ N⌉, so a configuration's sums fit in 63 bits; 1.5e-11
+ *   at N = 4096²), and S(0) is taken exactly from the magnetisation. Sums are
+ *   integers, exact in any order: per jackknife block, across the ranks of a
+ *   group and across groups. Results are bit-identical for any number of
+ *   ranks, groups and grids.
+ * - *Jackknife blocks* are chosen by the caller per configuration, as for MCRG
+ *   (invrg_mcrg_block_of() of a global, layout-independent sample order).
+ *   Empty blocks are skipped; errors are √((B−1)/B Σ_b (f_b − f̄)²) over the B
+ *   non-empty delete-one estimates f_b, values f on all samples. The
+ *   delete-one values of ξ₂/L are kept per block for finite-size scaling
+ *   (fss.h), so fits can be redone on each delete-one set of every size.
+ * - *Cost and memory.* Per configuration about 4 ns per spin on one core at
+ *   4096² (bench_correlation). Workspaces are kept per size (plans made once
+ *   and reused): ≈ 8 N bytes for a replicated lattice (on group rank 0 only),
+ *   ≈ 17 N/P bytes per rank for one distributed on P ranks; accumulators
+ *   ≈ 28 L bytes per size and jackknife block (plus 16 N for a whole map).
+ *
+ * Use (the communicator of each collective call in brackets)
+ * ---
+ *     invrg_corr_create(&params, groups, &c);
+ *     for each configuration (sample j of n_samples, any size):
+ *       invrg_corr_add_configuration(c, lat,                          [lat->comm]
+ *           invrg_mcrg_block_of(j, n_samples, params.n_blocks));
+ *     invrg_corr_reduce(c);                                           [g->world]
+ *     invrg_corr_analyze(c, &r);                                      [g->world]
+ *     invrg_corr_write(r, file, "dream", comm);                       [file's comm]
+ *     invrg_corr_log(r, "dream");
+ *     invrg_corr_results_destroy(&r); invrg_corr_destroy(&c);        [see destroy]
+ */
+#ifndef INVRG_CORRELATION_H
+#define INVRG_CORRELATION_H
+
+#include <hdf5.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "invrg/error.h"
+#include "invrg/groups.h"
+#include "invrg/lattice.h"
+
+/** Salas & Sokal (2000): ξ₂/L of the critical periodic square in the limit L → ∞. */
+#define INVRG_XI2_OVER_L_CRITICAL 0.9050488
+
+/** What an accumulator keeps. */
+typedef struct {
+  int n_blocks;      /**< jackknife blocks, ≥ 2 */
+  int64_t map_max_L; /**< keep the whole S(k) map for L ≤ this (0: never) */
+} invrg_corr_params;
+
+/** Sums of S(k) projections per lattice size and jackknife block. */
+typedef struct invrg_corr invrg_corr;
+
+/**
+ * A new, empty accumulator for the group @p g (kept by reference: it must
+ * outlive the accumulator). Input error for bad counts. Not collective.
+ */
+invrg_err invrg_corr_create(const invrg_corr_params *p, const invrg_groups *g, invrg_corr **out);
+
+/**
+ * Frees it; sets *c to NULL; accepts NULL. Collective on the communicators of
+ * the distributed lattices it transformed (FFTW-MPI plans hold duplicates of
+ * them): call it on every rank of the group.
+ */
+void invrg_corr_destroy(invrg_corr **c);
+
+/**
+ * Makes the transform workspace and plans for configurations like @p lat
+ * (size and layout), as the first invrg_corr_add_configuration() would; lets
+ * callers keep planning out of timed loops. Collective on lat->comm.
+ */
+invrg_err invrg_corr_prepare(invrg_corr *c, const invrg_lattice *lat);
+
+/**
+ * Adds the configuration held by @p lat (L × L, L ≥ 2, replicated or
+ * distributed on the accumulator's group; any halo, not modified) to jackknife
+ * block @p block. A replicated lattice is measured once per group, by group
+ * rank 0 (the other ranks return at once); a distributed one by all ranks of
+ * the group together. Sizes may be mixed freely; each has its own sums.
+ * Collective on lat->comm.
+ */
+invrg_err invrg_corr_add_configuration(invrg_corr *c, const invrg_lattice *lat, int block);
+
+/** Configurations of size @p L added so far (by this group; after reduce: by all). Not collective. */
+int64_t invrg_corr_samples(const invrg_corr *c, int64_t L);
+
+/**
+ * Sums the accumulators of all ranks exactly (the union of the sizes any rank
+ * saw), so every rank holds the totals. Afterwards nothing can be added.
+ * Collective on g->world.
+ */
+invrg_err invrg_corr_reduce(invrg_corr *c);
+
+/** The analysis of one size. Every *_err is the jackknife error of the value beside it. */
+typedef struct {
+  int64_t L;
+  int64_t n_samples;
+  int n_blocks;                  /**< non-empty jackknife blocks */
+  int fixed_point_bits;          /**< F: |ŝ|²/N accumulated in units of 2^−F */
+  double chi_prime, chi_prime_err; /**< S(0) = N⟨m²⟩ */
+  double S_kmin, S_kmin_err;     /**< [S(2π/L,0) + S(0,2π/L)]/2 */
+  double xi2, xi2_err;           /**< second-moment correlation length */
+  double xi2_over_L, xi2_over_L_err;
+  int n_r;                       /**< distances r = 0 … L/2 */
+  double *G_axis, *G_axis_err;   /**< [n_r] */
+  double *G_diag, *G_diag_err;   /**< [n_r] */
+  int n_shells;                  /**< radial shells q = 0 … n_shells − 1 */
+  double *k_shell;               /**< [n_shells]: mean |k| of the shell's modes */
+  double *shell_modes;           /**< [n_shells]: modes in the shell (whole k plane) */
+  double *S_radial, *S_radial_err; /**< [n_shells] */
+  int n_jackknife;               /**< = the requested n_blocks */
+  double *xi2_over_L_jackknife;  /**< [n_jackknife]: ξ₂/L without block b (NaN if b is empty) */
+  bool has_map;                  /**< whole maps kept (L ≤ map_max_L) */
+  double *S_map;                 /**< [L][L/2 + 1]: mean S at (n_y, n_x), or NULL */
+  double *G_map;                 /**< [L][L]: G at (y, x), or NULL */
+  double *values;                /**< private: one allocation behind all arrays */
+  int64_t n_values;              /**< private */
+} invrg_corr_size;
+
+/** The analysis of every size of an accumulator, in increasing L. */
+typedef struct {
+  int n_sizes;
+  invrg_corr_size *size; /**< [n_sizes] */
+  int n_blocks;          /**< jackknife blocks requested */
+} invrg_corr_results;
+
+/**
+ * Computes everything above for every size from the reduced accumulator, on
+ * world rank 0, and broadcasts it, so every rank holds identical results (as
+ * HDF5 attributes need). Collective on g->world.
+ */
+invrg_err invrg_corr_analyze(const invrg_corr *c, invrg_corr_results **out);
+
+/** Frees it; sets *r to NULL; accepts NULL. Not collective. */
+void invrg_corr_results_destroy(invrg_corr_results **r);
+
+/** The results of size @p L, or NULL. Not collective. */
+const invrg_corr_size *invrg_corr_find(const invrg_corr_results *r, int64_t L);
+
+/**
+ * Writes the results under @p loc as corr/<source>/L<L>/ (attributes
+ * n_samples, chi_prime, S_kmin, xi2, xi2_over_L with errors; datasets r,
+ * G_axis, G_diag, k, shell_modes, S_radial with errors, xi2_over_L_jackknife,
+ * and S_map, G_map when kept). Collective on the file's communicator @p comm:
+ * every rank calls it with the same results; rank 0 of @p comm writes
+ * dataset contents.
+ */
+invrg_err invrg_corr_write(const invrg_corr_results *r, hid_t loc, const char *source,
+                           MPI_Comm comm);
+
+/**
+ * Logs one line per size (samples, ξ₂, ξ₂/L with its distance from the
+ * critical value, χ' = S(0), G_axis(1), G_axis(L/2)) at info level (world
+ * rank 0 prints). Not collective.
+ */
+void invrg_corr_log(const invrg_corr_results *r, const char *source);
+
+#endif

@@ -1,0 +1,347 @@
+/* Correlation accumulators: per lattice size and jackknife block, exact
+ * fixed-point sums of the projections of S(k) that G_axis, G_diag, the radial
+ * S(k) and ξ₂ are made of, and their exact reduction (correlation.h). */
+#include <limits.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "invrg/correlation.h"
+#include "physics/correlation_internal.h"
+
+/* One lattice size: its sums, the scratch of a configuration, and its transforms. */
+typedef struct {
+  corr_layout y;
+  int64_t *blocks;    /* [n_blocks][record_len] */
+  int64_t *map;       /* [L][L/2 + 1] exact pairs, or NULL */
+  int64_t *bins;      /* [n_pairs]: this configuration's sums (this rank's columns) */
+  int32_t *fold2;     /* [2L]: corr_fold(m) for 0 ≤ m < 2L */
+  int32_t *shell_col; /* [n_fold]: shells of the column being measured, by folded n_y */
+  corr_fft *fft[2];   /* for replicated and for distributed lattices of this size */
+} size_state;
+
+struct invrg_corr {
+  const invrg_groups *g;
+  invrg_corr_params p;
+  int n_sizes, capacity;
+  size_state *size; /* in increasing L */
+  bool reduced;
+};
+
+void corr_layout_of(int64_t L, corr_layout *out) {
+  out->L = L;
+  out->n_fold = (int)(L / 2 + 1);
+  out->n_shells = corr_shell(L / 2, L / 2) + 1;
+  int bits = 0; /* ⌈log₂ N⌉ */
+  while ((INT64_C(1) << bits) < L * L) bits++;
+  /* Σ_k S(k) = N, so a configuration's sums (each k counted at most twice) stay below 2^61. */
+  out->F = 60 - bits;
+}
+
+/* ------------------------------------------------------------------ sizes */
+
+static void size_free(size_state *s) {
+  corr_fft_destroy(&s->fft[0]);
+  corr_fft_destroy(&s->fft[1]);
+  free(s->blocks);
+  free(s->map);
+  free(s->bins);
+  free(s->fold2);
+  free(s->shell_col);
+  memset(s, 0, sizeof *s);
+}
+
+static invrg_err size_init(const invrg_corr *c, int64_t L, size_state *s) {
+  invrg_err err = INVRG_SUCCESS;
+  memset(s, 0, sizeof *s);
+  corr_layout_of(L, &s->y);
+  s->blocks = calloc((size_t)c->p.n_blocks * corr_record_len(&s->y), sizeof *s->blocks);
+  s->bins = calloc((size_t)corr_n_pairs(&s->y), sizeof *s->bins);
+  s->fold2 = malloc(2 * (size_t)L * sizeof *s->fold2);
+  s->shell_col = malloc((size_t)s->y.n_fold * sizeof *s->shell_col);
+  INVRG_CHECK_ALLOC(s->blocks);
+  INVRG_CHECK_ALLOC(s->bins);
+  INVRG_CHECK_ALLOC(s->fold2);
+  INVRG_CHECK_ALLOC(s->shell_col);
+  for (int64_t m = 0; m < 2 * L; m++) s->fold2[m] = (int32_t)corr_fold(m, L);
+  if (L <= c->p.map_max_L) {
+    s->map = calloc(2 * (size_t)L * (size_t)s->y.n_fold, sizeof *s->map);
+    INVRG_CHECK_ALLOC(s->map);
+  }
+cleanup:
+  if (err != INVRG_SUCCESS) size_free(s);
+  return err;
+}
+
+/* The state of size @p L, made (and kept in order) if new. */
+static invrg_err size_get(invrg_corr *c, int64_t L, size_state **out) {
+  invrg_err err = INVRG_SUCCESS;
+  int at = 0;
+  while (at < c->n_sizes && c->size[at].y.L < L) at++;
+  if (at < c->n_sizes && c->size[at].y.L == L) {
+    *out = &c->size[at];
+    goto cleanup;
+  }
+  if (c->n_sizes == c->capacity) {
+    int capacity = c->capacity > 0 ? 2 * c->capacity : 8;
+    size_state *grown = realloc(c->size, (size_t)capacity * sizeof *grown);
+    INVRG_CHECK_ALLOC(grown);
+    c->size = grown;
+    c->capacity = capacity;
+  }
+  size_state fresh;
+  INVRG_CALL(size_init(c, L, &fresh));
+  memmove(&c->size[at + 1], &c->size[at], (size_t)(c->n_sizes - at) * sizeof *c->size);
+  c->size[at] = fresh;
+  c->n_sizes++;
+  *out = &c->size[at];
+cleanup:
+  return err;
+}
+
+/* ------------------------------------------------------------------ create, destroy */
+
+invrg_err invrg_corr_create(const invrg_corr_params *p, const invrg_groups *g, invrg_corr **out) {
+  invrg_err err = INVRG_SUCCESS;
+  invrg_corr *c = NULL;
+  *out = NULL;
+  INVRG_CHECK(p->n_blocks >= 2, INVRG_ERR_INPUT,
+              "correlations need at least 2 jackknife blocks, got %d", p->n_blocks);
+  INVRG_CHECK(p->map_max_L >= 0, INVRG_ERR_INPUT, "correlations: map_max_L must be >= 0, got %lld",
+              (long long)p->map_max_L);
+  c = calloc(1, sizeof *c);
+  INVRG_CHECK_ALLOC(c);
+  c->g = g;
+  c->p = *p;
+  *out = c;
+cleanup:
+  return err;
+}
+
+void invrg_corr_destroy(invrg_corr **cp) {
+  invrg_corr *c = *cp;
+  if (c == NULL) return;
+  for (int i = 0; i < c->n_sizes; i++) size_free(&c->size[i]);
+  free(c->size);
+  free(c);
+  *cp = NULL;
+}
+
+/* ------------------------------------------------------------------ measure */
+
+/* What the column callback needs. */
+typedef struct {
+  size_state *s;
+  double to_fixed;  /* 2^F / N: |ŝ|² → fixed-point units of S = |ŝ|²/N */
+  bool bad_zero_mode; /* ŝ(0) was not an integer: not a ±1 configuration */
+} column_ctx;
+
+/*
+ * Adds column n_x of |ŝ|² to the configuration's sums, for the whole k plane:
+ * the r2c half plane holds n_x = 0 … L/2, and every other column is the mirror
+ * (−n_x, −n_y) of one of them with the same S and the same folded projections
+ * and shell, hence weight 2 for 0 < n_x < L/2.
+ *   A[f] += S for each of f = fold(n_x), fold(n_y)         (axis projections)
+ *   D[f] += S for each of f = fold(n_x + n_y), fold(n_x − n_y)  (diagonal ones)
+ *   R[shell(n)] += S
+ */
+static void measure_column(void *vctx, int64_t nx, const fftw_complex *col) {
+  column_ctx *x = vctx;
+  size_state *s = x->s;
+  const int64_t L = s->y.L, H = s->y.n_fold;
+  int64_t *bins = s->bins, *A = bins + corr_axis_at(&s->y), *D = bins + corr_diag_at(&s->y);
+  int64_t *R = bins + corr_shell_at(&s->y);
+  const int32_t *fold2 = s->fold2;
+  const int64_t w = (nx == 0 || 2 * nx == L) ? 1 : 2;
+  /* shells along the column: |n|² grows with the folded n_y, so walk outwards */
+  int32_t *shell = s->shell_col;
+  for (int64_t fy = 0, q = 0; fy < H; fy++) {
+    const int64_t n2 = nx * nx + fy * fy;
+    while (q * q + q < n2) q++;
+    shell[fy] = (int32_t)q;
+  }
+  int64_t column_sum = 0;
+  for (int64_t ky = 0; ky < L; ky++) {
+    int64_t v = llrint((col[ky][0] * col[ky][0] + col[ky][1] * col[ky][1]) * x->to_fixed);
+    if (nx == 0 && ky == 0) { /* S(0) exactly from the magnetisation M = ŝ(0) */
+      const double M = nearbyint(col[0][0]);
+      x->bad_zero_mode = fabs(col[0][0] - M) > 1e-3 || fabs(col[0][1]) > 1e-3;
+      v = llrint(M * M * x->to_fixed);
+      bins[POINT_S00] = v;
+    }
+    if (s->map) corr_exact_add(s->map + 2 * (ky * H + nx), v);
+    column_sum += v;
+    const int64_t wv = w * v;
+    const int32_t fy = fold2[ky];
+    A[fy] += wv;
+    D[fold2[nx + ky]] += wv;
+    D[fold2[nx - ky + L]] += wv;
+    R[shell[fy]] += wv;
+  }
+  A[nx] += w * column_sum;
+  if (nx == 0) bins[POINT_S01] = llrint((col[1][0] * col[1][0] + col[1][1] * col[1][1]) * x->to_fixed);
+  if (nx == 1) bins[POINT_S10] = llrint((col[0][0] * col[0][0] + col[0][1] * col[0][1]) * x->to_fixed);
+}
+
+/* The size state and transform for @p lat, made if needed. Collective on lat->comm. */
+static invrg_err prepare(invrg_corr *c, const invrg_lattice *lat, size_state **out) {
+  invrg_err err = INVRG_SUCCESS;
+  *out = NULL;
+  INVRG_CHECK(!c->reduced, INVRG_ERR_RUNTIME, "correlations: configuration added after the reduction");
+  INVRG_CHECK(lat->lx == lat->ly && lat->lx >= 2, INVRG_ERR_INPUT,
+              "correlations need a square lattice of side >= 2, got %lld x %lld",
+              (long long)lat->lx, (long long)lat->ly);
+  const bool distributed = lat->mode == INVRG_LATTICE_DISTRIBUTED;
+  if (distributed) {
+    int size = 0;
+    INVRG_MPI_CALL(MPI_Comm_size(lat->comm, &size));
+    INVRG_CHECK(size == c->g->ranks_per_group, INVRG_ERR_RUNTIME,
+                "correlations: the lattice is distributed over %d ranks, the group has %d", size,
+                c->g->ranks_per_group);
+  }
+  size_state *s = NULL;
+  INVRG_CALL(size_get(c, lat->lx, &s));
+  if (!corr_fft_fits(s->fft[distributed], lat)) {
+    corr_fft_destroy(&s->fft[distributed]);
+    INVRG_CALL(corr_fft_create(lat, &s->fft[distributed]));
+  }
+  *out = s;
+cleanup:
+  return err;
+}
+
+invrg_err invrg_corr_prepare(invrg_corr *c, const invrg_lattice *lat) {
+  invrg_err err = INVRG_SUCCESS;
+  size_state *s = NULL;
+  if (lat->mode == INVRG_LATTICE_REPLICATED && c->g->rank != 0) goto cleanup;
+  INVRG_CALL(prepare(c, lat, &s));
+cleanup:
+  return err;
+}
+
+invrg_err invrg_corr_add_configuration(invrg_corr *c, const invrg_lattice *lat, int block) {
+  invrg_err err = INVRG_SUCCESS;
+  size_state *s = NULL;
+  INVRG_CHECK(block >= 0 && block < c->p.n_blocks, INVRG_ERR_RUNTIME,
+              "correlations: jackknife block %d is not in 0 .. %d", block, c->p.n_blocks - 1);
+  /* A replicated lattice is the same on every rank of the group: measure it once. */
+  if (lat->mode == INVRG_LATTICE_REPLICATED && c->g->rank != 0) goto cleanup;
+  INVRG_CALL(prepare(c, lat, &s));
+  const bool distributed = lat->mode == INVRG_LATTICE_DISTRIBUTED;
+  const double N = (double)lat->lx * (double)lat->ly;
+  memset(s->bins, 0, (size_t)corr_n_pairs(&s->y) * sizeof *s->bins);
+  column_ctx ctx = {s, ldexp(1.0, s->y.F) / N, false};
+  INVRG_CALL(corr_fft_run(s->fft[distributed], lat, measure_column, &ctx));
+  INVRG_CHECK(!ctx.bad_zero_mode, INVRG_ERR_RUNTIME,
+              "correlations: the k = 0 mode is not an integer; spins must be +1 or -1");
+
+  int comm_rank = 0;
+  if (distributed) INVRG_MPI_CALL(MPI_Comm_rank(lat->comm, &comm_rank));
+  int64_t *record = s->blocks + (size_t)block * corr_record_len(&s->y);
+  if (comm_rank == 0) record[0]++; /* each rank of a distributed lattice adds its columns */
+  for (int k = 0; k < corr_n_pairs(&s->y); k++) corr_exact_add(record + 1 + 2 * k, s->bins[k]);
+cleanup:
+  return err;
+}
+
+int64_t invrg_corr_samples(const invrg_corr *c, int64_t L) {
+  for (int i = 0; i < c->n_sizes; i++) {
+    const size_state *s = &c->size[i];
+    if (s->y.L != L) continue;
+    int64_t n = 0;
+    for (int b = 0; b < c->p.n_blocks; b++) n += s->blocks[(size_t)b * corr_record_len(&s->y)];
+    return n;
+  }
+  return 0;
+}
+
+/* ------------------------------------------------------------------ reduce */
+
+/* x[0..n) summed over @p comm in place, in chunks MPI counts can hold. */
+static invrg_err allreduce_int64(int64_t *x, size_t n, MPI_Comm comm) {
+  invrg_err err = INVRG_SUCCESS;
+  const size_t chunk = (size_t)1 << 24;
+  for (size_t first = 0; first < n; first += chunk) {
+    const size_t count = n - first < chunk ? n - first : chunk;
+    INVRG_MPI_CALL(MPI_Allreduce(MPI_IN_PLACE, x + first, (int)count, MPI_INT64_T, MPI_SUM, comm));
+  }
+cleanup:
+  return err;
+}
+
+/* Every rank gets a state for every size any rank has (empty where it had none). */
+static invrg_err unite_sizes(invrg_corr *c) {
+  invrg_err err = INVRG_SUCCESS;
+  const invrg_groups *g = c->g;
+  int *counts = NULL, *displs = NULL;
+  int64_t *mine = NULL, *all = NULL;
+  counts = malloc((size_t)g->world_size * sizeof *counts);
+  displs = malloc((size_t)g->world_size * sizeof *displs);
+  mine = malloc((size_t)(c->n_sizes + 1) * sizeof *mine);
+  INVRG_CHECK_ALLOC(counts);
+  INVRG_CHECK_ALLOC(displs);
+  INVRG_CHECK_ALLOC(mine);
+  for (int i = 0; i < c->n_sizes; i++) mine[i] = c->size[i].y.L;
+  INVRG_MPI_CALL(MPI_Allgather(&c->n_sizes, 1, MPI_INT, counts, 1, MPI_INT, g->world));
+  int total = 0;
+  for (int r = 0; r < g->world_size; r++) {
+    displs[r] = total;
+    total += counts[r];
+  }
+  all = malloc((size_t)(total + 1) * sizeof *all);
+  INVRG_CHECK_ALLOC(all);
+  INVRG_MPI_CALL(MPI_Allgatherv(mine, c->n_sizes, MPI_INT64_T, all, counts, displs, MPI_INT64_T,
+                                g->world));
+  for (int k = 0; k < total; k++) {
+    size_state *s = NULL;
+    INVRG_CALL(size_get(c, all[k], &s));
+  }
+cleanup:
+  free(counts);
+  free(displs);
+  free(mine);
+  free(all);
+  return err;
+}
+
+invrg_err invrg_corr_reduce(invrg_corr *c) {
+  invrg_err err = INVRG_SUCCESS;
+  INVRG_CHECK(!c->reduced, INVRG_ERR_RUNTIME, "correlations: reduced twice");
+  INVRG_CALL(unite_sizes(c));
+  /* Each rank holds only what it measured (its columns, or a replicated lattice measured by
+   * group rank 0 alone), so the world sum is the total. Integer sums are exact in any order. */
+  for (int i = 0; i < c->n_sizes; i++) {
+    size_state *s = &c->size[i];
+    const size_t len = (size_t)c->p.n_blocks * corr_record_len(&s->y);
+    INVRG_CALL(allreduce_int64(s->blocks, len, c->g->world));
+    for (int b = 0; b < c->p.n_blocks; b++) {
+      int64_t *record = s->blocks + (size_t)b * corr_record_len(&s->y);
+      for (int k = 0; k < corr_n_pairs(&s->y); k++) corr_exact_normalise(record + 1 + 2 * k);
+    }
+    if (s->map) {
+      const size_t n = (size_t)s->y.L * (size_t)s->y.n_fold;
+      INVRG_CALL(allreduce_int64(s->map, 2 * n, c->g->world));
+      for (size_t k = 0; k < n; k++) corr_exact_normalise(s->map + 2 * k);
+    }
+  }
+  c->reduced = true;
+cleanup:
+  return err;
+}
+
+/* ------------------------------------------------------------------ for the analysis */
+
+bool corr_reduced(const invrg_corr *c) { return c->reduced; }
+
+int corr_n_sizes(const invrg_corr *c) { return c->n_sizes; }
+
+void corr_size_sums_of(const invrg_corr *c, int i, corr_size_sums *out) {
+  out->layout = c->size[i].y;
+  out->n_blocks = c->p.n_blocks;
+  out->blocks = c->size[i].blocks;
+  out->map = c->size[i].map;
+}
+
+const invrg_groups *corr_groups(const invrg_corr *c) { return c->g; }
+
+int corr_requested_blocks(const invrg_corr *c) { return c->p.n_blocks; }

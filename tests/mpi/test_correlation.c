@@ -1,0 +1,440 @@
+/*
+ * The correlation engine on 1, 2 and 4 ranks:
+ * - FFT results against direct O(N²) sums: S(k) = |Σ_x s_x e^{−ik·x}|²/N and
+ *   G(r) = (1/N) Σ_x s_x s_{x+r} for every k and r, on small random lattices
+ *   (odd, even, 2 … 16), averaged and jackknifed by the test itself with
+ *   stats.h; everything within 1e-12 (relative to the size of the number);
+ * - G_axis(1) = −(E/N)/2 of the same configurations, to rounding;
+ * - every layout (groups of 1, 2, 4 ranks; grids 1×n, n×1, 2×2; replicated and
+ *   distributed lattices, slabs equal to the blocks or not) gives the same
+ *   bits as one rank per group;
+ * - the HDF5 writer: read back what it wrote;
+ * - misuse is refused.
+ */
+#include <hdf5.h>
+#include <math.h>
+#include <mpi.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "invrg/config.h"
+#include "invrg/correlation.h"
+#include "invrg/groups.h"
+#include "invrg/h5util.h"
+#include "invrg/lattice.h"
+#include "invrg/log.h"
+#include "invrg/mcrg.h"
+#include "invrg/observables.h"
+#include "invrg/rng.h"
+#include "invrg/stats.h"
+
+static int world_rank, world_size, failures;
+static char where[160];
+
+#define EXPECT(cond, ...)                                                           \
+  do {                                                                              \
+    if (!(cond)) {                                                                  \
+      failures++;                                                                   \
+      printf("[rank %d] FAIL %s:%d [%s]: ", world_rank, __FILE__, __LINE__, where); \
+      printf(__VA_ARGS__);                                                          \
+      printf("\n");                                                                 \
+    }                                                                               \
+  } while (0)
+
+#define OK(call)                                                                                  \
+  do {                                                                                            \
+    if ((call) != INVRG_SUCCESS) {                                                                \
+      printf("[rank %d] FAIL %s:%d [%s]: %s: %s\n", world_rank, __FILE__, __LINE__, where, #call, \
+             invrg_error_message());                                                              \
+      fflush(stdout);                                                                             \
+      MPI_Abort(MPI_COMM_WORLD, 1);                                                               \
+    }                                                                                             \
+  } while (0)
+
+static const uint64_t seed = 777;
+enum { N_CONF = 6, N_BLOCKS = 3 };
+static const int64_t sizes[] = {2, 4, 5, 6, 8, 12, 16};
+enum { N_SIZES = (int)(sizeof sizes / sizeof sizes[0]) };
+
+/* ---------------------------------------------------------------- helpers */
+
+static invrg_groups *make_groups(int rpg, int px) {
+  invrg_config cfg;
+  invrg_config_defaults(&cfg);
+  cfg.parallel.ranks_per_group = rpg;
+  cfg.parallel.grid[0] = px;
+  invrg_groups *g = NULL;
+  OK(invrg_groups_create(MPI_COMM_WORLD, &cfg, &g));
+  return g;
+}
+
+/* Configuration j of size L: biased coins (up with probability 0.5 ± 0.3), so S(0) > S(k_min). */
+static int8_t *configuration(int64_t L, int j) {
+  int8_t *a = malloc((size_t)(L * L));
+  invrg_rng_stream s;
+  invrg_rng_stream_init(&s, seed, INVRG_RNG_INIT, (uint64_t)(L * 100 + j), 0);
+  const double p = j % 2 ? 0.2 : 0.8;
+  for (int64_t k = 0; k < L * L; k++) a[k] = invrg_rng_bernoulli(&s, (uint64_t)k, 0, p) ? 1 : -1;
+  return a;
+}
+
+/* The array as a lattice of the group: distributed when the group has several ranks and can. */
+static invrg_lattice *to_lattice(const invrg_groups *g, const int8_t *a, int64_t L) {
+  invrg_lattice *lat = NULL;
+  if (g->ranks_per_group > 1 && invrg_groups_can_distribute(g, L, L, 1))
+    OK(invrg_lattice_create_distributed(g, L, L, 1, &lat));
+  else
+    OK(invrg_lattice_create_replicated(L, L, 1, &lat));
+  OK(invrg_lattice_scatter(lat, a));
+  return lat;
+}
+
+static bool close_to(double a, double b, double scale) {
+  return fabs(a - b) <= 1e-12 * (scale > 1 ? scale : 1);
+}
+
+/* Every size, N_CONF configurations each, on the layout of @p g. */
+static invrg_corr_results *run(const invrg_groups *g, int64_t map_max_L) {
+  invrg_corr_params p = {.n_blocks = N_BLOCKS, .map_max_L = map_max_L};
+  invrg_corr *c = NULL;
+  OK(invrg_corr_create(&p, g, &c));
+  for (int i = 0; i < N_SIZES; i++)
+    for (int64_t k = 0; k < invrg_groups_item_count(g, N_CONF); k++) {
+      const int j = (int)invrg_groups_item(g, k);
+      int8_t *a = configuration(sizes[i], j);
+      invrg_lattice *lat = to_lattice(g, a, sizes[i]);
+      OK(invrg_corr_add_configuration(c, lat, invrg_mcrg_block_of(j, N_CONF, N_BLOCKS)));
+      invrg_lattice_destroy(&lat);
+      free(a);
+    }
+  OK(invrg_corr_reduce(c));
+  invrg_corr_results *r = NULL;
+  OK(invrg_corr_analyze(c, &r));
+  invrg_corr_destroy(&c);
+  return r;
+}
+
+/* ---------------------------------------------------------------- direct sums */
+
+static int64_t fold(int64_t n, int64_t L) {
+  int64_t m = ((n % L) + L) % L;
+  return m < L - m ? m : L - m;
+}
+
+/* Shell of mode (nx, ny): |n| of the folded mode numbers, rounded (no ties for integer n²). */
+static int shell_of(int64_t nx, int64_t ny, int64_t L) {
+  const int64_t fx = fold(nx, L), fy = fold(ny, L);
+  return (int)lround(sqrt((double)(fx * fx + fy * fy)));
+}
+
+/* Per configuration: the derived vector [S0, S10, S01, G_axis[n_r], G_diag[n_r], S_rad[ns]]. */
+typedef struct {
+  int64_t L;
+  int n_r, ns, len;
+  double *S;     /* [L][L] of the current configuration, S[ny * L + nx] */
+  double *G;     /* [L][L], G[y * L + x] */
+  double *modes; /* [ns] */
+} direct;
+
+static void direct_init(direct *d, int64_t L) {
+  d->L = L;
+  d->n_r = (int)(L / 2 + 1);
+  d->ns = shell_of(L / 2, L / 2, L) + 1;
+  d->len = 3 + 2 * d->n_r + d->ns;
+  d->S = calloc((size_t)(L * L), sizeof *d->S);
+  d->G = calloc((size_t)(L * L), sizeof *d->G);
+  d->modes = calloc((size_t)d->ns, sizeof *d->modes);
+  for (int64_t ny = 0; ny < L; ny++)
+    for (int64_t nx = 0; nx < L; nx++) d->modes[shell_of(nx, ny, L)] += 1;
+}
+
+static void direct_free(direct *d) {
+  free(d->S);
+  free(d->G);
+  free(d->modes);
+}
+
+/* S and G of one configuration by O(N²) sums, and its derived vector. */
+static void direct_measure(direct *d, const int8_t *s, double *v) {
+  const int64_t L = d->L;
+  const double N = (double)(L * L);
+  for (int64_t ny = 0; ny < L; ny++)
+    for (int64_t nx = 0; nx < L; nx++) {
+      double re = 0, im = 0;
+      for (int64_t y = 0; y < L; y++)
+        for (int64_t x = 0; x < L; x++) {
+          const double phase = 2 * M_PI * (double)((nx * x + ny * y) % L) / (double)L;
+          re += s[y * L + x] * cos(phase);
+          im -= s[y * L + x] * sin(phase);
+        }
+      d->S[ny * L + nx] = (re * re + im * im) / N;
+    }
+  for (int64_t ry = 0; ry < L; ry++)
+    for (int64_t rx = 0; rx < L; rx++) {
+      int64_t sum = 0;
+      for (int64_t y = 0; y < L; y++)
+        for (int64_t x = 0; x < L; x++) sum += s[y * L + x] * s[((y + ry) % L) * L + (x + rx) % L];
+      d->G[ry * L + rx] = (double)sum / N;
+    }
+  memset(v, 0, (size_t)d->len * sizeof *v);
+  v[0] = d->S[0];
+  v[1] = d->S[1];     /* (nx, ny) = (1, 0) */
+  v[2] = d->S[L]; /* (0, 1) */
+  for (int r = 0; r < d->n_r; r++) {
+    v[3 + r] = 0.5 * (d->G[r] + d->G[r * L]);
+    v[3 + d->n_r + r] = 0.5 * (d->G[r * L + r] + d->G[((L - r) % L) * L + r]);
+  }
+  for (int64_t ny = 0; ny < L; ny++)
+    for (int64_t nx = 0; nx < L; nx++)
+      v[3 + 2 * d->n_r + shell_of(nx, ny, L)] += d->S[ny * L + nx] / d->modes[shell_of(nx, ny, L)];
+}
+
+/* f of the jackknife: ξ₂/L from block means of [S0, S10, S01]. */
+static double xi_over_L(const double *m, const void *ctx) {
+  const double L = *(const double *)ctx;
+  return sqrt(m[0] / (0.5 * (m[1] + m[2])) - 1) / (2 * sin(M_PI / L)) / L;
+}
+
+typedef struct {
+  int k;
+} component;
+static double one_component(const double *m, const void *ctx) {
+  return m[((const component *)ctx)->k];
+}
+
+/* Every number of @p r against the direct sums (all configurations, on every rank). */
+static void check_against_direct(const invrg_corr_results *r) {
+  for (int i = 0; i < N_SIZES; i++) {
+    const int64_t L = sizes[i];
+    const invrg_corr_size *z = invrg_corr_find(r, L);
+    EXPECT(z != NULL && z->n_samples == N_CONF && z->n_blocks == N_BLOCKS,
+           "L = %lld: %s", (long long)L, z ? "wrong counts" : "missing");
+    if (z == NULL) continue;
+    direct d;
+    direct_init(&d, L);
+    double *v = malloc((size_t)d.len * sizeof *v);
+    double *block_means = calloc((size_t)(N_BLOCKS * d.len), sizeof *block_means);
+    double *S_mean = calloc((size_t)(L * L), sizeof *S_mean);
+    double *G_mean = calloc((size_t)(L * L), sizeof *G_mean);
+    double energy = 0;
+    for (int j = 0; j < N_CONF; j++) {
+      int8_t *a = configuration(L, j);
+      direct_measure(&d, a, v);
+      const int b = invrg_mcrg_block_of(j, N_CONF, N_BLOCKS);
+      for (int k = 0; k < d.len; k++) block_means[b * d.len + k] += v[k] / (N_CONF / N_BLOCKS);
+      for (int64_t k = 0; k < L * L; k++) {
+        S_mean[k] += d.S[k] / N_CONF;
+        G_mean[k] += d.G[k] / N_CONF;
+      }
+      invrg_config_sums sums;
+      invrg_observables_sums_array(a, L, L, &sums);
+      energy += -(double)sums.bonds / (double)(L * L) / N_CONF;
+      free(a);
+    }
+    const double N = (double)(L * L), Lf = (double)L;
+    double value, error;
+    /* S(0) and S(k_min) */
+    component cc = {0};
+    invrg_jackknife(block_means, N_BLOCKS, d.len, one_component, &cc, &value, &error);
+    EXPECT(close_to(z->chi_prime, value, N) && close_to(z->chi_prime_err, error, N),
+           "L = %lld: S(0) %.15g +- %.15g, direct %.15g +- %.15g", (long long)L, z->chi_prime,
+           z->chi_prime_err, value, error);
+    invrg_jackknife(block_means, N_BLOCKS, d.len, xi_over_L, &Lf, &value, &error);
+    EXPECT(close_to(z->xi2_over_L, value, 1) && close_to(z->xi2_over_L_err, error, 1) &&
+               close_to(z->xi2, value * Lf, Lf),
+           "L = %lld: xi2/L %.15g +- %.15g, direct %.15g +- %.15g", (long long)L, z->xi2_over_L,
+           z->xi2_over_L_err, value, error);
+    /* the delete-one values behind that error */
+    double fbar = 0, ss = 0;
+    for (int b = 0; b < N_BLOCKS; b++) fbar += z->xi2_over_L_jackknife[b] / N_BLOCKS;
+    for (int b = 0; b < N_BLOCKS; b++)
+      ss += (z->xi2_over_L_jackknife[b] - fbar) * (z->xi2_over_L_jackknife[b] - fbar);
+    EXPECT(close_to(sqrt((N_BLOCKS - 1.0) / N_BLOCKS * ss), z->xi2_over_L_err, 1),
+           "L = %lld: jackknife values do not give the error", (long long)L);
+    /* G_axis, G_diag, S_radial with errors */
+    int bad = 0;
+    for (int k = 3; k < d.len; k++) {
+      cc.k = k;
+      invrg_jackknife(block_means, N_BLOCKS, d.len, one_component, &cc, &value, &error);
+      const double *got, *got_err;
+      double scale = 1;
+      if (k < 3 + d.n_r) {
+        got = z->G_axis + (k - 3), got_err = z->G_axis_err + (k - 3);
+      } else if (k < 3 + 2 * d.n_r) {
+        got = z->G_diag + (k - 3 - d.n_r), got_err = z->G_diag_err + (k - 3 - d.n_r);
+      } else {
+        got = z->S_radial + (k - 3 - 2 * d.n_r), got_err = z->S_radial_err + (k - 3 - 2 * d.n_r);
+        scale = N;
+      }
+      if (!close_to(*got, value, scale) || !close_to(*got_err, error, scale)) {
+        if (bad++ < 3)
+          EXPECT(false, "L = %lld: component %d: %.15g +- %.15g, direct %.15g +- %.15g",
+                 (long long)L, k, *got, *got_err, value, error);
+      }
+    }
+    EXPECT(bad == 0, "L = %lld: %d components differ", (long long)L, bad);
+    for (int q = 0; q < d.ns; q++)
+      EXPECT(z->shell_modes[q] == d.modes[q], "L = %lld: shell %d has %g modes, direct %g",
+             (long long)L, q, z->shell_modes[q], d.modes[q]);
+    /* G(1, 0) against the energy of the same configurations */
+    EXPECT(fabs(z->G_axis[1] + energy / 2) <= 1e-12, "L = %lld: G_axis(1) %.15g, -(E/N)/2 %.15g",
+           (long long)L, z->G_axis[1], -energy / 2);
+    EXPECT(fabs(z->G_axis[0] - 1) <= 1e-12 && fabs(z->G_diag[0] - 1) <= 1e-12,
+           "L = %lld: G(0) = %.15g, %.15g", (long long)L, z->G_axis[0], z->G_diag[0]);
+    /* whole maps */
+    EXPECT(z->has_map, "L = %lld: no maps", (long long)L);
+    if (z->has_map) {
+      const int64_t H = L / 2 + 1;
+      bad = 0;
+      for (int64_t ny = 0; ny < L; ny++)
+        for (int64_t nx = 0; nx < H; nx++)
+          bad += !close_to(z->S_map[ny * H + nx], S_mean[ny * L + nx], N);
+      for (int64_t k = 0; k < L * L; k++) bad += !close_to(z->G_map[k], G_mean[k], 1);
+      EXPECT(bad == 0, "L = %lld: %d map entries differ", (long long)L, bad);
+    }
+    free(v);
+    free(block_means);
+    free(S_mean);
+    free(G_mean);
+    direct_free(&d);
+  }
+}
+
+/* ---------------------------------------------------------------- layouts */
+
+static bool same_bits(const invrg_corr_results *a, const invrg_corr_results *b) {
+  if (a->n_sizes != b->n_sizes) return false;
+  for (int i = 0; i < a->n_sizes; i++) {
+    const invrg_corr_size *x = &a->size[i], *y = &b->size[i];
+    if (x->L != y->L || x->n_samples != y->n_samples || x->n_values != y->n_values) return false;
+    if (memcmp(&x->chi_prime, &y->chi_prime, 8 * sizeof(double)) != 0) return false;
+    if (memcmp(x->values, y->values, (size_t)x->n_values * sizeof(double)) != 0) return false;
+  }
+  return true;
+}
+
+/* ---------------------------------------------------------------- writer */
+
+static void test_writer(const invrg_corr_results *r) {
+  char path[64];
+  snprintf(path, sizeof path, "test_correlation_np%d.h5", world_size);
+  hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
+  H5Pset_fapl_mpio(fapl, MPI_COMM_WORLD, MPI_INFO_NULL);
+  H5Pset_all_coll_metadata_ops(fapl, 1);
+  H5Pset_coll_metadata_write(fapl, 1);
+  hid_t file = H5Fcreate(path, H5F_ACC_TRUNC, H5P_DEFAULT, fapl);
+  EXPECT(file >= 0, "cannot create %s", path);
+  OK(invrg_corr_write(r, file, "mc", MPI_COMM_WORLD));
+  H5Fclose(file);
+  H5Pclose(fapl);
+  MPI_Barrier(MPI_COMM_WORLD);
+  if (world_rank == 0) {
+    const invrg_corr_size *z = invrg_corr_find(r, 8);
+    file = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
+    double xi = 0, G[5] = {0}, S_map[8 * 5];
+    int64_t n = 0;
+    hid_t a = H5Aopen_by_name(file, "corr/mc/L8", "xi2_over_L", H5P_DEFAULT, H5P_DEFAULT);
+    EXPECT(a >= 0 && H5Aread(a, H5T_NATIVE_DOUBLE, &xi) >= 0 && xi == z->xi2_over_L,
+           "xi2_over_L read back %g, written %g", xi, z->xi2_over_L);
+    if (a >= 0) H5Aclose(a);
+    a = H5Aopen_by_name(file, "corr/mc/L8", "n_samples", H5P_DEFAULT, H5P_DEFAULT);
+    EXPECT(a >= 0 && H5Aread(a, H5T_NATIVE_INT64, &n) >= 0 && n == N_CONF, "n_samples %lld",
+           (long long)n);
+    if (a >= 0) H5Aclose(a);
+    hid_t d = H5Dopen2(file, "corr/mc/L8/G_diag", H5P_DEFAULT);
+    EXPECT(d >= 0 && H5Dread(d, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, G) >= 0 &&
+               memcmp(G, z->G_diag, sizeof G) == 0,
+           "G_diag read back differs");
+    if (d >= 0) H5Dclose(d);
+    d = H5Dopen2(file, "corr/mc/L8/S_map", H5P_DEFAULT);
+    EXPECT(d >= 0 && H5Dread(d, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, S_map) >= 0 &&
+               memcmp(S_map, z->S_map, sizeof S_map) == 0,
+           "S_map read back differs");
+    if (d >= 0) H5Dclose(d);
+    H5Fclose(file);
+    remove(path);
+  }
+}
+
+/* ---------------------------------------------------------------- misuse */
+
+static void test_misuse(const invrg_groups *g) {
+  invrg_corr_params p = {.n_blocks = 1};
+  invrg_corr *c = NULL;
+  EXPECT(invrg_corr_create(&p, g, &c) == INVRG_ERR_INPUT && c == NULL,
+         "one jackknife block accepted");
+  p.n_blocks = 4;
+  OK(invrg_corr_create(&p, g, &c));
+  invrg_lattice *lat = NULL;
+  OK(invrg_lattice_create_replicated(8, 4, 1, &lat));
+  if (g->rank == 0)
+    EXPECT(invrg_corr_add_configuration(c, lat, 0) == INVRG_ERR_INPUT, "8 x 4 accepted");
+  invrg_lattice_destroy(&lat);
+  OK(invrg_lattice_create_replicated(4, 4, 1, &lat));
+  invrg_rng_stream s;
+  invrg_rng_stream_init(&s, seed, INVRG_RNG_INIT, 0, 0);
+  invrg_lattice_fill_random(lat, &s);
+  EXPECT(invrg_corr_add_configuration(c, lat, 4) != INVRG_SUCCESS, "block 4 of 4 accepted");
+  OK(invrg_corr_add_configuration(c, lat, 0));
+  invrg_corr_results *r = NULL;
+  EXPECT(invrg_corr_analyze(c, &r) != INVRG_SUCCESS && r == NULL, "analyze before reduce");
+  OK(invrg_corr_reduce(c));
+  EXPECT(invrg_corr_add_configuration(c, lat, 0) != INVRG_SUCCESS,
+         "configuration added after the reduction");
+  EXPECT(invrg_corr_reduce(c) != INVRG_SUCCESS, "reduced twice");
+  /* one block holds every sample: values, but no errors */
+  OK(invrg_corr_analyze(c, &r));
+  const invrg_corr_size *z = invrg_corr_find(r, 4);
+  EXPECT(z && z->n_samples == g->n_groups && z->n_blocks == 1 &&
+             isfinite(z->chi_prime) && isnan(z->chi_prime_err) && invrg_corr_find(r, 8) == NULL,
+         "one block: %lld samples, %d blocks, S(0) %g +- %g", z ? (long long)z->n_samples : -1LL,
+         z ? z->n_blocks : -1, z ? z->chi_prime : NAN, z ? z->chi_prime_err : NAN);
+  invrg_corr_results_destroy(&r);
+  invrg_lattice_destroy(&lat);
+  invrg_corr_destroy(&c);
+  invrg_corr_destroy(&c); /* accepts NULL */
+}
+
+int main(int argc, char **argv) {
+  MPI_Init(&argc, &argv);
+  MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_RETURN);
+  MPI_Comm_rank(MPI_COMM_WORLD, &world_rank);
+  MPI_Comm_size(MPI_COMM_WORLD, &world_size);
+  invrg_log_init(world_rank);
+  invrg_h5_init();
+
+  /* (ranks per group, px): one rank per group first, the reference of the others */
+  int layouts[8][2], n_layouts = 0;
+  layouts[n_layouts][0] = 1, layouts[n_layouts++][1] = 0;
+  for (int rpg = 2; rpg <= world_size; rpg *= 2) {
+    layouts[n_layouts][0] = rpg, layouts[n_layouts++][1] = 1;   /* 1 x rpg: blocks are slabs */
+    layouts[n_layouts][0] = rpg, layouts[n_layouts++][1] = rpg; /* rpg x 1: half rows */
+    if (rpg == 4) layouts[n_layouts][0] = rpg, layouts[n_layouts++][1] = 2; /* 2 x 2 */
+  }
+  invrg_corr_results *reference = NULL;
+  for (int k = 0; k < n_layouts; k++) {
+    invrg_groups *g = make_groups(layouts[k][0], layouts[k][1]);
+    snprintf(where, sizeof where, "%d rank(s) per group, grid %d x %d", g->ranks_per_group, g->px,
+             g->py);
+    invrg_corr_results *r = run(g, 16);
+    if (k == 0) {
+      check_against_direct(r);
+      test_writer(r);
+      test_misuse(g);
+      reference = r;
+    } else {
+      EXPECT(same_bits(reference, r), "results differ from one rank per group");
+      invrg_corr_results_destroy(&r);
+    }
+    if (world_rank == 0) printf("%s: checked\n", where);
+    invrg_groups_destroy(&g);
+  }
+  invrg_corr_results_destroy(&reference);
+
+  int total = 0;
+  MPI_Allreduce(&failures, &total, 1, MPI_INT, MPI_SUM, MPI_COMM_WORLD);
+  if (world_rank == 0) printf("%d failure(s)\n", total);
+  MPI_Finalize();
+  return total == 0 ? 0 : 1;
+}

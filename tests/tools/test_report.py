@@ -1,0 +1,397 @@
+#!/usr/bin/python3
+"""Tests tools/report.py, tools/show_config.py and the readers they use in tools/invrg_io.py
+(issue 9, item 2) on a small run file that the test makes itself with invrg:
+Monte Carlo L = 16 (configurations saved, MCRG of every sample), sym3 training, dreaming to
+64² with configurations saved at 16² and 64². A second Monte Carlo run with bit-packed
+configurations checks the unpacking, and a copy with /corr and /fss groups computed in numpy
+(tests/tools/add_corr_fixture.py) checks the correlation figures.
+
+Checks: every expected figure exists and is non-trivial (PNG size, image dimensions,
+non-constant pixels, read back with matplotlib.image.imread); the HTML page is self-contained
+(every image a data: URI equal to the PNG next to it, no outside references) and lists the
+run's numbers; show_config.py draws exact pixels (also with a title, also from packed data);
+both tools exit 2 with one clear line and no traceback on bad arguments and files; the exact
+torus of invrg_io against enumeration (L = 4) and the C code's oracle (L = 16).
+Environment (set by CTest): SOURCE_DIR, PYTHON, INVRG, MPIEXEC. Prints one ok/FAIL per check.
+"""
+import base64
+import math
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import h5py
+import numpy as np
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.image as mpimg  # noqa: E402
+
+SOURCE_DIR = Path(os.environ.get("SOURCE_DIR", Path(__file__).resolve().parents[2]))
+PYTHON = os.environ.get("PYTHON", "/usr/bin/python3")
+INVRG = os.environ.get("INVRG", str(SOURCE_DIR / "build" / "invrg"))
+MPIEXEC = os.environ.get("MPIEXEC", "mpirun")
+REPORT = str(SOURCE_DIR / "tools" / "report.py")
+SHOW = str(SOURCE_DIR / "tools" / "show_config.py")
+FIXTURE = str(SOURCE_DIR / "tests" / "tools" / "add_corr_fixture.py")
+
+sys.path.insert(0, str(SOURCE_DIR / "tools"))
+import invrg_io  # noqa: E402
+import report  # noqa: E402  (its number formatting, to find the run's numbers in the page)
+
+failures = []
+
+
+def check(cond, what):
+    print(("ok: " if cond else "FAIL: ") + what, flush=True)
+    if not cond:
+        failures.append(what)
+    return cond
+
+
+def run(cmd, **kw):
+    p = subprocess.run([str(c) for c in cmd], capture_output=True, text=True, **kw)
+    return p.returncode, p.stdout, p.stderr
+
+
+INPUT = """\
+&run
+  title = 'report test run'
+  stages = 'mc', 'train', 'dream'
+  seed = 9
+  output = 'small.h5'
+  log_level = 'warn'
+/
+&output
+  configs_format = '{fmt}'
+/
+&mc
+  L = 16
+  algorithm = 'wolff'
+  n_chains = 4
+  n_therm = 200
+  n_samples = 250
+  sample_every = 2
+  save_configs = .true.
+/
+&train
+  model = 'sym3'
+  epochs = 8
+  batch = 200
+  n_replicas = 2
+/
+&dream
+  levels = 6
+  n_samples = 400
+  measure_from = 3
+  save_levels = 4, 6
+  save_max = 6
+/
+&analyze
+  operators = 'swendsen'
+  mcrg_levels = 2
+  jackknife_blocks = 10
+  mcrg_on_mc = .true.
+/
+"""
+
+PACKED_INPUT = """\
+&run stages = 'mc', seed = 9, output = 'packed.h5', log_level = 'warn' /
+&output configs_format = 'packed' /
+&mc L = 16, algorithm = 'wolff', n_chains = 4, n_therm = 200, n_samples = 250,
+    sample_every = 2, save_configs = .true. /
+"""
+
+
+def check_png(path, what, min_w=300, min_h=250, min_bytes=8000):
+    """A PNG that exists, is big enough, and is not blank."""
+    if not check(os.path.isfile(path), f"{what}: {os.path.basename(path)} written"):
+        return None
+    size = os.path.getsize(path)
+    check(size >= min_bytes, f"{what}: {size} bytes (≥ {min_bytes})")
+    img = mpimg.imread(path)
+    h, w = img.shape[:2]
+    check(w >= min_w and h >= min_h, f"{what}: {w} x {h} pixels (≥ {min_w} x {min_h})")
+    gray = img[..., :3].mean(axis=-1) if img.ndim == 3 else img
+    frac_white = float(np.mean(gray > 0.98))
+    check(gray.std() > 0.05 and len(np.unique(np.round(gray, 2))) >= 3 and frac_white < 0.97,
+          f"{what}: pixels not constant (std {gray.std():.3f}, {100 * frac_white:.0f} % white)")
+    return img
+
+
+def main():
+    work = Path(tempfile.mkdtemp(prefix="invrg_report_"))
+    try:
+        os.chdir(work)
+        test_exact()
+        (work / "small.nml").write_text(INPUT.format(fmt="int8"))
+        code, out, err = run([MPIEXEC, "-n", "2", INVRG, "small.nml"])
+        if not check(code == 0 and os.path.isfile("small.h5"),
+                     f"invrg makes the small run file (exit {code})"):
+            print(out, err)
+            return 1
+        (work / "packed.nml").write_text(PACKED_INPUT)
+        code, out, err = run([MPIEXEC, "-n", "2", INVRG, "packed.nml"])
+        check(code == 0, f"invrg makes a Monte Carlo run with packed configurations (exit {code})")
+        test_reader()
+        test_report_single(work)
+        test_report_corr_and_multi(work)
+        test_show_config(work)
+        test_bad_input(work)
+    finally:
+        os.chdir("/")
+        shutil.rmtree(work, ignore_errors=True)
+    if failures:
+        print(f"{len(failures)} failure(s)")
+        return 1
+    print("all passed")
+    return 0
+
+
+def test_exact():
+    # SPEC §2: enumeration of the 4 x 4 torus at K_c.
+    ex = invrg_io.exact_torus(4)
+    check(abs(ex["energy"] - (-1.5656237876)) < 1e-9 and
+          abs(ex["specific_heat"] - 0.7832668259) < 1e-9,
+          f"exact_torus(4): E/N = {ex['energy']:.10f}, C/N = {ex['specific_heat']:.10f} "
+          "(enumeration: -1.5656237876, 0.7832668259)")
+    # Off the critical point, against our own enumeration (the sign of gamma_0 matters there).
+    L, N = 4, 16
+    states = ((np.arange(2 ** N)[:, None] >> np.arange(N)) & 1) * 2 - 1
+    s = states.reshape(-1, L, L)
+    E = -(s * np.roll(s, 1, 1) + s * np.roll(s, 1, 2)).sum(axis=(1, 2)).astype(float)
+    worst = 0.0
+    for K in (0.25, 0.6):
+        w = np.exp(-K * (E - E.min()))
+        w /= w.sum()
+        e = (w * E).sum() / N
+        c = K * K * ((w * E * E).sum() - (w * E).sum() ** 2) / N
+        x = invrg_io.exact_torus(L, K)
+        worst = max(worst, abs(e - x["energy"]), abs(c - x["specific_heat"]))
+    check(worst < 1e-10, f"exact_torus(4, K) equals enumeration at K = 0.25, 0.6 ({worst:.1e})")
+
+
+def test_reader():
+    with invrg_io.open_run("small.h5") as rf:
+        check(rf.label == "report test run", f"label is the /run title ({rf.label!r})")
+        s = rf.summaries("mc")[16]
+        ex = invrg_io.exact_torus(16)
+        check(abs(ex["energy"] - s["energy_exact"]) < 1e-9 and
+              abs(ex["specific_heat"] - s["specific_heat_exact"]) < 1e-8,
+              "exact_torus(16) equals the C code's oracle stored in /mc/L16 "
+              f"({ex['energy']:.10f}, {ex['specific_heat']:.10f})")
+        ds = {d["path"]: d for d in rf.config_datasets()}
+        check(set(ds) == {"/mc/L16/configs", "/dream/L16/configs", "/dream/L64/configs"},
+              f"config_datasets lists {sorted(ds)}")
+        c = rf.read_configs("/dream/L64/configs", [0, -1])
+        check(c.shape == (2, 64, 64) and c.dtype == np.int8 and set(np.unique(c)) <= {-1, 1},
+              "read_configs: int8 ±1 [2][64][64]")
+        recs = rf.mcrg()
+        kinds = {(r["source"], r["pairs"]) for r in recs}
+        check({("dream", "up"), ("dream", "down"), ("dream", "blocked"),
+               ("mc", "blocked")} <= kinds, f"mcrg() finds {sorted(kinds)}")
+        check(all(math.isfinite(r["lambda_h"]) for r in recs if r["L_coarse"] >= 4),
+              "mcrg(): finite lambda_h at every level with a coarse lattice ≥ 4")
+        m = rf.model()
+        check(m is not None and m["kind"] == "sym3" and len(m["params"]) == 3,
+              f"model(): {m and m['kind']} with {m and len(m['params'])} parameters")
+        with invrg_io.open_run("packed.h5") as pf:
+            d = [x for x in pf.config_datasets() if x["path"] == "/mc/L16/configs"]
+            check(d and d[0]["format"] == "packed", "packed.h5 holds packed configurations")
+            same = np.array_equal(pf.read_configs("/mc/L16/configs"),
+                                  rf.read_configs("/mc/L16/configs"))
+            check(same, "packed configurations unpack to the int8 ones of the same run")
+
+
+def page_text(page):
+    return re.sub(r"data:image/png;base64,[A-Za-z0-9+/=]+", "data:…", page)
+
+
+def check_self_contained(outdir, what):
+    page = (outdir / "index.html").read_text(encoding="utf-8")
+    srcs = re.findall(r'src="([^"]*)"', page)
+    hrefs = re.findall(r'href="([^"]*)"', page)
+    ok = bool(srcs)
+    for src in srcs:
+        if src.startswith("data:image/png;base64,"):
+            data = base64.b64decode(src.split(",", 1)[1])
+            ok &= data.startswith(b"\x89PNG")
+        else:
+            ok &= not re.match(r"[a-z]+:", src) and (outdir / src).is_file()
+    check(ok and not hrefs and "<link" not in page and "<script" not in page,
+          f"{what}: index.html self-contained ({len(srcs)} images, no outside references)")
+    # Every embedded image is one of the PNGs next to the page.
+    pngs = {p.read_bytes() for p in outdir.glob("*.png")}
+    emb = [base64.b64decode(s.split(",", 1)[1]) for s in srcs if s.startswith("data:")]
+    check(all(e in pngs for e in emb) and len(emb) == len(pngs),
+          f"{what}: the {len(emb)} embedded images are the {len(pngs)} PNG files")
+    return page
+
+
+def test_report_single(work):
+    out = work / "rep"
+    code, so, se = run([PYTHON, REPORT, "small.h5", "-o", out])
+    check(code == 0, f"report.py small.h5 -o rep (exit {code})")
+    if code:
+        print(so, se)
+        return
+    check("/corr" in so and "skipped" in so,
+          "report.py notes that the correlation figures are skipped (no /corr)")
+    for name in ("fss_chi.png", "fss_V4.png", "fss_C.png", "fss_m.png", "fss_E.png",
+                 "mcrg.png", "train.png"):
+        check_png(str(out / name), name)
+    for name in ("fss_xi.png", "corr_G.png"):
+        check(not (out / name).exists(), f"{name} not written without /corr")
+    img = check_png(str(out / "configs_1.png"), "dreamed configurations", min_w=500)
+    check_png(str(out / "configs_2.png"), "Monte Carlo configurations", min_w=500)
+    if img is not None:
+        gray = img[..., :3].mean(axis=-1)
+        check(np.mean(gray < 0.05) > 0.1 and np.mean(gray > 0.95) > 0.2,
+              "configuration figure has black and white spins")
+    page = page_text(check_self_contained(out, "single run"))
+    with invrg_io.open_run("small.h5") as rf:
+        dr, mc = rf.summaries("dream"), rf.summaries("mc")
+        want = {
+            "title": "report test run",
+            "V4 of the dream at L = 64": report.fmt_pm(dr[64]["V4"], dr[64]["V4_err"]),
+            "chi of the dream at L = 32": report.fmt_pm(dr[32]["chi"], dr[32]["chi_err"]),
+            "E/N of Monte Carlo at L = 16": report.fmt_pm(mc[16]["energy"], mc[16]["energy_err"]),
+            "exact E/N at L = 16": f"{mc[16]['energy_exact']:.8f}",
+        }
+        rec = [r for r in rf.mcrg() if (r["source"], r["pairs"], r["level"]) ==
+               ("dream", "down", 6)][0]
+        want["lambda_h of down pairs at level 6"] = report.fmt_pm(rec["lambda_h"],
+                                                                  rec["lambda_h_err"])
+        sel = rf.train()["selected_params"]
+        want["trained parameter c"] = f"{sel[2]:.5f}"
+    for what, text in want.items():
+        check(text in page, f"the page lists {what}: {text}")
+    check("± " in page and page.count("<table") >= 5, "the page has tables of value ± error")
+
+
+def test_report_corr_and_multi(work):
+    code, so, se = run([PYTHON, FIXTURE, "small.h5", "corr.h5"])
+    if not check(code == 0, f"add_corr_fixture.py makes corr.h5 (exit {code})"):
+        print(so, se)
+        return
+    with h5py.File("corr.h5", "r+") as f:     # a second run with its own title
+        f["run"].attrs["title"] = "with correlations"
+    out = work / "rep2"
+    code, so, se = run([PYTHON, REPORT, "small.h5", "corr.h5", "-o", out, "--title",
+                        "two runs"])
+    check(code == 0, f"report.py small.h5 corr.h5 (exit {code})")
+    if code:
+        print(so, se)
+        return
+    check_png(str(out / "fss_xi.png"), "xi_2/L figure")
+    check_png(str(out / "corr_G.png"), "G(r) figure")
+    check_png(str(out / "fss_V4.png"), "V4 of two runs")
+    page = page_text(check_self_contained(out, "two runs"))
+    check("<title>two runs</title>" in page, "--title sets the page title")
+    check("report test run: dream" in page and "with correlations: dream" in page,
+          "both runs named in the page and legends")
+    with invrg_io.open_run("corr.h5") as rf:
+        rec = rf.correlations("dream")[64]
+        xi = report.fmt_pm(rec["attrs"]["xi2_over_L"], rec["attrs"]["xi2_over_L_err"])
+    check(xi in page, f"the page lists xi_2/L of the dream at L = 64: {xi}")
+    with invrg_io.open_run("corr.h5") as rf:
+        fit = rf.fss()["dream"]["groups"]["gamma_over_nu"]["attrs"]
+        gnu = report.fmt_pm(fit["result"], fit["result_err"])
+    check("gamma/nu" in page and gnu in page,
+          f"the page lists the /fss fit of gamma/nu of the dream: {gnu}")
+    check_png(str(out / "fss_fits.png"), "FSS fit scans")
+    # The figures themselves, checked once with a legend per run: the V4 plot has more coloured
+    # pixels with two dream series than with one.
+    one = mpimg.imread(str(work / "rep" / "fss_V4.png"))[..., :3]
+    two = mpimg.imread(str(out / "fss_V4.png"))[..., :3]
+
+    def coloured(a):
+        return np.mean(a.max(axis=-1) - a.min(axis=-1) > 0.3)
+    check(coloured(two) > coloured(one), "two runs draw more coloured series than one")
+
+
+def test_show_config(work):
+    with invrg_io.open_run("small.h5") as rf:
+        cfg64 = rf.read_configs("/dream/L64/configs", 3)
+        cfg16 = rf.read_configs("/mc/L16/configs", -1)
+    code, so, se = run([PYTHON, SHOW, "small.h5", "/dream/L64/configs", "3", "-o", "d64.png",
+                        "--scale", "1"])
+    check(code == 0, f"show_config.py /dream/L64/configs 3 (exit {code})")
+    if code == 0:
+        img = mpimg.imread("d64.png")
+        gray = img[..., 0] if img.ndim == 3 else img
+        check(gray.shape == (64, 64) and np.array_equal(gray > 0.5, cfg64 > 0),
+              "one pixel per spin, white = +1, equal to the configuration")
+    code, so, se = run([PYTHON, SHOW, "small.h5", "dream/L64", "3", "-o", "d64_auto.png"])
+    if check(code == 0, f"show_config.py with a group name and default scale (exit {code})"):
+        img = mpimg.imread("d64_auto.png")
+        gray = img[..., 0] if img.ndim == 3 else img
+        want = np.kron(cfg64 > 0, np.ones((4, 4), bool))
+        check(gray.shape == (256, 256) and np.array_equal(gray > 0.5, want),
+              "small lattice upscaled 4x by nearest neighbour, pixels exact")
+    code, so, se = run([PYTHON, SHOW, "packed.h5", "/mc/L16/configs", "-1", "-o", "p16.png",
+                        "--title", "Monte Carlo, L = 16 (packed)"])
+    if check(code == 0, f"show_config.py of packed data with --title (exit {code})"):
+        img = mpimg.imread("p16.png")
+        gray = img[..., :3].mean(axis=-1)
+        want = np.kron(cfg16 > 0, np.ones((16, 16), bool))
+        check(gray.shape[1] == 256 and gray.shape[0] > 256 + 15,
+              f"titled picture {gray.shape[1]} x {gray.shape[0]}: a band above 256 x 256")
+        check(np.array_equal(gray[-256:] > 0.5, want),
+              "the spins keep exact pixels under the title (packed data unpacked)")
+        band = gray[:-256]
+        check(band.min() < 0.5, "the title is drawn (dark pixels in the band)")
+    code, so, se = run([PYTHON, SHOW, "small.h5", "--list"])
+    check(code == 0 and "/dream/L64/configs" in so and "/mc/L16/configs" in so,
+          "show_config.py --list names the configuration datasets")
+
+
+def test_bad_input(work):
+    with h5py.File("other.h5", "w") as f:
+        f["x"] = np.arange(3)
+    Path("text.h5").write_text("not hdf5\n")
+    os.makedirs("adir", exist_ok=True)
+    cases = [
+        ("report.py: missing file", [REPORT, "missing.h5", "-o", "r"], "missing.h5"),
+        ("report.py: HDF5 file that is not an invrg file", [REPORT, "other.h5", "-o", "r"],
+         "not an invrg run file"),
+        ("report.py: not an HDF5 file", [REPORT, "text.h5", "-o", "r"], "not an HDF5 file"),
+        ("report.py: a directory as run file", [REPORT, "adir", "-o", "r"], "directory"),
+        ("report.py: output is a file", [REPORT, "small.h5", "-o", "small.h5"],
+         "not a directory"),
+        ("report.py: no arguments", [REPORT], "required"),
+        ("report.py: unknown option", [REPORT, "small.h5", "--bogus"], "unrecognized"),
+        ("show_config.py: missing dataset", [SHOW, "small.h5", "/dream/L8/configs", "-o",
+                                             "x.png"], "no dataset /dream/L8/configs"),
+        ("show_config.py: index out of range", [SHOW, "small.h5", "/dream/L64/configs", "6",
+                                                "-o", "x.png"], "out of range"),
+        ("show_config.py: index not an integer", [SHOW, "small.h5", "/dream/L64/configs",
+                                                  "two", "-o", "x.png"], "integer"),
+        ("show_config.py: not a configuration dataset", [SHOW, "small.h5", "/mc/L16/series",
+                                                         "-o", "x.png"],
+         "not a configuration dataset"),
+        ("show_config.py: not an invrg file", [SHOW, "other.h5", "/x", "-o", "x.png"],
+         "not an invrg run file"),
+        ("show_config.py: missing file", [SHOW, "missing.h5", "/x", "-o", "x.png"],
+         "no such file"),
+        ("show_config.py: output directory missing", [SHOW, "small.h5", "/dream/L64/configs",
+                                                      "-o", "nodir/x.png"], "does not exist"),
+        ("show_config.py: bad --scale", [SHOW, "small.h5", "/dream/L64/configs", "--scale",
+                                         "0"], "--scale"),
+    ]
+    for what, args, needle in cases:
+        code, so, se = run([PYTHON] + args)
+        check(code == 2 and needle in se and "Traceback" not in se + so and
+              se.count("\n") <= 3,
+              f"{what}: exit {code}, '{se.strip().splitlines()[-1] if se.strip() else ''}'")
+    check(not os.path.exists("r") and not os.path.exists("x.png"),
+          "nothing written after bad input")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
