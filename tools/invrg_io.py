@@ -6,15 +6,36 @@
     run.config["run"]["seed"]        # effective input, defaults included
     run.input_nml                    # the input file as given
     run.summaries("mc")              # {L: {"energy": ..., "energy_err": ...}, ...}
+    run.label                        # /run title, or the file name
+    run.mcrg()                       # MCRG eigenvalues: one dict per source/pairs/level/set
+    run.correlations("dream")        # /corr/<source>/L<L>: {L: {"attrs": .., "data": ..}}
+    run.fss()                        # /fss/<source>: {source: {"attrs": .., "data": ..}}
+    run.config_datasets()            # saved configurations: [{"path", "n", "L", "format"}]
+    run.read_configs("/dream/L128/configs", [0, 1])   # int8 ±1, packed ones unpacked
+    exact_torus(32)                  # exact E/N and C/N of the 32 x 32 torus at K_c
 
 Command line: /usr/bin/python3 tools/invrg_io.py run.h5   (prints an overview)
 """
+import math
+import os
 import sys
 
 import h5py
 import numpy as np
 
 FORMAT_MAJOR = 1
+
+# Exact results of the critical 2D Ising model on the periodic square (SPEC §2, issue F7).
+KC = 0.5 * math.log(1.0 + math.sqrt(2.0))      # critical coupling K_c = 0.44068679350977147
+V4_CRITICAL = 1.1679229                        # <m^4>/<m^2>^2 at K_c, L -> infinity
+V4_CRITICAL_ERR = 0.0000047
+XI2_OVER_L_CRITICAL = 0.9050488                # second-moment xi/L at K_c, L -> infinity
+LAMBDA_T = 2.0                                 # b^{y_t}, b = 2, y_t = 1
+LAMBDA_H = 2.0 ** (15.0 / 8.0)                 # b^{y_h} = 3.66802
+C_LOG_SLOPE = 8.0 * KC * KC / math.pi          # C/N = (8 K_c^2 / pi) ln L + const = 0.49454 ln L
+ENERGY_INFINITE = -math.sqrt(2.0)              # E/N at K_c, L -> infinity
+EXPONENTS = {"gamma/nu": 1.75, "beta/nu": 0.125, "1/nu": 1.0, "eta": 0.25, "y_t": 1.0,
+             "y_h": 15.0 / 8.0}
 
 
 class FormatError(Exception):
@@ -38,6 +59,108 @@ def _value(v):
 
 def _attrs(obj):
     return {k: _value(v) for k, v in obj.attrs.items()}
+
+
+def _side(v):
+    """An L attribute ([Ly, Lx] or a scalar) → one int (the y side), or None."""
+    if v is None:
+        return None
+    if isinstance(v, list):
+        return int(v[0]) if v else None
+    return int(v)
+
+
+def unpack_spins(packed, L):
+    """Bit-packed configurations (uint8 [..][y][L/8], most significant bit first, 1 = +1)
+    → int8 ±1 [..][y][L]."""
+    packed = np.asarray(packed, dtype=np.uint8)
+    bits = np.unpackbits(packed, axis=-1, bitorder="big")[..., :L]
+    return (2 * bits.astype(np.int8) - 1).astype(np.int8)
+
+
+def exact_torus(L, K=KC):
+    """Exact E/N and C/N = K² N (<e²> - <e>²) of the L x L periodic Ising model at coupling K
+    (Kaufman 1949; Ferdinand & Fisher 1969), from analytic K-derivatives of ln Z.
+
+    Returns {"energy": E/N, "specific_heat": C/N, "lnZ_per_site": ln Z / N}.
+    Checked against enumeration of L = 4 and the C code's oracle (tests/tools).
+    """
+    L = int(L)
+    if L < 2:
+        raise ValueError("exact_torus needs L >= 2")
+    N = L * L
+    s2, c2 = math.sinh(2 * K), math.cosh(2 * K)
+    # cosh(gamma_l) = c(K) - cos(pi l / L) with c = cosh 2K coth 2K; c - 1 written stably.
+    l = np.arange(1, 2 * L, dtype=float)
+    cm1 = (s2 - 1.0) ** 2 / s2 + 2.0 * np.sin(np.pi * l / (2 * L)) ** 2     # cosh(gamma) - 1
+    g = np.log1p(cm1 + np.sqrt(cm1 * (cm1 + 2.0)))                          # gamma_l > 0
+    sh, ch = np.sinh(g), np.cosh(g)
+    dc = 2 * c2 * (1.0 - 1.0 / s2 ** 2)
+    ddc = 4 * s2 - 4 / s2 + 8 * c2 ** 2 / s2 ** 3
+    dg = dc / sh
+    ddg = (ddc - ch * dg ** 2) / sh
+    gamma = {int(i): (gi, dgi, ddgi) for i, gi, dgi, ddgi in zip(l, g, dg, ddg)}
+    # gamma_0 keeps its sign (negative above K_c, zero at K_c).
+    gamma[0] = (2 * K + math.log(math.tanh(K)), 2 + 2 / s2, -4 * c2 / s2 ** 2)
+
+    def factor(kind, gl):
+        """One factor h(K) = 2cosh(x) or 2sinh(x), x = L gamma/2, of a product Z_i.
+
+        Returns ("log", ln|h|, sign h, (ln|h|)', (ln|h|)'') or, for a sinh factor with x near 0
+        (gamma_0 at K_c, where h vanishes), ("direct", h, h', h'')."""
+        gv, dgv, ddgv = gl
+        x = 0.5 * L * gv
+        dx, ddx = 0.5 * L * dgv, 0.5 * L * ddgv
+        if kind == "cosh":
+            lnh = abs(x) + math.log1p(math.exp(-2 * abs(x)))
+            t = math.tanh(x)
+            return ("log", lnh, 1.0, t * dx, (1 - t * t) * dx * dx + t * ddx)
+        # sinh
+        if abs(x) > 1e-3:
+            lnh = abs(x) + math.log1p(-math.exp(-2 * abs(x)))
+            ct = 1.0 / math.tanh(x)
+            return ("log", lnh, math.copysign(1.0, x), ct * dx, (1 - ct * ct) * dx * dx + ct * ddx)
+        h = 2 * math.sinh(x)
+        dh = 2 * math.cosh(x) * dx
+        ddh = 2 * math.sinh(x) * dx * dx + 2 * math.cosh(x) * ddx
+        return ("direct", h, dh, ddh)
+
+    def product(kind, ls):
+        """Z_i = Π h_l as (ln scale S, z, z', z'') with Z_i = e^S (z, z', z'')."""
+        S = dS = ddS = 0.0
+        sign = 1.0
+        direct = None
+        for li in ls:
+            f = factor(kind, gamma[li])
+            if f[0] == "log":
+                S += f[1]
+                sign *= f[2]
+                dS += f[3]
+                ddS += f[4]
+            else:
+                direct = f[1:]
+        z, dz, ddz = sign, sign * dS, sign * (ddS + dS * dS)
+        if direct is not None:                   # multiply by the near-zero sinh factor
+            h, dh, ddh = direct
+            z, dz, ddz = h * z, dh * z + h * dz, ddh * z + 2 * dh * dz + h * ddz
+        return S, z, dz, ddz
+
+    odd = [2 * r + 1 for r in range(L)]
+    even = [2 * r for r in range(L)]
+    terms = [product("cosh", odd), product("sinh", odd), product("cosh", even),
+             product("sinh", even)]
+    smax = max(t[0] for t in terms)
+    Z = dZ = ddZ = 0.0
+    for S, z, dz, ddz in terms:
+        w = math.exp(S - smax)
+        Z += w * z
+        dZ += w * dz
+        ddZ += w * ddz
+    # ln Z = ln(1/2) + (N/2) ln(2 sinh 2K) + smax + ln(sum)
+    lnZ = math.log(0.5) + 0.5 * N * math.log(2 * s2) + smax + math.log(Z)
+    d1 = N * c2 / s2 + dZ / Z
+    d2 = -2 * N / s2 ** 2 + ddZ / Z - (dZ / Z) ** 2
+    return {"energy": -d1 / N, "specific_heat": K * K * d2 / N, "lnZ_per_site": lnZ / N}
 
 
 class RunFile:
@@ -72,6 +195,185 @@ class RunFile:
             if name.startswith("L") and name[1:].isdigit():
                 out[int(name[1:])] = _attrs(group)
         return dict(sorted(out.items()))
+
+    @property
+    def label(self):
+        """A short name for the run: its /run title, else the file name without .h5."""
+        title = str(self.run.get("title", "") or "").strip()
+        if title:
+            return title
+        return os.path.splitext(os.path.basename(self.path))[0]
+
+    def has(self, path):
+        """True when the file holds the group or dataset @p path."""
+        return path.strip("/") in self.h5 if path.strip("/") else True
+
+    def sources(self, top):
+        """Names under a top-level group ('mc', 'dream', 'corr', 'fss', 'mcrg'), sorted."""
+        if top not in self.h5 or not isinstance(self.h5[top], h5py.Group):
+            return []
+        return sorted(self.h5[top].keys())
+
+    def model(self):
+        """The dreaming model of this run, or None: {"kind", "params", "param_names", "origin"}.
+
+        From /model (a trained or imported model), else from &dream model/params; origin says which.
+        """
+        if "model" in self.h5 and isinstance(self.h5["model"], h5py.Group):
+            g = self.h5["model"]
+            out = _attrs(g)
+            out["params"] = g["params"][()].astype(float) if "params" in g else np.zeros(0)
+            out.setdefault("kind", "?")
+            out.setdefault("param_names", [])
+            out["origin"] = "/model"
+            return out
+        dream = self.config.get("dream", {})
+        if dream.get("model"):
+            params = np.asarray(dream.get("params", []) or [], dtype=float)
+            return {"kind": dream["model"], "params": params, "param_names": [],
+                    "origin": "&dream params"}
+        if dream.get("model_file"):
+            return {"kind": "?", "params": np.zeros(0), "param_names": [],
+                    "origin": "model_file " + str(dream["model_file"])}
+        return None
+
+    def train(self):
+        """The /train group: its attributes plus its datasets as arrays, or None."""
+        if "train" not in self.h5:
+            return None
+        g = self.h5["train"]
+        out = _attrs(g)
+        for name, obj in g.items():
+            if isinstance(obj, h5py.Dataset):
+                out[name] = obj[()]
+        return out
+
+    def mcrg(self, source=None):
+        """MCRG results, one dict per (source, pairs, level, operator set), sorted.
+
+        Keys: source, pairs, level, set, L_fine, L_coarse, n_samples, tie_fraction and the
+        attributes of the set group (lambda_t, lambda_t_err, y_t, …, lambda_h, …, y_h, …).
+        """
+        out = []
+        if "mcrg" not in self.h5:
+            return out
+        for src, gsrc in sorted(self.h5["mcrg"].items()):
+            if source is not None and src != source:
+                continue
+            for pairs, gp in sorted(gsrc.items()):
+                if not isinstance(gp, h5py.Group):
+                    continue
+                for lname, gl in gp.items():
+                    if not (lname.startswith("level") and lname[5:].isdigit()):
+                        continue
+                    la = _attrs(gl)
+                    for sname, gs in gl.items():
+                        if not isinstance(gs, h5py.Group):
+                            continue
+                        rec = {"source": src, "pairs": pairs, "level": int(lname[5:]),
+                               "set": sname,
+                               "L_fine": _side(la.get("L_fine")),
+                               "L_coarse": _side(la.get("L_coarse")),
+                               "n_samples": la.get("n_samples"),
+                               "tie_fraction": la.get("tie_fraction", float("nan"))}
+                        for k, v in _attrs(gs).items():
+                            if isinstance(v, (int, float)) and not isinstance(v, bool):
+                                rec[k] = v
+                        out.append(rec)
+        order = {"up": 0, "down": 1, "blocked": 2}
+        out.sort(key=lambda r: (r["source"], order.get(r["pairs"], 9), r["pairs"], r["set"],
+                                r["level"]))
+        return out
+
+    def correlations(self, source):
+        """/corr/<source>/L<L>: {L: {"attrs": {...}, "data": {name: array}}}, or {} if absent."""
+        path = f"corr/{source}"
+        if path not in self.h5:
+            return {}
+        out = {}
+        for name, g in self.h5[path].items():
+            if name.startswith("L") and name[1:].isdigit() and isinstance(g, h5py.Group):
+                data = {k: d[()] for k, d in g.items() if isinstance(d, h5py.Dataset)}
+                out[int(name[1:])] = {"attrs": _attrs(g), "data": data}
+        return dict(sorted(out.items()))
+
+    def fss(self):
+        """/fss/<source>: {source: {"attrs": {...}, "data": {name: array}, "groups": {..}}}."""
+        if "fss" not in self.h5:
+            return {}
+        out = {}
+
+        def read(g):
+            rec = {"attrs": _attrs(g), "data": {}, "groups": {}}
+            for k, obj in g.items():
+                if isinstance(obj, h5py.Dataset):
+                    rec["data"][k] = obj[()]
+                elif isinstance(obj, h5py.Group):
+                    rec["groups"][k] = read(obj)
+            return rec
+
+        for src, g in sorted(self.h5["fss"].items()):
+            if isinstance(g, h5py.Group):
+                out[src] = read(g)
+        return out
+
+    def config_datasets(self):
+        """Every saved configuration dataset: [{"path", "n", "L", "format"}], sorted by path."""
+        out = []
+
+        def visit(name, obj):
+            if isinstance(obj, h5py.Dataset) and name.rsplit("/", 1)[-1] == "configs" \
+                    and obj.ndim == 3:
+                fmt = _value(obj.attrs.get("format", "int8"))
+                out.append({"path": "/" + name, "n": int(obj.shape[0]), "L": int(obj.shape[1]),
+                            "format": fmt})
+        self.h5.visititems(visit)
+        return sorted(out, key=lambda d: (d["path"].split("/")[1], d["L"]))
+
+    def read_configs(self, path, indices=None):
+        """Configurations of the dataset @p path as int8 ±1 arrays [n][L][L] (packed ones unpacked).
+
+        @p indices: None (all), an int, or a sequence of ints (negative counts from the end).
+        Raises KeyError for a missing dataset, IndexError for an index out of range and
+        FormatError for a dataset that does not hold configurations.
+        """
+        key = path.strip("/")
+        if key not in self.h5 or not isinstance(self.h5[key], h5py.Dataset):
+            raise KeyError(f"{self.path}: no dataset {path}")
+        d = self.h5[key]
+        if d.ndim != 3:
+            raise FormatError(f"{self.path}:{path}: not a configuration dataset "
+                              f"(shape {d.shape}, expected [sample][y][x])")
+        n = d.shape[0]
+        single = isinstance(indices, (int, np.integer))
+        if indices is None:
+            idx = list(range(n))
+        else:
+            idx = [int(indices)] if single else [int(i) for i in indices]
+        for i in idx:
+            if not -n <= i < n:
+                raise IndexError(f"{self.path}:{path}: configuration {i} out of range "
+                                 f"(the dataset holds {n}: 0 … {n - 1})")
+        idx = [i % n for i in idx]
+        fmt = _value(d.attrs.get("format", "int8"))
+        L = d.shape[1]
+        if fmt == "packed":
+            shape_ok = d.dtype == np.uint8 and d.shape[2] == (L + 7) // 8
+        else:
+            shape_ok = d.dtype.kind in "iu" and d.shape[2] == L
+        if not shape_ok:
+            how = f", format {fmt!r}" if "format" in d.attrs else ""
+            raise FormatError(f"{self.path}:{path}: not a configuration dataset (shape "
+                              f"{d.shape}, {d.dtype}{how}; expected [sample][L][L] int8 "
+                              f"or [sample][L][L/8] packed uint8)")
+        raw = np.stack([d[i] for i in idx]) if idx else np.zeros((0,) + d.shape[1:], d.dtype)
+        if fmt == "packed":
+            out = unpack_spins(raw, d.shape[1])
+        elif fmt == "int8" or d.dtype == np.int8:
+            out = raw.astype(np.int8)
+        else:
+            raise FormatError(f"{self.path}:{path}: unknown configuration format {fmt!r}")
+        return out[0] if single else out
 
     def close(self):
         self.h5.close()

@@ -7,7 +7,7 @@
  * Errors from the jackknife over 20 blocks of samples per size (5 per chain),
  * the same block numbers at every size. The other fits and the L_min scans are
  * printed, not tested (too few sizes and samples for 1/ν, β/ν, C and V4 here).
- *   test_correlation_physics [samples per chain]   (default 10000)
+ *   test_correlation_physics [samples per chain [seed]]   (default 10000, 2025)
  */
 #include <math.h>
 #include <mpi.h>
@@ -56,7 +56,7 @@ enum { N_SIZES = (int)(sizeof sizes / sizeof sizes[0]) };
  * accumulator, and the primaries summed per jackknife block into
  * sums[block][INVRG_N_PRIMARY] and counts[block] (zero for other groups' blocks).
  */
-static void run_size(const invrg_groups *g, int64_t L, int n_samples, invrg_corr *corr,
+static void run_size(const invrg_groups *g, int64_t L, int n_samples, uint64_t seed, invrg_corr *corr,
                      double *sums, double *counts) {
   invrg_lattice *lat = NULL;
   invrg_wolff *w = NULL;
@@ -65,7 +65,7 @@ static void run_size(const invrg_groups *g, int64_t L, int n_samples, invrg_corr
   const int64_t total = (int64_t)N_CHAINS * n_samples;
   for (int64_t k = 0; k < invrg_groups_item_count(g, N_CHAINS); k++) {
     const int64_t c = invrg_groups_item(g, k);
-    const invrg_mc_chain chain = {INVRG_K_CRITICAL, 2025, (uint64_t)(L * 100 + c)};
+    const invrg_mc_chain chain = {INVRG_K_CRITICAL, seed, (uint64_t)(L * 100 + c)};
     invrg_rng_stream init;
     invrg_rng_stream_init(&init, chain.seed, INVRG_RNG_INIT, chain.chain, 0);
     invrg_lattice_fill_random(lat, &init);
@@ -94,6 +94,7 @@ int main(int argc, char **argv) {
   MPI_Comm_rank(MPI_COMM_WORLD, &world_rank);
   invrg_log_init(world_rank);
   const int n_samples = argc > 1 ? atoi(argv[1]) : 10000;
+  const uint64_t seed = argc > 2 ? (uint64_t)atoll(argv[2]) : 2025;
   invrg_config cfg;
   invrg_config_defaults(&cfg);
   cfg.parallel.ranks_per_group = 1; /* Wolff: a chain per rank */
@@ -109,7 +110,7 @@ int main(int argc, char **argv) {
   double energy[N_SIZES];
   for (int i = 0; i < N_SIZES; i++) {
     double sums[N_BLOCKS * INVRG_N_PRIMARY] = {0}, counts[N_BLOCKS] = {0};
-    run_size(g, sizes[i], n_samples, corr, sums, counts);
+    run_size(g, sizes[i], n_samples, seed, corr, sums, counts);
     /* each block comes from one chain, hence one rank: the world sum is exact */
     MPI_Allreduce(MPI_IN_PLACE, sums, N_BLOCKS * INVRG_N_PRIMARY, MPI_DOUBLE, MPI_SUM,
                   MPI_COMM_WORLD);
