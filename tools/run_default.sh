@@ -7,3 +7,6 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 # shellcheck source=tools/env.sh
 source "$here/tools/env.sh"
 mpirun -n "${INVRG_RANKS:-2}" "${INVRG_BUILD_DIR:-$here/build}/invrg" "$here/input/default.nml"
+# …and the report: PNG figures and a self-contained HTML page of the run.
+/usr/bin/python3 "$here/tools/report.py" default.h5 -o report/
+echo "run file: $(pwd)/default.h5   report: $(pwd)/report/index.html"
