@@ -57,6 +57,16 @@ invrg_err invrg_h5_create_dataset(hid_t loc, const char *name, hid_t type, int r
                                   const hsize_t *dims, hid_t *out);
 
 /**
+ * Creates dataset @p name of doubles with @p rank dimensions @p dims (collective) and
+ * writes @p data into it from the ranks where @p writer is true (one rank suffices).
+ */
+invrg_err invrg_h5_dataset_doubles(hid_t loc, const char *name, int rank, const hsize_t *dims,
+                                   const double *data, bool writer);
+
+/** A scalar double attribute (every rank alike). */
+invrg_err invrg_h5_attr_scalar(hid_t loc, const char *name, double value);
+
+/**
  * Writes @p count rows starting at @p first along dimension 0 of @p dset
  * (every other dimension whole) from @p buf, independently (not collective:
  * only the ranks that hold the rows call it).

@@ -252,3 +252,18 @@ cleanup:
   invrg_h5_close(&a);
   return err;
 }
+
+invrg_err invrg_h5_dataset_doubles(hid_t loc, const char *name, int rank, const hsize_t *dims,
+                                   const double *data, bool writer) {
+  invrg_err err = INVRG_SUCCESS;
+  hid_t dset = -1;
+  INVRG_CALL(invrg_h5_create_dataset(loc, name, H5T_IEEE_F64LE, rank, dims, &dset));
+  if (writer) INVRG_CALL(invrg_h5_write_rows(dset, H5T_NATIVE_DOUBLE, 0, dims[0], data));
+cleanup:
+  invrg_h5_close(&dset);
+  return err;
+}
+
+invrg_err invrg_h5_attr_scalar(hid_t loc, const char *name, double value) {
+  return invrg_h5_attr_double(loc, name, &value, 1, true);
+}

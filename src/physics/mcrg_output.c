@@ -27,21 +27,6 @@ static const char *const conventions =
     "SVD cut at rcond * sigma_max; eigenvalues sorted by modulus; y = ln|lambda| / ln 2; level n = "
     "pair (blocked n times, blocked n - 1 times); errors: delete-one jackknife over blocks";
 
-/* A dataset of doubles with @p rank dims, written by the writer rank. Collective. */
-static invrg_err write_doubles(hid_t loc, const char *name, int rank, const hsize_t *dims,
-                               const double *data, bool writer) {
-  invrg_err err = INVRG_SUCCESS;
-  hid_t dset = -1;
-  INVRG_CALL(invrg_h5_create_dataset(loc, name, H5T_IEEE_F64LE, rank, dims, &dset));
-  if (writer) INVRG_CALL(invrg_h5_write_rows(dset, H5T_NATIVE_DOUBLE, 0, dims[0], data));
-cleanup:
-  invrg_h5_close(&dset);
-  return err;
-}
-
-static invrg_err write_scalar(hid_t loc, const char *name, double value) {
-  return invrg_h5_attr_double(loc, name, &value, 1, true);
-}
 
 static invrg_err write_sector(hid_t parent, const char *name, const invrg_operator_set *set,
                               const invrg_mcrg_sector *sec, bool writer) {
@@ -64,15 +49,15 @@ static invrg_err write_sector(hid_t parent, const char *name, const invrg_operat
   INVRG_CALL(invrg_h5_attr_int64(grp, "operator_index", index, m, false));
   const hsize_t mm[2] = {(hsize_t)m, (hsize_t)m}, m2[2] = {(hsize_t)m, 2};
   const hsize_t mm2[3] = {(hsize_t)m, (hsize_t)m, 2};
-  INVRG_CALL(write_doubles(grp, "T", 2, mm, sec->T, writer));
-  INVRG_CALL(write_doubles(grp, "eigenvalues", 2, m2, sec->eig, writer));
-  INVRG_CALL(write_doubles(grp, "eigenvalues_err", 2, m2, sec->eig_err, writer));
-  INVRG_CALL(write_doubles(grp, "y", 1, mm, sec->y, writer));
-  INVRG_CALL(write_doubles(grp, "y_err", 1, mm, sec->y_err, writer));
-  INVRG_CALL(write_doubles(grp, "series_eigenvalues", 3, mm2, sec->series, writer));
-  INVRG_CALL(write_doubles(grp, "series_eigenvalues_err", 3, mm2, sec->series_err, writer));
-  INVRG_CALL(write_doubles(grp, "series_y", 2, mm, sec->series_y, writer));
-  INVRG_CALL(write_doubles(grp, "series_y_err", 2, mm, sec->series_y_err, writer));
+  INVRG_CALL(invrg_h5_dataset_doubles(grp, "T", 2, mm, sec->T, writer));
+  INVRG_CALL(invrg_h5_dataset_doubles(grp, "eigenvalues", 2, m2, sec->eig, writer));
+  INVRG_CALL(invrg_h5_dataset_doubles(grp, "eigenvalues_err", 2, m2, sec->eig_err, writer));
+  INVRG_CALL(invrg_h5_dataset_doubles(grp, "y", 1, mm, sec->y, writer));
+  INVRG_CALL(invrg_h5_dataset_doubles(grp, "y_err", 1, mm, sec->y_err, writer));
+  INVRG_CALL(invrg_h5_dataset_doubles(grp, "series_eigenvalues", 3, mm2, sec->series, writer));
+  INVRG_CALL(invrg_h5_dataset_doubles(grp, "series_eigenvalues_err", 3, mm2, sec->series_err, writer));
+  INVRG_CALL(invrg_h5_dataset_doubles(grp, "series_y", 2, mm, sec->series_y, writer));
+  INVRG_CALL(invrg_h5_dataset_doubles(grp, "series_y_err", 2, mm, sec->series_y_err, writer));
 cleanup:
   invrg_h5_close(&grp);
   free(names);
@@ -102,19 +87,19 @@ static invrg_err write_set(hid_t level_grp, const invrg_operator_set *set,
   INVRG_CALL(invrg_h5_attr_strings(grp, "operators", names, n));
   INVRG_CALL(invrg_h5_attr_strings(grp, "definitions", defs, n));
   INVRG_CALL(invrg_h5_attr_bool(grp, "odd", odd, n, false));
-  INVRG_CALL(write_scalar(grp, "lambda_t", L->lambda_t));
-  INVRG_CALL(write_scalar(grp, "lambda_t_err", L->lambda_t_err));
-  INVRG_CALL(write_scalar(grp, "y_t", L->y_t));
-  INVRG_CALL(write_scalar(grp, "y_t_err", L->y_t_err));
-  INVRG_CALL(write_scalar(grp, "lambda_h", L->lambda_h));
-  INVRG_CALL(write_scalar(grp, "lambda_h_err", L->lambda_h_err));
-  INVRG_CALL(write_scalar(grp, "y_h", L->y_h));
-  INVRG_CALL(write_scalar(grp, "y_h_err", L->y_h_err));
+  INVRG_CALL(invrg_h5_attr_scalar(grp, "lambda_t", L->lambda_t));
+  INVRG_CALL(invrg_h5_attr_scalar(grp, "lambda_t_err", L->lambda_t_err));
+  INVRG_CALL(invrg_h5_attr_scalar(grp, "y_t", L->y_t));
+  INVRG_CALL(invrg_h5_attr_scalar(grp, "y_t_err", L->y_t_err));
+  INVRG_CALL(invrg_h5_attr_scalar(grp, "lambda_h", L->lambda_h));
+  INVRG_CALL(invrg_h5_attr_scalar(grp, "lambda_h_err", L->lambda_h_err));
+  INVRG_CALL(invrg_h5_attr_scalar(grp, "y_h", L->y_h));
+  INVRG_CALL(invrg_h5_attr_scalar(grp, "y_h_err", L->y_h_err));
   const hsize_t nn[2] = {(hsize_t)n, (hsize_t)n};
-  INVRG_CALL(write_doubles(grp, "mean_coarse", 1, nn, L->mean_coarse, writer));
-  INVRG_CALL(write_doubles(grp, "mean_fine", 1, nn, L->mean_fine, writer));
-  INVRG_CALL(write_doubles(grp, "A", 2, nn, L->A, writer));
-  INVRG_CALL(write_doubles(grp, "B", 2, nn, L->B, writer));
+  INVRG_CALL(invrg_h5_dataset_doubles(grp, "mean_coarse", 1, nn, L->mean_coarse, writer));
+  INVRG_CALL(invrg_h5_dataset_doubles(grp, "mean_fine", 1, nn, L->mean_fine, writer));
+  INVRG_CALL(invrg_h5_dataset_doubles(grp, "A", 2, nn, L->A, writer));
+  INVRG_CALL(invrg_h5_dataset_doubles(grp, "B", 2, nn, L->B, writer));
   INVRG_CALL(write_sector(grp, "even", set, &L->sector[INVRG_MCRG_EVEN], writer));
   INVRG_CALL(write_sector(grp, "odd", set, &L->sector[INVRG_MCRG_ODD], writer));
 cleanup:
@@ -141,7 +126,7 @@ invrg_err invrg_mcrg_write(const invrg_mcrg_results *r, hid_t loc, const char *s
   INVRG_CALL(invrg_h5_attr_string(top, "tie_rule", invrg_tie_rule_name(r->tie_rule)));
   int64_t blocks = r->n_blocks;
   INVRG_CALL(invrg_h5_attr_int64(top, "jackknife_blocks", &blocks, 1, true));
-  INVRG_CALL(write_scalar(top, "rcond", r->rcond));
+  INVRG_CALL(invrg_h5_attr_scalar(top, "rcond", r->rcond));
   INVRG_CALL(invrg_h5_attr_string(top, "conventions", conventions));
   for (int level = 1; level <= r->n_levels; level++) {
     const invrg_mcrg_level *L0 = invrg_mcrg_result(r, 0, level);
@@ -156,7 +141,7 @@ invrg_err invrg_mcrg_write(const invrg_mcrg_results *r, hid_t loc, const char *s
     INVRG_CALL(invrg_h5_attr_int64(level_grp, "L_fine", lf, 2, false));
     INVRG_CALL(invrg_h5_attr_int64(level_grp, "n_samples", &n_samples, 1, true));
     INVRG_CALL(invrg_h5_attr_int64(level_grp, "n_blocks", &n_blocks, 1, true));
-    INVRG_CALL(write_scalar(level_grp, "tie_fraction", L0->tie_fraction));
+    INVRG_CALL(invrg_h5_attr_scalar(level_grp, "tie_fraction", L0->tie_fraction));
     for (int s = 0; s < r->n_sets; s++)
       INVRG_CALL(write_set(level_grp, r->set[s], invrg_mcrg_result(r, s, level), writer));
     invrg_h5_close(&level_grp);
