@@ -94,6 +94,10 @@ typedef struct {
   char tie_rule[INVRG_NAME_LEN];                 /**< random | up | upper_left */
   int64_t jackknife_blocks;
   bool mcrg_on_mc;
+  bool correlations;                             /**< S(k), G(r), ξ₂ of mc and dream ensembles */
+  int64_t fss_Lmin, fss_Lmax;                    /**< fit range (0 = no bound) */
+  char fss_sources[2][INVRG_NAME_LEN];           /**< sources whose sizes are fitted */
+  int n_fss_sources;
 } invrg_config_analyze;
 
 typedef struct {

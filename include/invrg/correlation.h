@@ -32,9 +32,10 @@
  *   1D plans (FFTW_ESTIMATE: the same plan on every rank) executed on buffers
  *   of the same alignment in every layout. A replicated lattice is transformed
  *   by its group's rank 0 alone; a distributed one without gathering it: its
- *   blocks are redistributed from the group's px × py grid to FFTW's row slabs
- *   (MPI_Alltoallv of the int8 spins), rows are transformed, FFTW-MPI
- *   transposes the slabs into k_x columns, and each rank transforms its
+ *   blocks are redistributed from the group's px × py grid to FFTW-MPI's row
+ *   slabs (MPI_Alltoallv of the int8 spins), rows are transformed, one
+ *   MPI_Alltoallv transposes the slabs into k_x columns (FFTW-MPI's own
+ *   transposes were 25–60 times slower here), and each rank transforms its
  *   columns. Hence every |ŝ(k)|² is bit-identical in every layout.
  * - *Exact accumulation.* Each |ŝ(k)|²/N is rounded to a fixed-point integer of
  *   2^−F (F = 60 − ⌈log₂ N⌉, so a configuration's sums fit in 63 bits; 1.5e-11
@@ -48,11 +49,13 @@
  *   non-empty delete-one estimates f_b, values f on all samples. The
  *   delete-one values of ξ₂/L are kept per block for finite-size scaling
  *   (fss.h), so fits can be redone on each delete-one set of every size.
- * - *Cost and memory.* Per configuration about 4 ns per spin on one core at
- *   4096² (bench_correlation). Workspaces are kept per size (plans made once
- *   and reused): ≈ 8 N bytes for a replicated lattice (on group rank 0 only),
- *   ≈ 17 N/P bytes per rank for one distributed on P ranks; accumulators
- *   ≈ 28 L bytes per size and jackknife block (plus 16 N for a whole map).
+ * - *Cost and memory.* Per configuration 2.5–3 ns per spin at 256² and
+ *   4.6–5 ns at 4096² on one core, about one bare sym3 dream step and a third
+ *   of the dream stage's cost per fine spin (bench_correlation). Workspaces
+ *   are kept per size (plans made once and reused): ≈ 8 N bytes for a
+ *   replicated lattice (on group rank 0 only), ≈ 17 N/P bytes per rank for one
+ *   distributed on P ranks; accumulators ≈ 28 L bytes per size and jackknife
+ *   block (plus 16 N for a whole map).
  *
  * Use (the communicator of each collective call in brackets)
  * ---
@@ -64,7 +67,7 @@
  *     invrg_corr_analyze(c, &r);                                      [g->world]
  *     invrg_corr_write(r, file, "dream", comm);                       [file's comm]
  *     invrg_corr_log(r, "dream");
- *     invrg_corr_results_destroy(&r); invrg_corr_destroy(&c);        [see destroy]
+ *     invrg_corr_results_destroy(&r); invrg_corr_destroy(&c);        [not collective]
  */
 #ifndef INVRG_CORRELATION_H
 #define INVRG_CORRELATION_H
@@ -95,17 +98,14 @@ typedef struct invrg_corr invrg_corr;
  */
 invrg_err invrg_corr_create(const invrg_corr_params *p, const invrg_groups *g, invrg_corr **out);
 
-/**
- * Frees it; sets *c to NULL; accepts NULL. Collective on the communicators of
- * the distributed lattices it transformed (FFTW-MPI plans hold duplicates of
- * them): call it on every rank of the group.
- */
+/** Frees it; sets *c to NULL; accepts NULL. Not collective. */
 void invrg_corr_destroy(invrg_corr **c);
 
 /**
  * Makes the transform workspace and plans for configurations like @p lat
  * (size and layout), as the first invrg_corr_add_configuration() would; lets
- * callers keep planning out of timed loops. Collective on lat->comm.
+ * callers keep planning out of timed loops. Like adding, a replicated lattice
+ * is prepared on group rank 0 only. Collective on lat->comm.
  */
 invrg_err invrg_corr_prepare(invrg_corr *c, const invrg_lattice *lat);
 
@@ -119,7 +119,8 @@ invrg_err invrg_corr_prepare(invrg_corr *c, const invrg_lattice *lat);
  */
 invrg_err invrg_corr_add_configuration(invrg_corr *c, const invrg_lattice *lat, int block);
 
-/** Configurations of size @p L added so far (by this group; after reduce: by all). Not collective. */
+/** Configurations of size @p L added so far (by this group; after reduce: by all). Not collective.
+ */
 int64_t invrg_corr_samples(const invrg_corr *c, int64_t L);
 
 /**
@@ -133,26 +134,26 @@ invrg_err invrg_corr_reduce(invrg_corr *c);
 typedef struct {
   int64_t L;
   int64_t n_samples;
-  int n_blocks;                  /**< non-empty jackknife blocks */
-  int fixed_point_bits;          /**< F: |ŝ|²/N accumulated in units of 2^−F */
+  int n_blocks;                    /**< non-empty jackknife blocks */
+  int fixed_point_bits;            /**< F: |ŝ|²/N accumulated in units of 2^−F */
   double chi_prime, chi_prime_err; /**< S(0) = N⟨m²⟩ */
-  double S_kmin, S_kmin_err;     /**< [S(2π/L,0) + S(0,2π/L)]/2 */
-  double xi2, xi2_err;           /**< second-moment correlation length */
+  double S_kmin, S_kmin_err;       /**< [S(2π/L,0) + S(0,2π/L)]/2 */
+  double xi2, xi2_err;             /**< second-moment correlation length */
   double xi2_over_L, xi2_over_L_err;
-  int n_r;                       /**< distances r = 0 … L/2 */
-  double *G_axis, *G_axis_err;   /**< [n_r] */
-  double *G_diag, *G_diag_err;   /**< [n_r] */
-  int n_shells;                  /**< radial shells q = 0 … n_shells − 1 */
-  double *k_shell;               /**< [n_shells]: mean |k| of the shell's modes */
-  double *shell_modes;           /**< [n_shells]: modes in the shell (whole k plane) */
+  int n_r;                         /**< distances r = 0 … L/2 */
+  double *G_axis, *G_axis_err;     /**< [n_r] */
+  double *G_diag, *G_diag_err;     /**< [n_r] */
+  int n_shells;                    /**< radial shells q = 0 … n_shells − 1 */
+  double *k_shell;                 /**< [n_shells]: mean |k| of the shell's modes */
+  double *shell_modes;             /**< [n_shells]: modes in the shell (whole k plane) */
   double *S_radial, *S_radial_err; /**< [n_shells] */
-  int n_jackknife;               /**< = the requested n_blocks */
-  double *xi2_over_L_jackknife;  /**< [n_jackknife]: ξ₂/L without block b (NaN if b is empty) */
-  bool has_map;                  /**< whole maps kept (L ≤ map_max_L) */
-  double *S_map;                 /**< [L][L/2 + 1]: mean S at (n_y, n_x), or NULL */
-  double *G_map;                 /**< [L][L]: G at (y, x), or NULL */
-  double *values;                /**< private: one allocation behind all arrays */
-  int64_t n_values;              /**< private */
+  int n_jackknife;                 /**< = the requested n_blocks */
+  double *xi2_over_L_jackknife; /**< [n_jackknife]: ξ₂/L without block b (NaN if b is empty) */
+  bool has_map;                 /**< whole maps kept (L ≤ map_max_L) */
+  double *S_map;                /**< [L][L/2 + 1]: mean S at (n_y, n_x), or NULL */
+  double *G_map;                /**< [L][L]: G at (y, x), or NULL */
+  double *values;               /**< private: one allocation behind all arrays */
+  int64_t n_values;             /**< private */
 } invrg_corr_size;
 
 /** The analysis of every size of an accumulator, in increasing L. */

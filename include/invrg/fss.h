@@ -94,32 +94,32 @@ typedef struct {
 
 /** One fit y = a + b x, its result and its L_min scan. */
 typedef struct {
-  const char *name;       /**< e.g. "gamma_over_nu" */
-  const char *label;      /**< e.g. "gamma/nu" */
-  const char *model;      /**< e.g. "ln chi = a + b ln L" */
-  const char *result_is;  /**< e.g. "b", "-b", "a" */
+  const char *name;      /**< e.g. "gamma_over_nu" */
+  const char *label;     /**< e.g. "gamma/nu" */
+  const char *model;     /**< e.g. "ln chi = a + b ln L" */
+  const char *result_is; /**< e.g. "b", "-b", "a" */
   invrg_fss_quantity quantity;
-  int64_t L_min, L_max;   /**< sizes used */
-  int n_points;           /**< 0: not enough data (everything NaN) */
+  int64_t L_min, L_max; /**< sizes used */
+  int n_points;         /**< 0: not enough data (everything NaN) */
   double a, a_err, b, b_err;
   double result, result_err, exact, deviation; /**< deviation = (result − exact)/result_err */
   double chi2_dof, chi2_dof_correlated;
-  int n_data;             /**< sizes with this quantity, all of them */
-  int64_t *L;             /**< [n_data] */
-  double *y, *y_err;      /**< [n_data]: transformed data (ln χ, …) and jackknife errors */
+  int n_data;        /**< sizes with this quantity, all of them */
+  int64_t *L;        /**< [n_data] */
+  double *y, *y_err; /**< [n_data]: transformed data (ln χ, …) and jackknife errors */
   int n_scan;
-  int64_t *scan_L_min;    /**< [n_scan] */
+  int64_t *scan_L_min;                                   /**< [n_scan] */
   double *scan_result, *scan_result_err, *scan_chi2_dof; /**< [n_scan] */
 } invrg_fss_fit;
 
 /** All fits of one source. */
 typedef struct {
   int n_sizes;
-  int64_t *L;             /**< [n_sizes]: every size of the data */
+  int64_t *L; /**< [n_sizes]: every size of the data */
   int n_blocks;
   invrg_fss_params params;
   int n_fits;
-  invrg_fss_fit *fit;     /**< [n_fits], in the order of the list at the top */
+  invrg_fss_fit *fit; /**< [n_fits], in the order of the list at the top */
 } invrg_fss_results;
 
 /**
@@ -144,8 +144,7 @@ const invrg_fss_fit *invrg_fss_find(const invrg_fss_results *r, invrg_fss_quanti
  * scan_chi2_dof. Collective on the file's communicator @p comm (same results
  * on every rank; rank 0 of @p comm writes dataset contents).
  */
-invrg_err invrg_fss_write(const invrg_fss_results *r, hid_t loc, const char *source,
-                          MPI_Comm comm);
+invrg_err invrg_fss_write(const invrg_fss_results *r, hid_t loc, const char *source, MPI_Comm comm);
 
 /**
  * Logs the table result ± error, exact value, deviation in σ, χ²/dof (plain

@@ -207,6 +207,7 @@ static const char *const dream_starts[] = {"alternate", "random", "up", NULL};
 static const char *const dream_models[] = {"", "sym3", "sym5", "sym7", NULL};
 static const char *const operator_sets[] = {"swendsen", "paper36", NULL};
 static const char *const tie_rules[] = {"random", "up", "upper_left", NULL};
+static const char *const fss_source_names[] = {"dream", NULL};
 
 static const invrg_nl_key dream_keys[] = {
     {.name = "model_file", .type = INVRG_NL_STRING, SCALAR, AT(dream.model_file),
@@ -256,6 +257,17 @@ static const invrg_nl_key analyze_keys[] = {
     {.name = "mcrg_on_mc", .type = INVRG_NL_BOOL, SCALAR, AT(analyze.mcrg_on_mc),
      .default_text = ".false.",
      .description = "standard MCRG on every Monte Carlo sample of this run, as it is produced"},
+    {.name = "correlations", .type = INVRG_NL_BOOL, SCALAR, AT(analyze.correlations),
+     .default_text = ".true.",
+     .description = "structure factor, G(r) and xi2/L of every measured size (FFT), /corr"},
+    {.name = "fss_Lmin", .type = INVRG_NL_INT, SCALAR, AT(analyze.fss_Lmin), .default_text = "0",
+     .min = 0, .max = INFINITY, .description = "smallest L in the finite-size-scaling fits (0 = all)"},
+    {.name = "fss_Lmax", .type = INVRG_NL_INT, SCALAR, AT(analyze.fss_Lmax), .default_text = "0",
+     .min = 0, .max = INFINITY, .description = "largest L in the finite-size-scaling fits (0 = all)"},
+    {.name = "fss_sources", .type = INVRG_NL_STRING, .min_count = 0, .max_count = 2,
+     .count_offset = offsetof(invrg_config, analyze.n_fss_sources), AT(analyze.fss_sources),
+     .string_size = INVRG_NAME_LEN, .default_text = "'dream'", .choices = fss_source_names,
+     .description = "sources with several sizes to fit across L (dream; mc runs one L per run)"},
 };
 
 #define GROUP(g, text) {.name = #g, .description = text, .keys = g##_keys, \

@@ -1,12 +1,13 @@
 /* Correlation accumulators: per lattice size and jackknife block, exact
  * fixed-point sums of the projections of S(k) that G_axis, G_diag, the radial
  * S(k) and ξ₂ are made of, and their exact reduction (correlation.h). */
+#include "invrg/correlation.h"
+
 #include <limits.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "invrg/correlation.h"
 #include "physics/correlation_internal.h"
 
 /* One lattice size: its sums, the scratch of a configuration, and its transforms. */
@@ -132,18 +133,31 @@ void invrg_corr_destroy(invrg_corr **cp) {
 /* What the column callback needs. */
 typedef struct {
   size_state *s;
-  double to_fixed;  /* 2^F / N: |ŝ|² → fixed-point units of S = |ŝ|²/N */
+  double to_fixed;    /* 2^F / N: |ŝ|² → fixed-point units of S = |ŝ|²/N */
   bool bad_zero_mode; /* ŝ(0) was not an integer: not a ±1 configuration */
 } column_ctx;
+
+/*
+ * A non-negative double rounded to the nearest integer (halves up): a truncating
+ * conversion, inline, where llrint() would be a libm call per k.
+ */
+static inline int64_t round_nonnegative(double v) { return (int64_t)(v + 0.5); }
+
+/* |ŝ|² in fixed-point units of S = |ŝ|²/N. */
+static inline int64_t fixed(const fftw_complex z, double to_fixed) {
+  return round_nonnegative((z[0] * z[0] + z[1] * z[1]) * to_fixed);
+}
 
 /*
  * Adds column n_x of |ŝ|² to the configuration's sums, for the whole k plane:
  * the r2c half plane holds n_x = 0 … L/2, and every other column is the mirror
  * (−n_x, −n_y) of one of them with the same S and the same folded projections
  * and shell, hence weight 2 for 0 < n_x < L/2.
- *   A[f] += S for each of f = fold(n_x), fold(n_y)         (axis projections)
+ *   A[f] += S for each of f = fold(n_x), fold(n_y)              (axis projections)
  *   D[f] += S for each of f = fold(n_x + n_y), fold(n_x − n_y)  (diagonal ones)
  *   R[shell(n)] += S
+ * Modes n_y and L − n_y share fold(n_y) and the shell, and swap the two diagonal
+ * bins, so they are added as a pair: the loop runs over f_y = fold(n_y) only.
  */
 static void measure_column(void *vctx, int64_t nx, const fftw_complex *col) {
   column_ctx *x = vctx;
@@ -153,41 +167,54 @@ static void measure_column(void *vctx, int64_t nx, const fftw_complex *col) {
   int64_t *R = bins + corr_shell_at(&s->y);
   const int32_t *fold2 = s->fold2;
   const int64_t w = (nx == 0 || 2 * nx == L) ? 1 : 2;
-  /* shells along the column: |n|² grows with the folded n_y, so walk outwards */
+  const double to_fixed = x->to_fixed;
+  /* shells along the column: |n|² grows with f_y, so walk outwards */
   int32_t *shell = s->shell_col;
   for (int64_t fy = 0, q = 0; fy < H; fy++) {
     const int64_t n2 = nx * nx + fy * fy;
     while (q * q + q < n2) q++;
     shell[fy] = (int32_t)q;
   }
-  int64_t column_sum = 0;
-  for (int64_t ky = 0; ky < L; ky++) {
-    int64_t v = llrint((col[ky][0] * col[ky][0] + col[ky][1] * col[ky][1]) * x->to_fixed);
-    if (nx == 0 && ky == 0) { /* S(0) exactly from the magnetisation M = ŝ(0) */
-      const double M = nearbyint(col[0][0]);
-      x->bad_zero_mode = fabs(col[0][0] - M) > 1e-3 || fabs(col[0][1]) > 1e-3;
-      v = llrint(M * M * x->to_fixed);
-      bins[POINT_S00] = v;
-    }
-    if (s->map) corr_exact_add(s->map + 2 * (ky * H + nx), v);
-    column_sum += v;
-    const int64_t wv = w * v;
-    const int32_t fy = fold2[ky];
-    A[fy] += wv;
-    D[fold2[nx + ky]] += wv;
-    D[fold2[nx - ky + L]] += wv;
-    R[shell[fy]] += wv;
+  int64_t v0 = fixed(col[0], to_fixed);
+  if (nx == 0) { /* S(0) exactly from the magnetisation M = ŝ(0) */
+    const double M = nearbyint(col[0][0]);
+    x->bad_zero_mode = fabs(col[0][0] - M) > 1e-3 || fabs(col[0][1]) > 1e-3;
+    v0 = round_nonnegative(M * M * to_fixed);
+    bins[POINT_S00] = v0;
+    bins[POINT_S01] = fixed(col[1], to_fixed);
   }
+  if (nx == 1) bins[POINT_S10] = v0;
+  int64_t column_sum = 0, shell_sum = 0; /* shells come in runs: sum a run, then store it */
+  int32_t current = 0;
+  for (int64_t fy = 0; fy < H; fy++) {
+    const bool paired = fy != 0 && 2 * fy != L;
+    const int64_t v =
+        (fy == 0 ? v0 : fixed(col[fy], to_fixed)) + (paired ? fixed(col[L - fy], to_fixed) : 0);
+    const int64_t wv = w * v;
+    column_sum += v;
+    A[fy] += wv;
+    D[fold2[nx + fy]] += wv;
+    D[fold2[nx - fy + L]] += wv;
+    if (shell[fy] != current) {
+      R[current] += shell_sum;
+      current = shell[fy], shell_sum = 0;
+    }
+    shell_sum += wv;
+  }
+  R[current] += shell_sum;
   A[nx] += w * column_sum;
-  if (nx == 0) bins[POINT_S01] = llrint((col[1][0] * col[1][0] + col[1][1] * col[1][1]) * x->to_fixed);
-  if (nx == 1) bins[POINT_S10] = llrint((col[0][0] * col[0][0] + col[0][1] * col[0][1]) * x->to_fixed);
+  if (s->map) {
+    for (int64_t ky = 0; ky < L; ky++)
+      corr_exact_add(s->map + 2 * (ky * H + nx), ky == 0 ? v0 : fixed(col[ky], to_fixed));
+  }
 }
 
 /* The size state and transform for @p lat, made if needed. Collective on lat->comm. */
 static invrg_err prepare(invrg_corr *c, const invrg_lattice *lat, size_state **out) {
   invrg_err err = INVRG_SUCCESS;
   *out = NULL;
-  INVRG_CHECK(!c->reduced, INVRG_ERR_RUNTIME, "correlations: configuration added after the reduction");
+  INVRG_CHECK(!c->reduced, INVRG_ERR_RUNTIME,
+              "correlations: configuration added after the reduction");
   INVRG_CHECK(lat->lx == lat->ly && lat->lx >= 2, INVRG_ERR_INPUT,
               "correlations need a square lattice of side >= 2, got %lld x %lld",
               (long long)lat->lx, (long long)lat->ly);
@@ -290,8 +317,8 @@ static invrg_err unite_sizes(invrg_corr *c) {
   }
   all = malloc((size_t)(total + 1) * sizeof *all);
   INVRG_CHECK_ALLOC(all);
-  INVRG_MPI_CALL(MPI_Allgatherv(mine, c->n_sizes, MPI_INT64_T, all, counts, displs, MPI_INT64_T,
-                                g->world));
+  INVRG_MPI_CALL(
+      MPI_Allgatherv(mine, c->n_sizes, MPI_INT64_T, all, counts, displs, MPI_INT64_T, g->world));
   for (int k = 0; k < total; k++) {
     size_state *s = NULL;
     INVRG_CALL(size_get(c, all[k], &s));

@@ -115,12 +115,12 @@ typedef struct {
   corr_layout y;
   double N;
   int n_out;
-  double *modes;       /* [n_shells] */
-  fftw_complex *in;    /* [n_fold] */
-  double *out;         /* [L] */
-  fftw_plan c2r;       /* G(r) = Σ_q P(q) e^{2πiqr/L} of a symmetric projection P */
-  double *mean;        /* [n_pairs] */
-  int64_t *diff;       /* [2] */
+  double *modes;    /* [n_shells] */
+  fftw_complex *in; /* [n_fold] */
+  double *out;      /* [L] */
+  fftw_plan c2r;    /* G(r) = Σ_q P(q) e^{2πiqr/L} of a symmetric projection P */
+  double *mean;     /* [n_pairs] */
+  int64_t *diff;    /* [2] */
 } analysis;
 
 /* Modes of the whole k plane in each shell, and their mean |k|, from the r2c half plane. */
@@ -357,22 +357,6 @@ static const char *const conventions =
     "G_map [y][x]; per-configuration S in fixed point of 2^-fixed_point_bits, summed exactly; "
     "errors: delete-one jackknife over the non-empty blocks";
 
-/* A dataset of doubles written by the writer rank. Collective. */
-static invrg_err write_doubles(hid_t loc, const char *name, int rank, const hsize_t *dims,
-                               const double *data, bool writer) {
-  invrg_err err = INVRG_SUCCESS;
-  hid_t dset = -1;
-  INVRG_CALL(invrg_h5_create_dataset(loc, name, H5T_IEEE_F64LE, rank, dims, &dset));
-  if (writer) INVRG_CALL(invrg_h5_write_rows(dset, H5T_NATIVE_DOUBLE, 0, dims[0], data));
-cleanup:
-  invrg_h5_close(&dset);
-  return err;
-}
-
-static invrg_err write_scalar(hid_t loc, const char *name, double value) {
-  return invrg_h5_attr_double(loc, name, &value, 1, true);
-}
-
 static invrg_err write_size(hid_t top, const invrg_corr_size *z, bool writer) {
   invrg_err err = INVRG_SUCCESS;
   hid_t grp = -1, dset = -1;
@@ -385,15 +369,15 @@ static invrg_err write_size(hid_t top, const invrg_corr_size *z, bool writer) {
   INVRG_CALL(invrg_h5_attr_int64(grp, "n_samples", &ints[1], 1, true));
   INVRG_CALL(invrg_h5_attr_int64(grp, "n_blocks", &ints[2], 1, true));
   INVRG_CALL(invrg_h5_attr_int64(grp, "fixed_point_bits", &ints[3], 1, true));
-  INVRG_CALL(write_scalar(grp, "chi_prime", z->chi_prime));
-  INVRG_CALL(write_scalar(grp, "chi_prime_err", z->chi_prime_err));
-  INVRG_CALL(write_scalar(grp, "S_kmin", z->S_kmin));
-  INVRG_CALL(write_scalar(grp, "S_kmin_err", z->S_kmin_err));
-  INVRG_CALL(write_scalar(grp, "xi2", z->xi2));
-  INVRG_CALL(write_scalar(grp, "xi2_err", z->xi2_err));
-  INVRG_CALL(write_scalar(grp, "xi2_over_L", z->xi2_over_L));
-  INVRG_CALL(write_scalar(grp, "xi2_over_L_err", z->xi2_over_L_err));
-  INVRG_CALL(write_scalar(grp, "xi2_over_L_critical", INVRG_XI2_OVER_L_CRITICAL));
+  INVRG_CALL(invrg_h5_attr_scalar(grp, "chi_prime", z->chi_prime));
+  INVRG_CALL(invrg_h5_attr_scalar(grp, "chi_prime_err", z->chi_prime_err));
+  INVRG_CALL(invrg_h5_attr_scalar(grp, "S_kmin", z->S_kmin));
+  INVRG_CALL(invrg_h5_attr_scalar(grp, "S_kmin_err", z->S_kmin_err));
+  INVRG_CALL(invrg_h5_attr_scalar(grp, "xi2", z->xi2));
+  INVRG_CALL(invrg_h5_attr_scalar(grp, "xi2_err", z->xi2_err));
+  INVRG_CALL(invrg_h5_attr_scalar(grp, "xi2_over_L", z->xi2_over_L));
+  INVRG_CALL(invrg_h5_attr_scalar(grp, "xi2_over_L_err", z->xi2_over_L_err));
+  INVRG_CALL(invrg_h5_attr_scalar(grp, "xi2_over_L_critical", INVRG_XI2_OVER_L_CRITICAL));
 
   const hsize_t nr[1] = {(hsize_t)z->n_r}, ns[1] = {(hsize_t)z->n_shells};
   const hsize_t nj[1] = {(hsize_t)z->n_jackknife};
@@ -403,20 +387,21 @@ static invrg_err write_size(hid_t top, const invrg_corr_size *z, bool writer) {
   INVRG_CALL(invrg_h5_create_dataset(grp, "r", H5T_STD_I64LE, 1, nr, &dset));
   if (writer) INVRG_CALL(invrg_h5_write_rows(dset, H5T_NATIVE_INT64, 0, nr[0], r));
   invrg_h5_close(&dset);
-  INVRG_CALL(write_doubles(grp, "G_axis", 1, nr, z->G_axis, writer));
-  INVRG_CALL(write_doubles(grp, "G_axis_err", 1, nr, z->G_axis_err, writer));
-  INVRG_CALL(write_doubles(grp, "G_diag", 1, nr, z->G_diag, writer));
-  INVRG_CALL(write_doubles(grp, "G_diag_err", 1, nr, z->G_diag_err, writer));
-  INVRG_CALL(write_doubles(grp, "k", 1, ns, z->k_shell, writer));
-  INVRG_CALL(write_doubles(grp, "shell_modes", 1, ns, z->shell_modes, writer));
-  INVRG_CALL(write_doubles(grp, "S_radial", 1, ns, z->S_radial, writer));
-  INVRG_CALL(write_doubles(grp, "S_radial_err", 1, ns, z->S_radial_err, writer));
-  INVRG_CALL(write_doubles(grp, "xi2_over_L_jackknife", 1, nj, z->xi2_over_L_jackknife, writer));
+  INVRG_CALL(invrg_h5_dataset_doubles(grp, "G_axis", 1, nr, z->G_axis, writer));
+  INVRG_CALL(invrg_h5_dataset_doubles(grp, "G_axis_err", 1, nr, z->G_axis_err, writer));
+  INVRG_CALL(invrg_h5_dataset_doubles(grp, "G_diag", 1, nr, z->G_diag, writer));
+  INVRG_CALL(invrg_h5_dataset_doubles(grp, "G_diag_err", 1, nr, z->G_diag_err, writer));
+  INVRG_CALL(invrg_h5_dataset_doubles(grp, "k", 1, ns, z->k_shell, writer));
+  INVRG_CALL(invrg_h5_dataset_doubles(grp, "shell_modes", 1, ns, z->shell_modes, writer));
+  INVRG_CALL(invrg_h5_dataset_doubles(grp, "S_radial", 1, ns, z->S_radial, writer));
+  INVRG_CALL(invrg_h5_dataset_doubles(grp, "S_radial_err", 1, ns, z->S_radial_err, writer));
+  INVRG_CALL(invrg_h5_dataset_doubles(grp, "xi2_over_L_jackknife", 1, nj, z->xi2_over_L_jackknife,
+                                      writer));
   if (z->has_map) {
     const hsize_t sm[2] = {(hsize_t)z->L, (hsize_t)(z->L / 2 + 1)};
     const hsize_t gm[2] = {(hsize_t)z->L, (hsize_t)z->L};
-    INVRG_CALL(write_doubles(grp, "S_map", 2, sm, z->S_map, writer));
-    INVRG_CALL(write_doubles(grp, "G_map", 2, gm, z->G_map, writer));
+    INVRG_CALL(invrg_h5_dataset_doubles(grp, "S_map", 2, sm, z->S_map, writer));
+    INVRG_CALL(invrg_h5_dataset_doubles(grp, "G_map", 2, gm, z->G_map, writer));
   }
 cleanup:
   free(r);

@@ -16,9 +16,9 @@
 /*
  * ŝ(k) = Σ_x s_x e^{−ik·x} of an L × L configuration, computed as
  *   rows:    r2c along x of every row (one FFTW 1D plan, out of an aligned buffer),
- *   transpose (in memory, or FFTW-MPI across the group's ranks),
- *   columns: c2c along y of every column n_x = 0 … L/2 (one FFTW 1D plan, in place
- *            on buffers of the plan's alignment).
+ *   transpose (in memory, or one MPI_Alltoallv across the group's ranks),
+ *   columns: c2c along y of every column n_x = 0 … L/2 (one FFTW 1D plan, out of
+ *            place from a buffer of the plan's alignment into one spectrum buffer).
  * Every 1D transform is the same plan on the same kind of buffer whatever the
  * layout, and the transposes only move numbers, so ŝ is bit-identical for a
  * replicated lattice and for any grid of a distributed one.
@@ -30,7 +30,7 @@ typedef void (*corr_column_fn)(void *ctx, int64_t nx, const fftw_complex *col);
 
 /*
  * Workspace and plans for configurations like @p lat (L × L). Replicated: not
- * collective. Distributed: collective on lat->comm (FFTW-MPI planning).
+ * collective. Distributed: collective on lat->comm (the ranks agree on the path).
  */
 invrg_err corr_fft_create(const invrg_lattice *lat, corr_fft **out);
 
@@ -44,7 +44,7 @@ bool corr_fft_fits(const corr_fft *f, const invrg_lattice *lat);
  */
 invrg_err corr_fft_run(corr_fft *f, const invrg_lattice *lat, corr_column_fn column, void *ctx);
 
-/* Frees it; sets *f to NULL; accepts NULL. Distributed: collective (FFTW-MPI plan). */
+/* Frees it; sets *f to NULL; accepts NULL. Not collective. */
 void corr_fft_destroy(corr_fft **f);
 
 /* ------------------------------------------------------------------ exact integers */
@@ -90,12 +90,19 @@ typedef struct {
 } corr_layout;
 
 /* Number of pairs of a record, and offsets (in pairs) of its parts. */
-static inline int corr_n_pairs(const corr_layout *y) { return N_POINTS + 2 * y->n_fold + y->n_shells; }
-static inline int corr_axis_at(const corr_layout *y) { (void)y; return N_POINTS; }
+static inline int corr_n_pairs(const corr_layout *y) {
+  return N_POINTS + 2 * y->n_fold + y->n_shells;
+}
+static inline int corr_axis_at(const corr_layout *y) {
+  (void)y;
+  return N_POINTS;
+}
 static inline int corr_diag_at(const corr_layout *y) { return N_POINTS + y->n_fold; }
 static inline int corr_shell_at(const corr_layout *y) { return N_POINTS + 2 * y->n_fold; }
 /* int64 per record: the count and the pairs. */
-static inline size_t corr_record_len(const corr_layout *y) { return 1 + 2 * (size_t)corr_n_pairs(y); }
+static inline size_t corr_record_len(const corr_layout *y) {
+  return 1 + 2 * (size_t)corr_n_pairs(y);
+}
 
 /* The layout of size L (L ≥ 2). */
 void corr_layout_of(int64_t L, corr_layout *out);

@@ -16,12 +16,9 @@
 enum { NQ = INVRG_FSS_N_QUANTITIES };
 
 const char *const invrg_fss_quantity_names[NQ] = {
-    [INVRG_FSS_CHI] = "chi",
-    [INVRG_FSS_ABS_M] = "abs_m",
-    [INVRG_FSS_ME] = "me_paper",
-    [INVRG_FSS_SPECIFIC_HEAT] = "specific_heat",
-    [INVRG_FSS_V4] = "V4",
-    [INVRG_FSS_XI_OVER_L] = "xi2_over_L",
+    [INVRG_FSS_CHI] = "chi",     [INVRG_FSS_ABS_M] = "abs_m",
+    [INVRG_FSS_ME] = "me_paper", [INVRG_FSS_SPECIFIC_HEAT] = "specific_heat",
+    [INVRG_FSS_V4] = "V4",       [INVRG_FSS_XI_OVER_L] = "xi2_over_L",
 };
 
 /* ------------------------------------------------------------------ data */
@@ -92,8 +89,7 @@ invrg_err invrg_fss_set(invrg_fss_data *d, int64_t L, invrg_fss_quantity q, doub
   invrg_err err = INVRG_SUCCESS;
   fss_size *s = NULL;
   INVRG_CHECK(L >= 1 && (int)q >= 0 && (int)q < NQ, INVRG_ERR_INPUT,
-              "FSS: bad size %lld or quantity %d",
-              (long long)L, (int)q);
+              "FSS: bad size %lld or quantity %d", (long long)L, (int)q);
   INVRG_CALL(size_get(d, L, &s));
   s->has[q] = true;
   s->value[q] = value;
@@ -124,15 +120,17 @@ invrg_err invrg_fss_set_primaries(invrg_fss_data *d, int64_t L, const double *bl
   INVRG_CHECK_ALLOC(jk);
   int64_t n = 0;
   for (int b = 0; b < B; b++) {
-    INVRG_CHECK(block_sizes[b] > 0, INVRG_ERR_INPUT,
-                "FSS: jackknife block %d of L = %lld is empty", b, (long long)L);
+    INVRG_CHECK(block_sizes[b] > 0, INVRG_ERR_INPUT, "FSS: jackknife block %d of L = %lld is empty",
+                b, (long long)L);
     n += block_sizes[b];
-    for (int k = 0; k < P; k++) total[k] += (double)block_sizes[b] * block_means[(size_t)b * P + (size_t)k];
+    for (int k = 0; k < P; k++)
+      total[k] += (double)block_sizes[b] * block_means[(size_t)b * P + (size_t)k];
   }
   /* delete-one set b: the weighted mean of the other blocks */
   for (int b = 0; b < B; b++) {
     const double w = (double)block_sizes[b], rest = (double)(n - block_sizes[b]);
-    for (int k = 0; k < P; k++) mean[k] = (total[k] - w * block_means[(size_t)b * P + (size_t)k]) / rest;
+    for (int k = 0; k < P; k++)
+      mean[k] = (total[k] - w * block_means[(size_t)b * P + (size_t)k]) / rest;
     quantities(mean, n - block_sizes[b], N, K, jk + (size_t)b * NQ);
   }
   for (int k = 0; k < P; k++) mean[k] = total[k] / (double)n;
@@ -168,11 +166,11 @@ typedef struct {
 static const fit_spec specs[] = {
     {"gamma_over_nu", "gamma/nu", "ln chi = a + b ln L", "b", INVRG_FSS_CHI, true, X_LN_L, 1, 1,
      1.75},
-    {"beta_over_nu", "beta/nu", "ln <|m|> = a + b ln L", "-b", INVRG_FSS_ABS_M, true, X_LN_L, 1,
-     -1, 0.125},
+    {"beta_over_nu", "beta/nu", "ln <|m|> = a + b ln L", "-b", INVRG_FSS_ABS_M, true, X_LN_L, 1, -1,
+     0.125},
     {"one_over_nu", "1/nu", "ln me_paper = a + b ln L", "b", INVRG_FSS_ME, true, X_LN_L, 1, 1, 1.0},
-    {"specific_heat_amplitude", "A of C/N", "C/N = a + b ln L", "b", INVRG_FSS_SPECIFIC_HEAT,
-     false, X_LN_L, 1, 1, 8 * INVRG_K_CRITICAL * INVRG_K_CRITICAL / M_PI},
+    {"specific_heat_amplitude", "A of C/N", "C/N = a + b ln L", "b", INVRG_FSS_SPECIFIC_HEAT, false,
+     X_LN_L, 1, 1, 8 * INVRG_K_CRITICAL *INVRG_K_CRITICAL / M_PI},
     {"V4_infinity", "V4(inf)", "V4 = a + b / L", "a", INVRG_FSS_V4, false, X_INV_L, 0, 1,
      1.1679229},
     {"xi2_over_L_infinity", "xi2/L(inf)", "xi2/L = a + b / L", "a", INVRG_FSS_XI_OVER_L, false,
@@ -312,7 +310,8 @@ static invrg_err fit_range(const points *p, int64_t lo, int64_t hi, fit_out *o) 
   bool weighted = true;
   for (int i = 0; i < n; i++) {
     use[i] = p->L[i] >= lo && p->L[i] <= hi && isfinite(p->y[i]);
-    for (int b = 0; b < B && use[i]; b++) use[i] = isfinite(p->yb[(size_t)b * (size_t)n + (size_t)i]);
+    for (int b = 0; b < B && use[i]; b++)
+      use[i] = isfinite(p->yb[(size_t)b * (size_t)n + (size_t)i]);
     if (!use[i]) continue;
     o->n++;
     weighted = weighted && isfinite(p->err[i]) && p->err[i] > 0;
@@ -493,15 +492,10 @@ static const char *const conventions =
     "together; chi2_dof ignores correlations between sizes, chi2_dof_correlated uses their "
     "jackknife covariance; deviation = (result - exact)/result_err; exact values: SPEC 2";
 
-static invrg_err write_doubles(hid_t loc, const char *name, hsize_t n, const double *data,
-                               bool writer) {
-  invrg_err err = INVRG_SUCCESS;
-  hid_t dset = -1;
-  INVRG_CALL(invrg_h5_create_dataset(loc, name, H5T_IEEE_F64LE, 1, &n, &dset));
-  if (writer && n > 0) INVRG_CALL(invrg_h5_write_rows(dset, H5T_NATIVE_DOUBLE, 0, n, data));
-cleanup:
-  invrg_h5_close(&dset);
-  return err;
+/* A 1D dataset of @p n doubles (n ≥ 1 when a fit is written). Collective. */
+static invrg_err write_vector(hid_t loc, const char *name, int n, const double *data, bool writer) {
+  const hsize_t dims[1] = {(hsize_t)n};
+  return invrg_h5_dataset_doubles(loc, name, 1, dims, data, writer);
 }
 
 static invrg_err write_int64s(hid_t loc, const char *name, hsize_t n, const int64_t *data,
@@ -527,19 +521,23 @@ static invrg_err write_fit(hid_t top, const invrg_fss_fit *f, bool writer) {
   INVRG_CALL(invrg_h5_attr_int64(g, "L_min", &ints[0], 1, true));
   INVRG_CALL(invrg_h5_attr_int64(g, "L_max", &ints[1], 1, true));
   INVRG_CALL(invrg_h5_attr_int64(g, "n_points", &ints[2], 1, true));
-  const char *names[] = {"a", "a_err", "b", "b_err", "result", "result_err", "exact",
-                         "deviation_sigma", "chi2_dof", "chi2_dof_correlated"};
-  const double values[] = {f->a, f->a_err, f->b, f->b_err, f->result, f->result_err, f->exact,
-                           f->deviation, f->chi2_dof, f->chi2_dof_correlated};
+  const char *names[] = {"a",        "a_err",
+                         "b",        "b_err",
+                         "result",   "result_err",
+                         "exact",    "deviation_sigma",
+                         "chi2_dof", "chi2_dof_correlated"};
+  const double values[] = {
+      f->a,          f->a_err, f->b,         f->b_err,    f->result,
+      f->result_err, f->exact, f->deviation, f->chi2_dof, f->chi2_dof_correlated};
   for (size_t k = 0; k < sizeof values / sizeof values[0]; k++)
     INVRG_CALL(invrg_h5_attr_double(g, names[k], &values[k], 1, true));
   INVRG_CALL(write_int64s(g, "L", (hsize_t)f->n_data, f->L, writer));
-  INVRG_CALL(write_doubles(g, "y", (hsize_t)f->n_data, f->y, writer));
-  INVRG_CALL(write_doubles(g, "y_err", (hsize_t)f->n_data, f->y_err, writer));
+  INVRG_CALL(write_vector(g, "y", f->n_data, f->y, writer));
+  INVRG_CALL(write_vector(g, "y_err", f->n_data, f->y_err, writer));
   INVRG_CALL(write_int64s(g, "scan_L_min", (hsize_t)f->n_scan, f->scan_L_min, writer));
-  INVRG_CALL(write_doubles(g, "scan_result", (hsize_t)f->n_scan, f->scan_result, writer));
-  INVRG_CALL(write_doubles(g, "scan_result_err", (hsize_t)f->n_scan, f->scan_result_err, writer));
-  INVRG_CALL(write_doubles(g, "scan_chi2_dof", (hsize_t)f->n_scan, f->scan_chi2_dof, writer));
+  INVRG_CALL(write_vector(g, "scan_result", f->n_scan, f->scan_result, writer));
+  INVRG_CALL(write_vector(g, "scan_result_err", f->n_scan, f->scan_result_err, writer));
+  INVRG_CALL(write_vector(g, "scan_chi2_dof", f->n_scan, f->scan_chi2_dof, writer));
 cleanup:
   invrg_h5_close(&g);
   return err;
@@ -575,8 +573,8 @@ void invrg_fss_log(const invrg_fss_results *r, const char *source) {
   invrg_log(INVRG_LOG_INFO,
             "FSS %s: sizes%s; %d jackknife blocks, block b removed at every size together", source,
             sizes, r->n_blocks);
-  invrg_log(INVRG_LOG_INFO, "  %-12s %-26s %-24s %-10s %9s %9s %9s  %s", "result", "fit",
-            "value", "exact", "dev/sigma", "chi2/dof", "corr.", "L range (sizes)");
+  invrg_log(INVRG_LOG_INFO, "  %-12s %-26s %-24s %-10s %9s %9s %9s  %s", "result", "fit", "value",
+            "exact", "dev/sigma", "chi2/dof", "corr.", "L range (sizes)");
   for (int k = 0; k < r->n_fits; k++) {
     const invrg_fss_fit *f = &r->fit[k];
     if (f->n_points == 0) {

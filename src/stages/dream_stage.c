@@ -13,6 +13,8 @@
 
 #include "invrg/blockspin.h"
 #include "invrg/configs_io.h"
+#include "invrg/correlation.h"
+#include "invrg/fss.h"
 #include "invrg/dream.h"
 #include "invrg/exact.h"
 #include "invrg/h5util.h"
@@ -257,6 +259,12 @@ static invrg_err dream_execute(invrg_run *run) {
   invrg_lattice *lat[21] = {NULL};
   double *mine = NULL, *all = NULL;
   invrg_summary *summary = NULL;
+  double *block_means = NULL;
+  int64_t *block_sizes = NULL;
+  invrg_corr *corr = NULL;
+  invrg_corr_results *corr_results = NULL;
+  invrg_fss_data *fss_data = NULL;
+  invrg_fss_results *fss_results = NULL;
   hid_t saved[21];
   for (int l = 0; l <= 20; l++) saved[l] = -1;
   const bool packed = strcmp(cfg->output.configs_format, "packed") == 0;
@@ -293,6 +301,13 @@ static invrg_err dream_execute(invrg_run *run) {
     INVRG_CALL(invrg_mcrg_create(&pp, groups, &acc[p]));
   }
 
+  if (cfg->analyze.correlations) {
+    invrg_corr_params cp = {B, 64};
+    INVRG_CALL(invrg_corr_create(&cp, groups, &corr));
+    for (int level = (int)d->measure_from; level <= levels; level++)
+      INVRG_CALL(invrg_corr_prepare(corr, lat[level]));
+  }
+
   /* Saved levels: datasets created by all ranks, rows written by the sample's owner. */
   for (int level = 1; level <= levels; level++) {
     if (!is_saved(d, level)) continue;
@@ -327,6 +342,7 @@ static invrg_err dream_execute(invrg_run *run) {
         invrg_observables_primaries(&sums, mine + (size_t)k * rec +
                                                (size_t)(level - d->measure_from) * INVRG_N_PRIMARY);
         INVRG_CALL(measure_pairs(acc, cfg, level, lat[level - 1], lat[level], j, block, groups));
+        if (corr != NULL) INVRG_CALL(invrg_corr_add_configuration(corr, lat[level], block));
       }
       const invrg_lattice *f = lat[level];
       bool writer = f->mode == INVRG_LATTICE_DISTRIBUTED || groups->rank == 0;
@@ -345,34 +361,59 @@ static invrg_err dream_execute(invrg_run *run) {
     INVRG_CHECK_ALLOC(all);
   }
   INVRG_CALL(invrg_reducer_gather(groups, d->n_samples, (int)rec, mine, all));
+  /* Block means of every level, [level][block][primary], made on rank 0 in sample order and
+   * shared: the summaries and the finite-size-scaling fits are computed from them everywhere. */
   summary = calloc((size_t)n_meas, sizeof *summary);
+  block_means = calloc((size_t)n_meas * (size_t)B * INVRG_N_PRIMARY, sizeof *block_means);
+  block_sizes = calloc((size_t)B, sizeof *block_sizes);
   INVRG_CHECK_ALLOC(summary);
-  if (groups->world_rank == 0) {
-    double *means = calloc((size_t)B * INVRG_N_PRIMARY, sizeof *means);
-    int64_t *sizes = calloc((size_t)B, sizeof *sizes);
-    INVRG_CHECK_ALLOC(means);
-    INVRG_CHECK_ALLOC(sizes);
-    for (int l = 0; l < n_meas; l++) {
-      memset(means, 0, (size_t)B * INVRG_N_PRIMARY * sizeof *means);
-      memset(sizes, 0, (size_t)B * sizeof *sizes);
-      for (int64_t j = 0; j < d->n_samples; j++) sizes[invrg_mcrg_block_of(j, d->n_samples, B)]++;
+  INVRG_CHECK_ALLOC(block_means);
+  INVRG_CHECK_ALLOC(block_sizes);
+  for (int64_t j = 0; j < d->n_samples; j++) block_sizes[invrg_mcrg_block_of(j, d->n_samples, B)]++;
+  if (groups->world_rank == 0)
+    for (int l = 0; l < n_meas; l++)
       for (int64_t j = 0; j < d->n_samples; j++) {
         int b = invrg_mcrg_block_of(j, d->n_samples, B);
+        double *means = block_means + ((size_t)l * (size_t)B + (size_t)b) * INVRG_N_PRIMARY;
         for (int p = 0; p < INVRG_N_PRIMARY; p++)
-          means[b * INVRG_N_PRIMARY + p] +=
-              all[(size_t)j * rec + (size_t)l * INVRG_N_PRIMARY + (size_t)p] / (double)sizes[b];
+          means[p] += all[(size_t)j * rec + (size_t)l * INVRG_N_PRIMARY + (size_t)p] /
+                      (double)block_sizes[b];
       }
-      double L = ldexp(1.0, (int)d->measure_from + l);
-      invrg_summary_from_blocks(means, sizes, B, L * L, INVRG_K_CRITICAL, &summary[l]);
-    }
-    free(means);
-    free(sizes);
+  INVRG_MPI_CALL(MPI_Bcast(block_means, (int)((size_t)n_meas * (size_t)B * INVRG_N_PRIMARY),
+                           MPI_DOUBLE, 0, groups->world));
+  for (int l = 0; l < n_meas; l++) {
+    double L = ldexp(1.0, (int)d->measure_from + l);
+    invrg_summary_from_blocks(block_means + (size_t)l * (size_t)B * INVRG_N_PRIMARY, block_sizes,
+                              B, L * L, INVRG_K_CRITICAL, &summary[l]);
   }
-  INVRG_MPI_CALL(MPI_Bcast(summary, (int)((size_t)n_meas * sizeof *summary), MPI_BYTE, 0,
-                           groups->world));
   for (int l = 0; l < n_meas; l++)
     INVRG_CALL(write_level_summary(run->file->file, (int64_t)1 << (d->measure_from + l), &summary[l]));
   log_table(run->file->file, d, summary);
+
+  /* Two-point functions of every measured size, then finite-size scaling across them. */
+  if (corr != NULL) {
+    INVRG_CALL(invrg_corr_reduce(corr));
+    INVRG_CALL(invrg_corr_analyze(corr, &corr_results));
+    INVRG_CALL(invrg_corr_write(corr_results, run->file->file, "dream", groups->world));
+    invrg_corr_log(corr_results, "dream");
+  }
+  if (cfg->analyze.n_fss_sources > 0 && n_meas >= 2) {
+    INVRG_CALL(invrg_fss_data_create(B, &fss_data));
+    for (int l = 0; l < n_meas; l++) {
+      int64_t L = (int64_t)1 << (d->measure_from + l);
+      INVRG_CALL(invrg_fss_set_primaries(fss_data, L,
+                                         block_means + (size_t)l * (size_t)B * INVRG_N_PRIMARY,
+                                         block_sizes, INVRG_K_CRITICAL));
+      const invrg_corr_size *cs = corr_results != NULL ? invrg_corr_find(corr_results, L) : NULL;
+      if (cs != NULL)
+        INVRG_CALL(invrg_fss_set(fss_data, L, INVRG_FSS_XI_OVER_L, cs->xi2_over_L,
+                                 cs->xi2_over_L_jackknife));
+    }
+    invrg_fss_params fp = {cfg->analyze.fss_Lmin, cfg->analyze.fss_Lmax};
+    INVRG_CALL(invrg_fss_analyze(fss_data, &fp, &fss_results));
+    INVRG_CALL(invrg_fss_write(fss_results, run->file->file, "dream", groups->world));
+    invrg_fss_log(fss_results, "dream");
+  }
 
   /* MCRG of up, down and blocked pairs. */
   for (int p = 0; p < N_PAIRS; p++) {
@@ -393,6 +434,12 @@ cleanup:
   free(mine);
   free(all);
   free(summary);
+  free(block_means);
+  free(block_sizes);
+  invrg_fss_results_destroy(&fss_results);
+  invrg_fss_data_destroy(&fss_data);
+  invrg_corr_results_destroy(&corr_results);
+  invrg_corr_destroy(&corr);
   return err;
 }
 

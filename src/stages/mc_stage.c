@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "invrg/configs_io.h"
+#include "invrg/correlation.h"
 #include "invrg/exact.h"
 #include "invrg/h5util.h"
 #include "invrg/lattice.h"
@@ -124,7 +125,8 @@ typedef struct {
 
 static invrg_err chain_run(invrg_run *run, invrg_lattice *lat, updater *u, int64_t chain_index,
                            double *series, double *block_means, int64_t *block_sizes,
-                           config_writer *cw, invrg_mcrg *mcrg, invrg_progress *progress,
+                           config_writer *cw, invrg_mcrg *mcrg, invrg_corr *corr,
+                           invrg_progress *progress,
                            double *steps_done, invrg_mc_counts *counts) {
   invrg_err err = INVRG_SUCCESS;
   const invrg_config_mc *mc = &run->cfg->mc;
@@ -155,11 +157,11 @@ static invrg_err chain_run(invrg_run *run, invrg_lattice *lat, updater *u, int64
       block_means[block * INVRG_N_PRIMARY + k] += p[k] / (double)block_sizes[block];
     if (++in_block == block_sizes[block]) block++, in_block = 0;
     if (cw->dset >= 0) invrg_configs_copy_block(lat, cw->packed, cw->buf + (size_t)s * cw->block_bytes);
-    if (mcrg != NULL) { /* standard MCRG; jackknife blocks are runs of (chain, sample) */
-      int64_t total = mc->n_chains * n;
-      int b = invrg_mcrg_block_of(chain_index * n + s, total, (int)run->cfg->analyze.jackknife_blocks);
-      INVRG_CALL(invrg_mcrg_add_configuration(mcrg, lat, chain.chain, (uint64_t)s, b));
-    }
+    /* jackknife blocks of the analyses: runs of (chain, sample) */
+    int jb = invrg_mcrg_block_of(chain_index * n + s, mc->n_chains * n,
+                                 (int)run->cfg->analyze.jackknife_blocks);
+    if (mcrg != NULL) INVRG_CALL(invrg_mcrg_add_configuration(mcrg, lat, chain.chain, (uint64_t)s, jb));
+    if (corr != NULL) INVRG_CALL(invrg_corr_add_configuration(corr, lat, jb));
 
     *steps_done += (double)mc->sample_every;
     if (u->alg == ALG_WOLFF)
@@ -309,6 +311,8 @@ static invrg_err mc_execute(invrg_run *run) {
   config_writer cw = {.dset = -1};
   invrg_mcrg *mcrg = NULL;
   invrg_mcrg_results *mcrg_results = NULL;
+  invrg_corr *corr = NULL;
+  invrg_corr_results *corr_results = NULL;
   hid_t group = -1, series_dset = -1, dset_tau = -1;
   double *series = NULL, *records = NULL, *all = NULL, *taus = NULL;
   mc_result result;
@@ -347,6 +351,11 @@ static invrg_err mc_execute(invrg_run *run) {
     invrg_tie_rule_from_name(cfg->analyze.tie_rule, &mp.tie_rule);
     INVRG_CALL(invrg_mcrg_create(&mp, groups, &mcrg));
   }
+  if (cfg->analyze.correlations) {
+    invrg_corr_params cp = {(int)cfg->analyze.jackknife_blocks, 64};
+    INVRG_CALL(invrg_corr_create(&cp, groups, &corr));
+    INVRG_CALL(invrg_corr_prepare(corr, lat));
+  }
   series = malloc((size_t)(n_mine > 0 ? n_mine : 1) * (size_t)n * N_SERIES * sizeof *series);
   records = malloc((size_t)(n_mine > 0 ? n_mine : 1) * len * sizeof *records);
   INVRG_CHECK_ALLOC(series);
@@ -366,7 +375,7 @@ static invrg_err mc_execute(invrg_run *run) {
     int64_t *sizes = malloc((size_t)B * sizeof *sizes);
     INVRG_CHECK_ALLOC(sizes);
     err = chain_run(run, lat, &u, invrg_groups_item(groups, k), chain_series, bm, sizes, &cw,
-                    mcrg, &progress, &steps_done, &counts);
+                    mcrg, corr, &progress, &steps_done, &counts);
     for (int64_t b = 0; b < B; b++) bm[(size_t)B * INVRG_N_PRIMARY + (size_t)b] = (double)sizes[b];
     free(sizes);
     INVRG_CALL(err);
@@ -420,7 +429,15 @@ static invrg_err mc_execute(invrg_run *run) {
     INVRG_CALL(invrg_mcrg_write(mcrg_results, run->file->file, "mc", "blocked", groups->world));
     invrg_mcrg_log(mcrg_results, "mc", "blocked");
   }
+  if (corr != NULL) {
+    INVRG_CALL(invrg_corr_reduce(corr));
+    INVRG_CALL(invrg_corr_analyze(corr, &corr_results));
+    INVRG_CALL(invrg_corr_write(corr_results, run->file->file, "mc", groups->world));
+    invrg_corr_log(corr_results, "mc");
+  }
 cleanup:
+  invrg_corr_results_destroy(&corr_results);
+  invrg_corr_destroy(&corr);
   invrg_mcrg_results_destroy(&mcrg_results);
   invrg_mcrg_destroy(&mcrg);
   invrg_h5_close(&dset_tau);

@@ -179,7 +179,7 @@ static void direct_measure(direct *d, const int8_t *s, double *v) {
     }
   memset(v, 0, (size_t)d->len * sizeof *v);
   v[0] = d->S[0];
-  v[1] = d->S[1];     /* (nx, ny) = (1, 0) */
+  v[1] = d->S[1]; /* (nx, ny) = (1, 0) */
   v[2] = d->S[L]; /* (0, 1) */
   for (int r = 0; r < d->n_r; r++) {
     v[3 + r] = 0.5 * (d->G[r] + d->G[r * L]);
@@ -208,8 +208,8 @@ static void check_against_direct(const invrg_corr_results *r) {
   for (int i = 0; i < N_SIZES; i++) {
     const int64_t L = sizes[i];
     const invrg_corr_size *z = invrg_corr_find(r, L);
-    EXPECT(z != NULL && z->n_samples == N_CONF && z->n_blocks == N_BLOCKS,
-           "L = %lld: %s", (long long)L, z ? "wrong counts" : "missing");
+    EXPECT(z != NULL && z->n_samples == N_CONF && z->n_blocks == N_BLOCKS, "L = %lld: %s",
+           (long long)L, z ? "wrong counts" : "missing");
     if (z == NULL) continue;
     direct d;
     direct_init(&d, L);
@@ -386,8 +386,8 @@ static void test_misuse(const invrg_groups *g) {
   /* one block holds every sample: values, but no errors */
   OK(invrg_corr_analyze(c, &r));
   const invrg_corr_size *z = invrg_corr_find(r, 4);
-  EXPECT(z && z->n_samples == g->n_groups && z->n_blocks == 1 &&
-             isfinite(z->chi_prime) && isnan(z->chi_prime_err) && invrg_corr_find(r, 8) == NULL,
+  EXPECT(z && z->n_samples == g->n_groups && z->n_blocks == 1 && isfinite(z->chi_prime) &&
+             isnan(z->chi_prime_err) && invrg_corr_find(r, 8) == NULL,
          "one block: %lld samples, %d blocks, S(0) %g +- %g", z ? (long long)z->n_samples : -1LL,
          z ? z->n_blocks : -1, z ? z->chi_prime : NAN, z ? z->chi_prime_err : NAN);
   invrg_corr_results_destroy(&r);

@@ -7,7 +7,7 @@
  * Errors from the jackknife over 20 blocks of samples per size (5 per chain),
  * the same block numbers at every size. The other fits and the L_min scans are
  * printed, not tested (too few sizes and samples for 1/ν, β/ν, C and V4 here).
- *   test_correlation_physics [samples per chain [seed]]   (default 10000, 2025)
+ *   test_correlation_physics [samples per chain [seed]]   (default 20000, 2025)
  */
 #include <math.h>
 #include <mpi.h>
@@ -28,14 +28,14 @@
 
 static int world_rank, failures;
 
-#define OK(call)                                                                             \
-  do {                                                                                       \
-    if ((call) != INVRG_SUCCESS) {                                                           \
-      printf("[rank %d] FAIL %s:%d: %s: %s\n", world_rank, __FILE__, __LINE__, #call,        \
-             invrg_error_message());                                                         \
-      fflush(stdout);                                                                        \
-      MPI_Abort(MPI_COMM_WORLD, 1);                                                          \
-    }                                                                                        \
+#define OK(call)                                                                      \
+  do {                                                                                \
+    if ((call) != INVRG_SUCCESS) {                                                    \
+      printf("[rank %d] FAIL %s:%d: %s: %s\n", world_rank, __FILE__, __LINE__, #call, \
+             invrg_error_message());                                                  \
+      fflush(stdout);                                                                 \
+      MPI_Abort(MPI_COMM_WORLD, 1);                                                   \
+    }                                                                                 \
   } while (0)
 
 static void expect_within_3sigma(const char *what, double value, double error, double exact) {
@@ -56,8 +56,8 @@ enum { N_SIZES = (int)(sizeof sizes / sizeof sizes[0]) };
  * accumulator, and the primaries summed per jackknife block into
  * sums[block][INVRG_N_PRIMARY] and counts[block] (zero for other groups' blocks).
  */
-static void run_size(const invrg_groups *g, int64_t L, int n_samples, uint64_t seed, invrg_corr *corr,
-                     double *sums, double *counts) {
+static void run_size(const invrg_groups *g, int64_t L, int n_samples, uint64_t seed,
+                     invrg_corr *corr, double *sums, double *counts) {
   invrg_lattice *lat = NULL;
   invrg_wolff *w = NULL;
   OK(invrg_lattice_create_replicated(L, L, 1, &lat));
@@ -93,7 +93,7 @@ int main(int argc, char **argv) {
   MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_RETURN);
   MPI_Comm_rank(MPI_COMM_WORLD, &world_rank);
   invrg_log_init(world_rank);
-  const int n_samples = argc > 1 ? atoi(argv[1]) : 10000;
+  const int n_samples = argc > 1 ? atoi(argv[1]) : 20000;
   const uint64_t seed = argc > 2 ? (uint64_t)atoll(argv[2]) : 2025;
   invrg_config cfg;
   invrg_config_defaults(&cfg);
@@ -134,8 +134,8 @@ int main(int argc, char **argv) {
     OK(invrg_fss_set(data, sizes[i], INVRG_FSS_XI_OVER_L, z->xi2_over_L, z->xi2_over_L_jackknife));
     const bool ok = fabs(z->G_axis[1] + energy[i] / 2) <= 1e-12;
     if (world_rank == 0)
-      printf("%s L=%-3lld G_axis(1) %.15f, -(E/N)/2 %.15f\n", ok ? "ok:  " : "FAIL:",
-             (long long)sizes[i], z->G_axis[1], -energy[i] / 2);
+      printf("%s L=%-3lld G_axis(1) %.15f, -(E/N)/2 %.15f\n",
+             ok ? "ok:  " : "FAIL:", (long long)sizes[i], z->G_axis[1], -energy[i] / 2);
     failures += !ok;
   }
   invrg_fss_results *fr = NULL;

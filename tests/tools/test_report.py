@@ -97,6 +97,8 @@ INPUT = """\
   mcrg_levels = 2
   jackknife_blocks = 10
   mcrg_on_mc = .true.
+  correlations = .false.      ! /corr and /fss come from add_corr_fixture.py below
+  fss_sources =
 /
 """
 

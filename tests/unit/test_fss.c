@@ -55,7 +55,8 @@ static void exact_primaries(int64_t L, double p[INVRG_N_PRIMARY]) {
 static invrg_fss_data *exact_data(int B) {
   invrg_fss_data *d = NULL;
   ck_assert_int_eq(invrg_fss_data_create(B, &d), INVRG_SUCCESS);
-  double *means = malloc((size_t)B * INVRG_N_PRIMARY * sizeof *means), *jk = malloc((size_t)B * sizeof *jk);
+  double *means = malloc((size_t)B * INVRG_N_PRIMARY * sizeof *means),
+         *jk = malloc((size_t)B * sizeof *jk);
   int64_t *counts = malloc((size_t)B * sizeof *counts);
   for (int i = 0; i < N_SIZES; i++) {
     for (int b = 0; b < B; b++) {
@@ -82,8 +83,9 @@ START_TEST(exact_laws_give_exact_exponents) {
   ck_assert_int_eq(r->n_sizes, N_SIZES);
   ck_assert_int_eq(r->n_fits, INVRG_FSS_N_QUANTITIES);
   const double expected[INVRG_FSS_N_QUANTITIES] = {
-      [INVRG_FSS_CHI] = 1.75,         [INVRG_FSS_ABS_M] = 0.125, [INVRG_FSS_ME] = 1.0,
-      [INVRG_FSS_SPECIFIC_HEAT] = A_C, [INVRG_FSS_V4] = 1.1679229, [INVRG_FSS_XI_OVER_L] = 0.9050488};
+      [INVRG_FSS_CHI] = 1.75,     [INVRG_FSS_ABS_M] = 0.125,
+      [INVRG_FSS_ME] = 1.0,       [INVRG_FSS_SPECIFIC_HEAT] = A_C,
+      [INVRG_FSS_V4] = 1.1679229, [INVRG_FSS_XI_OVER_L] = 0.9050488};
   for (int q = 0; q < INVRG_FSS_N_QUANTITIES; q++) {
     const invrg_fss_fit *f = invrg_fss_find(r, (invrg_fss_quantity)q);
     ck_assert_ptr_nonnull(f);
@@ -115,7 +117,8 @@ static invrg_fss_data *noisy_line(int B, double a, double c, const double *sigma
   for (int b = 0; b < B; b++) {
     const double g = gaussian();
     for (int i = 0; i < N_SIZES; i++)
-      mu[b * N_SIZES + i] = a + c / (double)sizes[i] + sigma[i] * sqrt((double)B) * (common ? g : gaussian());
+      mu[b * N_SIZES + i] =
+          a + c / (double)sizes[i] + sigma[i] * sqrt((double)B) * (common ? g : gaussian());
   }
   for (int i = 0; i < N_SIZES; i++) {
     double total = 0;

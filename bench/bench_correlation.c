@@ -1,0 +1,146 @@
+/* Benchmark of the correlation analysis (informational, not a test): the cost of
+ * invrg_corr_add_configuration() per L × L configuration, with the plans made
+ * beforehand (invrg_corr_prepare) and reused, against the cost of generating
+ * that configuration by one sym3 dream step (published 3par parameters). On one
+ * rank the lattice is replicated (serial FFTW); on P ranks it is distributed
+ * over one group of P ranks (blocks → slabs, FFTW-MPI transpose), the dream step
+ * timed on one rank for reference. Prints medians of 5 repetitions.
+ *   bench_correlation [L ...]      (default 256 4096)
+ */
+#include <fftw3.h>
+#include <mpi.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "invrg/config.h"
+#include "invrg/correlation.h"
+#include "invrg/dream.h"
+#include "invrg/groups.h"
+#include "invrg/lattice.h"
+
+enum { REPS = 5 };
+
+static int compare(const void *a, const void *b) {
+  double x = *(const double *)a, y = *(const double *)b;
+  return (x > y) - (x < y);
+}
+
+static double median(double *t) {
+  qsort(t, REPS, sizeof *t, compare);
+  return t[REPS / 2];
+}
+
+#define CHECK(call)                                                     \
+  do {                                                                  \
+    if ((call) != INVRG_SUCCESS) {                                      \
+      fprintf(stderr, "%s failed: %s\n", #call, invrg_error_message()); \
+      MPI_Abort(MPI_COMM_WORLD, 1);                                     \
+    }                                                                   \
+  } while (0)
+
+/* Seconds per fine spin of one sym3 step lc → 2lc (serial). */
+static double dream_step_time(int lc, int inner) {
+  invrg_model *m = NULL;
+  CHECK(invrg_model_create("sym3", 3, 0, &m));
+  m->params[0] = 0.54590, m->params[1] = 0.62776, m->params[2] = 1.40962;
+  int8_t *coarse = malloc((size_t)lc * (size_t)lc), *fine = malloc(4 * (size_t)lc * (size_t)lc);
+  invrg_rng_stream s;
+  invrg_rng_stream_init(&s, 1, INVRG_RNG_INIT, 0, 0);
+  for (int64_t i = 0; i < (int64_t)lc * lc; i++)
+    coarse[i] = invrg_rng_coin(&s, (uint64_t)i, 0) ? 1 : -1;
+  invrg_dream_work *w = NULL;
+  CHECK(invrg_dream_work_create(m, lc, &w));
+  invrg_dream_step(m, coarse, lc, 1, 0, 1, fine, w); /* warm-up */
+  double t[REPS];
+  for (int r = 0; r < REPS; r++) {
+    double t0 = MPI_Wtime();
+    for (int q = 0; q < inner; q++) invrg_dream_step(m, coarse, lc, 1, (uint64_t)q, 1, fine, w);
+    t[r] = (MPI_Wtime() - t0) / inner;
+  }
+  invrg_dream_work_destroy(&w);
+  invrg_model_destroy(&m);
+  free(coarse);
+  free(fine);
+  return median(t) / (4.0 * lc * lc);
+}
+
+/* FFTW's own 2D r2c of an L × L real array (FFTW_MEASURE), seconds: a reference point. */
+static double fftw_2d_time(int L, int inner) {
+  double *in = fftw_alloc_real((size_t)L * (size_t)L);
+  fftw_complex *out = fftw_alloc_complex((size_t)L * (size_t)(L / 2 + 1));
+  fftw_plan p = fftw_plan_dft_r2c_2d(L, L, in, out, FFTW_MEASURE);
+  for (int64_t i = 0; i < (int64_t)L * L; i++) in[i] = (double)(i * 7 % 3) - 1.0;
+  double t[REPS];
+  for (int r = 0; r < REPS; r++) {
+    double t0 = MPI_Wtime();
+    for (int q = 0; q < inner; q++) fftw_execute(p);
+    t[r] = (MPI_Wtime() - t0) / inner;
+  }
+  fftw_destroy_plan(p);
+  fftw_free(in);
+  fftw_free(out);
+  return median(t);
+}
+
+int main(int argc, char **argv) {
+  MPI_Init(&argc, &argv);
+  int rank, size;
+  MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+  MPI_Comm_size(MPI_COMM_WORLD, &size);
+  invrg_config cfg;
+  invrg_config_defaults(&cfg);
+  cfg.parallel.ranks_per_group = size; /* one group: a distributed lattice on P > 1 ranks */
+  invrg_groups *g = NULL;
+  CHECK(invrg_groups_create(MPI_COMM_WORLD, &cfg, &g));
+  const int n_sizes = argc > 1 ? argc - 1 : 2;
+  const int default_sizes[2] = {256, 4096};
+
+  for (int k = 0; k < n_sizes; k++) {
+    const int L = argc > 1 ? atoi(argv[k + 1]) : default_sizes[k];
+    const double N = (double)L * (double)L;
+    const int inner = L >= 2048 ? 1 : (int)(4e6 / N) + 1;
+    invrg_lattice *lat = NULL;
+    if (size > 1)
+      CHECK(invrg_lattice_create_distributed(g, L, L, 1, &lat));
+    else
+      CHECK(invrg_lattice_create_replicated(L, L, 1, &lat));
+    invrg_rng_stream s;
+    invrg_rng_stream_init(&s, 1, INVRG_RNG_INIT, 1, 0);
+    invrg_lattice_fill_random(lat, &s);
+    invrg_corr_params p = {.n_blocks = 20, .map_max_L = 0};
+    invrg_corr *c = NULL;
+    CHECK(invrg_corr_create(&p, g, &c));
+    double t0 = MPI_Wtime();
+    CHECK(invrg_corr_prepare(c, lat)); /* plans once per size */
+    const double t_plan = MPI_Wtime() - t0;
+    double t[REPS];
+    for (int r = 0; r < REPS; r++) {
+      MPI_Barrier(MPI_COMM_WORLD);
+      t0 = MPI_Wtime();
+      for (int q = 0; q < inner; q++) CHECK(invrg_corr_add_configuration(c, lat, q % 20));
+      t[r] = (MPI_Wtime() - t0) / inner;
+    }
+    const double t_corr = median(t);
+    invrg_corr_destroy(&c);
+    invrg_lattice_destroy(&lat);
+
+    if (rank == 0) {
+      const double t_gen = dream_step_time(L / 2, inner);
+      const double t_fftw = fftw_2d_time(L, inner);
+      printf(
+          "L = %5d on %d rank(s), %s: correlations %.3f ms per configuration = %.2f ns per spin "
+          "(planning %.3f s, once)\n",
+          L, size, size > 1 ? "distributed" : "replicated", 1e3 * t_corr, 1e9 * t_corr / N, t_plan);
+      printf(
+          "          generation: one sym3 dream step to %d^2 %.2f ns per fine spin (one rank), "
+          "all levels 4/3 of that; correlations / step = %.2f, / whole dream = %.2f\n",
+          L, 1e9 * t_gen, t_corr / N / t_gen, t_corr / N / (4.0 / 3.0 * t_gen));
+      printf(
+          "          reference: FFTW's own 2D r2c (FFTW_MEASURE, no |S|^2 sums) %.2f ns per spin\n",
+          1e9 * t_fftw / N);
+    }
+  }
+  invrg_groups_destroy(&g);
+  MPI_Finalize();
+  return 0;
+}
