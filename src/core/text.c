@@ -66,12 +66,13 @@ char *invrg_text_read_file(const char *path, size_t *len) {
   if (f == NULL) return NULL;
   size_t cap = 4096, n = 0;
   char *buf = malloc(cap);
+  errno = 0;
   while (buf != NULL) {
     n += fread(buf + n, 1, cap - n - 1, f);
-    if (ferror(f)) {
+    if (ferror(f)) { /* errno says why (e.g. EISDIR) */
       free(buf);
       buf = NULL;
-      errno = EIO;
+      if (errno == 0) errno = EIO;
       break;
     }
     if (feof(f)) break;
