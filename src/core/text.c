@@ -66,7 +66,7 @@ char *invrg_text_read_file(const char *path, size_t *len) {
   if (f == NULL) return NULL;
   size_t cap = 4096, n = 0;
   char *buf = malloc(cap);
-  errno = 0;
+  if (buf != NULL) errno = 0; /* so that a read error below keeps its own errno */
   while (buf != NULL) {
     n += fread(buf + n, 1, cap - n - 1, f);
     if (ferror(f)) { /* errno says why (e.g. EISDIR) */
