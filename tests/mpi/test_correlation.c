@@ -29,28 +29,7 @@
 #include "invrg/rng.h"
 #include "invrg/stats.h"
 
-static int world_rank, world_size, failures;
-static char where[160];
-
-#define EXPECT(cond, ...)                                                           \
-  do {                                                                              \
-    if (!(cond)) {                                                                  \
-      failures++;                                                                   \
-      printf("[rank %d] FAIL %s:%d [%s]: ", world_rank, __FILE__, __LINE__, where); \
-      printf(__VA_ARGS__);                                                          \
-      printf("\n");                                                                 \
-    }                                                                               \
-  } while (0)
-
-#define OK(call)                                                                                  \
-  do {                                                                                            \
-    if ((call) != INVRG_SUCCESS) {                                                                \
-      printf("[rank %d] FAIL %s:%d [%s]: %s: %s\n", world_rank, __FILE__, __LINE__, where, #call, \
-             invrg_error_message());                                                              \
-      fflush(stdout);                                                                             \
-      MPI_Abort(MPI_COMM_WORLD, 1);                                                               \
-    }                                                                                             \
-  } while (0)
+#include "mpi/mpi_expect.h"
 
 static const uint64_t seed = 777;
 enum { N_CONF = 6, N_BLOCKS = 3 };
