@@ -46,7 +46,8 @@ typedef struct {
 
 /** &mc: Monte Carlo ensembles of the critical Ising model. */
 typedef struct {
-  int64_t L;                                     /**< lattice side (periodic L × L) */
+  int64_t L[16];                                 /**< lattice sides (periodic L × L), one run each */
+  int n_L;
   double beta;                                   /**< coupling K = βJ */
   char algorithm[INVRG_NAME_LEN];                /**< wolff | sw | metropolis | heatbath */
   int64_t n_chains;                              /**< independent chains (items) */

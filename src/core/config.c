@@ -42,12 +42,15 @@ static const char *validate_nonempty(const void *value, int count, char *buf, si
 }
 
 static const char *validate_even(const void *value, int count, char *buf, size_t buflen) {
-  (void)count;
-  int64_t v;
-  memcpy(&v, value, sizeof v);
-  if (v % 2 == 0) return NULL;
-  snprintf(buf, buflen, "must be even (got %lld; try %lld)", (long long)v, (long long)v + 1);
-  return buf;
+  for (int i = 0; i < count; i++) {
+    int64_t v;
+    memcpy(&v, (const char *)value + (size_t)i * sizeof v, sizeof v);
+    if (v % 2 != 0) {
+      snprintf(buf, buflen, "must be even (got %lld; try %lld)", (long long)v, (long long)v + 1);
+      return buf;
+    }
+  }
+  return NULL;
 }
 
 static const char *validate_positive(const void *value, int count, char *buf, size_t buflen) {
@@ -102,9 +105,11 @@ static const invrg_nl_key output_keys[] = {
 static const char *const mc_algorithms[] = {"wolff", "sw", "metropolis", "heatbath", NULL};
 
 static const invrg_nl_key mc_keys[] = {
-    {.name = "L", .type = INVRG_NL_INT, SCALAR, AT(mc.L), .default_text = "32", .min = 2,
+    {.name = "L", .type = INVRG_NL_INT, .min_count = 1, .max_count = 16,
+     .count_offset = offsetof(invrg_config, mc.n_L), AT(mc.L), .default_text = "32", .min = 2,
      .max = 1 << 20, .validate = validate_even,
-     .description = "side of the periodic L x L lattice (even)"},
+     .description = "side(s) of the periodic L x L lattice (even); several sizes run one after "
+                    "the other, e.g. 16, 32, 64, and are fitted together (&analyze fss_sources)"},
     {.name = "beta", .type = INVRG_NL_REAL, SCALAR, AT(mc.beta),
      .default_text = "0.44068679350977147", .min = -INFINITY, .max = INFINITY,
      .validate = validate_positive,
@@ -207,7 +212,7 @@ static const char *const dream_starts[] = {"alternate", "random", "up", NULL};
 static const char *const dream_models[] = {"", "sym3", "sym5", "sym7", NULL};
 static const char *const operator_sets[] = {"swendsen", "paper36", NULL};
 static const char *const tie_rules[] = {"random", "up", "upper_left", NULL};
-static const char *const fss_source_names[] = {"dream", NULL};
+static const char *const fss_source_names[] = {"dream", "mc", NULL};
 
 static const invrg_nl_key dream_keys[] = {
     {.name = "model_file", .type = INVRG_NL_STRING, SCALAR, AT(dream.model_file),
@@ -266,8 +271,9 @@ static const invrg_nl_key analyze_keys[] = {
      .min = 0, .max = INFINITY, .description = "largest L in the finite-size-scaling fits (0 = all)"},
     {.name = "fss_sources", .type = INVRG_NL_STRING, .min_count = 0, .max_count = 2,
      .count_offset = offsetof(invrg_config, analyze.n_fss_sources), AT(analyze.fss_sources),
-     .string_size = INVRG_NAME_LEN, .default_text = "'dream'", .choices = fss_source_names,
-     .description = "sources with several sizes to fit across L (dream; mc runs one L per run)"},
+     .string_size = INVRG_NAME_LEN, .default_text = "'dream', 'mc'", .choices = fss_source_names,
+     .description = "sources whose sizes are fitted across L: dream, and mc when &mc L lists "
+                    "several sizes"},
 };
 
 #define GROUP(g, text) {.name = #g, .description = text, .keys = g##_keys, \

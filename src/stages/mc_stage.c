@@ -12,6 +12,7 @@
 
 #include "invrg/configs_io.h"
 #include "invrg/correlation.h"
+#include "invrg/fss.h"
 #include "invrg/exact.h"
 #include "invrg/h5util.h"
 #include "invrg/lattice.h"
@@ -44,25 +45,11 @@ static algorithm parse_algorithm(const char *name) {
 
 /* ------------------------------------------------------------------ check */
 
-static invrg_err mc_check(const invrg_run *run) {
+/* The checks that depend on one lattice size. */
+static invrg_err check_size(const invrg_run *run, int64_t L) {
   invrg_err err = INVRG_SUCCESS;
   const invrg_config *cfg = run->cfg;
   const invrg_groups *g = run->groups;
-  const int64_t L = cfg->mc.L;
-  if (parse_algorithm(cfg->mc.algorithm) == ALG_WOLFF && g->ranks_per_group > 1) {
-    err = invrg_config_input_error(cfg, "mc", "algorithm",
-                                   "'wolff' runs each chain on one rank, but ranks_per_group = %d; "
-                                   "use algorithm = 'sw' for a lattice shared by several ranks",
-                                   g->ranks_per_group);
-    goto cleanup;
-  }
-  if (cfg->mc.blocks_per_chain > cfg->mc.n_samples) {
-    err = invrg_config_input_error(cfg, "mc", "blocks_per_chain",
-                                   "blocks_per_chain = %lld is more than n_samples = %lld",
-                                   (long long)cfg->mc.blocks_per_chain,
-                                   (long long)cfg->mc.n_samples);
-    goto cleanup;
-  }
   if (g->ranks_per_group > 1) INVRG_CALL(invrg_groups_check_lattice(g, cfg, "mc", "L", L, L, 1));
   if (cfg->analyze.mcrg_on_mc && L % (INT64_C(1) << cfg->analyze.mcrg_levels) != 0) {
     err = invrg_config_input_error(cfg, "analyze", "mcrg_levels",
@@ -80,6 +67,35 @@ static invrg_err mc_check(const invrg_run *run) {
                                    (long long)(L / g->px));
     goto cleanup;
   }
+cleanup:
+  return err;
+}
+
+static invrg_err mc_check(const invrg_run *run) {
+  invrg_err err = INVRG_SUCCESS;
+  const invrg_config *cfg = run->cfg;
+  const invrg_groups *g = run->groups;
+  if (cfg->analyze.mcrg_on_mc && cfg->mc.n_L > 1) {
+    err = invrg_config_input_error(cfg, "analyze", "mcrg_on_mc",
+                                   "MCRG of Monte Carlo samples works on one &mc L per run (%d given)",
+                                   cfg->mc.n_L);
+    goto cleanup;
+  }
+  if (parse_algorithm(cfg->mc.algorithm) == ALG_WOLFF && g->ranks_per_group > 1) {
+    err = invrg_config_input_error(cfg, "mc", "algorithm",
+                                   "'wolff' runs each chain on one rank, but ranks_per_group = %d; "
+                                   "use algorithm = 'sw' for a lattice shared by several ranks",
+                                   g->ranks_per_group);
+    goto cleanup;
+  }
+  if (cfg->mc.blocks_per_chain > cfg->mc.n_samples) {
+    err = invrg_config_input_error(cfg, "mc", "blocks_per_chain",
+                                   "blocks_per_chain = %lld is more than n_samples = %lld",
+                                   (long long)cfg->mc.blocks_per_chain,
+                                   (long long)cfg->mc.n_samples);
+    goto cleanup;
+  }
+  for (int i = 0; i < cfg->mc.n_L; i++) INVRG_CALL(check_size(run, cfg->mc.L[i]));
 cleanup:
   return err;
 }
@@ -155,13 +171,16 @@ static invrg_err chain_run(invrg_run *run, invrg_lattice *lat, updater *u, int64
     for (int k = 0; k < N_SERIES; k++) series[s * N_SERIES + k] = p[series_primary[k]];
     for (int k = 0; k < INVRG_N_PRIMARY; k++)
       block_means[block * INVRG_N_PRIMARY + k] += p[k] / (double)block_sizes[block];
+    const int64_t sample_block = block; /* this sample's jackknife block within its chain */
     if (++in_block == block_sizes[block]) block++, in_block = 0;
     if (cw->dset >= 0) invrg_configs_copy_block(lat, cw->packed, cw->buf + (size_t)s * cw->block_bytes);
     /* jackknife blocks of the analyses: runs of (chain, sample) */
     int jb = invrg_mcrg_block_of(chain_index * n + s, mc->n_chains * n,
                                  (int)run->cfg->analyze.jackknife_blocks);
     if (mcrg != NULL) INVRG_CALL(invrg_mcrg_add_configuration(mcrg, lat, chain.chain, (uint64_t)s, jb));
-    if (corr != NULL) INVRG_CALL(invrg_corr_add_configuration(corr, lat, jb));
+    /* correlations use the summary's blocks (chain·B + block within the chain), as FSS needs */
+    if (corr != NULL)
+      INVRG_CALL(invrg_corr_add_configuration(corr, lat, (int)(chain_index * B + sample_block)));
 
     *steps_done += (double)mc->sample_every;
     if (u->alg == ALG_WOLFF)
@@ -233,9 +252,9 @@ cleanup:
   free(per_chain);
 }
 
-static void log_results(const invrg_config *cfg, const mc_result *r) {
+static void log_results(const invrg_config *cfg, int64_t L, const mc_result *r) {
   const invrg_summary *s = &r->summary;
-  invrg_log(INVRG_LOG_INFO, "mc L=%lld %s, K=%.10g: %lld chains x %lld samples", (long long)cfg->mc.L,
+  invrg_log(INVRG_LOG_INFO, "mc L=%lld %s, K=%.10g: %lld chains x %lld samples", (long long)L,
             cfg->mc.algorithm, cfg->mc.beta, (long long)cfg->mc.n_chains,
             (long long)cfg->mc.n_samples);
   for (int o = 0; o < INVRG_N_OBS; o++) {
@@ -257,10 +276,10 @@ static void log_results(const invrg_config *cfg, const mc_result *r) {
   }
 }
 
-static invrg_err write_summary(hid_t g, const invrg_config *cfg, const mc_result *r) {
+static invrg_err write_summary(hid_t g, const invrg_config *cfg, int64_t L, const mc_result *r) {
   invrg_err err = INVRG_SUCCESS;
   const invrg_summary *s = &r->summary;
-  int64_t n_samples = s->n_samples, n_chains = cfg->mc.n_chains, L = cfg->mc.L;
+  int64_t n_samples = s->n_samples, n_chains = cfg->mc.n_chains;
   INVRG_CALL(invrg_h5_attr_int64(g, "n_samples", &n_samples, 1, true));
   INVRG_CALL(invrg_h5_attr_int64(g, "n_chains", &n_chains, 1, true));
   INVRG_CALL(invrg_h5_attr_int64(g, "L", &L, 1, true));
@@ -298,12 +317,17 @@ cleanup:
 
 /* ------------------------------------------------------------------ execute */
 
-static invrg_err mc_execute(invrg_run *run) {
+/*
+ * All chains at one size L: /mc/L<L>/, the log, and (on world rank 0) the block means of the
+ * primaries [chain·B + block][primary] and block sizes for finite-size scaling across sizes.
+ */
+static invrg_err run_size(invrg_run *run, int64_t L, invrg_corr *corr, double *fss_means,
+                          int64_t *fss_sizes) {
   invrg_err err = INVRG_SUCCESS;
   const invrg_config *cfg = run->cfg;
   const invrg_config_mc *mc = &cfg->mc;
   const invrg_groups *groups = run->groups;
-  const int64_t L = mc->L, n = mc->n_samples, B = mc->blocks_per_chain;
+  const int64_t n = mc->n_samples, B = mc->blocks_per_chain;
   const int64_t n_mine = invrg_groups_item_count(groups, mc->n_chains);
   const size_t len = record_length(B);
   invrg_lattice *lat = NULL;
@@ -311,8 +335,6 @@ static invrg_err mc_execute(invrg_run *run) {
   config_writer cw = {.dset = -1};
   invrg_mcrg *mcrg = NULL;
   invrg_mcrg_results *mcrg_results = NULL;
-  invrg_corr *corr = NULL;
-  invrg_corr_results *corr_results = NULL;
   hid_t group = -1, series_dset = -1, dset_tau = -1;
   double *series = NULL, *records = NULL, *all = NULL, *taus = NULL;
   mc_result result;
@@ -351,11 +373,7 @@ static invrg_err mc_execute(invrg_run *run) {
     invrg_tie_rule_from_name(cfg->analyze.tie_rule, &mp.tie_rule);
     INVRG_CALL(invrg_mcrg_create(&mp, groups, &mcrg));
   }
-  if (cfg->analyze.correlations) {
-    invrg_corr_params cp = {(int)cfg->analyze.jackknife_blocks, 64};
-    INVRG_CALL(invrg_corr_create(&cp, groups, &corr));
-    INVRG_CALL(invrg_corr_prepare(corr, lat));
-  }
+  if (corr != NULL) INVRG_CALL(invrg_corr_prepare(corr, lat));
   series = malloc((size_t)(n_mine > 0 ? n_mine : 1) * (size_t)n * N_SERIES * sizeof *series);
   records = malloc((size_t)(n_mine > 0 ? n_mine : 1) * len * sizeof *records);
   INVRG_CHECK_ALLOC(series);
@@ -403,11 +421,17 @@ static invrg_err mc_execute(invrg_run *run) {
   }
   INVRG_CALL(invrg_reducer_gather(groups, mc->n_chains, (int)len, records, all));
   if (groups->world_rank == 0) {
+    for (int64_t c = 0; c < mc->n_chains; c++) {
+      const double *bm = all + (size_t)c * len + N_SERIES * STATS_FIELDS;
+      memcpy(fss_means + (size_t)(c * B) * INVRG_N_PRIMARY, bm,
+             (size_t)B * INVRG_N_PRIMARY * sizeof *bm);
+      for (int64_t b = 0; b < B; b++) fss_sizes[c * B + b] = (int64_t)bm[B * INVRG_N_PRIMARY + b];
+    }
     summarize(all, mc->n_chains, B, (double)(L * L), mc->beta, &result);
     result.have_exact = invrg_exact_torus((int)L, mc->beta, &result.exact);
   }
   INVRG_MPI_CALL(MPI_Bcast(&result, (int)sizeof result, MPI_BYTE, 0, groups->world));
-  INVRG_CALL(write_summary(group, cfg, &result));
+  INVRG_CALL(write_summary(group, cfg, L, &result));
 
   /* τ_int of every chain and observable, [chain][observable]. */
   taus = malloc((size_t)mc->n_chains * N_SERIES * sizeof *taus);
@@ -422,22 +446,14 @@ static invrg_err mc_execute(invrg_run *run) {
   INVRG_CALL(invrg_h5_attr_strings(dset_tau, "columns", series_names, N_SERIES));
   if (groups->world_rank == 0)
     INVRG_CALL(invrg_h5_write_rows(dset_tau, H5T_NATIVE_DOUBLE, 0, (hsize_t)mc->n_chains, taus));
-  log_results(cfg, &result);
+  log_results(cfg, L, &result);
   if (mcrg != NULL) {
     INVRG_CALL(invrg_mcrg_reduce(mcrg));
     INVRG_CALL(invrg_mcrg_analyze(mcrg, 0, &mcrg_results));
     INVRG_CALL(invrg_mcrg_write(mcrg_results, run->file->file, "mc", "blocked", groups->world));
     invrg_mcrg_log(mcrg_results, "mc", "blocked");
   }
-  if (corr != NULL) {
-    INVRG_CALL(invrg_corr_reduce(corr));
-    INVRG_CALL(invrg_corr_analyze(corr, &corr_results));
-    INVRG_CALL(invrg_corr_write(corr_results, run->file->file, "mc", groups->world));
-    invrg_corr_log(corr_results, "mc");
-  }
 cleanup:
-  invrg_corr_results_destroy(&corr_results);
-  invrg_corr_destroy(&corr);
   invrg_mcrg_results_destroy(&mcrg_results);
   invrg_mcrg_destroy(&mcrg);
   invrg_h5_close(&dset_tau);
@@ -452,6 +468,65 @@ cleanup:
   invrg_wolff_destroy(&u.wolff);
   invrg_sw_destroy(&u.sw);
   invrg_lattice_destroy(&lat);
+  return err;
+}
+
+/* Every size of &mc L, then their correlations and finite-size scaling. */
+static invrg_err mc_execute(invrg_run *run) {
+  invrg_err err = INVRG_SUCCESS;
+  const invrg_config *cfg = run->cfg;
+  const invrg_groups *groups = run->groups;
+  const int n_L = cfg->mc.n_L, n_blocks = (int)(cfg->mc.n_chains * cfg->mc.blocks_per_chain);
+  const size_t per_size = (size_t)n_blocks * INVRG_N_PRIMARY;
+  invrg_corr *corr = NULL;
+  invrg_corr_results *corr_results = NULL;
+  invrg_fss_data *fss_data = NULL;
+  invrg_fss_results *fss_results = NULL;
+  double *means = calloc((size_t)n_L * per_size, sizeof *means);
+  int64_t *sizes = calloc((size_t)n_L * (size_t)n_blocks, sizeof *sizes);
+  INVRG_CHECK_ALLOC(means);
+  INVRG_CHECK_ALLOC(sizes);
+  if (cfg->analyze.correlations) { /* one accumulator for all sizes, blocks as the summary's */
+    invrg_corr_params cp = {n_blocks, 64};
+    INVRG_CALL(invrg_corr_create(&cp, groups, &corr));
+  }
+  for (int i = 0; i < n_L; i++)
+    INVRG_CALL(run_size(run, cfg->mc.L[i], corr, means + (size_t)i * per_size,
+                        sizes + (size_t)i * (size_t)n_blocks));
+  if (corr != NULL) {
+    INVRG_CALL(invrg_corr_reduce(corr));
+    INVRG_CALL(invrg_corr_analyze(corr, &corr_results));
+    INVRG_CALL(invrg_corr_write(corr_results, run->file->file, "mc", groups->world));
+    invrg_corr_log(corr_results, "mc");
+  }
+  bool fit = false;
+  for (int k = 0; k < cfg->analyze.n_fss_sources; k++)
+    fit = fit || strcmp(cfg->analyze.fss_sources[k], "mc") == 0;
+  if (fit && n_L >= 2) {
+    INVRG_MPI_CALL(MPI_Bcast(means, (int)((size_t)n_L * per_size), MPI_DOUBLE, 0, groups->world));
+    INVRG_MPI_CALL(MPI_Bcast(sizes, n_L * n_blocks, MPI_INT64_T, 0, groups->world));
+    INVRG_CALL(invrg_fss_data_create(n_blocks, &fss_data));
+    for (int i = 0; i < n_L; i++) {
+      int64_t L = cfg->mc.L[i];
+      INVRG_CALL(invrg_fss_set_primaries(fss_data, L, means + (size_t)i * per_size,
+                                         sizes + (size_t)i * (size_t)n_blocks, cfg->mc.beta));
+      const invrg_corr_size *cs = corr_results != NULL ? invrg_corr_find(corr_results, L) : NULL;
+      if (cs != NULL)
+        INVRG_CALL(invrg_fss_set(fss_data, L, INVRG_FSS_XI_OVER_L, cs->xi2_over_L,
+                                 cs->xi2_over_L_jackknife));
+    }
+    invrg_fss_params fp = {cfg->analyze.fss_Lmin, cfg->analyze.fss_Lmax};
+    INVRG_CALL(invrg_fss_analyze(fss_data, &fp, &fss_results));
+    INVRG_CALL(invrg_fss_write(fss_results, run->file->file, "mc", groups->world));
+    invrg_fss_log(fss_results, "mc");
+  }
+cleanup:
+  invrg_fss_results_destroy(&fss_results);
+  invrg_fss_data_destroy(&fss_data);
+  invrg_corr_results_destroy(&corr_results);
+  invrg_corr_destroy(&corr);
+  free(means);
+  free(sizes);
   return err;
 }
 

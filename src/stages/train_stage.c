@@ -31,7 +31,11 @@ static invrg_err find_data_L(const invrg_config *cfg, hid_t file, const char *na
   invrg_err err = INVRG_SUCCESS;
   hid_t mc = -1;
   *L = cfg->train.data_L;
-  if (*L == 0 && cfg->train.data[0] == '\0') *L = cfg->mc.L;
+  if (*L == 0 && cfg->train.data[0] == '\0') {
+    INVRG_CHECK(cfg->mc.n_L == 1, INVRG_ERR_INPUT,
+                "this run's Monte Carlo has %d sizes; choose one with &train data_L", cfg->mc.n_L);
+    *L = cfg->mc.L[0];
+  }
   if (*L == 0) {
     INVRG_CHECK(H5Lexists(file, "mc", H5P_DEFAULT) > 0, INVRG_ERR_INPUT,
                 "training data file '%s' has no /mc group (no Monte Carlo configurations)", name);
@@ -170,6 +174,12 @@ static invrg_err train_check(const invrg_run *run) {
     err = invrg_config_input_error(cfg, "train", "data",
                                    "data = '' trains on this run's Monte Carlo samples: add 'mc' to "
                                    "&run stages with &mc save_configs = .true., or give a file");
+    goto cleanup;
+  }
+  if (t->data[0] == '\0' && cfg->mc.n_L > 1 && t->data_L == 0) {
+    err = invrg_config_input_error(cfg, "train", "data_L",
+                                   "&mc L lists %d sizes: choose the one to train on with data_L",
+                                   cfg->mc.n_L);
     goto cleanup;
   }
   if (strcmp(t->select, "mean") == 0 && strcmp(t->model, "conv") == 0) {

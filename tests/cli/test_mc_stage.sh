@@ -68,6 +68,37 @@ PY
 [ $? -eq 0 ] && pass "MCRG on Monte Carlo is layout-independent" || fail "MCRG on Monte Carlo differs"
 cat py.txt
 
+# --- several sizes in one run: summaries, correlations and FSS across them, layout-independent
+mc_input f1.nml f1.h5 "L = 8, 16, n_chains = 4, n_therm = 50, n_samples = 200, algorithm = 'sw'"
+expect_status 0 "sw at L = 8 and 16 on 1 rank" -- "$INVRG" f1.nml
+mc_input f2.nml f2.h5 "L = 8, 16, n_chains = 4, n_therm = 50, n_samples = 200, algorithm = 'sw'" "&parallel ranks_per_group = 2 /"
+expect_status 0 "sw at L = 8 and 16 on a group of 2" -- "$MPIEXEC" -n 2 "$INVRG" f2.nml
+"$PYTHON" - <<'PY' > py.txt 2>&1
+import h5py, numpy as np, sys
+def walk(path):
+    out = {}
+    with h5py.File(path, "r") as f:
+        for top in ("mc", "corr", "fss"):
+            def visit(name, obj, top=top):
+                key = top + "/" + name
+                if isinstance(obj, h5py.Dataset):
+                    out[key] = np.asarray(obj[()]).tobytes()
+                for k, v in obj.attrs.items():
+                    a = np.asarray(v)
+                    out[key + "@" + k] = a.tobytes() if a.dtype.kind in "fiub" else str(a.tolist())
+            f[top].visititems(visit)
+    return out
+a, b = walk("f1.h5"), walk("f2.h5")
+good = all(k in a for k in ("mc/L8/series", "mc/L16/series", "corr/mc/L16/G_axis")) and \
+    any(k.startswith("fss/mc/") for k in a)
+print(("ok" if good else "FAIL") + ": /mc/L8, /mc/L16, /corr/mc and /fss/mc written")
+same = a.keys() == b.keys() and all(a[k] == b[k] for k in a)
+print(("ok" if same else "FAIL") + f": {len(a)} entries identical on both layouts")
+sys.exit(0 if good and same else 1)
+PY
+[ $? -eq 0 ] && pass "several sizes in one run" || fail "several sizes in one run"
+cat py.txt
+
 # --- packed configurations hold the same spins
 mc_input p2.nml p2.h5 "$small, algorithm = 'sw'" "&output configs_format = 'packed' / &parallel ranks_per_group = 2, grid = 2, 1 /"
 sed -i 's/&output overwrite = T \//\&output overwrite = T, configs_format = '"'packed'"' \//; s/&output configs_format = .packed. \/ //' p2.nml
@@ -89,6 +120,7 @@ bad "L not divisible by the grid" "L = 18, algorithm = 'sw'" \
   "bad.nml:3:5: error: &mc L: a 18 x 18 lattice (halo 1) does not split into equal blocks on the 1 x 4 grid" \
   "&parallel ranks_per_group = 4, grid = 1, 4 /" 4
 bad "MCRG levels beyond L" "L = 12" "bad.nml:4:26: error: 3 blockings need L to be a multiple of 8 (L = 12)" "&analyze mcrg_on_mc = T, mcrg_levels = 3 /"
+bad "MCRG with several sizes" "L = 8, 16" "MCRG of Monte Carlo samples works on one &mc L per run (2 given)" "&analyze mcrg_on_mc = T, mcrg_levels = 2 /"
 bad "sample_every = 0" "sample_every = 0" "key 'sample_every' must be >= 1, got 0"
 bad "unknown algorithm" "algorithm = 'wolf'" "key 'algorithm' must be one of 'wolff', 'sw', 'metropolis' or 'heatbath', got 'wolf' (did you mean 'wolff'?)"
 bad "wolff on a shared lattice" "algorithm = 'wolff'" "'wolff' runs each chain on one rank, but ranks_per_group = 2; use algorithm = 'sw'" "&parallel ranks_per_group = 2 /"
