@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "bench_util.h"
 #include "invrg/config.h"
 #include "invrg/correlation.h"
 #include "invrg/dream.h"
@@ -20,23 +21,8 @@
 
 enum { REPS = 5 };
 
-static int compare(const void *a, const void *b) {
-  double x = *(const double *)a, y = *(const double *)b;
-  return (x > y) - (x < y);
-}
-
-static double median(double *t) {
-  qsort(t, REPS, sizeof *t, compare);
-  return t[REPS / 2];
-}
-
-#define CHECK(call)                                                     \
-  do {                                                                  \
-    if ((call) != INVRG_SUCCESS) {                                      \
-      fprintf(stderr, "%s failed: %s\n", #call, invrg_error_message()); \
-      MPI_Abort(MPI_COMM_WORLD, 1);                                     \
-    }                                                                   \
-  } while (0)
+/* The median of the REPS timings in @p t. */
+static double median(double *t) { return bench_median(t, REPS); }
 
 /* Seconds per fine spin of one sym3 step lc → 2lc (serial). */
 static double dream_step_time(int lc, int inner) {

@@ -7,16 +7,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bench_util.h"
 #include "invrg/config.h"
 #include "invrg/exact.h"
 #include "invrg/groups.h"
 #include "invrg/lattice.h"
 #include "invrg/mc_update.h"
 
-static int compare(const void *a, const void *b) {
-  double x = *(const double *)a, y = *(const double *)b;
-  return (x > y) - (x < y);
-}
 
 int main(int argc, char **argv) {
   MPI_Init(&argc, &argv);
@@ -70,8 +67,7 @@ int main(int argc, char **argv) {
     /* Wolff: flipped spins per second on this rank; SW: spin updates per second per rank. */
     rate[r] = wolff ? (double)counts.spins_flipped / dt : (double)(sweeps * L * L) / slowest / size;
   }
-  qsort(rate, REPS, sizeof rate[0], compare);
-  double median = rate[REPS / 2], total = 0;
+  double median = bench_median(rate, REPS), total = 0;
   MPI_Reduce(&median, &total, 1, MPI_DOUBLE, MPI_SUM, 0, MPI_COMM_WORLD);
   if (rank == 0)
     printf("%-6s L=%-5lld ranks=%d  %.3g %s per rank (median of %d), %.3g in all\n", argv[1],

@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "bench_util.h"
 #include "invrg/blockspin.h"
 #include "invrg/config.h"
 #include "invrg/exact.h"
@@ -24,23 +25,8 @@
 
 enum { REPS = 7 };
 
-static int compare(const void *a, const void *b) {
-  double x = *(const double *)a, y = *(const double *)b;
-  return (x > y) - (x < y);
-}
-
-static double median(double *t) {
-  qsort(t, REPS, sizeof *t, compare);
-  return t[REPS / 2];
-}
-
-#define CHECK(call)                                                     \
-  do {                                                                  \
-    if ((call) != INVRG_SUCCESS) {                                      \
-      fprintf(stderr, "%s failed: %s\n", #call, invrg_error_message()); \
-      MPI_Abort(MPI_COMM_WORLD, 1);                                     \
-    }                                                                   \
-  } while (0)
+/* The median of the REPS timings in @p t. */
+static double median(double *t) { return bench_median(t, REPS); }
 
 int main(int argc, char **argv) {
   MPI_Init(&argc, &argv);
