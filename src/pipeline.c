@@ -5,7 +5,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "invrg/checkpoint.h"
 #include "invrg/config.h"
+#include "invrg/model_io.h"
 #include "invrg/log.h"
 #include "invrg/runfile.h"
 #include "invrg/stage.h"
@@ -55,6 +57,15 @@ static void log_banner(const invrg_config *cfg, int nranks) {
   }
 }
 
+/* The model a finished stage train left in the run file, for the stages after it. */
+static invrg_err reload_trained_model(invrg_run *run) {
+  invrg_err err = INVRG_SUCCESS;
+  invrg_model_destroy(&run->model);
+  INVRG_CALL(invrg_model_read_open(run->file->file, run->file->tmp_path, "model", &run->model));
+cleanup:
+  return err;
+}
+
 static _Noreturn void abort_run(void) {
   int rank = 0;
   MPI_Comm_rank(MPI_COMM_WORLD, &rank);
@@ -67,7 +78,7 @@ invrg_err invrg_pipeline_run(const char *input_path, bool check_only) {
   invrg_err err = INVRG_SUCCESS;
   invrg_config cfg = {0};
   invrg_groups *groups = NULL;
-  invrg_run run = {&cfg, NULL, NULL, NULL};
+  invrg_run run = {&cfg, NULL, NULL, NULL, NULL};
   MPI_Comm world = MPI_COMM_WORLD;
   int nranks;
   INVRG_MPI_CALL(MPI_Comm_size(world, &nranks));
@@ -85,12 +96,24 @@ invrg_err invrg_pipeline_run(const char *input_path, bool check_only) {
   }
   log_banner(&cfg, nranks);
   INVRG_CALL(invrg_runfile_check_output(&cfg, world));
+  INVRG_CALL(invrg_checkpoint_create(&cfg, world, &run.ckpt));
 
+  /* A fresh run file, or the one saved in the checkpoint this run continues. */
   invrg_run_layout layout = {nranks, groups->ranks_per_group, {groups->px, groups->py}};
-  INVRG_CALL(invrg_runfile_create(&cfg, &layout, world, &run.file));
+  if (invrg_checkpoint_resuming(run.ckpt))
+    INVRG_CALL(invrg_runfile_resume(&cfg, &layout, invrg_checkpoint_source_path(run.ckpt),
+                                    invrg_checkpoint_restarts(run.ckpt), world, &run.file));
+  else
+    INVRG_CALL(invrg_runfile_create(&cfg, &layout, world, &run.file));
   for (int i = 0; i < cfg.run.n_stages; i++) {
     const invrg_stage *s = find_stage(cfg.run.stages[i]);
+    if (i < invrg_checkpoint_stages_done(run.ckpt)) { /* its results are in the run file */
+      invrg_log(INVRG_LOG_INFO, "== stage %s: done before the checkpoint", s->name);
+      if (strcmp(s->name, "train") == 0) INVRG_CALL(reload_trained_model(&run));
+      continue;
+    }
     invrg_log(INVRG_LOG_INFO, "== stage %s", s->name);
+    invrg_checkpoint_enter_stage(run.ckpt, i, s->name, run.file);
     err = s->execute(&run);
     /* A failure of MPI, HDF5 or memory may leave other ranks inside a collective call:
      * they cannot agree on it, so stop them all. The run file stays a .tmp. */
@@ -98,9 +121,15 @@ invrg_err invrg_pipeline_run(const char *input_path, bool check_only) {
     INVRG_CALL(invrg_error_agree(err, world));
   }
   INVRG_CALL(invrg_runfile_finish(&run.file, INVRG_SUCCESS));
+  INVRG_CALL(invrg_checkpoint_remove(run.ckpt));
   invrg_log(INVRG_LOG_INFO, "wrote %s", cfg.run.output);
 cleanup:
+  /* After a checkpoint stop the .tmp goes: the checkpoint holds all of it. */
   if (run.file != NULL) invrg_runfile_finish(&run.file, err);
+  if (err == INVRG_STOPPED)
+    invrg_log(INVRG_LOG_INFO, "stopped after a checkpoint (exit status 3): run the same input "
+              "again to continue from %s.ckpt", cfg.run.output);
+  invrg_checkpoint_destroy(&run.ckpt);
   invrg_model_destroy(&run.model);
   invrg_groups_destroy(&groups);
   invrg_config_free(&cfg);

@@ -101,9 +101,18 @@ typedef struct {
   int n_fss_sources;
 } invrg_config_analyze;
 
+/** &checkpoint: when to save the state of a run so that it can continue later. */
+typedef struct {
+  double interval_minutes;                       /**< periodic checkpoints (0 = none) */
+  double max_walltime_minutes;                   /**< checkpoint and stop after this (0 = no limit) */
+  char stop_file[INVRG_PATH_LEN];                /**< checkpoint and stop when it appears ('' = none) */
+  bool keep_previous;                            /**< keep the last checkpoint as <output>.ckpt.prev */
+} invrg_config_checkpoint;
+
 typedef struct {
   invrg_config_run run;
   invrg_config_output output;
+  invrg_config_checkpoint checkpoint;
   invrg_config_parallel parallel;
   invrg_config_mc mc;
   invrg_config_train train;

@@ -33,4 +33,10 @@ void invrg_configs_copy_block(const invrg_lattice *lat, bool packed, uint8_t *ou
 invrg_err invrg_configs_write(hid_t dset, const invrg_lattice *lat, bool packed, int64_t first,
                               int64_t count, const uint8_t *blocks);
 
+/**
+ * Reads configuration @p index (int8) of @p dset into @p lat: each rank its
+ * block, then the halos. Collective on lat->comm.
+ */
+invrg_err invrg_configs_read(hid_t dset, invrg_lattice *lat, int64_t index);
+
 #endif

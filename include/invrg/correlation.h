@@ -102,6 +102,20 @@ invrg_err invrg_corr_create(const invrg_corr_params *p, const invrg_groups *g, i
 void invrg_corr_destroy(invrg_corr **c);
 
 /**
+ * Checkpoints: writes the exact totals of all ranks so far, per size, as
+ * datasets "<name>_sizes" and "<name>_L<L>" under @p loc (the accumulator goes
+ * on unchanged). Collective on g->world.
+ */
+invrg_err invrg_corr_save(invrg_corr *c, hid_t loc, const char *name);
+
+/**
+ * Adds totals saved by invrg_corr_save() (same parameters) on world rank 0
+ * only, so that the reduction counts them once whatever the layout of the run
+ * that saved them. Collective on g->world.
+ */
+invrg_err invrg_corr_load(invrg_corr *c, hid_t loc, const char *name);
+
+/**
  * Makes the transform workspace and plans for configurations like @p lat
  * (size and layout), as the first invrg_corr_add_configuration() would; lets
  * callers keep planning out of timed loops. Like adding, a replicated lattice

@@ -10,6 +10,7 @@
 #define INVRG_H5UTIL_H
 
 #include <hdf5.h>
+#include <mpi.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -32,7 +33,14 @@ const char *invrg_h5_error_string(char *buf, size_t buflen);
     }                                                                                  \
   } while (0)
 
-/** Creates group @p path under @p loc (intermediate groups too); @p out receives its id. */
+/*
+ * Resuming from a checkpoint: the create functions below open what exists
+ * (datasets must have the same shape) and the attribute writers replace an
+ * attribute of the same name, so a stage writes its results alike whether it
+ * starts afresh or continues a run file copied from a checkpoint.
+ */
+
+/** Creates group @p path under @p loc (intermediate groups too), or opens it; @p out receives its id. */
 invrg_err invrg_h5_create_group(hid_t loc, const char *path, hid_t *out);
 
 /** Closes an HDF5 object of any kind if it is valid, and sets the id to -1. */
@@ -88,7 +96,26 @@ invrg_err invrg_h5_write_block3(hid_t dset, hid_t mem_type, hsize_t first, hsize
  */
 invrg_err invrg_h5_check_format(hid_t file, const char *name, int major);
 
-/** A scalar fixed-length UTF-8 string dataset holding @p value (same on every rank). */
+/** Reads rows [first, first + count) of @p dset (all other dimensions whole). Not collective. */
+invrg_err invrg_h5_read_rows(hid_t dset, hid_t mem_type, hsize_t first, hsize_t count, void *buf);
+
+/** Reads a block of a 3D dataset, as invrg_h5_write_block3() writes one. Not collective. */
+invrg_err invrg_h5_read_block3(hid_t dset, hid_t mem_type, hsize_t first, hsize_t count, hsize_t y0,
+                               hsize_t ny, hsize_t x0, hsize_t nx, void *buf);
+
+/** A 1D int64 dataset of @p n numbers (collective), written from the ranks where @p writer. */
+invrg_err invrg_h5_write_int64(hid_t loc, const char *name, const int64_t *x, size_t n, bool writer);
+
+/** Reads all of 1D int64 dataset @p name, which must hold @p n numbers. */
+invrg_err invrg_h5_read_int64(hid_t loc, const char *name, int64_t *x, size_t n);
+
+/** File access for parallel HDF5 on @p comm (MPI-IO, collective metadata). */
+invrg_err invrg_h5_parallel_fapl(MPI_Comm comm, hid_t *out);
+
+/** Opens an existing file with parallel HDF5. Collective on @p comm. */
+invrg_err invrg_h5_open_parallel(const char *path, bool writable, MPI_Comm comm, hid_t *out);
+
+/** A scalar fixed-length UTF-8 string dataset holding @p value (same on every rank); replaces one. */
 invrg_err invrg_h5_dataset_string(hid_t loc, const char *name, const char *value);
 
 #endif

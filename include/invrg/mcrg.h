@@ -176,6 +176,20 @@ invrg_err invrg_mcrg_create(const invrg_mcrg_params *p, const invrg_groups *g, i
 void invrg_mcrg_destroy(invrg_mcrg **m);
 
 /**
+ * Checkpoints: writes the exact totals of all groups so far as dataset
+ * "<name>_sums" under @p loc (the accumulator goes on unchanged). Collective
+ * on g->world.
+ */
+invrg_err invrg_mcrg_save(const invrg_mcrg *m, hid_t loc, const char *name);
+
+/**
+ * Adds totals saved by invrg_mcrg_save() (with the same parameters) to this
+ * accumulator, on world rank 0 only, so that the reduction counts them once,
+ * whatever the layout of the run that saved them. Collective on g->world.
+ */
+invrg_err invrg_mcrg_load(invrg_mcrg *m, hid_t loc, const char *name);
+
+/**
  * The jackknife block of sample @p index of @p count samples in a global,
  * layout-independent order (e.g. chain · n_samples + s): contiguous blocks,
  * the first count mod n_blocks of them one sample longer than the others.

@@ -24,4 +24,8 @@ invrg_err invrg_model_write(hid_t loc, const char *path, const invrg_model *m);
  */
 invrg_err invrg_model_read(const char *file_name, const char *path, invrg_model **out);
 
+/** The same from an open file (@p file_name only names it in messages). Not collective. */
+invrg_err invrg_model_read_open(hid_t file, const char *file_name, const char *path,
+                                invrg_model **out);
+
 #endif

@@ -52,8 +52,18 @@ invrg_err invrg_runfile_create(const invrg_config *cfg, const invrg_run_layout *
                                MPI_Comm comm, invrg_runfile **out);
 
 /**
+ * Continues a run from the checkpoint file @p checkpoint (checkpoint.h): copies
+ * it to `<output>.tmp`, removes the saved state from the copy and records the
+ * new layout and the number of @p restarts in /run. Collective on @p comm.
+ */
+invrg_err invrg_runfile_resume(const invrg_config *cfg, const invrg_run_layout *layout,
+                               const char *checkpoint, int restarts, MPI_Comm comm,
+                               invrg_runfile **out);
+
+/**
  * Records @p status and the wall time in /run, closes the file, and renames it
- * to its final name if @p status is success (deletes it otherwise). Returns
+ * to its final name if @p status is success (deletes it otherwise: after a
+ * checkpoint stop the checkpoint holds everything). Returns
  * @p status, or a runtime error if closing or renaming failed. Sets *rf to NULL;
  * accepts NULL. Collective.
  */

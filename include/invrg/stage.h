@@ -10,6 +10,7 @@
 #ifndef INVRG_STAGE_H
 #define INVRG_STAGE_H
 
+#include "invrg/checkpoint.h"
 #include "invrg/config.h"
 #include "invrg/error.h"
 #include "invrg/groups.h"
@@ -22,6 +23,7 @@ typedef struct {
   const invrg_groups *groups;
   invrg_runfile *file; /**< NULL during check() */
   invrg_model *model;   /**< the model stage train selected (owned by the run), or NULL */
+  invrg_checkpoint *ckpt; /**< when to save state, and the state to continue (checkpoint.h) */
 } invrg_run;
 
 typedef struct {

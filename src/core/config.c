@@ -104,6 +104,23 @@ static const invrg_nl_key output_keys[] = {
 
 static const char *const mc_algorithms[] = {"wolff", "sw", "metropolis", "heatbath", NULL};
 
+static const invrg_nl_key checkpoint_keys[] = {
+    {.name = "interval_minutes", .type = INVRG_NL_REAL, SCALAR, AT(checkpoint.interval_minutes),
+     .default_text = "0", .min = 0, .max = 1e9,
+     .description = "write a checkpoint every so many minutes of wall time and go on (0 = never)"},
+    {.name = "max_walltime_minutes", .type = INVRG_NL_REAL, SCALAR,
+     AT(checkpoint.max_walltime_minutes), .default_text = "0", .min = 0, .max = 1e9,
+     .description = "write a checkpoint and stop (exit status 3) after so many minutes; set it a "
+                    "few minutes below the job's time limit (0 = no limit)"},
+    {.name = "stop_file", .type = INVRG_NL_STRING, SCALAR, AT(checkpoint.stop_file),
+     .string_size = INVRG_PATH_LEN, .default_text = "''",
+     .description = "write a checkpoint and stop (exit status 3) when this file appears; it is "
+                    "removed then ('' = no stop file; SIGTERM and SIGUSR1 always do the same)"},
+    {.name = "keep_previous", .type = INVRG_NL_BOOL, SCALAR, AT(checkpoint.keep_previous),
+     .default_text = ".true.",
+     .description = "keep the checkpoint before the newest as <output>.ckpt.prev"},
+};
+
 static const invrg_nl_key mc_keys[] = {
     {.name = "L", .type = INVRG_NL_INT, .min_count = 1, .max_count = 16,
      .count_offset = offsetof(invrg_config, mc.n_L), AT(mc.L), .default_text = "32", .min = 2,
@@ -282,6 +299,7 @@ static const invrg_nl_key analyze_keys[] = {
 static const invrg_nl_group groups[] = {
     GROUP(run, "the run: stages, seed, output file"),
     GROUP(output, "how the run file is written"),
+    GROUP(checkpoint, "checkpoints: when to save the state of a run (<output>.ckpt) to continue it"),
     GROUP(parallel, "how MPI ranks are organised into groups and grids"),
     GROUP(mc, "Monte Carlo ensembles of the 2D Ising model (stage mc)"),
     GROUP(train, "training inverse-RG models on Monte Carlo data (stage train)"),

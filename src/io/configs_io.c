@@ -1,6 +1,7 @@
 /* Configurations in HDF5: int8 or bit-packed rows, written block by block. */
 #include "invrg/configs_io.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 #include "invrg/h5util.h"
@@ -47,4 +48,19 @@ invrg_err invrg_configs_write(hid_t dset, const invrg_lattice *lat, bool packed,
   return invrg_h5_write_block3(dset, packed ? H5T_NATIVE_UINT8 : H5T_NATIVE_INT8, (hsize_t)first,
                                (hsize_t)count, (hsize_t)lat->y0, (hsize_t)lat->ny, x0, row_bytes,
                                blocks);
+}
+
+invrg_err invrg_configs_read(hid_t dset, invrg_lattice *lat, int64_t index) {
+  invrg_err err = INVRG_SUCCESS;
+  int8_t *block = malloc((size_t)lat->nx * (size_t)lat->ny);
+  INVRG_CHECK_ALLOC(block);
+  INVRG_CALL(invrg_h5_read_block3(dset, H5T_NATIVE_INT8, (hsize_t)index, 1, (hsize_t)lat->y0,
+                                  (hsize_t)lat->ny, (hsize_t)lat->x0, (hsize_t)lat->nx, block));
+  for (int y = 0; y < lat->ny; y++)
+    memcpy(lat->data + (size_t)(y + lat->halo) * (size_t)lat->sx + (size_t)lat->halo,
+           block + (size_t)y * (size_t)lat->nx, (size_t)lat->nx);
+  INVRG_CALL(invrg_lattice_halo_exchange(lat));
+cleanup:
+  free(block);
+  return err;
 }

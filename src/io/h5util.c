@@ -42,10 +42,29 @@ void invrg_h5_close(hid_t *id) {
   *id = -1;
 }
 
+/* True if every link of the relative path "a/b/c" exists under @p loc. */
+static bool path_exists(hid_t loc, const char *path) {
+  char prefix[1024];
+  size_t n = strlen(path);
+  if (n == 0 || n >= sizeof prefix) return false;
+  for (size_t i = 0; i <= n; i++) {
+    if (path[i] != '/' && path[i] != '\0') continue;
+    memcpy(prefix, path, i);
+    prefix[i] = '\0';
+    if (H5Lexists(loc, prefix, H5P_DEFAULT) <= 0) return false;
+  }
+  return true;
+}
+
 invrg_err invrg_h5_create_group(hid_t loc, const char *path, hid_t *out) {
   invrg_err err = INVRG_SUCCESS;
   hid_t lcpl = -1;
   *out = -1;
+  if (path_exists(loc, path)) { /* a resumed run finds it from before the checkpoint */
+    *out = H5Gopen2(loc, path, H5P_DEFAULT);
+    INVRG_H5_CALL(*out, path);
+    goto cleanup;
+  }
   INVRG_H5_CALL(lcpl = H5Pcreate(H5P_LINK_CREATE), "H5Pcreate");
   INVRG_H5_CALL(H5Pset_create_intermediate_group(lcpl, 1), "H5Pset_create_intermediate_group");
   *out = H5Gcreate2(loc, path, lcpl, H5P_DEFAULT, H5P_DEFAULT);
@@ -65,6 +84,8 @@ static hid_t make_space(int n, bool as_scalar) {
 static invrg_err write_attr(hid_t loc, const char *name, hid_t type, hid_t space, const void *data) {
   invrg_err err = INVRG_SUCCESS;
   hid_t attr = -1;
+  if (H5Aexists(loc, name) > 0) /* written before a checkpoint: replace it */
+    INVRG_H5_CALL(H5Adelete(loc, name), name);
   INVRG_H5_CALL(attr = H5Acreate2(loc, name, type, space, H5P_DEFAULT, H5P_DEFAULT), name);
   INVRG_H5_CALL(H5Awrite(attr, type, data), name);
 cleanup:
@@ -157,6 +178,7 @@ invrg_err invrg_h5_dataset_string(hid_t loc, const char *name, const char *value
   INVRG_H5_CALL(H5Tset_size(type, strlen(value) + 1), "H5Tset_size");
   INVRG_H5_CALL(H5Tset_cset(type, H5T_CSET_UTF8), "H5Tset_cset");
   INVRG_H5_CALL(space = H5Screate(H5S_SCALAR), "dataspace");
+  if (H5Lexists(loc, name, H5P_DEFAULT) > 0) INVRG_H5_CALL(H5Ldelete(loc, name, H5P_DEFAULT), name);
   INVRG_H5_CALL(dset = H5Dcreate2(loc, name, type, space, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT),
                 name);
   INVRG_H5_CALL(H5Dwrite(dset, type, H5S_ALL, H5S_ALL, H5P_DEFAULT, value), name);
@@ -167,11 +189,33 @@ cleanup:
   return err;
 }
 
+/* Opens dataset @p name, which must have the shape @p dims. */
+static invrg_err open_same_shape(hid_t loc, const char *name, int rank, const hsize_t *dims,
+                                 hid_t *out) {
+  invrg_err err = INVRG_SUCCESS;
+  hid_t space = -1;
+  hsize_t have[8];
+  INVRG_H5_CALL(*out = H5Dopen2(loc, name, H5P_DEFAULT), name);
+  INVRG_H5_CALL(space = H5Dget_space(*out), name);
+  int r = H5Sget_simple_extent_dims(space, have, NULL);
+  bool same = r == rank;
+  for (int i = 0; same && i < rank; i++) same = have[i] == dims[i];
+  INVRG_CHECK(same, INVRG_ERR_RUNTIME, "HDF5: dataset '%s' exists with another shape", name);
+cleanup:
+  invrg_h5_close(&space);
+  if (err != INVRG_SUCCESS) invrg_h5_close(out);
+  return err;
+}
+
 invrg_err invrg_h5_create_dataset(hid_t loc, const char *name, hid_t type, int rank,
                                   const hsize_t *dims, hid_t *out) {
   invrg_err err = INVRG_SUCCESS;
   hid_t space = -1, dcpl = -1;
   *out = -1;
+  if (H5Lexists(loc, name, H5P_DEFAULT) > 0) { /* a resumed run finds it from before */
+    INVRG_CALL(open_same_shape(loc, name, rank, dims, out));
+    goto cleanup;
+  }
   INVRG_H5_CALL(space = H5Screate_simple(rank, dims, NULL), "dataspace");
   INVRG_H5_CALL(dcpl = H5Pcreate(H5P_DATASET_CREATE), "H5Pcreate");
   /* Parallel HDF5 allocates early; skip writing fill values that are overwritten anyway. */
@@ -266,4 +310,93 @@ cleanup:
 
 invrg_err invrg_h5_attr_scalar(hid_t loc, const char *name, double value) {
   return invrg_h5_attr_double(loc, name, &value, 1, true);
+}
+
+/* Reads the hyperslab start/count of dset into a contiguous buffer of the same shape. */
+static invrg_err read_slab(hid_t dset, hid_t mem_type, int rank, const hsize_t *start,
+                           const hsize_t *count, void *buf) {
+  invrg_err err = INVRG_SUCCESS;
+  hid_t fspace = -1, mspace = -1;
+  INVRG_H5_CALL(fspace = H5Dget_space(dset), "H5Dget_space");
+  INVRG_H5_CALL(H5Sselect_hyperslab(fspace, H5S_SELECT_SET, start, NULL, count, NULL),
+                "select hyperslab");
+  INVRG_H5_CALL(mspace = H5Screate_simple(rank, count, NULL), "dataspace");
+  INVRG_H5_CALL(H5Dread(dset, mem_type, mspace, fspace, H5P_DEFAULT, buf), "H5Dread");
+cleanup:
+  invrg_h5_close(&mspace);
+  invrg_h5_close(&fspace);
+  return err;
+}
+
+invrg_err invrg_h5_read_rows(hid_t dset, hid_t mem_type, hsize_t first, hsize_t count, void *buf) {
+  invrg_err err = INVRG_SUCCESS;
+  hid_t space = -1;
+  hsize_t dims[8], start[8] = {0};
+  int rank;
+  INVRG_H5_CALL(space = H5Dget_space(dset), "H5Dget_space");
+  INVRG_H5_CALL(rank = H5Sget_simple_extent_dims(space, dims, NULL), "dataset shape");
+  INVRG_CHECK(first + count <= dims[0], INVRG_ERR_RUNTIME,
+              "HDF5: rows %llu..%llu asked of a dataset of %llu", (unsigned long long)first,
+              (unsigned long long)(first + count), (unsigned long long)dims[0]);
+  start[0] = first;
+  dims[0] = count;
+  INVRG_CALL(read_slab(dset, mem_type, rank, start, dims, buf));
+cleanup:
+  invrg_h5_close(&space);
+  return err;
+}
+
+invrg_err invrg_h5_read_block3(hid_t dset, hid_t mem_type, hsize_t first, hsize_t count, hsize_t y0,
+                               hsize_t ny, hsize_t x0, hsize_t nx, void *buf) {
+  const hsize_t start[3] = {first, y0, x0}, extent[3] = {count, ny, nx};
+  return read_slab(dset, mem_type, 3, start, extent, buf);
+}
+
+invrg_err invrg_h5_open_parallel(const char *path, bool writable, MPI_Comm comm, hid_t *out) {
+  invrg_err err = INVRG_SUCCESS;
+  hid_t fapl = -1;
+  *out = -1;
+  INVRG_CALL(invrg_h5_parallel_fapl(comm, &fapl));
+  *out = H5Fopen(path, writable ? H5F_ACC_RDWR : H5F_ACC_RDONLY, fapl);
+  INVRG_H5_CALL(*out, path);
+cleanup:
+  invrg_h5_close(&fapl);
+  return err;
+}
+
+invrg_err invrg_h5_parallel_fapl(MPI_Comm comm, hid_t *out) {
+  invrg_err err = INVRG_SUCCESS;
+  INVRG_H5_CALL(*out = H5Pcreate(H5P_FILE_ACCESS), "H5Pcreate");
+  INVRG_H5_CALL(H5Pset_fapl_mpio(*out, comm, MPI_INFO_NULL), "H5Pset_fapl_mpio");
+  INVRG_H5_CALL(H5Pset_all_coll_metadata_ops(*out, 1), "H5Pset_all_coll_metadata_ops");
+  INVRG_H5_CALL(H5Pset_coll_metadata_write(*out, 1), "H5Pset_coll_metadata_write");
+cleanup:
+  if (err != INVRG_SUCCESS) invrg_h5_close(out);
+  return err;
+}
+
+invrg_err invrg_h5_write_int64(hid_t loc, const char *name, const int64_t *x, size_t n, bool writer) {
+  invrg_err err = INVRG_SUCCESS;
+  hid_t dset = -1;
+  const hsize_t dims[1] = {(hsize_t)(n > 0 ? n : 1)};
+  INVRG_CALL(invrg_h5_create_dataset(loc, name, H5T_STD_I64LE, 1, dims, &dset));
+  if (writer && n > 0) INVRG_CALL(invrg_h5_write_rows(dset, H5T_NATIVE_INT64, 0, n, x));
+cleanup:
+  invrg_h5_close(&dset);
+  return err;
+}
+
+invrg_err invrg_h5_read_int64(hid_t loc, const char *name, int64_t *x, size_t n) {
+  invrg_err err = INVRG_SUCCESS;
+  hid_t dset = -1, space = -1;
+  INVRG_H5_CALL(dset = H5Dopen2(loc, name, H5P_DEFAULT), name);
+  INVRG_H5_CALL(space = H5Dget_space(dset), name);
+  hssize_t have = H5Sget_simple_extent_npoints(space);
+  INVRG_CHECK(have == (hssize_t)(n > 0 ? n : 1), INVRG_ERR_RUNTIME,
+              "HDF5: dataset '%s' holds %lld numbers, expected %zu", name, (long long)have, n);
+  if (n > 0) INVRG_H5_CALL(H5Dread(dset, H5T_NATIVE_INT64, H5S_ALL, H5S_ALL, H5P_DEFAULT, x), name);
+cleanup:
+  invrg_h5_close(&space);
+  invrg_h5_close(&dset);
+  return err;
 }

@@ -51,14 +51,24 @@ cleanup:
 
 invrg_err invrg_model_read(const char *file_name, const char *path, invrg_model **out) {
   invrg_err err = INVRG_SUCCESS;
-  hid_t file = -1, g = -1, a = -1, type = -1, dset = -1, space = -1;
-  char kind[16] = "";
-  int64_t kernel = 0, channels = 0;
+  hid_t file = H5Fopen(file_name, H5F_ACC_RDONLY, H5P_DEFAULT);
   *out = NULL;
-  file = H5Fopen(file_name, H5F_ACC_RDONLY, H5P_DEFAULT);
   INVRG_CHECK(file >= 0, INVRG_ERR_INPUT, "cannot open model file '%s' (missing, or not HDF5)",
               file_name);
   INVRG_CALL(invrg_h5_check_format(file, file_name, INVRG_FORMAT_VERSION_MAJOR));
+  INVRG_CALL(invrg_model_read_open(file, file_name, path, out));
+cleanup:
+  invrg_h5_close(&file);
+  return err;
+}
+
+invrg_err invrg_model_read_open(hid_t file, const char *file_name, const char *path,
+                                invrg_model **out) {
+  invrg_err err = INVRG_SUCCESS;
+  hid_t g = -1, a = -1, type = -1, dset = -1, space = -1;
+  char kind[16] = "";
+  int64_t kernel = 0, channels = 0;
+  *out = NULL;
   INVRG_CHECK(H5Lexists(file, path, H5P_DEFAULT) > 0, INVRG_ERR_INPUT,
               "model file '%s' has no group '%s'", file_name, path);
   INVRG_H5_CALL(g = H5Gopen2(file, path, H5P_DEFAULT), path);
@@ -108,6 +118,5 @@ cleanup:
   invrg_h5_close(&type);
   invrg_h5_close(&a);
   invrg_h5_close(&g);
-  invrg_h5_close(&file);
   return err;
 }

@@ -11,6 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "invrg/fileutil.h"
 #include "invrg/h5util.h"
 #include "invrg/log.h"
 #include "invrg_build_info.h"
@@ -191,10 +192,7 @@ invrg_err invrg_runfile_create(const invrg_config *cfg, const invrg_run_layout *
   snprintf(rf->path, sizeof rf->path, "%s", cfg->run.output);
   snprintf(rf->tmp_path, sizeof rf->tmp_path, "%s.tmp", cfg->run.output);
 
-  INVRG_H5_CALL(fapl = H5Pcreate(H5P_FILE_ACCESS), "H5Pcreate");
-  INVRG_H5_CALL(H5Pset_fapl_mpio(fapl, comm, MPI_INFO_NULL), "H5Pset_fapl_mpio");
-  INVRG_H5_CALL(H5Pset_all_coll_metadata_ops(fapl, 1), "H5Pset_all_coll_metadata_ops");
-  INVRG_H5_CALL(H5Pset_coll_metadata_write(fapl, 1), "H5Pset_coll_metadata_write");
+  INVRG_CALL(invrg_h5_parallel_fapl(comm, &fapl));
   rf->file = H5Fcreate(rf->tmp_path, H5F_ACC_TRUNC, H5P_DEFAULT, fapl);
   INVRG_H5_CALL(rf->file, rf->tmp_path);
 
@@ -209,6 +207,41 @@ cleanup:
   if (err != INVRG_SUCCESS && rf != NULL) {
     invrg_runfile_finish(&rf, err);
   }
+  *out = rf;
+  return err;
+}
+
+invrg_err invrg_runfile_resume(const invrg_config *cfg, const invrg_run_layout *layout,
+                               const char *checkpoint, int restarts, MPI_Comm comm,
+                               invrg_runfile **out) {
+  invrg_err err = INVRG_SUCCESS;
+  hid_t g = -1;
+  int rank;
+  invrg_runfile *rf = calloc(1, sizeof *rf);
+  INVRG_CHECK_ALLOC(rf);
+  rf->file = -1;
+  rf->comm = comm;
+  rf->t_start = MPI_Wtime();
+  snprintf(rf->path, sizeof rf->path, "%s", cfg->run.output);
+  snprintf(rf->tmp_path, sizeof rf->tmp_path, "%s.tmp", cfg->run.output);
+  INVRG_MPI_CALL(MPI_Comm_rank(comm, &rank));
+  invrg_err copied = rank == 0 ? invrg_file_copy(checkpoint, rf->tmp_path) : INVRG_SUCCESS;
+  INVRG_CALL(invrg_error_agree(copied, comm));
+  INVRG_CALL(invrg_h5_open_parallel(rf->tmp_path, true, comm, &rf->file));
+  /* The state was the checkpoint's; the run file keeps only results. */
+  INVRG_H5_CALL(H5Ldelete(rf->file, "checkpoint", H5P_DEFAULT), "delete /checkpoint");
+  /* /run describes this (last) run: its layout, and how many runs came before. */
+  int64_t nranks = layout->nranks, rpg = layout->ranks_per_group, n_restarts = restarts;
+  int64_t grid[2] = {layout->grid[0], layout->grid[1]};
+  INVRG_CALL(invrg_h5_create_group(rf->file, "run", &g));
+  INVRG_CALL(invrg_h5_attr_int64(g, "nranks", &nranks, 1, true));
+  INVRG_CALL(invrg_h5_attr_int64(g, "ranks_per_group", &rpg, 1, true));
+  INVRG_CALL(invrg_h5_attr_int64(g, "grid", grid, 2, false));
+  INVRG_CALL(invrg_h5_attr_int64(g, "restarts", &n_restarts, 1, true));
+cleanup:
+  invrg_h5_close(&g);
+  err = invrg_error_agree(err, comm);
+  if (err != INVRG_SUCCESS && rf != NULL) invrg_runfile_finish(&rf, err);
   *out = rf;
   return err;
 }

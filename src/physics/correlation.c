@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "invrg/h5util.h"
 #include "physics/correlation_internal.h"
 
 /* One lattice size: its sums, the scratch of a configuration, and its transforms. */
@@ -372,3 +373,81 @@ void corr_size_sums_of(const invrg_corr *c, int i, corr_size_sums *out) {
 const invrg_groups *corr_groups(const invrg_corr *c) { return c->g; }
 
 int corr_requested_blocks(const invrg_corr *c) { return c->p.n_blocks; }
+
+/* ------------------------------------------------------------------ checkpoints */
+
+/* Sums of one size: the blocks, then the map if it has one. */
+static size_t size_numbers(const invrg_corr *c, const size_state *s) {
+  return (size_t)c->p.n_blocks * corr_record_len(&s->y) +
+         (s->map ? 2 * (size_t)s->y.L * (size_t)s->y.n_fold : 0);
+}
+
+invrg_err invrg_corr_save(invrg_corr *c, hid_t loc, const char *name) {
+  invrg_err err = INVRG_SUCCESS;
+  int64_t *sum = NULL, *sizes = NULL;
+  char path[96];
+  INVRG_CHECK(!c->reduced, INVRG_ERR_RUNTIME, "correlations: saved after the reduction");
+  INVRG_CALL(unite_sizes(c));
+  sizes = malloc((size_t)(c->n_sizes + 1) * sizeof *sizes);
+  INVRG_CHECK_ALLOC(sizes);
+  sizes[0] = c->n_sizes; /* then the sizes */
+  for (int i = 0; i < c->n_sizes; i++) sizes[1 + i] = c->size[i].y.L;
+  snprintf(path, sizeof path, "%s_sizes", name);
+  INVRG_CALL(invrg_h5_write_int64(loc, path, sizes, (size_t)c->n_sizes + 1, c->g->world_rank == 0));
+  for (int i = 0; i < c->n_sizes; i++) {
+    size_state *s = &c->size[i];
+    const size_t nb = (size_t)c->p.n_blocks * corr_record_len(&s->y), n = size_numbers(c, s);
+    free(sum);
+    sum = malloc(n * sizeof *sum);
+    INVRG_CHECK_ALLOC(sum);
+    memcpy(sum, s->blocks, nb * sizeof *sum);
+    if (s->map) memcpy(sum + nb, s->map, (n - nb) * sizeof *sum);
+    /* Each rank holds what it measured: the world sum is the total (as in the reduction). */
+    INVRG_CALL(allreduce_int64(sum, n, c->g->world));
+    for (size_t k = 0; k < n; k++) /* records: a count, then (hi, lo) pairs; the map: pairs */
+      if (k < nb ? (k % corr_record_len(&s->y)) % 2 == 1 : (k - nb) % 2 == 0)
+        corr_exact_normalise(sum + k);
+    snprintf(path, sizeof path, "%s_L%lld", name, (long long)s->y.L);
+    INVRG_CALL(invrg_h5_write_int64(loc, path, sum, n, c->g->world_rank == 0));
+  }
+cleanup:
+  free(sum);
+  free(sizes);
+  return err;
+}
+
+invrg_err invrg_corr_load(invrg_corr *c, hid_t loc, const char *name) {
+  invrg_err err = INVRG_SUCCESS;
+  int64_t *saved = NULL, *sizes = NULL;
+  hid_t dset = -1, space = -1;
+  char path[96];
+  snprintf(path, sizeof path, "%s_sizes", name);
+  INVRG_H5_CALL(dset = H5Dopen2(loc, path, H5P_DEFAULT), path);
+  INVRG_H5_CALL(space = H5Dget_space(dset), path);
+  hssize_t n_numbers = H5Sget_simple_extent_npoints(space);
+  INVRG_CHECK(n_numbers >= 1, INVRG_ERR_RUNTIME, "correlations: empty '%s'", path);
+  sizes = malloc((size_t)n_numbers * sizeof *sizes);
+  INVRG_CHECK_ALLOC(sizes);
+  INVRG_CALL(invrg_h5_read_int64(loc, path, sizes, (size_t)n_numbers));
+  INVRG_CHECK(sizes[0] == n_numbers - 1, INVRG_ERR_RUNTIME, "correlations: corrupt '%s'", path);
+  for (int64_t i = 1; i <= sizes[0]; i++) {
+    size_state *s = NULL;
+    INVRG_CALL(size_get(c, sizes[i], &s));
+    const size_t n = size_numbers(c, s), nb = (size_t)c->p.n_blocks * corr_record_len(&s->y);
+    free(saved);
+    saved = malloc(n * sizeof *saved);
+    INVRG_CHECK_ALLOC(saved);
+    snprintf(path, sizeof path, "%s_L%lld", name, (long long)sizes[i]);
+    INVRG_CALL(invrg_h5_read_int64(loc, path, saved, n));
+    if (c->g->world_rank == 0) { /* counted once in the reduction */
+      for (size_t k = 0; k < nb; k++) s->blocks[k] += saved[k];
+      for (size_t k = nb; k < n; k++) s->map[k - nb] += saved[k];
+    }
+  }
+cleanup:
+  invrg_h5_close(&space);
+  invrg_h5_close(&dset);
+  free(saved);
+  free(sizes);
+  return err;
+}

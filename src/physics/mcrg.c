@@ -5,6 +5,8 @@
 #include <string.h>
 
 #include "invrg/mcrg.h"
+
+#include "invrg/h5util.h"
 #include "physics/mcrg_internal.h"
 
 /* Tie-coin steps: sample · LEVEL_STRIDE + level, so every blocking of every sample has its own
@@ -283,5 +285,63 @@ invrg_err invrg_mcrg_reduce(invrg_mcrg *m) {
                                MPI_INT64_T, MPI_MAX, g->world));
   m->reduced = true;
 cleanup:
+  return err;
+}
+
+/* ------------------------------------------------------------------ checkpoints */
+
+invrg_err invrg_mcrg_save(const invrg_mcrg *m, hid_t loc, const char *name) {
+  invrg_err err = INVRG_SUCCESS;
+  const invrg_groups *g = m->g;
+  const size_t total = (size_t)m->p.n_levels * (size_t)m->p.n_blocks * m->record_len;
+  const size_t n_sizes = 2 * (INVRG_MCRG_MAX_LEVELS + 1);
+  char path[96];
+  int64_t *sum = malloc((total + n_sizes) * sizeof *sum);
+  INVRG_CHECK_ALLOC(sum);
+  INVRG_CHECK(!m->reduced, INVRG_ERR_RUNTIME, "MCRG: saved after the reduction");
+  /* As in the reduction: group rank 0 speaks for its group; the totals are exact. */
+  if (g->rank == 0)
+    memcpy(sum, m->acc, total * sizeof *sum);
+  else
+    memset(sum, 0, total * sizeof *sum);
+  memcpy(sum + total, &m->coarse_size[0][0], n_sizes * sizeof *sum);
+  const size_t chunk = (size_t)1 << 24;
+  for (size_t first = 0; first < total; first += chunk) {
+    size_t count = total - first < chunk ? total - first : chunk;
+    INVRG_MPI_CALL(
+        MPI_Allreduce(MPI_IN_PLACE, sum + first, (int)count, MPI_INT64_T, MPI_SUM, g->world));
+  }
+  INVRG_MPI_CALL(MPI_Allreduce(MPI_IN_PLACE, sum + total, (int)n_sizes, MPI_INT64_T, MPI_MAX,
+                               g->world));
+  for (int level = 1; level <= m->p.n_levels; level++)
+    for (int b = 0; b < m->p.n_blocks; b++) {
+      int64_t *r = sum + ((size_t)(level - 1) * (size_t)m->p.n_blocks + (size_t)b) * m->record_len;
+      for (size_t k = REC_HEADER; k < m->record_len; k += 2) exact_normalise(r + k);
+    }
+  snprintf(path, sizeof path, "%s_sums", name);
+  INVRG_CALL(invrg_h5_write_int64(loc, path, sum, total + n_sizes, g->world_rank == 0));
+cleanup:
+  free(sum);
+  return err;
+}
+
+invrg_err invrg_mcrg_load(invrg_mcrg *m, hid_t loc, const char *name) {
+  invrg_err err = INVRG_SUCCESS;
+  const invrg_groups *g = m->g;
+  const size_t total = (size_t)m->p.n_levels * (size_t)m->p.n_blocks * m->record_len;
+  const size_t n_sizes = 2 * (INVRG_MCRG_MAX_LEVELS + 1);
+  char path[96];
+  int64_t *saved = malloc((total + n_sizes) * sizeof *saved);
+  INVRG_CHECK_ALLOC(saved);
+  snprintf(path, sizeof path, "%s_sums", name);
+  INVRG_CALL(invrg_h5_read_int64(loc, path, saved, total + n_sizes));
+  if (g->world_rank == 0) { /* counted once: world rank 0 is rank 0 of its group */
+    for (size_t k = 0; k < total; k++) m->acc[k] += saved[k];
+    int64_t *sizes = &m->coarse_size[0][0];
+    for (size_t k = 0; k < n_sizes; k++)
+      if (saved[total + k] > sizes[k]) sizes[k] = saved[total + k];
+  }
+cleanup:
+  free(saved);
   return err;
 }

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "invrg/checkpoint.h"
 #include "invrg/configs_io.h"
 #include "invrg/correlation.h"
 #include "invrg/fss.h"
@@ -139,74 +140,132 @@ typedef struct {
   uint8_t *buf;    /* n_samples blocks of one chain */
 } config_writer;
 
-static invrg_err chain_run(invrg_run *run, invrg_lattice *lat, updater *u, int64_t chain_index,
-                           double *series, double *block_means, int64_t *block_sizes,
-                           config_writer *cw, invrg_mcrg *mcrg, invrg_corr *corr,
-                           invrg_progress *progress,
-                           double *steps_done, invrg_mc_counts *counts) {
+/* One chain's record for the reducer: series stats, then block means and sizes. */
+static size_t record_length(int64_t B) {
+  return N_SERIES * STATS_FIELDS + (size_t)B * (INVRG_N_PRIMARY + 1);
+}
+
+/*
+ * The chains of one size on this group, and all a checkpoint of them needs.
+ * done[k] counts the samples measured by local chain k: −1 before it starts,
+ * n_samples when it is complete; at most one chain is in between.
+ */
+typedef struct {
+  invrg_run *run;
+  int size_index;
+  int64_t L, n_mine;
+  invrg_lattice *lat;
+  updater u;
+  config_writer cw;
+  hid_t series_dset;
+  double *series;  /* [k][n_samples][N_SERIES] */
+  double *records; /* [k][record_length]: stats once complete; block means as they grow */
+  int64_t *done;   /* [k] */
+  int64_t buffered_from; /* the first sample of the running chain in cw.buf (earlier: on disk) */
+  invrg_mcrg *mcrg;
+  invrg_corr *corr;
+  double *fss_means; /* every size's block means and sizes (world rank 0), as mc_execute keeps */
+  int64_t *fss_sizes;
+  invrg_progress progress;
+  double steps_done;
+  invrg_mc_counts counts;
+} size_work;
+
+static invrg_err save_state(size_work *w, invrg_ckpt_decision d);
+
+/* Jackknife block sizes of a chain's samples: n/B each, the first n mod B one more. */
+static void block_sizes_of(int64_t n, int64_t B, int64_t *sizes) {
+  for (int64_t b = 0; b < B; b++) sizes[b] = n / B + (b < n % B);
+}
+
+/* Runs local chain k from where it stands (afresh, or as restored from a checkpoint). */
+static invrg_err chain_run(size_work *w, int64_t k) {
   invrg_err err = INVRG_SUCCESS;
+  invrg_run *run = w->run;
   const invrg_config_mc *mc = &run->cfg->mc;
+  const int64_t chain_index = invrg_groups_item(run->groups, k);
   const invrg_mc_chain chain = {mc->beta, (uint64_t)run->cfg->run.seed, (uint64_t)chain_index};
   const int64_t B = mc->blocks_per_chain, n = mc->n_samples;
-  const double N = (double)(lat->lx * lat->ly);
+  const double N = (double)(w->L * w->L);
+  invrg_lattice *lat = w->lat;
+  updater *u = &w->u;
+  config_writer *cw = &w->cw;
+  double *series = w->series + (size_t)(k * n) * N_SERIES;
+  double *block_means = w->records + (size_t)k * record_length(B) + N_SERIES * STATS_FIELDS;
+  int64_t *block_sizes = malloc((size_t)B * sizeof *block_sizes);
+  INVRG_CHECK_ALLOC(block_sizes);
+  block_sizes_of(n, B, block_sizes);
 
-  invrg_rng_stream init;
-  invrg_rng_stream_init(&init, chain.seed, INVRG_RNG_INIT, chain.chain, 0);
-  invrg_lattice_fill_random(lat, &init);
-  if (u->wolff) invrg_wolff_reset(u->wolff);
-  u->sweeps = 0;
+  if (w->done[k] < 0) { /* a fresh chain: random start, thermalisation */
+    invrg_rng_stream init;
+    invrg_rng_stream_init(&init, chain.seed, INVRG_RNG_INIT, chain.chain, 0);
+    invrg_lattice_fill_random(lat, &init);
+    if (u->wolff) invrg_wolff_reset(u->wolff);
+    u->sweeps = 0;
+    INVRG_CALL(update(lat, &chain, u, mc->n_therm, true, &w->counts));
+    w->steps_done += (double)mc->n_therm;
+    memset(block_means, 0, (size_t)B * INVRG_N_PRIMARY * sizeof *block_means);
+    w->done[k] = 0;
+  }
 
-  INVRG_CALL(update(lat, &chain, u, mc->n_therm, true, counts));
-  *steps_done += (double)mc->n_therm;
-  memset(block_means, 0, (size_t)B * INVRG_N_PRIMARY * sizeof *block_means);
-  for (int64_t b = 0; b < B; b++) block_sizes[b] = n / B + (b < n % B); /* sizes differ by ≤ 1 */
-
-  int64_t block = 0, in_block = 0;
-  for (int64_t s = 0; s < n; s++) {
-    INVRG_CALL(update(lat, &chain, u, mc->sample_every, false, counts));
+  const int64_t first_sample = w->done[k];
+  w->buffered_from = first_sample;
+  int64_t block = 0, in_block = first_sample;
+  while (block < B && in_block >= block_sizes[block]) in_block -= block_sizes[block++];
+  for (int64_t s = w->done[k]; s < n; s++) {
+    INVRG_CALL(update(lat, &chain, u, mc->sample_every, false, &w->counts));
     invrg_config_sums sums;
     double p[INVRG_N_PRIMARY];
     INVRG_CALL(invrg_observables_sums(lat, &sums));
     invrg_observables_primaries(&sums, p);
-    for (int k = 0; k < N_SERIES; k++) series[s * N_SERIES + k] = p[series_primary[k]];
-    for (int k = 0; k < INVRG_N_PRIMARY; k++)
-      block_means[block * INVRG_N_PRIMARY + k] += p[k] / (double)block_sizes[block];
+    for (int o = 0; o < N_SERIES; o++) series[s * N_SERIES + o] = p[series_primary[o]];
+    for (int o = 0; o < INVRG_N_PRIMARY; o++)
+      block_means[block * INVRG_N_PRIMARY + o] += p[o] / (double)block_sizes[block];
     const int64_t sample_block = block; /* this sample's jackknife block within its chain */
     if (++in_block == block_sizes[block]) block++, in_block = 0;
     if (cw->dset >= 0) invrg_configs_copy_block(lat, cw->packed, cw->buf + (size_t)s * cw->block_bytes);
     /* jackknife blocks of the analyses: runs of (chain, sample) */
     int jb = invrg_mcrg_block_of(chain_index * n + s, mc->n_chains * n,
                                  (int)run->cfg->analyze.jackknife_blocks);
-    if (mcrg != NULL) INVRG_CALL(invrg_mcrg_add_configuration(mcrg, lat, chain.chain, (uint64_t)s, jb));
+    if (w->mcrg != NULL)
+      INVRG_CALL(invrg_mcrg_add_configuration(w->mcrg, lat, chain.chain, (uint64_t)s, jb));
     /* correlations use the summary's blocks (chain·B + block within the chain), as FSS needs */
-    if (corr != NULL)
-      INVRG_CALL(invrg_corr_add_configuration(corr, lat, (int)(chain_index * B + sample_block)));
+    if (w->corr != NULL)
+      INVRG_CALL(invrg_corr_add_configuration(w->corr, lat, (int)(chain_index * B + sample_block)));
+    w->done[k] = s + 1;
 
-    *steps_done += (double)mc->sample_every;
+    w->steps_done += (double)mc->sample_every;
+    invrg_progress *progress = &w->progress;
+    const invrg_mc_counts *counts = &w->counts;
     if (u->alg == ALG_WOLFF)
       snprintf(progress->detail, sizeof progress->detail, "mean cluster %.0f",
                (double)counts->spins_flipped / (double)counts->clusters);
     else if (u->alg == ALG_SW)
       snprintf(progress->detail, sizeof progress->detail, "%.3g clusters per sweep",
-               (double)counts->clusters / *steps_done);
+               (double)counts->clusters / w->steps_done);
     else
       snprintf(progress->detail, sizeof progress->detail, "acceptance %.3f",
                (double)counts->accepted / (double)counts->attempted);
-    double work = u->alg == ALG_WOLFF ? (double)counts->spins_flipped : *steps_done * N;
-    invrg_progress_update(progress, *steps_done, work);
+    double work = u->alg == ALG_WOLFF ? (double)counts->spins_flipped : w->steps_done * N;
+    invrg_progress_update(progress, w->steps_done, work);
+
+    if (s + 1 < n) { /* a safe point: the chain can continue from here */
+      invrg_ckpt_decision d;
+      INVRG_CALL(invrg_checkpoint_poll(run->ckpt, run->groups->cart, &d));
+      if (d != INVRG_CKPT_NONE) INVRG_CALL(save_state(w, d));
+    }
   }
+  /* The samples measured by this run (a resumed chain wrote the earlier ones before). */
   if (cw->dset >= 0 && cw->writer)
-    INVRG_CALL(invrg_configs_write(cw->dset, lat, cw->packed, chain_index * n, n, cw->buf));
+    INVRG_CALL(invrg_configs_write(cw->dset, lat, cw->packed, chain_index * n + first_sample,
+                                   n - first_sample,
+                                   cw->buf + (size_t)first_sample * cw->block_bytes));
 cleanup:
+  free(block_sizes);
   return err;
 }
 
 /* ------------------------------------------------------------------ summary */
-
-/* One chain's record for the reducer: series stats, then block means and sizes. */
-static size_t record_length(int64_t B) {
-  return N_SERIES * STATS_FIELDS + (size_t)B * (INVRG_N_PRIMARY + 1);
-}
 
 static void stats_to_record(const invrg_series_stats *st, double *r) {
   r[0] = st->mean, r[1] = st->variance, r[2] = st->tau_int, r[3] = st->window;
@@ -315,53 +374,228 @@ cleanup:
   return err;
 }
 
+/* ------------------------------------------------------------------ checkpoints */
+
+/*
+ * The state of stage mc (under /checkpoint/mc): attribute size_index (sizes
+ * before it are complete and written); done[chain] (samples measured, −1 not
+ * started); records[chain] (complete chains: as for the reducer; the chain in
+ * progress: its block means so far); for the chains in progress, in chain
+ * order, lattices[slot] (int8 spins) and updater[slot] (sweeps; Wolff:
+ * clusters, flipped, clusters_per_sweep); fss_means/fss_sizes of the sizes
+ * before; the exact sums of MCRG and correlations. The series and
+ * configurations measured so far are in the run file (written before the copy).
+ */
+enum { UPDATER_FIELDS = 4 };
+
+static invrg_err save_state(size_work *w, invrg_ckpt_decision d) {
+  invrg_err err = INVRG_SUCCESS;
+  invrg_run *run = w->run;
+  const invrg_groups *g = run->groups;
+  const invrg_config_mc *mc = &run->cfg->mc;
+  const int64_t n = mc->n_samples, B = mc->blocks_per_chain, n_chains = mc->n_chains;
+  const size_t len = record_length(B);
+  const size_t per_size = (size_t)(n_chains * B);
+  hid_t state = -1, d_records = -1, d_lattices = -1, d_updater = -1;
+  int64_t *done = malloc((size_t)n_chains * sizeof *done);
+  uint8_t *block = NULL;
+  INVRG_CHECK_ALLOC(done);
+
+  /* The measurements of the chain in progress go to the run file first: the copy takes them. */
+  for (int64_t k = 0; k < w->n_mine; k++) {
+    const int64_t s = w->done[k], chain = invrg_groups_item(g, k);
+    if (s <= 0 || s >= n) continue;
+    if (g->rank == 0)
+      INVRG_CALL(invrg_h5_write_block3(w->series_dset, H5T_NATIVE_DOUBLE, (hsize_t)chain, 1, 0,
+                                       (hsize_t)s, 0, N_SERIES,
+                                       w->series + (size_t)(k * n) * N_SERIES));
+    const int64_t from = w->buffered_from;
+    if (w->cw.dset >= 0 && w->cw.writer && s > from)
+      INVRG_CALL(invrg_configs_write(w->cw.dset, w->lat, w->cw.packed, chain * n + from, s - from,
+                                     w->cw.buf + (size_t)from * w->cw.block_bytes));
+  }
+  for (int64_t c = 0; c < n_chains; c++) done[c] = -1;
+  for (int64_t k = 0; k < w->n_mine; k++) done[invrg_groups_item(g, k)] = w->done[k];
+  INVRG_MPI_CALL(MPI_Allreduce(MPI_IN_PLACE, done, (int)n_chains, MPI_INT64_T, MPI_MAX, g->world));
+  int64_t n_slots = 0;
+  for (int64_t c = 0; c < n_chains; c++) n_slots += done[c] >= 0 && done[c] < n;
+
+  INVRG_CALL(invrg_checkpoint_begin(run->ckpt, &state));
+  int64_t size_index = w->size_index;
+  INVRG_CALL(invrg_h5_attr_int64(state, "size_index", &size_index, 1, true));
+  INVRG_CALL(invrg_h5_write_int64(state, "done", done, (size_t)n_chains, g->world_rank == 0));
+  hsize_t rdims[2] = {(hsize_t)n_chains, (hsize_t)len};
+  INVRG_CALL(invrg_h5_create_dataset(state, "records", H5T_IEEE_F64LE, 2, rdims, &d_records));
+  INVRG_CALL(invrg_configs_create(state, "lattices", n_slots > 0 ? n_slots : 1, w->L, false,
+                                  &d_lattices));
+  hsize_t udims[2] = {(hsize_t)(n_slots > 0 ? n_slots : 1), UPDATER_FIELDS};
+  INVRG_CALL(invrg_h5_create_dataset(state, "updater", H5T_STD_I64LE, 2, udims, &d_updater));
+  block = malloc(invrg_configs_block_bytes(w->lat, false));
+  INVRG_CHECK_ALLOC(block);
+  int64_t slot = 0;
+  for (int64_t c = 0; c < n_chains; c++) {
+    bool running = done[c] >= 0 && done[c] < n;
+    if (invrg_groups_item_owner(g, c) == g->group && done[c] >= 0) {
+      int64_t k = c / g->n_groups; /* chain c is the group's k-th item */
+      if (g->rank == 0)
+        INVRG_CALL(invrg_h5_write_rows(d_records, H5T_NATIVE_DOUBLE, (hsize_t)c, 1,
+                                       w->records + (size_t)k * len));
+      if (running) {
+        invrg_configs_copy_block(w->lat, false, block);
+        if (w->lat->mode == INVRG_LATTICE_DISTRIBUTED || g->rank == 0)
+          INVRG_CALL(invrg_configs_write(d_lattices, w->lat, false, slot, 1, block));
+        int64_t up[UPDATER_FIELDS] = {(int64_t)w->u.sweeps, 0, 0, 0};
+        if (w->u.wolff != NULL)
+          up[1] = (int64_t)w->u.wolff->clusters, up[2] = w->u.wolff->flipped,
+          up[3] = w->u.wolff->clusters_per_sweep;
+        if (g->rank == 0) INVRG_CALL(invrg_h5_write_rows(d_updater, H5T_NATIVE_INT64, (hsize_t)slot, 1, up));
+      }
+    }
+    slot += running;
+  }
+  INVRG_CALL(invrg_h5_write_int64(state, "fss_sizes", w->fss_sizes,
+                                  (size_t)(w->size_index + 1) * per_size, g->world_rank == 0));
+  hsize_t fdims[1] = {(hsize_t)(w->size_index + 1) * per_size * INVRG_N_PRIMARY};
+  INVRG_CALL(invrg_h5_dataset_doubles(state, "fss_means", 1, fdims, w->fss_means,
+                                      g->world_rank == 0));
+  if (w->mcrg != NULL) INVRG_CALL(invrg_mcrg_save(w->mcrg, state, "mcrg"));
+  if (w->corr != NULL) INVRG_CALL(invrg_corr_save(w->corr, state, "corr"));
+  invrg_h5_close(&d_records);
+  invrg_h5_close(&d_lattices);
+  invrg_h5_close(&d_updater);
+  INVRG_CALL(invrg_checkpoint_end(run->ckpt, &state, d));
+  if (d == INVRG_CKPT_STOP) err = INVRG_STOPPED;
+cleanup:
+  invrg_h5_close(&d_records);
+  invrg_h5_close(&d_lattices);
+  invrg_h5_close(&d_updater);
+  invrg_h5_close(&state);
+  free(block);
+  free(done);
+  return err;
+}
+
+/* The sizes before the checkpoint's: their FSS inputs and correlation sums. Collective. */
+static invrg_err restore_sizes(const invrg_run *run, hid_t state, int *size_index, double *fss_means,
+                               int64_t *fss_sizes, invrg_corr *corr) {
+  invrg_err err = INVRG_SUCCESS;
+  hid_t a = -1, d = -1;
+  const size_t per_size = (size_t)(run->cfg->mc.n_chains * run->cfg->mc.blocks_per_chain);
+  int64_t index = 0;
+  INVRG_H5_CALL(a = H5Aopen(state, "size_index", H5P_DEFAULT), "size_index");
+  INVRG_H5_CALL(H5Aread(a, H5T_NATIVE_INT64, &index), "size_index");
+  INVRG_CHECK(index >= 0 && index < run->cfg->mc.n_L, INVRG_ERR_RUNTIME,
+              "checkpoint: size_index %lld out of range", (long long)index);
+  *size_index = (int)index;
+  const size_t n = (size_t)(index + 1) * per_size;
+  INVRG_CALL(invrg_h5_read_int64(state, "fss_sizes", fss_sizes, n));
+  INVRG_H5_CALL(d = H5Dopen2(state, "fss_means", H5P_DEFAULT), "fss_means");
+  INVRG_CALL(invrg_h5_read_rows(d, H5T_NATIVE_DOUBLE, 0, n * INVRG_N_PRIMARY, fss_means));
+  if (corr != NULL) INVRG_CALL(invrg_corr_load(corr, state, "corr"));
+cleanup:
+  invrg_h5_close(&d);
+  invrg_h5_close(&a);
+  return err;
+}
+
+/* This group's chains of the checkpoint's size: progress, records, lattice, updater. Collective. */
+static invrg_err restore_chains(size_work *w, hid_t state) {
+  invrg_err err = INVRG_SUCCESS;
+  invrg_run *run = w->run;
+  const invrg_groups *g = run->groups;
+  const invrg_config_mc *mc = &run->cfg->mc;
+  const int64_t n = mc->n_samples, n_chains = mc->n_chains;
+  const size_t len = record_length(mc->blocks_per_chain);
+  hid_t d_records = -1, d_lattices = -1, d_updater = -1;
+  int64_t *done = malloc((size_t)n_chains * sizeof *done);
+  INVRG_CHECK_ALLOC(done);
+  INVRG_CALL(invrg_h5_read_int64(state, "done", done, (size_t)n_chains));
+  INVRG_H5_CALL(d_records = H5Dopen2(state, "records", H5P_DEFAULT), "records");
+  INVRG_H5_CALL(d_lattices = H5Dopen2(state, "lattices", H5P_DEFAULT), "lattices");
+  INVRG_H5_CALL(d_updater = H5Dopen2(state, "updater", H5P_DEFAULT), "updater");
+  int64_t slot = 0;
+  for (int64_t c = 0; c < n_chains; c++) {
+    bool running = done[c] >= 0 && done[c] < n;
+    if (invrg_groups_item_owner(g, c) == g->group && done[c] >= 0) {
+      int64_t k = c / g->n_groups;
+      w->done[k] = done[c];
+      INVRG_CALL(invrg_h5_read_rows(d_records, H5T_NATIVE_DOUBLE, (hsize_t)c, 1,
+                                    w->records + (size_t)k * len));
+      if (running) { /* its series so far from the run file, its state from the checkpoint */
+        INVRG_CALL(invrg_h5_read_block3(w->series_dset, H5T_NATIVE_DOUBLE, (hsize_t)c, 1, 0,
+                                        (hsize_t)done[c], 0, N_SERIES,
+                                        w->series + (size_t)(k * n) * N_SERIES));
+        INVRG_CALL(invrg_configs_read(d_lattices, w->lat, slot));
+        int64_t up[UPDATER_FIELDS];
+        INVRG_CALL(invrg_h5_read_rows(d_updater, H5T_NATIVE_INT64, (hsize_t)slot, 1, up));
+        w->u.sweeps = (uint64_t)up[0];
+        if (w->u.wolff != NULL) {
+          invrg_wolff_reset(w->u.wolff);
+          w->u.wolff->clusters = (uint64_t)up[1], w->u.wolff->flipped = up[2];
+          w->u.wolff->clusters_per_sweep = up[3];
+        }
+      }
+    }
+    slot += running;
+  }
+  if (w->mcrg != NULL) INVRG_CALL(invrg_mcrg_load(w->mcrg, state, "mcrg"));
+cleanup:
+  invrg_h5_close(&d_records);
+  invrg_h5_close(&d_lattices);
+  invrg_h5_close(&d_updater);
+  free(done);
+  return err;
+}
+
 /* ------------------------------------------------------------------ execute */
 
 /*
- * All chains at one size L: /mc/L<L>/, the log, and (on world rank 0) the block means of the
- * primaries [chain·B + block][primary] and block sizes for finite-size scaling across sizes.
+ * All chains at one size (index i of &mc L): /mc/L<L>/, the log, and (on world rank 0)
+ * the block means of the primaries [chain·B + block][primary] and block sizes for
+ * finite-size scaling across sizes. @p state: the checkpoint to continue, or -1.
  */
-static invrg_err run_size(invrg_run *run, int64_t L, invrg_corr *corr, double *fss_means,
-                          int64_t *fss_sizes) {
+static invrg_err run_size(invrg_run *run, int i, invrg_corr *corr, double *fss_means_all,
+                          int64_t *fss_sizes_all, hid_t state) {
   invrg_err err = INVRG_SUCCESS;
   const invrg_config *cfg = run->cfg;
   const invrg_config_mc *mc = &cfg->mc;
   const invrg_groups *groups = run->groups;
-  const int64_t n = mc->n_samples, B = mc->blocks_per_chain;
-  const int64_t n_mine = invrg_groups_item_count(groups, mc->n_chains);
-  const size_t len = record_length(B);
-  invrg_lattice *lat = NULL;
-  updater u = {parse_algorithm(mc->algorithm), NULL, NULL, 0};
-  config_writer cw = {.dset = -1};
-  invrg_mcrg *mcrg = NULL;
+  const int64_t L = mc->L[i], n = mc->n_samples, B = mc->blocks_per_chain;
+  const size_t len = record_length(B), per_size = (size_t)(mc->n_chains * B);
+  double *fss_means = fss_means_all + (size_t)i * per_size * INVRG_N_PRIMARY;
+  int64_t *fss_sizes = fss_sizes_all + (size_t)i * per_size;
+  size_work w = {.run = run, .size_index = i, .L = L, .series_dset = -1,
+                 .u = {parse_algorithm(mc->algorithm), NULL, NULL, 0}, .cw = {.dset = -1},
+                 .corr = corr, .fss_means = fss_means_all, .fss_sizes = fss_sizes_all};
+  w.n_mine = invrg_groups_item_count(groups, mc->n_chains);
   invrg_mcrg_results *mcrg_results = NULL;
-  hid_t group = -1, series_dset = -1, dset_tau = -1;
-  double *series = NULL, *records = NULL, *all = NULL, *taus = NULL;
+  hid_t group = -1, dset_tau = -1;
+  double *all = NULL, *taus = NULL;
   mc_result result;
   memset(&result, 0, sizeof result);
   char path[64];
   snprintf(path, sizeof path, "mc/L%lld", (long long)L);
 
   if (groups->ranks_per_group == 1)
-    INVRG_CALL(invrg_lattice_create_replicated(L, L, 1, &lat));
+    INVRG_CALL(invrg_lattice_create_replicated(L, L, 1, &w.lat));
   else
-    INVRG_CALL(invrg_lattice_create_distributed(groups, L, L, 1, &lat));
-  if (u.alg == ALG_WOLFF) INVRG_CALL(invrg_wolff_create(L, L, &u.wolff));
-  if (u.alg == ALG_SW) INVRG_CALL(invrg_sw_create(lat, &u.sw));
+    INVRG_CALL(invrg_lattice_create_distributed(groups, L, L, 1, &w.lat));
+  if (w.u.alg == ALG_WOLFF) INVRG_CALL(invrg_wolff_create(L, L, &w.u.wolff));
+  if (w.u.alg == ALG_SW) INVRG_CALL(invrg_sw_create(w.lat, &w.u.sw));
 
   /* Datasets first: creating them is collective, writing them is not. */
   INVRG_CALL(invrg_h5_create_group(run->file->file, path, &group));
   hsize_t series_dims[3] = {(hsize_t)mc->n_chains, (hsize_t)n, N_SERIES};
   INVRG_CALL(invrg_h5_create_dataset(group, "series", H5T_NATIVE_DOUBLE, 3, series_dims,
-                                     &series_dset));
-  INVRG_CALL(invrg_h5_attr_strings(series_dset, "columns", series_names, N_SERIES));
+                                     &w.series_dset));
+  INVRG_CALL(invrg_h5_attr_strings(w.series_dset, "columns", series_names, N_SERIES));
   if (mc->save_configs) {
-    cw.packed = strcmp(cfg->output.configs_format, "packed") == 0;
-    INVRG_CALL(invrg_configs_create(group, "configs", mc->n_chains * n, L, cw.packed, &cw.dset));
-    cw.writer = lat->mode == INVRG_LATTICE_DISTRIBUTED || groups->rank == 0;
-    cw.block_bytes = invrg_configs_block_bytes(lat, cw.packed);
-    cw.buf = malloc((size_t)n * cw.block_bytes);
-    INVRG_CHECK_ALLOC(cw.buf);
+    w.cw.packed = strcmp(cfg->output.configs_format, "packed") == 0;
+    INVRG_CALL(invrg_configs_create(group, "configs", mc->n_chains * n, L, w.cw.packed, &w.cw.dset));
+    w.cw.writer = w.lat->mode == INVRG_LATTICE_DISTRIBUTED || groups->rank == 0;
+    w.cw.block_bytes = invrg_configs_block_bytes(w.lat, w.cw.packed);
+    w.cw.buf = malloc((size_t)n * w.cw.block_bytes);
+    INVRG_CHECK_ALLOC(w.cw.buf);
   }
 
   if (cfg->analyze.mcrg_on_mc) {
@@ -371,32 +605,35 @@ static invrg_err run_size(invrg_run *run, int64_t L, invrg_corr *corr, double *f
                             .seed = (uint64_t)cfg->run.seed};
     for (int k = 0; k < mp.n_sets; k++) mp.sets[k] = cfg->analyze.operators[k];
     invrg_tie_rule_from_name(cfg->analyze.tie_rule, &mp.tie_rule);
-    INVRG_CALL(invrg_mcrg_create(&mp, groups, &mcrg));
+    INVRG_CALL(invrg_mcrg_create(&mp, groups, &w.mcrg));
   }
-  if (corr != NULL) INVRG_CALL(invrg_corr_prepare(corr, lat));
-  series = malloc((size_t)(n_mine > 0 ? n_mine : 1) * (size_t)n * N_SERIES * sizeof *series);
-  records = malloc((size_t)(n_mine > 0 ? n_mine : 1) * len * sizeof *records);
-  INVRG_CHECK_ALLOC(series);
-  INVRG_CHECK_ALLOC(records);
+  if (corr != NULL) INVRG_CALL(invrg_corr_prepare(corr, w.lat));
+  const size_t mine = (size_t)(w.n_mine > 0 ? w.n_mine : 1);
+  w.series = malloc(mine * (size_t)n * N_SERIES * sizeof *w.series);
+  w.records = calloc(mine * len, sizeof *w.records);
+  w.done = malloc(mine * sizeof *w.done);
+  INVRG_CHECK_ALLOC(w.series);
+  INVRG_CHECK_ALLOC(w.records);
+  INVRG_CHECK_ALLOC(w.done);
+  for (int64_t k = 0; k < w.n_mine; k++) w.done[k] = -1;
+  if (state >= 0) INVRG_CALL(restore_chains(&w, state));
 
-  invrg_progress progress;
   char label[96];
   snprintf(label, sizeof label, "mc L=%lld %s (group %d: %lld chains)", (long long)L,
-           mc->algorithm, groups->group, (long long)n_mine);
-  double steps_done = 0;
-  invrg_progress_start(&progress, label, (double)(n_mine * (mc->n_therm + n * mc->sample_every)),
-                       u.alg == ALG_WOLFF ? "flipped spins" : "spin updates", 10.0);
-  invrg_mc_counts counts = {0};
-  for (int64_t k = 0; k < n_mine; k++) {
-    double *rec = records + (size_t)k * len, *chain_series = series + (size_t)(k * n) * N_SERIES;
+           mc->algorithm, groups->group, (long long)w.n_mine);
+  invrg_progress_start(&w.progress, label,
+                       (double)(w.n_mine * (mc->n_therm + n * mc->sample_every)),
+                       w.u.alg == ALG_WOLFF ? "flipped spins" : "spin updates", 10.0);
+  for (int64_t k = 0; k < w.n_mine; k++) {
+    if (w.done[k] >= n) continue; /* complete before the checkpoint */
+    double *rec = w.records + (size_t)k * len, *chain_series = w.series + (size_t)(k * n) * N_SERIES;
     double *bm = rec + N_SERIES * STATS_FIELDS;
+    INVRG_CALL(chain_run(&w, k));
     int64_t *sizes = malloc((size_t)B * sizeof *sizes);
     INVRG_CHECK_ALLOC(sizes);
-    err = chain_run(run, lat, &u, invrg_groups_item(groups, k), chain_series, bm, sizes, &cw,
-                    mcrg, corr, &progress, &steps_done, &counts);
+    block_sizes_of(n, B, sizes);
     for (int64_t b = 0; b < B; b++) bm[(size_t)B * INVRG_N_PRIMARY + (size_t)b] = (double)sizes[b];
     free(sizes);
-    INVRG_CALL(err);
     /* τ_int of each observable of this chain. */
     double *column = malloc((size_t)n * sizeof *column);
     INVRG_CHECK_ALLOC(column);
@@ -408,18 +645,25 @@ static invrg_err run_size(invrg_run *run, int64_t L, invrg_corr *corr, double *f
     }
     free(column);
     if (groups->rank == 0)
-      INVRG_CALL(invrg_h5_write_rows(series_dset, H5T_NATIVE_DOUBLE,
+      INVRG_CALL(invrg_h5_write_rows(w.series_dset, H5T_NATIVE_DOUBLE,
                                      (hsize_t)invrg_groups_item(groups, k), 1, chain_series));
   }
-  invrg_progress_finish(&progress, u.alg == ALG_WOLFF ? (double)counts.spins_flipped
-                                                       : steps_done * (double)(L * L));
+  /* The end of the chains: every rank learns whether a checkpoint is due now. */
+  for (;;) {
+    invrg_ckpt_decision d;
+    INVRG_CALL(invrg_checkpoint_sync(run->ckpt, &d));
+    if (d == INVRG_CKPT_NONE) break;
+    INVRG_CALL(save_state(&w, d));
+  }
+  invrg_progress_finish(&w.progress, w.u.alg == ALG_WOLFF ? (double)w.counts.spins_flipped
+                                                           : w.steps_done * (double)(L * L));
 
   /* Chains in chain order on rank 0, summary there, then to everyone. */
   if (groups->world_rank == 0) {
     all = malloc((size_t)mc->n_chains * len * sizeof *all);
     INVRG_CHECK_ALLOC(all);
   }
-  INVRG_CALL(invrg_reducer_gather(groups, mc->n_chains, (int)len, records, all));
+  INVRG_CALL(invrg_reducer_gather(groups, mc->n_chains, (int)len, w.records, all));
   if (groups->world_rank == 0) {
     for (int64_t c = 0; c < mc->n_chains; c++) {
       const double *bm = all + (size_t)c * len + N_SERIES * STATS_FIELDS;
@@ -447,27 +691,28 @@ static invrg_err run_size(invrg_run *run, int64_t L, invrg_corr *corr, double *f
   if (groups->world_rank == 0)
     INVRG_CALL(invrg_h5_write_rows(dset_tau, H5T_NATIVE_DOUBLE, 0, (hsize_t)mc->n_chains, taus));
   log_results(cfg, L, &result);
-  if (mcrg != NULL) {
-    INVRG_CALL(invrg_mcrg_reduce(mcrg));
-    INVRG_CALL(invrg_mcrg_analyze(mcrg, 0, &mcrg_results));
+  if (w.mcrg != NULL) {
+    INVRG_CALL(invrg_mcrg_reduce(w.mcrg));
+    INVRG_CALL(invrg_mcrg_analyze(w.mcrg, 0, &mcrg_results));
     INVRG_CALL(invrg_mcrg_write(mcrg_results, run->file->file, "mc", "blocked", groups->world));
     invrg_mcrg_log(mcrg_results, "mc", "blocked");
   }
 cleanup:
   invrg_mcrg_results_destroy(&mcrg_results);
-  invrg_mcrg_destroy(&mcrg);
+  invrg_mcrg_destroy(&w.mcrg);
   invrg_h5_close(&dset_tau);
-  invrg_h5_close(&series_dset);
-  invrg_h5_close(&cw.dset);
+  invrg_h5_close(&w.series_dset);
+  invrg_h5_close(&w.cw.dset);
   invrg_h5_close(&group);
-  free(cw.buf);
-  free(series);
-  free(records);
+  free(w.cw.buf);
+  free(w.series);
+  free(w.records);
+  free(w.done);
   free(all);
   free(taus);
-  invrg_wolff_destroy(&u.wolff);
-  invrg_sw_destroy(&u.sw);
-  invrg_lattice_destroy(&lat);
+  invrg_wolff_destroy(&w.u.wolff);
+  invrg_sw_destroy(&w.u.sw);
+  invrg_lattice_destroy(&w.lat);
   return err;
 }
 
@@ -478,6 +723,8 @@ static invrg_err mc_execute(invrg_run *run) {
   const invrg_groups *groups = run->groups;
   const int n_L = cfg->mc.n_L, n_blocks = (int)(cfg->mc.n_chains * cfg->mc.blocks_per_chain);
   const size_t per_size = (size_t)n_blocks * INVRG_N_PRIMARY;
+  const hid_t state = invrg_checkpoint_state(run->ckpt);
+  int first_size = 0;
   invrg_corr *corr = NULL;
   invrg_corr_results *corr_results = NULL;
   invrg_fss_data *fss_data = NULL;
@@ -490,9 +737,9 @@ static invrg_err mc_execute(invrg_run *run) {
     invrg_corr_params cp = {n_blocks, 64};
     INVRG_CALL(invrg_corr_create(&cp, groups, &corr));
   }
-  for (int i = 0; i < n_L; i++)
-    INVRG_CALL(run_size(run, cfg->mc.L[i], corr, means + (size_t)i * per_size,
-                        sizes + (size_t)i * (size_t)n_blocks));
+  if (state >= 0) INVRG_CALL(restore_sizes(run, state, &first_size, means, sizes, corr));
+  for (int i = first_size; i < n_L; i++)
+    INVRG_CALL(run_size(run, i, corr, means, sizes, i == first_size ? state : -1));
   if (corr != NULL) {
     INVRG_CALL(invrg_corr_reduce(corr));
     INVRG_CALL(invrg_corr_analyze(corr, &corr_results));

@@ -1,0 +1,32 @@
+/**
+ * @file fileutil.h
+ * Whole-file operations the run file and checkpoints need: a durable copy and
+ * a durable rename. Not collective: call them on one rank.
+ */
+#ifndef INVRG_FILEUTIL_H
+#define INVRG_FILEUTIL_H
+
+#include <stdbool.h>
+
+#include "invrg/error.h"
+
+/**
+ * Copies @p from to @p to (created or truncated) and syncs it to disk.
+ * Runtime error naming the file and the reason (e.g. "No space left on
+ * device"); a failed copy is removed.
+ */
+invrg_err invrg_file_copy(const char *from, const char *to);
+
+/** Syncs @p path's data to disk. Runtime error naming the file. */
+invrg_err invrg_file_sync(const char *path);
+
+/**
+ * Renames @p from to @p to (atomic on POSIX file systems) and syncs the
+ * directory, so the new name survives a crash. Runtime error naming both.
+ */
+invrg_err invrg_file_rename(const char *from, const char *to);
+
+/** True if @p path exists. */
+bool invrg_file_exists(const char *path);
+
+#endif

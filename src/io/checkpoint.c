@@ -1,0 +1,383 @@
+/* Checkpoints: when to write one (rank 0 decides, the others test), how to write one
+ * atomically, and how a run finds and checks the one it continues (checkpoint.h). */
+#include "invrg/checkpoint.h"
+
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "invrg/fileutil.h"
+#include "invrg/h5util.h"
+#include "invrg/log.h"
+#include "invrg_git_version.h"
+
+/* Set by SIGTERM or SIGUSR1; only read at safe points. */
+static volatile sig_atomic_t stop_signal = 0;
+
+static void on_stop_signal(int sig) { stop_signal = sig; }
+
+struct invrg_checkpoint {
+  const invrg_config *cfg;
+  MPI_Comm world;
+  int rank;
+  char path[INVRG_PATH_LEN + 16], tmp_path[INVRG_PATH_LEN + 16], prev_path[INVRG_PATH_LEN + 16];
+  char *fingerprint; /* the keys that change results, as namelist text */
+  /* triggers (world rank 0) */
+  double t_start, t_last, t_next_stop_file;
+  long polls, stop_after_polls, every_polls;
+  /* the decision in flight: a broadcast rank 0 posts when it decides */
+  MPI_Request request;
+  bool posted;
+  int decision;
+  /* the stage running now */
+  int stage_index;
+  char stage[INVRG_NAME_LEN];
+  invrg_runfile *rf;
+  /* the checkpoint being written */
+  hid_t writing, writing_root;
+  /* the checkpoint this run continues */
+  hid_t source, source_state;
+  int source_stage_index, restarts;
+  char source_stage[INVRG_NAME_LEN];
+  int written;
+};
+
+/* ------------------------------------------------------------------ fingerprint */
+
+/* Keys that do not change any result: a resumed run may change them. */
+static bool key_is_free(const char *group, const char *key) {
+  if (strcmp(group, "checkpoint") == 0 || strcmp(group, "parallel") == 0) return true;
+  if (strcmp(group, "run") == 0) return strcmp(key, "title") == 0 || strcmp(key, "log_level") == 0;
+  if (strcmp(group, "output") == 0) return strcmp(key, "overwrite") == 0;
+  return false;
+}
+
+/* The effective input without the free keys: one "&group key = value" line per key. */
+static char *fingerprint_of(const invrg_config *cfg) {
+  char *text = NULL, *out = NULL;
+  size_t len = 0, out_len = 0;
+  FILE *f = open_memstream(&text, &len);
+  if (f == NULL) return NULL;
+  invrg_nl_write(invrg_config_schema(), cfg, false, f);
+  fclose(f);
+  FILE *o = open_memstream(&out, &out_len);
+  if (o == NULL) {
+    free(text);
+    return NULL;
+  }
+  char group[64] = "";
+  for (char *line = strtok(text, "\n"); line != NULL; line = strtok(NULL, "\n")) {
+    if (line[0] == '&') {
+      snprintf(group, sizeof group, "%s", line + 1);
+      continue;
+    }
+    char key[64];
+    if (sscanf(line, " %63[A-Za-z0-9_] =", key) != 1 || key_is_free(group, key)) continue;
+    fprintf(o, "&%s %s\n", group, line + strspn(line, " "));
+  }
+  fclose(o);
+  free(text);
+  return out;
+}
+
+/* Input error naming the first key whose value differs from the checkpoint's. */
+static invrg_err compare_fingerprints(const invrg_checkpoint *ck, const char *saved) {
+  invrg_err err = INVRG_SUCCESS;
+  const char *a = ck->fingerprint, *b = saved;
+  while (*a != '\0' || *b != '\0') {
+    size_t la = strcspn(a, "\n"), lb = strcspn(b, "\n");
+    if (la != lb || memcmp(a, b, la) != 0) {
+      char group[64] = "", key[64] = "";
+      sscanf(a[0] == '&' ? a : b, "&%63s %63[A-Za-z0-9_]", group, key);
+      err = invrg_config_input_error(
+          ck->cfg, group, key,
+          "the input differs from the checkpoint '%s' it would continue: it has '%.*s', the "
+          "checkpoint '%.*s'; restore the key, or remove the checkpoint to start afresh",
+          ck->path, (int)la, a, (int)lb, b);
+      goto cleanup;
+    }
+    a += la + (a[la] == '\n'), b += lb + (b[lb] == '\n');
+  }
+cleanup:
+  return err;
+}
+
+/* ------------------------------------------------------------------ create */
+
+static invrg_err read_string_attr(hid_t loc, const char *name, char **out) {
+  invrg_err err = INVRG_SUCCESS;
+  hid_t a = -1, type = -1;
+  *out = NULL;
+  INVRG_H5_CALL(a = H5Aopen(loc, name, H5P_DEFAULT), name);
+  INVRG_H5_CALL(type = H5Aget_type(a), name);
+  INVRG_H5_CALL(H5Aread(a, type, out), name);
+  INVRG_CHECK(*out != NULL, INVRG_ERR_RUNTIME, "checkpoint attribute '%s' is empty", name);
+cleanup:
+  invrg_h5_close(&type);
+  invrg_h5_close(&a);
+  return err;
+}
+
+static invrg_err read_int64_attr(hid_t loc, const char *name, int64_t *value) {
+  invrg_err err = INVRG_SUCCESS;
+  hid_t a = -1;
+  INVRG_H5_CALL(a = H5Aopen(loc, name, H5P_DEFAULT), name);
+  INVRG_H5_CALL(H5Aread(a, H5T_NATIVE_INT64, value), name);
+cleanup:
+  invrg_h5_close(&a);
+  return err;
+}
+
+/* Opens the checkpoint to continue and checks that it belongs to this input. */
+static invrg_err open_source(invrg_checkpoint *ck) {
+  invrg_err err = INVRG_SUCCESS;
+  hid_t root = -1;
+  char *saved = NULL, *stage = NULL;
+  int64_t index = 0, restarts = 0;
+  INVRG_CALL(invrg_h5_open_parallel(ck->path, false, ck->world, &ck->source));
+  INVRG_CALL(invrg_h5_check_format(ck->source, ck->path, INVRG_FORMAT_VERSION_MAJOR));
+  INVRG_CHECK(H5Lexists(ck->source, "checkpoint", H5P_DEFAULT) > 0, INVRG_ERR_INPUT,
+              "'%s' has no /checkpoint group: not an invrg checkpoint", ck->path);
+  INVRG_H5_CALL(root = H5Gopen2(ck->source, "checkpoint", H5P_DEFAULT), "/checkpoint");
+  INVRG_CALL(read_string_attr(root, "fingerprint", &saved));
+  INVRG_CALL(compare_fingerprints(ck, saved));
+  INVRG_CALL(read_string_attr(root, "stage", &stage));
+  INVRG_CALL(read_int64_attr(root, "stage_index", &index));
+  INVRG_CALL(read_int64_attr(root, "restarts", &restarts));
+  snprintf(ck->source_stage, sizeof ck->source_stage, "%s", stage);
+  ck->source_stage_index = (int)index;
+  ck->restarts = (int)restarts + 1;
+  if (H5Lexists(root, stage, H5P_DEFAULT) > 0)
+    INVRG_H5_CALL(ck->source_state = H5Gopen2(root, stage, H5P_DEFAULT), stage);
+cleanup:
+  H5free_memory(saved);
+  H5free_memory(stage);
+  invrg_h5_close(&root);
+  return err;
+}
+
+static long env_long(const char *name) {
+  const char *v = getenv(name);
+  return v != NULL ? atol(v) : 0;
+}
+
+invrg_err invrg_checkpoint_create(const invrg_config *cfg, MPI_Comm world, invrg_checkpoint **out) {
+  invrg_err err = INVRG_SUCCESS;
+  invrg_checkpoint *ck = calloc(1, sizeof *ck);
+  *out = NULL;
+  INVRG_CHECK_ALLOC(ck);
+  ck->cfg = cfg;
+  ck->world = world;
+  ck->writing = ck->writing_root = ck->source = ck->source_state = -1;
+  ck->request = MPI_REQUEST_NULL;
+  ck->stage_index = -1;
+  INVRG_MPI_CALL(MPI_Comm_rank(world, &ck->rank));
+  snprintf(ck->path, sizeof ck->path, "%s.ckpt", cfg->run.output);
+  snprintf(ck->tmp_path, sizeof ck->tmp_path, "%s.ckpt.tmp", cfg->run.output);
+  snprintf(ck->prev_path, sizeof ck->prev_path, "%s.ckpt.prev", cfg->run.output);
+  ck->fingerprint = fingerprint_of(cfg);
+  INVRG_CHECK_ALLOC(ck->fingerprint);
+  ck->t_start = ck->t_last = MPI_Wtime();
+  ck->stop_after_polls = env_long("INVRG_TEST_STOP_AFTER_POLLS");
+  ck->every_polls = env_long("INVRG_TEST_CHECKPOINT_EVERY_POLLS");
+
+  struct sigaction sa;
+  memset(&sa, 0, sizeof sa);
+  sa.sa_handler = on_stop_signal;
+  sigemptyset(&sa.sa_mask);
+  sa.sa_flags = SA_RESTART;
+  sigaction(SIGTERM, &sa, NULL);
+  sigaction(SIGUSR1, &sa, NULL);
+
+  int found = ck->rank == 0 && invrg_file_exists(ck->path);
+  INVRG_MPI_CALL(MPI_Bcast(&found, 1, MPI_INT, 0, world));
+  if (found) INVRG_CALL(invrg_error_agree(open_source(ck), world));
+  if (found)
+    invrg_log(INVRG_LOG_INFO, "continuing from checkpoint %s (stage %s, restart %d)", ck->path,
+              ck->source_stage, ck->restarts);
+cleanup:
+  if (err != INVRG_SUCCESS) invrg_checkpoint_destroy(&ck);
+  *out = ck;
+  return err;
+}
+
+void invrg_checkpoint_destroy(invrg_checkpoint **ckp) {
+  invrg_checkpoint *ck = *ckp;
+  if (ck == NULL) return;
+  if (ck->request != MPI_REQUEST_NULL) MPI_Request_free(&ck->request);
+  invrg_h5_close(&ck->writing_root);
+  invrg_h5_close(&ck->writing);
+  invrg_h5_close(&ck->source_state);
+  invrg_h5_close(&ck->source);
+  free(ck->fingerprint);
+  free(ck);
+  *ckp = NULL;
+}
+
+bool invrg_checkpoint_resuming(const invrg_checkpoint *ck) { return ck != NULL && ck->source >= 0; }
+
+const char *invrg_checkpoint_source_path(const invrg_checkpoint *ck) { return ck->path; }
+
+int invrg_checkpoint_restarts(const invrg_checkpoint *ck) { return ck->restarts; }
+
+int invrg_checkpoint_stages_done(const invrg_checkpoint *ck) {
+  return ck != NULL && ck->source >= 0 ? ck->source_stage_index : 0;
+}
+
+void invrg_checkpoint_enter_stage(invrg_checkpoint *ck, int index, const char *name,
+                                  invrg_runfile *rf) {
+  ck->stage_index = index;
+  snprintf(ck->stage, sizeof ck->stage, "%s", name);
+  ck->rf = rf;
+}
+
+hid_t invrg_checkpoint_state(const invrg_checkpoint *ck) {
+  if (ck == NULL || ck->source < 0 || ck->stage_index != ck->source_stage_index) return -1;
+  return ck->source_state;
+}
+
+/* ------------------------------------------------------------------ deciding */
+
+/* World rank 0: is it time? Stop triggers beat the periodic one. */
+static int evaluate_triggers(invrg_checkpoint *ck, bool in_loop) {
+  const invrg_config_checkpoint *c = &ck->cfg->checkpoint;
+  double now = MPI_Wtime();
+  if (in_loop) ck->polls++;
+  if (stop_signal != 0) {
+    invrg_log(INVRG_LOG_INFO, "checkpoint: signal %d received", (int)stop_signal);
+    stop_signal = 0;
+    return INVRG_CKPT_STOP;
+  }
+  if (c->max_walltime_minutes > 0 && now - ck->t_start >= 60 * c->max_walltime_minutes) {
+    invrg_log(INVRG_LOG_INFO, "checkpoint: max_walltime_minutes = %g reached",
+              c->max_walltime_minutes);
+    return INVRG_CKPT_STOP;
+  }
+  if (c->stop_file[0] != '\0' && now >= ck->t_next_stop_file) {
+    ck->t_next_stop_file = now + 1.0; /* a stat() per second is plenty */
+    if (invrg_file_exists(c->stop_file)) {
+      invrg_log(INVRG_LOG_INFO, "checkpoint: stop file %s found (removed)", c->stop_file);
+      unlink(c->stop_file);
+      return INVRG_CKPT_STOP;
+    }
+  }
+  if (in_loop && ck->stop_after_polls > 0 && ck->polls == ck->stop_after_polls)
+    return INVRG_CKPT_STOP;
+  if (in_loop && ck->every_polls > 0 && ck->polls % ck->every_polls == 0) return INVRG_CKPT_CONTINUE;
+  if (c->interval_minutes > 0 && now - ck->t_last >= 60 * c->interval_minutes)
+    return INVRG_CKPT_CONTINUE;
+  return INVRG_CKPT_NONE;
+}
+
+invrg_err invrg_checkpoint_poll(invrg_checkpoint *ck, MPI_Comm group_comm, invrg_ckpt_decision *d) {
+  invrg_err err = INVRG_SUCCESS;
+  int flag = 0, group_size = 1;
+  *d = INVRG_CKPT_NONE;
+  if (ck == NULL) goto cleanup; /* a stage run without checkpoints (tests) */
+  if (ck->rank == 0 && !ck->posted) {
+    int decision = evaluate_triggers(ck, true);
+    if (decision != INVRG_CKPT_NONE) {
+      ck->decision = decision;
+      INVRG_MPI_CALL(MPI_Ibcast(&ck->decision, 1, MPI_INT, 0, ck->world, &ck->request));
+      ck->posted = true;
+    }
+  } else if (ck->rank != 0 && !ck->posted) {
+    INVRG_MPI_CALL(MPI_Ibcast(&ck->decision, 1, MPI_INT, 0, ck->world, &ck->request));
+    ck->posted = true;
+  }
+  if (ck->posted && ck->request != MPI_REQUEST_NULL)
+    INVRG_MPI_CALL(MPI_Test(&ck->request, &flag, MPI_STATUS_IGNORE));
+  /* A decision of NONE (rank 0 reached its end of loop) closes polling until the sync. */
+  int answer = ck->posted && ck->request == MPI_REQUEST_NULL ? ck->decision : INVRG_CKPT_NONE;
+  INVRG_MPI_CALL(MPI_Comm_size(group_comm, &group_size));
+  if (group_size > 1) /* the ranks of a lattice stop at the same sample */
+    INVRG_MPI_CALL(MPI_Bcast(&answer, 1, MPI_INT, 0, group_comm));
+  if (answer != INVRG_CKPT_NONE && ck->request != MPI_REQUEST_NULL)
+    INVRG_MPI_CALL(MPI_Wait(&ck->request, MPI_STATUS_IGNORE));
+  if (answer != INVRG_CKPT_NONE) ck->posted = false; /* the next decision is a new broadcast */
+  *d = (invrg_ckpt_decision)answer;
+cleanup:
+  return err;
+}
+
+invrg_err invrg_checkpoint_sync(invrg_checkpoint *ck, invrg_ckpt_decision *d) {
+  invrg_err err = INVRG_SUCCESS;
+  *d = INVRG_CKPT_NONE;
+  if (ck == NULL) goto cleanup;
+  if (ck->rank == 0 && !ck->posted) {
+    ck->decision = evaluate_triggers(ck, false);
+    INVRG_MPI_CALL(MPI_Ibcast(&ck->decision, 1, MPI_INT, 0, ck->world, &ck->request));
+    ck->posted = true;
+  } else if (!ck->posted) {
+    INVRG_MPI_CALL(MPI_Ibcast(&ck->decision, 1, MPI_INT, 0, ck->world, &ck->request));
+    ck->posted = true;
+  }
+  if (ck->request != MPI_REQUEST_NULL) INVRG_MPI_CALL(MPI_Wait(&ck->request, MPI_STATUS_IGNORE));
+  ck->posted = false;
+  *d = (invrg_ckpt_decision)ck->decision;
+cleanup:
+  return err;
+}
+
+/* ------------------------------------------------------------------ writing */
+
+invrg_err invrg_checkpoint_begin(invrg_checkpoint *ck, hid_t *state) {
+  invrg_err err = INVRG_SUCCESS;
+  *state = -1;
+  INVRG_CHECK(ck->rf != NULL, INVRG_ERR_RUNTIME, "checkpoint outside a stage");
+  /* The run file so far, made consistent on disk, is the base of the checkpoint. */
+  INVRG_H5_CALL(H5Fflush(ck->rf->file, H5F_SCOPE_GLOBAL), "flush the run file");
+  INVRG_MPI_CALL(MPI_Barrier(ck->world));
+  invrg_err copied = ck->rank == 0 ? invrg_file_copy(ck->rf->tmp_path, ck->tmp_path) : INVRG_SUCCESS;
+  INVRG_CALL(invrg_error_agree(copied, ck->world));
+  INVRG_CALL(invrg_h5_open_parallel(ck->tmp_path, true, ck->world, &ck->writing));
+  INVRG_CALL(invrg_h5_create_group(ck->writing, "checkpoint", &ck->writing_root));
+  INVRG_CALL(invrg_h5_attr_string(ck->writing_root, "fingerprint", ck->fingerprint));
+  INVRG_CALL(invrg_h5_attr_string(ck->writing_root, "stage", ck->stage));
+  int64_t index = ck->stage_index, restarts = ck->restarts;
+  INVRG_CALL(invrg_h5_attr_int64(ck->writing_root, "stage_index", &index, 1, true));
+  INVRG_CALL(invrg_h5_attr_int64(ck->writing_root, "restarts", &restarts, 1, true));
+  INVRG_CALL(invrg_h5_attr_string(ck->writing_root, "git_hash", INVRG_GIT_HASH));
+  INVRG_CALL(invrg_h5_create_group(ck->writing_root, ck->stage, state));
+cleanup:
+  return err;
+}
+
+invrg_err invrg_checkpoint_end(invrg_checkpoint *ck, hid_t *state, invrg_ckpt_decision d) {
+  invrg_err err = INVRG_SUCCESS;
+  invrg_h5_close(state);
+  invrg_h5_close(&ck->writing_root);
+  hid_t file = ck->writing;
+  ck->writing = -1;
+  INVRG_H5_CALL(H5Fclose(file), ck->tmp_path);
+  invrg_err local = INVRG_SUCCESS;
+  if (ck->rank == 0) {
+    local = invrg_file_sync(ck->tmp_path);
+    if (local == INVRG_SUCCESS && ck->cfg->checkpoint.keep_previous && invrg_file_exists(ck->path))
+      local = invrg_file_rename(ck->path, ck->prev_path);
+    if (local == INVRG_SUCCESS) local = invrg_file_rename(ck->tmp_path, ck->path);
+  }
+  INVRG_CALL(invrg_error_agree(local, ck->world));
+  ck->t_last = MPI_Wtime();
+  ck->written++;
+  invrg_log(INVRG_LOG_INFO, "checkpoint %d written: %s (stage %s)%s", ck->written, ck->path,
+            ck->stage, d == INVRG_CKPT_STOP ? "; stopping: run the same input again to continue" : "");
+cleanup:
+  return err;
+}
+
+invrg_err invrg_checkpoint_remove(invrg_checkpoint *ck) {
+  invrg_err err = INVRG_SUCCESS;
+  invrg_h5_close(&ck->source_state);
+  invrg_h5_close(&ck->source);
+  INVRG_MPI_CALL(MPI_Barrier(ck->world));
+  if (ck->rank == 0) {
+    unlink(ck->path);
+    unlink(ck->prev_path);
+  }
+cleanup:
+  return err;
+}

@@ -1,0 +1,84 @@
+/* Durable whole-file copy and rename: data reaches the disk before a name points at it. */
+#include "invrg/fileutil.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+bool invrg_file_exists(const char *path) {
+  struct stat st;
+  return stat(path, &st) == 0;
+}
+
+invrg_err invrg_file_sync(const char *path) {
+  invrg_err err = INVRG_SUCCESS;
+  int fd = open(path, O_RDONLY);
+  INVRG_CHECK(fd >= 0, INVRG_ERR_RUNTIME, "cannot open '%s' to sync it: %s", path, strerror(errno));
+  INVRG_CHECK(fsync(fd) == 0, INVRG_ERR_RUNTIME, "cannot sync '%s' to disk: %s", path,
+              strerror(errno));
+cleanup:
+  if (fd >= 0) close(fd);
+  return err;
+}
+
+/* write(2) until all of @p n bytes are out (it may write less than asked). */
+static bool write_all(int fd, const char *buf, size_t n) {
+  while (n > 0) {
+    ssize_t w = write(fd, buf, n);
+    if (w < 0 && errno == EINTR) continue;
+    if (w <= 0) return false;
+    buf += w, n -= (size_t)w;
+  }
+  return true;
+}
+
+invrg_err invrg_file_copy(const char *from, const char *to) {
+  invrg_err err = INVRG_SUCCESS;
+  const size_t chunk = (size_t)8 << 20;
+  int in = -1, out = -1;
+  char *buf = malloc(chunk);
+  INVRG_CHECK_ALLOC(buf);
+  in = open(from, O_RDONLY);
+  INVRG_CHECK(in >= 0, INVRG_ERR_RUNTIME, "cannot read '%s': %s", from, strerror(errno));
+  out = open(to, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  INVRG_CHECK(out >= 0, INVRG_ERR_RUNTIME, "cannot create '%s': %s", to, strerror(errno));
+  for (;;) {
+    ssize_t n = read(in, buf, chunk);
+    if (n < 0 && errno == EINTR) continue;
+    INVRG_CHECK(n >= 0, INVRG_ERR_RUNTIME, "cannot read '%s': %s", from, strerror(errno));
+    if (n == 0) break;
+    INVRG_CHECK(write_all(out, buf, (size_t)n), INVRG_ERR_RUNTIME, "cannot write '%s': %s", to,
+                strerror(errno));
+  }
+  INVRG_CHECK(fsync(out) == 0, INVRG_ERR_RUNTIME, "cannot sync '%s' to disk: %s", to,
+              strerror(errno));
+  int closed = close(out);
+  out = -1;
+  INVRG_CHECK(closed == 0, INVRG_ERR_RUNTIME, "cannot close '%s': %s", to, strerror(errno));
+cleanup:
+  free(buf);
+  if (in >= 0) close(in);
+  if (out >= 0) close(out);
+  if (err != INVRG_SUCCESS) unlink(to);
+  return err;
+}
+
+invrg_err invrg_file_rename(const char *from, const char *to) {
+  invrg_err err = INVRG_SUCCESS;
+  char dir[4096];
+  INVRG_CHECK(rename(from, to) == 0, INVRG_ERR_RUNTIME, "cannot rename '%s' to '%s': %s", from, to,
+              strerror(errno));
+  snprintf(dir, sizeof dir, "%s", to);
+  int fd = open(dirname(dir), O_RDONLY | O_DIRECTORY);
+  if (fd >= 0) { /* a directory that cannot be synced (some network file systems) is no error */
+    fsync(fd);
+    close(fd);
+  }
+cleanup:
+  return err;
+}
