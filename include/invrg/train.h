@@ -57,14 +57,35 @@ void invrg_train_schedule(const invrg_train_recipe *r, int64_t t, int64_t total,
                           double *beta1);
 
 /**
- * Trains @p m (parameters already initialised) as replica @p replica on
- * @p data; fills @p hist (arrays of length epochs, allocated by the caller).
- * Collective on @p comm (the group); every rank ends with the same parameters.
- * @p progress_label, if not NULL, is used for per-epoch log lines on world rank 0.
+ * Where a replica's training stands after a whole epoch: all that continuing
+ * it needs besides the parameters and the history (checkpoints).
+ */
+typedef struct {
+  int64_t epochs_done;
+  int64_t steps_done; /**< optimizer steps: the schedule's position */
+  double *m, *v;      /**< [n_params] Adam's first and second moments (SGD: unused) */
+} invrg_train_state;
+
+/**
+ * Called after every epoch with the state: a safe point to checkpoint. A
+ * return of INVRG_STOPPED ends the training there (and is returned).
+ */
+typedef invrg_err (*invrg_train_epoch_hook)(void *ctx, const invrg_train_state *state);
+
+/**
+ * Trains @p m as replica @p replica on @p data; fills @p hist (arrays of
+ * length epochs, allocated by the caller). @p state: NULL, or epochs_done = 0
+ * (parameters already initialised; moments are set here), or the state of an
+ * earlier run with @p m's parameters and @p hist's first epochs_done entries
+ * as it left them: training continues bit-identically. @p hook (may be NULL)
+ * sees every epoch's end. Collective on @p comm (the group); every rank ends
+ * with the same parameters. @p progress_label, if not NULL, is used for
+ * per-epoch log lines on world rank 0.
  */
 invrg_err invrg_train(invrg_model *m, const invrg_train_recipe *recipe, const invrg_train_data *data,
                       uint64_t seed, uint64_t replica, MPI_Comm comm, const char *progress_label,
-                      invrg_train_history *hist);
+                      invrg_train_history *hist, invrg_train_state *state,
+                      invrg_train_epoch_hook hook, void *hook_ctx);
 
 /**
  * Mean BCE per spin of @p m on configurations [first, first + n) of @p data,

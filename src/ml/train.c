@@ -201,7 +201,8 @@ cleanup:
 
 invrg_err invrg_train(invrg_model *m, const invrg_train_recipe *r, const invrg_train_data *data,
                       uint64_t seed, uint64_t replica, MPI_Comm comm, const char *progress_label,
-                      invrg_train_history *hist) {
+                      invrg_train_history *hist, invrg_train_state *state,
+                      invrg_train_epoch_hook hook, void *hook_ctx) {
   invrg_err err = INVRG_SUCCESS;
   const int np = m->n_params;
   const int64_t n_train = data->n - data->n_validation;
@@ -209,6 +210,8 @@ invrg_err invrg_train(invrg_model *m, const invrg_train_recipe *r, const invrg_t
   const int64_t total_steps = steps_per_epoch * r->epochs;
   batch_work bw = {0};
   adam_state st = {calloc((size_t)np, sizeof(double)), calloc((size_t)np, sizeof(double)), 0};
+  invrg_train_state own = {0, 0, NULL, NULL};
+  if (state == NULL) state = &own;
   double *grad = malloc((size_t)np * sizeof *grad);
   int64_t *perm = malloc((size_t)n_train * sizeof *perm);
   INVRG_CHECK_ALLOC(st.m);
@@ -216,8 +219,13 @@ invrg_err invrg_train(invrg_model *m, const invrg_train_recipe *r, const invrg_t
   INVRG_CHECK_ALLOC(grad);
   INVRG_CHECK_ALLOC(perm);
   INVRG_CALL(batch_work_create(m, data->L, r->batch, &bw));
+  if (state->epochs_done > 0) { /* continue where an earlier run left off */
+    memcpy(st.m, state->m, (size_t)np * sizeof *st.m);
+    memcpy(st.v, state->v, (size_t)np * sizeof *st.v);
+    st.t = state->steps_done;
+  }
   double sites = 0, t0 = MPI_Wtime();
-  for (int64_t epoch = 0; epoch < r->epochs; epoch++) {
+  for (int64_t epoch = state->epochs_done; epoch < r->epochs; epoch++) {
     shuffle(perm, n_train, seed, replica, 1 + (uint64_t)epoch);
     double epoch_loss = 0;
     for (int64_t b = 0; b < steps_per_epoch; b++) {
@@ -241,6 +249,13 @@ invrg_err invrg_train(invrg_model *m, const invrg_train_recipe *r, const invrg_t
       invrg_log(INVRG_LOG_INFO, "%s epoch %lld/%lld: train %.6f val %.6f nats/spin, %.3g sites/s",
                 progress_label, (long long)epoch + 1, (long long)r->epochs,
                 hist->train_loss[epoch], hist->val_loss[epoch], hist->sites_per_second);
+    state->epochs_done = epoch + 1;
+    state->steps_done = st.t;
+    if (state != &own) {
+      memcpy(state->m, st.m, (size_t)np * sizeof *st.m);
+      memcpy(state->v, st.v, (size_t)np * sizeof *st.v);
+    }
+    if (hook != NULL && epoch + 1 < r->epochs) INVRG_CALL(hook(hook_ctx, state));
   }
 cleanup:
   free(st.m);

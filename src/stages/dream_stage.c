@@ -233,6 +233,77 @@ static void log_table(hid_t file, const invrg_config_dream *d, const invrg_summa
   }
 }
 
+/* ------------------------------------------------------------------ checkpoints */
+
+/*
+ * The state of stage dream (under /checkpoint/dream): done[sample] (1 when
+ * dreamed and measured), primaries[sample] (its observables per measured
+ * level) and the exact sums of the MCRG pairs and correlations. Saved
+ * configurations are in the run file already (written as they are made).
+ */
+typedef struct {
+  invrg_run *run;
+  int64_t n_mine;
+  size_t rec;           /* primaries per sample */
+  double *mine;         /* [k][rec] */
+  int64_t *done;        /* [k]: 1 when dreamed */
+  invrg_mcrg **acc;     /* [N_PAIRS] */
+  invrg_corr *corr;
+} dream_state;
+
+static invrg_err save_state(dream_state *w, invrg_ckpt_decision decision) {
+  invrg_err err = INVRG_SUCCESS;
+  const invrg_groups *g = w->run->groups;
+  const int64_t n = w->run->cfg->dream.n_samples;
+  hid_t state = -1, d_prim = -1;
+  int64_t *done = calloc((size_t)n, sizeof *done);
+  INVRG_CHECK_ALLOC(done);
+  for (int64_t k = 0; k < w->n_mine; k++) done[invrg_groups_item(g, k)] = w->done[k];
+  INVRG_MPI_CALL(MPI_Allreduce(MPI_IN_PLACE, done, (int)n, MPI_INT64_T, MPI_MAX, g->world));
+  INVRG_CALL(invrg_checkpoint_begin(w->run->ckpt, &state));
+  INVRG_CALL(invrg_h5_write_int64(state, "done", done, (size_t)n, g->world_rank == 0));
+  hsize_t dims[2] = {(hsize_t)n, (hsize_t)w->rec};
+  INVRG_CALL(invrg_h5_create_dataset(state, "primaries", H5T_IEEE_F64LE, 2, dims, &d_prim));
+  for (int64_t k = 0; k < w->n_mine && g->rank == 0; k++)
+    if (w->done[k])
+      INVRG_CALL(invrg_h5_write_rows(d_prim, H5T_NATIVE_DOUBLE, (hsize_t)invrg_groups_item(g, k), 1,
+                                     w->mine + (size_t)k * w->rec));
+  invrg_h5_close(&d_prim);
+  for (int p = 0; p < N_PAIRS; p++) INVRG_CALL(invrg_mcrg_save(w->acc[p], state, pairs_names[p]));
+  if (w->corr != NULL) INVRG_CALL(invrg_corr_save(w->corr, state, "corr"));
+  INVRG_CALL(invrg_checkpoint_end(w->run->ckpt, &state, decision));
+  if (decision == INVRG_CKPT_STOP) err = INVRG_STOPPED;
+cleanup:
+  invrg_h5_close(&d_prim);
+  invrg_h5_close(&state);
+  free(done);
+  return err;
+}
+
+static invrg_err restore_state(dream_state *w, hid_t state) {
+  invrg_err err = INVRG_SUCCESS;
+  const invrg_groups *g = w->run->groups;
+  const int64_t n = w->run->cfg->dream.n_samples;
+  hid_t d_prim = -1;
+  int64_t *done = calloc((size_t)n, sizeof *done);
+  INVRG_CHECK_ALLOC(done);
+  INVRG_CALL(invrg_h5_read_int64(state, "done", done, (size_t)n));
+  INVRG_H5_CALL(d_prim = H5Dopen2(state, "primaries", H5P_DEFAULT), "primaries");
+  for (int64_t k = 0; k < w->n_mine; k++) {
+    const int64_t j = invrg_groups_item(g, k);
+    w->done[k] = done[j];
+    if (done[j])
+      INVRG_CALL(invrg_h5_read_rows(d_prim, H5T_NATIVE_DOUBLE, (hsize_t)j, 1,
+                                    w->mine + (size_t)k * w->rec));
+  }
+  for (int p = 0; p < N_PAIRS; p++) INVRG_CALL(invrg_mcrg_load(w->acc[p], state, pairs_names[p]));
+  if (w->corr != NULL) INVRG_CALL(invrg_corr_load(w->corr, state, "corr"));
+cleanup:
+  invrg_h5_close(&d_prim);
+  free(done);
+  return err;
+}
+
 /* ------------------------------------------------------------------ execute */
 
 static bool is_saved(const invrg_config_dream *d, int64_t level) {
@@ -258,6 +329,7 @@ static invrg_err dream_execute(invrg_run *run) {
   int8_t *buf[1] = {NULL};
   invrg_lattice *lat[21] = {NULL};
   double *mine = NULL, *all = NULL;
+  int64_t *done = NULL;
   invrg_summary *summary = NULL;
   double *block_means = NULL;
   int64_t *block_sizes = NULL;
@@ -288,8 +360,10 @@ static invrg_err dream_execute(invrg_run *run) {
   }
   buf[0] = malloc((size_t)lat[levels]->nx * (size_t)lat[levels]->ny);
   mine = calloc((size_t)(n_mine > 0 ? n_mine : 1) * rec, sizeof *mine);
+  done = calloc((size_t)(n_mine > 0 ? n_mine : 1), sizeof *done);
   INVRG_CHECK_ALLOC(buf[0]);
   INVRG_CHECK_ALLOC(mine);
+  INVRG_CHECK_ALLOC(done);
 
   invrg_mcrg_params mp = {.n_sets = cfg->analyze.n_operators, .n_levels = levels,
                           .n_blocks = B, .seed = (uint64_t)cfg->run.seed};
@@ -321,10 +395,15 @@ static invrg_err dream_execute(invrg_run *run) {
     INVRG_CALL(err);
   }
 
+  dream_state ds = {run, n_mine, rec, mine, done, acc, corr};
+  const hid_t state = invrg_checkpoint_state(run->ckpt);
+  if (state >= 0) INVRG_CALL(restore_state(&ds, state));
+
   invrg_progress progress;
   invrg_progress_start(&progress, "dream", (double)n_mine, "fine spins", 10.0);
   double spins = 0;
   for (int64_t k = 0; k < n_mine; k++) {
+    if (done[k]) continue; /* dreamed before the checkpoint */
     uint64_t j = (uint64_t)invrg_groups_item(groups, k);
     int block = invrg_mcrg_block_of((int64_t)j, d->n_samples, B);
     lat[0]->data[invrg_lattice_index(lat[0], 0, 0)] =
@@ -352,6 +431,16 @@ static invrg_err dream_execute(invrg_run *run) {
       }
     }
     invrg_progress_update(&progress, (double)(k + 1), spins);
+    done[k] = 1;
+    invrg_ckpt_decision decision; /* a safe point between samples */
+    INVRG_CALL(invrg_checkpoint_poll(run->ckpt, groups->cart, &decision));
+    if (decision != INVRG_CKPT_NONE) INVRG_CALL(save_state(&ds, decision));
+  }
+  for (;;) { /* the end of dreaming: every rank learns whether a checkpoint is due now */
+    invrg_ckpt_decision decision;
+    INVRG_CALL(invrg_checkpoint_sync(run->ckpt, &decision));
+    if (decision == INVRG_CKPT_NONE) break;
+    INVRG_CALL(save_state(&ds, decision));
   }
   invrg_progress_finish(&progress, spins);
 
@@ -432,6 +521,7 @@ cleanup:
   free(buf[0]);
   for (int l = 20; l >= 0; l--) invrg_lattice_destroy(&lat[l]);
   free(mine);
+  free(done);
   free(all);
   free(summary);
   free(block_means);

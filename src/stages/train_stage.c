@@ -322,6 +322,109 @@ cleanup:
   return err;
 }
 
+/* ------------------------------------------------------------------ checkpoints */
+
+/*
+ * The state of stage train (under /checkpoint/train): epochs_done[replica]
+ * (−1 = not started), rows[replica] (parameters, loss curves so far, rate) and
+ * moments[replica] (Adam's m and v, then the optimizer step count).
+ */
+typedef struct {
+  invrg_run *run;
+  const replica_table *table;
+  double *mine;           /* [k][replica_record] */
+  double *moments;        /* [k][2 n_params + 1] */
+  int64_t *epochs_done;   /* [k] */
+  int64_t n_mine;
+} train_work;
+
+static size_t moments_record(const replica_table *t) { return 2 * (size_t)t->n_params + 1; }
+
+static invrg_err save_state(train_work *w, invrg_ckpt_decision d) {
+  invrg_err err = INVRG_SUCCESS;
+  const invrg_groups *g = w->run->groups;
+  const int64_t R = w->table->n_replicas;
+  const size_t rec = replica_record(w->table), mom = moments_record(w->table);
+  hid_t state = -1, d_rows = -1, d_moments = -1;
+  int64_t *done = malloc((size_t)R * sizeof *done);
+  INVRG_CHECK_ALLOC(done);
+  for (int64_t r = 0; r < R; r++) done[r] = -1;
+  for (int64_t k = 0; k < w->n_mine; k++) done[invrg_groups_item(g, k)] = w->epochs_done[k];
+  INVRG_MPI_CALL(MPI_Allreduce(MPI_IN_PLACE, done, (int)R, MPI_INT64_T, MPI_MAX, g->world));
+  INVRG_CALL(invrg_checkpoint_begin(w->run->ckpt, &state));
+  INVRG_CALL(invrg_h5_write_int64(state, "epochs_done", done, (size_t)R, g->world_rank == 0));
+  hsize_t rdims[2] = {(hsize_t)R, (hsize_t)rec}, mdims[2] = {(hsize_t)R, (hsize_t)mom};
+  INVRG_CALL(invrg_h5_create_dataset(state, "rows", H5T_IEEE_F64LE, 2, rdims, &d_rows));
+  INVRG_CALL(invrg_h5_create_dataset(state, "moments", H5T_IEEE_F64LE, 2, mdims, &d_moments));
+  for (int64_t k = 0; k < w->n_mine && g->rank == 0; k++) {
+    if (w->epochs_done[k] < 0) continue;
+    const hsize_t r = (hsize_t)invrg_groups_item(g, k);
+    INVRG_CALL(invrg_h5_write_rows(d_rows, H5T_NATIVE_DOUBLE, r, 1, w->mine + (size_t)k * rec));
+    INVRG_CALL(invrg_h5_write_rows(d_moments, H5T_NATIVE_DOUBLE, r, 1, w->moments + (size_t)k * mom));
+  }
+  invrg_h5_close(&d_rows);
+  invrg_h5_close(&d_moments);
+  INVRG_CALL(invrg_checkpoint_end(w->run->ckpt, &state, d));
+  if (d == INVRG_CKPT_STOP) err = INVRG_STOPPED;
+cleanup:
+  invrg_h5_close(&d_rows);
+  invrg_h5_close(&d_moments);
+  invrg_h5_close(&state);
+  free(done);
+  return err;
+}
+
+static invrg_err restore_state(train_work *w, hid_t state) {
+  invrg_err err = INVRG_SUCCESS;
+  const invrg_groups *g = w->run->groups;
+  const int64_t R = w->table->n_replicas;
+  const size_t rec = replica_record(w->table), mom = moments_record(w->table);
+  hid_t d_rows = -1, d_moments = -1;
+  int64_t *done = malloc((size_t)R * sizeof *done);
+  INVRG_CHECK_ALLOC(done);
+  INVRG_CALL(invrg_h5_read_int64(state, "epochs_done", done, (size_t)R));
+  INVRG_H5_CALL(d_rows = H5Dopen2(state, "rows", H5P_DEFAULT), "rows");
+  INVRG_H5_CALL(d_moments = H5Dopen2(state, "moments", H5P_DEFAULT), "moments");
+  for (int64_t k = 0; k < w->n_mine; k++) {
+    const int64_t r = invrg_groups_item(g, k);
+    w->epochs_done[k] = done[r];
+    if (done[r] < 0) continue;
+    INVRG_CALL(invrg_h5_read_rows(d_rows, H5T_NATIVE_DOUBLE, (hsize_t)r, 1, w->mine + (size_t)k * rec));
+    INVRG_CALL(
+        invrg_h5_read_rows(d_moments, H5T_NATIVE_DOUBLE, (hsize_t)r, 1, w->moments + (size_t)k * mom));
+  }
+cleanup:
+  invrg_h5_close(&d_rows);
+  invrg_h5_close(&d_moments);
+  free(done);
+  return err;
+}
+
+/* After each epoch: the replica's state into its rows, then ask whether to checkpoint. */
+typedef struct {
+  train_work *w;
+  int64_t k;
+  const invrg_model *m;
+} epoch_ctx;
+
+static invrg_err at_epoch_end(void *vctx, const invrg_train_state *st) {
+  invrg_err err = INVRG_SUCCESS;
+  epoch_ctx *c = vctx;
+  train_work *w = c->w;
+  const int np = c->m->n_params;
+  invrg_ckpt_decision d;
+  memcpy(w->mine + (size_t)c->k * replica_record(w->table), c->m->params,
+         (size_t)np * sizeof(double));
+  w->moments[(size_t)c->k * moments_record(w->table) + 2 * (size_t)np] = (double)st->steps_done;
+  w->epochs_done[c->k] = st->epochs_done;
+  INVRG_CALL(invrg_checkpoint_poll(w->run->ckpt, w->run->groups->cart, &d));
+  if (d != INVRG_CKPT_NONE) INVRG_CALL(save_state(w, d));
+cleanup:
+  return err;
+}
+
+/* ------------------------------------------------------------------ execute */
+
 static invrg_err train_execute(invrg_run *run) {
   invrg_err err = INVRG_SUCCESS;
   const invrg_config *cfg = run->cfg;
@@ -331,7 +434,8 @@ static invrg_err train_execute(invrg_run *run) {
   hid_t file = -1;
   int8_t *configs = NULL;
   invrg_model *m = NULL, *selected = NULL;
-  double *mine = NULL;
+  double *mine = NULL, *moments = NULL;
+  int64_t *epochs_done = NULL;
   replica_table table = {tc->n_replicas, tc->epochs, 0, NULL};
   int64_t L = 0, n = 0;
 
@@ -356,25 +460,50 @@ static invrg_err train_execute(invrg_run *run) {
 
   INVRG_CALL(invrg_model_create(tc->model, (int)tc->conv_kernel, (int)tc->conv_channels, &m));
   table.n_params = m->n_params;
-  const size_t rec = replica_record(&table);
+  const size_t rec = replica_record(&table), mom = moments_record(&table);
   const int64_t n_mine = invrg_groups_item_count(groups, tc->n_replicas);
-  mine = calloc((size_t)(n_mine > 0 ? n_mine : 1) * rec, sizeof *mine);
+  const size_t n_rows = (size_t)(n_mine > 0 ? n_mine : 1);
+  mine = calloc(n_rows * rec, sizeof *mine);
+  moments = calloc(n_rows * mom, sizeof *moments);
+  epochs_done = malloc(n_rows * sizeof *epochs_done);
   table.all = malloc((size_t)tc->n_replicas * rec * sizeof *table.all);
   INVRG_CHECK_ALLOC(mine);
+  INVRG_CHECK_ALLOC(moments);
+  INVRG_CHECK_ALLOC(epochs_done);
   INVRG_CHECK_ALLOC(table.all);
+  train_work work = {run, &table, mine, moments, epochs_done, n_mine};
+  for (int64_t k = 0; k < n_mine; k++) epochs_done[k] = -1;
+  const hid_t state = invrg_checkpoint_state(run->ckpt);
+  if (state >= 0) INVRG_CALL(restore_state(&work, state));
   for (int64_t k = 0; k < n_mine; k++) {
     int64_t replica = invrg_groups_item(groups, k);
-    double *row = mine + (size_t)k * rec;
-    invrg_rng_stream init;
-    invrg_rng_stream_init(&init, (uint64_t)cfg->run.seed, INVRG_RNG_TRAIN, (uint64_t)replica, 0);
-    invrg_model_init_params(m, &init);
+    double *row = mine + (size_t)k * rec, *mk = moments + (size_t)k * mom;
+    if (epochs_done[k] >= tc->epochs) continue; /* trained before the checkpoint */
+    if (epochs_done[k] < 0) { /* afresh */
+      invrg_rng_stream init;
+      invrg_rng_stream_init(&init, (uint64_t)cfg->run.seed, INVRG_RNG_TRAIN, (uint64_t)replica, 0);
+      invrg_model_init_params(m, &init);
+      epochs_done[k] = 0;
+    } else { /* as the checkpoint left it */
+      memcpy(m->params, row, (size_t)m->n_params * sizeof *row);
+    }
     invrg_train_history hist = {row + m->n_params, row + m->n_params + tc->epochs, 0};
+    invrg_train_state st = {epochs_done[k], (int64_t)mk[2 * m->n_params], mk, mk + m->n_params};
+    epoch_ctx ctx = {&work, k, m};
     char label[64];
     snprintf(label, sizeof label, "train %s replica %lld", tc->model, (long long)replica);
     INVRG_CALL(invrg_train(m, &recipe, &data, (uint64_t)cfg->run.seed, (uint64_t)replica,
-                           groups->cart, groups->group == 0 ? label : NULL, &hist));
+                           groups->cart, groups->group == 0 ? label : NULL, &hist, &st,
+                           at_epoch_end, &ctx));
     memcpy(row, m->params, (size_t)m->n_params * sizeof *row);
     row[rec - 1] = hist.sites_per_second;
+    epochs_done[k] = tc->epochs;
+  }
+  for (;;) { /* the end of training: every rank learns whether a checkpoint is due now */
+    invrg_ckpt_decision d;
+    INVRG_CALL(invrg_checkpoint_sync(run->ckpt, &d));
+    if (d == INVRG_CKPT_NONE) break;
+    INVRG_CALL(save_state(&work, d));
   }
   INVRG_CALL(invrg_reducer_gather(groups, tc->n_replicas, (int)rec, mine, table.all));
   INVRG_MPI_CALL(MPI_Bcast(table.all, (int)(tc->n_replicas * (int64_t)rec), MPI_DOUBLE, 0,
@@ -402,6 +531,8 @@ cleanup:
   invrg_h5_close(&file);
   free(configs);
   free(mine);
+  free(moments);
+  free(epochs_done);
   free(table.all);
   invrg_model_destroy(&m);
   invrg_model_destroy(&selected);

@@ -63,7 +63,7 @@ static invrg_model *trained(const char *kind, int kernel, int channels, const in
   invrg_model_init_params(m, &init);
   double *curve = malloc(2 * (size_t)r->epochs * sizeof *curve);
   invrg_train_history h = {curve, curve + r->epochs, 0};
-  if (invrg_train(m, r, d, 17, 0, comm, NULL, &h) != INVRG_SUCCESS) MPI_Abort(MPI_COMM_WORLD, 1);
+  if (invrg_train(m, r, d, 17, 0, comm, NULL, &h, NULL, NULL, NULL) != INVRG_SUCCESS) MPI_Abort(MPI_COMM_WORLD, 1);
   free(curve);
   return m;
 }
@@ -84,6 +84,36 @@ static void check_rank_invariance(const char *kind, int kernel, int channels, in
   invrg_model_destroy(&alone);
 }
 
+/* Stops the training after @p ctx epochs, as a checkpoint stop would. */
+static invrg_err stop_after(void *ctx, const invrg_train_state *state) {
+  return state->epochs_done == *(const int64_t *)ctx ? INVRG_STOPPED : INVRG_SUCCESS;
+}
+
+/* Trained in one go, or stopped after 2 epochs and continued from the state: the same bits. */
+static void check_continuation(const char *kind, int kernel, int channels, const invrg_train_data *d) {
+  invrg_train_recipe r = {INVRG_LOSS_BCE, INVRG_OPT_ADAMW, INVRG_SCHEDULE_ONECYCLE, 0.01, 0.01, 5, 40};
+  invrg_model *whole = trained(kind, kernel, channels, d, &r, 1, MPI_COMM_WORLD), *parts = NULL;
+  invrg_model_create(kind, kernel, channels, &parts);
+  invrg_rng_stream init;
+  invrg_rng_stream_init(&init, 1, INVRG_RNG_TRAIN, 0, 0);
+  invrg_model_init_params(parts, &init);
+  const int np = parts->n_params;
+  double *curve = malloc(2 * (size_t)r.epochs * sizeof *curve);
+  double *moments = calloc(2 * (size_t)np, sizeof *moments);
+  invrg_train_history h = {curve, curve + r.epochs, 0};
+  invrg_train_state st = {0, 0, moments, moments + np};
+  int64_t stop = 2;
+  invrg_err first = invrg_train(parts, &r, d, 17, 0, MPI_COMM_WORLD, NULL, &h, &st, stop_after, &stop);
+  invrg_err second = invrg_train(parts, &r, d, 17, 0, MPI_COMM_WORLD, NULL, &h, &st, NULL, NULL);
+  CHECK(first == INVRG_STOPPED && st.epochs_done == 5 && second == INVRG_SUCCESS &&
+            memcmp(whole->params, parts->params, (size_t)np * sizeof(double)) == 0,
+        "%s: stopped after 2 of 5 epochs and continued = trained in one go, bit for bit", kind);
+  free(curve);
+  free(moments);
+  invrg_model_destroy(&whole);
+  invrg_model_destroy(&parts);
+}
+
 int main(int argc, char **argv) {
   MPI_Init(&argc, &argv);
   MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_RETURN);
@@ -96,6 +126,8 @@ int main(int argc, char **argv) {
   check_rank_invariance("sym3", 3, 0, INVRG_LOSS_BCE, &d);
   check_rank_invariance("sym5", 5, 0, INVRG_LOSS_WEIGHTED, &d);
   check_rank_invariance("conv", 3, 4, INVRG_LOSS_BCE, &d);
+  check_continuation("sym3", 3, 0, &d);
+  check_continuation("conv", 3, 4, &d);
 
   /* Convexity: three starts, the same data and coins, one optimum (to 1e-3). The features
    * (μ_P, μ_V + μ_H, μ_D) are strongly correlated at K_c, so the valley is long and narrow:
