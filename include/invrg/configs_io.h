@@ -34,9 +34,16 @@ invrg_err invrg_configs_write(hid_t dset, const invrg_lattice *lat, bool packed,
                               int64_t count, const uint8_t *blocks);
 
 /**
- * Reads configuration @p index (int8) of @p dset into @p lat: each rank its
- * block, then the halos. Collective on lat->comm.
+ * Reads this rank's block of configuration @p index (int8) of @p dset, as
+ * invrg_configs_copy_block() makes one (nx · ny bytes). Independent I/O.
  */
-invrg_err invrg_configs_read(hid_t dset, invrg_lattice *lat, int64_t index);
+invrg_err invrg_configs_read_block(hid_t dset, const invrg_lattice *lat, int64_t index,
+                                   uint8_t *block);
+
+/**
+ * Puts an int8 block made by invrg_configs_copy_block() back into @p lat and
+ * fills the halos. Collective on lat->comm.
+ */
+invrg_err invrg_configs_paste_block(invrg_lattice *lat, const uint8_t *block);
 
 #endif

@@ -194,7 +194,18 @@ invrg_err invrg_checkpoint_create(const invrg_config *cfg, MPI_Comm world, invrg
 
   int found = ck->rank == 0 && invrg_file_exists(ck->path);
   INVRG_MPI_CALL(MPI_Bcast(&found, 1, MPI_INT, 0, world));
-  if (found) INVRG_CALL(invrg_error_agree(open_source(ck), world));
+  if (found) {
+    invrg_err opened = open_source(ck);
+    if (opened == INVRG_ERR_RUNTIME) { /* unreadable: say what to do about it */
+      char why[512];
+      snprintf(why, sizeof why, "%s", invrg_error_message());
+      opened = invrg_error_set(INVRG_ERR_RUNTIME, __FILE__, __LINE__,
+                               "cannot continue from the checkpoint '%s' (%s); move it away to "
+                               "start afresh, or put '%s' in its place if there is one",
+                               ck->path, why, ck->prev_path);
+    }
+    INVRG_CALL(invrg_error_agree(opened, world));
+  }
   if (found)
     invrg_log(INVRG_LOG_INFO, "continuing from checkpoint %s (stage %s, restart %d)", ck->path,
               ck->source_stage, ck->restarts);

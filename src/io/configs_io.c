@@ -50,17 +50,15 @@ invrg_err invrg_configs_write(hid_t dset, const invrg_lattice *lat, bool packed,
                                blocks);
 }
 
-invrg_err invrg_configs_read(hid_t dset, invrg_lattice *lat, int64_t index) {
-  invrg_err err = INVRG_SUCCESS;
-  int8_t *block = malloc((size_t)lat->nx * (size_t)lat->ny);
-  INVRG_CHECK_ALLOC(block);
-  INVRG_CALL(invrg_h5_read_block3(dset, H5T_NATIVE_INT8, (hsize_t)index, 1, (hsize_t)lat->y0,
-                                  (hsize_t)lat->ny, (hsize_t)lat->x0, (hsize_t)lat->nx, block));
+invrg_err invrg_configs_read_block(hid_t dset, const invrg_lattice *lat, int64_t index,
+                                   uint8_t *block) {
+  return invrg_h5_read_block3(dset, H5T_NATIVE_INT8, (hsize_t)index, 1, (hsize_t)lat->y0,
+                              (hsize_t)lat->ny, (hsize_t)lat->x0, (hsize_t)lat->nx, block);
+}
+
+invrg_err invrg_configs_paste_block(invrg_lattice *lat, const uint8_t *block) {
   for (int y = 0; y < lat->ny; y++)
     memcpy(lat->data + (size_t)(y + lat->halo) * (size_t)lat->sx + (size_t)lat->halo,
            block + (size_t)y * (size_t)lat->nx, (size_t)lat->nx);
-  INVRG_CALL(invrg_lattice_halo_exchange(lat));
-cleanup:
-  free(block);
-  return err;
+  return invrg_lattice_halo_exchange(lat);
 }

@@ -131,6 +131,9 @@ cleanup:
   return err;
 }
 
+/* What a checkpoint keeps of an updater: sweeps; Wolff's clusters, flipped, clusters per sweep. */
+enum { UPDATER_FIELDS = 4 };
+
 /* Where the sampled configurations go: this rank's block of /mc/L<L>/configs. */
 typedef struct {
   hid_t dset;      /* -1 when not saving */
@@ -161,7 +164,12 @@ typedef struct {
   double *series;  /* [k][n_samples][N_SERIES] */
   double *records; /* [k][record_length]: stats once complete; block means as they grow */
   int64_t *done;   /* [k] */
+  int64_t running;       /* the local chain being updated now, or −1 */
   int64_t buffered_from; /* the first sample of the running chain in cw.buf (earlier: on disk) */
+  /* Chains a checkpoint left half done, until they run again: spins (this rank's block,
+   * int8) and updater fields, [k]; NULL for the others. */
+  uint8_t **parked_spins;
+  int64_t (*parked_updater)[UPDATER_FIELDS];
   invrg_mcrg *mcrg;
   invrg_corr *corr;
   double *fss_means; /* every size's block means and sizes (world rank 0), as mc_execute keeps */
@@ -172,6 +180,22 @@ typedef struct {
 } size_work;
 
 static invrg_err save_state(size_work *w, invrg_ckpt_decision d);
+
+static void get_updater(const updater *u, int64_t f[UPDATER_FIELDS]) {
+  f[0] = (int64_t)u->sweeps, f[1] = f[2] = f[3] = 0;
+  if (u->wolff != NULL)
+    f[1] = (int64_t)u->wolff->clusters, f[2] = u->wolff->flipped,
+    f[3] = u->wolff->clusters_per_sweep;
+}
+
+static void set_updater(updater *u, const int64_t f[UPDATER_FIELDS]) {
+  u->sweeps = (uint64_t)f[0];
+  if (u->wolff != NULL) {
+    invrg_wolff_reset(u->wolff);
+    u->wolff->clusters = (uint64_t)f[1], u->wolff->flipped = f[2];
+    u->wolff->clusters_per_sweep = f[3];
+  }
+}
 
 /* Jackknife block sizes of a chain's samples: n/B each, the first n mod B one more. */
 static void block_sizes_of(int64_t n, int64_t B, int64_t *sizes) {
@@ -196,6 +220,13 @@ static invrg_err chain_run(size_work *w, int64_t k) {
   INVRG_CHECK_ALLOC(block_sizes);
   block_sizes_of(n, B, block_sizes);
 
+  w->running = k;
+  if (w->parked_spins[k] != NULL) { /* as a checkpoint left it */
+    INVRG_CALL(invrg_configs_paste_block(lat, w->parked_spins[k]));
+    set_updater(u, w->parked_updater[k]);
+    free(w->parked_spins[k]);
+    w->parked_spins[k] = NULL;
+  }
   if (w->done[k] < 0) { /* a fresh chain: random start, thermalisation */
     invrg_rng_stream init;
     invrg_rng_stream_init(&init, chain.seed, INVRG_RNG_INIT, chain.chain, 0);
@@ -255,6 +286,7 @@ static invrg_err chain_run(size_work *w, int64_t k) {
       if (d != INVRG_CKPT_NONE) INVRG_CALL(save_state(w, d));
     }
   }
+  w->running = -1;
   /* The samples measured by this run (a resumed chain wrote the earlier ones before). */
   if (cw->dset >= 0 && cw->writer)
     INVRG_CALL(invrg_configs_write(cw->dset, lat, cw->packed, chain_index * n + first_sample,
@@ -386,8 +418,6 @@ cleanup:
  * before; the exact sums of MCRG and correlations. The series and
  * configurations measured so far are in the run file (written before the copy).
  */
-enum { UPDATER_FIELDS = 4 };
-
 static invrg_err save_state(size_work *w, invrg_ckpt_decision d) {
   invrg_err err = INVRG_SUCCESS;
   invrg_run *run = w->run;
@@ -401,10 +431,11 @@ static invrg_err save_state(size_work *w, invrg_ckpt_decision d) {
   uint8_t *block = NULL;
   INVRG_CHECK_ALLOC(done);
 
-  /* The measurements of the chain in progress go to the run file first: the copy takes them. */
+  /* The measurements of the running chain go to the run file first: the copy takes them.
+   * (Parked chains have theirs there already.) */
   for (int64_t k = 0; k < w->n_mine; k++) {
     const int64_t s = w->done[k], chain = invrg_groups_item(g, k);
-    if (s <= 0 || s >= n) continue;
+    if (k != w->running || s <= 0 || s >= n) continue;
     if (g->rank == 0)
       INVRG_CALL(invrg_h5_write_block3(w->series_dset, H5T_NATIVE_DOUBLE, (hsize_t)chain, 1, 0,
                                        (hsize_t)s, 0, N_SERIES,
@@ -441,14 +472,19 @@ static invrg_err save_state(size_work *w, invrg_ckpt_decision d) {
         INVRG_CALL(invrg_h5_write_rows(d_records, H5T_NATIVE_DOUBLE, (hsize_t)c, 1,
                                        w->records + (size_t)k * len));
       if (running) {
-        invrg_configs_copy_block(w->lat, false, block);
+        int64_t up[UPDATER_FIELDS];
+        const uint8_t *spins = w->parked_spins[k];
+        if (spins != NULL) {
+          memcpy(up, w->parked_updater[k], sizeof up);
+        } else {
+          invrg_configs_copy_block(w->lat, false, block);
+          get_updater(&w->u, up);
+          spins = block;
+        }
         if (w->lat->mode == INVRG_LATTICE_DISTRIBUTED || g->rank == 0)
-          INVRG_CALL(invrg_configs_write(d_lattices, w->lat, false, slot, 1, block));
-        int64_t up[UPDATER_FIELDS] = {(int64_t)w->u.sweeps, 0, 0, 0};
-        if (w->u.wolff != NULL)
-          up[1] = (int64_t)w->u.wolff->clusters, up[2] = w->u.wolff->flipped,
-          up[3] = w->u.wolff->clusters_per_sweep;
-        if (g->rank == 0) INVRG_CALL(invrg_h5_write_rows(d_updater, H5T_NATIVE_INT64, (hsize_t)slot, 1, up));
+          INVRG_CALL(invrg_configs_write(d_lattices, w->lat, false, slot, 1, spins));
+        if (g->rank == 0)
+          INVRG_CALL(invrg_h5_write_rows(d_updater, H5T_NATIVE_INT64, (hsize_t)slot, 1, up));
       }
     }
     slot += running;
@@ -521,19 +557,15 @@ static invrg_err restore_chains(size_work *w, hid_t state) {
       w->done[k] = done[c];
       INVRG_CALL(invrg_h5_read_rows(d_records, H5T_NATIVE_DOUBLE, (hsize_t)c, 1,
                                     w->records + (size_t)k * len));
-      if (running) { /* its series so far from the run file, its state from the checkpoint */
+      if (running) { /* its series so far from the run file; parked until it runs again */
         INVRG_CALL(invrg_h5_read_block3(w->series_dset, H5T_NATIVE_DOUBLE, (hsize_t)c, 1, 0,
                                         (hsize_t)done[c], 0, N_SERIES,
                                         w->series + (size_t)(k * n) * N_SERIES));
-        INVRG_CALL(invrg_configs_read(d_lattices, w->lat, slot));
-        int64_t up[UPDATER_FIELDS];
-        INVRG_CALL(invrg_h5_read_rows(d_updater, H5T_NATIVE_INT64, (hsize_t)slot, 1, up));
-        w->u.sweeps = (uint64_t)up[0];
-        if (w->u.wolff != NULL) {
-          invrg_wolff_reset(w->u.wolff);
-          w->u.wolff->clusters = (uint64_t)up[1], w->u.wolff->flipped = up[2];
-          w->u.wolff->clusters_per_sweep = up[3];
-        }
+        w->parked_spins[k] = malloc(invrg_configs_block_bytes(w->lat, false));
+        INVRG_CHECK_ALLOC(w->parked_spins[k]);
+        INVRG_CALL(invrg_configs_read_block(d_lattices, w->lat, slot, w->parked_spins[k]));
+        INVRG_CALL(invrg_h5_read_rows(d_updater, H5T_NATIVE_INT64, (hsize_t)slot, 1,
+                                      w->parked_updater[k]));
       }
     }
     slot += running;
@@ -612,6 +644,11 @@ static invrg_err run_size(invrg_run *run, int i, invrg_corr *corr, double *fss_m
   w.series = malloc(mine * (size_t)n * N_SERIES * sizeof *w.series);
   w.records = calloc(mine * len, sizeof *w.records);
   w.done = malloc(mine * sizeof *w.done);
+  w.parked_spins = calloc(mine, sizeof *w.parked_spins);
+  w.parked_updater = calloc(mine, sizeof *w.parked_updater);
+  w.running = -1;
+  INVRG_CHECK_ALLOC(w.parked_spins);
+  INVRG_CHECK_ALLOC(w.parked_updater);
   INVRG_CHECK_ALLOC(w.series);
   INVRG_CHECK_ALLOC(w.records);
   INVRG_CHECK_ALLOC(w.done);
@@ -708,6 +745,9 @@ cleanup:
   free(w.series);
   free(w.records);
   free(w.done);
+  for (int64_t k = 0; w.parked_spins != NULL && k < w.n_mine; k++) free(w.parked_spins[k]);
+  free(w.parked_spins);
+  free(w.parked_updater);
   free(all);
   free(taus);
   invrg_wolff_destroy(&w.u.wolff);

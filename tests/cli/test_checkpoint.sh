@@ -1,0 +1,166 @@
+#!/usr/bin/env bash
+# Checkpoint/restart end to end (issue F9): a run stopped again and again (in mc, train and
+# dream), resumed each time on another number of ranks, ends bit for bit where an
+# uninterrupted run ends; the same for Swendsen–Wang on a lattice split over two ranks, after
+# SIGKILL following a periodic checkpoint, and after signals, a stop file and a wall-time
+# budget. A changed input or a damaged checkpoint is refused with a clear error.
+source "$(dirname "$0")/lib.sh"
+compare() { "$PYTHON" "$SOURCE_DIR/tests/cli/compare_runs.py" "$@"; }
+
+# expect_identical <description> <reference> <file>
+expect_identical() {
+  if compare "$2" "$3" > cmp.txt 2>&1; then pass "$1: $(cat cmp.txt)"; else
+    fail "$1"; sed 's/^/  | /' cmp.txt
+  fi
+}
+
+# stop_chain <dir> <polls> <rank counts...>: runs the input in <dir> until it completes, each
+# run stopping after <polls> safe points, on the rank counts in turn. Checks that a stopped run
+# leaves a checkpoint and no output, and counts the stops per stage in <dir>/stops.
+stop_chain() {
+  local dir=$1 polls=$2
+  shift 2
+  local counts=("$@") i=0 status
+  : > "$dir/stops"
+  while [ $i -lt 60 ]; do
+    local np=${counts[$((i % ${#counts[@]}))]}
+    (cd "$dir" && INVRG_TEST_STOP_AFTER_POLLS=$polls "$MPIEXEC" -n "$np" "$INVRG" run.nml \
+      > "log$i" 2>&1)
+    status=$?
+    i=$((i + 1))
+    [ $status -eq 0 ] && break
+    if [ $status -ne 3 ]; then
+      fail "$dir run $i on $np ranks: exit $status, expected 3 or 0"; tail -20 "$dir/log$((i - 1))"
+      return
+    fi
+    grep -o "written: [^ ]* (stage [a-z]*)" "$dir/log$((i - 1))" | sed 's/.*stage \([a-z]*\))/\1/' \
+      >> "$dir/stops"
+    if [ -e "$dir/out.h5" ] || [ -e "$dir/out.h5.tmp" ] || [ ! -e "$dir/out.h5.ckpt" ]; then
+      fail "$dir after stop $i: expected out.h5.ckpt only, found: $(ls "$dir" | tr '\n' ' ')"
+    fi
+  done
+  [ $status -eq 0 ] && pass "$dir: completed after $((i - 1)) stops ($(sort "$dir/stops" | uniq -c | tr -s ' \n' ' '))" \
+    || fail "$dir: not complete after $i runs"
+  if [ -e "$dir/out.h5.ckpt" ] || [ -e "$dir/out.h5.ckpt.prev" ]; then
+    fail "$dir: checkpoint files left after the run completed"
+  fi
+}
+
+# --- the whole pipeline, stopped in every stage, resumed on 1 and 2 ranks in turn
+cat > pipeline.nml <<'NML'
+&run stages = 'mc', 'train', 'dream', output = 'out.h5', seed = 11, log_level = 'info' /
+&mc L = 16, n_chains = 4, n_therm = 50, n_samples = 60, algorithm = 'wolff', save_configs = T /
+&train model = 'sym3', epochs = 6, batch = 40, n_replicas = 3 /
+&dream levels = 6, n_samples = 40, measure_from = 3, save_levels = 4, 6, save_max = 10 /
+&analyze jackknife_blocks = 4, mcrg_levels = 2 /
+NML
+mkdir ref stop
+cp pipeline.nml ref/run.nml
+cp pipeline.nml stop/run.nml
+expect_status 0 "uninterrupted pipeline on 2 ranks" -- sh -c "cd ref && \"$MPIEXEC\" -n 2 \"$INVRG\" run.nml"
+stop_chain stop 23 1 2
+for stage in mc train dream; do
+  if grep -qx "$stage" stop/stops; then pass "stopped in stage $stage"; else
+    fail "no stop fell in stage $stage (stops: $(tr '\n' ' ' < stop/stops))"; fi
+done
+expect_identical "pipeline stopped and resumed = uninterrupted" ref/out.h5 stop/out.h5
+
+# --- Swendsen–Wang on a lattice split over 2 ranks, with MCRG and correlations; resumed with
+# two groups of one rank, with periodic checkpoints, then on one rank
+cat > sw.nml <<'NML'
+&run stages = 'mc', output = 'out.h5', seed = 4 /
+&mc L = 8, 16, n_chains = 3, n_therm = 20, n_samples = 30, algorithm = 'sw', save_configs = T /
+&analyze mcrg_on_mc = F, jackknife_blocks = 3 /
+NML
+mkdir swref swstop
+cp sw.nml swref/run.nml
+expect_status 0 "uninterrupted sw on 1 rank" -- sh -c "cd swref && \"$INVRG\" run.nml"
+printf '&parallel ranks_per_group = 2 /\n' | cat sw.nml - > swstop/run.nml
+(cd swstop && INVRG_TEST_STOP_AFTER_POLLS=17 "$MPIEXEC" -n 2 "$INVRG" run.nml > log0 2>&1)
+[ $? -eq 3 ] && pass "sw on a group of 2 ranks: stopped (exit 3)" || fail "sw group of 2: no stop"
+sed -i 's/ranks_per_group = 2/ranks_per_group = 1/' swstop/run.nml
+(cd swstop && INVRG_TEST_CHECKPOINT_EVERY_POLLS=4 INVRG_TEST_STOP_AFTER_POLLS=30 \
+  "$MPIEXEC" -n 2 "$INVRG" run.nml > log1 2>&1)
+[ $? -eq 3 ] && pass "sw on 2 groups: periodic checkpoints, then stopped" || fail "sw 2 groups: no stop"
+n_written=$(grep -c "checkpoint [0-9]* written" swstop/log1)
+[ "$n_written" -ge 3 ] && pass "$n_written checkpoints in one run" || fail "only $n_written checkpoints"
+[ -e swstop/out.h5.ckpt.prev ] && pass "keep_previous: out.h5.ckpt.prev kept" || fail "no .ckpt.prev"
+expect_status 0 "sw finished on 1 rank" -- sh -c "cd swstop && \"$INVRG\" run.nml"
+expect_identical "sw stopped on 2x1, 2 groups, 1 rank = uninterrupted" swref/out.h5 swstop/out.h5
+
+# --- SIGKILL after a periodic checkpoint: the run continues from it
+mkdir kill
+cp pipeline.nml kill/run.nml
+(cd kill && INVRG_TEST_CHECKPOINT_EVERY_POLLS=20 "$MPIEXEC" -n 2 "$INVRG" run.nml > log0 2>&1) &
+runner=$!
+for _ in $(seq 300); do grep -q "checkpoint 2 written" kill/log0 2>/dev/null && break; sleep 0.1; done
+pkill -KILL -f "$INVRG run.nml"
+wait $runner 2>/dev/null
+if grep -q "checkpoint 2 written" kill/log0 && [ ! -e kill/out.h5 ]; then
+  pass "killed with SIGKILL after 2 checkpoints, no out.h5"
+else fail "SIGKILL scenario did not happen as planned"; tail -5 kill/log0; fi
+expect_status 0 "resumed after SIGKILL" -- sh -c "cd kill && \"$MPIEXEC\" -n 2 \"$INVRG\" run.nml"
+expect_grep out.txt "continuing from checkpoint" "the killed run continued from its checkpoint"
+expect_identical "killed and resumed = uninterrupted" ref/out.h5 kill/out.h5
+
+# --- triggers: SIGTERM (one rank), SIGUSR1 through mpirun, a stop file, a wall-time budget
+cat > long.nml <<'NML'
+&run stages = 'mc', output = 'out.h5', seed = 5 /
+&mc L = 32, n_chains = 2, n_therm = 100, n_samples = 1000000, algorithm = 'sw' /
+&analyze correlations = F /
+NML
+# signal_stop <dir> <signal> <launcher...>
+signal_stop() {
+  local dir=$1 sig=$2
+  shift 2
+  mkdir "$dir"
+  cp long.nml "$dir/run.nml"
+  (cd "$dir" && exec "$@" "$INVRG" run.nml > log 2>&1) &
+  local pid=$!
+  for _ in $(seq 300); do grep -q "== stage mc" "$dir/log" && break; sleep 0.1; done
+  sleep 0.5
+  kill "-$sig" $pid
+  wait $pid
+  local status=$?
+  if [ $status -eq 3 ] && [ -e "$dir/out.h5.ckpt" ] && grep -q "signal" "$dir/log"; then
+    pass "$sig: checkpoint written, exit 3"
+  else fail "$sig: exit $status"; tail -5 "$dir/log"; fi
+}
+signal_stop term TERM
+signal_stop usr1 USR1 "$MPIEXEC" -n 2
+mkdir stopfile
+printf "&checkpoint stop_file = 'STOP' /\n" | cat long.nml - > stopfile/run.nml
+touch stopfile/STOP
+expect_status 3 "stop file: checkpoint and exit 3" -- sh -c "cd stopfile && \"$INVRG\" run.nml"
+[ ! -e stopfile/STOP ] && pass "the stop file was removed" || fail "the stop file is still there"
+mkdir budget
+cp pipeline.nml budget/run.nml
+printf "&checkpoint max_walltime_minutes = 0.0005 /\n" >> budget/run.nml
+status=3 runs=0
+while [ $status -eq 3 ] && [ $runs -lt 80 ]; do
+  (cd budget && "$INVRG" run.nml > log 2>&1)
+  status=$? runs=$((runs + 1))
+done
+[ $status -eq 0 ] && [ $runs -gt 2 ] && pass "max_walltime_minutes: completed in $runs runs" \
+  || fail "max_walltime_minutes: exit $status after $runs runs"
+expect_identical "wall-time chain = uninterrupted (the budget key may differ)" ref/out.h5 budget/out.h5
+
+# --- refusals: a changed input, a damaged checkpoint
+mkdir changed
+cp long.nml changed/run.nml
+(cd changed && INVRG_TEST_STOP_AFTER_POLLS=3 "$INVRG" run.nml > log 2>&1)
+sed -i 's/n_samples = 1000000/n_samples = 999/' changed/run.nml
+expect_status 2 "changed n_samples: refused" -- sh -c "cd changed && \"$INVRG\" run.nml"
+expect_grep err.txt "run.nml:2:" "the error names the input file and line"
+expect_grep err.txt "n_samples" "the error names the key"
+sed -i "s/seed = 5 /seed = 5, title = 'renamed' /" changed/run.nml
+sed -i 's/n_samples = 999/n_samples = 1000000/' changed/run.nml
+(cd changed && INVRG_TEST_STOP_AFTER_POLLS=3 "$INVRG" run.nml > log 2>&1)
+[ $? -eq 3 ] && pass "a changed title does not matter: resumed (and stopped again)" \
+  || fail "a changed title was refused"
+head -c 3000 changed/out.h5.ckpt > cut && mv cut changed/out.h5.ckpt
+expect_status 1 "truncated checkpoint: runtime error" -- sh -c "cd changed && \"$INVRG\" run.nml"
+expect_grep err.txt "cannot continue from the checkpoint 'out.h5.ckpt'" \
+  "the error names the checkpoint"
+[ ! -e changed/out.h5 ] && pass "nothing written" || fail "out.h5 written from a bad checkpoint"
+finish
