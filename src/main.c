@@ -1,6 +1,7 @@
 /* invrg: parse the command line, run the pipeline, turn the outcome into an exit status. */
 #include <mpi.h>
 #include <stdio.h>
+#include <stdlib.h>
 
 #include "invrg/cli.h"
 #include "invrg/config.h"
@@ -20,6 +21,11 @@ static void report(invrg_err err, int rank) {
 }
 
 int main(int argc, char **argv) {
+  /* Open MPI's MPI-IO opens a shared-file-pointer component with every file; its default
+   * ('sm') keeps a named semaphore per file in /dev/shm that a killed run leaves locked, and
+   * the next run on the same output then hangs in MPI_File_open. invrg never uses shared
+   * file pointers: take the component that leaves no such state (unless the user chose). */
+  setenv("OMPI_MCA_sharedfp", "lockedfile", 0);
   if (MPI_Init(&argc, &argv) != MPI_SUCCESS) {
     fprintf(stderr, "invrg: error: MPI_Init failed\n");
     return INVRG_ERR_RUNTIME;

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "invrg/checkpoint.h"
 #include "invrg/config.h"
@@ -66,9 +67,16 @@ cleanup:
   return err;
 }
 
-static _Noreturn void abort_run(void) {
+/* A runtime failure (MPI, HDF5, the disk, memory): other ranks may be stuck in a collective
+ * call, and closing a file HDF5 failed to write may hang, so no orderly exit: delete the
+ * partial files this rank can (the run file .tmp; a checkpoint being written), report, abort.
+ * The last complete checkpoint stays. */
+static _Noreturn void abort_run(invrg_run *run) {
   int rank = 0;
   MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+  invrg_runfile_discard(run->file);
+  invrg_checkpoint_discard(run->ckpt);
+  invrg_runfile_remove_locks(run->cfg->run.output);
   invrg_error_print_local(rank);
   MPI_Abort(MPI_COMM_WORLD, INVRG_ERR_RUNTIME);
   exit(INVRG_ERR_RUNTIME); /* not reached */
@@ -101,10 +109,12 @@ invrg_err invrg_pipeline_run(const char *input_path, bool check_only) {
   /* A fresh run file, or the one saved in the checkpoint this run continues. */
   invrg_run_layout layout = {nranks, groups->ranks_per_group, {groups->px, groups->py}};
   if (invrg_checkpoint_resuming(run.ckpt))
-    INVRG_CALL(invrg_runfile_resume(&cfg, &layout, invrg_checkpoint_source_path(run.ckpt),
-                                    invrg_checkpoint_restarts(run.ckpt), world, &run.file));
+    err = invrg_runfile_resume(&cfg, &layout, invrg_checkpoint_source_path(run.ckpt),
+                               invrg_checkpoint_restarts(run.ckpt), world, &run.file);
   else
-    INVRG_CALL(invrg_runfile_create(&cfg, &layout, world, &run.file));
+    err = invrg_runfile_create(&cfg, &layout, world, &run.file);
+  if (err == INVRG_ERR_RUNTIME) abort_run(&run);
+  INVRG_CALL(err);
   for (int i = 0; i < cfg.run.n_stages; i++) {
     const invrg_stage *s = find_stage(cfg.run.stages[i]);
     if (i < invrg_checkpoint_stages_done(run.ckpt)) { /* its results are in the run file */
@@ -117,7 +127,7 @@ invrg_err invrg_pipeline_run(const char *input_path, bool check_only) {
     err = s->execute(&run);
     /* A failure of MPI, HDF5 or memory may leave other ranks inside a collective call:
      * they cannot agree on it, so stop them all. The run file stays a .tmp. */
-    if (err == INVRG_ERR_RUNTIME) abort_run();
+    if (err == INVRG_ERR_RUNTIME) abort_run(&run);
     INVRG_CALL(invrg_error_agree(err, world));
   }
   INVRG_CALL(invrg_runfile_finish(&run.file, INVRG_SUCCESS));

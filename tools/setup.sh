@@ -17,6 +17,8 @@ packages=(
   check
   librandom123-dev
   python3-numpy python3-h5py python3-matplotlib python3-scipy
+  valgrind                                   # the leak check of the test suite
+  slurmctld slurmd slurm-client munge        # the SLURM job scripts' test (a one-node SLURM)
 )
 
 missing=()

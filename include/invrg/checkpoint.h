@@ -24,7 +24,9 @@
  * interval_minutes (write and go on), max_walltime_minutes, the stop file,
  * SIGTERM or SIGUSR1 (write and stop; the signal handler only sets a flag).
  * For tests, INVRG_TEST_STOP_AFTER_POLLS=n stops at rank 0's n-th safe point
- * and INVRG_TEST_CHECKPOINT_EVERY_POLLS=n writes (and goes on) at every n-th.
+ * and INVRG_TEST_CHECKPOINT_EVERY_POLLS=n writes (and goes on) at every n-th;
+ * INVRG_TEST_FAIL_AFTER_POLLS=n with INVRG_TEST_FAIL_RANK=r makes rank r fail
+ * with a runtime error at its n-th safe point (the path of a rank that dies).
  *
  * Resuming
  * --------
@@ -131,6 +133,9 @@ invrg_err invrg_checkpoint_begin(invrg_checkpoint *ck, hid_t *state);
  * the previous one if asked). Collective on the world.
  */
 invrg_err invrg_checkpoint_end(invrg_checkpoint *ck, hid_t *state, invrg_ckpt_decision d);
+
+/** Deletes a checkpoint being written (this rank, no HDF5 calls): before MPI_Abort. Accepts NULL. */
+void invrg_checkpoint_discard(const invrg_checkpoint *ck);
 
 /** After a successful run: removes `<output>.ckpt` and `.prev`. Collective on the world. */
 invrg_err invrg_checkpoint_remove(invrg_checkpoint *ck);

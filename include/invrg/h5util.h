@@ -109,6 +109,15 @@ invrg_err invrg_h5_write_int64(hid_t loc, const char *name, const int64_t *x, si
 /** Reads all of 1D int64 dataset @p name, which must hold @p n numbers. */
 invrg_err invrg_h5_read_int64(hid_t loc, const char *name, int64_t *x, size_t n);
 
+/**
+ * H5Fflush / H5Fclose of a file written with parallel HDF5 (collective),
+ * under a watchdog (watchdog.h): a rank that HDF5 keeps waiting for 15 min
+ * (INVRG_WATCHDOG_SECONDS) after a failed write reports it, deletes the file
+ * @p name (which cannot be complete then) and exits 1. Close sets *file to -1.
+ */
+invrg_err invrg_h5_flush_file(hid_t file, const char *name);
+invrg_err invrg_h5_close_file(hid_t *file, const char *name);
+
 /** File access for parallel HDF5 on @p comm (MPI-IO, collective metadata). */
 invrg_err invrg_h5_parallel_fapl(MPI_Comm comm, hid_t *out);
 

@@ -4,7 +4,8 @@
  * on a lattice block (invrg_lattice, replicated or distributed).
  *
  * Every random number is drawn from the stream (seed, INVRG_RNG_MC, chain, step)
- * keyed by global site, so a chain evolves identically on any grid.
+ * keyed by global site (Wolff, one rank per chain: by the order of growth), so a
+ * chain evolves identically on any grid.
  * Contract of every update: on entry the halo (width ≥ 1) holds the
  * neighbours' spins; on exit it does again (so measurements can follow).
  */
@@ -68,8 +69,8 @@ uint32_t invrg_mc_bond_threshold(double K);
 
 /* ------------------------------------------------------------------ Wolff */
 
-/** Frontier sites whose random blocks are computed together. */
-#define INVRG_WOLFF_CHUNK 1024
+/** Most Philox blocks (four bond-test numbers each) a Wolff batch computes at once. */
+#define INVRG_WOLFF_BATCH 256
 
 /**
  * Workspace and progress of one Wolff chain: how many clusters were built
@@ -81,11 +82,13 @@ typedef struct {
   uint64_t clusters;           /**< clusters built so far = step of the next one */
   int64_t flipped;             /**< spins flipped so far */
   int64_t clusters_per_sweep;  /**< fixed after thermalisation (0 before) */
-  /* private: the growing cluster's frontiers and the random blocks of a chunk of it */
-  uint32_t *frontier, *next;
-  int32_t *next_x, *prev_x, *next_y, *prev_y; /* periodic neighbour coordinates */
-  uint64_t sites[INVRG_WOLFF_CHUNK];
-  uint32_t words[4 * INVRG_WOLFF_CHUNK];
+  /* private: a work copy of the spins as bytes 0/1 (1 for −1) in rows of a power-of-two
+   * stride ≥ lx; the cluster's sites in the order they joined; a batch of bond-test
+   * outcomes (after room for those left over from the batch before) */
+  uint32_t stride;
+  uint8_t *spins;
+  uint32_t *queue;
+  uint32_t *open;
 } invrg_wolff;
 
 /** Workspace for an lx × ly replicated lattice, at the start of a chain. Not collective. */
@@ -97,11 +100,23 @@ void invrg_wolff_reset(invrg_wolff *w);
 
 /*
  * Wolff on a replicated lattice (one rank per group). Cluster number c of the
- * chain uses the stream (…, c): its seed site from block (site 0, draw 1), and
- * the bonds tested from cluster site g from the four words of block (g, draw 0),
- * one per direction (right, down, left, up). Each bond is tested at most once
- * per cluster, so every test sees a fresh number; and since each directed test
- * has its own number, the cluster does not depend on the order of growth.
+ * chain uses the stream (…, c): its seed site g from block (site 0, draw 1),
+ * g = (word 0 · 2^32 + word 1) mod N, and its bond tests the numbers
+ * u_0, u_1, u_2, … in turn, one per test: the words of the blocks (b, draw 0),
+ * b = 0, 1, 2, …, taken in batches of 16, 32, 64, … blocks (doubling up to
+ * INVRG_WOLFF_BATCH), each batch read word-major (word 0 of its blocks in
+ * order, then word 1, 2, 3).
+ *
+ * The cluster grows breadth-first: its sites are taken in the order they joined
+ * (the seed first), and site (x, y) looks at its neighbours right (x + 1), down
+ * (y + 1), left, up. A neighbour that still has the seed's old spin (aligned
+ * and not yet in the cluster) is tested with the next number u and joins, and
+ * is flipped at once, when u < T(1 − e^{−2K}) (invrg_mc_bond_threshold()); any
+ * other neighbour is skipped and uses no number. Each bond is tested at most
+ * once and whether a number is used depends only on the numbers before it, so
+ * every test sees a fresh uniform number: the clusters have exactly Wolff's
+ * probabilities. The order of growth is fixed, so a chain is a pure function
+ * of (seed, chain) and its start, on any number of ranks.
  *
  * Sweeps: a sweep is N flipped spins on average. Measuring when the flipped
  * count crosses a multiple of N would favour moments right after a large

@@ -46,7 +46,10 @@ invrg_err invrg_runfile_check_output(const invrg_config *cfg, MPI_Comm comm);
 
 /**
  * Creates `<output>.tmp` and writes /, /code, /run and /config.
- * Collective on @p comm. Free with invrg_runfile_finish().
+ * Collective on @p comm. Free with invrg_runfile_finish(). On a runtime
+ * failure *out is still set: after a failed write (a full disk) the ranks of
+ * parallel HDF5 may disagree inside H5Fclose and hang, so the caller aborts
+ * the run (invrg_runfile_discard(), MPI_Abort) rather than finishing it.
  */
 invrg_err invrg_runfile_create(const invrg_config *cfg, const invrg_run_layout *layout,
                                MPI_Comm comm, invrg_runfile **out);
@@ -59,6 +62,16 @@ invrg_err invrg_runfile_create(const invrg_config *cfg, const invrg_run_layout *
 invrg_err invrg_runfile_resume(const invrg_config *cfg, const invrg_run_layout *layout,
                                const char *checkpoint, int restarts, MPI_Comm comm,
                                invrg_runfile **out);
+
+/**
+ * Deletes the lock files Open MPI's MPI-IO keeps next to `<output>.tmp`,
+ * `<output>.ckpt` and `<output>.ckpt.tmp` ("<file>-<id>.lock", see main.c),
+ * which a run that is aborted or killed leaves behind. Not collective.
+ */
+void invrg_runfile_remove_locks(const char *output);
+
+/** Deletes `<output>.tmp` (this rank, no HDF5 calls): before MPI_Abort. Accepts NULL. */
+void invrg_runfile_discard(invrg_runfile *rf);
 
 /**
  * Records @p status and the wall time in /run, closes the file, and renames it

@@ -28,6 +28,7 @@ struct invrg_checkpoint {
   /* triggers (world rank 0) */
   double t_start, t_last, t_next_stop_file;
   long polls, stop_after_polls, every_polls;
+  long local_polls, fail_after_polls, fail_rank; /* a failure injected on one rank (tests) */
   /* the decision in flight: a broadcast rank 0 posts when it decides */
   MPI_Request request;
   bool posted;
@@ -183,6 +184,8 @@ invrg_err invrg_checkpoint_create(const invrg_config *cfg, MPI_Comm world, invrg
   ck->t_start = ck->t_last = MPI_Wtime();
   ck->stop_after_polls = env_long("INVRG_TEST_STOP_AFTER_POLLS");
   ck->every_polls = env_long("INVRG_TEST_CHECKPOINT_EVERY_POLLS");
+  ck->fail_after_polls = env_long("INVRG_TEST_FAIL_AFTER_POLLS");
+  ck->fail_rank = env_long("INVRG_TEST_FAIL_RANK");
 
   struct sigaction sa;
   memset(&sa, 0, sizeof sa);
@@ -288,6 +291,10 @@ invrg_err invrg_checkpoint_poll(invrg_checkpoint *ck, MPI_Comm group_comm, invrg
   int flag = 0, group_size = 1;
   *d = INVRG_CKPT_NONE;
   if (ck == NULL) goto cleanup; /* a stage run without checkpoints (tests) */
+  ck->local_polls++;
+  INVRG_CHECK(ck->rank != ck->fail_rank || ck->local_polls != ck->fail_after_polls,
+              INVRG_ERR_RUNTIME, "injected failure at safe point %ld (INVRG_TEST_FAIL_AFTER_POLLS)",
+              ck->local_polls);
   if (ck->rank == 0 && !ck->posted) {
     int decision = evaluate_triggers(ck, true);
     if (decision != INVRG_CKPT_NONE) {
@@ -340,7 +347,7 @@ invrg_err invrg_checkpoint_begin(invrg_checkpoint *ck, hid_t *state) {
   *state = -1;
   INVRG_CHECK(ck->rf != NULL, INVRG_ERR_RUNTIME, "checkpoint outside a stage");
   /* The run file so far, made consistent on disk, is the base of the checkpoint. */
-  INVRG_H5_CALL(H5Fflush(ck->rf->file, H5F_SCOPE_GLOBAL), "flush the run file");
+  INVRG_CALL(invrg_h5_flush_file(ck->rf->file, ck->rf->tmp_path));
   INVRG_MPI_CALL(MPI_Barrier(ck->world));
   invrg_err copied = ck->rank == 0 ? invrg_file_copy(ck->rf->tmp_path, ck->tmp_path) : INVRG_SUCCESS;
   INVRG_CALL(invrg_error_agree(copied, ck->world));
@@ -363,7 +370,7 @@ invrg_err invrg_checkpoint_end(invrg_checkpoint *ck, hid_t *state, invrg_ckpt_de
   invrg_h5_close(&ck->writing_root);
   hid_t file = ck->writing;
   ck->writing = -1;
-  INVRG_H5_CALL(H5Fclose(file), ck->tmp_path);
+  INVRG_CALL(invrg_h5_close_file(&file, ck->tmp_path));
   invrg_err local = INVRG_SUCCESS;
   if (ck->rank == 0) {
     local = invrg_file_sync(ck->tmp_path);
@@ -378,6 +385,10 @@ invrg_err invrg_checkpoint_end(invrg_checkpoint *ck, hid_t *state, invrg_ckpt_de
             ck->stage, d == INVRG_CKPT_STOP ? "; stopping: run the same input again to continue" : "");
 cleanup:
   return err;
+}
+
+void invrg_checkpoint_discard(const invrg_checkpoint *ck) {
+  if (ck != NULL) unlink(ck->tmp_path);
 }
 
 invrg_err invrg_checkpoint_remove(invrg_checkpoint *ck) {

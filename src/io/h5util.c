@@ -1,6 +1,8 @@
 /* HDF5 helpers: attributes of every type we store, groups, and readable errors. */
 #include "invrg/h5util.h"
 
+#include "invrg/watchdog.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -398,5 +400,34 @@ invrg_err invrg_h5_read_int64(hid_t loc, const char *name, int64_t *x, size_t n)
 cleanup:
   invrg_h5_close(&space);
   invrg_h5_close(&dset);
+  return err;
+}
+
+/* Parallel HDF5 may never return from these after a failed write: a watchdog ends the rank. */
+enum { FILE_OP_LIMIT_S = 900 };
+
+invrg_err invrg_h5_flush_file(hid_t file, const char *name) {
+  invrg_err err = INVRG_SUCCESS;
+  char what[1100];
+  snprintf(what, sizeof what, "flushing '%s'", name);
+  invrg_watchdog_arm(what, FILE_OP_LIMIT_S, name);
+  herr_t status = H5Fflush(file, H5F_SCOPE_GLOBAL);
+  invrg_watchdog_disarm();
+  INVRG_H5_CALL(status, what);
+cleanup:
+  return err;
+}
+
+invrg_err invrg_h5_close_file(hid_t *file, const char *name) {
+  invrg_err err = INVRG_SUCCESS;
+  char what[1100];
+  if (*file < 0) return err;
+  snprintf(what, sizeof what, "closing '%s'", name);
+  invrg_watchdog_arm(what, FILE_OP_LIMIT_S, name);
+  herr_t status = H5Fclose(*file);
+  invrg_watchdog_disarm();
+  *file = -1;
+  INVRG_H5_CALL(status, what);
+cleanup:
   return err;
 }

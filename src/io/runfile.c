@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <glob.h>
 #include <fftw3.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,6 +19,18 @@
 #include "invrg_git_version.h"
 
 /* ------------------------------------------------------------------ checks before work */
+
+void invrg_runfile_remove_locks(const char *output) {
+  const char *const suffixes[] = {".tmp-*.lock", ".ckpt-*.lock", ".ckpt.tmp-*.lock"};
+  for (int i = 0; i < 3; i++) {
+    char pattern[INVRG_PATH_LEN + 32];
+    glob_t found;
+    snprintf(pattern, sizeof pattern, "%s%s", output, suffixes[i]);
+    if (glob(pattern, 0, NULL, &found) != 0) continue;
+    for (size_t k = 0; k < found.gl_pathc; k++) unlink(found.gl_pathv[k]);
+    globfree(&found);
+  }
+}
 
 /* Rank 0: is the output free to use, and can its directory take a file? */
 static invrg_err check_output_on_root(const invrg_config *cfg) {
@@ -55,6 +68,7 @@ invrg_err invrg_runfile_check_output(const invrg_config *cfg, MPI_Comm comm) {
   invrg_err err = INVRG_SUCCESS;
   int rank;
   INVRG_MPI_CALL(MPI_Comm_rank(comm, &rank));
+  if (rank == 0) invrg_runfile_remove_locks(cfg->run.output); /* left by a killed run */
   invrg_err local = rank == 0 ? check_output_on_root(cfg) : INVRG_SUCCESS;
   INVRG_CALL(invrg_error_agree(local, comm));
 cleanup:
@@ -200,14 +214,11 @@ invrg_err invrg_runfile_create(const invrg_config *cfg, const invrg_run_layout *
   INVRG_CALL(write_code_group(rf->file));
   INVRG_CALL(write_run_group(rf->file, cfg, layout));
   INVRG_CALL(write_config_group(rf->file, cfg));
-  INVRG_H5_CALL(H5Fflush(rf->file, H5F_SCOPE_GLOBAL), "flush");
+  INVRG_CALL(invrg_h5_flush_file(rf->file, rf->tmp_path));
 cleanup:
   invrg_h5_close(&fapl);
   err = invrg_error_agree(err, comm);
-  if (err != INVRG_SUCCESS && rf != NULL) {
-    invrg_runfile_finish(&rf, err);
-  }
-  *out = rf;
+  *out = rf; /* also on failure: closing a file HDF5 failed to write can hang (see the header) */
   return err;
 }
 
@@ -241,9 +252,12 @@ invrg_err invrg_runfile_resume(const invrg_config *cfg, const invrg_run_layout *
 cleanup:
   invrg_h5_close(&g);
   err = invrg_error_agree(err, comm);
-  if (err != INVRG_SUCCESS && rf != NULL) invrg_runfile_finish(&rf, err);
-  *out = rf;
+  *out = rf; /* also on failure, as for invrg_runfile_create() */
   return err;
+}
+
+void invrg_runfile_discard(invrg_runfile *rf) {
+  if (rf != NULL) unlink(rf->tmp_path);
 }
 
 invrg_err invrg_runfile_finish(invrg_runfile **rfp, invrg_err status) {
@@ -265,13 +279,8 @@ invrg_err invrg_runfile_finish(invrg_runfile **rfp, invrg_err status) {
 cleanup:
   invrg_h5_close(&g);
   if (rf->file >= 0) {
-    if (H5Fclose(rf->file) < 0 && err == INVRG_SUCCESS) {
-      char msg[256];
-      err = invrg_error_set(INVRG_ERR_RUNTIME, __FILE__, __LINE__,
-                            "HDF5: closing '%s' failed: %s", rf->tmp_path,
-                            invrg_h5_error_string(msg, sizeof msg));
-    }
-    rf->file = -1;
+    invrg_err closed = invrg_h5_close_file(&rf->file, rf->tmp_path);
+    if (err == INVRG_SUCCESS) err = closed;
   }
   err = invrg_error_agree(err != INVRG_SUCCESS ? err : status, rf->comm);
   if (rank == 0) {

@@ -1,13 +1,25 @@
-/* Wolff single-cluster update (U. Wolff, PRL 62, 361 (1989)) on a replicated lattice. */
+/*
+ * Wolff single-cluster update (U. Wolff, PRL 62, 361 (1989)) on a replicated lattice.
+ *
+ * The random numbers a cluster uses are laid down in mc_update.h. Speed comes from a
+ * short inner loop: a work copy of the spins as bytes 0/1 in rows of a power-of-two
+ * stride (neighbours by masks), sites flipped as they join (no marker to clear),
+ * bond tests without branches, and random numbers spent only on tests that are made.
+ */
 #include <math.h>
+#include <stdbool.h>
+#include <stddef.h>
 #include <stdlib.h>
 
 #include "invrg/mc_update.h"
 
+/* Room before a batch of bond-test outcomes for those left from the batch before (< 4). */
+#define WOLFF_LEFT 16
+
 uint32_t invrg_mc_bond_threshold(double K) {
-  /* P(u32 < t) = t / 2^32 with t = round((1 − e^{−2K}) 2^32). */
+  /* P(u32 < t) = t / 2^32 with t = round((1 − e^{−2K}) 2^32); K ≤ 0: never. */
   double t = nearbyint(-expm1(-2 * K) * 4294967296.0);
-  return t >= 4294967295.0 ? UINT32_MAX : (uint32_t)t;
+  return t <= 0 ? 0 : t >= 4294967295.0 ? UINT32_MAX : (uint32_t)t;
 }
 
 invrg_err invrg_wolff_create(int64_t lx, int64_t ly, invrg_wolff **out) {
@@ -20,28 +32,18 @@ invrg_err invrg_wolff_create(int64_t lx, int64_t ly, invrg_wolff **out) {
   w->lx = lx;
   w->ly = ly;
   invrg_wolff_reset(w);
-  /* A frontier never holds a site twice; + 4 for the tentative writes past its end. */
-  w->frontier = malloc((size_t)(lx * ly + 4) * sizeof *w->frontier);
-  w->next = malloc((size_t)(lx * ly + 4) * sizeof *w->next);
-  INVRG_CHECK_ALLOC(w->frontier);
-  INVRG_CHECK_ALLOC(w->next);
-  /* Periodic neighbours by table: no compare-and-wrap in the hot loop. */
-  w->next_x = malloc((size_t)lx * sizeof *w->next_x);
-  w->prev_x = malloc((size_t)lx * sizeof *w->prev_x);
-  w->next_y = malloc((size_t)ly * sizeof *w->next_y);
-  w->prev_y = malloc((size_t)ly * sizeof *w->prev_y);
-  INVRG_CHECK_ALLOC(w->next_x);
-  INVRG_CHECK_ALLOC(w->prev_x);
-  INVRG_CHECK_ALLOC(w->next_y);
-  INVRG_CHECK_ALLOC(w->prev_y);
-  for (int64_t x = 0; x < lx; x++) {
-    w->next_x[x] = (int32_t)((x + 1) % lx);
-    w->prev_x[x] = (int32_t)((x + lx - 1) % lx);
-  }
-  for (int64_t y = 0; y < ly; y++) {
-    w->next_y[y] = (int32_t)((y + 1) % ly);
-    w->prev_y[y] = (int32_t)((y + ly - 1) % ly);
-  }
+  /* Rows of a power-of-two stride: x = i & (stride − 1), no division in the hot loop.
+   * A site index fits in 32 bits: stride · ly ≤ 2^16 · 2^16. */
+  w->stride = 1;
+  while (w->stride < (uint32_t)lx) w->stride *= 2;
+  w->spins = calloc((size_t)w->stride * (size_t)ly, 1);
+  /* A site joins at most once; + 1 for the tentative write past the end of a full queue. */
+  w->queue = malloc((size_t)(lx * ly + 1) * sizeof *w->queue);
+  /* Batches start on a cache line, after a line of room for leftovers. */
+  w->open = aligned_alloc(64, (WOLFF_LEFT + 4 * INVRG_WOLFF_BATCH) * sizeof *w->open);
+  INVRG_CHECK_ALLOC(w->spins);
+  INVRG_CHECK_ALLOC(w->queue);
+  INVRG_CHECK_ALLOC(w->open);
 cleanup:
   if (err != INVRG_SUCCESS) invrg_wolff_destroy(&w);
   *out = w;
@@ -50,12 +52,9 @@ cleanup:
 
 void invrg_wolff_destroy(invrg_wolff **w) {
   if (w == NULL || *w == NULL) return;
-  free((*w)->frontier);
-  free((*w)->next);
-  free((*w)->next_x);
-  free((*w)->prev_x);
-  free((*w)->next_y);
-  free((*w)->prev_y);
+  free((*w)->spins);
+  free((*w)->queue);
+  free((*w)->open);
   free(*w);
   *w = NULL;
 }
@@ -66,64 +65,140 @@ void invrg_wolff_reset(invrg_wolff *w) {
   w->clusters_per_sweep = 0;
 }
 
-/* Frontier entries pack a site as (y << 16) | x: no division in the hot loop (L ≤ 65536). */
-static inline uint32_t pack_site(int x, int y) { return (uint32_t)y << 16 | (uint32_t)x; }
+/* The work copy holds b = (1 − s)/2 of spin s at i = y·stride + x, for one run of clusters. */
+static void spins_in(const invrg_lattice *lat, invrg_wolff *w) {
+  const int lx = (int)w->lx, ly = (int)w->ly;
+  for (int y = 0; y < ly; y++) {
+    const int8_t *restrict row = lat->data + invrg_lattice_index(lat, 0, y);
+    uint8_t *restrict b = w->spins + (size_t)y * w->stride;
+    for (int x = 0; x < lx; x++) b[x] = row[x] < 0;
+  }
+}
+
+static void spins_out(invrg_lattice *lat, const invrg_wolff *w) {
+  const int lx = (int)w->lx, ly = (int)w->ly;
+  for (int y = 0; y < ly; y++) {
+    int8_t *restrict row = lat->data + invrg_lattice_index(lat, 0, y);
+    const uint8_t *restrict b = w->spins + (size_t)y * w->stride;
+    for (int x = 0; x < lx; x++) row[x] = (int8_t)(1 - 2 * b[x]);
+  }
+}
+
+/* The shape of the work copy: row length, row stride 2^k ≥ lx, and stride · ly. */
+typedef struct {
+  size_t lx, stride, end;
+} grid;
 
 /*
- * Builds and flips one cluster; returns its size. The halo is not touched.
- * The cluster is the set of sites reachable from the seed through tests that
- * pass, and each test has its own number, so the order of growth does not
- * change it: growing breadth-first lets the random blocks of a whole frontier
- * be computed at once (eight per AVX2 instruction stream).
+ * Neighbours right, down, left, up of site i, periodic, without branches. When
+ * lx = stride and ly are powers of two, wrapping is a mask: x ± 1 mod lx and
+ * i ± stride mod end. Otherwise compare and select.
  */
-static int64_t one_cluster(invrg_lattice *lat, invrg_rng_stream *chain_stream, uint64_t step,
-                           uint32_t threshold, invrg_wolff *w) {
-  const int lx = (int)lat->lx, ly = (int)lat->ly, sx = lat->sx;
-  int8_t *s0 = lat->data + invrg_lattice_index(lat, 0, 0); /* site (x, y) at s0[y*sx + x] */
+static inline __attribute__((always_inline)) void neighbours(grid g, size_t i, bool pow2,
+                                                             size_t nb[4]) {
+  const size_t xmask = g.stride - 1, x = i & xmask, row = i - x;
+  if (pow2) {
+    nb[0] = row | ((i + 1) & xmask);
+    nb[1] = (i + g.stride) & (g.end - 1);
+    nb[2] = row | ((i - 1) & xmask);
+    nb[3] = (i - g.stride) & (g.end - 1);
+  } else {
+    nb[0] = x + 1 == g.lx ? row : i + 1;
+    nb[1] = row + g.stride == g.end ? x : i + g.stride;
+    nb[2] = x == 0 ? i + g.lx - 1 : i - 1;
+    nb[3] = row == 0 ? g.end - g.stride + x : i - g.stride;
+  }
+}
+
+/*
+ * The bond-test numbers of a cluster come in batches: blocks (b, draw 0) for the
+ * next n values of b (n = 16, 32, … up to INVRG_WOLFF_BATCH), read word-major.
+ * Each word u becomes its test's outcome, "open" = [u < T] with T the bond
+ * threshold: P(open) = 1 − e^{−2K}. The fewer than four outcomes still unused
+ * move to just before the new batch, so the sequence runs on without a gap.
+ * Returns where the next unused outcome now is; *end is one past the last.
+ */
+static const uint32_t *next_batch(invrg_wolff *w, const invrg_rng_stream *rs, uint32_t threshold,
+                                  const uint32_t *next, const uint32_t **end, uint64_t *block,
+                                  uint32_t *size) {
+  uint32_t *restrict batch = w->open + WOLFF_LEFT;
+  const ptrdiff_t first = next - batch, unused = *end - next;
+  for (ptrdiff_t k = 0; k < unused; k++) batch[k - unused] = batch[first + k];
+  const uint32_t n = *size == 0 ? 16 : *size < INVRG_WOLFF_BATCH ? 2 * *size : INVRG_WOLFF_BATCH;
+  invrg_rng_blocks_range(rs, *block, (int)n, 0, batch, n);
+  for (uint32_t k = 0; k < 4 * n; k++) batch[k] = batch[k] < threshold;
+  *block += n, *size = n;
+  *end = batch + 4 * n;
+  return batch - unused;
+}
+
+/*
+ * Grows and flips the cluster of site @p seed, whose spin becomes @p flipped;
+ * returns the cluster's size. The queue holds the cluster's sites in the order
+ * they joined: those before `head` have tested their neighbours, those from
+ * `head` to `tail` wait. A site is flipped as it joins, so "still has the old
+ * spin" means "aligned and not yet in the cluster": nothing to clear after.
+ */
+static inline __attribute__((always_inline)) size_t grow(invrg_wolff *w, grid g, bool pow2,
+                                                         const invrg_rng_stream *rs,
+                                                         uint32_t threshold, size_t seed,
+                                                         uint32_t flipped) {
+  uint8_t *restrict s = w->spins;
+  uint32_t *restrict queue = w->queue;
+  s[seed] = (uint8_t)flipped;
+  queue[0] = (uint32_t)seed;
+  uint32_t *head = queue, *tail = queue + 1;
+  /* the next test's outcome and one past the batch: none yet */
+  const uint32_t *open = w->open + WOLFF_LEFT, *end = open;
+  uint64_t block = 0;
+  uint32_t n = 0;
+  while (head < tail) {
+    if (end - open < 4) open = next_batch(w, rs, threshold, open, &end, &block, &n);
+    size_t nb[4];
+    neighbours(g, *head++, pow2, nb);
+    /* a = 1 when the neighbour is aligned (s ⊕ flipped = 1): test it, with the next outcome.
+     * No branches: the result is a coin flip no predictor can learn. */
+    for (int d = 0; d < 4; d++) {
+      const uint32_t sj = s[nb[d]], a = sj ^ flipped, join = *open & a;
+      open += a;
+      s[nb[d]] = (uint8_t)(sj ^ join);
+      *tail = (uint32_t)nb[d]; /* kept only if it joins */
+      tail += join;
+    }
+  }
+  return (size_t)(tail - queue);
+}
+
+/* One copy of the loop per neighbour rule. Not inlined into one_cluster(): there GCC
+ * knows flipped ∈ {0, 1}, computes s ⊕ flipped in bytes and zero-extends it once more
+ * per test (10% slower). */
+__attribute__((noinline)) static size_t grow_pow2(invrg_wolff *w, grid g,
+                                                  const invrg_rng_stream *rs, uint32_t threshold,
+                                                  size_t seed, uint32_t flipped) {
+  return grow(w, g, true, rs, threshold, seed, flipped);
+}
+
+__attribute__((noinline)) static size_t grow_general(invrg_wolff *w, grid g,
+                                                     const invrg_rng_stream *rs,
+                                                     uint32_t threshold, size_t seed,
+                                                     uint32_t flipped) {
+  return grow(w, g, false, rs, threshold, seed, flipped);
+}
+
+/* Builds and flips cluster number @p step of the chain; returns its size. */
+static int64_t one_cluster(invrg_wolff *w, const invrg_rng_stream *chain_stream, uint64_t step,
+                           uint32_t threshold) {
+  const grid g = {(size_t)w->lx, w->stride, (size_t)w->stride * (size_t)w->ly};
   invrg_rng_stream rs = *chain_stream;
   invrg_rng_stream_set_step(&rs, step);
-
   uint32_t seed_words[4];
   invrg_rng_u32x4(&rs, 0, 1, seed_words);
-  uint64_t seed_site = (((uint64_t)seed_words[0] << 32) | seed_words[1]) % (uint64_t)(lx * ly);
-  int x0 = (int)(seed_site % (uint64_t)lx), y0 = (int)(seed_site / (uint64_t)lx);
-
-  /* A site joins the cluster when it is flipped; "still has the old spin" means "not in it". */
-  const int8_t old = s0[y0 * sx + x0];
-  s0[y0 * sx + x0] = (int8_t)-old;
-  uint32_t *frontier = w->frontier, *next = w->next;
-  int64_t n_frontier = 1, size = 1;
-  frontier[0] = pack_site(x0, y0);
-  while (n_frontier > 0) {
-    int64_t n_next = 0;
-    for (int64_t first = 0; first < n_frontier; first += INVRG_WOLFF_CHUNK) {
-      int n = (int)(n_frontier - first < INVRG_WOLFF_CHUNK ? n_frontier - first : INVRG_WOLFF_CHUNK);
-      for (int i = 0; i < n; i++) {
-        uint32_t site = frontier[first + i];
-        w->sites[i] = (uint64_t)(site >> 16) * (uint64_t)lx + (site & 0xffff);
-      }
-      invrg_rng_blocks_list(&rs, w->sites, n, 0, w->words, INVRG_WOLFF_CHUNK);
-      for (int i = 0; i < n; i++) {
-        uint32_t site = frontier[first + i];
-        int x = (int)(site & 0xffff), y = (int)(site >> 16);
-        const int nx[4] = {w->next_x[x], x, w->prev_x[x], x};
-        const int ny[4] = {y, w->next_y[y], y, w->prev_y[y]};
-        /* Add an aligned neighbour with P = 1 − e^{−2K}; words (right, down, left, up).
-         * Written without branches: the outcome is a coin flip no predictor can learn. */
-        for (int d = 0; d < 4; d++) {
-          int8_t *t = &s0[ny[d] * sx + nx[d]];
-          int add = (*t == old) & (w->words[d * INVRG_WOLFF_CHUNK + i] < threshold);
-          *t = (int8_t)(*t * (1 - 2 * add));
-          next[n_next] = pack_site(nx[d], ny[d]);
-          n_next += add;
-        }
-      }
-    }
-    size += n_next;
-    uint32_t *t = frontier;
-    frontier = next, next = t, n_frontier = n_next;
-  }
-  return size;
+  uint64_t site = (((uint64_t)seed_words[0] << 32) | seed_words[1]) % (uint64_t)(w->lx * w->ly);
+  size_t seed = site / g.lx * g.stride + site % g.lx;
+  uint32_t flipped = w->spins[seed] ^ 1u;
+  bool pow2 = g.lx == g.stride && (g.end & (g.end - 1)) == 0;
+  return (int64_t)(pow2 ? grow_pow2(w, g, &rs, threshold, seed, flipped)
+                        : grow_general(w, g, &rs, threshold, seed, flipped));
 }
 
 /* Runs @p n clusters, or if n < 0, clusters until w->flipped reaches @p flip_target. */
@@ -132,12 +207,14 @@ static void run_clusters(invrg_lattice *lat, const invrg_mc_chain *chain, int64_
   invrg_rng_stream rs; /* one key per chain: the cluster number goes into the counter */
   invrg_rng_stream_init(&rs, chain->seed, INVRG_RNG_MC, chain->chain, 0);
   const uint32_t threshold = invrg_mc_bond_threshold(chain->K);
+  spins_in(lat, w);
   for (int64_t c = 0; n >= 0 ? c < n : w->flipped < flip_target; c++) {
-    int64_t size = one_cluster(lat, &rs, w->clusters++, threshold, w);
+    int64_t size = one_cluster(w, &rs, w->clusters++, threshold);
     w->flipped += size;
     counts->spins_flipped += size;
     counts->clusters += 1;
   }
+  spins_out(lat, w);
 }
 
 invrg_err invrg_mc_wolff_thermalize(invrg_lattice *lat, const invrg_mc_chain *chain,

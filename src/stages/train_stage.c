@@ -441,7 +441,7 @@ static invrg_err train_execute(invrg_run *run) {
 
   /* Data: every rank reads the whole set. This run's samples must be on disk first. */
   if (tc->data[0] == '\0') {
-    INVRG_H5_CALL(H5Fflush(run->file->file, H5F_SCOPE_GLOBAL), "flush before reading back");
+    INVRG_CALL(invrg_h5_flush_file(run->file->file, run->file->tmp_path)); /* then read back */
     INVRG_MPI_CALL(MPI_Barrier(groups->world));
     file = run->file->file;
     INVRG_CALL(find_data_L(cfg, file, "this run", &L));

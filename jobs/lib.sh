@@ -1,0 +1,111 @@
+# Functions shared by run.sbatch, ensemble.sbatch and restart_chain.sh (sourced, not run).
+# shellcheck shell=bash
+# Expects INVRG_JOBS_DIR (absolute path of jobs/) to be set by the caller.
+
+# Status words of invrg's exit codes (README, Exit status).
+invrg_status_text() {
+  case $1 in
+    0) echo "success" ;;
+    1) echo "runtime failure" ;;
+    2) echo "input or usage error" ;;
+    3) echo "stopped after writing a checkpoint: run again to continue" ;;
+    *) echo "unknown status" ;;
+  esac
+}
+
+invrg_die() { # <status> <message>: one line on stderr, exit
+  echo "invrg job: error: $2" >&2
+  exit "$1"
+}
+
+# Sources the site profile (INVRG_SITE: a name in jobs/site/ or a path; default generic)
+# and fills in the defaults it left unset: INVRG, INVRG_LAUNCH, INVRG_PYTHON.
+invrg_load_site() {
+  local site=${INVRG_SITE:-generic}
+  case $site in
+    */*) INVRG_SITE_FILE=$site ;;
+    *) INVRG_SITE_FILE=$INVRG_JOBS_DIR/site/${site%.sh}.sh ;;
+  esac
+  [ -f "$INVRG_SITE_FILE" ] || invrg_die 2 "site profile '$site' not found ($INVRG_SITE_FILE)"
+  # shellcheck disable=SC1090
+  source "$INVRG_SITE_FILE" || invrg_die 1 "site profile $INVRG_SITE_FILE failed"
+  : "${INVRG:=$(dirname "$INVRG_JOBS_DIR")/build/invrg}"
+  : "${INVRG_LAUNCH:=srun}"
+  if [ -z "${INVRG_PYTHON:-}" ]; then
+    INVRG_PYTHON=$(command -v python3 || echo /usr/bin/python3)
+  fi
+  export INVRG INVRG_LAUNCH INVRG_PYTHON INVRG_SITE_FILE
+}
+
+invrg_nml() { # nml.py subcommand ...
+  "$INVRG_PYTHON" "$INVRG_JOBS_DIR/nml.py" "$@"
+}
+
+# Prints the provenance block: <input> <output> [extra lines].
+invrg_provenance() {
+  local input=$1 output=$2 sum
+  shift 2
+  sum=$(sha256sum "$input" 2>/dev/null | cut -d' ' -f1)
+  echo "== invrg job provenance"
+  echo "date:        $(date -Is)"
+  echo "host:        $(hostname)"
+  echo "job:         ${SLURM_JOB_ID:-none (not under SLURM)} (name ${SLURM_JOB_NAME:-?}, partition ${SLURM_JOB_PARTITION:-?}, account ${SLURM_JOB_ACCOUNT:-?})"
+  echo "nodes:       ${SLURM_JOB_NUM_NODES:-1} (${SLURM_JOB_NODELIST:-$(hostname)}), tasks ${SLURM_NTASKS:-?}, cpus per task ${SLURM_CPUS_PER_TASK:-1}"
+  echo "submit dir:  ${SLURM_SUBMIT_DIR:-?}"
+  echo "work dir:    $PWD"
+  echo "input:       $(realpath -- "$input") (sha256 ${sum:-?})"
+  echo "output:      $output"
+  echo "invrg:       $INVRG"
+  # invrg --version initialises MPI as a singleton; a site where that cannot work still runs.
+  timeout 120 "$INVRG" --version 2>&1 | sed 's/^/version:     /' ||
+    echo "version:     (invrg --version failed; see above)"
+  echo "launcher:    $INVRG_LAUNCH"
+  echo "site:        $INVRG_SITE_FILE"
+  local line
+  for line in "$@"; do echo "$line"; done
+  echo "=="
+}
+
+# Runs invrg on <input> with the launcher and returns its exit status, mapped to 0-3
+# (anything else, e.g. a rank killed by a signal, is a runtime failure: 1). With <output>,
+# success without that file is a failure too: srun can return 0 when it failed to start the
+# ranks.
+# The launcher string is evaluated here, so it may use $SLURM_NTASKS. It runs in the
+# background so that this shell can pass on SIGUSR1 and SIGTERM (sbatch --signal=B:USR1@300):
+# srun and mpirun forward them to every rank, and invrg answers by writing a checkpoint and
+# exiting with status 3. The batch scripts catch signals from their first line on
+# (invrg_early_signal).
+invrg_run() {
+  local input=$1 output=${2:-} status start=$SECONDS pid launch signalled
+  eval "launch=($INVRG_LAUNCH)" || invrg_die 2 "cannot parse INVRG_LAUNCH='$INVRG_LAUNCH'"
+  "${launch[@]}" "$INVRG" "$input" &
+  pid=$!
+  # shellcheck disable=SC2064
+  trap "signalled=1; echo 'invrg job: SIGUSR1 passed on to invrg (checkpoint and stop)'; kill -USR1 $pid" USR1
+  # shellcheck disable=SC2064
+  trap "signalled=1; echo 'invrg job: SIGTERM passed on to invrg (checkpoint and stop)'; kill -TERM $pid" TERM
+  if [ -n "${invrg_early_signal:-}" ]; then
+    echo "invrg job: SIG$invrg_early_signal came before invrg started (time limit shorter than" \
+      "the --signal lead time?): passed on in 5 s"
+    sleep 5 # time for invrg to set up its signal handlers
+    kill -s "$invrg_early_signal" "$pid" 2>/dev/null
+  fi
+  while :; do
+    signalled=0
+    wait "$pid"
+    status=$?
+    # A trapped signal ends wait early; waiting again gives the status once the launcher ends.
+    [ "$signalled" = 1 ] || break
+  done
+  trap 'echo "invrg job: signal after invrg ended: ignored"' USR1 TERM # let the job finish
+  if [ "$status" -gt 3 ]; then
+    echo "invrg job: the launcher returned $status (killed by a signal?): reported as 1" >&2
+    status=1
+  fi
+  if [ "$status" -eq 0 ] && [ -n "$output" ] && [ ! -e "$output" ]; then
+    echo "invrg job: the launcher returned 0 but $output does not exist: reported as 1" >&2
+    status=1
+  fi
+  echo "== invrg exit status $status ($(invrg_status_text "$status")) at $(date -Is), $((SECONDS - start)) s"
+  return "$status"
+}

@@ -1,0 +1,28 @@
+# Site profile: generic SLURM cluster (the default; INVRG_SITE=generic).
+# shellcheck shell=bash
+# Sourced by run.sbatch, ensemble.sbatch and restart_chain.sh's jobs before invrg runs; see
+# jobs/site/README.md. Set a variable only if it is not already set, so that the environment
+# of a submission (INVRG=... sbatch ...) wins over the profile.
+
+# Software environment (uncomment what your cluster needs):
+# module purge
+# module load gcc/12 openmpi/4.1 hdf5/1.14-mpi fftw/3.3-mpi
+
+# The invrg binary (default: build/invrg of the checkout that holds this jobs/ directory).
+# : "${INVRG:=$HOME/invrg/build/invrg}"
+
+# How to start the MPI ranks; evaluated in the job, so $SLURM_NTASKS may appear in it.
+# srun needs Open MPI (or MPICH) built with SLURM's PMIx or PMI-2 support; otherwise use mpirun,
+# which inside a SLURM job finds the allocation by itself.
+: "${INVRG_LAUNCH:=srun}"
+# : "${INVRG_LAUNCH:=srun --mpi=pmix}"
+# : "${INVRG_LAUNCH:=mpirun -n \$SLURM_NTASKS}"
+
+# Python 3 for jobs/nml.py (reads &run output, writes the ensemble's inputs).
+# : "${INVRG_PYTHON:=/usr/bin/python3}"
+
+# Partition and account: sbatch reads SBATCH_* variables in the shell that submits;
+# restart_chain.sh sources this profile before it submits (for a plain sbatch, source it first
+# or give -p/-A).
+# : "${SBATCH_PARTITION:=compute}"; export SBATCH_PARTITION
+# : "${SBATCH_ACCOUNT:=myproject}"; export SBATCH_ACCOUNT
