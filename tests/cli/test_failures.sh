@@ -62,15 +62,15 @@ no_leftovers "a rank failed"
 
 # --- one rank is killed outright: mpirun names it; nothing that looks complete is left
 rm -f out.h5*
-cat > long.nml <<'NML'
+cat > failures_long.nml <<'NML'   # a name of its own: we kill one of its ranks
 &run stages = 'mc', output = 'out.h5', seed = 5 /
 &mc L = 32, n_chains = 2, n_therm = 100, n_samples = 1000000, algorithm = 'sw' /
 NML
-("$MPIEXEC" -n 2 "$INVRG" long.nml > out.txt 2> err.txt) &
+("$MPIEXEC" -n 2 "$INVRG" failures_long.nml > out.txt 2> err.txt) &
 runner=$!
 for _ in $(seq 300); do grep -q "== stage mc" out.txt 2>/dev/null && break; sleep 0.1; done
 sleep 0.5
-victim=$(pgrep -f "$INVRG long.nml" | tail -1)
+victim=$(pgrep -f "$INVRG failures_long.nml" | tail -1)
 kill -KILL "$victim"
 wait $runner
 status=$?
