@@ -23,7 +23,7 @@ static const struct {
     {"mc", &invrg_stage_mc},
     {"train", &invrg_stage_train},
     {"dream", &invrg_stage_dream},
-    {"analyze", NULL},
+    {"analyze", &invrg_stage_analyze},
 };
 
 static const invrg_stage *find_stage(const char *name) {

@@ -87,8 +87,11 @@ typedef struct {
   int64_t save_max;
 } invrg_config_dream;
 
-/** &analyze: MCRG of the ensembles (and, later, correlations and FSS). */
+/** &analyze: observables, MCRG, correlations, FSS of the ensembles (stages mc, dream, analyze). */
 typedef struct {
+  char data[INVRG_PATH_LEN];                     /**< stage analyze: '' = this run's file, or a file */
+  char sources[2][INVRG_NAME_LEN];               /**< stage analyze: mc and/or dream configurations */
+  int n_sources;
   char operators[2][INVRG_NAME_LEN];             /**< swendsen and/or paper36 */
   int n_operators;
   int64_t mcrg_levels;
@@ -155,5 +158,8 @@ void invrg_config_free(invrg_config *cfg);
 
 /** True if @p stage is among the configured stages. */
 bool invrg_config_has_stage(const invrg_config *cfg, const char *stage);
+
+/** True if the input file set @p key of @p group (false: it has its default). Not collective. */
+bool invrg_config_key_given(const invrg_config *cfg, const char *group, const char *key);
 
 #endif

@@ -41,6 +41,24 @@ invrg_err invrg_configs_read_block(hid_t dset, const invrg_lattice *lat, int64_t
                                    uint8_t *block);
 
 /**
+ * The shape of a configurations dataset: @p n configurations of @p L × @p L, stored int8 or
+ * packed (attribute `format`; by the shape if the attribute is missing). Input error, naming
+ * @p what (e.g. "'old.h5': /mc/L16/configs"), if the dataset is not [n][L][L] int8 or
+ * [n][L][L/8] packed bytes. Collective on the file's communicator (metadata reads).
+ */
+invrg_err invrg_configs_info(hid_t dset, const char *what, int64_t *n, int64_t *L, bool *packed);
+
+/**
+ * Reads this rank's block of configuration @p index of @p dset, int8 or @p packed, as ±1
+ * bytes (nx · ny, the int8 form of invrg_configs_copy_block()), for invrg_configs_paste_block().
+ * Packed rows are unpacked from the bit where the block starts, so any block of any grid
+ * works. Runtime error for a value that is not a spin. Not collective (independent I/O: each
+ * rank reads the part of its block).
+ */
+invrg_err invrg_configs_read_spins(hid_t dset, const invrg_lattice *lat, bool packed,
+                                   int64_t index, uint8_t *block);
+
+/**
  * Puts an int8 block made by invrg_configs_copy_block() back into @p lat and
  * fills the halos. Collective on lat->comm.
  */

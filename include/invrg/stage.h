@@ -41,4 +41,8 @@ extern const invrg_stage invrg_stage_train;
 /** Dreamed configurations, measured level by level (src/stages/dream_stage.c). */
 extern const invrg_stage invrg_stage_dream;
 
+/** Stage mc's and dream's analyses of saved configurations, this run's or an earlier run's
+ * (src/stages/analyze_stage.c). */
+extern const invrg_stage invrg_stage_analyze;
+
 #endif

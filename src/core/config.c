@@ -262,7 +262,30 @@ static const invrg_nl_key dream_keys[] = {
      .min = 1, .max = INFINITY, .description = "at most this many configurations per saved level"},
 };
 
+/* Every name of a string list at most once (e.g. &analyze sources = 'mc', 'mc'). */
+static const char *validate_distinct(const void *value, int count, char *buf, size_t buflen) {
+  for (int i = 0; i < count; i++)
+    for (int k = 0; k < i; k++) {
+      const char *a = (const char *)value + (size_t)i * INVRG_NAME_LEN;
+      if (strcmp(a, (const char *)value + (size_t)k * INVRG_NAME_LEN) == 0) {
+        snprintf(buf, buflen, "'%s' is listed twice", a);
+        return buf;
+      }
+    }
+  return NULL;
+}
+
 static const invrg_nl_key analyze_keys[] = {
+    {.name = "data", .type = INVRG_NL_STRING, SCALAR, AT(analyze.data),
+     .string_size = INVRG_PATH_LEN, .default_text = "''",
+     .description = "stage analyze: '' = the configurations this run saved, or an invrg run file "
+                    "of an earlier job"},
+    {.name = "sources", .type = INVRG_NL_STRING, .min_count = 1, .max_count = 2,
+     .count_offset = offsetof(invrg_config, analyze.n_sources), AT(analyze.sources),
+     .string_size = INVRG_NAME_LEN, .default_text = "'mc', 'dream'", .choices = fss_source_names,
+     .validate = validate_distinct,
+     .description = "stage analyze: saved configurations to analyse, /mc/L<L>/configs and/or "
+                    "/dream/L<L>/configs (default: those of the two that exist)"},
     {.name = "operators", .type = INVRG_NL_STRING, .min_count = 1, .max_count = 2,
      .count_offset = offsetof(invrg_config, analyze.n_operators), AT(analyze.operators),
      .string_size = INVRG_NAME_LEN, .default_text = "'swendsen'", .choices = operator_sets,
@@ -275,7 +298,8 @@ static const invrg_nl_key analyze_keys[] = {
      .description = "majority-rule ties: random (a coin per block), up, or upper_left"},
     {.name = "jackknife_blocks", .type = INVRG_NL_INT, SCALAR, AT(analyze.jackknife_blocks),
      .default_text = "20", .min = 2, .max = 10000,
-     .description = "jackknife blocks for the errors of MCRG eigenvalues and dream observables"},
+     .description = "jackknife blocks for the errors of MCRG eigenvalues and of the observables "
+                    "of dream and analyze"},
     {.name = "mcrg_on_mc", .type = INVRG_NL_BOOL, SCALAR, AT(analyze.mcrg_on_mc),
      .default_text = ".false.",
      .description = "standard MCRG on every Monte Carlo sample of this run, as it is produced"},
@@ -290,7 +314,7 @@ static const invrg_nl_key analyze_keys[] = {
      .count_offset = offsetof(invrg_config, analyze.n_fss_sources), AT(analyze.fss_sources),
      .string_size = INVRG_NAME_LEN, .default_text = "'dream', 'mc'", .choices = fss_source_names,
      .description = "sources whose sizes are fitted across L: dream, and mc when &mc L lists "
-                    "several sizes"},
+                    "several sizes (stage analyze: its own fits of the sources it analyses)"},
 };
 
 #define GROUP(g, text) {.name = #g, .description = text, .keys = g##_keys, \
@@ -304,7 +328,8 @@ static const invrg_nl_group groups[] = {
     GROUP(mc, "Monte Carlo ensembles of the 2D Ising model (stage mc)"),
     GROUP(train, "training inverse-RG models on Monte Carlo data (stage train)"),
     GROUP(dream, "dreaming configurations from one spin up to 2^levels (stage dream)"),
-    GROUP(analyze, "block-spin RG and Monte Carlo RG eigenvalues of the ensembles"),
+    GROUP(analyze, "analyses of the ensembles: observables, MCRG eigenvalues, correlations, "
+                   "finite-size scaling (in stages mc and dream, and stage analyze)"),
 };
 
 static const invrg_nl_schema schema = {groups, (int)(sizeof groups / sizeof groups[0])};
@@ -441,5 +466,16 @@ void invrg_config_free(invrg_config *cfg) {
 bool invrg_config_has_stage(const invrg_config *cfg, const char *stage) {
   for (int i = 0; i < cfg->run.n_stages; i++)
     if (strcmp(cfg->run.stages[i], stage) == 0) return true;
+  return false;
+}
+
+bool invrg_config_key_given(const invrg_config *cfg, const char *group, const char *key) {
+  int flat = 0;
+  for (int g = 0; g < schema.n_groups; g++) {
+    const invrg_nl_group *grp = &schema.groups[g];
+    for (int k = 0; k < grp->n_keys; k++, flat++)
+      if (strcmp(grp->name, group) == 0 && strcmp(grp->keys[k].name, key) == 0)
+        return cfg->key_pos != NULL && cfg->key_pos[flat].line != 0;
+  }
   return false;
 }

@@ -1,6 +1,7 @@
 /* Configurations in HDF5: int8 or bit-packed rows, written block by block. */
 #include "invrg/configs_io.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -54,6 +55,84 @@ invrg_err invrg_configs_read_block(hid_t dset, const invrg_lattice *lat, int64_t
                                    uint8_t *block) {
   return invrg_h5_read_block3(dset, H5T_NATIVE_INT8, (hsize_t)index, 1, (hsize_t)lat->y0,
                               (hsize_t)lat->ny, (hsize_t)lat->x0, (hsize_t)lat->nx, block);
+}
+
+/* The dataset's `format` attribute into @p out ("" when it has none). */
+static invrg_err read_format(hid_t dset, char *out, size_t size) {
+  invrg_err err = INVRG_SUCCESS;
+  hid_t a = -1, type = -1;
+  char *value = NULL;
+  out[0] = '\0';
+  if (H5Aexists(dset, "format") <= 0) goto cleanup;
+  INVRG_H5_CALL(a = H5Aopen(dset, "format", H5P_DEFAULT), "format");
+  INVRG_H5_CALL(type = H5Aget_type(a), "format type");
+  if (H5Tget_class(type) == H5T_STRING && H5Tis_variable_str(type) > 0) {
+    INVRG_H5_CALL(H5Aread(a, type, &value), "format");
+    if (value != NULL) snprintf(out, size, "%s", value);
+  }
+cleanup:
+  H5free_memory(value);
+  invrg_h5_close(&type);
+  invrg_h5_close(&a);
+  return err;
+}
+
+invrg_err invrg_configs_info(hid_t dset, const char *what, int64_t *n, int64_t *L, bool *packed) {
+  invrg_err err = INVRG_SUCCESS;
+  hid_t space = -1, type = -1;
+  hsize_t dims[3] = {0, 0, 0};
+  char format[16];
+  INVRG_H5_CALL(space = H5Dget_space(dset), what);
+  INVRG_H5_CALL(type = H5Dget_type(dset), what);
+  INVRG_CHECK(H5Sget_simple_extent_ndims(space) == 3 && H5Tget_class(type) == H5T_INTEGER &&
+                  H5Tget_size(type) == 1,
+              INVRG_ERR_INPUT, "%s is not a dataset of configurations [n][L][L] of bytes", what);
+  H5Sget_simple_extent_dims(space, dims, NULL);
+  INVRG_CALL(read_format(dset, format, sizeof format));
+  *packed = format[0] != '\0' ? strcmp(format, "packed") == 0 : dims[2] != dims[1];
+  INVRG_CHECK(format[0] == '\0' || *packed || strcmp(format, "int8") == 0, INVRG_ERR_INPUT,
+              "%s has an unknown format '%s' (not int8 or packed)", what, format);
+  *n = (int64_t)dims[0];
+  *L = (int64_t)dims[1];
+  INVRG_CHECK(*L >= 2 && dims[2] == (*packed ? dims[1] / 8 : dims[1]) &&
+                  (!*packed || dims[1] % 8 == 0),
+              INVRG_ERR_INPUT, "%s has shape %llu x %llu x %llu, not [n][L][%s] (%s)", what,
+              (unsigned long long)dims[0], (unsigned long long)dims[1],
+              (unsigned long long)dims[2], *packed ? "L/8" : "L", *packed ? "packed" : "int8");
+cleanup:
+  invrg_h5_close(&type);
+  invrg_h5_close(&space);
+  return err;
+}
+
+invrg_err invrg_configs_read_spins(hid_t dset, const invrg_lattice *lat, bool packed,
+                                   int64_t index, uint8_t *block) {
+  invrg_err err = INVRG_SUCCESS;
+  uint8_t *bytes = NULL;
+  const size_t nx = (size_t)lat->nx, ny = (size_t)lat->ny;
+  if (!packed) {
+    INVRG_CALL(invrg_configs_read_block(dset, lat, index, block));
+  } else {
+    /* the bytes that hold columns x0 … x0 + nx − 1, which need not start on a byte */
+    const int64_t first = lat->x0 / 8, width = (lat->x0 + lat->nx + 7) / 8 - first;
+    bytes = malloc(ny * (size_t)width);
+    INVRG_CHECK_ALLOC(bytes);
+    INVRG_CALL(invrg_h5_read_block3(dset, H5T_NATIVE_UINT8, (hsize_t)index, 1, (hsize_t)lat->y0,
+                                    ny, (hsize_t)first, (hsize_t)width, bytes));
+    for (size_t y = 0; y < ny; y++)
+      for (size_t i = 0; i < nx; i++) {
+        const size_t bit = (size_t)(lat->x0 - 8 * first) + i; /* from the first byte's MSB */
+        const uint8_t byte = bytes[y * (size_t)width + bit / 8];
+        block[y * nx + i] = (uint8_t)((byte >> (7 - bit % 8)) & 1 ? 1 : -1);
+      }
+  }
+  for (size_t k = 0; k < nx * ny; k++)
+    INVRG_CHECK(block[k] == 1 || block[k] == (uint8_t)-1, INVRG_ERR_RUNTIME,
+                "configuration %lld holds the value %d, which is not a spin (+1 or -1)",
+                (long long)index, (int8_t)block[k]);
+cleanup:
+  free(bytes);
+  return err;
 }
 
 invrg_err invrg_configs_paste_block(invrg_lattice *lat, const uint8_t *block) {

@@ -60,9 +60,9 @@ printf "&run\n  stages =\n  output = 'checked.h5'\n/\n" > ok.nml
 expect_status 0 "--check of a valid input" -- "$INVRG" --check ok.nml
 [ ! -e checked.h5 ] && pass "--check writes nothing" || fail "--check created the output"
 
-# A stage this version does not have is an input error, before anything is written.
+# A stage that cannot work with the input is an input error, before anything is written.
 printf "&run stages = 'analyze', output = 'stage.h5' /\n" > stage.nml
-expect_status 2 "unavailable stage" -- "$INVRG" stage.nml
-expect_grep err.txt "stage.nml:1:6: error: stage 'analyze' is not available" "unavailable stage named"
-[ ! -e stage.h5 ] && pass "no output for unavailable stage" || fail "output written"
+expect_status 2 "stage without its input" -- "$INVRG" stage.nml
+expect_grep err.txt "stage.nml:1:6: error: stage analyze has nothing to analyse" "stage without its input explained"
+[ ! -e stage.h5 ] && pass "no output for a stage without its input" || fail "output written"
 finish

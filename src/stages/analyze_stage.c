@@ -1,0 +1,516 @@
+/* Stage analyze: the analyses of stages mc and dream, on configurations saved before.
+ *
+ * The configurations of /<source>/L<L>/configs (source mc or dream, in this
+ * run's file or another run's) are items (groups.h): configuration j is read
+ * and measured by group j mod n_groups, on a lattice replicated on the
+ * group's ranks or, when the grid can split it, distributed over them.
+ * Per-configuration primaries travel to world rank 0 in file order, where the
+ * jackknife blocks are contiguous runs of configurations; MCRG and correlation
+ * sums are exact integers. So every number written is the same on any number
+ * of ranks and grids.
+ *
+ * Output, per analysed source s and size L (names chosen so that they never
+ * clash with what stages mc and dream write about the same configurations):
+ *   /analyze/<s>/L<L>                       summary attributes, as /mc/L<L> and /dream/L<L>
+ *   /mcrg/analyze_<s>/blocked_L<L>/level<n>/<set>   standard MCRG of the size
+ *   /corr/analyze_<s>/L<L>                  two-point functions (&analyze correlations)
+ *   /fss/analyze_<s>                        fits across the sizes (s in &analyze fss_sources)
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "invrg/configs_io.h"
+#include "invrg/correlation.h"
+#include "invrg/exact.h"
+#include "invrg/fss.h"
+#include "invrg/h5util.h"
+#include "invrg/lattice.h"
+#include "invrg/log.h"
+#include "invrg/mcrg.h"
+#include "invrg/observables.h"
+#include "invrg/progress.h"
+#include "invrg/reducer.h"
+#include "invrg/stage.h"
+
+/* ------------------------------------------------------------------ the ensembles */
+
+enum { MAX_SIZES = 32 };
+
+/* The saved configurations of one size. */
+typedef struct {
+  int64_t L, n; /* side; configurations */
+  bool packed;
+  double K; /* coupling of C/N: the beta of /mc/L<L>, K_c for dreams */
+} ensemble;
+
+/* The sizes of one source, by increasing L. */
+typedef struct {
+  int n;
+  ensemble e[MAX_SIZES];
+} ensemble_list;
+
+static void insert_sorted(ensemble_list *list, const ensemble *e) {
+  int i = list->n++;
+  for (; i > 0 && list->e[i - 1].L > e->L; i--) list->e[i] = list->e[i - 1];
+  list->e[i] = *e;
+}
+
+/*
+ * Every /<source>/L<L>/configs of @p file (named @p name in messages). Input error for a
+ * dataset that is not one of configurations or holds fewer than 2 (the jackknife needs 2).
+ * Collective on the file's communicator (metadata reads, the same on every rank).
+ */
+static invrg_err find_ensembles(hid_t file, const char *name, const char *source,
+                                ensemble_list *out) {
+  invrg_err err = INVRG_SUCCESS;
+  hid_t g = -1, sub = -1, dset = -1, attr = -1;
+  out->n = 0;
+  if (H5Lexists(file, source, H5P_DEFAULT) <= 0) goto cleanup;
+  INVRG_H5_CALL(g = H5Gopen2(file, source, H5P_DEFAULT), source);
+  H5G_info_t info;
+  INVRG_H5_CALL(H5Gget_info(g, &info), source);
+  for (hsize_t i = 0; i < info.nlinks; i++) {
+    char member[64] = "", path[96], what[INVRG_PATH_LEN + 128];
+    if (H5Lget_name_by_idx(g, ".", H5_INDEX_NAME, H5_ITER_INC, i, member, sizeof member,
+                           H5P_DEFAULT) < 0 || member[0] != 'L')
+      continue;
+    char *end = NULL;
+    const long long L = strtoll(member + 1, &end, 10);
+    snprintf(path, sizeof path, "%s/configs", member);
+    if (L <= 0 || *end != '\0' || H5Lexists(g, path, H5P_DEFAULT) <= 0) continue;
+    snprintf(what, sizeof what, "%s: /%s/%s", name, source, path);
+    ensemble e = {0, 0, false, INVRG_K_CRITICAL};
+    INVRG_H5_CALL(sub = H5Gopen2(g, member, H5P_DEFAULT), what);
+    INVRG_H5_CALL(dset = H5Dopen2(sub, "configs", H5P_DEFAULT), what);
+    INVRG_CALL(invrg_configs_info(dset, what, &e.n, &e.L, &e.packed));
+    INVRG_CHECK(e.L == L, INVRG_ERR_INPUT, "%s holds configurations of L = %lld", what,
+                (long long)e.L);
+    INVRG_CHECK(e.n >= 2, INVRG_ERR_INPUT,
+                "%s holds %lld configuration; the jackknife needs at least 2", what,
+                (long long)e.n);
+    INVRG_CHECK(out->n < MAX_SIZES, INVRG_ERR_INPUT, "%s: more than %d sizes under /%s", name,
+                MAX_SIZES, source);
+    if (strcmp(source, "mc") == 0 && H5Aexists(sub, "beta") > 0) { /* Monte Carlo at any K */
+      INVRG_H5_CALL(attr = H5Aopen(sub, "beta", H5P_DEFAULT), what);
+      INVRG_H5_CALL(H5Aread(attr, H5T_NATIVE_DOUBLE, &e.K), what);
+      invrg_h5_close(&attr);
+    }
+    insert_sorted(out, &e);
+    invrg_h5_close(&dset);
+    invrg_h5_close(&sub);
+  }
+cleanup:
+  invrg_h5_close(&attr);
+  invrg_h5_close(&dset);
+  invrg_h5_close(&sub);
+  invrg_h5_close(&g);
+  return err;
+}
+
+/* What the earlier stages of this run will save of @p source (the file is empty at check()). */
+static void planned_ensembles(const invrg_config *cfg, const char *source, ensemble_list *out) {
+  const bool packed = strcmp(cfg->output.configs_format, "packed") == 0;
+  out->n = 0;
+  if (strcmp(source, "mc") == 0 && invrg_config_has_stage(cfg, "mc") && cfg->mc.save_configs)
+    for (int i = 0; i < cfg->mc.n_L; i++)
+      out->e[out->n++] = (ensemble){cfg->mc.L[i], cfg->mc.n_chains * cfg->mc.n_samples, packed,
+                                    cfg->mc.beta};
+  if (strcmp(source, "dream") == 0 && invrg_config_has_stage(cfg, "dream"))
+    for (int i = 0; i < cfg->dream.n_save_levels && out->n < MAX_SIZES; i++) {
+      const int64_t n = cfg->dream.save_max < cfg->dream.n_samples ? cfg->dream.save_max
+                                                                   : cfg->dream.n_samples;
+      out->e[out->n++] = (ensemble){INT64_C(1) << cfg->dream.save_levels[i], n, packed,
+                                    INVRG_K_CRITICAL};
+    }
+}
+
+/* ------------------------------------------------------------------ check */
+
+static const char *how_to_save(const char *source) {
+  return strcmp(source, "mc") == 0 ? "stage mc saves them with &mc save_configs = .true."
+                                   : "stage dream saves them with &dream save_levels";
+}
+
+/*
+ * Sources without configurations in @p where: a source the input lists must have some;
+ * of the default list ('mc', 'dream'), at least one. Not collective.
+ */
+static invrg_err check_found(const invrg_config *cfg, const ensemble_list found[],
+                             const char *where, const char *remedy) {
+  invrg_err err = INVRG_SUCCESS;
+  const invrg_config_analyze *a = &cfg->analyze;
+  const bool listed = invrg_config_key_given(cfg, "analyze", "sources");
+  int total = 0;
+  for (int s = 0; s < a->n_sources; s++) {
+    total += found[s].n;
+    if (listed && found[s].n == 0) {
+      err = invrg_config_input_error(cfg, "analyze", "sources",
+                                     "sources lists '%s', but %s has no /%s/L<L>/configs (%s)%s",
+                                     a->sources[s], where, a->sources[s],
+                                     how_to_save(a->sources[s]), remedy);
+      goto cleanup;
+    }
+  }
+  if (total == 0) { /* at the sources asked for, else where the stage is */
+    err = invrg_config_input_error(cfg, listed ? "analyze" : "run", listed ? "sources" : "stages",
+                                   "stage analyze has nothing to analyse: %s has no "
+                                   "/mc/L<L>/configs or /dream/L<L>/configs (%s; %s)%s",
+                                   where, how_to_save("mc"), how_to_save("dream"), remedy);
+    goto cleanup;
+  }
+cleanup:
+  return err;
+}
+
+/* The configurations this run's stages will save. Not collective (the same on every rank). */
+static invrg_err check_this_run(const invrg_config *cfg) {
+  invrg_err err = INVRG_SUCCESS;
+  ensemble_list found[2];
+  for (int s = 0; s < cfg->analyze.n_sources; s++)
+    planned_ensembles(cfg, cfg->analyze.sources[s], &found[s]);
+  INVRG_CALL(check_found(cfg, found, "this run",
+                         "; or analyse an earlier run's file with &analyze data"));
+  for (int s = 0; s < cfg->analyze.n_sources; s++)
+    if (found[s].n > 0 && found[s].e[0].n < 2) { /* only dreams can save 1 */
+      err = invrg_config_input_error(cfg, "dream", "save_max",
+                                     "stage analyze needs at least 2 saved configurations per "
+                                     "size; save_max = %lld",
+                                     (long long)cfg->dream.save_max);
+      goto cleanup;
+    }
+cleanup:
+  return err;
+}
+
+/* The file of &analyze data, opened by this rank alone: readable, invrg, with configurations. */
+static invrg_err check_data_file(const invrg_config *cfg) {
+  invrg_err err = INVRG_SUCCESS;
+  const invrg_config_analyze *a = &cfg->analyze;
+  ensemble_list found[2];
+  char where[INVRG_PATH_LEN + 2];
+  hid_t file = H5Fopen(a->data, H5F_ACC_RDONLY, H5P_DEFAULT);
+  if (file < 0) {
+    err = invrg_config_input_error(cfg, "analyze", "data",
+                                   "cannot open '%s' (missing, or not HDF5)", a->data);
+    goto cleanup;
+  }
+  if (invrg_h5_check_format(file, a->data, INVRG_FORMAT_VERSION_MAJOR) != INVRG_SUCCESS) {
+    err = invrg_config_input_error(cfg, "analyze", "data", "%s", invrg_error_message());
+    goto cleanup;
+  }
+  for (int s = 0; s < a->n_sources; s++)
+    if (find_ensembles(file, a->data, a->sources[s], &found[s]) != INVRG_SUCCESS) {
+      err = invrg_config_input_error(cfg, "analyze", "data", "%s", invrg_error_message());
+      goto cleanup;
+    }
+  snprintf(where, sizeof where, "'%s'", a->data);
+  INVRG_CALL(check_found(cfg, found, where, ""));
+cleanup:
+  invrg_h5_close(&file);
+  return err;
+}
+
+static invrg_err analyze_check(const invrg_run *run) {
+  invrg_err err = INVRG_SUCCESS;
+  const invrg_config *cfg = run->cfg;
+  if (cfg->analyze.data[0] == '\0') {
+    INVRG_CALL(check_this_run(cfg));
+    goto cleanup;
+  }
+  /* Only rank 0 looks at the file, then tells everyone what it found. */
+  int64_t found = INVRG_SUCCESS;
+  if (run->groups->world_rank == 0) found = check_data_file(cfg);
+  INVRG_MPI_CALL(MPI_Bcast(&found, 1, MPI_INT64_T, 0, run->groups->world));
+  if (found != INVRG_SUCCESS) {
+    if (run->groups->world_rank != 0)
+      invrg_error_set((invrg_err)found, __FILE__, __LINE__, "bad &analyze data");
+    invrg_error_mark_reported(); /* rank 0 printed it */
+    err = (invrg_err)found;
+    goto cleanup;
+  }
+cleanup:
+  return err;
+}
+
+/* ------------------------------------------------------------------ output */
+
+/* Blockings of an L × L configuration while the coarse side stays even and at least 2. */
+static int mcrg_levels_of(int64_t L, int64_t wanted) {
+  int n = 0;
+  while (n < wanted && (L >> n) % 2 == 0 && (L >> n) >= 4) n++;
+  return n;
+}
+
+static invrg_err write_summary(hid_t file, const char *source, const char *data,
+                               const ensemble *e, int B, const invrg_summary *s) {
+  invrg_err err = INVRG_SUCCESS;
+  hid_t g = -1;
+  char path[64], configs[64];
+  snprintf(path, sizeof path, "analyze/%s/L%lld", source, (long long)e->L);
+  snprintf(configs, sizeof configs, "/%s/L%lld/configs", source, (long long)e->L);
+  INVRG_CALL(invrg_h5_create_group(file, path, &g));
+  int64_t n = s->n_samples, L = e->L, blocks = B;
+  INVRG_CALL(invrg_h5_attr_int64(g, "n_samples", &n, 1, true));
+  INVRG_CALL(invrg_h5_attr_int64(g, "L", &L, 1, true));
+  INVRG_CALL(invrg_h5_attr_double(g, "beta", &e->K, 1, true));
+  INVRG_CALL(invrg_h5_attr_string(g, "data", data));
+  INVRG_CALL(invrg_h5_attr_string(g, "configs", configs));
+  INVRG_CALL(invrg_h5_attr_int64(g, "jackknife_blocks", &blocks, 1, true));
+  INVRG_CALL(invrg_h5_attr_string(
+      g, "error_method", "jackknife over contiguous blocks of configurations in file order"));
+  for (int o = 0; o < INVRG_N_OBS; o++) {
+    char name[64];
+    INVRG_CALL(invrg_h5_attr_double(g, invrg_summary_names[o], &s->value[o], 1, true));
+    snprintf(name, sizeof name, "%s_err", invrg_summary_names[o]);
+    INVRG_CALL(invrg_h5_attr_double(g, name, &s->error[o], 1, true));
+  }
+  invrg_exact_thermo ex;
+  if (invrg_exact_torus((int)e->L, e->K, &ex)) {
+    double dev_e = (s->value[INVRG_OBS_ENERGY] - ex.energy) / s->error[INVRG_OBS_ENERGY];
+    double dev_c = (s->value[INVRG_OBS_SPECIFIC_HEAT] - ex.specific_heat) /
+                   s->error[INVRG_OBS_SPECIFIC_HEAT];
+    INVRG_CALL(invrg_h5_attr_double(g, "energy_exact", &ex.energy, 1, true));
+    INVRG_CALL(invrg_h5_attr_double(g, "energy_dev_sigma", &dev_e, 1, true));
+    INVRG_CALL(invrg_h5_attr_double(g, "specific_heat_exact", &ex.specific_heat, 1, true));
+    INVRG_CALL(invrg_h5_attr_double(g, "specific_heat_dev_sigma", &dev_c, 1, true));
+  }
+cleanup:
+  invrg_h5_close(&g);
+  return err;
+}
+
+/* The table of the log: one row per size, with the distance from the exact torus. */
+static void log_table(const char *source, const char *data, const ensemble_list *list, int B,
+                      const invrg_summary *sum) {
+  const int shown[] = {INVRG_OBS_ENERGY, INVRG_OBS_SPECIFIC_HEAT, INVRG_OBS_ABS_M, INVRG_OBS_CHI,
+                       INVRG_OBS_V4};
+  invrg_log(INVRG_LOG_INFO, "analyze %s: %d size%s from %s, jackknife over %d blocks", source,
+            list->n, list->n == 1 ? "" : "s", data, B);
+  invrg_log(INVRG_LOG_INFO, "  %6s %8s %22s %22s %20s %20s %20s  %s", "L", "configs", "E/N", "C/N",
+            "<|m|>", "chi", "V4", "deviation (sigma) from the exact torus");
+  for (int i = 0; i < list->n; i++) {
+    const invrg_summary *s = &sum[i];
+    char cells[5][40], dev[96] = "";
+    for (int k = 0; k < 5; k++)
+      snprintf(cells[k], sizeof cells[k], "%.6g +- %.2g", s->value[shown[k]], s->error[shown[k]]);
+    invrg_exact_thermo ex;
+    if (invrg_exact_torus((int)list->e[i].L, list->e[i].K, &ex))
+      snprintf(dev, sizeof dev, "energy %+.1f, specific_heat %+.1f",
+               (s->value[INVRG_OBS_ENERGY] - ex.energy) / s->error[INVRG_OBS_ENERGY],
+               (s->value[INVRG_OBS_SPECIFIC_HEAT] - ex.specific_heat) /
+                   s->error[INVRG_OBS_SPECIFIC_HEAT]);
+    invrg_log(INVRG_LOG_INFO, "  %6lld %8lld %22s %22s %20s %20s %20s  %s",
+              (long long)list->e[i].L, (long long)list->e[i].n, cells[0], cells[1], cells[2],
+              cells[3], cells[4], dev);
+  }
+}
+
+/* ------------------------------------------------------------------ execute */
+
+/*
+ * One size: every configuration read by its group and measured; MCRG of the size written;
+ * configurations added to @p corr (may be NULL); the summary written to /analyze/<source>/L<L>
+ * and returned, with the block means [B][primary] and sizes [B] (every rank) for FSS.
+ * Collective on the world.
+ */
+static invrg_err analyze_size(invrg_run *run, hid_t file, const char *source, const char *data,
+                              const ensemble *e, int B, invrg_corr *corr, double *block_means,
+                              int64_t *block_sizes, invrg_summary *summary) {
+  invrg_err err = INVRG_SUCCESS;
+  const invrg_config_analyze *a = &run->cfg->analyze;
+  const invrg_groups *groups = run->groups;
+  const int64_t L = e->L, n = e->n, n_mine = invrg_groups_item_count(groups, n);
+  const int levels = mcrg_levels_of(L, a->mcrg_levels);
+  hid_t dset = -1;
+  invrg_lattice *lat = NULL;
+  invrg_mcrg *mcrg = NULL;
+  invrg_mcrg_results *mcrg_results = NULL;
+  uint8_t *block = NULL;
+  double *mine = NULL, *all = NULL;
+  char path[64], label[128];
+
+  snprintf(path, sizeof path, "%s/L%lld/configs", source, (long long)L);
+  INVRG_H5_CALL(dset = H5Dopen2(file, path, H5P_DEFAULT), path);
+  if (groups->ranks_per_group > 1 && invrg_groups_can_distribute(groups, L, L, 1))
+    INVRG_CALL(invrg_lattice_create_distributed(groups, L, L, 1, &lat));
+  else /* one rank per group, or too small for the grid: whole on each rank of the group */
+    INVRG_CALL(invrg_lattice_create_replicated(L, L, 1, &lat));
+  block = malloc((size_t)lat->nx * (size_t)lat->ny);
+  mine = calloc((size_t)(n_mine > 0 ? n_mine : 1) * INVRG_N_PRIMARY, sizeof *mine);
+  INVRG_CHECK_ALLOC(block);
+  INVRG_CHECK_ALLOC(mine);
+  if (levels > 0) {
+    invrg_mcrg_params mp = {.n_sets = a->n_operators, .n_levels = levels, .n_blocks = B,
+                            .seed = (uint64_t)run->cfg->run.seed};
+    for (int k = 0; k < mp.n_sets; k++) mp.sets[k] = a->operators[k];
+    invrg_tie_rule_from_name(a->tie_rule, &mp.tie_rule);
+    INVRG_CALL(invrg_mcrg_create(&mp, groups, &mcrg));
+  }
+  if (corr != NULL) INVRG_CALL(invrg_corr_prepare(corr, lat));
+
+  invrg_progress progress;
+  snprintf(label, sizeof label, "analyze %s L=%lld (group %d: %lld configurations)", source,
+           (long long)L, groups->group, (long long)n_mine);
+  invrg_progress_start(&progress, label, (double)n_mine, "spins", 10.0);
+  for (int64_t k = 0; k < n_mine; k++) {
+    const int64_t j = invrg_groups_item(groups, k);
+    const int b = invrg_mcrg_block_of(j, n, B);
+    invrg_config_sums sums;
+    INVRG_CALL(invrg_configs_read_spins(dset, lat, e->packed, j, block));
+    INVRG_CALL(invrg_configs_paste_block(lat, block));
+    INVRG_CALL(invrg_observables_sums(lat, &sums));
+    invrg_observables_primaries(&sums, mine + (size_t)k * INVRG_N_PRIMARY);
+    /* tie coins of configuration j: item j, sample 0, as dream's blocked pairs of sample j */
+    if (mcrg != NULL) INVRG_CALL(invrg_mcrg_add_configuration(mcrg, lat, (uint64_t)j, 0, b));
+    if (corr != NULL) INVRG_CALL(invrg_corr_add_configuration(corr, lat, b));
+    invrg_progress_update(&progress, (double)(k + 1), (double)((k + 1) * L * L));
+  }
+  invrg_progress_finish(&progress, (double)(n_mine * L * L));
+
+  /* Primaries in file order on rank 0, block means there, then the summary everywhere. */
+  if (groups->world_rank == 0) {
+    all = malloc((size_t)n * INVRG_N_PRIMARY * sizeof *all);
+    INVRG_CHECK_ALLOC(all);
+  }
+  INVRG_CALL(invrg_reducer_gather(groups, n, INVRG_N_PRIMARY, mine, all));
+  memset(block_means, 0, (size_t)B * INVRG_N_PRIMARY * sizeof *block_means);
+  memset(block_sizes, 0, (size_t)B * sizeof *block_sizes);
+  for (int64_t j = 0; j < n; j++) block_sizes[invrg_mcrg_block_of(j, n, B)]++;
+  if (groups->world_rank == 0)
+    for (int64_t j = 0; j < n; j++) {
+      const int b = invrg_mcrg_block_of(j, n, B);
+      for (int p = 0; p < INVRG_N_PRIMARY; p++)
+        block_means[(size_t)b * INVRG_N_PRIMARY + (size_t)p] +=
+            all[(size_t)j * INVRG_N_PRIMARY + (size_t)p] / (double)block_sizes[b];
+    }
+  INVRG_MPI_CALL(MPI_Bcast(block_means, B * INVRG_N_PRIMARY, MPI_DOUBLE, 0, groups->world));
+  invrg_summary_from_blocks(block_means, block_sizes, B, (double)(L * L), e->K, summary);
+  INVRG_CALL(write_summary(run->file->file, source, data, e, B, summary));
+
+  if (mcrg != NULL) { /* one accumulator per size: the levels of different sizes differ */
+    char dir[32], pairs[32];
+    snprintf(dir, sizeof dir, "analyze_%s", source);
+    snprintf(pairs, sizeof pairs, "blocked_L%lld", (long long)L);
+    INVRG_CALL(invrg_mcrg_reduce(mcrg));
+    INVRG_CALL(invrg_mcrg_analyze(mcrg, 0, &mcrg_results));
+    INVRG_CALL(invrg_mcrg_write(mcrg_results, run->file->file, dir, pairs, groups->world));
+    invrg_mcrg_log(mcrg_results, dir, pairs);
+  }
+cleanup:
+  invrg_mcrg_results_destroy(&mcrg_results);
+  invrg_mcrg_destroy(&mcrg);
+  invrg_lattice_destroy(&lat);
+  invrg_h5_close(&dset);
+  free(block);
+  free(mine);
+  free(all);
+  return err;
+}
+
+/* Every size of one source, then its correlations and finite-size scaling. Collective. */
+static invrg_err analyze_source(invrg_run *run, hid_t file, const char *source, const char *data,
+                                const ensemble_list *list) {
+  invrg_err err = INVRG_SUCCESS;
+  const invrg_config_analyze *a = &run->cfg->analyze;
+  const invrg_groups *groups = run->groups;
+  invrg_summary summary[MAX_SIZES];
+  invrg_corr *corr = NULL;
+  invrg_corr_results *corr_results = NULL;
+  invrg_fss_data *fss_data = NULL;
+  invrg_fss_results *fss_results = NULL;
+  char dir[32];
+  snprintf(dir, sizeof dir, "analyze_%s", source);
+  /* The same blocks at every size, as the finite-size-scaling fits need. */
+  int64_t n_min = list->e[0].n;
+  for (int i = 1; i < list->n; i++) n_min = list->e[i].n < n_min ? list->e[i].n : n_min;
+  const int B = (int)(a->jackknife_blocks < n_min ? a->jackknife_blocks : n_min);
+  double *block_means = calloc((size_t)list->n * (size_t)B * INVRG_N_PRIMARY, sizeof *block_means);
+  int64_t *block_sizes = calloc((size_t)list->n * (size_t)B, sizeof *block_sizes);
+  INVRG_CHECK_ALLOC(block_means);
+  INVRG_CHECK_ALLOC(block_sizes);
+
+  if (a->correlations) {
+    invrg_corr_params cp = {B, 64};
+    INVRG_CALL(invrg_corr_create(&cp, groups, &corr));
+  }
+  for (int i = 0; i < list->n; i++)
+    INVRG_CALL(analyze_size(run, file, source, data, &list->e[i], B, corr,
+                            block_means + (size_t)i * (size_t)B * INVRG_N_PRIMARY,
+                            block_sizes + (size_t)i * (size_t)B, &summary[i]));
+  log_table(source, data, list, B, summary);
+
+  if (corr != NULL) {
+    INVRG_CALL(invrg_corr_reduce(corr));
+    INVRG_CALL(invrg_corr_analyze(corr, &corr_results));
+    INVRG_CALL(invrg_corr_write(corr_results, run->file->file, dir, groups->world));
+    invrg_corr_log(corr_results, dir);
+  }
+  bool fit = false;
+  for (int k = 0; k < a->n_fss_sources; k++) fit = fit || strcmp(a->fss_sources[k], source) == 0;
+  if (fit && list->n >= 2) {
+    INVRG_CALL(invrg_fss_data_create(B, &fss_data));
+    for (int i = 0; i < list->n; i++) {
+      const int64_t L = list->e[i].L;
+      INVRG_CALL(invrg_fss_set_primaries(fss_data, L,
+                                         block_means + (size_t)i * (size_t)B * INVRG_N_PRIMARY,
+                                         block_sizes + (size_t)i * (size_t)B, list->e[i].K));
+      const invrg_corr_size *cs = corr_results != NULL ? invrg_corr_find(corr_results, L) : NULL;
+      if (cs != NULL)
+        INVRG_CALL(invrg_fss_set(fss_data, L, INVRG_FSS_XI_OVER_L, cs->xi2_over_L,
+                                 cs->xi2_over_L_jackknife));
+    }
+    invrg_fss_params fp = {a->fss_Lmin, a->fss_Lmax};
+    INVRG_CALL(invrg_fss_analyze(fss_data, &fp, &fss_results));
+    INVRG_CALL(invrg_fss_write(fss_results, run->file->file, dir, groups->world));
+    invrg_fss_log(fss_results, dir);
+  }
+cleanup:
+  invrg_fss_results_destroy(&fss_results);
+  invrg_fss_data_destroy(&fss_data);
+  invrg_corr_results_destroy(&corr_results);
+  invrg_corr_destroy(&corr);
+  free(block_means);
+  free(block_sizes);
+  return err;
+}
+
+static invrg_err analyze_execute(invrg_run *run) {
+  invrg_err err = INVRG_SUCCESS;
+  const invrg_config *cfg = run->cfg;
+  const invrg_config_analyze *a = &cfg->analyze;
+  const invrg_groups *groups = run->groups;
+  hid_t other = -1, top = -1; /* another run's file, opened here; /analyze */
+  hid_t file = run->file->file;
+  const char *data = a->data[0] != '\0' ? a->data : cfg->run.output;
+  ensemble_list list;
+
+  if (a->data[0] == '\0') { /* this run's configurations: on disk first, then read back */
+    INVRG_CALL(invrg_h5_flush_file(run->file->file, run->file->tmp_path));
+    INVRG_MPI_CALL(MPI_Barrier(groups->world));
+  } else {
+    INVRG_CALL(invrg_h5_open_parallel(a->data, false, groups->world, &other));
+    file = other;
+  }
+  INVRG_CALL(invrg_h5_create_group(run->file->file, "analyze", &top));
+  INVRG_CALL(invrg_h5_attr_string(top, "data", data));
+  for (int s = 0; s < a->n_sources; s++) {
+    const char *source = a->sources[s];
+    INVRG_CALL(find_ensembles(file, data, source, &list));
+    if (list.n == 0) { /* only with the default sources: check() saw to the others */
+      invrg_log(INVRG_LOG_INFO, "analyze: %s has no /%s/L<L>/configs; nothing of %s to analyse",
+                data, source, source);
+      continue;
+    }
+    INVRG_CALL(analyze_source(run, file, source, data, &list));
+  }
+cleanup:
+  invrg_h5_close(&top);
+  /* Closing is collective: after a runtime failure other ranks may be inside another
+   * collective call, and the pipeline aborts the run anyway. Read-only, so no watchdog
+   * (invrg_h5_close_file would delete the file it guards). */
+  if (err != INVRG_ERR_RUNTIME) invrg_h5_close(&other);
+  return err;
+}
+
+const invrg_stage invrg_stage_analyze = {"analyze", analyze_check, analyze_execute};
