@@ -233,6 +233,33 @@ static void log_table(hid_t file, const invrg_config_dream *d, const invrg_summa
   }
 }
 
+/* ------------------------------------------------------------------ costs */
+
+/*
+ * Where the time went, per level: generation (the upsampling step and its halo) and
+ * measurement (observables, MCRG pairs, correlations), the largest over the ranks. Logged,
+ * and kept in /run/dream_seconds [level][generation, measurement] (timings are not results:
+ * /run is the part of the run file that describes the run). Collective on the world.
+ */
+static invrg_err report_costs(const invrg_run *run, double *seconds, int levels) {
+  invrg_err err = INVRG_SUCCESS;
+  hid_t g = -1;
+  const int n = 2 * (levels + 1);
+  INVRG_MPI_CALL(MPI_Allreduce(MPI_IN_PLACE, seconds, n, MPI_DOUBLE, MPI_MAX, run->groups->world));
+  invrg_log(INVRG_LOG_INFO, "dream costs per level (seconds, the slowest rank): %6s %12s %12s",
+            "L", "generation", "measurement");
+  for (int level = 1; level <= levels; level++)
+    invrg_log(INVRG_LOG_INFO, "  %6lld %12.3f %12.3f", 1LL << level, seconds[2 * level],
+              seconds[2 * level + 1]);
+  hsize_t dims[2] = {(hsize_t)levels + 1, 2};
+  INVRG_CALL(invrg_h5_create_group(run->file->file, "run", &g));
+  INVRG_CALL(invrg_h5_dataset_doubles(g, "dream_seconds", 2, dims, seconds,
+                                      run->groups->world_rank == 0));
+cleanup:
+  invrg_h5_close(&g);
+  return err;
+}
+
 /* ------------------------------------------------------------------ checkpoints */
 
 /*
@@ -330,6 +357,7 @@ static invrg_err dream_execute(invrg_run *run) {
   invrg_lattice *lat[21] = {NULL};
   double *mine = NULL, *all = NULL;
   int64_t *done = NULL;
+  double seconds[2 * 21] = {0}; /* per level: generation, measurement (this rank) */
   invrg_summary *summary = NULL;
   double *block_means = NULL;
   int64_t *block_sizes = NULL;
@@ -411,9 +439,12 @@ static invrg_err dream_execute(invrg_run *run) {
     INVRG_CALL(invrg_lattice_halo_exchange(lat[0]));
     for (int level = 1; level <= levels; level++) {
       int64_t L = (int64_t)1 << level;
+      double t0 = MPI_Wtime();
       INVRG_CALL(invrg_dream_step_lattice(m, lat[level - 1], lat[level], (uint64_t)cfg->run.seed,
                                           j, level, w));
       INVRG_CALL(invrg_lattice_halo_exchange(lat[level]));
+      double t1 = MPI_Wtime();
+      seconds[2 * level] += t1 - t0;
       spins += (double)(L * L);
       if (level >= d->measure_from) {
         invrg_config_sums sums;
@@ -422,6 +453,7 @@ static invrg_err dream_execute(invrg_run *run) {
                                                (size_t)(level - d->measure_from) * INVRG_N_PRIMARY);
         INVRG_CALL(measure_pairs(acc, cfg, level, lat[level - 1], lat[level], j, block, groups));
         if (corr != NULL) INVRG_CALL(invrg_corr_add_configuration(corr, lat[level], block));
+        seconds[2 * level + 1] += MPI_Wtime() - t1;
       }
       const invrg_lattice *f = lat[level];
       bool writer = f->mode == INVRG_LATTICE_DISTRIBUTED || groups->rank == 0;
@@ -478,6 +510,7 @@ static invrg_err dream_execute(invrg_run *run) {
   for (int l = 0; l < n_meas; l++)
     INVRG_CALL(write_level_summary(run->file->file, (int64_t)1 << (d->measure_from + l), &summary[l]));
   log_table(run->file->file, d, summary);
+  INVRG_CALL(report_costs(run, seconds, levels));
 
   /* Two-point functions of every measured size, then finite-size scaling across them. */
   if (corr != NULL) {
