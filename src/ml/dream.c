@@ -1,6 +1,10 @@
 /* Dreaming: sampling fine configurations from an inverse-RG model, one level at a time. */
 #include "invrg/dream.h"
 
+#if defined(__x86_64__)
+#include <immintrin.h>
+#endif
+
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,6 +15,7 @@ struct invrg_dream_work {
   int max_lc;
   double *z;                /* logits of one fine lattice */
   uint32_t *words;          /* random words of one fine row: [4][row/4 + 1] */
+  int8_t *pad;              /* sym3: a coarse row and its neighbour row, padded: 2 (lc + 2) */
   invrg_model_work *model;  /* per coarse size; rebuilt when the size changes */
   int model_lc;
 };
@@ -32,6 +37,8 @@ invrg_err invrg_dream_work_create(const invrg_model *m, int max_lc, invrg_dream_
   /* logits only for the generic path (sym3 needs none) */
   w->z = strcmp(m->kind, "sym3") == 0 ? NULL : malloc(L * L * sizeof *w->z);
   w->words = malloc(4 * (L / 4 + 3) * sizeof *w->words);
+  w->pad = malloc(2 * ((size_t)max_lc + 4));
+  INVRG_CHECK_ALLOC(w->pad);
   INVRG_CHECK(w->z != NULL || strcmp(m->kind, "sym3") == 0, INVRG_ERR_RUNTIME,
               "out of memory for the logits of %zu x %zu sites", L, L);
   INVRG_CHECK_ALLOC(w->words);
@@ -46,6 +53,7 @@ void invrg_dream_work_destroy(invrg_dream_work **wp) {
   if (wp == NULL || *wp == NULL) return;
   free((*wp)->z);
   free((*wp)->words);
+  free((*wp)->pad);
   invrg_model_work_destroy(&(*wp)->model);
   free(*wp);
   *wp = NULL;
@@ -82,23 +90,147 @@ static void sym3_thresholds(const invrg_model *m, uint32_t T[2][3][2]) {
                                          a * (2 * d - 1)));
 }
 
+/*
+ * One fine row of the sym3 step, four sites (one Philox block b) at a time: sites 4b, 4b + 1
+ * are the children of coarse site J = 2b, sites 4b + 2, 4b + 3 those of J + 1; a left child's
+ * horizontal neighbour is J − 1, a right child's J + 1. @p r and @p v are the coarse row and
+ * the vertical neighbour row on the child's side, padded with their periodic images at −1
+ * and lc; @p T12 holds the 12 thresholds at P·6 + n·2 + d (sym3_thresholds); word w of block
+ * b is words[w·stride + b]. Written branch-free over b so that the compiler vectorises it.
+ */
+static void sym3_row(const int8_t *restrict r, const int8_t *restrict v, int b_first, int lc,
+                     const uint32_t *restrict T12, const uint32_t *restrict words, size_t stride,
+                     int8_t *restrict out) {
+  const uint32_t *w0 = words, *w1 = words + stride, *w2 = words + 2 * stride,
+                 *w3 = words + 3 * stride;
+  for (int b = b_first; b < lc / 2; b++) {
+    const int J = 2 * b;
+    /* P = parent up, n = (vertical + horizontal + 2)/2, d = diagonal up; index P·6 + n·2 + d */
+    const int p0 = (r[J] + 1) * 3, p1 = (r[J + 1] + 1) * 3;
+    const int i0 = p0 + v[J] + r[J - 1] + 2 + ((v[J - 1] + 1) >> 1);
+    const int i1 = p0 + v[J] + r[J + 1] + 2 + ((v[J + 1] + 1) >> 1);
+    const int i2 = p1 + v[J + 1] + r[J] + 2 + ((v[J] + 1) >> 1);
+    const int i3 = p1 + v[J + 1] + r[J + 2] + 2 + ((v[J + 2] + 1) >> 1);
+    out[4 * b] = (int8_t)(w0[b] < T12[i0] ? 1 : -1);
+    out[4 * b + 1] = (int8_t)(w1[b] < T12[i1] ? 1 : -1);
+    out[4 * b + 2] = (int8_t)(w2[b] < T12[i2] ? 1 : -1);
+    out[4 * b + 3] = (int8_t)(w3[b] < T12[i3] ? 1 : -1);
+  }
+}
+
+#if defined(__x86_64__)
+/*
+ * The same row with AVX2, eight blocks (32 fine sites) per iteration: the coarse values at
+ * even and odd J are split with a byte shuffle, the 12 thresholds looked up with two 8-entry
+ * permutes, u < T compared as signed after flipping the top bit, and the four ±1 outputs of
+ * block b packed into the little-endian 32-bit lane b (site 4b + w in byte w). The blocks the
+ * vectors do not cover are left to sym3_row. Returns the first block not done. Rows are
+ * padded by two on each side (16-byte loads).
+ */
+__attribute__((target("avx2"))) static int sym3_row_avx2(const int8_t *r, const int8_t *v, int lc,
+                                                          const uint32_t *T12,
+                                                          const uint32_t *words, size_t stride,
+                                                          int8_t *out) {
+  const __m128i even = _mm_setr_epi8(0, 2, 4, 6, 8, 10, 12, 14, -1, -1, -1, -1, -1, -1, -1, -1);
+  const __m128i odd = _mm_setr_epi8(1, 3, 5, 7, 9, 11, 13, 15, -1, -1, -1, -1, -1, -1, -1, -1);
+  const __m256i one = _mm256_set1_epi32(1), two = _mm256_set1_epi32(2),
+                three = _mm256_set1_epi32(3), seven = _mm256_set1_epi32(7),
+                flip = _mm256_set1_epi32((int)0x80000000u), byte = _mm256_set1_epi32(0xff);
+  const __m256i t_lo = _mm256_loadu_si256((const __m256i *)T12);
+  const __m256i t_hi = _mm256_setr_epi32((int)T12[8], (int)T12[9], (int)T12[10], (int)T12[11], 0,
+                                         0, 0, 0);
+#define SPLIT(p, mask) _mm256_cvtepi8_epi32(_mm_shuffle_epi8(_mm_loadu_si128((const __m128i *)(p)), mask))
+#define THRESHOLD(i)                                                                      \
+  _mm256_blendv_epi8(_mm256_permutevar8x32_epi32(t_lo, i),                                \
+                     _mm256_permutevar8x32_epi32(t_hi, _mm256_and_si256(i, seven)),       \
+                     _mm256_cmpgt_epi32(i, seven))
+#define SPIN(w, t) /* u < T ? 1 : −1 */                                                   \
+  _mm256_sub_epi32(_mm256_and_si256(_mm256_cmpgt_epi32(_mm256_xor_si256(t, flip),         \
+                                                       _mm256_xor_si256(w, flip)),        \
+                                    two),                                                 \
+                   one)
+  int b = 0;
+  for (; b + 8 <= lc / 2; b += 8) {
+    const int J = 2 * b;
+    /* r and v at J = 2b + 2k (E), 2b + 2k + 1 (O), 2b + 2k − 1 (Om), 2b + 2k + 2 (Ep) */
+    const __m256i E = SPLIT(r + J, even), O = SPLIT(r + J, odd), Om = SPLIT(r + J - 2, odd),
+                  Ep = SPLIT(r + J + 2, even);
+    const __m256i vE = SPLIT(v + J, even), vO = SPLIT(v + J, odd), vOm = SPLIT(v + J - 2, odd),
+                  vEp = SPLIT(v + J + 2, even);
+    /* index P·6 + n·2 + d = 3(parent + 1) + vertical + horizontal + 2 + (diagonal + 1)/2 */
+    const __m256i pE = _mm256_add_epi32(_mm256_mullo_epi32(_mm256_add_epi32(E, one), three),
+                                        _mm256_add_epi32(vE, two));
+    const __m256i pO = _mm256_add_epi32(_mm256_mullo_epi32(_mm256_add_epi32(O, one), three),
+                                        _mm256_add_epi32(vO, two));
+#define DIAG(x) _mm256_srai_epi32(_mm256_add_epi32(x, one), 1)
+    const __m256i i0 = _mm256_add_epi32(pE, _mm256_add_epi32(Om, DIAG(vOm)));
+    const __m256i i1 = _mm256_add_epi32(pE, _mm256_add_epi32(O, DIAG(vO)));
+    const __m256i i2 = _mm256_add_epi32(pO, _mm256_add_epi32(E, DIAG(vE)));
+    const __m256i i3 = _mm256_add_epi32(pO, _mm256_add_epi32(Ep, DIAG(vEp)));
+    const __m256i s0 = SPIN(_mm256_loadu_si256((const __m256i *)(words + b)), THRESHOLD(i0));
+    const __m256i s1 = SPIN(_mm256_loadu_si256((const __m256i *)(words + stride + b)), THRESHOLD(i1));
+    const __m256i s2 =
+        SPIN(_mm256_loadu_si256((const __m256i *)(words + 2 * stride + b)), THRESHOLD(i2));
+    const __m256i s3 =
+        SPIN(_mm256_loadu_si256((const __m256i *)(words + 3 * stride + b)), THRESHOLD(i3));
+    const __m256i packed = _mm256_or_si256(
+        _mm256_or_si256(_mm256_and_si256(s0, byte), _mm256_slli_epi32(_mm256_and_si256(s1, byte), 8)),
+        _mm256_or_si256(_mm256_slli_epi32(_mm256_and_si256(s2, byte), 16), _mm256_slli_epi32(s3, 24)));
+    _mm256_storeu_si256((__m256i *)(out + 4 * b), packed);
+  }
+#undef DIAG
+#undef SPIN
+#undef THRESHOLD
+#undef SPLIT
+  return b;
+}
+#endif
+
+/* The vector row when the CPU has AVX2 and INVRG_SIMD does not say 'generic' (the same bits
+ * either way: tests compare them). */
+static bool use_avx2(void) {
+#if defined(__x86_64__)
+  const char *want = getenv("INVRG_SIMD");
+  return __builtin_cpu_supports("avx2") && !(want != NULL && strcmp(want, "generic") == 0);
+#else
+  return false;
+#endif
+}
+
 static void sym3_step(const invrg_model *m, const int8_t *coarse, size_t coarse_stride, int lc,
                       const invrg_rng_stream *s, int8_t *fine, size_t fine_stride,
                       invrg_dream_work *w) {
-  uint32_t T[2][3][2];
+  uint32_t T[2][3][2], T12[12];
   sym3_thresholds(m, T);
+  for (int p = 0; p < 2; p++)
+    for (int n = 0; n < 3; n++)
+      for (int d = 0; d < 2; d++) T12[p * 6 + n * 2 + d] = T[p][n][d];
   const int L = 2 * lc;
   const size_t stride = (size_t)L / 4 + 2;
+  int8_t *pad = w->pad; /* two padded coarse rows: [−2, lc + 1] each */
+  const bool vector = use_avx2();
   for (int y = 0; y < L; y++) {
     int I = y / 2, alpha = y % 2;
     const int8_t *row = coarse + (size_t)I * coarse_stride;
     const int8_t *vrow = coarse + (size_t)((I + (alpha ? 1 : -1) + lc) % lc) * coarse_stride;
     uint64_t first;
     row_words(s, L, y, w->words, stride, &first);
-    const uint64_t g0 = (uint64_t)y * (uint64_t)L;
     int8_t *out = fine + (size_t)y * fine_stride;
-    for (int J = 0; J < lc; J++) {
-      /* the horizontal neighbour on the child's side: J − 1 for the left child, J + 1 right */
+    if (lc % 2 == 0) { /* whole Philox blocks per coarse pair: the fast row */
+      int8_t *r = pad + 2, *v = pad + lc + 6;
+      memcpy(r, row, (size_t)lc);
+      memcpy(v, vrow, (size_t)lc);
+      r[-1] = row[lc - 1], r[lc] = row[0], v[-1] = vrow[lc - 1], v[lc] = vrow[0];
+      r[-2] = r[lc + 1] = v[-2] = v[lc + 1] = 0; /* loaded by the vector row, never used */
+      int b = 0;
+#if defined(__x86_64__)
+      if (vector) b = sym3_row_avx2(r, v, lc, T12, w->words, stride, out);
+#endif
+      sym3_row(r, v, b, lc, T12, w->words, stride, out);
+      continue;
+    }
+    const uint64_t g0 = (uint64_t)y * (uint64_t)L;
+    for (int J = 0; J < lc; J++) { /* lc = 1: the 2 x 2 level */
       int left = J == 0 ? lc - 1 : J - 1, right = J + 1 == lc ? 0 : J + 1;
       int P = row[J] > 0, V = vrow[J];
       uint64_t g = g0 + 2 * (uint64_t)J;
