@@ -197,14 +197,33 @@ static bool use_avx2(void) {
 #endif
 }
 
+/* The 12 thresholds flat, at P·6 + n·2 + d, as the rows want them. */
+static void sym3_thresholds_flat(const invrg_model *m, uint32_t T12[12]) {
+  uint32_t T[2][3][2];
+  sym3_thresholds(m, T);
+  for (int p = 0; p < 2; p++)
+    for (int n = 0; n < 3; n++)
+      for (int d = 0; d < 2; d++) T12[p * 6 + n * 2 + d] = T[p][n][d];
+}
+
+/* One fine row from padded coarse rows (halos or copies, 2 on each side): vector, then scalar. */
+static void sym3_row_any(const int8_t *r, const int8_t *v, int lc, const uint32_t *T12,
+                         const uint32_t *words, size_t stride, int8_t *out, bool vector) {
+  int b = 0;
+#if defined(__x86_64__)
+  if (vector) b = sym3_row_avx2(r, v, lc, T12, words, stride, out);
+#else
+  (void)vector;
+#endif
+  sym3_row(r, v, b, lc, T12, words, stride, out);
+}
+
 static void sym3_step(const invrg_model *m, const int8_t *coarse, size_t coarse_stride, int lc,
                       const invrg_rng_stream *s, int8_t *fine, size_t fine_stride,
                       invrg_dream_work *w) {
   uint32_t T[2][3][2], T12[12];
   sym3_thresholds(m, T);
-  for (int p = 0; p < 2; p++)
-    for (int n = 0; n < 3; n++)
-      for (int d = 0; d < 2; d++) T12[p * 6 + n * 2 + d] = T[p][n][d];
+  sym3_thresholds_flat(m, T12);
   const int L = 2 * lc;
   const size_t stride = (size_t)L / 4 + 2;
   int8_t *pad = w->pad; /* two padded coarse rows: [−2, lc + 1] each */
@@ -222,11 +241,7 @@ static void sym3_step(const invrg_model *m, const int8_t *coarse, size_t coarse_
       memcpy(v, vrow, (size_t)lc);
       r[-1] = row[lc - 1], r[lc] = row[0], v[-1] = vrow[lc - 1], v[lc] = vrow[0];
       r[-2] = r[lc + 1] = v[-2] = v[lc + 1] = 0; /* loaded by the vector row, never used */
-      int b = 0;
-#if defined(__x86_64__)
-      if (vector) b = sym3_row_avx2(r, v, lc, T12, w->words, stride, out);
-#endif
-      sym3_row(r, v, b, lc, T12, w->words, stride, out);
+      sym3_row_any(r, v, lc, T12, w->words, stride, out, vector);
       continue;
     }
     const uint64_t g0 = (uint64_t)y * (uint64_t)L;
@@ -293,9 +308,35 @@ static void segment_words(const invrg_rng_stream *s, uint64_t g, int n, uint32_t
                          stride);
 }
 
+/*
+ * sym3 on a block whose coarse block is exactly its parent (both distributed on the same grid),
+ * x0 and the width multiples of 4 (whole Philox blocks) and a coarse halo of 2: the rows of the
+ * whole-lattice path, reading the coarse neighbours from the halo. False if it does not apply.
+ */
+static bool sym3_step_block_rows(const invrg_model *m, const invrg_lattice *c, invrg_lattice *f,
+                                 const invrg_rng_stream *s, invrg_dream_work *w) {
+  if (strcmp(m->kind, "sym3") != 0 || c->halo < 2 || f->x0 % 4 != 0 || f->nx % 4 != 0 ||
+      c->x0 * 2 != f->x0 || c->y0 * 2 != f->y0 || c->nx * 2 != f->nx || c->ny * 2 != f->ny)
+    return false;
+  uint32_t T12[12];
+  sym3_thresholds_flat(m, T12);
+  const bool vector = use_avx2();
+  const size_t stride = (size_t)f->nx / 4 + 3;
+  for (int j = 0; j < f->ny; j++) {
+    const int J = j / 2, side = j % 2 ? 1 : -1; /* the vertical neighbour on the child's side */
+    const uint64_t g = (uint64_t)(f->y0 + j) * (uint64_t)f->lx + (uint64_t)f->x0;
+    uint64_t first;
+    segment_words(s, g, f->nx, w->words, stride, &first);
+    sym3_row_any(c->data + invrg_lattice_index(c, 0, J), c->data + invrg_lattice_index(c, 0, J + side),
+                 c->nx, T12, w->words, stride, f->data + invrg_lattice_index(f, 0, j), vector);
+  }
+  return true;
+}
+
 /* Symmetric models on a block: z = ½ Σ_d W[αβ][d] μ(I + d), sym3 by its 12 thresholds. */
 static void sym_step_block(const invrg_model *m, const invrg_lattice *c, invrg_lattice *f,
                            const invrg_rng_stream *s, invrg_dream_work *w) {
+  if (sym3_step_block_rows(m, c, f, s, w)) return;
   const int r = m->reach, R = 2 * r + 1, n_orb = m->n_params;
   double W[4][25];
   for (int ab = 0; ab < 4; ab++)
