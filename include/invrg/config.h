@@ -85,6 +85,10 @@ typedef struct {
   int64_t save_levels[32];
   int n_save_levels;
   int64_t save_max;
+  char small_kernel_start[INVRG_NAME_LEN];       /**< none | paper */
+  double small_kernel_params[3];                 /**< sym3 a, b, c for the first steps ('paper') */
+  int n_small_kernel_params;
+  char small_kernel_model_file[INVRG_PATH_LEN];  /**< or a sym3 / conv k=3 model file */
 } invrg_config_dream;
 
 /** &analyze: observables, MCRG, correlations, FSS of the ensembles (stages mc, dream, analyze). */

@@ -227,6 +227,7 @@ static const invrg_nl_key train_keys[] = {
 
 static const char *const dream_starts[] = {"alternate", "random", "up", NULL};
 static const char *const dream_models[] = {"", "sym3", "sym5", "sym7", NULL};
+static const char *const small_kernel_starts[] = {"none", "paper", NULL};
 static const char *const operator_sets[] = {"swendsen", "paper36", NULL};
 static const char *const tie_rules[] = {"random", "up", "upper_left", NULL};
 static const char *const fss_source_names[] = {"dream", "mc", NULL};
@@ -260,6 +261,21 @@ static const invrg_nl_key dream_keys[] = {
      .description = "levels whose configurations are written to /dream/L<L>/configs"},
     {.name = "save_max", .type = INVRG_NL_INT, SCALAR, AT(dream.save_max), .default_text = "100",
      .min = 1, .max = INFINITY, .description = "at most this many configurations per saved level"},
+    {.name = "small_kernel_start", .type = INVRG_NL_STRING, SCALAR, AT(dream.small_kernel_start),
+     .string_size = INVRG_NAME_LEN, .default_text = "'none'", .choices = small_kernel_starts,
+     .description = "kernels larger than the first lattices: 'none' wraps them around the torus; "
+                    "'paper' dreams the first (k-3)/2 steps of a k = 5 or 7 model with a 3 x 3 "
+                    "model instead, as the reference code did"},
+    {.name = "small_kernel_params", .type = INVRG_NL_REAL, .min_count = 3, .max_count = 3,
+     .count_offset = offsetof(invrg_config, dream.n_small_kernel_params),
+     AT(dream.small_kernel_params), .default_text = "0.54590, 0.62776, 1.40962",
+     .min = -INFINITY, .max = INFINITY,
+     .description = "small_kernel_start = 'paper': the sym3 model of the first steps (a, b, c; "
+                    "default the published L = 32 model)"},
+    {.name = "small_kernel_model_file", .type = INVRG_NL_STRING, SCALAR,
+     AT(dream.small_kernel_model_file), .string_size = INVRG_PATH_LEN, .default_text = "''",
+     .description = "small_kernel_start = 'paper': a model file (sym3, or conv k = 3 for conv "
+                    "models) for the first steps instead of small_kernel_params"},
 };
 
 /* Every name of a string list at most once (e.g. &analyze sources = 'mc', 'mc'). */

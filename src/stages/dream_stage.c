@@ -62,6 +62,44 @@ cleanup:
   return err;
 }
 
+/*
+ * small_kernel_start = 'paper': the reference code dreamed the first (k − 3)/2 steps of a
+ * k = 5 or 7 model (where the kernel is larger than the coarse lattice) with a 3 x 3 model:
+ * sym3 (small_kernel_params, or small_kernel_model_file), or for conv models a conv k = 3
+ * model from small_kernel_model_file. *out = NULL and *n_steps = 0 when no step is replaced.
+ */
+static invrg_err small_kernel_model(const invrg_run *run, const invrg_model *m, invrg_model **out,
+                                    int *n_steps) {
+  invrg_err err = INVRG_SUCCESS;
+  const invrg_config_dream *d = &run->cfg->dream;
+  *out = NULL;
+  *n_steps = strcmp(d->small_kernel_start, "paper") == 0 ? (m->kernel - 3) / 2 : 0;
+  if (*n_steps <= 0) goto cleanup;
+  if (d->small_kernel_model_file[0] != '\0') {
+    err = invrg_model_read(d->small_kernel_model_file, "model", out);
+    if (err == INVRG_ERR_INPUT)
+      err = invrg_config_input_error(run->cfg, "dream", "small_kernel_model_file", "%s",
+                                     invrg_error_message());
+    INVRG_CALL(err);
+  } else if (m->family == INVRG_MODEL_SYM) {
+    INVRG_CALL(invrg_model_create("sym3", 0, 0, out));
+    memcpy((*out)->params, d->small_kernel_params, 3 * sizeof *d->small_kernel_params);
+  }
+  if (*out == NULL || (*out)->kernel != 3 || (*out)->family != m->family) {
+    err = invrg_config_input_error(
+        run->cfg, "dream", m->family == INVRG_MODEL_CONV ? "small_kernel_model_file" : "small_kernel_start",
+        "small_kernel_start = 'paper' with a %s model (k = %d) needs a %s model with k = 3 for "
+        "the first %d step%s%s",
+        m->kind, m->kernel, m->family == INVRG_MODEL_CONV ? "conv" : "sym3", *n_steps,
+        *n_steps == 1 ? "" : "s",
+        m->family == INVRG_MODEL_CONV ? ": give small_kernel_model_file" : "");
+    goto cleanup;
+  }
+cleanup:
+  if (err != INVRG_SUCCESS) invrg_model_destroy(out);
+  return err;
+}
+
 /* ------------------------------------------------------------------ check */
 
 static invrg_err dream_check(const invrg_run *run) {
@@ -111,6 +149,13 @@ static invrg_err dream_check(const invrg_run *run) {
   }
   if (!(d->model_file[0] == '\0' && d->model[0] == '\0' && invrg_config_has_stage(cfg, "train")))
     INVRG_CALL(dream_model(run, &m)); /* read it now: a bad file is an input error */
+  if (m != NULL) { /* the small-kernel model of 'paper' must be there too */
+    invrg_model *small = NULL;
+    int n_small = 0;
+    err = small_kernel_model(run, m, &small, &n_small);
+    invrg_model_destroy(&small);
+    INVRG_CALL(err);
+  }
   bool conv = m != NULL ? m->family == INVRG_MODEL_CONV : strcmp(cfg->train.model, "conv") == 0;
   if (conv && run->groups->ranks_per_group > 1) {
     err = invrg_config_input_error(cfg, "parallel", "ranks_per_group",
@@ -350,7 +395,9 @@ static invrg_err dream_execute(invrg_run *run) {
   const int B = (int)(cfg->analyze.jackknife_blocks < d->n_samples ? cfg->analyze.jackknife_blocks
                                                                     : d->n_samples);
   invrg_model *m = NULL;
-  invrg_dream_work *w = NULL;
+  invrg_dream_work *w = NULL, *w_small = NULL;
+  invrg_model *m_small = NULL;
+  int n_small = 0;
   invrg_mcrg *acc[N_PAIRS] = {NULL, NULL, NULL};
   invrg_mcrg_results *res = NULL;
   int8_t *buf[1] = {NULL};
@@ -376,6 +423,12 @@ static invrg_err dream_execute(invrg_run *run) {
   invrg_log(INVRG_LOG_INFO, "dream with %s (%d parameters): %lld samples up to %lld x %lld",
             m->kind, m->n_params, (long long)d->n_samples, 1LL << levels, 1LL << levels);
   INVRG_CALL(invrg_dream_work_create(m, 1 << (levels - 1), &w));
+  INVRG_CALL(small_kernel_model(run, m, &m_small, &n_small));
+  if (m_small != NULL) {
+    INVRG_CALL(invrg_dream_work_create(m_small, 1 << (n_small - 1), &w_small));
+    invrg_log(INVRG_LOG_INFO, "small_kernel_start = 'paper': levels 1 .. %d with %s (k = 3)",
+              n_small, m_small->kind);
+  }
   /* One lattice per level, reused by every sample: whole on each rank of the group while the
    * grid cannot split it, distributed from then on. */
   const int halo = invrg_dream_halo(m) > INVRG_MCRG_HALO ? invrg_dream_halo(m) : INVRG_MCRG_HALO;
@@ -440,8 +493,9 @@ static invrg_err dream_execute(invrg_run *run) {
     for (int level = 1; level <= levels; level++) {
       int64_t L = (int64_t)1 << level;
       double t0 = MPI_Wtime();
-      INVRG_CALL(invrg_dream_step_lattice(m, lat[level - 1], lat[level], (uint64_t)cfg->run.seed,
-                                          j, level, w));
+      const bool small = level <= n_small; /* small_kernel_start = 'paper' */
+      INVRG_CALL(invrg_dream_step_lattice(small ? m_small : m, lat[level - 1], lat[level],
+                                          (uint64_t)cfg->run.seed, j, level, small ? w_small : w));
       INVRG_CALL(invrg_lattice_halo_exchange(lat[level]));
       double t1 = MPI_Wtime();
       seconds[2 * level] += t1 - t0;
@@ -550,6 +604,8 @@ cleanup:
   for (int p = 0; p < N_PAIRS; p++) invrg_mcrg_destroy(&acc[p]);
   invrg_mcrg_results_destroy(&res);
   invrg_dream_work_destroy(&w);
+  invrg_dream_work_destroy(&w_small);
+  invrg_model_destroy(&m_small);
   invrg_model_destroy(&m);
   free(buf[0]);
   for (int l = 20; l >= 0; l--) invrg_lattice_destroy(&lat[l]);

@@ -110,4 +110,34 @@ cp pipe.h5 future.h5
 bad "model file of another format version" "model_file = 'future.h5'" "'future.h5' has format_version 2.0; this invrg reads 1.x"
 bad "run file without a model" "model_file = 'd1.h5'" "model file 'd1.h5' has no group 'model'"
 bad "no model at all" "levels = 4" "no model to dream with"
+# --- small_kernel_start = 'paper': the first (k-3)/2 steps of a sym7 model by the sym3 model
+sym7="model = 'sym7', params = 0.4, 0.5, 1.2, 0.05, 0.04, 0.03, 0.02, 0.02, 0.01, 0.01"
+for v in paper none; do
+  printf "&run stages = 'dream', output = 'sk_%s.h5', seed = 3 /\n&dream %s, levels = 5, n_samples = 16, measure_from = 3, save_levels = 1, 2, 3, small_kernel_start = '%s', small_kernel_params = 0.5, 0.6, 1.4 /\n&analyze jackknife_blocks = 4 /\n" \
+    "$v" "$sym7" "$v" > "sk_$v.nml"
+  expect_status 0 "sym7 with small_kernel_start = '$v'" -- "$INVRG" "sk_$v.nml"
+done
+printf "&run stages = 'dream', output = 'sk_sym3.h5', seed = 3 /\n&dream model = 'sym3', params = 0.5, 0.6, 1.4, levels = 5, n_samples = 16, measure_from = 3, save_levels = 1, 2, 3 /\n&analyze jackknife_blocks = 4 /\n" > sk_sym3.nml
+expect_status 0 "sym3 with the small-kernel parameters" -- "$INVRG" sk_sym3.nml
+"$PYTHON" - <<'PY' > py.txt 2>&1
+import h5py, sys
+f = {v: h5py.File(f"sk_{v}.h5", "r") for v in ("paper", "none", "sym3")}
+c = lambda v, L: f[v][f"dream/L{L}/configs"][()]
+ok = (c("paper", 2) == c("sym3", 2)).all() and (c("paper", 4) == c("sym3", 4)).all()
+print(("ok" if ok else "FAIL") + ": 'paper': levels 1 and 2 (L = 2, 4) are the sym3 model's, bit for bit")
+differ = not (c("paper", 8) == c("sym3", 8)).all() and not (c("paper", 4) == c("none", 4)).all()
+print(("ok" if differ else "FAIL") + ": level 3 is the sym7 model's; 'none' differs from level 2 on")
+sys.exit(0 if ok and differ else 1)
+PY
+[ $? -eq 0 ] && pass "small_kernel_start = 'paper'" || fail "small_kernel_start = 'paper'"
+cat py.txt
+conv7="$SOURCE_DIR/../shared/reference/published_models/models/ising_upsamplerconv_32_ks7_learning_r0.01_L32_batch1000_setsize10000.pth"
+if [ -e "$conv7" ]; then
+  "$PYTHON" "$SOURCE_DIR/tools/import_torch_model.py" "$conv7" -o conv7.h5 > /dev/null
+  printf "&run stages = 'dream', output = 'c7.h5' /\n&dream model_file = 'conv7.h5', small_kernel_start = 'paper' /\n" > c7.nml
+  expect_status 2 "conv k = 7 with 'paper' and no conv k = 3 model" -- "$INVRG" c7.nml
+  expect_grep err.txt "needs a conv model with k = 3" "the error says what is missing"
+else
+  echo "skip: conv k = 7 with 'paper' (no reference models)"
+fi
 finish
