@@ -394,6 +394,9 @@ static invrg_err dream_execute(invrg_run *run) {
   const size_t rec = (size_t)n_meas * INVRG_N_PRIMARY;
   const int B = (int)(cfg->analyze.jackknife_blocks < d->n_samples ? cfg->analyze.jackknife_blocks
                                                                     : d->n_samples);
+  /* One sample (a single big dream) has no error bars: the summaries say NaN, and the MCRG and
+   * correlation accumulators, which want two blocks, keep an empty second one. */
+  const int B_acc = B < 2 ? 2 : B;
   invrg_model *m = NULL;
   invrg_dream_work *w = NULL, *w_small = NULL;
   invrg_model *m_small = NULL;
@@ -447,7 +450,7 @@ static invrg_err dream_execute(invrg_run *run) {
   INVRG_CHECK_ALLOC(done);
 
   invrg_mcrg_params mp = {.n_sets = cfg->analyze.n_operators, .n_levels = levels,
-                          .n_blocks = B, .seed = (uint64_t)cfg->run.seed};
+                          .n_blocks = B_acc, .seed = (uint64_t)cfg->run.seed};
   for (int k = 0; k < mp.n_sets; k++) mp.sets[k] = cfg->analyze.operators[k];
   invrg_tie_rule_from_name(cfg->analyze.tie_rule, &mp.tie_rule);
   for (int p = 0; p < N_PAIRS; p++) {
@@ -457,7 +460,7 @@ static invrg_err dream_execute(invrg_run *run) {
   }
 
   if (cfg->analyze.correlations) {
-    invrg_corr_params cp = {B, 64};
+    invrg_corr_params cp = {B_acc, 64};
     INVRG_CALL(invrg_corr_create(&cp, groups, &corr));
     for (int level = (int)d->measure_from; level <= levels; level++)
       INVRG_CALL(invrg_corr_prepare(corr, lat[level]));
@@ -573,7 +576,7 @@ static invrg_err dream_execute(invrg_run *run) {
     INVRG_CALL(invrg_corr_write(corr_results, run->file->file, "dream", groups->world));
     invrg_corr_log(corr_results, "dream");
   }
-  if (cfg->analyze.n_fss_sources > 0 && n_meas >= 2) {
+  if (cfg->analyze.n_fss_sources > 0 && n_meas >= 2 && B >= 2) {
     INVRG_CALL(invrg_fss_data_create(B, &fss_data));
     for (int l = 0; l < n_meas; l++) {
       int64_t L = (int64_t)1 << (d->measure_from + l);

@@ -140,4 +140,14 @@ if [ -e "$conv7" ]; then
 else
   echo "skip: conv k = 7 with 'paper' (no reference models)"
 fi
+# --- one sample (a single big dream): measured, errors NaN, nothing fails
+printf "&run stages = 'dream', output = 'one.h5', seed = 1 /\n&dream model = 'sym3', params = 0.5459, 0.62776, 1.40962, levels = 7, n_samples = 1, measure_from = 6, save_levels = 7, save_max = 1 /\n&parallel ranks_per_group = 2 /\n" > one.nml
+expect_status 0 "one sample, levels = 7, on a group of 2" -- "$MPIEXEC" -n 2 "$INVRG" one.nml
+"$PYTHON" -c "
+import h5py, math, sys
+g = h5py.File('one.h5', 'r')['dream/L128']
+ok = g.attrs['n_samples'] == 1 and -2 < g.attrs['energy'] < -1 and math.isnan(g.attrs['energy_err'])
+ok = ok and h5py.File('one.h5', 'r')['dream/L128/configs'].shape == (1, 128, 128)
+sys.exit(0 if ok else 1)" && pass "one sample: E/N measured, its error NaN, the configuration saved" \
+  || fail "one sample: /dream/L128 not as expected"
 finish
