@@ -96,6 +96,10 @@ invrg_err invrg_h5_write_block3(hid_t dset, hid_t mem_type, hsize_t first, hsize
  */
 invrg_err invrg_h5_check_format(hid_t file, const char *name, int major);
 
+/** Opens dataset @p name, which must have @p rank dimensions @p dims (runtime error otherwise). */
+invrg_err invrg_h5_open_dataset(hid_t loc, const char *name, int rank, const hsize_t *dims,
+                                hid_t *out);
+
 /** Reads rows [first, first + count) of @p dset (all other dimensions whole). Not collective. */
 invrg_err invrg_h5_read_rows(hid_t dset, hid_t mem_type, hsize_t first, hsize_t count, void *buf);
 

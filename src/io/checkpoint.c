@@ -14,6 +14,9 @@
 #include "invrg/log.h"
 #include "invrg_git_version.h"
 
+/* The layout of /checkpoint and the stages' states; a change makes old checkpoints unreadable. */
+#define CHECKPOINT_LAYOUT 1
+
 /* Set by SIGTERM or SIGUSR1; only read at safe points. */
 static volatile sig_atomic_t stop_signal = 0;
 
@@ -33,6 +36,12 @@ struct invrg_checkpoint {
   MPI_Request request;
   bool posted;
   int decision;
+  /* the end of a work loop: a barrier every rank enters, which rank 0 watches; on a
+   * communicator of its own, as non-blocking collectives must be started in the same order on
+   * every rank of a communicator, and the broadcasts are not */
+  MPI_Comm end_comm;
+  MPI_Request end_request;
+  bool ending;
   /* the stage running now */
   int stage_index;
   char stage[INVRG_NAME_LEN];
@@ -110,13 +119,18 @@ cleanup:
 
 static invrg_err read_string_attr(hid_t loc, const char *name, char **out) {
   invrg_err err = INVRG_SUCCESS;
-  hid_t a = -1, type = -1;
+  hid_t a = -1, type = -1, space = -1;
   *out = NULL;
   INVRG_H5_CALL(a = H5Aopen(loc, name, H5P_DEFAULT), name);
   INVRG_H5_CALL(type = H5Aget_type(a), name);
+  INVRG_H5_CALL(space = H5Aget_space(a), name);
+  INVRG_CHECK(H5Tget_class(type) == H5T_STRING && H5Tis_variable_str(type) > 0 &&
+                  H5Sget_simple_extent_npoints(space) == 1,
+              INVRG_ERR_RUNTIME, "checkpoint attribute '%s' is not a string", name);
   INVRG_H5_CALL(H5Aread(a, type, out), name);
   INVRG_CHECK(*out != NULL, INVRG_ERR_RUNTIME, "checkpoint attribute '%s' is empty", name);
 cleanup:
+  invrg_h5_close(&space);
   invrg_h5_close(&type);
   invrg_h5_close(&a);
   return err;
@@ -126,6 +140,8 @@ static invrg_err read_int64_attr(hid_t loc, const char *name, int64_t *value) {
   invrg_err err = INVRG_SUCCESS;
   hid_t a = -1;
   INVRG_H5_CALL(a = H5Aopen(loc, name, H5P_DEFAULT), name);
+  INVRG_CHECK(H5Aget_storage_size(a) == sizeof *value, INVRG_ERR_RUNTIME,
+              "checkpoint attribute '%s' is not one integer", name);
   INVRG_H5_CALL(H5Aread(a, H5T_NATIVE_INT64, value), name);
 cleanup:
   invrg_h5_close(&a);
@@ -136,7 +152,7 @@ cleanup:
 static invrg_err open_source(invrg_checkpoint *ck) {
   invrg_err err = INVRG_SUCCESS;
   hid_t root = -1;
-  char *saved = NULL, *stage = NULL;
+  char *saved = NULL, *stage = NULL, *hash = NULL;
   int64_t index = 0, restarts = 0;
   INVRG_CALL(invrg_h5_open_parallel(ck->path, false, ck->world, &ck->source));
   INVRG_CALL(invrg_h5_check_format(ck->source, ck->path, INVRG_FORMAT_VERSION_MAJOR));
@@ -145,6 +161,16 @@ static invrg_err open_source(invrg_checkpoint *ck) {
   INVRG_H5_CALL(root = H5Gopen2(ck->source, "checkpoint", H5P_DEFAULT), "/checkpoint");
   INVRG_CALL(read_string_attr(root, "fingerprint", &saved));
   INVRG_CALL(compare_fingerprints(ck, saved));
+  int64_t layout = 0;
+  if (H5Aexists(root, "layout") > 0) INVRG_CALL(read_int64_attr(root, "layout", &layout));
+  INVRG_CHECK(layout == CHECKPOINT_LAYOUT, INVRG_ERR_RUNTIME,
+              "'%s' has checkpoint layout %lld; this invrg writes and reads layout %d",
+              ck->path, (long long)layout, CHECKPOINT_LAYOUT);
+  INVRG_CALL(read_string_attr(root, "git_hash", &hash));
+  if (strcmp(hash, INVRG_GIT_HASH) != 0) /* may differ in its last digits: said, not refused */
+    invrg_log(INVRG_LOG_WARN, "checkpoint %s was written by invrg git %s, this is git %s: the "
+              "continuation is bit-identical only if the two compute alike", ck->path, hash,
+              INVRG_GIT_HASH);
   INVRG_CALL(read_string_attr(root, "stage", &stage));
   INVRG_CALL(read_int64_attr(root, "stage_index", &index));
   INVRG_CALL(read_int64_attr(root, "restarts", &restarts));
@@ -156,6 +182,7 @@ static invrg_err open_source(invrg_checkpoint *ck) {
 cleanup:
   H5free_memory(saved);
   H5free_memory(stage);
+  H5free_memory(hash);
   invrg_h5_close(&root);
   return err;
 }
@@ -173,9 +200,11 @@ invrg_err invrg_checkpoint_create(const invrg_config *cfg, MPI_Comm world, invrg
   ck->cfg = cfg;
   ck->world = world;
   ck->writing = ck->writing_root = ck->source = ck->source_state = -1;
-  ck->request = MPI_REQUEST_NULL;
+  ck->request = ck->end_request = MPI_REQUEST_NULL;
+  ck->end_comm = MPI_COMM_NULL;
   ck->stage_index = -1;
   INVRG_MPI_CALL(MPI_Comm_rank(world, &ck->rank));
+  INVRG_MPI_CALL(MPI_Comm_dup(world, &ck->end_comm));
   snprintf(ck->path, sizeof ck->path, "%s.ckpt", cfg->run.output);
   snprintf(ck->tmp_path, sizeof ck->tmp_path, "%s.ckpt.tmp", cfg->run.output);
   snprintf(ck->prev_path, sizeof ck->prev_path, "%s.ckpt.prev", cfg->run.output);
@@ -196,7 +225,17 @@ invrg_err invrg_checkpoint_create(const invrg_config *cfg, MPI_Comm world, invrg
   sigaction(SIGUSR1, &sa, NULL);
 
   int found = ck->rank == 0 && invrg_file_exists(ck->path);
+  int orphan = ck->rank == 0 && !found && invrg_file_exists(ck->prev_path);
+  if (ck->rank == 0) unlink(ck->tmp_path); /* a checkpoint a killed run did not finish */
   INVRG_MPI_CALL(MPI_Bcast(&found, 1, MPI_INT, 0, world));
+  INVRG_MPI_CALL(MPI_Bcast(&orphan, 1, MPI_INT, 0, world));
+  if (orphan) {
+    err = invrg_config_input_error(cfg, "run", "output",
+                                   "found the checkpoint '%s' but not '%s': rename it to '%s' to "
+                                   "continue from it, or delete it to start afresh",
+                                   ck->prev_path, ck->path, ck->path);
+    goto cleanup;
+  }
   if (found) {
     invrg_err opened = open_source(ck);
     if (opened == INVRG_ERR_RUNTIME) { /* unreadable: say what to do about it */
@@ -221,7 +260,10 @@ cleanup:
 void invrg_checkpoint_destroy(invrg_checkpoint **ckp) {
   invrg_checkpoint *ck = *ckp;
   if (ck == NULL) return;
-  if (ck->request != MPI_REQUEST_NULL) MPI_Request_free(&ck->request);
+  /* A collective still in flight cannot be freed (MPI forbids it); this only happens when the
+   * run ends with an error, and MPI_Finalize or MPI_Abort follows. */
+  if (ck->end_comm != MPI_COMM_NULL && ck->end_request == MPI_REQUEST_NULL)
+    MPI_Comm_free(&ck->end_comm);
   invrg_h5_close(&ck->writing_root);
   invrg_h5_close(&ck->writing);
   invrg_h5_close(&ck->source_state);
@@ -325,8 +367,25 @@ invrg_err invrg_checkpoint_sync(invrg_checkpoint *ck, invrg_ckpt_decision *d) {
   invrg_err err = INVRG_SUCCESS;
   *d = INVRG_CKPT_NONE;
   if (ck == NULL) goto cleanup;
+  if (!ck->ending) { /* "this rank is at the end of the loop" */
+    INVRG_MPI_CALL(MPI_Ibarrier(ck->end_comm, &ck->end_request));
+    ck->ending = true;
+  }
   if (ck->rank == 0 && !ck->posted) {
-    ck->decision = evaluate_triggers(ck, false);
+    /* Rank 0 may finish long before the others (fewer items): it keeps watching the triggers
+     * until every rank has reached the end, so a signal, the wall-time budget or the stop file
+     * still stop the run; only then does it say NONE. */
+    for (;;) {
+      int decision = evaluate_triggers(ck, false), all_here = 0;
+      if (decision == INVRG_CKPT_NONE)
+        INVRG_MPI_CALL(MPI_Test(&ck->end_request, &all_here, MPI_STATUS_IGNORE));
+      if (decision != INVRG_CKPT_NONE || all_here) {
+        ck->decision = decision;
+        break;
+      }
+      const struct timespec pause = {0, 2000000}; /* 2 ms: the others still work, leave them the cores */
+      nanosleep(&pause, NULL);
+    }
     INVRG_MPI_CALL(MPI_Ibcast(&ck->decision, 1, MPI_INT, 0, ck->world, &ck->request));
     ck->posted = true;
   } else if (!ck->posted) {
@@ -336,6 +395,10 @@ invrg_err invrg_checkpoint_sync(invrg_checkpoint *ck, invrg_ckpt_decision *d) {
   if (ck->request != MPI_REQUEST_NULL) INVRG_MPI_CALL(MPI_Wait(&ck->request, MPI_STATUS_IGNORE));
   ck->posted = false;
   *d = (invrg_ckpt_decision)ck->decision;
+  if (*d == INVRG_CKPT_NONE) { /* everyone is here: the barrier completes at once */
+    INVRG_MPI_CALL(MPI_Wait(&ck->end_request, MPI_STATUS_IGNORE));
+    ck->ending = false;
+  }
 cleanup:
   return err;
 }
@@ -359,6 +422,8 @@ invrg_err invrg_checkpoint_begin(invrg_checkpoint *ck, hid_t *state) {
   INVRG_CALL(invrg_h5_attr_int64(ck->writing_root, "stage_index", &index, 1, true));
   INVRG_CALL(invrg_h5_attr_int64(ck->writing_root, "restarts", &restarts, 1, true));
   INVRG_CALL(invrg_h5_attr_string(ck->writing_root, "git_hash", INVRG_GIT_HASH));
+  int64_t layout = CHECKPOINT_LAYOUT;
+  INVRG_CALL(invrg_h5_attr_int64(ck->writing_root, "layout", &layout, 1, true));
   INVRG_CALL(invrg_h5_create_group(ck->writing_root, ck->stage, state));
 cleanup:
   return err;
@@ -374,8 +439,13 @@ invrg_err invrg_checkpoint_end(invrg_checkpoint *ck, hid_t *state, invrg_ckpt_de
   invrg_err local = INVRG_SUCCESS;
   if (ck->rank == 0) {
     local = invrg_file_sync(ck->tmp_path);
-    if (local == INVRG_SUCCESS && ck->cfg->checkpoint.keep_previous && invrg_file_exists(ck->path))
-      local = invrg_file_rename(ck->path, ck->prev_path);
+    /* <output>.ckpt exists at every moment: the previous one is kept by a second name (a hard
+     * link) before the new one replaces it in one rename. */
+    if (local == INVRG_SUCCESS && ck->cfg->checkpoint.keep_previous && invrg_file_exists(ck->path)) {
+      unlink(ck->prev_path);
+      if (link(ck->path, ck->prev_path) != 0) /* no hard links here: a copy then */
+        local = invrg_file_copy(ck->path, ck->prev_path);
+    }
     if (local == INVRG_SUCCESS) local = invrg_file_rename(ck->tmp_path, ck->path);
   }
   INVRG_CALL(invrg_error_agree(local, ck->world));
@@ -399,6 +469,7 @@ invrg_err invrg_checkpoint_remove(invrg_checkpoint *ck) {
   if (ck->rank == 0) {
     unlink(ck->path);
     unlink(ck->prev_path);
+    unlink(ck->tmp_path);
   }
 cleanup:
   return err;

@@ -191,6 +191,14 @@ cleanup:
   return err;
 }
 
+static invrg_err open_same_shape(hid_t loc, const char *name, int rank, const hsize_t *dims,
+                                 hid_t *out);
+
+invrg_err invrg_h5_open_dataset(hid_t loc, const char *name, int rank, const hsize_t *dims,
+                                hid_t *out) {
+  return open_same_shape(loc, name, rank, dims, out);
+}
+
 /* Opens dataset @p name, which must have the shape @p dims. */
 static invrg_err open_same_shape(hid_t loc, const char *name, int rank, const hsize_t *dims,
                                  hid_t *out) {

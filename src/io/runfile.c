@@ -284,12 +284,10 @@ cleanup:
   }
   err = invrg_error_agree(err != INVRG_SUCCESS ? err : status, rf->comm);
   if (rank == 0) {
-    if (err == INVRG_SUCCESS) {
-      if (rename(rf->tmp_path, rf->path) != 0)
-        err = invrg_error_set(INVRG_ERR_RUNTIME, __FILE__, __LINE__,
-                              "cannot rename '%s' to '%s': %s", rf->tmp_path, rf->path,
-                              strerror(errno));
-    }
+    /* On disk before its final name, which may be the last trace of the run (its checkpoints
+     * are removed next). */
+    if (err == INVRG_SUCCESS) err = invrg_file_sync(rf->tmp_path);
+    if (err == INVRG_SUCCESS) err = invrg_file_rename(rf->tmp_path, rf->path);
     if (err != INVRG_SUCCESS) unlink(rf->tmp_path); /* never leave a partial file behind */
   }
   err = invrg_error_agree(err, rf->comm);

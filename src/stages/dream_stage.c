@@ -360,7 +360,8 @@ static invrg_err restore_state(dream_state *w, hid_t state) {
   int64_t *done = calloc((size_t)n, sizeof *done);
   INVRG_CHECK_ALLOC(done);
   INVRG_CALL(invrg_h5_read_int64(state, "done", done, (size_t)n));
-  INVRG_H5_CALL(d_prim = H5Dopen2(state, "primaries", H5P_DEFAULT), "primaries");
+  const hsize_t dims[2] = {(hsize_t)n, (hsize_t)w->rec};
+  INVRG_CALL(invrg_h5_open_dataset(state, "primaries", 2, dims, &d_prim));
   for (int64_t k = 0; k < w->n_mine; k++) {
     const int64_t j = invrg_groups_item(g, k);
     w->done[k] = done[j];

@@ -525,7 +525,8 @@ static invrg_err restore_sizes(const invrg_run *run, hid_t state, int *size_inde
   *size_index = (int)index;
   const size_t n = (size_t)(index + 1) * per_size;
   INVRG_CALL(invrg_h5_read_int64(state, "fss_sizes", fss_sizes, n));
-  INVRG_H5_CALL(d = H5Dopen2(state, "fss_means", H5P_DEFAULT), "fss_means");
+  const hsize_t fdims[1] = {(hsize_t)(n * INVRG_N_PRIMARY)};
+  INVRG_CALL(invrg_h5_open_dataset(state, "fss_means", 1, fdims, &d));
   INVRG_CALL(invrg_h5_read_rows(d, H5T_NATIVE_DOUBLE, 0, n * INVRG_N_PRIMARY, fss_means));
   if (corr != NULL) INVRG_CALL(invrg_corr_load(corr, state, "corr"));
 cleanup:
@@ -546,9 +547,14 @@ static invrg_err restore_chains(size_work *w, hid_t state) {
   int64_t *done = malloc((size_t)n_chains * sizeof *done);
   INVRG_CHECK_ALLOC(done);
   INVRG_CALL(invrg_h5_read_int64(state, "done", done, (size_t)n_chains));
-  INVRG_H5_CALL(d_records = H5Dopen2(state, "records", H5P_DEFAULT), "records");
-  INVRG_H5_CALL(d_lattices = H5Dopen2(state, "lattices", H5P_DEFAULT), "lattices");
-  INVRG_H5_CALL(d_updater = H5Dopen2(state, "updater", H5P_DEFAULT), "updater");
+  int64_t n_slots = 0;
+  for (int64_t c = 0; c < n_chains; c++) n_slots += done[c] >= 0 && done[c] < n;
+  const hsize_t rdims[2] = {(hsize_t)n_chains, (hsize_t)len},
+                ldims[3] = {(hsize_t)(n_slots > 0 ? n_slots : 1), (hsize_t)w->L, (hsize_t)w->L},
+                udims[2] = {(hsize_t)(n_slots > 0 ? n_slots : 1), UPDATER_FIELDS};
+  INVRG_CALL(invrg_h5_open_dataset(state, "records", 2, rdims, &d_records));
+  INVRG_CALL(invrg_h5_open_dataset(state, "lattices", 3, ldims, &d_lattices));
+  INVRG_CALL(invrg_h5_open_dataset(state, "updater", 2, udims, &d_updater));
   int64_t slot = 0;
   for (int64_t c = 0; c < n_chains; c++) {
     bool running = done[c] >= 0 && done[c] < n;

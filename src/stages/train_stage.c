@@ -383,8 +383,9 @@ static invrg_err restore_state(train_work *w, hid_t state) {
   int64_t *done = malloc((size_t)R * sizeof *done);
   INVRG_CHECK_ALLOC(done);
   INVRG_CALL(invrg_h5_read_int64(state, "epochs_done", done, (size_t)R));
-  INVRG_H5_CALL(d_rows = H5Dopen2(state, "rows", H5P_DEFAULT), "rows");
-  INVRG_H5_CALL(d_moments = H5Dopen2(state, "moments", H5P_DEFAULT), "moments");
+  const hsize_t rdims[2] = {(hsize_t)R, (hsize_t)rec}, mdims[2] = {(hsize_t)R, (hsize_t)mom};
+  INVRG_CALL(invrg_h5_open_dataset(state, "rows", 2, rdims, &d_rows));
+  INVRG_CALL(invrg_h5_open_dataset(state, "moments", 2, mdims, &d_moments));
   for (int64_t k = 0; k < w->n_mine; k++) {
     const int64_t r = invrg_groups_item(g, k);
     w->epochs_done[k] = done[r];

@@ -108,20 +108,26 @@ n_written=$(grep -c "checkpoint [0-9]* written" swstop/log1)
 expect_status 0 "sw finished on 1 rank" -- sh -c "cd swstop && \"$INVRG\" run.nml"
 expect_identical "sw stopped on 2x1, 2 groups, 1 rank = uninterrupted" swref/out.h5 swstop/out.h5
 
-# --- SIGKILL after a periodic checkpoint: the run continues from it
-mkdir kill
-cp pipeline.nml kill/to_be_killed.nml   # a name of its own: other tests may run invrg meanwhile
-(cd kill && INVRG_TEST_CHECKPOINT_EVERY_POLLS=20 "$MPIEXEC" -n 2 "$INVRG" to_be_killed.nml > log0 2>&1) &
+# --- SIGKILL after periodic checkpoints: the run continues from the last one
+mkdir killref kill
+cat > killref/to_be_killed.nml <<'NML'
+&run stages = 'mc', output = 'out.h5', seed = 12 /
+&mc L = 32, n_chains = 2, n_therm = 20, n_samples = 20000, algorithm = 'sw', save_configs = F /
+&analyze correlations = F /
+NML
+cp killref/to_be_killed.nml kill/   # a name of its own: other tests may run invrg meanwhile
+expect_status 0 "uninterrupted run to compare with" -- sh -c "cd killref && \"$MPIEXEC\" -n 2 \"$INVRG\" to_be_killed.nml"
+(cd kill && INVRG_TEST_CHECKPOINT_EVERY_POLLS=500 "$MPIEXEC" -n 2 "$INVRG" to_be_killed.nml > log0 2>&1) &
 runner=$!
-for _ in $(seq 300); do grep -q "checkpoint 2 written" kill/log0 2>/dev/null && break; sleep 0.1; done
+for _ in $(seq 600); do [ -e kill/out.h5.ckpt.prev ] && break; sleep 0.05; done   # two checkpoints
 pkill -KILL -f "$INVRG to_be_killed.nml"
 wait $runner 2>/dev/null
-if grep -q "checkpoint 2 written" kill/log0 && [ ! -e kill/out.h5 ]; then
-  pass "killed with SIGKILL after 2 checkpoints, no out.h5"
-else fail "SIGKILL scenario did not happen as planned"; tail -5 kill/log0; fi
+if [ -e kill/out.h5.ckpt ] && [ ! -e kill/out.h5 ]; then
+  pass "killed with SIGKILL after two checkpoints, no out.h5"
+else fail "SIGKILL scenario did not happen as planned: $(ls kill | tr '\n' ' ')"; fi
 expect_status 0 "resumed after SIGKILL" -- sh -c "cd kill && \"$MPIEXEC\" -n 2 \"$INVRG\" to_be_killed.nml"
 expect_grep out.txt "continuing from checkpoint" "the killed run continued from its checkpoint"
-expect_identical "killed and resumed = uninterrupted" ref/out.h5 kill/out.h5
+expect_identical "killed and resumed = uninterrupted" killref/out.h5 kill/out.h5
 
 # --- triggers: SIGTERM (one rank), SIGUSR1 through mpirun, a stop file, a wall-time budget
 cat > long.nml <<'NML'
@@ -169,6 +175,36 @@ done
 [ $status -eq 0 ] && [ $runs -ge 2 ] && pass "max_walltime_minutes = 0.003: completed in $runs runs" \
   || fail "max_walltime_minutes: exit $status after $runs runs"
 expect_identical "wall-time chain = uninterrupted (the budget key may differ)" budgetref/out.h5 budget/out.h5
+
+# --- rank 0 with nothing left to do still watches the triggers: a run resumed on 2 ranks after
+# chain 0 (rank 0's) was complete stops when the stop file appears, long before chain 1 ends
+mkdir idle
+cat > idle/run.nml <<'NML'
+&run stages = 'mc', output = 'out.h5', seed = 6 /
+&mc L = 32, n_chains = 2, n_therm = 10, n_samples = 40000, algorithm = 'sw' /
+&analyze correlations = F /
+&checkpoint stop_file = 'STOP' /
+NML
+(cd idle && INVRG_TEST_STOP_AFTER_POLLS=40010 "$INVRG" run.nml > log0 2>&1)
+[ $? -eq 3 ] && pass "stopped on 1 rank with chain 0 complete" || fail "idle: first stop"
+(cd idle && "$MPIEXEC" -n 2 "$INVRG" run.nml > log1 2>&1) &
+runner=$!
+for _ in $(seq 300); do grep -q "== stage mc" idle/log1 2>/dev/null && break; sleep 0.1; done
+sleep 1
+touch idle/STOP
+wait $runner
+status=$?
+if [ $status -eq 3 ] && grep -q "stop file" idle/log1; then
+  pass "rank 0 without work honoured the stop file (exit 3)"
+else fail "rank 0 without work: exit $status"; tail -5 idle/log1; fi
+
+# --- a checkpoint kept only as .prev (a kill between renames in older versions) is not ignored
+mkdir orphan
+cp long.nml orphan/run.nml
+(cd orphan && INVRG_TEST_STOP_AFTER_POLLS=3 "$INVRG" run.nml > log 2>&1)
+mv orphan/out.h5.ckpt orphan/out.h5.ckpt.prev
+expect_status 2 "only out.h5.ckpt.prev: refused" -- sh -c "cd orphan && \"$INVRG\" run.nml"
+expect_grep err.txt "rename it to 'out.h5.ckpt' to continue" "the error says what to do"
 
 # --- refusals: a changed input, a damaged checkpoint
 mkdir changed
