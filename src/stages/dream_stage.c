@@ -280,27 +280,43 @@ static void log_table(hid_t file, const invrg_config_dream *d, const invrg_summa
 
 /* ------------------------------------------------------------------ costs */
 
+/* Where the time of a level goes. */
+enum { COST_GENERATION, COST_OBSERVABLES, COST_MCRG, COST_CORRELATIONS, N_COSTS };
+static const char *const cost_names[N_COSTS] = {"generation", "observables", "mcrg",
+                                                "correlations"};
+
 /*
- * Where the time went, per level: generation (the upsampling step and its halo) and
- * measurement (observables, MCRG pairs, correlations), the largest over the ranks. Logged,
- * and kept in /run/dream_seconds [level][generation, measurement] (timings are not results:
- * /run is the part of the run file that describes the run). Collective on the world.
+ * The costs per level: the wall seconds of the slowest rank, kept in /run/dream_seconds
+ * [level][generation, observables, mcrg, correlations] (timings are not results: /run is the
+ * part of the run file that describes the run), and in the log also as nanoseconds per fine
+ * site (all ranks' seconds over all sites dreamed at that level). @p seconds [level][cost] of
+ * this rank, @p dreamed: samples this rank dreamed in this run. Collective on the world.
  */
-static invrg_err report_costs(const invrg_run *run, double *seconds, int levels) {
+static invrg_err report_costs(const invrg_run *run, double *seconds, int levels, int64_t dreamed) {
   invrg_err err = INVRG_SUCCESS;
   hid_t g = -1;
-  const int n = 2 * (levels + 1);
+  const int n = N_COSTS * (levels + 1);
+  double *total = malloc((size_t)n * sizeof *total);
+  INVRG_CHECK_ALLOC(total);
+  INVRG_MPI_CALL(MPI_Allreduce(seconds, total, n, MPI_DOUBLE, MPI_SUM, run->groups->world));
   INVRG_MPI_CALL(MPI_Allreduce(MPI_IN_PLACE, seconds, n, MPI_DOUBLE, MPI_MAX, run->groups->world));
-  invrg_log(INVRG_LOG_INFO, "dream costs per level (seconds, the slowest rank): %6s %12s %12s",
-            "L", "generation", "measurement");
-  for (int level = 1; level <= levels; level++)
-    invrg_log(INVRG_LOG_INFO, "  %6lld %12.3f %12.3f", 1LL << level, seconds[2 * level],
-              seconds[2 * level + 1]);
-  hsize_t dims[2] = {(hsize_t)levels + 1, 2};
+  INVRG_MPI_CALL(MPI_Allreduce(MPI_IN_PLACE, &dreamed, 1, MPI_INT64_T, MPI_SUM, run->groups->world));
+  invrg_log(INVRG_LOG_INFO, "dream costs per level: seconds (slowest rank) | ns per fine site");
+  invrg_log(INVRG_LOG_INFO, "  %6s %12s %12s %12s %12s | %8s %8s %8s %8s", "L", cost_names[0],
+            cost_names[1], cost_names[2], cost_names[3], "gen", "obs", "mcrg", "corr");
+  for (int level = 1; level <= levels; level++) {
+    const double *t = seconds + (size_t)level * N_COSTS, *sum = total + (size_t)level * N_COSTS;
+    const double sites = ldexp((double)dreamed, 2 * level) / 1e9; /* in units of 1e9 */
+    invrg_log(INVRG_LOG_INFO, "  %6lld %12.3f %12.3f %12.3f %12.3f | %8.2f %8.2f %8.2f %8.2f",
+              1LL << level, t[0], t[1], t[2], t[3], sum[0] / sites, sum[1] / sites,
+              sum[2] / sites, sum[3] / sites);
+  }
+  hsize_t dims[2] = {(hsize_t)levels + 1, N_COSTS};
   INVRG_CALL(invrg_h5_create_group(run->file->file, "run", &g));
   INVRG_CALL(invrg_h5_dataset_doubles(g, "dream_seconds", 2, dims, seconds,
                                       run->groups->world_rank == 0));
 cleanup:
+  free(total);
   invrg_h5_close(&g);
   return err;
 }
@@ -408,7 +424,8 @@ static invrg_err dream_execute(invrg_run *run) {
   invrg_lattice *lat[21] = {NULL};
   double *mine = NULL, *all = NULL;
   int64_t *done = NULL;
-  double seconds[2 * 21] = {0}; /* per level: generation, measurement (this rank) */
+  double seconds[N_COSTS * 21] = {0}; /* [level][cost] of this rank */
+  int64_t dreamed = 0;                 /* samples this rank dreamed in this run */
   invrg_summary *summary = NULL;
   double *block_means = NULL;
   int64_t *block_sizes = NULL;
@@ -501,17 +518,20 @@ static invrg_err dream_execute(invrg_run *run) {
       INVRG_CALL(invrg_dream_step_lattice(small ? m_small : m, lat[level - 1], lat[level],
                                           (uint64_t)cfg->run.seed, j, level, small ? w_small : w));
       INVRG_CALL(invrg_lattice_halo_exchange(lat[level]));
-      double t1 = MPI_Wtime();
-      seconds[2 * level] += t1 - t0;
+      double *cost = seconds + (size_t)level * N_COSTS, t1 = MPI_Wtime();
+      cost[COST_GENERATION] += t1 - t0;
       spins += (double)(L * L);
       if (level >= d->measure_from) {
         invrg_config_sums sums;
         INVRG_CALL(invrg_observables_sums(lat[level], &sums));
         invrg_observables_primaries(&sums, mine + (size_t)k * rec +
                                                (size_t)(level - d->measure_from) * INVRG_N_PRIMARY);
+        double t2 = MPI_Wtime();
         INVRG_CALL(measure_pairs(acc, cfg, level, lat[level - 1], lat[level], j, block, groups));
+        double t3 = MPI_Wtime();
         if (corr != NULL) INVRG_CALL(invrg_corr_add_configuration(corr, lat[level], block));
-        seconds[2 * level + 1] += MPI_Wtime() - t1;
+        cost[COST_OBSERVABLES] += t2 - t1, cost[COST_MCRG] += t3 - t2;
+        cost[COST_CORRELATIONS] += MPI_Wtime() - t3;
       }
       const invrg_lattice *f = lat[level];
       bool writer = f->mode == INVRG_LATTICE_DISTRIBUTED || groups->rank == 0;
@@ -522,6 +542,7 @@ static invrg_err dream_execute(invrg_run *run) {
     }
     invrg_progress_update(&progress, (double)(k + 1), spins);
     done[k] = 1;
+    dreamed++;
     invrg_ckpt_decision decision; /* a safe point between samples */
     INVRG_CALL(invrg_checkpoint_poll(run->ckpt, groups->cart, &decision));
     if (decision != INVRG_CKPT_NONE) INVRG_CALL(save_state(&ds, decision));
@@ -568,7 +589,7 @@ static invrg_err dream_execute(invrg_run *run) {
   for (int l = 0; l < n_meas; l++)
     INVRG_CALL(write_level_summary(run->file->file, (int64_t)1 << (d->measure_from + l), &summary[l]));
   log_table(run->file->file, d, summary);
-  INVRG_CALL(report_costs(run, seconds, levels));
+  INVRG_CALL(report_costs(run, seconds, levels, dreamed));
 
   /* Two-point functions of every measured size, then finite-size scaling across them. */
   if (corr != NULL) {
