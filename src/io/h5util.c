@@ -238,42 +238,64 @@ cleanup:
   return err;
 }
 
-/* Writes the hyperslab start/count of dset from a contiguous buffer of the same shape. */
-static invrg_err write_slab(hid_t dset, hid_t mem_type, int rank, const hsize_t *start,
-                           const hsize_t *count, const void *buf) {
+/* Moves the hyperslab start/count of dset to or from a contiguous buffer of the same shape. */
+static invrg_err transfer_slab(hid_t dset, hid_t mem_type, int rank, const hsize_t *start,
+                               const hsize_t *count, void *buf, bool write) {
   invrg_err err = INVRG_SUCCESS;
   hid_t fspace = -1, mspace = -1;
   INVRG_H5_CALL(fspace = H5Dget_space(dset), "H5Dget_space");
   INVRG_H5_CALL(H5Sselect_hyperslab(fspace, H5S_SELECT_SET, start, NULL, count, NULL),
                 "select hyperslab");
   INVRG_H5_CALL(mspace = H5Screate_simple(rank, count, NULL), "dataspace");
-  INVRG_H5_CALL(H5Dwrite(dset, mem_type, mspace, fspace, H5P_DEFAULT, buf), "H5Dwrite");
+  if (write)
+    INVRG_H5_CALL(H5Dwrite(dset, mem_type, mspace, fspace, H5P_DEFAULT, buf), "H5Dwrite");
+  else
+    INVRG_H5_CALL(H5Dread(dset, mem_type, mspace, fspace, H5P_DEFAULT, buf), "H5Dread");
 cleanup:
   invrg_h5_close(&mspace);
   invrg_h5_close(&fspace);
   return err;
 }
 
-invrg_err invrg_h5_write_rows(hid_t dset, hid_t mem_type, hsize_t first, hsize_t count,
-                              const void *buf) {
+/* Rows [first, first + count) along dimension 0, every other dimension whole. */
+static invrg_err transfer_rows(hid_t dset, hid_t mem_type, hsize_t first, hsize_t count, void *buf,
+                               bool write) {
   invrg_err err = INVRG_SUCCESS;
   hid_t space = -1;
   hsize_t dims[8], start[8] = {0};
   int rank;
   INVRG_H5_CALL(space = H5Dget_space(dset), "H5Dget_space");
   INVRG_H5_CALL(rank = H5Sget_simple_extent_dims(space, dims, NULL), "dataset shape");
+  INVRG_CHECK(first + count <= dims[0], INVRG_ERR_RUNTIME,
+              "HDF5: rows %llu..%llu of a dataset of %llu", (unsigned long long)first,
+              (unsigned long long)(first + count), (unsigned long long)dims[0]);
   start[0] = first;
   dims[0] = count;
-  INVRG_CALL(write_slab(dset, mem_type, rank, start, dims, buf));
+  INVRG_CALL(transfer_slab(dset, mem_type, rank, start, dims, buf, write));
 cleanup:
   invrg_h5_close(&space);
   return err;
 }
 
+invrg_err invrg_h5_write_rows(hid_t dset, hid_t mem_type, hsize_t first, hsize_t count,
+                              const void *buf) {
+  return transfer_rows(dset, mem_type, first, count, (void *)(uintptr_t)buf, true);
+}
+
+invrg_err invrg_h5_read_rows(hid_t dset, hid_t mem_type, hsize_t first, hsize_t count, void *buf) {
+  return transfer_rows(dset, mem_type, first, count, buf, false);
+}
+
 invrg_err invrg_h5_write_block3(hid_t dset, hid_t mem_type, hsize_t first, hsize_t count,
                                 hsize_t y0, hsize_t ny, hsize_t x0, hsize_t nx, const void *buf) {
   const hsize_t start[3] = {first, y0, x0}, extent[3] = {count, ny, nx};
-  return write_slab(dset, mem_type, 3, start, extent, buf);
+  return transfer_slab(dset, mem_type, 3, start, extent, (void *)(uintptr_t)buf, true);
+}
+
+invrg_err invrg_h5_read_block3(hid_t dset, hid_t mem_type, hsize_t first, hsize_t count, hsize_t y0,
+                               hsize_t ny, hsize_t x0, hsize_t nx, void *buf) {
+  const hsize_t start[3] = {first, y0, x0}, extent[3] = {count, ny, nx};
+  return transfer_slab(dset, mem_type, 3, start, extent, buf, false);
 }
 
 invrg_err invrg_h5_check_format(hid_t file, const char *name, int major) {
@@ -320,46 +342,6 @@ cleanup:
 
 invrg_err invrg_h5_attr_scalar(hid_t loc, const char *name, double value) {
   return invrg_h5_attr_double(loc, name, &value, 1, true);
-}
-
-/* Reads the hyperslab start/count of dset into a contiguous buffer of the same shape. */
-static invrg_err read_slab(hid_t dset, hid_t mem_type, int rank, const hsize_t *start,
-                           const hsize_t *count, void *buf) {
-  invrg_err err = INVRG_SUCCESS;
-  hid_t fspace = -1, mspace = -1;
-  INVRG_H5_CALL(fspace = H5Dget_space(dset), "H5Dget_space");
-  INVRG_H5_CALL(H5Sselect_hyperslab(fspace, H5S_SELECT_SET, start, NULL, count, NULL),
-                "select hyperslab");
-  INVRG_H5_CALL(mspace = H5Screate_simple(rank, count, NULL), "dataspace");
-  INVRG_H5_CALL(H5Dread(dset, mem_type, mspace, fspace, H5P_DEFAULT, buf), "H5Dread");
-cleanup:
-  invrg_h5_close(&mspace);
-  invrg_h5_close(&fspace);
-  return err;
-}
-
-invrg_err invrg_h5_read_rows(hid_t dset, hid_t mem_type, hsize_t first, hsize_t count, void *buf) {
-  invrg_err err = INVRG_SUCCESS;
-  hid_t space = -1;
-  hsize_t dims[8], start[8] = {0};
-  int rank;
-  INVRG_H5_CALL(space = H5Dget_space(dset), "H5Dget_space");
-  INVRG_H5_CALL(rank = H5Sget_simple_extent_dims(space, dims, NULL), "dataset shape");
-  INVRG_CHECK(first + count <= dims[0], INVRG_ERR_RUNTIME,
-              "HDF5: rows %llu..%llu asked of a dataset of %llu", (unsigned long long)first,
-              (unsigned long long)(first + count), (unsigned long long)dims[0]);
-  start[0] = first;
-  dims[0] = count;
-  INVRG_CALL(read_slab(dset, mem_type, rank, start, dims, buf));
-cleanup:
-  invrg_h5_close(&space);
-  return err;
-}
-
-invrg_err invrg_h5_read_block3(hid_t dset, hid_t mem_type, hsize_t first, hsize_t count, hsize_t y0,
-                               hsize_t ny, hsize_t x0, hsize_t nx, void *buf) {
-  const hsize_t start[3] = {first, y0, x0}, extent[3] = {count, ny, nx};
-  return read_slab(dset, mem_type, 3, start, extent, buf);
 }
 
 invrg_err invrg_h5_open_parallel(const char *path, bool writable, MPI_Comm comm, hid_t *out) {

@@ -194,17 +194,24 @@ cleanup:
 
 /* ------------------------------------------------------------------ create / finish */
 
-invrg_err invrg_runfile_create(const invrg_config *cfg, const invrg_run_layout *layout,
-                               MPI_Comm comm, invrg_runfile **out) {
-  invrg_err err = INVRG_SUCCESS;
-  hid_t fapl = -1;
+/* A run file object, its clock started, its names set; NULL if out of memory. */
+static invrg_runfile *runfile_new(const invrg_config *cfg, MPI_Comm comm) {
   invrg_runfile *rf = calloc(1, sizeof *rf);
-  INVRG_CHECK_ALLOC(rf);
+  if (rf == NULL) return NULL;
   rf->file = -1;
   rf->comm = comm;
   rf->t_start = MPI_Wtime();
   snprintf(rf->path, sizeof rf->path, "%s", cfg->run.output);
   snprintf(rf->tmp_path, sizeof rf->tmp_path, "%s.tmp", cfg->run.output);
+  return rf;
+}
+
+invrg_err invrg_runfile_create(const invrg_config *cfg, const invrg_run_layout *layout,
+                               MPI_Comm comm, invrg_runfile **out) {
+  invrg_err err = INVRG_SUCCESS;
+  hid_t fapl = -1;
+  invrg_runfile *rf = runfile_new(cfg, comm);
+  INVRG_CHECK_ALLOC(rf);
 
   INVRG_CALL(invrg_h5_parallel_fapl(comm, &fapl));
   rf->file = H5Fcreate(rf->tmp_path, H5F_ACC_TRUNC, H5P_DEFAULT, fapl);
@@ -228,13 +235,8 @@ invrg_err invrg_runfile_resume(const invrg_config *cfg, const invrg_run_layout *
   invrg_err err = INVRG_SUCCESS;
   hid_t g = -1;
   int rank;
-  invrg_runfile *rf = calloc(1, sizeof *rf);
+  invrg_runfile *rf = runfile_new(cfg, comm);
   INVRG_CHECK_ALLOC(rf);
-  rf->file = -1;
-  rf->comm = comm;
-  rf->t_start = MPI_Wtime();
-  snprintf(rf->path, sizeof rf->path, "%s", cfg->run.output);
-  snprintf(rf->tmp_path, sizeof rf->tmp_path, "%s.tmp", cfg->run.output);
   INVRG_MPI_CALL(MPI_Comm_rank(comm, &rank));
   invrg_err copied = rank == 0 ? invrg_file_copy(checkpoint, rf->tmp_path) : INVRG_SUCCESS;
   INVRG_CALL(invrg_error_agree(copied, comm));

@@ -332,6 +332,17 @@ cleanup:
   return err;
 }
 
+/* 0 ≤ lo < 2^32 again in summed records (a count, then (hi, lo) pairs) and map pairs of @p s. */
+static void normalise_sums(const invrg_corr *c, const size_state *s, int64_t *blocks, int64_t *map) {
+  for (int b = 0; b < c->p.n_blocks; b++) {
+    int64_t *record = blocks + (size_t)b * corr_record_len(&s->y);
+    for (int k = 0; k < corr_n_pairs(&s->y); k++) corr_exact_normalise(record + 1 + 2 * k);
+  }
+  if (map != NULL)
+    for (size_t k = 0; k < (size_t)s->y.L * (size_t)s->y.n_fold; k++)
+      corr_exact_normalise(map + 2 * k);
+}
+
 invrg_err invrg_corr_reduce(invrg_corr *c) {
   invrg_err err = INVRG_SUCCESS;
   INVRG_CHECK(!c->reduced, INVRG_ERR_RUNTIME, "correlations: reduced twice");
@@ -342,15 +353,9 @@ invrg_err invrg_corr_reduce(invrg_corr *c) {
     size_state *s = &c->size[i];
     const size_t len = (size_t)c->p.n_blocks * corr_record_len(&s->y);
     INVRG_CALL(allreduce_int64(s->blocks, len, c->g->world));
-    for (int b = 0; b < c->p.n_blocks; b++) {
-      int64_t *record = s->blocks + (size_t)b * corr_record_len(&s->y);
-      for (int k = 0; k < corr_n_pairs(&s->y); k++) corr_exact_normalise(record + 1 + 2 * k);
-    }
-    if (s->map) {
-      const size_t n = (size_t)s->y.L * (size_t)s->y.n_fold;
-      INVRG_CALL(allreduce_int64(s->map, 2 * n, c->g->world));
-      for (size_t k = 0; k < n; k++) corr_exact_normalise(s->map + 2 * k);
-    }
+    if (s->map)
+      INVRG_CALL(allreduce_int64(s->map, 2 * (size_t)s->y.L * (size_t)s->y.n_fold, c->g->world));
+    normalise_sums(c, s, s->blocks, s->map);
   }
   c->reduced = true;
 cleanup:
@@ -404,9 +409,7 @@ invrg_err invrg_corr_save(invrg_corr *c, hid_t loc, const char *name) {
     if (s->map) memcpy(sum + nb, s->map, (n - nb) * sizeof *sum);
     /* Each rank holds what it measured: the world sum is the total (as in the reduction). */
     INVRG_CALL(allreduce_int64(sum, n, c->g->world));
-    for (size_t k = 0; k < n; k++) /* records: a count, then (hi, lo) pairs; the map: pairs */
-      if (k < nb ? (k % corr_record_len(&s->y)) % 2 == 1 : (k - nb) % 2 == 0)
-        corr_exact_normalise(sum + k);
+    normalise_sums(c, s, sum, s->map ? sum + nb : NULL);
     snprintf(path, sizeof path, "%s_L%lld", name, (long long)s->y.L);
     INVRG_CALL(invrg_h5_write_int64(loc, path, sum, n, c->g->world_rank == 0));
   }

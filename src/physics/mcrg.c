@@ -262,25 +262,36 @@ cleanup:
 
 /* ------------------------------------------------------------------ reduce */
 
+/* Numbers of the accumulator: [level − 1][block][record_len]. */
+static size_t acc_numbers(const invrg_mcrg *m) {
+  return (size_t)m->p.n_levels * (size_t)m->p.n_blocks * m->record_len;
+}
+
+/*
+ * @p acc (this rank's copy of the sums) replaced by the exact totals of all groups: every rank
+ * of a group holds the group's sums, so only its rank 0 contributes; integer sums are exact in
+ * any order; then 0 ≤ lo < 2^32 again. Collective on g->world.
+ */
+static invrg_err sum_over_groups(const invrg_mcrg *m, int64_t *acc) {
+  invrg_err err = INVRG_SUCCESS;
+  const size_t total = acc_numbers(m), chunk = (size_t)1 << 24;
+  if (m->g->rank != 0) memset(acc, 0, total * sizeof *acc);
+  for (size_t first = 0; first < total; first += chunk) {
+    size_t count = total - first < chunk ? total - first : chunk;
+    INVRG_MPI_CALL(
+        MPI_Allreduce(MPI_IN_PLACE, acc + first, (int)count, MPI_INT64_T, MPI_SUM, m->g->world));
+  }
+  for (size_t r = 0; r < total; r += m->record_len)
+    for (size_t k = REC_HEADER; k < m->record_len; k += 2) exact_normalise(acc + r + k);
+cleanup:
+  return err;
+}
+
 invrg_err invrg_mcrg_reduce(invrg_mcrg *m) {
   invrg_err err = INVRG_SUCCESS;
   const invrg_groups *g = m->g;
   INVRG_CHECK(!m->reduced, INVRG_ERR_RUNTIME, "MCRG: reduced twice");
-  const size_t total = (size_t)m->p.n_levels * (size_t)m->p.n_blocks * m->record_len;
-  /* Every rank of a group holds the group's sums: only its rank 0 contributes. */
-  if (g->rank != 0) memset(m->acc, 0, total * sizeof *m->acc);
-  const size_t chunk = (size_t)1 << 24;
-  for (size_t first = 0; first < total; first += chunk) {
-    size_t count = total - first < chunk ? total - first : chunk;
-    INVRG_MPI_CALL(
-        MPI_Allreduce(MPI_IN_PLACE, m->acc + first, (int)count, MPI_INT64_T, MPI_SUM, g->world));
-  }
-  /* Integer sums are exact in any order; restore 0 ≤ lo < 2^32. */
-  for (int level = 1; level <= m->p.n_levels; level++)
-    for (int b = 0; b < m->p.n_blocks; b++) {
-      int64_t *r = mcrg_record(m, level, b);
-      for (size_t k = REC_HEADER; k < m->record_len; k += 2) exact_normalise(r + k);
-    }
+  INVRG_CALL(sum_over_groups(m, m->acc));
   INVRG_MPI_CALL(MPI_Allreduce(MPI_IN_PLACE, &m->coarse_size[0][0], 2 * (INVRG_MCRG_MAX_LEVELS + 1),
                                MPI_INT64_T, MPI_MAX, g->world));
   m->reduced = true;
@@ -292,34 +303,19 @@ cleanup:
 
 invrg_err invrg_mcrg_save(const invrg_mcrg *m, hid_t loc, const char *name) {
   invrg_err err = INVRG_SUCCESS;
-  const invrg_groups *g = m->g;
-  const size_t total = (size_t)m->p.n_levels * (size_t)m->p.n_blocks * m->record_len;
-  const size_t n_sizes = 2 * (INVRG_MCRG_MAX_LEVELS + 1);
+  const size_t total = acc_numbers(m), n_sizes = 2 * (INVRG_MCRG_MAX_LEVELS + 1);
   char path[96];
   int64_t *sum = malloc((total + n_sizes) * sizeof *sum);
   INVRG_CHECK_ALLOC(sum);
   INVRG_CHECK(!m->reduced, INVRG_ERR_RUNTIME, "MCRG: saved after the reduction");
-  /* As in the reduction: group rank 0 speaks for its group; the totals are exact. */
-  if (g->rank == 0)
-    memcpy(sum, m->acc, total * sizeof *sum);
-  else
-    memset(sum, 0, total * sizeof *sum);
+  /* The totals the reduction would make, on a copy: the accumulator goes on. */
+  memcpy(sum, m->acc, total * sizeof *sum);
+  INVRG_CALL(sum_over_groups(m, sum));
   memcpy(sum + total, &m->coarse_size[0][0], n_sizes * sizeof *sum);
-  const size_t chunk = (size_t)1 << 24;
-  for (size_t first = 0; first < total; first += chunk) {
-    size_t count = total - first < chunk ? total - first : chunk;
-    INVRG_MPI_CALL(
-        MPI_Allreduce(MPI_IN_PLACE, sum + first, (int)count, MPI_INT64_T, MPI_SUM, g->world));
-  }
   INVRG_MPI_CALL(MPI_Allreduce(MPI_IN_PLACE, sum + total, (int)n_sizes, MPI_INT64_T, MPI_MAX,
-                               g->world));
-  for (int level = 1; level <= m->p.n_levels; level++)
-    for (int b = 0; b < m->p.n_blocks; b++) {
-      int64_t *r = sum + ((size_t)(level - 1) * (size_t)m->p.n_blocks + (size_t)b) * m->record_len;
-      for (size_t k = REC_HEADER; k < m->record_len; k += 2) exact_normalise(r + k);
-    }
+                               m->g->world));
   snprintf(path, sizeof path, "%s_sums", name);
-  INVRG_CALL(invrg_h5_write_int64(loc, path, sum, total + n_sizes, g->world_rank == 0));
+  INVRG_CALL(invrg_h5_write_int64(loc, path, sum, total + n_sizes, m->g->world_rank == 0));
 cleanup:
   free(sum);
   return err;
@@ -328,7 +324,7 @@ cleanup:
 invrg_err invrg_mcrg_load(invrg_mcrg *m, hid_t loc, const char *name) {
   invrg_err err = INVRG_SUCCESS;
   const invrg_groups *g = m->g;
-  const size_t total = (size_t)m->p.n_levels * (size_t)m->p.n_blocks * m->record_len;
+  const size_t total = acc_numbers(m);
   const size_t n_sizes = 2 * (INVRG_MCRG_MAX_LEVELS + 1);
   char path[96];
   int64_t *saved = malloc((total + n_sizes) * sizeof *saved);
