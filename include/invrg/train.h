@@ -23,6 +23,8 @@
 
 /** Tie coins of training use the stream (seed, INVRG_RNG_TIE, this + replica, …). */
 #define INVRG_TRAIN_TIE_ITEM_BASE (UINT64_C(1) << 48)
+/** Tie coins of validation: one stream for every replica, so that their losses compare. */
+#define INVRG_TRAIN_VALIDATION_TIE_ITEM (INVRG_TRAIN_TIE_ITEM_BASE - 1)
 
 typedef enum { INVRG_LOSS_BCE, INVRG_LOSS_WEIGHTED } invrg_loss_kind;
 typedef enum { INVRG_OPT_ADAMW, INVRG_OPT_ADAM, INVRG_OPT_SGD } invrg_optimizer_kind;
@@ -89,11 +91,13 @@ invrg_err invrg_train(invrg_model *m, const invrg_train_recipe *recipe, const in
 
 /**
  * Mean BCE per spin of @p m on configurations [first, first + n) of @p data,
- * coarse-grained with the tie coins of (seed, replica, step = config index).
+ * coarse-grained with the tie coins of (seed, INVRG_TRAIN_VALIDATION_TIE_ITEM,
+ * step = config index): the same coins for every replica and every epoch, so
+ * that the loss differences between replicas are those of their parameters
+ * (select = 'best' relies on it: the gaps are ~1e-5, below the coins' noise).
  * Collective on @p comm (chunks as in training).
  */
 invrg_err invrg_train_evaluate(const invrg_model *m, const invrg_train_data *data, int64_t first,
-                               int64_t n, uint64_t seed, uint64_t replica, MPI_Comm comm,
-                               double *loss);
+                               int64_t n, uint64_t seed, MPI_Comm comm, double *loss);
 
 #endif

@@ -101,14 +101,14 @@ static void batch_work_free(batch_work *bw) {
 }
 
 /*
- * Configurations idx[0..nb) with tie-coin steps step0 + idx[c]: each chunk of
+ * Configurations idx[0..nb) with the tie coins of (seed, TIE, tie_item, step0 + idx[c]): each chunk of
  * INVRG_TRAIN_CHUNK by one rank, then added in chunk order. Gives the mean
  * gradient per fine site (tie-weighted if asked, weights normalised to mean 1
  * over the batch) and the mean plain BCE per fine site.
  */
 static invrg_err batch_gradient(const invrg_model *m, const invrg_train_data *d, const int64_t *idx,
                                 int nb, bool with_grad, bool weighted, uint64_t seed,
-                                uint64_t replica, uint64_t step0, MPI_Comm comm, batch_work *bw,
+                                uint64_t tie_item, uint64_t step0, MPI_Comm comm, batch_work *bw,
                                 double *grad, double *loss, double *sites_done) {
   invrg_err err = INVRG_SUCCESS;
   int rank, size;
@@ -121,7 +121,7 @@ static invrg_err batch_gradient(const invrg_model *m, const invrg_train_data *d,
     double *r = bw->records + (size_t)ch * (size_t)rec;
     for (int c = ch * INVRG_TRAIN_CHUNK; c < nb && c < (ch + 1) * INVRG_TRAIN_CHUNK; c++) {
       const int8_t *fine = d->configs + idx[c] * L * L;
-      invrg_blockspin_ties ties = {INVRG_TIE_RANDOM, seed, INVRG_TRAIN_TIE_ITEM_BASE + replica,
+      invrg_blockspin_ties ties = {INVRG_TIE_RANDOM, seed, tie_item,
                                    step0 + (uint64_t)idx[c]};
       int64_t n_tie = invrg_blockspin_array(fine, L, L, &ties, bw->coarse);
       double w = weighted ? ldexp(1.0, -(int)n_tie) : 1.0; /* w = 2^{−n_tie} */
@@ -174,8 +174,7 @@ static void shuffle(int64_t *perm, int64_t n, uint64_t seed, uint64_t replica, u
 }
 
 invrg_err invrg_train_evaluate(const invrg_model *m, const invrg_train_data *data, int64_t first,
-                               int64_t n, uint64_t seed, uint64_t replica, MPI_Comm comm,
-                               double *loss) {
+                               int64_t n, uint64_t seed, MPI_Comm comm, double *loss) {
   invrg_err err = INVRG_SUCCESS;
   batch_work bw = {0};
   const int64_t per_call = 1024;
@@ -187,9 +186,9 @@ invrg_err invrg_train_evaluate(const invrg_model *m, const invrg_train_data *dat
     int nb = (int)(first + n - s < per_call ? first + n - s : per_call);
     for (int c = 0; c < nb; c++) idx[c] = s + c;
     double part;
-    /* Validation coins: step = config index, the same every epoch (comparable losses). */
-    INVRG_CALL(batch_gradient(m, data, idx, nb, false, false, seed, replica, 0, comm, &bw, NULL,
-                              &part, &dummy));
+    /* Validation coins: step = config index, the same every epoch and replica (train.h). */
+    INVRG_CALL(batch_gradient(m, data, idx, nb, false, false, seed, INVRG_TRAIN_VALIDATION_TIE_ITEM,
+                              0, comm, &bw, NULL, &part, &dummy));
     sum += part * nb;
   }
   *loss = sum / (double)n;
@@ -234,7 +233,8 @@ invrg_err invrg_train(invrg_model *m, const invrg_train_recipe *r, const invrg_t
       invrg_train_schedule(r, st.t, total_steps, &lr, &beta1);
       /* Fresh tie coins every epoch: step (epoch + 1)·n + config index. */
       INVRG_CALL(batch_gradient(m, data, perm + b * r->batch, nb, true,
-                                r->loss == INVRG_LOSS_WEIGHTED, seed, replica,
+                                r->loss == INVRG_LOSS_WEIGHTED, seed,
+                                INVRG_TRAIN_TIE_ITEM_BASE + replica,
                                 (uint64_t)((epoch + 1) * data->n), comm, &bw, grad, &loss, &sites));
       optimizer_step(r, lr, beta1, m->params, grad, np, &st);
       epoch_loss += loss * nb;
@@ -242,7 +242,7 @@ invrg_err invrg_train(invrg_model *m, const invrg_train_recipe *r, const invrg_t
     hist->train_loss[epoch] = epoch_loss / (double)n_train;
     hist->val_loss[epoch] = NAN;
     if (data->n_validation > 0)
-      INVRG_CALL(invrg_train_evaluate(m, data, n_train, data->n_validation, seed, replica, comm,
+      INVRG_CALL(invrg_train_evaluate(m, data, n_train, data->n_validation, seed, comm,
                                       &hist->val_loss[epoch]));
     hist->sites_per_second = sites / (MPI_Wtime() - t0);
     if (progress_label != NULL)
