@@ -10,6 +10,7 @@
 #include "invrg/config.h"
 #include "invrg/model_io.h"
 #include "invrg/log.h"
+#include "invrg/memory.h"
 #include "invrg/runfile.h"
 #include "invrg/stage.h"
 #include "invrg_build_info.h"
@@ -130,9 +131,13 @@ invrg_err invrg_pipeline_run(const char *input_path, bool check_only) {
     if (err == INVRG_ERR_RUNTIME) abort_run(&run);
     INVRG_CALL(invrg_error_agree(err, world));
   }
+  int64_t peak = 0;
+  int peak_rank = 0;
+  INVRG_CALL(invrg_memory_peak_max(world, &peak, &peak_rank));
   INVRG_CALL(invrg_runfile_finish(&run.file, INVRG_SUCCESS));
   INVRG_CALL(invrg_checkpoint_remove(run.ckpt));
-  invrg_log(INVRG_LOG_INFO, "wrote %s", cfg.run.output);
+  invrg_log(INVRG_LOG_INFO, "wrote %s; peak memory %.1f MiB per rank (the largest, rank %d)",
+            cfg.run.output, (double)peak / 1048576.0, peak_rank);
 cleanup:
   /* After a checkpoint stop the .tmp goes: the checkpoint holds all of it. */
   if (run.file != NULL) invrg_runfile_finish(&run.file, err);

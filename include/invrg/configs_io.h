@@ -34,6 +34,13 @@ invrg_err invrg_configs_write(hid_t dset, const invrg_lattice *lat, bool packed,
                               int64_t count, const uint8_t *blocks);
 
 /**
+ * Writes this rank's block of @p lat as configuration @p index, in slabs of rows through a
+ * buffer of at most 8 MiB (no copy of the block: big dreams). Independent I/O.
+ */
+invrg_err invrg_configs_write_lattice(hid_t dset, const invrg_lattice *lat, bool packed,
+                                     int64_t index);
+
+/**
  * Reads this rank's block of configuration @p index (int8) of @p dset, as
  * invrg_configs_copy_block() makes one (nx · ny bytes). Independent I/O.
  */

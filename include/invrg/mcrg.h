@@ -209,9 +209,24 @@ invrg_err invrg_mcrg_add_configuration(invrg_mcrg *m, const invrg_lattice *lat, 
                                        uint64_t sample, int block);
 
 /**
+ * invrg_mcrg_add_configuration() without copies, for callers that have the
+ * lattices to spare (stage dream: the lower levels of a dream are free once its
+ * top is made): @p lat is read in place, so its halo must be at least
+ * INVRG_MCRG_HALO and current (invrg_lattice_halo_exchange); its blockings are
+ * written into @p chain[0 … n_levels − 1] (chain[n − 1] holds level n: the size
+ * of @p lat blocked n times, laid out as invrg_blockspin_create_coarse() would
+ * with the same halo). Same coins, same sums. Collective on lat->comm.
+ */
+invrg_err invrg_mcrg_add_configuration_into(invrg_mcrg *m, const invrg_lattice *lat,
+                                            invrg_lattice *const *chain, uint64_t item,
+                                            uint64_t sample, int block);
+
+/**
  * Adds an explicit pair at @p level (1 … n_levels): @p coarse (Lx/2 × Ly/2 of
- * @p fine) and @p fine, each replicated or distributed on the group, any
- * halo, not modified. @p ties: tied blocks if @p coarse is the blocking of
+ * @p fine) and @p fine, each replicated or distributed on the group, not
+ * modified. A lattice with a halo of at least INVRG_MCRG_HALO is read in place
+ * and its halo must be current; one with a narrower halo is copied into a
+ * lattice that has one. @p ties: tied blocks if @p coarse is the blocking of
  * @p fine (for the tie fraction), or −1 if unknown/not applicable.
  * Collective on the lattices' communicator (both on the same group).
  */

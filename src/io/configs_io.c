@@ -31,15 +31,20 @@ static void pack_row(const int8_t *s, int n, uint8_t *out) {
   }
 }
 
-void invrg_configs_copy_block(const invrg_lattice *lat, bool packed, uint8_t *out) {
+/* Rows j0 … j0 + n − 1 of this rank's block into @p out as stored (packed or int8). */
+static void copy_rows(const invrg_lattice *lat, bool packed, int j0, int n, uint8_t *out) {
   size_t row_bytes = packed ? (size_t)lat->nx / 8 : (size_t)lat->nx;
-  for (int j = 0; j < lat->ny; j++) {
-    const int8_t *row = lat->data + invrg_lattice_index(lat, 0, j);
+  for (int j = 0; j < n; j++) {
+    const int8_t *row = lat->data + invrg_lattice_index(lat, 0, j0 + j);
     if (packed)
       pack_row(row, lat->nx, out + (size_t)j * row_bytes);
     else
       memcpy(out + (size_t)j * row_bytes, row, row_bytes);
   }
+}
+
+void invrg_configs_copy_block(const invrg_lattice *lat, bool packed, uint8_t *out) {
+  copy_rows(lat, packed, 0, lat->ny, out);
 }
 
 invrg_err invrg_configs_write(hid_t dset, const invrg_lattice *lat, bool packed, int64_t first,
@@ -49,6 +54,29 @@ invrg_err invrg_configs_write(hid_t dset, const invrg_lattice *lat, bool packed,
   return invrg_h5_write_block3(dset, packed ? H5T_NATIVE_UINT8 : H5T_NATIVE_INT8, (hsize_t)first,
                                (hsize_t)count, (hsize_t)lat->y0, (hsize_t)lat->ny, x0, row_bytes,
                                blocks);
+}
+
+invrg_err invrg_configs_write_lattice(hid_t dset, const invrg_lattice *lat, bool packed,
+                                     int64_t index) {
+  invrg_err err = INVRG_SUCCESS;
+  const size_t row_bytes = packed ? (size_t)lat->nx / 8 : (size_t)lat->nx;
+  const hsize_t x0 = packed ? (hsize_t)lat->x0 / 8 : (hsize_t)lat->x0;
+  /* Slabs of rows through a buffer of about 8 MiB: a copy of the whole block would add a
+   * byte per spin to a big dream. */
+  const size_t budget_rows = ((size_t)8 << 20) / (row_bytes > 0 ? row_bytes : 1);
+  const int slab = budget_rows < 1 ? 1 : budget_rows < (size_t)lat->ny ? (int)budget_rows : lat->ny;
+  uint8_t *buf = malloc((size_t)slab * row_bytes + 1);
+  INVRG_CHECK_ALLOC(buf);
+  for (int j0 = 0; j0 < lat->ny; j0 += slab) {
+    const int n = lat->ny - j0 < slab ? lat->ny - j0 : slab;
+    copy_rows(lat, packed, j0, n, buf);
+    INVRG_CALL(invrg_h5_write_block3(dset, packed ? H5T_NATIVE_UINT8 : H5T_NATIVE_INT8,
+                                     (hsize_t)index, 1, (hsize_t)(lat->y0 + j0), (hsize_t)n, x0,
+                                     (hsize_t)row_bytes, buf));
+  }
+cleanup:
+  free(buf);
+  return err;
 }
 
 invrg_err invrg_configs_read_block(hid_t dset, const invrg_lattice *lat, int64_t index,

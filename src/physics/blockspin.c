@@ -175,6 +175,10 @@ invrg_err invrg_blockspin_apply(const invrg_lattice *fine, const invrg_blockspin
               (long long)coarse->ly);
   INVRG_CHECK(fine->mode == INVRG_LATTICE_DISTRIBUTED || coarse->mode == INVRG_LATTICE_REPLICATED,
               INVRG_ERR_RUNTIME, "block spin: a replicated lattice blocks into a replicated one");
+  INVRG_CHECK(coarse->mode == INVRG_LATTICE_REPLICATED ||
+                  (coarse->x0 == fine->x0 / 2 && coarse->y0 == fine->y0 / 2 &&
+                   coarse->nx == fine->nx / 2 && coarse->ny == fine->ny / 2),
+              INVRG_ERR_RUNTIME, "block spin: the coarse block is not under the fine block");
   int8_t *coarse_origin = coarse->data + invrg_lattice_index(coarse, 0, 0);
 
   if (fine->mode == INVRG_LATTICE_REPLICATED) {

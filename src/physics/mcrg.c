@@ -208,32 +208,66 @@ cleanup:
   return err;
 }
 
-invrg_err invrg_mcrg_add_configuration(invrg_mcrg *m, const invrg_lattice *lat, uint64_t item,
-                                       uint64_t sample, int block) {
+/* The checks of a configuration before its standard MCRG. */
+static invrg_err check_configuration(const invrg_mcrg *m, const invrg_lattice *lat, uint64_t sample) {
   invrg_err err = INVRG_SUCCESS;
-  const int L = m->p.n_levels, n = m->n_ops;
-  const int64_t scale = INT64_C(1) << L;
+  const int64_t scale = INT64_C(1) << m->p.n_levels;
   INVRG_CHECK(!m->reduced, INVRG_ERR_RUNTIME, "MCRG: samples added after the reduction");
   INVRG_CHECK(
       lat->lx % scale == 0 && lat->ly % scale == 0, INVRG_ERR_INPUT,
-      "MCRG with %d levels needs sides that are multiples of %lld, the lattice is %lld x %lld", L,
-      (long long)scale, (long long)lat->lx, (long long)lat->ly);
+      "MCRG with %d levels needs sides that are multiples of %lld, the lattice is %lld x %lld",
+      m->p.n_levels, (long long)scale, (long long)lat->lx, (long long)lat->ly);
   INVRG_CHECK(sample < (INVRG_RNG_STEP_LIMIT / LEVEL_STRIDE), INVRG_ERR_RUNTIME,
               "MCRG: sample index %llu too large for the tie coins", (unsigned long long)sample);
-  INVRG_CALL(prepare_chain(m, lat));
-  INVRG_CALL(copy_configuration(lat, m->chain[0]));
-  INVRG_CALL(invrg_operators_evaluate(m->ops, n, m->chain[0], m->sums));
-  for (int level = 1; level <= L; level++) {
+cleanup:
+  return err;
+}
+
+/*
+ * Standard MCRG of @p top (halo ≥ INVRG_MCRG_HALO, current): blocked into below[0], below[0]
+ * into below[1], …, the pair (level n, level n − 1) added for every n.
+ */
+static invrg_err block_and_add(invrg_mcrg *m, const invrg_lattice *top, invrg_lattice *const *below,
+                               uint64_t item, uint64_t sample, int block) {
+  invrg_err err = INVRG_SUCCESS;
+  const int n = m->n_ops;
+  INVRG_CALL(invrg_operators_evaluate(m->ops, n, top, m->sums));
+  const invrg_lattice *fine = top;
+  for (int level = 1; level <= m->p.n_levels; level++) {
     const invrg_blockspin_ties key = {m->p.tie_rule, m->p.seed, item,
                                       sample * LEVEL_STRIDE + (uint64_t)level};
     int64_t ties = 0;
-    invrg_lattice *coarse = m->chain[level];
+    invrg_lattice *coarse = below[level - 1];
     int64_t *coarse_sums = m->sums + (size_t)level * (size_t)n;
-    INVRG_CALL(invrg_blockspin_apply(m->chain[level - 1], &key, coarse, &ties));
+    INVRG_CALL(invrg_blockspin_apply(fine, &key, coarse, &ties));
     INVRG_CALL(invrg_operators_evaluate(m->ops, n, coarse, coarse_sums));
     INVRG_CALL(invrg_mcrg_add_sums(m, level, coarse->lx, coarse->ly, coarse_sums, coarse_sums - n,
                                    ties, block));
+    fine = coarse;
   }
+cleanup:
+  return err;
+}
+
+invrg_err invrg_mcrg_add_configuration(invrg_mcrg *m, const invrg_lattice *lat, uint64_t item,
+                                       uint64_t sample, int block) {
+  invrg_err err = INVRG_SUCCESS;
+  INVRG_CALL(check_configuration(m, lat, sample));
+  INVRG_CALL(prepare_chain(m, lat));
+  INVRG_CALL(copy_configuration(lat, m->chain[0]));
+  INVRG_CALL(block_and_add(m, m->chain[0], m->chain + 1, item, sample, block));
+cleanup:
+  return err;
+}
+
+invrg_err invrg_mcrg_add_configuration_into(invrg_mcrg *m, const invrg_lattice *lat,
+                                            invrg_lattice *const *chain, uint64_t item,
+                                            uint64_t sample, int block) {
+  invrg_err err = INVRG_SUCCESS;
+  INVRG_CALL(check_configuration(m, lat, sample));
+  INVRG_CHECK(lat->halo >= INVRG_MCRG_HALO, INVRG_ERR_RUNTIME,
+              "MCRG in place needs a halo of %d, the lattice has %d", INVRG_MCRG_HALO, lat->halo);
+  INVRG_CALL(block_and_add(m, lat, chain, item, sample, block));
 cleanup:
   return err;
 }
@@ -247,12 +281,16 @@ invrg_err invrg_mcrg_add_pair(invrg_mcrg *m, int level, const invrg_lattice *coa
               (long long)fine->ly, (long long)coarse->lx, (long long)coarse->ly);
   const invrg_lattice *given[2] = {coarse, fine};
   for (int k = 0; k < 2; k++) {
-    if (!copy_fits(m, m->pair[k], given[k])) {
-      invrg_lattice_destroy(&m->pair[k]);
-      INVRG_CALL(create_copy(m, given[k], &m->pair[k]));
+    const invrg_lattice *lat = given[k];
+    if (lat->halo < INVRG_MCRG_HALO) { /* a copy with the halo the operators reach */
+      if (!copy_fits(m, m->pair[k], lat)) {
+        invrg_lattice_destroy(&m->pair[k]);
+        INVRG_CALL(create_copy(m, lat, &m->pair[k]));
+      }
+      INVRG_CALL(copy_configuration(lat, m->pair[k]));
+      lat = m->pair[k];
     }
-    INVRG_CALL(copy_configuration(given[k], m->pair[k]));
-    INVRG_CALL(invrg_operators_evaluate(m->ops, n, m->pair[k], m->sums + (size_t)k * (size_t)n));
+    INVRG_CALL(invrg_operators_evaluate(m->ops, n, lat, m->sums + (size_t)k * (size_t)n));
   }
   INVRG_CALL(
       invrg_mcrg_add_sums(m, level, coarse->lx, coarse->ly, m->sums, m->sums + n, ties, block));

@@ -195,8 +195,10 @@ void invrg_operator_set_destroy(invrg_operator_set **set) {
  * packed into words of sign bits (1 = −1) a term's value on 64 sites is the
  * XOR of its spins' words, and its row sum is n − 2·popcount. Each row is
  * packed once per horizontal shift dx = 0, 1, 2 (word bit i of shift dx holds
- * site i − dx), for the rows −2 … ny − 1 that the offsets reach; a term then
- * costs a few XORs and one popcount per 64 sites.
+ * site i − dx); a term then costs a few XORs and one popcount per 64 sites.
+ * The sums run row by row over a ring of the h + 1 packed rows j − h … j that
+ * the offsets (dy ≤ h) reach: memory of a few rows, not of the lattice (big
+ * dreams measure 32768² configurations), and integer sums in any order.
  */
 enum { SHIFTS = INVRG_MCRG_HALO + 1 };
 
@@ -233,48 +235,57 @@ static void pack_signs(const int8_t *p, int n, uint64_t *out) {
 invrg_err invrg_operators_evaluate(const invrg_operator *ops, int n, const invrg_lattice *lat,
                                    int64_t *sums) {
   invrg_err err = INVRG_SUCCESS;
-  int64_t *local = NULL;
-  uint64_t *packed = NULL;
-  const int h = INVRG_MCRG_HALO, words = (lat->nx + 63) / 64, rows = lat->ny + h;
+  int64_t *local = NULL, *negative = NULL;
+  uint64_t *ring = NULL;
+  enum { RING = INVRG_MCRG_HALO + 1 }; /* rows j − h … j */
+  const int h = INVRG_MCRG_HALO, words = (lat->nx + 63) / 64;
   INVRG_CHECK(lat->halo >= h, INVRG_ERR_RUNTIME,
               "operator sums need a halo of width %d, the lattice has %d", h, lat->halo);
-  local = malloc((size_t)(n > 0 ? n : 1) * sizeof *local);
-  packed = malloc((size_t)SHIFTS * (size_t)rows * (size_t)words * sizeof *packed);
+  int n_terms = 0;
+  for (int a = 0; a < n; a++) n_terms += ops[a].n_terms;
+  local = calloc((size_t)(n > 0 ? n : 1), sizeof *local);
+  negative = calloc((size_t)(n_terms > 0 ? n_terms : 1), sizeof *negative);
+  ring = malloc((size_t)RING * SHIFTS * (size_t)words * sizeof *ring);
   INVRG_CHECK_ALLOC(local);
-  INVRG_CHECK_ALLOC(packed);
-  /* packed[dx][j + h] = sign words of row j shifted by dx: bit i is site (i − dx, j) */
-  for (int dx = 0; dx < SHIFTS; dx++)
-    for (int j = -h; j < lat->ny; j++)
-      pack_signs(lat->data + invrg_lattice_index(lat, -dx, j), lat->nx,
-                 packed + ((size_t)dx * (size_t)rows + (size_t)(j + h)) * (size_t)words);
-
-  for (int a = 0; a < n; a++) {
-    local[a] = 0;
-    for (int t = 0; t < ops[a].n_terms; t++) {
-      /* S(dy, dx) at (y, x) is the site (y − dy, x − dx): row j − dy of shift dx. */
-      const int k = ops[a].n_spins[t];
-      const uint64_t *r[INVRG_OP_MAX_SPINS];
-      int64_t negative = 0;
-      for (int j = 0; j < lat->ny; j++) {
-        for (int q = 0; q < k; q++) {
-          const invrg_op_offset o = ops[a].spin[t][q];
-          r[q] = packed + ((size_t)o.dx * (size_t)rows + (size_t)(j - o.dy + h)) * (size_t)words;
-        }
+  INVRG_CHECK_ALLOC(negative);
+  INVRG_CHECK_ALLOC(ring);
+  /* ring row of lattice row j, shift dx: bit i is site (i − dx, j) */
+#define PACKED(j, dx) (ring + ((size_t)(((j) + RING) % RING) * SHIFTS + (size_t)(dx)) * (size_t)words)
+  for (int j = -h; j < lat->ny; j++) {
+    for (int dx = 0; dx < SHIFTS; dx++)
+      pack_signs(lat->data + invrg_lattice_index(lat, -dx, j), lat->nx, PACKED(j, dx));
+    if (j < 0) continue; /* rows above the block: only packed, for the offsets of rows below */
+    const uint64_t *row_up[RING]; /* row_up[dy]: the packed shifts of row j − dy */
+    for (int dy = 0; dy < RING; dy++) row_up[dy] = PACKED(j - dy, 0);
+    int term = 0;
+    for (int a = 0; a < n; a++)
+      for (int t = 0; t < ops[a].n_terms; t++, term++) {
+        /* S(dy, dx) at (y, x) is the site (y − dy, x − dx): row j − dy of shift dx. */
+        const int k = ops[a].n_spins[t];
+        const uint64_t *r[INVRG_OP_MAX_SPINS];
+        for (int q = 0; q < k; q++)
+          r[q] = row_up[ops[a].spin[t][q].dy] + (size_t)ops[a].spin[t][q].dx * (size_t)words;
+        int64_t count = 0;
         for (int w = 0; w < words; w++) {
           uint64_t x = r[0][w];
           for (int q = 1; q < k; q++) x ^= r[q][w];
-          negative += popcount64(x);
+          count += popcount64(x);
         }
+        negative[term] += count;
       }
-      local[a] += (int64_t)lat->nx * lat->ny - 2 * negative;
-    }
   }
+#undef PACKED
+  int term = 0;
+  for (int a = 0; a < n; a++)
+    for (int t = 0; t < ops[a].n_terms; t++, term++)
+      local[a] += (int64_t)lat->nx * lat->ny - 2 * negative[term];
   if (lat->mode == INVRG_LATTICE_DISTRIBUTED)
     INVRG_MPI_CALL(MPI_Allreduce(local, sums, n, MPI_INT64_T, MPI_SUM, lat->comm));
   else
     memcpy(sums, local, (size_t)n * sizeof *sums);
 cleanup:
   free(local);
-  free(packed);
+  free(negative);
+  free(ring);
   return err;
 }

@@ -20,6 +20,7 @@
 #include "invrg/h5util.h"
 #include "invrg/log.h"
 #include "invrg/mcrg.h"
+#include "invrg/memory.h"
 #include "invrg/model_io.h"
 #include "invrg/observables.h"
 #include "invrg/progress.h"
@@ -102,6 +103,22 @@ cleanup:
 
 /* ------------------------------------------------------------------ check */
 
+/*
+ * Bytes one rank needs to dream up to 2^levels, before allocating any of it: per spin of the
+ * top level that the rank holds (all of it, or its share of the group's grid), the lattices of
+ * all levels, 4/3 byte (they also hold the MCRG blockings: measured 1.34 with halos); with
+ * correlations, their transforms, about 10 (complex half-spectrum and redistributed spins);
+ * for a model without a lookup table (conv, k = 7), its logits (8) and copies of the whole
+ * lattices (1.25); plus 64 MB for the rest.
+ */
+static double dream_bytes_per_rank(const invrg_run *run, bool conv, int kernel) {
+  const invrg_config *cfg = run->cfg;
+  const double L = ldexp(1.0, (int)cfg->dream.levels);
+  double per_spin = 4.0 / 3.0 + (cfg->analyze.correlations ? 10.0 : 0.0);
+  if (conv && kernel > 3) per_spin += 8.0 + 1.25;
+  return L * L * per_spin / run->groups->ranks_per_group + 64e6;
+}
+
 static invrg_err dream_check(const invrg_run *run) {
   invrg_err err = INVRG_SUCCESS;
   const invrg_config *cfg = run->cfg;
@@ -131,22 +148,6 @@ static invrg_err dream_check(const invrg_run *run) {
                                      (long long)d->save_levels[i], (long long)d->levels);
       goto cleanup;
     }
-  /* Memory of one rank: two lattices of the top level, logits, MCRG copies (halo 2). */
-  /* all levels' lattices (4/3 of the top one) with halos, the MCRG copies, and for the
-   * whole-lattice path logits and a copy: per rank, shared by the group's ranks */
-  double L = ldexp(1.0, (int)d->levels);
-  double need = L * L * (run->groups->ranks_per_group > 1 ? 4.0 : 13.0) /
-                    run->groups->ranks_per_group + 64e6;
-  double have = (double)sysconf(_SC_PHYS_PAGES) * (double)sysconf(_SC_PAGESIZE);
-  if (need * run->groups->world_size > have) {
-    err = invrg_config_input_error(cfg, "dream", "levels",
-                                   "levels = %lld needs about %.3g GiB per rank, %.3g GiB for "
-                                   "the %d ranks of this machine, which has %.3g GiB",
-                                   (long long)d->levels, need / 1073741824.0,
-                                   need * run->groups->world_size / 1073741824.0,
-                                   run->groups->world_size, have / 1073741824.0);
-    goto cleanup;
-  }
   if (!(d->model_file[0] == '\0' && d->model[0] == '\0' && invrg_config_has_stage(cfg, "train")))
     INVRG_CALL(dream_model(run, &m)); /* read it now: a bad file is an input error */
   if (m != NULL) { /* the small-kernel model of 'paper' must be there too */
@@ -157,6 +158,18 @@ static invrg_err dream_check(const invrg_run *run) {
     INVRG_CALL(err);
   }
   bool conv = m != NULL ? m->family == INVRG_MODEL_CONV : strcmp(cfg->train.model, "conv") == 0;
+  const int kernel = (int)(m != NULL ? m->kernel : conv ? cfg->train.conv_kernel : 3);
+  const double need = dream_bytes_per_rank(run, conv, kernel);
+  const double have = (double)sysconf(_SC_PHYS_PAGES) * (double)sysconf(_SC_PAGESIZE);
+  if (need * run->groups->world_size > have) {
+    err = invrg_config_input_error(cfg, "dream", "levels",
+                                   "levels = %lld needs about %.3g GiB per rank, %.3g GiB for "
+                                   "the %d ranks of this machine, which has %.3g GiB",
+                                   (long long)d->levels, need / 1073741824.0,
+                                   need * run->groups->world_size / 1073741824.0,
+                                   run->groups->world_size, have / 1073741824.0);
+    goto cleanup;
+  }
   if (conv && run->groups->ranks_per_group > 1) {
     err = invrg_config_input_error(cfg, "parallel", "ranks_per_group",
                                    "conv models dream each sample on one rank in this version; "
@@ -174,13 +187,24 @@ cleanup:
 enum { PAIRS_UP, PAIRS_DOWN, PAIRS_BLOCKED, N_PAIRS };
 static const char *const pairs_names[N_PAIRS] = {"up", "down", "blocked"};
 
-/* Pairs of level ℓ: up (input, output), down (majority of the output, output), and standard
- * MCRG of the largest configuration. Collective on the group. */
+/* Levels of the standard MCRG of the top configuration (pairs "blocked"). */
+static int blocked_levels(const invrg_config *cfg) {
+  return (int)(cfg->analyze.mcrg_levels < cfg->dream.levels ? cfg->analyze.mcrg_levels
+                                                             : cfg->dream.levels);
+}
+
+/*
+ * Pairs of level ℓ = @p level: up (lat[ℓ − 1], lat[ℓ]), down (majority of lat[ℓ], lat[ℓ]), and
+ * at the top standard MCRG of lat[ℓ]. Once lat[ℓ] is made the lower levels are free until the
+ * next sample, so the blockings are written into them (lat[ℓ − 1] has the size of the majority
+ * of lat[ℓ], lat[ℓ − n] that of its n-th blocking, and the same halo and grid): no copies, which
+ * is what keeps a 32768² dream within 1.4 bytes per spin. Collective on the group.
+ */
 static invrg_err measure_pairs(invrg_mcrg *acc[N_PAIRS], const invrg_config *cfg, int level,
-                               const invrg_lattice *coarse, const invrg_lattice *fine,
-                               uint64_t sample, int block, const invrg_groups *g) {
+                               invrg_lattice *const *lat, uint64_t sample, int block) {
   invrg_err err = INVRG_SUCCESS;
-  invrg_lattice *blocked = NULL;
+  const invrg_lattice *fine = lat[level];
+  invrg_lattice *coarse = lat[level - 1];
   int64_t ties = 0;
   INVRG_CALL(invrg_mcrg_add_pair(acc[PAIRS_UP], level, coarse, fine, -1, block));
   /* Fresh coins per sample and level. Steps 64 + level: the blocked pairs below use steps
@@ -188,12 +212,14 @@ static invrg_err measure_pairs(invrg_mcrg *acc[N_PAIRS], const invrg_config *cfg
   invrg_tie_rule rule = INVRG_TIE_RANDOM;
   invrg_tie_rule_from_name(cfg->analyze.tie_rule, &rule);
   invrg_blockspin_ties t = {rule, (uint64_t)cfg->run.seed, sample, 64 + (uint64_t)level};
-  INVRG_CALL(invrg_blockspin(fine, g, &t, INVRG_MCRG_HALO, &blocked, &ties));
-  INVRG_CALL(invrg_mcrg_add_pair(acc[PAIRS_DOWN], level, blocked, fine, ties, block));
-  if (level == cfg->dream.levels)
-    INVRG_CALL(invrg_mcrg_add_configuration(acc[PAIRS_BLOCKED], fine, sample, 0, block));
+  INVRG_CALL(invrg_blockspin_apply(fine, &t, coarse, &ties)); /* lat[ℓ − 1] overwritten */
+  INVRG_CALL(invrg_mcrg_add_pair(acc[PAIRS_DOWN], level, coarse, fine, ties, block));
+  if (level == cfg->dream.levels) {
+    invrg_lattice *chain[INVRG_MCRG_MAX_LEVELS]; /* chain[n − 1]: n-th blocking, in lat[ℓ − n] */
+    for (int n = 1; n <= blocked_levels(cfg); n++) chain[n - 1] = lat[level - n];
+    INVRG_CALL(invrg_mcrg_add_configuration_into(acc[PAIRS_BLOCKED], fine, chain, sample, 0, block));
+  }
 cleanup:
-  invrg_lattice_destroy(&blocked);
   return err;
 }
 
@@ -321,6 +347,38 @@ cleanup:
   return err;
 }
 
+/*
+ * The memory of dreaming, for the issue's budget (bytes per fine spin per rank): the largest
+ * peak resident size over the ranks, and on that rank what it rose by since the stage began,
+ * over the spins of the top level it holds (@p top_spins). In the log and in /run (attributes
+ * dream_peak_bytes, dream_bytes_per_top_spin). Collective on the world.
+ */
+static invrg_err report_memory(const invrg_run *run, int64_t resident_at_start, int64_t top_spins) {
+  invrg_err err = INVRG_SUCCESS;
+  hid_t g = -1;
+  int64_t peak = 0;
+  int rank = 0;
+  INVRG_CALL(invrg_memory_peak_max(run->groups->world, &peak, &rank));
+  double mine[2] = {(double)resident_at_start, (double)top_spins}, theirs[2] = {0, 0};
+  if (rank == 0 && run->groups->world_rank == 0) memcpy(theirs, mine, sizeof mine);
+  else if (run->groups->world_rank == rank)
+    INVRG_MPI_CALL(MPI_Send(mine, 2, MPI_DOUBLE, 0, 0, run->groups->world));
+  else if (run->groups->world_rank == 0)
+    INVRG_MPI_CALL(MPI_Recv(theirs, 2, MPI_DOUBLE, rank, 0, run->groups->world, MPI_STATUS_IGNORE));
+  INVRG_MPI_CALL(MPI_Bcast(theirs, 2, MPI_DOUBLE, 0, run->groups->world));
+  const double per_spin = ((double)peak - theirs[0]) / theirs[1];
+  invrg_log(INVRG_LOG_INFO,
+            "dream memory: peak %.1f MiB per rank (the largest, rank %d): %.1f MiB before the "
+            "stage + %.2f bytes per fine spin of the top level held there (%.4g spins)",
+            (double)peak / 1048576.0, rank, theirs[0] / 1048576.0, per_spin, theirs[1]);
+  INVRG_CALL(invrg_h5_create_group(run->file->file, "run", &g));
+  INVRG_CALL(invrg_h5_attr_int64(g, "dream_peak_bytes", &peak, 1, true));
+  INVRG_CALL(invrg_h5_attr_double(g, "dream_bytes_per_top_spin", &per_spin, 1, true));
+cleanup:
+  invrg_h5_close(&g);
+  return err;
+}
+
 /* ------------------------------------------------------------------ checkpoints */
 
 /*
@@ -420,7 +478,6 @@ static invrg_err dream_execute(invrg_run *run) {
   int n_small = 0;
   invrg_mcrg *acc[N_PAIRS] = {NULL, NULL, NULL};
   invrg_mcrg_results *res = NULL;
-  int8_t *buf[1] = {NULL};
   invrg_lattice *lat[21] = {NULL};
   double *mine = NULL, *all = NULL;
   int64_t *done = NULL;
@@ -440,6 +497,7 @@ static invrg_err dream_execute(invrg_run *run) {
                             : strcmp(d->start, "up") == 0   ? INVRG_DREAM_START_UP
                                                             : INVRG_DREAM_START_ALTERNATE;
 
+  const int64_t resident_at_start = invrg_memory_resident_bytes();
   INVRG_CALL(dream_model(run, &m));
   invrg_log(INVRG_LOG_INFO, "dream with %s (%d parameters): %lld samples up to %lld x %lld",
             m->kind, m->n_params, (long long)d->n_samples, 1LL << levels, 1LL << levels);
@@ -460,10 +518,8 @@ static invrg_err dream_execute(invrg_run *run) {
     else
       INVRG_CALL(invrg_lattice_create_replicated(L, L, halo, &lat[level]));
   }
-  buf[0] = malloc((size_t)lat[levels]->nx * (size_t)lat[levels]->ny);
   mine = calloc((size_t)(n_mine > 0 ? n_mine : 1) * rec, sizeof *mine);
   done = calloc((size_t)(n_mine > 0 ? n_mine : 1), sizeof *done);
-  INVRG_CHECK_ALLOC(buf[0]);
   INVRG_CHECK_ALLOC(mine);
   INVRG_CHECK_ALLOC(done);
 
@@ -473,7 +529,7 @@ static invrg_err dream_execute(invrg_run *run) {
   invrg_tie_rule_from_name(cfg->analyze.tie_rule, &mp.tie_rule);
   for (int p = 0; p < N_PAIRS; p++) {
     invrg_mcrg_params pp = mp;
-    if (p == PAIRS_BLOCKED) pp.n_levels = (int)(cfg->analyze.mcrg_levels < levels ? cfg->analyze.mcrg_levels : levels);
+    if (p == PAIRS_BLOCKED) pp.n_levels = blocked_levels(cfg);
     INVRG_CALL(invrg_mcrg_create(&pp, groups, &acc[p]));
   }
 
@@ -527,7 +583,7 @@ static invrg_err dream_execute(invrg_run *run) {
         invrg_observables_primaries(&sums, mine + (size_t)k * rec +
                                                (size_t)(level - d->measure_from) * INVRG_N_PRIMARY);
         double t2 = MPI_Wtime();
-        INVRG_CALL(measure_pairs(acc, cfg, level, lat[level - 1], lat[level], j, block, groups));
+        INVRG_CALL(measure_pairs(acc, cfg, level, lat, j, block));
         double t3 = MPI_Wtime();
         if (corr != NULL) INVRG_CALL(invrg_corr_add_configuration(corr, lat[level], block));
         cost[COST_OBSERVABLES] += t2 - t1, cost[COST_MCRG] += t3 - t2;
@@ -535,10 +591,8 @@ static invrg_err dream_execute(invrg_run *run) {
       }
       const invrg_lattice *f = lat[level];
       bool writer = f->mode == INVRG_LATTICE_DISTRIBUTED || groups->rank == 0;
-      if (saved[level] >= 0 && (int64_t)j < d->save_max && writer) {
-        invrg_configs_copy_block(f, packed, (uint8_t *)buf[0]);
-        INVRG_CALL(invrg_configs_write(saved[level], f, packed, (int64_t)j, 1, (uint8_t *)buf[0]));
-      }
+      if (saved[level] >= 0 && (int64_t)j < d->save_max && writer)
+        INVRG_CALL(invrg_configs_write_lattice(saved[level], f, packed, (int64_t)j));
     }
     invrg_progress_update(&progress, (double)(k + 1), spins);
     done[k] = 1;
@@ -590,6 +644,7 @@ static invrg_err dream_execute(invrg_run *run) {
     INVRG_CALL(write_level_summary(run->file->file, (int64_t)1 << (d->measure_from + l), &summary[l]));
   log_table(run->file->file, d, summary);
   INVRG_CALL(report_costs(run, seconds, levels, dreamed));
+  INVRG_CALL(report_memory(run, resident_at_start, (int64_t)lat[levels]->nx * lat[levels]->ny));
 
   /* Two-point functions of every measured size, then finite-size scaling across them. */
   if (corr != NULL) {
@@ -632,7 +687,6 @@ cleanup:
   invrg_dream_work_destroy(&w_small);
   invrg_model_destroy(&m_small);
   invrg_model_destroy(&m);
-  free(buf[0]);
   for (int l = 20; l >= 0; l--) invrg_lattice_destroy(&lat[l]);
   free(mine);
   free(done);

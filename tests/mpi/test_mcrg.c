@@ -67,14 +67,37 @@ static int8_t *upsample(const int8_t *c, int64_t lx, int64_t ly) {
 }
 
 /* The array as a lattice of the group: distributed when the group has several ranks and can. */
+/* Halo 1: the accumulators copy the lattices; halo INVRG_MCRG_HALO: they read them in place. */
+static int lattice_halo = 1;
+
 static invrg_lattice *to_lattice(const invrg_groups *g, const int8_t *a, int64_t lx, int64_t ly) {
   invrg_lattice *lat = NULL;
-  if (g->ranks_per_group > 1 && invrg_groups_can_distribute(g, lx, ly, 1))
-    OK(invrg_lattice_create_distributed(g, lx, ly, 1, &lat));
+  const int h = lattice_halo;
+  if (g->ranks_per_group > 1 && invrg_groups_can_distribute(g, lx, ly, h))
+    OK(invrg_lattice_create_distributed(g, lx, ly, h, &lat));
   else
-    OK(invrg_lattice_create_replicated(lx, ly, 1, &lat));
+    OK(invrg_lattice_create_replicated(lx, ly, h, &lat));
   OK(invrg_lattice_scatter(lat, a));
+  OK(invrg_lattice_halo_exchange(lat));
   return lat;
+}
+
+/*
+ * Standard MCRG of @p lat: with halo 1 by invrg_mcrg_add_configuration (copies), with halo
+ * INVRG_MCRG_HALO by invrg_mcrg_add_configuration_into with a chain of our own, as stage dream
+ * lends its lower levels.
+ */
+static void add_configuration(invrg_mcrg *m, const invrg_groups *g, const invrg_lattice *lat,
+                              int n_levels, uint64_t item, uint64_t sample, int block) {
+  if (lattice_halo < INVRG_MCRG_HALO) {
+    OK(invrg_mcrg_add_configuration(m, lat, item, sample, block));
+    return;
+  }
+  invrg_lattice *chain[INVRG_MCRG_MAX_LEVELS] = {NULL};
+  for (int n = 0; n < n_levels; n++)
+    OK(invrg_blockspin_create_coarse(n == 0 ? lat : chain[n - 1], g, INVRG_MCRG_HALO, &chain[n]));
+  OK(invrg_mcrg_add_configuration_into(m, lat, chain, item, sample, block));
+  for (int n = 0; n < n_levels; n++) invrg_lattice_destroy(&chain[n]);
 }
 
 static invrg_mcrg *make_mcrg(const invrg_groups *g, int n_levels, int n_blocks) {
@@ -171,7 +194,7 @@ static void run_known(const invrg_groups *g, invrg_mcrg_results **pairs_out,
     invrg_lattice *lc = to_lattice(g, c, L, L), *lf = to_lattice(g, f, 2 * L, 2 * L);
     invrg_lattice *lff = to_lattice(g, ff, 4 * L, 4 * L);
     OK(invrg_mcrg_add_pair(pairs, 1, lc, lf, 0, (int)(j % 8)));
-    OK(invrg_mcrg_add_configuration(conf, lff, (uint64_t)j, 0, (int)(j % 8)));
+    add_configuration(conf, g, lff, 2, (uint64_t)j, 0, (int)(j % 8));
     invrg_lattice_destroy(&lc);
     invrg_lattice_destroy(&lf);
     invrg_lattice_destroy(&lff);
@@ -198,7 +221,7 @@ static invrg_mcrg_results *run_random(const invrg_groups *g) {
     for (uint64_t s = 0; s < 2; s++) {
       int8_t *a = random_array(L, L, (uint64_t)(1000 + 2 * j) + s);
       invrg_lattice *lat = to_lattice(g, a, L, L);
-      OK(invrg_mcrg_add_configuration(m, lat, (uint64_t)j, s, (int)(j % 6)));
+      add_configuration(m, g, lat, 3, (uint64_t)j, s, (int)(j % 6));
       invrg_lattice_destroy(&lat);
       free(a);
     }
@@ -221,6 +244,15 @@ static void expect_identical(const invrg_mcrg_results *a, const invrg_mcrg_resul
            "%s: set %d level %d differs from the first layout", what, k / a->n_levels,
            k % a->n_levels + 1);
   }
+}
+
+/* The explicit pairs, the configurations and the random configurations of one layout against
+ * those of the first (the message's `where` says which layout). */
+static void expect_all_identical(const invrg_mcrg_results *const first[3],
+                                 const invrg_mcrg_results *const got[3]) {
+  expect_identical(first[0], got[0], "explicit pairs");
+  expect_identical(first[1], got[1], "configurations");
+  expect_identical(first[2], got[2], "random configurations");
 }
 
 /* ---------------------------------------------------------------- jackknife cross-check */
@@ -384,6 +416,7 @@ int main(int argc, char **argv) {
   invrg_h5_init();
 
   invrg_mcrg_results *first_pairs = NULL, *first_conf = NULL, *first_random = NULL;
+  const invrg_mcrg_results *first[3] = {NULL, NULL, NULL};
   for (int rpg = 1; rpg <= world_size; rpg *= 2) {
     invrg_groups *g = make_groups(rpg);
     snprintf(where, sizeof where, "%d rank(s) per group, grid %d x %d", g->ranks_per_group, g->px,
@@ -398,18 +431,30 @@ int main(int argc, char **argv) {
     invrg_mcrg_results *random = run_random(g);
     if (rpg == 1) {
       first_pairs = pairs, first_conf = conf, first_random = random;
+      first[0] = pairs, first[1] = conf, first[2] = random;
       test_jackknife(g, random);
       test_writer(conf);
       test_misuse(g);
       if (world_rank == 0) invrg_mcrg_log(random, "test", "random");
     } else {
-      expect_identical(first_pairs, pairs, "explicit pairs");
-      expect_identical(first_conf, conf, "configurations");
-      expect_identical(first_random, random, "random configurations");
+      const invrg_mcrg_results *got[3] = {pairs, conf, random};
+      expect_all_identical(first, got);
       invrg_mcrg_results_destroy(&pairs);
       invrg_mcrg_results_destroy(&conf);
       invrg_mcrg_results_destroy(&random);
     }
+    /* The same with lattices read in place (halo 2, chains lent): the same bits. */
+    lattice_halo = INVRG_MCRG_HALO;
+    snprintf(where, sizeof where, "%d rank(s) per group, grid %d x %d, in place",
+             g->ranks_per_group, g->px, g->py);
+    run_known(g, &pairs, &conf);
+    random = run_random(g);
+    const invrg_mcrg_results *got[3] = {pairs, conf, random};
+    expect_all_identical(first, got);
+    invrg_mcrg_results_destroy(&pairs);
+    invrg_mcrg_results_destroy(&conf);
+    invrg_mcrg_results_destroy(&random);
+    lattice_halo = 1;
     invrg_groups_destroy(&g);
   }
   invrg_mcrg_results_destroy(&first_pairs);
