@@ -4,6 +4,7 @@
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 enum { PHASE_X = 0, PHASE_Y = 1, PHASE_DONE = 2 };
 
@@ -11,6 +12,24 @@ enum { PHASE_X = 0, PHASE_Y = 1, PHASE_DONE = 2 };
 static int64_t wrap(int64_t a, int64_t n) { return (a % n + n) % n; }
 
 /* A block of nx × ny at (x0, y0) with zeroed storage and no exchange machinery yet. */
+/*
+ * Zeroed spin storage. Big lattices (a dream's top level: gigabytes) come in 2 MiB-aligned
+ * memory marked for transparent huge pages: the kernel then maps them 2 MiB at a time
+ * instead of 4 KiB, and the first touch of a fresh level costs about a third of the time
+ * (page faults were 2.4 ns per spin, twice the generation itself, on this machine).
+ */
+static int8_t *spins_alloc(size_t bytes) {
+  const size_t huge = (size_t)2 << 20;
+  if (bytes < 4 * huge) return calloc(bytes, 1);
+  int8_t *p = aligned_alloc(huge, (bytes + huge - 1) / huge * huge);
+  if (p == NULL) return NULL;
+#ifdef MADV_HUGEPAGE
+  madvise(p, bytes, MADV_HUGEPAGE); /* advice: without it, plain pages */
+#endif
+  memset(p, 0, bytes);
+  return p;
+}
+
 static invrg_err lattice_alloc(invrg_lattice_mode mode, int64_t lx, int64_t ly, int halo,
                                int64_t nx, int64_t ny, int64_t x0, int64_t y0,
                                invrg_lattice **out) {
@@ -39,7 +58,7 @@ static invrg_err lattice_alloc(invrg_lattice_mode mode, int64_t lx, int64_t ly, 
   for (int p = 0; p < 2; p++)
     for (int k = 0; k < 4; k++) lat->req[p][k] = MPI_REQUEST_NULL;
   lat->phase = PHASE_DONE;
-  lat->data = calloc((size_t)lat->sx * (size_t)lat->sy, 1);
+  lat->data = spins_alloc((size_t)lat->sx * (size_t)lat->sy);
   INVRG_CHECK_ALLOC(lat->data);
   *out = lat;
   lat = NULL;
