@@ -43,6 +43,7 @@ typedef struct {
   int64_t x0, y0;         /**< global coordinates of local site (0, 0) */
   int sx, sy;             /**< stored size: nx + 2h by ny + 2h */
   int8_t *data;           /**< sy rows of sx sites; never reallocated (requests point into it) */
+  size_t mapped_bytes;    /**< > 0: data is a mapping of this size (big lattices), else malloc'd */
 
   /* Halo exchange, private. Phase 0 = x, 1 = y; a phase is remote if its direction is split. */
   bool remote[2];

@@ -212,14 +212,25 @@ invrg_err invrg_mcrg_add_configuration(invrg_mcrg *m, const invrg_lattice *lat, 
  * invrg_mcrg_add_configuration() without copies, for callers that have the
  * lattices to spare (stage dream: the lower levels of a dream are free once its
  * top is made): @p lat is read in place, so its halo must be at least
- * INVRG_MCRG_HALO and current (invrg_lattice_halo_exchange); its blockings are
+ * INVRG_MCRG_HALO and current (invrg_lattice_halo_exchange); its operator sums
+ * are @p lat_sums if given (invrg_mcrg_operator_sums), else computed; its blockings are
  * written into @p chain[0 … n_levels − 1] (chain[n − 1] holds level n: the size
  * of @p lat blocked n times, laid out as invrg_blockspin_create_coarse() would
  * with the same halo). Same coins, same sums. Collective on lat->comm.
  */
 invrg_err invrg_mcrg_add_configuration_into(invrg_mcrg *m, const invrg_lattice *lat,
-                                            invrg_lattice *const *chain, uint64_t item,
-                                            uint64_t sample, int block);
+                                            const int64_t *lat_sums, invrg_lattice *const *chain,
+                                            uint64_t item, uint64_t sample, int block);
+
+/**
+ * The operator sums of @p lat (invrg_mcrg_n_operators() of them, in the order
+ * of the accumulator's sets), read in place: halo at least INVRG_MCRG_HALO and
+ * current. For callers that add the same configuration to several
+ * accumulators with the same operator sets (stage dream: up pairs, down pairs
+ * and standard MCRG of one level), with invrg_mcrg_add_sums() and the
+ * @p lat_sums of invrg_mcrg_add_configuration_into(). Collective on lat->comm.
+ */
+invrg_err invrg_mcrg_operator_sums(const invrg_mcrg *m, const invrg_lattice *lat, int64_t *sums);
 
 /**
  * Adds an explicit pair at @p level (1 … n_levels): @p coarse (Lx/2 × Ly/2 of

@@ -224,14 +224,19 @@ cleanup:
 }
 
 /*
- * Standard MCRG of @p top (halo ≥ INVRG_MCRG_HALO, current): blocked into below[0], below[0]
- * into below[1], …, the pair (level n, level n − 1) added for every n.
+ * Standard MCRG of @p top (halo ≥ INVRG_MCRG_HALO, current; its sums @p top_sums, or NULL to
+ * compute them): blocked into below[0], below[0] into below[1], …, the pair (level n,
+ * level n − 1) added for every n.
  */
-static invrg_err block_and_add(invrg_mcrg *m, const invrg_lattice *top, invrg_lattice *const *below,
-                               uint64_t item, uint64_t sample, int block) {
+static invrg_err block_and_add(invrg_mcrg *m, const invrg_lattice *top, const int64_t *top_sums,
+                               invrg_lattice *const *below, uint64_t item, uint64_t sample,
+                               int block) {
   invrg_err err = INVRG_SUCCESS;
   const int n = m->n_ops;
-  INVRG_CALL(invrg_operators_evaluate(m->ops, n, top, m->sums));
+  if (top_sums != NULL)
+    memcpy(m->sums, top_sums, (size_t)n * sizeof *m->sums);
+  else
+    INVRG_CALL(invrg_operators_evaluate(m->ops, n, top, m->sums));
   const invrg_lattice *fine = top;
   for (int level = 1; level <= m->p.n_levels; level++) {
     const invrg_blockspin_ties key = {m->p.tie_rule, m->p.seed, item,
@@ -255,21 +260,25 @@ invrg_err invrg_mcrg_add_configuration(invrg_mcrg *m, const invrg_lattice *lat, 
   INVRG_CALL(check_configuration(m, lat, sample));
   INVRG_CALL(prepare_chain(m, lat));
   INVRG_CALL(copy_configuration(lat, m->chain[0]));
-  INVRG_CALL(block_and_add(m, m->chain[0], m->chain + 1, item, sample, block));
+  INVRG_CALL(block_and_add(m, m->chain[0], NULL, m->chain + 1, item, sample, block));
 cleanup:
   return err;
 }
 
 invrg_err invrg_mcrg_add_configuration_into(invrg_mcrg *m, const invrg_lattice *lat,
-                                            invrg_lattice *const *chain, uint64_t item,
-                                            uint64_t sample, int block) {
+                                            const int64_t *lat_sums, invrg_lattice *const *chain,
+                                            uint64_t item, uint64_t sample, int block) {
   invrg_err err = INVRG_SUCCESS;
   INVRG_CALL(check_configuration(m, lat, sample));
   INVRG_CHECK(lat->halo >= INVRG_MCRG_HALO, INVRG_ERR_RUNTIME,
               "MCRG in place needs a halo of %d, the lattice has %d", INVRG_MCRG_HALO, lat->halo);
-  INVRG_CALL(block_and_add(m, lat, chain, item, sample, block));
+  INVRG_CALL(block_and_add(m, lat, lat_sums, chain, item, sample, block));
 cleanup:
   return err;
+}
+
+invrg_err invrg_mcrg_operator_sums(const invrg_mcrg *m, const invrg_lattice *lat, int64_t *sums) {
+  return invrg_operators_evaluate(m->ops, m->n_ops, lat, sums);
 }
 
 invrg_err invrg_mcrg_add_pair(invrg_mcrg *m, int level, const invrg_lattice *coarse,

@@ -205,21 +205,32 @@ static invrg_err measure_pairs(invrg_mcrg *acc[N_PAIRS], const invrg_config *cfg
   invrg_err err = INVRG_SUCCESS;
   const invrg_lattice *fine = lat[level];
   invrg_lattice *coarse = lat[level - 1];
+  /* The three accumulators have the same operators: the sums of lat[ℓ] serve all of them. */
+  const int n = invrg_mcrg_n_operators(acc[PAIRS_UP]);
+  int64_t *fine_sums = malloc(2 * (size_t)n * sizeof *fine_sums), *coarse_sums = fine_sums + n;
   int64_t ties = 0;
-  INVRG_CALL(invrg_mcrg_add_pair(acc[PAIRS_UP], level, coarse, fine, -1, block));
+  INVRG_CHECK_ALLOC(fine_sums);
+  INVRG_CALL(invrg_mcrg_operator_sums(acc[PAIRS_UP], fine, fine_sums));
+  INVRG_CALL(invrg_mcrg_operator_sums(acc[PAIRS_UP], coarse, coarse_sums));
+  INVRG_CALL(invrg_mcrg_add_sums(acc[PAIRS_UP], level, coarse->lx, coarse->ly, coarse_sums,
+                                 fine_sums, -1, block));
   /* Fresh coins per sample and level. Steps 64 + level: the blocked pairs below use steps
    * 0·64 + n (mcrg.h), never these. */
   invrg_tie_rule rule = INVRG_TIE_RANDOM;
   invrg_tie_rule_from_name(cfg->analyze.tie_rule, &rule);
   invrg_blockspin_ties t = {rule, (uint64_t)cfg->run.seed, sample, 64 + (uint64_t)level};
   INVRG_CALL(invrg_blockspin_apply(fine, &t, coarse, &ties)); /* lat[ℓ − 1] overwritten */
-  INVRG_CALL(invrg_mcrg_add_pair(acc[PAIRS_DOWN], level, coarse, fine, ties, block));
+  INVRG_CALL(invrg_mcrg_operator_sums(acc[PAIRS_DOWN], coarse, coarse_sums));
+  INVRG_CALL(invrg_mcrg_add_sums(acc[PAIRS_DOWN], level, coarse->lx, coarse->ly, coarse_sums,
+                                 fine_sums, ties, block));
   if (level == cfg->dream.levels) {
     invrg_lattice *chain[INVRG_MCRG_MAX_LEVELS]; /* chain[n − 1]: n-th blocking, in lat[ℓ − n] */
-    for (int n = 1; n <= blocked_levels(cfg); n++) chain[n - 1] = lat[level - n];
-    INVRG_CALL(invrg_mcrg_add_configuration_into(acc[PAIRS_BLOCKED], fine, chain, sample, 0, block));
+    for (int k = 1; k <= blocked_levels(cfg); k++) chain[k - 1] = lat[level - k];
+    INVRG_CALL(invrg_mcrg_add_configuration_into(acc[PAIRS_BLOCKED], fine, fine_sums, chain,
+                                                 sample, 0, block));
   }
 cleanup:
+  free(fine_sums);
   return err;
 }
 

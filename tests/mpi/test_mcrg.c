@@ -96,7 +96,12 @@ static void add_configuration(invrg_mcrg *m, const invrg_groups *g, const invrg_
   invrg_lattice *chain[INVRG_MCRG_MAX_LEVELS] = {NULL};
   for (int n = 0; n < n_levels; n++)
     OK(invrg_blockspin_create_coarse(n == 0 ? lat : chain[n - 1], g, INVRG_MCRG_HALO, &chain[n]));
-  OK(invrg_mcrg_add_configuration_into(m, lat, chain, item, sample, block));
+  /* the sums given by the caller (odd samples) or computed inside (even ones) */
+  int64_t *sums = malloc((size_t)invrg_mcrg_n_operators(m) * sizeof *sums);
+  if (sample % 2 == 1) OK(invrg_mcrg_operator_sums(m, lat, sums));
+  OK(invrg_mcrg_add_configuration_into(m, lat, sample % 2 == 1 ? sums : NULL, chain, item, sample,
+                                       block));
+  free(sums);
   for (int n = 0; n < n_levels; n++) invrg_lattice_destroy(&chain[n]);
 }
 
