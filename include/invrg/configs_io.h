@@ -35,7 +35,7 @@ invrg_err invrg_configs_write(hid_t dset, const invrg_lattice *lat, bool packed,
 
 /**
  * Writes this rank's block of @p lat as configuration @p index, in slabs of rows through a
- * buffer of at most 8 MiB (no copy of the block: big dreams). Independent I/O.
+ * buffer of about 1 MiB (no copy of the block: big dreams). Independent I/O.
  */
 invrg_err invrg_configs_write_lattice(hid_t dset, const invrg_lattice *lat, bool packed,
                                      int64_t index);

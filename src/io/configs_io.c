@@ -61,9 +61,9 @@ invrg_err invrg_configs_write_lattice(hid_t dset, const invrg_lattice *lat, bool
   invrg_err err = INVRG_SUCCESS;
   const size_t row_bytes = packed ? (size_t)lat->nx / 8 : (size_t)lat->nx;
   const hsize_t x0 = packed ? (hsize_t)lat->x0 / 8 : (hsize_t)lat->x0;
-  /* Slabs of rows through a buffer of about 8 MiB: a copy of the whole block would add a
+  /* Slabs of rows through a buffer of about 1 MiB: a copy of the whole block would add a
    * byte per spin to a big dream. */
-  const size_t budget_rows = ((size_t)8 << 20) / (row_bytes > 0 ? row_bytes : 1);
+  const size_t budget_rows = ((size_t)1 << 20) / (row_bytes > 0 ? row_bytes : 1);
   const int slab = budget_rows < 1 ? 1 : budget_rows < (size_t)lat->ny ? (int)budget_rows : lat->ny;
   uint8_t *buf = malloc((size_t)slab * row_bytes + 1);
   INVRG_CHECK_ALLOC(buf);
