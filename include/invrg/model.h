@@ -69,6 +69,12 @@ void invrg_model_init_params(invrg_model *m, const invrg_rng_stream *s);
  */
 void invrg_model_param_name(const invrg_model *m, int i, char *buf, size_t buflen);
 
+/**
+ * sym models: the effective coarse kernels W[αβ][d] = Σ_o θ_o orbit_count[αβ][d][o] into
+ * @p W (4 · (2·reach + 1)² numbers): z of child αβ of block I is ½ Σ_d W[αβ][d] μ(I + d).
+ */
+void invrg_model_sym_coarse_kernels(const invrg_model *m, double *W);
+
 /** Scratch memory for one fine size; reused across calls. */
 typedef struct invrg_model_work invrg_model_work;
 invrg_err invrg_model_work_create(const invrg_model *m, int lc, invrg_model_work **out);

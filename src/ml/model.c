@@ -234,13 +234,12 @@ static void pad_coarse(const int8_t *mu, int lc, int r, int8_t *pad) {
     for (int x = 0; x < P; x++) pad[y * P + x] = mu[wrap(y - r, lc) * lc + wrap(x - r, lc)];
 }
 
-/* Effective coarse kernels W[αβ][d] = Σ_o θ_o count[αβ][d][o]. */
-static void sym_effective_kernels(const invrg_model *m, double *wsum) {
+void invrg_model_sym_coarse_kernels(const invrg_model *m, double *W) {
   const int R = 2 * m->reach + 1, n_orb = m->n_params;
   for (int e = 0; e < 4 * R * R; e++) {
     double s = 0;
     for (int o = 0; o < n_orb; o++) s += m->params[o] * m->orbit_count[e * n_orb + o];
-    wsum[e] = s;
+    W[e] = s;
   }
 }
 
@@ -249,7 +248,7 @@ static void sym_logits(const invrg_model *m, const int8_t *coarse, int lc, doubl
                        invrg_model_work *w) {
   const int r = m->reach, R = 2 * r + 1, P = lc + 2 * r, L = 2 * lc;
   pad_coarse(coarse, lc, r, w->coarse_pad);
-  sym_effective_kernels(m, w->wsum);
+  invrg_model_sym_coarse_kernels(m, w->wsum);
   for (int I = 0; I < lc; I++)
     for (int J = 0; J < lc; J++)
       for (int ab = 0; ab < 4; ab++) {

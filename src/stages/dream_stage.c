@@ -108,8 +108,8 @@ cleanup:
  * top level that the rank holds (all of it, or its share of the group's grid), the lattices of
  * all levels, 4/3 byte (they also hold the MCRG blockings: measured 1.34 with halos); with
  * correlations, their transforms, about 10 (complex half-spectrum and redistributed spins);
- * for a model without a lookup table (conv, k = 7), its logits (8) and copies of the whole
- * lattices (1.25); plus 64 MB for the rest.
+ * for a model without a window table (conv, k ≥ 5: dream.h), its logits (8) and copies of the
+ * whole lattices (1.25); plus 64 MB for the rest (a sym7 table is 1 MB).
  */
 static double dream_bytes_per_rank(const invrg_run *run, bool conv, int kernel) {
   const invrg_config *cfg = run->cfg;
@@ -170,10 +170,13 @@ static invrg_err dream_check(const invrg_run *run) {
                                    run->groups->world_size, have / 1073741824.0);
     goto cleanup;
   }
-  if (conv && run->groups->ranks_per_group > 1) {
+  /* Models with a window table (sym, conv k = 3) dream on distributed lattices; the others
+   * need whole lattices. */
+  const bool distributes = m != NULL ? invrg_dream_distributes(m) : !(conv && kernel > 3);
+  if (!distributes && run->groups->ranks_per_group > 1) {
     err = invrg_config_input_error(cfg, "parallel", "ranks_per_group",
-                                   "conv models dream each sample on one rank in this version; "
-                                   "use ranks_per_group = 1 (samples spread over all ranks)");
+                                   "a conv model with k = %d dreams each sample on one rank; use "
+                                   "ranks_per_group = 1 (samples spread over all ranks)", kernel);
     goto cleanup;
   }
 cleanup:

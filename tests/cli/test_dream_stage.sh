@@ -91,6 +91,21 @@ ok = 'dream/L16' in f and 'model' in f and np.isfinite(f['dream/L16'].attrs['V4'
 print('ok' if ok else 'FAIL', ': dream used the trained model, L16 V4 =', f['dream/L16'].attrs['V4'])
 sys.exit(0 if ok else 1)" && pass "pipeline outputs" || fail "pipeline outputs"
 
+# A conv k = 3 model (window table) dreams on distributed lattices too: the same bits on
+# 1 rank and on a group of 2 that shares each lattice.
+printf "&run stages = 'train', output = 'conv.h5', seed = 4, log_level = 'warn' /\n&train model = 'conv', conv_channels = 4, conv_kernel = 3, data = 'pipe.h5', epochs = 1, batch = 50, n_replicas = 1 /\n" > conv.nml
+expect_status 0 "train a small conv k = 3 model" -- "$INVRG" conv.nml
+mkdir -p c1 cg
+ck="model_file = '../conv.h5', levels = 7, n_samples = 6, measure_from = 4, save_levels = 7"
+dream_input c1/c.nml c.h5 "$ck"
+dream_input cg/c.nml c.h5 "$ck" "&parallel ranks_per_group = 2 /"
+(cd c1 && "$INVRG" c.nml > out.txt 2>&1) && pass "conv k = 3 dream on 1 rank" || fail "conv k = 3 dream on 1 rank"
+(cd cg && "$MPIEXEC" -n 2 "$INVRG" c.nml > out.txt 2>&1) && pass "conv k = 3 dream on a group of 2" \
+  || { fail "conv k = 3 dream on a group of 2"; cat cg/out.txt; }
+"$PYTHON" "$SOURCE_DIR/tests/cli/compare_runs.py" c1/c.h5 cg/c.h5 > cmp.txt 2>&1 \
+  && pass "conv k = 3: distributed over a group of 2 equals 1 rank bit for bit ($(tail -1 cmp.txt))" \
+  || { fail "conv k = 3: group of 2 differs from 1 rank"; cat cmp.txt; }
+
 bad() { # bad <description> <dream keys> <expected message> [other groups]
   rm -f bad.h5
   dream_input bad.nml bad.h5 "$2" "${4:-}"
@@ -110,6 +125,9 @@ cp pipe.h5 future.h5
 bad "model file of another format version" "model_file = 'future.h5'" "'future.h5' has format_version 2.0; this invrg reads 1.x"
 bad "run file without a model" "model_file = 'd1.h5'" "model file 'd1.h5' has no group 'model'"
 bad "no model at all" "levels = 4" "no model to dream with"
+sed "s/conv.h5/conv7.h5/; s/conv_kernel = 3/conv_kernel = 7/; s/conv_channels = 4/conv_channels = 2/" conv.nml > conv7.nml
+expect_status 0 "train a tiny conv k = 7 model" -- "$INVRG" conv7.nml
+bad "conv k = 7 on a group of 2" "model_file = 'conv7.h5', levels = 4" "a conv model with k = 7 dreams each sample on one rank" "&parallel ranks_per_group = 2 /"
 # --- small_kernel_start = 'paper': the first (k-3)/2 steps of a sym7 model by the sym3 model
 sym7="model = 'sym7', params = 0.4, 0.5, 1.2, 0.05, 0.04, 0.03, 0.02, 0.02, 0.01, 0.01"
 for v in paper none; do

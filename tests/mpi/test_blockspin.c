@@ -24,6 +24,7 @@
 #include "invrg/rng.h"
 
 #include "mpi/mpi_expect.h"
+#include "mpi/mpi_layouts.h"
 
 static const uint64_t seed = 777;
 
@@ -131,32 +132,7 @@ static int64_t naive_block(const int8_t *f, int64_t lx, int64_t ly, const invrg_
   return ties;
 }
 
-/* ---------------------------------------------------------------- layouts */
-
-typedef struct {
-  int rpg, px, py; /* px = py = 0: automatic */
-} layout;
-
-static int layouts(layout *out) {
-  int n = 0;
-  out[n++] = (layout){1, 1, 1}; /* replicated: one rank per group */
-  for (int px = 1; px <= world_size; px++)
-    if (world_size % px == 0 && world_size > 1)
-      out[n++] = (layout){world_size, px, world_size / px};
-  if (world_size == 4) out[n++] = (layout){2, 2, 1}, out[n++] = (layout){2, 1, 2};
-  return n;
-}
-
-static invrg_groups *make_groups(layout l) {
-  invrg_config cfg;
-  invrg_config_defaults(&cfg);
-  cfg.parallel.ranks_per_group = l.rpg;
-  cfg.parallel.grid[0] = l.px;
-  cfg.parallel.grid[1] = l.py;
-  invrg_groups *g = NULL;
-  OK(invrg_groups_create(MPI_COMM_WORLD, &cfg, &g));
-  return g;
-}
+/* ---------------------------------------------------------------- lattices */
 
 /* A random lx × ly lattice of item @p item with halo @p halo on the group (distributed if it can
  * be). */

@@ -1,5 +1,8 @@
 /* The dream sampler: empirical up-fractions against the model's probabilities (4σ), the conv
- * logits against a naive evaluation, and the seed spins. */
+ * logits against a naive evaluation, the window tables (sym5, sym7, conv k = 3) against the
+ * logits written out from SPEC §4 — every window pattern, every lattice size down to 1 x 1 —
+ * and their spins against the documented sampler, the vector rows against the scalar ones,
+ * and the seed spins. */
 #include <check.h>
 #include <math.h>
 #include <mpi.h>
@@ -135,6 +138,225 @@ START_TEST(sym3_vector_row_equals_scalar) {
 }
 END_TEST
 
+/* ------------------------------------------------------------------ window tables */
+
+/* Index of the D4 orbit of kernel offset (di, dj): sorted (|di|, |dj|) in invrg_sym_orbits. */
+static int orbit_index(int di, int dj) {
+  const int p = abs(di) < abs(dj) ? abs(di) : abs(dj), q = abs(di) + abs(dj) - p;
+  for (int o = 0; o < 10; o++)
+    if (invrg_sym_orbits[o][0] == p && invrg_sym_orbits[o][1] == q) return o;
+  return -1;
+}
+
+/* sym: z(y,x) = ½ Σ_ij θ[orbit(i−p, j−p)] s(y+i−p, x+j−p) on the fine lattice (SPEC §4),
+ * written out without the library's coarse kernels. */
+static double naive_sym(const invrg_model *m, const int8_t *mu, int lc, int y, int x) {
+  const int k = m->kernel, p = (k - 1) / 2, L = 2 * lc;
+  double z = 0;
+  for (int i = 0; i < k; i++)
+    for (int j = 0; j < k; j++) {
+      int yy = ((y + i - p) % L + L) % L, xx = ((x + j - p) % L + L) % L;
+      z += m->params[orbit_index(i - p, j - p)] * mu[(yy / 2) * lc + xx / 2];
+    }
+  return 0.5 * z;
+}
+
+static double naive_logit(const invrg_model *m, const int8_t *mu, int lc, int y, int x) {
+  return m->family == INVRG_MODEL_SYM ? naive_sym(m, mu, lc, y, x) : naive_conv(m, mu, lc, y, x);
+}
+
+/* The documented rule: up iff the site's word u < round(σ(z)·2^32). */
+static uint32_t naive_threshold(double z) {
+  double t = nearbyint(ldexp(sigmoid(z), 32));
+  return t >= 4294967295.0 ? UINT32_MAX : (uint32_t)t;
+}
+
+/* A model with random parameters: sym θ uniform in [−1, 1) (both signs), conv its initial ones. */
+static invrg_model *random_model(const char *kind, int kernel, int channels, uint64_t seed) {
+  invrg_model *m = NULL;
+  ck_assert_int_eq(invrg_model_create(kind, kernel, channels, &m), INVRG_SUCCESS);
+  invrg_rng_stream s;
+  invrg_rng_stream_init(&s, seed, INVRG_RNG_TRAIN, 0, 0);
+  invrg_model_init_params(m, &s);
+  if (m->family == INVRG_MODEL_SYM)
+    for (int i = 0; i < m->n_params; i++) m->params[i] = 2 * m->params[i] - 1;
+  return m;
+}
+
+/* The models with window tables, and their window width n (SPEC §4: sym5 and conv k = 3 see
+ * 3 × 3 coarse sites, sym7 4 × 4). */
+static const struct {
+  const char *kind;
+  int kernel, channels, n;
+} table_models[] = {{"sym5", 5, 0, 3}, {"sym7", 7, 0, 4}, {"conv", 3, 32, 3}};
+enum { N_TABLE_MODELS = sizeof table_models / sizeof table_models[0] };
+
+/* Every fine site of @p mu (lc × lc): the table's threshold against the naive one. Returns how
+ * many differ by exactly 1; fails on more. ±1 is allowed because the naive logit sums the same
+ * terms in another order and the sigmoid is written differently: the last-ulp differences move
+ * p·2^32 by about 2^−20, which changes round() only when p·2^32 is that close to a half-integer,
+ * and then by one. A wrong pattern, child position or weight moves it by millions. */
+static int check_thresholds(const invrg_model *m, const invrg_dream_work *w, const int8_t *mu,
+                            int lc) {
+  int off_by_one = 0;
+  for (int y = 0; y < 2 * lc; y++)
+    for (int x = 0; x < 2 * lc; x++) {
+      uint32_t got = 0, want = naive_threshold(naive_logit(m, mu, lc, y, x));
+      if (!invrg_dream_table_threshold(w, mu, lc, y, x, &got)) ck_abort_msg("%s: no table", m->kind);
+      int64_t diff = (int64_t)got - (int64_t)want;
+      if (diff < -1 || diff > 1) /* not ck_assert: a passing one costs a system call */
+        ck_abort_msg("%s lc = %d site (%d, %d): table %u, naive %u", m->kind, lc, x, y, got, want);
+      off_by_one += diff != 0;
+    }
+  return off_by_one;
+}
+
+/* Every window pattern of every child position: on an n × n lattice each child's window is the
+ * whole lattice, so its 2^(n²) configurations are all the patterns (sym7: 65536). Then random
+ * lattices where the window wraps onto itself (lc = 1, 2; sym7 3) and where it does not. */
+START_TEST(table_thresholds_match_direct_evaluation) {
+  for (int k = 0; k < N_TABLE_MODELS; k++) {
+    invrg_model *m = random_model(table_models[k].kind, table_models[k].kernel,
+                                  table_models[k].channels, 40 + (uint64_t)k);
+    invrg_dream_work *w = NULL;
+    ck_assert_int_eq(invrg_dream_work_create(m, 8, &w), INVRG_SUCCESS);
+    const int n = table_models[k].n;
+    int8_t mu[64];
+    int off_by_one = 0;
+    for (uint32_t config = 0; config < (UINT32_C(1) << (n * n)); config++) {
+      for (int i = 0; i < n * n; i++) mu[i] = (config >> i) & 1 ? 1 : -1;
+      off_by_one += check_thresholds(m, w, mu, n);
+    }
+    const int sizes[] = {1, 2, 3, 5, 6, 8};
+    for (size_t s = 0; s < sizeof sizes / sizeof sizes[0]; s++)
+      for (uint64_t trial = 0; trial < 20; trial++) {
+        random_spins(mu, sizes[s] * sizes[s], 100 * (uint64_t)s + trial);
+        off_by_one += check_thresholds(m, w, mu, sizes[s]);
+      }
+    ck_assert_msg(off_by_one < 10, "%s: %d thresholds off by one", m->kind, off_by_one);
+    invrg_dream_work_destroy(&w);
+    invrg_model_destroy(&m);
+  }
+}
+END_TEST
+
+/* sym3 and conv with k = 7 have no table; the halo each model needs to dream on blocks. */
+START_TEST(window_geometry) {
+  const struct {
+    const char *kind;
+    int kernel, halo;
+    bool table, distributes;
+  } cases[] = {{"sym3", 3, 1, false, true},  {"sym5", 5, 1, true, true}, {"sym7", 7, 2, true, true},
+               {"conv", 1, 0, true, true},   {"conv", 3, 1, true, true}, {"conv", 5, 0, false, false},
+               {"conv", 7, 0, false, false}};
+  for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+    invrg_model *m = random_model(cases[k].kind, cases[k].kernel, 2, 7);
+    invrg_dream_work *w = NULL;
+    ck_assert_int_eq(invrg_dream_work_create(m, 2, &w), INVRG_SUCCESS);
+    int8_t mu[4] = {1, -1, -1, 1};
+    uint32_t t;
+    ck_assert_msg(invrg_dream_table_threshold(w, mu, 2, 1, 0, &t) == cases[k].table, "%s k = %d",
+                  cases[k].kind, cases[k].kernel);
+    ck_assert_int_eq(invrg_dream_distributes(m), cases[k].distributes);
+    ck_assert_int_eq(invrg_dream_halo(m), cases[k].halo);
+    invrg_dream_work_destroy(&w);
+    invrg_model_destroy(&m);
+  }
+}
+END_TEST
+
+/* The word of fine site g of a step: word g & 3 of block g >> 2 of (seed, DREAM, sample, level). */
+static uint32_t site_word(uint64_t seed, uint64_t sample, int level, uint64_t g) {
+  invrg_rng_stream s;
+  invrg_rng_stream_init(&s, seed, INVRG_RNG_DREAM, sample, (uint64_t)level);
+  uint32_t w[4];
+  invrg_rng_u32x4(&s, g >> 2, 0, w);
+  return w[g & 3];
+}
+
+/* The spins of a step through the table equal the documented sampler run on the naive logits
+ * (where u is within 1 of the threshold either spin is right: see check_thresholds), at sizes
+ * with odd rows and tails site by site (lc = 1, 2, 3, 5, 33), whole Philox blocks (6, 8) and
+ * vector rows (20: one vector and a scalar tail; 64); the scalar rows (INVRG_SIMD=generic)
+ * give the same bits. */
+START_TEST(table_step_spins_match_direct_evaluation) {
+  const int sizes[] = {1, 2, 3, 5, 6, 8, 20, 33, 64};
+  for (int k = 0; k < N_TABLE_MODELS; k++) {
+    invrg_model *m = random_model(table_models[k].kind, table_models[k].kernel,
+                                  table_models[k].channels, 60 + (uint64_t)k);
+    invrg_dream_work *w = NULL;
+    ck_assert_int_eq(invrg_dream_work_create(m, 64, &w), INVRG_SUCCESS);
+    for (size_t s = 0; s < sizeof sizes / sizeof sizes[0]; s++) {
+      const int lc = sizes[s], L = 2 * lc, level = 3;
+      const uint64_t seed = 21, sample = 4 + s;
+      int8_t *mu = malloc((size_t)(lc * lc)), *fine = malloc((size_t)(L * L)),
+             *scalar = malloc((size_t)(L * L));
+      random_spins(mu, lc * lc, 300 + (uint64_t)s);
+      invrg_dream_step(m, mu, lc, seed, sample, level, fine, w);
+      int ties = 0;
+      for (int y = 0; y < L; y++)
+        for (int x = 0; x < L; x++) {
+          const uint64_t g = (uint64_t)y * (uint64_t)L + (uint64_t)x;
+          const uint32_t u = site_word(seed, sample, level, g);
+          const uint32_t t = naive_threshold(naive_logit(m, mu, lc, y, x));
+          if ((u > t ? u - t : t - u) <= 1) {
+            ties++;
+            continue;
+          }
+          if (fine[g] != (u < t ? 1 : -1)) ck_abort_msg("%s lc = %d site (%d, %d)", m->kind, lc, x, y);
+        }
+      ck_assert_int_lt(ties, 2);
+      setenv("INVRG_SIMD", "generic", 1);
+      invrg_dream_step(m, mu, lc, seed, sample, level, scalar, w);
+      unsetenv("INVRG_SIMD");
+      ck_assert_msg(memcmp(fine, scalar, (size_t)(L * L)) == 0, "%s lc = %d: vector and scalar rows differ",
+                    m->kind, lc);
+      free(mu);
+      free(fine);
+      free(scalar);
+    }
+    invrg_dream_work_destroy(&w);
+    invrg_model_destroy(&m);
+  }
+}
+END_TEST
+
+/* sym7: children grouped by position and by tenth of their probability; in each group the number
+ * up against Σ p within 4σ, σ² = Σ p(1 − p) (independent Bernoulli sites). */
+START_TEST(sym7_sampler_matches_model) {
+  invrg_model *m = random_model("sym7", 7, 0, 71);
+  const int lc = 512, L = 2 * lc;
+  int8_t *coarse = malloc((size_t)(lc * lc)), *fine = malloc((size_t)(L * L));
+  random_spins(coarse, lc * lc, 72);
+  invrg_dream_work *w = NULL;
+  ck_assert_int_eq(invrg_dream_work_create(m, lc, &w), INVRG_SUCCESS);
+  invrg_dream_step(m, coarse, lc, 5, 1, 12, fine, w);
+  double up[4][10] = {{0}}, mean[4][10] = {{0}}, var[4][10] = {{0}};
+  for (int y = 0; y < L; y++)
+    for (int x = 0; x < L; x++) {
+      const double p = sigmoid(naive_sym(m, coarse, lc, y, x));
+      const int ab = (y % 2) * 2 + x % 2, bin = p < 1 ? (int)(10 * p) : 9;
+      up[ab][bin] += fine[y * L + x] > 0;
+      mean[ab][bin] += p;
+      var[ab][bin] += p * (1 - p);
+    }
+  int groups = 0;
+  for (int ab = 0; ab < 4; ab++)
+    for (int bin = 0; bin < 10; bin++) {
+      if (var[ab][bin] < 25) continue; /* too few sites for a normal approximation */
+      groups++;
+      ck_assert_msg(fabs(up[ab][bin] - mean[ab][bin]) < 4 * sqrt(var[ab][bin]),
+                    "child %d, p in [%.1f, %.1f): %.0f up, expected %.1f ± %.1f", ab, bin / 10.0,
+                    (bin + 1) / 10.0, up[ab][bin], mean[ab][bin], sqrt(var[ab][bin]));
+    }
+  ck_assert_int_ge(groups, 20);
+  invrg_dream_work_destroy(&w);
+  invrg_model_destroy(&m);
+  free(coarse);
+  free(fine);
+}
+END_TEST
+
 START_TEST(seed_spins) {
   ck_assert_int_eq(invrg_dream_seed_spin(INVRG_DREAM_START_ALTERNATE, 1, 4), 1);
   ck_assert_int_eq(invrg_dream_seed_spin(INVRG_DREAM_START_ALTERNATE, 1, 5), -1);
@@ -153,6 +375,10 @@ int main(int argc, char **argv) {
   tcase_add_test(tc, sym3_sampler_matches_closed_form);
   tcase_add_test(tc, conv_logits_and_sampler);
   tcase_add_test(tc, sym3_vector_row_equals_scalar);
+  tcase_add_test(tc, table_thresholds_match_direct_evaluation);
+  tcase_add_test(tc, window_geometry);
+  tcase_add_test(tc, table_step_spins_match_direct_evaluation);
+  tcase_add_test(tc, sym7_sampler_matches_model);
   tcase_add_test(tc, seed_spins);
   suite_add_tcase(s, tc);
   SRunner *sr = srunner_create(s);
