@@ -75,6 +75,11 @@ int main(int argc, char **argv) {
   printf("  %-14s %11s %12s %12s\n", "model", "fine size", "random", "dreamed");
   /* bench_dream [fine size]: the table models at another size (e.g. 16384: lattices in DRAM) */
   const int fine_size = argc > 1 ? atoi(argv[1]) : 0;
+  if (argc > 1 && (fine_size < 256 || (fine_size & (fine_size - 1)) != 0)) {
+    fprintf(stderr, "bench_dream: the fine size must be a power of two, at least 256\n");
+    MPI_Finalize();
+    return 2;
+  }
   for (size_t k = 0; k < sizeof runs / sizeof runs[0]; k++) {
     const int lc = fine_size >= 2 && runs[k].lc > 128 ? fine_size / 2 : runs[k].lc;
     double random = rate(runs[k].kind, runs[k].kernel, runs[k].channels, lc, runs[k].reps, false);

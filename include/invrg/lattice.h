@@ -43,7 +43,7 @@ typedef struct {
   int64_t x0, y0;         /**< global coordinates of local site (0, 0) */
   int sx, sy;             /**< stored size: nx + 2h by ny + 2h */
   int8_t *data;           /**< sy rows of sx sites; never reallocated (requests point into it) */
-  size_t mapped_bytes;    /**< > 0: data is a mapping of this size (big lattices), else malloc'd */
+  size_t mapped_bytes;    /**< > 0: data is our mapping of this size (big lattices), else calloc'd */
 
   /* Halo exchange, private. Phase 0 = x, 1 = y; a phase is remote if its direction is split. */
   bool remote[2];
@@ -81,6 +81,13 @@ invrg_err invrg_lattice_distribute(const invrg_lattice *rep, const invrg_groups 
  * Collective on comm.
  */
 void invrg_lattice_destroy(invrg_lattice **lat);
+
+/**
+ * Asks the kernel to map all of @p lat's storage now (lattices of 8 MiB and more) rather than
+ * page by page as it is first written: for lattices about to be written whole (dream levels).
+ * Not collective; no effect on small lattices or where the kernel cannot.
+ */
+void invrg_lattice_populate(invrg_lattice *lat);
 
 /** Offset in data of local site (i, j), halo included. */
 static inline size_t invrg_lattice_index(const invrg_lattice *lat, int i, int j) {

@@ -147,6 +147,13 @@ invrg_err invrg_dream_step_lattice(const invrg_model *m, const invrg_lattice *co
               "a whole fine lattice needs a whole coarse one");
   INVRG_CHECK(invrg_dream_has_table(m) == (w->table.T != NULL), INVRG_ERR_RUNTIME,
               "the dream work was made for another model than this %s", m->kind);
+  /* the work's row buffers hold rows of up to 2·max_lc fine sites */
+  INVRG_CHECK(fine->lx == 2 * coarse->lx && fine->ly == 2 * coarse->ly && coarse->lx == coarse->ly &&
+                  coarse->lx <= w->max_lc,
+              INVRG_ERR_RUNTIME,
+              "dream step: %lld x %lld from %lld x %lld with work for coarse sizes up to %d",
+              (long long)fine->lx, (long long)fine->ly, (long long)coarse->lx,
+              (long long)coarse->ly, w->max_lc);
   if (strcmp(m->kind, "sym3") == 0) {
     if (whole) /* the closed form, in place */
       invrg_dream_sym3_step(m, coarse->data + invrg_lattice_index(coarse, 0, 0),

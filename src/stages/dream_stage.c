@@ -210,9 +210,10 @@ static invrg_err measure_pairs(invrg_mcrg *acc[N_PAIRS], const invrg_config *cfg
   invrg_lattice *coarse = lat[level - 1];
   /* The three accumulators have the same operators: the sums of lat[ℓ] serve all of them. */
   const int n = invrg_mcrg_n_operators(acc[PAIRS_UP]);
-  int64_t *fine_sums = malloc(2 * (size_t)n * sizeof *fine_sums), *coarse_sums = fine_sums + n;
+  int64_t *fine_sums = malloc(2 * (size_t)n * sizeof *fine_sums), *coarse_sums = NULL;
   int64_t ties = 0;
   INVRG_CHECK_ALLOC(fine_sums);
+  coarse_sums = fine_sums + n;
   INVRG_CALL(invrg_mcrg_operator_sums(acc[PAIRS_UP], fine, fine_sums));
   INVRG_CALL(invrg_mcrg_operator_sums(acc[PAIRS_UP], coarse, coarse_sums));
   INVRG_CALL(invrg_mcrg_add_sums(acc[PAIRS_UP], level, coarse->lx, coarse->ly, coarse_sums,
@@ -373,13 +374,8 @@ static invrg_err report_memory(const invrg_run *run, int64_t resident_at_start, 
   int64_t peak = 0;
   int rank = 0;
   INVRG_CALL(invrg_memory_peak_max(run->groups->world, &peak, &rank));
-  double mine[2] = {(double)resident_at_start, (double)top_spins}, theirs[2] = {0, 0};
-  if (rank == 0 && run->groups->world_rank == 0) memcpy(theirs, mine, sizeof mine);
-  else if (run->groups->world_rank == rank)
-    INVRG_MPI_CALL(MPI_Send(mine, 2, MPI_DOUBLE, 0, 0, run->groups->world));
-  else if (run->groups->world_rank == 0)
-    INVRG_MPI_CALL(MPI_Recv(theirs, 2, MPI_DOUBLE, rank, 0, run->groups->world, MPI_STATUS_IGNORE));
-  INVRG_MPI_CALL(MPI_Bcast(theirs, 2, MPI_DOUBLE, 0, run->groups->world));
+  double theirs[2] = {(double)resident_at_start, (double)top_spins}; /* of the peak's rank */
+  INVRG_MPI_CALL(MPI_Bcast(theirs, 2, MPI_DOUBLE, rank, run->groups->world));
   const double per_spin = ((double)peak - theirs[0]) / theirs[1];
   invrg_log(INVRG_LOG_INFO,
             "dream memory: peak %.1f MiB per rank (the largest, rank %d): %.1f MiB before the "
@@ -532,6 +528,8 @@ static invrg_err dream_execute(invrg_run *run) {
     else
       INVRG_CALL(invrg_lattice_create_replicated(L, L, halo, &lat[level]));
   }
+  if (n_mine > 0) /* ranks that dream map their levels now, not page fault by page fault */
+    for (int level = 0; level <= levels; level++) invrg_lattice_populate(lat[level]);
   mine = calloc((size_t)(n_mine > 0 ? n_mine : 1) * rec, sizeof *mine);
   done = calloc((size_t)(n_mine > 0 ? n_mine : 1), sizeof *done);
   INVRG_CHECK_ALLOC(mine);
