@@ -218,8 +218,9 @@ static const invrg_nl_key train_keys[] = {
      .description = "share of the data (the last configurations) kept for validation"},
     {.name = "select", .type = INVRG_NL_STRING, SCALAR, AT(train.select),
      .string_size = INVRG_NAME_LEN, .default_text = "'auto'", .choices = train_selects,
-     .description = "the model kept: mean of the replicas' parameters (sym models only), best "
-                    "validation loss, or auto = mean for sym, best for conv"},
+     .description = "the model kept: mean of the replicas' parameters (sym models only), the "
+                    "replica with the best validation loss, or auto = of those two the one that "
+                    "validates better for sym, the best replica for conv"},
     {.name = "n_replicas", .type = INVRG_NL_INT, SCALAR, AT(train.n_replicas),
      .default_text = "4", .min = 1, .max = INFINITY,
      .description = "independent trainings (own initialisation, shuffling and tie coins)"},

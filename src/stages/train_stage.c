@@ -125,11 +125,6 @@ cleanup:
 
 /* ------------------------------------------------------------------ check */
 
-static bool use_mean(const invrg_config *cfg) {
-  const char *sel = cfg->train.select;
-  return strcmp(sel, "mean") == 0 || (strcmp(sel, "auto") == 0 && strcmp(cfg->train.model, "conv"));
-}
-
 /* How many configurations the data will hold, known before any work. */
 static invrg_err count_data(const invrg_config *cfg, int64_t *n) {
   invrg_err err = INVRG_SUCCESS;
@@ -239,8 +234,9 @@ static double *replica_row(const replica_table *t, int64_t r) {
   return t->all + (size_t)r * replica_record(t);
 }
 
-static invrg_err write_train_group(hid_t file, const invrg_config *cfg, const replica_table *t,
-                                   const invrg_model *selected, int64_t best, int64_t n_data,
+static invrg_err write_train_group(hid_t file, const replica_table *t,
+                                   const invrg_model *selected, const char *selection,
+                                   int64_t best, double mean_val_loss, int64_t n_data,
                                    int64_t n_val, int64_t L) {
   invrg_err err = INVRG_SUCCESS;
   hid_t g = -1, d_params = -1, d_train = -1, d_val = -1;
@@ -279,8 +275,9 @@ static invrg_err write_train_group(hid_t file, const invrg_config *cfg, const re
   INVRG_CALL(invrg_h5_attr_int64(g, "L", &L, 1, true));
   INVRG_CALL(invrg_h5_attr_int64(g, "n_train", &n_train, 1, true));
   INVRG_CALL(invrg_h5_attr_int64(g, "n_validation", &n_val, 1, true));
-  INVRG_CALL(invrg_h5_attr_string(g, "selection", use_mean(cfg) ? "mean" : "best"));
+  INVRG_CALL(invrg_h5_attr_string(g, "selection", selection));
   INVRG_CALL(invrg_h5_attr_int64(g, "best_replica", &best, 1, true));
+  INVRG_CALL(invrg_h5_attr_double(g, "mean_val_loss", &mean_val_loss, 1, true));
   INVRG_CALL(invrg_h5_attr_double(g, "params_mean", mean, np, false));
   INVRG_CALL(invrg_h5_attr_double(g, "params_std", std, np, false));
   INVRG_CALL(invrg_h5_attr_double(g, "selected_params", selected->params, np, false));
@@ -510,21 +507,40 @@ static invrg_err train_execute(invrg_run *run) {
   INVRG_MPI_CALL(MPI_Bcast(table.all, (int)(tc->n_replicas * (int64_t)rec), MPI_DOUBLE, 0,
                            groups->world));
 
-  /* The model kept: the mean of the replicas (sym), or the best final validation loss. */
+  /*
+   * The model kept (select): 'mean' of the replicas' parameters (sym models), the 'best' replica
+   * by final validation loss, or 'auto': for sym models whichever of those two validates better
+   * — the mean when every replica reached the optimum of the convex loss (it averages their
+   * noise), the best replica when the recipe left some of them on the way along a flat valley
+   * (input/train_sym3.nml) — and for conv models the best replica (their minima differ).
+   */
+  const int64_t n_train = n - n_val;
+  const bool sym = m->family == INVRG_MODEL_SYM;
   int64_t best = 0;
   for (int64_t r = 1; r < tc->n_replicas; r++)
     if (replica_row(&table, r)[rec - 2] < replica_row(&table, best)[rec - 2]) best = r;
+  const double best_val = replica_row(&table, best)[rec - 2];
   INVRG_CALL(invrg_model_clone(m, &selected));
   for (int i = 0; i < m->n_params; i++) {
     double s = 0;
     for (int64_t r = 0; r < tc->n_replicas; r++) s += replica_row(&table, r)[i];
-    selected->params[i] = use_mean(cfg) ? s / (double)tc->n_replicas : replica_row(&table, best)[i];
+    selected->params[i] = s / (double)tc->n_replicas;
   }
-  invrg_log(INVRG_LOG_INFO, "train: selected %s (%s); replica %lld has the best validation loss "
-            "%.6f nats/spin; %.3g sites/s per rank",
-            selected->kind, use_mean(cfg) ? "mean of replicas" : "best replica", (long long)best,
-            replica_row(&table, best)[rec - 2], replica_row(&table, 0)[rec - 1]);
-  INVRG_CALL(write_train_group(run->file->file, cfg, &table, selected, best, n, n_val, L));
+  double mean_val = NAN; /* the mean's validation loss, on the replicas' common coins */
+  if (sym && n_val > 0)
+    INVRG_CALL(invrg_train_evaluate(selected, &data, n_train, n_val, (uint64_t)cfg->run.seed,
+                                    groups->world, &mean_val));
+  const bool keep_mean = strcmp(tc->select, "mean") == 0 ||
+                         (strcmp(tc->select, "auto") == 0 && sym && !(mean_val > best_val));
+  if (!keep_mean)
+    memcpy(selected->params, replica_row(&table, best), (size_t)m->n_params * sizeof(double));
+  invrg_log(INVRG_LOG_INFO,
+            "train: kept %s; validation loss of the mean of the replicas %.7f, of the best "
+            "replica (%lld) %.7f nats/spin; %.3g sites/s per rank",
+            keep_mean ? "the mean of the replicas" : "the best replica", mean_val,
+            (long long)best, best_val, replica_row(&table, 0)[rec - 1]);
+  INVRG_CALL(write_train_group(run->file->file, &table, selected, keep_mean ? "mean" : "best",
+                               best, mean_val, n, n_val, L));
   invrg_model_destroy(&run->model); /* the later stages dream with it */
   run->model = selected;
   selected = NULL;

@@ -41,9 +41,17 @@ attrs = a[3]
 good = attrs["kind"] == "sym5" and attrs["kernel"] == 5 and len(attrs["param_names"]) == 6 and a[2].shape == (6,)
 print(("ok" if good else "FAIL") + f": /model holds sym5 with 6 named parameters: {list(attrs['param_names'])}")
 ok &= good
+# select = auto (sym): the mean of the replicas or the best replica, whichever validates better
 mean = a[0].mean(axis=0)
-good = np.allclose(a[2], mean, rtol=0, atol=1e-15)
-print(("ok" if good else "FAIL") + ": select = auto keeps the mean of the sym replicas")
+with h5py.File("t1.h5", "r") as f:
+    g = f["train"]
+    mean_val, best, selection = g.attrs["mean_val_loss"], g.attrs["best_replica"], g.attrs["selection"]
+best_val = a[1][best, -1]
+want = "mean" if mean_val <= best_val else "best"
+kept = mean if want == "mean" else a[0][best]
+good = selection == want and np.allclose(a[2], kept, rtol=0, atol=1e-15) and np.isfinite(mean_val) \
+    and best_val == a[1][:, -1].min()
+print(("ok" if good else "FAIL") + f": select = auto kept the {selection} (validation: mean {mean_val:.7f}, best replica {best_val:.7f})")
 ok &= good
 with h5py.File("tc.h5", "r") as f:
     good = f["model"].attrs["kind"] == "conv" and f["model/params"].shape == (4 * 19 + 1,) \
