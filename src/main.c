@@ -20,7 +20,47 @@ static void report(invrg_err err, int rank) {
   }
 }
 
+/* --help, --version, --print-*: no MPI (a batch script's provenance or a login node must not
+ * start it). */
+static void run_without_mpi(const invrg_cli *cli) {
+  switch (cli->action) {
+    case INVRG_ACTION_HELP:
+      invrg_cli_print_help();
+      break;
+    case INVRG_ACTION_VERSION:
+      invrg_cli_print_version();
+      break;
+    case INVRG_ACTION_PRINT_DEFAULTS: {
+      invrg_config cfg;
+      invrg_config_defaults(&cfg);
+      printf("! invrg input: every key with its default (invrg --print-default-input)\n\n");
+      invrg_nl_write(invrg_config_schema(), &cfg, true, stdout);
+      break;
+    }
+    case INVRG_ACTION_PRINT_REFERENCE:
+      invrg_nl_write_markdown(invrg_config_schema(), stdout);
+      break;
+    case INVRG_ACTION_RUN:
+    case INVRG_ACTION_CHECK:
+      break;
+  }
+  fflush(stdout);
+}
+
 int main(int argc, char **argv) {
+  invrg_cli cli;
+  char why[512];
+  /* Every rank parses the same argv: usage errors need no MPI either. */
+  invrg_err err = invrg_cli_parse(argc, argv, &cli, why, sizeof why);
+  if (err != INVRG_SUCCESS) {
+    fprintf(stderr, "invrg: error: %s\n", why);
+    return (int)err;
+  }
+  if (!invrg_cli_needs_mpi(&cli)) {
+    run_without_mpi(&cli);
+    return INVRG_SUCCESS;
+  }
+
   /* Open MPI's MPI-IO opens a shared-file-pointer component with every file; its default
    * ('sm') keeps a named semaphore per file in /dev/shm that a killed run leaves locked, and
    * the next run on the same output then hangs in MPI_File_open. invrg never uses shared
@@ -32,41 +72,21 @@ int main(int argc, char **argv) {
   }
   /* Errors come back as codes and are reported with context, not by MPI's abort handler. */
   MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_RETURN);
-  int rank = 0;
+  int rank = 0, nranks = 1;
   MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+  MPI_Comm_size(MPI_COMM_WORLD, &nranks);
   invrg_log_init(rank);
   invrg_h5_init();
 
-  invrg_cli cli;
-  char why[512];
-  invrg_err err = invrg_cli_parse(argc, argv, &cli, why, sizeof why);
-  if (err != INVRG_SUCCESS) {
-    if (rank == 0) fprintf(stderr, "invrg: error: %s\n", why);
+  if (cli.planned_ranks > 0 && nranks > 1) {
+    if (rank == 0)
+      fprintf(stderr, "invrg: error: --check --ranks %d checks on one process; run it without "
+              "mpirun (or drop --ranks to check this run's %d ranks)\n", cli.planned_ranks,
+              nranks);
+    err = INVRG_ERR_INPUT;
   } else {
-    switch (cli.action) {
-      case INVRG_ACTION_HELP:
-        if (rank == 0) invrg_cli_print_help();
-        break;
-      case INVRG_ACTION_VERSION:
-        if (rank == 0) invrg_cli_print_version();
-        break;
-      case INVRG_ACTION_PRINT_DEFAULTS:
-        if (rank == 0) {
-          invrg_config cfg;
-          invrg_config_defaults(&cfg);
-          printf("! invrg input: every key with its default (invrg --print-default-input)\n\n");
-          invrg_nl_write(invrg_config_schema(), &cfg, true, stdout);
-        }
-        break;
-      case INVRG_ACTION_PRINT_REFERENCE:
-        if (rank == 0) invrg_nl_write_markdown(invrg_config_schema(), stdout);
-        break;
-      case INVRG_ACTION_CHECK:
-      case INVRG_ACTION_RUN:
-        err = invrg_pipeline_run(cli.input_path, cli.action == INVRG_ACTION_CHECK);
-        report(err, rank);
-        break;
-    }
+    err = invrg_pipeline_run(cli.input_path, cli.action == INVRG_ACTION_CHECK, cli.planned_ranks);
+    report(err, rank);
   }
   fflush(stdout);
   MPI_Finalize();

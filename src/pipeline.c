@@ -11,6 +11,7 @@
 #include "invrg/model_io.h"
 #include "invrg/log.h"
 #include "invrg/memory.h"
+#include "invrg/output_lock.h"
 #include "invrg/runfile.h"
 #include "invrg/stage.h"
 #include "invrg_build_info.h"
@@ -35,18 +36,73 @@ static const invrg_stage *find_stage(const char *name) {
 
 /* Every requested stage must exist in this build: refuse before any work starts. */
 static invrg_err check_stages_available(const invrg_config *cfg) {
-  invrg_err err = INVRG_SUCCESS;
-  for (int i = 0; i < cfg->run.n_stages; i++) {
-    if (find_stage(cfg->run.stages[i]) == NULL) {
-      err = invrg_config_input_error(cfg, "run", "stages",
-                                     "stage '%s' is not available in invrg %s yet; "
-                                     "remove it from &run stages",
-                                     cfg->run.stages[i], INVRG_VERSION);
-      goto cleanup;
-    }
+  invrg_err found = INVRG_SUCCESS;
+  for (int i = 0; i < cfg->run.n_stages; i++)
+    if (find_stage(cfg->run.stages[i]) == NULL)
+      found = invrg_config_input_error(cfg, "run", "stages",
+                                       "stage '%s' is not available in invrg %s yet; "
+                                       "remove it from &run stages",
+                                       cfg->run.stages[i], INVRG_VERSION);
+  return found;
+}
+
+/* The finite-size-scaling range must hold sizes (which ones each source keeps is the stages'
+ * check). */
+static invrg_err check_fss_range(const invrg_config *cfg) {
+  const invrg_config_analyze *a = &cfg->analyze;
+  if (a->fss_Lmin > 0 && a->fss_Lmax > 0 && a->fss_Lmin > a->fss_Lmax)
+    return invrg_config_input_error(cfg, "analyze", "fss_Lmin",
+                                    "fss_Lmin = %lld is above fss_Lmax = %lld: the fit range "
+                                    "is empty", (long long)a->fss_Lmin, (long long)a->fss_Lmax);
+  return INVRG_SUCCESS;
+}
+
+/*
+ * Everything the input can get wrong, found before any work or output and reported all at
+ * once: stages, layout, each stage's own checks (on the run's groups, or on those rank 0
+ * of a run of @p planned_ranks would have), the output. *groups_out is the run's layout.
+ * Collective on @p world.
+ */
+static invrg_err check_input(const invrg_config *cfg, MPI_Comm world, int planned_ranks,
+                             invrg_groups **groups_out) {
+  invrg_err err = INVRG_SUCCESS, found = INVRG_SUCCESS;
+  invrg_groups *groups = NULL;
+  *groups_out = NULL;
+  INVRG_CHECK_MORE(found, invrg_error_agree(check_stages_available(cfg), world));
+  INVRG_CHECK_MORE(found, invrg_error_agree(check_fss_range(cfg), world));
+  if (planned_ranks > 0)
+    err = invrg_groups_create_planned(cfg, planned_ranks, &groups);
+  else
+    err = invrg_error_agree(invrg_groups_create(world, cfg, &groups), world);
+  if (err == INVRG_ERR_INPUT) { /* check the stages on groups of one rank: their errors too */
+    found = err;
+    invrg_config one = *cfg;
+    one.parallel.ranks_per_group = 1;
+    one.parallel.grid[0] = one.parallel.grid[1] = 0;
+    int nranks;
+    INVRG_MPI_CALL(MPI_Comm_size(world, &nranks));
+    INVRG_CALL(invrg_groups_create_planned(&one, planned_ranks > 0 ? planned_ranks : nranks,
+                                           &groups));
   }
+  INVRG_CALL(err);
+  invrg_run run = {cfg, groups, NULL, NULL, NULL};
+  for (int i = 0; i < cfg->run.n_stages; i++) {
+    const invrg_stage *s = find_stage(cfg->run.stages[i]);
+    if (s != NULL) INVRG_CHECK_MORE(found, invrg_error_agree(s->check(&run), world));
+  }
+  INVRG_CHECK_MORE(found, invrg_runfile_check_output(cfg, world));
+  invrg_config_warn_unused(cfg);
+  if (found != INVRG_SUCCESS && invrg_log_is_root()) {
+    const int n = invrg_config_input_errors();
+    fflush(stdout);
+    fprintf(stderr, "%s: %d error%s\n", cfg->input_path, n, n == 1 ? "" : "s");
+    fflush(stderr);
+  }
+  *groups_out = groups;
+  groups = NULL;
 cleanup:
-  return err;
+  invrg_groups_destroy(&groups);
+  return err != INVRG_SUCCESS ? err : found;
 }
 
 static void log_banner(const invrg_config *cfg, int nranks) {
@@ -78,33 +134,39 @@ static _Noreturn void abort_run(invrg_run *run) {
   invrg_runfile_discard(run->file);
   invrg_checkpoint_discard(run->ckpt);
   invrg_runfile_remove_locks(run->cfg->run.output);
+  invrg_output_lock_remove_held();
   invrg_error_print_local(rank);
   MPI_Abort(MPI_COMM_WORLD, INVRG_ERR_RUNTIME);
   exit(INVRG_ERR_RUNTIME); /* not reached */
 }
 
-invrg_err invrg_pipeline_run(const char *input_path, bool check_only) {
+invrg_err invrg_pipeline_run(const char *input_path, bool check_only, int planned_ranks) {
   invrg_err err = INVRG_SUCCESS;
   invrg_config cfg = {0};
   invrg_groups *groups = NULL;
+  invrg_output_lock *lock = NULL;
   invrg_run run = {&cfg, NULL, NULL, NULL, NULL};
   MPI_Comm world = MPI_COMM_WORLD;
-  int nranks;
+  int nranks, rank;
   INVRG_MPI_CALL(MPI_Comm_size(world, &nranks));
+  INVRG_MPI_CALL(MPI_Comm_rank(world, &rank));
 
   /* Everything the input can get wrong is found before any work or output. */
   INVRG_CALL(invrg_config_load(input_path, world, &cfg));
-  INVRG_CALL(invrg_error_agree(check_stages_available(&cfg), world));
-  INVRG_CALL(invrg_error_agree(invrg_groups_create(world, &cfg, &groups), world));
+  INVRG_CALL(check_input(&cfg, world, planned_ranks, &groups));
   run.groups = groups;
-  for (int i = 0; i < cfg.run.n_stages; i++)
-    INVRG_CALL(invrg_error_agree(find_stage(cfg.run.stages[i])->check(&run), world));
   if (check_only) {
-    invrg_log(INVRG_LOG_INFO, "%s: input is valid", input_path);
+    if (planned_ranks > 0)
+      invrg_log(INVRG_LOG_INFO, "%s: input is valid for a run on %d rank%s", input_path,
+                planned_ranks, planned_ranks == 1 ? "" : "s");
+    else
+      invrg_log(INVRG_LOG_INFO, "%s: input is valid", input_path);
     goto cleanup;
   }
+  /* One run per output: a second run on it is refused here, before any work. */
+  INVRG_CALL(invrg_output_lock_acquire(&cfg, world, &lock));
+  if (rank == 0) invrg_runfile_remove_locks(cfg.run.output); /* MPI-IO's, left by a killed run */
   log_banner(&cfg, nranks);
-  INVRG_CALL(invrg_runfile_check_output(&cfg, world));
   INVRG_CALL(invrg_checkpoint_create(&cfg, world, &run.ckpt));
 
   /* A fresh run file, or the one saved in the checkpoint this run continues. */
@@ -146,6 +208,7 @@ cleanup:
               "again to continue from %s.ckpt", cfg.run.output);
   invrg_checkpoint_destroy(&run.ckpt);
   invrg_model_destroy(&run.model);
+  invrg_output_lock_release(&lock);
   invrg_groups_destroy(&groups);
   invrg_config_free(&cfg);
   return err;

@@ -6,6 +6,7 @@
 #ifndef INVRG_CLI_H
 #define INVRG_CLI_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "invrg/error.h"
@@ -22,6 +23,7 @@ typedef enum {
 typedef struct {
   invrg_action action;
   const char *input_path; /**< for RUN and CHECK */
+  int planned_ranks;      /**< CHECK with --ranks N: the rank count to check for (0 = this run's) */
 } invrg_cli;
 
 /**
@@ -33,7 +35,10 @@ invrg_err invrg_cli_parse(int argc, char **argv, invrg_cli *cli, char *why, size
 /** Prints the --help text. */
 void invrg_cli_print_help(void);
 
-/** Prints the --version text (version, git hash, build, libraries). */
+/** True for the actions that need MPI (a run, --check); the others run without MPI_Init. */
+bool invrg_cli_needs_mpi(const invrg_cli *cli);
+
+/** Prints the --version text (version, git hash, build, libraries); MPI need not be initialised. */
 void invrg_cli_print_version(void);
 
 #endif

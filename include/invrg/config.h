@@ -20,6 +20,8 @@
 #define INVRG_MAX_STAGES 4
 #define INVRG_NAME_LEN 16
 #define INVRG_PATH_LEN 1024
+/** The most upsampling steps of a dream: lattices up to 2^20 × 2^20. */
+#define INVRG_MAX_LEVELS 20
 #define INVRG_TITLE_LEN 256
 
 /** &run: what to do and where to write it. */
@@ -156,6 +158,22 @@ invrg_err invrg_config_load(const char *path, MPI_Comm comm, invrg_config *cfg);
  */
 invrg_err invrg_config_input_error(const invrg_config *cfg, const char *group, const char *key,
                                    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
+/** How many input errors invrg_config_input_error() has printed (on world rank 0; 0 elsewhere). */
+int invrg_config_input_errors(void);
+
+/**
+ * Prints a warning about @p key of @p group at the position where the input set
+ * it ("file:line:col: warning: ..."), on world rank 0. Not collective.
+ */
+void invrg_config_input_warning(const invrg_config *cfg, const char *group, const char *key,
+                                const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
+/**
+ * Warns about every key the input sets in a group that no stage of this run
+ * reads (e.g. &mc keys in a dream-only run); returns how many. Not collective.
+ */
+int invrg_config_warn_unused(const invrg_config *cfg);
 
 /** Frees what the configuration owns. */
 void invrg_config_free(invrg_config *cfg);

@@ -84,6 +84,23 @@ const char *invrg_error_mpi_string(int mpi_code, char *buf, int buflen);
     }                                            \
   } while (0)
 
+/**
+ * For checks that report every input error before stopping: runs @p expr; an input
+ * error (already printed) is remembered in @p found and the checks go on; any other
+ * failure propagates like INVRG_CALL. The function then returns `err ? err : found`.
+ */
+#define INVRG_CHECK_MORE(found, expr)            \
+  do {                                           \
+    err = (expr);                                \
+    if (err == INVRG_ERR_INPUT) {                \
+      (found) = INVRG_ERR_INPUT;                 \
+      err = INVRG_SUCCESS;                       \
+    } else if (err != INVRG_SUCCESS) {           \
+      invrg_error_trace(__FILE__, __LINE__);     \
+      goto cleanup;                              \
+    }                                            \
+  } while (0)
+
 #define INVRG_CHECK(cond, code, ...)                                   \
   do {                                                                 \
     if (!(cond)) {                                                     \

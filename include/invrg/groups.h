@@ -46,6 +46,14 @@ typedef struct {
  */
 invrg_err invrg_groups_create(MPI_Comm world, const invrg_config *cfg, invrg_groups **out);
 
+/**
+ * The layout world rank 0 would have in a run of @p n_ranks ranks, for checking
+ * an input on one process (invrg --check --ranks N): the same layout errors as
+ * invrg_groups_create(), but its world is MPI_COMM_SELF and it has no grid
+ * communicator (cart = MPI_COMM_NULL). Not collective.
+ */
+invrg_err invrg_groups_create_planned(const invrg_config *cfg, int n_ranks, invrg_groups **out);
+
 /** Frees the communicators; sets *g to NULL; accepts NULL. Collective on the world of *g. */
 void invrg_groups_destroy(invrg_groups **g);
 

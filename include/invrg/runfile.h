@@ -38,9 +38,10 @@ typedef struct {
 
 /**
  * Checks, before any work, that the output can be written: it must not exist
- * unless &output overwrite is set (input error), and its directory must take
- * a new file (runtime error naming the path and the reason). Creates nothing.
- * Collective on @p comm; every rank returns the same code.
+ * unless &output overwrite is set, no other run may hold its lock
+ * (output_lock.h), and its directory must exist and take a new file. Each
+ * problem is an input error about &run output (all of them reported). Leaves
+ * nothing behind. Collective on @p comm; every rank returns the same code.
  */
 invrg_err invrg_runfile_check_output(const invrg_config *cfg, MPI_Comm comm);
 

@@ -22,4 +22,10 @@ void invrg_watchdog_arm(const char *what, unsigned seconds, const char *partial)
 /** Disarms it. */
 void invrg_watchdog_disarm(void);
 
+/**
+ * A file the watchdog also deletes when it fires, whatever it was armed for:
+ * the run's output lock, which would otherwise be left stale. NULL: none.
+ */
+void invrg_watchdog_remove_on_alarm(const char *path);
+
 #endif

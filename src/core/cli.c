@@ -4,19 +4,35 @@
 #include <fftw3.h>
 #include <hdf5.h>
 #include <mpi.h>
+#include <limits.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "invrg/text.h"
 #include "invrg_build_info.h"
 #include "invrg_git_version.h"
 
-static const char *const options[] = {"--help", "--version", "--check", "--print-default-input",
-                                      "--print-input-reference"};
+static const char *const options[] = {"--help",  "--version", "--check", "--print-default-input",
+                                      "--print-input-reference", "--ranks"};
+
+/* The N of --ranks N: a positive int, else a usage error in @p why. */
+static bool parse_ranks(const char *text, int *n, char *why, size_t why_len) {
+  char *end = NULL;
+  long v = text != NULL ? strtol(text, &end, 10) : 0;
+  if (text == NULL || end == text || *end != '\0' || v < 1 || v > INT_MAX) {
+    snprintf(why, why_len, "--ranks needs a positive number of ranks, got '%s'",
+             text != NULL ? text : "");
+    return false;
+  }
+  *n = (int)v;
+  return true;
+}
 
 invrg_err invrg_cli_parse(int argc, char **argv, invrg_cli *cli, char *why, size_t why_len) {
   cli->action = INVRG_ACTION_RUN;
   cli->input_path = NULL;
+  cli->planned_ranks = 0;
   int n_files = 0;
   why[0] = '\0';
   for (int i = 1; i < argc; i++) {
@@ -32,6 +48,9 @@ invrg_err invrg_cli_parse(int argc, char **argv, invrg_cli *cli, char *why, size
       cli->action = INVRG_ACTION_PRINT_DEFAULTS;
     } else if (strcmp(a, "--print-input-reference") == 0) {
       cli->action = INVRG_ACTION_PRINT_REFERENCE;
+    } else if (strcmp(a, "--ranks") == 0 || strncmp(a, "--ranks=", 8) == 0) {
+      const char *value = a[7] == '=' ? a + 8 : (i + 1 < argc ? argv[++i] : NULL);
+      if (!parse_ranks(value, &cli->planned_ranks, why, why_len)) return INVRG_ERR_INPUT;
     } else if (a[0] == '-' && a[1] != '\0') {
       const char *near = invrg_text_suggest(a, options, (int)(sizeof options / sizeof options[0]));
       if (near != NULL)
@@ -49,6 +68,10 @@ invrg_err invrg_cli_parse(int argc, char **argv, invrg_cli *cli, char *why, size
     snprintf(why, why_len, "no input file given (usage: invrg [options] input.nml; see --help)");
     return INVRG_ERR_INPUT;
   }
+  if (cli->planned_ranks > 0 && cli->action != INVRG_ACTION_CHECK) {
+    snprintf(why, why_len, "--ranks goes with --check (invrg --check --ranks N input.nml)");
+    return INVRG_ERR_INPUT;
+  }
   if (n_files > 1 || (!needs_file && n_files > 0)) {
     snprintf(why, why_len, needs_file ? "give exactly one input file, got %d"
                                       : "this option takes no input file (got %d)",
@@ -56,6 +79,10 @@ invrg_err invrg_cli_parse(int argc, char **argv, invrg_cli *cli, char *why, size
     return INVRG_ERR_INPUT;
   }
   return INVRG_SUCCESS;
+}
+
+bool invrg_cli_needs_mpi(const invrg_cli *cli) {
+  return cli->action == INVRG_ACTION_RUN || cli->action == INVRG_ACTION_CHECK;
 }
 
 void invrg_cli_print_help(void) {
@@ -67,7 +94,10 @@ void invrg_cli_print_help(void) {
       "options:\n"
       "  -h, --help                 print this help and exit\n"
       "  -V, --version              print version, git hash and libraries, and exit\n"
-      "      --check                validate input.nml (all errors at once) and exit\n"
+      "      --check                find every error of input.nml that can be known before\n"
+      "                             computing (all at once), write nothing, and exit\n"
+      "      --ranks N              with --check: check the layout of a run on N ranks, on\n"
+      "                             one process (e.g. on a login node, without mpirun)\n"
       "      --print-default-input  print every key with its default and description,\n"
       "                             as a namelist that invrg reads back\n"
       "      --print-input-reference  print the input keys as a Markdown table\n"

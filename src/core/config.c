@@ -5,6 +5,7 @@
 #include <stdarg.h>
 #include <math.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -247,7 +248,7 @@ static const invrg_nl_key dream_keys[] = {
      .default_text = "", .min = -INFINITY, .max = INFINITY,
      .description = "parameters of &dream model (sym3: a, b, c; sym5: 6; sym7: 10)"},
     {.name = "levels", .type = INVRG_NL_INT, SCALAR, AT(dream.levels), .default_text = "7",
-     .min = 1, .max = 20, .description = "upsampling steps: the largest lattice is 2^levels"},
+     .min = 1, .max = INVRG_MAX_LEVELS, .description = "upsampling steps: the largest lattice is 2^levels"},
     {.name = "n_samples", .type = INVRG_NL_INT, SCALAR, AT(dream.n_samples),
      .default_text = "1000", .min = 1, .max = INFINITY,
      .description = "dreamed configurations (1: one big dream, measured without error bars)"},
@@ -445,6 +446,29 @@ cleanup:
   return err;
 }
 
+/* Input errors reported by this process since it started (rank 0 prints and counts them),
+ * and a hash of each, so that two checks finding the same problem report it once. */
+static int n_input_errors;
+static uint64_t reported_hash[256];
+
+/* FNV-1a of the message and the key it is about. */
+static uint64_t diagnostic_hash(const char *group, const char *key, const char *message) {
+  uint64_t h = UINT64_C(14695981039346656037);
+  const char *parts[3] = {group, key, message};
+  for (int i = 0; i < 3; i++)
+    for (const char *c = parts[i]; *c != '\0'; c++) h = (h ^ (unsigned char)*c) * UINT64_C(1099511628211);
+  return h;
+}
+
+static bool already_reported(uint64_t h) {
+  const int n = n_input_errors < 256 ? n_input_errors : 256;
+  for (int i = 0; i < n; i++)
+    if (reported_hash[i] == h) return true;
+  return false;
+}
+
+int invrg_config_input_errors(void) { return n_input_errors; }
+
 invrg_err invrg_config_input_error(const invrg_config *cfg, const char *group, const char *key,
                                    const char *fmt, ...) {
   char message[512];
@@ -454,13 +478,16 @@ invrg_err invrg_config_input_error(const invrg_config *cfg, const char *group, c
   va_end(ap);
   /* Reuse the parser's reporting so runtime checks look like parse errors. */
   invrg_nl_result res;
-  if (invrg_nl_result_init(&res, &schema, cfg->input_path)) {
+  const uint64_t h = diagnostic_hash(group, key, message);
+  if (!already_reported(h) && invrg_nl_result_init(&res, &schema, cfg->input_path)) {
     if (cfg->key_pos != NULL) {
       memcpy(res.key_pos, cfg->key_pos, (size_t)total_keys() * sizeof *res.key_pos);
       memcpy(res.group_pos, cfg->group_pos, (size_t)schema.n_groups * sizeof *res.group_pos);
     }
     invrg_nl_error_at_key(&res, group, key, "%s", message);
     if (invrg_log_is_root()) {
+      if (n_input_errors < 256) reported_hash[n_input_errors] = h;
+      n_input_errors++;
       fflush(stdout);
       invrg_nl_print_diagnostics(&res, stderr);
       fflush(stderr);
@@ -487,13 +514,68 @@ bool invrg_config_has_stage(const invrg_config *cfg, const char *stage) {
   return false;
 }
 
-bool invrg_config_key_given(const invrg_config *cfg, const char *group, const char *key) {
+/* Where the input set @p key of @p group (line 0: not given, or no such key). */
+static invrg_nl_pos key_position(const invrg_config *cfg, const char *group, const char *key) {
+  invrg_nl_pos none = {0, 0};
   int flat = 0;
   for (int g = 0; g < schema.n_groups; g++) {
     const invrg_nl_group *grp = &schema.groups[g];
     for (int k = 0; k < grp->n_keys; k++, flat++)
       if (strcmp(grp->name, group) == 0 && strcmp(grp->keys[k].name, key) == 0)
-        return cfg->key_pos != NULL && cfg->key_pos[flat].line != 0;
+        return cfg->key_pos != NULL ? cfg->key_pos[flat] : none;
   }
-  return false;
+  return none;
+}
+
+bool invrg_config_key_given(const invrg_config *cfg, const char *group, const char *key) {
+  return key_position(cfg, group, key).line != 0;
+}
+
+void invrg_config_input_warning(const invrg_config *cfg, const char *group, const char *key,
+                                const char *fmt, ...) {
+  if (!invrg_log_is_root()) return;
+  char message[512];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(message, sizeof message, fmt, ap);
+  va_end(ap);
+  const invrg_nl_pos pos = key_position(cfg, group, key);
+  fflush(stdout);
+  if (pos.line > 0)
+    fprintf(stderr, "%s:%d:%d: warning: %s\n", cfg->input_path, pos.line, pos.col, message);
+  else
+    fprintf(stderr, "%s: warning: %s\n", cfg->input_path, message);
+  fflush(stderr);
+}
+
+/* The stages that read a group's keys (NULL: every run reads them). */
+static const char *const *stages_reading(const char *group) {
+  static const char *const mc[] = {"mc", NULL}, *const train[] = {"train", NULL},
+                           *const dream[] = {"dream", NULL},
+                           *const analyze[] = {"mc", "dream", "analyze", NULL};
+  if (strcmp(group, "mc") == 0) return mc;
+  if (strcmp(group, "train") == 0) return train;
+  if (strcmp(group, "dream") == 0) return dream;
+  if (strcmp(group, "analyze") == 0) return analyze;
+  return NULL;
+}
+
+int invrg_config_warn_unused(const invrg_config *cfg) {
+  int n_unused = 0;
+  for (int g = 0; g < schema.n_groups; g++) {
+    const invrg_nl_group *grp = &schema.groups[g];
+    const char *const *readers = stages_reading(grp->name);
+    bool read = readers == NULL;
+    for (int i = 0; readers != NULL && readers[i] != NULL; i++)
+      read = read || invrg_config_has_stage(cfg, readers[i]);
+    if (read) continue;
+    for (int k = 0; k < grp->n_keys; k++) {
+      if (!invrg_config_key_given(cfg, grp->name, grp->keys[k].name)) continue;
+      n_unused++;
+      invrg_config_input_warning(cfg, grp->name, grp->keys[k].name,
+                                 "key '%s' of '&%s' is unused: no stage of this run reads it "
+                                 "(&run stages)", grp->keys[k].name, grp->name);
+    }
+  }
+  return n_unused;
 }

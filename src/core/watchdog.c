@@ -13,11 +13,13 @@ static char message[1536];
 static size_t message_len;
 static char partial_path[1024];
 static glob_t partial_locks; /* Open MPI's lock files of it, found when armed */
+static char run_lock_path[1100]; /* the run's output lock (output_lock.h), or "" */
 
 static void on_alarm(int sig) {
   (void)sig;
   if (partial_path[0] != '\0') unlink(partial_path);
   for (size_t k = 0; k < partial_locks.gl_pathc; k++) unlink(partial_locks.gl_pathv[k]);
+  if (run_lock_path[0] != '\0') unlink(run_lock_path);
   ssize_t ignored = write(STDERR_FILENO, message, message_len);
   (void)ignored;
   _exit(1);
@@ -48,3 +50,7 @@ void invrg_watchdog_arm(const char *what, unsigned seconds, const char *partial)
 }
 
 void invrg_watchdog_disarm(void) { alarm(0); }
+
+void invrg_watchdog_remove_on_alarm(const char *path) {
+  snprintf(run_lock_path, sizeof run_lock_path, "%s", path != NULL ? path : "");
+}

@@ -15,6 +15,7 @@
 #include "invrg/fileutil.h"
 #include "invrg/h5util.h"
 #include "invrg/log.h"
+#include "invrg/output_lock.h"
 #include "invrg_build_info.h"
 #include "invrg_git_version.h"
 
@@ -32,43 +33,57 @@ void invrg_runfile_remove_locks(const char *output) {
   }
 }
 
-/* Rank 0: is the output free to use, and can its directory take a file? */
+/* The directory part of @p path ("." when it has none). */
+static void directory_of(const char *path, char *buf, size_t len) {
+  const char *slash = strrchr(path, '/');
+  if (slash == NULL)
+    snprintf(buf, len, ".");
+  else if (slash == path)
+    snprintf(buf, len, "/");
+  else
+    snprintf(buf, len, "%.*s", (int)(slash - path), path);
+}
+
+/* Rank 0: is the output free to use, and can its directory take a file? All problems are
+ * input errors about &run output: they are found before any work and fixed in the input. */
 static invrg_err check_output_on_root(const invrg_config *cfg) {
-  invrg_err err = INVRG_SUCCESS;
+  invrg_err found = INVRG_SUCCESS;
   const char *path = cfg->run.output;
-  char probe[INVRG_PATH_LEN + 16];
+  char probe[INVRG_PATH_LEN + 64], dir[INVRG_PATH_LEN];
   struct stat st;
   if (stat(path, &st) == 0) {
-    if (S_ISDIR(st.st_mode)) {
-      err = invrg_config_input_error(cfg, "run", "output",
-                                     "output '%s' is a directory; give a file name", path);
-      goto cleanup;
-    }
-    if (!cfg->output.overwrite) {
-      err = invrg_config_input_error(
+    if (S_ISDIR(st.st_mode))
+      found = invrg_config_input_error(cfg, "run", "output",
+                                       "output '%s' is a directory; give a file name", path);
+    else if (!cfg->output.overwrite)
+      found = invrg_config_input_error(
           cfg, "run", "output",
           "output file '%s' exists; choose another name or set &output overwrite = .true.", path);
-      goto cleanup;
-    }
   }
-  /* Try the directory for real: permissions, read-only mounts and missing
-   * directories all show up here, before hours of work. */
-  snprintf(probe, sizeof probe, "%s.tmp", path);
+  if (invrg_output_lock_check(cfg) != INVRG_SUCCESS) return INVRG_ERR_INPUT;
+  directory_of(path, dir, sizeof dir);
+  if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode))
+    return invrg_config_input_error(cfg, "run", "output",
+                                    "the directory '%s' of output '%s' does not exist; create "
+                                    "it first", dir, path);
+  /* Try the directory for real: permissions, read-only mounts and full quotas all show up
+   * here, before hours of work. A name of this process's own, so that no other run's file
+   * is touched. */
+  snprintf(probe, sizeof probe, "%s.probe-%ld", path, (long)getpid());
   int fd = open(probe, O_WRONLY | O_CREAT | O_EXCL, 0644);
-  if (fd < 0 && errno == EEXIST) fd = open(probe, O_WRONLY | O_TRUNC);
-  INVRG_CHECK(fd >= 0, INVRG_ERR_RUNTIME, "cannot write the output file '%s' (&run output): %s",
-              probe, strerror(errno));
+  if (fd < 0)
+    return invrg_config_input_error(cfg, "run", "output",
+                                    "cannot create files in the directory '%s' of output '%s': "
+                                    "%s", dir, path, strerror(errno));
   close(fd);
   unlink(probe);
-cleanup:
-  return err;
+  return found;
 }
 
 invrg_err invrg_runfile_check_output(const invrg_config *cfg, MPI_Comm comm) {
   invrg_err err = INVRG_SUCCESS;
   int rank;
   INVRG_MPI_CALL(MPI_Comm_rank(comm, &rank));
-  if (rank == 0) invrg_runfile_remove_locks(cfg->run.output); /* left by a killed run */
   invrg_err local = rank == 0 ? check_output_on_root(cfg) : INVRG_SUCCESS;
   INVRG_CALL(invrg_error_agree(local, comm));
 cleanup:

@@ -153,6 +153,28 @@ cleanup:
   return err;
 }
 
+invrg_err invrg_groups_create_planned(const invrg_config *cfg, int n_ranks, invrg_groups **out) {
+  invrg_err err = INVRG_SUCCESS;
+  invrg_groups *g = NULL;
+  *out = NULL;
+  int64_t px = 0, py = 0;
+  INVRG_CALL(resolve_layout(cfg, n_ranks, &px, &py));
+  g = calloc(1, sizeof *g);
+  INVRG_CHECK_ALLOC(g);
+  g->world = g->cart = MPI_COMM_NULL; /* rank 0 of the planned run: group 0, grid origin */
+  g->world_size = n_ranks;
+  g->ranks_per_group = (int)cfg->parallel.ranks_per_group;
+  g->n_groups = n_ranks / g->ranks_per_group;
+  g->px = (int)px;
+  g->py = (int)py;
+  INVRG_MPI_CALL(MPI_Comm_dup(MPI_COMM_SELF, &g->world));
+  *out = g;
+  g = NULL;
+cleanup:
+  invrg_groups_destroy(&g);
+  return err;
+}
+
 void invrg_groups_destroy(invrg_groups **g) {
   if (*g == NULL) return;
   if ((*g)->cart != MPI_COMM_NULL) MPI_Comm_free(&(*g)->cart);

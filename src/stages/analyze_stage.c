@@ -134,53 +134,55 @@ static const char *how_to_save(const char *source) {
 
 /*
  * Sources without configurations in @p where: a source the input lists must have some;
- * of the default list ('mc', 'dream'), at least one. Not collective.
+ * of the default list ('mc', 'dream'), at least one. The fit range must keep 2 sizes of
+ * every source with several. All errors are reported. Not collective.
  */
 static invrg_err check_found(const invrg_config *cfg, const ensemble_list found[],
                              const char *where, const char *remedy) {
-  invrg_err err = INVRG_SUCCESS;
+  invrg_err err = INVRG_SUCCESS, any = INVRG_SUCCESS;
   const invrg_config_analyze *a = &cfg->analyze;
   const bool listed = invrg_config_key_given(cfg, "analyze", "sources");
   int total = 0;
   for (int s = 0; s < a->n_sources; s++) {
     total += found[s].n;
-    if (listed && found[s].n == 0) {
-      err = invrg_config_input_error(cfg, "analyze", "sources",
+    if (listed && found[s].n == 0)
+      any = invrg_config_input_error(cfg, "analyze", "sources",
                                      "sources lists '%s', but %s has no /%s/L<L>/configs (%s)%s",
                                      a->sources[s], where, a->sources[s],
                                      how_to_save(a->sources[s]), remedy);
-      goto cleanup;
+    if (found[s].n >= 2 && invrg_stage_fits_source(cfg, a->sources[s])) {
+      int64_t sizes[MAX_SIZES];
+      for (int i = 0; i < found[s].n; i++) sizes[i] = found[s].e[i].L;
+      INVRG_CHECK_MORE(any, invrg_stage_check_fss_range(cfg, a->sources[s], sizes, found[s].n));
     }
   }
-  if (total == 0) { /* at the sources asked for, else where the stage is */
-    err = invrg_config_input_error(cfg, listed ? "analyze" : "run", listed ? "sources" : "stages",
+  if (total == 0) /* at the sources asked for, else where the stage is */
+    any = invrg_config_input_error(cfg, listed ? "analyze" : "run", listed ? "sources" : "stages",
                                    "stage analyze has nothing to analyse: %s has no "
                                    "/mc/L<L>/configs or /dream/L<L>/configs (%s; %s)%s",
                                    where, how_to_save("mc"), how_to_save("dream"), remedy);
-    goto cleanup;
-  }
 cleanup:
-  return err;
+  return err != INVRG_SUCCESS ? err : any;
 }
 
 /* The configurations this run's stages will save. Not collective (the same on every rank). */
 static invrg_err check_this_run(const invrg_config *cfg) {
-  invrg_err err = INVRG_SUCCESS;
+  invrg_err err = INVRG_SUCCESS, any = INVRG_SUCCESS;
   ensemble_list found[2];
   for (int s = 0; s < cfg->analyze.n_sources; s++)
     planned_ensembles(cfg, cfg->analyze.sources[s], &found[s]);
-  INVRG_CALL(check_found(cfg, found, "this run",
-                         "; or analyse an earlier run's file with &analyze data"));
+  INVRG_CHECK_MORE(any, check_found(cfg, found, "this run",
+                                    "; or analyse an earlier run's file with &analyze data"));
   for (int s = 0; s < cfg->analyze.n_sources; s++)
     if (found[s].n > 0 && found[s].e[0].n < 2) { /* only dreams can save 1 */
-      err = invrg_config_input_error(cfg, "dream", "save_max",
+      any = invrg_config_input_error(cfg, "dream", "save_max",
                                      "stage analyze needs at least 2 saved configurations per "
                                      "size; save_max = %lld",
                                      (long long)cfg->dream.save_max);
-      goto cleanup;
+      break;
     }
 cleanup:
-  return err;
+  return err != INVRG_SUCCESS ? err : any;
 }
 
 /* The file of &analyze data, opened by this rank alone: readable, invrg, with configurations. */
@@ -446,9 +448,7 @@ static invrg_err analyze_source(invrg_run *run, hid_t file, const char *source, 
     INVRG_CALL(invrg_corr_write(corr_results, run->file->file, dir, groups->world));
     invrg_corr_log(corr_results, dir);
   }
-  bool fit = false;
-  for (int k = 0; k < a->n_fss_sources; k++) fit = fit || strcmp(a->fss_sources[k], source) == 0;
-  if (fit && list->n >= 2) {
+  if (invrg_stage_fits_source(run->cfg, source) && list->n >= 2) {
     INVRG_CALL(invrg_fss_data_create(B, &fss_data));
     for (int i = 0; i < list->n; i++) {
       const int64_t L = list->e[i].L;

@@ -120,42 +120,43 @@ static double dream_bytes_per_rank(const invrg_run *run, bool conv, int kernel) 
 }
 
 static invrg_err dream_check(const invrg_run *run) {
-  invrg_err err = INVRG_SUCCESS;
+  invrg_err err = INVRG_SUCCESS, found = INVRG_SUCCESS;
   const invrg_config *cfg = run->cfg;
   const invrg_config_dream *d = &cfg->dream;
   invrg_model *m = NULL;
-  if (d->measure_from > d->levels) {
-    err = invrg_config_input_error(cfg, "dream", "measure_from",
-                                   "measure_from = %lld is above levels = %lld",
-                                   (long long)d->measure_from, (long long)d->levels);
-    goto cleanup;
+  if (d->measure_from > d->levels)
+    found = invrg_config_input_error(cfg, "dream", "measure_from",
+                                     "measure_from = %lld is above levels = %lld",
+                                     (long long)d->measure_from, (long long)d->levels);
+  for (int i = 0; i < d->n_save_levels; i++) {
+    const int64_t L = (int64_t)1 << d->save_levels[i];
+    if (d->save_levels[i] > d->levels)
+      found = invrg_config_input_error(cfg, "dream", "save_levels",
+                                       "save_levels holds %lld, outside 1 .. levels = %lld",
+                                       (long long)d->save_levels[i], (long long)d->levels);
+    else if (strcmp(cfg->output.configs_format, "packed") == 0 &&
+             (L / run->groups->px < 8 || (L / run->groups->px) % 8 != 0))
+      found = invrg_config_input_error(cfg, "dream", "save_levels",
+                                       "packed configurations need blocks at least 8 wide: level "
+                                       "%lld (L = %lld) on %d ranks along x is too small",
+                                       (long long)d->save_levels[i], (long long)L,
+                                       run->groups->px);
   }
-  for (int i = 0; i < d->n_save_levels; i++)
-    if (strcmp(cfg->output.configs_format, "packed") == 0 &&
-        (((int64_t)1 << d->save_levels[i]) / run->groups->px < 8 ||
-         (((int64_t)1 << d->save_levels[i]) / run->groups->px) % 8 != 0)) {
-      err = invrg_config_input_error(cfg, "dream", "save_levels",
-                                     "packed configurations need blocks at least 8 wide: level "
-                                     "%lld (L = %lld) on %d ranks along x is too small",
-                                     (long long)d->save_levels[i], 1LL << d->save_levels[i],
-                                     run->groups->px);
-      goto cleanup;
-    }
-  for (int i = 0; i < d->n_save_levels; i++)
-    if (d->save_levels[i] > d->levels) {
-      err = invrg_config_input_error(cfg, "dream", "save_levels",
-                                     "save_levels holds %lld, outside 1 .. levels = %lld",
-                                     (long long)d->save_levels[i], (long long)d->levels);
-      goto cleanup;
-    }
+  if (invrg_stage_fits_source(cfg, "dream") && d->measure_from <= d->levels &&
+      d->levels - d->measure_from >= 1) {
+    int64_t sizes[INVRG_MAX_LEVELS + 1];
+    int n = 0;
+    for (int64_t l = d->measure_from; l <= d->levels; l++) sizes[n++] = (int64_t)1 << l;
+    INVRG_CHECK_MORE(found, invrg_stage_check_fss_range(cfg, "dream", sizes, n));
+  }
   if (!(d->model_file[0] == '\0' && d->model[0] == '\0' && invrg_config_has_stage(cfg, "train")))
-    INVRG_CALL(dream_model(run, &m)); /* read it now: a bad file is an input error */
+    INVRG_CHECK_MORE(found, dream_model(run, &m)); /* read it now: a bad file is an input error */
   if (m != NULL) { /* the small-kernel model of 'paper' must be there too */
     invrg_model *small = NULL;
     int n_small = 0;
     err = small_kernel_model(run, m, &small, &n_small);
     invrg_model_destroy(&small);
-    INVRG_CALL(err);
+    INVRG_CHECK_MORE(found, err);
   }
   bool conv = m != NULL ? m->family == INVRG_MODEL_CONV : strcmp(cfg->train.model, "conv") == 0;
   const int kernel = (int)(m != NULL ? m->kernel : conv ? cfg->train.conv_kernel : 3);
@@ -181,7 +182,7 @@ static invrg_err dream_check(const invrg_run *run) {
   }
 cleanup:
   invrg_model_destroy(&m);
-  return err;
+  return err != INVRG_SUCCESS ? err : found;
 }
 
 /* ------------------------------------------------------------------ measurements */
@@ -488,7 +489,7 @@ static invrg_err dream_execute(invrg_run *run) {
   int n_small = 0;
   invrg_mcrg *acc[N_PAIRS] = {NULL, NULL, NULL};
   invrg_mcrg_results *res = NULL;
-  invrg_lattice *lat[21] = {NULL};
+  invrg_lattice *lat[INVRG_MAX_LEVELS + 1] = {NULL};
   double *mine = NULL, *all = NULL;
   int64_t *done = NULL;
   double seconds[N_COSTS * 21] = {0}; /* [level][cost] of this rank */
@@ -500,8 +501,8 @@ static invrg_err dream_execute(invrg_run *run) {
   invrg_corr_results *corr_results = NULL;
   invrg_fss_data *fss_data = NULL;
   invrg_fss_results *fss_results = NULL;
-  hid_t saved[21];
-  for (int l = 0; l <= 20; l++) saved[l] = -1;
+  hid_t saved[INVRG_MAX_LEVELS + 1];
+  for (int l = 0; l <= INVRG_MAX_LEVELS; l++) saved[l] = -1;
   const bool packed = strcmp(cfg->output.configs_format, "packed") == 0;
   invrg_dream_start start = strcmp(d->start, "random") == 0 ? INVRG_DREAM_START_RANDOM
                             : strcmp(d->start, "up") == 0   ? INVRG_DREAM_START_UP
@@ -665,7 +666,7 @@ static invrg_err dream_execute(invrg_run *run) {
     INVRG_CALL(invrg_corr_write(corr_results, run->file->file, "dream", groups->world));
     invrg_corr_log(corr_results, "dream");
   }
-  if (cfg->analyze.n_fss_sources > 0 && n_meas >= 2 && B >= 2) {
+  if (invrg_stage_fits_source(cfg, "dream") && n_meas >= 2 && B >= 2) {
     INVRG_CALL(invrg_fss_data_create(B, &fss_data));
     for (int l = 0; l < n_meas; l++) {
       int64_t L = (int64_t)1 << (d->measure_from + l);
@@ -692,14 +693,14 @@ static invrg_err dream_execute(invrg_run *run) {
     invrg_mcrg_results_destroy(&res);
   }
 cleanup:
-  for (int l = 0; l <= 20; l++) invrg_h5_close(&saved[l]);
+  for (int l = 0; l <= INVRG_MAX_LEVELS; l++) invrg_h5_close(&saved[l]);
   for (int p = 0; p < N_PAIRS; p++) invrg_mcrg_destroy(&acc[p]);
   invrg_mcrg_results_destroy(&res);
   invrg_dream_work_destroy(&w);
   invrg_dream_work_destroy(&w_small);
   invrg_model_destroy(&m_small);
   invrg_model_destroy(&m);
-  for (int l = 20; l >= 0; l--) invrg_lattice_destroy(&lat[l]);
+  for (int l = INVRG_MAX_LEVELS; l >= 0; l--) invrg_lattice_destroy(&lat[l]);
   free(mine);
   free(done);
   free(all);

@@ -46,59 +46,52 @@ static algorithm parse_algorithm(const char *name) {
 
 /* ------------------------------------------------------------------ check */
 
-/* The checks that depend on one lattice size. */
+/* The checks that depend on one lattice size; every input error is reported. */
 static invrg_err check_size(const invrg_run *run, int64_t L) {
-  invrg_err err = INVRG_SUCCESS;
+  invrg_err err = INVRG_SUCCESS, found = INVRG_SUCCESS;
   const invrg_config *cfg = run->cfg;
   const invrg_groups *g = run->groups;
-  if (g->ranks_per_group > 1) INVRG_CALL(invrg_groups_check_lattice(g, cfg, "mc", "L", L, L, 1));
-  if (cfg->analyze.mcrg_on_mc && L % (INT64_C(1) << cfg->analyze.mcrg_levels) != 0) {
-    err = invrg_config_input_error(cfg, "analyze", "mcrg_levels",
-                                   "%lld blockings need L to be a multiple of %lld (L = %lld)",
-                                   (long long)cfg->analyze.mcrg_levels,
-                                   (long long)(INT64_C(1) << cfg->analyze.mcrg_levels),
-                                   (long long)L);
-    goto cleanup;
-  }
+  if (g->ranks_per_group > 1)
+    INVRG_CHECK_MORE(found, invrg_groups_check_lattice(g, cfg, "mc", "L", L, L, 1));
+  if (cfg->analyze.mcrg_on_mc && L % (INT64_C(1) << cfg->analyze.mcrg_levels) != 0)
+    found = invrg_config_input_error(cfg, "analyze", "mcrg_levels",
+                                     "%lld blockings need L to be a multiple of %lld (L = %lld)",
+                                     (long long)cfg->analyze.mcrg_levels,
+                                     (long long)(INT64_C(1) << cfg->analyze.mcrg_levels),
+                                     (long long)L);
   if (cfg->mc.save_configs && strcmp(cfg->output.configs_format, "packed") == 0 &&
-      (L / g->px) % 8 != 0) {
-    err = invrg_config_input_error(cfg, "output", "configs_format",
-                                   "packed configurations need a block width L/px = %lld that is "
-                                   "a multiple of 8",
-                                   (long long)(L / g->px));
-    goto cleanup;
-  }
+      (L / g->px) % 8 != 0)
+    found = invrg_config_input_error(cfg, "output", "configs_format",
+                                     "packed configurations need a block width L/px = %lld that "
+                                     "is a multiple of 8 (L = %lld)",
+                                     (long long)(L / g->px), (long long)L);
 cleanup:
-  return err;
+  return err != INVRG_SUCCESS ? err : found;
 }
 
 static invrg_err mc_check(const invrg_run *run) {
-  invrg_err err = INVRG_SUCCESS;
+  invrg_err err = INVRG_SUCCESS, found = INVRG_SUCCESS;
   const invrg_config *cfg = run->cfg;
   const invrg_groups *g = run->groups;
-  if (cfg->analyze.mcrg_on_mc && cfg->mc.n_L > 1) {
-    err = invrg_config_input_error(cfg, "analyze", "mcrg_on_mc",
-                                   "MCRG of Monte Carlo samples works on one &mc L per run (%d given)",
-                                   cfg->mc.n_L);
-    goto cleanup;
-  }
-  if (parse_algorithm(cfg->mc.algorithm) == ALG_WOLFF && g->ranks_per_group > 1) {
-    err = invrg_config_input_error(cfg, "mc", "algorithm",
-                                   "'wolff' runs each chain on one rank, but ranks_per_group = %d; "
-                                   "use algorithm = 'sw' for a lattice shared by several ranks",
-                                   g->ranks_per_group);
-    goto cleanup;
-  }
-  if (cfg->mc.blocks_per_chain > cfg->mc.n_samples) {
-    err = invrg_config_input_error(cfg, "mc", "blocks_per_chain",
-                                   "blocks_per_chain = %lld is more than n_samples = %lld",
-                                   (long long)cfg->mc.blocks_per_chain,
-                                   (long long)cfg->mc.n_samples);
-    goto cleanup;
-  }
-  for (int i = 0; i < cfg->mc.n_L; i++) INVRG_CALL(check_size(run, cfg->mc.L[i]));
+  if (cfg->analyze.mcrg_on_mc && cfg->mc.n_L > 1)
+    found = invrg_config_input_error(cfg, "analyze", "mcrg_on_mc",
+                                     "MCRG of Monte Carlo samples works on one &mc L per run (%d "
+                                     "given)", cfg->mc.n_L);
+  if (parse_algorithm(cfg->mc.algorithm) == ALG_WOLFF && g->ranks_per_group > 1)
+    found = invrg_config_input_error(cfg, "mc", "algorithm",
+                                     "'wolff' runs each chain on one rank, but ranks_per_group = "
+                                     "%d; use algorithm = 'sw' for a lattice shared by several "
+                                     "ranks", g->ranks_per_group);
+  if (cfg->mc.blocks_per_chain > cfg->mc.n_samples)
+    found = invrg_config_input_error(cfg, "mc", "blocks_per_chain",
+                                     "blocks_per_chain = %lld is more than n_samples = %lld",
+                                     (long long)cfg->mc.blocks_per_chain,
+                                     (long long)cfg->mc.n_samples);
+  for (int i = 0; i < cfg->mc.n_L; i++) INVRG_CHECK_MORE(found, check_size(run, cfg->mc.L[i]));
+  if (invrg_stage_fits_source(cfg, "mc") && cfg->mc.n_L >= 2)
+    INVRG_CHECK_MORE(found, invrg_stage_check_fss_range(cfg, "mc", cfg->mc.L, cfg->mc.n_L));
 cleanup:
-  return err;
+  return err != INVRG_SUCCESS ? err : found;
 }
 
 /* ------------------------------------------------------------------ one chain */
@@ -792,10 +785,7 @@ static invrg_err mc_execute(invrg_run *run) {
     INVRG_CALL(invrg_corr_write(corr_results, run->file->file, "mc", groups->world));
     invrg_corr_log(corr_results, "mc");
   }
-  bool fit = false;
-  for (int k = 0; k < cfg->analyze.n_fss_sources; k++)
-    fit = fit || strcmp(cfg->analyze.fss_sources[k], "mc") == 0;
-  if (fit && n_L >= 2) {
+  if (invrg_stage_fits_source(cfg, "mc") && n_L >= 2) {
     INVRG_MPI_CALL(MPI_Bcast(means, (int)((size_t)n_L * per_size), MPI_DOUBLE, 0, groups->world));
     INVRG_MPI_CALL(MPI_Bcast(sizes, n_L * n_blocks, MPI_INT64_T, 0, groups->world));
     INVRG_CALL(invrg_fss_data_create(n_blocks, &fss_data));

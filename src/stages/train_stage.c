@@ -162,48 +162,42 @@ cleanup:
 }
 
 static invrg_err train_check(const invrg_run *run) {
-  invrg_err err = INVRG_SUCCESS;
+  invrg_err err = INVRG_SUCCESS, found = INVRG_SUCCESS;
   const invrg_config *cfg = run->cfg;
   const invrg_config_train *t = &cfg->train;
-  if (t->data[0] == '\0' && !(invrg_config_has_stage(cfg, "mc") && cfg->mc.save_configs)) {
-    err = invrg_config_input_error(cfg, "train", "data",
-                                   "data = '' trains on this run's Monte Carlo samples: add 'mc' to "
-                                   "&run stages with &mc save_configs = .true., or give a file");
-    goto cleanup;
-  }
-  if (t->data[0] == '\0' && cfg->mc.n_L > 1 && t->data_L == 0) {
-    err = invrg_config_input_error(cfg, "train", "data_L",
-                                   "&mc L lists %d sizes: choose the one to train on with data_L",
-                                   cfg->mc.n_L);
-    goto cleanup;
-  }
-  if (strcmp(t->select, "mean") == 0 && strcmp(t->model, "conv") == 0) {
-    err = invrg_config_input_error(cfg, "train", "select",
-                                   "the mean of conv replicas is not a model; use 'best'");
-    goto cleanup;
-  }
+  if (t->data[0] == '\0' && !(invrg_config_has_stage(cfg, "mc") && cfg->mc.save_configs))
+    found = invrg_config_input_error(cfg, "train", "data",
+                                     "data = '' trains on this run's Monte Carlo samples: add "
+                                     "'mc' to &run stages with &mc save_configs = .true., or "
+                                     "give a file");
+  if (t->data[0] == '\0' && cfg->mc.n_L > 1 && t->data_L == 0)
+    found = invrg_config_input_error(cfg, "train", "data_L",
+                                     "&mc L lists %d sizes: choose the one to train on with "
+                                     "data_L", cfg->mc.n_L);
+  if (strcmp(t->select, "mean") == 0 && strcmp(t->model, "conv") == 0)
+    found = invrg_config_input_error(cfg, "train", "select",
+                                     "the mean of conv replicas is not a model; use 'best'");
   /* Only rank 0 looks at the file, then tells everyone what it found. */
-  int64_t found[2] = {INVRG_SUCCESS, 0}; /* error code, configurations */
-  if (run->groups->world_rank == 0) found[0] = count_data(cfg, &found[1]);
-  INVRG_MPI_CALL(MPI_Bcast(found, 2, MPI_INT64_T, 0, run->groups->world));
-  if (found[0] != INVRG_SUCCESS) {
+  int64_t data[2] = {INVRG_SUCCESS, 0}; /* error code, configurations */
+  if (run->groups->world_rank == 0) data[0] = count_data(cfg, &data[1]);
+  INVRG_MPI_CALL(MPI_Bcast(data, 2, MPI_INT64_T, 0, run->groups->world));
+  if (data[0] != INVRG_SUCCESS) {
     if (run->groups->world_rank != 0)
       invrg_error_set(INVRG_ERR_INPUT, __FILE__, __LINE__, "bad &train data");
     invrg_error_mark_reported(); /* rank 0 printed it */
-    err = (invrg_err)found[0];
-    goto cleanup;
+    INVRG_CHECK_MORE(found, (invrg_err)data[0]);
+    goto cleanup; /* nothing to count */
   }
-  const int64_t n = found[1];
+  const int64_t n = data[1];
   int64_t n_val = (int64_t)floor(t->validation_fraction * (double)n);
-  if (t->batch > n - n_val) {
-    err = invrg_config_input_error(cfg, "train", "batch",
-                                   "batch = %lld is larger than the training set (%lld "
-                                   "configurations after %lld for validation)",
-                                   (long long)t->batch, (long long)(n - n_val), (long long)n_val);
-    goto cleanup;
-  }
+  if (t->batch > n - n_val)
+    found = invrg_config_input_error(cfg, "train", "batch",
+                                     "batch = %lld is larger than the training set (%lld "
+                                     "configurations after %lld for validation)",
+                                     (long long)t->batch, (long long)(n - n_val),
+                                     (long long)n_val);
 cleanup:
-  return err;
+  return err != INVRG_SUCCESS ? err : found;
 }
 
 /* ------------------------------------------------------------------ execute */

@@ -49,10 +49,10 @@ expect_status 0 "overwrite = .true. replaces it" -- "$INVRG" over.nml
 "$PYTHON" -c "import h5py,sys; h5py.File(sys.argv[1],'r')" keep.h5 && pass "replaced by a run file" \
   || fail "keep.h5 is not an HDF5 file after overwrite"
 
-# An output that cannot be created fails before any work, naming path and cause.
+# An output that cannot be created is an input error before any work, naming path and key.
 printf "&run\n  stages =\n  output = 'no/such/dir/x.h5'\n/\n" > nodir.nml
-expect_status 1 "unwritable output" -- "$INVRG" nodir.nml
-expect_grep err.txt "cannot write the output file 'no/such/dir/x.h5.tmp' (&run output): No such file or directory" \
+expect_status 2 "unwritable output" -- "$INVRG" nodir.nml
+expect_grep err.txt "nodir.nml:3:3: error: the directory 'no/such/dir' of output 'no/such/dir/x.h5' does not exist" \
   "unwritable output explained"
 
 # --check validates only: nothing is written.

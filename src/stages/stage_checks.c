@@ -1,0 +1,35 @@
+/* Checks shared by the stages: inputs that only make sense together with the sizes a stage
+ * will measure (stage.h). */
+#include <stdio.h>
+#include <string.h>
+
+#include "invrg/stage.h"
+
+bool invrg_stage_fits_source(const invrg_config *cfg, const char *source) {
+  for (int k = 0; k < cfg->analyze.n_fss_sources; k++)
+    if (strcmp(cfg->analyze.fss_sources[k], source) == 0) return true;
+  return false;
+}
+
+invrg_err invrg_stage_check_fss_range(const invrg_config *cfg, const char *source,
+                                      const int64_t *L, int n_L) {
+  const int64_t lo = cfg->analyze.fss_Lmin, hi = cfg->analyze.fss_Lmax;
+  /* An empty range is the pipeline's error (it does not depend on the source); the defaults
+   * (0, 0: every size) always keep them all. */
+  if ((lo > 0 && hi > 0 && lo > hi) || (lo == 0 && hi == 0)) return INVRG_SUCCESS;
+  char sizes[256] = "";
+  int kept = 0, above_lo = 0;
+  for (int i = 0; i < n_L; i++) {
+    kept += L[i] >= lo && (hi == 0 || L[i] <= hi);
+    above_lo += L[i] >= lo;
+    size_t used = strlen(sizes);
+    snprintf(sizes + used, sizeof sizes - used, "%s%lld", i > 0 ? ", " : "", (long long)L[i]);
+  }
+  if (kept >= 2) return INVRG_SUCCESS;
+  /* Blame fss_Lmin if it alone already leaves too few sizes. */
+  const bool lo_excludes = above_lo < 2;
+  return invrg_config_input_error(cfg, "analyze", lo_excludes ? "fss_Lmin" : "fss_Lmax",
+                                  "fss_Lmin = %lld, fss_Lmax = %lld keep %d of the sizes of %s "
+                                  "(%s); a finite-size-scaling fit needs at least 2",
+                                  (long long)lo, (long long)hi, kept, source, sizes);
+}

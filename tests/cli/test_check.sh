@@ -1,0 +1,141 @@
+#!/usr/bin/env bash
+# invrg --check and the checks every run makes before any work: every error an input can have
+# is reported at once with file:line:col, exit 2, nothing written; --ranks N checks the layout
+# of a bigger run on one process; options that need no MPI do not start it; one run per output.
+source "$(dirname "$0")/lib.sh"
+
+# no_output <description> <names...>: none of the files exists
+no_output() {
+  local what=$1 left=""
+  shift
+  for f in "$@"; do [ -e "$f" ] && left="$left $f"; done
+  [ -z "$left" ] && pass "$what: nothing written" || fail "$what: left behind:$left"
+}
+
+# A stage that started would print "== stage"; refusals must come before.
+no_stage_started() {
+  grep -q '== stage' out.txt && fail "$1: a stage started before the refusal" || pass "$1: refused before any stage"
+}
+
+# --- options that need no MPI: a shim makes MPI_Init fail loudly if anything calls it
+cat > no_mpi.c <<'C'
+#include <stdio.h>
+#include <unistd.h>
+int MPI_Init(int *argc, char ***argv) {
+  (void)argc; (void)argv;
+  fputs("MPI_Init called\n", stderr);
+  _exit(99);
+}
+C
+cc -shared -fPIC -o no_mpi.so no_mpi.c || fail "cannot build the MPI_Init shim"
+for opt in --help --version --print-default-input --print-input-reference; do
+  expect_status 0 "$opt without MPI" -- env LD_PRELOAD="$PWD/no_mpi.so" "$INVRG" "$opt"
+done
+printf "&run stages = 'mc', output = 'x.h5' /\n" > tiny.nml
+expect_status 99 "the shim catches MPI_Init (a run needs MPI)" -- env LD_PRELOAD="$PWD/no_mpi.so" "$INVRG" --check tiny.nml
+
+# --- semantic errors of several groups in one file: all reported, in one run, before any stage
+cat > three.nml <<'NML'
+&run stages = 'mc', 'dream', output = 'three.h5' /
+&mc L = 8, 16, n_samples = 10, blocks_per_chain = 20 /
+&dream levels = 4, measure_from = 6, model = 'sym3', params = 0.5, 0.6, 1.4 /
+NML
+expect_status 2 "three semantic errors (--check)" -- "$INVRG" --check three.nml
+expect_grep err.txt "three.nml:2:32: error: blocks_per_chain = 20 is more than n_samples = 10" "&mc error with file:line:col"
+expect_grep err.txt "three.nml:3:20: error: measure_from = 6 is above levels = 4" "&dream error with file:line:col"
+expect_grep err.txt "three.nml: 2 errors" "the count of errors"
+[ "$(grep -c ': error: ' err.txt)" -eq 2 ] && pass "each error once" || { fail "expected 2 error lines"; cat err.txt; }
+expect_status 2 "three semantic errors (a run on 2 ranks)" -- "$MPIEXEC" -n 2 "$INVRG" three.nml
+[ "$(grep -c ': error: ' err.txt)" -eq 2 ] && pass "a run reports the same errors, once on 2 ranks" \
+  || { fail "expected 2 error lines from the run"; cat err.txt; }
+no_stage_started "semantic errors"
+no_output "semantic errors" three.h5 three.h5.tmp three.h5.lock
+
+# --- an output directory that does not exist: an input error at &run output
+printf "&run stages = 'mc', output = 'missing_dir/a.h5' /\n&mc L = 8, n_samples = 20 /\n" > nodir.nml
+expect_status 2 "missing output directory (--check)" -- "$INVRG" --check nodir.nml
+expect_grep err.txt "nodir.nml:1:21: error: the directory 'missing_dir' of output 'missing_dir/a.h5' does not exist" \
+  "missing directory named at file:line:col"
+expect_status 2 "missing output directory (run)" -- "$INVRG" nodir.nml
+no_stage_started "missing output directory"
+mkdir ro && chmod 555 ro
+printf "&run stages = 'mc', output = 'ro/a.h5' /\n&mc L = 8, n_samples = 20 /\n" > ro.nml
+if [ "$(id -u)" -ne 0 ]; then
+  expect_status 2 "read-only output directory" -- "$INVRG" --check ro.nml
+  expect_grep err.txt "cannot create files in the directory 'ro'" "read-only directory explained"
+fi
+no_output "output checks" missing_dir ro/a.h5
+
+# --- fit ranges: empty, or keeping fewer than 2 of the measured sizes
+cat > fss.nml <<'NML'
+&run stages = 'dream', output = 'fss.h5' /
+&dream levels = 5, measure_from = 3, n_samples = 8, model = 'sym3', params = 0.5, 0.6, 1.4 /
+&analyze fss_Lmin = 64, fss_Lmax = 8 /
+NML
+expect_status 2 "fss_Lmin above fss_Lmax" -- "$INVRG" --check fss.nml
+expect_grep err.txt "fss.nml:3:10: error: fss_Lmin = 64 is above fss_Lmax = 8" "empty fit range at fss_Lmin"
+sed -i 's/fss_Lmin = 64, fss_Lmax = 8/fss_Lmin = 64/' fss.nml
+expect_status 2 "fss_Lmin above every dreamed size" -- "$INVRG" --check fss.nml
+expect_grep err.txt "fss.nml:3:10: error: fss_Lmin = 64, fss_Lmax = 0 keep 0 of the sizes of dream (8, 16, 32)" \
+  "a range outside the sizes names them"
+sed -i 's/fss_Lmin = 64/fss_Lmin = 16/' fss.nml
+expect_status 0 "fss_Lmin keeping 2 sizes is fine" -- "$INVRG" --check fss.nml
+printf "&run stages = 'mc', output = 'fssmc.h5' /\n&mc L = 8, 16, 32, n_samples = 20 /\n&analyze fss_Lmax = 8 /\n" > fssmc.nml
+expect_status 2 "fss_Lmax below all but one Monte Carlo size" -- "$INVRG" --check fssmc.nml
+expect_grep err.txt "fssmc.nml:3:10: error: fss_Lmin = 0, fss_Lmax = 8 keep 1 of the sizes of mc (8, 16, 32)" \
+  "the Monte Carlo sizes are named"
+
+# --- unused keys: a warning with file:line, not an error
+printf "&run stages = 'mc', output = 'unused.h5' /\n&mc L = 8, n_samples = 20 /\n&train epochs = 3 /\n" > unused.nml
+expect_status 0 "keys of a stage that does not run" -- "$INVRG" --check unused.nml
+expect_grep err.txt "unused.nml:3:8: warning: key 'epochs' of '&train' is unused" "unused key warned at file:line:col"
+
+# --- --ranks N: a cluster layout checked on one process
+cat > cluster.nml <<'NML'
+&run stages = 'mc', output = 'cluster.h5' /
+&parallel ranks_per_group = 16 /
+&mc L = 64, algorithm = 'sw', n_samples = 20 /
+NML
+expect_status 0 "--check --ranks 256 of a 16-rank-group input" -- "$INVRG" --check --ranks 256 cluster.nml
+expect_grep out.txt "input is valid for a run on 256 ranks" "the rank count is confirmed"
+expect_status 2 "the same input on this single process" -- "$INVRG" --check cluster.nml
+expect_status 2 "--ranks 24 does not fit groups of 16" -- "$INVRG" --check --ranks 24 cluster.nml
+expect_grep err.txt "cluster.nml:2:" "layout error at &parallel with file:line"
+expect_grep err.txt "ranks_per_group = 16 does not divide the 24 ranks of this run" "layout error explained"
+sed -i "s/n_samples = 20/n_samples = 20, blocks_per_chain = 50/" cluster.nml
+expect_status 2 "a layout error and a stage error together" -- "$INVRG" --check --ranks 24 cluster.nml
+expect_grep err.txt "blocks_per_chain = 50 is more than n_samples = 20" "the stage is checked despite the layout error"
+expect_status 2 "--ranks under mpirun is refused" -- "$MPIEXEC" -n 2 "$INVRG" --check --ranks 16 cluster.nml
+expect_status 2 "--ranks without --check is refused" -- "$INVRG" --ranks 16 cluster.nml
+expect_status 2 "--ranks 0 is refused" -- "$INVRG" --check --ranks 0 cluster.nml
+no_output "--ranks" cluster.h5
+
+# --- one run per output
+printf "&run stages = 'mc', output = 'locked.h5', log_level = 'warn' /\n&mc L = 8, n_samples = 20 /\n" > locked.nml
+printf "host=%s\npid=%s\nstarted=2026-01-01T00:00:00Z\nslurm_job=\ninput=x.nml\n" "$(hostname)" "$$" > locked.h5.lock
+expect_status 2 "output locked by a live process on this host" -- "$INVRG" locked.nml
+expect_grep err.txt "locked.nml:1:21: error: output 'locked.h5' is in use by another run (pid $$ on host $(hostname)" \
+  "the holder is named"
+no_stage_started "a locked output"
+[ -e locked.h5.lock ] && [ ! -e locked.h5 ] && pass "another run's lock is left alone" || fail "lock removed or output written"
+printf "host=elsewhere-node-17\npid=4242\nstarted=2026-01-01T00:00:00Z\nslurm_job=123\ninput=x.nml\n" > locked.h5.lock
+expect_status 2 "output locked from another host" -- "$INVRG" --check locked.nml
+expect_grep err.txt "locked by a run on another host (pid 4242 on host elsewhere-node-17, started 2026-01-01T00:00:00Z, SLURM job 123); if that run is over (e.g. it was killed), delete 'locked.h5.lock'" \
+  "how to clear a lock from another host"
+sleep 0 & dead=$!; wait "$dead"
+printf "host=%s\npid=%s\nstarted=2026-01-01T00:00:00Z\nslurm_job=\ninput=x.nml\n" "$(hostname)" "$dead" > locked.h5.lock
+expect_status 0 "a stale lock (its process is gone) is taken over" -- "$INVRG" locked.nml
+expect_grep err.txt "'locked.h5.lock' is a stale lock (pid $dead on host $(hostname)" "the stale lock is reported"
+[ -e locked.h5 ] && [ ! -e locked.h5.lock ] && pass "run complete, its lock removed" || fail "no output, or lock left"
+
+# Two real runs on one output: the second is refused at once, the first completes.
+printf "&run stages = 'mc', output = 'same.h5', log_level = 'warn' /\n&mc L = 64, n_chains = 2, n_samples = 4000, algorithm = 'wolff' /\n" > same.nml
+"$INVRG" same.nml > first.out 2> first.err &
+first=$!
+for _ in $(seq 100); do [ -e same.h5.lock ] && break; sleep 0.05; done
+expect_status 2 "a second run on the same output" -- "$INVRG" same.nml
+expect_grep err.txt "output 'same.h5' is in use by another run" "the second run is told why"
+wait "$first"; status=$?
+[ "$status" -eq 0 ] && [ -e same.h5 ] && [ ! -e same.h5.lock ] && [ ! -e same.h5.tmp ] \
+  && pass "the first run completes undisturbed" || { fail "first run: exit $status"; cat first.err; }
+finish
