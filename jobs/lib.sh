@@ -56,7 +56,7 @@ invrg_provenance() {
   echo "input:       $(realpath -- "$input") (sha256 ${sum:-?})"
   echo "output:      $output"
   echo "invrg:       $INVRG"
-  # invrg --version initialises MPI as a singleton; a site where that cannot work still runs.
+  # invrg --version does not start MPI; the timeout guards against a hung file system.
   timeout 120 "$INVRG" --version 2>&1 | sed 's/^/version:     /' ||
     echo "version:     (invrg --version failed; see above)"
   echo "launcher:    $INVRG_LAUNCH"
@@ -64,6 +64,24 @@ invrg_provenance() {
   local line
   for line in "$@"; do echo "$line"; done
   echo "=="
+}
+
+# invrg refuses an output whose lock (<output>.lock) names another host: it cannot tell
+# whether that run is alive. Here SLURM can: a lock left by a job that is no longer running
+# (killed at its time limit, a failed node) is removed, saying so; a live job's lock is kept.
+invrg_clear_dead_lock() { # <output>
+  local lock=$1.lock job state
+  [ -f "$lock" ] || return 0
+  job=$(sed -n 's/^slurm_job=//p' "$lock")
+  [ -n "$job" ] && [ "$job" != "${SLURM_JOB_ID:-}" ] || return 0
+  command -v squeue >/dev/null || return 0
+  # A finished job is listed without a state, or (once purged) refused as an invalid id.
+  state=$(squeue -h -j "$job" -o %T 2>&1)
+  case $state in *"Invalid job id"*) state="" ;; esac
+  if [ -z "$state" ]; then
+    echo "invrg job: removing $lock left by SLURM job $job, which is no longer running"
+    rm -f -- "$lock"
+  fi
 }
 
 # Runs invrg on <input> with the launcher and returns its exit status, mapped to 0-3
@@ -78,6 +96,7 @@ invrg_provenance() {
 invrg_run() {
   local input=$1 output=${2:-} status start=$SECONDS pid launch signalled
   eval "launch=($INVRG_LAUNCH)" || invrg_die 2 "cannot parse INVRG_LAUNCH='$INVRG_LAUNCH'"
+  [ -z "$output" ] || invrg_clear_dead_lock "$output"
   "${launch[@]}" "$INVRG" "$input" &
   pid=$!
   # shellcheck disable=SC2064

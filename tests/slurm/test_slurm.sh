@@ -4,7 +4,8 @@
 # from tests/slurm/slurm.conf.in in a fresh temporary directory, on free ports.
 #   1. run.sbatch, srun --mpi=pmix, 2 ranks: a small Monte Carlo run; the run file is complete
 #      (exit_status 0, /mc/L8, 2 ranks), the input is copied next to it, the log has the
-#      provenance; an input with an error ends the job with status 2.
+#      provenance; an input with an error ends the job with status 2; a lock left by a job
+#      that is no longer running is cleared.
 #   2. ensemble.sbatch, a 2-task array launched with mpirun: one input and run file per task,
 #      the table's sizes, seeds template + task.
 #   3. restart_chain.sh with a stand-in for invrg (fake_invrg.sh) that checkpoints (exit 3)
@@ -279,6 +280,9 @@ cat >bad.nml <<'NML'
 &run stages = 'mc', output = 'bad.h5' /
 &mc nsweeps = 3 /
 NML
+# A lock left by a job on another node that is no longer running (killed at its time limit):
+# the job scripts ask SLURM, remove it and run.
+printf "host=node-that-died\npid=4242\nstarted=2026-01-01T00:00:00Z\nslurm_job=987654\ninput=tiny.nml\n" >tiny.h5.lock
 run_id=$(sbatch --parsable -n 2 -t 10 -o run-%j.out "$jobs_dir/run.sbatch" tiny.nml)
 bad_id=$(sbatch --parsable -n 1 -t 10 -o bad-%j.out "$jobs_dir/run.sbatch" bad.nml)
 
@@ -316,6 +320,9 @@ expect_grep "$log" "input:       $dir/work/tiny.nml (sha256 $(sha256sum tiny.nml
 expect_grep "$log" "version:     $("$invrg" --version | head -n 1)" "provenance: invrg --version (git hash)"
 expect_grep "$log" "launcher:    srun --mpi=pmix" "provenance: launcher from the site profile"
 expect_grep "$log" "== invrg exit status 0 (success)" "exit status line"
+expect_grep "$log" "removing tiny.h5.lock left by SLURM job 987654, which is no longer running" \
+  "a dead job's lock is cleared"
+check "no lock after the run" test ! -e tiny.h5.lock
 
 expect_job "$bad_id" FAILED 2:0 "job with an input error"
 expect_grep "bad-$bad_id.out" "unknown key 'nsweeps'" "input error reported in the job log"
