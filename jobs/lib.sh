@@ -29,7 +29,13 @@ invrg_load_site() {
   [ -f "$INVRG_SITE_FILE" ] || invrg_die 2 "site profile '$site' not found ($INVRG_SITE_FILE)"
   # shellcheck disable=SC1090
   source "$INVRG_SITE_FILE" || invrg_die 1 "site profile $INVRG_SITE_FILE failed"
-  : "${INVRG:=$(dirname "$INVRG_JOBS_DIR")/build/invrg}"
+  if [ -z "${INVRG:-}" ]; then
+    # build/invrg of the checkout holding jobs/, or P/bin/invrg of an install (P/share/invrg/jobs)
+    INVRG=$(dirname "$INVRG_JOBS_DIR")/build/invrg
+    local installed
+    installed=$(dirname "$(dirname "$(dirname "$INVRG_JOBS_DIR")")")/bin/invrg
+    if [ ! -x "$INVRG" ] && [ -x "$installed" ]; then INVRG=$installed; fi
+  fi
   : "${INVRG_LAUNCH:=srun}"
   if [ -z "${INVRG_PYTHON:-}" ]; then
     INVRG_PYTHON=$(command -v python3 || echo /usr/bin/python3)

@@ -11,7 +11,7 @@ order recorded in <name>/byteorder. data.pkl is read with a restricted unpickler
 only the few globals a state_dict of float tensors uses, mapped to harmless stand-ins, so a
 hostile file cannot run code.
 
-Model kind and training settings come from the file name (../shared/reference/README.md), the
+Model kind and training settings come from the file name (_NAME_SCHEME below), the
 loss from the folder (models/ = bce, weighted_loss_models/ = weighted) unless --loss is given.
 The model file layout is described in write_model_file(). Bad input exits with status 2.
 """

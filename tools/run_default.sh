@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Installs what is missing, builds, and runs the main job on the default input
+# Installs what is missing (only what running needs: no test tools), builds, and runs the main job on the default input
 # (input/default.nml) with 2 MPI ranks, writing default.h5 in the current directory.
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)

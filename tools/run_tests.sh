@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
-# Installs what is missing, builds with warnings as errors, and runs the whole test suite with
-# CTest; then builds again with the address and undefined-behaviour sanitizers and runs the unit
+# Installs what is missing (with what the tests need: check, valgrind, SLURM), builds with
+# warnings as errors, and runs the whole test suite with CTest; then builds again with the address and undefined-behaviour sanitizers and runs the unit
 # tests and one small end-to-end run there (INVRG_SANITIZE=0 skips that part).
 # Extra arguments go to the first ctest (e.g. -L unit, -R namelist).
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 export INVRG_WERROR=${INVRG_WERROR:-ON}
-"$here/tools/setup.sh" "${INVRG_BUILD_TYPE:-Release}"
+"$here/tools/setup.sh" --with-tests "${INVRG_BUILD_TYPE:-Release}"
 # shellcheck source=tools/env.sh
 source "$here/tools/env.sh"
 build_dir=${INVRG_BUILD_DIR:-$here/build}
@@ -14,7 +14,7 @@ ctest --test-dir "$build_dir" --output-on-failure --parallel 2 "$@"
 
 if [ "${INVRG_SANITIZE:-1}" != 0 ]; then
   san_dir=$here/build-sanitize
-  INVRG_BUILD_DIR=$san_dir "$here/tools/setup.sh" Sanitize
+  INVRG_BUILD_DIR=$san_dir "$here/tools/setup.sh" --with-tests Sanitize
   # Open MPI's dlopen'd components leak at MPI_Finalize: leak checks are valgrind's job (README).
   export ASAN_OPTIONS=detect_leaks=0 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
   ctest --test-dir "$san_dir" --output-on-failure --parallel 2 -L unit

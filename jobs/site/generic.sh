@@ -8,7 +8,8 @@
 # module purge
 # module load gcc/12 openmpi/4.1 hdf5/1.14-mpi fftw/3.3-mpi
 
-# The invrg binary (default: build/invrg of the checkout that holds this jobs/ directory).
+# The invrg binary (default: build/invrg of the checkout that holds this jobs/ directory, or
+# P/bin/invrg when jobs/ was installed as P/share/invrg/jobs).
 # : "${INVRG:=$HOME/invrg/build/invrg}"
 
 # How to start the MPI ranks; evaluated in the job, so $SLURM_NTASKS may appear in it.

@@ -11,19 +11,14 @@ static char error_message[1024];
 static char error_traceback[2048];
 static bool error_reported;
 
-/* Path below src/ or include/ only: full build paths are noise in a traceback. */
-static const char *short_path(const char *file) {
-  const char *s = strstr(file, "src/");
-  if (s == NULL) s = strstr(file, "tests/");
-  return s != NULL ? s : file;
-}
-
+/* Frames name __FILE__ as the compiler gives it: relative to the project's root
+ * (-fmacro-prefix-map in CMakeLists.txt), whatever directory holds the tree. */
 invrg_err invrg_error_set(invrg_err code, const char *file, int line, const char *fmt, ...) {
   va_list ap;
   va_start(ap, fmt);
   vsnprintf(error_message, sizeof error_message, fmt, ap);
   va_end(ap);
-  snprintf(error_traceback, sizeof error_traceback, "  at %s:%d\n", short_path(file), line);
+  snprintf(error_traceback, sizeof error_traceback, "  at %s:%d\n", file, line);
   error_reported = false;
   return code;
 }
@@ -32,7 +27,7 @@ void invrg_error_trace(const char *file, int line) {
   size_t used = strlen(error_traceback);
   if (used + 1 < sizeof error_traceback)
     snprintf(error_traceback + used, sizeof error_traceback - used, "  from %s:%d\n",
-             short_path(file), line);
+             file, line);
 }
 
 const char *invrg_error_message(void) { return error_message; }
@@ -88,7 +83,7 @@ void invrg_error_assert_failed(const char *cond, const char *file, int line) {
   if (initialized) MPI_Comm_rank(MPI_COMM_WORLD, &rank);
   fflush(stdout);
   fprintf(stderr, "[rank %d] internal error: assertion '%s' failed at %s:%d\n", rank, cond,
-          short_path(file), line);
+          file, line);
   fflush(stderr);
   if (initialized) MPI_Abort(MPI_COMM_WORLD, INVRG_ERR_RUNTIME);
   abort();

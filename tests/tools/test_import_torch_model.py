@@ -1,11 +1,15 @@
 #!/usr/bin/python3
 """Tests tools/import_torch_model.py (published models, SPEC §5; issue 6 item 5).
 
-Part 1 runs everywhere: the restricted unpickler and the command line on hand-built .pth files
-(a pickle written opcode by opcode, as torch.save writes a state_dict). Part 2 converts the 26
-published models found under $INVRG_SHARED_DIR/reference (default ../shared next to the
-repository) and checks counts, names, values and the file layout; it prints "SKIP: ..." and
-exits 0 when the reference data is absent. Prints one ok/FAIL line per check.
+    test_import_torch_model.py              the restricted unpickler and the command line on
+                                            hand-built .pth files (a pickle written opcode by
+                                            opcode, as torch.save writes a state_dict)
+    test_import_torch_model.py published    converts the 26 published models found in
+                                            $INVRG_PUBLISHED_MODELS_DIR (models/,
+                                            weighted_loss_models/) and checks counts, names,
+                                            values and the file layout; exit 77 (skipped)
+                                            without them
+Prints one ok/FAIL line per check.
 """
 import datetime
 import os
@@ -21,8 +25,8 @@ import h5py
 import numpy as np
 
 SOURCE_DIR = Path(os.environ.get("SOURCE_DIR", Path(__file__).resolve().parents[2]))
-SHARED_DIR = Path(os.environ.get("INVRG_SHARED_DIR", SOURCE_DIR / ".." / "shared"))
-PUBLISHED = SHARED_DIR / "reference" / "published_models"
+PUBLISHED_ENV = os.environ.get("INVRG_PUBLISHED_MODELS_DIR", "")
+PUBLISHED = Path(PUBLISHED_ENV) if PUBLISHED_ENV else None
 TOOL = SOURCE_DIR / "tools" / "import_torch_model.py"
 PYTHON = os.environ.get("PYTHON", sys.executable)
 
@@ -336,17 +340,25 @@ def test_published(tmp):
           f"--print effective weights: {m and m.group(0)}")
 
 
-def main():
+def main(argv):
+    if argv[1:] not in ([], ["published"]):
+        print(f"usage: {argv[0]} [published]", file=sys.stderr)
+        return 2
+    published = argv[1:] == ["published"]
+    if published and (PUBLISHED is None or not (PUBLISHED / "models").is_dir()):
+        print(f"SKIP: INVRG_PUBLISHED_MODELS_DIR ({PUBLISHED_ENV!r})"
+              " does not hold the published models (tools/fetch_published_models.sh DIR gets them;"
+              " configure with INVRG_PUBLISHED_MODELS_DIR=DIR)")
+        return 77
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
-        (tmp / "unit").mkdir()
-        (tmp / "cli").mkdir()
-        test_unpickler(tmp / "unit")
-        test_cli(tmp / "cli")
-        if PUBLISHED.is_dir():
+        if published:
             test_published(tmp)
         else:
-            print(f"SKIP: published-model checks: {PUBLISHED} not found")
+            (tmp / "unit").mkdir()
+            (tmp / "cli").mkdir()
+            test_unpickler(tmp / "unit")
+            test_cli(tmp / "cli")
     if failures:
         print(f"{len(failures)} failure(s)")
         return 1
@@ -355,4 +367,4 @@ def main():
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(sys.argv))

@@ -5,11 +5,39 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "invrg/config.h"
 #include "invrg/error.h"
 #include "invrg/log.h"
 #include "invrg/progress.h"
 
 /* ------------------------------------------------------------------ errors */
+
+/* Each frame "  at F:N" or "  from F:N" of @p tb names F relative to the project's root, whatever
+ * directory holds the tree (also one below a directory named src/): F exists there. Returns the
+ * number of frames; fails the test on the first frame that does not name a file of the tree. */
+static int check_frames(const char *tb) {
+  int frames = 0;
+  for (const char *line = tb; *line != '\0'; frames++) {
+    const char *end = strchr(line, '\n'), *colon = NULL;
+    ck_assert_msg(end != NULL, "unterminated traceback line in:\n%s", tb);
+    const char *file = strncmp(line, "  at ", 5) == 0     ? line + 5
+                       : strncmp(line, "  from ", 7) == 0 ? line + 7
+                                                          : NULL;
+    ck_assert_msg(file != NULL, "not a traceback frame: %.*s", (int)(end - line), line);
+    for (const char *c = file; c < end; c++)
+      if (*c == ':') colon = c;
+    ck_assert_msg(colon != NULL && file[0] != '/', "frame without a relative path: %.*s",
+                  (int)(end - line), line);
+    char path[4096];
+    snprintf(path, sizeof path, "%s/%.*s", INVRG_TEST_SOURCE_DIR, (int)(colon - file), file);
+    FILE *f = fopen(path, "r");
+    ck_assert_msg(f != NULL, "frame '%.*s' does not name a file of the tree (%s)",
+                  (int)(end - line), line, path);
+    fclose(f);
+    line = end + 1;
+  }
+  return frames;
+}
 
 static int cleanups_run;
 
@@ -40,8 +68,9 @@ START_TEST(error_propagates_with_traceback) {
   ck_assert_int_eq(cleanups_run, 2); /* inner once, outer once: the second call is skipped */
   ck_assert_str_eq(invrg_error_message(), "n must be positive, got -2");
   const char *tb = invrg_error_traceback();
-  ck_assert_ptr_nonnull(strstr(tb, "at tests/unit/test_core.c:"));
-  ck_assert_ptr_nonnull(strstr(tb, "from tests/unit/test_core.c:"));
+  ck_assert_msg(strncmp(tb, "  at tests/unit/test_core.c:", 28) == 0, "traceback:\n%s", tb);
+  ck_assert_ptr_nonnull(strstr(tb, "\n  from tests/unit/test_core.c:"));
+  ck_assert_int_eq(check_frames(tb), 2);
   ck_assert(!invrg_error_was_reported());
   invrg_error_mark_reported();
   ck_assert(invrg_error_was_reported());
@@ -56,6 +85,19 @@ static invrg_err failing_mpi_call(void) {
 cleanup:
   return err;
 }
+
+/* Frames of the library (compiled apart from the tests) are relative to the root too. */
+START_TEST(library_frames_are_relative_to_the_root) {
+  invrg_config cfg;
+  invrg_error_clear();
+  ck_assert_int_ne(invrg_config_load("no/such/input.nml", MPI_COMM_WORLD, &cfg), INVRG_SUCCESS);
+  const char *tb = invrg_error_traceback();
+  ck_assert_msg(strncmp(tb, "  at src/", 9) == 0, "traceback:\n%s", tb);
+  ck_assert_int_ge(check_frames(tb), 1);
+  invrg_config_free(&cfg);
+  invrg_error_clear();
+}
+END_TEST
 
 START_TEST(mpi_failure_becomes_runtime_error) {
   ck_assert_int_eq(failing_mpi_call(), INVRG_ERR_RUNTIME);
@@ -134,6 +176,7 @@ int main(int argc, char **argv) {
   Suite *s = suite_create("core");
   TCase *tc = tcase_create("core");
   tcase_add_test(tc, error_propagates_with_traceback);
+  tcase_add_test(tc, library_frames_are_relative_to_the_root);
   tcase_add_test(tc, mpi_failure_becomes_runtime_error);
   tcase_add_test(tc, agree_keeps_the_most_severe);
   tcase_add_test(tc, progress_prints_at_steady_cadence);
