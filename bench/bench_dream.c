@@ -27,7 +27,7 @@ static void coarse_config(const invrg_model *m, int lc, bool dreamed, int8_t *co
   free(next);
 }
 
-/* The published sym models (../shared/reference/published_models/models, the batch50000 files):
+/* The published sym models (models/…batch50000 files of tools/fetch_published_models.sh):
  * dreams of them look like the critical Ising model. */
 static const double published[3][10] = {
     {0.549194, 0.627873, 1.393981},

@@ -11,7 +11,7 @@ order recorded in <name>/byteorder. data.pkl is read with a restricted unpickler
 only the few globals a state_dict of float tensors uses, mapped to harmless stand-ins, so a
 hostile file cannot run code.
 
-Model kind and training settings come from the file name (../shared/reference/README.md), the
+Model kind and training settings come from the file name (see parse_model_name()), the
 loss from the folder (models/ = bce, weighted_loss_models/ = weighted) unless --loss is given.
 The model file layout is described in write_model_file(). Bad input exits with status 2.
 """
@@ -35,7 +35,7 @@ import numpy as np
 FORMAT_VERSION = (1, 0)
 STRING = h5py.string_dtype("utf-8")
 
-# Orbits (p, q), p <= q, of kernel offsets (|di|, |dj|) under D4, in parameter order (SPEC §4).
+# Orbits (p, q), p <= q, of kernel offsets (|di|, |dj|) under D4, in parameter order (docs/physics.md §4).
 SYM_ORBITS = [(1, 1), (0, 1), (0, 0), (2, 2), (0, 2), (1, 2), (3, 3), (0, 3), (2, 3), (1, 3)]
 # The paper's "<n>par" symmetric models: parameter count -> kernel size.
 SYM_KERNELS = {3: 3, 6: 5, 10: 7}
