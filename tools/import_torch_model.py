@@ -35,7 +35,7 @@ import numpy as np
 FORMAT_VERSION = (1, 0)
 STRING = h5py.string_dtype("utf-8")
 
-# Orbits (p, q), p <= q, of kernel offsets (|di|, |dj|) under D4, in parameter order (SPEC §4).
+# Orbits (p, q), p <= q, of kernel offsets (|di|, |dj|) under D4, in parameter order (docs/physics.md §4).
 SYM_ORBITS = [(1, 1), (0, 1), (0, 0), (2, 2), (0, 2), (1, 2), (3, 3), (0, 3), (2, 3), (1, 3)]
 # The paper's "<n>par" symmetric models: parameter count -> kernel size.
 SYM_KERNELS = {3: 3, 6: 5, 10: 7}

@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""Reader for invrg run files (HDF5, layout of DESIGN §5).
+"""Reader for invrg run files (HDF5, layout of docs/runfile.md).
 
     import invrg_io
     run = invrg_io.open_run("default.h5")
@@ -25,7 +25,7 @@ import numpy as np
 
 FORMAT_MAJOR = 1
 
-# Exact results of the critical 2D Ising model on the periodic square (SPEC §2, issue F7).
+# Exact results of the critical 2D Ising model on the periodic square (docs/physics.md §2).
 KC = 0.5 * math.log(1.0 + math.sqrt(2.0))      # critical coupling K_c = 0.44068679350977147
 V4_CRITICAL = 1.1679229                        # <m^4>/<m^2>^2 at K_c, L -> infinity
 V4_CRITICAL_ERR = 0.0000047

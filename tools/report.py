@@ -876,7 +876,7 @@ def html_summaries(series):
         for L in s.Ls:
             a = s.summaries[L]
             rows.append([str(L)] + [fmt_pm(a.get(k), a.get(k + "_err")) for k, _ in PAPER_COLS])
-        out.append('<p class="small">Paper conventions (SPEC §7): e_p = 1 − E/(2N) (satisfied '
+        out.append('<p class="small">Paper conventions (docs/physics.md §7): e_p = 1 − E/(2N) (satisfied '
                    'bonds per site), χ_p = N(⟨m²⟩−⟨m⟩²) with signed m, c_p = N var(e_p), '
                    'me = N cov(e_p, |m|)/⟨|m|⟩.</p>')
         out.append(table(["L"] + [c for _, c in PAPER_COLS], rows, left=0))

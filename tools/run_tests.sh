@@ -15,7 +15,7 @@ ctest --test-dir "$build_dir" --output-on-failure --parallel 2 "$@"
 if [ "${INVRG_SANITIZE:-1}" != 0 ]; then
   san_dir=$here/build-sanitize
   INVRG_BUILD_DIR=$san_dir "$here/tools/setup.sh" --with-tests Sanitize
-  # Open MPI's dlopen'd components leak at MPI_Finalize: leak checks are valgrind's job (README).
+  # Open MPI's dlopen'd components leak at MPI_Finalize: leak checks are valgrind's job (docs/design.md §7).
   export ASAN_OPTIONS=detect_leaks=0 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
   ctest --test-dir "$san_dir" --output-on-failure --parallel 2 -L unit
   work=$(mktemp -d)

@@ -1,6 +1,6 @@
 /**
  * @file blockspin.h
- * The forward RG map of SPEC §3: b = 2 majority rule on the 2×2 blocks aligned
+ * The forward RG map of docs/physics.md §3: b = 2 majority rule on the 2×2 blocks aligned
  * at even global indices, on replicated or distributed lattices.
  *
  * Coarse site (X, Y) is the sign of the sum of fine sites (2X + {0,1}, 2Y + {0,1}).

@@ -5,7 +5,7 @@
  *
  * To add a key: add a field here and one row to the table of its group.
  * Everything else (parsing, checks, --print-default-input, log echo, HDF5
- * /config, README reference) follows from the row.
+ * /config, docs/input.md) follows from the row.
  */
 #ifndef INVRG_CONFIG_H
 #define INVRG_CONFIG_H

@@ -1,6 +1,6 @@
 /**
  * @file correlation.h
- * Two-point functions of spin configurations by FFT (SPEC §7, issue F7): the
+ * Two-point functions of spin configurations by FFT (docs/physics.md §7): the
  * structure factor S(k), the correlation function G(r) by its inverse
  * transform (Wiener–Khinchin), G along the axes and the diagonal, the radially
  * averaged S(k) and the second-moment correlation length ξ₂, per lattice size,

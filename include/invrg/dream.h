@@ -1,6 +1,6 @@
 /**
  * @file dream.h
- * Dreaming (SPEC §6): from one spin, apply an inverse-RG model again and again,
+ * Dreaming (docs/physics.md §6): from one spin, apply an inverse-RG model again and again,
  * 1 → 2 → 4 → … → 2^levels, sampling every fine spin independently given the
  * coarse configuration.
  *

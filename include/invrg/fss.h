@@ -1,6 +1,6 @@
 /**
  * @file fss.h
- * Finite-size scaling across the sizes of one source (SPEC §7, issue F7):
+ * Finite-size scaling across the sizes of one source (docs/physics.md §7):
  * least-squares fits of
  *   ln χ      = a + b ln L     b = γ/ν   (exact 7/4)
  *   ln ⟨|m|⟩  = a + b ln L     −b = β/ν  (exact 1/8)

@@ -1,6 +1,6 @@
 /**
  * @file mcrg.h
- * Monte Carlo renormalization group (Swendsen's method, SPEC §8): spin
+ * Monte Carlo renormalization group (Swendsen's method, docs/physics.md §8): spin
  * operators, their lattice sums, accumulators of ⟨S⟩, ⟨S S⟩ within a level and
  * ⟨S^coarse S^fine⟩ across a (coarse, fine) pair, and the linearised RG
  * matrix T = A⁺ B with its eigenvalues, per level and per sector, with
@@ -18,10 +18,10 @@
  *   B = A T with A_γα = ⟨S_γ^c S_α^c⟩ − ⟨S_γ^c⟩⟨S_α^c⟩,
  *   B_γβ = ⟨S_γ^c S_β^f⟩ − ⟨S_γ^c⟩⟨S_β^f⟩ and T_αβ = ∂K'_α/∂K_β, so with lattice
  *   sums T = A⁺ B has eigenvalues λ = b^y directly (λ_t ≈ 2, λ_h ≈ 3.668 at
- *   K_c). With lattice *means* B would carry the factor b^d = 4 of SPEC §8;
+ *   K_c). With lattice *means* B would carry the factor b^d = 4 of docs/physics.md §8;
  *   there is none here. A and B are written as computed from sums.
  * - *Levels.* Level n ≥ 1 is the n-th blocking: the pair (coarse = blocked n
- *   times, fine = blocked n − 1 times) of a configuration (SPEC §8's T at n − 1).
+ *   times, fine = blocked n − 1 times) of a configuration (docs/physics.md §8's T at n − 1).
  *   Swendsen's tables call it N_b = n. For explicit pairs the caller names the level.
  * - *Sectors.* Even and odd operators decouple at h = 0: T is computed on each
  *   sector separately (the even–odd blocks of A and B are ignored). λ_t is the
@@ -101,7 +101,7 @@ typedef struct {
  * - "swendsen": even nn, nnn, plaquette, third_nn; odd s, three_corner,
  *   three_row (definitions in src/physics/mcrg_operators.c, each with all
  *   orientations: nn = Σ s(y,x)[s(y−1,x) + s(y,x−1)], i.e. every bond once);
- * - "paper36": the 36 products of SPEC §8 in the paper's order, one
+ * - "paper36": the 36 products of docs/physics.md §8 in the paper's order, one
  *   orientation each, the duplicate 32 = 16 included; odd = {0, 6–15}.
  */
 typedef struct {

@@ -1,6 +1,6 @@
 /**
  * @file model.h
- * Inverse-RG models ("upsamplers", SPEC §4): given a coarse configuration μ
+ * Inverse-RG models ("upsamplers", docs/physics.md §4): given a coarse configuration μ
  * (Lc × Lc, ±1, periodic) they give independent probabilities P(s = +1) =
  * sigmoid(z) for every site of the 2Lc × 2Lc fine lattice.
  *
@@ -26,7 +26,7 @@
 
 typedef enum { INVRG_MODEL_SYM, INVRG_MODEL_CONV } invrg_model_family;
 
-/** D4 orbits by sorted offset (|di|, |dj|) = (p ≤ q), index → orbit (SPEC §4). */
+/** D4 orbits by sorted offset (|di|, |dj|) = (p ≤ q), index → orbit (docs/physics.md §4). */
 extern const int invrg_sym_orbits[10][2];
 
 typedef struct {
@@ -94,7 +94,7 @@ double invrg_model_loss_grad(const invrg_model *m, const int8_t *coarse, const i
 
 /**
  * The same for sym3 through the closed form z = ½[(c+2b+a) μ_P + (a+b)(μ_V + μ_H) + a μ_D]
- * (SPEC §4) and a histogram of the 24 possible (μ_P, μ_V+μ_H, μ_D, t): the hot path of
+ * (docs/physics.md §4) and a histogram of the 24 possible (μ_P, μ_V+μ_H, μ_D, t): the hot path of
  * training. Equal to invrg_model_loss_grad() up to the order of summation.
  */
 double invrg_model_sym3_loss_grad(const invrg_model *m, const int8_t *coarse, const int8_t *fine,

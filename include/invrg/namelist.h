@@ -55,7 +55,7 @@ typedef struct {
   double min, max;             /**< inclusive range for numbers (use +-INFINITY for none) */
   const char *const *choices;  /**< NULL-terminated allowed strings, or NULL */
   invrg_nl_validator validate; /**< extra rule, or NULL */
-  const char *description;     /**< one line, for --print-default-input and README */
+  const char *description;     /**< one line, for --print-default-input and docs/input.md */
 } invrg_nl_key;
 
 typedef struct {
@@ -139,7 +139,7 @@ int invrg_nl_value_count(const invrg_nl_key *key, const void *config);
 const invrg_nl_group *invrg_nl_find_group(const invrg_nl_schema *schema, const char *name);
 const invrg_nl_key *invrg_nl_find_key(const invrg_nl_group *group, const char *name);
 
-/** Writes a Markdown table of all keys (the README's input reference). */
+/** Writes a Markdown table of all keys (the key reference of docs/input.md). */
 void invrg_nl_write_markdown(const invrg_nl_schema *schema, FILE *out);
 
 #endif

@@ -1,7 +1,7 @@
 /**
  * @file observables.h
  * What is measured on one configuration, and the summary of an ensemble of
- * them (SPEC §7, DESIGN §5): textbook quantities and the paper's conventions.
+ * them (docs/physics.md §7, docs/runfile.md): textbook quantities and the paper's conventions.
  */
 #ifndef INVRG_OBSERVABLES_H
 #define INVRG_OBSERVABLES_H
@@ -66,7 +66,7 @@ enum {
   INVRG_N_OBS
 };
 
-/** HDF5 attribute names of the summary (DESIGN §5), indexed by INVRG_OBS_*. */
+/** HDF5 attribute names of the summary (docs/runfile.md), indexed by INVRG_OBS_*. */
 extern const char *const invrg_summary_names[INVRG_N_OBS];
 
 /** An ensemble summary: each observable with its jackknife error. */

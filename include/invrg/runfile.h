@@ -1,6 +1,6 @@
 /**
  * @file runfile.h
- * The HDF5 run file (DESIGN §5): created at the start of a run, filled by the
+ * The HDF5 run file (docs/runfile.md): created at the start of a run, filled by the
  * stages, and renamed into place only when the run completes.
  *
  * The file is written as `<output>.tmp` with parallel HDF5 by every rank of

@@ -1,7 +1,7 @@
 /**
  * @file train.h
  * Fitting an inverse-RG model to pairs (fine x, coarse μ = majority(x)) of
- * Monte Carlo configurations (SPEC §5): binary cross-entropy (or its
+ * Monte Carlo configurations (docs/physics.md §5): binary cross-entropy (or its
  * tie-weighted variant), AdamW / Adam / SGD, one-cycle or constant schedule.
  *
  * One replica is trained by one group. Inside the group the minibatch is
@@ -30,7 +30,7 @@ typedef enum { INVRG_LOSS_BCE, INVRG_LOSS_WEIGHTED } invrg_loss_kind;
 typedef enum { INVRG_OPT_ADAMW, INVRG_OPT_ADAM, INVRG_OPT_SGD } invrg_optimizer_kind;
 typedef enum { INVRG_SCHEDULE_ONECYCLE, INVRG_SCHEDULE_CONSTANT } invrg_schedule_kind;
 
-/** The recipe (SPEC §5 defaults: AdamW, lr 0.01, wd 0.01, one-cycle, 50 epochs, batch 1000). */
+/** The recipe (docs/physics.md §5 defaults: AdamW, lr 0.01, wd 0.01, one-cycle, 50 epochs, batch 1000). */
 typedef struct {
   invrg_loss_kind loss;
   invrg_optimizer_kind optimizer;

@@ -1,4 +1,4 @@
-/* Dreaming with sym3 (SPEC §4): its closed form. The fine logit takes 12 values, so a step is
+/* Dreaming with sym3 (docs/physics.md §4): its closed form. The fine logit takes 12 values, so a step is
  * 12 thresholds, one lookup per fine site: on whole lattices a row of four sites per Philox
  * block (and its AVX2 twin, eight blocks at a time), on distributed blocks the same rows
  * reading the coarse halo, or site by site when the block is not aligned. Every path draws

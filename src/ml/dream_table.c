@@ -1,5 +1,5 @@
 /* Dreaming through window tables: a model whose fine site depends on an n × n window of coarse
- * spins with n² ≤ 16 (sym5, sym7, conv with k ≤ 3; SPEC §4) is a table of thresholds per child
+ * spins with n² ≤ 16 (sym5, sym7, conv with k ≤ 3; docs/physics.md §4) is a table of thresholds per child
  * position and window pattern, computed once per work from the model's own logits. A step then
  * reads, per fine row, the window pattern of every parent column and draws each fine site with
  * one lookup (AVX2 gathers, or their scalar twin): the same spins as the logits would give. */

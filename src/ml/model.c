@@ -1,4 +1,4 @@
-/* Inverse-RG models: D4-symmetric kernels and the two-layer convolutional net (SPEC §4). */
+/* Inverse-RG models: D4-symmetric kernels and the two-layer convolutional net (docs/physics.md §4). */
 #include "invrg/model.h"
 
 #include <math.h>

@@ -1,4 +1,4 @@
-/* The b = 2 majority rule (SPEC §3) on replicated and distributed lattices. */
+/* The b = 2 majority rule (docs/physics.md §3) on replicated and distributed lattices. */
 #include "invrg/blockspin.h"
 
 #include <limits.h>

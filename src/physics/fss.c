@@ -490,7 +490,7 @@ static const char *const conventions =
     "weighted least squares y = a + b x, weights 1/y_err^2 (unweighted if an error is 0), "
     "y_err and parameter errors by delete-one jackknife with block b removed at every size "
     "together; chi2_dof ignores correlations between sizes, chi2_dof_correlated uses their "
-    "jackknife covariance; deviation = (result - exact)/result_err; exact values: SPEC 2";
+    "jackknife covariance; deviation = (result - exact)/result_err; exact values: docs/physics.md section 2";
 
 /* A 1D dataset of @p n doubles (n ≥ 1 when a fit is written). Collective. */
 static invrg_err write_vector(hid_t loc, const char *name, int n, const double *data, bool writer) {

@@ -1,4 +1,4 @@
-/* MCRG spin operators (SPEC §8): the two sets, the parser of their
+/* MCRG spin operators (docs/physics.md §8): the two sets, the parser of their
  * definitions, and their lattice sums. */
 #include <ctype.h>
 #include <stdio.h>
@@ -7,7 +7,7 @@
 
 #include "invrg/mcrg.h"
 
-/* A row of a set table: name and definition in the notation of SPEC §8. */
+/* A row of a set table: name and definition in the notation of docs/physics.md §8. */
 typedef struct {
   const char *name, *definition;
 } op_row;
@@ -33,7 +33,7 @@ static const op_row swendsen_rows[] = {
     {"three_row", "s*S(0,1)*S(0,2) + s*S(1,0)*S(2,0)"},
 };
 
-/* The 36 products of SPEC §8 in the paper's order (name = definition). */
+/* The 36 products of docs/physics.md §8 in the paper's order (name = definition). */
 static const op_row paper36_rows[] = {
     {"s", "s"},
     {"s*S(1,0)", "s*S(1,0)"},

@@ -1,4 +1,4 @@
-/* Observables of one configuration and the jackknife summary of an ensemble (SPEC §7). */
+/* Observables of one configuration and the jackknife summary of an ensemble (docs/physics.md §7). */
 #include "invrg/observables.h"
 
 #include <math.h>
@@ -86,7 +86,7 @@ const char *const invrg_summary_names[INVRG_N_OBS] = {
     [INVRG_OBS_ME_PAPER] = "me_paper",
 };
 
-/* All observables from the means ⟨·⟩ of the primaries (SPEC §7). */
+/* All observables from the means ⟨·⟩ of the primaries (docs/physics.md §7). */
 static void derive(const double *a, double N, double K, double *obs) {
   double e = a[INVRG_PRIMARY_E], am = a[INVRG_PRIMARY_ABS_M], m2 = a[INVRG_PRIMARY_M2];
   double m4 = a[INVRG_PRIMARY_M4], m = a[INVRG_PRIMARY_M], ep = a[INVRG_PRIMARY_EP];

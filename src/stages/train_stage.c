@@ -288,7 +288,7 @@ static invrg_err write_train_group(hid_t file, const replica_table *t,
   }
   INVRG_CALL(invrg_model_write(file, "model", selected));
 
-  /* The log: the selected model, and for sym3 the effective weights (SPEC §4). */
+  /* The log: the selected model, and for sym3 the effective weights (docs/physics.md §4). */
   for (int i = 0; i < np && i < 10; i++) {
     char name[64];
     invrg_model_param_name(selected, i, name, sizeof name);

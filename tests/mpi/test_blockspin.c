@@ -2,7 +2,7 @@
  * Block spin and MCRG operator sums on 1, 2 and 4 ranks, on every layout the
  * world size allows (replicated; grids 1x1, 1x2, 2x1, 2x2, 1x4, 4x1):
  * - operator sums of both sets equal, exactly, a naive serial evaluation
- *   written here from SPEC §8 (periodic indices, no halos);
+ *   written here from docs/physics.md §8 (periodic indices, no halos);
  * - the majority rule equals a naive serial one level after level (down to
  *   1 x 1, through the distributed, gathered-coarse and gathered-fine paths):
  *   same checksums, same tie counts, for the tie rules random (the documented
@@ -37,7 +37,7 @@ static int spin(const int8_t *s, int64_t lx, int64_t ly, int64_t y, int64_t x) {
   return s[y * lx + x];
 }
 
-/* SPEC §8's 36 products as lists of (a, b): S(a,b)(y,x) = s(y − a, x − b); -1 ends a list. */
+/* docs/physics.md §8's 36 products as lists of (a, b): S(a,b)(y,x) = s(y − a, x − b); -1 ends a list. */
 static const int paper36[36][4][2] = {
     {{0, 0}, {-1}},
     {{0, 0}, {1, 0}, {-1}},
@@ -108,7 +108,7 @@ static void naive_swendsen(const int8_t *s, int64_t lx, int64_t ly, int64_t *out
     }
 }
 
-/* The majority rule as SPEC §3 states it, with this module's documented tie rules. */
+/* The majority rule as docs/physics.md §3 states it, with this module's documented tie rules. */
 static int64_t naive_block(const int8_t *f, int64_t lx, int64_t ly, const invrg_blockspin_ties *t,
                            int8_t *c) {
   invrg_rng_stream coins;

@@ -1,4 +1,4 @@
-/* Monte Carlo updates against exact results (SPEC §2): enumeration at L = 4 and
+/* Monte Carlo updates against exact results (docs/physics.md §2): enumeration at L = 4 and
  * Kaufman's torus at L = 16, at K_c and at K = 0.40, within 3σ of the measured
  * statistical error (τ_int for means, jackknife for C/N). Wolff runs on one
  * rank; Swendsen–Wang on every rank count, distributed over the group's grid. */

@@ -58,7 +58,7 @@ static int8_t *random_array(int64_t lx, int64_t ly, uint64_t item) {
   return a;
 }
 
-/* fine(y, x) = coarse(y/2, x/2): SPEC §4's nearest-neighbour upsampling. */
+/* fine(y, x) = coarse(y/2, x/2): docs/physics.md §4's nearest-neighbour upsampling. */
 static int8_t *upsample(const int8_t *c, int64_t lx, int64_t ly) {
   int8_t *f = malloc((size_t)(4 * lx * ly));
   for (int64_t y = 0; y < 2 * ly; y++)

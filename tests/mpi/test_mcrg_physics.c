@@ -1,5 +1,5 @@
 /*
- * MCRG on Monte Carlo data against the exact exponents (issue 5, SPEC §8):
+ * MCRG on Monte Carlo data against the exact exponents (docs/physics.md §8):
  * Wolff chains of the critical L = 64 Ising model, one rank per chain, chains
  * spread over the ranks; the 'swendsen' operator set must give
  *   |y_h − 15/8| < 0.005 and |y_t − 1| < 0.05 at level 2 (the second blocking),
@@ -91,7 +91,7 @@ int main(int argc, char **argv) {
   invrg_groups *g = NULL;
   OK(invrg_groups_create(MPI_COMM_WORLD, &cfg, &g));
 
-  /* paper36 along for the record (SPEC §8: λ_h ≈ 3.667, λ_t ≈ 1.99); the checks are on swendsen. */
+  /* paper36 along for the record (docs/physics.md §8: λ_h ≈ 3.667, λ_t ≈ 1.99); the checks are on swendsen. */
   invrg_mcrg_params p = {.n_sets = 2,
                          .sets = {"swendsen", "paper36"},
                          .n_levels = n_levels,

@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""Tests tools/import_torch_model.py (published models, SPEC §5; issue 6 item 5).
+"""Tests tools/import_torch_model.py (published models, docs/physics.md §5).
 
     test_import_torch_model.py              the restricted unpickler and the command line on
                                             hand-built .pth files (a pickle written opcode by
@@ -234,8 +234,8 @@ def test_cli(tmp):
 
 # ------------------------------------------------------------------ published models
 
-# D4 orbit of each sym parameter and parameter counts by (kind, kernel) (SPEC §4), and the
-# sym3 values of SPEC §5 by (folder, train_L, set_size).
+# D4 orbit of each sym parameter and parameter counts by (kind, kernel) (docs/physics.md §4), and the
+# sym3 values of docs/physics.md §5 by (folder, train_L, set_size).
 SPEC_ORBITS = [(1, 1), (0, 1), (0, 0), (2, 2), (0, 2), (1, 2), (3, 3), (0, 3), (2, 3), (1, 3)]
 COUNTS = {("sym3", 3): 3, ("sym5", 5): 6, ("sym7", 7): 10, ("conv", 3): 609, ("conv", 7): 3169}
 SYM3_PUBLISHED = {("models", 32, 10**6): (0.57315, 0.58787, 1.45248),
@@ -267,7 +267,7 @@ def expected_names(kind, kernel, channels):
 def check_model_file(h5, pth):
     """One converted published model against its .pth file and name.
 
-    Returns (kind, kernel) and the SPEC §5 key of the values checked, if any."""
+    Returns (kind, kernel) and the docs/physics.md §5 key of the values checked, if any."""
     folder = pth.parent.name
     name = re.fullmatch(r"ising_upsampler(?:(\d+)par_k\d+|conv_(\d+))_ks(\d+)_learning_r([\d.]+)"
                         r"_L(\d+)_batch(\d+)_setsize(\d+)\.pth", pth.name)
@@ -306,7 +306,7 @@ def check_model_file(h5, pth):
         published = SYM3_PUBLISHED[published_key]
         check(np.all(np.abs(params - published) <= 5e-6),
               f"{folder} L={train_l} set {set_size}: a b c = "
-              f"{' '.join(f'{x:.7f}' for x in params)}, SPEC §5 {published}")
+              f"{' '.join(f'{x:.7f}' for x in params)}, docs/physics.md §5 {published}")
     return (kind, int(kernel)), published_key
 
 
@@ -327,7 +327,7 @@ def test_published(tmp):
     check(set(seen) == set(COUNTS), "models by kind: " + ", ".join(
         f"{kind} k={k}: {m} ({COUNTS[(kind, k)]} parameters)"
         for (kind, k), m in sorted(seen.items())))
-    check(set(SYM3_PUBLISHED) <= published, "all four SPEC §5 sym3 models checked")
+    check(set(SYM3_PUBLISHED) <= published, "all four docs/physics.md §5 sym3 models checked")
 
     sym3 = (PUBLISHED / "models"
             / "ising_upsampler3par_k3_ks3_learning_r0.01_L32_batch50000_setsize1000000.pth")

@@ -156,7 +156,7 @@ def main():
 
 
 def test_exact():
-    # SPEC §2: enumeration of the 4 x 4 torus at K_c.
+    # docs/physics.md §2: enumeration of the 4 x 4 torus at K_c.
     ex = invrg_io.exact_torus(4)
     check(abs(ex["energy"] - (-1.5656237876)) < 1e-9 and
           abs(ex["specific_heat"] - 0.7832668259) < 1e-9,

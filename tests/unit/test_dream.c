@@ -1,6 +1,6 @@
 /* The dream sampler: empirical up-fractions against the model's probabilities (4σ), the conv
  * logits against a naive evaluation, the window tables (sym5, sym7, conv k = 3) against the
- * logits written out from SPEC §4 — every window pattern, every lattice size down to 1 x 1 —
+ * logits written out from docs/physics.md §4 — every window pattern, every lattice size down to 1 x 1 —
  * and their spins against the documented sampler, the vector rows against the scalar ones,
  * and the seed spins. */
 #include <check.h>
@@ -148,7 +148,7 @@ static int orbit_index(int di, int dj) {
   return -1;
 }
 
-/* sym: z(y,x) = ½ Σ_ij θ[orbit(i−p, j−p)] s(y+i−p, x+j−p) on the fine lattice (SPEC §4),
+/* sym: z(y,x) = ½ Σ_ij θ[orbit(i−p, j−p)] s(y+i−p, x+j−p) on the fine lattice (docs/physics.md §4),
  * written out without the library's coarse kernels. */
 static double naive_sym(const invrg_model *m, const int8_t *mu, int lc, int y, int x) {
   const int k = m->kernel, p = (k - 1) / 2, L = 2 * lc;
@@ -183,7 +183,7 @@ static invrg_model *random_model(const char *kind, int kernel, int channels, uin
   return m;
 }
 
-/* The models with window tables, and their window width n (SPEC §4: sym5 and conv k = 3 see
+/* The models with window tables, and their window width n (docs/physics.md §4: sym5 and conv k = 3 see
  * 3 × 3 coarse sites, sym7 4 × 4). */
 static const struct {
   const char *kind;

@@ -1,4 +1,4 @@
-/* The exact oracle: Kaufman's torus against enumeration and against SPEC's numbers. */
+/* The exact oracle: Kaufman's torus against enumeration and against the numbers of docs/physics.md §2. */
 #include <check.h>
 #include <math.h>
 #include <mpi.h>
@@ -14,7 +14,7 @@ START_TEST(critical_coupling_constant) {
 END_TEST
 
 START_TEST(enumeration_matches_spec_at_L4) {
-  /* SPEC §2: L = 4 at K_c by enumeration of all 2^16 states. */
+  /* docs/physics.md §2: L = 4 at K_c by enumeration of all 2^16 states. */
   invrg_exact_moments m;
   ck_assert(invrg_exact_enumerate(4, KC, &m));
   ck_assert_double_eq_tol(m.energy, -1.5656237876, 1e-10);
@@ -60,7 +60,7 @@ START_TEST(derivatives_match_differences_of_log_z) {
 END_TEST
 
 START_TEST(large_lattice_limits) {
-  /* SPEC §2: e(L) ≈ −√2 − 0.6224/L and C/N grows as (8K_c²/π) ln L. */
+  /* docs/physics.md §2: e(L) ≈ −√2 − 0.6224/L and C/N grows as (8K_c²/π) ln L. */
   invrg_exact_thermo a, b;
   invrg_exact_torus(1024, KC, &a);
   invrg_exact_torus(2048, KC, &b);

@@ -99,7 +99,7 @@ START_TEST(exact_laws_give_exact_exponents) {
       ck_assert(fabs(f->scan_result[s] - expected[q]) < 1e-9);
     }
   }
-  /* the exact values of SPEC §2 */
+  /* the exact values of docs/physics.md §2 */
   ck_assert_double_eq_tol(invrg_fss_find(r, INVRG_FSS_SPECIFIC_HEAT)->exact, 0.4945386, 1e-6);
   ck_assert_double_eq(invrg_fss_find(r, INVRG_FSS_CHI)->exact, 1.75);
   invrg_fss_log(r, "synthetic");
