@@ -236,7 +236,7 @@ def test_cli(tmp):
 
 # D4 orbit of each sym parameter and parameter counts by (kind, kernel) (docs/physics.md §4), and the
 # sym3 values of docs/physics.md §5 by (folder, train_L, set_size).
-SPEC_ORBITS = [(1, 1), (0, 1), (0, 0), (2, 2), (0, 2), (1, 2), (3, 3), (0, 3), (2, 3), (1, 3)]
+ORBITS_OF_PARAMETERS = [(1, 1), (0, 1), (0, 0), (2, 2), (0, 2), (1, 2), (3, 3), (0, 3), (2, 3), (1, 3)]
 COUNTS = {("sym3", 3): 3, ("sym5", 5): 6, ("sym7", 7): 10, ("conv", 3): 609, ("conv", 7): 3169}
 SYM3_PUBLISHED = {("models", 32, 10**6): (0.57315, 0.58787, 1.45248),
                   ("models", 32, 10**4): (0.54590, 0.62776, 1.40962),
@@ -257,7 +257,7 @@ def raw_storages(pth):
 def expected_names(kind, kernel, channels):
     if kind != "conv":
         return [f"theta{i} ({p},{q})" for i, (p, q) in
-                enumerate(SPEC_ORBITS[:COUNTS[(kind, kernel)]])]
+                enumerate(ORBITS_OF_PARAMETERS[:COUNTS[(kind, kernel)]])]
     w = [f"[{c}][{i}][{j}]" for c in range(channels) for i in range(kernel)
          for j in range(kernel)]
     return ([f"conv1.weight{x}" for x in w] + [f"conv1.bias[{c}]" for c in range(channels)]
@@ -293,7 +293,7 @@ def check_model_file(h5, pth):
     n = COUNTS[(kind, int(kernel))]
     orbits_ok = (("param_orbits" not in a) if kind == "conv" else
                  a["param_orbits"].dtype == np.int64
-                 and a["param_orbits"].tolist() == [list(o) for o in SPEC_ORBITS[:n]])
+                 and a["param_orbits"].tolist() == [list(o) for o in ORBITS_OF_PARAMETERS[:n]])
     label = f"{folder}/{pth.stem}: {kind} k={kernel}"
     check(layout_ok, f"{label}: attributes")
     check(len(params) == n and orbits_ok
