@@ -68,6 +68,7 @@ static invrg_err check_input(const invrg_config *cfg, MPI_Comm world, int planne
   invrg_err err = INVRG_SUCCESS, found = INVRG_SUCCESS;
   invrg_groups *groups = NULL;
   *groups_out = NULL;
+  invrg_config_collect_diagnostics(true); /* printed in file order at the end */
   INVRG_CHECK_MORE(found, invrg_error_agree(check_stages_available(cfg), world));
   INVRG_CHECK_MORE(found, invrg_error_agree(check_fss_range(cfg), world));
   if (planned_ranks > 0)
@@ -92,6 +93,7 @@ static invrg_err check_input(const invrg_config *cfg, MPI_Comm world, int planne
   }
   INVRG_CHECK_MORE(found, invrg_runfile_check_output(cfg, world));
   invrg_config_warn_unused(cfg);
+  invrg_config_collect_diagnostics(false);
   if (found != INVRG_SUCCESS && invrg_log_is_root()) {
     const int n = invrg_config_input_errors();
     fflush(stdout);
@@ -101,6 +103,7 @@ static invrg_err check_input(const invrg_config *cfg, MPI_Comm world, int planne
   *groups_out = groups;
   groups = NULL;
 cleanup:
+  invrg_config_collect_diagnostics(false); /* whatever a failure left waiting */
   invrg_groups_destroy(&groups);
   return err != INVRG_SUCCESS ? err : found;
 }

@@ -159,6 +159,13 @@ invrg_err invrg_config_load(const char *path, MPI_Comm comm, invrg_config *cfg);
 invrg_err invrg_config_input_error(const invrg_config *cfg, const char *group, const char *key,
                                    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 
+/**
+ * With @p on, input errors and warnings wait instead of being printed; turning it
+ * off prints those waiting in the order of the input file (line, column), so that
+ * checks made in any order read like a compiler's report. Not collective.
+ */
+void invrg_config_collect_diagnostics(bool on);
+
 /** How many input errors invrg_config_input_error() has printed (on world rank 0; 0 elsewhere). */
 int invrg_config_input_errors(void);
 

@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <stdarg.h>
+#include <limits.h>
 #include <math.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -446,6 +447,70 @@ cleanup:
   return err;
 }
 
+/* ------------------------------------------------------------------ diagnostics after parsing */
+
+/* While the checks of a run collect (invrg_config_collect_diagnostics), their errors and
+ * warnings wait here and are printed in the order of the file, like a compiler's. */
+typedef struct {
+  invrg_nl_pos pos;
+  int order; /* arrival, to keep the sort stable */
+  char text[800];
+} pending_diagnostic;
+static pending_diagnostic *pending;
+static int n_pending, pending_capacity;
+static bool collecting;
+
+static void emit(const char *path, invrg_nl_pos pos, const char *severity, const char *message) {
+  char text[800];
+  if (pos.line > 0)
+    snprintf(text, sizeof text, "%s:%d:%d: %s: %s\n", path, pos.line, pos.col, severity, message);
+  else
+    snprintf(text, sizeof text, "%s: %s: %s\n", path, severity, message);
+  if (collecting) {
+    if (n_pending == pending_capacity) {
+      int cap = pending_capacity > 0 ? 2 * pending_capacity : 16;
+      pending_diagnostic *grown = realloc(pending, (size_t)cap * sizeof *pending);
+      if (grown != NULL) {
+        pending = grown;
+        pending_capacity = cap;
+      }
+    }
+    if (n_pending < pending_capacity) {
+      pending[n_pending] = (pending_diagnostic){pos, n_pending, ""};
+      memcpy(pending[n_pending].text, text, sizeof text);
+      n_pending++;
+      return;
+    }
+  }
+  fflush(stdout);
+  fputs(text, stderr);
+  fflush(stderr);
+}
+
+static int by_position(const void *a, const void *b) {
+  const pending_diagnostic *x = a, *y = b;
+  /* Diagnostics without a line (whole-file problems) come last. */
+  const int lx = x->pos.line > 0 ? x->pos.line : INT_MAX, ly = y->pos.line > 0 ? y->pos.line : INT_MAX;
+  if (lx != ly) return lx < ly ? -1 : 1;
+  if (x->pos.col != y->pos.col) return x->pos.col < y->pos.col ? -1 : 1;
+  return x->order < y->order ? -1 : x->order > y->order;
+}
+
+void invrg_config_collect_diagnostics(bool on) {
+  if (on) {
+    collecting = true;
+    return;
+  }
+  collecting = false;
+  qsort(pending, (size_t)n_pending, sizeof *pending, by_position);
+  fflush(stdout);
+  for (int i = 0; i < n_pending; i++) fputs(pending[i].text, stderr);
+  fflush(stderr);
+  free(pending);
+  pending = NULL;
+  n_pending = pending_capacity = 0;
+}
+
 /* Input errors reported by this process since it started (rank 0 prints and counts them),
  * and a hash of each, so that two checks finding the same problem report it once. */
 static int n_input_errors;
@@ -488,9 +553,7 @@ invrg_err invrg_config_input_error(const invrg_config *cfg, const char *group, c
     if (invrg_log_is_root()) {
       if (n_input_errors < 256) reported_hash[n_input_errors] = h;
       n_input_errors++;
-      fflush(stdout);
-      invrg_nl_print_diagnostics(&res, stderr);
-      fflush(stderr);
+      emit(cfg->input_path, res.diags[0].pos, "error", res.diags[0].message);
     }
     invrg_nl_result_free(&res);
   }
@@ -539,13 +602,7 @@ void invrg_config_input_warning(const invrg_config *cfg, const char *group, cons
   va_start(ap, fmt);
   vsnprintf(message, sizeof message, fmt, ap);
   va_end(ap);
-  const invrg_nl_pos pos = key_position(cfg, group, key);
-  fflush(stdout);
-  if (pos.line > 0)
-    fprintf(stderr, "%s:%d:%d: warning: %s\n", cfg->input_path, pos.line, pos.col, message);
-  else
-    fprintf(stderr, "%s: warning: %s\n", cfg->input_path, message);
-  fflush(stderr);
+  emit(cfg->input_path, key_position(cfg, group, key), "warning", message);
 }
 
 /* The stages that read a group's keys (NULL: every run reads them). */

@@ -51,6 +51,19 @@ expect_status 2 "three semantic errors (a run on 2 ranks)" -- "$MPIEXEC" -n 2 "$
 no_stage_started "semantic errors"
 no_output "semantic errors" three.h5 three.h5.tmp three.h5.lock
 
+# Checks run stage by stage, but the report reads in the order of the file.
+cat > order.nml <<'NML'
+&run stages = 'mc', 'dream', output = 'order.h5' /
+&mc L = 8, 16, n_samples = 10, blocks_per_chain = 20 /
+&dream levels = 4, measure_from = 6 /
+&analyze fss_Lmin = 64, fss_Lmax = 8 /
+&train epochs = 3 /
+NML
+expect_status 2 "errors of four groups" -- "$INVRG" --check order.nml
+lines=$(grep -E '^order.nml:[0-9]+:' err.txt | cut -d: -f2 | tr '\n' ' ')
+[ "$lines" = "2 3 3 4 5 " ] && pass "reported in the order of the file (lines $lines)" \
+  || { fail "order of the report: lines $lines"; cat err.txt; }
+
 # --- an output directory that does not exist: an input error at &run output
 printf "&run stages = 'mc', output = 'missing_dir/a.h5' /\n&mc L = 8, n_samples = 20 /\n" > nodir.nml
 expect_status 2 "missing output directory (--check)" -- "$INVRG" --check nodir.nml
