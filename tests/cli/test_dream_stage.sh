@@ -149,15 +149,6 @@ sys.exit(0 if ok and differ else 1)
 PY
 [ $? -eq 0 ] && pass "small_kernel_start = 'paper'" || fail "small_kernel_start = 'paper'"
 cat py.txt
-conv7="${INVRG_PUBLISHED_MODELS_DIR:-/nonexistent}/models/ising_upsamplerconv_32_ks7_learning_r0.01_L32_batch1000_setsize10000.pth"
-if [ -e "$conv7" ]; then
-  "$PYTHON" "$SOURCE_DIR/tools/import_torch_model.py" "$conv7" -o conv7.h5 > /dev/null
-  printf "&run stages = 'dream', output = 'c7.h5' /\n&dream model_file = 'conv7.h5', small_kernel_start = 'paper' /\n" > c7.nml
-  expect_status 2 "conv k = 7 with 'paper' and no conv k = 3 model" -- "$INVRG" c7.nml
-  expect_grep err.txt "needs a conv model with k = 3" "the error says what is missing"
-else
-  echo "skip: conv k = 7 with 'paper' (INVRG_PUBLISHED_MODELS_DIR does not hold the published models)"
-fi
 # --- one sample (a single big dream): measured, errors NaN, nothing fails
 printf "&run stages = 'dream', output = 'one.h5', seed = 1 /\n&dream model = 'sym3', params = 0.5459, 0.62776, 1.40962, levels = 7, n_samples = 1, measure_from = 6, save_levels = 7, save_max = 1 /\n&parallel ranks_per_group = 2 /\n" > one.nml
 expect_status 0 "one sample, levels = 7, on a group of 2" -- "$MPIEXEC" -n 2 "$INVRG" one.nml
