@@ -64,6 +64,12 @@ typedef struct {
 invrg_err invrg_mc_checkerboard_sweep(invrg_lattice *lat, const invrg_mc_chain *chain,
                                       uint64_t step, bool heatbath, invrg_mc_counts *counts);
 
+/** The kernel checkerboard sweeps use ("generic", "avx2" or "avx512"). Not collective. */
+const char *invrg_mc_checkerboard_kernel(void);
+
+/** True if this CPU can run the checkerboard kernel @p name. Not collective. */
+bool invrg_mc_checkerboard_kernel_runs(const char *name);
+
 /** P(add a bond) = 1 − e^{−2K} as a 32-bit threshold: u32 < threshold (bias ≤ 2^−33). */
 uint32_t invrg_mc_bond_threshold(double K);
 

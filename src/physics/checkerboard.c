@@ -407,6 +407,14 @@ static kernel_kind kernel_choose(void) {
   return k;
 }
 
+const char *invrg_mc_checkerboard_kernel(void) { return kernel_names[kernel_choose()]; }
+
+bool invrg_mc_checkerboard_kernel_runs(const char *name) {
+  for (int c = 0; c < 3; c++)
+    if (strcmp(name, kernel_names[c]) == 0) return kernel_available((kernel_kind)c);
+  return false;
+}
+
 static void fill_groups(const sweep_ctx *ctx, int c, uint64_t g0, int ng, uint32_t *out) {
 #if CB_X86
   if (ctx->kernel == KERNEL_AVX512) {

@@ -387,6 +387,17 @@ int main(int argc, char **argv) {
     invariance |= strcmp(argv[k], "invariance") == 0;
     physics |= strcmp(argv[k], "physics") == 0;
   }
+  /* A test named for a kernel must run that kernel: skipped (77) where the CPU lacks it. */
+  const char *want = getenv("INVRG_SIMD");
+  if (want != NULL && want[0] != '\0') {
+    if (!invrg_mc_checkerboard_kernel_runs(want)) {
+      if (world_rank == 0) printf("skipped: this CPU cannot run the %s kernel\n", want);
+      MPI_Finalize();
+      return 77;
+    }
+    EXPECT(strcmp(invrg_mc_checkerboard_kernel(), want) == 0, "INVRG_SIMD=%s runs the %s kernel",
+           want, invrg_mc_checkerboard_kernel());
+  }
   /* Replicated work on world rank 0 only: the other ranks would repeat it. */
   if (reference && world_rank == 0) test_reference();
   if (invariance) test_invariance();
