@@ -7,8 +7,9 @@
 
 /* Values world rank 0 receives per round at most (unless one round of items is larger). */
 enum { CHUNK_VALUES = 1 << 16 };
-/* Values per item window of a streaming stage (invrg_reducer_window): 8 MiB of doubles. */
-enum { WINDOW_VALUES = 1 << 20 };
+/* An item window of a streaming stage (invrg_reducer_window): 512 KiB of doubles, or 4096
+ * items (so that up to 4096 groups all have work in every window) when that is more. */
+enum { WINDOW_VALUES = 1 << 16, WINDOW_MIN_ITEMS = 4096 };
 
 /* How many of a group's local items k0 <= k < k1 exist (item k*G + group < n_items). */
 static int64_t items_in(int group, int n_groups, int64_t n_items, int64_t k0, int64_t k1) {
@@ -179,5 +180,5 @@ int64_t invrg_reducer_window(int n) {
   const char *test = getenv("INVRG_TEST_WINDOW_ITEMS");
   if (test != NULL && atoll(test) > 0) return atoll(test);
   const int64_t w = WINDOW_VALUES / (n > 0 ? n : 1);
-  return w > 0 ? w : 1;
+  return w > WINDOW_MIN_ITEMS ? w : WINDOW_MIN_ITEMS;
 }

@@ -9,9 +9,9 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "invrg/blockspin.h"
+#include "invrg/budget.h"
 #include "invrg/configs_io.h"
 #include "invrg/correlation.h"
 #include "invrg/fss.h"
@@ -103,22 +103,6 @@ cleanup:
 
 /* ------------------------------------------------------------------ check */
 
-/*
- * Bytes one rank needs to dream up to 2^levels, before allocating any of it: per spin of the
- * top level that the rank holds (all of it, or its share of the group's grid), the lattices of
- * all levels, 4/3 byte (they also hold the MCRG blockings: measured 1.34 with halos); with
- * correlations, their transforms, about 10 (complex half-spectrum and redistributed spins);
- * for a model without a window table (conv, k ≥ 5: dream.h), its logits (8) and copies of the
- * whole lattices (1.25); plus 64 MB for the rest (a sym7 table is 1 MB).
- */
-static double dream_bytes_per_rank(const invrg_run *run, bool conv, int kernel) {
-  const invrg_config *cfg = run->cfg;
-  const double L = ldexp(1.0, (int)cfg->dream.levels);
-  double per_spin = 4.0 / 3.0 + (cfg->analyze.correlations ? 10.0 : 0.0);
-  if (conv && kernel > 3) per_spin += 8.0 + 1.25;
-  return L * L * per_spin / run->groups->ranks_per_group + 64e6;
-}
-
 static invrg_err dream_check(const invrg_run *run) {
   invrg_err err = INVRG_SUCCESS;
   const invrg_config *cfg = run->cfg;
@@ -159,17 +143,7 @@ static invrg_err dream_check(const invrg_run *run) {
   }
   bool conv = m != NULL ? m->family == INVRG_MODEL_CONV : strcmp(cfg->train.model, "conv") == 0;
   const int kernel = (int)(m != NULL ? m->kernel : conv ? cfg->train.conv_kernel : 3);
-  const double need = dream_bytes_per_rank(run, conv, kernel);
-  const double have = (double)sysconf(_SC_PHYS_PAGES) * (double)sysconf(_SC_PAGESIZE);
-  if (need * run->groups->world_size > have) {
-    err = invrg_config_input_error(cfg, "dream", "levels",
-                                   "levels = %lld needs about %.3g GiB per rank, %.3g GiB for "
-                                   "the %d ranks of this machine, which has %.3g GiB",
-                                   (long long)d->levels, need / 1073741824.0,
-                                   need * run->groups->world_size / 1073741824.0,
-                                   run->groups->world_size, have / 1073741824.0);
-    goto cleanup;
-  }
+  INVRG_CALL(invrg_budget_check_dream(run, conv, kernel)); /* memory, disk, ranges */
   /* Models with a window table (sym, conv k = 3) dream on distributed lattices; the others
    * need whole lattices. */
   const bool distributes = m != NULL ? invrg_dream_distributes(m) : !(conv && kernel > 3);

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "invrg/budget.h"
 #include "invrg/checkpoint.h"
 #include "invrg/configs_io.h"
 #include "invrg/correlation.h"
@@ -97,6 +98,7 @@ static invrg_err mc_check(const invrg_run *run) {
     goto cleanup;
   }
   for (int i = 0; i < cfg->mc.n_L; i++) INVRG_CALL(check_size(run, cfg->mc.L[i]));
+  INVRG_CALL(invrg_budget_check_mc(run)); /* memory, disk, ranges */
 cleanup:
   return err;
 }
