@@ -256,9 +256,10 @@ invrg_err invrg_budget_check_mc(const invrg_run *run) {
     INVRG_CALL(check_dataset(cfg, "mc", "n_samples", chains * n, L));
     if (cfg->analyze.mcrg_on_mc) INVRG_CALL(check_mcrg_range(cfg, "mc", "n_samples", chains * n, L * L));
   }
-  /* Per-chain tables: series and records of the group's chains, all records on world rank 0,
-   * every size's block means for the finite-size scaling; correlation blocks per chain. */
-  double need = largest + FIXED_BYTES + mine * n * 6 * 8 + mine * per_chain_record +
+  /* The running chain's series; per-chain tables: records of the group's chains, all records
+   * on world rank 0, every size's block means for the finite-size scaling; correlation blocks
+   * per chain (the jackknife of mc is over chains x blocks_per_chain blocks). */
+  double need = largest + FIXED_BYTES + n * 6 * 8 + mine * per_chain_record +
                 chains * per_chain_record + (double)mc->n_L * chains * B * (INVRG_N_PRIMARY + 1) * 8 +
                 corr;
   if (cfg->analyze.mcrg_on_mc)
