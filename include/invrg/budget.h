@@ -9,8 +9,9 @@
  *   largest lattice a rank holds, measured: dreams 1.34 with their levels, correlations 8 –
  *   10, Swendsen–Wang 14, Wolff 6), the accumulators (MCRG records per level and jackknife
  *   block, correlation records per block and size) and per-item tables that remain (stage mc
- *   keeps a record per chain); compared with 90 % of the physical memory of this machine divided among
- *   the ranks that run on it (all N ranks with `--check --ranks N` without MPI).
+ *   keeps a record per chain); compared with 90 % of the physical memory of this machine
+ *   divided among the ranks that run on it (without MPI, `--check --ranks N`: N ranks, at
+ *   most one per core of this machine).
  * - *Disk*: saved configurations (1 byte per spin, or 1/8 packed), Monte Carlo series, and the
  *   checkpoint copies of the run file when checkpoints are configured, against the free space
  *   of the output's directory, with a margin of 5 % + 64 MiB. Reported once, by the stage that

@@ -77,7 +77,8 @@ static invrg_err check_memory(const invrg_run *run, double need, const char *gro
   return invrg_config_input_error(
       run->cfg, group, key,
       "%s needs about %.3g GiB per rank, %.3g GiB for the %d rank%s on this machine, which has "
-      "%.3g GiB (90 %% of it usable): use more ranks (ranks_per_group shares a lattice) or smaller sizes",
+      "%.3g GiB (90 %% of it usable): use more ranks (ranks_per_group shares a lattice) or "
+      "smaller sizes",
       what, need / GiB, need * here / GiB, here, here == 1 ? "" : "s", have / GiB);
 }
 
@@ -93,7 +94,8 @@ static double dream_configs_bytes(const invrg_config *cfg) {
   const double per_spin = packed_format(cfg) ? 1.0 / 8 : 1.0;
   const double n = (double)(d->save_max < d->n_samples ? d->save_max : d->n_samples);
   double bytes = 0;
-  for (int i = 0; i < d->n_save_levels; i++) bytes += n * ldexp(per_spin, 2 * (int)d->save_levels[i]);
+  for (int i = 0; i < d->n_save_levels; i++)
+    bytes += n * ldexp(per_spin, 2 * (int)d->save_levels[i]);
   return bytes;
 }
 
@@ -137,9 +139,11 @@ static invrg_err check_disk(const invrg_run *run, const char *stage, double mine
   const int copies = 1 + (checkpoints ? 1 + ck->keep_previous : 0);
   const double file = invrg_budget_file_bytes(cfg), need = file * copies * 1.05 + 64 * 1048576.0;
   if (need <= free_bytes) return INVRG_SUCCESS;
-  const bool has_dream = invrg_config_has_stage(cfg, "dream"), has_mc = invrg_config_has_stage(cfg, "mc");
+  const bool has_dream = invrg_config_has_stage(cfg, "dream");
+  const bool has_mc = invrg_config_has_stage(cfg, "mc");
   double mc_configs = 0;
-  const double dream = has_dream ? dream_configs_bytes(cfg) : 0, mc = has_mc ? mc_bytes(cfg, &mc_configs) : 0;
+  const double dream = has_dream ? dream_configs_bytes(cfg) : 0;
+  const double mc = has_mc ? mc_bytes(cfg, &mc_configs) : 0;
   const char *reporter = has_dream && (!has_mc || dream >= mc) ? "dream" : "mc";
   if (strcmp(stage, reporter) != 0) return INVRG_SUCCESS; /* the other stage's to report */
   return invrg_config_input_error(
@@ -206,7 +210,8 @@ invrg_err invrg_budget_check_dream(const invrg_run *run, bool conv, int kernel) 
 
   const double n_saved = (double)(d->save_max < d->n_samples ? d->save_max : d->n_samples);
   for (int i = 0; i < d->n_save_levels; i++)
-    INVRG_CALL(check_dataset(cfg, "dream", "save_max", n_saved, ldexp(1.0, (int)d->save_levels[i])));
+    INVRG_CALL(
+        check_dataset(cfg, "dream", "save_max", n_saved, ldexp(1.0, (int)d->save_levels[i])));
   INVRG_CALL(check_mcrg_range(cfg, "dream", "n_samples", (double)d->n_samples, N));
   INVRG_CALL(check_disk(run, "dream", dream_configs_bytes(cfg), "save_max"));
 cleanup:
@@ -235,8 +240,8 @@ invrg_err invrg_budget_check_mc(const invrg_run *run) {
     /* site indices: Wolff's in 32 bits (2^16 x 2^16), Swendsen-Wang's per rank below 2^31 */
     if (strcmp(alg, "wolff") == 0 && mc->L[i] > 65536) {
       err = invrg_config_input_error(cfg, "mc", "L",
-                                     "'wolff' runs a chain on one rank, up to L = 65536 (L = %lld); "
-                                     "use algorithm = 'sw' on several ranks per group",
+                                     "'wolff' runs a chain on one rank, up to L = 65536 (L = "
+                                     "%lld); use algorithm = 'sw' on several ranks per group",
                                      (long long)mc->L[i]);
       goto cleanup;
     }
@@ -254,14 +259,15 @@ invrg_err invrg_budget_check_mc(const invrg_run *run) {
     if (spins * per_spin > largest) largest = spins * per_spin;
     if (cfg->analyze.correlations) corr += chains * B * corr_block_bytes(L);
     INVRG_CALL(check_dataset(cfg, "mc", "n_samples", chains * n, L));
-    if (cfg->analyze.mcrg_on_mc) INVRG_CALL(check_mcrg_range(cfg, "mc", "n_samples", chains * n, L * L));
+    if (cfg->analyze.mcrg_on_mc)
+      INVRG_CALL(check_mcrg_range(cfg, "mc", "n_samples", chains * n, L * L));
   }
   /* The running chain's series; per-chain tables: records of the group's chains, all records
    * on world rank 0, every size's block means for the finite-size scaling; correlation blocks
    * per chain (the jackknife of mc is over chains x blocks_per_chain blocks). */
   double need = largest + FIXED_BYTES + n * 6 * 8 + mine * per_chain_record +
-                chains * per_chain_record + (double)mc->n_L * chains * B * (INVRG_N_PRIMARY + 1) * 8 +
-                corr;
+                chains * per_chain_record +
+                (double)mc->n_L * chains * B * (INVRG_N_PRIMARY + 1) * 8 + corr;
   if (cfg->analyze.mcrg_on_mc)
     need += mcrg_bytes(n_ops, (double)cfg->analyze.mcrg_levels,
                        (double)cfg->analyze.jackknife_blocks) * 4.0 / 3.0;
