@@ -34,8 +34,9 @@
  *   duplicate of paper36, or operators that coincide on tiny lattices) then do
  *   no harm; their eigenvalues come out 0.
  * - *Exact, layout-independent sums.* Per-sample sums and products are exact
- *   integers (|S| < 2^31 is checked: lattices up to ~2^29 sites), accumulated
- *   exactly as hi·2^32 + lo per jackknife block, and reduced across groups
+ *   integers (|S| < 2^47 is checked; products formed in 128 bits), accumulated
+ *   exactly as hi·2^32 + lo per jackknife block (|total| < 2^95: with
+ *   |S| <= 4 N, n_samples · 16 N^2 < 2^94 is checked up front, budget.h), and reduced across groups
  *   exactly; so the results are bit-identical for any number of ranks, groups
  *   and grids, and delete-one jackknife sets (total − block) are exact too.
  *   Moments are formed in double only at the end (on world rank 0).
@@ -144,6 +145,8 @@ invrg_err invrg_operators_evaluate(const invrg_operator *ops, int n, const invrg
 
 #define INVRG_MCRG_MAX_SETS 4
 #define INVRG_MCRG_MAX_LEVELS 30
+/** Operator sums must stay below this (|S| <= 4 N: lattices up to 2^45 sites). */
+#define INVRG_MCRG_SUM_LIMIT (INT64_C(1) << 47)
 #define INVRG_MCRG_RCOND 1e-10
 
 /** What an accumulator measures. */

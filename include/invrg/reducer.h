@@ -41,4 +41,27 @@ invrg_err invrg_reducer_sum_int64(const invrg_groups *g, int64_t n_items, int n,
 invrg_err invrg_reducer_gather(const invrg_groups *g, int64_t n_items, int n, const double *mine,
                                double *all);
 
+/**
+ * Streaming: a stage with too many items to keep a record of each walks them in windows of
+ * consecutive items [first, first + count) (count <= invrg_reducer_window(n), a size that
+ * does not depend on the layout, so a checkpoint taken by one layout resumes on any other)
+ * and gathers each window with invrg_reducer_gather_range() into a fold on world rank 0: the
+ * memory per rank is bounded whatever the number of items.
+ */
+int64_t invrg_reducer_window(int n);
+
+/** Items of [first, first + count) this rank's group owns (item j: group j mod n_groups). */
+int64_t invrg_reducer_range_count(const invrg_groups *g, int64_t first, int64_t count);
+
+/** The global index of the group's @p k-th item of [first, first + count). */
+int64_t invrg_reducer_range_item(const invrg_groups *g, int64_t first, int64_t k);
+
+/**
+ * invrg_reducer_gather() of the items [first, first + count): @p mine holds the group's items
+ * of the range in order (invrg_reducer_range_item), all[t * n + i] = value i of item
+ * first + t on world rank 0. Collective on g->world.
+ */
+invrg_err invrg_reducer_gather_range(const invrg_groups *g, int64_t first, int64_t count, int n,
+                                     const double *mine, double *all);
+
 #endif

@@ -7,6 +7,9 @@
 
 /* Values world rank 0 receives per round at most (unless one round of items is larger). */
 enum { CHUNK_VALUES = 1 << 16 };
+/* An item window of a streaming stage (invrg_reducer_window): 512 KiB of doubles, or 4096
+ * items (so that up to 4096 groups all have work in every window) when that is more. */
+enum { WINDOW_VALUES = 1 << 16, WINDOW_MIN_ITEMS = 4096 };
 
 /* How many of a group's local items k0 <= k < k1 exist (item k*G + group < n_items). */
 static int64_t items_in(int group, int n_groups, int64_t n_items, int64_t k0, int64_t k1) {
@@ -21,25 +24,31 @@ static int64_t round_length(const invrg_groups *g, int n) {
   return per_k < CHUNK_VALUES ? CHUNK_VALUES / per_k : 1;
 }
 
+/* The place of group @p gr among the items of a range that starts at item @p first: its items
+ * are the range's rel, rel + G, ... */
+static int relative(int gr, int G, int64_t first) { return (int)((gr - first % G + G) % G); }
+
 /*
- * Local items [k0, k1) of every group, i.e. global items [k0 G, min(k1 G, n_items)),
- * land on world rank 0 in item order: out[(j - k0 G) * n + i]. The rank-0 ranks of
- * the groups send; world rank 0 receives group by group into @p stage and reorders
- * (group gr's t-th vector is item (k0 + t) G + gr). @p counts, @p displs: world_size.
+ * Local items [k0, k1) of every group, i.e. items [k0 G, min(k1 G, n_items)) of the range
+ * that starts at global item @p first, land on world rank 0 in item order:
+ * out[(t - k0 G) * n + i]. The rank-0 ranks of the groups send; world rank 0 receives group
+ * by group into @p stage and reorders (the t-th vector of the group at place rel is item
+ * (k0 + t) G + rel of the range). @p counts, @p displs: world_size.
  */
-static invrg_err gather_round(const invrg_groups *g, int64_t n_items, int n, const double *mine,
-                              int64_t k0, int64_t k1, double *stage, int *counts, int *displs,
-                              double *out) {
+static invrg_err gather_round(const invrg_groups *g, int64_t first, int64_t n_items, int n,
+                              const double *mine, int64_t k0, int64_t k1, double *stage,
+                              int *counts, int *displs, double *out) {
   invrg_err err = INVRG_SUCCESS;
   const int G = g->n_groups;
   int send_count = 0;
-  if (g->rank == 0) send_count = (int)(items_in(g->group, G, n_items, k0, k1) * n);
+  if (g->rank == 0)
+    send_count = (int)(items_in(relative(g->group, G, first), G, n_items, k0, k1) * n);
   if (g->world_rank == 0) {
     int offset = 0;
     for (int w = 0; w < g->world_size; w++) {
       bool leader = w % g->ranks_per_group == 0;
-      int gr = w / g->ranks_per_group;
-      counts[w] = leader ? (int)(items_in(gr, G, n_items, k0, k1) * n) : 0;
+      int rel = relative(w / g->ranks_per_group, G, first);
+      counts[w] = leader ? (int)(items_in(rel, G, n_items, k0, k1) * n) : 0;
       displs[w] = offset;
       offset += counts[w];
     }
@@ -50,9 +59,10 @@ static invrg_err gather_round(const invrg_groups *g, int64_t n_items, int n, con
   if (g->world_rank == 0) {
     for (int gr = 0; gr < G; gr++) {
       const double *from = stage + displs[gr * g->ranks_per_group];
-      int64_t m = items_in(gr, G, n_items, k0, k1);
+      const int rel = relative(gr, G, first);
+      int64_t m = items_in(rel, G, n_items, k0, k1);
       for (int64_t t = 0; t < m; t++)
-        memcpy(out + (t * G + gr) * n, from + t * n, (size_t)n * sizeof *out);
+        memcpy(out + (t * G + rel) * n, from + t * n, (size_t)n * sizeof *out);
     }
   }
 cleanup:
@@ -64,8 +74,8 @@ typedef void (*round_visitor)(int64_t first, int64_t count, int n, const double 
                               void *ctx);
 
 /* Walks all items in rounds, handing each round to @p visit on world rank 0. Collective. */
-static invrg_err for_each_round(const invrg_groups *g, int64_t n_items, int n, const double *mine,
-                                round_visitor visit, void *ctx) {
+static invrg_err for_each_round(const invrg_groups *g, int64_t first_item, int64_t n_items, int n,
+                                const double *mine, round_visitor visit, void *ctx) {
   invrg_err err = INVRG_SUCCESS;
   double *stage = NULL, *ordered = NULL;
   int *counts = NULL, *displs = NULL;
@@ -86,7 +96,8 @@ static invrg_err for_each_round(const invrg_groups *g, int64_t n_items, int n, c
   }
   for (int64_t k0 = 0; k0 < k_total; k0 += round) {
     int64_t k1 = k0 + round < k_total ? k0 + round : k_total;
-    INVRG_CALL(gather_round(g, n_items, n, mine, k0, k1, stage, counts, displs, ordered));
+    INVRG_CALL(gather_round(g, first_item, n_items, n, mine, k0, k1, stage, counts, displs,
+                            ordered));
     int64_t first = k0 * G, last = k1 * G < n_items ? k1 * G : n_items;
     if (g->world_rank == 0) visit(first, last - first, n, ordered, ctx);
   }
@@ -111,7 +122,7 @@ invrg_err invrg_reducer_sum_double(const invrg_groups *g, int64_t n_items, int n
   invrg_err err = INVRG_SUCCESS;
   for (int i = 0; i < n; i++) sum[i] = 0.0;
   if (n_items == 0 || n == 0) goto cleanup; /* the same on every rank */
-  INVRG_CALL(for_each_round(g, n_items, n, mine, add_in_order, sum));
+  INVRG_CALL(for_each_round(g, 0, n_items, n, mine, add_in_order, sum));
   INVRG_MPI_CALL(MPI_Bcast(sum, n, MPI_DOUBLE, 0, g->world));
 cleanup:
   return err;
@@ -143,9 +154,31 @@ static void store(int64_t first, int64_t count, int n, const double *values, voi
 
 invrg_err invrg_reducer_gather(const invrg_groups *g, int64_t n_items, int n, const double *mine,
                                double *all) {
+  return invrg_reducer_gather_range(g, 0, n_items, n, mine, all);
+}
+
+invrg_err invrg_reducer_gather_range(const invrg_groups *g, int64_t first, int64_t count, int n,
+                                     const double *mine, double *all) {
   invrg_err err = INVRG_SUCCESS;
-  if (n_items == 0 || n == 0) goto cleanup;
-  INVRG_CALL(for_each_round(g, n_items, n, mine, store, all));
+  if (count == 0 || n == 0) goto cleanup;
+  INVRG_CALL(for_each_round(g, first, count, n, mine, store, all));
 cleanup:
   return err;
+}
+
+int64_t invrg_reducer_range_count(const invrg_groups *g, int64_t first, int64_t count) {
+  const int rel = relative(g->group, g->n_groups, first);
+  return count > rel ? (count - 1 - rel) / g->n_groups + 1 : 0;
+}
+
+int64_t invrg_reducer_range_item(const invrg_groups *g, int64_t first, int64_t k) {
+  return first + relative(g->group, g->n_groups, first) + k * g->n_groups;
+}
+
+int64_t invrg_reducer_window(int n) {
+  /* INVRG_TEST_WINDOW_ITEMS: small windows for the tests (the same in the run that resumes) */
+  const char *test = getenv("INVRG_TEST_WINDOW_ITEMS");
+  if (test != NULL && atoll(test) > 0) return atoll(test);
+  const int64_t w = WINDOW_VALUES / (n > 0 ? n : 1);
+  return w > WINDOW_MIN_ITEMS ? w : WINDOW_MIN_ITEMS;
 }

@@ -113,10 +113,12 @@ invrg_err invrg_mcrg_add_sums(invrg_mcrg *m, int level, int64_t lx, int64_t ly,
               "MCRG: level %d has %lld x %lld coarse lattices, not %lld x %lld", level,
               (long long)size[0], (long long)size[1], (long long)lx, (long long)ly);
   size[0] = lx, size[1] = ly;
-  /* Products of sums stay below 2^62 (exact in int64) if every sum is below 2^31. */
+  /* Products are formed in 128 bits and kept exact below 2^94: sums below 2^47 (lattices of
+   * up to 2^44 sites; how many samples such products allow is checked up front: budget.h). */
   for (int a = 0; a < n; a++)
-    INVRG_CHECK(llabs(coarse_sums[a]) <= INT32_MAX && llabs(fine_sums[a]) <= INT32_MAX,
-                INVRG_ERR_RUNTIME, "MCRG: operator sums beyond 2^31 (lattice too large)");
+    INVRG_CHECK(llabs(coarse_sums[a]) < INVRG_MCRG_SUM_LIMIT &&
+                    llabs(fine_sums[a]) < INVRG_MCRG_SUM_LIMIT,
+                INVRG_ERR_RUNTIME, "MCRG: operator sums beyond 2^47 (lattice too large)");
 
   int64_t *r = mcrg_record(m, level, block);
   r[REC_SAMPLES]++;
@@ -135,8 +137,8 @@ invrg_err invrg_mcrg_add_sums(invrg_mcrg *m, int level, int64_t lx, int64_t ly,
     const int64_t ca = coarse_sums[a];
     int64_t *row_cc = scc + 2 * (size_t)a * (size_t)n, *row_cf = scf + 2 * (size_t)a * (size_t)n;
     for (int b = 0; b < n; b++) {
-      exact_add(row_cc + 2 * b, ca * coarse_sums[b]);
-      exact_add(row_cf + 2 * b, ca * fine_sums[b]);
+      exact_add_product(row_cc + 2 * b, ca, coarse_sums[b]);
+      exact_add_product(row_cf + 2 * b, ca, fine_sums[b]);
     }
   }
 cleanup:

@@ -28,6 +28,18 @@ static inline void exact_add(int64_t *x, int64_t v) {
   if (x[1] >= 4294967296) x[0] += 1, x[1] -= 4294967296;
 }
 
+/* 128-bit products of two sums (each up to ~2^43 for L = 2^20): a GCC/Clang type. */
+__extension__ typedef __int128 exact_wide;
+
+/* x += a·b for |a·b| < 2^94: the product split as hi·2^32 + lo, then added like exact_add. */
+static inline void exact_add_product(int64_t *x, int64_t a, int64_t b) {
+  const exact_wide p = (exact_wide)a * b;
+  const int64_t lo = (int64_t)(p & 0xffffffff); /* p mod 2^32 */
+  x[0] += (int64_t)((p - lo) / 4294967296);       /* exact division */
+  x[1] += lo;
+  if (x[1] >= 4294967296) x[0] += 1, x[1] -= 4294967296;
+}
+
 static inline double exact_to_double(const int64_t *x) {
   return (double)x[0] * 4294967296.0 + (double)x[1];
 }

@@ -338,8 +338,11 @@ static invrg_err analyze_size(invrg_run *run, hid_t file, const char *source, co
     INVRG_CALL(invrg_lattice_create_distributed(groups, L, L, 1, &lat));
   else /* one rank per group, or too small for the grid: whole on each rank of the group */
     INVRG_CALL(invrg_lattice_create_replicated(L, L, 1, &lat));
+  /* Configurations go in windows: a record per configuration of the window only. */
+  const int64_t window = invrg_reducer_window(INVRG_N_PRIMARY);
   block = malloc((size_t)lat->nx * (size_t)lat->ny);
-  mine = calloc((size_t)(n_mine > 0 ? n_mine : 1) * INVRG_N_PRIMARY, sizeof *mine);
+  mine = calloc((size_t)((window + groups->n_groups - 1) / groups->n_groups) * INVRG_N_PRIMARY,
+                sizeof *mine);
   INVRG_CHECK_ALLOC(block);
   INVRG_CHECK_ALLOC(mine);
   if (levels > 0) {
@@ -355,37 +358,40 @@ static invrg_err analyze_size(invrg_run *run, hid_t file, const char *source, co
   snprintf(label, sizeof label, "analyze %s L=%lld (group %d: %lld configurations)", source,
            (long long)L, groups->group, (long long)n_mine);
   invrg_progress_start(&progress, label, (double)n_mine, "spins", 10.0);
-  for (int64_t k = 0; k < n_mine; k++) {
-    const int64_t j = invrg_groups_item(groups, k);
-    const int b = invrg_mcrg_block_of(j, n, B);
-    invrg_config_sums sums;
-    INVRG_CALL(invrg_configs_read_spins(dset, lat, e->packed, j, block));
-    INVRG_CALL(invrg_configs_paste_block(lat, block));
-    INVRG_CALL(invrg_observables_sums(lat, &sums));
-    invrg_observables_primaries(&sums, mine + (size_t)k * INVRG_N_PRIMARY);
-    /* tie coins of configuration j: item j, sample 0, as dream's blocked pairs of sample j */
-    if (mcrg != NULL) INVRG_CALL(invrg_mcrg_add_configuration(mcrg, lat, (uint64_t)j, 0, b));
-    if (corr != NULL) INVRG_CALL(invrg_corr_add_configuration(corr, lat, b));
-    invrg_progress_update(&progress, (double)(k + 1), (double)((k + 1) * L * L));
-  }
-  invrg_progress_finish(&progress, (double)(n_mine * L * L));
-
-  /* Primaries in file order on rank 0, block means there, then the summary everywhere. */
+  /* Block means: each window's primaries in file order on rank 0, added there in that order;
+   * then the summary everywhere. */
+  memset(block_means, 0, (size_t)B * INVRG_N_PRIMARY * sizeof *block_means);
+  for (int b = 0; b < B; b++) block_sizes[b] = n / B + (b < n % B);
   if (groups->world_rank == 0) {
-    all = malloc((size_t)n * INVRG_N_PRIMARY * sizeof *all);
+    all = malloc((size_t)window * INVRG_N_PRIMARY * sizeof *all);
     INVRG_CHECK_ALLOC(all);
   }
-  INVRG_CALL(invrg_reducer_gather(groups, n, INVRG_N_PRIMARY, mine, all));
-  memset(block_means, 0, (size_t)B * INVRG_N_PRIMARY * sizeof *block_means);
-  memset(block_sizes, 0, (size_t)B * sizeof *block_sizes);
-  for (int64_t j = 0; j < n; j++) block_sizes[invrg_mcrg_block_of(j, n, B)]++;
-  if (groups->world_rank == 0)
-    for (int64_t j = 0; j < n; j++) {
+  int64_t made = 0; /* configurations of this group so far */
+  for (int64_t first = 0; first < n; first += window) {
+    const int64_t count = n - first < window ? n - first : window;
+    for (int64_t k = 0; k < invrg_reducer_range_count(groups, first, count); k++, made++) {
+      const int64_t j = invrg_reducer_range_item(groups, first, k);
       const int b = invrg_mcrg_block_of(j, n, B);
-      for (int p = 0; p < INVRG_N_PRIMARY; p++)
-        block_means[(size_t)b * INVRG_N_PRIMARY + (size_t)p] +=
-            all[(size_t)j * INVRG_N_PRIMARY + (size_t)p] / (double)block_sizes[b];
+      invrg_config_sums sums;
+      INVRG_CALL(invrg_configs_read_spins(dset, lat, e->packed, j, block));
+      INVRG_CALL(invrg_configs_paste_block(lat, block));
+      INVRG_CALL(invrg_observables_sums(lat, &sums));
+      invrg_observables_primaries(&sums, mine + (size_t)k * INVRG_N_PRIMARY);
+      /* tie coins of configuration j: item j, sample 0, as dream's blocked pairs of sample j */
+      if (mcrg != NULL) INVRG_CALL(invrg_mcrg_add_configuration(mcrg, lat, (uint64_t)j, 0, b));
+      if (corr != NULL) INVRG_CALL(invrg_corr_add_configuration(corr, lat, b));
+      invrg_progress_update(&progress, (double)(made + 1), (double)((made + 1) * L * L));
     }
+    INVRG_CALL(invrg_reducer_gather_range(groups, first, count, INVRG_N_PRIMARY, mine, all));
+    if (groups->world_rank == 0)
+      for (int64_t t = 0; t < count; t++) {
+        const int b = invrg_mcrg_block_of(first + t, n, B);
+        for (int p = 0; p < INVRG_N_PRIMARY; p++)
+          block_means[(size_t)b * INVRG_N_PRIMARY + (size_t)p] +=
+              all[(size_t)t * INVRG_N_PRIMARY + (size_t)p] / (double)block_sizes[b];
+      }
+  }
+  invrg_progress_finish(&progress, (double)(n_mine * L * L));
   INVRG_MPI_CALL(MPI_Bcast(block_means, B * INVRG_N_PRIMARY, MPI_DOUBLE, 0, groups->world));
   invrg_summary_from_blocks(block_means, block_sizes, B, (double)(L * L), e->K, summary);
   INVRG_CALL(write_summary(run->file->file, source, data, e, B, summary));

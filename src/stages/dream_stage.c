@@ -9,9 +9,9 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "invrg/blockspin.h"
+#include "invrg/budget.h"
 #include "invrg/configs_io.h"
 #include "invrg/correlation.h"
 #include "invrg/fss.h"
@@ -103,22 +103,6 @@ cleanup:
 
 /* ------------------------------------------------------------------ check */
 
-/*
- * Bytes one rank needs to dream up to 2^levels, before allocating any of it: per spin of the
- * top level that the rank holds (all of it, or its share of the group's grid), the lattices of
- * all levels, 4/3 byte (they also hold the MCRG blockings: measured 1.34 with halos); with
- * correlations, their transforms, about 10 (complex half-spectrum and redistributed spins);
- * for a model without a window table (conv, k ≥ 5: dream.h), its logits (8) and copies of the
- * whole lattices (1.25); plus 64 MB for the rest (a sym7 table is 1 MB).
- */
-static double dream_bytes_per_rank(const invrg_run *run, bool conv, int kernel) {
-  const invrg_config *cfg = run->cfg;
-  const double L = ldexp(1.0, (int)cfg->dream.levels);
-  double per_spin = 4.0 / 3.0 + (cfg->analyze.correlations ? 10.0 : 0.0);
-  if (conv && kernel > 3) per_spin += 8.0 + 1.25;
-  return L * L * per_spin / run->groups->ranks_per_group + 64e6;
-}
-
 static invrg_err dream_check(const invrg_run *run) {
   invrg_err err = INVRG_SUCCESS, found = INVRG_SUCCESS;
   const invrg_config *cfg = run->cfg;
@@ -160,26 +144,15 @@ static invrg_err dream_check(const invrg_run *run) {
   }
   bool conv = m != NULL ? m->family == INVRG_MODEL_CONV : strcmp(cfg->train.model, "conv") == 0;
   const int kernel = (int)(m != NULL ? m->kernel : conv ? cfg->train.conv_kernel : 3);
-  const double need = dream_bytes_per_rank(run, conv, kernel);
-  const double have = (double)sysconf(_SC_PHYS_PAGES) * (double)sysconf(_SC_PAGESIZE);
-  if (need * run->groups->world_size > have) {
-    err = invrg_config_input_error(cfg, "dream", "levels",
-                                   "levels = %lld needs about %.3g GiB per rank, %.3g GiB for "
-                                   "the %d ranks of this machine, which has %.3g GiB",
-                                   (long long)d->levels, need / 1073741824.0,
-                                   need * run->groups->world_size / 1073741824.0,
-                                   run->groups->world_size, have / 1073741824.0);
-    goto cleanup;
-  }
+  INVRG_CHECK_MORE(found, invrg_budget_check_dream(run, conv, kernel)); /* memory, disk, ranges */
   /* Models with a window table (sym, conv k = 3) dream on distributed lattices; the others
    * need whole lattices. */
   const bool distributes = m != NULL ? invrg_dream_distributes(m) : !(conv && kernel > 3);
-  if (!distributes && run->groups->ranks_per_group > 1) {
-    err = invrg_config_input_error(cfg, "parallel", "ranks_per_group",
-                                   "a conv model with k = %d dreams each sample on one rank; use "
-                                   "ranks_per_group = 1 (samples spread over all ranks)", kernel);
-    goto cleanup;
-  }
+  if (!distributes && run->groups->ranks_per_group > 1)
+    found = invrg_config_input_error(cfg, "parallel", "ranks_per_group",
+                                     "a conv model with k = %d dreams each sample on one rank; "
+                                     "use ranks_per_group = 1 (samples spread over all ranks)",
+                                     kernel);
 cleanup:
   invrg_model_destroy(&m);
   return err != INVRG_SUCCESS ? err : found;
@@ -393,17 +366,22 @@ cleanup:
 /* ------------------------------------------------------------------ checkpoints */
 
 /*
- * The state of stage dream (under /checkpoint/dream): done[sample] (1 when
- * dreamed and measured), primaries[sample] (its observables per measured
- * level) and the exact sums of the MCRG pairs and correlations. Saved
+ * The state of stage dream (under /checkpoint/dream). Samples are dreamed in windows of
+ * consecutive samples (invrg_reducer_window: the size depends on the input only), each folded
+ * into the block means on world rank 0 when it is complete. The state: window = {first,
+ * count} of the window in progress, done[t] (1 when sample first + t is dreamed and
+ * measured), primaries[t] (its observables per measured level), block_means (the fold of the
+ * windows before), and the exact sums of the MCRG pairs and correlations. Saved
  * configurations are in the run file already (written as they are made).
  */
 typedef struct {
   invrg_run *run;
-  int64_t n_mine;
+  int64_t first, count; /* the window */
   size_t rec;           /* primaries per sample */
-  double *mine;         /* [k][rec] */
+  double *mine;         /* [k][rec]: the group's samples of the window */
   int64_t *done;        /* [k]: 1 when dreamed */
+  double *block_means;  /* [n_means]: world rank 0's fold */
+  size_t n_means;
   invrg_mcrg **acc;     /* [N_PAIRS] */
   invrg_corr *corr;
 } dream_state;
@@ -411,20 +389,25 @@ typedef struct {
 static invrg_err save_state(dream_state *w, invrg_ckpt_decision decision) {
   invrg_err err = INVRG_SUCCESS;
   const invrg_groups *g = w->run->groups;
-  const int64_t n = w->run->cfg->dream.n_samples;
+  const int64_t n = w->count, n_mine = invrg_reducer_range_count(g, w->first, w->count);
   hid_t state = -1, d_prim = -1;
-  int64_t *done = calloc((size_t)n, sizeof *done);
+  int64_t *done = calloc((size_t)n, sizeof *done), window[2] = {w->first, w->count};
   INVRG_CHECK_ALLOC(done);
-  for (int64_t k = 0; k < w->n_mine; k++) done[invrg_groups_item(g, k)] = w->done[k];
+  for (int64_t k = 0; k < n_mine; k++)
+    done[invrg_reducer_range_item(g, w->first, k) - w->first] = w->done[k];
   INVRG_MPI_CALL(MPI_Allreduce(MPI_IN_PLACE, done, (int)n, MPI_INT64_T, MPI_MAX, g->world));
   INVRG_CALL(invrg_checkpoint_begin(w->run->ckpt, &state));
+  INVRG_CALL(invrg_h5_write_int64(state, "window", window, 2, g->world_rank == 0));
   INVRG_CALL(invrg_h5_write_int64(state, "done", done, (size_t)n, g->world_rank == 0));
-  hsize_t dims[2] = {(hsize_t)n, (hsize_t)w->rec};
+  hsize_t dims[2] = {(hsize_t)n, (hsize_t)w->rec}, mdims[1] = {(hsize_t)w->n_means};
+  INVRG_CALL(invrg_h5_dataset_doubles(state, "block_means", 1, mdims, w->block_means,
+                                      g->world_rank == 0));
   INVRG_CALL(invrg_h5_create_dataset(state, "primaries", H5T_IEEE_F64LE, 2, dims, &d_prim));
-  for (int64_t k = 0; k < w->n_mine && g->rank == 0; k++)
+  for (int64_t k = 0; k < n_mine && g->rank == 0; k++)
     if (w->done[k])
-      INVRG_CALL(invrg_h5_write_rows(d_prim, H5T_NATIVE_DOUBLE, (hsize_t)invrg_groups_item(g, k), 1,
-                                     w->mine + (size_t)k * w->rec));
+      INVRG_CALL(invrg_h5_write_rows(d_prim, H5T_NATIVE_DOUBLE,
+                                     (hsize_t)(invrg_reducer_range_item(g, w->first, k) - w->first),
+                                     1, w->mine + (size_t)k * w->rec));
   invrg_h5_close(&d_prim);
   for (int p = 0; p < N_PAIRS; p++) INVRG_CALL(invrg_mcrg_save(w->acc[p], state, pairs_names[p]));
   if (w->corr != NULL) INVRG_CALL(invrg_corr_save(w->corr, state, "corr"));
@@ -437,21 +420,32 @@ cleanup:
   return err;
 }
 
-static invrg_err restore_state(dream_state *w, hid_t state) {
+/* The window of the checkpoint into w->first, count, done, mine; the fold before it. */
+static invrg_err restore_state(dream_state *w, hid_t state, int64_t window_size) {
   invrg_err err = INVRG_SUCCESS;
   const invrg_groups *g = w->run->groups;
-  const int64_t n = w->run->cfg->dream.n_samples;
   hid_t d_prim = -1;
-  int64_t *done = calloc((size_t)n, sizeof *done);
+  int64_t window[2], *done = NULL;
+  INVRG_CALL(invrg_h5_read_int64(state, "window", window, 2));
+  INVRG_CHECK(window[0] >= 0 && window[0] % window_size == 0 && window[1] >= 1 &&
+                  window[1] <= window_size,
+              INVRG_ERR_RUNTIME, "checkpoint: dream window %lld + %lld does not fit windows of %lld",
+              (long long)window[0], (long long)window[1], (long long)window_size);
+  w->first = window[0], w->count = window[1];
+  const int64_t n = w->count, n_mine = invrg_reducer_range_count(g, w->first, w->count);
+  done = calloc((size_t)n, sizeof *done);
   INVRG_CHECK_ALLOC(done);
   INVRG_CALL(invrg_h5_read_int64(state, "done", done, (size_t)n));
-  const hsize_t dims[2] = {(hsize_t)n, (hsize_t)w->rec};
+  const hsize_t dims[2] = {(hsize_t)n, (hsize_t)w->rec}, mdims[1] = {(hsize_t)w->n_means};
+  INVRG_CALL(invrg_h5_open_dataset(state, "block_means", 1, mdims, &d_prim));
+  INVRG_CALL(invrg_h5_read_rows(d_prim, H5T_NATIVE_DOUBLE, 0, w->n_means, w->block_means));
+  invrg_h5_close(&d_prim);
   INVRG_CALL(invrg_h5_open_dataset(state, "primaries", 2, dims, &d_prim));
-  for (int64_t k = 0; k < w->n_mine; k++) {
-    const int64_t j = invrg_groups_item(g, k);
-    w->done[k] = done[j];
-    if (done[j])
-      INVRG_CALL(invrg_h5_read_rows(d_prim, H5T_NATIVE_DOUBLE, (hsize_t)j, 1,
+  for (int64_t k = 0; k < n_mine; k++) {
+    const int64_t t = invrg_reducer_range_item(g, w->first, k) - w->first;
+    w->done[k] = done[t];
+    if (done[t])
+      INVRG_CALL(invrg_h5_read_rows(d_prim, H5T_NATIVE_DOUBLE, (hsize_t)t, 1,
                                     w->mine + (size_t)k * w->rec));
   }
   for (int p = 0; p < N_PAIRS; p++) INVRG_CALL(invrg_mcrg_load(w->acc[p], state, pairs_names[p]));
@@ -478,6 +472,9 @@ static invrg_err dream_execute(invrg_run *run) {
   const int levels = (int)d->levels, n_meas = (int)(d->levels - d->measure_from + 1);
   const int64_t n_mine = invrg_groups_item_count(groups, d->n_samples);
   const size_t rec = (size_t)n_meas * INVRG_N_PRIMARY;
+  /* Samples go in windows: a record per sample of the window only, whatever n_samples. */
+  const int64_t window = invrg_reducer_window((int)rec);
+  const int64_t window_mine = (window + groups->n_groups - 1) / groups->n_groups;
   const int B = (int)(cfg->analyze.jackknife_blocks < d->n_samples ? cfg->analyze.jackknife_blocks
                                                                     : d->n_samples);
   /* One sample (a single big dream) has no error bars: the summaries say NaN, and the MCRG and
@@ -531,10 +528,25 @@ static invrg_err dream_execute(invrg_run *run) {
   }
   if (n_mine > 0) /* ranks that dream map their levels now, not page fault by page fault */
     for (int level = 0; level <= levels; level++) invrg_lattice_populate(lat[level]);
-  mine = calloc((size_t)(n_mine > 0 ? n_mine : 1) * rec, sizeof *mine);
-  done = calloc((size_t)(n_mine > 0 ? n_mine : 1), sizeof *done);
+  mine = calloc((size_t)window_mine * rec, sizeof *mine);
+  done = calloc((size_t)window_mine, sizeof *done);
   INVRG_CHECK_ALLOC(mine);
   INVRG_CHECK_ALLOC(done);
+  if (groups->world_rank == 0) {
+    all = malloc((size_t)window * rec * sizeof *all);
+    INVRG_CHECK_ALLOC(all);
+  }
+  /* Block means of every level, [level][block][primary], folded on rank 0 in sample order as
+   * the windows complete and shared at the end: the summaries and the finite-size-scaling
+   * fits are computed from them everywhere. Blocks: invrg_mcrg_block_of's contiguous runs. */
+  const size_t n_means = (size_t)n_meas * (size_t)B * INVRG_N_PRIMARY;
+  summary = calloc((size_t)n_meas, sizeof *summary);
+  block_means = calloc(n_means, sizeof *block_means);
+  block_sizes = calloc((size_t)B, sizeof *block_sizes);
+  INVRG_CHECK_ALLOC(summary);
+  INVRG_CHECK_ALLOC(block_means);
+  INVRG_CHECK_ALLOC(block_sizes);
+  for (int b = 0; b < B; b++) block_sizes[b] = d->n_samples / B + (b < d->n_samples % B);
 
   invrg_mcrg_params mp = {.n_sets = cfg->analyze.n_operators, .n_levels = levels,
                           .n_blocks = B_acc, .seed = (uint64_t)cfg->run.seed};
@@ -566,88 +578,84 @@ static invrg_err dream_execute(invrg_run *run) {
     INVRG_CALL(err);
   }
 
-  dream_state ds = {run, n_mine, rec, mine, done, acc, corr};
+  dream_state ds = {run, 0, 0, rec, mine, done, block_means, n_means, acc, corr};
   const hid_t state = invrg_checkpoint_state(run->ckpt);
-  if (state >= 0) INVRG_CALL(restore_state(&ds, state));
+  bool resumed = state >= 0; /* the first window continues the checkpoint's */
+  if (resumed) INVRG_CALL(restore_state(&ds, state, window));
 
   invrg_progress progress;
   invrg_progress_start(&progress, "dream", (double)n_mine, "fine spins", 10.0);
   double spins = 0;
-  for (int64_t k = 0; k < n_mine; k++) {
-    if (done[k]) continue; /* dreamed before the checkpoint */
-    uint64_t j = (uint64_t)invrg_groups_item(groups, k);
-    int block = invrg_mcrg_block_of((int64_t)j, d->n_samples, B);
-    lat[0]->data[invrg_lattice_index(lat[0], 0, 0)] =
-        invrg_dream_seed_spin(start, (uint64_t)cfg->run.seed, j);
-    INVRG_CALL(invrg_lattice_halo_exchange(lat[0]));
-    for (int level = 1; level <= levels; level++) {
-      int64_t L = (int64_t)1 << level;
-      double t0 = MPI_Wtime();
-      const bool small = level <= n_small; /* small_kernel_start = 'paper' */
-      INVRG_CALL(invrg_dream_step_lattice(small ? m_small : m, lat[level - 1], lat[level],
-                                          (uint64_t)cfg->run.seed, j, level, small ? w_small : w));
-      INVRG_CALL(invrg_lattice_halo_exchange(lat[level]));
-      double *cost = seconds + (size_t)level * N_COSTS, t1 = MPI_Wtime();
-      cost[COST_GENERATION] += t1 - t0;
-      spins += (double)(L * L);
-      if (level >= d->measure_from) {
-        invrg_config_sums sums;
-        INVRG_CALL(invrg_observables_sums(lat[level], &sums));
-        invrg_observables_primaries(&sums, mine + (size_t)k * rec +
-                                               (size_t)(level - d->measure_from) * INVRG_N_PRIMARY);
-        double t2 = MPI_Wtime();
-        INVRG_CALL(measure_pairs(acc, cfg, level, lat, j, block));
-        double t3 = MPI_Wtime();
-        if (corr != NULL) INVRG_CALL(invrg_corr_add_configuration(corr, lat[level], block));
-        cost[COST_OBSERVABLES] += t2 - t1, cost[COST_MCRG] += t3 - t2;
-        cost[COST_CORRELATIONS] += MPI_Wtime() - t3;
+  for (int64_t first = ds.first; first < d->n_samples; first += window) {
+    ds.first = first;
+    ds.count = d->n_samples - first < window ? d->n_samples - first : window;
+    const int64_t k_count = invrg_reducer_range_count(groups, first, ds.count);
+    const int64_t k_before = invrg_groups_item_count(groups, first); /* for the progress */
+    if (!resumed) memset(done, 0, (size_t)window_mine * sizeof *done);
+    resumed = false;
+    for (int64_t k = 0; k < k_count; k++) {
+      if (done[k]) continue; /* dreamed before the checkpoint */
+      uint64_t j = (uint64_t)invrg_reducer_range_item(groups, first, k);
+      int block = invrg_mcrg_block_of((int64_t)j, d->n_samples, B);
+      lat[0]->data[invrg_lattice_index(lat[0], 0, 0)] =
+          invrg_dream_seed_spin(start, (uint64_t)cfg->run.seed, j);
+      INVRG_CALL(invrg_lattice_halo_exchange(lat[0]));
+      for (int level = 1; level <= levels; level++) {
+        int64_t L = (int64_t)1 << level;
+        double t0 = MPI_Wtime();
+        const bool small = level <= n_small; /* small_kernel_start = 'paper' */
+        INVRG_CALL(invrg_dream_step_lattice(small ? m_small : m, lat[level - 1], lat[level],
+                                            (uint64_t)cfg->run.seed, j, level,
+                                            small ? w_small : w));
+        INVRG_CALL(invrg_lattice_halo_exchange(lat[level]));
+        double *cost = seconds + (size_t)level * N_COSTS, t1 = MPI_Wtime();
+        cost[COST_GENERATION] += t1 - t0;
+        spins += (double)(L * L);
+        if (level >= d->measure_from) {
+          invrg_config_sums sums;
+          INVRG_CALL(invrg_observables_sums(lat[level], &sums));
+          invrg_observables_primaries(
+              &sums, mine + (size_t)k * rec + (size_t)(level - d->measure_from) * INVRG_N_PRIMARY);
+          double t2 = MPI_Wtime();
+          INVRG_CALL(measure_pairs(acc, cfg, level, lat, j, block));
+          double t3 = MPI_Wtime();
+          if (corr != NULL) INVRG_CALL(invrg_corr_add_configuration(corr, lat[level], block));
+          cost[COST_OBSERVABLES] += t2 - t1, cost[COST_MCRG] += t3 - t2;
+          cost[COST_CORRELATIONS] += MPI_Wtime() - t3;
+        }
+        const invrg_lattice *f = lat[level];
+        bool writer = f->mode == INVRG_LATTICE_DISTRIBUTED || groups->rank == 0;
+        if (saved[level] >= 0 && (int64_t)j < d->save_max && writer)
+          INVRG_CALL(invrg_configs_write_lattice(saved[level], f, packed, (int64_t)j));
       }
-      const invrg_lattice *f = lat[level];
-      bool writer = f->mode == INVRG_LATTICE_DISTRIBUTED || groups->rank == 0;
-      if (saved[level] >= 0 && (int64_t)j < d->save_max && writer)
-        INVRG_CALL(invrg_configs_write_lattice(saved[level], f, packed, (int64_t)j));
+      invrg_progress_update(&progress, (double)(k_before + k + 1), spins);
+      done[k] = 1;
+      dreamed++;
+      invrg_ckpt_decision decision; /* a safe point between samples */
+      INVRG_CALL(invrg_checkpoint_poll(run->ckpt, groups->cart, &decision));
+      if (decision != INVRG_CKPT_NONE) INVRG_CALL(save_state(&ds, decision));
     }
-    invrg_progress_update(&progress, (double)(k + 1), spins);
-    done[k] = 1;
-    dreamed++;
-    invrg_ckpt_decision decision; /* a safe point between samples */
-    INVRG_CALL(invrg_checkpoint_poll(run->ckpt, groups->cart, &decision));
-    if (decision != INVRG_CKPT_NONE) INVRG_CALL(save_state(&ds, decision));
-  }
-  for (;;) { /* the end of dreaming: every rank learns whether a checkpoint is due now */
-    invrg_ckpt_decision decision;
-    INVRG_CALL(invrg_checkpoint_sync(run->ckpt, &decision));
-    if (decision == INVRG_CKPT_NONE) break;
-    INVRG_CALL(save_state(&ds, decision));
+    for (;;) { /* the end of the window: every rank learns whether a checkpoint is due now */
+      invrg_ckpt_decision decision;
+      INVRG_CALL(invrg_checkpoint_sync(run->ckpt, &decision));
+      if (decision == INVRG_CKPT_NONE) break;
+      INVRG_CALL(save_state(&ds, decision));
+    }
+    /* The window's primaries in sample order on rank 0, added to the block means there: each
+     * mean gets its samples in sample order, as when all samples were gathered at once. */
+    INVRG_CALL(invrg_reducer_gather_range(groups, first, ds.count, (int)rec, mine, all));
+    if (groups->world_rank == 0)
+      for (int64_t t = 0; t < ds.count; t++) {
+        const int b = invrg_mcrg_block_of(first + t, d->n_samples, B);
+        for (int l = 0; l < n_meas; l++) {
+          double *means = block_means + ((size_t)l * (size_t)B + (size_t)b) * INVRG_N_PRIMARY;
+          const double *x = all + (size_t)t * rec + (size_t)l * INVRG_N_PRIMARY;
+          for (int p = 0; p < INVRG_N_PRIMARY; p++) means[p] += x[p] / (double)block_sizes[b];
+        }
+      }
   }
   invrg_progress_finish(&progress, spins);
-
-  /* Observables: every sample's primaries in sample order on rank 0, jackknife there. */
-  if (groups->world_rank == 0) {
-    all = malloc((size_t)d->n_samples * rec * sizeof *all);
-    INVRG_CHECK_ALLOC(all);
-  }
-  INVRG_CALL(invrg_reducer_gather(groups, d->n_samples, (int)rec, mine, all));
-  /* Block means of every level, [level][block][primary], made on rank 0 in sample order and
-   * shared: the summaries and the finite-size-scaling fits are computed from them everywhere. */
-  summary = calloc((size_t)n_meas, sizeof *summary);
-  block_means = calloc((size_t)n_meas * (size_t)B * INVRG_N_PRIMARY, sizeof *block_means);
-  block_sizes = calloc((size_t)B, sizeof *block_sizes);
-  INVRG_CHECK_ALLOC(summary);
-  INVRG_CHECK_ALLOC(block_means);
-  INVRG_CHECK_ALLOC(block_sizes);
-  for (int64_t j = 0; j < d->n_samples; j++) block_sizes[invrg_mcrg_block_of(j, d->n_samples, B)]++;
-  if (groups->world_rank == 0)
-    for (int l = 0; l < n_meas; l++)
-      for (int64_t j = 0; j < d->n_samples; j++) {
-        int b = invrg_mcrg_block_of(j, d->n_samples, B);
-        double *means = block_means + ((size_t)l * (size_t)B + (size_t)b) * INVRG_N_PRIMARY;
-        for (int p = 0; p < INVRG_N_PRIMARY; p++)
-          means[p] += all[(size_t)j * rec + (size_t)l * INVRG_N_PRIMARY + (size_t)p] /
-                      (double)block_sizes[b];
-      }
-  INVRG_MPI_CALL(MPI_Bcast(block_means, (int)((size_t)n_meas * (size_t)B * INVRG_N_PRIMARY),
-                           MPI_DOUBLE, 0, groups->world));
+  INVRG_MPI_CALL(MPI_Bcast(block_means, (int)n_means, MPI_DOUBLE, 0, groups->world));
   for (int l = 0; l < n_meas; l++) {
     double L = ldexp(1.0, (int)d->measure_from + l);
     invrg_summary_from_blocks(block_means + (size_t)l * (size_t)B * INVRG_N_PRIMARY, block_sizes,

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "invrg/budget.h"
 #include "invrg/checkpoint.h"
 #include "invrg/configs_io.h"
 #include "invrg/correlation.h"
@@ -90,6 +91,7 @@ static invrg_err mc_check(const invrg_run *run) {
   for (int i = 0; i < cfg->mc.n_L; i++) INVRG_CHECK_MORE(found, check_size(run, cfg->mc.L[i]));
   if (invrg_stage_fits_source(cfg, "mc") && cfg->mc.n_L >= 2)
     INVRG_CHECK_MORE(found, invrg_stage_check_fss_range(cfg, "mc", cfg->mc.L, cfg->mc.n_L));
+  INVRG_CHECK_MORE(found, invrg_budget_check_mc(run)); /* memory, disk, ranges */
 cleanup:
   return err != INVRG_SUCCESS ? err : found;
 }
@@ -154,7 +156,7 @@ typedef struct {
   updater u;
   config_writer cw;
   hid_t series_dset;
-  double *series;  /* [k][n_samples][N_SERIES] */
+  double *series;  /* [n_samples][N_SERIES] of the running chain (the others': in the file) */
   double *records; /* [k][record_length]: stats once complete; block means as they grow */
   int64_t *done;   /* [k] */
   int64_t running;       /* the local chain being updated now, or −1 */
@@ -207,14 +209,17 @@ static invrg_err chain_run(size_work *w, int64_t k) {
   invrg_lattice *lat = w->lat;
   updater *u = &w->u;
   config_writer *cw = &w->cw;
-  double *series = w->series + (size_t)(k * n) * N_SERIES;
+  double *series = w->series;
   double *block_means = w->records + (size_t)k * record_length(B) + N_SERIES * STATS_FIELDS;
   int64_t *block_sizes = malloc((size_t)B * sizeof *block_sizes);
   INVRG_CHECK_ALLOC(block_sizes);
   block_sizes_of(n, B, block_sizes);
 
   w->running = k;
-  if (w->parked_spins[k] != NULL) { /* as a checkpoint left it */
+  if (w->parked_spins[k] != NULL) { /* as a checkpoint left it: its series so far in the file */
+    if (w->done[k] > 0)
+      INVRG_CALL(invrg_h5_read_block3(w->series_dset, H5T_NATIVE_DOUBLE, (hsize_t)chain_index, 1,
+                                      0, (hsize_t)w->done[k], 0, N_SERIES, series));
     INVRG_CALL(invrg_configs_paste_block(lat, w->parked_spins[k]));
     set_updater(u, w->parked_updater[k]);
     free(w->parked_spins[k]);
@@ -432,7 +437,7 @@ static invrg_err save_state(size_work *w, invrg_ckpt_decision d) {
     if (g->rank == 0)
       INVRG_CALL(invrg_h5_write_block3(w->series_dset, H5T_NATIVE_DOUBLE, (hsize_t)chain, 1, 0,
                                        (hsize_t)s, 0, N_SERIES,
-                                       w->series + (size_t)(k * n) * N_SERIES));
+                                       w->series));
     const int64_t from = w->buffered_from;
     if (w->cw.dset >= 0 && w->cw.writer && s > from)
       INVRG_CALL(invrg_configs_write(w->cw.dset, w->lat, w->cw.packed, chain * n + from, s - from,
@@ -556,10 +561,7 @@ static invrg_err restore_chains(size_work *w, hid_t state) {
       w->done[k] = done[c];
       INVRG_CALL(invrg_h5_read_rows(d_records, H5T_NATIVE_DOUBLE, (hsize_t)c, 1,
                                     w->records + (size_t)k * len));
-      if (running) { /* its series so far from the run file; parked until it runs again */
-        INVRG_CALL(invrg_h5_read_block3(w->series_dset, H5T_NATIVE_DOUBLE, (hsize_t)c, 1, 0,
-                                        (hsize_t)done[c], 0, N_SERIES,
-                                        w->series + (size_t)(k * n) * N_SERIES));
+      if (running) { /* parked until it runs again (its series so far stay in the file) */
         w->parked_spins[k] = malloc(invrg_configs_block_bytes(w->lat, false));
         INVRG_CHECK_ALLOC(w->parked_spins[k]);
         INVRG_CALL(invrg_configs_read_block(d_lattices, w->lat, slot, w->parked_spins[k]));
@@ -640,7 +642,7 @@ static invrg_err run_size(invrg_run *run, int i, invrg_corr *corr, double *fss_m
   }
   if (corr != NULL) INVRG_CALL(invrg_corr_prepare(corr, w.lat));
   const size_t mine = (size_t)(w.n_mine > 0 ? w.n_mine : 1);
-  w.series = malloc(mine * (size_t)n * N_SERIES * sizeof *w.series);
+  w.series = malloc((size_t)n * N_SERIES * sizeof *w.series);
   w.records = calloc(mine * len, sizeof *w.records);
   w.done = malloc(mine * sizeof *w.done);
   w.parked_spins = calloc(mine, sizeof *w.parked_spins);
@@ -662,7 +664,7 @@ static invrg_err run_size(invrg_run *run, int i, invrg_corr *corr, double *fss_m
                        w.u.alg == ALG_WOLFF ? "flipped spins" : "spin updates", 10.0);
   for (int64_t k = 0; k < w.n_mine; k++) {
     if (w.done[k] >= n) continue; /* complete before the checkpoint */
-    double *rec = w.records + (size_t)k * len, *chain_series = w.series + (size_t)(k * n) * N_SERIES;
+    double *rec = w.records + (size_t)k * len, *chain_series = w.series;
     double *bm = rec + N_SERIES * STATS_FIELDS;
     INVRG_CALL(chain_run(&w, k));
     int64_t *sizes = malloc((size_t)B * sizeof *sizes);

@@ -278,6 +278,23 @@ static void test_reducer(const invrg_groups *g, int64_t n_items, int n) {
   if (world_rank == 0)
     EXPECT(memcmp(all, table, (size_t)(n_items * n) * sizeof *all) == 0,
            "gathered records not in item order");
+  /* Windows of consecutive items that start anywhere (streaming stages): the group's items of
+   * each window, gathered in item order. */
+  for (int64_t first = 0; first < n_items; first += 5) {
+    const int64_t count = n_items - first < 5 ? n_items - first : 5;
+    const int64_t k_count = invrg_reducer_range_count(g, first, count);
+    for (int64_t k = 0; k < k_count; k++) {
+      const int64_t j = invrg_reducer_range_item(g, first, k);
+      EXPECT(j >= first && j < first + count && invrg_groups_item_owner(g, j) == g->group,
+             "window %lld: item %lld is not the group's", (long long)first, (long long)j);
+      for (int i = 0; i < n; i++) mine[k * n + i] = contribution(j, i);
+    }
+    OK(invrg_reducer_gather_range(g, first, count, n, mine, world_rank == 0 ? all : NULL));
+    if (world_rank == 0)
+      EXPECT(memcmp(all, table + first * n, (size_t)(count * n) * sizeof *all) == 0,
+             "window %lld + %lld: gathered records not in item order", (long long)first,
+             (long long)count);
+  }
 
   free(mine);
   free(mine_int);

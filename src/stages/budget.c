@@ -1,0 +1,281 @@
+/* Memory, disk and integer ranges of a run, estimated before any work (budget.h). */
+#include "invrg/budget.h"
+
+#include <libgen.h>
+#include <math.h>
+#include <mpi.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/statvfs.h>
+#include <unistd.h>
+
+#include "invrg/mcrg.h"
+#include "invrg/observables.h"
+#include "invrg/reducer.h"
+
+static const double GiB = 1073741824.0;
+
+/* Bytes per spin of the largest lattice a rank holds (measured, see budget.h). */
+#define DREAM_LEVELS_PER_SPIN (4.0 / 3.0)   /* all levels, the MCRG blockings written into them */
+#define CORRELATIONS_PER_SPIN 10.0          /* FFT slabs and redistributed spins (measured 8) */
+#define CONV_LOGITS_PER_SPIN (8.0 + 1.25)   /* logits and whole copies of the lattices */
+#define FIXED_BYTES 64e6                    /* MPI, HDF5, tables, buffers */
+
+/* ------------------------------------------------------------------ pieces */
+
+/* Operators of the configured sets, and the largest number of terms of one (|S| <= terms·N). */
+static void operator_counts(const invrg_config *cfg, int *n_ops, int *max_terms) {
+  *n_ops = 0, *max_terms = 1;
+  for (int s = 0; s < cfg->analyze.n_operators; s++) {
+    invrg_operator_set *set = NULL;
+    if (invrg_operator_set_create(cfg->analyze.operators[s], &set) != INVRG_SUCCESS) continue;
+    *n_ops += set->n;
+    for (int a = 0; a < set->n; a++)
+      if (set->op[a].n_terms > *max_terms) *max_terms = set->op[a].n_terms;
+    invrg_operator_set_destroy(&set);
+  }
+}
+
+/* Bytes of an MCRG accumulator with @p levels levels and @p blocks jackknife blocks (mcrg.c). */
+static double mcrg_bytes(int n_ops, double levels, double blocks) {
+  const double record = 4 + 2 * (2.0 * n_ops + 2.0 * n_ops * n_ops);
+  return levels * blocks * record * 8;
+}
+
+/* Bytes of the correlation records of one size (correlation_internal.h), per jackknife block. */
+static double corr_block_bytes(double L) {
+  const double n_fold = L / 2 + 1, n_shells = floor(L / 2 * sqrt(2.0) + 0.5) + 1;
+  return 8 * (1 + 2 * (3 + 2 * n_fold + n_shells));
+}
+
+/* Ranks that share this machine's memory: MPI's node communicator when MPI runs, else (a check
+ * without MPI) the run's ranks up to one per core of this machine. */
+static int ranks_here(const invrg_run *run) {
+  int initialized = 0, finalized = 0;
+  MPI_Initialized(&initialized);
+  MPI_Finalized(&finalized);
+  if (initialized && !finalized && run->groups->world != MPI_COMM_NULL) {
+    MPI_Comm node = MPI_COMM_NULL;
+    int size = 0;
+    if (MPI_Comm_split_type(run->groups->world, MPI_COMM_TYPE_SHARED, 0, MPI_INFO_NULL, &node) ==
+            MPI_SUCCESS &&
+        MPI_Comm_size(node, &size) == MPI_SUCCESS) {
+      MPI_Comm_free(&node);
+      return size;
+    }
+  }
+  const long cores = sysconf(_SC_NPROCESSORS_ONLN);
+  return cores > 0 && cores < run->groups->world_size ? (int)cores : run->groups->world_size;
+}
+
+/* Input error on &group key if @p need bytes per rank do not fit this machine's memory. */
+static invrg_err check_memory(const invrg_run *run, double need, const char *group,
+                              const char *key, const char *what) {
+  const double have = (double)sysconf(_SC_PHYS_PAGES) * (double)sysconf(_SC_PAGESIZE);
+  const int here = ranks_here(run);
+  if (need * here <= 0.9 * have) return INVRG_SUCCESS; /* the rest: system, page cache */
+  return invrg_config_input_error(
+      run->cfg, group, key,
+      "%s needs about %.3g GiB per rank, %.3g GiB for the %d rank%s on this machine, which has "
+      "%.3g GiB (90 %% of it usable): use more ranks (ranks_per_group shares a lattice) or "
+      "smaller sizes",
+      what, need / GiB, need * here / GiB, here, here == 1 ? "" : "s", have / GiB);
+}
+
+/* ------------------------------------------------------------------ disk */
+
+static bool packed_format(const invrg_config *cfg) {
+  return strcmp(cfg->output.configs_format, "packed") == 0;
+}
+
+/* Bytes of the saved configurations of stage dream. */
+static double dream_configs_bytes(const invrg_config *cfg) {
+  const invrg_config_dream *d = &cfg->dream;
+  const double per_spin = packed_format(cfg) ? 1.0 / 8 : 1.0;
+  const double n = (double)(d->save_max < d->n_samples ? d->save_max : d->n_samples);
+  double bytes = 0;
+  for (int i = 0; i < d->n_save_levels; i++)
+    bytes += n * ldexp(per_spin, 2 * (int)d->save_levels[i]);
+  return bytes;
+}
+
+/* Bytes of stage mc: configurations if saved, and the series (6 doubles per sample). */
+static double mc_bytes(const invrg_config *cfg, double *configs) {
+  const invrg_config_mc *mc = &cfg->mc;
+  const double per_spin = packed_format(cfg) ? 1.0 / 8 : 1.0;
+  const double samples = (double)mc->n_chains * (double)mc->n_samples;
+  double bytes = 0;
+  *configs = 0;
+  for (int i = 0; i < mc->n_L; i++) {
+    if (mc->save_configs) *configs += samples * (double)mc->L[i] * (double)mc->L[i] * per_spin;
+    bytes += samples * 48 + (double)mc->n_chains * 48;
+  }
+  return bytes + *configs;
+}
+
+double invrg_budget_file_bytes(const invrg_config *cfg) {
+  double bytes = 16e6, configs = 0; /* input, models, summaries, MCRG and correlation tables */
+  if (invrg_config_has_stage(cfg, "mc")) bytes += mc_bytes(cfg, &configs);
+  if (invrg_config_has_stage(cfg, "dream")) bytes += dream_configs_bytes(cfg);
+  return bytes;
+}
+
+/*
+ * The run file (and its checkpoint copies, when checkpoints are configured) against the free
+ * space of the output's directory. Reported by @p stage only when it writes the most, on
+ * &stage key. Nothing when the directory cannot be examined (its own check says why).
+ */
+static invrg_err check_disk(const invrg_run *run, const char *stage, double mine, const char *key) {
+  const invrg_config *cfg = run->cfg;
+  char dir[sizeof cfg->run.output];
+  struct statvfs fs;
+  snprintf(dir, sizeof dir, "%s", cfg->run.output);
+  const char *where = dirname(dir); /* may point into dir, or be "." */
+  if (statvfs(where, &fs) != 0) return INVRG_SUCCESS;
+  const double free_bytes = (double)fs.f_bavail * (double)fs.f_frsize;
+  const invrg_config_checkpoint *ck = &cfg->checkpoint;
+  const bool checkpoints =
+      ck->interval_minutes > 0 || ck->max_walltime_minutes > 0 || ck->stop_file[0] != '\0';
+  const int copies = 1 + (checkpoints ? 1 + ck->keep_previous : 0);
+  const double file = invrg_budget_file_bytes(cfg), need = file * copies * 1.05 + 64 * 1048576.0;
+  if (need <= free_bytes) return INVRG_SUCCESS;
+  const bool has_dream = invrg_config_has_stage(cfg, "dream");
+  const bool has_mc = invrg_config_has_stage(cfg, "mc");
+  double mc_configs = 0;
+  const double dream = has_dream ? dream_configs_bytes(cfg) : 0;
+  const double mc = has_mc ? mc_bytes(cfg, &mc_configs) : 0;
+  const char *reporter = has_dream && (!has_mc || dream >= mc) ? "dream" : "mc";
+  if (strcmp(stage, reporter) != 0) return INVRG_SUCCESS; /* the other stage's to report */
+  return invrg_config_input_error(
+      cfg, stage, key,
+      "the run file needs about %.3g GiB (%.3g GiB of it saved configurations of &%s%s), but "
+      "its directory '%s' has %.3g GiB free",
+      need / GiB, mine / GiB, stage, copies > 1 ? "; checkpoint copies included" : "", where,
+      free_bytes / GiB);
+}
+
+/* Input error unless n · L² bytes (a dataset of n configurations) stay below 2^62. */
+static invrg_err check_dataset(const invrg_config *cfg, const char *group, const char *key,
+                               double n, double L) {
+  if (n * L * L < 0x1p62) return INVRG_SUCCESS;
+  return invrg_config_input_error(cfg, group, key,
+                                  "%.4g configurations of %.0f x %.0f spins exceed what an HDF5 "
+                                  "dataset holds (2^62 bytes)", n, L, L);
+}
+
+/* Input error unless the MCRG sums of @p samples configurations of N spins stay exact. */
+static invrg_err check_mcrg_range(const invrg_config *cfg, const char *group, const char *key,
+                                  double samples, double N) {
+  int n_ops, terms;
+  operator_counts(cfg, &n_ops, &terms);
+  const double product = (double)terms * N * (double)terms * N; /* |S_a S_b| at most */
+  if (samples * product < 0x1p94) return INVRG_SUCCESS;
+  return invrg_config_input_error(cfg, group, key,
+                                  "MCRG of %.4g configurations of %.4g spins: the exact sums "
+                                  "would exceed 2^94; at most %.4g configurations of this size",
+                                  samples, N, floor(0x1p94 / product));
+}
+
+/* ------------------------------------------------------------------ stages */
+
+invrg_err invrg_budget_check_dream(const invrg_run *run, bool conv, int kernel) {
+  invrg_err err = INVRG_SUCCESS;
+  const invrg_config *cfg = run->cfg;
+  const invrg_config_dream *d = &cfg->dream;
+  const invrg_groups *g = run->groups;
+  const double L = ldexp(1.0, (int)d->levels), N = L * L;
+  const double n_meas = (double)(d->levels - d->measure_from + 1);
+  const double B = (double)(cfg->analyze.jackknife_blocks < d->n_samples
+                                ? cfg->analyze.jackknife_blocks : d->n_samples);
+  const double B_acc = B < 2 ? 2 : B;
+  const double rec = n_meas * INVRG_N_PRIMARY;
+  /* Lattices: the top level and the ones below, on the rank's share of the group's grid. */
+  double per_spin = DREAM_LEVELS_PER_SPIN + (cfg->analyze.correlations ? CORRELATIONS_PER_SPIN : 0);
+  if (conv && kernel > 3) per_spin += CONV_LOGITS_PER_SPIN;
+  double need = N * per_spin / (double)g->ranks_per_group + FIXED_BYTES;
+  /* Accumulators: MCRG up, down (every level) and blocked pairs, a copy for checkpoints. */
+  int n_ops, terms;
+  operator_counts(cfg, &n_ops, &terms);
+  const double blocked = (double)(cfg->analyze.mcrg_levels < d->levels ? cfg->analyze.mcrg_levels
+                                                                       : d->levels);
+  need += mcrg_bytes(n_ops, 2.0 * (double)d->levels + blocked, B_acc) * 4.0 / 3.0;
+  if (cfg->analyze.correlations)
+    for (int64_t l = d->measure_from; l <= d->levels; l++)
+      need += B_acc * corr_block_bytes(ldexp(1.0, (int)l));
+  /* The window of samples (world rank 0 holds all of it) and the block means. */
+  need += (double)invrg_reducer_window((int)rec) * rec * 8 * 2 + n_meas * B * INVRG_N_PRIMARY * 8;
+  char what[64];
+  snprintf(what, sizeof what, "levels = %lld", (long long)d->levels);
+  INVRG_CALL(check_memory(run, need, "dream", "levels", what));
+
+  const double n_saved = (double)(d->save_max < d->n_samples ? d->save_max : d->n_samples);
+  for (int i = 0; i < d->n_save_levels; i++)
+    INVRG_CALL(
+        check_dataset(cfg, "dream", "save_max", n_saved, ldexp(1.0, (int)d->save_levels[i])));
+  INVRG_CALL(check_mcrg_range(cfg, "dream", "n_samples", (double)d->n_samples, N));
+  INVRG_CALL(check_disk(run, "dream", dream_configs_bytes(cfg), "save_max"));
+cleanup:
+  return err;
+}
+
+invrg_err invrg_budget_check_mc(const invrg_run *run) {
+  invrg_err err = INVRG_SUCCESS;
+  const invrg_config *cfg = run->cfg;
+  const invrg_config_mc *mc = &cfg->mc;
+  const invrg_groups *g = run->groups;
+  const double chains = (double)mc->n_chains, n = (double)mc->n_samples;
+  const double B = (double)mc->blocks_per_chain;
+  const double mine = ceil(chains / g->n_groups); /* chains of the busiest group */
+  const double per_chain_record = (6.0 * 7 + B * (INVRG_N_PRIMARY + 1)) * 8;
+  const bool packed = packed_format(cfg);
+  const char *alg = mc->algorithm;
+  double alg_per_spin = strcmp(alg, "wolff") == 0 ? 5.0 : strcmp(alg, "sw") == 0 ? 13.0 : 0.0;
+  int n_ops, terms;
+  operator_counts(cfg, &n_ops, &terms);
+  double largest = 0, corr = 0, configs = 0;
+  int64_t L_max = 0;
+  for (int i = 0; i < mc->n_L; i++) {
+    const double L = (double)mc->L[i], spins = L * L / (double)g->ranks_per_group;
+    if (mc->L[i] > L_max) L_max = mc->L[i];
+    /* site indices: Wolff's in 32 bits (2^16 x 2^16), Swendsen-Wang's per rank below 2^31 */
+    if (strcmp(alg, "wolff") == 0 && mc->L[i] > 65536) {
+      err = invrg_config_input_error(cfg, "mc", "L",
+                                     "'wolff' runs a chain on one rank, up to L = 65536 (L = "
+                                     "%lld); use algorithm = 'sw' on several ranks per group",
+                                     (long long)mc->L[i]);
+      goto cleanup;
+    }
+    if (strcmp(alg, "sw") == 0 && spins >= 0x1p31) {
+      err = invrg_config_input_error(cfg, "mc", "L",
+                                     "'sw' handles fewer than 2^31 sites per rank: L = %lld needs "
+                                     "ranks_per_group >= %.0f",
+                                     (long long)mc->L[i], floor(L * L / 0x1p31) + 1);
+      goto cleanup;
+    }
+    double per_spin = 1.0 + alg_per_spin + (cfg->analyze.correlations ? CORRELATIONS_PER_SPIN : 0) +
+                      (cfg->analyze.mcrg_on_mc ? DREAM_LEVELS_PER_SPIN : 0);
+    /* a chain's samples wait in a buffer until the chain ends */
+    if (mc->save_configs) per_spin += n * (packed ? 1.0 / 8 : 1.0);
+    if (spins * per_spin > largest) largest = spins * per_spin;
+    if (cfg->analyze.correlations) corr += chains * B * corr_block_bytes(L);
+    INVRG_CALL(check_dataset(cfg, "mc", "n_samples", chains * n, L));
+    if (cfg->analyze.mcrg_on_mc)
+      INVRG_CALL(check_mcrg_range(cfg, "mc", "n_samples", chains * n, L * L));
+  }
+  /* The running chain's series; per-chain tables: records of the group's chains, all records
+   * on world rank 0, every size's block means for the finite-size scaling; correlation blocks
+   * per chain (the jackknife of mc is over chains x blocks_per_chain blocks). */
+  double need = largest + FIXED_BYTES + n * 6 * 8 + mine * per_chain_record +
+                chains * per_chain_record +
+                (double)mc->n_L * chains * B * (INVRG_N_PRIMARY + 1) * 8 + corr;
+  if (cfg->analyze.mcrg_on_mc)
+    need += mcrg_bytes(n_ops, (double)cfg->analyze.mcrg_levels,
+                       (double)cfg->analyze.jackknife_blocks) * 4.0 / 3.0;
+  char what[64];
+  snprintf(what, sizeof what, "&mc with L = %lld", (long long)L_max);
+  INVRG_CALL(check_memory(run, need, "mc", "L", what));
+  mc_bytes(cfg, &configs);
+  INVRG_CALL(check_disk(run, "mc", configs, mc->save_configs ? "save_configs" : "n_samples"));
+cleanup:
+  return err;
+}
