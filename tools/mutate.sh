@@ -40,7 +40,7 @@ exclude='slurm|valgrind|standalone|install'
 trim() { local s=$1; s=${s#"${s%%[![:space:]]*}"}; echo "${s%"${s##*[![:space:]]}"}"; }
 caught=0 survived=0 invalid=0
 survivors=()
-while IFS= read -r line; do
+while IFS= read -r line <&3; do  # fd 3: the builds and tests must not eat the list
   case $line in ''|'#'*) continue ;; esac
   IFS='|' read -r id file expr what focus <<< "$line"
   id=$(trim "$id"); file=$(trim "$file"); what=$(trim "$what"); focus=$(trim "$focus")
@@ -71,7 +71,7 @@ while IFS= read -r line; do
   cp "$work/original" "$target"
   case $verdict in caught) caught=$((caught + 1)) ;; survived) survived=$((survived + 1)); survivors+=("$id") ;; *) invalid=$((invalid + 1)) ;; esac
   printf '%-16s %-9s %4ds  %s  %s\n' "$id" "$verdict" $((SECONDS - start)) "$what" "$detail"
-done < "$list"
+done 3< "$list"
 cmake --build "$work/build" -j "$(nproc)" > /dev/null 2>&1 # leave the copy unmutated (--keep)
 echo "mutate: $caught caught, $survived survived, $invalid invalid${survivors:+ — survivors: ${survivors[*]}}"
 [ "$survived" -eq 0 ]

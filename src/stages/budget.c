@@ -9,6 +9,7 @@
 #include <sys/statvfs.h>
 #include <unistd.h>
 
+#include "invrg/log.h"
 #include "invrg/mcrg.h"
 #include "invrg/observables.h"
 #include "invrg/reducer.h"
@@ -73,7 +74,10 @@ static invrg_err check_memory(const invrg_run *run, double need, const char *gro
                               const char *key, const char *what) {
   const double have = (double)sysconf(_SC_PHYS_PAGES) * (double)sysconf(_SC_PAGESIZE);
   const int here = ranks_here(run);
-  if (need * here <= 0.9 * have) return INVRG_SUCCESS; /* the rest: system, page cache */
+  if (need * here <= 0.9 * have) { /* the rest: system, page cache */
+    invrg_log(INVRG_LOG_INFO, "memory: %s needs about %.3g GiB per rank", what, need / GiB);
+    return INVRG_SUCCESS;
+  }
   return invrg_config_input_error(
       run->cfg, group, key,
       "%s needs about %.3g GiB per rank, %.3g GiB for the %d rank%s on this machine, which has "
@@ -179,7 +183,7 @@ static invrg_err check_mcrg_range(const invrg_config *cfg, const char *group, co
 /* ------------------------------------------------------------------ stages */
 
 invrg_err invrg_budget_check_dream(const invrg_run *run, bool conv, int kernel) {
-  invrg_err err = INVRG_SUCCESS;
+  invrg_err err = INVRG_SUCCESS, found = INVRG_SUCCESS;
   const invrg_config *cfg = run->cfg;
   const invrg_config_dream *d = &cfg->dream;
   const invrg_groups *g = run->groups;
@@ -206,20 +210,19 @@ invrg_err invrg_budget_check_dream(const invrg_run *run, bool conv, int kernel) 
   need += (double)invrg_reducer_window((int)rec) * rec * 8 * 2 + n_meas * B * INVRG_N_PRIMARY * 8;
   char what[64];
   snprintf(what, sizeof what, "levels = %lld", (long long)d->levels);
-  INVRG_CALL(check_memory(run, need, "dream", "levels", what));
+  INVRG_CHECK_MORE(found, check_memory(run, need, "dream", "levels", what));
 
   const double n_saved = (double)(d->save_max < d->n_samples ? d->save_max : d->n_samples);
   for (int i = 0; i < d->n_save_levels; i++)
-    INVRG_CALL(
-        check_dataset(cfg, "dream", "save_max", n_saved, ldexp(1.0, (int)d->save_levels[i])));
-  INVRG_CALL(check_mcrg_range(cfg, "dream", "n_samples", (double)d->n_samples, N));
-  INVRG_CALL(check_disk(run, "dream", dream_configs_bytes(cfg), "save_max"));
+    INVRG_CHECK_MORE(found, check_dataset(cfg, "dream", "save_max", n_saved, ldexp(1.0, (int)d->save_levels[i])));
+  INVRG_CHECK_MORE(found, check_mcrg_range(cfg, "dream", "n_samples", (double)d->n_samples, N));
+  INVRG_CHECK_MORE(found, check_disk(run, "dream", dream_configs_bytes(cfg), "save_max"));
 cleanup:
-  return err;
+  return err != INVRG_SUCCESS ? err : found;
 }
 
 invrg_err invrg_budget_check_mc(const invrg_run *run) {
-  invrg_err err = INVRG_SUCCESS;
+  invrg_err err = INVRG_SUCCESS, found = INVRG_SUCCESS;
   const invrg_config *cfg = run->cfg;
   const invrg_config_mc *mc = &cfg->mc;
   const invrg_groups *g = run->groups;
@@ -239,18 +242,18 @@ invrg_err invrg_budget_check_mc(const invrg_run *run) {
     if (mc->L[i] > L_max) L_max = mc->L[i];
     /* site indices: Wolff's in 32 bits (2^16 x 2^16), Swendsen-Wang's per rank below 2^31 */
     if (strcmp(alg, "wolff") == 0 && mc->L[i] > 65536) {
-      err = invrg_config_input_error(cfg, "mc", "L",
-                                     "'wolff' runs a chain on one rank, up to L = 65536 (L = "
-                                     "%lld); use algorithm = 'sw' on several ranks per group",
-                                     (long long)mc->L[i]);
-      goto cleanup;
+      found = invrg_config_input_error(cfg, "mc", "L",
+                                       "'wolff' runs a chain on one rank, up to L = 65536 (L = "
+                                       "%lld); use algorithm = 'sw' on several ranks per group",
+                                       (long long)mc->L[i]);
+      continue;
     }
     if (strcmp(alg, "sw") == 0 && spins >= 0x1p31) {
-      err = invrg_config_input_error(cfg, "mc", "L",
-                                     "'sw' handles fewer than 2^31 sites per rank: L = %lld needs "
-                                     "ranks_per_group >= %.0f",
-                                     (long long)mc->L[i], floor(L * L / 0x1p31) + 1);
-      goto cleanup;
+      found = invrg_config_input_error(cfg, "mc", "L",
+                                       "'sw' handles fewer than 2^31 sites per rank: L = %lld "
+                                       "needs ranks_per_group >= %.0f",
+                                       (long long)mc->L[i], floor(L * L / 0x1p31) + 1);
+      continue;
     }
     double per_spin = 1.0 + alg_per_spin + (cfg->analyze.correlations ? CORRELATIONS_PER_SPIN : 0) +
                       (cfg->analyze.mcrg_on_mc ? DREAM_LEVELS_PER_SPIN : 0);
@@ -258,9 +261,9 @@ invrg_err invrg_budget_check_mc(const invrg_run *run) {
     if (mc->save_configs) per_spin += n * (packed ? 1.0 / 8 : 1.0);
     if (spins * per_spin > largest) largest = spins * per_spin;
     if (cfg->analyze.correlations) corr += chains * B * corr_block_bytes(L);
-    INVRG_CALL(check_dataset(cfg, "mc", "n_samples", chains * n, L));
+    INVRG_CHECK_MORE(found, check_dataset(cfg, "mc", "n_samples", chains * n, L));
     if (cfg->analyze.mcrg_on_mc)
-      INVRG_CALL(check_mcrg_range(cfg, "mc", "n_samples", chains * n, L * L));
+      INVRG_CHECK_MORE(found, check_mcrg_range(cfg, "mc", "n_samples", chains * n, L * L));
   }
   /* The running chain's series; per-chain tables: records of the group's chains, all records
    * on world rank 0, every size's block means for the finite-size scaling; correlation blocks
@@ -273,9 +276,9 @@ invrg_err invrg_budget_check_mc(const invrg_run *run) {
                        (double)cfg->analyze.jackknife_blocks) * 4.0 / 3.0;
   char what[64];
   snprintf(what, sizeof what, "&mc with L = %lld", (long long)L_max);
-  INVRG_CALL(check_memory(run, need, "mc", "L", what));
+  INVRG_CHECK_MORE(found, check_memory(run, need, "mc", "L", what));
   mc_bytes(cfg, &configs);
-  INVRG_CALL(check_disk(run, "mc", configs, mc->save_configs ? "save_configs" : "n_samples"));
+  INVRG_CHECK_MORE(found, check_disk(run, "mc", configs, mc->save_configs ? "save_configs" : "n_samples"));
 cleanup:
-  return err;
+  return err != INVRG_SUCCESS ? err : found;
 }
