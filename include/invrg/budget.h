@@ -41,6 +41,13 @@ invrg_err invrg_budget_check_dream(const invrg_run *run, bool conv, int kernel);
 /** Stage mc: memory per chain and size, per-chain tables; saved configurations and series. */
 invrg_err invrg_budget_check_mc(const invrg_run *run);
 
+/**
+ * Stage train: memory of the @p n_configs training configurations of @p L × L (every rank
+ * holds them) and of the replicas' table (parameters, loss curves and Adam moments of every
+ * replica; on every rank). Not collective.
+ */
+invrg_err invrg_budget_check_train(const invrg_run *run, int64_t n_configs, int64_t L);
+
 /** Bytes the run file will take (all stages of &run stages, roughly), without checkpoints. */
 double invrg_budget_file_bytes(const invrg_config *cfg);
 

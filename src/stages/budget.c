@@ -69,9 +69,11 @@ static int ranks_here(const invrg_run *run) {
   return cores > 0 && cores < run->groups->world_size ? (int)cores : run->groups->world_size;
 }
 
+#define LATTICE_ADVICE "use more ranks (ranks_per_group shares a lattice) or smaller sizes"
+
 /* Input error on &group key if @p need bytes per rank do not fit this machine's memory. */
 static invrg_err check_memory(const invrg_run *run, double need, const char *group,
-                              const char *key, const char *what) {
+                              const char *key, const char *what, const char *advice) {
   const double have = (double)sysconf(_SC_PHYS_PAGES) * (double)sysconf(_SC_PAGESIZE);
   const int here = ranks_here(run);
   if (need * here <= 0.9 * have) { /* the rest: system, page cache */
@@ -81,9 +83,8 @@ static invrg_err check_memory(const invrg_run *run, double need, const char *gro
   return invrg_config_input_error(
       run->cfg, group, key,
       "%s needs about %.3g GiB per rank, %.3g GiB for the %d rank%s on this machine, which has "
-      "%.3g GiB (90 %% of it usable): use more ranks (ranks_per_group shares a lattice) or "
-      "smaller sizes",
-      what, need / GiB, need * here / GiB, here, here == 1 ? "" : "s", have / GiB);
+      "%.3g GiB (90 %% of it usable): %s",
+      what, need / GiB, need * here / GiB, here, here == 1 ? "" : "s", have / GiB, advice);
 }
 
 /* ------------------------------------------------------------------ disk */
@@ -210,7 +211,7 @@ invrg_err invrg_budget_check_dream(const invrg_run *run, bool conv, int kernel) 
   need += (double)invrg_reducer_window((int)rec) * rec * 8 * 2 + n_meas * B * INVRG_N_PRIMARY * 8;
   char what[64];
   snprintf(what, sizeof what, "levels = %lld", (long long)d->levels);
-  INVRG_CHECK_MORE(found, check_memory(run, need, "dream", "levels", what));
+  INVRG_CHECK_MORE(found, check_memory(run, need, "dream", "levels", what, LATTICE_ADVICE));
 
   const double n_saved = (double)(d->save_max < d->n_samples ? d->save_max : d->n_samples);
   for (int i = 0; i < d->n_save_levels; i++)
@@ -276,9 +277,35 @@ invrg_err invrg_budget_check_mc(const invrg_run *run) {
                        (double)cfg->analyze.jackknife_blocks) * 4.0 / 3.0;
   char what[64];
   snprintf(what, sizeof what, "&mc with L = %lld", (long long)L_max);
-  INVRG_CHECK_MORE(found, check_memory(run, need, "mc", "L", what));
+  INVRG_CHECK_MORE(found, check_memory(run, need, "mc", "L", what, LATTICE_ADVICE));
   mc_bytes(cfg, &configs);
   INVRG_CHECK_MORE(found, check_disk(run, "mc", configs, mc->save_configs ? "save_configs" : "n_samples"));
 cleanup:
   return err != INVRG_SUCCESS ? err : found;
+}
+
+/* Parameters of the model &train fits: sym3/5/7 3, 6, 10; conv 2·C·k² + C + 1. */
+static double train_params(const invrg_config_train *t) {
+  if (strcmp(t->model, "conv") == 0) {
+    const double C = (double)t->conv_channels, k = (double)t->conv_kernel;
+    return 2 * C * k * k + C + 1;
+  }
+  return strcmp(t->model, "sym7") == 0 ? 10 : strcmp(t->model, "sym5") == 0 ? 6 : 3;
+}
+
+invrg_err invrg_budget_check_train(const invrg_run *run, int64_t n_configs, int64_t L) {
+  const invrg_config_train *t = &run->cfg->train;
+  const double R = (double)t->n_replicas, E = (double)t->epochs, np = train_params(t);
+  const double data = (double)n_configs * (double)L * (double)L * (1.0 + 1.0 / 8);
+  /* [replica][params | train loss | val loss | rate], all of them on every rank and this
+   * rank's own; their Adam moments; the write-out's copies of parameters and curves. */
+  const double record = (np + 2 * E + 1) * 8;
+  const double mine = ceil(R / run->groups->n_groups);
+  const double table = R * record + mine * (record + 2 * np * 8) + R * (np + 2 * E) * 8;
+  char what[96];
+  snprintf(what, sizeof what, "training on %lld configurations of %lld^2 with %lld replicas",
+           (long long)n_configs, (long long)L, (long long)t->n_replicas);
+  return check_memory(run, data + table + FIXED_BYTES, "train",
+                      table > data ? "n_replicas" : "data", what,
+                      "use fewer replicas or training configurations");
 }

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "invrg/budget.h"
 #include "invrg/h5util.h"
 #include "invrg/log.h"
 #include "invrg/model_io.h"
@@ -126,16 +127,18 @@ cleanup:
 /* ------------------------------------------------------------------ check */
 
 /* How many configurations the data will hold, known before any work. */
-static invrg_err count_data(const invrg_config *cfg, int64_t *n) {
+static invrg_err count_data(const invrg_config *cfg, int64_t *n, int64_t *L_out) {
   invrg_err err = INVRG_SUCCESS;
   hid_t file = -1, dset = -1, space = -1;
   if (cfg->train.data[0] == '\0') {
     *n = cfg->mc.n_chains * cfg->mc.n_samples;
+    *L_out = cfg->train.data_L > 0 ? cfg->train.data_L : cfg->mc.L[0];
     goto cleanup;
   }
   INVRG_CALL(open_data_file(cfg, &file));
   int64_t L;
   err = find_data_L(cfg, file, cfg->train.data, &L);
+  *L_out = L;
   if (err == INVRG_SUCCESS) {
     char path[64];
     snprintf(path, sizeof path, "mc/L%lld/configs", (long long)L);
@@ -178,9 +181,9 @@ static invrg_err train_check(const invrg_run *run) {
     found = invrg_config_input_error(cfg, "train", "select",
                                      "the mean of conv replicas is not a model; use 'best'");
   /* Only rank 0 looks at the file, then tells everyone what it found. */
-  int64_t data[2] = {INVRG_SUCCESS, 0}; /* error code, configurations */
-  if (run->groups->world_rank == 0) data[0] = count_data(cfg, &data[1]);
-  INVRG_MPI_CALL(MPI_Bcast(data, 2, MPI_INT64_T, 0, run->groups->world));
+  int64_t data[3] = {INVRG_SUCCESS, 0, 0}; /* error code, configurations, L */
+  if (run->groups->world_rank == 0) data[0] = count_data(cfg, &data[1], &data[2]);
+  INVRG_MPI_CALL(MPI_Bcast(data, 3, MPI_INT64_T, 0, run->groups->world));
   if (data[0] != INVRG_SUCCESS) {
     if (run->groups->world_rank != 0)
       invrg_error_set(INVRG_ERR_INPUT, __FILE__, __LINE__, "bad &train data");
@@ -196,6 +199,7 @@ static invrg_err train_check(const invrg_run *run) {
                                      "configurations after %lld for validation)",
                                      (long long)t->batch, (long long)(n - n_val),
                                      (long long)n_val);
+  INVRG_CHECK_MORE(found, invrg_budget_check_train(run, n, data[2])); /* memory */
 cleanup:
   return err != INVRG_SUCCESS ? err : found;
 }

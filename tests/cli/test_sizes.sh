@@ -21,6 +21,12 @@ expect_grep err.txt "needs about" "2 ranks: the memory needed"
 expect_status 2 "--check gives the same error" -- "$INVRG" --check big.nml
 expect_grep err.txt "levels = 20 needs about" "--check: the memory needed"
 
+# --- training: the replicas' table and the data on every rank, up front
+printf "&run stages = 'mc', 'train', output = 'tr.h5' /\n&mc L = 8, n_samples = 20, save_configs = T /\n&train model = 'conv',\n  n_replicas = 100000000 /\n" > tr.nml
+expect_status 2 "10^8 conv replicas are refused" -- "$INVRG" --check tr.nml
+expect_grep err.txt "tr.nml:4:3: error: training on 160 configurations of 8^2 with 100000000 replicas needs about" \
+  "the error names n_replicas and the memory per rank"
+
 # --- saved configurations larger than the free disk of the output's directory: 1 MiB per
 # 1024² configuration, twice as many as the free space holds (computed now)
 n=$("$PYTHON" -c "import os; s = os.statvfs('.'); print(2 * s.f_bavail * s.f_frsize // 2**20 + 1000)")
