@@ -62,13 +62,29 @@ static bool read_holder(const char *path, holder *h) {
   return h->host[0] != '\0' && h->pid > 0;
 }
 
-/* A holder on this host whose process no longer exists. */
-static bool is_stale(const holder *h) {
+/* Is process @p pid of this host running? A killed process stays a zombie until its parent
+ * reaps it (a killed rank whose launcher was killed too): that is not running. */
+static bool process_runs(long pid) {
+  if (kill((pid_t)pid, 0) != 0 && errno == ESRCH) return false;
+  char path[64], stat[512];
+  snprintf(path, sizeof path, "/proc/%ld/stat", pid);
+  FILE *f = fopen(path, "r");
+  if (f == NULL) return true; /* no /proc: kill() said it exists */
+  size_t n = fread(stat, 1, sizeof stat - 1, f);
+  fclose(f);
+  stat[n] = '\0';
+  const char *after_name = strrchr(stat, ')'); /* "pid (name) S ..." */
+  return after_name == NULL || !(after_name[1] == ' ' && (after_name[2] == 'Z' || after_name[2] == 'X'));
+}
+
+static bool same_host(const holder *h) {
   char host[256];
   this_host(host, sizeof host);
-  if (strcmp(host, h->host) != 0) return false;
-  return kill((pid_t)h->pid, 0) != 0 && errno == ESRCH;
+  return strcmp(host, h->host) == 0;
 }
+
+/* A holder on this host whose process no longer runs. */
+static bool is_stale(const holder *h) { return same_host(h) && !process_runs(h->pid); }
 
 static void describe(const holder *h, char *buf, size_t len) {
   snprintf(buf, len, "pid %ld on host %s, started %s%s%s", h->pid, h->host,

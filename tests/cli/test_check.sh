@@ -141,6 +141,24 @@ expect_status 0 "a stale lock (its process is gone) is taken over" -- "$INVRG" l
 expect_grep err.txt "'locked.h5.lock' is a stale lock (pid $dead on host $(hostname)" "the stale lock is reported"
 [ -e locked.h5 ] && [ ! -e locked.h5.lock ] && pass "run complete, its lock removed" || fail "no output, or lock left"
 
+# A holder killed a moment ago may still be a zombie (not yet reaped): that is not a run.
+cat > zombie.py <<'PY'
+import os, socket, subprocess, sys, time
+pid = os.fork()
+if pid == 0:
+    os._exit(0)
+time.sleep(0.2)  # exited, not reaped: a zombie
+with open("locked.h5.lock", "w") as f:
+    f.write(f"host={socket.gethostname()}\npid={pid}\nstarted=2026-01-01T00:00:00Z\nslurm_job=\ninput=x.nml\n")
+r = subprocess.run([sys.argv[1], "locked.nml"], capture_output=True, text=True)
+sys.stdout.write(r.stdout); sys.stderr.write(r.stderr)
+os.waitpid(pid, 0)
+sys.exit(r.returncode)
+PY
+printf "&run stages = 'mc', output = 'locked.h5', log_level = 'warn' /\n&output overwrite = T /\n&mc L = 8, n_samples = 20 /\n" > locked.nml
+expect_status 0 "a lock whose process is a zombie is taken over" -- "$PYTHON" zombie.py "$INVRG"
+expect_grep err.txt "is a stale lock" "the zombie's lock is reported as stale"
+
 # Two real runs on one output: the second is refused at once, the first completes.
 printf "&run stages = 'mc', output = 'same.h5', log_level = 'warn' /\n&mc L = 64, n_chains = 2, n_samples = 4000, algorithm = 'wolff' /\n" > same.nml
 "$INVRG" same.nml > first.out 2> first.err &
