@@ -1,8 +1,11 @@
 /*
  * Correlations and finite-size scaling on Monte Carlo at K_c (Wolff, one rank
  * per chain, chains spread over the ranks), L = 16 … 64:
- * - ξ₂/L = a + b/L fitted over all sizes: a within 3σ of 0.9050488 (Salas & Sokal);
- * - γ/ν from ln χ = a + b ln L: within 3σ of 7/4;
+ * - E/N at every size against the exact torus;
+ * - ξ₂/L = a + b/L fitted over all sizes: a against 0.9050488 (Salas & Sokal);
+ * - γ/ν from ln χ = a + b ln L against 7/4;
+ * - both fits' χ²/dof below the 99.9 % quantile of their χ² distribution;
+ *   the seven comparisons with one family-wise threshold (ALPHA below);
  * - G_axis(1) = −(E/N)/2 of the same ensemble, to rounding.
  * Errors from the jackknife over 20 blocks of samples per size (5 per chain),
  * the same block numbers at every size. The other fits and the L_min scans are
@@ -38,12 +41,38 @@ static int world_rank, failures;
     }                                                                                 \
   } while (0)
 
-static void expect_within_3sigma(const char *what, double value, double error, double exact) {
-  const double z = (value - exact) / error;
-  const bool ok = fabs(z) <= 3 && error > 0 && isfinite(z);
+/* All the statistical comparisons of this test share one family-wise threshold: a correct code
+ * fails one of them with probability ALPHA in all. */
+#define ALPHA 0.002
+enum { N_COMPARISONS = 7 }; /* E/N at 5 sizes, xi2/L(inf), gamma/nu */
+
+/* z with P(|N(0,1)| > z) = p, by bisection on erfc. */
+static double two_sided_z(double p) {
+  double lo = 0, hi = 40;
+  for (int i = 0; i < 200; i++) {
+    const double mid = (lo + hi) / 2;
+    if (erfc(mid / sqrt(2.0)) > p) lo = mid; else hi = mid;
+  }
+  return lo;
+}
+
+static void expect_within(const char *what, double value, double error, double exact) {
+  const double z = (value - exact) / error, limit = two_sided_z(ALPHA / N_COMPARISONS);
+  const bool ok = fabs(z) <= limit && error > 0 && isfinite(z);
   if (world_rank == 0)
-    printf("%s %-32s %.6f +- %.6f  exact %.7f  (%+.2f sigma)\n", ok ? "ok:  " : "FAIL:", what,
-           value, error, exact, z);
+    printf("%s %-32s %.6f +- %.6f  exact %.7f  (%+.2f sigma; limit %.2f)\n", ok ? "ok:  " : "FAIL:",
+           what, value, error, exact, z, limit);
+  failures += !ok;
+}
+
+/* A fit's chi^2/dof below the 99.9 % quantile of chi^2_k / k (Wilson-Hilferty, k = dof). */
+static void expect_fit_quality(const char *what, const invrg_fss_fit *fit) {
+  const double k = fit->n_points - 2, zq = 3.0902; /* the normal 99.9 % quantile */
+  const double q = pow(1 - 2 / (9 * k) + zq * sqrt(2 / (9 * k)), 3);
+  const bool ok = k >= 1 && isfinite(fit->chi2_dof) && fit->chi2_dof <= q;
+  if (world_rank == 0)
+    printf("%s %-32s chi2/dof %.2f (dof %.0f, 99.9 %% quantile %.2f)\n", ok ? "ok:  " : "FAIL:",
+           what, fit->chi2_dof, k, q);
   failures += !ok;
 }
 
@@ -124,6 +153,16 @@ int main(int argc, char **argv) {
     }
     energy[i] = e / ((double)N_CHAINS * n_samples);
     OK(invrg_fss_set_primaries(data, sizes[i], sums, block_sizes, INVRG_K_CRITICAL));
+    /* E/N against the exact torus, with the jackknife error over the blocks */
+    invrg_summary summary;
+    invrg_summary_from_blocks(sums, block_sizes, N_BLOCKS, (double)(sizes[i] * sizes[i]),
+                              INVRG_K_CRITICAL, &summary);
+    invrg_exact_thermo exact;
+    invrg_exact_torus((int)sizes[i], INVRG_K_CRITICAL, &exact);
+    char what[32];
+    snprintf(what, sizeof what, "E/N at L = %lld", (long long)sizes[i]);
+    expect_within(what, summary.value[INVRG_OBS_ENERGY], summary.error[INVRG_OBS_ENERGY],
+                  exact.energy);
   }
   OK(invrg_corr_reduce(corr));
   invrg_corr_results *cr = NULL;
@@ -150,9 +189,11 @@ int main(int argc, char **argv) {
            (long long)largest->L, largest->xi2_over_L, largest->xi2_over_L_err,
            (largest->xi2_over_L - INVRG_XI2_OVER_L_CRITICAL) / largest->xi2_over_L_err,
            INVRG_XI2_OVER_L_CRITICAL);
-  expect_within_3sigma("xi2/L(inf), a + b/L over 16..64", xi->result, xi->result_err,
-                       INVRG_XI2_OVER_L_CRITICAL);
-  expect_within_3sigma("gamma/nu, ln chi over 16..64", chi->result, chi->result_err, 1.75);
+  expect_within("xi2/L(inf), a + b/L over 16..64", xi->result, xi->result_err,
+                INVRG_XI2_OVER_L_CRITICAL);
+  expect_within("gamma/nu, ln chi over 16..64", chi->result, chi->result_err, 1.75);
+  expect_fit_quality("xi2/L = a + b/L", xi);
+  expect_fit_quality("ln chi = a + b ln L", chi);
   if (world_rank == 0)
     printf("%d x %d samples per size, %.1f s; %d failure(s)\n", N_CHAINS, n_samples,
            MPI_Wtime() - t0, failures);
