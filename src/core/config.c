@@ -502,7 +502,7 @@ void invrg_config_collect_diagnostics(bool on) {
     return;
   }
   collecting = false;
-  qsort(pending, (size_t)n_pending, sizeof *pending, by_position);
+  if (n_pending > 0) qsort(pending, (size_t)n_pending, sizeof *pending, by_position);
   fflush(stdout);
   for (int i = 0; i < n_pending; i++) fputs(pending[i].text, stderr);
   fflush(stderr);
