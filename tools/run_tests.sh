@@ -17,16 +17,31 @@ if [ "${INVRG_SANITIZE:-1}" != 0 ]; then
   INVRG_BUILD_DIR=$san_dir "$here/tools/setup.sh" --with-tests Sanitize
   # Open MPI's dlopen'd components leak at MPI_Finalize: leak checks are valgrind's job (docs/design.md §7).
   export ASAN_OPTIONS=detect_leaks=0 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
+  # The unit tests; the MPI tests of every module on 1, 2 and 4 ranks (halo exchange, distributed
+  # block spins, MCRG, dreams and correlations on split lattices); the program on hostile input
+  # (the fuzzing corpus) and on every input check.
   ctest --test-dir "$san_dir" --output-on-failure --parallel 2 -L unit
+  ctest --test-dir "$san_dir" --output-on-failure --parallel 2 \
+    -R 'test_(parallel|blockspin|mcrg|dream_layout|correlation|checkerboard|config_mpi|mc_exact|train)_np[124]$|fuzz_corpus|input_checks'
   work=$(mktemp -d)
   trap 'rm -rf "$work"' EXIT
+  # Every stage, on groups of one rank and on a lattice split over a group of two.
   cat > "$work/small.nml" <<'NML'
-&run stages = 'mc', 'train', 'dream', output = 'small.h5', log_level = 'warn' /
+&run stages = 'mc', 'train', 'dream', 'analyze', output = 'small.h5', log_level = 'warn' /
 &mc L = 8, n_chains = 2, n_therm = 20, n_samples = 40, save_configs = T /
 &train epochs = 2, batch = 10, n_replicas = 2 /
-&dream levels = 4, n_samples = 8, measure_from = 2 /
+&dream levels = 4, n_samples = 8, measure_from = 2, save_levels = 4 /
 &analyze mcrg_levels = 2, jackknife_blocks = 4 /
 NML
-  (cd "$work" && mpirun -n 2 "$san_dir/invrg" small.nml)
-  echo "sanitizers: unit tests and a 2-rank mc -> train -> dream run are clean"
+  cat > "$work/split.nml" <<'NML'
+&run stages = 'mc', 'dream', 'analyze', output = 'split.h5', log_level = 'warn' /
+&parallel ranks_per_group = 2, grid = 1, 2 /
+&mc L = 16, algorithm = 'sw', n_chains = 2, n_therm = 10, n_samples = 20, save_configs = T /
+&dream model = 'sym3', params = 0.5459, 0.62776, 1.40962, levels = 6, n_samples = 6,
+       measure_from = 3, save_levels = 5 /
+&analyze mcrg_levels = 2, jackknife_blocks = 3, operators = 'swendsen', 'paper36', mcrg_on_mc = T /
+NML
+  (cd "$work" && mpirun -n 2 "$san_dir/invrg" small.nml && mpirun -n 2 "$san_dir/invrg" split.nml)
+  echo "sanitizers: unit tests, the MPI tests, the fuzzing corpus, the input checks and every stage" \
+    "on 2 ranks (groups of one, and a lattice split over a group of two) are clean"
 fi
