@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "family_wise.h"
 #include "invrg/config.h"
 #include "invrg/correlation.h"
 #include "invrg/exact.h"
@@ -43,21 +44,11 @@ static int world_rank, failures;
 
 /* All the statistical comparisons of this test share one family-wise threshold: a correct code
  * fails one of them with probability ALPHA in all. */
-#define ALPHA 0.002
+#define ALPHA FAMILY_WISE_ALPHA
 enum { N_COMPARISONS = 7 }; /* E/N at 5 sizes, xi2/L(inf), gamma/nu */
 
-/* z with P(|N(0,1)| > z) = p, by bisection on erfc. */
-static double two_sided_z(double p) {
-  double lo = 0, hi = 40;
-  for (int i = 0; i < 200; i++) {
-    const double mid = (lo + hi) / 2;
-    if (erfc(mid / sqrt(2.0)) > p) lo = mid; else hi = mid;
-  }
-  return lo;
-}
-
 static void expect_within(const char *what, double value, double error, double exact) {
-  const double z = (value - exact) / error, limit = two_sided_z(ALPHA / N_COMPARISONS);
+  const double z = (value - exact) / error, limit = family_wise_z(ALPHA, N_COMPARISONS);
   const bool ok = fabs(z) <= limit && error > 0 && isfinite(z);
   if (world_rank == 0)
     printf("%s %-32s %.6f +- %.6f  exact %.7f  (%+.2f sigma; limit %.2f)\n", ok ? "ok:  " : "FAIL:",

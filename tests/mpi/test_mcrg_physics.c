@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "family_wise.h"
 #include "invrg/config.h"
 #include "invrg/exact.h"
 #include "invrg/groups.h"
@@ -33,15 +34,6 @@ static const double reference[3][4] = {{1.88070, 0.00004, 0.96951, 0.00146},
                                        {1.87587, 0.00007, 0.99942, 0.00168},
                                        {1.87431, 0.00013, 1.00045, 0.00163}};
 
-/* z with P(|N(0,1)| > z) = p, by bisection on erfc. */
-static double two_sided_z(double p) {
-  double lo = 0, hi = 40;
-  for (int i = 0; i < 200; i++) {
-    const double mid = (lo + hi) / 2;
-    if (erfc(mid / sqrt(2.0)) > p) lo = mid; else hi = mid;
-  }
-  return lo;
-}
 
 #define OK(call)                                                                \
   do {                                                                          \
@@ -170,7 +162,7 @@ int main(int argc, char **argv) {
   const invrg_mcrg_level *l2 = invrg_mcrg_result(r_all, 0, 2),
                          *q2 = invrg_mcrg_result(r_quarter, 0, 2);
   if (L != 64 || n_samples != 6000 || n_chains != 8) goto done;
-  const double limit = two_sided_z(0.002 / 6);
+  const double limit = family_wise_z(FAMILY_WISE_ALPHA, 6);
   for (int level = 1; level <= 3; level++) {
     const invrg_mcrg_level *r = invrg_mcrg_result(r_all, 0, level);
     const double *ref = reference[level - 1];
