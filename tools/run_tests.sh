@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what is missing (with what the tests need: check, valgrind, SLURM), builds with
-# warnings as errors, and runs the whole test suite with CTest; then builds again with the address and undefined-behaviour sanitizers and runs the unit
-# tests and one small end-to-end run there (INVRG_SANITIZE=0 skips that part).
+# warnings as errors, and runs the whole test suite with CTest; then builds again with the
+# address and undefined-behaviour sanitizers and runs there the unit and MPI tests, the fuzzing
+# corpus, the input checks and every stage on 2 ranks (INVRG_SANITIZE=0 skips that part).
 # Extra arguments go to the first ctest (e.g. -L unit, -R namelist).
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -26,13 +27,7 @@ if [ "${INVRG_SANITIZE:-1}" != 0 ]; then
   work=$(mktemp -d)
   trap 'rm -rf "$work"' EXIT
   # Every stage, on groups of one rank and on a lattice split over a group of two.
-  cat > "$work/small.nml" <<'NML'
-&run stages = 'mc', 'train', 'dream', 'analyze', output = 'small.h5', log_level = 'warn' /
-&mc L = 8, n_chains = 2, n_therm = 20, n_samples = 40, save_configs = T /
-&train epochs = 2, batch = 10, n_replicas = 2 /
-&dream levels = 4, n_samples = 8, measure_from = 2, save_levels = 4 /
-&analyze mcrg_levels = 2, jackknife_blocks = 4 /
-NML
+  cp "$here/tests/inputs/small_pipeline.nml" "$work/small.nml"
   cat > "$work/split.nml" <<'NML'
 &run stages = 'mc', 'dream', 'analyze', output = 'split.h5', log_level = 'warn' /
 &parallel ranks_per_group = 2, grid = 1, 2 /

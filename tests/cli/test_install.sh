@@ -31,13 +31,7 @@ expect_status 0 "P/bin/invrg --version" -- "$P/bin/invrg" --version
 version=$(sed -n 's/^version: *//p' "$P/share/doc/invrg/CITATION.cff")
 expect_grep out.txt "$version" "CITATION.cff's version ($version) is the program's"
 
-cat > tiny.nml <<'NML'
-&run stages = 'mc', 'train', 'dream', output = 'tiny.h5', log_level = 'warn' /
-&mc L = 8, n_chains = 2, n_therm = 20, n_samples = 40, save_configs = T /
-&train epochs = 2, batch = 10, n_replicas = 2 /
-&dream levels = 4, n_samples = 8, measure_from = 2 /
-&analyze mcrg_levels = 2, jackknife_blocks = 4 /
-NML
+cp "$SOURCE_DIR/tests/inputs/small_pipeline.nml" tiny.nml && sed -i "s/small.h5/tiny.h5/" tiny.nml
 expect_status 0 "P/bin/invrg runs a small input on 1 rank" -- "$MPIEXEC" -n 1 "$P/bin/invrg" tiny.nml
 expect_status 0 "P/share/invrg/tools/invrg_io.py reads the run file" -- \
   "$P/share/invrg/tools/invrg_io.py" tiny.h5

@@ -48,13 +48,7 @@ expect_status 0 "build the program (-j2)" -- "$cmake" --build "$copy/build" -j2 
 invrg=$copy/build/invrg
 
 mkdir run && cd run || exit 1
-cat > small.nml <<'NML'
-&run stages = 'mc', 'train', 'dream', output = 'small.h5', log_level = 'warn' /
-&mc L = 8, n_chains = 2, n_therm = 20, n_samples = 40, save_configs = T /
-&train epochs = 2, batch = 10, n_replicas = 2 /
-&dream levels = 4, n_samples = 8, measure_from = 2 /
-&analyze mcrg_levels = 2, jackknife_blocks = 4 /
-NML
+cp "$copy/tests/inputs/small_pipeline.nml" small.nml
 expect_status 0 "mc → train → dream on 2 ranks" -- "$MPIEXEC" -n 2 "$invrg" small.nml
 "$PYTHON" - <<'PY' > py.txt 2>&1 && pass "a complete run file: /mc/L8, /train, /dream/L16 with 8 samples" \
   || { fail "the run file is not complete"; cat py.txt; }
