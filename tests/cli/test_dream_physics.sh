@@ -7,7 +7,7 @@
 #   &analyze operators = 'swendsen', mcrg_levels = 4, jackknife_blocks = 40, correlations = F /
 # E/N, χ and V4 at L = 16 … 128, γ/ν of the finite-size-scaling fit, λ_h and λ_t of the down
 # pairs at the top level: each within one family-wise threshold of the reference, the error
-# being the two runs' errors combined. What the model's dreams are (near critical Ising, not at
+# being the two runs' errors combined; the γ/ν fit's χ²/dof below its 99.9 % quantile. What the model's dreams are (near critical Ising, not at
 # it: V4 ≈ 1.115 instead of 1.168, λ_t ≈ 2.20 instead of 2) is printed against the exact values.
 source "$(dirname "$0")/lib.sh"
 cat > dream.nml <<'NML'
@@ -20,7 +20,7 @@ expect_status 0 "10^4 dreams to 128² on 2 ranks" -- "$MPIEXEC" -n 2 "$INVRG" dr
 cat > check.py <<'PY'
 import math, sys
 import h5py
-from scipy.stats import norm
+from scipy.stats import chi2, norm
 
 REFERENCE = {  # value, error: the run described at the top of test_dream_physics.sh
     "energy@16": (-1.358984219, 0.0006152), "chi@16": (6.571732673, 0.04362),
@@ -60,6 +60,12 @@ for key, (ref, ref_err) in REFERENCE.items():
     note = f"; exact critical Ising {exact:.5f}" if exact else ""
     print(f"{'ok' if good else 'FAIL'}: {key} = {value:.6f} ± {err:.6f}, reference {ref:.6f} ± "
           f"{ref_err:.6f} ({dev:+.2f} σ){note}")
+# The fit itself: chi^2/dof below the 99.9 % quantile of chi^2_k / k (k = sizes - 2).
+k = int(g["n_points"]) - 2
+q = float(chi2.isf(0.001, k)) / k
+good = k >= 1 and g["chi2_dof"] <= q
+ok &= good
+print(f"{'ok' if good else 'FAIL'}: gamma/nu fit chi2/dof {g['chi2_dof']:.2f} (dof {k}, 99.9 % quantile {q:.2f})")
 sys.exit(0 if ok else 1)
 PY
 expect_status 0 "E/N, chi, V4, gamma/nu, lambda_h and lambda_t against the reference" -- "$PYTHON" check.py

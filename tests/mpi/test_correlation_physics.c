@@ -1,11 +1,11 @@
 /*
  * Correlations and finite-size scaling on Monte Carlo at K_c (Wolff, one rank
  * per chain, chains spread over the ranks), L = 16 … 64:
- * - E/N at every size against the exact torus;
+ * - E/N and C/N at every size against the exact torus;
  * - ξ₂/L = a + b/L fitted over all sizes: a against 0.9050488 (Salas & Sokal);
  * - γ/ν from ln χ = a + b ln L against 7/4;
  * - both fits' χ²/dof below the 99.9 % quantile of their χ² distribution;
- *   the seven comparisons with one family-wise threshold (ALPHA below);
+ *   the twelve comparisons with one family-wise threshold (ALPHA below);
  * - G_axis(1) = −(E/N)/2 of the same ensemble, to rounding.
  * Errors from the jackknife over 20 blocks of samples per size (5 per chain),
  * the same block numbers at every size. The other fits and the L_min scans are
@@ -45,7 +45,7 @@ static int world_rank, failures;
 /* All the statistical comparisons of this test share one family-wise threshold: a correct code
  * fails one of them with probability ALPHA in all. */
 #define ALPHA FAMILY_WISE_ALPHA
-enum { N_COMPARISONS = 7 }; /* E/N at 5 sizes, xi2/L(inf), gamma/nu */
+enum { N_COMPARISONS = 12 }; /* E/N and C/N at 5 sizes, xi2/L(inf), gamma/nu */
 
 static void expect_within(const char *what, double value, double error, double exact) {
   const double z = (value - exact) / error, limit = family_wise_z(ALPHA, N_COMPARISONS);
@@ -144,7 +144,7 @@ int main(int argc, char **argv) {
     }
     energy[i] = e / ((double)N_CHAINS * n_samples);
     OK(invrg_fss_set_primaries(data, sizes[i], sums, block_sizes, INVRG_K_CRITICAL));
-    /* E/N against the exact torus, with the jackknife error over the blocks */
+    /* E/N and C/N against the exact torus, with the jackknife errors over the blocks */
     invrg_summary summary;
     invrg_summary_from_blocks(sums, block_sizes, N_BLOCKS, (double)(sizes[i] * sizes[i]),
                               INVRG_K_CRITICAL, &summary);
@@ -154,6 +154,9 @@ int main(int argc, char **argv) {
     snprintf(what, sizeof what, "E/N at L = %lld", (long long)sizes[i]);
     expect_within(what, summary.value[INVRG_OBS_ENERGY], summary.error[INVRG_OBS_ENERGY],
                   exact.energy);
+    snprintf(what, sizeof what, "C/N at L = %lld", (long long)sizes[i]);
+    expect_within(what, summary.value[INVRG_OBS_SPECIFIC_HEAT],
+                  summary.error[INVRG_OBS_SPECIFIC_HEAT], exact.specific_heat);
   }
   OK(invrg_corr_reduce(corr));
   invrg_corr_results *cr = NULL;

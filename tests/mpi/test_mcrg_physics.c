@@ -6,7 +6,8 @@
  * own values: MCRG with few operators is close to 15/8 and 1, not at them),
  * with one family-wise threshold and errors small enough to see a slip, and
  * errors must shrink as 1/√samples: the error from a quarter of the samples
- * is about twice the error from all of them.
+ * is about twice the error from all of them. E/N and C/N of the same samples
+ * against the exact torus.
  *
  * Also prints the 'paper36' results.
  * Usage: test_mcrg_physics [samples_per_chain [chains [L [seed]]]]
@@ -25,6 +26,7 @@
 #include "invrg/log.h"
 #include "invrg/mc_update.h"
 #include "invrg/mcrg.h"
+#include "invrg/observables.h"
 
 static int rank = 0, failures = 0;
 
@@ -117,6 +119,8 @@ int main(int argc, char **argv) {
   invrg_wolff *w = NULL;
   OK(invrg_lattice_create_replicated(L, L, 1, &lat));
   OK(invrg_wolff_create(L, L, &w));
+  double *block_sums = calloc((size_t)n_blocks * INVRG_N_PRIMARY, sizeof *block_sums);
+  double *block_counts = calloc((size_t)n_blocks, sizeof *block_counts);
   double t0 = MPI_Wtime();
   for (int64_t k = 0; k < invrg_groups_item_count(g, n_chains); k++) {
     const int64_t c = invrg_groups_item(g, k);
@@ -130,9 +134,14 @@ int main(int argc, char **argv) {
     for (int64_t s = 0; s < n_samples; s++) {
       OK(invrg_mc_wolff_sweeps(lat, &chain, 1, w, &counts));
       /* Blocks: contiguous pieces of the chain-major sample order, whatever the layout. */
-      OK(invrg_mcrg_add_configuration(
-          all, lat, (uint64_t)c, (uint64_t)s,
-          invrg_mcrg_block_of(c * n_samples + s, n_chains * n_samples, n_blocks)));
+      const int block = invrg_mcrg_block_of(c * n_samples + s, n_chains * n_samples, n_blocks);
+      OK(invrg_mcrg_add_configuration(all, lat, (uint64_t)c, (uint64_t)s, block));
+      invrg_config_sums cs; /* and E/N, C/N of the same samples */
+      double p_one[INVRG_N_PRIMARY];
+      OK(invrg_observables_sums(lat, &cs));
+      invrg_observables_primaries(&cs, p_one);
+      for (int q = 0; q < INVRG_N_PRIMARY; q++) block_sums[block * INVRG_N_PRIMARY + q] += p_one[q];
+      block_counts[block] += 1;
       if (s < n_quarter)
         OK(invrg_mcrg_add_configuration(
             quarter, lat, (uint64_t)c, (uint64_t)s,
@@ -157,12 +166,36 @@ int main(int argc, char **argv) {
 
   /* Against the reference of the same estimator (MCRG with a finite operator set is not exact:
    * at level 2 its y_h is 1.8759, 12 of the reference's errors above 15/8), errors combined,
-   * one family-wise threshold for the 6 comparisons; errors small enough to see a slip of
+   * one family-wise threshold for the 8 comparisons; errors small enough to see a slip of
    * 0.004 in y_h and 0.04 in y_t. The distance from the exact exponents is printed. */
   const invrg_mcrg_level *l2 = invrg_mcrg_result(r_all, 0, 2),
                          *q2 = invrg_mcrg_result(r_quarter, 0, 2);
   if (L != 64 || n_samples != 6000 || n_chains != 8) goto done;
-  const double limit = family_wise_z(FAMILY_WISE_ALPHA, 6);
+  const double limit = family_wise_z(FAMILY_WISE_ALPHA, 8);
+  /* E/N and C/N of the simulated samples against the exact torus (each block is one chain's,
+   * on one rank: the world sum is exact). */
+  MPI_Allreduce(MPI_IN_PLACE, block_sums, n_blocks * INVRG_N_PRIMARY, MPI_DOUBLE, MPI_SUM,
+                MPI_COMM_WORLD);
+  MPI_Allreduce(MPI_IN_PLACE, block_counts, n_blocks, MPI_DOUBLE, MPI_SUM, MPI_COMM_WORLD);
+  int64_t *block_sizes = calloc((size_t)n_blocks, sizeof *block_sizes);
+  for (int b = 0; b < n_blocks; b++) {
+    block_sizes[b] = (int64_t)block_counts[b];
+    for (int q = 0; q < INVRG_N_PRIMARY; q++) block_sums[b * INVRG_N_PRIMARY + q] /= block_counts[b];
+  }
+  invrg_summary summary;
+  invrg_summary_from_blocks(block_sums, block_sizes, n_blocks, (double)L * L, INVRG_K_CRITICAL,
+                            &summary);
+  free(block_sizes);
+  invrg_exact_thermo exact;
+  invrg_exact_torus(L, INVRG_K_CRITICAL, &exact);
+  const double ze = (summary.value[INVRG_OBS_ENERGY] - exact.energy) / summary.error[INVRG_OBS_ENERGY];
+  const double zc = (summary.value[INVRG_OBS_SPECIFIC_HEAT] - exact.specific_heat) /
+                    summary.error[INVRG_OBS_SPECIFIC_HEAT];
+  EXPECT(fabs(ze) < limit, "E/N = %.6f +- %.6f, exact %.6f: %+.2f sigma (limit %.2f)",
+         summary.value[INVRG_OBS_ENERGY], summary.error[INVRG_OBS_ENERGY], exact.energy, ze, limit);
+  EXPECT(fabs(zc) < limit, "C/N = %.5f +- %.5f, exact %.5f: %+.2f sigma (limit %.2f)",
+         summary.value[INVRG_OBS_SPECIFIC_HEAT], summary.error[INVRG_OBS_SPECIFIC_HEAT],
+         exact.specific_heat, zc, limit);
   for (int level = 1; level <= 3; level++) {
     const invrg_mcrg_level *r = invrg_mcrg_result(r_all, 0, level);
     const double *ref = reference[level - 1];
@@ -184,6 +217,8 @@ int main(int argc, char **argv) {
          ratio_t);
 
 done:
+  free(block_sums);
+  free(block_counts);
   invrg_mcrg_results_destroy(&r_all);
   invrg_mcrg_results_destroy(&r_quarter);
   invrg_mcrg_destroy(&all);
