@@ -68,8 +68,9 @@ print(("ok" if same else "FAIL") + ": sym7 distributed over 2x1 equals 1 rank bi
 ok &= same
 c = a["dream/L32/configs"][()]
 e = -(c * np.roll(c, -1, 1) + c * np.roll(c, -1, 2)).sum(axis=(1, 2)) / 1024.0
-good = c[0].sum() != 0 or c[1].sum() != 0
-print(("ok" if good else "FAIL") + ": configurations are not constant")
+# every saved configuration has spins of both signs and is above the ground state (E/N = -2)
+good = all((ci == 1).any() and (ci == -1).any() for ci in c) and bool((e > -2).all())
+print(("ok" if good else "FAIL") + f": no saved configuration is constant (E/N {e.min():.3f} … {e.max():.3f})")
 ok &= good
 sys.exit(0 if ok else 1)
 PY
