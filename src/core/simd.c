@@ -107,7 +107,7 @@ static inline dest_walk dest_walk_start(const philox_job *j, int i, int width) {
 static inline uint32_t *dest_walk_next(const philox_job *j, dest_walk *d) {
   uint32_t *o = d->tile_start + d->at;
   d->at += d->width;
-  if (d->at == j->tile) d->tile_start += 4 * j->stride, d->at = 0;
+  if (d->at == j->tile && j->tile < j->n) d->tile_start += 4 * j->stride, d->at = 0;
   return o;
 }
 
