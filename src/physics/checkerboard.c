@@ -15,8 +15,6 @@
 #include "invrg/mc_update.h"
 
 #include <math.h>
-#include <stdlib.h>
-#include <string.h>
 
 #include "invrg/simd.h"
 
@@ -103,7 +101,6 @@ static int64_t kernel_generic(int8_t *p, ptrdiff_t sx, const uint32_t *u, int n,
 
 /* ---------------------------------------------------------------- AVX2 */
 #if INVRG_SIMD_X86
-
 /* u < T for unsigned 32-bit lanes (AVX2 only compares signed: flip the top bits). */
 INVRG_TARGET_AVX2 static inline __m256i less_u32_avx2(__m256i u_biased, uint32_t T) {
   return _mm256_cmpgt_epi32(_mm256_set1_epi32((int)(T ^ 0x80000000u)), u_biased);
