@@ -56,9 +56,9 @@ typedef struct {
  * *added*: attempted += Lx·Ly, accepted and spins_flipped += the spins that
  * changed (for heat bath too), summed over the group.
  *
- * The kernel (portable C, or AVX2 / AVX-512 on x86, chosen at run time; all
- * give identical results) can be forced with the environment variable
- * INVRG_SIMD=generic|avx2|avx512, read at the first sweep.
+ * The kernel (portable C, or AVX2 / AVX-512 on x86: the level of
+ * invrg_simd_active(); all give identical results) can be forced with the
+ * environment variable INVRG_SIMD=generic|avx2|avx512, read at the first use.
  * Collective on lat->comm.
  */
 invrg_err invrg_mc_checkerboard_sweep(invrg_lattice *lat, const invrg_mc_chain *chain,

@@ -36,6 +36,7 @@
 #include <stdint.h>
 
 #include "invrg/error.h"
+#include "invrg/simd.h"
 
 /**
  * What the numbers are for. The values are part of the reproducibility
@@ -101,8 +102,8 @@ static inline void invrg_rng_uniform_x2(const invrg_rng_stream *s, uint64_t site
 /**
  * Many blocks at once, for hot loops: block (sites[i], draw) of @p s for
  * i < n, word k of it in out[k * stride + i] (stride ≥ n). The same numbers
- * as invrg_rng_u32x4(); computed eight at a time with AVX2 when the CPU has
- * it. Not collective.
+ * as invrg_rng_u32x4(); computed 8 or 16 at a time with AVX2 or AVX-512 when
+ * the CPU has them (invrg_simd_active()). Not collective.
  */
 void invrg_rng_blocks_list(const invrg_rng_stream *s, const uint64_t *sites, int n, uint32_t draw,
                            uint32_t *out, size_t stride);
@@ -110,6 +111,16 @@ void invrg_rng_blocks_list(const invrg_rng_stream *s, const uint64_t *sites, int
 /** As invrg_rng_blocks_list() for the consecutive sites first, first + 1, …, first + n − 1. */
 void invrg_rng_blocks_range(const invrg_rng_stream *s, uint64_t first, int n, uint32_t draw,
                             uint32_t *out, size_t stride);
+
+/**
+ * The general form, for hot loops: at SIMD level @p level (resolved once by the caller), for
+ * the sites first … first + n − 1, or sites[0 … n − 1] when @p sites is not NULL, in tiles of
+ * @p tile blocks: word k of block i at out[(i / tile)·4·stride + k·stride + i % tile] (tile = n,
+ * or a multiple of 16; tile ≤ stride). Not collective.
+ */
+void invrg_rng_blocks_at(const invrg_rng_stream *s, invrg_simd_level level, uint64_t first,
+                         const uint64_t *sites, int n, uint32_t draw, uint32_t *out, size_t stride,
+                         int tile);
 
 /** Uniform 32-bit integer: word 0 of block (site, draw). */
 static inline uint32_t invrg_rng_u32(const invrg_rng_stream *s, uint64_t site, uint32_t draw) {

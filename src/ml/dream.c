@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "invrg/rng.h"
+#include "invrg/simd.h"
 #include "ml/dream_internal.h"
 
 int8_t invrg_dream_seed_spin(invrg_dream_start start, uint64_t seed, uint64_t sample) {
@@ -81,14 +82,7 @@ void invrg_dream_segment_words(const invrg_rng_stream *s, uint64_t g, int n, uin
                          stride);
 }
 
-bool invrg_dream_use_avx2(void) {
-#if defined(__x86_64__)
-  const char *want = getenv("INVRG_SIMD");
-  return __builtin_cpu_supports("avx2") && !(want != NULL && strcmp(want, "generic") == 0);
-#else
-  return false;
-#endif
-}
+bool invrg_dream_use_avx2(void) { return invrg_simd_active() >= INVRG_SIMD_AVX2; }
 
 /* ------------------------------------------------------------------ generic path */
 

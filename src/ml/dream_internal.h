@@ -4,10 +4,6 @@
 #ifndef INVRG_DREAM_INTERNAL_H
 #define INVRG_DREAM_INTERNAL_H
 
-#if defined(__x86_64__)
-#include <immintrin.h>
-#endif
-
 #include <math.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -17,6 +13,11 @@
 #include "invrg/lattice.h"
 #include "invrg/model.h"
 #include "invrg/rng.h"
+#include "invrg/simd.h"
+
+#if INVRG_SIMD_X86
+#include <immintrin.h>
+#endif
 
 /*
  * The window of a model. Fine site y depends on fine rows y − q … y + q, q the fine reach (sym:
@@ -64,13 +65,13 @@ static inline int8_t draw_spin(const uint32_t *words, size_t stride, uint64_t fi
   return words[(g & 3) * stride + ((g >> 2) - first_block)] < threshold ? 1 : -1;
 }
 
-/* The vector rows when the CPU has AVX2 and INVRG_SIMD does not say 'generic' (the same bits
- * either way: tests compare them). */
+/* The vector rows when the SIMD layer's level is AVX2 or above (the same bits either way:
+ * tests compare them). */
 bool invrg_dream_use_avx2(void);
 
-#if defined(__x86_64__)
+#if INVRG_SIMD_X86
 /* u < T ? 1 : −1 per 32-bit lane: unsigned as a signed comparison after flipping the top bits. */
-__attribute__((target("avx2"))) static inline __m256i avx2_spins(__m256i u, __m256i t) {
+INVRG_TARGET_AVX2 static inline __m256i avx2_spins(__m256i u, __m256i t) {
   const __m256i flip = _mm256_set1_epi32((int)0x80000000u);
   const __m256i up = _mm256_cmpgt_epi32(_mm256_xor_si256(t, flip), _mm256_xor_si256(u, flip));
   return _mm256_sub_epi32(_mm256_and_si256(up, _mm256_set1_epi32(2)), _mm256_set1_epi32(1));
@@ -78,7 +79,7 @@ __attribute__((target("avx2"))) static inline __m256i avx2_spins(__m256i u, __m2
 
 /* Eight Philox blocks of four ±1 sites: word w of block b (lane b of s_w) to out[4b + w], the
  * four of block b packed into the little-endian 32-bit lane b. */
-__attribute__((target("avx2"))) static inline void avx2_store_blocks(int8_t *out, __m256i s0,
+INVRG_TARGET_AVX2 static inline void avx2_store_blocks(int8_t *out, __m256i s0,
                                                                      __m256i s1, __m256i s2,
                                                                      __m256i s3) {
   const __m256i byte = _mm256_set1_epi32(0xff);

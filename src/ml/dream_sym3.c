@@ -49,14 +49,14 @@ static void sym3_row(const int8_t *restrict r, const int8_t *restrict v, int b_f
   }
 }
 
-#if defined(__x86_64__)
+#if INVRG_SIMD_X86
 /*
  * The same row with AVX2, eight blocks (32 fine sites) per iteration: the coarse values at
  * even and odd J are split with a byte shuffle, the 12 thresholds looked up with two 8-entry
  * permutes. The blocks the vectors do not cover are left to sym3_row. Returns the first block
  * not done. Rows are padded by two on each side (16-byte loads).
  */
-__attribute__((target("avx2"))) static int sym3_row_avx2(const int8_t *r, const int8_t *v, int lc,
+INVRG_TARGET_AVX2 static int sym3_row_avx2(const int8_t *r, const int8_t *v, int lc,
                                                           const uint32_t *T12,
                                                           const uint32_t *words, size_t stride,
                                                           int8_t *out) {
@@ -116,7 +116,7 @@ static void sym3_thresholds_flat(const invrg_model *m, uint32_t T12[12]) {
 static void sym3_row_any(const int8_t *r, const int8_t *v, int lc, const uint32_t *T12,
                          const uint32_t *words, size_t stride, int8_t *out, bool vector) {
   int b = 0;
-#if defined(__x86_64__)
+#if INVRG_SIMD_X86
   if (vector) b = sym3_row_avx2(r, v, lc, T12, words, stride, out);
 #else
   (void)vector;

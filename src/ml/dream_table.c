@@ -182,11 +182,11 @@ static void table_row(const uint32_t *T0, const uint32_t *T1, const uint16_t *P0
   }
 }
 
-#if defined(__x86_64__)
+#if INVRG_SIMD_X86
 /* The same with AVX2, eight blocks per iteration: sixteen consecutive 16-bit patterns hold the
  * even parents' in the low and the odd parents' in the high halves of their 32-bit lanes; the
  * thresholds are gathered. Returns the first block not done. */
-__attribute__((target("avx2"))) static int table_row_avx2(const uint32_t *T0, const uint32_t *T1,
+INVRG_TARGET_AVX2 static int table_row_avx2(const uint32_t *T0, const uint32_t *T1,
                                                            const uint16_t *P0, const uint16_t *P1,
                                                            int nb, const uint32_t *words,
                                                            size_t stride, int8_t *out) {
@@ -232,8 +232,10 @@ static void table_step(const window_table *t, const coarse_view *c, const fine_v
     if (g0 % 4 == 0 && f->nx % 4 == 0) {
       const uint16_t *P0 = P + X0 + t->lo[0], *P1 = P + X0 + t->lo[1];
       int b = 0;
-#if defined(__x86_64__)
+#if INVRG_SIMD_X86
       if (vector) b = table_row_avx2(T0, T1, P0, P1, f->nx / 4, w->words, stride, out);
+#else
+      (void)vector;
 #endif
       table_row(T0, T1, P0, P1, b, f->nx / 4, w->words, stride, out);
       continue;

@@ -8,23 +8,18 @@
  * fills a buffer with whole groups of 16 Philox blocks (vectorised across the
  * blocks), then a kernel updates the sites p[0], p[2], … of the row from it.
  *
- * Kernels: a portable one, and AVX2 / AVX-512 ones picked at run time on x86
- * (the library is built without -march flags). All give identical results:
- * they implement the same acceptance rule on the same 32-bit words.
+ * Kernels: a portable one, and AVX2 / AVX-512 ones on x86, at the level of the
+ * SIMD layer (invrg/simd.h), which also draws the groups. All give identical
+ * results: they implement the same acceptance rule on the same 32-bit words.
  */
 #include "invrg/mc_update.h"
 
 #include <math.h>
-#include <stdlib.h>
-#include <string.h>
 
-#include "invrg/log.h"
+#include "invrg/simd.h"
 
-#if defined(__x86_64__) && defined(__GNUC__)
-#define CB_X86 1
+#if INVRG_SIMD_X86
 #include <immintrin.h>
-#else
-#define CB_X86 0
 #endif
 
 /* A group: GROUP_BLOCKS Philox blocks, GROUP_SITES = 4 * GROUP_BLOCKS words. */
@@ -33,15 +28,6 @@ enum { GROUP_BLOCKS = 16, GROUP_SITES = 64, GROUP_SHIFT = 6 };
 enum { PIECE_SITES = 1024, BUF_WORDS = PIECE_SITES + 3 * GROUP_SITES };
 /* Segments this short draw their words one Philox block per site instead of whole groups. */
 enum { SHORT_SEGMENT = 8 };
-
-/* Philox4x32 round multipliers and Weyl key increments (Salmon et al., SC'11). */
-#define PHILOX_M0 0xD2511F53u
-#define PHILOX_M1 0xCD9E8D57u
-#define PHILOX_W0 0x9E3779B9u
-#define PHILOX_W1 0xBB67AE85u
-
-typedef enum { KERNEL_GENERIC, KERNEL_AVX2, KERNEL_AVX512 } kernel_kind;
-static const char *const kernel_names[] = {"generic", "avx2", "avx512"};
 
 /*
  * A site accepts when its word u < threshold, T = round(p·2^32) clamped to
@@ -58,7 +44,7 @@ typedef struct {
   const invrg_rng_stream *stream;
   const thresholds *th;
   bool heatbath;
-  kernel_kind kernel;
+  invrg_simd_level kernel;
   int64_t flips; /* spins changed so far on this rank */
 } sweep_ctx;
 
@@ -85,16 +71,6 @@ static uint32_t site_word(const invrg_rng_stream *s, int c, uint64_t q) {
   uint32_t w[4];
   invrg_rng_u32x4(s, (q >> GROUP_SHIFT) * GROUP_BLOCKS + (q & (GROUP_BLOCKS - 1)), (uint32_t)c, w);
   return w[(q >> 4) & 3];
-}
-
-/* Groups g0 .. g0 + ng − 1 of colour c into out[64·k + 16·word + lane], one block at a time. */
-static void groups_generic(const invrg_rng_stream *s, int c, uint64_t g0, int ng, uint32_t *out) {
-  for (int k = 0; k < ng; k++)
-    for (int l = 0; l < GROUP_BLOCKS; l++) {
-      uint32_t w[4];
-      invrg_rng_u32x4(s, (g0 + (uint64_t)k) * GROUP_BLOCKS + (uint64_t)l, (uint32_t)c, w);
-      for (int word = 0; word < 4; word++) out[GROUP_SITES * k + GROUP_BLOCKS * word + l] = w[word];
-    }
 }
 
 /* ---------------------------------------------------------------- portable kernel */
@@ -124,72 +100,14 @@ static int64_t kernel_generic(int8_t *p, ptrdiff_t sx, const uint32_t *u, int n,
 }
 
 /* ---------------------------------------------------------------- AVX2 */
-#if CB_X86
-#define TARGET_AVX2 __attribute__((target("avx2,popcnt")))
-#define TARGET_AVX512 __attribute__((target("avx2,avx512f,avx512bw,avx512vl,bmi2,popcnt")))
-
-/* 32×32 → 64-bit products of the 8 lanes of a with m: low and high halves, lane by lane. */
-TARGET_AVX2 static inline void mulhilo_avx2(__m256i a, __m256i m, __m256i *lo, __m256i *hi) {
-  const __m256i even = _mm256_mul_epu32(a, m);
-  const __m256i odd = _mm256_mul_epu32(_mm256_srli_epi64(a, 32), m);
-  *lo = _mm256_blend_epi32(even, _mm256_slli_epi64(odd, 32), 0xAA);
-  *hi = _mm256_blend_epi32(_mm256_srli_epi64(even, 32), odd, 0xAA);
-}
-
-/*
- * Philox4x32-10 of NV vectors of 8 blocks: counters {b + lane, b_hi, c2, c3}.
- * Several independent vectors in flight hide the multiply latency.
- */
-enum { AVX2_VECS = 4 };
-TARGET_AVX2 static void groups_avx2(const invrg_rng_stream *s, int c, uint64_t g0, int ng,
-                                    uint32_t *out) {
-  const __m256i M0 = _mm256_set1_epi64x(PHILOX_M0), M1 = _mm256_set1_epi64x(PHILOX_M1);
-  const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
-  const __m256i c2 = _mm256_set1_epi32((int)s->step_lo);
-  const __m256i c3 = _mm256_set1_epi32((int)(s->step_hi | (uint32_t)c << 16));
-  /* Vector v covers blocks 8v .. 8v + 7 of the run starting at group g0. */
-  const int nv = 2 * ng;
-  for (int v0 = 0; v0 < nv; v0 += AVX2_VECS) {
-    __m256i x0[AVX2_VECS], x1[AVX2_VECS], x2[AVX2_VECS], x3[AVX2_VECS];
-    for (int i = 0; i < AVX2_VECS; i++) {
-      const uint64_t b = g0 * GROUP_BLOCKS + 8u * (uint64_t)(v0 + i);
-      x0[i] = _mm256_add_epi32(_mm256_set1_epi32((int)(uint32_t)b), lane);
-      x1[i] = _mm256_set1_epi32((int)(uint32_t)(b >> 32));
-      x2[i] = c2;
-      x3[i] = c3;
-    }
-    uint32_t k0 = s->key.v[0], k1 = s->key.v[1];
-    for (int r = 0; r < 10; r++) {
-      const __m256i K0 = _mm256_set1_epi32((int)k0), K1 = _mm256_set1_epi32((int)k1);
-      for (int i = 0; i < AVX2_VECS; i++) {
-        __m256i lo0, hi0, lo1, hi1;
-        mulhilo_avx2(x0[i], M0, &lo0, &hi0);
-        mulhilo_avx2(x2[i], M1, &lo1, &hi1);
-        x0[i] = _mm256_xor_si256(_mm256_xor_si256(hi1, x1[i]), K0);
-        x2[i] = _mm256_xor_si256(_mm256_xor_si256(hi0, x3[i]), K1);
-        x1[i] = lo1;
-        x3[i] = lo0;
-      }
-      k0 += PHILOX_W0;
-      k1 += PHILOX_W1;
-    }
-    for (int i = 0; i < AVX2_VECS && v0 + i < nv; i++) {
-      uint32_t *o = out + GROUP_SITES * ((v0 + i) / 2) + 8 * ((v0 + i) % 2);
-      _mm256_storeu_si256((__m256i *)o, x0[i]);
-      _mm256_storeu_si256((__m256i *)(o + 16), x1[i]);
-      _mm256_storeu_si256((__m256i *)(o + 32), x2[i]);
-      _mm256_storeu_si256((__m256i *)(o + 48), x3[i]);
-    }
-  }
-}
-
+#if INVRG_SIMD_X86
 /* u < T for unsigned 32-bit lanes (AVX2 only compares signed: flip the top bits). */
-TARGET_AVX2 static inline __m256i less_u32_avx2(__m256i u_biased, uint32_t T) {
+INVRG_TARGET_AVX2 static inline __m256i less_u32_avx2(__m256i u_biased, uint32_t T) {
   return _mm256_cmpgt_epi32(_mm256_set1_epi32((int)(T ^ 0x80000000u)), u_biased);
 }
 
 /* Sixteen 32-bit lanes (a: sites 0–7, b: 8–15) of values −8..0 into the even bytes, in order. */
-TARGET_AVX2 static inline __m256i to_even_bytes_avx2(__m256i a, __m256i b) {
+INVRG_TARGET_AVX2 static inline __m256i to_even_bytes_avx2(__m256i a, __m256i b) {
   return _mm256_permute4x64_epi64(_mm256_packs_epi32(a, b), 0xD8);
 }
 
@@ -199,7 +117,7 @@ TARGET_AVX2 static inline __m256i to_even_bytes_avx2(__m256i a, __m256i b) {
  * Metropolis: level = [u < T(2)] + [u < T(4)] (T(4) ≤ T(2)); flip iff s·h ≤ 2·level.
  * Heat bath: n = Σ_h' [u < T(h')] over h' = −4..4 (T increasing), s = +1 iff h ≥ 6 − 2n.
  */
-TARGET_AVX2 static int64_t kernel_avx2(int8_t *p, ptrdiff_t sx, const uint32_t *u, int n,
+INVRG_TARGET_AVX2 static int64_t kernel_avx2(int8_t *p, ptrdiff_t sx, const uint32_t *u, int n,
                                        const thresholds *th, bool heatbath) {
   const __m256i even_ff = _mm256_set1_epi16(0x00FF), even_fe = _mm256_set1_epi16(0x00FE);
   const __m256i bias = _mm256_set1_epi32((int)0x80000000u);
@@ -252,62 +170,13 @@ TARGET_AVX2 static int64_t kernel_avx2(int8_t *p, ptrdiff_t sx, const uint32_t *
 
 /* ---------------------------------------------------------------- AVX-512 */
 
-TARGET_AVX512 static inline void mulhilo_avx512(__m512i a, __m512i m, __m512i *lo, __m512i *hi) {
-  const __m512i even = _mm512_mul_epu32(a, m);
-  const __m512i odd = _mm512_mul_epu32(_mm512_srli_epi64(a, 32), m);
-  *lo = _mm512_mask_blend_epi32(0xAAAA, even, _mm512_slli_epi64(odd, 32));
-  *hi = _mm512_mask_blend_epi32(0xAAAA, _mm512_srli_epi64(even, 32), odd);
-}
-
-/* Philox4x32-10 of whole groups, one 16-lane vector per group, AVX512_GROUPS in flight. */
-enum { AVX512_GROUPS = 4 };
-TARGET_AVX512 static void groups_avx512(const invrg_rng_stream *s, int c, uint64_t g0, int ng,
-                                        uint32_t *out) {
-  const __m512i M0 = _mm512_set1_epi64(PHILOX_M0), M1 = _mm512_set1_epi64(PHILOX_M1);
-  const __m512i lane = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
-  const __m512i c2 = _mm512_set1_epi32((int)s->step_lo);
-  const __m512i c3 = _mm512_set1_epi32((int)(s->step_hi | (uint32_t)c << 16));
-  for (int k0g = 0; k0g < ng; k0g += AVX512_GROUPS) {
-    __m512i x0[AVX512_GROUPS], x1[AVX512_GROUPS], x2[AVX512_GROUPS], x3[AVX512_GROUPS];
-    for (int i = 0; i < AVX512_GROUPS; i++) {
-      const uint64_t b = (g0 + (uint64_t)(k0g + i)) * GROUP_BLOCKS;
-      x0[i] = _mm512_add_epi32(_mm512_set1_epi32((int)(uint32_t)b), lane);
-      x1[i] = _mm512_set1_epi32((int)(uint32_t)(b >> 32));
-      x2[i] = c2;
-      x3[i] = c3;
-    }
-    uint32_t k0 = s->key.v[0], k1 = s->key.v[1];
-    for (int r = 0; r < 10; r++) {
-      const __m512i K0 = _mm512_set1_epi32((int)k0), K1 = _mm512_set1_epi32((int)k1);
-      for (int i = 0; i < AVX512_GROUPS; i++) {
-        __m512i lo0, hi0, lo1, hi1;
-        mulhilo_avx512(x0[i], M0, &lo0, &hi0);
-        mulhilo_avx512(x2[i], M1, &lo1, &hi1);
-        x0[i] = _mm512_ternarylogic_epi32(hi1, x1[i], K0, 0x96); /* three-way xor */
-        x2[i] = _mm512_ternarylogic_epi32(hi0, x3[i], K1, 0x96);
-        x1[i] = lo1;
-        x3[i] = lo0;
-      }
-      k0 += PHILOX_W0;
-      k1 += PHILOX_W1;
-    }
-    for (int i = 0; i < AVX512_GROUPS && k0g + i < ng; i++) {
-      uint32_t *o = out + GROUP_SITES * (k0g + i);
-      _mm512_storeu_si512(o, x0[i]);
-      _mm512_storeu_si512(o + 16, x1[i]);
-      _mm512_storeu_si512(o + 32, x2[i]);
-      _mm512_storeu_si512(o + 48, x3[i]);
-    }
-  }
-}
-
 /* Bit t of the 32-bit mask → bit 2t of the 64-bit byte mask (sites sit at even bytes). */
-TARGET_AVX512 static inline __mmask64 spread(uint32_t m) {
+INVRG_TARGET_AVX512 static inline __mmask64 spread(uint32_t m) {
   return (__mmask64)_pdep_u64(m, UINT64_C(0x5555555555555555));
 }
 
 /* Mask of the 32 words u[0..rem) that are < T. */
-TARGET_AVX512 static inline uint32_t less_u32_avx512(__m512i ua, __m512i ub, uint32_t T) {
+INVRG_TARGET_AVX512 static inline uint32_t less_u32_avx512(__m512i ua, __m512i ub, uint32_t T) {
   const __m512i t = _mm512_set1_epi32((int)T);
   return (uint32_t)_mm512_cmplt_epu32_mask(ua, t) |
          (uint32_t)_mm512_cmplt_epu32_mask(ub, t) << 16;
@@ -318,7 +187,7 @@ TARGET_AVX512 static inline uint32_t less_u32_avx512(__m512i ua, __m512i ub, uin
  * nothing outside p[−1 .. 2n − 1] and the rows' p[±sx .. ±sx + 2n − 1] is touched.
  * Only flipped (or heat-bath colour) bytes are stored.
  */
-TARGET_AVX512 static int64_t kernel_avx512(int8_t *p, ptrdiff_t sx, const uint32_t *u, int n,
+INVRG_TARGET_AVX512 static int64_t kernel_avx512(int8_t *p, ptrdiff_t sx, const uint32_t *u, int n,
                                            const thresholds *th, bool heatbath) {
   const __m512i fe = _mm512_set1_epi8((char)0xFE), zero = _mm512_setzero_si512();
   int64_t flips = 0;
@@ -362,78 +231,28 @@ TARGET_AVX512 static int64_t kernel_avx512(int8_t *p, ptrdiff_t sx, const uint32
   }
   return flips;
 }
-#endif /* CB_X86 */
+#endif /* INVRG_SIMD_X86 */
 
 /* ---------------------------------------------------------------- dispatch */
 
-static bool kernel_available(kernel_kind k) {
-#if CB_X86
-  __builtin_cpu_init();
-  if (k == KERNEL_AVX2) return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("popcnt");
-  if (k == KERNEL_AVX512)
-    return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
-           __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("bmi2") &&
-           __builtin_cpu_supports("avx2") && __builtin_cpu_supports("popcnt");
-#endif
-  return k == KERNEL_GENERIC;
-}
-
-/* The best kernel the CPU runs, or the one INVRG_SIMD names (if the CPU runs it). Cached. */
-static kernel_kind kernel_choose(void) {
-  static int chosen = -1;
-  if (chosen >= 0) return (kernel_kind)chosen;
-  kernel_kind k = KERNEL_GENERIC;
-  for (int c = KERNEL_AVX512; c > KERNEL_GENERIC; c--)
-    if (kernel_available((kernel_kind)c)) {
-      k = (kernel_kind)c;
-      break;
-    }
-  const char *want = getenv("INVRG_SIMD");
-  if (want != NULL && want[0] != '\0') {
-    int match = -1;
-    for (int c = 0; c < 3; c++)
-      if (strcmp(want, kernel_names[c]) == 0) match = c;
-    if (match < 0)
-      invrg_log(INVRG_LOG_WARN, "INVRG_SIMD=%s is not generic, avx2 or avx512: using %s", want,
-                kernel_names[k]);
-    else if (!kernel_available((kernel_kind)match))
-      invrg_log(INVRG_LOG_WARN, "INVRG_SIMD=%s: this CPU cannot run it, using %s", want,
-                kernel_names[k]);
-    else
-      k = (kernel_kind)match;
-  }
-  invrg_log(INVRG_LOG_DEBUG, "checkerboard updates: %s kernel", kernel_names[k]);
-  chosen = (int)k;
-  return k;
-}
-
-const char *invrg_mc_checkerboard_kernel(void) { return kernel_names[kernel_choose()]; }
+const char *invrg_mc_checkerboard_kernel(void) { return invrg_simd_name(invrg_simd_active()); }
 
 bool invrg_mc_checkerboard_kernel_runs(const char *name) {
-  for (int c = 0; c < 3; c++)
-    if (strcmp(name, kernel_names[c]) == 0) return kernel_available((kernel_kind)c);
-  return false;
+  invrg_simd_level level;
+  return invrg_simd_parse(name, &level) && invrg_simd_runs(level);
 }
 
+/* Groups g0 … g0 + ng − 1 of colour c into out[64·k + 16·word + lane]: tiles of 16 blocks. */
 static void fill_groups(const sweep_ctx *ctx, int c, uint64_t g0, int ng, uint32_t *out) {
-#if CB_X86
-  if (ctx->kernel == KERNEL_AVX512) {
-    groups_avx512(ctx->stream, c, g0, ng, out);
-    return;
-  }
-  if (ctx->kernel == KERNEL_AVX2) {
-    groups_avx2(ctx->stream, c, g0, ng, out);
-    return;
-  }
-#endif
-  groups_generic(ctx->stream, c, g0, ng, out);
+  invrg_rng_blocks_at(ctx->stream, ctx->kernel, g0 * GROUP_BLOCKS, NULL, ng * GROUP_BLOCKS,
+                      (uint32_t)c, out, GROUP_BLOCKS, GROUP_BLOCKS);
 }
 
 static int64_t run_kernel(const sweep_ctx *ctx, int8_t *p, const uint32_t *u, int n) {
   const ptrdiff_t sx = ctx->lat->sx;
-#if CB_X86
-  if (ctx->kernel == KERNEL_AVX512) return kernel_avx512(p, sx, u, n, ctx->th, ctx->heatbath);
-  if (ctx->kernel == KERNEL_AVX2) return kernel_avx2(p, sx, u, n, ctx->th, ctx->heatbath);
+#if INVRG_SIMD_X86
+  if (ctx->kernel == INVRG_SIMD_AVX512) return kernel_avx512(p, sx, u, n, ctx->th, ctx->heatbath);
+  if (ctx->kernel == INVRG_SIMD_AVX2) return kernel_avx2(p, sx, u, n, ctx->th, ctx->heatbath);
 #endif
   return kernel_generic(p, sx, u, n, ctx->th, ctx->heatbath);
 }
@@ -525,7 +344,7 @@ invrg_err invrg_mc_checkerboard_sweep(invrg_lattice *lat, const invrg_mc_chain *
   invrg_rng_stream stream;
   invrg_rng_stream_init(&stream, chain->seed, INVRG_RNG_MC, chain->chain, step);
   sweep_ctx ctx = {.lat = lat, .stream = &stream, .th = &th, .heatbath = heatbath,
-                   .kernel = kernel_choose(), .flips = 0};
+                   .kernel = invrg_simd_active(), .flips = 0};
   int ranks = 1;
   if (lat->mode == INVRG_LATTICE_DISTRIBUTED) INVRG_MPI_CALL(MPI_Comm_size(lat->comm, &ranks));
   for (int c = 0; c < 2; c++) INVRG_CALL(sweep_colour(&ctx, c, ranks > 1));

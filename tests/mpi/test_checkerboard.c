@@ -391,11 +391,11 @@ int main(int argc, char **argv) {
     invariance |= strcmp(argv[k], "invariance") == 0;
     physics |= strcmp(argv[k], "physics") == 0;
   }
-  /* A test named for a kernel must run that kernel: skipped (77) where the CPU lacks it. */
+  /* A test named for a kernel must run that kernel: skipped (77) where the CPU or build lacks it */
   const char *want = getenv("INVRG_SIMD");
   if (want != NULL && want[0] != '\0') {
     if (!invrg_mc_checkerboard_kernel_runs(want)) {
-      if (world_rank == 0) printf("skipped: this CPU cannot run the %s kernel\n", want);
+      if (world_rank == 0) printf("skipped: this CPU or build cannot run the %s kernel\n", want);
       MPI_Finalize();
       return 77;
     }

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "invrg/dream.h"
+#include "invrg/simd.h"
 
 static void random_spins(int8_t *s, int n, uint64_t seed) {
   invrg_rng_stream rs;
@@ -18,6 +19,15 @@ static void random_spins(int8_t *s, int n, uint64_t seed) {
 }
 
 static double sigmoid(double z) { return 1 / (1 + exp(-z)); }
+
+/* INVRG_SIMD = @p name (NULL: unset), read again by the SIMD layer. */
+static void use_simd(const char *name) {
+  if (name == NULL)
+    unsetenv("INVRG_SIMD");
+  else
+    setenv("INVRG_SIMD", name, 1);
+  invrg_simd_reset();
+}
 
 /* sym3: for each of the 16 (parent, vertical, horizontal, diagonal) patterns, the fraction of up
  * children over a large lattice matches σ(½[(c+2b+a)P + (a+b)(V+H) + aD]) within 4σ. */
@@ -123,11 +133,11 @@ START_TEST(sym3_vector_row_equals_scalar) {
     random_spins(coarse, lc * lc, 7 + (uint64_t)k);
     invrg_dream_work *w = NULL;
     invrg_dream_work_create(m, lc, &w);
-    unsetenv("INVRG_SIMD");
+    use_simd(NULL);
     invrg_dream_step(m, coarse, lc, 11, 3, 5, a, w);
-    setenv("INVRG_SIMD", "generic", 1);
+    use_simd("generic");
     invrg_dream_step(m, coarse, lc, 11, 3, 5, b, w);
-    unsetenv("INVRG_SIMD");
+    use_simd(NULL);
     ck_assert_msg(memcmp(a, b, (size_t)(L * L)) == 0, "lc = %d: vector and scalar rows differ", lc);
     invrg_dream_work_destroy(&w);
     free(coarse);
@@ -306,9 +316,9 @@ START_TEST(table_step_spins_match_direct_evaluation) {
           if (fine[g] != (u < t ? 1 : -1)) ck_abort_msg("%s lc = %d site (%d, %d)", m->kind, lc, x, y);
         }
       ck_assert_int_lt(ties, 2);
-      setenv("INVRG_SIMD", "generic", 1);
+      use_simd("generic");
       invrg_dream_step(m, mu, lc, seed, sample, level, scalar, w);
-      unsetenv("INVRG_SIMD");
+      use_simd(NULL);
       ck_assert_msg(memcmp(fine, scalar, (size_t)(L * L)) == 0, "%s lc = %d: vector and scalar rows differ",
                     m->kind, lc);
       free(mu);

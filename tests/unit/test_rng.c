@@ -7,6 +7,7 @@
 
 #include "invrg/log.h"
 #include "invrg/rng.h"
+#include "invrg/simd.h"
 
 /* Random123's published known-answer vectors for Philox4x32-10 (kat_vectors). */
 static const struct {
@@ -163,6 +164,87 @@ START_TEST(test_batches_equal_single_blocks) {
 }
 END_TEST
 
+/* Every SIMD level this CPU runs gives the scalar blocks, for ranges (low word wrapping into
+ * the high word inside a vector, and 2^64 wrapping) and lists, lengths around the vector widths
+ * and the batches in flight (1 … 70), plain and tiled layouts; nothing outside the blocks is
+ * written. */
+START_TEST(test_every_simd_level_gives_the_scalar_blocks) {
+  invrg_rng_stream s;
+  invrg_rng_stream_init(&s, 7, INVRG_RNG_DREAM, 11, 0xabcdef0123u);
+  enum { N = 70, STRIDE = 80, SLACK = 4 * 5 * STRIDE, CANARY = 0x5a5a5a5a };
+  static uint32_t out[SLACK];
+  const uint64_t firsts[] = {0, 1003, UINT64_C(0xfffffff5), UINT64_C(0x2fffffffb),
+                             UINT64_MAX - 20};
+  const int lengths[] = {1, 7, 8, 9, 15, 16, 17, 31, 33, 48, 63, 64, 65, 70};
+  uint64_t sites[N];
+  for (int i = 0; i < N; i++) sites[i] = (uint64_t)i * UINT64_C(0x9E3779B97F4A7C15) + 0xfffffff0u;
+  int levels_run = 0;
+  for (int level = 0; level < INVRG_SIMD_LEVELS; level++) {
+    if (!invrg_simd_runs((invrg_simd_level)level)) continue;
+    levels_run++;
+    for (size_t f = 0; f <= sizeof firsts / sizeof firsts[0]; f++) /* the last: the list */
+      for (size_t t = 0; t < sizeof lengths / sizeof lengths[0]; t++)
+        for (int tiled = 0; tiled < 2; tiled++) {
+          const int n = lengths[t], tile = tiled ? 16 : n;
+          const size_t stride = tiled ? 16 : STRIDE;
+          const bool list = f == sizeof firsts / sizeof firsts[0];
+          for (int k = 0; k < SLACK; k++) out[k] = CANARY;
+          invrg_rng_blocks_at(&s, (invrg_simd_level)level, list ? 0 : firsts[f], list ? sites : NULL,
+                              n, 5, out, stride, tile);
+          int written = 0;
+          for (int i = 0; i < n; i++) {
+            uint32_t w[4];
+            invrg_rng_u32x4(&s, list ? sites[i] : firsts[f] + (uint64_t)i, 5, w);
+            for (int k = 0; k < 4; k++) {
+              const size_t at = (size_t)(i / tile) * 4 * stride + (size_t)k * stride + (size_t)(i % tile);
+              ck_assert_msg(out[at] == w[k], "%s: %s from %llu, n %d, tile %d, block %d, word %d",
+                            invrg_simd_name((invrg_simd_level)level), list ? "list" : "range",
+                            (unsigned long long)(list ? 0 : firsts[f]), n, tile, i, k);
+              out[at] = CANARY;
+              written++;
+            }
+          }
+          for (int k = 0; k < SLACK; k++)
+            ck_assert_msg(out[k] == CANARY, "%s: n %d, tile %d: word %d written outside the blocks",
+                          invrg_simd_name((invrg_simd_level)level), n, tile, k);
+          ck_assert_int_eq(written, 4 * n);
+        }
+  }
+  ck_assert_int_ge(levels_run, 1);
+}
+END_TEST
+
+/* The dispatcher: INVRG_SIMD names a level this CPU runs → that level; a level it cannot run or
+ * a wrong name → the best it runs (with a warning); unset → the best; kept until a reset. */
+START_TEST(test_simd_dispatcher_honours_INVRG_SIMD) {
+  invrg_simd_level best = INVRG_SIMD_GENERIC;
+  for (int c = 0; c < INVRG_SIMD_LEVELS; c++)
+    if (invrg_simd_runs((invrg_simd_level)c)) best = (invrg_simd_level)c;
+  ck_assert(invrg_simd_runs(INVRG_SIMD_GENERIC));
+  for (int c = 0; c < INVRG_SIMD_LEVELS; c++) {
+    invrg_simd_level parsed;
+    ck_assert(invrg_simd_parse(invrg_simd_name((invrg_simd_level)c), &parsed));
+    ck_assert_int_eq(parsed, c);
+    setenv("INVRG_SIMD", invrg_simd_name((invrg_simd_level)c), 1);
+    invrg_simd_reset();
+    ck_assert_int_eq(invrg_simd_active(), invrg_simd_runs((invrg_simd_level)c) ? c : (int)best);
+    setenv("INVRG_SIMD", "generic", 1); /* kept until reset */
+    ck_assert_int_eq(invrg_simd_active(), invrg_simd_runs((invrg_simd_level)c) ? c : (int)best);
+  }
+  invrg_simd_level parsed;
+  ck_assert(!invrg_simd_parse("sse2", &parsed));
+  setenv("INVRG_SIMD", "sse2", 1);
+  invrg_simd_reset();
+  ck_assert_int_eq(invrg_simd_active(), best);
+  unsetenv("INVRG_SIMD");
+  invrg_simd_reset();
+  ck_assert_int_eq(invrg_simd_active(), best);
+#if !INVRG_SIMD_X86
+  ck_assert_int_eq(best, INVRG_SIMD_GENERIC); /* a portable build runs nothing else */
+#endif
+}
+END_TEST
+
 START_TEST(test_uniform_moments) {
   invrg_rng_stream s;
   invrg_rng_stream_init(&s, 2024, INVRG_RNG_MC, 0, 1);
@@ -228,6 +310,8 @@ static Suite *rng_suite(void) {
   tcase_add_test(exact, test_single_values_are_block_words);
   tcase_add_test(exact, test_coordinates_are_distinct);
   tcase_add_test(exact, test_batches_equal_single_blocks);
+  tcase_add_test(exact, test_every_simd_level_gives_the_scalar_blocks);
+  tcase_add_test(exact, test_simd_dispatcher_honours_INVRG_SIMD);
   suite_add_tcase(s, exact);
   TCase *stats = tcase_create("statistics");
   tcase_set_timeout(stats, 60);

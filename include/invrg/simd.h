@@ -1,0 +1,70 @@
+/**
+ * @file simd.h
+ * The one SIMD layer: which vector instruction set the hot loops use (one dispatcher for the
+ * whole library, forced with INVRG_SIMD=generic|avx2|avx512) and the batched Philox4x32-10
+ * that rng.h's bulk functions and the checkerboard sweeps draw from. Every level gives the
+ * same bits; the vector levels only go faster.
+ *
+ * x86 vector code is compiled only where INVRG_SIMD_X86 is 1: on x86-64 with GCC or Clang,
+ * unless the library is configured with -DINVRG_SIMD=OFF (INVRG_SIMD_PORTABLE_ONLY). Elsewhere
+ * only the portable C path exists, and the dispatcher always answers "generic". The library
+ * is built without -march flags: the vector functions carry their own target attributes and
+ * run only on a CPU that has the instructions.
+ */
+#ifndef INVRG_SIMD_H
+#define INVRG_SIMD_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(INVRG_SIMD_PORTABLE_ONLY)
+#define INVRG_SIMD_X86 1
+/* What the AVX2 and AVX-512 levels may use (and the dispatcher checks the CPU for). */
+#define INVRG_TARGET_AVX2 __attribute__((target("avx2,popcnt")))
+#define INVRG_TARGET_AVX512 __attribute__((target("avx2,avx512f,avx512bw,avx512vl,bmi2,popcnt")))
+#else
+#define INVRG_SIMD_X86 0
+#endif
+
+/** Instruction sets, in increasing order: a level may use everything below it. */
+typedef enum {
+  INVRG_SIMD_GENERIC = 0, /**< portable C */
+  INVRG_SIMD_AVX2 = 1,    /**< AVX2 (+ POPCNT) */
+  INVRG_SIMD_AVX512 = 2   /**< AVX-512 F, BW, VL (+ BMI2, AVX2, POPCNT) */
+} invrg_simd_level;
+
+/** Number of levels. */
+#define INVRG_SIMD_LEVELS 3
+
+/** "generic", "avx2" or "avx512". */
+const char *invrg_simd_name(invrg_simd_level level);
+
+/** The level named @p name ("generic", "avx2", "avx512"); false if it names none. */
+bool invrg_simd_parse(const char *name, invrg_simd_level *level);
+
+/** True if this build has @p level and this CPU can run it. Not collective. */
+bool invrg_simd_runs(invrg_simd_level level);
+
+/**
+ * The level the library uses: the one INVRG_SIMD names if this build and CPU run it (else a
+ * warning, once), otherwise the best they run. Read at the first call and kept.
+ */
+invrg_simd_level invrg_simd_active(void);
+
+/** Forgets the level kept by invrg_simd_active(): the next call reads INVRG_SIMD again (tests). */
+void invrg_simd_reset(void);
+
+/**
+ * Philox4x32-10 of @p n counters under @p key, at @p level (≤ what invrg_simd_runs() allows):
+ * counter i is {b lo, b hi, ctr_hi[0], ctr_hi[1]} with b = sites[i], or b = first + i when
+ * @p sites is NULL. Word k of block i goes to out[(i / tile)·4·stride + k·stride + i % tile]:
+ * tiles of @p tile blocks, each four rows of @p stride words (tile ≤ stride). tile = n is the
+ * plain layout out[k·stride + i]; otherwise tile must be a multiple of 16. The same words at
+ * every level (the generic one is Random123's philox4x32). Not collective.
+ */
+void invrg_simd_philox(invrg_simd_level level, const uint32_t key[2], const uint32_t ctr_hi[2],
+                       uint64_t first, const uint64_t *sites, int n, uint32_t *out, size_t stride,
+                       int tile);
+
+#endif

@@ -1,0 +1,321 @@
+/* The SIMD layer of simd.h: the dispatcher and the batched Philox4x32-10 (portable, AVX2 with
+ * eight blocks per vector, AVX-512 with sixteen; several vectors in flight to hide the latency
+ * of the multiplies). */
+#include "invrg/simd.h"
+
+#include <Random123/philox.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "invrg/error.h"
+#include "invrg/log.h"
+
+#if INVRG_SIMD_X86
+#include <immintrin.h>
+#endif
+
+static const char *const level_names[INVRG_SIMD_LEVELS] = {"generic", "avx2", "avx512"};
+
+const char *invrg_simd_name(invrg_simd_level level) {
+  return (unsigned)level < INVRG_SIMD_LEVELS ? level_names[level] : "?";
+}
+
+bool invrg_simd_parse(const char *name, invrg_simd_level *level) {
+  for (int c = 0; c < INVRG_SIMD_LEVELS; c++)
+    if (name != NULL && strcmp(name, level_names[c]) == 0) {
+      *level = (invrg_simd_level)c;
+      return true;
+    }
+  return false;
+}
+
+bool invrg_simd_runs(invrg_simd_level level) {
+#if INVRG_SIMD_X86
+  __builtin_cpu_init();
+  if (level == INVRG_SIMD_AVX2)
+    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("popcnt");
+  if (level == INVRG_SIMD_AVX512)
+    return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+           __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("bmi2") &&
+           __builtin_cpu_supports("avx2") && __builtin_cpu_supports("popcnt");
+#endif
+  return level == INVRG_SIMD_GENERIC;
+}
+
+static int active = -1; /* the kept choice, or −1 */
+
+static invrg_simd_level choose(void) {
+  invrg_simd_level best = INVRG_SIMD_GENERIC;
+  for (int c = INVRG_SIMD_LEVELS - 1; c > INVRG_SIMD_GENERIC; c--)
+    if (invrg_simd_runs((invrg_simd_level)c)) {
+      best = (invrg_simd_level)c;
+      break;
+    }
+  invrg_simd_level level = best;
+  const char *want = getenv("INVRG_SIMD");
+  if (want != NULL && want[0] != '\0') {
+    invrg_simd_level named;
+    if (!invrg_simd_parse(want, &named))
+      invrg_log(INVRG_LOG_WARN, "INVRG_SIMD=%s is not generic, avx2 or avx512: using %s", want,
+                level_names[best]);
+    else if (!invrg_simd_runs(named))
+      invrg_log(INVRG_LOG_WARN, "INVRG_SIMD=%s: this %s cannot run it, using %s", want,
+                INVRG_SIMD_X86 ? "CPU" : "build (portable only)", level_names[best]);
+    else
+      level = named;
+  }
+  invrg_log(INVRG_LOG_DEBUG, "SIMD level: %s", level_names[level]);
+  return level;
+}
+
+invrg_simd_level invrg_simd_active(void) {
+  if (active < 0) active = (int)choose();
+  return (invrg_simd_level)active;
+}
+
+void invrg_simd_reset(void) { active = -1; }
+
+/* ------------------------------------------------------------------ batched Philox */
+
+/* What every level computes (the arguments of invrg_simd_philox()). */
+typedef struct {
+  uint32_t k0, k1, c2, c3;
+  uint64_t first;
+  const uint64_t *sites;
+  int n;
+  uint32_t *out;
+  size_t stride;
+  int tile;
+} philox_job;
+
+/* Where word 0 of block i goes; word k is k·stride further. */
+static inline uint32_t *dest(const philox_job *j, int i) {
+  return j->out + (size_t)(i / j->tile) * 4 * j->stride + (size_t)(i % j->tile);
+}
+
+/* Word 0 of the first block of the vectors of `width` blocks from block i on: one division per
+ * batch, not per vector (whole vectors never straddle a tile). */
+typedef struct {
+  uint32_t *tile_start;
+  int at, width;
+} dest_walk;
+
+static inline dest_walk dest_walk_start(const philox_job *j, int i, int width) {
+  return (dest_walk){j->out + (size_t)(i / j->tile) * 4 * j->stride, i % j->tile, width};
+}
+
+static inline uint32_t *dest_walk_next(const philox_job *j, dest_walk *d) {
+  uint32_t *o = d->tile_start + d->at;
+  d->at += d->width;
+  if (d->at == j->tile && j->tile < j->n) d->tile_start += 4 * j->stride, d->at = 0;
+  return o;
+}
+
+static inline uint64_t counter(const philox_job *j, int i) {
+  return j->sites != NULL ? j->sites[i] : j->first + (uint64_t)i;
+}
+
+static void philox_generic(const philox_job *j) {
+  const philox4x32_key_t key = {{j->k0, j->k1}};
+  for (int i = 0; i < j->n; i++) {
+    const uint64_t b = counter(j, i);
+    const philox4x32_ctr_t ctr = {{(uint32_t)b, (uint32_t)(b >> 32), j->c2, j->c3}};
+    const philox4x32_ctr_t r = philox4x32(ctr, key);
+    uint32_t *o = dest(j, i);
+    for (int k = 0; k < 4; k++) o[(size_t)k * j->stride] = r.v[k];
+  }
+}
+
+#if INVRG_SIMD_X86
+/* Philox4x32 constants (Salmon et al., SC'11): round multipliers and Weyl key increments. */
+#define PHILOX_M0 0xD2511F53u
+#define PHILOX_M1 0xCD9E8D57u
+#define PHILOX_W0 0x9E3779B9u
+#define PHILOX_W1 0xBB67AE85u
+#define INLINE __attribute__((always_inline)) static inline
+enum { IN_FLIGHT = 4 }; /* independent vectors per batch */
+
+/* ---------------------------------------------------------------- AVX2: 8 blocks per vector */
+
+/* 32×32 → 64-bit products of the 8 lanes of a with m: low and high halves, lane by lane. */
+INVRG_TARGET_AVX2 INLINE void mulhilo_avx2(__m256i a, __m256i m, __m256i *lo, __m256i *hi) {
+  const __m256i even = _mm256_mul_epu32(a, m);
+  const __m256i odd = _mm256_mul_epu32(_mm256_srli_epi64(a, 32), m);
+  *lo = _mm256_blend_epi32(even, _mm256_slli_epi64(odd, 32), 0xAA);
+  *hi = _mm256_blend_epi32(_mm256_srli_epi64(even, 32), odd, 0xAA);
+}
+
+/* The nv (≤ IN_FLIGHT, a constant once inlined) vectors of blocks i0, i0 + 8, …. */
+INVRG_TARGET_AVX2 INLINE void batch_avx2(const philox_job *j, int i0, int nv) {
+  const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+  const __m256i bias = _mm256_set1_epi32((int)0x80000000u);
+  const __m256i M0 = _mm256_set1_epi32((int)PHILOX_M0), M1 = _mm256_set1_epi32((int)PHILOX_M1);
+  __m256i x0[IN_FLIGHT], x1[IN_FLIGHT], x2[IN_FLIGHT], x3[IN_FLIGHT];
+  for (int v = 0; v < nv; v++) {
+    const int i = i0 + 8 * v;
+    if (j->sites == NULL) { /* b lo + lane, carrying into b hi where the low word wraps */
+      const uint64_t b = j->first + (uint64_t)i;
+      const __m256i lo = _mm256_set1_epi32((int)(uint32_t)b);
+      x0[v] = _mm256_add_epi32(lo, lane);
+      const __m256i wrapped = _mm256_cmpgt_epi32(_mm256_xor_si256(lo, bias),
+                                                 _mm256_xor_si256(x0[v], bias));
+      x1[v] = _mm256_sub_epi32(_mm256_set1_epi32((int)(uint32_t)(b >> 32)), wrapped);
+    } else {
+      uint32_t lo[8] = {0}, hi[8] = {0};
+      const int count = j->n - i < 8 ? j->n - i : 8;
+      for (int l = 0; l < count; l++) {
+        lo[l] = (uint32_t)j->sites[i + l];
+        hi[l] = (uint32_t)(j->sites[i + l] >> 32);
+      }
+      x0[v] = _mm256_loadu_si256((const __m256i *)(const void *)lo);
+      x1[v] = _mm256_loadu_si256((const __m256i *)(const void *)hi);
+    }
+    x2[v] = _mm256_set1_epi32((int)j->c2);
+    x3[v] = _mm256_set1_epi32((int)j->c3);
+  }
+  uint32_t k0 = j->k0, k1 = j->k1;
+  for (int r = 0; r < 10; r++) {
+    const __m256i K0 = _mm256_set1_epi32((int)k0), K1 = _mm256_set1_epi32((int)k1);
+    for (int v = 0; v < nv; v++) {
+      __m256i lo0, hi0, lo1, hi1;
+      mulhilo_avx2(x0[v], M0, &lo0, &hi0);
+      mulhilo_avx2(x2[v], M1, &lo1, &hi1);
+      /* (x0, x1, x2, x3) ← (hi1 ⊕ x1 ⊕ k0, lo1, hi0 ⊕ x3 ⊕ k1, lo0) */
+      x0[v] = _mm256_xor_si256(_mm256_xor_si256(hi1, x1[v]), K0);
+      x2[v] = _mm256_xor_si256(_mm256_xor_si256(hi0, x3[v]), K1);
+      x1[v] = lo1;
+      x3[v] = lo0;
+    }
+    k0 += PHILOX_W0;
+    k1 += PHILOX_W1;
+  }
+  dest_walk d = dest_walk_start(j, i0, 8);
+  for (int v = 0; v < nv; v++) {
+    const int i = i0 + 8 * v, count = j->n - i < 8 ? j->n - i : 8;
+    uint32_t *o = dest_walk_next(j, &d);
+    const __m256i x[4] = {x0[v], x1[v], x2[v], x3[v]};
+    for (int k = 0; k < 4; k++) {
+      if (count == 8) {
+        _mm256_storeu_si256((__m256i *)(void *)(o + (size_t)k * j->stride), x[k]);
+      } else { /* the tail */
+        uint32_t tmp[8];
+        _mm256_storeu_si256((__m256i *)(void *)tmp, x[k]);
+        for (int l = 0; l < count; l++) o[(size_t)k * j->stride + (size_t)l] = tmp[l];
+      }
+    }
+  }
+}
+
+INVRG_TARGET_AVX2 static void philox_avx2(const philox_job *job) {
+  const philox_job local = *job, *j = &local; /* a copy the stores to out cannot alias */
+  const int nv = (j->n + 7) / 8;
+  for (int v = 0; v < nv; v += IN_FLIGHT) {
+    switch (nv - v < IN_FLIGHT ? nv - v : IN_FLIGHT) { /* constants: registers, not memory */
+      case 1: batch_avx2(j, 8 * v, 1); break;
+      case 2: batch_avx2(j, 8 * v, 2); break;
+      case 3: batch_avx2(j, 8 * v, 3); break;
+      default: batch_avx2(j, 8 * v, 4); break;
+    }
+  }
+}
+
+/* ---------------------------------------------------------------- AVX-512: 16 per vector */
+
+INVRG_TARGET_AVX512 INLINE void mulhilo_avx512(__m512i a, __m512i m, __m512i *lo, __m512i *hi) {
+  const __m512i even = _mm512_mul_epu32(a, m);
+  const __m512i odd = _mm512_mul_epu32(_mm512_srli_epi64(a, 32), m);
+  *lo = _mm512_mask_blend_epi32(0xAAAA, even, _mm512_slli_epi64(odd, 32));
+  *hi = _mm512_mask_blend_epi32(0xAAAA, _mm512_srli_epi64(even, 32), odd);
+}
+
+INVRG_TARGET_AVX512 INLINE void batch_avx512(const philox_job *j, int i0, int nv) {
+  const __m512i lane = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+  const __m512i M0 = _mm512_set1_epi32((int)PHILOX_M0), M1 = _mm512_set1_epi32((int)PHILOX_M1);
+  __m512i x0[IN_FLIGHT], x1[IN_FLIGHT], x2[IN_FLIGHT], x3[IN_FLIGHT];
+  for (int v = 0; v < nv; v++) {
+    const int i = i0 + 16 * v, count = j->n - i < 16 ? j->n - i : 16;
+    if (j->sites == NULL) {
+      const uint64_t b = j->first + (uint64_t)i;
+      const __m512i lo = _mm512_set1_epi32((int)(uint32_t)b);
+      x0[v] = _mm512_add_epi32(lo, lane);
+      const __mmask16 wrapped = _mm512_cmplt_epu32_mask(x0[v], lo);
+      const __m512i hi = _mm512_set1_epi32((int)(uint32_t)(b >> 32));
+      x1[v] = _mm512_mask_add_epi32(hi, wrapped, hi, _mm512_set1_epi32(1));
+    } else { /* the sites' low and high words, eight at a time */
+      const __mmask8 ma = (__mmask8)(count >= 8 ? 0xFF : (1u << count) - 1);
+      const __mmask8 mb = (__mmask8)(count >= 16 ? 0xFF : count > 8 ? (1u << (count - 8)) - 1 : 0);
+      const __m512i a = _mm512_maskz_loadu_epi64(ma, j->sites + i);
+      const __m512i b = _mm512_maskz_loadu_epi64(mb, j->sites + i + 8);
+      x0[v] = _mm512_inserti64x4(_mm512_castsi256_si512(_mm512_cvtepi64_epi32(a)),
+                                 _mm512_cvtepi64_epi32(b), 1);
+      x1[v] = _mm512_inserti64x4(
+          _mm512_castsi256_si512(_mm512_cvtepi64_epi32(_mm512_srli_epi64(a, 32))),
+          _mm512_cvtepi64_epi32(_mm512_srli_epi64(b, 32)), 1);
+    }
+    x2[v] = _mm512_set1_epi32((int)j->c2);
+    x3[v] = _mm512_set1_epi32((int)j->c3);
+  }
+  uint32_t k0 = j->k0, k1 = j->k1;
+  for (int r = 0; r < 10; r++) {
+    const __m512i K0 = _mm512_set1_epi32((int)k0), K1 = _mm512_set1_epi32((int)k1);
+    for (int v = 0; v < nv; v++) {
+      __m512i lo0, hi0, lo1, hi1;
+      mulhilo_avx512(x0[v], M0, &lo0, &hi0);
+      mulhilo_avx512(x2[v], M1, &lo1, &hi1);
+      x0[v] = _mm512_ternarylogic_epi32(hi1, x1[v], K0, 0x96); /* three-way xor */
+      x2[v] = _mm512_ternarylogic_epi32(hi0, x3[v], K1, 0x96);
+      x1[v] = lo1;
+      x3[v] = lo0;
+    }
+    k0 += PHILOX_W0;
+    k1 += PHILOX_W1;
+  }
+  dest_walk d = dest_walk_start(j, i0, 16);
+  for (int v = 0; v < nv; v++) {
+    const int i = i0 + 16 * v, count = j->n - i < 16 ? j->n - i : 16;
+    const __mmask16 keep = (__mmask16)(count == 16 ? 0xFFFF : (1u << count) - 1);
+    uint32_t *o = dest_walk_next(j, &d);
+    _mm512_mask_storeu_epi32(o, keep, x0[v]);
+    _mm512_mask_storeu_epi32(o + j->stride, keep, x1[v]);
+    _mm512_mask_storeu_epi32(o + 2 * j->stride, keep, x2[v]);
+    _mm512_mask_storeu_epi32(o + 3 * j->stride, keep, x3[v]);
+  }
+}
+
+INVRG_TARGET_AVX512 static void philox_avx512(const philox_job *job) {
+  const philox_job local = *job, *j = &local; /* a copy the stores to out cannot alias */
+  const int nv = (j->n + 15) / 16;
+  for (int v = 0; v < nv; v += IN_FLIGHT) {
+    switch (nv - v < IN_FLIGHT ? nv - v : IN_FLIGHT) {
+      case 1: batch_avx512(j, 16 * v, 1); break;
+      case 2: batch_avx512(j, 16 * v, 2); break;
+      case 3: batch_avx512(j, 16 * v, 3); break;
+      default: batch_avx512(j, 16 * v, 4); break;
+    }
+  }
+}
+#endif /* INVRG_SIMD_X86 */
+
+void invrg_simd_philox(invrg_simd_level level, const uint32_t key[2], const uint32_t ctr_hi[2],
+                       uint64_t first, const uint64_t *sites, int n, uint32_t *out, size_t stride,
+                       int tile) {
+  if (n <= 0) return;
+  /* Whole vectors never straddle a tile: one tile, or tiles of whole vectors. */
+  INVRG_ASSERT(tile == n || (tile > 0 && tile % 16 == 0));
+  INVRG_ASSERT((size_t)(tile < n ? tile : n) <= stride);
+  const philox_job j = {.k0 = key[0], .k1 = key[1], .c2 = ctr_hi[0], .c3 = ctr_hi[1],
+                        .first = first, .sites = sites, .n = n, .out = out, .stride = stride,
+                        .tile = tile};
+#if INVRG_SIMD_X86
+  if (level == INVRG_SIMD_AVX512) {
+    philox_avx512(&j);
+    return;
+  }
+  if (level == INVRG_SIMD_AVX2) {
+    philox_avx2(&j);
+    return;
+  }
+#endif
+  (void)level;
+  philox_generic(&j);
+}
