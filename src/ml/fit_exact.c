@@ -1,0 +1,506 @@
+/* Exact fit of the symmetric models: sufficient statistics, Newton's method, bootstrap (docs/physics.md §10). */
+#include "invrg/fit_exact.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "invrg/blockspin.h"
+#include "invrg/rng.h"
+
+/* Weights are integers in units of 2^-UNIT_BITS, summed exactly in 128 bits. */
+__extension__ typedef unsigned __int128 u128;
+#define UNIT_BITS 80
+#define KEY_BYTES 16 /* 2φ for up to 10 orbits; byte 15 marks a used slot */
+
+typedef struct {
+  int8_t f[KEY_BYTES];
+  u128 w[2]; /* spin down, spin up */
+} entry;
+
+typedef struct {
+  entry *e;
+  size_t cap, used;
+} table;
+
+struct invrg_fit_stats {
+  int np;
+  int64_t n;
+  int8_t *f;    /* [n][KEY_BYTES] */
+  double *w;    /* [n][2]: weight of spin down, up */
+  double total; /* Σ w */
+};
+
+/* ------------------------------------------------------------------ hash table of feature vectors */
+
+static uint64_t key_hash(const int8_t *f) {
+  uint64_t a, b;
+  memcpy(&a, f, 8);
+  memcpy(&b, f + 8, 8);
+  uint64_t h = a * UINT64_C(0x9E3779B97F4A7C15) ^ (b + UINT64_C(0x632BE59BD9B4E019)) * UINT64_C(0xC2B2AE3D27D4EB4F);
+  return h ^ (h >> 29);
+}
+
+static invrg_err table_init(table *t, size_t cap) {
+  invrg_err err = INVRG_SUCCESS;
+  t->cap = cap, t->used = 0;
+  t->e = calloc(cap, sizeof *t->e);
+  INVRG_CHECK_ALLOC(t->e);
+cleanup:
+  return err;
+}
+
+static entry *table_slot(table *t, const int8_t *f) {
+  size_t i = (size_t)key_hash(f) & (t->cap - 1);
+  while (t->e[i].f[KEY_BYTES - 1] && memcmp(t->e[i].f, f, KEY_BYTES) != 0) i = (i + 1) & (t->cap - 1);
+  return &t->e[i];
+}
+
+static invrg_err table_add(table *t, const int8_t *f, const u128 *w) {
+  invrg_err err = INVRG_SUCCESS;
+  if (2 * (t->used + 1) > t->cap) { /* grow: keep the load under ½ */
+    table bigger;
+    INVRG_CALL(table_init(&bigger, 2 * t->cap));
+    for (size_t i = 0; i < t->cap; i++)
+      if (t->e[i].f[KEY_BYTES - 1]) *table_slot(&bigger, t->e[i].f) = t->e[i];
+    bigger.used = t->used;
+    free(t->e);
+    *t = bigger;
+  }
+  entry *s = table_slot(t, f);
+  if (!s->f[KEY_BYTES - 1]) {
+    memcpy(s->f, f, KEY_BYTES);
+    t->used++;
+  }
+  s->w[0] += w[0];
+  s->w[1] += w[1];
+cleanup:
+  return err;
+}
+
+/* ------------------------------------------------------------------ counting */
+
+/* The window of child αβ: the coarse offsets whose column (kernel entries per orbit) is not 0. */
+typedef struct {
+  int n_off[4];
+  int dy[4][64], dx[4][64];
+  int8_t col[4][64][KEY_BYTES];
+} window;
+
+static void window_of(const invrg_model *m, window *win) {
+  const int R = 2 * m->reach + 1, np = m->n_params;
+  for (int ab = 0; ab < 4; ab++) {
+    win->n_off[ab] = 0;
+    for (int dy = 0; dy < R; dy++)
+      for (int dx = 0; dx < R; dx++) {
+        const int *c = m->orbit_count + ((ab * R + dy) * R + dx) * np;
+        bool any = false;
+        for (int o = 0; o < np; o++) any |= c[o] != 0;
+        if (!any) continue;
+        int k = win->n_off[ab]++;
+        win->dy[ab][k] = dy, win->dx[ab][k] = dx;
+        memset(win->col[ab][k], 0, KEY_BYTES);
+        for (int o = 0; o < np; o++) win->col[ab][k][o] = (int8_t)c[o];
+      }
+  }
+}
+
+/* Majority rule of a whole configuration into μ padded by r (true wrap); ties 0 (expectation) or
+ * the coin of configuration c. Returns the number of tied blocks. */
+static int64_t coarse_padded(const int8_t *fine, int L, int r, const invrg_fit_options *o, int64_t c,
+                             int8_t *mu, int8_t *pad) {
+  const int lc = L / 2, P = lc + 2 * r;
+  int64_t ties = 0;
+  if (o->ties == INVRG_FIT_TIES_COIN) {
+    invrg_blockspin_ties t = {INVRG_TIE_RANDOM, o->seed, INVRG_FIT_TIE_ITEM, (uint64_t)c};
+    ties = invrg_blockspin_array(fine, L, L, &t, mu);
+  } else {
+    for (int I = 0; I < lc; I++)
+      for (int J = 0; J < lc; J++) {
+        const int8_t *f = fine + 2 * I * L + 2 * J;
+        int s = f[0] + f[1] + f[L] + f[L + 1];
+        mu[I * lc + J] = (int8_t)((s > 0) - (s < 0));
+        ties += s == 0;
+      }
+  }
+  for (int y = 0; y < P; y++)
+    for (int x = 0; x < P; x++)
+      pad[y * P + x] = mu[(((y - r) % lc + lc) % lc) * lc + ((x - r) % lc + lc) % lc];
+  return ties;
+}
+
+static int64_t tie_count(const int8_t *fine, int L) {
+  int64_t ties = 0;
+  for (int I = 0; I < L / 2; I++)
+    for (int J = 0; J < L / 2; J++) {
+      const int8_t *f = fine + 2 * I * L + 2 * J;
+      ties += f[0] + f[1] + f[L] + f[L + 1] == 0;
+    }
+  return ties;
+}
+
+/* Adds configuration @p fine (padded coarse @p pad) with weight mult · 2^-shift to @p t. */
+static invrg_err count_config(const window *win, const int8_t *fine, const int8_t *pad, int L, int r,
+                              uint32_t mult, int shift, table *t) {
+  invrg_err err = INVRG_SUCCESS;
+  const int lc = L / 2, P = lc + 2 * r;
+  const int8_t *tied[64];
+  for (int I = 0; I < lc; I++)
+    for (int J = 0; J < lc; J++)
+      for (int ab = 0; ab < 4; ab++) {
+        int8_t base[KEY_BYTES] = {0};
+        int k = 0;
+        for (int j = 0; j < win->n_off[ab]; j++) {
+          int mu = pad[(I + win->dy[ab][j]) * P + J + win->dx[ab][j]];
+          const int8_t *col = win->col[ab][j];
+          if (mu == 0) {
+            tied[k++] = col;
+            continue;
+          }
+          for (int o = 0; o < KEY_BYTES - 1; o++) base[o] = (int8_t)(base[o] + mu * col[o]);
+        }
+        INVRG_CHECK(k <= INVRG_FIT_MAX_WINDOW_TIES, INVRG_ERR_RUNTIME,
+                    "exact fit: %d tied blocks in one window (at most %d): use &train ties = 'coin'",
+                    k, INVRG_FIT_MAX_WINDOW_TIES);
+        const int e = shift + k; /* weight mult · 2^-e per outcome */
+        if (e > UNIT_BITS) continue;
+        const int up = fine[(2 * I + ab / 2) * L + 2 * J + ab % 2] > 0;
+        u128 w[2] = {0, 0};
+        w[up] = (u128)mult << (UNIT_BITS - e);
+        for (uint32_t s = 0; s < (1u << k); s++) {
+          int8_t f[KEY_BYTES];
+          memcpy(f, base, KEY_BYTES);
+          for (int j = 0; j < k; j++) {
+            int sign = (s >> j) & 1 ? 1 : -1;
+            for (int o = 0; o < KEY_BYTES - 1; o++) f[o] = (int8_t)(f[o] + sign * tied[j][o]);
+          }
+          f[KEY_BYTES - 1] = 1;
+          INVRG_CALL(table_add(t, f, w));
+        }
+      }
+cleanup:
+  return err;
+}
+
+static int compare_entries(const void *a, const void *b) {
+  return memcmp(((const entry *)a)->f, ((const entry *)b)->f, KEY_BYTES);
+}
+
+/* Every rank's table into one on every rank, sorted by feature vector: exact and rank-independent. */
+static invrg_err merge_tables(table *t, MPI_Comm comm, entry **out, size_t *n_out) {
+  invrg_err err = INVRG_SUCCESS;
+  int size;
+  entry *mine = NULL, *all = NULL;
+  int *counts = NULL, *displs = NULL;
+  table merged = {NULL, 0, 0};
+  INVRG_MPI_CALL(MPI_Comm_size(comm, &size));
+  mine = malloc((t->used + 1) * sizeof *mine);
+  counts = malloc((size_t)size * sizeof *counts);
+  displs = malloc((size_t)size * sizeof *displs);
+  INVRG_CHECK_ALLOC(mine);
+  INVRG_CHECK_ALLOC(counts);
+  INVRG_CHECK_ALLOC(displs);
+  size_t k = 0;
+  for (size_t i = 0; i < t->cap; i++)
+    if (t->e[i].f[KEY_BYTES - 1]) mine[k++] = t->e[i];
+  INVRG_CHECK(k * sizeof(entry) < (size_t)INT32_MAX / (size_t)size, INVRG_ERR_RUNTIME,
+              "exact fit: %zu distinct feature vectors are too many to merge", k);
+  int bytes = (int)(k * sizeof(entry));
+  INVRG_MPI_CALL(MPI_Allgather(&bytes, 1, MPI_INT, counts, 1, MPI_INT, comm));
+  size_t total = 0;
+  for (int r = 0; r < size; r++) {
+    displs[r] = (int)total;
+    total += (size_t)counts[r];
+  }
+  all = malloc(total + sizeof(entry));
+  INVRG_CHECK_ALLOC(all);
+  INVRG_MPI_CALL(MPI_Allgatherv(mine, bytes, MPI_BYTE, all, counts, displs, MPI_BYTE, comm));
+  INVRG_CALL(table_init(&merged, 1024));
+  for (size_t i = 0; i < total / sizeof(entry); i++) INVRG_CALL(table_add(&merged, all[i].f, all[i].w));
+  k = 0;
+  for (size_t i = 0; i < merged.cap; i++)
+    if (merged.e[i].f[KEY_BYTES - 1]) all[k++] = merged.e[i];
+  qsort(all, k, sizeof *all, compare_entries);
+  *out = all, *n_out = k;
+  all = NULL;
+cleanup:
+  free(mine);
+  free(all);
+  free(counts);
+  free(displs);
+  free(merged.e);
+  return err;
+}
+
+invrg_err invrg_fit_count(const invrg_model *m, const invrg_train_data *data, int64_t n,
+                          const int32_t *mult, const invrg_fit_options *o, MPI_Comm comm,
+                          invrg_fit_stats **out) {
+  invrg_err err = INVRG_SUCCESS;
+  int rank, size;
+  table t = {NULL, 0, 0};
+  entry *merged = NULL;
+  int8_t *mu = NULL, *pad = NULL;
+  window *win = NULL;
+  invrg_fit_stats *s = NULL;
+  *out = NULL;
+  INVRG_CHECK(m->family == INVRG_MODEL_SYM, INVRG_ERR_INPUT,
+              "the exact fit is for sym3, sym5, sym7, not %s", m->kind);
+  INVRG_MPI_CALL(MPI_Comm_rank(comm, &rank));
+  INVRG_MPI_CALL(MPI_Comm_size(comm, &size));
+  const int L = data->L, lc = L / 2, r = m->reach, P = lc + 2 * r;
+  /* Smaller lattices put one block twice in a window: its two coins would not be one. */
+  INVRG_CHECK(o->ties == INVRG_FIT_TIES_COIN || lc >= 2 * r + 1, INVRG_ERR_INPUT,
+              "exact fit of %s with ties = 'expectation' needs L >= %d (got %d); use ties = 'coin'",
+              m->kind, 2 * (2 * r + 1), L);
+  win = malloc(sizeof *win);
+  mu = malloc((size_t)lc * (size_t)lc);
+  pad = malloc((size_t)P * (size_t)P);
+  INVRG_CHECK_ALLOC(win);
+  INVRG_CHECK_ALLOC(mu);
+  INVRG_CHECK_ALLOC(pad);
+  window_of(m, win);
+  /* Weighted loss: weights relative to the configuration with the fewest ties. */
+  int64_t n_min = 0;
+  if (o->loss == INVRG_LOSS_WEIGHTED) {
+    n_min = INT64_MAX;
+    for (int64_t c = rank; c < n; c += size)
+      if (mult == NULL || mult[c] > 0) {
+        int64_t k = tie_count(data->configs + c * L * L, L);
+        n_min = k < n_min ? k : n_min;
+      }
+    INVRG_MPI_CALL(MPI_Allreduce(MPI_IN_PLACE, &n_min, 1, MPI_INT64_T, MPI_MIN, comm));
+  }
+  INVRG_CALL(table_init(&t, 1024));
+  for (int64_t c = rank; c < n; c += size) {
+    if (mult != NULL && mult[c] == 0) continue;
+    const int8_t *fine = data->configs + c * L * L;
+    int64_t ties = coarse_padded(fine, L, r, o, c, mu, pad);
+    int64_t shift = o->loss == INVRG_LOSS_WEIGHTED ? ties - n_min : 0;
+    if (shift > UNIT_BITS) continue;
+    INVRG_CALL(count_config(win, fine, pad, L, r, mult ? (uint32_t)mult[c] : 1u, (int)shift, &t));
+  }
+  size_t k = 0;
+  INVRG_CALL(merge_tables(&t, comm, &merged, &k));
+  s = calloc(1, sizeof *s);
+  INVRG_CHECK_ALLOC(s);
+  s->np = m->n_params;
+  s->n = (int64_t)k;
+  s->f = malloc((k + 1) * KEY_BYTES);
+  s->w = malloc((2 * k + 1) * sizeof *s->w);
+  INVRG_CHECK_ALLOC(s->f);
+  INVRG_CHECK_ALLOC(s->w);
+  const double unit = ldexp(1.0, -UNIT_BITS);
+  for (size_t i = 0; i < k; i++) {
+    memcpy(s->f + i * KEY_BYTES, merged[i].f, KEY_BYTES);
+    s->w[2 * i] = (double)merged[i].w[0] * unit;
+    s->w[2 * i + 1] = (double)merged[i].w[1] * unit;
+    s->total += s->w[2 * i] + s->w[2 * i + 1];
+  }
+  INVRG_CHECK(s->total > 0, INVRG_ERR_RUNTIME, "exact fit: no data to count");
+cleanup:
+  if (err != INVRG_SUCCESS) invrg_fit_stats_destroy(&s);
+  *out = s;
+  free(t.e);
+  free(merged);
+  free(mu);
+  free(pad);
+  free(win);
+  return err;
+}
+
+void invrg_fit_stats_destroy(invrg_fit_stats **s) {
+  if (s == NULL || *s == NULL) return;
+  free((*s)->f);
+  free((*s)->w);
+  free(*s);
+  *s = NULL;
+}
+
+int64_t invrg_fit_stats_size(const invrg_fit_stats *s) { return s->n; }
+
+double invrg_fit_stats_weight(const invrg_fit_stats *s) { return s->total; }
+
+/* ------------------------------------------------------------------ loss, Newton */
+
+static double softplus(double z) { return fmax(z, 0) + log1p(exp(-fabs(z))); }
+
+static double sigmoid(double z) { return z >= 0 ? 1 / (1 + exp(-z)) : exp(z) / (1 + exp(z)); }
+
+double invrg_fit_loss(const invrg_fit_stats *s, const double *theta, double *grad, double *hess) {
+  const int np = s->np;
+  double loss = 0;
+  if (grad) memset(grad, 0, (size_t)np * sizeof *grad);
+  if (hess) memset(hess, 0, (size_t)(np * np) * sizeof *hess);
+  for (int64_t i = 0; i < s->n; i++) {
+    const int8_t *f = s->f + i * KEY_BYTES;
+    const double w0 = s->w[2 * i], w1 = s->w[2 * i + 1];
+    double z = 0;
+    for (int o = 0; o < np; o++) z += f[o] * theta[o];
+    z *= 0.5; /* the key is 2φ */
+    loss += w1 * softplus(-z) + w0 * softplus(z);
+    if (grad == NULL && hess == NULL) continue;
+    const double p = sigmoid(z);
+    if (grad) {
+      const double g = 0.5 * ((w0 + w1) * p - w1);
+      for (int o = 0; o < np; o++) grad[o] += g * f[o];
+    }
+    if (hess) {
+      const double h = 0.25 * (w0 + w1) * p * (1 - p);
+      for (int a = 0; a < np; a++)
+        for (int b = a; b < np; b++) hess[a * np + b] += h * f[a] * f[b];
+    }
+  }
+  if (grad)
+    for (int o = 0; o < np; o++) grad[o] /= s->total;
+  if (hess)
+    for (int a = 0; a < np; a++)
+      for (int b = a; b < np; b++) hess[b * np + a] = hess[a * np + b] /= s->total;
+  return loss / s->total;
+}
+
+/* Solves H x = b by Cholesky (H symmetric positive definite, n ≤ 10); false if it is not. */
+static bool cholesky_solve(int n, const double *H, const double *b, double *x) {
+  double Lm[100] = {0}, y[10];
+  for (int i = 0; i < n; i++)
+    for (int j = 0; j <= i; j++) {
+      double s = H[i * n + j];
+      for (int k = 0; k < j; k++) s -= Lm[i * n + k] * Lm[j * n + k];
+      if (i == j) {
+        if (!(s > 0)) return false;
+        Lm[i * n + i] = sqrt(s);
+      } else {
+        Lm[i * n + j] = s / Lm[j * n + j];
+      }
+    }
+  for (int i = 0; i < n; i++) {
+    double s = b[i];
+    for (int k = 0; k < i; k++) s -= Lm[i * n + k] * y[k];
+    y[i] = s / Lm[i * n + i];
+  }
+  for (int i = n - 1; i >= 0; i--) {
+    double s = y[i];
+    for (int k = i + 1; k < n; k++) s -= Lm[k * n + i] * x[k];
+    x[i] = s / Lm[i * n + i];
+  }
+  return true;
+}
+
+static double norm(int n, const double *v) {
+  double s = 0;
+  for (int i = 0; i < n; i++) s += v[i] * v[i];
+  return sqrt(s);
+}
+
+invrg_err invrg_fit_newton(const invrg_fit_stats *s, double *theta, double tol,
+                           invrg_fit_result *res) {
+  invrg_err err = INVRG_SUCCESS;
+  const int np = s->np;
+  double g[10], H[100], p[10], trial[10], neg[10], eval[10], evec[100];
+  memset(res, 0, sizeof *res);
+  int it = 0;
+  for (;; it++) {
+    double F = invrg_fit_loss(s, theta, g, H);
+    res->loss = F;
+    res->grad_norm = norm(np, g);
+    if (res->grad_norm <= tol) break;
+    INVRG_CHECK(it < 100, INVRG_ERR_RUNTIME,
+                "exact fit: gradient norm %.3g after 100 Newton iterations (tolerance %.3g)",
+                res->grad_norm, tol);
+    for (int o = 0; o < np; o++) neg[o] = -g[o];
+    INVRG_CHECK(cholesky_solve(np, H, neg, p), INVRG_ERR_RUNTIME,
+                "exact fit: the Hessian is singular: the data do not determine the %d parameters "
+                "(too few or too uniform configurations?)", np);
+    double slope = 0;
+    for (int o = 0; o < np; o++) slope += g[o] * p[o];
+    /* Near the optimum the loss changes by less than its rounding: take the full step there
+     * (the quadratic region of a smooth convex loss); elsewhere backtrack (Armijo). */
+    double t = 1;
+    if (res->grad_norm > 1e-6) {
+      for (;;) {
+        for (int o = 0; o < np; o++) trial[o] = theta[o] + t * p[o];
+        if (invrg_fit_loss(s, trial, NULL, NULL) <= F + 1e-4 * t * slope) break;
+        t /= 2;
+        INVRG_CHECK(t > 1e-12, INVRG_ERR_RUNTIME, "exact fit: the line search found no descent");
+      }
+    }
+    for (int o = 0; o < np; o++) theta[o] += t * p[o];
+  }
+  res->iterations = it;
+  invrg_fit_symeig(np, H, eval, evec);
+  res->hess_cond = eval[np - 1] / eval[0];
+  int big = 0;
+  for (int o = 0; o < np; o++) {
+    res->min_eigvec[o] = evec[o * np];
+    if (fabs(evec[o * np]) > fabs(evec[big * np])) big = o;
+  }
+  if (res->min_eigvec[big] < 0)
+    for (int o = 0; o < np; o++) res->min_eigvec[o] = -res->min_eigvec[o];
+cleanup:
+  return err;
+}
+
+/* ------------------------------------------------------------------ bootstrap, eigenvalues */
+
+void invrg_fit_bootstrap(uint64_t seed, uint64_t replica, int64_t n, int32_t *mult) {
+  for (int64_t c = 0; c < n; c++) mult[c] = replica == 0;
+  if (replica == 0) return;
+  invrg_rng_stream s;
+  invrg_rng_stream_init(&s, seed, INVRG_RNG_TRAIN, replica, INVRG_FIT_BOOTSTRAP_STEP);
+  for (int64_t i = 0; i < n; i++) {
+    uint32_t w[4];
+    invrg_rng_u32x4(&s, (uint64_t)i, 0, w);
+    mult[(((uint64_t)w[0] << 32) | w[1]) % (uint64_t)n]++;
+  }
+}
+
+/* Cyclic Jacobi rotations: ample for n ≤ 10. */
+void invrg_fit_symeig(int n, const double *a_in, double *eval, double *evec) {
+  double a[100];
+  memcpy(a, a_in, (size_t)(n * n) * sizeof *a);
+  for (int i = 0; i < n * n; i++) evec[i] = i / n == i % n;
+  for (int sweep = 0; sweep < 100; sweep++) {
+    double off = 0, diag = 0;
+    for (int i = 0; i < n; i++)
+      for (int j = 0; j < n; j++) {
+        if (i == j)
+          diag += a[i * n + j] * a[i * n + j];
+        else
+          off += a[i * n + j] * a[i * n + j];
+      }
+    if (off <= 1e-30 * diag) break;
+    for (int p = 0; p < n; p++)
+      for (int q = p + 1; q < n; q++) {
+        if (a[p * n + q] == 0) continue;
+        double theta = (a[q * n + q] - a[p * n + p]) / (2 * a[p * n + q]);
+        double t = (theta >= 0 ? 1 : -1) / (fabs(theta) + sqrt(theta * theta + 1));
+        double c = 1 / sqrt(t * t + 1), s = t * c;
+        for (int k = 0; k < n; k++) { /* A ← A J */
+          double akp = a[k * n + p], akq = a[k * n + q];
+          a[k * n + p] = c * akp - s * akq;
+          a[k * n + q] = s * akp + c * akq;
+        }
+        for (int k = 0; k < n; k++) { /* A ← Jᵀ A */
+          double apk = a[p * n + k], aqk = a[q * n + k];
+          a[p * n + k] = c * apk - s * aqk;
+          a[q * n + k] = s * apk + c * aqk;
+        }
+        for (int k = 0; k < n; k++) {
+          double vkp = evec[k * n + p], vkq = evec[k * n + q];
+          evec[k * n + p] = c * vkp - s * vkq;
+          evec[k * n + q] = s * vkp + c * vkq;
+        }
+      }
+  }
+  /* ascending order, columns with them */
+  for (int i = 0; i < n; i++) eval[i] = a[i * n + i];
+  for (int i = 0; i < n; i++)
+    for (int j = i + 1; j < n; j++)
+      if (eval[j] < eval[i]) {
+        double t = eval[i];
+        eval[i] = eval[j], eval[j] = t;
+        for (int k = 0; k < n; k++) {
+          t = evec[k * n + i];
+          evec[k * n + i] = evec[k * n + j], evec[k * n + j] = t;
+        }
+      }
+}
