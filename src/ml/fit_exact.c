@@ -182,6 +182,96 @@ cleanup:
   return err;
 }
 
+/*
+ * Windows of at most PATTERN_MAX_OFFSETS blocks are counted by pattern first: index Σ_j (μ_j + 1) 3^j
+ * (tie = 0), an array lookup per site instead of a hash; the patterns become feature vectors at the
+ * end. The weights per pattern are multiples of 2^k (k ties), so 2^-k of them is exact.
+ */
+#define PATTERN_MAX_OFFSETS 10
+
+typedef struct {
+  int n_pat;     /* 3^n_off of each child position, the largest */
+  u128 *acc;     /* [ab][pattern][t] */
+} patterns;
+
+static bool patterns_apply(const window *win) {
+  for (int ab = 0; ab < 4; ab++)
+    if (win->n_off[ab] > PATTERN_MAX_OFFSETS) return false;
+  return true;
+}
+
+static invrg_err patterns_init(const window *win, patterns *p) {
+  invrg_err err = INVRG_SUCCESS;
+  p->n_pat = 1;
+  int most = 0;
+  for (int ab = 0; ab < 4; ab++) most = win->n_off[ab] > most ? win->n_off[ab] : most;
+  for (int j = 0; j < most; j++) p->n_pat *= 3;
+  p->acc = calloc(4 * 2 * (size_t)p->n_pat, sizeof *p->acc);
+  INVRG_CHECK_ALLOC(p->acc);
+cleanup:
+  return err;
+}
+
+static void count_patterns(const window *win, const int8_t *fine, const int8_t *pad, int L, int r,
+                           uint32_t mult, int shift, patterns *p) {
+  const int lc = L / 2, P = lc + 2 * r;
+  for (int ab = 0; ab < 4; ab++) {
+    u128 *acc = p->acc + (size_t)ab * 2 * (size_t)p->n_pat;
+    const int n_off = win->n_off[ab];
+    int rel[64];
+    for (int j = 0; j < n_off; j++) rel[j] = win->dy[ab][j] * P + win->dx[ab][j];
+    for (int I = 0; I < lc; I++)
+      for (int J = 0; J < lc; J++) {
+        const int8_t *at = pad + I * P + J;
+        int idx = 0, k = 0;
+        for (int j = n_off - 1; j >= 0; j--) {
+          idx = 3 * idx + at[rel[j]] + 1;
+          k += at[rel[j]] == 0;
+        }
+        if (shift + k > UNIT_BITS) continue;
+        const int up = fine[(2 * I + ab / 2) * L + 2 * J + ab % 2] > 0;
+        acc[2 * idx + up] += (u128)mult << (UNIT_BITS - shift);
+      }
+  }
+}
+
+/* The patterns' weights into feature vectors: every outcome of the k ties gets 2^-k. */
+static invrg_err patterns_expand(const window *win, const patterns *p, table *t) {
+  invrg_err err = INVRG_SUCCESS;
+  for (int ab = 0; ab < 4; ab++) {
+    const u128 *acc = p->acc + (size_t)ab * 2 * (size_t)p->n_pat;
+    int n = 1;
+    for (int j = 0; j < win->n_off[ab]; j++) n *= 3;
+    for (int idx = 0; idx < n; idx++) {
+      if (acc[2 * idx] == 0 && acc[2 * idx + 1] == 0) continue;
+      int8_t base[KEY_BYTES] = {0};
+      const int8_t *tied[64];
+      int k = 0;
+      for (int j = 0, rest = idx; j < win->n_off[ab]; j++, rest /= 3) {
+        int mu = rest % 3 - 1;
+        if (mu == 0) {
+          tied[k++] = win->col[ab][j];
+          continue;
+        }
+        for (int o = 0; o < KEY_BYTES - 1; o++) base[o] = (int8_t)(base[o] + mu * win->col[ab][j][o]);
+      }
+      const u128 w[2] = {acc[2 * idx] >> k, acc[2 * idx + 1] >> k};
+      for (uint32_t s = 0; s < (1u << k); s++) {
+        int8_t f[KEY_BYTES];
+        memcpy(f, base, KEY_BYTES);
+        for (int j = 0; j < k; j++) {
+          int sign = (s >> j) & 1 ? 1 : -1;
+          for (int o = 0; o < KEY_BYTES - 1; o++) f[o] = (int8_t)(f[o] + sign * tied[j][o]);
+        }
+        f[KEY_BYTES - 1] = 1;
+        INVRG_CALL(table_add(t, f, w));
+      }
+    }
+  }
+cleanup:
+  return err;
+}
+
 static int compare_entries(const void *a, const void *b) {
   return memcmp(((const entry *)a)->f, ((const entry *)b)->f, KEY_BYTES);
 }
@@ -241,6 +331,7 @@ invrg_err invrg_fit_count(const invrg_model *m, const invrg_train_data *data, in
   entry *merged = NULL;
   int8_t *mu = NULL, *pad = NULL;
   window *win = NULL;
+  patterns pat = {0, NULL};
   invrg_fit_stats *s = NULL;
   *out = NULL;
   INVRG_CHECK(m->family == INVRG_MODEL_SYM, INVRG_ERR_INPUT,
@@ -271,14 +362,21 @@ invrg_err invrg_fit_count(const invrg_model *m, const invrg_train_data *data, in
     INVRG_MPI_CALL(MPI_Allreduce(MPI_IN_PLACE, &n_min, 1, MPI_INT64_T, MPI_MIN, comm));
   }
   INVRG_CALL(table_init(&t, 1024));
+  const bool by_pattern = patterns_apply(win);
+  if (by_pattern) INVRG_CALL(patterns_init(win, &pat));
   for (int64_t c = rank; c < n; c += size) {
     if (mult != NULL && mult[c] == 0) continue;
     const int8_t *fine = data->configs + c * L * L;
     int64_t ties = coarse_padded(fine, L, r, o, c, mu, pad);
     int64_t shift = o->loss == INVRG_LOSS_WEIGHTED ? ties - n_min : 0;
     if (shift > UNIT_BITS) continue;
-    INVRG_CALL(count_config(win, fine, pad, L, r, mult ? (uint32_t)mult[c] : 1u, (int)shift, &t));
+    const uint32_t times = mult ? (uint32_t)mult[c] : 1u;
+    if (by_pattern)
+      count_patterns(win, fine, pad, L, r, times, (int)shift, &pat);
+    else
+      INVRG_CALL(count_config(win, fine, pad, L, r, times, (int)shift, &t));
   }
+  if (by_pattern) INVRG_CALL(patterns_expand(win, &pat, &t));
   size_t k = 0;
   INVRG_CALL(merge_tables(&t, comm, &merged, &k));
   s = calloc(1, sizeof *s);
@@ -301,6 +399,7 @@ cleanup:
   if (err != INVRG_SUCCESS) invrg_fit_stats_destroy(&s);
   *out = s;
   free(t.e);
+  free(pat.acc);
   free(merged);
   free(mu);
   free(pad);
