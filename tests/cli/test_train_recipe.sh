@@ -7,7 +7,7 @@
 # With select = 'mean' (all replicas averaged) w_N and w_D fail: most starts do not converge.
 source "$(dirname "$0")/lib.sh"
 
-sed "s/output = 'train_sym3.h5'/output = 'recipe.h5'/; s/^  seed = .*/  seed = ${RECIPE_SEED:-2025}/" \
+sed "s/output = 'train_sym3_recipe.h5'/output = 'recipe.h5'/; s/^  seed = .*/  seed = ${RECIPE_SEED:-2025}/" \
   "$SOURCE_DIR/input/train_sym3_recipe.nml" > recipe.nml
 expect_status 0 "input/train_sym3_recipe.nml on 2 ranks" -- "$MPIEXEC" -n 2 "$INVRG" recipe.nml
 "$PYTHON" - <<'PY' > py.txt 2>&1
