@@ -11,10 +11,16 @@
 /* Weights are integers in units of 2^-UNIT_BITS, summed exactly in 128 bits. */
 __extension__ typedef unsigned __int128 u128;
 #define UNIT_BITS 80
-#define KEY_BYTES 16 /* 2φ for up to 10 orbits; byte 15 marks a used slot */
+#define KEY_BYTES 16 /* 2φ for up to 10 orbits, as int8 in the statistics */
+
+/* A feature vector packed into 64 bits: field o (6 bits) holds KEY_BIAS + 2φ_o (|2φ_o| ≤ 8 here).
+ * Packing is linear — key(a + b) = key(a) + Σ 2φ_o(b) 64^o — so feature vectors add as integers,
+ * partial sums included (every partial sum of a window's fields stays in the field). 0 = empty. */
+#define KEY_BITS 6
+#define KEY_BIAS 32
 
 typedef struct {
-  int8_t f[KEY_BYTES];
+  uint64_t key;
   u128 w[2]; /* spin down, spin up */
 } entry;
 
@@ -33,12 +39,22 @@ struct invrg_fit_stats {
 
 /* ------------------------------------------------------------------ hash table of feature vectors */
 
-static uint64_t key_hash(const int8_t *f) {
-  uint64_t a, b;
-  memcpy(&a, f, 8);
-  memcpy(&b, f + 8, 8);
-  uint64_t h = a * UINT64_C(0x9E3779B97F4A7C15) ^ (b + UINT64_C(0x632BE59BD9B4E019)) * UINT64_C(0xC2B2AE3D27D4EB4F);
+static uint64_t key_hash(uint64_t key) {
+  uint64_t h = key * UINT64_C(0x9E3779B97F4A7C15);
   return h ^ (h >> 29);
+}
+
+/* Σ_o v[o] 64^o (two's complement: v may be negative). */
+static int64_t pack(const int *v, int np) {
+  int64_t k = 0;
+  for (int o = np - 1; o >= 0; o--) k = k * (1 << KEY_BITS) + v[o];
+  return k;
+}
+
+static uint64_t key_zero(int np) {
+  int bias[10];
+  for (int o = 0; o < np; o++) bias[o] = KEY_BIAS;
+  return (uint64_t)pack(bias, np);
 }
 
 static invrg_err table_init(table *t, size_t cap) {
@@ -50,26 +66,26 @@ cleanup:
   return err;
 }
 
-static entry *table_slot(table *t, const int8_t *f) {
-  size_t i = (size_t)key_hash(f) & (t->cap - 1);
-  while (t->e[i].f[KEY_BYTES - 1] && memcmp(t->e[i].f, f, KEY_BYTES) != 0) i = (i + 1) & (t->cap - 1);
+static entry *table_slot(table *t, uint64_t key) {
+  size_t i = (size_t)key_hash(key) & (t->cap - 1);
+  while (t->e[i].key != 0 && t->e[i].key != key) i = (i + 1) & (t->cap - 1);
   return &t->e[i];
 }
 
-static invrg_err table_add(table *t, const int8_t *f, const u128 *w) {
+static invrg_err table_add(table *t, uint64_t key, const u128 *w) {
   invrg_err err = INVRG_SUCCESS;
   if (2 * (t->used + 1) > t->cap) { /* grow: keep the load under ½ */
     table bigger;
     INVRG_CALL(table_init(&bigger, 2 * t->cap));
     for (size_t i = 0; i < t->cap; i++)
-      if (t->e[i].f[KEY_BYTES - 1]) *table_slot(&bigger, t->e[i].f) = t->e[i];
+      if (t->e[i].key != 0) *table_slot(&bigger, t->e[i].key) = t->e[i];
     bigger.used = t->used;
     free(t->e);
     *t = bigger;
   }
-  entry *s = table_slot(t, f);
-  if (!s->f[KEY_BYTES - 1]) {
-    memcpy(s->f, f, KEY_BYTES);
+  entry *s = table_slot(t, key);
+  if (s->key == 0) {
+    s->key = key;
     t->used++;
   }
   s->w[0] += w[0];
@@ -84,11 +100,13 @@ cleanup:
 typedef struct {
   int n_off[4];
   int dy[4][64], dx[4][64];
-  int8_t col[4][64][KEY_BYTES];
+  int64_t col[4][64]; /* packed */
+  uint64_t zero;      /* the packed 0 vector */
 } window;
 
 static void window_of(const invrg_model *m, window *win) {
   const int R = 2 * m->reach + 1, np = m->n_params;
+  win->zero = key_zero(np);
   for (int ab = 0; ab < 4; ab++) {
     win->n_off[ab] = 0;
     for (int dy = 0; dy < R; dy++)
@@ -99,8 +117,7 @@ static void window_of(const invrg_model *m, window *win) {
         if (!any) continue;
         int k = win->n_off[ab]++;
         win->dy[ab][k] = dy, win->dx[ab][k] = dx;
-        memset(win->col[ab][k], 0, KEY_BYTES);
-        for (int o = 0; o < np; o++) win->col[ab][k][o] = (int8_t)c[o];
+        win->col[ab][k] = pack(c, np);
       }
   }
 }
@@ -139,25 +156,35 @@ static int64_t tie_count(const int8_t *fine, int L) {
   return ties;
 }
 
+/* Every outcome of k tied blocks (columns @p tied) around @p base, each with weight @p w. */
+static invrg_err add_outcomes(table *t, uint64_t base, const int64_t *tied, int k, const u128 *w) {
+  invrg_err err = INVRG_SUCCESS;
+  for (uint32_t s = 0; s < (1u << k); s++) {
+    uint64_t key = base;
+    for (int j = 0; j < k; j++) key += (uint64_t)((s >> j) & 1 ? tied[j] : -tied[j]);
+    INVRG_CALL(table_add(t, key, w));
+  }
+cleanup:
+  return err;
+}
+
 /* Adds configuration @p fine (padded coarse @p pad) with weight mult · 2^-shift to @p t. */
 static invrg_err count_config(const window *win, const int8_t *fine, const int8_t *pad, int L, int r,
                               uint32_t mult, int shift, table *t) {
   invrg_err err = INVRG_SUCCESS;
   const int lc = L / 2, P = lc + 2 * r;
-  const int8_t *tied[64];
+  int64_t tied[64];
   for (int I = 0; I < lc; I++)
     for (int J = 0; J < lc; J++)
       for (int ab = 0; ab < 4; ab++) {
-        int8_t base[KEY_BYTES] = {0};
+        uint64_t base = win->zero;
         int k = 0;
         for (int j = 0; j < win->n_off[ab]; j++) {
           int mu = pad[(I + win->dy[ab][j]) * P + J + win->dx[ab][j]];
-          const int8_t *col = win->col[ab][j];
-          if (mu == 0) {
-            tied[k++] = col;
-            continue;
-          }
-          for (int o = 0; o < KEY_BYTES - 1; o++) base[o] = (int8_t)(base[o] + mu * col[o]);
+          if (mu == 0)
+            tied[k++] = win->col[ab][j];
+          else
+            base += (uint64_t)(mu * win->col[ab][j]);
         }
         INVRG_CHECK(k <= INVRG_FIT_MAX_WINDOW_TIES, INVRG_ERR_RUNTIME,
                     "exact fit: %d tied blocks in one window (at most %d): use &train ties = 'coin'",
@@ -167,16 +194,7 @@ static invrg_err count_config(const window *win, const int8_t *fine, const int8_
         const int up = fine[(2 * I + ab / 2) * L + 2 * J + ab % 2] > 0;
         u128 w[2] = {0, 0};
         w[up] = (u128)mult << (UNIT_BITS - e);
-        for (uint32_t s = 0; s < (1u << k); s++) {
-          int8_t f[KEY_BYTES];
-          memcpy(f, base, KEY_BYTES);
-          for (int j = 0; j < k; j++) {
-            int sign = (s >> j) & 1 ? 1 : -1;
-            for (int o = 0; o < KEY_BYTES - 1; o++) f[o] = (int8_t)(f[o] + sign * tied[j][o]);
-          }
-          f[KEY_BYTES - 1] = 1;
-          INVRG_CALL(table_add(t, f, w));
-        }
+        INVRG_CALL(add_outcomes(t, base, tied, k, w));
       }
 cleanup:
   return err;
@@ -244,28 +262,18 @@ static invrg_err patterns_expand(const window *win, const patterns *p, table *t)
     for (int j = 0; j < win->n_off[ab]; j++) n *= 3;
     for (int idx = 0; idx < n; idx++) {
       if (acc[2 * idx] == 0 && acc[2 * idx + 1] == 0) continue;
-      int8_t base[KEY_BYTES] = {0};
-      const int8_t *tied[64];
+      uint64_t base = win->zero;
+      int64_t tied[64];
       int k = 0;
       for (int j = 0, rest = idx; j < win->n_off[ab]; j++, rest /= 3) {
         int mu = rest % 3 - 1;
-        if (mu == 0) {
+        if (mu == 0)
           tied[k++] = win->col[ab][j];
-          continue;
-        }
-        for (int o = 0; o < KEY_BYTES - 1; o++) base[o] = (int8_t)(base[o] + mu * win->col[ab][j][o]);
+        else
+          base += (uint64_t)(mu * win->col[ab][j]);
       }
       const u128 w[2] = {acc[2 * idx] >> k, acc[2 * idx + 1] >> k};
-      for (uint32_t s = 0; s < (1u << k); s++) {
-        int8_t f[KEY_BYTES];
-        memcpy(f, base, KEY_BYTES);
-        for (int j = 0; j < k; j++) {
-          int sign = (s >> j) & 1 ? 1 : -1;
-          for (int o = 0; o < KEY_BYTES - 1; o++) f[o] = (int8_t)(f[o] + sign * tied[j][o]);
-        }
-        f[KEY_BYTES - 1] = 1;
-        INVRG_CALL(table_add(t, f, w));
-      }
+      INVRG_CALL(add_outcomes(t, base, tied, k, w));
     }
   }
 cleanup:
@@ -273,7 +281,8 @@ cleanup:
 }
 
 static int compare_entries(const void *a, const void *b) {
-  return memcmp(((const entry *)a)->f, ((const entry *)b)->f, KEY_BYTES);
+  const uint64_t x = ((const entry *)a)->key, y = ((const entry *)b)->key;
+  return (x > y) - (x < y);
 }
 
 /* Every rank's table into one on every rank, sorted by feature vector: exact and rank-independent. */
@@ -292,7 +301,7 @@ static invrg_err merge_tables(table *t, MPI_Comm comm, entry **out, size_t *n_ou
   INVRG_CHECK_ALLOC(displs);
   size_t k = 0;
   for (size_t i = 0; i < t->cap; i++)
-    if (t->e[i].f[KEY_BYTES - 1]) mine[k++] = t->e[i];
+    if (t->e[i].key != 0) mine[k++] = t->e[i];
   INVRG_CHECK(k * sizeof(entry) < (size_t)INT32_MAX / (size_t)size, INVRG_ERR_RUNTIME,
               "exact fit: %zu distinct feature vectors are too many to merge", k);
   int bytes = (int)(k * sizeof(entry));
@@ -306,10 +315,10 @@ static invrg_err merge_tables(table *t, MPI_Comm comm, entry **out, size_t *n_ou
   INVRG_CHECK_ALLOC(all);
   INVRG_MPI_CALL(MPI_Allgatherv(mine, bytes, MPI_BYTE, all, counts, displs, MPI_BYTE, comm));
   INVRG_CALL(table_init(&merged, 1024));
-  for (size_t i = 0; i < total / sizeof(entry); i++) INVRG_CALL(table_add(&merged, all[i].f, all[i].w));
+  for (size_t i = 0; i < total / sizeof(entry); i++) INVRG_CALL(table_add(&merged, all[i].key, all[i].w));
   k = 0;
   for (size_t i = 0; i < merged.cap; i++)
-    if (merged.e[i].f[KEY_BYTES - 1]) all[k++] = merged.e[i];
+    if (merged.e[i].key != 0) all[k++] = merged.e[i];
   qsort(all, k, sizeof *all, compare_entries);
   *out = all, *n_out = k;
   all = NULL;
@@ -389,7 +398,10 @@ invrg_err invrg_fit_count(const invrg_model *m, const invrg_train_data *data, in
   INVRG_CHECK_ALLOC(s->w);
   const double unit = ldexp(1.0, -UNIT_BITS);
   for (size_t i = 0; i < k; i++) {
-    memcpy(s->f + i * KEY_BYTES, merged[i].f, KEY_BYTES);
+    memset(s->f + i * KEY_BYTES, 0, KEY_BYTES);
+    for (int q = 0; q < s->np; q++)
+      s->f[i * KEY_BYTES + (size_t)q] =
+          (int8_t)((int)((merged[i].key >> (KEY_BITS * q)) & ((1u << KEY_BITS) - 1)) - KEY_BIAS);
     s->w[2 * i] = (double)merged[i].w[0] * unit;
     s->w[2 * i + 1] = (double)merged[i].w[1] * unit;
     s->total += s->w[2 * i] + s->w[2 * i + 1];
