@@ -3,8 +3,8 @@
 # the exact fit, 31 bootstrap resamples) gives a, b, c within 1 % of the published model trained
 # on the same kind of data (L32, 10^4: a = 0.54590, b = 0.62776, c = 1.40962) and within
 # 3 bootstrap sigma of it. The same data fitted again on 1 and 4 ranks and with n_replicas = 2
-# and 8 give the same parameters (1e-12): they are a property of the data. Input errors: newton
-# with conv, ties = 'expectation' with a stochastic optimizer.
+# and 8, and after a checkpoint stop, give the same parameters (1e-12): they are a property of
+# the data. Input errors: newton with conv, ties = 'expectation' with a stochastic optimizer.
 source "$(dirname "$0")/lib.sh"
 
 sed "s/output = 'train_sym3.h5'/output = 'exact.h5'/" "$SOURCE_DIR/input/train_sym3.nml" > exact.nml
@@ -20,6 +20,13 @@ refit() { # refit <name> <ranks> <n_replicas>
 }
 refit r1 1 2
 refit r4 4 8
+# A checkpoint falls at the end of the fit (stop file); the resumed run fits again, alike.
+printf "&run stages = 'train', output = 'ck.h5', seed = 2025 /\n&train data = 'exact.h5', n_replicas = 3 /\n&checkpoint stop_file = 'STOP' /\n" > ck.nml
+touch STOP
+expect_status 3 "stopped by the stop file in stage train" -- "$MPIEXEC" -n 2 "$INVRG" ck.nml
+expect_status 0 "resumed from the checkpoint" -- "$MPIEXEC" -n 2 "$INVRG" ck.nml
+cat out.txt err.txt > resume.txt
+expect_grep resume.txt "continuing from checkpoint ck.h5.ckpt (stage train" "the resumed run continues stage train"
 
 "$PYTHON" - <<'PY' > py.txt 2>&1
 import h5py, numpy as np, sys
@@ -41,7 +48,7 @@ published = np.array([0.54590, 0.62776, 1.40962])
 for name, x, e, p in zip("abc", theta, err, published):
     check(abs(x / p - 1) < 0.01 and abs(x - p) < 3 * e,
           f"{name} = {x:.5f} +- {e:.5f}: {100 * (x / p - 1):+.2f} % and {(x - p) / e:+.2f} sigma from the published {p}")
-for other in ("r1", "r4"):
+for other in ("r1", "r4", "ck"):
     with h5py.File(other + ".h5", "r") as f:
         q = f["model/params"][()]
     check(np.max(np.abs(q - theta)) <= 1e-12,
