@@ -67,7 +67,8 @@ typedef struct {
   char data[INVRG_PATH_LEN];                     /**< '' = this run's /mc/L<L>/configs */
   int64_t data_L;                                /**< which /mc/L<L> (0 = the only one / &mc L) */
   char loss[INVRG_NAME_LEN];                     /**< bce | weighted */
-  char optimizer[INVRG_NAME_LEN];                /**< adamw | adam | sgd */
+  char optimizer[INVRG_NAME_LEN];                /**< '' | newton | adamw | adam | sgd */
+  char ties[INVRG_NAME_LEN];                     /**< '' | expectation | coin (newton) */
   double lr, weight_decay;
   char schedule[INVRG_NAME_LEN];                 /**< onecycle | constant */
   int64_t epochs, batch;

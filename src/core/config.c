@@ -167,7 +167,8 @@ static const invrg_nl_key parallel_keys[] = {
 
 static const char *const train_models[] = {"sym3", "sym5", "sym7", "conv", NULL};
 static const char *const train_losses[] = {"bce", "weighted", NULL};
-static const char *const train_optimizers[] = {"adamw", "adam", "sgd", NULL};
+static const char *const train_optimizers[] = {"", "newton", "adamw", "adam", "sgd", NULL};
+static const char *const train_ties[] = {"", "expectation", "coin", NULL};
 static const char *const train_schedules[] = {"onecycle", "constant", NULL};
 static const char *const train_selects[] = {"auto", "mean", "best", NULL};
 
@@ -200,8 +201,16 @@ static const invrg_nl_key train_keys[] = {
      .string_size = INVRG_NAME_LEN, .default_text = "'bce'", .choices = train_losses,
      .description = "bce, or weighted (each configuration weighted 2^-n_tie, mean 1 per batch)"},
     {.name = "optimizer", .type = INVRG_NL_STRING, SCALAR, AT(train.optimizer),
-     .string_size = INVRG_NAME_LEN, .default_text = "'adamw'", .choices = train_optimizers,
-     .description = "adamw (decoupled weight decay), adam or sgd"},
+     .string_size = INVRG_NAME_LEN, .default_text = "''", .choices = train_optimizers,
+     .description = "newton: the exact fit of sym3/sym5/sym7 (docs/physics.md §10); adamw "
+                    "(decoupled weight decay), adam or sgd: the stochastic recipe (lr, "
+                    "weight_decay, schedule, epochs, batch); '' = newton for the sym models, "
+                    "adamw for conv"},
+    {.name = "ties", .type = INVRG_NL_STRING, SCALAR, AT(train.ties),
+     .string_size = INVRG_NAME_LEN, .default_text = "''", .choices = train_ties,
+     .description = "tied blocks in the exact fit: expectation (both coarse values, weight 1/2 "
+                    "each) or coin (one coin per block and configuration); '' = expectation "
+                    "for newton, coin (fresh every epoch) for the stochastic optimizers"},
     {.name = "lr", .type = INVRG_NL_REAL, SCALAR, AT(train.lr), .default_text = "0.01",
      .min = -INFINITY, .max = INFINITY, .validate = validate_positive,
      .description = "learning rate (the peak of the one-cycle schedule)"},
@@ -220,12 +229,16 @@ static const invrg_nl_key train_keys[] = {
      .description = "share of the data (the last configurations) kept for validation"},
     {.name = "select", .type = INVRG_NL_STRING, SCALAR, AT(train.select),
      .string_size = INVRG_NAME_LEN, .default_text = "'auto'", .choices = train_selects,
-     .description = "the model kept: mean of the replicas' parameters (sym models only), the "
+     .description = "stochastic optimizers (newton keeps the fit of all the data): the model "
+                    "kept: mean of the replicas' parameters (sym models only), the "
                     "replica with the best validation loss, or auto = of those two the one that "
                     "validates better for sym, the best replica for conv"},
     {.name = "n_replicas", .type = INVRG_NL_INT, SCALAR, AT(train.n_replicas),
      .default_text = "4", .min = 1, .max = INFINITY,
-     .description = "independent trainings (own initialisation, shuffling and tie coins)"},
+     .description = "newton: replica 0 fits all the data (the kept model), replicas 1.. fit "
+                    "bootstrap resamples of the configurations (the error bars); stochastic "
+                    "optimizers: independent trainings (own initialisation, shuffling and tie "
+                    "coins)"},
 };
 
 static const char *const dream_starts[] = {"alternate", "random", "up", NULL};

@@ -1,7 +1,12 @@
 /* Stage train: replicas of an inverse-RG model fitted to /mc/L<L>/configs; results in /train and /model.
  *
- * Replicas are items (groups.h): replica j is trained by group j mod n_groups
- * from its own initialisation, shuffling and tie coins, with the group's ranks
+ * optimizer = 'newton' (the default of the sym models, fit_exact.h): replica 0 is the exact fit
+ * of all the training configurations, replicas 1.. fits of bootstrap resamples of them; every
+ * replica is counted by all ranks together and fitted on each, so results do not depend on the
+ * rank count. It runs at once: checkpoints only at its end.
+ *
+ * Stochastic optimizers: replicas are items (groups.h): replica j is trained by group j mod
+ * n_groups from its own initialisation, shuffling and tie coins, with the group's ranks
  * sharing each minibatch. Parameters and loss curves travel to world rank 0 in
  * replica order; every rank then writes the same /train.
  */
@@ -11,6 +16,7 @@
 #include <string.h>
 
 #include "invrg/budget.h"
+#include "invrg/fit_exact.h"
 #include "invrg/h5util.h"
 #include "invrg/log.h"
 #include "invrg/model_io.h"
@@ -164,6 +170,12 @@ cleanup:
   return err;
 }
 
+/* The exact fit: asked for, or the default of the sym models. */
+static bool uses_newton(const invrg_config_train *t) {
+  return strcmp(t->optimizer, "newton") == 0 ||
+         (t->optimizer[0] == '\0' && strcmp(t->model, "conv") != 0);
+}
+
 static invrg_err train_check(const invrg_run *run) {
   invrg_err err = INVRG_SUCCESS, found = INVRG_SUCCESS;
   const invrg_config *cfg = run->cfg;
@@ -177,7 +189,16 @@ static invrg_err train_check(const invrg_run *run) {
     found = invrg_config_input_error(cfg, "train", "data_L",
                                      "&mc L lists %d sizes: choose the one to train on with "
                                      "data_L", cfg->mc.n_L);
-  if (strcmp(t->select, "mean") == 0 && strcmp(t->model, "conv") == 0)
+  const bool conv = strcmp(t->model, "conv") == 0, newton = uses_newton(t);
+  if (conv && strcmp(t->optimizer, "newton") == 0)
+    found = invrg_config_input_error(cfg, "train", "optimizer",
+                                     "optimizer = 'newton' is the exact fit of the sym models; "
+                                     "conv is not convex: use adamw, adam or sgd");
+  if (!newton && strcmp(t->ties, "expectation") == 0)
+    found = invrg_config_input_error(cfg, "train", "ties",
+                                     "ties = 'expectation' is for optimizer = 'newton'; the "
+                                     "stochastic optimizers draw tie coins");
+  if (strcmp(t->select, "mean") == 0 && conv)
     found = invrg_config_input_error(cfg, "train", "select",
                                      "the mean of conv replicas is not a model; use 'best'");
   /* Only rank 0 looks at the file, then tells everyone what it found. */
@@ -193,7 +214,7 @@ static invrg_err train_check(const invrg_run *run) {
   }
   const int64_t n = data[1];
   int64_t n_val = (int64_t)floor(t->validation_fraction * (double)n);
-  if (t->batch > n - n_val)
+  if (!newton && t->batch > n - n_val)
     found = invrg_config_input_error(cfg, "train", "batch",
                                      "batch = %lld is larger than the training set (%lld "
                                      "configurations after %lld for validation)",
@@ -419,6 +440,196 @@ cleanup:
   return err;
 }
 
+
+/* ------------------------------------------------------------------ the exact fit */
+
+/* Bootstrap mean and covariance of rows 1..R−1 of @p params ([R][np]); NaN with fewer than 2. */
+static void bootstrap_moments(const double *params, int64_t R, int np, double *mean, double *cov) {
+  for (int i = 0; i < np; i++) mean[i] = 0;
+  for (int i = 0; i < np * np; i++) cov[i] = R >= 3 ? 0 : NAN;
+  if (R < 3) {
+    for (int i = 0; i < np; i++) mean[i] = NAN;
+    return;
+  }
+  for (int64_t r = 1; r < R; r++)
+    for (int i = 0; i < np; i++) mean[i] += params[r * np + i] / (double)(R - 1);
+  for (int64_t r = 1; r < R; r++)
+    for (int i = 0; i < np; i++)
+      for (int j = 0; j < np; j++)
+        cov[i * np + j] += (params[r * np + i] - mean[i]) * (params[r * np + j] - mean[j]) /
+                           (double)(R - 2);
+}
+
+/* σ of v · θ from the covariance. */
+static double sigma_of(const double *cov, int np, const double *v) {
+  double s = 0;
+  for (int i = 0; i < np; i++)
+    for (int j = 0; j < np; j++) s += v[i] * cov[i * np + j] * v[j];
+  return sqrt(s);
+}
+
+/* /train of the exact fit, and the log of the kept model with its errors. */
+static invrg_err write_fit_group(hid_t file, const invrg_model *kept, const double *params,
+                                 const double *loss, int64_t R, const invrg_fit_result *res,
+                                 const char *ties, double val, double count_s, double fit_s,
+                                 int64_t n_patterns, int64_t n_train, int64_t n_val, int64_t L) {
+  invrg_err err = INVRG_SUCCESS;
+  hid_t g = -1, d_params = -1, d_cov = -1, d_train = -1, d_val = -1;
+  const int np = kept->n_params;
+  double mean[10], cov[100], err_[10], *vals = NULL;
+  vals = malloc((size_t)R * sizeof *vals);
+  INVRG_CHECK_ALLOC(vals);
+  bootstrap_moments(params, R, np, mean, cov);
+  for (int i = 0; i < np; i++) err_[i] = sqrt(cov[i * np + i]);
+  for (int64_t r = 0; r < R; r++) vals[r] = r == 0 ? val : NAN;
+
+  INVRG_CALL(invrg_h5_create_group(file, "train", &g));
+  int64_t kernel = kept->kernel, channels = kept->channels, best = 0, it = res->iterations;
+  INVRG_CALL(invrg_h5_attr_string(g, "model", kept->kind));
+  INVRG_CALL(invrg_h5_attr_string(g, "optimizer", "newton"));
+  INVRG_CALL(invrg_h5_attr_string(g, "ties", ties));
+  INVRG_CALL(invrg_h5_attr_int64(g, "kernel", &kernel, 1, true));
+  INVRG_CALL(invrg_h5_attr_int64(g, "channels", &channels, 1, true));
+  INVRG_CALL(invrg_h5_attr_int64(g, "L", &L, 1, true));
+  INVRG_CALL(invrg_h5_attr_int64(g, "n_train", &n_train, 1, true));
+  INVRG_CALL(invrg_h5_attr_int64(g, "n_validation", &n_val, 1, true));
+  INVRG_CALL(invrg_h5_attr_string(g, "selection", "full_data"));
+  INVRG_CALL(invrg_h5_attr_int64(g, "best_replica", &best, 1, true));
+  INVRG_CALL(invrg_h5_attr_double(g, "selected_params", kept->params, np, false));
+  INVRG_CALL(invrg_h5_attr_double(g, "params_error", err_, np, false));
+  INVRG_CALL(invrg_h5_attr_double(g, "params_mean", mean, np, false));
+  INVRG_CALL(invrg_h5_attr_double(g, "params_std", err_, np, false));
+  INVRG_CALL(invrg_h5_attr_int64(g, "newton_iterations", &it, 1, true));
+  INVRG_CALL(invrg_h5_attr_double(g, "grad_norm", &res->grad_norm, 1, true));
+  INVRG_CALL(invrg_h5_attr_double(g, "hessian_condition", &res->hess_cond, 1, true));
+  INVRG_CALL(invrg_h5_attr_double(g, "hessian_min_eigvec", res->min_eigvec, np, false));
+  INVRG_CALL(invrg_h5_attr_int64(g, "n_feature_vectors", &n_patterns, 1, true));
+  INVRG_CALL(invrg_h5_attr_double(g, "count_seconds", &count_s, 1, true));
+  INVRG_CALL(invrg_h5_attr_double(g, "fit_seconds", &fit_s, 1, true));
+  hsize_t dp[2] = {(hsize_t)R, (hsize_t)np}, dc[2] = {(hsize_t)np, (hsize_t)np},
+          dl[2] = {(hsize_t)R, 1};
+  INVRG_CALL(invrg_h5_create_dataset(g, "params", H5T_IEEE_F64LE, 2, dp, &d_params));
+  INVRG_CALL(invrg_h5_create_dataset(g, "params_cov", H5T_IEEE_F64LE, 2, dc, &d_cov));
+  INVRG_CALL(invrg_h5_create_dataset(g, "train_loss", H5T_IEEE_F64LE, 2, dl, &d_train));
+  INVRG_CALL(invrg_h5_create_dataset(g, "val_loss", H5T_IEEE_F64LE, 2, dl, &d_val));
+  int rank;
+  INVRG_MPI_CALL(MPI_Comm_rank(MPI_COMM_WORLD, &rank));
+  if (rank == 0) {
+    INVRG_CALL(invrg_h5_write_rows(d_params, H5T_NATIVE_DOUBLE, 0, (hsize_t)R, params));
+    INVRG_CALL(invrg_h5_write_rows(d_cov, H5T_NATIVE_DOUBLE, 0, (hsize_t)np, cov));
+    INVRG_CALL(invrg_h5_write_rows(d_train, H5T_NATIVE_DOUBLE, 0, (hsize_t)R, loss));
+    INVRG_CALL(invrg_h5_write_rows(d_val, H5T_NATIVE_DOUBLE, 0, (hsize_t)R, vals));
+  }
+  INVRG_CALL(invrg_model_write(file, "model", kept));
+
+  invrg_log(INVRG_LOG_INFO, "train: exact fit of all %lld training configurations (ties: %s), "
+            "errors from %lld bootstrap resamples%s:", (long long)n_train, ties, (long long)(R - 1),
+            R < 3 ? " (n_replicas >= 3 gives them)" : "");
+  for (int i = 0; i < np; i++) {
+    char name[64];
+    invrg_model_param_name(kept, i, name, sizeof name);
+    invrg_log(INVRG_LOG_INFO, "  %-16s %.6f +- %.6f", name, kept->params[i], err_[i]);
+  }
+  if (strcmp(kept->kind, "sym3") == 0) {
+    const double a = kept->params[0], b = kept->params[1], c = kept->params[2];
+    const double vP[3] = {1, 2, 1}, vN[3] = {1, 1, 0}, vD[3] = {1, 0, 0};
+    invrg_log(INVRG_LOG_INFO, "  effective weights: w_P = c+2b+a = %.5f +- %.5f, w_N = a+b = "
+              "%.5f +- %.5f, w_D = a = %.5f +- %.5f", c + 2 * b + a, sigma_of(cov, 3, vP), a + b,
+              sigma_of(cov, 3, vN), a, sigma_of(cov, 3, vD));
+  }
+  char vec[160] = "";
+  for (int i = 0; i < np; i++) {
+    size_t used = strlen(vec);
+    snprintf(vec + used, sizeof vec - used, "%s%.3f", i ? ", " : "", res->min_eigvec[i]);
+  }
+  invrg_log(INVRG_LOG_INFO, "  Hessian condition number %.3g; poorly determined direction (%s); "
+            "loss %.7f nats/spin (training), %.7f (validation); %d Newton iterations to gradient "
+            "norm %.2g", res->hess_cond, vec, loss[0], val, res->iterations, res->grad_norm);
+cleanup:
+  free(vals);
+  invrg_h5_close(&d_val);
+  invrg_h5_close(&d_train);
+  invrg_h5_close(&d_cov);
+  invrg_h5_close(&d_params);
+  invrg_h5_close(&g);
+  return err;
+}
+
+/*
+ * Replica 0: the exact fit of all the training configurations (the kept model, in @p kept);
+ * replicas 1..: fits of bootstrap resamples. Counting is shared by all ranks (exact sums),
+ * the tiny Newton solve is done alike on every rank.
+ */
+static invrg_err fit_exact(invrg_run *run, const invrg_train_data *data, const invrg_model *proto,
+                           invrg_model **kept) {
+  invrg_err err = INVRG_SUCCESS;
+  const invrg_config *cfg = run->cfg;
+  const invrg_config_train *tc = &cfg->train;
+  const MPI_Comm world = run->groups->world;
+  const int np = proto->n_params;
+  const int64_t R = tc->n_replicas, n_train = data->n - data->n_validation;
+  const invrg_fit_options o = {strcmp(tc->loss, "weighted") == 0 ? INVRG_LOSS_WEIGHTED : INVRG_LOSS_BCE,
+                               strcmp(tc->ties, "coin") == 0 ? INVRG_FIT_TIES_COIN
+                                                             : INVRG_FIT_TIES_EXPECTATION,
+                               (uint64_t)cfg->run.seed};
+  const char *ties = o.ties == INVRG_FIT_TIES_COIN ? "coin" : "expectation";
+  int32_t *mult = malloc((size_t)n_train * sizeof *mult);
+  double *params = malloc((size_t)(R * np) * sizeof *params);
+  double *loss = malloc((size_t)R * sizeof *loss);
+  invrg_fit_stats *s = NULL;
+  invrg_fit_result res0 = {0}, res;
+  double count_s = 0, fit_s = 0, val = NAN;
+  int64_t n_patterns = 0;
+  INVRG_CHECK_ALLOC(mult);
+  INVRG_CHECK_ALLOC(params);
+  INVRG_CHECK_ALLOC(loss);
+  INVRG_CALL(invrg_model_clone(proto, kept));
+  for (int64_t r = 0; r < R; r++) {
+    invrg_fit_bootstrap(o.seed, (uint64_t)r, n_train, mult);
+    double t0 = MPI_Wtime();
+    INVRG_CALL(invrg_fit_count(proto, data, n_train, mult, &o, world, &s));
+    double t1 = MPI_Wtime();
+    double *theta = params + r * np;
+    for (int i = 0; i < np; i++) theta[i] = 0;
+    INVRG_CALL(invrg_fit_newton(s, theta, 1e-10, &res));
+    loss[r] = res.loss;
+    if (r == 0) {
+      res0 = res;
+      count_s = t1 - t0, fit_s = MPI_Wtime() - t1;
+      n_patterns = invrg_fit_stats_size(s);
+      invrg_log(INVRG_LOG_INFO, "train: counted %lld configurations in %.3f s (%.3g configurations/s "
+                "on %d ranks): %lld distinct feature vectors; Newton fit in %.2g s",
+                (long long)n_train, count_s, (double)n_train / count_s, run->groups->world_size,
+                (long long)n_patterns, fit_s);
+    }
+    invrg_fit_stats_destroy(&s);
+  }
+  memcpy((*kept)->params, params, (size_t)np * sizeof *params);
+  if (data->n_validation > 0)
+    INVRG_CALL(invrg_train_evaluate(*kept, data, n_train, data->n_validation, o.seed, world, &val));
+  for (;;) { /* the fit ran at once: a checkpoint due now holds no state of it */
+    invrg_ckpt_decision d;
+    INVRG_CALL(invrg_checkpoint_sync(run->ckpt, &d));
+    if (d == INVRG_CKPT_NONE) break;
+    hid_t state = -1;
+    INVRG_CALL(invrg_checkpoint_begin(run->ckpt, &state));
+    INVRG_CALL(invrg_checkpoint_end(run->ckpt, &state, d));
+    if (d == INVRG_CKPT_STOP) {
+      err = INVRG_STOPPED;
+      goto cleanup;
+    }
+  }
+  INVRG_CALL(write_fit_group(run->file->file, *kept, params, loss, R, &res0, ties, val, count_s,
+                             fit_s, n_patterns, n_train, data->n_validation, data->L));
+cleanup:
+  if (err != INVRG_SUCCESS) invrg_model_destroy(kept);
+  invrg_fit_stats_destroy(&s);
+  free(mult);
+  free(params);
+  free(loss);
+  return err;
+}
+
 /* ------------------------------------------------------------------ execute */
 
 static invrg_err train_execute(invrg_run *run) {
@@ -455,6 +666,10 @@ static invrg_err train_execute(invrg_run *run) {
             (long long)tc->n_replicas);
 
   INVRG_CALL(invrg_model_create(tc->model, (int)tc->conv_kernel, (int)tc->conv_channels, &m));
+  if (uses_newton(tc)) {
+    INVRG_CALL(fit_exact(run, &data, m, &selected));
+    goto kept;
+  }
   table.n_params = m->n_params;
   const size_t rec = replica_record(&table), mom = moments_record(&table);
   const int64_t n_mine = invrg_groups_item_count(groups, tc->n_replicas);
@@ -539,6 +754,7 @@ static invrg_err train_execute(invrg_run *run) {
             (long long)best, best_val, replica_row(&table, 0)[rec - 1]);
   INVRG_CALL(write_train_group(run->file->file, &table, selected, keep_mean ? "mean" : "best",
                                best, mean_val, n, n_val, L));
+kept:
   invrg_model_destroy(&run->model); /* the later stages dream with it */
   run->model = selected;
   selected = NULL;

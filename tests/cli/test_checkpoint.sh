@@ -50,7 +50,7 @@ stop_chain() {
 cat > pipeline.nml <<'NML'
 &run stages = 'mc', 'train', 'dream', output = 'out.h5', seed = 11, log_level = 'info' /
 &mc L = 16, n_chains = 4, n_therm = 50, n_samples = 60, algorithm = 'wolff', save_configs = T /
-&train model = 'sym3', epochs = 6, batch = 40, n_replicas = 3 /
+&train model = 'sym3', optimizer = 'adamw', epochs = 6, batch = 40, n_replicas = 3 /
 &dream levels = 6, n_samples = 40, measure_from = 3, save_levels = 4, 6, save_max = 10 /
 &analyze jackknife_blocks = 4, mcrg_levels = 2 /
 NML
@@ -70,7 +70,7 @@ expect_identical "pipeline stopped and resumed = uninterrupted" ref/out.h5 stop/
 for stage in train dream; do
   mkdir "${stage}ref" "${stage}stop"
   if [ $stage = train ]; then
-    keys="&train model = 'sym5', epochs = 6, batch = 40, n_replicas = 3, data = '../ref/out.h5', data_L = 16 /"
+    keys="&train model = 'sym5', optimizer = 'adamw', epochs = 6, batch = 40, n_replicas = 3, data = '../ref/out.h5', data_L = 16 /"
   else
     keys="&dream model = 'sym3', params = 0.55, 0.63, 1.41, levels = 6, n_samples = 30, measure_from = 3, save_levels = 5 /"
   fi

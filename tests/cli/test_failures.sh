@@ -12,7 +12,7 @@ shim="$PWD/shim.so"
 cat > run.nml <<'NML'
 &run stages = 'mc', 'train', 'dream', output = 'out.h5', seed = 11 /
 &mc L = 16, n_chains = 4, n_therm = 50, n_samples = 60, algorithm = 'wolff', save_configs = T /
-&train model = 'sym3', epochs = 4, batch = 40, n_replicas = 2 /
+&train model = 'sym3', optimizer = 'adamw', epochs = 4, batch = 40, n_replicas = 2 /
 &dream levels = 6, n_samples = 40, measure_from = 3, save_levels = 6, save_max = 10 /
 &analyze jackknife_blocks = 4, mcrg_levels = 2 /
 NML

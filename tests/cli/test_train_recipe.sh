@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# F5's physics criterion: input/train_sym3.nml (our own Wolff data at K_c, L = 32, 10^4
+# F5's physics criterion: input/train_sym3_recipe.nml (our own Wolff data at K_c, L = 32, 10^4
 # configurations, the reference recipe, 8 replicas, the best by validation loss) lands near the
 # published model trained the same way (L32, 10^4: a = 0.54590, b = 0.62776, c = 1.40962):
 # w_P = c+2b+a within 5 % of 3.20, w_N = a+b within 5 % of 1.17, w_D = a within 15 % of 0.55
@@ -7,9 +7,9 @@
 # With select = 'mean' (all replicas averaged) w_N and w_D fail: most starts do not converge.
 source "$(dirname "$0")/lib.sh"
 
-sed "s/output = 'train_sym3.h5'/output = 'recipe.h5'/; s/^  seed = .*/  seed = ${RECIPE_SEED:-2025}/" \
-  "$SOURCE_DIR/input/train_sym3.nml" > recipe.nml
-expect_status 0 "input/train_sym3.nml on 2 ranks" -- "$MPIEXEC" -n 2 "$INVRG" recipe.nml
+sed "s/output = 'train_sym3_recipe.h5'/output = 'recipe.h5'/; s/^  seed = .*/  seed = ${RECIPE_SEED:-2025}/" \
+  "$SOURCE_DIR/input/train_sym3_recipe.nml" > recipe.nml
+expect_status 0 "input/train_sym3_recipe.nml on 2 ranks" -- "$MPIEXEC" -n 2 "$INVRG" recipe.nml
 "$PYTHON" - <<'PY' > py.txt 2>&1
 import h5py, numpy as np, sys
 ok = True

@@ -15,14 +15,14 @@ train_input() { # train_input <file> <output> <train keys> [other groups]
   printf "&run stages = 'train', output = '%s', seed = 9, log_level = 'warn' /\n&train %s /\n%s\n" \
     "$2" "$3" "${4:-}" > "$1"
 }
-keys="data = 'data.h5', epochs = 3, batch = 40, n_replicas = 3"
+keys="data = 'data.h5', optimizer = 'adamw', epochs = 3, batch = 40, n_replicas = 3"
 train_input t1.nml t1.h5 "$keys, model = 'sym5', loss = 'weighted'"
 expect_status 0 "train sym5 on 1 rank" -- "$INVRG" t1.nml
 train_input t2.nml t2.h5 "$keys, model = 'sym5', loss = 'weighted'" "&parallel ranks_per_group = 2 /"
 expect_status 0 "train sym5 on 2 ranks sharing each batch" -- "$MPIEXEC" -n 2 "$INVRG" t2.nml
 train_input t3.nml t3.h5 "$keys, model = 'sym5', loss = 'weighted'"
 expect_status 0 "train sym5 on 2 groups" -- "$MPIEXEC" -n 2 "$INVRG" t3.nml
-train_input tp.nml tp.h5 "data = 'packed.h5', epochs = 3, batch = 40, n_replicas = 3, model = 'sym5', loss = 'weighted'"
+train_input tp.nml tp.h5 "data = 'packed.h5', optimizer = 'adamw', epochs = 3, batch = 40, n_replicas = 3, model = 'sym5', loss = 'weighted'"
 expect_status 0 "train on packed data" -- "$INVRG" tp.nml
 train_input tc.nml tc.h5 "data = 'data.h5', epochs = 1, batch = 40, n_replicas = 2, model = 'conv', conv_channels = 4"
 expect_status 0 "train a small conv model" -- "$MPIEXEC" -n 2 "$INVRG" tc.nml
@@ -71,7 +71,7 @@ bad() { # bad <description> <train keys> <expected message> [other groups]
   [ ! -e bad.h5 ] || fail "$1 wrote an output"
 }
 bad "unknown model" "model = 'sym4'" "key 'model' must be one of 'sym3', 'sym5', 'sym7' or 'conv', got 'sym4' (did you mean 'sym3'?)"
-bad "batch larger than the training set" "data = 'data.h5', batch = 400" \
+bad "batch larger than the training set" "data = 'data.h5', batch = 400, optimizer = 'adamw'" \
   "bad.nml:2:26: error: batch = 400 is larger than the training set (360 configurations after 40 for validation)"
 bad "missing data file" "data = 'nowhere.h5'" "bad.nml:2:8: error: cannot open training data 'nowhere.h5'"
 bad "data file without configurations" "data = 't1.h5'" "training data file 't1.h5' has no /mc group"
