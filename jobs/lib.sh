@@ -72,22 +72,41 @@ invrg_provenance() {
   echo "=="
 }
 
+# 0 if the job is pending or running, 1 if it ended or is unknown, 2 if squeue cannot tell.
+invrg_job_alive() { # <job id>
+  local state err
+  if ! state=$(squeue -h -t all -j "$1" -o %T 2>/dev/null); then
+    err=$(squeue -h -t all -j "$1" -o %T 2>&1 >/dev/null)
+    case $err in *"Invalid job id"*) return 1 ;; *) return 2 ;; esac
+  fi
+  case $state in
+    PENDING | RUNNING | CONFIGURING | COMPLETING | SUSPENDED | REQUEUE* | RESIZING | SIGNALING | STAGE_OUT | SPECIAL_EXIT) return 0 ;;
+    *) return 1 ;;
+  esac
+}
+
 # invrg refuses an output whose lock (<output>.lock) names another host: it cannot tell
 # whether that run is alive. Here SLURM can: a lock left by a job that is no longer running
-# (killed at its time limit, a failed node) is removed, saying so; a live job's lock is kept.
+# (killed at its time limit, a failed node), or by this very job before it was requeued on
+# another node, is removed, saying so; a live job's lock, or one SLURM cannot judge, is kept.
 invrg_clear_dead_lock() { # <output>
-  local lock=$1.lock job state
+  local lock=$1.lock job host
   [ -f "$lock" ] || return 0
   job=$(sed -n 's/^slurm_job=//p' "$lock")
-  [ -n "$job" ] && [ "$job" != "${SLURM_JOB_ID:-}" ] || return 0
-  command -v squeue >/dev/null || return 0
-  # A finished job is listed without a state, or (once purged) refused as an invalid id.
-  state=$(squeue -h -j "$job" -o %T 2>&1)
-  case $state in *"Invalid job id"*) state="" ;; esac
-  if [ -z "$state" ]; then
-    echo "invrg job: removing $lock left by SLURM job $job, which is no longer running"
+  host=$(sed -n 's/^host=//p' "$lock")
+  [ -n "$job" ] && command -v squeue >/dev/null || return 0
+  if [ "$job" = "${SLURM_JOB_ID:-}" ]; then
+    [ "$host" != "$(hostname)" ] || return 0 # this job on this node: invrg judges the pid
+    echo "invrg job: removing $lock left on $host by this job before it was requeued"
     rm -f -- "$lock"
+    return 0
   fi
+  invrg_job_alive "$job"
+  case $? in
+    1) echo "invrg job: removing $lock left by SLURM job $job, which is no longer running"
+       rm -f -- "$lock" ;;
+    *) ;; # alive, or squeue cannot tell: invrg will refuse with the holder's name
+  esac
 }
 
 # Runs invrg on <input> with the launcher and returns its exit status, mapped to 0-3

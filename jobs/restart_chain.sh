@@ -86,18 +86,6 @@ job_ended() {
   fi
 }
 
-# 0 if the job is pending or running, 1 if it ended or is unknown, 2 if squeue cannot tell.
-job_alive() {
-  local state err
-  if ! state=$(squeue -h -t all -j "$1" -o %T 2>/dev/null); then
-    err=$(squeue -h -t all -j "$1" -o %T 2>&1 >/dev/null)
-    case $err in *"Invalid job id"*) return 1 ;; *) return 2 ;; esac
-  fi
-  case $state in
-    PENDING | RUNNING | CONFIGURING | COMPLETING | SUSPENDED | REQUEUE* | RESIZING | SIGNALING | STAGE_OUT | SPECIAL_EXIT) return 0 ;;
-    *) return 1 ;;
-  esac
-}
 
 show_status() {
   [ -d "$dir" ] || invrg_die 2 "no chain at $dir"
@@ -124,7 +112,7 @@ follow() {
       return "$n"
     fi
     last=$(tail -n 1 "$dir/jobs" | cut -d' ' -f2)
-    job_alive "$last"
+    invrg_job_alive "$last"
     case $? in
       0) misses=0 ;;
       1) misses=$((misses + 1)) ;;
@@ -197,7 +185,7 @@ input=$(realpath -- "$input") script=$(realpath -- "$script")
 # One chain per directory: refuse while the last job of an unfinished chain is still queued.
 if [ -f "$dir/jobs" ] && [ ! -f "$dir/final" ]; then
   last=$(tail -n 1 "$dir/jobs" | cut -d' ' -f2)
-  if job_alive "$last"; then
+  if invrg_job_alive "$last"; then
     invrg_die 2 "a chain is running in $dir (job $last); --status shows it, scancel $last stops it"
   fi
   say "the chain in $dir ended without a final status (job $last); starting a new one"

@@ -462,6 +462,11 @@ cleanup:
 
 /* ------------------------------------------------------------------ diagnostics after parsing */
 
+/* Input errors reported by this process since the checks began (rank 0 prints and counts them),
+ * and a hash of each, so that two checks finding the same problem report it once. */
+static int n_input_errors;
+static uint64_t reported_hash[256];
+
 /* While the checks of a run collect (invrg_config_collect_diagnostics), their errors and
  * warnings wait here and are printed in the order of the file, like a compiler's. */
 typedef struct {
@@ -510,8 +515,9 @@ static int by_position(const void *a, const void *b) {
 }
 
 void invrg_config_collect_diagnostics(bool on) {
-  if (on) {
+  if (on) { /* a new round of checks: count and deduplicate afresh */
     collecting = true;
+    n_input_errors = 0;
     return;
   }
   collecting = false;
@@ -524,10 +530,6 @@ void invrg_config_collect_diagnostics(bool on) {
   n_pending = pending_capacity = 0;
 }
 
-/* Input errors reported by this process since it started (rank 0 prints and counts them),
- * and a hash of each, so that two checks finding the same problem report it once. */
-static int n_input_errors;
-static uint64_t reported_hash[256];
 
 /* FNV-1a of the message and the key it is about. */
 static uint64_t diagnostic_hash(const char *group, const char *key, const char *message) {

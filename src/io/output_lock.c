@@ -155,6 +155,32 @@ static int create_lock(const char *path, const invrg_config *cfg) {
   return 0;
 }
 
+static bool same_holder(const holder *a, const holder *b) {
+  return a->pid == b->pid && strcmp(a->host, b->host) == 0 && strcmp(a->started, b->started) == 0;
+}
+
+/*
+ * Removes the stale lock that @p stale describes. Two runs may judge the same stale lock at
+ * once: removing it by name could delete the lock the other has just made. So it is moved to a
+ * name of this process's own (rename is atomic: one run wins), and if what was moved is not the
+ * stale holder's any more it is put back. False if another run got there first.
+ */
+static bool remove_stale(const char *path, const holder *stale) {
+  char mine[INVRG_PATH_LEN + 320], host[256];
+  this_host(host, sizeof host);
+  snprintf(mine, sizeof mine, "%s.stale-%s-%ld", path, host, (long)getpid());
+  if (rename(path, mine) != 0) return false;
+  holder moved;
+  const bool readable = read_holder(mine, &moved);
+  if (!readable || !same_holder(&moved, stale)) {
+    if (link(mine, path) != 0) { /* a third run locked meanwhile: theirs stays */ }
+    unlink(mine);
+    return false;
+  }
+  unlink(mine);
+  return true;
+}
+
 /* Rank 0's part: take the lock, or say why not. */
 static invrg_err acquire_on_root(const invrg_config *cfg, invrg_output_lock *lock) {
   invrg_err err = INVRG_SUCCESS;
@@ -168,10 +194,10 @@ static invrg_err acquire_on_root(const invrg_config *cfg, invrg_output_lock *loc
       goto cleanup;
     }
     describe(&h, who, sizeof who);
-    invrg_log(INVRG_LOG_WARN, "taking over the stale lock '%s' of a run that ended without "
-              "removing it (%s)", lock->path, who);
-    unlink(lock->path);
-    rc = create_lock(lock->path, cfg); /* EEXIST again: another run was quicker */
+    if (remove_stale(lock->path, &h))
+      invrg_log(INVRG_LOG_WARN, "took over the stale lock '%s' of a run that ended without "
+                "removing it (%s)", lock->path, who);
+    rc = create_lock(lock->path, cfg); /* EEXIST: another run was quicker */
     if (rc == EEXIST) {
       err = invrg_config_input_error(cfg, "run", "output",
                                      "output '%s' was just locked by another run",

@@ -49,7 +49,7 @@ static void directory_of(const char *path, char *buf, size_t len) {
 static invrg_err check_output_on_root(const invrg_config *cfg) {
   invrg_err found = INVRG_SUCCESS;
   const char *path = cfg->run.output;
-  char probe[INVRG_PATH_LEN + 64], dir[INVRG_PATH_LEN];
+  char probe[INVRG_PATH_LEN + 160], dir[INVRG_PATH_LEN];
   struct stat st;
   if (stat(path, &st) == 0) {
     if (S_ISDIR(st.st_mode))
@@ -69,8 +69,12 @@ static invrg_err check_output_on_root(const invrg_config *cfg) {
   /* Try the directory for real: permissions, read-only mounts and full quotas all show up
    * here, before hours of work. A name of this process's own, so that no other run's file
    * is touched. */
-  snprintf(probe, sizeof probe, "%s.probe-%ld", path, (long)getpid());
+  char host[64] = "";
+  gethostname(host, sizeof host - 1);
+  snprintf(probe, sizeof probe, "%s.probe-%.63s-%ld-%ld", path, host, (long)getpid(),
+           (long)time(NULL));
   int fd = open(probe, O_WRONLY | O_CREAT | O_EXCL, 0644);
+  if (fd < 0 && errno == EEXIST) fd = open(probe, O_WRONLY); /* left by a process long gone */
   if (fd < 0)
     return invrg_config_input_error(cfg, "run", "output",
                                     "cannot create files in the directory '%s' of output '%s': "

@@ -52,10 +52,13 @@ static double corr_block_bytes(double L) {
 /* Ranks that share this machine's memory: MPI's node communicator when MPI runs, else (a check
  * without MPI) the run's ranks up to one per core of this machine. */
 static int ranks_here(const invrg_run *run) {
-  int initialized = 0, finalized = 0;
+  int initialized = 0, finalized = 0, world_size = 0;
   MPI_Initialized(&initialized);
   MPI_Finalized(&finalized);
-  if (initialized && !finalized && run->groups->world != MPI_COMM_NULL) {
+  if (initialized && !finalized && run->groups->world != MPI_COMM_NULL)
+    MPI_Comm_size(run->groups->world, &world_size);
+  /* A planned layout (--check --ranks N) has a world of one process: not the run's nodes. */
+  if (world_size == run->groups->world_size) {
     MPI_Comm node = MPI_COMM_NULL;
     int size = 0;
     if (MPI_Comm_split_type(run->groups->world, MPI_COMM_TYPE_SHARED, 0, MPI_INFO_NULL, &node) ==
@@ -76,7 +79,10 @@ static invrg_err check_memory(const invrg_run *run, double need, const char *gro
                               const char *key, const char *what, const char *advice) {
   const double have = (double)sysconf(_SC_PHYS_PAGES) * (double)sysconf(_SC_PAGESIZE);
   const int here = ranks_here(run);
-  if (need * here <= 0.9 * have) { /* the rest: system, page cache */
+  /* Nodes may differ (memory, ranks placed on them): the fullest decides, on every rank alike. */
+  double fill = need * here / (0.9 * have); /* the rest: system, page cache */
+  MPI_Allreduce(MPI_IN_PLACE, &fill, 1, MPI_DOUBLE, MPI_MAX, run->groups->world);
+  if (fill <= 1) {
     invrg_log(INVRG_LOG_INFO, "memory: %s needs about %.3g GiB per rank", what, need / GiB);
     return INVRG_SUCCESS;
   }
@@ -136,8 +142,10 @@ static invrg_err check_disk(const invrg_run *run, const char *stage, double mine
   struct statvfs fs;
   snprintf(dir, sizeof dir, "%s", cfg->run.output);
   const char *where = dirname(dir); /* may point into dir, or be "." */
-  if (statvfs(where, &fs) != 0) return INVRG_SUCCESS;
-  const double free_bytes = (double)fs.f_bavail * (double)fs.f_frsize;
+  /* Rank 0's view of the output's file system, the same on every rank (-1: unknown). */
+  double free_bytes = statvfs(where, &fs) == 0 ? (double)fs.f_bavail * (double)fs.f_frsize : -1;
+  MPI_Bcast(&free_bytes, 1, MPI_DOUBLE, 0, run->groups->world);
+  if (free_bytes < 0) return INVRG_SUCCESS;
   const invrg_config_checkpoint *ck = &cfg->checkpoint;
   const bool checkpoints =
       ck->interval_minutes > 0 || ck->max_walltime_minutes > 0 || ck->stop_file[0] != '\0';

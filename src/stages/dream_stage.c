@@ -133,15 +133,18 @@ static invrg_err dream_check(const invrg_run *run) {
     for (int64_t l = d->measure_from; l <= d->levels; l++) sizes[n++] = (int64_t)1 << l;
     INVRG_CHECK_MORE(found, invrg_stage_check_fss_range(cfg, "dream", sizes, n));
   }
+  /* Read the models now (a bad file is an input error). Every rank reads them: a failure of
+   * one rank alone is agreed on before the collective checks of the budget below. */
+  invrg_err read = INVRG_SUCCESS;
   if (!(d->model_file[0] == '\0' && d->model[0] == '\0' && invrg_config_has_stage(cfg, "train")))
-    INVRG_CHECK_MORE(found, dream_model(run, &m)); /* read it now: a bad file is an input error */
-  if (m != NULL) { /* the small-kernel model of 'paper' must be there too */
+    read = dream_model(run, &m);
+  if (read == INVRG_SUCCESS && m != NULL) { /* the small-kernel model of 'paper' too */
     invrg_model *small = NULL;
     int n_small = 0;
-    err = small_kernel_model(run, m, &small, &n_small);
+    read = small_kernel_model(run, m, &small, &n_small);
     invrg_model_destroy(&small);
-    INVRG_CHECK_MORE(found, err);
   }
+  INVRG_CHECK_MORE(found, invrg_error_agree(read, run->groups->world));
   bool conv = m != NULL ? m->family == INVRG_MODEL_CONV : strcmp(cfg->train.model, "conv") == 0;
   const int kernel = (int)(m != NULL ? m->kernel : conv ? cfg->train.conv_kernel : 3);
   INVRG_CHECK_MORE(found, invrg_budget_check_dream(run, conv, kernel)); /* memory, disk, ranges */

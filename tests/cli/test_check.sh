@@ -162,13 +162,18 @@ expect_status 0 "a lock whose process is a zombie is taken over" -- "$PYTHON" zo
 expect_grep err.txt "is a stale lock" "the zombie's lock is reported as stale"
 
 # Two real runs on one output: the second is refused at once, the first completes.
-printf "&run stages = 'mc', output = 'same.h5', log_level = 'warn' /\n&mc L = 64, n_chains = 2, n_samples = 4000, algorithm = 'wolff' /\n" > same.nml
+# The first run cannot finish before the second has been refused: it stops (checkpoint, exit 3)
+# only when the stop file appears, which the test makes after the second run.
+printf "&run stages = 'mc', output = 'same.h5', log_level = 'warn' /\n&mc L = 64, n_chains = 2, n_samples = 200000, algorithm = 'wolff' /\n&checkpoint stop_file = 'STOP' /\n" > same.nml
 "$INVRG" same.nml > first.out 2> first.err &
 first=$!
-for _ in $(seq 100); do [ -e same.h5.lock ] && break; sleep 0.05; done
+for _ in $(seq 600); do [ -e same.h5.lock ] && break; sleep 0.05; done
+[ -e same.h5.lock ] && pass "the first run holds the lock" || fail "the first run made no lock in 30 s"
 expect_status 2 "a second run on the same output" -- "$INVRG" same.nml
 expect_grep err.txt "output 'same.h5' is in use by another run" "the second run is told why"
+touch STOP
 wait "$first"; status=$?
-[ "$status" -eq 0 ] && [ -e same.h5 ] && [ ! -e same.h5.lock ] && [ ! -e same.h5.tmp ] \
-  && pass "the first run completes undisturbed" || { fail "first run: exit $status"; cat first.err; }
+[ "$status" -eq 3 ] && [ -e same.h5.ckpt ] && [ ! -e same.h5.lock ] && [ ! -e same.h5.tmp ] \
+  && pass "the first run goes on undisturbed, then stops at the stop file and leaves its lock" \
+  || { fail "first run: exit $status"; cat first.err; }
 finish

@@ -29,6 +29,9 @@ from scipy.stats import norm
 # Extended precision (x87 long double, 64-bit mantissa) keeps the five-point second difference
 # of ln Z accurate to ~1e-11 in C/N.
 F = np.longdouble
+if np.finfo(F).nmant < 63:
+    sys.exit("kaufman.py: numpy's long double has no 64-bit mantissa here; the oracle's C/N "
+             "would lose digits (needs x86's extended precision)")
 
 
 def _log_2cosh(y):
