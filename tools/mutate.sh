@@ -32,6 +32,10 @@ echo "mutate: copying the tree to $work/tree and building it once"
 mkdir -p "$work/tree"
 (cd "$here" && git ls-files -z | tar --null -T - -cf - | tar -xf - -C "$work/tree") \
   || { echo "mutate: cannot copy the tree" >&2; exit 1; }
+# A repository of its own, so that the copy's build records a git hash as the original's does.
+git -C "$work/tree" init -q && git -C "$work/tree" add -A \
+  && git -C "$work/tree" -c user.name=mutate -c user.email=mutate@localhost commit -qm copy \
+  || { echo "mutate: cannot make the copy a git repository" >&2; exit 1; }
 cmake -S "$work/tree" -B "$work/build" -DCMAKE_BUILD_TYPE=Release -DBUILD_TESTING=ON > "$work/configure.log" 2>&1 \
   && cmake --build "$work/build" -j "$(nproc)" > "$work/build.log" 2>&1 \
   || { echo "mutate: the unmutated copy does not build (see $work/build.log)" >&2; exit 1; }
