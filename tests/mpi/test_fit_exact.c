@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "critical_configs.h"
 #include "invrg/blockspin.h"
 #include "invrg/exact.h"
 #include "invrg/fit_exact.h"
@@ -33,32 +34,6 @@ static int failures = 0, rank = 0;
     if ((call) != INVRG_SUCCESS) MPI_Abort(MPI_COMM_WORLD, 1);     \
   } while (0)
 
-/* n critical Wolff configurations of L × L from a few chains (the same on every rank). */
-static int8_t *critical_data(int L, int n, uint64_t seed) {
-  int8_t *out = malloc((size_t)n * (size_t)(L * L));
-  invrg_lattice *lat = NULL;
-  invrg_wolff *w = NULL;
-  invrg_lattice_create_replicated(L, L, 1, &lat);
-  invrg_wolff_create(L, L, &w);
-  invrg_mc_counts counts = {0};
-  for (int chain = 0, k = 0; k < n; chain++) {
-    invrg_mc_chain c = {INVRG_K_CRITICAL, seed, (uint64_t)chain};
-    invrg_rng_stream init;
-    invrg_rng_stream_init(&init, seed, INVRG_RNG_INIT, (uint64_t)chain, 0);
-    invrg_lattice_fill_random(lat, &init);
-    invrg_wolff_reset(w);
-    invrg_mc_wolff_thermalize(lat, &c, 100, w, &counts);
-    for (int s = 0; s < 64 && k < n; s++, k++) {
-      invrg_mc_wolff_sweeps(lat, &c, 2, w, &counts);
-      for (int y = 0; y < L; y++)
-        memcpy(out + (size_t)k * (size_t)(L * L) + (size_t)(y * L),
-               lat->data + invrg_lattice_index(lat, 0, y), (size_t)L);
-    }
-  }
-  invrg_wolff_destroy(&w);
-  invrg_lattice_destroy(&lat);
-  return out;
-}
 
 static invrg_model *model_at(const char *kind, const double *theta) {
   invrg_model *m = NULL;
@@ -314,7 +289,7 @@ int main(int argc, char **argv) {
   check_symeig();
 
   /* small lattices with every tie outcome enumerated: L = 8 (sym3, sym5), L = 10 (sym7) */
-  int8_t *small8 = critical_data(8, 24, 5), *small10 = critical_data(10, 12, 6);
+  int8_t *small8 = critical_configs(8, 24, 5), *small10 = critical_configs(10, 12, 6);
   invrg_train_data d8 = {small8, 24, 8, 0}, d10 = {small10, 12, 10, 0};
   check_statistics("sym3", &d8, 24, INVRG_FIT_TIES_EXPECTATION, INVRG_LOSS_BCE);
   check_statistics("sym5", &d8, 24, INVRG_FIT_TIES_EXPECTATION, INVRG_LOSS_WEIGHTED);
@@ -323,7 +298,7 @@ int main(int argc, char **argv) {
   check_statistics("sym7", &d10, 12, INVRG_FIT_TIES_COIN, INVRG_LOSS_BCE);
 
   const int L = 16, n = 512;
-  int8_t *configs = critical_data(L, n, 3);
+  int8_t *configs = critical_configs(L, n, 3);
   invrg_train_data d = {configs, n, L, 0};
   check_derivatives("sym3", &d);
   check_derivatives("sym7", &d);

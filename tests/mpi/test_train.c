@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "critical_configs.h"
 #include "invrg/config.h"
 #include "invrg/exact.h"
 #include "invrg/groups.h"
@@ -27,32 +28,6 @@ static int failures = 0, rank = 0;
     failures += !ok_;                                                         \
   } while (0)
 
-/* n critical Wolff configurations of L × L from a few chains (the same on every rank). */
-static int8_t *critical_data(int L, int n) {
-  int8_t *out = malloc((size_t)n * (size_t)(L * L));
-  invrg_lattice *lat = NULL;
-  invrg_wolff *w = NULL;
-  invrg_lattice_create_replicated(L, L, 1, &lat);
-  invrg_wolff_create(L, L, &w);
-  invrg_mc_counts counts = {0};
-  for (int chain = 0, k = 0; k < n; chain++) {
-    invrg_mc_chain c = {INVRG_K_CRITICAL, 3, (uint64_t)chain};
-    invrg_rng_stream init;
-    invrg_rng_stream_init(&init, 3, INVRG_RNG_INIT, (uint64_t)chain, 0);
-    invrg_lattice_fill_random(lat, &init);
-    invrg_wolff_reset(w);
-    invrg_mc_wolff_thermalize(lat, &c, 100, w, &counts);
-    for (int s = 0; s < 64 && k < n; s++, k++) {
-      invrg_mc_wolff_sweeps(lat, &c, 2, w, &counts);
-      for (int y = 0; y < L; y++)
-        memcpy(out + (size_t)k * (size_t)(L * L) + (size_t)(y * L),
-               lat->data + invrg_lattice_index(lat, 0, y), (size_t)L);
-    }
-  }
-  invrg_wolff_destroy(&w);
-  invrg_lattice_destroy(&lat);
-  return out;
-}
 
 static invrg_model *trained(const char *kind, int kernel, int channels, const invrg_train_data *d,
                             const invrg_train_recipe *r, uint64_t init_seed, MPI_Comm comm) {
@@ -120,7 +95,7 @@ int main(int argc, char **argv) {
   MPI_Comm_rank(MPI_COMM_WORLD, &rank);
   invrg_log_init(rank);
   const int L = 16, n = 256;
-  int8_t *configs = critical_data(L, n);
+  int8_t *configs = critical_configs(L, n, 3);
   invrg_train_data d = {configs, n, L, 32};
 
   check_rank_invariance("sym3", 3, 0, INVRG_LOSS_BCE, &d);
