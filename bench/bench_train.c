@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "critical_configs.h" /* the training tests' data */
 #include "invrg/exact.h"
 #include "invrg/fit_exact.h"
 #include "invrg/lattice.h"
@@ -40,29 +41,6 @@ static double rate(const char *kind, int kernel, int channels, int n_configs) {
   return (double)n_configs * L * L / dt;
 }
 
-/* n critical Wolff configurations of L × L (one chain, 2 cluster sweeps apart). */
-static int8_t *critical_configs(int L, int n) {
-  int8_t *out = malloc((size_t)n * (size_t)(L * L));
-  invrg_lattice *lat = NULL;
-  invrg_wolff *w = NULL;
-  invrg_lattice_create_replicated(L, L, 1, &lat);
-  invrg_wolff_create(L, L, &w);
-  invrg_mc_counts counts = {0};
-  invrg_mc_chain c = {INVRG_K_CRITICAL, 1, 0};
-  invrg_rng_stream init;
-  invrg_rng_stream_init(&init, 1, INVRG_RNG_INIT, 0, 0);
-  invrg_lattice_fill_random(lat, &init);
-  invrg_mc_wolff_thermalize(lat, &c, 200, w, &counts);
-  for (int k = 0; k < n; k++) {
-    invrg_mc_wolff_sweeps(lat, &c, 2, w, &counts);
-    for (int y = 0; y < L; y++)
-      memcpy(out + (size_t)k * (size_t)(L * L) + (size_t)(y * L),
-             lat->data + invrg_lattice_index(lat, 0, y), (size_t)L);
-  }
-  invrg_wolff_destroy(&w);
-  invrg_lattice_destroy(&lat);
-  return out;
-}
 
 static void exact_fit(const char *kind, const int8_t *configs, int L, int n, int rank, int size) {
   invrg_model *m = NULL;
@@ -93,7 +71,7 @@ int main(int argc, char **argv) {
   MPI_Comm_size(MPI_COMM_WORLD, &size);
   {
     const int L = 32, n = 4000;
-    int8_t *configs = critical_configs(L, n);
+    int8_t *configs = critical_configs(L, n, 1);
     if (rank == 0) printf("exact fit, %d critical configurations of %dx%d, ties by expectation:\n", n, L, L);
     exact_fit("sym3", configs, L, n, rank, size);
     exact_fit("sym5", configs, L, n, rank, size);

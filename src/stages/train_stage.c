@@ -253,12 +253,58 @@ static double *replica_row(const replica_table *t, int64_t r) {
   return t->all + (size_t)r * replica_record(t);
 }
 
+/*
+ * What both kinds of training write in /train (left open in *group for the writer's own
+ * attributes): the model, the data's size, how the kept model was chosen, the replicas'
+ * parameters [replica][param] and loss curves [replica][epoch] (written by world rank 0), and
+ * the kept model in /model. Collective on the world.
+ */
+static invrg_err write_train_common(hid_t file, const invrg_model *kept, int64_t L,
+                                    int64_t n_train, int64_t n_val, const char *selection,
+                                    int64_t best, int64_t R, int64_t epochs, const double *params,
+                                    const double *train, const double *val, hid_t *group) {
+  invrg_err err = INVRG_SUCCESS;
+  hid_t g = -1, d_params = -1, d_train = -1, d_val = -1;
+  const int np = kept->n_params;
+  int64_t kernel = kept->kernel, channels = kept->channels;
+  INVRG_CALL(invrg_h5_create_group(file, "train", &g));
+  INVRG_CALL(invrg_h5_attr_string(g, "model", kept->kind));
+  INVRG_CALL(invrg_h5_attr_int64(g, "kernel", &kernel, 1, true));
+  INVRG_CALL(invrg_h5_attr_int64(g, "channels", &channels, 1, true));
+  INVRG_CALL(invrg_h5_attr_int64(g, "L", &L, 1, true));
+  INVRG_CALL(invrg_h5_attr_int64(g, "n_train", &n_train, 1, true));
+  INVRG_CALL(invrg_h5_attr_int64(g, "n_validation", &n_val, 1, true));
+  INVRG_CALL(invrg_h5_attr_string(g, "selection", selection));
+  INVRG_CALL(invrg_h5_attr_int64(g, "best_replica", &best, 1, true));
+  INVRG_CALL(invrg_h5_attr_double(g, "selected_params", kept->params, np, false));
+  hsize_t dp[2] = {(hsize_t)R, (hsize_t)np}, dl[2] = {(hsize_t)R, (hsize_t)epochs};
+  INVRG_CALL(invrg_h5_create_dataset(g, "params", H5T_IEEE_F64LE, 2, dp, &d_params));
+  INVRG_CALL(invrg_h5_create_dataset(g, "train_loss", H5T_IEEE_F64LE, 2, dl, &d_train));
+  INVRG_CALL(invrg_h5_create_dataset(g, "val_loss", H5T_IEEE_F64LE, 2, dl, &d_val));
+  int rank;
+  INVRG_MPI_CALL(MPI_Comm_rank(MPI_COMM_WORLD, &rank));
+  if (rank == 0) {
+    INVRG_CALL(invrg_h5_write_rows(d_params, H5T_NATIVE_DOUBLE, 0, (hsize_t)R, params));
+    INVRG_CALL(invrg_h5_write_rows(d_train, H5T_NATIVE_DOUBLE, 0, (hsize_t)R, train));
+    INVRG_CALL(invrg_h5_write_rows(d_val, H5T_NATIVE_DOUBLE, 0, (hsize_t)R, val));
+  }
+  INVRG_CALL(invrg_model_write(file, "model", kept));
+  *group = g;
+  g = -1;
+cleanup:
+  invrg_h5_close(&d_val);
+  invrg_h5_close(&d_train);
+  invrg_h5_close(&d_params);
+  invrg_h5_close(&g);
+  return err;
+}
+
 static invrg_err write_train_group(hid_t file, const replica_table *t,
                                    const invrg_model *selected, const char *selection,
                                    int64_t best, double mean_val_loss, int64_t n_data,
                                    int64_t n_val, int64_t L) {
   invrg_err err = INVRG_SUCCESS;
-  hid_t g = -1, d_params = -1, d_train = -1, d_val = -1;
+  hid_t g = -1;
   double *params = NULL, *train = NULL, *val = NULL, *mean = NULL, *std = NULL;
   const int np = t->n_params;
   const int64_t R = t->n_replicas, E = t->epochs;
@@ -286,32 +332,11 @@ static invrg_err write_train_group(hid_t file, const replica_table *t,
     }
   for (int i = 0; i < np; i++) std[i] = sqrt(std[i]);
 
-  INVRG_CALL(invrg_h5_create_group(file, "train", &g));
-  int64_t kernel = selected->kernel, channels = selected->channels, n_train = n_data - n_val;
-  INVRG_CALL(invrg_h5_attr_string(g, "model", selected->kind));
-  INVRG_CALL(invrg_h5_attr_int64(g, "kernel", &kernel, 1, true));
-  INVRG_CALL(invrg_h5_attr_int64(g, "channels", &channels, 1, true));
-  INVRG_CALL(invrg_h5_attr_int64(g, "L", &L, 1, true));
-  INVRG_CALL(invrg_h5_attr_int64(g, "n_train", &n_train, 1, true));
-  INVRG_CALL(invrg_h5_attr_int64(g, "n_validation", &n_val, 1, true));
-  INVRG_CALL(invrg_h5_attr_string(g, "selection", selection));
-  INVRG_CALL(invrg_h5_attr_int64(g, "best_replica", &best, 1, true));
+  INVRG_CALL(write_train_common(file, selected, L, n_data - n_val, n_val, selection, best, R, E,
+                                params, train, val, &g));
   INVRG_CALL(invrg_h5_attr_double(g, "mean_val_loss", &mean_val_loss, 1, true));
   INVRG_CALL(invrg_h5_attr_double(g, "params_mean", mean, np, false));
   INVRG_CALL(invrg_h5_attr_double(g, "params_std", std, np, false));
-  INVRG_CALL(invrg_h5_attr_double(g, "selected_params", selected->params, np, false));
-  hsize_t dp[2] = {(hsize_t)R, (hsize_t)np}, dl[2] = {(hsize_t)R, (hsize_t)E};
-  INVRG_CALL(invrg_h5_create_dataset(g, "params", H5T_IEEE_F64LE, 2, dp, &d_params));
-  INVRG_CALL(invrg_h5_create_dataset(g, "train_loss", H5T_IEEE_F64LE, 2, dl, &d_train));
-  INVRG_CALL(invrg_h5_create_dataset(g, "val_loss", H5T_IEEE_F64LE, 2, dl, &d_val));
-  int rank;
-  INVRG_MPI_CALL(MPI_Comm_rank(MPI_COMM_WORLD, &rank));
-  if (rank == 0) {
-    INVRG_CALL(invrg_h5_write_rows(d_params, H5T_NATIVE_DOUBLE, 0, (hsize_t)R, params));
-    INVRG_CALL(invrg_h5_write_rows(d_train, H5T_NATIVE_DOUBLE, 0, (hsize_t)R, train));
-    INVRG_CALL(invrg_h5_write_rows(d_val, H5T_NATIVE_DOUBLE, 0, (hsize_t)R, val));
-  }
-  INVRG_CALL(invrg_model_write(file, "model", selected));
 
   /* The log: the selected model, and for sym3 the effective weights (docs/physics.md §4). */
   for (int i = 0; i < np && i < 10; i++) {
@@ -331,9 +356,6 @@ cleanup:
   free(val);
   free(mean);
   free(std);
-  invrg_h5_close(&d_val);
-  invrg_h5_close(&d_train);
-  invrg_h5_close(&d_params);
   invrg_h5_close(&g);
   return err;
 }
@@ -474,7 +496,7 @@ static invrg_err write_fit_group(hid_t file, const invrg_model *kept, const doub
                                  const char *ties, double val, double count_s, double fit_s,
                                  int64_t n_patterns, int64_t n_train, int64_t n_val, int64_t L) {
   invrg_err err = INVRG_SUCCESS;
-  hid_t g = -1, d_params = -1, d_cov = -1, d_train = -1, d_val = -1;
+  hid_t g = -1, d_cov = -1;
   const int np = kept->n_params;
   double mean[10], cov[100], err_[10], *vals = NULL;
   vals = malloc((size_t)R * sizeof *vals);
@@ -483,19 +505,12 @@ static invrg_err write_fit_group(hid_t file, const invrg_model *kept, const doub
   for (int i = 0; i < np; i++) err_[i] = sqrt(cov[i * np + i]);
   for (int64_t r = 0; r < R; r++) vals[r] = r == 0 ? val : NAN;
 
-  INVRG_CALL(invrg_h5_create_group(file, "train", &g));
-  int64_t kernel = kept->kernel, channels = kept->channels, best = 0, it = res->iterations;
-  INVRG_CALL(invrg_h5_attr_string(g, "model", kept->kind));
+  int64_t it = res->iterations;
+  /* one "epoch": the fit's loss on all the data per replica; validation only for replica 0 */
+  INVRG_CALL(write_train_common(file, kept, L, n_train, n_val, "full_data", 0, R, 1, params, loss,
+                                vals, &g));
   INVRG_CALL(invrg_h5_attr_string(g, "optimizer", "newton"));
   INVRG_CALL(invrg_h5_attr_string(g, "ties", ties));
-  INVRG_CALL(invrg_h5_attr_int64(g, "kernel", &kernel, 1, true));
-  INVRG_CALL(invrg_h5_attr_int64(g, "channels", &channels, 1, true));
-  INVRG_CALL(invrg_h5_attr_int64(g, "L", &L, 1, true));
-  INVRG_CALL(invrg_h5_attr_int64(g, "n_train", &n_train, 1, true));
-  INVRG_CALL(invrg_h5_attr_int64(g, "n_validation", &n_val, 1, true));
-  INVRG_CALL(invrg_h5_attr_string(g, "selection", "full_data"));
-  INVRG_CALL(invrg_h5_attr_int64(g, "best_replica", &best, 1, true));
-  INVRG_CALL(invrg_h5_attr_double(g, "selected_params", kept->params, np, false));
   INVRG_CALL(invrg_h5_attr_double(g, "params_error", err_, np, false));
   INVRG_CALL(invrg_h5_attr_double(g, "params_mean", mean, np, false));
   INVRG_CALL(invrg_h5_attr_double(g, "params_std", err_, np, false));
@@ -506,21 +521,11 @@ static invrg_err write_fit_group(hid_t file, const invrg_model *kept, const doub
   INVRG_CALL(invrg_h5_attr_int64(g, "n_feature_vectors", &n_patterns, 1, true));
   INVRG_CALL(invrg_h5_attr_double(g, "count_seconds", &count_s, 1, true));
   INVRG_CALL(invrg_h5_attr_double(g, "fit_seconds", &fit_s, 1, true));
-  hsize_t dp[2] = {(hsize_t)R, (hsize_t)np}, dc[2] = {(hsize_t)np, (hsize_t)np},
-          dl[2] = {(hsize_t)R, 1};
-  INVRG_CALL(invrg_h5_create_dataset(g, "params", H5T_IEEE_F64LE, 2, dp, &d_params));
+  hsize_t dc[2] = {(hsize_t)np, (hsize_t)np};
   INVRG_CALL(invrg_h5_create_dataset(g, "params_cov", H5T_IEEE_F64LE, 2, dc, &d_cov));
-  INVRG_CALL(invrg_h5_create_dataset(g, "train_loss", H5T_IEEE_F64LE, 2, dl, &d_train));
-  INVRG_CALL(invrg_h5_create_dataset(g, "val_loss", H5T_IEEE_F64LE, 2, dl, &d_val));
   int rank;
   INVRG_MPI_CALL(MPI_Comm_rank(MPI_COMM_WORLD, &rank));
-  if (rank == 0) {
-    INVRG_CALL(invrg_h5_write_rows(d_params, H5T_NATIVE_DOUBLE, 0, (hsize_t)R, params));
-    INVRG_CALL(invrg_h5_write_rows(d_cov, H5T_NATIVE_DOUBLE, 0, (hsize_t)np, cov));
-    INVRG_CALL(invrg_h5_write_rows(d_train, H5T_NATIVE_DOUBLE, 0, (hsize_t)R, loss));
-    INVRG_CALL(invrg_h5_write_rows(d_val, H5T_NATIVE_DOUBLE, 0, (hsize_t)R, vals));
-  }
-  INVRG_CALL(invrg_model_write(file, "model", kept));
+  if (rank == 0) INVRG_CALL(invrg_h5_write_rows(d_cov, H5T_NATIVE_DOUBLE, 0, (hsize_t)np, cov));
 
   invrg_log(INVRG_LOG_INFO, "train: exact fit of all %lld training configurations (ties: %s), "
             "errors from %lld bootstrap resamples%s:", (long long)n_train, ties, (long long)(R - 1),
@@ -547,10 +552,7 @@ static invrg_err write_fit_group(hid_t file, const invrg_model *kept, const doub
             "norm %.2g", res->hess_cond, vec, loss[0], val, res->iterations, res->grad_norm);
 cleanup:
   free(vals);
-  invrg_h5_close(&d_val);
-  invrg_h5_close(&d_train);
   invrg_h5_close(&d_cov);
-  invrg_h5_close(&d_params);
   invrg_h5_close(&g);
   return err;
 }

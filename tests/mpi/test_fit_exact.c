@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "critical_configs.h"
+#include "mpi/mpi_check.h"
 #include "invrg/blockspin.h"
 #include "invrg/exact.h"
 #include "invrg/fit_exact.h"
@@ -16,18 +17,6 @@
 #include "invrg/log.h"
 #include "invrg/mc_update.h"
 
-static int failures = 0, rank = 0;
-
-#define CHECK(cond, ...)                                                      \
-  do {                                                                        \
-    bool ok_ = (cond);                                                        \
-    if (rank == 0) {                                                          \
-      printf("%s: ", ok_ ? "ok" : "FAIL");                                    \
-      printf(__VA_ARGS__);                                                    \
-      printf("\n");                                                           \
-    }                                                                         \
-    failures += !ok_;                                                         \
-  } while (0)
 
 #define OK(call)                                                   \
   do {                                                             \

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "critical_configs.h"
+#include "mpi/mpi_check.h"
 #include "invrg/config.h"
 #include "invrg/exact.h"
 #include "invrg/groups.h"
@@ -15,18 +16,6 @@
 #include "invrg/mc_update.h"
 #include "invrg/train.h"
 
-static int failures = 0, rank = 0;
-
-#define CHECK(cond, ...)                                                      \
-  do {                                                                        \
-    bool ok_ = (cond);                                                        \
-    if (rank == 0) {                                                          \
-      printf("%s: ", ok_ ? "ok" : "FAIL");                                    \
-      printf(__VA_ARGS__);                                                    \
-      printf("\n");                                                           \
-    }                                                                         \
-    failures += !ok_;                                                         \
-  } while (0)
 
 
 static invrg_model *trained(const char *kind, int kernel, int channels, const invrg_train_data *d,

@@ -9,6 +9,7 @@
 #include "invrg/error.h"
 #include "invrg/log.h"
 #include "invrg/progress.h"
+#include "unit/check_runner.h"
 
 /* ------------------------------------------------------------------ errors */
 
@@ -183,10 +184,7 @@ int main(int argc, char **argv) {
   tcase_add_test(tc, durations_read_naturally);
   tcase_add_test(tc, log_level_names);
   suite_add_tcase(s, tc);
-  SRunner *sr = srunner_create(s);
-  srunner_run_all(sr, CK_NORMAL);
-  int failed = srunner_ntests_failed(sr);
-  srunner_free(sr);
+  const int status = run_suite(s);
   MPI_Finalize();
-  return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+  return status;
 }

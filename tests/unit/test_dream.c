@@ -11,6 +11,7 @@
 
 #include "invrg/dream.h"
 #include "invrg/simd.h"
+#include "unit/check_runner.h"
 
 static void random_spins(int8_t *s, int n, uint64_t seed) {
   invrg_rng_stream rs;
@@ -391,10 +392,7 @@ int main(int argc, char **argv) {
   tcase_add_test(tc, sym7_sampler_matches_model);
   tcase_add_test(tc, seed_spins);
   suite_add_tcase(s, tc);
-  SRunner *sr = srunner_create(s);
-  srunner_run_all(sr, CK_NORMAL);
-  int failed = srunner_ntests_failed(sr);
-  srunner_free(sr);
+  const int status = run_suite(s);
   MPI_Finalize();
-  return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+  return status;
 }

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 
 #include "invrg/exact.h"
+#include "unit/check_runner.h"
 
 static const double KC = INVRG_K_CRITICAL;
 
@@ -98,10 +99,7 @@ int main(int argc, char **argv) {
   tcase_add_test(tc, large_lattice_limits);
   tcase_add_test(tc, invalid_arguments_refused);
   suite_add_tcase(s, tc);
-  SRunner *sr = srunner_create(s);
-  srunner_run_all(sr, CK_NORMAL);
-  int failed = srunner_ntests_failed(sr);
-  srunner_free(sr);
+  const int status = run_suite(s);
   MPI_Finalize();
-  return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+  return status;
 }

@@ -14,6 +14,7 @@
 #include "invrg/fss.h"
 #include "invrg/h5util.h"
 #include "invrg/observables.h"
+#include "unit/check_runner.h"
 
 static const int64_t sizes[] = {8, 16, 32, 64, 128};
 enum { N_SIZES = 5 };
@@ -305,10 +306,7 @@ int main(int argc, char **argv) {
   tcase_add_test(tc, ranges_scan_and_bad_input);
   tcase_add_test(tc, writer_reads_back);
   suite_add_tcase(s, tc);
-  SRunner *sr = srunner_create(s);
-  srunner_run_all(sr, CK_NORMAL);
-  int failed = srunner_ntests_failed(sr);
-  srunner_free(sr);
+  const int status = run_suite(s);
   MPI_Finalize();
-  return failed == 0 ? 0 : 1;
+  return status;
 }

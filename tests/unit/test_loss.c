@@ -16,6 +16,7 @@
 #include "invrg/blockspin.h"
 #include "invrg/model.h"
 #include "invrg/train.h"
+#include "unit/check_runner.h"
 
 enum { L = 8, LC = L / 2, N_CONFIGS = 6 };
 
@@ -123,10 +124,7 @@ int main(int argc, char **argv) {
   tcase_add_test(tc, bce_step_equals_hand_gradient);
   tcase_add_test(tc, weighted_step_equals_hand_gradient);
   suite_add_tcase(suite, tc);
-  SRunner *sr = srunner_create(suite);
-  srunner_run_all(sr, CK_NORMAL);
-  int failed = srunner_ntests_failed(sr);
-  srunner_free(sr);
+  const int status = run_suite(suite);
   MPI_Finalize();
-  return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+  return status;
 }

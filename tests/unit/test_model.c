@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "invrg/model.h"
+#include "unit/check_runner.h"
 
 static void random_spins(int8_t *s, int n, uint64_t seed) {
   invrg_rng_stream rs;
@@ -179,10 +180,7 @@ int main(int argc, char **argv) {
   tcase_add_test(tc, symmetric_models_are_flip_and_d4_symmetric);
   tcase_add_test(tc, parameter_counts_and_names);
   suite_add_tcase(s, tc);
-  SRunner *sr = srunner_create(s);
-  srunner_run_all(sr, CK_NORMAL);
-  int failed = srunner_ntests_failed(sr);
-  srunner_free(sr);
+  const int status = run_suite(s);
   MPI_Finalize();
-  return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+  return status;
 }

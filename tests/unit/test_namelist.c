@@ -10,6 +10,7 @@
 #include "invrg/config.h"
 #include "invrg/namelist.h"
 #include "invrg/text.h"
+#include "unit/check_runner.h"
 
 /* ------------------------------------------------------------------ a test schema */
 
@@ -641,11 +642,8 @@ static Suite *namelist_suite(void) {
 
 int main(int argc, char **argv) {
   MPI_Init(&argc, &argv);
-  SRunner *sr = srunner_create(namelist_suite());
-  srunner_run_all(sr, CK_NORMAL);
-  int failed = srunner_ntests_failed(sr);
-  srunner_free(sr);
+  const int status = run_suite(namelist_suite());
   invrg_nl_result_free(&res);
   MPI_Finalize();
-  return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+  return status;
 }

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 
 #include "invrg/observables.h"
+#include "unit/check_runner.h"
 
 /* A small deterministic generator for test data (not the production RNG). */
 static uint64_t state = 0x9e3779b97f4a7c15ULL;
@@ -188,10 +189,7 @@ int main(int argc, char **argv) {
   tcase_add_test(tc, every_observable_and_its_jackknife_unequal_blocks);
   tcase_add_test(tc, jackknife_of_energy_is_standard_error_of_blocks);
   suite_add_tcase(suite, tc);
-  SRunner *sr = srunner_create(suite);
-  srunner_run_all(sr, CK_NORMAL);
-  int failed = srunner_ntests_failed(sr);
-  srunner_free(sr);
+  const int status = run_suite(suite);
   MPI_Finalize();
-  return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+  return status;
 }

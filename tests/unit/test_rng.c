@@ -8,6 +8,7 @@
 #include "invrg/log.h"
 #include "invrg/rng.h"
 #include "invrg/simd.h"
+#include "unit/check_runner.h"
 
 /* Random123's published known-answer vectors for Philox4x32-10 (kat_vectors). */
 static const struct {
@@ -327,10 +328,7 @@ int main(int argc, char **argv) {
   int rank;
   MPI_Comm_rank(MPI_COMM_WORLD, &rank);
   invrg_log_init(rank);
-  SRunner *runner = srunner_create(rng_suite());
-  srunner_run_all(runner, CK_NORMAL);
-  int failed = srunner_ntests_failed(runner);
-  srunner_free(runner);
+  const int status = run_suite(rng_suite());
   MPI_Finalize();
-  return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+  return status;
 }

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 
 #include "invrg/stats.h"
+#include "unit/check_runner.h"
 
 /* A small deterministic generator for test data (not the production RNG). */
 static uint64_t lcg_state = 88172645463325252ULL;
@@ -117,10 +118,7 @@ int main(int argc, char **argv) {
   tcase_add_test(tc, jackknife_of_mean_is_standard_error);
   tcase_add_test(tc, jackknife_of_variance);
   suite_add_tcase(s, tc);
-  SRunner *sr = srunner_create(s);
-  srunner_run_all(sr, CK_NORMAL);
-  int failed = srunner_ntests_failed(sr);
-  srunner_free(sr);
+  const int status = run_suite(s);
   MPI_Finalize();
-  return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+  return status;
 }
