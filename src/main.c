@@ -9,6 +9,7 @@
 #include "invrg/h5util.h"
 #include "invrg/log.h"
 #include "invrg/pipeline.h"
+#include "invrg/schema.h"
 
 /* Prints an error nobody has shown yet: input errors once, local failures per rank. */
 static void report(invrg_err err, int rank) {
@@ -39,6 +40,9 @@ static void run_without_mpi(const invrg_cli *cli) {
     }
     case INVRG_ACTION_PRINT_REFERENCE:
       invrg_nl_write_markdown(invrg_config_schema(), stdout);
+      break;
+    case INVRG_ACTION_PRINT_SCHEMA:
+      invrg_schema_print_json(stdout);
       break;
     case INVRG_ACTION_RUN:
     case INVRG_ACTION_CHECK:

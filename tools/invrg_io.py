@@ -38,6 +38,125 @@ EXPONENTS = {"gamma/nu": 1.75, "beta/nu": 0.125, "1/nu": 1.0, "eta": 0.25, "y_t"
              "y_h": 15.0 / 8.0}
 
 
+# ---------------------------------------------------------------- the run file's schema
+
+SCHEMA_PATH = os.path.join(os.path.dirname(os.path.abspath(__file__)), "runfile_schema.json")
+
+
+class Schema:
+    """The run file's schema (tools/runfile_schema.json, written by `invrg --print-schema`):
+    every group, dataset and attribute a run writes, with units and a one-line description.
+
+        s = invrg_io.schema()
+        s.find("/corr/dream/L128", "attribute", "xi2_over_L_err")
+        # → {"units": "1", "description": "standard error of: ξ₂/L", ...}
+    """
+
+    def __init__(self, path=SCHEMA_PATH):
+        import json
+        import re
+        with open(path, encoding="utf-8") as fh:
+            data = json.load(fh)
+        self.entries = data["entries"]
+        self.suffixes = data["suffixes"]
+        alternatives = {}
+        for p in data["placeholders"]:
+            alts = [re.escape(w) for w in p["words"]]
+            if p["number_prefix"] is not None:
+                alts.append(re.escape(p["number_prefix"]) + "[0-9]+")
+            if p["any"]:
+                alts.append("[^/]+")
+            alternatives[p["name"]] = "(?:" + "|".join(alts) + ")"
+
+        def compile_path(pattern):
+            if pattern == "/":
+                return re.compile("/")
+            body = re.sub(r"<([a-z_A-Z]+)>", lambda m: alternatives[m.group(1)],
+                          re.escape(pattern).replace(r"\<", "<").replace(r"\>", ">"))
+            return re.compile(body)
+
+        self._compiled = [(compile_path(e["path"]), e) for e in self.entries]
+
+    def _find_exact(self, path, kind, name):
+        for regex, e in self._compiled:
+            if e["kind"] == kind and e["name"] in (name, "*") and regex.fullmatch(path):
+                return e
+        return None
+
+    def find(self, path, kind, name=""):
+        """The entry describing member @p name of kind 'group' | 'dataset' | 'attribute' at
+        @p path (name "" for the group itself), derived names (X_err, …) resolved through their
+        base: a dict with path, kind, name, units, description; None if unknown."""
+        e = self._find_exact(path, kind, name)
+        if e is not None or kind == "group":
+            return e
+        for rule in self.suffixes:
+            sfx = rule["suffix"]
+            if len(name) > len(sfx) and name.endswith(sfx):
+                base = self._find_exact(path, kind, name[:-len(sfx)])
+                if base is not None:
+                    units = rule["units"] if rule["units"] is not None else base["units"]
+                    return dict(base, name=name, units=units,
+                                description=rule["description"].replace("%s", base["description"]))
+        return None
+
+    def names(self, path, kind="attribute"):
+        """The base names the schema lists for the object at a concrete @p path."""
+        return [e["name"] for regex, e in self._compiled
+                if e["kind"] == kind and e["name"] not in ("", "*") and regex.fullmatch(path)]
+
+
+_SCHEMA = None
+
+
+def schema_name(path, kind, name):
+    """@p name, after checking that the schema lists it (at the path pattern @p path, e.g.
+    "/corr/<source>/L<L>"): the names tools read come from one place, not from guesses."""
+    if not any(e["path"] == path and e["kind"] == kind and e["name"] == name
+               for e in schema().entries):
+        raise KeyError(f"the run-file schema has no {kind} {name!r} at {path} "
+                       f"({SCHEMA_PATH})")
+    return name
+
+
+def schema():
+    """The schema shipped beside this module (loaded once)."""
+    global _SCHEMA
+    if _SCHEMA is None:
+        _SCHEMA = Schema()
+    return _SCHEMA
+
+
+def undescribed(h5file):
+    """Every object and attribute of an open run file that the schema does not describe:
+    a list of strings "<path>" or "<path>@<attribute>" (empty if the file is fully described)."""
+    s = schema()
+    missing = []
+
+    def check_attrs(path, obj):
+        for a in obj.attrs:
+            if s.find(path, "attribute", a) is None:
+                missing.append(f"{path}@{a}")
+
+    check_attrs("/", h5file)
+    if s.find("/", "group") is None:
+        missing.append("/")
+
+    def visit(name, obj):
+        path = "/" + name
+        parent, _, leaf = path.rpartition("/")
+        parent = parent or "/"
+        if isinstance(obj, h5py.Group):
+            if s.find(path, "group") is None:
+                missing.append(path)
+        elif s.find(parent, "dataset", leaf) is None:
+            missing.append(path)
+        check_attrs(path, obj)
+
+    h5file.visititems(visit)
+    return missing
+
+
 class FormatError(Exception):
     """The file is not an invrg run file this reader understands."""
 

@@ -217,55 +217,33 @@ def build_series(runs):
 
 # ------------------------------------------------------------------------- correlations
 
-_XI_OVER_L_KEYS = ("xi2_over_L", "xi2_L", "xi_over_L", "xi2L", "xi_2_over_L", "xi2_L_ratio")
-_XI_KEYS = ("xi2", "xi_2", "xi", "xi_second_moment")
+# The names read here, checked against the run file's schema (tools/runfile_schema.json) when
+# this module loads: a renamed quantity fails loudly instead of being guessed.
+_CORR = "/corr/<source>/L<L>"
+XI2 = invrg_io.schema_name(_CORR, "attribute", "xi2")
+XI2_OVER_L = invrg_io.schema_name(_CORR, "attribute", "xi2_over_L")
+G_AXIS = invrg_io.schema_name(_CORR, "dataset", "G_axis")
+G_DIAG = invrg_io.schema_name(_CORR, "dataset", "G_diag")
+R = invrg_io.schema_name(_CORR, "dataset", "r")
 
 
 def corr_xi_over_L(L, rec):
-    """(xi_2/L, error) from a /corr/<source>/L<L> record, tolerant of the naming."""
+    """(ξ₂/L, error) of a /corr/<source>/L<L> record."""
     a = rec["attrs"]
-    for key in _XI_OVER_L_KEYS:
-        if key in a:
-            return _num(a[key]), _num(a.get(key + "_err"))
-    for key in _XI_KEYS:
-        if key in a:
-            return _num(a[key]) / L, _num(a.get(key + "_err")) / L
-    d = rec["data"]
-    for key in _XI_OVER_L_KEYS:
-        if key in d and np.size(d[key]) == 1:
-            return float(np.ravel(d[key])[0]), float(np.ravel(d.get(key + "_err", [np.nan]))[0])
-    return float("nan"), float("nan")
+    return _num(a.get(XI2_OVER_L)), _num(a.get(XI2_OVER_L + "_err"))
 
 
 def corr_G(L, rec):
-    """[(name, r, G, err)] curves of G(r) in a /corr record: along an axis first, then diagonal."""
+    """[(name, r, G, err)] curves of G(r) in a /corr record: along an axis, then the diagonal
+    (G_diag(r) is G at (r, r), i.e. at distance r√2)."""
     d = rec["data"]
     curves = []
-    names = [k for k in d if k.lower().startswith("g") and not k.lower().endswith("_err")
-             and "map" not in k.lower()]
-
-    def rank(k):
-        kl = k.lower()
-        return (0 if "axis" in kl or kl in ("g", "g_r", "gr") else 1 if "diag" in kl else 2, kl)
-
-    for name in sorted(names, key=rank):
-        arr = np.asarray(d[name], dtype=float)
-        err = None
-        if arr.ndim == 2 and arr.shape[1] == 2:
-            arr, err = arr[:, 0], arr[:, 1]
-        elif arr.ndim != 1:
+    for name, scale in ((G_AXIS, 1.0), (G_DIAG, math.sqrt(2.0))):
+        if name not in d:
             continue
-        if err is None and name + "_err" in d and np.shape(d[name + "_err"]) == arr.shape:
-            err = np.asarray(d[name + "_err"], dtype=float)
-        # Distances: G_diag(r) is G at (r, r), i.e. at distance r√2, unless r_diag says otherwise.
-        diag = "diag" in name.lower()
-        if diag and "r_diag" in d and np.shape(d["r_diag"]) == arr.shape:
-            r = np.asarray(d["r_diag"], dtype=float)
-        else:
-            r = np.asarray(d["r"], dtype=float) if "r" in d and np.shape(d["r"]) == arr.shape \
-                else np.arange(arr.size, dtype=float)
-            if diag:
-                r = r * math.sqrt(2.0)
+        arr = np.asarray(d[name], dtype=float)
+        err = np.asarray(d[name + "_err"], dtype=float) if name + "_err" in d else None
+        r = np.asarray(d[R], dtype=float) * scale
         curves.append((name, r, arr, err))
     return curves
 
@@ -984,8 +962,7 @@ def html_corr(series):
         for L, rec in sorted(s.corr.items()):
             v, e = corr_xi_over_L(L, rec)
             a = rec["attrs"]
-            xi = next((a[k] for k in _XI_KEYS if k in a), v * L)
-            xie = next((a[k + "_err"] for k in _XI_KEYS if k + "_err" in a), e * L)
+            xi, xie = _num(a.get(XI2)), _num(a.get(XI2 + "_err"))
             rows.append([str(L), str(a.get("n_samples", "—")), fmt_pm(xi, xie), fmt_pm(v, e),
                          sigma_cell((v - invrg_io.XI2_OVER_L_CRITICAL) / e if e > 0
                                     else float("nan"))])

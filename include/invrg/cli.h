@@ -17,7 +17,8 @@ typedef enum {
   INVRG_ACTION_HELP,            /**< invrg --help */
   INVRG_ACTION_VERSION,         /**< invrg --version */
   INVRG_ACTION_PRINT_DEFAULTS,  /**< invrg --print-default-input */
-  INVRG_ACTION_PRINT_REFERENCE  /**< invrg --print-input-reference (Markdown, for docs/input.md) */
+  INVRG_ACTION_PRINT_REFERENCE, /**< invrg --print-input-reference (Markdown, for docs/input.md) */
+  INVRG_ACTION_PRINT_SCHEMA     /**< invrg --print-schema (JSON, tools/runfile_schema.json) */
 } invrg_action;
 
 typedef struct {

@@ -14,7 +14,7 @@
 #include "invrg_git_version.h"
 
 static const char *const options[] = {"--help",  "--version", "--check", "--print-default-input",
-                                      "--print-input-reference", "--ranks"};
+                                      "--print-input-reference", "--print-schema", "--ranks"};
 
 /* The N of --ranks N: a positive int, else a usage error in @p why. */
 static bool parse_ranks(const char *text, int *n, char *why, size_t why_len) {
@@ -48,6 +48,8 @@ invrg_err invrg_cli_parse(int argc, char **argv, invrg_cli *cli, char *why, size
       cli->action = INVRG_ACTION_PRINT_DEFAULTS;
     } else if (strcmp(a, "--print-input-reference") == 0) {
       cli->action = INVRG_ACTION_PRINT_REFERENCE;
+    } else if (strcmp(a, "--print-schema") == 0) {
+      cli->action = INVRG_ACTION_PRINT_SCHEMA;
     } else if (strcmp(a, "--ranks") == 0 || strncmp(a, "--ranks=", 8) == 0) {
       const char *value = a[7] == '=' ? a + 8 : (i + 1 < argc ? argv[++i] : NULL);
       if (!parse_ranks(value, &cli->planned_ranks, why, why_len)) return INVRG_ERR_INPUT;
@@ -101,6 +103,8 @@ void invrg_cli_print_help(void) {
       "      --print-default-input  print every key with its default and description,\n"
       "                             as a namelist that invrg reads back\n"
       "      --print-input-reference  print the input keys as a Markdown table\n"
+      "      --print-schema         print the run file's schema (every group, dataset and\n"
+      "                             attribute, with units and description) as JSON\n"
       "\n"
       "exit status:\n"
       "  0  success\n"

@@ -11,7 +11,7 @@ P=$workdir/prefix
 expect_status 0 "cmake --install --prefix P" -- "$cmake" --install "$build_dir" --prefix "$P"
 for f in bin/invrg share/invrg/tools/report.py share/invrg/tools/invrg_io.py \
          share/invrg/tools/import_torch_model.py share/invrg/tools/show_config.py \
-         share/invrg/tools/fetch_published_models.sh share/invrg/tools/published_models.sha256 \
+         share/invrg/tools/fetch_published_models.sh share/invrg/tools/published_models.sha256 share/invrg/tools/runfile_schema.json \
          share/invrg/input/default.nml share/invrg/input/published.nml \
          share/invrg/jobs/run.sbatch share/invrg/jobs/lib.sh share/invrg/jobs/site/generic.sh \
          share/doc/invrg/README.md share/doc/invrg/LICENSE share/doc/invrg/CITATION.cff; do
@@ -36,6 +36,8 @@ expect_status 0 "P/bin/invrg runs a small input on 1 rank" -- "$MPIEXEC" -n 1 "$
 expect_status 0 "P/share/invrg/tools/invrg_io.py reads the run file" -- \
   "$P/share/invrg/tools/invrg_io.py" tiny.h5
 expect_grep out.txt "dream L=16: " "invrg_io.py lists the dreamed sizes"
+expect_status 0 "the installed tools find the run-file schema" -- \
+  "$PYTHON" -c "import sys; sys.path.insert(0, '$P/share/invrg/tools'); import invrg_io; invrg_io.schema()"
 expect_status 0 "P/bin/invrg --check P/share/invrg/input/default.nml" -- \
   "$MPIEXEC" -n 1 "$P/bin/invrg" --check "$P/share/invrg/input/default.nml"
 for tool in report.py show_config.py import_torch_model.py; do
