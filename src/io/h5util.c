@@ -49,7 +49,7 @@ static bool path_exists(hid_t loc, const char *path) {
   char prefix[1024];
   size_t n = strlen(path);
   if (n == 0 || n >= sizeof prefix) return false;
-  for (size_t i = 0; i <= n; i++) {
+  for (size_t i = path[0] == '/'; i <= n; i++) { /* an absolute path's root always exists */
     if (path[i] != '/' && path[i] != '\0') continue;
     memcpy(prefix, path, i);
     prefix[i] = '\0';

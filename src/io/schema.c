@@ -8,12 +8,17 @@
 #define DSET(path, name, units, desc) {path, INVRG_SCHEMA_DATASET, name, units, desc}
 #define ATTR(path, name, units, desc) {path, INVRG_SCHEMA_ATTRIBUTE, name, units, desc}
 
-/* The summary of one ensemble (docs/physics.md §7), written under three paths. Energies are in
- * units of the coupling J (H = −J Σ s_i s_j, K = βJ); magnetisations per site are pure numbers. */
+/* The summary of one ensemble (docs/physics.md §7; one writer, io/summary_io.c) under three paths.
+ * Energies are in units of the coupling J (H = −J Σ s_i s_j, K = βJ); magnetisations per site
+ * are pure numbers; the exact torus is written where it is known. */
 #define SUMMARY(P)                                                                              \
   ATTR(P, "L", "1", "linear size of the periodic L × L lattice"),                              \
   ATTR(P, "n_samples", "1", "configurations in the ensemble"),                                  \
   ATTR(P, "error_method", "", "how the errors (X_err) were estimated"),                         \
+  ATTR(P, "beta", "1", "coupling K = βJ of the ensemble"),                                      \
+  ATTR(P, "jackknife_blocks", "1", "jackknife blocks of samples (dream, analyze)"),              \
+  ATTR(P, "energy_exact", "J", "exact E/N of the finite L × L torus at this coupling"),        \
+  ATTR(P, "specific_heat_exact", "1", "exact C/N of the finite L × L torus at this coupling"),  \
   ATTR(P, "energy", "J", "energy per site E/N = −⟨Σ_<ij> s_i s_j⟩/N"),                          \
   ATTR(P, "abs_m", "1", "⟨|m|⟩, m = Σ s_i / N"),                                               \
   ATTR(P, "m2", "1", "⟨m²⟩"),                                                                  \
@@ -33,11 +38,6 @@
   DSET(P, "configs", "1", "spin configurations [sample][y][x] (format: int8 ±1 or packed bits)"), \
   ATTR(P "/configs", "format", "", "int8 (one ±1 per spin) or packed (8 spins per byte)"),     \
   ATTR(P "/configs", "bit_order", "", "packed format: bit order within a byte, bit 1 = +1")
-
-/* The comparison with the exact finite torus, where it is known. */
-#define EXACT(P)                                                                                \
-  ATTR(P, "energy_exact", "J", "exact E/N of the finite L × L torus at this coupling"),        \
-  ATTR(P, "specific_heat_exact", "1", "exact C/N of the finite L × L torus at this coupling")
 
 #define MCRG_SET "/mcrg/<source>/<pairs>/level<k>/<set>"
 #define MCRG_PARITY MCRG_SET "/<parity>"
@@ -80,10 +80,8 @@ static const invrg_schema_entry entries[] = {
     GROUP("/mc", "stage mc: Monte Carlo ensembles"),
     GROUP("/mc/L<L>", "Monte Carlo ensemble of one size: summary over all chains"),
     SUMMARY("/mc/L<L>"),
-    EXACT("/mc/L<L>"),
     CONFIGS("/mc/L<L>"),
     ATTR("/mc/L<L>", "n_chains", "1", "independent Markov chains"),
-    ATTR("/mc/L<L>", "beta", "1", "coupling K = βJ"),
     ATTR("/mc/L<L>", "algorithm", "", "update algorithm (wolff, sw, metropolis, heatbath)"),
     DSET("/mc/L<L>", "series", "1", "[chain][sample][column] per-sample series (see columns)"),
     ATTR("/mc/L<L>/series", "columns", "", "names of the series' columns"),
@@ -145,9 +143,6 @@ static const invrg_schema_entry entries[] = {
     GROUP("/analyze/<stage_source>", "analyses of the configurations one stage saved"),
     GROUP("/analyze/<stage_source>/L<L>", "summary of the saved configurations of one size"),
     SUMMARY("/analyze/<stage_source>/L<L>"),
-    EXACT("/analyze/<stage_source>/L<L>"),
-    ATTR("/analyze/<stage_source>/L<L>", "beta", "1", "coupling K = βJ of the configurations"),
-    ATTR("/analyze/<stage_source>/L<L>", "jackknife_blocks", "1", "jackknife blocks of samples"),
     ATTR("/analyze/<stage_source>/L<L>", "data", "", "the file analysed"),
     ATTR("/analyze/<stage_source>/L<L>", "configs", "", "the dataset analysed"),
 

@@ -31,7 +31,9 @@
 #include "invrg/observables.h"
 #include "invrg/progress.h"
 #include "invrg/reducer.h"
+#include "invrg/schema.h"
 #include "invrg/stage.h"
+#include "invrg/summary_io.h"
 
 /* ------------------------------------------------------------------ the ensembles */
 
@@ -244,39 +246,20 @@ static int mcrg_levels_of(int64_t L, int64_t wanted) {
   return n;
 }
 
+/* /analyze/<source>/L<L>: the summary, the file and dataset analysed. */
 static invrg_err write_summary(hid_t file, const char *source, const char *data,
                                const ensemble *e, int B, const invrg_summary *s) {
   invrg_err err = INVRG_SUCCESS;
   hid_t g = -1;
   char path[64], configs[64];
-  snprintf(path, sizeof path, "analyze/%s/L%lld", source, (long long)e->L);
-  snprintf(configs, sizeof configs, "/%s/L%lld/configs", source, (long long)e->L);
-  INVRG_CALL(invrg_h5_create_group(file, path, &g));
-  int64_t n = s->n_samples, L = e->L, blocks = B;
-  INVRG_CALL(invrg_h5_attr_int64(g, "n_samples", &n, 1, true));
-  INVRG_CALL(invrg_h5_attr_int64(g, "L", &L, 1, true));
-  INVRG_CALL(invrg_h5_attr_double(g, "beta", &e->K, 1, true));
+  invrg_schema_size_path(path, sizeof path, "analyze", source, e->L);
+  invrg_schema_size_path(configs, sizeof configs, source, NULL, e->L);
+  strncat(configs, "/configs", sizeof configs - strlen(configs) - 1);
+  const invrg_summary_context ctx = {
+      e->L, e->K, "jackknife over contiguous blocks of configurations in file order", B};
+  INVRG_CALL(invrg_summary_write(file, path, s, &ctx, &g));
   INVRG_CALL(invrg_h5_attr_string(g, "data", data));
   INVRG_CALL(invrg_h5_attr_string(g, "configs", configs));
-  INVRG_CALL(invrg_h5_attr_int64(g, "jackknife_blocks", &blocks, 1, true));
-  INVRG_CALL(invrg_h5_attr_string(
-      g, "error_method", "jackknife over contiguous blocks of configurations in file order"));
-  for (int o = 0; o < INVRG_N_OBS; o++) {
-    char name[64];
-    INVRG_CALL(invrg_h5_attr_double(g, invrg_summary_names[o], &s->value[o], 1, true));
-    snprintf(name, sizeof name, "%s_err", invrg_summary_names[o]);
-    INVRG_CALL(invrg_h5_attr_double(g, name, &s->error[o], 1, true));
-  }
-  invrg_exact_thermo ex;
-  if (invrg_exact_torus((int)e->L, e->K, &ex)) {
-    double dev_e = (s->value[INVRG_OBS_ENERGY] - ex.energy) / s->error[INVRG_OBS_ENERGY];
-    double dev_c = (s->value[INVRG_OBS_SPECIFIC_HEAT] - ex.specific_heat) /
-                   s->error[INVRG_OBS_SPECIFIC_HEAT];
-    INVRG_CALL(invrg_h5_attr_double(g, "energy_exact", &ex.energy, 1, true));
-    INVRG_CALL(invrg_h5_attr_double(g, "energy_dev_sigma", &dev_e, 1, true));
-    INVRG_CALL(invrg_h5_attr_double(g, "specific_heat_exact", &ex.specific_heat, 1, true));
-    INVRG_CALL(invrg_h5_attr_double(g, "specific_heat_dev_sigma", &dev_c, 1, true));
-  }
 cleanup:
   invrg_h5_close(&g);
   return err;

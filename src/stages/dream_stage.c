@@ -25,7 +25,9 @@
 #include "invrg/observables.h"
 #include "invrg/progress.h"
 #include "invrg/reducer.h"
+#include "invrg/schema.h"
 #include "invrg/stage.h"
+#include "invrg/summary_io.h"
 
 /* ------------------------------------------------------------------ the model */
 
@@ -235,28 +237,13 @@ static bool mc_reference(hid_t file, int64_t L, const char *obs, double *value, 
   return ok;
 }
 
-static invrg_err write_level_summary(hid_t file, int64_t L, const invrg_summary *s) {
-  invrg_err err = INVRG_SUCCESS;
-  hid_t g = -1;
+/* /dream/L<L>: the summary at K_c, errors by the jackknife over B contiguous blocks. */
+static invrg_err write_level_summary(hid_t file, int64_t L, int B, const invrg_summary *s) {
   char path[64];
-  snprintf(path, sizeof path, "dream/L%lld", (long long)L);
-  if (H5Lexists(file, "dream", H5P_DEFAULT) > 0 && H5Lexists(file, path, H5P_DEFAULT) > 0)
-    INVRG_H5_CALL(g = H5Gopen2(file, path, H5P_DEFAULT), path);
-  else
-    INVRG_CALL(invrg_h5_create_group(file, path, &g));
-  int64_t n = s->n_samples;
-  INVRG_CALL(invrg_h5_attr_int64(g, "n_samples", &n, 1, true));
-  INVRG_CALL(invrg_h5_attr_int64(g, "L", &L, 1, true));
-  INVRG_CALL(invrg_h5_attr_string(g, "error_method", "jackknife over contiguous blocks of samples"));
-  for (int o = 0; o < INVRG_N_OBS; o++) {
-    char name[64];
-    INVRG_CALL(invrg_h5_attr_double(g, invrg_summary_names[o], &s->value[o], 1, true));
-    snprintf(name, sizeof name, "%s_err", invrg_summary_names[o]);
-    INVRG_CALL(invrg_h5_attr_double(g, name, &s->error[o], 1, true));
-  }
-cleanup:
-  invrg_h5_close(&g);
-  return err;
+  invrg_schema_size_path(path, sizeof path, "dream", NULL, L);
+  const invrg_summary_context ctx = {L, INVRG_K_CRITICAL,
+                                     "jackknife over contiguous blocks of samples", B};
+  return invrg_summary_write(file, path, s, &ctx, NULL);
 }
 
 /* The table of the log: one row per size, deviations from Monte Carlo or the exact torus. */
@@ -665,7 +652,8 @@ static invrg_err dream_execute(invrg_run *run) {
                               B, L * L, INVRG_K_CRITICAL, &summary[l]);
   }
   for (int l = 0; l < n_meas; l++)
-    INVRG_CALL(write_level_summary(run->file->file, (int64_t)1 << (d->measure_from + l), &summary[l]));
+    INVRG_CALL(write_level_summary(run->file->file, (int64_t)1 << (d->measure_from + l), B,
+                                   &summary[l]));
   log_table(run->file->file, d, summary);
   INVRG_CALL(report_costs(run, seconds, levels, dreamed));
   INVRG_CALL(report_memory(run, resident_at_start, (int64_t)lat[levels]->nx * lat[levels]->ny));

@@ -24,7 +24,9 @@
 #include "invrg/observables.h"
 #include "invrg/progress.h"
 #include "invrg/reducer.h"
+#include "invrg/schema.h"
 #include "invrg/stage.h"
+#include "invrg/summary_io.h"
 #include "invrg/stats.h"
 
 /* Observables kept as time series, with their τ_int: name and primary. */
@@ -365,23 +367,18 @@ static void log_results(const invrg_config *cfg, int64_t L, const mc_result *r) 
   }
 }
 
-static invrg_err write_summary(hid_t g, const invrg_config *cfg, int64_t L, const mc_result *r) {
+/* /mc/L<L>: the summary, the chains and the τ_int of the series. */
+static invrg_err write_summary(hid_t file, const invrg_config *cfg, int64_t L, const mc_result *r) {
   invrg_err err = INVRG_SUCCESS;
-  const invrg_summary *s = &r->summary;
-  int64_t n_samples = s->n_samples, n_chains = cfg->mc.n_chains;
-  INVRG_CALL(invrg_h5_attr_int64(g, "n_samples", &n_samples, 1, true));
+  hid_t g = -1;
+  char path[64];
+  invrg_schema_size_path(path, sizeof path, "mc", NULL, L);
+  const invrg_summary_context ctx = {L, cfg->mc.beta,
+                                     "jackknife over blocks_per_chain blocks of each chain", 0};
+  INVRG_CALL(invrg_summary_write(file, path, &r->summary, &ctx, &g));
+  int64_t n_chains = cfg->mc.n_chains;
   INVRG_CALL(invrg_h5_attr_int64(g, "n_chains", &n_chains, 1, true));
-  INVRG_CALL(invrg_h5_attr_int64(g, "L", &L, 1, true));
-  INVRG_CALL(invrg_h5_attr_double(g, "beta", &cfg->mc.beta, 1, true));
   INVRG_CALL(invrg_h5_attr_string(g, "algorithm", cfg->mc.algorithm));
-  INVRG_CALL(invrg_h5_attr_string(g, "error_method",
-                                  "jackknife over blocks_per_chain blocks of each chain"));
-  for (int o = 0; o < INVRG_N_OBS; o++) {
-    char name[64];
-    INVRG_CALL(invrg_h5_attr_double(g, invrg_summary_names[o], &s->value[o], 1, true));
-    snprintf(name, sizeof name, "%s_err", invrg_summary_names[o]);
-    INVRG_CALL(invrg_h5_attr_double(g, name, &s->error[o], 1, true));
-  }
   for (int k = 0; k < N_SERIES; k++) {
     char name[64];
     snprintf(name, sizeof name, "%s_tau_int", series_names[k]);
@@ -391,16 +388,8 @@ static invrg_err write_summary(hid_t g, const invrg_config *cfg, int64_t L, cons
     snprintf(name, sizeof name, "%s_err_binning", series_names[k]);
     INVRG_CALL(invrg_h5_attr_double(g, name, &r->combined[k].error_binning, 1, true));
   }
-  if (r->have_exact) {
-    double dev_e = (s->value[INVRG_OBS_ENERGY] - r->exact.energy) / s->error[INVRG_OBS_ENERGY];
-    double dev_c = (s->value[INVRG_OBS_SPECIFIC_HEAT] - r->exact.specific_heat) /
-                   s->error[INVRG_OBS_SPECIFIC_HEAT];
-    INVRG_CALL(invrg_h5_attr_double(g, "energy_exact", &r->exact.energy, 1, true));
-    INVRG_CALL(invrg_h5_attr_double(g, "energy_dev_sigma", &dev_e, 1, true));
-    INVRG_CALL(invrg_h5_attr_double(g, "specific_heat_exact", &r->exact.specific_heat, 1, true));
-    INVRG_CALL(invrg_h5_attr_double(g, "specific_heat_dev_sigma", &dev_c, 1, true));
-  }
 cleanup:
+  invrg_h5_close(&g);
   return err;
 }
 
@@ -713,7 +702,7 @@ static invrg_err run_size(invrg_run *run, int i, invrg_corr *corr, double *fss_m
     result.have_exact = invrg_exact_torus((int)L, mc->beta, &result.exact);
   }
   INVRG_MPI_CALL(MPI_Bcast(&result, (int)sizeof result, MPI_BYTE, 0, groups->world));
-  INVRG_CALL(write_summary(group, cfg, L, &result));
+  INVRG_CALL(write_summary(run->file->file, cfg, L, &result));
 
   /* τ_int of every chain and observable, [chain][observable]. */
   taus = malloc((size_t)mc->n_chains * N_SERIES * sizeof *taus);
