@@ -14,7 +14,11 @@
     run.read_configs("/dream/L128/configs", [0, 1])   # int8 ±1, packed ones unpacked
     exact_torus(32)                  # exact E/N and C/N of the 32 x 32 torus at K_c
 
-Command line: /usr/bin/python3 tools/invrg_io.py run.h5   (prints an overview)
+    run.table("dream")               # one row per L: every quantity and its error (numpy)
+    run.to_csv("mc", "mc.csv"); run.to_dataframe("dream"); run.to_xarray("corr/dream")
+    schema().find("/mc/L32", "attribute", "chi_err")   # units and meaning of any name
+
+Command line: /usr/bin/python3 tools/invrg_io.py --help
 """
 import math
 import os
@@ -494,6 +498,95 @@ class RunFile:
             raise FormatError(f"{self.path}:{path}: unknown configuration format {fmt!r}")
         return out[0] if single else out
 
+    # ------------------------------------------------------------ tables
+
+    def table_sources(self):
+        """The per-size tables this file holds: "mc", "dream", "analyze/mc", "analyze/dream",
+        "corr/<source>" (the names table() takes), in that order."""
+        out = [s for s in ("mc", "dream") if self._size_groups(s)]
+        for top in ("analyze", "corr"):
+            out += [f"{top}/{s}" for s in self.sources(top) if self._size_groups(f"{top}/{s}")]
+        return out
+
+    def _size_groups(self, source):
+        if source not in self.h5 or not isinstance(self.h5[source], h5py.Group):
+            return {}
+        return {int(n[1:]): g for n, g in self.h5[source].items()
+                if n.startswith("L") and n[1:].isdigit() and isinstance(g, h5py.Group)}
+
+    def table(self, source):
+        """The summaries of a source as a numpy structured array, one row per L (sorted):
+        column L, then every numeric scalar attribute the groups share (each quantity next to
+        its error, X and X_err), in the schema's order. Unknown source: KeyError."""
+        groups = self._size_groups(source)
+        if not groups:
+            raise KeyError(f"{self.path}: no per-size groups under /{source} "
+                           f"(tables here: {', '.join(self.table_sources()) or 'none'})")
+        rows = {L: _attrs(g) for L, g in sorted(groups.items())}
+
+        def numeric(v):
+            return isinstance(v, (int, float)) and not isinstance(v, bool)
+
+        common = [k for k in next(iter(rows.values()))
+                  if k != "L" and all(numeric(r.get(k)) for r in rows.values())]
+        some_path = f"/{source}/L{next(iter(rows))}"
+        order = {n: i for i, n in enumerate(schema().names(some_path))}
+
+        def key(name):  # the schema's order; a derived name (X_err, …) right after X
+            for rank, rule in enumerate(schema().suffixes, start=1):
+                base = name[:-len(rule["suffix"])]
+                if name.endswith(rule["suffix"]) and base in order:
+                    return (order[base], base, rank, name)
+            return (order.get(name, len(order)), name, 0, name)
+
+        columns = ["L"] + sorted(common, key=key)
+        dtype = [("L", "<i8")] + [(c, "<i8" if all(isinstance(r[c], int) for r in rows.values())
+                                   else "<f8") for c in columns[1:]]
+        return np.array([tuple([L] + [r[c] for c in columns[1:]]) for L, r in rows.items()],
+                        dtype=dtype)
+
+    def units(self, source, column):
+        """Units of a table column (from the schema), '' if unknown."""
+        L = next(iter(self._size_groups(source)), 0)
+        e = schema().find(f"/{source}/L{L}", "attribute", column)
+        return e["units"] if e else ""
+
+    def to_csv(self, source, out):
+        """Writes table(source) as CSV (a header of column names, then one row per L) to the
+        path or open text file @p out."""
+        t = self.table(source)
+        close = isinstance(out, (str, os.PathLike))
+        fh = open(out, "w", encoding="utf-8", newline="") if close else out
+        try:
+            fh.write(",".join(t.dtype.names) + "\n")
+            for row in t:
+                fh.write(",".join(repr(int(v)) if t.dtype[i].kind == "i" else repr(float(v))
+                                  for i, v in enumerate(row)) + "\n")
+        finally:
+            if close:
+                fh.close()
+
+    def to_dataframe(self, source):
+        """table(source) as a pandas DataFrame indexed by L (needs pandas: python3-pandas)."""
+        import pandas as pd
+        df = pd.DataFrame.from_records(self.table(source), index="L")
+        df.attrs.update(source=source, path=self.path)
+        return df
+
+    def to_xarray(self, source):
+        """table(source) as an xarray Dataset with dimension L, each variable carrying its
+        units and description from the schema (needs xarray: python3-xarray)."""
+        import xarray as xr
+        t = self.table(source)
+        L = next(iter(self._size_groups(source)))
+        variables = {}
+        for name in t.dtype.names[1:]:
+            e = schema().find(f"/{source}/L{L}", "attribute", name) or {}
+            variables[name] = ("L", t[name], {"units": e.get("units", ""),
+                                              "description": e.get("description", "")})
+        return xr.Dataset(variables, coords={"L": t["L"]},
+                          attrs={"source": source, "file": self.path})
+
     def close(self):
         self.h5.close()
 
@@ -509,21 +602,88 @@ def open_run(path):
     return RunFile(path)
 
 
+def _short(value, width=60):
+    text = repr(value) if not isinstance(value, str) else value
+    return text if len(text) <= width else text[:width - 1] + "…"
+
+
+def overview(run, out=sys.stdout):
+    """A short overview of a run file: provenance, stages, what each group holds."""
+    w = out.write
+    w(f"{run.path}: invrg format {run.format_version[0]}.{run.format_version[1]}, code "
+      f"{run.code.get('version', '?')} (git {run.code.get('git_hash', '?')})\n")
+    w(f"  title: {run.label}\n")
+    w(f"  {run.run.get('nranks', '?')} ranks, stages {', '.join(run.run.get('stages', [])) or '—'}"
+      f", wall time {run.run.get('walltime_s', float('nan')):.1f} s, "
+      f"exit status {run.run.get('exit_status', '?')}\n")
+    for source in run.table_sources():
+        t = run.table(source)
+        cols = [c for c in ("energy", "specific_heat", "V4", "xi2_over_L") if c in t.dtype.names]
+        w(f"  /{source}: L = {', '.join(str(L) for L in t['L'])}\n")
+        for row in t:
+            cells = [f"{c} {row[c]:.6g} ± {row[c + '_err']:.2g}" if c + "_err" in t.dtype.names
+                     else f"{c} {row[c]:.6g}" for c in cols]
+            n = f"{row['n_samples']} samples" if "n_samples" in t.dtype.names else ""
+            w(f"    L={row['L']:<6d} {n:>14}  " + ", ".join(cells) + "\n")
+    if run.model() is not None:
+        m = run.model()
+        w(f"  model: {m['kind']} ({m['origin']}), parameters "
+          f"{_short([round(float(x), 5) for x in m['params']])}\n")
+    n_mcrg = len(run.mcrg())
+    if n_mcrg:
+        w(f"  /mcrg: {n_mcrg} (source, pairs, level, set) results; run.mcrg() lists them\n")
+    if run.config_datasets():
+        w("  configurations: " + ", ".join(f"{d['path']} [{d['n']}]"
+                                           for d in run.config_datasets()) + "\n")
+    w(f"  tables: {', '.join(run.table_sources()) or '—'}  "
+      f"(invrg_io.py FILE --table SOURCE [--csv OUT])\n")
+
+
 def main(argv):
-    if len(argv) != 2:
-        print("usage: invrg_io.py run.h5", file=sys.stderr)
-        return 2
+    import argparse
+    parser = argparse.ArgumentParser(
+        prog="invrg_io.py",
+        description="Read an invrg run file: a short overview, or one per-size table as text "
+                    "or CSV. As a Python module: open_run(path), RunFile.table(source), "
+                    "to_dataframe(), to_xarray(), schema().",
+        epilog="examples:  invrg_io.py default.h5\n"
+               "           invrg_io.py default.h5 --table dream --csv dream.csv\n"
+               "           invrg_io.py --describe /corr/dream/L128 xi2_over_L_err",
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("file", nargs="?", help="run file (HDF5)")
+    parser.add_argument("--table", metavar="SOURCE",
+                        help="print the per-size table of SOURCE (mc, dream, analyze/mc, "
+                             "corr/dream, …) instead of the overview")
+    parser.add_argument("--csv", metavar="OUT", help="with --table: write it as CSV to OUT "
+                        "('-' for standard output)")
+    parser.add_argument("--describe", nargs=2, metavar=("PATH", "NAME"),
+                        help="units and meaning of attribute or dataset NAME at PATH "
+                             "(from the run file's schema; no file needed)")
+    args = parser.parse_args(argv[1:])
+    if args.describe:
+        path, name = args.describe
+        e = schema().find(path, "attribute", name) or schema().find(path, "dataset", name)
+        if e is None:
+            print(f"invrg_io: {path} {name}: not in the run file's schema", file=sys.stderr)
+            return 1
+        print(f"{path}/{name} [{e['units'] or '—'}] ({e['kind']}): {e['description']}")
+        return 0
+    if args.file is None:
+        parser.error("give a run file (or --describe PATH NAME)")
+    if args.csv and not args.table:
+        parser.error("--csv goes with --table SOURCE")
     try:
-        with open_run(argv[1]) as run:
-            print(f"{run.path}: invrg format {run.format_version[0]}.{run.format_version[1]}, "
-                  f"code {run.code['version']} (git {run.code['git_hash']})")
-            print(f"  ranks {run.run['nranks']}, stages {run.run['stages']}, "
-                  f"walltime {run.run.get('walltime_s', float('nan')):.2f} s")
-            for group, keys in run.config.items():
-                print(f"  &{group} " + ", ".join(f"{k} = {v!r}" for k, v in keys.items()))
-            for source in ("mc", "dream"):
-                for L, s in run.summaries(source).items():
-                    print(f"  {source} L={L}: " + ", ".join(f"{k}={v}" for k, v in s.items()))
+        with open_run(args.file) as run:
+            if not args.table:
+                overview(run)
+            elif args.csv:
+                run.to_csv(args.table, sys.stdout if args.csv == "-" else args.csv)
+            else:
+                t = run.table(args.table)
+                print("  ".join(f"{c:>14}" for c in t.dtype.names))
+                for row in t:
+                    print("  ".join(f"{v:>14d}" if t.dtype[i].kind == "i" else f"{v:>14.8g}"
+                                    for i, v in enumerate(row)))
     except (OSError, FormatError, KeyError) as e:
         print(f"invrg_io: error: {e}", file=sys.stderr)
         return 1

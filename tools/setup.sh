@@ -37,6 +37,7 @@ if [ "$with_tests" = ON ]; then
     check                                    # the unit and MPI tests
     valgrind                                 # the leak check of the test suite
     slurmctld slurmd slurm-client munge      # the SLURM job scripts' test (a one-node SLURM)
+    python3-pandas python3-xarray            # the tests of invrg_io.py's DataFrame/Dataset bridges
   )
 fi
 

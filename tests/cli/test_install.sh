@@ -35,7 +35,7 @@ cp "$SOURCE_DIR/tests/inputs/small_pipeline.nml" tiny.nml && sed -i "s/small.h5/
 expect_status 0 "P/bin/invrg runs a small input on 1 rank" -- "$MPIEXEC" -n 1 "$P/bin/invrg" tiny.nml
 expect_status 0 "P/share/invrg/tools/invrg_io.py reads the run file" -- \
   "$P/share/invrg/tools/invrg_io.py" tiny.h5
-expect_grep out.txt "dream L=16: " "invrg_io.py lists the dreamed sizes"
+expect_grep out.txt "/dream: L = 4, 8, 16" "invrg_io.py lists the dreamed sizes"
 expect_status 0 "the installed tools find the run-file schema" -- \
   "$PYTHON" -c "import sys; sys.path.insert(0, '$P/share/invrg/tools'); import invrg_io; invrg_io.schema()"
 expect_status 0 "P/bin/invrg --check P/share/invrg/input/default.nml" -- \
