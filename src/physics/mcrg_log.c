@@ -1,9 +1,7 @@
 /* MCRG results into the log (mcrg.h; io/mcrg_io.c writes them into the run file). */
-#include <math.h>
-#include <stdio.h>
+#include "invrg/mcrg.h"
 
 #include "invrg/log.h"
-#include "invrg/mcrg.h"
 
 void invrg_mcrg_log(const invrg_mcrg_results *r, const char *source, const char *pairs) {
   for (int s = 0; s < r->n_sets; s++) {
