@@ -28,9 +28,12 @@ static void run_without_mpi(const invrg_cli *cli) {
     case INVRG_ACTION_HELP:
       invrg_cli_print_help();
       break;
-    case INVRG_ACTION_VERSION:
-      invrg_cli_print_version();
+    case INVRG_ACTION_VERSION: {
+      char hdf5_version[32];
+      invrg_h5_library_version(hdf5_version, sizeof hdf5_version);
+      invrg_cli_print_version(hdf5_version);
       break;
+    }
     case INVRG_ACTION_PRINT_DEFAULTS: {
       invrg_config cfg;
       invrg_config_defaults(&cfg);

@@ -39,7 +39,10 @@ void invrg_cli_print_help(void);
 /** True for the actions that need MPI (a run, --check); the others run without MPI_Init. */
 bool invrg_cli_needs_mpi(const invrg_cli *cli);
 
-/** Prints the --version text (version, git hash, build, libraries); MPI need not be initialised. */
-void invrg_cli_print_version(void);
+/**
+ * Prints the --version text (version, git hash, build, libraries); MPI need not be initialised.
+ * @p hdf5_version: the HDF5 library's version (io asks HDF5: invrg_h5_library_version()).
+ */
+void invrg_cli_print_version(const char *hdf5_version);
 
 #endif

@@ -65,15 +65,15 @@
  *           invrg_mcrg_block_of(j, n_samples, params.n_blocks));
  *     invrg_corr_reduce(c);                                           [g->world]
  *     invrg_corr_analyze(c, &r);                                      [g->world]
- *     invrg_corr_write(r, file, "dream", comm);                       [file's comm]
+ *     invrg_corr_write(r, file, "dream", comm);   (corr_io.h)         [file's comm]
  *     invrg_corr_log(r, "dream");
  *     invrg_corr_results_destroy(&r); invrg_corr_destroy(&c);        [not collective]
  */
 #ifndef INVRG_CORRELATION_H
 #define INVRG_CORRELATION_H
 
-#include <hdf5.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "invrg/error.h"
@@ -102,18 +102,45 @@ invrg_err invrg_corr_create(const invrg_corr_params *p, const invrg_groups *g, i
 void invrg_corr_destroy(invrg_corr **c);
 
 /**
- * Checkpoints: writes the exact totals of all ranks so far, per size, as
- * datasets "<name>_sizes" and "<name>_L<L>" under @p loc (the accumulator goes
- * on unchanged). Collective on g->world.
+ * The checkpoint state of an accumulator as plain arrays (io/corr_io.c writes
+ * and reads it): per size, the exact sums of every jackknife block (records of
+ * a count, then (hi, lo) pairs), then the (hi, lo) pairs of the whole map if
+ * the size keeps one.
  */
-invrg_err invrg_corr_save(invrg_corr *c, hid_t loc, const char *name);
+typedef struct {
+  int n_sizes;
+  int64_t *L;     /**< [n_sizes], increasing */
+  size_t *n_sums; /**< [n_sizes]: invrg_corr_state_length() of each size */
+  int64_t **sums; /**< [n_sizes][n_sums[i]] */
+} invrg_corr_state;
+
+/** Numbers in the state of size @p L (from the parameters alone). Not collective. */
+size_t invrg_corr_state_length(const invrg_corr *c, int64_t L);
 
 /**
- * Adds totals saved by invrg_corr_save() (same parameters) on world rank 0
- * only, so that the reduction counts them once whatever the layout of the run
- * that saved them. Collective on g->world.
+ * A state for the sizes @p L[n_sizes] (L ≥ 2), its sums allocated but not set,
+ * for a reader to fill and invrg_corr_state_import() to add. Not collective.
  */
-invrg_err invrg_corr_load(invrg_corr *c, hid_t loc, const char *name);
+invrg_err invrg_corr_state_create(const invrg_corr *c, int n_sizes, const int64_t *L,
+                                  invrg_corr_state **out);
+
+/** Frees it; sets *s to NULL; accepts NULL. Not collective. */
+void invrg_corr_state_destroy(invrg_corr_state **s);
+
+/**
+ * Checkpoints: the exact totals of all ranks so far, for every size any rank
+ * has, the same on every rank (the accumulator goes on unchanged). Collective
+ * on g->world.
+ */
+invrg_err invrg_corr_state_export(invrg_corr *c, invrg_corr_state **out);
+
+/**
+ * Adds a state exported by invrg_corr_state_export() (same parameters) on
+ * world rank 0 only, so that the reduction counts it once whatever the layout
+ * of the run that exported it; every rank gets the state's sizes. Not
+ * collective.
+ */
+invrg_err invrg_corr_state_import(invrg_corr *c, const invrg_corr_state *s);
 
 /**
  * Makes the transform workspace and plans for configurations like @p lat
@@ -180,7 +207,7 @@ typedef struct {
 /**
  * Computes everything above for every size from the reduced accumulator, on
  * world rank 0, and broadcasts it, so every rank holds identical results (as
- * HDF5 attributes need). Collective on g->world.
+ * the writers of corr_io.h need). Collective on g->world.
  */
 invrg_err invrg_corr_analyze(const invrg_corr *c, invrg_corr_results **out);
 
@@ -189,17 +216,6 @@ void invrg_corr_results_destroy(invrg_corr_results **r);
 
 /** The results of size @p L, or NULL. Not collective. */
 const invrg_corr_size *invrg_corr_find(const invrg_corr_results *r, int64_t L);
-
-/**
- * Writes the results under @p loc as corr/<source>/L<L>/ (attributes
- * n_samples, chi_prime, S_kmin, xi2, xi2_over_L with errors; datasets r,
- * G_axis, G_diag, k, shell_modes, S_radial with errors, xi2_over_L_jackknife,
- * and S_map, G_map when kept). Collective on the file's communicator @p comm:
- * every rank calls it with the same results; rank 0 of @p comm writes
- * dataset contents.
- */
-invrg_err invrg_corr_write(const invrg_corr_results *r, hid_t loc, const char *source,
-                           MPI_Comm comm);
 
 /**
  * Logs one line per size (samples, ξ₂, ξ₂/L with its distance from the

@@ -34,12 +34,11 @@
  *   size L_min' that leaves at least 2 sizes.
  * Everything here is deterministic arithmetic without communication: called
  * with the same data on every rank it gives the same bits everywhere.
+ * io/fss_io.c writes the results (fss_io.h).
  */
 #ifndef INVRG_FSS_H
 #define INVRG_FSS_H
 
-#include <hdf5.h>
-#include <mpi.h>
 #include <stdint.h>
 
 #include "invrg/error.h"
@@ -135,16 +134,6 @@ void invrg_fss_results_destroy(invrg_fss_results **r);
 
 /** The fit of quantity @p q, or NULL. Not collective. */
 const invrg_fss_fit *invrg_fss_find(const invrg_fss_results *r, invrg_fss_quantity q);
-
-/**
- * Writes fss/<source>/ under @p loc: attributes sizes, L_min, L_max,
- * jackknife_blocks, conventions; per fit a group <name>/ with attributes
- * (model, quantity, a, b, result, exact, deviation, chi2_dof, … and errors)
- * and datasets L, y, y_err, scan_L_min, scan_result, scan_result_err,
- * scan_chi2_dof. Collective on the file's communicator @p comm (same results
- * on every rank; rank 0 of @p comm writes dataset contents).
- */
-invrg_err invrg_fss_write(const invrg_fss_results *r, hid_t loc, const char *source, MPI_Comm comm);
 
 /**
  * Logs the table result ± error, exact value, deviation in σ, χ²/dof (plain

@@ -19,6 +19,9 @@
 /** Turns off HDF5's automatic error printing (we report errors ourselves). Not collective. */
 void invrg_h5_init(void);
 
+/** The HDF5 library's version, "major.minor.release", into @p buf. Not collective; no MPI needed. */
+void invrg_h5_library_version(char *buf, size_t buflen);
+
 /** The innermost message of HDF5's current error stack, e.g. "unable to open file". */
 const char *invrg_h5_error_string(char *buf, size_t buflen);
 

@@ -60,15 +60,15 @@
  *       invrg_mcrg_add_pair(m, level, coarse, fine, ties, block);        [lattices' comm]
  *     invrg_mcrg_reduce(m);                                              [g->world]
  *     invrg_mcrg_analyze(m, 0, &r);                                      [g->world]
- *     invrg_mcrg_write(r, file, "mc", "standard", comm);                 [file's comm]
+ *     invrg_mcrg_write(r, file, "mc", "standard", comm);  (mcrg_io.h)   [file's comm]
  *     invrg_mcrg_log(r, "mc", "standard");
  *     invrg_mcrg_results_destroy(&r); invrg_mcrg_destroy(&m);
  */
 #ifndef INVRG_MCRG_H
 #define INVRG_MCRG_H
 
-#include <hdf5.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "invrg/blockspin.h"
@@ -179,18 +179,27 @@ invrg_err invrg_mcrg_create(const invrg_mcrg_params *p, const invrg_groups *g, i
 void invrg_mcrg_destroy(invrg_mcrg **m);
 
 /**
- * Checkpoints: writes the exact totals of all groups so far as dataset
- * "<name>_sums" under @p loc (the accumulator goes on unchanged). Collective
- * on g->world.
+ * Numbers in the checkpoint state of the accumulator (io/mcrg_io.c writes and
+ * reads it): the records [level − 1][block] of exact sums (a header of counts,
+ * then (hi, lo) pairs), then lx, ly of the coarse lattice of levels
+ * 0 … INVRG_MCRG_MAX_LEVELS. Not collective.
  */
-invrg_err invrg_mcrg_save(const invrg_mcrg *m, hid_t loc, const char *name);
+size_t invrg_mcrg_state_length(const invrg_mcrg *m);
 
 /**
- * Adds totals saved by invrg_mcrg_save() (with the same parameters) to this
- * accumulator, on world rank 0 only, so that the reduction counts them once,
- * whatever the layout of the run that saved them. Collective on g->world.
+ * Checkpoints: the exact totals of all groups so far into @p state
+ * (invrg_mcrg_state_length() numbers), the same on every rank (the
+ * accumulator goes on unchanged). Collective on g->world.
  */
-invrg_err invrg_mcrg_load(invrg_mcrg *m, hid_t loc, const char *name);
+invrg_err invrg_mcrg_state_export(const invrg_mcrg *m, int64_t *state);
+
+/**
+ * Adds a state exported by invrg_mcrg_state_export() (with the same
+ * parameters) to this accumulator, on world rank 0 only, so that the reduction
+ * counts it once, whatever the layout of the run that exported it. Not
+ * collective.
+ */
+invrg_err invrg_mcrg_state_import(invrg_mcrg *m, const int64_t *state);
 
 /**
  * The jackknife block of sample @p index of @p count samples in a global,
@@ -330,23 +339,13 @@ static inline const invrg_mcrg_level *invrg_mcrg_result(const invrg_mcrg_results
 /**
  * Computes T, eigenvalues, series and jackknife errors of every set and level
  * from the reduced accumulator (rcond ≤ 0 means INVRG_MCRG_RCOND). Computed on
- * world rank 0 and broadcast, so every rank holds identical results (as HDF5
- * attributes need). Levels without samples come out NaN. Collective on g->world.
+ * world rank 0 and broadcast, so every rank holds identical results (as the
+ * writers of mcrg_io.h need). Levels without samples come out NaN. Collective on g->world.
  */
 invrg_err invrg_mcrg_analyze(const invrg_mcrg *m, double rcond, invrg_mcrg_results **out);
 
 /** Frees it; sets *r to NULL; accepts NULL. Not collective. */
 void invrg_mcrg_results_destroy(invrg_mcrg_results **r);
-
-/**
- * Writes the results under @p loc as mcrg/<source>/<pairs>/level<n>/<set>/
- * (attributes y_t, y_h, λ and errors; datasets A, B, means; even/ and odd/
- * with T, eigenvalues, series; layout in src/physics/mcrg_output.c). Levels
- * without samples are skipped. Collective on the file's communicator: every
- * rank calls it with the same results; rank 0 of @p comm writes dataset contents.
- */
-invrg_err invrg_mcrg_write(const invrg_mcrg_results *r, hid_t loc, const char *source,
-                           const char *pairs, MPI_Comm comm);
 
 /**
  * Logs the table level × (L, samples, λ_t, y_t, λ_h, y_h with errors, tie

@@ -2,7 +2,6 @@
 #include "invrg/cli.h"
 
 #include <fftw3.h>
-#include <hdf5.h>
 #include <mpi.h>
 #include <limits.h>
 #include <stdio.h>
@@ -114,15 +113,12 @@ void invrg_cli_print_help(void) {
       INVRG_VERSION);
 }
 
-void invrg_cli_print_version(void) {
+void invrg_cli_print_version(const char *hdf5_version) {
   char mpi_version[MPI_MAX_LIBRARY_VERSION_STRING] = "";
   int len = 0;
   MPI_Get_library_version(mpi_version, &len);
   mpi_version[strcspn(mpi_version, "\n")] = '\0';
-  unsigned major, minor, release;
-  H5get_libversion(&major, &minor, &release);
   printf("invrg %s (git %s, %s build, %s)\n", INVRG_VERSION, INVRG_GIT_HASH, INVRG_BUILD_TYPE,
          INVRG_COMPILER);
-  printf("MPI: %s\nHDF5: %u.%u.%u (parallel)\nFFTW: %s\n", mpi_version, major, minor, release,
-         fftw_version);
+  printf("MPI: %s\nHDF5: %s (parallel)\nFFTW: %s\n", mpi_version, hdf5_version, fftw_version);
 }

@@ -21,6 +21,12 @@ static herr_t keep_innermost(unsigned n, const H5E_error2_t *e, void *data) {
   return 0;
 }
 
+void invrg_h5_library_version(char *buf, size_t buflen) {
+  unsigned major = 0, minor = 0, release = 0;
+  H5get_libversion(&major, &minor, &release);
+  snprintf(buf, buflen, "%u.%u.%u", major, minor, release);
+}
+
 const char *invrg_h5_error_string(char *buf, size_t buflen) {
   snprintf(buf, buflen, "unknown HDF5 error");
   h5_walk_state st = {buf, buflen};

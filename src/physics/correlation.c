@@ -8,7 +8,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "invrg/h5util.h"
 #include "physics/correlation_internal.h"
 
 /* One lattice size: its sums, the scratch of a configuration, and its transforms. */
@@ -381,76 +380,100 @@ int corr_requested_blocks(const invrg_corr *c) { return c->p.n_blocks; }
 
 /* ------------------------------------------------------------------ checkpoints */
 
-/* Sums of one size: the blocks, then the map if it has one. */
-static size_t size_numbers(const invrg_corr *c, const size_state *s) {
-  return (size_t)c->p.n_blocks * corr_record_len(&s->y) +
-         (s->map ? 2 * (size_t)s->y.L * (size_t)s->y.n_fold : 0);
+size_t invrg_corr_state_length(const invrg_corr *c, int64_t L) {
+  corr_layout y;
+  corr_layout_of(L, &y);
+  /* the blocks, then the map if the size keeps one (as size_init makes it) */
+  return (size_t)c->p.n_blocks * corr_record_len(&y) +
+         (L <= c->p.map_max_L ? 2 * (size_t)L * (size_t)y.n_fold : 0);
 }
 
-invrg_err invrg_corr_save(invrg_corr *c, hid_t loc, const char *name) {
+void invrg_corr_state_destroy(invrg_corr_state **sp) {
+  invrg_corr_state *s = *sp;
+  if (s == NULL) return;
+  for (int i = 0; s->sums != NULL && i < s->n_sizes; i++) free(s->sums[i]);
+  free(s->sums);
+  free(s->n_sums);
+  free(s->L);
+  free(s);
+  *sp = NULL;
+}
+
+invrg_err invrg_corr_state_create(const invrg_corr *c, int n_sizes, const int64_t *L,
+                                  invrg_corr_state **out) {
   invrg_err err = INVRG_SUCCESS;
-  int64_t *sum = NULL, *sizes = NULL;
-  char path[96];
+  invrg_corr_state *s = NULL;
+  *out = NULL;
+  INVRG_CHECK(n_sizes >= 0, INVRG_ERR_RUNTIME, "correlations: %d sizes in a state", n_sizes);
+  s = calloc(1, sizeof *s);
+  INVRG_CHECK_ALLOC(s);
+  const size_t n = (size_t)n_sizes + 1; /* never a zero-sized allocation */
+  s->L = malloc(n * sizeof *s->L);
+  s->n_sums = malloc(n * sizeof *s->n_sums);
+  s->sums = calloc(n, sizeof *s->sums);
+  INVRG_CHECK_ALLOC(s->L);
+  INVRG_CHECK_ALLOC(s->n_sums);
+  INVRG_CHECK_ALLOC(s->sums);
+  s->n_sizes = n_sizes;
+  for (int i = 0; i < n_sizes; i++) {
+    INVRG_CHECK(L[i] >= 2, INVRG_ERR_RUNTIME, "correlations: size %lld in a state",
+                (long long)L[i]);
+    s->L[i] = L[i];
+    s->n_sums[i] = invrg_corr_state_length(c, L[i]);
+    s->sums[i] = malloc(s->n_sums[i] * sizeof *s->sums[i]);
+    INVRG_CHECK_ALLOC(s->sums[i]);
+  }
+  *out = s;
+  s = NULL;
+cleanup:
+  invrg_corr_state_destroy(&s);
+  return err;
+}
+
+invrg_err invrg_corr_state_export(invrg_corr *c, invrg_corr_state **out) {
+  invrg_err err = INVRG_SUCCESS;
+  invrg_corr_state *st = NULL;
+  int64_t *L = NULL;
+  *out = NULL;
   INVRG_CHECK(!c->reduced, INVRG_ERR_RUNTIME, "correlations: saved after the reduction");
   INVRG_CALL(unite_sizes(c));
-  sizes = malloc((size_t)(c->n_sizes + 1) * sizeof *sizes);
-  INVRG_CHECK_ALLOC(sizes);
-  sizes[0] = c->n_sizes; /* then the sizes */
-  for (int i = 0; i < c->n_sizes; i++) sizes[1 + i] = c->size[i].y.L;
-  snprintf(path, sizeof path, "%s_sizes", name);
-  INVRG_CALL(invrg_h5_write_int64(loc, path, sizes, (size_t)c->n_sizes + 1, c->g->world_rank == 0));
+  L = malloc((size_t)(c->n_sizes + 1) * sizeof *L);
+  INVRG_CHECK_ALLOC(L);
+  for (int i = 0; i < c->n_sizes; i++) L[i] = c->size[i].y.L;
+  INVRG_CALL(invrg_corr_state_create(c, c->n_sizes, L, &st));
   for (int i = 0; i < c->n_sizes; i++) {
-    size_state *s = &c->size[i];
-    const size_t nb = (size_t)c->p.n_blocks * corr_record_len(&s->y), n = size_numbers(c, s);
-    free(sum);
-    sum = malloc(n * sizeof *sum);
-    INVRG_CHECK_ALLOC(sum);
+    const size_state *s = &c->size[i];
+    int64_t *sum = st->sums[i];
+    const size_t nb = (size_t)c->p.n_blocks * corr_record_len(&s->y), n = st->n_sums[i];
     memcpy(sum, s->blocks, nb * sizeof *sum);
     if (s->map) memcpy(sum + nb, s->map, (n - nb) * sizeof *sum);
     /* Each rank holds what it measured: the world sum is the total (as in the reduction). */
     INVRG_CALL(allreduce_int64(sum, n, c->g->world));
     normalise_sums(c, s, sum, s->map ? sum + nb : NULL);
-    snprintf(path, sizeof path, "%s_L%lld", name, (long long)s->y.L);
-    INVRG_CALL(invrg_h5_write_int64(loc, path, sum, n, c->g->world_rank == 0));
   }
+  *out = st;
+  st = NULL;
 cleanup:
-  free(sum);
-  free(sizes);
+  invrg_corr_state_destroy(&st);
+  free(L);
   return err;
 }
 
-invrg_err invrg_corr_load(invrg_corr *c, hid_t loc, const char *name) {
+invrg_err invrg_corr_state_import(invrg_corr *c, const invrg_corr_state *st) {
   invrg_err err = INVRG_SUCCESS;
-  int64_t *saved = NULL, *sizes = NULL;
-  hid_t dset = -1, space = -1;
-  char path[96];
-  snprintf(path, sizeof path, "%s_sizes", name);
-  INVRG_H5_CALL(dset = H5Dopen2(loc, path, H5P_DEFAULT), path);
-  INVRG_H5_CALL(space = H5Dget_space(dset), path);
-  hssize_t n_numbers = H5Sget_simple_extent_npoints(space);
-  INVRG_CHECK(n_numbers >= 1, INVRG_ERR_RUNTIME, "correlations: empty '%s'", path);
-  sizes = malloc((size_t)n_numbers * sizeof *sizes);
-  INVRG_CHECK_ALLOC(sizes);
-  INVRG_CALL(invrg_h5_read_int64(loc, path, sizes, (size_t)n_numbers));
-  INVRG_CHECK(sizes[0] == n_numbers - 1, INVRG_ERR_RUNTIME, "correlations: corrupt '%s'", path);
-  for (int64_t i = 1; i <= sizes[0]; i++) {
+  INVRG_CHECK(!c->reduced, INVRG_ERR_RUNTIME, "correlations: restored after the reduction");
+  for (int i = 0; i < st->n_sizes; i++) {
     size_state *s = NULL;
-    INVRG_CALL(size_get(c, sizes[i], &s));
-    const size_t n = size_numbers(c, s), nb = (size_t)c->p.n_blocks * corr_record_len(&s->y);
-    free(saved);
-    saved = malloc(n * sizeof *saved);
-    INVRG_CHECK_ALLOC(saved);
-    snprintf(path, sizeof path, "%s_L%lld", name, (long long)sizes[i]);
-    INVRG_CALL(invrg_h5_read_int64(loc, path, saved, n));
+    INVRG_CALL(size_get(c, st->L[i], &s));
+    const size_t n = st->n_sums[i], nb = (size_t)c->p.n_blocks * corr_record_len(&s->y);
+    INVRG_CHECK(n == invrg_corr_state_length(c, st->L[i]), INVRG_ERR_RUNTIME,
+                "correlations: the state of size %lld holds %zu numbers, expected %zu",
+                (long long)st->L[i], n, invrg_corr_state_length(c, st->L[i]));
     if (c->g->world_rank == 0) { /* counted once in the reduction */
-      for (size_t k = 0; k < nb; k++) s->blocks[k] += saved[k];
-      for (size_t k = nb; k < n; k++) s->map[k - nb] += saved[k];
+      for (size_t k = 0; k < nb; k++) s->blocks[k] += st->sums[i][k];
+      for (size_t k = nb; k < n; k++) s->map[k - nb] += st->sums[i][k];
     }
   }
 cleanup:
-  invrg_h5_close(&space);
-  invrg_h5_close(&dset);
-  free(saved);
-  free(sizes);
   return err;
 }

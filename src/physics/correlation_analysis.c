@@ -1,6 +1,6 @@
 /* Correlation analysis: from the exact sums to S(0), S(k_min), ξ₂, G_axis,
  * G_diag and the radial S(k) with delete-one jackknife errors, the whole maps
- * of small sizes, and their output to the run file and the log (correlation.h). */
+ * of small sizes, and their log (correlation.h; io/corr_io.c writes them). */
 #include <fftw3.h>
 #include <math.h>
 #include <stdio.h>
@@ -8,7 +8,6 @@
 #include <string.h>
 
 #include "invrg/correlation.h"
-#include "invrg/h5util.h"
 #include "invrg/log.h"
 #include "physics/correlation_internal.h"
 
@@ -346,88 +345,7 @@ cleanup:
   return err;
 }
 
-/* ------------------------------------------------------------------ output */
-
-static const char *const conventions =
-    "S(k) = |sum_x s_x exp(-i k.x)|^2 / N, k = 2 pi n / L; G(r) = <s_0 s_r> = (1/N) sum_k S(k) "
-    "exp(i k.r); G_axis(r) = [G(r,0) + G(0,r)]/2, G_diag(r) = [G(r,r) + G(r,-r)]/2, r = 0..L/2, "
-    "from inverse transforms of projections of S(k); S_radial(q): mean S over modes whose folded "
-    "|n| rounds to q, k = their mean |k|; xi2 = sqrt(S(0)/S(kmin) - 1) / (2 sin(pi/L)), S(kmin) = "
-    "[S(2pi/L,0) + S(0,2pi/L)]/2; chi_prime = S(0) = N <m^2>; S_map [n_y][n_x] (n_x = 0..L/2), "
-    "G_map [y][x]; per-configuration S in fixed point of 2^-fixed_point_bits, summed exactly; "
-    "errors: delete-one jackknife over the non-empty blocks";
-
-static invrg_err write_size(hid_t top, const invrg_corr_size *z, bool writer) {
-  invrg_err err = INVRG_SUCCESS;
-  hid_t grp = -1, dset = -1;
-  int64_t *r = NULL;
-  char name[40];
-  snprintf(name, sizeof name, "L%lld", (long long)z->L);
-  INVRG_CALL(invrg_h5_create_group(top, name, &grp));
-  const int64_t ints[4] = {z->L, z->n_samples, z->n_blocks, z->fixed_point_bits};
-  INVRG_CALL(invrg_h5_attr_int64(grp, "L", &ints[0], 1, true));
-  INVRG_CALL(invrg_h5_attr_int64(grp, "n_samples", &ints[1], 1, true));
-  INVRG_CALL(invrg_h5_attr_int64(grp, "n_blocks", &ints[2], 1, true));
-  INVRG_CALL(invrg_h5_attr_int64(grp, "fixed_point_bits", &ints[3], 1, true));
-  INVRG_CALL(invrg_h5_attr_scalar(grp, "chi_prime", z->chi_prime));
-  INVRG_CALL(invrg_h5_attr_scalar(grp, "chi_prime_err", z->chi_prime_err));
-  INVRG_CALL(invrg_h5_attr_scalar(grp, "S_kmin", z->S_kmin));
-  INVRG_CALL(invrg_h5_attr_scalar(grp, "S_kmin_err", z->S_kmin_err));
-  INVRG_CALL(invrg_h5_attr_scalar(grp, "xi2", z->xi2));
-  INVRG_CALL(invrg_h5_attr_scalar(grp, "xi2_err", z->xi2_err));
-  INVRG_CALL(invrg_h5_attr_scalar(grp, "xi2_over_L", z->xi2_over_L));
-  INVRG_CALL(invrg_h5_attr_scalar(grp, "xi2_over_L_err", z->xi2_over_L_err));
-  INVRG_CALL(invrg_h5_attr_scalar(grp, "xi2_over_L_critical", INVRG_XI2_OVER_L_CRITICAL));
-
-  const hsize_t nr[1] = {(hsize_t)z->n_r}, ns[1] = {(hsize_t)z->n_shells};
-  const hsize_t nj[1] = {(hsize_t)z->n_jackknife};
-  r = malloc((size_t)z->n_r * sizeof *r);
-  INVRG_CHECK_ALLOC(r);
-  for (int k = 0; k < z->n_r; k++) r[k] = k;
-  INVRG_CALL(invrg_h5_create_dataset(grp, "r", H5T_STD_I64LE, 1, nr, &dset));
-  if (writer) INVRG_CALL(invrg_h5_write_rows(dset, H5T_NATIVE_INT64, 0, nr[0], r));
-  invrg_h5_close(&dset);
-  INVRG_CALL(invrg_h5_dataset_doubles(grp, "G_axis", 1, nr, z->G_axis, writer));
-  INVRG_CALL(invrg_h5_dataset_doubles(grp, "G_axis_err", 1, nr, z->G_axis_err, writer));
-  INVRG_CALL(invrg_h5_dataset_doubles(grp, "G_diag", 1, nr, z->G_diag, writer));
-  INVRG_CALL(invrg_h5_dataset_doubles(grp, "G_diag_err", 1, nr, z->G_diag_err, writer));
-  INVRG_CALL(invrg_h5_dataset_doubles(grp, "k", 1, ns, z->k_shell, writer));
-  INVRG_CALL(invrg_h5_dataset_doubles(grp, "shell_modes", 1, ns, z->shell_modes, writer));
-  INVRG_CALL(invrg_h5_dataset_doubles(grp, "S_radial", 1, ns, z->S_radial, writer));
-  INVRG_CALL(invrg_h5_dataset_doubles(grp, "S_radial_err", 1, ns, z->S_radial_err, writer));
-  INVRG_CALL(invrg_h5_dataset_doubles(grp, "xi2_over_L_jackknife", 1, nj, z->xi2_over_L_jackknife,
-                                      writer));
-  if (z->has_map) {
-    const hsize_t sm[2] = {(hsize_t)z->L, (hsize_t)(z->L / 2 + 1)};
-    const hsize_t gm[2] = {(hsize_t)z->L, (hsize_t)z->L};
-    INVRG_CALL(invrg_h5_dataset_doubles(grp, "S_map", 2, sm, z->S_map, writer));
-    INVRG_CALL(invrg_h5_dataset_doubles(grp, "G_map", 2, gm, z->G_map, writer));
-  }
-cleanup:
-  free(r);
-  invrg_h5_close(&dset);
-  invrg_h5_close(&grp);
-  return err;
-}
-
-invrg_err invrg_corr_write(const invrg_corr_results *r, hid_t loc, const char *source,
-                           MPI_Comm comm) {
-  invrg_err err = INVRG_SUCCESS;
-  hid_t top = -1;
-  int rank;
-  INVRG_MPI_CALL(MPI_Comm_rank(comm, &rank));
-  char path[512];
-  snprintf(path, sizeof path, "corr/%s", source);
-  INVRG_CALL(invrg_h5_create_group(loc, path, &top));
-  INVRG_CALL(invrg_h5_attr_string(top, "conventions", conventions));
-  const int64_t blocks = r->n_blocks;
-  INVRG_CALL(invrg_h5_attr_int64(top, "jackknife_blocks", &blocks, 1, true));
-  for (int i = 0; i < r->n_sizes; i++)
-    if (r->size[i].n_samples > 0) INVRG_CALL(write_size(top, &r->size[i], rank == 0));
-cleanup:
-  invrg_h5_close(&top);
-  return err;
-}
+/* ------------------------------------------------------------------ log */
 
 void invrg_corr_log(const invrg_corr_results *r, const char *source) {
   invrg_log(INVRG_LOG_INFO,

@@ -6,7 +6,6 @@
 
 #include "invrg/mcrg.h"
 
-#include "invrg/h5util.h"
 #include "physics/mcrg_internal.h"
 
 /* Tie-coin steps: sample · LEVEL_STRIDE + level, so every blocking of every sample has its own
@@ -350,43 +349,35 @@ cleanup:
 
 /* ------------------------------------------------------------------ checkpoints */
 
-invrg_err invrg_mcrg_save(const invrg_mcrg *m, hid_t loc, const char *name) {
+/* Coarse sizes kept after the sums: lx, ly of levels 0 … INVRG_MCRG_MAX_LEVELS. */
+enum { N_COARSE_SIZES = 2 * (INVRG_MCRG_MAX_LEVELS + 1) };
+
+size_t invrg_mcrg_state_length(const invrg_mcrg *m) { return acc_numbers(m) + N_COARSE_SIZES; }
+
+invrg_err invrg_mcrg_state_export(const invrg_mcrg *m, int64_t *state) {
   invrg_err err = INVRG_SUCCESS;
-  const size_t total = acc_numbers(m), n_sizes = 2 * (INVRG_MCRG_MAX_LEVELS + 1);
-  char path[96];
-  int64_t *sum = malloc((total + n_sizes) * sizeof *sum);
-  INVRG_CHECK_ALLOC(sum);
+  const size_t total = acc_numbers(m);
   INVRG_CHECK(!m->reduced, INVRG_ERR_RUNTIME, "MCRG: saved after the reduction");
   /* The totals the reduction would make, on a copy: the accumulator goes on. */
-  memcpy(sum, m->acc, total * sizeof *sum);
-  INVRG_CALL(sum_over_groups(m, sum));
-  memcpy(sum + total, &m->coarse_size[0][0], n_sizes * sizeof *sum);
-  INVRG_MPI_CALL(MPI_Allreduce(MPI_IN_PLACE, sum + total, (int)n_sizes, MPI_INT64_T, MPI_MAX,
+  memcpy(state, m->acc, total * sizeof *state);
+  INVRG_CALL(sum_over_groups(m, state));
+  memcpy(state + total, &m->coarse_size[0][0], N_COARSE_SIZES * sizeof *state);
+  INVRG_MPI_CALL(MPI_Allreduce(MPI_IN_PLACE, state + total, N_COARSE_SIZES, MPI_INT64_T, MPI_MAX,
                                m->g->world));
-  snprintf(path, sizeof path, "%s_sums", name);
-  INVRG_CALL(invrg_h5_write_int64(loc, path, sum, total + n_sizes, m->g->world_rank == 0));
 cleanup:
-  free(sum);
   return err;
 }
 
-invrg_err invrg_mcrg_load(invrg_mcrg *m, hid_t loc, const char *name) {
+invrg_err invrg_mcrg_state_import(invrg_mcrg *m, const int64_t *state) {
   invrg_err err = INVRG_SUCCESS;
-  const invrg_groups *g = m->g;
   const size_t total = acc_numbers(m);
-  const size_t n_sizes = 2 * (INVRG_MCRG_MAX_LEVELS + 1);
-  char path[96];
-  int64_t *saved = malloc((total + n_sizes) * sizeof *saved);
-  INVRG_CHECK_ALLOC(saved);
-  snprintf(path, sizeof path, "%s_sums", name);
-  INVRG_CALL(invrg_h5_read_int64(loc, path, saved, total + n_sizes));
-  if (g->world_rank == 0) { /* counted once: world rank 0 is rank 0 of its group */
-    for (size_t k = 0; k < total; k++) m->acc[k] += saved[k];
+  INVRG_CHECK(!m->reduced, INVRG_ERR_RUNTIME, "MCRG: restored after the reduction");
+  if (m->g->world_rank == 0) { /* counted once: world rank 0 is rank 0 of its group */
+    for (size_t k = 0; k < total; k++) m->acc[k] += state[k];
     int64_t *sizes = &m->coarse_size[0][0];
-    for (size_t k = 0; k < n_sizes; k++)
-      if (saved[total + k] > sizes[k]) sizes[k] = saved[total + k];
+    for (size_t k = 0; k < N_COARSE_SIZES; k++)
+      if (state[total + k] > sizes[k]) sizes[k] = state[total + k];
   }
 cleanup:
-  free(saved);
   return err;
 }

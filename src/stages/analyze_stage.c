@@ -21,13 +21,14 @@
 #include <string.h>
 
 #include "invrg/configs_io.h"
-#include "invrg/correlation.h"
+#include "invrg/corr_io.h"
 #include "invrg/exact.h"
-#include "invrg/fss.h"
 #include "invrg/h5util.h"
 #include "invrg/lattice.h"
 #include "invrg/log.h"
 #include "invrg/mcrg.h"
+#include "invrg/mcrg_io.h"
+#include "invrg/measure_tail.h"
 #include "invrg/observables.h"
 #include "invrg/progress.h"
 #include "invrg/reducer.h"
@@ -407,9 +408,6 @@ static invrg_err analyze_source(invrg_run *run, hid_t file, const char *source, 
   const invrg_groups *groups = run->groups;
   invrg_summary summary[MAX_SIZES];
   invrg_corr *corr = NULL;
-  invrg_corr_results *corr_results = NULL;
-  invrg_fss_data *fss_data = NULL;
-  invrg_fss_results *fss_results = NULL;
   char dir[32];
   snprintf(dir, sizeof dir, "analyze_%s", source);
   /* The same blocks at every size, as the finite-size-scaling fits need. */
@@ -431,33 +429,14 @@ static invrg_err analyze_source(invrg_run *run, hid_t file, const char *source, 
                             block_sizes + (size_t)i * (size_t)B, &summary[i]));
   log_table(source, data, list, B, summary);
 
-  if (corr != NULL) {
-    INVRG_CALL(invrg_corr_reduce(corr));
-    INVRG_CALL(invrg_corr_analyze(corr, &corr_results));
-    INVRG_CALL(invrg_corr_write(corr_results, run->file->file, dir, groups->world));
-    invrg_corr_log(corr_results, dir);
-  }
-  if (invrg_stage_fits_source(run->cfg, source) && list->n >= 2) {
-    INVRG_CALL(invrg_fss_data_create(B, &fss_data));
-    for (int i = 0; i < list->n; i++) {
-      const int64_t L = list->e[i].L;
-      INVRG_CALL(invrg_fss_set_primaries(fss_data, L,
-                                         block_means + (size_t)i * (size_t)B * INVRG_N_PRIMARY,
-                                         block_sizes + (size_t)i * (size_t)B, list->e[i].K));
-      const invrg_corr_size *cs = corr_results != NULL ? invrg_corr_find(corr_results, L) : NULL;
-      if (cs != NULL)
-        INVRG_CALL(invrg_fss_set(fss_data, L, INVRG_FSS_XI_OVER_L, cs->xi2_over_L,
-                                 cs->xi2_over_L_jackknife));
-    }
-    invrg_fss_params fp = {a->fss_Lmin, a->fss_Lmax};
-    INVRG_CALL(invrg_fss_analyze(fss_data, &fp, &fss_results));
-    INVRG_CALL(invrg_fss_write(fss_results, run->file->file, dir, groups->world));
-    invrg_fss_log(fss_results, dir);
-  }
+  invrg_measure_size measured[MAX_SIZES];
+  for (int i = 0; i < list->n; i++)
+    measured[i] = (invrg_measure_size){list->e[i].L, list->e[i].K,
+                                       block_means + (size_t)i * (size_t)B * INVRG_N_PRIMARY,
+                                       block_sizes + (size_t)i * (size_t)B};
+  const bool fit = invrg_stage_fits_source(run->cfg, source) && list->n >= 2;
+  INVRG_CALL(invrg_measure_tail_run(run, dir, corr, fit, measured, list->n, B));
 cleanup:
-  invrg_fss_results_destroy(&fss_results);
-  invrg_fss_data_destroy(&fss_data);
-  invrg_corr_results_destroy(&corr_results);
   invrg_corr_destroy(&corr);
   free(block_means);
   free(block_sizes);

@@ -13,13 +13,14 @@
 #include "invrg/blockspin.h"
 #include "invrg/budget.h"
 #include "invrg/configs_io.h"
-#include "invrg/correlation.h"
-#include "invrg/fss.h"
+#include "invrg/corr_io.h"
 #include "invrg/dream.h"
 #include "invrg/exact.h"
 #include "invrg/h5util.h"
 #include "invrg/log.h"
 #include "invrg/mcrg.h"
+#include "invrg/mcrg_io.h"
+#include "invrg/measure_tail.h"
 #include "invrg/memory.h"
 #include "invrg/model_io.h"
 #include "invrg/observables.h"
@@ -399,8 +400,9 @@ static invrg_err save_state(dream_state *w, invrg_ckpt_decision decision) {
                                      (hsize_t)(invrg_reducer_range_item(g, w->first, k) - w->first),
                                      1, w->mine + (size_t)k * w->rec));
   invrg_h5_close(&d_prim);
-  for (int p = 0; p < N_PAIRS; p++) INVRG_CALL(invrg_mcrg_save(w->acc[p], state, pairs_names[p]));
-  if (w->corr != NULL) INVRG_CALL(invrg_corr_save(w->corr, state, "corr"));
+  for (int p = 0; p < N_PAIRS; p++)
+    INVRG_CALL(invrg_mcrg_save(w->acc[p], state, pairs_names[p], g->world));
+  if (w->corr != NULL) INVRG_CALL(invrg_corr_save(w->corr, state, "corr", g->world));
   INVRG_CALL(invrg_checkpoint_end(w->run->ckpt, &state, decision));
   if (decision == INVRG_CKPT_STOP) err = INVRG_STOPPED;
 cleanup:
@@ -485,9 +487,6 @@ static invrg_err dream_execute(invrg_run *run) {
   double *block_means = NULL;
   int64_t *block_sizes = NULL;
   invrg_corr *corr = NULL;
-  invrg_corr_results *corr_results = NULL;
-  invrg_fss_data *fss_data = NULL;
-  invrg_fss_results *fss_results = NULL;
   hid_t saved[INVRG_MAX_LEVELS + 1];
   for (int l = 0; l <= INVRG_MAX_LEVELS; l++) saved[l] = -1;
   const bool packed = strcmp(cfg->output.configs_format, "packed") == 0;
@@ -659,29 +658,13 @@ static invrg_err dream_execute(invrg_run *run) {
   INVRG_CALL(report_memory(run, resident_at_start, (int64_t)lat[levels]->nx * lat[levels]->ny));
 
   /* Two-point functions of every measured size, then finite-size scaling across them. */
-  if (corr != NULL) {
-    INVRG_CALL(invrg_corr_reduce(corr));
-    INVRG_CALL(invrg_corr_analyze(corr, &corr_results));
-    INVRG_CALL(invrg_corr_write(corr_results, run->file->file, "dream", groups->world));
-    invrg_corr_log(corr_results, "dream");
-  }
-  if (invrg_stage_fits_source(cfg, "dream") && n_meas >= 2 && B >= 2) {
-    INVRG_CALL(invrg_fss_data_create(B, &fss_data));
-    for (int l = 0; l < n_meas; l++) {
-      int64_t L = (int64_t)1 << (d->measure_from + l);
-      INVRG_CALL(invrg_fss_set_primaries(fss_data, L,
-                                         block_means + (size_t)l * (size_t)B * INVRG_N_PRIMARY,
-                                         block_sizes, INVRG_K_CRITICAL));
-      const invrg_corr_size *cs = corr_results != NULL ? invrg_corr_find(corr_results, L) : NULL;
-      if (cs != NULL)
-        INVRG_CALL(invrg_fss_set(fss_data, L, INVRG_FSS_XI_OVER_L, cs->xi2_over_L,
-                                 cs->xi2_over_L_jackknife));
-    }
-    invrg_fss_params fp = {cfg->analyze.fss_Lmin, cfg->analyze.fss_Lmax};
-    INVRG_CALL(invrg_fss_analyze(fss_data, &fp, &fss_results));
-    INVRG_CALL(invrg_fss_write(fss_results, run->file->file, "dream", groups->world));
-    invrg_fss_log(fss_results, "dream");
-  }
+  invrg_measure_size measured[INVRG_MAX_LEVELS + 1];
+  for (int l = 0; l < n_meas; l++)
+    measured[l] = (invrg_measure_size){(int64_t)1 << (d->measure_from + l), INVRG_K_CRITICAL,
+                                       block_means + (size_t)l * (size_t)B * INVRG_N_PRIMARY,
+                                       block_sizes};
+  const bool fit = invrg_stage_fits_source(cfg, "dream") && n_meas >= 2 && B >= 2;
+  INVRG_CALL(invrg_measure_tail_run(run, "dream", corr, fit, measured, n_meas, B));
 
   /* MCRG of up, down and blocked pairs. */
   for (int p = 0; p < N_PAIRS; p++) {
@@ -706,9 +689,6 @@ cleanup:
   free(summary);
   free(block_means);
   free(block_sizes);
-  invrg_fss_results_destroy(&fss_results);
-  invrg_fss_data_destroy(&fss_data);
-  invrg_corr_results_destroy(&corr_results);
   invrg_corr_destroy(&corr);
   return err;
 }

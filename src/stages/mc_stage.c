@@ -13,13 +13,14 @@
 #include "invrg/budget.h"
 #include "invrg/checkpoint.h"
 #include "invrg/configs_io.h"
-#include "invrg/correlation.h"
-#include "invrg/fss.h"
+#include "invrg/corr_io.h"
 #include "invrg/exact.h"
 #include "invrg/h5util.h"
 #include "invrg/lattice.h"
 #include "invrg/log.h"
 #include "invrg/mcrg.h"
+#include "invrg/mcrg_io.h"
+#include "invrg/measure_tail.h"
 #include "invrg/mc_update.h"
 #include "invrg/observables.h"
 #include "invrg/progress.h"
@@ -481,8 +482,8 @@ static invrg_err save_state(size_work *w, invrg_ckpt_decision d) {
   hsize_t fdims[1] = {(hsize_t)(w->size_index + 1) * per_size * INVRG_N_PRIMARY};
   INVRG_CALL(invrg_h5_dataset_doubles(state, "fss_means", 1, fdims, w->fss_means,
                                       g->world_rank == 0));
-  if (w->mcrg != NULL) INVRG_CALL(invrg_mcrg_save(w->mcrg, state, "mcrg"));
-  if (w->corr != NULL) INVRG_CALL(invrg_corr_save(w->corr, state, "corr"));
+  if (w->mcrg != NULL) INVRG_CALL(invrg_mcrg_save(w->mcrg, state, "mcrg", g->world));
+  if (w->corr != NULL) INVRG_CALL(invrg_corr_save(w->corr, state, "corr", g->world));
   invrg_h5_close(&d_records);
   invrg_h5_close(&d_lattices);
   invrg_h5_close(&d_updater);
@@ -756,9 +757,6 @@ static invrg_err mc_execute(invrg_run *run) {
   const hid_t state = invrg_checkpoint_state(run->ckpt);
   int first_size = 0;
   invrg_corr *corr = NULL;
-  invrg_corr_results *corr_results = NULL;
-  invrg_fss_data *fss_data = NULL;
-  invrg_fss_results *fss_results = NULL;
   double *means = calloc((size_t)n_L * per_size, sizeof *means);
   int64_t *sizes = calloc((size_t)n_L * (size_t)n_blocks, sizeof *sizes);
   INVRG_CHECK_ALLOC(means);
@@ -770,34 +768,17 @@ static invrg_err mc_execute(invrg_run *run) {
   if (state >= 0) INVRG_CALL(restore_sizes(run, state, &first_size, means, sizes, corr));
   for (int i = first_size; i < n_L; i++)
     INVRG_CALL(run_size(run, i, corr, means, sizes, i == first_size ? state : -1));
-  if (corr != NULL) {
-    INVRG_CALL(invrg_corr_reduce(corr));
-    INVRG_CALL(invrg_corr_analyze(corr, &corr_results));
-    INVRG_CALL(invrg_corr_write(corr_results, run->file->file, "mc", groups->world));
-    invrg_corr_log(corr_results, "mc");
-  }
-  if (invrg_stage_fits_source(cfg, "mc") && n_L >= 2) {
+  const bool fit = invrg_stage_fits_source(cfg, "mc") && n_L >= 2;
+  if (fit) { /* the block means of every size are on world rank 0 */
     INVRG_MPI_CALL(MPI_Bcast(means, (int)((size_t)n_L * per_size), MPI_DOUBLE, 0, groups->world));
     INVRG_MPI_CALL(MPI_Bcast(sizes, n_L * n_blocks, MPI_INT64_T, 0, groups->world));
-    INVRG_CALL(invrg_fss_data_create(n_blocks, &fss_data));
-    for (int i = 0; i < n_L; i++) {
-      int64_t L = cfg->mc.L[i];
-      INVRG_CALL(invrg_fss_set_primaries(fss_data, L, means + (size_t)i * per_size,
-                                         sizes + (size_t)i * (size_t)n_blocks, cfg->mc.beta));
-      const invrg_corr_size *cs = corr_results != NULL ? invrg_corr_find(corr_results, L) : NULL;
-      if (cs != NULL)
-        INVRG_CALL(invrg_fss_set(fss_data, L, INVRG_FSS_XI_OVER_L, cs->xi2_over_L,
-                                 cs->xi2_over_L_jackknife));
-    }
-    invrg_fss_params fp = {cfg->analyze.fss_Lmin, cfg->analyze.fss_Lmax};
-    INVRG_CALL(invrg_fss_analyze(fss_data, &fp, &fss_results));
-    INVRG_CALL(invrg_fss_write(fss_results, run->file->file, "mc", groups->world));
-    invrg_fss_log(fss_results, "mc");
   }
+  invrg_measure_size measured[sizeof cfg->mc.L / sizeof cfg->mc.L[0]];
+  for (int i = 0; i < n_L; i++)
+    measured[i] = (invrg_measure_size){cfg->mc.L[i], cfg->mc.beta, means + (size_t)i * per_size,
+                                       sizes + (size_t)i * (size_t)n_blocks};
+  INVRG_CALL(invrg_measure_tail_run(run, "mc", corr, fit, measured, n_L, n_blocks));
 cleanup:
-  invrg_fss_results_destroy(&fss_results);
-  invrg_fss_data_destroy(&fss_data);
-  invrg_corr_results_destroy(&corr_results);
   invrg_corr_destroy(&corr);
   free(means);
   free(sizes);

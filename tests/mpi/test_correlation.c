@@ -19,6 +19,7 @@
 #include <string.h>
 
 #include "invrg/config.h"
+#include "invrg/corr_io.h"
 #include "invrg/correlation.h"
 #include "invrg/groups.h"
 #include "invrg/h5util.h"

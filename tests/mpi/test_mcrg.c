@@ -32,6 +32,7 @@
 #include "invrg/lattice.h"
 #include "invrg/log.h"
 #include "invrg/mcrg.h"
+#include "invrg/mcrg_io.h"
 #include "invrg/rng.h"
 #include "invrg/stats.h"
 

@@ -30,27 +30,9 @@ HEADER_LAYER = {
     "stage": "stages",       # the interface of mc_stage.c, train_stage.c, ...
 }
 
-# (file, included header) → why it is allowed for now. Deliverable 1 of issue #17 moves the
-# HDF5 writing of physics into io; each entry goes when its edge does.
+# (file, included header) → why it is allowed for now. The list only shrinks: each entry goes
+# when its edge does.
 ALLOWED = {
-    ("src/core/cli.c", "hdf5.h"):
-        "--version prints the HDF5 library version (could move to io as a version query)",
-    ("include/invrg/correlation.h", "hdf5.h"):
-        "invrg_corr_write() takes an hid_t: correlations write their own HDF5 group",
-    ("include/invrg/fss.h", "hdf5.h"):
-        "invrg_fss_write() takes an hid_t: finite-size scaling writes its own HDF5 group",
-    ("include/invrg/mcrg.h", "hdf5.h"):
-        "the MCRG writers take an hid_t: MCRG writes its own HDF5 group",
-    ("src/physics/correlation.c", "invrg/h5util.h"):
-        "correlation accumulators saved to and read from checkpoints by physics, not io",
-    ("src/physics/correlation_analysis.c", "invrg/h5util.h"):
-        "xi2/L and its fits written to the run file by physics, not io",
-    ("src/physics/fss.c", "invrg/h5util.h"):
-        "finite-size-scaling fits written to the run file by physics, not io",
-    ("src/physics/mcrg.c", "invrg/h5util.h"):
-        "MCRG accumulators saved to and read from checkpoints by physics, not io",
-    ("src/physics/mcrg_output.c", "invrg/h5util.h"):
-        "MCRG eigenvalues written to the run file by physics, not io",
     ("src/ml/train.c", "invrg/blockspin.h"):
         "training pairs come from the block-spin map of physics (ml uses physics, its peer)",
     ("src/ml/fit_exact.c", "invrg/blockspin.h"):

@@ -12,6 +12,7 @@
 
 #include "invrg/exact.h"
 #include "invrg/fss.h"
+#include "invrg/fss_io.h"
 #include "invrg/h5util.h"
 #include "invrg/observables.h"
 #include "unit/check_runner.h"

@@ -1,5 +1,6 @@
 /*
- * MCRG results into the run file and the log (mcrg.h). Layout under @p loc:
+ * MCRG in HDF5 (mcrg_io.h): results into the run file, accumulator state into checkpoints.
+ * Layout of the results under @p loc:
  *
  *   mcrg/<source>/<pairs>/          attrs: sets, tie_rule, jackknife_blocks, rcond, conventions
  *     level<n>/                     attrs: level, L_coarse [Lx, Ly], L_fine, n_samples,
@@ -14,19 +15,20 @@
  *                                   series_eigenvalues [m][m][2] (N_c − 1, k, re/im; NaN for
  *                                   k ≥ N_c), series_eigenvalues_err, series_y [m][m], series_y_err
  */
-#include <math.h>
+#include "invrg/mcrg_io.h"
+
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 
 #include "invrg/h5util.h"
-#include "invrg/log.h"
-#include "invrg/mcrg.h"
+
+/* ------------------------------------------------------------------ results */
 
 static const char *const conventions =
     "lattice sums (not means); A = cov(S^c, S^c), B = cov(S^c, S^f); T = pinv(A) B per sector, "
     "SVD cut at rcond * sigma_max; eigenvalues sorted by modulus; y = ln|lambda| / ln 2; level n = "
     "pair (blocked n times, blocked n - 1 times); errors: delete-one jackknife over blocks";
-
 
 static invrg_err write_sector(hid_t parent, const char *name, const invrg_operator_set *set,
                               const invrg_mcrg_sector *sec, bool writer) {
@@ -152,22 +154,34 @@ cleanup:
   return err;
 }
 
-void invrg_mcrg_log(const invrg_mcrg_results *r, const char *source, const char *pairs) {
-  for (int s = 0; s < r->n_sets; s++) {
-    invrg_log(INVRG_LOG_INFO, "MCRG %s/%s, operators %s (%d), tie rule %s, %d jackknife blocks",
-              source, pairs, r->set[s]->name, r->set[s]->n, invrg_tie_rule_name(r->tie_rule),
-              r->n_blocks);
-    invrg_log(INVRG_LOG_INFO, "  %5s %6s %9s %-22s %-22s %-22s %-22s %7s", "level", "L", "samples",
-              "lambda_t", "y_t", "lambda_h", "y_h", "ties");
-    for (int level = 1; level <= r->n_levels; level++) {
-      const invrg_mcrg_level *L = invrg_mcrg_result(r, s, level);
-      if (L->n_samples == 0) continue;
-      invrg_log(INVRG_LOG_INFO,
-                "  %5d %6lld %9lld %9.6f +- %-9.6f %9.6f +- %-9.6f %9.6f +- %-9.6f %9.6f +- "
-                "%-9.6f %7.4f",
-                level, (long long)L->lx_coarse, (long long)L->n_samples, L->lambda_t,
-                L->lambda_t_err, L->y_t, L->y_t_err, L->lambda_h, L->lambda_h_err, L->y_h,
-                L->y_h_err, L->tie_fraction);
-    }
-  }
+/* ------------------------------------------------------------------ checkpoints */
+
+invrg_err invrg_mcrg_save(const invrg_mcrg *m, hid_t loc, const char *name, MPI_Comm comm) {
+  invrg_err err = INVRG_SUCCESS;
+  const size_t n = invrg_mcrg_state_length(m);
+  char path[96];
+  int rank;
+  int64_t *state = malloc(n * sizeof *state);
+  INVRG_CHECK_ALLOC(state);
+  INVRG_MPI_CALL(MPI_Comm_rank(comm, &rank));
+  INVRG_CALL(invrg_mcrg_state_export(m, state));
+  snprintf(path, sizeof path, "%s_sums", name);
+  INVRG_CALL(invrg_h5_write_int64(loc, path, state, n, rank == 0));
+cleanup:
+  free(state);
+  return err;
+}
+
+invrg_err invrg_mcrg_load(invrg_mcrg *m, hid_t loc, const char *name) {
+  invrg_err err = INVRG_SUCCESS;
+  const size_t n = invrg_mcrg_state_length(m);
+  char path[96];
+  int64_t *state = malloc(n * sizeof *state);
+  INVRG_CHECK_ALLOC(state);
+  snprintf(path, sizeof path, "%s_sums", name);
+  INVRG_CALL(invrg_h5_read_int64(loc, path, state, n));
+  INVRG_CALL(invrg_mcrg_state_import(m, state));
+cleanup:
+  free(state);
+  return err;
 }
