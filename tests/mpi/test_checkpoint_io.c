@@ -217,7 +217,8 @@ typedef struct {
 static ckpt_header read_header(const char *path) {
   ckpt_header h = {-1, -1, -1, -1, "", "", false, false};
   if (world_rank == 0) {
-    hid_t f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT), g = H5Gopen2(f, "checkpoint", H5P_DEFAULT);
+    hid_t f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
+    hid_t g = H5Gopen2(f, "checkpoint", H5P_DEFAULT);
     EXPECT(f >= 0 && g >= 0, "%s has no /checkpoint", path);
     h.stage_index = read_int64_attr(g, "stage_index");
     h.restarts = read_int64_attr(g, "restarts");
@@ -372,7 +373,8 @@ static void test_input(void) {
  * (int64), by a string when @p text, or deleted when both are absent. */
 static void set_header(const setting *s, const char *name, const int64_t *value, const char *text) {
   if (world_rank == 0) {
-    hid_t f = H5Fopen(s->ckpt, H5F_ACC_RDWR, H5P_DEFAULT), g = H5Gopen2(f, "checkpoint", H5P_DEFAULT);
+    hid_t f = H5Fopen(s->ckpt, H5F_ACC_RDWR, H5P_DEFAULT);
+    hid_t g = H5Gopen2(f, "checkpoint", H5P_DEFAULT);
     EXPECT(f >= 0 && g >= 0 && H5Adelete(g, name) >= 0, "cannot change %s", name);
     if (value != NULL) OK(invrg_h5_attr_int64(g, name, value, 1, true));
     if (text != NULL) OK(invrg_h5_attr_string(g, name, text));
@@ -456,7 +458,8 @@ static void test_damaged(void) {
   restore(&s);
   set_header(&s, "git_hash", NULL, "0123456789ab");
   invrg_checkpoint *ck = NULL;
-  EXPECT_ERR(invrg_checkpoint_create(&s.cfg, MPI_COMM_WORLD, &ck), INVRG_SUCCESS, "another git hash");
+  EXPECT_ERR(invrg_checkpoint_create(&s.cfg, MPI_COMM_WORLD, &ck), INVRG_SUCCESS,
+             "another git hash");
   invrg_checkpoint_destroy(&ck);
   /* only .prev (a run killed between the two names): say so, do not start afresh */
   if (world_rank == 0) OK(invrg_file_rename(s.ckpt, s.prev));
@@ -516,7 +519,8 @@ static void test_decisions(void) {
   /* stop after 3 polls of rank 0; groups of one rank learn it when the broadcast arrives */
   invrg_checkpoint *ck = fresh(&s, "INVRG_TEST_STOP_AFTER_POLLS", "3");
   invrg_ckpt_decision d = poll_until(ck, MPI_COMM_SELF, 100000, &polls);
-  EXPECT(d == INVRG_CKPT_STOP && same_everywhere((int)d), "stop after 3 polls: decision %d", (int)d);
+  EXPECT(d == INVRG_CKPT_STOP && same_everywhere((int)d), "stop after 3 polls: decision %d",
+         (int)d);
   /* rank 0 decides at its third poll and learns the answer when its broadcast completes:
    * at once when alone */
   if (world_rank == 0)

@@ -82,7 +82,8 @@ static void test_failed_run(void) {
   invrg_runfile *rf = NULL;
   invrg_err err = invrg_runfile_create(&cfg, &layout, MPI_COMM_WORLD, &rf);
   EXPECT(err == INVRG_SUCCESS, "runfile create: %s", invrg_error_message());
-  invrg_err local = world_rank == world_size - 1 ? INVRG_ERR_RUNTIME : INVRG_SUCCESS; /* one fails */
+  /* one rank fails */
+  invrg_err local = world_rank == world_size - 1 ? INVRG_ERR_RUNTIME : INVRG_SUCCESS;
   EXPECT_ERR(invrg_runfile_finish(&rf, invrg_error_agree(local, MPI_COMM_WORLD)),
              INVRG_ERR_RUNTIME, "a failed run reports failure on every rank");
   snprintf(text, sizeof text, "%s/failed.h5", dir);

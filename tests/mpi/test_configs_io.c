@@ -330,12 +330,14 @@ static void test_shapes(void) {
   mpi_test_tmpdir(dir, sizeof dir);
   snprintf(path, sizeof path, "%s/shapes.h5", dir);
   hid_t file = create_file(path);
-  expect_not_configs(file, "flat", H5T_STD_I8LE, 2, 64, 1, NULL, "not a dataset of configurations");
-  expect_not_configs(file, "doubles", H5T_IEEE_F64LE, 3, 8, 8, NULL, "not a dataset of configurations");
+  const char *not_configs = "not a dataset of configurations";
+  expect_not_configs(file, "flat", H5T_STD_I8LE, 2, 64, 1, NULL, not_configs);
+  expect_not_configs(file, "doubles", H5T_IEEE_F64LE, 3, 8, 8, NULL, not_configs);
   expect_not_configs(file, "wide", H5T_STD_I8LE, 3, 8, 9, NULL, "has shape 2 x 8 x 9");
   expect_not_configs(file, "int8_named_packed", H5T_STD_I8LE, 3, 16, 16, "packed", "has shape");
   expect_not_configs(file, "packed_named_int8", H5T_STD_U8LE, 3, 16, 2, "int8", "has shape");
-  expect_not_configs(file, "unknown_format", H5T_STD_I8LE, 3, 8, 8, "bits", "unknown format 'bits'");
+  expect_not_configs(file, "unknown_format", H5T_STD_I8LE, 3, 8, 8, "bits",
+                     "unknown format 'bits'");
   expect_not_configs(file, "packed_not_by_8", H5T_STD_U8LE, 3, 12, 1, "packed", "has shape");
   expect_not_configs(file, "one_site", H5T_STD_I8LE, 3, 1, 1, NULL, "has shape");
   /* files from before the format attribute: the shape says which */

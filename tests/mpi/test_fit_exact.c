@@ -287,7 +287,8 @@ static void test_derivatives(void) {
 
 static void test_descent(void) {
   int8_t *configs = critical_configs(DATA_L, DATA_N, 3);
-  invrg_train_data d_gd = {configs, 128, DATA_L, 0}; /* descent evaluates the model's own gradient: small */
+  /* descent evaluates the model's own gradient: a small set */
+  invrg_train_data d_gd = {configs, 128, DATA_L, 0};
   check_against_descent("sym3", &d_gd);
   check_against_descent("sym5", &d_gd);
   free(configs);

@@ -65,7 +65,9 @@ fail:
 
 /* Every comparison of a run (all cases) shares one threshold (family_wise.h): 4 moments by
  * enumeration and E/N, C/N on the torus per coupling, for each algorithm run. */
-static double limit(void) { return family_wise_z(FAMILY_WISE_ALPHA, 2 * (world_size == 1 ? 12 : 6)); }
+static double limit(void) {
+  return family_wise_z(FAMILY_WISE_ALPHA, 2 * (world_size == 1 ? 12 : 6));
+}
 
 static void expect_within(const char *what, double value, double error, double exact) {
   const double z = (value - exact) / error;
@@ -135,7 +137,8 @@ static void check_torus(algorithm a, double K) {
   free(x);
 }
 
-/* The checks of algorithm @p a at both couplings, on one group of all ranks (a distributed lattice). */
+/* The checks of algorithm @p a at both couplings, on one group of all ranks (a distributed
+ * lattice). */
 static void for_couplings(algorithm a) {
   invrg_config cfg;
   invrg_config_defaults(&cfg);

@@ -66,7 +66,8 @@ static invrg_model *make_model(const char *kind, int kernel, int channels) {
 static file_path write_model(const char *name, const char *group, const invrg_model *m) {
   file_path p = path_of(name);
   hid_t f = new_file(p.s, INVRG_FORMAT_VERSION_MAJOR);
-  ck_assert_msg(invrg_model_write(f, group, m) == INVRG_SUCCESS, "write: %s", invrg_error_message());
+  ck_assert_msg(invrg_model_write(f, group, m) == INVRG_SUCCESS, "write: %s",
+                invrg_error_message());
   ck_assert(H5Fclose(f) >= 0);
   return p;
 }
@@ -116,8 +117,8 @@ static void expect_layout_on_disk(const char *path, const char *group, const inv
   for (int i = 0; i < m->n_params; i++) {
     char want[64];
     invrg_model_param_name(m, i, want, sizeof want);
-    ck_assert_msg(names[i] != NULL && strcmp(names[i], want) == 0, "param_names[%d] = '%s', not '%s'",
-                  i, names[i] ? names[i] : "(null)", want);
+    ck_assert_msg(names[i] != NULL && strcmp(names[i], want) == 0,
+                  "param_names[%d] = '%s', not '%s'", i, names[i] ? names[i] : "(null)", want);
   }
   for (int i = 0; i < m->n_params; i++) H5free_memory(names[i]);
   free(names);
@@ -207,7 +208,8 @@ START_TEST(fixed_length_kind_is_read) {
   H5Tclose(type);
   H5Gclose(g);
   H5Fclose(f);
-  ck_assert_msg(invrg_model_read(path, "model", &got) == INVRG_SUCCESS, "%s", invrg_error_message());
+  ck_assert_msg(invrg_model_read(path, "model", &got) == INVRG_SUCCESS, "%s",
+                invrg_error_message());
   expect_same_model(got, m);
   invrg_model_destroy(&got);
   invrg_model_destroy(&m);
