@@ -96,8 +96,9 @@ invrg_err invrg_model_read_open(hid_t file, const char *file_name, const char *p
   INVRG_CALL(read_int_attr(g, "channels", file_name, &channels));
   err = invrg_model_create(kind, (int)kernel, (int)channels, out);
   if (err != INVRG_SUCCESS) {
-    err = invrg_error_set(INVRG_ERR_INPUT, __FILE__, __LINE__, "%s: %s", file_name,
-                          invrg_error_message());
+    char why[512]; /* a copy: invrg_error_set() overwrites the message it would read */
+    snprintf(why, sizeof why, "%s", invrg_error_message());
+    err = invrg_error_set(INVRG_ERR_INPUT, __FILE__, __LINE__, "%s: %s", file_name, why);
     goto cleanup;
   }
   INVRG_CHECK(H5Lexists(g, "params", H5P_DEFAULT) > 0, INVRG_ERR_INPUT,

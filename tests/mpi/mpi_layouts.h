@@ -1,12 +1,12 @@
 /* The layouts an MPI test runs on: one rank per group (replicated lattices), every grid of
  * one group of all ranks (1 x P … P x 1), and on 4 ranks also groups of 2 (2 x 1, 1 x 2).
- * Include after mpi_expect.h. */
+ * Include after mpi_test.h. */
 #ifndef INVRG_TESTS_MPI_LAYOUTS_H
 #define INVRG_TESTS_MPI_LAYOUTS_H
 
 #include "invrg/config.h"
 #include "invrg/groups.h"
-#include "mpi/mpi_expect.h"
+#include "mpi/mpi_test.h"
 
 typedef struct {
   int rpg, px, py; /* ranks per group, grid */

@@ -13,7 +13,7 @@
  * physics    — L = 4 against exact enumeration (E/N, ⟨|m|⟩, ⟨m²⟩, ⟨m⁴⟩) and
  *              L = 16 against Kaufman (E/N, C/N), within 3 measured standard
  *              errors; the deviations are printed in units of σ.
- * Prints one line per failure; exits non-zero if any rank saw one.
+ * A test named for a kernel (INVRG_SIMD set) is skipped (77) where the CPU or build lacks it.
  */
 #include <math.h>
 #include <mpi.h>
@@ -31,29 +31,7 @@
 #include "invrg/rng.h"
 #include "invrg/stats.h"
 
-static int world_rank, world_size, failures;
-static char where[160]; /* what is under test, for failure lines */
-
-#define EXPECT(cond, ...)                                                           \
-  do {                                                                              \
-    if (!(cond)) {                                                                  \
-      failures++;                                                                   \
-      printf("[rank %d] FAIL %s:%d [%s]: ", world_rank, __FILE__, __LINE__, where); \
-      printf(__VA_ARGS__);                                                          \
-      printf("\n");                                                                 \
-    }                                                                               \
-  } while (0)
-
-/* An unexpected error leaves nothing sensible to test: report and stop all ranks. */
-#define OK(call)                                                                            \
-  do {                                                                                      \
-    if ((call) != INVRG_SUCCESS) {                                                          \
-      printf("[rank %d] FAIL %s:%d [%s]: %s: %s\n", world_rank, __FILE__, __LINE__, where, \
-             #call, invrg_error_message());                                                 \
-      fflush(stdout);                                                                       \
-      MPI_Abort(MPI_COMM_WORLD, 1);                                                         \
-    }                                                                                       \
-  } while (0)
+#include "mpi/mpi_test.h"
 
 static const uint64_t seed = 20250604;
 
@@ -149,7 +127,24 @@ static void test_reference_case(int64_t lx, int64_t ly, int halo, double K, bool
   free(a);
 }
 
+/* INVRG_SIMD names a kernel this CPU or build cannot run: the case is skipped. */
+static bool kernel_missing(void) {
+  const char *want = getenv("INVRG_SIMD");
+  if (want == NULL || want[0] == '\0' || invrg_mc_checkerboard_kernel_runs(want)) return false;
+  char why[96];
+  snprintf(why, sizeof why, "this CPU or build cannot run the %s kernel", want);
+  mpi_test_skip(why);
+  return true;
+}
+
 static void test_reference(void) {
+  if (kernel_missing()) return;
+  /* A test named for a kernel must run that kernel. */
+  const char *want = getenv("INVRG_SIMD");
+  if (want != NULL && want[0] != '\0')
+    EXPECT(strcmp(invrg_mc_checkerboard_kernel(), want) == 0, "INVRG_SIMD=%s runs the %s kernel",
+           want, invrg_mc_checkerboard_kernel());
+  if (world_rank != 0) return; /* replicated work: the other ranks would repeat it */
   /* Rows not a multiple of 8 (groups straddle rows), tiny and 2-wide tori, long rows (pieces). */
   static const int64_t sizes[][3] = {{4, 4, 1},  {2, 6, 1},   {6, 10, 1},  {16, 16, 1},
                                      {64, 64, 1}, {130, 34, 2}, {2176, 6, 1}, {250, 8, 3}};
@@ -225,6 +220,7 @@ static void test_invariance_case(const invrg_groups *g, int64_t lx, int64_t ly, 
 }
 
 static void test_invariance(void) {
+  if (kernel_missing()) return;
   /* Odd block widths or heights on some grid of 2 and of 4 ranks (colours start at odd x0, y0). */
   static const int64_t lattices[][2] = {{32, 32}, {32, 16}, {18, 14},  {36, 20},
                                         {128, 64}, {130, 34}, {132, 36}};
@@ -371,6 +367,7 @@ static void test_kaufman_L16(double K) {
 }
 
 static void test_physics(void) {
+  if (kernel_missing() || world_rank != 0) return; /* replicated work on world rank 0 only */
   const double couplings[] = {INVRG_K_CRITICAL, 0.40};
   for (int k = 0; k < 2; k++)
     for (int hb = 0; hb < 2; hb++) test_exact_L4(couplings[k], hb == 1);
@@ -379,42 +376,13 @@ static void test_physics(void) {
 
 /* ---------------------------------------------------------------- main */
 
-int main(int argc, char **argv) {
-  MPI_Init(&argc, &argv);
-  MPI_Comm_rank(MPI_COMM_WORLD, &world_rank);
-  MPI_Comm_size(MPI_COMM_WORLD, &world_size);
-  invrg_log_init(world_rank);
-  invrg_log_set_level(INVRG_LOG_WARN);
-  bool reference = argc < 2, invariance = argc < 2, physics = false;
-  for (int k = 1; k < argc; k++) {
-    reference |= strcmp(argv[k], "reference") == 0;
-    invariance |= strcmp(argv[k], "invariance") == 0;
-    physics |= strcmp(argv[k], "physics") == 0;
-  }
-  /* A test named for a kernel must run that kernel: skipped (77) where the CPU or build lacks it */
-  const char *want = getenv("INVRG_SIMD");
-  if (want != NULL && want[0] != '\0') {
-    if (!invrg_mc_checkerboard_kernel_runs(want)) {
-      if (world_rank == 0) printf("skipped: this CPU or build cannot run the %s kernel\n", want);
-      MPI_Finalize();
-      return 77;
-    }
-    EXPECT(strcmp(invrg_mc_checkerboard_kernel(), want) == 0, "INVRG_SIMD=%s runs the %s kernel",
-           want, invrg_mc_checkerboard_kernel());
-  }
-  /* Replicated work on world rank 0 only: the other ranks would repeat it. */
-  if (reference && world_rank == 0) test_reference();
-  if (invariance) test_invariance();
-  if (physics && world_rank == 0) test_physics();
+static const mpi_test_case cases[] = {
+    {"reference", test_reference, true},
+    {"invariance", test_invariance, true},
+    {"physics", test_physics, false},
+};
 
-  int total = 0;
-  MPI_Allreduce(&failures, &total, 1, MPI_INT, MPI_SUM, MPI_COMM_WORLD);
-  if (world_rank == 0) {
-    const char *simd = getenv("INVRG_SIMD");
-    printf("test_checkerboard on %d rank%s (INVRG_SIMD=%s): %s (%d failure%s)\n", world_size,
-           world_size > 1 ? "s" : "", simd != NULL ? simd : "", total == 0 ? "PASS" : "FAIL",
-           total, total == 1 ? "" : "s");
-  }
-  MPI_Finalize();
-  return total == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+int main(int argc, char **argv) {
+  invrg_log_set_level(INVRG_LOG_WARN);
+  return MPI_TEST_MAIN(argc, argv, cases);
 }

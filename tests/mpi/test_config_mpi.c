@@ -12,21 +12,10 @@
 #include "invrg/log.h"
 #include "invrg/runfile.h"
 
-static int failures = 0;
-static int rank = 0;
-
-#define CHECK(cond, ...)                                  \
-  do {                                                    \
-    if (!(cond)) {                                        \
-      fprintf(stderr, "[rank %d] FAIL %s:%d: ", rank, __FILE__, __LINE__); \
-      fprintf(stderr, __VA_ARGS__);                       \
-      fputc('\n', stderr);                                \
-      failures++;                                         \
-    }                                                     \
-  } while (0)
+#include "mpi/mpi_test.h"
 
 static void write_file(const char *path, const char *text) {
-  if (rank == 0) {
+  if (world_rank == 0) {
     FILE *f = fopen(path, "w");
     fputs(text, f);
     fclose(f);
@@ -40,92 +29,94 @@ static void check_identical_everywhere(const invrg_config *cfg) {
   unsigned char *root = malloc(n);
   memcpy(root, cfg, n);
   MPI_Bcast(root, (int)n, MPI_BYTE, 0, MPI_COMM_WORLD);
-  CHECK(memcmp(root, cfg, n) == 0, "configuration differs from rank 0's");
+  EXPECT(memcmp(root, cfg, n) == 0, "configuration differs from rank 0's");
   free(root);
 }
 
-int main(int argc, char **argv) {
-  MPI_Init(&argc, &argv);
-  MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_RETURN);
-  MPI_Comm_rank(MPI_COMM_WORLD, &rank);
-  int size;
-  MPI_Comm_size(MPI_COMM_WORLD, &size);
-  invrg_log_init(rank);
-  invrg_log_set_level(INVRG_LOG_ERROR);
-  invrg_h5_init();
-
-  char dir[64] = "/tmp/invrg_cfg_XXXXXX";
-  if (rank == 0 && mkdtemp(dir) == NULL) MPI_Abort(MPI_COMM_WORLD, 1);
-  MPI_Bcast(dir, sizeof dir, MPI_CHAR, 0, MPI_COMM_WORLD);
-  char good[128], bad[128], out[128], tmp[140];
+/* A valid file: every rank gets rank 0's values, text and key positions; the run file is
+ * written collectively and visible under its name only when finished. */
+static void test_valid_input(void) {
+  char dir[128], good[160], out[160], tmp[170];
+  mpi_test_tmpdir(dir, sizeof dir);
   snprintf(good, sizeof good, "%s/good.nml", dir);
-  snprintf(bad, sizeof bad, "%s/bad.nml", dir);
   snprintf(out, sizeof out, "%s/out.h5", dir);
   snprintf(tmp, sizeof tmp, "%s.tmp", out);
-
-  /* A valid file: every rank gets rank 0's values, text and key positions. */
   char text[512];
   snprintf(text, sizeof text,
            "&run\n  seed = 987654321012\n  output = '%s'\n  title = 'mpi'\n  stages =\n/\n"
            "&parallel grid = 1, %d /\n",
-           out, size);
+           out, world_size);
   write_file(good, text);
   invrg_config cfg;
   invrg_err err = invrg_config_load(good, MPI_COMM_WORLD, &cfg);
-  CHECK(err == INVRG_SUCCESS, "loading a valid file failed: %s", invrg_error_message());
-  CHECK(cfg.run.seed == 987654321012LL, "seed %lld", (long long)cfg.run.seed);
-  CHECK(cfg.parallel.grid[1] == size, "grid[1] = %lld", (long long)cfg.parallel.grid[1]);
-  CHECK(strcmp(cfg.input_text, text) == 0, "input text not broadcast");
-  CHECK(cfg.key_pos[1].line == 2, "position of seed not broadcast (line %d)", cfg.key_pos[1].line);
+  EXPECT(err == INVRG_SUCCESS, "loading a valid file failed: %s", invrg_error_message());
+  EXPECT_EQ(cfg.run.seed, 987654321012LL, "the seed");
+  EXPECT_EQ(cfg.parallel.grid[1], world_size, "&parallel grid(2)");
+  EXPECT(strcmp(cfg.input_text, text) == 0, "input text not broadcast");
+  EXPECT_EQ(cfg.key_pos[1].line, 2, "position of seed not broadcast");
   check_identical_everywhere(&cfg);
 
-  /* The run file: written collectively, visible under its name only when finished. */
-  invrg_run_layout layout = {size, 1, {1, size}};
+  invrg_run_layout layout = {world_size, 1, {1, world_size}};
   invrg_runfile *rf = NULL;
   err = invrg_runfile_create(&cfg, &layout, MPI_COMM_WORLD, &rf);
-  CHECK(err == INVRG_SUCCESS, "runfile create: %s", invrg_error_message());
-  CHECK(access(tmp, F_OK) == 0 && access(out, F_OK) != 0, "while open only the .tmp exists");
+  EXPECT(err == INVRG_SUCCESS, "runfile create: %s", invrg_error_message());
+  EXPECT(access(tmp, F_OK) == 0 && access(out, F_OK) != 0, "while open only the .tmp exists");
   err = invrg_runfile_finish(&rf, INVRG_SUCCESS);
-  CHECK(err == INVRG_SUCCESS && rf == NULL, "runfile finish: %s", invrg_error_message());
-  CHECK(access(out, F_OK) == 0 && access(tmp, F_OK) != 0, "finished file renamed into place");
+  EXPECT(err == INVRG_SUCCESS && rf == NULL, "runfile finish: %s", invrg_error_message());
+  EXPECT(access(out, F_OK) == 0 && access(tmp, F_OK) != 0, "finished file renamed into place");
+  invrg_config_free(&cfg);
+  mpi_test_rmdir(dir);
+}
 
-  /* A failed run removes its partial file and leaves no output. */
+/* A failed run removes its partial file and leaves no output. */
+static void test_failed_run(void) {
+  char dir[128], good[160], text[512];
+  mpi_test_tmpdir(dir, sizeof dir);
+  snprintf(good, sizeof good, "%s/good.nml", dir);
   snprintf(text, sizeof text, "&run output = '%s/failed.h5' stages = / \n", dir);
   write_file(good, text);
-  invrg_config_free(&cfg);
-  CHECK(invrg_config_load(good, MPI_COMM_WORLD, &cfg) == INVRG_SUCCESS, "reload");
-  err = invrg_runfile_create(&cfg, &layout, MPI_COMM_WORLD, &rf);
-  CHECK(err == INVRG_SUCCESS, "runfile create: %s", invrg_error_message());
-  invrg_err local = rank == size - 1 ? INVRG_ERR_RUNTIME : INVRG_SUCCESS; /* one rank fails */
-  err = invrg_runfile_finish(&rf, invrg_error_agree(local, MPI_COMM_WORLD));
-  CHECK(err == INVRG_ERR_RUNTIME, "a failed run reports failure on every rank");
+  invrg_config cfg;
+  EXPECT(invrg_config_load(good, MPI_COMM_WORLD, &cfg) == INVRG_SUCCESS, "load: %s",
+         invrg_error_message());
+  invrg_run_layout layout = {world_size, 1, {1, world_size}};
+  invrg_runfile *rf = NULL;
+  invrg_err err = invrg_runfile_create(&cfg, &layout, MPI_COMM_WORLD, &rf);
+  EXPECT(err == INVRG_SUCCESS, "runfile create: %s", invrg_error_message());
+  /* one rank fails */
+  invrg_err local = world_rank == world_size - 1 ? INVRG_ERR_RUNTIME : INVRG_SUCCESS;
+  EXPECT_ERR(invrg_runfile_finish(&rf, invrg_error_agree(local, MPI_COMM_WORLD)),
+             INVRG_ERR_RUNTIME, "a failed run reports failure on every rank");
   snprintf(text, sizeof text, "%s/failed.h5", dir);
-  CHECK(access(text, F_OK) != 0, "no output after failure");
+  EXPECT(access(text, F_OK) != 0, "no output after failure");
   strcat(text, ".tmp");
-  CHECK(access(text, F_OK) != 0, "no .tmp after failure");
+  EXPECT(access(text, F_OK) != 0, "no .tmp after failure");
   invrg_config_free(&cfg);
+  mpi_test_rmdir(dir);
+}
 
-  /* A bad file: every rank returns the input error, not only rank 0. */
+/* A bad or missing file: every rank returns the input error, not only rank 0. */
+static void test_bad_input(void) {
+  char dir[128], bad[160];
+  mpi_test_tmpdir(dir, sizeof dir);
+  snprintf(bad, sizeof bad, "%s/bad.nml", dir);
   write_file(bad, "&run seed = -1 /\n");
-  err = invrg_config_load(bad, MPI_COMM_WORLD, &cfg);
-  CHECK(err == INVRG_ERR_INPUT, "bad file gives an input error on every rank (got %d)", err);
+  invrg_config cfg;
+  EXPECT_ERR(invrg_config_load(bad, MPI_COMM_WORLD, &cfg), INVRG_ERR_INPUT,
+             "a bad file gives an input error on every rank");
   invrg_config_free(&cfg);
-
-  /* A missing file is an input error on every rank too. */
-  err = invrg_config_load("/nonexistent/input.nml", MPI_COMM_WORLD, &cfg);
-  CHECK(err == INVRG_ERR_INPUT, "missing file gives an input error (got %d)", err);
+  EXPECT_ERR(invrg_config_load("/nonexistent/input.nml", MPI_COMM_WORLD, &cfg), INVRG_ERR_INPUT,
+             "a missing file gives an input error on every rank");
   invrg_config_free(&cfg);
+  mpi_test_rmdir(dir);
+}
 
-  MPI_Barrier(MPI_COMM_WORLD);
-  if (rank == 0) {
-    unlink(out);
-    unlink(good);
-    unlink(bad);
-    rmdir(dir);
-  }
-  int total = 0;
-  MPI_Allreduce(&failures, &total, 1, MPI_INT, MPI_SUM, MPI_COMM_WORLD);
-  if (rank == 0) printf("%s: %d failure(s) on %d ranks\n", argv[0], total, size);
-  MPI_Finalize();
-  return total == 0 ? 0 : 1;
+static const mpi_test_case cases[] = {
+    {"valid_input", test_valid_input, true},
+    {"failed_run", test_failed_run, true},
+    {"bad_input", test_bad_input, true},
+};
+
+int main(int argc, char **argv) {
+  invrg_log_set_level(INVRG_LOG_ERROR);
+  return MPI_TEST_MAIN(argc, argv, cases);
 }

@@ -30,7 +30,7 @@
 #include "invrg/rng.h"
 #include "invrg/stats.h"
 
-#include "mpi/mpi_expect.h"
+#include "mpi/mpi_test.h"
 
 static const uint64_t seed = 777;
 enum { N_CONF = 6, N_BLOCKS = 3 };
@@ -376,14 +376,9 @@ static void test_misuse(const invrg_groups *g) {
   invrg_corr_destroy(&c); /* accepts NULL */
 }
 
-int main(int argc, char **argv) {
-  MPI_Init(&argc, &argv);
-  MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_RETURN);
-  MPI_Comm_rank(MPI_COMM_WORLD, &world_rank);
-  MPI_Comm_size(MPI_COMM_WORLD, &world_size);
-  invrg_log_init(world_rank);
-  invrg_h5_init();
-
+/* Every layout against one rank per group; the first also against the direct sums, the writer and
+ * misuse. */
+static void test_layouts(void) {
   /* (ranks per group, px): one rank per group first, the reference of the others */
   int layouts[8][2], n_layouts = 0;
   layouts[n_layouts][0] = 1, layouts[n_layouts++][1] = 0;
@@ -411,10 +406,8 @@ int main(int argc, char **argv) {
     invrg_groups_destroy(&g);
   }
   invrg_corr_results_destroy(&reference);
-
-  int total = 0;
-  MPI_Allreduce(&failures, &total, 1, MPI_INT, MPI_SUM, MPI_COMM_WORLD);
-  if (world_rank == 0) printf("%d failure(s)\n", total);
-  MPI_Finalize();
-  return total == 0 ? 0 : 1;
 }
+
+static const mpi_test_case cases[] = {{"layouts", test_layouts, true}};
+
+int main(int argc, char **argv) { return MPI_TEST_MAIN(argc, argv, cases); }

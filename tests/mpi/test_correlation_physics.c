@@ -30,17 +30,7 @@
 #include "invrg/mcrg.h"
 #include "invrg/observables.h"
 
-static int world_rank, failures;
-
-#define OK(call)                                                                      \
-  do {                                                                                \
-    if ((call) != INVRG_SUCCESS) {                                                    \
-      printf("[rank %d] FAIL %s:%d: %s: %s\n", world_rank, __FILE__, __LINE__, #call, \
-             invrg_error_message());                                                  \
-      fflush(stdout);                                                                 \
-      MPI_Abort(MPI_COMM_WORLD, 1);                                                   \
-    }                                                                                 \
-  } while (0)
+#include "mpi/mpi_test.h"
 
 /* All the statistical comparisons of this test share one family-wise threshold: a correct code
  * fails one of them with probability ALPHA in all. */
@@ -49,22 +39,17 @@ enum { N_COMPARISONS = 12 }; /* E/N and C/N at 5 sizes, xi2/L(inf), gamma/nu */
 
 static void expect_within(const char *what, double value, double error, double exact) {
   const double z = (value - exact) / error, limit = family_wise_z(ALPHA, N_COMPARISONS);
-  const bool ok = fabs(z) <= limit && error > 0 && isfinite(z);
-  if (world_rank == 0)
-    printf("%s %-32s %.6f +- %.6f  exact %.7f  (%+.2f sigma; limit %.2f)\n", ok ? "ok:  " : "FAIL:",
-           what, value, error, exact, z, limit);
-  failures += !ok;
+  CHECK(fabs(z) <= limit && error > 0 && isfinite(z),
+        "%-32s %.6f +- %.6f  exact %.7f  (%+.2f sigma; limit %.2f)", what, value, error, exact, z,
+        limit);
 }
 
 /* A fit's chi^2/dof below the 99.9 % quantile of chi^2_k / k (Wilson-Hilferty, k = dof). */
 static void expect_fit_quality(const char *what, const invrg_fss_fit *fit) {
   const double k = fit->n_points - 2, zq = 3.0902; /* the normal 99.9 % quantile */
   const double q = pow(1 - 2 / (9 * k) + zq * sqrt(2 / (9 * k)), 3);
-  const bool ok = k >= 1 && isfinite(fit->chi2_dof) && fit->chi2_dof <= q;
-  if (world_rank == 0)
-    printf("%s %-32s chi2/dof %.2f (dof %.0f, 99.9 %% quantile %.2f)\n", ok ? "ok:  " : "FAIL:",
-           what, fit->chi2_dof, k, q);
-  failures += !ok;
+  CHECK(k >= 1 && isfinite(fit->chi2_dof) && fit->chi2_dof <= q,
+        "%-32s chi2/dof %.2f (dof %.0f, 99.9 %% quantile %.2f)", what, fit->chi2_dof, k, q);
 }
 
 enum { N_CHAINS = 4, BLOCKS_PER_CHAIN = 5, N_BLOCKS = N_CHAINS * BLOCKS_PER_CHAIN };
@@ -108,13 +93,15 @@ static void run_size(const invrg_groups *g, int64_t L, int n_samples, uint64_t s
   invrg_lattice_destroy(&lat);
 }
 
-int main(int argc, char **argv) {
-  MPI_Init(&argc, &argv);
-  MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_RETURN);
-  MPI_Comm_rank(MPI_COMM_WORLD, &world_rank);
-  invrg_log_init(world_rank);
-  const int n_samples = argc > 1 ? atoi(argv[1]) : 20000;
-  const uint64_t seed = argc > 2 ? (uint64_t)atoll(argv[2]) : 2025;
+/* The run's size (command line). */
+static struct {
+  int n_samples;
+  uint64_t seed;
+} args = {20000, 2025};
+
+static void test_fss(void) {
+  const int n_samples = args.n_samples;
+  const uint64_t seed = args.seed;
   invrg_config cfg;
   invrg_config_defaults(&cfg);
   cfg.parallel.ranks_per_group = 1; /* Wolff: a chain per rank */
@@ -165,11 +152,8 @@ int main(int argc, char **argv) {
   for (int i = 0; i < N_SIZES; i++) {
     const invrg_corr_size *z = invrg_corr_find(cr, sizes[i]);
     OK(invrg_fss_set(data, sizes[i], INVRG_FSS_XI_OVER_L, z->xi2_over_L, z->xi2_over_L_jackknife));
-    const bool ok = fabs(z->G_axis[1] + energy[i] / 2) <= 1e-12;
-    if (world_rank == 0)
-      printf("%s L=%-3lld G_axis(1) %.15f, -(E/N)/2 %.15f\n",
-             ok ? "ok:  " : "FAIL:", (long long)sizes[i], z->G_axis[1], -energy[i] / 2);
-    failures += !ok;
+    CHECK(fabs(z->G_axis[1] + energy[i] / 2) <= 1e-12, "L=%-3lld G_axis(1) %.15f, -(E/N)/2 %.15f",
+          (long long)sizes[i], z->G_axis[1], -energy[i] / 2);
   }
   invrg_fss_results *fr = NULL;
   invrg_fss_params fp = {0, 0};
@@ -189,14 +173,19 @@ int main(int argc, char **argv) {
   expect_fit_quality("xi2/L = a + b/L", xi);
   expect_fit_quality("ln chi = a + b ln L", chi);
   if (world_rank == 0)
-    printf("%d x %d samples per size, %.1f s; %d failure(s)\n", N_CHAINS, n_samples,
-           MPI_Wtime() - t0, failures);
+    printf("%d x %d samples per size, %.1f s\n", N_CHAINS, n_samples, MPI_Wtime() - t0);
 
   invrg_fss_results_destroy(&fr);
   invrg_fss_data_destroy(&data);
   invrg_corr_results_destroy(&cr);
   invrg_corr_destroy(&corr);
   invrg_groups_destroy(&g);
-  MPI_Finalize();
-  return failures == 0 ? 0 : 1;
+}
+
+static const mpi_test_case cases[] = {{"fss", test_fss, true}};
+
+int main(int argc, char **argv) {
+  if (argc > 1) args.n_samples = atoi(argv[1]);
+  if (argc > 2) args.seed = (uint64_t)atoll(argv[2]);
+  return MPI_TEST_MAIN(1, argv, cases); /* the arguments are sizes, not names of cases */
 }

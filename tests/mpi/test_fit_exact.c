@@ -9,7 +9,6 @@
 #include <string.h>
 
 #include "critical_configs.h"
-#include "mpi/mpi_check.h"
 #include "invrg/blockspin.h"
 #include "invrg/exact.h"
 #include "invrg/fit_exact.h"
@@ -17,12 +16,7 @@
 #include "invrg/log.h"
 #include "invrg/mc_update.h"
 
-
-#define OK(call)                                                   \
-  do {                                                             \
-    if ((call) != INVRG_SUCCESS) MPI_Abort(MPI_COMM_WORLD, 1);     \
-  } while (0)
-
+#include "mpi/mpi_test.h"
 
 static invrg_model *model_at(const char *kind, const double *theta) {
   invrg_model *m = NULL;
@@ -178,7 +172,7 @@ static void check_ranks(const char *kind, const invrg_train_data *d, invrg_loss_
   int32_t *mult = malloc((size_t)d->n * sizeof *mult);
   invrg_fit_bootstrap(11, 3, d->n, mult); /* a resample: multiplicities too */
   MPI_Comm half;
-  MPI_Comm_split(MPI_COMM_WORLD, rank % 2, rank, &half);
+  MPI_Comm_split(MPI_COMM_WORLD, world_rank % 2, world_rank, &half);
   MPI_Comm comms[3] = {MPI_COMM_WORLD, MPI_COMM_SELF, half};
   double *thetas[3] = {t_all, t_self, t_half};
   for (int k = 0; k < 3; k++) {
@@ -190,10 +184,8 @@ static void check_ranks(const char *kind, const invrg_train_data *d, invrg_loss_
   const size_t bytes = (size_t)m->n_params * sizeof(double);
   int same = memcmp(t_all, t_self, bytes) == 0 && memcmp(t_all, t_half, bytes) == 0, all_same;
   MPI_Allreduce(&same, &all_same, 1, MPI_INT, MPI_LAND, MPI_COMM_WORLD);
-  int size;
-  MPI_Comm_size(MPI_COMM_WORLD, &size);
   CHECK(all_same, "%s (%s loss, a bootstrap resample): optimum on %d ranks = on 1 rank = on "
-        "half of them, bit for bit", kind, lk == INVRG_LOSS_BCE ? "bce" : "weighted", size);
+        "half of them, bit for bit", kind, lk == INVRG_LOSS_BCE ? "bce" : "weighted", world_size);
   MPI_Comm_free(&half);
   free(mult);
   invrg_model_destroy(&m);
@@ -269,15 +261,8 @@ static void check_symeig(void) {
   CHECK(worst < 1e-12 && sorted, "eigenvalues ascending, |A v - lambda v| <= %.2g", worst);
 }
 
-int main(int argc, char **argv) {
-  MPI_Init(&argc, &argv);
-  MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_RETURN);
-  MPI_Comm_rank(MPI_COMM_WORLD, &rank);
-  invrg_log_init(rank);
-  check_bootstrap();
-  check_symeig();
-
-  /* small lattices with every tie outcome enumerated: L = 8 (sym3, sym5), L = 10 (sym7) */
+/* Small lattices with every tie outcome enumerated: L = 8 (sym3, sym5), L = 10 (sym7). */
+static void test_statistics(void) {
   int8_t *small8 = critical_configs(8, 24, 5), *small10 = critical_configs(10, 12, 6);
   invrg_train_data d8 = {small8, 24, 8, 0}, d10 = {small10, 12, 10, 0};
   check_statistics("sym3", &d8, 24, INVRG_FIT_TIES_EXPECTATION, INVRG_LOSS_BCE);
@@ -285,24 +270,53 @@ int main(int argc, char **argv) {
   check_statistics("sym7", &d10, 12, INVRG_FIT_TIES_EXPECTATION, INVRG_LOSS_BCE);
   check_statistics("sym3", &d8, 24, INVRG_FIT_TIES_COIN, INVRG_LOSS_WEIGHTED);
   check_statistics("sym7", &d10, 12, INVRG_FIT_TIES_COIN, INVRG_LOSS_BCE);
-
-  const int L = 16, n = 512;
-  int8_t *configs = critical_configs(L, n, 3);
-  invrg_train_data d = {configs, n, L, 0};
-  check_derivatives("sym3", &d);
-  check_derivatives("sym7", &d);
-  invrg_train_data d_gd = {configs, 128, L, 0}; /* descent evaluates the model's own gradient: small */
-  check_against_descent("sym3", &d_gd);
-  check_against_descent("sym5", &d_gd);
-  check_ranks("sym3", &d, INVRG_LOSS_BCE);
-  check_ranks("sym7", &d, INVRG_LOSS_WEIGHTED);
-  check_bootstrap_scaling(&d);
-
   free(small8);
   free(small10);
-  free(configs);
-  int all;
-  MPI_Allreduce(&failures, &all, 1, MPI_INT, MPI_SUM, MPI_COMM_WORLD);
-  MPI_Finalize();
-  return all == 0 ? 0 : 1;
 }
+
+/* The cases below on 512 critical 16 x 16 configurations. */
+enum { DATA_L = 16, DATA_N = 512 };
+
+static void test_derivatives(void) {
+  int8_t *configs = critical_configs(DATA_L, DATA_N, 3);
+  invrg_train_data d = {configs, DATA_N, DATA_L, 0};
+  check_derivatives("sym3", &d);
+  check_derivatives("sym7", &d);
+  free(configs);
+}
+
+static void test_descent(void) {
+  int8_t *configs = critical_configs(DATA_L, DATA_N, 3);
+  /* descent evaluates the model's own gradient: a small set */
+  invrg_train_data d_gd = {configs, 128, DATA_L, 0};
+  check_against_descent("sym3", &d_gd);
+  check_against_descent("sym5", &d_gd);
+  free(configs);
+}
+
+static void test_ranks(void) {
+  int8_t *configs = critical_configs(DATA_L, DATA_N, 3);
+  invrg_train_data d = {configs, DATA_N, DATA_L, 0};
+  check_ranks("sym3", &d, INVRG_LOSS_BCE);
+  check_ranks("sym7", &d, INVRG_LOSS_WEIGHTED);
+  free(configs);
+}
+
+static void test_bootstrap_scaling(void) {
+  int8_t *configs = critical_configs(DATA_L, DATA_N, 3);
+  invrg_train_data d = {configs, DATA_N, DATA_L, 0};
+  check_bootstrap_scaling(&d);
+  free(configs);
+}
+
+static const mpi_test_case cases[] = {
+    {"bootstrap", check_bootstrap, true},
+    {"symeig", check_symeig, true},
+    {"statistics", test_statistics, true},
+    {"derivatives", test_derivatives, true},
+    {"descent", test_descent, true},
+    {"ranks", test_ranks, true},
+    {"bootstrap_scaling", test_bootstrap_scaling, true},
+};
+
+int main(int argc, char **argv) { return MPI_TEST_MAIN(argc, argv, cases); }

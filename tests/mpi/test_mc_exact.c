@@ -19,8 +19,9 @@
 #include "invrg/observables.h"
 #include "invrg/stats.h"
 
-static int failures = 0, rank = 0;
-static invrg_groups *groups = NULL;
+#include "mpi/mpi_test.h"
+
+static invrg_groups *groups = NULL; /* one group of all ranks, made by each case */
 
 typedef enum { WOLFF, SW } algorithm;
 static const char *const algorithm_names[] = {"wolff", "sw"};
@@ -58,21 +59,21 @@ static double *run_chain(algorithm a, int L, double K, int n_therm, int n_sweeps
   invrg_lattice_destroy(&lat);
   return out;
 fail:
-  fprintf(stderr, "[rank %d] chain failed: %s\n", rank, invrg_error_message());
-  MPI_Abort(MPI_COMM_WORLD, 1);
+  OK(err != INVRG_SUCCESS ? err : INVRG_ERR_RUNTIME); /* reports the failure and stops */
   return NULL;
 }
 
-/* Every comparison of a run shares one threshold (family_wise.h); set in main. */
-static double limit = 3;
+/* Every comparison of a run (all cases) shares one threshold (family_wise.h): 4 moments by
+ * enumeration and E/N, C/N on the torus per coupling, for each algorithm run. */
+static double limit(void) {
+  return family_wise_z(FAMILY_WISE_ALPHA, 2 * (world_size == 1 ? 12 : 6));
+}
 
 static void expect_within(const char *what, double value, double error, double exact) {
-  double z = (value - exact) / error;
-  bool ok = fabs(z) <= limit && error > 0 && isfinite(z);
-  if (rank == 0)
-    printf("%s %-40s %.8f ± %.8f  exact %.8f  (%+.2f σ; limit %.2f)\n", ok ? "ok:  " : "FAIL:",
-           what, value, error, exact, z, limit);
-  failures += !ok;
+  const double z = (value - exact) / error;
+  CHECK(fabs(z) <= limit() && error > 0 && isfinite(z),
+        "%-40s %.8f ± %.8f  exact %.8f  (%+.2f σ; limit %.2f)", what, value, error, exact, z,
+        limit());
 }
 
 /* Mean of primary p over the series with its τ_int error. */
@@ -136,30 +137,36 @@ static void check_torus(algorithm a, double K) {
   free(x);
 }
 
-int main(int argc, char **argv) {
-  MPI_Init(&argc, &argv);
-  MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_RETURN);
-  MPI_Comm_rank(MPI_COMM_WORLD, &rank);
-  int size;
-  MPI_Comm_size(MPI_COMM_WORLD, &size);
-  invrg_log_init(rank);
+/* The checks of algorithm @p a at both couplings, on one group of all ranks (a distributed
+ * lattice). */
+static void for_couplings(algorithm a) {
   invrg_config cfg;
   invrg_config_defaults(&cfg);
-  cfg.parallel.ranks_per_group = size; /* one group holding one distributed lattice */
-  if (invrg_groups_create(MPI_COMM_WORLD, &cfg, &groups)) MPI_Abort(MPI_COMM_WORLD, 1);
-  if (rank == 0) printf("grid %d x %d\n", groups->px, groups->py);
-
-  /* per coupling: 4 moments by enumeration and E/N, C/N on the torus, for each algorithm run */
-  limit = family_wise_z(FAMILY_WISE_ALPHA, 2 * (size == 1 ? 12 : 6));
+  cfg.parallel.ranks_per_group = world_size;
+  OK(invrg_groups_create(MPI_COMM_WORLD, &cfg, &groups));
+  if (world_rank == 0) printf("grid %d x %d\n", groups->px, groups->py);
   const double couplings[2] = {INVRG_K_CRITICAL, 0.40};
   for (int k = 0; k < 2; k++) {
-    if (size == 1) check_enumeration(WOLFF, couplings[k]);
-    check_enumeration(SW, couplings[k]);
-    if (size == 1) check_torus(WOLFF, couplings[k]);
-    check_torus(SW, couplings[k]);
+    check_enumeration(a, couplings[k]);
+    check_torus(a, couplings[k]);
   }
   invrg_groups_destroy(&groups);
-  if (rank == 0) printf("%d failure(s)\n", failures);
-  MPI_Finalize();
-  return failures == 0 ? 0 : 1;
 }
+
+/* Wolff chains need groups of one rank: on one rank only. */
+static void test_wolff(void) {
+  if (world_size != 1) {
+    mpi_test_skip("Wolff needs a group of one rank");
+    return;
+  }
+  for_couplings(WOLFF);
+}
+
+static void test_swendsen_wang(void) { for_couplings(SW); }
+
+static const mpi_test_case cases[] = {
+    {"wolff", test_wolff, true},
+    {"swendsen_wang", test_swendsen_wang, true},
+};
+
+int main(int argc, char **argv) { return MPI_TEST_MAIN(argc, argv, cases); }

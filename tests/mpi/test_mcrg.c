@@ -36,7 +36,7 @@
 #include "invrg/rng.h"
 #include "invrg/stats.h"
 
-#include "mpi/mpi_expect.h"
+#include "mpi/mpi_test.h"
 
 static const uint64_t seed = 4242;
 
@@ -413,14 +413,9 @@ static void test_misuse(const invrg_groups *g) {
          "block_of: counts %d %d %d .. %d", counts[0], counts[1], counts[2], counts[6]);
 }
 
-int main(int argc, char **argv) {
-  MPI_Init(&argc, &argv);
-  MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_RETURN);
-  MPI_Comm_rank(MPI_COMM_WORLD, &world_rank);
-  MPI_Comm_size(MPI_COMM_WORLD, &world_size);
-  invrg_log_init(world_rank);
-  invrg_h5_init();
-
+/* The known cases on every layout, bit-identical to one rank per group, which is also checked
+ * against the jackknife, the writer and misuse. */
+static void test_layouts(void) {
   invrg_mcrg_results *first_pairs = NULL, *first_conf = NULL, *first_random = NULL;
   const invrg_mcrg_results *first[3] = {NULL, NULL, NULL};
   for (int rpg = 1; rpg <= world_size; rpg *= 2) {
@@ -466,9 +461,8 @@ int main(int argc, char **argv) {
   invrg_mcrg_results_destroy(&first_pairs);
   invrg_mcrg_results_destroy(&first_conf);
   invrg_mcrg_results_destroy(&first_random);
-  int total = 0;
-  MPI_Allreduce(&failures, &total, 1, MPI_INT, MPI_SUM, MPI_COMM_WORLD);
-  if (world_rank == 0) printf("%d failure(s)\n", total);
-  MPI_Finalize();
-  return total == 0 ? 0 : 1;
 }
+
+static const mpi_test_case cases[] = {{"layouts", test_layouts, true}};
+
+int main(int argc, char **argv) { return MPI_TEST_MAIN(argc, argv, cases); }

@@ -28,7 +28,7 @@
 #include "invrg/mcrg.h"
 #include "invrg/observables.h"
 
-static int rank = 0, failures = 0;
+#include "mpi/mpi_test.h"
 
 /* y_h, its error, y_t, its error of the swendsen set at levels 1, 2, 3 from the same test with
  * 10 times the chains and another seed: `mpirun -n 2 test_mcrg_physics 6000 80 64 4242`. */
@@ -37,30 +37,8 @@ static const double reference[3][4] = {{1.88070, 0.00004, 0.96951, 0.00146},
                                        {1.87431, 0.00013, 1.00045, 0.00163}};
 
 
-#define OK(call)                                                                \
-  do {                                                                          \
-    if ((call) != INVRG_SUCCESS) {                                              \
-      printf("[rank %d] FAIL %s:%d: %s: %s\n", rank, __FILE__, __LINE__, #call, \
-             invrg_error_message());                                            \
-      fflush(stdout);                                                           \
-      MPI_Abort(MPI_COMM_WORLD, 1);                                             \
-    }                                                                           \
-  } while (0)
-
-/* One check: prints "ok:" or "FAIL:" with the message on rank 0. */
-#define EXPECT(cond, ...)                     \
-  do {                                        \
-    bool ok_ = (cond);                        \
-    if (rank == 0) {                          \
-      printf("%s ", ok_ ? "ok:  " : "FAIL:"); \
-      printf(__VA_ARGS__);                    \
-      printf("\n");                           \
-    }                                         \
-    failures += !ok_;                         \
-  } while (0)
-
 static void print_table(const invrg_mcrg_results *r, const char *what) {
-  if (rank != 0) return;
+  if (world_rank != 0) return;
   for (int set = 0; set < r->n_sets; set++) {
     printf(
         "%s, %s:\n  level  L_c  samples  lambda_t              y_t                   lambda_h"
@@ -85,15 +63,17 @@ static void print_table(const invrg_mcrg_results *r, const char *what) {
   }
 }
 
-int main(int argc, char **argv) {
-  MPI_Init(&argc, &argv);
-  MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_RETURN);
-  MPI_Comm_rank(MPI_COMM_WORLD, &rank);
-  invrg_log_init(rank);
-  const int64_t n_samples = argc > 1 ? atoll(argv[1]) : 6000;
-  const int64_t n_chains = argc > 2 ? atoll(argv[2]) : 8;
-  const int L = argc > 3 ? atoi(argv[3]) : 64, n_blocks = 40;
-  const uint64_t seed = argc > 4 ? (uint64_t)atoll(argv[4]) : 2025;
+/* The run's size (command line). */
+static struct {
+  int64_t n_samples, n_chains;
+  int L;
+  uint64_t seed;
+} args = {6000, 8, 64, 2025};
+
+static void test_mcrg(void) {
+  const int64_t n_samples = args.n_samples, n_chains = args.n_chains;
+  const int L = args.L, n_blocks = 40;
+  const uint64_t seed = args.seed;
   int n_levels = 0; /* down to 4 × 4 coarse lattices */
   while ((8 << n_levels) <= L) n_levels++;
   const int64_t n_quarter = n_samples / 4;
@@ -156,7 +136,7 @@ int main(int argc, char **argv) {
   OK(invrg_mcrg_analyze(all, 0, &r_all));
   OK(invrg_mcrg_analyze(quarter, 0, &r_quarter));
   double t_an = MPI_Wtime() - t0;
-  if (rank == 0)
+  if (world_rank == 0)
     printf(
         "L = %d, %lld chains x %lld samples (Wolff, 1 sweep apart): %.1f s Monte Carlo + MCRG, "
         "%.2f s analysis\n",
@@ -191,9 +171,9 @@ int main(int argc, char **argv) {
   const double ze = (summary.value[INVRG_OBS_ENERGY] - exact.energy) / summary.error[INVRG_OBS_ENERGY];
   const double zc = (summary.value[INVRG_OBS_SPECIFIC_HEAT] - exact.specific_heat) /
                     summary.error[INVRG_OBS_SPECIFIC_HEAT];
-  EXPECT(fabs(ze) < limit, "E/N = %.6f +- %.6f, exact %.6f: %+.2f sigma (limit %.2f)",
+  CHECK(fabs(ze) < limit, "E/N = %.6f +- %.6f, exact %.6f: %+.2f sigma (limit %.2f)",
          summary.value[INVRG_OBS_ENERGY], summary.error[INVRG_OBS_ENERGY], exact.energy, ze, limit);
-  EXPECT(fabs(zc) < limit, "C/N = %.5f +- %.5f, exact %.5f: %+.2f sigma (limit %.2f)",
+  CHECK(fabs(zc) < limit, "C/N = %.5f +- %.5f, exact %.5f: %+.2f sigma (limit %.2f)",
          summary.value[INVRG_OBS_SPECIFIC_HEAT], summary.error[INVRG_OBS_SPECIFIC_HEAT],
          exact.specific_heat, zc, limit);
   for (int level = 1; level <= 3; level++) {
@@ -201,19 +181,19 @@ int main(int argc, char **argv) {
     const double *ref = reference[level - 1];
     const double sh = hypot(r->y_h_err, ref[1]), st = hypot(r->y_t_err, ref[3]);
     const double zh = (r->y_h - ref[0]) / sh, zt = (r->y_t - ref[2]) / st;
-    EXPECT(fabs(zh) < limit && sh < 0.001,
+    CHECK(fabs(zh) < limit && sh < 0.001,
            "level %d y_h = %.5f +- %.5f, reference %.5f +- %.5f: %+.2f sigma (limit %.2f); "
            "15/8 + %.5f", level, r->y_h, r->y_h_err, ref[0], ref[1], zh, limit, r->y_h - 1.875);
-    EXPECT(fabs(zt) < limit && st < 0.01,
+    CHECK(fabs(zt) < limit && st < 0.01,
            "level %d y_t = %.5f +- %.5f, reference %.5f +- %.5f: %+.2f sigma (limit %.2f); "
            "1 + %.5f", level, r->y_t, r->y_t_err, ref[2], ref[3], zt, limit, r->y_t - 1.0);
   }
   /* 1/√samples: a jackknife error from 40 blocks scatters by ~1/√80 = 11 %, a ratio of two by ~16
    * %. */
   const double ratio_h = q2->y_h_err / l2->y_h_err, ratio_t = q2->y_t_err / l2->y_t_err;
-  EXPECT(ratio_h > 1.4 && ratio_h < 2.8, "y_h error ratio quarter/all = %.3f in (1.4, 2.8)",
+  CHECK(ratio_h > 1.4 && ratio_h < 2.8, "y_h error ratio quarter/all = %.3f in (1.4, 2.8)",
          ratio_h);
-  EXPECT(ratio_t > 1.4 && ratio_t < 2.8, "y_t error ratio quarter/all = %.3f in (1.4, 2.8)",
+  CHECK(ratio_t > 1.4 && ratio_t < 2.8, "y_t error ratio quarter/all = %.3f in (1.4, 2.8)",
          ratio_t);
 
 done:
@@ -226,7 +206,14 @@ done:
   invrg_wolff_destroy(&w);
   invrg_lattice_destroy(&lat);
   invrg_groups_destroy(&g);
-  if (rank == 0) printf("%d failure(s)\n", failures);
-  MPI_Finalize();
-  return failures == 0 ? 0 : 1;
+}
+
+static const mpi_test_case cases[] = {{"mcrg", test_mcrg, true}};
+
+int main(int argc, char **argv) {
+  if (argc > 1) args.n_samples = atoll(argv[1]);
+  if (argc > 2) args.n_chains = atoll(argv[2]);
+  if (argc > 3) args.L = atoi(argv[3]);
+  if (argc > 4) args.seed = (uint64_t)atoll(argv[4]);
+  return MPI_TEST_MAIN(1, argv, cases); /* the arguments are sizes, not names of cases */
 }

@@ -3,7 +3,6 @@
  * (ranks_per_group 1, 2, 4; grids 1x1, 1x2, 2x1, 2x2, 1x4, 4x1, automatic) must
  * give halos equal to the neighbours' sites, checksums and reductions equal
  * bit for bit to serial references, and input errors that say what would work.
- * Prints one line per failure; exits non-zero if any rank saw one.
  */
 #include <math.h>
 #include <mpi.h>
@@ -18,29 +17,7 @@
 #include "invrg/reducer.h"
 #include "invrg/rng.h"
 
-static int world_rank, world_size, failures;
-static char where[128]; /* the layout under test, for failure lines */
-
-#define EXPECT(cond, ...)                                                           \
-  do {                                                                              \
-    if (!(cond)) {                                                                  \
-      failures++;                                                                   \
-      printf("[rank %d] FAIL %s:%d [%s]: ", world_rank, __FILE__, __LINE__, where); \
-      printf(__VA_ARGS__);                                                          \
-      printf("\n");                                                                 \
-    }                                                                               \
-  } while (0)
-
-/* An unexpected error leaves nothing sensible to test: report and stop all ranks. */
-#define OK(call)                                                                        \
-  do {                                                                                  \
-    if ((call) != INVRG_SUCCESS) {                                                      \
-      printf("[rank %d] FAIL %s:%d [%s]: %s: %s\n", world_rank, __FILE__, __LINE__, where, \
-             #call, invrg_error_message());                                             \
-      fflush(stdout);                                                                   \
-      MPI_Abort(MPI_COMM_WORLD, 1);                                                     \
-    }                                                                                   \
-  } while (0)
+#include "mpi/mpi_test.h"
 
 static const uint64_t seed = 20250604;
 
@@ -369,21 +346,11 @@ static void test_layout_errors(void) {
 
 /* ---------------------------------------------------------------- driver */
 
-int main(int argc, char **argv) {
-  MPI_Init(&argc, &argv);
-  MPI_Comm_rank(MPI_COMM_WORLD, &world_rank);
-  MPI_Comm_size(MPI_COMM_WORLD, &world_size);
-  invrg_log_init(world_rank);
-  invrg_log_set_level(INVRG_LOG_WARN);
-  if (world_size != 1 && world_size != 2 && world_size != 4) {
-    if (world_rank == 0) printf("FAIL: run test_parallel on 1, 2 or 4 ranks\n");
-    MPI_Finalize();
-    return EXIT_FAILURE;
-  }
-
-  test_replicated_halos();
-  test_layout_errors();
-
+/* Every layout of the world: groups, items, lattices and the reducer. */
+static void test_layouts(void) {
+  EXPECT(world_size == 1 || world_size == 2 || world_size == 4,
+         "test_parallel runs on 1, 2 or 4 ranks, not %d", world_size);
+  if (world_size != 1 && world_size != 2 && world_size != 4) return;
   /* {ranks_per_group, px, py}; 0, 0 = automatic. */
   static const int layouts[][3] = {{1, 1, 1}, {2, 1, 2}, {2, 2, 1}, {2, 0, 0},
                                    {4, 2, 2}, {4, 1, 4}, {4, 4, 1}, {4, 0, 0}};
@@ -412,13 +379,16 @@ int main(int argc, char **argv) {
     invrg_config_free(&cfg);
     layouts_run++;
   }
+  if (world_rank == 0) printf("%d layouts\n", layouts_run);
+}
 
-  int total = 0;
-  MPI_Allreduce(&failures, &total, 1, MPI_INT, MPI_SUM, MPI_COMM_WORLD);
-  if (world_rank == 0)
-    printf("test_parallel on %d rank%s: %d layouts, %s (%d failure%s)\n", world_size,
-           world_size > 1 ? "s" : "", layouts_run, total == 0 ? "PASS" : "FAIL", total,
-           total == 1 ? "" : "s");
-  MPI_Finalize();
-  return total == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+static const mpi_test_case cases[] = {
+    {"replicated_halos", test_replicated_halos, true},
+    {"layout_errors", test_layout_errors, true},
+    {"layouts", test_layouts, true},
+};
+
+int main(int argc, char **argv) {
+  invrg_log_set_level(INVRG_LOG_WARN);
+  return MPI_TEST_MAIN(argc, argv, cases);
 }
