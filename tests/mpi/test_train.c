@@ -16,10 +16,9 @@
 #include "invrg/mc_update.h"
 #include "invrg/train.h"
 
-
-
-static invrg_model *trained(const char *kind, int kernel, int channels, const invrg_train_data *d,
-                            const invrg_train_recipe *r, uint64_t init_seed, MPI_Comm comm) {
+static invrg_model *trained(invrg_model_kind kind, int kernel, int channels,
+                            const invrg_train_data *d, const invrg_train_recipe *r,
+                            uint64_t init_seed, MPI_Comm comm) {
   invrg_model *m = NULL;
   invrg_model_create(kind, kernel, channels, &m);
   invrg_rng_stream init;
@@ -33,8 +32,8 @@ static invrg_model *trained(const char *kind, int kernel, int channels, const in
 }
 
 /* The parameters on all ranks together equal those of one rank alone, bit for bit. */
-static void check_rank_invariance(const char *kind, int kernel, int channels, invrg_loss_kind loss,
-                                  const invrg_train_data *d) {
+static void check_rank_invariance(invrg_model_kind kind, int kernel, int channels,
+                                  invrg_loss_kind loss, const invrg_train_data *d) {
   invrg_train_recipe r = {loss, INVRG_OPT_ADAMW, INVRG_SCHEDULE_ONECYCLE, 0.01, 0.01, 3, 40};
   invrg_model *all = trained(kind, kernel, channels, d, &r, 1, MPI_COMM_WORLD);
   invrg_model *alone = trained(kind, kernel, channels, d, &r, 1, MPI_COMM_SELF);
@@ -42,8 +41,8 @@ static void check_rank_invariance(const char *kind, int kernel, int channels, in
   MPI_Allreduce(&same, &all_same, 1, MPI_INT, MPI_LAND, MPI_COMM_WORLD);
   int size;
   MPI_Comm_size(MPI_COMM_WORLD, &size);
-  CHECK(all_same, "%s (%s loss): parameters on %d ranks equal one rank's bit for bit", kind,
-        loss == INVRG_LOSS_BCE ? "bce" : "weighted", size);
+  CHECK(all_same, "%s (%s loss): parameters on %d ranks equal one rank's bit for bit",
+        invrg_model_kind_name(kind), loss == INVRG_LOSS_BCE ? "bce" : "weighted", size);
   invrg_model_destroy(&all);
   invrg_model_destroy(&alone);
 }
@@ -54,7 +53,8 @@ static invrg_err stop_after(void *ctx, const invrg_train_state *state) {
 }
 
 /* Trained in one go, or stopped after 2 epochs and continued from the state: the same bits. */
-static void check_continuation(const char *kind, int kernel, int channels, const invrg_train_data *d) {
+static void check_continuation(invrg_model_kind kind, int kernel, int channels,
+                               const invrg_train_data *d) {
   invrg_train_recipe r = {INVRG_LOSS_BCE, INVRG_OPT_ADAMW, INVRG_SCHEDULE_ONECYCLE, 0.01, 0.01, 5, 40};
   invrg_model *whole = trained(kind, kernel, channels, d, &r, 1, MPI_COMM_WORLD), *parts = NULL;
   invrg_model_create(kind, kernel, channels, &parts);
@@ -71,7 +71,8 @@ static void check_continuation(const char *kind, int kernel, int channels, const
   invrg_err second = invrg_train(parts, &r, d, 17, 0, MPI_COMM_WORLD, NULL, &h, &st, NULL, NULL);
   CHECK(first == INVRG_STOPPED && st.epochs_done == 5 && second == INVRG_SUCCESS &&
             memcmp(whole->params, parts->params, (size_t)np * sizeof(double)) == 0,
-        "%s: stopped after 2 of 5 epochs and continued = trained in one go, bit for bit", kind);
+        "%s: stopped after 2 of 5 epochs and continued = trained in one go, bit for bit",
+        invrg_model_kind_name(kind));
   free(curve);
   free(moments);
   invrg_model_destroy(&whole);
@@ -87,11 +88,11 @@ int main(int argc, char **argv) {
   int8_t *configs = critical_configs(L, n, 3);
   invrg_train_data d = {configs, n, L, 32};
 
-  check_rank_invariance("sym3", 3, 0, INVRG_LOSS_BCE, &d);
-  check_rank_invariance("sym5", 5, 0, INVRG_LOSS_WEIGHTED, &d);
-  check_rank_invariance("conv", 3, 4, INVRG_LOSS_BCE, &d);
-  check_continuation("sym3", 3, 0, &d);
-  check_continuation("conv", 3, 4, &d);
+  check_rank_invariance(INVRG_MODEL_KIND_SYM3, 3, 0, INVRG_LOSS_BCE, &d);
+  check_rank_invariance(INVRG_MODEL_KIND_SYM5, 5, 0, INVRG_LOSS_WEIGHTED, &d);
+  check_rank_invariance(INVRG_MODEL_KIND_CONV, 3, 4, INVRG_LOSS_BCE, &d);
+  check_continuation(INVRG_MODEL_KIND_SYM3, 3, 0, &d);
+  check_continuation(INVRG_MODEL_KIND_CONV, 3, 4, &d);
 
   /* Convexity: three starts, the same data and coins, one optimum (to 1e-3). The features
    * (μ_P, μ_V + μ_H, μ_D) are strongly correlated at K_c, so the valley is long and narrow:
@@ -102,7 +103,8 @@ int main(int argc, char **argv) {
   invrg_train_recipe full = {INVRG_LOSS_BCE, INVRG_OPT_ADAMW, INVRG_SCHEDULE_ONECYCLE, 0.3, 0.0,
                              8000, n - 32};
   invrg_model *m[3];
-  for (int s = 0; s < 3; s++) m[s] = trained("sym3", 3, 0, &d, &full, 100 + (uint64_t)s, MPI_COMM_WORLD);
+  for (int s = 0; s < 3; s++)
+    m[s] = trained(INVRG_MODEL_KIND_SYM3, 3, 0, &d, &full, 100 + (uint64_t)s, MPI_COMM_WORLD);
   double worst = 0;
   for (int s = 1; s < 3; s++)
     for (int i = 0; i < 3; i++) worst = fmax(worst, fabs(m[s]->params[i] - m[0]->params[i]));
