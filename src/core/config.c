@@ -15,9 +15,9 @@
 
 /* ------------------------------------------------------------------ validators */
 
-/* The names of each choice, indexed by its enum: the parser stores a value's position here as
- * the enum (INDEX below), so an entry out of place would be caught by the compiler's
- * designated initializers, not by a user. */
+/* The names of each choice, indexed by its enum: the parser stores a value's position in the
+ * table as the enum (INDEX below), and the designated initializers put every name at its
+ * enum, so that table and enum cannot drift apart. */
 static const char *const stage_names[] = {[INVRG_STAGE_MC] = "mc", [INVRG_STAGE_TRAIN] = "train",
                                           [INVRG_STAGE_DREAM] = "dream",
                                           [INVRG_STAGE_ANALYZE] = "analyze",
