@@ -225,7 +225,7 @@ cleanup:
   return err != INVRG_SUCCESS ? err : found;
 }
 
-/* ------------------------------------------------------------------ execute */
+/* ------------------------------------------------------------------ the replicas and /train */
 
 /* The recipe of the stochastic optimizers; optimizer = '' means adamw here (conv). */
 static invrg_train_recipe recipe_of(const invrg_config_train *t) {
