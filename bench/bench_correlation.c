@@ -27,7 +27,7 @@ static double median(double *t) { return bench_median(t, REPS); }
 /* Seconds per fine spin of one sym3 step lc → 2lc (serial). */
 static double dream_step_time(int lc, int inner) {
   invrg_model *m = NULL;
-  CHECK(invrg_model_create("sym3", 3, 0, &m));
+  CHECK(invrg_model_create(INVRG_MODEL_KIND_SYM3, 3, 0, &m));
   m->params[0] = 0.54590, m->params[1] = 0.62776, m->params[2] = 1.40962;
   int8_t *coarse = malloc((size_t)lc * (size_t)lc), *fine = malloc(4 * (size_t)lc * (size_t)lc);
   invrg_rng_stream s;

@@ -37,7 +37,8 @@ static const double published[3][10] = {
 
 /* Fine spins per second of steps lc → 2lc: the median of @p reps timings. Sym models with the
  * published parameters, conv with its initial ones. */
-static double rate(const char *kind, int kernel, int channels, int lc, int reps, bool dreamed) {
+static double rate(invrg_model_kind kind, int kernel, int channels, int lc, int reps,
+                   bool dreamed) {
   invrg_model *m = NULL;
   CHECK(invrg_model_create(kind, kernel, channels, &m));
   invrg_rng_stream s;
@@ -66,11 +67,14 @@ static double rate(const char *kind, int kernel, int channels, int lc, int reps,
 int main(int argc, char **argv) {
   MPI_Init(&argc, &argv);
   const struct {
-    const char *name, *kind;
+    const char *name;
+    invrg_model_kind kind;
     int kernel, channels, lc, reps;
-  } runs[] = {{"sym3", "sym3", 3, 0, 2048, 9},          {"sym5", "sym5", 5, 0, 2048, 9},
-              {"sym7", "sym7", 7, 0, 2048, 9},          {"conv C=32 k=3", "conv", 3, 32, 2048, 9},
-              {"conv C=32 k=7", "conv", 7, 32, 128, 3}};
+  } runs[] = {{"sym3", INVRG_MODEL_KIND_SYM3, 3, 0, 2048, 9},
+              {"sym5", INVRG_MODEL_KIND_SYM5, 5, 0, 2048, 9},
+              {"sym7", INVRG_MODEL_KIND_SYM7, 7, 0, 2048, 9},
+              {"conv C=32 k=3", INVRG_MODEL_KIND_CONV, 3, 32, 2048, 9},
+              {"conv C=32 k=7", INVRG_MODEL_KIND_CONV, 7, 32, 128, 3}};
   printf("generation alone, one core, fine spins/s (median):\n");
   printf("  %-14s %11s %12s %12s\n", "model", "fine size", "random", "dreamed");
   /* bench_dream [fine size]: the table models at another size (e.g. 16384: lattices in DRAM) */

@@ -14,7 +14,7 @@
 #include "invrg/mc_update.h"
 #include "invrg/model.h"
 
-static double rate(const char *kind, int kernel, int channels, int n_configs) {
+static double rate(invrg_model_kind kind, int kernel, int channels, int n_configs) {
   const int lc = 16, L = 32;
   invrg_model *m = NULL;
   invrg_model_create(kind, kernel, channels, &m);
@@ -29,8 +29,9 @@ static double rate(const char *kind, int kernel, int channels, int n_configs) {
   invrg_model_work_create(m, lc, &w);
   double t0 = MPI_Wtime();
   for (int c = 0; c < n_configs; c++)
-    sink += strcmp(kind, "sym3") == 0 ? invrg_model_sym3_loss_grad(m, coarse, fine, lc, 1.0, grad)
-                                      : invrg_model_loss_grad(m, coarse, fine, lc, 1.0, grad, w);
+    sink += kind == INVRG_MODEL_KIND_SYM3
+                ? invrg_model_sym3_loss_grad(m, coarse, fine, lc, 1.0, grad)
+                : invrg_model_loss_grad(m, coarse, fine, lc, 1.0, grad, w);
   double dt = MPI_Wtime() - t0;
   if (sink == 42.0) printf(" ");
   invrg_model_work_destroy(&w);
@@ -41,8 +42,8 @@ static double rate(const char *kind, int kernel, int channels, int n_configs) {
   return (double)n_configs * L * L / dt;
 }
 
-
-static void exact_fit(const char *kind, const int8_t *configs, int L, int n, int rank, int size) {
+static void exact_fit(invrg_model_kind kind, const int8_t *configs, int L, int n, int rank,
+                      int size) {
   invrg_model *m = NULL;
   invrg_fit_stats *s = NULL;
   invrg_fit_result res;
@@ -73,9 +74,9 @@ int main(int argc, char **argv) {
     const int L = 32, n = 4000;
     int8_t *configs = critical_configs(L, n, 1);
     if (rank == 0) printf("exact fit, %d critical configurations of %dx%d, ties by expectation:\n", n, L, L);
-    exact_fit("sym3", configs, L, n, rank, size);
-    exact_fit("sym5", configs, L, n, rank, size);
-    exact_fit("sym7", configs, L, n, rank, size);
+    exact_fit(INVRG_MODEL_KIND_SYM3, configs, L, n, rank, size);
+    exact_fit(INVRG_MODEL_KIND_SYM5, configs, L, n, rank, size);
+    exact_fit(INVRG_MODEL_KIND_SYM7, configs, L, n, rank, size);
     free(configs);
   }
   if (rank != 0) {
@@ -83,10 +84,10 @@ int main(int argc, char **argv) {
     return 0;
   }
   printf("forward+backward, 32x32 targets, one core:\n");
-  printf("  sym3 (closed form)  %.3g fine sites/s\n", rate("sym3", 3, 0, 200000));
-  printf("  sym7 (kernel path)  %.3g fine sites/s\n", rate("sym7", 7, 0, 2000));
-  printf("  conv C=32 k=3       %.3g fine sites/s\n", rate("conv", 3, 32, 300));
-  printf("  conv C=32 k=7       %.3g fine sites/s\n", rate("conv", 7, 32, 60));
+  printf("  sym3 (closed form)  %.3g fine sites/s\n", rate(INVRG_MODEL_KIND_SYM3, 3, 0, 200000));
+  printf("  sym7 (kernel path)  %.3g fine sites/s\n", rate(INVRG_MODEL_KIND_SYM7, 7, 0, 2000));
+  printf("  conv C=32 k=3       %.3g fine sites/s\n", rate(INVRG_MODEL_KIND_CONV, 3, 32, 300));
+  printf("  conv C=32 k=7       %.3g fine sites/s\n", rate(INVRG_MODEL_KIND_CONV, 7, 32, 60));
   MPI_Finalize();
   return 0;
 }

@@ -3,7 +3,6 @@
 
 #include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
 #include <unistd.h>
 
 #include "invrg/checkpoint.h"
@@ -17,28 +16,23 @@
 #include "invrg_build_info.h"
 #include "invrg_git_version.h"
 
-/* The stages in pipeline order; NULL while a stage is not implemented yet. */
-static const struct {
-  const char *name;
-  const invrg_stage *stage;
-} stages[] = {
-    {"mc", &invrg_stage_mc},
-    {"train", &invrg_stage_train},
-    {"dream", &invrg_stage_dream},
-    {"analyze", &invrg_stage_analyze},
+/* The stages, by the enum of &run stages; NULL while a stage is not implemented yet. */
+static const invrg_stage *const stages[] = {
+    [INVRG_STAGE_MC] = &invrg_stage_mc,
+    [INVRG_STAGE_TRAIN] = &invrg_stage_train,
+    [INVRG_STAGE_DREAM] = &invrg_stage_dream,
+    [INVRG_STAGE_ANALYZE] = &invrg_stage_analyze,
 };
 
-static const invrg_stage *find_stage(const char *name) {
-  for (size_t i = 0; i < sizeof stages / sizeof stages[0]; i++)
-    if (strcmp(stages[i].name, name) == 0) return stages[i].stage;
-  return NULL;
+static const invrg_stage *find_stage(invrg_stage_kind kind) {
+  return (size_t)kind < sizeof stages / sizeof stages[0] ? stages[kind] : NULL;
 }
 
 /* Every requested stage must exist in this build: refuse before any work starts. */
 static invrg_err check_stages_available(const invrg_config *cfg) {
   invrg_err found = INVRG_SUCCESS;
   for (int i = 0; i < cfg->run.n_stages; i++)
-    if (find_stage(cfg->run.stages[i]) == NULL)
+    if (find_stage(cfg->run.stages_kind[i]) == NULL)
       found = invrg_config_input_error(cfg, "run", "stages",
                                        "stage '%s' is not available in invrg %s yet; "
                                        "remove it from &run stages",
@@ -88,7 +82,7 @@ static invrg_err check_input(const invrg_config *cfg, MPI_Comm world, int planne
   INVRG_CALL(err);
   invrg_run run = {cfg, groups, NULL, NULL, NULL};
   for (int i = 0; i < cfg->run.n_stages; i++) {
-    const invrg_stage *s = find_stage(cfg->run.stages[i]);
+    const invrg_stage *s = find_stage(cfg->run.stages_kind[i]);
     if (s != NULL) INVRG_CHECK_MORE(found, invrg_error_agree(s->check(&run), world));
   }
   INVRG_CHECK_MORE(found, invrg_runfile_check_output(cfg, world));
@@ -182,10 +176,10 @@ invrg_err invrg_pipeline_run(const char *input_path, bool check_only, int planne
   if (err == INVRG_ERR_RUNTIME) abort_run(&run);
   INVRG_CALL(err);
   for (int i = 0; i < cfg.run.n_stages; i++) {
-    const invrg_stage *s = find_stage(cfg.run.stages[i]);
+    const invrg_stage *s = find_stage(cfg.run.stages_kind[i]);
     if (i < invrg_checkpoint_stages_done(run.ckpt)) { /* its results are in the run file */
       invrg_log(INVRG_LOG_INFO, "== stage %s: done before the checkpoint", s->name);
-      if (strcmp(s->name, "train") == 0) INVRG_CALL(reload_trained_model(&run));
+      if (cfg.run.stages_kind[i] == INVRG_STAGE_TRAIN) INVRG_CALL(reload_trained_model(&run));
       continue;
     }
     invrg_log(INVRG_LOG_INFO, "== stage %s", s->name);

@@ -10,6 +10,7 @@ mpi_flags=$(mpicc --showme:compile) mpi_libs=$(mpicc --showme:link)
 clang -g -O1 -std=c17 -D_XOPEN_SOURCE=700 -fsanitize=fuzzer,address,undefined \
   -I"$here/include" $mpi_flags \
   "$here/fuzz/fuzz_namelist.c" "$here/src/core/namelist.c" "$here/src/core/config.c" \
+  "$here/src/core/choices.c" \
   "$here/src/core/text.c" "$here/src/core/error.c" "$here/src/core/log.c" \
   $mpi_libs -o "$out/fuzz_namelist"
 corpus="$out/corpus"

@@ -26,16 +26,10 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "invrg/choices.h" /* invrg_tie_rule: how a tied block is decided */
 #include "invrg/error.h"
 #include "invrg/groups.h"
 #include "invrg/lattice.h"
-
-/** How a tied block (two up, two down) is decided. */
-typedef enum {
-  INVRG_TIE_RANDOM = 0,    /**< fair coin keyed by (seed, item, step, coarse site) */
-  INVRG_TIE_UP = 1,        /**< always +1 */
-  INVRG_TIE_UPPER_LEFT = 2 /**< the block's spin at its lowest (x, y) */
-} invrg_tie_rule;
 
 /** "random", "up", "upper_left". */
 const char *invrg_tie_rule_name(invrg_tie_rule rule);

@@ -6,6 +6,11 @@
  * To add a key: add a field here and one row to the table of its group.
  * Everything else (parsing, checks, --print-default-input, log echo, HDF5
  * /config, docs/input.md) follows from the row.
+ *
+ * A key with a fixed set of values (a choice) is held twice: as the string the
+ * input gave (canonical spelling; the log echo and /config show it) and as an
+ * enum (field <key>_kind), filled by the parser from the row's table of names.
+ * Code compares the enums, never the strings.
  */
 #ifndef INVRG_CONFIG_H
 #define INVRG_CONFIG_H
@@ -14,30 +19,86 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "invrg/choices.h"
 #include "invrg/error.h"
+#include "invrg/log.h"
 #include "invrg/namelist.h"
 
 #define INVRG_MAX_STAGES 4
 #define INVRG_NAME_LEN 16
 #define INVRG_PATH_LEN 1024
-/** The most upsampling steps of a dream: lattices up to 2^20 × 2^20. */
+/**
+ * The level limit: lattice sides up to 2^INVRG_MAX_LEVELS. It bounds the upsampling steps of
+ * a dream (&dream levels, measure_from, save_levels), the blockings of MCRG (&analyze
+ * mcrg_levels) and &mc L; arrays over the levels of a dream have INVRG_MAX_LEVELS + 1 entries.
+ */
 #define INVRG_MAX_LEVELS 20
 #define INVRG_TITLE_LEN 256
+
+/* The choices only the stages take (the others are in choices.h). Their values are the
+ * positions of their names in the key table (src/core/config.c). */
+
+/** &run stages. */
+typedef enum {
+  INVRG_STAGE_MC,
+  INVRG_STAGE_TRAIN,
+  INVRG_STAGE_DREAM,
+  INVRG_STAGE_ANALYZE
+} invrg_stage_kind;
+/** &output configs_format. */
+typedef enum { INVRG_CONFIGS_INT8, INVRG_CONFIGS_PACKED } invrg_configs_format;
+/** &mc algorithm. */
+typedef enum {
+  INVRG_MC_WOLFF,
+  INVRG_MC_SW,
+  INVRG_MC_METROPOLIS,
+  INVRG_MC_HEATBATH
+} invrg_mc_algorithm;
+/** &train optimizer: AUTO ('') is newton for the sym models, adamw for conv. */
+typedef enum {
+  INVRG_OPTIMIZER_AUTO,
+  INVRG_OPTIMIZER_NEWTON,
+  INVRG_OPTIMIZER_ADAMW,
+  INVRG_OPTIMIZER_ADAM,
+  INVRG_OPTIMIZER_SGD
+} invrg_optimizer_choice;
+/** &train ties: AUTO ('') is expectation for newton, coin for the stochastic optimizers. */
+typedef enum { INVRG_TIES_AUTO, INVRG_TIES_EXPECTATION, INVRG_TIES_COIN } invrg_ties_choice;
+/** &dream model: NONE ('') or a sym model given by its parameters. */
+typedef enum {
+  INVRG_DREAM_MODEL_NONE,
+  INVRG_DREAM_MODEL_SYM3,
+  INVRG_DREAM_MODEL_SYM5,
+  INVRG_DREAM_MODEL_SYM7
+} invrg_dream_model_choice;
+/** &dream small_kernel_start. */
+typedef enum { INVRG_SMALL_KERNEL_NONE, INVRG_SMALL_KERNEL_PAPER } invrg_small_kernel_start;
+/** &analyze sources and fss_sources: the ensembles of stage mc or of stage dream. */
+typedef enum { INVRG_SOURCE_DREAM, INVRG_SOURCE_MC } invrg_source;
+
+/** "mc", "train", "dream", "analyze": the name of a stage. */
+const char *invrg_stage_kind_name(invrg_stage_kind stage);
+
+/** "mc" or "dream": the name of a source, and of its groups in the run file. */
+const char *invrg_source_name(invrg_source source);
 
 /** &run: what to do and where to write it. */
 typedef struct {
   char stages[INVRG_MAX_STAGES][INVRG_NAME_LEN]; /**< subset of mc, train, dream, analyze, in order */
+  invrg_stage_kind stages_kind[INVRG_MAX_STAGES];
   int n_stages;
   int64_t seed;                                  /**< key of every random stream */
   char output[INVRG_PATH_LEN];                   /**< the HDF5 run file */
   char title[INVRG_TITLE_LEN];
   char log_level[INVRG_NAME_LEN];
+  invrg_log_level log_level_kind;
 } invrg_config_run;
 
 /** &output: how the run file is written. */
 typedef struct {
   bool overwrite;                                /**< replace an existing output file */
   char configs_format[INVRG_NAME_LEN];           /**< int8 | packed */
+  invrg_configs_format configs_format_kind;
 } invrg_config_output;
 
 /** &parallel: how the ranks are organised (see parallel/groups.h). */
@@ -52,6 +113,7 @@ typedef struct {
   int n_L;
   double beta;                                   /**< coupling K = βJ */
   char algorithm[INVRG_NAME_LEN];                /**< wolff | sw | metropolis | heatbath */
+  invrg_mc_algorithm algorithm_kind;
   int64_t n_chains;                              /**< independent chains (items) */
   int64_t n_therm;                               /**< thermalisation sweeps per chain */
   int64_t n_samples;                             /**< measured samples per chain */
@@ -63,17 +125,23 @@ typedef struct {
 /** &train: fitting inverse-RG models to Monte Carlo data. */
 typedef struct {
   char model[INVRG_NAME_LEN];                    /**< sym3 | sym5 | sym7 | conv */
+  invrg_model_kind model_kind;
   int64_t conv_channels, conv_kernel;
   char data[INVRG_PATH_LEN];                     /**< '' = this run's /mc/L<L>/configs */
   int64_t data_L;                                /**< which /mc/L<L> (0 = the only one / &mc L) */
   char loss[INVRG_NAME_LEN];                     /**< bce | weighted */
+  invrg_loss_kind loss_kind;
   char optimizer[INVRG_NAME_LEN];                /**< '' | newton | adamw | adam | sgd */
+  invrg_optimizer_choice optimizer_kind;
   char ties[INVRG_NAME_LEN];                     /**< '' | expectation | coin (newton) */
+  invrg_ties_choice ties_kind;
   double lr, weight_decay;
   char schedule[INVRG_NAME_LEN];                 /**< onecycle | constant */
+  invrg_schedule_kind schedule_kind;
   int64_t epochs, batch;
   double validation_fraction;
   char select[INVRG_NAME_LEN];                   /**< auto | mean | best */
+  invrg_train_select select_kind;
   int64_t n_replicas;
 } invrg_config_train;
 
@@ -81,14 +149,17 @@ typedef struct {
 typedef struct {
   char model_file[INVRG_PATH_LEN];               /**< '' = this run's trained model or &dream model */
   char model[INVRG_NAME_LEN];                    /**< '' or a sym kind given with params */
+  invrg_dream_model_choice model_kind;
   double params[10];
   int n_params;
   int64_t levels, n_samples, measure_from;
   char start[INVRG_NAME_LEN];                    /**< alternate | random | up */
+  invrg_dream_start start_kind;
   int64_t save_levels[32];
   int n_save_levels;
   int64_t save_max;
   char small_kernel_start[INVRG_NAME_LEN];       /**< none | paper */
+  invrg_small_kernel_start small_kernel_start_kind;
   double small_kernel_params[3];                 /**< sym3 a, b, c for the first steps ('paper') */
   int n_small_kernel_params;
   char small_kernel_model_file[INVRG_PATH_LEN];  /**< or a sym3 / conv k=3 model file */
@@ -98,16 +169,19 @@ typedef struct {
 typedef struct {
   char data[INVRG_PATH_LEN];                     /**< stage analyze: '' = this run's file, or a file */
   char sources[2][INVRG_NAME_LEN];               /**< stage analyze: mc and/or dream configurations */
+  invrg_source sources_kind[2];
   int n_sources;
   char operators[2][INVRG_NAME_LEN];             /**< swendsen and/or paper36 */
   int n_operators;
   int64_t mcrg_levels;
   char tie_rule[INVRG_NAME_LEN];                 /**< random | up | upper_left */
+  invrg_tie_rule tie_rule_kind;
   int64_t jackknife_blocks;
   bool mcrg_on_mc;
   bool correlations;                             /**< S(k), G(r), ξ₂ of mc and dream ensembles */
   int64_t fss_Lmin, fss_Lmax;                    /**< fit range (0 = no bound) */
   char fss_sources[2][INVRG_NAME_LEN];           /**< sources whose sizes are fitted */
+  invrg_source fss_sources_kind[2];
   int n_fss_sources;
 } invrg_config_analyze;
 
@@ -186,8 +260,8 @@ int invrg_config_warn_unused(const invrg_config *cfg);
 /** Frees what the configuration owns. */
 void invrg_config_free(invrg_config *cfg);
 
-/** True if @p stage is among the configured stages. */
-bool invrg_config_has_stage(const invrg_config *cfg, const char *stage);
+/** True if @p stage is among the configured stages. Not collective. */
+bool invrg_config_has_stage(const invrg_config *cfg, invrg_stage_kind stage);
 
 /** True if the input file set @p key of @p group (false: it has its default). Not collective. */
 bool invrg_config_key_given(const invrg_config *cfg, const char *group, const char *key);

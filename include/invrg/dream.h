@@ -17,15 +17,10 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "invrg/choices.h" /* invrg_dream_start: the 1 x 1 seed */
 #include "invrg/error.h"
 #include "invrg/lattice.h"
 #include "invrg/model.h"
-
-typedef enum {
-  INVRG_DREAM_START_ALTERNATE, /**< +1 for even samples, −1 for odd ones */
-  INVRG_DREAM_START_RANDOM,    /**< a fair coin per sample */
-  INVRG_DREAM_START_UP         /**< always +1 */
-} invrg_dream_start;
 
 /** The 1 × 1 seed of sample @p sample. */
 int8_t invrg_dream_seed_spin(invrg_dream_start start, uint64_t seed, uint64_t sample);

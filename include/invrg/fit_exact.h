@@ -87,6 +87,14 @@ invrg_err invrg_fit_newton(const invrg_fit_stats *s, double *theta, double tol,
 #define INVRG_FIT_BOOTSTRAP_STEP (UINT64_C(1) << 40)
 void invrg_fit_bootstrap(uint64_t seed, uint64_t replica, int64_t n, int32_t *mult);
 
+/**
+ * Mean @p mean (np) and covariance @p cov (np × np, 1/(n − 1)) of the n = R − 1 bootstrap fits,
+ * rows 1 .. R − 1 of @p params ([R][np]; row 0 is the fit of all the data): the errors of the
+ * kept fit. NaN with fewer than 2 resamples (R < 3). Not collective.
+ */
+void invrg_fit_bootstrap_moments(const double *params, int64_t R, int np, double *mean,
+                                 double *cov);
+
 /** Eigenvalues (ascending) and eigenvectors (columns of @p evec, n × n) of a symmetric @p a. */
 void invrg_fit_symeig(int n, const double *a, double *eval, double *evec);
 

@@ -21,6 +21,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "invrg/choices.h" /* invrg_model_kind */
 #include "invrg/error.h"
 #include "invrg/rng.h"
 
@@ -31,7 +32,7 @@ extern const int invrg_sym_orbits[10][2];
 
 typedef struct {
   invrg_model_family family;
-  char kind[8];       /**< "sym3", "sym5", "sym7" or "conv" */
+  invrg_model_kind kind; /**< sym3, sym5, sym7 or conv (invrg_model_kind_name()) */
   int kernel;         /**< k */
   int channels;       /**< C (conv), 0 for sym models */
   int n_params;
@@ -42,15 +43,17 @@ typedef struct {
   int *orbit_count;
 } invrg_model;
 
+/** "sym3", "sym5", "sym7" or "conv" (the `kind` of a model file); "unknown" for another value. */
+const char *invrg_model_kind_name(invrg_model_kind kind);
+
 /** Number of parameters of a model kind: sym3 3, sym5 6, sym7 10, conv 2C(k²+… ) = C(2k²+1)+1. */
-int invrg_model_param_count(const char *kind, int kernel, int channels);
+int invrg_model_param_count(invrg_model_kind kind, int kernel, int channels);
 
 /**
- * A model of @p kind ("sym3" | "sym5" | "sym7" | "conv"; kernel and channels
- * used by conv only, sym kinds fix their kernel) with parameters zero.
- * Input error for an unknown kind or kernel.
+ * A model of @p kind (kernel and channels used by conv only, sym kinds fix their
+ * kernel) with parameters zero. Input error for an unknown kind or a bad conv kernel.
  */
-invrg_err invrg_model_create(const char *kind, int kernel, int channels, invrg_model **out);
+invrg_err invrg_model_create(invrg_model_kind kind, int kernel, int channels, invrg_model **out);
 
 void invrg_model_destroy(invrg_model **m);
 

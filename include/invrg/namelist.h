@@ -54,6 +54,9 @@ typedef struct {
   const char *default_text;    /**< default, as namelist values; NULL = required key */
   double min, max;             /**< inclusive range for numbers (use +-INFINITY for none) */
   const char *const *choices;  /**< NULL-terminated allowed strings, or NULL */
+  bool has_index;              /**< choices only: also store each value's position in choices */
+  size_t index_offset;         /**< with has_index: offsetof an int (the caller's enum; an
+                                    array of max_count for a list) receiving the positions */
   invrg_nl_validator validate; /**< extra rule, or NULL */
   const char *description;     /**< one line, for --print-default-input and docs/input.md */
 } invrg_nl_key;

@@ -32,15 +32,15 @@ typedef struct {
   invrg_err (*execute)(invrg_run *run);
 } invrg_stage;
 
-/** True if &analyze fss_sources lists @p source ("mc" or "dream"). Not collective. */
-bool invrg_stage_fits_source(const invrg_config *cfg, const char *source);
+/** True if &analyze fss_sources lists @p source. Not collective. */
+bool invrg_stage_fits_source(const invrg_config *cfg, invrg_source source);
 
 /**
  * Input error if the &analyze fit range [fss_Lmin, fss_Lmax] keeps fewer than 2 of the
  * @p n_L sizes @p L that @p source measures, i.e. its finite-size-scaling
  * fits would be empty. Not collective (the same on every rank).
  */
-invrg_err invrg_stage_check_fss_range(const invrg_config *cfg, const char *source,
+invrg_err invrg_stage_check_fss_range(const invrg_config *cfg, invrg_source source,
                                       const int64_t *L, int n_L);
 
 /** Monte Carlo ensembles at coupling &mc beta (src/stages/mc_stage.c). */

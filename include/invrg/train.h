@@ -13,8 +13,11 @@
 #define INVRG_TRAIN_H
 
 #include <mpi.h>
+#include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
+#include "invrg/choices.h" /* invrg_loss_kind, invrg_schedule_kind, invrg_train_select */
 #include "invrg/error.h"
 #include "invrg/model.h"
 
@@ -26,9 +29,7 @@
 /** Tie coins of validation: one stream for every replica, so that their losses compare. */
 #define INVRG_TRAIN_VALIDATION_TIE_ITEM (INVRG_TRAIN_TIE_ITEM_BASE - 1)
 
-typedef enum { INVRG_LOSS_BCE, INVRG_LOSS_WEIGHTED } invrg_loss_kind;
 typedef enum { INVRG_OPT_ADAMW, INVRG_OPT_ADAM, INVRG_OPT_SGD } invrg_optimizer_kind;
-typedef enum { INVRG_SCHEDULE_ONECYCLE, INVRG_SCHEDULE_CONSTANT } invrg_schedule_kind;
 
 /** The recipe (docs/physics.md §5 defaults: AdamW, lr 0.01, wd 0.01, one-cycle, 50 epochs, batch 1000). */
 typedef struct {
@@ -99,5 +100,59 @@ invrg_err invrg_train(invrg_model *m, const invrg_train_recipe *recipe, const in
  */
 invrg_err invrg_train_evaluate(const invrg_model *m, const invrg_train_data *data, int64_t first,
                                int64_t n, uint64_t seed, MPI_Comm comm, double *loss);
+
+/* ------------------------------------------------------------------ replicas */
+
+/** The replicas of a training as the choice of the kept model sees them (not owned). */
+typedef struct {
+  int64_t n;              /**< replicas */
+  int n_params;
+  const double *params;   /**< replica r's parameters at params + r·stride */
+  const double
+      *val_loss; /**< replica r's final validation loss at val_loss[r·stride] (NaN: none) */
+  size_t stride;
+} invrg_train_replicas;
+
+/** The model &train select kept, and the numbers it was chosen by. */
+typedef struct {
+  bool keep_mean;        /**< the mean of the replicas' parameters, else replica `best` */
+  int64_t best; /**< the replica of lowest final validation loss (invrg_train_best_replica) */
+  double best_val_loss;  /**< its final validation loss */
+  double mean_val_loss;  /**< the mean's validation loss; NaN for conv or without validation data */
+} invrg_train_selection;
+
+/**
+ * The replica of lowest final validation loss: the first of equal ones, and replica 0 when
+ * none is lower (a NaN loss, i.e. no validation data, is never lower). Not collective.
+ */
+int64_t invrg_train_best_replica(const invrg_train_replicas *r);
+
+/**
+ * The rule of &train select: 'mean' keeps the mean of the replicas, 'best' the best replica,
+ * 'auto' for sym models whichever of the two validates better — the mean when every replica
+ * reached the optimum of the convex loss (it averages their noise), the best replica when the
+ * recipe left some of them on the way along a flat valley (input/train_sym3.nml) — and for conv
+ * models (@p sym false: their minima differ, their mean is no model) the best replica. A NaN
+ * loss of the mean (no validation data) keeps the mean. Not collective.
+ */
+bool invrg_train_keeps_mean(invrg_train_select select, bool sym, double mean_val_loss,
+                            double best_val_loss);
+
+/**
+ * Puts in @p kept (a model of the replicas' kind) the parameters &train select keeps of @p r:
+ * the mean of the replicas' parameters, evaluated on the validation set of @p data for sym
+ * models (invrg_train_evaluate() with @p seed), or the best replica's; @p out says which and
+ * why (may be NULL). Collective on @p comm; every rank passes the same replicas and gets the
+ * same model.
+ */
+invrg_err invrg_train_select_model(invrg_train_select select, const invrg_train_replicas *r,
+                                   const invrg_train_data *data, uint64_t seed, MPI_Comm comm,
+                                   invrg_model *kept, invrg_train_selection *out);
+
+/**
+ * Mean and standard deviation (1/(n − 1); 0 for one replica) of each parameter over the
+ * replicas, into @p mean and @p std (n_params each). Not collective.
+ */
+void invrg_train_replica_moments(const invrg_train_replicas *r, double *mean, double *std);
 
 #endif

@@ -15,7 +15,17 @@
 
 /* ------------------------------------------------------------------ validators */
 
-static const char *const stage_names[] = {"mc", "train", "dream", "analyze", NULL};
+/* The names of each choice, indexed by its enum: the parser stores a value's position in the
+ * table as the enum (INDEX below), and the designated initializers put every name at its
+ * enum, so that table and enum cannot drift apart. */
+static const char *const stage_names[] = {[INVRG_STAGE_MC] = "mc", [INVRG_STAGE_TRAIN] = "train",
+                                          [INVRG_STAGE_DREAM] = "dream",
+                                          [INVRG_STAGE_ANALYZE] = "analyze",
+                                          [INVRG_STAGE_ANALYZE + 1] = NULL};
+
+const char *invrg_stage_kind_name(invrg_stage_kind stage) {
+  return (unsigned)stage <= INVRG_STAGE_ANALYZE ? stage_names[stage] : "unknown";
+}
 
 /* Stages must appear at most once and in pipeline order (mc → train → dream → analyze). */
 static const char *validate_stages(const void *value, int count, char *buf, size_t buflen) {
@@ -69,14 +79,23 @@ static const char *validate_positive(const void *value, int count, char *buf, si
 #define SCALAR .min_count = 1, .max_count = 1, .count_offset = INVRG_NL_NO_COUNT
 #define AT(field) .offset = offsetof(invrg_config, field)
 #define ANY_NUMBER .min = -INFINITY, .max = INFINITY
+/* A choice also stored as its enum, in field <key>_kind: the parser writes an int there. */
+#define INDEX(field) .has_index = true, .index_offset = offsetof(invrg_config, field)
+_Static_assert(sizeof(invrg_stage_kind) == sizeof(int) && sizeof(invrg_log_level) == sizeof(int) &&
+                   sizeof(invrg_model_kind) == sizeof(int) && sizeof(invrg_source) == sizeof(int),
+               "the parser stores the position of a choice as an int");
 
-static const char *const log_level_names[] = {"error", "warn", "info", "debug", NULL};
+static const char *const log_level_names[] = {[INVRG_LOG_ERROR] = "error",
+                                              [INVRG_LOG_WARN] = "warn",
+                                              [INVRG_LOG_INFO] = "info",
+                                              [INVRG_LOG_DEBUG] = "debug",
+                                              [INVRG_LOG_DEBUG + 1] = NULL};
 
 static const invrg_nl_key run_keys[] = {
     {.name = "stages", .type = INVRG_NL_STRING, .min_count = 0, .max_count = INVRG_MAX_STAGES,
      AT(run.stages), .count_offset = offsetof(invrg_config, run.n_stages),
      .string_size = INVRG_NAME_LEN, .default_text = "", /* grows as stages are implemented */
-     .choices = stage_names, .validate = validate_stages,
+     .choices = stage_names, INDEX(run.stages_kind), .validate = validate_stages,
      .description = "stages to run, in pipeline order; an empty list only checks the input and "
                     "writes the run file"},
     {.name = "seed", .type = INVRG_NL_INT, SCALAR, AT(run.seed), .default_text = "1", .min = 0,
@@ -90,21 +109,28 @@ static const invrg_nl_key run_keys[] = {
      .description = "free text stored with the results"},
     {.name = "log_level", .type = INVRG_NL_STRING, SCALAR, AT(run.log_level),
      .string_size = INVRG_NAME_LEN, .default_text = "'info'", .choices = log_level_names,
+     INDEX(run.log_level_kind),
      .description = "how much the log says: error, warn, info or debug"},
 };
 
-static const char *const configs_formats[] = {"int8", "packed", NULL};
+static const char *const configs_formats[] = {[INVRG_CONFIGS_INT8] = "int8",
+                                              [INVRG_CONFIGS_PACKED] = "packed",
+                                              [INVRG_CONFIGS_PACKED + 1] = NULL};
 
 static const invrg_nl_key output_keys[] = {
     {.name = "overwrite", .type = INVRG_NL_BOOL, SCALAR, AT(output.overwrite),
      .default_text = ".false.", .description = "replace an existing output file"},
     {.name = "configs_format", .type = INVRG_NL_STRING, SCALAR, AT(output.configs_format),
      .string_size = INVRG_NAME_LEN, .default_text = "'int8'", .choices = configs_formats,
+     INDEX(output.configs_format_kind),
      .description = "saved configurations: 'int8' (one byte per spin, ±1) or 'packed' (8 spins "
                     "per byte, bit 1 = +1, most significant bit first)"},
 };
 
-static const char *const mc_algorithms[] = {"wolff", "sw", "metropolis", "heatbath", NULL};
+static const char *const mc_algorithms[] = {[INVRG_MC_WOLFF] = "wolff", [INVRG_MC_SW] = "sw",
+                                            [INVRG_MC_METROPOLIS] = "metropolis",
+                                            [INVRG_MC_HEATBATH] = "heatbath",
+                                            [INVRG_MC_HEATBATH + 1] = NULL};
 
 static const invrg_nl_key checkpoint_keys[] = {
     {.name = "interval_minutes", .type = INVRG_NL_REAL, SCALAR, AT(checkpoint.interval_minutes),
@@ -126,7 +152,7 @@ static const invrg_nl_key checkpoint_keys[] = {
 static const invrg_nl_key mc_keys[] = {
     {.name = "L", .type = INVRG_NL_INT, .min_count = 1, .max_count = 16,
      .count_offset = offsetof(invrg_config, mc.n_L), AT(mc.L), .default_text = "32", .min = 2,
-     .max = 1 << 20, .validate = validate_even,
+     .max = 1 << INVRG_MAX_LEVELS, .validate = validate_even,
      .description = "side(s) of the periodic L x L lattice (even); several sizes run one after "
                     "the other, e.g. 16, 32, 64, and are fitted together (&analyze fss_sources)"},
     {.name = "beta", .type = INVRG_NL_REAL, SCALAR, AT(mc.beta),
@@ -135,6 +161,7 @@ static const invrg_nl_key mc_keys[] = {
      .description = "coupling K = J/T; the default is K_c = ln(1 + sqrt 2)/2"},
     {.name = "algorithm", .type = INVRG_NL_STRING, SCALAR, AT(mc.algorithm),
      .string_size = INVRG_NAME_LEN, .default_text = "'wolff'", .choices = mc_algorithms,
+     INDEX(mc.algorithm_kind),
      .description = "wolff (one rank per chain), sw (Swendsen-Wang, distributed), metropolis or "
                     "heatbath (checkerboard, distributed)"},
     {.name = "n_chains", .type = INVRG_NL_INT, SCALAR, AT(mc.n_chains), .default_text = "8",
@@ -165,12 +192,13 @@ static const invrg_nl_key parallel_keys[] = {
      .description = "px, py: how a group's ranks tile the lattice; 0, 0 chooses automatically"},
 };
 
-static const char *const train_models[] = {"sym3", "sym5", "sym7", "conv", NULL};
-static const char *const train_losses[] = {"bce", "weighted", NULL};
-static const char *const train_optimizers[] = {"", "newton", "adamw", "adam", "sgd", NULL};
-static const char *const train_ties[] = {"", "expectation", "coin", NULL};
-static const char *const train_schedules[] = {"onecycle", "constant", NULL};
-static const char *const train_selects[] = {"auto", "mean", "best", NULL};
+static const char *const train_optimizers[] = {
+    [INVRG_OPTIMIZER_AUTO] = "",      [INVRG_OPTIMIZER_NEWTON] = "newton",
+    [INVRG_OPTIMIZER_ADAMW] = "adamw", [INVRG_OPTIMIZER_ADAM] = "adam",
+    [INVRG_OPTIMIZER_SGD] = "sgd",     [INVRG_OPTIMIZER_SGD + 1] = NULL};
+static const char *const train_ties[] = {[INVRG_TIES_AUTO] = "",
+                                         [INVRG_TIES_EXPECTATION] = "expectation",
+                                         [INVRG_TIES_COIN] = "coin", [INVRG_TIES_COIN + 1] = NULL};
 
 static const char *validate_conv_kernel(const void *value, int count, char *buf, size_t buflen) {
   (void)count;
@@ -183,7 +211,8 @@ static const char *validate_conv_kernel(const void *value, int count, char *buf,
 
 static const invrg_nl_key train_keys[] = {
     {.name = "model", .type = INVRG_NL_STRING, SCALAR, AT(train.model),
-     .string_size = INVRG_NAME_LEN, .default_text = "'sym3'", .choices = train_models,
+     .string_size = INVRG_NAME_LEN, .default_text = "'sym3'", .choices = invrg_model_kind_names,
+     INDEX(train.model_kind),
      .description = "sym3, sym5, sym7 (D4-symmetric kernels, 3/6/10 parameters) or conv"},
     {.name = "conv_channels", .type = INVRG_NL_INT, SCALAR, AT(train.conv_channels),
      .default_text = "32", .min = 1, .max = 4096, .description = "hidden channels of conv"},
@@ -198,16 +227,19 @@ static const invrg_nl_key train_keys[] = {
      .min = 0, .max = INFINITY,
      .description = "which /mc/L<L> to train on; 0 = &mc L, or the only size in the data file"},
     {.name = "loss", .type = INVRG_NL_STRING, SCALAR, AT(train.loss),
-     .string_size = INVRG_NAME_LEN, .default_text = "'bce'", .choices = train_losses,
+     .string_size = INVRG_NAME_LEN, .default_text = "'bce'", .choices = invrg_loss_kind_names,
+     INDEX(train.loss_kind),
      .description = "bce, or weighted (each configuration weighted 2^-n_tie, mean 1 per batch)"},
     {.name = "optimizer", .type = INVRG_NL_STRING, SCALAR, AT(train.optimizer),
      .string_size = INVRG_NAME_LEN, .default_text = "''", .choices = train_optimizers,
+     INDEX(train.optimizer_kind),
      .description = "newton: the exact fit of sym3/sym5/sym7 (docs/physics.md §10); adamw "
                     "(decoupled weight decay), adam or sgd: the stochastic recipe (lr, "
                     "weight_decay, schedule, epochs, batch); '' = newton for the sym models, "
                     "adamw for conv"},
     {.name = "ties", .type = INVRG_NL_STRING, SCALAR, AT(train.ties),
      .string_size = INVRG_NAME_LEN, .default_text = "''", .choices = train_ties,
+     INDEX(train.ties_kind),
      .description = "tied blocks in the exact fit: expectation (both coarse values, weight 1/2 "
                     "each) or coin (one coin per block and configuration); '' = expectation "
                     "for newton, coin (fresh every epoch) for the stochastic optimizers"},
@@ -217,7 +249,8 @@ static const invrg_nl_key train_keys[] = {
     {.name = "weight_decay", .type = INVRG_NL_REAL, SCALAR, AT(train.weight_decay),
      .default_text = "0.01", .min = 0, .max = INFINITY, .description = "weight decay"},
     {.name = "schedule", .type = INVRG_NL_STRING, SCALAR, AT(train.schedule),
-     .string_size = INVRG_NAME_LEN, .default_text = "'onecycle'", .choices = train_schedules,
+     .string_size = INVRG_NAME_LEN, .default_text = "'onecycle'",
+     .choices = invrg_schedule_kind_names, INDEX(train.schedule_kind),
      .description = "onecycle (lr/25 → lr over 30 % of the steps → lr/25/1e4, cosine; beta1 "
                     "0.95 → 0.85 → 0.95) or constant"},
     {.name = "epochs", .type = INVRG_NL_INT, SCALAR, AT(train.epochs), .default_text = "50",
@@ -228,7 +261,8 @@ static const invrg_nl_key train_keys[] = {
      .default_text = "0.1", .min = 0, .max = 0.9,
      .description = "share of the data (the last configurations) kept for validation"},
     {.name = "select", .type = INVRG_NL_STRING, SCALAR, AT(train.select),
-     .string_size = INVRG_NAME_LEN, .default_text = "'auto'", .choices = train_selects,
+     .string_size = INVRG_NAME_LEN, .default_text = "'auto'", .choices = invrg_train_select_names,
+     INDEX(train.select_kind),
      .description = "stochastic optimizers (newton keeps the fit of all the data): the model "
                     "kept: mean of the replicas' parameters (sym models only), the "
                     "replica with the best validation loss, or auto = of those two the one that "
@@ -241,12 +275,21 @@ static const invrg_nl_key train_keys[] = {
                     "coins)"},
 };
 
-static const char *const dream_starts[] = {"alternate", "random", "up", NULL};
-static const char *const dream_models[] = {"", "sym3", "sym5", "sym7", NULL};
-static const char *const small_kernel_starts[] = {"none", "paper", NULL};
+static const char *const dream_models[] = {
+    [INVRG_DREAM_MODEL_NONE] = "",      [INVRG_DREAM_MODEL_SYM3] = "sym3",
+    [INVRG_DREAM_MODEL_SYM5] = "sym5",  [INVRG_DREAM_MODEL_SYM7] = "sym7",
+    [INVRG_DREAM_MODEL_SYM7 + 1] = NULL};
+static const char *const small_kernel_starts[] = {[INVRG_SMALL_KERNEL_NONE] = "none",
+                                                  [INVRG_SMALL_KERNEL_PAPER] = "paper",
+                                                  [INVRG_SMALL_KERNEL_PAPER + 1] = NULL};
+/* Names looked up in the operator tables of physics (mcrg.h): they stay names. */
 static const char *const operator_sets[] = {"swendsen", "paper36", NULL};
-static const char *const tie_rules[] = {"random", "up", "upper_left", NULL};
-static const char *const fss_source_names[] = {"dream", "mc", NULL};
+static const char *const source_names[] = {[INVRG_SOURCE_DREAM] = "dream",
+                                           [INVRG_SOURCE_MC] = "mc", [INVRG_SOURCE_MC + 1] = NULL};
+
+const char *invrg_source_name(invrg_source source) {
+  return (unsigned)source <= INVRG_SOURCE_MC ? source_names[source] : "unknown";
+}
 
 static const invrg_nl_key dream_keys[] = {
     {.name = "model_file", .type = INVRG_NL_STRING, SCALAR, AT(dream.model_file),
@@ -256,6 +299,7 @@ static const invrg_nl_key dream_keys[] = {
                     "&dream model and params"},
     {.name = "model", .type = INVRG_NL_STRING, SCALAR, AT(dream.model),
      .string_size = INVRG_NAME_LEN, .default_text = "''", .choices = dream_models,
+     INDEX(dream.model_kind),
      .description = "a symmetric model given literally by params, e.g. 'sym3'"},
     {.name = "params", .type = INVRG_NL_REAL, .min_count = 0, .max_count = 10,
      .count_offset = offsetof(invrg_config, dream.n_params), AT(dream.params),
@@ -267,19 +311,21 @@ static const invrg_nl_key dream_keys[] = {
      .default_text = "1000", .min = 1, .max = INFINITY,
      .description = "dreamed configurations (1: one big dream, measured without error bars)"},
     {.name = "start", .type = INVRG_NL_STRING, SCALAR, AT(dream.start),
-     .string_size = INVRG_NAME_LEN, .default_text = "'alternate'", .choices = dream_starts,
+     .string_size = INVRG_NAME_LEN, .default_text = "'alternate'",
+     .choices = invrg_dream_start_names, INDEX(dream.start_kind),
      .description = "the 1 x 1 seed: alternate (+1 for even samples, -1 for odd), random or up"},
     {.name = "measure_from", .type = INVRG_NL_INT, SCALAR, AT(dream.measure_from),
-     .default_text = "3", .min = 1, .max = 20,
+     .default_text = "3", .min = 1, .max = INVRG_MAX_LEVELS,
      .description = "measure every level from this one on (L = 2^level)"},
     {.name = "save_levels", .type = INVRG_NL_INT, .min_count = 0, .max_count = 32,
      .count_offset = offsetof(invrg_config, dream.n_save_levels), AT(dream.save_levels),
-     .default_text = "", .min = 1, .max = 20,
+     .default_text = "", .min = 1, .max = INVRG_MAX_LEVELS,
      .description = "levels whose configurations are written to /dream/L<L>/configs"},
     {.name = "save_max", .type = INVRG_NL_INT, SCALAR, AT(dream.save_max), .default_text = "100",
      .min = 1, .max = INFINITY, .description = "at most this many configurations per saved level"},
     {.name = "small_kernel_start", .type = INVRG_NL_STRING, SCALAR, AT(dream.small_kernel_start),
      .string_size = INVRG_NAME_LEN, .default_text = "'none'", .choices = small_kernel_starts,
+     INDEX(dream.small_kernel_start_kind),
      .description = "kernels larger than the first lattices: 'none' wraps them around the torus; "
                     "'paper' dreams the first (k-3)/2 steps of a k = 5 or 7 model with a 3 x 3 "
                     "model instead, as the reference code did"},
@@ -315,7 +361,8 @@ static const invrg_nl_key analyze_keys[] = {
                     "of an earlier job"},
     {.name = "sources", .type = INVRG_NL_STRING, .min_count = 1, .max_count = 2,
      .count_offset = offsetof(invrg_config, analyze.n_sources), AT(analyze.sources),
-     .string_size = INVRG_NAME_LEN, .default_text = "'mc', 'dream'", .choices = fss_source_names,
+     .string_size = INVRG_NAME_LEN, .default_text = "'mc', 'dream'", .choices = source_names,
+     INDEX(analyze.sources_kind),
      .validate = validate_distinct,
      .description = "stage analyze: saved configurations to analyse, /mc/L<L>/configs and/or "
                     "/dream/L<L>/configs (default: those of the two that exist)"},
@@ -324,10 +371,11 @@ static const invrg_nl_key analyze_keys[] = {
      .string_size = INVRG_NAME_LEN, .default_text = "'swendsen'", .choices = operator_sets,
      .description = "MCRG operator sets: swendsen (4 even + 3 odd) and/or paper36"},
     {.name = "mcrg_levels", .type = INVRG_NL_INT, SCALAR, AT(analyze.mcrg_levels),
-     .default_text = "3", .min = 1, .max = 20,
+     .default_text = "3", .min = 1, .max = INVRG_MAX_LEVELS,
      .description = "blockings of a configuration for standard MCRG"},
     {.name = "tie_rule", .type = INVRG_NL_STRING, SCALAR, AT(analyze.tie_rule),
-     .string_size = INVRG_NAME_LEN, .default_text = "'random'", .choices = tie_rules,
+     .string_size = INVRG_NAME_LEN, .default_text = "'random'", .choices = invrg_tie_rule_names,
+     INDEX(analyze.tie_rule_kind),
      .description = "majority-rule ties: random (a coin per block), up, or upper_left"},
     {.name = "jackknife_blocks", .type = INVRG_NL_INT, SCALAR, AT(analyze.jackknife_blocks),
      .default_text = "20", .min = 2, .max = 10000,
@@ -345,7 +393,8 @@ static const invrg_nl_key analyze_keys[] = {
      .min = 0, .max = INFINITY, .description = "largest L in the finite-size-scaling fits (0 = all)"},
     {.name = "fss_sources", .type = INVRG_NL_STRING, .min_count = 0, .max_count = 2,
      .count_offset = offsetof(invrg_config, analyze.n_fss_sources), AT(analyze.fss_sources),
-     .string_size = INVRG_NAME_LEN, .default_text = "'dream', 'mc'", .choices = fss_source_names,
+     .string_size = INVRG_NAME_LEN, .default_text = "'dream', 'mc'", .choices = source_names,
+     INDEX(analyze.fss_sources_kind),
      .description = "sources whose sizes are fitted across L: dream, and mc when &mc L lists "
                     "several sizes (stage analyze: its own fits of the sources it analyses)"},
 };
@@ -453,9 +502,7 @@ invrg_err invrg_config_load(const char *path, MPI_Comm comm, invrg_config *cfg) 
                            (int)((size_t)schema.n_groups * sizeof *cfg->group_pos), MPI_BYTE, 0,
                            comm));
 
-  invrg_log_level level = INVRG_LOG_INFO;
-  invrg_log_level_from_name(cfg->run.log_level, &level);
-  invrg_log_set_level(level);
+  invrg_log_set_level(cfg->run.log_level_kind);
 cleanup:
   return err;
 }
@@ -586,9 +633,9 @@ void invrg_config_free(invrg_config *cfg) {
   cfg->group_pos = NULL;
 }
 
-bool invrg_config_has_stage(const invrg_config *cfg, const char *stage) {
+bool invrg_config_has_stage(const invrg_config *cfg, invrg_stage_kind stage) {
   for (int i = 0; i < cfg->run.n_stages; i++)
-    if (strcmp(cfg->run.stages[i], stage) == 0) return true;
+    if (cfg->run.stages_kind[i] == stage) return true;
   return false;
 }
 
@@ -620,26 +667,32 @@ void invrg_config_input_warning(const invrg_config *cfg, const char *group, cons
   emit(cfg->input_path, key_position(cfg, group, key), "warning", message);
 }
 
-/* The stages that read a group's keys (NULL: every run reads them). */
-static const char *const *stages_reading(const char *group) {
-  static const char *const mc[] = {"mc", NULL}, *const train[] = {"train", NULL},
-                           *const dream[] = {"dream", NULL},
-                           *const analyze[] = {"mc", "dream", "analyze", NULL};
-  if (strcmp(group, "mc") == 0) return mc;
-  if (strcmp(group, "train") == 0) return train;
-  if (strcmp(group, "dream") == 0) return dream;
-  if (strcmp(group, "analyze") == 0) return analyze;
-  return NULL;
+/* Whether a stage of this run reads the keys of group @p group (by its name in the key table:
+ * &mc only stage mc, &analyze stages mc, dream and analyze, the groups without a stage every
+ * run). */
+static bool group_is_read(const invrg_config *cfg, const char *group) {
+  static const struct {
+    const char *group;
+    int n;
+    invrg_stage_kind readers[3];
+  } stage_groups[] = {{"mc", 1, {INVRG_STAGE_MC}},
+                      {"train", 1, {INVRG_STAGE_TRAIN}},
+                      {"dream", 1, {INVRG_STAGE_DREAM}},
+                      {"analyze", 3, {INVRG_STAGE_MC, INVRG_STAGE_DREAM, INVRG_STAGE_ANALYZE}}};
+  for (size_t k = 0; k < sizeof stage_groups / sizeof stage_groups[0]; k++) {
+    if (strcmp(stage_groups[k].group, group) != 0) continue;
+    for (int i = 0; i < stage_groups[k].n; i++)
+      if (invrg_config_has_stage(cfg, stage_groups[k].readers[i])) return true;
+    return false;
+  }
+  return true;
 }
 
 int invrg_config_warn_unused(const invrg_config *cfg) {
   int n_unused = 0;
   for (int g = 0; g < schema.n_groups; g++) {
     const invrg_nl_group *grp = &schema.groups[g];
-    const char *const *readers = stages_reading(grp->name);
-    bool read = readers == NULL;
-    for (int i = 0; readers != NULL && readers[i] != NULL; i++)
-      read = read || invrg_config_has_stage(cfg, readers[i]);
+    const bool read = group_is_read(cfg, grp->name);
     if (read) continue;
     for (int k = 0; k < grp->n_keys; k++) {
       if (!invrg_config_key_given(cfg, grp->name, grp->keys[k].name)) continue;

@@ -417,6 +417,17 @@ static bool store_one(const invrg_nl_key *key, const raw_value *v, void *dst,
   return false;
 }
 
+/* The positions in key->choices of the n canonical strings at @p strings, as ints at
+ * key->index_offset (the rest of a list's max_count: 0, as the strings are empty). */
+static void store_indices(const invrg_nl_key *key, const char *strings, int n, void *config) {
+  for (int i = 0; i < key->max_count; i++) {
+    int index = 0;
+    const char *s = strings + (size_t)i * key->string_size;
+    while (i < n && key->choices[index] != NULL && strcmp(key->choices[index], s) != 0) index++;
+    memcpy((char *)config + key->index_offset + (size_t)i * sizeof index, &index, sizeof index);
+  }
+}
+
 /*
  * Stores the values of one assignment. The key keeps its previous values
  * unless every value converts and the whole assignment passes its checks.
@@ -456,6 +467,7 @@ static bool store_values(const invrg_nl_key *key, const raw_value *values, int n
     memcpy((char *)config + key->offset, scratch, span);
     if (key->count_offset != INVRG_NL_NO_COUNT)
       memcpy((char *)config + key->count_offset, &n, sizeof n);
+    if (key->has_index && key->choices != NULL) store_indices(key, scratch, n, config);
   }
   free(scratch);
   return ok;

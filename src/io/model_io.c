@@ -20,7 +20,7 @@ invrg_err invrg_model_write(hid_t loc, const char *path, const invrg_model *m) {
   int64_t kernel = m->kernel, channels = m->channels;
   hsize_t n = (hsize_t)m->n_params;
   INVRG_CALL(invrg_h5_create_group(loc, path, &g));
-  INVRG_CALL(invrg_h5_attr_string(g, "kind", m->kind));
+  INVRG_CALL(invrg_h5_attr_string(g, "kind", invrg_model_kind_name(m->kind)));
   INVRG_CALL(invrg_h5_attr_int64(g, "kernel", &kernel, 1, true));
   INVRG_CALL(invrg_h5_attr_int64(g, "channels", &channels, 1, true));
   INVRG_CALL(invrg_h5_attr_strings(g, "param_names", (const char *const *)names, m->n_params));
@@ -94,7 +94,10 @@ invrg_err invrg_model_read_open(hid_t file, const char *file_name, const char *p
   }
   INVRG_CALL(read_int_attr(g, "kernel", file_name, &kernel));
   INVRG_CALL(read_int_attr(g, "channels", file_name, &channels));
-  err = invrg_model_create(kind, (int)kernel, (int)channels, out);
+  int kind_value = -1; /* a file's kind is a name: the model's enum from here on */
+  INVRG_CHECK(invrg_choice_find(invrg_model_kind_names, kind, &kind_value), INVRG_ERR_INPUT,
+              "%s: unknown model '%s' (sym3, sym5, sym7 or conv)", file_name, kind);
+  err = invrg_model_create((invrg_model_kind)kind_value, (int)kernel, (int)channels, out);
   if (err != INVRG_SUCCESS) {
     char why[512]; /* a copy: invrg_error_set() overwrites the message it would read */
     snprintf(why, sizeof why, "%s", invrg_error_message());

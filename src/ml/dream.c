@@ -49,7 +49,7 @@ invrg_err invrg_dream_work_create(const invrg_model *m, int max_lc, invrg_dream_
     w->patterns = calloc(cols, sizeof *w->patterns);
     INVRG_CHECK_ALLOC(w->codes);
     INVRG_CHECK_ALLOC(w->patterns);
-  } else if (strcmp(m->kind, "sym3") != 0) { /* logits for the generic path only */
+  } else if (m->kind != INVRG_MODEL_KIND_SYM3) { /* logits for the generic path only */
     w->z = malloc(L * L * sizeof *w->z);
     INVRG_CHECK(w->z != NULL, INVRG_ERR_RUNTIME, "out of memory for the logits of %zu x %zu sites",
                 L, L);
@@ -110,7 +110,7 @@ void invrg_dream_step(const invrg_model *m, const int8_t *coarse, int lc, uint64
                       uint64_t sample, int level, int8_t *fine, invrg_dream_work *w) {
   invrg_rng_stream s;
   invrg_rng_stream_init(&s, seed, INVRG_RNG_DREAM, sample, (uint64_t)level);
-  if (strcmp(m->kind, "sym3") == 0) {
+  if (m->kind == INVRG_MODEL_KIND_SYM3) {
     invrg_dream_sym3_step(m, coarse, (size_t)lc, lc, &s, fine, (size_t)(2 * lc), w);
   } else if (w->table.T != NULL) {
     invrg_dream_table_step(coarse, lc, &s, fine, w);
@@ -122,12 +122,12 @@ void invrg_dream_step(const invrg_model *m, const int8_t *coarse, int lc, uint64
 /* ------------------------------------------------------------------ on lattices */
 
 int invrg_dream_halo(const invrg_model *m) {
-  if (strcmp(m->kind, "sym3") == 0) return m->reach;
+  if (m->kind == INVRG_MODEL_KIND_SYM3) return m->reach;
   return invrg_dream_has_table(m) ? invrg_dream_table_geometry(m).margin : 0;
 }
 
 bool invrg_dream_distributes(const invrg_model *m) {
-  return strcmp(m->kind, "sym3") == 0 || invrg_dream_has_table(m);
+  return m->kind == INVRG_MODEL_KIND_SYM3 || invrg_dream_has_table(m);
 }
 
 invrg_err invrg_dream_step_lattice(const invrg_model *m, const invrg_lattice *coarse,
@@ -140,7 +140,8 @@ invrg_err invrg_dream_step_lattice(const invrg_model *m, const invrg_lattice *co
   INVRG_CHECK(fine->mode == INVRG_LATTICE_DISTRIBUTED || whole, INVRG_ERR_RUNTIME,
               "a whole fine lattice needs a whole coarse one");
   INVRG_CHECK(invrg_dream_has_table(m) == (w->table.T != NULL), INVRG_ERR_RUNTIME,
-              "the dream work was made for another model than this %s", m->kind);
+              "the dream work was made for another model than this %s",
+              invrg_model_kind_name(m->kind));
   /* the work's row buffers hold rows of up to 2·max_lc fine sites */
   INVRG_CHECK(fine->lx == 2 * coarse->lx && fine->ly == 2 * coarse->ly && coarse->lx == coarse->ly &&
                   coarse->lx <= w->max_lc,
@@ -148,7 +149,7 @@ invrg_err invrg_dream_step_lattice(const invrg_model *m, const invrg_lattice *co
               "dream step: %lld x %lld from %lld x %lld with work for coarse sizes up to %d",
               (long long)fine->lx, (long long)fine->ly, (long long)coarse->lx,
               (long long)coarse->ly, w->max_lc);
-  if (strcmp(m->kind, "sym3") == 0) {
+  if (m->kind == INVRG_MODEL_KIND_SYM3) {
     if (whole) /* the closed form, in place */
       invrg_dream_sym3_step(m, coarse->data + invrg_lattice_index(coarse, 0, 0),
                             (size_t)coarse->sx, coarse->nx, &s,
@@ -164,7 +165,7 @@ invrg_err invrg_dream_step_lattice(const invrg_model *m, const invrg_lattice *co
   INVRG_CHECK(whole, INVRG_ERR_INPUT,
               "a %s model with kernel %d dreams on one rank per sample in this version "
               "(ranks_per_group = 1)",
-              m->kind, m->kernel);
+              invrg_model_kind_name(m->kind), m->kernel);
   /* Whole lattices: the logits path on copies of the interiors. */
   const int lc = coarse->nx, L = fine->nx;
   int8_t *c = malloc((size_t)lc * (size_t)lc), *out = malloc((size_t)L * (size_t)L);

@@ -23,7 +23,7 @@ static int fine_reach(const invrg_model *m) {
 
 bool invrg_dream_has_table(const invrg_model *m) {
   const int n = fine_reach(m) + 1;
-  return strcmp(m->kind, "sym3") != 0 && n * n <= TABLE_MAX_BITS;
+  return m->kind != INVRG_MODEL_KIND_SYM3 && n * n <= TABLE_MAX_BITS;
 }
 
 /* ⌊a/2⌋ for negative a too. */

@@ -344,14 +344,15 @@ invrg_err invrg_fit_count(const invrg_model *m, const invrg_train_data *data, in
   invrg_fit_stats *s = NULL;
   *out = NULL;
   INVRG_CHECK(m->family == INVRG_MODEL_SYM, INVRG_ERR_INPUT,
-              "the exact fit is for sym3, sym5, sym7, not %s", m->kind);
+              "the exact fit is for sym3, sym5, sym7, not %s",
+              invrg_model_kind_name(m->kind));
   INVRG_MPI_CALL(MPI_Comm_rank(comm, &rank));
   INVRG_MPI_CALL(MPI_Comm_size(comm, &size));
   const int L = data->L, lc = L / 2, r = m->reach, P = lc + 2 * r;
   /* Smaller lattices put one block twice in a window: its two coins would not be one. */
   INVRG_CHECK(o->ties == INVRG_FIT_TIES_COIN || lc >= 2 * r + 1, INVRG_ERR_INPUT,
               "exact fit of %s with ties = 'expectation' needs L >= %d (got %d); use ties = 'coin'",
-              m->kind, 2 * (2 * r + 1), L);
+              invrg_model_kind_name(m->kind), 2 * (2 * r + 1), L);
   win = malloc(sizeof *win);
   mu = malloc((size_t)lc * (size_t)lc);
   pad = malloc((size_t)P * (size_t)P);
@@ -562,6 +563,23 @@ void invrg_fit_bootstrap(uint64_t seed, uint64_t replica, int64_t n, int32_t *mu
     invrg_rng_u32x4(&s, (uint64_t)i, 0, w);
     mult[(((uint64_t)w[0] << 32) | w[1]) % (uint64_t)n]++;
   }
+}
+
+void invrg_fit_bootstrap_moments(const double *params, int64_t R, int np, double *mean,
+                                 double *cov) {
+  for (int i = 0; i < np; i++) mean[i] = 0;
+  for (int i = 0; i < np * np; i++) cov[i] = R >= 3 ? 0 : NAN;
+  if (R < 3) {
+    for (int i = 0; i < np; i++) mean[i] = NAN;
+    return;
+  }
+  for (int64_t r = 1; r < R; r++)
+    for (int i = 0; i < np; i++) mean[i] += params[r * np + i] / (double)(R - 1);
+  for (int64_t r = 1; r < R; r++)
+    for (int i = 0; i < np; i++)
+      for (int j = 0; j < np; j++)
+        cov[i * np + j] += (params[r * np + i] - mean[i]) * (params[r * np + j] - mean[j]) /
+                           (double)(R - 2);
 }
 
 /* Cyclic Jacobi rotations: ample for n ≤ 10. */

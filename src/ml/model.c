@@ -23,17 +23,23 @@ static int orbit_of(int di, int dj) {
   return -1;
 }
 
-static int sym_kernel_of(const char *kind) {
-  if (strcmp(kind, "sym3") == 0) return 3;
-  if (strcmp(kind, "sym5") == 0) return 5;
-  if (strcmp(kind, "sym7") == 0) return 7;
-  return 0;
+static int sym_kernel_of(invrg_model_kind kind) {
+  switch (kind) {
+    case INVRG_MODEL_KIND_SYM3: return 3;
+    case INVRG_MODEL_KIND_SYM5: return 5;
+    case INVRG_MODEL_KIND_SYM7: return 7;
+    default: return 0;
+  }
 }
 
-int invrg_model_param_count(const char *kind, int kernel, int channels) {
+const char *invrg_model_kind_name(invrg_model_kind kind) {
+  return (unsigned)kind <= INVRG_MODEL_KIND_CONV ? invrg_model_kind_names[kind] : "unknown";
+}
+
+int invrg_model_param_count(invrg_model_kind kind, int kernel, int channels) {
   int k = sym_kernel_of(kind);
   if (k > 0) return sym_orbit_count(k);
-  if (strcmp(kind, "conv") == 0) return channels * (2 * kernel * kernel + 1) + 1;
+  if (kind == INVRG_MODEL_KIND_CONV) return channels * (2 * kernel * kernel + 1) + 1;
   return 0;
 }
 
@@ -65,18 +71,18 @@ cleanup:
   return err;
 }
 
-invrg_err invrg_model_create(const char *kind, int kernel, int channels, invrg_model **out) {
+invrg_err invrg_model_create(invrg_model_kind kind, int kernel, int channels, invrg_model **out) {
   invrg_err err = INVRG_SUCCESS;
   invrg_model *m = calloc(1, sizeof *m);
   INVRG_CHECK_ALLOC(m);
-  snprintf(m->kind, sizeof m->kind, "%s", kind);
+  m->kind = kind;
   int k = sym_kernel_of(kind);
   if (k > 0) {
     m->family = INVRG_MODEL_SYM;
     m->kernel = k;
   } else {
-    INVRG_CHECK(strcmp(kind, "conv") == 0, INVRG_ERR_INPUT,
-                "unknown model '%s' (sym3, sym5, sym7 or conv)", kind);
+    INVRG_CHECK(kind == INVRG_MODEL_KIND_CONV, INVRG_ERR_INPUT, "unknown model kind %d",
+                (int)kind);
     INVRG_CHECK(kernel >= 1 && kernel % 2 == 1, INVRG_ERR_INPUT,
                 "conv kernel must be odd and positive, got %d", kernel);
     INVRG_CHECK(channels >= 1, INVRG_ERR_INPUT, "conv channels must be positive, got %d",

@@ -127,7 +127,7 @@ static invrg_err batch_gradient(const invrg_model *m, const invrg_train_data *d,
       double w = weighted ? ldexp(1.0, -(int)n_tie) : 1.0; /* w = 2^{−n_tie} */
       /* Without a gradient, one is still computed with weight 0 into scratch space. */
       double *g = with_grad ? r : bw->reduced, gw = with_grad ? w : 0.0;
-      if (strcmp(m->kind, "sym3") == 0) /* the closed form: the hot path */
+      if (m->kind == INVRG_MODEL_KIND_SYM3) /* the closed form: the hot path */
         r[np] += invrg_model_sym3_loss_grad(m, bw->coarse, fine, lc, gw, g);
       else
         r[np] += invrg_model_loss_grad(m, bw->coarse, fine, lc, gw, g, bw->work);
@@ -264,4 +264,60 @@ cleanup:
   free(perm);
   batch_work_free(&bw);
   return err;
+}
+
+/* ------------------------------------------------------------------ the kept model */
+
+int64_t invrg_train_best_replica(const invrg_train_replicas *r) {
+  int64_t best = 0;
+  for (int64_t k = 1; k < r->n; k++)
+    if (r->val_loss[(size_t)k * r->stride] < r->val_loss[(size_t)best * r->stride]) best = k;
+  return best;
+}
+
+bool invrg_train_keeps_mean(invrg_train_select select, bool sym, double mean_val_loss,
+                            double best_val_loss) {
+  return select == INVRG_SELECT_MEAN ||
+         (select == INVRG_SELECT_AUTO && sym && !(mean_val_loss > best_val_loss));
+}
+
+invrg_err invrg_train_select_model(invrg_train_select select, const invrg_train_replicas *r,
+                                   const invrg_train_data *data, uint64_t seed, MPI_Comm comm,
+                                   invrg_model *kept, invrg_train_selection *out) {
+  invrg_err err = INVRG_SUCCESS;
+  const bool sym = kept->family == INVRG_MODEL_SYM;
+  INVRG_CHECK(r->n >= 1 && r->n_params == kept->n_params, INVRG_ERR_RUNTIME,
+              "select a model of %d parameters from %lld replicas of %d", kept->n_params,
+              (long long)r->n, r->n_params);
+  invrg_train_selection sel = {false, invrg_train_best_replica(r), NAN, NAN};
+  sel.best_val_loss = r->val_loss[(size_t)sel.best * r->stride];
+  for (int i = 0; i < r->n_params; i++) { /* the mean, summed in replica order */
+    double s = 0;
+    for (int64_t k = 0; k < r->n; k++) s += r->params[(size_t)k * r->stride + (size_t)i];
+    kept->params[i] = s / (double)r->n;
+  }
+  if (sym && data->n_validation > 0) /* on the validation coins every replica was judged by */
+    INVRG_CALL(invrg_train_evaluate(kept, data, data->n - data->n_validation, data->n_validation,
+                                    seed, comm, &sel.mean_val_loss));
+  sel.keep_mean = invrg_train_keeps_mean(select, sym, sel.mean_val_loss, sel.best_val_loss);
+  if (!sel.keep_mean)
+    memcpy(kept->params, r->params + (size_t)sel.best * r->stride,
+           (size_t)r->n_params * sizeof *kept->params);
+  if (out != NULL) *out = sel;
+cleanup:
+  return err;
+}
+
+void invrg_train_replica_moments(const invrg_train_replicas *r, double *mean, double *std) {
+  const int np = r->n_params;
+  for (int i = 0; i < np; i++) mean[i] = std[i] = 0;
+  for (int64_t k = 0; k < r->n; k++)
+    for (int i = 0; i < np; i++)
+      mean[i] += r->params[(size_t)k * r->stride + (size_t)i] / (double)r->n;
+  for (int64_t k = 0; k < r->n; k++)
+    for (int i = 0; i < np; i++) {
+      const double d = r->params[(size_t)k * r->stride + (size_t)i] - mean[i];
+      std[i] += r->n > 1 ? d * d / (double)(r->n - 1) : 0;
+    }
+  for (int i = 0; i < np; i++) std[i] = sqrt(std[i]);
 }

@@ -8,19 +8,15 @@
 
 #include "invrg/rng.h"
 
-static const char *const tie_rule_names[] = {"random", "up", "upper_left"};
-
 const char *invrg_tie_rule_name(invrg_tie_rule rule) {
-  return (unsigned)rule < 3 ? tie_rule_names[rule] : "unknown";
+  return (unsigned)rule <= INVRG_TIE_UPPER_LEFT ? invrg_tie_rule_names[rule] : "unknown";
 }
 
 bool invrg_tie_rule_from_name(const char *name, invrg_tie_rule *rule) {
-  for (int r = 0; r < 3; r++)
-    if (strcmp(name, tie_rule_names[r]) == 0) {
-      *rule = (invrg_tie_rule)r;
-      return true;
-    }
-  return false;
+  int r;
+  if (!invrg_choice_find(invrg_tie_rule_names, name, &r)) return false;
+  *rule = (invrg_tie_rule)r;
+  return true;
 }
 
 /*

@@ -64,9 +64,10 @@ static void insert_sorted(ensemble_list *list, const ensemble *e) {
  * dataset that is not one of configurations or holds fewer than 2 (the jackknife needs 2).
  * Collective on the file's communicator (metadata reads, the same on every rank).
  */
-static invrg_err find_ensembles(hid_t file, const char *name, const char *source,
+static invrg_err find_ensembles(hid_t file, const char *name, invrg_source source_kind,
                                 ensemble_list *out) {
   invrg_err err = INVRG_SUCCESS;
+  const char *source = invrg_source_name(source_kind);
   hid_t g = -1, sub = -1, dset = -1, attr = -1;
   out->n = 0;
   if (H5Lexists(file, source, H5P_DEFAULT) <= 0) goto cleanup;
@@ -94,7 +95,7 @@ static invrg_err find_ensembles(hid_t file, const char *name, const char *source
                 (long long)e.n);
     INVRG_CHECK(out->n < MAX_SIZES, INVRG_ERR_INPUT, "%s: more than %d sizes under /%s", name,
                 MAX_SIZES, source);
-    if (strcmp(source, "mc") == 0 && H5Aexists(sub, "beta") > 0) { /* Monte Carlo at any K */
+    if (source_kind == INVRG_SOURCE_MC && H5Aexists(sub, "beta") > 0) { /* Monte Carlo at any K */
       INVRG_H5_CALL(attr = H5Aopen(sub, "beta", H5P_DEFAULT), what);
       INVRG_H5_CALL(H5Aread(attr, H5T_NATIVE_DOUBLE, &e.K), what);
       invrg_h5_close(&attr);
@@ -112,14 +113,15 @@ cleanup:
 }
 
 /* What the earlier stages of this run will save of @p source (the file is empty at check()). */
-static void planned_ensembles(const invrg_config *cfg, const char *source, ensemble_list *out) {
-  const bool packed = strcmp(cfg->output.configs_format, "packed") == 0;
+static void planned_ensembles(const invrg_config *cfg, invrg_source source, ensemble_list *out) {
+  const bool packed = cfg->output.configs_format_kind == INVRG_CONFIGS_PACKED;
   out->n = 0;
-  if (strcmp(source, "mc") == 0 && invrg_config_has_stage(cfg, "mc") && cfg->mc.save_configs)
+  if (source == INVRG_SOURCE_MC && invrg_config_has_stage(cfg, INVRG_STAGE_MC) &&
+      cfg->mc.save_configs)
     for (int i = 0; i < cfg->mc.n_L; i++)
       out->e[out->n++] = (ensemble){cfg->mc.L[i], cfg->mc.n_chains * cfg->mc.n_samples, packed,
                                     cfg->mc.beta};
-  if (strcmp(source, "dream") == 0 && invrg_config_has_stage(cfg, "dream"))
+  if (source == INVRG_SOURCE_DREAM && invrg_config_has_stage(cfg, INVRG_STAGE_DREAM))
     for (int i = 0; i < cfg->dream.n_save_levels && out->n < MAX_SIZES; i++) {
       const int64_t n = cfg->dream.save_max < cfg->dream.n_samples ? cfg->dream.save_max
                                                                    : cfg->dream.n_samples;
@@ -130,8 +132,8 @@ static void planned_ensembles(const invrg_config *cfg, const char *source, ensem
 
 /* ------------------------------------------------------------------ check */
 
-static const char *how_to_save(const char *source) {
-  return strcmp(source, "mc") == 0 ? "stage mc saves them with &mc save_configs = .true."
+static const char *how_to_save(invrg_source source) {
+  return source == INVRG_SOURCE_MC ? "stage mc saves them with &mc save_configs = .true."
                                    : "stage dream saves them with &dream save_levels";
 }
 
@@ -152,18 +154,20 @@ static invrg_err check_found(const invrg_config *cfg, const ensemble_list found[
       any = invrg_config_input_error(cfg, "analyze", "sources",
                                      "sources lists '%s', but %s has no /%s/L<L>/configs (%s)%s",
                                      a->sources[s], where, a->sources[s],
-                                     how_to_save(a->sources[s]), remedy);
-    if (found[s].n >= 2 && invrg_stage_fits_source(cfg, a->sources[s])) {
+                                     how_to_save(a->sources_kind[s]), remedy);
+    if (found[s].n >= 2 && invrg_stage_fits_source(cfg, a->sources_kind[s])) {
       int64_t sizes[MAX_SIZES];
       for (int i = 0; i < found[s].n; i++) sizes[i] = found[s].e[i].L;
-      INVRG_CHECK_MORE(any, invrg_stage_check_fss_range(cfg, a->sources[s], sizes, found[s].n));
+      INVRG_CHECK_MORE(any,
+                       invrg_stage_check_fss_range(cfg, a->sources_kind[s], sizes, found[s].n));
     }
   }
   if (total == 0) /* at the sources asked for, else where the stage is */
     any = invrg_config_input_error(cfg, listed ? "analyze" : "run", listed ? "sources" : "stages",
                                    "stage analyze has nothing to analyse: %s has no "
                                    "/mc/L<L>/configs or /dream/L<L>/configs (%s; %s)%s",
-                                   where, how_to_save("mc"), how_to_save("dream"), remedy);
+                                   where, how_to_save(INVRG_SOURCE_MC),
+                                   how_to_save(INVRG_SOURCE_DREAM), remedy);
 cleanup:
   return err != INVRG_SUCCESS ? err : any;
 }
@@ -173,7 +177,7 @@ static invrg_err check_this_run(const invrg_config *cfg) {
   invrg_err err = INVRG_SUCCESS, any = INVRG_SUCCESS;
   ensemble_list found[2];
   for (int s = 0; s < cfg->analyze.n_sources; s++)
-    planned_ensembles(cfg, cfg->analyze.sources[s], &found[s]);
+    planned_ensembles(cfg, cfg->analyze.sources_kind[s], &found[s]);
   INVRG_CHECK_MORE(any, check_found(cfg, found, "this run",
                                     "; or analyse an earlier run's file with &analyze data"));
   for (int s = 0; s < cfg->analyze.n_sources; s++)
@@ -205,7 +209,7 @@ static invrg_err check_data_file(const invrg_config *cfg) {
     goto cleanup;
   }
   for (int s = 0; s < a->n_sources; s++)
-    if (find_ensembles(file, a->data, a->sources[s], &found[s]) != INVRG_SUCCESS) {
+    if (find_ensembles(file, a->data, a->sources_kind[s], &found[s]) != INVRG_SUCCESS) {
       err = invrg_config_input_error(cfg, "analyze", "data", "%s", invrg_error_message());
       goto cleanup;
     }
@@ -333,7 +337,7 @@ static invrg_err analyze_size(invrg_run *run, hid_t file, const char *source, co
     invrg_mcrg_params mp = {.n_sets = a->n_operators, .n_levels = levels, .n_blocks = B,
                             .seed = (uint64_t)run->cfg->run.seed};
     for (int k = 0; k < mp.n_sets; k++) mp.sets[k] = a->operators[k];
-    invrg_tie_rule_from_name(a->tie_rule, &mp.tie_rule);
+    mp.tie_rule = a->tie_rule_kind;
     INVRG_CALL(invrg_mcrg_create(&mp, groups, &mcrg));
   }
   if (corr != NULL) INVRG_CALL(invrg_corr_prepare(corr, lat));
@@ -401,9 +405,10 @@ cleanup:
 }
 
 /* Every size of one source, then its correlations and finite-size scaling. Collective. */
-static invrg_err analyze_source(invrg_run *run, hid_t file, const char *source, const char *data,
-                                const ensemble_list *list) {
+static invrg_err analyze_source(invrg_run *run, hid_t file, invrg_source source_kind,
+                                const char *data, const ensemble_list *list) {
   invrg_err err = INVRG_SUCCESS;
+  const char *source = invrg_source_name(source_kind);
   const invrg_config_analyze *a = &run->cfg->analyze;
   const invrg_groups *groups = run->groups;
   invrg_summary summary[MAX_SIZES];
@@ -434,7 +439,7 @@ static invrg_err analyze_source(invrg_run *run, hid_t file, const char *source, 
     measured[i] = (invrg_measure_size){list->e[i].L, list->e[i].K,
                                        block_means + (size_t)i * (size_t)B * INVRG_N_PRIMARY,
                                        block_sizes + (size_t)i * (size_t)B};
-  const bool fit = invrg_stage_fits_source(run->cfg, source) && list->n >= 2;
+  const bool fit = invrg_stage_fits_source(run->cfg, source_kind) && list->n >= 2;
   INVRG_CALL(invrg_measure_tail_run(run, dir, corr, fit, measured, list->n, B));
 cleanup:
   invrg_corr_destroy(&corr);
@@ -464,13 +469,13 @@ static invrg_err analyze_execute(invrg_run *run) {
   INVRG_CALL(invrg_h5_attr_string(top, "data", data));
   for (int s = 0; s < a->n_sources; s++) {
     const char *source = a->sources[s];
-    INVRG_CALL(find_ensembles(file, data, source, &list));
+    INVRG_CALL(find_ensembles(file, data, a->sources_kind[s], &list));
     if (list.n == 0) { /* only with the default sources: check() saw to the others */
       invrg_log(INVRG_LOG_INFO, "analyze: %s has no /%s/L<L>/configs; nothing of %s to analyse",
                 data, source, source);
       continue;
     }
-    INVRG_CALL(analyze_source(run, file, source, data, &list));
+    INVRG_CALL(analyze_source(run, file, a->sources_kind[s], data, &list));
   }
 cleanup:
   invrg_h5_close(&top);

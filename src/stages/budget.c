@@ -96,7 +96,7 @@ static invrg_err check_memory(const invrg_run *run, double need, const char *gro
 /* ------------------------------------------------------------------ disk */
 
 static bool packed_format(const invrg_config *cfg) {
-  return strcmp(cfg->output.configs_format, "packed") == 0;
+  return cfg->output.configs_format_kind == INVRG_CONFIGS_PACKED;
 }
 
 /* Bytes of the saved configurations of stage dream. */
@@ -126,8 +126,8 @@ static double mc_bytes(const invrg_config *cfg, double *configs) {
 
 double invrg_budget_file_bytes(const invrg_config *cfg) {
   double bytes = 16e6, configs = 0; /* input, models, summaries, MCRG and correlation tables */
-  if (invrg_config_has_stage(cfg, "mc")) bytes += mc_bytes(cfg, &configs);
-  if (invrg_config_has_stage(cfg, "dream")) bytes += dream_configs_bytes(cfg);
+  if (invrg_config_has_stage(cfg, INVRG_STAGE_MC)) bytes += mc_bytes(cfg, &configs);
+  if (invrg_config_has_stage(cfg, INVRG_STAGE_DREAM)) bytes += dream_configs_bytes(cfg);
   return bytes;
 }
 
@@ -136,7 +136,8 @@ double invrg_budget_file_bytes(const invrg_config *cfg) {
  * space of the output's directory. Reported by @p stage only when it writes the most, on
  * &stage key. Nothing when the directory cannot be examined (its own check says why).
  */
-static invrg_err check_disk(const invrg_run *run, const char *stage, double mine, const char *key) {
+static invrg_err check_disk(const invrg_run *run, invrg_stage_kind stage, double mine,
+                            const char *key) {
   const invrg_config *cfg = run->cfg;
   char dir[sizeof cfg->run.output];
   struct statvfs fs;
@@ -152,19 +153,20 @@ static invrg_err check_disk(const invrg_run *run, const char *stage, double mine
   const int copies = 1 + (checkpoints ? 1 + ck->keep_previous : 0);
   const double file = invrg_budget_file_bytes(cfg), need = file * copies * 1.05 + 64 * 1048576.0;
   if (need <= free_bytes) return INVRG_SUCCESS;
-  const bool has_dream = invrg_config_has_stage(cfg, "dream");
-  const bool has_mc = invrg_config_has_stage(cfg, "mc");
+  const bool has_dream = invrg_config_has_stage(cfg, INVRG_STAGE_DREAM);
+  const bool has_mc = invrg_config_has_stage(cfg, INVRG_STAGE_MC);
   double mc_configs = 0;
   const double dream = has_dream ? dream_configs_bytes(cfg) : 0;
   const double mc = has_mc ? mc_bytes(cfg, &mc_configs) : 0;
-  const char *reporter = has_dream && (!has_mc || dream >= mc) ? "dream" : "mc";
-  if (strcmp(stage, reporter) != 0) return INVRG_SUCCESS; /* the other stage's to report */
+  const invrg_stage_kind reporter =
+      has_dream && (!has_mc || dream >= mc) ? INVRG_STAGE_DREAM : INVRG_STAGE_MC;
+  if (stage != reporter) return INVRG_SUCCESS; /* the other stage's to report */
   return invrg_config_input_error(
-      cfg, stage, key,
+      cfg, invrg_stage_kind_name(stage), key,
       "the run file needs about %.3g GiB (%.3g GiB of it saved configurations of &%s%s), but "
       "its directory '%s' has %.3g GiB free",
-      need / GiB, mine / GiB, stage, copies > 1 ? "; checkpoint copies included" : "", where,
-      free_bytes / GiB);
+      need / GiB, mine / GiB, invrg_stage_kind_name(stage),
+      copies > 1 ? "; checkpoint copies included" : "", where, free_bytes / GiB);
 }
 
 /* Input error unless n · L² bytes (a dataset of n configurations) stay below 2^62. */
@@ -225,7 +227,7 @@ invrg_err invrg_budget_check_dream(const invrg_run *run, bool conv, int kernel) 
   for (int i = 0; i < d->n_save_levels; i++)
     INVRG_CHECK_MORE(found, check_dataset(cfg, "dream", "save_max", n_saved, ldexp(1.0, (int)d->save_levels[i])));
   INVRG_CHECK_MORE(found, check_mcrg_range(cfg, "dream", "n_samples", (double)d->n_samples, N));
-  INVRG_CHECK_MORE(found, check_disk(run, "dream", dream_configs_bytes(cfg), "save_max"));
+  INVRG_CHECK_MORE(found, check_disk(run, INVRG_STAGE_DREAM, dream_configs_bytes(cfg), "save_max"));
 cleanup:
   return err != INVRG_SUCCESS ? err : found;
 }
@@ -240,8 +242,8 @@ invrg_err invrg_budget_check_mc(const invrg_run *run) {
   const double mine = ceil(chains / g->n_groups); /* chains of the busiest group */
   const double per_chain_record = (6.0 * 7 + B * (INVRG_N_PRIMARY + 1)) * 8;
   const bool packed = packed_format(cfg);
-  const char *alg = mc->algorithm;
-  double alg_per_spin = strcmp(alg, "wolff") == 0 ? 5.0 : strcmp(alg, "sw") == 0 ? 13.0 : 0.0;
+  const invrg_mc_algorithm alg = mc->algorithm_kind;
+  double alg_per_spin = alg == INVRG_MC_WOLFF ? 5.0 : alg == INVRG_MC_SW ? 13.0 : 0.0;
   int n_ops, terms;
   operator_counts(cfg, &n_ops, &terms);
   double largest = 0, corr = 0, configs = 0;
@@ -250,14 +252,14 @@ invrg_err invrg_budget_check_mc(const invrg_run *run) {
     const double L = (double)mc->L[i], spins = L * L / (double)g->ranks_per_group;
     if (mc->L[i] > L_max) L_max = mc->L[i];
     /* site indices: Wolff's in 32 bits (2^16 x 2^16), Swendsen-Wang's per rank below 2^31 */
-    if (strcmp(alg, "wolff") == 0 && mc->L[i] > 65536) {
+    if (alg == INVRG_MC_WOLFF && mc->L[i] > 65536) {
       found = invrg_config_input_error(cfg, "mc", "L",
                                        "'wolff' runs a chain on one rank, up to L = 65536 (L = "
                                        "%lld); use algorithm = 'sw' on several ranks per group",
                                        (long long)mc->L[i]);
       continue;
     }
-    if (strcmp(alg, "sw") == 0 && spins >= 0x1p31) {
+    if (alg == INVRG_MC_SW && spins >= 0x1p31) {
       found = invrg_config_input_error(cfg, "mc", "L",
                                        "'sw' handles fewer than 2^31 sites per rank: L = %lld "
                                        "needs ranks_per_group >= %.0f",
@@ -287,18 +289,15 @@ invrg_err invrg_budget_check_mc(const invrg_run *run) {
   snprintf(what, sizeof what, "&mc with L = %lld", (long long)L_max);
   INVRG_CHECK_MORE(found, check_memory(run, need, "mc", "L", what, LATTICE_ADVICE));
   mc_bytes(cfg, &configs);
-  INVRG_CHECK_MORE(found, check_disk(run, "mc", configs, mc->save_configs ? "save_configs" : "n_samples"));
+  INVRG_CHECK_MORE(found, check_disk(run, INVRG_STAGE_MC, configs,
+                                     mc->save_configs ? "save_configs" : "n_samples"));
 cleanup:
   return err != INVRG_SUCCESS ? err : found;
 }
 
 /* Parameters of the model &train fits: sym3/5/7 3, 6, 10; conv 2·C·k² + C + 1. */
 static double train_params(const invrg_config_train *t) {
-  if (strcmp(t->model, "conv") == 0) {
-    const double C = (double)t->conv_channels, k = (double)t->conv_kernel;
-    return 2 * C * k * k + C + 1;
-  }
-  return strcmp(t->model, "sym7") == 0 ? 10 : strcmp(t->model, "sym5") == 0 ? 6 : 3;
+  return invrg_model_param_count(t->model_kind, (int)t->conv_kernel, (int)t->conv_channels);
 }
 
 invrg_err invrg_budget_check_train(const invrg_run *run, int64_t n_configs, int64_t L) {

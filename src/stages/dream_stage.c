@@ -32,6 +32,11 @@
 
 /* ------------------------------------------------------------------ the model */
 
+/* The model kind of &dream model (NONE: no model given literally). */
+static const invrg_model_kind literal_kind[] = {[INVRG_DREAM_MODEL_SYM3] = INVRG_MODEL_KIND_SYM3,
+                                                [INVRG_DREAM_MODEL_SYM5] = INVRG_MODEL_KIND_SYM5,
+                                                [INVRG_DREAM_MODEL_SYM7] = INVRG_MODEL_KIND_SYM7};
+
 /* The model of &dream: a file, literal parameters, or this run's trained one. */
 static invrg_err dream_model(const invrg_run *run, invrg_model **out) {
   invrg_err err = INVRG_SUCCESS;
@@ -43,8 +48,8 @@ static invrg_err dream_model(const invrg_run *run, invrg_model **out) {
       err = invrg_config_input_error(run->cfg, "dream", "model_file", "%s", invrg_error_message());
     goto cleanup;
   }
-  if (d->model[0] != '\0') {
-    INVRG_CALL(invrg_model_create(d->model, 0, 0, out));
+  if (d->model_kind != INVRG_DREAM_MODEL_NONE) {
+    INVRG_CALL(invrg_model_create(literal_kind[d->model_kind], 0, 0, out));
     if (d->n_params != (*out)->n_params) {
       err = invrg_config_input_error(run->cfg, "dream", "params",
                                      "model '%s' has %d parameters, params gives %d", d->model,
@@ -77,7 +82,7 @@ static invrg_err small_kernel_model(const invrg_run *run, const invrg_model *m, 
   invrg_err err = INVRG_SUCCESS;
   const invrg_config_dream *d = &run->cfg->dream;
   *out = NULL;
-  *n_steps = strcmp(d->small_kernel_start, "paper") == 0 ? (m->kernel - 3) / 2 : 0;
+  *n_steps = d->small_kernel_start_kind == INVRG_SMALL_KERNEL_PAPER ? (m->kernel - 3) / 2 : 0;
   if (*n_steps <= 0) goto cleanup;
   if (d->small_kernel_model_file[0] != '\0') {
     err = invrg_model_read(d->small_kernel_model_file, "model", out);
@@ -86,7 +91,7 @@ static invrg_err small_kernel_model(const invrg_run *run, const invrg_model *m, 
                                      invrg_error_message());
     INVRG_CALL(err);
   } else if (m->family == INVRG_MODEL_SYM) {
-    INVRG_CALL(invrg_model_create("sym3", 0, 0, out));
+    INVRG_CALL(invrg_model_create(INVRG_MODEL_KIND_SYM3, 0, 0, out));
     memcpy((*out)->params, d->small_kernel_params, 3 * sizeof *d->small_kernel_params);
   }
   if (*out == NULL || (*out)->kernel != 3 || (*out)->family != m->family) {
@@ -94,7 +99,8 @@ static invrg_err small_kernel_model(const invrg_run *run, const invrg_model *m, 
         run->cfg, "dream", m->family == INVRG_MODEL_CONV ? "small_kernel_model_file" : "small_kernel_start",
         "small_kernel_start = 'paper' with a %s model (k = %d) needs a %s model with k = 3 for "
         "the first %d step%s%s",
-        m->kind, m->kernel, m->family == INVRG_MODEL_CONV ? "conv" : "sym3", *n_steps,
+        invrg_model_kind_name(m->kind), m->kernel, m->family == INVRG_MODEL_CONV ? "conv" : "sym3",
+        *n_steps,
         *n_steps == 1 ? "" : "s",
         m->family == INVRG_MODEL_CONV ? ": give small_kernel_model_file" : "");
     goto cleanup;
@@ -121,7 +127,7 @@ static invrg_err dream_check(const invrg_run *run) {
       found = invrg_config_input_error(cfg, "dream", "save_levels",
                                        "save_levels holds %lld, outside 1 .. levels = %lld",
                                        (long long)d->save_levels[i], (long long)d->levels);
-    else if (strcmp(cfg->output.configs_format, "packed") == 0 &&
+    else if (cfg->output.configs_format_kind == INVRG_CONFIGS_PACKED &&
              (L / run->groups->px < 8 || (L / run->groups->px) % 8 != 0))
       found = invrg_config_input_error(cfg, "dream", "save_levels",
                                        "packed configurations need blocks at least 8 wide: level "
@@ -129,17 +135,18 @@ static invrg_err dream_check(const invrg_run *run) {
                                        (long long)d->save_levels[i], (long long)L,
                                        run->groups->px);
   }
-  if (invrg_stage_fits_source(cfg, "dream") && d->measure_from <= d->levels &&
+  if (invrg_stage_fits_source(cfg, INVRG_SOURCE_DREAM) && d->measure_from <= d->levels &&
       d->levels - d->measure_from >= 1) {
     int64_t sizes[INVRG_MAX_LEVELS + 1];
     int n = 0;
     for (int64_t l = d->measure_from; l <= d->levels; l++) sizes[n++] = (int64_t)1 << l;
-    INVRG_CHECK_MORE(found, invrg_stage_check_fss_range(cfg, "dream", sizes, n));
+    INVRG_CHECK_MORE(found, invrg_stage_check_fss_range(cfg, INVRG_SOURCE_DREAM, sizes, n));
   }
   /* Read the models now (a bad file is an input error). Every rank reads them: a failure of
    * one rank alone is agreed on before the collective checks of the budget below. */
   invrg_err read = INVRG_SUCCESS;
-  if (!(d->model_file[0] == '\0' && d->model[0] == '\0' && invrg_config_has_stage(cfg, "train")))
+  if (!(d->model_file[0] == '\0' && d->model_kind == INVRG_DREAM_MODEL_NONE &&
+        invrg_config_has_stage(cfg, INVRG_STAGE_TRAIN)))
     read = dream_model(run, &m);
   if (read == INVRG_SUCCESS && m != NULL) { /* the small-kernel model of 'paper' too */
     invrg_model *small = NULL;
@@ -148,7 +155,8 @@ static invrg_err dream_check(const invrg_run *run) {
     invrg_model_destroy(&small);
   }
   INVRG_CHECK_MORE(found, invrg_error_agree(read, run->groups->world));
-  bool conv = m != NULL ? m->family == INVRG_MODEL_CONV : strcmp(cfg->train.model, "conv") == 0;
+  bool conv = m != NULL ? m->family == INVRG_MODEL_CONV
+                        : cfg->train.model_kind == INVRG_MODEL_KIND_CONV;
   const int kernel = (int)(m != NULL ? m->kernel : conv ? cfg->train.conv_kernel : 3);
   INVRG_CHECK_MORE(found, invrg_budget_check_dream(run, conv, kernel)); /* memory, disk, ranges */
   /* Models with a window table (sym, conv k = 3) dream on distributed lattices; the others
@@ -200,9 +208,8 @@ static invrg_err measure_pairs(invrg_mcrg *acc[N_PAIRS], const invrg_config *cfg
                                  fine_sums, -1, block));
   /* Fresh coins per sample and level. Steps 64 + level: the blocked pairs below use steps
    * 0·64 + n (mcrg.h), never these. */
-  invrg_tie_rule rule = INVRG_TIE_RANDOM;
-  invrg_tie_rule_from_name(cfg->analyze.tie_rule, &rule);
-  invrg_blockspin_ties t = {rule, (uint64_t)cfg->run.seed, sample, 64 + (uint64_t)level};
+  invrg_blockspin_ties t = {cfg->analyze.tie_rule_kind, (uint64_t)cfg->run.seed, sample,
+                            64 + (uint64_t)level};
   INVRG_CALL(invrg_blockspin_apply(fine, &t, coarse, &ties)); /* lat[ℓ − 1] overwritten */
   INVRG_CALL(invrg_mcrg_operator_sums(acc[PAIRS_DOWN], coarse, coarse_sums));
   INVRG_CALL(invrg_mcrg_add_sums(acc[PAIRS_DOWN], level, coarse->lx, coarse->ly, coarse_sums,
@@ -481,7 +488,7 @@ static invrg_err dream_execute(invrg_run *run) {
   invrg_lattice *lat[INVRG_MAX_LEVELS + 1] = {NULL};
   double *mine = NULL, *all = NULL;
   int64_t *done = NULL;
-  double seconds[N_COSTS * 21] = {0}; /* [level][cost] of this rank */
+  double seconds[N_COSTS * (INVRG_MAX_LEVELS + 1)] = {0}; /* [level][cost] of this rank */
   int64_t dreamed = 0;                 /* samples this rank dreamed in this run */
   invrg_summary *summary = NULL;
   double *block_means = NULL;
@@ -489,21 +496,20 @@ static invrg_err dream_execute(invrg_run *run) {
   invrg_corr *corr = NULL;
   hid_t saved[INVRG_MAX_LEVELS + 1];
   for (int l = 0; l <= INVRG_MAX_LEVELS; l++) saved[l] = -1;
-  const bool packed = strcmp(cfg->output.configs_format, "packed") == 0;
-  invrg_dream_start start = strcmp(d->start, "random") == 0 ? INVRG_DREAM_START_RANDOM
-                            : strcmp(d->start, "up") == 0   ? INVRG_DREAM_START_UP
-                                                            : INVRG_DREAM_START_ALTERNATE;
+  const bool packed = cfg->output.configs_format_kind == INVRG_CONFIGS_PACKED;
+  const invrg_dream_start start = d->start_kind;
 
   const int64_t resident_at_start = invrg_memory_resident_bytes();
   INVRG_CALL(dream_model(run, &m));
   invrg_log(INVRG_LOG_INFO, "dream with %s (%d parameters): %lld samples up to %lld x %lld",
-            m->kind, m->n_params, (long long)d->n_samples, 1LL << levels, 1LL << levels);
+            invrg_model_kind_name(m->kind), m->n_params, (long long)d->n_samples, 1LL << levels,
+            1LL << levels);
   INVRG_CALL(invrg_dream_work_create(m, 1 << (levels - 1), &w));
   INVRG_CALL(small_kernel_model(run, m, &m_small, &n_small));
   if (m_small != NULL) {
     INVRG_CALL(invrg_dream_work_create(m_small, 1 << (n_small - 1), &w_small));
     invrg_log(INVRG_LOG_INFO, "small_kernel_start = 'paper': levels 1 .. %d with %s (k = 3)",
-              n_small, m_small->kind);
+              n_small, invrg_model_kind_name(m_small->kind));
   }
   /* One lattice per level, reused by every sample: whole on each rank of the group while the
    * grid cannot split it, distributed from then on. */
@@ -540,7 +546,7 @@ static invrg_err dream_execute(invrg_run *run) {
   invrg_mcrg_params mp = {.n_sets = cfg->analyze.n_operators, .n_levels = levels,
                           .n_blocks = B_acc, .seed = (uint64_t)cfg->run.seed};
   for (int k = 0; k < mp.n_sets; k++) mp.sets[k] = cfg->analyze.operators[k];
-  invrg_tie_rule_from_name(cfg->analyze.tie_rule, &mp.tie_rule);
+  mp.tie_rule = cfg->analyze.tie_rule_kind;
   for (int p = 0; p < N_PAIRS; p++) {
     invrg_mcrg_params pp = mp;
     if (p == PAIRS_BLOCKED) pp.n_levels = blocked_levels(cfg);
@@ -663,7 +669,7 @@ static invrg_err dream_execute(invrg_run *run) {
     measured[l] = (invrg_measure_size){(int64_t)1 << (d->measure_from + l), INVRG_K_CRITICAL,
                                        block_means + (size_t)l * (size_t)B * INVRG_N_PRIMARY,
                                        block_sizes};
-  const bool fit = invrg_stage_fits_source(cfg, "dream") && n_meas >= 2 && B >= 2;
+  const bool fit = invrg_stage_fits_source(cfg, INVRG_SOURCE_DREAM) && n_meas >= 2 && B >= 2;
   INVRG_CALL(invrg_measure_tail_run(run, "dream", corr, fit, measured, n_meas, B));
 
   /* MCRG of up, down and blocked pairs. */

@@ -39,15 +39,6 @@ static const int series_primary[N_SERIES] = {INVRG_PRIMARY_E,     INVRG_PRIMARY_
 /* invrg_series_stats as doubles in a per-chain record. */
 enum { STATS_FIELDS = 7 };
 
-typedef enum { ALG_WOLFF, ALG_SW, ALG_METROPOLIS, ALG_HEATBATH } algorithm;
-
-static algorithm parse_algorithm(const char *name) {
-  if (strcmp(name, "wolff") == 0) return ALG_WOLFF;
-  if (strcmp(name, "sw") == 0) return ALG_SW;
-  if (strcmp(name, "metropolis") == 0) return ALG_METROPOLIS;
-  return ALG_HEATBATH;
-}
-
 /* ------------------------------------------------------------------ check */
 
 /* The checks that depend on one lattice size; every input error is reported. */
@@ -63,7 +54,7 @@ static invrg_err check_size(const invrg_run *run, int64_t L) {
                                      (long long)cfg->analyze.mcrg_levels,
                                      (long long)(INT64_C(1) << cfg->analyze.mcrg_levels),
                                      (long long)L);
-  if (cfg->mc.save_configs && strcmp(cfg->output.configs_format, "packed") == 0 &&
+  if (cfg->mc.save_configs && cfg->output.configs_format_kind == INVRG_CONFIGS_PACKED &&
       (L / g->px) % 8 != 0)
     found = invrg_config_input_error(cfg, "output", "configs_format",
                                      "packed configurations need a block width L/px = %lld that "
@@ -81,7 +72,7 @@ static invrg_err mc_check(const invrg_run *run) {
     found = invrg_config_input_error(cfg, "analyze", "mcrg_on_mc",
                                      "MCRG of Monte Carlo samples works on one &mc L per run (%d "
                                      "given)", cfg->mc.n_L);
-  if (parse_algorithm(cfg->mc.algorithm) == ALG_WOLFF && g->ranks_per_group > 1)
+  if (cfg->mc.algorithm_kind == INVRG_MC_WOLFF && g->ranks_per_group > 1)
     found = invrg_config_input_error(cfg, "mc", "algorithm",
                                      "'wolff' runs each chain on one rank, but ranks_per_group = "
                                      "%d; use algorithm = 'sw' for a lattice shared by several "
@@ -92,8 +83,9 @@ static invrg_err mc_check(const invrg_run *run) {
                                      (long long)cfg->mc.blocks_per_chain,
                                      (long long)cfg->mc.n_samples);
   for (int i = 0; i < cfg->mc.n_L; i++) INVRG_CHECK_MORE(found, check_size(run, cfg->mc.L[i]));
-  if (invrg_stage_fits_source(cfg, "mc") && cfg->mc.n_L >= 2)
-    INVRG_CHECK_MORE(found, invrg_stage_check_fss_range(cfg, "mc", cfg->mc.L, cfg->mc.n_L));
+  if (invrg_stage_fits_source(cfg, INVRG_SOURCE_MC) && cfg->mc.n_L >= 2)
+    INVRG_CHECK_MORE(found,
+                     invrg_stage_check_fss_range(cfg, INVRG_SOURCE_MC, cfg->mc.L, cfg->mc.n_L));
   INVRG_CHECK_MORE(found, invrg_budget_check_mc(run)); /* memory, disk, ranges */
 cleanup:
   return err != INVRG_SUCCESS ? err : found;
@@ -103,7 +95,7 @@ cleanup:
 
 /* The updates of one chain: whichever workspace its algorithm needs. */
 typedef struct {
-  algorithm alg;
+  invrg_mc_algorithm alg;
   invrg_wolff *wolff;
   invrg_sw *sw;
   uint64_t sweeps; /* sweeps done = RNG step of the next (SW, checkerboard) */
@@ -112,7 +104,7 @@ typedef struct {
 static invrg_err update(invrg_lattice *lat, const invrg_mc_chain *chain, updater *u,
                         int64_t n_sweeps, bool thermalizing, invrg_mc_counts *counts) {
   invrg_err err = INVRG_SUCCESS;
-  if (u->alg == ALG_WOLFF) {
+  if (u->alg == INVRG_MC_WOLFF) {
     if (thermalizing)
       INVRG_CALL(invrg_mc_wolff_thermalize(lat, chain, n_sweeps, u->wolff, counts));
     else
@@ -120,10 +112,11 @@ static invrg_err update(invrg_lattice *lat, const invrg_mc_chain *chain, updater
     goto cleanup;
   }
   for (int64_t t = 0; t < n_sweeps; t++, u->sweeps++) {
-    if (u->alg == ALG_SW)
+    if (u->alg == INVRG_MC_SW)
       INVRG_CALL(invrg_mc_sw_sweep(lat, chain, u->sweeps, u->sw, counts));
     else
-      INVRG_CALL(invrg_mc_checkerboard_sweep(lat, chain, u->sweeps, u->alg == ALG_HEATBATH, counts));
+      INVRG_CALL(invrg_mc_checkerboard_sweep(lat, chain, u->sweeps, u->alg == INVRG_MC_HEATBATH,
+                                             counts));
   }
 cleanup:
   return err;
@@ -269,16 +262,16 @@ static invrg_err chain_run(size_work *w, int64_t k) {
     w->steps_done += (double)mc->sample_every;
     invrg_progress *progress = &w->progress;
     const invrg_mc_counts *counts = &w->counts;
-    if (u->alg == ALG_WOLFF)
+    if (u->alg == INVRG_MC_WOLFF)
       snprintf(progress->detail, sizeof progress->detail, "mean cluster %.0f",
                (double)counts->spins_flipped / (double)counts->clusters);
-    else if (u->alg == ALG_SW)
+    else if (u->alg == INVRG_MC_SW)
       snprintf(progress->detail, sizeof progress->detail, "%.3g clusters per sweep",
                (double)counts->clusters / w->steps_done);
     else
       snprintf(progress->detail, sizeof progress->detail, "acceptance %.3f",
                (double)counts->accepted / (double)counts->attempted);
-    double work = u->alg == ALG_WOLFF ? (double)counts->spins_flipped : w->steps_done * N;
+    double work = u->alg == INVRG_MC_WOLFF ? (double)counts->spins_flipped : w->steps_done * N;
     invrg_progress_update(progress, w->steps_done, work);
 
     if (s + 1 < n) { /* a safe point: the chain can continue from here */
@@ -588,7 +581,7 @@ static invrg_err run_size(invrg_run *run, int i, invrg_corr *corr, double *fss_m
   double *fss_means = fss_means_all + (size_t)i * per_size * INVRG_N_PRIMARY;
   int64_t *fss_sizes = fss_sizes_all + (size_t)i * per_size;
   size_work w = {.run = run, .size_index = i, .L = L, .series_dset = -1,
-                 .u = {parse_algorithm(mc->algorithm), NULL, NULL, 0}, .cw = {.dset = -1},
+                 .u = {mc->algorithm_kind, NULL, NULL, 0}, .cw = {.dset = -1},
                  .corr = corr, .fss_means = fss_means_all, .fss_sizes = fss_sizes_all};
   w.n_mine = invrg_groups_item_count(groups, mc->n_chains);
   invrg_mcrg_results *mcrg_results = NULL;
@@ -603,8 +596,8 @@ static invrg_err run_size(invrg_run *run, int i, invrg_corr *corr, double *fss_m
     INVRG_CALL(invrg_lattice_create_replicated(L, L, 1, &w.lat));
   else
     INVRG_CALL(invrg_lattice_create_distributed(groups, L, L, 1, &w.lat));
-  if (w.u.alg == ALG_WOLFF) INVRG_CALL(invrg_wolff_create(L, L, &w.u.wolff));
-  if (w.u.alg == ALG_SW) INVRG_CALL(invrg_sw_create(w.lat, &w.u.sw));
+  if (w.u.alg == INVRG_MC_WOLFF) INVRG_CALL(invrg_wolff_create(L, L, &w.u.wolff));
+  if (w.u.alg == INVRG_MC_SW) INVRG_CALL(invrg_sw_create(w.lat, &w.u.sw));
 
   /* Datasets first: creating them is collective, writing them is not. */
   INVRG_CALL(invrg_h5_create_group(run->file->file, path, &group));
@@ -613,7 +606,7 @@ static invrg_err run_size(invrg_run *run, int i, invrg_corr *corr, double *fss_m
                                      &w.series_dset));
   INVRG_CALL(invrg_h5_attr_strings(w.series_dset, "columns", series_names, N_SERIES));
   if (mc->save_configs) {
-    w.cw.packed = strcmp(cfg->output.configs_format, "packed") == 0;
+    w.cw.packed = cfg->output.configs_format_kind == INVRG_CONFIGS_PACKED;
     INVRG_CALL(invrg_configs_create(group, "configs", mc->n_chains * n, L, w.cw.packed, &w.cw.dset));
     w.cw.writer = w.lat->mode == INVRG_LATTICE_DISTRIBUTED || groups->rank == 0;
     w.cw.block_bytes = invrg_configs_block_bytes(w.lat, w.cw.packed);
@@ -627,7 +620,7 @@ static invrg_err run_size(invrg_run *run, int i, invrg_corr *corr, double *fss_m
                             .n_blocks = (int)cfg->analyze.jackknife_blocks,
                             .seed = (uint64_t)cfg->run.seed};
     for (int k = 0; k < mp.n_sets; k++) mp.sets[k] = cfg->analyze.operators[k];
-    invrg_tie_rule_from_name(cfg->analyze.tie_rule, &mp.tie_rule);
+    mp.tie_rule = cfg->analyze.tie_rule_kind;
     INVRG_CALL(invrg_mcrg_create(&mp, groups, &w.mcrg));
   }
   if (corr != NULL) INVRG_CALL(invrg_corr_prepare(corr, w.lat));
@@ -651,7 +644,7 @@ static invrg_err run_size(invrg_run *run, int i, invrg_corr *corr, double *fss_m
            mc->algorithm, groups->group, (long long)w.n_mine);
   invrg_progress_start(&w.progress, label,
                        (double)(w.n_mine * (mc->n_therm + n * mc->sample_every)),
-                       w.u.alg == ALG_WOLFF ? "flipped spins" : "spin updates", 10.0);
+                       w.u.alg == INVRG_MC_WOLFF ? "flipped spins" : "spin updates", 10.0);
   for (int64_t k = 0; k < w.n_mine; k++) {
     if (w.done[k] >= n) continue; /* complete before the checkpoint */
     double *rec = w.records + (size_t)k * len, *chain_series = w.series;
@@ -683,7 +676,7 @@ static invrg_err run_size(invrg_run *run, int i, invrg_corr *corr, double *fss_m
     if (d == INVRG_CKPT_NONE) break;
     INVRG_CALL(save_state(&w, d));
   }
-  invrg_progress_finish(&w.progress, w.u.alg == ALG_WOLFF ? (double)w.counts.spins_flipped
+  invrg_progress_finish(&w.progress, w.u.alg == INVRG_MC_WOLFF ? (double)w.counts.spins_flipped
                                                            : w.steps_done * (double)(L * L));
 
   /* Chains in chain order on rank 0, summary there, then to everyone. */
@@ -768,7 +761,7 @@ static invrg_err mc_execute(invrg_run *run) {
   if (state >= 0) INVRG_CALL(restore_sizes(run, state, &first_size, means, sizes, corr));
   for (int i = first_size; i < n_L; i++)
     INVRG_CALL(run_size(run, i, corr, means, sizes, i == first_size ? state : -1));
-  const bool fit = invrg_stage_fits_source(cfg, "mc") && n_L >= 2;
+  const bool fit = invrg_stage_fits_source(cfg, INVRG_SOURCE_MC) && n_L >= 2;
   if (fit) { /* the block means of every size are on world rank 0 */
     INVRG_MPI_CALL(MPI_Bcast(means, (int)((size_t)n_L * per_size), MPI_DOUBLE, 0, groups->world));
     INVRG_MPI_CALL(MPI_Bcast(sizes, n_L * n_blocks, MPI_INT64_T, 0, groups->world));

@@ -5,13 +5,13 @@
 
 #include "invrg/stage.h"
 
-bool invrg_stage_fits_source(const invrg_config *cfg, const char *source) {
+bool invrg_stage_fits_source(const invrg_config *cfg, invrg_source source) {
   for (int k = 0; k < cfg->analyze.n_fss_sources; k++)
-    if (strcmp(cfg->analyze.fss_sources[k], source) == 0) return true;
+    if (cfg->analyze.fss_sources_kind[k] == source) return true;
   return false;
 }
 
-invrg_err invrg_stage_check_fss_range(const invrg_config *cfg, const char *source,
+invrg_err invrg_stage_check_fss_range(const invrg_config *cfg, invrg_source source,
                                       const int64_t *L, int n_L) {
   const int64_t lo = cfg->analyze.fss_Lmin, hi = cfg->analyze.fss_Lmax;
   /* An empty range is the pipeline's error (it does not depend on the source); the defaults
@@ -31,5 +31,6 @@ invrg_err invrg_stage_check_fss_range(const invrg_config *cfg, const char *sourc
   return invrg_config_input_error(cfg, "analyze", lo_excludes ? "fss_Lmin" : "fss_Lmax",
                                   "fss_Lmin = %lld, fss_Lmax = %lld keep %d of the sizes of %s "
                                   "(%s); a finite-size-scaling fit needs at least 2",
-                                  (long long)lo, (long long)hi, kept, source, sizes);
+                                  (long long)lo, (long long)hi, kept, invrg_source_name(source),
+                                  sizes);
 }

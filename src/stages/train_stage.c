@@ -172,15 +172,15 @@ cleanup:
 
 /* The exact fit: asked for, or the default of the sym models. */
 static bool uses_newton(const invrg_config_train *t) {
-  return strcmp(t->optimizer, "newton") == 0 ||
-         (t->optimizer[0] == '\0' && strcmp(t->model, "conv") != 0);
+  return t->optimizer_kind == INVRG_OPTIMIZER_NEWTON ||
+         (t->optimizer_kind == INVRG_OPTIMIZER_AUTO && t->model_kind != INVRG_MODEL_KIND_CONV);
 }
 
 static invrg_err train_check(const invrg_run *run) {
   invrg_err err = INVRG_SUCCESS, found = INVRG_SUCCESS;
   const invrg_config *cfg = run->cfg;
   const invrg_config_train *t = &cfg->train;
-  if (t->data[0] == '\0' && !(invrg_config_has_stage(cfg, "mc") && cfg->mc.save_configs))
+  if (t->data[0] == '\0' && !(invrg_config_has_stage(cfg, INVRG_STAGE_MC) && cfg->mc.save_configs))
     found = invrg_config_input_error(cfg, "train", "data",
                                      "data = '' trains on this run's Monte Carlo samples: add "
                                      "'mc' to &run stages with &mc save_configs = .true., or "
@@ -189,16 +189,16 @@ static invrg_err train_check(const invrg_run *run) {
     found = invrg_config_input_error(cfg, "train", "data_L",
                                      "&mc L lists %d sizes: choose the one to train on with "
                                      "data_L", cfg->mc.n_L);
-  const bool conv = strcmp(t->model, "conv") == 0, newton = uses_newton(t);
-  if (conv && strcmp(t->optimizer, "newton") == 0)
+  const bool conv = t->model_kind == INVRG_MODEL_KIND_CONV, newton = uses_newton(t);
+  if (conv && t->optimizer_kind == INVRG_OPTIMIZER_NEWTON)
     found = invrg_config_input_error(cfg, "train", "optimizer",
                                      "optimizer = 'newton' is the exact fit of the sym models; "
                                      "conv is not convex: use adamw, adam or sgd");
-  if (!newton && strcmp(t->ties, "expectation") == 0)
+  if (!newton && t->ties_kind == INVRG_TIES_EXPECTATION)
     found = invrg_config_input_error(cfg, "train", "ties",
                                      "ties = 'expectation' is for optimizer = 'newton'; the "
                                      "stochastic optimizers draw tie coins");
-  if (strcmp(t->select, "mean") == 0 && conv)
+  if (t->select_kind == INVRG_SELECT_MEAN && conv)
     found = invrg_config_input_error(cfg, "train", "select",
                                      "the mean of conv replicas is not a model; use 'best'");
   /* Only rank 0 looks at the file, then tells everyone what it found. */
@@ -225,16 +225,15 @@ cleanup:
   return err != INVRG_SUCCESS ? err : found;
 }
 
-/* ------------------------------------------------------------------ execute */
+/* ------------------------------------------------------------------ the replicas and /train */
 
+/* The recipe of the stochastic optimizers; optimizer = '' means adamw here (conv). */
 static invrg_train_recipe recipe_of(const invrg_config_train *t) {
-  invrg_train_recipe r = {
-      strcmp(t->loss, "weighted") == 0 ? INVRG_LOSS_WEIGHTED : INVRG_LOSS_BCE,
-      strcmp(t->optimizer, "adam") == 0  ? INVRG_OPT_ADAM
-      : strcmp(t->optimizer, "sgd") == 0 ? INVRG_OPT_SGD
-                                         : INVRG_OPT_ADAMW,
-      strcmp(t->schedule, "constant") == 0 ? INVRG_SCHEDULE_CONSTANT : INVRG_SCHEDULE_ONECYCLE,
-      t->lr, t->weight_decay, t->epochs, t->batch};
+  invrg_optimizer_kind optimizer = INVRG_OPT_ADAMW;
+  if (t->optimizer_kind == INVRG_OPTIMIZER_ADAM) optimizer = INVRG_OPT_ADAM;
+  if (t->optimizer_kind == INVRG_OPTIMIZER_SGD) optimizer = INVRG_OPT_SGD;
+  invrg_train_recipe r = {t->loss_kind,     optimizer, t->schedule_kind, t->lr,
+                          t->weight_decay, t->epochs, t->batch};
   return r;
 }
 
@@ -253,6 +252,13 @@ static double *replica_row(const replica_table *t, int64_t r) {
   return t->all + (size_t)r * replica_record(t);
 }
 
+/* The replicas' parameters and final validation losses, as ml/train takes them. */
+static invrg_train_replicas replicas_of(const replica_table *t) {
+  const size_t rec = replica_record(t);
+  const invrg_train_replicas r = {t->n_replicas, t->n_params, t->all, t->all + (rec - 2), rec};
+  return r;
+}
+
 /*
  * What both kinds of training write in /train (left open in *group for the writer's own
  * attributes): the model, the data's size, how the kept model was chosen, the replicas'
@@ -268,7 +274,7 @@ static invrg_err write_train_common(hid_t file, const invrg_model *kept, int64_t
   const int np = kept->n_params;
   int64_t kernel = kept->kernel, channels = kept->channels;
   INVRG_CALL(invrg_h5_create_group(file, "train", &g));
-  INVRG_CALL(invrg_h5_attr_string(g, "model", kept->kind));
+  INVRG_CALL(invrg_h5_attr_string(g, "model", invrg_model_kind_name(kept->kind)));
   INVRG_CALL(invrg_h5_attr_int64(g, "kernel", &kernel, 1, true));
   INVRG_CALL(invrg_h5_attr_int64(g, "channels", &channels, 1, true));
   INVRG_CALL(invrg_h5_attr_int64(g, "L", &L, 1, true));
@@ -323,14 +329,9 @@ static invrg_err write_train_group(hid_t file, const replica_table *t,
     memcpy(params + r * np, row, (size_t)np * sizeof *params);
     memcpy(train + r * E, row + np, (size_t)E * sizeof *train);
     memcpy(val + r * E, row + np + E, (size_t)E * sizeof *val);
-    for (int i = 0; i < np; i++) mean[i] += row[i] / (double)R;
   }
-  for (int64_t r = 0; r < R; r++)
-    for (int i = 0; i < np; i++) {
-      double d = replica_row(t, r)[i] - mean[i];
-      std[i] += R > 1 ? d * d / (double)(R - 1) : 0;
-    }
-  for (int i = 0; i < np; i++) std[i] = sqrt(std[i]);
+  const invrg_train_replicas reps = replicas_of(t);
+  invrg_train_replica_moments(&reps, mean, std);
 
   INVRG_CALL(write_train_common(file, selected, L, n_data - n_val, n_val, selection, best, R, E,
                                 params, train, val, &g));
@@ -345,7 +346,7 @@ static invrg_err write_train_group(hid_t file, const replica_table *t,
     invrg_log(INVRG_LOG_INFO, "  %-16s %.6f   (replicas: %.6f +- %.6f)", name, selected->params[i],
               mean[i], std[i]);
   }
-  if (strcmp(selected->kind, "sym3") == 0) {
+  if (selected->kind == INVRG_MODEL_KIND_SYM3) {
     const double a = selected->params[0], b = selected->params[1], c = selected->params[2];
     invrg_log(INVRG_LOG_INFO, "  effective weights: w_P = c+2b+a = %.5f, w_N = a+b = %.5f, "
               "w_D = a = %.5f", c + 2 * b + a, a + b, a);
@@ -465,23 +466,6 @@ cleanup:
 
 /* ------------------------------------------------------------------ the exact fit */
 
-/* Bootstrap mean and covariance of rows 1..R−1 of @p params ([R][np]); NaN with fewer than 2. */
-static void bootstrap_moments(const double *params, int64_t R, int np, double *mean, double *cov) {
-  for (int i = 0; i < np; i++) mean[i] = 0;
-  for (int i = 0; i < np * np; i++) cov[i] = R >= 3 ? 0 : NAN;
-  if (R < 3) {
-    for (int i = 0; i < np; i++) mean[i] = NAN;
-    return;
-  }
-  for (int64_t r = 1; r < R; r++)
-    for (int i = 0; i < np; i++) mean[i] += params[r * np + i] / (double)(R - 1);
-  for (int64_t r = 1; r < R; r++)
-    for (int i = 0; i < np; i++)
-      for (int j = 0; j < np; j++)
-        cov[i * np + j] += (params[r * np + i] - mean[i]) * (params[r * np + j] - mean[j]) /
-                           (double)(R - 2);
-}
-
 /* σ of v · θ from the covariance. */
 static double sigma_of(const double *cov, int np, const double *v) {
   double s = 0;
@@ -501,7 +485,7 @@ static invrg_err write_fit_group(hid_t file, const invrg_model *kept, const doub
   double mean[10], cov[100], err_[10], *vals = NULL;
   vals = malloc((size_t)R * sizeof *vals);
   INVRG_CHECK_ALLOC(vals);
-  bootstrap_moments(params, R, np, mean, cov);
+  invrg_fit_bootstrap_moments(params, R, np, mean, cov);
   for (int i = 0; i < np; i++) err_[i] = sqrt(cov[i * np + i]);
   for (int64_t r = 0; r < R; r++) vals[r] = r == 0 ? val : NAN;
 
@@ -535,7 +519,7 @@ static invrg_err write_fit_group(hid_t file, const invrg_model *kept, const doub
     invrg_model_param_name(kept, i, name, sizeof name);
     invrg_log(INVRG_LOG_INFO, "  %-16s %.6f +- %.6f", name, kept->params[i], err_[i]);
   }
-  if (strcmp(kept->kind, "sym3") == 0) {
+  if (kept->kind == INVRG_MODEL_KIND_SYM3) {
     const double a = kept->params[0], b = kept->params[1], c = kept->params[2];
     const double vP[3] = {1, 2, 1}, vN[3] = {1, 1, 0}, vD[3] = {1, 0, 0};
     invrg_log(INVRG_LOG_INFO, "  effective weights: w_P = c+2b+a = %.5f +- %.5f, w_N = a+b = "
@@ -570,10 +554,10 @@ static invrg_err fit_exact(invrg_run *run, const invrg_train_data *data, const i
   const MPI_Comm world = run->groups->world;
   const int np = proto->n_params;
   const int64_t R = tc->n_replicas, n_train = data->n - data->n_validation;
-  const invrg_fit_options o = {strcmp(tc->loss, "weighted") == 0 ? INVRG_LOSS_WEIGHTED : INVRG_LOSS_BCE,
-                               strcmp(tc->ties, "coin") == 0 ? INVRG_FIT_TIES_COIN
-                                                             : INVRG_FIT_TIES_EXPECTATION,
-                               (uint64_t)cfg->run.seed};
+  const invrg_fit_options o = {
+      tc->loss_kind,
+      tc->ties_kind == INVRG_TIES_COIN ? INVRG_FIT_TIES_COIN : INVRG_FIT_TIES_EXPECTATION,
+      (uint64_t)cfg->run.seed};
   const char *ties = o.ties == INVRG_FIT_TIES_COIN ? "coin" : "expectation";
   int32_t *mult = malloc((size_t)n_train * sizeof *mult);
   double *params = malloc((size_t)(R * np) * sizeof *params);
@@ -632,143 +616,172 @@ cleanup:
   return err;
 }
 
-/* ------------------------------------------------------------------ execute */
+/* ------------------------------------------------------------------ stochastic training */
 
-static invrg_err train_execute(invrg_run *run) {
+/*
+ * Item @p k of this rank's group: its replica from its own initialisation, or from where the
+ * checkpoint left it, into its row (parameters, loss curves, rate) and moments. Collective on
+ * the group.
+ */
+static invrg_err train_replica(train_work *w, int64_t k, invrg_model *m,
+                               const invrg_train_recipe *recipe, const invrg_train_data *data) {
   invrg_err err = INVRG_SUCCESS;
-  const invrg_config *cfg = run->cfg;
-  const invrg_config_train *tc = &cfg->train;
+  const invrg_config *cfg = w->run->cfg;
+  const invrg_groups *groups = w->run->groups;
+  const int64_t replica = invrg_groups_item(groups, k), epochs = cfg->train.epochs;
+  const size_t rec = replica_record(w->table), np = (size_t)m->n_params;
+  double *row = w->mine + (size_t)k * rec, *mk = w->moments + (size_t)k * moments_record(w->table);
+  if (w->epochs_done[k] < 0) { /* afresh */
+    invrg_rng_stream init;
+    invrg_rng_stream_init(&init, (uint64_t)cfg->run.seed, INVRG_RNG_TRAIN, (uint64_t)replica, 0);
+    invrg_model_init_params(m, &init);
+    w->epochs_done[k] = 0;
+  } else { /* as the checkpoint left it */
+    memcpy(m->params, row, np * sizeof *row);
+  }
+  invrg_train_history hist = {row + np, row + np + epochs, 0};
+  invrg_train_state st = {w->epochs_done[k], (int64_t)mk[2 * np], mk, mk + np};
+  epoch_ctx ctx = {w, k, m};
+  char label[64];
+  snprintf(label, sizeof label, "train %s replica %lld", cfg->train.model, (long long)replica);
+  INVRG_CALL(invrg_train(m, recipe, data, (uint64_t)cfg->run.seed, (uint64_t)replica, groups->cart,
+                         groups->group == 0 ? label : NULL, &hist, &st, at_epoch_end, &ctx));
+  memcpy(row, m->params, np * sizeof *row);
+  row[rec - 1] = hist.sites_per_second;
+  w->epochs_done[k] = epochs;
+cleanup:
+  return err;
+}
+
+/*
+ * Stochastic training: each group trains its replicas (those a checkpoint finished are kept),
+ * then every rank gets every replica's row in @p table (replica order). Collective on the world.
+ */
+static invrg_err train_replicas(invrg_run *run, invrg_model *m, const invrg_train_data *data,
+                                replica_table *table) {
+  invrg_err err = INVRG_SUCCESS;
+  const invrg_config_train *tc = &run->cfg->train;
   const invrg_groups *groups = run->groups;
   const invrg_train_recipe recipe = recipe_of(tc);
-  hid_t file = -1;
-  int8_t *configs = NULL;
-  invrg_model *m = NULL, *selected = NULL;
-  double *mine = NULL, *moments = NULL;
-  int64_t *epochs_done = NULL;
-  replica_table table = {tc->n_replicas, tc->epochs, 0, NULL};
-  int64_t L = 0, n = 0;
-
-  /* Data: every rank reads the whole set. This run's samples must be on disk first. */
-  if (tc->data[0] == '\0') {
-    INVRG_CALL(invrg_h5_flush_file(run->file->file, run->file->tmp_path)); /* then read back */
-    INVRG_MPI_CALL(MPI_Barrier(groups->world));
-    file = run->file->file;
-    INVRG_CALL(find_data_L(cfg, file, "this run", &L));
-    INVRG_CALL(read_configs(file, cfg->run.output, L, &configs, &n));
-    file = -1;
-  } else {
-    INVRG_CALL(open_data_file(cfg, &file));
-    INVRG_CALL(find_data_L(cfg, file, tc->data, &L));
-    INVRG_CALL(read_configs(file, tc->data, L, &configs, &n));
-  }
-  const int64_t n_val = (int64_t)floor(tc->validation_fraction * (double)n);
-  invrg_train_data data = {configs, n, (int)L, n_val};
-  invrg_log(INVRG_LOG_INFO, "train %s on %lld configurations of %lld x %lld (%lld for validation), "
-            "%lld replicas", tc->model, (long long)n, (long long)L, (long long)L, (long long)n_val,
-            (long long)tc->n_replicas);
-
-  INVRG_CALL(invrg_model_create(tc->model, (int)tc->conv_kernel, (int)tc->conv_channels, &m));
-  if (uses_newton(tc)) {
-    INVRG_CALL(fit_exact(run, &data, m, &selected));
-    goto kept;
-  }
-  table.n_params = m->n_params;
-  const size_t rec = replica_record(&table), mom = moments_record(&table);
+  const size_t rec = replica_record(table), mom = moments_record(table);
   const int64_t n_mine = invrg_groups_item_count(groups, tc->n_replicas);
   const size_t n_rows = (size_t)(n_mine > 0 ? n_mine : 1);
-  mine = calloc(n_rows * rec, sizeof *mine);
-  moments = calloc(n_rows * mom, sizeof *moments);
-  epochs_done = malloc(n_rows * sizeof *epochs_done);
-  table.all = malloc((size_t)tc->n_replicas * rec * sizeof *table.all);
-  INVRG_CHECK_ALLOC(mine);
-  INVRG_CHECK_ALLOC(moments);
-  INVRG_CHECK_ALLOC(epochs_done);
-  INVRG_CHECK_ALLOC(table.all);
-  train_work work = {run, &table, mine, moments, epochs_done, n_mine};
-  for (int64_t k = 0; k < n_mine; k++) epochs_done[k] = -1;
+  train_work w = {run, table, NULL, NULL, NULL, n_mine};
+  w.mine = calloc(n_rows * rec, sizeof *w.mine);
+  w.moments = calloc(n_rows * mom, sizeof *w.moments);
+  w.epochs_done = malloc(n_rows * sizeof *w.epochs_done);
+  INVRG_CHECK_ALLOC(w.mine);
+  INVRG_CHECK_ALLOC(w.moments);
+  INVRG_CHECK_ALLOC(w.epochs_done);
+  for (int64_t k = 0; k < n_mine; k++) w.epochs_done[k] = -1;
   const hid_t state = invrg_checkpoint_state(run->ckpt);
-  if (state >= 0) INVRG_CALL(restore_state(&work, state));
-  for (int64_t k = 0; k < n_mine; k++) {
-    int64_t replica = invrg_groups_item(groups, k);
-    double *row = mine + (size_t)k * rec, *mk = moments + (size_t)k * mom;
-    if (epochs_done[k] >= tc->epochs) continue; /* trained before the checkpoint */
-    if (epochs_done[k] < 0) { /* afresh */
-      invrg_rng_stream init;
-      invrg_rng_stream_init(&init, (uint64_t)cfg->run.seed, INVRG_RNG_TRAIN, (uint64_t)replica, 0);
-      invrg_model_init_params(m, &init);
-      epochs_done[k] = 0;
-    } else { /* as the checkpoint left it */
-      memcpy(m->params, row, (size_t)m->n_params * sizeof *row);
-    }
-    invrg_train_history hist = {row + m->n_params, row + m->n_params + tc->epochs, 0};
-    invrg_train_state st = {epochs_done[k], (int64_t)mk[2 * m->n_params], mk, mk + m->n_params};
-    epoch_ctx ctx = {&work, k, m};
-    char label[64];
-    snprintf(label, sizeof label, "train %s replica %lld", tc->model, (long long)replica);
-    INVRG_CALL(invrg_train(m, &recipe, &data, (uint64_t)cfg->run.seed, (uint64_t)replica,
-                           groups->cart, groups->group == 0 ? label : NULL, &hist, &st,
-                           at_epoch_end, &ctx));
-    memcpy(row, m->params, (size_t)m->n_params * sizeof *row);
-    row[rec - 1] = hist.sites_per_second;
-    epochs_done[k] = tc->epochs;
-  }
+  if (state >= 0) INVRG_CALL(restore_state(&w, state));
+  for (int64_t k = 0; k < n_mine; k++)
+    if (w.epochs_done[k] < tc->epochs) /* else trained before the checkpoint */
+      INVRG_CALL(train_replica(&w, k, m, &recipe, data));
   for (;;) { /* the end of training: every rank learns whether a checkpoint is due now */
     invrg_ckpt_decision d;
     INVRG_CALL(invrg_checkpoint_sync(run->ckpt, &d));
     if (d == INVRG_CKPT_NONE) break;
-    INVRG_CALL(save_state(&work, d));
+    INVRG_CALL(save_state(&w, d));
   }
-  INVRG_CALL(invrg_reducer_gather(groups, tc->n_replicas, (int)rec, mine, table.all));
-  INVRG_MPI_CALL(MPI_Bcast(table.all, (int)(tc->n_replicas * (int64_t)rec), MPI_DOUBLE, 0,
+  INVRG_CALL(invrg_reducer_gather(groups, tc->n_replicas, (int)rec, w.mine, table->all));
+  INVRG_MPI_CALL(MPI_Bcast(table->all, (int)(tc->n_replicas * (int64_t)rec), MPI_DOUBLE, 0,
                            groups->world));
+cleanup:
+  free(w.mine);
+  free(w.moments);
+  free(w.epochs_done);
+  return err;
+}
 
-  /*
-   * The model kept (select): 'mean' of the replicas' parameters (sym models), the 'best' replica
-   * by final validation loss, or 'auto': for sym models whichever of those two validates better
-   * — the mean when every replica reached the optimum of the convex loss (it averages their
-   * noise), the best replica when the recipe left some of them on the way along a flat valley
-   * (input/train_sym3.nml) — and for conv models the best replica (their minima differ).
-   */
-  const int64_t n_train = n - n_val;
-  const bool sym = m->family == INVRG_MODEL_SYM;
-  int64_t best = 0;
-  for (int64_t r = 1; r < tc->n_replicas; r++)
-    if (replica_row(&table, r)[rec - 2] < replica_row(&table, best)[rec - 2]) best = r;
-  const double best_val = replica_row(&table, best)[rec - 2];
-  INVRG_CALL(invrg_model_clone(m, &selected));
-  for (int i = 0; i < m->n_params; i++) {
-    double s = 0;
-    for (int64_t r = 0; r < tc->n_replicas; r++) s += replica_row(&table, r)[i];
-    selected->params[i] = s / (double)tc->n_replicas;
-  }
-  double mean_val = NAN; /* the mean's validation loss, on the replicas' common coins */
-  if (sym && n_val > 0)
-    INVRG_CALL(invrg_train_evaluate(selected, &data, n_train, n_val, (uint64_t)cfg->run.seed,
-                                    groups->world, &mean_val));
-  const bool keep_mean = strcmp(tc->select, "mean") == 0 ||
-                         (strcmp(tc->select, "auto") == 0 && sym && !(mean_val > best_val));
-  if (!keep_mean)
-    memcpy(selected->params, replica_row(&table, best), (size_t)m->n_params * sizeof(double));
+/*
+ * The model &train select keeps of the trained replicas (ml/train: invrg_train_select_model),
+ * in *@p kept (a model like @p proto), with its log line and /train. Collective on the world.
+ */
+static invrg_err keep_selected(invrg_run *run, const replica_table *table,
+                               const invrg_model *proto, const invrg_train_data *data,
+                               invrg_model **kept) {
+  invrg_err err = INVRG_SUCCESS;
+  const invrg_config *cfg = run->cfg;
+  const invrg_train_replicas reps = replicas_of(table);
+  invrg_train_selection sel;
+  INVRG_CALL(invrg_model_clone(proto, kept));
+  INVRG_CALL(invrg_train_select_model(cfg->train.select_kind, &reps, data, (uint64_t)cfg->run.seed,
+                                      run->groups->world, *kept, &sel));
   invrg_log(INVRG_LOG_INFO,
             "train: kept %s; validation loss of the mean of the replicas %.7f, of the best "
             "replica (%lld) %.7f nats/spin; %.3g sites/s per rank",
-            keep_mean ? "the mean of the replicas" : "the best replica", mean_val,
-            (long long)best, best_val, replica_row(&table, 0)[rec - 1]);
-  INVRG_CALL(write_train_group(run->file->file, &table, selected, keep_mean ? "mean" : "best",
-                               best, mean_val, n, n_val, L));
-kept:
-  invrg_model_destroy(&run->model); /* the later stages dream with it */
-  run->model = selected;
-  selected = NULL;
+            sel.keep_mean ? "the mean of the replicas" : "the best replica", sel.mean_val_loss,
+            (long long)sel.best, sel.best_val_loss,
+            replica_row(table, 0)[replica_record(table) - 1]);
+  INVRG_CALL(write_train_group(run->file->file, table, *kept, sel.keep_mean ? "mean" : "best",
+                               sel.best, sel.mean_val_loss, data->n, data->n_validation, data->L));
+cleanup:
+  if (err != INVRG_SUCCESS) invrg_model_destroy(kept);
+  return err;
+}
+
+/* ------------------------------------------------------------------ execute */
+
+/*
+ * The training configurations, read whole by every rank into *@p configs (owned by the
+ * caller): this run's samples (written to disk first, then read back) or those of &train
+ * data; the last validation_fraction of them validate. Collective on the world.
+ */
+static invrg_err load_data(invrg_run *run, int8_t **configs, invrg_train_data *data) {
+  invrg_err err = INVRG_SUCCESS;
+  const invrg_config *cfg = run->cfg;
+  const invrg_config_train *tc = &cfg->train;
+  hid_t file = -1; /* &train data's file (the run file is not ours to close) */
+  int64_t L = 0, n = 0;
+  if (tc->data[0] == '\0') {
+    INVRG_CALL(invrg_h5_flush_file(run->file->file, run->file->tmp_path));
+    INVRG_MPI_CALL(MPI_Barrier(run->groups->world));
+    INVRG_CALL(find_data_L(cfg, run->file->file, "this run", &L));
+    INVRG_CALL(read_configs(run->file->file, cfg->run.output, L, configs, &n));
+  } else {
+    INVRG_CALL(open_data_file(cfg, &file));
+    INVRG_CALL(find_data_L(cfg, file, tc->data, &L));
+    INVRG_CALL(read_configs(file, tc->data, L, configs, &n));
+  }
+  *data = (invrg_train_data){*configs, n, (int)L,
+                             (int64_t)floor(tc->validation_fraction * (double)n)};
 cleanup:
   invrg_h5_close(&file);
+  return err;
+}
+
+/* The data, the model, its fit (exact or stochastic), the kept model for the later stages. */
+static invrg_err train_execute(invrg_run *run) {
+  invrg_err err = INVRG_SUCCESS;
+  const invrg_config_train *tc = &run->cfg->train;
+  int8_t *configs = NULL;
+  invrg_model *m = NULL, *kept = NULL;
+  replica_table table = {tc->n_replicas, tc->epochs, 0, NULL};
+  invrg_train_data data;
+  INVRG_CALL(load_data(run, &configs, &data));
+  invrg_log(INVRG_LOG_INFO, "train %s on %lld configurations of %lld x %lld (%lld for validation), "
+            "%lld replicas", tc->model, (long long)data.n, (long long)data.L, (long long)data.L,
+            (long long)data.n_validation, (long long)tc->n_replicas);
+  INVRG_CALL(invrg_model_create(tc->model_kind, (int)tc->conv_kernel, (int)tc->conv_channels, &m));
+  if (uses_newton(tc)) {
+    INVRG_CALL(fit_exact(run, &data, m, &kept));
+  } else {
+    table.n_params = m->n_params;
+    table.all = malloc((size_t)tc->n_replicas * replica_record(&table) * sizeof *table.all);
+    INVRG_CHECK_ALLOC(table.all);
+    INVRG_CALL(train_replicas(run, m, &data, &table));
+    INVRG_CALL(keep_selected(run, &table, m, &data, &kept));
+  }
+  invrg_model_destroy(&run->model); /* the later stages dream with it */
+  run->model = kept;
+  kept = NULL;
+cleanup:
   free(configs);
-  free(mine);
-  free(moments);
-  free(epochs_done);
   free(table.all);
   invrg_model_destroy(&m);
-  invrg_model_destroy(&selected);
+  invrg_model_destroy(&kept);
   return err;
 }
 

@@ -24,7 +24,7 @@
 static const uint64_t seed = 2024;
 
 /* A model with parameters from a fixed stream: sym θ in [−1, 1), conv its initial ones. */
-static invrg_model *make_model(const char *kind, int kernel) {
+static invrg_model *make_model(invrg_model_kind kind, int kernel) {
   invrg_model *m = NULL;
   OK(invrg_model_create(kind, kernel, 8, &m));
   invrg_rng_stream s;
@@ -69,7 +69,7 @@ static void test_model(const invrg_groups *g, const invrg_model *m, int halo, in
       EXPECT(sum == invrg_lattice_checksum_array(ref, 2 * lc, 2 * lc),
              "%s k = %d, halo %d, sample %llu, level %d (%s, block %d x %d): spins differ from the "
              "whole-array step",
-             m->kind, m->kernel, halo, (unsigned long long)sample, level,
+             invrg_model_kind_name(m->kind), m->kernel, halo, (unsigned long long)sample, level,
              lat[level]->mode == INVRG_LATTICE_DISTRIBUTED ? "distributed" : "replicated",
              lat[level]->nx, lat[level]->ny);
     }
@@ -82,7 +82,7 @@ static void test_model(const invrg_groups *g, const invrg_model *m, int halo, in
 
 /* conv k = 7 needs whole lattices: a step into distributed blocks is an input error. */
 static void test_refusal(const invrg_groups *g) {
-  invrg_model *m = make_model("conv", 7);
+  invrg_model *m = make_model(INVRG_MODEL_KIND_CONV, 7);
   EXPECT(!invrg_dream_distributes(m), "conv k = 7 says it distributes");
   if (g->ranks_per_group > 1 && invrg_groups_can_distribute(g, 16, 16, 2)) {
     invrg_dream_work *w = NULL;
@@ -102,9 +102,12 @@ static void test_refusal(const invrg_groups *g) {
 /* Every model on every layout of the world. */
 static void test_layouts(void) {
   const struct {
-    const char *kind;
+    invrg_model_kind kind;
     int kernel;
-  } models[] = {{"sym3", 3}, {"sym5", 5}, {"sym7", 7}, {"conv", 3}};
+  } models[] = {{INVRG_MODEL_KIND_SYM3, 3},
+                {INVRG_MODEL_KIND_SYM5, 5},
+                {INVRG_MODEL_KIND_SYM7, 7},
+                {INVRG_MODEL_KIND_CONV, 3}};
   layout ls[8];
   const int n_layouts = layouts(ls);
   for (int l = 0; l < n_layouts; l++) {
@@ -113,7 +116,8 @@ static void test_layouts(void) {
              g->py);
     for (size_t k = 0; k < sizeof models / sizeof models[0]; k++) {
       invrg_model *m = make_model(models[k].kind, models[k].kernel);
-      EXPECT(invrg_dream_distributes(m), "%s k = %d does not distribute", m->kind, m->kernel);
+      EXPECT(invrg_dream_distributes(m), "%s k = %d does not distribute",
+             invrg_model_kind_name(m->kind), m->kernel);
       const int halo = invrg_dream_halo(m);
       test_model(g, m, halo, 7);
       test_model(g, m, halo + 1, 7);

@@ -18,7 +18,7 @@
 
 #include "mpi/mpi_test.h"
 
-static invrg_model *model_at(const char *kind, const double *theta) {
+static invrg_model *model_at(invrg_model_kind kind, const double *theta) {
   invrg_model *m = NULL;
   OK(invrg_model_create(kind, 0, 0, &m));
   for (int o = 0; o < m->n_params; o++) m->params[o] = theta[o];
@@ -70,7 +70,7 @@ static double direct_loss(const invrg_model *m, const invrg_train_data *d, int64
 }
 
 /* The statistics give the models' own loss and gradient. */
-static void check_statistics(const char *kind, const invrg_train_data *d, int64_t n,
+static void check_statistics(invrg_model_kind kind, const invrg_train_data *d, int64_t n,
                              invrg_fit_ties ties, invrg_loss_kind lk) {
   invrg_fit_options o = {lk, ties, 11};
   invrg_model *m = model_at(kind, theta0);
@@ -83,14 +83,15 @@ static void check_statistics(const char *kind, const invrg_train_data *d, int64_
   CHECK(fabs(l1 - l2) < 1e-12 && gd < 1e-12,
         "%s, ties %s, %s loss: statistics (%lld feature vectors) give the model's loss %.12f "
         "(direct %.12f) and gradient (max difference %.2g)",
-        kind, ties == INVRG_FIT_TIES_COIN ? "coin" : "expectation (every outcome enumerated)",
+        invrg_model_kind_name(kind),
+        ties == INVRG_FIT_TIES_COIN ? "coin" : "expectation (every outcome enumerated)",
         lk == INVRG_LOSS_BCE ? "bce" : "weighted", (long long)invrg_fit_stats_size(s), l1, l2, gd);
   invrg_fit_stats_destroy(&s);
   invrg_model_destroy(&m);
 }
 
 /* Gradient and Hessian against central differences of the loss and of the gradient. */
-static void check_derivatives(const char *kind, const invrg_train_data *d) {
+static void check_derivatives(invrg_model_kind kind, const invrg_train_data *d) {
   invrg_fit_options o = {INVRG_LOSS_BCE, INVRG_FIT_TIES_EXPECTATION, 11};
   invrg_model *m = model_at(kind, theta0);
   invrg_fit_stats *s = NULL;
@@ -109,7 +110,7 @@ static void check_derivatives(const char *kind, const invrg_train_data *d) {
     for (int j = 0; j < np; j++) eh = fmax(eh, fabs((gp[j] - gm[j]) / (2 * h) - H[j * np + i]));
   }
   CHECK(eg < 1e-8 && eh < 1e-8, "%s: gradient (max error %.2g) and Hessian (%.2g) against central "
-        "differences", kind, eg, eh);
+        "differences", invrg_model_kind_name(kind), eg, eh);
   invrg_fit_stats_destroy(&s);
   invrg_model_destroy(&m);
 }
@@ -119,7 +120,7 @@ static void check_derivatives(const char *kind, const invrg_train_data *d) {
  * the coarse configurations of those coins) vanishes; and a long full-batch gradient descent with
  * that gradient (Nesterov's momentum, step 1/λ_max) ends at the same parameters.
  */
-static void check_against_descent(const char *kind, const invrg_train_data *d) {
+static void check_against_descent(invrg_model_kind kind, const invrg_train_data *d) {
   invrg_fit_options o = {INVRG_LOSS_BCE, INVRG_FIT_TIES_COIN, 11};
   double theta[10] = {0}, g[10];
   invrg_model *m = model_at(kind, theta);
@@ -129,13 +130,14 @@ static void check_against_descent(const char *kind, const invrg_train_data *d) {
   OK(invrg_fit_count(m, d, d->n, NULL, &o, MPI_COMM_WORLD, &s));
   OK(invrg_fit_newton(s, theta, 1e-10, &res));
   CHECK(res.grad_norm <= 1e-10 && res.iterations < 30, "%s: Newton converged in %d iterations, "
-        "gradient norm %.2g, Hessian condition number %.3g", kind, res.iterations, res.grad_norm,
-        res.hess_cond);
+        "gradient norm %.2g, Hessian condition number %.3g",
+        invrg_model_kind_name(kind), res.iterations, res.grad_norm, res.hess_cond);
   for (int i = 0; i < np; i++) m->params[i] = theta[i];
   direct_loss(m, d, d->n, &o, g);
   double gn = 0;
   for (int i = 0; i < np; i++) gn += g[i] * g[i];
-  CHECK(sqrt(gn) < 1e-9, "%s: the model's own gradient at the optimum has norm %.2g", kind, sqrt(gn));
+  CHECK(sqrt(gn) < 1e-9, "%s: the model's own gradient at the optimum has norm %.2g",
+        invrg_model_kind_name(kind), sqrt(gn));
   /* gradient descent from 0 with the model's gradient */
   double H[100], eval[10], evec[100], x[10] = {0}, y[10] = {0}, xprev[10] = {0};
   invrg_fit_loss(s, theta, g, H);
@@ -158,13 +160,13 @@ static void check_against_descent(const char *kind, const invrg_train_data *d) {
   double diff = 0;
   for (int i = 0; i < np; i++) diff = fmax(diff, fabs(x[i] - theta[i]));
   CHECK(diff < 1e-6, "%s: %d steps of full-batch gradient descent end %.2g from the Newton optimum",
-        kind, it, diff);
+        invrg_model_kind_name(kind), it, diff);
   invrg_fit_stats_destroy(&s);
   invrg_model_destroy(&m);
 }
 
 /* The statistics and the optimum on all ranks equal one rank's (and two ranks'), bit for bit. */
-static void check_ranks(const char *kind, const invrg_train_data *d, invrg_loss_kind lk) {
+static void check_ranks(invrg_model_kind kind, const invrg_train_data *d, invrg_loss_kind lk) {
   invrg_fit_options o = {lk, INVRG_FIT_TIES_EXPECTATION, 11};
   double t_all[10] = {0}, t_self[10] = {0}, t_half[10] = {0};
   invrg_model *m = model_at(kind, t_all);
@@ -185,7 +187,7 @@ static void check_ranks(const char *kind, const invrg_train_data *d, invrg_loss_
   int same = memcmp(t_all, t_self, bytes) == 0 && memcmp(t_all, t_half, bytes) == 0, all_same;
   MPI_Allreduce(&same, &all_same, 1, MPI_INT, MPI_LAND, MPI_COMM_WORLD);
   CHECK(all_same, "%s (%s loss, a bootstrap resample): optimum on %d ranks = on 1 rank = on "
-        "half of them, bit for bit", kind, lk == INVRG_LOSS_BCE ? "bce" : "weighted", world_size);
+        "half of them, bit for bit", invrg_model_kind_name(kind), lk == INVRG_LOSS_BCE ? "bce" : "weighted", world_size);
   MPI_Comm_free(&half);
   free(mult);
   invrg_model_destroy(&m);
@@ -196,7 +198,7 @@ static void check_bootstrap_scaling(const invrg_train_data *d) {
   invrg_fit_options o = {INVRG_LOSS_BCE, INVRG_FIT_TIES_EXPECTATION, 11};
   const int R = 24;
   double zero[10] = {0}, sigma[2][3];
-  invrg_model *m = model_at("sym3", zero);
+  invrg_model *m = model_at(INVRG_MODEL_KIND_SYM3, zero);
   int32_t *mult = malloc((size_t)d->n * sizeof *mult);
   for (int part = 0; part < 2; part++) {
     const int64_t n = part == 0 ? d->n : d->n / 4;
@@ -265,11 +267,11 @@ static void check_symeig(void) {
 static void test_statistics(void) {
   int8_t *small8 = critical_configs(8, 24, 5), *small10 = critical_configs(10, 12, 6);
   invrg_train_data d8 = {small8, 24, 8, 0}, d10 = {small10, 12, 10, 0};
-  check_statistics("sym3", &d8, 24, INVRG_FIT_TIES_EXPECTATION, INVRG_LOSS_BCE);
-  check_statistics("sym5", &d8, 24, INVRG_FIT_TIES_EXPECTATION, INVRG_LOSS_WEIGHTED);
-  check_statistics("sym7", &d10, 12, INVRG_FIT_TIES_EXPECTATION, INVRG_LOSS_BCE);
-  check_statistics("sym3", &d8, 24, INVRG_FIT_TIES_COIN, INVRG_LOSS_WEIGHTED);
-  check_statistics("sym7", &d10, 12, INVRG_FIT_TIES_COIN, INVRG_LOSS_BCE);
+  check_statistics(INVRG_MODEL_KIND_SYM3, &d8, 24, INVRG_FIT_TIES_EXPECTATION, INVRG_LOSS_BCE);
+  check_statistics(INVRG_MODEL_KIND_SYM5, &d8, 24, INVRG_FIT_TIES_EXPECTATION, INVRG_LOSS_WEIGHTED);
+  check_statistics(INVRG_MODEL_KIND_SYM7, &d10, 12, INVRG_FIT_TIES_EXPECTATION, INVRG_LOSS_BCE);
+  check_statistics(INVRG_MODEL_KIND_SYM3, &d8, 24, INVRG_FIT_TIES_COIN, INVRG_LOSS_WEIGHTED);
+  check_statistics(INVRG_MODEL_KIND_SYM7, &d10, 12, INVRG_FIT_TIES_COIN, INVRG_LOSS_BCE);
   free(small8);
   free(small10);
 }
@@ -280,8 +282,8 @@ enum { DATA_L = 16, DATA_N = 512 };
 static void test_derivatives(void) {
   int8_t *configs = critical_configs(DATA_L, DATA_N, 3);
   invrg_train_data d = {configs, DATA_N, DATA_L, 0};
-  check_derivatives("sym3", &d);
-  check_derivatives("sym7", &d);
+  check_derivatives(INVRG_MODEL_KIND_SYM3, &d);
+  check_derivatives(INVRG_MODEL_KIND_SYM7, &d);
   free(configs);
 }
 
@@ -289,16 +291,16 @@ static void test_descent(void) {
   int8_t *configs = critical_configs(DATA_L, DATA_N, 3);
   /* descent evaluates the model's own gradient: a small set */
   invrg_train_data d_gd = {configs, 128, DATA_L, 0};
-  check_against_descent("sym3", &d_gd);
-  check_against_descent("sym5", &d_gd);
+  check_against_descent(INVRG_MODEL_KIND_SYM3, &d_gd);
+  check_against_descent(INVRG_MODEL_KIND_SYM5, &d_gd);
   free(configs);
 }
 
 static void test_ranks(void) {
   int8_t *configs = critical_configs(DATA_L, DATA_N, 3);
   invrg_train_data d = {configs, DATA_N, DATA_L, 0};
-  check_ranks("sym3", &d, INVRG_LOSS_BCE);
-  check_ranks("sym7", &d, INVRG_LOSS_WEIGHTED);
+  check_ranks(INVRG_MODEL_KIND_SYM3, &d, INVRG_LOSS_BCE);
+  check_ranks(INVRG_MODEL_KIND_SYM7, &d, INVRG_LOSS_WEIGHTED);
   free(configs);
 }
 

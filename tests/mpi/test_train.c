@@ -17,8 +17,9 @@
 
 #include "mpi/mpi_test.h"
 
-static invrg_model *trained(const char *kind, int kernel, int channels, const invrg_train_data *d,
-                            const invrg_train_recipe *r, uint64_t init_seed, MPI_Comm comm) {
+static invrg_model *trained(invrg_model_kind kind, int kernel, int channels,
+                            const invrg_train_data *d, const invrg_train_recipe *r,
+                            uint64_t init_seed, MPI_Comm comm) {
   invrg_model *m = NULL;
   OK(invrg_model_create(kind, kernel, channels, &m));
   invrg_rng_stream init;
@@ -32,14 +33,15 @@ static invrg_model *trained(const char *kind, int kernel, int channels, const in
 }
 
 /* The parameters on all ranks together equal those of one rank alone, bit for bit. */
-static void check_rank_invariance(const char *kind, int kernel, int channels, invrg_loss_kind loss,
-                                  const invrg_train_data *d) {
+static void check_rank_invariance(invrg_model_kind kind, int kernel, int channels,
+                                  invrg_loss_kind loss, const invrg_train_data *d) {
   invrg_train_recipe r = {loss, INVRG_OPT_ADAMW, INVRG_SCHEDULE_ONECYCLE, 0.01, 0.01, 3, 40};
   invrg_model *all = trained(kind, kernel, channels, d, &r, 1, MPI_COMM_WORLD);
   invrg_model *alone = trained(kind, kernel, channels, d, &r, 1, MPI_COMM_SELF);
   int same = memcmp(all->params, alone->params, (size_t)all->n_params * sizeof(double)) == 0, all_same;
   MPI_Allreduce(&same, &all_same, 1, MPI_INT, MPI_LAND, MPI_COMM_WORLD);
-  CHECK(all_same, "%s (%s loss): parameters on %d ranks equal one rank's bit for bit", kind,
+  CHECK(all_same, "%s (%s loss): parameters on %d ranks equal one rank's bit for bit",
+        invrg_model_kind_name(kind),
         loss == INVRG_LOSS_BCE ? "bce" : "weighted", world_size);
   invrg_model_destroy(&all);
   invrg_model_destroy(&alone);
@@ -51,7 +53,8 @@ static invrg_err stop_after(void *ctx, const invrg_train_state *state) {
 }
 
 /* Trained in one go, or stopped after 2 epochs and continued from the state: the same bits. */
-static void check_continuation(const char *kind, int kernel, int channels, const invrg_train_data *d) {
+static void check_continuation(invrg_model_kind kind, int kernel, int channels,
+                               const invrg_train_data *d) {
   invrg_train_recipe r = {INVRG_LOSS_BCE, INVRG_OPT_ADAMW, INVRG_SCHEDULE_ONECYCLE, 0.01, 0.01, 5, 40};
   invrg_model *whole = trained(kind, kernel, channels, d, &r, 1, MPI_COMM_WORLD), *parts = NULL;
   OK(invrg_model_create(kind, kernel, channels, &parts));
@@ -68,7 +71,8 @@ static void check_continuation(const char *kind, int kernel, int channels, const
   invrg_err second = invrg_train(parts, &r, d, 17, 0, MPI_COMM_WORLD, NULL, &h, &st, NULL, NULL);
   CHECK(first == INVRG_STOPPED && st.epochs_done == 5 && second == INVRG_SUCCESS &&
             memcmp(whole->params, parts->params, (size_t)np * sizeof(double)) == 0,
-        "%s: stopped after 2 of 5 epochs and continued = trained in one go, bit for bit", kind);
+        "%s: stopped after 2 of 5 epochs and continued = trained in one go, bit for bit",
+        invrg_model_kind_name(kind));
   free(curve);
   free(moments);
   invrg_model_destroy(&whole);
@@ -81,17 +85,17 @@ enum { DATA_L = 16, DATA_N = 256 };
 static void test_rank_invariance(void) {
   int8_t *configs = critical_configs(DATA_L, DATA_N, 3);
   invrg_train_data d = {configs, DATA_N, DATA_L, 32};
-  check_rank_invariance("sym3", 3, 0, INVRG_LOSS_BCE, &d);
-  check_rank_invariance("sym5", 5, 0, INVRG_LOSS_WEIGHTED, &d);
-  check_rank_invariance("conv", 3, 4, INVRG_LOSS_BCE, &d);
+  check_rank_invariance(INVRG_MODEL_KIND_SYM3, 3, 0, INVRG_LOSS_BCE, &d);
+  check_rank_invariance(INVRG_MODEL_KIND_SYM5, 5, 0, INVRG_LOSS_WEIGHTED, &d);
+  check_rank_invariance(INVRG_MODEL_KIND_CONV, 3, 4, INVRG_LOSS_BCE, &d);
   free(configs);
 }
 
 static void test_continuation(void) {
   int8_t *configs = critical_configs(DATA_L, DATA_N, 3);
   invrg_train_data d = {configs, DATA_N, DATA_L, 32};
-  check_continuation("sym3", 3, 0, &d);
-  check_continuation("conv", 3, 4, &d);
+  check_continuation(INVRG_MODEL_KIND_SYM3, 3, 0, &d);
+  check_continuation(INVRG_MODEL_KIND_CONV, 3, 4, &d);
   free(configs);
 }
 
@@ -109,7 +113,7 @@ static void test_convexity(void) {
                              8000, DATA_N - 32};
   invrg_model *m[3];
   for (int s = 0; s < 3; s++)
-    m[s] = trained("sym3", 3, 0, &d, &full, 100 + (uint64_t)s, MPI_COMM_WORLD);
+    m[s] = trained(INVRG_MODEL_KIND_SYM3, 3, 0, &d, &full, 100 + (uint64_t)s, MPI_COMM_WORLD);
   double worst = 0;
   for (int s = 1; s < 3; s++)
     for (int i = 0; i < 3; i++) worst = fmax(worst, fabs(m[s]->params[i] - m[0]->params[i]));

@@ -34,7 +34,7 @@ static void use_simd(const char *name) {
  * children over a large lattice matches σ(½[(c+2b+a)P + (a+b)(V+H) + aD]) within 4σ. */
 START_TEST(sym3_sampler_matches_closed_form) {
   invrg_model *m = NULL;
-  invrg_model_create("sym3", 0, 0, &m);
+  invrg_model_create(INVRG_MODEL_KIND_SYM3, 0, 0, &m);
   const double a = 0.54590, b = 0.62776, c = 1.40962;
   m->params[0] = a, m->params[1] = b, m->params[2] = c;
   const int lc = 512, L = 2 * lc;
@@ -88,7 +88,7 @@ static double naive_conv(const invrg_model *m, const int8_t *mu, int lc, int y, 
 
 START_TEST(conv_logits_and_sampler) {
   invrg_model *m = NULL;
-  invrg_model_create("conv", 3, 6, &m);
+  invrg_model_create(INVRG_MODEL_KIND_CONV, 3, 6, &m);
   invrg_rng_stream s;
   invrg_rng_stream_init(&s, 5, INVRG_RNG_TRAIN, 0, 0);
   invrg_model_init_params(m, &s);
@@ -125,7 +125,7 @@ END_TEST
  * with whole vectors, a scalar tail, and the odd 1 x 1 coarse level. */
 START_TEST(sym3_vector_row_equals_scalar) {
   invrg_model *m = NULL;
-  invrg_model_create("sym3", 0, 0, &m);
+  invrg_model_create(INVRG_MODEL_KIND_SYM3, 0, 0, &m);
   m->params[0] = 0.54590, m->params[1] = 0.62776, m->params[2] = 1.40962;
   const int sizes[] = {1, 2, 6, 16, 18, 40, 256};
   for (size_t k = 0; k < sizeof sizes / sizeof sizes[0]; k++) {
@@ -183,7 +183,7 @@ static uint32_t naive_threshold(double z) {
 }
 
 /* A model with random parameters: sym θ uniform in [−1, 1) (both signs), conv its initial ones. */
-static invrg_model *random_model(const char *kind, int kernel, int channels, uint64_t seed) {
+static invrg_model *random_model(invrg_model_kind kind, int kernel, int channels, uint64_t seed) {
   invrg_model *m = NULL;
   ck_assert_int_eq(invrg_model_create(kind, kernel, channels, &m), INVRG_SUCCESS);
   invrg_rng_stream s;
@@ -197,9 +197,11 @@ static invrg_model *random_model(const char *kind, int kernel, int channels, uin
 /* The models with window tables, and their window width n (docs/physics.md §4: sym5 and conv k = 3 see
  * 3 × 3 coarse sites, sym7 4 × 4). */
 static const struct {
-  const char *kind;
+  invrg_model_kind kind;
   int kernel, channels, n;
-} table_models[] = {{"sym5", 5, 0, 3}, {"sym7", 7, 0, 4}, {"conv", 3, 32, 3}};
+} table_models[] = {{INVRG_MODEL_KIND_SYM5, 5, 0, 3},
+                    {INVRG_MODEL_KIND_SYM7, 7, 0, 4},
+                    {INVRG_MODEL_KIND_CONV, 3, 32, 3}};
 enum { N_TABLE_MODELS = sizeof table_models / sizeof table_models[0] };
 
 /* Every fine site of @p mu (lc × lc): the table's threshold against the naive one. Returns how
@@ -213,10 +215,12 @@ static int check_thresholds(const invrg_model *m, const invrg_dream_work *w, con
   for (int y = 0; y < 2 * lc; y++)
     for (int x = 0; x < 2 * lc; x++) {
       uint32_t got = 0, want = naive_threshold(naive_logit(m, mu, lc, y, x));
-      if (!invrg_dream_table_threshold(w, mu, lc, y, x, &got)) ck_abort_msg("%s: no table", m->kind);
+      if (!invrg_dream_table_threshold(w, mu, lc, y, x, &got))
+        ck_abort_msg("%s: no table", invrg_model_kind_name(m->kind));
       int64_t diff = (int64_t)got - (int64_t)want;
       if (diff < -1 || diff > 1) /* not ck_assert: a passing one costs a system call */
-        ck_abort_msg("%s lc = %d site (%d, %d): table %u, naive %u", m->kind, lc, x, y, got, want);
+        ck_abort_msg("%s lc = %d site (%d, %d): table %u, naive %u", invrg_model_kind_name(m->kind),
+                     lc, x, y, got, want);
       off_by_one += diff != 0;
     }
   return off_by_one;
@@ -244,7 +248,8 @@ START_TEST(table_thresholds_match_direct_evaluation) {
         random_spins(mu, sizes[s] * sizes[s], 100 * (uint64_t)s + trial);
         off_by_one += check_thresholds(m, w, mu, sizes[s]);
       }
-    ck_assert_msg(off_by_one < 10, "%s: %d thresholds off by one", m->kind, off_by_one);
+    ck_assert_msg(off_by_one < 10, "%s: %d thresholds off by one", invrg_model_kind_name(m->kind),
+                  off_by_one);
     invrg_dream_work_destroy(&w);
     invrg_model_destroy(&m);
   }
@@ -254,12 +259,14 @@ END_TEST
 /* sym3 and conv with k = 7 have no table; the halo each model needs to dream on blocks. */
 START_TEST(window_geometry) {
   const struct {
-    const char *kind;
+    invrg_model_kind kind;
     int kernel, halo;
     bool table, distributes;
-  } cases[] = {{"sym3", 3, 1, false, true},  {"sym5", 5, 1, true, true}, {"sym7", 7, 2, true, true},
-               {"conv", 1, 0, true, true},   {"conv", 3, 1, true, true}, {"conv", 5, 0, false, false},
-               {"conv", 7, 0, false, false}};
+  } cases[] = {
+      {INVRG_MODEL_KIND_SYM3, 3, 1, false, true}, {INVRG_MODEL_KIND_SYM5, 5, 1, true, true},
+      {INVRG_MODEL_KIND_SYM7, 7, 2, true, true},  {INVRG_MODEL_KIND_CONV, 1, 0, true, true},
+      {INVRG_MODEL_KIND_CONV, 3, 1, true, true},  {INVRG_MODEL_KIND_CONV, 5, 0, false, false},
+      {INVRG_MODEL_KIND_CONV, 7, 0, false, false}};
   for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
     invrg_model *m = random_model(cases[k].kind, cases[k].kernel, 2, 7);
     invrg_dream_work *w = NULL;
@@ -267,7 +274,7 @@ START_TEST(window_geometry) {
     int8_t mu[4] = {1, -1, -1, 1};
     uint32_t t;
     ck_assert_msg(invrg_dream_table_threshold(w, mu, 2, 1, 0, &t) == cases[k].table, "%s k = %d",
-                  cases[k].kind, cases[k].kernel);
+                  invrg_model_kind_name(cases[k].kind), cases[k].kernel);
     ck_assert_int_eq(invrg_dream_distributes(m), cases[k].distributes);
     ck_assert_int_eq(invrg_dream_halo(m), cases[k].halo);
     invrg_dream_work_destroy(&w);
@@ -314,14 +321,15 @@ START_TEST(table_step_spins_match_direct_evaluation) {
             ties++;
             continue;
           }
-          if (fine[g] != (u < t ? 1 : -1)) ck_abort_msg("%s lc = %d site (%d, %d)", m->kind, lc, x, y);
+          if (fine[g] != (u < t ? 1 : -1))
+            ck_abort_msg("%s lc = %d site (%d, %d)", invrg_model_kind_name(m->kind), lc, x, y);
         }
       ck_assert_int_lt(ties, 2);
       use_simd("generic");
       invrg_dream_step(m, mu, lc, seed, sample, level, scalar, w);
       use_simd(NULL);
       ck_assert_msg(memcmp(fine, scalar, (size_t)(L * L)) == 0, "%s lc = %d: vector and scalar rows differ",
-                    m->kind, lc);
+                    invrg_model_kind_name(m->kind), lc);
       free(mu);
       free(fine);
       free(scalar);
@@ -335,7 +343,7 @@ END_TEST
 /* sym7: children grouped by position and by tenth of their probability; in each group the number
  * up against Σ p within 4σ, σ² = Σ p(1 − p) (independent Bernoulli sites). */
 START_TEST(sym7_sampler_matches_model) {
-  invrg_model *m = random_model("sym7", 7, 0, 71);
+  invrg_model *m = random_model(INVRG_MODEL_KIND_SYM7, 7, 0, 71);
   const int lc = 512, L = 2 * lc;
   int8_t *coarse = malloc((size_t)(lc * lc)), *fine = malloc((size_t)(L * L));
   random_spins(coarse, lc * lc, 72);

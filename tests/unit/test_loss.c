@@ -76,7 +76,7 @@ static void check_one_step(invrg_loss_kind loss) {
   const double theta0[3] = {0.3, 0.7, 1.2}, lr = 0.5;
   const uint64_t seed = 99, replica = 0;
   invrg_model *m = NULL;
-  ck_assert_int_eq(invrg_model_create("sym3", 3, 0, &m), INVRG_SUCCESS);
+  ck_assert_int_eq(invrg_model_create(INVRG_MODEL_KIND_SYM3, 3, 0, &m), INVRG_SUCCESS);
   memcpy(m->params, theta0, sizeof theta0);
 
   /* By hand: Σ_c w_c ∇ℓ_c / ((Σ_c w_c / n) n N), w_c = 2^{−n_tie} (weighted) or 1. */

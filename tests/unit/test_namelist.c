@@ -547,6 +547,70 @@ START_TEST(invrg_stage_order_is_checked) {
 }
 END_TEST
 
+/* Parses @p text into defaults; fails on any error. */
+static void parse_invrg(const char *text, invrg_config *c) {
+  invrg_config_defaults(c);
+  invrg_nl_result_free(&res);
+  ck_assert(invrg_nl_result_init(&res, invrg_config_schema(), "in.nml"));
+  ck_assert_msg(invrg_nl_parse(text, strlen(text), c, &res) == 0, "%s: %s", text,
+                res.n_diags > 0 ? res.diags[0].message : "");
+}
+
+/* Every choice of the input (but the operator sets, names of physics' tables) is also stored as
+ * its position in the key's names, which is its enum; the fields are the right ones. */
+START_TEST(invrg_choices_arrive_as_enums) {
+  const invrg_nl_schema *sc = invrg_config_schema();
+  invrg_config c;
+  for (int g = 0; g < sc->n_groups; g++)
+    for (int k = 0; k < sc->groups[g].n_keys; k++) {
+      const invrg_nl_key *key = &sc->groups[g].keys[k];
+      if (key->choices == NULL || strcmp(key->name, "operators") == 0) continue;
+      ck_assert_msg(key->has_index, "&%s %s has no enum", sc->groups[g].name, key->name);
+      for (int i = 0; key->choices[i] != NULL; i++) {
+        if (strcmp(key->name, "stages") == 0 && i > 0) continue; /* needs its predecessors */
+        char text[128];
+        snprintf(text, sizeof text, "&%s %s = '%s' /", sc->groups[g].name, key->name,
+                 key->choices[i]);
+        parse_invrg(text, &c);
+        int got;
+        memcpy(&got, (const char *)&c + key->index_offset, sizeof got);
+        ck_assert_msg(got == i, "%s: enum %d, want %d", text, got, i);
+      }
+    }
+  parse_invrg("&run stages = 'mc', 'dream', log_level = 'debug' /", &c);
+  ck_assert(c.run.n_stages == 2 && c.run.stages_kind[0] == INVRG_STAGE_MC &&
+            c.run.stages_kind[1] == INVRG_STAGE_DREAM && c.run.log_level_kind == INVRG_LOG_DEBUG);
+  ck_assert(invrg_config_has_stage(&c, INVRG_STAGE_DREAM) &&
+            !invrg_config_has_stage(&c, INVRG_STAGE_TRAIN));
+  parse_invrg("&mc algorithm = 'SW' / &output configs_format = 'packed' /", &c);
+  ck_assert(c.mc.algorithm_kind == INVRG_MC_SW &&
+            c.output.configs_format_kind == INVRG_CONFIGS_PACKED);
+  ck_assert_str_eq(c.mc.algorithm, "sw"); /* the canonical spelling, for /config and the log */
+  parse_invrg("&train model = 'conv', loss = 'weighted', optimizer = 'sgd', ties = 'coin', "
+              "schedule = 'constant', select = 'best' /",
+              &c);
+  ck_assert(
+      c.train.model_kind == INVRG_MODEL_KIND_CONV && c.train.loss_kind == INVRG_LOSS_WEIGHTED &&
+      c.train.optimizer_kind == INVRG_OPTIMIZER_SGD && c.train.ties_kind == INVRG_TIES_COIN &&
+      c.train.schedule_kind == INVRG_SCHEDULE_CONSTANT && c.train.select_kind == INVRG_SELECT_BEST);
+  parse_invrg("&dream model = 'sym7', start = 'up', small_kernel_start = 'paper' / "
+              "&analyze tie_rule = 'upper_left', sources = 'dream', 'mc', fss_sources = 'mc' /",
+              &c);
+  ck_assert(c.dream.model_kind == INVRG_DREAM_MODEL_SYM7 &&
+            c.dream.start_kind == INVRG_DREAM_START_UP &&
+            c.dream.small_kernel_start_kind == INVRG_SMALL_KERNEL_PAPER &&
+            c.analyze.tie_rule_kind == INVRG_TIE_UPPER_LEFT);
+  ck_assert(c.analyze.n_sources == 2 && c.analyze.sources_kind[0] == INVRG_SOURCE_DREAM &&
+            c.analyze.sources_kind[1] == INVRG_SOURCE_MC && c.analyze.n_fss_sources == 1 &&
+            c.analyze.fss_sources_kind[0] == INVRG_SOURCE_MC);
+  invrg_config_defaults(&c); /* the defaults too */
+  ck_assert(c.train.optimizer_kind == INVRG_OPTIMIZER_AUTO &&
+            c.dream.model_kind == INVRG_DREAM_MODEL_NONE && c.mc.algorithm_kind == INVRG_MC_WOLFF &&
+            c.run.log_level_kind == INVRG_LOG_INFO &&
+            c.analyze.fss_sources_kind[0] == INVRG_SOURCE_DREAM);
+}
+END_TEST
+
 START_TEST(markdown_lists_every_key) {
   char *text = NULL;
   size_t len = 0;
@@ -634,6 +698,7 @@ static Suite *namelist_suite(void) {
   tcase_add_test(w, invrg_defaults_parse_back);
   tcase_add_test(w, invrg_schema_defaults_are_valid);
   tcase_add_test(w, invrg_stage_order_is_checked);
+  tcase_add_test(w, invrg_choices_arrive_as_enums);
   tcase_add_test(w, markdown_lists_every_key);
   tcase_add_test(w, suggestions);
   suite_add_tcase(s, w);
