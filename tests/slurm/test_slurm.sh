@@ -516,10 +516,10 @@ NML
   check "invrg chain: stop file consumed" test ! -e STOP
 
   say "SIGUSR1 to the batch shell: invrg writes a checkpoint, the job requeues and completes"
-  # long enough (about 10 s on 2 ranks) that the signal comes while the stage runs
+  # long enough (about 5 s on 2 ranks) that the signal comes while the stage runs
   cat >long.nml <<'NML'
 &run stages = 'mc', seed = 7, output = 'long.h5' /
-&mc L = 32, n_chains = 2, n_therm = 100, n_samples = 25000 /
+&mc L = 32, n_chains = 2, n_therm = 100, n_samples = 12000 /
 NML
   long_id=$(sbatch --parsable --nodes=1 --ntasks-per-node=2 -t 10 -o long-%j.out "$jobs_dir/run.sbatch" long.nml)
   wait_grep "long-$long_id.out" "== stage mc"
