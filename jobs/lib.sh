@@ -37,10 +37,11 @@ invrg_load_site() {
     if [ ! -x "$INVRG" ] && [ -x "$installed" ]; then INVRG=$installed; fi
   fi
   : "${INVRG_LAUNCH:=srun}"
+  : "${INVRG_MAX_REQUEUES:=10}"
   if [ -z "${INVRG_PYTHON:-}" ]; then
     INVRG_PYTHON=$(command -v python3 || echo /usr/bin/python3)
   fi
-  export INVRG INVRG_LAUNCH INVRG_PYTHON INVRG_SITE_FILE
+  export INVRG INVRG_LAUNCH INVRG_PYTHON INVRG_SITE_FILE INVRG_MAX_REQUEUES
 }
 
 invrg_nml() { # nml.py subcommand ...
@@ -56,13 +57,15 @@ invrg_provenance() {
   echo "date:        $(date -Is)"
   echo "host:        $(hostname)"
   echo "job:         ${SLURM_JOB_ID:-none (not under SLURM)} (name ${SLURM_JOB_NAME:-?}, partition ${SLURM_JOB_PARTITION:-?}, account ${SLURM_JOB_ACCOUNT:-?})"
-  echo "nodes:       ${SLURM_JOB_NUM_NODES:-1} (${SLURM_JOB_NODELIST:-$(hostname)}), tasks ${SLURM_NTASKS:-?}, cpus per task ${SLURM_CPUS_PER_TASK:-1}"
+  echo "nodes:       ${SLURM_JOB_NUM_NODES:-1} (${SLURM_JOB_NODELIST:-$(hostname)}), tasks ${SLURM_NTASKS:-?}, cpus per task ${SLURM_CPUS_PER_TASK:-1}, tasks per node ${SLURM_TASKS_PER_NODE:-?}"
+  echo "threads:     OMP_NUM_THREADS=${OMP_NUM_THREADS:-unset}, hint ${SLURM_HINT:-none}"
   echo "submit dir:  ${SLURM_SUBMIT_DIR:-?}"
   echo "work dir:    $PWD"
   echo "input:       $(realpath -- "$input") (sha256 ${sum:-?})"
   echo "output:      $output"
   echo "invrg:       $INVRG"
-  # invrg --version does not start MPI; the timeout guards against a hung file system.
+  # invrg --version does not start MPI (no MPI_Init, so no PMIx server, no network, safe on
+  # the batch node outside any job step); the timeout guards against a hung file system.
   timeout 120 "$INVRG" --version 2>&1 | sed 's/^/version:     /' ||
     echo "version:     (invrg --version failed; see above)"
   echo "launcher:    $INVRG_LAUNCH"
@@ -124,10 +127,13 @@ invrg_run() {
   [ -z "$output" ] || invrg_clear_dead_lock "$output"
   "${launch[@]}" "$INVRG" "$input" &
   pid=$!
+  # The signal is remembered (invrg_signal) for invrg_requeue: SIGTERM means scancel or the
+  # time limit itself, and such a job is not requeued.
   # shellcheck disable=SC2064
-  trap "signalled=1; echo 'invrg job: SIGUSR1 passed on to invrg (checkpoint and stop)'; kill -USR1 $pid" USR1
+  trap "signalled=1; invrg_signal=USR1; echo 'invrg job: SIGUSR1 passed on to invrg (checkpoint and stop)'; kill -USR1 $pid" USR1
   # shellcheck disable=SC2064
-  trap "signalled=1; echo 'invrg job: SIGTERM passed on to invrg (checkpoint and stop)'; kill -TERM $pid" TERM
+  trap "signalled=1; invrg_signal=TERM; echo 'invrg job: SIGTERM passed on to invrg (checkpoint and stop)'; kill -TERM $pid" TERM
+  invrg_signal=${invrg_early_signal:-}
   if [ -n "${invrg_early_signal:-}" ]; then
     echo "invrg job: SIG$invrg_early_signal came before invrg started (time limit shorter than" \
       "the --signal lead time?): passed on in 5 s"
@@ -152,4 +158,40 @@ invrg_run() {
   fi
   echo "== invrg exit status $status ($(invrg_status_text "$status")) at $(date -Is), $((SECONDS - start)) s"
   return "$status"
+}
+
+# Requeue-based restarts, for sites whose compute nodes may not submit jobs (the scripts ask
+# for #SBATCH --requeue). invrg stopped after writing a checkpoint (status 3: SIGUSR1 passed on
+# from sbatch --signal, &checkpoint stop_file or max_walltime_minutes): `scontrol requeue` puts
+# this same job back in the queue, and its next run continues from <output>.ckpt. Not done in a
+# restart chain (restart_chain.sh submits the next job), after SIGTERM (scancel, or the time
+# limit itself: a cancelled job stays cancelled), outside SLURM, or once the job has been
+# restarted INVRG_MAX_REQUEUES times (SLURM_RESTART_COUNT; 0 turns requeueing off).
+# Returns the job's exit status: 0 when requeued (the stop is not a failure), else <status>.
+invrg_requeue() { # <status> <output>
+  local status=$1 ckpt=${2:-<output>}.ckpt count=${SLURM_RESTART_COUNT:-0}
+  local max=${INVRG_MAX_REQUEUES:-10} again="submit the same job again to continue from $ckpt"
+  if [ "$status" -ne 3 ] || [ -n "${INVRG_CHAIN_DIR:-}" ] || [ -z "${SLURM_JOB_ID:-}" ]; then
+    return "$status"
+  fi
+  if ! [[ $max =~ ^[0-9]+$ ]]; then
+    echo "invrg job: INVRG_MAX_REQUEUES='$max' is not a count: not requeued; $again" >&2
+  elif [ "${invrg_signal:-}" = TERM ]; then
+    echo "== invrg job: stopped by SIGTERM (scancel, or the time limit without the --signal lead):" \
+      "not requeued; $again"
+  elif [ "$max" -eq 0 ]; then
+    echo "== invrg job: requeueing is off (INVRG_MAX_REQUEUES=0): the run is unfinished; $again"
+  elif [ "$count" -ge "$max" ]; then
+    echo "== invrg job: requeue limit reached: the job was requeued $count times" \
+      "(INVRG_MAX_REQUEUES=$max); the run is unfinished, exit status 3; $again"
+  else
+    echo "== invrg job: requeueing job $SLURM_JOB_ID (requeue $((count + 1)) of at most $max):" \
+      "it waits in the queue again and continues from $ckpt"
+    # SLURM now ends this run's processes (SIGTERM): nothing is left to pass on.
+    trap '' USR1 TERM
+    if scontrol requeue "$SLURM_JOB_ID"; then return 0; fi
+    echo "invrg job: scontrol requeue failed (requeueing disabled for this job or site?):" \
+      "exit status 3; $again, or use jobs/restart_chain.sh" >&2
+  fi
+  return 3
 }

@@ -1,8 +1,11 @@
 #!/bin/bash
-# Runs invrg as a chain of SLURM jobs until the run is complete.
+# Runs invrg as a chain of SLURM jobs until the run is complete: the alternative to run.sbatch's
+# own requeueing (the default, see jobs/README.md) for sites that let compute nodes submit jobs
+# and prefer a new job per segment (a fresh job id, log and accounting record each; no
+# --requeue needed).
 #
 #   jobs/restart_chain.sh [chain options] [sbatch options] INPUT.nml
-#   jobs/restart_chain.sh --max-jobs 20 -n 256 -t 24:00:00 runs/paper.nml
+#   jobs/restart_chain.sh --max-jobs 20 --nodes=2 --ntasks-per-node=128 -t 24:00:00 runs/paper.nml
 #   jobs/restart_chain.sh --status INPUT.nml
 #
 # Chain options (long names only, so they never clash with sbatch's):
@@ -27,7 +30,9 @@
 # checkpoint (status 3) and fewer than N jobs ran, submits the next job with the same sbatch
 # options and --dependency=afterany:<this job>; otherwise it writes the chain's final status to
 # DIR/final. invrg, run again on the same input, continues from <output>.ckpt. Compute nodes
-# must be allowed to run sbatch, and DIR must be on a file system they share.
+# must be allowed to run sbatch, and DIR must be on a file system they share. The jobs of a
+# chain never requeue themselves; one whose successor was submitted exits 0, the last one with
+# the run's status (3 if the chain ended with the run unfinished).
 #
 # Exit status: 0 submitted (or, with --follow/--attach, the run completed); 1 sbatch failed,
 # or (--follow) a job failed at run time or vanished without recording its end (killed at the
@@ -67,7 +72,9 @@ finish_chain() { # <status> <reason>
   say "chain over: status $1 ($2)"
 }
 
-# Called by run.sbatch inside a job of the chain.
+# Called by run.sbatch inside a job of the chain. Returns the status the job exits with: 0 when
+# the next job was submitted (a checkpoint stop that will be continued is not a failure), else
+# the run's status (3 when the chain ends with the run unfinished).
 job_ended() {
   local status=$1 seg=${INVRG_CHAIN_SEGMENT:?} max=${INVRG_CHAIN_MAX:?}
   dir=${INVRG_CHAIN_DIR:?}
@@ -75,15 +82,14 @@ job_ended() {
   if [ -f "$dir/stop" ]; then
     finish_chain "$status" "$(invrg_status_text "$status"); stopped by restart_chain.sh --stop"
   elif [ "$status" -eq 3 ] && [ "$seg" -lt "$max" ]; then
-    if ! submit $((seg + 1)) "--dependency=afterany:${SLURM_JOB_ID:-0}"; then
-      finish_chain 1 "could not submit job $((seg + 1)); run restart_chain.sh again to continue"
-      return 1
-    fi
+    if submit $((seg + 1)) "--dependency=afterany:${SLURM_JOB_ID:-0}"; then return 0; fi
+    finish_chain 1 "could not submit job $((seg + 1)); run restart_chain.sh again to continue"
   elif [ "$status" -eq 3 ]; then
     finish_chain 3 "checkpointed after $max jobs; run restart_chain.sh again to continue"
   else
     finish_chain "$status" "$(invrg_status_text "$status")"
   fi
+  return "$status"
 }
 
 

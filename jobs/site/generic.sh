@@ -22,6 +22,13 @@
 # Python 3 for jobs/nml.py (reads &run output, writes the ensemble's inputs).
 # : "${INVRG_PYTHON:=/usr/bin/python3}"
 
+# Requeues after checkpoint stops, at most (default 10; 0: none, the job ends with status 3).
+# : "${INVRG_MAX_REQUEUES:=20}"
+
+# Threads: the job scripts export OMP_NUM_THREADS=1 before this profile (invrg is MPI only, one
+# rank per core with --cpus-per-task=1 and --hint=nomultithread); change it here only for a
+# threaded library that needs it. Job size (--nodes, --ntasks-per-node) is given to sbatch.
+
 # Partition and account: sbatch reads SBATCH_* variables in the shell that submits;
 # restart_chain.sh sources this profile before it submits (for a plain sbatch, source it first
 # or give -p/-A).

@@ -2,20 +2,26 @@
 # The SLURM job scripts of jobs/ against a real SLURM on this machine: a private munged and a
 # one-node slurmctld + slurmd (Debian's packages, installed with apt if missing), configured
 # from tests/slurm/slurm.conf.in in a fresh temporary directory, on free ports.
-#   1. run.sbatch, srun --mpi=pmix, 2 ranks: a small Monte Carlo run; the run file is complete
-#      (exit_status 0, /mc/L8, 2 ranks), the input is copied next to it, the log has the
-#      provenance; an input with an error ends the job with status 2; a lock left by a job
-#      that is no longer running is cleared.
+#   1. run.sbatch, srun --mpi=pmix, one node with 2 tasks: a small Monte Carlo run; the run
+#      file is complete (exit_status 0, /mc/L8, 2 ranks), the input is copied next to it, the
+#      log has the provenance; an input with an error ends the job with status 2; a lock left
+#      by a job that is no longer running is cleared; with an MPI_Init that fails (a preloaded
+#      shim) the provenance block still shows invrg's version, and the run itself fails.
 #   2. ensemble.sbatch, a 2-task array launched with mpirun: one input and run file per task,
 #      the table's sizes, seeds template + task.
-#   3. restart_chain.sh with a stand-in for invrg (fake_invrg.sh) that checkpoints (exit 3)
-#      twice and then finishes: three jobs, statuses 3 3 0; with --max-jobs 2 and a run that
-#      never finishes, the chain stops at status 3; --stop ends a chain after its job's
-#      checkpoint; a job whose batch shell is killed is reported by --attach (exit 1).
-#   4. SIGUSR1 sent to the batch shell (as sbatch --signal=B:USR1@300 does) reaches the run,
-#      which stops with status 3.
+#   3. Requeues, with a stand-in for invrg (fake_invrg.sh) that checkpoints (exit 3) until its
+#      n-th run: statuses 3 3 0 make the job requeue itself twice and end COMPLETED, exit 0,
+#      with the log of every run kept; the limit INVRG_MAX_REQUEUES ends it with status 3;
+#      INVRG_MAX_REQUEUES=0 turns requeueing off; an array task requeues itself; SIGUSR1 sent
+#      to the batch shell (as sbatch --signal=B:USR1@300 does) reaches the run, which stops
+#      with status 3 and is continued; scancel (SIGTERM) stops a job for good.
+#   4. restart_chain.sh with the stand-in: three jobs, statuses 3 3 0, each job exits 0; with
+#      --max-jobs 2 and a run that never finishes, the chain stops at status 3; --stop ends a
+#      chain after its job's checkpoint; a job whose batch shell is killed is reported by
+#      --attach (exit 1).
 #   5. If invrg has &checkpoint: a restart chain with invrg itself (stop_file, then the rest of
-#      the run: statuses 3 0, a complete run file), and SIGUSR1 making invrg checkpoint.
+#      the run: statuses 3 0, a complete run file), and a job whose invrg is stopped by SIGUSR1,
+#      requeued and continued from its checkpoint to a complete run file.
 # The daemons are stopped and the directory is removed at exit, on failure too; daemons left by
 # an earlier run that was killed are stopped first. Exit 77 (skipped) only if SLURM is missing
 # and cannot be installed. INVRG_SLURM_TEST_KEEP=1 keeps the directory for a look;
@@ -283,8 +289,24 @@ NML
 # A lock left by a job on another node that is no longer running (killed at its time limit):
 # the job scripts ask SLURM, remove it and run.
 printf "host=node-that-died\npid=4242\nstarted=2026-01-01T00:00:00Z\nslurm_job=987654\ninput=tiny.nml\n" >tiny.h5.lock
-run_id=$(sbatch --parsable -n 2 -t 10 -o run-%j.out "$jobs_dir/run.sbatch" tiny.nml)
+run_id=$(sbatch --parsable --nodes=1 --ntasks-per-node=2 -t 10 -o run-%j.out "$jobs_dir/run.sbatch" tiny.nml)
 bad_id=$(sbatch --parsable -n 1 -t 10 -o bad-%j.out "$jobs_dir/run.sbatch" bad.nml)
+# The provenance block asks invrg --version, which must not start MPI (no MPI_Init on the batch
+# node, outside any job step): in this job MPI_Init fails loudly, in every process.
+cat >no_mpi.c <<'C'
+#include <stdio.h>
+#include <unistd.h>
+int MPI_Init(int *argc, char ***argv) {
+  (void)argc; (void)argv;
+  fputs("MPI_Init called\n", stderr);
+  _exit(99);
+}
+C
+cc -shared -fPIC -o no_mpi.so no_mpi.c || fail "cannot build the MPI_Init shim"
+echo "&run stages = 'mc', output = 'nompi.h5' /" >nompi.nml
+asan="${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0" # a sanitizer build takes the shim
+nompi_id=$(ASAN_OPTIONS=$asan LD_PRELOAD=$PWD/no_mpi.so sbatch --parsable -n 1 -t 10 \
+  -o nompi-%j.out "$jobs_dir/run.sbatch" nompi.nml)
 
 # ---------------------------------------------------------------- 2. ensemble.sbatch
 cat >template.nml <<'NML'
@@ -300,12 +322,12 @@ TXT
 # shellcheck disable=SC2016 # $SLURM_NTASKS is expanded in the job
 ens_id=$(INVRG_LAUNCH='mpirun -n $SLURM_NTASKS' sbatch --parsable --array=1-2 -n 1 -t 10 \
   -o ens-%A_%a.out "$jobs_dir/ensemble.sbatch" template.nml table.txt ens)
-say "submitted run $run_id, bad input $bad_id, ensemble $ens_id"
-if ! [[ $run_id =~ ^[0-9]+$ && $bad_id =~ ^[0-9]+$ && $ens_id =~ ^[0-9]+$ ]]; then
-  fail "sbatch did not give job ids: '$run_id' '$bad_id' '$ens_id'"
+say "submitted run $run_id, bad input $bad_id, no MPI $nompi_id, ensemble $ens_id"
+if ! [[ $run_id =~ ^[0-9]+$ && $bad_id =~ ^[0-9]+$ && $nompi_id =~ ^[0-9]+$ && $ens_id =~ ^[0-9]+$ ]]; then
+  fail "sbatch did not give job ids: '$run_id' '$bad_id' '$nompi_id' '$ens_id'"
   exit 1
 fi
-wait_jobs "$run_id" "$bad_id" "$ens_id" || fail "jobs did not end within 150 s"
+wait_jobs "$run_id" "$bad_id" "$nompi_id" "$ens_id" || fail "jobs did not end within 150 s"
 say "jobs ended"
 
 expect_job "$run_id" COMPLETED 0:0 "run.sbatch job"
@@ -315,7 +337,9 @@ log=run-$run_id.out
 expect_grep "$log" "== invrg job provenance" "provenance block"
 expect_grep "$log" "job:         $run_id (name invrg, partition debug" "provenance: job id"
 expect_grep "$log" "host:        $(hostname)" "provenance: host"
-expect_grep "$log" "nodes:       1 ($node), tasks 2" "provenance: nodes and tasks"
+expect_grep "$log" "nodes:       1 ($node), tasks 2, cpus per task 1, tasks per node 2" "provenance: nodes and tasks"
+expect_grep "$log" "threads:     OMP_NUM_THREADS=1, hint nomultithread" "provenance: one thread per rank"
+expect_grep "$log" "requeues:    0 so far, at most 10 (INVRG_MAX_REQUEUES)" "provenance: requeue count and limit"
 expect_grep "$log" "input:       $dir/work/tiny.nml (sha256 $(sha256sum tiny.nml | cut -d' ' -f1))" "provenance: input"
 expect_grep "$log" "version:     $("$invrg" --version | head -n 1)" "provenance: invrg --version (git hash)"
 expect_grep "$log" "launcher:    srun --mpi=pmix" "provenance: launcher from the site profile"
@@ -327,6 +351,12 @@ check "no lock after the run" test ! -e tiny.h5.lock
 expect_job "$bad_id" FAILED 2:0 "job with an input error"
 expect_grep "bad-$bad_id.out" "unknown key 'nsweeps'" "input error reported in the job log"
 check "no input copy for a failed run" test ! -e bad.h5.input.nml
+
+log=nompi-$nompi_id.out
+expect_grep "$log" "version:     $("$invrg" --version | head -n 1)" \
+  "provenance without MPI: invrg --version answers while MPI_Init would fail"
+expect_grep "$log" "MPI_Init called" "provenance without MPI: the shim was in force (the run failed in MPI_Init)"
+expect_job "$nompi_id" FAILED 1:0 "provenance without MPI: the run itself needs MPI"
 
 for task in 1 2; do
   L=$((task == 1 ? 8 : 16))
@@ -341,8 +371,80 @@ for task in 1 2; do
 done
 expect_grep ens/task_002.nml "n_samples = 30" "ensemble: table row applied"
 
-# ---------------------------------------------------------------- 3. restart chains
+# ---------------------------------------------------------------- 3. requeues
 export INVRG=$src/tests/slurm/fake_invrg.sh
+restarts() { job_field "$1" Restarts; }
+count_runs() { grep -c '^== invrg job provenance' "$1"; }
+say "requeues: 3 3 0; endless with limits 1 and 0, and --no-requeue; an array task"
+for name in requeue limit off refused; do echo "&run output = '$name.h5' /" >"$name.nml"; done
+rq_id=$(FAKE_INVRG_STATE=$PWD/requeue.count FAKE_INVRG_RUNS=3 \
+  sbatch --parsable -n 1 -t 10 -o requeue-%j.out "$jobs_dir/run.sbatch" requeue.nml)
+limit_id=$(FAKE_INVRG_STATE=$PWD/limit.count FAKE_INVRG_RUNS=99 INVRG_MAX_REQUEUES=1 \
+  sbatch --parsable -n 1 -t 10 -o limit-%j.out "$jobs_dir/run.sbatch" limit.nml)
+off_id=$(FAKE_INVRG_STATE=$PWD/off.count FAKE_INVRG_RUNS=99 INVRG_MAX_REQUEUES=0 \
+  sbatch --parsable -n 1 -t 10 -o off-%j.out "$jobs_dir/run.sbatch" off.nml)
+refused_id=$(FAKE_INVRG_RUNS=99 sbatch --parsable --no-requeue -n 1 -t 10 -o refused-%j.out \
+  "$jobs_dir/run.sbatch" refused.nml)
+printf 'mc.L\n8\n' >one_row.txt
+arr_id=$(FAKE_INVRG_STATE=$PWD/array.count FAKE_INVRG_RUNS=2 sbatch --parsable --array=1-1 -n 1 \
+  -t 10 -o arr-%A_%a.out "$jobs_dir/ensemble.sbatch" template.nml one_row.txt arr)
+wait_jobs "$rq_id" "$limit_id" "$off_id" "$refused_id" "$arr_id" || fail "requeued jobs did not end within 150 s"
+
+expect_job "$rq_id" COMPLETED 0:0 "requeue 3 3 0: the job"
+expect_eq "$(restarts "$rq_id")" 2 "requeue 3 3 0: restarts"
+expect_eq "$(cat requeue.count)" 3 "requeue 3 3 0: runs of invrg"
+check "requeue 3 3 0: the last run wrote requeue.h5" test -e requeue.h5
+log=requeue-$rq_id.out
+expect_eq "$(count_runs "$log")" 3 "requeue 3 3 0: the log keeps every run's provenance"
+for k in 0 1 2; do
+  expect_grep "$log" "requeues:    $k so far, at most 10" "requeue 3 3 0: run $((k + 1)) in the log"
+done
+expect_eq "$(grep -c '^== invrg exit status 3' "$log")" 2 "requeue 3 3 0: two checkpoint stops logged"
+expect_grep "$log" "requeueing job $rq_id (requeue 2 of at most 10)" "requeue 3 3 0: second requeue logged"
+expect_grep "$log" "== invrg exit status 0 (success)" "requeue 3 3 0: the last run's status logged"
+
+expect_job "$limit_id" FAILED 3:0 "requeue limit 1: the job ends unfinished"
+expect_eq "$(restarts "$limit_id")" 1 "requeue limit 1: restarts"
+expect_eq "$(cat limit.count)" 2 "requeue limit 1: runs of invrg"
+expect_grep "limit-$limit_id.out" "requeue limit reached: the job was requeued 1 times (INVRG_MAX_REQUEUES=1); the run is unfinished, exit status 3" \
+  "requeue limit 1: reported"
+
+expect_job "$off_id" FAILED 3:0 "INVRG_MAX_REQUEUES=0: the job ends unfinished"
+expect_eq "$(restarts "$off_id")" 0 "INVRG_MAX_REQUEUES=0: restarts"
+expect_grep "off-$off_id.out" "requeueing is off (INVRG_MAX_REQUEUES=0)" "INVRG_MAX_REQUEUES=0: reported"
+
+expect_job "$refused_id" FAILED 3:0 "--no-requeue: SLURM refuses the requeue, the job ends unfinished"
+expect_grep "refused-$refused_id.out" "scontrol requeue failed" "--no-requeue: reported"
+
+expect_job "${arr_id}_1" COMPLETED 0:0 "array task requeued once"
+expect_eq "$(restarts "${arr_id}_1")" 1 "array task: restarts"
+expect_eq "$(count_runs "arr-${arr_id}_1.out")" 2 "array task: the log keeps both runs"
+check "array task: arr/task_001.h5 written" test -e arr/task_001.h5
+
+say "requeues: SIGUSR1 to the batch shell, and scancel"
+for name in signal cancel; do echo "&run output = '$name.h5' /" >"$name.nml"; done
+sig_id=$(FAKE_INVRG_STATE=$PWD/signal.count FAKE_INVRG_WAIT=1 FAKE_INVRG_RUNS=2 \
+  sbatch --parsable -n 1 -t 10 -o signal-%j.out "$jobs_dir/run.sbatch" signal.nml)
+cancel_id=$(FAKE_INVRG_WAIT=1 sbatch --parsable -n 1 -t 10 -o cancel-%j.out "$jobs_dir/run.sbatch" cancel.nml)
+wait_grep "signal-$sig_id.out" "waiting for a signal"
+scancel --batch --signal=USR1 "$sig_id"
+wait_grep "cancel-$cancel_id.out" "waiting for a signal"
+scancel "$cancel_id"
+wait_jobs "$sig_id" "$cancel_id" || fail "signal jobs did not end"
+log=signal-$sig_id.out
+expect_job "$sig_id" COMPLETED 0:0 "SIGUSR1: the job is requeued and completes"
+expect_eq "$(restarts "$sig_id")" 1 "SIGUSR1: restarts"
+expect_grep "$log" "SIGUSR1 passed on to invrg" "SIGUSR1: the batch shell passed it on"
+expect_grep "$log" "fake invrg: SIGUSR1: checkpoint written" "SIGUSR1: the run got it"
+expect_grep "$log" "== invrg exit status 3" "SIGUSR1: status 3 logged"
+expect_grep "$log" "requeueing job $sig_id (requeue 1 of at most 10)" "SIGUSR1: requeue logged"
+expect_grep "$log" "fake invrg: run 2 of 2" "SIGUSR1: the run continued"
+expect_eq "$(job_field "$cancel_id" JobState)" CANCELLED "scancel: the job stays cancelled"
+expect_eq "$(restarts "$cancel_id")" 0 "scancel: restarts"
+expect_grep "cancel-$cancel_id.out" "stopped by SIGTERM (scancel, or the time limit without the --signal lead): not requeued" \
+  "scancel: not requeued, reported"
+
+# ---------------------------------------------------------------- 4. restart chains
 echo "&run output = 'chain.h5' /" >chain.nml
 say "restart chain: a run that checkpoints twice, then finishes"
 FAKE_INVRG_STATE=$PWD/chain.count FAKE_INVRG_RUNS=3 "$jobs_dir/restart_chain.sh" --max-jobs 5 \
@@ -359,6 +461,8 @@ n=0
 while read -r seg id; do
   n=$((n + 1))
   expect_grep "chain-$id.out" "chain:       job $seg of at most 5" "restart chain: job $seg log"
+  # a checkpoint stop whose successor was submitted exits 0 (not FAILED), as the last job does
+  expect_job "$id" COMPLETED 0:0 "restart chain: job $seg"
 done <chain.chain/jobs
 expect_eq "$n" 3 "restart chain: jobs listed"
 
@@ -370,17 +474,7 @@ status=$?
 expect_eq "$status" 3 "limited chain: exit status"
 check "limited chain: two runs" grep -qx 2 endless.count
 expect_grep endless.chain/final "3 checkpointed after 2 jobs" "limited chain: final status"
-
-say "SIGUSR1 to the batch shell reaches the run"
-echo "&run output = 'signal.h5' /" >signal.nml
-sig_id=$(FAKE_INVRG_WAIT=1 sbatch --parsable -n 1 -t 10 -o signal-%j.out "$jobs_dir/run.sbatch" signal.nml)
-wait_grep "signal-$sig_id.out" "waiting for a signal"
-scancel --batch --signal=USR1 "$sig_id"
-wait_jobs "$sig_id" || fail "signal job did not end"
-expect_job "$sig_id" FAILED 3:0 "job stopped by SIGUSR1"
-expect_grep "signal-$sig_id.out" "SIGUSR1 passed on to invrg" "batch shell passed SIGUSR1 on"
-expect_grep "signal-$sig_id.out" "fake invrg: SIGUSR1: checkpoint written" "the run got SIGUSR1"
-expect_grep "signal-$sig_id.out" "== invrg exit status 3" "status 3 reported"
+expect_job "$(tail -n 1 endless.chain/jobs | cut -d' ' -f2)" FAILED 3:0 "limited chain: the last job ends unfinished"
 
 say "restart chain: --stop ends it"
 echo "&run output = 'stopped.h5' /" >stopped.nml
@@ -421,18 +515,24 @@ NML
   check "invrg chain: real.h5 complete (2 ranks, /mc/L16, seed 5)" check_runfile real.h5 16 2 5
   check "invrg chain: stop file consumed" test ! -e STOP
 
-  say "SIGUSR1 to the batch shell: invrg writes a checkpoint and stops"
+  say "SIGUSR1 to the batch shell: invrg writes a checkpoint, the job requeues and completes"
+  # long enough (about 5 s on 2 ranks) that the signal comes while the stage runs
   cat >long.nml <<'NML'
-&run stages = 'mc', seed = 5, output = 'long.h5' /
-&mc L = 32, n_chains = 2, n_therm = 100, n_samples = 40000 /
+&run stages = 'mc', seed = 7, output = 'long.h5' /
+&mc L = 32, n_chains = 2, n_therm = 100, n_samples = 12000 /
 NML
-  long_id=$(sbatch --parsable -n 2 -t 10 -o long-%j.out "$jobs_dir/run.sbatch" long.nml)
+  long_id=$(sbatch --parsable --nodes=1 --ntasks-per-node=2 -t 10 -o long-%j.out "$jobs_dir/run.sbatch" long.nml)
   wait_grep "long-$long_id.out" "== stage mc"
   scancel --batch --signal=USR1 "$long_id"
   wait_jobs "$long_id" || fail "long job did not end"
-  expect_job "$long_id" FAILED 3:0 "invrg stopped by SIGUSR1"
-  check "invrg wrote long.h5.ckpt" test -s long.h5.ckpt
-  expect_grep "long-$long_id.out" "input copied to long.h5.input.nml" "input copied after a checkpoint stop"
+  log=long-$long_id.out
+  expect_job "$long_id" COMPLETED 0:0 "invrg stopped by SIGUSR1, requeued, completed"
+  expect_eq "$(restarts "$long_id")" 1 "invrg requeue: restarts"
+  expect_grep "$log" "checkpoint 1 written: long.h5.ckpt" "invrg requeue: checkpoint written on SIGUSR1"
+  expect_grep "$log" "input copied to long.h5.input.nml" "invrg requeue: input copied after the checkpoint stop"
+  expect_grep "$log" "requeueing job $long_id (requeue 1 of at most 10)" "invrg requeue: requeue logged"
+  expect_grep "$log" "continuing from checkpoint long.h5.ckpt" "invrg requeue: the next run continued"
+  check "invrg requeue: long.h5 complete (2 ranks, /mc/L32, seed 7)" check_runfile long.h5 32 2 7
 else
   echo "note: this invrg has no &checkpoint group yet: its checkpoint tests are left out"
 fi
