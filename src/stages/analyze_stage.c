@@ -34,6 +34,7 @@
 #include "invrg/reducer.h"
 #include "invrg/schema.h"
 #include "invrg/stage.h"
+#include "invrg/stage_setup.h"
 #include "invrg/summary_io.h"
 
 /* ------------------------------------------------------------------ the ensembles */
@@ -322,10 +323,7 @@ static invrg_err analyze_size(invrg_run *run, hid_t file, const char *source, co
 
   snprintf(path, sizeof path, "%s/L%lld/configs", source, (long long)L);
   INVRG_H5_CALL(dset = H5Dopen2(file, path, H5P_DEFAULT), path);
-  if (groups->ranks_per_group > 1 && invrg_groups_can_distribute(groups, L, L, 1))
-    INVRG_CALL(invrg_lattice_create_distributed(groups, L, L, 1, &lat));
-  else /* one rank per group, or too small for the grid: whole on each rank of the group */
-    INVRG_CALL(invrg_lattice_create_replicated(L, L, 1, &lat));
+  INVRG_CALL(invrg_stage_lattice_create(groups, L, 1, &lat));
   /* Configurations go in windows: a record per configuration of the window only. */
   const int64_t window = invrg_reducer_window(INVRG_N_PRIMARY);
   block = malloc((size_t)lat->nx * (size_t)lat->ny);
@@ -334,10 +332,7 @@ static invrg_err analyze_size(invrg_run *run, hid_t file, const char *source, co
   INVRG_CHECK_ALLOC(block);
   INVRG_CHECK_ALLOC(mine);
   if (levels > 0) {
-    invrg_mcrg_params mp = {.n_sets = a->n_operators, .n_levels = levels, .n_blocks = B,
-                            .seed = (uint64_t)run->cfg->run.seed};
-    for (int k = 0; k < mp.n_sets; k++) mp.sets[k] = a->operators[k];
-    mp.tie_rule = a->tie_rule_kind;
+    const invrg_mcrg_params mp = invrg_stage_mcrg_params(run->cfg, levels, B);
     INVRG_CALL(invrg_mcrg_create(&mp, groups, &mcrg));
   }
   if (corr != NULL) INVRG_CALL(invrg_corr_prepare(corr, lat));

@@ -28,6 +28,7 @@
 #include "invrg/reducer.h"
 #include "invrg/schema.h"
 #include "invrg/stage.h"
+#include "invrg/stage_setup.h"
 #include "invrg/summary_io.h"
 
 /* ------------------------------------------------------------------ the model */
@@ -516,10 +517,7 @@ static invrg_err dream_execute(invrg_run *run) {
   const int halo = invrg_dream_halo(m) > INVRG_MCRG_HALO ? invrg_dream_halo(m) : INVRG_MCRG_HALO;
   for (int level = 0; level <= levels; level++) {
     int64_t L = (int64_t)1 << level;
-    if (groups->ranks_per_group > 1 && invrg_groups_can_distribute(groups, L, L, halo))
-      INVRG_CALL(invrg_lattice_create_distributed(groups, L, L, halo, &lat[level]));
-    else
-      INVRG_CALL(invrg_lattice_create_replicated(L, L, halo, &lat[level]));
+    INVRG_CALL(invrg_stage_lattice_create(groups, L, halo, &lat[level]));
   }
   if (n_mine > 0) /* ranks that dream map their levels now, not page fault by page fault */
     for (int level = 0; level <= levels; level++) invrg_lattice_populate(lat[level]);
@@ -543,10 +541,7 @@ static invrg_err dream_execute(invrg_run *run) {
   INVRG_CHECK_ALLOC(block_sizes);
   for (int b = 0; b < B; b++) block_sizes[b] = d->n_samples / B + (b < d->n_samples % B);
 
-  invrg_mcrg_params mp = {.n_sets = cfg->analyze.n_operators, .n_levels = levels,
-                          .n_blocks = B_acc, .seed = (uint64_t)cfg->run.seed};
-  for (int k = 0; k < mp.n_sets; k++) mp.sets[k] = cfg->analyze.operators[k];
-  mp.tie_rule = cfg->analyze.tie_rule_kind;
+  const invrg_mcrg_params mp = invrg_stage_mcrg_params(cfg, levels, B_acc);
   for (int p = 0; p < N_PAIRS; p++) {
     invrg_mcrg_params pp = mp;
     if (p == PAIRS_BLOCKED) pp.n_levels = blocked_levels(cfg);

@@ -27,6 +27,7 @@
 #include "invrg/reducer.h"
 #include "invrg/schema.h"
 #include "invrg/stage.h"
+#include "invrg/stage_setup.h"
 #include "invrg/summary_io.h"
 #include "invrg/stats.h"
 
@@ -592,10 +593,7 @@ static invrg_err run_size(invrg_run *run, int i, invrg_corr *corr, double *fss_m
   char path[64];
   snprintf(path, sizeof path, "mc/L%lld", (long long)L);
 
-  if (groups->ranks_per_group == 1)
-    INVRG_CALL(invrg_lattice_create_replicated(L, L, 1, &w.lat));
-  else
-    INVRG_CALL(invrg_lattice_create_distributed(groups, L, L, 1, &w.lat));
+  INVRG_CALL(invrg_stage_lattice_create(groups, L, 1, &w.lat)); /* the check: it splits */
   if (w.u.alg == INVRG_MC_WOLFF) INVRG_CALL(invrg_wolff_create(L, L, &w.u.wolff));
   if (w.u.alg == INVRG_MC_SW) INVRG_CALL(invrg_sw_create(w.lat, &w.u.sw));
 
@@ -615,12 +613,8 @@ static invrg_err run_size(invrg_run *run, int i, invrg_corr *corr, double *fss_m
   }
 
   if (cfg->analyze.mcrg_on_mc) {
-    invrg_mcrg_params mp = {.n_sets = cfg->analyze.n_operators,
-                            .n_levels = (int)cfg->analyze.mcrg_levels,
-                            .n_blocks = (int)cfg->analyze.jackknife_blocks,
-                            .seed = (uint64_t)cfg->run.seed};
-    for (int k = 0; k < mp.n_sets; k++) mp.sets[k] = cfg->analyze.operators[k];
-    mp.tie_rule = cfg->analyze.tie_rule_kind;
+    const invrg_mcrg_params mp = invrg_stage_mcrg_params(cfg, (int)cfg->analyze.mcrg_levels,
+                                                         (int)cfg->analyze.jackknife_blocks);
     INVRG_CALL(invrg_mcrg_create(&mp, groups, &w.mcrg));
   }
   if (corr != NULL) INVRG_CALL(invrg_corr_prepare(corr, w.lat));
