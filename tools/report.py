@@ -1562,9 +1562,9 @@ def parse_args(argv):
     p.add_argument("-o", "--output", default="report", metavar="DIR",
                    help="output directory (created if needed; default: report)")
     p.add_argument("--title", default=None, help="title of the HTML page")
-    p.add_argument("--format", default="png", choices=FORMATS,
-                   help="file format of every figure (default png); the page embeds PNG and "
-                        "SVG figures and links PDF ones")
+    p.add_argument("--format", default="png", choices=FORMATS, metavar="FMT",
+                   help="file format of every figure: png (default), pdf or svg; the page "
+                        "embeds PNG and SVG figures and links PDF ones")
     p.add_argument("--samples", type=int, default=4, metavar="N",
                    help="configurations per row in the configuration figures (default 4)")
     args = p.parse_args(argv)
