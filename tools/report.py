@@ -1,24 +1,28 @@
 #!/usr/bin/python3
-"""Plots and tables from invrg run files: PNG figures and one self-contained HTML page.
+"""Plots and tables from invrg run files: figures (PNG, PDF or SVG) and one HTML page.
 
     /usr/bin/python3 tools/report.py run.h5 [run2.h5 ...] [-o report/] [--title TEXT]
+                                     [--format png|pdf|svg]
 
 Figures (each written only when some run has the data for it; the page says what was skipped):
-  fss_chi.png     chi/L^{7/4} and chi'/L^{7/4} against L
-  fss_V4.png      V4 = <m^4>/<m^2>^2 against L, critical 1.1679229 as a line
-  fss_C.png       C/N against ln L, the exact finite torus and the slope 8 K_c^2/pi = 0.49454
-  fss_m.png       <|m|> L^{1/8} against L
-  fss_E.png       E/N against L, the exact finite torus and -sqrt(2)
-  fss_fits.png    the L_min scan of every finite-size-scaling fit of /fss, exact values
-  fss_xi.png      xi_2/L against L, 0.9050488 as a line          (needs /corr)
-  corr_G.png      G(r) on log-log axes, one panel per ensemble    (needs /corr)
-  mcrg.png        RG eigenvalues lambda_t, lambda_h per level for up / down / blocked pairs,
-                  exact lambda_t = 2 and lambda_h = 2^{15/8} = 3.66802
-  configs_<n>.png saved configurations (dreamed at several sizes, Monte Carlo)
-  train.png       training and validation loss of every replica
-Every run's Monte Carlo and dreamed ensembles are drawn on the same axes, with a legend naming
-each run (its /run title, or its file name). index.html holds every figure (embedded as data:
-URIs, so the page can be moved or mailed alone) and tables of every summary (value ± error).
+  fss_chi     chi/L^{7/4} and chi'/L^{7/4} against L
+  fss_V4      V4 = <m^4>/<m^2>^2 against L, critical 1.1679229 as a line
+  fss_C       C/N against ln L, the exact finite torus and the slope 8 K_c^2/pi = 0.49454
+  fss_m       <|m|> L^{1/8} against L
+  fss_E       E/N against L, the exact finite torus and -sqrt(2)
+  fss_xi      xi_2/L against L, 0.9050488 as a line          (needs /corr)
+  corr_G      G(r) on log-log axes, one panel per ensemble    (needs /corr)
+  fss_fits    the L_min scan of every finite-size-scaling fit of /fss, exact values
+  mcrg        RG eigenvalues lambda_t, lambda_h per level for up / down / blocked pairs,
+              exact lambda_t = 2 and lambda_h = 2^{15/8} = 3.66802
+  configs_<n> saved configurations (dreamed at several sizes, Monte Carlo)
+  train       training and validation loss of every replica
+each as <name>.png (default), .pdf or .svg (--format). Every run's Monte Carlo and dreamed
+ensembles are drawn on the same axes, with a legend naming each run (its /run title, or its file
+name). Legends sit off the data (under the panels), titles never overlap: layout_problems(fig)
+says what overlaps in a figure, and the test checks every figure with it. index.html holds
+every figure (PNG and SVG embedded as data: URIs, so the page can be moved or mailed alone; PDF
+figures linked) and tables of every summary (value ± error).
 
 Exit status: 0 success, 2 bad arguments or input files (nothing is written), 1 anything else.
 """
@@ -29,6 +33,7 @@ import html
 import math
 import os
 import sys
+import textwrap
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
@@ -39,10 +44,12 @@ import matplotlib  # noqa: E402
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 from matplotlib.ticker import FixedLocator, NullLocator, ScalarFormatter  # noqa: E402
+from matplotlib.transforms import Bbox  # noqa: E402
 
 import invrg_io  # noqa: E402
 
 PROG = "report.py"
+FORMATS = ("png", "pdf", "svg")
 DPI = 120
 STYLE = {
     "figure.figsize": (6.4, 4.4),
@@ -306,75 +313,273 @@ def errorbar(ax, x, y, e, ser, **kw):
     return ax.errorbar(x[ok], y[ok], yerr=ee[ok], **style)
 
 
-def _ordered_handles(ax):
-    handles, labels = ax.get_legend_handles_labels()
-    ref = [i for i, lab in enumerate(labels) if lab.startswith(("exact", "critical", "slope",
-                                                                  "$L", "$r"))]
-    order = [i for i in range(len(labels)) if i not in ref] + ref
-    return [handles[i] for i in order], [labels[i] for i in order]
+# ------------------------------------------------------------------------------- layout
+#
+# Every figure uses constrained layout, and every legend sits off the data: in a "legend axes"
+# (invisible, of almost no height) under all panels or under each panel. Constrained layout
+# makes room for an axes' legend, and for the suptitle, but in matplotlib 3.6 not for a
+# figure legend (fig.legend, loc="outside …" came in 3.7), hence the legend axes.
+
+LEGEND_ROW = 1e-3        # height ratio of a legend axes: its legend hangs below into the margin
+REFERENCE_LABELS = ("exact", "critical", "slope", "$L", "$r", "along", "diagonal")
 
 
-def figure_legend(fig, axes):
-    """One legend for several panels, below them (labels of all panels, without repeats)."""
-    seen, hs, ls = set(), [], []
+class Layout:
+    """A figure of nrow × ncol panels (panel = (width, height) in inches) and its legend axes:
+    legends="below": one under all panels, "panels": one under each panel, None: none."""
+
+    def __init__(self, nrow, ncol, panel, legends="below", sharey=None):
+        w, h = panel
+        self.fig = fig = plt.figure(figsize=(w * ncol, h * nrow), layout="constrained")
+        self.panel = panel
+        self.legends = legends
+        if legends == "panels":
+            gs = fig.add_gridspec(2 * nrow, ncol, height_ratios=[1, LEGEND_ROW] * nrow)
+            cell = lambda i, j: gs[2 * i, j]  # noqa: E731
+        elif legends == "below":
+            gs = fig.add_gridspec(nrow + 1, ncol, height_ratios=[1] * nrow + [LEGEND_ROW])
+            cell = lambda i, j: gs[i, j]  # noqa: E731
+        else:
+            gs = fig.add_gridspec(nrow, ncol)
+            cell = lambda i, j: gs[i, j]  # noqa: E731
+        self.axes = np.empty((nrow, ncol), dtype=object)
+        for i in range(nrow):
+            for j in range(ncol):
+                share = self.axes[0, j] if sharey == "col" and i else None
+                self.axes[i, j] = fig.add_subplot(cell(i, j), sharey=share)
+        if legends == "panels":
+            self.legend_rows = [[fig.add_subplot(gs[2 * i + 1, j]) for j in range(ncol)]
+                                for i in range(nrow)]
+        elif legends == "below":
+            self.legend_rows = [[fig.add_subplot(gs[nrow, :])]]
+        else:
+            self.legend_rows = []
+        for row in self.legend_rows:
+            for lax in row:
+                lax.set_axis_off()
+
+    def hide(self, k):
+        """Hides panel k (row-major) and its legend axes."""
+        i, j = divmod(k, self.axes.shape[1])
+        self.axes[i, j].set_visible(False)
+        if self.legends == "panels":
+            self.legend_rows[i][j].set_visible(False)
+
+    def legend_below(self, axes=None, **kw):
+        """One legend under all panels: the labels of every panel, each once."""
+        hs, ls = ordered_handles(self.axes.flat if axes is None else axes)
+        put_legend(self.legend_rows[0][0], hs, ls, self.fig.get_size_inches()[0] - 0.3, **kw)
+
+    def legend_under(self, k, **kw):
+        """The legend of panel k (row-major), under it."""
+        i, j = divmod(k, self.axes.shape[1])
+        hs, ls = ordered_handles([self.axes[i, j]])
+        put_legend(self.legend_rows[i][j], hs, ls, self.panel[0] - 0.3, **kw)
+
+    def finish(self):
+        """The figure grows by the height of its legends, so that the panels keep their size."""
+        fig = self.fig
+        r = fig.canvas.get_renderer()
+        grow = 0.0
+        for row in self.legend_rows:
+            hs = [lax.get_legend().get_window_extent(r).height / fig.dpi for lax in row
+                  if lax.get_visible() and lax.get_legend() is not None]
+            grow += max(hs) + 0.08 if hs else 0.0
+        w, h = fig.get_size_inches()
+        fig.set_size_inches(w, h + grow)
+        fit_titles(fig)
+        return fig
+
+
+def fit_titles(fig):
+    """Titles wider than their axes (or the suptitle wider than the figure) broken into lines:
+    constrained layout makes room for a title's height, not for its width. Lines with
+    mathtext are left whole."""
+    fig.get_layout_engine().execute(fig)
+    r = fig.canvas.get_renderer()
+    items = [(ax.title, ax) for ax in fig.axes if ax.get_visible() and ax.title.get_text()]
+    if fig._suptitle is not None:
+        items.append((fig._suptitle, None))
+    for t, ax in items:
+        if ax is not None:
+            ax.apply_aspect()
+            avail = ax.get_position().width * fig.bbox.width
+        else:
+            avail = 0.97 * fig.bbox.width
+        width = t.get_window_extent(r).width
+        if width <= avail:
+            continue
+        lines = t.get_text().split("\n")
+        chars = int(max(len(x) for x in lines) * avail / width * 0.95)
+        t.set_text("\n".join(_wrap(x, chars) for x in lines))
+
+
+def ordered_handles(axes):
+    """Handles and labels of the axes, each label once: the data first, reference lines after."""
+    seen, data, ref = set(), [], []
     for ax in axes:
-        for h, lab in zip(*_ordered_handles(ax)):
-            if lab not in seen:
-                seen.add(lab)
-                hs.append(h)
-                ls.append(lab)
-    ncol = min(len(ls), 3 if max(len(x) for x in ls) < 45 else 2)
-    nrow = math.ceil(len(ls) / ncol)
-    w, h = fig.get_size_inches()
-    extra = 0.24 * nrow + 0.15
-    fig.set_size_inches(w, h + extra)
-    fig.legend(hs, ls, loc="lower center", ncol=ncol, frameon=True)
-    fig.tight_layout(rect=(0, extra / (h + extra), 1, 1))
+        for h, lab in zip(*ax.get_legend_handles_labels()):
+            if lab in seen:
+                continue
+            seen.add(lab)
+            (ref if lab.startswith(REFERENCE_LABELS) else data).append((h, lab))
+    pairs = data + ref
+    return [h for h, _ in pairs], [lab for _, lab in pairs]
 
 
-def legend(ax, loc="best", below=None, offset=-0.16, **kw):
-    """Legend with the data first and the reference lines after; below the axes when long."""
-    handles, labels = _ordered_handles(ax)
+def _wrap(label, width_chars):
+    """A long plain label broken into lines (mathtext is left whole)."""
+    if "$" in label or len(label) <= width_chars:
+        return label
+    return textwrap.fill(label, max(12, width_chars), break_on_hyphens=False)
+
+
+def put_legend(lax, handles, labels, width_in, max_cols=4, **kw):
+    """A legend hanging from the top of a legend axes, with as many columns as fit in width_in
+    inches; labels too long for one column are wrapped."""
     if not handles:
-        return
-    if below is None:
-        below = len(labels) > 4
-    if below:
-        # Below the axes; the figure grows by the legend's height so the axes keep theirs.
-        ncol = 2 if len(labels) > 3 and max(len(x) for x in labels) < 38 else 1
-        ax.legend(handles, labels, loc="upper center", bbox_to_anchor=(0.5, offset),
-                  ncol=ncol, **kw)
-        fig = ax.figure
-        grow = 0.19 * math.ceil(len(labels) / ncol) + 0.2
-        if grow > getattr(fig, "_invrg_grown", 0.0):
-            w, h = fig.get_size_inches()
-            fig.set_size_inches(w, h + grow - getattr(fig, "_invrg_grown", 0.0))
-            fig._invrg_grown = grow
-    else:
-        ax.legend(handles, labels, loc=loc, **kw)
+        return None
+    fig = lax.figure
+    r = fig.canvas.get_renderer()
+    kw = dict(dict(loc="upper center", bbox_to_anchor=(0.5, 1.0), borderaxespad=0.0), **kw)
+    for ncol in range(min(max_cols, len(labels)), 0, -1):
+        leg = lax.legend(handles, labels, ncol=ncol, **kw)
+        width = leg.get_window_extent(r).width / fig.dpi
+        if width <= width_in:
+            return leg
+    # One column is still too wide: wrap the labels to the width (≈ 0.6 em per character).
+    em = leg.get_texts()[0].get_fontsize() / 72.0
+    chars = int((width_in - 5 * em) / (0.55 * em))
+    return lax.legend(handles, [_wrap(lab, chars) for lab in labels], ncol=1, **kw)
 
 
-def save(fig, outdir, name):
-    path = os.path.join(outdir, name)
-    fig.savefig(path)
+# ---------------------------------------------------------------------- the layout check
+
+def _overlap(a, b, tol=1.0):
+    """Whether bounding boxes a and b share more than tol pixels in both directions."""
+    return (min(a.x1, b.x1) - max(a.x0, b.x0) > tol and
+            min(a.y1, b.y1) - max(a.y0, b.y0) > tol)
+
+
+def _axes_texts(ax, r):
+    """(kind, text, bbox) of the visible, non-empty texts of an axes."""
+    out = []
+    items = [("title", ax.title), ("title", ax._left_title), ("title", ax._right_title)]
+    if ax.axison:
+        items += [("axis label", ax.xaxis.label), ("axis label", ax.yaxis.label)]
+    items += [("text", t) for t in ax.texts]
+    for kind, t in items:
+        if t.get_visible() and t.get_text().strip():
+            out.append((kind, t.get_text(), t.get_window_extent(r)))
+    if not ax.axison:
+        return out
+    box = ax.bbox
+    for axis, lo, hi in ((ax.xaxis, box.x0, box.x1), (ax.yaxis, box.y0, box.y1)):
+        if not axis.get_visible():
+            continue
+        for t in axis.get_ticklabels():
+            if not (t.get_visible() and t.get_text().strip()):
+                continue
+            bb = t.get_window_extent(r)
+            c = (bb.x0 + bb.x1) / 2 if axis is ax.xaxis else (bb.y0 + bb.y1) / 2
+            if lo - 1 <= c <= hi + 1:       # labels of ticks outside the view are not drawn
+                out.append(("tick label", t.get_text(), bb))
+    return out
+
+
+def _data_artists(ax, r):
+    """(name, bbox) of what an axes draws from data: lines, error bars, points, areas, images;
+    each bounding box cut to the axes where the artist is clipped to it."""
+    out = []
+    for art in list(ax.lines) + list(ax.collections) + list(ax.images):
+        if not art.get_visible():
+            continue
+        bb = art.get_window_extent(r)
+        if not np.all(np.isfinite(bb.get_points())):
+            continue
+        if art.get_clip_on():
+            bb = Bbox.intersection(bb, ax.bbox)
+            if bb is None:
+                continue
+        label = str(art.get_label())
+        out.append((f"{type(art).__name__}" + ("" if label.startswith("_") else f" '{label}'"),
+                    bb))
+    return out
+
+
+def layout_problems(fig):
+    """What overlaps in a figure, as sentences ([] when nothing does): a legend over a data area
+    or over any line, error bar, point or text; a title or suptitle over another text."""
+    fig.canvas.draw()                       # runs the layout
+    r = fig.canvas.get_renderer()
+    axes = [a for a in fig.axes if a.get_visible()]
+    data, texts, areas, legends = [], [], [], []
+    for i, ax in enumerate(axes):
+        arts = _data_artists(ax, r)
+        data += [(i, name, bb) for name, bb in arts]
+        if arts:
+            areas.append((i, ax.bbox))
+        texts += [(i, kind, txt, bb) for kind, txt, bb in _axes_texts(ax, r)]
+        if ax.get_legend() is not None and ax.get_legend().get_visible():
+            legends.append((i, ax.get_legend().get_window_extent(r)))
+    legends += [("figure", leg.get_window_extent(r)) for leg in fig.legends
+                if leg.get_visible()]
+    sup = fig._suptitle
+    for t in ([sup] if sup is not None else []) + [t for t in fig.texts if t is not sup]:
+        if t.get_visible() and t.get_text().strip():
+            texts.append(("figure", "suptitle" if t is sup else "text", t.get_text(),
+                          t.get_window_extent(r)))
+
+    def short(s):
+        s = " ".join(s.split())
+        return s if len(s) <= 40 else s[:39] + "…"
+    probs = []
+    for k, (li, lb) in enumerate(legends):
+        probs += [f"the legend of axes {li} lies on the data area of axes {i}"
+                  for i, bb in areas if _overlap(lb, bb)]
+        probs += [f"the legend of axes {li} covers the {name} of axes {i}"
+                  for i, name, bb in data if _overlap(lb, bb)]
+        probs += [f"the legend of axes {li} covers the {kind} '{short(txt)}' of axes {i}"
+                  for i, kind, txt, bb in texts if _overlap(lb, bb)]
+        probs += [f"the legends of axes {li} and {lj} overlap"
+                  for lj, lb2 in legends[k + 1:] if _overlap(lb, lb2)]
+    titles = ("title", "suptitle")
+    for k, (i, kind, txt, bb) in enumerate(texts):
+        if kind not in titles:
+            continue
+        for j, (i2, kind2, txt2, bb2) in enumerate(texts):
+            if j != k and (kind2 not in titles or j > k) and _overlap(bb, bb2):
+                probs.append(f"the {kind} '{short(txt)}' of axes {i} overlaps the {kind2} "
+                             f"'{short(txt2)}' of axes {i2}")
+    return probs
+
+
+def save(fig, outdir, stem, fmt):
+    """Writes the figure as <stem>.<fmt> (no time stamp inside: same data, same file)."""
+    name = f"{stem}.{fmt}"
+    meta = {"png": {"Software": None}, "pdf": {"CreationDate": None},
+            "svg": {"Date": None}}[fmt]
+    fig.savefig(os.path.join(outdir, name), format=fmt, metadata=meta)
     plt.close(fig)
     return name
 
 
 # ------------------------------------------------------------------------------ figures
 
-def fig_scaled(series, outdir, name, key, scale, ylabel, title, exact=None, exact_label=None,
-               extra_panels=None, legend_loc="best"):
+PANEL = (6.4, 4.2)       # inches of one panel of the figures against L
+
+
+def fig_scaled(series, key, scale, ylabel, title, exact=None, exact_label=None,
+               extra_panels=None):
     """One observable (optionally several panels) against L on log2 axes."""
     panels = [(key, scale, ylabel, title, exact, exact_label)] + (extra_panels or [])
     have = [s for s in series if any(np.isfinite(s.values(p[0])[1]).any() for p in panels)]
     if not have:
         return None
     Ls_all = sorted({L for s in have for L in s.Ls})
-    fig, axes = plt.subplots(1, len(panels), figsize=(6.4 * len(panels) ** 0.85, 4.4),
-                             squeeze=False)
+    lay = Layout(1, len(panels), (PANEL[0] * len(panels) ** -0.15, PANEL[1]))
     offs = dodge(have, Ls_all)
-    for ax, (k, sc, yl, tt, ex, exl) in zip(axes[0], panels):
+    for ax, (k, sc, yl, tt, ex, exl) in zip(lay.axes[0], panels):
         for s, off in zip(have, offs):
             L, v, e = s.values(k, sc)
             errorbar(ax, L * off, v, e, s)
@@ -384,13 +589,8 @@ def fig_scaled(series, outdir, name, key, scale, ylabel, title, exact=None, exac
         ax.set_xlabel("linear size L")
         ax.set_ylabel(yl)
         ax.set_title(tt)
-        if len(panels) == 1:
-            legend(ax, loc=legend_loc)
-    if len(panels) == 1:
-        fig.tight_layout()
-    else:
-        figure_legend(fig, axes[0])
-    return save(fig, outdir, name)
+    lay.legend_below()
+    return lay.finish()
 
 
 def exact_curve(Ls, key):
@@ -401,12 +601,13 @@ def exact_curve(Ls, key):
     return np.array(grid, float), np.array([invrg_io.exact_torus(L)[key] for L in grid])
 
 
-def fig_specific_heat(series, outdir):
+def fig_specific_heat(series):
     have = [s for s in series if np.isfinite(s.values("specific_heat")[1]).any()]
     if not have:
         return None
     Ls_all = sorted({L for s in have for L in s.Ls})
-    fig, ax = plt.subplots()
+    lay = Layout(1, 1, PANEL)
+    ax = lay.axes[0, 0]
     offs = dodge(have, Ls_all)
     for s, off in zip(have, offs):
         L, v, e = s.values("specific_heat")
@@ -427,17 +628,17 @@ def fig_specific_heat(series, outdir):
     ax.set_xlabel("ln L")
     ax.set_ylabel(r"specific heat per spin $C/N = K^2 N\,\mathrm{var}(e)$")
     ax.set_title("Specific heat: $C/N \\simeq (8K_c^2/\\pi)\\,\\ln L$ + const at criticality")
-    legend(ax, loc="upper left")
-    fig.tight_layout()
-    return save(fig, outdir, "fss_C.png")
+    lay.legend_below()
+    return lay.finish()
 
 
-def fig_energy(series, outdir):
+def fig_energy(series):
     have = [s for s in series if np.isfinite(s.values("energy")[1]).any()]
     if not have:
         return None
     Ls_all = sorted({L for s in have for L in s.Ls})
-    fig, ax = plt.subplots()
+    lay = Layout(1, 1, PANEL)
+    ax = lay.axes[0, 0]
     for s, off in zip(have, dodge(have, Ls_all)):
         L, v, e = s.values("energy")
         errorbar(ax, L * off, v, e, s)
@@ -450,12 +651,11 @@ def fig_energy(series, outdir):
     ax.set_xlabel("linear size L")
     ax.set_ylabel(r"energy per spin $E/N$")
     ax.set_title("Energy per spin (J = 1)")
-    legend(ax)
-    fig.tight_layout()
-    return save(fig, outdir, "fss_E.png")
+    lay.legend_below()
+    return lay.finish()
 
 
-def fig_xi(series, outdir):
+def fig_xi(series):
     pts = []
     for s in series:
         if not s.corr:
@@ -468,7 +668,8 @@ def fig_xi(series, outdir):
     if not pts:
         return None
     Ls_all = sorted({int(L) for _, Ls, _, _ in pts for L in Ls})
-    fig, ax = plt.subplots()
+    lay = Layout(1, 1, PANEL)
+    ax = lay.axes[0, 0]
     for (s, Ls, v, e), off in zip(pts, dodge(pts, Ls_all)):
         errorbar(ax, Ls * off, v, e, s)
     ax.axhline(invrg_io.XI2_OVER_L_CRITICAL, color="0.25", lw=1.1, ls="-.", zorder=0,
@@ -477,9 +678,8 @@ def fig_xi(series, outdir):
     ax.set_xlabel("linear size L")
     ax.set_ylabel(r"$\xi_2/L$ (second-moment correlation length)")
     ax.set_title(r"$\xi_2/L = \sqrt{S(0)/S(k_{min})-1}\,/\,(2L\sin(\pi/L))$")
-    legend(ax)
-    fig.tight_layout()
-    return save(fig, outdir, "fss_xi.png")
+    lay.legend_below()
+    return lay.finish()
 
 
 def _log_axes_plain(ax):
@@ -516,9 +716,18 @@ def _guide_quarter(ax, r0, g0, rmax):
             label=r"$r^{-1/4}$ ($\eta = 1/4$)")
 
 
-def fig_G(series, outdir):
+def _G_axes(ax, title):
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    _log_axes_plain(ax)
+    ax.set_xlabel("distance r (lattice spacings)")
+    ax.set_ylabel(r"$G(r) = \langle s_0 s_r\rangle$")
+    ax.set_title(title, fontsize=9.5)
+
+
+def fig_G(series):
     """G(r) per ensemble (colour = L) and, when several ensembles share a size, all of them at
-    the largest shared size on one panel."""
+    the largest shared size on one panel; each panel's legend under it."""
     have = [s for s in series if s.corr and any(corr_G(L, r) for L, r in s.corr.items())]
     if not have:
         return None
@@ -531,65 +740,90 @@ def fig_G(series, outdir):
     n = len(have) + (shared is not None)
     ncol = min(n, 2)
     nrow = (n + ncol - 1) // ncol
-    fig, axes = plt.subplots(nrow, ncol, figsize=(6.2 * ncol, 4.6 * nrow), squeeze=False)
-    for ax in axes.flat[n:]:
-        ax.set_visible(False)
+    lay = Layout(nrow, ncol, (6.2, 4.4), legends="panels")
+    for k in range(n, nrow * ncol):
+        lay.hide(k)
     cmap = plt.get_cmap("viridis")
-    for ax, s in zip(axes.flat, have):
+    for k, (ax, s) in enumerate(zip(lay.axes.flat, have)):
         Ls = [L for L in sorted(s.corr) if corr_G(L, s.corr[L])]
-        rmax = 1.0
+        rmax, diag = 1.0, False
         for i, L in enumerate(Ls):
             col = cmap(0.05 + 0.8 * i / max(1, len(Ls) - 1))
             curves = corr_G(L, s.corr[L])
             rmax = max(rmax, _plot_G(ax, *curves[0][1:], L, col, f"L = {L}"))
             if len(curves) > 1:
+                diag = True
                 _plot_G(ax, *curves[1][1:], L, col, None, diag=True)
         _, r, G, _ = corr_G(Ls[-1], s.corr[Ls[-1]])[0]
         ok = (r >= 1) & (G > 0)
         if ok.any():
             _guide_quarter(ax, r[ok][0], G[ok][0], rmax)
-        ax.set_xscale("log")
-        ax.set_yscale("log")
-        _log_axes_plain(ax)
-        ax.set_xlabel("distance r (lattice spacings)")
-        ax.set_ylabel(r"$G(r) = \langle s_0 s_r\rangle$")
-        ax.set_title(s.label, fontsize=9.5)
-        legend(ax, loc="lower left", below=False, fontsize=7.5, ncol=2)
+        # What the line styles mean (empty lines: legend entries only).
+        ax.plot([], [], color="0.4", lw=1.3, marker="o", ms=3, label="along an axis, ±1σ shaded")
+        if diag:
+            ax.plot([], [], color="0.4", lw=1.0, ls=":", marker="x", ms=3,
+                    label="diagonal (r = √2 n)")
+        _G_axes(ax, s.label)
+        lay.legend_under(k, fontsize=7.5)
     if shared is not None:
-        ax = axes.flat[len(have)]
-        rmax = 1.0
+        ax = lay.axes.flat[len(have)]
         for s in have:
             if shared in s.corr and corr_G(shared, s.corr[shared]):
                 _, r, G, err = corr_G(shared, s.corr[shared])[0]
-                rmax = max(rmax, _plot_G(ax, r, G, err, shared, s.color, s.label))
-        ax.set_xscale("log")
-        ax.set_yscale("log")
-        _log_axes_plain(ax)
-        ax.set_xlabel("distance r (lattice spacings)")
-        ax.set_ylabel(r"$G(r) = \langle s_0 s_r\rangle$")
-        ax.set_title(f"all ensembles at L = {shared} (along an axis)", fontsize=9.5)
-        legend(ax, loc="lower left", below=False, fontsize=7.5)
-    fig.suptitle("Spin–spin correlation along an axis (dots, ±1σ shaded) and the diagonal "
-                 "(×, dotted), r ≤ L/2", fontsize=10.5)
-    fig.tight_layout(rect=(0, 0, 1, 1 - 0.3 / fig.get_size_inches()[1]))
-    return save(fig, outdir, "corr_G.png")
+                _plot_G(ax, r, G, err, shared, s.color, s.label)
+        _G_axes(ax, f"all ensembles at L = {shared} (along an axis, ±1σ shaded)")
+        lay.legend_under(len(have), fontsize=7.5, max_cols=1)
+    lay.fig.suptitle("Spin–spin correlation G(r) for r ≤ L/2", fontsize=10.5)
+    return lay.finish()
 
 
 MCRG_MIN_L_COARSE = 4   # smaller coarse lattices give meaningless T matrices: not plotted
 
 
-def mcrg_lines(runs, series):
-    """[(label, color, marker, pairs, set, records)] of every MCRG series in the runs."""
-    color_of = {}
-    for s in series:
-        if s.kind == "dream":
-            for r in s.runs:
-                color_of[(id(r), "dream")] = s.color
-    mc_runs = [r for r in runs if any(x["source"] == "mc" for x in r.rf.mcrg())]
+def source_name(src):
+    """'Monte Carlo', 'dream', …; a source of the stage analyze (re-measured from the saved
+    configurations) as 'dream, analyze stage'."""
+    base = src[len("analyze_"):] if src.startswith("analyze_") else src
+    name = {"mc": "Monte Carlo", "dream": "dream"}.get(base, base)
+    return name + (", analyze stage" if base != src else "")
+
+
+def source_styles(runs, series, sources):
+    """{(run id, source): errorbar style} for the (run, source) pairs given: the colour of the
+    run's ensemble (Monte Carlo runs told apart by shades of copper), filled markers and solid
+    lines for the stage that made the ensemble, open markers and dashed lines for analyze."""
+    color_of = {(id(r), s.kind): s.color for s in series if s.kind == "dream" for r in s.runs}
+    mc_runs = list(dict.fromkeys(id(r) for r, src in sources if src.endswith("mc")))
     cmap = plt.get_cmap("copper")
-    for i, r in enumerate(mc_runs):
-        color_of[(id(r), "mc")] = "black" if len(mc_runs) == 1 else \
+    for i, rid in enumerate(mc_runs):
+        color_of[(rid, "mc")] = "black" if len(mc_runs) == 1 else \
             cmap(0.85 * i / max(1, len(mc_runs) - 1))
+    others = iter(["tab:gray", "tab:olive", "tab:cyan", "tab:pink", "tab:brown"] * 20)
+    out = {}
+    for run, src in sources:
+        base = src[len("analyze_"):] if src.startswith("analyze_") else src
+        color = color_of.get((id(run), base))
+        if color is None:
+            color = color_of[(id(run), base)] = next(others)
+        analyze = base != src
+        out[(id(run), src)] = dict(color=color, mfc="white" if analyze else color,
+                                   ls="--" if analyze else "-", mew=1.2)
+    return out
+
+
+def pair_title(pairs):
+    if pairs in PAIR_TITLES:
+        return PAIR_TITLES[pairs]
+    if pairs.startswith("blocked_L") and pairs[9:].isdigit():
+        return f"blocked: standard MCRG of the saved L = {pairs[9:]} configurations"
+    return pairs
+
+
+def mcrg_lines(runs, series):
+    """[(label, style, pairs, set, records)] of every MCRG series in the runs."""
+    sources = [(run, src) for run in runs
+               for src in dict.fromkeys(r["source"] for r in run.rf.mcrg())]
+    styles = source_styles(runs, series, sources)
     out = []
     for run in runs:
         recs = run.rf.mcrg()
@@ -598,7 +832,7 @@ def mcrg_lines(runs, series):
         for src, pairs, oset in keys:
             rr = [r for r in recs if (r["source"], r["pairs"], r["set"]) == (src, pairs, oset)]
             rr.sort(key=lambda r: r["level"])
-            name = "Monte Carlo" if src == "mc" else "dream" if src == "dream" else src
+            name = source_name(src)
             if src == "mc":
                 Lf = sorted({r["L_fine"] for r in rr if r["level"] == 1 and r["L_fine"]})
                 if Lf:
@@ -607,24 +841,22 @@ def mcrg_lines(runs, series):
                 lab = name if len(runs) == 1 else run.label
             else:
                 lab = f"{run.label}: {name}"
+            style = dict(styles[(id(run), src)], marker=MARKERS[sets.index(oset) % len(MARKERS)])
             if len(sets) > 1:
                 lab += f" [{oset}]"
-            color = color_of.get((id(run), src), "tab:gray")
-            out.append((lab, color, pairs, oset, rr))
+            out.append((lab, style, pairs, oset, rr))
     return out
 
 
-def fig_mcrg(runs, series, outdir):
+def fig_mcrg(runs, series):
     lines = mcrg_lines(runs, series)
     if not lines:
         return None
     order = ["up", "down", "blocked"]
     pairs = [p for p in order if any(ln[2] == p for ln in lines)]
     pairs += sorted({ln[2] for ln in lines} - set(order))
-    fig, axes = plt.subplots(len(pairs), 2, figsize=(12.5, 3.9 * len(pairs) + 0.5),
-                             squeeze=False, sharey="col")
-    sets = sorted({ln[3] for ln in lines}, key=lambda x: (x != "swendsen", x))
-    for row, p in zip(axes, pairs):
+    lay = Layout(len(pairs), 2, (6.25, 3.9), sharey="col")
+    for row, p in zip(lay.axes, pairs):
         mine = [ln for ln in lines if ln[2] == p]
         ticks = {}
         for ln in mine:
@@ -633,24 +865,22 @@ def fig_mcrg(runs, series, outdir):
                     ticks.setdefault(r["level"], set()).add((r["L_fine"], r["L_coarse"]))
         levels = sorted(ticks)
         n = len(mine)
-        for col, (key, exact, sym) in enumerate((("lambda_t", invrg_io.LAMBDA_T, r"\lambda_t"),
-                                                 ("lambda_h", invrg_io.LAMBDA_H, r"\lambda_h"))):
+        for col, (key, exact, sym, what) in enumerate(
+                (("lambda_t", invrg_io.LAMBDA_T, r"\lambda_t", "thermal"),
+                 ("lambda_h", invrg_io.LAMBDA_H, r"\lambda_h", "magnetic"))):
             ax = row[col]
-            for i, (lab, color, _, oset, rr) in enumerate(mine):
+            for i, (lab, style, _, oset, rr) in enumerate(mine):
                 rr = [r for r in rr if (r["L_coarse"] or 0) >= MCRG_MIN_L_COARSE]
-                x = np.array([r["level"] for r in rr], float) + 0.07 * (i - (n - 1) / 2)
+                x = np.array([r["level"] for r in rr], float) + \
+                    min(0.07, 0.6 / n) * (i - (n - 1) / 2)
                 v = np.array([_num(r.get(key)) for r in rr])
                 e = np.array([_num(r.get(key + "_err")) for r in rr])
                 ok = np.isfinite(v)
                 if not ok.any():
                     continue
-                primary = oset == sets[0]
                 ax.errorbar(x[ok], v[ok], yerr=np.where(np.isfinite(e[ok]), e[ok], 0),
-                            color=color, marker="o" if primary else "s",
-                            ls="-" if primary else "--", lw=1.1, ms=4.5, capsize=2.5,
-                            mfc=color if primary else "white", label=lab)
-            ax.axhline(exact, color="0.25", lw=1.1, ls="-.", zorder=0,
-                       label=f"exact ${sym}$ = {exact:.6g}")
+                            lw=1.1, ms=4.5, capsize=2.5, label=lab, **style)
+            ax.axhline(exact, color="0.25", lw=1.1, ls="-.", zorder=0, label="exact value")
             ax.set_xticks(levels)
             # Tick labels: level and the sizes of the pair (fine → coarse), when unique.
             ax.set_xticklabels([f"{lv}\n" + (f"{min(ticks[lv])[0]}→{min(ticks[lv])[1]}"
@@ -663,13 +893,12 @@ def fig_mcrg(runs, series, outdir):
             else:
                 ax.set_xlabel("blocking level n   (fine L → coarse L)")
             ax.set_ylabel(f"${sym}$")
-            ax.set_title(("thermal" if col == 0 else "magnetic") + " eigenvalue — "
-                         + PAIR_TITLES.get(p, p), fontsize=9.5)
-            legend(ax, fontsize=7.5, below=len(mine) > 4, offset=-0.25)
-    fig.suptitle(r"MCRG eigenvalues of the linearised RG (b = 2): exact $\lambda_t = 2$, "
-                 r"$\lambda_h = 2^{15/8} = 3.66802$", fontsize=11.5)
-    fig.tight_layout()
-    return save(fig, outdir, "mcrg.png")
+            ax.set_title(f"{pair_title(p)}\n{what} eigenvalue ${sym}$, exact {exact:.6g}",
+                         fontsize=9.5)
+    lay.legend_below(fontsize=8)
+    lay.fig.suptitle(r"MCRG eigenvalues of the linearised RG (b = 2): exact $\lambda_t = 2$, "
+                     r"$\lambda_h = 2^{15/8} = 3.66802$", fontsize=11.5)
+    return lay.finish()
 
 
 def display_array(cfg, max_px=1024):
@@ -684,14 +913,13 @@ def display_array(cfg, max_px=1024):
     return a, k
 
 
-def _config_figure(outdir, name, title, rows):
-    """rows: [(row label, [(run, dataset, index, caption prefix)])] → one PNG."""
+def _config_figure(title, rows):
+    """rows: [(row label, [(run, dataset, index, caption prefix)])] → one figure."""
     ncol = max(len(cells) for _, cells in rows)
-    fig, axes = plt.subplots(len(rows), ncol, squeeze=False,
-                             figsize=(2.5 * max(ncol, 2) + 0.4, 2.85 * len(rows) + 0.5))
-    for ax in axes.flat:
+    lay = Layout(len(rows), ncol, (2.5 * max(ncol, 2) / ncol, 2.85), legends=None)
+    for ax in lay.axes.flat:
         ax.set_axis_off()
-    for (rlabel, cells), arow in zip(rows, axes):
+    for (rlabel, cells), arow in zip(rows, lay.axes):
         for j, ((run, d, i, prefix), ax) in enumerate(zip(cells, arow)):
             cfg = run.rf.read_configs(d["path"], i)
             img, k = display_array(cfg)
@@ -704,16 +932,15 @@ def _config_figure(outdir, name, title, rows):
                          fontsize=8.5)
             if j == 0:
                 ax.set_ylabel(rlabel, fontsize=9, fontweight="bold")
-    fig.suptitle(title, fontsize=11)
-    fig.tight_layout()
-    return save(fig, outdir, name)
+    lay.fig.suptitle(title, fontsize=11)
+    return lay.finish()
 
 
-def fig_configs(runs, outdir, max_samples):
+def fig_configs(runs, max_samples):
     """Per dreaming run: the same sample at every saved size (its lineage: each size refines the
     previous one) and more samples at the largest size. One figure for every saved Monte Carlo
-    ensemble of all runs."""
-    written = []
+    ensemble of all runs. Yields (file stem, figure, caption)."""
+    n = 0
     mc_cells = []
     for run in runs:
         dsets = run.rf.config_datasets()
@@ -729,14 +956,13 @@ def fig_configs(runs, outdir, max_samples):
         big = dream[-1]
         k = min(max_samples, big["n"])
         rows.append((f"samples at L = {big['L']}", [(run, big, i, "") for i in range(k)]))
-        name = f"configs_{len(written) + 1}.png"
-        _config_figure(outdir, name, f"{run.label}: dreamed configurations "
-                       f"(white = +1, black = −1)", rows)
         what = f"dreamed configurations of {run.label}"
         if len(dream) > 1:
             what += ("; top row: one dream sample at every saved size (each size is generated "
                      "from the one before, so the large-scale structure is kept and refined)")
-        written.append((what, name))
+        n += 1
+        yield (f"configs_{n}", _config_figure(f"{run.label}: dreamed configurations "
+                                              f"(white = +1, black = −1)", rows), what)
     if mc_cells:
         mc_cells.sort(key=lambda c: c[1]["L"])
         multi = len({id(r) for r, _ in mc_cells}) > 1 and \
@@ -751,38 +977,54 @@ def fig_configs(runs, outdir, max_samples):
         step = max(1, big["n"] // k)
         rows.append((f"L = {big['L']}, {step} samples apart",
                      [(r_big, big, i * step, "") for i in range(k)]))
-        name = f"configs_{len(written) + 1}.png"
-        _config_figure(outdir, name, "Monte Carlo configurations (white = +1, black = −1)", rows)
-        written.append(("saved Monte Carlo configurations", name))
-    return written
+        n += 1
+        yield (f"configs_{n}", _config_figure("Monte Carlo configurations (white = +1, "
+                                              "black = −1)", rows),
+               "saved Monte Carlo configurations")
 
 
-def fig_train(runs, outdir):
+def fig_train(runs):
+    """Training and validation loss per epoch of every replica, one panel per run."""
     have = [(r, r.rf.train()) for r in runs]
     have = [(r, t) for r, t in have if t is not None and "train_loss" in t]
     if not have:
         return None
-    fig, axes = plt.subplots(1, len(have), figsize=(6.4 * len(have) ** 0.85, 4.2), squeeze=False)
-    for ax, (run, t) in zip(axes[0], have):
+    lay = Layout(1, len(have), (6.4 * len(have) ** -0.15, 4.0), legends="panels")
+    cmap = plt.get_cmap("tab10")
+    for k, (ax, (run, t)) in enumerate(zip(lay.axes[0], have)):
         tl, vl = np.atleast_2d(t["train_loss"]), np.atleast_2d(t.get("val_loss", np.zeros((0, 0))))
-        cmap = plt.get_cmap("tab10")
+        ep = np.arange(1, tl.shape[1] + 1)
+        mk = dict(marker="o", ms=3.5) if tl.shape[1] <= 20 else {}   # few epochs: points show
+        best = t.get("best_replica")
         for i in range(tl.shape[0]):
-            ep = np.arange(1, tl.shape[1] + 1)
-            ax.plot(ep, tl[i], color=cmap(i % 10), lw=1.2, label=f"replica {i}: train")
+            lab = f"replica {i}" + (" (selected)" if best is not None and i == best else "")
+            ax.plot(ep, tl[i], color=cmap(i % 10), lw=1.2, label=lab, **mk)
             if vl.size and i < vl.shape[0]:
-                ax.plot(ep, vl[i], color=cmap(i % 10), lw=1.2, ls="--", label=f"replica {i}: validation")
+                ax.plot(ep, vl[i], color=cmap(i % 10), lw=1.2, ls="--", mfc="white", **mk)
+        # The two line styles, once (empty lines: legend entries only).
+        ax.plot([], [], color="0.3", lw=1.2, label="training (solid)", **mk)
+        if vl.size:
+            ax.plot([], [], color="0.3", lw=1.2, ls="--", mfc="white",
+                    label="validation (dashed)", **mk)
         ax.set_xlabel("epoch")
         ax.set_ylabel("binary cross-entropy (nats per spin)")
-        lo = np.nanmin(np.concatenate([tl.ravel(), vl.ravel()]))
-        hi = np.nanpercentile(np.concatenate([tl.ravel(), vl.ravel()]), 90)
+        if tl.shape[1] <= 20:
+            ax.set_xticks(ep)
+        both = np.concatenate([tl.ravel(), vl.ravel()])
+        lo = np.nanmin(both)
+        # Long trainings: the first epochs' high losses would squash the rest.
+        hi = np.nanpercentile(both, 90) if tl.shape[1] > 20 else np.nanmax(both)
         if math.isfinite(lo) and math.isfinite(hi) and hi > lo:
             ax.set_ylim(lo - 0.05 * (hi - lo), hi + 0.1 * (hi - lo))
         m = run.rf.model()
         ax.set_title(f"{run.label}: training of {t.get('model', '?')} on L = {t.get('L', '?')}"
                      f"\nselected {model_text(m, short=True)}", fontsize=9.5)
-        ax.legend(fontsize=7, ncol=2)
-    fig.tight_layout()
-    return save(fig, outdir, "train.png")
+        hs, ls = ordered_handles([ax])
+        # The style entries first: they say what the two lines of every colour are.
+        k_style = 2 if vl.size else 1
+        hs, ls = hs[-k_style:] + hs[:-k_style], ls[-k_style:] + ls[:-k_style]
+        put_legend(lay.legend_rows[0][k], hs, ls, lay.panel[0] - 0.3, max_cols=4, fontsize=7.5)
+    return lay.finish()
 
 
 # --------------------------------------------------------------------------------- HTML
@@ -809,10 +1051,18 @@ def esc(x):
     return html.escape(str(x))
 
 
-def img_tag(outdir, name, alt):
+MIME = {"png": "image/png", "svg": "image/svg+xml"}
+
+
+def img_tag(outdir, name):
+    """A figure on the page: PNG and SVG embedded as data: URIs (the page stands alone); a PDF,
+    which browsers do not show in <img>, as a link to the file next to the page."""
+    ext = name.rsplit(".", 1)[-1]
+    if ext not in MIME:
+        return f'<p><a href="{esc(name)}">{esc(name)}</a> (PDF, next to this page)</p>'
     with open(os.path.join(outdir, name), "rb") as f:
         data = base64.b64encode(f.read()).decode("ascii")
-    return f'<img src="data:image/png;base64,{data}" alt="{esc(alt)}" title="{esc(name)}">'
+    return f'<img src="data:{MIME[ext]};base64,{data}" alt="{esc(name)}" title="{esc(name)}">'
 
 
 def table(header, rows, left=1):
@@ -1029,10 +1279,9 @@ def html_fss(runs):
     return "\n".join(out)
 
 
-def fig_fss_fits(runs, series, outdir):
+def fig_fss_fits(runs, series):
     """The L_min scan of every finite-size-scaling fit: result(L_min) ± error, exact value."""
-    color_of = {(id(r), s.kind): s.color for s in series for r in s.runs}
-    lines = []          # (fit name, label, model, exact, run label, source, color, x, y, e)
+    lines = []          # (fit name, label, model, exact, run label, style key, x, y, e)
     for run in runs:
         for src, rec in run.rf.fss().items():
             for name, g in fss_fits(rec).items():
@@ -1044,40 +1293,40 @@ def fig_fss_fits(runs, series, outdir):
                 e = np.asarray(d.get("scan_result_err", np.full_like(y, np.nan)), dtype=float)
                 if not np.isfinite(y).any():
                     continue
-                name_src = "Monte Carlo" if src == "mc" else src
-                lab = name_src if len(runs) == 1 else f"{run.label}: {name_src}"
+                lab = source_name(src) if len(runs) == 1 else f"{run.label}: {source_name(src)}"
                 lines.append((name, str(a.get("label", name)), str(a.get("model", "")),
-                              _num(a.get("exact")), lab,
-                              color_of.get((id(run), src), "tab:gray"), x, y, e))
+                              _num(a.get("exact")), lab, (run, src), x, y, e))
     if not lines:
         return None
+    styles = source_styles(runs, series, list(dict.fromkeys(ln[5] for ln in lines)))
     names = list(dict.fromkeys(ln[0] for ln in lines))
     ncol = min(3, len(names))
     nrow = math.ceil(len(names) / ncol)
-    fig, axes = plt.subplots(nrow, ncol, figsize=(4.6 * ncol, 3.7 * nrow), squeeze=False)
-    for ax in axes.flat[len(names):]:
-        ax.set_visible(False)
-    for ax, name in zip(axes.flat, names):
+    lay = Layout(nrow, ncol, (4.6, 3.5))
+    for k in range(len(names), nrow * ncol):
+        lay.hide(k)
+    for ax, name in zip(lay.axes.flat, names):
         mine = [ln for ln in lines if ln[0] == name]
         Ls = sorted({int(v) for ln in mine for v in ln[6] if math.isfinite(v)})
-        for i, (_, label, model, exact, lab, color, x, y, e) in enumerate(mine):
+        for i, (_, label, model, exact, lab, key, x, y, e) in enumerate(mine):
             off = 2.0 ** (0.03 * (i - (len(mine) - 1) / 2))
             ok = np.isfinite(y)
             ax.errorbar(x[ok] * off, y[ok], yerr=np.where(np.isfinite(e[ok]), e[ok], 0),
-                        color=color, marker="o", ms=4, lw=1.1, capsize=2.5, label=lab)
+                        marker="o", ms=4, lw=1.1, capsize=2.5, label=lab,
+                        **styles[(id(key[0]), key[1])])
         label, model, exact = mine[0][1], mine[0][2], mine[0][3]
+        title = f"{label}   ({model})"
         if math.isfinite(exact):
-            ax.axhline(exact, color="0.25", lw=1.1, ls="-.", zorder=0,
-                       label=f"exact {exact:.8g}")
+            ax.axhline(exact, color="0.25", lw=1.1, ls="-.", zorder=0, label="exact value")
+            title += f"\nexact {exact:.8g}"
         log2_axis(ax, Ls)
         ax.set_xlabel("smallest size in the fit, $L_{min}$")
         ax.set_ylabel(label)
-        ax.set_title(f"{label}   ({model})", fontsize=9)
-        legend(ax, fontsize=7.5, below=False)
-    fig.suptitle("Finite-size-scaling fits over [L_min, L_max] against L_min (jackknife errors)",
-                 fontsize=11)
-    fig.tight_layout()
-    return save(fig, outdir, "fss_fits.png")
+        ax.set_title(title, fontsize=9)
+    lay.legend_below()
+    lay.fig.suptitle("Finite-size-scaling fits over [L_min, L_max] against L_min "
+                     "(jackknife errors)", fontsize=11)
+    return lay.finish()
 
 
 def html_train(runs):
@@ -1154,80 +1403,83 @@ def html_runs(runs):
 
 
 CAPTIONS = {
-    "fss_chi.png": "Susceptibility divided by the leading finite-size scaling L^{γ/ν} = L^{7/4}: "
+    "fss_chi": "Susceptibility divided by the leading finite-size scaling L^{γ/ν} = L^{7/4}: "
                    "flat for critical Ising. Left: χ = N(⟨m²⟩ − ⟨|m|⟩²); right: χ′ = N⟨m²⟩.",
-    "fss_V4.png": "Binder ratio V4 = ⟨m⁴⟩/⟨m²⟩², independent of L at criticality; the line is "
+    "fss_V4": "Binder ratio V4 = ⟨m⁴⟩/⟨m²⟩², independent of L at criticality; the line is "
                   "the exact critical value 1.1679229(47) of the periodic square (Salas & Sokal).",
-    "fss_C.png": "Specific heat per spin against ln L. Dash-dotted: the exact value of the finite "
+    "fss_C": "Specific heat per spin against ln L. Dash-dotted: the exact value of the finite "
                  "L×L torus at K_c; dotted: a line of the asymptotic slope 8K_c²/π = 0.49454, "
                  "drawn parallel to the exact curve as a guide.",
-    "fss_m.png": "Magnetisation times L^{β/ν} = L^{1/8}: flat for critical Ising.",
-    "fss_E.png": "Energy per spin; dash-dotted: exact L×L torus at K_c; dotted: −√2 (L → ∞).",
-    "fss_xi.png": "Second-moment correlation length over L; at K_c it tends to 0.9050488.",
-    "corr_G.png": "Spin–spin correlation G(r) along an axis (and the diagonal, when stored), "
+    "fss_m": "Magnetisation times L^{β/ν} = L^{1/8}: flat for critical Ising.",
+    "fss_E": "Energy per spin; dash-dotted: exact L×L torus at K_c; dotted: −√2 (L → ∞).",
+    "fss_xi": "Second-moment correlation length over L; at K_c it tends to 0.9050488.",
+    "corr_G": "Spin–spin correlation G(r) along an axis (and the diagonal, when stored), "
                   "on log–log axes, shaded ± one standard error; the dash-dotted guide is the "
                   "critical decay r^{−η} = r^{−1/4} (on the torus G flattens near r = L/2). "
                   "The last panel compares the ensembles at their largest common size.",
-    "mcrg.png": "Leading eigenvalues of the linearised RG transformation T = A⁻¹B (Swendsen), per "
+    "mcrg": "Leading eigenvalues of the linearised RG transformation T = A⁻¹B (Swendsen), per "
                 "level, for up pairs (generator input → output), down pairs (output → its "
                 "majority blocking) and standard MCRG (blocked); jackknife errors. Exact: "
-                "λ_t = 2^{y_t} = 2, λ_h = 2^{15/8} = 3.66802.",
-    "fss_fits.png": "Each fit of the finite-size-scaling analysis (/fss) redone with its "
+                "λ_t = 2^{y_t} = 2, λ_h = 2^{15/8} = 3.66802. Open markers and dashed lines: "
+                "the stage analyze, measuring the configurations saved in the run file.",
+    "fss_fits": "Each fit of the finite-size-scaling analysis (/fss) redone with its "
                     "smallest size raised step by step: a result that settles as L_min grows "
-                    "is free of corrections to scaling. Dash-dotted: the exact value.",
-    "train.png": "Training (solid) and validation (dashed) loss per epoch of every replica.",
+                    "is free of corrections to scaling. Dash-dotted: the exact value (given "
+                    "in each panel's title). Open markers and dashed lines: the stage analyze.",
+    "train": "Training (solid) and validation (dashed) loss per epoch of every replica.",
 }
 
 
-def write_html(outdir, title, runs, series, figs, notes, config_figs):
+def write_html(outdir, title, runs, series, figs, notes, fmt):
+    """The page; figs: {file stem: (file name, caption)} of the figures written."""
     now = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     parts = [f"<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
              f"<title>{esc(title)}</title><style>{CSS}</style></head><body>",
              f"<h1>{esc(title)}</h1>",
              f'<p class="small">Written by tools/report.py on {esc(now)} from '
              + ", ".join(f"<code>{esc(r.path)}</code>" for r in runs) +
-             ". Images are embedded in this page; the same PNG files are next to it.</p>"]
+             (". Figures are embedded in this page; the same SVG files are next to it.</p>"
+              if fmt == "svg" else ". Figures are the PDF files next to this page, linked below."
+              "</p>" if fmt == "pdf" else
+              ". Figures are embedded in this page; the same PNG files are next to it.</p>")]
     parts.append("<h2>Runs</h2>" + html_runs(runs))
     if notes:
         parts.append("".join(f'<div class="note">{esc(n)}</div>' for n in notes))
 
-    def fig(name):
-        if name in figs:
-            cap = CAPTIONS.get(name, "")
-            parts.append(f"<figure>{img_tag(outdir, name, name)}<figcaption><b>{esc(name)}</b>: "
-                         f"{esc(cap)}</figcaption></figure>")
+    def fig(stem):
+        if stem in figs:
+            name, cap = figs[stem]
+            parts.append(f"<figure>{img_tag(outdir, name)}<figcaption><b>{esc(name)}</b>: "
+                         f"{cap}</figcaption></figure>")
 
     parts.append("<h2>Finite-size scaling at criticality</h2>")
-    for name in ("fss_chi.png", "fss_V4.png", "fss_C.png", "fss_m.png", "fss_E.png",
-                 "fss_xi.png"):
-        fig(name)
-    if "corr_G.png" in figs:
+    for stem in ("fss_chi", "fss_V4", "fss_C", "fss_m", "fss_E", "fss_xi"):
+        fig(stem)
+    if "corr_G" in figs:
         parts.append("<h2>Correlation functions</h2>")
-        fig("corr_G.png")
+        fig("corr_G")
     if any(s.corr for s in series):
         parts.append(html_corr(series))
     fss = html_fss(runs)
     if fss:
         parts.append("<h2>Finite-size-scaling fits</h2>")
-        fig("fss_fits.png")
+        fig("fss_fits")
         parts.append(fss)
-    if "mcrg.png" in figs:
+    if "mcrg" in figs:
         parts.append("<h2>Monte Carlo renormalization group</h2>")
-        fig("mcrg.png")
+        fig("mcrg")
         parts.append(html_mcrg(runs))
-    if config_figs:
+    configs = [stem for stem in figs if stem.startswith("configs_")]
+    if configs:
         parts.append("<h2>Configurations</h2>")
-        for what, name in config_figs:
-            parts.append(f"<figure>{img_tag(outdir, name, name)}<figcaption><b>{esc(name)}</b>: "
-                         f"{esc(what)} (white +1, black −1). Render one at full resolution, one "
-                         f"pixel per spin, with <code>tools/show_config.py</code>."
-                         f"</figcaption></figure>")
+        for stem in configs:
+            fig(stem)
     parts.append("<h2>Summaries (value ± jackknife error)</h2>")
     parts.append(html_summaries(series))
     parts.append(html_deviations(series))
-    if "train.png" in figs or any(r.rf.train() is not None for r in runs):
+    if "train" in figs or any(r.rf.train() is not None for r in runs):
         parts.append("<h2>Training</h2>")
-        fig("train.png")
+        fig("train")
         parts.append(html_train(runs))
     parts.append("</body></html>\n")
     path = os.path.join(outdir, "index.html")
@@ -1236,6 +1488,62 @@ def write_html(outdir, title, runs, series, figs, notes, config_figs):
         f.write("\n".join(parts))
     os.replace(tmp, path)
     return path
+
+
+# ------------------------------------------------------------------------------ figures
+
+def figures(runs, series, samples, notes):
+    """Every figure the runs have data for, in the order of the page, as (file stem, matplotlib
+    figure, caption in HTML); the reason for each figure left out is appended to notes."""
+    plt.rcParams.update(STYLE)
+    have_sum = any(s.summaries for s in series)
+    have_corr = any(s.corr for s in series)
+    L74 = lambda L: L ** -1.75  # noqa: E731
+    todo = [
+        ("fss_chi", lambda: fig_scaled(
+            series, "chi", L74, r"$\chi / L^{7/4}$",
+            r"$\chi = N(\langle m^2\rangle - \langle|m|\rangle^2)$",
+            extra_panels=[("chi_prime", L74, r"$\chi' / L^{7/4}$",
+                           r"$\chi' = N\langle m^2\rangle$", None, None)]),
+         "no susceptibility in the runs" if have_sum else None),
+        ("fss_V4", lambda: fig_scaled(
+            series, "V4", None, r"$V_4 = \langle m^4\rangle / \langle m^2\rangle^2$",
+            "Binder ratio", exact=invrg_io.V4_CRITICAL,
+            exact_label=f"critical, L→∞: {invrg_io.V4_CRITICAL}"), None),
+        ("fss_C", lambda: fig_specific_heat(series), None),
+        ("fss_m", lambda: fig_scaled(
+            series, "abs_m", lambda L: L ** 0.125, r"$\langle |m| \rangle\, L^{1/8}$",
+            r"Magnetisation scaled by $L^{\beta/\nu} = L^{1/8}$"), None),
+        ("fss_E", lambda: fig_energy(series), None),
+        ("fss_xi", lambda: fig_xi(series),
+         None if not have_sum else
+         "No correlation data (/corr) in the runs: the ξ₂/L and G(r) figures are skipped "
+         "(stage analyze with correlations writes them)." if not have_corr else
+         "The /corr groups hold no ξ₂ attribute: the ξ₂/L figure is skipped."),
+        ("corr_G", lambda: fig_G(series),
+         None if not have_corr else "The /corr groups hold no G(r) dataset: figure skipped."),
+        ("fss_fits", lambda: fig_fss_fits(runs, series), None),
+        ("mcrg", lambda: fig_mcrg(runs, series),
+         "No MCRG results (/mcrg) in the runs: eigenvalue figure skipped." if have_sum
+         else None),
+    ]
+    for stem, make, why_not in todo:
+        fig = make()
+        if fig is not None:
+            yield stem, fig, esc(CAPTIONS[stem])
+        elif why_not:
+            notes.append(why_not)
+    n = 0
+    for stem, fig, what in fig_configs(runs, samples):
+        n += 1
+        yield stem, fig, (f"{esc(what)} (white +1, black −1). Render one at full resolution, one "
+                          f"pixel per spin, with <code>tools/show_config.py</code>.")
+    if not n and have_sum:
+        notes.append("No saved configurations (&dream save_levels, &mc save_configs): "
+                     "no pictures.")
+    fig = fig_train(runs)
+    if fig is not None:
+        yield "train", fig, esc(CAPTIONS["train"])
 
 
 # --------------------------------------------------------------------------------- main
@@ -1254,6 +1562,9 @@ def parse_args(argv):
     p.add_argument("-o", "--output", default="report", metavar="DIR",
                    help="output directory (created if needed; default: report)")
     p.add_argument("--title", default=None, help="title of the HTML page")
+    p.add_argument("--format", default="png", choices=FORMATS, metavar="FMT",
+                   help="file format of every figure: png (default), pdf or svg; the page "
+                        "embeds PNG and SVG figures and links PDF ones")
     p.add_argument("--samples", type=int, default=4, metavar="N",
                    help="configurations per row in the configuration figures (default 4)")
     args = p.parse_args(argv)
@@ -1283,54 +1594,15 @@ def main(argv):
             notes.append("No /mc, /dream or /mcrg results in the run file(s): nothing to plot "
                          "but the run table (stages run: "
                          + "; ".join(f"{r.label}: {r.rf.run.get('stages')}" for r in runs) + ").")
-        plt.rcParams.update(STYLE)
         series = build_series(runs)
-        figs = []
-
-        def add(name, what):
-            if name:
-                figs.append(name)
-            elif what:
-                notes.append(what)
-
-        have_sum = any(s.summaries for s in series)
-        L74 = lambda L: L ** -1.75  # noqa: E731
-        add(fig_scaled(series, outdir, "fss_chi.png", "chi", L74,
-                       r"$\chi / L^{7/4}$", r"$\chi = N(\langle m^2\rangle - \langle|m|\rangle^2)$",
-                       extra_panels=[("chi_prime", L74, r"$\chi' / L^{7/4}$",
-                                      r"$\chi' = N\langle m^2\rangle$", None, None)]),
-            "no susceptibility in the runs" if have_sum else None)
-        add(fig_scaled(series, outdir, "fss_V4.png", "V4", None,
-                       r"$V_4 = \langle m^4\rangle / \langle m^2\rangle^2$",
-                       "Binder ratio", exact=invrg_io.V4_CRITICAL,
-                       exact_label=f"critical, L→∞: {invrg_io.V4_CRITICAL}"), None)
-        add(fig_specific_heat(series, outdir), None)
-        add(fig_scaled(series, outdir, "fss_m.png", "abs_m", lambda L: L ** 0.125,
-                       r"$\langle |m| \rangle\, L^{1/8}$",
-                       r"Magnetisation scaled by $L^{\beta/\nu} = L^{1/8}$"), None)
-        add(fig_energy(series, outdir), None)
-        have_corr = any(s.corr for s in series)
-        add(fig_xi(series, outdir),
-            None if not have_sum else
-            "No correlation data (/corr) in the runs: the ξ₂/L and G(r) figures are skipped "
-            "(stage analyze with correlations writes them)." if not have_corr else
-            "The /corr groups hold no ξ₂ attribute: the ξ₂/L figure is skipped.")
-        add(fig_G(series, outdir),
-            None if not have_corr else "The /corr groups hold no G(r) dataset: figure skipped.")
-        add(fig_fss_fits(runs, series, outdir), None)
-        add(fig_mcrg(runs, series, outdir),
-            "No MCRG results (/mcrg) in the runs: eigenvalue figure skipped." if have_sum
-            else None)
-        config_figs = fig_configs(runs, outdir, args.samples)
-        if not config_figs and have_sum:
-            notes.append("No saved configurations (&dream save_levels, &mc save_configs): "
-                         "no pictures.")
-        add(fig_train(runs, outdir), None)
-        if not any(r.rf.fss() for r in runs) and have_sum:
+        figs = {}
+        for stem, fig, caption in figures(runs, series, args.samples, notes):
+            figs[stem] = (save(fig, outdir, stem, args.format), caption)
+        if not any(r.rf.fss() for r in runs) and any(s.summaries for s in series):
             notes.append("No finite-size-scaling fits (/fss) in the runs.")
         title = args.title or ("invrg report: " + (", ".join(r.label for r in runs)
                                                    if len(runs) <= 3 else f"{len(runs)} runs"))
-        page = write_html(outdir, title, runs, series, figs, notes, config_figs)
+        page = write_html(outdir, title, runs, series, figs, notes, args.format)
     except UserError as e:
         print(f"{PROG}: error: {e}", file=sys.stderr)
         return 2
@@ -1342,7 +1614,7 @@ def main(argv):
     finally:
         for r in runs:
             r.rf.close()
-    names = figs + [n for _, n in config_figs]
+    names = [name for name, _ in figs.values()]
     print(f"{PROG}: wrote {page} and {len(names)} figures" +
           (f": {', '.join(names)}" if names else ""))
     for n in notes:

@@ -7,9 +7,13 @@ configurations checks the unpacking, and a copy with /corr and /fss groups compu
 (tests/tools/add_corr_fixture.py) checks the correlation figures.
 
 Checks: every expected figure exists and is non-trivial (PNG size, image dimensions,
-non-constant pixels, read back with matplotlib.image.imread); the HTML page is self-contained
-(every image a data: URI equal to the PNG next to it, no outside references) and lists the
-run's numbers; show_config.py draws exact pixels (also with a title, also from packed data);
+non-constant pixels, read back with matplotlib.image.imread), also as PDF (a page whose content
+stream draws) and SVG (XML with drawing elements) with --format; no figure has a legend on a
+data area or over a line, error bar, point or text, nor a title or suptitle over another text
+(report.layout_problems on the figures of report.figures, for one run and for three runs with
+long titles and many MCRG sources; the check itself shown to catch planted overlaps); the HTML
+page is self-contained (every PNG or SVG a data: URI equal to the file next to it, PDF figures
+linked, every caption naming the file it shows) and lists the run's numbers; show_config.py draws exact pixels (also with a title, also from packed data);
 both tools exit 2 with one clear line and no traceback on bad arguments and files; the exact
 torus of invrg_io against enumeration (L = 4) and the C code's oracle (L = 16).
 Environment (set by CTest): SOURCE_DIR, PYTHON, INVRG, MPIEXEC. Prints one ok/FAIL per check.
@@ -22,6 +26,9 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import time
+import xml.etree.ElementTree as ET
+import zlib
 from pathlib import Path
 
 import h5py
@@ -31,6 +38,7 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.image as mpimg  # noqa: E402
+import matplotlib.pyplot as plt  # noqa: E402
 
 SOURCE_DIR = Path(os.environ.get("SOURCE_DIR", Path(__file__).resolve().parents[2]))
 PYTHON = os.environ.get("PYTHON", "/usr/bin/python3")
@@ -126,11 +134,120 @@ def check_png(path, what, min_w=300, min_h=250, min_bytes=8000):
     return img
 
 
+def check_svg(path, what):
+    """An SVG that parses as XML and draws: many paths, and data lines or images."""
+    if not check(os.path.isfile(path), f"{what}: {os.path.basename(path)} written"):
+        return
+    try:
+        root = ET.parse(path).getroot()
+    except ET.ParseError as e:
+        check(False, f"{what}: parses as XML ({e})")
+        return
+    tags = [el.tag.rsplit("}", 1)[-1] for el in root.iter()]
+    ids = [el.get("id", "") for el in root.iter()]
+    paths = tags.count("path") + tags.count("use")
+    lines = sum(i.startswith("line2d") for i in ids)
+    images = tags.count("image")
+    check(tags[0] == "svg" and paths >= 20 and (lines >= 1 or images >= 1),
+          f"{what}: SVG with {paths} paths, {lines} lines, {images} images")
+
+
+def check_pdf(path, what):
+    """A PDF with a page whose content stream draws (path operators or images)."""
+    if not check(os.path.isfile(path), f"{what}: {os.path.basename(path)} written"):
+        return
+    b = Path(path).read_bytes()
+    page = re.search(rb"/Type /Page\b(?!s).*?/Contents (\d+) 0 R", b, re.S)
+    ops = 0
+    if page:
+        m = re.search(rb"\n" + page.group(1) + rb" 0 obj\n<<[^>]*>>\nstream\n(.*?)\nendstream",
+                      b, re.S)
+        body = zlib.decompress(m.group(1)) if m else b""
+        ops = len(re.findall(rb"(?m) (?:m|l|c|re|Do)$", body))
+    check(b.startswith(b"%PDF-") and page is not None and ops >= 50,
+          f"{what}: PDF with a page drawing {ops} paths and images")
+
+
+def check_layout(paths, what):
+    """report.layout_problems on every figure report.py makes of the run files: the stems."""
+    t0 = time.time()
+    runs = report.open_runs(paths)
+    stems = []
+    try:
+        series = report.build_series(runs)
+        for stem, fig, _ in report.figures(runs, series, 4, []):
+            probs = report.layout_problems(fig)
+            check(not probs, f"{what}: {stem}: no legend on data, no overlapping titles"
+                  + ("" if not probs else f" ({len(probs)}: {'; '.join(probs[:3])})"))
+            stems.append(stem)
+            plt.close(fig)
+    finally:
+        for r in runs:
+            r.rf.close()
+    print(f"   ({what}: layout of {len(stems)} figures checked in {time.time() - t0:.1f} s)")
+    return stems
+
+
+def test_layout_checker():
+    """layout_problems catches what it is for: planted overlaps."""
+    fig, ax = plt.subplots()
+    ax.errorbar([1, 2, 3], [1, 2, 3], yerr=0.2, label="data")
+    ax.legend(loc="center")
+    probs = report.layout_problems(fig)
+    check(any("legend" in p and "data area" in p for p in probs) and
+          any("legend" in p and "Line2D" in p for p in probs),
+          f"layout_problems: a legend inside the axes, on a line ({len(probs)} problems)")
+    ax.set_title("a title")
+    fig.canvas.draw()
+    top = ax.title.get_window_extent().y1 / fig.bbox.height
+    fig.suptitle("A suptitle", y=top)       # its top at the title's top
+    probs = report.layout_problems(fig)
+    check(any("suptitle" in p and "title" in p.split("overlaps")[-1] for p in probs),
+          "layout_problems: a suptitle over a panel title")
+    plt.close(fig)
+    lay = report.Layout(1, 2, (4, 3))
+    for ax in lay.axes[0]:
+        ax.errorbar([1, 2, 3], [1, 2, 3], yerr=0.2, label="data")
+        ax.set_title("a title")
+    lay.legend_below()
+    lay.fig.suptitle("A suptitle")
+    fig = lay.finish()
+    probs = report.layout_problems(fig)
+    check(not probs, f"layout_problems: none in a Layout with its legend below ({probs[:2]})")
+    plt.close(fig)
+
+
+def check_page(outdir, fmt, stems, what):
+    """Every figure on the page: PNG and SVG as data: URIs equal to the files, PDF linked; each
+    caption names the file shown; one figure per stem, nothing else."""
+    page = (outdir / "index.html").read_text(encoding="utf-8")
+    figures = re.findall(r"<figure>(.*?)</figure>", page, re.S)
+    shown, ok = [], True
+    for f in figures:
+        cap = re.search(r"<figcaption><b>([^<]*)</b>", f)
+        img = re.search(r'<img src="data:([^;]*);base64,([^"]*)"[^>]*title="([^"]*)"', f)
+        link = re.search(r'<a href="([^"]*)">', f)
+        name = img.group(3) if img else link.group(1) if link else None
+        ok &= cap is not None and name == cap.group(1) and name.endswith("." + fmt)
+        if img:
+            ok &= (img.group(1) == report.MIME[fmt] and
+                   base64.b64decode(img.group(2)) == (outdir / name).read_bytes())
+        else:
+            ok &= fmt == "pdf" and link is not None and (outdir / name).is_file()
+        shown.append(name)
+    want = sorted(f"{s}.{fmt}" for s in stems)
+    files = sorted(p.name for p in outdir.glob("*." + fmt))
+    check(ok and sorted(shown) == want == files,
+          f"{what}: the page shows the {len(shown)} {fmt.upper()} figures, each captioned with "
+          f"its own file name")
+
+
 def main():
     work = Path(tempfile.mkdtemp(prefix="invrg_report_"))
     try:
         os.chdir(work)
         test_exact()
+        test_layout_checker()
         (work / "small.nml").write_text(INPUT.format(fmt="int8"))
         code, out, err = run([MPIEXEC, "-n", "2", INVRG, "small.nml"])
         if not check(code == 0 and os.path.isfile("small.h5"),
@@ -211,27 +328,33 @@ def test_reader():
 
 
 def page_text(page):
-    return re.sub(r"data:image/png;base64,[A-Za-z0-9+/=]+", "data:…", page)
+    return re.sub(r"data:image/[a-z+]+;base64,[A-Za-z0-9+/=]+", "data:…", page)
 
 
-def check_self_contained(outdir, what):
+def check_self_contained(outdir, what, fmt="png"):
+    """No outside references: PNG and SVG figures embedded (each one of the files next to the
+    page), PDF figures linked to the files next to the page."""
     page = (outdir / "index.html").read_text(encoding="utf-8")
     srcs = re.findall(r'src="([^"]*)"', page)
     hrefs = re.findall(r'href="([^"]*)"', page)
-    ok = bool(srcs)
+    magic = {"png": b"\x89PNG", "svg": b"<?xml"}
+    ok = bool(srcs) if fmt != "pdf" else not srcs and bool(hrefs)
     for src in srcs:
-        if src.startswith("data:image/png;base64,"):
-            data = base64.b64decode(src.split(",", 1)[1])
-            ok &= data.startswith(b"\x89PNG")
+        if fmt in magic and src.startswith(f"data:{report.MIME[fmt]};base64,"):
+            ok &= base64.b64decode(src.split(",", 1)[1]).startswith(magic[fmt])
         else:
             ok &= not re.match(r"[a-z]+:", src) and (outdir / src).is_file()
-    check(ok and not hrefs and "<link" not in page and "<script" not in page,
-          f"{what}: index.html self-contained ({len(srcs)} images, no outside references)")
-    # Every embedded image is one of the PNGs next to the page.
-    pngs = {p.read_bytes() for p in outdir.glob("*.png")}
+    for href in hrefs:
+        ok &= fmt == "pdf" and not re.match(r"[a-z]+:", href) and (outdir / href).is_file()
+    check(ok and "<link" not in page and "<script" not in page,
+          f"{what}: index.html self-contained ({len(srcs)} images, {len(hrefs)} links to "
+          f"files next to it, no outside references)")
+    # Every embedded image is one of the files next to the page.
+    files = {p.read_bytes() for p in outdir.glob("*." + fmt)}
     emb = [base64.b64decode(s.split(",", 1)[1]) for s in srcs if s.startswith("data:")]
-    check(all(e in pngs for e in emb) and len(emb) == len(pngs),
-          f"{what}: the {len(emb)} embedded images are the {len(pngs)} PNG files")
+    if fmt != "pdf":
+        check(all(e in files for e in emb) and len(emb) == len(files),
+              f"{what}: the {len(emb)} embedded images are the {len(files)} {fmt.upper()} files")
     return page
 
 
@@ -256,6 +379,8 @@ def test_report_single(work):
         check(np.mean(gray < 0.05) > 0.1 and np.mean(gray > 0.95) > 0.2,
               "configuration figure has black and white spins")
     page = page_text(check_self_contained(out, "single run"))
+    stems = check_layout(["small.h5"], "one run")
+    check_page(out, "png", stems, "single run")
     with invrg_io.open_run("small.h5") as rf:
         dr, mc = rf.summaries("dream"), rf.summaries("mc")
         want = {
@@ -283,18 +408,30 @@ def test_report_corr_and_multi(work):
         return
     with h5py.File("corr.h5", "r+") as f:     # a second run with its own title
         f["run"].attrs["title"] = "with correlations"
+    # A third with a long title and more MCRG sources (as the stage analyze writes them).
+    shutil.copy("corr.h5", "long.h5")
+    with h5py.File("long.h5", "r+") as f:
+        f["run"].attrs["title"] = ("a third run with a long title, to see that long legends "
+                                   "and titles stay off the data and apart")
+        for src in ("dream", "mc"):
+            for name in (f"analyze_{src}", f"again_{src}"):
+                f.copy(f"mcrg/{src}", f"mcrg/{name}")
+    runs = ["small.h5", "corr.h5", "long.h5"]
     out = work / "rep2"
-    code, so, se = run([PYTHON, REPORT, "small.h5", "corr.h5", "-o", out, "--title",
-                        "two runs"])
-    check(code == 0, f"report.py small.h5 corr.h5 (exit {code})")
+    code, so, se = run([PYTHON, REPORT, *runs, "-o", out, "--title", "three runs"])
+    check(code == 0, f"report.py small.h5 corr.h5 long.h5 (exit {code})")
     if code:
         print(so, se)
         return
     check_png(str(out / "fss_xi.png"), "xi_2/L figure")
     check_png(str(out / "corr_G.png"), "G(r) figure")
     check_png(str(out / "fss_V4.png"), "V4 of two runs")
-    page = page_text(check_self_contained(out, "two runs"))
-    check("<title>two runs</title>" in page, "--title sets the page title")
+    page = page_text(check_self_contained(out, "three runs"))
+    stems = check_layout(runs, "three runs")
+    check({"fss_xi", "corr_G", "fss_fits", "mcrg", "train"} <= set(stems),
+          f"three runs: the figures of /corr, /fss, /mcrg and training are made ({stems})")
+    check_page(out, "png", stems, "three runs")
+    check("<title>three runs</title>" in page, "--title sets the page title")
     check("report test run: dream" in page and "with correlations: dream" in page,
           "both runs named in the page and legends")
     with invrg_io.open_run("corr.h5") as rf:
@@ -314,7 +451,25 @@ def test_report_corr_and_multi(work):
 
     def coloured(a):
         return np.mean(a.max(axis=-1) - a.min(axis=-1) > 0.3)
-    check(coloured(two) > coloured(one), "two runs draw more coloured series than one")
+    check(coloured(two) > coloured(one), "three runs draw more coloured series than one")
+    test_formats(work, runs, stems)
+
+
+def test_formats(work, runs, stems):
+    """--format pdf and svg: every figure in that format, drawn; the page shows them."""
+    for fmt, check_file in (("pdf", check_pdf), ("svg", check_svg)):
+        out = work / f"rep_{fmt}"
+        t0 = time.time()
+        code, so, se = run([PYTHON, REPORT, *runs, "-o", out, "--format", fmt])
+        check(code == 0, f"report.py --format {fmt} (exit {code}, {time.time() - t0:.1f} s)")
+        if code:
+            print(so, se)
+            continue
+        for stem in stems:
+            check_file(str(out / f"{stem}.{fmt}"), f"{stem}.{fmt}")
+        check(not list(out.glob("*.png")), f"--format {fmt}: no PNG written")
+        check_self_contained(out, f"--format {fmt}", fmt)
+        check_page(out, fmt, stems, f"--format {fmt}")
 
 
 def test_show_config(work):
@@ -368,6 +523,8 @@ def test_bad_input(work):
          "not a directory"),
         ("report.py: no arguments", [REPORT], "required"),
         ("report.py: unknown option", [REPORT, "small.h5", "--bogus"], "unrecognized"),
+        ("report.py: unknown format", [REPORT, "small.h5", "--format", "jpg", "-o", "r"],
+         "invalid choice"),
         ("show_config.py: missing dataset", [SHOW, "small.h5", "/dream/L8/configs", "-o",
                                              "x.png"], "no dataset /dream/L8/configs"),
         ("show_config.py: index out of range", [SHOW, "small.h5", "/dream/L64/configs", "6",
