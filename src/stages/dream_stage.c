@@ -15,6 +15,7 @@
 #include "invrg/configs_io.h"
 #include "invrg/corr_io.h"
 #include "invrg/dream.h"
+#include "invrg/dream_checkpoint.h"
 #include "invrg/exact.h"
 #include "invrg/h5util.h"
 #include "invrg/log.h"
@@ -175,10 +176,6 @@ cleanup:
 
 /* ------------------------------------------------------------------ measurements */
 
-/* MCRG accumulators of the three kinds of pairs. */
-enum { PAIRS_UP, PAIRS_DOWN, PAIRS_BLOCKED, N_PAIRS };
-static const char *const pairs_names[N_PAIRS] = {"up", "down", "blocked"};
-
 /* Levels of the standard MCRG of the top configuration (pairs "blocked"). */
 static int blocked_levels(const invrg_config *cfg) {
   return (int)(cfg->analyze.mcrg_levels < cfg->dream.levels ? cfg->analyze.mcrg_levels
@@ -192,33 +189,33 @@ static int blocked_levels(const invrg_config *cfg) {
  * of lat[ℓ], lat[ℓ − n] that of its n-th blocking, and the same halo and grid): no copies, which
  * is what keeps a 32768² dream within 1.4 bytes per spin. Collective on the group.
  */
-static invrg_err measure_pairs(invrg_mcrg *acc[N_PAIRS], const invrg_config *cfg, int level,
+static invrg_err measure_pairs(invrg_mcrg *acc[INVRG_DREAM_N_PAIRS], const invrg_config *cfg, int level,
                                invrg_lattice *const *lat, uint64_t sample, int block) {
   invrg_err err = INVRG_SUCCESS;
   const invrg_lattice *fine = lat[level];
   invrg_lattice *coarse = lat[level - 1];
   /* The three accumulators have the same operators: the sums of lat[ℓ] serve all of them. */
-  const int n = invrg_mcrg_n_operators(acc[PAIRS_UP]);
+  const int n = invrg_mcrg_n_operators(acc[INVRG_DREAM_PAIRS_UP]);
   int64_t *fine_sums = malloc(2 * (size_t)n * sizeof *fine_sums), *coarse_sums = NULL;
   int64_t ties = 0;
   INVRG_CHECK_ALLOC(fine_sums);
   coarse_sums = fine_sums + n;
-  INVRG_CALL(invrg_mcrg_operator_sums(acc[PAIRS_UP], fine, fine_sums));
-  INVRG_CALL(invrg_mcrg_operator_sums(acc[PAIRS_UP], coarse, coarse_sums));
-  INVRG_CALL(invrg_mcrg_add_sums(acc[PAIRS_UP], level, coarse->lx, coarse->ly, coarse_sums,
+  INVRG_CALL(invrg_mcrg_operator_sums(acc[INVRG_DREAM_PAIRS_UP], fine, fine_sums));
+  INVRG_CALL(invrg_mcrg_operator_sums(acc[INVRG_DREAM_PAIRS_UP], coarse, coarse_sums));
+  INVRG_CALL(invrg_mcrg_add_sums(acc[INVRG_DREAM_PAIRS_UP], level, coarse->lx, coarse->ly, coarse_sums,
                                  fine_sums, -1, block));
   /* Fresh coins per sample and level. Steps 64 + level: the blocked pairs below use steps
    * 0·64 + n (mcrg.h), never these. */
   invrg_blockspin_ties t = {cfg->analyze.tie_rule_kind, (uint64_t)cfg->run.seed, sample,
                             64 + (uint64_t)level};
   INVRG_CALL(invrg_blockspin_apply(fine, &t, coarse, &ties)); /* lat[ℓ − 1] overwritten */
-  INVRG_CALL(invrg_mcrg_operator_sums(acc[PAIRS_DOWN], coarse, coarse_sums));
-  INVRG_CALL(invrg_mcrg_add_sums(acc[PAIRS_DOWN], level, coarse->lx, coarse->ly, coarse_sums,
+  INVRG_CALL(invrg_mcrg_operator_sums(acc[INVRG_DREAM_PAIRS_DOWN], coarse, coarse_sums));
+  INVRG_CALL(invrg_mcrg_add_sums(acc[INVRG_DREAM_PAIRS_DOWN], level, coarse->lx, coarse->ly, coarse_sums,
                                  fine_sums, ties, block));
   if (level == cfg->dream.levels) {
     invrg_lattice *chain[INVRG_MCRG_MAX_LEVELS]; /* chain[n − 1]: n-th blocking, in lat[ℓ − n] */
     for (int k = 1; k <= blocked_levels(cfg); k++) chain[k - 1] = lat[level - k];
-    INVRG_CALL(invrg_mcrg_add_configuration_into(acc[PAIRS_BLOCKED], fine, fine_sums, chain,
+    INVRG_CALL(invrg_mcrg_add_configuration_into(acc[INVRG_DREAM_PAIRS_BLOCKED], fine, fine_sums, chain,
                                                  sample, 0, block));
   }
 cleanup:
@@ -362,100 +359,6 @@ cleanup:
   return err;
 }
 
-/* ------------------------------------------------------------------ checkpoints */
-
-/*
- * The state of stage dream (under /checkpoint/dream). Samples are dreamed in windows of
- * consecutive samples (invrg_reducer_window: the size depends on the input only), each folded
- * into the block means on world rank 0 when it is complete. The state: window = {first,
- * count} of the window in progress, done[t] (1 when sample first + t is dreamed and
- * measured), primaries[t] (its observables per measured level), block_means (the fold of the
- * windows before), and the exact sums of the MCRG pairs and correlations. Saved
- * configurations are in the run file already (written as they are made).
- */
-typedef struct {
-  invrg_run *run;
-  int64_t first, count; /* the window */
-  size_t rec;           /* primaries per sample */
-  double *mine;         /* [k][rec]: the group's samples of the window */
-  int64_t *done;        /* [k]: 1 when dreamed */
-  double *block_means;  /* [n_means]: world rank 0's fold */
-  size_t n_means;
-  invrg_mcrg **acc;     /* [N_PAIRS] */
-  invrg_corr *corr;
-} dream_state;
-
-static invrg_err save_state(dream_state *w, invrg_ckpt_decision decision) {
-  invrg_err err = INVRG_SUCCESS;
-  const invrg_groups *g = w->run->groups;
-  const int64_t n = w->count, n_mine = invrg_reducer_range_count(g, w->first, w->count);
-  hid_t state = -1, d_prim = -1;
-  int64_t *done = calloc((size_t)n, sizeof *done), window[2] = {w->first, w->count};
-  INVRG_CHECK_ALLOC(done);
-  for (int64_t k = 0; k < n_mine; k++)
-    done[invrg_reducer_range_item(g, w->first, k) - w->first] = w->done[k];
-  INVRG_MPI_CALL(MPI_Allreduce(MPI_IN_PLACE, done, (int)n, MPI_INT64_T, MPI_MAX, g->world));
-  INVRG_CALL(invrg_checkpoint_begin(w->run->ckpt, &state));
-  INVRG_CALL(invrg_h5_write_int64(state, "window", window, 2, g->world_rank == 0));
-  INVRG_CALL(invrg_h5_write_int64(state, "done", done, (size_t)n, g->world_rank == 0));
-  hsize_t dims[2] = {(hsize_t)n, (hsize_t)w->rec}, mdims[1] = {(hsize_t)w->n_means};
-  INVRG_CALL(invrg_h5_dataset_doubles(state, "block_means", 1, mdims, w->block_means,
-                                      g->world_rank == 0));
-  INVRG_CALL(invrg_h5_create_dataset(state, "primaries", H5T_IEEE_F64LE, 2, dims, &d_prim));
-  for (int64_t k = 0; k < n_mine && g->rank == 0; k++)
-    if (w->done[k])
-      INVRG_CALL(invrg_h5_write_rows(d_prim, H5T_NATIVE_DOUBLE,
-                                     (hsize_t)(invrg_reducer_range_item(g, w->first, k) - w->first),
-                                     1, w->mine + (size_t)k * w->rec));
-  invrg_h5_close(&d_prim);
-  for (int p = 0; p < N_PAIRS; p++)
-    INVRG_CALL(invrg_mcrg_save(w->acc[p], state, pairs_names[p], g->world));
-  if (w->corr != NULL) INVRG_CALL(invrg_corr_save(w->corr, state, "corr", g->world));
-  INVRG_CALL(invrg_checkpoint_end(w->run->ckpt, &state, decision));
-  if (decision == INVRG_CKPT_STOP) err = INVRG_STOPPED;
-cleanup:
-  invrg_h5_close(&d_prim);
-  invrg_h5_close(&state);
-  free(done);
-  return err;
-}
-
-/* The window of the checkpoint into w->first, count, done, mine; the fold before it. */
-static invrg_err restore_state(dream_state *w, hid_t state, int64_t window_size) {
-  invrg_err err = INVRG_SUCCESS;
-  const invrg_groups *g = w->run->groups;
-  hid_t d_prim = -1;
-  int64_t window[2], *done = NULL;
-  INVRG_CALL(invrg_h5_read_int64(state, "window", window, 2));
-  INVRG_CHECK(window[0] >= 0 && window[0] % window_size == 0 && window[1] >= 1 &&
-                  window[1] <= window_size,
-              INVRG_ERR_RUNTIME, "checkpoint: dream window %lld + %lld does not fit windows of %lld",
-              (long long)window[0], (long long)window[1], (long long)window_size);
-  w->first = window[0], w->count = window[1];
-  const int64_t n = w->count, n_mine = invrg_reducer_range_count(g, w->first, w->count);
-  done = calloc((size_t)n, sizeof *done);
-  INVRG_CHECK_ALLOC(done);
-  INVRG_CALL(invrg_h5_read_int64(state, "done", done, (size_t)n));
-  const hsize_t dims[2] = {(hsize_t)n, (hsize_t)w->rec}, mdims[1] = {(hsize_t)w->n_means};
-  INVRG_CALL(invrg_h5_open_dataset(state, "block_means", 1, mdims, &d_prim));
-  INVRG_CALL(invrg_h5_read_rows(d_prim, H5T_NATIVE_DOUBLE, 0, w->n_means, w->block_means));
-  invrg_h5_close(&d_prim);
-  INVRG_CALL(invrg_h5_open_dataset(state, "primaries", 2, dims, &d_prim));
-  for (int64_t k = 0; k < n_mine; k++) {
-    const int64_t t = invrg_reducer_range_item(g, w->first, k) - w->first;
-    w->done[k] = done[t];
-    if (done[t])
-      INVRG_CALL(invrg_h5_read_rows(d_prim, H5T_NATIVE_DOUBLE, (hsize_t)t, 1,
-                                    w->mine + (size_t)k * w->rec));
-  }
-  for (int p = 0; p < N_PAIRS; p++) INVRG_CALL(invrg_mcrg_load(w->acc[p], state, pairs_names[p]));
-  if (w->corr != NULL) INVRG_CALL(invrg_corr_load(w->corr, state, "corr"));
-cleanup:
-  invrg_h5_close(&d_prim);
-  free(done);
-  return err;
-}
-
 /* ------------------------------------------------------------------ execute */
 
 static bool is_saved(const invrg_config_dream *d, int64_t level) {
@@ -464,233 +367,319 @@ static bool is_saved(const invrg_config_dream *d, int64_t level) {
   return false;
 }
 
-static invrg_err dream_execute(invrg_run *run) {
-  invrg_err err = INVRG_SUCCESS;
-  const invrg_config *cfg = run->cfg;
-  const invrg_config_dream *d = &cfg->dream;
-  const invrg_groups *groups = run->groups;
-  const int levels = (int)d->levels, n_meas = (int)(d->levels - d->measure_from + 1);
-  const int64_t n_mine = invrg_groups_item_count(groups, d->n_samples);
-  const size_t rec = (size_t)n_meas * INVRG_N_PRIMARY;
+/* Everything one execution of the stage holds: models, lattices, accumulators, buffers. */
+typedef struct {
+  invrg_run *run;
+  int levels, n_meas;      /* top level; measured levels measure_from … levels */
+  int B, B_acc;            /* jackknife blocks of the summaries; of the accumulators (≥ 2) */
+  size_t rec;              /* primaries per sample: n_meas × INVRG_N_PRIMARY */
+  int64_t window, window_mine, n_mine; /* samples per window; per group and window; per group */
+  invrg_model *m, *m_small;            /* the model; the k = 3 one of small_kernel_start */
+  int n_small;                         /* levels dreamed with m_small */
+  invrg_dream_work *w, *w_small;
+  invrg_lattice *lat[INVRG_MAX_LEVELS + 1]; /* one per level, reused by every sample */
+  invrg_mcrg *acc[INVRG_DREAM_N_PAIRS];
+  invrg_corr *corr;
+  hid_t saved[INVRG_MAX_LEVELS + 1];  /* configs datasets of the saved levels, else −1 */
+  double *mine, *all;      /* the window's primaries: the group's [k][rec]; all on world rank 0 */
+  int64_t *done;           /* [k]: 1 when the group's k-th sample of the window is dreamed */
+  double *block_means;     /* [level][block][primary], folded on world rank 0 */
+  int64_t *block_sizes;    /* [block] */
+  size_t n_means;
+  double seconds[N_COSTS * (INVRG_MAX_LEVELS + 1)]; /* [level][cost] of this rank */
+  int64_t dreamed;         /* samples this rank dreamed in this run */
+  double spins;            /* fine spins this rank dreamed (progress) */
+  int64_t resident_at_start;
+} dream_job;
+
+/* The sizes of the job: levels, blocks, windows (all from the input and the layout). */
+static void job_sizes(invrg_run *run, dream_job *job) {
+  const invrg_config_dream *d = &run->cfg->dream;
+  const invrg_groups *g = run->groups;
+  job->run = run;
+  job->levels = (int)d->levels;
+  job->n_meas = (int)(d->levels - d->measure_from + 1);
+  job->rec = (size_t)job->n_meas * INVRG_N_PRIMARY;
+  job->n_mine = invrg_groups_item_count(g, d->n_samples);
   /* Samples go in windows: a record per sample of the window only, whatever n_samples. */
-  const int64_t window = invrg_reducer_window((int)rec);
-  const int64_t window_mine = (window + groups->n_groups - 1) / groups->n_groups;
-  const int B = (int)(cfg->analyze.jackknife_blocks < d->n_samples ? cfg->analyze.jackknife_blocks
-                                                                    : d->n_samples);
+  job->window = invrg_reducer_window((int)job->rec);
+  job->window_mine = (job->window + g->n_groups - 1) / g->n_groups;
+  const int64_t blocks = run->cfg->analyze.jackknife_blocks;
+  job->B = (int)(blocks < d->n_samples ? blocks : d->n_samples);
   /* One sample (a single big dream) has no error bars: the summaries say NaN, and the MCRG and
    * correlation accumulators, which want two blocks, keep an empty second one. */
-  const int B_acc = B < 2 ? 2 : B;
-  invrg_model *m = NULL;
-  invrg_dream_work *w = NULL, *w_small = NULL;
-  invrg_model *m_small = NULL;
-  int n_small = 0;
-  invrg_mcrg *acc[N_PAIRS] = {NULL, NULL, NULL};
-  invrg_mcrg_results *res = NULL;
-  invrg_lattice *lat[INVRG_MAX_LEVELS + 1] = {NULL};
-  double *mine = NULL, *all = NULL;
-  int64_t *done = NULL;
-  double seconds[N_COSTS * (INVRG_MAX_LEVELS + 1)] = {0}; /* [level][cost] of this rank */
-  int64_t dreamed = 0;                 /* samples this rank dreamed in this run */
-  invrg_summary *summary = NULL;
-  double *block_means = NULL;
-  int64_t *block_sizes = NULL;
-  invrg_corr *corr = NULL;
-  hid_t saved[INVRG_MAX_LEVELS + 1];
-  for (int l = 0; l <= INVRG_MAX_LEVELS; l++) saved[l] = -1;
-  const bool packed = cfg->output.configs_format_kind == INVRG_CONFIGS_PACKED;
-  const invrg_dream_start start = d->start_kind;
+  job->B_acc = job->B < 2 ? 2 : job->B;
+  job->n_means = (size_t)job->n_meas * (size_t)job->B * INVRG_N_PRIMARY;
+  for (int l = 0; l <= INVRG_MAX_LEVELS; l++) job->saved[l] = -1;
+}
 
-  const int64_t resident_at_start = invrg_memory_resident_bytes();
-  INVRG_CALL(dream_model(run, &m));
+/* The models and their work spaces. */
+static invrg_err job_models(dream_job *job) {
+  invrg_err err = INVRG_SUCCESS;
+  const invrg_config_dream *d = &job->run->cfg->dream;
+  INVRG_CALL(dream_model(job->run, &job->m));
   invrg_log(INVRG_LOG_INFO, "dream with %s (%d parameters): %lld samples up to %lld x %lld",
-            invrg_model_kind_name(m->kind), m->n_params, (long long)d->n_samples, 1LL << levels,
-            1LL << levels);
-  INVRG_CALL(invrg_dream_work_create(m, 1 << (levels - 1), &w));
-  INVRG_CALL(small_kernel_model(run, m, &m_small, &n_small));
-  if (m_small != NULL) {
-    INVRG_CALL(invrg_dream_work_create(m_small, 1 << (n_small - 1), &w_small));
+            invrg_model_kind_name(job->m->kind), job->m->n_params, (long long)d->n_samples,
+            1LL << job->levels, 1LL << job->levels);
+  INVRG_CALL(invrg_dream_work_create(job->m, 1 << (job->levels - 1), &job->w));
+  INVRG_CALL(small_kernel_model(job->run, job->m, &job->m_small, &job->n_small));
+  if (job->m_small != NULL) {
+    INVRG_CALL(invrg_dream_work_create(job->m_small, 1 << (job->n_small - 1), &job->w_small));
     invrg_log(INVRG_LOG_INFO, "small_kernel_start = 'paper': levels 1 .. %d with %s (k = 3)",
-              n_small, invrg_model_kind_name(m_small->kind));
+              job->n_small, invrg_model_kind_name(job->m_small->kind));
   }
-  /* One lattice per level, reused by every sample: whole on each rank of the group while the
-   * grid cannot split it, distributed from then on. */
-  const int halo = invrg_dream_halo(m) > INVRG_MCRG_HALO ? invrg_dream_halo(m) : INVRG_MCRG_HALO;
-  for (int level = 0; level <= levels; level++) {
-    int64_t L = (int64_t)1 << level;
-    INVRG_CALL(invrg_stage_lattice_create(groups, L, halo, &lat[level]));
-  }
-  if (n_mine > 0) /* ranks that dream map their levels now, not page fault by page fault */
-    for (int level = 0; level <= levels; level++) invrg_lattice_populate(lat[level]);
-  mine = calloc((size_t)window_mine * rec, sizeof *mine);
-  done = calloc((size_t)window_mine, sizeof *done);
-  INVRG_CHECK_ALLOC(mine);
-  INVRG_CHECK_ALLOC(done);
-  if (groups->world_rank == 0) {
-    all = malloc((size_t)window * rec * sizeof *all);
-    INVRG_CHECK_ALLOC(all);
-  }
-  /* Block means of every level, [level][block][primary], folded on rank 0 in sample order as
-   * the windows complete and shared at the end: the summaries and the finite-size-scaling
-   * fits are computed from them everywhere. Blocks: invrg_mcrg_block_of's contiguous runs. */
-  const size_t n_means = (size_t)n_meas * (size_t)B * INVRG_N_PRIMARY;
-  summary = calloc((size_t)n_meas, sizeof *summary);
-  block_means = calloc(n_means, sizeof *block_means);
-  block_sizes = calloc((size_t)B, sizeof *block_sizes);
-  INVRG_CHECK_ALLOC(summary);
-  INVRG_CHECK_ALLOC(block_means);
-  INVRG_CHECK_ALLOC(block_sizes);
-  for (int b = 0; b < B; b++) block_sizes[b] = d->n_samples / B + (b < d->n_samples % B);
+cleanup:
+  return err;
+}
 
-  const invrg_mcrg_params mp = invrg_stage_mcrg_params(cfg, levels, B_acc);
-  for (int p = 0; p < N_PAIRS; p++) {
+/* Lattices of every level and the buffers of the windows and block means. */
+static invrg_err job_buffers(dream_job *job) {
+  invrg_err err = INVRG_SUCCESS;
+  const invrg_groups *g = job->run->groups;
+  const int64_t n = job->run->cfg->dream.n_samples;
+  /* Whole on each rank of the group while the grid cannot split a level, distributed after. */
+  const int halo = invrg_dream_halo(job->m) > INVRG_MCRG_HALO ? invrg_dream_halo(job->m)
+                                                               : INVRG_MCRG_HALO;
+  for (int level = 0; level <= job->levels; level++)
+    INVRG_CALL(invrg_stage_lattice_create(g, (int64_t)1 << level, halo, &job->lat[level]));
+  if (job->n_mine > 0) /* ranks that dream map their levels now, not page fault by page fault */
+    for (int level = 0; level <= job->levels; level++) invrg_lattice_populate(job->lat[level]);
+  job->mine = calloc((size_t)job->window_mine * job->rec, sizeof *job->mine);
+  job->done = calloc((size_t)job->window_mine, sizeof *job->done);
+  INVRG_CHECK_ALLOC(job->mine);
+  INVRG_CHECK_ALLOC(job->done);
+  if (g->world_rank == 0) {
+    job->all = malloc((size_t)job->window * job->rec * sizeof *job->all);
+    INVRG_CHECK_ALLOC(job->all);
+  }
+  /* Block means of every level, folded on rank 0 in sample order as the windows complete and
+   * shared at the end. Blocks: invrg_mcrg_block_of's contiguous runs of samples. */
+  job->block_means = calloc(job->n_means, sizeof *job->block_means);
+  job->block_sizes = calloc((size_t)job->B, sizeof *job->block_sizes);
+  INVRG_CHECK_ALLOC(job->block_means);
+  INVRG_CHECK_ALLOC(job->block_sizes);
+  for (int b = 0; b < job->B; b++) job->block_sizes[b] = n / job->B + (b < n % job->B);
+cleanup:
+  return err;
+}
+
+/* MCRG accumulators of the three kinds of pairs, correlations, datasets of the saved levels. */
+static invrg_err job_accumulators(dream_job *job) {
+  invrg_err err = INVRG_SUCCESS;
+  const invrg_config *cfg = job->run->cfg;
+  const invrg_config_dream *d = &cfg->dream;
+  const invrg_mcrg_params mp = invrg_stage_mcrg_params(cfg, job->levels, job->B_acc);
+  for (int p = 0; p < INVRG_DREAM_N_PAIRS; p++) {
     invrg_mcrg_params pp = mp;
-    if (p == PAIRS_BLOCKED) pp.n_levels = blocked_levels(cfg);
-    INVRG_CALL(invrg_mcrg_create(&pp, groups, &acc[p]));
+    if (p == INVRG_DREAM_PAIRS_BLOCKED) pp.n_levels = blocked_levels(cfg);
+    INVRG_CALL(invrg_mcrg_create(&pp, job->run->groups, &job->acc[p]));
   }
-
   if (cfg->analyze.correlations) {
-    invrg_corr_params cp = {B_acc, 64};
-    INVRG_CALL(invrg_corr_create(&cp, groups, &corr));
-    for (int level = (int)d->measure_from; level <= levels; level++)
-      INVRG_CALL(invrg_corr_prepare(corr, lat[level]));
+    invrg_corr_params cp = {job->B_acc, 64};
+    INVRG_CALL(invrg_corr_create(&cp, job->run->groups, &job->corr));
+    for (int level = (int)d->measure_from; level <= job->levels; level++)
+      INVRG_CALL(invrg_corr_prepare(job->corr, job->lat[level]));
   }
-
   /* Saved levels: datasets created by all ranks, rows written by the sample's owner. */
-  for (int level = 1; level <= levels; level++) {
+  const bool packed = cfg->output.configs_format_kind == INVRG_CONFIGS_PACKED;
+  const int64_t n_saved = d->save_max < d->n_samples ? d->save_max : d->n_samples;
+  for (int level = 1; level <= job->levels; level++) {
     if (!is_saved(d, level)) continue;
     char path[64];
     hid_t g = -1;
-    snprintf(path, sizeof path, "dream/L%lld", 1LL << level);
-    INVRG_CALL(invrg_h5_create_group(run->file->file, path, &g));
-    int64_t n_saved = d->save_max < d->n_samples ? d->save_max : d->n_samples;
-    err = invrg_configs_create(g, "configs", n_saved, (int64_t)1 << level, packed, &saved[level]);
+    invrg_schema_size_path(path, sizeof path, "dream", NULL, (int64_t)1 << level);
+    INVRG_CALL(invrg_h5_create_group(job->run->file->file, path, &g));
+    err = invrg_configs_create(g, "configs", n_saved, (int64_t)1 << level, packed,
+                               &job->saved[level]);
     invrg_h5_close(&g);
     INVRG_CALL(err);
   }
+cleanup:
+  return err;
+}
 
-  dream_state ds = {run, 0, 0, rec, mine, done, block_means, n_means, acc, corr};
+static void job_destroy(dream_job *job) {
+  for (int l = 0; l <= INVRG_MAX_LEVELS; l++) invrg_h5_close(&job->saved[l]);
+  for (int p = 0; p < INVRG_DREAM_N_PAIRS; p++) invrg_mcrg_destroy(&job->acc[p]);
+  invrg_corr_destroy(&job->corr);
+  invrg_dream_work_destroy(&job->w);
+  invrg_dream_work_destroy(&job->w_small);
+  invrg_model_destroy(&job->m_small);
+  invrg_model_destroy(&job->m);
+  for (int l = INVRG_MAX_LEVELS; l >= 0; l--) invrg_lattice_destroy(&job->lat[l]);
+  free(job->mine);
+  free(job->done);
+  free(job->all);
+  free(job->block_means);
+  free(job->block_sizes);
+}
+
+/* The measurements of level @p level of sample @p j (the group's k-th of the window):
+ * primaries, MCRG pairs, correlations; their costs. Collective on the group. */
+static invrg_err measure_level(dream_job *job, int level, int64_t k, uint64_t j, int block) {
+  invrg_err err = INVRG_SUCCESS;
+  const invrg_config *cfg = job->run->cfg;
+  double *cost = job->seconds + (size_t)level * N_COSTS, t1 = MPI_Wtime();
+  invrg_config_sums sums;
+  INVRG_CALL(invrg_observables_sums(job->lat[level], &sums));
+  invrg_observables_primaries(&sums, job->mine + (size_t)k * job->rec +
+                                         (size_t)(level - cfg->dream.measure_from) *
+                                             INVRG_N_PRIMARY);
+  double t2 = MPI_Wtime();
+  INVRG_CALL(measure_pairs(job->acc, cfg, level, job->lat, j, block));
+  double t3 = MPI_Wtime();
+  if (job->corr != NULL)
+    INVRG_CALL(invrg_corr_add_configuration(job->corr, job->lat[level], block));
+  cost[COST_OBSERVABLES] += t2 - t1, cost[COST_MCRG] += t3 - t2;
+  cost[COST_CORRELATIONS] += MPI_Wtime() - t3;
+cleanup:
+  return err;
+}
+
+/* Sample @p j, the group's k-th of the window: from its seed spin up to the top level, each
+ * level measured from measure_from on and saved where asked. Collective on the group. */
+static invrg_err dream_sample(dream_job *job, int64_t k, uint64_t j) {
+  invrg_err err = INVRG_SUCCESS;
+  const invrg_config *cfg = job->run->cfg;
+  const invrg_config_dream *d = &cfg->dream;
+  const uint64_t seed = (uint64_t)cfg->run.seed;
+  const bool packed = cfg->output.configs_format_kind == INVRG_CONFIGS_PACKED;
+  const int block = invrg_mcrg_block_of((int64_t)j, d->n_samples, job->B);
+  invrg_lattice **lat = job->lat;
+  lat[0]->data[invrg_lattice_index(lat[0], 0, 0)] = invrg_dream_seed_spin(d->start_kind, seed, j);
+  INVRG_CALL(invrg_lattice_halo_exchange(lat[0]));
+  for (int level = 1; level <= job->levels; level++) {
+    const int64_t L = (int64_t)1 << level;
+    const bool small = level <= job->n_small; /* small_kernel_start = 'paper' */
+    double t0 = MPI_Wtime();
+    INVRG_CALL(invrg_dream_step_lattice(small ? job->m_small : job->m, lat[level - 1], lat[level],
+                                        seed, j, level, small ? job->w_small : job->w));
+    INVRG_CALL(invrg_lattice_halo_exchange(lat[level]));
+    job->seconds[(size_t)level * N_COSTS + COST_GENERATION] += MPI_Wtime() - t0;
+    job->spins += (double)(L * L);
+    if (level >= d->measure_from) INVRG_CALL(measure_level(job, level, k, j, block));
+    const bool writer = lat[level]->mode == INVRG_LATTICE_DISTRIBUTED || job->run->groups->rank == 0;
+    if (job->saved[level] >= 0 && (int64_t)j < d->save_max && writer)
+      INVRG_CALL(invrg_configs_write_lattice(job->saved[level], lat[level], packed, (int64_t)j));
+  }
+cleanup:
+  return err;
+}
+
+/* The window's primaries in sample order on world rank 0, added to the block means there:
+ * each mean gets its samples in sample order, as when all samples were gathered at once. */
+static invrg_err fold_window(dream_job *job, int64_t first, int64_t count) {
+  invrg_err err = INVRG_SUCCESS;
+  const int64_t n = job->run->cfg->dream.n_samples;
+  INVRG_CALL(invrg_reducer_gather_range(job->run->groups, first, count, (int)job->rec, job->mine,
+                                        job->all));
+  if (job->run->groups->world_rank != 0) goto cleanup;
+  for (int64_t t = 0; t < count; t++) {
+    const int b = invrg_mcrg_block_of(first + t, n, job->B);
+    for (int l = 0; l < job->n_meas; l++) {
+      double *means = job->block_means + ((size_t)l * (size_t)job->B + (size_t)b) * INVRG_N_PRIMARY;
+      const double *x = job->all + (size_t)t * job->rec + (size_t)l * INVRG_N_PRIMARY;
+      for (int p = 0; p < INVRG_N_PRIMARY; p++) means[p] += x[p] / (double)job->block_sizes[b];
+    }
+  }
+cleanup:
+  return err;
+}
+
+/* Every window of samples, from the checkpoint's if there is one; a checkpoint may be written
+ * between samples (poll) and at the end of each window (sync). Collective on the world. */
+static invrg_err dream_windows(dream_job *job) {
+  invrg_err err = INVRG_SUCCESS;
+  invrg_run *run = job->run;
+  const invrg_groups *g = run->groups;
+  const int64_t n = run->cfg->dream.n_samples;
+  invrg_dream_state ds = {run, 0, 0, job->rec, job->mine, job->done, job->block_means, job->n_means,
+                    job->acc, job->corr};
   const hid_t state = invrg_checkpoint_state(run->ckpt);
   bool resumed = state >= 0; /* the first window continues the checkpoint's */
-  if (resumed) INVRG_CALL(restore_state(&ds, state, window));
-
+  if (resumed) INVRG_CALL(invrg_dream_state_restore(&ds, state, job->window));
   invrg_progress progress;
-  invrg_progress_start(&progress, "dream", (double)n_mine, "fine spins", 10.0);
-  double spins = 0;
-  for (int64_t first = ds.first; first < d->n_samples; first += window) {
+  invrg_progress_start(&progress, "dream", (double)job->n_mine, "fine spins", 10.0);
+  for (int64_t first = ds.first; first < n; first += job->window) {
     ds.first = first;
-    ds.count = d->n_samples - first < window ? d->n_samples - first : window;
-    const int64_t k_count = invrg_reducer_range_count(groups, first, ds.count);
-    const int64_t k_before = invrg_groups_item_count(groups, first); /* for the progress */
-    if (!resumed) memset(done, 0, (size_t)window_mine * sizeof *done);
+    ds.count = n - first < job->window ? n - first : job->window;
+    const int64_t k_count = invrg_reducer_range_count(g, first, ds.count);
+    const int64_t k_before = invrg_groups_item_count(g, first); /* for the progress */
+    if (!resumed) memset(job->done, 0, (size_t)job->window_mine * sizeof *job->done);
     resumed = false;
     for (int64_t k = 0; k < k_count; k++) {
-      if (done[k]) continue; /* dreamed before the checkpoint */
-      uint64_t j = (uint64_t)invrg_reducer_range_item(groups, first, k);
-      int block = invrg_mcrg_block_of((int64_t)j, d->n_samples, B);
-      lat[0]->data[invrg_lattice_index(lat[0], 0, 0)] =
-          invrg_dream_seed_spin(start, (uint64_t)cfg->run.seed, j);
-      INVRG_CALL(invrg_lattice_halo_exchange(lat[0]));
-      for (int level = 1; level <= levels; level++) {
-        int64_t L = (int64_t)1 << level;
-        double t0 = MPI_Wtime();
-        const bool small = level <= n_small; /* small_kernel_start = 'paper' */
-        INVRG_CALL(invrg_dream_step_lattice(small ? m_small : m, lat[level - 1], lat[level],
-                                            (uint64_t)cfg->run.seed, j, level,
-                                            small ? w_small : w));
-        INVRG_CALL(invrg_lattice_halo_exchange(lat[level]));
-        double *cost = seconds + (size_t)level * N_COSTS, t1 = MPI_Wtime();
-        cost[COST_GENERATION] += t1 - t0;
-        spins += (double)(L * L);
-        if (level >= d->measure_from) {
-          invrg_config_sums sums;
-          INVRG_CALL(invrg_observables_sums(lat[level], &sums));
-          invrg_observables_primaries(
-              &sums, mine + (size_t)k * rec + (size_t)(level - d->measure_from) * INVRG_N_PRIMARY);
-          double t2 = MPI_Wtime();
-          INVRG_CALL(measure_pairs(acc, cfg, level, lat, j, block));
-          double t3 = MPI_Wtime();
-          if (corr != NULL) INVRG_CALL(invrg_corr_add_configuration(corr, lat[level], block));
-          cost[COST_OBSERVABLES] += t2 - t1, cost[COST_MCRG] += t3 - t2;
-          cost[COST_CORRELATIONS] += MPI_Wtime() - t3;
-        }
-        const invrg_lattice *f = lat[level];
-        bool writer = f->mode == INVRG_LATTICE_DISTRIBUTED || groups->rank == 0;
-        if (saved[level] >= 0 && (int64_t)j < d->save_max && writer)
-          INVRG_CALL(invrg_configs_write_lattice(saved[level], f, packed, (int64_t)j));
-      }
-      invrg_progress_update(&progress, (double)(k_before + k + 1), spins);
-      done[k] = 1;
-      dreamed++;
+      if (job->done[k]) continue; /* dreamed before the checkpoint */
+      INVRG_CALL(dream_sample(job, k, (uint64_t)invrg_reducer_range_item(g, first, k)));
+      invrg_progress_update(&progress, (double)(k_before + k + 1), job->spins);
+      job->done[k] = 1;
+      job->dreamed++;
       invrg_ckpt_decision decision; /* a safe point between samples */
-      INVRG_CALL(invrg_checkpoint_poll(run->ckpt, groups->cart, &decision));
-      if (decision != INVRG_CKPT_NONE) INVRG_CALL(save_state(&ds, decision));
+      INVRG_CALL(invrg_checkpoint_poll(run->ckpt, g->cart, &decision));
+      if (decision != INVRG_CKPT_NONE) INVRG_CALL(invrg_dream_state_save(&ds, decision));
     }
     for (;;) { /* the end of the window: every rank learns whether a checkpoint is due now */
       invrg_ckpt_decision decision;
       INVRG_CALL(invrg_checkpoint_sync(run->ckpt, &decision));
       if (decision == INVRG_CKPT_NONE) break;
-      INVRG_CALL(save_state(&ds, decision));
+      INVRG_CALL(invrg_dream_state_save(&ds, decision));
     }
-    /* The window's primaries in sample order on rank 0, added to the block means there: each
-     * mean gets its samples in sample order, as when all samples were gathered at once. */
-    INVRG_CALL(invrg_reducer_gather_range(groups, first, ds.count, (int)rec, mine, all));
-    if (groups->world_rank == 0)
-      for (int64_t t = 0; t < ds.count; t++) {
-        const int b = invrg_mcrg_block_of(first + t, d->n_samples, B);
-        for (int l = 0; l < n_meas; l++) {
-          double *means = block_means + ((size_t)l * (size_t)B + (size_t)b) * INVRG_N_PRIMARY;
-          const double *x = all + (size_t)t * rec + (size_t)l * INVRG_N_PRIMARY;
-          for (int p = 0; p < INVRG_N_PRIMARY; p++) means[p] += x[p] / (double)block_sizes[b];
-        }
-      }
+    INVRG_CALL(fold_window(job, first, ds.count));
   }
-  invrg_progress_finish(&progress, spins);
-  INVRG_MPI_CALL(MPI_Bcast(block_means, (int)n_means, MPI_DOUBLE, 0, groups->world));
-  for (int l = 0; l < n_meas; l++) {
-    double L = ldexp(1.0, (int)d->measure_from + l);
-    invrg_summary_from_blocks(block_means + (size_t)l * (size_t)B * INVRG_N_PRIMARY, block_sizes,
-                              B, L * L, INVRG_K_CRITICAL, &summary[l]);
-  }
-  for (int l = 0; l < n_meas; l++)
-    INVRG_CALL(write_level_summary(run->file->file, (int64_t)1 << (d->measure_from + l), B,
-                                   &summary[l]));
-  log_table(run->file->file, d, summary);
-  INVRG_CALL(report_costs(run, seconds, levels, dreamed));
-  INVRG_CALL(report_memory(run, resident_at_start, (int64_t)lat[levels]->nx * lat[levels]->ny));
+  invrg_progress_finish(&progress, job->spins);
+cleanup:
+  return err;
+}
 
-  /* Two-point functions of every measured size, then finite-size scaling across them. */
+/* The results: summaries, costs and memory, correlations and fits, MCRG. Collective. */
+static invrg_err dream_results(dream_job *job) {
+  invrg_err err = INVRG_SUCCESS;
+  invrg_run *run = job->run;
+  const invrg_config_dream *d = &run->cfg->dream;
+  const int B = job->B;
+  invrg_summary summary[INVRG_MAX_LEVELS + 1];
   invrg_measure_size measured[INVRG_MAX_LEVELS + 1];
-  for (int l = 0; l < n_meas; l++)
-    measured[l] = (invrg_measure_size){(int64_t)1 << (d->measure_from + l), INVRG_K_CRITICAL,
-                                       block_means + (size_t)l * (size_t)B * INVRG_N_PRIMARY,
-                                       block_sizes};
-  const bool fit = invrg_stage_fits_source(cfg, INVRG_SOURCE_DREAM) && n_meas >= 2 && B >= 2;
-  INVRG_CALL(invrg_measure_tail_run(run, "dream", corr, fit, measured, n_meas, B));
-
-  /* MCRG of up, down and blocked pairs. */
-  for (int p = 0; p < N_PAIRS; p++) {
-    INVRG_CALL(invrg_mcrg_reduce(acc[p]));
-    INVRG_CALL(invrg_mcrg_analyze(acc[p], 0, &res));
-    INVRG_CALL(invrg_mcrg_write(res, run->file->file, "dream", pairs_names[p], groups->world));
-    invrg_mcrg_log(res, "dream", pairs_names[p]);
+  invrg_mcrg_results *res = NULL;
+  INVRG_MPI_CALL(MPI_Bcast(job->block_means, (int)job->n_means, MPI_DOUBLE, 0, run->groups->world));
+  for (int l = 0; l < job->n_meas; l++) {
+    const int64_t L = (int64_t)1 << (d->measure_from + l);
+    double *means = job->block_means + (size_t)l * (size_t)B * INVRG_N_PRIMARY;
+    invrg_summary_from_blocks(means, job->block_sizes, B, (double)L * (double)L,
+                              INVRG_K_CRITICAL, &summary[l]);
+    INVRG_CALL(write_level_summary(run->file->file, L, B, &summary[l]));
+    measured[l] = (invrg_measure_size){L, INVRG_K_CRITICAL, means, job->block_sizes};
+  }
+  log_table(run->file->file, d, summary);
+  INVRG_CALL(report_costs(run, job->seconds, job->levels, job->dreamed));
+  INVRG_CALL(report_memory(run, job->resident_at_start,
+                           (int64_t)job->lat[job->levels]->nx * job->lat[job->levels]->ny));
+  /* Two-point functions of every measured size, then finite-size scaling across them. */
+  const bool fit = invrg_stage_fits_source(run->cfg, INVRG_SOURCE_DREAM) && job->n_meas >= 2 &&
+                   B >= 2;
+  INVRG_CALL(invrg_measure_tail_run(run, "dream", job->corr, fit, measured, job->n_meas, B));
+  for (int p = 0; p < INVRG_DREAM_N_PAIRS; p++) { /* MCRG of up, down and blocked pairs */
+    INVRG_CALL(invrg_mcrg_reduce(job->acc[p]));
+    INVRG_CALL(invrg_mcrg_analyze(job->acc[p], 0, &res));
+    INVRG_CALL(invrg_mcrg_write(res, run->file->file, "dream", invrg_dream_pairs_names[p], run->groups->world));
+    invrg_mcrg_log(res, "dream", invrg_dream_pairs_names[p]);
     invrg_mcrg_results_destroy(&res);
   }
 cleanup:
-  for (int l = 0; l <= INVRG_MAX_LEVELS; l++) invrg_h5_close(&saved[l]);
-  for (int p = 0; p < N_PAIRS; p++) invrg_mcrg_destroy(&acc[p]);
   invrg_mcrg_results_destroy(&res);
-  invrg_dream_work_destroy(&w);
-  invrg_dream_work_destroy(&w_small);
-  invrg_model_destroy(&m_small);
-  invrg_model_destroy(&m);
-  for (int l = INVRG_MAX_LEVELS; l >= 0; l--) invrg_lattice_destroy(&lat[l]);
-  free(mine);
-  free(done);
-  free(all);
-  free(summary);
-  free(block_means);
-  free(block_sizes);
-  invrg_corr_destroy(&corr);
+  return err;
+}
+
+static invrg_err dream_execute(invrg_run *run) {
+  invrg_err err = INVRG_SUCCESS;
+  dream_job job = {0};
+  job_sizes(run, &job);
+  job.resident_at_start = invrg_memory_resident_bytes();
+  INVRG_CALL(job_models(&job));
+  INVRG_CALL(job_buffers(&job));
+  INVRG_CALL(job_accumulators(&job));
+  INVRG_CALL(dream_windows(&job));
+  INVRG_CALL(dream_results(&job));
+cleanup:
+  job_destroy(&job);
   return err;
 }
 

@@ -1,0 +1,163 @@
+/* The training data of stage train (train_data_io.h): /mc/L<L>/configs of this run's file or
+ * of &train data, read whole. */
+#include "invrg/train_data_io.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "invrg/h5util.h"
+#include "invrg/runfile.h"
+
+/* The L of the data: data_L, else &mc L for this run, else the only /mc/L<L> of the file. */
+static invrg_err find_data_L(const invrg_config *cfg, hid_t file, const char *name, int64_t *L) {
+  invrg_err err = INVRG_SUCCESS;
+  hid_t mc = -1;
+  *L = cfg->train.data_L;
+  if (*L == 0 && cfg->train.data[0] == '\0') {
+    INVRG_CHECK(cfg->mc.n_L == 1, INVRG_ERR_INPUT,
+                "this run's Monte Carlo has %d sizes; choose one with &train data_L", cfg->mc.n_L);
+    *L = cfg->mc.L[0];
+  }
+  if (*L == 0) {
+    INVRG_CHECK(H5Lexists(file, "mc", H5P_DEFAULT) > 0, INVRG_ERR_INPUT,
+                "training data file '%s' has no /mc group (no Monte Carlo configurations)", name);
+    INVRG_H5_CALL(mc = H5Gopen2(file, "mc", H5P_DEFAULT), "open /mc");
+    H5G_info_t info;
+    INVRG_H5_CALL(H5Gget_info(mc, &info), "/mc info");
+    INVRG_CHECK(info.nlinks == 1, INVRG_ERR_INPUT,
+                "training data file '%s' holds %llu sizes under /mc; choose one with &train data_L",
+                name, (unsigned long long)info.nlinks);
+    char member[64] = "";
+    H5Lget_name_by_idx(mc, ".", H5_INDEX_NAME, H5_ITER_INC, 0, member, sizeof member, H5P_DEFAULT);
+    INVRG_CHECK(member[0] == 'L', INVRG_ERR_INPUT, "training data file '%s': unexpected /mc/%s",
+                name, member);
+    *L = atoll(member + 1);
+  }
+cleanup:
+  invrg_h5_close(&mc);
+  return err;
+}
+
+/* Reads /mc/L<L>/configs (int8, or packed bits) into ±1 bytes, on the calling rank. */
+static invrg_err read_configs(hid_t file, const char *name, int64_t L, int8_t **out, int64_t *n) {
+  invrg_err err = INVRG_SUCCESS;
+  hid_t dset = -1, space = -1;
+  uint8_t *packed = NULL;
+  char path[64];
+  snprintf(path, sizeof path, "mc/L%lld/configs", (long long)L);
+  *out = NULL;
+  INVRG_CHECK(H5Lexists(file, "mc", H5P_DEFAULT) > 0 && H5Lexists(file, path, H5P_DEFAULT) > 0,
+              INVRG_ERR_INPUT,
+              "training data '%s' has no /%s (run stage mc with save_configs = .true.)", name, path);
+  INVRG_H5_CALL(dset = H5Dopen2(file, path, H5P_DEFAULT), path);
+  INVRG_H5_CALL(space = H5Dget_space(dset), "configs shape");
+  hsize_t dims[3];
+  INVRG_CHECK(H5Sget_simple_extent_ndims(space) == 3, INVRG_ERR_INPUT,
+              "%s: /%s is not [sample][y][x]", name, path);
+  H5Sget_simple_extent_dims(space, dims, NULL);
+  bool is_packed = dims[2] * 8 == (hsize_t)L && dims[2] != (hsize_t)L;
+  INVRG_CHECK(dims[1] == (hsize_t)L && (dims[2] == (hsize_t)L || is_packed), INVRG_ERR_INPUT,
+              "%s: /%s has shape %llu x %llu x %llu, not [n][%lld][%lld]", name, path,
+              (unsigned long long)dims[0], (unsigned long long)dims[1],
+              (unsigned long long)dims[2], (long long)L, (long long)L);
+  *n = (int64_t)dims[0];
+  *out = malloc((size_t)*n * (size_t)(L * L));
+  INVRG_CHECK_ALLOC(*out);
+  if (!is_packed) {
+    INVRG_H5_CALL(H5Dread(dset, H5T_NATIVE_INT8, H5S_ALL, H5S_ALL, H5P_DEFAULT, *out), path);
+  } else {
+    size_t bytes = (size_t)*n * (size_t)L * (size_t)(L / 8);
+    packed = malloc(bytes);
+    INVRG_CHECK_ALLOC(packed);
+    INVRG_H5_CALL(H5Dread(dset, H5T_NATIVE_UINT8, H5S_ALL, H5S_ALL, H5P_DEFAULT, packed), path);
+    for (size_t b = 0; b < bytes; b++) /* most significant bit first, 1 = +1 */
+      for (int k = 0; k < 8; k++) (*out)[8 * b + (size_t)k] = (packed[b] >> (7 - k)) & 1 ? 1 : -1;
+  }
+  for (int64_t e = 0; e < *n * L * L; e++)
+    INVRG_CHECK((*out)[e] == 1 || (*out)[e] == -1, INVRG_ERR_INPUT,
+                "%s: /%s holds a value %d that is not a spin", name, path, (*out)[e]);
+cleanup:
+  if (err != INVRG_SUCCESS) {
+    free(*out);
+    *out = NULL;
+  }
+  free(packed);
+  invrg_h5_close(&space);
+  invrg_h5_close(&dset);
+  return err;
+}
+
+/* Opens the data file of &train data (read-only, this rank alone). */
+static invrg_err open_data_file(const invrg_config *cfg, hid_t *file) {
+  invrg_err err = INVRG_SUCCESS;
+  *file = H5Fopen(cfg->train.data, H5F_ACC_RDONLY, H5P_DEFAULT);
+  if (*file < 0) {
+    err = invrg_config_input_error(cfg, "train", "data",
+                                   "cannot open training data '%s' (missing, or not HDF5)",
+                                   cfg->train.data);
+    goto cleanup;
+  }
+  if (invrg_h5_check_format(*file, cfg->train.data, INVRG_FORMAT_VERSION_MAJOR) != INVRG_SUCCESS) {
+    err = invrg_config_input_error(cfg, "train", "data", "%s", invrg_error_message());
+    goto cleanup;
+  }
+cleanup:
+  return err;
+}
+
+/* How many configurations the data will hold, known before any work. */
+invrg_err invrg_train_data_count(const invrg_config *cfg, int64_t *n, int64_t *L_out) {
+  invrg_err err = INVRG_SUCCESS;
+  hid_t file = -1, dset = -1, space = -1;
+  if (cfg->train.data[0] == '\0') {
+    *n = cfg->mc.n_chains * cfg->mc.n_samples;
+    *L_out = cfg->train.data_L > 0 ? cfg->train.data_L : cfg->mc.L[0];
+    goto cleanup;
+  }
+  INVRG_CALL(open_data_file(cfg, &file));
+  int64_t L;
+  err = find_data_L(cfg, file, cfg->train.data, &L);
+  *L_out = L;
+  if (err == INVRG_SUCCESS) {
+    char path[64];
+    snprintf(path, sizeof path, "mc/L%lld/configs", (long long)L);
+    if (H5Lexists(file, "mc", H5P_DEFAULT) <= 0 || H5Lexists(file, path, H5P_DEFAULT) <= 0) {
+      err = invrg_config_input_error(cfg, "train", "data",
+                                     "training data '%s' has no /%s (a run of stage mc with "
+                                     "save_configs = .true. writes it)",
+                                     cfg->train.data, path);
+      goto cleanup;
+    }
+    INVRG_H5_CALL(dset = H5Dopen2(file, path, H5P_DEFAULT), path);
+    INVRG_H5_CALL(space = H5Dget_space(dset), "configs shape");
+    hsize_t dims[3] = {0, 0, 0};
+    H5Sget_simple_extent_dims(space, dims, NULL);
+    *n = (int64_t)dims[0];
+  } else {
+    err = invrg_config_input_error(cfg, "train", "data", "%s", invrg_error_message());
+  }
+cleanup:
+  invrg_h5_close(&space);
+  invrg_h5_close(&dset);
+  invrg_h5_close(&file);
+  return err;
+}
+
+
+invrg_err invrg_train_data_load(const invrg_config *cfg, hid_t run_file, int8_t **configs,
+                                int64_t *n, int64_t *L) {
+  invrg_err err = INVRG_SUCCESS;
+  hid_t file = -1; /* &train data's file (the run file is not ours to close) */
+  *configs = NULL;
+  if (cfg->train.data[0] == '\0') {
+    INVRG_CALL(find_data_L(cfg, run_file, "this run", L));
+    INVRG_CALL(read_configs(run_file, cfg->run.output, *L, configs, n));
+  } else {
+    INVRG_CALL(open_data_file(cfg, &file));
+    INVRG_CALL(find_data_L(cfg, file, cfg->train.data, L));
+    INVRG_CALL(read_configs(file, cfg->train.data, *L, configs, n));
+  }
+cleanup:
+  invrg_h5_close(&file);
+  return err;
+}
