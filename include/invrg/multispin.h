@@ -21,10 +21,14 @@
  *
  * Randomness: a pure function of (seed, INVRG_RNG_MC, chain, step, colour c, global row gy,
  * word index i in the row, plane j), whatever the number of ranks or the kernel. With the
- * stream (seed, INVRG_RNG_MC, chain, @p step) of invrg/rng.h and W = words per row,
- *     block = invrg_rng_u32x4(stream, site = (c·Ly + gy)·W + i, draw = j / 2),
- *     plane j = block[2·(j mod 2)] | block[2·(j mod 2) + 1] << 32,
- * bit b of a plane belonging to site k = 64·i + b of the row (invrg/packed.h's layout).
+ * stream (seed, INVRG_RNG_MC, chain, @p step) of invrg/rng.h, W = words per row and the word
+ * number w = (c·Ly + gy)·W + i, each half h = 0, 1 of the word (sites 32h … 32h + 31) has its
+ * own blocks, four planes each:
+ *     block_h(d) = invrg_rng_u32x4(stream, site = 2w + h, draw = d),
+ *     plane j    = block_0(j / 4)[j mod 4] | block_1(j / 4)[j mod 4] << 32,
+ * bit b of a plane belonging to site k = 64·i + b of the row (invrg/packed.h's layout). Planes
+ * 0–7 of every word are drawn at once; a half-word with undecided sites after plane 4d + 3
+ * draws block d + 1 (so the numbers a site sees never depend on the others' draws).
  *
  * Kernels: portable C, and AVX2 (4 words per vector) or AVX-512 (8 words) on x86 at the level
  * of invrg_simd_active() (INVRG_SIMD=generic|avx2|avx512 forces one); the first planes of

@@ -75,15 +75,18 @@ static uint64_t ref_threshold(double p) {
   return t >= 18446744073709551616.0 ? UINT64_MAX : (uint64_t)t;
 }
 
-/* The u of the 64 sites of word i of row gy, colour c: bit 63 − j of u[b] is bit b of plane j,
- * plane j = words 2(j mod 2), 2(j mod 2) + 1 of block (site (c·Ly + gy)·W + i, draw j / 2). */
+/* The u of the 64 sites of word i of row gy, colour c: bit 63 − j of u[b] is bit b of plane j;
+ * bits 32h … 32h + 31 of plane j are word j mod 4 of block (site 2w + h, draw j / 4),
+ * w = (c·Ly + gy)·W + i. */
 static void ref_word_u(const invrg_rng_stream *s, int64_t ly, int64_t words, int c, int64_t gy,
                        int64_t i, uint64_t u[64]) {
   memset(u, 0, 64 * sizeof *u);
+  const uint64_t w = (uint64_t)((c * ly + gy) * words + i);
   for (int j = 0; j < 64; j++) {
-    uint32_t w[4];
-    invrg_rng_u32x4(s, (uint64_t)((c * ly + gy) * words + i), (uint32_t)(j / 2), w);
-    const uint64_t plane = w[2 * (j % 2)] | (uint64_t)w[2 * (j % 2) + 1] << 32;
+    uint32_t lo[4], hi[4];
+    invrg_rng_u32x4(s, 2 * w, (uint32_t)(j / 4), lo);
+    invrg_rng_u32x4(s, 2 * w + 1, (uint32_t)(j / 4), hi);
+    const uint64_t plane = lo[j % 4] | (uint64_t)hi[j % 4] << 32;
     for (int b = 0; b < 64; b++) u[b] |= ((plane >> b) & 1) << (63 - j);
   }
 }
