@@ -62,23 +62,6 @@ static void thresholds_init(double K, bool heatbath, ms_thresholds *tab) {
 
 const char *invrg_multispin_kernel(void) { return invrg_simd_name(invrg_simd_active()); }
 
-/*
- * Words [ia, ib) of row R (the other colour) shifted onto the sites of a row with parity o:
- * word i gets R's sites k − 1 (o = 0) or k + 1 (o = 1) in bit k, modulo the half sites.
- */
-static void shift_segment(const uint64_t *R, int ia, int ib, int words, int64_t half, int o,
-                          uint64_t *out) {
-  if (o == 0) {
-    int i = ia;
-    if (i == 0) out[i++ - ia] = R[0] << 1 | (R[(half - 1) >> 6] >> ((half - 1) & 63) & 1);
-    for (; i < ib; i++) out[i - ia] = R[i] << 1 | R[i - 1] >> 63;
-  } else {
-    const int last = ib == words ? words - 1 : ib;
-    for (int i = ia; i < last; i++) out[i - ia] = R[i] >> 1 | R[i + 1] << 63;
-    if (ib == words) out[last - ia] = R[last] >> 1 | (R[0] & 1) << ((half - 1) & 63);
-  }
-}
-
 /* Neighbours and masks of the n words of colour c from flat word f0 (row f0 / W) on. */
 static void piece_prepare(sweep_ctx *ctx, int c, int64_t f0, int n) {
   const invrg_packed *p = ctx->p;
@@ -92,25 +75,26 @@ static void piece_prepare(sweep_ctx *ctx, int c, int64_t f0, int n) {
   pc->down = other + f0 + W;
   pc->mask = p->tail == ~UINT64_C(0) ? ctx->ones : pc->mask_buf;
   pc->waiting = 0;
-  for (int t = 0; t < n;) { /* row by row */
-    const int j = (int)((f0 + t) / W), ia = (int)((f0 + t) % W);
+  int j = (int)(f0 / W), ia = (int)(f0 % W);
+  for (int t = 0; t < n; j++, ia = 0) { /* row by row */
     const int ib = W - ia < n - t ? W : ia + n - t;
-    shift_segment(invrg_packed_row(p, 1 - c, j), ia, ib, W, p->half,
-                  (int)((p->y0 + j + c) & 1), pc->shift + t);
+    ms_shift_segment(invrg_packed_row(p, 1 - c, j), ia, ib, W, p->half,
+                     (int)((p->y0 + j + c) & 1), pc->shift + t, ctx->level);
     if (pc->mask == pc->mask_buf)
       for (int i = ia; i < ib; i++) pc->mask_buf[t + i - ia] = i == W - 1 ? p->tail : ~UINT64_C(0);
     t += ib - ia;
   }
 }
 
-/* Stores waiting half-word t of the piece (s = +1 iff u < T, or flip); counts its changes. */
+/* Stores waiting half-word t of the piece (s = +1 iff u < T, or flip); counts its changes. The
+ * half is written alone (bytes 4h … 4h + 3 of its little-endian word), without reading back
+ * what the kernel's masked stores may still be writing. */
 static int64_t finish_half(ms_piece *pc, bool heatbath, int t) {
-  const int i = (int)(pc->w_half[t] >> 1), sh = 32 * (int)(pc->w_half[t] & 1);
-  const uint64_t s = pc->self[i];
-  const uint32_t s32 = (uint32_t)(s >> sh), acc = pc->w_acc[t];
-  const uint32_t s_new = heatbath ? ~acc & (uint32_t)(pc->mask[i] >> sh) : s32 ^ acc;
-  pc->self[i] = (s & ~((uint64_t)0xFFFFFFFFu << sh)) | (uint64_t)s_new << sh;
-  return ms_popcount64(s32 ^ s_new);
+  const uint32_t half = pc->w_half[t], s = pc->w_s[t], acc = pc->w_acc[t];
+  const uint32_t s_new = heatbath ? ~acc & (uint32_t)(pc->mask[half >> 1] >> 32 * (half & 1))
+                                  : s ^ acc;
+  memcpy((unsigned char *)pc->self + 4 * (size_t)half, &s_new, sizeof s_new);
+  return ms_popcount64(s ^ s_new);
 }
 
 /* Rounds of four more planes for the waiting half-words until none waits. */
@@ -130,6 +114,7 @@ static int64_t settle_waiting(sweep_ctx *ctx) {
         continue;
       }
       pc->w_half[kept] = pc->w_half[t];
+      pc->w_s[kept] = pc->w_s[t];
       pc->w_acc[kept] = pc->w_acc[t];
       pc->w_und[kept] = pc->w_und[t];
       for (int k = 0; k < 3; k++) pc->w_sel[k][kept] = pc->w_sel[k][t];
@@ -190,7 +175,7 @@ invrg_err invrg_multispin_sweep(invrg_packed *p, const invrg_mc_chain *chain, ui
   INVRG_CHECK(step < INVRG_RNG_STEP_LIMIT, INVRG_ERR_RUNTIME, "sweep number %llu out of range",
               (unsigned long long)step);
   tab = malloc(sizeof *tab);
-  ctx = calloc(1, sizeof *ctx);
+  ctx = malloc(sizeof *ctx);
   INVRG_CHECK_ALLOC(tab);
   INVRG_CHECK_ALLOC(ctx);
   ctx->pc = malloc(sizeof *ctx->pc);
@@ -199,6 +184,7 @@ invrg_err invrg_multispin_sweep(invrg_packed *p, const invrg_mc_chain *chain, ui
   ctx->p = p;
   ctx->tab = tab;
   ctx->level = invrg_simd_active();
+  ctx->flips = 0;
   for (int k = 0; k < MS_PIECE; k++) ctx->ones[k] = ~UINT64_C(0);
   invrg_rng_stream_init(&ctx->stream, chain->seed, INVRG_RNG_MC, chain->chain, step);
   for (int c = 0; c < 2; c++) INVRG_CALL(sweep_colour(ctx, c));

@@ -16,6 +16,7 @@ enum {
   MS_ROUND_PLANES = 4, /* a waiting half-word gets one more block: four more planes */
   MS_PIECE = 256,      /* words per piece */
   MS_HALVES = 2 * MS_PIECE,
+  MS_WAIT = MS_HALVES + 16,
   MS_CLASSES = 5       /* Metropolis: 0 s·h = 2, 1 s·h = 4; heat bath: m = 0 … 4 */
 };
 
@@ -29,8 +30,8 @@ typedef struct {
  * One piece: n words of the colour being updated and the other colour's neighbour words.
  * Plane j of word i is rnd[j / 4][j % 4][2i] (bits 0–31) and [2i + 1] (bits 32–63): read as
  * one little-endian 64-bit word. Half-words (32 sites, index 2i + h) still undecided after the
- * first planes wait in a list, structure of arrays: their accepted and undecided sites and
- * class selectors (Metropolis: sel[0] = sites with s·h = 2; heat bath: bits 0, 1, 2 of m).
+ * first planes wait in a list, structure of arrays: their old spins, accepted and undecided
+ * sites and class selectors (Metropolis: sel[0] = sites with s·h = 2; heat bath: bits 0, 1, 2 of m).
  */
 typedef struct {
   int n;
@@ -41,7 +42,8 @@ typedef struct {
   uint64_t mask_buf[MS_PIECE];
   uint32_t rnd[MS_FIRST_DRAWS][4][MS_HALVES];
   int waiting;
-  uint32_t w_half[MS_HALVES], w_acc[MS_HALVES], w_und[MS_HALVES], w_sel[3][MS_HALVES];
+  /* where and old spins, then the state (room for a whole vector stored past the last) */
+  uint32_t w_half[MS_WAIT], w_s[MS_WAIT], w_acc[MS_WAIT], w_und[MS_WAIT], w_sel[3][MS_WAIT];
   uint32_t extra[4][MS_HALVES];   /* a round's planes: word k of waiting half t at [k][t] */
 } ms_piece;
 
@@ -53,6 +55,13 @@ int64_t ms_kernel_first(ms_piece *pc, const ms_thresholds *tab, invrg_simd_level
 
 /* Planes j0 … j0 + 3 (in pc->extra) for every waiting half-word: updates w_acc and w_und. */
 void ms_kernel_round(ms_piece *pc, const ms_thresholds *tab, int j0, invrg_simd_level level);
+
+/*
+ * Words [ia, ib) of row R (the other colour) shifted onto the sites of a row of parity o: word
+ * i gets R's site k − 1 (o = 0) or k + 1 (o = 1) in bit k, modulo the half sites of a row.
+ */
+void ms_shift_segment(const uint64_t *R, int ia, int ib, int words, int64_t half, int o,
+                      uint64_t *out, invrg_simd_level level);
 
 /* Set bits of x (portable: no POPCNT instruction assumed). */
 static inline int ms_popcount64(uint64_t x) {

@@ -58,9 +58,11 @@ static inline void compare_plane(uint64_t *acc, uint64_t *und, uint64_t r, uint6
   *und &= ~(r ^ tb);
 }
 
-static inline void push_half(ms_piece *pc, int half, const word_state *w, int shift) {
+static inline void push_half(ms_piece *pc, int half, uint64_t s, const word_state *w,
+                             int shift) {
   const int t = pc->waiting++;
   pc->w_half[t] = (uint32_t)half;
+  pc->w_s[t] = (uint32_t)(s >> shift);
   pc->w_acc[t] = (uint32_t)(w->acc >> shift);
   pc->w_und[t] = (uint32_t)(w->und >> shift);
   for (int k = 0; k < 3; k++) pc->w_sel[k][t] = (uint32_t)(w->sel[k] >> shift);
@@ -73,7 +75,7 @@ static int64_t settle_word(ms_piece *pc, bool heatbath, int i, const word_state 
   const uint64_t s = pc->self[i], s_new = heatbath ? ~w->acc & pc->mask[i] : s ^ w->acc;
   pc->self[i] = (s & ~done) | (s_new & done);
   for (int h = 0; h < 2; h++)
-    if (!(done >> (32 * h) & 1)) push_half(pc, 2 * i + h, w, 32 * h);
+    if (!(done >> (32 * h) & 1)) push_half(pc, 2 * i + h, s, w, 32 * h);
   return ms_popcount64((s ^ s_new) & done);
 }
 
@@ -134,15 +136,16 @@ INVRG_TARGET_AVX2 static inline __m256i threshold_avx2(bool hb, const uint64_t *
 #undef B
 }
 
-/* Lists the undecided halves of the 4 words at i (st: acc, und, sel 0 … 2). */
-INVRG_TARGET_AVX2 static void push_avx2(ms_piece *pc, int i, const __m256i st[5]) {
-  uint64_t v[5][4];
+/* Lists the undecided halves of the 4 words at i (old spins s; st: acc, und, sel 0 … 2). */
+INVRG_TARGET_AVX2 static void push_avx2(ms_piece *pc, int i, __m256i s, const __m256i st[5]) {
+  uint64_t v[5][4], old[4];
   for (int k = 0; k < 5; k++) _mm256_storeu_si256((__m256i *)(void *)v[k], st[k]);
+  _mm256_storeu_si256((__m256i *)(void *)old, s);
   for (int w = 0; w < 4; w++)
     for (int h = 0; h < 2; h++)
       if ((uint32_t)(v[1][w] >> (32 * h)) != 0) {
         const word_state ws = {v[0][w], v[1][w], {v[2][w], v[3][w], v[4][w]}};
-        push_half(pc, 2 * (i + w) + h, &ws, 32 * h);
+        push_half(pc, 2 * (i + w) + h, old[w], &ws, 32 * h);
       }
 }
 
@@ -184,7 +187,7 @@ INVRG_TARGET_AVX2 static int64_t first_avx2(ms_piece *pc, const ms_thresholds *t
     const __m256i s_new = hb ? _mm256_andnot_si256(st[0], msk) : _mm256_xor_si256(s, st[0]);
     _mm256_storeu_si256((__m256i *)(void *)(pc->self + i), _mm256_blendv_epi8(s, s_new, done));
     count = popcount_add_avx2(count, _mm256_and_si256(done, _mm256_xor_si256(s, s_new)));
-    if (_mm256_movemask_epi8(done) != -1) push_avx2(pc, i, st);
+    if (_mm256_movemask_epi8(done) != -1) push_avx2(pc, i, s, st);
   }
   uint64_t c[4];
   _mm256_storeu_si256((__m256i *)(void *)c, count);
@@ -234,17 +237,19 @@ INVRG_TARGET_AVX512 static inline __m512i threshold_avx512(bool hb, const uint64
                                    _mm512_ternarylogic_epi64(sel[1], hi, lo, MUX), MUX);
 }
 
-/* Lists the undecided halves (mask wait) of the 8 words at i: compressed stores. */
+/* Lists the undecided halves (mask wait) of the 8 words at i: compressed in registers, stored
+ * whole (the lanes past the last are overwritten by the next push). */
 INVRG_TARGET_AVX512 static void push_avx512(ms_piece *pc, bool hb, int i, __mmask16 wait,
-                                            const __m512i st[5]) {
+                                            __m512i s, const __m512i st[5]) {
   const __m512i lane = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
   const int t = pc->waiting;
-  _mm512_mask_compressstoreu_epi32(pc->w_half + t, wait,
-                                   _mm512_add_epi32(lane, _mm512_set1_epi32(2 * i)));
-  _mm512_mask_compressstoreu_epi32(pc->w_acc + t, wait, st[0]);
-  _mm512_mask_compressstoreu_epi32(pc->w_und + t, wait, st[1]);
-  for (int k = 0; k < (hb ? 3 : 1); k++)
-    _mm512_mask_compressstoreu_epi32(pc->w_sel[k] + t, wait, st[2 + k]);
+#define PUSH(dst, v) _mm512_storeu_si512((dst) + t, _mm512_maskz_compress_epi32(wait, (v)))
+  PUSH(pc->w_half, _mm512_add_epi32(lane, _mm512_set1_epi32(2 * i)));
+  PUSH(pc->w_s, s);
+  PUSH(pc->w_acc, st[0]);
+  PUSH(pc->w_und, st[1]);
+  for (int k = 0; k < (hb ? 3 : 1); k++) PUSH(pc->w_sel[k], st[2 + k]);
+#undef PUSH
   pc->waiting += _mm_popcnt_u32(wait);
 }
 
@@ -289,7 +294,7 @@ INVRG_TARGET_AVX512 static int64_t first_avx512(ms_piece *pc, const ms_threshold
     const __m512i s_new = hb ? _mm512_andnot_si512(st[0], msk) : _mm512_xor_si512(s, st[0]);
     _mm512_mask_storeu_epi32(pc->self + i, done, s_new);
     count = popcount_add_avx512(count, _mm512_maskz_xor_epi32(done, s, s_new));
-    if (wait != 0) push_avx512(pc, hb, i, wait, st);
+    if (wait != 0) push_avx512(pc, hb, i, wait, s, st);
   }
   return _mm512_reduce_add_epi64(count);
 }
@@ -317,6 +322,30 @@ INVRG_TARGET_AVX512 static void round_avx512(ms_piece *pc, const ms_thresholds *
 #undef SET1
 #endif /* INVRG_SIMD_X86 */
 
+#if INVRG_SIMD_X86
+/* out[i − ia] = R[i] << 1 | R[i − 1] >> 63 (o = 0) or R[i] >> 1 | R[i + 1] << 63 (o = 1), for
+ * i in [ia, ib): every word read exists (the caller keeps the row's ends out). */
+INVRG_TARGET_AVX512 static void shift_inner_avx512(const uint64_t *R, int ia, int ib, int o,
+                                                   uint64_t *out) {
+  const int step = o == 0 ? -1 : 1;
+  for (int i = ia; i < ib; i += 8) {
+    const __mmask8 m = (__mmask8)(ib - i >= 8 ? 0xFF : (1u << (ib - i)) - 1);
+    const __m512i a = _mm512_maskz_loadu_epi64(m, R + i);
+    const __m512i b = _mm512_maskz_loadu_epi64(m, R + i + step);
+    const __m512i v = o == 0 ? _mm512_or_si512(_mm512_slli_epi64(a, 1), _mm512_srli_epi64(b, 63))
+                             : _mm512_or_si512(_mm512_srli_epi64(a, 1), _mm512_slli_epi64(b, 63));
+    _mm512_mask_storeu_epi64(out + (i - ia), m, v);
+  }
+}
+#endif
+
+static void shift_inner_generic(const uint64_t *R, int ia, int ib, int o, uint64_t *out) {
+  if (o == 0)
+    for (int i = ia; i < ib; i++) out[i - ia] = R[i] << 1 | R[i - 1] >> 63;
+  else
+    for (int i = ia; i < ib; i++) out[i - ia] = R[i] >> 1 | R[i + 1] << 63;
+}
+
 /* ---------------------------------------------------------------- dispatch */
 
 int64_t ms_kernel_first(ms_piece *pc, const ms_thresholds *tab, invrg_simd_level level) {
@@ -341,4 +370,21 @@ void ms_kernel_round(ms_piece *pc, const ms_thresholds *tab, int j0, invrg_simd_
 #endif
   (void)level;
   round_generic(pc, tab, j0, 0);
+}
+
+void ms_shift_segment(const uint64_t *R, int ia, int ib, int words, int64_t half, int o,
+                      uint64_t *out, invrg_simd_level level) {
+  /* the row's ends wrap: site k − 1 of k = 0 is half − 1, site k + 1 of half − 1 is 0 */
+  const int a = o == 0 && ia == 0 ? 1 : ia, b = o == 1 && ib == words ? words - 1 : ib;
+  if (a > ia) out[0] = R[0] << 1 | (R[(half - 1) >> 6] >> ((half - 1) & 63) & 1);
+  if (b < ib) out[b - ia] = R[b] >> 1 | (R[0] & 1) << ((half - 1) & 63);
+  if (a >= b) return;
+#if INVRG_SIMD_X86
+  if (level == INVRG_SIMD_AVX512) {
+    shift_inner_avx512(R, a, b, o, out + (a - ia));
+    return;
+  }
+#endif
+  (void)level;
+  shift_inner_generic(R, a, b, o, out + (a - ia));
 }
