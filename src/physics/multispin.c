@@ -20,18 +20,26 @@
 
 #include "multispin_internal.h"
 
-/* Everything a sweep needs. */
+/* Everything a sweep needs (one allocation). */
 typedef struct {
   invrg_packed *p;
-  const ms_thresholds *tab;
+  ms_thresholds tab[1];
   invrg_rng_stream stream;
   invrg_simd_level level;
-  ms_piece *pc;
+  ms_piece pc[1];
   uint64_t half_site0;          /* Philox site of half 0 of the piece's first word */
   uint64_t w_site[MS_HALVES];   /* Philox sites of the waiting half-words */
-  uint64_t ones[MS_PIECE];      /* the mask of rows without padding */
   int64_t flips;
 } sweep_ctx;
+
+/* The masks of rows without padding. */
+#define ONES4 ~UINT64_C(0), ~UINT64_C(0), ~UINT64_C(0), ~UINT64_C(0)
+#define ONES16 ONES4, ONES4, ONES4, ONES4
+#define ONES64 ONES16, ONES16, ONES16, ONES16
+static const uint64_t all_ones[MS_PIECE] = {ONES64, ONES64, ONES64, ONES64};
+#undef ONES64
+#undef ONES16
+#undef ONES4
 
 /* ---------------------------------------------------------------- thresholds */
 
@@ -55,7 +63,7 @@ static void thresholds_init(double K, bool heatbath, ms_thresholds *tab) {
   tab->heatbath = heatbath;
   for (int j = 0; j < MS_PLANES; j++)
     for (int k = 0; k < MS_CLASSES; k++)
-      tab->bit[j][k] = (T[k] >> (63 - j)) & 1 ? ~UINT64_C(0) : 0;
+      tab->bit[j][k] = UINT64_C(0) - ((T[k] >> (63 - j)) & 1); /* 0 or all ones */
 }
 
 /* ---------------------------------------------------------------- pieces */
@@ -73,13 +81,17 @@ static void piece_prepare(sweep_ctx *ctx, int c, int64_t f0, int n) {
   pc->same = other + f0;
   pc->up = other + f0 - W;
   pc->down = other + f0 + W;
-  pc->mask = p->tail == ~UINT64_C(0) ? ctx->ones : pc->mask_buf;
+  pc->mask = p->tail == ~UINT64_C(0) ? all_ones : pc->mask_buf;
   pc->waiting = 0;
   int j = (int)(f0 / W), ia = (int)(f0 % W);
   for (int t = 0; t < n; j++, ia = 0) { /* row by row */
     const int ib = W - ia < n - t ? W : ia + n - t;
-    ms_shift_segment(invrg_packed_row(p, 1 - c, j), ia, ib, W, p->half,
-                     (int)((p->y0 + j + c) & 1), pc->shift + t, ctx->level);
+    const uint64_t *R = invrg_packed_row(p, 1 - c, j);
+    const int o = (int)((p->y0 + j + c) & 1);
+    if (ib - ia < 16) /* short rows: no call per row */
+      ms_shift_short(R, ia, ib, W, p->half, o, pc->shift + t);
+    else
+      ms_shift_segment(R, ia, ib, W, p->half, o, pc->shift + t, ctx->level);
     if (pc->mask == pc->mask_buf)
       for (int i = ia; i < ib; i++) pc->mask_buf[t + i - ia] = i == W - 1 ? p->tail : ~UINT64_C(0);
     t += ib - ia;
@@ -168,24 +180,17 @@ cleanup:
 invrg_err invrg_multispin_sweep(invrg_packed *p, const invrg_mc_chain *chain, uint64_t step,
                                 bool heatbath, invrg_mc_counts *counts) {
   invrg_err err = INVRG_SUCCESS;
-  ms_thresholds *tab = NULL;
   sweep_ctx *ctx = NULL;
   INVRG_CHECK(chain->K > 0 && isfinite(chain->K), INVRG_ERR_INPUT,
               "checkerboard updates need a positive finite coupling, got K = %g", chain->K);
   INVRG_CHECK(step < INVRG_RNG_STEP_LIMIT, INVRG_ERR_RUNTIME, "sweep number %llu out of range",
               (unsigned long long)step);
-  tab = malloc(sizeof *tab);
   ctx = malloc(sizeof *ctx);
-  INVRG_CHECK_ALLOC(tab);
   INVRG_CHECK_ALLOC(ctx);
-  ctx->pc = malloc(sizeof *ctx->pc);
-  INVRG_CHECK_ALLOC(ctx->pc);
-  thresholds_init(chain->K, heatbath, tab);
+  thresholds_init(chain->K, heatbath, ctx->tab);
   ctx->p = p;
-  ctx->tab = tab;
   ctx->level = invrg_simd_active();
   ctx->flips = 0;
-  for (int k = 0; k < MS_PIECE; k++) ctx->ones[k] = ~UINT64_C(0);
   invrg_rng_stream_init(&ctx->stream, chain->seed, INVRG_RNG_MC, chain->chain, step);
   for (int c = 0; c < 2; c++) INVRG_CALL(sweep_colour(ctx, c));
   if (counts != NULL) {
@@ -196,8 +201,6 @@ invrg_err invrg_multispin_sweep(invrg_packed *p, const invrg_mc_chain *chain, ui
     counts->spins_flipped += flips;
   }
 cleanup:
-  if (ctx != NULL) free(ctx->pc);
   free(ctx);
-  free(tab);
   return err;
 }

@@ -58,8 +58,20 @@ void ms_kernel_round(ms_piece *pc, const ms_thresholds *tab, int j0, invrg_simd_
 
 /*
  * Words [ia, ib) of row R (the other colour) shifted onto the sites of a row of parity o: word
- * i gets R's site k − 1 (o = 0) or k + 1 (o = 1) in bit k, modulo the half sites of a row.
+ * i gets R's site k − 1 (o = 0) or k + 1 (o = 1) in bit k, modulo the half sites of a row
+ * (site k − 1 of k = 0 is half − 1, site k + 1 of half − 1 is 0). Portable, for short segments.
  */
+static inline void ms_shift_short(const uint64_t *R, int ia, int ib, int words, int64_t half,
+                                  int o, uint64_t *out) {
+  for (int i = ia; i < ib; i++) {
+    if (o == 0)
+      out[i - ia] = R[i] << 1 | (i > 0 ? R[i - 1] >> 63 : R[(half - 1) >> 6] >> ((half - 1) & 63) & 1);
+    else
+      out[i - ia] = R[i] >> 1 | (i + 1 < words ? R[i + 1] << 63 : (R[0] & 1) << ((half - 1) & 63));
+  }
+}
+
+/* The same for any segment, vectorised at @p level. */
 void ms_shift_segment(const uint64_t *R, int ia, int ib, int words, int64_t half, int o,
                       uint64_t *out, invrg_simd_level level);
 
