@@ -64,7 +64,8 @@ static void bench_case(subjects *s, int64_t L, bool heatbath, int runs, double t
   int sweeps[2];
   for (int w = 0; w < 2; w++) sweeps[w] = calibrate(s, w, heatbath, target);
   for (int r = 0; r < runs; r++) {
-    for (int w = 0; w < 2; w++) rate[w][r] = sites * sweeps[w] / time_sweeps(s, w, heatbath, sweeps[w]);
+    for (int w = 0; w < 2; w++)
+      rate[w][r] = sites * sweeps[w] / time_sweeps(s, w, heatbath, sweeps[w]);
     ratio[r] = rate[0][r] / rate[1][r];
   }
   const double ms = bench_median(rate[0], runs), cb = bench_median(rate[1], runs);

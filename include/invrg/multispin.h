@@ -2,7 +2,8 @@
  * @file multispin.h
  * Checkerboard Metropolis and heat-bath sweeps of a packed lattice (invrg/packed.h) by
  * multispin coding: the 64 spins of a word are updated together with bitwise logic, and each
- * one's acceptance is an exact Bernoulli draw (docs/design.md §2, "Packed lattices").
+ * one's acceptance is an exact Bernoulli draw (docs/design.md §2, "Packed lattices and
+ * multispin sweeps").
  *
  * Model and rules are those of invrg/mc_update.h's checkerboard sweep (H = −Σ s_i s_j, weight
  * e^{−K H}; first colour 0, then colour 1, the halo of a colour exchanged before the other is
@@ -17,7 +18,8 @@
  * at the first plane where its bit differs from bit 63 − j of its T (random 0 against 1:
  * u < T; 1 against 0: u > T); if all 64 bits are equal, u = T and u < T is false. Planes are
  * drawn only while some site of the word is undecided: about 8 planes a word (the most of 64
- * geometric(1/2) lengths), instead of 32 bits a site.
+ * geometric(1/2) lengths), instead of 32 bits a site (measured at K_c: 4.22 Philox blocks a
+ * word for Metropolis, 4.25 for heat bath, against 16 for the int8 sweeps).
  *
  * Randomness: a pure function of (seed, INVRG_RNG_MC, chain, step, colour c, global row gy,
  * word index i in the row, plane j), whatever the number of ranks or the kernel. With the

@@ -1,7 +1,8 @@
 /**
  * @file packed.h
  * A periodic Lx × Ly field of Ising spins packed one bit per spin, 64 spins per uint64_t, in
- * the multispin layout of the checkerboard updates (docs/design.md §2, "Packed lattices").
+ * the multispin layout of the checkerboard updates (docs/design.md §2, "Packed lattices and
+ * multispin sweeps").
  *
  * Bits: 1 = spin −1, 0 = spin +1 (so a word of zeros is all up, and the XOR of two words marks
  * the unequal pairs).

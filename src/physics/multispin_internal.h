@@ -63,11 +63,12 @@ void ms_kernel_round(ms_piece *pc, const ms_thresholds *tab, int j0, invrg_simd_
  */
 static inline void ms_shift_short(const uint64_t *R, int ia, int ib, int words, int64_t half,
                                   int o, uint64_t *out) {
+  const uint64_t last = R[(half - 1) >> 6] >> ((half - 1) & 63) & 1, first = R[0] & 1;
   for (int i = ia; i < ib; i++) {
     if (o == 0)
-      out[i - ia] = R[i] << 1 | (i > 0 ? R[i - 1] >> 63 : R[(half - 1) >> 6] >> ((half - 1) & 63) & 1);
+      out[i - ia] = R[i] << 1 | (i > 0 ? R[i - 1] >> 63 : last);
     else
-      out[i - ia] = R[i] >> 1 | (i + 1 < words ? R[i + 1] << 63 : (R[0] & 1) << ((half - 1) & 63));
+      out[i - ia] = R[i] >> 1 | (i + 1 < words ? R[i + 1] << 63 : first << ((half - 1) & 63));
   }
 }
 

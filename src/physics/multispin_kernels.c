@@ -102,7 +102,8 @@ static void round_generic(ms_piece *pc, const ms_thresholds *tab, int j0, int t0
     uint64_t acc = pc->w_acc[t], und = pc->w_und[t];
     const uint64_t sel[3] = {pc->w_sel[0][t], pc->w_sel[1][t], pc->w_sel[2][t]};
     for (int k = 0; k < MS_ROUND_PLANES; k++)
-      compare_plane(&acc, &und, pc->extra[k][t], threshold_bits(tab->heatbath, tab->bit[j0 + k], sel));
+      compare_plane(&acc, &und, pc->extra[k][t],
+                    threshold_bits(tab->heatbath, tab->bit[j0 + k], sel));
     pc->w_acc[t] = (uint32_t)acc;
     pc->w_und[t] = (uint32_t)und;
   }
@@ -179,7 +180,8 @@ INVRG_TARGET_AVX2 static int64_t first_avx2(ms_piece *pc, const ms_thresholds *t
     }
     for (int j = 0; j < MS_FIRST_PLANES; j++) {
       const __m256i tb = threshold_avx2(hb, tab->bit[j], st + 2);
-      const __m256i r = _mm256_loadu_si256((const __m256i *)(const void *)&pc->rnd[j >> 2][j & 3][2 * i]);
+      const __m256i r =
+          _mm256_loadu_si256((const __m256i *)(const void *)&pc->rnd[j >> 2][j & 3][2 * i]);
       st[0] = _mm256_or_si256(st[0], _mm256_and_si256(st[1], _mm256_andnot_si256(r, tb)));
       st[1] = _mm256_andnot_si256(_mm256_xor_si256(r, tb), st[1]);
     }

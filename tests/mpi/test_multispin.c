@@ -289,7 +289,8 @@ static void test_acceptance(void) {
     run_forced(K, false, SWEEPS, &t);
     for (int a = 0; a < 2; a++) {
       snprintf(name, sizeof name, "metropolis s·h = %d", 4 - 2 * a);
-      expect_rate(name, t.hits[a], t.trials[a], ldexp((double)ref_threshold(exp(-2 * K * (4 - 2 * a))), -64), z);
+      expect_rate(name, t.hits[a], t.trials[a],
+                  ldexp((double)ref_threshold(exp(-2 * K * (4 - 2 * a))), -64), z);
     }
     EXPECT(t.hits[2] == t.trials[2], "metropolis s·h ≤ 0: %lld of %lld flipped",
            (long long)t.hits[2], (long long)t.trials[2]);
@@ -339,8 +340,8 @@ static double specific_heat(const double *means, const void *vctx) {
 static void check_torus(int L, bool heatbath, int n_meas, double max_e_err) {
   enum { N_THERM = 5000, N_BLOCKS = 100 };
   const double K = INVRG_K_CRITICAL, z = family_wise_z(FAMILY_WISE_ALPHA, PHYSICS_COMPARISONS);
-  snprintf(where, sizeof where, "L = %d, K_c, %s, %s kernel", L, heatbath ? "heat bath" : "metropolis",
-           invrg_multispin_kernel());
+  snprintf(where, sizeof where, "L = %d, K_c, %s, %s kernel", L,
+           heatbath ? "heat bath" : "metropolis", invrg_multispin_kernel());
   printf("%s, %d sweeps:\n", where, n_meas);
   invrg_exact_thermo ex;
   EXPECT(invrg_exact_torus(L, K, &ex), "Kaufman oracle failed");

@@ -73,7 +73,8 @@ static void expect_layout(const invrg_packed *p, const int8_t *a) {
   EXPECT(dirty == 0, "%lld rows with padding bits set", (long long)dirty);
   int64_t accessor = 0; /* invrg_packed_get agrees with the layout */
   for (int j = -1; j <= p->ny; j++)
-    for (int64_t x = 0; x < p->lx; x++) accessor += invrg_packed_get(p, x, j) != layout_spin(p, x, j);
+    for (int64_t x = 0; x < p->lx; x++)
+      accessor += invrg_packed_get(p, x, j) != layout_spin(p, x, j);
   EXPECT(accessor == 0, "invrg_packed_get differs from the layout at %lld sites",
          (long long)accessor);
 }
