@@ -223,9 +223,10 @@ INVRG_TARGET_AVX2 static void philox_avx2(const philox_job *job) {
 
 /*
  * Each 32-bit word of 8 blocks sits in the low half of a 64-bit lane: one VPMULUDQ gives the
- * whole 32×32 product, its low half is already in place and a dword shuffle (port 5, not the
- * multiplier's port 0) brings the high half down; what the upper halves hold is never read.
- * Per round and 16 blocks: 4 multiplies, 4 shuffles, 4 three-way xors.
+ * whole 32×32 product, its low half is already in place and a dword shuffle (on Intel a
+ * shuffle port, not the multiplier's) brings the high half down; what the upper halves hold is
+ * never read. Per round and 16 blocks: 4 multiplies, 4 shuffles, 4 three-way xors, against 4,
+ * 6 shifts, 4 blends and 2 xors with one word per 32-bit lane (about 17% faster on a Xeon).
  */
 enum { HALVES_IN_FLIGHT = 4 }; /* 8-block half vectors per batch: 2 vectors of 16 */
 
