@@ -1,0 +1,119 @@
+/*
+ * Multispin checkerboard sweeps (packed lattice, 64 spins a word, exact acceptance) against
+ * today's int8 checkerboard, Metropolis and heat bath at K_c: spin updates per second on one
+ * core, for every kernel level this CPU runs (INVRG_SIMD set for each in turn), at each size
+ * asked. The two codes run alternately, so both see the same load from other work on the
+ * machine; a figure is the median of the runs, the ratio the median of the per-pair ratios.
+ * Informational, not a test. Run on one rank:
+ *
+ *     bench_mc_multispin [runs=5] [seconds per run=0.3] [L ...]     (L default: 256 1024 4096)
+ */
+#include <mpi.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "bench_util.h"
+#include "invrg/exact.h"
+#include "invrg/lattice.h"
+#include "invrg/log.h"
+#include "invrg/mc_update.h"
+#include "invrg/multispin.h"
+#include "invrg/packed.h"
+#include "invrg/rng.h"
+#include "invrg/simd.h"
+
+enum { MAX_RUNS = 64, MAX_SIZES = 8 };
+
+/* The two lattices of one size and their step counters. */
+typedef struct {
+  invrg_packed *packed;
+  invrg_lattice *int8;
+  uint64_t step[2];
+} subjects;
+
+/* Seconds for @p sweeps sweeps of code @p which (0 multispin, 1 int8). */
+static double time_sweeps(subjects *s, int which, bool heatbath, int sweeps) {
+  const invrg_mc_chain chain = {.K = INVRG_K_CRITICAL, .seed = 1, .chain = 0};
+  invrg_mc_counts counts = {0}; /* as the mc stage does */
+  const double t0 = MPI_Wtime();
+  for (int k = 0; k < sweeps; k++) {
+    const uint64_t step = s->step[which]++;
+    if (which == 0)
+      CHECK(invrg_multispin_sweep(s->packed, &chain, step, heatbath, &counts));
+    else
+      CHECK(invrg_mc_checkerboard_sweep(s->int8, &chain, step, heatbath, &counts));
+  }
+  return MPI_Wtime() - t0;
+}
+
+/* Sweeps per run of about @p target seconds (and a warm-up). */
+static int calibrate(subjects *s, int which, bool heatbath, double target) {
+  int n = 1;
+  double t = time_sweeps(s, which, heatbath, n);
+  while (t < 0.02) {
+    n *= 4;
+    t = time_sweeps(s, which, heatbath, n);
+  }
+  return (int)(target / (t / n)) + 1;
+}
+
+/* One size, one algorithm, at the active kernel level. */
+static void bench_case(subjects *s, int64_t L, bool heatbath, int runs, double target) {
+  const double sites = (double)L * (double)L;
+  double rate[2][MAX_RUNS], ratio[MAX_RUNS];
+  int sweeps[2];
+  for (int w = 0; w < 2; w++) sweeps[w] = calibrate(s, w, heatbath, target);
+  for (int r = 0; r < runs; r++) {
+    for (int w = 0; w < 2; w++)
+      rate[w][r] = sites * sweeps[w] / time_sweeps(s, w, heatbath, sweeps[w]);
+    ratio[r] = rate[0][r] / rate[1][r];
+  }
+  const double ms = bench_median(rate[0], runs), cb = bench_median(rate[1], runs);
+  printf("bench_mc_multispin: %-10s %5lld^2 %-7s multispin %.3g spin updates/s (%.3f ns), "
+         "int8 checkerboard %.3g (%.3f ns): ratio %.2f (medians of %d; multispin %.3g .. %.3g)\n", /* sorted */
+         heatbath ? "heat bath" : "metropolis", (long long)L, invrg_multispin_kernel(), ms,
+         1e9 / ms, cb, 1e9 / cb, bench_median(ratio, runs), runs, rate[0][0], rate[0][runs - 1]);
+  fflush(stdout);
+}
+
+static void bench_size(int64_t L, int runs, double target) {
+  subjects s = {0};
+  invrg_rng_stream init;
+  invrg_rng_stream_init(&init, 1, INVRG_RNG_INIT, 0, 0);
+  CHECK(invrg_packed_create(MPI_COMM_SELF, L, L, &s.packed));
+  CHECK(invrg_packed_fill_random(s.packed, &init));
+  CHECK(invrg_lattice_create_replicated(L, L, 1, &s.int8));
+  invrg_lattice_fill_random(s.int8, &init);
+  for (int level = 0; level < INVRG_SIMD_LEVELS; level++) {
+    if (!invrg_simd_runs((invrg_simd_level)level)) continue;
+    setenv("INVRG_SIMD", invrg_simd_name((invrg_simd_level)level), 1);
+    invrg_simd_reset();
+    for (int hb = 0; hb < 2; hb++) bench_case(&s, L, hb == 1, runs, target);
+  }
+  invrg_packed_destroy(&s.packed);
+  invrg_lattice_destroy(&s.int8);
+}
+
+int main(int argc, char **argv) {
+  MPI_Init(&argc, &argv);
+  int rank, size;
+  MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+  MPI_Comm_size(MPI_COMM_WORLD, &size);
+  invrg_log_init(rank);
+  invrg_log_set_level(INVRG_LOG_WARN);
+  int runs = argc > 1 ? atoi(argv[1]) : 5;
+  const double target = argc > 2 ? atof(argv[2]) : 0.3;
+  if (runs < 1) runs = 1;
+  if (runs > MAX_RUNS) runs = MAX_RUNS;
+  int64_t sizes[MAX_SIZES] = {256, 1024, 4096};
+  int n_sizes = 3;
+  if (argc > 3) {
+    n_sizes = 0;
+    for (int k = 3; k < argc && n_sizes < MAX_SIZES; k++) sizes[n_sizes++] = atoll(argv[k]);
+  }
+  if (size > 1 && rank == 0) printf("bench_mc_multispin: one core; ranks other than 0 wait\n");
+  if (rank == 0)
+    for (int k = 0; k < n_sizes; k++) bench_size(sizes[k], runs, target);
+  MPI_Finalize();
+  return 0;
+}

@@ -1,0 +1,408 @@
+/* Bit-packed lattices in the multispin layout (invrg/packed.h): rows split over the ranks,
+ * halo rows, conversions from and to the int8 lattices. */
+#include "invrg/packed.h"
+
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ---------------------------------------------------------------- rows */
+
+void invrg_packed_pack_row(const int8_t *spins, int64_t lx, int64_t gy, uint64_t *row0,
+                           uint64_t *row1) {
+  const int64_t half = lx / 2;
+  for (int c = 0; c < 2; c++) {
+    uint64_t *row = c == 0 ? row0 : row1;
+    const int8_t *s = spins + ((gy + c) & 1); /* site k of colour c is x = 2k + ((y + c) mod 2) */
+    for (int64_t w = 0; w * 64 < half; w++) {
+      const int64_t n = half - w * 64 < 64 ? half - w * 64 : 64;
+      const int8_t *q = s + 128 * w;
+      uint64_t v = 0;
+      for (int64_t b = 0; b < n; b++) v |= (uint64_t)(q[2 * b] < 0) << b;
+      row[w] = v;
+    }
+  }
+}
+
+void invrg_packed_unpack_row(const uint64_t *row0, const uint64_t *row1, int64_t lx, int64_t gy,
+                             int8_t *spins) {
+  for (int c = 0; c < 2; c++) {
+    const uint64_t *row = c == 0 ? row0 : row1;
+    for (int64_t x = (gy + c) & 1, k = 0; x < lx; x += 2, k++)
+      spins[x] = (int8_t)((row[k >> 6] >> (k & 63)) & 1 ? -1 : 1);
+  }
+}
+
+/* ---------------------------------------------------------------- create, destroy */
+
+/* Persistent requests of colour c: halo rows from the neighbours, edge rows to them. A message
+ * travelling to the lower rank has tag 2c, to the upper 2c + 1 (with two ranks both
+ * neighbours are one rank, and the tag tells its two messages apart). */
+static invrg_err init_requests(invrg_packed *p, int c) {
+  invrg_err err = INVRG_SUCCESS;
+  const int lo = (p->rank + p->size - 1) % p->size, hi = (p->rank + 1) % p->size;
+  const int n = p->words;
+  MPI_Request *r = p->req[c];
+  INVRG_MPI_CALL(MPI_Recv_init(invrg_packed_row(p, c, -1), n, MPI_UINT64_T, lo, 2 * c + 1,
+                               p->comm, &r[0]));
+  INVRG_MPI_CALL(MPI_Recv_init(invrg_packed_row(p, c, p->ny), n, MPI_UINT64_T, hi, 2 * c,
+                               p->comm, &r[1]));
+  INVRG_MPI_CALL(MPI_Send_init(invrg_packed_row(p, c, 0), n, MPI_UINT64_T, lo, 2 * c, p->comm,
+                               &r[2]));
+  INVRG_MPI_CALL(MPI_Send_init(invrg_packed_row(p, c, p->ny - 1), n, MPI_UINT64_T, hi,
+                               2 * c + 1, p->comm, &r[3]));
+cleanup:
+  return err;
+}
+
+invrg_err invrg_packed_create(MPI_Comm comm, int64_t lx, int64_t ly, invrg_packed **out) {
+  invrg_err err = INVRG_SUCCESS;
+  invrg_packed *p = NULL;
+  int rank, size;
+  *out = NULL;
+  INVRG_MPI_CALL(MPI_Comm_rank(comm, &rank));
+  INVRG_MPI_CALL(MPI_Comm_size(comm, &size));
+  INVRG_CHECK(lx >= 2 && ly >= 2 && lx % 2 == 0 && ly % 2 == 0, INVRG_ERR_INPUT,
+              "a packed lattice needs even sizes of at least 2, got %lld x %lld", (long long)lx,
+              (long long)ly);
+  INVRG_CHECK(ly % size == 0, INVRG_ERR_INPUT,
+              "a packed %lld x %lld lattice is split by rows: %lld rows do not divide among %d "
+              "ranks (use a number of ranks that divides %lld)",
+              (long long)lx, (long long)ly, (long long)ly, size, (long long)ly);
+  const int64_t words = (lx / 2 + 63) / 64, ny = ly / size;
+  INVRG_CHECK((ny + 2) * words < INT_MAX, INVRG_ERR_INPUT,
+              "a packed %lld x %lld lattice on %d rank%s: %lld rows of %lld words per rank and "
+              "colour is too many (2^31 words at most: use more ranks)",
+              (long long)lx, (long long)ly, size, size > 1 ? "s" : "", (long long)ny,
+              (long long)words);
+  p = calloc(1, sizeof *p);
+  INVRG_CHECK_ALLOC(p);
+  p->comm = MPI_COMM_NULL;
+  for (int c = 0; c < 2; c++)
+    for (int k = 0; k < 4; k++) p->req[c][k] = MPI_REQUEST_NULL;
+  p->rank = rank;
+  p->size = size;
+  p->lx = lx;
+  p->ly = ly;
+  p->half = lx / 2;
+  p->words = (int)words;
+  p->tail = p->half % 64 == 0 ? ~UINT64_C(0) : (UINT64_C(1) << (p->half % 64)) - 1;
+  p->ny = (int)ny;
+  p->y0 = rank * ny;
+  for (int c = 0; c < 2; c++) {
+    p->rows[c] = calloc((size_t)((ny + 2) * words), sizeof(uint64_t));
+    INVRG_CHECK_ALLOC(p->rows[c]);
+  }
+  /* An own communicator: this lattice's messages can never match another's. */
+  INVRG_MPI_CALL(MPI_Comm_dup(comm, &p->comm));
+  INVRG_MPI_CALL(MPI_Comm_set_errhandler(p->comm, MPI_ERRORS_RETURN));
+  if (size > 1)
+    for (int c = 0; c < 2; c++) INVRG_CALL(init_requests(p, c));
+  *out = p;
+  p = NULL;
+cleanup:
+  invrg_packed_destroy(&p);
+  return err;
+}
+
+void invrg_packed_destroy(invrg_packed **pp) {
+  invrg_packed *p = *pp;
+  if (p == NULL) return;
+  for (int c = 0; c < 2; c++)
+    for (int k = 0; k < 4; k++)
+      if (p->req[c][k] != MPI_REQUEST_NULL) MPI_Request_free(&p->req[c][k]);
+  if (p->comm != MPI_COMM_NULL) MPI_Comm_free(&p->comm);
+  free(p->rows[0]);
+  free(p->rows[1]);
+  free(p);
+  *pp = NULL;
+}
+
+/* ---------------------------------------------------------------- halos */
+
+invrg_err invrg_packed_halo_begin(invrg_packed *p, int c) {
+  invrg_err err = INVRG_SUCCESS;
+  INVRG_CHECK(!p->in_flight[c], INVRG_ERR_RUNTIME,
+              "packed halo exchange of colour %d begun while one is in progress", c);
+  const size_t bytes = (size_t)p->words * sizeof(uint64_t);
+  if (p->size == 1) { /* periodic wrap in place */
+    memcpy(invrg_packed_row(p, c, -1), invrg_packed_row(p, c, p->ny - 1), bytes);
+    memcpy(invrg_packed_row(p, c, p->ny), invrg_packed_row(p, c, 0), bytes);
+    goto cleanup;
+  }
+  INVRG_MPI_CALL(MPI_Startall(4, p->req[c]));
+  p->in_flight[c] = true;
+cleanup:
+  return err;
+}
+
+invrg_err invrg_packed_halo_end(invrg_packed *p, int c) {
+  invrg_err err = INVRG_SUCCESS;
+  if (!p->in_flight[c]) goto cleanup;
+  p->in_flight[c] = false;
+  INVRG_MPI_CALL(MPI_Waitall(4, p->req[c], MPI_STATUSES_IGNORE));
+cleanup:
+  return err;
+}
+
+invrg_err invrg_packed_halo_exchange(invrg_packed *p) {
+  invrg_err err = INVRG_SUCCESS;
+  for (int c = 0; c < 2; c++) INVRG_CALL(invrg_packed_halo_begin(p, c));
+  for (int c = 0; c < 2; c++) INVRG_CALL(invrg_packed_halo_end(p, c));
+cleanup:
+  return err;
+}
+
+invrg_err invrg_packed_fill_random(invrg_packed *p, const invrg_rng_stream *s) {
+  invrg_err err = INVRG_SUCCESS;
+  for (int j = 0; j < p->ny; j++) {
+    const uint64_t gy = (uint64_t)(p->y0 + j);
+    for (int c = 0; c < 2; c++) {
+      uint64_t *row = invrg_packed_row(p, c, j);
+      memset(row, 0, (size_t)p->words * sizeof *row);
+      for (int64_t k = 0, x = (int64_t)((gy + (uint64_t)c) & 1); k < p->half; k++, x += 2)
+        if (!invrg_rng_coin(s, gy * (uint64_t)p->lx + (uint64_t)x, 0)) /* false: spin −1 */
+          row[k >> 6] |= UINT64_C(1) << (k & 63);
+    }
+  }
+  INVRG_CALL(invrg_packed_halo_exchange(p));
+cleanup:
+  return err;
+}
+
+/* ---------------------------------------------------------------- int8 lattices */
+
+/* What each rank of a distributed int8 lattice holds, and how the two layouts overlap. */
+typedef struct {
+  int64_t (*block)[4]; /* per rank: x0, y0, nx, ny of its int8 block */
+  int *count[2], *displ[2]; /* per rank: send and receive counts and offsets */
+} exchange_plan;
+
+static void plan_free(exchange_plan *plan) {
+  free(plan->block);
+  for (int k = 0; k < 2; k++) {
+    free(plan->count[k]);
+    free(plan->displ[k]);
+  }
+}
+
+/* Rows [*a, *b) that packed rank r and int8 block q have in common (empty: *a ≥ *b). */
+static void overlap(const invrg_packed *p, int r, const int64_t block[4], int64_t *a,
+                    int64_t *b) {
+  const int64_t pa = (int64_t)r * p->ny, pb = pa + p->ny;
+  *a = pa > block[1] ? pa : block[1];
+  *b = pb < block[1] + block[3] ? pb : block[1] + block[3];
+}
+
+/* The blocks of all int8 ranks; checks that the two communicators are the same ranks. */
+static invrg_err plan_blocks(const invrg_packed *p, const invrg_lattice *lat, exchange_plan *plan) {
+  invrg_err err = INVRG_SUCCESS;
+  int same = MPI_UNEQUAL;
+  INVRG_MPI_CALL(MPI_Comm_compare(p->comm, lat->comm, &same));
+  INVRG_CHECK(same == MPI_IDENT || same == MPI_CONGRUENT, INVRG_ERR_RUNTIME,
+              "packed and int8 lattices live on different groups of ranks");
+  const int64_t mine[4] = {lat->x0, lat->y0, lat->nx, lat->ny};
+  plan->block = malloc((size_t)p->size * sizeof *plan->block);
+  INVRG_CHECK_ALLOC(plan->block);
+  for (int k = 0; k < 2; k++) {
+    plan->count[k] = calloc((size_t)p->size, sizeof(int));
+    plan->displ[k] = calloc((size_t)p->size, sizeof(int));
+    INVRG_CHECK_ALLOC(plan->count[k]);
+    INVRG_CHECK_ALLOC(plan->displ[k]);
+  }
+  INVRG_MPI_CALL(MPI_Allgather(mine, 4, MPI_INT64_T, plan->block, 4, MPI_INT64_T, p->comm));
+cleanup:
+  return err;
+}
+
+/* Fills counts and offsets from units per rank (send k = 0, receive k = 1); false on overflow. */
+static bool plan_offsets(exchange_plan *plan, int k, const int64_t *units, int size) {
+  int64_t at = 0;
+  for (int r = 0; r < size; r++) {
+    if (units[r] > INT_MAX || at > INT_MAX - units[r]) return false;
+    plan->count[k][r] = (int)units[r];
+    plan->displ[k][r] = (int)at;
+    at += units[r];
+  }
+  return true;
+}
+
+/* int8 → packed between congruent communicators: each int8 rank sends the bytes of its block
+ * in the rows a packed rank holds; the packed rank assembles whole rows and packs them. */
+static invrg_err from_distributed(invrg_packed *p, const invrg_lattice *lat) {
+  invrg_err err = INVRG_SUCCESS;
+  exchange_plan plan = {0};
+  int64_t *units = NULL;
+  int8_t *send = NULL, *rows = NULL, *recv = NULL;
+  INVRG_CALL(plan_blocks(p, lat, &plan));
+  units = calloc(2 * (size_t)p->size, sizeof *units);
+  INVRG_CHECK_ALLOC(units);
+  const int64_t *me = plan.block[p->rank];
+  for (int r = 0; r < p->size; r++) {
+    int64_t a, b;
+    overlap(p, r, me, &a, &b);
+    units[r] = a < b ? (b - a) * lat->nx : 0;                          /* I send to r */
+    overlap(p, p->rank, plan.block[r], &a, &b);
+    units[p->size + r] = a < b ? (b - a) * plan.block[r][2] : 0;        /* r sends to me */
+  }
+  INVRG_CHECK(plan_offsets(&plan, 0, units, p->size) &&
+                  plan_offsets(&plan, 1, units + p->size, p->size),
+              INVRG_ERR_RUNTIME, "packed conversion: 2^31 bytes per message at most");
+  send = malloc((size_t)lat->nx * (size_t)lat->ny + 1);
+  recv = malloc((size_t)p->ny * (size_t)p->lx + 1);
+  rows = malloc((size_t)p->ny * (size_t)p->lx + 1);
+  INVRG_CHECK_ALLOC(send);
+  INVRG_CHECK_ALLOC(recv);
+  INVRG_CHECK_ALLOC(rows);
+  for (int r = 0; r < p->size; r++) { /* my rows in the order of the packed ranks */
+    int64_t a, b;
+    overlap(p, r, me, &a, &b);
+    for (int64_t gy = a; gy < b; gy++)
+      memcpy(send + plan.displ[0][r] + (gy - a) * lat->nx,
+             lat->data + invrg_lattice_index(lat, 0, (int)(gy - lat->y0)), (size_t)lat->nx);
+  }
+  INVRG_MPI_CALL(MPI_Alltoallv(send, plan.count[0], plan.displ[0], MPI_INT8_T, recv,
+                               plan.count[1], plan.displ[1], MPI_INT8_T, p->comm));
+  for (int q = 0; q < p->size; q++) { /* block q's columns of my rows */
+    int64_t a, b;
+    overlap(p, p->rank, plan.block[q], &a, &b);
+    for (int64_t gy = a; gy < b; gy++)
+      memcpy(rows + (gy - p->y0) * p->lx + plan.block[q][0],
+             recv + plan.displ[1][q] + (gy - a) * plan.block[q][2], (size_t)plan.block[q][2]);
+  }
+  for (int j = 0; j < p->ny; j++)
+    invrg_packed_pack_row(rows + (int64_t)j * p->lx, p->lx, p->y0 + j,
+                          invrg_packed_row(p, 0, j), invrg_packed_row(p, 1, j));
+cleanup:
+  plan_free(&plan);
+  free(units);
+  free(send);
+  free(recv);
+  free(rows);
+  return err;
+}
+
+invrg_err invrg_packed_from_lattice(invrg_packed *p, const invrg_lattice *lat) {
+  invrg_err err = INVRG_SUCCESS;
+  INVRG_CHECK(lat->lx == p->lx && lat->ly == p->ly, INVRG_ERR_RUNTIME,
+              "packed %lld x %lld lattice from an int8 one of %lld x %lld", (long long)p->lx,
+              (long long)p->ly, (long long)lat->lx, (long long)lat->ly);
+  if (lat->mode == INVRG_LATTICE_REPLICATED) { /* my rows from my whole copy */
+    for (int j = 0; j < p->ny; j++)
+      invrg_packed_pack_row(lat->data + invrg_lattice_index(lat, 0, (int)(p->y0 + j)), p->lx,
+                            p->y0 + j, invrg_packed_row(p, 0, j), invrg_packed_row(p, 1, j));
+  } else {
+    INVRG_CALL(from_distributed(p, lat));
+  }
+  INVRG_CALL(invrg_packed_halo_exchange(p));
+cleanup:
+  return err;
+}
+
+/* My interior rows of both colours, row by row: [row j colour 0][row j colour 1] … */
+static void copy_interior(const invrg_packed *p, uint64_t *out, int64_t a, int64_t b) {
+  const size_t w = (size_t)p->words;
+  for (int64_t gy = a; gy < b; gy++)
+    for (int c = 0; c < 2; c++)
+      memcpy(out + ((size_t)(gy - a) * 2 + (size_t)c) * w,
+             invrg_packed_row(p, c, (int)(gy - p->y0)), w * sizeof *out);
+}
+
+/* Unpacks rows [a, b) of global row pairs in @p in into the columns of @p lat's block. */
+static invrg_err unpack_into(const invrg_packed *p, const uint64_t *in, int64_t a, int64_t b,
+                             invrg_lattice *lat) {
+  invrg_err err = INVRG_SUCCESS;
+  int8_t *row = malloc((size_t)p->lx);
+  INVRG_CHECK_ALLOC(row);
+  const size_t w = (size_t)p->words;
+  for (int64_t gy = a; gy < b; gy++) {
+    const uint64_t *pair = in + (size_t)(gy - a) * 2 * w;
+    invrg_packed_unpack_row(pair, pair + w, p->lx, gy, row);
+    memcpy(lat->data + invrg_lattice_index(lat, 0, (int)(gy - lat->y0)), row + lat->x0,
+           (size_t)lat->nx);
+  }
+cleanup:
+  free(row);
+  return err;
+}
+
+/* packed → int8 between congruent communicators: whole packed rows to every block that has
+ * some of their sites. */
+static invrg_err to_distributed(const invrg_packed *p, invrg_lattice *lat) {
+  invrg_err err = INVRG_SUCCESS;
+  exchange_plan plan = {0};
+  int64_t *units = NULL;
+  uint64_t *send = NULL, *recv = NULL;
+  INVRG_CALL(plan_blocks(p, lat, &plan));
+  units = calloc(2 * (size_t)p->size, sizeof *units);
+  INVRG_CHECK_ALLOC(units);
+  const int64_t pair = 2 * (int64_t)p->words;
+  for (int r = 0; r < p->size; r++) {
+    int64_t a, b;
+    overlap(p, p->rank, plan.block[r], &a, &b);
+    units[r] = a < b ? (b - a) * pair : 0; /* my rows that block r has */
+    overlap(p, r, plan.block[p->rank], &a, &b);
+    units[p->size + r] = a < b ? (b - a) * pair : 0; /* r's rows that my block has */
+  }
+  INVRG_CHECK(plan_offsets(&plan, 0, units, p->size) &&
+                  plan_offsets(&plan, 1, units + p->size, p->size),
+              INVRG_ERR_RUNTIME, "packed conversion: 2^31 words per message at most");
+  const int last = p->size - 1;
+  send = malloc(((size_t)plan.displ[0][last] + (size_t)plan.count[0][last] + 1) * sizeof *send);
+  recv = malloc(((size_t)plan.displ[1][last] + (size_t)plan.count[1][last] + 1) * sizeof *recv);
+  INVRG_CHECK_ALLOC(send);
+  INVRG_CHECK_ALLOC(recv);
+  for (int r = 0; r < p->size; r++) {
+    int64_t a, b;
+    overlap(p, p->rank, plan.block[r], &a, &b);
+    if (a < b) copy_interior(p, send + plan.displ[0][r], a, b);
+  }
+  INVRG_MPI_CALL(MPI_Alltoallv(send, plan.count[0], plan.displ[0], MPI_UINT64_T, recv,
+                               plan.count[1], plan.displ[1], MPI_UINT64_T, p->comm));
+  for (int r = 0; r < p->size; r++) {
+    int64_t a, b;
+    overlap(p, r, plan.block[p->rank], &a, &b);
+    if (a < b) INVRG_CALL(unpack_into(p, recv + plan.displ[1][r], a, b, lat));
+  }
+cleanup:
+  plan_free(&plan);
+  free(units);
+  free(send);
+  free(recv);
+  return err;
+}
+
+/* packed → a replicated int8 lattice: every rank gathers all rows. */
+static invrg_err to_replicated(const invrg_packed *p, invrg_lattice *lat) {
+  invrg_err err = INVRG_SUCCESS;
+  const int64_t mine = 2 * (int64_t)p->ny * p->words;
+  uint64_t *all = NULL, *own = NULL;
+  INVRG_CHECK(mine <= INT_MAX, INVRG_ERR_RUNTIME,
+              "packed conversion: 2^31 words per rank at most");
+  all = malloc((size_t)(mine * p->size) * sizeof *all);
+  own = malloc((size_t)mine * sizeof *own);
+  INVRG_CHECK_ALLOC(all);
+  INVRG_CHECK_ALLOC(own);
+  copy_interior(p, own, p->y0, p->y0 + p->ny);
+  INVRG_MPI_CALL(MPI_Allgather(own, (int)mine, MPI_UINT64_T, all, (int)mine, MPI_UINT64_T,
+                               p->comm));
+  INVRG_CALL(unpack_into(p, all, 0, p->ly, lat));
+cleanup:
+  free(all);
+  free(own);
+  return err;
+}
+
+invrg_err invrg_packed_to_lattice(const invrg_packed *p, invrg_lattice *lat) {
+  invrg_err err = INVRG_SUCCESS;
+  INVRG_CHECK(lat->lx == p->lx && lat->ly == p->ly, INVRG_ERR_RUNTIME,
+              "int8 %lld x %lld lattice from a packed one of %lld x %lld", (long long)lat->lx,
+              (long long)lat->ly, (long long)p->lx, (long long)p->ly);
+  if (lat->mode == INVRG_LATTICE_REPLICATED)
+    INVRG_CALL(to_replicated(p, lat));
+  else
+    INVRG_CALL(to_distributed(p, lat));
+  INVRG_CALL(invrg_lattice_halo_exchange(lat));
+cleanup:
+  return err;
+}
