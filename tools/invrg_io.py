@@ -75,15 +75,25 @@ class Schema:
         def compile_path(pattern):
             if pattern == "/":
                 return re.compile("/")
+            if pattern == "*":  # every group and dataset
+                return re.compile(".*")
             body = re.sub(r"<([a-z_A-Z]+)>", lambda m: alternatives[m.group(1)],
                           re.escape(pattern).replace(r"\<", "<").replace(r"\>", ">"))
             return re.compile(body)
 
-        self._compiled = [(compile_path(e["path"]), e) for e in self.entries]
+        def compile_name(name):
+            if name == "*":
+                return re.compile(".+")
+            return compile_path(name) if "<" in name else None
+
+        self._compiled = [(compile_path(e["path"]), compile_name(e["name"]), e)
+                          for e in self.entries]
 
     def _find_exact(self, path, kind, name):
-        for regex, e in self._compiled:
-            if e["kind"] == kind and e["name"] in (name, "*") and regex.fullmatch(path):
+        for regex, name_regex, e in self._compiled:
+            if e["kind"] != kind or not regex.fullmatch(path):
+                continue
+            if e["name"] == name or (name_regex is not None and name and name_regex.fullmatch(name)):
                 return e
         return None
 
@@ -106,8 +116,9 @@ class Schema:
 
     def names(self, path, kind="attribute"):
         """The base names the schema lists for the object at a concrete @p path."""
-        return [e["name"] for regex, e in self._compiled
-                if e["kind"] == kind and e["name"] not in ("", "*") and regex.fullmatch(path)]
+        return [e["name"] for regex, _, e in self._compiled
+                if e["kind"] == kind and e["name"] not in ("", "*") and e["path"] != "*"
+                and regex.fullmatch(path)]
 
 
 _SCHEMA = None

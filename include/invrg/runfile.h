@@ -83,4 +83,13 @@ void invrg_runfile_discard(invrg_runfile *rf);
  */
 invrg_err invrg_runfile_finish(invrg_runfile **rf, invrg_err status);
 
+/**
+ * Makes a complete run file self-describing (io/runfile_annotate.c; called by
+ * invrg_runfile_finish on success): `description` on every group and dataset and `units` on
+ * every dataset of numbers, from the run file's schema; the axes r, k, L, L_min, operator and
+ * level as HDF5 dimension scales; `columns` = (re, im) of the MCRG eigenvalues; a table
+ * /summary/<source> per source with one group per size. Collective on @p comm.
+ */
+invrg_err invrg_runfile_annotate(hid_t file, MPI_Comm comm);
+
 #endif

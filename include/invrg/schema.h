@@ -13,7 +13,10 @@
  *   <fit>            gamma_over_nu | beta_over_nu | one_over_nu | specific_heat_amplitude |
  *                    V4_infinity | xi2_over_L_infinity
  *   <group>          any input group (/config)
- * A member name "*" stands for any name (the keys of an input group).
+ *   <table>          any name (a table of /summary)
+ * A member name "*" stands for any name (the keys of an input group); a member name may hold a
+ * placeholder too; the path "*" stands for every group and dataset (the attributes every object
+ * may carry: description, units, the HDF5 dimension-scale attributes).
  *
  * Derived attribute names follow fixed suffix rules (invrg_schema_suffixes): X_err is the
  * standard error of X, with X's units, and so on. The table is exported as JSON by

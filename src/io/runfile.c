@@ -296,6 +296,7 @@ invrg_err invrg_runfile_finish(invrg_runfile **rfp, invrg_err status) {
     INVRG_H5_CALL(g = H5Gopen2(rf->file, "run", H5P_DEFAULT), "open /run");
     INVRG_CALL(invrg_h5_attr_double(g, "walltime_s", &walltime, 1, true));
     INVRG_CALL(invrg_h5_attr_int64(g, "exit_status", &exit_status, 1, true));
+    INVRG_CALL(invrg_runfile_annotate(rf->file, rf->comm));
   }
 cleanup:
   invrg_h5_close(&g);

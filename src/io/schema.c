@@ -12,26 +12,26 @@
  * Energies are in units of the coupling J (H = −J Σ s_i s_j, K = βJ); magnetisations per site
  * are pure numbers; the exact torus is written where it is known. */
 #define SUMMARY(P)                                                                              \
-  ATTR(P, "L", "1", "linear size of the periodic L × L lattice"),                              \
+  ATTR(P, "L", "1", "linear size of the periodic L × L lattice"),                               \
   ATTR(P, "n_samples", "1", "configurations in the ensemble"),                                  \
-  ATTR(P, "error_method", "", "how the errors (X_err) were estimated"),                         \
-  ATTR(P, "beta", "1", "coupling K = βJ of the ensemble"),                                      \
-  ATTR(P, "jackknife_blocks", "1", "jackknife blocks of samples (dream, analyze)"),              \
-  ATTR(P, "energy_exact", "J", "exact E/N of the finite L × L torus at this coupling"),        \
-  ATTR(P, "specific_heat_exact", "1", "exact C/N of the finite L × L torus at this coupling"),  \
   ATTR(P, "energy", "J", "energy per site E/N = −⟨Σ_<ij> s_i s_j⟩/N"),                          \
-  ATTR(P, "abs_m", "1", "⟨|m|⟩, m = Σ s_i / N"),                                               \
-  ATTR(P, "m2", "1", "⟨m²⟩"),                                                                  \
-  ATTR(P, "m4", "1", "⟨m⁴⟩"),                                                                  \
-  ATTR(P, "chi", "1", "susceptibility χ = N(⟨m²⟩ − ⟨|m|⟩²)"),                                  \
-  ATTR(P, "chi_prime", "1", "susceptibility χ' = N⟨m²⟩"),                                      \
-  ATTR(P, "specific_heat", "1", "specific heat per site C/N = K² N(⟨e²⟩ − ⟨e⟩²), e = E/N"),   \
-  ATTR(P, "binder_U4", "1", "Binder cumulant U4 = 1 − ⟨m⁴⟩/(3⟨m²⟩²)"),                         \
-  ATTR(P, "V4", "1", "moment ratio V4 = ⟨m⁴⟩/⟨m²⟩²"),                                          \
-  ATTR(P, "e_paper", "1", "the paper's energy per site e_p = 1 − E/(2N)"),                     \
-  ATTR(P, "chi_paper", "1", "the paper's susceptibility N(⟨m²⟩ − ⟨m⟩²), signed m"),           \
-  ATTR(P, "cp_paper", "1", "the paper's specific heat N(⟨e_p²⟩ − ⟨e_p⟩²)"),                    \
-  ATTR(P, "me_paper", "1", "the paper's N(⟨e_p|m|⟩ − ⟨|m|⟩⟨e_p⟩)/⟨|m|⟩")
+  ATTR(P, "abs_m", "1", "⟨|m|⟩, m = Σ s_i / N"),                                                \
+  ATTR(P, "m2", "1", "⟨m²⟩"),                                                                   \
+  ATTR(P, "m4", "1", "⟨m⁴⟩"),                                                                   \
+  ATTR(P, "chi", "1", "susceptibility χ = N(⟨m²⟩ − ⟨|m|⟩²)"),                                   \
+  ATTR(P, "chi_prime", "1", "susceptibility χ' = N⟨m²⟩"),                                       \
+  ATTR(P, "specific_heat", "1", "specific heat per site C/N = K² N(⟨e²⟩ − ⟨e⟩²), e = E/N"),     \
+  ATTR(P, "binder_U4", "1", "Binder cumulant U4 = 1 − ⟨m⁴⟩/(3⟨m²⟩²)"),                          \
+  ATTR(P, "V4", "1", "moment ratio V4 = ⟨m⁴⟩/⟨m²⟩²"),                                           \
+  ATTR(P, "e_paper", "1", "the paper's energy per site e_p = 1 − E/(2N)"),                      \
+  ATTR(P, "chi_paper", "1", "the paper's susceptibility N(⟨m²⟩ − ⟨m⟩²), signed m"),             \
+  ATTR(P, "cp_paper", "1", "the paper's specific heat N(⟨e_p²⟩ − ⟨e_p⟩²)"),                     \
+  ATTR(P, "me_paper", "1", "the paper's N(⟨e_p|m|⟩ − ⟨|m|⟩⟨e_p⟩)/⟨|m|⟩"),                       \
+  ATTR(P, "energy_exact", "J", "exact E/N of the finite L × L torus at this coupling"),         \
+  ATTR(P, "specific_heat_exact", "1", "exact C/N of the finite L × L torus at this coupling"),  \
+  ATTR(P, "beta", "1", "coupling K = βJ of the ensemble"),                                      \
+  ATTR(P, "jackknife_blocks", "1", "jackknife blocks of samples (dream, analyze)"),             \
+  ATTR(P, "error_method", "", "how the errors (X_err) were estimated")
 
 /* The configurations of an ensemble. */
 #define CONFIGS(P)                                                                              \
@@ -43,6 +43,18 @@
 #define MCRG_PARITY MCRG_SET "/<parity>"
 
 static const invrg_schema_entry entries[] = {
+    /* ---- on every group and dataset (written at the end of the run, runfile_annotate.c) */
+    ATTR("*", "description", "", "what this group or dataset holds (from the run file's schema)"),
+    ATTR("*", "units", "", "units of the numbers ('1': pure numbers)"),
+    ATTR("*", "CLASS", "", "HDF5 dimension scale: \"DIMENSION_SCALE\""),
+    ATTR("*", "NAME", "", "HDF5 dimension scale: the axis it labels"),
+    ATTR("*", "REFERENCE_LIST", "", "HDF5 dimension scale: the datasets it is attached to"),
+    ATTR("*", "DIMENSION_LIST", "", "HDF5 dimension scales attached to each dimension"),
+    GROUP("/summary", "one table per source with one group per size"),
+    DSET("/summary", "<table>", "",
+         "one row per size L, a column per quantity and its error (the L<L> groups' numbers)"),
+    ATTR("/summary/<table>", "source", "", "the groups the rows come from"),
+
     /* ---- header */
     GROUP("/", "an invrg run file"),
     ATTR("/", "format", "", "always \"invrg\""),
@@ -70,6 +82,8 @@ static const invrg_schema_entry entries[] = {
     ATTR("/run", "dream_bytes_per_top_spin", "B", "dream_peak_bytes per spin of the top level"),
     DSET("/run", "dream_seconds", "s",
          "[level][generation, observables, mcrg, correlations] wall seconds, slowest rank"),
+    ATTR("/run/dream_seconds", "columns", "", "what each column times"),
+    DSET("/run", "dream_level", "1", "the levels of dream_seconds' rows (its dimension scale)"),
     GROUP("/config", "the input of the run"),
     ATTR("/config", "input_path", "", "the input file's path as given"),
     DSET("/config", "input_nml", "", "the input file verbatim"),
@@ -228,6 +242,7 @@ static const invrg_schema_entry entries[] = {
     DSET(MCRG_SET, "B", "1", "[a][b] ⟨S_a^coarse S_b^coarse⟩ − ⟨S_a^coarse⟩⟨S_b^coarse⟩"),
     DSET(MCRG_SET, "mean_coarse", "1", "⟨S_a⟩ on the coarse lattice"),
     DSET(MCRG_SET, "mean_fine", "1", "⟨S_a⟩ on the fine lattice"),
+    DSET(MCRG_SET, "operator", "", "the operators' names (dimension scale of A, B, mean_*)"),
     GROUP(MCRG_PARITY, "one spin-flip sector"),
     ATTR(MCRG_PARITY, "operators", "", "the sector's operators"),
     ATTR(MCRG_PARITY, "operator_index", "1", "their indices in the set"),
@@ -236,6 +251,10 @@ static const invrg_schema_entry entries[] = {
     DSET(MCRG_PARITY, "y", "1", "RG exponents y = log₂|λ|"),
     DSET(MCRG_PARITY, "series_eigenvalues", "1", "[N_c][m][re, im] eigenvalues with N_c operators"),
     DSET(MCRG_PARITY, "series_y", "1", "[N_c][m] exponents with N_c operators"),
+    ATTR(MCRG_PARITY "/eigenvalues", "columns", "", "re, im"),
+    ATTR(MCRG_PARITY "/eigenvalues_err", "columns", "", "re, im"),
+    ATTR(MCRG_PARITY "/series_eigenvalues", "columns", "", "re, im"),
+    ATTR(MCRG_PARITY "/series_eigenvalues_err", "columns", "", "re, im"),
 };
 
 static const invrg_schema_suffix suffixes[] = {
@@ -302,6 +321,7 @@ static const placeholder placeholders[] = {
     {"parity", parities, NULL, false},
     {"fit", fits, NULL, false},
     {"group", no_words, NULL, true},
+    {"table", no_words, NULL, true},
 };
 enum { N_PLACEHOLDERS = sizeof placeholders / sizeof placeholders[0] };
 
@@ -332,6 +352,7 @@ static bool segment_matches(const char *p, size_t pn, const char *s, size_t sn) 
 }
 
 bool invrg_schema_path_matches(const char *pattern, const char *path) {
+  if (strcmp(pattern, "*") == 0) return true; /* any group or dataset */
   if (strcmp(pattern, "/") == 0 || strcmp(path, "/") == 0) return strcmp(pattern, path) == 0;
   while (*pattern == '/' && *path == '/') {
     pattern++, path++;
@@ -346,8 +367,10 @@ static const invrg_schema_entry *find_exact(const char *path, invrg_schema_kind 
                                             const char *name) {
   for (size_t i = 0; i < sizeof entries / sizeof entries[0]; i++) {
     const invrg_schema_entry *e = &entries[i];
-    if (e->kind == kind && (strcmp(e->name, name) == 0 || strcmp(e->name, "*") == 0) &&
-        invrg_schema_path_matches(e->path, path))
+    const bool name_matches = strcmp(e->name, name) == 0 || strcmp(e->name, "*") == 0 ||
+                              (strchr(e->name, '<') != NULL &&
+                               segment_matches(e->name, strlen(e->name), name, strlen(name)));
+    if (e->kind == kind && name_matches && invrg_schema_path_matches(e->path, path))
       return e;
   }
   return NULL;

@@ -51,6 +51,10 @@ START_TEST(members_and_derived_names_are_found) {
   ck_assert_ptr_null(invrg_schema_find("/mc/L8", INVRG_SCHEMA_ATTRIBUTE, "_err", NULL));
   ck_assert_ptr_null(invrg_schema_find("/dream/L8", INVRG_SCHEMA_ATTRIBUTE, "n_chains", NULL));
   ck_assert_ptr_null(invrg_schema_find("/nowhere", INVRG_SCHEMA_GROUP, "", NULL));
+  /* attributes every object may carry; a member name with a placeholder */
+  ck_assert_ptr_nonnull(invrg_schema_find("/nowhere", INVRG_SCHEMA_ATTRIBUTE, "units", NULL));
+  ck_assert_ptr_nonnull(invrg_schema_find("/summary", INVRG_SCHEMA_DATASET, "corr_dream", NULL));
+  ck_assert_ptr_null(invrg_schema_find("/summary", INVRG_SCHEMA_DATASET, "", NULL));
 }
 END_TEST
 
@@ -68,8 +72,9 @@ START_TEST(every_entry_is_well_formed) {
       ck_assert_msg(!(all[j].kind == e->kind && strcmp(all[j].path, e->path) == 0 &&
                       strcmp(all[j].name, e->name) == 0),
                     "%s %s listed twice", e->path, e->name);
-    /* every member's group is itself in the schema (a dataset's attributes: its dataset) */
-    if (e->kind != INVRG_SCHEMA_GROUP) {
+    /* every member's group is itself in the schema (a dataset's attributes: its dataset);
+     * "*" is every object */
+    if (e->kind != INVRG_SCHEMA_GROUP && strcmp(e->path, "*") != 0) {
       bool parent = false;
       for (size_t j = 0; j < n && !parent; j++) {
         if (strcmp(all[j].path, e->path) == 0 && all[j].kind == INVRG_SCHEMA_GROUP) parent = true;
