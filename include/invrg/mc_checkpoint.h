@@ -43,12 +43,12 @@ enum { INVRG_MC_UPDATER_FIELDS = 4 };
 
 /** The chains of one size as this group holds them: local chain k is the group's k-th item. */
 typedef struct {
-  int64_t n_chains;  /**< chains of the size (&mc n_chains) */
-  int64_t n_samples; /**< samples of a complete chain */
-  size_t record_length; /**< doubles in a record row */
-  int64_t n_mine;    /**< this group's chains */
-  int64_t *done;     /**< [n_mine]: samples measured, −1 not started, n_samples complete */
-  double *records;   /**< [n_mine][record_length]: record rows */
+  int64_t n_chains;     /**< chains of the size (&mc n_chains) */
+  int64_t n_samples;    /**< samples of a complete chain */
+  size_t record_length; /**< doubles in a record row (invrg_mc_record_length) */
+  int64_t n_mine;       /**< this group's chains */
+  int64_t *done;        /**< [n_mine]: samples measured, −1 not started, n_samples complete */
+  double *records;      /**< [n_mine][record_length]: record rows (invrg_mc_record_pack) */
   /** [n_mine]: for a chain in progress, this rank's block of its spins (int8, as
    * invrg_configs_copy_block() makes it); NULL for the others. */
   uint8_t **spins;
@@ -57,12 +57,12 @@ typedef struct {
 
 /** What stage mc carries from size to size. */
 typedef struct {
-  int size_index;      /**< the size in progress */
-  size_t blocks_per_size; /**< n_chains·B */
-  double *fss_means;   /**< [n_L·blocks_per_size][INVRG_N_PRIMARY] (world rank 0's count) */
-  int64_t *fss_sizes;  /**< [n_L·blocks_per_size] */
-  invrg_mcrg *mcrg;    /**< MCRG of the size in progress, or NULL */
-  invrg_corr *corr;    /**< correlations of all sizes, or NULL */
+  int size_index;          /**< the size in progress (index into &mc L) */
+  size_t blocks_per_size;  /**< jackknife blocks of a size: n_chains·B */
+  double *fss_means; /**< [n_L·blocks_per_size][INVRG_N_PRIMARY], significant on world rank 0 */
+  int64_t *fss_sizes;      /**< [n_L·blocks_per_size], significant on world rank 0 */
+  invrg_mcrg *mcrg;        /**< MCRG of the size in progress, or NULL */
+  invrg_corr *corr;        /**< correlations of all sizes, or NULL */
 } invrg_mc_sizes_state;
 
 /**

@@ -51,8 +51,8 @@ invrg_err invrg_mc_summarize(const double *rows, int64_t n_chains, int64_t B, do
   INVRG_CHECK_ALLOC(chains);
   INVRG_CHECK_ALLOC(per_chain);
   for (int64_t c = 0; c < n_chains; c++) {
-    chains[c] = (invrg_mc_record){.block_means = out->block_means + (size_t)(c * B) * INVRG_N_PRIMARY,
-                                  .block_sizes = out->block_sizes + c * B};
+    chains[c].block_means = out->block_means + (size_t)(c * B) * INVRG_N_PRIMARY;
+    chains[c].block_sizes = out->block_sizes + c * B;
     invrg_mc_record_unpack(rows + (size_t)c * len, B, &chains[c]);
     for (int k = 0; k < INVRG_MC_N_SERIES; k++)
       out->tau_int[c * INVRG_MC_N_SERIES + k] = chains[c].series[k].tau_int;

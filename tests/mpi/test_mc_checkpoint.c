@@ -48,7 +48,9 @@ static double record_value(int j, size_t i) {
   if (i < 4 && j % 2 == 0) return special[i];
   return ldexp(1.0 + j / 7.0 + (double)i / 1000.0, (int)(i % 60) - 30) * (i % 2 ? -1 : 1);
 }
-static int8_t spin_of(int j, int64_t x, int64_t y) { return (j * 31 + x * 7 + y * 13) % 5 < 2 ? 1 : -1; }
+static int8_t spin_of(int j, int64_t x, int64_t y) {
+  return (j * 31 + x * 7 + y * 13) % 5 < 2 ? 1 : -1;
+}
 static int64_t updater_value(int j, int f) { return (INT64_C(1) << 40) * f + j * 1000003 + 1; }
 static double fss_mean_value(int t) { return ldexp(1.0 + t / 97.0, -t % 7); }
 
