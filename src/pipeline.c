@@ -162,11 +162,12 @@ invrg_err invrg_pipeline_run(const invrg_cli *cli) {
   INVRG_CALL(check_input(&cfg, world, planned_ranks, &groups));
   run.groups = groups;
   if (check_only) {
+    const char *with = cli->n_overrides > 0 ? " with its --set" : "";
     if (planned_ranks > 0)
-      invrg_log(INVRG_LOG_INFO, "%s: input is valid for a run on %d rank%s", input_path,
+      invrg_log(INVRG_LOG_INFO, "%s%s: input is valid for a run on %d rank%s", input_path, with,
                 planned_ranks, planned_ranks == 1 ? "" : "s");
     else
-      invrg_log(INVRG_LOG_INFO, "%s: input is valid", input_path);
+      invrg_log(INVRG_LOG_INFO, "%s%s: input is valid", input_path, with);
     goto cleanup;
   }
   /* One run per output: a second run on it is refused here, before any work. */

@@ -152,6 +152,7 @@ expect_grep err.txt "command line: --set #1 'parallel.ranks_per_group=3': error:
   "a layout error names the override"
 expect_status 0 "--check --ranks 4 with a layout that fits" -- \
   "$INVRG" --check --ranks 4 base.nml --set parallel.ranks_per_group=2 --set mc.algorithm=sw
+expect_grep out.txt "base.nml with its --set: input is valid for a run on 4 ranks" "the check says the overrides were included"
 [ ! -e base.h5 ] && pass "--check with overrides writes nothing" || fail "--check wrote the output"
 
 # A run continued from a checkpoint must agree with it in every key that changes results, set
