@@ -92,7 +92,7 @@ int main(int argc, char **argv) {
               nranks);
     err = INVRG_ERR_INPUT;
   } else {
-    err = invrg_pipeline_run(cli.input_path, cli.action == INVRG_ACTION_CHECK, cli.planned_ranks);
+    err = invrg_pipeline_run(&cli);
     report(err, rank);
   }
   fflush(stdout);

@@ -91,7 +91,8 @@ static invrg_err check_input(const invrg_config *cfg, MPI_Comm world, int planne
   if (found != INVRG_SUCCESS && invrg_log_is_root()) {
     const int n = invrg_config_input_errors();
     fflush(stdout);
-    fprintf(stderr, "%s: %d error%s\n", cfg->input_path, n, n == 1 ? "" : "s");
+    fprintf(stderr, "%s%s: %d error%s\n", cfg->input_path, cfg->n_overrides > 0 ? " and --set" : "",
+            n, n == 1 ? "" : "s");
     fflush(stderr);
   }
   *groups_out = groups;
@@ -106,8 +107,12 @@ static void log_banner(const invrg_config *cfg, int nranks) {
   invrg_log(INVRG_LOG_INFO, "invrg %s (git %s), %d rank%s, input %s", INVRG_VERSION,
             INVRG_GIT_HASH, nranks, nranks == 1 ? "" : "s", cfg->input_path);
   if (invrg_log_is_root() && invrg_log_get_level() >= INVRG_LOG_INFO) {
-    printf("effective input (defaults included):\n");
-    invrg_nl_write(invrg_config_schema(), cfg, false, stdout);
+    if (cfg->n_overrides > 0)
+      printf("effective input (defaults included; %d key%s from the command line, marked):\n",
+             cfg->n_overrides, cfg->n_overrides == 1 ? "" : "s");
+    else
+      printf("effective input (defaults included):\n");
+    invrg_config_write_effective(cfg, stdout);
     fflush(stdout);
   }
 }
@@ -137,8 +142,11 @@ static _Noreturn void abort_run(invrg_run *run) {
   exit(INVRG_ERR_RUNTIME); /* not reached */
 }
 
-invrg_err invrg_pipeline_run(const char *input_path, bool check_only, int planned_ranks) {
+invrg_err invrg_pipeline_run(const invrg_cli *cli) {
   invrg_err err = INVRG_SUCCESS;
+  const char *input_path = cli->input_path;
+  const bool check_only = cli->action == INVRG_ACTION_CHECK;
+  const int planned_ranks = cli->planned_ranks;
   invrg_config cfg = {0};
   invrg_groups *groups = NULL;
   invrg_output_lock *lock = NULL;
@@ -149,15 +157,17 @@ invrg_err invrg_pipeline_run(const char *input_path, bool check_only, int planne
   INVRG_MPI_CALL(MPI_Comm_rank(world, &rank));
 
   /* Everything the input can get wrong is found before any work or output. */
-  INVRG_CALL(invrg_config_load(input_path, world, &cfg));
+  INVRG_CALL(invrg_config_load_with_overrides(input_path, cli->overrides, cli->n_overrides, world,
+                                              &cfg));
   INVRG_CALL(check_input(&cfg, world, planned_ranks, &groups));
   run.groups = groups;
   if (check_only) {
+    const char *with = cli->n_overrides > 0 ? " with its --set" : "";
     if (planned_ranks > 0)
-      invrg_log(INVRG_LOG_INFO, "%s: input is valid for a run on %d rank%s", input_path,
+      invrg_log(INVRG_LOG_INFO, "%s%s: input is valid for a run on %d rank%s", input_path, with,
                 planned_ranks, planned_ranks == 1 ? "" : "s");
     else
-      invrg_log(INVRG_LOG_INFO, "%s: input is valid", input_path);
+      invrg_log(INVRG_LOG_INFO, "%s%s: input is valid", input_path, with);
     goto cleanup;
   }
   /* One run per output: a second run on it is refused here, before any work. */

@@ -21,10 +21,17 @@ typedef enum {
   INVRG_ACTION_PRINT_SCHEMA     /**< invrg --print-schema (JSON, tools/runfile_schema.json) */
 } invrg_action;
 
+/** Most --set options on one command line. */
+#define INVRG_CLI_MAX_OVERRIDES 64
+
 typedef struct {
   invrg_action action;
   const char *input_path; /**< for RUN and CHECK */
   int planned_ranks;      /**< CHECK with --ranks N: the rank count to check for (0 = this run's) */
+  /** RUN and CHECK: the text of each --set ("group.key=values", pointers into argv), in order;
+   * checked with the input (invrg_config_load_with_overrides), not here. */
+  const char *overrides[INVRG_CLI_MAX_OVERRIDES];
+  int n_overrides;
 } invrg_cli;
 
 /**

@@ -18,6 +18,7 @@
 #include <mpi.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "invrg/choices.h"
 #include "invrg/error.h"
@@ -205,7 +206,11 @@ typedef struct {
   /** The input file as read (NUL-terminated, heap, rank 0 and after broadcast all ranks). */
   char *input_text;
   char input_path[INVRG_PATH_LEN];
-  /** Where each key was set in the input ([flat key index], line 0 = default). */
+  /** The command-line overrides applied after the file ("group.key=values" of each --set, in
+   * order; not owned: the caller's, e.g. argv, alive as long as the configuration). */
+  const char *const *overrides;
+  int n_overrides;
+  /** Where each key was set ([flat key index]: line 0 = default, line -k = override k). */
   invrg_nl_pos *key_pos;
   invrg_nl_pos *group_pos;
 } invrg_config;
@@ -223,6 +228,22 @@ void invrg_config_defaults(invrg_config *cfg);
  * Collective on @p comm. Free with invrg_config_free().
  */
 invrg_err invrg_config_load(const char *path, MPI_Comm comm, invrg_config *cfg);
+
+/**
+ * invrg_config_load(), then the command-line overrides @p overrides[0 .. n) ("group.key=values",
+ * the text of each --set, invrg_nl_apply_overrides()), checked like the file; the errors of
+ * both are printed together, each override's naming it ("command line: --set #2 'mc.L=abc':
+ * error: …"). Every rank must pass the same overrides, which the configuration keeps (not a
+ * copy). Collective on @p comm.
+ */
+invrg_err invrg_config_load_with_overrides(const char *path, const char *const *overrides, int n,
+                                           MPI_Comm comm, invrg_config *cfg);
+
+/**
+ * Writes the effective configuration as a namelist (invrg_nl_write(), no descriptions), each
+ * key an override set marked with a comment naming it. Not collective.
+ */
+void invrg_config_write_effective(const invrg_config *cfg, FILE *out);
 
 /**
  * Reports an input error about @p key of @p group that can only be detected at

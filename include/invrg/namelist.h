@@ -73,7 +73,10 @@ typedef struct {
   int n_groups;
 } invrg_nl_schema;
 
-/** Where something was written in the input (line 0 = not given). */
+/**
+ * Where something was written in the input: line and column of the file; line 0 = not given;
+ * line -k = the k-th command-line override (invrg_nl_apply_overrides), col its column there.
+ */
 typedef struct {
   int line, col;
 } invrg_nl_pos;
@@ -93,6 +96,9 @@ typedef struct {
   invrg_nl_pos *group_pos;     /**< [group] where each group was opened */
   invrg_nl_pos *key_pos;       /**< [flat key index] where each key was set */
   int *key_first;              /**< [group] flat index of the group's first key */
+  const char *const *overrides; /**< the command-line overrides applied (not owned), for the
+                                     locations of their diagnostics */
+  int n_overrides;
 } invrg_nl_result;
 
 /** Prepares @p res for @p schema. Returns false if out of memory. */
@@ -116,13 +122,33 @@ int invrg_nl_set_defaults(const invrg_nl_schema *schema, void *config, invrg_nl_
 int invrg_nl_parse(const char *text, size_t len, void *config, invrg_nl_result *res);
 
 /**
+ * Applies the command-line overrides @p overrides[0 .. n) (each "group.key=values", the text
+ * of one `--set`) to @p config, after invrg_nl_parse() read the file: the file's value of the
+ * key is replaced. Values are checked by the same code as the file's and written the same way,
+ * except that the quotes of strings may be left out: an unquoted scalar string is all the text
+ * after '=', an unquoted list of strings is split at commas and blanks. Errors (no '=', an
+ * unknown group or key, a key given twice on the command line, a bad value) go to @p res at
+ * line -k for the k-th override (1-based), which also becomes the key's position. Keeps
+ * @p overrides (not a copy) in @p res to name them. Returns the number of errors.
+ */
+int invrg_nl_apply_overrides(const char *const *overrides, int n, void *config,
+                             invrg_nl_result *res);
+
+/**
+ * Formats where @p pos is: "file:line:col", "command line: --set #k 'text'" for the k-th
+ * override (line -k), or "file" (line 0).
+ */
+void invrg_nl_format_location(const char *filename, const char *const *overrides,
+                              int n_overrides, invrg_nl_pos pos, char *buf, size_t buflen);
+
+/**
  * Reports an error at key @p key of group @p group (its position if the input
  * set it, else the group's, else the file). For rules that involve several keys.
  */
 void invrg_nl_error_at_key(invrg_nl_result *res, const char *group, const char *key,
                            const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 
-/** Writes every diagnostic as "file:line:col: error: message\n". */
+/** Writes every diagnostic as "<location>: error: message\n" (invrg_nl_format_location). */
 void invrg_nl_print_diagnostics(const invrg_nl_result *res, FILE *out);
 
 /**
@@ -131,6 +157,13 @@ void invrg_nl_print_diagnostics(const invrg_nl_result *res, FILE *out);
  * `!` comment (the form of --print-default-input).
  */
 void invrg_nl_write(const invrg_nl_schema *schema, const void *config, bool describe, FILE *out);
+
+/**
+ * invrg_nl_write() without descriptions, with @p notes[flat key index] (NULL, or NULL entries:
+ * none) written as a `!` comment after the key's value.
+ */
+void invrg_nl_write_noted(const invrg_nl_schema *schema, const void *config,
+                          const char *const *notes, FILE *out);
 
 /** Formats the value(s) of one key as namelist text into @p buf. */
 void invrg_nl_format_value(const invrg_nl_key *key, const void *config, char *buf, size_t buflen);

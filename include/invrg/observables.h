@@ -78,6 +78,21 @@ typedef struct {
 } invrg_summary;
 
 /**
+ * Jackknife blocks of @p n consecutive samples: @p n_blocks contiguous runs, the first
+ * n mod n_blocks of n/n_blocks + 1 samples, the others of n/n_blocks (the blocks of
+ * invrg_mcrg_block_of()). Fills sizes[0 .. n_blocks). Not collective.
+ */
+void invrg_summary_block_sizes(int64_t n, int64_t n_blocks, int64_t *sizes);
+
+/**
+ * Adds one configuration's primaries @p p to the mean of its block of @p size configurations:
+ * means[o] += p[o] / size. Adding a block's samples in a fixed order gives the same bits on
+ * any layout. Not collective.
+ */
+void invrg_summary_block_add(double means[INVRG_N_PRIMARY], const double p[INVRG_N_PRIMARY],
+                             int64_t size);
+
+/**
  * Summary from block averages of the primaries: @p block_means is
  * [n_blocks][INVRG_N_PRIMARY], block b the mean over @p block_sizes[b]
  * configurations. Values from the mean over all configurations, errors by

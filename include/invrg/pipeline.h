@@ -8,14 +8,15 @@
 
 #include <stdbool.h>
 
+#include "invrg/cli.h"
 #include "invrg/error.h"
 
 /**
- * Runs the input at @p input_path, or with @p check_only only finds every error
- * the input can have before any work, writing nothing. @p planned_ranks > 0
- * checks the layout of a run on that many ranks instead of this one's (on one
- * process). Every rank returns the same code, which is the exit status.
+ * Runs the input file of @p cli with its --set overrides (action RUN), or with action CHECK
+ * only finds every error the input can have before any work, writing nothing; there
+ * `planned_ranks` > 0 checks the layout of a run on that many ranks instead of this one's (on
+ * one process). Every rank returns the same code, which is the exit status.
  */
-invrg_err invrg_pipeline_run(const char *input_path, bool check_only, int planned_ranks);
+invrg_err invrg_pipeline_run(const invrg_cli *cli);
 
 #endif

@@ -13,7 +13,8 @@
 #include "invrg_git_version.h"
 
 static const char *const options[] = {"--help",  "--version", "--check", "--print-default-input",
-                                      "--print-input-reference", "--print-schema", "--ranks"};
+                                      "--print-input-reference", "--print-schema", "--ranks",
+                                      "--set"};
 
 /* The N of --ranks N: a positive int, else a usage error in @p why. */
 static bool parse_ranks(const char *text, int *n, char *why, size_t why_len) {
@@ -28,10 +29,27 @@ static bool parse_ranks(const char *text, int *n, char *why, size_t why_len) {
   return true;
 }
 
+/* Keeps the text of one --set (its form is checked with the input, where errors are reported
+ * together with the file's); else a usage error in @p why. */
+static bool add_override(invrg_cli *cli, const char *text, char *why, size_t why_len) {
+  if (text == NULL) {
+    snprintf(why, why_len, "--set needs group.key=value (e.g. --set mc.L=64)");
+    return false;
+  }
+  if (cli->n_overrides == INVRG_CLI_MAX_OVERRIDES) {
+    snprintf(why, why_len, "more than %d --set options; put the keys in the input file",
+             INVRG_CLI_MAX_OVERRIDES);
+    return false;
+  }
+  cli->overrides[cli->n_overrides++] = text;
+  return true;
+}
+
 invrg_err invrg_cli_parse(int argc, char **argv, invrg_cli *cli, char *why, size_t why_len) {
   cli->action = INVRG_ACTION_RUN;
   cli->input_path = NULL;
   cli->planned_ranks = 0;
+  cli->n_overrides = 0;
   int n_files = 0;
   why[0] = '\0';
   for (int i = 1; i < argc; i++) {
@@ -52,6 +70,9 @@ invrg_err invrg_cli_parse(int argc, char **argv, invrg_cli *cli, char *why, size
     } else if (strcmp(a, "--ranks") == 0 || strncmp(a, "--ranks=", 8) == 0) {
       const char *value = a[7] == '=' ? a + 8 : (i + 1 < argc ? argv[++i] : NULL);
       if (!parse_ranks(value, &cli->planned_ranks, why, why_len)) return INVRG_ERR_INPUT;
+    } else if (strcmp(a, "--set") == 0 || strncmp(a, "--set=", 6) == 0) {
+      const char *value = a[5] == '=' ? a + 6 : (i + 1 < argc ? argv[++i] : NULL);
+      if (!add_override(cli, value, why, why_len)) return INVRG_ERR_INPUT;
     } else if (a[0] == '-' && a[1] != '\0') {
       const char *near = invrg_text_suggest(a, options, (int)(sizeof options / sizeof options[0]));
       if (near != NULL)
@@ -73,6 +94,11 @@ invrg_err invrg_cli_parse(int argc, char **argv, invrg_cli *cli, char *why, size
     snprintf(why, why_len, "--ranks goes with --check (invrg --check --ranks N input.nml)");
     return INVRG_ERR_INPUT;
   }
+  if (cli->n_overrides > 0 && !needs_file) {
+    snprintf(why, why_len, "--set goes with a run or --check (invrg [--check] input.nml --set "
+             "group.key=value)");
+    return INVRG_ERR_INPUT;
+  }
   if (n_files > 1 || (!needs_file && n_files > 0)) {
     snprintf(why, why_len, needs_file ? "give exactly one input file, got %d"
                                       : "this option takes no input file (got %d)",
@@ -90,11 +116,16 @@ void invrg_cli_print_help(void) {
   printf(
       "invrg %s: dreaming up critical 2D Ising configurations by inverse renormalization group\n"
       "\n"
-      "usage: mpirun -n <ranks> invrg [options] input.nml\n"
+      "usage: mpirun -n <ranks> invrg [options] input.nml [--set group.key=value ...]\n"
       "\n"
       "options:\n"
       "  -h, --help                 print this help and exit\n"
       "  -V, --version              print version, git hash and libraries, and exit\n"
+      "      --set group.key=value  override one key of input.nml (after the file; repeat for\n"
+      "                             more keys, each once), e.g. --set mc.L=64 --set run.seed=3;\n"
+      "                             values as in the file (arrays: --set mc.L=16,32), strings\n"
+      "                             with or without quotes; checked like the file, recorded in\n"
+      "                             the run file (/config/overrides) and marked in the log\n"
       "      --check                find every error of input.nml that can be known before\n"
       "                             computing (all at once), write nothing, and exit\n"
       "      --ranks N              with --check: check the layout of a run on N ranks, on\n"

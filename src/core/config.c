@@ -447,12 +447,15 @@ static invrg_err load_on_root(const char *path, invrg_config *cfg) {
               strerror(errno));
   res_ready = invrg_nl_result_init(&res, &schema, path);
   INVRG_CHECK_ALLOC(res_ready ? &res : NULL);
+  /* The file's errors and the overrides' together: a user sees them all at once. */
   int n_errors = invrg_nl_parse(cfg->input_text, len, cfg, &res);
+  n_errors += invrg_nl_apply_overrides(cfg->overrides, cfg->n_overrides, cfg, &res);
   copy_positions(cfg, &res);
   if (n_errors > 0) {
     fflush(stdout);
     invrg_nl_print_diagnostics(&res, stderr);
-    fprintf(stderr, "%s: %d error%s\n", path, n_errors, n_errors == 1 ? "" : "s");
+    fprintf(stderr, "%s%s: %d error%s\n", path, cfg->n_overrides > 0 ? " and --set" : "",
+            n_errors, n_errors == 1 ? "" : "s");
     fflush(stderr);
     err = invrg_error_set(INVRG_ERR_INPUT, __FILE__, __LINE__, "%d errors in '%s'", n_errors, path);
     invrg_error_mark_reported();
@@ -464,11 +467,18 @@ cleanup:
 }
 
 invrg_err invrg_config_load(const char *path, MPI_Comm comm, invrg_config *cfg) {
+  return invrg_config_load_with_overrides(path, NULL, 0, comm, cfg);
+}
+
+invrg_err invrg_config_load_with_overrides(const char *path, const char *const *overrides, int n,
+                                           MPI_Comm comm, invrg_config *cfg) {
   invrg_err err = INVRG_SUCCESS;
   int rank;
   INVRG_MPI_CALL(MPI_Comm_rank(comm, &rank));
   invrg_config_defaults(cfg);
   snprintf(cfg->input_path, sizeof cfg->input_path, "%s", path);
+  cfg->overrides = overrides;
+  cfg->n_overrides = n;
   cfg->key_pos = calloc((size_t)total_keys(), sizeof *cfg->key_pos);
   cfg->group_pos = calloc((size_t)schema.n_groups, sizeof *cfg->group_pos);
   INVRG_CHECK_ALLOC(cfg->key_pos);
@@ -482,13 +492,15 @@ invrg_err invrg_config_load(const char *path, MPI_Comm comm, invrg_config *cfg) 
   }
   INVRG_CALL(invrg_error_agree(local, comm));
 
-  /* Broadcast the values (plain data), then the input text and key positions. */
+  /* Broadcast the values (plain data), then the input text and key positions. Each rank keeps
+   * its own pointers (the overrides: its own argv, the same text on every rank). */
   char *text = cfg->input_text;
   invrg_nl_pos *key_pos = cfg->key_pos, *group_pos = cfg->group_pos;
   INVRG_MPI_CALL(MPI_Bcast(cfg, (int)sizeof *cfg, MPI_BYTE, 0, comm));
   cfg->input_text = text;
   cfg->key_pos = key_pos;
   cfg->group_pos = group_pos;
+  cfg->overrides = overrides;
   unsigned long long text_len = rank == 0 ? strlen(text) : 0;
   INVRG_MPI_CALL(MPI_Bcast(&text_len, 1, MPI_UNSIGNED_LONG_LONG, 0, comm));
   if (rank != 0) {
@@ -519,18 +531,18 @@ static uint64_t reported_hash[256];
 typedef struct {
   invrg_nl_pos pos;
   int order; /* arrival, to keep the sort stable */
-  char text[800];
+  char text[1700];
 } pending_diagnostic;
 static pending_diagnostic *pending;
 static int n_pending, pending_capacity;
 static bool collecting;
 
-static void emit(const char *path, invrg_nl_pos pos, const char *severity, const char *message) {
-  char text[800];
-  if (pos.line > 0)
-    snprintf(text, sizeof text, "%s:%d:%d: %s: %s\n", path, pos.line, pos.col, severity, message);
-  else
-    snprintf(text, sizeof text, "%s: %s: %s\n", path, severity, message);
+static void emit(const invrg_config *cfg, invrg_nl_pos pos, const char *severity,
+                 const char *message) {
+  char text[1700], where[800];
+  invrg_nl_format_location(cfg->input_path, cfg->overrides, cfg->n_overrides, pos, where,
+                           sizeof where);
+  snprintf(text, sizeof text, "%s: %s: %s\n", where, severity, message);
   if (collecting) {
     if (n_pending == pending_capacity) {
       int cap = pending_capacity > 0 ? 2 * pending_capacity : 16;
@@ -552,10 +564,15 @@ static void emit(const char *path, invrg_nl_pos pos, const char *severity, const
   fflush(stderr);
 }
 
+/* The file's lines first, then the overrides in command-line order (line -k), then whole-file
+ * problems (line 0). */
+static long sort_line(invrg_nl_pos pos) {
+  return pos.line > 0 ? pos.line : pos.line < 0 ? (long)INT_MAX - pos.line : 2L * INT_MAX + 2;
+}
+
 static int by_position(const void *a, const void *b) {
   const pending_diagnostic *x = a, *y = b;
-  /* Diagnostics without a line (whole-file problems) come last. */
-  const int lx = x->pos.line > 0 ? x->pos.line : INT_MAX, ly = y->pos.line > 0 ? y->pos.line : INT_MAX;
+  const long lx = sort_line(x->pos), ly = sort_line(y->pos);
   if (lx != ly) return lx < ly ? -1 : 1;
   if (x->pos.col != y->pos.col) return x->pos.col < y->pos.col ? -1 : 1;
   return x->order < y->order ? -1 : x->order > y->order;
@@ -615,7 +632,7 @@ invrg_err invrg_config_input_error(const invrg_config *cfg, const char *group, c
     if (invrg_log_is_root()) {
       if (n_input_errors < 256) reported_hash[n_input_errors] = h;
       n_input_errors++;
-      emit(cfg->input_path, res.diags[0].pos, "error", res.diags[0].message);
+      emit(cfg, res.diags[0].pos, "error", res.diags[0].message);
     }
     invrg_nl_result_free(&res);
   }
@@ -664,7 +681,7 @@ void invrg_config_input_warning(const invrg_config *cfg, const char *group, cons
   va_start(ap, fmt);
   vsnprintf(message, sizeof message, fmt, ap);
   va_end(ap);
-  emit(cfg->input_path, key_position(cfg, group, key), "warning", message);
+  emit(cfg, key_position(cfg, group, key), "warning", message);
 }
 
 /* Whether a stage of this run reads the keys of group @p group (by its name in the key table:
@@ -703,4 +720,23 @@ int invrg_config_warn_unused(const invrg_config *cfg) {
     }
   }
   return n_unused;
+}
+
+void invrg_config_write_effective(const invrg_config *cfg, FILE *out) {
+  const int n_keys = total_keys(), n = cfg->n_overrides;
+  const char **notes = calloc((size_t)n_keys, sizeof *notes);
+  char **text = calloc((size_t)(n > 0 ? n : 1), sizeof *text);
+  for (int k = 0; text != NULL && k < n; k++) {
+    const char *prefix = "from the command line: --set ";
+    text[k] = malloc(strlen(prefix) + strlen(cfg->overrides[k]) + 1);
+    if (text[k] != NULL) sprintf(text[k], "%s%s", prefix, cfg->overrides[k]);
+  }
+  for (int i = 0; notes != NULL && text != NULL && cfg->key_pos != NULL && i < n_keys; i++) {
+    const int k = -cfg->key_pos[i].line; /* override k set key i */
+    if (k >= 1 && k <= n) notes[i] = text[k - 1];
+  }
+  invrg_nl_write_noted(&schema, cfg, notes, out); /* without notes if out of memory */
+  for (int k = 0; text != NULL && k < n; k++) free(text[k]);
+  free(text);
+  free(notes);
 }

@@ -46,6 +46,7 @@ typedef struct {
   size_t len, at;
   int line, col;
   invrg_nl_result *res;
+  bool no_comments; /* a command-line value: '!' is an error, not a comment */
 } scanner;
 
 static void add_diag(invrg_nl_result *res, invrg_nl_pos pos, const char *fmt, ...)
@@ -95,7 +96,7 @@ static void skip_blanks_and_comments(scanner *s) {
     int c = peek(s);
     if (c != EOF && isspace(c)) {
       advance(s);
-    } else if (c == '!') {
+    } else if (c == '!' && !s->no_comments) {
       while (peek(s) != EOF && peek(s) != '\n') advance(s);
     } else {
       return;
@@ -197,6 +198,10 @@ static void next_token(scanner *s, token *t) {
     t->kind = TOK_COMMA;
   } else if (c == '\'' || c == '"') {
     scan_string(s, t);
+  } else if (c == '!') { /* only with no_comments: a comment would drop the rest silently */
+    add_diag(s->res, t->pos, "'!' would start a comment here; quote a value that holds it");
+    s->at = s->len;
+    t->kind = TOK_BAD;
   } else {
     scan_word(s, t);
     split_repeat(s, t);
@@ -546,14 +551,14 @@ static bool at_key_start(const parser *p) {
 
 static bool ends_group(token_kind k) { return k == TOK_END || k == TOK_GROUP || k == TOK_EOF; }
 
-static void report_unknown_group(parser *p, const token *t) {
-  const invrg_nl_schema *schema = p->res->schema;
-  const char *names[64];
+static void report_unknown_group(invrg_nl_result *res, invrg_nl_pos pos, const char *name) {
+  const invrg_nl_schema *schema = res->schema;
+  const char *names[64] = {NULL};
   int n = schema->n_groups < 64 ? schema->n_groups : 64;
   for (int g = 0; g < n; g++) names[g] = schema->groups[g].name;
-  const char *near = invrg_text_suggest(t->text, names, n);
+  const char *near = invrg_text_suggest(name, names, n);
   if (near != NULL) {
-    add_diag(p->res, t->pos, "unknown group '&%s' (did you mean '&%s'?)", t->text, near);
+    add_diag(res, pos, "unknown group '&%s' (did you mean '&%s'?)", name, near);
     return;
   }
   char list[512];
@@ -561,25 +566,79 @@ static void report_unknown_group(parser *p, const token *t) {
   list[0] = '\0';
   for (int g = 0; g < n && used < sizeof list; g++)
     used += (size_t)snprintf(list + used, sizeof list - used, "%s&%s", g ? ", " : "", names[g]);
-  add_diag(p->res, t->pos, "unknown group '&%s'; the groups are %s", t->text, list);
+  add_diag(res, pos, "unknown group '&%s'; the groups are %s", name, list);
 }
 
-static void report_unknown_key(parser *p, const token *t, const invrg_nl_group *group) {
-  if (strchr(t->text, '(') != NULL) {
-    add_diag(p->res, t->pos,
+static void report_unknown_key(invrg_nl_result *res, invrg_nl_pos pos, const char *name,
+                               const invrg_nl_group *group) {
+  if (strchr(name, '(') != NULL) {
+    add_diag(res, pos,
              "element assignment '%s' is not supported in group '&%s'; assign the whole array",
-             t->text, group->name);
+             name, group->name);
     return;
   }
   const char *names[128];
   int n = group->n_keys < 128 ? group->n_keys : 128;
   for (int k = 0; k < n; k++) names[k] = group->keys[k].name;
-  const char *near = invrg_text_suggest(t->text, names, n);
+  const char *near = invrg_text_suggest(name, names, n);
   if (near != NULL)
-    add_diag(p->res, t->pos, "unknown key '%s' in group '&%s' (did you mean '%s'?)", t->text,
+    add_diag(res, pos, "unknown key '%s' in group '&%s' (did you mean '%s'?)", name,
              group->name, near);
   else
-    add_diag(p->res, t->pos, "unknown key '%s' in group '&%s'", t->text, group->name);
+    add_diag(res, pos, "unknown key '%s' in group '&%s'", name, group->name);
+}
+
+/* The values of one assignment, as scanned. */
+enum { MAX_VALUES = 256 };
+typedef struct {
+  raw_value v[MAX_VALUES];
+  int n;
+  bool broken;   /* a value was malformed (already reported) */
+  bool overflow; /* more than MAX_VALUES */
+} value_list;
+static char value_texts[MAX_VALUES][TOKEN_TEXT_MAX]; /* one parse at a time (rank 0 only) */
+
+/* Appends the @p len characters at @p text. */
+static void add_value(value_list *out, const char *text, size_t len, invrg_nl_pos pos,
+                      bool quoted, bool too_long) {
+  if (out->n == MAX_VALUES) {
+    out->overflow = true;
+    return;
+  }
+  too_long = too_long || len >= TOKEN_TEXT_MAX;
+  snprintf(value_texts[out->n], sizeof value_texts[out->n], "%.*s",
+           (int)(too_long ? TOKEN_TEXT_MAX - 1 : len), text);
+  out->v[out->n] = (raw_value){value_texts[out->n], pos, quoted, too_long};
+  out->n++;
+}
+
+/* Collects `v1, v2 ...` of key @p key_name from the current token up to the next key, the end
+ * of the group or the end of the text. */
+static void collect_values(parser *p, const char *key_name, value_list *out) {
+  bool want_value = true; /* after '=' or ',' */
+  out->n = 0;
+  out->broken = out->overflow = false;
+  while (!ends_group(p->tok.kind) && !at_key_start(p)) {
+    token *t = &p->tok;
+    if (t->kind == TOK_COMMA) {
+      if (want_value) {
+        add_diag(p->res, t->pos, "empty value in the list of key '%s'", key_name);
+        out->broken = true;
+      }
+      want_value = true;
+    } else if (t->kind == TOK_EQUALS) {
+      add_diag(p->res, t->pos, "unexpected '=' in the values of key '%s'", key_name);
+      out->broken = true;
+    } else if (t->kind == TOK_BAD) {
+      out->broken = true;
+      want_value = false;
+    } else { /* WORD or STRING */
+      for (int r = 0; r < t->repeat && !out->overflow; r++)
+        add_value(out, t->text, strlen(t->text), t->pos, t->kind == TOK_STRING, t->too_long);
+      want_value = false;
+    }
+    shift(p);
+  }
 }
 
 /*
@@ -591,44 +650,12 @@ static void parse_assignment(parser *p, const invrg_nl_group *group) {
   token key_tok = p->tok;
   shift(p); /* key */
   shift(p); /* = */
-  enum { MAX_VALUES = 256 };
-  raw_value values[MAX_VALUES];
-  static char texts[MAX_VALUES][TOKEN_TEXT_MAX]; /* one parse at a time (rank 0 only) */
-  int n = 0;
-  bool broken = false, overflow = false;
-  bool want_value = true; /* after '=' or ',' */
-  while (!ends_group(p->tok.kind) && !at_key_start(p)) {
-    token *t = &p->tok;
-    if (t->kind == TOK_COMMA) {
-      if (want_value) {
-        add_diag(p->res, t->pos, "empty value in the list of key '%s'", key_tok.text);
-        broken = true;
-      }
-      want_value = true;
-    } else if (t->kind == TOK_EQUALS) {
-      add_diag(p->res, t->pos, "unexpected '=' in the values of key '%s'", key_tok.text);
-      broken = true;
-    } else if (t->kind == TOK_BAD) {
-      broken = true;
-      want_value = false;
-    } else { /* WORD or STRING */
-      for (int r = 0; r < t->repeat; r++) {
-        if (n == MAX_VALUES) {
-          overflow = true;
-          break;
-        }
-        memcpy(texts[n], t->text, sizeof texts[n]);
-        values[n] = (raw_value){texts[n], t->pos, t->kind == TOK_STRING, t->too_long};
-        n++;
-      }
-      want_value = false;
-    }
-    shift(p);
-  }
+  value_list values;
+  collect_values(p, key_tok.text, &values);
   if (group == NULL) return;
   const invrg_nl_key *key = invrg_nl_find_key(group, key_tok.text);
   if (key == NULL) {
-    report_unknown_key(p, &key_tok, group);
+    report_unknown_key(p->res, key_tok.pos, key_tok.text, group);
     return;
   }
   int flat = flat_key_index(p->res, group, key);
@@ -638,12 +665,12 @@ static void parse_assignment(parser *p, const invrg_nl_group *group) {
     return;
   }
   p->res->key_pos[flat] = key_tok.pos;
-  if (overflow) {
+  if (values.overflow) {
     add_diag(p->res, key_tok.pos, "key '%s' takes at most %d values", key->name, key->max_count);
     return;
   }
-  if (broken) return; /* already reported */
-  store_values(key, values, n, key_tok.pos, p->config, p->res);
+  if (values.broken) return; /* already reported */
+  store_values(key, values.v, values.n, key_tok.pos, p->config, p->res);
 }
 
 /* Skips tokens until something the parser can resume at. */
@@ -707,7 +734,7 @@ int invrg_nl_parse(const char *text, size_t len, void *config, invrg_nl_result *
       token open = p.tok;
       const invrg_nl_group *group = invrg_nl_find_group(schema, open.text);
       if (group == NULL) {
-        report_unknown_group(&p, &open);
+        report_unknown_group(res, open.pos, open.text);
       } else {
         int g = (int)(group - schema->groups);
         if (res->group_pos[g].line != 0) {
@@ -740,6 +767,151 @@ int invrg_nl_parse(const char *text, size_t len, void *config, invrg_nl_result *
                  group->keys[k].name, group->name);
   }
   sort_diagnostics(res->diags + errors_before, res->n_diags - errors_before);
+  return res->n_diags - errors_before;
+}
+
+/* ------------------------------------------------------------------ command-line overrides */
+
+static bool is_blank(int c) { return c == ' ' || c == '\t'; }
+
+/* The one group that has a key called @p name, or NULL (none, or several). */
+static const invrg_nl_group *only_group_with_key(const invrg_nl_schema *schema, const char *name) {
+  const invrg_nl_group *found = NULL;
+  for (int g = 0; g < schema->n_groups; g++)
+    if (invrg_nl_find_key(&schema->groups[g], name) != NULL) {
+      if (found != NULL) return NULL;
+      found = &schema->groups[g];
+    }
+  return found;
+}
+
+/* The key that the k-th override @p text ("group.key=values") sets, or NULL after reporting
+ * why; *values_at: where its values begin in @p text. */
+static const invrg_nl_key *override_key(const char *text, int k, invrg_nl_result *res,
+                                        const invrg_nl_group **group_out, size_t *values_at) {
+  const char *eq = strchr(text, '=');
+  size_t start = 0, end = eq != NULL ? (size_t)(eq - text) : strlen(text);
+  while (is_blank(text[start])) start++;
+  while (end > start && is_blank(text[end - 1])) end--;
+  char name[TOKEN_TEXT_MAX];
+  snprintf(name, sizeof name, "%.*s", (int)(end - start), text + start);
+  const invrg_nl_pos pos = {-k, (int)start + 1};
+  char *dot = strchr(name, '.');
+  if (eq == NULL) {
+    add_diag(res, pos, "expected group.key=value (e.g. mc.L=64): there is no '='");
+    return NULL;
+  }
+  if (dot == NULL || dot == name || dot[1] == '\0') {
+    const invrg_nl_group *only = dot == NULL ? only_group_with_key(res->schema, name) : NULL;
+    if (only != NULL)
+      add_diag(res, pos, "expected group.key=value: '%s' names no group (did you mean '%s.%s'?)",
+               name, only->name, name);
+    else
+      add_diag(res, pos, "expected group.key=value (e.g. mc.L=64), got '%s'", name);
+    return NULL;
+  }
+  *dot = '\0';
+  const invrg_nl_group *group = invrg_nl_find_group(res->schema, name);
+  if (group == NULL) {
+    report_unknown_group(res, pos, name);
+    return NULL;
+  }
+  const invrg_nl_key *key = invrg_nl_find_key(group, dot + 1);
+  if (key == NULL) {
+    report_unknown_key(res, (invrg_nl_pos){-k, pos.col + (int)(dot - name) + 1}, dot + 1, group);
+    return NULL;
+  }
+  *group_out = group;
+  *values_at = (size_t)(eq - text) + 1;
+  return key;
+}
+
+/* An unquoted string value of the command line, which a shell has already split from the
+ * rest: a scalar is the whole text (a path may hold '/', ',' or blanks), a list the pieces
+ * between commas and blanks. */
+static void unquoted_strings(const char *text, size_t at, int k, const invrg_nl_key *key,
+                             invrg_nl_result *res, value_list *out) {
+  size_t end = strlen(text);
+  while (end > at && is_blank(text[end - 1])) end--;
+  if (key->max_count == 1) {
+    if (end > at) add_value(out, text + at, end - at, (invrg_nl_pos){-k, (int)at + 1}, true, false);
+    return;
+  }
+  bool want_value = true; /* at the start and after a comma, as in a file */
+  while (at < end) {
+    if (is_blank(text[at])) {
+      at++;
+    } else if (text[at] == ',') {
+      if (want_value) {
+        add_diag(res, (invrg_nl_pos){-k, (int)at + 1}, "empty value in the list of key '%s'",
+                 key->name);
+        out->broken = true;
+      }
+      want_value = true;
+      at++;
+    } else {
+      size_t len = strcspn(text + at, ", \t");
+      if (at + len > end) len = end - at;
+      add_value(out, text + at, len, (invrg_nl_pos){-k, (int)at + 1}, true, false);
+      at += len;
+      want_value = false;
+    }
+  }
+}
+
+/* The values of the k-th override, from @p at in @p text: written as in a file, except that
+ * strings need no quotes (unquoted_strings). */
+static void override_values(const char *text, size_t at, int k, const invrg_nl_key *key,
+                            invrg_nl_result *res, value_list *out) {
+  out->n = 0;
+  out->broken = out->overflow = false;
+  while (is_blank(text[at])) at++;
+  if (key->type == INVRG_NL_STRING && text[at] != '\'' && text[at] != '"') {
+    unquoted_strings(text, at, k, key, res, out);
+    return;
+  }
+  parser p = {.s = {text, strlen(text), at, -k, (int)at + 1, res, true}, .res = res};
+  next_token(&p.s, &p.next);
+  shift(&p);
+  collect_values(&p, key->name, out);
+  if (p.tok.kind != TOK_EOF) {
+    add_diag(res, p.tok.pos, "unexpected '%s' after the values of key '%s'",
+             text + p.tok.pos.col - 1, key->name);
+    out->broken = true;
+  }
+}
+
+int invrg_nl_apply_overrides(const char *const *overrides, int n, void *config,
+                             invrg_nl_result *res) {
+  const int errors_before = res->n_diags;
+  res->overrides = overrides;
+  res->n_overrides = n;
+  for (int i = 0; i < n; i++) {
+    const int k = i + 1;
+    const char *text = overrides[i];
+    const invrg_nl_pos pos = {-k, 1};
+    if (strpbrk(text, "\n\r") != NULL) {
+      add_diag(res, pos, "a --set value cannot hold a line break");
+      continue;
+    }
+    const invrg_nl_group *group = NULL;
+    size_t at = 0;
+    const invrg_nl_key *key = override_key(text, k, res, &group, &at);
+    if (key == NULL) continue;
+    const int flat = flat_key_index(res, group, key);
+    if (res->key_pos[flat].line < 0) {
+      add_diag(res, pos, "key '%s' of '&%s' is given twice on the command line (first by --set "
+               "#%d)", key->name, group->name, -res->key_pos[flat].line);
+      continue;
+    }
+    res->key_pos[flat] = pos; /* the file's value, if any, is replaced */
+    value_list values;
+    override_values(text, at, k, key, res, &values);
+    if (values.overflow)
+      add_diag(res, pos, "key '%s' takes at most %d values", key->name, key->max_count);
+    else if (!values.broken)
+      store_values(key, values.v, values.n, pos, config, res);
+  }
   return res->n_diags - errors_before;
 }
 
@@ -790,13 +962,23 @@ void invrg_nl_error_at_key(invrg_nl_result *res, const char *group_name, const c
   va_end(ap);
 }
 
+void invrg_nl_format_location(const char *filename, const char *const *overrides,
+                              int n_overrides, invrg_nl_pos pos, char *buf, size_t buflen) {
+  if (pos.line > 0)
+    snprintf(buf, buflen, "%s:%d:%d", filename, pos.line, pos.col);
+  else if (pos.line < 0 && overrides != NULL && -pos.line <= n_overrides)
+    snprintf(buf, buflen, "command line: --set #%d '%s'", -pos.line, overrides[-pos.line - 1]);
+  else
+    snprintf(buf, buflen, "%s", filename);
+}
+
 void invrg_nl_print_diagnostics(const invrg_nl_result *res, FILE *out) {
   for (int i = 0; i < res->n_diags; i++) {
     const invrg_nl_diag *d = &res->diags[i];
-    if (d->pos.line > 0)
-      fprintf(out, "%s:%d:%d: error: %s\n", res->filename, d->pos.line, d->pos.col, d->message);
-    else
-      fprintf(out, "%s: error: %s\n", res->filename, d->message);
+    char where[2048];
+    invrg_nl_format_location(res->filename, res->overrides, res->n_overrides, d->pos, where,
+                             sizeof where);
+    fprintf(out, "%s: error: %s\n", where, d->message);
   }
 }
 
@@ -855,7 +1037,9 @@ void invrg_nl_format_value(const invrg_nl_key *key, const void *config, char *bu
   }
 }
 
-void invrg_nl_write(const invrg_nl_schema *schema, const void *config, bool describe, FILE *out) {
+static void write_groups(const invrg_nl_schema *schema, const void *config, bool describe,
+                         const char *const *notes, FILE *out) {
+  int flat = 0;
   for (int g = 0; g < schema->n_groups; g++) {
     const invrg_nl_group *group = &schema->groups[g];
     if (describe) fprintf(out, "! %s\n", group->description);
@@ -865,10 +1049,24 @@ void invrg_nl_write(const invrg_nl_schema *schema, const void *config, bool desc
       char value[4096];
       invrg_nl_format_value(key, config, value, sizeof value);
       if (describe) fprintf(out, "  ! %s\n", key->description);
-      fprintf(out, "  %s = %s\n", key->name, value);
+      const char *note = notes != NULL ? notes[flat] : NULL;
+      flat++;
+      if (note != NULL)
+        fprintf(out, "  %s = %s  ! %s\n", key->name, value, note);
+      else
+        fprintf(out, "  %s = %s\n", key->name, value);
     }
     fprintf(out, "/\n%s", g + 1 < schema->n_groups ? "\n" : "");
   }
+}
+
+void invrg_nl_write(const invrg_nl_schema *schema, const void *config, bool describe, FILE *out) {
+  write_groups(schema, config, describe, NULL, out);
+}
+
+void invrg_nl_write_noted(const invrg_nl_schema *schema, const void *config,
+                          const char *const *notes, FILE *out) {
+  write_groups(schema, config, false, notes, out);
 }
 
 static const char *type_name(const invrg_nl_key *key) {

@@ -199,6 +199,9 @@ static invrg_err write_config_group(hid_t file, const invrg_config *cfg) {
   INVRG_CALL(invrg_h5_create_group(file, "config", &config));
   INVRG_CALL(invrg_h5_attr_string(config, "input_path", cfg->input_path));
   INVRG_CALL(invrg_h5_dataset_string(config, "input_nml", cfg->input_text ? cfg->input_text : ""));
+  /* The --set options, in order: /config/<group> holds their effect, this what was asked. */
+  if (cfg->n_overrides > 0)
+    INVRG_CALL(invrg_h5_attr_strings(config, "overrides", cfg->overrides, cfg->n_overrides));
   for (int i = 0; i < schema->n_groups; i++) {
     const invrg_nl_group *group = &schema->groups[i];
     INVRG_CALL(invrg_h5_create_group(config, group->name, &g));

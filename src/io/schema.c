@@ -87,6 +87,8 @@ static const invrg_schema_entry entries[] = {
     GROUP("/config", "the input of the run"),
     ATTR("/config", "input_path", "", "the input file's path as given"),
     DSET("/config", "input_nml", "", "the input file verbatim"),
+    ATTR("/config", "overrides", "",
+         "the command line's --set options (group.key=value), in order; absent if none"),
     GROUP("/config/<group>", "every key of one input group, defaults included (docs/input.md)"),
     ATTR("/config/<group>", "*", "", "an input key (docs/input.md says what it means)"),
 

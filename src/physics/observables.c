@@ -86,6 +86,15 @@ const char *const invrg_summary_names[INVRG_N_OBS] = {
     [INVRG_OBS_ME_PAPER] = "me_paper",
 };
 
+void invrg_summary_block_sizes(int64_t n, int64_t n_blocks, int64_t *sizes) {
+  for (int64_t b = 0; b < n_blocks; b++) sizes[b] = n / n_blocks + (b < n % n_blocks);
+}
+
+void invrg_summary_block_add(double means[INVRG_N_PRIMARY], const double p[INVRG_N_PRIMARY],
+                             int64_t size) {
+  for (int o = 0; o < INVRG_N_PRIMARY; o++) means[o] += p[o] / (double)size;
+}
+
 /* All observables from the means ⟨·⟩ of the primaries (docs/physics.md §7). */
 static void derive(const double *a, double N, double K, double *obs) {
   double e = a[INVRG_PRIMARY_E], am = a[INVRG_PRIMARY_ABS_M], m2 = a[INVRG_PRIMARY_M2];

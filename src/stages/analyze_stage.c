@@ -344,7 +344,7 @@ static invrg_err analyze_size(invrg_run *run, hid_t file, const char *source, co
   /* Block means: each window's primaries in file order on rank 0, added there in that order;
    * then the summary everywhere. */
   memset(block_means, 0, (size_t)B * INVRG_N_PRIMARY * sizeof *block_means);
-  for (int b = 0; b < B; b++) block_sizes[b] = n / B + (b < n % B);
+  invrg_summary_block_sizes(n, B, block_sizes);
   if (groups->world_rank == 0) {
     all = malloc((size_t)window * INVRG_N_PRIMARY * sizeof *all);
     INVRG_CHECK_ALLOC(all);
@@ -369,9 +369,8 @@ static invrg_err analyze_size(invrg_run *run, hid_t file, const char *source, co
     if (groups->world_rank == 0)
       for (int64_t t = 0; t < count; t++) {
         const int b = invrg_mcrg_block_of(first + t, n, B);
-        for (int p = 0; p < INVRG_N_PRIMARY; p++)
-          block_means[(size_t)b * INVRG_N_PRIMARY + (size_t)p] +=
-              all[(size_t)t * INVRG_N_PRIMARY + (size_t)p] / (double)block_sizes[b];
+        invrg_summary_block_add(block_means + (size_t)b * INVRG_N_PRIMARY,
+                                all + (size_t)t * INVRG_N_PRIMARY, block_sizes[b]);
       }
   }
   invrg_progress_finish(&progress, (double)(n_mine * L * L));

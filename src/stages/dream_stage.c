@@ -458,7 +458,7 @@ static invrg_err job_buffers(dream_job *job) {
   job->block_sizes = calloc((size_t)job->B, sizeof *job->block_sizes);
   INVRG_CHECK_ALLOC(job->block_means);
   INVRG_CHECK_ALLOC(job->block_sizes);
-  for (int b = 0; b < job->B; b++) job->block_sizes[b] = n / job->B + (b < n % job->B);
+  invrg_summary_block_sizes(n, job->B, job->block_sizes);
 cleanup:
   return err;
 }
@@ -579,7 +579,7 @@ static invrg_err fold_window(dream_job *job, int64_t first, int64_t count) {
     for (int l = 0; l < job->n_meas; l++) {
       double *means = job->block_means + ((size_t)l * (size_t)job->B + (size_t)b) * INVRG_N_PRIMARY;
       const double *x = job->all + (size_t)t * job->rec + (size_t)l * INVRG_N_PRIMARY;
-      for (int p = 0; p < INVRG_N_PRIMARY; p++) means[p] += x[p] / (double)job->block_sizes[b];
+      invrg_summary_block_add(means, x, job->block_sizes[b]);
     }
   }
 cleanup:

@@ -3,8 +3,9 @@
  * Chains are items (groups.h): chain j runs on group j mod n_groups, from an
  * initial state and with updates that depend only on (seed, j), so every
  * number this stage writes is the same on any number of ranks. Per-chain
- * results travel to world rank 0 in chain order, where the summary is made,
- * then to every rank (HDF5 attributes are written by all ranks alike).
+ * records (mc_record.h) travel to world rank 0 in chain order, where the summary
+ * is made, then to every rank (HDF5 attributes are written by all ranks alike).
+ * A checkpoint keeps the chains and what the sizes share (mc_checkpoint.h).
  */
 #include <math.h>
 #include <stdlib.h>
@@ -13,32 +14,26 @@
 #include "invrg/budget.h"
 #include "invrg/checkpoint.h"
 #include "invrg/configs_io.h"
-#include "invrg/corr_io.h"
 #include "invrg/exact.h"
 #include "invrg/h5util.h"
 #include "invrg/lattice.h"
 #include "invrg/log.h"
+#include "invrg/mc_checkpoint.h"
+#include "invrg/mc_record.h"
+#include "invrg/mc_update.h"
 #include "invrg/mcrg.h"
 #include "invrg/mcrg_io.h"
 #include "invrg/measure_tail.h"
-#include "invrg/mc_update.h"
 #include "invrg/observables.h"
 #include "invrg/progress.h"
 #include "invrg/reducer.h"
 #include "invrg/schema.h"
 #include "invrg/stage.h"
 #include "invrg/stage_setup.h"
-#include "invrg/summary_io.h"
 #include "invrg/stats.h"
+#include "invrg/summary_io.h"
 
-/* Observables kept as time series, with their τ_int: name and primary. */
-enum { N_SERIES = 6 };
-static const char *const series_names[N_SERIES] = {"energy", "m", "abs_m", "m2", "m4", "e_paper"};
-static const int series_primary[N_SERIES] = {INVRG_PRIMARY_E,     INVRG_PRIMARY_M,
-                                             INVRG_PRIMARY_ABS_M, INVRG_PRIMARY_M2,
-                                             INVRG_PRIMARY_M4,    INVRG_PRIMARY_EP};
-/* invrg_series_stats as doubles in a per-chain record. */
-enum { STATS_FIELDS = 7 };
+enum { N_SERIES = INVRG_MC_N_SERIES };
 
 /* ------------------------------------------------------------------ check */
 
@@ -124,7 +119,21 @@ cleanup:
 }
 
 /* What a checkpoint keeps of an updater: sweeps; Wolff's clusters, flipped, clusters per sweep. */
-enum { UPDATER_FIELDS = 4 };
+static void get_updater(const updater *u, int64_t f[INVRG_MC_UPDATER_FIELDS]) {
+  f[0] = (int64_t)u->sweeps, f[1] = f[2] = f[3] = 0;
+  if (u->wolff != NULL)
+    f[1] = (int64_t)u->wolff->clusters, f[2] = u->wolff->flipped,
+    f[3] = u->wolff->clusters_per_sweep;
+}
+
+static void set_updater(updater *u, const int64_t f[INVRG_MC_UPDATER_FIELDS]) {
+  u->sweeps = (uint64_t)f[0];
+  if (u->wolff != NULL) {
+    invrg_wolff_reset(u->wolff);
+    u->wolff->clusters = (uint64_t)f[1], u->wolff->flipped = f[2];
+    u->wolff->clusters_per_sweep = f[3];
+  }
+}
 
 /* Where the sampled configurations go: this rank's block of /mc/L<L>/configs. */
 typedef struct {
@@ -135,37 +144,29 @@ typedef struct {
   uint8_t *buf;    /* n_samples blocks of one chain */
 } config_writer;
 
-/* One chain's record for the reducer: series stats, then block means and sizes. */
-static size_t record_length(int64_t B) {
-  return N_SERIES * STATS_FIELDS + (size_t)B * (INVRG_N_PRIMARY + 1);
-}
-
 /*
- * The chains of one size on this group, and all a checkpoint of them needs.
- * done[k] counts the samples measured by local chain k: −1 before it starts,
- * n_samples when it is complete; at most one chain is in between.
+ * The chains of one size on this group, and all a checkpoint of them needs. chains.done[k]
+ * counts the samples measured by local chain k: −1 before it starts, n when it is complete;
+ * at most one chain is in between (the running one), besides chains a checkpoint left half
+ * done, which are parked (chains.spins[k], chains.updater[k]) until they run again.
  */
 typedef struct {
   invrg_run *run;
-  int size_index;
-  int64_t L, n_mine;
+  int64_t L, n, B;             /* size, samples per chain, blocks per chain */
+  invrg_mc_sizes_state *sizes; /* what the sizes share (FSS inputs, correlations) */
   invrg_lattice *lat;
   updater u;
   config_writer cw;
   hid_t series_dset;
-  double *series;  /* [n_samples][N_SERIES] of the running chain (the others': in the file) */
-  double *records; /* [k][record_length]: stats once complete; block means as they grow */
-  int64_t *done;   /* [k] */
-  int64_t running;       /* the local chain being updated now, or −1 */
+  double *series;           /* [n][N_SERIES] of the running chain (the others': in the file) */
+  invrg_mc_record *records; /* [k]: statistics once complete; block means as they grow */
+  double *block_means;      /* [k][B][INVRG_N_PRIMARY]: the records' arrays */
+  int64_t *block_sizes;     /* [k][B] */
+  double *rows;             /* [k][record length]: the records packed (reducer, checkpoints) */
+  invrg_mc_chains_state chains; /* done, rows, parked chains: what a checkpoint keeps */
+  int64_t running;              /* the local chain being updated now, or −1 */
   int64_t buffered_from; /* the first sample of the running chain in cw.buf (earlier: on disk) */
-  /* Chains a checkpoint left half done, until they run again: spins (this rank's block,
-   * int8) and updater fields, [k]; NULL for the others. */
-  uint8_t **parked_spins;
-  int64_t (*parked_updater)[UPDATER_FIELDS];
   invrg_mcrg *mcrg;
-  invrg_corr *corr;
-  double *fss_means; /* every size's block means and sizes (world rank 0), as mc_execute keeps */
-  int64_t *fss_sizes;
   invrg_progress progress;
   double steps_done;
   invrg_mc_counts counts;
@@ -173,25 +174,81 @@ typedef struct {
 
 static invrg_err save_state(size_work *w, invrg_ckpt_decision d);
 
-static void get_updater(const updater *u, int64_t f[UPDATER_FIELDS]) {
-  f[0] = (int64_t)u->sweeps, f[1] = f[2] = f[3] = 0;
-  if (u->wolff != NULL)
-    f[1] = (int64_t)u->wolff->clusters, f[2] = u->wolff->flipped,
-    f[3] = u->wolff->clusters_per_sweep;
-}
-
-static void set_updater(updater *u, const int64_t f[UPDATER_FIELDS]) {
-  u->sweeps = (uint64_t)f[0];
-  if (u->wolff != NULL) {
-    invrg_wolff_reset(u->wolff);
-    u->wolff->clusters = (uint64_t)f[1], u->wolff->flipped = f[2];
-    u->wolff->clusters_per_sweep = f[3];
+/* Local chain k ready for its next sample: as a checkpoint left it (its series so far in the
+ * file), or fresh (random start, thermalisation). */
+static invrg_err chain_start(size_work *w, int64_t k, const invrg_mc_chain *chain) {
+  invrg_err err = INVRG_SUCCESS;
+  const invrg_config_mc *mc = &w->run->cfg->mc;
+  invrg_mc_record *r = &w->records[k];
+  int64_t *done = w->chains.done;
+  if (w->chains.spins[k] != NULL) {
+    if (done[k] > 0)
+      INVRG_CALL(invrg_h5_read_block3(w->series_dset, H5T_NATIVE_DOUBLE, chain->chain, 1, 0,
+                                      (hsize_t)done[k], 0, N_SERIES, w->series));
+    INVRG_CALL(invrg_configs_paste_block(w->lat, w->chains.spins[k]));
+    set_updater(&w->u, w->chains.updater[k]);
+    free(w->chains.spins[k]);
+    w->chains.spins[k] = NULL;
   }
+  if (done[k] < 0) {
+    invrg_rng_stream init;
+    invrg_rng_stream_init(&init, chain->seed, INVRG_RNG_INIT, chain->chain, 0);
+    invrg_lattice_fill_random(w->lat, &init);
+    if (w->u.wolff) invrg_wolff_reset(w->u.wolff);
+    w->u.sweeps = 0;
+    INVRG_CALL(update(w->lat, chain, &w->u, mc->n_therm, true, &w->counts));
+    w->steps_done += (double)mc->n_therm;
+    memset(r->block_means, 0, (size_t)w->B * INVRG_N_PRIMARY * sizeof *r->block_means);
+    done[k] = 0;
+  }
+  invrg_summary_block_sizes(w->n, w->B, r->block_sizes);
+cleanup:
+  return err;
 }
 
-/* Jackknife block sizes of a chain's samples: n/B each, the first n mod B one more. */
-static void block_sizes_of(int64_t n, int64_t B, int64_t *sizes) {
-  for (int64_t b = 0; b < B; b++) sizes[b] = n / B + (b < n % B);
+/* Sample s of local chain k: its series, block means, configuration, MCRG and correlations. */
+static invrg_err chain_measure(size_work *w, int64_t k, const invrg_mc_chain *chain, int64_t s) {
+  invrg_err err = INVRG_SUCCESS;
+  const invrg_config *cfg = w->run->cfg;
+  const int64_t n = w->n, j = (int64_t)chain->chain;
+  invrg_mc_record *r = &w->records[k];
+  invrg_config_sums sums;
+  double p[INVRG_N_PRIMARY];
+  INVRG_CALL(invrg_observables_sums(w->lat, &sums));
+  invrg_observables_primaries(&sums, p);
+  for (int o = 0; o < N_SERIES; o++) w->series[s * N_SERIES + o] = p[invrg_mc_series_primary[o]];
+  const int b = invrg_mcrg_block_of(s, n, (int)w->B); /* this sample's block within its chain */
+  invrg_summary_block_add(r->block_means + (size_t)b * INVRG_N_PRIMARY, p, r->block_sizes[b]);
+  if (w->cw.dset >= 0)
+    invrg_configs_copy_block(w->lat, w->cw.packed, w->cw.buf + (size_t)s * w->cw.block_bytes);
+  /* jackknife blocks of the analyses: runs of (chain, sample) */
+  const int jb = invrg_mcrg_block_of(j * n + s, cfg->mc.n_chains * n,
+                                     (int)cfg->analyze.jackknife_blocks);
+  if (w->mcrg != NULL)
+    INVRG_CALL(invrg_mcrg_add_configuration(w->mcrg, w->lat, chain->chain, (uint64_t)s, jb));
+  /* correlations use the summary's blocks (chain·B + block within the chain), as FSS needs */
+  if (w->sizes->corr != NULL)
+    INVRG_CALL(invrg_corr_add_configuration(w->sizes->corr, w->lat, (int)(j * w->B + b)));
+cleanup:
+  return err;
+}
+
+/* The progress line after a sample: the algorithm's own figure of merit. */
+static void chain_progress(size_work *w) {
+  invrg_progress *progress = &w->progress;
+  const invrg_mc_counts *counts = &w->counts;
+  if (w->u.alg == INVRG_MC_WOLFF)
+    snprintf(progress->detail, sizeof progress->detail, "mean cluster %.0f",
+             (double)counts->spins_flipped / (double)counts->clusters);
+  else if (w->u.alg == INVRG_MC_SW)
+    snprintf(progress->detail, sizeof progress->detail, "%.3g clusters per sweep",
+             (double)counts->clusters / w->steps_done);
+  else
+    snprintf(progress->detail, sizeof progress->detail, "acceptance %.3f",
+             (double)counts->accepted / (double)counts->attempted);
+  double work = w->u.alg == INVRG_MC_WOLFF ? (double)counts->spins_flipped
+                                          : w->steps_done * (double)(w->L * w->L);
+  invrg_progress_update(progress, w->steps_done, work);
 }
 
 /* Runs local chain k from where it stands (afresh, or as restored from a checkpoint). */
@@ -199,82 +256,19 @@ static invrg_err chain_run(size_work *w, int64_t k) {
   invrg_err err = INVRG_SUCCESS;
   invrg_run *run = w->run;
   const invrg_config_mc *mc = &run->cfg->mc;
-  const int64_t chain_index = invrg_groups_item(run->groups, k);
-  const invrg_mc_chain chain = {mc->beta, (uint64_t)run->cfg->run.seed, (uint64_t)chain_index};
-  const int64_t B = mc->blocks_per_chain, n = mc->n_samples;
-  const double N = (double)(w->L * w->L);
-  invrg_lattice *lat = w->lat;
-  updater *u = &w->u;
+  const int64_t j = invrg_groups_item(run->groups, k), n = w->n;
+  const invrg_mc_chain chain = {mc->beta, (uint64_t)run->cfg->run.seed, (uint64_t)j};
   config_writer *cw = &w->cw;
-  double *series = w->series;
-  double *block_means = w->records + (size_t)k * record_length(B) + N_SERIES * STATS_FIELDS;
-  int64_t *block_sizes = malloc((size_t)B * sizeof *block_sizes);
-  INVRG_CHECK_ALLOC(block_sizes);
-  block_sizes_of(n, B, block_sizes);
-
   w->running = k;
-  if (w->parked_spins[k] != NULL) { /* as a checkpoint left it: its series so far in the file */
-    if (w->done[k] > 0)
-      INVRG_CALL(invrg_h5_read_block3(w->series_dset, H5T_NATIVE_DOUBLE, (hsize_t)chain_index, 1,
-                                      0, (hsize_t)w->done[k], 0, N_SERIES, series));
-    INVRG_CALL(invrg_configs_paste_block(lat, w->parked_spins[k]));
-    set_updater(u, w->parked_updater[k]);
-    free(w->parked_spins[k]);
-    w->parked_spins[k] = NULL;
-  }
-  if (w->done[k] < 0) { /* a fresh chain: random start, thermalisation */
-    invrg_rng_stream init;
-    invrg_rng_stream_init(&init, chain.seed, INVRG_RNG_INIT, chain.chain, 0);
-    invrg_lattice_fill_random(lat, &init);
-    if (u->wolff) invrg_wolff_reset(u->wolff);
-    u->sweeps = 0;
-    INVRG_CALL(update(lat, &chain, u, mc->n_therm, true, &w->counts));
-    w->steps_done += (double)mc->n_therm;
-    memset(block_means, 0, (size_t)B * INVRG_N_PRIMARY * sizeof *block_means);
-    w->done[k] = 0;
-  }
-
-  const int64_t first_sample = w->done[k];
+  INVRG_CALL(chain_start(w, k, &chain));
+  const int64_t first_sample = w->chains.done[k];
   w->buffered_from = first_sample;
-  int64_t block = 0, in_block = first_sample;
-  while (block < B && in_block >= block_sizes[block]) in_block -= block_sizes[block++];
-  for (int64_t s = w->done[k]; s < n; s++) {
-    INVRG_CALL(update(lat, &chain, u, mc->sample_every, false, &w->counts));
-    invrg_config_sums sums;
-    double p[INVRG_N_PRIMARY];
-    INVRG_CALL(invrg_observables_sums(lat, &sums));
-    invrg_observables_primaries(&sums, p);
-    for (int o = 0; o < N_SERIES; o++) series[s * N_SERIES + o] = p[series_primary[o]];
-    for (int o = 0; o < INVRG_N_PRIMARY; o++)
-      block_means[block * INVRG_N_PRIMARY + o] += p[o] / (double)block_sizes[block];
-    const int64_t sample_block = block; /* this sample's jackknife block within its chain */
-    if (++in_block == block_sizes[block]) block++, in_block = 0;
-    if (cw->dset >= 0) invrg_configs_copy_block(lat, cw->packed, cw->buf + (size_t)s * cw->block_bytes);
-    /* jackknife blocks of the analyses: runs of (chain, sample) */
-    int jb = invrg_mcrg_block_of(chain_index * n + s, mc->n_chains * n,
-                                 (int)run->cfg->analyze.jackknife_blocks);
-    if (w->mcrg != NULL)
-      INVRG_CALL(invrg_mcrg_add_configuration(w->mcrg, lat, chain.chain, (uint64_t)s, jb));
-    /* correlations use the summary's blocks (chain·B + block within the chain), as FSS needs */
-    if (w->corr != NULL)
-      INVRG_CALL(invrg_corr_add_configuration(w->corr, lat, (int)(chain_index * B + sample_block)));
-    w->done[k] = s + 1;
-
+  for (int64_t s = first_sample; s < n; s++) {
+    INVRG_CALL(update(w->lat, &chain, &w->u, mc->sample_every, false, &w->counts));
+    INVRG_CALL(chain_measure(w, k, &chain, s));
+    w->chains.done[k] = s + 1;
     w->steps_done += (double)mc->sample_every;
-    invrg_progress *progress = &w->progress;
-    const invrg_mc_counts *counts = &w->counts;
-    if (u->alg == INVRG_MC_WOLFF)
-      snprintf(progress->detail, sizeof progress->detail, "mean cluster %.0f",
-               (double)counts->spins_flipped / (double)counts->clusters);
-    else if (u->alg == INVRG_MC_SW)
-      snprintf(progress->detail, sizeof progress->detail, "%.3g clusters per sweep",
-               (double)counts->clusters / w->steps_done);
-    else
-      snprintf(progress->detail, sizeof progress->detail, "acceptance %.3f",
-               (double)counts->accepted / (double)counts->attempted);
-    double work = u->alg == INVRG_MC_WOLFF ? (double)counts->spins_flipped : w->steps_done * N;
-    invrg_progress_update(progress, w->steps_done, work);
-
+    chain_progress(w);
     if (s + 1 < n) { /* a safe point: the chain can continue from here */
       invrg_ckpt_decision d;
       INVRG_CALL(invrg_checkpoint_poll(run->ckpt, run->groups->cart, &d));
@@ -284,25 +278,99 @@ static invrg_err chain_run(size_work *w, int64_t k) {
   w->running = -1;
   /* The samples measured by this run (a resumed chain wrote the earlier ones before). */
   if (cw->dset >= 0 && cw->writer)
-    INVRG_CALL(invrg_configs_write(cw->dset, lat, cw->packed, chain_index * n + first_sample,
+    INVRG_CALL(invrg_configs_write(cw->dset, w->lat, cw->packed, j * n + first_sample,
                                    n - first_sample,
                                    cw->buf + (size_t)first_sample * cw->block_bytes));
 cleanup:
-  free(block_sizes);
+  return err;
+}
+
+/* A complete chain: the statistics of its series (τ_int) into its record, and the series into
+ * the run file. */
+static invrg_err chain_finish(size_work *w, int64_t k) {
+  invrg_err err = INVRG_SUCCESS;
+  const invrg_groups *g = w->run->groups;
+  const int64_t n = w->n;
+  double *column = malloc((size_t)n * sizeof *column);
+  INVRG_CHECK_ALLOC(column);
+  for (int o = 0; o < N_SERIES; o++) {
+    for (int64_t s = 0; s < n; s++) column[s] = w->series[s * N_SERIES + o];
+    invrg_stats_series(column, (size_t)n, 0, &w->records[k].series[o]);
+  }
+  if (g->rank == 0)
+    INVRG_CALL(invrg_h5_write_rows(w->series_dset, H5T_NATIVE_DOUBLE,
+                                   (hsize_t)invrg_groups_item(g, k), 1, w->series));
+cleanup:
+  free(column);
+  return err;
+}
+
+/* ------------------------------------------------------------------ checkpoints */
+
+/* The records of this group's chains as rows, for the reducer and checkpoints. */
+static void pack_records(size_work *w) {
+  for (int64_t k = 0; k < w->chains.n_mine; k++)
+    invrg_mc_record_pack(&w->records[k], w->B, w->rows + (size_t)k * w->chains.record_length);
+}
+
+/* The measurements of the running chain go to the run file first: the checkpoint's copy of it
+ * takes them. (Parked chains have theirs there already.) */
+static invrg_err flush_running(size_work *w) {
+  invrg_err err = INVRG_SUCCESS;
+  const invrg_groups *g = w->run->groups;
+  const int64_t k = w->running, n = w->n;
+  const int64_t s = k >= 0 ? w->chains.done[k] : 0, from = w->buffered_from;
+  if (s <= 0 || s >= n) goto cleanup;
+  const int64_t j = invrg_groups_item(g, k);
+  if (g->rank == 0)
+    INVRG_CALL(invrg_h5_write_block3(w->series_dset, H5T_NATIVE_DOUBLE, (hsize_t)j, 1, 0,
+                                     (hsize_t)s, 0, N_SERIES, w->series));
+  if (w->cw.dset >= 0 && w->cw.writer && s > from)
+    INVRG_CALL(invrg_configs_write(w->cw.dset, w->lat, w->cw.packed, j * n + from, s - from,
+                                   w->cw.buf + (size_t)from * w->cw.block_bytes));
+cleanup:
+  return err;
+}
+
+/* A checkpoint (mc_checkpoint.h): the running chain goes in as if parked. Collective. */
+static invrg_err save_state(size_work *w, invrg_ckpt_decision d) {
+  invrg_err err = INVRG_SUCCESS;
+  const int64_t k = w->running;
+  const bool park = k >= 0 && w->chains.spins[k] == NULL && w->chains.done[k] >= 0 &&
+                    w->chains.done[k] < w->n;
+  uint8_t *block = NULL;
+  INVRG_CALL(flush_running(w));
+  if (park) {
+    block = malloc(invrg_configs_block_bytes(w->lat, false));
+    INVRG_CHECK_ALLOC(block);
+    invrg_configs_copy_block(w->lat, false, block);
+    get_updater(&w->u, w->chains.updater[k]);
+    w->chains.spins[k] = block;
+  }
+  pack_records(w);
+  INVRG_CALL(invrg_mc_checkpoint_save(w->run->ckpt, d, w->run->groups, w->lat, &w->chains,
+                                      w->sizes));
+  if (d == INVRG_CKPT_STOP) err = INVRG_STOPPED;
+cleanup:
+  if (park) w->chains.spins[k] = NULL;
+  free(block);
+  return err;
+}
+
+/* This group's chains of the checkpoint's size, and the MCRG sums. Collective. */
+static invrg_err restore_chains(size_work *w, hid_t state) {
+  invrg_err err = INVRG_SUCCESS;
+  INVRG_CALL(invrg_mc_checkpoint_read_chains(state, w->run->groups, w->lat, &w->chains,
+                                             w->mcrg));
+  for (int64_t k = 0; k < w->chains.n_mine; k++)
+    if (w->chains.done[k] >= 0)
+      invrg_mc_record_unpack(w->rows + (size_t)k * w->chains.record_length, w->B,
+                             &w->records[k]);
+cleanup:
   return err;
 }
 
 /* ------------------------------------------------------------------ summary */
-
-static void stats_to_record(const invrg_series_stats *st, double *r) {
-  r[0] = st->mean, r[1] = st->variance, r[2] = st->tau_int, r[3] = st->window;
-  r[4] = st->error, r[5] = st->error_binning, r[6] = st->reliable;
-}
-
-static void stats_from_record(const double *r, invrg_series_stats *st) {
-  st->mean = r[0], st->variance = r[1], st->tau_int = r[2], st->window = (int)r[3];
-  st->error = r[4], st->error_binning = r[5], st->reliable = r[6] != 0;
-}
 
 /* What rank 0 computes from all chains and every rank writes. */
 typedef struct {
@@ -312,32 +380,6 @@ typedef struct {
   invrg_exact_thermo exact;
 } mc_result;
 
-static void summarize(const double *records, int64_t n_chains, int64_t B, double N, double K,
-                      mc_result *out) {
-  size_t len = record_length(B);
-  int64_t n_blocks = n_chains * B;
-  double *means = malloc((size_t)n_blocks * INVRG_N_PRIMARY * sizeof *means);
-  int64_t *sizes = malloc((size_t)n_blocks * sizeof *sizes);
-  invrg_series_stats *per_chain = malloc((size_t)n_chains * sizeof *per_chain);
-  if (means == NULL || sizes == NULL || per_chain == NULL) goto cleanup;
-  for (int64_t c = 0; c < n_chains; c++) {
-    const double *r = records + (size_t)c * len;
-    const double *bm = r + N_SERIES * STATS_FIELDS, *bs = bm + (size_t)B * INVRG_N_PRIMARY;
-    memcpy(means + (size_t)(c * B) * INVRG_N_PRIMARY, bm, (size_t)B * INVRG_N_PRIMARY * sizeof *bm);
-    for (int64_t b = 0; b < B; b++) sizes[c * B + b] = (int64_t)bs[b];
-  }
-  invrg_summary_from_blocks(means, sizes, (int)n_blocks, N, K, &out->summary);
-  for (int k = 0; k < N_SERIES; k++) {
-    for (int64_t c = 0; c < n_chains; c++)
-      stats_from_record(records + (size_t)c * len + (size_t)k * STATS_FIELDS, &per_chain[c]);
-    invrg_stats_combine(per_chain, (int)n_chains, &out->combined[k]);
-  }
-cleanup:
-  free(means);
-  free(sizes);
-  free(per_chain);
-}
-
 static void log_results(const invrg_config *cfg, int64_t L, const mc_result *r) {
   const invrg_summary *s = &r->summary;
   invrg_log(INVRG_LOG_INFO, "mc L=%lld %s, K=%.10g: %lld chains x %lld samples", (long long)L,
@@ -346,7 +388,7 @@ static void log_results(const invrg_config *cfg, int64_t L, const mc_result *r) 
   for (int o = 0; o < INVRG_N_OBS; o++) {
     char extra[160] = "";
     for (int k = 0; k < N_SERIES; k++)
-      if (strcmp(series_names[k], invrg_summary_names[o]) == 0)
+      if (strcmp(invrg_mc_series_names[k], invrg_summary_names[o]) == 0)
         snprintf(extra, sizeof extra, "  tau_int %.2f%s", r->combined[k].tau_int,
                  r->combined[k].reliable ? "" : " (chain too short for a reliable tau)");
     double exact = NAN;
@@ -376,11 +418,11 @@ static invrg_err write_summary(hid_t file, const invrg_config *cfg, int64_t L, c
   INVRG_CALL(invrg_h5_attr_string(g, "algorithm", cfg->mc.algorithm));
   for (int k = 0; k < N_SERIES; k++) {
     char name[64];
-    snprintf(name, sizeof name, "%s_tau_int", series_names[k]);
+    snprintf(name, sizeof name, "%s_tau_int", invrg_mc_series_names[k]);
     INVRG_CALL(invrg_h5_attr_double(g, name, &r->combined[k].tau_int, 1, true));
-    snprintf(name, sizeof name, "%s_err_tau", series_names[k]);
+    snprintf(name, sizeof name, "%s_err_tau", invrg_mc_series_names[k]);
     INVRG_CALL(invrg_h5_attr_double(g, name, &r->combined[k].error, 1, true));
-    snprintf(name, sizeof name, "%s_err_binning", series_names[k]);
+    snprintf(name, sizeof name, "%s_err_binning", invrg_mc_series_names[k]);
     INVRG_CALL(invrg_h5_attr_double(g, name, &r->combined[k].error_binning, 1, true));
   }
 cleanup:
@@ -388,351 +430,236 @@ cleanup:
   return err;
 }
 
-/* ------------------------------------------------------------------ checkpoints */
+/* /mc/L<L>/tau_int [chain][series], from @p taus of the writer (world rank 0). Collective. */
+static invrg_err write_tau_int(hid_t group, int64_t n_chains, const double *taus, bool writer) {
+  invrg_err err = INVRG_SUCCESS;
+  hid_t dset = -1;
+  const hsize_t dims[2] = {(hsize_t)n_chains, N_SERIES};
+  INVRG_CALL(invrg_h5_create_dataset(group, "tau_int", H5T_NATIVE_DOUBLE, 2, dims, &dset));
+  INVRG_CALL(invrg_h5_attr_strings(dset, "columns", invrg_mc_series_names, N_SERIES));
+  if (writer)
+    INVRG_CALL(invrg_h5_write_rows(dset, H5T_NATIVE_DOUBLE, 0, (hsize_t)n_chains, taus));
+cleanup:
+  invrg_h5_close(&dset);
+  return err;
+}
 
 /*
- * The state of stage mc (under /checkpoint/mc): attribute size_index (sizes
- * before it are complete and written); done[chain] (samples measured, −1 not
- * started); records[chain] (complete chains: as for the reducer; the chain in
- * progress: its block means so far); for the chains in progress, in chain
- * order, lattices[slot] (int8 spins) and updater[slot] (sweeps; Wolff:
- * clusters, flipped, clusters_per_sweep); fss_means/fss_sizes of the sizes
- * before; the exact sums of MCRG and correlations. The series and
- * configurations measured so far are in the run file (written before the copy).
+ * The records of all chains in chain order on world rank 0, the summary there, then to every
+ * rank: /mc/L<L>, the log, and (world rank 0) this size's block means and sizes for FSS.
  */
-static invrg_err save_state(size_work *w, invrg_ckpt_decision d) {
+static invrg_err size_results(size_work *w, int size_index, hid_t group) {
   invrg_err err = INVRG_SUCCESS;
-  invrg_run *run = w->run;
-  const invrg_groups *g = run->groups;
-  const invrg_config_mc *mc = &run->cfg->mc;
-  const int64_t n = mc->n_samples, B = mc->blocks_per_chain, n_chains = mc->n_chains;
-  const size_t len = record_length(B);
-  const size_t per_size = (size_t)(n_chains * B);
-  hid_t state = -1, d_records = -1, d_lattices = -1, d_updater = -1;
-  int64_t *done = malloc((size_t)n_chains * sizeof *done);
-  uint8_t *block = NULL;
-  INVRG_CHECK_ALLOC(done);
-
-  /* The measurements of the running chain go to the run file first: the copy takes them.
-   * (Parked chains have theirs there already.) */
-  for (int64_t k = 0; k < w->n_mine; k++) {
-    const int64_t s = w->done[k], chain = invrg_groups_item(g, k);
-    if (k != w->running || s <= 0 || s >= n) continue;
-    if (g->rank == 0)
-      INVRG_CALL(invrg_h5_write_block3(w->series_dset, H5T_NATIVE_DOUBLE, (hsize_t)chain, 1, 0,
-                                       (hsize_t)s, 0, N_SERIES,
-                                       w->series));
-    const int64_t from = w->buffered_from;
-    if (w->cw.dset >= 0 && w->cw.writer && s > from)
-      INVRG_CALL(invrg_configs_write(w->cw.dset, w->lat, w->cw.packed, chain * n + from, s - from,
-                                     w->cw.buf + (size_t)from * w->cw.block_bytes));
-  }
-  for (int64_t c = 0; c < n_chains; c++) done[c] = -1;
-  for (int64_t k = 0; k < w->n_mine; k++) done[invrg_groups_item(g, k)] = w->done[k];
-  INVRG_MPI_CALL(MPI_Allreduce(MPI_IN_PLACE, done, (int)n_chains, MPI_INT64_T, MPI_MAX, g->world));
-  int64_t n_slots = 0;
-  for (int64_t c = 0; c < n_chains; c++) n_slots += done[c] >= 0 && done[c] < n;
-
-  INVRG_CALL(invrg_checkpoint_begin(run->ckpt, &state));
-  int64_t size_index = w->size_index;
-  INVRG_CALL(invrg_h5_attr_int64(state, "size_index", &size_index, 1, true));
-  INVRG_CALL(invrg_h5_write_int64(state, "done", done, (size_t)n_chains, g->world_rank == 0));
-  hsize_t rdims[2] = {(hsize_t)n_chains, (hsize_t)len};
-  INVRG_CALL(invrg_h5_create_dataset(state, "records", H5T_IEEE_F64LE, 2, rdims, &d_records));
-  INVRG_CALL(invrg_configs_create(state, "lattices", n_slots > 0 ? n_slots : 1, w->L, false,
-                                  &d_lattices));
-  hsize_t udims[2] = {(hsize_t)(n_slots > 0 ? n_slots : 1), UPDATER_FIELDS};
-  INVRG_CALL(invrg_h5_create_dataset(state, "updater", H5T_STD_I64LE, 2, udims, &d_updater));
-  block = malloc(invrg_configs_block_bytes(w->lat, false));
-  INVRG_CHECK_ALLOC(block);
-  int64_t slot = 0;
-  for (int64_t c = 0; c < n_chains; c++) {
-    bool running = done[c] >= 0 && done[c] < n;
-    if (invrg_groups_item_owner(g, c) == g->group && done[c] >= 0) {
-      int64_t k = c / g->n_groups; /* chain c is the group's k-th item */
-      if (g->rank == 0)
-        INVRG_CALL(invrg_h5_write_rows(d_records, H5T_NATIVE_DOUBLE, (hsize_t)c, 1,
-                                       w->records + (size_t)k * len));
-      if (running) {
-        int64_t up[UPDATER_FIELDS];
-        const uint8_t *spins = w->parked_spins[k];
-        if (spins != NULL) {
-          memcpy(up, w->parked_updater[k], sizeof up);
-        } else {
-          invrg_configs_copy_block(w->lat, false, block);
-          get_updater(&w->u, up);
-          spins = block;
-        }
-        if (w->lat->mode == INVRG_LATTICE_DISTRIBUTED || g->rank == 0)
-          INVRG_CALL(invrg_configs_write(d_lattices, w->lat, false, slot, 1, spins));
-        if (g->rank == 0)
-          INVRG_CALL(invrg_h5_write_rows(d_updater, H5T_NATIVE_INT64, (hsize_t)slot, 1, up));
-      }
-    }
-    slot += running;
-  }
-  INVRG_CALL(invrg_h5_write_int64(state, "fss_sizes", w->fss_sizes,
-                                  (size_t)(w->size_index + 1) * per_size, g->world_rank == 0));
-  hsize_t fdims[1] = {(hsize_t)(w->size_index + 1) * per_size * INVRG_N_PRIMARY};
-  INVRG_CALL(invrg_h5_dataset_doubles(state, "fss_means", 1, fdims, w->fss_means,
-                                      g->world_rank == 0));
-  if (w->mcrg != NULL) INVRG_CALL(invrg_mcrg_save(w->mcrg, state, "mcrg", g->world));
-  if (w->corr != NULL) INVRG_CALL(invrg_corr_save(w->corr, state, "corr", g->world));
-  invrg_h5_close(&d_records);
-  invrg_h5_close(&d_lattices);
-  invrg_h5_close(&d_updater);
-  INVRG_CALL(invrg_checkpoint_end(run->ckpt, &state, d));
-  if (d == INVRG_CKPT_STOP) err = INVRG_STOPPED;
-cleanup:
-  invrg_h5_close(&d_records);
-  invrg_h5_close(&d_lattices);
-  invrg_h5_close(&d_updater);
-  invrg_h5_close(&state);
-  free(block);
-  free(done);
-  return err;
-}
-
-/* The sizes before the checkpoint's: their FSS inputs and correlation sums. Collective. */
-static invrg_err restore_sizes(const invrg_run *run, hid_t state, int *size_index, double *fss_means,
-                               int64_t *fss_sizes, invrg_corr *corr) {
-  invrg_err err = INVRG_SUCCESS;
-  hid_t a = -1, d = -1;
-  const size_t per_size = (size_t)(run->cfg->mc.n_chains * run->cfg->mc.blocks_per_chain);
-  int64_t index = 0;
-  INVRG_H5_CALL(a = H5Aopen(state, "size_index", H5P_DEFAULT), "size_index");
-  INVRG_H5_CALL(H5Aread(a, H5T_NATIVE_INT64, &index), "size_index");
-  INVRG_CHECK(index >= 0 && index < run->cfg->mc.n_L, INVRG_ERR_RUNTIME,
-              "checkpoint: size_index %lld out of range", (long long)index);
-  *size_index = (int)index;
-  const size_t n = (size_t)(index + 1) * per_size;
-  INVRG_CALL(invrg_h5_read_int64(state, "fss_sizes", fss_sizes, n));
-  const hsize_t fdims[1] = {(hsize_t)(n * INVRG_N_PRIMARY)};
-  INVRG_CALL(invrg_h5_open_dataset(state, "fss_means", 1, fdims, &d));
-  INVRG_CALL(invrg_h5_read_rows(d, H5T_NATIVE_DOUBLE, 0, n * INVRG_N_PRIMARY, fss_means));
-  if (corr != NULL) INVRG_CALL(invrg_corr_load(corr, state, "corr"));
-cleanup:
-  invrg_h5_close(&d);
-  invrg_h5_close(&a);
-  return err;
-}
-
-/* This group's chains of the checkpoint's size: progress, records, lattice, updater. Collective. */
-static invrg_err restore_chains(size_work *w, hid_t state) {
-  invrg_err err = INVRG_SUCCESS;
-  invrg_run *run = w->run;
-  const invrg_groups *g = run->groups;
-  const invrg_config_mc *mc = &run->cfg->mc;
-  const int64_t n = mc->n_samples, n_chains = mc->n_chains;
-  const size_t len = record_length(mc->blocks_per_chain);
-  hid_t d_records = -1, d_lattices = -1, d_updater = -1;
-  int64_t *done = malloc((size_t)n_chains * sizeof *done);
-  INVRG_CHECK_ALLOC(done);
-  INVRG_CALL(invrg_h5_read_int64(state, "done", done, (size_t)n_chains));
-  int64_t n_slots = 0;
-  for (int64_t c = 0; c < n_chains; c++) n_slots += done[c] >= 0 && done[c] < n;
-  const hsize_t rdims[2] = {(hsize_t)n_chains, (hsize_t)len},
-                ldims[3] = {(hsize_t)(n_slots > 0 ? n_slots : 1), (hsize_t)w->L, (hsize_t)w->L},
-                udims[2] = {(hsize_t)(n_slots > 0 ? n_slots : 1), UPDATER_FIELDS};
-  INVRG_CALL(invrg_h5_open_dataset(state, "records", 2, rdims, &d_records));
-  INVRG_CALL(invrg_h5_open_dataset(state, "lattices", 3, ldims, &d_lattices));
-  INVRG_CALL(invrg_h5_open_dataset(state, "updater", 2, udims, &d_updater));
-  int64_t slot = 0;
-  for (int64_t c = 0; c < n_chains; c++) {
-    bool running = done[c] >= 0 && done[c] < n;
-    if (invrg_groups_item_owner(g, c) == g->group && done[c] >= 0) {
-      int64_t k = c / g->n_groups;
-      w->done[k] = done[c];
-      INVRG_CALL(invrg_h5_read_rows(d_records, H5T_NATIVE_DOUBLE, (hsize_t)c, 1,
-                                    w->records + (size_t)k * len));
-      if (running) { /* parked until it runs again (its series so far stay in the file) */
-        w->parked_spins[k] = malloc(invrg_configs_block_bytes(w->lat, false));
-        INVRG_CHECK_ALLOC(w->parked_spins[k]);
-        INVRG_CALL(invrg_configs_read_block(d_lattices, w->lat, slot, w->parked_spins[k]));
-        INVRG_CALL(invrg_h5_read_rows(d_updater, H5T_NATIVE_INT64, (hsize_t)slot, 1,
-                                      w->parked_updater[k]));
-      }
-    }
-    slot += running;
-  }
-  if (w->mcrg != NULL) INVRG_CALL(invrg_mcrg_load(w->mcrg, state, "mcrg"));
-cleanup:
-  invrg_h5_close(&d_records);
-  invrg_h5_close(&d_lattices);
-  invrg_h5_close(&d_updater);
-  free(done);
-  return err;
-}
-
-/* ------------------------------------------------------------------ execute */
-
-/*
- * All chains at one size (index i of &mc L): /mc/L<L>/, the log, and (on world rank 0)
- * the block means of the primaries [chain·B + block][primary] and block sizes for
- * finite-size scaling across sizes. @p state: the checkpoint to continue, or -1.
- */
-static invrg_err run_size(invrg_run *run, int i, invrg_corr *corr, double *fss_means_all,
-                          int64_t *fss_sizes_all, hid_t state) {
-  invrg_err err = INVRG_SUCCESS;
-  const invrg_config *cfg = run->cfg;
-  const invrg_config_mc *mc = &cfg->mc;
-  const invrg_groups *groups = run->groups;
-  const int64_t L = mc->L[i], n = mc->n_samples, B = mc->blocks_per_chain;
-  const size_t len = record_length(B), per_size = (size_t)(mc->n_chains * B);
-  double *fss_means = fss_means_all + (size_t)i * per_size * INVRG_N_PRIMARY;
-  int64_t *fss_sizes = fss_sizes_all + (size_t)i * per_size;
-  size_work w = {.run = run, .size_index = i, .L = L, .series_dset = -1,
-                 .u = {mc->algorithm_kind, NULL, NULL, 0}, .cw = {.dset = -1},
-                 .corr = corr, .fss_means = fss_means_all, .fss_sizes = fss_sizes_all};
-  w.n_mine = invrg_groups_item_count(groups, mc->n_chains);
-  invrg_mcrg_results *mcrg_results = NULL;
-  hid_t group = -1, dset_tau = -1;
-  double *all = NULL, *taus = NULL;
+  const invrg_config *cfg = w->run->cfg;
+  const invrg_groups *g = w->run->groups;
+  const int64_t n_chains = cfg->mc.n_chains;
+  const size_t len = w->chains.record_length, per_size = w->sizes->blocks_per_size;
+  double *rows = NULL, *taus = NULL;
   mc_result result;
   memset(&result, 0, sizeof result);
-  char path[64];
-  snprintf(path, sizeof path, "mc/L%lld", (long long)L);
-
-  INVRG_CALL(invrg_stage_lattice_create(groups, L, 1, &w.lat)); /* the check: it splits */
-  if (w.u.alg == INVRG_MC_WOLFF) INVRG_CALL(invrg_wolff_create(L, L, &w.u.wolff));
-  if (w.u.alg == INVRG_MC_SW) INVRG_CALL(invrg_sw_create(w.lat, &w.u.sw));
-
-  /* Datasets first: creating them is collective, writing them is not. */
-  INVRG_CALL(invrg_h5_create_group(run->file->file, path, &group));
-  hsize_t series_dims[3] = {(hsize_t)mc->n_chains, (hsize_t)n, N_SERIES};
-  INVRG_CALL(invrg_h5_create_dataset(group, "series", H5T_NATIVE_DOUBLE, 3, series_dims,
-                                     &w.series_dset));
-  INVRG_CALL(invrg_h5_attr_strings(w.series_dset, "columns", series_names, N_SERIES));
-  if (mc->save_configs) {
-    w.cw.packed = cfg->output.configs_format_kind == INVRG_CONFIGS_PACKED;
-    INVRG_CALL(invrg_configs_create(group, "configs", mc->n_chains * n, L, w.cw.packed, &w.cw.dset));
-    w.cw.writer = w.lat->mode == INVRG_LATTICE_DISTRIBUTED || groups->rank == 0;
-    w.cw.block_bytes = invrg_configs_block_bytes(w.lat, w.cw.packed);
-    w.cw.buf = malloc((size_t)n * w.cw.block_bytes);
-    INVRG_CHECK_ALLOC(w.cw.buf);
+  if (g->world_rank == 0) {
+    rows = malloc((size_t)n_chains * len * sizeof *rows);
+    taus = malloc((size_t)n_chains * N_SERIES * sizeof *taus);
+    INVRG_CHECK_ALLOC(rows);
+    INVRG_CHECK_ALLOC(taus);
   }
+  pack_records(w);
+  INVRG_CALL(invrg_reducer_gather(g, n_chains, (int)len, w->rows, rows));
+  if (g->world_rank == 0) {
+    invrg_mc_summary s = {
+        .block_means = w->sizes->fss_means + (size_t)size_index * per_size * INVRG_N_PRIMARY,
+        .block_sizes = w->sizes->fss_sizes + (size_t)size_index * per_size,
+        .tau_int = taus};
+    INVRG_CALL(invrg_mc_summarize(rows, n_chains, w->B, (double)(w->L * w->L), cfg->mc.beta, &s));
+    result.summary = s.summary;
+    memcpy(result.combined, s.combined, sizeof result.combined);
+    result.have_exact = invrg_exact_torus((int)w->L, cfg->mc.beta, &result.exact);
+  }
+  INVRG_MPI_CALL(MPI_Bcast(&result, (int)sizeof result, MPI_BYTE, 0, g->world));
+  INVRG_CALL(write_summary(w->run->file->file, cfg, w->L, &result));
+  INVRG_CALL(write_tau_int(group, n_chains, taus, g->world_rank == 0));
+  log_results(cfg, w->L, &result);
+cleanup:
+  free(rows);
+  free(taus);
+  return err;
+}
 
+/* The MCRG of the size's configurations: reduced, analysed, written to mcrg/mc, logged. */
+static invrg_err size_mcrg(size_work *w) {
+  invrg_err err = INVRG_SUCCESS;
+  invrg_mcrg_results *results = NULL;
+  INVRG_CALL(invrg_mcrg_reduce(w->mcrg));
+  INVRG_CALL(invrg_mcrg_analyze(w->mcrg, 0, &results));
+  INVRG_CALL(invrg_mcrg_write(results, w->run->file->file, "mc", "blocked",
+                              w->run->groups->world));
+  invrg_mcrg_log(results, "mc", "blocked");
+cleanup:
+  invrg_mcrg_results_destroy(&results);
+  return err;
+}
+
+/* ------------------------------------------------------------------ one size */
+
+/* /mc/L<L>/series, and configs with the buffer of one chain's samples if they are saved.
+ * Collective (dataset creation). */
+static invrg_err open_datasets(size_work *w, hid_t group) {
+  invrg_err err = INVRG_SUCCESS;
+  const invrg_config *cfg = w->run->cfg;
+  const int64_t n_chains = cfg->mc.n_chains, n = w->n;
+  const hsize_t dims[3] = {(hsize_t)n_chains, (hsize_t)n, N_SERIES};
+  config_writer *cw = &w->cw;
+  INVRG_CALL(invrg_h5_create_dataset(group, "series", H5T_NATIVE_DOUBLE, 3, dims,
+                                     &w->series_dset));
+  INVRG_CALL(invrg_h5_attr_strings(w->series_dset, "columns", invrg_mc_series_names, N_SERIES));
+  if (!cfg->mc.save_configs) goto cleanup;
+  cw->packed = cfg->output.configs_format_kind == INVRG_CONFIGS_PACKED;
+  INVRG_CALL(invrg_configs_create(group, "configs", n_chains * n, w->L, cw->packed, &cw->dset));
+  cw->writer = w->lat->mode == INVRG_LATTICE_DISTRIBUTED || w->run->groups->rank == 0;
+  cw->block_bytes = invrg_configs_block_bytes(w->lat, cw->packed);
+  cw->buf = malloc((size_t)n * cw->block_bytes);
+  INVRG_CHECK_ALLOC(cw->buf);
+cleanup:
+  return err;
+}
+
+/* The arrays of this group's chains: series, records (with their rows), checkpoint state. */
+static invrg_err alloc_chains(size_work *w) {
+  invrg_err err = INVRG_SUCCESS;
+  const int64_t n_chains = w->run->cfg->mc.n_chains, B = w->B;
+  const int64_t n_mine = invrg_groups_item_count(w->run->groups, n_chains);
+  const size_t mine = (size_t)(n_mine > 0 ? n_mine : 1), len = invrg_mc_record_length(B);
+  invrg_mc_chains_state *c = &w->chains;
+  *c = (invrg_mc_chains_state){.n_chains = n_chains, .n_samples = w->n, .record_length = len,
+                               .n_mine = n_mine};
+  w->series = malloc((size_t)w->n * N_SERIES * sizeof *w->series);
+  w->records = calloc(mine, sizeof *w->records);
+  w->block_means = calloc(mine * (size_t)B * INVRG_N_PRIMARY, sizeof *w->block_means);
+  w->block_sizes = calloc(mine * (size_t)B, sizeof *w->block_sizes);
+  w->rows = c->records = calloc(mine * len, sizeof *w->rows);
+  c->done = malloc(mine * sizeof *c->done);
+  c->spins = calloc(mine, sizeof *c->spins);
+  c->updater = calloc(mine, sizeof *c->updater);
+  INVRG_CHECK_ALLOC(w->series);
+  INVRG_CHECK_ALLOC(w->records);
+  INVRG_CHECK_ALLOC(w->block_means);
+  INVRG_CHECK_ALLOC(w->block_sizes);
+  INVRG_CHECK_ALLOC(w->rows);
+  INVRG_CHECK_ALLOC(c->done);
+  INVRG_CHECK_ALLOC(c->spins);
+  INVRG_CHECK_ALLOC(c->updater);
+  for (int64_t k = 0; k < n_mine; k++) {
+    c->done[k] = -1;
+    w->records[k].block_means = w->block_means + (size_t)(k * B) * INVRG_N_PRIMARY;
+    w->records[k].block_sizes = w->block_sizes + k * B;
+  }
+cleanup:
+  return err;
+}
+
+/* The lattice, updater, group /mc/L<L> (in @p group) and its datasets, the MCRG accumulator
+ * and the chains' arrays of one size. Collective. */
+static invrg_err size_open(size_work *w, hid_t *group) {
+  invrg_err err = INVRG_SUCCESS;
+  const invrg_config *cfg = w->run->cfg;
+  const invrg_groups *g = w->run->groups;
+  char path[64];
+  invrg_schema_size_path(path, sizeof path, "mc", NULL, w->L);
+  INVRG_CALL(invrg_stage_lattice_create(g, w->L, 1, &w->lat)); /* the check: it splits */
+  if (w->u.alg == INVRG_MC_WOLFF) INVRG_CALL(invrg_wolff_create(w->L, w->L, &w->u.wolff));
+  if (w->u.alg == INVRG_MC_SW) INVRG_CALL(invrg_sw_create(w->lat, &w->u.sw));
+  /* Datasets first: creating them is collective, writing them is not. */
+  INVRG_CALL(invrg_h5_create_group(w->run->file->file, path, group));
+  INVRG_CALL(open_datasets(w, *group));
   if (cfg->analyze.mcrg_on_mc) {
     const invrg_mcrg_params mp = invrg_stage_mcrg_params(cfg, (int)cfg->analyze.mcrg_levels,
                                                          (int)cfg->analyze.jackknife_blocks);
-    INVRG_CALL(invrg_mcrg_create(&mp, groups, &w.mcrg));
+    INVRG_CALL(invrg_mcrg_create(&mp, g, &w->mcrg));
   }
-  if (corr != NULL) INVRG_CALL(invrg_corr_prepare(corr, w.lat));
-  const size_t mine = (size_t)(w.n_mine > 0 ? w.n_mine : 1);
-  w.series = malloc((size_t)n * N_SERIES * sizeof *w.series);
-  w.records = calloc(mine * len, sizeof *w.records);
-  w.done = malloc(mine * sizeof *w.done);
-  w.parked_spins = calloc(mine, sizeof *w.parked_spins);
-  w.parked_updater = calloc(mine, sizeof *w.parked_updater);
-  w.running = -1;
-  INVRG_CHECK_ALLOC(w.parked_spins);
-  INVRG_CHECK_ALLOC(w.parked_updater);
-  INVRG_CHECK_ALLOC(w.series);
-  INVRG_CHECK_ALLOC(w.records);
-  INVRG_CHECK_ALLOC(w.done);
-  for (int64_t k = 0; k < w.n_mine; k++) w.done[k] = -1;
-  if (state >= 0) INVRG_CALL(restore_chains(&w, state));
+  w->sizes->mcrg = w->mcrg; /* a checkpoint saves its sums */
+  if (w->sizes->corr != NULL) INVRG_CALL(invrg_corr_prepare(w->sizes->corr, w->lat));
+  INVRG_CALL(alloc_chains(w));
+cleanup:
+  return err;
+}
 
+static void size_close(size_work *w) {
+  w->sizes->mcrg = NULL;
+  invrg_mcrg_destroy(&w->mcrg);
+  invrg_h5_close(&w->series_dset);
+  invrg_h5_close(&w->cw.dset);
+  free(w->cw.buf);
+  free(w->series);
+  free(w->records);
+  free(w->block_means);
+  free(w->block_sizes);
+  free(w->rows);
+  free(w->chains.done);
+  for (int64_t k = 0; w->chains.spins != NULL && k < w->chains.n_mine; k++)
+    free(w->chains.spins[k]);
+  free(w->chains.spins);
+  free(w->chains.updater);
+  invrg_wolff_destroy(&w->u.wolff);
+  invrg_sw_destroy(&w->u.sw);
+  invrg_lattice_destroy(&w->lat);
+}
+
+/* This group's chains from where they stand, then the checkpoints due at their end. */
+static invrg_err run_chains(size_work *w) {
+  invrg_err err = INVRG_SUCCESS;
+  const invrg_run *run = w->run;
+  const invrg_config_mc *mc = &run->cfg->mc;
+  const int64_t n_mine = w->chains.n_mine;
+  const bool wolff = w->u.alg == INVRG_MC_WOLFF;
   char label[96];
-  snprintf(label, sizeof label, "mc L=%lld %s (group %d: %lld chains)", (long long)L,
-           mc->algorithm, groups->group, (long long)w.n_mine);
-  invrg_progress_start(&w.progress, label,
-                       (double)(w.n_mine * (mc->n_therm + n * mc->sample_every)),
-                       w.u.alg == INVRG_MC_WOLFF ? "flipped spins" : "spin updates", 10.0);
-  for (int64_t k = 0; k < w.n_mine; k++) {
-    if (w.done[k] >= n) continue; /* complete before the checkpoint */
-    double *rec = w.records + (size_t)k * len, *chain_series = w.series;
-    double *bm = rec + N_SERIES * STATS_FIELDS;
-    INVRG_CALL(chain_run(&w, k));
-    int64_t *sizes = malloc((size_t)B * sizeof *sizes);
-    INVRG_CHECK_ALLOC(sizes);
-    block_sizes_of(n, B, sizes);
-    for (int64_t b = 0; b < B; b++) bm[(size_t)B * INVRG_N_PRIMARY + (size_t)b] = (double)sizes[b];
-    free(sizes);
-    /* τ_int of each observable of this chain. */
-    double *column = malloc((size_t)n * sizeof *column);
-    INVRG_CHECK_ALLOC(column);
-    for (int o = 0; o < N_SERIES; o++) {
-      invrg_series_stats st;
-      for (int64_t s = 0; s < n; s++) column[s] = chain_series[s * N_SERIES + o];
-      invrg_stats_series(column, (size_t)n, 0, &st);
-      stats_to_record(&st, rec + o * STATS_FIELDS);
-    }
-    free(column);
-    if (groups->rank == 0)
-      INVRG_CALL(invrg_h5_write_rows(w.series_dset, H5T_NATIVE_DOUBLE,
-                                     (hsize_t)invrg_groups_item(groups, k), 1, chain_series));
+  snprintf(label, sizeof label, "mc L=%lld %s (group %d: %lld chains)", (long long)w->L,
+           mc->algorithm, run->groups->group, (long long)n_mine);
+  invrg_progress_start(&w->progress, label,
+                       (double)(n_mine * (mc->n_therm + w->n * mc->sample_every)),
+                       wolff ? "flipped spins" : "spin updates", 10.0);
+  for (int64_t k = 0; k < n_mine; k++) {
+    if (w->chains.done[k] >= w->n) continue; /* complete before the checkpoint */
+    INVRG_CALL(chain_run(w, k));
+    INVRG_CALL(chain_finish(w, k));
   }
   /* The end of the chains: every rank learns whether a checkpoint is due now. */
   for (;;) {
     invrg_ckpt_decision d;
     INVRG_CALL(invrg_checkpoint_sync(run->ckpt, &d));
     if (d == INVRG_CKPT_NONE) break;
-    INVRG_CALL(save_state(&w, d));
+    INVRG_CALL(save_state(w, d));
   }
-  invrg_progress_finish(&w.progress, w.u.alg == INVRG_MC_WOLFF ? (double)w.counts.spins_flipped
-                                                           : w.steps_done * (double)(L * L));
-
-  /* Chains in chain order on rank 0, summary there, then to everyone. */
-  if (groups->world_rank == 0) {
-    all = malloc((size_t)mc->n_chains * len * sizeof *all);
-    INVRG_CHECK_ALLOC(all);
-  }
-  INVRG_CALL(invrg_reducer_gather(groups, mc->n_chains, (int)len, w.records, all));
-  if (groups->world_rank == 0) {
-    for (int64_t c = 0; c < mc->n_chains; c++) {
-      const double *bm = all + (size_t)c * len + N_SERIES * STATS_FIELDS;
-      memcpy(fss_means + (size_t)(c * B) * INVRG_N_PRIMARY, bm,
-             (size_t)B * INVRG_N_PRIMARY * sizeof *bm);
-      for (int64_t b = 0; b < B; b++) fss_sizes[c * B + b] = (int64_t)bm[B * INVRG_N_PRIMARY + b];
-    }
-    summarize(all, mc->n_chains, B, (double)(L * L), mc->beta, &result);
-    result.have_exact = invrg_exact_torus((int)L, mc->beta, &result.exact);
-  }
-  INVRG_MPI_CALL(MPI_Bcast(&result, (int)sizeof result, MPI_BYTE, 0, groups->world));
-  INVRG_CALL(write_summary(run->file->file, cfg, L, &result));
-
-  /* τ_int of every chain and observable, [chain][observable]. */
-  taus = malloc((size_t)mc->n_chains * N_SERIES * sizeof *taus);
-  INVRG_CHECK_ALLOC(taus);
-  if (groups->world_rank == 0)
-    for (int64_t c = 0; c < mc->n_chains; c++)
-      for (int o = 0; o < N_SERIES; o++)
-        taus[c * N_SERIES + o] = all[(size_t)c * len + (size_t)o * STATS_FIELDS + 2];
-  INVRG_MPI_CALL(MPI_Bcast(taus, (int)(mc->n_chains * N_SERIES), MPI_DOUBLE, 0, groups->world));
-  hsize_t tau_dims[2] = {(hsize_t)mc->n_chains, N_SERIES};
-  INVRG_CALL(invrg_h5_create_dataset(group, "tau_int", H5T_NATIVE_DOUBLE, 2, tau_dims, &dset_tau));
-  INVRG_CALL(invrg_h5_attr_strings(dset_tau, "columns", series_names, N_SERIES));
-  if (groups->world_rank == 0)
-    INVRG_CALL(invrg_h5_write_rows(dset_tau, H5T_NATIVE_DOUBLE, 0, (hsize_t)mc->n_chains, taus));
-  log_results(cfg, L, &result);
-  if (w.mcrg != NULL) {
-    INVRG_CALL(invrg_mcrg_reduce(w.mcrg));
-    INVRG_CALL(invrg_mcrg_analyze(w.mcrg, 0, &mcrg_results));
-    INVRG_CALL(invrg_mcrg_write(mcrg_results, run->file->file, "mc", "blocked", groups->world));
-    invrg_mcrg_log(mcrg_results, "mc", "blocked");
-  }
+  invrg_progress_finish(&w->progress, wolff ? (double)w->counts.spins_flipped
+                                            : w->steps_done * (double)(w->L * w->L));
 cleanup:
-  invrg_mcrg_results_destroy(&mcrg_results);
-  invrg_mcrg_destroy(&w.mcrg);
-  invrg_h5_close(&dset_tau);
-  invrg_h5_close(&w.series_dset);
-  invrg_h5_close(&w.cw.dset);
-  invrg_h5_close(&group);
-  free(w.cw.buf);
-  free(w.series);
-  free(w.records);
-  free(w.done);
-  for (int64_t k = 0; w.parked_spins != NULL && k < w.n_mine; k++) free(w.parked_spins[k]);
-  free(w.parked_spins);
-  free(w.parked_updater);
-  free(all);
-  free(taus);
-  invrg_wolff_destroy(&w.u.wolff);
-  invrg_sw_destroy(&w.u.sw);
-  invrg_lattice_destroy(&w.lat);
   return err;
 }
+
+/*
+ * All chains at one size (index i of &mc L): /mc/L<L>/, the log, and (on world rank 0) the
+ * block means and sizes of the primaries in @p sizes for finite-size scaling across sizes.
+ * @p state: the checkpoint to continue, or -1.
+ */
+static invrg_err run_size(invrg_run *run, int i, invrg_mc_sizes_state *sizes, hid_t state) {
+  invrg_err err = INVRG_SUCCESS;
+  const invrg_config_mc *mc = &run->cfg->mc;
+  size_work w = {.run = run, .L = mc->L[i], .n = mc->n_samples, .B = mc->blocks_per_chain,
+                 .sizes = sizes, .u = {mc->algorithm_kind, NULL, NULL, 0},
+                 .cw = {.dset = -1}, .series_dset = -1, .running = -1};
+  hid_t group = -1;
+  sizes->size_index = i;
+  INVRG_CALL(size_open(&w, &group));
+  if (state >= 0) INVRG_CALL(restore_chains(&w, state));
+  INVRG_CALL(run_chains(&w));
+  INVRG_CALL(size_results(&w, i, group));
+  if (w.mcrg != NULL) INVRG_CALL(size_mcrg(&w));
+cleanup:
+  size_close(&w);
+  invrg_h5_close(&group);
+  return err;
+}
+
+/* ------------------------------------------------------------------ execute */
 
 /* Every size of &mc L, then their correlations and finite-size scaling. */
 static invrg_err mc_execute(invrg_run *run) {
@@ -742,33 +669,35 @@ static invrg_err mc_execute(invrg_run *run) {
   const int n_L = cfg->mc.n_L, n_blocks = (int)(cfg->mc.n_chains * cfg->mc.blocks_per_chain);
   const size_t per_size = (size_t)n_blocks * INVRG_N_PRIMARY;
   const hid_t state = invrg_checkpoint_state(run->ckpt);
-  int first_size = 0;
-  invrg_corr *corr = NULL;
-  double *means = calloc((size_t)n_L * per_size, sizeof *means);
-  int64_t *sizes = calloc((size_t)n_L * (size_t)n_blocks, sizeof *sizes);
-  INVRG_CHECK_ALLOC(means);
-  INVRG_CHECK_ALLOC(sizes);
+  invrg_mc_sizes_state sizes = {.blocks_per_size = (size_t)n_blocks};
+  sizes.fss_means = calloc((size_t)n_L * per_size, sizeof *sizes.fss_means);
+  sizes.fss_sizes = calloc((size_t)n_L * (size_t)n_blocks, sizeof *sizes.fss_sizes);
+  INVRG_CHECK_ALLOC(sizes.fss_means);
+  INVRG_CHECK_ALLOC(sizes.fss_sizes);
   if (cfg->analyze.correlations) { /* one accumulator for all sizes, blocks as the summary's */
     invrg_corr_params cp = {n_blocks, 64};
-    INVRG_CALL(invrg_corr_create(&cp, groups, &corr));
+    INVRG_CALL(invrg_corr_create(&cp, groups, &sizes.corr));
   }
-  if (state >= 0) INVRG_CALL(restore_sizes(run, state, &first_size, means, sizes, corr));
+  if (state >= 0) INVRG_CALL(invrg_mc_checkpoint_read_sizes(state, n_L, &sizes));
+  const int first_size = sizes.size_index;
   for (int i = first_size; i < n_L; i++)
-    INVRG_CALL(run_size(run, i, corr, means, sizes, i == first_size ? state : -1));
+    INVRG_CALL(run_size(run, i, &sizes, i == first_size ? state : -1));
   const bool fit = invrg_stage_fits_source(cfg, INVRG_SOURCE_MC) && n_L >= 2;
   if (fit) { /* the block means of every size are on world rank 0 */
-    INVRG_MPI_CALL(MPI_Bcast(means, (int)((size_t)n_L * per_size), MPI_DOUBLE, 0, groups->world));
-    INVRG_MPI_CALL(MPI_Bcast(sizes, n_L * n_blocks, MPI_INT64_T, 0, groups->world));
+    INVRG_MPI_CALL(MPI_Bcast(sizes.fss_means, (int)((size_t)n_L * per_size), MPI_DOUBLE, 0,
+                             groups->world));
+    INVRG_MPI_CALL(MPI_Bcast(sizes.fss_sizes, n_L * n_blocks, MPI_INT64_T, 0, groups->world));
   }
   invrg_measure_size measured[sizeof cfg->mc.L / sizeof cfg->mc.L[0]];
   for (int i = 0; i < n_L; i++)
-    measured[i] = (invrg_measure_size){cfg->mc.L[i], cfg->mc.beta, means + (size_t)i * per_size,
-                                       sizes + (size_t)i * (size_t)n_blocks};
-  INVRG_CALL(invrg_measure_tail_run(run, "mc", corr, fit, measured, n_L, n_blocks));
+    measured[i] = (invrg_measure_size){cfg->mc.L[i], cfg->mc.beta,
+                                       sizes.fss_means + (size_t)i * per_size,
+                                       sizes.fss_sizes + (size_t)i * (size_t)n_blocks};
+  INVRG_CALL(invrg_measure_tail_run(run, "mc", sizes.corr, fit, measured, n_L, n_blocks));
 cleanup:
-  invrg_corr_destroy(&corr);
-  free(means);
-  free(sizes);
+  invrg_corr_destroy(&sizes.corr);
+  free(sizes.fss_means);
+  free(sizes.fss_sizes);
   return err;
 }
 

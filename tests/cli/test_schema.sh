@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The run file's schema: tools/runfile_schema.json is what `invrg --print-schema` prints, and every
 # group, dataset and attribute of the run files of two small pipelines (every stage, MCRG on every
-# kind of pair, correlations, FSS, the exact fit and a stochastic training) is described by it.
+# kind of pair, correlations, FSS, the exact fit and a stochastic training, a --set) is described
+# by it.
 source "$(dirname "$0")/lib.sh"
 
 expect_status 0 "--print-schema runs" -- "$INVRG" --print-schema
@@ -28,7 +29,8 @@ cat > sgd.nml <<'NML'
 &train data_L = 8, optimizer = 'adam', epochs = 2, batch = 10, n_replicas = 2 /
 NML
 expect_status 0 "pipeline of every stage on 2 ranks" -- "$MPIEXEC" -n 2 "$INVRG" all.nml
-expect_status 0 "stochastic training" -- "$MPIEXEC" -n 1 "$INVRG" sgd.nml
+expect_status 0 "stochastic training (a key set on the command line: /config/overrides)" -- \
+  "$MPIEXEC" -n 1 "$INVRG" sgd.nml --set "run.title=an override"
 
 cat > check.py <<'PY'
 import shutil, sys

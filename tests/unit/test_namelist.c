@@ -636,6 +636,123 @@ START_TEST(suggestions) {
 }
 END_TEST
 
+/* ------------------------------------------------------------------ command-line overrides */
+
+/* Parses @p text, then applies the @p n overrides; returns the errors of both. */
+static int parse_and_override(const char *text, const char *const *overrides, int n) {
+  const int file_errors = parse(text);
+  return file_errors + invrg_nl_apply_overrides(overrides, n, &cfg, &res);
+}
+
+START_TEST(overrides_replace_the_file_values) {
+  static const char *const set[] = {"alpha.n=9",          "alpha.list=4,6 8",
+                                    " ALPHA.Name = x/y, z", "alpha.names=c, d",
+                                    "beta.x=-2d0",        "alpha.mode='Exact'",
+                                    "alpha.xs=3*0.5",     "alpha.flag=T"};
+  ck_assert_int_eq(parse_and_override("&alpha n = 3, list = 2, x = 4 / &beta x = 1 /", set, 8), 0);
+  ck_assert_int_eq(cfg.n, 9);
+  ck_assert_int_eq(cfg.n_list, 3);
+  ck_assert(cfg.list[0] == 4 && cfg.list[1] == 6 && cfg.list[2] == 8);
+  ck_assert_str_eq(cfg.name, "x/y, z"); /* an unquoted scalar string: all of it, trimmed */
+  ck_assert_int_eq(cfg.n_names, 2);
+  ck_assert(strcmp(cfg.names[0], "c") == 0 && strcmp(cfg.names[1], "d") == 0);
+  ck_assert(cfg.beta_x == -2.0 && cfg.flag && cfg.x == 4.0);
+  ck_assert_str_eq(cfg.mode, "exact");
+  ck_assert(cfg.n_xs == 3 && cfg.xs[0] == 0.5 && cfg.xs[2] == 0.5);
+  /* The position of an overridden key is its override (line -k); the others keep the file's. */
+  ck_assert_int_eq(res.key_pos[0].line, -1);
+  ck_assert_int_eq(res.key_pos[2].line, -2);
+  ck_assert_int_eq(res.key_pos[3].line, 1); /* x: from the file */
+  ck_assert_int_eq(res.key_pos[10].line, -5); /* beta.x */
+}
+END_TEST
+
+START_TEST(overrides_strings_with_or_without_quotes) {
+  static const char *const quoted[] = {"alpha.name='it''s'", "alpha.names=\"p q\", 'r'"};
+  ck_assert_int_eq(parse_and_override("", quoted, 2), 0);
+  ck_assert_str_eq(cfg.name, "it's");
+  ck_assert(cfg.n_names == 2 && strcmp(cfg.names[0], "p q") == 0);
+  static const char *const bare[] = {"alpha.name=it's !", "alpha.names=u"};
+  ck_assert_int_eq(parse_and_override("", bare, 2), 0);
+  ck_assert_str_eq(cfg.name, "it's !");
+  ck_assert(cfg.n_names == 1 && strcmp(cfg.names[0], "u") == 0);
+}
+END_TEST
+
+/* Applies one override to the defaults, expecting exactly one error, at column @p c. */
+#define EXPECT_OVERRIDE_ERROR(text, c, msg)                              \
+  do {                                                                   \
+    static const char *const one[] = {text};                             \
+    ck_assert_int_eq(parse_and_override("", one, 1), 1);                 \
+    EXPECT_ERROR(0, -1, c, msg);                                         \
+  } while (0)
+
+START_TEST(overrides_errors_name_the_override) {
+  EXPECT_OVERRIDE_ERROR("alpha.n=abc", 9, "key 'n' expects an integer, got 'abc'");
+  EXPECT_OVERRIDE_ERROR("alpha.n=200", 9, "key 'n' must be between 1 and 100, got 200");
+  EXPECT_OVERRIDE_ERROR("alpha.n='5'", 9, "key 'n' expects an integer, got the string '5'");
+  EXPECT_OVERRIDE_ERROR("alpha.n=", 1, "key 'n' has no value");
+  EXPECT_OVERRIDE_ERROR("alpha.list=3", 1, "key 'list': value 3 is odd; give even numbers");
+  EXPECT_OVERRIDE_ERROR("alpha.mode=fats", 12,
+                        "key 'mode' must be one of 'fast', 'careful' or 'exact', got 'fats' "
+                        "(did you mean 'fast'?)");
+  EXPECT_OVERRIDE_ERROR("alpah.n=3", 1, "unknown group '&alpah' (did you mean '&alpha'?)");
+  EXPECT_OVERRIDE_ERROR("alpha.nn=3", 7, "unknown key 'nn' in group '&alpha' (did you mean 'n'?)");
+  EXPECT_OVERRIDE_ERROR("alpha.n", 1, "expected group.key=value (e.g. mc.L=64): there is no '='");
+  EXPECT_OVERRIDE_ERROR("flags=T,T", 1,
+                        "expected group.key=value: 'flags' names no group (did you mean "
+                        "'alpha.flags'?)");
+  EXPECT_OVERRIDE_ERROR("x=1", 1, "expected group.key=value (e.g. mc.L=64), got 'x'");
+  EXPECT_OVERRIDE_ERROR("alpha.n=5 /", 11, "unexpected '/' after the values of key 'n'");
+  EXPECT_OVERRIDE_ERROR("alpha.n=5 ! five", 11,
+                        "'!' would start a comment here; quote a value that holds it");
+  EXPECT_OVERRIDE_ERROR("alpha.names=a,,b", 15, "empty value in the list of key 'names'");
+  EXPECT_OVERRIDE_ERROR("alpha.name='open", 12, "missing terminating ' character");
+  EXPECT_OVERRIDE_ERROR("alpha.n=1\n", 1, "a --set value cannot hold a line break");
+  /* Twice on the command line (the file may set it: that is what an override is for). */
+  static const char *const twice[] = {"alpha.n=4", "beta.x=1", "Alpha.N=5"};
+  ck_assert_int_eq(parse_and_override("&alpha n = 3 /", twice, 3), 1);
+  EXPECT_ERROR(0, -3, 1,
+               "key 'n' of '&alpha' is given twice on the command line (first by --set #1)");
+  /* The file's errors and the overrides' together, the file's first. */
+  static const char *const bad[] = {"alpha.x=-1", "beta.y=2"};
+  ck_assert_int_eq(parse_and_override("&alpha n = 0 /", bad, 2), 3);
+  EXPECT_ERROR(0, 1, 12, "key 'n' must be between 1 and 100, got 0");
+  EXPECT_ERROR(1, -1, 9, "key 'x' must be >= 0, got -1");
+  EXPECT_ERROR(2, -2, 6, "unknown key 'y' in group '&beta' (did you mean 'x'?)");
+  char *text = NULL;
+  size_t len = 0;
+  FILE *f = open_memstream(&text, &len);
+  invrg_nl_print_diagnostics(&res, f);
+  fclose(f);
+  ck_assert_str_eq(text, "t.nml:1:12: error: key 'n' must be between 1 and 100, got 0\n"
+                         "command line: --set #1 'alpha.x=-1': error: key 'x' must be >= 0, "
+                         "got -1\n"
+                         "command line: --set #2 'beta.y=2': error: unknown key 'y' in group "
+                         "'&beta' (did you mean 'x'?)\n");
+  free(text);
+}
+END_TEST
+
+START_TEST(write_noted_marks_keys) {
+  EXPECT_OK("&alpha n = 5 /");
+  const char *notes[11] = {NULL};
+  notes[0] = "from the command line: --set alpha.n=5";
+  char *text = NULL;
+  size_t len = 0;
+  FILE *f = open_memstream(&text, &len);
+  invrg_nl_write_noted(&schema, &cfg, notes, f);
+  fclose(f);
+  ck_assert_ptr_nonnull(strstr(text, "\n  n = 5  ! from the command line: --set alpha.n=5\n"));
+  ck_assert_ptr_nonnull(strstr(text, "\n  pair = 0, 0\n")); /* no note: as invrg_nl_write */
+  tcfg back;
+  memcpy(&back, &cfg, sizeof back);
+  ck_assert_int_eq(parse(text), 0); /* still a namelist that reads back */
+  ck_assert_int_eq(cfg.n, back.n);
+  free(text);
+}
+END_TEST
+
 static Suite *namelist_suite(void) {
   Suite *s = suite_create("namelist");
   TCase *ok = tcase_create("accepted");
@@ -702,6 +819,13 @@ static Suite *namelist_suite(void) {
   tcase_add_test(w, markdown_lists_every_key);
   tcase_add_test(w, suggestions);
   suite_add_tcase(s, w);
+
+  TCase *o = tcase_create("overrides");
+  tcase_add_test(o, overrides_replace_the_file_values);
+  tcase_add_test(o, overrides_strings_with_or_without_quotes);
+  tcase_add_test(o, overrides_errors_name_the_override);
+  tcase_add_test(o, write_noted_marks_keys);
+  suite_add_tcase(s, o);
   return s;
 }
 

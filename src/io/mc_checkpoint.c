@@ -1,0 +1,169 @@
+/* The state of stage mc in a checkpoint, /checkpoint/mc (mc_checkpoint.h). */
+#include "invrg/mc_checkpoint.h"
+
+#include <stdbool.h>
+#include <stdlib.h>
+
+#include "invrg/configs_io.h"
+#include "invrg/corr_io.h"
+#include "invrg/h5util.h"
+#include "invrg/mcrg_io.h"
+#include "invrg/observables.h"
+
+/* A chain in progress has a lattice and an updater in the checkpoint (a slot). */
+static bool in_progress(int64_t done, int64_t n_samples) {
+  return done >= 0 && done < n_samples;
+}
+
+static int64_t count_slots(const int64_t *done, int64_t n_chains, int64_t n_samples) {
+  int64_t n_slots = 0;
+  for (int64_t c = 0; c < n_chains; c++) n_slots += in_progress(done[c], n_samples);
+  return n_slots;
+}
+
+/* done[chain] of all chains from each group's own. Collective on g->world. */
+static invrg_err gather_done(const invrg_groups *g, const invrg_mc_chains_state *c,
+                             int64_t *done) {
+  invrg_err err = INVRG_SUCCESS;
+  for (int64_t j = 0; j < c->n_chains; j++) done[j] = -1;
+  for (int64_t k = 0; k < c->n_mine; k++) done[invrg_groups_item(g, k)] = c->done[k];
+  INVRG_MPI_CALL(MPI_Allreduce(MPI_IN_PLACE, done, (int)c->n_chains, MPI_INT64_T, MPI_MAX,
+                               g->world));
+cleanup:
+  return err;
+}
+
+/* records, lattices and updater: created by all, each row written by the ranks that hold it. */
+static invrg_err write_chains(hid_t state, const invrg_groups *g, const invrg_lattice *lat,
+                              const invrg_mc_chains_state *c, const int64_t *done) {
+  invrg_err err = INVRG_SUCCESS;
+  hid_t d_records = -1, d_lattices = -1, d_updater = -1;
+  const int64_t n_slots = count_slots(done, c->n_chains, c->n_samples);
+  const int64_t slots = n_slots > 0 ? n_slots : 1;
+  const hsize_t rdims[2] = {(hsize_t)c->n_chains, (hsize_t)c->record_length},
+                udims[2] = {(hsize_t)slots, INVRG_MC_UPDATER_FIELDS};
+  INVRG_CALL(invrg_h5_create_dataset(state, "records", H5T_IEEE_F64LE, 2, rdims, &d_records));
+  INVRG_CALL(invrg_configs_create(state, "lattices", slots, lat->lx, false, &d_lattices));
+  INVRG_CALL(invrg_h5_create_dataset(state, "updater", H5T_STD_I64LE, 2, udims, &d_updater));
+  const bool spins_writer = lat->mode == INVRG_LATTICE_DISTRIBUTED || g->rank == 0;
+  int64_t slot = 0;
+  for (int64_t j = 0; j < c->n_chains; j++) {
+    const bool running = in_progress(done[j], c->n_samples);
+    if (invrg_groups_item_owner(g, j) == g->group && done[j] >= 0) {
+      const int64_t k = j / g->n_groups; /* chain j is the group's k-th item */
+      if (g->rank == 0)
+        INVRG_CALL(invrg_h5_write_rows(d_records, H5T_NATIVE_DOUBLE, (hsize_t)j, 1,
+                                       c->records + (size_t)k * c->record_length));
+      if (running && spins_writer)
+        INVRG_CALL(invrg_configs_write(d_lattices, lat, false, slot, 1, c->spins[k]));
+      if (running && g->rank == 0)
+        INVRG_CALL(invrg_h5_write_rows(d_updater, H5T_NATIVE_INT64, (hsize_t)slot, 1,
+                                       c->updater[k]));
+    }
+    slot += running;
+  }
+cleanup:
+  invrg_h5_close(&d_records);
+  invrg_h5_close(&d_lattices);
+  invrg_h5_close(&d_updater);
+  return err;
+}
+
+invrg_err invrg_mc_checkpoint_save(invrg_checkpoint *ck, invrg_ckpt_decision d,
+                                   const invrg_groups *g, const invrg_lattice *lat,
+                                   const invrg_mc_chains_state *chains,
+                                   const invrg_mc_sizes_state *sizes) {
+  invrg_err err = INVRG_SUCCESS;
+  hid_t state = -1;
+  const bool root = g->world_rank == 0;
+  const size_t n_fss = (size_t)(sizes->size_index + 1) * sizes->blocks_per_size;
+  int64_t *done = malloc((size_t)chains->n_chains * sizeof *done);
+  INVRG_CHECK_ALLOC(done);
+  INVRG_CALL(gather_done(g, chains, done));
+
+  INVRG_CALL(invrg_checkpoint_begin(ck, &state));
+  const int64_t size_index = sizes->size_index;
+  INVRG_CALL(invrg_h5_attr_int64(state, "size_index", &size_index, 1, true));
+  INVRG_CALL(invrg_h5_write_int64(state, "done", done, (size_t)chains->n_chains, root));
+  INVRG_CALL(write_chains(state, g, lat, chains, done));
+  INVRG_CALL(invrg_h5_write_int64(state, "fss_sizes", sizes->fss_sizes, n_fss, root));
+  const hsize_t fdims[1] = {(hsize_t)(n_fss * INVRG_N_PRIMARY)};
+  INVRG_CALL(invrg_h5_dataset_doubles(state, "fss_means", 1, fdims, sizes->fss_means, root));
+  if (sizes->mcrg != NULL) INVRG_CALL(invrg_mcrg_save(sizes->mcrg, state, "mcrg", g->world));
+  if (sizes->corr != NULL) INVRG_CALL(invrg_corr_save(sizes->corr, state, "corr", g->world));
+  INVRG_CALL(invrg_checkpoint_end(ck, &state, d));
+cleanup:
+  invrg_h5_close(&state);
+  free(done);
+  return err;
+}
+
+invrg_err invrg_mc_checkpoint_read_sizes(hid_t state, int n_L, invrg_mc_sizes_state *sizes) {
+  invrg_err err = INVRG_SUCCESS;
+  hid_t a = -1, d = -1;
+  int64_t index = 0;
+  INVRG_H5_CALL(a = H5Aopen(state, "size_index", H5P_DEFAULT), "size_index");
+  INVRG_H5_CALL(H5Aread(a, H5T_NATIVE_INT64, &index), "size_index");
+  INVRG_CHECK(index >= 0 && index < n_L, INVRG_ERR_RUNTIME,
+              "checkpoint: size_index %lld out of range", (long long)index);
+  sizes->size_index = (int)index;
+  const size_t n = (size_t)(index + 1) * sizes->blocks_per_size;
+  INVRG_CALL(invrg_h5_read_int64(state, "fss_sizes", sizes->fss_sizes, n));
+  const hsize_t fdims[1] = {(hsize_t)(n * INVRG_N_PRIMARY)};
+  INVRG_CALL(invrg_h5_open_dataset(state, "fss_means", 1, fdims, &d));
+  INVRG_CALL(invrg_h5_read_rows(d, H5T_NATIVE_DOUBLE, 0, n * INVRG_N_PRIMARY, sizes->fss_means));
+  if (sizes->corr != NULL) INVRG_CALL(invrg_corr_load(sizes->corr, state, "corr"));
+cleanup:
+  invrg_h5_close(&d);
+  invrg_h5_close(&a);
+  return err;
+}
+
+/* Local chain k in progress: its spins (allocated here) and updater from @p slot. */
+static invrg_err read_parked(hid_t d_lattices, hid_t d_updater, const invrg_lattice *lat,
+                             int64_t slot, invrg_mc_chains_state *c, int64_t k) {
+  invrg_err err = INVRG_SUCCESS;
+  c->spins[k] = malloc(invrg_configs_block_bytes(lat, false));
+  INVRG_CHECK_ALLOC(c->spins[k]);
+  INVRG_CALL(invrg_configs_read_block(d_lattices, lat, slot, c->spins[k]));
+  INVRG_CALL(invrg_h5_read_rows(d_updater, H5T_NATIVE_INT64, (hsize_t)slot, 1, c->updater[k]));
+cleanup:
+  return err;
+}
+
+invrg_err invrg_mc_checkpoint_read_chains(hid_t state, const invrg_groups *g,
+                                          const invrg_lattice *lat, invrg_mc_chains_state *c,
+                                          invrg_mcrg *mcrg) {
+  invrg_err err = INVRG_SUCCESS;
+  hid_t d_records = -1, d_lattices = -1, d_updater = -1;
+  int64_t *done = malloc((size_t)c->n_chains * sizeof *done);
+  INVRG_CHECK_ALLOC(done);
+  INVRG_CALL(invrg_h5_read_int64(state, "done", done, (size_t)c->n_chains));
+  const int64_t n_slots = count_slots(done, c->n_chains, c->n_samples);
+  const hsize_t slots = (hsize_t)(n_slots > 0 ? n_slots : 1);
+  const hsize_t rdims[2] = {(hsize_t)c->n_chains, (hsize_t)c->record_length},
+                ldims[3] = {slots, (hsize_t)lat->ly, (hsize_t)lat->lx},
+                udims[2] = {slots, INVRG_MC_UPDATER_FIELDS};
+  INVRG_CALL(invrg_h5_open_dataset(state, "records", 2, rdims, &d_records));
+  INVRG_CALL(invrg_h5_open_dataset(state, "lattices", 3, ldims, &d_lattices));
+  INVRG_CALL(invrg_h5_open_dataset(state, "updater", 2, udims, &d_updater));
+  int64_t slot = 0;
+  for (int64_t j = 0; j < c->n_chains; j++) {
+    const bool running = in_progress(done[j], c->n_samples);
+    if (invrg_groups_item_owner(g, j) == g->group && done[j] >= 0) {
+      const int64_t k = j / g->n_groups;
+      c->done[k] = done[j];
+      INVRG_CALL(invrg_h5_read_rows(d_records, H5T_NATIVE_DOUBLE, (hsize_t)j, 1,
+                                    c->records + (size_t)k * c->record_length));
+      if (running) INVRG_CALL(read_parked(d_lattices, d_updater, lat, slot, c, k));
+    }
+    slot += running;
+  }
+  if (mcrg != NULL) INVRG_CALL(invrg_mcrg_load(mcrg, state, "mcrg"));
+cleanup:
+  invrg_h5_close(&d_records);
+  invrg_h5_close(&d_lattices);
+  invrg_h5_close(&d_updater);
+  free(done);
+  return err;
+}
