@@ -191,8 +191,19 @@ def _value(v):
     return v
 
 
+# Attributes that describe an object rather than hold a result (written at the end of a run:
+# docs/runfile.md, "Self-describing"); _attrs leaves them out, describe() reads them.
+ANNOTATIONS = ("description", "units", "CLASS", "NAME", "REFERENCE_LIST", "DIMENSION_LIST")
+
+
 def _attrs(obj):
-    return {k: _value(v) for k, v in obj.attrs.items()}
+    return {k: _value(v) for k, v in obj.attrs.items() if k not in ANNOTATIONS}
+
+
+def describe(obj):
+    """(description, units) of an h5py group or dataset of a run file ('' where absent)."""
+    return (str(_value(obj.attrs.get("description", "")) or ""),
+            str(_value(obj.attrs.get("units", "")) or ""))
 
 
 def _side(v):
