@@ -138,8 +138,17 @@ static invrg_err make_index_scales(const char *path, hid_t g, int rank) {
     const hssize_t n = H5Sget_simple_extent_npoints(space);
     names = calloc((size_t)(n > 0 ? n : 1), sizeof *names);
     INVRG_CHECK_ALLOC(names);
+    /* Variable-length strings in the attribute's own character set (UTF-8 from h5util). */
+    hid_t file_type = H5Aget_type(a);
+    INVRG_H5_CALL(file_type, "operators type");
+    const bool variable = H5Tis_variable_str(file_type) > 0;
+    const H5T_cset_t cset = H5Tget_cset(file_type);
+    H5Tclose(file_type);
+    INVRG_CHECK(variable, INVRG_ERR_RUNTIME, "%s: operators is not a variable-length string",
+                path);
     INVRG_H5_CALL(type = H5Tcopy(H5T_C_S1), "string type");
     INVRG_H5_CALL(H5Tset_size(type, H5T_VARIABLE), "string type");
+    INVRG_H5_CALL(H5Tset_cset(type, cset), "string type");
     INVRG_H5_CALL(H5Aread(a, type, names), "read operators");
     /* Fixed-length strings: parallel HDF5 writes no variable-length data. */
     size_t width = 1;
@@ -263,10 +272,12 @@ static herr_t numeric_attr(hid_t loc, const char *name, const H5A_info_t *info, 
   return 0;
 }
 
+/* A size group with a summary (a saved level that is not measured has only its configs). */
 static herr_t size_child(hid_t g, const char *name, const H5L_info_t *info, void *data) {
-  (void)g, (void)info;
+  (void)info;
   name_list *l = data;
-  if (is_size_group(name) && l->n < 128) snprintf(l->names[l->n++], sizeof l->names[0], "%s", name);
+  if (is_size_group(name) && H5Aexists_by_name(g, name, "L", H5P_DEFAULT) > 0 && l->n < 128)
+    snprintf(l->names[l->n++], sizeof l->names[0], "%s", name);
   return 0;
 }
 
@@ -324,6 +335,7 @@ static invrg_err write_summary_table(hid_t file, const char *path, const char *n
     if (all) memmove(cols->names[kept++], cols->names[c], sizeof cols->names[0]);
   }
   cols->n = kept;
+  if (cols->n == 0) goto cleanup;
   char one_size[256];
   snprintf(one_size, sizeof one_size, "%s/%s", path, sizes->names[0]);
   sort_path = one_size;

@@ -74,6 +74,8 @@ def tree(path, top):
             if isinstance(obj, h5py.Dataset):
                 out[name] = obj[()]
             for k, v in obj.attrs.items():
+                if k in ("REFERENCE_LIST", "DIMENSION_LIST"):
+                    continue  # dimension scales: file addresses, not results
                 out[name + "@" + k] = v
         add(".", f[top])
         f[top].visititems(add)

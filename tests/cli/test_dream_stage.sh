@@ -35,7 +35,8 @@ def walk(path):
                 if isinstance(obj, h5py.Dataset):
                     out[name] = obj[()]
                 for k, v in obj.attrs.items():
-                    out[name + "@" + k] = v
+                    if k not in ("REFERENCE_LIST", "DIMENSION_LIST"):  # file addresses
+                        out[name + "@" + k] = v
         f.visititems(visit)
     return out
 def bits_equal(x, y):  # bit for bit, NaN included

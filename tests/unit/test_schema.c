@@ -41,8 +41,8 @@ START_TEST(members_and_derived_names_are_found) {
   ck_assert(e != NULL && sfx != NULL && strcmp(sfx->suffix, "_err_tau") == 0);
   ck_assert_str_eq(e->name, "energy");
   e = invrg_schema_find("/mcrg/dream/down/level3/paper36/odd", INVRG_SCHEMA_DATASET,
-                        "series_eigenvalues_err", NULL);
-  ck_assert(e != NULL && strcmp(e->name, "series_eigenvalues") == 0);
+                        "series_y_err", NULL);
+  ck_assert(e != NULL && strcmp(e->name, "series_y") == 0);
   ck_assert_ptr_nonnull(invrg_schema_find("/config/mc", INVRG_SCHEMA_ATTRIBUTE, "n_chains", NULL));
   ck_assert_ptr_nonnull(invrg_schema_find("/mc/L8", INVRG_SCHEMA_GROUP, "", NULL));
   /* unknown names, kinds and places */
@@ -64,7 +64,8 @@ START_TEST(every_entry_is_well_formed) {
   ck_assert_uint_gt(n, 100);
   for (size_t i = 0; i < n; i++) {
     const invrg_schema_entry *e = &all[i];
-    ck_assert_msg(e->path[0] == '/', "entry %zu: path %s", i, e->path);
+    ck_assert_msg(e->path[0] == '/' || strcmp(e->path, "*") == 0, "entry %zu: path %s", i,
+                  e->path);
     ck_assert_msg(e->description[0] != '\0', "entry %zu (%s %s) has no description", i, e->path,
                   e->name);
     ck_assert_msg((e->kind == INVRG_SCHEMA_GROUP) == (e->name[0] == '\0'), "entry %zu", i);
