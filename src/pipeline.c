@@ -250,6 +250,37 @@ static _Noreturn void abort_run(invrg_run *run) {
   exit(INVRG_ERR_RUNTIME); /* not reached */
 }
 
+/* The stages of &run stages in order, each with a start line and an end line with its wall
+ * time; those a checkpoint holds are skipped. Collective on @p world. */
+static invrg_err run_stages(invrg_run *run, MPI_Comm world) {
+  invrg_err err = INVRG_SUCCESS;
+  const invrg_config *cfg = run->cfg;
+  for (int i = 0; i < cfg->run.n_stages; i++) {
+    const invrg_stage *s = find_stage(cfg->run.stages_kind[i]);
+    char took[64];
+    if (i < invrg_checkpoint_stages_done(run->ckpt)) { /* its results are in the run file */
+      format_seconds(took, sizeof took, run->file->stage_s[i]);
+      invrg_log(INVRG_LOG_INFO, "== stage %s: done before the checkpoint (in %s)", s->name, took);
+      if (cfg->run.stages_kind[i] == INVRG_STAGE_TRAIN) INVRG_CALL(reload_trained_model(run));
+      continue;
+    }
+    invrg_log(INVRG_LOG_INFO, "== stage %s (%d of %d): start", s->name, i + 1, cfg->run.n_stages);
+    invrg_checkpoint_enter_stage(run->ckpt, i, s->name, run->file);
+    invrg_runfile_stage_begin(run->file, i);
+    err = s->execute(run);
+    format_seconds(took, sizeof took, invrg_runfile_stage_end(run->file));
+    /* A failure of MPI, HDF5 or memory may leave other ranks inside a collective call:
+     * they cannot agree on it, so stop them all. The run file stays a .tmp. */
+    if (err == INVRG_ERR_RUNTIME) abort_run(run);
+    err = invrg_error_agree(err, world);
+    invrg_log(INVRG_LOG_INFO, "== stage %s: %s after %s", s->name,
+              err == INVRG_SUCCESS ? "end" : err == INVRG_STOPPED ? "stopped" : "failed", took);
+    INVRG_CALL(err);
+  }
+cleanup:
+  return err;
+}
+
 invrg_err invrg_pipeline_run(const invrg_cli *cli) {
   invrg_err err = INVRG_SUCCESS;
   const char *input_path = cli->input_path;
@@ -295,28 +326,7 @@ invrg_err invrg_pipeline_run(const invrg_cli *cli) {
     err = invrg_runfile_create(&cfg, &layout, world, &run.file);
   if (err == INVRG_ERR_RUNTIME) abort_run(&run);
   INVRG_CALL(err);
-  for (int i = 0; i < cfg.run.n_stages; i++) {
-    const invrg_stage *s = find_stage(cfg.run.stages_kind[i]);
-    char took[64];
-    if (i < invrg_checkpoint_stages_done(run.ckpt)) { /* its results are in the run file */
-      format_seconds(took, sizeof took, run.file->stage_s[i]);
-      invrg_log(INVRG_LOG_INFO, "== stage %s: done before the checkpoint (in %s)", s->name, took);
-      if (cfg.run.stages_kind[i] == INVRG_STAGE_TRAIN) INVRG_CALL(reload_trained_model(&run));
-      continue;
-    }
-    invrg_log(INVRG_LOG_INFO, "== stage %s (%d of %d): start", s->name, i + 1, cfg.run.n_stages);
-    invrg_checkpoint_enter_stage(run.ckpt, i, s->name, run.file);
-    invrg_runfile_stage_begin(run.file, i);
-    err = s->execute(&run);
-    format_seconds(took, sizeof took, invrg_runfile_stage_end(run.file));
-    /* A failure of MPI, HDF5 or memory may leave other ranks inside a collective call:
-     * they cannot agree on it, so stop them all. The run file stays a .tmp. */
-    if (err == INVRG_ERR_RUNTIME) abort_run(&run);
-    err = invrg_error_agree(err, world);
-    invrg_log(INVRG_LOG_INFO, "== stage %s: %s after %s", s->name,
-              err == INVRG_SUCCESS ? "end" : err == INVRG_STOPPED ? "stopped" : "failed", took);
-    INVRG_CALL(err);
-  }
+  INVRG_CALL(run_stages(&run, world));
   int64_t peak = 0;
   int peak_rank = 0;
   INVRG_CALL(invrg_memory_peak_max(world, &peak, &peak_rank));

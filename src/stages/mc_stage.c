@@ -396,7 +396,8 @@ static void log_results(const invrg_config *cfg, int64_t L, const mc_result *r) 
   invrg_log(INVRG_LOG_INFO, " %s", line);
   for (int o = 0; o < INVRG_N_OBS; o++) {
     line[0] = '\0';
-    snprintf(cell, sizeof cell, "%s%s", invrg_summary_names[o], o == INVRG_OBS_ENERGY ? " [J]" : "");
+    snprintf(cell, sizeof cell, "%s%s", invrg_summary_names[o],
+             o == INVRG_OBS_ENERGY ? " [J]" : ""); /* energies in units of J; the rest: numbers */
     invrg_format_cell(line, sizeof line, width[0], cell);
     invrg_format_value_error(cell, sizeof cell, s->value[o], s->error[o]);
     invrg_format_cell(line, sizeof line, width[1], cell);

@@ -615,9 +615,10 @@ static void log_replicas(const replica_table *t, const invrg_train_selection *se
     invrg_format_general(cells[3], sizeof cells[3], row[replica_record(t) - 1], 3);
     line[0] = '\0';
     for (int k = 0; k < 4; k++) invrg_format_cell(line, sizeof line, width[k], cells[k]);
-    const bool best = r == sel->best;
-    invrg_log(INVRG_LOG_INFO, " %s%s", line,
-              !best ? "" : sel->keep_mean ? "  (best; the mean of all is kept)" : "  <- kept (best)");
+    const char *mark = r != sel->best ? ""
+                       : sel->keep_mean ? "  (best; the mean of all is kept)"
+                                        : "  <- kept (best)";
+    invrg_log(INVRG_LOG_INFO, " %s%s", line, mark);
   }
 }
 

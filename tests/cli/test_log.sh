@@ -68,7 +68,7 @@ PY
 if "$PYTHON" check_log.py small.out small.h5.log small.h5 mc,train,dream,analyze > py.txt 2>&1
 then sed 's/^/  /' py.txt; pass "the log of the small pipeline"
 else sed 's/^/  /' py.txt; fail "the log of the small pipeline"; fi
-grep -q "—" small.out && pass "'—' marks undefined values (MCRG ties of up pairs, FSS of 2 sizes)" \
+grep -q "—" small.out && pass "'—' marks undefined values (MCRG up pairs' ties, 2-size FSS)" \
   || fail "no '—' in the log"
 
 # --- every replica of a stochastic training, the kept one marked (4 replicas on 2 groups)
@@ -110,7 +110,8 @@ expect_status 0 "log_file = 'logs/mine.log'" -- "$MPIEXEC" -n 1 "$INVRG" sgd.nml
   && pass "the log goes to the file named, and only there" || fail "log_file not honoured"
 expect_status 0 "log_file = 'none'" -- "$MPIEXEC" -n 1 "$INVRG" sgd.nml --set run.output=none.h5 \
   --set run.log_file=none
-[ ! -e none.h5.log ] && [ ! -e none ] && pass "no log file with 'none'" || fail "a log file with 'none'"
+[ ! -e none.h5.log ] && [ ! -e none ] && pass "no log file with 'none'" \
+  || fail "a log file with 'none'"
 expect_status 2 "log_file in a directory that does not exist" -- "$MPIEXEC" -n 1 "$INVRG" sgd.nml \
   --set run.output=nodir.h5 --set run.log_file=no/such/dir.log
 expect_grep err.txt "error: the directory 'no/such' of log_file 'no/such/dir.log' does not exist" \
