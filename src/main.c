@@ -15,7 +15,10 @@
 static void report(invrg_err err, int rank) {
   if (err == INVRG_SUCCESS || err == INVRG_STOPPED || invrg_error_was_reported()) return;
   if (err == INVRG_ERR_INPUT) {
-    if (rank == 0) fprintf(stderr, "invrg: error: %s\n", invrg_error_message());
+    char line[1100];
+    snprintf(line, sizeof line, "invrg: error: %s\n", invrg_error_message());
+    if (rank == 0) fputs(line, stderr);
+    invrg_log_copy(line); /* into the log file too, if the run had one */
   } else {
     invrg_error_print_local(rank);
   }
@@ -94,6 +97,7 @@ int main(int argc, char **argv) {
   } else {
     err = invrg_pipeline_run(&cli);
     report(err, rank);
+    invrg_log_end_run(); /* the log file closes after the last word on the run */
   }
   fflush(stdout);
   MPI_Finalize();

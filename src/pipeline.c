@@ -1,12 +1,18 @@
 /* The pipeline of a run: input → checks → run file → stages → finished file. */
 #include "invrg/pipeline.h"
 
+#include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "invrg/checkpoint.h"
 #include "invrg/config.h"
+#include "invrg/format.h"
 #include "invrg/model_io.h"
 #include "invrg/log.h"
 #include "invrg/memory.h"
@@ -51,6 +57,39 @@ static invrg_err check_fss_range(const invrg_config *cfg) {
   return INVRG_SUCCESS;
 }
 
+/* The log file of a run: &run log_file, or <output>.log; false if 'none'. */
+static bool log_file_path(const invrg_config *cfg, char *buf, size_t size) {
+  if (strcmp(cfg->run.log_file, "none") == 0) return false;
+  if (cfg->run.log_file[0] != '\0')
+    snprintf(buf, size, "%s", cfg->run.log_file);
+  else
+    snprintf(buf, size, "%s.log", cfg->run.output);
+  return true;
+}
+
+/* The log file must not be the output, and its directory must exist. Collective on @p world. */
+static invrg_err check_log_file(const invrg_config *cfg, MPI_Comm world) {
+  invrg_err err = INVRG_SUCCESS, found = INVRG_SUCCESS;
+  char path[INVRG_PATH_LEN + 8], dir[INVRG_PATH_LEN + 8];
+  int rank;
+  struct stat st;
+  INVRG_MPI_CALL(MPI_Comm_rank(world, &rank));
+  if (rank == 0 && log_file_path(cfg, path, sizeof path)) {
+    const char *slash = strrchr(path, '/');
+    snprintf(dir, sizeof dir, "%.*s", slash == NULL ? 1 : slash == path ? 1 : (int)(slash - path),
+             slash == NULL ? "." : path);
+    if (strcmp(path, cfg->run.output) == 0)
+      found = invrg_config_input_error(cfg, "run", "log_file", "log_file '%s' is the output: "
+                                       "choose another name, or '' for <output>.log", path);
+    else if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode))
+      found = invrg_config_input_error(cfg, "run", "log_file", "the directory '%s' of log_file "
+                                       "'%s' does not exist; create it first", dir, path);
+  }
+  INVRG_CALL(invrg_error_agree(found, world));
+cleanup:
+  return err;
+}
+
 /*
  * Everything the input can get wrong, found before any work or output and reported all at
  * once: stages, layout, each stage's own checks (on the run's groups, or on those rank 0
@@ -86,6 +125,7 @@ static invrg_err check_input(const invrg_config *cfg, MPI_Comm world, int planne
     if (s != NULL) INVRG_CHECK_MORE(found, invrg_error_agree(s->check(&run), world));
   }
   INVRG_CHECK_MORE(found, invrg_runfile_check_output(cfg, world));
+  INVRG_CHECK_MORE(found, check_log_file(cfg, world));
   invrg_config_warn_unused(cfg);
   invrg_config_collect_diagnostics(false);
   if (found != INVRG_SUCCESS && invrg_log_is_root()) {
@@ -103,18 +143,86 @@ cleanup:
   return err != INVRG_SUCCESS ? err : found;
 }
 
+/* The first lines of a run's log: the code, the layout, when it started (UTC: the time
+ * stamps count from here), the effective input. */
 static void log_banner(const invrg_config *cfg, int nranks) {
+  char started[32] = "", host[64] = "";
+  const time_t now = time(NULL);
+  struct tm utc;
+  gmtime_r(&now, &utc);
+  strftime(started, sizeof started, "%Y-%m-%dT%H:%M:%SZ", &utc);
+  gethostname(host, sizeof host - 1);
   invrg_log(INVRG_LOG_INFO, "invrg %s (git %s), %d rank%s, input %s", INVRG_VERSION,
             INVRG_GIT_HASH, nranks, nranks == 1 ? "" : "s", cfg->input_path);
+  invrg_log(INVRG_LOG_INFO, "started %s on %s; [hh:mm:ss] at the start of a line is the time "
+            "since this process began", started, host);
   if (invrg_log_is_root() && invrg_log_get_level() >= INVRG_LOG_INFO) {
+    char *text = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&text, &len);
+    if (f == NULL) return;
     if (cfg->n_overrides > 0)
-      printf("effective input (defaults included; %d key%s from the command line, marked):\n",
-             cfg->n_overrides, cfg->n_overrides == 1 ? "" : "s");
+      fprintf(f, "effective input (defaults included; %d key%s from the command line, marked):\n",
+              cfg->n_overrides, cfg->n_overrides == 1 ? "" : "s");
     else
-      printf("effective input (defaults included):\n");
-    invrg_config_write_effective(cfg, stdout);
-    fflush(stdout);
+      fprintf(f, "effective input (defaults included):\n");
+    invrg_config_write_effective(cfg, f);
+    fclose(f);
+    invrg_log_lines(INVRG_LOG_INFO, text);
+    free(text);
   }
+}
+
+/* Opens the log file (world rank 0): continued by a run that continues a checkpoint. */
+static void open_log_file(const invrg_config *cfg, bool resuming) {
+  char path[INVRG_PATH_LEN + 8];
+  if (log_file_path(cfg, path, sizeof path) && !invrg_log_open_file(path, resuming))
+    invrg_log(INVRG_LOG_WARN, "cannot write the log file %s (%s): the log goes to stdout only",
+              path, strerror(errno));
+}
+
+/* "12.34 s", and for long times also "(1:02:03)". */
+static void format_seconds(char *buf, size_t size, double seconds) {
+  if (seconds < 60) {
+    snprintf(buf, size, "%.2f s", seconds);
+  } else {
+    const long s = (long)(seconds + 0.5);
+    snprintf(buf, size, "%.0f s (%ld:%02ld:%02ld)", seconds, s / 3600, s / 60 % 60, s % 60);
+  }
+}
+
+/* The end of the log: the wall time of each stage and its share, over all runs of this output
+ * (the runs before a restart up to their last checkpoint). World rank 0's clock. */
+static void log_timing(const invrg_run *run, int restarts) {
+  const invrg_config *cfg = run->cfg;
+  double this_run, all_runs, stage_s[INVRG_MAX_STAGES], staged = 0;
+  char line[160], cell[64];
+  invrg_runfile_times(run->file, &this_run, &all_runs, stage_s);
+  invrg_log(INVRG_LOG_INFO, "timing: wall time of each stage%s",
+            restarts > 0 ? ", all runs of this output (up to each one's last checkpoint)" : "");
+  line[0] = '\0';
+  invrg_format_cell(line, sizeof line, -24, "stage");
+  invrg_format_cell(line, sizeof line, 12, "time [s]");
+  invrg_format_cell(line, sizeof line, 10, "share [%]");
+  invrg_log(INVRG_LOG_INFO, " %s", line);
+  for (int i = 0; i <= cfg->run.n_stages + 1; i++) {
+    const bool other = i == cfg->run.n_stages, total = i > cfg->run.n_stages;
+    const double s = total ? all_runs : other ? all_runs - staged : stage_s[i];
+    if (!other && !total) staged += s;
+    line[0] = '\0';
+    invrg_format_cell(line, sizeof line, -24,
+                      total ? "total" : other ? "outside the stages" : cfg->run.stages[i]);
+    snprintf(cell, sizeof cell, "%.3f", s);
+    invrg_format_cell(line, sizeof line, 12, cell);
+    invrg_format_fixed(cell, sizeof cell, all_runs > 0 ? 100 * s / all_runs : NAN, 1);
+    invrg_format_cell(line, sizeof line, 10, cell);
+    invrg_log(INVRG_LOG_INFO, " %s", line);
+  }
+  char all[64], last[64];
+  format_seconds(all, sizeof all, all_runs);
+  format_seconds(last, sizeof last, this_run);
+  invrg_log(INVRG_LOG_INFO, "wall time %s in %d run%s (this run %s)", all, restarts + 1,
+            restarts > 0 ? "s" : "", last);
 }
 
 /* The model a finished stage train left in the run file, for the stages after it. */
@@ -142,6 +250,37 @@ static _Noreturn void abort_run(invrg_run *run) {
   exit(INVRG_ERR_RUNTIME); /* not reached */
 }
 
+/* The stages of &run stages in order, each with a start line and an end line with its wall
+ * time; those a checkpoint holds are skipped. Collective on @p world. */
+static invrg_err run_stages(invrg_run *run, MPI_Comm world) {
+  invrg_err err = INVRG_SUCCESS;
+  const invrg_config *cfg = run->cfg;
+  for (int i = 0; i < cfg->run.n_stages; i++) {
+    const invrg_stage *s = find_stage(cfg->run.stages_kind[i]);
+    char took[64];
+    if (i < invrg_checkpoint_stages_done(run->ckpt)) { /* its results are in the run file */
+      format_seconds(took, sizeof took, run->file->stage_s[i]);
+      invrg_log(INVRG_LOG_INFO, "== stage %s: done before the checkpoint (in %s)", s->name, took);
+      if (cfg->run.stages_kind[i] == INVRG_STAGE_TRAIN) INVRG_CALL(reload_trained_model(run));
+      continue;
+    }
+    invrg_log(INVRG_LOG_INFO, "== stage %s (%d of %d): start", s->name, i + 1, cfg->run.n_stages);
+    invrg_checkpoint_enter_stage(run->ckpt, i, s->name, run->file);
+    invrg_runfile_stage_begin(run->file, i);
+    err = s->execute(run);
+    format_seconds(took, sizeof took, invrg_runfile_stage_end(run->file));
+    /* A failure of MPI, HDF5 or memory may leave other ranks inside a collective call:
+     * they cannot agree on it, so stop them all. The run file stays a .tmp. */
+    if (err == INVRG_ERR_RUNTIME) abort_run(run);
+    err = invrg_error_agree(err, world);
+    invrg_log(INVRG_LOG_INFO, "== stage %s: %s after %s", s->name,
+              err == INVRG_SUCCESS ? "end" : err == INVRG_STOPPED ? "stopped" : "failed", took);
+    INVRG_CALL(err);
+  }
+cleanup:
+  return err;
+}
+
 invrg_err invrg_pipeline_run(const invrg_cli *cli) {
   invrg_err err = INVRG_SUCCESS;
   const char *input_path = cli->input_path;
@@ -159,6 +298,7 @@ invrg_err invrg_pipeline_run(const invrg_cli *cli) {
   /* Everything the input can get wrong is found before any work or output. */
   INVRG_CALL(invrg_config_load_with_overrides(input_path, cli->overrides, cli->n_overrides, world,
                                               &cfg));
+  if (!check_only) invrg_log_begin_run(); /* time stamps and the kept log from here */
   INVRG_CALL(check_input(&cfg, world, planned_ranks, &groups));
   run.groups = groups;
   if (check_only) {
@@ -175,6 +315,7 @@ invrg_err invrg_pipeline_run(const invrg_cli *cli) {
   if (rank == 0) invrg_runfile_remove_locks(cfg.run.output); /* MPI-IO's, left by a killed run */
   log_banner(&cfg, nranks);
   INVRG_CALL(invrg_checkpoint_create(&cfg, world, &run.ckpt));
+  open_log_file(&cfg, invrg_checkpoint_resuming(run.ckpt));
 
   /* A fresh run file, or the one saved in the checkpoint this run continues. */
   invrg_run_layout layout = {nranks, groups->ranks_per_group, {groups->px, groups->py}};
@@ -185,28 +326,17 @@ invrg_err invrg_pipeline_run(const invrg_cli *cli) {
     err = invrg_runfile_create(&cfg, &layout, world, &run.file);
   if (err == INVRG_ERR_RUNTIME) abort_run(&run);
   INVRG_CALL(err);
-  for (int i = 0; i < cfg.run.n_stages; i++) {
-    const invrg_stage *s = find_stage(cfg.run.stages_kind[i]);
-    if (i < invrg_checkpoint_stages_done(run.ckpt)) { /* its results are in the run file */
-      invrg_log(INVRG_LOG_INFO, "== stage %s: done before the checkpoint", s->name);
-      if (cfg.run.stages_kind[i] == INVRG_STAGE_TRAIN) INVRG_CALL(reload_trained_model(&run));
-      continue;
-    }
-    invrg_log(INVRG_LOG_INFO, "== stage %s", s->name);
-    invrg_checkpoint_enter_stage(run.ckpt, i, s->name, run.file);
-    err = s->execute(&run);
-    /* A failure of MPI, HDF5 or memory may leave other ranks inside a collective call:
-     * they cannot agree on it, so stop them all. The run file stays a .tmp. */
-    if (err == INVRG_ERR_RUNTIME) abort_run(&run);
-    INVRG_CALL(invrg_error_agree(err, world));
-  }
+  INVRG_CALL(run_stages(&run, world));
   int64_t peak = 0;
   int peak_rank = 0;
   INVRG_CALL(invrg_memory_peak_max(world, &peak, &peak_rank));
+  log_timing(&run, invrg_checkpoint_restarts(run.ckpt));
+  invrg_log(INVRG_LOG_INFO, "peak memory %.1f MiB per rank (the largest, rank %d)",
+            (double)peak / 1048576.0, peak_rank);
+  INVRG_CALL(invrg_runfile_write_log(run.file)); /* the log up to here */
   INVRG_CALL(invrg_runfile_finish(&run.file, INVRG_SUCCESS));
   INVRG_CALL(invrg_checkpoint_remove(run.ckpt));
-  invrg_log(INVRG_LOG_INFO, "wrote %s; peak memory %.1f MiB per rank (the largest, rank %d)",
-            cfg.run.output, (double)peak / 1048576.0, peak_rank);
+  invrg_log(INVRG_LOG_INFO, "wrote %s", cfg.run.output);
 cleanup:
   /* After a checkpoint stop the .tmp goes: the checkpoint holds all of it. */
   if (run.file != NULL) invrg_runfile_finish(&run.file, err);

@@ -93,6 +93,7 @@ typedef struct {
   char title[INVRG_TITLE_LEN];
   char log_level[INVRG_NAME_LEN];
   invrg_log_level log_level_kind;
+  char log_file[INVRG_PATH_LEN];                 /**< copy of the log; '' = <output>.log, 'none' */
 } invrg_config_run;
 
 /** &output: how the run file is written. */

@@ -34,6 +34,12 @@ typedef struct {
   double t_start;
   char path[INVRG_PATH_LEN];             /**< final name */
   char tmp_path[INVRG_PATH_LEN + 8];     /**< name while being written */
+  /* The clock of the run (runfile_log.c), on every rank; world rank 0's is written. */
+  int n_stages;                          /**< stages of &run stages */
+  double earlier_s;                      /**< wall time of the runs before this one */
+  double stage_s[INVRG_MAX_STAGES];      /**< wall seconds of each stage, all runs so far */
+  int stage;                             /**< the stage running now, or -1 */
+  double stage_t0;                       /**< when it started (MPI_Wtime) */
 } invrg_runfile;
 
 /**
@@ -73,6 +79,43 @@ void invrg_runfile_remove_locks(const char *output);
 
 /** Deletes `<output>.tmp` (this rank, no HDF5 calls): before MPI_Abort. Accepts NULL. */
 void invrg_runfile_discard(invrg_runfile *rf);
+
+/* ---- the clock and the log of the run (runfile_log.c) */
+
+/** Starts the clock of stage @p index of &run stages. Not collective. */
+void invrg_runfile_stage_begin(invrg_runfile *rf, int index);
+
+/** Stops the clock of the running stage; returns its seconds in this run. Not collective. */
+double invrg_runfile_stage_end(invrg_runfile *rf);
+
+/**
+ * The wall time so far, on this rank's clock: of this run (*@p this_run, since the run file
+ * was created or resumed), of all runs of this output (*@p all_runs: the runs before this
+ * one up to their last checkpoint, and this one), and of each stage in all runs
+ * (@p stage_s[n_stages], the running stage included). Not collective.
+ */
+void invrg_runfile_times(const invrg_runfile *rf, double *this_run, double *all_runs,
+                         double *stage_s);
+
+/**
+ * Saves the clock (attributes walltime_s, stage_seconds) and the log so far (dataset log)
+ * under @p checkpoint_root, the /checkpoint group of a checkpoint being written, for the run
+ * that continues from it. World rank 0's values. Collective on the run file's communicator.
+ */
+invrg_err invrg_runfile_save_times(const invrg_runfile *rf, hid_t checkpoint_root);
+
+/**
+ * Takes the clock and the log of the earlier runs from the /checkpoint group of @p file (a
+ * run file being resumed): absent ones count as zero. Collective.
+ */
+invrg_err invrg_runfile_load_times(invrg_runfile *rf, hid_t file);
+
+/**
+ * Writes /run/walltime_total_s, /run/stage_seconds and /run/log (rank 0's log of all runs,
+ * log.h) at the end of a run, before invrg_runfile_finish(). World rank 0's values.
+ * Collective.
+ */
+invrg_err invrg_runfile_write_log(invrg_runfile *rf);
 
 /**
  * Records @p status and the wall time in /run, closes the file, and renames it

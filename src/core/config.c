@@ -111,6 +111,10 @@ static const invrg_nl_key run_keys[] = {
      .string_size = INVRG_NAME_LEN, .default_text = "'info'", .choices = log_level_names,
      INDEX(run.log_level_kind),
      .description = "how much the log says: error, warn, info or debug"},
+    {.name = "log_file", .type = INVRG_NL_STRING, SCALAR, AT(run.log_file),
+     .string_size = INVRG_PATH_LEN, .default_text = "''",
+     .description = "file that receives a copy of the log ('' = <output>.log; 'none' = no "
+                    "file); a continued run appends to it"},
 };
 
 static const char *const configs_formats[] = {[INVRG_CONFIGS_INT8] = "int8",
@@ -562,6 +566,7 @@ static void emit(const invrg_config *cfg, invrg_nl_pos pos, const char *severity
   fflush(stdout);
   fputs(text, stderr);
   fflush(stderr);
+  invrg_log_copy(text);
 }
 
 /* The file's lines first, then the overrides in command-line order (line -k), then whole-file
@@ -589,6 +594,7 @@ void invrg_config_collect_diagnostics(bool on) {
   fflush(stdout);
   for (int i = 0; i < n_pending; i++) fputs(pending[i].text, stderr);
   fflush(stderr);
+  for (int i = 0; i < n_pending; i++) invrg_log_copy(pending[i].text);
   free(pending);
   pending = NULL;
   n_pending = pending_capacity = 0;

@@ -46,7 +46,11 @@ void invrg_error_clear(void) {
 
 void invrg_error_print_local(int rank) {
   fflush(stdout);
-  fprintf(stderr, "[rank %d] error: %s\n", rank, error_message[0] ? error_message : "(no message)");
+  char line[sizeof error_message + 32];
+  snprintf(line, sizeof line, "[rank %d] error: %s\n", rank,
+           error_message[0] ? error_message : "(no message)");
+  fputs(line, stderr);
+  invrg_log_copy(line); /* rank 0's: into the log file too */
   if (invrg_log_get_level() >= INVRG_LOG_DEBUG) fputs(error_traceback, stderr);
   fflush(stderr);
 }

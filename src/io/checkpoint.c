@@ -60,7 +60,9 @@ struct invrg_checkpoint {
 /* Keys that do not change any result: a resumed run may change them. */
 static bool key_is_free(const char *group, const char *key) {
   if (strcmp(group, "checkpoint") == 0 || strcmp(group, "parallel") == 0) return true;
-  if (strcmp(group, "run") == 0) return strcmp(key, "title") == 0 || strcmp(key, "log_level") == 0;
+  if (strcmp(group, "run") == 0)
+    return strcmp(key, "title") == 0 || strcmp(key, "log_level") == 0 ||
+           strcmp(key, "log_file") == 0;
   if (strcmp(group, "output") == 0) return strcmp(key, "overwrite") == 0;
   return false;
 }
@@ -424,6 +426,7 @@ invrg_err invrg_checkpoint_begin(invrg_checkpoint *ck, hid_t *state) {
   INVRG_CALL(invrg_h5_attr_string(ck->writing_root, "git_hash", INVRG_GIT_HASH));
   int64_t layout = CHECKPOINT_LAYOUT;
   INVRG_CALL(invrg_h5_attr_int64(ck->writing_root, "layout", &layout, 1, true));
+  INVRG_CALL(invrg_runfile_save_times(ck->rf, ck->writing_root)); /* for the runs after */
   INVRG_CALL(invrg_h5_create_group(ck->writing_root, ck->stage, state));
 cleanup:
   return err;

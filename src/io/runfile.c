@@ -223,6 +223,8 @@ static invrg_runfile *runfile_new(const invrg_config *cfg, MPI_Comm comm) {
   rf->file = -1;
   rf->comm = comm;
   rf->t_start = MPI_Wtime();
+  rf->n_stages = cfg->run.n_stages;
+  rf->stage = -1;
   snprintf(rf->path, sizeof rf->path, "%s", cfg->run.output);
   snprintf(rf->tmp_path, sizeof rf->tmp_path, "%s.tmp", cfg->run.output);
   return rf;
@@ -263,6 +265,7 @@ invrg_err invrg_runfile_resume(const invrg_config *cfg, const invrg_run_layout *
   invrg_err copied = rank == 0 ? invrg_file_copy(checkpoint, rf->tmp_path) : INVRG_SUCCESS;
   INVRG_CALL(invrg_error_agree(copied, comm));
   INVRG_CALL(invrg_h5_open_parallel(rf->tmp_path, true, comm, &rf->file));
+  INVRG_CALL(invrg_runfile_load_times(rf, rf->file)); /* the earlier runs' clock and log */
   /* The state was the checkpoint's; the run file keeps only results. */
   INVRG_H5_CALL(H5Ldelete(rf->file, "checkpoint", H5P_DEFAULT), "delete /checkpoint");
   /* /run describes this (last) run: its layout, and how many runs came before. */

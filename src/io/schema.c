@@ -76,6 +76,11 @@ static const invrg_schema_entry entries[] = {
     ATTR("/run", "stages", "", "stages run, in order"),
     ATTR("/run", "title", "", "&run title"),
     ATTR("/run", "walltime_s", "s", "wall time of the last run (since its start or restart)"),
+    ATTR("/run", "walltime_total_s", "s",
+         "wall time of all runs of this output: the last one's, and each earlier one's up to its "
+         "last checkpoint"),
+    ATTR("/run", "stage_seconds", "s", "[stage] wall time of each stage of /run/stages, all runs"),
+    DSET("/run", "log", "", "the log of world rank 0, all runs (UTF-8 text, time-stamped lines)"),
     ATTR("/run", "exit_status", "1", "0 if the run completed"),
     ATTR("/run", "restarts", "1", "runs before this one, continued from checkpoints"),
     ATTR("/run", "dream_peak_bytes", "B", "peak resident memory of a rank during stage dream"),

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "invrg/blockspin.h"
+#include "invrg/format.h"
 #include "invrg/log.h"
 #include "invrg/rng.h"
 
@@ -245,10 +246,13 @@ invrg_err invrg_train(invrg_model *m, const invrg_train_recipe *r, const invrg_t
       INVRG_CALL(invrg_train_evaluate(m, data, n_train, data->n_validation, seed, comm,
                                       &hist->val_loss[epoch]));
     hist->sites_per_second = sites / (MPI_Wtime() - t0);
-    if (progress_label != NULL)
-      invrg_log(INVRG_LOG_INFO, "%s epoch %lld/%lld: train %.6f val %.6f nats/spin, %.3g sites/s",
+    if (progress_label != NULL) {
+      char val[32];
+      invrg_format_fixed(val, sizeof val, hist->val_loss[epoch], 6);
+      invrg_log(INVRG_LOG_INFO, "%s epoch %lld/%lld: train %.6f val %s nat/spin, %.3g sites/s",
                 progress_label, (long long)epoch + 1, (long long)r->epochs,
-                hist->train_loss[epoch], hist->val_loss[epoch], hist->sites_per_second);
+                hist->train_loss[epoch], val, hist->sites_per_second);
+    }
     state->epochs_done = epoch + 1;
     state->steps_done = st.t;
     if (state != &own) {

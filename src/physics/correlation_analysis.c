@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "invrg/correlation.h"
+#include "invrg/format.h"
 #include "invrg/log.h"
 #include "physics/correlation_internal.h"
 
@@ -348,22 +349,32 @@ cleanup:
 /* ------------------------------------------------------------------ log */
 
 void invrg_corr_log(const invrg_corr_results *r, const char *source) {
+  const char *const head[] = {"L", "samples", "xi2 [a]", "xi2/L", "(sigma)", "chi' = S(0)",
+                              "G_axis(1)", "G_axis(L/2)"};
+  const int width[] = {6, 9, 14, 14, 8, 14, 10, 14};
+  char line[256];
   invrg_log(INVRG_LOG_INFO,
-            "correlations %s: %d sizes, %d jackknife blocks (xi2/L -> %.7f at K_c, L -> inf)",
-            source, r->n_sizes, r->n_blocks, INVRG_XI2_OVER_L_CRITICAL);
-  invrg_log(INVRG_LOG_INFO, "  %6s %9s %22s %24s %8s %24s %10s %22s", "L", "samples", "xi2",
-            "xi2/L", "(sigma)", "chi' = S(0)", "G_axis(1)", "G_axis(L/2)");
+            "correlations %s: %d sizes, %d jackknife blocks (xi2/L -> %.7f at K_c, L -> inf; "
+            "a: the lattice spacing)", source, r->n_sizes, r->n_blocks, INVRG_XI2_OVER_L_CRITICAL);
+  line[0] = '\0';
+  for (int k = 0; k < 8; k++) invrg_format_cell(line, sizeof line, width[k], head[k]);
+  invrg_log(INVRG_LOG_INFO, " %s", line);
   for (int i = 0; i < r->n_sizes; i++) {
     const invrg_corr_size *z = &r->size[i];
     if (z->n_samples == 0) continue;
-    char xi[40], xil[40], chi[40], gl[40];
-    snprintf(xi, sizeof xi, "%.6g +- %.2g", z->xi2, z->xi2_err);
-    snprintf(xil, sizeof xil, "%.6f +- %.6f", z->xi2_over_L, z->xi2_over_L_err);
-    snprintf(chi, sizeof chi, "%.6g +- %.2g", z->chi_prime, z->chi_prime_err);
-    snprintf(gl, sizeof gl, "%.6f +- %.2g", z->G_axis[z->n_r - 1], z->G_axis_err[z->n_r - 1]);
-    invrg_log(INVRG_LOG_INFO, "  %6lld %9lld %22s %24s %+8.1f %24s %10.6f %22s", (long long)z->L,
-              (long long)z->n_samples, xi, xil,
-              (z->xi2_over_L - INVRG_XI2_OVER_L_CRITICAL) / z->xi2_over_L_err, chi,
-              z->n_r > 1 ? z->G_axis[1] : NAN, gl);
+    const int last = z->n_r - 1;
+    char cells[8][64];
+    snprintf(cells[0], sizeof cells[0], "%lld", (long long)z->L);
+    snprintf(cells[1], sizeof cells[1], "%lld", (long long)z->n_samples);
+    invrg_format_value_error(cells[2], sizeof cells[2], z->xi2, z->xi2_err);
+    invrg_format_value_error(cells[3], sizeof cells[3], z->xi2_over_L, z->xi2_over_L_err);
+    invrg_format_sigma(cells[4], sizeof cells[4],
+                       (z->xi2_over_L - INVRG_XI2_OVER_L_CRITICAL) / z->xi2_over_L_err);
+    invrg_format_value_error(cells[5], sizeof cells[5], z->chi_prime, z->chi_prime_err);
+    invrg_format_fixed(cells[6], sizeof cells[6], z->n_r > 1 ? z->G_axis[1] : NAN, 6);
+    invrg_format_value_error(cells[7], sizeof cells[7], z->G_axis[last], z->G_axis_err[last]);
+    line[0] = '\0';
+    for (int k = 0; k < 8; k++) invrg_format_cell(line, sizeof line, width[k], cells[k]);
+    invrg_log(INVRG_LOG_INFO, " %s", line);
   }
 }

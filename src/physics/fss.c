@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "invrg/exact.h"
+#include "invrg/format.h"
 #include "invrg/log.h"
 #include "invrg/observables.h"
 
@@ -485,38 +486,58 @@ const invrg_fss_fit *invrg_fss_find(const invrg_fss_results *r, invrg_fss_quanti
 
 /* ------------------------------------------------------------------ log */
 
+/* One row of the table: what, the fit, its result, the exact value, the deviation, χ²/dof
+ * ('—' without degrees of freedom, from two sizes), the sizes fitted. */
+static void log_fit(const invrg_fss_fit *f) {
+  const int width[] = {-12, -26, 14, 10, 10, 10, 10};
+  char line[256], cells[7][64];
+  snprintf(cells[0], sizeof cells[0], "%s", f->label);
+  snprintf(cells[1], sizeof cells[1], "%s", f->model);
+  invrg_format_value_error(cells[2], sizeof cells[2], f->result, f->result_err);
+  invrg_format_general(cells[3], sizeof cells[3], f->exact, 7);
+  invrg_format_sigma(cells[4], sizeof cells[4], f->deviation);
+  invrg_format_general(cells[5], sizeof cells[5], f->chi2_dof, 3);
+  invrg_format_general(cells[6], sizeof cells[6], f->chi2_dof_correlated, 3);
+  line[0] = '\0';
+  for (int k = 0; k < 7; k++) invrg_format_cell(line, sizeof line, width[k], cells[k]);
+  invrg_log(INVRG_LOG_INFO, " %s  %lld-%lld (%d)", line, (long long)f->L_min,
+            (long long)f->L_max, f->n_points);
+}
+
+/* The fits from each L_min on: "L_min: result(error) [χ²/dof]". */
+static void log_scan(const invrg_fss_fit *f) {
+  char line[1024], value[64], chi2[32];
+  size_t n = 0;
+  for (int s = 0; s < f->n_scan && n < sizeof line - 128; s++) {
+    invrg_format_value_error(value, sizeof value, f->scan_result[s], f->scan_result_err[s]);
+    invrg_format_general(chi2, sizeof chi2, f->scan_chi2_dof[s], 2);
+    n += (size_t)snprintf(line + n, sizeof line - n, "  %lld: %s [%s]",
+                          (long long)f->scan_L_min[s], value, chi2);
+  }
+  invrg_log(INVRG_LOG_INFO, "  L_min scan %-10s%s", f->label, line);
+}
+
 void invrg_fss_log(const invrg_fss_results *r, const char *source) {
-  char sizes[256] = "";
+  const char *const head[] = {"result", "fit", "value(error)", "exact", "dev/sigma", "chi2/dof",
+                              "corr."};
+  const int width[] = {-12, -26, 14, 10, 10, 10, 10};
+  char sizes[256] = "", line[256];
   size_t used = 0;
   for (int i = 0; i < r->n_sizes && used < sizeof sizes - 16; i++)
     used += (size_t)snprintf(sizes + used, sizeof sizes - used, " %lld", (long long)r->L[i]);
   invrg_log(INVRG_LOG_INFO,
-            "FSS %s: sizes%s; %d jackknife blocks, block b removed at every size together", source,
-            sizes, r->n_blocks);
-  invrg_log(INVRG_LOG_INFO, "  %-12s %-26s %-24s %-10s %9s %9s %9s  %s", "result", "fit", "value",
-            "exact", "dev/sigma", "chi2/dof", "corr.", "L range (sizes)");
+            "FSS %s: sizes%s; %d jackknife blocks, block b removed at every size together; "
+            "chi2/dof with diagonal errors and correlated (corr.)", source, sizes, r->n_blocks);
+  line[0] = '\0';
+  for (int k = 0; k < 7; k++) invrg_format_cell(line, sizeof line, width[k], head[k]);
+  invrg_log(INVRG_LOG_INFO, " %s  %s", line, "L range (sizes)");
   for (int k = 0; k < r->n_fits; k++) {
     const invrg_fss_fit *f = &r->fit[k];
-    if (f->n_points == 0) {
+    if (f->n_points == 0)
       invrg_log(INVRG_LOG_INFO, "  %-12s %-26s (fewer than 2 sizes)", f->label, f->model);
-      continue;
-    }
-    char value[40], range[32];
-    snprintf(value, sizeof value, "%.5f +- %.5f", f->result, f->result_err);
-    snprintf(range, sizeof range, "%lld-%lld (%d)", (long long)f->L_min, (long long)f->L_max,
-             f->n_points);
-    invrg_log(INVRG_LOG_INFO, "  %-12s %-26s %-24s %-10.7g %+9.1f %9.3g %9.3g  %s", f->label,
-              f->model, value, f->exact, f->deviation, f->chi2_dof, f->chi2_dof_correlated, range);
+    else
+      log_fit(f);
   }
-  for (int k = 0; k < r->n_fits; k++) {
-    const invrg_fss_fit *f = &r->fit[k];
-    if (f->n_scan < 2) continue;
-    char line[1024];
-    size_t n = 0;
-    for (int s = 0; s < f->n_scan && n < sizeof line - 64; s++)
-      n += (size_t)snprintf(line + n, sizeof line - n, "  %lld: %.4f(%.4f) [%.2g]",
-                            (long long)f->scan_L_min[s], f->scan_result[s], f->scan_result_err[s],
-                            f->scan_chi2_dof[s]);
-    invrg_log(INVRG_LOG_INFO, "  L_min scan %-10s%s", f->label, line);
-  }
+  for (int k = 0; k < r->n_fits; k++)
+    if (r->fit[k].n_scan >= 2) log_scan(&r->fit[k]);
 }

@@ -23,6 +23,7 @@
 #include "invrg/configs_io.h"
 #include "invrg/corr_io.h"
 #include "invrg/exact.h"
+#include "invrg/format.h"
 #include "invrg/h5util.h"
 #include "invrg/lattice.h"
 #include "invrg/log.h"
@@ -276,24 +277,36 @@ static void log_table(const char *source, const char *data, const ensemble_list 
                       const invrg_summary *sum) {
   const int shown[] = {INVRG_OBS_ENERGY, INVRG_OBS_SPECIFIC_HEAT, INVRG_OBS_ABS_M, INVRG_OBS_CHI,
                        INVRG_OBS_V4};
+  const char *const head[] = {"L", "configs", "E/N [J]", "C/N", "<|m|>", "chi", "V4"};
+  const int width[] = {6, 8, 16, 16, 16, 16, 16};
+  char line[512], cell[64];
   invrg_log(INVRG_LOG_INFO, "analyze %s: %d size%s from %s, jackknife over %d blocks", source,
             list->n, list->n == 1 ? "" : "s", data, B);
-  invrg_log(INVRG_LOG_INFO, "  %6s %8s %22s %22s %20s %20s %20s  %s", "L", "configs", "E/N", "C/N",
-            "<|m|>", "chi", "V4", "deviation (sigma) from the exact torus");
+  line[0] = '\0';
+  for (int k = 0; k < 7; k++) invrg_format_cell(line, sizeof line, width[k], head[k]);
+  invrg_log(INVRG_LOG_INFO, " %s  deviation [sigma] from the exact torus", line);
   for (int i = 0; i < list->n; i++) {
     const invrg_summary *s = &sum[i];
-    char cells[5][40], dev[96] = "";
-    for (int k = 0; k < 5; k++)
-      snprintf(cells[k], sizeof cells[k], "%.6g +- %.2g", s->value[shown[k]], s->error[shown[k]]);
+    char dev[96] = "", sig[2][32];
     invrg_exact_thermo ex;
-    if (invrg_exact_torus((int)list->e[i].L, list->e[i].K, &ex))
-      snprintf(dev, sizeof dev, "energy %+.1f, specific_heat %+.1f",
-               (s->value[INVRG_OBS_ENERGY] - ex.energy) / s->error[INVRG_OBS_ENERGY],
-               (s->value[INVRG_OBS_SPECIFIC_HEAT] - ex.specific_heat) /
-                   s->error[INVRG_OBS_SPECIFIC_HEAT]);
-    invrg_log(INVRG_LOG_INFO, "  %6lld %8lld %22s %22s %20s %20s %20s  %s",
-              (long long)list->e[i].L, (long long)list->e[i].n, cells[0], cells[1], cells[2],
-              cells[3], cells[4], dev);
+    if (invrg_exact_torus((int)list->e[i].L, list->e[i].K, &ex)) {
+      invrg_format_sigma(sig[0], sizeof sig[0],
+                         (s->value[INVRG_OBS_ENERGY] - ex.energy) / s->error[INVRG_OBS_ENERGY]);
+      invrg_format_sigma(sig[1], sizeof sig[1],
+                         (s->value[INVRG_OBS_SPECIFIC_HEAT] - ex.specific_heat) /
+                             s->error[INVRG_OBS_SPECIFIC_HEAT]);
+      snprintf(dev, sizeof dev, "energy %s, specific_heat %s", sig[0], sig[1]);
+    }
+    line[0] = '\0';
+    snprintf(cell, sizeof cell, "%lld", (long long)list->e[i].L);
+    invrg_format_cell(line, sizeof line, width[0], cell);
+    snprintf(cell, sizeof cell, "%lld", (long long)list->e[i].n);
+    invrg_format_cell(line, sizeof line, width[1], cell);
+    for (int k = 0; k < 5; k++) {
+      invrg_format_value_error(cell, sizeof cell, s->value[shown[k]], s->error[shown[k]]);
+      invrg_format_cell(line, sizeof line, width[2 + k], cell);
+    }
+    invrg_log(INVRG_LOG_INFO, " %s  %s", line, dev);
   }
 }
 

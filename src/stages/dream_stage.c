@@ -17,6 +17,7 @@
 #include "invrg/dream.h"
 #include "invrg/dream_checkpoint.h"
 #include "invrg/exact.h"
+#include "invrg/format.h"
 #include "invrg/h5util.h"
 #include "invrg/log.h"
 #include "invrg/mcrg.h"
@@ -254,38 +255,48 @@ static invrg_err write_level_summary(hid_t file, int64_t L, int B, const invrg_s
 
 /* The table of the log: one row per size, deviations from Monte Carlo or the exact torus. */
 static void log_table(hid_t file, const invrg_config_dream *d, const invrg_summary *sum) {
+  const int shown[] = {INVRG_OBS_ENERGY, INVRG_OBS_SPECIFIC_HEAT, INVRG_OBS_ABS_M, INVRG_OBS_CHI,
+                       INVRG_OBS_V4};
+  const char *const head[] = {"L", "E/N [J]", "C/N", "<|m|>", "chi", "V4"};
+  char line[512], cell[64];
   invrg_log(INVRG_LOG_INFO, "dream: %lld samples, %lld levels", (long long)d->n_samples,
             (long long)d->levels);
-  invrg_log(INVRG_LOG_INFO, "  %6s %22s %22s %20s %20s %20s  %s", "L", "E/N", "C/N", "<|m|>", "chi",
-            "V4", "deviation (sigma) from");
+  line[0] = '\0';
+  for (int k = 0; k < 6; k++) invrg_format_cell(line, sizeof line, k == 0 ? 6 : 16, head[k]);
+  invrg_log(INVRG_LOG_INFO, " %s  deviation [sigma] from", line);
   for (int64_t level = d->measure_from; level <= d->levels; level++) {
     const invrg_summary *s = &sum[level - d->measure_from];
     int64_t L = (int64_t)1 << level;
-    char dev[160] = "";
+    char dev[200] = "", sig[2][32];
     double v, e;
-    const int shown[] = {INVRG_OBS_ENERGY, INVRG_OBS_SPECIFIC_HEAT, INVRG_OBS_ABS_M, INVRG_OBS_CHI,
-                         INVRG_OBS_V4};
     if (mc_reference(file, L, "energy", &v, &e)) {
       size_t used = (size_t)snprintf(dev, sizeof dev, "mc:");
       for (int k = 0; k < 5; k++) {
         const char *name = invrg_summary_names[shown[k]];
-        if (mc_reference(file, L, name, &v, &e))
-          used += (size_t)snprintf(dev + used, sizeof dev - used, " %s %+.1f", name,
-                                   (s->value[shown[k]] - v) / hypot(s->error[shown[k]], e));
+        if (!mc_reference(file, L, name, &v, &e)) continue;
+        invrg_format_sigma(sig[0], sizeof sig[0],
+                           (s->value[shown[k]] - v) / hypot(s->error[shown[k]], e));
+        used += (size_t)snprintf(dev + used, sizeof dev - used, " %s %s", name, sig[0]);
       }
     } else {
       invrg_exact_thermo ex;
-      if (invrg_exact_torus((int)L, INVRG_K_CRITICAL, &ex))
-        snprintf(dev, sizeof dev, "exact torus: energy %+.1f, specific_heat %+.1f",
-                 (s->value[INVRG_OBS_ENERGY] - ex.energy) / s->error[INVRG_OBS_ENERGY],
-                 (s->value[INVRG_OBS_SPECIFIC_HEAT] - ex.specific_heat) /
-                     s->error[INVRG_OBS_SPECIFIC_HEAT]);
+      if (invrg_exact_torus((int)L, INVRG_K_CRITICAL, &ex)) {
+        invrg_format_sigma(sig[0], sizeof sig[0],
+                           (s->value[INVRG_OBS_ENERGY] - ex.energy) / s->error[INVRG_OBS_ENERGY]);
+        invrg_format_sigma(sig[1], sizeof sig[1],
+                           (s->value[INVRG_OBS_SPECIFIC_HEAT] - ex.specific_heat) /
+                               s->error[INVRG_OBS_SPECIFIC_HEAT]);
+        snprintf(dev, sizeof dev, "exact torus: energy %s, specific_heat %s", sig[0], sig[1]);
+      }
     }
-    char cells[5][40];
-    for (int k = 0; k < 5; k++)
-      snprintf(cells[k], sizeof cells[k], "%.6g +- %.2g", s->value[shown[k]], s->error[shown[k]]);
-    invrg_log(INVRG_LOG_INFO, "  %6lld %22s %22s %20s %20s %20s  %s", (long long)L, cells[0],
-              cells[1], cells[2], cells[3], cells[4], dev);
+    line[0] = '\0';
+    snprintf(cell, sizeof cell, "%lld", (long long)L);
+    invrg_format_cell(line, sizeof line, 6, cell);
+    for (int k = 0; k < 5; k++) {
+      invrg_format_value_error(cell, sizeof cell, s->value[shown[k]], s->error[shown[k]]);
+      invrg_format_cell(line, sizeof line, 16, cell);
+    }
+    invrg_log(INVRG_LOG_INFO, " %s  %s", line, dev);
   }
 }
 
@@ -312,13 +323,16 @@ static invrg_err report_costs(const invrg_run *run, double *seconds, int levels,
   INVRG_MPI_CALL(MPI_Allreduce(seconds, total, n, MPI_DOUBLE, MPI_SUM, run->groups->world));
   INVRG_MPI_CALL(MPI_Allreduce(MPI_IN_PLACE, seconds, n, MPI_DOUBLE, MPI_MAX, run->groups->world));
   INVRG_MPI_CALL(MPI_Allreduce(MPI_IN_PLACE, &dreamed, 1, MPI_INT64_T, MPI_SUM, run->groups->world));
-  invrg_log(INVRG_LOG_INFO, "dream costs per level: seconds (slowest rank) | ns per fine site");
-  invrg_log(INVRG_LOG_INFO, "  %6s %12s %12s %12s %12s | %8s %8s %8s %8s", "L", cost_names[0],
-            cost_names[1], cost_names[2], cost_names[3], "gen", "obs", "mcrg", "corr");
+  invrg_log(INVRG_LOG_INFO, "dream costs per level: seconds of the slowest rank | nanoseconds "
+            "per fine site, all ranks");
+  char head[N_COSTS][32];
+  for (int k = 0; k < N_COSTS; k++) snprintf(head[k], sizeof head[k], "%s [s]", cost_names[k]);
+  invrg_log(INVRG_LOG_INFO, "  %6s %16s %16s %16s %16s | %9s %9s %9s %9s", "L", head[0], head[1],
+            head[2], head[3], "gen [ns]", "obs [ns]", "mcrg [ns]", "corr [ns]");
   for (int level = 1; level <= levels; level++) {
     const double *t = seconds + (size_t)level * N_COSTS, *sum = total + (size_t)level * N_COSTS;
     const double sites = ldexp((double)dreamed, 2 * level) / 1e9; /* in units of 1e9 */
-    invrg_log(INVRG_LOG_INFO, "  %6lld %12.3f %12.3f %12.3f %12.3f | %8.2f %8.2f %8.2f %8.2f",
+    invrg_log(INVRG_LOG_INFO, "  %6lld %16.3f %16.3f %16.3f %16.3f | %9.2f %9.2f %9.2f %9.2f",
               1LL << level, t[0], t[1], t[2], t[3], sum[0] / sites, sum[1] / sites,
               sum[2] / sites, sum[3] / sites);
   }

@@ -15,6 +15,7 @@
 #include "invrg/checkpoint.h"
 #include "invrg/configs_io.h"
 #include "invrg/exact.h"
+#include "invrg/format.h"
 #include "invrg/h5util.h"
 #include "invrg/lattice.h"
 #include "invrg/log.h"
@@ -382,26 +383,43 @@ typedef struct {
 
 static void log_results(const invrg_config *cfg, int64_t L, const mc_result *r) {
   const invrg_summary *s = &r->summary;
+  char line[256], cell[64];
+  bool unreliable = false;
   invrg_log(INVRG_LOG_INFO, "mc L=%lld %s, K=%.10g: %lld chains x %lld samples", (long long)L,
             cfg->mc.algorithm, cfg->mc.beta, (long long)cfg->mc.n_chains,
             (long long)cfg->mc.n_samples);
+  const char *const head[] = {"observable", "value(error)", "tau_int [samples]", "exact",
+                              "deviation [sigma]"};
+  const int width[] = {-18, 18, 18, 15, 18};
+  line[0] = '\0';
+  for (int k = 0; k < 5; k++) invrg_format_cell(line, sizeof line, width[k], head[k]);
+  invrg_log(INVRG_LOG_INFO, " %s", line);
   for (int o = 0; o < INVRG_N_OBS; o++) {
-    char extra[160] = "";
+    line[0] = '\0';
+    snprintf(cell, sizeof cell, "%s%s", invrg_summary_names[o],
+             o == INVRG_OBS_ENERGY ? " [J]" : ""); /* energies in units of J; the rest: numbers */
+    invrg_format_cell(line, sizeof line, width[0], cell);
+    invrg_format_value_error(cell, sizeof cell, s->value[o], s->error[o]);
+    invrg_format_cell(line, sizeof line, width[1], cell);
+    snprintf(cell, sizeof cell, "%s", INVRG_FORMAT_UNDEFINED); /* τ_int only of the series */
     for (int k = 0; k < N_SERIES; k++)
-      if (strcmp(invrg_mc_series_names[k], invrg_summary_names[o]) == 0)
-        snprintf(extra, sizeof extra, "  tau_int %.2f%s", r->combined[k].tau_int,
-                 r->combined[k].reliable ? "" : " (chain too short for a reliable tau)");
+      if (strcmp(invrg_mc_series_names[k], invrg_summary_names[o]) == 0) {
+        snprintf(cell, sizeof cell, "%.2f%s", r->combined[k].tau_int,
+                 r->combined[k].reliable ? "" : "*");
+        unreliable |= !r->combined[k].reliable;
+      }
+    invrg_format_cell(line, sizeof line, width[2], cell);
     double exact = NAN;
     if (r->have_exact && o == INVRG_OBS_ENERGY) exact = r->exact.energy;
     if (r->have_exact && o == INVRG_OBS_SPECIFIC_HEAT) exact = r->exact.specific_heat;
-    if (isfinite(exact)) {
-      size_t used = strlen(extra);
-      snprintf(extra + used, sizeof extra - used, "  exact %.10f (%+.2f sigma)", exact,
-               (s->value[o] - exact) / s->error[o]);
-    }
-    invrg_log(INVRG_LOG_INFO, "  %-14s %14.8f +- %.8f%s", invrg_summary_names[o], s->value[o],
-              s->error[o], extra);
+    invrg_format_fixed(cell, sizeof cell, exact, 10);
+    invrg_format_cell(line, sizeof line, width[3], cell);
+    invrg_format_sigma(cell, sizeof cell, (s->value[o] - exact) / s->error[o]);
+    invrg_format_cell(line, sizeof line, width[4], cell);
+    invrg_log(INVRG_LOG_INFO, " %s", line);
   }
+  if (unreliable)
+    invrg_log(INVRG_LOG_INFO, "  * chains too short for a reliable tau_int");
 }
 
 /* /mc/L<L>: the summary, the chains and the τ_int of the series. */

@@ -17,6 +17,7 @@
 
 #include "invrg/budget.h"
 #include "invrg/fit_exact.h"
+#include "invrg/format.h"
 #include "invrg/h5util.h"
 #include "invrg/log.h"
 #include "invrg/model_io.h"
@@ -197,11 +198,14 @@ static invrg_err write_train_group(hid_t file, const replica_table *t,
   INVRG_CALL(invrg_h5_attr_double(g, "params_std", std, np, false));
 
   /* The log: the selected model, and for sym3 the effective weights (docs/physics.md §4). */
+  if (np > 0)
+    invrg_log(INVRG_LOG_INFO, "  %-16s %12s   %s", "parameter", "kept",
+              "replicas: mean(standard deviation)");
   for (int i = 0; i < np && i < 10; i++) {
-    char name[64];
+    char name[64], spread[64];
     invrg_model_param_name(selected, i, name, sizeof name);
-    invrg_log(INVRG_LOG_INFO, "  %-16s %.6f   (replicas: %.6f +- %.6f)", name, selected->params[i],
-              mean[i], std[i]);
+    invrg_format_value_error(spread, sizeof spread, mean[i], std[i]);
+    invrg_log(INVRG_LOG_INFO, "  %-16s %12.6f   %s", name, selected->params[i], spread);
   }
   if (selected->kind == INVRG_MODEL_KIND_SYM3) {
     const double a = selected->params[0], b = selected->params[1], c = selected->params[2];
@@ -331,6 +335,37 @@ static double sigma_of(const double *cov, int np, const double *v) {
   return sqrt(s);
 }
 
+/* Every replica of the exact fit: its loss and parameters; replica 0, the fit of all the
+ * data, is the kept model. */
+static void log_fit_replicas(const invrg_model *kept, const double *params, const double *loss,
+                             int64_t R) {
+  const int np = kept->n_params, shown = np < 7 ? np : 7;
+  char line[512], cell[64];
+  invrg_log(INVRG_LOG_INFO, "  replicas: 0 fits all the data (kept), 1 .. %lld bootstrap "
+            "resamples of it; loss on the data fitted", (long long)R - 1);
+  line[0] = '\0';
+  invrg_format_cell(line, sizeof line, 9, "replica");
+  invrg_format_cell(line, sizeof line, 18, "loss [nat/spin]");
+  for (int i = 0; i < shown; i++) {
+    invrg_model_param_name(kept, i, cell, sizeof cell);
+    cell[strcspn(cell, " ")] = '\0'; /* the name without its orbit */
+    invrg_format_cell(line, sizeof line, 10, cell);
+  }
+  invrg_log(INVRG_LOG_INFO, " %s", line);
+  for (int64_t r = 0; r < R; r++) {
+    line[0] = '\0';
+    snprintf(cell, sizeof cell, "%lld", (long long)r);
+    invrg_format_cell(line, sizeof line, 9, cell);
+    invrg_format_fixed(cell, sizeof cell, loss[r], 7);
+    invrg_format_cell(line, sizeof line, 18, cell);
+    for (int i = 0; i < shown; i++) {
+      invrg_format_fixed(cell, sizeof cell, params[r * np + i], 6);
+      invrg_format_cell(line, sizeof line, 10, cell);
+    }
+    invrg_log(INVRG_LOG_INFO, " %s%s", line, r == 0 ? "  <- kept" : "");
+  }
+}
+
 /* /train of the exact fit, and the log of the kept model with its errors. */
 static invrg_err write_fit_group(hid_t file, const invrg_model *kept, const double *params,
                                  const double *loss, int64_t R, const invrg_fit_result *res,
@@ -372,25 +407,32 @@ static invrg_err write_fit_group(hid_t file, const invrg_model *kept, const doub
             "errors from %lld bootstrap resamples%s:", (long long)n_train, ties, (long long)(R - 1),
             R < 3 ? " (n_replicas >= 3 gives them)" : "");
   for (int i = 0; i < np; i++) {
-    char name[64];
+    char name[64], value[64];
     invrg_model_param_name(kept, i, name, sizeof name);
-    invrg_log(INVRG_LOG_INFO, "  %-16s %.6f +- %.6f", name, kept->params[i], err_[i]);
+    invrg_format_value_error(value, sizeof value, kept->params[i], err_[i]);
+    invrg_log(INVRG_LOG_INFO, "  %-16s %s", name, value);
   }
   if (kept->kind == INVRG_MODEL_KIND_SYM3) {
     const double a = kept->params[0], b = kept->params[1], c = kept->params[2];
     const double vP[3] = {1, 2, 1}, vN[3] = {1, 1, 0}, vD[3] = {1, 0, 0};
-    invrg_log(INVRG_LOG_INFO, "  effective weights: w_P = c+2b+a = %.5f +- %.5f, w_N = a+b = "
-              "%.5f +- %.5f, w_D = a = %.5f +- %.5f", c + 2 * b + a, sigma_of(cov, 3, vP), a + b,
-              sigma_of(cov, 3, vN), a, sigma_of(cov, 3, vD));
+    char w[3][64];
+    invrg_format_value_error(w[0], sizeof w[0], c + 2 * b + a, sigma_of(cov, 3, vP));
+    invrg_format_value_error(w[1], sizeof w[1], a + b, sigma_of(cov, 3, vN));
+    invrg_format_value_error(w[2], sizeof w[2], a, sigma_of(cov, 3, vD));
+    invrg_log(INVRG_LOG_INFO, "  effective weights: w_P = c+2b+a = %s, w_N = a+b = %s, "
+              "w_D = a = %s", w[0], w[1], w[2]);
   }
+  log_fit_replicas(kept, params, loss, R);
   char vec[160] = "";
   for (int i = 0; i < np; i++) {
     size_t used = strlen(vec);
     snprintf(vec + used, sizeof vec - used, "%s%.3f", i ? ", " : "", res->min_eigvec[i]);
   }
+  char val_loss[32];
+  invrg_format_fixed(val_loss, sizeof val_loss, val, 7);
   invrg_log(INVRG_LOG_INFO, "  Hessian condition number %.3g; poorly determined direction (%s); "
-            "loss %.7f nats/spin (training), %.7f (validation); %d Newton iterations to gradient "
-            "norm %.2g", res->hess_cond, vec, loss[0], val, res->iterations, res->grad_norm);
+            "loss %.7f nat/spin (training), %s (validation); %d Newton iterations to gradient "
+            "norm %.2g", res->hess_cond, vec, loss[0], val_loss, res->iterations, res->grad_norm);
 cleanup:
   free(vals);
   invrg_h5_close(&d_cov);
@@ -552,6 +594,34 @@ cleanup:
   return err;
 }
 
+/* Every replica (all groups', gathered): its losses after the last epoch and its rate; the
+ * kept one marked. */
+static void log_replicas(const replica_table *t, const invrg_train_selection *sel) {
+  const char *const head[] = {"replica", "train [nat/spin]", "validation [nat/spin]",
+                              "rate [sites/s]"};
+  const int width[] = {9, 18, 22, 16};
+  char line[256], cells[4][64];
+  invrg_log(INVRG_LOG_INFO, "train: %lld replicas after epoch %lld (rate: fine sites per second "
+            "of the group that trained it)", (long long)t->n_replicas, (long long)t->epochs);
+  line[0] = '\0';
+  for (int k = 0; k < 4; k++) invrg_format_cell(line, sizeof line, width[k], head[k]);
+  invrg_log(INVRG_LOG_INFO, " %s", line);
+  for (int64_t r = 0; r < t->n_replicas; r++) {
+    const double *row = replica_row(t, r);
+    const size_t last = (size_t)t->n_params + (size_t)t->epochs - 1; /* train loss, last epoch */
+    snprintf(cells[0], sizeof cells[0], "%lld", (long long)r);
+    invrg_format_fixed(cells[1], sizeof cells[1], row[last], 7);
+    invrg_format_fixed(cells[2], sizeof cells[2], row[last + (size_t)t->epochs], 7);
+    invrg_format_general(cells[3], sizeof cells[3], row[replica_record(t) - 1], 3);
+    line[0] = '\0';
+    for (int k = 0; k < 4; k++) invrg_format_cell(line, sizeof line, width[k], cells[k]);
+    const char *mark = r != sel->best ? ""
+                       : sel->keep_mean ? "  (best; the mean of all is kept)"
+                                        : "  <- kept (best)";
+    invrg_log(INVRG_LOG_INFO, " %s%s", line, mark);
+  }
+}
+
 /*
  * The model &train select keeps of the trained replicas (ml/train: invrg_train_select_model),
  * in *@p kept (a model like @p proto), with its log line and /train. Collective on the world.
@@ -566,12 +636,15 @@ static invrg_err keep_selected(invrg_run *run, const replica_table *table,
   INVRG_CALL(invrg_model_clone(proto, kept));
   INVRG_CALL(invrg_train_select_model(cfg->train.select_kind, &reps, data, (uint64_t)cfg->run.seed,
                                       run->groups->world, *kept, &sel));
+  log_replicas(table, &sel);
+  char mean_loss[32], best_loss[32];
+  invrg_format_fixed(mean_loss, sizeof mean_loss, sel.mean_val_loss, 7);
+  invrg_format_fixed(best_loss, sizeof best_loss, sel.best_val_loss, 7);
   invrg_log(INVRG_LOG_INFO,
-            "train: kept %s; validation loss of the mean of the replicas %.7f, of the best "
-            "replica (%lld) %.7f nats/spin; %.3g sites/s per rank",
-            sel.keep_mean ? "the mean of the replicas" : "the best replica", sel.mean_val_loss,
-            (long long)sel.best, sel.best_val_loss,
-            replica_row(table, 0)[replica_record(table) - 1]);
+            "train: kept %s; validation loss of the mean of the replicas %s, of the best "
+            "replica (%lld) %s nat/spin",
+            sel.keep_mean ? "the mean of the replicas" : "the best replica", mean_loss,
+            (long long)sel.best, best_loss);
   INVRG_CALL(write_train_group(run->file->file, table, *kept, sel.keep_mean ? "mean" : "best",
                                sel.best, sel.mean_val_loss, data->n, data->n_validation, data->L));
 cleanup:

@@ -17,10 +17,11 @@ cat > run.nml <<'NML'
 &analyze jackknife_blocks = 4, mcrg_levels = 2 /
 NML
 
-# no_leftovers <what>: nothing but the input (and a complete checkpoint if <allow> is given)
+# no_leftovers <what>: nothing but the input, the log file (the record of what happened) and a
+# complete checkpoint if <allow> is given
 no_leftovers() {
   local extra
-  extra=$(ls | grep -E '^out\.h5' | grep -v -x -F "${2:-none}" | tr '\n' ' ')
+  extra=$(ls | grep -E '^out\.h5' | grep -v -x -F -e "${2:-none}" -e out.h5.log | tr '\n' ' ')
   [ -z "$extra" ] && pass "$1: no partial files left" || fail "$1: left behind: $extra"
 }
 
