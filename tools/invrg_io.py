@@ -533,8 +533,10 @@ class RunFile:
     def _size_groups(self, source):
         if source not in self.h5 or not isinstance(self.h5[source], h5py.Group):
             return {}
+        # sizes with a summary only (a saved level below measure_from holds just configs)
         return {int(n[1:]): g for n, g in self.h5[source].items()
-                if n.startswith("L") and n[1:].isdigit() and isinstance(g, h5py.Group)}
+                if n.startswith("L") and n[1:].isdigit() and isinstance(g, h5py.Group)
+                and "L" in g.attrs}
 
     def table(self, source):
         """The summaries of a source as a numpy structured array, one row per L (sorted):

@@ -15,6 +15,18 @@
 #include "invrg/runfile.h"
 #include "invrg/schema.h"
 
+/* Who writes the data of the new datasets (world rank 0), and the first failure of such a write:
+ * kept, not returned at once, so that every rank makes the same collective calls to the end and
+ * all agree on the outcome there. */
+typedef struct {
+  int rank;
+  invrg_err deferred;
+} writer;
+
+static void defer(writer *w, invrg_err e) {
+  if (w->deferred == INVRG_SUCCESS) w->deferred = e;
+}
+
 /* ------------------------------------------------------------------ the objects of the file */
 
 typedef struct {
@@ -110,8 +122,8 @@ typedef struct {
 } axis;
 
 static const axis axes[] = {
-    {"/corr/<source>/L<L>", "r", "r (lattice spacings)", 0,
-     {"G_axis", "G_axis_err", "G_diag", "G_diag_err", NULL}},
+    /* (G_diag is G at (r, r), a distance r√2: r is not its axis) */
+    {"/corr/<source>/L<L>", "r", "r (lattice spacings)", 0, {"G_axis", "G_axis_err", NULL}},
     {"/corr/<source>/L<L>", "k", "|k| (1/lattice spacing)", 0,
      {"S_radial", "S_radial_err", "shell_modes", NULL}},
     {"/fss/<source>/<fit>", "L", "L", 0, {"y", "y_err", NULL}},
@@ -127,7 +139,7 @@ static bool exists(hid_t loc, const char *name) { return H5Lexists(loc, name, H5
 
 /* The scale datasets that are not results of their own: the operator names of an MCRG set (from
  * its attribute `operators`) and the levels of /run/dream_seconds. */
-static invrg_err make_index_scales(const char *path, hid_t g, int rank) {
+static invrg_err make_index_scales(const char *path, hid_t g, writer *w) {
   invrg_err err = INVRG_SUCCESS;
   hid_t a = -1, type = -1, space = -1, d = -1;
   char **names = NULL;
@@ -164,9 +176,9 @@ static invrg_err make_index_scales(const char *path, hid_t g, int rank) {
     }
     if (ds < 0) err = invrg_error_set(INVRG_ERR_RUNTIME, __FILE__, __LINE__,
                                       "HDF5: creating %s/operator failed", path);
-    else if (rank == 0 && H5Dwrite(ds, ftype, H5S_ALL, H5S_ALL, H5P_DEFAULT, fixed) < 0)
-      err = invrg_error_set(INVRG_ERR_RUNTIME, __FILE__, __LINE__,
-                            "HDF5: writing %s/operator failed", path);
+    else if (w->rank == 0 && H5Dwrite(ds, ftype, H5S_ALL, H5S_ALL, H5P_DEFAULT, fixed) < 0)
+      defer(w, invrg_error_set(INVRG_ERR_RUNTIME, __FILE__, __LINE__,
+                               "HDF5: writing %s/operator failed", path));
     if (ds >= 0) H5Dclose(ds);
     if (ftype >= 0) H5Tclose(ftype);
     free(fixed);
@@ -182,9 +194,8 @@ static invrg_err make_index_scales(const char *path, hid_t g, int rank) {
     int64_t *levels = malloc((size_t)dims[0] * sizeof *levels);
     INVRG_CHECK_ALLOC(levels);
     for (hsize_t l = 0; l < dims[0]; l++) levels[l] = (int64_t)l;
-    err = invrg_h5_write_int64(g, "dream_level", levels, (size_t)dims[0], rank == 0);
+    defer(w, invrg_h5_write_int64(g, "dream_level", levels, (size_t)dims[0], w->rank == 0));
     free(levels);
-    INVRG_CALL(err);
     const char *const costs[] = {"generation", "observables", "mcrg", "correlations"};
     INVRG_CALL(invrg_h5_attr_strings(d, "columns", costs, 4));
   }
@@ -215,11 +226,11 @@ cleanup:
   return err;
 }
 
-static invrg_err attach_axes(hid_t file, const char *path, int rank) {
+static invrg_err attach_axes(hid_t file, const char *path, writer *w) {
   invrg_err err = INVRG_SUCCESS;
   hid_t g = -1, scale = -1, user = -1;
   INVRG_H5_CALL(g = H5Gopen2(file, path, H5P_DEFAULT), path);
-  INVRG_CALL(make_index_scales(path, g, rank));
+  INVRG_CALL(make_index_scales(path, g, w));
   if (invrg_schema_path_matches("/mcrg/<source>/<pairs>/level<k>/<set>/<parity>", path))
     INVRG_CALL(label_complex(g));
   for (size_t i = 0; i < sizeof axes / sizeof axes[0]; i++) {
@@ -310,7 +321,7 @@ static int by_column(const void *a, const void *b) {
 
 /* /summary/<name>: one row per L of the source at @p path, a column per numeric scalar
  * attribute all its sizes have (the quantity, then its error), in the schema's order. */
-static invrg_err write_summary_table(hid_t file, const char *path, const char *name, int rank) {
+static invrg_err write_summary_table(hid_t file, const char *path, const char *name, writer *w) {
   invrg_err err = INVRG_SUCCESS;
   hid_t src = -1, g0 = -1, type = -1, space = -1, d = -1, summary = -1, mem_space = -1;
   name_list *sizes = calloc(1, sizeof *sizes), *cols = calloc(1, sizeof *cols);
@@ -361,8 +372,9 @@ static invrg_err write_summary_table(hid_t file, const char *path, const char *n
   INVRG_H5_CALL(d = H5Dcreate2(summary, name, type, space, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT),
                 name);
   /* Every rank holds the same rows; one writes them (independent I/O). */
-  if (rank == 0)
-    INVRG_H5_CALL(H5Dwrite(d, type, H5S_ALL, H5S_ALL, H5P_DEFAULT, rows), name);
+  if (w->rank == 0 && H5Dwrite(d, type, H5S_ALL, H5S_ALL, H5P_DEFAULT, rows) < 0)
+    defer(w, invrg_error_set(INVRG_ERR_RUNTIME, __FILE__, __LINE__,
+                             "HDF5: writing /summary/%s failed", name));
   char source_text[256];
   snprintf(source_text, sizeof source_text, "%s/L<L>", path);
   INVRG_CALL(invrg_h5_attr_string(d, "source", source_text));
@@ -382,7 +394,7 @@ cleanup:
 
 /* Every per-size source: /mc, /dream, /analyze/<s>, /corr/<s> → /summary/mc, dream,
  * analyze_<s>, corr_<s>. */
-static invrg_err write_summary_tables(hid_t file, int rank) {
+static invrg_err write_summary_tables(hid_t file, writer *w) {
   invrg_err err = INVRG_SUCCESS;
   static const char *const tops[] = {"mc", "dream"};
   static const char *const nested[] = {"analyze", "corr"};
@@ -391,7 +403,7 @@ static invrg_err write_summary_tables(hid_t file, int rank) {
     if (exists(file, tops[t])) {
       char path[64];
       snprintf(path, sizeof path, "/%s", tops[t]);
-      INVRG_CALL(write_summary_table(file, path, tops[t], rank));
+      INVRG_CALL(write_summary_table(file, path, tops[t], w));
     }
   for (size_t t = 0; t < 2; t++)
     for (size_t s = 0; s < sizeof sources / sizeof sources[0]; s++) {
@@ -400,7 +412,7 @@ static invrg_err write_summary_tables(hid_t file, int rank) {
       if (!exists(file, nested[t]) || !exists(file, link)) continue;
       snprintf(path, sizeof path, "/%s", link);
       snprintf(name, sizeof name, "%s_%s", nested[t], sources[s]);
-      INVRG_CALL(write_summary_table(file, path, name, rank));
+      INVRG_CALL(write_summary_table(file, path, name, w));
     }
 cleanup:
   return err;
@@ -411,13 +423,14 @@ cleanup:
 invrg_err invrg_runfile_annotate(hid_t file, MPI_Comm comm) {
   invrg_err err = INVRG_SUCCESS;
   object_list objects = {0};
-  int unknown = 0, rank;
-  INVRG_MPI_CALL(MPI_Comm_rank(comm, &rank));
-  INVRG_CALL(write_summary_tables(file, rank));
+  int unknown = 0;
+  writer w = {0, INVRG_SUCCESS};
+  INVRG_MPI_CALL(MPI_Comm_rank(comm, &w.rank));
+  INVRG_CALL(write_summary_tables(file, &w));
   INVRG_H5_CALL(H5Ovisit2(file, H5_INDEX_NAME, H5_ITER_INC, collect, &objects, H5O_INFO_BASIC),
                 "walk the run file");
   for (size_t i = 0; i < objects.n; i++)
-    if (objects.is_group[i]) INVRG_CALL(attach_axes(file, objects.path[i], rank));
+    if (objects.is_group[i]) INVRG_CALL(attach_axes(file, objects.path[i], &w));
   /* The scales just made (operator, dream_level) are objects too: walk again for the texts. */
   object_list_free(&objects);
   memset(&objects, 0, sizeof objects);
@@ -427,5 +440,6 @@ invrg_err invrg_runfile_annotate(hid_t file, MPI_Comm comm) {
     INVRG_CALL(describe(file, objects.path[i], objects.is_group[i], &unknown));
 cleanup:
   object_list_free(&objects);
-  return err;
+  /* Failures of the collective calls are everyone's; a failed write of rank 0 is told here. */
+  return invrg_error_agree(err != INVRG_SUCCESS ? err : w.deferred, comm);
 }

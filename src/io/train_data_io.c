@@ -134,7 +134,10 @@ invrg_err invrg_train_data_count(const invrg_config *cfg, int64_t *n, int64_t *L
     H5Sget_simple_extent_dims(space, dims, NULL);
     *n = (int64_t)dims[0];
   } else {
-    err = invrg_config_input_error(cfg, "train", "data", "%s", invrg_error_message());
+    /* several sizes in the file: the key to set is data_L; anything else: the file */
+    const bool several = strstr(invrg_error_message(), "choose one with &train data_L") != NULL;
+    err = invrg_config_input_error(cfg, "train", several ? "data_L" : "data", "%s",
+                                   invrg_error_message());
   }
 cleanup:
   invrg_h5_close(&space);

@@ -354,8 +354,9 @@ void invrg_corr_log(const invrg_corr_results *r, const char *source) {
   const int width[] = {6, 9, 14, 14, 8, 14, 10, 14};
   char line[256];
   invrg_log(INVRG_LOG_INFO,
-            "correlations %s: %d sizes, %d jackknife blocks (xi2/L -> %.7f at K_c, L -> inf; "
-            "a: the lattice spacing)", source, r->n_sizes, r->n_blocks, INVRG_XI2_OVER_L_CRITICAL);
+            "correlations %s: %d size%s, %d jackknife blocks (xi2/L -> %.7f at K_c, L -> inf; "
+            "a: the lattice spacing)", source, r->n_sizes, r->n_sizes == 1 ? "" : "s", r->n_blocks,
+            INVRG_XI2_OVER_L_CRITICAL);
   line[0] = '\0';
   for (int k = 0; k < 8; k++) invrg_format_cell(line, sizeof line, width[k], head[k]);
   invrg_log(INVRG_LOG_INFO, " %s", line);

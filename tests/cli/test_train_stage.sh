@@ -75,6 +75,10 @@ bad "batch larger than the training set" "data = 'data.h5', batch = 400, optimiz
   "bad.nml:2:26: error: batch = 400 is larger than the training set (360 configurations after 40 for validation)"
 bad "missing data file" "data = 'nowhere.h5'" "bad.nml:2:8: error: cannot open training data 'nowhere.h5'"
 bad "data file without configurations" "data = 't1.h5'" "training data file 't1.h5' has no /mc group"
+cp data.h5 two.h5
+"$PYTHON" -c "import h5py; f = h5py.File('two.h5', 'r+'); L = next(iter(f['mc'])); f.copy('mc/' + L, 'mc/L2')"
+bad "data file with two sizes, no data_L" "data = 'two.h5'" \
+  "training data file 'two.h5' holds 2 sizes under /mc; choose one with &train data_L"
 head -c 5000 data.h5 > cut.h5
 bad "truncated data file" "data = 'cut.h5'" "cannot open training data 'cut.h5'"
 cp data.h5 old.h5
