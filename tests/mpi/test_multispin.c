@@ -2,7 +2,8 @@
  * Multispin checkerboard Metropolis and heat bath on packed lattices (invrg/multispin.h).
  *
  *   test_multispin [reference] [invariance] [acceptance] [physics]
- *   (default: invariance; on one rank also reference and acceptance)
+ *   (default: invariance; on one rank also reference and acceptance, which run on world
+ *   rank 0 only and are skipped on more ranks unless named)
  *
  * reference  — every sweep equals, bit for bit, a plain int8 sweep written here from the
  *              contract (the 64-bit u of each site assembled from its 64 planes, u < T(p) with
@@ -19,7 +20,8 @@
  * physics    — E/N and C/N at K_c on L = 16 and 64 against Kaufman's torus, heat bath and
  *              Metropolis, within one family-wise threshold of the measured errors (τ_int for
  *              E/N, jackknife of blocks for C/N), with bounds on the error bars.
- * Prints one line per failure; exits non-zero if any rank saw one.
+ * A test named for a kernel (INVRG_SIMD set) must run that kernel; it is skipped (77) where the
+ * CPU or build lacks it.
  */
 #include <math.h>
 #include <mpi.h>
@@ -39,28 +41,7 @@
 #include "invrg/simd.h"
 #include "invrg/stats.h"
 
-static int world_rank, world_size, failures;
-static char where[160];
-
-#define EXPECT(cond, ...)                                                           \
-  do {                                                                              \
-    if (!(cond)) {                                                                  \
-      failures++;                                                                   \
-      printf("[rank %d] FAIL %s:%d [%s]: ", world_rank, __FILE__, __LINE__, where); \
-      printf(__VA_ARGS__);                                                          \
-      printf("\n");                                                                 \
-    }                                                                               \
-  } while (0)
-
-#define OK(call)                                                                            \
-  do {                                                                                      \
-    if ((call) != INVRG_SUCCESS) {                                                          \
-      printf("[rank %d] FAIL %s:%d [%s]: %s: %s\n", world_rank, __FILE__, __LINE__, where, \
-             #call, invrg_error_message());                                                 \
-      fflush(stdout);                                                                       \
-      MPI_Abort(MPI_COMM_WORLD, 1);                                                         \
-    }                                                                                       \
-  } while (0)
+#include "mpi/mpi_test.h"
 
 static const uint64_t seed = 20250611;
 
@@ -128,6 +109,37 @@ static void ref_fill(int8_t *a, int64_t lx, int64_t ly, uint64_t item) {
   for (int64_t k = 0; k < lx * ly; k++) a[k] = invrg_rng_coin(&s, (uint64_t)k, 0) ? 1 : -1;
 }
 
+/* ---------------------------------------------------------------- which cases run where */
+
+static bool cases_named; /* the command line names cases: run them whatever the world size */
+
+/* INVRG_SIMD names a kernel: the case is skipped where this CPU or build cannot run it, and
+ * otherwise must run that kernel. True if the case is skipped. */
+static bool kernel_missing(void) {
+  const char *want = getenv("INVRG_SIMD");
+  if (want == NULL || want[0] == '\0') return false;
+  invrg_simd_level level;
+  if (!invrg_simd_parse(want, &level) || !invrg_simd_runs(level)) {
+    char why[96];
+    snprintf(why, sizeof why, "this CPU or build cannot run the %s kernel", want);
+    mpi_test_skip(why);
+    return true;
+  }
+  EXPECT(strcmp(invrg_multispin_kernel(), want) == 0, "INVRG_SIMD=%s runs the %s kernel", want,
+         invrg_multispin_kernel());
+  return false;
+}
+
+/* Work on one process (MPI_COMM_SELF): by default only on one rank, where it is not repeated
+ * work; named, on world rank 0 of any world. True if this rank is to do nothing. */
+static bool one_process_only(void) {
+  if (!cases_named && world_size > 1) {
+    mpi_test_skip("one process's work: by default on one rank only; name the case to run it");
+    return true;
+  }
+  return world_rank != 0;
+}
+
 /* ---------------------------------------------------------------- reference and invariance */
 
 /* Sweeps of a packed lattice on @p comm against the contract; compares after each sweep. */
@@ -167,6 +179,7 @@ static void against_contract(MPI_Comm comm, int64_t lx, int64_t ly, double K, bo
 }
 
 static void test_reference(void) {
+  if (kernel_missing() || one_process_only()) return;
   /* partial words (2, 6, 62, 66, 130), whole words (128, 256), rows longer than a piece of 256
    * words (33 000: 258 words a row), 2-row tori */
   static const int64_t sizes[][2] = {{2, 2},  {2, 6},   {4, 4},    {6, 10},  {62, 4},
@@ -189,14 +202,15 @@ static void test_reference(void) {
   const double bad_K[] = {0.0, -0.3, NAN, INFINITY};
   for (size_t k = 0; k < sizeof bad_K / sizeof bad_K[0]; k++) {
     const invrg_mc_chain ch = {.K = bad_K[k], .seed = seed, .chain = 0};
-    EXPECT(invrg_multispin_sweep(p, &ch, 0, k % 2 == 0, NULL) == INVRG_ERR_INPUT, "K = %g",
-           bad_K[k]);
+    EXPECT_ERR(invrg_multispin_sweep(p, &ch, 0, k % 2 == 0, NULL), INVRG_ERR_INPUT, "K = %g",
+               bad_K[k]);
   }
   invrg_error_clear();
   invrg_packed_destroy(&p);
 }
 
 static void test_invariance(void) {
+  if (kernel_missing()) return;
   /* one, two, three and more rows per rank; partial and whole words; long rows */
   static const int64_t sizes[][2] = {{16, 16}, {66, 4}, {66, 12}, {130, 8}, {256, 32},
                                      {8320, 8}};
@@ -276,6 +290,7 @@ static void expect_rate(const char *name, int64_t hits, int64_t trials, double p
 }
 
 static void test_acceptance(void) {
+  if (kernel_missing() || one_process_only()) return;
   enum { SWEEPS = 20000 };
   static const double couplings[] = {INVRG_K_CRITICAL, 0.25};
   const int comparisons = 2 * 7; /* per coupling: 2 Metropolis classes, 5 heat bath */
@@ -389,6 +404,7 @@ static void check_torus(int L, bool heatbath, int n_meas, double max_e_err) {
 }
 
 static void test_physics(void) {
+  if (kernel_missing() || world_rank != 0) return; /* work of one process, on world rank 0 */
   for (int hb = 0; hb < 2; hb++) {
     check_torus(16, hb == 1, 1000000, 1e-3);
     check_torus(64, hb == 1, 1000000, 2e-3);
@@ -397,44 +413,15 @@ static void test_physics(void) {
 
 /* ---------------------------------------------------------------- main */
 
-int main(int argc, char **argv) {
-  MPI_Init(&argc, &argv);
-  MPI_Comm_rank(MPI_COMM_WORLD, &world_rank);
-  MPI_Comm_size(MPI_COMM_WORLD, &world_size);
-  invrg_log_init(world_rank);
-  invrg_log_set_level(INVRG_LOG_WARN);
-  bool reference = argc < 2 && world_size == 1, invariance = argc < 2;
-  bool acceptance = argc < 2 && world_size == 1, physics = false;
-  for (int k = 1; k < argc; k++) {
-    reference |= strcmp(argv[k], "reference") == 0;
-    invariance |= strcmp(argv[k], "invariance") == 0;
-    acceptance |= strcmp(argv[k], "acceptance") == 0;
-    physics |= strcmp(argv[k], "physics") == 0;
-  }
-  /* A test named for a kernel must run that kernel: skipped (77) where the CPU or build lacks it */
-  const char *want = getenv("INVRG_SIMD");
-  if (want != NULL && want[0] != '\0') {
-    invrg_simd_level level;
-    if (!invrg_simd_parse(want, &level) || !invrg_simd_runs(level)) {
-      if (world_rank == 0) printf("skipped: this CPU or build cannot run the %s kernel\n", want);
-      MPI_Finalize();
-      return 77;
-    }
-    EXPECT(strcmp(invrg_multispin_kernel(), want) == 0, "INVRG_SIMD=%s runs the %s kernel", want,
-           invrg_multispin_kernel());
-  }
-  /* Work on one process (MPI_COMM_SELF) runs on world rank 0 only. */
-  if (reference && world_rank == 0) test_reference();
-  if (invariance) test_invariance();
-  if (acceptance && world_rank == 0) test_acceptance();
-  if (physics && world_rank == 0) test_physics();
+static const mpi_test_case cases[] = {
+    {"reference", test_reference, true},
+    {"invariance", test_invariance, true},
+    {"acceptance", test_acceptance, true},
+    {"physics", test_physics, false},
+};
 
-  int total = 0;
-  MPI_Allreduce(&failures, &total, 1, MPI_INT, MPI_SUM, MPI_COMM_WORLD);
-  if (world_rank == 0)
-    printf("test_multispin on %d rank%s (%s kernel): %s (%d failure%s)\n", world_size,
-           world_size > 1 ? "s" : "", invrg_multispin_kernel(), total == 0 ? "PASS" : "FAIL",
-           total, total == 1 ? "" : "s");
-  MPI_Finalize();
-  return total == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+int main(int argc, char **argv) {
+  cases_named = argc >= 2;
+  invrg_log_set_level(INVRG_LOG_WARN);
+  return MPI_TEST_MAIN(argc, argv, cases);
 }

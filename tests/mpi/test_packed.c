@@ -4,7 +4,8 @@
  *     (Lx = 2 … 258), from and to replicated int8 lattices and distributed ones on every grid
  *     of the world, each bit read back through the layout written out plainly here;
  *   - halo rows, padding bits, the random fill against the int8 lattice's, and bad sizes.
- * Prints one line per failure; exits non-zero if any rank saw one.
+ *
+ *   test_packed [roundtrip] [fill] [bad_sizes]   (default: all three)
  */
 #include <mpi.h>
 #include <stdio.h>
@@ -18,28 +19,7 @@
 #include "invrg/packed.h"
 #include "invrg/rng.h"
 
-static int world_rank, world_size, failures;
-static char where[160];
-
-#define EXPECT(cond, ...)                                                           \
-  do {                                                                              \
-    if (!(cond)) {                                                                  \
-      failures++;                                                                   \
-      printf("[rank %d] FAIL %s:%d [%s]: ", world_rank, __FILE__, __LINE__, where); \
-      printf(__VA_ARGS__);                                                          \
-      printf("\n");                                                                 \
-    }                                                                               \
-  } while (0)
-
-#define OK(call)                                                                            \
-  do {                                                                                      \
-    if ((call) != INVRG_SUCCESS) {                                                          \
-      printf("[rank %d] FAIL %s:%d [%s]: %s: %s\n", world_rank, __FILE__, __LINE__, where, \
-             #call, invrg_error_message());                                                 \
-      fflush(stdout);                                                                       \
-      MPI_Abort(MPI_COMM_WORLD, 1);                                                         \
-    }                                                                                       \
-  } while (0)
+#include "mpi/mpi_test.h"
 
 static int64_t wrap(int64_t a, int64_t n) { return (a % n + n) % n; }
 
@@ -102,12 +82,12 @@ static void roundtrip(int64_t lx, int64_t ly, const invrg_groups *g) {
   expect_layout(p, a);
   OK(invrg_lattice_create_replicated(lx, ly, 1, &back));
   OK(invrg_packed_to_lattice(p, back));
-  EXPECT(mismatches(back, a) == 0, "replicated → packed → replicated changed sites");
+  EXPECT_EQ(mismatches(back, a), 0, "replicated → packed → replicated changed sites");
   for (int h = 1; h <= 2; h++) {
     if (!invrg_groups_can_distribute(g, lx, ly, h)) continue;
     OK(invrg_lattice_create_distributed(g, lx, ly, h, &dist));
     OK(invrg_packed_to_lattice(p, dist));
-    EXPECT(mismatches(dist, a) == 0, "packed → distributed (halo %d) differs", h);
+    EXPECT_EQ(mismatches(dist, a), 0, "packed → distributed (halo %d) differs", h);
     OK(invrg_packed_create(g->cart, lx, ly, &q));
     OK(invrg_packed_from_lattice(q, dist));
     expect_layout(q, a);
@@ -168,35 +148,30 @@ static void test_fill(void) {
 }
 
 static void test_bad_sizes(void) {
-  snprintf(where, sizeof where, "bad sizes");
   static const int64_t bad[][2] = {{3, 4}, {4, 3}, {0, 4}, {4, 0}, {-2, 4}};
   invrg_packed *p = NULL;
   for (size_t k = 0; k < sizeof bad / sizeof bad[0]; k++) {
-    EXPECT(invrg_packed_create(MPI_COMM_WORLD, bad[k][0], bad[k][1], &p) == INVRG_ERR_INPUT &&
-               p == NULL,
-           "%lld x %lld accepted", (long long)bad[k][0], (long long)bad[k][1]);
+    EXPECT_ERR(invrg_packed_create(MPI_COMM_WORLD, bad[k][0], bad[k][1], &p), INVRG_ERR_INPUT,
+               "%lld x %lld accepted", (long long)bad[k][0], (long long)bad[k][1]);
+    EXPECT(p == NULL, "%lld x %lld: a rejected lattice was left behind", (long long)bad[k][0],
+           (long long)bad[k][1]);
   }
   if (world_size == 4) /* rows split evenly or not at all: 6 and 2 rows not over 4 ranks */
     for (int64_t ly = 2; ly <= 6; ly += 4)
-      EXPECT(invrg_packed_create(MPI_COMM_WORLD, 8, ly, &p) == INVRG_ERR_INPUT,
-             "8 x %lld on 4 ranks accepted", (long long)ly);
+      EXPECT_ERR(invrg_packed_create(MPI_COMM_WORLD, 8, ly, &p), INVRG_ERR_INPUT,
+                 "8 x %lld on 4 ranks accepted", (long long)ly);
   invrg_error_clear();
 }
 
+/* ---------------------------------------------------------------- main */
+
+static const mpi_test_case cases[] = {
+    {"roundtrip", test_roundtrip, true},
+    {"fill", test_fill, true},
+    {"bad_sizes", test_bad_sizes, true},
+};
+
 int main(int argc, char **argv) {
-  MPI_Init(&argc, &argv);
-  MPI_Comm_rank(MPI_COMM_WORLD, &world_rank);
-  MPI_Comm_size(MPI_COMM_WORLD, &world_size);
-  invrg_log_init(world_rank);
   invrg_log_set_level(INVRG_LOG_WARN);
-  test_roundtrip();
-  test_fill();
-  test_bad_sizes();
-  int total = 0;
-  MPI_Allreduce(&failures, &total, 1, MPI_INT, MPI_SUM, MPI_COMM_WORLD);
-  if (world_rank == 0)
-    printf("test_packed on %d rank%s: %s (%d failure%s)\n", world_size, world_size > 1 ? "s" : "",
-           total == 0 ? "PASS" : "FAIL", total, total == 1 ? "" : "s");
-  MPI_Finalize();
-  return total == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+  return MPI_TEST_MAIN(argc, argv, cases);
 }
