@@ -55,6 +55,8 @@ typedef enum {
   INVRG_MC_METROPOLIS,
   INVRG_MC_HEATBATH
 } invrg_mc_algorithm;
+/** &mc lattice: what metropolis and heatbath sweep. */
+typedef enum { INVRG_MC_LATTICE_INT8, INVRG_MC_LATTICE_PACKED } invrg_mc_lattice;
 /** &train optimizer: AUTO ('') is newton for the sym models, adamw for conv. */
 typedef enum {
   INVRG_OPTIMIZER_AUTO,
@@ -116,6 +118,8 @@ typedef struct {
   double beta;                                   /**< coupling K = βJ */
   char algorithm[INVRG_NAME_LEN];                /**< wolff | sw | metropolis | heatbath */
   invrg_mc_algorithm algorithm_kind;
+  char lattice[INVRG_NAME_LEN];                  /**< int8 | packed (metropolis, heatbath) */
+  invrg_mc_lattice lattice_kind;
   int64_t n_chains;                              /**< independent chains (items) */
   int64_t n_therm;                               /**< thermalisation sweeps per chain */
   int64_t n_samples;                             /**< measured samples per chain */

@@ -135,6 +135,9 @@ static const char *const mc_algorithms[] = {[INVRG_MC_WOLFF] = "wolff", [INVRG_M
                                             [INVRG_MC_METROPOLIS] = "metropolis",
                                             [INVRG_MC_HEATBATH] = "heatbath",
                                             [INVRG_MC_HEATBATH + 1] = NULL};
+static const char *const mc_lattices[] = {[INVRG_MC_LATTICE_INT8] = "int8",
+                                          [INVRG_MC_LATTICE_PACKED] = "packed",
+                                          [INVRG_MC_LATTICE_PACKED + 1] = NULL};
 
 static const invrg_nl_key checkpoint_keys[] = {
     {.name = "interval_minutes", .type = INVRG_NL_REAL, SCALAR, AT(checkpoint.interval_minutes),
@@ -168,6 +171,12 @@ static const invrg_nl_key mc_keys[] = {
      INDEX(mc.algorithm_kind),
      .description = "wolff (one rank per chain), sw (Swendsen-Wang, distributed), metropolis or "
                     "heatbath (checkerboard, distributed)"},
+    {.name = "lattice", .type = INVRG_NL_STRING, SCALAR, AT(mc.lattice),
+     .string_size = INVRG_NAME_LEN, .default_text = "'int8'", .choices = mc_lattices,
+     INDEX(mc.lattice_kind),
+     .description = "what metropolis and heatbath sweep: 'int8' (one byte per spin) or "
+                    "'packed' (1 bit per spin, 64 spins updated together by multispin coding; "
+                    "split by rows: L a multiple of ranks_per_group); measurements see int8"},
     {.name = "n_chains", .type = INVRG_NL_INT, SCALAR, AT(mc.n_chains), .default_text = "8",
      .min = 1, .max = INFINITY, .description = "independent chains, spread over the groups"},
     {.name = "n_therm", .type = INVRG_NL_INT, SCALAR, AT(mc.n_therm), .default_text = "1000",

@@ -244,6 +244,10 @@ invrg_err invrg_budget_check_mc(const invrg_run *run) {
   const bool packed = packed_format(cfg);
   const invrg_mc_algorithm alg = mc->algorithm_kind;
   double alg_per_spin = alg == INVRG_MC_WOLFF ? 5.0 : alg == INVRG_MC_SW ? 13.0 : 0.0;
+  /* a packed chain: 1/8 byte per spin, and the int8 → packed copy of a split lattice at a
+   * chain's start holds three int8 buffers of the rank's rows (packed.c) */
+  if (mc->lattice_kind == INVRG_MC_LATTICE_PACKED)
+    alg_per_spin += g->ranks_per_group > 1 ? 0.125 + 3.0 : 0.125 + 0.25;
   int n_ops, terms;
   operator_counts(cfg, &n_ops, &terms);
   double largest = 0, corr = 0, configs = 0;

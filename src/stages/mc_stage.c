@@ -7,6 +7,7 @@
  * is made, then to every rank (HDF5 attributes are written by all ranks alike).
  * A checkpoint keeps the chains and what the sizes share (mc_checkpoint.h).
  */
+#include <limits.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,7 +26,9 @@
 #include "invrg/mcrg.h"
 #include "invrg/mcrg_io.h"
 #include "invrg/measure_tail.h"
+#include "invrg/multispin.h"
 #include "invrg/observables.h"
+#include "invrg/packed.h"
 #include "invrg/progress.h"
 #include "invrg/reducer.h"
 #include "invrg/schema.h"
@@ -37,6 +40,26 @@
 enum { N_SERIES = INVRG_MC_N_SERIES };
 
 /* ------------------------------------------------------------------ check */
+
+/* A packed lattice of side L on the group (packed.h's limits): split by rows, so the group's
+ * ranks must divide L, and a rank holds fewer than 2^31 words per colour. */
+static invrg_err check_packed(const invrg_config *cfg, const invrg_groups *g, int64_t L) {
+  const int64_t P = g->ranks_per_group, words = (L / 2 + 63) / 64;
+  if (L % P != 0)
+    return invrg_config_input_error(cfg, "mc", "lattice",
+                                    "a packed lattice is split by rows over the %lld ranks of a "
+                                    "group, but L = %lld is not a multiple of ranks_per_group = "
+                                    "%lld; use lattice = 'int8' or a ranks_per_group that "
+                                    "divides %lld",
+                                    (long long)P, (long long)L, (long long)P, (long long)L);
+  if ((L / P + 2) * words >= INT_MAX)
+    return invrg_config_input_error(cfg, "mc", "lattice",
+                                    "a packed %lld x %lld lattice needs %lld rows of %lld words "
+                                    "per rank (fewer than 2^31 words: raise ranks_per_group)",
+                                    (long long)L, (long long)L, (long long)(L / P),
+                                    (long long)words);
+  return INVRG_SUCCESS;
+}
 
 /* The checks that depend on one lattice size; every input error is reported. */
 static invrg_err check_size(const invrg_run *run, int64_t L) {
@@ -57,6 +80,8 @@ static invrg_err check_size(const invrg_run *run, int64_t L) {
                                      "packed configurations need a block width L/px = %lld that "
                                      "is a multiple of 8 (L = %lld)",
                                      (long long)(L / g->px), (long long)L);
+  if (cfg->mc.lattice_kind == INVRG_MC_LATTICE_PACKED)
+    INVRG_CHECK_MORE(found, check_packed(cfg, g, L));
 cleanup:
   return err != INVRG_SUCCESS ? err : found;
 }
@@ -74,6 +99,12 @@ static invrg_err mc_check(const invrg_run *run) {
                                      "'wolff' runs each chain on one rank, but ranks_per_group = "
                                      "%d; use algorithm = 'sw' for a lattice shared by several "
                                      "ranks", g->ranks_per_group);
+  if (cfg->mc.lattice_kind == INVRG_MC_LATTICE_PACKED &&
+      cfg->mc.algorithm_kind != INVRG_MC_METROPOLIS && cfg->mc.algorithm_kind != INVRG_MC_HEATBATH)
+    found = invrg_config_input_error(cfg, "mc", "lattice",
+                                     "a packed lattice runs algorithm = 'metropolis' or "
+                                     "'heatbath', not '%s'; use lattice = 'int8'",
+                                     cfg->mc.algorithm);
   if (cfg->mc.blocks_per_chain > cfg->mc.n_samples)
     found = invrg_config_input_error(cfg, "mc", "blocks_per_chain",
                                      "blocks_per_chain = %lld is more than n_samples = %lld",
@@ -90,12 +121,15 @@ cleanup:
 
 /* ------------------------------------------------------------------ one chain */
 
-/* The updates of one chain: whichever workspace its algorithm needs. */
+/* The updates of one chain: whichever workspace its algorithm needs. With &mc lattice =
+ * 'packed' the chain lives in `packed` between samples; the int8 lattice gets a copy of it for
+ * each measurement, and gives it its spins when a chain starts or resumes. */
 typedef struct {
   invrg_mc_algorithm alg;
   invrg_wolff *wolff;
   invrg_sw *sw;
-  uint64_t sweeps; /* sweeps done = RNG step of the next (SW, checkerboard) */
+  invrg_packed *packed; /* NULL: the updates work on the int8 lattice */
+  uint64_t sweeps;      /* sweeps done = RNG step of the next (SW, checkerboard) */
 } updater;
 
 static invrg_err update(invrg_lattice *lat, const invrg_mc_chain *chain, updater *u,
@@ -109,7 +143,10 @@ static invrg_err update(invrg_lattice *lat, const invrg_mc_chain *chain, updater
     goto cleanup;
   }
   for (int64_t t = 0; t < n_sweeps; t++, u->sweeps++) {
-    if (u->alg == INVRG_MC_SW)
+    if (u->packed != NULL)
+      INVRG_CALL(invrg_multispin_sweep(u->packed, chain, u->sweeps,
+                                       u->alg == INVRG_MC_HEATBATH, counts));
+    else if (u->alg == INVRG_MC_SW)
       INVRG_CALL(invrg_mc_sw_sweep(lat, chain, u->sweeps, u->sw, counts));
     else
       INVRG_CALL(invrg_mc_checkerboard_sweep(lat, chain, u->sweeps, u->alg == INVRG_MC_HEATBATH,
@@ -190,11 +227,13 @@ static invrg_err chain_start(size_work *w, int64_t k, const invrg_mc_chain *chai
     set_updater(&w->u, w->chains.updater[k]);
     free(w->chains.spins[k]);
     w->chains.spins[k] = NULL;
+    if (w->u.packed != NULL) INVRG_CALL(invrg_packed_from_lattice(w->u.packed, w->lat));
   }
   if (done[k] < 0) {
     invrg_rng_stream init;
     invrg_rng_stream_init(&init, chain->seed, INVRG_RNG_INIT, chain->chain, 0);
     invrg_lattice_fill_random(w->lat, &init);
+    if (w->u.packed != NULL) INVRG_CALL(invrg_packed_from_lattice(w->u.packed, w->lat));
     if (w->u.wolff) invrg_wolff_reset(w->u.wolff);
     w->u.sweeps = 0;
     INVRG_CALL(update(w->lat, chain, &w->u, mc->n_therm, true, &w->counts));
@@ -207,7 +246,9 @@ cleanup:
   return err;
 }
 
-/* Sample s of local chain k: its series, block means, configuration, MCRG and correlations. */
+/* Sample s of local chain k: its series, block means, configuration, MCRG and correlations,
+ * all measured on the int8 lattice (a packed chain's spins copied there first, so a checkpoint
+ * at the safe point after it parks them as int8 too). */
 static invrg_err chain_measure(size_work *w, int64_t k, const invrg_mc_chain *chain, int64_t s) {
   invrg_err err = INVRG_SUCCESS;
   const invrg_config *cfg = w->run->cfg;
@@ -215,6 +256,7 @@ static invrg_err chain_measure(size_work *w, int64_t k, const invrg_mc_chain *ch
   invrg_mc_record *r = &w->records[k];
   invrg_config_sums sums;
   double p[INVRG_N_PRIMARY];
+  if (w->u.packed != NULL) INVRG_CALL(invrg_packed_to_lattice(w->u.packed, w->lat));
   INVRG_CALL(invrg_observables_sums(w->lat, &sums));
   invrg_observables_primaries(&sums, p);
   for (int o = 0; o < N_SERIES; o++) w->series[s * N_SERIES + o] = p[invrg_mc_series_primary[o]];
@@ -385,8 +427,9 @@ static void log_results(const invrg_config *cfg, int64_t L, const mc_result *r) 
   const invrg_summary *s = &r->summary;
   char line[256], cell[64];
   bool unreliable = false;
-  invrg_log(INVRG_LOG_INFO, "mc L=%lld %s, K=%.10g: %lld chains x %lld samples", (long long)L,
-            cfg->mc.algorithm, cfg->mc.beta, (long long)cfg->mc.n_chains,
+  invrg_log(INVRG_LOG_INFO, "mc L=%lld %s%s, K=%.10g: %lld chains x %lld samples", (long long)L,
+            cfg->mc.algorithm, cfg->mc.lattice_kind == INVRG_MC_LATTICE_PACKED ? " packed" : "",
+            cfg->mc.beta, (long long)cfg->mc.n_chains,
             (long long)cfg->mc.n_samples);
   const char *const head[] = {"observable", "value(error)", "tau_int [samples]", "exact",
                               "deviation [sigma]"};
@@ -586,6 +629,8 @@ static invrg_err size_open(size_work *w, hid_t *group) {
   INVRG_CALL(invrg_stage_lattice_create(g, w->L, 1, &w->lat)); /* the check: it splits */
   if (w->u.alg == INVRG_MC_WOLFF) INVRG_CALL(invrg_wolff_create(w->L, w->L, &w->u.wolff));
   if (w->u.alg == INVRG_MC_SW) INVRG_CALL(invrg_sw_create(w->lat, &w->u.sw));
+  if (cfg->mc.lattice_kind == INVRG_MC_LATTICE_PACKED) /* on the int8 lattice's ranks */
+    INVRG_CALL(invrg_packed_create(w->lat->comm, w->L, w->L, &w->u.packed));
   /* Datasets first: creating them is collective, writing them is not. */
   INVRG_CALL(invrg_h5_create_group(w->run->file->file, path, group));
   INVRG_CALL(open_datasets(w, *group));
@@ -619,6 +664,7 @@ static void size_close(size_work *w) {
   free(w->chains.updater);
   invrg_wolff_destroy(&w->u.wolff);
   invrg_sw_destroy(&w->u.sw);
+  invrg_packed_destroy(&w->u.packed);
   invrg_lattice_destroy(&w->lat);
 }
 
@@ -630,8 +676,9 @@ static invrg_err run_chains(size_work *w) {
   const int64_t n_mine = w->chains.n_mine;
   const bool wolff = w->u.alg == INVRG_MC_WOLFF;
   char label[96];
-  snprintf(label, sizeof label, "mc L=%lld %s (group %d: %lld chains)", (long long)w->L,
-           mc->algorithm, run->groups->group, (long long)n_mine);
+  snprintf(label, sizeof label, "mc L=%lld %s%s (group %d: %lld chains)", (long long)w->L,
+           mc->algorithm, w->u.packed != NULL ? " packed" : "", run->groups->group,
+           (long long)n_mine);
   invrg_progress_start(&w->progress, label,
                        (double)(n_mine * (mc->n_therm + w->n * mc->sample_every)),
                        wolff ? "flipped spins" : "spin updates", 10.0);
@@ -662,7 +709,7 @@ static invrg_err run_size(invrg_run *run, int i, invrg_mc_sizes_state *sizes, hi
   invrg_err err = INVRG_SUCCESS;
   const invrg_config_mc *mc = &run->cfg->mc;
   size_work w = {.run = run, .L = mc->L[i], .n = mc->n_samples, .B = mc->blocks_per_chain,
-                 .sizes = sizes, .u = {mc->algorithm_kind, NULL, NULL, 0},
+                 .sizes = sizes, .u = {mc->algorithm_kind, NULL, NULL, NULL, 0},
                  .cw = {.dset = -1}, .series_dset = -1, .running = -1};
   hid_t group = -1;
   sizes->size_index = i;
