@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Checkpoint/restart end to end (issue F9): a run stopped again and again (in mc, train and
 # dream), resumed each time on another number of ranks, ends bit for bit where an
-# uninterrupted run ends; the same for Swendsen–Wang on a lattice split over two ranks, after
-# SIGKILL following a periodic checkpoint, and after signals, a stop file and a wall-time
-# budget. A changed input or a damaged checkpoint is refused with a clear error.
+# uninterrupted run ends; the same for Swendsen–Wang and for Metropolis on a packed lattice,
+# each split over two ranks, after SIGKILL following a periodic checkpoint, and after signals,
+# a stop file and a wall-time budget. A changed input or a damaged checkpoint is refused with a
+# clear error.
 source "$(dirname "$0")/lib.sh"
 compare() { "$PYTHON" "$SOURCE_DIR/tests/cli/compare_runs.py" "$@"; }
 
@@ -107,6 +108,27 @@ n_written=$(grep -c "checkpoint [0-9]* written" swstop/log1)
 [ -e swstop/out.h5.ckpt.prev ] && pass "keep_previous: out.h5.ckpt.prev kept" || fail "no .ckpt.prev"
 expect_status 0 "sw finished on 1 rank" -- sh -c "cd swstop && \"$INVRG\" run.nml"
 expect_identical "sw stopped on 2x1, 2 groups, 1 rank = uninterrupted" swref/out.h5 swstop/out.h5
+
+# --- Metropolis on a packed lattice (&mc lattice = 'packed'), rows split over 2 ranks, with
+# MCRG and saved configurations: the chains are parked as int8 and packed again on restore;
+# stopped on a group of 2, on 2 groups (periodic checkpoints), then finished on 1 rank
+cat > ms.nml <<'NML'
+&run stages = 'mc', output = 'out.h5', seed = 9 /
+&mc L = 16, n_chains = 3, n_therm = 20, n_samples = 30, algorithm = 'metropolis', lattice = 'packed', save_configs = T /
+&analyze mcrg_on_mc = T, mcrg_levels = 2, jackknife_blocks = 3 /
+NML
+mkdir msref msstop
+cp ms.nml msref/run.nml
+expect_status 0 "uninterrupted packed metropolis on 1 rank" -- sh -c "cd msref && \"$INVRG\" run.nml"
+printf '&parallel ranks_per_group = 2, grid = 2, 1 /\n' | cat ms.nml - > msstop/run.nml
+(cd msstop && INVRG_TEST_STOP_AFTER_POLLS=17 "$MPIEXEC" -n 2 "$INVRG" run.nml > log0 2>&1)
+[ $? -eq 3 ] && pass "packed on a group of 2 ranks: stopped (exit 3)" || fail "packed group of 2: no stop"
+sed -i 's/ranks_per_group = 2, grid = 2, 1/ranks_per_group = 1/' msstop/run.nml
+(cd msstop && INVRG_TEST_CHECKPOINT_EVERY_POLLS=4 INVRG_TEST_STOP_AFTER_POLLS=20 \
+  "$MPIEXEC" -n 2 "$INVRG" run.nml > log1 2>&1)
+[ $? -eq 3 ] && pass "packed on 2 groups: periodic checkpoints, then stopped" || fail "packed 2 groups: no stop"
+expect_status 0 "packed finished on 1 rank" -- sh -c "cd msstop && \"$INVRG\" run.nml"
+expect_identical "packed stopped on 2x1, 2 groups, 1 rank = uninterrupted" msref/out.h5 msstop/out.h5
 
 # --- SIGKILL after periodic checkpoints: the run continues from the last one
 mkdir killref kill

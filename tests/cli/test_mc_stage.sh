@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Stage mc end to end: the exact torus (the tests' own oracle, one family-wise threshold), bit-identical output on 1, 2 and 4
-# ranks and any grid, packed configurations, and the input errors of &mc.
+# ranks and any grid (packed lattices too), packed configurations, and the input errors of &mc.
 source "$(dirname "$0")/lib.sh"
 check() { PYTHONPATH="$SOURCE_DIR/tools" "$PYTHON" "$SOURCE_DIR/tests/cli/check_mc.py" "$@"; }
 
@@ -40,6 +40,38 @@ mc_input w4.nml w4.h5 "$small, algorithm = 'wolff'"
 expect_status 0 "wolff, 4 ranks in 4 groups" -- "$MPIEXEC" -n 4 "$INVRG" w4.nml
 expect_status 0 "sw output identical on 1, 2, 4 ranks and all grids" -- check identical 16 sw1.h5 sw2.h5 sw4.h5 sw4g.h5
 expect_status 0 "wolff output identical on 1 and 4 ranks" -- check identical 16 w1.h5 w4.h5
+
+# --- packed lattices (&mc lattice = 'packed', multispin sweeps), with MCRG and correlations of
+# the int8 copies: the same run file on 1, 2 and 4 ranks, whatever the grid and groups
+compare() { "$PYTHON" "$SOURCE_DIR/tests/cli/compare_runs.py" "$@"; }
+packed_run() { # packed_run <dir> <algorithm> <ranks> [<parallel keys>]
+  mkdir -p "$1"
+  mc_input "$1/run.nml" out.h5 "$small, algorithm = '$2', lattice = 'packed'" \
+    "&analyze mcrg_on_mc = T, mcrg_levels = 2, jackknife_blocks = 6 / ${4:-}"
+  expect_status 0 "$2 packed, $3 rank(s) ${4:-}" -- sh -c "cd $1 && \"$MPIEXEC\" -n $3 \"$INVRG\" run.nml"
+}
+for alg in metropolis heatbath; do
+  packed_run "$alg.1" $alg 1
+  packed_run "$alg.2" $alg 2 "&parallel ranks_per_group = 2, grid = 2, 1 /"
+  packed_run "$alg.4" $alg 4 "&parallel ranks_per_group = 4, grid = 2, 2 /"
+  packed_run "$alg.4g" $alg 4 "&parallel ranks_per_group = 2, grid = 1, 2 /"
+  for d in 2 4 4g; do
+    if compare "$alg.1/out.h5" "$alg.$d/out.h5" > cmp.txt 2>&1; then
+      pass "$alg packed: run file of layout $d = 1 rank ($(cat cmp.txt))"
+    else fail "$alg packed: layout $d differs from 1 rank"; sed 's/^/  | /' cmp.txt; fi
+  done
+done
+packed_run metropolis.14 metropolis 4 "&parallel ranks_per_group = 4, grid = 1, 4 /"
+packed_run heatbath.41 heatbath 4 "&parallel ranks_per_group = 4, grid = 4, 1 /"
+for d in metropolis.14 heatbath.41; do
+  if compare "${d%.*}.1/out.h5" "$d/out.h5" > cmp.txt 2>&1; then pass "$d = 1 rank ($(cat cmp.txt))"
+  else fail "$d differs from 1 rank"; sed 's/^/  | /' cmp.txt; fi
+done
+# the key takes effect: the packed chains are other chains than the int8 ones of the same seed
+mc_input i1.nml i1.h5 "$small, algorithm = 'metropolis'"
+expect_status 0 "metropolis on int8, 1 rank" -- "$INVRG" i1.nml
+expect_status 1 "packed and int8 metropolis give different series" -- \
+  check identical 16 i1.h5 metropolis.1/out.h5
 
 # --- MCRG of every sample (mcrg_on_mc): the same eigenvalues on 1 rank and on a 2x1 grid
 mcrg_keys="&analyze operators = 'swendsen', 'paper36', mcrg_levels = 2, jackknife_blocks = 6, mcrg_on_mc = T /"
@@ -122,5 +154,10 @@ bad "MCRG levels beyond L" "L = 12" "bad.nml:4:26: error: 3 blockings need L to 
 bad "MCRG with several sizes" "L = 8, 16" "MCRG of Monte Carlo samples works on one &mc L per run (2 given)" "&analyze mcrg_on_mc = T, mcrg_levels = 2 /"
 bad "sample_every = 0" "sample_every = 0" "key 'sample_every' must be >= 1, got 0"
 bad "unknown algorithm" "algorithm = 'wolf'" "key 'algorithm' must be one of 'wolff', 'sw', 'metropolis' or 'heatbath', got 'wolf' (did you mean 'wolff'?)"
+bad "packed lattice with wolff" "lattice = 'packed'" \
+  "bad.nml:3:5: error: a packed lattice runs algorithm = 'metropolis' or 'heatbath', not 'wolff'; use lattice = 'int8'"
+bad "packed rows not split by the group" "L = 18, algorithm = 'metropolis', lattice = 'packed'" \
+  "bad.nml:3:39: error: a packed lattice is split by rows over the 4 ranks of a group, but L = 18 is not a multiple of ranks_per_group = 4" \
+  "&parallel ranks_per_group = 4, grid = 2, 2 /" 4
 bad "wolff on a shared lattice" "algorithm = 'wolff'" "'wolff' runs each chain on one rank, but ranks_per_group = 2; use algorithm = 'sw'" "&parallel ranks_per_group = 2 /"
 finish
