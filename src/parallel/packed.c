@@ -24,12 +24,41 @@ void invrg_packed_pack_row(const int8_t *spins, int64_t lx, int64_t gy, uint64_t
   }
 }
 
+/* spins8[i]: the 8 spins whose bits (1 = −1) are those of i, bit 0 first. */
+#define S1(i, j) ((i) >> (j) & 1 ? -1 : 1)
+#define S8(i) {S1(i, 0), S1(i, 1), S1(i, 2), S1(i, 3), S1(i, 4), S1(i, 5), S1(i, 6), S1(i, 7)}
+#define ROWS8(i) S8(i), S8(i + 1), S8(i + 2), S8(i + 3), S8(i + 4), S8(i + 5), S8(i + 6), S8(i + 7)
+#define ROWS32(i) ROWS8(i), ROWS8(i + 8), ROWS8(i + 16), ROWS8(i + 24)
+#define ROWS128(i) ROWS32(i), ROWS32(i + 32), ROWS32(i + 64), ROWS32(i + 96)
+static const int8_t spins8[256][8] = {ROWS128(0), ROWS128(128)};
+#undef ROWS128
+#undef ROWS32
+#undef ROWS8
+#undef S8
+#undef S128
+#undef S32
+#undef S8
+#undef S1
+/* spread4[n]: bit j of n moved to bit 2j. */
+static const uint8_t spread4[16] = {0x00, 0x01, 0x04, 0x05, 0x10, 0x11, 0x14, 0x15,
+                                    0x40, 0x41, 0x44, 0x45, 0x50, 0x51, 0x54, 0x55};
+
+/* Eight sites x = 8t … 8t + 7 at a time: four of the even-x colour row and four of the odd
+ * one (sites k = 4t … 4t + 3 of both, one nibble of a word), interleaved by a table. */
 void invrg_packed_unpack_row(const uint64_t *row0, const uint64_t *row1, int64_t lx, int64_t gy,
                              int8_t *spins) {
-  for (int c = 0; c < 2; c++) {
-    const uint64_t *row = c == 0 ? row0 : row1;
-    for (int64_t x = (gy + c) & 1, k = 0; x < lx; x += 2, k++)
-      spins[x] = (int8_t)((row[k >> 6] >> (k & 63)) & 1 ? -1 : 1);
+  const uint64_t *even = gy & 1 ? row1 : row0, *odd = gy & 1 ? row0 : row1; /* (x + gy + c) even */
+  int64_t x = 0;
+  for (; x + 8 <= lx; x += 8) {
+    const int64_t k = x >> 1; /* a multiple of 4: its nibble lies within one word */
+    const unsigned e = (unsigned)(even[k >> 6] >> (k & 63)) & 15,
+                   o = (unsigned)(odd[k >> 6] >> (k & 63)) & 15;
+    memcpy(spins + x, spins8[spread4[e] | spread4[o] << 1], 8);
+  }
+  for (; x < lx; x++) {
+    const uint64_t *row = x & 1 ? odd : even;
+    const int64_t k = x >> 1;
+    spins[x] = (int8_t)((row[k >> 6] >> (k & 63)) & 1 ? -1 : 1);
   }
 }
 
