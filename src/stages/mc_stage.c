@@ -6,6 +6,8 @@
  * records (mc_record.h) travel to world rank 0 in chain order, where the summary
  * is made, then to every rank (HDF5 attributes are written by all ranks alike).
  * A checkpoint keeps the chains and what the sizes share (mc_checkpoint.h).
+ * With &mc lattice = 'packed', Metropolis and heat-bath chains are swept on a packed lattice
+ * (multispin.h) and every sample is measured, saved and parked on an int8 copy.
  */
 #include <limits.h>
 #include <math.h>
