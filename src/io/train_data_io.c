@@ -8,11 +8,15 @@
 #include "invrg/h5util.h"
 #include "invrg/runfile.h"
 
-/* The L of the data: data_L, else &mc L for this run, else the only /mc/L<L> of the file. */
-static invrg_err find_data_L(const invrg_config *cfg, hid_t file, const char *name, int64_t *L) {
+/* The L of the data: data_L, else &mc L for this run, else the only /mc/L<L> of the file.
+ * On an input error *key (if not NULL) is the &train key to fix: data_L when the file holds
+ * several sizes, else data. */
+static invrg_err find_data_L(const invrg_config *cfg, hid_t file, const char *name, int64_t *L,
+                             const char **key) {
   invrg_err err = INVRG_SUCCESS;
   hid_t mc = -1;
   *L = cfg->train.data_L;
+  if (key != NULL) *key = "data";
   if (*L == 0 && cfg->train.data[0] == '\0') {
     INVRG_CHECK(cfg->mc.n_L == 1, INVRG_ERR_INPUT,
                 "this run's Monte Carlo has %d sizes; choose one with &train data_L", cfg->mc.n_L);
@@ -24,6 +28,7 @@ static invrg_err find_data_L(const invrg_config *cfg, hid_t file, const char *na
     INVRG_H5_CALL(mc = H5Gopen2(file, "mc", H5P_DEFAULT), "open /mc");
     H5G_info_t info;
     INVRG_H5_CALL(H5Gget_info(mc, &info), "/mc info");
+    if (info.nlinks != 1 && key != NULL) *key = "data_L";
     INVRG_CHECK(info.nlinks == 1, INVRG_ERR_INPUT,
                 "training data file '%s' holds %llu sizes under /mc; choose one with &train data_L",
                 name, (unsigned long long)info.nlinks);
@@ -116,7 +121,8 @@ invrg_err invrg_train_data_count(const invrg_config *cfg, int64_t *n, int64_t *L
   }
   INVRG_CALL(open_data_file(cfg, &file));
   int64_t L;
-  err = find_data_L(cfg, file, cfg->train.data, &L);
+  const char *key = "data";
+  err = find_data_L(cfg, file, cfg->train.data, &L, &key);
   *L_out = L;
   if (err == INVRG_SUCCESS) {
     char path[64];
@@ -134,10 +140,7 @@ invrg_err invrg_train_data_count(const invrg_config *cfg, int64_t *n, int64_t *L
     H5Sget_simple_extent_dims(space, dims, NULL);
     *n = (int64_t)dims[0];
   } else {
-    /* several sizes in the file: the key to set is data_L; anything else: the file */
-    const bool several = strstr(invrg_error_message(), "choose one with &train data_L") != NULL;
-    err = invrg_config_input_error(cfg, "train", several ? "data_L" : "data", "%s",
-                                   invrg_error_message());
+    err = invrg_config_input_error(cfg, "train", key, "%s", invrg_error_message());
   }
 cleanup:
   invrg_h5_close(&space);
@@ -153,11 +156,11 @@ invrg_err invrg_train_data_load(const invrg_config *cfg, hid_t run_file, int8_t 
   hid_t file = -1; /* &train data's file (the run file is not ours to close) */
   *configs = NULL;
   if (cfg->train.data[0] == '\0') {
-    INVRG_CALL(find_data_L(cfg, run_file, "this run", L));
+    INVRG_CALL(find_data_L(cfg, run_file, "this run", L, NULL));
     INVRG_CALL(read_configs(run_file, cfg->run.output, *L, configs, n));
   } else {
     INVRG_CALL(open_data_file(cfg, &file));
-    INVRG_CALL(find_data_L(cfg, file, cfg->train.data, L));
+    INVRG_CALL(find_data_L(cfg, file, cfg->train.data, L, NULL));
     INVRG_CALL(read_configs(file, cfg->train.data, *L, configs, n));
   }
 cleanup:
