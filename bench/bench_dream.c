@@ -8,6 +8,8 @@
 
 #include "bench_util.h"
 #include "invrg/dream.h"
+#include "invrg/dream_packed.h"
+#include "invrg/packed.h"
 
 /* A coarse lc × lc configuration: random spins, or dreamed from 1 × 1 by the model. */
 static void coarse_config(const invrg_model *m, int lc, bool dreamed, int8_t *coarse,
@@ -35,10 +37,8 @@ static const double published[3][10] = {
     {0.128635, 0.931129, 1.237172, 0.120970, -0.117696, 0.278831, 0.150570, 0.051483, -0.156185,
      -0.155550}};
 
-/* Fine spins per second of steps lc → 2lc: the median of @p reps timings. Sym models with the
- * published parameters, conv with its initial ones. */
-static double rate(invrg_model_kind kind, int kernel, int channels, int lc, int reps,
-                   bool dreamed) {
+/* A model of the kind: sym with the published parameters, conv with its initial ones. */
+static invrg_model *make_model(invrg_model_kind kind, int kernel, int channels) {
   invrg_model *m = NULL;
   CHECK(invrg_model_create(kind, kernel, channels, &m));
   invrg_rng_stream s;
@@ -46,6 +46,45 @@ static double rate(invrg_model_kind kind, int kernel, int channels, int lc, int 
   invrg_model_init_params(m, &s);
   if (m->family == INVRG_MODEL_SYM)
     for (int i = 0; i < m->n_params; i++) m->params[i] = published[(m->kernel - 3) / 2][i];
+  return m;
+}
+
+/* Fine spins per second of packed steps lc → 2lc on whole packed lattices (dream_packed.h),
+ * from a dreamed coarse configuration: the median of @p reps timings. */
+static double rate_packed(invrg_model_kind kind, int kernel, int channels, int lc, int reps) {
+  invrg_model *m = make_model(kind, kernel, channels);
+  int8_t *coarse = malloc((size_t)lc * (size_t)lc);
+  invrg_dream_work *w = NULL;
+  invrg_dream_packed_work *pw = NULL;
+  invrg_packed *pc = NULL, *pf = NULL;
+  CHECK(invrg_dream_work_create(m, lc, &w));
+  CHECK(invrg_dream_packed_work_create(m, lc, &pw));
+  CHECK(invrg_packed_create(MPI_COMM_SELF, lc, lc, &pc));
+  CHECK(invrg_packed_create(MPI_COMM_SELF, 2 * lc, 2 * lc, &pf));
+  coarse_config(m, lc, true, coarse, w);
+  for (int y = 0; y < lc; y++)
+    invrg_packed_pack_row(coarse + (size_t)y * (size_t)lc, lc, y, invrg_packed_row(pc, 0, y),
+                          invrg_packed_row(pc, 1, y));
+  CHECK(invrg_dream_packed_step(m, pc, pf, 1, 0, 1, pw)); /* warm-up */
+  double t[16];
+  for (int r = 0; r < reps; r++) {
+    double t0 = MPI_Wtime();
+    CHECK(invrg_dream_packed_step(m, pc, pf, 1, (uint64_t)r, 1, pw));
+    t[r] = MPI_Wtime() - t0;
+  }
+  invrg_packed_destroy(&pf);
+  invrg_packed_destroy(&pc);
+  invrg_dream_packed_work_destroy(&pw);
+  invrg_dream_work_destroy(&w);
+  invrg_model_destroy(&m);
+  free(coarse);
+  return 4.0 * lc * lc / bench_median(t, reps);
+}
+
+/* Fine spins per second of steps lc → 2lc: the median of @p reps timings. */
+static double rate(invrg_model_kind kind, int kernel, int channels, int lc, int reps,
+                   bool dreamed) {
+  invrg_model *m = make_model(kind, kernel, channels);
   int8_t *coarse = malloc((size_t)lc * (size_t)lc), *fine = malloc(4 * (size_t)lc * (size_t)lc);
   invrg_dream_work *w = NULL;
   CHECK(invrg_dream_work_create(m, lc, &w));
@@ -76,7 +115,8 @@ int main(int argc, char **argv) {
               {"conv C=32 k=3", INVRG_MODEL_KIND_CONV, 3, 32, 2048, 9},
               {"conv C=32 k=7", INVRG_MODEL_KIND_CONV, 7, 32, 128, 3}};
   printf("generation alone, one core, fine spins/s (median):\n");
-  printf("  %-14s %11s %12s %12s\n", "model", "fine size", "random", "dreamed");
+  printf("  %-14s %11s %12s %12s %16s\n", "model", "fine size", "random", "dreamed",
+         "packed dreamed");
   /* bench_dream [fine size]: the table models at another size (e.g. 16384: lattices in DRAM) */
   const int fine_size = argc > 1 ? atoi(argv[1]) : 0;
   if (argc > 1 && (fine_size < 256 || (fine_size & (fine_size - 1)) != 0)) {
@@ -88,7 +128,11 @@ int main(int argc, char **argv) {
     const int lc = fine_size >= 2 && runs[k].lc > 128 ? fine_size / 2 : runs[k].lc;
     double random = rate(runs[k].kind, runs[k].kernel, runs[k].channels, lc, runs[k].reps, false);
     double dreamed = rate(runs[k].kind, runs[k].kernel, runs[k].channels, lc, runs[k].reps, true);
-    printf("  %-14s %5d^2 %12.3g %12.3g\n", runs[k].name, 2 * lc, random, dreamed);
+    const bool packs = runs[k].kind != INVRG_MODEL_KIND_CONV || runs[k].kernel <= 3;
+    double packed = packs ? rate_packed(runs[k].kind, runs[k].kernel, runs[k].channels, lc,
+                                        runs[k].reps)
+                          : 0;
+    printf("  %-14s %5d^2 %12.3g %12.3g %16.3g\n", runs[k].name, 2 * lc, random, dreamed, packed);
   }
   MPI_Finalize();
   return 0;

@@ -55,7 +55,7 @@ typedef enum {
   INVRG_MC_METROPOLIS,
   INVRG_MC_HEATBATH
 } invrg_mc_algorithm;
-/** &mc lattice: what metropolis and heatbath sweep. */
+/** &mc lattice (what metropolis and heatbath sweep) and &dream lattice (how levels are held). */
 typedef enum { INVRG_MC_LATTICE_INT8, INVRG_MC_LATTICE_PACKED } invrg_mc_lattice;
 /** &train optimizer: AUTO ('') is newton for the sym models, adamw for conv. */
 typedef enum {
@@ -161,6 +161,8 @@ typedef struct {
   int64_t levels, n_samples, measure_from;
   char start[INVRG_NAME_LEN];                    /**< alternate | random | up */
   invrg_dream_start start_kind;
+  char lattice[INVRG_NAME_LEN];                  /**< int8 | packed: how the levels are held */
+  invrg_mc_lattice lattice_kind;
   int64_t save_levels[32];
   int n_save_levels;
   int64_t save_max;

@@ -53,4 +53,12 @@ invrg_err invrg_dream_packed_step(const invrg_model *m, const invrg_packed *coar
                                   invrg_packed *fine, uint64_t seed, uint64_t sample, int level,
                                   invrg_dream_packed_work *w);
 
+/**
+ * The first step, from the 1 × 1 seed @p spin (invrg_dream_seed_spin()) into the 2 × 2
+ * @p fine (level 1), as invrg_dream_packed_step() would from a 1 × 1 lattice. Not collective.
+ */
+invrg_err invrg_dream_packed_first_step(const invrg_model *m, int8_t spin, invrg_packed *fine,
+                                        uint64_t seed, uint64_t sample,
+                                        invrg_dream_packed_work *w);
+
 #endif

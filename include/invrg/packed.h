@@ -115,8 +115,9 @@ invrg_err invrg_packed_from_lattice(invrg_packed *p, const invrg_lattice *lat);
 
 /**
  * Sets the interior of the int8 lattice @p lat from @p p (the same conditions as
- * invrg_packed_from_lattice()), then exchanges @p lat's halos, so measurements can follow.
- * Collective on p->comm.
+ * invrg_packed_from_lattice(), or @p p whole on this rank (MPI_COMM_SELF) and @p lat of any
+ * layout: each rank then fills its own block), then exchanges @p lat's halos, so measurements
+ * can follow. Collective on p->comm and lat->comm.
  */
 invrg_err invrg_packed_to_lattice(const invrg_packed *p, invrg_lattice *lat);
 

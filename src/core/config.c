@@ -327,6 +327,12 @@ static const invrg_nl_key dream_keys[] = {
      .string_size = INVRG_NAME_LEN, .default_text = "'alternate'",
      .choices = invrg_dream_start_names, INDEX(dream.start_kind),
      .description = "the 1 x 1 seed: alternate (+1 for even samples, -1 for odd), random or up"},
+    {.name = "lattice", .type = INVRG_NL_STRING, SCALAR, AT(dream.lattice),
+     .string_size = INVRG_NAME_LEN, .default_text = "'int8'", .choices = mc_lattices,
+     INDEX(dream.lattice_kind),
+     .description = "what the levels are held in: 'int8' (one byte per spin) or 'packed' (1 bit "
+                    "per spin, split by rows over a group where L is a multiple of "
+                    "ranks_per_group); the same dreams and results either way"},
     {.name = "measure_from", .type = INVRG_NL_INT, SCALAR, AT(dream.measure_from),
      .default_text = "3", .min = 1, .max = INVRG_MAX_LEVELS,
      .description = "measure every level from this one on (L = 2^level)"},

@@ -14,7 +14,7 @@
 
 enum {
   STRIP_HALO = 2,           /* what the int8 rows read beyond a block (sym3's 16-byte loads) */
-  STRIP_BYTES = 512 * 1024  /* int8 fine spins of one strip, about */
+  STRIP_BYTES = 131072 /* int8 fine spins of one strip, about */
 };
 
 struct invrg_dream_packed_work {
@@ -97,23 +97,50 @@ static void coarse_row(const invrg_packed *c, bool whole, int64_t Y, int8_t *out
   }
 }
 
+/* The coarse lattice a strip is read from: a packed one, or the 1 × 1 seed spin. */
+typedef struct {
+  const invrg_packed *packed; /* NULL: the seed */
+  bool whole;                 /* packed whole on this rank */
+  int8_t spin;                /* the seed */
+  int64_t lc;
+} coarse_source;
+
 /* The strip of coarse rows [Y0, Y0 + S): coarse block, int8 step, fine rows packed. */
-static invrg_err dream_strip(const invrg_model *m, const invrg_packed *coarse, bool whole,
-                             invrg_packed *fine, int64_t Y0, int S, uint64_t seed,
-                             uint64_t sample, int level, invrg_dream_packed_work *w) {
+static invrg_err dream_strip(const invrg_model *m, const coarse_source *c, invrg_packed *fine,
+                             int64_t Y0, int S, uint64_t seed, uint64_t sample, int level,
+                             invrg_dream_packed_work *w) {
   invrg_err err = INVRG_SUCCESS;
-  const int64_t lc = coarse->lx, L = fine->lx;
+  const int64_t lc = c->lc, L = fine->lx;
   invrg_lattice cb = block_view(lc, Y0, S, STRIP_HALO, w->coarse);
   invrg_lattice fb = block_view(L, 2 * Y0, 2 * S, 1, w->fine);
-  for (int j = -STRIP_HALO; j < S + STRIP_HALO; j++)
-    coarse_row(coarse, whole, Y0 + j, cb.data + invrg_lattice_index(&cb, 0, j));
+  for (int j = -STRIP_HALO; j < S + STRIP_HALO; j++) {
+    int8_t *row = cb.data + invrg_lattice_index(&cb, 0, j);
+    if (c->packed != NULL)
+      coarse_row(c->packed, c->whole, Y0 + j, row);
+    else
+      memset(row - STRIP_HALO, c->spin, 1 + 2 * STRIP_HALO);
+  }
   INVRG_CALL(invrg_dream_step_lattice(m, &cb, &fb, seed, sample, level, w->step));
   for (int j = 0; j < 2 * S; j++) {
     const int64_t gy = 2 * Y0 + j, local = gy - fine->y0;
+    if (local < 0 || local >= fine->ny) continue; /* the 2 x 2 level split over two ranks */
     invrg_packed_pack_row(fb.data + invrg_lattice_index(&fb, 0, j), L, gy,
                           invrg_packed_row(fine, 0, (int)local),
                           invrg_packed_row(fine, 1, (int)local));
   }
+cleanup:
+  return err;
+}
+
+invrg_err invrg_dream_packed_first_step(const invrg_model *m, int8_t spin, invrg_packed *fine,
+                                        uint64_t seed, uint64_t sample,
+                                        invrg_dream_packed_work *w) {
+  invrg_err err = INVRG_SUCCESS;
+  INVRG_CHECK(fine->lx == 2 && fine->ly == 2, INVRG_ERR_RUNTIME,
+              "the first packed dream step makes 2 x 2, not %lld x %lld", (long long)fine->lx,
+              (long long)fine->ly);
+  const coarse_source c = {NULL, true, spin, 1};
+  INVRG_CALL(dream_strip(m, &c, fine, 0, 1, seed, sample, 1, w));
 cleanup:
   return err;
 }
@@ -154,9 +181,10 @@ invrg_err invrg_dream_packed_step(const invrg_model *m, const invrg_packed *coar
               "packed dream step: a rank's fine rows must be whole pairs (rows %lld + %d)",
               (long long)fine->y0, fine->ny);
   const int64_t per_strip = strip_rows(w, lc);
+  const coarse_source source = {coarse, whole, 0, lc};
   for (int64_t Y = fine->y0 / 2, end = (fine->y0 + fine->ny) / 2; Y < end; Y += per_strip) {
     const int S = (int)(end - Y < per_strip ? end - Y : per_strip);
-    INVRG_CALL(dream_strip(m, coarse, whole, fine, Y, S, seed, sample, level, w));
+    INVRG_CALL(dream_strip(m, &source, fine, Y, S, seed, sample, level, w));
   }
 cleanup:
   return err;

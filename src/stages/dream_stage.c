@@ -16,6 +16,7 @@
 #include "invrg/corr_io.h"
 #include "invrg/dream.h"
 #include "invrg/dream_checkpoint.h"
+#include "invrg/dream_levels.h"
 #include "invrg/exact.h"
 #include "invrg/format.h"
 #include "invrg/h5util.h"
@@ -165,6 +166,18 @@ static invrg_err dream_check(const invrg_run *run) {
   /* Models with a window table (sym, conv k = 3) dream on distributed lattices; the others
    * need whole lattices. */
   const bool distributes = m != NULL ? invrg_dream_distributes(m) : !(conv && kernel > 3);
+  if (d->lattice_kind == INVRG_MC_LATTICE_PACKED && !distributes)
+    found = invrg_config_input_error(cfg, "dream", "lattice",
+                                     "a conv model with k = %d dreams on int8 lattices only "
+                                     "(lattice = 'int8')", kernel);
+  const int P = run->groups->ranks_per_group;
+  if (d->lattice_kind == INVRG_MC_LATTICE_PACKED && m != NULL && distributes &&
+      !invrg_dream_packed_supports(m, P))
+    found = invrg_config_input_error(cfg, "dream", "lattice",
+                                     "a %s model reaches two coarse rows and cannot dream on "
+                                     "packed lattices split over %d ranks; use lattice = 'int8' "
+                                     "or ranks_per_group = 1",
+                                     invrg_model_kind_name(m->kind), P);
   if (!distributes && run->groups->ranks_per_group > 1)
     found = invrg_config_input_error(cfg, "parallel", "ranks_per_group",
                                      "a conv model with k = %d dreams each sample on one rank; "
@@ -390,8 +403,7 @@ typedef struct {
   int64_t window, window_mine, n_mine; /* samples per window; per group and window; per group */
   invrg_model *m, *m_small;            /* the model; the k = 3 one of small_kernel_start */
   int n_small;                         /* levels dreamed with m_small */
-  invrg_dream_work *w, *w_small;
-  invrg_lattice *lat[INVRG_MAX_LEVELS + 1]; /* one per level, reused by every sample */
+  invrg_dream_levels lv;                /* the lattices of a dream, reused by every sample */
   invrg_mcrg *acc[INVRG_DREAM_N_PAIRS];
   invrg_corr *corr;
   hid_t saved[INVRG_MAX_LEVELS + 1];  /* configs datasets of the saved levels, else −1 */
@@ -435,10 +447,8 @@ static invrg_err job_models(dream_job *job) {
   invrg_log(INVRG_LOG_INFO, "dream with %s (%d parameters): %lld samples up to %lld x %lld",
             invrg_model_kind_name(job->m->kind), job->m->n_params, (long long)d->n_samples,
             1LL << job->levels, 1LL << job->levels);
-  INVRG_CALL(invrg_dream_work_create(job->m, 1 << (job->levels - 1), &job->w));
   INVRG_CALL(small_kernel_model(job->run, job->m, &job->m_small, &job->n_small));
   if (job->m_small != NULL) {
-    INVRG_CALL(invrg_dream_work_create(job->m_small, 1 << (job->n_small - 1), &job->w_small));
     invrg_log(INVRG_LOG_INFO, "small_kernel_start = 'paper': levels 1 .. %d with %s (k = 3)",
               job->n_small, invrg_model_kind_name(job->m_small->kind));
   }
@@ -454,10 +464,11 @@ static invrg_err job_buffers(dream_job *job) {
   /* Whole on each rank of the group while the grid cannot split a level, distributed after. */
   const int halo = invrg_dream_halo(job->m) > INVRG_MCRG_HALO ? invrg_dream_halo(job->m)
                                                                : INVRG_MCRG_HALO;
-  for (int level = 0; level <= job->levels; level++)
-    INVRG_CALL(invrg_stage_lattice_create(g, (int64_t)1 << level, halo, &job->lat[level]));
+  const bool packed = job->run->cfg->dream.lattice_kind == INVRG_MC_LATTICE_PACKED;
+  INVRG_CALL(invrg_dream_levels_create(g, job->levels, halo, packed, job->m, job->m_small,
+                                       job->n_small, &job->lv));
   if (job->n_mine > 0) /* ranks that dream map their levels now, not page fault by page fault */
-    for (int level = 0; level <= job->levels; level++) invrg_lattice_populate(job->lat[level]);
+    for (int level = 0; level <= job->levels; level++) invrg_lattice_populate(job->lv.lat[level]);
   job->mine = calloc((size_t)job->window_mine * job->rec, sizeof *job->mine);
   job->done = calloc((size_t)job->window_mine, sizeof *job->done);
   INVRG_CHECK_ALLOC(job->mine);
@@ -492,7 +503,7 @@ static invrg_err job_accumulators(dream_job *job) {
     invrg_corr_params cp = {job->B_acc, 64};
     INVRG_CALL(invrg_corr_create(&cp, job->run->groups, &job->corr));
     for (int level = (int)d->measure_from; level <= job->levels; level++)
-      INVRG_CALL(invrg_corr_prepare(job->corr, job->lat[level]));
+      INVRG_CALL(invrg_corr_prepare(job->corr, job->lv.lat[level]));
   }
   /* Saved levels: datasets created by all ranks, rows written by the sample's owner. */
   const bool packed = cfg->output.configs_format_kind == INVRG_CONFIGS_PACKED;
@@ -516,11 +527,9 @@ static void job_destroy(dream_job *job) {
   for (int l = 0; l <= INVRG_MAX_LEVELS; l++) invrg_h5_close(&job->saved[l]);
   for (int p = 0; p < INVRG_DREAM_N_PAIRS; p++) invrg_mcrg_destroy(&job->acc[p]);
   invrg_corr_destroy(&job->corr);
-  invrg_dream_work_destroy(&job->w);
-  invrg_dream_work_destroy(&job->w_small);
+  invrg_dream_levels_destroy(&job->lv);
   invrg_model_destroy(&job->m_small);
   invrg_model_destroy(&job->m);
-  for (int l = INVRG_MAX_LEVELS; l >= 0; l--) invrg_lattice_destroy(&job->lat[l]);
   free(job->mine);
   free(job->done);
   free(job->all);
@@ -535,15 +544,16 @@ static invrg_err measure_level(dream_job *job, int level, int64_t k, uint64_t j,
   const invrg_config *cfg = job->run->cfg;
   double *cost = job->seconds + (size_t)level * N_COSTS, t1 = MPI_Wtime();
   invrg_config_sums sums;
-  INVRG_CALL(invrg_observables_sums(job->lat[level], &sums));
+  INVRG_CALL(invrg_dream_levels_int8(&job->lv, level, true)); /* packed: the int8 copies */
+  INVRG_CALL(invrg_observables_sums(job->lv.lat[level], &sums));
   invrg_observables_primaries(&sums, job->mine + (size_t)k * job->rec +
                                          (size_t)(level - cfg->dream.measure_from) *
                                              INVRG_N_PRIMARY);
   double t2 = MPI_Wtime();
-  INVRG_CALL(measure_pairs(job->acc, cfg, level, job->lat, j, block));
+  INVRG_CALL(measure_pairs(job->acc, cfg, level, job->lv.lat, j, block));
   double t3 = MPI_Wtime();
   if (job->corr != NULL)
-    INVRG_CALL(invrg_corr_add_configuration(job->corr, job->lat[level], block));
+    INVRG_CALL(invrg_corr_add_configuration(job->corr, job->lv.lat[level], block));
   cost[COST_OBSERVABLES] += t2 - t1, cost[COST_MCRG] += t3 - t2;
   cost[COST_CORRELATIONS] += MPI_Wtime() - t3;
 cleanup:
@@ -559,21 +569,19 @@ static invrg_err dream_sample(dream_job *job, int64_t k, uint64_t j) {
   const uint64_t seed = (uint64_t)cfg->run.seed;
   const bool packed = cfg->output.configs_format_kind == INVRG_CONFIGS_PACKED;
   const int block = invrg_mcrg_block_of((int64_t)j, d->n_samples, job->B);
-  invrg_lattice **lat = job->lat;
-  lat[0]->data[invrg_lattice_index(lat[0], 0, 0)] = invrg_dream_seed_spin(d->start_kind, seed, j);
-  INVRG_CALL(invrg_lattice_halo_exchange(lat[0]));
+  invrg_lattice **lat = job->lv.lat;
+  const int8_t seed_spin = invrg_dream_seed_spin(d->start_kind, seed, j);
   for (int level = 1; level <= job->levels; level++) {
     const int64_t L = (int64_t)1 << level;
-    const bool small = level <= job->n_small; /* small_kernel_start = 'paper' */
     double t0 = MPI_Wtime();
-    INVRG_CALL(invrg_dream_step_lattice(small ? job->m_small : job->m, lat[level - 1], lat[level],
-                                        seed, j, level, small ? job->w_small : job->w));
-    INVRG_CALL(invrg_lattice_halo_exchange(lat[level]));
+    INVRG_CALL(invrg_dream_levels_step(&job->lv, level, seed_spin, seed, j));
     job->seconds[(size_t)level * N_COSTS + COST_GENERATION] += MPI_Wtime() - t0;
     job->spins += (double)(L * L);
     if (level >= d->measure_from) INVRG_CALL(measure_level(job, level, k, j, block));
+    const bool saved = job->saved[level] >= 0 && (int64_t)j < d->save_max;
+    if (saved && level < d->measure_from) INVRG_CALL(invrg_dream_levels_int8(&job->lv, level, false));
     const bool writer = lat[level]->mode == INVRG_LATTICE_DISTRIBUTED || job->run->groups->rank == 0;
-    if (job->saved[level] >= 0 && (int64_t)j < d->save_max && writer)
+    if (saved && writer)
       INVRG_CALL(invrg_configs_write_lattice(job->saved[level], lat[level], packed, (int64_t)j));
   }
 cleanup:
@@ -665,7 +673,7 @@ static invrg_err dream_results(dream_job *job) {
   log_table(run->file->file, d, summary);
   INVRG_CALL(report_costs(run, job->seconds, job->levels, job->dreamed));
   INVRG_CALL(report_memory(run, job->resident_at_start,
-                           (int64_t)job->lat[job->levels]->nx * job->lat[job->levels]->ny));
+                           (int64_t)job->lv.lat[job->levels]->nx * job->lv.lat[job->levels]->ny));
   /* Two-point functions of every measured size, then finite-size scaling across them. */
   const bool fit = invrg_stage_fits_source(run->cfg, INVRG_SOURCE_DREAM) && job->n_meas >= 2 &&
                    B >= 2;

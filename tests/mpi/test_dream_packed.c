@@ -60,15 +60,14 @@ static void test_model(const invrg_model *m, bool split) {
   const size_t n_max = (size_t)1 << (2 * LEVELS);
   int8_t *ref = malloc(n_max), *next = malloc(n_max);
   for (uint64_t sample = 0; sample < 3; sample++) {
-    ref[0] = invrg_dream_seed_spin(INVRG_DREAM_START_RANDOM, seed, sample);
+    const int8_t ref_seed = invrg_dream_seed_spin(INVRG_DREAM_START_RANDOM, seed, sample);
+    ref[0] = ref_seed;
     for (int level = 1; level <= LEVELS; level++) {
       const int lc = 1 << (level - 1);
       invrg_dream_step(m, ref, lc, seed, sample, level, next, w);
       memcpy(ref, next, 4 * (size_t)lc * (size_t)lc);
-      if (level == 1) { /* the 2 x 2 level straight from the seed, as stage dream does */
-        for (int j = 0; j < lat[1]->ny; j++)
-          for (int64_t x = 0; x < 2; x++)
-            invrg_packed_set(lat[1], x, j, ref[(lat[1]->y0 + j) * 2 + x]);
+      if (level == 1) {
+        OK(invrg_dream_packed_first_step(m, ref_seed, lat[1], seed, sample, pw));
       } else {
         OK(invrg_dream_packed_step(m, lat[level - 1], lat[level], seed, sample, level, pw));
       }

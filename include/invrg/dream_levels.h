@@ -1,0 +1,65 @@
+/**
+ * @file dream_levels.h
+ * The lattices of one dream, level 0 (1 × 1) to the top, as stage dream holds them: int8
+ * (&dream lattice = 'int8') or packed one bit per spin ('packed'), and the steps between them.
+ *
+ * Layouts, per level of side L on a group of P ranks:
+ * - int8: whole on every rank of the group while its grid cannot split L (with the halo the
+ *   model and MCRG need), distributed on the grid from then on (invrg_stage_lattice_create());
+ * - packed: whole on every rank while L is not a multiple of P or gives fewer than two rows per
+ *   rank, split by rows over the group from then on. The int8 lattices of the same layouts are
+ *   kept too, as the measurements' copies (invrg_dream_levels_int8()).
+ * Either way the spins are those of invrg_dream_step() (dream.h), bit for bit.
+ */
+#ifndef INVRG_DREAM_LEVELS_H
+#define INVRG_DREAM_LEVELS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "invrg/config.h"
+#include "invrg/dream.h"
+#include "invrg/dream_packed.h"
+#include "invrg/error.h"
+#include "invrg/groups.h"
+#include "invrg/lattice.h"
+#include "invrg/model.h"
+#include "invrg/packed.h"
+
+typedef struct {
+  bool packed;
+  int levels;
+  const invrg_model *m, *m_small; /* the model; the k = 3 one of the first n_small levels */
+  int n_small;
+  invrg_lattice *lat[INVRG_MAX_LEVELS + 1];  /* the levels (int8), or their copies (packed) */
+  invrg_packed *plat[INVRG_MAX_LEVELS + 1];  /* packed: the levels 1 … levels */
+  invrg_dream_work *w, *w_small;
+  invrg_dream_packed_work *pw, *pw_small;
+} invrg_dream_levels;
+
+/**
+ * The lattices of levels 0 … @p levels on the group @p g, int8 halos @p halo, and the work of
+ * the models (@p m_small, may be NULL, dreams levels 1 … @p n_small). The models are kept by
+ * reference. Collective on the group.
+ */
+invrg_err invrg_dream_levels_create(const invrg_groups *g, int levels, int halo, bool packed,
+                                    const invrg_model *m, const invrg_model *m_small, int n_small,
+                                    invrg_dream_levels *out);
+
+/** Frees everything; accepts a zeroed struct. Collective on the group. */
+void invrg_dream_levels_destroy(invrg_dream_levels *d);
+
+/**
+ * Level @p level of sample @p sample dreamed from level − 1 (level 1: from @p seed_spin), its
+ * halos exchanged. Collective on the group.
+ */
+invrg_err invrg_dream_levels_step(invrg_dream_levels *d, int level, int8_t seed_spin,
+                                  uint64_t seed, uint64_t sample);
+
+/**
+ * Makes lat[level] (and, if @p with_coarse, lat[level − 1]) hold the spins of the level, halos
+ * valid: nothing to do for int8 levels, a conversion for packed ones. Collective on the group.
+ */
+invrg_err invrg_dream_levels_int8(invrg_dream_levels *d, int level, bool with_coarse);
+
+#endif

@@ -1,0 +1,103 @@
+/* The lattices of one dream and the steps between them (dream_levels.h): int8 levels stepped
+ * by dream.h, or packed levels stepped by dream_packed.h with int8 copies for measuring. */
+#include "invrg/dream_levels.h"
+
+#include "invrg/stage_setup.h"
+
+/* Packed levels are split by rows once every rank of the group gets at least two rows. */
+static bool splits_by_rows(const invrg_groups *g, int64_t L) {
+  const int P = g->ranks_per_group;
+  return P > 1 && L % P == 0 && L / P >= 2;
+}
+
+static invrg_err create_works(invrg_dream_levels *d) {
+  invrg_err err = INVRG_SUCCESS;
+  const int64_t top_lc = (int64_t)1 << (d->levels - 1);
+  const int64_t small_lc = d->n_small > 0 ? (int64_t)1 << (d->n_small - 1) : 0;
+  if (d->packed) {
+    INVRG_CALL(invrg_dream_packed_work_create(d->m, top_lc, &d->pw));
+    if (d->m_small != NULL)
+      INVRG_CALL(invrg_dream_packed_work_create(d->m_small, small_lc, &d->pw_small));
+  } else {
+    INVRG_CALL(invrg_dream_work_create(d->m, (int)top_lc, &d->w));
+    if (d->m_small != NULL)
+      INVRG_CALL(invrg_dream_work_create(d->m_small, (int)small_lc, &d->w_small));
+  }
+cleanup:
+  return err;
+}
+
+invrg_err invrg_dream_levels_create(const invrg_groups *g, int levels, int halo, bool packed,
+                                    const invrg_model *m, const invrg_model *m_small, int n_small,
+                                    invrg_dream_levels *d) {
+  invrg_err err = INVRG_SUCCESS;
+  *d = (invrg_dream_levels){.packed = packed, .levels = levels, .m = m, .m_small = m_small,
+                            .n_small = m_small != NULL ? n_small : 0};
+  INVRG_CALL(create_works(d));
+  for (int level = 0; level <= levels; level++) {
+    const int64_t L = (int64_t)1 << level;
+    INVRG_CALL(invrg_stage_lattice_create(g, L, halo, &d->lat[level]));
+    if (packed && level >= 1)
+      INVRG_CALL(invrg_packed_create(splits_by_rows(g, L) ? g->cart : MPI_COMM_SELF, L, L,
+                                     &d->plat[level]));
+  }
+cleanup:
+  return err;
+}
+
+void invrg_dream_levels_destroy(invrg_dream_levels *d) {
+  for (int l = INVRG_MAX_LEVELS; l >= 0; l--) {
+    invrg_packed_destroy(&d->plat[l]);
+    invrg_lattice_destroy(&d->lat[l]);
+  }
+  invrg_dream_work_destroy(&d->w);
+  invrg_dream_work_destroy(&d->w_small);
+  invrg_dream_packed_work_destroy(&d->pw);
+  invrg_dream_packed_work_destroy(&d->pw_small);
+}
+
+static invrg_err step_packed(invrg_dream_levels *d, int level, int8_t seed_spin, uint64_t seed,
+                             uint64_t sample) {
+  invrg_err err = INVRG_SUCCESS;
+  const bool small = level <= d->n_small; /* small_kernel_start = 'paper' */
+  const invrg_model *m = small ? d->m_small : d->m;
+  invrg_dream_packed_work *w = small ? d->pw_small : d->pw;
+  if (level == 1)
+    INVRG_CALL(invrg_dream_packed_first_step(m, seed_spin, d->plat[1], seed, sample, w));
+  else
+    INVRG_CALL(invrg_dream_packed_step(m, d->plat[level - 1], d->plat[level], seed, sample,
+                                       level, w));
+  INVRG_CALL(invrg_packed_halo_exchange(d->plat[level]));
+cleanup:
+  return err;
+}
+
+invrg_err invrg_dream_levels_step(invrg_dream_levels *d, int level, int8_t seed_spin,
+                                  uint64_t seed, uint64_t sample) {
+  invrg_err err = INVRG_SUCCESS;
+  invrg_lattice **lat = d->lat;
+  if (level == 1) { /* level 0 holds the seed in both kinds (the first MCRG pair reads it) */
+    lat[0]->data[invrg_lattice_index(lat[0], 0, 0)] = seed_spin;
+    INVRG_CALL(invrg_lattice_halo_exchange(lat[0]));
+  }
+  if (d->packed) {
+    INVRG_CALL(step_packed(d, level, seed_spin, seed, sample));
+    goto cleanup;
+  }
+  const bool small = level <= d->n_small;
+  INVRG_CALL(invrg_dream_step_lattice(small ? d->m_small : d->m, lat[level - 1], lat[level], seed,
+                                      sample, level, small ? d->w_small : d->w));
+  INVRG_CALL(invrg_lattice_halo_exchange(lat[level]));
+cleanup:
+  return err;
+}
+
+invrg_err invrg_dream_levels_int8(invrg_dream_levels *d, int level, bool with_coarse) {
+  invrg_err err = INVRG_SUCCESS;
+  if (!d->packed) goto cleanup;
+  INVRG_CALL(invrg_packed_to_lattice(d->plat[level], d->lat[level]));
+  if (with_coarse && level >= 2)
+    INVRG_CALL(invrg_packed_to_lattice(d->plat[level - 1], d->lat[level - 1]));
+cleanup:
+  return err;
+}
