@@ -17,6 +17,13 @@ dream_input dg2.nml dg2.h5 "$keys" "&parallel ranks_per_group = 2 /"
 expect_status 0 "dream distributed over a group of 2 (1x2)" -- "$MPIEXEC" -n 2 "$INVRG" dg2.nml
 dream_input dg4.nml dg4.h5 "$keys" "&parallel ranks_per_group = 4, grid = 2, 2 /"
 expect_status 0 "dream distributed over a 2x2 group" -- "$MPIEXEC" -n 4 "$INVRG" dg4.nml
+# &dream lattice = 'packed': levels held one bit per spin, whole or split by rows
+dream_input dpk1.nml dpk1.h5 "$keys, lattice = 'packed'"
+expect_status 0 "packed dream on 1 rank" -- "$INVRG" dpk1.nml
+dream_input dpkg2.nml dpkg2.h5 "$keys, lattice = 'packed'" "&parallel ranks_per_group = 2 /"
+expect_status 0 "packed dream split over a group of 2" -- "$MPIEXEC" -n 2 "$INVRG" dpkg2.nml
+dream_input dpkg4.nml dpkg4.h5 "$keys, lattice = 'packed'" "&parallel ranks_per_group = 4, grid = 2, 2 /"
+expect_status 0 "packed dream split over a group of 4 (int8 copies on 2x2)" -- "$MPIEXEC" -n 4 "$INVRG" dpkg4.nml
 dream_input dp.nml dp.h5 "$keys" "&output configs_format = 'packed' / &parallel ranks_per_group = 2 /"
 expect_status 0 "dream with packed configurations on a group of 2" -- "$MPIEXEC" -n 2 "$INVRG" dp.nml
 s7="model = 'sym7', params = 0.2, 0.3, 0.9, 0.05, 0.02, 0.01, 0.01, 0, 0.01, 0.02, levels = 5, n_samples = 16, measure_from = 2, save_levels = 5"
@@ -45,7 +52,7 @@ def bits_equal(x, y):  # bit for bit, NaN included
         return x.shape == y.shape and x.dtype == y.dtype and x.tobytes() == y.tobytes()
     return np.array_equal(x, y)
 a = walk("d1.h5")
-for other in ("d2.h5", "d4.h5", "dg2.h5", "dg4.h5"):
+for other in ("d2.h5", "d4.h5", "dg2.h5", "dg4.h5", "dpk1.h5", "dpkg2.h5", "dpkg4.h5"):
     b = walk(other)
     same = a.keys() == b.keys() and all(bits_equal(a[k], b[k]) for k in a)
     print(("ok" if same else "FAIL") + f": {other}: {len(a)} datasets and attributes equal d1.h5 bit for bit")
@@ -107,6 +114,14 @@ dream_input cg/c.nml c.h5 "$ck" "&parallel ranks_per_group = 2 /"
 "$PYTHON" "$SOURCE_DIR/tests/cli/compare_runs.py" c1/c.h5 cg/c.h5 > cmp.txt 2>&1 \
   && pass "conv k = 3: distributed over a group of 2 equals 1 rank bit for bit ($(tail -1 cmp.txt))" \
   || { fail "conv k = 3: group of 2 differs from 1 rank"; cat cmp.txt; }
+mkdir -p cp
+dream_input cp/c.nml c.h5 "$ck, lattice = 'packed'" "&parallel ranks_per_group = 2 /"
+(cd cp && "$MPIEXEC" -n 2 "$INVRG" c.nml > out.txt 2>&1) && pass "conv k = 3 packed dream on a group of 2" \
+  || { fail "conv k = 3 packed dream on a group of 2"; cat cp/out.txt; }
+"$PYTHON" "$SOURCE_DIR/tests/cli/compare_runs.py" c1/c.h5 cp/c.h5 > cmp.txt 2>&1
+grep -q "differ: \['config/dream@lattice'\]" cmp.txt \
+  && pass "conv k = 3: packed on a group of 2 equals int8 on 1 rank but for the key ($(tail -1 cmp.txt))" \
+  || { fail "conv k = 3: packed differs from int8"; cat cmp.txt; }
 
 bad() { # bad <description> <dream keys> <expected message> [other groups]
   rm -f bad.h5
@@ -129,7 +144,9 @@ bad "run file without a model" "model_file = 'd1.h5'" "model file 'd1.h5' has no
 bad "no model at all" "levels = 4" "no model to dream with"
 sed "s/conv.h5/conv7.h5/; s/conv_kernel = 3/conv_kernel = 7/; s/conv_channels = 4/conv_channels = 2/" conv.nml > conv7.nml
 expect_status 0 "train a tiny conv k = 7 model" -- "$INVRG" conv7.nml
+bad "sym7 packed on a group of 2" "$s7, lattice = 'packed'" "a sym7 model reaches two coarse rows and cannot dream on packed lattices split over 2 ranks" "&parallel ranks_per_group = 2 /"
 bad "conv k = 7 on a group of 2" "model_file = 'conv7.h5', levels = 4" "a conv model with k = 7 dreams each sample on one rank" "&parallel ranks_per_group = 2 /"
+bad "conv k = 7 packed" "model_file = 'conv7.h5', levels = 4, lattice = 'packed'" "a conv model with k = 7 dreams on int8 lattices only"
 # --- small_kernel_start = 'paper': the first (k-3)/2 steps of a sym7 model by the sym3 model
 sym7="model = 'sym7', params = 0.4, 0.5, 1.2, 0.05, 0.04, 0.03, 0.02, 0.02, 0.01, 0.01"
 for v in paper none; do
