@@ -55,6 +55,9 @@ typedef enum {
   INVRG_MC_METROPOLIS,
   INVRG_MC_HEATBATH
 } invrg_mc_algorithm;
+/** &dream random_bits: one 32-bit word per fine spin, or bit planes (dream_packed.h). */
+typedef enum { INVRG_RANDOM_BITS_WORDS, INVRG_RANDOM_BITS_PLANES } invrg_random_bits;
+
 /** &mc lattice (what metropolis and heatbath sweep) and &dream lattice (how levels are held). */
 typedef enum { INVRG_MC_LATTICE_INT8, INVRG_MC_LATTICE_PACKED } invrg_mc_lattice;
 /** &train optimizer: AUTO ('') is newton for the sym models, adamw for conv. */
@@ -163,6 +166,8 @@ typedef struct {
   invrg_dream_start start_kind;
   char lattice[INVRG_NAME_LEN];                  /**< int8 | packed: how the levels are held */
   invrg_mc_lattice lattice_kind;
+  char random_bits[INVRG_NAME_LEN];              /**< words | planes (packed sym3) */
+  invrg_random_bits random_bits_kind;
   int64_t save_levels[32];
   int n_save_levels;
   int64_t save_max;

@@ -28,6 +28,7 @@
 
 typedef struct {
   bool packed;
+  bool planes; /* packed sym3 with random bit planes (dream_packed.h) */
   int levels;
   const invrg_model *m, *m_small; /* the model; the k = 3 one of the first n_small levels */
   int n_small;
@@ -39,11 +40,12 @@ typedef struct {
 
 /**
  * The lattices of levels 0 … @p levels on the group @p g, int8 halos @p halo, and the work of
- * the models (@p m_small, may be NULL, dreams levels 1 … @p n_small). The models are kept by
+ * the models (@p planes: packed sym3 steps with random bit planes, dream_packed.h) (@p m_small, may be NULL, dreams levels 1 … @p n_small). The models are kept by
  * reference. Collective on the group.
  */
 invrg_err invrg_dream_levels_create(const invrg_groups *g, int levels, int halo, bool packed,
-                                    const invrg_model *m, const invrg_model *m_small, int n_small,
+                                    bool planes, const invrg_model *m,
+                                    const invrg_model *m_small, int n_small,
                                     invrg_dream_levels *out);
 
 /** Frees everything; accepts a zeroed struct. Collective on the group. */

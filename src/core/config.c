@@ -135,6 +135,9 @@ static const char *const mc_algorithms[] = {[INVRG_MC_WOLFF] = "wolff", [INVRG_M
                                             [INVRG_MC_METROPOLIS] = "metropolis",
                                             [INVRG_MC_HEATBATH] = "heatbath",
                                             [INVRG_MC_HEATBATH + 1] = NULL};
+static const char *const random_bits_names[] = {[INVRG_RANDOM_BITS_WORDS] = "words",
+                                                [INVRG_RANDOM_BITS_PLANES] = "planes",
+                                                [INVRG_RANDOM_BITS_PLANES + 1] = NULL};
 static const char *const mc_lattices[] = {[INVRG_MC_LATTICE_INT8] = "int8",
                                           [INVRG_MC_LATTICE_PACKED] = "packed",
                                           [INVRG_MC_LATTICE_PACKED + 1] = NULL};
@@ -333,6 +336,13 @@ static const invrg_nl_key dream_keys[] = {
      .description = "what the levels are held in: 'int8' (one byte per spin) or 'packed' (1 bit "
                     "per spin, split by rows over a group where L is a multiple of "
                     "ranks_per_group); the same dreams and results either way"},
+    {.name = "random_bits", .type = INVRG_NL_STRING, SCALAR, AT(dream.random_bits),
+     .string_size = INVRG_NAME_LEN, .default_text = "'words'", .choices = random_bits_names,
+     INDEX(dream.random_bits_kind),
+     .description = "'words': one 32-bit random word per fine spin (the same dreams on int8 and "
+                    "packed lattices); 'planes': sym3 on packed lattices draws random bit planes "
+                    "only while a spin is undecided, several times faster, the same "
+                    "distribution with other draws"},
     {.name = "measure_from", .type = INVRG_NL_INT, SCALAR, AT(dream.measure_from),
      .default_text = "3", .min = 1, .max = INVRG_MAX_LEVELS,
      .description = "measure every level from this one on (L = 2^level)"},

@@ -92,6 +92,10 @@ INVRG_TARGET_AVX2 static inline void avx2_store_blocks(int8_t *out, __m256i s0,
 
 /* ------------------------------------------------------------------ sym3 (dream_sym3.c) */
 
+/* sym3's 12 thresholds round(P(up)·2^32) at the index P·6 + n·2 + d: parent up (P), up
+ * neighbours among the vertical and horizontal one on the child's side (n), diagonal up (d). */
+void invrg_dream_sym3_thresholds12(const invrg_model *m, uint32_t T12[12]);
+
 /* A step of sym3 on whole lattices, coarse lc × lc and fine 2lc × 2lc, rows @p coarse_stride
  * and @p fine_stride apart. */
 void invrg_dream_sym3_step(const invrg_model *m, const int8_t *coarse, size_t coarse_stride,

@@ -11,6 +11,8 @@
 
 #include "invrg/dream.h"
 #include "invrg/lattice.h"
+#include "ml/dream_internal.h"
+#include "ml/dream_planes.h"
 
 enum {
   STRIP_HALO = 2,           /* what the int8 rows read beyond a block (sym3's 16-byte loads) */
@@ -24,9 +26,11 @@ struct invrg_dream_packed_work {
   int64_t strip_limit;    /* tests: at most this many rows per strip */
   int8_t *coarse;         /* (S + 4) × (max_lc + 4) */
   int8_t *fine;           /* (2S + 2) × (2 max_lc + 2) */
+  invrg_dream_planes_work *planes; /* random_bits = 'planes': sym3's bit-plane rows */
+  uint32_t T12[12];                /* sym3's thresholds */
 };
 
-invrg_err invrg_dream_packed_work_create(const invrg_model *m, int64_t max_lc,
+invrg_err invrg_dream_packed_work_create(const invrg_model *m, int64_t max_lc, bool planes,
                                          invrg_dream_packed_work **out) {
   invrg_err err = INVRG_SUCCESS;
   invrg_dream_packed_work *w = calloc(1, sizeof *w);
@@ -42,6 +46,12 @@ invrg_err invrg_dream_packed_work_create(const invrg_model *m, int64_t max_lc,
   w->fine = malloc((2 * S + 2) * (2 * lc + 2));
   INVRG_CHECK_ALLOC(w->coarse);
   INVRG_CHECK_ALLOC(w->fine);
+  if (planes) {
+    INVRG_CHECK(m->kind == INVRG_MODEL_KIND_SYM3, INVRG_ERR_INPUT,
+                "random bit planes dream with sym3 only, not %s", invrg_model_kind_name(m->kind));
+    INVRG_CALL(invrg_dream_planes_work_create(max_lc, &w->planes));
+    invrg_dream_sym3_thresholds12(m, w->T12);
+  }
 cleanup:
   if (err != INVRG_SUCCESS) invrg_dream_packed_work_destroy(&w);
   *out = w;
@@ -53,6 +63,7 @@ void invrg_dream_packed_work_destroy(invrg_dream_packed_work **wp) {
   invrg_dream_work_destroy(&(*wp)->step);
   free((*wp)->coarse);
   free((*wp)->fine);
+  invrg_dream_planes_work_destroy(&(*wp)->planes);
   free(*wp);
   *wp = NULL;
 }
@@ -132,6 +143,21 @@ cleanup:
   return err;
 }
 
+/* random_bits = 'planes': every row of this rank at once. */
+static invrg_err planes_step(const coarse_source *c, invrg_packed *fine, uint64_t seed,
+                             uint64_t sample, int level, invrg_dream_packed_work *w) {
+  invrg_err err = INVRG_SUCCESS;
+  INVRG_CHECK(fine->y0 % 2 == 0 && fine->ny % 2 == 0, INVRG_ERR_RUNTIME,
+              "packed dream step: a rank's fine rows must be whole pairs (rows %lld + %d)",
+              (long long)fine->y0, fine->ny);
+  invrg_rng_stream s;
+  invrg_rng_stream_init(&s, seed, INVRG_RNG_DREAM, sample, (uint64_t)level);
+  const invrg_dream_coarse dc = {c->packed, c->whole, c->spin, c->lc};
+  invrg_dream_planes_step(w->planes, &s, w->T12, &dc, fine);
+cleanup:
+  return err;
+}
+
 invrg_err invrg_dream_packed_first_step(const invrg_model *m, int8_t spin, invrg_packed *fine,
                                         uint64_t seed, uint64_t sample,
                                         invrg_dream_packed_work *w) {
@@ -140,7 +166,10 @@ invrg_err invrg_dream_packed_first_step(const invrg_model *m, int8_t spin, invrg
               "the first packed dream step makes 2 x 2, not %lld x %lld", (long long)fine->lx,
               (long long)fine->ly);
   const coarse_source c = {NULL, true, spin, 1};
-  INVRG_CALL(dream_strip(m, &c, fine, 0, 1, seed, sample, 1, w));
+  if (w->planes != NULL)
+    INVRG_CALL(planes_step(&c, fine, seed, sample, 1, w));
+  else
+    INVRG_CALL(dream_strip(m, &c, fine, 0, 1, seed, sample, 1, w));
 cleanup:
   return err;
 }
@@ -180,8 +209,12 @@ invrg_err invrg_dream_packed_step(const invrg_model *m, const invrg_packed *coar
   INVRG_CHECK(fine->y0 % 2 == 0 && fine->ny % 2 == 0, INVRG_ERR_RUNTIME,
               "packed dream step: a rank's fine rows must be whole pairs (rows %lld + %d)",
               (long long)fine->y0, fine->ny);
-  const int64_t per_strip = strip_rows(w, lc);
   const coarse_source source = {coarse, whole, 0, lc};
+  if (w->planes != NULL) {
+    INVRG_CALL(planes_step(&source, fine, seed, sample, level, w));
+    goto cleanup;
+  }
+  const int64_t per_strip = strip_rows(w, lc);
   for (int64_t Y = fine->y0 / 2, end = (fine->y0 + fine->ny) / 2; Y < end; Y += per_strip) {
     const int S = (int)(end - Y < per_strip ? end - Y : per_strip);
     INVRG_CALL(dream_strip(m, &source, fine, Y, S, seed, sample, level, w));

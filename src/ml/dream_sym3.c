@@ -112,6 +112,10 @@ static void sym3_thresholds_flat(const invrg_model *m, uint32_t T12[12]) {
       for (int d = 0; d < 2; d++) T12[p * 6 + n * 2 + d] = T[p][n][d];
 }
 
+void invrg_dream_sym3_thresholds12(const invrg_model *m, uint32_t T12[12]) {
+  sym3_thresholds_flat(m, T12);
+}
+
 /* One fine row from padded coarse rows (halos or copies, 2 on each side): vector, then scalar. */
 static void sym3_row_any(const int8_t *r, const int8_t *v, int lc, const uint32_t *T12,
                          const uint32_t *words, size_t stride, int8_t *out, bool vector) {

@@ -15,9 +15,9 @@ static invrg_err create_works(invrg_dream_levels *d) {
   const int64_t top_lc = (int64_t)1 << (d->levels - 1);
   const int64_t small_lc = d->n_small > 0 ? (int64_t)1 << (d->n_small - 1) : 0;
   if (d->packed) {
-    INVRG_CALL(invrg_dream_packed_work_create(d->m, top_lc, &d->pw));
-    if (d->m_small != NULL)
-      INVRG_CALL(invrg_dream_packed_work_create(d->m_small, small_lc, &d->pw_small));
+    INVRG_CALL(invrg_dream_packed_work_create(d->m, top_lc, d->planes, &d->pw));
+    if (d->m_small != NULL) /* the small kernel's steps with words: it is no sym3 of planes */
+      INVRG_CALL(invrg_dream_packed_work_create(d->m_small, small_lc, false, &d->pw_small));
   } else {
     INVRG_CALL(invrg_dream_work_create(d->m, (int)top_lc, &d->w));
     if (d->m_small != NULL)
@@ -28,10 +28,12 @@ cleanup:
 }
 
 invrg_err invrg_dream_levels_create(const invrg_groups *g, int levels, int halo, bool packed,
-                                    const invrg_model *m, const invrg_model *m_small, int n_small,
+                                    bool planes, const invrg_model *m,
+                                    const invrg_model *m_small, int n_small,
                                     invrg_dream_levels *d) {
   invrg_err err = INVRG_SUCCESS;
-  *d = (invrg_dream_levels){.packed = packed, .levels = levels, .m = m, .m_small = m_small,
+  *d = (invrg_dream_levels){.packed = packed, .planes = planes, .levels = levels, .m = m,
+                            .m_small = m_small,
                             .n_small = m_small != NULL ? n_small : 0};
   INVRG_CALL(create_works(d));
   for (int level = 0; level <= levels; level++) {

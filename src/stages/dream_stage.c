@@ -166,6 +166,16 @@ static invrg_err dream_check(const invrg_run *run) {
   /* Models with a window table (sym, conv k = 3) dream on distributed lattices; the others
    * need whole lattices. */
   const bool distributes = m != NULL ? invrg_dream_distributes(m) : !(conv && kernel > 3);
+  if (d->random_bits_kind == INVRG_RANDOM_BITS_PLANES &&
+      (d->lattice_kind != INVRG_MC_LATTICE_PACKED ||
+       (m != NULL ? m->kind != INVRG_MODEL_KIND_SYM3
+                  : d->model_kind != INVRG_DREAM_MODEL_NONE ||
+                        cfg->train.model_kind != INVRG_MODEL_KIND_SYM3)))
+    found = invrg_config_input_error(cfg, "dream", "random_bits",
+                                     "random_bits = 'planes' dreams with a sym3 model on "
+                                     "lattice = 'packed'; this run has %s on lattice = '%s'",
+                                     m != NULL ? invrg_model_kind_name(m->kind) : "another model",
+                                     d->lattice);
   if (d->lattice_kind == INVRG_MC_LATTICE_PACKED && !distributes)
     found = invrg_config_input_error(cfg, "dream", "lattice",
                                      "a conv model with k = %d dreams on int8 lattices only "
@@ -465,8 +475,9 @@ static invrg_err job_buffers(dream_job *job) {
   const int halo = invrg_dream_halo(job->m) > INVRG_MCRG_HALO ? invrg_dream_halo(job->m)
                                                                : INVRG_MCRG_HALO;
   const bool packed = job->run->cfg->dream.lattice_kind == INVRG_MC_LATTICE_PACKED;
-  INVRG_CALL(invrg_dream_levels_create(g, job->levels, halo, packed, job->m, job->m_small,
-                                       job->n_small, &job->lv));
+  const bool planes = job->run->cfg->dream.random_bits_kind == INVRG_RANDOM_BITS_PLANES;
+  INVRG_CALL(invrg_dream_levels_create(g, job->levels, halo, packed, planes, job->m,
+                                       job->m_small, job->n_small, &job->lv));
   if (job->n_mine > 0) /* ranks that dream map their levels now, not page fault by page fault */
     for (int level = 0; level <= job->levels; level++) invrg_lattice_populate(job->lv.lat[level]);
   job->mine = calloc((size_t)job->window_mine * job->rec, sizeof *job->mine);
