@@ -4,6 +4,7 @@
 #include "invrg/packed_blockspin.h"
 
 #include <limits.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -25,7 +26,7 @@ typedef struct {
   int rows;        /* coarse rows per chunk */
   uint64_t *nat;   /* rows × fwords: bit X of row i = coarse site X, 1 = −1 */
   uint64_t *site;  /* the chunk's tied blocks (rule random): global coarse index Y·lxc + X */
-  int64_t *pos;    /* … and their bit in nat */
+  uint32_t *pos;   /* … and their bit in nat */
   uint32_t *draw;  /* 4 × rows·lxc words of Philox output */
   int n;           /* tied blocks waiting for their coins */
   int64_t ties;    /* tied blocks blocked by this rank */
@@ -64,35 +65,50 @@ static const uint64_t *fine_row(const blocker *b, int c, int j) {
 }
 
 /*
- * Coarse row Y into @p nat from fine rows 2Y (local j) and 2Y + 1. Down bits (1 = −1) of the
- * block's sites: a = (2X, 2Y), e = (2X + 1, 2Y), c = (2X, 2Y + 1), d = (2X + 1, 2Y + 1);
- * n = a + e + c + d; n ≥ 3 → −1, n ≤ 1 → +1, n = 2 → tie. Padding bits are 0 (n = 0).
+ * Coarse row Y into @p nat (its bits at pos0 … of b->nat) from fine rows 2Y (local j) and
+ * 2Y + 1. Down bits (1 = −1) of the block's sites: a = (2X, 2Y), e = (2X + 1, 2Y),
+ * c = (2X, 2Y + 1), d = (2X + 1, 2Y + 1); n = a + e + c + d; n ≥ 3 → −1, n ≤ 1 → +1, n = 2 →
+ * tie. Padding bits are 0 (n = 0). Locals, not b's fields, in the loop: the stores into the
+ * uint64_t arrays could alias them.
  */
-static void majority_row(blocker *b, int j, int64_t Y, uint64_t *nat, int64_t pos0) {
+static void majority_row(blocker *b, int j, int64_t Y, uint64_t *nat, uint32_t pos0) {
   const uint64_t *t0 = fine_row(b, 0, j), *t1 = fine_row(b, 1, j);
   const uint64_t *u0 = fine_row(b, 0, j + 1), *u1 = fine_row(b, 1, j + 1);
+  const uint64_t upper_left = b->rule == INVRG_TIE_UPPER_LEFT ? ~UINT64_C(0) : 0;
+  const bool coins = b->rule == INVRG_TIE_RANDOM;
+  const uint64_t site0 = (uint64_t)(Y * b->lxc);
+  uint64_t *site = b->site;
+  uint32_t *pos = b->pos;
+  int64_t ties = 0;
+  int n = b->n;
   for (int w = 0; w < b->fwords; w++) {
     const uint64_t a = t0[w], e = t1[w], c = u1[w], d = u0[w];
     const uint64_t ae2 = a & e, ae1 = a ^ e, cd2 = c & d, cd1 = c ^ d; /* pair counts 2 and 1 */
     const uint64_t three = (ae2 & (c | d)) | (cd2 & (a | e));           /* n ≥ 3 */
     const uint64_t tie = (ae2 & ~(c | d)) | (cd2 & ~(a | e)) | (ae1 & cd1); /* n = 2 */
-    nat[w] = three | (b->rule == INVRG_TIE_UPPER_LEFT ? tie & a : 0);
-    b->ties += popcount64(tie);
-    if (b->rule != INVRG_TIE_RANDOM) continue;
+    nat[w] = three | (tie & a & upper_left);
+    if (!coins) {
+      ties += popcount64(tie);
+      continue;
+    }
     for (uint64_t t = tie; t != 0; t &= t - 1) { /* the coins come in flush_coins() */
-      const int64_t x = 64 * (int64_t)w + lowest_bit(t);
-      b->site[b->n] = (uint64_t)(Y * b->lxc + x);
-      b->pos[b->n++] = pos0 + x;
+      const uint32_t x = 64 * (uint32_t)w + (uint32_t)lowest_bit(t);
+      site[n] = site0 + x;
+      pos[n++] = pos0 + x;
     }
   }
+  b->ties += coins ? n - b->n : ties;
+  b->n = n;
 }
 
 /* The coins of the waiting ties (word 0, top bit, of block (site, draw 0)): 1 → +1, 0 → −1. */
 static void flush_coins(blocker *b) {
-  if (b->n == 0) return;
-  invrg_rng_blocks_at(&b->coins, b->level, 0, b->site, b->n, 0, b->draw, (size_t)b->n, b->n);
-  for (int i = 0; i < b->n; i++)
-    b->nat[b->pos[i] >> 6] |= (uint64_t)(1 - (b->draw[i] >> 31)) << (b->pos[i] & 63);
+  const int n = b->n;
+  const uint32_t *pos = b->pos, *draw = b->draw;
+  uint64_t *nat = b->nat;
+  if (n == 0) return;
+  invrg_rng_blocks_at(&b->coins, b->level, 0, b->site, n, 0, b->draw, (size_t)n, n);
+  for (int i = 0; i < n; i++) nat[pos[i] >> 6] |= (uint64_t)(~draw[i] >> 31) << (pos[i] & 63);
   b->n = 0;
 }
 
@@ -110,12 +126,12 @@ static void split_row(const uint64_t *nat, int fwords, int64_t Y, invrg_packed *
 
 /* Coarse rows [ya, yb) (global) into @p coarse, whose local row 0 is global row coarse->y0. */
 static void block_rows(blocker *b, int64_t ya, int64_t yb, invrg_packed *coarse) {
-  const int64_t row_bits = 64 * (int64_t)b->fwords;
+  const uint32_t row_bits = 64 * (uint32_t)b->fwords;
   for (int64_t y = ya; y < yb; y += b->rows) {
     const int n = (int)(yb - y < b->rows ? yb - y : b->rows);
     for (int i = 0; i < n; i++)
       majority_row(b, (int)(2 * (y + i) - b->fine->y0), y + i, b->nat + (int64_t)i * b->fwords,
-                   i * row_bits);
+                   (uint32_t)i * row_bits);
     flush_coins(b);
     for (int i = 0; i < n; i++)
       split_row(b->nat + (int64_t)i * b->fwords, b->fwords, y + i, coarse,
@@ -135,6 +151,9 @@ static invrg_err blocker_init(blocker *b, const invrg_packed *fine,
   b->fwords = fine->words;
   const int64_t rows = CHUNK_BLOCKS / b->lxc < n_rows ? CHUNK_BLOCKS / b->lxc : n_rows;
   b->rows = rows > 1 ? (int)rows : 1;
+  INVRG_CHECK((int64_t)b->rows * 64 * b->fwords < INT_MAX, INVRG_ERR_INPUT,
+              "packed block spin: rows of %lld sites are too long (2^31 bits at most)",
+              (long long)fine->lx);
   const size_t blocks = (size_t)b->rows * (size_t)b->lxc;
   b->nat = malloc((size_t)b->rows * (size_t)b->fwords * sizeof *b->nat);
   b->site = malloc(blocks * sizeof *b->site);
