@@ -1,6 +1,8 @@
 /* The b = 2 majority rule on packed lattices (invrg/packed_blockspin.h): 64 blocks a word by
  * bit-sliced logic on four colour rows, coins only for the tied blocks, the natural-order
- * coarse rows compacted into the coarse lattice's two colour rows. */
+ * coarse rows compacted into the coarse lattice's two colour rows. Portable C, and an AVX-512
+ * path (8 words a vector, compressed tie lists, PDEP/PEXT) at the level of invrg_simd_active():
+ * the same bits. */
 #include "invrg/packed_blockspin.h"
 
 #include <limits.h>
@@ -11,26 +13,33 @@
 #include "invrg/rng.h"
 #include "invrg/simd.h"
 
+#if INVRG_SIMD_X86
+#include <immintrin.h>
+#endif
+
 /* Blocks per batch of coins: enough for the vector Philox to run full. */
 enum { CHUNK_BLOCKS = 4096, ROW_TAG = 16 };
 
-/* One blocking: the fine rows it reads, a chunk of natural-order coarse rows, waiting coins. */
+/* One blocking: the fine rows it reads, a chunk of natural-order coarse rows, their ties. */
 typedef struct {
   const invrg_packed *fine;
   const uint64_t *extra[2]; /* fine row ny (the next rank's row 0) of each colour, or NULL */
   invrg_tie_rule rule;
   invrg_rng_stream coins;
   invrg_simd_level level;
+  bool avx512;     /* the AVX-512 kernels (level avx512) */
   int64_t lxc;     /* coarse Lx = fine Lx/2 = blocks per coarse row */
   int fwords;      /* words of a natural-order coarse row = words of a fine colour row */
   int rows;        /* coarse rows per chunk */
   uint64_t *nat;   /* rows × fwords: bit X of row i = coarse site X, 1 = −1 */
+  uint64_t *tie;   /* rows × fwords: the tied blocks */
   uint64_t *site;  /* the chunk's tied blocks (rule random): global coarse index Y·lxc + X */
-  uint32_t *pos;   /* … and their bit in nat */
   uint32_t *draw;  /* 4 × rows·lxc words of Philox output */
-  int n;           /* tied blocks waiting for their coins */
+  uint64_t *coin;  /* bit i: the coin of tie i (1: +1) */
   int64_t ties;    /* tied blocks blocked by this rank */
 } blocker;
+
+/* ---------------------------------------------------------------- portable kernels */
 
 /* Set bits of x (portable: no POPCNT instruction assumed). */
 static inline int popcount64(uint64_t x) {
@@ -59,83 +68,203 @@ static inline uint64_t even_bits(uint64_t x) {
   return (x | x >> 16) & UINT64_C(0x00000000ffffffff);
 }
 
-/* Local fine row j (0 … ny, ny: the next rank's first row) of colour c. */
-static const uint64_t *fine_row(const blocker *b, int c, int j) {
-  return j < b->fine->ny ? invrg_packed_row(b->fine, c, j) : b->extra[c];
-}
-
 /*
- * Coarse row Y into @p nat (its bits at pos0 … of b->nat) from fine rows 2Y (local j) and
- * 2Y + 1. Down bits (1 = −1) of the block's sites: a = (2X, 2Y), e = (2X + 1, 2Y),
- * c = (2X, 2Y + 1), d = (2X + 1, 2Y + 1); n = a + e + c + d; n ≥ 3 → −1, n ≤ 1 → +1, n = 2 →
- * tie. Padding bits are 0 (n = 0). Locals, not b's fields, in the loop: the stores into the
- * uint64_t arrays could alias them.
+ * One coarse row from its four fine colour rows f = {a, e, c, d}: down bits (1 = −1) of the
+ * block's sites a = (2X, 2Y), e = (2X + 1, 2Y), c = (2X, 2Y + 1), d = (2X + 1, 2Y + 1);
+ * n = a + e + c + d; n ≥ 3 → −1 into @p nat, n = 2 → a tie into @p tie (and, if @p ul is all
+ * ones, the upper-left spin a into nat), n ≤ 1 → +1. Padding bits are 0 (n = 0). Returns the
+ * ties.
  */
-static void majority_row(blocker *b, int j, int64_t Y, uint64_t *nat, uint32_t pos0) {
-  const uint64_t *t0 = fine_row(b, 0, j), *t1 = fine_row(b, 1, j);
-  const uint64_t *u0 = fine_row(b, 0, j + 1), *u1 = fine_row(b, 1, j + 1);
-  const uint64_t upper_left = b->rule == INVRG_TIE_UPPER_LEFT ? ~UINT64_C(0) : 0;
-  const bool coins = b->rule == INVRG_TIE_RANDOM;
-  const uint64_t site0 = (uint64_t)(Y * b->lxc);
-  uint64_t *site = b->site;
-  uint32_t *pos = b->pos;
+static int64_t majority_generic(const uint64_t *const f[4], int nw, uint64_t ul, uint64_t *nat,
+                                uint64_t *tie) {
   int64_t ties = 0;
-  int n = b->n;
-  for (int w = 0; w < b->fwords; w++) {
-    const uint64_t a = t0[w], e = t1[w], c = u1[w], d = u0[w];
+  for (int w = 0; w < nw; w++) {
+    const uint64_t a = f[0][w], e = f[1][w], c = f[2][w], d = f[3][w];
     const uint64_t ae2 = a & e, ae1 = a ^ e, cd2 = c & d, cd1 = c ^ d; /* pair counts 2 and 1 */
-    const uint64_t three = (ae2 & (c | d)) | (cd2 & (a | e));           /* n ≥ 3 */
-    const uint64_t tie = (ae2 & ~(c | d)) | (cd2 & ~(a | e)) | (ae1 & cd1); /* n = 2 */
-    nat[w] = three | (tie & a & upper_left);
-    if (!coins) {
-      ties += popcount64(tie);
-      continue;
-    }
-    for (uint64_t t = tie; t != 0; t &= t - 1) { /* the coins come in flush_coins() */
-      const uint32_t x = 64 * (uint32_t)w + (uint32_t)lowest_bit(t);
-      site[n] = site0 + x;
-      pos[n++] = pos0 + x;
-    }
+    const uint64_t t = (ae2 & ~(c | d)) | (cd2 & ~(a | e)) | (ae1 & cd1); /* n = 2 */
+    nat[w] = (ae2 & (c | d)) | (cd2 & (a | e)) | (t & a & ul);           /* n ≥ 3 */
+    tie[w] = t;
+    ties += popcount64(t);
   }
-  b->ties += coins ? n - b->n : ties;
-  b->n = n;
+  return ties;
 }
 
-/* The coins of the waiting ties (word 0, top bit, of block (site, draw 0)): 1 → +1, 0 → −1. */
-static void flush_coins(blocker *b) {
-  const int n = b->n;
-  const uint32_t *pos = b->pos, *draw = b->draw;
-  uint64_t *nat = b->nat;
-  if (n == 0) return;
-  invrg_rng_blocks_at(&b->coins, b->level, 0, b->site, n, 0, b->draw, (size_t)n, n);
-  for (int i = 0; i < n; i++) nat[pos[i] >> 6] |= (uint64_t)(~draw[i] >> 31) << (pos[i] & 63);
-  b->n = 0;
+/* The sites site0 + X of the ties of one row, in order of X, into @p site; returns how many. */
+static int collect_generic(const uint64_t *tie, int nw, uint64_t site0, uint64_t *site) {
+  int n = 0;
+  for (int w = 0; w < nw; w++)
+    for (uint64_t t = tie[w]; t != 0; t &= t - 1)
+      site[n++] = site0 + 64 * (uint64_t)w + (uint64_t)lowest_bit(t);
+  return n;
 }
 
-/* A natural-order coarse row Y into the coarse colour rows: row Y colour c holds
- * X = 2k + ((Y + c) mod 2), so even X go to colour Y mod 2, odd X to the other. */
-static void split_row(const uint64_t *nat, int fwords, int64_t Y, invrg_packed *coarse, int jc) {
-  uint64_t *even = invrg_packed_row(coarse, (int)(Y & 1), jc);
-  uint64_t *odd = invrg_packed_row(coarse, (int)(~Y & 1), jc);
-  for (int w = 0; w < coarse->words; w++) {
-    const uint64_t lo = nat[2 * w], hi = 2 * w + 1 < fwords ? nat[2 * w + 1] : 0;
+/* The coins (word 0, top bit: 1 → +1, 0 → −1) of the ties of @p nw words, in order, into nat. */
+static void deposit_generic(const uint64_t *tie, int nw, const uint32_t *draw, uint64_t *nat) {
+  int k = 0;
+  for (int w = 0; w < nw; w++)
+    for (uint64_t t = tie[w]; t != 0; t &= t - 1)
+      nat[w] |= (uint64_t)(~draw[k++] >> 31) << lowest_bit(t);
+}
+
+/* A natural-order coarse row into its even-X and odd-X colour rows of @p cw words. */
+static void split_generic(const uint64_t *nat, int nw, int cw, uint64_t *even, uint64_t *odd) {
+  for (int w = 0; w < cw; w++) {
+    const uint64_t lo = nat[2 * w], hi = 2 * w + 1 < nw ? nat[2 * w + 1] : 0;
     even[w] = even_bits(lo) | even_bits(hi) << 32;
     odd[w] = even_bits(lo >> 1) | even_bits(hi >> 1) << 32;
   }
 }
 
+/* ---------------------------------------------------------------- AVX-512 kernels */
+
+#if INVRG_SIMD_X86
+/* Lanes of the words w … w + 7 that are in a row of nw words. */
+INVRG_TARGET_AVX512 static inline __mmask8 lanes8(int w, int nw) {
+  return nw - w >= 8 ? (__mmask8)0xff : (__mmask8)((1u << (nw - w)) - 1);
+}
+
+/* majority_generic(), 8 words a vector. */
+INVRG_TARGET_AVX512 static int64_t majority_avx512(const uint64_t *const f[4], int nw,
+                                                   uint64_t ul, uint64_t *nat, uint64_t *tie) {
+  int64_t ties = 0;
+  const __m512i ulv = _mm512_set1_epi64((long long)ul);
+  for (int w = 0; w < nw; w += 8) {
+    const __mmask8 m = lanes8(w, nw);
+    const __m512i a = _mm512_maskz_loadu_epi64(m, f[0] + w), e = _mm512_maskz_loadu_epi64(m, f[1] + w);
+    const __m512i c = _mm512_maskz_loadu_epi64(m, f[2] + w), d = _mm512_maskz_loadu_epi64(m, f[3] + w);
+    const __m512i ae2 = _mm512_and_si512(a, e), cd2 = _mm512_and_si512(c, d);
+    const __m512i ae_or = _mm512_or_si512(a, e), cd_or = _mm512_or_si512(c, d);
+    const __m512i t = _mm512_or_si512(
+        _mm512_or_si512(_mm512_andnot_si512(cd_or, ae2), _mm512_andnot_si512(ae_or, cd2)),
+        _mm512_and_si512(_mm512_xor_si512(a, e), _mm512_xor_si512(c, d)));
+    const __m512i three = _mm512_or_si512(_mm512_and_si512(ae2, cd_or), _mm512_and_si512(cd2, ae_or));
+    _mm512_mask_storeu_epi64(nat + w, m,
+                             _mm512_or_si512(three, _mm512_and_si512(t, _mm512_and_si512(a, ulv))));
+    _mm512_mask_storeu_epi64(tie + w, m, t);
+  }
+  for (int w = 0; w < nw; w++) ties += __builtin_popcountll(tie[w]);
+  return ties;
+}
+
+/* collect_generic(), eight sites at a time by compression (@p site has 8 spare entries). */
+INVRG_TARGET_AVX512 static int collect_avx512(const uint64_t *tie, int nw, uint64_t site0,
+                                              uint64_t *site) {
+  int n = 0;
+  const __m512i lane = _mm512_set_epi64(7, 6, 5, 4, 3, 2, 1, 0), eight = _mm512_set1_epi64(8);
+  for (int w = 0; w < nw; w++) {
+    const uint64_t t = tie[w];
+    __m512i x = _mm512_add_epi64(_mm512_set1_epi64((long long)(site0 + 64 * (uint64_t)w)), lane);
+    for (int k = 0; k < 64 && (t >> k) != 0; k += 8, x = _mm512_add_epi64(x, eight)) {
+      const __mmask8 m = (__mmask8)(t >> k);
+      _mm512_storeu_si512(site + n, _mm512_maskz_compress_epi64(m, x));
+      n += __builtin_popcount(m);
+    }
+  }
+  return n;
+}
+
+/* deposit_generic(): the coins' top bits gathered 16 at a time, then placed by PDEP. */
+INVRG_TARGET_AVX512 static void deposit_avx512(const uint64_t *tie, int nw, const uint32_t *draw,
+                                               int n, uint64_t *coin, uint64_t *nat) {
+  for (int q = 0; 64 * q < n; q++) { /* bit i of coin: draw[i] ≥ 2^31 */
+    uint64_t v = 0;
+    for (int h = 0, i = 64 * q; h < 4 && i < n; h++, i += 16) {
+      const __mmask16 m = n - i >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << (n - i)) - 1);
+      const __m512i d = _mm512_maskz_loadu_epi32(m, draw + i);
+      v |= (uint64_t)_mm512_mask_cmplt_epi32_mask(m, d, _mm512_setzero_si512()) << (16 * h);
+    }
+    coin[q] = v;
+  }
+  coin[(n + 63) / 64] = coin[(n + 63) / 64 + 1] = 0; /* read past the last coin */
+  int64_t k = 0;
+  for (int w = 0; w < nw; w++) {
+    const int64_t q = k >> 6, r = k & 63; /* the next popcount bits from bit k */
+    const uint64_t v = coin[q] >> r | (coin[q + 1] << 1) << (63 - r);
+    nat[w] |= _pdep_u64(~v, tie[w]);
+    k += __builtin_popcountll(tie[w]);
+  }
+}
+
+/* split_generic() by PEXT. */
+INVRG_TARGET_AVX512 static void split_avx512(const uint64_t *nat, int nw, int cw, uint64_t *even,
+                                             uint64_t *odd) {
+  const uint64_t ev = UINT64_C(0x5555555555555555), od = ~ev;
+  for (int w = 0; w < cw; w++) {
+    const uint64_t lo = nat[2 * w], hi = 2 * w + 1 < nw ? nat[2 * w + 1] : 0;
+    even[w] = _pext_u64(lo, ev) | _pext_u64(hi, ev) << 32;
+    odd[w] = _pext_u64(lo, od) | _pext_u64(hi, od) << 32;
+  }
+}
+#endif
+
+/* ---------------------------------------------------------------- rows */
+
+/* Local fine row j (0 … ny, ny: the next rank's first row) of colour c. */
+static const uint64_t *fine_row(const blocker *b, int c, int j) {
+  return j < b->fine->ny ? invrg_packed_row(b->fine, c, j) : b->extra[c];
+}
+
+/* Coarse row Y (chunk row i) from fine rows 2Y (local j) and 2Y + 1: a, e, c, d are bit X of
+ * rows 2Y colour 0, 2Y colour 1, 2Y + 1 colour 1, 2Y + 1 colour 0. Returns its ties. */
+static int64_t majority_row(blocker *b, int j, int i) {
+  const uint64_t *const f[4] = {fine_row(b, 0, j), fine_row(b, 1, j), fine_row(b, 1, j + 1),
+                                fine_row(b, 0, j + 1)};
+  const uint64_t ul = b->rule == INVRG_TIE_UPPER_LEFT ? ~UINT64_C(0) : 0;
+  uint64_t *nat = b->nat + (int64_t)i * b->fwords, *tie = b->tie + (int64_t)i * b->fwords;
+#if INVRG_SIMD_X86
+  if (b->avx512) return majority_avx512(f, b->fwords, ul, nat, tie);
+#endif
+  return majority_generic(f, b->fwords, ul, nat, tie);
+}
+
+/* The coins of the ties of chunk rows 0 … n − 1, first coarse row y: the Philox blocks of the
+ * tied sites (word 0, top bit, of block (site, draw 0)), batched. */
+static void draw_coins(blocker *b, int64_t y, int n) {
+  const int nw = n * b->fwords;
+  int nt = 0;
+  for (int i = 0; i < n; i++) {
+    const uint64_t *tie = b->tie + (int64_t)i * b->fwords, site0 = (uint64_t)((y + i) * b->lxc);
+#if INVRG_SIMD_X86
+    if (b->avx512) {
+      nt += collect_avx512(tie, b->fwords, site0, b->site + nt);
+      continue;
+    }
+#endif
+    nt += collect_generic(tie, b->fwords, site0, b->site + nt);
+  }
+  if (nt == 0) return;
+  invrg_rng_blocks_at(&b->coins, b->level, 0, b->site, nt, 0, b->draw, (size_t)nt, nt);
+#if INVRG_SIMD_X86
+  if (b->avx512) {
+    deposit_avx512(b->tie, nw, b->draw, nt, b->coin, b->nat);
+    return;
+  }
+#endif
+  deposit_generic(b->tie, nw, b->draw, b->nat);
+}
+
+/* A natural-order coarse row Y (chunk row i) into the coarse colour rows: row Y colour c holds
+ * X = 2k + ((Y + c) mod 2), so even X go to colour Y mod 2, odd X to the other. */
+static void split_row(const blocker *b, int i, int64_t Y, invrg_packed *coarse, int jc) {
+  const uint64_t *nat = b->nat + (int64_t)i * b->fwords;
+  uint64_t *even = invrg_packed_row(coarse, (int)(Y & 1), jc);
+  uint64_t *odd = invrg_packed_row(coarse, (int)(~Y & 1), jc);
+#if INVRG_SIMD_X86
+  if (b->avx512) {
+    split_avx512(nat, b->fwords, coarse->words, even, odd);
+    return;
+  }
+#endif
+  split_generic(nat, b->fwords, coarse->words, even, odd);
+}
+
 /* Coarse rows [ya, yb) (global) into @p coarse, whose local row 0 is global row coarse->y0. */
 static void block_rows(blocker *b, int64_t ya, int64_t yb, invrg_packed *coarse) {
-  const uint32_t row_bits = 64 * (uint32_t)b->fwords;
   for (int64_t y = ya; y < yb; y += b->rows) {
     const int n = (int)(yb - y < b->rows ? yb - y : b->rows);
-    for (int i = 0; i < n; i++)
-      majority_row(b, (int)(2 * (y + i) - b->fine->y0), y + i, b->nat + (int64_t)i * b->fwords,
-                   (uint32_t)i * row_bits);
-    flush_coins(b);
-    for (int i = 0; i < n; i++)
-      split_row(b->nat + (int64_t)i * b->fwords, b->fwords, y + i, coarse,
-                (int)(y + i - coarse->y0));
+    for (int i = 0; i < n; i++) b->ties += majority_row(b, (int)(2 * (y + i) - b->fine->y0), i);
+    if (b->rule == INVRG_TIE_RANDOM) draw_coins(b, y, n);
+    for (int i = 0; i < n; i++) split_row(b, i, y + i, coarse, (int)(y + i - coarse->y0));
   }
 }
 
@@ -147,31 +276,35 @@ static invrg_err blocker_init(blocker *b, const invrg_packed *fine,
   if (ties->rule == INVRG_TIE_RANDOM)
     invrg_rng_stream_init(&b->coins, ties->seed, INVRG_RNG_TIE, ties->item, ties->step);
   b->level = invrg_simd_active();
+  b->avx512 = INVRG_SIMD_X86 && b->level == INVRG_SIMD_AVX512;
   b->lxc = fine->half;
   b->fwords = fine->words;
   const int64_t rows = CHUNK_BLOCKS / b->lxc < n_rows ? CHUNK_BLOCKS / b->lxc : n_rows;
   b->rows = rows > 1 ? (int)rows : 1;
-  INVRG_CHECK((int64_t)b->rows * 64 * b->fwords < INT_MAX, INVRG_ERR_INPUT,
-              "packed block spin: rows of %lld sites are too long (2^31 bits at most)",
+  const int64_t blocks = b->rows * b->lxc, words = b->rows * (int64_t)b->fwords;
+  INVRG_CHECK(blocks < INT_MAX / 4, INVRG_ERR_INPUT,
+              "packed block spin: rows of %lld sites are too long (2^29 at most)",
               (long long)fine->lx);
-  const size_t blocks = (size_t)b->rows * (size_t)b->lxc;
-  b->nat = malloc((size_t)b->rows * (size_t)b->fwords * sizeof *b->nat);
-  b->site = malloc(blocks * sizeof *b->site);
-  b->pos = malloc(blocks * sizeof *b->pos);
-  b->draw = malloc(4 * blocks * sizeof *b->draw);
+  b->nat = malloc((size_t)words * sizeof *b->nat);
+  b->tie = malloc((size_t)words * sizeof *b->tie);
+  b->site = malloc((size_t)(blocks + 8) * sizeof *b->site);      /* 8: a compressed store */
+  b->draw = malloc(4 * (size_t)blocks * sizeof *b->draw);
+  b->coin = malloc((size_t)(blocks / 64 + 3) * sizeof *b->coin); /* + 2 read past */
   INVRG_CHECK_ALLOC(b->nat);
+  INVRG_CHECK_ALLOC(b->tie);
   INVRG_CHECK_ALLOC(b->site);
-  INVRG_CHECK_ALLOC(b->pos);
   INVRG_CHECK_ALLOC(b->draw);
+  INVRG_CHECK_ALLOC(b->coin);
 cleanup:
   return err;
 }
 
 static void blocker_free(blocker *b) {
   free(b->nat);
+  free(b->tie);
   free(b->site);
-  free(b->pos);
   free(b->draw);
+  free(b->coin);
 }
 
 /* ---------------------------------------------------------------- the two layouts */
@@ -231,6 +364,10 @@ cleanup:
 }
 
 /* ---------------------------------------------------------------- public */
+
+const char *invrg_packed_blockspin_kernel(void) {
+  return INVRG_SIMD_X86 && invrg_simd_active() == INVRG_SIMD_AVX512 ? "avx512" : "generic";
+}
 
 invrg_err invrg_packed_blockspin_create_coarse(const invrg_packed *fine, invrg_packed **coarse) {
   invrg_err err = INVRG_SUCCESS;

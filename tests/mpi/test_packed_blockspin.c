@@ -12,6 +12,9 @@
  *     whole one on MPI_COMM_SELF; padding bits 0;
  *   - sizes that cannot block into a packed lattice and mismatched coarse lattices refused.
  *
+ * With INVRG_SIMD=generic|avx2|avx512 the cases must run that level's kernel (avx2: the
+ * portable one, with AVX2 coins); they are skipped (77) where the CPU or build lacks it.
+ *
  *   test_packed_blockspin [equal] [critical] [errors]   (default: all three)
  */
 #include <mpi.h>
@@ -27,6 +30,7 @@
 #include "invrg/packed.h"
 #include "invrg/packed_blockspin.h"
 #include "invrg/rng.h"
+#include "invrg/simd.h"
 
 #include "mpi/mpi_test.h"
 
@@ -44,6 +48,26 @@ static const invrg_blockspin_ties tie_cases[] = {
     {INVRG_TIE_UPPER_LEFT, 4242, 0, 0},
 };
 enum { N_TIES = sizeof tie_cases / sizeof tie_cases[0] };
+
+/* INVRG_SIMD names a level: skipped (true) where this CPU or build cannot run it; otherwise
+ * the blockings must use its kernel. */
+static bool kernel_missing(void) {
+  const char *want = getenv("INVRG_SIMD");
+  if (want == NULL || want[0] == '\0') return false;
+  invrg_simd_level level;
+  if (!invrg_simd_parse(want, &level) || !invrg_simd_runs(level)) {
+    char why[96];
+    snprintf(why, sizeof why, "this CPU or build cannot run the %s kernel", want);
+    mpi_test_skip(why);
+    return true;
+  }
+  const char *kernel = level == INVRG_SIMD_AVX512 ? "avx512" : "generic";
+  EXPECT(strcmp(invrg_packed_blockspin_kernel(), kernel) == 0, "INVRG_SIMD=%s runs the %s kernel",
+         want, invrg_packed_blockspin_kernel());
+  EXPECT(invrg_simd_active() == level, "INVRG_SIMD=%s: the active level is %s", want,
+         invrg_simd_name(invrg_simd_active()));
+  return false;
+}
 
 /* A field of kind @p k, the same on every rank. TIE_RICH: each block a random tie pattern
  * (two of its four spins −1) or four random spins, by a coin per block. */
@@ -119,6 +143,7 @@ static void compare(const int8_t *a, int64_t lx, int64_t ly, const char *what) {
 }
 
 static void test_equal(void) {
+  if (kernel_missing()) return;
   static const int64_t sizes[][2] = {{4, 4},    {8, 8},    {12, 12},  {4, 8},    {8, 4},
                                      {4, 12},   {60, 60},  {64, 64},  {68, 68},  {124, 124},
                                      {128, 128}, {132, 132}, {252, 20}, {256, 256}, {260, 260},
@@ -134,11 +159,14 @@ static void test_equal(void) {
     }
     free(a);
   }
-  if (world_rank == 0) printf("equal: %d fields x %d tie cases x 2 coarse layouts\n", cases, N_TIES);
+  if (world_rank == 0)
+    printf("equal: %d fields x %d tie cases x 2 coarse layouts, %s kernel\n", cases, N_TIES,
+           invrg_packed_blockspin_kernel());
 }
 
 /* Critical-like fields: multispin heat bath at K_c from random, then blocked both ways. */
 static void test_critical(void) {
+  if (kernel_missing()) return;
   static const int64_t sizes[][2] = {{128, 128}, {260, 132}, {256, 256}};
   for (size_t s = 0; s < sizeof sizes / sizeof sizes[0]; s++) {
     const int64_t lx = sizes[s][0], ly = sizes[s][1];
