@@ -283,29 +283,22 @@ static invrg_err blocker_init(blocker *b, const invrg_packed *fine,
   b->rows = rows > 1 ? (int)rows : 1;
   const int64_t blocks = b->rows * b->lxc, words = b->rows * (int64_t)b->fwords;
   INVRG_CHECK(blocks < INT_MAX / 4, INVRG_ERR_INPUT,
-              "packed block spin: rows of %lld sites are too long (2^29 at most)",
+              "packed block spin: rows of %lld sites are too long (2^30 at most)",
               (long long)fine->lx);
-  b->nat = malloc((size_t)words * sizeof *b->nat);
-  b->tie = malloc((size_t)words * sizeof *b->tie);
-  b->site = malloc((size_t)(blocks + 8) * sizeof *b->site);      /* 8: a compressed store */
-  b->draw = malloc(4 * (size_t)blocks * sizeof *b->draw);
-  b->coin = malloc((size_t)(blocks / 64 + 3) * sizeof *b->coin); /* + 2 read past */
+  /* One allocation (small levels block often): nat, tie, site (+ 8: a compressed store),
+   * coin (+ 2: read past the last), then draw. */
+  const size_t n64 = 2 * (size_t)words + (size_t)blocks + 8 + (size_t)blocks / 64 + 3;
+  b->nat = malloc(n64 * sizeof(uint64_t) + 4 * (size_t)blocks * sizeof(uint32_t));
   INVRG_CHECK_ALLOC(b->nat);
-  INVRG_CHECK_ALLOC(b->tie);
-  INVRG_CHECK_ALLOC(b->site);
-  INVRG_CHECK_ALLOC(b->draw);
-  INVRG_CHECK_ALLOC(b->coin);
+  b->tie = b->nat + words;
+  b->site = b->tie + words;
+  b->coin = b->site + blocks + 8;
+  b->draw = (uint32_t *)(b->nat + n64);
 cleanup:
   return err;
 }
 
-static void blocker_free(blocker *b) {
-  free(b->nat);
-  free(b->tie);
-  free(b->site);
-  free(b->draw);
-  free(b->coin);
-}
+static void blocker_free(blocker *b) { free(b->nat); }
 
 /* ---------------------------------------------------------------- the two layouts */
 
