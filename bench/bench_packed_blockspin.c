@@ -2,13 +2,14 @@
  * The majority rule on packed lattices (invrg/packed_blockspin.h) against invrg_blockspin_apply()
  * on the int8 lattice of the same field: ns per fine site on one core, for every SIMD level
  * this CPU runs (INVRG_SIMD set for each in turn: the blocking kernel, portable or AVX-512, and
- * the batched Philox that draws the tied blocks' coins), at each size asked. The field is critical-like: multispin heat-bath
- * sweeps at K_c from random (its tie fraction is printed). The packed blocking with tie rule
- * random and the int8 one run alternately, so both see the same load from other work on the
- * machine; a figure is the median of the runs, the ratio the median of the per-pair ratios; the
- * rules up and upper_left (no coins) are timed after them. Times are the thread's CPU time, not
- * the wall clock: on a shared machine the time this process waits for a core is not the
- * blocking's cost. Informational, not a test. Run on one rank:
+ * the batched Philox that draws the tied blocks' coins), at each size asked. The field is
+ * critical-like: multispin heat-bath sweeps at K_c from random (its tie fraction is printed).
+ * The packed blocking with tie rule random and the int8 one run alternately, so both see the
+ * same load from other work on the machine; a figure is the median of the runs, the ratio the
+ * median of the per-pair ratios; the rules up and upper_left (no coins) are timed after them.
+ * Times are the thread's CPU time, not the wall clock: on a shared machine the time this
+ * process waits for a core is not the blocking's cost. Informational, not a test. Run on one
+ * rank:
  *
  *     bench_packed_blockspin [runs=7] [seconds per run=0.2] [sweeps=200] [L ...]
  *                                                          (L default: 256 1024 4096)

@@ -130,14 +130,17 @@ INVRG_TARGET_AVX512 static int64_t majority_avx512(const uint64_t *const f[4], i
   const __m512i ulv = _mm512_set1_epi64((long long)ul);
   for (int w = 0; w < nw; w += 8) {
     const __mmask8 m = lanes8(w, nw);
-    const __m512i a = _mm512_maskz_loadu_epi64(m, f[0] + w), e = _mm512_maskz_loadu_epi64(m, f[1] + w);
-    const __m512i c = _mm512_maskz_loadu_epi64(m, f[2] + w), d = _mm512_maskz_loadu_epi64(m, f[3] + w);
+    const __m512i a = _mm512_maskz_loadu_epi64(m, f[0] + w);
+    const __m512i e = _mm512_maskz_loadu_epi64(m, f[1] + w);
+    const __m512i c = _mm512_maskz_loadu_epi64(m, f[2] + w);
+    const __m512i d = _mm512_maskz_loadu_epi64(m, f[3] + w);
     const __m512i ae2 = _mm512_and_si512(a, e), cd2 = _mm512_and_si512(c, d);
     const __m512i ae_or = _mm512_or_si512(a, e), cd_or = _mm512_or_si512(c, d);
     const __m512i t = _mm512_or_si512(
         _mm512_or_si512(_mm512_andnot_si512(cd_or, ae2), _mm512_andnot_si512(ae_or, cd2)),
         _mm512_and_si512(_mm512_xor_si512(a, e), _mm512_xor_si512(c, d)));
-    const __m512i three = _mm512_or_si512(_mm512_and_si512(ae2, cd_or), _mm512_and_si512(cd2, ae_or));
+    const __m512i three =
+        _mm512_or_si512(_mm512_and_si512(ae2, cd_or), _mm512_and_si512(cd2, ae_or));
     _mm512_mask_storeu_epi64(nat + w, m,
                              _mm512_or_si512(three, _mm512_and_si512(t, _mm512_and_si512(a, ulv))));
     _mm512_mask_storeu_epi64(tie + w, m, t);
@@ -346,8 +349,9 @@ static invrg_err block_replicated(blocker *b, invrg_packed *coarse) {
   const int64_t ya = (f->y0 + 1) / 2, yb = (f->y0 + f->ny + 1) / 2;
   block_rows(b, ya, yb, coarse);
   for (int c = 0; c < 2; c++)
-    INVRG_MPI_CALL(MPI_Allgatherv(MPI_IN_PLACE, 0, MPI_DATATYPE_NULL, invrg_packed_row(coarse, c, 0),
-                                  count, displ, MPI_UINT64_T, f->comm));
+    INVRG_MPI_CALL(MPI_Allgatherv(MPI_IN_PLACE, 0, MPI_DATATYPE_NULL,
+                                  invrg_packed_row(coarse, c, 0), count, displ, MPI_UINT64_T,
+                                  f->comm));
 cleanup:
   free(send);
   free(recv);
