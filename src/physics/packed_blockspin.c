@@ -1,0 +1,411 @@
+/* The b = 2 majority rule on packed lattices (invrg/packed_blockspin.h): 64 blocks a word by
+ * bit-sliced logic on four colour rows, coins only for the tied blocks, the natural-order
+ * coarse rows compacted into the coarse lattice's two colour rows. Portable C, and an AVX-512
+ * path (8 words a vector, compressed tie lists, PDEP/PEXT) at the level of invrg_simd_active():
+ * the same bits. */
+#include "invrg/packed_blockspin.h"
+
+#include <limits.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "invrg/rng.h"
+#include "invrg/simd.h"
+
+#if INVRG_SIMD_X86
+#include <immintrin.h>
+#endif
+
+/* Blocks per batch of coins: enough for the vector Philox to run full. */
+enum { CHUNK_BLOCKS = 4096, ROW_TAG = 16 };
+
+/* One blocking: the fine rows it reads, a chunk of natural-order coarse rows, their ties. */
+typedef struct {
+  const invrg_packed *fine;
+  const uint64_t *extra[2]; /* fine row ny (the next rank's row 0) of each colour, or NULL */
+  invrg_tie_rule rule;
+  invrg_rng_stream coins;
+  invrg_simd_level level;
+  bool avx512;     /* the AVX-512 kernels (level avx512) */
+  int64_t lxc;     /* coarse Lx = fine Lx/2 = blocks per coarse row */
+  int fwords;      /* words of a natural-order coarse row = words of a fine colour row */
+  int rows;        /* coarse rows per chunk */
+  uint64_t *nat;   /* rows × fwords: bit X of row i = coarse site X, 1 = −1 */
+  uint64_t *tie;   /* rows × fwords: the tied blocks */
+  uint64_t *site;  /* the chunk's tied blocks (rule random): global coarse index Y·lxc + X */
+  uint32_t *draw;  /* 4 × rows·lxc words of Philox output */
+  uint64_t *coin;  /* bit i: the coin of tie i (1: +1) */
+  int64_t ties;    /* tied blocks blocked by this rank */
+} blocker;
+
+/* ---------------------------------------------------------------- portable kernels */
+
+/* Set bits of x (portable: no POPCNT instruction assumed). */
+static inline int popcount64(uint64_t x) {
+  x = x - ((x >> 1) & UINT64_C(0x5555555555555555));
+  x = (x & UINT64_C(0x3333333333333333)) + ((x >> 2) & UINT64_C(0x3333333333333333));
+  x = (x + (x >> 4)) & UINT64_C(0x0f0f0f0f0f0f0f0f);
+  return (int)((x * UINT64_C(0x0101010101010101)) >> 56);
+}
+
+/* Index of the lowest set bit of x ≠ 0. */
+static inline int lowest_bit(uint64_t x) {
+#if defined(__GNUC__)
+  return __builtin_ctzll(x);
+#else
+  return popcount64((x & (~x + 1)) - 1);
+#endif
+}
+
+/* Bits 0, 2, 4, … 62 of x into bits 0 … 31 (the classic unshuffle by halving masks). */
+static inline uint64_t even_bits(uint64_t x) {
+  x &= UINT64_C(0x5555555555555555);
+  x = (x | x >> 1) & UINT64_C(0x3333333333333333);
+  x = (x | x >> 2) & UINT64_C(0x0f0f0f0f0f0f0f0f);
+  x = (x | x >> 4) & UINT64_C(0x00ff00ff00ff00ff);
+  x = (x | x >> 8) & UINT64_C(0x0000ffff0000ffff);
+  return (x | x >> 16) & UINT64_C(0x00000000ffffffff);
+}
+
+/*
+ * One coarse row from its four fine colour rows f = {a, e, c, d}: down bits (1 = −1) of the
+ * block's sites a = (2X, 2Y), e = (2X + 1, 2Y), c = (2X, 2Y + 1), d = (2X + 1, 2Y + 1);
+ * n = a + e + c + d; n ≥ 3 → −1 into @p nat, n = 2 → a tie into @p tie (and, if @p ul is all
+ * ones, the upper-left spin a into nat), n ≤ 1 → +1. Padding bits are 0 (n = 0). Returns the
+ * ties.
+ */
+static int64_t majority_generic(const uint64_t *const f[4], int nw, uint64_t ul, uint64_t *nat,
+                                uint64_t *tie) {
+  int64_t ties = 0;
+  for (int w = 0; w < nw; w++) {
+    const uint64_t a = f[0][w], e = f[1][w], c = f[2][w], d = f[3][w];
+    const uint64_t ae2 = a & e, ae1 = a ^ e, cd2 = c & d, cd1 = c ^ d; /* pair counts 2 and 1 */
+    const uint64_t t = (ae2 & ~(c | d)) | (cd2 & ~(a | e)) | (ae1 & cd1); /* n = 2 */
+    nat[w] = (ae2 & (c | d)) | (cd2 & (a | e)) | (t & a & ul);           /* n ≥ 3 */
+    tie[w] = t;
+    ties += popcount64(t);
+  }
+  return ties;
+}
+
+/* The sites site0 + X of the ties of one row, in order of X, into @p site; returns how many. */
+static int collect_generic(const uint64_t *tie, int nw, uint64_t site0, uint64_t *site) {
+  int n = 0;
+  for (int w = 0; w < nw; w++)
+    for (uint64_t t = tie[w]; t != 0; t &= t - 1)
+      site[n++] = site0 + 64 * (uint64_t)w + (uint64_t)lowest_bit(t);
+  return n;
+}
+
+/* The coins (word 0, top bit: 1 → +1, 0 → −1) of the ties of @p nw words, in order, into nat. */
+static void deposit_generic(const uint64_t *tie, int nw, const uint32_t *draw, uint64_t *nat) {
+  int k = 0;
+  for (int w = 0; w < nw; w++)
+    for (uint64_t t = tie[w]; t != 0; t &= t - 1)
+      nat[w] |= (uint64_t)(~draw[k++] >> 31) << lowest_bit(t);
+}
+
+/* A natural-order coarse row into its even-X and odd-X colour rows of @p cw words. */
+static void split_generic(const uint64_t *nat, int nw, int cw, uint64_t *even, uint64_t *odd) {
+  for (int w = 0; w < cw; w++) {
+    const uint64_t lo = nat[2 * w], hi = 2 * w + 1 < nw ? nat[2 * w + 1] : 0;
+    even[w] = even_bits(lo) | even_bits(hi) << 32;
+    odd[w] = even_bits(lo >> 1) | even_bits(hi >> 1) << 32;
+  }
+}
+
+/* ---------------------------------------------------------------- AVX-512 kernels */
+
+#if INVRG_SIMD_X86
+/* Lanes of the words w … w + 7 that are in a row of nw words. */
+INVRG_TARGET_AVX512 static inline __mmask8 lanes8(int w, int nw) {
+  return nw - w >= 8 ? (__mmask8)0xff : (__mmask8)((1u << (nw - w)) - 1);
+}
+
+/* majority_generic(), 8 words a vector. */
+INVRG_TARGET_AVX512 static int64_t majority_avx512(const uint64_t *const f[4], int nw,
+                                                   uint64_t ul, uint64_t *nat, uint64_t *tie) {
+  int64_t ties = 0;
+  const __m512i ulv = _mm512_set1_epi64((long long)ul);
+  for (int w = 0; w < nw; w += 8) {
+    const __mmask8 m = lanes8(w, nw);
+    const __m512i a = _mm512_maskz_loadu_epi64(m, f[0] + w);
+    const __m512i e = _mm512_maskz_loadu_epi64(m, f[1] + w);
+    const __m512i c = _mm512_maskz_loadu_epi64(m, f[2] + w);
+    const __m512i d = _mm512_maskz_loadu_epi64(m, f[3] + w);
+    const __m512i ae2 = _mm512_and_si512(a, e), cd2 = _mm512_and_si512(c, d);
+    const __m512i ae_or = _mm512_or_si512(a, e), cd_or = _mm512_or_si512(c, d);
+    const __m512i t = _mm512_or_si512(
+        _mm512_or_si512(_mm512_andnot_si512(cd_or, ae2), _mm512_andnot_si512(ae_or, cd2)),
+        _mm512_and_si512(_mm512_xor_si512(a, e), _mm512_xor_si512(c, d)));
+    const __m512i three =
+        _mm512_or_si512(_mm512_and_si512(ae2, cd_or), _mm512_and_si512(cd2, ae_or));
+    _mm512_mask_storeu_epi64(nat + w, m,
+                             _mm512_or_si512(three, _mm512_and_si512(t, _mm512_and_si512(a, ulv))));
+    _mm512_mask_storeu_epi64(tie + w, m, t);
+  }
+  for (int w = 0; w < nw; w++) ties += __builtin_popcountll(tie[w]);
+  return ties;
+}
+
+/* collect_generic(), eight sites at a time by compression (@p site has 8 spare entries). */
+INVRG_TARGET_AVX512 static int collect_avx512(const uint64_t *tie, int nw, uint64_t site0,
+                                              uint64_t *site) {
+  int n = 0;
+  const __m512i lane = _mm512_set_epi64(7, 6, 5, 4, 3, 2, 1, 0), eight = _mm512_set1_epi64(8);
+  for (int w = 0; w < nw; w++) {
+    const uint64_t t = tie[w];
+    __m512i x = _mm512_add_epi64(_mm512_set1_epi64((long long)(site0 + 64 * (uint64_t)w)), lane);
+    for (int k = 0; k < 64 && (t >> k) != 0; k += 8, x = _mm512_add_epi64(x, eight)) {
+      const __mmask8 m = (__mmask8)(t >> k);
+      _mm512_storeu_si512(site + n, _mm512_maskz_compress_epi64(m, x));
+      n += __builtin_popcount(m);
+    }
+  }
+  return n;
+}
+
+/* deposit_generic(): the coins' top bits gathered 16 at a time, then placed by PDEP. */
+INVRG_TARGET_AVX512 static void deposit_avx512(const uint64_t *tie, int nw, const uint32_t *draw,
+                                               int n, uint64_t *coin, uint64_t *nat) {
+  for (int q = 0; 64 * q < n; q++) { /* bit i of coin: draw[i] ≥ 2^31 */
+    uint64_t v = 0;
+    for (int h = 0, i = 64 * q; h < 4 && i < n; h++, i += 16) {
+      const __mmask16 m = n - i >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << (n - i)) - 1);
+      const __m512i d = _mm512_maskz_loadu_epi32(m, draw + i);
+      v |= (uint64_t)_mm512_mask_cmplt_epi32_mask(m, d, _mm512_setzero_si512()) << (16 * h);
+    }
+    coin[q] = v;
+  }
+  coin[(n + 63) / 64] = coin[(n + 63) / 64 + 1] = 0; /* read past the last coin */
+  int64_t k = 0;
+  for (int w = 0; w < nw; w++) {
+    const int64_t q = k >> 6, r = k & 63; /* the next popcount bits from bit k */
+    const uint64_t v = coin[q] >> r | (coin[q + 1] << 1) << (63 - r);
+    nat[w] |= _pdep_u64(~v, tie[w]);
+    k += __builtin_popcountll(tie[w]);
+  }
+}
+
+/* split_generic() by PEXT. */
+INVRG_TARGET_AVX512 static void split_avx512(const uint64_t *nat, int nw, int cw, uint64_t *even,
+                                             uint64_t *odd) {
+  const uint64_t ev = UINT64_C(0x5555555555555555), od = ~ev;
+  for (int w = 0; w < cw; w++) {
+    const uint64_t lo = nat[2 * w], hi = 2 * w + 1 < nw ? nat[2 * w + 1] : 0;
+    even[w] = _pext_u64(lo, ev) | _pext_u64(hi, ev) << 32;
+    odd[w] = _pext_u64(lo, od) | _pext_u64(hi, od) << 32;
+  }
+}
+#endif
+
+/* ---------------------------------------------------------------- rows */
+
+/* Local fine row j (0 … ny, ny: the next rank's first row) of colour c. */
+static const uint64_t *fine_row(const blocker *b, int c, int j) {
+  return j < b->fine->ny ? invrg_packed_row(b->fine, c, j) : b->extra[c];
+}
+
+/* Coarse row Y (chunk row i) from fine rows 2Y (local j) and 2Y + 1: a, e, c, d are bit X of
+ * rows 2Y colour 0, 2Y colour 1, 2Y + 1 colour 1, 2Y + 1 colour 0. Returns its ties. */
+static int64_t majority_row(blocker *b, int j, int i) {
+  const uint64_t *const f[4] = {fine_row(b, 0, j), fine_row(b, 1, j), fine_row(b, 1, j + 1),
+                                fine_row(b, 0, j + 1)};
+  const uint64_t ul = b->rule == INVRG_TIE_UPPER_LEFT ? ~UINT64_C(0) : 0;
+  uint64_t *nat = b->nat + (int64_t)i * b->fwords, *tie = b->tie + (int64_t)i * b->fwords;
+#if INVRG_SIMD_X86
+  if (b->avx512) return majority_avx512(f, b->fwords, ul, nat, tie);
+#endif
+  return majority_generic(f, b->fwords, ul, nat, tie);
+}
+
+/* The coins of the ties of chunk rows 0 … n − 1, first coarse row y: the Philox blocks of the
+ * tied sites (word 0, top bit, of block (site, draw 0)), batched. */
+static void draw_coins(blocker *b, int64_t y, int n) {
+  const int nw = n * b->fwords;
+  int nt = 0;
+  for (int i = 0; i < n; i++) {
+    const uint64_t *tie = b->tie + (int64_t)i * b->fwords, site0 = (uint64_t)((y + i) * b->lxc);
+#if INVRG_SIMD_X86
+    if (b->avx512) {
+      nt += collect_avx512(tie, b->fwords, site0, b->site + nt);
+      continue;
+    }
+#endif
+    nt += collect_generic(tie, b->fwords, site0, b->site + nt);
+  }
+  if (nt == 0) return;
+  invrg_rng_blocks_at(&b->coins, b->level, 0, b->site, nt, 0, b->draw, (size_t)nt, nt);
+#if INVRG_SIMD_X86
+  if (b->avx512) {
+    deposit_avx512(b->tie, nw, b->draw, nt, b->coin, b->nat);
+    return;
+  }
+#endif
+  deposit_generic(b->tie, nw, b->draw, b->nat);
+}
+
+/* A natural-order coarse row Y (chunk row i) into the coarse colour rows: row Y colour c holds
+ * X = 2k + ((Y + c) mod 2), so even X go to colour Y mod 2, odd X to the other. */
+static void split_row(const blocker *b, int i, int64_t Y, invrg_packed *coarse, int jc) {
+  const uint64_t *nat = b->nat + (int64_t)i * b->fwords;
+  uint64_t *even = invrg_packed_row(coarse, (int)(Y & 1), jc);
+  uint64_t *odd = invrg_packed_row(coarse, (int)(~Y & 1), jc);
+#if INVRG_SIMD_X86
+  if (b->avx512) {
+    split_avx512(nat, b->fwords, coarse->words, even, odd);
+    return;
+  }
+#endif
+  split_generic(nat, b->fwords, coarse->words, even, odd);
+}
+
+/* Coarse rows [ya, yb) (global) into @p coarse, whose local row 0 is global row coarse->y0. */
+static void block_rows(blocker *b, int64_t ya, int64_t yb, invrg_packed *coarse) {
+  for (int64_t y = ya; y < yb; y += b->rows) {
+    const int n = (int)(yb - y < b->rows ? yb - y : b->rows);
+    for (int i = 0; i < n; i++) b->ties += majority_row(b, (int)(2 * (y + i) - b->fine->y0), i);
+    if (b->rule == INVRG_TIE_RANDOM) draw_coins(b, y, n);
+    for (int i = 0; i < n; i++) split_row(b, i, y + i, coarse, (int)(y + i - coarse->y0));
+  }
+}
+
+static invrg_err blocker_init(blocker *b, const invrg_packed *fine,
+                              const invrg_blockspin_ties *ties, int64_t n_rows) {
+  invrg_err err = INVRG_SUCCESS;
+  b->fine = fine;
+  b->rule = ties->rule;
+  if (ties->rule == INVRG_TIE_RANDOM)
+    invrg_rng_stream_init(&b->coins, ties->seed, INVRG_RNG_TIE, ties->item, ties->step);
+  b->level = invrg_simd_active();
+  b->avx512 = INVRG_SIMD_X86 && b->level == INVRG_SIMD_AVX512;
+  b->lxc = fine->half;
+  b->fwords = fine->words;
+  const int64_t rows = CHUNK_BLOCKS / b->lxc < n_rows ? CHUNK_BLOCKS / b->lxc : n_rows;
+  b->rows = rows > 1 ? (int)rows : 1;
+  const int64_t blocks = b->rows * b->lxc, words = b->rows * (int64_t)b->fwords;
+  INVRG_CHECK(blocks < INT_MAX / 4, INVRG_ERR_INPUT,
+              "packed block spin: rows of %lld sites are too long (2^30 at most)",
+              (long long)fine->lx);
+  /* One allocation (small levels block often): nat, tie, site (+ 8: a compressed store),
+   * coin (+ 2: read past the last), then draw. */
+  const size_t n64 = 2 * (size_t)words + (size_t)blocks + 8 + (size_t)blocks / 64 + 3;
+  b->nat = malloc(n64 * sizeof(uint64_t) + 4 * (size_t)blocks * sizeof(uint32_t));
+  INVRG_CHECK_ALLOC(b->nat);
+  b->tie = b->nat + words;
+  b->site = b->tie + words;
+  b->coin = b->site + blocks + 8;
+  b->draw = (uint32_t *)(b->nat + n64);
+cleanup:
+  return err;
+}
+
+static void blocker_free(blocker *b) { free(b->nat); }
+
+/* ---------------------------------------------------------------- the two layouts */
+
+/* True if @p coarse is split like @p fine, its rows under fine's: coarse rank r, rows
+ * [y0/2, y0/2 + ny/2), on the same ranks. */
+static invrg_err is_under(const invrg_packed *fine, const invrg_packed *coarse, bool *under) {
+  invrg_err err = INVRG_SUCCESS;
+  int same = MPI_IDENT;
+  *under = coarse->size == fine->size && 2 * (int64_t)coarse->ny == fine->ny &&
+           2 * coarse->y0 == fine->y0;
+  if (*under && fine->size > 1) INVRG_MPI_CALL(MPI_Comm_compare(fine->comm, coarse->comm, &same));
+  *under = *under && (same == MPI_IDENT || same == MPI_CONGRUENT);
+cleanup:
+  return err;
+}
+
+/* My rows of a whole coarse lattice, then everyone's (ny odd: the coarse rows whose upper fine
+ * row is mine; the lower may be the next rank's row 0, which comes from it). */
+static invrg_err block_replicated(blocker *b, invrg_packed *coarse) {
+  invrg_err err = INVRG_SUCCESS;
+  const invrg_packed *f = b->fine;
+  const int nw = f->words, P = f->size;
+  uint64_t *send = NULL, *recv = NULL;
+  int *count = NULL, *displ = NULL;
+  send = malloc(2 * (size_t)nw * sizeof *send);
+  recv = malloc(2 * (size_t)nw * sizeof *recv);
+  count = malloc((size_t)P * sizeof *count);
+  displ = malloc((size_t)P * sizeof *displ);
+  INVRG_CHECK_ALLOC(send);
+  INVRG_CHECK_ALLOC(recv);
+  INVRG_CHECK_ALLOC(count);
+  INVRG_CHECK_ALLOC(displ);
+  for (int c = 0; c < 2; c++)
+    memcpy(send + c * nw, invrg_packed_row(f, c, 0), (size_t)nw * sizeof *send);
+  INVRG_MPI_CALL(MPI_Sendrecv(send, 2 * nw, MPI_UINT64_T, (f->rank + P - 1) % P, ROW_TAG, recv,
+                              2 * nw, MPI_UINT64_T, (f->rank + 1) % P, ROW_TAG, f->comm,
+                              MPI_STATUS_IGNORE));
+  b->extra[0] = recv;
+  b->extra[1] = recv + nw;
+  for (int r = 0; r < P; r++) { /* rank r: coarse rows Y with 2Y in [r·ny, (r + 1)·ny) */
+    const int64_t ya = ((int64_t)r * f->ny + 1) / 2, yb = ((int64_t)(r + 1) * f->ny + 1) / 2;
+    count[r] = (int)((yb - ya) * coarse->words);
+    displ[r] = (int)(ya * coarse->words);
+  }
+  const int64_t ya = (f->y0 + 1) / 2, yb = (f->y0 + f->ny + 1) / 2;
+  block_rows(b, ya, yb, coarse);
+  for (int c = 0; c < 2; c++)
+    INVRG_MPI_CALL(MPI_Allgatherv(MPI_IN_PLACE, 0, MPI_DATATYPE_NULL,
+                                  invrg_packed_row(coarse, c, 0), count, displ, MPI_UINT64_T,
+                                  f->comm));
+cleanup:
+  free(send);
+  free(recv);
+  free(count);
+  free(displ);
+  return err;
+}
+
+/* ---------------------------------------------------------------- public */
+
+const char *invrg_packed_blockspin_kernel(void) {
+  return INVRG_SIMD_X86 && invrg_simd_active() == INVRG_SIMD_AVX512 ? "avx512" : "generic";
+}
+
+invrg_err invrg_packed_blockspin_create_coarse(const invrg_packed *fine, invrg_packed **coarse) {
+  invrg_err err = INVRG_SUCCESS;
+  *coarse = NULL;
+  INVRG_CHECK(fine->lx % 4 == 0 && fine->ly % 4 == 0, INVRG_ERR_INPUT,
+              "packed block spin of a %lld x %lld lattice: the sides must be multiples of 4 "
+              "(the coarse lattice is packed too, with even sides; block smaller or odd-sided "
+              "coarse lattices on int8 lattices)",
+              (long long)fine->lx, (long long)fine->ly);
+  /* ny even: coarse rows under fine rows on the same ranks; odd: a whole copy on each rank. */
+  INVRG_CALL(invrg_packed_create(fine->ny % 2 == 0 ? fine->comm : MPI_COMM_SELF, fine->lx / 2,
+                                 fine->ly / 2, coarse));
+cleanup:
+  return err;
+}
+
+invrg_err invrg_packed_blockspin_apply(const invrg_packed *fine, const invrg_blockspin_ties *ties,
+                                       invrg_packed *coarse, int64_t *n_ties) {
+  invrg_err err = INVRG_SUCCESS;
+  blocker b = {0};
+  bool under = false;
+  int64_t total = 0;
+  INVRG_CHECK(coarse->lx * 2 == fine->lx && coarse->ly * 2 == fine->ly, INVRG_ERR_RUNTIME,
+              "packed block spin: a %lld x %lld lattice does not block into %lld x %lld",
+              (long long)fine->lx, (long long)fine->ly, (long long)coarse->lx,
+              (long long)coarse->ly);
+  INVRG_CALL(is_under(fine, coarse, &under));
+  INVRG_CHECK(under || (coarse->size == 1 && coarse->ny == coarse->ly), INVRG_ERR_RUNTIME,
+              "packed block spin: the coarse lattice is neither under the fine rows nor whole "
+              "on this rank (make it with invrg_packed_blockspin_create_coarse)");
+  INVRG_CALL(blocker_init(&b, fine, ties, under ? coarse->ny : (fine->ny + 1) / 2));
+  if (under)
+    block_rows(&b, coarse->y0, coarse->y0 + coarse->ny, coarse);
+  else
+    INVRG_CALL(block_replicated(&b, coarse));
+  total = b.ties;
+  if (fine->size > 1)
+    INVRG_MPI_CALL(MPI_Allreduce(&b.ties, &total, 1, MPI_INT64_T, MPI_SUM, fine->comm));
+  INVRG_CALL(invrg_packed_halo_exchange(coarse));
+  if (n_ties) *n_ties = total;
+cleanup:
+  blocker_free(&b);
+  return err;
+}
