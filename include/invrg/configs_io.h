@@ -14,6 +14,7 @@
 
 #include "invrg/error.h"
 #include "invrg/lattice.h"
+#include "invrg/packed.h"
 
 /** Creates @p name under @p loc for @p n configurations of L × L. Collective (metadata). */
 invrg_err invrg_configs_create(hid_t loc, const char *name, int64_t n, int64_t L, bool packed,
@@ -38,6 +39,15 @@ invrg_err invrg_configs_write(hid_t dset, const invrg_lattice *lat, bool packed,
  * buffer of about 1 MiB (no copy of the block: big dreams). Independent I/O.
  */
 invrg_err invrg_configs_write_lattice(hid_t dset, const invrg_lattice *lat, bool packed,
+                                     int64_t index);
+
+/**
+ * Writes this rank's rows of the packed lattice @p p (whole rows: all of them if @p p is whole
+ * on this rank) as configuration @p index, int8 or @p packed, in slabs of rows through a
+ * buffer of about 1 MiB. Independent I/O: only the ranks that hold the rows call it (for a
+ * lattice whole on every rank of a group, one of them).
+ */
+invrg_err invrg_configs_write_packed(hid_t dset, const invrg_packed *p, bool packed,
                                      int64_t index);
 
 /**

@@ -6,10 +6,12 @@
  * Layouts, per level of side L on a group of P ranks:
  * - int8: whole on every rank of the group while its grid cannot split L (with the halo the
  *   model and MCRG need), distributed on the grid from then on (invrg_stage_lattice_create());
- * - packed: whole on every rank while L is not a multiple of P or gives fewer than two rows per
- *   rank, split by rows over the group from then on. The int8 lattices of the same layouts are
- *   kept too, as the measurements' copies (invrg_dream_levels_int8()).
- * Either way the spins are those of invrg_dream_step() (dream.h), bit for bit.
+ * - packed (levels 1 … top): whole on every rank while L is not a multiple of P or gives fewer
+ *   than two rows per rank, split by rows over the group from then on. Int8 lattices of the
+ *   same layouts are kept only where asked (@p int8_levels: the seed's level 0 and level 1, which
+ *   the packed blockings cannot make, and levels whose FFT correlations need int8 spins).
+ * Either way the spins are those of invrg_dream_step() (dream.h), bit for bit (random_bits =
+ * 'words'), or packed sym3 with random bit planes (dream_packed.h).
  */
 #ifndef INVRG_DREAM_LEVELS_H
 #define INVRG_DREAM_LEVELS_H
@@ -32,7 +34,7 @@ typedef struct {
   int levels;
   const invrg_model *m, *m_small; /* the model; the k = 3 one of the first n_small levels */
   int n_small;
-  invrg_lattice *lat[INVRG_MAX_LEVELS + 1];  /* the levels (int8), or their copies (packed) */
+  invrg_lattice *lat[INVRG_MAX_LEVELS + 1];  /* the levels (int8), or copies where kept (packed) */
   invrg_packed *plat[INVRG_MAX_LEVELS + 1];  /* packed: the levels 1 … levels */
   invrg_dream_work *w, *w_small;
   invrg_dream_packed_work *pw, *pw_small;
@@ -40,11 +42,13 @@ typedef struct {
 
 /**
  * The lattices of levels 0 … @p levels on the group @p g, int8 halos @p halo, and the work of
- * the models (@p planes: packed sym3 steps with random bit planes, dream_packed.h) (@p m_small, may be NULL, dreams levels 1 … @p n_small). The models are kept by
- * reference. Collective on the group.
+ * the models (@p planes: packed sym3 steps with random bit planes, dream_packed.h; @p m_small,
+ * may be NULL, dreams levels 1 … @p n_small). Packed: int8 lattices of the levels whose bit is
+ * set in @p int8_levels too (levels 0 and 1 always). The models are kept by reference.
+ * Collective on the group.
  */
 invrg_err invrg_dream_levels_create(const invrg_groups *g, int levels, int halo, bool packed,
-                                    bool planes, const invrg_model *m,
+                                    bool planes, uint64_t int8_levels, const invrg_model *m,
                                     const invrg_model *m_small, int n_small,
                                     invrg_dream_levels *out);
 
@@ -58,10 +62,7 @@ void invrg_dream_levels_destroy(invrg_dream_levels *d);
 invrg_err invrg_dream_levels_step(invrg_dream_levels *d, int level, int8_t seed_spin,
                                   uint64_t seed, uint64_t sample);
 
-/**
- * Makes lat[level] (and, if @p with_coarse, lat[level − 1]) hold the spins of the level, halos
- * valid: nothing to do for int8 levels, a conversion for packed ones. Collective on the group.
- */
-invrg_err invrg_dream_levels_int8(invrg_dream_levels *d, int level, bool with_coarse);
+/** Spins of the top level held by this rank. Not collective. */
+int64_t invrg_dream_levels_top_spins(const invrg_dream_levels *d);
 
 #endif

@@ -245,6 +245,14 @@ invrg_err invrg_mcrg_add_configuration_into(invrg_mcrg *m, const invrg_lattice *
 invrg_err invrg_mcrg_operator_sums(const invrg_mcrg *m, const invrg_lattice *lat, int64_t *sums);
 
 /**
+ * The coins of the @p level-th blocking of standard MCRG of (@p item, @p sample), as
+ * invrg_mcrg_add_configuration() uses them: for callers that block and sum themselves (packed
+ * lattices) and then add each pair with invrg_mcrg_add_sums(). Not collective.
+ */
+invrg_blockspin_ties invrg_mcrg_chain_ties(const invrg_mcrg *m, uint64_t item, uint64_t sample,
+                                           int level);
+
+/**
  * Adds an explicit pair at @p level (1 … n_levels): @p coarse (Lx/2 × Ly/2 of
  * @p fine) and @p fine, each replicated or distributed on the group, not
  * modified. A lattice with a halo of at least INVRG_MCRG_HALO is read in place

@@ -79,6 +79,34 @@ cleanup:
   return err;
 }
 
+invrg_err invrg_configs_write_packed(hid_t dset, const invrg_packed *p, bool packed,
+                                     int64_t index) {
+  invrg_err err = INVRG_SUCCESS;
+  const size_t row_bytes = packed ? (size_t)p->lx / 8 : (size_t)p->lx;
+  const size_t budget_rows = ((size_t)1 << 20) / (row_bytes > 0 ? row_bytes : 1);
+  const int slab = budget_rows < 1 ? 1 : budget_rows < (size_t)p->ny ? (int)budget_rows : p->ny;
+  uint8_t *buf = malloc((size_t)slab * row_bytes + 1);
+  int8_t *spins = malloc((size_t)p->lx);
+  INVRG_CHECK_ALLOC(buf);
+  INVRG_CHECK_ALLOC(spins);
+  for (int j0 = 0; j0 < p->ny; j0 += slab) {
+    const int n = p->ny - j0 < slab ? p->ny - j0 : slab;
+    for (int j = 0; j < n; j++) { /* each row through int8: the file's bit order is its own */
+      uint8_t *out = buf + (size_t)j * row_bytes;
+      invrg_packed_unpack_row(invrg_packed_row(p, 0, j0 + j), invrg_packed_row(p, 1, j0 + j),
+                              p->lx, p->y0 + j0 + j, packed ? spins : (int8_t *)out);
+      if (packed) pack_row(spins, (int)p->lx, out);
+    }
+    INVRG_CALL(invrg_h5_write_block3(dset, packed ? H5T_NATIVE_UINT8 : H5T_NATIVE_INT8,
+                                     (hsize_t)index, 1, (hsize_t)(p->y0 + j0), (hsize_t)n, 0,
+                                     (hsize_t)row_bytes, buf));
+  }
+cleanup:
+  free(buf);
+  free(spins);
+  return err;
+}
+
 invrg_err invrg_configs_read_block(hid_t dset, const invrg_lattice *lat, int64_t index,
                                    uint8_t *block) {
   return invrg_h5_read_block3(dset, H5T_NATIVE_INT8, (hsize_t)index, 1, (hsize_t)lat->y0,

@@ -240,8 +240,7 @@ static invrg_err block_and_add(invrg_mcrg *m, const invrg_lattice *top, const in
     INVRG_CALL(invrg_operators_evaluate(m->ops, n, top, m->sums));
   const invrg_lattice *fine = top;
   for (int level = 1; level <= m->p.n_levels; level++) {
-    const invrg_blockspin_ties key = {m->p.tie_rule, m->p.seed, item,
-                                      sample * LEVEL_STRIDE + (uint64_t)level};
+    const invrg_blockspin_ties key = invrg_mcrg_chain_ties(m, item, sample, level);
     int64_t ties = 0;
     invrg_lattice *coarse = below[level - 1];
     int64_t *coarse_sums = m->sums + (size_t)level * (size_t)n;
@@ -253,6 +252,12 @@ static invrg_err block_and_add(invrg_mcrg *m, const invrg_lattice *top, const in
   }
 cleanup:
   return err;
+}
+
+invrg_blockspin_ties invrg_mcrg_chain_ties(const invrg_mcrg *m, uint64_t item, uint64_t sample,
+                                           int level) {
+  return (invrg_blockspin_ties){m->p.tie_rule, m->p.seed, item,
+                                sample * LEVEL_STRIDE + (uint64_t)level};
 }
 
 invrg_err invrg_mcrg_add_configuration(invrg_mcrg *m, const invrg_lattice *lat, uint64_t item,

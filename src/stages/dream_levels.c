@@ -28,7 +28,7 @@ cleanup:
 }
 
 invrg_err invrg_dream_levels_create(const invrg_groups *g, int levels, int halo, bool packed,
-                                    bool planes, const invrg_model *m,
+                                    bool planes, uint64_t int8_levels, const invrg_model *m,
                                     const invrg_model *m_small, int n_small,
                                     invrg_dream_levels *d) {
   invrg_err err = INVRG_SUCCESS;
@@ -38,7 +38,8 @@ invrg_err invrg_dream_levels_create(const invrg_groups *g, int levels, int halo,
   INVRG_CALL(create_works(d));
   for (int level = 0; level <= levels; level++) {
     const int64_t L = (int64_t)1 << level;
-    INVRG_CALL(invrg_stage_lattice_create(g, L, halo, &d->lat[level]));
+    if (!packed || level <= 1 || (int8_levels >> level & 1))
+      INVRG_CALL(invrg_stage_lattice_create(g, L, halo, &d->lat[level]));
     if (packed && level >= 1)
       INVRG_CALL(invrg_packed_create(splits_by_rows(g, L) ? g->cart : MPI_COMM_SELF, L, L,
                                      &d->plat[level]));
@@ -94,12 +95,7 @@ cleanup:
   return err;
 }
 
-invrg_err invrg_dream_levels_int8(invrg_dream_levels *d, int level, bool with_coarse) {
-  invrg_err err = INVRG_SUCCESS;
-  if (!d->packed) goto cleanup;
-  INVRG_CALL(invrg_packed_to_lattice(d->plat[level], d->lat[level]));
-  if (with_coarse && level >= 2)
-    INVRG_CALL(invrg_packed_to_lattice(d->plat[level - 1], d->lat[level - 1]));
-cleanup:
-  return err;
+int64_t invrg_dream_levels_top_spins(const invrg_dream_levels *d) {
+  if (d->packed) return (int64_t)d->plat[d->levels]->ny * d->plat[d->levels]->lx;
+  return (int64_t)d->lat[d->levels]->nx * d->lat[d->levels]->ny;
 }

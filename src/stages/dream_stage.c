@@ -17,6 +17,7 @@
 #include "invrg/dream.h"
 #include "invrg/dream_checkpoint.h"
 #include "invrg/dream_levels.h"
+#include "invrg/dream_measure.h"
 #include "invrg/exact.h"
 #include "invrg/format.h"
 #include "invrg/h5util.h"
@@ -199,53 +200,6 @@ cleanup:
 }
 
 /* ------------------------------------------------------------------ measurements */
-
-/* Levels of the standard MCRG of the top configuration (pairs "blocked"). */
-static int blocked_levels(const invrg_config *cfg) {
-  return (int)(cfg->analyze.mcrg_levels < cfg->dream.levels ? cfg->analyze.mcrg_levels
-                                                             : cfg->dream.levels);
-}
-
-/*
- * Pairs of level ℓ = @p level: up (lat[ℓ − 1], lat[ℓ]), down (majority of lat[ℓ], lat[ℓ]), and
- * at the top standard MCRG of lat[ℓ]. Once lat[ℓ] is made the lower levels are free until the
- * next sample, so the blockings are written into them (lat[ℓ − 1] has the size of the majority
- * of lat[ℓ], lat[ℓ − n] that of its n-th blocking, and the same halo and grid): no copies, which
- * is what keeps a 32768² dream within 1.4 bytes per spin. Collective on the group.
- */
-static invrg_err measure_pairs(invrg_mcrg *acc[INVRG_DREAM_N_PAIRS], const invrg_config *cfg, int level,
-                               invrg_lattice *const *lat, uint64_t sample, int block) {
-  invrg_err err = INVRG_SUCCESS;
-  const invrg_lattice *fine = lat[level];
-  invrg_lattice *coarse = lat[level - 1];
-  /* The three accumulators have the same operators: the sums of lat[ℓ] serve all of them. */
-  const int n = invrg_mcrg_n_operators(acc[INVRG_DREAM_PAIRS_UP]);
-  int64_t *fine_sums = malloc(2 * (size_t)n * sizeof *fine_sums), *coarse_sums = NULL;
-  int64_t ties = 0;
-  INVRG_CHECK_ALLOC(fine_sums);
-  coarse_sums = fine_sums + n;
-  INVRG_CALL(invrg_mcrg_operator_sums(acc[INVRG_DREAM_PAIRS_UP], fine, fine_sums));
-  INVRG_CALL(invrg_mcrg_operator_sums(acc[INVRG_DREAM_PAIRS_UP], coarse, coarse_sums));
-  INVRG_CALL(invrg_mcrg_add_sums(acc[INVRG_DREAM_PAIRS_UP], level, coarse->lx, coarse->ly, coarse_sums,
-                                 fine_sums, -1, block));
-  /* Fresh coins per sample and level. Steps 64 + level: the blocked pairs below use steps
-   * 0·64 + n (mcrg.h), never these. */
-  invrg_blockspin_ties t = {cfg->analyze.tie_rule_kind, (uint64_t)cfg->run.seed, sample,
-                            64 + (uint64_t)level};
-  INVRG_CALL(invrg_blockspin_apply(fine, &t, coarse, &ties)); /* lat[ℓ − 1] overwritten */
-  INVRG_CALL(invrg_mcrg_operator_sums(acc[INVRG_DREAM_PAIRS_DOWN], coarse, coarse_sums));
-  INVRG_CALL(invrg_mcrg_add_sums(acc[INVRG_DREAM_PAIRS_DOWN], level, coarse->lx, coarse->ly, coarse_sums,
-                                 fine_sums, ties, block));
-  if (level == cfg->dream.levels) {
-    invrg_lattice *chain[INVRG_MCRG_MAX_LEVELS]; /* chain[n − 1]: n-th blocking, in lat[ℓ − n] */
-    for (int k = 1; k <= blocked_levels(cfg); k++) chain[k - 1] = lat[level - k];
-    INVRG_CALL(invrg_mcrg_add_configuration_into(acc[INVRG_DREAM_PAIRS_BLOCKED], fine, fine_sums, chain,
-                                                 sample, 0, block));
-  }
-cleanup:
-  free(fine_sums);
-  return err;
-}
 
 /* ------------------------------------------------------------------ output */
 
@@ -475,11 +429,16 @@ static invrg_err job_buffers(dream_job *job) {
   const int halo = invrg_dream_halo(job->m) > INVRG_MCRG_HALO ? invrg_dream_halo(job->m)
                                                                : INVRG_MCRG_HALO;
   const bool packed = job->run->cfg->dream.lattice_kind == INVRG_MC_LATTICE_PACKED;
-  const bool planes = job->run->cfg->dream.random_bits_kind == INVRG_RANDOM_BITS_PLANES;
-  INVRG_CALL(invrg_dream_levels_create(g, job->levels, halo, packed, planes, job->m,
+  const invrg_config *cfg = job->run->cfg;
+  const bool planes = cfg->dream.random_bits_kind == INVRG_RANDOM_BITS_PLANES;
+  uint64_t int8_levels = 0; /* packed: the FFT of the correlation functions reads int8 spins */
+  if (cfg->analyze.correlations && cfg->analyze.correlation_functions)
+    for (int64_t l = cfg->dream.measure_from; l <= job->levels; l++) int8_levels |= UINT64_C(1) << l;
+  INVRG_CALL(invrg_dream_levels_create(g, job->levels, halo, packed, planes, int8_levels, job->m,
                                        job->m_small, job->n_small, &job->lv));
   if (job->n_mine > 0) /* ranks that dream map their levels now, not page fault by page fault */
-    for (int level = 0; level <= job->levels; level++) invrg_lattice_populate(job->lv.lat[level]);
+    for (int level = 0; level <= job->levels; level++)
+      if (job->lv.lat[level] != NULL) invrg_lattice_populate(job->lv.lat[level]);
   job->mine = calloc((size_t)job->window_mine * job->rec, sizeof *job->mine);
   job->done = calloc((size_t)job->window_mine, sizeof *job->done);
   INVRG_CHECK_ALLOC(job->mine);
@@ -507,14 +466,14 @@ static invrg_err job_accumulators(dream_job *job) {
   const invrg_mcrg_params mp = invrg_stage_mcrg_params(cfg, job->levels, job->B_acc);
   for (int p = 0; p < INVRG_DREAM_N_PAIRS; p++) {
     invrg_mcrg_params pp = mp;
-    if (p == INVRG_DREAM_PAIRS_BLOCKED) pp.n_levels = blocked_levels(cfg);
+    if (p == INVRG_DREAM_PAIRS_BLOCKED) pp.n_levels = invrg_dream_blocked_levels(cfg);
     INVRG_CALL(invrg_mcrg_create(&pp, job->run->groups, &job->acc[p]));
   }
   if (cfg->analyze.correlations) {
     invrg_corr_params cp = {job->B_acc, 64};
     INVRG_CALL(invrg_corr_create(&cp, job->run->groups, &job->corr));
     for (int level = (int)d->measure_from; level <= job->levels; level++)
-      INVRG_CALL(invrg_corr_prepare(job->corr, job->lv.lat[level]));
+      if (job->lv.lat[level] != NULL) INVRG_CALL(invrg_corr_prepare(job->corr, job->lv.lat[level]));
   }
   /* Saved levels: datasets created by all ranks, rows written by the sample's owner. */
   const bool packed = cfg->output.configs_format_kind == INVRG_CONFIGS_PACKED;
@@ -553,22 +512,36 @@ static void job_destroy(dream_job *job) {
 static invrg_err measure_level(dream_job *job, int level, int64_t k, uint64_t j, int block) {
   invrg_err err = INVRG_SUCCESS;
   const invrg_config *cfg = job->run->cfg;
+  const invrg_dream_measures into = {job->acc, job->corr, cfg, job->run->groups->rank};
   double *cost = job->seconds + (size_t)level * N_COSTS, t1 = MPI_Wtime();
   invrg_config_sums sums;
-  INVRG_CALL(invrg_dream_levels_int8(&job->lv, level, true)); /* packed: the int8 copies */
-  INVRG_CALL(invrg_observables_sums(job->lv.lat[level], &sums));
+  INVRG_CALL(invrg_dream_measure_observables(&job->lv, level, &sums));
   invrg_observables_primaries(&sums, job->mine + (size_t)k * job->rec +
                                          (size_t)(level - cfg->dream.measure_from) *
                                              INVRG_N_PRIMARY);
   double t2 = MPI_Wtime();
-  INVRG_CALL(measure_pairs(job->acc, cfg, level, job->lv.lat, j, block));
+  INVRG_CALL(invrg_dream_measure_correlations(&job->lv, &into, level, block));
   double t3 = MPI_Wtime();
-  if (job->corr != NULL)
-    INVRG_CALL(invrg_corr_add_configuration(job->corr, job->lv.lat[level], block));
-  cost[COST_OBSERVABLES] += t2 - t1, cost[COST_MCRG] += t3 - t2;
-  cost[COST_CORRELATIONS] += MPI_Wtime() - t3;
+  INVRG_CALL(invrg_dream_measure_pairs(&job->lv, &into, level, j, block));
+  cost[COST_OBSERVABLES] += t2 - t1, cost[COST_CORRELATIONS] += t3 - t2;
+  cost[COST_MCRG] += MPI_Wtime() - t3;
 cleanup:
   return err;
+}
+
+/* Level @p level of sample @p j into its configurations dataset: by the ranks that hold rows of
+ * it (a whole level: group rank 0). Independent I/O. */
+static invrg_err save_level(dream_job *job, int level, uint64_t j) {
+  const bool format_packed = job->run->cfg->output.configs_format_kind == INVRG_CONFIGS_PACKED;
+  const int group_rank = job->run->groups->rank;
+  if (job->lv.packed) {
+    const invrg_packed *p = job->lv.plat[level];
+    if (p->size == 1 && group_rank != 0) return INVRG_SUCCESS;
+    return invrg_configs_write_packed(job->saved[level], p, format_packed, (int64_t)j);
+  }
+  const invrg_lattice *lat = job->lv.lat[level];
+  if (lat->mode != INVRG_LATTICE_DISTRIBUTED && group_rank != 0) return INVRG_SUCCESS;
+  return invrg_configs_write_lattice(job->saved[level], lat, format_packed, (int64_t)j);
 }
 
 /* Sample @p j, the group's k-th of the window: from its seed spin up to the top level, each
@@ -578,9 +551,7 @@ static invrg_err dream_sample(dream_job *job, int64_t k, uint64_t j) {
   const invrg_config *cfg = job->run->cfg;
   const invrg_config_dream *d = &cfg->dream;
   const uint64_t seed = (uint64_t)cfg->run.seed;
-  const bool packed = cfg->output.configs_format_kind == INVRG_CONFIGS_PACKED;
   const int block = invrg_mcrg_block_of((int64_t)j, d->n_samples, job->B);
-  invrg_lattice **lat = job->lv.lat;
   const int8_t seed_spin = invrg_dream_seed_spin(d->start_kind, seed, j);
   for (int level = 1; level <= job->levels; level++) {
     const int64_t L = (int64_t)1 << level;
@@ -589,11 +560,7 @@ static invrg_err dream_sample(dream_job *job, int64_t k, uint64_t j) {
     job->seconds[(size_t)level * N_COSTS + COST_GENERATION] += MPI_Wtime() - t0;
     job->spins += (double)(L * L);
     if (level >= d->measure_from) INVRG_CALL(measure_level(job, level, k, j, block));
-    const bool saved = job->saved[level] >= 0 && (int64_t)j < d->save_max;
-    if (saved && level < d->measure_from) INVRG_CALL(invrg_dream_levels_int8(&job->lv, level, false));
-    const bool writer = lat[level]->mode == INVRG_LATTICE_DISTRIBUTED || job->run->groups->rank == 0;
-    if (saved && writer)
-      INVRG_CALL(invrg_configs_write_lattice(job->saved[level], lat[level], packed, (int64_t)j));
+    if (job->saved[level] >= 0 && (int64_t)j < d->save_max) INVRG_CALL(save_level(job, level, j));
   }
 cleanup:
   return err;
@@ -684,7 +651,7 @@ static invrg_err dream_results(dream_job *job) {
   log_table(run->file->file, d, summary);
   INVRG_CALL(report_costs(run, job->seconds, job->levels, job->dreamed));
   INVRG_CALL(report_memory(run, job->resident_at_start,
-                           (int64_t)job->lv.lat[job->levels]->nx * job->lv.lat[job->levels]->ny));
+                           invrg_dream_levels_top_spins(&job->lv)));
   /* Two-point functions of every measured size, then finite-size scaling across them. */
   const bool fit = invrg_stage_fits_source(run->cfg, INVRG_SOURCE_DREAM) && job->n_meas >= 2 &&
                    B >= 2;

@@ -1,0 +1,52 @@
+/**
+ * @file dream_measure.h
+ * What stage dream measures on a level of a dream (invrg/dream_levels.h), on int8 or packed
+ * levels alike, with the same numbers bit for bit:
+ *   - the sums of the observables (observables.h, packed_measure.h);
+ *   - the MCRG pairs of level ℓ: up (level ℓ − 1, level ℓ), down (the majority of level ℓ,
+ *     level ℓ) and, at the top level, standard MCRG of the top (blocked pairs). The blockings are
+ *     written into the lower levels, free once the top of the sample is made: no copies;
+ *   - the correlations: ξ₂/L from line sums, and G(r), S(k) by FFT when asked.
+ * Packed levels are measured from their bits (popcounts, bit-sliced blockings); levels below
+ * 4 × 4, which packed blockings cannot make, through the int8 lattices of the levels.
+ */
+#ifndef INVRG_DREAM_MEASURE_H
+#define INVRG_DREAM_MEASURE_H
+
+#include <stdint.h>
+
+#include "invrg/config.h"
+#include "invrg/correlation.h"
+#include "invrg/dream_levels.h"
+#include "invrg/error.h"
+#include "invrg/mcrg.h"
+#include "invrg/observables.h"
+
+/** The accumulators a level's measurements go to. */
+typedef struct {
+  invrg_mcrg *const *acc;  /**< [INVRG_DREAM_N_PAIRS]: up, down, blocked (dream_checkpoint.h) */
+  invrg_corr *corr;        /**< NULL: no correlations */
+  const invrg_config *cfg; /**< seed, tie rule, levels, MCRG levels */
+  int group_rank;          /**< the calling rank in its group (one rank adds line sums) */
+} invrg_dream_measures;
+
+/** Blockings of standard MCRG at the top level: min(&analyze mcrg_levels, &dream levels). */
+int invrg_dream_blocked_levels(const invrg_config *cfg);
+
+/** Sums of the observables of level @p level. Collective on the group. */
+invrg_err invrg_dream_measure_observables(invrg_dream_levels *d, int level,
+                                          invrg_config_sums *out);
+
+/**
+ * The MCRG pairs of level @p level of sample @p sample into jackknife block @p block; the
+ * lower levels are overwritten by blockings. Collective on the group.
+ */
+invrg_err invrg_dream_measure_pairs(invrg_dream_levels *d, const invrg_dream_measures *m,
+                                    int level, uint64_t sample, int block);
+
+/** The correlations of level @p level (before invrg_dream_measure_pairs() of the same level,
+ * which leaves it intact but not the lower ones). Collective on the group. */
+invrg_err invrg_dream_measure_correlations(invrg_dream_levels *d, const invrg_dream_measures *m,
+                                           int level, int block);
+
+#endif

@@ -1,0 +1,141 @@
+/* The measurements of a dream's level (dream_measure.h): observables, MCRG pairs, correlations,
+ * from int8 levels with the int8 functions, from packed levels with their bits — the same
+ * integers either way, so the same run file. */
+#include "invrg/dream_measure.h"
+
+#include <stdlib.h>
+
+#include "invrg/blockspin.h"
+#include "invrg/dream_checkpoint.h"
+#include "invrg/packed_blockspin.h"
+#include "invrg/packed_measure.h"
+
+int invrg_dream_blocked_levels(const invrg_config *cfg) {
+  return (int)(cfg->analyze.mcrg_levels < cfg->dream.levels ? cfg->analyze.mcrg_levels
+                                                             : cfg->dream.levels);
+}
+
+/* Packed levels from 2 × 2 up are measured packed; the blockings need a fine side of 4. */
+static bool packed_at(const invrg_dream_levels *d, int level) { return d->packed && level >= 1; }
+static bool packed_blocking(const invrg_dream_levels *d, int level) {
+  return d->packed && level >= 2;
+}
+
+invrg_err invrg_dream_measure_observables(invrg_dream_levels *d, int level,
+                                          invrg_config_sums *out) {
+  if (packed_at(d, level)) return invrg_packed_observables_sums(d->plat[level], out);
+  return invrg_observables_sums(d->lat[level], out);
+}
+
+/* Operator sums of level @p level as it holds now (a dreamed level or a blocking). */
+static invrg_err operator_sums(invrg_dream_levels *d, const invrg_mcrg *acc, int level,
+                               int64_t *sums) {
+  if (!packed_at(d, level)) return invrg_mcrg_operator_sums(acc, d->lat[level], sums);
+  int n = 0;
+  const invrg_operator *ops = invrg_mcrg_operators(acc, &n);
+  return invrg_packed_operators_evaluate(ops, n, d->plat[level], sums);
+}
+
+/* Level @p level − 1 := the majority of level @p level with the coins @p t. */
+static invrg_err block_down(invrg_dream_levels *d, int level, const invrg_blockspin_ties *t,
+                            int64_t *ties) {
+  invrg_err err = INVRG_SUCCESS;
+  if (packed_blocking(d, level)) {
+    INVRG_CALL(invrg_packed_blockspin_apply(d->plat[level], t, d->plat[level - 1], ties));
+    goto cleanup;
+  }
+  if (packed_at(d, level)) /* 2 x 2 → 1 x 1: through the int8 lattices */
+    INVRG_CALL(invrg_packed_to_lattice(d->plat[level], d->lat[level]));
+  INVRG_CALL(invrg_blockspin_apply(d->lat[level], t, d->lat[level - 1], ties));
+cleanup:
+  return err;
+}
+
+/* Standard MCRG of the top level @p top (its sums @p top_sums): blocked n = 1, 2, … times into
+ * level top − n with invrg_mcrg_add_configuration()'s coins, each pair added. */
+static invrg_err blocked_pairs(invrg_dream_levels *d, invrg_mcrg *acc, int top, int n_levels,
+                               const int64_t *top_sums, uint64_t sample, int block) {
+  invrg_err err = INVRG_SUCCESS;
+  const int n = invrg_mcrg_n_operators(acc);
+  int64_t *sums = malloc(2 * (size_t)n * sizeof *sums);
+  INVRG_CHECK_ALLOC(sums);
+  int64_t *fine_sums = sums, *coarse_sums = sums + n;
+  for (int k = 0; k < n; k++) fine_sums[k] = top_sums[k];
+  for (int level = 1; level <= n_levels; level++) {
+    const int fine = top - level + 1;
+    const invrg_blockspin_ties t = invrg_mcrg_chain_ties(acc, sample, 0, level);
+    int64_t ties = 0;
+    INVRG_CALL(block_down(d, fine, &t, &ties));
+    INVRG_CALL(operator_sums(d, acc, fine - 1, coarse_sums));
+    const int64_t L = (int64_t)1 << (fine - 1);
+    INVRG_CALL(invrg_mcrg_add_sums(acc, level, L, L, coarse_sums, fine_sums, ties, block));
+    int64_t *swap = fine_sums;
+    fine_sums = coarse_sums, coarse_sums = swap;
+  }
+cleanup:
+  free(sums);
+  return err;
+}
+
+/*
+ * Pairs of level ℓ: up (level ℓ − 1, level ℓ), down (majority of ℓ, ℓ), and at the top
+ * standard MCRG of ℓ. The three accumulators have the same operators: the sums of level ℓ serve
+ * all. Coins of the down pair: steps 64 + ℓ, never those of the blocked pairs (0·64 + n).
+ */
+invrg_err invrg_dream_measure_pairs(invrg_dream_levels *d, const invrg_dream_measures *m,
+                                    int level, uint64_t sample, int block) {
+  invrg_err err = INVRG_SUCCESS;
+  const invrg_config *cfg = m->cfg;
+  invrg_mcrg *up = m->acc[INVRG_DREAM_PAIRS_UP], *down = m->acc[INVRG_DREAM_PAIRS_DOWN];
+  const int n = invrg_mcrg_n_operators(up);
+  const int64_t Lc = (int64_t)1 << (level - 1);
+  int64_t *fine_sums = malloc(2 * (size_t)n * sizeof *fine_sums), *coarse_sums = NULL;
+  int64_t ties = 0;
+  INVRG_CHECK_ALLOC(fine_sums);
+  coarse_sums = fine_sums + n;
+  INVRG_CALL(operator_sums(d, up, level, fine_sums));
+  INVRG_CALL(operator_sums(d, up, level - 1, coarse_sums));
+  INVRG_CALL(invrg_mcrg_add_sums(up, level, Lc, Lc, coarse_sums, fine_sums, -1, block));
+  const invrg_blockspin_ties t = {cfg->analyze.tie_rule_kind, (uint64_t)cfg->run.seed, sample,
+                                  64 + (uint64_t)level};
+  INVRG_CALL(block_down(d, level, &t, &ties)); /* level ℓ − 1 overwritten */
+  INVRG_CALL(operator_sums(d, down, level - 1, coarse_sums));
+  INVRG_CALL(invrg_mcrg_add_sums(down, level, Lc, Lc, coarse_sums, fine_sums, ties, block));
+  if (level == cfg->dream.levels)
+    INVRG_CALL(blocked_pairs(d, m->acc[INVRG_DREAM_PAIRS_BLOCKED], level,
+                             invrg_dream_blocked_levels(cfg), fine_sums, sample, block));
+cleanup:
+  free(fine_sums);
+  return err;
+}
+
+/* ξ₂/L of a packed level from its line sums (whole on every rank), added by group rank 0. */
+static invrg_err packed_correlations(invrg_dream_levels *d, const invrg_dream_measures *m,
+                                     int level, int block) {
+  invrg_err err = INVRG_SUCCESS;
+  const int64_t L = (int64_t)1 << level;
+  int64_t *rows = malloc(2 * (size_t)L * sizeof *rows), magnetisation = 0;
+  INVRG_CHECK_ALLOC(rows);
+  INVRG_CALL(invrg_packed_row_col_sums(d->plat[level], rows, rows + L));
+  for (int64_t y = 0; y < L; y++) magnetisation += rows[y];
+  if (m->group_rank == 0)
+    INVRG_CALL(invrg_corr_add_sums(m->corr, L, rows, rows + L, magnetisation, block));
+cleanup:
+  free(rows);
+  return err;
+}
+
+invrg_err invrg_dream_measure_correlations(invrg_dream_levels *d, const invrg_dream_measures *m,
+                                           int level, int block) {
+  invrg_err err = INVRG_SUCCESS;
+  if (m->corr == NULL) goto cleanup;
+  if (packed_at(d, level) && !m->cfg->analyze.correlation_functions) {
+    INVRG_CALL(packed_correlations(d, m, level, block));
+    goto cleanup;
+  }
+  if (packed_at(d, level)) /* the FFT reads int8 spins: the level's int8 copy */
+    INVRG_CALL(invrg_packed_to_lattice(d->plat[level], d->lat[level]));
+  INVRG_CALL(invrg_corr_add_configuration(m->corr, d->lat[level], block));
+cleanup:
+  return err;
+}
