@@ -11,8 +11,8 @@
  * - the FFT's own S(0) and S(k_min) (its map) against the cheap path, one
  *   configuration at a time, random and critical-like (Wolff at K_c), L = 2 … 64:
  *   within 1e-12 relative or two fixed-point quanta;
- * - the line sums against a naive loop, every layout, L up to 2100 (more columns
- *   than a chunk); invrg_corr_add_sums() and invrg_corr_add_partial_sums() give
+ * - the line sums against a naive loop, every layout and SIMD level, L up to
+ *   4100 (more columns than a chunk of 2048); invrg_corr_add_sums() and invrg_corr_add_partial_sums() give
  *   the bits of invrg_corr_add_configuration();
  * - G_axis(1) = −(E/N)/2 of the same configurations, to rounding;
  * - every layout (groups of 1, 2, 4 ranks; grids 1×n, n×1, 2×2; replicated and
@@ -40,6 +40,7 @@
 #include "invrg/mcrg.h"
 #include "invrg/observables.h"
 #include "invrg/rng.h"
+#include "invrg/simd.h"
 #include "invrg/stats.h"
 
 #include "mpi/mpi_test.h"
@@ -652,7 +653,32 @@ static void test_sums(void) {
   }
 }
 
+/* The line sums at every SIMD level this machine runs, against the naive ones. */
+static void test_line_sums_levels(void) {
+  invrg_groups *g = make_groups(world_size, 0);
+  static const int64_t L_list[] = {2, 4, 8, 62, 64, 66, 128, 2050, 4100};
+  for (int level = 0; level < INVRG_SIMD_LEVELS; level++) {
+    if (!invrg_simd_runs((invrg_simd_level)level)) continue;
+    setenv("INVRG_SIMD", invrg_simd_name((invrg_simd_level)level), 1);
+    invrg_simd_reset();
+    for (size_t i = 0; i < sizeof L_list / sizeof L_list[0]; i++) {
+      const int64_t L = L_list[i];
+      snprintf(where, sizeof where, "%s, L = %lld", invrg_simd_name(invrg_simd_active()),
+               (long long)L);
+      int8_t *a = configuration(L, (int)i);
+      invrg_lattice *lat = to_lattice(g, a, L);
+      check_line_sums(lat, a, L);
+      invrg_lattice_destroy(&lat);
+      free(a);
+    }
+  }
+  unsetenv("INVRG_SIMD");
+  invrg_simd_reset();
+  invrg_groups_destroy(&g);
+}
+
 static const mpi_test_case cases[] = {{"layouts", test_layouts, true},
+                                      {"line_sums_levels", test_line_sums_levels, true},
                                       {"fft_agrees", test_fft_agrees, true},
                                       {"sums", test_sums, true}};
 
