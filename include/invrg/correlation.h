@@ -64,7 +64,7 @@
  *   (fss.h), so fits can be redone on each delete-one set of every size.
  * - *Cost and memory* (bench_correlation, one core of the benchmark machine,
  *   docs/benchmarks.md). The cheap path costs ≈ 0.1 ns per spin (one pass over
- *   the int8 spins for both sums) plus O(L) for the DFTs, and keeps 48 L bytes
+ *   the int8 spins for both sums) plus O(L) for the DFTs, and keeps 32 L bytes
  *   per size (sums and tables) and 56 bytes per size and jackknife block. The
  *   FFT (functions) costs 2.5–3 ns per spin at 256² and 4.6–5 ns at 4096² (up
  *   to 28–44 ns in whole dreams at 1024²–16384², cache-bound), with workspaces
@@ -79,6 +79,9 @@
  *     for each configuration (sample j of n_samples, any size):
  *       invrg_corr_add_configuration(c, lat,                          [lat->comm]
  *           invrg_mcrg_block_of(j, n_samples, params.n_blocks));
+ *       (or, without functions, from sums made elsewhere, e.g. of a packed lattice:
+ *        invrg_corr_add_partial_sums(c, L, rows, cols, block, comm)  [comm]
+ *        or invrg_corr_add_sums(c, L, rows, cols, M, block) on one rank)
  *     invrg_corr_reduce(c);                                           [g->world]
  *     invrg_corr_analyze(c, &r);                                      [g->world]
  *     invrg_corr_write(r, file, "dream", comm);   (corr_io.h)         [file's comm]
