@@ -33,13 +33,13 @@
  *   a fixed order with cos/sin tables made once per size: bit-identical
  *   results in every layout. The FFT's own S(0) and S(k_min) agree with it to
  *   rounding (tests/mpi/test_correlation.c).
- *   G_axis and G_diag are the 1D inverse transforms of projections of S(k)
- *   (Σ over k_y at fixed k_x, and over k_x ± k_y at fixed sum), so only O(L)
- *   numbers per configuration are kept, not the whole S(k).
- * - *Functions* (params.functions only): G_axis, G_diag, S_radial, and the maps.
- * - *Whole maps.* With functions, for L ≤ params.map_max_L the whole S(k) (the r2c half plane,
- *   [k_y][k_x] with 0 ≤ n_x ≤ L/2) is kept too, its mean written with G(r) (the
- *   2D inverse transform, [y][x]); without errors.
+ * - *Functions* (params.functions only, by FFT): G_axis, G_diag, S_radial and
+ *   the maps. G_axis and G_diag are the 1D inverse transforms of projections
+ *   of S(k) (Σ over k_y at fixed k_x, and over k_x ± k_y at fixed sum), so only
+ *   O(L) numbers per configuration are kept, not the whole S(k).
+ * - *Whole maps.* With functions, for L ≤ params.map_max_L the whole S(k) (the
+ *   r2c half plane, [k_y][k_x] with 0 ≤ n_x ≤ L/2) is kept too, its mean
+ *   written with G(r) (the 2D inverse transform, [y][x]); without errors.
  * - *Transform.* Each configuration is transformed as rows (real-to-complex
  *   along x), a transpose, then columns (complex along y), with the same FFTW
  *   1D plans (FFTW_ESTIMATE: the same plan on every rank) executed on buffers
@@ -50,7 +50,8 @@
  *   MPI_Alltoallv transposes the slabs into k_x columns (FFTW-MPI's own
  *   transposes were 25–60 times slower here), and each rank transforms its
  *   columns. Hence every |ŝ(k)|² is bit-identical in every layout.
- * - *Exact accumulation.* Each |ŝ(k)|²/N is rounded to a fixed-point integer of
+ * - *Exact accumulation.* Each |ŝ(k)|²/N (of the line sums' DFTs or of the FFT)
+ *   is rounded to a fixed-point integer of
  *   2^−F (F = 60 − ⌈log₂ N⌉, so a configuration's sums fit in 63 bits; 1.5e-11
  *   at N = 4096²), and S(0) is taken exactly from the magnetisation. Sums are
  *   integers, exact in any order: per jackknife block, across the ranks of a
