@@ -1,10 +1,12 @@
 /* Benchmark of the correlation analysis (informational, not a test): the cost of
- * invrg_corr_add_configuration() per L × L configuration, with the plans made
- * beforehand (invrg_corr_prepare) and reused, against the cost of generating
- * that configuration by one sym3 dream step (published 3par parameters). On one
- * rank the lattice is replicated (serial FFTW); on P ranks it is distributed
- * over one group of P ranks (blocks → slabs, FFTW-MPI transpose), the dream step
- * timed on one rank for reference. Prints medians of 5 repetitions.
+ * invrg_corr_add_configuration() per L × L configuration, for the cheap path
+ * alone (S(0), S(k_min), ξ₂ from row and column sums: the default) and with the
+ * functions by FFT (plans made beforehand by invrg_corr_prepare and reused),
+ * against the cost of generating that configuration by one sym3 dream step
+ * (published 3par parameters). On one rank the lattice is replicated (serial
+ * FFTW); on P ranks it is distributed over one group of P ranks (blocks →
+ * slabs, transposes by MPI_Alltoallv), the dream step timed on one rank for
+ * reference. Prints medians of 5 repetitions.
  *   bench_correlation [L ...]      (default 256 4096)
  */
 #include <fftw3.h>
@@ -18,6 +20,7 @@
 #include "invrg/dream.h"
 #include "invrg/groups.h"
 #include "invrg/lattice.h"
+#include "invrg/simd.h"
 
 enum { REPS = 5 };
 
@@ -68,6 +71,42 @@ static double fftw_2d_time(int L, int inner) {
   return median(t);
 }
 
+/* Seconds per invrg_corr_add_configuration() of @p lat, with or without the functions (median);
+ * *t_plan, if not NULL, gets the time of invrg_corr_prepare (the plans, once per size). */
+static double add_time(const invrg_groups *g, const invrg_lattice *lat, bool functions, int inner,
+                       double *t_plan) {
+  invrg_corr_params p = {.n_blocks = 20, .map_max_L = 0, .functions = functions};
+  invrg_corr *c = NULL;
+  CHECK(invrg_corr_create(&p, g, &c));
+  double t0 = MPI_Wtime();
+  CHECK(invrg_corr_prepare(c, lat));
+  if (t_plan != NULL) *t_plan = MPI_Wtime() - t0;
+  double t[REPS];
+  for (int r = 0; r < REPS; r++) {
+    MPI_Barrier(MPI_COMM_WORLD);
+    t0 = MPI_Wtime();
+    for (int q = 0; q < inner; q++) CHECK(invrg_corr_add_configuration(c, lat, q % 20));
+    t[r] = (MPI_Wtime() - t0) / inner;
+  }
+  invrg_corr_destroy(&c);
+  return median(t);
+}
+
+/* Seconds of invrg_corr_line_sums() of @p lat alone (this rank's part; median). */
+static double line_sums_time(const invrg_lattice *lat, int inner) {
+  int64_t *rows = malloc((size_t)lat->ly * sizeof *rows);
+  int64_t *cols = malloc((size_t)lat->lx * sizeof *cols);
+  double t[REPS];
+  for (int r = 0; r < REPS; r++) {
+    const double t0 = MPI_Wtime();
+    for (int q = 0; q < inner; q++) invrg_corr_line_sums(lat, rows, cols);
+    t[r] = (MPI_Wtime() - t0) / inner;
+  }
+  free(rows);
+  free(cols);
+  return median(t);
+}
+
 int main(int argc, char **argv) {
   MPI_Init(&argc, &argv);
   int rank, size;
@@ -93,30 +132,25 @@ int main(int argc, char **argv) {
     invrg_rng_stream s;
     invrg_rng_stream_init(&s, 1, INVRG_RNG_INIT, 1, 0);
     invrg_lattice_fill_random(lat, &s);
-    invrg_corr_params p = {.n_blocks = 20, .map_max_L = 0};
-    invrg_corr *c = NULL;
-    CHECK(invrg_corr_create(&p, g, &c));
-    double t0 = MPI_Wtime();
-    CHECK(invrg_corr_prepare(c, lat)); /* plans once per size */
-    const double t_plan = MPI_Wtime() - t0;
-    double t[REPS];
-    for (int r = 0; r < REPS; r++) {
-      MPI_Barrier(MPI_COMM_WORLD);
-      t0 = MPI_Wtime();
-      for (int q = 0; q < inner; q++) CHECK(invrg_corr_add_configuration(c, lat, q % 20));
-      t[r] = (MPI_Wtime() - t0) / inner;
-    }
-    const double t_corr = median(t);
-    invrg_corr_destroy(&c);
+    double t_plan = 0;
+    const double t_corr = add_time(g, lat, true, inner, &t_plan);
+    const double t_cheap = add_time(g, lat, false, 4 * inner, NULL);
+    const double t_lines = line_sums_time(lat, 4 * inner);
     invrg_lattice_destroy(&lat);
 
     if (rank == 0) {
       const double t_gen = dream_step_time(L / 2, inner);
       const double t_fftw = fftw_2d_time(L, inner);
       printf(
-          "L = %5d on %d rank(s), %s: correlations %.3f ms per configuration = %.2f ns per spin "
-          "(planning %.3f s, once)\n",
-          L, size, size > 1 ? "distributed" : "replicated", 1e3 * t_corr, 1e9 * t_corr / N, t_plan);
+          "L = %5d on %d rank(s), %s: cheap path (S(0), S(k_min), xi2 from line sums) %.4f ms per "
+          "configuration = %.3f ns per spin\n",
+          L, size, size > 1 ? "distributed" : "replicated", 1e3 * t_cheap, 1e9 * t_cheap / N);
+      printf("          of which the line sums of this rank's %.0f spins (%s kernel): %.3f ns per "
+             "spin\n", N / size, invrg_simd_name(invrg_simd_active()), 1e9 * t_lines * size / N);
+      printf(
+          "          with the functions (FFT): %.3f ms per configuration = %.2f ns per spin "
+          "(planning %.3f s, once): %.0f times the cheap path\n",
+          1e3 * t_corr, 1e9 * t_corr / N, t_plan, t_corr / t_cheap);
       printf(
           "          generation: one sym3 dream step to %d^2 %.2f ns per fine spin (one rank), "
           "all levels 4/3 of that; correlations / step = %.2f, / whole dream = %.2f\n",

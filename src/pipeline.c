@@ -57,6 +57,14 @@ static invrg_err check_fss_range(const invrg_config *cfg) {
   return INVRG_SUCCESS;
 }
 
+/* The correlation functions come with the correlations, not without. */
+static invrg_err check_correlation_functions(const invrg_config *cfg) {
+  if (cfg->analyze.correlation_functions && !cfg->analyze.correlations)
+    return invrg_config_input_error(cfg, "analyze", "correlation_functions",
+                                    "correlation_functions = .true. needs correlations = .true.");
+  return INVRG_SUCCESS;
+}
+
 /* The log file of a run: &run log_file, or <output>.log; false if 'none'. */
 static bool log_file_path(const invrg_config *cfg, char *buf, size_t size) {
   if (strcmp(cfg->run.log_file, "none") == 0) return false;
@@ -104,6 +112,7 @@ static invrg_err check_input(const invrg_config *cfg, MPI_Comm world, int planne
   invrg_config_collect_diagnostics(true); /* printed in file order at the end */
   INVRG_CHECK_MORE(found, invrg_error_agree(check_stages_available(cfg), world));
   INVRG_CHECK_MORE(found, invrg_error_agree(check_fss_range(cfg), world));
+  INVRG_CHECK_MORE(found, invrg_error_agree(check_correlation_functions(cfg), world));
   if (planned_ranks > 0)
     err = invrg_groups_create_planned(cfg, planned_ranks, &groups);
   else

@@ -1521,7 +1521,8 @@ def figures(runs, series, samples, notes):
          "(stage analyze with correlations writes them)." if not have_corr else
          "The /corr groups hold no ξ₂ attribute: the ξ₂/L figure is skipped."),
         ("corr_G", lambda: fig_G(series),
-         None if not have_corr else "The /corr groups hold no G(r) dataset: figure skipped."),
+         None if not have_corr else "The /corr groups hold no G(r) dataset (written only with "
+         "&analyze correlation_functions = .true.): figure skipped."),
         ("fss_fits", lambda: fig_fss_fits(runs, series), None),
         ("mcrg", lambda: fig_mcrg(runs, series),
          "No MCRG results (/mcrg) in the runs: eigenvalue figure skipped." if have_sum

@@ -191,7 +191,8 @@ typedef struct {
   invrg_tie_rule tie_rule_kind;
   int64_t jackknife_blocks;
   bool mcrg_on_mc;
-  bool correlations;                             /**< S(k), G(r), ξ₂ of mc and dream ensembles */
+  bool correlations;                             /**< S(0), S(k_min), ξ₂ of mc and dream ensembles */
+  bool correlation_functions;                    /**< also G(r), S(k) by FFT */
   int64_t fss_Lmin, fss_Lmax;                    /**< fit range (0 = no bound) */
   char fss_sources[2][INVRG_NAME_LEN];           /**< sources whose sizes are fitted */
   invrg_source fss_sources_kind[2];

@@ -1,10 +1,13 @@
 /**
  * @file correlation.h
- * Two-point functions of spin configurations by FFT (docs/physics.md §7): the
- * structure factor S(k), the correlation function G(r) by its inverse
- * transform (Wiener–Khinchin), G along the axes and the diagonal, the radially
- * averaged S(k) and the second-moment correlation length ξ₂, per lattice size,
- * with jackknife errors.
+ * Two-point functions of spin configurations (docs/physics.md §7), per lattice
+ * size, with jackknife errors:
+ * - always (the cheap path, O(N)): S(0), S(k_min), the second-moment
+ *   correlation length ξ₂ and ξ₂/L, from the magnetisation and the row and
+ *   column sums of each configuration;
+ * - on request (params.functions, the FFT): the structure factor S(k), G(r) by
+ *   its inverse transform (Wiener–Khinchin), G along the axes and the diagonal,
+ *   the radially averaged S(k) and the whole maps of small sizes.
  *
  * Conventions
  * -----------
@@ -21,12 +24,22 @@
  *   the mode number folded into (−L/2, L/2], with the mean |k| of the shell;
  *   ξ₂ = √(S(0)/S(k_min) − 1) / (2 sin(π/L)), S(k_min) = [S(2π/L,0) + S(0,2π/L)]/2,
  *   and ξ₂/L (→ 0.9050488 at K_c, Salas & Sokal 2000).
- *   G_axis and G_diag are the 1D inverse transforms of projections of S(k)
- *   (Σ over k_y at fixed k_x, and over k_x ± k_y at fixed sum), so only O(L)
- *   numbers per configuration are kept, not the whole S(k).
- * - *Whole maps.* For L ≤ params.map_max_L the whole S(k) (the r2c half plane,
- *   [k_y][k_x] with 0 ≤ n_x ≤ L/2) is kept too, its mean written with G(r) (the
- *   2D inverse transform, [y][x]); without errors.
+ * - *The cheap path* (the reference for S(0), S(k_min), ξ₂, with or without
+ *   the FFT): S(0) = M²/N with M = Σ_x s_x, and with the column sums
+ *   c_x = Σ_y s(x, y) and the row sums r_y = Σ_x s(x, y) (integers)
+ *       S(2π/L, 0) = |Σ_x c_x e^{−2πix/L}|² / N,   S(0, 2π/L) = |Σ_y r_y e^{−2πiy/L}|² / N.
+ *   The sums of a distributed lattice are reduced exactly (int64 MPI_Reduce
+ *   over lat->comm) to its rank 0, which alone does the two DFTs of L terms in
+ *   a fixed order with cos/sin tables made once per size: bit-identical
+ *   results in every layout. The FFT's own S(0) and S(k_min) agree with it to
+ *   rounding (tests/mpi/test_correlation.c).
+ * - *Functions* (params.functions only, by FFT): G_axis, G_diag, S_radial and
+ *   the maps. G_axis and G_diag are the 1D inverse transforms of projections
+ *   of S(k) (Σ over k_y at fixed k_x, and over k_x ± k_y at fixed sum), so only
+ *   O(L) numbers per configuration are kept, not the whole S(k).
+ * - *Whole maps.* With functions, for L ≤ params.map_max_L the whole S(k) (the
+ *   r2c half plane, [k_y][k_x] with 0 ≤ n_x ≤ L/2) is kept too, its mean
+ *   written with G(r) (the 2D inverse transform, [y][x]); without errors.
  * - *Transform.* Each configuration is transformed as rows (real-to-complex
  *   along x), a transpose, then columns (complex along y), with the same FFTW
  *   1D plans (FFTW_ESTIMATE: the same plan on every rank) executed on buffers
@@ -37,7 +50,8 @@
  *   MPI_Alltoallv transposes the slabs into k_x columns (FFTW-MPI's own
  *   transposes were 25–60 times slower here), and each rank transforms its
  *   columns. Hence every |ŝ(k)|² is bit-identical in every layout.
- * - *Exact accumulation.* Each |ŝ(k)|²/N is rounded to a fixed-point integer of
+ * - *Exact accumulation.* Each |ŝ(k)|²/N (of the line sums' DFTs or of the FFT)
+ *   is rounded to a fixed-point integer of
  *   2^−F (F = 60 − ⌈log₂ N⌉, so a configuration's sums fit in 63 bits; 1.5e-11
  *   at N = 4096²), and S(0) is taken exactly from the magnetisation. Sums are
  *   integers, exact in any order: per jackknife block, across the ranks of a
@@ -49,13 +63,16 @@
  *   non-empty delete-one estimates f_b, values f on all samples. The
  *   delete-one values of ξ₂/L are kept per block for finite-size scaling
  *   (fss.h), so fits can be redone on each delete-one set of every size.
- * - *Cost and memory.* Per configuration 2.5–3 ns per spin at 256² and
- *   4.6–5 ns at 4096² on one core, about one bare sym3 dream step and a third
- *   of the dream stage's cost per fine spin (bench_correlation). Workspaces
- *   are kept per size (plans made once and reused): ≈ 8 N bytes for a
- *   replicated lattice (on group rank 0 only), ≈ 17 N/P bytes per rank for one
- *   distributed on P ranks; accumulators ≈ 28 L bytes per size and jackknife
- *   block (plus 16 N for a whole map).
+ * - *Cost and memory* (bench_correlation, one core of the benchmark machine,
+ *   docs/benchmarks.md). The cheap path costs ≈ 0.1 ns per spin (one pass over
+ *   the int8 spins for both sums) plus O(L) for the DFTs, and keeps 32 L bytes
+ *   per size (sums and tables) and 56 bytes per size and jackknife block. The
+ *   FFT (functions) costs 2.5–3 ns per spin at 256² and 4.6–5 ns at 4096² (up
+ *   to 28–44 ns in whole dreams at 1024²–16384², cache-bound), with workspaces
+ *   kept per size (plans made once and reused): ≈ 8 N bytes for a replicated
+ *   lattice (on group rank 0 only), ≈ 17 N/P bytes per rank for one distributed
+ *   on P ranks; its accumulators ≈ 28 L bytes per size and jackknife block
+ *   (plus 16 N for a whole map).
  *
  * Use (the communicator of each collective call in brackets)
  * ---
@@ -63,6 +80,9 @@
  *     for each configuration (sample j of n_samples, any size):
  *       invrg_corr_add_configuration(c, lat,                          [lat->comm]
  *           invrg_mcrg_block_of(j, n_samples, params.n_blocks));
+ *       (or, without functions, from sums made elsewhere, e.g. of a packed lattice:
+ *        invrg_corr_add_partial_sums(c, L, rows, cols, block, comm)  [comm]
+ *        or invrg_corr_add_sums(c, L, rows, cols, M, block) on one rank)
  *     invrg_corr_reduce(c);                                           [g->world]
  *     invrg_corr_analyze(c, &r);                                      [g->world]
  *     invrg_corr_write(r, file, "dream", comm);   (corr_io.h)         [file's comm]
@@ -86,7 +106,8 @@
 /** What an accumulator keeps. */
 typedef struct {
   int n_blocks;      /**< jackknife blocks, ≥ 2 */
-  int64_t map_max_L; /**< keep the whole S(k) map for L ≤ this (0: never) */
+  int64_t map_max_L; /**< with functions: keep the whole S(k) map for L ≤ this (0: never) */
+  bool functions;    /**< also the FFT: G_axis, G_diag, S_radial, maps (else only the cheap path) */
 } invrg_corr_params;
 
 /** Sums of S(k) projections per lattice size and jackknife block. */
@@ -155,10 +176,42 @@ invrg_err invrg_corr_prepare(invrg_corr *c, const invrg_lattice *lat);
  * distributed on the accumulator's group; any halo, not modified) to jackknife
  * block @p block. A replicated lattice is measured once per group, by group
  * rank 0 (the other ranks return at once); a distributed one by all ranks of
- * the group together. Sizes may be mixed freely; each has its own sums.
- * Collective on lat->comm.
+ * the group together. Sizes may be mixed freely; each has its own sums. The
+ * cheap path always, the FFT too with params.functions. Collective on
+ * lat->comm.
  */
 invrg_err invrg_corr_add_configuration(invrg_corr *c, const invrg_lattice *lat, int block);
+
+/**
+ * This rank's part of the line sums of @p lat (int8, any layout, any halo):
+ * row_sums[y] = Σ_x s(x, y) for y < lat->ly and col_sums[x] = Σ_y s(x, y) for
+ * x < lat->lx, over the sites this rank holds (global indices; zero elsewhere).
+ * For a replicated lattice the whole sums. O(N/P), one pass. Not collective.
+ */
+void invrg_corr_line_sums(const invrg_lattice *lat, int64_t *row_sums, int64_t *col_sums);
+
+/**
+ * The cheap path from the whole lattice's sums (however they were made, e.g.
+ * from a packed lattice): adds S(0) = M²/N and S(2π/L, 0), S(0, 2π/L) from
+ * @p row_sums[L] and @p col_sums[L] of an L × L configuration (L ≥ 2) with
+ * magnetisation @p magnetisation (= Σ row_sums = Σ col_sums, checked) to
+ * jackknife block @p block, on the calling rank only: call it once per
+ * configuration, on one rank (e.g. group rank 0 for a replicated lattice; for
+ * a distributed one see invrg_corr_add_partial_sums()). Runtime error with
+ * params.functions, which need the spins (invrg_corr_add_configuration()).
+ * Not collective.
+ */
+invrg_err invrg_corr_add_sums(invrg_corr *c, int64_t L, const int64_t *row_sums,
+                              const int64_t *col_sums, int64_t magnetisation, int block);
+
+/**
+ * invrg_corr_add_sums() from each rank's part of the sums of a lattice
+ * distributed over @p comm (row_sums[L], col_sums[L]: this rank's sites, zero
+ * elsewhere): summed exactly on rank 0 of @p comm, which adds them. Collective
+ * on @p comm.
+ */
+invrg_err invrg_corr_add_partial_sums(invrg_corr *c, int64_t L, const int64_t *row_sums,
+                                      const int64_t *col_sums, int block, MPI_Comm comm);
 
 /** Configurations of size @p L added so far (by this group; after reduce: by all). Not collective.
  */
@@ -181,6 +234,7 @@ typedef struct {
   double S_kmin, S_kmin_err;       /**< [S(2π/L,0) + S(0,2π/L)]/2 */
   double xi2, xi2_err;             /**< second-moment correlation length */
   double xi2_over_L, xi2_over_L_err;
+  bool has_functions;              /**< the FFT ran: the arrays below (else n_r = n_shells = 0) */
   int n_r;                         /**< distances r = 0 … L/2 */
   double *G_axis, *G_axis_err;     /**< [n_r] */
   double *G_diag, *G_diag_err;     /**< [n_r] */
@@ -190,7 +244,7 @@ typedef struct {
   double *S_radial, *S_radial_err; /**< [n_shells] */
   int n_jackknife;                 /**< = the requested n_blocks */
   double *xi2_over_L_jackknife; /**< [n_jackknife]: ξ₂/L without block b (NaN if b is empty) */
-  bool has_map;                 /**< whole maps kept (L ≤ map_max_L) */
+  bool has_map;                 /**< whole maps kept (functions and L ≤ map_max_L) */
   double *S_map;                /**< [L][L/2 + 1]: mean S at (n_y, n_x), or NULL */
   double *G_map;                /**< [L][L]: G at (y, x), or NULL */
   double *values;               /**< private: one allocation behind all arrays */
@@ -219,8 +273,8 @@ const invrg_corr_size *invrg_corr_find(const invrg_corr_results *r, int64_t L);
 
 /**
  * Logs one line per size (samples, ξ₂, ξ₂/L with its distance from the
- * critical value, χ' = S(0), G_axis(1), G_axis(L/2)) at info level (world
- * rank 0 prints). Not collective.
+ * critical value, χ' = S(0), and with functions G_axis(1), G_axis(L/2)) at
+ * info level (world rank 0 prints). Not collective.
  */
 void invrg_corr_log(const invrg_corr_results *r, const char *source);
 

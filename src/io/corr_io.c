@@ -15,7 +15,8 @@ static const char *const conventions =
     "exp(i k.r); G_axis(r) = [G(r,0) + G(0,r)]/2, G_diag(r) = [G(r,r) + G(r,-r)]/2, r = 0..L/2, "
     "from inverse transforms of projections of S(k); S_radial(q): mean S over modes whose folded "
     "|n| rounds to q, k = their mean |k|; xi2 = sqrt(S(0)/S(kmin) - 1) / (2 sin(pi/L)), S(kmin) = "
-    "[S(2pi/L,0) + S(0,2pi/L)]/2; chi_prime = S(0) = N <m^2>; S_map [n_y][n_x] (n_x = 0..L/2), "
+    "[S(2pi/L,0) + S(0,2pi/L)]/2, from the row and column sums of each configuration (O(N)); "
+    "chi_prime = S(0) = N <m^2>; G, k, S_radial only with &analyze correlation_functions; S_map [n_y][n_x] (n_x = 0..L/2), "
     "G_map [y][x]; per-configuration S in fixed point of 2^-fixed_point_bits, summed exactly; "
     "errors: delete-one jackknife over the non-empty blocks";
 
@@ -51,6 +52,9 @@ static invrg_err write_size(hid_t top, const invrg_corr_size *z, bool writer) {
 
   const hsize_t nr[1] = {(hsize_t)z->n_r}, ns[1] = {(hsize_t)z->n_shells};
   const hsize_t nj[1] = {(hsize_t)z->n_jackknife};
+  INVRG_CALL(invrg_h5_dataset_doubles(grp, "xi2_over_L_jackknife", 1, nj, z->xi2_over_L_jackknife,
+                                      writer));
+  if (!z->has_functions) goto cleanup; /* G(r), S(k): only with &analyze correlation_functions */
   r = malloc((size_t)z->n_r * sizeof *r);
   INVRG_CHECK_ALLOC(r);
   for (int k = 0; k < z->n_r; k++) r[k] = k;
@@ -65,8 +69,6 @@ static invrg_err write_size(hid_t top, const invrg_corr_size *z, bool writer) {
   INVRG_CALL(invrg_h5_dataset_doubles(grp, "shell_modes", 1, ns, z->shell_modes, writer));
   INVRG_CALL(invrg_h5_dataset_doubles(grp, "S_radial", 1, ns, z->S_radial, writer));
   INVRG_CALL(invrg_h5_dataset_doubles(grp, "S_radial_err", 1, ns, z->S_radial_err, writer));
-  INVRG_CALL(invrg_h5_dataset_doubles(grp, "xi2_over_L_jackknife", 1, nj, z->xi2_over_L_jackknife,
-                                      writer));
   if (z->has_map) {
     const hsize_t sm[2] = {(hsize_t)z->L, (hsize_t)(z->L / 2 + 1)};
     const hsize_t gm[2] = {(hsize_t)z->L, (hsize_t)z->L};

@@ -1,6 +1,7 @@
 /* Correlation accumulators: per lattice size and jackknife block, exact
- * fixed-point sums of the projections of S(k) that G_axis, G_diag, the radial
- * S(k) and ξ₂ are made of, and their exact reduction (correlation.h). */
+ * fixed-point sums of S(0), S(k_min) (the cheap path, from line sums) and, with
+ * functions, of the projections of S(k) that G_axis, G_diag and the radial
+ * S(k) are made of (the FFT); their exact reduction (correlation.h). */
 #include "invrg/correlation.h"
 
 #include <limits.h>
@@ -15,10 +16,12 @@ typedef struct {
   corr_layout y;
   int64_t *blocks;    /* [n_blocks][record_len] */
   int64_t *map;       /* [L][L/2 + 1] exact pairs, or NULL */
-  int64_t *bins;      /* [n_pairs]: this configuration's sums (this rank's columns) */
-  int32_t *fold2;     /* [2L]: corr_fold(m) for 0 ≤ m < 2L */
-  int32_t *shell_col; /* [n_fold]: shells of the column being measured, by folded n_y */
-  corr_fft *fft[2];   /* for replicated and for distributed lattices of this size */
+  int64_t *lines;     /* [2L]: a configuration's row sums, then its column sums */
+  corr_twiddles tw;   /* of the DFT of the line sums */
+  int64_t *bins;      /* functions: [n_pairs]: this configuration's sums (this rank's columns) */
+  int32_t *fold2;     /* functions: [2L]: corr_fold(m) for 0 ≤ m < 2L */
+  int32_t *shell_col; /* functions: [n_fold]: shells of the column being measured, by folded n_y */
+  corr_fft *fft[2];   /* functions: for replicated and for distributed lattices of this size */
 } size_state;
 
 struct invrg_corr {
@@ -29,8 +32,9 @@ struct invrg_corr {
   bool reduced;
 };
 
-void corr_layout_of(int64_t L, corr_layout *out) {
+void corr_layout_of(int64_t L, bool functions, corr_layout *out) {
   out->L = L;
+  out->functions = functions;
   out->n_fold = (int)(L / 2 + 1);
   out->n_shells = corr_shell(L / 2, L / 2) + 1;
   int bits = 0; /* ⌈log₂ N⌉ */
@@ -46,6 +50,8 @@ static void size_free(size_state *s) {
   corr_fft_destroy(&s->fft[1]);
   free(s->blocks);
   free(s->map);
+  free(s->lines);
+  corr_twiddles_free(&s->tw);
   free(s->bins);
   free(s->fold2);
   free(s->shell_col);
@@ -55,12 +61,16 @@ static void size_free(size_state *s) {
 static invrg_err size_init(const invrg_corr *c, int64_t L, size_state *s) {
   invrg_err err = INVRG_SUCCESS;
   memset(s, 0, sizeof *s);
-  corr_layout_of(L, &s->y);
+  corr_layout_of(L, c->p.functions, &s->y);
   s->blocks = calloc((size_t)c->p.n_blocks * corr_record_len(&s->y), sizeof *s->blocks);
+  s->lines = malloc(2 * (size_t)L * sizeof *s->lines);
+  INVRG_CHECK_ALLOC(s->blocks);
+  INVRG_CHECK_ALLOC(s->lines);
+  INVRG_CALL(corr_twiddles_init(L, &s->tw));
+  if (!c->p.functions) goto cleanup;
   s->bins = calloc((size_t)corr_n_pairs(&s->y), sizeof *s->bins);
   s->fold2 = malloc(2 * (size_t)L * sizeof *s->fold2);
   s->shell_col = malloc((size_t)s->y.n_fold * sizeof *s->shell_col);
-  INVRG_CHECK_ALLOC(s->blocks);
   INVRG_CHECK_ALLOC(s->bins);
   INVRG_CHECK_ALLOC(s->fold2);
   INVRG_CHECK_ALLOC(s->shell_col);
@@ -149,7 +159,8 @@ static inline int64_t fixed(const fftw_complex z, double to_fixed) {
 }
 
 /*
- * Adds column n_x of |ŝ|² to the configuration's sums, for the whole k plane:
+ * Adds column n_x of |ŝ|² to the configuration's sums of the functions (S(0)
+ * and S(k_min) are the cheap path's), for the whole k plane:
  * the r2c half plane holds n_x = 0 … L/2, and every other column is the mirror
  * (−n_x, −n_y) of one of them with the same S and the same folded projections
  * and shell, hence weight 2 for 0 < n_x < L/2.
@@ -176,14 +187,11 @@ static void measure_column(void *vctx, int64_t nx, const fftw_complex *col) {
     shell[fy] = (int32_t)q;
   }
   int64_t v0 = fixed(col[0], to_fixed);
-  if (nx == 0) { /* S(0) exactly from the magnetisation M = ŝ(0) */
+  if (nx == 0) { /* S(0) exactly from the magnetisation M = ŝ(0), as the cheap path has it */
     const double M = nearbyint(col[0][0]);
     x->bad_zero_mode = fabs(col[0][0] - M) > 1e-3 || fabs(col[0][1]) > 1e-3;
     v0 = round_nonnegative(M * M * to_fixed);
-    bins[POINT_S00] = v0;
-    bins[POINT_S01] = fixed(col[1], to_fixed);
   }
-  if (nx == 1) bins[POINT_S10] = v0;
   int64_t column_sum = 0, shell_sum = 0; /* shells come in runs: sum a run, then store it */
   int32_t current = 0;
   for (int64_t fy = 0; fy < H; fy++) {
@@ -209,7 +217,8 @@ static void measure_column(void *vctx, int64_t nx, const fftw_complex *col) {
   }
 }
 
-/* The size state and transform for @p lat, made if needed. Collective on lat->comm. */
+/* The size state (and with functions the transform) for @p lat, made if needed. Collective on
+ * lat->comm. */
 static invrg_err prepare(invrg_corr *c, const invrg_lattice *lat, size_state **out) {
   invrg_err err = INVRG_SUCCESS;
   *out = NULL;
@@ -228,7 +237,7 @@ static invrg_err prepare(invrg_corr *c, const invrg_lattice *lat, size_state **o
   }
   size_state *s = NULL;
   INVRG_CALL(size_get(c, lat->lx, &s));
-  if (!corr_fft_fits(s->fft[distributed], lat)) {
+  if (c->p.functions && !corr_fft_fits(s->fft[distributed], lat)) {
     corr_fft_destroy(&s->fft[distributed]);
     INVRG_CALL(corr_fft_create(lat, &s->fft[distributed]));
   }
@@ -246,14 +255,86 @@ cleanup:
   return err;
 }
 
-invrg_err invrg_corr_add_configuration(invrg_corr *c, const invrg_lattice *lat, int block) {
+/*
+ * The cheap path's record entries of one configuration from its line sums (rows, then
+ * columns, [2L]) and magnetisation M, added to @p record with its count:
+ *   S(0) = M²/N,  S(1,0) = |Σ_x c_x e^{−2πix/L}|²/N,  S(0,1) = |Σ_y r_y e^{−2πiy/L}|²/N,
+ * each rounded to the fixed point 2^−F as the FFT's values are.
+ */
+static void add_points(const size_state *s, const int64_t *lines, int64_t M, int64_t *record) {
+  const int64_t L = s->y.L;
+  const double to_fixed = ldexp(1.0, s->y.F) / ((double)L * (double)L);
+  const double Md = (double)M;
+  record[0]++;
+  corr_exact_add(record + 1 + 2 * POINT_S00, round_nonnegative(Md * Md * to_fixed));
+  corr_exact_add(record + 1 + 2 * POINT_S10,
+                 round_nonnegative(corr_line_power(&s->tw, lines + L) * to_fixed));
+  corr_exact_add(record + 1 + 2 * POINT_S01,
+                 round_nonnegative(corr_line_power(&s->tw, lines) * to_fixed));
+}
+
+static int64_t sum_of(const int64_t *v, int64_t n) {
+  int64_t total = 0;
+  for (int64_t k = 0; k < n; k++) total += v[k];
+  return total;
+}
+
+static invrg_err check_block(const invrg_corr *c, int block) {
   invrg_err err = INVRG_SUCCESS;
-  size_state *s = NULL;
   INVRG_CHECK(block >= 0 && block < c->p.n_blocks, INVRG_ERR_RUNTIME,
               "correlations: jackknife block %d is not in 0 .. %d", block, c->p.n_blocks - 1);
-  /* A replicated lattice is the same on every rank of the group: measure it once. */
-  if (lat->mode == INVRG_LATTICE_REPLICATED && c->g->rank != 0) goto cleanup;
-  INVRG_CALL(prepare(c, lat, &s));
+cleanup:
+  return err;
+}
+
+invrg_err invrg_corr_add_sums(invrg_corr *c, int64_t L, const int64_t *row_sums,
+                              const int64_t *col_sums, int64_t magnetisation, int block) {
+  invrg_err err = INVRG_SUCCESS;
+  size_state *s = NULL;
+  INVRG_CALL(check_block(c, block));
+  INVRG_CHECK(!c->p.functions, INVRG_ERR_RUNTIME,
+              "correlations: the correlation functions need the configuration, not its sums");
+  INVRG_CHECK(!c->reduced, INVRG_ERR_RUNTIME,
+              "correlations: configuration added after the reduction");
+  INVRG_CHECK(L >= 2 && L <= INT32_MAX, INVRG_ERR_INPUT, "correlations: side %lld",
+              (long long)L);
+  INVRG_CHECK(sum_of(row_sums, L) == magnetisation && sum_of(col_sums, L) == magnetisation,
+              INVRG_ERR_RUNTIME,
+              "correlations: row sums (total %lld) and column sums (total %lld) do not add up "
+              "to the magnetisation %lld", (long long)sum_of(row_sums, L),
+              (long long)sum_of(col_sums, L), (long long)magnetisation);
+  INVRG_CALL(size_get(c, L, &s));
+  memcpy(s->lines, row_sums, (size_t)L * sizeof *s->lines);
+  memcpy(s->lines + L, col_sums, (size_t)L * sizeof *s->lines);
+  add_points(s, s->lines, magnetisation, s->blocks + (size_t)block * corr_record_len(&s->y));
+cleanup:
+  return err;
+}
+
+invrg_err invrg_corr_add_partial_sums(invrg_corr *c, int64_t L, const int64_t *row_sums,
+                                      const int64_t *col_sums, int block, MPI_Comm comm) {
+  invrg_err err = INVRG_SUCCESS;
+  int64_t *lines = NULL;
+  int rank = 0;
+  INVRG_CHECK(L >= 2 && L <= INT32_MAX / 2, INVRG_ERR_INPUT, "correlations: side %lld",
+              (long long)L);
+  INVRG_MPI_CALL(MPI_Comm_rank(comm, &rank));
+  lines = malloc(2 * (size_t)L * sizeof *lines);
+  INVRG_CHECK_ALLOC(lines);
+  memcpy(lines, row_sums, (size_t)L * sizeof *lines);
+  memcpy(lines + L, col_sums, (size_t)L * sizeof *lines);
+  /* integer sums: exact in any order */
+  INVRG_MPI_CALL(MPI_Reduce(rank == 0 ? MPI_IN_PLACE : lines, lines, (int)(2 * L), MPI_INT64_T,
+                            MPI_SUM, 0, comm));
+  if (rank == 0) INVRG_CALL(invrg_corr_add_sums(c, L, lines, lines + L, sum_of(lines, L), block));
+cleanup:
+  free(lines);
+  return err;
+}
+
+/* The functions of @p lat by FFT: this rank's columns' projections added to @p record. */
+static invrg_err add_functions(size_state *s, const invrg_lattice *lat, int64_t *record) {
+  invrg_err err = INVRG_SUCCESS;
   const bool distributed = lat->mode == INVRG_LATTICE_DISTRIBUTED;
   const double N = (double)lat->lx * (double)lat->ly;
   memset(s->bins, 0, (size_t)corr_n_pairs(&s->y) * sizeof *s->bins);
@@ -261,12 +342,31 @@ invrg_err invrg_corr_add_configuration(invrg_corr *c, const invrg_lattice *lat, 
   INVRG_CALL(corr_fft_run(s->fft[distributed], lat, measure_column, &ctx));
   INVRG_CHECK(!ctx.bad_zero_mode, INVRG_ERR_RUNTIME,
               "correlations: the k = 0 mode is not an integer; spins must be +1 or -1");
+  /* each rank of a distributed lattice adds its columns; the points are the cheap path's */
+  for (int k = N_POINTS; k < corr_n_pairs(&s->y); k++)
+    corr_exact_add(record + 1 + 2 * k, s->bins[k]);
+cleanup:
+  return err;
+}
 
-  int comm_rank = 0;
-  if (distributed) INVRG_MPI_CALL(MPI_Comm_rank(lat->comm, &comm_rank));
+invrg_err invrg_corr_add_configuration(invrg_corr *c, const invrg_lattice *lat, int block) {
+  invrg_err err = INVRG_SUCCESS;
+  size_state *s = NULL;
+  INVRG_CALL(check_block(c, block));
+  /* A replicated lattice is the same on every rank of the group: measure it once. */
+  if (lat->mode == INVRG_LATTICE_REPLICATED && c->g->rank != 0) goto cleanup;
+  INVRG_CALL(prepare(c, lat, &s));
+  const int64_t L = lat->lx;
   int64_t *record = s->blocks + (size_t)block * corr_record_len(&s->y);
-  if (comm_rank == 0) record[0]++; /* each rank of a distributed lattice adds its columns */
-  for (int k = 0; k < corr_n_pairs(&s->y); k++) corr_exact_add(record + 1 + 2 * k, s->bins[k]);
+  invrg_corr_line_sums(lat, s->lines, s->lines + L);
+  int comm_rank = 0;
+  if (lat->mode == INVRG_LATTICE_DISTRIBUTED) { /* exact integer sums on the comm's rank 0 */
+    INVRG_MPI_CALL(MPI_Comm_rank(lat->comm, &comm_rank));
+    INVRG_MPI_CALL(MPI_Reduce(comm_rank == 0 ? MPI_IN_PLACE : s->lines, s->lines, (int)(2 * L),
+                              MPI_INT64_T, MPI_SUM, 0, lat->comm));
+  }
+  if (comm_rank == 0) add_points(s, s->lines, sum_of(s->lines, L), record);
+  if (c->p.functions) INVRG_CALL(add_functions(s, lat, record));
 cleanup:
   return err;
 }
@@ -382,10 +482,10 @@ int corr_requested_blocks(const invrg_corr *c) { return c->p.n_blocks; }
 
 size_t invrg_corr_state_length(const invrg_corr *c, int64_t L) {
   corr_layout y;
-  corr_layout_of(L, &y);
+  corr_layout_of(L, c->p.functions, &y);
   /* the blocks, then the map if the size keeps one (as size_init makes it) */
   return (size_t)c->p.n_blocks * corr_record_len(&y) +
-         (L <= c->p.map_max_L ? 2 * (size_t)L * (size_t)y.n_fold : 0);
+         (c->p.functions && L <= c->p.map_max_L ? 2 * (size_t)L * (size_t)y.n_fold : 0);
 }
 
 void invrg_corr_state_destroy(invrg_corr_state **sp) {

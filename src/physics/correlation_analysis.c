@@ -1,6 +1,7 @@
-/* Correlation analysis: from the exact sums to S(0), S(k_min), ξ₂, G_axis,
- * G_diag and the radial S(k) with delete-one jackknife errors, the whole maps
- * of small sizes, and their log (correlation.h; io/corr_io.c writes them). */
+/* Correlation analysis: from the exact sums to S(0), S(k_min), ξ₂ and, with
+ * functions, G_axis, G_diag and the radial S(k), with delete-one jackknife
+ * errors, the whole maps of small sizes, and their log (correlation.h;
+ * io/corr_io.c writes them). */
 #include <fftw3.h>
 #include <math.h>
 #include <stdio.h>
@@ -74,13 +75,14 @@ static int64_t size_arrays(invrg_corr_size *z, double *base) {
 static invrg_err size_alloc(const corr_size_sums *sums, invrg_corr_size *z) {
   invrg_err err = INVRG_SUCCESS;
   z->L = sums->layout.L;
-  z->n_r = sums->layout.n_fold;
-  z->n_shells = sums->layout.n_shells;
+  z->has_functions = sums->layout.functions;
+  z->n_r = z->has_functions ? sums->layout.n_fold : 0;
+  z->n_shells = z->has_functions ? sums->layout.n_shells : 0;
   z->n_jackknife = sums->n_blocks;
   z->has_map = sums->map != NULL;
   z->fixed_point_bits = sums->layout.F;
   z->n_values = size_arrays(z, NULL);
-  z->values = malloc((size_t)z->n_values * sizeof *z->values);
+  z->values = malloc((size_t)(z->n_values > 0 ? z->n_values : 1) * sizeof *z->values);
   INVRG_CHECK_ALLOC(z->values);
   size_arrays(z, z->values);
   for (int64_t k = 0; k < z->n_values; k++) z->values[k] = NAN;
@@ -107,7 +109,7 @@ const invrg_corr_size *invrg_corr_find(const invrg_corr_results *r, int64_t L) {
 
 /*
  * Everything with a jackknife error, as one vector per sample set:
- * [S(0), S(k_min), ξ₂, ξ₂/L, G_axis[n_r], G_diag[n_r], S_radial[n_shells]].
+ * [S(0), S(k_min), ξ₂, ξ₂/L], with functions then [G_axis[n_r], G_diag[n_r], S_radial[n_shells]].
  */
 enum { V_S0, V_SK, V_XI, V_XIL, V_HEAD };
 
@@ -166,6 +168,7 @@ static void derive(analysis *a, const double *mean, double *v) {
   const double ratio = v[V_S0] / v[V_SK] - 1;
   v[V_XI] = ratio >= 0 ? sqrt(ratio) / (2 * sin(M_PI / L)) : NAN;
   v[V_XIL] = v[V_XI] / L;
+  if (!y->functions) return;
   double *G_axis = v + V_HEAD, *G_diag = G_axis + y->n_fold, *S_rad = G_diag + y->n_fold;
   inverse_projection(a, mean + corr_axis_at(y), G_axis);
   inverse_projection(a, mean + corr_diag_at(y), G_diag);
@@ -218,7 +221,7 @@ static invrg_err analyze_size(const corr_size_sums *sums, invrg_corr_size *z) {
   const size_t rec = corr_record_len(y);
   const int n_pairs = corr_n_pairs(y);
   analysis a = {.y = *y, .N = (double)y->L * (double)y->L};
-  a.n_out = V_HEAD + 2 * y->n_fold + y->n_shells;
+  a.n_out = V_HEAD + (y->functions ? 2 * y->n_fold + y->n_shells : 0);
   int64_t *total = calloc(rec, sizeof *total);
   double *full = malloc((size_t)a.n_out * sizeof *full);
   double *fb = malloc((size_t)sums->n_blocks * (size_t)a.n_out * sizeof *fb);
@@ -236,11 +239,13 @@ static invrg_err analyze_size(const corr_size_sums *sums, invrg_corr_size *z) {
   INVRG_CHECK_ALLOC(a.mean);
   INVRG_CHECK_ALLOC(a.in);
   INVRG_CHECK_ALLOC(a.out);
-  a.c2r = fftw_plan_dft_c2r_1d((int)y->L, a.in, a.out, FFTW_ESTIMATE);
-  INVRG_CHECK(a.c2r != NULL, INVRG_ERR_RUNTIME, "FFTW could not plan a c2r of %lld",
-              (long long)y->L);
-  shell_geometry(y, z->shell_modes, z->k_shell);
-  memcpy(a.modes, z->shell_modes, (size_t)y->n_shells * sizeof *a.modes);
+  if (y->functions) {
+    a.c2r = fftw_plan_dft_c2r_1d((int)y->L, a.in, a.out, FFTW_ESTIMATE);
+    INVRG_CHECK(a.c2r != NULL, INVRG_ERR_RUNTIME, "FFTW could not plan a c2r of %lld",
+                (long long)y->L);
+    shell_geometry(y, z->shell_modes, z->k_shell);
+    memcpy(a.modes, z->shell_modes, (size_t)y->n_shells * sizeof *a.modes);
+  }
 
   /* Totals over blocks (exact), and the non-empty blocks. */
   int used = 0;
@@ -285,6 +290,7 @@ static invrg_err analyze_size(const corr_size_sums *sums, invrg_corr_size *z) {
   z->S_kmin = full[V_SK], z->S_kmin_err = err_v[V_SK];
   z->xi2 = full[V_XI], z->xi2_err = err_v[V_XI];
   z->xi2_over_L = full[V_XIL], z->xi2_over_L_err = err_v[V_XIL];
+  if (!y->functions) goto cleanup;
   const int nr = y->n_fold, ns = y->n_shells;
   memcpy(z->G_axis, full + V_HEAD, (size_t)nr * sizeof(double));
   memcpy(z->G_axis_err, err_v + V_HEAD, (size_t)nr * sizeof(double));
@@ -372,8 +378,13 @@ void invrg_corr_log(const invrg_corr_results *r, const char *source) {
     invrg_format_sigma(cells[4], sizeof cells[4],
                        (z->xi2_over_L - INVRG_XI2_OVER_L_CRITICAL) / z->xi2_over_L_err);
     invrg_format_value_error(cells[5], sizeof cells[5], z->chi_prime, z->chi_prime_err);
-    invrg_format_fixed(cells[6], sizeof cells[6], z->n_r > 1 ? z->G_axis[1] : NAN, 6);
-    invrg_format_value_error(cells[7], sizeof cells[7], z->G_axis[last], z->G_axis_err[last]);
+    if (z->has_functions) {
+      invrg_format_fixed(cells[6], sizeof cells[6], z->n_r > 1 ? z->G_axis[1] : NAN, 6);
+      invrg_format_value_error(cells[7], sizeof cells[7], z->G_axis[last], z->G_axis_err[last]);
+    } else { /* only with &analyze correlation_functions */
+      snprintf(cells[6], sizeof cells[6], "-");
+      snprintf(cells[7], sizeof cells[7], "-");
+    }
     line[0] = '\0';
     for (int k = 0; k < 8; k++) invrg_format_cell(line, sizeof line, width[k], cells[k]);
     invrg_log(INVRG_LOG_INFO, " %s", line);

@@ -76,9 +76,10 @@ static inline double corr_exact_to_double(const int64_t *x) {
 
 /*
  * Per (size, jackknife block) record of int64: the sample count, then exact
- * pairs for S(0,0), S(1,0), S(0,1) (mode numbers), the folded axis projection
- * A[L/2 + 1], the folded diagonal projection D[L/2 + 1] and the radial shells
- * R[n_shells], all in units of 2^−F (see correlation.c).
+ * pairs for S(0,0), S(1,0), S(0,1) (mode numbers; from the cheap path), and
+ * with functions (the FFT) the folded axis projection A[L/2 + 1], the folded
+ * diagonal projection D[L/2 + 1] and the radial shells R[n_shells], all in
+ * units of 2^−F (see correlation.c).
  */
 enum { POINT_S00, POINT_S10, POINT_S01, N_POINTS };
 
@@ -87,11 +88,12 @@ typedef struct {
   int n_fold;   /* L/2 + 1: folded mode numbers 0 … L/2 */
   int n_shells; /* shells 0 … round(|(L/2, L/2)|) */
   int F;        /* fixed-point bits */
+  bool functions; /* the record holds the FFT's projections too */
 } corr_layout;
 
 /* Number of pairs of a record, and offsets (in pairs) of its parts. */
 static inline int corr_n_pairs(const corr_layout *y) {
-  return N_POINTS + 2 * y->n_fold + y->n_shells;
+  return N_POINTS + (y->functions ? 2 * y->n_fold + y->n_shells : 0);
 }
 static inline int corr_axis_at(const corr_layout *y) {
   (void)y;
@@ -104,8 +106,25 @@ static inline size_t corr_record_len(const corr_layout *y) {
   return 1 + 2 * (size_t)corr_n_pairs(y);
 }
 
-/* The layout of size L (L ≥ 2). */
-void corr_layout_of(int64_t L, corr_layout *out);
+/* The layout of size L (L ≥ 2), with or without the FFT's projections. */
+void corr_layout_of(int64_t L, bool functions, corr_layout *out);
+
+/* ------------------------------------------------------------------ the cheap path */
+
+/* cos and sin of 2πx/L for x = 0 … L − 1: the twiddles of the DFT of the line sums. */
+typedef struct {
+  int64_t L;
+  double *cos_t, *sin_t; /* [L] */
+} corr_twiddles;
+
+invrg_err corr_twiddles_init(int64_t L, corr_twiddles *t);
+void corr_twiddles_free(corr_twiddles *t);
+
+/*
+ * |Σ_x v_x e^{−2πix/L}|² of L integer sums, in a fixed order: the same bits
+ * for the same sums on every rank.
+ */
+double corr_line_power(const corr_twiddles *t, const int64_t *v);
 
 /* Folded mode number: min(n mod L, L − n mod L) ∈ [0, L/2]. */
 static inline int64_t corr_fold(int64_t n, int64_t L) {

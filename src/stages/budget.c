@@ -18,7 +18,8 @@ static const double GiB = 1073741824.0;
 
 /* Bytes per spin of the largest lattice a rank holds (measured, see budget.h). */
 #define DREAM_LEVELS_PER_SPIN (4.0 / 3.0)   /* all levels, the MCRG blockings written into them */
-#define CORRELATIONS_PER_SPIN 10.0          /* FFT slabs and redistributed spins (measured 8) */
+#define CORRELATIONS_PER_SPIN 10.0          /* correlation functions: FFT slabs and redistributed
+                                               spins (measured 8); the cheap path needs O(L) */
 #define CONV_LOGITS_PER_SPIN (8.0 + 1.25)   /* logits and whole copies of the lattices */
 #define FIXED_BYTES 64e6                    /* MPI, HDF5, tables, buffers */
 
@@ -43,10 +44,12 @@ static double mcrg_bytes(int n_ops, double levels, double blocks) {
   return levels * blocks * record * 8;
 }
 
-/* Bytes of the correlation records of one size (correlation_internal.h), per jackknife block. */
-static double corr_block_bytes(double L) {
+/* Bytes of the correlations of one size (correlation_internal.h) with @p blocks jackknife blocks:
+ * records of S(0), S(k_min) (and with functions the FFT's projections), line sums and tables. */
+static double corr_size_bytes(const invrg_config *cfg, double L, double blocks) {
   const double n_fold = L / 2 + 1, n_shells = floor(L / 2 * sqrt(2.0) + 0.5) + 1;
-  return 8 * (1 + 2 * (3 + 2 * n_fold + n_shells));
+  const double pairs = 3 + (cfg->analyze.correlation_functions ? 2 * n_fold + n_shells : 0);
+  return blocks * 8 * (1 + 2 * pairs) + 32 * L;
 }
 
 /* Ranks that share this machine's memory: MPI's node communicator when MPI runs, else (a check
@@ -205,7 +208,8 @@ invrg_err invrg_budget_check_dream(const invrg_run *run, bool conv, int kernel) 
   const double B_acc = B < 2 ? 2 : B;
   const double rec = n_meas * INVRG_N_PRIMARY;
   /* Lattices: the top level and the ones below, on the rank's share of the group's grid. */
-  double per_spin = DREAM_LEVELS_PER_SPIN + (cfg->analyze.correlations ? CORRELATIONS_PER_SPIN : 0);
+  const double corr_per_spin = cfg->analyze.correlation_functions ? CORRELATIONS_PER_SPIN : 0;
+  double per_spin = DREAM_LEVELS_PER_SPIN + corr_per_spin;
   if (conv && kernel > 3) per_spin += CONV_LOGITS_PER_SPIN;
   double need = N * per_spin / (double)g->ranks_per_group + FIXED_BYTES;
   /* Accumulators: MCRG up, down (every level) and blocked pairs, a copy for checkpoints. */
@@ -216,7 +220,7 @@ invrg_err invrg_budget_check_dream(const invrg_run *run, bool conv, int kernel) 
   need += mcrg_bytes(n_ops, 2.0 * (double)d->levels + blocked, B_acc) * 4.0 / 3.0;
   if (cfg->analyze.correlations)
     for (int64_t l = d->measure_from; l <= d->levels; l++)
-      need += B_acc * corr_block_bytes(ldexp(1.0, (int)l));
+      need += corr_size_bytes(cfg, ldexp(1.0, (int)l), B_acc);
   /* The window of samples (world rank 0 holds all of it) and the block means. */
   need += (double)invrg_reducer_window((int)rec) * rec * 8 * 2 + n_meas * B * INVRG_N_PRIMARY * 8;
   char what[64];
@@ -270,12 +274,13 @@ invrg_err invrg_budget_check_mc(const invrg_run *run) {
                                        (long long)mc->L[i], floor(L * L / 0x1p31) + 1);
       continue;
     }
-    double per_spin = 1.0 + alg_per_spin + (cfg->analyze.correlations ? CORRELATIONS_PER_SPIN : 0) +
+    double per_spin = 1.0 + alg_per_spin +
+                      (cfg->analyze.correlation_functions ? CORRELATIONS_PER_SPIN : 0) +
                       (cfg->analyze.mcrg_on_mc ? DREAM_LEVELS_PER_SPIN : 0);
     /* a chain's samples wait in a buffer until the chain ends */
     if (mc->save_configs) per_spin += n * (packed ? 1.0 / 8 : 1.0);
     if (spins * per_spin > largest) largest = spins * per_spin;
-    if (cfg->analyze.correlations) corr += chains * B * corr_block_bytes(L);
+    if (cfg->analyze.correlations) corr += corr_size_bytes(cfg, L, chains * B);
     INVRG_CHECK_MORE(found, check_dataset(cfg, "mc", "n_samples", chains * n, L));
     if (cfg->analyze.mcrg_on_mc)
       INVRG_CHECK_MORE(found, check_mcrg_range(cfg, "mc", "n_samples", chains * n, L * L));

@@ -470,7 +470,7 @@ static invrg_err job_accumulators(dream_job *job) {
     INVRG_CALL(invrg_mcrg_create(&pp, job->run->groups, &job->acc[p]));
   }
   if (cfg->analyze.correlations) {
-    invrg_corr_params cp = {job->B_acc, 64};
+    invrg_corr_params cp = {job->B_acc, 64, cfg->analyze.correlation_functions};
     INVRG_CALL(invrg_corr_create(&cp, job->run->groups, &job->corr));
     for (int level = (int)d->measure_from; level <= job->levels; level++)
       if (job->lv.lat[level] != NULL) INVRG_CALL(invrg_corr_prepare(job->corr, job->lv.lat[level]));

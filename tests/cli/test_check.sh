@@ -100,6 +100,17 @@ expect_status 2 "fss_Lmax below all but one Monte Carlo size" -- "$INVRG" --chec
 expect_grep err.txt "fssmc.nml:3:10: error: fss_Lmin = 0, fss_Lmax = 8 keep 1 of the sizes of mc (8, 16, 32)" \
   "the Monte Carlo sizes are named"
 
+# --- correlation functions need the correlations
+printf "&run stages = 'mc', output = 'cf.h5' /\n&mc L = 8, n_samples = 20 /\n&analyze correlations = F,\n  correlation_functions = T /\n" > cf.nml
+expect_status 2 "correlation_functions without correlations" -- "$INVRG" --check cf.nml
+expect_grep err.txt "cf.nml:4:3: error: correlation_functions = .true. needs correlations = .true." \
+  "correlation_functions refused at file:line:col"
+expect_status 2 "correlation_functions without correlations, a run" -- "$INVRG" cf.nml
+no_stage_started "correlation_functions refused"
+no_output "correlation_functions refused" cf.h5
+sed -i 's/correlations = F,/correlations = T,/' cf.nml
+expect_status 0 "correlation_functions with correlations is fine" -- "$INVRG" --check cf.nml
+
 # --- unused keys: a warning with file:line, not an error
 printf "&run stages = 'mc', output = 'unused.h5' /\n&mc L = 8, n_samples = 20 /\n&train epochs = 3 /\n" > unused.nml
 expect_status 0 "keys of a stage that does not run" -- "$INVRG" --check unused.nml

@@ -100,9 +100,10 @@ PY
 cat py.txt
 
 # --- several sizes in one run: summaries, correlations and FSS across them, layout-independent
-mc_input f1.nml f1.h5 "L = 8, 16, n_chains = 4, n_therm = 50, n_samples = 200, algorithm = 'sw'"
+mc_input f1.nml f1.h5 "L = 8, 16, n_chains = 4, n_therm = 50, n_samples = 200, algorithm = 'sw'" "&analyze correlation_functions = T /"
 expect_status 0 "sw at L = 8 and 16 on 1 rank" -- "$INVRG" f1.nml
-mc_input f2.nml f2.h5 "L = 8, 16, n_chains = 4, n_therm = 50, n_samples = 200, algorithm = 'sw'" "&parallel ranks_per_group = 2 /"
+mc_input f2.nml f2.h5 "L = 8, 16, n_chains = 4, n_therm = 50, n_samples = 200, algorithm = 'sw'" "&parallel ranks_per_group = 2 /
+&analyze correlation_functions = T /"
 expect_status 0 "sw at L = 8 and 16 on a group of 2" -- "$MPIEXEC" -n 2 "$INVRG" f2.nml
 "$PYTHON" - <<'PY' > py.txt 2>&1
 import h5py, numpy as np, sys

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # The run file's schema: tools/runfile_schema.json is what `invrg --print-schema` prints, and every
 # group, dataset and attribute of the run files of two small pipelines (every stage, MCRG on every
-# kind of pair, correlations, FSS, the exact fit and a stochastic training, a --set) is described
-# by it.
+# kind of pair, correlations with and without their functions, FSS, the exact fit and a stochastic
+# training, a --set) is described by it.
 source "$(dirname "$0")/lib.sh"
 
 expect_status 0 "--print-schema runs" -- "$INVRG" --print-schema
@@ -20,7 +20,8 @@ cat > all.nml <<'NML'
 &mc L = 16, n_chains = 2, n_therm = 20, n_samples = 40, save_configs = T /
 &train n_replicas = 2 /
 &dream levels = 4, n_samples = 8, measure_from = 2, save_levels = 3, 4 /
-&analyze mcrg_levels = 2, jackknife_blocks = 4, mcrg_on_mc = T, operators = 'swendsen', 'paper36' /
+&analyze mcrg_levels = 2, jackknife_blocks = 4, mcrg_on_mc = T, operators = 'swendsen', 'paper36',
+         correlation_functions = T /
 NML
 cat > sgd.nml <<'NML'
 ! a stochastic training (the attributes of the replicas' mean), FSS of two Monte Carlo sizes

@@ -1,14 +1,24 @@
 /*
  * The correlation engine on 1, 2 and 4 ranks:
- * - FFT results against direct O(N²) sums: S(k) = |Σ_x s_x e^{−ik·x}|²/N and
+ * - results against direct O(N²) sums: S(k) = |Σ_x s_x e^{−ik·x}|²/N and
  *   G(r) = (1/N) Σ_x s_x s_{x+r} for every k and r, on small random lattices
  *   (odd, even, 2 … 16), averaged and jackknifed by the test itself with
- *   stats.h; everything within 1e-12 (relative to the size of the number);
+ *   stats.h; everything within 1e-12 (relative to the size of the number):
+ *   S(0), S(k_min), ξ₂ of the cheap path (line sums) alone, and with the FFT's
+ *   functions (G_axis, G_diag, S_radial, maps);
+ * - the cheap path's S(0), S(k_min), ξ₂, ξ₂/L and jackknife values are the same
+ *   bits with and without the functions;
+ * - the FFT's own S(0) and S(k_min) (its map) against the cheap path, one
+ *   configuration at a time, random and critical-like (Wolff at K_c), L = 2 … 64:
+ *   within 1e-12 relative or two fixed-point quanta;
+ * - the line sums against a naive loop, every layout and SIMD level, L up to
+ *   4100 (more columns than a chunk of 2048); invrg_corr_add_sums() and invrg_corr_add_partial_sums() give
+ *   the bits of invrg_corr_add_configuration();
  * - G_axis(1) = −(E/N)/2 of the same configurations, to rounding;
  * - every layout (groups of 1, 2, 4 ranks; grids 1×n, n×1, 2×2; replicated and
  *   distributed lattices, slabs equal to the blocks or not) gives the same
- *   bits as one rank per group;
- * - the HDF5 writer: read back what it wrote;
+ *   bits as one rank per group, with and without functions;
+ * - the HDF5 writer: read back what it wrote, no G(r) datasets without functions;
  * - misuse is refused.
  */
 #include <hdf5.h>
@@ -21,13 +31,16 @@
 #include "invrg/config.h"
 #include "invrg/corr_io.h"
 #include "invrg/correlation.h"
+#include "invrg/exact.h"
 #include "invrg/groups.h"
 #include "invrg/h5util.h"
 #include "invrg/lattice.h"
 #include "invrg/log.h"
+#include "invrg/mc_update.h"
 #include "invrg/mcrg.h"
 #include "invrg/observables.h"
 #include "invrg/rng.h"
+#include "invrg/simd.h"
 #include "invrg/stats.h"
 
 #include "mpi/mpi_test.h"
@@ -75,8 +88,8 @@ static bool close_to(double a, double b, double scale) {
 }
 
 /* Every size, N_CONF configurations each, on the layout of @p g. */
-static invrg_corr_results *run(const invrg_groups *g, int64_t map_max_L) {
-  invrg_corr_params p = {.n_blocks = N_BLOCKS, .map_max_L = map_max_L};
+static invrg_corr_results *run(const invrg_groups *g, int64_t map_max_L, bool functions) {
+  invrg_corr_params p = {.n_blocks = N_BLOCKS, .map_max_L = map_max_L, .functions = functions};
   invrg_corr *c = NULL;
   OK(invrg_corr_create(&p, g, &c));
   for (int i = 0; i < N_SIZES; i++)
@@ -184,13 +197,17 @@ static double one_component(const double *m, const void *ctx) {
 }
 
 /* Every number of @p r against the direct sums (all configurations, on every rank). */
-static void check_against_direct(const invrg_corr_results *r) {
+static void check_against_direct(const invrg_corr_results *r, bool functions) {
   for (int i = 0; i < N_SIZES; i++) {
     const int64_t L = sizes[i];
     const invrg_corr_size *z = invrg_corr_find(r, L);
     EXPECT(z != NULL && z->n_samples == N_CONF && z->n_blocks == N_BLOCKS, "L = %lld: %s",
            (long long)L, z ? "wrong counts" : "missing");
     if (z == NULL) continue;
+    EXPECT(z->has_functions == functions && (functions || (z->n_r == 0 && z->n_shells == 0 &&
+                                                            !z->has_map)),
+           "L = %lld: functions %d, n_r %d, n_shells %d, map %d (asked %d)", (long long)L,
+           z->has_functions, z->n_r, z->n_shells, z->has_map, functions);
     direct d;
     direct_init(&d, L);
     double *v = malloc((size_t)d.len * sizeof *v);
@@ -234,7 +251,7 @@ static void check_against_direct(const invrg_corr_results *r) {
            "L = %lld: jackknife values do not give the error", (long long)L);
     /* G_axis, G_diag, S_radial with errors */
     int bad = 0;
-    for (int k = 3; k < d.len; k++) {
+    for (int k = 3; functions && k < d.len; k++) {
       cc.k = k;
       invrg_jackknife(block_means, N_BLOCKS, d.len, one_component, &cc, &value, &error);
       const double *got, *got_err;
@@ -254,16 +271,19 @@ static void check_against_direct(const invrg_corr_results *r) {
       }
     }
     EXPECT(bad == 0, "L = %lld: %d components differ", (long long)L, bad);
-    for (int q = 0; q < d.ns; q++)
+    for (int q = 0; functions && q < d.ns; q++)
       EXPECT(z->shell_modes[q] == d.modes[q], "L = %lld: shell %d has %g modes, direct %g",
              (long long)L, q, z->shell_modes[q], d.modes[q]);
     /* G(1, 0) against the energy of the same configurations */
-    EXPECT(fabs(z->G_axis[1] + energy / 2) <= 1e-12, "L = %lld: G_axis(1) %.15g, -(E/N)/2 %.15g",
-           (long long)L, z->G_axis[1], -energy / 2);
-    EXPECT(fabs(z->G_axis[0] - 1) <= 1e-12 && fabs(z->G_diag[0] - 1) <= 1e-12,
-           "L = %lld: G(0) = %.15g, %.15g", (long long)L, z->G_axis[0], z->G_diag[0]);
+    EXPECT(!functions || fabs(z->G_axis[1] + energy / 2) <= 1e-12,
+           "L = %lld: G_axis(1) %.15g, -(E/N)/2 %.15g", (long long)L,
+           functions ? z->G_axis[1] : NAN, -energy / 2);
+    EXPECT(!functions || (fabs(z->G_axis[0] - 1) <= 1e-12 && fabs(z->G_diag[0] - 1) <= 1e-12),
+           "L = %lld: G(0) = %.15g, %.15g", (long long)L, functions ? z->G_axis[0] : NAN,
+           functions ? z->G_diag[0] : NAN);
     /* whole maps */
-    EXPECT(z->has_map, "L = %lld: no maps", (long long)L);
+    EXPECT(z->has_map == functions, "L = %lld: maps %d, functions %d", (long long)L, z->has_map,
+           functions);
     if (z->has_map) {
       const int64_t H = L / 2 + 1;
       bad = 0;
@@ -294,9 +314,45 @@ static bool same_bits(const invrg_corr_results *a, const invrg_corr_results *b) 
   return true;
 }
 
+/* The cheap path's numbers of @p a and @p b (one with functions, one without) are the same bits. */
+static bool same_cheap_bits(const invrg_corr_results *a, const invrg_corr_results *b) {
+  if (a->n_sizes != b->n_sizes) return false;
+  for (int i = 0; i < a->n_sizes; i++) {
+    const invrg_corr_size *x = &a->size[i], *y = &b->size[i];
+    if (x->L != y->L || x->n_samples != y->n_samples || x->n_jackknife != y->n_jackknife)
+      return false;
+    if (memcmp(&x->chi_prime, &y->chi_prime, 8 * sizeof(double)) != 0) return false;
+    if (memcmp(x->xi2_over_L_jackknife, y->xi2_over_L_jackknife,
+               (size_t)x->n_jackknife * sizeof(double)) != 0)
+      return false;
+  }
+  return true;
+}
+
 /* ---------------------------------------------------------------- writer */
 
-static void test_writer(const invrg_corr_results *r) {
+/* Without functions: the scalars and jackknife values, no G(r) or S(k) datasets. */
+static void check_cheap_file(hid_t file, const invrg_corr_results *cheap) {
+  const invrg_corr_size *z = invrg_corr_find(cheap, 8);
+  double xi = 0, jk[N_BLOCKS] = {0};
+  hid_t a = H5Aopen_by_name(file, "corr/cheap/L8", "xi2_over_L", H5P_DEFAULT, H5P_DEFAULT);
+  EXPECT(a >= 0 && H5Aread(a, H5T_NATIVE_DOUBLE, &xi) >= 0 && xi == z->xi2_over_L,
+         "cheap xi2_over_L read back %g, written %g", xi, z->xi2_over_L);
+  if (a >= 0) H5Aclose(a);
+  hid_t d = H5Dopen2(file, "corr/cheap/L8/xi2_over_L_jackknife", H5P_DEFAULT);
+  EXPECT(d >= 0 && H5Dread(d, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, jk) >= 0 &&
+             memcmp(jk, z->xi2_over_L_jackknife, sizeof jk) == 0,
+         "cheap xi2_over_L_jackknife read back differs");
+  if (d >= 0) H5Dclose(d);
+  const char *absent[] = {"r", "G_axis", "G_diag_err", "k", "S_radial", "shell_modes", "S_map"};
+  for (size_t k = 0; k < sizeof absent / sizeof absent[0]; k++) {
+    char path[64];
+    snprintf(path, sizeof path, "corr/cheap/L8/%s", absent[k]);
+    EXPECT(H5Lexists(file, path, H5P_DEFAULT) == 0, "%s written without functions", path);
+  }
+}
+
+static void test_writer(const invrg_corr_results *r, const invrg_corr_results *cheap) {
   char path[64];
   snprintf(path, sizeof path, "test_correlation_np%d.h5", world_size);
   hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
@@ -306,6 +362,7 @@ static void test_writer(const invrg_corr_results *r) {
   hid_t file = H5Fcreate(path, H5F_ACC_TRUNC, H5P_DEFAULT, fapl);
   EXPECT(file >= 0, "cannot create %s", path);
   OK(invrg_corr_write(r, file, "mc", MPI_COMM_WORLD));
+  OK(invrg_corr_write(cheap, file, "cheap", MPI_COMM_WORLD));
   H5Fclose(file);
   H5Pclose(fapl);
   MPI_Barrier(MPI_COMM_WORLD);
@@ -332,6 +389,7 @@ static void test_writer(const invrg_corr_results *r) {
                memcmp(S_map, z->S_map, sizeof S_map) == 0,
            "S_map read back differs");
     if (d >= 0) H5Dclose(d);
+    check_cheap_file(file, cheap);
     H5Fclose(file);
     remove(path);
   }
@@ -374,6 +432,20 @@ static void test_misuse(const invrg_groups *g) {
   invrg_lattice_destroy(&lat);
   invrg_corr_destroy(&c);
   invrg_corr_destroy(&c); /* accepts NULL */
+
+  /* the sums' entry point: consistent sums only, and never with functions */
+  int64_t rows[4] = {2, 0, -2, 4}, cols[4] = {4, 0, 0, 0};
+  OK(invrg_corr_create(&p, g, &c));
+  EXPECT_ERR(invrg_corr_add_sums(c, 4, rows, cols, 2, 0), INVRG_ERR_RUNTIME,
+             "sums that do not add up to the magnetisation");
+  EXPECT_ERR(invrg_corr_add_sums(c, 4, rows, cols, 4, 4), INVRG_ERR_RUNTIME, "block 4 of 4");
+  OK(invrg_corr_add_sums(c, 4, rows, cols, 4, 0));
+  invrg_corr_destroy(&c);
+  p.functions = true;
+  OK(invrg_corr_create(&p, g, &c));
+  EXPECT_ERR(invrg_corr_add_sums(c, 4, rows, cols, 4, 0), INVRG_ERR_RUNTIME,
+             "sums added to an accumulator of functions");
+  invrg_corr_destroy(&c);
 }
 
 /* Every layout against one rank per group; the first also against the direct sums, the writer and
@@ -387,27 +459,227 @@ static void test_layouts(void) {
     layouts[n_layouts][0] = rpg, layouts[n_layouts++][1] = rpg; /* rpg x 1: half rows */
     if (rpg == 4) layouts[n_layouts][0] = rpg, layouts[n_layouts++][1] = 2; /* 2 x 2 */
   }
-  invrg_corr_results *reference = NULL;
+  invrg_corr_results *reference = NULL, *cheap_reference = NULL;
   for (int k = 0; k < n_layouts; k++) {
     invrg_groups *g = make_groups(layouts[k][0], layouts[k][1]);
     snprintf(where, sizeof where, "%d rank(s) per group, grid %d x %d", g->ranks_per_group, g->px,
              g->py);
-    invrg_corr_results *r = run(g, 16);
+    invrg_corr_results *r = run(g, 16, true), *cheap = run(g, 16, false);
+    EXPECT(same_cheap_bits(r, cheap), "S(0), S(k_min), xi2 differ with and without functions");
     if (k == 0) {
-      check_against_direct(r);
-      test_writer(r);
+      check_against_direct(r, true);
+      check_against_direct(cheap, false);
+      test_writer(r, cheap);
       test_misuse(g);
       reference = r;
+      cheap_reference = cheap;
     } else {
       EXPECT(same_bits(reference, r), "results differ from one rank per group");
+      EXPECT(same_bits(cheap_reference, cheap),
+             "results without functions differ from one rank per group");
       invrg_corr_results_destroy(&r);
+      invrg_corr_results_destroy(&cheap);
     }
     if (world_rank == 0) printf("%s: checked\n", where);
     invrg_groups_destroy(&g);
   }
   invrg_corr_results_destroy(&reference);
+  invrg_corr_results_destroy(&cheap_reference);
 }
 
-static const mpi_test_case cases[] = {{"layouts", test_layouts, true}};
+/* ---------------------------------------------------------------- the FFT against the cheap path */
+
+/* Configuration j of size L near criticality: Wolff at K_c for 20 sweeps from a random start. */
+static int8_t *critical_configuration(int64_t L, int j) {
+  invrg_lattice *lat = NULL;
+  invrg_wolff *w = NULL;
+  OK(invrg_lattice_create_replicated(L, L, 1, &lat));
+  OK(invrg_wolff_create(L, L, &w));
+  const invrg_mc_chain chain = {INVRG_K_CRITICAL, seed, (uint64_t)(L * 100 + j)};
+  invrg_rng_stream init;
+  invrg_rng_stream_init(&init, seed, INVRG_RNG_INIT, chain.chain, 1);
+  invrg_lattice_fill_random(lat, &init);
+  invrg_wolff_reset(w);
+  invrg_mc_counts counts = {0};
+  OK(invrg_mc_wolff_thermalize(lat, &chain, 20, w, &counts));
+  int8_t *a = malloc((size_t)(L * L));
+  OK(invrg_lattice_gather(lat, a));
+  invrg_wolff_destroy(&w);
+  invrg_lattice_destroy(&lat);
+  return a;
+}
+
+/* |a − b| within 1e-12 of the larger of |b| and 1, or two fixed-point quanta 2^−F. */
+static bool agrees(double a, double b, int F) {
+  return fabs(a - b) <= fmax(1e-12 * fmax(fabs(b), 1), 2 * ldexp(1.0, -F));
+}
+
+/*
+ * One configuration at a time, with functions and its map: the FFT's S(0) = S_map(0, 0) and
+ * S(k_min) = [S_map(1, 0) + S_map(0, 1)]/2, and the ξ₂ they give, against the cheap path's
+ * chi_prime, S_kmin and ξ₂. Group 0 measures; every rank checks.
+ */
+static void test_fft_agrees(void) {
+  static const int64_t L_list[] = {2, 3, 4, 5, 8, 13, 16, 32, 33, 64};
+  invrg_groups *g = make_groups(1, 0);
+  int checked = 0;
+  for (size_t i = 0; i < sizeof L_list / sizeof L_list[0]; i++)
+    for (int j = 0; j < 6; j++) {
+      const int64_t L = L_list[i], H = L / 2 + 1;
+      const bool critical = j >= 3;
+      snprintf(where, sizeof where, "L = %lld, %s configuration %d", (long long)L,
+               critical ? "critical-like" : "random", j);
+      int8_t *a = critical ? critical_configuration(L, j) : configuration(L, j);
+      invrg_corr_params p = {.n_blocks = 2, .map_max_L = L, .functions = true};
+      invrg_corr *c = NULL;
+      OK(invrg_corr_create(&p, g, &c));
+      invrg_lattice *lat = NULL;
+      OK(invrg_lattice_create_replicated(L, L, 1, &lat));
+      OK(invrg_lattice_scatter(lat, a));
+      if (g->group == 0) OK(invrg_corr_add_configuration(c, lat, 0));
+      OK(invrg_corr_reduce(c));
+      invrg_corr_results *r = NULL;
+      OK(invrg_corr_analyze(c, &r));
+      const invrg_corr_size *z = invrg_corr_find(r, L);
+      const int F = z->fixed_point_bits;
+      const double S0 = z->S_map[0], Sk = 0.5 * (z->S_map[1] + z->S_map[H]);
+      const double xi = sqrt(S0 / Sk - 1) / (2 * sin(M_PI / (double)L));
+      EXPECT(z->n_samples == 1 && agrees(z->chi_prime, S0, F) && agrees(z->S_kmin, Sk, F),
+             "S(0) %.17g (FFT %.17g), S(k_min) %.17g (FFT %.17g)", z->chi_prime, S0, z->S_kmin,
+             Sk);
+      /* ordered configurations: S(k_min) = 0 and ξ₂ = ∞ by both */
+      EXPECT((isnan(z->xi2) && isnan(xi)) || z->xi2 == xi ||
+                 fabs(z->xi2 - xi) <= 1e-9 * fmax(xi, 1),
+             "xi2 %.17g, from the FFT's %.17g", z->xi2, xi);
+      checked++;
+      invrg_corr_results_destroy(&r);
+      invrg_lattice_destroy(&lat);
+      invrg_corr_destroy(&c);
+      free(a);
+    }
+  where[0] = '\0';
+  if (world_rank == 0) printf("%d configurations: the FFT's S(0), S(k_min) agree\n", checked);
+  invrg_groups_destroy(&g);
+}
+
+/* ---------------------------------------------------------------- line sums and add_sums */
+
+/* This rank's line sums of @p lat summed over lat->comm against a naive loop over @p a. */
+static void check_line_sums(const invrg_lattice *lat, const int8_t *a, int64_t L) {
+  int64_t *rows = malloc((size_t)L * sizeof *rows), *cols = malloc((size_t)L * sizeof *cols);
+  invrg_corr_line_sums(lat, rows, cols);
+  if (lat->mode == INVRG_LATTICE_DISTRIBUTED) {
+    MPI_Allreduce(MPI_IN_PLACE, rows, (int)L, MPI_INT64_T, MPI_SUM, lat->comm);
+    MPI_Allreduce(MPI_IN_PLACE, cols, (int)L, MPI_INT64_T, MPI_SUM, lat->comm);
+  }
+  int bad = 0;
+  for (int64_t y = 0; y < L; y++) {
+    int64_t row = 0, col = 0;
+    for (int64_t x = 0; x < L; x++) row += a[y * L + x], col += a[x * L + y];
+    bad += rows[y] != row; /* row y */
+    bad += cols[y] != col; /* column x = y */
+  }
+  EXPECT(bad == 0, "%d line sums differ from the naive ones", bad);
+  free(rows);
+  free(cols);
+}
+
+/*
+ * The same configurations added three ways to accumulators without functions: by
+ * invrg_corr_add_configuration(), by invrg_corr_add_sums() of the whole sums on group rank 0,
+ * and by invrg_corr_add_partial_sums() of each rank's part: the same bits.
+ */
+static void test_sums_layout(const invrg_groups *g) {
+  static const int64_t L_list[] = {2, 4, 6, 64, 130, 2100};
+  invrg_corr_params p = {.n_blocks = N_BLOCKS};
+  invrg_corr *by_config = NULL, *by_sums = NULL, *by_parts = NULL;
+  OK(invrg_corr_create(&p, g, &by_config));
+  OK(invrg_corr_create(&p, g, &by_sums));
+  OK(invrg_corr_create(&p, g, &by_parts));
+  for (size_t i = 0; i < sizeof L_list / sizeof L_list[0]; i++) {
+    const int64_t L = L_list[i];
+    int64_t *rows = malloc((size_t)L * sizeof *rows), *cols = malloc((size_t)L * sizeof *cols);
+    for (int j = 0; j < (L > 200 ? 2 : N_CONF); j++) {
+      int8_t *a = j % 2 && L <= 64 ? critical_configuration(L, j) : configuration(L, j);
+      invrg_lattice *lat = to_lattice(g, a, L);
+      const int b = j % N_BLOCKS;
+      check_line_sums(lat, a, L);
+      OK(invrg_corr_add_configuration(by_config, lat, b));
+      invrg_corr_line_sums(lat, rows, cols);
+      if (lat->mode == INVRG_LATTICE_DISTRIBUTED) {
+        OK(invrg_corr_add_partial_sums(by_parts, L, rows, cols, b, lat->comm));
+        MPI_Allreduce(MPI_IN_PLACE, rows, (int)L, MPI_INT64_T, MPI_SUM, lat->comm);
+        MPI_Allreduce(MPI_IN_PLACE, cols, (int)L, MPI_INT64_T, MPI_SUM, lat->comm);
+      } else if (g->rank == 0) {
+        OK(invrg_corr_add_partial_sums(by_parts, L, rows, cols, b, MPI_COMM_SELF));
+      }
+      int64_t M = 0;
+      for (int64_t y = 0; y < L; y++) M += rows[y];
+      if (g->rank == 0) OK(invrg_corr_add_sums(by_sums, L, rows, cols, M, b));
+      invrg_lattice_destroy(&lat);
+      free(a);
+    }
+    free(rows);
+    free(cols);
+  }
+  invrg_corr *acc[3] = {by_config, by_sums, by_parts};
+  invrg_corr_results *r[3] = {NULL, NULL, NULL};
+  for (int k = 0; k < 3; k++) {
+    OK(invrg_corr_reduce(acc[k]));
+    OK(invrg_corr_analyze(acc[k], &r[k]));
+    invrg_corr_destroy(&acc[k]);
+  }
+  EXPECT(r[0]->n_sizes == (int)(sizeof L_list / sizeof L_list[0]), "%d sizes", r[0]->n_sizes);
+  EXPECT(same_bits(r[0], r[1]), "invrg_corr_add_sums differs from add_configuration");
+  EXPECT(same_bits(r[0], r[2]), "invrg_corr_add_partial_sums differs from add_configuration");
+  for (int k = 0; k < 3; k++) invrg_corr_results_destroy(&r[k]);
+}
+
+static void test_sums(void) {
+  int layouts[8][2], n_layouts = 0;
+  layouts[n_layouts][0] = 1, layouts[n_layouts++][1] = 0;
+  for (int rpg = 2; rpg <= world_size; rpg *= 2) {
+    layouts[n_layouts][0] = rpg, layouts[n_layouts++][1] = 1;
+    layouts[n_layouts][0] = rpg, layouts[n_layouts++][1] = rpg;
+    if (rpg == 4) layouts[n_layouts][0] = rpg, layouts[n_layouts++][1] = 2;
+  }
+  for (int k = 0; k < n_layouts; k++) {
+    invrg_groups *g = make_groups(layouts[k][0], layouts[k][1]);
+    snprintf(where, sizeof where, "%d rank(s) per group, grid %d x %d", g->ranks_per_group, g->px,
+             g->py);
+    test_sums_layout(g);
+    if (world_rank == 0) printf("%s: sums checked\n", where);
+    invrg_groups_destroy(&g);
+  }
+}
+
+/* The line sums at every SIMD level this machine runs, against the naive ones. */
+static void test_line_sums_levels(void) {
+  invrg_groups *g = make_groups(world_size, 0);
+  static const int64_t L_list[] = {2, 4, 8, 62, 64, 66, 128, 2050, 4100};
+  for (int level = 0; level < INVRG_SIMD_LEVELS; level++) {
+    if (!invrg_simd_runs((invrg_simd_level)level)) continue;
+    setenv("INVRG_SIMD", invrg_simd_name((invrg_simd_level)level), 1);
+    invrg_simd_reset();
+    for (size_t i = 0; i < sizeof L_list / sizeof L_list[0]; i++) {
+      const int64_t L = L_list[i];
+      snprintf(where, sizeof where, "%s, L = %lld", invrg_simd_name(invrg_simd_active()),
+               (long long)L);
+      int8_t *a = configuration(L, (int)i);
+      invrg_lattice *lat = to_lattice(g, a, L);
+      check_line_sums(lat, a, L);
+      invrg_lattice_destroy(&lat);
+      free(a);
+    }
+  }
+  unsetenv("INVRG_SIMD");
+  invrg_simd_reset();
+  invrg_groups_destroy(&g);
+}
+
+static const mpi_test_case cases[] = {{"layouts", test_layouts, true},
+                                      {"line_sums_levels", test_line_sums_levels, true},
+                                      {"fft_agrees", test_fft_agrees, true},
+                                      {"sums", test_sums, true}};
 
 int main(int argc, char **argv) { return MPI_TEST_MAIN(argc, argv, cases); }

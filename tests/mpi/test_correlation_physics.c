@@ -109,7 +109,8 @@ static void test_fss(void) {
   OK(invrg_groups_create(MPI_COMM_WORLD, &cfg, &g));
   const double t0 = MPI_Wtime();
 
-  invrg_corr_params cp = {.n_blocks = N_BLOCKS, .map_max_L = 0};
+  /* functions too: G_axis(1) below; ξ₂ comes from the cheap path either way */
+  invrg_corr_params cp = {.n_blocks = N_BLOCKS, .map_max_L = 0, .functions = true};
   invrg_corr *corr = NULL;
   OK(invrg_corr_create(&cp, g, &corr));
   invrg_fss_data *data = NULL;

@@ -260,6 +260,7 @@ def main():
         test_reader()
         test_report_single(work)
         test_report_corr_and_multi(work)
+        test_report_without_functions(work)
         test_show_config(work)
         test_bad_input(work)
     finally:
@@ -399,6 +400,32 @@ def test_report_single(work):
     for what, text in want.items():
         check(text in page, f"the page lists {what}: {text}")
     check("± " in page and page.count("<table") >= 5, "the page has tables of value ± error")
+
+
+def test_report_without_functions(work):
+    """/corr as a run without &analyze correlation_functions writes it: ξ₂/L but no G(r)."""
+    if not os.path.isfile("corr.h5"):
+        check(False, "corr.h5 (from the previous test) exists")
+        return
+    shutil.copy("corr.h5", "cheap.h5")
+    with h5py.File("cheap.h5", "r+") as f:
+        for src in f["corr"]:
+            for size in f["corr"][src]:
+                g = f["corr"][src][size]
+                for name in ("r", "G_axis", "G_axis_err", "G_diag", "G_diag_err", "k",
+                             "shell_modes", "S_radial", "S_radial_err", "S_map", "G_map"):
+                    if name in g:
+                        del g[name]
+    out = work / "rep_cheap"
+    code, so, se = run([PYTHON, REPORT, "cheap.h5", "-o", out])
+    check(code == 0, f"report.py of /corr without G(r) (exit {code})")
+    if code:
+        print(so, se)
+        return
+    check_png(str(out / "fss_xi.png"), "xi_2/L figure without G(r)")
+    check(not (out / "corr_G.png").exists(), "corr_G.png not written without G(r)")
+    check("correlation_functions" in so and "skipped" in so,
+          "report.py says the G(r) figure is skipped and which key writes it")
 
 
 def test_report_corr_and_multi(work):
