@@ -8,18 +8,7 @@
 #include <string.h>
 
 #include "invrg/packed_measure.h"
-#include "invrg/simd.h"
-
-#define PM_INLINE inline __attribute__((always_inline))
-
-/* Set bits of x: the instruction when @p hw (a level with POPCNT), else bit arithmetic. */
-static PM_INLINE int pm_popcount(uint64_t x, bool hw) {
-  if (hw) return __builtin_popcountll(x);
-  x = x - ((x >> 1) & UINT64_C(0x5555555555555555));
-  x = (x & UINT64_C(0x3333333333333333)) + ((x >> 2) & UINT64_C(0x3333333333333333));
-  x = (x + (x >> 4)) & UINT64_C(0x0F0F0F0F0F0F0F0F);
-  return (int)((x * UINT64_C(0x0101010101010101)) >> 56);
-}
+#include "packed_measure_internal.h"
 
 /* ---------------------------------------------------------------- observables */
 
@@ -77,8 +66,54 @@ static void obs_rows_generic(const invrg_packed *p, int64_t count[2]) { obs_rows
 INVRG_TARGET_AVX2 static void obs_rows_avx2(const invrg_packed *p, int64_t count[2]) {
   obs_rows(p, true, count);
 }
+
+/* Words i … i + 7 of colour-1 row b shifted as side_word() does: lanes past the row 0, the
+ * edge words (which wrap) put in from side_word(). */
+INVRG_TARGET_AVX512 static __m512i side_vector(const uint64_t *b, int i, int n, int64_t half,
+                                               uint64_t tail, int o, __mmask8 valid) {
+  const __m512i v = _mm512_maskz_loadu_epi64(valid, b + i);
+  __m512i t;
+  if (o == 0) /* site k − 1: the word before, lane 0 of word 0 excepted */
+    t = _mm512_or_si512(_mm512_slli_epi64(v, 1),
+                        _mm512_srli_epi64(_mm512_maskz_loadu_epi64(
+                                              i == 0 ? (__mmask8)(valid & 0xFE) : valid, b + i - 1),
+                                          63));
+  else /* site k + 1: the word after, up to word n − 1 */
+    t = _mm512_or_si512(_mm512_srli_epi64(v, 1),
+                        _mm512_slli_epi64(_mm512_maskz_loadu_epi64((__mmask8)(valid >> 1), b + i + 1),
+                                          63));
+  if (i == 0) t = _mm512_mask_set1_epi64(t, 1, (long long)side_word(b, 0, n, half, tail, o));
+  if (n - 1 - i < 8)
+    t = _mm512_mask_set1_epi64(t, (__mmask8)(1u << (n - 1 - i)),
+                               (long long)side_word(b, n - 1, n, half, tail, o));
+  return t;
+}
+
+/* obs_row eight words a vector: lanes past the row are 0 and count nothing. */
+INVRG_TARGET_AVX512 static void obs_row_avx512(const invrg_packed *p, int j, __m512i *unequal,
+                                               __m512i *minus) {
+  const uint64_t *a = invrg_packed_row(p, 0, j), *b = invrg_packed_row(p, 1, j),
+                 *u = invrg_packed_row(p, 1, j - 1), *d = invrg_packed_row(p, 1, j + 1);
+  const int n = p->words, o = (int)((p->y0 + j) & 1);
+  for (int i = 0; i < n; i += 8) {
+    const __mmask8 valid = n - i >= 8 ? 0xFF : (__mmask8)((1u << (n - i)) - 1);
+    const __m512i va = _mm512_maskz_loadu_epi64(valid, a + i),
+                  vb = _mm512_maskz_loadu_epi64(valid, b + i),
+                  vt = side_vector(b, i, n, p->half, p->tail, o, valid);
+    __m512i bytes = pm_pop_bytes(_mm512_xor_si512(va, _mm512_maskz_loadu_epi64(valid, u + i)));
+    bytes = _mm512_add_epi8(bytes, pm_pop_bytes(_mm512_xor_si512(va, _mm512_maskz_loadu_epi64(valid, d + i))));
+    bytes = _mm512_add_epi8(bytes, pm_pop_bytes(_mm512_xor_si512(va, vb)));
+    bytes = _mm512_add_epi8(bytes, pm_pop_bytes(_mm512_xor_si512(va, vt)));
+    *unequal = _mm512_add_epi64(*unequal, pm_sum_bytes(bytes)); /* ≤ 32 a byte */
+    *minus = _mm512_add_epi64(*minus, pm_sum_bytes(_mm512_add_epi8(pm_pop_bytes(va), pm_pop_bytes(vb))));
+  }
+}
+
 INVRG_TARGET_AVX512 static void obs_rows_avx512(const invrg_packed *p, int64_t count[2]) {
-  obs_rows(p, true, count);
+  __m512i unequal = _mm512_setzero_si512(), minus = _mm512_setzero_si512();
+  for (int j = 0; j < p->ny; j++) obs_row_avx512(p, j, &unequal, &minus);
+  count[0] = _mm512_reduce_add_epi64(unequal);
+  count[1] = _mm512_reduce_add_epi64(minus);
 }
 #endif
 

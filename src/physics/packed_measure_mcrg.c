@@ -12,9 +12,7 @@
 #include <string.h>
 
 #include "invrg/packed_measure.h"
-#include "invrg/simd.h"
-
-#define PM_INLINE inline __attribute__((always_inline))
+#include "packed_measure_internal.h"
 
 enum {
   SHIFTS = INVRG_MCRG_HALO + 1, /* dx = 0 … 2 */
@@ -28,15 +26,6 @@ typedef struct {
   int n_spins;
   int slot[INVRG_OP_MAX_SPINS];
 } flat_term;
-
-/* Set bits of x: the instruction when @p hw (a level with POPCNT), else bit arithmetic. */
-static PM_INLINE int pm_popcount(uint64_t x, bool hw) {
-  if (hw) return __builtin_popcountll(x);
-  x = x - ((x >> 1) & UINT64_C(0x5555555555555555));
-  x = (x & UINT64_C(0x3333333333333333)) + ((x >> 2) & UINT64_C(0x3333333333333333));
-  x = (x + (x >> 4)) & UINT64_C(0x0F0F0F0F0F0F0F0F);
-  return (int)((x * UINT64_C(0x0101010101010101)) >> 56);
-}
 
 /* out = the natural row r (Lx sites, n words) shifted by d: bit x holds site (x − d) mod Lx.
  * The d sites Lx − d … Lx − 1 wrap to bits 0 … d − 1; they lie in the last word (Lx even). */
@@ -68,11 +57,33 @@ static PM_INLINE int64_t term_minus(const uint64_t *const *slot, const flat_term
   return m;
 }
 
-/* The ring of natural rows: ring + (row mod RING · SHIFTS + dx) · n words. */
+#if INVRG_SIMD_X86
+/* term_minus over rows padded with zero words to a multiple of 8: eight words a vector, the
+ * byte counts (≤ 8 a vector) summed over up to 31 vectors before they are added up. */
+INVRG_TARGET_AVX512 static int64_t term_minus_avx512(const uint64_t *const *slot,
+                                                     const flat_term *t, int n) {
+  const uint64_t *r[INVRG_OP_MAX_SPINS];
+  for (int q = 0; q < INVRG_OP_MAX_SPINS; q++) r[q] = slot[t->slot[q]];
+  __m512i total = _mm512_setzero_si512();
+  for (int w0 = 0; w0 < n; w0 += 8 * 31) {
+    __m512i bytes = _mm512_setzero_si512();
+    for (int w = w0; w < n && w < w0 + 8 * 31; w += 8) {
+      __m512i x = _mm512_loadu_si512(r[0] + w);
+      for (int q = 1; q < t->n_spins; q++) x = _mm512_xor_si512(x, _mm512_loadu_si512(r[q] + w));
+      bytes = _mm512_add_epi8(bytes, pm_pop_bytes(x));
+    }
+    total = _mm512_add_epi64(total, pm_sum_bytes(bytes));
+  }
+  return _mm512_reduce_add_epi64(total);
+}
+#endif
+
+/* The ring of natural rows: ring + (row mod RING · SHIFTS + dx) · stride words. */
 typedef struct {
   const invrg_packed *p;
   int n;           /* words of a natural row */
-  uint64_t *ring;  /* [RING][SHIFTS][n] */
+  int stride;      /* n rounded up to a multiple of 8: the padding words stay 0 */
+  uint64_t *ring;  /* [RING][SHIFTS][stride] */
   uint64_t *above; /* the natural row of local row −2 */
   const flat_term *terms;
   int n_terms;
@@ -80,12 +91,12 @@ typedef struct {
 } ring_state;
 
 static uint64_t *ring_row(const ring_state *s, int j, int dx) {
-  return s->ring + ((size_t)((j + RING) % RING) * SHIFTS + (size_t)dx) * (size_t)s->n;
+  return s->ring + ((size_t)((j + RING) % RING) * SHIFTS + (size_t)dx) * (size_t)s->stride;
 }
 
 /* Local rows −2 … ny − 1: each enters the ring in its three shifts; from row 0 on, each row's
  * terms are counted. */
-static PM_INLINE void ring_rows(ring_state *s, bool hw) {
+static PM_INLINE void ring_rows(ring_state *s, invrg_simd_level level) {
   const invrg_packed *p = s->p;
   for (int j = -INVRG_MCRG_HALO; j < p->ny; j++) {
     uint64_t *r = ring_row(s, j, 0);
@@ -98,14 +109,22 @@ static PM_INLINE void ring_rows(ring_state *s, bool hw) {
     const uint64_t *slot[SLOTS]; /* S(dy, dx) at row j: row j − dy in shift dx */
     for (int dy = 0; dy < RING; dy++)
       for (int dx = 0; dx < SHIFTS; dx++) slot[dy * SHIFTS + dx] = ring_row(s, j - dy, dx);
-    for (int t = 0; t < s->n_terms; t++) s->minus[t] += term_minus(slot, &s->terms[t], s->n, hw);
+    for (int t = 0; t < s->n_terms; t++) {
+#if INVRG_SIMD_X86
+      if (level == INVRG_SIMD_AVX512) {
+        s->minus[t] += term_minus_avx512(slot, &s->terms[t], s->n);
+        continue;
+      }
+#endif
+      s->minus[t] += term_minus(slot, &s->terms[t], s->n, level != INVRG_SIMD_GENERIC);
+    }
   }
 }
 
-static void ring_generic(ring_state *s) { ring_rows(s, false); }
+static void ring_generic(ring_state *s) { ring_rows(s, INVRG_SIMD_GENERIC); }
 #if INVRG_SIMD_X86
-INVRG_TARGET_AVX2 static void ring_avx2(ring_state *s) { ring_rows(s, true); }
-INVRG_TARGET_AVX512 static void ring_avx512(ring_state *s) { ring_rows(s, true); }
+INVRG_TARGET_AVX2 static void ring_avx2(ring_state *s) { ring_rows(s, INVRG_SIMD_AVX2); }
+INVRG_TARGET_AVX512 static void ring_avx512(ring_state *s) { ring_rows(s, INVRG_SIMD_AVX512); }
 #endif
 
 /* The natural row two above local row 0: the rank above's row ny − 2 (its halo row −1 when
@@ -160,7 +179,7 @@ invrg_err invrg_packed_operators_evaluate(const invrg_operator *ops, int n,
                                           const invrg_packed *p, int64_t *sums) {
   invrg_err err = INVRG_SUCCESS;
   const int words = invrg_packed_natural_words(p);
-  ring_state s = {.p = p, .n = words};
+  ring_state s = {.p = p, .n = words, .stride = (words + 7) / 8 * 8};
   flat_term *terms = NULL;
   int64_t *local = NULL;
   uint64_t *send = NULL;
@@ -168,13 +187,13 @@ invrg_err invrg_packed_operators_evaluate(const invrg_operator *ops, int n,
   terms = malloc(cap * sizeof *terms);
   s.minus = calloc(cap, sizeof *s.minus);
   local = calloc((size_t)(n > 0 ? n : 1), sizeof *local);
-  s.ring = malloc(((size_t)SLOTS + 2) * (size_t)words * sizeof *s.ring);
+  s.ring = calloc(((size_t)SLOTS + 2) * (size_t)s.stride, sizeof *s.ring);
   INVRG_CHECK_ALLOC(terms);
   INVRG_CHECK_ALLOC(s.minus);
   INVRG_CHECK_ALLOC(local);
   INVRG_CHECK_ALLOC(s.ring);
-  send = s.ring + (size_t)SLOTS * (size_t)words;
-  s.above = send + words;
+  send = s.ring + (size_t)SLOTS * (size_t)s.stride;
+  s.above = send + s.stride;
   s.terms = terms;
   s.n_terms = flatten_terms(ops, n, terms);
   INVRG_CALL(row_from_above(p, send, s.above));

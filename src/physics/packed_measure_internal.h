@@ -1,0 +1,43 @@
+/* Private to packed_measure.c and packed_measure_mcrg.c: the popcounts of their kernels. */
+#ifndef INVRG_PACKED_MEASURE_INTERNAL_H
+#define INVRG_PACKED_MEASURE_INTERNAL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "invrg/simd.h"
+
+#if INVRG_SIMD_X86
+#include <immintrin.h>
+#endif
+
+/* Kernels are written once and inlined into one function per level of invrg_simd_active(). */
+#define PM_INLINE inline __attribute__((always_inline))
+
+/* Set bits of x: the instruction when @p hw (a level with POPCNT), else bit arithmetic. */
+static PM_INLINE int pm_popcount(uint64_t x, bool hw) {
+  if (hw) return __builtin_popcountll(x);
+  x = x - ((x >> 1) & UINT64_C(0x5555555555555555));
+  x = (x & UINT64_C(0x3333333333333333)) + ((x >> 2) & UINT64_C(0x3333333333333333));
+  x = (x + (x >> 4)) & UINT64_C(0x0F0F0F0F0F0F0F0F);
+  return (int)((x * UINT64_C(0x0101010101010101)) >> 56);
+}
+
+#if INVRG_SIMD_X86
+/* Set bits of each byte of x (0 … 8): two lookups of a nibble table (AVX-512 BW). */
+INVRG_TARGET_AVX512 static inline __m512i pm_pop_bytes(__m512i x) {
+  const __m512i table =
+      _mm512_broadcast_i32x4(_mm_setr_epi8(0, 1, 1, 2, 1, 2, 2, 3, 1, 2, 2, 3, 2, 3, 3, 4));
+  const __m512i nibble = _mm512_set1_epi8(0x0F);
+  const __m512i lo = _mm512_and_si512(x, nibble),
+                hi = _mm512_and_si512(_mm512_srli_epi64(x, 4), nibble);
+  return _mm512_add_epi8(_mm512_shuffle_epi8(table, lo), _mm512_shuffle_epi8(table, hi));
+}
+
+/* The byte counts of @p bytes added up into eight 64-bit lanes. */
+INVRG_TARGET_AVX512 static inline __m512i pm_sum_bytes(__m512i bytes) {
+  return _mm512_sad_epu8(bytes, _mm512_setzero_si512());
+}
+#endif
+
+#endif
