@@ -24,6 +24,22 @@ static PM_INLINE int pm_popcount(uint64_t x, bool hw) {
 }
 
 #if INVRG_SIMD_X86
+/* Set bits of each byte of x (0 … 8): two lookups of a nibble table (AVX2). */
+INVRG_TARGET_AVX2 static inline __m256i pm_pop_bytes256(__m256i x) {
+  const __m256i table =
+      _mm256_setr_epi8(0, 1, 1, 2, 1, 2, 2, 3, 1, 2, 2, 3, 2, 3, 3, 4, 0, 1, 1, 2, 1, 2, 2, 3, 1,
+                       2, 2, 3, 2, 3, 3, 4);
+  const __m256i nibble = _mm256_set1_epi8(0x0F);
+  const __m256i lo = _mm256_and_si256(x, nibble),
+                hi = _mm256_and_si256(_mm256_srli_epi64(x, 4), nibble);
+  return _mm256_add_epi8(_mm256_shuffle_epi8(table, lo), _mm256_shuffle_epi8(table, hi));
+}
+
+/* The byte counts of @p bytes added up into four 64-bit lanes. */
+INVRG_TARGET_AVX2 static inline __m256i pm_sum_bytes256(__m256i bytes) {
+  return _mm256_sad_epu8(bytes, _mm256_setzero_si256());
+}
+
 /* Set bits of each byte of x (0 … 8): two lookups of a nibble table (AVX-512 BW). */
 INVRG_TARGET_AVX512 static inline __m512i pm_pop_bytes(__m512i x) {
   const __m512i table =

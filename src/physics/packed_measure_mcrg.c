@@ -42,24 +42,23 @@ static PM_INLINE void shift_row(const uint64_t *restrict r, int64_t lx, int n, i
   if (lx % 64 != 0) out[n - 1] &= (UINT64_C(1) << (lx % 64)) - 1; /* padding stays 0 */
 }
 
-/* −1 values of a term on one row: popcount of the XOR of its spins' words. */
-static PM_INLINE int64_t term_minus(const uint64_t *const *slot, const flat_term *t, int n,
-                                    bool hw) {
+/* −1 values of a term on one row: popcount of the XOR of its spins' words (portable). */
+static int64_t term_minus(const uint64_t *const *slot, const flat_term *t, int n) {
   const uint64_t *a = slot[t->slot[0]], *b = slot[t->slot[1]], *c = slot[t->slot[2]],
                  *d = slot[t->slot[3]];
   int64_t m = 0;
   switch (t->n_spins) { /* unused slots point at slot 0: never read */
-    case 1: for (int w = 0; w < n; w++) m += pm_popcount(a[w], hw); break;
-    case 2: for (int w = 0; w < n; w++) m += pm_popcount(a[w] ^ b[w], hw); break;
-    case 3: for (int w = 0; w < n; w++) m += pm_popcount(a[w] ^ b[w] ^ c[w], hw); break;
-    default: for (int w = 0; w < n; w++) m += pm_popcount(a[w] ^ b[w] ^ c[w] ^ d[w], hw); break;
+    case 1: for (int w = 0; w < n; w++) m += pm_popcount(a[w], false); break;
+    case 2: for (int w = 0; w < n; w++) m += pm_popcount(a[w] ^ b[w], false); break;
+    case 3: for (int w = 0; w < n; w++) m += pm_popcount(a[w] ^ b[w] ^ c[w], false); break;
+    default: for (int w = 0; w < n; w++) m += pm_popcount(a[w] ^ b[w] ^ c[w] ^ d[w], false); break;
   }
   return m;
 }
 
 #if INVRG_SIMD_X86
-/* term_minus over rows padded with zero words to a multiple of 8: eight words a vector, the
- * byte counts (≤ 8 a vector) summed over up to 31 vectors before they are added up. */
+/* term_minus over rows padded with zero words to a multiple of 8: eight words a vector
+ * (AVX-512), the byte counts (≤ 8 a vector) summed over up to 31 vectors, then added up. */
 INVRG_TARGET_AVX512 static int64_t term_minus_avx512(const uint64_t *const *slot,
                                                      const flat_term *t, int n) {
   const uint64_t *r[INVRG_OP_MAX_SPINS];
@@ -76,7 +75,39 @@ INVRG_TARGET_AVX512 static int64_t term_minus_avx512(const uint64_t *const *slot
   }
   return _mm512_reduce_add_epi64(total);
 }
+
+/* The same four words a vector (AVX2). */
+INVRG_TARGET_AVX2 static int64_t term_minus_avx2(const uint64_t *const *slot, const flat_term *t,
+                                                 int n) {
+  const uint64_t *r[INVRG_OP_MAX_SPINS];
+  for (int q = 0; q < INVRG_OP_MAX_SPINS; q++) r[q] = slot[t->slot[q]];
+  __m256i total = _mm256_setzero_si256();
+  for (int w0 = 0; w0 < n; w0 += 4 * 31) {
+    __m256i bytes = _mm256_setzero_si256();
+    for (int w = w0; w < n && w < w0 + 4 * 31; w += 4) {
+      __m256i x = _mm256_loadu_si256((const __m256i *)(r[0] + w));
+      for (int q = 1; q < t->n_spins; q++)
+        x = _mm256_xor_si256(x, _mm256_loadu_si256((const __m256i *)(r[q] + w)));
+      bytes = _mm256_add_epi8(bytes, pm_pop_bytes256(x));
+    }
+    total = _mm256_add_epi64(total, pm_sum_bytes256(bytes));
+  }
+  int64_t lane[4];
+  _mm256_storeu_si256((__m256i *)lane, total);
+  return lane[0] + lane[1] + lane[2] + lane[3];
+}
 #endif
+
+/* term_minus at @p level. */
+static PM_INLINE int64_t term_count(const uint64_t *const *slot, const flat_term *t, int n,
+                                    invrg_simd_level level) {
+#if INVRG_SIMD_X86
+  if (level == INVRG_SIMD_AVX512) return term_minus_avx512(slot, t, n);
+  if (level == INVRG_SIMD_AVX2) return term_minus_avx2(slot, t, n);
+#endif
+  (void)level;
+  return term_minus(slot, t, n);
+}
 
 /* The ring of natural rows: ring + (row mod RING · SHIFTS + dx) · stride words. */
 typedef struct {
@@ -109,15 +140,7 @@ static PM_INLINE void ring_rows(ring_state *s, invrg_simd_level level) {
     const uint64_t *slot[SLOTS]; /* S(dy, dx) at row j: row j − dy in shift dx */
     for (int dy = 0; dy < RING; dy++)
       for (int dx = 0; dx < SHIFTS; dx++) slot[dy * SHIFTS + dx] = ring_row(s, j - dy, dx);
-    for (int t = 0; t < s->n_terms; t++) {
-#if INVRG_SIMD_X86
-      if (level == INVRG_SIMD_AVX512) {
-        s->minus[t] += term_minus_avx512(slot, &s->terms[t], s->n);
-        continue;
-      }
-#endif
-      s->minus[t] += term_minus(slot, &s->terms[t], s->n, level != INVRG_SIMD_GENERIC);
-    }
+    for (int t = 0; t < s->n_terms; t++) s->minus[t] += term_count(slot, &s->terms[t], s->n, level);
   }
 }
 
