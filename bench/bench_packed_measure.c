@@ -5,13 +5,16 @@
  * the set together) and the row and column sums (against a plain int8 loop), for every kernel
  * level this CPU runs (INVRG_SIMD set for each in turn), at each size asked. Packed and int8
  * run alternately, so both see the same load from other work on the machine; a figure is the
- * median of the runs. Informational, not a test. Run on one rank:
+ * median of the runs, in CPU time of this process (the time the core was ours: on a shared
+ * machine wall time also counts other programs' turns), with the median wall time beside it.
+ * Informational, not a test. Run on one rank:
  *
  *     bench_packed_measure [runs=5] [seconds per run=0.2] [L ...]   (L default: 256 1024 4096)
  */
 #include <mpi.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <time.h>
 
 #include "bench_util.h"
 #include "invrg/lattice.h"
@@ -64,35 +67,48 @@ static void measure(subjects *s, int what, int which) {
   }
 }
 
-static double time_calls(subjects *s, int what, int which, int calls) {
-  const double t0 = MPI_Wtime();
+static double cpu_seconds(void) {
+  struct timespec t;
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
+  return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
+}
+
+/* CPU seconds of @p calls calls; wall seconds into *wall if given. */
+static double time_calls(subjects *s, int what, int which, int calls, double *wall) {
+  const double w0 = MPI_Wtime(), t0 = cpu_seconds();
   for (int k = 0; k < calls; k++) measure(s, what, which);
-  return MPI_Wtime() - t0;
+  const double t = cpu_seconds() - t0;
+  if (wall != NULL) *wall = MPI_Wtime() - w0;
+  return t;
 }
 
 /* Calls per run of about @p target seconds (after a warm-up). */
 static int calibrate(subjects *s, int what, int which, double target) {
   int n = 1;
-  double t = time_calls(s, what, which, n);
+  double t = time_calls(s, what, which, n, NULL);
   while (t < 0.02) {
     n *= 4;
-    t = time_calls(s, what, which, n);
+    t = time_calls(s, what, which, n, NULL);
   }
   return (int)(target / (t / n)) + 1;
 }
 
 static void bench_case(subjects *s, int64_t L, int what, int runs, double target) {
   const double sites = (double)L * (double)L;
-  double ns[2][MAX_RUNS];
+  double ns[2][MAX_RUNS], wall[2][MAX_RUNS];
   int calls[2];
   for (int w = 0; w < 2; w++) calls[w] = calibrate(s, what, w, target);
   for (int r = 0; r < runs; r++)
-    for (int w = 0; w < 2; w++) ns[w][r] = 1e9 * time_calls(s, what, w, calls[w]) / calls[w] / sites;
+    for (int w = 0; w < 2; w++) {
+      ns[w][r] = 1e9 * time_calls(s, what, w, calls[w], &wall[w][r]) / calls[w] / sites;
+      wall[w][r] *= 1e9 / calls[w] / sites;
+    }
   const double packed = bench_median(ns[0], runs), int8 = bench_median(ns[1], runs);
-  printf("bench_packed_measure: %5lld^2 %-7s %-11s packed %.4f ns/site, int8 %.4f ns/site: "
-         "%.1fx (medians of %d; packed %.4f .. %.4f)\n",
+  printf("bench_packed_measure: %5lld^2 %-7s %-11s packed %.4f ns/site, int8 %.4f: %.1fx "
+         "(CPU time, medians of %d; packed %.4f .. %.4f; wall %.4f, int8 %.4f)\n",
          (long long)L, invrg_simd_name(invrg_simd_active()), what_names[what], packed, int8,
-         int8 / packed, runs, ns[0][0], ns[0][runs - 1]);
+         int8 / packed, runs, ns[0][0], ns[0][runs - 1], bench_median(wall[0], runs),
+         bench_median(wall[1], runs));
   fflush(stdout);
 }
 

@@ -18,7 +18,9 @@ enum {
   SHIFTS = INVRG_MCRG_HALO + 1, /* dx = 0 … 2 */
   RING = INVRG_MCRG_HALO + 1,   /* rows j − 2 … j */
   SLOTS = RING * SHIFTS,        /* (dy, dx) → slot dy · SHIFTS + dx */
-  TAG_ROW = 16                  /* the row sent down (the halo's persistent requests use 0 … 3) */
+  TAG_ROW = 16,                 /* the row sent down (the halo's persistent requests use 0 … 3) */
+  VEC_LIMIT = 31,               /* vectors of ≤ 8 set bits a byte between flushes: ≤ 248 */
+  ACC = 64                      /* byte counters per term */
 };
 
 /* A term as the slots of its spins. */
@@ -57,57 +59,54 @@ static int64_t term_minus(const uint64_t *const *slot, const flat_term *t, int n
 }
 
 #if INVRG_SIMD_X86
-/* term_minus over rows padded with zero words to a multiple of 8: eight words a vector
- * (AVX-512), the byte counts (≤ 8 a vector) summed over up to 31 vectors, then added up. */
-INVRG_TARGET_AVX512 static int64_t term_minus_avx512(const uint64_t *const *slot,
-                                                     const flat_term *t, int n) {
+/* Adds the set bits of term t's XORs over words [w0, w1) of rows padded with zero words to a
+ * multiple of 8 into the 64 byte counters at @p acc, eight words a vector (AVX-512): at most
+ * 8 a vector, so up to VEC_LIMIT vectors between flushes. */
+INVRG_TARGET_AVX512 static void term_bytes_avx512(const uint64_t *const *slot, const flat_term *t,
+                                                  int w0, int w1, uint8_t *acc) {
   const uint64_t *r[INVRG_OP_MAX_SPINS];
   for (int q = 0; q < INVRG_OP_MAX_SPINS; q++) r[q] = slot[t->slot[q]];
-  __m512i total = _mm512_setzero_si512();
-  for (int w0 = 0; w0 < n; w0 += 8 * 31) {
-    __m512i bytes = _mm512_setzero_si512();
-    for (int w = w0; w < n && w < w0 + 8 * 31; w += 8) {
-      __m512i x = _mm512_loadu_si512(r[0] + w);
-      for (int q = 1; q < t->n_spins; q++) x = _mm512_xor_si512(x, _mm512_loadu_si512(r[q] + w));
-      bytes = _mm512_add_epi8(bytes, pm_pop_bytes(x));
-    }
-    total = _mm512_add_epi64(total, pm_sum_bytes(bytes));
+  __m512i bytes = _mm512_loadu_si512(acc);
+#define LOAD(q) _mm512_loadu_si512(r[q] + w)
+  switch (t->n_spins) { /* 0x96: a ^ b ^ c in one ternary-logic instruction */
+    case 1:
+      for (int w = w0; w < w1; w += 8) bytes = _mm512_add_epi8(bytes, pm_pop_bytes(LOAD(0)));
+      break;
+    case 2:
+      for (int w = w0; w < w1; w += 8)
+        bytes = _mm512_add_epi8(bytes, pm_pop_bytes(_mm512_xor_si512(LOAD(0), LOAD(1))));
+      break;
+    case 3:
+      for (int w = w0; w < w1; w += 8)
+        bytes = _mm512_add_epi8(
+            bytes, pm_pop_bytes(_mm512_ternarylogic_epi64(LOAD(0), LOAD(1), LOAD(2), 0x96)));
+      break;
+    default:
+      for (int w = w0; w < w1; w += 8)
+        bytes = _mm512_add_epi8(bytes, pm_pop_bytes(_mm512_xor_si512(
+                                           _mm512_ternarylogic_epi64(LOAD(0), LOAD(1), LOAD(2), 0x96),
+                                           LOAD(3))));
+      break;
   }
-  return _mm512_reduce_add_epi64(total);
+#undef LOAD
+  _mm512_storeu_si512(acc, bytes);
 }
 
-/* The same four words a vector (AVX2). */
-INVRG_TARGET_AVX2 static int64_t term_minus_avx2(const uint64_t *const *slot, const flat_term *t,
-                                                 int n) {
+/* The same four words a vector (AVX2), into the first 32 counters. */
+INVRG_TARGET_AVX2 static void term_bytes_avx2(const uint64_t *const *slot, const flat_term *t,
+                                              int w0, int w1, uint8_t *acc) {
   const uint64_t *r[INVRG_OP_MAX_SPINS];
   for (int q = 0; q < INVRG_OP_MAX_SPINS; q++) r[q] = slot[t->slot[q]];
-  __m256i total = _mm256_setzero_si256();
-  for (int w0 = 0; w0 < n; w0 += 4 * 31) {
-    __m256i bytes = _mm256_setzero_si256();
-    for (int w = w0; w < n && w < w0 + 4 * 31; w += 4) {
-      __m256i x = _mm256_loadu_si256((const __m256i *)(r[0] + w));
-      for (int q = 1; q < t->n_spins; q++)
-        x = _mm256_xor_si256(x, _mm256_loadu_si256((const __m256i *)(r[q] + w)));
-      bytes = _mm256_add_epi8(bytes, pm_pop_bytes256(x));
-    }
-    total = _mm256_add_epi64(total, pm_sum_bytes256(bytes));
+  __m256i bytes = _mm256_loadu_si256((const __m256i *)acc);
+  for (int w = w0; w < w1; w += 4) {
+    __m256i x = _mm256_loadu_si256((const __m256i *)(r[0] + w));
+    for (int q = 1; q < t->n_spins; q++)
+      x = _mm256_xor_si256(x, _mm256_loadu_si256((const __m256i *)(r[q] + w)));
+    bytes = _mm256_add_epi8(bytes, pm_pop_bytes256(x));
   }
-  int64_t lane[4];
-  _mm256_storeu_si256((__m256i *)lane, total);
-  return lane[0] + lane[1] + lane[2] + lane[3];
+  _mm256_storeu_si256((__m256i *)acc, bytes);
 }
 #endif
-
-/* term_minus at @p level. */
-static PM_INLINE int64_t term_count(const uint64_t *const *slot, const flat_term *t, int n,
-                                    invrg_simd_level level) {
-#if INVRG_SIMD_X86
-  if (level == INVRG_SIMD_AVX512) return term_minus_avx512(slot, t, n);
-  if (level == INVRG_SIMD_AVX2) return term_minus_avx2(slot, t, n);
-#endif
-  (void)level;
-  return term_minus(slot, t, n);
-}
 
 /* The ring of natural rows: ring + (row mod RING · SHIFTS + dx) · stride words. */
 typedef struct {
@@ -119,10 +118,52 @@ typedef struct {
   const flat_term *terms;
   int n_terms;
   int64_t *minus; /* [n_terms]: −1 values of each term so far */
+  uint8_t *acc;   /* [n_terms][ACC]: byte counters not yet added to minus */
+  int used;       /* vectors added to acc since the last flush */
 } ring_state;
 
 static uint64_t *ring_row(const ring_state *s, int j, int dx) {
   return s->ring + ((size_t)((j + RING) % RING) * SHIFTS + (size_t)dx) * (size_t)s->stride;
+}
+
+/* The byte counters into minus; clears them. */
+static PM_INLINE void flush_counters(ring_state *s) {
+  for (int t = 0; t < s->n_terms; t++) {
+    uint8_t *acc = s->acc + (size_t)t * ACC;
+    int64_t m = 0;
+    for (int k = 0; k < ACC; k++) m += acc[k];
+    s->minus[t] += m;
+    memset(acc, 0, ACC);
+  }
+  s->used = 0;
+}
+
+/* Counts every term on one row (slot: its spins' words). The vector levels add byte counters
+ * in pieces of at most VEC_LIMIT vectors; AVX2's four-word vectors also serve the AVX-512
+ * level for rows of four words or fewer (half an AVX-512 vector would be padding). */
+static PM_INLINE void count_row(ring_state *s, const uint64_t *const *slot,
+                                invrg_simd_level level) {
+#if INVRG_SIMD_X86
+  if (level != INVRG_SIMD_GENERIC) {
+    const int vw = level == INVRG_SIMD_AVX512 && s->n > 4 ? 8 : 4; /* words a vector */
+    for (int w0 = 0; w0 < s->n; w0 += VEC_LIMIT * vw) {
+      const int w1 = s->n - w0 < VEC_LIMIT * vw ? s->n : w0 + VEC_LIMIT * vw;
+      const int nv = (w1 - w0 + vw - 1) / vw;
+      if (s->used + nv > VEC_LIMIT) flush_counters(s);
+      for (int t = 0; t < s->n_terms; t++) {
+        uint8_t *acc = s->acc + (size_t)t * ACC;
+        if (vw == 8)
+          term_bytes_avx512(slot, &s->terms[t], w0, w1, acc);
+        else
+          term_bytes_avx2(slot, &s->terms[t], w0, w1, acc);
+      }
+      s->used += nv;
+    }
+    return;
+  }
+#endif
+  (void)level;
+  for (int t = 0; t < s->n_terms; t++) s->minus[t] += term_minus(slot, &s->terms[t], s->n);
 }
 
 /* Local rows −2 … ny − 1: each enters the ring in its three shifts; from row 0 on, each row's
@@ -140,8 +181,9 @@ static PM_INLINE void ring_rows(ring_state *s, invrg_simd_level level) {
     const uint64_t *slot[SLOTS]; /* S(dy, dx) at row j: row j − dy in shift dx */
     for (int dy = 0; dy < RING; dy++)
       for (int dx = 0; dx < SHIFTS; dx++) slot[dy * SHIFTS + dx] = ring_row(s, j - dy, dx);
-    for (int t = 0; t < s->n_terms; t++) s->minus[t] += term_count(slot, &s->terms[t], s->n, level);
+    count_row(s, slot, level);
   }
+  flush_counters(s);
 }
 
 static void ring_generic(ring_state *s) { ring_rows(s, INVRG_SIMD_GENERIC); }
@@ -209,10 +251,12 @@ invrg_err invrg_packed_operators_evaluate(const invrg_operator *ops, int n,
   const size_t cap = (size_t)(n > 0 ? n : 1) * INVRG_OP_MAX_TERMS;
   terms = malloc(cap * sizeof *terms);
   s.minus = calloc(cap, sizeof *s.minus);
+  s.acc = calloc(cap * ACC, 1);
   local = calloc((size_t)(n > 0 ? n : 1), sizeof *local);
   s.ring = calloc(((size_t)SLOTS + 2) * (size_t)s.stride, sizeof *s.ring);
   INVRG_CHECK_ALLOC(terms);
   INVRG_CHECK_ALLOC(s.minus);
+  INVRG_CHECK_ALLOC(s.acc);
   INVRG_CHECK_ALLOC(local);
   INVRG_CHECK_ALLOC(s.ring);
   send = s.ring + (size_t)SLOTS * (size_t)s.stride;
@@ -231,6 +275,7 @@ invrg_err invrg_packed_operators_evaluate(const invrg_operator *ops, int n,
 cleanup:
   free(terms);
   free(s.minus);
+  free(s.acc);
   free(local);
   free(s.ring);
   return err;
