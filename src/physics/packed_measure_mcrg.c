@@ -20,7 +20,8 @@ enum {
   SLOTS = RING * SHIFTS,        /* (dy, dx) → slot dy · SHIFTS + dx */
   TAG_ROW = 16,                 /* the row sent down (the halo's persistent requests use 0 … 3) */
   VEC_LIMIT = 31,               /* vectors of ≤ 8 set bits a byte between flushes: ≤ 248 */
-  ACC = 64                      /* byte counters per term */
+  ACC = 64,                     /* byte counters per term */
+  BLOCK_WORDS = 512             /* words of a block of rows (a few KB per shift) */
 };
 
 /* A term as the slots of its spins. */
@@ -44,24 +45,25 @@ static PM_INLINE void shift_row(const uint64_t *restrict r, int64_t lx, int n, i
   if (lx % 64 != 0) out[n - 1] &= (UINT64_C(1) << (lx % 64)) - 1; /* padding stays 0 */
 }
 
-/* −1 values of a term on one row: popcount of the XOR of its spins' words (portable). */
-static int64_t term_minus(const uint64_t *const *slot, const flat_term *t, int n) {
+/* −1 values of a term on words [w0, w1): popcount of the XOR of its spins' words. */
+static PM_INLINE int64_t term_minus(const uint64_t *const *slot, const flat_term *t, int w0,
+                                    int w1, bool hw) {
   const uint64_t *a = slot[t->slot[0]], *b = slot[t->slot[1]], *c = slot[t->slot[2]],
                  *d = slot[t->slot[3]];
   int64_t m = 0;
   switch (t->n_spins) { /* unused slots point at slot 0: never read */
-    case 1: for (int w = 0; w < n; w++) m += pm_popcount(a[w], false); break;
-    case 2: for (int w = 0; w < n; w++) m += pm_popcount(a[w] ^ b[w], false); break;
-    case 3: for (int w = 0; w < n; w++) m += pm_popcount(a[w] ^ b[w] ^ c[w], false); break;
-    default: for (int w = 0; w < n; w++) m += pm_popcount(a[w] ^ b[w] ^ c[w] ^ d[w], false); break;
+    case 1: for (int w = w0; w < w1; w++) m += pm_popcount(a[w], hw); break;
+    case 2: for (int w = w0; w < w1; w++) m += pm_popcount(a[w] ^ b[w], hw); break;
+    case 3: for (int w = w0; w < w1; w++) m += pm_popcount(a[w] ^ b[w] ^ c[w], hw); break;
+    default: for (int w = w0; w < w1; w++) m += pm_popcount(a[w] ^ b[w] ^ c[w] ^ d[w], hw); break;
   }
   return m;
 }
 
 #if INVRG_SIMD_X86
-/* Adds the set bits of term t's XORs over words [w0, w1) of rows padded with zero words to a
- * multiple of 8 into the 64 byte counters at @p acc, eight words a vector (AVX-512): at most
- * 8 a vector, so up to VEC_LIMIT vectors between flushes. */
+/* Adds the set bits of term t's XORs over words [w0, w1) (a multiple of 8 of them) into the
+ * 64 byte counters at @p acc, eight words a vector (AVX-512): at most 8 a vector, so up to
+ * VEC_LIMIT vectors between flushes. */
 INVRG_TARGET_AVX512 static void term_bytes_avx512(const uint64_t *const *slot, const flat_term *t,
                                                   int w0, int w1, uint8_t *acc) {
   const uint64_t *r[INVRG_OP_MAX_SPINS];
@@ -92,7 +94,7 @@ INVRG_TARGET_AVX512 static void term_bytes_avx512(const uint64_t *const *slot, c
   _mm512_storeu_si512(acc, bytes);
 }
 
-/* The same four words a vector (AVX2), into the first 32 counters. */
+/* The same four words a vector (AVX2; w1 − w0 a multiple of 4), into the first 32 counters. */
 INVRG_TARGET_AVX2 static void term_bytes_avx2(const uint64_t *const *slot, const flat_term *t,
                                               int w0, int w1, uint8_t *acc) {
   const uint64_t *r[INVRG_OP_MAX_SPINS];
@@ -108,26 +110,31 @@ INVRG_TARGET_AVX2 static void term_bytes_avx2(const uint64_t *const *slot, const
 }
 #endif
 
-/* The ring of natural rows: ring + (row mod RING · SHIFTS + dx) · stride words. */
+/*
+ * A window of consecutive natural rows j0 − 2 … j0 + B − 1 in each shift dx, row after row
+ * without gaps, so that the rows j0 … j0 + nb − 1 of a block and the rows dy above them are
+ * each one range of nb · n words: a term is counted on a whole block at once (short rows
+ * would otherwise pay a term's setup per row).
+ */
 typedef struct {
   const invrg_packed *p;
-  int n;           /* words of a natural row */
-  int stride;      /* n rounded up to a multiple of 8: the padding words stay 0 */
-  uint64_t *ring;  /* [RING][SHIFTS][stride] */
-  uint64_t *above; /* the natural row of local row −2 */
+  int n;     /* words of a natural row */
+  int block; /* B: rows of a block */
+  uint64_t *win; /* [SHIFTS][B + 2][n] */
   const flat_term *terms;
   int n_terms;
   int64_t *minus; /* [n_terms]: −1 values of each term so far */
   uint8_t *acc;   /* [n_terms][ACC]: byte counters not yet added to minus */
   int used;       /* vectors added to acc since the last flush */
-} ring_state;
+} window;
 
-static uint64_t *ring_row(const ring_state *s, int j, int dx) {
-  return s->ring + ((size_t)((j + RING) % RING) * SHIFTS + (size_t)dx) * (size_t)s->stride;
+/* Row position @p pos (row j0 − 2 + pos) of shift @p dx. */
+static uint64_t *win_row(const window *s, int dx, int pos) {
+  return s->win + ((size_t)dx * (size_t)(s->block + 2) + (size_t)pos) * (size_t)s->n;
 }
 
 /* The byte counters into minus; clears them. */
-static PM_INLINE void flush_counters(ring_state *s) {
+static PM_INLINE void flush_counters(window *s) {
   for (int t = 0; t < s->n_terms; t++) {
     uint8_t *acc = s->acc + (size_t)t * ACC;
     int64_t m = 0;
@@ -138,18 +145,18 @@ static PM_INLINE void flush_counters(ring_state *s) {
   s->used = 0;
 }
 
-/* Counts every term on one row (slot: its spins' words). The vector levels add byte counters
- * in pieces of at most VEC_LIMIT vectors; AVX2's four-word vectors also serve the AVX-512
- * level for rows of four words or fewer (half an AVX-512 vector would be padding). */
-static PM_INLINE void count_row(ring_state *s, const uint64_t *const *slot,
-                                invrg_simd_level level) {
+/* Counts every term on words [0, len) of its slots. The vector levels add byte counters over
+ * whole vectors in pieces of at most VEC_LIMIT vectors (AVX2's four words a vector also at the
+ * AVX-512 level when a block is shorter than 32 words), the last len mod vw words by POPCNT. */
+static PM_INLINE void count_block(window *s, const uint64_t *const *slot, int len,
+                                  invrg_simd_level level) {
 #if INVRG_SIMD_X86
   if (level != INVRG_SIMD_GENERIC) {
-    const int vw = level == INVRG_SIMD_AVX512 && s->n > 4 ? 8 : 4; /* words a vector */
-    for (int w0 = 0; w0 < s->n; w0 += VEC_LIMIT * vw) {
-      const int w1 = s->n - w0 < VEC_LIMIT * vw ? s->n : w0 + VEC_LIMIT * vw;
-      const int nv = (w1 - w0 + vw - 1) / vw;
-      if (s->used + nv > VEC_LIMIT) flush_counters(s);
+    const int vw = level == INVRG_SIMD_AVX512 && len >= 32 ? 8 : 4; /* words a vector */
+    const int full = len - len % vw;
+    for (int w0 = 0; w0 < full; w0 += VEC_LIMIT * vw) {
+      const int w1 = full - w0 < VEC_LIMIT * vw ? full : w0 + VEC_LIMIT * vw;
+      if (s->used + (w1 - w0) / vw > VEC_LIMIT) flush_counters(s);
       for (int t = 0; t < s->n_terms; t++) {
         uint8_t *acc = s->acc + (size_t)t * ACC;
         if (vw == 8)
@@ -157,46 +164,62 @@ static PM_INLINE void count_row(ring_state *s, const uint64_t *const *slot,
         else
           term_bytes_avx2(slot, &s->terms[t], w0, w1, acc);
       }
-      s->used += nv;
+      s->used += (w1 - w0) / vw;
     }
+    if (full < len)
+      for (int t = 0; t < s->n_terms; t++) s->minus[t] += term_minus(slot, &s->terms[t], full, len, true);
     return;
   }
 #endif
   (void)level;
-  for (int t = 0; t < s->n_terms; t++) s->minus[t] += term_minus(slot, &s->terms[t], s->n);
+  for (int t = 0; t < s->n_terms; t++) s->minus[t] += term_minus(slot, &s->terms[t], 0, len, false);
 }
 
-/* Local rows −2 … ny − 1: each enters the ring in its three shifts; from row 0 on, each row's
- * terms are counted. */
-static PM_INLINE void ring_rows(ring_state *s, invrg_simd_level level) {
+/* Puts local row j at position pos of the window, in its three shifts (row −2: *above). */
+static PM_INLINE void enter_row(window *s, int j, int pos, const uint64_t *above) {
+  uint64_t *r = win_row(s, 0, pos);
+  if (j == -INVRG_MCRG_HALO)
+    memcpy(r, above, (size_t)s->n * sizeof *r);
+  else
+    invrg_packed_natural_row(s->p, j, r);
+  for (int dx = 1; dx < SHIFTS; dx++) shift_row(r, s->p->lx, s->n, dx, win_row(s, dx, pos));
+}
+
+/* All local rows, block by block; then the counters into minus. */
+static PM_INLINE void window_rows(window *s, const uint64_t *above, invrg_simd_level level) {
   const invrg_packed *p = s->p;
-  for (int j = -INVRG_MCRG_HALO; j < p->ny; j++) {
-    uint64_t *r = ring_row(s, j, 0);
-    if (j == -INVRG_MCRG_HALO)
-      memcpy(r, s->above, (size_t)s->n * sizeof *r);
-    else
-      invrg_packed_natural_row(p, j, r);
-    for (int dx = 1; dx < SHIFTS; dx++) shift_row(r, p->lx, s->n, dx, ring_row(s, j, dx));
-    if (j < 0) continue;
-    const uint64_t *slot[SLOTS]; /* S(dy, dx) at row j: row j − dy in shift dx */
+  enter_row(s, -2, 0, above);
+  enter_row(s, -1, 1, above);
+  for (int j0 = 0; j0 < p->ny; j0 += s->block) {
+    const int nb = p->ny - j0 < s->block ? p->ny - j0 : s->block;
+    for (int k = 0; k < nb; k++) enter_row(s, j0 + k, k + 2, above);
+    const uint64_t *slot[SLOTS]; /* S(dy, dx) of the block's rows: rows j0 − dy … in shift dx */
     for (int dy = 0; dy < RING; dy++)
-      for (int dx = 0; dx < SHIFTS; dx++) slot[dy * SHIFTS + dx] = ring_row(s, j - dy, dx);
-    count_row(s, slot, level);
+      for (int dx = 0; dx < SHIFTS; dx++) slot[dy * SHIFTS + dx] = win_row(s, dx, 2 - dy);
+    count_block(s, slot, nb * s->n, level);
+    for (int dx = 0; dx < SHIFTS; dx++) /* the last two rows: above the next block */
+      memmove(win_row(s, dx, 0), win_row(s, dx, nb), 2 * (size_t)s->n * sizeof *s->win);
   }
   flush_counters(s);
 }
 
-static void ring_generic(ring_state *s) { ring_rows(s, INVRG_SIMD_GENERIC); }
+static void window_generic(window *s, const uint64_t *above) {
+  window_rows(s, above, INVRG_SIMD_GENERIC);
+}
 #if INVRG_SIMD_X86
-INVRG_TARGET_AVX2 static void ring_avx2(ring_state *s) { ring_rows(s, INVRG_SIMD_AVX2); }
-INVRG_TARGET_AVX512 static void ring_avx512(ring_state *s) { ring_rows(s, INVRG_SIMD_AVX512); }
+INVRG_TARGET_AVX2 static void window_avx2(window *s, const uint64_t *above) {
+  window_rows(s, above, INVRG_SIMD_AVX2);
+}
+INVRG_TARGET_AVX512 static void window_avx512(window *s, const uint64_t *above) {
+  window_rows(s, above, INVRG_SIMD_AVX512);
+}
 #endif
 
 /* The natural row two above local row 0: the rank above's row ny − 2 (its halo row −1 when
  * it has a single row; on one rank, my own row ny − 2, periodically). */
 static invrg_err row_from_above(const invrg_packed *p, uint64_t *send, uint64_t *above) {
   invrg_err err = INVRG_SUCCESS;
-  invrg_packed_natural_row(p, p->ny - 2, send);
+  invrg_packed_natural_row(p, p->ny - 2, send); /* ny − 2 ≥ −1 */
   if (p->size == 1) {
     memcpy(above, send, (size_t)invrg_packed_natural_words(p) * sizeof *above);
     goto cleanup;
@@ -244,7 +267,8 @@ invrg_err invrg_packed_operators_evaluate(const invrg_operator *ops, int n,
                                           const invrg_packed *p, int64_t *sums) {
   invrg_err err = INVRG_SUCCESS;
   const int words = invrg_packed_natural_words(p);
-  ring_state s = {.p = p, .n = words, .stride = (words + 7) / 8 * 8};
+  const int block = BLOCK_WORDS / words > p->ny ? p->ny : (BLOCK_WORDS / words > 1 ? BLOCK_WORDS / words : 1);
+  window s = {.p = p, .n = words, .block = block};
   flat_term *terms = NULL;
   int64_t *local = NULL;
   uint64_t *send = NULL;
@@ -253,23 +277,22 @@ invrg_err invrg_packed_operators_evaluate(const invrg_operator *ops, int n,
   s.minus = calloc(cap, sizeof *s.minus);
   s.acc = calloc(cap * ACC, 1);
   local = calloc((size_t)(n > 0 ? n : 1), sizeof *local);
-  s.ring = calloc(((size_t)SLOTS + 2) * (size_t)s.stride, sizeof *s.ring);
+  s.win = malloc(((size_t)SHIFTS * (size_t)(block + 2) + 2) * (size_t)words * sizeof *s.win);
   INVRG_CHECK_ALLOC(terms);
   INVRG_CHECK_ALLOC(s.minus);
   INVRG_CHECK_ALLOC(s.acc);
   INVRG_CHECK_ALLOC(local);
-  INVRG_CHECK_ALLOC(s.ring);
-  send = s.ring + (size_t)SLOTS * (size_t)s.stride;
-  s.above = send + s.stride;
+  INVRG_CHECK_ALLOC(s.win);
+  send = s.win + (size_t)SHIFTS * (size_t)(block + 2) * (size_t)words;
   s.terms = terms;
   s.n_terms = flatten_terms(ops, n, terms);
-  INVRG_CALL(row_from_above(p, send, s.above));
+  INVRG_CALL(row_from_above(p, send, send + words));
   switch (invrg_simd_active()) {
 #if INVRG_SIMD_X86
-    case INVRG_SIMD_AVX512: ring_avx512(&s); break;
-    case INVRG_SIMD_AVX2: ring_avx2(&s); break;
+    case INVRG_SIMD_AVX512: window_avx512(&s, send + words); break;
+    case INVRG_SIMD_AVX2: window_avx2(&s, send + words); break;
 #endif
-    default: ring_generic(&s); break;
+    default: window_generic(&s, send + words); break;
   }
   INVRG_CALL(finish_sums(p, ops, n, s.minus, local, sums));
 cleanup:
@@ -277,6 +300,6 @@ cleanup:
   free(s.minus);
   free(s.acc);
   free(local);
-  free(s.ring);
+  free(s.win);
   return err;
 }
