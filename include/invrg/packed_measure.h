@@ -8,9 +8,9 @@
  *   invrg_packed_operators_evaluate() = invrg_operators_evaluate() (invrg/mcrg.h)
  *   invrg_packed_row_col_sums()       = the plain Σ_x s(x, y) and Σ_y s(x, y)
  * All read the halo rows, which must be current (as after invrg_packed_from_lattice(), a
- * multispin sweep or invrg_packed_halo_exchange(); no exchange in flight). The popcounts use
- * the POPCNT instruction at the AVX2 and AVX-512 levels of invrg_simd_active(), bit arithmetic
- * at the generic one: the same numbers.
+ * multispin sweep or invrg_packed_halo_exchange(); no exchange in flight). Popcounts at the
+ * level of invrg_simd_active(): bit arithmetic (generic), the POPCNT instruction or four words
+ * a vector by a nibble table (AVX2), eight words a vector (AVX-512): the same numbers.
  */
 #ifndef INVRG_PACKED_MEASURE_H
 #define INVRG_PACKED_MEASURE_H

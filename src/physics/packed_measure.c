@@ -30,9 +30,9 @@ static PM_INLINE uint64_t side_word(const uint64_t *b, int i, int words, int64_t
 /* Unequal pairs of colour-0 word a with its four neighbours; −1 spins of words a and b. */
 static PM_INLINE void obs_word(uint64_t a, uint64_t b, uint64_t u, uint64_t d, uint64_t t,
                                bool hw, int64_t *unequal, int64_t *minus) {
-  *unequal += pm_popcount(a ^ u, hw) + pm_popcount(a ^ d, hw) + pm_popcount(a ^ b, hw) +
-              pm_popcount(a ^ t, hw);
-  *minus += pm_popcount(a, hw) + pm_popcount(b, hw);
+  const int same = pm_popcount(a ^ b, hw);
+  *unequal += pm_popcount(a ^ u, hw) + pm_popcount(a ^ d, hw) + same + pm_popcount(a ^ t, hw);
+  *minus += same + 2 * pm_popcount(a & b, hw); /* popcount(a) + popcount(b) */
 }
 
 /* Local row j: colour-0 row a against colour-1 rows j − 1, j, j + 1. */
@@ -67,26 +67,25 @@ INVRG_TARGET_AVX2 static void obs_rows_avx2(const invrg_packed *p, int64_t count
   obs_rows(p, true, count);
 }
 
-/* Words i … i + 7 of colour-1 row b shifted as side_word() does: lanes past the row 0, the
- * edge words (which wrap) put in from side_word(). */
+/* Words i … i + 7 of colour-1 row b shifted as side_word() does, lanes past the row 0. The
+ * wraps: o = 0 carries site half − 1 into word 0 and clears the last word's padding; o = 1
+ * puts site 0 at bit half − 1 of the last word. */
 INVRG_TARGET_AVX512 static __m512i side_vector(const uint64_t *b, int i, int n, int64_t half,
                                                uint64_t tail, int o, __mmask8 valid) {
   const __m512i v = _mm512_maskz_loadu_epi64(valid, b + i);
-  __m512i t;
-  if (o == 0) /* site k − 1: the word before, lane 0 of word 0 excepted */
-    t = _mm512_or_si512(_mm512_slli_epi64(v, 1),
-                        _mm512_srli_epi64(_mm512_maskz_loadu_epi64(
-                                              i == 0 ? (__mmask8)(valid & 0xFE) : valid, b + i - 1),
-                                          63));
-  else /* site k + 1: the word after, up to word n − 1 */
-    t = _mm512_or_si512(_mm512_srli_epi64(v, 1),
-                        _mm512_slli_epi64(_mm512_maskz_loadu_epi64((__mmask8)(valid >> 1), b + i + 1),
-                                          63));
-  if (i == 0) t = _mm512_mask_set1_epi64(t, 1, (long long)side_word(b, 0, n, half, tail, o));
-  if (n - 1 - i < 8)
-    t = _mm512_mask_set1_epi64(t, (__mmask8)(1u << (n - 1 - i)),
-                               (long long)side_word(b, n - 1, n, half, tail, o));
-  return t;
+  const int top = (int)((half - 1) & 63); /* bit of site half − 1 in word n − 1 */
+  const __mmask8 last = n - 1 - i < 8 ? (__mmask8)(1u << (n - 1 - i)) : 0;
+  if (o == 0) { /* site k − 1: bit 63 of the word before */
+    __m512i prev = _mm512_maskz_loadu_epi64(i == 0 ? (__mmask8)(valid & 0xFE) : valid, b + i - 1);
+    if (i == 0) prev = _mm512_mask_set1_epi64(prev, 1, (long long)(b[n - 1] << (63 - top)));
+    const __m512i t = _mm512_or_si512(_mm512_slli_epi64(v, 1), _mm512_srli_epi64(prev, 63));
+    return _mm512_mask_and_epi64(t, last, t, _mm512_set1_epi64((long long)tail));
+  }
+  /* site k + 1: bit 0 of the word after */
+  const __mmask8 more = n - i > 8 ? valid : (__mmask8)(valid >> 1); /* words i + 1 … n − 1 */
+  const __m512i next = _mm512_maskz_loadu_epi64(more, b + i + 1),
+                t = _mm512_or_si512(_mm512_srli_epi64(v, 1), _mm512_slli_epi64(next, 63));
+  return _mm512_mask_set1_epi64(t, last, (long long)(b[n - 1] >> 1 | (b[0] & 1) << top));
 }
 
 /* obs_row eight words a vector: lanes past the row are 0 and count nothing. */
@@ -99,13 +98,18 @@ INVRG_TARGET_AVX512 static void obs_row_avx512(const invrg_packed *p, int j, __m
     const __mmask8 valid = n - i >= 8 ? 0xFF : (__mmask8)((1u << (n - i)) - 1);
     const __m512i va = _mm512_maskz_loadu_epi64(valid, a + i),
                   vb = _mm512_maskz_loadu_epi64(valid, b + i),
+                  vu = _mm512_maskz_loadu_epi64(valid, u + i),
+                  vd = _mm512_maskz_loadu_epi64(valid, d + i),
                   vt = side_vector(b, i, n, p->half, p->tail, o, valid);
-    __m512i bytes = pm_pop_bytes(_mm512_xor_si512(va, _mm512_maskz_loadu_epi64(valid, u + i)));
-    bytes = _mm512_add_epi8(bytes, pm_pop_bytes(_mm512_xor_si512(va, _mm512_maskz_loadu_epi64(valid, d + i))));
-    bytes = _mm512_add_epi8(bytes, pm_pop_bytes(_mm512_xor_si512(va, vb)));
-    bytes = _mm512_add_epi8(bytes, pm_pop_bytes(_mm512_xor_si512(va, vt)));
+    const __m512i same = pm_pop_bytes(_mm512_xor_si512(va, vb)),
+                  both = pm_pop_bytes(_mm512_and_si512(va, vb));
+    __m512i bytes = _mm512_add_epi8(same, pm_pop_bytes(_mm512_xor_si512(va, vt)));
+    bytes = _mm512_add_epi8(bytes, pm_pop_bytes(_mm512_xor_si512(va, vu)));
+    bytes = _mm512_add_epi8(bytes, pm_pop_bytes(_mm512_xor_si512(va, vd)));
     *unequal = _mm512_add_epi64(*unequal, pm_sum_bytes(bytes)); /* ≤ 32 a byte */
-    *minus = _mm512_add_epi64(*minus, pm_sum_bytes(_mm512_add_epi8(pm_pop_bytes(va), pm_pop_bytes(vb))));
+    /* popcount(a) + popcount(b) = popcount(a ^ b) + 2 popcount(a & b): one table less */
+    *minus = _mm512_add_epi64(*minus,
+                              pm_sum_bytes(_mm512_add_epi8(same, _mm512_add_epi8(both, both))));
   }
 }
 

@@ -7,8 +7,8 @@
  *   - operator sums of "swendsen", "paper36" and parsed operators against
  *     invrg_operators_evaluate();
  *   - row and column sums against the plain sums of the field.
- * Sizes: 2 x 2 and other tiny ones, 4 x 6, 62, 64, 66, 130, 256, 390, 1024 (partial, odd
- * and several words per colour row, interior words between the two edge words), some with one
+ * Sizes: 2 x 2 and other tiny ones, 4 x 6, 62, 64, 66, 130, 256, 390 … 2050 (partial,
+ * odd and several words per colour row, rows of several AVX-512 vectors), some with one
  * row per rank. Each lattice is split over the largest number of
  * ranks that divides its rows. Fields: random, ordered with few flips (low temperature), two
  * domains, the antiferromagnet. Every kernel level this CPU runs (INVRG_SIMD set in turn).
@@ -66,7 +66,7 @@ typedef void (*check_fn)(const fixture *f);
 static const int64_t sizes[][2] = {{2, 2},   {2, 4},     {4, 2},     {4, 6},     {6, 4},
                                    {8, 8},   {62, 62},   {62, 64},   {64, 64},   {66, 66},
                                    {66, 8},  {130, 130}, {130, 132}, {256, 256}, {256, 4},
-                                   {390, 12}, {1024, 8}};
+                                   {390, 12}, {1024, 8}, {2048, 4}, {2050, 6}};
 
 /* The largest number of ranks (dividing the world) that divides @p ly. */
 static int ranks_for(int64_t ly) {
