@@ -84,10 +84,10 @@ INVRG_TARGET_AVX512 static void term_bytes_avx512(const uint64_t *const *slot, c
             bytes, pm_pop_bytes(_mm512_ternarylogic_epi64(LOAD(0), LOAD(1), LOAD(2), 0x96)));
       break;
     default:
-      for (int w = w0; w < w1; w += 8)
-        bytes = _mm512_add_epi8(bytes, pm_pop_bytes(_mm512_xor_si512(
-                                           _mm512_ternarylogic_epi64(LOAD(0), LOAD(1), LOAD(2), 0x96),
-                                           LOAD(3))));
+      for (int w = w0; w < w1; w += 8) {
+        const __m512i x = _mm512_ternarylogic_epi64(LOAD(0), LOAD(1), LOAD(2), 0x96);
+        bytes = _mm512_add_epi8(bytes, pm_pop_bytes(_mm512_xor_si512(x, LOAD(3))));
+      }
       break;
   }
 #undef LOAD
@@ -167,7 +167,8 @@ static PM_INLINE void count_block(window *s, const uint64_t *const *slot, int le
       s->used += (w1 - w0) / vw;
     }
     if (full < len)
-      for (int t = 0; t < s->n_terms; t++) s->minus[t] += term_minus(slot, &s->terms[t], full, len, true);
+      for (int t = 0; t < s->n_terms; t++)
+        s->minus[t] += term_minus(slot, &s->terms[t], full, len, true);
     return;
   }
 #endif
@@ -267,7 +268,8 @@ invrg_err invrg_packed_operators_evaluate(const invrg_operator *ops, int n,
                                           const invrg_packed *p, int64_t *sums) {
   invrg_err err = INVRG_SUCCESS;
   const int words = invrg_packed_natural_words(p);
-  const int block = BLOCK_WORDS / words > p->ny ? p->ny : (BLOCK_WORDS / words > 1 ? BLOCK_WORDS / words : 1);
+  const int fit = BLOCK_WORDS / words > 1 ? BLOCK_WORDS / words : 1; /* rows of a block */
+  const int block = fit < p->ny ? fit : p->ny;
   window s = {.p = p, .n = words, .block = block};
   flat_term *terms = NULL;
   int64_t *local = NULL;

@@ -179,7 +179,8 @@ static void check_operators(const fixture *f) {
 static void check_row_col(const fixture *f) {
   const int64_t lx = f->lx, ly = f->ly;
   int64_t *rows = calloc((size_t)ly, sizeof *rows), *cols = calloc((size_t)lx, sizeof *cols);
-  int64_t *want_rows = calloc((size_t)ly, sizeof *rows), *want_cols = calloc((size_t)lx, sizeof *cols);
+  int64_t *want_rows = calloc((size_t)ly, sizeof *rows);
+  int64_t *want_cols = calloc((size_t)lx, sizeof *cols);
   for (int64_t y = 0; y < ly; y++)
     for (int64_t x = 0; x < lx; x++) {
       want_rows[y] += f->a[y * lx + x];
