@@ -12,11 +12,19 @@
 #endif
 
 /* Kernels are written once and inlined into one function per level of invrg_simd_active(). */
+#if defined(__GNUC__)
 #define PM_INLINE inline __attribute__((always_inline))
+#else
+#define PM_INLINE inline
+#endif
 
 /* Set bits of x: the instruction when @p hw (a level with POPCNT), else bit arithmetic. */
 static PM_INLINE int pm_popcount(uint64_t x, bool hw) {
+#if defined(__GNUC__)
   if (hw) return __builtin_popcountll(x);
+#else
+  (void)hw;
+#endif
   x = x - ((x >> 1) & UINT64_C(0x5555555555555555));
   x = (x & UINT64_C(0x3333333333333333)) + ((x >> 2) & UINT64_C(0x3333333333333333));
   x = (x + (x >> 4)) & UINT64_C(0x0F0F0F0F0F0F0F0F);

@@ -2,10 +2,11 @@
  * MCRG operator sums straight from a packed lattice (invrg/packed_measure.h). A product of
  * spins is −1 exactly when an odd number of them are, so on natural-order rows (bit x = site x,
  * 1 = −1) a term's value at 64 sites is the XOR of its spins' words and its row sum is
- * Lx − 2 · popcount. Rows are visited once, top to bottom, through a ring of the natural rows
- * j − 2 … j, each kept in its three shifts dx = 0, 1, 2 (bit x of shift dx holds site x − dx,
- * periodic): every term of every operator then costs a few XORs and one popcount per 64 sites.
- * Row j − 2 of the first local row lies two rows up: one natural row from the rank above.
+ * Lx − 2 · popcount. Rows are visited once, top to bottom, through a window of consecutive
+ * natural rows (a block and the two rows above it), each kept in its three shifts dx = 0, 1, 2
+ * (bit x of shift dx holds site x − dx, periodic): every term of every operator then costs a
+ * few XORs and one popcount per 64 sites, counted on a whole block at once. Row −2 of the
+ * first local row lies two rows up: one natural row from the rank above.
  */
 #include <stdbool.h>
 #include <stdlib.h>
@@ -16,8 +17,8 @@
 
 enum {
   SHIFTS = INVRG_MCRG_HALO + 1, /* dx = 0 … 2 */
-  RING = INVRG_MCRG_HALO + 1,   /* rows j − 2 … j */
-  SLOTS = RING * SHIFTS,        /* (dy, dx) → slot dy · SHIFTS + dx */
+  ABOVE = INVRG_MCRG_HALO + 1,  /* dy = 0 … 2 */
+  SLOTS = ABOVE * SHIFTS,        /* (dy, dx) → slot dy · SHIFTS + dx */
   TAG_ROW = 16,                 /* the row sent down (the halo's persistent requests use 0 … 3) */
   VEC_LIMIT = 31,               /* vectors of ≤ 8 set bits a byte between flushes: ≤ 248 */
   ACC = 64,                     /* byte counters per term */
@@ -195,7 +196,7 @@ static PM_INLINE void window_rows(window *s, const uint64_t *above, invrg_simd_l
     const int nb = p->ny - j0 < s->block ? p->ny - j0 : s->block;
     for (int k = 0; k < nb; k++) enter_row(s, j0 + k, k + 2, above);
     const uint64_t *slot[SLOTS]; /* S(dy, dx) of the block's rows: rows j0 − dy … in shift dx */
-    for (int dy = 0; dy < RING; dy++)
+    for (int dy = 0; dy < ABOVE; dy++)
       for (int dx = 0; dx < SHIFTS; dx++) slot[dy * SHIFTS + dx] = win_row(s, dx, 2 - dy);
     count_block(s, slot, nb * s->n, level);
     for (int dx = 0; dx < SHIFTS; dx++) /* the last two rows: above the next block */
