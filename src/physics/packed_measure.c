@@ -74,7 +74,7 @@ INVRG_TARGET_AVX512 static __m512i side_vector(const uint64_t *b, int i, int n, 
                                                uint64_t tail, int o, __mmask8 valid) {
   const __m512i v = _mm512_maskz_loadu_epi64(valid, b + i);
   const int top = (int)((half - 1) & 63); /* bit of site half − 1 in word n − 1 */
-  const __mmask8 last = n - 1 - i < 8 ? (__mmask8)(1u << (n - 1 - i)) : 0;
+  const __mmask8 last = (__mmask8)(n - 1 - i < 8 ? 1u << (n - 1 - i) : 0u);
   if (o == 0) { /* site k − 1: bit 63 of the word before */
     __m512i prev = _mm512_maskz_loadu_epi64(i == 0 ? (__mmask8)(valid & 0xFE) : valid, b + i - 1);
     if (i == 0) prev = _mm512_mask_set1_epi64(prev, 1, (long long)(b[n - 1] << (63 - top)));
@@ -82,7 +82,7 @@ INVRG_TARGET_AVX512 static __m512i side_vector(const uint64_t *b, int i, int n, 
     return _mm512_mask_and_epi64(t, last, t, _mm512_set1_epi64((long long)tail));
   }
   /* site k + 1: bit 0 of the word after */
-  const __mmask8 more = n - i > 8 ? valid : (__mmask8)(valid >> 1); /* words i + 1 … n − 1 */
+  const __mmask8 more = (__mmask8)(n - i > 8 ? valid : valid >> 1); /* words i + 1 … n − 1 */
   const __m512i next = _mm512_maskz_loadu_epi64(more, b + i + 1),
                 t = _mm512_or_si512(_mm512_srli_epi64(v, 1), _mm512_slli_epi64(next, 63));
   return _mm512_mask_set1_epi64(t, last, (long long)(b[n - 1] >> 1 | (b[0] & 1) << top));
@@ -95,7 +95,7 @@ INVRG_TARGET_AVX512 static void obs_row_avx512(const invrg_packed *p, int j, __m
                  *u = invrg_packed_row(p, 1, j - 1), *d = invrg_packed_row(p, 1, j + 1);
   const int n = p->words, o = (int)((p->y0 + j) & 1);
   for (int i = 0; i < n; i += 8) {
-    const __mmask8 valid = n - i >= 8 ? 0xFF : (__mmask8)((1u << (n - i)) - 1);
+    const __mmask8 valid = (__mmask8)(n - i >= 8 ? 0xFFu : (1u << (n - i)) - 1);
     const __m512i va = _mm512_maskz_loadu_epi64(valid, a + i),
                   vb = _mm512_maskz_loadu_epi64(valid, b + i),
                   vu = _mm512_maskz_loadu_epi64(valid, u + i),

@@ -169,7 +169,7 @@ static void check_operators(const fixture *f) {
   enum { N_PARSED = (int)(sizeof parsed_defs / sizeof parsed_defs[0]) };
   invrg_operator ops[N_PARSED];
   for (int k = 0; k < N_PARSED; k++) {
-    char name[16];
+    char name[24];
     snprintf(name, sizeof name, "parsed%d", k);
     OK(invrg_operator_parse(name, parsed_defs[k], &ops[k]));
   }
