@@ -129,4 +129,18 @@ void invrg_packed_pack_row(const int8_t *spins, int64_t lx, int64_t gy, uint64_t
 void invrg_packed_unpack_row(const uint64_t *row0, const uint64_t *row1, int64_t lx, int64_t gy,
                              int8_t *spins);
 
+/** Words of a natural-order row: ⌈Lx / 64⌉. */
+static inline int invrg_packed_natural_words(const invrg_packed *p) {
+  return (int)((p->lx + 63) / 64);
+}
+
+/**
+ * Local row @p j (−1 … ny, halos included) in natural order: site x in bit x mod 64 of word
+ * x / 64 of @p out (invrg_packed_natural_words() words; 1 = spin −1, padding bits 0). It is the
+ * interleave of the row's two colour rows: the even sites x = 2k from colour (y mod 2), the odd
+ * ones from the other (y the global row). By bit spreading (BMI2's deposit at the AVX-512
+ * level of invrg_simd_active(), shifts and masks elsewhere: the same bits). Not collective.
+ */
+void invrg_packed_natural_row(const invrg_packed *p, int j, uint64_t *out);
+
 #endif

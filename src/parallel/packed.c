@@ -468,3 +468,54 @@ invrg_err invrg_packed_to_lattice(const invrg_packed *p, invrg_lattice *lat) {
 cleanup:
   return err;
 }
+
+/* ---------------------------------------------------------------- natural-order rows */
+/* (Included here, not at the top, to keep this block in one piece for merges.) */
+#include "invrg/simd.h"
+#if INVRG_SIMD_X86
+#include <immintrin.h>
+#endif
+
+/* Bits 0 … 31 of v moved to bits 0, 2, … 62 (bit j to bit 2j): five shift-and-mask steps. */
+static inline uint64_t spread_even(uint64_t v) {
+  v &= UINT64_C(0x00000000FFFFFFFF);
+  v = (v | v << 16) & UINT64_C(0x0000FFFF0000FFFF);
+  v = (v | v << 8) & UINT64_C(0x00FF00FF00FF00FF);
+  v = (v | v << 4) & UINT64_C(0x0F0F0F0F0F0F0F0F);
+  v = (v | v << 2) & UINT64_C(0x3333333333333333);
+  return (v | v << 1) & UINT64_C(0x5555555555555555);
+}
+
+/* Natural word 2i + h holds colour-row bits 32h … 32h + 31 of word i of both rows: the sites
+ * x = 2k (even row) in the even bits, x = 2k + 1 (odd row) in the odd bits. */
+static void interleave_portable(const uint64_t *even, const uint64_t *odd, int n, uint64_t *out) {
+  for (int i = 0; 2 * i < n; i++) {
+    out[2 * i] = spread_even(even[i]) | spread_even(odd[i]) << 1;
+    if (2 * i + 1 < n) out[2 * i + 1] = spread_even(even[i] >> 32) | spread_even(odd[i] >> 32) << 1;
+  }
+}
+
+#if INVRG_SIMD_X86
+/* The same by BMI2's parallel deposit (AVX-512 level of the dispatcher: it has BMI2). */
+INVRG_TARGET_AVX512 static void interleave_bmi2(const uint64_t *even, const uint64_t *odd, int n,
+                                                uint64_t *out) {
+  const uint64_t e = UINT64_C(0x5555555555555555), o = ~e;
+  for (int i = 0; 2 * i < n; i++) {
+    out[2 * i] = _pdep_u64(even[i], e) | _pdep_u64(odd[i], o);
+    if (2 * i + 1 < n) out[2 * i + 1] = _pdep_u64(even[i] >> 32, e) | _pdep_u64(odd[i] >> 32, o);
+  }
+}
+#endif
+
+void invrg_packed_natural_row(const invrg_packed *p, int j, uint64_t *out) {
+  const int c = (int)((p->y0 + j + 2 * p->ly) & 1); /* the colour of the even sites x = 2k */
+  const uint64_t *even = invrg_packed_row(p, c, j), *odd = invrg_packed_row(p, 1 - c, j);
+  const int n = invrg_packed_natural_words(p);
+#if INVRG_SIMD_X86
+  if (invrg_simd_active() >= INVRG_SIMD_AVX512) {
+    interleave_bmi2(even, odd, n, out);
+    return;
+  }
+#endif
+  interleave_portable(even, odd, n, out);
+}

@@ -1,0 +1,259 @@
+/* Observables and row and column sums straight from a packed lattice (invrg/packed_measure.h),
+ * by XORs and popcounts of whole words; the MCRG operator sums are in packed_measure_mcrg.c.
+ * Each kernel is written once (always inlined) and compiled per level of invrg_simd_active():
+ * the POPCNT instruction and wider vectors where the level has them, the same numbers. */
+#include <limits.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "invrg/packed_measure.h"
+#include "packed_measure_internal.h"
+
+/* ---------------------------------------------------------------- observables */
+
+/*
+ * Word i of colour-1 row b shifted onto the sites of a colour-0 row of parity o (y even: 0):
+ * bit k gets b's site k − 1 (o = 0) or k + 1 (o = 1), modulo the half sites of a row
+ * (invrg/packed.h). The edge words, which wrap and must keep their padding bits 0.
+ */
+static PM_INLINE uint64_t side_word(const uint64_t *b, int i, int words, int64_t half,
+                                    uint64_t tail, int o) {
+  if (o == 0) {
+    const uint64_t last = b[(half - 1) >> 6] >> ((half - 1) & 63) & 1;
+    return (b[i] << 1 | (i > 0 ? b[i - 1] >> 63 : last)) & (i == words - 1 ? tail : ~UINT64_C(0));
+  }
+  const uint64_t first = b[0] & 1;
+  return b[i] >> 1 | (i + 1 < words ? b[i + 1] << 63 : first << ((half - 1) & 63));
+}
+
+/* Unequal pairs of colour-0 word a with its four neighbours; −1 spins of words a and b. */
+static PM_INLINE void obs_word(uint64_t a, uint64_t b, uint64_t u, uint64_t d, uint64_t t,
+                               bool hw, int64_t *unequal, int64_t *minus) {
+  const int same = pm_popcount(a ^ b, hw);
+  *unequal += pm_popcount(a ^ u, hw) + pm_popcount(a ^ d, hw) + same + pm_popcount(a ^ t, hw);
+  *minus += same + 2 * pm_popcount(a & b, hw); /* popcount(a) + popcount(b) */
+}
+
+/* Local row j: colour-0 row a against colour-1 rows j − 1, j, j + 1. */
+static PM_INLINE void obs_row(const invrg_packed *p, int j, bool hw, int64_t *unequal,
+                              int64_t *minus) {
+  const uint64_t *a = invrg_packed_row(p, 0, j), *b = invrg_packed_row(p, 1, j),
+                 *u = invrg_packed_row(p, 1, j - 1), *d = invrg_packed_row(p, 1, j + 1);
+  const int n = p->words, o = (int)((p->y0 + j) & 1);
+  int64_t ue = 0, mi = 0;
+  obs_word(a[0], b[0], u[0], d[0], side_word(b, 0, n, p->half, p->tail, o), hw, &ue, &mi);
+  if (o == 0)
+    for (int i = 1; i < n - 1; i++)
+      obs_word(a[i], b[i], u[i], d[i], b[i] << 1 | b[i - 1] >> 63, hw, &ue, &mi);
+  else
+    for (int i = 1; i < n - 1; i++)
+      obs_word(a[i], b[i], u[i], d[i], b[i] >> 1 | b[i + 1] << 63, hw, &ue, &mi);
+  if (n > 1)
+    obs_word(a[n - 1], b[n - 1], u[n - 1], d[n - 1], side_word(b, n - 1, n, p->half, p->tail, o),
+             hw, &ue, &mi);
+  *unequal += ue;
+  *minus += mi;
+}
+
+static PM_INLINE void obs_rows(const invrg_packed *p, bool hw, int64_t count[2]) {
+  count[0] = count[1] = 0;
+  for (int j = 0; j < p->ny; j++) obs_row(p, j, hw, &count[0], &count[1]);
+}
+
+static void obs_rows_generic(const invrg_packed *p, int64_t count[2]) { obs_rows(p, false, count); }
+#if INVRG_SIMD_X86
+INVRG_TARGET_AVX2 static void obs_rows_avx2(const invrg_packed *p, int64_t count[2]) {
+  obs_rows(p, true, count);
+}
+
+/* Words i … i + 7 of colour-1 row b shifted as side_word() does, lanes past the row 0. The
+ * wraps: o = 0 carries site half − 1 into word 0 and clears the last word's padding; o = 1
+ * puts site 0 at bit half − 1 of the last word. */
+INVRG_TARGET_AVX512 static __m512i side_vector(const uint64_t *b, int i, int n, int64_t half,
+                                               uint64_t tail, int o, __mmask8 valid) {
+  const __m512i v = _mm512_maskz_loadu_epi64(valid, b + i);
+  const int top = (int)((half - 1) & 63); /* bit of site half − 1 in word n − 1 */
+  const __mmask8 last = (__mmask8)(n - 1 - i < 8 ? 1u << (n - 1 - i) : 0u);
+  if (o == 0) { /* site k − 1: bit 63 of the word before */
+    __m512i prev = _mm512_maskz_loadu_epi64(i == 0 ? (__mmask8)(valid & 0xFE) : valid, b + i - 1);
+    if (i == 0) prev = _mm512_mask_set1_epi64(prev, 1, (long long)(b[n - 1] << (63 - top)));
+    const __m512i t = _mm512_or_si512(_mm512_slli_epi64(v, 1), _mm512_srli_epi64(prev, 63));
+    return _mm512_mask_and_epi64(t, last, t, _mm512_set1_epi64((long long)tail));
+  }
+  /* site k + 1: bit 0 of the word after */
+  const __mmask8 more = (__mmask8)(n - i > 8 ? valid : valid >> 1); /* words i + 1 … n − 1 */
+  const __m512i next = _mm512_maskz_loadu_epi64(more, b + i + 1),
+                t = _mm512_or_si512(_mm512_srli_epi64(v, 1), _mm512_slli_epi64(next, 63));
+  return _mm512_mask_set1_epi64(t, last, (long long)(b[n - 1] >> 1 | (b[0] & 1) << top));
+}
+
+/* obs_row eight words a vector: lanes past the row are 0 and count nothing. */
+INVRG_TARGET_AVX512 static void obs_row_avx512(const invrg_packed *p, int j, __m512i *unequal,
+                                               __m512i *minus) {
+  const uint64_t *a = invrg_packed_row(p, 0, j), *b = invrg_packed_row(p, 1, j),
+                 *u = invrg_packed_row(p, 1, j - 1), *d = invrg_packed_row(p, 1, j + 1);
+  const int n = p->words, o = (int)((p->y0 + j) & 1);
+  for (int i = 0; i < n; i += 8) {
+    const __mmask8 valid = (__mmask8)(n - i >= 8 ? 0xFFu : (1u << (n - i)) - 1);
+    const __m512i va = _mm512_maskz_loadu_epi64(valid, a + i),
+                  vb = _mm512_maskz_loadu_epi64(valid, b + i),
+                  vu = _mm512_maskz_loadu_epi64(valid, u + i),
+                  vd = _mm512_maskz_loadu_epi64(valid, d + i),
+                  vt = side_vector(b, i, n, p->half, p->tail, o, valid);
+    const __m512i same = pm_pop_bytes(_mm512_xor_si512(va, vb)),
+                  both = pm_pop_bytes(_mm512_and_si512(va, vb));
+    __m512i bytes = _mm512_add_epi8(same, pm_pop_bytes(_mm512_xor_si512(va, vt)));
+    bytes = _mm512_add_epi8(bytes, pm_pop_bytes(_mm512_xor_si512(va, vu)));
+    bytes = _mm512_add_epi8(bytes, pm_pop_bytes(_mm512_xor_si512(va, vd)));
+    *unequal = _mm512_add_epi64(*unequal, pm_sum_bytes(bytes)); /* ≤ 32 a byte */
+    /* popcount(a) + popcount(b) = popcount(a ^ b) + 2 popcount(a & b): one table less */
+    *minus = _mm512_add_epi64(*minus,
+                              pm_sum_bytes(_mm512_add_epi8(same, _mm512_add_epi8(both, both))));
+  }
+}
+
+/* Rows of fewer than 8 words (Lx < 1024) would fill a vector only partly: POPCNT word by word
+ * does them faster. */
+INVRG_TARGET_AVX512 static void obs_rows_avx512(const invrg_packed *p, int64_t count[2]) {
+  if (p->words < 8) {
+    obs_rows(p, true, count);
+    return;
+  }
+  __m512i unequal = _mm512_setzero_si512(), minus = _mm512_setzero_si512();
+  for (int j = 0; j < p->ny; j++) obs_row_avx512(p, j, &unequal, &minus);
+  count[0] = _mm512_reduce_add_epi64(unequal);
+  count[1] = _mm512_reduce_add_epi64(minus);
+}
+#endif
+
+invrg_err invrg_packed_observables_sums(const invrg_packed *p, invrg_config_sums *out) {
+  invrg_err err = INVRG_SUCCESS;
+  int64_t count[2], total[2]; /* unequal pairs, −1 spins */
+  switch (invrg_simd_active()) {
+#if INVRG_SIMD_X86
+    case INVRG_SIMD_AVX512: obs_rows_avx512(p, count); break;
+    case INVRG_SIMD_AVX2: obs_rows_avx2(p, count); break;
+#endif
+    default: obs_rows_generic(p, count); break;
+  }
+  if (p->size > 1)
+    INVRG_MPI_CALL(MPI_Allreduce(count, total, 2, MPI_INT64_T, MPI_SUM, p->comm));
+  else
+    total[0] = count[0], total[1] = count[1];
+  const int64_t N = p->lx * p->ly;
+  out->bonds = 2 * N - 2 * total[0]; /* 4 bonds for each of the N/2 colour-0 sites */
+  out->magnetisation = N - 2 * total[1];
+  out->sites = N;
+cleanup:
+  return err;
+}
+
+/* ---------------------------------------------------------------- row and column sums */
+
+/* Bit-sliced counters: PLANES planes count up to 2^PLANES − 1 rows between flushes. */
+enum { PLANES = 8, FLUSH_ROWS = (1 << PLANES) - 1 };
+
+/* Adds row r (1 = −1) to the counters planes[b][i]: a ripple-carry add, bit plane by plane. */
+static PM_INLINE void counters_add(uint64_t *restrict planes, const uint64_t *restrict r,
+                                   int words) {
+  for (int i = 0; i < words; i++) {
+    uint64_t carry = r[i];
+    for (int b = 0; b < PLANES; b++) {
+      uint64_t *c = planes + (size_t)b * (size_t)words + i;
+      const uint64_t t = *c & carry;
+      *c ^= carry;
+      carry = t;
+    }
+  }
+}
+
+/* Row r's −1 spins. */
+static PM_INLINE int64_t row_minus(const uint64_t *r, int words, bool hw) {
+  int64_t m = 0;
+  for (int i = 0; i < words; i++) m += pm_popcount(r[i], hw);
+  return m;
+}
+
+/* Local rows [j0, j1): the even-x sites (colour y mod 2) into planes[0], the odd into [1];
+ * sums[j] = Σ_x s of row j = Lx − 2 · popcount of its two colour rows. */
+static PM_INLINE void counters_rows(const invrg_packed *p, int j0, int j1, bool hw,
+                                    uint64_t *planes, int64_t *sums) {
+  const size_t size = (size_t)PLANES * (size_t)p->words;
+  for (int j = j0; j < j1; j++) {
+    const int c = (int)((p->y0 + j) & 1);
+    const uint64_t *even = invrg_packed_row(p, c, j), *odd = invrg_packed_row(p, 1 - c, j);
+    counters_add(planes, even, p->words);
+    counters_add(planes + size, odd, p->words);
+    sums[j] = p->lx - 2 * (row_minus(even, p->words, hw) + row_minus(odd, p->words, hw));
+  }
+}
+
+static void counters_generic(const invrg_packed *p, int j0, int j1, uint64_t *planes,
+                             int64_t *sums) {
+  counters_rows(p, j0, j1, false, planes, sums);
+}
+#if INVRG_SIMD_X86
+INVRG_TARGET_AVX2 static void counters_avx2(const invrg_packed *p, int j0, int j1,
+                                            uint64_t *planes, int64_t *sums) {
+  counters_rows(p, j0, j1, true, planes, sums);
+}
+INVRG_TARGET_AVX512 static void counters_avx512(const invrg_packed *p, int j0, int j1,
+                                                uint64_t *planes, int64_t *sums) {
+  counters_rows(p, j0, j1, true, planes, sums);
+}
+#endif
+
+/* The counts into minus[x] (−1 spins of column x), x = 2k + parity; clears the planes. */
+static void counters_flush(const invrg_packed *p, uint64_t *planes, int parity, int64_t *minus) {
+  const int words = p->words;
+  for (int64_t k = 0; k < p->half; k++) {
+    int64_t v = 0;
+    for (int b = 0; b < PLANES; b++)
+      v += (int64_t)(planes[(size_t)b * (size_t)words + (size_t)(k >> 6)] >> (k & 63) & 1) << b;
+    minus[2 * k + parity] += v;
+  }
+  memset(planes, 0, (size_t)PLANES * (size_t)words * sizeof *planes);
+}
+
+/* −1 spins of each column of the local rows into minus[], sums of the local rows into sums[]. */
+static void local_sums(const invrg_packed *p, uint64_t *planes, int64_t *minus, int64_t *sums) {
+  const invrg_simd_level level = invrg_simd_active();
+  for (int j0 = 0; j0 < p->ny; j0 += FLUSH_ROWS) {
+    const int j1 = p->ny - j0 < FLUSH_ROWS ? p->ny : j0 + FLUSH_ROWS;
+    switch (level) {
+#if INVRG_SIMD_X86
+      case INVRG_SIMD_AVX512: counters_avx512(p, j0, j1, planes, sums); break;
+      case INVRG_SIMD_AVX2: counters_avx2(p, j0, j1, planes, sums); break;
+#endif
+      default: counters_generic(p, j0, j1, planes, sums); break;
+    }
+    for (int parity = 0; parity < 2; parity++)
+      counters_flush(p, planes + (size_t)parity * PLANES * (size_t)p->words, parity, minus);
+  }
+}
+
+invrg_err invrg_packed_row_col_sums(const invrg_packed *p, int64_t *row_sums, int64_t *col_sums) {
+  invrg_err err = INVRG_SUCCESS;
+  uint64_t *planes = NULL;
+  int64_t *minus = NULL;
+  INVRG_CHECK(p->lx <= INT_MAX, INVRG_ERR_RUNTIME,
+              "column sums of a packed lattice: Lx = %lld is more than 2^31 - 1", (long long)p->lx);
+  planes = calloc(2 * (size_t)PLANES * (size_t)p->words, sizeof *planes);
+  minus = calloc((size_t)p->lx, sizeof *minus);
+  INVRG_CHECK_ALLOC(planes);
+  INVRG_CHECK_ALLOC(minus);
+  local_sums(p, planes, minus, row_sums + p->y0);
+  for (int64_t x = 0; x < p->lx; x++) minus[x] = p->ny - 2 * minus[x]; /* Σ_y s of my rows */
+  if (p->size > 1) {
+    INVRG_MPI_CALL(MPI_Allgather(MPI_IN_PLACE, 0, MPI_DATATYPE_NULL, row_sums, p->ny, MPI_INT64_T,
+                                 p->comm));
+    INVRG_MPI_CALL(MPI_Allreduce(minus, col_sums, (int)p->lx, MPI_INT64_T, MPI_SUM, p->comm));
+  } else {
+    memcpy(col_sums, minus, (size_t)p->lx * sizeof *col_sums);
+  }
+cleanup:
+  free(planes);
+  free(minus);
+  return err;
+}

@@ -1,0 +1,308 @@
+/*
+ * MCRG operator sums straight from a packed lattice (invrg/packed_measure.h). A product of
+ * spins is −1 exactly when an odd number of them are, so on natural-order rows (bit x = site x,
+ * 1 = −1) a term's value at 64 sites is the XOR of its spins' words and its row sum is
+ * Lx − 2 · popcount. Rows are visited once, top to bottom, through a window of consecutive
+ * natural rows (a block and the two rows above it), each kept in its three shifts dx = 0, 1, 2
+ * (bit x of shift dx holds site x − dx, periodic): every term of every operator then costs a
+ * few XORs and one popcount per 64 sites, counted on a whole block at once. Row −2 of the
+ * first local row lies two rows up: one natural row from the rank above.
+ */
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "invrg/packed_measure.h"
+#include "packed_measure_internal.h"
+
+enum {
+  SHIFTS = INVRG_MCRG_HALO + 1, /* dx = 0 … 2 */
+  ABOVE = INVRG_MCRG_HALO + 1,  /* dy = 0 … 2 */
+  SLOTS = ABOVE * SHIFTS,        /* (dy, dx) → slot dy · SHIFTS + dx */
+  TAG_ROW = 16,                 /* the row sent down (the halo's persistent requests use 0 … 3) */
+  VEC_LIMIT = 31,               /* vectors of ≤ 8 set bits a byte between flushes: ≤ 248 */
+  ACC = 64,                     /* byte counters per term */
+  BLOCK_WORDS = 512             /* words of a block of rows (a few KB per shift) */
+};
+
+/* A term as the slots of its spins. */
+typedef struct {
+  int n_spins;
+  int slot[INVRG_OP_MAX_SPINS];
+} flat_term;
+
+/* out = the natural row r (Lx sites, n words) shifted by d: bit x holds site (x − d) mod Lx.
+ * The d sites Lx − d … Lx − 1 wrap to bits 0 … d − 1; they lie in the last word (Lx even). */
+static PM_INLINE void shift_row(const uint64_t *restrict r, int64_t lx, int n, int d,
+                                uint64_t *restrict out) {
+  d = (int)(d % lx);
+  if (d == 0) {
+    memcpy(out, r, (size_t)n * sizeof *out);
+    return;
+  }
+  const uint64_t wrap = r[n - 1] >> ((lx - d) & 63) & ((UINT64_C(1) << d) - 1);
+  out[0] = r[0] << d | wrap;
+  for (int w = 1; w < n; w++) out[w] = r[w] << d | r[w - 1] >> (64 - d);
+  if (lx % 64 != 0) out[n - 1] &= (UINT64_C(1) << (lx % 64)) - 1; /* padding stays 0 */
+}
+
+/* −1 values of a term on words [w0, w1): popcount of the XOR of its spins' words. */
+static PM_INLINE int64_t term_minus(const uint64_t *const *slot, const flat_term *t, int w0,
+                                    int w1, bool hw) {
+  const uint64_t *a = slot[t->slot[0]], *b = slot[t->slot[1]], *c = slot[t->slot[2]],
+                 *d = slot[t->slot[3]];
+  int64_t m = 0;
+  switch (t->n_spins) { /* unused slots point at slot 0: never read */
+    case 1: for (int w = w0; w < w1; w++) m += pm_popcount(a[w], hw); break;
+    case 2: for (int w = w0; w < w1; w++) m += pm_popcount(a[w] ^ b[w], hw); break;
+    case 3: for (int w = w0; w < w1; w++) m += pm_popcount(a[w] ^ b[w] ^ c[w], hw); break;
+    default: for (int w = w0; w < w1; w++) m += pm_popcount(a[w] ^ b[w] ^ c[w] ^ d[w], hw); break;
+  }
+  return m;
+}
+
+#if INVRG_SIMD_X86
+/* Adds the set bits of term t's XORs over words [w0, w1) (a multiple of 8 of them) into the
+ * 64 byte counters at @p acc, eight words a vector (AVX-512): at most 8 a vector, so up to
+ * VEC_LIMIT vectors between flushes. */
+INVRG_TARGET_AVX512 static void term_bytes_avx512(const uint64_t *const *slot, const flat_term *t,
+                                                  int w0, int w1, uint8_t *acc) {
+  const uint64_t *r[INVRG_OP_MAX_SPINS];
+  for (int q = 0; q < INVRG_OP_MAX_SPINS; q++) r[q] = slot[t->slot[q]];
+  __m512i bytes = _mm512_loadu_si512(acc);
+#define LOAD(q) _mm512_loadu_si512(r[q] + w)
+  switch (t->n_spins) { /* 0x96: a ^ b ^ c in one ternary-logic instruction */
+    case 1:
+      for (int w = w0; w < w1; w += 8) bytes = _mm512_add_epi8(bytes, pm_pop_bytes(LOAD(0)));
+      break;
+    case 2:
+      for (int w = w0; w < w1; w += 8)
+        bytes = _mm512_add_epi8(bytes, pm_pop_bytes(_mm512_xor_si512(LOAD(0), LOAD(1))));
+      break;
+    case 3:
+      for (int w = w0; w < w1; w += 8)
+        bytes = _mm512_add_epi8(
+            bytes, pm_pop_bytes(_mm512_ternarylogic_epi64(LOAD(0), LOAD(1), LOAD(2), 0x96)));
+      break;
+    default:
+      for (int w = w0; w < w1; w += 8) {
+        const __m512i x = _mm512_ternarylogic_epi64(LOAD(0), LOAD(1), LOAD(2), 0x96);
+        bytes = _mm512_add_epi8(bytes, pm_pop_bytes(_mm512_xor_si512(x, LOAD(3))));
+      }
+      break;
+  }
+#undef LOAD
+  _mm512_storeu_si512(acc, bytes);
+}
+
+/* The same four words a vector (AVX2; w1 − w0 a multiple of 4), into the first 32 counters. */
+INVRG_TARGET_AVX2 static void term_bytes_avx2(const uint64_t *const *slot, const flat_term *t,
+                                              int w0, int w1, uint8_t *acc) {
+  const uint64_t *r[INVRG_OP_MAX_SPINS];
+  for (int q = 0; q < INVRG_OP_MAX_SPINS; q++) r[q] = slot[t->slot[q]];
+  __m256i bytes = _mm256_loadu_si256((const __m256i *)acc);
+  for (int w = w0; w < w1; w += 4) {
+    __m256i x = _mm256_loadu_si256((const __m256i *)(r[0] + w));
+    for (int q = 1; q < t->n_spins; q++)
+      x = _mm256_xor_si256(x, _mm256_loadu_si256((const __m256i *)(r[q] + w)));
+    bytes = _mm256_add_epi8(bytes, pm_pop_bytes256(x));
+  }
+  _mm256_storeu_si256((__m256i *)acc, bytes);
+}
+#endif
+
+/*
+ * A window of consecutive natural rows j0 − 2 … j0 + B − 1 in each shift dx, row after row
+ * without gaps, so that the rows j0 … j0 + nb − 1 of a block and the rows dy above them are
+ * each one range of nb · n words: a term is counted on a whole block at once (short rows
+ * would otherwise pay a term's setup per row).
+ */
+typedef struct {
+  const invrg_packed *p;
+  int n;     /* words of a natural row */
+  int block; /* B: rows of a block */
+  uint64_t *win; /* [SHIFTS][B + 2][n] */
+  const flat_term *terms;
+  int n_terms;
+  int64_t *minus; /* [n_terms]: −1 values of each term so far */
+  uint8_t *acc;   /* [n_terms][ACC]: byte counters not yet added to minus */
+  int used;       /* vectors added to acc since the last flush */
+} window;
+
+/* Row position @p pos (row j0 − 2 + pos) of shift @p dx. */
+static uint64_t *win_row(const window *s, int dx, int pos) {
+  return s->win + ((size_t)dx * (size_t)(s->block + 2) + (size_t)pos) * (size_t)s->n;
+}
+
+/* The byte counters into minus; clears them. */
+static PM_INLINE void flush_counters(window *s) {
+  for (int t = 0; t < s->n_terms; t++) {
+    uint8_t *acc = s->acc + (size_t)t * ACC;
+    int64_t m = 0;
+    for (int k = 0; k < ACC; k++) m += acc[k];
+    s->minus[t] += m;
+    memset(acc, 0, ACC);
+  }
+  s->used = 0;
+}
+
+/* Counts every term on words [0, len) of its slots. The vector levels add byte counters over
+ * whole vectors in pieces of at most VEC_LIMIT vectors (AVX2's four words a vector also at the
+ * AVX-512 level when a block is shorter than 32 words), the last len mod vw words by POPCNT. */
+static PM_INLINE void count_block(window *s, const uint64_t *const *slot, int len,
+                                  invrg_simd_level level) {
+#if INVRG_SIMD_X86
+  if (level != INVRG_SIMD_GENERIC) {
+    const int vw = level == INVRG_SIMD_AVX512 && len >= 32 ? 8 : 4; /* words a vector */
+    const int full = len - len % vw;
+    for (int w0 = 0; w0 < full; w0 += VEC_LIMIT * vw) {
+      const int w1 = full - w0 < VEC_LIMIT * vw ? full : w0 + VEC_LIMIT * vw;
+      if (s->used + (w1 - w0) / vw > VEC_LIMIT) flush_counters(s);
+      for (int t = 0; t < s->n_terms; t++) {
+        uint8_t *acc = s->acc + (size_t)t * ACC;
+        if (vw == 8)
+          term_bytes_avx512(slot, &s->terms[t], w0, w1, acc);
+        else
+          term_bytes_avx2(slot, &s->terms[t], w0, w1, acc);
+      }
+      s->used += (w1 - w0) / vw;
+    }
+    if (full < len)
+      for (int t = 0; t < s->n_terms; t++)
+        s->minus[t] += term_minus(slot, &s->terms[t], full, len, true);
+    return;
+  }
+#endif
+  (void)level;
+  for (int t = 0; t < s->n_terms; t++) s->minus[t] += term_minus(slot, &s->terms[t], 0, len, false);
+}
+
+/* Puts local row j at position pos of the window, in its three shifts (row −2: *above). */
+static PM_INLINE void enter_row(window *s, int j, int pos, const uint64_t *above) {
+  uint64_t *r = win_row(s, 0, pos);
+  if (j == -INVRG_MCRG_HALO)
+    memcpy(r, above, (size_t)s->n * sizeof *r);
+  else
+    invrg_packed_natural_row(s->p, j, r);
+  for (int dx = 1; dx < SHIFTS; dx++) shift_row(r, s->p->lx, s->n, dx, win_row(s, dx, pos));
+}
+
+/* All local rows, block by block; then the counters into minus. */
+static PM_INLINE void window_rows(window *s, const uint64_t *above, invrg_simd_level level) {
+  const invrg_packed *p = s->p;
+  enter_row(s, -2, 0, above);
+  enter_row(s, -1, 1, above);
+  for (int j0 = 0; j0 < p->ny; j0 += s->block) {
+    const int nb = p->ny - j0 < s->block ? p->ny - j0 : s->block;
+    for (int k = 0; k < nb; k++) enter_row(s, j0 + k, k + 2, above);
+    const uint64_t *slot[SLOTS]; /* S(dy, dx) of the block's rows: rows j0 − dy … in shift dx */
+    for (int dy = 0; dy < ABOVE; dy++)
+      for (int dx = 0; dx < SHIFTS; dx++) slot[dy * SHIFTS + dx] = win_row(s, dx, 2 - dy);
+    count_block(s, slot, nb * s->n, level);
+    for (int dx = 0; dx < SHIFTS; dx++) /* the last two rows: above the next block */
+      memmove(win_row(s, dx, 0), win_row(s, dx, nb), 2 * (size_t)s->n * sizeof *s->win);
+  }
+  flush_counters(s);
+}
+
+static void window_generic(window *s, const uint64_t *above) {
+  window_rows(s, above, INVRG_SIMD_GENERIC);
+}
+#if INVRG_SIMD_X86
+INVRG_TARGET_AVX2 static void window_avx2(window *s, const uint64_t *above) {
+  window_rows(s, above, INVRG_SIMD_AVX2);
+}
+INVRG_TARGET_AVX512 static void window_avx512(window *s, const uint64_t *above) {
+  window_rows(s, above, INVRG_SIMD_AVX512);
+}
+#endif
+
+/* The natural row two above local row 0: the rank above's row ny − 2 (its halo row −1 when
+ * it has a single row; on one rank, my own row ny − 2, periodically). */
+static invrg_err row_from_above(const invrg_packed *p, uint64_t *send, uint64_t *above) {
+  invrg_err err = INVRG_SUCCESS;
+  invrg_packed_natural_row(p, p->ny - 2, send); /* ny − 2 ≥ −1 */
+  if (p->size == 1) {
+    memcpy(above, send, (size_t)invrg_packed_natural_words(p) * sizeof *above);
+    goto cleanup;
+  }
+  const int lo = (p->rank + p->size - 1) % p->size, hi = (p->rank + 1) % p->size;
+  const int n = invrg_packed_natural_words(p);
+  INVRG_MPI_CALL(MPI_Sendrecv(send, n, MPI_UINT64_T, hi, TAG_ROW, above, n, MPI_UINT64_T, lo,
+                              TAG_ROW, p->comm, MPI_STATUS_IGNORE));
+cleanup:
+  return err;
+}
+
+/* The terms of all operators, flattened; returns how many. */
+static int flatten_terms(const invrg_operator *ops, int n, flat_term *terms) {
+  int k = 0;
+  for (int a = 0; a < n; a++)
+    for (int t = 0; t < ops[a].n_terms; t++, k++) {
+      memset(&terms[k], 0, sizeof terms[k]);
+      terms[k].n_spins = ops[a].n_spins[t];
+      for (int q = 0; q < ops[a].n_spins[t]; q++)
+        terms[k].slot[q] = ops[a].spin[t][q].dy * SHIFTS + ops[a].spin[t][q].dx;
+    }
+  return k;
+}
+
+/* sums[a] = Σ over a's terms of (sites − 2 · minus), summed over the ranks. */
+static invrg_err finish_sums(const invrg_packed *p, const invrg_operator *ops, int n,
+                             const int64_t *minus, int64_t *local, int64_t *sums) {
+  invrg_err err = INVRG_SUCCESS;
+  const int64_t sites = p->lx * p->ny;
+  int k = 0;
+  for (int a = 0; a < n; a++) {
+    local[a] = 0;
+    for (int t = 0; t < ops[a].n_terms; t++, k++) local[a] += sites - 2 * minus[k];
+  }
+  if (p->size > 1)
+    INVRG_MPI_CALL(MPI_Allreduce(local, sums, n, MPI_INT64_T, MPI_SUM, p->comm));
+  else
+    memcpy(sums, local, (size_t)n * sizeof *sums);
+cleanup:
+  return err;
+}
+
+invrg_err invrg_packed_operators_evaluate(const invrg_operator *ops, int n,
+                                          const invrg_packed *p, int64_t *sums) {
+  invrg_err err = INVRG_SUCCESS;
+  const int words = invrg_packed_natural_words(p);
+  const int fit = BLOCK_WORDS / words > 1 ? BLOCK_WORDS / words : 1; /* rows of a block */
+  const int block = fit < p->ny ? fit : p->ny;
+  window s = {.p = p, .n = words, .block = block};
+  flat_term *terms = NULL;
+  int64_t *local = NULL;
+  uint64_t *send = NULL;
+  const size_t cap = (size_t)(n > 0 ? n : 1) * INVRG_OP_MAX_TERMS;
+  terms = malloc(cap * sizeof *terms);
+  s.minus = calloc(cap, sizeof *s.minus);
+  s.acc = calloc(cap * ACC, 1);
+  local = calloc((size_t)(n > 0 ? n : 1), sizeof *local);
+  s.win = malloc(((size_t)SHIFTS * (size_t)(block + 2) + 2) * (size_t)words * sizeof *s.win);
+  INVRG_CHECK_ALLOC(terms);
+  INVRG_CHECK_ALLOC(s.minus);
+  INVRG_CHECK_ALLOC(s.acc);
+  INVRG_CHECK_ALLOC(local);
+  INVRG_CHECK_ALLOC(s.win);
+  send = s.win + (size_t)SHIFTS * (size_t)(block + 2) * (size_t)words;
+  s.terms = terms;
+  s.n_terms = flatten_terms(ops, n, terms);
+  INVRG_CALL(row_from_above(p, send, send + words));
+  switch (invrg_simd_active()) {
+#if INVRG_SIMD_X86
+    case INVRG_SIMD_AVX512: window_avx512(&s, send + words); break;
+    case INVRG_SIMD_AVX2: window_avx2(&s, send + words); break;
+#endif
+    default: window_generic(&s, send + words); break;
+  }
+  INVRG_CALL(finish_sums(p, ops, n, s.minus, local, sums));
+cleanup:
+  free(terms);
+  free(s.minus);
+  free(s.acc);
+  free(local);
+  free(s.win);
+  return err;
+}
