@@ -25,27 +25,7 @@ enum {
   CLASSES = 12      /* sym3: parent up (2) × up neighbours V + H (3) × diagonal up (2) */
 };
 
-/* ------------------------------------------------------------------ natural rows */
-
-/* bit i of x (i < 32) moved to bit 2i */
-static inline uint64_t spread32(uint64_t x) {
-  x = (x | x << 16) & UINT64_C(0x0000FFFF0000FFFF);
-  x = (x | x << 8) & UINT64_C(0x00FF00FF00FF00FF);
-  x = (x | x << 4) & UINT64_C(0x0F0F0F0F0F0F0F0F);
-  x = (x | x << 2) & UINT64_C(0x3333333333333333);
-  return (x | x << 1) & UINT64_C(0x5555555555555555);
-}
-
-void invrg_dream_planes_natural_row(const uint64_t *row0, const uint64_t *row1, int64_t lx,
-                                    int64_t gy, uint64_t *out) {
-  const uint64_t *even = gy & 1 ? row1 : row0, *odd = gy & 1 ? row0 : row1; /* packed.h */
-  const int64_t words = (lx + 63) / 64;
-  for (int64_t m = 0; m < words; m++) {
-    const int shift = (int)(32 * (m & 1));
-    out[m] = spread32(even[m >> 1] >> shift & 0xffffffffu) |
-             spread32(odd[m >> 1] >> shift & 0xffffffffu) << 1;
-  }
-}
+/* ------------------------------------------------------------------ shifted rows */
 
 /* out[X] = R[X − 1] (@p dir = −1) or R[X + 1] (+1), periodic in n sites; padding stays 0. */
 static void shift_row(const uint64_t *R, int64_t n, int dir, uint64_t *out) {
@@ -241,10 +221,8 @@ static void natural_row(const invrg_dream_coarse *c, int64_t Y, uint64_t *out) {
     out[0] = c->spin < 0;
     return;
   }
-  const invrg_packed *p = c->packed;
-  const int64_t gy = ((Y % c->lc) + c->lc) % c->lc, j = c->whole ? gy : Y - p->y0;
-  invrg_dream_planes_natural_row(invrg_packed_row(p, 0, (int)j), invrg_packed_row(p, 1, (int)j),
-                                 c->lc, gy, out);
+  const int64_t gy = ((Y % c->lc) + c->lc) % c->lc;
+  invrg_packed_natural_row(c->packed, (int)(c->whole ? gy : Y - c->packed->y0), out);
 }
 
 /* The rows around coarse row Y and their shifts, moved on by one row when Y follows. */

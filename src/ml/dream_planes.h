@@ -17,11 +17,6 @@ typedef struct invrg_dream_planes_work invrg_dream_planes_work;
 invrg_err invrg_dream_planes_work_create(int64_t max_lc, invrg_dream_planes_work **out);
 void invrg_dream_planes_work_destroy(invrg_dream_planes_work **w);
 
-/* Global row @p gy of a packed lattice @p lx wide (its colour rows row0, row1) in natural order:
- * bit x mod 64 of word x / 64 = site x (1 = spin −1), padding 0. */
-void invrg_dream_planes_natural_row(const uint64_t *row0, const uint64_t *row1, int64_t lx,
-                                    int64_t gy, uint64_t *out);
-
 /* bits[j][k]: all ones if bit 31 − j of threshold k is set, else 0. */
 void invrg_dream_planes_thresholds(const uint32_t T12[12], uint32_t bits[32][12]);
 

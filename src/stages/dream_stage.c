@@ -133,6 +133,13 @@ static invrg_err dream_check(const invrg_run *run) {
                                        "save_levels holds %lld, outside 1 .. levels = %lld",
                                        (long long)d->save_levels[i], (long long)d->levels);
     else if (cfg->output.configs_format_kind == INVRG_CONFIGS_PACKED &&
+             d->lattice_kind == INVRG_MC_LATTICE_PACKED && L < 8) /* packed levels are written in whole rows */
+      found = invrg_config_input_error(cfg, "dream", "save_levels",
+                                       "packed configurations need rows of at least 8 spins: "
+                                       "level %lld (L = %lld) is too small",
+                                       (long long)d->save_levels[i], (long long)L);
+    else if (cfg->output.configs_format_kind == INVRG_CONFIGS_PACKED &&
+             d->lattice_kind != INVRG_MC_LATTICE_PACKED &&
              (L / run->groups->px < 8 || (L / run->groups->px) % 8 != 0))
       found = invrg_config_input_error(cfg, "dream", "save_levels",
                                        "packed configurations need blocks at least 8 wide: level "
