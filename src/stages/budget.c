@@ -18,6 +18,7 @@ static const double GiB = 1073741824.0;
 
 /* Bytes per spin of the largest lattice a rank holds (measured, see budget.h). */
 #define DREAM_LEVELS_PER_SPIN (4.0 / 3.0)   /* all levels, the MCRG blockings written into them */
+#define PACKED_LEVELS_PER_SPIN (1.0 / 6.0)  /* the same, one bit per spin (&dream lattice) */
 #define CORRELATIONS_PER_SPIN 10.0          /* correlation functions: FFT slabs and redistributed
                                                spins (measured 8); the cheap path needs O(L) */
 #define CONV_LOGITS_PER_SPIN (8.0 + 1.25)   /* logits and whole copies of the lattices */
@@ -208,8 +209,11 @@ invrg_err invrg_budget_check_dream(const invrg_run *run, bool conv, int kernel) 
   const double B_acc = B < 2 ? 2 : B;
   const double rec = n_meas * INVRG_N_PRIMARY;
   /* Lattices: the top level and the ones below, on the rank's share of the group's grid. */
-  const double corr_per_spin = cfg->analyze.correlation_functions ? CORRELATIONS_PER_SPIN : 0;
-  double per_spin = DREAM_LEVELS_PER_SPIN + corr_per_spin;
+  const bool functions = cfg->analyze.correlations && cfg->analyze.correlation_functions;
+  const bool packed = d->lattice_kind == INVRG_MC_LATTICE_PACKED;
+  double per_spin = (packed ? PACKED_LEVELS_PER_SPIN : DREAM_LEVELS_PER_SPIN) +
+                    (functions ? CORRELATIONS_PER_SPIN : 0);
+  if (packed && functions) per_spin += DREAM_LEVELS_PER_SPIN; /* int8 copies for the FFT */
   if (conv && kernel > 3) per_spin += CONV_LOGITS_PER_SPIN;
   double need = N * per_spin / (double)g->ranks_per_group + FIXED_BYTES;
   /* Accumulators: MCRG up, down (every level) and blocked pairs, a copy for checkpoints. */
