@@ -296,7 +296,8 @@ static const char *const cost_names[N_COSTS] = {"generation", "observables", "mc
  * [level][generation, observables, mcrg, correlations] (timings are not results: /run is the
  * part of the run file that describes the run), and in the log also as nanoseconds per fine
  * site (all ranks' seconds over all sites dreamed at that level). @p seconds [level][cost] of
- * this rank, @p dreamed: samples this rank dreamed in this run. Collective on the world.
+ * this rank, @p dreamed: samples its group dreamed in this run (counted on group rank 0).
+ * Collective on the world.
  */
 static invrg_err report_costs(const invrg_run *run, double *seconds, int levels, int64_t dreamed) {
   invrg_err err = INVRG_SUCCESS;
@@ -384,7 +385,7 @@ typedef struct {
   int64_t *block_sizes;    /* [block] */
   size_t n_means;
   double seconds[N_COSTS * (INVRG_MAX_LEVELS + 1)]; /* [level][cost] of this rank */
-  int64_t dreamed;         /* samples this rank dreamed in this run */
+  int64_t dreamed;         /* samples this rank's group dreamed in this run (on group rank 0) */
   double spins;            /* fine spins this rank dreamed (progress) */
   int64_t resident_at_start;
 } dream_job;
@@ -619,7 +620,7 @@ static invrg_err dream_windows(dream_job *job) {
       INVRG_CALL(dream_sample(job, k, (uint64_t)invrg_reducer_range_item(g, first, k)));
       invrg_progress_update(&progress, (double)(k_before + k + 1), job->spins);
       job->done[k] = 1;
-      job->dreamed++;
+      if (g->rank == 0) job->dreamed++; /* a sample once, however many ranks share it */
       invrg_ckpt_decision decision; /* a safe point between samples */
       INVRG_CALL(invrg_checkpoint_poll(run->ckpt, g->cart, &decision));
       if (decision != INVRG_CKPT_NONE) INVRG_CALL(invrg_dream_state_save(&ds, decision));
