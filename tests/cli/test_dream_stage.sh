@@ -199,4 +199,23 @@ print(f'{b:.3f} bytes per spin of the top level per rank (peaks {peak[12] / 2**2
 sys.exit(0 if 1.0 < b <= 1.5 else 1)" \
   && pass "big dreams: memory grows by at most 1.5 bytes per top-level spin per rank" \
   || fail "big dreams: memory grows by more than 1.5 bytes per top-level spin per rank"
+# --- packed big dreams: ≤ 0.25 bytes per top-level spin per rank (issue budget), measured the
+# same way from 8192² to 16384² (packed, random bit planes, measured at the top, saved)
+for lv in 13 14; do
+  printf "&run stages = 'dream', output = 'pbig$lv.h5', seed = 2 /\n&dream model = 'sym3', params = 0.5459, 0.62776, 1.40962, levels = $lv, n_samples = 1, measure_from = $lv, save_levels = $lv, save_max = 1, lattice = 'packed', random_bits = 'planes' /\n&parallel ranks_per_group = 2 /\n&analyze operators = 'swendsen', 'paper36', mcrg_levels = 4 /\n" > pbig$lv.nml
+  expect_status 0 "one packed $((1 << lv))² dream on a group of 2" -- "$MPIEXEC" -n 2 "$INVRG" pbig$lv.nml
+  grep -F "dream memory" out.txt
+done
+"$PYTHON" -c "
+import h5py, sys
+peak, spins = {}, {}
+for lv in (13, 14):
+    f = h5py.File(f'pbig{lv}.h5', 'r')
+    peak[lv], spins[lv] = f['run'].attrs['dream_peak_bytes'], 4**lv / 2  # per rank of the group
+    assert f[f'dream/L{2**lv}/configs'].shape == (1, 2**lv, 2**lv)
+b = (peak[14] - peak[13]) / (spins[14] - spins[13])
+print(f'{b:.3f} bytes per spin of the top level per rank (peaks {peak[13] / 2**20:.1f} and {peak[14] / 2**20:.1f} MiB)')
+sys.exit(0 if 0.125 <= b <= 0.25 else 1)" \
+  && pass "packed big dreams: memory grows by at most 0.25 bytes per top-level spin per rank" \
+  || fail "packed big dreams: memory grows by more than 0.25 bytes per top-level spin per rank"
 finish
