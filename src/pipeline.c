@@ -343,7 +343,12 @@ invrg_err invrg_pipeline_run(const invrg_cli *cli) {
   invrg_log(INVRG_LOG_INFO, "peak memory %.1f MiB per rank (the largest, rank %d)",
             (double)peak / 1048576.0, peak_rank);
   INVRG_CALL(invrg_runfile_write_log(run.file)); /* the log up to here */
-  INVRG_CALL(invrg_runfile_finish(&run.file, INVRG_SUCCESS));
+  err = invrg_runfile_finish(&run.file, INVRG_SUCCESS);
+  /* A run file HDF5 failed to close (e.g. the disk filled at its last flush) leaves HDF5 1.10
+   * with a freed file in its table, which it would close again when MPI_Finalize ends the
+   * library (a crash: HDFFV-11052): no orderly exit after that. */
+  if (err == INVRG_ERR_RUNTIME) abort_run(&run);
+  INVRG_CALL(err);
   INVRG_CALL(invrg_checkpoint_remove(run.ckpt));
   invrg_log(INVRG_LOG_INFO, "wrote %s", cfg.run.output);
 cleanup:
