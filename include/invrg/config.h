@@ -55,6 +55,9 @@ typedef enum {
   INVRG_MC_METROPOLIS,
   INVRG_MC_HEATBATH
 } invrg_mc_algorithm;
+/** &dream refine_algorithm: the sweeps that refine dreamed levels. */
+typedef enum { INVRG_REFINE_HEATBATH, INVRG_REFINE_METROPOLIS } invrg_refine_algorithm;
+
 /** &dream random_bits: one 32-bit word per fine spin, or bit planes (dream_packed.h). */
 typedef enum { INVRG_RANDOM_BITS_WORDS, INVRG_RANDOM_BITS_PLANES } invrg_random_bits;
 
@@ -168,6 +171,10 @@ typedef struct {
   invrg_mc_lattice lattice_kind;
   char random_bits[INVRG_NAME_LEN];              /**< words | planes (packed sym3) */
   invrg_random_bits random_bits_kind;
+  int64_t refine_sweeps, refine_from;            /**< refined dreams: sweeps per level, from */
+  char refine_algorithm[INVRG_NAME_LEN];         /**< heatbath | metropolis */
+  invrg_refine_algorithm refine_algorithm_kind;
+  double refine_beta;                            /**< K of the refining sweeps */
   int64_t save_levels[32];
   int n_save_levels;
   int64_t save_max;

@@ -28,8 +28,17 @@
 #include "invrg/model.h"
 #include "invrg/packed.h"
 
+/** Monte Carlo sweeps after each step from a level on (refined dreams; packed levels). */
+typedef struct {
+  int sweeps;      /**< sweeps per level (0: none) */
+  int from;        /**< first level refined */
+  bool heatbath;   /**< heat bath, else Metropolis (multispin.h) */
+  double K;        /**< coupling of the sweeps */
+} invrg_dream_refine;
+
 typedef struct {
   bool packed;
+  invrg_dream_refine refine;
   bool planes; /* packed sym3 with random bit planes (dream_packed.h) */
   int levels;
   const invrg_model *m, *m_small; /* the model; the k = 3 one of the first n_small levels */
@@ -52,12 +61,16 @@ invrg_err invrg_dream_levels_create(const invrg_groups *g, int levels, int halo,
                                     const invrg_model *m_small, int n_small,
                                     invrg_dream_levels *out);
 
+/** Refines every packed level from refine->from on after its step (invrg_dream_levels_step()). */
+void invrg_dream_levels_set_refine(invrg_dream_levels *d, const invrg_dream_refine *refine);
+
 /** Frees everything; accepts a zeroed struct. Collective on the group. */
 void invrg_dream_levels_destroy(invrg_dream_levels *d);
 
 /**
  * Level @p level of sample @p sample dreamed from level − 1 (level 1: from @p seed_spin), its
- * halos exchanged. Collective on the group.
+ * halos exchanged, then refined if asked: refine.sweeps multispin sweeps at refine.K with the
+ * streams (seed, INVRG_RNG_REFINE, sample, level·2^24 + sweep). Collective on the group.
  */
 invrg_err invrg_dream_levels_step(invrg_dream_levels *d, int level, int8_t seed_spin,
                                   uint64_t seed, uint64_t sample);

@@ -22,7 +22,13 @@ typedef struct {
   double K;        /**< coupling βJ */
   uint64_t seed;   /**< &run seed */
   uint64_t chain;  /**< item index of the chain */
+  invrg_rng_purpose purpose; /**< the updates' stream; 0 (left out) = INVRG_RNG_MC */
 } invrg_mc_chain;
+
+/** The purpose of @p c's update streams: INVRG_RNG_MC unless it says otherwise. */
+static inline invrg_rng_purpose invrg_mc_chain_purpose(const invrg_mc_chain *c) {
+  return c->purpose == 0 ? INVRG_RNG_MC : c->purpose;
+}
 
 /** What an update did, for progress lines (summed over the group). */
 typedef struct {

@@ -135,6 +135,9 @@ static const char *const mc_algorithms[] = {[INVRG_MC_WOLFF] = "wolff", [INVRG_M
                                             [INVRG_MC_METROPOLIS] = "metropolis",
                                             [INVRG_MC_HEATBATH] = "heatbath",
                                             [INVRG_MC_HEATBATH + 1] = NULL};
+static const char *const refine_algorithms[] = {[INVRG_REFINE_HEATBATH] = "heatbath",
+                                                [INVRG_REFINE_METROPOLIS] = "metropolis",
+                                                [INVRG_REFINE_METROPOLIS + 1] = NULL};
 static const char *const random_bits_names[] = {[INVRG_RANDOM_BITS_WORDS] = "words",
                                                 [INVRG_RANDOM_BITS_PLANES] = "planes",
                                                 [INVRG_RANDOM_BITS_PLANES + 1] = NULL};
@@ -343,6 +346,21 @@ static const invrg_nl_key dream_keys[] = {
                     "packed lattices); 'planes': sym3 on packed lattices draws random bit planes "
                     "only while a spin is undecided, several times faster, the same "
                     "distribution with other draws"},
+    {.name = "refine_sweeps", .type = INVRG_NL_INT, SCALAR, AT(dream.refine_sweeps),
+     .default_text = "0", .min = 0, .max = 1e6,
+     .description = "refined dreams: Monte Carlo sweeps at refine_beta after the step of every "
+                    "level from refine_from on (lattice = 'packed': multispin sweeps)"},
+    {.name = "refine_from", .type = INVRG_NL_INT, SCALAR, AT(dream.refine_from),
+     .default_text = "1", .min = 1, .max = INVRG_MAX_LEVELS,
+     .description = "first level refined (L = 2^level)"},
+    {.name = "refine_algorithm", .type = INVRG_NL_STRING, SCALAR, AT(dream.refine_algorithm),
+     .string_size = INVRG_NAME_LEN, .default_text = "'heatbath'", .choices = refine_algorithms,
+     INDEX(dream.refine_algorithm_kind),
+     .description = "the refining sweeps: heatbath or metropolis (checkerboard, multispin)"},
+    {.name = "refine_beta", .type = INVRG_NL_REAL, SCALAR, AT(dream.refine_beta),
+     .default_text = "0.44068679350977147", .min = -INFINITY, .max = INFINITY,
+     .validate = validate_positive,
+     .description = "coupling K of the refining sweeps; the default is K_c"},
     {.name = "measure_from", .type = INVRG_NL_INT, SCALAR, AT(dream.measure_from),
      .default_text = "3", .min = 1, .max = INVRG_MAX_LEVELS,
      .description = "measure every level from this one on (L = 2^level)"},

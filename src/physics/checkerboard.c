@@ -342,7 +342,7 @@ invrg_err invrg_mc_checkerboard_sweep(invrg_lattice *lat, const invrg_mc_chain *
   thresholds th;
   thresholds_init(chain->K, &th);
   invrg_rng_stream stream;
-  invrg_rng_stream_init(&stream, chain->seed, INVRG_RNG_MC, chain->chain, step);
+  invrg_rng_stream_init(&stream, chain->seed, invrg_mc_chain_purpose(chain), chain->chain, step);
   sweep_ctx ctx = {.lat = lat, .stream = &stream, .th = &th, .heatbath = heatbath,
                    .kernel = invrg_simd_active(), .flips = 0};
   int ranks = 1;

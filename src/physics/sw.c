@@ -222,7 +222,7 @@ invrg_err invrg_mc_sw_sweep(invrg_lattice *lat, const invrg_mc_chain *chain, uin
   invrg_err err = INVRG_SUCCESS;
   const int nx = w->nx, ny = w->ny;
   invrg_rng_stream rs;
-  invrg_rng_stream_init(&rs, chain->seed, INVRG_RNG_MC, chain->chain, step);
+  invrg_rng_stream_init(&rs, chain->seed, invrg_mc_chain_purpose(chain), chain->chain, step);
   open_bonds(lat, w, &rs, invrg_mc_bond_threshold(chain->K));
 
   /* A local root is its component's smallest site: its global index is the first label. */

@@ -205,7 +205,7 @@ static int64_t one_cluster(invrg_wolff *w, const invrg_rng_stream *chain_stream,
 static void run_clusters(invrg_lattice *lat, const invrg_mc_chain *chain, int64_t n,
                          int64_t flip_target, invrg_wolff *w, invrg_mc_counts *counts) {
   invrg_rng_stream rs; /* one key per chain: the cluster number goes into the counter */
-  invrg_rng_stream_init(&rs, chain->seed, INVRG_RNG_MC, chain->chain, 0);
+  invrg_rng_stream_init(&rs, chain->seed, invrg_mc_chain_purpose(chain), chain->chain, 0);
   const uint32_t threshold = invrg_mc_bond_threshold(chain->K);
   spins_in(lat, w);
   for (int64_t c = 0; n >= 0 ? c < n : w->flipped < flip_target; c++) {

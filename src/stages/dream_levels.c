@@ -2,6 +2,7 @@
  * by dream.h, or packed levels stepped by dream_packed.h with int8 copies for measuring. */
 #include "invrg/dream_levels.h"
 
+#include "invrg/multispin.h"
 #include "invrg/stage_setup.h"
 
 /* Packed levels are split by rows once every rank of the group gets at least two rows. */
@@ -59,6 +60,22 @@ void invrg_dream_levels_destroy(invrg_dream_levels *d) {
   invrg_dream_packed_work_destroy(&d->pw_small);
 }
 
+void invrg_dream_levels_set_refine(invrg_dream_levels *d, const invrg_dream_refine *refine) {
+  d->refine = *refine;
+}
+
+/* The refinement of a fresh level: sweeps at K with streams of their own (rng.h: REFINE). */
+static invrg_err refine_level(invrg_dream_levels *d, int level, uint64_t seed, uint64_t sample) {
+  invrg_err err = INVRG_SUCCESS;
+  const invrg_mc_chain chain = {d->refine.K, seed, sample, INVRG_RNG_REFINE};
+  for (int s = 0; s < d->refine.sweeps; s++)
+    INVRG_CALL(invrg_multispin_sweep(d->plat[level], &chain,
+                                     (uint64_t)level << 24 | (uint64_t)s, d->refine.heatbath,
+                                     NULL));
+cleanup:
+  return err;
+}
+
 static invrg_err step_packed(invrg_dream_levels *d, int level, int8_t seed_spin, uint64_t seed,
                              uint64_t sample) {
   invrg_err err = INVRG_SUCCESS;
@@ -71,6 +88,8 @@ static invrg_err step_packed(invrg_dream_levels *d, int level, int8_t seed_spin,
     INVRG_CALL(invrg_dream_packed_step(m, d->plat[level - 1], d->plat[level], seed, sample,
                                        level, w));
   INVRG_CALL(invrg_packed_halo_exchange(d->plat[level]));
+  if (d->refine.sweeps > 0 && level >= d->refine.from)
+    INVRG_CALL(refine_level(d, level, seed, sample));
 cleanup:
   return err;
 }

@@ -122,6 +122,13 @@ static invrg_err dream_check(const invrg_run *run) {
   const invrg_config *cfg = run->cfg;
   const invrg_config_dream *d = &cfg->dream;
   invrg_model *m = NULL;
+  if (d->refine_sweeps > 0 && d->lattice_kind != INVRG_MC_LATTICE_PACKED)
+    found = invrg_config_input_error(cfg, "dream", "refine_sweeps",
+                                     "refined dreams sweep packed levels: set lattice = 'packed'");
+  if (d->refine_sweeps > 0 && d->refine_from > d->levels)
+    found = invrg_config_input_error(cfg, "dream", "refine_from",
+                                     "refine_from = %lld is above levels = %lld",
+                                     (long long)d->refine_from, (long long)d->levels);
   if (d->measure_from > d->levels)
     found = invrg_config_input_error(cfg, "dream", "measure_from",
                                      "measure_from = %lld is above levels = %lld",
@@ -444,6 +451,10 @@ static invrg_err job_buffers(dream_job *job) {
     for (int64_t l = cfg->dream.measure_from; l <= job->levels; l++) int8_levels |= UINT64_C(1) << l;
   INVRG_CALL(invrg_dream_levels_create(g, job->levels, halo, packed, planes, int8_levels, job->m,
                                        job->m_small, job->n_small, &job->lv));
+  const invrg_dream_refine refine = {(int)cfg->dream.refine_sweeps, (int)cfg->dream.refine_from,
+                                     cfg->dream.refine_algorithm_kind == INVRG_REFINE_HEATBATH,
+                                     cfg->dream.refine_beta};
+  invrg_dream_levels_set_refine(&job->lv, &refine);
   if (job->n_mine > 0) /* ranks that dream map their levels now, not page fault by page fault */
     for (int level = 0; level <= job->levels; level++)
       if (job->lv.lat[level] != NULL) invrg_lattice_populate(job->lv.lat[level]);

@@ -24,6 +24,35 @@ dream_input dpkg2.nml dpkg2.h5 "$keys, lattice = 'packed'" "&parallel ranks_per_
 expect_status 0 "packed dream split over a group of 2" -- "$MPIEXEC" -n 2 "$INVRG" dpkg2.nml
 dream_input dpkg4.nml dpkg4.h5 "$keys, lattice = 'packed'" "&parallel ranks_per_group = 4, grid = 2, 2 /"
 expect_status 0 "packed dream split over a group of 4 (int8 copies on 2x2)" -- "$MPIEXEC" -n 4 "$INVRG" dpkg4.nml
+# refined dreams (refine_sweeps: multispin heat bath after every step): the same on every layout
+rk="$keys, lattice = 'packed', random_bits = 'planes', refine_sweeps = 3, refine_from = 3"
+dream_input r1.nml r1.h5 "$rk"
+expect_status 0 "refined packed dream on 1 rank" -- "$INVRG" r1.nml
+dream_input rg2.nml rg2.h5 "$rk" "&parallel ranks_per_group = 2 /"
+expect_status 0 "refined packed dream split over a group of 2" -- "$MPIEXEC" -n 2 "$INVRG" rg2.nml
+dream_input rg4.nml rg4.h5 "$rk" "&parallel ranks_per_group = 4, grid = 2, 2 /"
+expect_status 0 "refined packed dream split over a group of 4" -- "$MPIEXEC" -n 4 "$INVRG" rg4.nml
+for other in rg2 rg4; do
+  "$PYTHON" "$SOURCE_DIR/tests/cli/compare_runs.py" r1.h5 $other.h5 > cmp.txt 2>&1
+  grep -q "1 differ: \['config/run@output'\]" cmp.txt \
+    && pass "refined dreams: $other equals 1 rank bit for bit but for the output name ($(tail -1 cmp.txt))" \
+    || { fail "refined dreams: $other differs from 1 rank"; cat cmp.txt; }
+done
+"$PYTHON" "$SOURCE_DIR/tests/cli/compare_runs.py" r1.h5 dpk1.h5 > cmp.txt 2>&1 \
+  && fail "refined dreams equal unrefined ones" || pass "refined dreams differ from unrefined ones"
+# with 100 heat-bath sweeps per level a dream is Ising at K_c: E/N and C/N at L = 8 and 16 against
+# the exact torus, within 3.2 sigma each (family-wise 0.5 % over the four)
+dream_input rphys.nml rphys.h5 "model = 'sym3', params = 0.5459, 0.62776, 1.40962, levels = 4, n_samples = 4000, measure_from = 3, lattice = 'packed', refine_sweeps = 100" "&parallel ranks_per_group = 1 /"
+sed -i "s/jackknife_blocks = 8/jackknife_blocks = 40/" rphys.nml
+expect_status 0 "refined dreams to 16² with 100 sweeps per level on 2 ranks" -- "$MPIEXEC" -n 2 "$INVRG" rphys.nml
+"$PYTHON" -c "
+import h5py, sys
+f = h5py.File('rphys.h5', 'r')
+devs = {(L, q): f[f'dream/L{L}'].attrs[q + '_dev_sigma'] for L in (8, 16) for q in ('energy', 'specific_heat')}
+print(' '.join(f'L{L} {q} {d:+.2f}' for (L, q), d in devs.items()))
+sys.exit(0 if all(abs(d) < 3.2 for d in devs.values()) else 1)" \
+  && pass "refined dreams: E/N and C/N at L = 8, 16 agree with the exact torus" \
+  || fail "refined dreams: E/N or C/N off the exact torus"
 dream_input dp.nml dp.h5 "$keys" "&output configs_format = 'packed' / &parallel ranks_per_group = 2 /"
 expect_status 0 "dream with packed configurations on a group of 2" -- "$MPIEXEC" -n 2 "$INVRG" dp.nml
 s7="model = 'sym7', params = 0.2, 0.3, 0.9, 0.05, 0.02, 0.01, 0.01, 0, 0.01, 0.02, levels = 5, n_samples = 16, measure_from = 2, save_levels = 5"
@@ -144,6 +173,8 @@ bad "run file without a model" "model_file = 'd1.h5'" "model file 'd1.h5' has no
 bad "no model at all" "levels = 4" "no model to dream with"
 sed "s/conv.h5/conv7.h5/; s/conv_kernel = 3/conv_kernel = 7/; s/conv_channels = 4/conv_channels = 2/" conv.nml > conv7.nml
 expect_status 0 "train a tiny conv k = 7 model" -- "$INVRG" conv7.nml
+bad "refine_sweeps on int8 levels" "$keys, refine_sweeps = 2" "refined dreams sweep packed levels: set lattice = 'packed'"
+bad "refine_from above levels" "$keys, lattice = 'packed', refine_sweeps = 2, refine_from = 9" "refine_from = 9 is above levels = 5"
 bad "sym7 packed on a group of 2" "$s7, lattice = 'packed'" "a sym7 model reaches two coarse rows and cannot dream on packed lattices split over 2 ranks" "&parallel ranks_per_group = 2 /"
 bad "conv k = 7 on a group of 2" "model_file = 'conv7.h5', levels = 4" "a conv model with k = 7 dreams each sample on one rank" "&parallel ranks_per_group = 2 /"
 bad "conv k = 7 packed" "model_file = 'conv7.h5', levels = 4, lattice = 'packed'" "a conv model with k = 7 dreams on int8 lattices only"
