@@ -49,7 +49,8 @@ extern const char *const invrg_train_select_names[];
 typedef enum {
   INVRG_DREAM_START_ALTERNATE, /**< +1 for even samples, −1 for odd ones */
   INVRG_DREAM_START_RANDOM,    /**< a fair coin per sample */
-  INVRG_DREAM_START_UP         /**< always +1 */
+  INVRG_DREAM_START_UP,        /**< always +1 */
+  INVRG_DREAM_START_MC         /**< a saved Monte Carlo configuration of side start_L */
 } invrg_dream_start;
 /** "alternate", "random", "up". */
 extern const char *const invrg_dream_start_names[];

@@ -165,8 +165,10 @@ typedef struct {
   double params[10];
   int n_params;
   int64_t levels, n_samples, measure_from;
-  char start[INVRG_NAME_LEN];                    /**< alternate | random | up */
+  char start[INVRG_NAME_LEN];                    /**< alternate | random | up | mc */
   invrg_dream_start start_kind;
+  int64_t start_L;                               /**< start = 'mc': side of the seeds */
+  char start_file[INVRG_PATH_LEN];               /**< start = 'mc': '' = this run's /mc */
   char lattice[INVRG_NAME_LEN];                  /**< int8 | packed: how the levels are held */
   invrg_mc_lattice lattice_kind;
   char random_bits[INVRG_NAME_LEN];              /**< words | planes (packed sym3) */

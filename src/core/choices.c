@@ -24,7 +24,8 @@ const char *const invrg_train_select_names[] = {[INVRG_SELECT_AUTO] = "auto",
 const char *const invrg_dream_start_names[] = {[INVRG_DREAM_START_ALTERNATE] = "alternate",
                                                [INVRG_DREAM_START_RANDOM] = "random",
                                                [INVRG_DREAM_START_UP] = "up",
-                                               [INVRG_DREAM_START_UP + 1] = NULL};
+                                               [INVRG_DREAM_START_MC] = "mc",
+                                               [INVRG_DREAM_START_MC + 1] = NULL};
 
 const char *const invrg_tie_rule_names[] = {[INVRG_TIE_RANDOM] = "random", [INVRG_TIE_UP] = "up",
                                             [INVRG_TIE_UPPER_LEFT] = "upper_left",

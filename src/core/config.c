@@ -332,7 +332,16 @@ static const invrg_nl_key dream_keys[] = {
     {.name = "start", .type = INVRG_NL_STRING, SCALAR, AT(dream.start),
      .string_size = INVRG_NAME_LEN, .default_text = "'alternate'",
      .choices = invrg_dream_start_names, INDEX(dream.start_kind),
-     .description = "the 1 x 1 seed: alternate (+1 for even samples, -1 for odd), random or up"},
+     .description = "the seed: a 1 x 1 spin, alternate (+1 for even samples, -1 for odd), "
+                    "random or up; or mc: sample j starts from saved Monte Carlo configuration "
+                    "j of side start_L (refined dreams; lattice = 'packed')"},
+    {.name = "start_L", .type = INVRG_NL_INT, SCALAR, AT(dream.start_L), .default_text = "0",
+     .min = 0, .max = 1 << INVRG_MAX_LEVELS,
+     .description = "start = 'mc': the side of the seeds, a power of two below 2^levels"},
+    {.name = "start_file", .type = INVRG_NL_STRING, SCALAR, AT(dream.start_file),
+     .string_size = INVRG_PATH_LEN, .default_text = "''",
+     .description = "start = 'mc': a run file holding /mc/L<start_L>/configs ('' = this run's "
+                    "stage mc, with save_configs = .true.)"},
     {.name = "lattice", .type = INVRG_NL_STRING, SCALAR, AT(dream.lattice),
      .string_size = INVRG_NAME_LEN, .default_text = "'int8'", .choices = mc_lattices,
      INDEX(dream.lattice_kind),

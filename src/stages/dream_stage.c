@@ -31,6 +31,7 @@
 #include "invrg/progress.h"
 #include "invrg/reducer.h"
 #include "invrg/schema.h"
+#include "invrg/seed_configs_io.h"
 #include "invrg/stage.h"
 #include "invrg/stage_setup.h"
 #include "invrg/summary_io.h"
@@ -117,11 +118,56 @@ cleanup:
 
 /* ------------------------------------------------------------------ check */
 
+/* The level a dream starts from: 0 (one spin), or log2(start_L) for start = 'mc'. */
+static int seed_level(const invrg_config_dream *d) {
+  int level = 0;
+  if (d->start_kind == INVRG_DREAM_START_MC)
+    while (((int64_t)1 << level) < d->start_L) level++;
+  return level;
+}
+
+/* start = 'mc': packed levels, a power-of-two start_L below the top, measured and saved above
+ * it, and a seed for every sample. */
+static invrg_err check_seeds(const invrg_config *cfg) {
+  invrg_err found = INVRG_SUCCESS;
+  const invrg_config_dream *d = &cfg->dream;
+  const int l0 = seed_level(d);
+  int64_t n = 0;
+  if (d->lattice_kind != INVRG_MC_LATTICE_PACKED)
+    found = invrg_config_input_error(cfg, "dream", "start",
+                                     "start = 'mc' dreams on packed levels: set lattice = "
+                                     "'packed'");
+  if (d->start_L < 2 || d->start_L != (int64_t)1 << l0 || l0 >= d->levels)
+    return invrg_config_input_error(cfg, "dream", "start_L",
+                                    "start = 'mc' needs start_L, a power of two from 2 to "
+                                    "2^(levels - 1) = %lld, not %lld",
+                                    1LL << (d->levels - 1), (long long)d->start_L);
+  if (d->measure_from <= l0)
+    found = invrg_config_input_error(cfg, "dream", "measure_from",
+                                     "measure_from = %lld: the levels from one above the seeds' "
+                                     "(start_L = %lld, level %d) are dreamed and measured",
+                                     (long long)d->measure_from, (long long)d->start_L, l0);
+  for (int i = 0; i < d->n_save_levels; i++)
+    if (d->save_levels[i] <= l0)
+      found = invrg_config_input_error(cfg, "dream", "save_levels",
+                                       "save_levels holds %lld, not above the seeds' level %d",
+                                       (long long)d->save_levels[i], l0);
+  invrg_err counted = invrg_seed_configs_count(cfg, &n);
+  if (counted != INVRG_SUCCESS) return counted;
+  if (n < d->n_samples)
+    found = invrg_config_input_error(cfg, "dream", "n_samples",
+                                     "n_samples = %lld dreams need as many seeds; /mc/L%lld/"
+                                     "configs holds %lld", (long long)d->n_samples,
+                                     (long long)d->start_L, (long long)n);
+  return found;
+}
+
 static invrg_err dream_check(const invrg_run *run) {
   invrg_err err = INVRG_SUCCESS, found = INVRG_SUCCESS;
   const invrg_config *cfg = run->cfg;
   const invrg_config_dream *d = &cfg->dream;
   invrg_model *m = NULL;
+  if (d->start_kind == INVRG_DREAM_START_MC) INVRG_CHECK_MORE(found, check_seeds(cfg));
   if (d->refine_sweeps > 0 && d->lattice_kind != INVRG_MC_LATTICE_PACKED)
     found = invrg_config_input_error(cfg, "dream", "refine_sweeps",
                                      "refined dreams sweep packed levels: set lattice = 'packed'");
@@ -383,6 +429,8 @@ typedef struct {
   invrg_model *m, *m_small;            /* the model; the k = 3 one of small_kernel_start */
   int n_small;                         /* levels dreamed with m_small */
   invrg_dream_levels lv;                /* the lattices of a dream, reused by every sample */
+  int seed_level;                       /* the level a dream starts from (start = 'mc': > 0) */
+  invrg_seed_configs seeds;             /* start = 'mc': the saved configurations */
   invrg_mcrg *acc[INVRG_DREAM_N_PAIRS];
   invrg_corr *corr;
   hid_t saved[INVRG_MAX_LEVELS + 1];  /* configs datasets of the saved levels, else −1 */
@@ -416,6 +464,8 @@ static void job_sizes(invrg_run *run, dream_job *job) {
   job->B_acc = job->B < 2 ? 2 : job->B;
   job->n_means = (size_t)job->n_meas * (size_t)job->B * INVRG_N_PRIMARY;
   for (int l = 0; l <= INVRG_MAX_LEVELS; l++) job->saved[l] = -1;
+  job->seed_level = seed_level(d);
+  job->seeds = (invrg_seed_configs){.file = -1, .dset = -1};
 }
 
 /* The models and their work spaces. */
@@ -427,6 +477,12 @@ static invrg_err job_models(dream_job *job) {
             invrg_model_kind_name(job->m->kind), job->m->n_params, (long long)d->n_samples,
             1LL << job->levels, 1LL << job->levels);
   INVRG_CALL(small_kernel_model(job->run, job->m, &job->m_small, &job->n_small));
+  if (job->seed_level > 0) {
+    INVRG_CALL(invrg_seed_configs_open(job->run->cfg, job->run->file->file, &job->seeds));
+    invrg_log(INVRG_LOG_INFO, "dream seeds: %lld Monte Carlo configurations of %lld x %lld "
+              "(level %d), sample j from configuration j", (long long)job->seeds.n,
+              (long long)job->seeds.L, (long long)job->seeds.L, job->seed_level);
+  }
   if (job->m_small != NULL) {
     invrg_log(INVRG_LOG_INFO, "small_kernel_start = 'paper': levels 1 .. %d with %s (k = 3)",
               job->n_small, invrg_model_kind_name(job->m_small->kind));
@@ -513,6 +569,7 @@ cleanup:
 }
 
 static void job_destroy(dream_job *job) {
+  invrg_seed_configs_close(&job->seeds);
   for (int l = 0; l <= INVRG_MAX_LEVELS; l++) invrg_h5_close(&job->saved[l]);
   for (int p = 0; p < INVRG_DREAM_N_PAIRS; p++) invrg_mcrg_destroy(&job->acc[p]);
   invrg_corr_destroy(&job->corr);
@@ -572,7 +629,14 @@ static invrg_err dream_sample(dream_job *job, int64_t k, uint64_t j) {
   const uint64_t seed = (uint64_t)cfg->run.seed;
   const int block = invrg_mcrg_block_of((int64_t)j, d->n_samples, job->B);
   const int8_t seed_spin = invrg_dream_seed_spin(d->start_kind, seed, j);
-  for (int level = 1; level <= job->levels; level++) {
+  if (job->seed_level > 0) { /* start = 'mc': configuration j as the seed level */
+    invrg_packed *p = job->lv.plat[job->seed_level];
+    double t0 = MPI_Wtime();
+    INVRG_CALL(invrg_seed_configs_read(&job->seeds, (int64_t)j, p));
+    INVRG_CALL(invrg_packed_halo_exchange(p));
+    job->seconds[(size_t)job->seed_level * N_COSTS + COST_GENERATION] += MPI_Wtime() - t0;
+  }
+  for (int level = job->seed_level + 1; level <= job->levels; level++) {
     const int64_t L = (int64_t)1 << level;
     double t0 = MPI_Wtime();
     INVRG_CALL(invrg_dream_levels_step(&job->lv, level, seed_spin, seed, j));

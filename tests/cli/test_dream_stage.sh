@@ -53,6 +53,30 @@ print(' '.join(f'L{L} {q} {d:+.2f}' for (L, q), d in devs.items()))
 sys.exit(0 if all(abs(d) < 3.2 for d in devs.values()) else 1)" \
   && pass "refined dreams: E/N and C/N at L = 8, 16 agree with the exact torus" \
   || fail "refined dreams: E/N or C/N off the exact torus"
+# seeds from Monte Carlo (start = 'mc'): Swendsen–Wang 16² configurations of this run, dreamed to 64² and
+# refined; the same on 1 rank and on a group of 2; from a start_file too
+mcs="&mc L = 16, n_chains = 4, n_therm = 50, n_samples = 40, sample_every = 2, algorithm = 'sw', save_configs = T /"
+skb="model = 'sym3', params = 0.5459, 0.62776, 1.40962, levels = 6, start = 'mc', refine_sweeps = 2, save_levels = 6, save_max = 4"
+sk="$skb, n_samples = 160, start_L = 16, measure_from = 5, lattice = 'packed'"
+for v in ms1:1 msg2:2; do
+  name=${v%:*} np=${v#*:}
+  dream_input $name.nml $name.h5 "$sk" "$mcs &parallel ranks_per_group = $np /"
+  sed -i "s/stages = 'dream'/stages = 'mc', 'dream'/" $name.nml
+  expect_status 0 "MC-seeded refined dream, group of $np" -- "$MPIEXEC" -n $np "$INVRG" $name.nml
+done
+"$PYTHON" "$SOURCE_DIR/tests/cli/compare_runs.py" ms1.h5 msg2.h5 > cmp.txt 2>&1
+grep -q "1 differ: \['config/run@output'\]" cmp.txt \
+  && pass "MC-seeded dreams: a group of 2 equals 1 rank but for the output name ($(tail -1 cmp.txt))" \
+  || { fail "MC-seeded dreams: a group of 2 differs from 1 rank"; cat cmp.txt; }
+dream_input sf.nml sf.h5 "$sk, start_file = 'ms1.h5'"
+expect_status 0 "MC-seeded dream from start_file" -- "$INVRG" sf.nml
+"$PYTHON" -c "
+import h5py, numpy as np, sys
+a, b = h5py.File('ms1.h5', 'r'), h5py.File('sf.h5', 'r')
+same = np.array_equal(a['dream/L64/configs'][()], b['dream/L64/configs'][()])
+no_small = 'dream/L16' not in a and 'dream/L32' in a
+print('ok' if same and no_small else 'FAIL', ': start_file gives the same dreams; levels from 32 measured')
+sys.exit(0 if same and no_small else 1)" && pass "start_file seeds" || fail "start_file seeds"
 dream_input dp.nml dp.h5 "$keys" "&output configs_format = 'packed' / &parallel ranks_per_group = 2 /"
 expect_status 0 "dream with packed configurations on a group of 2" -- "$MPIEXEC" -n 2 "$INVRG" dp.nml
 s7="model = 'sym7', params = 0.2, 0.3, 0.9, 0.05, 0.02, 0.01, 0.01, 0, 0.01, 0.02, levels = 5, n_samples = 16, measure_from = 2, save_levels = 5"
@@ -175,6 +199,13 @@ sed "s/conv.h5/conv7.h5/; s/conv_kernel = 3/conv_kernel = 7/; s/conv_channels = 
 expect_status 0 "train a tiny conv k = 7 model" -- "$INVRG" conv7.nml
 bad "refine_sweeps on int8 levels" "$keys, refine_sweeps = 2" "refined dreams sweep packed levels: set lattice = 'packed'"
 bad "refine_from above levels" "$keys, lattice = 'packed', refine_sweeps = 2, refine_from = 9" "refine_from = 9 is above levels = 5"
+sv="$skb, start_file = 'ms1.h5'"
+bad "start = 'mc' on int8 levels" "$sv, n_samples = 160, start_L = 16, measure_from = 5, lattice = 'int8'" "start = 'mc' dreams on packed levels: set lattice = 'packed'"
+bad "start_L not a power of two" "$sv, n_samples = 160, start_L = 24, measure_from = 5, lattice = 'packed'" "start = 'mc' needs start_L, a power of two from 2 to 2^(levels - 1) = 32, not 24"
+bad "measure_from at the seeds' level" "$sv, n_samples = 160, start_L = 16, measure_from = 4, lattice = 'packed'" "measure_from = 4: the levels from one above the seeds'"
+bad "more samples than seeds" "$sv, n_samples = 500, start_L = 16, measure_from = 5, lattice = 'packed'" "n_samples = 500 dreams need as many seeds; /mc/L16/configs holds 160"
+bad "seeds of a size not saved" "$sv, n_samples = 160, start_L = 8, measure_from = 5, lattice = 'packed'" "'ms1.h5' has no /mc/L8/configs"
+bad "seeds without stage mc" "$sk" "start = 'mc' with start_L = 16 needs stage mc with that L and save_configs = .true. in this run, or start_file"
 bad "sym7 packed on a group of 2" "$s7, lattice = 'packed'" "a sym7 model reaches two coarse rows and cannot dream on packed lattices split over 2 ranks" "&parallel ranks_per_group = 2 /"
 bad "conv k = 7 on a group of 2" "model_file = 'conv7.h5', levels = 4" "a conv model with k = 7 dreams each sample on one rank" "&parallel ranks_per_group = 2 /"
 bad "conv k = 7 packed" "model_file = 'conv7.h5', levels = 4, lattice = 'packed'" "a conv model with k = 7 dreams on int8 lattices only"

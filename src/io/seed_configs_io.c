@@ -1,0 +1,110 @@
+/* Seeds of refined dreams: saved Monte Carlo configurations read into packed lattices
+ * (seed_configs_io.h). */
+#include "invrg/seed_configs_io.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "invrg/configs_io.h"
+#include "invrg/h5util.h"
+
+/* /mc/L<L>/configs of @p file, with its shape; input error naming &dream start_L if missing. */
+static invrg_err open_dataset(const invrg_config *cfg, hid_t file, const char *name,
+                              invrg_seed_configs *s) {
+  invrg_err err = INVRG_SUCCESS;
+  char path[64], what[1200];
+  snprintf(path, sizeof path, "mc/L%lld/configs", (long long)cfg->dream.start_L);
+  snprintf(what, sizeof what, "'%s': /%s", name, path);
+  if (H5Lexists(file, "mc", H5P_DEFAULT) <= 0 || H5Lexists(file, path, H5P_DEFAULT) <= 0 ||
+      (s->dset = H5Dopen2(file, path, H5P_DEFAULT)) < 0) {
+    err = invrg_config_input_error(cfg, "dream", "start_L",
+                                   "'%s' has no /%s (stage mc with save_configs = .true. and this "
+                                   "L writes it)", name, path);
+    goto cleanup;
+  }
+  err = invrg_configs_info(s->dset, what, &s->n, &s->L, &s->packed_format);
+  if (err == INVRG_ERR_INPUT)
+    err = invrg_config_input_error(cfg, "dream", "start_file", "%s", invrg_error_message());
+cleanup:
+  return err;
+}
+
+invrg_err invrg_seed_configs_count(const invrg_config *cfg, int64_t *n) {
+  invrg_err err = INVRG_SUCCESS;
+  invrg_seed_configs s = {.file = -1, .dset = -1};
+  *n = 0;
+  if (cfg->dream.start_file[0] == '\0') { /* this run's stage mc saves them */
+    for (int i = 0; i < cfg->mc.n_L; i++)
+      if (cfg->mc.L[i] == cfg->dream.start_L && cfg->mc.save_configs)
+        *n = cfg->mc.n_chains * cfg->mc.n_samples;
+    if (*n == 0 || !invrg_config_has_stage(cfg, INVRG_STAGE_MC))
+      err = invrg_config_input_error(cfg, "dream", "start_L",
+                                     "start = 'mc' with start_L = %lld needs stage mc with that "
+                                     "L and save_configs = .true. in this run, or start_file",
+                                     (long long)cfg->dream.start_L);
+    goto cleanup;
+  }
+  INVRG_CALL(invrg_seed_configs_open(cfg, -1, &s));
+  *n = s.n;
+cleanup:
+  invrg_seed_configs_close(&s);
+  return err;
+}
+
+invrg_err invrg_seed_configs_open(const invrg_config *cfg, hid_t run_file,
+                                  invrg_seed_configs *s) {
+  invrg_err err = INVRG_SUCCESS;
+  *s = (invrg_seed_configs){.file = -1, .dset = -1};
+  const char *name = cfg->dream.start_file;
+  hid_t file = run_file;
+  if (name[0] != '\0') {
+    s->file = H5Fopen(name, H5F_ACC_RDONLY, H5P_DEFAULT);
+    if (s->file < 0) {
+      err = invrg_config_input_error(cfg, "dream", "start_file",
+                                     "cannot open '%s' (missing, or not HDF5)", name);
+      goto cleanup;
+    }
+    file = s->file;
+  } else {
+    name = cfg->run.output;
+  }
+  INVRG_CALL(open_dataset(cfg, file, name, s));
+cleanup:
+  if (err != INVRG_SUCCESS) invrg_seed_configs_close(s);
+  return err;
+}
+
+invrg_err invrg_seed_configs_read(const invrg_seed_configs *s, int64_t index, invrg_packed *p) {
+  invrg_err err = INVRG_SUCCESS;
+  const size_t row_bytes = s->packed_format ? (size_t)p->lx / 8 : (size_t)p->lx;
+  uint8_t *rows = malloc((size_t)p->ny * row_bytes + 1);
+  int8_t *spins = malloc((size_t)p->lx);
+  INVRG_CHECK_ALLOC(rows);
+  INVRG_CHECK_ALLOC(spins);
+  INVRG_CHECK(p->lx == s->L && index >= 0 && index < s->n, INVRG_ERR_RUNTIME,
+              "seed configuration %lld of %lld (L = %lld) into a %lld lattice",
+              (long long)index, (long long)s->n, (long long)s->L, (long long)p->lx);
+  INVRG_CALL(invrg_h5_read_block3(s->dset, s->packed_format ? H5T_NATIVE_UINT8 : H5T_NATIVE_INT8,
+                                  (hsize_t)index, 1, (hsize_t)p->y0, (hsize_t)p->ny, 0,
+                                  (hsize_t)row_bytes, rows));
+  for (int j = 0; j < p->ny; j++) {
+    const uint8_t *row = rows + (size_t)j * row_bytes;
+    if (s->packed_format) /* 8 spins a byte, most significant first, 1 = +1 */
+      for (int64_t x = 0; x < p->lx; x++)
+        spins[x] = (int8_t)(row[x >> 3] >> (7 - (x & 7)) & 1 ? 1 : -1);
+    else
+      memcpy(spins, row, (size_t)p->lx);
+    invrg_packed_pack_row(spins, p->lx, p->y0 + j, invrg_packed_row(p, 0, j),
+                          invrg_packed_row(p, 1, j));
+  }
+cleanup:
+  free(rows);
+  free(spins);
+  return err;
+}
+
+void invrg_seed_configs_close(invrg_seed_configs *s) {
+  invrg_h5_close(&s->dset);
+  invrg_h5_close(&s->file);
+}
