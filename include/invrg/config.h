@@ -174,6 +174,7 @@ typedef struct {
   char random_bits[INVRG_NAME_LEN];              /**< words | planes (packed sym3) */
   invrg_random_bits random_bits_kind;
   int64_t refine_sweeps, refine_from;            /**< refined dreams: sweeps per level, from */
+  int64_t compatible_sweeps;                     /**< compatible sweeps per level (first) */
   char refine_algorithm[INVRG_NAME_LEN];         /**< heatbath | metropolis */
   invrg_refine_algorithm refine_algorithm_kind;
   double refine_beta;                            /**< K of the refining sweeps */

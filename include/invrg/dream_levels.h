@@ -30,6 +30,8 @@
 
 /** Monte Carlo sweeps after each step from a level on (refined dreams; packed levels). */
 typedef struct {
+  int compatible;  /**< compatible heat-bath sweeps per level first (compatible.h; 0: none) */
+  uint64_t seed;   /**< &run seed: the tie coins of the block spins they keep */
   int sweeps;      /**< sweeps per level (0: none) */
   int from;        /**< first level refined */
   bool heatbath;   /**< heat bath, else Metropolis (multispin.h) */
@@ -45,6 +47,7 @@ typedef struct {
   int n_small;
   invrg_lattice *lat[INVRG_MAX_LEVELS + 1];  /* the levels (int8), or copies where kept (packed) */
   invrg_packed *plat[INVRG_MAX_LEVELS + 1];  /* packed: the levels 1 … levels */
+  invrg_packed *blocks[INVRG_MAX_LEVELS + 1]; /* refine.compatible: the block spins kept */
   invrg_dream_work *w, *w_small;
   invrg_dream_packed_work *pw, *pw_small;
 } invrg_dream_levels;
@@ -69,8 +72,11 @@ void invrg_dream_levels_destroy(invrg_dream_levels *d);
 
 /**
  * Level @p level of sample @p sample dreamed from level − 1 (level 1: from @p seed_spin), its
- * halos exchanged, then refined if asked: refine.sweeps multispin sweeps at refine.K with the
- * streams (seed, INVRG_RNG_REFINE, sample, level·2^24 + sweep). Collective on the group.
+ * halos exchanged, then refined if asked: refine.compatible sweeps of compatible Monte Carlo
+ * given the level's own block spins (majority, random ties: coins (seed, TIE, sample,
+ * 128 + level)) with the streams (seed, INVRG_RNG_REFINE, sample, level·2^24 + 2^23 + sweep),
+ * then refine.sweeps multispin sweeps at refine.K with the streams (seed, INVRG_RNG_REFINE,
+ * sample, level·2^24 + sweep). Collective on the group.
  */
 invrg_err invrg_dream_levels_step(invrg_dream_levels *d, int level, int8_t seed_spin,
                                   uint64_t seed, uint64_t sample);

@@ -2,7 +2,9 @@
  * by dream.h, or packed levels stepped by dream_packed.h with int8 copies for measuring. */
 #include "invrg/dream_levels.h"
 
+#include "invrg/compatible.h"
 #include "invrg/multispin.h"
+#include "invrg/packed_blockspin.h"
 #include "invrg/stage_setup.h"
 
 /* Packed levels are split by rows once every rank of the group gets at least two rows. */
@@ -51,6 +53,7 @@ cleanup:
 
 void invrg_dream_levels_destroy(invrg_dream_levels *d) {
   for (int l = INVRG_MAX_LEVELS; l >= 0; l--) {
+    invrg_packed_destroy(&d->blocks[l]);
     invrg_packed_destroy(&d->plat[l]);
     invrg_lattice_destroy(&d->lat[l]);
   }
@@ -64,9 +67,28 @@ void invrg_dream_levels_set_refine(invrg_dream_levels *d, const invrg_dream_refi
   d->refine = *refine;
 }
 
+/* Compatible sweeps of a fresh level given its own block spins (levels from 4 x 4: packed
+ * blockings need sides that are multiples of 4). */
+static invrg_err refine_compatible(invrg_dream_levels *d, int level, uint64_t seed,
+                                   uint64_t sample) {
+  invrg_err err = INVRG_SUCCESS;
+  if (level < 2) goto cleanup;
+  if (d->blocks[level] == NULL)
+    INVRG_CALL(invrg_packed_blockspin_create_coarse(d->plat[level], &d->blocks[level]));
+  const invrg_blockspin_ties ties = {INVRG_TIE_RANDOM, seed, sample, 128 + (uint64_t)level};
+  INVRG_CALL(invrg_packed_blockspin_apply(d->plat[level], &ties, d->blocks[level], NULL));
+  const invrg_mc_chain chain = {d->refine.K, seed, sample, INVRG_RNG_REFINE};
+  for (int s = 0; s < d->refine.compatible; s++)
+    INVRG_CALL(invrg_compatible_sweep(d->plat[level], d->blocks[level], &chain,
+                                      (uint64_t)level << 24 | UINT64_C(1) << 23 | (uint64_t)s));
+cleanup:
+  return err;
+}
+
 /* The refinement of a fresh level: sweeps at K with streams of their own (rng.h: REFINE). */
 static invrg_err refine_level(invrg_dream_levels *d, int level, uint64_t seed, uint64_t sample) {
   invrg_err err = INVRG_SUCCESS;
+  if (d->refine.compatible > 0) INVRG_CALL(refine_compatible(d, level, seed, sample));
   const invrg_mc_chain chain = {d->refine.K, seed, sample, INVRG_RNG_REFINE};
   for (int s = 0; s < d->refine.sweeps; s++)
     INVRG_CALL(invrg_multispin_sweep(d->plat[level], &chain,
@@ -88,7 +110,7 @@ static invrg_err step_packed(invrg_dream_levels *d, int level, int8_t seed_spin,
     INVRG_CALL(invrg_dream_packed_step(m, d->plat[level - 1], d->plat[level], seed, sample,
                                        level, w));
   INVRG_CALL(invrg_packed_halo_exchange(d->plat[level]));
-  if (d->refine.sweeps > 0 && level >= d->refine.from)
+  if ((d->refine.sweeps > 0 || d->refine.compatible > 0) && level >= d->refine.from)
     INVRG_CALL(refine_level(d, level, seed, sample));
 cleanup:
   return err;

@@ -168,10 +168,12 @@ static invrg_err dream_check(const invrg_run *run) {
   const invrg_config_dream *d = &cfg->dream;
   invrg_model *m = NULL;
   if (d->start_kind == INVRG_DREAM_START_MC) INVRG_CHECK_MORE(found, check_seeds(cfg));
-  if (d->refine_sweeps > 0 && d->lattice_kind != INVRG_MC_LATTICE_PACKED)
-    found = invrg_config_input_error(cfg, "dream", "refine_sweeps",
+  const bool refined = d->refine_sweeps > 0 || d->compatible_sweeps > 0;
+  if (refined && d->lattice_kind != INVRG_MC_LATTICE_PACKED)
+    found = invrg_config_input_error(cfg, "dream",
+                                     d->refine_sweeps > 0 ? "refine_sweeps" : "compatible_sweeps",
                                      "refined dreams sweep packed levels: set lattice = 'packed'");
-  if (d->refine_sweeps > 0 && d->refine_from > d->levels)
+  if (refined && d->refine_from > d->levels)
     found = invrg_config_input_error(cfg, "dream", "refine_from",
                                      "refine_from = %lld is above levels = %lld",
                                      (long long)d->refine_from, (long long)d->levels);
@@ -507,7 +509,9 @@ static invrg_err job_buffers(dream_job *job) {
     for (int64_t l = cfg->dream.measure_from; l <= job->levels; l++) int8_levels |= UINT64_C(1) << l;
   INVRG_CALL(invrg_dream_levels_create(g, job->levels, halo, packed, planes, int8_levels, job->m,
                                        job->m_small, job->n_small, &job->lv));
-  const invrg_dream_refine refine = {(int)cfg->dream.refine_sweeps, (int)cfg->dream.refine_from,
+  const invrg_dream_refine refine = {(int)cfg->dream.compatible_sweeps,
+                                     (uint64_t)cfg->run.seed,
+                                     (int)cfg->dream.refine_sweeps, (int)cfg->dream.refine_from,
                                      cfg->dream.refine_algorithm_kind == INVRG_REFINE_HEATBATH,
                                      cfg->dream.refine_beta};
   invrg_dream_levels_set_refine(&job->lv, &refine);

@@ -24,8 +24,9 @@ dream_input dpkg2.nml dpkg2.h5 "$keys, lattice = 'packed'" "&parallel ranks_per_
 expect_status 0 "packed dream split over a group of 2" -- "$MPIEXEC" -n 2 "$INVRG" dpkg2.nml
 dream_input dpkg4.nml dpkg4.h5 "$keys, lattice = 'packed'" "&parallel ranks_per_group = 4, grid = 2, 2 /"
 expect_status 0 "packed dream split over a group of 4 (int8 copies on 2x2)" -- "$MPIEXEC" -n 4 "$INVRG" dpkg4.nml
-# refined dreams (refine_sweeps: multispin heat bath after every step): the same on every layout
-rk="$keys, lattice = 'packed', random_bits = 'planes', refine_sweeps = 3, refine_from = 3"
+# refined dreams (compatible_sweeps, then refine_sweeps: multispin heat bath after every step):
+# the same on every layout
+rk="$keys, lattice = 'packed', random_bits = 'planes', compatible_sweeps = 1, refine_sweeps = 3, refine_from = 3"
 dream_input r1.nml r1.h5 "$rk"
 expect_status 0 "refined packed dream on 1 rank" -- "$INVRG" r1.nml
 dream_input rg2.nml rg2.h5 "$rk" "&parallel ranks_per_group = 2 /"
@@ -198,6 +199,7 @@ bad "no model at all" "levels = 4" "no model to dream with"
 sed "s/conv.h5/conv7.h5/; s/conv_kernel = 3/conv_kernel = 7/; s/conv_channels = 4/conv_channels = 2/" conv.nml > conv7.nml
 expect_status 0 "train a tiny conv k = 7 model" -- "$INVRG" conv7.nml
 bad "refine_sweeps on int8 levels" "$keys, refine_sweeps = 2" "refined dreams sweep packed levels: set lattice = 'packed'"
+bad "compatible_sweeps on int8 levels" "$keys, compatible_sweeps = 2" "refined dreams sweep packed levels: set lattice = 'packed'"
 bad "refine_from above levels" "$keys, lattice = 'packed', refine_sweeps = 2, refine_from = 9" "refine_from = 9 is above levels = 5"
 sv="$skb, start_file = 'ms1.h5'"
 bad "start = 'mc' on int8 levels" "$sv, n_samples = 160, start_L = 16, measure_from = 5, lattice = 'int8'" "start = 'mc' dreams on packed levels: set lattice = 'packed'"
