@@ -24,7 +24,7 @@ if [ "${INVRG_SANITIZE:-1}" != 0 ]; then
   # fuzzing corpus) and on every input check.
   ctest --test-dir "$san_dir" --output-on-failure --parallel 2 -L unit
   ctest --test-dir "$san_dir" --output-on-failure --parallel 2 \
-    -R 'test_(parallel|blockspin|mcrg|dream_layout|correlation|checkerboard|config_mpi)_np[124]$|fuzz_corpus|input_checks'
+    -R 'test_(parallel|blockspin|mcrg|dream_layout|correlation|checkerboard|config_mpi|packed|packed_measure|packed_blockspin|dream_packed|compatible)_np[124]$|fuzz_corpus|input_checks'
   work=$(mktemp -d)
   trap 'rm -rf "$work"' EXIT
   # Every stage, on groups of one rank and on a lattice split over a group of two.
@@ -37,7 +37,11 @@ if [ "${INVRG_SANITIZE:-1}" != 0 ]; then
        measure_from = 3, save_levels = 5 /
 &analyze mcrg_levels = 2, jackknife_blocks = 3, operators = 'swendsen', 'paper36', mcrg_on_mc = T /
 NML
-  (cd "$work" && mpirun -n 2 "$san_dir/invrg" small.nml && mpirun -n 2 "$san_dir/invrg" split.nml)
+  # The same split run on packed levels: random bit planes, Monte Carlo seeds, refining sweeps.
+  sed -e "s/split.h5/packed.h5/" -e "s/measure_from = 3, save_levels = 5/measure_from = 5, save_levels = 5, lattice = 'packed', random_bits = 'planes', start = 'mc', start_L = 16, compatible_sweeps = 1, refine_sweeps = 2/" \
+    "$work/split.nml" > "$work/packed.nml"
+  (cd "$work" && mpirun -n 2 "$san_dir/invrg" small.nml && mpirun -n 2 "$san_dir/invrg" split.nml &&
+    mpirun -n 2 "$san_dir/invrg" packed.nml)
   echo "sanitizers: unit tests, the MPI tests, the fuzzing corpus, the input checks and every stage" \
     "on 2 ranks (groups of one, and a lattice split over a group of two) are clean"
 fi

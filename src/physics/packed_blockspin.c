@@ -120,7 +120,7 @@ static void split_generic(const uint64_t *nat, int nw, int cw, uint64_t *even, u
 #if INVRG_SIMD_X86
 /* Lanes of the words w … w + 7 that are in a row of nw words. */
 INVRG_TARGET_AVX512 static inline __mmask8 lanes8(int w, int nw) {
-  return nw - w >= 8 ? (__mmask8)0xff : (__mmask8)((1u << (nw - w)) - 1);
+  return (__mmask8)(nw - w >= 8 ? 0xffu : (1u << (nw - w)) - 1);
 }
 
 /* majority_generic(), 8 words a vector. */
@@ -172,7 +172,7 @@ INVRG_TARGET_AVX512 static void deposit_avx512(const uint64_t *tie, int nw, cons
   for (int q = 0; 64 * q < n; q++) { /* bit i of coin: draw[i] ≥ 2^31 */
     uint64_t v = 0;
     for (int h = 0, i = 64 * q; h < 4 && i < n; h++, i += 16) {
-      const __mmask16 m = n - i >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << (n - i)) - 1);
+      const __mmask16 m = (__mmask16)(n - i >= 16 ? 0xffffu : (1u << (n - i)) - 1);
       const __m512i d = _mm512_maskz_loadu_epi32(m, draw + i);
       v |= (uint64_t)_mm512_mask_cmplt_epi32_mask(m, d, _mm512_setzero_si512()) << (16 * h);
     }
