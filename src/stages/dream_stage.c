@@ -162,14 +162,46 @@ static invrg_err check_seeds(const invrg_config *cfg) {
   return found;
 }
 
-static invrg_err dream_check(const invrg_run *run) {
-  invrg_err err = INVRG_SUCCESS, found = INVRG_SUCCESS;
+/* save_levels: within 1 … levels; packed configurations need whole bytes of a row (packed
+ * levels write whole rows; int8 levels their blocks of the grid). */
+static invrg_err check_save_levels(const invrg_run *run) {
+  invrg_err found = INVRG_SUCCESS;
   const invrg_config *cfg = run->cfg;
   const invrg_config_dream *d = &cfg->dream;
-  invrg_model *m = NULL;
-  if (d->start_kind == INVRG_DREAM_START_MC) INVRG_CHECK_MORE(found, check_seeds(cfg));
+  const bool packed_format = cfg->output.configs_format_kind == INVRG_CONFIGS_PACKED;
+  const bool packed = d->lattice_kind == INVRG_MC_LATTICE_PACKED;
+  for (int i = 0; i < d->n_save_levels; i++) {
+    const int64_t L = (int64_t)1 << d->save_levels[i], width = packed ? L : L / run->groups->px;
+    if (d->save_levels[i] > d->levels)
+      found = invrg_config_input_error(cfg, "dream", "save_levels",
+                                       "save_levels holds %lld, outside 1 .. levels = %lld",
+                                       (long long)d->save_levels[i], (long long)d->levels);
+    else if (packed_format && packed && L < 8)
+      found = invrg_config_input_error(cfg, "dream", "save_levels",
+                                       "packed configurations need rows of at least 8 spins: "
+                                       "level %lld (L = %lld) is too small",
+                                       (long long)d->save_levels[i], (long long)L);
+    else if (packed_format && !packed && (width < 8 || width % 8 != 0))
+      found = invrg_config_input_error(cfg, "dream", "save_levels",
+                                       "packed configurations need blocks at least 8 wide: level "
+                                       "%lld (L = %lld) on %d ranks along x is too small",
+                                       (long long)d->save_levels[i], (long long)L,
+                                       run->groups->px);
+  }
+  return found;
+}
+
+/* The keys that choose how levels are made and held: refinement, random bits, packed levels,
+ * models that need whole lattices (@p m may be NULL: this run's trained model). */
+static invrg_err check_lattice_keys(const invrg_run *run, const invrg_model *m, bool conv,
+                                    int kernel) {
+  invrg_err found = INVRG_SUCCESS;
+  const invrg_config *cfg = run->cfg;
+  const invrg_config_dream *d = &cfg->dream;
+  const bool packed = d->lattice_kind == INVRG_MC_LATTICE_PACKED;
+  const int P = run->groups->ranks_per_group;
   const bool refined = d->refine_sweeps > 0 || d->compatible_sweeps > 0;
-  if (refined && d->lattice_kind != INVRG_MC_LATTICE_PACKED)
+  if (refined && !packed)
     found = invrg_config_input_error(cfg, "dream",
                                      d->refine_sweeps > 0 ? "refine_sweeps" : "compatible_sweeps",
                                      "refined dreams sweep packed levels: set lattice = 'packed'");
@@ -177,31 +209,45 @@ static invrg_err dream_check(const invrg_run *run) {
     found = invrg_config_input_error(cfg, "dream", "refine_from",
                                      "refine_from = %lld is above levels = %lld",
                                      (long long)d->refine_from, (long long)d->levels);
+  const invrg_model_kind kind = m != NULL ? m->kind : cfg->train.model_kind;
+  const bool planes = d->random_bits_kind == INVRG_RANDOM_BITS_PLANES;
+  if (planes && (!packed || kind != INVRG_MODEL_KIND_SYM3))
+    found = invrg_config_input_error(cfg, "dream", "random_bits",
+                                     "random_bits = 'planes' dreams with a sym3 model on "
+                                     "lattice = 'packed'; this run has %s on lattice = '%s'",
+                                     invrg_model_kind_name(kind), d->lattice);
+  /* Models with a window table (sym, conv k = 3) dream on distributed lattices; the others
+   * need whole lattices. */
+  const bool distributes = m != NULL ? invrg_dream_distributes(m) : !(conv && kernel > 3);
+  if (packed && !distributes)
+    found = invrg_config_input_error(cfg, "dream", "lattice",
+                                     "a conv model with k = %d dreams on int8 lattices only "
+                                     "(lattice = 'int8')", kernel);
+  if (packed && m != NULL && distributes && !invrg_dream_packed_supports(m, P))
+    found = invrg_config_input_error(cfg, "dream", "lattice",
+                                     "a %s model reaches two coarse rows and cannot dream on "
+                                     "packed lattices split over %d ranks; use lattice = 'int8' "
+                                     "or ranks_per_group = 1",
+                                     invrg_model_kind_name(m->kind), P);
+  if (!distributes && P > 1)
+    found = invrg_config_input_error(cfg, "parallel", "ranks_per_group",
+                                     "a conv model with k = %d dreams each sample on one rank; "
+                                     "use ranks_per_group = 1 (samples spread over all ranks)",
+                                     kernel);
+  return found;
+}
+
+static invrg_err dream_check(const invrg_run *run) {
+  invrg_err err = INVRG_SUCCESS, found = INVRG_SUCCESS;
+  const invrg_config *cfg = run->cfg;
+  const invrg_config_dream *d = &cfg->dream;
+  invrg_model *m = NULL;
+  if (d->start_kind == INVRG_DREAM_START_MC) INVRG_CHECK_MORE(found, check_seeds(cfg));
   if (d->measure_from > d->levels)
     found = invrg_config_input_error(cfg, "dream", "measure_from",
                                      "measure_from = %lld is above levels = %lld",
                                      (long long)d->measure_from, (long long)d->levels);
-  for (int i = 0; i < d->n_save_levels; i++) {
-    const int64_t L = (int64_t)1 << d->save_levels[i];
-    if (d->save_levels[i] > d->levels)
-      found = invrg_config_input_error(cfg, "dream", "save_levels",
-                                       "save_levels holds %lld, outside 1 .. levels = %lld",
-                                       (long long)d->save_levels[i], (long long)d->levels);
-    else if (cfg->output.configs_format_kind == INVRG_CONFIGS_PACKED &&
-             d->lattice_kind == INVRG_MC_LATTICE_PACKED && L < 8) /* packed levels are written in whole rows */
-      found = invrg_config_input_error(cfg, "dream", "save_levels",
-                                       "packed configurations need rows of at least 8 spins: "
-                                       "level %lld (L = %lld) is too small",
-                                       (long long)d->save_levels[i], (long long)L);
-    else if (cfg->output.configs_format_kind == INVRG_CONFIGS_PACKED &&
-             d->lattice_kind != INVRG_MC_LATTICE_PACKED &&
-             (L / run->groups->px < 8 || (L / run->groups->px) % 8 != 0))
-      found = invrg_config_input_error(cfg, "dream", "save_levels",
-                                       "packed configurations need blocks at least 8 wide: level "
-                                       "%lld (L = %lld) on %d ranks along x is too small",
-                                       (long long)d->save_levels[i], (long long)L,
-                                       run->groups->px);
-  }
+  INVRG_CHECK_MORE(found, check_save_levels(run));
   if (invrg_stage_fits_source(cfg, INVRG_SOURCE_DREAM) && d->measure_from <= d->levels &&
       d->levels - d->measure_from >= 1) {
     int64_t sizes[INVRG_MAX_LEVELS + 1];
@@ -226,36 +272,7 @@ static invrg_err dream_check(const invrg_run *run) {
                         : cfg->train.model_kind == INVRG_MODEL_KIND_CONV;
   const int kernel = (int)(m != NULL ? m->kernel : conv ? cfg->train.conv_kernel : 3);
   INVRG_CHECK_MORE(found, invrg_budget_check_dream(run, conv, kernel)); /* memory, disk, ranges */
-  /* Models with a window table (sym, conv k = 3) dream on distributed lattices; the others
-   * need whole lattices. */
-  const bool distributes = m != NULL ? invrg_dream_distributes(m) : !(conv && kernel > 3);
-  if (d->random_bits_kind == INVRG_RANDOM_BITS_PLANES &&
-      (d->lattice_kind != INVRG_MC_LATTICE_PACKED ||
-       (m != NULL ? m->kind != INVRG_MODEL_KIND_SYM3
-                  : d->model_kind != INVRG_DREAM_MODEL_NONE ||
-                        cfg->train.model_kind != INVRG_MODEL_KIND_SYM3)))
-    found = invrg_config_input_error(cfg, "dream", "random_bits",
-                                     "random_bits = 'planes' dreams with a sym3 model on "
-                                     "lattice = 'packed'; this run has %s on lattice = '%s'",
-                                     m != NULL ? invrg_model_kind_name(m->kind) : "another model",
-                                     d->lattice);
-  if (d->lattice_kind == INVRG_MC_LATTICE_PACKED && !distributes)
-    found = invrg_config_input_error(cfg, "dream", "lattice",
-                                     "a conv model with k = %d dreams on int8 lattices only "
-                                     "(lattice = 'int8')", kernel);
-  const int P = run->groups->ranks_per_group;
-  if (d->lattice_kind == INVRG_MC_LATTICE_PACKED && m != NULL && distributes &&
-      !invrg_dream_packed_supports(m, P))
-    found = invrg_config_input_error(cfg, "dream", "lattice",
-                                     "a %s model reaches two coarse rows and cannot dream on "
-                                     "packed lattices split over %d ranks; use lattice = 'int8' "
-                                     "or ranks_per_group = 1",
-                                     invrg_model_kind_name(m->kind), P);
-  if (!distributes && run->groups->ranks_per_group > 1)
-    found = invrg_config_input_error(cfg, "parallel", "ranks_per_group",
-                                     "a conv model with k = %d dreams each sample on one rank; "
-                                     "use ranks_per_group = 1 (samples spread over all ranks)",
-                                     kernel);
+  INVRG_CHECK_MORE(found, check_lattice_keys(run, m, conv, kernel));
 cleanup:
   invrg_model_destroy(&m);
   return err != INVRG_SUCCESS ? err : found;
@@ -506,7 +523,8 @@ static invrg_err job_buffers(dream_job *job) {
   const bool planes = cfg->dream.random_bits_kind == INVRG_RANDOM_BITS_PLANES;
   uint64_t int8_levels = 0; /* packed: the FFT of the correlation functions reads int8 spins */
   if (cfg->analyze.correlations && cfg->analyze.correlation_functions)
-    for (int64_t l = cfg->dream.measure_from; l <= job->levels; l++) int8_levels |= UINT64_C(1) << l;
+    for (int64_t l = cfg->dream.measure_from; l <= job->levels; l++)
+      int8_levels |= UINT64_C(1) << l;
   INVRG_CALL(invrg_dream_levels_create(g, job->levels, halo, packed, planes, int8_levels, job->m,
                                        job->m_small, job->n_small, &job->lv));
   const invrg_dream_refine refine = {(int)cfg->dream.compatible_sweeps,
@@ -552,7 +570,8 @@ static invrg_err job_accumulators(dream_job *job) {
     invrg_corr_params cp = {job->B_acc, 64, cfg->analyze.correlation_functions};
     INVRG_CALL(invrg_corr_create(&cp, job->run->groups, &job->corr));
     for (int level = (int)d->measure_from; level <= job->levels; level++)
-      if (job->lv.lat[level] != NULL) INVRG_CALL(invrg_corr_prepare(job->corr, job->lv.lat[level]));
+      if (job->lv.lat[level] != NULL)
+        INVRG_CALL(invrg_corr_prepare(job->corr, job->lv.lat[level]));
   }
   /* Saved levels: datasets created by all ranks, rows written by the sample's owner. */
   const bool packed = cfg->output.configs_format_kind == INVRG_CONFIGS_PACKED;
@@ -647,7 +666,8 @@ static invrg_err dream_sample(dream_job *job, int64_t k, uint64_t j) {
     job->seconds[(size_t)level * N_COSTS + COST_GENERATION] += MPI_Wtime() - t0;
     job->spins += (double)(L * L);
     if (level >= d->measure_from) INVRG_CALL(measure_level(job, level, k, j, block));
-    if (job->saved[level] >= 0 && (int64_t)j < d->save_max) INVRG_CALL(save_level(job, level, j));
+    if (job->saved[level] >= 0 && (int64_t)j < d->save_max)
+      INVRG_CALL(save_level(job, level, j));
   }
 cleanup:
   return err;

@@ -64,7 +64,8 @@ static void check_exact(double K, const int mu[2][2], uint64_t chain_id) {
   for (int Y = 0; Y < 2; Y++)
     for (int X = 0; X < 2; X++) {
       invrg_packed_set(blocks, X, Y, mu[Y][X]);
-      for (int k = 0; k < 4; k++) invrg_packed_set(p, 2 * X + (k & 1), 2 * Y + (k >> 1), mu[Y][X]);
+      for (int k = 0; k < 4; k++)
+        invrg_packed_set(p, 2 * X + (k & 1), 2 * Y + (k >> 1), mu[Y][X]);
     }
   OK(invrg_packed_halo_exchange(p));
   OK(invrg_packed_halo_exchange(blocks));
@@ -78,7 +79,8 @@ static void check_exact(double K, const int mu[2][2], uint64_t chain_id) {
       OK(invrg_compatible_sweep(p, blocks, &chain, (uint64_t)(b * SWEEPS + t)));
       unsigned state = 0;
       for (int y = 0; y < 4; y++)
-        for (int x = 0; x < 4; x++) state |= (unsigned)(invrg_packed_get(p, x, y) < 0) << (4 * y + x);
+        for (int x = 0; x < 4; x++)
+          state |= (unsigned)(invrg_packed_get(p, x, y) < 0) << (4 * y + x);
       int bonds, m;
       state_sums(state, &bonds, &m);
       se += -bonds / 16.0, sm += m * m / 256.0;
@@ -92,7 +94,8 @@ static void check_exact(double K, const int mu[2][2], uint64_t chain_id) {
   for (int b = 0; b < BATCHES; b++)
     ve += (be[b] - me) * (be[b] - me), vm += (bm[b] - mm) * (bm[b] - mm);
   const double se = sqrt(ve / (BATCHES - 1) / BATCHES), sm = sqrt(vm / (BATCHES - 1) / BATCHES);
-  EXPECT(bad_blocks == 0, "K = %g: %lld states with a block against its mu", K, (long long)bad_blocks);
+  EXPECT(bad_blocks == 0, "K = %g: %lld states with a block against its mu", K,
+         (long long)bad_blocks);
   EXPECT(fabs(me - e) < 4 * se, "K = %g: <E/N> = %.6f(%.6f), exact %.6f (%.1f sigma)", K, me, se, e,
          (me - e) / se);
   EXPECT(fabs(mm - m2) < 4 * sm, "K = %g: <m^2> = %.6f(%.6f), exact %.6f (%.1f sigma)", K, mm, sm,
