@@ -214,6 +214,7 @@ invrg_err invrg_budget_check_dream(const invrg_run *run, bool conv, int kernel) 
   double per_spin = (packed ? PACKED_LEVELS_PER_SPIN : DREAM_LEVELS_PER_SPIN) +
                     (functions ? CORRELATIONS_PER_SPIN : 0);
   if (packed && functions) per_spin += DREAM_LEVELS_PER_SPIN; /* int8 copies for the FFT */
+  if (packed && d->compatible_sweeps > 0) per_spin += PACKED_LEVELS_PER_SPIN / 4; /* blocks */
   if (conv && kernel > 3) per_spin += CONV_LOGITS_PER_SPIN;
   double need = N * per_spin / (double)g->ranks_per_group + FIXED_BYTES;
   /* Accumulators: MCRG up, down (every level) and blocked pairs, a copy for checkpoints. */
