@@ -1,5 +1,6 @@
 /* The lattices of one dream and the steps between them (dream_levels.h): int8 levels stepped
- * by dream.h, or packed levels stepped by dream_packed.h with int8 copies for measuring. */
+ * by dream.h, or packed levels stepped by dream_packed.h and refined by Monte Carlo sweeps; int8
+ * copies of packed levels only where asked. */
 #include "invrg/dream_levels.h"
 
 #include "invrg/compatible.h"
@@ -19,7 +20,7 @@ static invrg_err create_works(invrg_dream_levels *d) {
   const int64_t small_lc = d->n_small > 0 ? (int64_t)1 << (d->n_small - 1) : 0;
   if (d->packed) {
     INVRG_CALL(invrg_dream_packed_work_create(d->m, top_lc, d->planes, &d->pw));
-    if (d->m_small != NULL) /* the small kernel's steps with words: it is no sym3 of planes */
+    if (d->m_small != NULL) /* words: planes need a sym3 model, which has no small kernel */
       INVRG_CALL(invrg_dream_packed_work_create(d->m_small, small_lc, false, &d->pw_small));
   } else {
     INVRG_CALL(invrg_dream_work_create(d->m, (int)top_lc, &d->w));
