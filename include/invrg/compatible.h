@@ -32,7 +32,8 @@
  * One compatible heat-bath sweep of @p fine (halos valid on entry and on return) given the block
  * spins @p mu: the packed (Lx/2) × (Ly/2) lattice of the blocks, split by rows under @p fine
  * (invrg_packed_blockspin_create_coarse() of it) or whole on every rank. Every block of @p fine
- * must be compatible with its μ (majority μ, or tied): runtime error otherwise. Lx and Ly
+ * must be compatible with its μ (majority μ, or tied; checked before the sweep: runtime error
+ * otherwise), and stays so. Lx and Ly
  * multiples of 2, a rank's rows whole block rows; K > 0 finite. Collective on fine->comm.
  */
 invrg_err invrg_compatible_sweep(invrg_packed *fine, const invrg_packed *mu,

@@ -74,7 +74,8 @@ void invrg_dream_levels_destroy(invrg_dream_levels *d);
  * Level @p level of sample @p sample dreamed from level − 1 (level 1: from @p seed_spin), its
  * halos exchanged, then refined if asked: refine.compatible sweeps of compatible Monte Carlo
  * given the level's own block spins (majority, random ties: coins (seed, TIE, sample,
- * 128 + level)) with the streams (seed, INVRG_RNG_REFINE, sample, level·2^24 + 2^23 + sweep),
+ * 128 + level)) with the streams (seed, INVRG_RNG_REFINE, sample, level·2^24 + 2^23 +
+ * 4·sweep + position) (compatible.h),
  * then refine.sweeps multispin sweeps at refine.K with the streams (seed, INVRG_RNG_REFINE,
  * sample, level·2^24 + sweep). Collective on the group.
  */

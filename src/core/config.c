@@ -356,14 +356,15 @@ static const invrg_nl_key dream_keys[] = {
                     "only while a spin is undecided, several times faster, the same "
                     "distribution with other draws"},
     {.name = "refine_sweeps", .type = INVRG_NL_INT, SCALAR, AT(dream.refine_sweeps),
-     .default_text = "0", .min = 0, .max = 1e6,
+     .default_text = "0", .min = 0, .max = 1 << 20,
      .description = "refined dreams: Monte Carlo sweeps at refine_beta after the step of every "
                     "level from refine_from on (lattice = 'packed': multispin sweeps)"},
     {.name = "compatible_sweeps", .type = INVRG_NL_INT, SCALAR, AT(dream.compatible_sweeps),
-     .default_text = "0", .min = 0, .max = 1e6,
+     .default_text = "0", .min = 0, .max = 1 << 20,
      .description = "refined dreams: compatible Monte Carlo sweeps (heat bath that keeps every "
                     "2 x 2 block's majority) after the step of every level from refine_from on, "
-                    "before refine_sweeps (lattice = 'packed'; about 20 ns per site)"},
+                    "before refine_sweeps (lattice = 'packed'; levels from 4 x 4; about 20 ns "
+                    "per site)"},
     {.name = "refine_from", .type = INVRG_NL_INT, SCALAR, AT(dream.refine_from),
      .default_text = "1", .min = 1, .max = INVRG_MAX_LEVELS,
      .description = "first level refined (L = 2^level)"},

@@ -26,6 +26,11 @@ static invrg_err open_dataset(const invrg_config *cfg, hid_t file, const char *n
   err = invrg_configs_info(s->dset, what, &s->n, &s->L, &s->packed_format);
   if (err == INVRG_ERR_INPUT)
     err = invrg_config_input_error(cfg, "dream", "start_file", "%s", invrg_error_message());
+  else if (err == INVRG_SUCCESS && s->L != cfg->dream.start_L)
+    err = invrg_config_input_error(cfg, "dream", "start_file",
+                                   "%s holds configurations of %lld x %lld, not start_L = %lld",
+                                   what, (long long)s->L, (long long)s->L,
+                                   (long long)cfg->dream.start_L);
 cleanup:
   return err;
 }
@@ -75,28 +80,40 @@ cleanup:
   return err;
 }
 
+/* One stored row (int8, or 8 spins a byte, most significant first, 1 = +1) as ±1 bytes. */
+static void row_spins(const uint8_t *row, bool packed_format, int64_t lx, int8_t *spins) {
+  if (!packed_format) {
+    memcpy(spins, row, (size_t)lx);
+    return;
+  }
+  for (int64_t x = 0; x < lx; x++)
+    spins[x] = (int8_t)(row[x >> 3] >> (7 - (x & 7)) & 1 ? 1 : -1);
+}
+
 invrg_err invrg_seed_configs_read(const invrg_seed_configs *s, int64_t index, invrg_packed *p) {
   invrg_err err = INVRG_SUCCESS;
   const size_t row_bytes = s->packed_format ? (size_t)p->lx / 8 : (size_t)p->lx;
-  uint8_t *rows = malloc((size_t)p->ny * row_bytes + 1);
+  /* slabs of rows through about 1 MiB: a whole seed level would cost a byte per seed spin */
+  const size_t budget_rows = ((size_t)1 << 20) / row_bytes;
+  const int slab = budget_rows < 1 ? 1 : budget_rows < (size_t)p->ny ? (int)budget_rows : p->ny;
+  uint8_t *rows = malloc((size_t)slab * row_bytes + 1);
   int8_t *spins = malloc((size_t)p->lx);
   INVRG_CHECK_ALLOC(rows);
   INVRG_CHECK_ALLOC(spins);
   INVRG_CHECK(p->lx == s->L && index >= 0 && index < s->n, INVRG_ERR_RUNTIME,
               "seed configuration %lld of %lld (L = %lld) into a %lld lattice",
               (long long)index, (long long)s->n, (long long)s->L, (long long)p->lx);
-  INVRG_CALL(invrg_h5_read_block3(s->dset, s->packed_format ? H5T_NATIVE_UINT8 : H5T_NATIVE_INT8,
-                                  (hsize_t)index, 1, (hsize_t)p->y0, (hsize_t)p->ny, 0,
-                                  (hsize_t)row_bytes, rows));
-  for (int j = 0; j < p->ny; j++) {
-    const uint8_t *row = rows + (size_t)j * row_bytes;
-    if (s->packed_format) /* 8 spins a byte, most significant first, 1 = +1 */
-      for (int64_t x = 0; x < p->lx; x++)
-        spins[x] = (int8_t)(row[x >> 3] >> (7 - (x & 7)) & 1 ? 1 : -1);
-    else
-      memcpy(spins, row, (size_t)p->lx);
-    invrg_packed_pack_row(spins, p->lx, p->y0 + j, invrg_packed_row(p, 0, j),
-                          invrg_packed_row(p, 1, j));
+  for (int j0 = 0; j0 < p->ny; j0 += slab) {
+    const int n = p->ny - j0 < slab ? p->ny - j0 : slab;
+    INVRG_CALL(invrg_h5_read_block3(s->dset,
+                                    s->packed_format ? H5T_NATIVE_UINT8 : H5T_NATIVE_INT8,
+                                    (hsize_t)index, 1, (hsize_t)(p->y0 + j0), (hsize_t)n, 0,
+                                    (hsize_t)row_bytes, rows));
+    for (int j = 0; j < n; j++) {
+      row_spins(rows + (size_t)j * row_bytes, s->packed_format, p->lx, spins);
+      invrg_packed_pack_row(spins, p->lx, p->y0 + j0 + j, invrg_packed_row(p, 0, j0 + j),
+                            invrg_packed_row(p, 1, j0 + j));
+    }
   }
 cleanup:
   free(rows);

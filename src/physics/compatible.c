@@ -61,6 +61,20 @@ static bool update_position(invrg_packed *p, const invrg_packed *mu, int a, int 
   return compatible;
 }
 
+/* True if every block of this rank's rows has majority μ or is tied. */
+static bool blocks_compatible(const invrg_packed *p, const invrg_packed *mu) {
+  for (int j = 0; j < p->ny; j += 2) {
+    const int64_t Y = (p->y0 + j) >> 1;
+    for (int64_t X = 0; X < p->lx / 2; X++) {
+      const int S = spin(p, 2 * X, j) + spin(p, 2 * X + 1, j) + spin(p, 2 * X, j + 1) +
+                    spin(p, 2 * X + 1, j + 1);
+      const int m = invrg_packed_get(mu, X, (int)(mu->size == 1 ? Y : Y - mu->y0));
+      if (S * m < 0) return false;
+    }
+  }
+  return true;
+}
+
 invrg_err invrg_compatible_sweep(invrg_packed *fine, const invrg_packed *mu,
                                  const invrg_mc_chain *chain, uint64_t step) {
   invrg_err err = INVRG_SUCCESS;
@@ -73,9 +87,12 @@ invrg_err invrg_compatible_sweep(invrg_packed *fine, const invrg_packed *mu,
               "(rows %lld + %d)",
               (long long)mu->lx, (long long)mu->ly, (long long)fine->lx, (long long)fine->ly,
               (long long)fine->y0, fine->ny);
+  int compatible = blocks_compatible(fine, mu);
+  INVRG_MPI_CALL(MPI_Allreduce(MPI_IN_PLACE, &compatible, 1, MPI_INT, MPI_MIN, fine->comm));
+  INVRG_CHECK(compatible, INVRG_ERR_RUNTIME,
+              "compatible Monte Carlo: a block's spins disagree with its block spin");
   uint64_t T[5][4][2];
   thresholds(chain->K, T);
-  int compatible = 1;
   for (int k = 0; k < 4; k++) {
     invrg_rng_stream s;
     invrg_rng_stream_init(&s, chain->seed, invrg_mc_chain_purpose(chain), chain->chain,

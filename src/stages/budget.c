@@ -216,7 +216,10 @@ invrg_err invrg_budget_check_dream(const invrg_run *run, bool conv, int kernel) 
   if (packed && functions) per_spin += DREAM_LEVELS_PER_SPIN; /* int8 copies for the FFT */
   if (packed && d->compatible_sweeps > 0) per_spin += PACKED_LEVELS_PER_SPIN / 4; /* blocks */
   if (conv && kernel > 3) per_spin += CONV_LOGITS_PER_SPIN;
-  double need = N * per_spin / (double)g->ranks_per_group + FIXED_BYTES;
+  /* int8 levels split over the grid; packed ones by rows, when the group size divides L */
+  const double P = (double)g->ranks_per_group;
+  const bool split = !packed || (fmod(L, P) == 0 && L / P >= 2);
+  double need = N * per_spin / (split ? P : 1.0) + FIXED_BYTES;
   /* Accumulators: MCRG up, down (every level) and blocked pairs, a copy for checkpoints. */
   int n_ops, terms;
   operator_counts(cfg, &n_ops, &terms);

@@ -80,8 +80,10 @@ static invrg_err refine_compatible(invrg_dream_levels *d, int level, uint64_t se
   INVRG_CALL(invrg_packed_blockspin_apply(d->plat[level], &ties, d->blocks[level], NULL));
   const invrg_mc_chain chain = {d->refine.K, seed, sample, INVRG_RNG_REFINE};
   for (int s = 0; s < d->refine.compatible; s++)
+    /* the sweep uses steps 4·step + position: level·2^24 + 2^23 + 4s + position, apart from
+     * the plain sweeps' level·2^24 + s (s < 2^21 and 2^23: the keys' limits) */
     INVRG_CALL(invrg_compatible_sweep(d->plat[level], d->blocks[level], &chain,
-                                      (uint64_t)level << 24 | UINT64_C(1) << 23 | (uint64_t)s));
+                                      (uint64_t)level << 22 | UINT64_C(1) << 21 | (uint64_t)s));
 cleanup:
   return err;
 }

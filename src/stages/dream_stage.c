@@ -137,11 +137,13 @@ static invrg_err check_seeds(const invrg_config *cfg) {
     found = invrg_config_input_error(cfg, "dream", "start",
                                      "start = 'mc' dreams on packed levels: set lattice = "
                                      "'packed'");
-  if (d->start_L < 2 || d->start_L != (int64_t)1 << l0 || l0 >= d->levels)
-    return invrg_config_input_error(cfg, "dream", "start_L",
-                                    "start = 'mc' needs start_L, a power of two from 2 to "
-                                    "2^(levels - 1) = %lld, not %lld",
-                                    1LL << (d->levels - 1), (long long)d->start_L);
+  if (d->start_L < 2 || d->start_L != (int64_t)1 << l0 || l0 >= d->levels) {
+    invrg_err e = invrg_config_input_error(cfg, "dream", "start_L",
+                                           "start = 'mc' needs start_L, a power of two from 2 "
+                                           "to 2^(levels - 1) = %lld, not %lld",
+                                           1LL << (d->levels - 1), (long long)d->start_L);
+    return found != INVRG_SUCCESS ? found : e;
+  }
   if (d->measure_from <= l0)
     found = invrg_config_input_error(cfg, "dream", "measure_from",
                                      "measure_from = %lld: the levels from one above the seeds' "
@@ -153,7 +155,7 @@ static invrg_err check_seeds(const invrg_config *cfg) {
                                        "save_levels holds %lld, not above the seeds' level %d",
                                        (long long)d->save_levels[i], l0);
   invrg_err counted = invrg_seed_configs_count(cfg, &n);
-  if (counted != INVRG_SUCCESS) return counted;
+  if (counted != INVRG_SUCCESS) return found != INVRG_SUCCESS ? found : counted;
   if (n < d->n_samples)
     found = invrg_config_input_error(cfg, "dream", "n_samples",
                                      "n_samples = %lld dreams need as many seeds; /mc/L%lld/"
@@ -223,12 +225,15 @@ static invrg_err check_lattice_keys(const invrg_run *run, const invrg_model *m, 
     found = invrg_config_input_error(cfg, "dream", "lattice",
                                      "a conv model with k = %d dreams on int8 lattices only "
                                      "(lattice = 'int8')", kernel);
-  if (packed && m != NULL && distributes && !invrg_dream_packed_supports(m, P))
+  /* sym7's window reaches two coarse rows, the packed halo one (a trained model too) */
+  const bool two_rows = m != NULL ? distributes && !invrg_dream_packed_supports(m, P)
+                                  : kind == INVRG_MODEL_KIND_SYM7 && P > 1;
+  if (packed && two_rows)
     found = invrg_config_input_error(cfg, "dream", "lattice",
                                      "a %s model reaches two coarse rows and cannot dream on "
                                      "packed lattices split over %d ranks; use lattice = 'int8' "
                                      "or ranks_per_group = 1",
-                                     invrg_model_kind_name(m->kind), P);
+                                     invrg_model_kind_name(kind), P);
   if (!distributes && P > 1)
     found = invrg_config_input_error(cfg, "parallel", "ranks_per_group",
                                      "a conv model with k = %d dreams each sample on one rank; "
@@ -242,7 +247,12 @@ static invrg_err dream_check(const invrg_run *run) {
   const invrg_config *cfg = run->cfg;
   const invrg_config_dream *d = &cfg->dream;
   invrg_model *m = NULL;
-  if (d->start_kind == INVRG_DREAM_START_MC) INVRG_CHECK_MORE(found, check_seeds(cfg));
+  if (d->start_kind == INVRG_DREAM_START_MC)
+    INVRG_CHECK_MORE(found, check_seeds(cfg));
+  else if (d->start_L != 0 || d->start_file[0] != '\0')
+    found = invrg_config_input_error(cfg, "dream", d->start_L != 0 ? "start_L" : "start_file",
+                                     "start_L and start_file choose the seeds of start = 'mc'; "
+                                     "this run has start = '%s'", d->start);
   if (d->measure_from > d->levels)
     found = invrg_config_input_error(cfg, "dream", "measure_from",
                                      "measure_from = %lld is above levels = %lld",
