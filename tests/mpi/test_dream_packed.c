@@ -7,7 +7,8 @@
  * Small work buffers force many strips per rank. sym7 and conv k = 7 on split lattices are
  * refused.
  *
- * Random bit planes (sym3): a model whose spins are sure (every threshold 0 or 2^32 − 1) sets
+ * Random bit planes (sym3): every spin of a step against dream_packed.h's random numbers written
+ * out bit by bit; a model whose spins are sure (every threshold 0 or 2^32 − 1) sets
  * every fine spin to the sign its coarse neighbours give, edges included; the same fine level
  * whole on one rank, split over 2 and 4 ranks
  * and at every SIMD level; and the exact distribution: over many samples of one step from a
@@ -217,6 +218,57 @@ static int sym3_class(const invrg_packed *c, int64_t x, int64_t y) {
   return P * 6 + (V + H) * 2 + D;
 }
 
+/* dream.h's sym3 thresholds at P·6 + n·2 + d, from the formula written out here. */
+static void sym3_thresholds_here(const invrg_model *m, uint32_t T[12]) {
+  const double a = m->params[0], b = m->params[1], c = m->params[2];
+  for (int k = 0; k < 12; k++) {
+    const int p = k / 6, n = (k / 2) % 3, d = k % 2;
+    const double z = 0.5 * ((c + 2 * b + a) * (2 * p - 1) + (a + b) * (2 * n - 2) +
+                            a * (2 * d - 1));
+    T[k] = (uint32_t)fmin(nearbyint(4294967296.0 / (1 + exp(-z))), 4294967295.0);
+  }
+}
+
+/*
+ * The random numbers of dream_packed.h, written out: site k of word i of colour c of fine row gy
+ * has u with bit 31 − j = bit k mod 32 of word j mod 4 of block (2w + k / 32, j / 4), w = (c·L +
+ * gy)·W + i, and is up iff u < T of its class. Every site of one step (all 32 bits of every u,
+ * which decide the same as the planes drawn only while undecided).
+ */
+static void test_planes_formula(void) {
+  invrg_model *m = published_sym3();
+  uint32_t T[12];
+  sym3_thresholds_here(m, T);
+  const int64_t lc = 96, L = 2 * lc; /* two words per colour row, the second one partial */
+  invrg_dream_packed_work *pw = NULL;
+  invrg_packed *c = random_coarse(MPI_COMM_SELF, lc), *f = NULL;
+  OK(invrg_dream_packed_work_create(m, lc, true, &pw));
+  OK(invrg_packed_create(MPI_COMM_SELF, L, L, &f));
+  OK(invrg_dream_packed_step(m, c, f, seed, 5, 8, pw));
+  invrg_rng_stream s;
+  invrg_rng_stream_init(&s, seed, INVRG_RNG_DREAM, 5, 8);
+  int64_t bad = 0;
+  for (int64_t gy = 0; gy < L; gy++)
+    for (int64_t x = 0; x < L; x++) {
+      const int col = (int)((x + gy) & 1);
+      const int64_t k = x >> 1, i = k / 64, w = (col * L + gy) * f->words + i;
+      uint32_t u = 0;
+      for (int j = 0; j < 32; j++) {
+        uint32_t block[4];
+        invrg_rng_u32x4(&s, (uint64_t)(2 * w + (k % 64) / 32), (uint32_t)(j / 4), block);
+        u |= (block[j % 4] >> (k % 32) & 1u) << (31 - j);
+      }
+      const int up = u < T[sym3_class(c, x, gy)];
+      bad += invrg_packed_get(f, x, (int)gy) != (up ? 1 : -1);
+    }
+  EXPECT(bad == 0, "%lld of %lld fine spins differ from the documented random numbers",
+         (long long)bad, (long long)(L * L));
+  invrg_packed_destroy(&f);
+  invrg_packed_destroy(&c);
+  invrg_dream_packed_work_destroy(&pw);
+  invrg_model_destroy(&m);
+}
+
 static void test_planes_distribution(void) {
   invrg_model *m = published_sym3();
   uint32_t T[2][3][2];
@@ -302,6 +354,7 @@ static void test_planes_wiring(void) {
 static const mpi_test_case cases[] = {{"models", test_models, true},
                                       {"refusals", test_refusals, true},
                                       {"planes_wiring", test_planes_wiring, true},
+                                      {"planes_formula", test_planes_formula, true},
                                       {"planes_layouts", test_planes_layouts, true},
                                       {"planes_distribution", test_planes_distribution, true}};
 
