@@ -22,7 +22,7 @@
 #include "invrg/rng.h"
 #include "invrg/simd.h"
 
-enum { MAX_RUNS = 64, MAX_SIZES = 8 };
+enum { MAX_RUNS = BENCH_MAX_RUNS };
 
 /* The two lattices of one size and their step counters. */
 typedef struct {
@@ -101,19 +101,10 @@ int main(int argc, char **argv) {
   MPI_Comm_size(MPI_COMM_WORLD, &size);
   invrg_log_init(rank);
   invrg_log_set_level(INVRG_LOG_WARN);
-  int runs = argc > 1 ? atoi(argv[1]) : 5;
-  const double target = argc > 2 ? atof(argv[2]) : 0.3;
-  if (runs < 1) runs = 1;
-  if (runs > MAX_RUNS) runs = MAX_RUNS;
-  int64_t sizes[MAX_SIZES] = {256, 1024, 4096};
-  int n_sizes = 3;
-  if (argc > 3) {
-    n_sizes = 0;
-    for (int k = 3; k < argc && n_sizes < MAX_SIZES; k++) sizes[n_sizes++] = atoll(argv[k]);
-  }
+  const bench_args args = bench_parse(argc, argv, 5, 0.3, 3);
   if (size > 1 && rank == 0) printf("bench_mc_multispin: one core; ranks other than 0 wait\n");
   if (rank == 0)
-    for (int k = 0; k < n_sizes; k++) bench_size(sizes[k], runs, target);
+    for (int k = 0; k < args.n_sizes; k++) bench_size(args.sizes[k], args.runs, args.target);
   MPI_Finalize();
   return 0;
 }

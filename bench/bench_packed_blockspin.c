@@ -30,7 +30,7 @@
 #include "invrg/rng.h"
 #include "invrg/simd.h"
 
-enum { MAX_RUNS = 64, MAX_SIZES = 8 };
+enum { MAX_RUNS = BENCH_MAX_RUNS };
 
 /* One size: the fine field both ways and the coarse lattices they block into. */
 typedef struct {
@@ -142,20 +142,11 @@ int main(int argc, char **argv) {
   MPI_Comm_size(MPI_COMM_WORLD, &size);
   invrg_log_init(rank);
   invrg_log_set_level(INVRG_LOG_WARN);
-  int runs = argc > 1 ? atoi(argv[1]) : 7;
-  const double target = argc > 2 ? atof(argv[2]) : 0.2;
+  const bench_args args = bench_parse(argc, argv, 7, 0.2, 4);
   const int sweeps = argc > 3 ? atoi(argv[3]) : 200;
-  if (runs < 1) runs = 1;
-  if (runs > MAX_RUNS) runs = MAX_RUNS;
-  int64_t sizes[MAX_SIZES] = {256, 1024, 4096};
-  int n_sizes = 3;
-  if (argc > 4) {
-    n_sizes = 0;
-    for (int k = 4; k < argc && n_sizes < MAX_SIZES; k++) sizes[n_sizes++] = atoll(argv[k]);
-  }
   if (size > 1 && rank == 0) printf("bench_packed_blockspin: one core; ranks other than 0 wait\n");
   if (rank == 0)
-    for (int k = 0; k < n_sizes; k++) bench_size(sizes[k], runs, target, sweeps);
+    for (int k = 0; k < args.n_sizes; k++) bench_size(args.sizes[k], args.runs, args.target, sweeps);
   MPI_Finalize();
   return 0;
 }

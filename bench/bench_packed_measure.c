@@ -26,7 +26,7 @@
 #include "invrg/rng.h"
 #include "invrg/simd.h"
 
-enum { MAX_RUNS = 64, MAX_SIZES = 8, N_WHAT = 4 };
+enum { MAX_RUNS = BENCH_MAX_RUNS, N_WHAT = 4 };
 static const char *const what_names[N_WHAT] = {"observables", "swendsen", "paper36", "row+col"};
 
 typedef struct {
@@ -145,19 +145,10 @@ int main(int argc, char **argv) {
   MPI_Comm_size(MPI_COMM_WORLD, &size);
   invrg_log_init(rank);
   invrg_log_set_level(INVRG_LOG_WARN);
-  int runs = argc > 1 ? atoi(argv[1]) : 5;
-  const double target = argc > 2 ? atof(argv[2]) : 0.2;
-  if (runs < 1) runs = 1;
-  if (runs > MAX_RUNS) runs = MAX_RUNS;
-  int64_t sizes[MAX_SIZES] = {256, 1024, 4096};
-  int n_sizes = 3;
-  if (argc > 3) {
-    n_sizes = 0;
-    for (int k = 3; k < argc && n_sizes < MAX_SIZES; k++) sizes[n_sizes++] = atoll(argv[k]);
-  }
+  const bench_args args = bench_parse(argc, argv, 5, 0.2, 3);
   if (size > 1 && rank == 0) printf("bench_packed_measure: one core; ranks other than 0 wait\n");
   if (rank == 0)
-    for (int k = 0; k < n_sizes; k++) bench_size(sizes[k], runs, target);
+    for (int k = 0; k < args.n_sizes; k++) bench_size(args.sizes[k], args.runs, args.target);
   MPI_Finalize();
   return 0;
 }

@@ -19,20 +19,13 @@
 #include "invrg/log.h"
 
 #include "mpi/mpi_test.h"
+#include "mpi/test_models.h"
 #include "mpi/mpi_layouts.h"
 
 static const uint64_t seed = 2024;
 
-/* A model with parameters from a fixed stream: sym θ in [−1, 1), conv its initial ones. */
 static invrg_model *make_model(invrg_model_kind kind, int kernel) {
-  invrg_model *m = NULL;
-  OK(invrg_model_create(kind, kernel, 8, &m));
-  invrg_rng_stream s;
-  invrg_rng_stream_init(&s, 31, INVRG_RNG_TRAIN, 0, 0);
-  invrg_model_init_params(m, &s);
-  if (m->family == INVRG_MODEL_SYM)
-    for (int i = 0; i < m->n_params; i++) m->params[i] = 2 * m->params[i] - 1;
-  return m;
+  return test_model_make(kind, kernel, 31);
 }
 
 /* The lattices of levels 0 … levels: distributed where the grid can split them with @p halo. */
