@@ -19,6 +19,7 @@
 #include "invrg/output_lock.h"
 #include "invrg/runfile.h"
 #include "invrg/stage.h"
+#include "invrg/stage_layout.h"
 #include "invrg_build_info.h"
 #include "invrg_git_version.h"
 
@@ -98,41 +99,49 @@ cleanup:
   return err;
 }
 
+/* The groups of each stage of &run stages (stage_layout.h), chosen by check_input(). */
+typedef struct {
+  invrg_groups_request req[INVRG_MAX_STAGES];
+  bool automatic[INVRG_MAX_STAGES];
+} stage_layouts;
+
+/* A stage's own layout keys for a stage the run does not have: a warning (they do nothing). */
+static void warn_unused_layouts(const invrg_config *cfg) {
+  for (int k = 0; k < INVRG_MAX_STAGES; k++) {
+    const invrg_stage_kind kind = (invrg_stage_kind)k;
+    const invrg_config_stage_layout *own = &cfg->parallel.stage[k];
+    if (invrg_config_has_stage(cfg, kind) ||
+        (own->ranks_per_group == 0 && own->grid[0] == 0 && own->grid[1] == 0))
+      continue;
+    const invrg_groups_request req = invrg_stage_layout_request(cfg, kind);
+    invrg_config_input_warning(cfg, "parallel", own->ranks_per_group > 0 ? req.size_key
+                                                                         : req.grid_key,
+                               "&run stages has no stage %s: its layout is not used",
+                               invrg_stage_kind_name(kind));
+  }
+}
+
 /*
  * Everything the input can get wrong, found before any work or output and reported all at
- * once: stages, layout, each stage's own checks (on the run's groups, or on those rank 0
- * of a run of @p planned_ranks would have), the output. *groups_out is the run's layout.
+ * once: stages, each stage's layout and its own checks on it (on the run's world, or as rank 0
+ * of a run of @p planned_ranks would see them), the output. *layouts: the stages' groups.
  * Collective on @p world.
  */
 static invrg_err check_input(const invrg_config *cfg, MPI_Comm world, int planned_ranks,
-                             invrg_groups **groups_out) {
+                             stage_layouts *layouts) {
   invrg_err err = INVRG_SUCCESS, found = INVRG_SUCCESS;
-  invrg_groups *groups = NULL;
-  *groups_out = NULL;
   invrg_config_collect_diagnostics(true); /* printed in file order at the end */
   INVRG_CHECK_MORE(found, invrg_error_agree(check_stages_available(cfg), world));
   INVRG_CHECK_MORE(found, invrg_error_agree(check_fss_range(cfg), world));
   INVRG_CHECK_MORE(found, invrg_error_agree(check_correlation_functions(cfg), world));
-  if (planned_ranks > 0)
-    err = invrg_groups_create_planned(cfg, planned_ranks, &groups);
-  else
-    err = invrg_error_agree(invrg_groups_create(world, cfg, &groups), world);
-  if (err == INVRG_ERR_INPUT) { /* check the stages on groups of one rank: their errors too */
-    found = err;
-    invrg_config one = *cfg;
-    one.parallel.ranks_per_group = 1;
-    one.parallel.grid[0] = one.parallel.grid[1] = 0;
-    int nranks;
-    INVRG_MPI_CALL(MPI_Comm_size(world, &nranks));
-    INVRG_CALL(invrg_groups_create_planned(&one, planned_ranks > 0 ? planned_ranks : nranks,
-                                           &groups));
-  }
-  INVRG_CALL(err);
-  invrg_run run = {cfg, groups, NULL, NULL, NULL};
   for (int i = 0; i < cfg->run.n_stages; i++) {
     const invrg_stage *s = find_stage(cfg->run.stages_kind[i]);
-    if (s != NULL) INVRG_CHECK_MORE(found, invrg_error_agree(s->check(&run), world));
+    if (s != NULL)
+      INVRG_CHECK_MORE(found, invrg_stage_layout_check(cfg, s, cfg->run.stages_kind[i], world,
+                                                       planned_ranks, &layouts->req[i],
+                                                       &layouts->automatic[i]));
   }
+  warn_unused_layouts(cfg);
   INVRG_CHECK_MORE(found, invrg_runfile_check_output(cfg, world));
   INVRG_CHECK_MORE(found, check_log_file(cfg, world));
   invrg_config_warn_unused(cfg);
@@ -144,12 +153,44 @@ static invrg_err check_input(const invrg_config *cfg, MPI_Comm world, int planne
             n, n == 1 ? "" : "s");
     fflush(stderr);
   }
-  *groups_out = groups;
-  groups = NULL;
 cleanup:
   invrg_config_collect_diagnostics(false); /* whatever a failure left waiting */
-  invrg_groups_destroy(&groups);
   return err != INVRG_SUCCESS ? err : found;
+}
+
+/* The planned layout of each stage, for --check --ranks N. */
+static invrg_err log_planned_layouts(const invrg_config *cfg, const stage_layouts *layouts,
+                                     int planned_ranks) {
+  invrg_err err = INVRG_SUCCESS;
+  invrg_groups *g = NULL;
+  char text[256];
+  for (int i = 0; i < cfg->run.n_stages; i++) {
+    INVRG_CALL(invrg_groups_create_planned_as(cfg, &layouts->req[i], planned_ranks, &g));
+    invrg_stage_layout_describe(g, layouts->automatic[i], text, sizeof text);
+    invrg_log(INVRG_LOG_INFO, "stage %s: %s", cfg->run.stages[i], text);
+    invrg_groups_destroy(&g);
+  }
+cleanup:
+  invrg_groups_destroy(&g);
+  return err;
+}
+
+/* The layout of the run for /run: its ranks and each stage's groups. Not collective. */
+static invrg_err run_layout(const invrg_config *cfg, const stage_layouts *layouts, int nranks,
+                            invrg_run_layout *out) {
+  invrg_err err = INVRG_SUCCESS;
+  invrg_groups *g = NULL;
+  *out = (invrg_run_layout){.nranks = nranks, .n_stages = cfg->run.n_stages};
+  for (int i = 0; i < cfg->run.n_stages; i++) {
+    INVRG_CALL(invrg_groups_create_planned_as(cfg, &layouts->req[i], nranks, &g));
+    out->ranks_per_group[i] = g->ranks_per_group;
+    out->grid[i][0] = g->px;
+    out->grid[i][1] = g->py;
+    invrg_groups_destroy(&g);
+  }
+cleanup:
+  invrg_groups_destroy(&g);
+  return err;
 }
 
 /* The first lines of a run's log: the code, the layout, when it started (UTC: the time
@@ -259,9 +300,29 @@ static _Noreturn void abort_run(invrg_run *run) {
   exit(INVRG_ERR_RUNTIME); /* not reached */
 }
 
-/* The stages of &run stages in order, each with a start line and an end line with its wall
- * time; those a checkpoint holds are skipped. Collective on @p world. */
-static invrg_err run_stages(invrg_run *run, MPI_Comm world) {
+/* Stage @p i of the run on its own groups (re-split from the world), a stage that fails at run
+ * time aborted. Collective on @p world. */
+static invrg_err run_stage(invrg_run *run, const invrg_stage *s, int i,
+                           const stage_layouts *layouts, MPI_Comm world) {
+  invrg_err err = INVRG_SUCCESS;
+  invrg_groups *groups = NULL;
+  char text[256];
+  err = invrg_groups_create_as(world, run->cfg, &layouts->req[i], &groups);
+  if (err == INVRG_ERR_RUNTIME) abort_run(run);
+  INVRG_CALL(err);
+  invrg_stage_layout_describe(groups, layouts->automatic[i], text, sizeof text);
+  invrg_log(INVRG_LOG_INFO, "parallel: %s", text);
+  run->groups = groups;
+  err = s->execute(run);
+  run->groups = NULL;
+cleanup:
+  invrg_groups_destroy(&groups);
+  return err;
+}
+
+/* The stages of &run stages in order, each on its groups, with a start line and an end line with
+ * its wall time; those a checkpoint holds are skipped. Collective on @p world. */
+static invrg_err run_stages(invrg_run *run, const stage_layouts *layouts, MPI_Comm world) {
   invrg_err err = INVRG_SUCCESS;
   const invrg_config *cfg = run->cfg;
   for (int i = 0; i < cfg->run.n_stages; i++) {
@@ -276,7 +337,7 @@ static invrg_err run_stages(invrg_run *run, MPI_Comm world) {
     invrg_log(INVRG_LOG_INFO, "== stage %s (%d of %d): start", s->name, i + 1, cfg->run.n_stages);
     invrg_checkpoint_enter_stage(run->ckpt, i, s->name, run->file);
     invrg_runfile_stage_begin(run->file, i);
-    err = s->execute(run);
+    err = run_stage(run, s, i, layouts, world);
     format_seconds(took, sizeof took, invrg_runfile_stage_end(run->file));
     /* A failure of MPI, HDF5 or memory may leave other ranks inside a collective call:
      * they cannot agree on it, so stop them all. The run file stays a .tmp. */
@@ -296,7 +357,7 @@ invrg_err invrg_pipeline_run(const invrg_cli *cli) {
   const bool check_only = cli->action == INVRG_ACTION_CHECK;
   const int planned_ranks = cli->planned_ranks;
   invrg_config cfg = {0};
-  invrg_groups *groups = NULL;
+  stage_layouts layouts = {0};
   invrg_output_lock *lock = NULL;
   invrg_run run = {&cfg, NULL, NULL, NULL, NULL};
   MPI_Comm world = MPI_COMM_WORLD;
@@ -308,10 +369,10 @@ invrg_err invrg_pipeline_run(const invrg_cli *cli) {
   INVRG_CALL(invrg_config_load_with_overrides(input_path, cli->overrides, cli->n_overrides, world,
                                               &cfg));
   if (!check_only) invrg_log_begin_run(); /* time stamps and the kept log from here */
-  INVRG_CALL(check_input(&cfg, world, planned_ranks, &groups));
-  run.groups = groups;
+  INVRG_CALL(check_input(&cfg, world, planned_ranks, &layouts));
   if (check_only) {
     const char *with = cli->n_overrides > 0 ? " with its --set" : "";
+    INVRG_CALL(log_planned_layouts(&cfg, &layouts, planned_ranks > 0 ? planned_ranks : nranks));
     if (planned_ranks > 0)
       invrg_log(INVRG_LOG_INFO, "%s%s: input is valid for a run on %d rank%s", input_path, with,
                 planned_ranks, planned_ranks == 1 ? "" : "s");
@@ -327,7 +388,8 @@ invrg_err invrg_pipeline_run(const invrg_cli *cli) {
   open_log_file(&cfg, invrg_checkpoint_resuming(run.ckpt));
 
   /* A fresh run file, or the one saved in the checkpoint this run continues. */
-  invrg_run_layout layout = {nranks, groups->ranks_per_group, {groups->px, groups->py}};
+  invrg_run_layout layout;
+  INVRG_CALL(run_layout(&cfg, &layouts, nranks, &layout));
   if (invrg_checkpoint_resuming(run.ckpt))
     err = invrg_runfile_resume(&cfg, &layout, invrg_checkpoint_source_path(run.ckpt),
                                invrg_checkpoint_restarts(run.ckpt), world, &run.file);
@@ -335,7 +397,7 @@ invrg_err invrg_pipeline_run(const invrg_cli *cli) {
     err = invrg_runfile_create(&cfg, &layout, world, &run.file);
   if (err == INVRG_ERR_RUNTIME) abort_run(&run);
   INVRG_CALL(err);
-  INVRG_CALL(run_stages(&run, world));
+  INVRG_CALL(run_stages(&run, &layouts, world));
   int64_t peak = 0;
   int peak_rank = 0;
   INVRG_CALL(invrg_memory_peak_max(world, &peak, &peak_rank));
@@ -360,7 +422,6 @@ cleanup:
   invrg_checkpoint_destroy(&run.ckpt);
   invrg_model_destroy(&run.model);
   invrg_output_lock_release(&lock);
-  invrg_groups_destroy(&groups);
   invrg_config_free(&cfg);
   return err;
 }

@@ -111,10 +111,18 @@ typedef struct {
   invrg_configs_format configs_format_kind;
 } invrg_config_output;
 
-/** &parallel: how the ranks are organised (see parallel/groups.h). */
+/** The groups of one stage: &parallel <stage>_ranks_per_group and <stage>_grid. */
 typedef struct {
-  int64_t ranks_per_group;                       /**< ranks that share one lattice */
+  int64_t ranks_per_group;                       /**< 0 = as &parallel ranks_per_group */
+  int64_t grid[2];                               /**< px, py; 0,0 = see stage_layout.h */
+} invrg_config_stage_layout;
+
+/** &parallel: how the ranks are organised (see parallel/groups.h, stages/stage_layout.h). */
+typedef struct {
+  int64_t ranks_per_group;                       /**< ranks that share one lattice; 0 = automatic */
   int64_t grid[2];                               /**< px, py of a group; 0,0 = automatic */
+  invrg_config_stage_layout stage[INVRG_MAX_STAGES]; /**< by invrg_stage_kind */
+  double memory_per_rank;                        /**< GiB a rank may use; 0 = its node's share */
 } invrg_config_parallel;
 
 /** &mc: Monte Carlo ensembles of the critical Ising model. */
@@ -284,6 +292,20 @@ invrg_err invrg_config_input_error(const invrg_config *cfg, const char *group, c
  * checks made in any order read like a compiler's report. Not collective.
  */
 void invrg_config_collect_diagnostics(bool on);
+
+/** Where the collected diagnostics stand (invrg_config_diagnostics_save()). */
+typedef struct {
+  int n_pending, n_errors;
+} invrg_config_diagnostics_mark;
+
+/**
+ * While diagnostics are collected: the mark to return to, for a trial check whose
+ * findings must not be reported (an automatic choice trying candidates). Not collective.
+ */
+invrg_config_diagnostics_mark invrg_config_diagnostics_save(void);
+
+/** Forgets the errors and warnings collected since @p mark. Not collective. */
+void invrg_config_diagnostics_restore(invrg_config_diagnostics_mark mark);
 
 /** How many input errors invrg_config_input_error() has printed (on world rank 0; 0 elsewhere). */
 int invrg_config_input_errors(void);

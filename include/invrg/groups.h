@@ -38,20 +38,40 @@ typedef struct {
 } invrg_groups;
 
 /**
- * Splits @p world by cfg->parallel (ranks_per_group, grid; grid 0, 0 picks the
- * most nearly square grid with py >= px, and 0 for one of the two fills it in).
- * An impossible layout is an input error about the key, saying what would
- * work; all ranks return it alike. Both communicators return MPI errors.
- * Collective on @p world.
+ * A layout to make: the group size and grid (grid 0, 0 picks the most nearly
+ * square grid with py >= px, and 0 for one of the two fills it in), and the
+ * &parallel keys that set them, which the input errors name.
  */
+typedef struct {
+  int64_t ranks_per_group; /**< >= 1 */
+  int64_t grid[2];
+  const char *size_key, *grid_key; /**< e.g. "ranks_per_group", "grid" */
+} invrg_groups_request;
+
+/** The request of &parallel ranks_per_group (0, automatic, makes groups of 1) and grid. */
+invrg_groups_request invrg_groups_request_parallel(const invrg_config *cfg);
+
+/**
+ * Splits @p world as @p req says. An impossible layout is an input error about
+ * the request's key, saying what would work; all ranks return it alike. Both
+ * communicators return MPI errors. Collective on @p world.
+ */
+invrg_err invrg_groups_create_as(MPI_Comm world, const invrg_config *cfg,
+                                 const invrg_groups_request *req, invrg_groups **out);
+
+/** invrg_groups_create_as() with the request of &parallel. Collective on @p world. */
 invrg_err invrg_groups_create(MPI_Comm world, const invrg_config *cfg, invrg_groups **out);
 
 /**
  * The layout world rank 0 would have in a run of @p n_ranks ranks, for checking
  * an input on one process (invrg --check --ranks N): the same layout errors as
- * invrg_groups_create(), but its world is MPI_COMM_SELF and it has no grid
+ * invrg_groups_create_as(), but its world is MPI_COMM_SELF and it has no grid
  * communicator (cart = MPI_COMM_NULL). Not collective.
  */
+invrg_err invrg_groups_create_planned_as(const invrg_config *cfg, const invrg_groups_request *req,
+                                         int n_ranks, invrg_groups **out);
+
+/** invrg_groups_create_planned_as() with the request of &parallel. Not collective. */
 invrg_err invrg_groups_create_planned(const invrg_config *cfg, int n_ranks, invrg_groups **out);
 
 /** Frees the communicators; sets *g to NULL; accepts NULL. Collective on the world of *g. */

@@ -54,6 +54,9 @@ invrg_err invrg_h5_attr_strings(hid_t loc, const char *name, const char *const *
 /** n values as a 1D attribute (a scalar when @p as_scalar and n == 1). */
 invrg_err invrg_h5_attr_int64(hid_t loc, const char *name, const int64_t *values, int n,
                               bool as_scalar);
+/** An int64 attribute of @p rows x @p cols values, row-major. */
+invrg_err invrg_h5_attr_int64_matrix(hid_t loc, const char *name, const int64_t *values, int rows,
+                                     int cols);
 invrg_err invrg_h5_attr_double(hid_t loc, const char *name, const double *values, int n,
                                bool as_scalar);
 /** Logicals as HDF5's usual boolean enum (FALSE = 0, TRUE = 1), which h5py reads as bool. */

@@ -19,13 +19,14 @@
 
 /** Version of the file layout; readers refuse another major version. */
 #define INVRG_FORMAT_VERSION_MAJOR 1
-#define INVRG_FORMAT_VERSION_MINOR 0
+#define INVRG_FORMAT_VERSION_MINOR 1
 
-/** How the ranks of the run are organised, for /run. */
+/** How the ranks of the run are organised, for /run: the groups of each stage of &run stages. */
 typedef struct {
   int nranks;
-  int ranks_per_group;
-  int grid[2];
+  int n_stages;
+  int ranks_per_group[INVRG_MAX_STAGES];
+  int grid[INVRG_MAX_STAGES][2]; /**< px, py */
 } invrg_run_layout;
 
 typedef struct {

@@ -200,15 +200,35 @@ static const invrg_nl_key mc_keys[] = {
      .description = "write every sample to /mc/L<L>/configs (the training data of stage train)"},
 };
 
+/* &parallel <stage>_ranks_per_group and <stage>_grid: one stage's groups. */
+#define STAGE_LAYOUT_KEYS(stage_id, kind)                                                            \
+  {.name = #stage_id "_ranks_per_group", .type = INVRG_NL_INT, SCALAR,                              \
+   AT(parallel.stage[kind].ranks_per_group), .default_text = "0", .min = 0, .max = 1048576,     \
+   .description = "ranks that share one lattice in stage " #stage_id "; 0 = ranks_per_group"},      \
+  {.name = #stage_id "_grid", .type = INVRG_NL_INT, .min_count = 2, .max_count = 2,                \
+   .count_offset = INVRG_NL_NO_COUNT, AT(parallel.stage[kind].grid), .default_text = "0, 0",     \
+   .min = 0, .max = 1048576,                                                                    \
+   .description = "px, py of a group of stage " #stage_id "; 0, 0 = grid, or automatic"}
+
 static const invrg_nl_key parallel_keys[] = {
     {.name = "ranks_per_group", .type = INVRG_NL_INT, SCALAR, AT(parallel.ranks_per_group),
-     .default_text = "1", .min = 1, .max = 1048576,
-     .description = "ranks that share one lattice; the world splits into size/ranks_per_group "
-                    "groups that work on separate items"},
+     .default_text = "0", .min = 0, .max = 1048576,
+     .description = "ranks that share one lattice in every stage without its own "
+                    "<stage>_ranks_per_group; 0 = automatic per stage (the smallest group "
+                    "whose memory fits)"},
     {.name = "grid", .type = INVRG_NL_INT, .min_count = 2, .max_count = 2,
      .count_offset = INVRG_NL_NO_COUNT, AT(parallel.grid), .default_text = "0, 0", .min = 0,
      .max = 1048576,
-     .description = "px, py: how a group's ranks tile the lattice; 0, 0 chooses automatically"},
+     .description = "px, py: how a group of ranks_per_group ranks tiles the lattice; 0, 0 "
+                    "chooses automatically"},
+    STAGE_LAYOUT_KEYS(mc, INVRG_STAGE_MC),
+    STAGE_LAYOUT_KEYS(train, INVRG_STAGE_TRAIN),
+    STAGE_LAYOUT_KEYS(dream, INVRG_STAGE_DREAM),
+    STAGE_LAYOUT_KEYS(analyze, INVRG_STAGE_ANALYZE),
+    {.name = "memory_per_rank", .type = INVRG_NL_REAL, SCALAR, AT(parallel.memory_per_rank),
+     .default_text = "0", .min = 0, .max = 1048576,
+     .description = "GiB of memory a rank may use (sizes the automatic groups and the memory "
+                    "check); 0 = its node's memory shared by the node's ranks"},
 };
 
 static const char *const train_optimizers[] = {
@@ -664,6 +684,15 @@ void invrg_config_collect_diagnostics(bool on) {
   n_pending = pending_capacity = 0;
 }
 
+
+invrg_config_diagnostics_mark invrg_config_diagnostics_save(void) {
+  return (invrg_config_diagnostics_mark){n_pending, n_input_errors};
+}
+
+void invrg_config_diagnostics_restore(invrg_config_diagnostics_mark mark) {
+  if (mark.n_pending <= n_pending) n_pending = mark.n_pending;
+  if (mark.n_errors <= n_input_errors) n_input_errors = mark.n_errors;
+}
 
 /* FNV-1a of the message and the key it is about. */
 static uint64_t diagnostic_hash(const char *group, const char *key, const char *message) {

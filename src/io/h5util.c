@@ -146,6 +146,18 @@ cleanup:
   return err;
 }
 
+invrg_err invrg_h5_attr_int64_matrix(hid_t loc, const char *name, const int64_t *values, int rows,
+                                     int cols) {
+  invrg_err err = INVRG_SUCCESS;
+  hid_t space = -1;
+  const hsize_t dims[2] = {(hsize_t)rows, (hsize_t)cols};
+  INVRG_H5_CALL(space = H5Screate_simple(2, dims, NULL), "dataspace");
+  INVRG_CALL(write_attr(loc, name, H5T_NATIVE_INT64, space, values));
+cleanup:
+  invrg_h5_close(&space);
+  return err;
+}
+
 invrg_err invrg_h5_attr_double(hid_t loc, const char *name, const double *values, int n,
                                bool as_scalar) {
   invrg_err err = INVRG_SUCCESS;

@@ -142,18 +142,31 @@ cleanup:
   return err;
 }
 
+/* /run's nranks, and ranks_per_group [stage] and grid [stage][px, py] of each stage. */
+static invrg_err write_layout(hid_t g, const invrg_run_layout *layout) {
+  invrg_err err = INVRG_SUCCESS;
+  const int n = layout->n_stages;
+  int64_t nranks = layout->nranks, rpg[INVRG_MAX_STAGES], grid[INVRG_MAX_STAGES][2];
+  for (int i = 0; i < n; i++) {
+    rpg[i] = layout->ranks_per_group[i];
+    grid[i][0] = layout->grid[i][0];
+    grid[i][1] = layout->grid[i][1];
+  }
+  INVRG_CALL(invrg_h5_attr_int64(g, "nranks", &nranks, 1, true));
+  INVRG_CALL(invrg_h5_attr_int64(g, "ranks_per_group", rpg, n, false));
+  INVRG_CALL(invrg_h5_attr_int64_matrix(g, "grid", &grid[0][0], n, 2));
+cleanup:
+  return err;
+}
+
 static invrg_err write_run_group(hid_t file, const invrg_config *cfg,
                                  const invrg_run_layout *layout) {
   invrg_err err = INVRG_SUCCESS;
   hid_t g = -1;
   const char *stages[INVRG_MAX_STAGES];
   for (int i = 0; i < cfg->run.n_stages; i++) stages[i] = cfg->run.stages[i];
-  int64_t nranks = layout->nranks, rpg = layout->ranks_per_group;
-  int64_t grid[2] = {layout->grid[0], layout->grid[1]};
   INVRG_CALL(invrg_h5_create_group(file, "run", &g));
-  INVRG_CALL(invrg_h5_attr_int64(g, "nranks", &nranks, 1, true));
-  INVRG_CALL(invrg_h5_attr_int64(g, "ranks_per_group", &rpg, 1, true));
-  INVRG_CALL(invrg_h5_attr_int64(g, "grid", grid, 2, false));
+  INVRG_CALL(write_layout(g, layout));
   INVRG_CALL(invrg_h5_attr_strings(g, "stages", stages, cfg->run.n_stages));
   INVRG_CALL(invrg_h5_attr_string(g, "title", cfg->run.title));
 cleanup:
@@ -269,12 +282,9 @@ invrg_err invrg_runfile_resume(const invrg_config *cfg, const invrg_run_layout *
   /* The state was the checkpoint's; the run file keeps only results. */
   INVRG_H5_CALL(H5Ldelete(rf->file, "checkpoint", H5P_DEFAULT), "delete /checkpoint");
   /* /run describes this (last) run: its layout, and how many runs came before. */
-  int64_t nranks = layout->nranks, rpg = layout->ranks_per_group, n_restarts = restarts;
-  int64_t grid[2] = {layout->grid[0], layout->grid[1]};
+  int64_t n_restarts = restarts;
   INVRG_CALL(invrg_h5_create_group(rf->file, "run", &g));
-  INVRG_CALL(invrg_h5_attr_int64(g, "nranks", &nranks, 1, true));
-  INVRG_CALL(invrg_h5_attr_int64(g, "ranks_per_group", &rpg, 1, true));
-  INVRG_CALL(invrg_h5_attr_int64(g, "grid", grid, 2, false));
+  INVRG_CALL(write_layout(g, layout));
   INVRG_CALL(invrg_h5_attr_int64(g, "restarts", &n_restarts, 1, true));
 cleanup:
   invrg_h5_close(&g);

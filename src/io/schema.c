@@ -71,8 +71,9 @@ static const invrg_schema_entry entries[] = {
     ATTR("/code", "fftw_version", "", "FFTW library version"),
     GROUP("/run", "how the run went"),
     ATTR("/run", "nranks", "1", "MPI ranks of the (last) run"),
-    ATTR("/run", "ranks_per_group", "1", "ranks per group sharing one item"),
-    ATTR("/run", "grid", "1", "[px, py] process grid of a group"),
+    ATTR("/run", "ranks_per_group", "1", "[stage] ranks per group sharing one item, each stage of "
+         "/run/stages"),
+    ATTR("/run", "grid", "1", "[stage][px, py] process grid of a group, each stage"),
     ATTR("/run", "stages", "", "stages run, in order"),
     ATTR("/run", "title", "", "&run title"),
     ATTR("/run", "walltime_s", "s", "wall time of the last run (since its start or restart)"),

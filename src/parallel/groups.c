@@ -44,32 +44,40 @@ static void auto_grid(int64_t n, int64_t *px, int64_t *py) {
   *py = n / best;
 }
 
-/* Checks &parallel against the world size and resolves the grid (0 = automatic). */
-static invrg_err resolve_layout(const invrg_config *cfg, int world_size, int64_t *px,
-                                int64_t *py) {
+/* Checks a request against the world size and resolves the grid (0 = automatic). */
+static invrg_err resolve_layout(const invrg_config *cfg, const invrg_groups_request *req,
+                                int world_size, int64_t *px, int64_t *py) {
   invrg_err err = INVRG_SUCCESS;
-  const int64_t rpg = cfg->parallel.ranks_per_group;
-  const int64_t gx = cfg->parallel.grid[0], gy = cfg->parallel.grid[1];
+  const int64_t rpg = req->ranks_per_group, gx = req->grid[0], gy = req->grid[1];
+  const char *size_key = req->size_key, *grid_key = req->grid_key;
   if (rpg < 1 || world_size % rpg != 0) {
     char divisors[256], other[64] = "";
     format_divisors(world_size, divisors, sizeof divisors);
     if (rpg > 1)
       snprintf(other, sizeof other, ", or run on a multiple of %lld ranks", (long long)rpg);
-    err = invrg_config_input_error(
-        cfg, "parallel", "ranks_per_group",
-        "ranks_per_group = %lld does not divide the %d rank%s of this run: use %s%s",
+    if (strcmp(size_key, grid_key) == 0) /* the grid alone set the size */
+      err = invrg_config_input_error(
+          cfg, "parallel", grid_key,
+          "%s = %lld, %lld makes groups of %lld ranks, which do not divide the %d rank%s of "
+          "this run: use groups of %s%s", grid_key, (long long)gx, (long long)gy, (long long)rpg,
+          world_size, world_size > 1 ? "s" : "", divisors, other);
+    else
+      err = invrg_config_input_error(
+        cfg, "parallel", size_key,
+        "%s = %lld does not divide the %d rank%s of this run: use %s%s", size_key,
         (long long)rpg, world_size, world_size > 1 ? "s" : "", divisors, other);
     goto cleanup;
   }
 
-  int64_t sx, sy; /* the suggestion for this ranks_per_group */
+  int64_t sx, sy; /* the suggestion for this group size */
   auto_grid(rpg, &sx, &sy);
   if (gx < 0 || gy < 0) {
     err = invrg_config_input_error(
-        cfg, "parallel", "grid",
-        "grid = %lld, %lld: the sizes must be positive, or 0, 0 for automatic; e.g. grid = %lld, "
-        "%lld for ranks_per_group = %lld",
-        (long long)gx, (long long)gy, (long long)sx, (long long)sy, (long long)rpg);
+        cfg, "parallel", grid_key,
+        "%s = %lld, %lld: the sizes must be positive, or 0, 0 for automatic; e.g. %s = %lld, "
+        "%lld for %s = %lld",
+        grid_key, (long long)gx, (long long)gy, grid_key, (long long)sx, (long long)sy,
+        size_key, (long long)rpg);
     goto cleanup;
   }
   if (gx == 0 && gy == 0) {
@@ -80,22 +88,22 @@ static invrg_err resolve_layout(const invrg_config *cfg, int world_size, int64_t
     const int64_t given = gx != 0 ? gx : gy;
     if (rpg % given != 0) {
       err = invrg_config_input_error(
-          cfg, "parallel", "grid",
-          "grid = %lld, %lld: %lld does not divide ranks_per_group = %lld; use grid = %lld, %lld "
-          "or 0, 0 (automatic)",
-          (long long)gx, (long long)gy, (long long)given, (long long)rpg, (long long)sx,
-          (long long)sy);
+          cfg, "parallel", grid_key,
+          "%s = %lld, %lld: %lld does not divide %s = %lld; use %s = %lld, %lld or 0, 0 "
+          "(automatic)",
+          grid_key, (long long)gx, (long long)gy, (long long)given, size_key, (long long)rpg,
+          grid_key, (long long)sx, (long long)sy);
       goto cleanup;
     }
     *px = gx != 0 ? gx : rpg / gy;
     *py = gy != 0 ? gy : rpg / gx;
   } else if (gx * gy != rpg) {
     err = invrg_config_input_error(
-        cfg, "parallel", "grid",
-        "grid = %lld, %lld has %lld ranks but a group has ranks_per_group = %lld; use grid = %lld, "
-        "%lld (or another pair whose product is %lld, or 0, 0 for automatic)",
-        (long long)gx, (long long)gy, (long long)(gx * gy), (long long)rpg, (long long)sx,
-        (long long)sy, (long long)rpg);
+        cfg, "parallel", grid_key,
+        "%s = %lld, %lld has %lld ranks but a group has %s = %lld; use %s = %lld, %lld (or "
+        "another pair whose product is %lld, or 0, 0 for automatic)",
+        grid_key, (long long)gx, (long long)gy, (long long)(gx * gy), size_key, (long long)rpg,
+        grid_key, (long long)sx, (long long)sy, (long long)rpg);
     goto cleanup;
   } else {
     *px = gx;
@@ -105,7 +113,16 @@ cleanup:
   return err;
 }
 
-invrg_err invrg_groups_create(MPI_Comm world, const invrg_config *cfg, invrg_groups **out) {
+invrg_groups_request invrg_groups_request_parallel(const invrg_config *cfg) {
+  const int64_t rpg = cfg->parallel.ranks_per_group;
+  return (invrg_groups_request){rpg > 0 ? rpg : 1,
+                                {cfg->parallel.grid[0], cfg->parallel.grid[1]},
+                                "ranks_per_group",
+                                "grid"};
+}
+
+invrg_err invrg_groups_create_as(MPI_Comm world, const invrg_config *cfg,
+                                 const invrg_groups_request *req, invrg_groups **out) {
   invrg_err err = INVRG_SUCCESS;
   invrg_groups *g = NULL;
   MPI_Comm split = MPI_COMM_NULL;
@@ -116,14 +133,14 @@ invrg_err invrg_groups_create(MPI_Comm world, const invrg_config *cfg, invrg_gro
   INVRG_MPI_CALL(MPI_Comm_rank(world, &world_rank));
   int64_t px = 0, py = 0;
   /* Depends only on the input and the world size: every rank fails alike, no agreement needed. */
-  INVRG_CALL(resolve_layout(cfg, world_size, &px, &py));
+  INVRG_CALL(resolve_layout(cfg, req, world_size, &px, &py));
 
   g = calloc(1, sizeof *g);
   INVRG_CHECK_ALLOC(g);
   g->world = g->cart = MPI_COMM_NULL;
   g->world_rank = world_rank;
   g->world_size = world_size;
-  g->ranks_per_group = (int)cfg->parallel.ranks_per_group;
+  g->ranks_per_group = (int)req->ranks_per_group;
   g->n_groups = world_size / g->ranks_per_group;
   g->group = world_rank / g->ranks_per_group;
   g->px = (int)px;
@@ -141,10 +158,6 @@ invrg_err invrg_groups_create(MPI_Comm world, const invrg_config *cfg, invrg_gro
   INVRG_MPI_CALL(MPI_Cart_coords(g->cart, g->rank, 2, coords));
   g->cy = coords[0];
   g->cx = coords[1];
-
-  invrg_log(INVRG_LOG_INFO, "parallel: %d rank%s in %d group%s of %d, grid %d x %d per group",
-            world_size, world_size > 1 ? "s" : "", g->n_groups, g->n_groups > 1 ? "s" : "",
-            g->ranks_per_group, g->px, g->py);
   *out = g;
   g = NULL;
 cleanup:
@@ -153,17 +166,23 @@ cleanup:
   return err;
 }
 
-invrg_err invrg_groups_create_planned(const invrg_config *cfg, int n_ranks, invrg_groups **out) {
+invrg_err invrg_groups_create(MPI_Comm world, const invrg_config *cfg, invrg_groups **out) {
+  const invrg_groups_request req = invrg_groups_request_parallel(cfg);
+  return invrg_groups_create_as(world, cfg, &req, out);
+}
+
+invrg_err invrg_groups_create_planned_as(const invrg_config *cfg, const invrg_groups_request *req,
+                                         int n_ranks, invrg_groups **out) {
   invrg_err err = INVRG_SUCCESS;
   invrg_groups *g = NULL;
   *out = NULL;
   int64_t px = 0, py = 0;
-  INVRG_CALL(resolve_layout(cfg, n_ranks, &px, &py));
+  INVRG_CALL(resolve_layout(cfg, req, n_ranks, &px, &py));
   g = calloc(1, sizeof *g);
   INVRG_CHECK_ALLOC(g);
   g->world = g->cart = MPI_COMM_NULL; /* rank 0 of the planned run: group 0, grid origin */
   g->world_size = n_ranks;
-  g->ranks_per_group = (int)cfg->parallel.ranks_per_group;
+  g->ranks_per_group = (int)req->ranks_per_group;
   g->n_groups = n_ranks / g->ranks_per_group;
   g->px = (int)px;
   g->py = (int)py;
@@ -173,6 +192,11 @@ invrg_err invrg_groups_create_planned(const invrg_config *cfg, int n_ranks, invr
 cleanup:
   invrg_groups_destroy(&g);
   return err;
+}
+
+invrg_err invrg_groups_create_planned(const invrg_config *cfg, int n_ranks, invrg_groups **out) {
+  const invrg_groups_request req = invrg_groups_request_parallel(cfg);
+  return invrg_groups_create_planned_as(cfg, &req, n_ranks, out);
 }
 
 void invrg_groups_destroy(invrg_groups **g) {

@@ -81,6 +81,18 @@ static int ranks_here(const invrg_run *run) {
 /* Input error on &group key if @p need bytes per rank do not fit this machine's memory. */
 static invrg_err check_memory(const invrg_run *run, double need, const char *group,
                               const char *key, const char *what, const char *advice) {
+  const double stated = run->cfg->parallel.memory_per_rank * GiB;
+  if (stated > 0) { /* &parallel memory_per_rank: the user's word for every rank */
+    if (need <= stated) {
+      invrg_log(INVRG_LOG_INFO, "memory: %s needs about %.3g GiB per rank (memory_per_rank = "
+                "%.3g)", what, need / GiB, stated / GiB);
+      return INVRG_SUCCESS;
+    }
+    return invrg_config_input_error(run->cfg, group, key,
+                                    "%s needs about %.3g GiB per rank, more than &parallel "
+                                    "memory_per_rank = %.3g: %s",
+                                    what, need / GiB, stated / GiB, advice);
+  }
   const double have = (double)sysconf(_SC_PHYS_PAGES) * (double)sysconf(_SC_PAGESIZE);
   const int here = ranks_here(run);
   /* Nodes may differ (memory, ranks placed on them): the fullest decides, on every rank alike. */

@@ -17,7 +17,7 @@ def check(cond, what):
 
 
 with invrg_io.open_run(path) as run:
-    check(run.format_version == (1, 0), f"format_version {run.format_version}")
+    check(run.format_version == (1, 1), f"format_version {run.format_version}")
     check(run.run["nranks"] == nranks, f"/run nranks = {run.run['nranks']}")
     check(run.run["exit_status"] == 0, "/run exit_status = 0")
     check(run.run["walltime_s"] > 0, "/run walltime_s > 0")
@@ -30,7 +30,7 @@ with invrg_io.open_run(path) as run:
     check(run.config["run"]["log_level"] == "warn", "config log_level")
     check(run.config["output"]["overwrite"] is False, "config logical is a bool")
     check(run.config["parallel"]["grid"] == [0, 0], "config array stays an array")
-    check(run.config["parallel"]["ranks_per_group"] == 1, "default recorded for unset key")
+    check(run.config["parallel"]["ranks_per_group"] == 0, "default recorded for unset key")
     with open(input_path, encoding="utf-8") as f:
         check(run.input_nml == f.read(), "input_nml is the input file verbatim")
     check(run.summaries("mc") == {}, "no mc summaries in a run without stages")

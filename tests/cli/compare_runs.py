@@ -2,7 +2,8 @@
 """compare_runs.py A.h5 B.h5: every dataset and attribute of two run files, bit for bit.
 
 Skipped, because they describe the run rather than its results: /code, /run (layout, wall
-time, restarts), the root attribute created_utc, timing attributes (sites_per_second), the
+time, restarts), the root attribute created_utc, timing attributes (sites_per_second, the
+training's count_seconds and fit_seconds), the
 attributes of HDF5 dimension scales that hold object references (file addresses), and the
 input keys a resumed run may change (/config/parallel, /config/checkpoint and the raw input
 text). Exit 0 if all the rest is identical (and there is something to compare), else 1.
@@ -14,7 +15,7 @@ import numpy as np
 
 SKIP_GROUPS = {"code", "run"}
 SKIP_PATHS = {"config/parallel", "config/checkpoint", "config/input_nml"}
-SKIP_ATTRS = {"created_utc", "sites_per_second", "input_path",
+SKIP_ATTRS = {"created_utc", "sites_per_second", "count_seconds", "fit_seconds", "input_path",
               "REFERENCE_LIST", "DIMENSION_LIST"}  # dimension scales: object addresses
 
 

@@ -82,7 +82,7 @@ static bool exists(const char *path) {
 }
 
 static invrg_runfile *new_runfile(const setting *s) {
-  const invrg_run_layout layout = {world_size, 1, {1, 1}};
+  const invrg_run_layout layout = {.nranks = world_size};
   invrg_runfile *rf = NULL;
   OK(invrg_runfile_create(&s->cfg, &layout, MPI_COMM_WORLD, &rf));
   return rf;
@@ -287,7 +287,7 @@ static void test_round_trip(void) {
          "resuming %d, stages done %d, restarts %d, from %s", invrg_checkpoint_resuming(ck),
          invrg_checkpoint_stages_done(ck), invrg_checkpoint_restarts(ck),
          invrg_checkpoint_source_path(ck));
-  const invrg_run_layout layout = {world_size, 1, {1, 1}};
+  const invrg_run_layout layout = {.nranks = world_size};
   OK(invrg_runfile_resume(&s.cfg, &layout, invrg_checkpoint_source_path(ck),
                           invrg_checkpoint_restarts(ck), MPI_COMM_WORLD, &rf));
   EXPECT(H5Lexists(rf->file, "mc/L16", H5P_DEFAULT) > 0 &&

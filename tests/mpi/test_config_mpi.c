@@ -56,7 +56,7 @@ static void test_valid_input(void) {
   EXPECT_EQ(cfg.key_pos[1].line, 2, "position of seed not broadcast");
   check_identical_everywhere(&cfg);
 
-  invrg_run_layout layout = {world_size, 1, {1, world_size}};
+  invrg_run_layout layout = {.nranks = world_size};
   invrg_runfile *rf = NULL;
   err = invrg_runfile_create(&cfg, &layout, MPI_COMM_WORLD, &rf);
   EXPECT(err == INVRG_SUCCESS, "runfile create: %s", invrg_error_message());
@@ -78,7 +78,7 @@ static void test_failed_run(void) {
   invrg_config cfg;
   EXPECT(invrg_config_load(good, MPI_COMM_WORLD, &cfg) == INVRG_SUCCESS, "load: %s",
          invrg_error_message());
-  invrg_run_layout layout = {world_size, 1, {1, world_size}};
+  invrg_run_layout layout = {.nranks = world_size};
   invrg_runfile *rf = NULL;
   invrg_err err = invrg_runfile_create(&cfg, &layout, MPI_COMM_WORLD, &rf);
   EXPECT(err == INVRG_SUCCESS, "runfile create: %s", invrg_error_message());

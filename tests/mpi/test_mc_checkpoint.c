@@ -146,7 +146,7 @@ static void save(setting *s, const invrg_groups *g) {
         means[t * INVRG_N_PRIMARY + o] = fss_mean_value(t * INVRG_N_PRIMARY + o);
     }
   const invrg_mc_sizes_state st = {SIZE_INDEX, PER_SIZE, means, sizes, NULL, NULL};
-  const invrg_run_layout layout = {world_size, g->ranks_per_group, {g->px, g->py}};
+  const invrg_run_layout layout = {.nranks = world_size};
   invrg_runfile *rf = NULL;
   invrg_checkpoint *ck = NULL;
   OK(invrg_runfile_create(&s->cfg, &layout, MPI_COMM_WORLD, &rf));
@@ -232,7 +232,7 @@ static void expect_read(setting *s, const invrg_groups *g) {
   invrg_checkpoint *ck = NULL;
   invrg_runfile *rf = NULL;
   OK(invrg_checkpoint_create(&s->cfg, MPI_COMM_WORLD, &ck));
-  const invrg_run_layout layout = {world_size, g->ranks_per_group, {g->px, g->py}};
+  const invrg_run_layout layout = {.nranks = world_size};
   OK(invrg_runfile_resume(&s->cfg, &layout, invrg_checkpoint_source_path(ck),
                           invrg_checkpoint_restarts(ck), MPI_COMM_WORLD, &rf));
   invrg_checkpoint_enter_stage(ck, 0, "mc", rf);

@@ -529,7 +529,8 @@ START_TEST(invrg_schema_defaults_are_valid) {
   memset(&c, 0, sizeof c);
   ck_assert(invrg_nl_result_init(&res, invrg_config_schema(), "defaults"));
   ck_assert_int_eq(invrg_nl_set_defaults(invrg_config_schema(), &c, &res), 0);
-  ck_assert_int_eq(c.parallel.ranks_per_group, 1);
+  ck_assert_int_eq(c.mc.n_samples, 1000);
+  ck_assert_int_eq(c.parallel.grid[0], 0);
   ck_assert_str_eq(c.run.log_level, "info");
 }
 END_TEST

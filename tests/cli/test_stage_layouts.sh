@@ -1,0 +1,96 @@
+#!/usr/bin/env bash
+# Groups per stage: the whole pipeline mc (Wolff) → train → dream → analyze in one job, each
+# stage on its own groups (Wolff on groups of one, a dream shared by groups of many, chosen by
+# hand or automatically), gives the run file of one rank bit for bit; and bad layouts are
+# refused up front, naming the key.
+# Usage: test_stage_layouts.sh [ranks...] (default 4; the many-rank test runs 16 and 64
+# ranks, oversubscribed).
+source "$(dirname "$0")/lib.sh"
+ranks=("${@:-4}")
+
+pipeline_input() { # pipeline_input <file> <output> [&parallel keys]
+  cat > "$1" <<NML
+&run stages = 'mc', 'train', 'dream', 'analyze', output = '$2', seed = 5, log_level = 'info' /
+&mc L = 8, 16, algorithm = 'wolff', n_chains = 2, n_therm = 20, n_samples = 60,
+    sample_every = 1, blocks_per_chain = 2, save_configs = T /
+&train epochs = 2, batch = 40, n_replicas = 2, data_L = 16 /
+&dream levels = 5, n_samples = 4, measure_from = 3, save_levels = 4, 5, save_max = 4 /
+&analyze operators = 'swendsen', jackknife_blocks = 4, mcrg_levels = 2 /
+&parallel ${3:-} /
+NML
+}
+
+same_as_one_rank() { # same_as_one_rank <run file> <what>
+  # the output's name differs, and with it the name of the file stage analyze read (this run's)
+  "$PYTHON" "$SOURCE_DIR/tests/cli/compare_runs.py" one.h5 "$1" > cmp.txt 2>&1
+  "$PYTHON" -c "
+import ast, sys
+line = open('cmp.txt').read().strip().splitlines()[-1]
+differ = ast.literal_eval(line.split('differ: ', 1)[1]) if 'differ: ' in line else []
+names = {'config/run@output', 'analyze@data'} | {f'analyze/{s}/L{L}@data' for s in ('mc', 'dream') for L in (8, 16, 32)}
+sys.exit(0 if differ and set(differ) <= names else 1)" \
+    && pass "$2 equals 1 rank bit for bit but for the output's name ($(tail -1 cmp.txt | cut -c1-60))" \
+    || { fail "$2 differs from 1 rank"; cat cmp.txt; }
+}
+
+expect_layout() { # expect_layout <log> <stage> <text> <what>
+  expect_grep "$1" "stage $2: $3" "$4"
+}
+
+pipeline_input one.nml one.h5
+expect_status 0 "the pipeline on 1 rank" -- "$INVRG" one.nml
+
+for n in "${ranks[@]}"; do
+  # automatic groups: Wolff chains on one rank each, the 4 dreams on groups of n/4 ranks (no
+  # idle group), train and analyze on groups of one
+  pipeline_input auto$n.nml auto$n.h5
+  expect_status 0 "--check --ranks $n plans the automatic layouts" -- "$INVRG" --check --ranks $n auto$n.nml
+  expect_layout out.txt mc "$n groups of 1 rank, grid 1 x 1 (chosen automatically)" \
+    "$n ranks: Wolff chains on groups of one"
+  expect_layout out.txt dream "4 groups of $((n / 4)) rank" \
+    "$n ranks: the 4 dreams on 4 groups of $((n / 4))"
+  expect_status 0 "the pipeline on $n ranks, automatic groups" -- "$MPIEXEC" -n $n "$INVRG" auto$n.nml
+  same_as_one_rank auto$n.h5 "$n ranks, automatic groups:"
+  "$PYTHON" -c "
+import h5py, sys
+r = h5py.File('auto$n.h5', 'r')['run'].attrs
+ok = list(r['ranks_per_group']) == [1, 1, $n // 4, 1] and r['grid'].shape == (4, 2)
+print('ok' if ok else 'FAIL', ': /run ranks_per_group', list(r['ranks_per_group']), 'grid', r['grid'].tolist())
+sys.exit(0 if ok else 1)" && pass "$n ranks: /run records each stage's groups" \
+    || fail "$n ranks: /run ranks_per_group"
+
+  # groups set by hand for two stages, the rest from &parallel ranks_per_group = 1
+  half=$((n / 2))
+  pipeline_input set$n.nml set$n.h5 \
+    "ranks_per_group = 1, dream_ranks_per_group = $n, dream_grid = 2, $half, analyze_ranks_per_group = 2"
+  expect_status 0 "the pipeline on $n ranks: one dream group of $n (2 x $half), analyze in pairs" \
+    -- "$MPIEXEC" -n $n "$INVRG" set$n.nml
+  grep -F "parallel:" out.txt > layouts.txt
+  expect_grep layouts.txt "1 group of $n ranks, grid 2 x $half" "$n ranks: the dream's group as set"
+  expect_grep layouts.txt "$half groups of 2 ranks" "$n ranks: analyze's groups as set"
+  same_as_one_rank set$n.h5 "$n ranks, groups set per stage:"
+done
+
+# Bad layouts: refused before any work, naming the key and its line; &parallel ranks_per_group
+# forced on every stage still refuses Wolff on groups of 4, but the stage's own key fixes it.
+n=${ranks[0]}
+pipeline_input bad.nml bad.h5 "dream_ranks_per_group = 3, analyze_grid = 3, 1, train_ranks_per_group = 2, train_grid = 2, 2"
+expect_status 2 "bad per-stage layouts refused" -- "$INVRG" --check --ranks 4 bad.nml
+expect_grep err.txt "bad.nml:7:" "errors name the line of &parallel"
+expect_grep err.txt "dream_ranks_per_group = 3 does not divide the 4 ranks of this run" \
+  "a stage's group size that does not divide the ranks"
+expect_grep err.txt "analyze_grid = 3, 1 makes groups of 3 ranks, which do not divide the 4 ranks" \
+  "a stage's grid that fits no group size"
+expect_grep err.txt "train_grid = 2, 2 has 4 ranks but a group has train_ranks_per_group = 2" \
+  "a stage's grid that does not match its group size"
+expect_grep err.txt "3 errors" "every error reported at once"
+pipeline_input forced.nml forced.h5 "ranks_per_group = 4"
+expect_status 2 "&parallel ranks_per_group = 4 with Wolff refused" -- "$INVRG" --check --ranks 4 forced.nml
+expect_grep err.txt "'wolff' runs each chain on one rank" "Wolff on groups of 4 explained"
+pipeline_input fixed.nml fixed.h5 "ranks_per_group = 4, mc_ranks_per_group = 1"
+expect_status 0 "mc_ranks_per_group = 1 lets Wolff run beside groups of 4" -- "$INVRG" --check --ranks 4 fixed.nml
+printf "&run stages = 'mc', output = 'unused.h5' /\n&mc L = 8 /\n&parallel dream_ranks_per_group = 2 /\n" > unused.nml
+expect_status 0 "a layout for a stage the run does not have" -- "$INVRG" --check unused.nml
+expect_grep err.txt "warning: &run stages has no stage dream: its layout is not used" \
+  "a layout for a missing stage warned about"
+finish
