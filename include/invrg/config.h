@@ -109,6 +109,10 @@ typedef struct {
   bool overwrite;                                /**< replace an existing output file */
   char configs_format[INVRG_NAME_LEN];           /**< int8 | packed */
   invrg_configs_format configs_format_kind;
+  int64_t alignment;                             /**< bytes; 0 = HDF5's packing */
+  bool collective_writes;                        /**< a lattice of all ranks: one MPI-IO write */
+  char mpi_io_hints[16][128];                    /**< "key=value" for MPI-IO */
+  int n_mpi_io_hints;
 } invrg_config_output;
 
 /** The groups of one stage: &parallel <stage>_ranks_per_group and <stage>_grid. */

@@ -51,6 +51,18 @@ invrg_err invrg_configs_write_packed(hid_t dset, const invrg_packed *p, bool pac
                                      int64_t index);
 
 /**
+ * invrg_configs_write_lattice() or invrg_configs_write_packed() as collective writes of every
+ * rank of @p comm, the file's communicator (a group that spans all ranks holds the lattice):
+ * each rank writes its rows, or none when @p writes is false (a lattice whole on every rank is
+ * written by one); MPI-IO may then gather the rows into few large writes. With @p comm
+ * MPI_COMM_NULL, independent writes of the ranks that call it. Collective on @p comm.
+ */
+invrg_err invrg_configs_write_lattice_all(hid_t dset, const invrg_lattice *lat, bool packed,
+                                         int64_t index, bool writes, MPI_Comm comm);
+invrg_err invrg_configs_write_packed_all(hid_t dset, const invrg_packed *p, bool packed,
+                                        int64_t index, bool writes, MPI_Comm comm);
+
+/**
  * Reads this rank's block of configuration @p index (int8) of @p dset, as
  * invrg_configs_copy_block() makes one (nx · ny bytes). Independent I/O.
  */

@@ -96,6 +96,15 @@ invrg_err invrg_h5_write_block3(hid_t dset, hid_t mem_type, hsize_t first, hsize
                                 hsize_t y0, hsize_t ny, hsize_t x0, hsize_t nx, const void *buf);
 
 /**
+ * invrg_h5_write_block3() as one collective write of every rank of the file's communicator:
+ * each calls it once, with its own block (ny or nx 0: nothing, an empty selection), so that
+ * MPI-IO can gather the blocks into few large writes (two-phase I/O).
+ */
+invrg_err invrg_h5_write_block3_collective(hid_t dset, hid_t mem_type, hsize_t first,
+                                           hsize_t count, hsize_t y0, hsize_t ny, hsize_t x0,
+                                           hsize_t nx, const void *buf);
+
+/**
  * Input error unless @p file (named @p name in messages) is an invrg file of a format major
  * version this code reads: root attributes format = "invrg", format_version[0] = @p major.
  * Not collective (reads attributes only).
@@ -128,7 +137,16 @@ invrg_err invrg_h5_read_int64(hid_t loc, const char *name, int64_t *x, size_t n)
 invrg_err invrg_h5_flush_file(hid_t file, const char *name);
 invrg_err invrg_h5_close_file(hid_t *file, const char *name);
 
-/** File access for parallel HDF5 on @p comm (MPI-IO, collective metadata). */
+/**
+ * How the files this process opens in parallel are laid out (&output alignment and
+ * mpi_io_hints): objects of at least 64 KiB start at a multiple of @p alignment bytes (0:
+ * HDF5's default packing), and the @p n MPI-IO hints "key=value" go to every file opened.
+ * Kept for the rest of the process. Not collective (set alike on every rank).
+ */
+void invrg_h5_set_file_layout(int64_t alignment, const char *const *hints, int n);
+
+/** File access for parallel HDF5 on @p comm (MPI-IO with the hints, collective metadata,
+ * the alignment of invrg_h5_set_file_layout()). */
 invrg_err invrg_h5_parallel_fapl(MPI_Comm comm, hid_t *out);
 
 /** Opens an existing file with parallel HDF5. Collective on @p comm. */

@@ -121,6 +121,19 @@ static const char *const configs_formats[] = {[INVRG_CONFIGS_INT8] = "int8",
                                               [INVRG_CONFIGS_PACKED] = "packed",
                                               [INVRG_CONFIGS_PACKED + 1] = NULL};
 
+/* Every MPI-IO hint is "key=value" with a key. */
+static const char *validate_hints(const void *value, int count, char *buf, size_t buflen) {
+  for (int i = 0; i < count; i++) {
+    const char *hint = (const char *)value + 128 * (size_t)i; /* char [16][128] */
+    const char *eq = strchr(hint, '=');
+    if (eq == NULL || eq == hint || eq[1] == '\0') {
+      snprintf(buf, buflen, "hint %d '%s' is not 'key=value'", i + 1, hint);
+      return buf;
+    }
+  }
+  return NULL;
+}
+
 static const invrg_nl_key output_keys[] = {
     {.name = "overwrite", .type = INVRG_NL_BOOL, SCALAR, AT(output.overwrite),
      .default_text = ".false.", .description = "replace an existing output file"},
@@ -129,6 +142,19 @@ static const invrg_nl_key output_keys[] = {
      INDEX(output.configs_format_kind),
      .description = "saved configurations: 'int8' (one byte per spin, ±1) or 'packed' (8 spins "
                     "per byte, bit 1 = +1, most significant bit first)"},
+    {.name = "alignment", .type = INVRG_NL_INT, SCALAR, AT(output.alignment),
+     .default_text = "0", .min = 0, .max = 1073741824,
+     .description = "bytes: datasets of 64 KiB and more start at a multiple of it (a parallel "
+                    "file system's stripe size, e.g. 1048576); 0 = HDF5's packing"},
+    {.name = "collective_writes", .type = INVRG_NL_BOOL, SCALAR, AT(output.collective_writes),
+     .default_text = ".false.",
+     .description = "configurations of a lattice that all ranks share (one group) written by "
+                    "one collective MPI-IO write instead of each rank's own (independent) writes"},
+    {.name = "mpi_io_hints", .type = INVRG_NL_STRING, .min_count = 0, .max_count = 16,
+     AT(output.mpi_io_hints), .count_offset = offsetof(invrg_config, output.n_mpi_io_hints),
+     .string_size = 128, .default_text = "", .validate = validate_hints,
+     .description = "MPI-IO hints 'key=value' for the run file, e.g. 'striping_factor=16', "
+                    "'striping_unit=1048576', 'romio_cb_write=enable'"},
 };
 
 static const char *const mc_algorithms[] = {[INVRG_MC_WOLFF] = "wolff", [INVRG_MC_SW] = "sw",

@@ -56,53 +56,91 @@ invrg_err invrg_configs_write(hid_t dset, const invrg_lattice *lat, bool packed,
                                blocks);
 }
 
-invrg_err invrg_configs_write_lattice(hid_t dset, const invrg_lattice *lat, bool packed,
-                                     int64_t index) {
+/* Where one configuration's rows come from: an int8 lattice block or a packed lattice's rows. */
+typedef struct {
+  const invrg_lattice *lat; /* or */
+  const invrg_packed *p;
+  bool packed;              /* stored 8 spins per byte */
+  int8_t *spins;            /* a row of scratch for packed → packed bytes */
+} row_source;
+
+/* Rows j0 … j0 + n − 1 of the source's block into @p out, as stored. */
+static void fill_rows(const row_source *src, int j0, int n, size_t row_bytes, uint8_t *out) {
+  if (src->lat != NULL) {
+    copy_rows(src->lat, src->packed, j0, n, out);
+    return;
+  }
+  const invrg_packed *p = src->p;
+  for (int j = 0; j < n; j++) { /* each row through int8: the file's bit order is its own */
+    uint8_t *row = out + (size_t)j * row_bytes;
+    invrg_packed_unpack_row(invrg_packed_row(p, 0, j0 + j), invrg_packed_row(p, 1, j0 + j),
+                            p->lx, p->y0 + j0 + j, src->packed ? src->spins : (int8_t *)row);
+    if (src->packed) pack_row(src->spins, (int)p->lx, row);
+  }
+}
+
+/*
+ * Configuration @p index from @p src (ny rows from global row y0, row_bytes from byte x0) in
+ * slabs of rows through a buffer of about 1 MiB: a copy of a whole block would add a byte per
+ * spin to a big dream. With @p comm, collective writes of every rank of the file's communicator,
+ * as many as the rank with the most slabs needs (the others write nothing then); a rank without
+ * rows (ny = 0) only joins them. Without (MPI_COMM_NULL), independent writes.
+ */
+static invrg_err write_in_slabs(hid_t dset, const row_source *src, int64_t index, int ny,
+                                int64_t y0, size_t row_bytes, hsize_t x0, MPI_Comm comm) {
   invrg_err err = INVRG_SUCCESS;
-  const size_t row_bytes = packed ? (size_t)lat->nx / 8 : (size_t)lat->nx;
-  const hsize_t x0 = packed ? (hsize_t)lat->x0 / 8 : (hsize_t)lat->x0;
-  /* Slabs of rows through a buffer of about 1 MiB: a copy of the whole block would add a
-   * byte per spin to a big dream. */
+  const hid_t type = src->packed ? H5T_NATIVE_UINT8 : H5T_NATIVE_INT8;
   const size_t budget_rows = ((size_t)1 << 20) / (row_bytes > 0 ? row_bytes : 1);
-  const int slab = budget_rows < 1 ? 1 : budget_rows < (size_t)lat->ny ? (int)budget_rows : lat->ny;
+  const int slab = budget_rows < 1 ? 1 : budget_rows < (size_t)ny ? (int)budget_rows : ny;
+  int n_slabs = slab > 0 ? (ny + slab - 1) / slab : 0, n_calls = n_slabs;
   uint8_t *buf = malloc((size_t)slab * row_bytes + 1);
   INVRG_CHECK_ALLOC(buf);
-  for (int j0 = 0; j0 < lat->ny; j0 += slab) {
-    const int n = lat->ny - j0 < slab ? lat->ny - j0 : slab;
-    copy_rows(lat, packed, j0, n, buf);
-    INVRG_CALL(invrg_h5_write_block3(dset, packed ? H5T_NATIVE_UINT8 : H5T_NATIVE_INT8,
-                                     (hsize_t)index, 1, (hsize_t)(lat->y0 + j0), (hsize_t)n, x0,
-                                     (hsize_t)row_bytes, buf));
+  if (comm != MPI_COMM_NULL)
+    INVRG_MPI_CALL(MPI_Allreduce(&n_slabs, &n_calls, 1, MPI_INT, MPI_MAX, comm));
+  for (int k = 0; k < n_calls; k++) {
+    const int j0 = k * slab, n = k < n_slabs ? (ny - j0 < slab ? ny - j0 : slab) : 0;
+    if (n > 0) fill_rows(src, j0, n, row_bytes, buf);
+    if (comm != MPI_COMM_NULL)
+      INVRG_CALL(invrg_h5_write_block3_collective(dset, type, (hsize_t)index, 1,
+                                                  (hsize_t)(y0 + j0), (hsize_t)n, x0,
+                                                  (hsize_t)row_bytes, buf));
+    else
+      INVRG_CALL(invrg_h5_write_block3(dset, type, (hsize_t)index, 1, (hsize_t)(y0 + j0),
+                                       (hsize_t)n, x0, (hsize_t)row_bytes, buf));
   }
 cleanup:
   free(buf);
   return err;
 }
 
+invrg_err invrg_configs_write_lattice(hid_t dset, const invrg_lattice *lat, bool packed,
+                                     int64_t index) {
+  return invrg_configs_write_lattice_all(dset, lat, packed, index, true, MPI_COMM_NULL);
+}
+
+invrg_err invrg_configs_write_lattice_all(hid_t dset, const invrg_lattice *lat, bool packed,
+                                         int64_t index, bool writes, MPI_Comm comm) {
+  const row_source src = {lat, NULL, packed, NULL};
+  const size_t row_bytes = packed ? (size_t)lat->nx / 8 : (size_t)lat->nx;
+  const hsize_t x0 = packed ? (hsize_t)lat->x0 / 8 : (hsize_t)lat->x0;
+  return write_in_slabs(dset, &src, index, writes ? lat->ny : 0, lat->y0, row_bytes, x0, comm);
+}
+
 invrg_err invrg_configs_write_packed(hid_t dset, const invrg_packed *p, bool packed,
                                      int64_t index) {
+  return invrg_configs_write_packed_all(dset, p, packed, index, true, MPI_COMM_NULL);
+}
+
+invrg_err invrg_configs_write_packed_all(hid_t dset, const invrg_packed *p, bool packed,
+                                        int64_t index, bool writes, MPI_Comm comm) {
   invrg_err err = INVRG_SUCCESS;
-  const size_t row_bytes = packed ? (size_t)p->lx / 8 : (size_t)p->lx;
-  const size_t budget_rows = ((size_t)1 << 20) / (row_bytes > 0 ? row_bytes : 1);
-  const int slab = budget_rows < 1 ? 1 : budget_rows < (size_t)p->ny ? (int)budget_rows : p->ny;
-  uint8_t *buf = malloc((size_t)slab * row_bytes + 1);
   int8_t *spins = malloc((size_t)p->lx);
-  INVRG_CHECK_ALLOC(buf);
   INVRG_CHECK_ALLOC(spins);
-  for (int j0 = 0; j0 < p->ny; j0 += slab) {
-    const int n = p->ny - j0 < slab ? p->ny - j0 : slab;
-    for (int j = 0; j < n; j++) { /* each row through int8: the file's bit order is its own */
-      uint8_t *out = buf + (size_t)j * row_bytes;
-      invrg_packed_unpack_row(invrg_packed_row(p, 0, j0 + j), invrg_packed_row(p, 1, j0 + j),
-                              p->lx, p->y0 + j0 + j, packed ? spins : (int8_t *)out);
-      if (packed) pack_row(spins, (int)p->lx, out);
-    }
-    INVRG_CALL(invrg_h5_write_block3(dset, packed ? H5T_NATIVE_UINT8 : H5T_NATIVE_INT8,
-                                     (hsize_t)index, 1, (hsize_t)(p->y0 + j0), (hsize_t)n, 0,
-                                     (hsize_t)row_bytes, buf));
-  }
+  const row_source src = {NULL, p, packed, spins};
+  const size_t row_bytes = packed ? (size_t)p->lx / 8 : (size_t)p->lx;
+  INVRG_CALL(write_in_slabs(dset, &src, index, writes ? (int)p->ny : 0, p->y0, row_bytes, 0,
+                            comm));
 cleanup:
-  free(buf);
   free(spins);
   return err;
 }

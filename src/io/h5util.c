@@ -256,23 +256,39 @@ cleanup:
   return err;
 }
 
-/* Moves the hyperslab start/count of dset to or from a contiguous buffer of the same shape. */
-static invrg_err transfer_slab(hid_t dset, hid_t mem_type, int rank, const hsize_t *start,
-                               const hsize_t *count, void *buf, bool write) {
+/* Moves the hyperslab start/count of dset to or from a contiguous buffer of the same shape;
+ * @p dxpl says how (H5P_DEFAULT: independent I/O). An empty count selects nothing (a rank's
+ * share of a collective write that has none). */
+static invrg_err transfer_slab_as(hid_t dset, hid_t mem_type, int rank, const hsize_t *start,
+                                  const hsize_t *count, void *buf, bool write, hid_t dxpl) {
   invrg_err err = INVRG_SUCCESS;
   hid_t fspace = -1, mspace = -1;
+  bool empty = false;
+  for (int d = 0; d < rank; d++) empty = empty || count[d] == 0;
   INVRG_H5_CALL(fspace = H5Dget_space(dset), "H5Dget_space");
-  INVRG_H5_CALL(H5Sselect_hyperslab(fspace, H5S_SELECT_SET, start, NULL, count, NULL),
-                "select hyperslab");
-  INVRG_H5_CALL(mspace = H5Screate_simple(rank, count, NULL), "dataspace");
+  if (empty) {
+    const hsize_t one[1] = {1};
+    INVRG_H5_CALL(H5Sselect_none(fspace), "select none");
+    INVRG_H5_CALL(mspace = H5Screate_simple(1, one, NULL), "dataspace");
+    INVRG_H5_CALL(H5Sselect_none(mspace), "select none");
+  } else {
+    INVRG_H5_CALL(H5Sselect_hyperslab(fspace, H5S_SELECT_SET, start, NULL, count, NULL),
+                  "select hyperslab");
+    INVRG_H5_CALL(mspace = H5Screate_simple(rank, count, NULL), "dataspace");
+  }
   if (write)
-    INVRG_H5_CALL(H5Dwrite(dset, mem_type, mspace, fspace, H5P_DEFAULT, buf), "H5Dwrite");
+    INVRG_H5_CALL(H5Dwrite(dset, mem_type, mspace, fspace, dxpl, buf), "H5Dwrite");
   else
-    INVRG_H5_CALL(H5Dread(dset, mem_type, mspace, fspace, H5P_DEFAULT, buf), "H5Dread");
+    INVRG_H5_CALL(H5Dread(dset, mem_type, mspace, fspace, dxpl, buf), "H5Dread");
 cleanup:
   invrg_h5_close(&mspace);
   invrg_h5_close(&fspace);
   return err;
+}
+
+static invrg_err transfer_slab(hid_t dset, hid_t mem_type, int rank, const hsize_t *start,
+                               const hsize_t *count, void *buf, bool write) {
+  return transfer_slab_as(dset, mem_type, rank, start, count, buf, write, H5P_DEFAULT);
 }
 
 /* Rows [first, first + count) along dimension 0, every other dimension whole. */
@@ -308,6 +324,21 @@ invrg_err invrg_h5_write_block3(hid_t dset, hid_t mem_type, hsize_t first, hsize
                                 hsize_t y0, hsize_t ny, hsize_t x0, hsize_t nx, const void *buf) {
   const hsize_t start[3] = {first, y0, x0}, extent[3] = {count, ny, nx};
   return transfer_slab(dset, mem_type, 3, start, extent, (void *)(uintptr_t)buf, true);
+}
+
+invrg_err invrg_h5_write_block3_collective(hid_t dset, hid_t mem_type, hsize_t first,
+                                           hsize_t count, hsize_t y0, hsize_t ny, hsize_t x0,
+                                           hsize_t nx, const void *buf) {
+  invrg_err err = INVRG_SUCCESS;
+  hid_t dxpl = -1;
+  const hsize_t start[3] = {first, y0, x0}, extent[3] = {count, ny, nx};
+  INVRG_H5_CALL(dxpl = H5Pcreate(H5P_DATASET_XFER), "H5Pcreate");
+  INVRG_H5_CALL(H5Pset_dxpl_mpio(dxpl, H5FD_MPIO_COLLECTIVE), "H5Pset_dxpl_mpio");
+  INVRG_CALL(transfer_slab_as(dset, mem_type, 3, start, extent, (void *)(uintptr_t)buf, true,
+                              dxpl));
+cleanup:
+  invrg_h5_close(&dxpl);
+  return err;
 }
 
 invrg_err invrg_h5_read_block3(hid_t dset, hid_t mem_type, hsize_t first, hsize_t count, hsize_t y0,
@@ -374,13 +405,40 @@ cleanup:
   return err;
 }
 
+/* &output alignment and mpi_io_hints, for every file opened in parallel. */
+enum { MAX_HINTS = 16, HINT_LEN = 128 };
+static int64_t file_alignment;
+static char file_hints[MAX_HINTS][2][HINT_LEN]; /* key, value */
+static int n_file_hints;
+
+void invrg_h5_set_file_layout(int64_t alignment, const char *const *hints, int n) {
+  file_alignment = alignment;
+  n_file_hints = 0;
+  for (int i = 0; i < n && n_file_hints < MAX_HINTS; i++) {
+    const char *eq = strchr(hints[i], '=');
+    if (eq == NULL || eq == hints[i]) continue; /* the input check refused these */
+    snprintf(file_hints[n_file_hints][0], HINT_LEN, "%.*s", (int)(eq - hints[i]), hints[i]);
+    snprintf(file_hints[n_file_hints][1], HINT_LEN, "%s", eq + 1);
+    n_file_hints++;
+  }
+}
+
 invrg_err invrg_h5_parallel_fapl(MPI_Comm comm, hid_t *out) {
   invrg_err err = INVRG_SUCCESS;
+  MPI_Info info = MPI_INFO_NULL;
+  if (n_file_hints > 0) {
+    INVRG_MPI_CALL(MPI_Info_create(&info));
+    for (int i = 0; i < n_file_hints; i++)
+      INVRG_MPI_CALL(MPI_Info_set(info, file_hints[i][0], file_hints[i][1]));
+  }
   INVRG_H5_CALL(*out = H5Pcreate(H5P_FILE_ACCESS), "H5Pcreate");
-  INVRG_H5_CALL(H5Pset_fapl_mpio(*out, comm, MPI_INFO_NULL), "H5Pset_fapl_mpio");
+  INVRG_H5_CALL(H5Pset_fapl_mpio(*out, comm, info), "H5Pset_fapl_mpio");
+  if (file_alignment > 0) /* objects of 64 KiB and more: configurations, big tables */
+    INVRG_H5_CALL(H5Pset_alignment(*out, 65536, (hsize_t)file_alignment), "H5Pset_alignment");
   INVRG_H5_CALL(H5Pset_all_coll_metadata_ops(*out, 1), "H5Pset_all_coll_metadata_ops");
   INVRG_H5_CALL(H5Pset_coll_metadata_write(*out, 1), "H5Pset_coll_metadata_write");
 cleanup:
+  if (info != MPI_INFO_NULL) MPI_Info_free(&info);
   if (err != INVRG_SUCCESS) invrg_h5_close(out);
   return err;
 }

@@ -231,6 +231,10 @@ cleanup:
 
 /* A run file object, its clock started, its names set; NULL if out of memory. */
 static invrg_runfile *runfile_new(const invrg_config *cfg, MPI_Comm comm) {
+  const char *hints[16];
+  for (int i = 0; i < cfg->output.n_mpi_io_hints && i < 16; i++)
+    hints[i] = cfg->output.mpi_io_hints[i];
+  invrg_h5_set_file_layout(cfg->output.alignment, hints, cfg->output.n_mpi_io_hints);
   invrg_runfile *rf = calloc(1, sizeof *rf);
   if (rf == NULL) return NULL;
   rf->file = -1;

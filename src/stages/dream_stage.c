@@ -639,18 +639,25 @@ cleanup:
 }
 
 /* Level @p level of sample @p j into its configurations dataset: by the ranks that hold rows of
- * it (a whole level: group rank 0). Independent I/O. */
+ * it (a whole level: group rank 0), independent I/O, each group at its own pace; with &output
+ * collective_writes, and one group that spans all ranks (a big dream), one collective write. */
 static invrg_err save_level(dream_job *job, int level, uint64_t j) {
-  const bool format_packed = job->run->cfg->output.configs_format_kind == INVRG_CONFIGS_PACKED;
-  const int group_rank = job->run->groups->rank;
+  const invrg_config_output *out = &job->run->cfg->output;
+  const bool format_packed = out->configs_format_kind == INVRG_CONFIGS_PACKED;
+  const invrg_groups *g = job->run->groups;
+  const MPI_Comm all = g->n_groups == 1 && out->collective_writes ? g->world : MPI_COMM_NULL;
   if (job->lv.packed) {
     const invrg_packed *p = job->lv.plat[level];
-    if (p->size == 1 && group_rank != 0) return INVRG_SUCCESS;
-    return invrg_configs_write_packed(job->saved[level], p, format_packed, (int64_t)j);
+    const bool writes = p->size > 1 || g->rank == 0;
+    if (!writes && all == MPI_COMM_NULL) return INVRG_SUCCESS;
+    return invrg_configs_write_packed_all(job->saved[level], p, format_packed, (int64_t)j,
+                                          writes, all);
   }
   const invrg_lattice *lat = job->lv.lat[level];
-  if (lat->mode != INVRG_LATTICE_DISTRIBUTED && group_rank != 0) return INVRG_SUCCESS;
-  return invrg_configs_write_lattice(job->saved[level], lat, format_packed, (int64_t)j);
+  const bool writes = lat->mode == INVRG_LATTICE_DISTRIBUTED || g->rank == 0;
+  if (!writes && all == MPI_COMM_NULL) return INVRG_SUCCESS;
+  return invrg_configs_write_lattice_all(job->saved[level], lat, format_packed, (int64_t)j,
+                                         writes, all);
 }
 
 /* Sample @p j, the group's k-th of the window: from its seed spin up to the top level, each

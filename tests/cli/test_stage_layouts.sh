@@ -93,4 +93,32 @@ printf "&run stages = 'mc', output = 'unused.h5' /\n&mc L = 8 /\n&parallel dream
 expect_status 0 "a layout for a stage the run does not have" -- "$INVRG" --check unused.nml
 expect_grep err.txt "warning: &run stages has no stage dream: its layout is not used" \
   "a layout for a missing stage warned about"
+
+# File layout for parallel file systems: a big dream's configurations written by one collective
+# write of the group that spans all ranks, datasets aligned, MPI-IO hints passed: the same
+# bits as independent writes on 1 rank, and the configurations start on the alignment.
+big_input() { # big_input <file> <output> [&output keys]
+  printf "&run stages = 'dream', output = '%s', seed = 3, log_level = 'warn' /\n&dream model = 'sym3', params = 0.5459, 0.62776, 1.40962, levels = 8, n_samples = 2, measure_from = 8, save_levels = 7, 8, lattice = '%s' /\n&output %s /\n&parallel dream_ranks_per_group = %s /\n" \
+    "$2" "$3" "${5:-}" "$4" > "$1"
+}
+for lattice in int8 packed; do
+  big_input io1_$lattice.nml io1_$lattice.h5 $lattice 1
+  expect_status 0 "a $lattice 256² dream saved on 1 rank" -- "$INVRG" io1_$lattice.nml
+  big_input io2_$lattice.nml io2_$lattice.h5 $lattice $n \
+    "collective_writes = T, alignment = 65536, mpi_io_hints = 'romio_cb_write=enable', 'cb_buffer_size=1048576'"
+  expect_status 0 "the same on one group of $n ranks, collective writes, aligned" -- "$MPIEXEC" -n $n "$INVRG" io2_$lattice.nml
+  "$PYTHON" "$SOURCE_DIR/tests/cli/compare_runs.py" io1_$lattice.h5 io2_$lattice.h5 > cmp.txt 2>&1
+  "$PYTHON" -c "
+import ast, h5py, sys
+line = open('cmp.txt').read().strip().splitlines()[-1]
+differ = set(ast.literal_eval(line.split('differ: ', 1)[1])) if 'differ: ' in line else set()
+keys = {'config/run@output'} | {f'config/output@{k}' for k in ('collective_writes', 'alignment', 'mpi_io_hints')}
+f = h5py.File('io2_$lattice.h5', 'r')
+offsets = [f['dream/L256/configs'].id.get_offset()]  # 128 KiB; L128's 32 KiB: below the threshold
+ok = differ == keys and all(o % 65536 == 0 for o in offsets)
+print('ok' if ok else 'FAIL', ': differ', sorted(differ), 'configs at', offsets)
+sys.exit(0 if ok else 1)" \
+    && pass "$lattice: collective writes give the bits of 1 rank; configurations aligned to 64 KiB" \
+    || { fail "$lattice: collective or aligned writes"; cat cmp.txt; }
+done
 finish
