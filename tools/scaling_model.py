@@ -11,6 +11,7 @@ invrg's own logs; the networks' alpha and beta either measured here or assumed, 
   scaling_model.py tables                 the markdown tables of docs/scaling.md
   scaling_model.py check-doc DOC          exit 1 if DOC's generated tables differ from these
   scaling_model.py predict CASE ...       one prediction (used by jobs/scaling.sbatch)
+  scaling_model.py sw-side --ranks P --block B   L of a weak-scaling SW run
   scaling_model.py constants              the constants as JSON (edit, then --constants FILE)
 
 Standard library only. Efficiency: throughput per rank against one rank, E(P) = (W(P) / (P T(P)))
@@ -155,6 +156,13 @@ def grid_of(p):
     while p % px:
         px -= 1
     return px, p // px
+
+
+def sw_side(p, block):
+    """The even L nearest block sqrt(P) that the grid of P ranks divides (weak-scaling runs)."""
+    px, py = grid_of(p)
+    m = math.lcm(2, px, py)
+    return max(m, round(block * math.sqrt(p) / m) * m)
 
 
 def sw_rounds(px, py, c):
@@ -341,9 +349,11 @@ def predict(args, c):
         net = dict(net, beta_s_per_byte=args.beta)
     if args.case == "dream":
         t = dream_big(args.size, args.ranks, net, c)
-    elif args.case == "sw":
+    elif args.case == "sw":  # sweeps, and the int8 observables of each sample (stage mc)
         t = sw_sweep(args.size, args.ranks, net, c)
-        t = {k: v * args.count for k, v in t.items() if k != "rounds"}
+        px, py = grid_of(args.ranks)
+        measure = c["compute"]["sw_measure_ns"] * 1e-9 * args.size ** 2 / args.ranks
+        t = {"total": args.count * t["total"] + args.samples * (measure + allreduce_small(args.ranks, net))}
     else:
         t = dreams_small(args.count, args.ranks, net, c)
     return t["total"]
@@ -363,9 +373,13 @@ def main(argv=None):
     pr.add_argument("--ranks", type=int, required=True)
     pr.add_argument("--size", type=int, default=0, help="dream: levels n (2^n); sw: L")
     pr.add_argument("--count", type=int, default=1, help="sw: sweeps; dreams: number of dreams")
+    pr.add_argument("--samples", type=int, default=0, help="sw: samples measured")
     pr.add_argument("--network", default="infiniband")
     pr.add_argument("--alpha", type=float)
     pr.add_argument("--beta", type=float)
+    sd = sub.add_parser("sw-side", help="L of a weak-scaling SW run: about block^2 sites per rank")
+    sd.add_argument("--ranks", type=int, required=True)
+    sd.add_argument("--block", type=int, required=True)
     args = ap.parse_args(argv)
     c = load_constants(args.constants)
     if args.command == "constants":
@@ -392,6 +406,8 @@ def main(argv=None):
         return 1 if bad else 0
     elif args.command == "predict":
         print("%.6g" % predict(args, c))
+    elif args.command == "sw-side":
+        print(sw_side(args.ranks, args.block))
     return 0
 
 
