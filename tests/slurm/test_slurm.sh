@@ -383,7 +383,8 @@ expect_grep "scaling-$sc_id.out" "launcher:    srun --mpi=pmix" "scaling: proven
 # the table: 12 runs, each E recomputed from its own columns, the first of a series at 100 %
 check "scaling: the table's rows and efficiencies" "$python" - sc/scaling_table.md <<'PY'
 import sys
-rows = [l.strip().strip("|").split(" | ") for l in open(sys.argv[1]) if l.startswith("| ") and "series" not in l]
+rows = [[c.strip() for c in l.strip().strip("|").split("|")]
+        for l in open(sys.argv[1]) if l.startswith("| ") and "series" not in l]
 first, bad = {}, []
 for r in rows:
     s, P, work, secs, e, pred, em = r[0], int(r[1]), float(r[4]), float(r[5]), r[7], float(r[8]), r[9]
