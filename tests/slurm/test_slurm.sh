@@ -8,7 +8,8 @@
 #      by a job that is no longer running is cleared; with an MPI_Init that fails (a preloaded
 #      shim) the provenance block still shows invrg's version, and the run itself fails.
 #   2. ensemble.sbatch, a 2-task array launched with mpirun: one input and run file per task,
-#      the table's sizes, seeds template + task.
+#      the table's sizes, seeds template + task. scaling.sbatch on 1 and 2 ranks: its table
+#      (12 runs, each efficiency recomputed from its columns) and generated inputs.
 #   3. Requeues, with a stand-in for invrg (fake_invrg.sh) that checkpoints (exit 3) until its
 #      n-th run: statuses 3 3 0 make the job requeue itself twice and end COMPLETED, exit 0,
 #      with the log of every run kept; the limit INVRG_MAX_REQUEUES ends it with status 3;
@@ -370,6 +371,38 @@ for task in 1 2; do
   expect_grep "ens-${ens_id}_$task.out" 'launcher:    mpirun -n $SLURM_NTASKS' "ensemble task $task: launcher from the environment"
 done
 expect_grep ens/task_002.nml "n_samples = 30" "ensemble: table row applied"
+
+# ---------------------------------------------------------------- 2b. scaling.sbatch
+say "scaling.sbatch: every series on 1 and 2 ranks, small sizes"
+sc_id=$(sbatch --parsable -n 2 -t 10 -o scaling-%j.out "$jobs_dir/scaling.sbatch" --ranks 1,2 \
+  --outdir sc --dream-levels 11 --dream-weak-levels 9 --sw-L 256 --sw-block 128 --sweeps 10 \
+  --dreams 32 --dreams-per-rank 8)
+wait_jobs "$sc_id" || fail "scaling job did not end within 150 s"
+expect_job "$sc_id" COMPLETED 0:0 "scaling.sbatch job"
+expect_grep "scaling-$sc_id.out" "launcher:    srun --mpi=pmix" "scaling: provenance"
+# the table: 12 runs, each E recomputed from its own columns, the first of a series at 100 %
+check "scaling: the table's rows and efficiencies" "$python" - sc/scaling_table.md <<'PY'
+import sys
+rows = [[c.strip() for c in l.strip().strip("|").split("|")]
+        for l in open(sys.argv[1]) if l.startswith("| ") and "series" not in l]
+first, bad = {}, []
+for r in rows:
+    s, P, work, secs, e, pred, em = r[0], int(r[1]), float(r[4]), float(r[5]), r[7], float(r[8]), r[9]
+    W0, P0, T0 = first.setdefault(s, (work, P, secs))
+    want = 100 * (work / (P * secs)) / (W0 / (P0 * T0))
+    if abs(float(e.rstrip(" %")) - want) > 0.051 or pred <= 0 or not em.endswith("%"):
+        bad.append(r)
+if len(rows) != 12 or len(first) != 6 or bad:
+    print("rows %d, series %d, wrong: %s" % (len(rows), len(first), bad))
+    sys.exit(1)
+PY
+expect_grep sc/dream-weak_P2.nml "dream_ranks_per_group = 1" "scaling: weak dream on 2 ranks is two dreams on groups of 1"
+expect_grep sc/dream-weak_P2.nml "n_samples = 2" "scaling: weak dream on 2 ranks: two samples"
+expect_grep sc/sw-weak_P2.nml "L = $("$python" "$src/tools/scaling_model.py" sw-side --ranks 2 --block 128)," \
+  "scaling: weak SW on 2 ranks: L from the model's sw-side"
+for f in dream-strong_P2 sw-strong_P2 dreams-weak_P2; do
+  check "scaling: run file sc/$f.h5 written" test -s "sc/$f.h5"
+done
 
 # ---------------------------------------------------------------- 3. requeues
 export INVRG=$src/tests/slurm/fake_invrg.sh
