@@ -62,7 +62,9 @@ CONSTANTS = {
         "primaries": 9,                 # INVRG_N_PRIMARY doubles per measured level
         "window_values": 65536,         # reducer.c WINDOW_VALUES
         "window_min_items": 4096,       # reducer.c WINDOW_MIN_ITEMS
-        "sync_poll_s": 0.002,           # checkpoint.c: rank 0 polls the end barrier every 2 ms
+        "sync_poll_s": 1e-5,            # checkpoint.c: rank 0 polls the end barrier after pauses
+                                        # from 10 us doubling to 2 ms: ranks that end together
+                                        # cost about the first pause (half of it on average)
         "mcrg_blockings": 4,            # &analyze mcrg_levels of the cases
         "mcrg_pairs": 3,                # up, down, blocked
     },
@@ -201,7 +203,7 @@ def sw_sweep(L, p, net, c):
 def dreams_small(n_items, p, net, c):
     """n dreams to 1024^2 on P groups of one rank: windows of max(65536 / rec, 4096) samples,
     each rank ceil(items of the window / P) of them; at each window's end the end barrier that
-    rank 0 polls every 2 ms (half of it on average), a Gatherv of the window's records to rank
+    rank 0 polls after pauses from 10 us (half of it on average), a Gatherv of the records to rank
     0 and rank 0's fold of them (reducer.c, dream_stage.c, checkpoint.c)."""
     cc, code = c["compute"], c["code"]
     rec = cc["small_dream_levels_measured"] * code["primaries"]

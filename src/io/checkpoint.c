@@ -377,6 +377,10 @@ invrg_err invrg_checkpoint_sync(invrg_checkpoint *ck, invrg_ckpt_decision *d) {
     /* Rank 0 may finish long before the others (fewer items): it keeps watching the triggers
      * until every rank has reached the end, so a signal, the wall-time budget or the stop file
      * still stop the run; only then does it say NONE. */
+    /* Pauses from 10 µs, doubling up to 2 ms: a short wait (the others nearly done, as at the
+     * end of most windows) costs little more than itself, a long one leaves the others the
+     * cores. */
+    long pause_ns = 10000;
     for (;;) {
       int decision = evaluate_triggers(ck, false), all_here = 0;
       if (decision == INVRG_CKPT_NONE)
@@ -385,8 +389,9 @@ invrg_err invrg_checkpoint_sync(invrg_checkpoint *ck, invrg_ckpt_decision *d) {
         ck->decision = decision;
         break;
       }
-      const struct timespec pause = {0, 2000000}; /* 2 ms: the others still work, leave them the cores */
+      const struct timespec pause = {0, pause_ns};
       nanosleep(&pause, NULL);
+      pause_ns = pause_ns < 1000000 ? 2 * pause_ns : 2000000;
     }
     INVRG_MPI_CALL(MPI_Ibcast(&ck->decision, 1, MPI_INT, 0, ck->world, &ck->request));
     ck->posted = true;
