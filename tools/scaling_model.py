@@ -121,8 +121,16 @@ def allgather(p, nbytes_total, net):
 
 
 def gatherv(p, nbytes_total, net):
-    """MPI_Gatherv to one root: linear in Open MPI and MPICH, (P-1) per-rank costs + n beta."""
-    return (p - 1) * net["gatherv_per_rank_s"] + nbytes_total * net["beta_s_per_byte"]
+    """The reducer's gather to one root (reducer.c): from 4 ranks on in two levels, teams of
+    s = ceil(sqrt(P)) consecutive ranks to their first rank, then the ceil(P/s) teams to the
+    root, each level a linear MPI_Gatherv (Open MPI, MPICH): (s - 1 + ceil(P/s) - 1) per-rank
+    costs; the bytes cross twice, the first time a team's share in parallel."""
+    if p < 4:
+        return (p - 1) * net["gatherv_per_rank_s"] + nbytes_total * net["beta_s_per_byte"]
+    s = math.isqrt(p - 1) + 1
+    teams = -(-p // s)
+    return ((s - 1 + teams - 1) * net["gatherv_per_rank_s"]
+            + nbytes_total * (1 + 1 / teams) * net["beta_s_per_byte"])
 
 
 # ---------------------------------------------------------------------------- (a) one big dream

@@ -35,6 +35,10 @@ typedef struct {
   int rank;            /**< rank in the group = in cart */
   int px, py;          /**< grid size along x and y */
   int cx, cy;          /**< this rank's position in the grid */
+  /* The reducer's two-level gather (reducer.c) from 4 ranks on: teams of about √world_size
+   * consecutive world ranks, and their first ranks; MPI_COMM_NULL where not used. */
+  MPI_Comm gather_team, gather_leaders;
+  int team_size;       /**< ranks per team (the last team may have fewer); 0: no teams */
 } invrg_groups;
 
 /**

@@ -121,6 +121,21 @@ invrg_groups_request invrg_groups_request_parallel(const invrg_config *cfg) {
                                 "grid"};
 }
 
+/* Teams of ⌈√P⌉ consecutive world ranks for the reducer's gathers: world rank 0 then hears from
+ * about 2√P ranks instead of P. */
+static invrg_err make_gather_teams(invrg_groups *g) {
+  invrg_err err = INVRG_SUCCESS;
+  if (g->world_size < 4) goto cleanup;
+  int s = 1;
+  while (s * s < g->world_size) s++;
+  g->team_size = s;
+  INVRG_MPI_CALL(MPI_Comm_split(g->world, g->world_rank / s, g->world_rank, &g->gather_team));
+  INVRG_MPI_CALL(MPI_Comm_split(g->world, g->world_rank % s == 0 ? 0 : MPI_UNDEFINED,
+                                g->world_rank, &g->gather_leaders));
+cleanup:
+  return err;
+}
+
 invrg_err invrg_groups_create_as(MPI_Comm world, const invrg_config *cfg,
                                  const invrg_groups_request *req, invrg_groups **out) {
   invrg_err err = INVRG_SUCCESS;
@@ -137,7 +152,7 @@ invrg_err invrg_groups_create_as(MPI_Comm world, const invrg_config *cfg,
 
   g = calloc(1, sizeof *g);
   INVRG_CHECK_ALLOC(g);
-  g->world = g->cart = MPI_COMM_NULL;
+  g->world = g->cart = g->gather_team = g->gather_leaders = MPI_COMM_NULL;
   g->world_rank = world_rank;
   g->world_size = world_size;
   g->ranks_per_group = (int)req->ranks_per_group;
@@ -158,6 +173,7 @@ invrg_err invrg_groups_create_as(MPI_Comm world, const invrg_config *cfg,
   INVRG_MPI_CALL(MPI_Cart_coords(g->cart, g->rank, 2, coords));
   g->cy = coords[0];
   g->cx = coords[1];
+  INVRG_CALL(make_gather_teams(g));
   *out = g;
   g = NULL;
 cleanup:
@@ -180,7 +196,8 @@ invrg_err invrg_groups_create_planned_as(const invrg_config *cfg, const invrg_gr
   INVRG_CALL(resolve_layout(cfg, req, n_ranks, &px, &py));
   g = calloc(1, sizeof *g);
   INVRG_CHECK_ALLOC(g);
-  g->world = g->cart = MPI_COMM_NULL; /* rank 0 of the planned run: group 0, grid origin */
+  g->world = g->cart = g->gather_team = g->gather_leaders = MPI_COMM_NULL; /* rank 0 of the
+                                                                           * planned run */
   g->world_size = n_ranks;
   g->ranks_per_group = (int)req->ranks_per_group;
   g->n_groups = n_ranks / g->ranks_per_group;
@@ -202,6 +219,8 @@ invrg_err invrg_groups_create_planned(const invrg_config *cfg, int n_ranks, invr
 void invrg_groups_destroy(invrg_groups **g) {
   if (*g == NULL) return;
   if ((*g)->cart != MPI_COMM_NULL) MPI_Comm_free(&(*g)->cart);
+  if ((*g)->gather_team != MPI_COMM_NULL) MPI_Comm_free(&(*g)->gather_team);
+  if ((*g)->gather_leaders != MPI_COMM_NULL) MPI_Comm_free(&(*g)->gather_leaders);
   if ((*g)->world != MPI_COMM_NULL) MPI_Comm_free(&(*g)->world);
   free(*g);
   *g = NULL;

@@ -28,6 +28,64 @@ static int64_t round_length(const invrg_groups *g, int n) {
  * are the range's rel, rel + G, ... */
 static int relative(int gr, int G, int64_t first) { return (int)((gr - first % G + G) % G); }
 
+/* Values world rank @p w sends in a round: its group's items, from the group's rank 0. */
+static int count_of(const invrg_groups *g, int w, int64_t first, int64_t n_items, int n,
+                    int64_t k0, int64_t k1) {
+  if (w % g->ranks_per_group != 0) return 0;
+  const int rel = relative(w / g->ranks_per_group, g->n_groups, first);
+  return (int)(items_in(rel, g->n_groups, n_items, k0, k1) * n);
+}
+
+/*
+ * MPI_Gatherv of every world rank's @p send_count values to world rank 0 at @p displs (world
+ * rank order), in two levels when the world has teams (groups.h): each team's first rank
+ * gathers its team, then world rank 0 the teams, whose ranks are consecutive, so the values
+ * land exactly where one flat gather puts them. Rank 0's time grows like 2√P, not P.
+ */
+static invrg_err gather_two_level(const invrg_groups *g, const double *send, int send_count,
+                                  int64_t first, int64_t n_items, int n, int64_t k0, int64_t k1,
+                                  double *stage, const int *displs) {
+  invrg_err err = INVRG_SUCCESS;
+  const int s = g->team_size, lead = g->world_rank - g->world_rank % s;
+  const int members = g->world_size - lead < s ? g->world_size - lead : s;
+  const bool leader = g->world_rank == lead;
+  int *counts = NULL, *offsets = NULL, team_count = 0;
+  double *team = NULL;
+  if (leader) { /* counts and offsets: of the team's members, then (world rank 0) of the teams */
+    const int n_teams = (g->world_size + s - 1) / s, len = members > n_teams ? members : n_teams;
+    counts = malloc((size_t)len * sizeof *counts);
+    offsets = malloc((size_t)len * sizeof *offsets);
+    INVRG_CHECK_ALLOC(counts);
+    INVRG_CHECK_ALLOC(offsets);
+    for (int m = 0; m < members; m++) {
+      counts[m] = count_of(g, lead + m, first, n_items, n, k0, k1);
+      offsets[m] = team_count;
+      team_count += counts[m];
+    }
+    team = malloc((size_t)team_count * sizeof *team + 1);
+    INVRG_CHECK_ALLOC(team);
+  }
+  INVRG_MPI_CALL(MPI_Gatherv(send, send_count, MPI_DOUBLE, team, counts, offsets, MPI_DOUBLE, 0,
+                             g->gather_team));
+  if (leader) {
+    int *lead_counts = counts, *lead_displs = offsets; /* reused on world rank 0 */
+    if (g->world_rank == 0)
+      for (int t = 0, w = 0; w < g->world_size; t++, w += s) {
+        lead_displs[t] = displs[w];
+        lead_counts[t] = 0;
+        for (int m = w; m < w + s && m < g->world_size; m++)
+          lead_counts[t] += count_of(g, m, first, n_items, n, k0, k1);
+      }
+    INVRG_MPI_CALL(MPI_Gatherv(team, team_count, MPI_DOUBLE, stage, lead_counts, lead_displs,
+                               MPI_DOUBLE, 0, g->gather_leaders));
+  }
+cleanup:
+  free(team);
+  free(counts);
+  free(offsets);
+  return err;
+}
+
 /*
  * Local items [k0, k1) of every group, i.e. items [k0 G, min(k1 G, n_items)) of the range
  * that starts at global item @p first, land on world rank 0 in item order:
@@ -40,22 +98,21 @@ static invrg_err gather_round(const invrg_groups *g, int64_t first, int64_t n_it
                               int *counts, int *displs, double *out) {
   invrg_err err = INVRG_SUCCESS;
   const int G = g->n_groups;
-  int send_count = 0;
-  if (g->rank == 0)
-    send_count = (int)(items_in(relative(g->group, G, first), G, n_items, k0, k1) * n);
+  const int send_count = count_of(g, g->world_rank, first, n_items, n, k0, k1);
   if (g->world_rank == 0) {
     int offset = 0;
     for (int w = 0; w < g->world_size; w++) {
-      bool leader = w % g->ranks_per_group == 0;
-      int rel = relative(w / g->ranks_per_group, G, first);
-      counts[w] = leader ? (int)(items_in(rel, G, n_items, k0, k1) * n) : 0;
+      counts[w] = count_of(g, w, first, n_items, n, k0, k1);
       displs[w] = offset;
       offset += counts[w];
     }
   }
   const double *send = send_count > 0 ? mine + k0 * n : NULL;
-  INVRG_MPI_CALL(MPI_Gatherv(send, send_count, MPI_DOUBLE, stage, counts, displs, MPI_DOUBLE, 0,
-                             g->world));
+  if (g->team_size > 0)
+    INVRG_CALL(gather_two_level(g, send, send_count, first, n_items, n, k0, k1, stage, displs));
+  else
+    INVRG_MPI_CALL(MPI_Gatherv(send, send_count, MPI_DOUBLE, stage, counts, displs, MPI_DOUBLE,
+                               0, g->world));
   if (g->world_rank == 0) {
     for (int gr = 0; gr < G; gr++) {
       const double *from = stage + displs[gr * g->ranks_per_group];

@@ -98,7 +98,11 @@ check(abs(sm.p2p(1000, net) - 2.1e-6) < 1e-18, "p2p: alpha + n beta")
 check(abs(sm.allreduce_small(256, net) - 24e-6) < 1e-18 and sm.allreduce_small(1, net) == 0,
       "small Allreduce: 8 steps at 256 ranks, none on one")
 check(abs(sm.allreduce_small(5, net) - 9e-6) < 1e-18, "small Allreduce: ceil(log2 5) = 3 steps")
-check(abs(sm.gatherv(4096, 1e6, net) - (4095 * 5e-6 + 1e-4)) < 1e-15, "Gatherv: linear in P at the root")
+check(abs(sm.gatherv(2, 1e6, net) - (1 * 5e-6 + 1e-4)) < 1e-15, "Gatherv below 4 ranks: one level")
+check(abs(sm.gatherv(4096, 1e6, net) - ((63 + 63) * 5e-6 + 1e-4 * (1 + 1 / 64))) < 1e-15,
+      "Gatherv: two levels of 64 at 4096 ranks")
+check(abs(sm.gatherv(10, 1e6, net) - ((3 + 2) * 5e-6 + 1e-4 * (1 + 1 / 3))) < 1e-15,
+      "Gatherv: teams of 4 at 10 ranks (the last of 2)")
 check(abs(sm.allreduce_big(4, 4e6, net) - (2 * 2 * 2e-6 + 2 * 4e6 * 1e-10 * 3 / 4)) < 1e-15,
       "large Allreduce: 2 log2 P alpha + 2 n beta (P-1)/P")
 check([sm.grid_of(p) for p in (1, 2, 8, 128, 4096)] == [(1, 1), (1, 2), (2, 4), (8, 16), (64, 64)],
