@@ -461,6 +461,7 @@ typedef struct {
   int seed_level;                       /* the level a dream starts from (start = 'mc': > 0) */
   invrg_seed_configs seeds;             /* start = 'mc': the saved configurations */
   invrg_mcrg *acc[INVRG_DREAM_N_PAIRS];
+  invrg_dream_pair_sums pair_sums;      /* operator sums carried from level to level */
   invrg_corr *corr;
   hid_t saved[INVRG_MAX_LEVELS + 1];  /* configs datasets of the saved levels, else −1 */
   double *mine, *all;      /* the window's primaries: the group's [k][rec]; all on world rank 0 */
@@ -576,6 +577,7 @@ static invrg_err job_accumulators(dream_job *job) {
     if (p == INVRG_DREAM_PAIRS_BLOCKED) pp.n_levels = invrg_dream_blocked_levels(cfg);
     INVRG_CALL(invrg_mcrg_create(&pp, job->run->groups, &job->acc[p]));
   }
+  INVRG_CALL(invrg_dream_pair_sums_create(invrg_mcrg_n_operators(job->acc[0]), &job->pair_sums));
   if (cfg->analyze.correlations) {
     invrg_corr_params cp = {job->B_acc, 64, cfg->analyze.correlation_functions};
     INVRG_CALL(invrg_corr_create(&cp, job->run->groups, &job->corr));
@@ -605,6 +607,7 @@ static void job_destroy(dream_job *job) {
   invrg_seed_configs_close(&job->seeds);
   for (int l = 0; l <= INVRG_MAX_LEVELS; l++) invrg_h5_close(&job->saved[l]);
   for (int p = 0; p < INVRG_DREAM_N_PAIRS; p++) invrg_mcrg_destroy(&job->acc[p]);
+  invrg_dream_pair_sums_destroy(&job->pair_sums);
   invrg_corr_destroy(&job->corr);
   invrg_dream_levels_destroy(&job->lv);
   invrg_model_destroy(&job->m_small);
@@ -621,7 +624,8 @@ static void job_destroy(dream_job *job) {
 static invrg_err measure_level(dream_job *job, int level, int64_t k, uint64_t j, int block) {
   invrg_err err = INVRG_SUCCESS;
   const invrg_config *cfg = job->run->cfg;
-  const invrg_dream_measures into = {job->acc, job->corr, cfg, job->run->groups->rank};
+  const invrg_dream_measures into = {job->acc, job->corr, cfg, job->run->groups->rank,
+                                     &job->pair_sums};
   double *cost = job->seconds + (size_t)level * N_COSTS, t1 = MPI_Wtime();
   invrg_config_sums sums;
   INVRG_CALL(invrg_dream_measure_observables(&job->lv, level, &sums));
