@@ -132,14 +132,15 @@ static invrg_err packed_correlations(invrg_dream_levels *d, const invrg_dream_me
                                      int level, int block) {
   invrg_err err = INVRG_SUCCESS;
   const int64_t L = (int64_t)1 << level;
-  int64_t *rows = malloc(2 * (size_t)L * sizeof *rows), magnetisation = 0;
+  int64_t small[2 * 256], *rows = L <= 256 ? small : malloc(2 * (size_t)L * sizeof *rows);
+  int64_t magnetisation = 0;
   INVRG_CHECK_ALLOC(rows);
   INVRG_CALL(invrg_packed_row_col_sums(d->plat[level], rows, rows + L));
   for (int64_t y = 0; y < L; y++) magnetisation += rows[y];
   if (m->group_rank == 0)
     INVRG_CALL(invrg_corr_add_sums(m->corr, L, rows, rows + L, magnetisation, block));
 cleanup:
-  free(rows);
+  if (rows != small) free(rows);
   return err;
 }
 

@@ -620,13 +620,15 @@ static void job_destroy(dream_job *job) {
 }
 
 /* The measurements of level @p level of sample @p j (the group's k-th of the window):
- * primaries, MCRG pairs, correlations; their costs. Collective on the group. */
-static invrg_err measure_level(dream_job *job, int level, int64_t k, uint64_t j, int block) {
+ * primaries, MCRG pairs, correlations; their costs, from the time *t on (then the time they
+ * end). Collective on the group. */
+static invrg_err measure_level(dream_job *job, int level, int64_t k, uint64_t j, int block,
+                               double *t) {
   invrg_err err = INVRG_SUCCESS;
   const invrg_config *cfg = job->run->cfg;
   const invrg_dream_measures into = {job->acc, job->corr, cfg, job->run->groups->rank,
                                      &job->pair_sums};
-  double *cost = job->seconds + (size_t)level * N_COSTS, t1 = MPI_Wtime();
+  double *cost = job->seconds + (size_t)level * N_COSTS, t1 = *t;
   invrg_config_sums sums;
   INVRG_CALL(invrg_dream_measure_observables(&job->lv, level, &sums));
   invrg_observables_primaries(&sums, job->mine + (size_t)k * job->rec +
@@ -636,8 +638,9 @@ static invrg_err measure_level(dream_job *job, int level, int64_t k, uint64_t j,
   INVRG_CALL(invrg_dream_measure_correlations(&job->lv, &into, level, block));
   double t3 = MPI_Wtime();
   INVRG_CALL(invrg_dream_measure_pairs(&job->lv, &into, level, j, block));
+  *t = MPI_Wtime();
   cost[COST_OBSERVABLES] += t2 - t1, cost[COST_CORRELATIONS] += t3 - t2;
-  cost[COST_MCRG] += MPI_Wtime() - t3;
+  cost[COST_MCRG] += *t - t3;
 cleanup:
   return err;
 }
@@ -673,15 +676,19 @@ static invrg_err dream_sample(dream_job *job, int64_t k, uint64_t j) {
     INVRG_CALL(invrg_packed_halo_exchange(p));
     job->seconds[(size_t)job->seed_level * N_COSTS + COST_GENERATION] += MPI_Wtime() - t0;
   }
+  double t = MPI_Wtime(); /* one clock reading between the parts of a level */
   for (int level = job->seed_level + 1; level <= job->levels; level++) {
     const int64_t L = (int64_t)1 << level;
-    double t0 = MPI_Wtime();
+    const double t0 = t;
     INVRG_CALL(invrg_dream_levels_step(&job->lv, level, seed_spin, seed, j));
-    job->seconds[(size_t)level * N_COSTS + COST_GENERATION] += MPI_Wtime() - t0;
+    t = MPI_Wtime();
+    job->seconds[(size_t)level * N_COSTS + COST_GENERATION] += t - t0;
     job->spins += (double)(L * L);
-    if (level >= d->measure_from) INVRG_CALL(measure_level(job, level, k, j, block));
-    if (job->saved[level] >= 0 && (int64_t)j < d->save_max)
+    if (level >= d->measure_from) INVRG_CALL(measure_level(job, level, k, j, block, &t));
+    if (job->saved[level] >= 0 && (int64_t)j < d->save_max) {
       INVRG_CALL(save_level(job, level, j));
+      t = MPI_Wtime(); /* saving is no cost of the next level */
+    }
   }
 cleanup:
   return err;
