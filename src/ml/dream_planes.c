@@ -224,7 +224,13 @@ static void natural_row(const invrg_dream_coarse *c, int64_t Y, uint64_t *out) {
     out[0] = c->spin < 0;
     return;
   }
-  const int64_t gy = ((Y % c->lc) + c->lc) % c->lc;
+  int64_t gy = Y; /* periodic: rows −1 and lc without a division (small levels fetch often) */
+  if (gy == -1)
+    gy = c->lc - 1;
+  else if (gy == c->lc)
+    gy = 0;
+  else if (gy < 0 || gy > c->lc)
+    gy = ((gy % c->lc) + c->lc) % c->lc;
   invrg_packed_natural_row(c->packed, (int)(c->whole ? gy : Y - c->packed->y0), out);
 }
 

@@ -28,9 +28,26 @@ invrg_err invrg_dream_measure_observables(invrg_dream_levels *d, int level,
   return invrg_observables_sums(d->lat[level], out);
 }
 
+/* Operator sums of level 0 (one spin s, its own neighbour at every offset): a term of k
+ * spins is s^k. */
+static void one_spin_sums(const invrg_dream_levels *d, const invrg_mcrg *acc, int64_t *sums) {
+  const invrg_lattice *lat = d->lat[0];
+  const int64_t s = lat->data[invrg_lattice_index(lat, 0, 0)];
+  int n = 0;
+  const invrg_operator *ops = invrg_mcrg_operators(acc, &n);
+  for (int a = 0; a < n; a++) {
+    sums[a] = 0;
+    for (int t = 0; t < ops[a].n_terms; t++) sums[a] += ops[a].n_spins[t] % 2 ? s : 1;
+  }
+}
+
 /* Operator sums of level @p level as it holds now (a dreamed level or a blocking). */
 static invrg_err operator_sums(invrg_dream_levels *d, const invrg_mcrg *acc, int level,
                                int64_t *sums) {
+  if (level == 0) {
+    one_spin_sums(d, acc, sums);
+    return INVRG_SUCCESS;
+  }
   if (!packed_at(d, level)) return invrg_mcrg_operator_sums(acc, d->lat[level], sums);
   int n = 0;
   const invrg_operator *ops = invrg_mcrg_operators(acc, &n);
