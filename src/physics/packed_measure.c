@@ -157,6 +157,15 @@ enum { PLANES = 8, FLUSH_ROWS = (1 << PLANES) - 1 };
 /* Adds row r (1 = −1) to the counters planes[b][i]: a ripple-carry add, bit plane by plane. */
 static PM_INLINE void counters_add(uint64_t *restrict planes, const uint64_t *restrict r,
                                    int words) {
+  if (words <= 2) { /* short rows (small levels): stop where the carry ends, plane 2 on average */
+    for (int i = 0; i < words; i++)
+      for (uint64_t carry = r[i], *c = planes + i; carry != 0; c += words) {
+        const uint64_t t = *c & carry;
+        *c ^= carry;
+        carry = t;
+      }
+    return;
+  }
   for (int i = 0; i < words; i++) {
     uint64_t carry = r[i];
     for (int b = 0; b < PLANES; b++) {
