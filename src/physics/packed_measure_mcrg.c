@@ -6,7 +6,9 @@
  * natural rows (a block and the two rows above it), each kept in its three shifts dx = 0, 1, 2
  * (bit x of shift dx holds site x − dx, periodic): every term of every operator then costs a
  * few XORs and one popcount per 64 sites, counted on a whole block at once. Row −2 of the
- * first local row lies two rows up: one natural row from the rank above.
+ * first local row lies two rows up: one natural row from the rank above. A lattice of at most
+ * 64 sites whole on one rank (the small levels of a dream, summed once per level and sample) is
+ * one word instead, every shift a rotation of it.
  */
 #include <stdbool.h>
 #include <stdlib.h>
