@@ -22,12 +22,32 @@
 #include "invrg/mcrg.h"
 #include "invrg/observables.h"
 
+/**
+ * The operator sums of the MCRG pairs, kept from one level of a sample to the next: the up
+ * pair of level ℓ reads the sums of level ℓ − 1 as dreamed, which the pairs of level ℓ − 1
+ * made (valid while level ℓ − 1 is unchanged since: invrg_dream_levels_step() writes only the
+ * level it makes, the pairs of level ℓ − 1 only the levels below).
+ */
+typedef struct {
+  int64_t *fine;    /**< [n]: the sums of level `level` of sample `sample` as dreamed */
+  int64_t *work;    /**< [2n]: sums of blockings */
+  int level;        /**< −1: none kept */
+  uint64_t sample;
+} invrg_dream_pair_sums;
+
+/** Buffers for @p n operators (invrg_mcrg_n_operators()), none kept. Not collective. */
+invrg_err invrg_dream_pair_sums_create(int n, invrg_dream_pair_sums *s);
+
+/** Frees them; accepts a zeroed struct. */
+void invrg_dream_pair_sums_destroy(invrg_dream_pair_sums *s);
+
 /** The accumulators a level's measurements go to. */
 typedef struct {
   invrg_mcrg *const *acc;  /**< [INVRG_DREAM_N_PAIRS]: up, down, blocked (dream_checkpoint.h) */
   invrg_corr *corr;        /**< NULL: no correlations */
   const invrg_config *cfg; /**< seed, tie rule, levels, MCRG levels */
   int group_rank;          /**< the calling rank in its group (one rank adds line sums) */
+  invrg_dream_pair_sums *sums; /**< the pairs' sums, carried from level to level */
 } invrg_dream_measures;
 
 /** Blockings of standard MCRG at the top level: min(&analyze mcrg_levels, &dream levels). */

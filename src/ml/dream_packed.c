@@ -97,14 +97,15 @@ static invrg_lattice block_view(int64_t n, int64_t y0, int rows, int halo, int8_
  * either side: from a whole lattice by wrap, else from the local rows and halo rows (−1 … ny).
  * Rows the model cannot reach (split lattices: two beyond the strip) are left as they are. */
 static void coarse_row(const invrg_packed *c, bool whole, int64_t Y, int8_t *out) {
-  const int64_t lc = c->lx, gy = ((Y % lc) + lc) % lc;
+  const int64_t lc = c->lx;
+  const int64_t gy = Y >= 0 && Y < lc ? Y : ((Y % lc) + lc) % lc; /* a division at the edges only */
   const int64_t j = whole ? gy : Y - c->y0;
   if (!whole && (j < -1 || j > c->ny)) return;
   invrg_packed_unpack_row(invrg_packed_row(c, 0, (int)j), invrg_packed_row(c, 1, (int)j), lc, gy,
                           out);
   for (int h = 1; h <= STRIP_HALO; h++) {
-    out[-h] = out[((lc - h) % lc + lc) % lc];
-    out[lc - 1 + h] = out[(h - 1) % lc];
+    out[-h] = out[lc >= h ? lc - h : ((lc - h) % lc + lc) % lc];
+    out[lc - 1 + h] = out[lc >= h ? h - 1 : (h - 1) % lc];
   }
 }
 

@@ -157,6 +157,9 @@ struct invrg_dream_planes_work {
   uint32_t extra[4][2 * PIECE];   /* one round's block of each waiting half-word */
   uint64_t *rows;                 /* the coarse rows' storage: 9 × words */
   coarse_rows cr;
+  uint32_t T12[CLASSES];          /* the thresholds of tbits (made once, not every step) */
+  uint32_t tbits[U_BITS][CLASSES];
+  bool have_tbits;
 };
 
 invrg_err invrg_dream_planes_work_create(int64_t max_lc, invrg_dream_planes_work **out) {
@@ -221,7 +224,13 @@ static void natural_row(const invrg_dream_coarse *c, int64_t Y, uint64_t *out) {
     out[0] = c->spin < 0;
     return;
   }
-  const int64_t gy = ((Y % c->lc) + c->lc) % c->lc;
+  int64_t gy = Y; /* periodic: rows −1 and lc without a division (small levels fetch often) */
+  if (gy == -1)
+    gy = c->lc - 1;
+  else if (gy == c->lc)
+    gy = 0;
+  else if (gy < 0 || gy > c->lc)
+    gy = ((gy % c->lc) + c->lc) % c->lc;
   invrg_packed_natural_row(c->packed, (int)(c->whole ? gy : Y - c->packed->y0), out);
 }
 
@@ -285,9 +294,15 @@ static void piece_fill(invrg_dream_planes_work *w, const invrg_packed *fine, int
   const coarse_rows *cr = &w->cr;
   const uint64_t *nb[4] = {cr->nat[1], cr->nat[v], a ? cr->right[1] : cr->left[1],
                            a ? cr->right[v] : cr->left[v]};
-  for (int k = 0; k < 4; k++)
-    memcpy(pc->in[k] + 2 * pc->n, nb[k] + i0, (size_t)n * sizeof *nb[k]);
-  memcpy(pc->valid + 2 * pc->n, w->row_valid + 2 * i0, 2 * (size_t)n * sizeof *pc->valid);
+  if (n <= 4) { /* short rows (small levels): word by word, no library call */
+    for (int k = 0; k < 4; k++)
+      for (int i = 0; i < n; i++) memcpy(pc->in[k] + 2 * (pc->n + i), nb[k] + i0 + i, 8);
+    for (int i = 0; i < 2 * n; i++) pc->valid[2 * pc->n + i] = w->row_valid[2 * i0 + i];
+  } else {
+    for (int k = 0; k < 4; k++)
+      memcpy(pc->in[k] + 2 * pc->n, nb[k] + i0, (size_t)n * sizeof *nb[k]);
+    memcpy(pc->valid + 2 * pc->n, w->row_valid + 2 * i0, 2 * (size_t)n * sizeof *pc->valid);
+  }
   pc->n += n;
 }
 
@@ -302,8 +317,12 @@ static void row_valid_init(uint32_t *valid, int64_t lc, int64_t W) {
 void invrg_dream_planes_step(invrg_dream_planes_work *w, const invrg_rng_stream *s,
                              const uint32_t T12[12], const invrg_dream_coarse *c,
                              invrg_packed *fine) {
-  uint32_t tbits[U_BITS][CLASSES];
-  invrg_dream_planes_thresholds(T12, tbits);
+  if (!w->have_tbits || memcmp(w->T12, T12, sizeof w->T12) != 0) {
+    memcpy(w->T12, T12, sizeof w->T12);
+    invrg_dream_planes_thresholds(T12, w->tbits);
+    w->have_tbits = true;
+  }
+  const uint32_t(*tbits)[CLASSES] = (const uint32_t(*)[CLASSES])w->tbits;
   const invrg_simd_level level = invrg_simd_active();
   const int64_t W = fine->words;
   row_valid_init(w->row_valid, c->lc, W);
@@ -326,8 +345,7 @@ void invrg_dream_planes_step(invrg_dream_planes_work *w, const invrg_rng_stream 
         i0 += n;
         if (pc->n == PIECE || (j == fine->ny - 1 && i0 == W)) { /* full, or the last */
           const int64_t f0 = pc->f0, filled = pc->n;
-          piece_draw(w, pc, s, (const uint32_t(*)[CLASSES])tbits,
-                     word_base[col] + (uint64_t)f0, out[col] + f0, level);
+          piece_draw(w, pc, s, tbits, word_base[col] + (uint64_t)f0, out[col] + f0, level);
           pc->f0 = f0 + filled;
         }
       }

@@ -12,6 +12,35 @@
  * coins. */
 enum { LEVEL_STRIDE = 64 };
 
+/* Pending sums stay below 2^62 in absolute value: a pair's products (below 2^94) are added
+ * exactly at once when they could pass that. */
+static const int64_t PENDING_LIMIT = INT64_C(1) << 62;
+
+static int64_t *pending_of(const invrg_mcrg *m, int level) {
+  return m->pending + (size_t)(level - 1) * m->pending_len;
+}
+
+/* Level @p level's pending sums added to the records of @p acc (laid out as m->acc): the
+ * header as is, every value v by exact_add, so the records hold the same exact integers as
+ * if each pair had been added to them. */
+static void pending_into(const invrg_mcrg *m, int level, int64_t *acc) {
+  const int block = m->pending_block[level];
+  if (block < 0) return;
+  const int64_t *q = pending_of(m, level);
+  int64_t *r = acc + (mcrg_record(m, level, block) - m->acc);
+  for (size_t k = 0; k < REC_HEADER; k++) r[k] += q[k];
+  for (size_t k = REC_HEADER; k < m->pending_len; k++) exact_add(r + 2 * k - REC_HEADER, q[k]);
+}
+
+/* Level @p level's pending sums into the accumulator; none pending afterwards. */
+static void flush_pending(invrg_mcrg *m, int level) {
+  if (m->pending_block[level] < 0) return;
+  pending_into(m, level, m->acc);
+  memset(pending_of(m, level), 0, m->pending_len * sizeof *m->pending);
+  m->pending_block[level] = -1;
+  m->pending_bound[level] = 0;
+}
+
 invrg_err invrg_mcrg_create(const invrg_mcrg_params *p, const invrg_groups *g, invrg_mcrg **out) {
   invrg_err err = INVRG_SUCCESS;
   invrg_mcrg *m = NULL;
@@ -46,6 +75,10 @@ invrg_err invrg_mcrg_create(const invrg_mcrg_params *p, const invrg_groups *g, i
   INVRG_CHECK_ALLOC(m->acc);
   m->sums = malloc((size_t)(p->n_levels + 1) * n * sizeof *m->sums);
   INVRG_CHECK_ALLOC(m->sums);
+  m->pending_len = REC_HEADER + 2 * n + 2 * n * n;
+  m->pending = calloc((size_t)p->n_levels * m->pending_len, sizeof *m->pending);
+  INVRG_CHECK_ALLOC(m->pending);
+  for (int level = 0; level <= INVRG_MCRG_MAX_LEVELS; level++) m->pending_block[level] = -1;
   *out = m;
   m = NULL;
 cleanup:
@@ -67,6 +100,7 @@ void invrg_mcrg_destroy(invrg_mcrg **m) {
   free(x->ops);
   free(x->acc);
   free(x->sums);
+  free(x->pending);
   free(x);
   *m = NULL;
 }
@@ -90,12 +124,72 @@ int invrg_mcrg_n_operators(const invrg_mcrg *m) { return m->n_ops; }
 
 int64_t invrg_mcrg_samples(const invrg_mcrg *m, int level) {
   if (level < 1 || level > m->p.n_levels) return 0;
-  int64_t total = 0;
+  int64_t total = m->pending_block[level] >= 0 ? pending_of(m, level)[REC_SAMPLES] : 0;
   for (int b = 0; b < m->p.n_blocks; b++) total += mcrg_record(m, level, b)[REC_SAMPLES];
   return total;
 }
 
 /* ------------------------------------------------------------------ accumulate */
+
+/* The largest |value| a pair adds to a sum (a product, an operator sum, the sites), capped at
+ * PENDING_LIMIT. */
+static int64_t pair_bound(const int64_t *coarse, const int64_t *fine, int n, int64_t sites) {
+  int64_t mc = 0, mf = 0;
+  for (int a = 0; a < n; a++) {
+    mc = llabs(coarse[a]) > mc ? llabs(coarse[a]) : mc;
+    mf = llabs(fine[a]) > mf ? llabs(fine[a]) : mf;
+  }
+  exact_wide b = (exact_wide)mc * (mc > mf ? mc : mf); /* below 2^94 */
+  b = mf > b ? mf : b; /* mc ≤ b unless mc = 0 */
+  b = sites > b ? sites : b;
+  return b < PENDING_LIMIT ? (int64_t)b : PENDING_LIMIT;
+}
+
+/* A pair into record @p r, exactly (products in 128 bits). */
+static void add_exact(const invrg_mcrg *m, int64_t *r, const int64_t *coarse_sums,
+                      const int64_t *fine_sums, int64_t ties, int64_t sites) {
+  const int n = m->n_ops;
+  r[REC_SAMPLES]++;
+  if (ties >= 0) {
+    r[REC_TIE_SAMPLES]++;
+    r[REC_TIES] += ties;
+    r[REC_TIE_SITES] += sites;
+  }
+  int64_t *sc = r + rec_coarse(m), *sf = r + rec_fine(m), *scc = r + rec_cc(m),
+          *scf = r + rec_cf(m);
+  for (int a = 0; a < n; a++) {
+    exact_add(sc + 2 * a, coarse_sums[a]);
+    exact_add(sf + 2 * a, fine_sums[a]);
+  }
+  for (int a = 0; a < n; a++) {
+    const int64_t ca = coarse_sums[a];
+    int64_t *row_cc = scc + 2 * (size_t)a * (size_t)n, *row_cf = scf + 2 * (size_t)a * (size_t)n;
+    for (int b = 0; b < n; b++) {
+      exact_add_product(row_cc + 2 * b, ca, coarse_sums[b]);
+      exact_add_product(row_cf + 2 * b, ca, fine_sums[b]);
+    }
+  }
+}
+
+/* A pair into pending sums @p q: one int64 per value (mcrg_internal.h), no overflow while the
+ * pending bound stays below PENDING_LIMIT. */
+static void add_plain(const invrg_mcrg *m, int64_t *restrict q, const int64_t *restrict coarse,
+                      const int64_t *restrict fine, int64_t ties, int64_t sites) {
+  const size_t n = (size_t)m->n_ops;
+  q[REC_SAMPLES]++;
+  if (ties >= 0) {
+    q[REC_TIE_SAMPLES]++;
+    q[REC_TIES] += ties;
+    q[REC_TIE_SITES] += sites;
+  }
+  int64_t *qc = q + REC_HEADER, *qf = qc + n, *qcc = qf + n, *qcf = qcc + n * n;
+  for (size_t a = 0; a < n; a++) qc[a] += coarse[a], qf[a] += fine[a];
+  for (size_t a = 0; a < n; a++) {
+    const int64_t ca = coarse[a];
+    for (size_t b = 0; b < n; b++) qcc[a * n + b] += ca * coarse[b];
+    for (size_t b = 0; b < n; b++) qcf[a * n + b] += ca * fine[b];
+  }
+}
 
 invrg_err invrg_mcrg_add_sums(invrg_mcrg *m, int level, int64_t lx, int64_t ly,
                               const int64_t *coarse_sums, const int64_t *fine_sums, int64_t ties,
@@ -119,27 +213,16 @@ invrg_err invrg_mcrg_add_sums(invrg_mcrg *m, int level, int64_t lx, int64_t ly,
                     llabs(fine_sums[a]) < INVRG_MCRG_SUM_LIMIT,
                 INVRG_ERR_RUNTIME, "MCRG: operator sums beyond 2^47 (lattice too large)");
 
-  int64_t *r = mcrg_record(m, level, block);
-  r[REC_SAMPLES]++;
-  if (ties >= 0) {
-    r[REC_TIE_SAMPLES]++;
-    r[REC_TIES] += ties;
-    r[REC_TIE_SITES] += lx * ly;
+  const int64_t bound = pair_bound(coarse_sums, fine_sums, n, lx * ly);
+  if (bound >= PENDING_LIMIT) {
+    add_exact(m, mcrg_record(m, level, block), coarse_sums, fine_sums, ties, lx * ly);
+    goto cleanup;
   }
-  int64_t *sc = r + rec_coarse(m), *sf = r + rec_fine(m), *scc = r + rec_cc(m),
-          *scf = r + rec_cf(m);
-  for (int a = 0; a < n; a++) {
-    exact_add(sc + 2 * a, coarse_sums[a]);
-    exact_add(sf + 2 * a, fine_sums[a]);
-  }
-  for (int a = 0; a < n; a++) {
-    const int64_t ca = coarse_sums[a];
-    int64_t *row_cc = scc + 2 * (size_t)a * (size_t)n, *row_cf = scf + 2 * (size_t)a * (size_t)n;
-    for (int b = 0; b < n; b++) {
-      exact_add_product(row_cc + 2 * b, ca, coarse_sums[b]);
-      exact_add_product(row_cf + 2 * b, ca, fine_sums[b]);
-    }
-  }
+  if (m->pending_block[level] != block || bound > PENDING_LIMIT - m->pending_bound[level])
+    flush_pending(m, level);
+  m->pending_block[level] = block;
+  m->pending_bound[level] += bound;
+  add_plain(m, pending_of(m, level), coarse_sums, fine_sums, ties, lx * ly);
 cleanup:
   return err;
 }
@@ -344,6 +427,7 @@ invrg_err invrg_mcrg_reduce(invrg_mcrg *m) {
   invrg_err err = INVRG_SUCCESS;
   const invrg_groups *g = m->g;
   INVRG_CHECK(!m->reduced, INVRG_ERR_RUNTIME, "MCRG: reduced twice");
+  for (int level = 1; level <= m->p.n_levels; level++) flush_pending(m, level);
   INVRG_CALL(sum_over_groups(m, m->acc));
   INVRG_MPI_CALL(MPI_Allreduce(MPI_IN_PLACE, &m->coarse_size[0][0], 2 * (INVRG_MCRG_MAX_LEVELS + 1),
                                MPI_INT64_T, MPI_MAX, g->world));
@@ -363,8 +447,10 @@ invrg_err invrg_mcrg_state_export(const invrg_mcrg *m, int64_t *state) {
   invrg_err err = INVRG_SUCCESS;
   const size_t total = acc_numbers(m);
   INVRG_CHECK(!m->reduced, INVRG_ERR_RUNTIME, "MCRG: saved after the reduction");
-  /* The totals the reduction would make, on a copy: the accumulator goes on. */
+  /* The totals the reduction would make, on a copy: the accumulator goes on (its pending sums
+   * too, added to the copy only). */
   memcpy(state, m->acc, total * sizeof *state);
+  for (int level = 1; level <= m->p.n_levels; level++) pending_into(m, level, state);
   INVRG_CALL(sum_over_groups(m, state));
   memcpy(state + total, &m->coarse_size[0][0], N_COARSE_SIZES * sizeof *state);
   INVRG_MPI_CALL(MPI_Allreduce(MPI_IN_PLACE, state + total, N_COARSE_SIZES, MPI_INT64_T, MPI_MAX,

@@ -67,6 +67,14 @@ struct invrg_mcrg {
   int64_t *acc;                                      /* [level − 1][block][record_len] */
   int64_t coarse_size[INVRG_MCRG_MAX_LEVELS + 1][2]; /* lx, ly of each level's coarse lattice */
   bool reduced;
+  /* Pairs not yet in acc: plain int64 sums of one block per level, laid out like a record but
+   * one int64 per value (header, Σ S^c [n], Σ S^f [n], Σ S^c S^c [n][n], Σ S^c S^f [n][n]),
+   * moved into acc when the block changes, before a value could pass 2^62, and before the
+   * sums are read (mcrg.c: flush_pending). Small lattices add a pair in a few plain products. */
+  int64_t *pending;                             /* [level − 1][pending_len] */
+  size_t pending_len;
+  int pending_block[INVRG_MCRG_MAX_LEVELS + 1]; /* block of level's pending sums, −1: none */
+  int64_t pending_bound[INVRG_MCRG_MAX_LEVELS + 1]; /* ≥ |every pending value| */
   /* Workspace: halo-2 copies of the blocking chain and of explicit pairs, sums. */
   invrg_lattice *chain[INVRG_MCRG_MAX_LEVELS + 1];
   invrg_lattice *pair[2];

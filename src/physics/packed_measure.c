@@ -157,6 +157,15 @@ enum { PLANES = 8, FLUSH_ROWS = (1 << PLANES) - 1 };
 /* Adds row r (1 = −1) to the counters planes[b][i]: a ripple-carry add, bit plane by plane. */
 static PM_INLINE void counters_add(uint64_t *restrict planes, const uint64_t *restrict r,
                                    int words) {
+  if (words <= 2) { /* short rows (small levels): stop where the carry ends, plane 2 on average */
+    for (int i = 0; i < words; i++)
+      for (uint64_t carry = r[i], *c = planes + i; carry != 0; c += words) {
+        const uint64_t t = *c & carry;
+        *c ^= carry;
+        carry = t;
+      }
+    return;
+  }
   for (int i = 0; i < words; i++) {
     uint64_t carry = r[i];
     for (int b = 0; b < PLANES; b++) {
@@ -233,16 +242,11 @@ static void local_sums(const invrg_packed *p, uint64_t *planes, int64_t *minus, 
   }
 }
 
-invrg_err invrg_packed_row_col_sums(const invrg_packed *p, int64_t *row_sums, int64_t *col_sums) {
+/* Row sums and column sums from zeroed counters @p planes (2 · PLANES · words) and
+ * @p minus (lx), over the ranks. */
+static invrg_err row_col_local(const invrg_packed *p, uint64_t *planes, int64_t *minus,
+                               int64_t *row_sums, int64_t *col_sums) {
   invrg_err err = INVRG_SUCCESS;
-  uint64_t *planes = NULL;
-  int64_t *minus = NULL;
-  INVRG_CHECK(p->lx <= INT_MAX, INVRG_ERR_RUNTIME,
-              "column sums of a packed lattice: Lx = %lld is more than 2^31 - 1", (long long)p->lx);
-  planes = calloc(2 * (size_t)PLANES * (size_t)p->words, sizeof *planes);
-  minus = calloc((size_t)p->lx, sizeof *minus);
-  INVRG_CHECK_ALLOC(planes);
-  INVRG_CHECK_ALLOC(minus);
   local_sums(p, planes, minus, row_sums + p->y0);
   for (int64_t x = 0; x < p->lx; x++) minus[x] = p->ny - 2 * minus[x]; /* Σ_y s of my rows */
   if (p->size > 1) {
@@ -252,6 +256,30 @@ invrg_err invrg_packed_row_col_sums(const invrg_packed *p, int64_t *row_sums, in
   } else {
     memcpy(col_sums, minus, (size_t)p->lx * sizeof *col_sums);
   }
+cleanup:
+  return err;
+}
+
+enum { SMALL_LX = 256 }; /* row and column sums of rows up to this long: counters on the stack */
+
+invrg_err invrg_packed_row_col_sums(const invrg_packed *p, int64_t *row_sums, int64_t *col_sums) {
+  invrg_err err = INVRG_SUCCESS;
+  uint64_t small_planes[2 * PLANES * (SMALL_LX / 128)], *planes = NULL;
+  int64_t small_minus[SMALL_LX], *minus = NULL;
+  INVRG_CHECK(p->lx <= INT_MAX, INVRG_ERR_RUNTIME,
+              "column sums of a packed lattice: Lx = %lld is more than 2^31 - 1", (long long)p->lx);
+  const size_t n_planes = 2 * (size_t)PLANES * (size_t)p->words;
+  if (p->lx <= SMALL_LX) { /* small levels are summed often: no allocation */
+    memset(small_planes, 0, n_planes * sizeof *small_planes);
+    memset(small_minus, 0, (size_t)p->lx * sizeof *small_minus);
+    err = row_col_local(p, small_planes, small_minus, row_sums, col_sums);
+    goto cleanup;
+  }
+  planes = calloc(n_planes, sizeof *planes);
+  minus = calloc((size_t)p->lx, sizeof *minus);
+  INVRG_CHECK_ALLOC(planes);
+  INVRG_CHECK_ALLOC(minus);
+  err = row_col_local(p, planes, minus, row_sums, col_sums);
 cleanup:
   free(planes);
   free(minus);

@@ -6,7 +6,9 @@
  * natural rows (a block and the two rows above it), each kept in its three shifts dx = 0, 1, 2
  * (bit x of shift dx holds site x − dx, periodic): every term of every operator then costs a
  * few XORs and one popcount per 64 sites, counted on a whole block at once. Row −2 of the
- * first local row lies two rows up: one natural row from the rank above.
+ * first local row lies two rows up: one natural row from the rank above. A lattice of at most
+ * 64 sites whole on one rank (the small levels of a dream, summed once per level and sample) is
+ * one word instead, every shift a rotation of it.
  */
 #include <stdbool.h>
 #include <stdlib.h>
@@ -136,6 +138,7 @@ static uint64_t *win_row(const window *s, int dx, int pos) {
 
 /* The byte counters into minus; clears them. */
 static PM_INLINE void flush_counters(window *s) {
+  if (s->used == 0) return; /* no vector added: every counter is 0 */
   for (int t = 0; t < s->n_terms; t++) {
     uint8_t *acc = s->acc + (size_t)t * ACC;
     int64_t m = 0;
@@ -247,6 +250,47 @@ static int flatten_terms(const invrg_operator *ops, int n, flat_term *terms) {
   return k;
 }
 
+/* ---------------------------------------------------------------- lattices of one word */
+
+/* Whole on this rank with at most 64 sites (L ≤ 8): the lattice is one word, bit x + lx·y =
+ * site (x, y), and every shift (dy, dx) a rotation of its rows and of each row. */
+static bool fits_word(const invrg_packed *p) { return p->size == 1 && p->lx * p->ly <= 64; }
+
+/* Bit (x, y) of the result = bit (x − dx, y − dy) of @p w, periodic (lx · ly ≤ 64 bits). */
+static uint64_t shift_word(uint64_t w, int64_t lx, int64_t ly, int dy, int dx) {
+  const int64_t N = lx * ly, k = (dy % ly) * lx, d = dx % lx;
+  const uint64_t all = N == 64 ? ~UINT64_C(0) : (UINT64_C(1) << N) - 1;
+  if (k != 0) w = (w << k | w >> (N - k)) & all; /* row y ← row y − dy */
+  if (d == 0) return w;
+  uint64_t low = 0; /* bits x < d of every row */
+  for (int64_t y = 0; y < ly; y++) low |= ((UINT64_C(1) << d) - 1) << (lx * y);
+  return (w << d & all & ~low) | (w >> (lx - d) & low); /* x ← x − d, x < d from x + lx − d */
+}
+
+/* sums[a] of a whole lattice of at most 64 sites: a term is −1 where the XOR of its spins'
+ * shifted words is 1. */
+static void word_sums(const invrg_operator *ops, int n, const invrg_packed *p, int64_t *sums) {
+  uint64_t w = 0, row = 0, slot[SLOTS];
+  for (int j = 0; j < p->ny; j++) {
+    invrg_packed_natural_row(p, j, &row);
+    w |= row << (p->lx * j);
+  }
+  for (int dy = 0; dy < ABOVE; dy++)
+    for (int dx = 0; dx < SHIFTS; dx++) slot[dy * SHIFTS + dx] = shift_word(w, p->lx, p->ly, dy, dx);
+  const int64_t sites = p->lx * p->ly;
+  for (int a = 0; a < n; a++) {
+    sums[a] = 0;
+    for (int t = 0; t < ops[a].n_terms; t++) {
+      uint64_t x = 0;
+      for (int q = 0; q < ops[a].n_spins[t]; q++)
+        x ^= slot[ops[a].spin[t][q].dy * SHIFTS + ops[a].spin[t][q].dx];
+      sums[a] += sites - 2 * pm_popcount(x, false);
+    }
+  }
+}
+
+/* ---------------------------------------------------------------- all lattices */
+
 /* sums[a] = Σ over a's terms of (sites − 2 · minus), summed over the ranks. */
 static invrg_err finish_sums(const invrg_packed *p, const invrg_operator *ops, int n,
                              const int64_t *minus, int64_t *local, int64_t *sums) {
@@ -268,25 +312,29 @@ cleanup:
 invrg_err invrg_packed_operators_evaluate(const invrg_operator *ops, int n,
                                           const invrg_packed *p, int64_t *sums) {
   invrg_err err = INVRG_SUCCESS;
+  if (fits_word(p)) {
+    word_sums(ops, n, p, sums);
+    return err;
+  }
   const int words = invrg_packed_natural_words(p);
   const int fit = BLOCK_WORDS / words > 1 ? BLOCK_WORDS / words : 1; /* rows of a block */
   const int block = fit < p->ny ? fit : p->ny;
   window s = {.p = p, .n = words, .block = block};
-  flat_term *terms = NULL;
-  int64_t *local = NULL;
-  uint64_t *send = NULL;
-  const size_t cap = (size_t)(n > 0 ? n : 1) * INVRG_OP_MAX_TERMS;
-  terms = malloc(cap * sizeof *terms);
-  s.minus = calloc(cap, sizeof *s.minus);
-  s.acc = calloc(cap * ACC, 1);
-  local = calloc((size_t)(n > 0 ? n : 1), sizeof *local);
-  s.win = malloc(((size_t)SHIFTS * (size_t)(block + 2) + 2) * (size_t)words * sizeof *s.win);
-  INVRG_CHECK_ALLOC(terms);
-  INVRG_CHECK_ALLOC(s.minus);
-  INVRG_CHECK_ALLOC(s.acc);
-  INVRG_CHECK_ALLOC(local);
-  INVRG_CHECK_ALLOC(s.win);
-  send = s.win + (size_t)SHIFTS * (size_t)(block + 2) * (size_t)words;
+  /* One allocation (small lattices are summed often): terms, minus, local, the window and the
+   * send / above rows, the byte counters. */
+  const size_t n_local = (size_t)(n > 0 ? n : 1), cap = n_local * INVRG_OP_MAX_TERMS;
+  const size_t n_win = ((size_t)SHIFTS * (size_t)(block + 2) + 2) * (size_t)words;
+  const size_t n64 = (cap * sizeof(flat_term) + 7) / 8 + cap + n_local + n_win;
+  uint64_t *all = malloc(n64 * sizeof *all + cap * ACC);
+  INVRG_CHECK_ALLOC(all);
+  flat_term *terms = (flat_term *)all;
+  s.minus = (int64_t *)(all + (cap * sizeof(flat_term) + 7) / 8);
+  int64_t *local = s.minus + cap;
+  s.win = (uint64_t *)(local + n_local);
+  s.acc = (uint8_t *)(all + n64);
+  memset(s.minus, 0, cap * sizeof *s.minus);
+  memset(s.acc, 0, cap * ACC);
+  uint64_t *send = s.win + (size_t)SHIFTS * (size_t)(block + 2) * (size_t)words;
   s.terms = terms;
   s.n_terms = flatten_terms(ops, n, terms);
   INVRG_CALL(row_from_above(p, send, send + words));
@@ -299,10 +347,6 @@ invrg_err invrg_packed_operators_evaluate(const invrg_operator *ops, int n,
   }
   INVRG_CALL(finish_sums(p, ops, n, s.minus, local, sums));
 cleanup:
-  free(terms);
-  free(s.minus);
-  free(s.acc);
-  free(local);
-  free(s.win);
+  free(all);
   return err;
 }

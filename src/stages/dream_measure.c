@@ -4,6 +4,7 @@
 #include "invrg/dream_measure.h"
 
 #include <stdlib.h>
+#include <string.h>
 
 #include "invrg/blockspin.h"
 #include "invrg/dream_checkpoint.h"
@@ -27,9 +28,26 @@ invrg_err invrg_dream_measure_observables(invrg_dream_levels *d, int level,
   return invrg_observables_sums(d->lat[level], out);
 }
 
+/* Operator sums of level 0 (one spin s, its own neighbour at every offset): a term of k
+ * spins is s^k. */
+static void one_spin_sums(const invrg_dream_levels *d, const invrg_mcrg *acc, int64_t *sums) {
+  const invrg_lattice *lat = d->lat[0];
+  const int64_t s = lat->data[invrg_lattice_index(lat, 0, 0)];
+  int n = 0;
+  const invrg_operator *ops = invrg_mcrg_operators(acc, &n);
+  for (int a = 0; a < n; a++) {
+    sums[a] = 0;
+    for (int t = 0; t < ops[a].n_terms; t++) sums[a] += ops[a].n_spins[t] % 2 ? s : 1;
+  }
+}
+
 /* Operator sums of level @p level as it holds now (a dreamed level or a blocking). */
 static invrg_err operator_sums(invrg_dream_levels *d, const invrg_mcrg *acc, int level,
                                int64_t *sums) {
+  if (level == 0) {
+    one_spin_sums(d, acc, sums);
+    return INVRG_SUCCESS;
+  }
   if (!packed_at(d, level)) return invrg_mcrg_operator_sums(acc, d->lat[level], sums);
   int n = 0;
   const invrg_operator *ops = invrg_mcrg_operators(acc, &n);
@@ -51,61 +69,78 @@ cleanup:
   return err;
 }
 
+invrg_err invrg_dream_pair_sums_create(int n, invrg_dream_pair_sums *s) {
+  invrg_err err = INVRG_SUCCESS;
+  *s = (invrg_dream_pair_sums){.level = -1};
+  s->fine = malloc(3 * (size_t)(n > 0 ? n : 1) * sizeof *s->fine);
+  INVRG_CHECK_ALLOC(s->fine);
+  s->work = s->fine + n;
+cleanup:
+  return err;
+}
+
+void invrg_dream_pair_sums_destroy(invrg_dream_pair_sums *s) {
+  free(s->fine);
+  *s = (invrg_dream_pair_sums){.level = -1};
+}
+
 /* Standard MCRG of the top level @p top (its sums @p top_sums): blocked n = 1, 2, … times into
- * level top − n with invrg_mcrg_add_configuration()'s coins, each pair added. */
+ * level top − n with invrg_mcrg_add_configuration()'s coins, each pair added; @p work: 2n
+ * sums. */
 static invrg_err blocked_pairs(invrg_dream_levels *d, invrg_mcrg *acc, int top, int n_levels,
-                               const int64_t *top_sums, uint64_t sample, int block) {
+                               const int64_t *top_sums, int64_t *work, uint64_t sample,
+                               int block) {
   invrg_err err = INVRG_SUCCESS;
   const int n = invrg_mcrg_n_operators(acc);
-  int64_t *sums = malloc(2 * (size_t)n * sizeof *sums);
-  INVRG_CHECK_ALLOC(sums);
-  int64_t *fine_sums = sums, *coarse_sums = sums + n;
-  for (int k = 0; k < n; k++) fine_sums[k] = top_sums[k];
+  const int64_t *fine_sums = top_sums;
   for (int level = 1; level <= n_levels; level++) {
     const int fine = top - level + 1;
+    int64_t *coarse_sums = work + (size_t)(level % 2) * (size_t)n; /* not fine_sums' half */
     const invrg_blockspin_ties t = invrg_mcrg_chain_ties(acc, sample, 0, level);
     int64_t ties = 0;
     INVRG_CALL(block_down(d, fine, &t, &ties));
     INVRG_CALL(operator_sums(d, acc, fine - 1, coarse_sums));
     const int64_t L = (int64_t)1 << (fine - 1);
     INVRG_CALL(invrg_mcrg_add_sums(acc, level, L, L, coarse_sums, fine_sums, ties, block));
-    int64_t *swap = fine_sums;
-    fine_sums = coarse_sums, coarse_sums = swap;
+    fine_sums = coarse_sums;
   }
 cleanup:
-  free(sums);
   return err;
 }
 
 /*
  * Pairs of level ℓ: up (level ℓ − 1, level ℓ), down (majority of ℓ, ℓ), and at the top
  * standard MCRG of ℓ. The three accumulators have the same operators: the sums of level ℓ serve
- * all. Coins of the down pair: steps 64 + ℓ, never those of the blocked pairs (0·64 + n).
+ * all, and the up pair of level ℓ + 1 (m->sums). Coins of the down pair: steps 64 + ℓ, never
+ * those of the blocked pairs (0·64 + n).
  */
 invrg_err invrg_dream_measure_pairs(invrg_dream_levels *d, const invrg_dream_measures *m,
                                     int level, uint64_t sample, int block) {
   invrg_err err = INVRG_SUCCESS;
   const invrg_config *cfg = m->cfg;
   invrg_mcrg *up = m->acc[INVRG_DREAM_PAIRS_UP], *down = m->acc[INVRG_DREAM_PAIRS_DOWN];
+  invrg_dream_pair_sums *s = m->sums;
   const int n = invrg_mcrg_n_operators(up);
   const int64_t Lc = (int64_t)1 << (level - 1);
-  int64_t *fine_sums = malloc(2 * (size_t)n * sizeof *fine_sums), *coarse_sums = NULL;
-  int64_t ties = 0;
-  INVRG_CHECK_ALLOC(fine_sums);
-  coarse_sums = fine_sums + n;
+  int64_t *coarse_sums = s->work, *fine_sums = s->work + n, ties = 0;
+  if (s->level == level - 1 && s->sample == sample) /* level ℓ − 1 as its pairs summed it */
+    memcpy(coarse_sums, s->fine, (size_t)n * sizeof *coarse_sums);
+  else
+    INVRG_CALL(operator_sums(d, up, level - 1, coarse_sums));
+  s->level = -1;
   INVRG_CALL(operator_sums(d, up, level, fine_sums));
-  INVRG_CALL(operator_sums(d, up, level - 1, coarse_sums));
   INVRG_CALL(invrg_mcrg_add_sums(up, level, Lc, Lc, coarse_sums, fine_sums, -1, block));
   const invrg_blockspin_ties t = {cfg->analyze.tie_rule_kind, (uint64_t)cfg->run.seed, sample,
                                   64 + (uint64_t)level};
   INVRG_CALL(block_down(d, level, &t, &ties)); /* level ℓ − 1 overwritten */
   INVRG_CALL(operator_sums(d, down, level - 1, coarse_sums));
   INVRG_CALL(invrg_mcrg_add_sums(down, level, Lc, Lc, coarse_sums, fine_sums, ties, block));
+  memcpy(s->fine, fine_sums, (size_t)n * sizeof *s->fine);
+  s->level = level, s->sample = sample;
   if (level == cfg->dream.levels)
     INVRG_CALL(blocked_pairs(d, m->acc[INVRG_DREAM_PAIRS_BLOCKED], level,
-                             invrg_dream_blocked_levels(cfg), fine_sums, sample, block));
+                             invrg_dream_blocked_levels(cfg), s->fine, s->work, sample, block));
 cleanup:
-  free(fine_sums);
   return err;
 }
 
@@ -114,14 +149,15 @@ static invrg_err packed_correlations(invrg_dream_levels *d, const invrg_dream_me
                                      int level, int block) {
   invrg_err err = INVRG_SUCCESS;
   const int64_t L = (int64_t)1 << level;
-  int64_t *rows = malloc(2 * (size_t)L * sizeof *rows), magnetisation = 0;
+  int64_t small[2 * 256], *rows = L <= 256 ? small : malloc(2 * (size_t)L * sizeof *rows);
+  int64_t magnetisation = 0;
   INVRG_CHECK_ALLOC(rows);
   INVRG_CALL(invrg_packed_row_col_sums(d->plat[level], rows, rows + L));
   for (int64_t y = 0; y < L; y++) magnetisation += rows[y];
   if (m->group_rank == 0)
     INVRG_CALL(invrg_corr_add_sums(m->corr, L, rows, rows + L, magnetisation, block));
 cleanup:
-  free(rows);
+  if (rows != small) free(rows);
   return err;
 }
 

@@ -461,6 +461,7 @@ typedef struct {
   int seed_level;                       /* the level a dream starts from (start = 'mc': > 0) */
   invrg_seed_configs seeds;             /* start = 'mc': the saved configurations */
   invrg_mcrg *acc[INVRG_DREAM_N_PAIRS];
+  invrg_dream_pair_sums pair_sums;      /* operator sums carried from level to level */
   invrg_corr *corr;
   hid_t saved[INVRG_MAX_LEVELS + 1];  /* configs datasets of the saved levels, else −1 */
   double *mine, *all;      /* the window's primaries: the group's [k][rec]; all on world rank 0 */
@@ -576,6 +577,7 @@ static invrg_err job_accumulators(dream_job *job) {
     if (p == INVRG_DREAM_PAIRS_BLOCKED) pp.n_levels = invrg_dream_blocked_levels(cfg);
     INVRG_CALL(invrg_mcrg_create(&pp, job->run->groups, &job->acc[p]));
   }
+  INVRG_CALL(invrg_dream_pair_sums_create(invrg_mcrg_n_operators(job->acc[0]), &job->pair_sums));
   if (cfg->analyze.correlations) {
     invrg_corr_params cp = {job->B_acc, 64, cfg->analyze.correlation_functions};
     INVRG_CALL(invrg_corr_create(&cp, job->run->groups, &job->corr));
@@ -605,6 +607,7 @@ static void job_destroy(dream_job *job) {
   invrg_seed_configs_close(&job->seeds);
   for (int l = 0; l <= INVRG_MAX_LEVELS; l++) invrg_h5_close(&job->saved[l]);
   for (int p = 0; p < INVRG_DREAM_N_PAIRS; p++) invrg_mcrg_destroy(&job->acc[p]);
+  invrg_dream_pair_sums_destroy(&job->pair_sums);
   invrg_corr_destroy(&job->corr);
   invrg_dream_levels_destroy(&job->lv);
   invrg_model_destroy(&job->m_small);
@@ -617,12 +620,15 @@ static void job_destroy(dream_job *job) {
 }
 
 /* The measurements of level @p level of sample @p j (the group's k-th of the window):
- * primaries, MCRG pairs, correlations; their costs. Collective on the group. */
-static invrg_err measure_level(dream_job *job, int level, int64_t k, uint64_t j, int block) {
+ * primaries, MCRG pairs, correlations; their costs, from the time *t on (then the time they
+ * end). Collective on the group. */
+static invrg_err measure_level(dream_job *job, int level, int64_t k, uint64_t j, int block,
+                               double *t) {
   invrg_err err = INVRG_SUCCESS;
   const invrg_config *cfg = job->run->cfg;
-  const invrg_dream_measures into = {job->acc, job->corr, cfg, job->run->groups->rank};
-  double *cost = job->seconds + (size_t)level * N_COSTS, t1 = MPI_Wtime();
+  const invrg_dream_measures into = {job->acc, job->corr, cfg, job->run->groups->rank,
+                                     &job->pair_sums};
+  double *cost = job->seconds + (size_t)level * N_COSTS, t1 = *t;
   invrg_config_sums sums;
   INVRG_CALL(invrg_dream_measure_observables(&job->lv, level, &sums));
   invrg_observables_primaries(&sums, job->mine + (size_t)k * job->rec +
@@ -632,8 +638,9 @@ static invrg_err measure_level(dream_job *job, int level, int64_t k, uint64_t j,
   INVRG_CALL(invrg_dream_measure_correlations(&job->lv, &into, level, block));
   double t3 = MPI_Wtime();
   INVRG_CALL(invrg_dream_measure_pairs(&job->lv, &into, level, j, block));
+  *t = MPI_Wtime();
   cost[COST_OBSERVABLES] += t2 - t1, cost[COST_CORRELATIONS] += t3 - t2;
-  cost[COST_MCRG] += MPI_Wtime() - t3;
+  cost[COST_MCRG] += *t - t3;
 cleanup:
   return err;
 }
@@ -676,15 +683,19 @@ static invrg_err dream_sample(dream_job *job, int64_t k, uint64_t j) {
     INVRG_CALL(invrg_packed_halo_exchange(p));
     job->seconds[(size_t)job->seed_level * N_COSTS + COST_GENERATION] += MPI_Wtime() - t0;
   }
+  double t = MPI_Wtime(); /* one clock reading between the parts of a level */
   for (int level = job->seed_level + 1; level <= job->levels; level++) {
     const int64_t L = (int64_t)1 << level;
-    double t0 = MPI_Wtime();
+    const double t0 = t;
     INVRG_CALL(invrg_dream_levels_step(&job->lv, level, seed_spin, seed, j));
-    job->seconds[(size_t)level * N_COSTS + COST_GENERATION] += MPI_Wtime() - t0;
+    t = MPI_Wtime();
+    job->seconds[(size_t)level * N_COSTS + COST_GENERATION] += t - t0;
     job->spins += (double)(L * L);
-    if (level >= d->measure_from) INVRG_CALL(measure_level(job, level, k, j, block));
-    if (job->saved[level] >= 0 && (int64_t)j < d->save_max)
+    if (level >= d->measure_from) INVRG_CALL(measure_level(job, level, k, j, block, &t));
+    if (job->saved[level] >= 0 && (int64_t)j < d->save_max) {
       INVRG_CALL(save_level(job, level, j));
+      t = MPI_Wtime(); /* saving is no cost of the next level */
+    }
   }
 cleanup:
   return err;

@@ -150,6 +150,68 @@ PY
 [ $? -eq 0 ] && pass "dream outputs" || fail "dream outputs"
 cat py.txt
 
+# Measured from 2 x 2: the up pairs of every level are the operator sums of the saved levels
+# (level 1's coarse lattice: the seed spin, alternate), recomputed here with numpy, on int8
+# and packed levels (words on a group of 2, planes on 2 ranks); the down pairs have the same
+# fine sums. 37 samples: jackknife blocks of unequal sizes.
+low="model = 'sym3', params = 0.5459, 0.62776, 1.40962, levels = 5, n_samples = 37, measure_from = 1, save_levels = 1, 2, 3, 4, 5, save_max = 37"
+for v in "lo1:1:lattice = 'int8':" "lo2:2:lattice = 'packed':&parallel ranks_per_group = 2 /" "lo3:2:lattice = 'packed', random_bits = 'planes':"; do
+  IFS=: read -r name np lat par <<< "$v"
+  dream_input $name.nml $name.h5 "$low, $lat" "$par"
+  sed -i "s/operators = 'swendsen', 'paper36', jackknife_blocks = 8/operators = 'swendsen', jackknife_blocks = 5/" $name.nml
+  expect_status 0 "dream measured from 2 x 2 ($lat, $np ranks)" -- "$MPIEXEC" -n $np "$INVRG" $name.nml
+done
+"$PYTHON" - <<'PY' > py.txt 2>&1
+import h5py, numpy as np, sys
+def S(c, dy, dx):  # S(dy, dx): the spin at (y - dy, x - dx), periodic
+    return np.roll(c, (dy, dx), axis=(1, 2))
+def swendsen(c):  # the set's 7 operator sums of each configuration c[j]
+    s = c.astype(np.int64)
+    c = s
+    ops = [s * S(c, 1, 0) + s * S(c, 0, 1), s * S(c, 1, 1) + S(c, 0, 1) * S(c, 1, 0),
+           s * S(c, 0, 1) * S(c, 1, 0) * S(c, 1, 1), s * S(c, 2, 0) + s * S(c, 0, 2), s,
+           S(c, 0, 1) * S(c, 1, 0) * S(c, 1, 1) + s * S(c, 1, 0) * S(c, 1, 1)
+           + s * S(c, 0, 1) * S(c, 1, 1) + s * S(c, 0, 1) * S(c, 1, 0),
+           s * S(c, 0, 1) * S(c, 0, 2) + s * S(c, 1, 0) * S(c, 2, 0)]
+    return np.stack([o.sum(axis=(1, 2)) for o in ops], axis=1)
+def close(got, want):
+    scale = max(1.0, float(np.abs(want).max()))
+    return got.shape == want.shape and bool(np.all(np.abs(got - want) <= 1e-10 * scale))
+ok = True
+for name in ("lo1", "lo2", "lo3"):
+    f = h5py.File(f"{name}.h5", "r")
+    n = 37
+    sums = [swendsen(np.array([[[1 if j % 2 == 0 else -1]] for j in range(n)]))]
+    sums += [swendsen(f[f"dream/L{2 ** l}/configs"][()]) for l in range(1, 6)]
+    good = True
+    for l in range(1, 6):
+        g, d = f[f"mcrg/dream/up/level{l}/swendsen"], f[f"mcrg/dream/down/level{l}/swendsen"]
+        c, x = sums[l - 1].astype(float), sums[l].astype(float)
+        A = (c.T @ c) / n - np.outer(c.mean(0), c.mean(0))
+        B = (c.T @ x) / n - np.outer(c.mean(0), x.mean(0))
+        good &= close(g["mean_coarse"][()], c.mean(0)) and close(g["mean_fine"][()], x.mean(0))
+        good &= close(g["A"][()], A) and close(g["B"][()], B)
+        good &= np.array_equal(d["mean_fine"][()], g["mean_fine"][()])
+    print(("ok" if good else "FAIL") + f": {name}: up pairs of levels 1 to 5 = sums of the saved levels")
+    ok &= good
+sys.exit(0 if ok else 1)
+PY
+[ $? -eq 0 ] && pass "up pairs from 2 x 2" || fail "up pairs from 2 x 2"
+cat py.txt
+# The same dreams stopped every 9 samples and resumed on 2 and 1 ranks in turn: the same bits
+mkdir -p lostop && cp lo3.nml lostop/run.nml && sed -i "s/output = 'lo3.h5'/output = 'run.h5'/" lostop/run.nml
+mkdir -p loref && cp lostop/run.nml loref/run.nml
+(cd loref && "$MPIEXEC" -n 2 "$INVRG" run.nml > out.txt 2>&1) || fail "uninterrupted run for the stops"
+for i in $(seq 1 12); do
+  (cd lostop && INVRG_TEST_STOP_AFTER_POLLS=9 "$MPIEXEC" -n $((2 - i % 2)) "$INVRG" run.nml > log$i 2>&1)
+  status=$?
+  [ $status -eq 0 ] && break
+  [ $status -eq 3 ] || { fail "stopped dream run $i: exit $status"; break; }
+done
+"$PYTHON" "$SOURCE_DIR/tests/cli/compare_runs.py" loref/run.h5 lostop/run.h5 > cmp.txt 2>&1 \
+  && pass "measured from 2 x 2, stopped $((i - 1)) times and resumed = uninterrupted ($(tail -1 cmp.txt))" \
+  || { fail "measured from 2 x 2: stopped and resumed differs"; cat cmp.txt; }
+
 # The whole pipeline: Monte Carlo, training, dreaming with the trained model.
 cat > pipe.nml <<'NML'
 &run stages = 'mc', 'train', 'dream', output = 'pipe.h5', log_level = 'warn' /

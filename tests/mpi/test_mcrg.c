@@ -16,7 +16,11 @@
  * - the jackknife of the N_c = 1 eigenvalue equals stats.h's invrg_jackknife
  *   applied to block means the test computes itself (tie coins as documented);
  * - the HDF5 writer: read back what it wrote;
- * - misuse is refused.
+ * - misuse is refused;
+ * - the exact sums of pairs given by their operator sums (kept in plain int64 between blocks,
+ *   exact in 128 bits where they could overflow): every record of the exported state against
+ *   128-bit sums the test makes itself, at pair sums of every magnitude, blocks changing back
+ *   and forth, exported mid-way and at the end.
  */
 #include <hdf5.h>
 #include <math.h>
@@ -37,6 +41,7 @@
 #include "invrg/stats.h"
 
 #include "mpi/mpi_test.h"
+#include "physics/mcrg_internal.h" /* the layout of the exported records */
 
 static const uint64_t seed = 4242;
 
@@ -463,6 +468,126 @@ static void test_layouts(void) {
   invrg_mcrg_results_destroy(&first_random);
 }
 
-static const mpi_test_case cases[] = {{"layouts", test_layouts, true}};
+/* ---------------------------------------------------------------- exact sums */
+
+enum { P_LEVELS = 3, P_BLOCKS = 3 };
+typedef exact_wide wide; /* 128 bits (mcrg_internal.h) */
+
+/* The test's own sums: [level − 1][block][value] in the order of a record (mcrg_internal.h):
+ * header, Σ c [n], Σ f [n], Σ c_a c_b [n][n], Σ c_a f_b [n][n]. */
+typedef struct {
+  int n;
+  wide *v;
+} reference;
+
+static wide *ref_record(const reference *r, int level, int block) {
+  const size_t len = REC_HEADER + 2 * (size_t)r->n + 2 * (size_t)r->n * (size_t)r->n;
+  return r->v + ((size_t)(level - 1) * P_BLOCKS + (size_t)block) * len;
+}
+
+static void ref_add(reference *r, int level, int block, const int64_t *c, const int64_t *f,
+                    int64_t ties, int64_t sites) {
+  const int n = r->n;
+  wide *q = ref_record(r, level, block);
+  q[REC_SAMPLES]++;
+  if (ties >= 0) q[REC_TIE_SAMPLES]++, q[REC_TIES] += ties, q[REC_TIE_SITES] += sites;
+  wide *qc = q + REC_HEADER, *qf = qc + n, *qcc = qf + n, *qcf = qcc + n * n;
+  for (int a = 0; a < n; a++) {
+    qc[a] += c[a], qf[a] += f[a];
+    for (int b = 0; b < n; b++) {
+      qcc[a * n + b] += (wide)c[a] * c[b];
+      qcf[a * n + b] += (wide)c[a] * f[b];
+    }
+  }
+}
+
+/* The exported state of @p m against the reference times @p copies (groups adding alike):
+ * headers equal, every exact pair hi·2^32 + lo equal with 0 ≤ lo < 2^32. */
+static void expect_state(const invrg_mcrg *m, const reference *r, int copies, const char *when) {
+  const size_t n = (size_t)r->n, len = invrg_mcrg_state_length(m);
+  const size_t rec = REC_HEADER + 2 * (2 * n + 2 * n * n); /* exact pairs after the header */
+  int64_t *state = malloc(len * sizeof *state);
+  OK(invrg_mcrg_state_export(m, state));
+  int64_t bad = 0, first = -1;
+  for (int level = 1; level <= P_LEVELS; level++)
+    for (int b = 0; b < P_BLOCKS; b++) {
+      const int64_t *x = state + ((size_t)(level - 1) * P_BLOCKS + (size_t)b) * rec;
+      const wide *q = ref_record(r, level, b);
+      for (size_t k = 0; k < rec; k++) {
+        const bool header = k < REC_HEADER, pair = !header && (k - REC_HEADER) % 2 == 0;
+        if (!header && !pair) continue;
+        const size_t v = header ? k : REC_HEADER + (k - REC_HEADER) / 2;
+        const wide want = q[v] * copies;
+        const wide got = header ? (wide)x[k] : (wide)x[k] * 4294967296 + x[k + 1];
+        const bool ok = got == want && (header || (x[k + 1] >= 0 && x[k + 1] < 4294967296));
+        if (!ok && first < 0) first = (int64_t)(x - state) + (int64_t)k;
+        bad += !ok;
+      }
+    }
+  EXPECT_EQ(bad, 0, "%s: values of the exported state differ from 128-bit sums (first at %lld)",
+            when, (long long)first);
+  free(state);
+}
+
+/* Pair sums of magnitude about 2^bits (0: small), signs at random. */
+static void random_sums(invrg_rng_stream *s, uint64_t item, int n, int bits, int64_t *out) {
+  for (int a = 0; a < n; a++) {
+    uint32_t w[4];
+    invrg_rng_u32x4(s, item, (uint32_t)a, w);
+    const uint64_t u = (uint64_t)w[0] << 32 | w[1];
+    const int64_t v = bits == 0 ? (int64_t)(u % 201) - 100
+                                : (int64_t)(u >> (64 - bits)) | (INT64_C(1) << (bits - 1));
+    out[a] = (u & 1) ? -v : v;
+  }
+}
+
+static void test_exact_sums(void) {
+  invrg_groups *g = make_groups(1);
+  invrg_mcrg_params p = {.n_sets = 2, .sets = {"swendsen", "paper36"}, .n_levels = P_LEVELS,
+                         .n_blocks = P_BLOCKS, .seed = seed};
+  invrg_mcrg *m = NULL;
+  OK(invrg_mcrg_create(&p, g, &m));
+  const int n = invrg_mcrg_n_operators(m);
+  reference r = {n, calloc((size_t)P_LEVELS * P_BLOCKS *
+                               (REC_HEADER + 2 * (size_t)n + 2 * (size_t)n * (size_t)n),
+                           sizeof(wide))};
+  int64_t *c = malloc(2 * (size_t)n * sizeof *c), *f = c + n;
+  invrg_rng_stream s;
+  invrg_rng_stream_init(&s, seed, INVRG_RNG_INIT, 7, 0);
+  /* small sums (deferred for long), 2^29 (products near 2^58: the bound reached after a few
+   * pairs), 2^31 and 2^40 (products from 2^62: added exactly at once; totals stay below the
+   * 2^95 of the records); blocks 0 0 1 0 2 2 1 … */
+  static const int bits[] = {0, 0, 0, 29, 0, 40, 29, 29, 29, 29, 0, 40, 0, 31};
+  static const int blocks[] = {0, 0, 1, 0, 2, 2, 1, 1, 1, 0, 0, 2, 2, 1, 0, 0};
+  const int n_bits = (int)(sizeof bits / sizeof *bits);
+  const int n_blocks = (int)(sizeof blocks / sizeof *blocks);
+  for (int i = 0; i < 600; i++) {
+    const int level = 1 + i % P_LEVELS, block = blocks[(i / 7) % n_blocks];
+    const int64_t lx = INT64_C(1) << (10 + level), ties = i % 5 == 0 ? -1 : (int64_t)(i % 37);
+    random_sums(&s, 2 * (uint64_t)i, n, bits[i % n_bits], c);
+    random_sums(&s, 2 * (uint64_t)i + 1, n, bits[(i + 3) % n_bits], f);
+    OK(invrg_mcrg_add_sums(m, level, lx, lx, c, f, ties, block));
+    ref_add(&r, level, block, c, f, ties, lx * lx);
+    if (i == 333) expect_state(m, &r, g->n_groups, "mid-way");
+  }
+  for (int i = 0; i < 100; i++) { /* one block long: products of 2^60 would pass 2^63 in int64 */
+    random_sums(&s, 2000 + 2 * (uint64_t)i, n, 30, c);
+    random_sums(&s, 2001 + 2 * (uint64_t)i, n, 30, f);
+    OK(invrg_mcrg_add_sums(m, 1, 2048, 2048, c, f, 3, 1));
+    ref_add(&r, 1, 1, c, f, 3, 2048 * 2048);
+  }
+  int64_t want = 0;
+  for (int b = 0; b < P_BLOCKS; b++) want += (int64_t)ref_record(&r, 2, b)[REC_SAMPLES];
+  EXPECT_EQ(invrg_mcrg_samples(m, 2), want, "samples at level 2 (this group's)");
+  expect_state(m, &r, g->n_groups, "at the end");
+  OK(invrg_mcrg_reduce(m));
+  free(c);
+  free(r.v);
+  invrg_mcrg_destroy(&m);
+  invrg_groups_destroy(&g);
+}
+
+static const mpi_test_case cases[] = {{"layouts", test_layouts, true},
+                                      {"exact_sums", test_exact_sums, true}};
 
 int main(int argc, char **argv) { return MPI_TEST_MAIN(argc, argv, cases); }
