@@ -109,26 +109,28 @@ n_written=$(grep -c "checkpoint [0-9]* written" swstop/log1)
 expect_status 0 "sw finished on 1 rank" -- sh -c "cd swstop && \"$INVRG\" run.nml"
 expect_identical "sw stopped on 2x1, 2 groups, 1 rank = uninterrupted" swref/out.h5 swstop/out.h5
 
-# --- Metropolis on a packed lattice (&mc lattice = 'packed'), rows split over 2 ranks, with
-# MCRG and saved configurations: the chains are parked as int8 and packed again on restore;
-# stopped on a group of 2, on 2 groups (periodic checkpoints), then finished on 1 rank
-cat > ms.nml <<'NML'
-&run stages = 'mc', output = 'out.h5', seed = 9 /
-&mc L = 16, n_chains = 3, n_therm = 20, n_samples = 30, algorithm = 'metropolis', lattice = 'packed', save_configs = T /
-&analyze mcrg_on_mc = T, mcrg_levels = 2, jackknife_blocks = 3 /
-NML
-mkdir msref msstop
-cp ms.nml msref/run.nml
-expect_status 0 "uninterrupted packed metropolis on 1 rank" -- sh -c "cd msref && \"$INVRG\" run.nml"
-printf '&parallel ranks_per_group = 2, grid = 2, 1 /\n' | cat ms.nml - > msstop/run.nml
-(cd msstop && INVRG_TEST_STOP_AFTER_POLLS=17 "$MPIEXEC" -n 2 "$INVRG" run.nml > log0 2>&1)
-[ $? -eq 3 ] && pass "packed on a group of 2 ranks: stopped (exit 3)" || fail "packed group of 2: no stop"
-sed -i 's/ranks_per_group = 2, grid = 2, 1/ranks_per_group = 1/' msstop/run.nml
-(cd msstop && INVRG_TEST_CHECKPOINT_EVERY_POLLS=4 INVRG_TEST_STOP_AFTER_POLLS=20 \
-  "$MPIEXEC" -n 2 "$INVRG" run.nml > log1 2>&1)
-[ $? -eq 3 ] && pass "packed on 2 groups: periodic checkpoints, then stopped" || fail "packed 2 groups: no stop"
-expect_status 0 "packed finished on 1 rank" -- sh -c "cd msstop && \"$INVRG\" run.nml"
-expect_identical "packed stopped on 2x1, 2 groups, 1 rank = uninterrupted" msref/out.h5 msstop/out.h5
+# --- Metropolis on a packed lattice (&mc lattice = 'packed'), rows split over 2 ranks: the
+# chains are parked as int8 and packed again on restore; stopped on a group of 2, on 2 groups
+# (periodic checkpoints), then finished on 1 rank. Twice: with MCRG and saved configurations
+# (measured on int8 copies), and without them (measured on the bits: the int8 lattice is
+# written only when a checkpoint parks the chain)
+packed_stop() { # packed_stop <name> <&mc keys> <&analyze keys>
+  printf "&run stages = 'mc', output = 'out.h5', seed = 9 /\n&mc L = 16, n_chains = 3, n_therm = 20, n_samples = 30, algorithm = 'metropolis', lattice = 'packed', %s /\n&analyze mcrg_levels = 2, jackknife_blocks = 3, %s /\n" "$2" "$3" > $1.nml
+  mkdir $1ref $1stop
+  cp $1.nml $1ref/run.nml
+  expect_status 0 "$1: uninterrupted packed metropolis on 1 rank" -- sh -c "cd $1ref && \"$INVRG\" run.nml"
+  printf '&parallel ranks_per_group = 2, grid = 2, 1 /\n' | cat $1.nml - > $1stop/run.nml
+  (cd $1stop && INVRG_TEST_STOP_AFTER_POLLS=17 "$MPIEXEC" -n 2 "$INVRG" run.nml > log0 2>&1)
+  [ $? -eq 3 ] && pass "$1: packed on a group of 2 ranks: stopped (exit 3)" || fail "$1: packed group of 2: no stop"
+  sed -i 's/ranks_per_group = 2, grid = 2, 1/ranks_per_group = 1/' $1stop/run.nml
+  (cd $1stop && INVRG_TEST_CHECKPOINT_EVERY_POLLS=4 INVRG_TEST_STOP_AFTER_POLLS=20 \
+    "$MPIEXEC" -n 2 "$INVRG" run.nml > log1 2>&1)
+  [ $? -eq 3 ] && pass "$1: packed on 2 groups: periodic checkpoints, then stopped" || fail "$1: packed 2 groups: no stop"
+  expect_status 0 "$1: packed finished on 1 rank" -- sh -c "cd $1stop && \"$INVRG\" run.nml"
+  expect_identical "$1: packed stopped on 2x1, 2 groups, 1 rank = uninterrupted" $1ref/out.h5 $1stop/out.h5
+}
+packed_stop ms "save_configs = T" "mcrg_on_mc = T"
+packed_stop mb "save_configs = F" "mcrg_on_mc = F"
 
 # --- SIGKILL after periodic checkpoints: the run continues from the last one
 mkdir killref kill
