@@ -308,6 +308,10 @@ typedef struct {
  */
 invrg_config_diagnostics_mark invrg_config_diagnostics_save(void);
 
+/** A hash of the texts of the errors and warnings collected since @p mark (on world rank 0:
+ * the others collect none). Not collective. */
+uint64_t invrg_config_diagnostics_digest(invrg_config_diagnostics_mark since);
+
 /** Forgets the errors and warnings collected since @p mark. Not collective. */
 void invrg_config_diagnostics_restore(invrg_config_diagnostics_mark mark);
 

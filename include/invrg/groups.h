@@ -39,6 +39,7 @@ typedef struct {
    * consecutive world ranks, and their first ranks; MPI_COMM_NULL where not used. */
   MPI_Comm gather_team, gather_leaders;
   int team_size;       /**< ranks per team (the last team may have fewer); 0: no teams */
+  const char *size_key; /**< the &parallel key that set the group size, for messages */
 } invrg_groups;
 
 /**

@@ -9,7 +9,8 @@
  * split on the grid, Wolff chains on one rank), looked for first among the sizes
  * that leave no group idle (no more groups than Monte Carlo chains or dreams).
  * Its grid comes from
- * <stage>_grid, else &parallel grid, else the most nearly square grid.
+ * <stage>_grid, else &parallel grid (unless the stage set its own size), else the most nearly
+ * square grid; a whole grid with no size set gives the size px·py.
  * Stages re-split the world between them; their results do not depend on the
  * layout (bit-identical on any), so the choice is one of speed and memory only.
  */

@@ -130,6 +130,11 @@ static const char *validate_hints(const void *value, int count, char *buf, size_
       snprintf(buf, buflen, "hint %d '%s' is not 'key=value'", i + 1, hint);
       return buf;
     }
+    if (eq - hint >= MPI_MAX_INFO_KEY || strlen(eq + 1) >= MPI_MAX_INFO_VAL) {
+      snprintf(buf, buflen, "hint %d '%s': MPI takes keys of up to %d characters and values "
+               "of up to %d", i + 1, hint, MPI_MAX_INFO_KEY - 1, MPI_MAX_INFO_VAL - 1);
+      return buf;
+    }
   }
   return NULL;
 }
@@ -246,7 +251,8 @@ static const invrg_nl_key parallel_keys[] = {
      .count_offset = INVRG_NL_NO_COUNT, AT(parallel.grid), .default_text = "0, 0", .min = 0,
      .max = 1048576,
      .description = "px, py: how a group of ranks_per_group ranks tiles the lattice; 0, 0 "
-                    "chooses automatically"},
+                    "chooses automatically; with ranks_per_group = 0, both set make groups of "
+                    "px·py in every stage without its own size"},
     STAGE_LAYOUT_KEYS(mc, INVRG_STAGE_MC),
     STAGE_LAYOUT_KEYS(train, INVRG_STAGE_TRAIN),
     STAGE_LAYOUT_KEYS(dream, INVRG_STAGE_DREAM),
@@ -713,6 +719,14 @@ void invrg_config_collect_diagnostics(bool on) {
 
 invrg_config_diagnostics_mark invrg_config_diagnostics_save(void) {
   return (invrg_config_diagnostics_mark){n_pending, n_input_errors};
+}
+
+uint64_t invrg_config_diagnostics_digest(invrg_config_diagnostics_mark since) {
+  uint64_t h = UINT64_C(14695981039346656037); /* FNV-1a of the texts, in arrival order */
+  for (int i = since.n_pending; i < n_pending; i++)
+    for (const char *c = pending[i].text; *c != '\0'; c++)
+      h = (h ^ (unsigned char)*c) * UINT64_C(1099511628211);
+  return h;
 }
 
 void invrg_config_diagnostics_restore(invrg_config_diagnostics_mark mark) {

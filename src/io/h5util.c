@@ -426,6 +426,7 @@ void invrg_h5_set_file_layout(int64_t alignment, const char *const *hints, int n
 invrg_err invrg_h5_parallel_fapl(MPI_Comm comm, hid_t *out) {
   invrg_err err = INVRG_SUCCESS;
   MPI_Info info = MPI_INFO_NULL;
+  *out = -1;
   if (n_file_hints > 0) {
     INVRG_MPI_CALL(MPI_Info_create(&info));
     for (int i = 0; i < n_file_hints; i++)

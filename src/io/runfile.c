@@ -287,6 +287,9 @@ invrg_err invrg_runfile_resume(const invrg_config *cfg, const invrg_run_layout *
   INVRG_H5_CALL(H5Ldelete(rf->file, "checkpoint", H5P_DEFAULT), "delete /checkpoint");
   /* /run describes this (last) run: its layout, and how many runs came before. */
   int64_t n_restarts = restarts;
+  const int64_t version[2] = {INVRG_FORMAT_VERSION_MAJOR, INVRG_FORMAT_VERSION_MINOR};
+  /* a checkpoint of an older minor version continues in this one's layout */
+  INVRG_CALL(invrg_h5_attr_int64(rf->file, "format_version", version, 2, false));
   INVRG_CALL(invrg_h5_create_group(rf->file, "run", &g));
   INVRG_CALL(write_layout(g, layout));
   INVRG_CALL(invrg_h5_attr_int64(g, "restarts", &n_restarts, 1, true));

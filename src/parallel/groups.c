@@ -156,6 +156,7 @@ invrg_err invrg_groups_create_as(MPI_Comm world, const invrg_config *cfg,
   g->world_rank = world_rank;
   g->world_size = world_size;
   g->ranks_per_group = (int)req->ranks_per_group;
+  g->size_key = req->size_key;
   g->n_groups = world_size / g->ranks_per_group;
   g->group = world_rank / g->ranks_per_group;
   g->px = (int)px;
@@ -200,6 +201,7 @@ invrg_err invrg_groups_create_planned_as(const invrg_config *cfg, const invrg_gr
                                                                            * planned run */
   g->world_size = n_ranks;
   g->ranks_per_group = (int)req->ranks_per_group;
+  g->size_key = req->size_key;
   g->n_groups = n_ranks / g->ranks_per_group;
   g->px = (int)px;
   g->py = (int)py;
@@ -254,8 +256,8 @@ invrg_err invrg_groups_check_lattice(const invrg_groups *g, const invrg_config *
       append(grids, sizeof grids, "%sgrid = %lld, %lld", n_grids++ > 0 ? " or " : "",
              (long long)d, (long long)(g->ranks_per_group / d));
   if (n_grids == 0)
-    snprintf(grids, sizeof grids, "no grid of %d ranks fits it, use a smaller ranks_per_group",
-             g->ranks_per_group);
+    snprintf(grids, sizeof grids, "no grid of %d ranks fits it, use a smaller %s",
+             g->ranks_per_group, g->size_key);
   return invrg_config_input_error(
       cfg, nl_group, key,
       "&%s %s: a %lld x %lld lattice (halo %d) does not split into equal blocks on the %d x %d "

@@ -232,13 +232,13 @@ static invrg_err check_lattice_keys(const invrg_run *run, const invrg_model *m, 
     found = invrg_config_input_error(cfg, "dream", "lattice",
                                      "a %s model reaches two coarse rows and cannot dream on "
                                      "packed lattices split over %d ranks; use lattice = 'int8' "
-                                     "or ranks_per_group = 1",
-                                     invrg_model_kind_name(kind), P);
+                                     "or %s = 1",
+                                     invrg_model_kind_name(kind), P, run->groups->size_key);
   if (!distributes && P > 1)
-    found = invrg_config_input_error(cfg, "parallel", "ranks_per_group",
+    found = invrg_config_input_error(cfg, "parallel", run->groups->size_key,
                                      "a conv model with k = %d dreams each sample on one rank; "
-                                     "use ranks_per_group = 1 (samples spread over all ranks)",
-                                     kernel);
+                                     "use %s = 1 (samples spread over all ranks)",
+                                     kernel, run->groups->size_key);
   return found;
 }
 

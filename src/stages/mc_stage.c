@@ -51,16 +51,16 @@ static invrg_err check_packed(const invrg_config *cfg, const invrg_groups *g, in
   if (L % P != 0)
     return invrg_config_input_error(cfg, "mc", "lattice",
                                     "a packed lattice is split by rows over the %lld ranks of a "
-                                    "group, but L = %lld is not a multiple of ranks_per_group = "
-                                    "%lld; use lattice = 'int8' or a ranks_per_group that "
-                                    "divides %lld",
-                                    (long long)P, (long long)L, (long long)P, (long long)L);
+                                    "group, but L = %lld is not a multiple of %s = %lld; use "
+                                    "lattice = 'int8' or a %s that divides %lld",
+                                    (long long)P, (long long)L, g->size_key, (long long)P,
+                                    g->size_key, (long long)L);
   if ((L / P + 2) * words >= INT_MAX)
     return invrg_config_input_error(cfg, "mc", "lattice",
                                     "a packed %lld x %lld lattice needs %lld rows of %lld words "
-                                    "per rank (fewer than 2^31 words: raise ranks_per_group)",
+                                    "per rank (fewer than 2^31 words: raise %s)",
                                     (long long)L, (long long)L, (long long)(L / P),
-                                    (long long)words);
+                                    (long long)words, g->size_key);
   return INVRG_SUCCESS;
 }
 
@@ -99,9 +99,9 @@ static invrg_err mc_check(const invrg_run *run) {
                                      "given)", cfg->mc.n_L);
   if (cfg->mc.algorithm_kind == INVRG_MC_WOLFF && g->ranks_per_group > 1)
     found = invrg_config_input_error(cfg, "mc", "algorithm",
-                                     "'wolff' runs each chain on one rank, but ranks_per_group = "
-                                     "%d; use algorithm = 'sw' for a lattice shared by several "
-                                     "ranks", g->ranks_per_group);
+                                     "'wolff' runs each chain on one rank, but %s = %d; use "
+                                     "algorithm = 'sw' for a lattice shared by several ranks, or "
+                                     "mc_ranks_per_group = 1", g->size_key, g->ranks_per_group);
   if (cfg->mc.lattice_kind == INVRG_MC_LATTICE_PACKED &&
       cfg->mc.algorithm_kind != INVRG_MC_METROPOLIS && cfg->mc.algorithm_kind != INVRG_MC_HEATBATH)
     found = invrg_config_input_error(cfg, "mc", "lattice",

@@ -2,6 +2,8 @@
  * (stage_layout.h). */
 #include "invrg/stage_layout.h"
 
+#include <limits.h>
+#include <math.h>
 #include <stdio.h>
 
 #include "invrg/log.h"
@@ -46,10 +48,17 @@ static invrg_err make_groups(const invrg_config *cfg, const invrg_groups_request
   return invrg_error_agree(invrg_groups_create_as(world, cfg, req, g), world);
 }
 
-/* The stage's check on groups of @p req; with @p quiet, its findings are forgotten (a trial). */
+/* What a trial found: how many input errors, and a digest of their texts. */
+typedef struct {
+  int n_errors;
+  uint64_t digest;
+} trial_findings;
+
+/* The stage's check on groups of @p req; with @p quiet, its findings are forgotten (a trial)
+ * and *found (if not NULL) says what they were, on every rank alike. */
 static invrg_err check_on(const invrg_config *cfg, const invrg_stage *stage,
                           const invrg_groups_request *req, MPI_Comm world, int planned_ranks,
-                          bool quiet) {
+                          bool quiet, trial_findings *found) {
   invrg_err err = INVRG_SUCCESS;
   invrg_groups *g = NULL;
   const invrg_config_diagnostics_mark mark = invrg_config_diagnostics_save();
@@ -62,33 +71,72 @@ static invrg_err check_on(const invrg_config *cfg, const invrg_stage *stage,
   }
   invrg_groups_destroy(&g);
   invrg_log_set_level(level);
+  if (found != NULL) { /* collected on world rank 0 only: its word for all */
+    found->n_errors = invrg_config_input_errors() - mark.n_errors;
+    found->digest = invrg_config_diagnostics_digest(mark);
+    if (planned_ranks <= 0 && err != INVRG_ERR_RUNTIME) {
+      MPI_Bcast(&found->n_errors, 1, MPI_INT, 0, world);
+      MPI_Bcast(&found->digest, 1, MPI_UINT64_T, 0, world);
+    }
+  }
   if (quiet) invrg_config_diagnostics_restore(mark);
   return err;
 }
 
-/* The lattices a stage shares out (0: items that are not lattices, no rule). */
-static int64_t lattice_items(const invrg_config *cfg, invrg_stage_kind kind) {
+/* The lattices a stage shares out (0: items that are not lattices, no rule), and the sites of
+ * its largest. */
+static int64_t lattice_items(const invrg_config *cfg, invrg_stage_kind kind, double *sites) {
+  *sites = 0;
+  if (kind == INVRG_STAGE_MC)
+    for (int i = 0; i < cfg->mc.n_L; i++)
+      if ((double)cfg->mc.L[i] * (double)cfg->mc.L[i] > *sites)
+        *sites = (double)cfg->mc.L[i] * (double)cfg->mc.L[i];
+  if (kind == INVRG_STAGE_DREAM) *sites = ldexp(1.0, 2 * (int)cfg->dream.levels);
   return kind == INVRG_STAGE_MC ? cfg->mc.n_chains
          : kind == INVRG_STAGE_DREAM ? cfg->dream.n_samples : 0;
 }
 
-/* The smallest group size (a divisor of the ranks) on which the stage passes its checks, first
- * among those that leave no group without a lattice (idle ranks), then among all; 0 if none. */
-static int64_t smallest_passing(const invrg_config *cfg, const invrg_stage *stage,
-                                invrg_stage_kind kind, invrg_groups_request req, MPI_Comm world,
-                                int planned_ranks) {
-  int n = planned_ranks;
+/* Sites per rank below which sharing a lattice to keep ranks busy costs more in halos and
+ * messages than it gains (a 256² block). */
+#define MIN_SHARED_SITES 65536.0
+
+/* *size: the smallest group size (a divisor of the ranks) on which the stage passes its checks,
+ * first among those that leave no group without a lattice (idle ranks) and give each rank at
+ * least MIN_SHARED_SITES of it, then among all; 0 if none, and then *fewest the size to report
+ * the errors for: of those with the fewest, the smallest when they all found the same (errors
+ * of the input, not of the layout), else the largest (a lattice too big for one rank is
+ * reported for the most ranks that could share it). A runtime failure of a trial (MPI, memory)
+ * is returned. */
+static invrg_err smallest_passing(const invrg_config *cfg, const invrg_stage *stage,
+                                  invrg_stage_kind kind, invrg_groups_request req, MPI_Comm world,
+                                  int planned_ranks, int64_t *size, int64_t *fewest) {
+  int n = planned_ranks, least = INT_MAX;
+  uint64_t least_digest = 0;
+  bool same = true; /* the sizes with the fewest errors all found the same */
+  int64_t smallest = 1, largest = 1;
+  *size = 0;
   if (n <= 0) MPI_Comm_size(world, &n);
-  const int64_t items = lattice_items(cfg, kind);
+  double sites;
+  const int64_t items = lattice_items(cfg, kind, &sites);
   for (int pass = items > 0 ? 0 : 1; pass < 2; pass++)
     for (int64_t d = 1; d <= n; d++) {
-      if (n % d != 0 || (pass == 0 && n / d > items)) continue;
+      if (n % d != 0) continue;
+      if (pass == 0 && (n / d > items || (d > 1 && sites / (double)d < MIN_SHARED_SITES)))
+        continue;
       req.ranks_per_group = d;
-      const invrg_err err = check_on(cfg, stage, &req, world, planned_ranks, true);
-      if (err == INVRG_SUCCESS) return d;
-      if (err != INVRG_ERR_INPUT) return 0; /* MPI or memory: the real check says it */
+      trial_findings f = {0, 0};
+      const invrg_err err = check_on(cfg, stage, &req, world, planned_ranks, true, &f);
+      if (err == INVRG_SUCCESS) *size = d;
+      if (err != INVRG_ERR_INPUT) return err;
+      if (f.n_errors < least) {
+        least = f.n_errors, least_digest = f.digest, same = true, smallest = largest = d;
+      } else if (f.n_errors == least) {
+        same = same && f.digest == least_digest;
+        largest = d;
+      }
     }
-  return 0;
+  *fewest = same ? smallest : largest;
+  return INVRG_SUCCESS;
 }
 
 invrg_err invrg_stage_layout_check(const invrg_config *cfg, const invrg_stage *stage,
@@ -97,9 +145,15 @@ invrg_err invrg_stage_layout_check(const invrg_config *cfg, const invrg_stage *s
   invrg_err err = INVRG_SUCCESS, found = INVRG_SUCCESS;
   invrg_groups_request req = invrg_stage_layout_request(cfg, kind);
   *automatic = req.ranks_per_group == 0;
-  if (*automatic) { /* none passes: groups of one, whose check reports why */
-    const int64_t d = smallest_passing(cfg, stage, kind, req, world, planned_ranks);
-    req.ranks_per_group = d > 0 ? d : 1;
+  if (*automatic) {
+    int64_t d = 0, fewest = 1;
+    INVRG_CALL(smallest_passing(cfg, stage, kind, req, world, planned_ranks, &d, &fewest));
+    req.ranks_per_group = d > 0 ? d : fewest;
+    if (d == 0 && fewest > 1) /* its errors follow; say which layout they are about */
+      invrg_config_input_warning(cfg, "parallel", req.size_key,
+                                 "stage %s: no group size passes its checks; they are reported "
+                                 "for groups of %lld ranks, the layout with the fewest errors",
+                                 invrg_stage_kind_name(kind), (long long)fewest);
   }
   *chosen = req;
   invrg_groups *probe = NULL;
@@ -111,7 +165,7 @@ invrg_err invrg_stage_layout_check(const invrg_config *cfg, const invrg_stage *s
     err = INVRG_SUCCESS;
   }
   INVRG_CALL(err);
-  INVRG_CHECK_MORE(found, check_on(cfg, stage, &req, world, planned_ranks, false));
+  INVRG_CHECK_MORE(found, check_on(cfg, stage, &req, world, planned_ranks, false, NULL));
 cleanup:
   return err != INVRG_SUCCESS ? err : found;
 }

@@ -14,7 +14,7 @@ pipeline_input() { # pipeline_input <file> <output> [&parallel keys]
 &mc L = 8, 16, algorithm = 'wolff', n_chains = 2, n_therm = 20, n_samples = 60,
     sample_every = 1, blocks_per_chain = 2, save_configs = T /
 &train epochs = 2, batch = 40, n_replicas = 2, data_L = 16 /
-&dream levels = 5, n_samples = 4, measure_from = 3, save_levels = 4, 5, save_max = 4 /
+&dream levels = 10, n_samples = 4, measure_from = 8, save_levels = 4, 5, save_max = 4 /
 &analyze operators = 'swendsen', jackknife_blocks = 4, mcrg_levels = 2 /
 &parallel ${3:-} /
 NML
@@ -41,8 +41,8 @@ pipeline_input one.nml one.h5
 expect_status 0 "the pipeline on 1 rank" -- "$INVRG" one.nml
 
 for n in "${ranks[@]}"; do
-  # automatic groups: Wolff chains on one rank each, the 4 dreams on groups of n/4 ranks (no
-  # idle group), train and analyze on groups of one
+  # automatic groups: Wolff chains on one rank each, the 4 dreams of 1024² on groups of n/4
+  # ranks (no idle group; at least 2^16 sites per rank), train and analyze on groups of one
   pipeline_input auto$n.nml auto$n.h5
   expect_status 0 "--check --ranks $n plans the automatic layouts" -- "$INVRG" --check --ranks $n auto$n.nml
   expect_layout out.txt mc "$n groups of 1 rank, grid 1 x 1 (chosen automatically)" \
@@ -89,6 +89,21 @@ expect_status 2 "&parallel ranks_per_group = 4 with Wolff refused" -- "$INVRG" -
 expect_grep err.txt "'wolff' runs each chain on one rank" "Wolff on groups of 4 explained"
 pipeline_input fixed.nml fixed.h5 "ranks_per_group = 4, mc_ranks_per_group = 1"
 expect_status 0 "mc_ranks_per_group = 1 lets Wolff run beside groups of 4" -- "$INVRG" --check --ranks 4 fixed.nml
+# a dream too big for any group of the run: its memory error is reported for the largest groups,
+# and a warning says so; an input error that no layout changes is reported once, no warning
+printf "&run stages = 'dream', output = 'big.h5' /\n&dream model = 'sym3', params = 0.5459, 0.62776, 1.40962, levels = 20, measure_from = 20 /\n&parallel memory_per_rank = 0.1 /\n" > big.nml
+expect_status 2 "a 2^20 dream in 0.1 GiB per rank refused" -- "$INVRG" --check --ranks 64 big.nml
+expect_grep err.txt "warning: stage dream: no group size passes its checks; they are reported for groups of 64 ranks" \
+  "the memory error is reported for groups of 64, and said so"
+expect_grep err.txt "big.nml: 1 error" "the error once"
+sed -i 's/levels = 20, measure_from = 20/levels = 5, measure_from = 6/' big.nml
+expect_status 2 "a layout-independent error" -- "$INVRG" --check --ranks 64 big.nml
+if grep -q "warning: stage dream" err.txt; then fail "a layout-independent error warned about layouts"; cat err.txt
+else pass "a layout-independent error: no warning about layouts"; fi
+# small lattices are not shared to keep ranks busy: 2 chains of 64² on 16 ranks, groups of one
+printf "&run stages = 'mc', output = 'small.h5' /\n&mc L = 64, n_chains = 2, algorithm = 'metropolis' /\n" > small.nml
+expect_status 0 "2 chains of 64² planned on 16 ranks" -- "$INVRG" --check --ranks 16 small.nml
+expect_layout out.txt mc "16 groups of 1 rank" "a 64² lattice is not shared by 8 ranks to keep them busy"
 printf "&run stages = 'mc', output = 'unused.h5' /\n&mc L = 8 /\n&parallel dream_ranks_per_group = 2 /\n" > unused.nml
 expect_status 0 "a layout for a stage the run does not have" -- "$INVRG" --check unused.nml
 expect_grep err.txt "warning: &run stages has no stage dream: its layout is not used" \
