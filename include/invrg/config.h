@@ -190,6 +190,7 @@ typedef struct {
   char refine_algorithm[INVRG_NAME_LEN];         /**< heatbath | metropolis */
   invrg_refine_algorithm refine_algorithm_kind;
   double refine_beta;                            /**< K of the refining sweeps */
+  int64_t top_sw_sweeps;                         /**< Swendsen–Wang sweeps of the top level */
   int64_t save_levels[32];
   int n_save_levels;
   int64_t save_max;

@@ -22,6 +22,7 @@
 #include "invrg/config.h"
 #include "invrg/dream.h"
 #include "invrg/dream_packed.h"
+#include "invrg/dream_top_sw.h"
 #include "invrg/error.h"
 #include "invrg/groups.h"
 #include "invrg/lattice.h"
@@ -50,6 +51,7 @@ typedef struct {
   invrg_packed *blocks[INVRG_MAX_LEVELS + 1]; /* refine.compatible: the block spins kept */
   invrg_dream_work *w, *w_small;
   invrg_dream_packed_work *pw, *pw_small;
+  invrg_dream_top_sw *top_sw; /* Swendsen–Wang sweeps of the top level, or NULL */
 } invrg_dream_levels;
 
 /**
@@ -67,6 +69,13 @@ invrg_err invrg_dream_levels_create(const invrg_groups *g, int levels, int halo,
 /** Refines every packed level from refine->from on after its step (invrg_dream_levels_step()). */
 void invrg_dream_levels_set_refine(invrg_dream_levels *d, const invrg_dream_refine *refine);
 
+/**
+ * Swendsen–Wang sweeps on the top level after its step and refinement (dream_top_sw.h):
+ * @p sweeps at @p K, run seed @p seed (0 sweeps: none). Collective on the group @p g.
+ */
+invrg_err invrg_dream_levels_set_top_sw(invrg_dream_levels *d, const invrg_groups *g, int sweeps,
+                                        double K, uint64_t seed);
+
 /** Frees everything; accepts a zeroed struct. Collective on the group. */
 void invrg_dream_levels_destroy(invrg_dream_levels *d);
 
@@ -77,7 +86,8 @@ void invrg_dream_levels_destroy(invrg_dream_levels *d);
  * 128 + level)) with the streams (seed, INVRG_RNG_REFINE, sample, level·2^24 + 2^23 +
  * 4·sweep + position) (compatible.h),
  * then refine.sweeps multispin sweeps at refine.K with the streams (seed, INVRG_RNG_REFINE,
- * sample, level·2^24 + sweep). Collective on the group.
+ * sample, level·2^24 + sweep); the top level then the Swendsen–Wang sweeps of
+ * invrg_dream_levels_set_top_sw(). Collective on the group.
  */
 invrg_err invrg_dream_levels_step(invrg_dream_levels *d, int level, int8_t seed_spin,
                                   uint64_t seed, uint64_t sample);

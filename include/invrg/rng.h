@@ -48,7 +48,8 @@ typedef enum {
   INVRG_RNG_TIE = 3,   /**< tie-breaking coins of the majority rule */
   INVRG_RNG_TRAIN = 4, /**< parameter initialisation, minibatch order */
   INVRG_RNG_DREAM = 5, /**< sampling of dreamed configurations */
-  INVRG_RNG_REFINE = 6 /**< Monte Carlo sweeps that refine dreamed levels */
+  INVRG_RNG_REFINE = 6, /**< Monte Carlo sweeps that refine dreamed levels */
+  INVRG_RNG_TOP_SW = 7  /**< Swendsen–Wang sweeps on the top level of a dream */
 } invrg_rng_purpose;
 
 /** Largest step + 1 and draw + 1 the counter layout holds. */

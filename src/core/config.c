@@ -427,7 +427,13 @@ static const invrg_nl_key dream_keys[] = {
     {.name = "refine_beta", .type = INVRG_NL_REAL, SCALAR, AT(dream.refine_beta),
      .default_text = "0.44068679350977147", .min = -INFINITY, .max = INFINITY,
      .validate = validate_positive,
-     .description = "coupling K of the refining sweeps; the default is K_c"},
+     .description = "coupling K of the refining sweeps and of top_sw_sweeps; the default is K_c"},
+    {.name = "top_sw_sweeps", .type = INVRG_NL_INT, SCALAR, AT(dream.top_sw_sweeps),
+     .default_text = "0", .min = 0, .max = 1 << 20,
+     .description = "Swendsen–Wang sweeps at refine_beta on the top level after its step and "
+                    "refinement, before it is measured (int8 or packed levels; a packed level is "
+                    "swept as an int8 copy: 17 bytes per top-level spin held by a rank, 13 on "
+                    "int8 levels; fewer than 2^31 top-level sites per rank)"},
     {.name = "measure_from", .type = INVRG_NL_INT, SCALAR, AT(dream.measure_from),
      .default_text = "3", .min = 1, .max = INVRG_MAX_LEVELS,
      .description = "measure every level from this one on (L = 2^level)"},

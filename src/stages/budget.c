@@ -9,6 +9,7 @@
 #include <sys/statvfs.h>
 #include <unistd.h>
 
+#include "invrg/dream_top_sw.h"
 #include "invrg/log.h"
 #include "invrg/mcrg.h"
 #include "invrg/observables.h"
@@ -207,6 +208,19 @@ static invrg_err check_mcrg_range(const invrg_config *cfg, const char *group, co
                                   samples, N, floor(0x1p94 / product));
 }
 
+/* Input error unless the top level's Swendsen–Wang sweeps index their sites in 32 bits: the top
+ * level holds @p sites on a rank (sw.c's union–find). */
+static invrg_err check_top_sw(const invrg_config *cfg, double L, double sites, int P) {
+  if (sites <= INVRG_DREAM_TOP_SW_MAX_SITES) return INVRG_SUCCESS;
+  double parts = 1; /* powers of two split the level on any grid */
+  while (L * L / parts > INVRG_DREAM_TOP_SW_MAX_SITES) parts *= 2;
+  return invrg_config_input_error(cfg, "dream", "top_sw_sweeps",
+                                  "Swendsen-Wang handles fewer than 2^31 sites per rank; the top "
+                                  "level (L = %.0f) puts %.4g on each rank of a group of %d: use "
+                                  "ranks_per_group = %.0f or a larger power of two",
+                                  L, sites, P, parts);
+}
+
 /* ------------------------------------------------------------------ stages */
 
 invrg_err invrg_budget_check_dream(const invrg_run *run, bool conv, int kernel) {
@@ -231,6 +245,16 @@ invrg_err invrg_budget_check_dream(const invrg_run *run, bool conv, int kernel) 
   /* int8 levels split over the grid; packed ones by rows, when the group size divides L */
   const double P = (double)g->ranks_per_group;
   const bool split = !packed || (fmod(L, P) == 0 && L / P >= 2);
+  /* top_sw_sweeps: sw.c's workspace, and a packed level's int8 copy (dream_top_sw.h) */
+  const bool int8_split = P > 1 && invrg_groups_can_distribute(g, (int64_t)L, (int64_t)L, 1);
+  const double top_sw = !packed ? INVRG_DREAM_TOP_SW_BYTES_INT8
+                        : split ? INVRG_DREAM_TOP_SW_BYTES_PACKED
+                                : INVRG_DREAM_TOP_SW_BYTES_PACKED - 3.0; /* nothing to gather */
+  if (d->top_sw_sweeps > 0) {
+    per_spin += top_sw;
+    INVRG_CHECK_MORE(found, check_top_sw(cfg, L, N / ((packed ? split : int8_split) ? P : 1.0),
+                                         g->ranks_per_group));
+  }
   double need = N * per_spin / (split ? P : 1.0) + FIXED_BYTES;
   /* Accumulators: MCRG up, down (every level) and blocked pairs, a copy for checkpoints. */
   int n_ops, terms;

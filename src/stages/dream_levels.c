@@ -1,6 +1,7 @@
 /* The lattices of one dream and the steps between them (dream_levels.h): int8 levels stepped
  * by dream.h, or packed levels stepped by dream_packed.h and refined by Monte Carlo sweeps; int8
- * copies of packed levels only where asked. */
+ * copies of packed levels only where asked; Swendsen–Wang sweeps of the top level where asked
+ * (dream_top_sw.h). */
 #include "invrg/dream_levels.h"
 
 #include "invrg/compatible.h"
@@ -62,10 +63,19 @@ void invrg_dream_levels_destroy(invrg_dream_levels *d) {
   invrg_dream_work_destroy(&d->w_small);
   invrg_dream_packed_work_destroy(&d->pw);
   invrg_dream_packed_work_destroy(&d->pw_small);
+  invrg_dream_top_sw_destroy(&d->top_sw);
 }
 
 void invrg_dream_levels_set_refine(invrg_dream_levels *d, const invrg_dream_refine *refine) {
   d->refine = *refine;
+}
+
+invrg_err invrg_dream_levels_set_top_sw(invrg_dream_levels *d, const invrg_groups *g, int sweeps,
+                                        double K, uint64_t seed) {
+  invrg_dream_top_sw_destroy(&d->top_sw);
+  if (sweeps <= 0) return INVRG_SUCCESS;
+  return invrg_dream_top_sw_create(g, d->packed ? NULL : d->lat[d->levels], d->plat[d->levels],
+                                   sweeps, K, seed, &d->top_sw);
 }
 
 /* Compatible sweeps of a fresh level given its own block spins (levels from 4 x 4: packed
@@ -119,8 +129,9 @@ cleanup:
   return err;
 }
 
-invrg_err invrg_dream_levels_step(invrg_dream_levels *d, int level, int8_t seed_spin,
-                                  uint64_t seed, uint64_t sample) {
+/* The step into level @p level and its refinement. */
+static invrg_err step_level(invrg_dream_levels *d, int level, int8_t seed_spin, uint64_t seed,
+                            uint64_t sample) {
   invrg_err err = INVRG_SUCCESS;
   invrg_lattice **lat = d->lat;
   if (level == 1) { /* level 0 holds the seed in both kinds (the first MCRG pair reads it) */
@@ -135,6 +146,16 @@ invrg_err invrg_dream_levels_step(invrg_dream_levels *d, int level, int8_t seed_
   INVRG_CALL(invrg_dream_step_lattice(small ? d->m_small : d->m, lat[level - 1], lat[level], seed,
                                       sample, level, small ? d->w_small : d->w));
   INVRG_CALL(invrg_lattice_halo_exchange(lat[level]));
+cleanup:
+  return err;
+}
+
+invrg_err invrg_dream_levels_step(invrg_dream_levels *d, int level, int8_t seed_spin,
+                                  uint64_t seed, uint64_t sample) {
+  invrg_err err = INVRG_SUCCESS;
+  INVRG_CALL(step_level(d, level, seed_spin, seed, sample));
+  if (level == d->levels && d->top_sw != NULL)
+    INVRG_CALL(invrg_dream_top_sw_apply(d->top_sw, sample));
 cleanup:
   return err;
 }

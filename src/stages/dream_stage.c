@@ -544,6 +544,8 @@ static invrg_err job_buffers(dream_job *job) {
                                      cfg->dream.refine_algorithm_kind == INVRG_REFINE_HEATBATH,
                                      cfg->dream.refine_beta};
   invrg_dream_levels_set_refine(&job->lv, &refine);
+  INVRG_CALL(invrg_dream_levels_set_top_sw(&job->lv, g, (int)cfg->dream.top_sw_sweeps,
+                                           cfg->dream.refine_beta, (uint64_t)cfg->run.seed));
   if (job->n_mine > 0) /* ranks that dream map their levels now, not page fault by page fault */
     for (int level = 0; level <= job->levels; level++)
       if (job->lv.lat[level] != NULL) invrg_lattice_populate(job->lv.lat[level]);

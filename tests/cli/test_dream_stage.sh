@@ -52,6 +52,45 @@ print('ok' if configs and energy else 'FAIL', ': refined L = 8 and 32 differ, an
 sys.exit(0 if configs and energy else 1)" \
   && pass "refined dreams differ from the unrefined ones (configurations, energies)" \
   || fail "refined dreams: the sweeps changed nothing"
+# Swendsen–Wang sweeps at the top (top_sw_sweeps): the same on every layout, int8 levels swept in
+# place and packed ones through an int8 copy; with random_bits = 'words' the same dreams on both
+tk="$keys, top_sw_sweeps = 2"
+for v in t1:1:1:int8 t4:4:1:int8 tg2:2:2:int8 tg4:4:4:int8 tg42:4:2:int8 tp1:1:1:packed \
+         tr1:1:1:refined tr2:2:1:refined trg2:2:2:refined trg4:4:4:refined trg42:4:2:refined; do
+  IFS=: read -r name np rpg kind <<< "$v"
+  case $kind in
+    int8) k="$tk" ;;
+    packed) k="$tk, lattice = 'packed'" ;;
+    refined) k="$rk, top_sw_sweeps = 2" ;;
+  esac
+  grid=""; [ "$rpg" = 4 ] && grid=", grid = 2, 2"
+  dream_input $name.nml $name.h5 "$k" "&parallel ranks_per_group = $rpg$grid /"
+  expect_status 0 "top_sw_sweeps: $kind levels on $np rank(s), groups of $rpg" -- "$MPIEXEC" -n $np "$INVRG" $name.nml
+done
+for pair in t1:t4 t1:tg2 t1:tg4 t1:tg42 tr1:tr2 tr1:trg2 tr1:trg4 tr1:trg42; do
+  "$PYTHON" "$SOURCE_DIR/tests/cli/compare_runs.py" ${pair%:*}.h5 ${pair#*:}.h5 > cmp.txt 2>&1
+  grep -q "1 differ: \['config/run@output'\]" cmp.txt \
+    && pass "top_sw_sweeps: ${pair#*:} equals ${pair%:*} bit for bit but for the output name ($(tail -1 cmp.txt))" \
+    || { fail "top_sw_sweeps: ${pair#*:} differs from ${pair%:*}"; cat cmp.txt; }
+done
+"$PYTHON" "$SOURCE_DIR/tests/cli/compare_runs.py" t1.h5 tp1.h5 > cmp.txt 2>&1
+grep -q "2 differ: \['config/dream@lattice', 'config/run@output'\]" cmp.txt \
+  && pass "top_sw_sweeps: packed levels equal int8 levels but for the keys ($(tail -1 cmp.txt))" \
+  || { fail "top_sw_sweeps: packed levels differ from int8 levels"; cat cmp.txt; }
+# the sweeps change the top level only: L = 8 (level 3) as without them, L = 32 not
+"$PYTHON" -c "
+import h5py, numpy as np, sys
+ok = True
+for a, b in (('d1.h5', 't1.h5'), ('r1.h5', 'tr1.h5')):
+    a, b = h5py.File(a, 'r'), h5py.File(b, 'r')
+    below = np.array_equal(a['dream/L8/configs'][()], b['dream/L8/configs'][()])
+    top = not np.array_equal(a['dream/L32/configs'][()], b['dream/L32/configs'][()])
+    energy = a['dream/L32'].attrs['energy'] != b['dream/L32'].attrs['energy']
+    print('ok' if below and top and energy else 'FAIL', f': {b.filename}: L = 8 as in {a.filename}, L = 32 and its E/N not')
+    ok &= below and top and energy
+sys.exit(0 if ok else 1)" \
+  && pass "top_sw_sweeps change the top level and nothing below" \
+  || fail "top_sw_sweeps: not the top level alone changed"
 # with 100 heat-bath sweeps per level a dream is Ising at K_c: E/N and C/N at L = 8 and 16 against
 # the exact torus, within 3.2 sigma each (family-wise 0.5 % over the four)
 dream_input rphys.nml rphys.h5 "model = 'sym3', params = 0.5459, 0.62776, 1.40962, levels = 4, n_samples = 4000, measure_from = 3, lattice = 'packed', refine_sweeps = 100" "&parallel ranks_per_group = 1 /"
@@ -65,6 +104,20 @@ print(' '.join(f'L{L} {q} {d:+.2f}' for (L, q), d in devs.items()))
 sys.exit(0 if all(abs(d) < 3.2 for d in devs.values()) else 1)" \
   && pass "refined dreams: E/N and C/N at L = 8, 16 agree with the exact torus" \
   || fail "refined dreams: E/N or C/N off the exact torus"
+# one-spin dreams of 16² without refinement, then 40 Swendsen–Wang sweeps at K_c at the top
+# (about 10 exponential relaxation times of E there: measured 3.7 sweeps from such dreams): E/N
+# and C/N at L = 16 against the exact torus, within 3.2 sigma each (family-wise 0.3 %)
+dream_input swphys.nml swphys.h5 "model = 'sym3', params = 0.5459, 0.62776, 1.40962, levels = 4, n_samples = 4000, measure_from = 4, lattice = 'packed', top_sw_sweeps = 40" "&parallel ranks_per_group = 1 /"
+sed -i "s/jackknife_blocks = 8/jackknife_blocks = 40/" swphys.nml
+expect_status 0 "dreams to 16² with 40 Swendsen–Wang sweeps at the top on 2 ranks" -- "$MPIEXEC" -n 2 "$INVRG" swphys.nml
+"$PYTHON" -c "
+import h5py, sys
+f = h5py.File('swphys.h5', 'r')
+devs = {q: f['dream/L16'].attrs[q + '_dev_sigma'] for q in ('energy', 'specific_heat')}
+print(' '.join(f'L16 {q} {d:+.2f}' for q, d in devs.items()))
+sys.exit(0 if all(abs(d) < 3.2 for d in devs.values()) else 1)" \
+  && pass "top_sw_sweeps: E/N and C/N at L = 16 agree with the exact torus" \
+  || fail "top_sw_sweeps: E/N or C/N off the exact torus"
 # seeds from Monte Carlo (start = 'mc'): Swendsen–Wang 16² configurations of this run, dreamed to 64² and
 # refined; the same on 1 rank and on a group of 2; from a start_file too
 mcs="&mc L = 16, n_chains = 4, n_therm = 50, n_samples = 40, sample_every = 2, algorithm = 'sw', save_configs = T /"
@@ -274,6 +327,8 @@ expect_status 0 "train a tiny conv k = 7 model" -- "$INVRG" conv7.nml
 bad "refine_sweeps on int8 levels" "$keys, refine_sweeps = 2" "refined dreams sweep packed levels: set lattice = 'packed'"
 bad "compatible_sweeps on int8 levels" "$keys, compatible_sweeps = 2" "refined dreams sweep packed levels: set lattice = 'packed'"
 bad "refine_from above levels" "$keys, lattice = 'packed', refine_sweeps = 2, refine_from = 9" "refine_from = 9 is above levels = 5"
+bad "top_sw_sweeps beyond 2^31 sites per rank" "model = 'sym3', params = 1, 1, 1, levels = 16, lattice = 'packed', top_sw_sweeps = 1" "Swendsen-Wang handles fewer than 2^31 sites per rank; the top level (L = 65536)"
+bad "top_sw_sweeps negative" "$keys, top_sw_sweeps = -1" "key 'top_sw_sweeps' must be between 0 and"
 sv="$skb, start_file = 'ms1.h5'"
 bad "start = 'mc' on int8 levels" "$sv, n_samples = 160, start_L = 16, measure_from = 5, lattice = 'int8'" "start = 'mc' dreams on packed levels: set lattice = 'packed'"
 bad "start_L not a power of two" "$sv, n_samples = 160, start_L = 24, measure_from = 5, lattice = 'packed'" "start = 'mc' needs start_L, a power of two from 2 to 2^(levels - 1) = 32, not 24"
