@@ -210,15 +210,16 @@ static invrg_err check_mcrg_range(const invrg_config *cfg, const char *group, co
 
 /* Input error unless the top level's Swendsen–Wang sweeps index their sites in 32 bits: the top
  * level holds @p sites on a rank (sw.c's union–find). */
-static invrg_err check_top_sw(const invrg_config *cfg, double L, double sites, int P) {
+static invrg_err check_top_sw(const invrg_config *cfg, double L, double sites, int P,
+                              const char *size_key) {
   if (sites <= INVRG_DREAM_TOP_SW_MAX_SITES) return INVRG_SUCCESS;
   double parts = 1; /* powers of two split the level on any grid */
   while (L * L / parts > INVRG_DREAM_TOP_SW_MAX_SITES) parts *= 2;
   return invrg_config_input_error(cfg, "dream", "top_sw_sweeps",
                                   "Swendsen-Wang handles fewer than 2^31 sites per rank; the top "
                                   "level (L = %.0f) puts %.4g on each rank of a group of %d: use "
-                                  "ranks_per_group = %.0f or a larger power of two",
-                                  L, sites, P, parts);
+                                  "%s = %.0f or a larger power of two",
+                                  L, sites, P, size_key, parts);
 }
 
 /* ------------------------------------------------------------------ stages */
@@ -253,7 +254,7 @@ invrg_err invrg_budget_check_dream(const invrg_run *run, bool conv, int kernel) 
   if (d->top_sw_sweeps > 0) {
     per_spin += top_sw;
     INVRG_CHECK_MORE(found, check_top_sw(cfg, L, N / ((packed ? split : int8_split) ? P : 1.0),
-                                         g->ranks_per_group));
+                                         g->ranks_per_group, g->size_key));
   }
   double need = N * per_spin / (split ? P : 1.0) + FIXED_BYTES;
   /* Accumulators: MCRG up, down (every level) and blocked pairs, a copy for checkpoints. */
@@ -314,8 +315,9 @@ invrg_err invrg_budget_check_mc(const invrg_run *run) {
     if (alg == INVRG_MC_SW && spins >= 0x1p31) {
       found = invrg_config_input_error(cfg, "mc", "L",
                                        "'sw' handles fewer than 2^31 sites per rank: L = %lld "
-                                       "needs ranks_per_group >= %.0f",
-                                       (long long)mc->L[i], floor(L * L / 0x1p31) + 1);
+                                       "needs %s >= %.0f",
+                                       (long long)mc->L[i], g->size_key,
+                                       floor(L * L / 0x1p31) + 1);
       continue;
     }
     double per_spin = 1.0 + alg_per_spin +
