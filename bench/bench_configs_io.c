@@ -8,7 +8,8 @@
  * and MPI-IO of this machine; the file in the current directory, removed afterwards).
  * Informational, not a test.
  *
- *     mpiexec -n 4 bench_configs_io [runs=5] [L=4096] [alignment=0] [hint=value ...]
+ *     mpiexec -n 4 bench_configs_io [runs=5] [L=4096] [alignment=0] [chunk_bytes=0]
+ *                                   [hint=value ...]
  */
 #include <mpi.h>
 #include <stdio.h>
@@ -59,7 +60,9 @@ int main(int argc, char **argv) {
   const int runs = argc > 1 ? atoi(argv[1]) : 5;
   const int64_t L = argc > 2 ? atoll(argv[2]) : 4096;
   const int64_t alignment = argc > 3 ? atoll(argv[3]) : 0;
-  invrg_h5_set_file_layout(alignment, (const char *const *)(argv + 4), argc > 4 ? argc - 4 : 0);
+  const int64_t chunk_bytes = argc > 4 ? atoll(argv[4]) : 0;
+  invrg_h5_set_file_layout(alignment, chunk_bytes, (const char *const *)(argv + 5),
+                           argc > 5 ? argc - 5 : 0);
   if (runs < 1 || runs > BENCH_MAX_RUNS || L % size != 0) {
     if (rank == 0) fprintf(stderr, "bench_configs_io: runs 1..64, L a multiple of the ranks\n");
     MPI_Abort(MPI_COMM_WORLD, 2);

@@ -110,6 +110,7 @@ typedef struct {
   char configs_format[INVRG_NAME_LEN];           /**< int8 | packed */
   invrg_configs_format configs_format_kind;
   int64_t alignment;                             /**< bytes; 0 = HDF5's packing */
+  int64_t chunk_bytes;                           /**< configurations' chunks; 0 = contiguous */
   bool collective_writes;                        /**< a lattice of all ranks: one MPI-IO write */
   char mpi_io_hints[16][128];                    /**< "key=value" for MPI-IO */
   int n_mpi_io_hints;

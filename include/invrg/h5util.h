@@ -70,6 +70,10 @@ invrg_err invrg_h5_attr_bool(hid_t loc, const char *name, const bool *values, in
 invrg_err invrg_h5_create_dataset(hid_t loc, const char *name, hid_t type, int rank,
                                   const hsize_t *dims, hid_t *out);
 
+/** invrg_h5_create_dataset() stored in chunks of @p chunk (rank numbers; NULL: contiguous). */
+invrg_err invrg_h5_create_dataset_chunked(hid_t loc, const char *name, hid_t type, int rank,
+                                          const hsize_t *dims, const hsize_t *chunk, hid_t *out);
+
 /**
  * Creates dataset @p name of doubles with @p rank dimensions @p dims (collective) and
  * writes @p data into it from the ranks where @p writer is true (one rank suffices).
@@ -138,12 +142,17 @@ invrg_err invrg_h5_flush_file(hid_t file, const char *name);
 invrg_err invrg_h5_close_file(hid_t *file, const char *name);
 
 /**
- * How the files this process opens in parallel are laid out (&output alignment and
+ * How the files this process opens in parallel are laid out (&output alignment, chunk_bytes and
  * mpi_io_hints): objects of at least 64 KiB start at a multiple of @p alignment bytes (0:
- * HDF5's default packing), and the @p n MPI-IO hints "key=value" go to every file opened.
- * Kept for the rest of the process. Not collective (set alike on every rank).
+ * HDF5's default packing), configurations are stored in chunks of about @p chunk_bytes (0:
+ * contiguous; invrg_h5_chunk_bytes()), and the @p n MPI-IO hints "key=value" go to every file
+ * opened. Kept for the rest of the process. Not collective (set alike on every rank).
  */
-void invrg_h5_set_file_layout(int64_t alignment, const char *const *hints, int n);
+void invrg_h5_set_file_layout(int64_t alignment, int64_t chunk_bytes, const char *const *hints,
+                              int n);
+
+/** The chunk size of configurations set by invrg_h5_set_file_layout() (0: contiguous). */
+int64_t invrg_h5_chunk_bytes(void);
 
 /** File access for parallel HDF5 on @p comm (MPI-IO with the hints, collective metadata,
  * the alignment of invrg_h5_set_file_layout()). */

@@ -151,6 +151,10 @@ static const invrg_nl_key output_keys[] = {
      .default_text = "0", .min = 0, .max = 1073741824,
      .description = "bytes: datasets of 64 KiB and more start at a multiple of it (a parallel "
                     "file system's stripe size, e.g. 1048576); 0 = HDF5's packing"},
+    {.name = "chunk_bytes", .type = INVRG_NL_INT, SCALAR, AT(output.chunk_bytes),
+     .default_text = "0", .min = 0, .max = 1073741824,
+     .description = "saved configurations stored in chunks of whole rows of one configuration, "
+                    "about this many bytes each (e.g. the stripe size); 0 = contiguous"},
     {.name = "collective_writes", .type = INVRG_NL_BOOL, SCALAR, AT(output.collective_writes),
      .default_text = ".false.",
      .description = "configurations of a lattice that all ranks share (one group) written by "

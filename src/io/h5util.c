@@ -237,6 +237,12 @@ cleanup:
 
 invrg_err invrg_h5_create_dataset(hid_t loc, const char *name, hid_t type, int rank,
                                   const hsize_t *dims, hid_t *out) {
+  return invrg_h5_create_dataset_chunked(loc, name, type, rank, dims, NULL, out);
+}
+
+invrg_err invrg_h5_create_dataset_chunked(hid_t loc, const char *name, hid_t type, int rank,
+                                          const hsize_t *dims, const hsize_t *chunk,
+                                          hid_t *out) {
   invrg_err err = INVRG_SUCCESS;
   hid_t space = -1, dcpl = -1;
   *out = -1;
@@ -248,6 +254,7 @@ invrg_err invrg_h5_create_dataset(hid_t loc, const char *name, hid_t type, int r
   INVRG_H5_CALL(dcpl = H5Pcreate(H5P_DATASET_CREATE), "H5Pcreate");
   /* Parallel HDF5 allocates early; skip writing fill values that are overwritten anyway. */
   INVRG_H5_CALL(H5Pset_fill_time(dcpl, H5D_FILL_TIME_NEVER), "H5Pset_fill_time");
+  if (chunk != NULL) INVRG_H5_CALL(H5Pset_chunk(dcpl, rank, chunk), "H5Pset_chunk");
   *out = H5Dcreate2(loc, name, type, space, H5P_DEFAULT, dcpl, H5P_DEFAULT);
   INVRG_H5_CALL(*out, name);
 cleanup:
@@ -407,12 +414,14 @@ cleanup:
 
 /* &output alignment and mpi_io_hints, for every file opened in parallel. */
 enum { MAX_HINTS = 16, HINT_LEN = 128 };
-static int64_t file_alignment;
+static int64_t file_alignment, file_chunk_bytes;
 static char file_hints[MAX_HINTS][2][HINT_LEN]; /* key, value */
 static int n_file_hints;
 
-void invrg_h5_set_file_layout(int64_t alignment, const char *const *hints, int n) {
+void invrg_h5_set_file_layout(int64_t alignment, int64_t chunk_bytes, const char *const *hints,
+                              int n) {
   file_alignment = alignment;
+  file_chunk_bytes = chunk_bytes;
   n_file_hints = 0;
   for (int i = 0; i < n && n_file_hints < MAX_HINTS; i++) {
     const char *eq = strchr(hints[i], '=');
@@ -422,6 +431,8 @@ void invrg_h5_set_file_layout(int64_t alignment, const char *const *hints, int n
     n_file_hints++;
   }
 }
+
+int64_t invrg_h5_chunk_bytes(void) { return file_chunk_bytes; }
 
 invrg_err invrg_h5_parallel_fapl(MPI_Comm comm, hid_t *out) {
   invrg_err err = INVRG_SUCCESS;

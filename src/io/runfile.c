@@ -234,7 +234,8 @@ static invrg_runfile *runfile_new(const invrg_config *cfg, MPI_Comm comm) {
   const char *hints[16];
   for (int i = 0; i < cfg->output.n_mpi_io_hints && i < 16; i++)
     hints[i] = cfg->output.mpi_io_hints[i];
-  invrg_h5_set_file_layout(cfg->output.alignment, hints, cfg->output.n_mpi_io_hints);
+  invrg_h5_set_file_layout(cfg->output.alignment, cfg->output.chunk_bytes, hints,
+                           cfg->output.n_mpi_io_hints);
   invrg_runfile *rf = calloc(1, sizeof *rf);
   if (rf == NULL) return NULL;
   rf->file = -1;

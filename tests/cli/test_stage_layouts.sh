@@ -135,5 +135,21 @@ print('ok' if ok else 'FAIL', ': differ', sorted(differ), 'configs at', offsets)
 sys.exit(0 if ok else 1)" \
     && pass "$lattice: collective writes give the bits of 1 rank; configurations aligned to 64 KiB" \
     || { fail "$lattice: collective or aligned writes"; cat cmp.txt; }
+  # configurations (stored int8) in chunks of whole rows (16 KiB: 64 rows of 256 bytes), written
+  # by the ranks of a group of $n
+  big_input io3_$lattice.nml io3_$lattice.h5 $lattice $n "chunk_bytes = 16384"
+  expect_status 0 "the same on one group of $n ranks, chunked" -- "$MPIEXEC" -n $n "$INVRG" io3_$lattice.nml
+  "$PYTHON" "$SOURCE_DIR/tests/cli/compare_runs.py" io1_$lattice.h5 io3_$lattice.h5 > cmp.txt 2>&1
+  "$PYTHON" -c "
+import ast, h5py, sys
+line = open('cmp.txt').read().strip().splitlines()[-1]
+differ = set(ast.literal_eval(line.split('differ: ', 1)[1])) if 'differ: ' in line else set()
+chunks = h5py.File('io3_$lattice.h5', 'r')['dream/L256/configs'].chunks
+want = (1, 64, 256)
+ok = differ == {'config/run@output', 'config/output@chunk_bytes'} and chunks == want
+print('ok' if ok else 'FAIL', ': differ', sorted(differ), 'chunks', chunks)
+sys.exit(0 if ok else 1)" \
+    && pass "$lattice: chunked configurations give the bits of 1 rank, chunks of whole rows" \
+    || { fail "$lattice: chunked writes"; cat cmp.txt; }
 done
 finish
