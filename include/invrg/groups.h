@@ -40,6 +40,7 @@ typedef struct {
   MPI_Comm gather_team, gather_leaders;
   int team_size;       /**< ranks per team (the last team may have fewer); 0: no teams */
   const char *size_key; /**< the &parallel key that set the group size, for messages */
+  const char *grid_key; /**< the one that set the grid */
 } invrg_groups;
 
 /**
@@ -78,6 +79,16 @@ invrg_err invrg_groups_create_planned_as(const invrg_config *cfg, const invrg_gr
 
 /** invrg_groups_create_planned_as() with the request of &parallel. Not collective. */
 invrg_err invrg_groups_create_planned(const invrg_config *cfg, int n_ranks, invrg_groups **out);
+
+/**
+ * The group size as the input set it, for messages: "dream_ranks_per_group = 4", or
+ * "dream_grid = 2, 2 (groups of 4)" when a grid alone set it. Not collective.
+ */
+void invrg_groups_describe_size(const invrg_groups *g, char *buf, size_t size);
+
+/** The key to advise another group size with ("dream_ranks_per_group", also when a grid set
+ * the size). Not collective. */
+const char *invrg_groups_size_key(const invrg_groups *g);
 
 /** Frees the communicators; sets *g to NULL; accepts NULL. Collective on the world of *g. */
 void invrg_groups_destroy(invrg_groups **g);

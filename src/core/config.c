@@ -121,6 +121,17 @@ static const char *const configs_formats[] = {[INVRG_CONFIGS_INT8] = "int8",
                                               [INVRG_CONFIGS_PACKED] = "packed",
                                               [INVRG_CONFIGS_PACKED + 1] = NULL};
 
+/* Chunks of configurations: 0 (none) or at least 64 KiB (parallel HDF5 allocates every chunk
+ * when it creates a dataset: a row per chunk would make millions of them). */
+static const char *validate_chunk_bytes(const void *value, int count, char *buf, size_t buflen) {
+  (void)count;
+  int64_t v;
+  memcpy(&v, value, sizeof v);
+  if (v == 0 || v >= 65536) return NULL;
+  snprintf(buf, buflen, "must be 0 (contiguous) or at least 65536 (got %lld)", (long long)v);
+  return buf;
+}
+
 /* Every MPI-IO hint is "key=value" with a key. */
 static const char *validate_hints(const void *value, int count, char *buf, size_t buflen) {
   for (int i = 0; i < count; i++) {
@@ -152,9 +163,10 @@ static const invrg_nl_key output_keys[] = {
      .description = "bytes: datasets of 64 KiB and more start at a multiple of it (a parallel "
                     "file system's stripe size, e.g. 1048576); 0 = HDF5's packing"},
     {.name = "chunk_bytes", .type = INVRG_NL_INT, SCALAR, AT(output.chunk_bytes),
-     .default_text = "0", .min = 0, .max = 1073741824,
+     .default_text = "0", .min = 0, .max = 1073741824, .validate = validate_chunk_bytes,
      .description = "saved configurations stored in chunks of whole rows of one configuration, "
-                    "about this many bytes each (e.g. the stripe size); 0 = contiguous"},
+                    "about this many bytes each (at least 65536, e.g. the stripe size); 0 = "
+                    "contiguous"},
     {.name = "collective_writes", .type = INVRG_NL_BOOL, SCALAR, AT(output.collective_writes),
      .default_text = ".false.",
      .description = "configurations of a lattice that all ranks share (one group) written by "

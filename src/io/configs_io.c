@@ -13,7 +13,7 @@ invrg_err invrg_configs_create(hid_t loc, const char *name, int64_t n, int64_t L
   hsize_t dims[3] = {(hsize_t)n, (hsize_t)L, (hsize_t)(packed ? L / 8 : L)};
   /* &output chunk_bytes: chunks of whole rows of one configuration, about that many bytes */
   const int64_t chunk_bytes = invrg_h5_chunk_bytes(), row_bytes = (int64_t)dims[2];
-  const int64_t rows = chunk_bytes / row_bytes < 1 ? 1 : chunk_bytes / row_bytes;
+  const int64_t rows = row_bytes < 1 || chunk_bytes / row_bytes < 1 ? 1 : chunk_bytes / row_bytes;
   const hsize_t chunk[3] = {1, (hsize_t)(rows < L ? rows : L), dims[2]};
   INVRG_CALL(invrg_h5_create_dataset_chunked(loc, name, packed ? H5T_STD_U8LE : H5T_STD_I8LE, 3,
                                              dims, chunk_bytes > 0 && n > 0 ? chunk : NULL, out));

@@ -128,6 +128,9 @@ static invrg_err make_gather_teams(invrg_groups *g) {
   if (g->world_size < 4) goto cleanup;
   int s = 1;
   while (s * s < g->world_size) s++;
+  /* INVRG_TEST_TEAM_SIZE: other team sizes for the tests (e.g. 3 of 4 ranks: a smaller last) */
+  const char *test = getenv("INVRG_TEST_TEAM_SIZE");
+  if (test != NULL && atoi(test) >= 1 && atoi(test) <= g->world_size) s = atoi(test);
   g->team_size = s;
   INVRG_MPI_CALL(MPI_Comm_split(g->world, g->world_rank / s, g->world_rank, &g->gather_team));
   INVRG_MPI_CALL(MPI_Comm_split(g->world, g->world_rank % s == 0 ? 0 : MPI_UNDEFINED,
@@ -157,6 +160,7 @@ invrg_err invrg_groups_create_as(MPI_Comm world, const invrg_config *cfg,
   g->world_size = world_size;
   g->ranks_per_group = (int)req->ranks_per_group;
   g->size_key = req->size_key;
+  g->grid_key = req->grid_key;
   g->n_groups = world_size / g->ranks_per_group;
   g->group = world_rank / g->ranks_per_group;
   g->px = (int)px;
@@ -202,6 +206,7 @@ invrg_err invrg_groups_create_planned_as(const invrg_config *cfg, const invrg_gr
   g->world_size = n_ranks;
   g->ranks_per_group = (int)req->ranks_per_group;
   g->size_key = req->size_key;
+  g->grid_key = req->grid_key;
   g->n_groups = n_ranks / g->ranks_per_group;
   g->px = (int)px;
   g->py = (int)py;
@@ -216,6 +221,25 @@ cleanup:
 invrg_err invrg_groups_create_planned(const invrg_config *cfg, int n_ranks, invrg_groups **out) {
   const invrg_groups_request req = invrg_groups_request_parallel(cfg);
   return invrg_groups_create_planned_as(cfg, &req, n_ranks, out);
+}
+
+void invrg_groups_describe_size(const invrg_groups *g, char *buf, size_t size) {
+  if (strcmp(g->size_key, g->grid_key) == 0)
+    snprintf(buf, size, "%s = %d, %d (groups of %d)", g->grid_key, g->px, g->py,
+             g->ranks_per_group);
+  else
+    snprintf(buf, size, "%s = %d", g->size_key, g->ranks_per_group);
+}
+
+const char *invrg_groups_size_key(const invrg_groups *g) {
+  static const char *const pairs[][2] = {{"grid", "ranks_per_group"},
+                                         {"mc_grid", "mc_ranks_per_group"},
+                                         {"train_grid", "train_ranks_per_group"},
+                                         {"dream_grid", "dream_ranks_per_group"},
+                                         {"analyze_grid", "analyze_ranks_per_group"}};
+  for (size_t i = 0; i < sizeof pairs / sizeof pairs[0]; i++)
+    if (strcmp(g->size_key, pairs[i][0]) == 0) return pairs[i][1];
+  return g->size_key;
 }
 
 void invrg_groups_destroy(invrg_groups **g) {
@@ -257,7 +281,7 @@ invrg_err invrg_groups_check_lattice(const invrg_groups *g, const invrg_config *
              (long long)d, (long long)(g->ranks_per_group / d));
   if (n_grids == 0)
     snprintf(grids, sizeof grids, "no grid of %d ranks fits it, use a smaller %s",
-             g->ranks_per_group, g->size_key);
+             g->ranks_per_group, invrg_groups_size_key(g));
   return invrg_config_input_error(
       cfg, nl_group, key,
       "&%s %s: a %lld x %lld lattice (halo %d) does not split into equal blocks on the %d x %d "

@@ -243,9 +243,11 @@ invrg_err invrg_budget_check_dream(const invrg_run *run, bool conv, int kernel) 
   if (packed && functions) per_spin += DREAM_LEVELS_PER_SPIN; /* int8 copies for the FFT */
   if (packed && d->compatible_sweeps > 0) per_spin += PACKED_LEVELS_PER_SPIN / 4; /* blocks */
   if (conv && kernel > 3) per_spin += CONV_LOGITS_PER_SPIN;
-  /* int8 levels split over the grid; packed ones by rows, when the group size divides L */
+  /* int8 levels split over the grid when it divides them (else whole on every rank,
+   * stage_setup.c); packed ones by rows, when the group size divides L */
   const double P = (double)g->ranks_per_group;
-  const bool split = !packed || (fmod(L, P) == 0 && L / P >= 2);
+  const bool split = packed ? fmod(L, P) == 0 && L / P >= 2
+                            : P == 1 || invrg_groups_can_distribute(g, (int64_t)L, (int64_t)L, 1);
   /* top_sw_sweeps: sw.c's workspace, and a packed level's int8 copy (dream_top_sw.h) */
   const bool int8_split = P > 1 && invrg_groups_can_distribute(g, (int64_t)L, (int64_t)L, 1);
   const double top_sw = !packed ? INVRG_DREAM_TOP_SW_BYTES_INT8
@@ -254,7 +256,7 @@ invrg_err invrg_budget_check_dream(const invrg_run *run, bool conv, int kernel) 
   if (d->top_sw_sweeps > 0) {
     per_spin += top_sw;
     INVRG_CHECK_MORE(found, check_top_sw(cfg, L, N / ((packed ? split : int8_split) ? P : 1.0),
-                                         g->ranks_per_group, g->size_key));
+                                         g->ranks_per_group, invrg_groups_size_key(g)));
   }
   double need = N * per_spin / (split ? P : 1.0) + FIXED_BYTES;
   /* Accumulators: MCRG up, down (every level) and blocked pairs, a copy for checkpoints. */
@@ -316,7 +318,7 @@ invrg_err invrg_budget_check_mc(const invrg_run *run) {
       found = invrg_config_input_error(cfg, "mc", "L",
                                        "'sw' handles fewer than 2^31 sites per rank: L = %lld "
                                        "needs %s >= %.0f",
-                                       (long long)mc->L[i], g->size_key,
+                                       (long long)mc->L[i], invrg_groups_size_key(g),
                                        floor(L * L / 0x1p31) + 1);
       continue;
     }

@@ -233,12 +233,13 @@ static invrg_err check_lattice_keys(const invrg_run *run, const invrg_model *m, 
                                      "a %s model reaches two coarse rows and cannot dream on "
                                      "packed lattices split over %d ranks; use lattice = 'int8' "
                                      "or %s = 1",
-                                     invrg_model_kind_name(kind), P, run->groups->size_key);
+                                     invrg_model_kind_name(kind), P,
+                                     invrg_groups_size_key(run->groups));
   if (!distributes && P > 1)
     found = invrg_config_input_error(cfg, "parallel", run->groups->size_key,
                                      "a conv model with k = %d dreams each sample on one rank; "
                                      "use %s = 1 (samples spread over all ranks)",
-                                     kernel, run->groups->size_key);
+                                     kernel, invrg_groups_size_key(run->groups));
   return found;
 }
 

@@ -48,19 +48,21 @@ enum { N_SERIES = INVRG_MC_N_SERIES };
  * ranks must divide L, and a rank holds fewer than 2^31 words per colour. */
 static invrg_err check_packed(const invrg_config *cfg, const invrg_groups *g, int64_t L) {
   const int64_t P = g->ranks_per_group, words = (L / 2 + 63) / 64;
+  char size[96];
+  invrg_groups_describe_size(g, size, sizeof size);
   if (L % P != 0)
     return invrg_config_input_error(cfg, "mc", "lattice",
                                     "a packed lattice is split by rows over the %lld ranks of a "
-                                    "group, but L = %lld is not a multiple of %s = %lld; use "
+                                    "group, but L = %lld is not a multiple of them (%s); use "
                                     "lattice = 'int8' or a %s that divides %lld",
-                                    (long long)P, (long long)L, g->size_key, (long long)P,
-                                    g->size_key, (long long)L);
+                                    (long long)P, (long long)L, size, invrg_groups_size_key(g),
+                                    (long long)L);
   if ((L / P + 2) * words >= INT_MAX)
     return invrg_config_input_error(cfg, "mc", "lattice",
                                     "a packed %lld x %lld lattice needs %lld rows of %lld words "
                                     "per rank (fewer than 2^31 words: raise %s)",
                                     (long long)L, (long long)L, (long long)(L / P),
-                                    (long long)words, g->size_key);
+                                    (long long)words, invrg_groups_size_key(g));
   return INVRG_SUCCESS;
 }
 
@@ -97,11 +99,13 @@ static invrg_err mc_check(const invrg_run *run) {
     found = invrg_config_input_error(cfg, "analyze", "mcrg_on_mc",
                                      "MCRG of Monte Carlo samples works on one &mc L per run (%d "
                                      "given)", cfg->mc.n_L);
+  char size[96];
+  invrg_groups_describe_size(g, size, sizeof size);
   if (cfg->mc.algorithm_kind == INVRG_MC_WOLFF && g->ranks_per_group > 1)
     found = invrg_config_input_error(cfg, "mc", "algorithm",
-                                     "'wolff' runs each chain on one rank, but %s = %d; use "
+                                     "'wolff' runs each chain on one rank, but %s; use "
                                      "algorithm = 'sw' for a lattice shared by several ranks, or "
-                                     "mc_ranks_per_group = 1", g->size_key, g->ranks_per_group);
+                                     "mc_ranks_per_group = 1 (and no mc_grid)", size);
   if (cfg->mc.lattice_kind == INVRG_MC_LATTICE_PACKED &&
       cfg->mc.algorithm_kind != INVRG_MC_METROPOLIS && cfg->mc.algorithm_kind != INVRG_MC_HEATBATH)
     found = invrg_config_input_error(cfg, "mc", "lattice",

@@ -75,38 +75,61 @@ static invrg_err check_on(const invrg_config *cfg, const invrg_stage *stage,
     found->n_errors = invrg_config_input_errors() - mark.n_errors;
     found->digest = invrg_config_diagnostics_digest(mark);
     if (planned_ranks <= 0 && err != INVRG_ERR_RUNTIME) {
-      MPI_Bcast(&found->n_errors, 1, MPI_INT, 0, world);
-      MPI_Bcast(&found->digest, 1, MPI_UINT64_T, 0, world);
+      const invrg_err bcast = err; /* the trial's outcome, whatever the broadcasts do */
+      INVRG_MPI_CALL(MPI_Bcast(&found->n_errors, 1, MPI_INT, 0, world));
+      INVRG_MPI_CALL(MPI_Bcast(&found->digest, 1, MPI_UINT64_T, 0, world));
+      err = bcast;
     }
   }
+cleanup:
   if (quiet) invrg_config_diagnostics_restore(mark);
   return err;
 }
 
-/* The lattices a stage shares out (0: items that are not lattices, no rule), and the sites of
- * its largest. */
-static int64_t lattice_items(const invrg_config *cfg, invrg_stage_kind kind, double *sites) {
-  *sites = 0;
-  if (kind == INVRG_STAGE_MC)
-    for (int i = 0; i < cfg->mc.n_L; i++)
-      if ((double)cfg->mc.L[i] * (double)cfg->mc.L[i] > *sites)
-        *sites = (double)cfg->mc.L[i] * (double)cfg->mc.L[i];
-  if (kind == INVRG_STAGE_DREAM) *sites = ldexp(1.0, 2 * (int)cfg->dream.levels);
-  return kind == INVRG_STAGE_MC ? cfg->mc.n_chains
-         : kind == INVRG_STAGE_DREAM ? cfg->dream.n_samples : 0;
+/* The lattices a stage shares out (0: items that are not lattices, no rule): how many, the
+ * sites of the largest, and a side every size has (their greatest common divisor). */
+typedef struct {
+  int64_t items, side;
+  double sites;
+} stage_lattices;
+
+static int64_t gcd(int64_t a, int64_t b) { return b == 0 ? a : gcd(b, a % b); }
+
+static stage_lattices lattices_of(const invrg_config *cfg, invrg_stage_kind kind) {
+  stage_lattices s = {0, 0, 0};
+  if (kind == INVRG_STAGE_MC) {
+    s.items = cfg->mc.n_chains;
+    for (int i = 0; i < cfg->mc.n_L; i++) {
+      const double sites = (double)cfg->mc.L[i] * (double)cfg->mc.L[i];
+      if (sites > s.sites) s.sites = sites;
+      s.side = gcd(cfg->mc.L[i], s.side);
+    }
+  } else if (kind == INVRG_STAGE_DREAM) {
+    s.items = cfg->dream.n_samples;
+    s.side = (int64_t)1 << cfg->dream.levels;
+    s.sites = ldexp(1.0, 2 * (int)cfg->dream.levels);
+  }
+  return s;
 }
 
 /* Sites per rank below which sharing a lattice to keep ranks busy costs more in halos and
  * messages than it gains (a 256² block). */
 #define MIN_SHARED_SITES 65536.0
 
+/* Whether groups of @p d of the @p n ranks are worth trying first: no group without a lattice,
+ * each rank MIN_SHARED_SITES of it at least, and a side that d divides (so that the lattice is
+ * split, not held whole by every rank of the group). */
+static bool keeps_ranks_busy(const stage_lattices *s, int n, int64_t d) {
+  if (s->items <= 0 || n / d > s->items) return false;
+  return d == 1 || (s->sites / (double)d >= MIN_SHARED_SITES && s->side % d == 0);
+}
+
 /* *size: the smallest group size (a divisor of the ranks) on which the stage passes its checks,
- * first among those that leave no group without a lattice (idle ranks) and give each rank at
- * least MIN_SHARED_SITES of it, then among all; 0 if none, and then *fewest the size to report
- * the errors for: of those with the fewest, the smallest when they all found the same (errors
- * of the input, not of the layout), else the largest (a lattice too big for one rank is
- * reported for the most ranks that could share it). A runtime failure of a trial (MPI, memory)
- * is returned. */
+ * first among those that keep the ranks busy (keeps_ranks_busy()), then among the others; 0 if
+ * none, and then *fewest the size to report the errors for: of those with the fewest, the
+ * smallest when they all found the same (errors of the input, not of the layout), else the
+ * largest (a lattice too big for one rank is reported for the most ranks that could share it).
+ * A runtime failure of a trial (MPI, memory) is returned. */
 static invrg_err smallest_passing(const invrg_config *cfg, const invrg_stage *stage,
                                   invrg_stage_kind kind, invrg_groups_request req, MPI_Comm world,
                                   int planned_ranks, int64_t *size, int64_t *fewest) {
@@ -116,13 +139,10 @@ static invrg_err smallest_passing(const invrg_config *cfg, const invrg_stage *st
   int64_t smallest = 1, largest = 1;
   *size = 0;
   if (n <= 0) MPI_Comm_size(world, &n);
-  double sites;
-  const int64_t items = lattice_items(cfg, kind, &sites);
-  for (int pass = items > 0 ? 0 : 1; pass < 2; pass++)
+  const stage_lattices lattices = lattices_of(cfg, kind);
+  for (int pass = 0; pass < 2; pass++)
     for (int64_t d = 1; d <= n; d++) {
-      if (n % d != 0) continue;
-      if (pass == 0 && (n / d > items || (d > 1 && sites / (double)d < MIN_SHARED_SITES)))
-        continue;
+      if (n % d != 0 || keeps_ranks_busy(&lattices, n, d) != (pass == 0)) continue;
       req.ranks_per_group = d;
       trial_findings f = {0, 0};
       const invrg_err err = check_on(cfg, stage, &req, world, planned_ranks, true, &f);
@@ -132,7 +152,8 @@ static invrg_err smallest_passing(const invrg_config *cfg, const invrg_stage *st
         least = f.n_errors, least_digest = f.digest, same = true, smallest = largest = d;
       } else if (f.n_errors == least) {
         same = same && f.digest == least_digest;
-        largest = d;
+        smallest = d < smallest ? d : smallest;
+        largest = d > largest ? d : largest;
       }
     }
   *fewest = same ? smallest : largest;

@@ -194,7 +194,7 @@ bad "unknown algorithm" "algorithm = 'wolf'" "key 'algorithm' must be one of 'wo
 bad "packed lattice with wolff" "lattice = 'packed'" \
   "bad.nml:3:5: error: a packed lattice runs algorithm = 'metropolis' or 'heatbath', not 'wolff'; use lattice = 'int8'"
 bad "packed rows not split by the group" "L = 18, algorithm = 'metropolis', lattice = 'packed'" \
-  "bad.nml:3:39: error: a packed lattice is split by rows over the 4 ranks of a group, but L = 18 is not a multiple of ranks_per_group = 4" \
+  "bad.nml:3:39: error: a packed lattice is split by rows over the 4 ranks of a group, but L = 18 is not a multiple of them (ranks_per_group = 4)" \
   "&parallel ranks_per_group = 4, grid = 2, 2 /" 4
 bad "wolff on a shared lattice" "algorithm = 'wolff'" "'wolff' runs each chain on one rank, but ranks_per_group = 2; use algorithm = 'sw'" "&parallel ranks_per_group = 2 /"
 finish

@@ -100,6 +100,18 @@ sed -i 's/levels = 20, measure_from = 20/levels = 5, measure_from = 6/' big.nml
 expect_status 2 "a layout-independent error" -- "$INVRG" --check --ranks 64 big.nml
 if grep -q "warning: stage dream" err.txt; then fail "a layout-independent error warned about layouts"; cat err.txt
 else pass "a layout-independent error: no warning about layouts"; fi
+# the same when the sizes that keep ranks busy (groups of 2 and 4 for 2 dreams of 512²) are
+# tried before groups of one
+sed -i 's/levels = 5, measure_from = 6/levels = 9, measure_from = 10, n_samples = 2/' big.nml
+expect_status 2 "a layout-independent error, 2 dreams on 4 ranks" -- "$INVRG" --check --ranks 4 big.nml
+if grep -q "warning: stage dream" err.txt; then fail "a layout-independent error warned about layouts (2 dreams)"; cat err.txt
+else pass "a layout-independent error, 2 dreams: no warning about layouts"; fi
+# int8 levels a group's grid cannot split are whole on every rank, and budgeted so: 12 dreams of
+# 16384² with SW at the top (3.6 GiB on one rank) in 1.5 GiB per rank on 12 ranks take groups
+# of 4 (2 x 2), not of 3 (1 x 3)
+printf "&run stages = 'dream', output = 'x.h5' /\n&dream model = 'sym3', params = 0.5459, 0.62776, 1.40962, levels = 14, n_samples = 12, top_sw_sweeps = 1 /\n&parallel memory_per_rank = 1.5 /\n" > whole.nml
+expect_status 0 "12 dreams of 16384² planned on 12 ranks" -- "$INVRG" --check --ranks 12 whole.nml
+expect_layout out.txt dream "3 groups of 4 ranks, grid 2 x 2" "groups of 4, whose grid splits the levels"
 # small lattices are not shared to keep ranks busy: 2 chains of 64² on 16 ranks, groups of one
 printf "&run stages = 'mc', output = 'small.h5' /\n&mc L = 64, n_chains = 2, algorithm = 'metropolis' /\n" > small.nml
 expect_status 0 "2 chains of 64² planned on 16 ranks" -- "$INVRG" --check --ranks 16 small.nml
@@ -135,9 +147,9 @@ print('ok' if ok else 'FAIL', ': differ', sorted(differ), 'configs at', offsets)
 sys.exit(0 if ok else 1)" \
     && pass "$lattice: collective writes give the bits of 1 rank; configurations aligned to 64 KiB" \
     || { fail "$lattice: collective or aligned writes"; cat cmp.txt; }
-  # configurations (stored int8) in chunks of whole rows (16 KiB: 64 rows of 256 bytes), written
-  # by the ranks of a group of $n
-  big_input io3_$lattice.nml io3_$lattice.h5 $lattice $n "chunk_bytes = 16384"
+  # configurations (stored int8) in chunks of whole rows (65536 bytes: the 256 rows of 256 bytes
+  # of 256², 128 rows of 128² padded to one chunk), written by the ranks of a group of $n
+  big_input io3_$lattice.nml io3_$lattice.h5 $lattice $n "chunk_bytes = 65536"
   expect_status 0 "the same on one group of $n ranks, chunked" -- "$MPIEXEC" -n $n "$INVRG" io3_$lattice.nml
   "$PYTHON" "$SOURCE_DIR/tests/cli/compare_runs.py" io1_$lattice.h5 io3_$lattice.h5 > cmp.txt 2>&1
   "$PYTHON" -c "
@@ -145,7 +157,7 @@ import ast, h5py, sys
 line = open('cmp.txt').read().strip().splitlines()[-1]
 differ = set(ast.literal_eval(line.split('differ: ', 1)[1])) if 'differ: ' in line else set()
 chunks = h5py.File('io3_$lattice.h5', 'r')['dream/L256/configs'].chunks
-want = (1, 64, 256)
+want = (1, 256, 256)
 ok = differ == {'config/run@output', 'config/output@chunk_bytes'} and chunks == want
 print('ok' if ok else 'FAIL', ': differ', sorted(differ), 'chunks', chunks)
 sys.exit(0 if ok else 1)" \

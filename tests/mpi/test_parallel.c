@@ -376,6 +376,15 @@ static void test_layouts(void) {
     test_reducer(g, 37, 5);
     test_reducer(g, 1000, 100); /* several rounds of messages */
     invrg_groups_destroy(&g);
+    if (world_size == 4) { /* the two-level gather with a smaller last team: {0, 1, 2}, {3} */
+      setenv("INVRG_TEST_TEAM_SIZE", "3", 1);
+      OK(invrg_groups_create(MPI_COMM_WORLD, &cfg, &g));
+      unsetenv("INVRG_TEST_TEAM_SIZE");
+      EXPECT(g->team_size == 3, "teams of %d, not 3", g->team_size);
+      test_reducer(g, 37, 5);
+      test_reducer(g, 1000, 100);
+      invrg_groups_destroy(&g);
+    }
     invrg_config_free(&cfg);
     layouts_run++;
   }
