@@ -31,6 +31,7 @@
 #include "invrg/lattice.h"
 #include "invrg/log.h"
 #include "invrg/mc_update.h"
+#include "physics/union_find.h"
 
 /* ------------------------------------------------------------------ counting wrappers (PMPI) */
 
@@ -111,8 +112,10 @@ static double collective(int n, bool gather, int runs) {
   MPI_Comm_rank(MPI_COMM_WORLD, &rank);
   MPI_Comm_size(MPI_COMM_WORLD, &size);
   int64_t in[64] = {0}, out[64];
-  double *rec = calloc((size_t)n, sizeof *rec), *all = calloc((size_t)n * (size_t)size, sizeof *all);
-  int *counts = malloc((size_t)size * sizeof *counts), *displs = malloc((size_t)size * sizeof *displs);
+  double *rec = calloc((size_t)n, sizeof *rec);
+  double *all = calloc((size_t)n * (size_t)size, sizeof *all);
+  int *counts = malloc((size_t)size * sizeof *counts);
+  int *displs = malloc((size_t)size * sizeof *displs);
   if (rec == NULL || all == NULL || counts == NULL || displs == NULL) MPI_Abort(MPI_COMM_WORLD, 1);
   for (int w = 0; w < size; w++) counts[w] = n, displs[w] = w * n;
   const int reps = 2000;
@@ -193,23 +196,6 @@ static void net(int runs) {
 
 /* ------------------------------------------------------------------ emulated label merge */
 
-static int32_t find(int32_t *parent, int32_t k) {
-  while (parent[k] != k) {
-    parent[k] = parent[parent[k]];
-    k = parent[k];
-  }
-  return k;
-}
-
-static void unite(int32_t *parent, int32_t a, int32_t b) {
-  a = find(parent, a);
-  b = find(parent, b);
-  if (a < b)
-    parent[b] = a;
-  else if (b < a)
-    parent[a] = b;
-}
-
 /* The open bonds of the sweep at @p rs, as sw.c draws them: bit 0 right, bit 1 down. */
 static void draw_bonds(const invrg_lattice *lat, const invrg_rng_stream *rs, uint32_t threshold,
                        uint8_t *bonds, uint32_t *words) {
@@ -235,11 +221,11 @@ typedef struct {
 static bool phase(crossings *c, int32_t *parent, int64_t *label) {
   bool changed = false;
   for (int64_t t = 0; t < c->n; t++) {
-    c->la[t] = label[find(parent, c->a[t])];
-    c->lb[t] = label[find(parent, c->b[t])];
+    c->la[t] = label[invrg_uf_find(parent, c->a[t])];
+    c->lb[t] = label[invrg_uf_find(parent, c->b[t])];
   }
   for (int64_t t = 0; t < c->n; t++) {
-    int32_t ra = find(parent, c->a[t]), rb = find(parent, c->b[t]);
+    int32_t ra = invrg_uf_find(parent, c->a[t]), rb = invrg_uf_find(parent, c->b[t]);
     if (c->lb[t] < label[ra]) label[ra] = c->lb[t], changed = true;
     if (c->la[t] < label[rb]) label[rb] = c->la[t], changed = true;
   }
@@ -279,11 +265,11 @@ static int emulate_rounds(const uint8_t *bonds, int L, int px, int py, int32_t *
       const uint8_t b = bonds[k];
       if (b & 1) {
         if (px > 1 && x % bx == bx - 1) cx.a[cx.n] = k, cx.b[cx.n++] = r;
-        else unite(parent, k, r);
+        else invrg_uf_unite(parent, k, r);
       }
       if (b & 2) {
         if (py > 1 && y % by == by - 1) cy.a[cy.n] = k, cy.b[cy.n++] = d;
-        else unite(parent, k, d);
+        else invrg_uf_unite(parent, k, d);
       }
     }
   for (int32_t k = 0; k < L * L; k++)

@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "invrg/mc_update.h"
+#include "physics/union_find.h"
 
 enum { BOND_RIGHT = 1, BOND_DOWN = 2, BOND_LEFT = 4, BOND_UP = 8 };
 
@@ -90,26 +91,6 @@ void invrg_sw_destroy(invrg_sw **wp) {
   *wp = NULL;
 }
 
-/* ------------------------------------------------------------------ union–find */
-
-static int32_t find(int32_t *parent, int32_t k) {
-  while (parent[k] != k) { /* path halving */
-    parent[k] = parent[parent[k]];
-    k = parent[k];
-  }
-  return k;
-}
-
-/* The smaller root wins, so a root is always its component's smallest index. */
-static void unite(int32_t *parent, int32_t a, int32_t b) {
-  a = find(parent, a);
-  b = find(parent, b);
-  if (a < b)
-    parent[b] = a;
-  else if (b < a)
-    parent[a] = b;
-}
-
 /* ------------------------------------------------------------------ 1. bonds */
 
 /* Opens the bonds of every interior site, crossing ones included; unites local ones. */
@@ -146,22 +127,24 @@ static void open_bonds(const invrg_lattice *lat, invrg_sw *w, const invrg_rng_st
       int32_t k = j * nx + i;
       if (w->bonds[k] & BOND_RIGHT) {
         if (i + 1 < nx)
-          unite(w->parent, k, k + 1);
+          invrg_uf_unite(w->parent, k, k + 1);
         else if (!w->split_x) /* periodic wrap inside the block */
-          unite(w->parent, k, j * nx);
+          invrg_uf_unite(w->parent, k, j * nx);
       }
       if (w->bonds[k] & BOND_DOWN) {
         if (j + 1 < ny)
-          unite(w->parent, k, k + nx);
+          invrg_uf_unite(w->parent, k, k + nx);
         else if (!w->split_y)
-          unite(w->parent, k, i);
+          invrg_uf_unite(w->parent, k, i);
       }
     }
 }
 
 /* ------------------------------------------------------------------ 3. merge across blocks */
 
-static int64_t root_label(invrg_sw *w, int32_t k) { return w->label[find(w->parent, k)]; }
+static int64_t root_label(invrg_sw *w, int32_t k) {
+  return w->label[invrg_uf_find(w->parent, k)];
+}
 
 /* Sends labels of one boundary toward @p dest and receives the opposite neighbour's. */
 static invrg_err shift_labels(invrg_sw *w, MPI_Comm comm, int n, int stride, int32_t first,
@@ -176,7 +159,7 @@ cleanup:
 
 /* Lowers the root label of local site k to @p candidate; true if it changed. */
 static bool lower(invrg_sw *w, int32_t k, int64_t candidate) {
-  int32_t r = find(w->parent, k);
+  int32_t r = invrg_uf_find(w->parent, k);
   if (candidate < w->label[r]) {
     w->label[r] = candidate;
     return true;
