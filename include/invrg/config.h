@@ -57,6 +57,12 @@ typedef enum {
 } invrg_mc_algorithm;
 /** &dream refine_algorithm: the sweeps that refine dreamed levels. */
 typedef enum { INVRG_REFINE_HEATBATH, INVRG_REFINE_METROPOLIS } invrg_refine_algorithm;
+/** &dream refine_top_algorithm: the top level's refining sweeps ('' = refine_algorithm). */
+typedef enum {
+  INVRG_REFINE_TOP_SAME,
+  INVRG_REFINE_TOP_HEATBATH,
+  INVRG_REFINE_TOP_METROPOLIS
+} invrg_refine_top_algorithm;
 
 /** &dream random_bits: one 32-bit word per fine spin, or bit planes (dream_packed.h). */
 typedef enum { INVRG_RANDOM_BITS_WORDS, INVRG_RANDOM_BITS_PLANES } invrg_random_bits;
@@ -190,6 +196,9 @@ typedef struct {
   int64_t compatible_sweeps;                     /**< compatible sweeps per level (first) */
   char refine_algorithm[INVRG_NAME_LEN];         /**< heatbath | metropolis */
   invrg_refine_algorithm refine_algorithm_kind;
+  int64_t refine_top_sweeps;                     /**< sweeps of the top level (-1: refine_sweeps) */
+  char refine_top_algorithm[INVRG_NAME_LEN];     /**< '' (refine_algorithm) | heatbath | metropolis */
+  invrg_refine_top_algorithm refine_top_algorithm_kind;
   double refine_beta;                            /**< K of the refining sweeps */
   int64_t top_sw_sweeps;                         /**< Swendsen–Wang sweeps of the top level */
   int64_t save_levels[32];

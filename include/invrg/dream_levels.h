@@ -33,9 +33,11 @@
 typedef struct {
   int compatible;  /**< compatible heat-bath sweeps per level first (compatible.h; 0: none) */
   uint64_t seed;   /**< &run seed: the tie coins of the block spins they keep */
-  int sweeps;      /**< sweeps per level (0: none) */
+  int sweeps;      /**< sweeps per level below the top (0: none) */
   int from;        /**< first level refined */
   bool heatbath;   /**< heat bath, else Metropolis (multispin.h) */
+  int top_sweeps;  /**< sweeps of the top level (0: none) */
+  bool top_heatbath; /**< the top level's sweeps: heat bath, else Metropolis */
   double K;        /**< coupling of the sweeps */
 } invrg_dream_refine;
 

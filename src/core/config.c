@@ -185,6 +185,9 @@ static const char *const mc_algorithms[] = {[INVRG_MC_WOLFF] = "wolff", [INVRG_M
 static const char *const refine_algorithms[] = {[INVRG_REFINE_HEATBATH] = "heatbath",
                                                 [INVRG_REFINE_METROPOLIS] = "metropolis",
                                                 [INVRG_REFINE_METROPOLIS + 1] = NULL};
+static const char *const refine_top_algorithms[] = {
+    [INVRG_REFINE_TOP_SAME] = "", [INVRG_REFINE_TOP_HEATBATH] = "heatbath",
+    [INVRG_REFINE_TOP_METROPOLIS] = "metropolis", [INVRG_REFINE_TOP_METROPOLIS + 1] = NULL};
 static const char *const random_bits_names[] = {[INVRG_RANDOM_BITS_WORDS] = "words",
                                                 [INVRG_RANDOM_BITS_PLANES] = "planes",
                                                 [INVRG_RANDOM_BITS_PLANES + 1] = NULL};
@@ -440,6 +443,15 @@ static const invrg_nl_key dream_keys[] = {
      .string_size = INVRG_NAME_LEN, .default_text = "'heatbath'", .choices = refine_algorithms,
      INDEX(dream.refine_algorithm_kind),
      .description = "the refining sweeps: heatbath or metropolis (checkerboard, multispin)"},
+    {.name = "refine_top_sweeps", .type = INVRG_NL_INT, SCALAR, AT(dream.refine_top_sweeps),
+     .default_text = "-1", .min = -1, .max = 1 << 20,
+     .description = "refined dreams: sweeps of the top level instead of refine_sweeps (-1: "
+                    "refine_sweeps; the levels below keep refine_sweeps)"},
+    {.name = "refine_top_algorithm", .type = INVRG_NL_STRING, SCALAR,
+     AT(dream.refine_top_algorithm), .string_size = INVRG_NAME_LEN, .default_text = "''",
+     .choices = refine_top_algorithms, INDEX(dream.refine_top_algorithm_kind),
+     .description = "the top level's refining sweeps: heatbath or metropolis ('' = "
+                    "refine_algorithm)"},
     {.name = "refine_beta", .type = INVRG_NL_REAL, SCALAR, AT(dream.refine_beta),
      .default_text = "0.44068679350977147", .min = -INFINITY, .max = INFINITY,
      .validate = validate_positive,

@@ -202,10 +202,13 @@ static invrg_err check_lattice_keys(const invrg_run *run, const invrg_model *m, 
   const invrg_config_dream *d = &cfg->dream;
   const bool packed = d->lattice_kind == INVRG_MC_LATTICE_PACKED;
   const int P = run->groups->ranks_per_group;
-  const bool refined = d->refine_sweeps > 0 || d->compatible_sweeps > 0;
+  const bool refined = d->refine_sweeps > 0 || d->compatible_sweeps > 0 ||
+                       d->refine_top_sweeps > 0;
   if (refined && !packed)
     found = invrg_config_input_error(cfg, "dream",
-                                     d->refine_sweeps > 0 ? "refine_sweeps" : "compatible_sweeps",
+                                     d->refine_sweeps > 0       ? "refine_sweeps"
+                                     : d->refine_top_sweeps > 0 ? "refine_top_sweeps"
+                                                                : "compatible_sweeps",
                                      "refined dreams sweep packed levels: set lattice = 'packed'");
   if (refined && d->refine_from > d->levels)
     found = invrg_config_input_error(cfg, "dream", "refine_from",
@@ -539,11 +542,16 @@ static invrg_err job_buffers(dream_job *job) {
       int8_levels |= UINT64_C(1) << l;
   INVRG_CALL(invrg_dream_levels_create(g, job->levels, halo, packed, planes, int8_levels, job->m,
                                        job->m_small, job->n_small, &job->lv));
-  const invrg_dream_refine refine = {(int)cfg->dream.compatible_sweeps,
-                                     (uint64_t)cfg->run.seed,
-                                     (int)cfg->dream.refine_sweeps, (int)cfg->dream.refine_from,
-                                     cfg->dream.refine_algorithm_kind == INVRG_REFINE_HEATBATH,
-                                     cfg->dream.refine_beta};
+  const invrg_config_dream *d = &cfg->dream;
+  const bool heatbath = d->refine_algorithm_kind == INVRG_REFINE_HEATBATH;
+  const invrg_dream_refine refine = {
+      .compatible = (int)d->compatible_sweeps, .seed = (uint64_t)cfg->run.seed,
+      .sweeps = (int)d->refine_sweeps, .from = (int)d->refine_from, .heatbath = heatbath,
+      .top_sweeps = (int)(d->refine_top_sweeps >= 0 ? d->refine_top_sweeps : d->refine_sweeps),
+      .top_heatbath = d->refine_top_algorithm_kind == INVRG_REFINE_TOP_SAME
+                          ? heatbath
+                          : d->refine_top_algorithm_kind == INVRG_REFINE_TOP_HEATBATH,
+      .K = d->refine_beta};
   invrg_dream_levels_set_refine(&job->lv, &refine);
   INVRG_CALL(invrg_dream_levels_set_top_sw(&job->lv, g, (int)cfg->dream.top_sw_sweeps,
                                            cfg->dream.refine_beta, (uint64_t)cfg->run.seed));

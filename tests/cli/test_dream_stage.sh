@@ -6,6 +6,21 @@ dream_input() { # dream_input <file> <output> <dream keys> [other groups]
   printf "&run stages = 'dream', output = '%s', seed = 21, log_level = 'warn' /\n&dream %s /\n&analyze operators = 'swendsen', 'paper36', jackknife_blocks = 8 /\n%s\n" \
     "$2" "$3" "${4:-}" > "$1"
 }
+only_top_changed() { # only_top_changed <what> <run>:<run with top sweeps> ...
+  "$PYTHON" -c "
+import h5py, numpy as np, sys
+ok = True
+for pair in sys.argv[1:]:
+    a, b = (h5py.File(f, 'r') for f in pair.split(':'))
+    below = np.array_equal(a['dream/L8/configs'][()], b['dream/L8/configs'][()])
+    top = not np.array_equal(a['dream/L32/configs'][()], b['dream/L32/configs'][()])
+    energy = a['dream/L32'].attrs['energy'] != b['dream/L32'].attrs['energy']
+    print('ok' if below and top and energy else 'FAIL', f': {b.filename}: L = 8 as in {a.filename}, L = 32 and its E/N not')
+    ok &= below and top and energy
+sys.exit(0 if ok else 1)" "${@:2}" \
+    && pass "$1 change the top level and nothing below" \
+    || fail "$1: not the top level alone changed"
+}
 keys="model = 'sym3', params = 0.5459, 0.62776, 1.40962, levels = 5, n_samples = 64, measure_from = 2, save_levels = 3, 5, save_max = 10"
 dream_input d1.nml d1.h5 "$keys"
 expect_status 0 "dream on 1 rank" -- "$INVRG" d1.nml
@@ -52,6 +67,26 @@ print('ok' if configs and energy else 'FAIL', ': refined L = 8 and 32 differ, an
 sys.exit(0 if configs and energy else 1)" \
   && pass "refined dreams differ from the unrefined ones (configurations, energies)" \
   || fail "refined dreams: the sweeps changed nothing"
+# the top level's own sweeps (refine_top_sweeps, refine_top_algorithm): the same on every layout;
+# equal to refine_sweeps when they say the same; they change the top level alone; alone, they
+# refine the top level of an otherwise unrefined dream
+dream_input rt1.nml rt1.h5 "$rk, refine_top_sweeps = 5, refine_top_algorithm = 'metropolis'"
+expect_status 0 "refined dream with Metropolis sweeps at the top on 1 rank" -- "$INVRG" rt1.nml
+dream_input rtg4.nml rtg4.h5 "$rk, refine_top_sweeps = 5, refine_top_algorithm = 'metropolis'" "&parallel ranks_per_group = 4, grid = 2, 2 /"
+expect_status 0 "refined dream with Metropolis sweeps at the top on a group of 4" -- "$MPIEXEC" -n 4 "$INVRG" rtg4.nml
+"$PYTHON" "$SOURCE_DIR/tests/cli/compare_runs.py" rt1.h5 rtg4.h5 > cmp.txt 2>&1
+grep -q "1 differ: \['config/run@output'\]" cmp.txt \
+  && pass "refine_top_sweeps: a group of 4 equals 1 rank bit for bit but for the output name" \
+  || { fail "refine_top_sweeps: a group of 4 differs from 1 rank"; cat cmp.txt; }
+dream_input rts.nml rts.h5 "$rk, refine_top_sweeps = 3, refine_top_algorithm = 'heatbath'"
+expect_status 0 "refined dream whose top keys repeat refine_sweeps" -- "$INVRG" rts.nml
+"$PYTHON" "$SOURCE_DIR/tests/cli/compare_runs.py" r1.h5 rts.h5 > cmp.txt 2>&1
+grep -q "3 differ: \['config/dream@refine_top_algorithm', 'config/dream@refine_top_sweeps', 'config/run@output'\]" cmp.txt \
+  && pass "refine_top_sweeps = refine_sweeps: the same run but for the keys" \
+  || { fail "refine_top_sweeps = refine_sweeps changed the run"; cat cmp.txt; }
+dream_input rto.nml rto.h5 "$keys, lattice = 'packed', random_bits = 'planes', refine_top_sweeps = 3, refine_from = 3"
+expect_status 0 "a dream refined at the top only" -- "$INVRG" rto.nml
+only_top_changed refine_top_sweeps r1.h5:rt1.h5 r0.h5:rto.h5
 # Swendsen–Wang sweeps at the top (top_sw_sweeps): the same on every layout, int8 levels swept in
 # place and packed ones through an int8 copy; with random_bits = 'words' the same dreams on both
 tk="$keys, top_sw_sweeps = 2"
@@ -78,19 +113,7 @@ grep -q "2 differ: \['config/dream@lattice', 'config/run@output'\]" cmp.txt \
   && pass "top_sw_sweeps: packed levels equal int8 levels but for the keys ($(tail -1 cmp.txt))" \
   || { fail "top_sw_sweeps: packed levels differ from int8 levels"; cat cmp.txt; }
 # the sweeps change the top level only: L = 8 (level 3) as without them, L = 32 not
-"$PYTHON" -c "
-import h5py, numpy as np, sys
-ok = True
-for a, b in (('d1.h5', 't1.h5'), ('r1.h5', 'tr1.h5')):
-    a, b = h5py.File(a, 'r'), h5py.File(b, 'r')
-    below = np.array_equal(a['dream/L8/configs'][()], b['dream/L8/configs'][()])
-    top = not np.array_equal(a['dream/L32/configs'][()], b['dream/L32/configs'][()])
-    energy = a['dream/L32'].attrs['energy'] != b['dream/L32'].attrs['energy']
-    print('ok' if below and top and energy else 'FAIL', f': {b.filename}: L = 8 as in {a.filename}, L = 32 and its E/N not')
-    ok &= below and top and energy
-sys.exit(0 if ok else 1)" \
-  && pass "top_sw_sweeps change the top level and nothing below" \
-  || fail "top_sw_sweeps: not the top level alone changed"
+only_top_changed top_sw_sweeps d1.h5:t1.h5 r1.h5:tr1.h5
 # with 100 heat-bath sweeps per level a dream is Ising at K_c: E/N and C/N at L = 8 and 16 against
 # the exact torus, within 3.2 sigma each (family-wise 0.5 % over the four)
 dream_input rphys.nml rphys.h5 "model = 'sym3', params = 0.5459, 0.62776, 1.40962, levels = 4, n_samples = 4000, measure_from = 3, lattice = 'packed', refine_sweeps = 100" "&parallel ranks_per_group = 1 /"
@@ -326,6 +349,8 @@ sed "s/conv.h5/conv7.h5/; s/conv_kernel = 3/conv_kernel = 7/; s/conv_channels = 
 expect_status 0 "train a tiny conv k = 7 model" -- "$INVRG" conv7.nml
 bad "refine_sweeps on int8 levels" "$keys, refine_sweeps = 2" "refined dreams sweep packed levels: set lattice = 'packed'"
 bad "compatible_sweeps on int8 levels" "$keys, compatible_sweeps = 2" "refined dreams sweep packed levels: set lattice = 'packed'"
+bad "refine_top_sweeps on int8 levels" "$keys, refine_top_sweeps = 2" "refined dreams sweep packed levels: set lattice = 'packed'"
+expect_grep err.txt "bad.nml:2:$(awk 'NR == 2 { print index($0, "refine_top_sweeps") }' bad.nml): error" "refine_top_sweeps on int8 levels: the error points at the key"
 bad "refine_from above levels" "$keys, lattice = 'packed', refine_sweeps = 2, refine_from = 9" "refine_from = 9 is above levels = 5"
 bad "top_sw_sweeps beyond 2^31 sites per rank" "model = 'sym3', params = 1, 1, 1, levels = 16, lattice = 'packed', top_sw_sweeps = 1" "Swendsen-Wang handles fewer than 2^31 sites per rank; the top level (L = 65536)"
 bad "top_sw_sweeps negative" "$keys, top_sw_sweeps = -1" "key 'top_sw_sweeps' must be between 0 and"
