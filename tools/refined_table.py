@@ -1,0 +1,119 @@
+#!/usr/bin/python3
+"""The refined-dream study's tables from run files (docs/refined_dreams.md).
+
+One row per run file: the dreamed top level (or --L) against the exact L x L torus (E/N, C/N)
+and the L -> infinity values of V4 and xi2/L, chi / L^{7/4}, and the core time per sample of
+the dream stage (its wall time x the ranks / the samples: every rank dreams).
+
+    tools/refined_table.py [--L L] [--gamma] label=run.h5 ...
+
+--gamma adds gamma/nu from ln chi = a + (gamma/nu) ln L, a weighted least-squares fit over the
+rows (independent runs, one size each: the issue's "fixed number of refined levels").
+"""
+import argparse
+import math
+import sys
+
+import numpy as np
+
+import invrg_io
+
+V4_STAR = 1.1679229     # <m^4> / <m^2>^2 of the critical torus, L -> infinity
+XI_STAR = 0.9050488     # xi2/L of the critical torus, L -> infinity
+GAMMA_NU = 7 / 4
+
+
+def row(label, path, L=None):
+    """The values of one run file's level L (default: the largest dreamed)."""
+    f = invrg_io.open_run(path).h5
+    sizes = sorted(int(k[1:]) for k in f['dream'].keys() if k.startswith('L'))
+    L = L or sizes[-1]
+    d, c = f[f'dream/L{L}'].attrs, f[f'corr/dream/L{L}'].attrs
+    run = f['run'].attrs
+    stage = list(run['stages']).index('dream')
+    exact = invrg_io.exact_torus(L)
+    n = int(d['n_samples'])
+    return {
+        'label': label, 'L': L, 'n': n,
+        'E': d['energy'], 'E_err': d['energy_err'], 'E_exact': exact['energy'],
+        'C': d['specific_heat'], 'C_err': d['specific_heat_err'], 'C_exact': exact['specific_heat'],
+        'V4': d['V4'], 'V4_err': d['V4_err'],
+        'xi': c['xi2_over_L'], 'xi_err': c['xi2_over_L_err'],
+        'chi': d['chi'], 'chi_err': d['chi_err'],
+        'ms': 1e3 * run['stage_seconds'][stage] * run['nranks'] / n,
+    }
+
+
+def fmt(value, err):
+    """value(err) with two digits of the error."""
+    if not err > 0:
+        return f'{value:.6g}'
+    digits = max(0, 1 - math.floor(math.log10(err)))
+    scaled = round(err * 10**digits)
+    return f'{value:.{digits}f}({scaled})'
+
+
+def table(rows):
+    print('| run | L | samples | E/N | bias | dev | C/N | bias | V4 | xi2/L '
+          '| chi/L^(7/4) | ms per sample |')
+    print('|---|---|---|---|---|---|---|---|---|---|---|---|')
+    for r in rows:
+        scale = r['L'] ** GAMMA_NU
+        print(f"| {r['label']} | {r['L']} | {r['n']} | {fmt(r['E'], r['E_err'])} "
+              f"| {100 * (r['E'] - r['E_exact']) / abs(r['E_exact']):+.3f} % "
+              f"| {(r['E'] - r['E_exact']) / r['E_err']:+.1f} sigma "
+              f"| {fmt(r['C'], r['C_err'])} | {100 * (r['C'] - r['C_exact']) / r['C_exact']:+.1f} % "
+              f"| {fmt(r['V4'], r['V4_err'])} | {fmt(r['xi'], r['xi_err'])} "
+              f"| {fmt(r['chi'] / scale, r['chi_err'] / scale)} | {r['ms']:.3g} |")
+    print(f'(E/N and C/N against the exact torus of each L, bias = (value - exact) / |exact|: '
+          f'negative E/N is too ordered; V4* = {V4_STAR}, xi2/L* = {XI_STAR}; dev: the bias '
+          f'over its error)')
+
+
+def gamma_over_nu(rows):
+    """gamma/nu and its error from ln chi = a + b ln L, weights 1/sigma(ln chi)^2."""
+    x = np.log([r['L'] for r in rows])
+    y = np.log([r['chi'] for r in rows])
+    w = np.array([(r['chi'] / r['chi_err'])**2 for r in rows])
+    A = np.vstack([np.ones_like(x), x]).T
+    cov = np.linalg.inv(A.T @ (A * w[:, None]))
+    a, b = cov @ (A.T @ (w * y))
+    chi2 = float(np.sum(w * (y - a - b * x)**2))
+    dof = len(rows) - 2
+    return b, math.sqrt(cov[1, 1]), chi2 / dof if dof > 0 else float('nan')
+
+
+def dof_ok(rows):
+    return len(rows) > 2
+
+
+def main(argv):
+    p = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
+    p.add_argument('--L', type=int, default=None, help='the level to show (default: the top)')
+    p.add_argument('--gamma', action='store_true', help='fit gamma/nu over the rows')
+    p.add_argument('runs', nargs='+', help='label=run.h5 (or run.h5)')
+    args = p.parse_args(argv)
+    try:
+        rows = []
+        for spec in args.runs:
+            label, _, path = spec.rpartition('=')
+            rows.append(row(label or path, path, args.L))
+    except (OSError, KeyError, ValueError, invrg_io.FormatError) as e:
+        msg = e.args[0] if isinstance(e, KeyError) and e.args else e
+        print(f'refined_table.py: error: {spec}: {msg} (a run file of stage dream?)',
+              file=sys.stderr)
+        return 2
+    if args.gamma and len({r['L'] for r in rows}) < 2:
+        print('refined_table.py: error: --gamma needs runs of two sizes or more', file=sys.stderr)
+        return 2
+    table(rows)
+    if args.gamma:
+        b, err, chi2 = gamma_over_nu(rows)
+        print(f'gamma/nu = {fmt(b, err)} from L = {rows[0]["L"]} ... {rows[-1]["L"]} '
+              f'({len(rows)} sizes, ' + (f'chi2/dof {chi2:.2f}' if dof_ok(rows) else 'no dof')
+              + '; exact 1.75)')
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main(sys.argv[1:]))
