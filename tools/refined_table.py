@@ -6,9 +6,12 @@ and the L -> infinity values of V4 and xi2/L, chi / L^{7/4}, and the core time p
 the dream stage (its wall time x the ranks / the samples: every rank dreams).
 
     tools/refined_table.py [--L L] [--gamma] label=run.h5 ...
+    tools/refined_table.py --G 1,2,4,... [--L L] reference=run.h5 label=run.h5 ...
 
 --gamma adds gamma/nu from ln chi = a + (gamma/nu) ln L, a weighted least-squares fit over the
-rows (independent runs, one size each: the issue's "fixed number of refined levels").
+rows (independent runs, one size each, e.g. dreamed the same number of levels from their seeds).
+--G prints G(r) along the axes instead (runs made with &analyze correlation_functions, dreams
+or Monte Carlo), each run's deviation from the first one's in units of the combined error.
 """
 import argparse
 import math
@@ -70,6 +73,36 @@ def table(rows):
           f'over its error)')
 
 
+def correlations(label, path, L, radii):
+    """G(r) along the axes at @p radii (correlation_functions) of a dream's or a Monte Carlo
+    run's size L (default: the largest)."""
+    f = invrg_io.open_run(path).h5
+    source = 'dream' if 'dream' in f['corr'] else 'mc'
+    sizes = sorted(int(k[1:]) for k in f[f'corr/{source}'].keys() if k.startswith('L'))
+    g = f[f'corr/{source}/L{L or sizes[-1]}']
+    G, err = g['G_axis'][()], g['G_axis_err'][()]
+    return {'label': label, 'L': L or sizes[-1], 'G': [G[r] for r in radii],
+            'err': [err[r] for r in radii]}
+
+
+def correlation_table(rows, radii):
+    """G(r) of every run and its deviation from the first run's in combined errors."""
+    print('| run | L | ' + ' | '.join(f'G({r})' for r in radii) + ' |')
+    print('|---|---|' + '---|' * len(radii))
+    ref = rows[0]
+    for r in rows:
+        cells = []
+        for i in range(len(radii)):
+            cell = fmt(r['G'][i], r['err'][i])
+            if r is not ref:
+                dev = (r['G'][i] - ref['G'][i]) / math.hypot(r['err'][i], ref['err'][i])
+                cell += f' ({dev:+.1f} sigma)'
+            cells.append(cell)
+        print(f"| {r['label']} | {r['L']} | " + ' | '.join(cells) + ' |')
+    print(f"(G(r) along the axes; in parentheses the deviation from {ref['label']} in units of "
+          f"the combined error)")
+
+
 def gamma_over_nu(rows):
     """gamma/nu and its error from ln chi = a + b ln L, weights 1/sigma(ln chi)^2."""
     x = np.log([r['L'] for r in rows])
@@ -91,18 +124,26 @@ def main(argv):
     p = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
     p.add_argument('--L', type=int, default=None, help='the level to show (default: the top)')
     p.add_argument('--gamma', action='store_true', help='fit gamma/nu over the rows')
+    p.add_argument('--G', metavar='R,R,...', default=None,
+                   help='instead: G(r) at these distances (runs with correlation_functions; '
+                        'Monte Carlo runs too), against the first run')
     p.add_argument('runs', nargs='+', help='label=run.h5 (or run.h5)')
     args = p.parse_args(argv)
     try:
+        radii = [int(r) for r in args.G.split(',')] if args.G else None
         rows = []
         for spec in args.runs:
             label, _, path = spec.rpartition('=')
-            rows.append(row(label or path, path, args.L))
+            rows.append(correlations(label or path, path, args.L, radii) if radii
+                        else row(label or path, path, args.L))
     except (OSError, KeyError, ValueError, invrg_io.FormatError) as e:
         msg = e.args[0] if isinstance(e, KeyError) and e.args else e
         print(f'refined_table.py: error: {spec}: {msg} (a run file of stage dream?)',
               file=sys.stderr)
         return 2
+    if radii:
+        correlation_table(rows, radii)
+        return 0
     if args.gamma and len({r['L'] for r in rows}) < 2:
         print('refined_table.py: error: --gamma needs runs of two sizes or more', file=sys.stderr)
         return 2

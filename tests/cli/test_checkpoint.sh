@@ -86,6 +86,26 @@ for stage in train dream; do
     "${stage}ref/out.h5" "${stage}stop/out.h5"
 done
 
+# --- a refined dream from Monte Carlo seeds (start = 'mc', sweeps below and at the top, packed
+# levels split over a group of 2), stopped in both stages and resumed on 2 ranks, against 1 rank
+mkdir refref refstop
+cat > refref/run.nml <<'NML'
+&run stages = 'mc', 'dream', output = 'out.h5', seed = 6 /
+&mc L = 4, algorithm = 'wolff', n_chains = 2, n_therm = 20, n_samples = 16, sample_every = 3,
+    save_configs = T /
+&dream model = 'sym3', params = 0.55, 0.63, 1.41, levels = 6, n_samples = 30, start = 'mc',
+    start_L = 4, measure_from = 3, lattice = 'packed', random_bits = 'planes',
+    refine_sweeps = 2, refine_top_sweeps = 3, refine_top_algorithm = 'metropolis' /
+&analyze jackknife_blocks = 3, mcrg_levels = 2 /
+NML
+printf '&parallel dream_ranks_per_group = 2 /\n' | cat refref/run.nml - > refstop/run.nml
+expect_status 0 "uninterrupted refined dream on 1 rank" -- sh -c "cd refref && \"$INVRG\" run.nml"
+stop_chain refstop 4 2
+grep -qx dream refstop/stops && pass "refined dream: stopped in stage dream" \
+  || fail "refined dream: no stop in stage dream ($(tr '\n' ' ' < refstop/stops))"
+expect_identical "refined dream stopped and resumed on a group of 2 = uninterrupted on 1 rank" \
+  refref/out.h5 refstop/out.h5
+
 # --- Swendsen–Wang on a lattice split over 2 ranks, with MCRG and correlations; resumed with
 # two groups of one rank, with periodic checkpoints, then on one rank
 cat > sw.nml <<'NML'
