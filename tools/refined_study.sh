@@ -3,16 +3,17 @@
 # with other settings and prints the tables with tools/refined_table.py.
 #
 #   tools/refined_study.sh <part> [out dir]
-#   part: schedule | seeds | models | gamma | correlations | cost | all
+#   part: schedule | seeds | models | gamma | wolff | correlations | cost | all
 #
 # INVRG (default build/invrg), RANKS (default 2) and MPIEXEC (default mpiexec) may be set.
 # schedule: the sweeps per level and at the top at 256² (4000 samples) and 1024² (2000);
 # seeds: the side L0 of the Monte Carlo seeds at 1024²; models: the published sym3 against
 # sym3 and sym5 fitted by this code; gamma: gamma/nu from 64² … 4096², four refined levels each;
-# correlations: G(r) at 256² against Wolff Monte Carlo; cost: per independent sample (below).
+# wolff: Wolff ensembles of 64² … 1024², their reference; correlations: G(r) at 256² against
+# Wolff; cost: per independent sample (below).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
-part=${1:?usage: refined_study.sh schedule|seeds|models|gamma|correlations|cost|all [out dir]}
+part=${1:?usage: refined_study.sh schedule|seeds|models|gamma|wolff|correlations|cost|all [out dir]}
 out=${2:-refined_study}
 INVRG=${INVRG:-$here/../build/invrg}
 RANKS=${RANKS:-2}
@@ -91,6 +92,20 @@ gamma() { # L = 64 … 4096, each from seeds of L/16: four dreamed and refined l
   table --gamma "${rows[@]}"
 }
 
+wolff() { # Wolff ensembles at K_c, L = 64 … 1024 (2 chains x 1000 samples, 40 cluster updates
+  # apart: 8 sweeps or more, against 2 tau_int(E) <= 9.6), the reference of gamma's sizes
+  local rows=()
+  for level in 6 7 8 9 10; do
+    local L=$((1 << level))
+    [ -e "wolff$L.h5" ] || "$MPIEXEC" -n "$RANKS" "$INVRG" "$r256" --set "run.stages='mc'" \
+      --set "mc.L=$L" --set "mc.n_chains=2" --set "mc.n_therm=2000" --set "mc.n_samples=1000" \
+      --set "mc.sample_every=40" --set "mc.save_configs=F" --set "analyze.mcrg_on_mc=F" \
+      --set "run.seed=$((100 + level))" --set "run.output='wolff$L.h5'" > "wolff$L.log" 2>&1
+    rows+=("Wolff=wolff$L.h5")
+  done
+  table "${rows[@]}"
+}
+
 correlations() { # G(r) at 256² of the recommended schedule (two seeds) and of 64 heat-bath
   # sweeps per level, against Wolff Monte Carlo (8000 samples, 20 cluster updates apart: about 5
   # sweeps, against tau_int(|m|) = 1.8)
@@ -167,7 +182,7 @@ PY
 }
 
 case $part in
-  schedule | seeds | models | gamma | correlations | cost) $part ;;
-  all) schedule; seeds; models; gamma; correlations; cost ;;
+  schedule | seeds | models | gamma | wolff | correlations | cost) $part ;;
+  all) schedule; seeds; models; gamma; wolff; correlations; cost ;;
   *) echo "refined_study.sh: unknown part '$part'" >&2; exit 2 ;;
 esac

@@ -3,7 +3,8 @@
 
 One row per run file: the dreamed top level (or --L) against the exact L x L torus (E/N, C/N)
 and the L -> infinity values of V4 and xi2/L, chi / L^{7/4}, and the core time per sample of
-the dream stage (its wall time x the ranks / the samples: every rank dreams).
+the dream stage (its wall time x the ranks / the samples: every rank dreams). A run file without
+dreams gives its Monte Carlo's largest size (or --L): the reference ensembles.
 
     tools/refined_table.py [--L L] [--gamma] label=run.h5 ...
     tools/refined_table.py --G 1,2,4,... [--L L] reference=run.h5 label=run.h5 ...
@@ -27,13 +28,15 @@ GAMMA_NU = 7 / 4
 
 
 def row(label, path, L=None):
-    """The values of one run file's level L (default: the largest dreamed)."""
+    """The values of one run file's size L (default: the largest): of its dreams, or of its
+    Monte Carlo if it has no dreams (a reference ensemble)."""
     f = invrg_io.open_run(path).h5
-    sizes = sorted(int(k[1:]) for k in f['dream'].keys() if k.startswith('L'))
+    source = 'dream' if 'dream' in f else 'mc'
+    sizes = sorted(int(k[1:]) for k in f[source].keys() if k.startswith('L'))
     L = L or sizes[-1]
-    d, c = f[f'dream/L{L}'].attrs, f[f'corr/dream/L{L}'].attrs
+    d, c = f[f'{source}/L{L}'].attrs, f[f'corr/{source}/L{L}'].attrs
     run = f['run'].attrs
-    stage = list(run['stages']).index('dream')
+    stage = list(run['stages']).index(source)
     exact = invrg_io.exact_torus(L)
     n = int(d['n_samples'])
     return {

@@ -20,6 +20,9 @@ typedef struct {
   hid_t dset;          /**< /mc/L<L>/configs */
   bool packed_format;  /**< stored 8 spins per byte */
   int64_t n, L;        /**< configurations, their side */
+  /** τ_int of E and |m| of the seeds' series in samples (/mc/L<L> energy_tau_int,
+   *  abs_m_tau_int; NaN if the file has none): about 0.5 when they are independent */
+  double tau_energy, tau_abs_m;
 } invrg_seed_configs;
 
 /**

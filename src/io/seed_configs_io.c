@@ -2,12 +2,26 @@
  * (seed_configs_io.h). */
 #include "invrg/seed_configs_io.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "invrg/configs_io.h"
 #include "invrg/h5util.h"
+
+/* A scalar double attribute @p name of @p group of @p file, or NaN if there is none. */
+static double optional_attr(hid_t file, const char *group, const char *name) {
+  double value = NAN;
+  if (H5Lexists(file, group, H5P_DEFAULT) <= 0 ||
+      H5Aexists_by_name(file, group, name, H5P_DEFAULT) <= 0)
+    return value;
+  hid_t a = H5Aopen_by_name(file, group, name, H5P_DEFAULT, H5P_DEFAULT);
+  if (a < 0) return value;
+  if (H5Aread(a, H5T_NATIVE_DOUBLE, &value) < 0) value = NAN;
+  H5Aclose(a);
+  return value;
+}
 
 /* /mc/L<L>/configs of @p file, with its shape; input error naming &dream start_L if missing. */
 static invrg_err open_dataset(const invrg_config *cfg, hid_t file, const char *name,
@@ -75,6 +89,10 @@ invrg_err invrg_seed_configs_open(const invrg_config *cfg, hid_t run_file,
     name = cfg->run.output;
   }
   INVRG_CALL(open_dataset(cfg, file, name, s));
+  char group[64];
+  snprintf(group, sizeof group, "mc/L%lld", (long long)cfg->dream.start_L);
+  s->tau_energy = optional_attr(file, group, "energy_tau_int");
+  s->tau_abs_m = optional_attr(file, group, "abs_m_tau_int");
 cleanup:
   if (err != INVRG_SUCCESS) invrg_seed_configs_close(s);
   return err;

@@ -502,6 +502,26 @@ static void job_sizes(invrg_run *run, dream_job *job) {
   job->seeds = (invrg_seed_configs){.file = -1, .dset = -1};
 }
 
+/* The seeds and how independent they are: τ_int of their E and |m| in samples is 1/2 for
+ * independent seeds, and 1/2 + ρ/(1 − ρ) for seeds one sample apart with correlation ρ; seeds
+ * spaced by 2 τ of the chain have ρ = e^−2, τ_int = 0.66. Above 0.75, neighbouring dreams share
+ * their long-distance structure and the dream's error bars come out too small. */
+static void log_seeds(const invrg_seed_configs *s, int level) {
+  invrg_log(INVRG_LOG_INFO, "dream seeds: %lld Monte Carlo configurations of %lld x %lld (level "
+            "%d), sample j from configuration j; tau_int of their E and |m|: %.2f and %.2f "
+            "samples (0.5: independent)", (long long)s->n, (long long)s->L, (long long)s->L,
+            level, s->tau_energy, s->tau_abs_m);
+  const double tau = fmax(s->tau_energy, s->tau_abs_m);
+  if (isnan(tau))
+    invrg_log(INVRG_LOG_WARN, "dream seeds: their file has no tau_int of E and |m| (/mc/L%lld "
+              "energy_tau_int, abs_m_tau_int): make sure they are independent", (long long)s->L);
+  else if (tau > 0.75)
+    invrg_log(INVRG_LOG_WARN, "dream seeds: neighbouring seeds are correlated (tau_int %.2f "
+              "samples > 0.75): space them by 2 tau_int of their chain or more (&mc "
+              "sample_every), or neighbouring dreams share their long-distance structure and "
+              "the error bars come out too small", tau);
+}
+
 /* The models and their work spaces. */
 static invrg_err job_models(dream_job *job) {
   invrg_err err = INVRG_SUCCESS;
@@ -513,9 +533,7 @@ static invrg_err job_models(dream_job *job) {
   INVRG_CALL(small_kernel_model(job->run, job->m, &job->m_small, &job->n_small));
   if (job->seed_level > 0) {
     INVRG_CALL(invrg_seed_configs_open(job->run->cfg, job->run->file->file, &job->seeds));
-    invrg_log(INVRG_LOG_INFO, "dream seeds: %lld Monte Carlo configurations of %lld x %lld "
-              "(level %d), sample j from configuration j", (long long)job->seeds.n,
-              (long long)job->seeds.L, (long long)job->seeds.L, job->seed_level);
+    log_seeds(&job->seeds, job->seed_level);
   }
   if (job->m_small != NULL) {
     invrg_log(INVRG_LOG_INFO, "small_kernel_start = 'paper': levels 1 .. %d with %s (k = 3)",

@@ -165,6 +165,26 @@ same = np.array_equal(a['dream/L64/configs'][()], b['dream/L64/configs'][()])
 no_small = 'dream/L16' not in a and 'dream/L32' in a
 print('ok' if same and no_small else 'FAIL', ': start_file gives the same dreams; levels from 32 measured')
 sys.exit(0 if same and no_small else 1)" && pass "start_file seeds" || fail "start_file seeds"
+# the seeds' independence, from their measured tau_int (400 samples a chain): Swendsen–Wang
+# every 8 sweeps (0.57 samples: no warning), heat bath every sweep (16 samples: a warning), a
+# start_file whose tau_int was removed (a warning that asks to check)
+for v in "indep:sw:8:no" "corr:heatbath:1:yes"; do
+  IFS=: read -r name algo every warns <<< "$v"
+  dream_input $name.nml $name.h5 "$sk" "&mc L = 16, n_chains = 4, n_therm = 50, n_samples = 400, sample_every = $every, algorithm = '$algo', save_configs = T /"
+  sed -i "s/stages = 'dream'/stages = 'mc', 'dream'/" $name.nml
+  expect_status 0 "seeds by $algo every $every sweeps" -- "$INVRG" $name.nml
+  if grep -q "neighbouring seeds are correlated" err.txt; then got=yes; else got=no; fi
+  [ $got = $warns ] && pass "seeds by $algo every $every sweeps: correlation warning $got" \
+    || { fail "seeds by $algo every $every sweeps: correlation warning $got, expected $warns"; cat err.txt; }
+done
+cp indep.h5 notau.h5
+"$PYTHON" -c "
+import h5py
+g = h5py.File('notau.h5', 'r+')['mc/L16']
+del g.attrs['energy_tau_int'], g.attrs['abs_m_tau_int']"
+dream_input nt.nml nt.h5 "$sk, start_file = 'notau.h5'"
+expect_status 0 "seeds from a file without tau_int" -- "$INVRG" nt.nml
+expect_grep err.txt "their file has no tau_int of E and |m|" "seeds without tau_int: a warning asks to check them"
 dream_input dp.nml dp.h5 "$keys" "&output configs_format = 'packed' / &parallel ranks_per_group = 2 /"
 expect_status 0 "dream with packed configurations on a group of 2" -- "$MPIEXEC" -n 2 "$INVRG" dp.nml
 s7="model = 'sym7', params = 0.2, 0.3, 0.9, 0.05, 0.02, 0.01, 0.01, 0, 0.01, 0.02, levels = 5, n_samples = 16, measure_from = 2, save_levels = 5"

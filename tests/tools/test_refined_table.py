@@ -1,8 +1,8 @@
 #!/usr/bin/python3
 """Tests tools/refined_table.py on two small refined dreams that the test makes with invrg
-(Wolff seeds of 4², dreamed to 16² and 32²): the table's E/N and C/N biases against the exact
-torus of tools/invrg_io.py (signs: too ordered is negative), chi / L^{7/4} and the cost per
-sample from the run file's attributes; gamma/nu of --gamma against the closed form of a
+(Wolff seeds of 4², dreamed to 16² and 32²) and a Monte Carlo run: the table's E/N and C/N
+biases against the exact torus of tools/invrg_io.py (signs: too ordered is negative), chi /
+L^{7/4} and the cost per sample from the run file's attributes; gamma/nu of --gamma against the closed form of a
 two-point fit (slope and error of ln chi over ln L); exit 2 with one line on bad input.
 Environment (set by CTest): SOURCE_DIR, PYTHON, INVRG, MPIEXEC. Prints one ok/FAIL per check.
 """
@@ -85,6 +85,20 @@ with tempfile.TemporaryDirectory() as tmp:
         check(abs(value - chi) <= 0.5 * unit,
               f"{label}: chi/L^(7/4) {c[10]} (expected {chi:.5g})")
         check(abs(float(c[11]) - ms) <= 0.01 * ms, f"{label}: ms per sample {c[11]} ({ms:.3g})")
+    # a Monte Carlo run file (no dreams): its largest size, the reference ensembles' rows
+    mc = Path(tmp) / "mc.h5"
+    mc.with_suffix(".nml").write_text("&run stages = 'mc', output = 'mc.h5', seed = 3, "
+                                      "log_level = 'warn' /\n&mc L = 4, 8, n_samples = 50 /\n"
+                                      "&analyze mcrg_on_mc = F, jackknife_blocks = 5 /\n")
+    subprocess.run([INVRG, str(mc.with_suffix(".nml"))], cwd=tmp, check=True)
+    c = cells(table("ref=" + str(mc)).stdout, "ref")
+    with h5py.File(mc, "r") as f:
+        m = f["mc/L8"].attrs
+        exact = invrg_io.exact_torus(8)
+        e_bias = 100 * (m["energy"] - exact["energy"]) / abs(exact["energy"])
+        n = int(m["n_samples"])
+    check(c[1] == "8" and c[2] == str(n) and c[4] == f"{e_bias:+.3f} %",
+          f"a Monte Carlo run: L = 8, {n} samples, E/N bias {c[4]} (expected {e_bias:+.3f} %)")
     res = table("--L", "8", str(a))
     check(cells(res.stdout, str(a))[1] == "8", "--L 8 shows the level L = 8")
     # gamma/nu of two sizes: slope ln(chi_b / chi_a) / ln 2, error sqrt(s_a^2 + s_b^2) / ln 2
