@@ -93,7 +93,8 @@ gamma() { # L = 64 … 4096, each from seeds of L/16: four dreamed and refined l
 }
 
 wolff() { # Wolff ensembles at K_c, L = 64 … 1024 (2 chains x 1000 samples, 40 cluster updates
-  # apart: 8 sweeps or more, against 2 tau_int(E) <= 9.6), the reference of gamma's sizes
+  # apart: 5.4 sweeps at 1024², more below; the errors count the correlation left), the reference
+  # of gamma's sizes
   local rows=()
   for level in 6 7 8 9 10; do
     local L=$((1 << level))
