@@ -3,17 +3,17 @@
 # with other settings and prints the tables with tools/refined_table.py.
 #
 #   tools/refined_study.sh <part> [out dir]
-#   part: schedule | seeds | models | gamma | wolff | correlations | cost | all
+#   part: schedule | seeds | models | gamma | wolff | figure | correlations | cost | all
 #
 # INVRG (default build/invrg), RANKS (default 2) and MPIEXEC (default mpiexec) may be set.
 # schedule: the sweeps per level and at the top at 256² (4000 samples) and 1024² (2000);
 # seeds: the side L0 of the Monte Carlo seeds at 1024²; models: the published sym3 against
 # sym3 and sym5 fitted by this code; gamma: gamma/nu from 64² … 4096², four refined levels each;
-# wolff: Wolff ensembles of 64² … 1024², their reference; correlations: G(r) at 256² against
-# Wolff; cost: per independent sample (below).
+# wolff: Wolff ensembles of 64² … 1024², their reference; figure: both against L (after gamma
+# and wolff); correlations: G(r) at 256² against Wolff; cost: per independent sample (below).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
-part=${1:?usage: refined_study.sh schedule|seeds|models|gamma|wolff|correlations|cost|all [out dir]}
+part=${1:?usage: refined_study.sh schedule|seeds|models|gamma|wolff|figure|correlations|cost|all [out dir]}
 out=${2:-refined_study}
 INVRG=${INVRG:-$here/../build/invrg}
 RANKS=${RANKS:-2}
@@ -107,6 +107,14 @@ wolff() { # Wolff ensembles at K_c, L = 64 … 1024 (2 chains x 1000 samples, 40
   table "${rows[@]}"
 }
 
+figure() { # docs/refined_sizes.png: gamma's refined sizes against wolff's ensembles
+  local rows=() L
+  for L in 64 128 256 512 1024 2048 4096; do rows+=("refined dreams=gamma$L.h5"); done
+  for L in 64 128 256 512 1024; do rows+=("Wolff=wolff$L.h5"); done
+  table --plot refined_sizes.png "${rows[@]}" > /dev/null
+  echo "wrote $out/refined_sizes.png"
+}
+
 correlations() { # G(r) at 256² of the recommended schedule (two seeds) and of 64 heat-bath
   # sweeps per level, against Wolff Monte Carlo (8000 samples, 20 cluster updates apart: about 5
   # sweeps, against tau_int(|m|) = 1.8)
@@ -183,7 +191,7 @@ PY
 }
 
 case $part in
-  schedule | seeds | models | gamma | wolff | correlations | cost) $part ;;
-  all) schedule; seeds; models; gamma; wolff; correlations; cost ;;
+  schedule | seeds | models | gamma | wolff | figure | correlations | cost) $part ;;
+  all) schedule; seeds; models; gamma; wolff; figure; correlations; cost ;;
   *) echo "refined_study.sh: unknown part '$part'" >&2; exit 2 ;;
 esac

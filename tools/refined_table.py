@@ -8,6 +8,7 @@ dreams gives its Monte Carlo's largest size (or --L): the reference ensembles.
 
     tools/refined_table.py [--L L] [--gamma] label=run.h5 ...
     tools/refined_table.py --G 1,2,4,... [--L L] reference=run.h5 label=run.h5 ...
+    tools/refined_table.py --plot sizes.png refined=a.h5 refined=b.h5 Wolff=c.h5 ...
 
 --gamma adds gamma/nu from ln chi = a + (gamma/nu) ln L, a weighted least-squares fit over the
 rows (independent runs, one size each, e.g. dreamed the same number of levels from their seeds).
@@ -106,6 +107,43 @@ def correlation_table(rows, radii):
           f"the combined error)")
 
 
+def plot(rows, path):
+    """E/N's relative bias, V4 and chi / L^{7/4} against L, one series per label (rows of one
+    label joined in the order given), with their errors; the exact and L -> infinity values as
+    lines. Written to @p path (PNG, PDF or SVG by its suffix)."""
+    import matplotlib
+    matplotlib.use('Agg')
+    import matplotlib.pyplot as plt
+    series = {}
+    for r in rows:
+        series.setdefault(r['label'], []).append(r)
+    fig, axes = plt.subplots(1, 3, figsize=(12, 4.2))
+    panels = (
+        ('E/N − exact torus [%]', lambda r: 100 * (r['E'] - r['E_exact']) / abs(r['E_exact']),
+         lambda r: 100 * r['E_err'] / abs(r['E_exact']), 0.0),
+        ('V4', lambda r: r['V4'], lambda r: r['V4_err'], V4_STAR),
+        (r'$\chi / L^{7/4}$', lambda r: r['chi'] / r['L']**GAMMA_NU,
+         lambda r: r['chi_err'] / r['L']**GAMMA_NU, None))
+    for n, (ax, (ylabel, value, error, line)) in enumerate(zip(axes, panels)):
+        for k, (label, rs) in enumerate(series.items()):
+            shift = 1 + 0.04 * (k - (len(series) - 1) / 2)  # side by side on the log axis
+            ax.errorbar([r['L'] * shift for r in rs], [value(r) for r in rs],
+                        yerr=[error(r) for r in rs], marker='os^D'[k % 4], capsize=3,
+                        linestyle='none', label=label if n == 0 else None)
+        if line is not None:
+            ax.axhline(line, color='0.5', linestyle='--', linewidth=1)
+        ax.set_xscale('log', base=2)
+        sizes = sorted({r['L'] for r in rows})
+        ax.set_xticks(sizes, [str(L) for L in sizes], fontsize=8)
+        ax.minorticks_off()
+        ax.set_xlabel('L')
+        ax.set_ylabel(ylabel)
+    fig.legend(loc='upper center', ncol=len(series), frameon=False)  # above the panels
+    fig.subplots_adjust(left=0.07, right=0.98, bottom=0.13, top=0.86, wspace=0.3)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
 def gamma_over_nu(rows):
     """gamma/nu and its error from ln chi = a + b ln L, weights 1/sigma(ln chi)^2."""
     x = np.log([r['L'] for r in rows])
@@ -130,6 +168,8 @@ def main(argv):
     p.add_argument('--G', metavar='R,R,...', default=None,
                    help='instead: G(r) at these distances (runs with correlation_functions; '
                         'Monte Carlo runs too), against the first run')
+    p.add_argument('--plot', metavar='FILE', default=None,
+                   help='also draw E/N bias, V4 and chi/L^(7/4) against L, one series per label')
     p.add_argument('runs', nargs='+', help='label=run.h5 (or run.h5)')
     args = p.parse_args(argv)
     try:
@@ -151,6 +191,12 @@ def main(argv):
         print('refined_table.py: error: --gamma needs runs of two sizes or more', file=sys.stderr)
         return 2
     table(rows)
+    if args.plot:
+        try:
+            plot(rows, args.plot)
+        except (OSError, ValueError) as e:
+            print(f'refined_table.py: error: {args.plot}: {e}', file=sys.stderr)
+            return 2
     if args.gamma:
         b, err, chi2 = gamma_over_nu(rows)
         print(f'gamma/nu = {fmt(b, err)} from L = {rows[0]["L"]} ... {rows[-1]["L"]} '

@@ -3,7 +3,8 @@
 (Wolff seeds of 4², dreamed to 16² and 32²) and a Monte Carlo run: the table's E/N and C/N
 biases against the exact torus of tools/invrg_io.py (signs: too ordered is negative), chi /
 L^{7/4} and the cost per sample from the run file's attributes; gamma/nu of --gamma against the closed form of a
-two-point fit (slope and error of ln chi over ln L); exit 2 with one line on bad input.
+two-point fit (slope and error of ln chi over ln L); --plot draws a figure; exit 2 with one
+line on bad input.
 Environment (set by CTest): SOURCE_DIR, PYTHON, INVRG, MPIEXEC. Prints one ok/FAIL per check.
 """
 import math
@@ -115,6 +116,21 @@ with tempfile.TemporaryDirectory() as tmp:
               f"--gamma: {m.group(0)} against the two-point slope {slope:.5f}")
         check(abs(int(m.group(2)) * unit - err) <= 0.5 * unit,
               f"--gamma: its error against {err:.5f}")
+    # --plot: a PNG of three panels, not blank, one series per label
+    png = Path(tmp) / "sizes.png"
+    res = table("--plot", str(png), "dreams=" + str(a), "dreams=" + str(b), "MC=" + str(mc))
+    if res.returncode == 0 and png.exists():
+        import matplotlib
+        matplotlib.use("Agg")
+        import matplotlib.image as mpimg
+        img = mpimg.imread(png)
+        check(img.shape[1] > 1000 and img.std() > 0.05,
+              f"--plot: a {img.shape[1]} x {img.shape[0]} PNG with content (std {img.std():.3f})")
+    else:
+        check(False, f"--plot wrote no figure (exit {res.returncode}: {res.stderr.strip()})")
+    res = table("--plot", str(Path(tmp) / "no" / "dir.png"), str(a))
+    check(res.returncode == 2 and "Traceback" not in res.stderr,
+          f"--plot into a missing directory: exit 2 ({res.stderr.strip()})")
     for args, what in ((["--gamma", str(a)], "--gamma with one size"),
                        ([str(Path(tmp) / "a.nml")], "a file that is not a run file"),
                        ([str(Path(tmp) / "none.h5")], "a missing file")):
