@@ -133,10 +133,9 @@ int main(int argc, char **argv) {
     double packed = packs ? rate_packed(runs[k].kind, runs[k].kernel, runs[k].channels, lc,
                                         runs[k].reps, false)
                           : 0;
-    double planes = runs[k].kind == INVRG_MODEL_KIND_SYM3
-                        ? rate_packed(runs[k].kind, runs[k].kernel, runs[k].channels, lc,
-                                      runs[k].reps, true)
-                        : 0;
+    double planes = packs ? rate_packed(runs[k].kind, runs[k].kernel, runs[k].channels, lc,
+                                        runs[k].reps, true)
+                          : 0;
     printf("  %-14s %5d^2 %12.3g %12.3g %16.3g %16.3g\n", runs[k].name, 2 * lc, random, dreamed,
            packed, planes);
   }
