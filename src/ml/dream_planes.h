@@ -69,6 +69,9 @@ invrg_err invrg_planes_kernel_table(const window_table *t, invrg_planes_kernel *
 
 void invrg_planes_kernel_destroy(invrg_planes_kernel *k);
 
+/* Tests: AVX-512 table kernels gather even where VBMI's byte permutes would do (@p off). */
+void invrg_planes_table_no_vbmi(bool off);
+
 /* One comparison plane: r the random bits, tb the threshold's bits (scalars or vectors). */
 #define INVRG_PLANES_COMPARE(a, u, r, tb) \
   do {                                    \

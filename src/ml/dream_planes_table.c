@@ -10,34 +10,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "ml/dream_planes.h"
-
-#if INVRG_SIMD_X86
-#include <immintrin.h>
-#endif
+#include "ml/dream_planes_table.h"
 
 enum { PIECE = INVRG_PLANES_PIECE, FIRST = INVRG_PLANES_FIRST };
 
-/* The thresholds as the kernel reads them, one allocation. */
-typedef struct {
-  int bits;          /* n²: window spins, input planes */
-  uint32_t mask;     /* 2^bits − 1 */
-  const uint32_t *T; /* the window table: T[ab << bits | pattern] */
-  /* top[ab << bits | D] = T[ab << bits | (D ^ mask)] >> 24: by the "down" pattern D the input
-   * planes spell, and 3 bytes more (the AVX-512 gathers read 4 bytes at a time) */
-  uint8_t top[];
-} table_bits;
+static bool no_vbmi; /* tests: the gathers even where VBMI would do */
 
-/* Word i of half-word rows: halves 2i and 2i + 1 as one little-endian uint64. */
-static inline uint64_t word_of(const uint32_t *halves, int i) {
-  uint64_t x;
-  memcpy(&x, halves + 2 * i, sizeof x);
-  return x;
-}
-
-static inline void word_store(uint32_t *halves, int i, uint64_t x) {
-  memcpy(halves + 2 * i, &x, sizeof x);
-}
+void invrg_planes_table_no_vbmi(bool off) { no_vbmi = off; }
 
 /* ------------------------------------------------------------------ portable */
 
@@ -58,14 +37,15 @@ static inline uint64_t pattern_bytes(const uint64_t *pl, int from, int to, int g
   return transpose8(m);
 }
 
-/* Threshold planes 0 … 7 of one word from its input planes @p pl. */
-static void threshold_planes(const table_bits *tb, const uint8_t *top, const uint64_t *pl,
-                             uint64_t planes[FIRST]) {
-  const int low = tb->bits < 8 ? tb->bits : 8;
+/* Threshold planes 0 … 7 of one word from its input planes @p pl (a window of @p bits spins). */
+static inline __attribute__((always_inline)) void threshold_planes(int bits, const uint8_t *top,
+                                                                   const uint64_t *pl,
+                                                                   uint64_t planes[FIRST]) {
+  const int low = bits < 8 ? bits : 8;
   for (int j = 0; j < FIRST; j++) planes[j] = 0;
   for (int g = 0; g < 8; g++) {
     const uint64_t lo = pattern_bytes(pl, 0, low, g);
-    const uint64_t hi = tb->bits > 8 ? pattern_bytes(pl, 8, tb->bits, g) : 0;
+    const uint64_t hi = bits > 8 ? pattern_bytes(pl, 8, bits, g) : 0;
     uint64_t t = 0; /* byte k: the top byte of site 8g + k's threshold */
     for (int k = 0; k < 8; k++)
       t |= (uint64_t)top[(lo >> (8 * k) & 0xff) | (hi >> (8 * k) & 0xff) << 8] << (8 * k);
@@ -74,63 +54,29 @@ static void threshold_planes(const table_bits *tb, const uint8_t *top, const uin
   }
 }
 
-static void table_first_generic(const table_bits *tb, const invrg_planes_piece *pc, int words,
-                                int inputs, invrg_planes_rnd rnd, uint32_t *up, uint32_t *und) {
+static inline __attribute__((always_inline)) void first_generic_body(
+    const table_bits *tb, int bits, const invrg_planes_piece *pc, int words,
+    invrg_planes_rnd rnd, uint32_t *up, uint32_t *und) {
   for (int i = 0; i < words; i++) {
     uint64_t pl[INVRG_PLANES_INPUTS], planes[FIRST], a = 0, u = word_of(pc->valid, i);
-    for (int b = 0; b < inputs; b++) pl[b] = word_of(pc->in[b], i);
-    threshold_planes(tb, tb->top + ((size_t)pc->child[i] << tb->bits), pl, planes);
+    for (int b = 0; b < bits; b++) pl[b] = word_of(pc->in[b], i);
+    threshold_planes(bits, tb->top + pc->child[i] * tb->stride, pl, planes);
     for (int j = 0; j < FIRST; j++) INVRG_PLANES_COMPARE(a, u, word_of(rnd[j / 4][j % 4], i), planes[j]);
     word_store(up, i, a);
     word_store(und, i, u);
   }
 }
 
-/* ------------------------------------------------------------------ AVX-512 */
-
-#if INVRG_SIMD_X86
-/* Sites 16q … 16q + 15: their top bytes gathered by the patterns lo | hi << 8. */
-#define GATHER_QUARTER(q)                                                                     \
-  _mm512_cvtepi32_epi8(_mm512_i32gather_epi32(                                                \
-      _mm512_or_si512(_mm512_cvtepu8_epi32(_mm512_extracti32x4_epi32(lo, q)),                 \
-                      _mm512_slli_epi32(_mm512_cvtepu8_epi32(_mm512_extracti32x4_epi32(hi, q)), \
-                                        8)),                                                  \
-      top, 1))
-
-/* A word with AVX-512: the pattern bytes of its 64 sites by masked adds of the input planes
- * (byte k of lo gets 2^b where plane b has bit k), the top bytes by four gathers, and plane j
- * the sign bits of the top bytes shifted left by j. */
-INVRG_TARGET_AVX512 static void table_first_avx512(const table_bits *tb,
-                                                   const invrg_planes_piece *pc, int words,
-                                                   invrg_planes_rnd rnd, uint32_t *up,
-                                                   uint32_t *und) {
-  const int bits = tb->bits;
-  for (int i = 0; i < words; i++) {
-    const uint8_t *top = tb->top + ((size_t)pc->child[i] << bits);
-    __m512i lo = _mm512_setzero_si512(), hi = _mm512_setzero_si512();
-    for (int b = 0; b < bits; b++) {
-      const __mmask64 m = _cvtu64_mask64(word_of(pc->in[b], i));
-      if (b < 8)
-        lo = _mm512_mask_add_epi8(lo, m, lo, _mm512_set1_epi8((char)(1 << b)));
-      else
-        hi = _mm512_mask_add_epi8(hi, m, hi, _mm512_set1_epi8((char)(1 << (b - 8))));
-    }
-    __m512i t = _mm512_castsi128_si512(GATHER_QUARTER(0));
-    t = _mm512_inserti32x4(t, GATHER_QUARTER(1), 1);
-    t = _mm512_inserti32x4(t, GATHER_QUARTER(2), 2);
-    t = _mm512_inserti32x4(t, GATHER_QUARTER(3), 3);
-    uint64_t a = 0, u = word_of(pc->valid, i);
-    for (int j = 0; j < FIRST; j++) {
-      const uint64_t plane = _cvtmask64_u64(_mm512_movepi8_mask(t));
-      t = _mm512_add_epi8(t, t);
-      INVRG_PLANES_COMPARE(a, u, word_of(rnd[j / 4][j % 4], i), plane);
-    }
-    word_store(up, i, a);
-    word_store(und, i, u);
-  }
+/* The portable kernel, its loops unrolled for the windows there are (3 × 3, 4 × 4). */
+static void table_first_generic(const table_bits *tb, const invrg_planes_piece *pc, int words,
+                                invrg_planes_rnd rnd, uint32_t *up, uint32_t *und) {
+  if (tb->bits == 9)
+    first_generic_body(tb, 9, pc, words, rnd, up, und);
+  else if (tb->bits == 16)
+    first_generic_body(tb, 16, pc, words, rnd, up, und);
+  else
+    first_generic_body(tb, tb->bits, pc, words, rnd, up, und);
 }
-#undef GATHER_QUARTER
-#endif
 
 /* ------------------------------------------------------------------ the kernel */
 
@@ -138,17 +84,38 @@ static void table_first(const invrg_planes_kernel *k, const invrg_planes_piece *
                         invrg_planes_rnd rnd, uint32_t *up, uint32_t *und,
                         invrg_simd_level level) {
   const table_bits *tb = k->data;
+  const int words = halves / 2;
 #if INVRG_SIMD_X86
+  if (level == INVRG_SIMD_AVX512 && tb->vbmi && !no_vbmi) {
+    invrg_planes_table_first_vbmi(tb, pc, words, rnd, up, und);
+    return;
+  }
   if (level == INVRG_SIMD_AVX512) {
-    table_first_avx512(tb, pc, halves / 2, rnd, up, und);
+    invrg_planes_table_first_avx512(tb, pc, words, rnd, up, und);
+    return;
+  }
+  if (level == INVRG_SIMD_AVX2) {
+    invrg_planes_table_first_avx2(tb, pc, words, rnd, up, und);
     return;
   }
 #endif
   (void)level;
-  table_first_generic(tb, pc, halves / 2, k->inputs, rnd, up, und);
+  table_first_generic(tb, pc, words, rnd, up, und);
 }
 
-/* Planes j0 … j0 + 3 of waiting half-words: each undecided site reads its whole threshold. */
+/* Index of the lowest set bit of x ≠ 0. */
+static inline int lowest_bit(uint32_t x) {
+#if defined(__GNUC__)
+  return __builtin_ctz(x);
+#else
+  int s = 0;
+  while (!(x >> s & 1)) s++;
+  return s;
+#endif
+}
+
+/* Planes j0 … j0 + 3 of waiting half-words: each undecided site (about one a half-word) reads
+ * its whole threshold. */
 static void table_more(const invrg_planes_kernel *k, const invrg_planes_piece *pc,
                        const int *half, int n, int j0, const uint32_t (*extra)[2 * PIECE],
                        uint32_t *up, uint32_t *und) {
@@ -157,8 +124,8 @@ static void table_more(const invrg_planes_kernel *k, const invrg_planes_piece *p
     const int t = half[q];
     const uint32_t *T = tb->T + ((size_t)pc->child[t / 2] << tb->bits);
     uint32_t a = up[t], u = und[t], planes[INVRG_PLANES_ROUND] = {0};
-    for (int s = 0; s < 32; s++) {
-      if (!(u >> s & 1)) continue;
+    for (uint32_t left = u; left != 0; left &= left - 1) {
+      const int s = lowest_bit(left);
       uint32_t D = 0;
       for (int b = 0; b < tb->bits; b++) D |= (pc->in[b][t] >> s & 1) << b;
       const uint32_t thr = T[D ^ tb->mask];
@@ -170,19 +137,29 @@ static void table_more(const invrg_planes_kernel *k, const invrg_planes_piece *p
   }
 }
 
+static bool cpu_has_vbmi(void) {
+#if INVRG_SIMD_X86
+  __builtin_cpu_init();
+  return __builtin_cpu_supports("avx512vbmi");
+#else
+  return false;
+#endif
+}
+
 invrg_err invrg_planes_kernel_table(const window_table *t, invrg_planes_kernel *k) {
   invrg_err err = INVRG_SUCCESS;
   memset(k, 0, sizeof *k);
   INVRG_CHECK(t->T != NULL && t->bits <= INVRG_PLANES_INPUTS, INVRG_ERR_RUNTIME,
               "random bit planes need a window table of at most %d spins",
               INVRG_PLANES_INPUTS);
-  const size_t size = (size_t)1 << t->bits;
-  table_bits *tb = malloc(sizeof *tb + 4 * size + 3);
+  const size_t size = (size_t)1 << t->bits, stride = size > 512 ? size : 512;
+  table_bits *tb = calloc(1, sizeof *tb + 4 * stride + 3);
   INVRG_CHECK_ALLOC(tb);
-  tb->bits = t->bits, tb->mask = (uint32_t)size - 1, tb->T = t->T;
-  for (size_t e = 0; e < 4 * size; e++) /* e = ab << bits | D */
-    tb->top[e] = (uint8_t)(t->T[e ^ tb->mask] >> 24);
-  memset(tb->top + 4 * size, 0, 3);
+  tb->bits = t->bits, tb->mask = (uint32_t)size - 1, tb->stride = stride, tb->T = t->T;
+  tb->vbmi = t->bits <= 9 && cpu_has_vbmi();
+  for (size_t ab = 0; ab < 4; ab++)
+    for (size_t D = 0; D < size; D++)
+      tb->top[ab * stride + D] = (uint8_t)(t->T[ab << t->bits | (D ^ tb->mask)] >> 24);
   k->data = tb;
   k->inputs = t->bits, k->margin = t->margin;
   k->first = table_first, k->more = table_more;

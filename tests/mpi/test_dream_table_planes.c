@@ -24,6 +24,7 @@
 #include "invrg/dream_packed.h"
 #include "invrg/packed.h"
 #include "invrg/simd.h"
+#include "ml/dream_planes.h" /* invrg_planes_table_no_vbmi */
 #include "mpi/mpi_test.h"
 #include "mpi/test_models.h"
 
@@ -159,16 +160,21 @@ static void reference_case(const invrg_model *m, invrg_dream_packed_work *pw,
   reference_step(w, c, lc, 4, lc == 1 ? 1 : 9, ref);
   const int P = world_size;
   const bool fine_splits = lc % P == 0 && 2 * lc / P >= 2, coarse_splits = lc % P == 0 && lc / P >= 2;
-  const invrg_simd_level levels[] = {INVRG_SIMD_GENERIC, INVRG_SIMD_AVX2, INVRG_SIMD_AVX512};
-  for (int l = 0; l < 3; l++) {
+  /* every level, and AVX-512 twice: VBMI's permutes where the CPU has them, and gathers */
+  const invrg_simd_level levels[] = {INVRG_SIMD_GENERIC, INVRG_SIMD_AVX2, INVRG_SIMD_AVX512,
+                                     INVRG_SIMD_AVX512};
+  for (int l = 0; l < 4; l++) {
     if (!invrg_simd_runs(levels[l])) continue;
     set_simd(levels[l]);
-    const char *what = dreamed ? "dreamed" : "random";
+    invrg_planes_table_no_vbmi(l == 3);
+    const char *what = l == 3 ? (dreamed ? "dreamed, gathers" : "random, gathers")
+                              : (dreamed ? "dreamed" : "random");
     step_layout(m, pw, c, lc, false, false, ref, what);
     if (P > 1 && fine_splits && lc > 1) step_layout(m, pw, c, lc, false, true, ref, what);
     if (P > 1 && coarse_splits && invrg_dream_packed_supports(m, P))
       step_layout(m, pw, c, lc, true, true, ref, what);
   }
+  invrg_planes_table_no_vbmi(false);
   unsetenv("INVRG_SIMD");
   invrg_simd_reset();
   free(ref);
