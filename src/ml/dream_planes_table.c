@@ -3,9 +3,12 @@
  * k ≤ 3 (dream_table.c). A word's 64 spins are children (α, β) of 64 consecutive coarse sites,
  * so window spin (r, c) of all of them is one input plane, k = c·n + r, and a site's window
  * pattern (dream_internal.h: bit c·n + r says the spin is up) is the complement of its bits
- * across the planes. Per word the 64 patterns are put together by transposing the planes, the
- * thresholds' top bytes looked up, and transposed back into threshold planes 0 … 7 (bits 31 …
- * 24); the rare sites still undecided after them read their whole threshold, T itself.
+ * across the planes. Per word the 64 patterns are put together by transposing the planes and
+ * the thresholds' top bytes looked up (bits 31 … 24: threshold planes 0 … 7, what the first eight
+ * random planes are compared with); the rare sites still undecided after them read their whole
+ * threshold, T itself. This file: the portable kernel (8 × 8 bit transposes, the top bytes
+ * transposed back into planes), the dispatch, the further planes and the kernel's tables; the
+ * x86 kernels are in dream_planes_table_x86.c.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -61,7 +64,8 @@ static inline __attribute__((always_inline)) void first_generic_body(
     uint64_t pl[INVRG_PLANES_INPUTS], planes[FIRST], a = 0, u = word_of(pc->valid, i);
     for (int b = 0; b < bits; b++) pl[b] = word_of(pc->in[b], i);
     threshold_planes(bits, tb->top + pc->child[i] * tb->stride, pl, planes);
-    for (int j = 0; j < FIRST; j++) INVRG_PLANES_COMPARE(a, u, word_of(rnd[j / 4][j % 4], i), planes[j]);
+    for (int j = 0; j < FIRST; j++)
+      INVRG_PLANES_COMPARE(a, u, word_of(rnd[j / 4][j % 4], i), planes[j]);
     word_store(up, i, a);
     word_store(und, i, u);
   }

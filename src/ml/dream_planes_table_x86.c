@@ -52,11 +52,14 @@ INVRG_TARGET_AVX2 void invrg_planes_table_first_avx2(const table_bits *tb,
   const __m256i order = _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7);
   for (int t = 0; t < 2 * words; t++) {
     const uint8_t *top = tb->top + pc->child[t / 2] * tb->stride;
-    const __m256i lo = pattern_bytes_avx2(pc, t, 0, low), hi = pattern_bytes_avx2(pc, t, 8, tb->bits);
+    const __m256i lo = pattern_bytes_avx2(pc, t, 0, low);
+    const __m256i hi = pattern_bytes_avx2(pc, t, 8, tb->bits);
     const __m128i l0 = _mm256_castsi256_si128(lo), l1 = _mm256_extracti128_si256(lo, 1);
     const __m128i h0 = _mm256_castsi256_si128(hi), h1 = _mm256_extracti128_si256(hi, 1);
-    const __m256i g0 = gather8(top, l0, h0), g1 = gather8(top, _mm_srli_si128(l0, 8), _mm_srli_si128(h0, 8));
-    const __m256i g2 = gather8(top, l1, h1), g3 = gather8(top, _mm_srli_si128(l1, 8), _mm_srli_si128(h1, 8));
+    const __m256i g0 = gather8(top, l0, h0);
+    const __m256i g1 = gather8(top, _mm_srli_si128(l0, 8), _mm_srli_si128(h0, 8));
+    const __m256i g2 = gather8(top, l1, h1);
+    const __m256i g3 = gather8(top, _mm_srli_si128(l1, 8), _mm_srli_si128(h1, 8));
     /* the packs work within 128-bit lanes: dwords of 4 sites end up as 0, 8, 16, 24 | 4, 12, … */
     __m256i tv = _mm256_packus_epi16(_mm256_packus_epi32(g0, g1), _mm256_packus_epi32(g2, g3));
     tv = _mm256_permutevar8x32_epi32(tv, order);

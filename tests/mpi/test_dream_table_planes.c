@@ -63,7 +63,8 @@ static int8_t *coarse_config(const invrg_model *m, int lc, bool dreamed) {
       invrg_dream_step(m, c, l, 3, (uint64_t)lc, level, next, w);
       memcpy(c, next, 4 * (size_t)l * (size_t)l);
     }
-    for (int y = 0; y < lc; y++) memmove(c + (size_t)y * (size_t)lc, c + (size_t)y * (size_t)P2, (size_t)lc);
+    for (int y = 0; y < lc; y++) /* crop: row y from y·P2 to y·lc */
+      memmove(c + (size_t)y * (size_t)lc, c + (size_t)y * (size_t)P2, (size_t)lc);
     invrg_dream_work_destroy(&w);
   }
   free(next);
@@ -85,7 +86,8 @@ static invrg_packed *packed_of(MPI_Comm comm, const int8_t *c, int lc) {
 static int64_t differences(const invrg_packed *f, const int8_t *ref) {
   int64_t bad = 0;
   for (int j = 0; j < f->ny; j++)
-    for (int64_t x = 0; x < f->lx; x++) bad += invrg_packed_get(f, x, j) != ref[(f->y0 + j) * f->lx + x];
+    for (int64_t x = 0; x < f->lx; x++)
+      bad += invrg_packed_get(f, x, j) != ref[(f->y0 + j) * f->lx + x];
   MPI_Allreduce(MPI_IN_PLACE, &bad, 1, MPI_INT64_T, MPI_SUM, MPI_COMM_WORLD);
   return bad;
 }
@@ -161,7 +163,8 @@ static void reference_case(const invrg_model *m, invrg_dream_packed_work *pw,
   /* the first step uses level 1, the others level 9 (step_layout) */
   reference_step(w, c, lc, 4, lc == 1 ? 1 : 9, ref);
   const int P = world_size;
-  const bool fine_splits = lc % P == 0 && 2 * lc / P >= 2, coarse_splits = lc % P == 0 && lc / P >= 2;
+  const bool fine_splits = lc % P == 0 && 2 * lc / P >= 2;
+  const bool coarse_splits = lc % P == 0 && lc / P >= 2;
   /* every level, and AVX-512 twice: VBMI's permutes where the CPU has them, and gathers */
   const invrg_simd_level levels[] = {INVRG_SIMD_GENERIC, INVRG_SIMD_AVX2, INVRG_SIMD_AVX512,
                                      INVRG_SIMD_AVX512};
@@ -268,7 +271,8 @@ static void test_sym3(void) {
   invrg_packed *l3[SYM3_LEVELS + 1] = {NULL}, *l5[SYM3_LEVELS + 1] = {NULL};
   for (int level = 1; level <= SYM3_LEVELS; level++) {
     const int64_t L = (int64_t)1 << level;
-    const MPI_Comm comm = L % world_size == 0 && L / world_size >= 2 ? MPI_COMM_WORLD : MPI_COMM_SELF;
+    const bool split = L % world_size == 0 && L / world_size >= 2;
+    const MPI_Comm comm = split ? MPI_COMM_WORLD : MPI_COMM_SELF;
     OK(invrg_packed_create(comm, L, L, &l3[level]));
     OK(invrg_packed_create(comm, L, L, &l5[level]));
   }
