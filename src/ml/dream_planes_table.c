@@ -120,25 +120,37 @@ static inline int lowest_bit(uint32_t x) {
 
 /* Planes j0 … j0 + 3 of waiting half-words: each undecided site (about one a half-word) reads
  * its whole threshold. */
-static void table_more(const invrg_planes_kernel *k, const invrg_planes_piece *pc,
-                       const int *half, int n, int j0, const uint32_t (*extra)[2 * PIECE],
-                       uint32_t *up, uint32_t *und) {
-  const table_bits *tb = k->data;
+static inline __attribute__((always_inline)) void more_body(
+    const table_bits *tb, int bits, const invrg_planes_piece *pc, const int *half, int n, int j0,
+    const uint32_t (*extra)[2 * PIECE], uint32_t *up, uint32_t *und) {
   for (int q = 0; q < n; q++) {
     const int t = half[q];
-    const uint32_t *T = tb->T + ((size_t)pc->child[t / 2] << tb->bits);
+    const uint32_t *T = tb->T + ((size_t)pc->child[t / 2] << bits);
     uint32_t a = up[t], u = und[t], planes[INVRG_PLANES_ROUND] = {0};
     for (uint32_t left = u; left != 0; left &= left - 1) {
       const int s = lowest_bit(left);
       uint32_t D = 0;
-      for (int b = 0; b < tb->bits; b++) D |= (pc->in[b][t] >> s & 1) << b;
+      for (int b = 0; b < bits; b++) D |= (pc->in[b][t] >> s & 1) << b;
       const uint32_t thr = T[D ^ tb->mask];
       for (int j = 0; j < INVRG_PLANES_ROUND; j++) planes[j] |= (thr >> (31 - j0 - j) & 1) << s;
     }
-    for (int j = 0; j < INVRG_PLANES_ROUND; j++) INVRG_PLANES_COMPARE(a, u, extra[j][q], planes[j]);
+    for (int j = 0; j < INVRG_PLANES_ROUND; j++)
+      INVRG_PLANES_COMPARE(a, u, extra[j][q], planes[j]);
     up[t] = a;
     und[t] = u;
   }
+}
+
+static void table_more(const invrg_planes_kernel *k, const invrg_planes_piece *pc,
+                       const int *half, int n, int j0, const uint32_t (*extra)[2 * PIECE],
+                       uint32_t *up, uint32_t *und) {
+  const table_bits *tb = k->data;
+  if (tb->bits == 9)
+    more_body(tb, 9, pc, half, n, j0, extra, up, und);
+  else if (tb->bits == 16)
+    more_body(tb, 16, pc, half, n, j0, extra, up, und);
+  else
+    more_body(tb, tb->bits, pc, half, n, j0, extra, up, und);
 }
 
 static bool cpu_has_vbmi(void) {
