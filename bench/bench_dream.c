@@ -1,7 +1,9 @@
 /* Benchmark of generation alone (informational): fine spins per second per core of one
- * upsampling step, the median of several repetitions, for every model kind. Two coarse
- * configurations: random spins (every window pattern as likely: the window tables' worst case
- * for the cache) and a dream of the model itself (the patterns a dream meets). */
+ * upsampling step, the median of several repetitions, for every model kind: int8 steps, and
+ * steps into packed levels with random_bits = 'words' (strips of int8 steps) and 'planes'
+ * (random bit planes: sym3 and the window-table models). Two coarse configurations: random
+ * spins (every window pattern as likely: the window tables' worst case for the cache) and a
+ * dream of the model itself (the patterns a dream meets). */
 #include <mpi.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -50,9 +52,9 @@ static invrg_model *make_model(invrg_model_kind kind, int kernel, int channels) 
 }
 
 /* Fine spins per second of packed steps lc → 2lc on whole packed lattices (dream_packed.h),
- * from a dreamed coarse configuration: the median of @p reps timings. */
+ * from a dreamed (or random) coarse configuration: the median of @p reps timings. */
 static double rate_packed(invrg_model_kind kind, int kernel, int channels, int lc, int reps,
-                          bool planes) {
+                          bool planes, bool dreamed) {
   invrg_model *m = make_model(kind, kernel, channels);
   int8_t *coarse = malloc((size_t)lc * (size_t)lc);
   invrg_dream_work *w = NULL;
@@ -62,7 +64,7 @@ static double rate_packed(invrg_model_kind kind, int kernel, int channels, int l
   CHECK(invrg_dream_packed_work_create(m, lc, planes, &pw));
   CHECK(invrg_packed_create(MPI_COMM_SELF, lc, lc, &pc));
   CHECK(invrg_packed_create(MPI_COMM_SELF, 2 * lc, 2 * lc, &pf));
-  coarse_config(m, lc, true, coarse, w);
+  coarse_config(m, lc, dreamed, coarse, w);
   for (int y = 0; y < lc; y++)
     invrg_packed_pack_row(coarse + (size_t)y * (size_t)lc, lc, y, invrg_packed_row(pc, 0, y),
                           invrg_packed_row(pc, 1, y));
@@ -116,8 +118,8 @@ int main(int argc, char **argv) {
               {"conv C=32 k=3", INVRG_MODEL_KIND_CONV, 3, 32, 2048, 9},
               {"conv C=32 k=7", INVRG_MODEL_KIND_CONV, 7, 32, 128, 3}};
   printf("generation alone, one core, fine spins/s (median):\n");
-  printf("  %-14s %11s %12s %12s %16s %16s\n", "model", "fine size", "random", "dreamed",
-         "packed dreamed", "packed planes");
+  printf("  %-14s %11s %12s %12s %16s %16s %16s\n", "model", "fine size", "random", "dreamed",
+         "packed dreamed", "planes dreamed", "planes random");
   /* bench_dream [fine size]: the table models at another size (e.g. 16384: lattices in DRAM) */
   const int fine_size = argc > 1 ? atoi(argv[1]) : 0;
   if (argc > 1 && (fine_size < 256 || (fine_size & (fine_size - 1)) != 0)) {
@@ -130,15 +132,17 @@ int main(int argc, char **argv) {
     double random = rate(runs[k].kind, runs[k].kernel, runs[k].channels, lc, runs[k].reps, false);
     double dreamed = rate(runs[k].kind, runs[k].kernel, runs[k].channels, lc, runs[k].reps, true);
     const bool packs = runs[k].kind != INVRG_MODEL_KIND_CONV || runs[k].kernel <= 3;
-    double packed = packs ? rate_packed(runs[k].kind, runs[k].kernel, runs[k].channels, lc,
-                                        runs[k].reps, false)
-                          : 0;
-    double planes = runs[k].kind == INVRG_MODEL_KIND_SYM3
-                        ? rate_packed(runs[k].kind, runs[k].kernel, runs[k].channels, lc,
-                                      runs[k].reps, true)
-                        : 0;
-    printf("  %-14s %5d^2 %12.3g %12.3g %16.3g %16.3g\n", runs[k].name, 2 * lc, random, dreamed,
-           packed, planes);
+    double packed = 0, planes = 0, planes_random = 0;
+    if (packs) {
+      packed = rate_packed(runs[k].kind, runs[k].kernel, runs[k].channels, lc, runs[k].reps,
+                           false, true);
+      planes = rate_packed(runs[k].kind, runs[k].kernel, runs[k].channels, lc, runs[k].reps,
+                           true, true);
+      planes_random = rate_packed(runs[k].kind, runs[k].kernel, runs[k].channels, lc,
+                                  runs[k].reps, true, false);
+    }
+    printf("  %-14s %5d^2 %12.3g %12.3g %16.3g %16.3g %16.3g\n", runs[k].name, 2 * lc, random,
+           dreamed, packed, planes, planes_random);
   }
   MPI_Finalize();
   return 0;

@@ -190,7 +190,7 @@ typedef struct {
   char start_file[INVRG_PATH_LEN];               /**< start = 'mc': '' = this run's /mc */
   char lattice[INVRG_NAME_LEN];                  /**< int8 | packed: how the levels are held */
   invrg_mc_lattice lattice_kind;
-  char random_bits[INVRG_NAME_LEN];              /**< words | planes (packed sym3) */
+  char random_bits[INVRG_NAME_LEN];              /**< words | planes (packed; sym3, tables) */
   invrg_random_bits random_bits_kind;
   int64_t refine_sweeps, refine_from;            /**< refined dreams: sweeps per level, from */
   int64_t compatible_sweeps;                     /**< compatible sweeps per level (first) */

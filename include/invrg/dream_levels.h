@@ -11,7 +11,8 @@
  *   same layouts are kept only where asked (@p int8_levels: the seed's level 0 and level 1, which
  *   the packed blockings cannot make, and levels whose FFT correlations need int8 spins).
  * Either way the spins are those of invrg_dream_step() (dream.h), bit for bit (random_bits =
- * 'words'), or packed sym3 with random bit planes (dream_packed.h).
+ * 'words'), or, packed, those of random bit planes (dream_packed.h: sym3 and the window-table
+ * models, the small-kernel model of the first levels too).
  */
 #ifndef INVRG_DREAM_LEVELS_H
 #define INVRG_DREAM_LEVELS_H
@@ -44,7 +45,7 @@ typedef struct {
 typedef struct {
   bool packed;
   invrg_dream_refine refine;
-  bool planes; /* packed sym3 with random bit planes (dream_packed.h) */
+  bool planes; /* packed, with random bit planes (dream_packed.h) */
   int levels;
   const invrg_model *m, *m_small; /* the model; the k = 3 one of the first n_small levels */
   int n_small;
@@ -58,7 +59,7 @@ typedef struct {
 
 /**
  * The lattices of levels 0 … @p levels on the group @p g, int8 halos @p halo, and the work of
- * the models (@p planes: packed sym3 steps with random bit planes, dream_packed.h; @p m_small,
+ * the models (@p planes: packed steps with random bit planes, dream_packed.h; @p m_small,
  * may be NULL, dreams levels 1 … @p n_small). Packed: int8 lattices of the levels whose bit is
  * set in @p int8_levels too (levels 0 and 1 always). The models are kept by reference.
  * Collective on the group.

@@ -425,9 +425,9 @@ static const invrg_nl_key dream_keys[] = {
      .string_size = INVRG_NAME_LEN, .default_text = "'words'", .choices = random_bits_names,
      INDEX(dream.random_bits_kind),
      .description = "'words': one 32-bit random word per fine spin (the same dreams on int8 and "
-                    "packed lattices); 'planes': sym3 on packed lattices draws random bit planes "
-                    "only while a spin is undecided, several times faster, the same "
-                    "distribution with other draws"},
+                    "packed lattices); 'planes': on packed lattices, sym3, sym5, sym7 and conv "
+                    "with k <= 3 draw random bit planes only while a spin is undecided, several "
+                    "times faster, the same distribution with other draws"},
     {.name = "refine_sweeps", .type = INVRG_NL_INT, SCALAR, AT(dream.refine_sweeps),
      .default_text = "0", .min = 0, .max = 1 << 20,
      .description = "refined dreams: Monte Carlo sweeps at refine_beta after the step of every "

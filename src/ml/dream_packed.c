@@ -26,9 +26,32 @@ struct invrg_dream_packed_work {
   int64_t strip_limit;    /* tests: at most this many rows per strip */
   int8_t *coarse;         /* (S + 4) × (max_lc + 4) */
   int8_t *fine;           /* (2S + 2) × (2 max_lc + 2) */
-  invrg_dream_planes_work *planes; /* random_bits = 'planes': sym3's bit-plane rows */
-  uint32_t T12[12];                /* sym3's thresholds */
+  invrg_dream_planes_work *planes; /* random_bits = 'planes': the bit-plane rows */
+  invrg_planes_kernel kernel;      /* and what decides their spins */
 };
+
+/* random_bits = 'planes': sym3's closed form or the model's window table (dream.h's work). */
+static invrg_err planes_create(const invrg_model *m, invrg_dream_packed_work *w) {
+  invrg_err err = INVRG_SUCCESS;
+  INVRG_CHECK(invrg_dream_packed_planes(m), INVRG_ERR_INPUT,
+              "random bit planes dream with sym3 or a window-table model (sym5, sym7, conv "
+              "with k <= 3), not %s with k = %d",
+              invrg_model_kind_name(m->kind), m->kernel);
+  if (m->kind == INVRG_MODEL_KIND_SYM3) {
+    uint32_t T12[12];
+    invrg_dream_sym3_thresholds12(m, T12);
+    INVRG_CALL(invrg_planes_kernel_sym3(T12, &w->kernel));
+  } else {
+    INVRG_CALL(invrg_planes_kernel_table(&w->step->table, &w->kernel));
+  }
+  INVRG_CALL(invrg_dream_planes_work_create(w->max_lc, w->kernel.margin, &w->planes));
+cleanup:
+  return err;
+}
+
+bool invrg_dream_packed_planes(const invrg_model *m) {
+  return m->kind == INVRG_MODEL_KIND_SYM3 || invrg_dream_has_table(m);
+}
 
 invrg_err invrg_dream_packed_work_create(const invrg_model *m, int64_t max_lc, bool planes,
                                          invrg_dream_packed_work **out) {
@@ -46,12 +69,7 @@ invrg_err invrg_dream_packed_work_create(const invrg_model *m, int64_t max_lc, b
   w->fine = malloc((2 * S + 2) * (2 * lc + 2));
   INVRG_CHECK_ALLOC(w->coarse);
   INVRG_CHECK_ALLOC(w->fine);
-  if (planes) {
-    INVRG_CHECK(m->kind == INVRG_MODEL_KIND_SYM3, INVRG_ERR_INPUT,
-                "random bit planes dream with sym3 only, not %s", invrg_model_kind_name(m->kind));
-    INVRG_CALL(invrg_dream_planes_work_create(max_lc, &w->planes));
-    invrg_dream_sym3_thresholds12(m, w->T12);
-  }
+  if (planes) INVRG_CALL(planes_create(m, w));
 cleanup:
   if (err != INVRG_SUCCESS) invrg_dream_packed_work_destroy(&w);
   *out = w;
@@ -64,6 +82,7 @@ void invrg_dream_packed_work_destroy(invrg_dream_packed_work **wp) {
   free((*wp)->coarse);
   free((*wp)->fine);
   invrg_dream_planes_work_destroy(&(*wp)->planes);
+  invrg_planes_kernel_destroy(&(*wp)->kernel);
   free(*wp);
   *wp = NULL;
 }
@@ -154,7 +173,7 @@ static invrg_err planes_step(const coarse_source *c, invrg_packed *fine, uint64_
   invrg_rng_stream s;
   invrg_rng_stream_init(&s, seed, INVRG_RNG_DREAM, sample, (uint64_t)level);
   const invrg_dream_coarse dc = {c->packed, c->whole, c->spin, c->lc};
-  invrg_dream_planes_step(w->planes, &s, w->T12, &dc, fine);
+  invrg_dream_planes_step(w->planes, &s, &w->kernel, &dc, fine);
 cleanup:
   return err;
 }

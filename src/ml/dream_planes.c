@@ -1,28 +1,29 @@
 /*
- * Packed sym3 steps with random bit planes (dream_packed.h, random_bits = 'planes'): 64 fine
- * spins per word, each up iff its uniform 32-bit u < T (sym3's 12 thresholds, dream.h), u drawn
- * one bit plane at a time, most significant first, and only while some spin of the word is
- * undecided (about 8.5 random bits a spin instead of 32):
+ * Packed steps with random bit planes (dream_packed.h, random_bits = 'planes'): 64 fine spins
+ * per word, each up iff its uniform 32-bit u < T (its threshold), u drawn one bit plane at a
+ * time, most significant first, and only while some spin of the word is undecided (about 8.5
+ * random bits a spin instead of 32):
  *     up        |= undecided & T_j & ~r_j     (random 0 against threshold 1: u < T)
  *     undecided &= ~(r_j ^ T_j)               (still equal so far)
  * The 64 spins of a word are the children (a, b) of the coarse sites X = 64i … 64i + 63 of
  * coarse row Y (packed.h: child (a, b) of X is site X of colour (a + b) mod 2 of fine row
- * 2Y + b), so the coarse neighbours come from natural-order coarse rows (bit X = site X) and
- * their shifts by one site, and the 12 classes of sym3 are bit masks.
+ * 2Y + b), so every coarse spin a kernel reads at a fixed offset from the parent is a word of a
+ * natural-order coarse row (bit X = site X) shifted by a few sites. This file draws: it makes
+ * those rows, fills pieces of words with the kernel's input planes, draws the random planes and
+ * settles the half-words still undecided; the kernel (dream_planes.h) decides.
  */
 #include <stdlib.h>
 #include <string.h>
 
-#include "invrg/simd.h"
-#include "ml/dream_internal.h"
 #include "ml/dream_planes.h"
 
 enum {
-  PIECE = 256,      /* words of a fine colour row handled together */
-  FIRST_PLANES = 8, /* drawn for every word: draws 0 and 1 of both halves */
-  ROUND_PLANES = 4, /* a half-word still undecided draws one more block: four planes */
-  U_BITS = 32,      /* u and T are 32-bit */
-  CLASSES = 12      /* sym3: parent up (2) × up neighbours V + H (3) × diagonal up (2) */
+  PIECE = INVRG_PLANES_PIECE,
+  FIRST_PLANES = INVRG_PLANES_FIRST,
+  ROUND_PLANES = INVRG_PLANES_ROUND,
+  U_BITS = INVRG_PLANES_BITS,
+  MAX_MARGIN = 2, /* sym7's window */
+  SPAN = 2 * MAX_MARGIN + 1
 };
 
 /* ------------------------------------------------------------------ shifted rows */
@@ -41,141 +42,43 @@ static void shift_row(const uint64_t *R, int64_t n, int dir, uint64_t *out) {
   }
 }
 
-/* ------------------------------------------------------------------ thresholds */
+/* ------------------------------------------------------------------ the work */
 
-void invrg_dream_planes_thresholds(const uint32_t T12[12], uint32_t bits[32][12]) {
-  for (int j = 0; j < U_BITS; j++)
-    for (int k = 0; k < CLASSES; k++) bits[j][k] = 0u - (T12[k] >> (31 - j) & 1);
-}
-
-/* ------------------------------------------------------------------ the kernel */
-
-/*
- * The kernel works on half-words: the 32 sites 32h … 32h + 31 of word i are half-word 2i + h,
- * bits 0 … 31 of the little-endian uint32 at index 2i + h of the row read as uint32, which is
- * also where the Philox blocks of site 2w + h land (word k of block t at rnd[d][k][t]): plane
- * j of half-word t is rnd[j / 4][j % 4][t], with no shuffling. Vectors of 16 half-words (GCC and
- * Clang vector extensions) compile to one AVX-512 register, two AVX2 or four SSE2 ones.
- */
-typedef uint32_t vec16 __attribute__((vector_size(64)));
-
-/* The 12 class masks from the parent, vertical, horizontal and diagonal neighbour bits (1 =
- * spin −1), at sym3's threshold index P·6 + n·2 + d (dream_sym3.c). Scalars or vectors. */
-#define CLASS_MASKS(T, p_dn, v_dn, h_dn, d_dn, cls)                                             \
-  do {                                                                                         \
-    const T v_ = ~(v_dn), h_ = ~(h_dn);                                                        \
-    const T P_[2] = {(p_dn), ~(p_dn)}, D_[2] = {(d_dn), ~(d_dn)};                              \
-    const T N_[3] = {~v_ & ~h_, v_ ^ h_, v_ & h_}; /* up among V and H: 0, 1, 2 */             \
-    for (int p_ = 0; p_ < 2; p_++)                                                             \
-      for (int n_ = 0; n_ < 3; n_++)                                                           \
-        for (int d_ = 0; d_ < 2; d_++) (cls)[p_ * 6 + n_ * 2 + d_] = P_[p_] & N_[n_] & D_[d_]; \
-  } while (0)
-
-/* Planes j0 … j0 + count − 1 of one half-word: the bit-serial comparison. */
-#define COMPARE_PLANES(T, cls, tbits, j0, count, plane_of, a, u)                                \
-  for (int j_ = 0; j_ < (count); j_++) {                                                       \
-    const T r_ = plane_of(j_);                                                                 \
-    T tb_ = (a) ^ (a);                                                                         \
-    for (int k_ = 0; k_ < CLASSES; k_++) tb_ |= (cls)[k_] & (tbits)[(j0) + j_][k_];            \
-    (a) |= (u) & tb_ & ~r_;                                                                    \
-    (u) &= ~(r_ ^ tb_);                                                                        \
-  }
-
-
-/* The first planes of n half-words (n a multiple of 16): up and undecided sites. */
-static inline __attribute__((always_inline)) void first_planes_body(
-    int n, const uint32_t (*restrict in)[2 * PIECE], const uint32_t *restrict valid,
-    const uint32_t (*restrict rnd)[4][2 * PIECE], const uint32_t (*restrict tbits)[CLASSES],
-    uint32_t *restrict up, uint32_t *restrict und) {
-  for (int t = 0; t < n; t += 16) {
-    vec16 cls[CLASSES], nb[4], r[FIRST_PLANES], u, a;
-    memcpy(&u, valid + t, sizeof u); /* memcpy: unaligned loads, no ABI questions */
-    for (int k = 0; k < 4; k++) memcpy(&nb[k], in[k] + t, sizeof nb[k]);
-    for (int j = 0; j < FIRST_PLANES; j++) memcpy(&r[j], rnd[j / 4][j % 4] + t, sizeof r[j]);
-    a = u ^ u;
-    CLASS_MASKS(vec16, nb[0], nb[1], nb[2], nb[3], cls);
-#define PLANE(j) r[j]
-    COMPARE_PLANES(vec16, cls, tbits, 0, FIRST_PLANES, PLANE, a, u)
-#undef PLANE
-    memcpy(up + t, &a, sizeof a);
-    memcpy(und + t, &u, sizeof u);
-  }
-}
-
-#define FIRST_PLANES_ARGS                                                                      \
-  int n, const uint32_t (*in)[2 * PIECE], const uint32_t *valid,                               \
-      const uint32_t (*rnd)[4][2 * PIECE], const uint32_t (*tbits)[CLASSES], uint32_t *up,      \
-      uint32_t *und
-#define FIRST_PLANES_CALL first_planes_body(n, in, valid, rnd, tbits, up, und)
-
-static void first_planes_generic(FIRST_PLANES_ARGS) { FIRST_PLANES_CALL; }
-#if INVRG_SIMD_X86
-INVRG_TARGET_AVX2 static void first_planes_avx2(FIRST_PLANES_ARGS) { FIRST_PLANES_CALL; }
-INVRG_TARGET_AVX512 static void first_planes_avx512(FIRST_PLANES_ARGS) { FIRST_PLANES_CALL; }
-#endif
-
-static void first_planes(invrg_simd_level level, FIRST_PLANES_ARGS) {
-#if INVRG_SIMD_X86
-  if (level == INVRG_SIMD_AVX512) {
-    first_planes_avx512(n, in, valid, rnd, tbits, up, und);
-    return;
-  }
-  if (level == INVRG_SIMD_AVX2) {
-    first_planes_avx2(n, in, valid, rnd, tbits, up, und);
-    return;
-  }
-#endif
-  (void)level;
-  first_planes_generic(n, in, valid, rnd, tbits, up, und);
-}
-
-/* ------------------------------------------------------------------ a fine colour row */
-
-/* The coarse rows a fine row reads, in natural order: parent row, vertical neighbour row on
- * the child's side, and both shifted by one site towards the child. */
+/* The coarse rows Y − M … Y + M in natural order, each shifted by −M … M sites:
+ * row[r][s][X] = coarse spin (X + s − M, Y + r − M). */
 typedef struct {
-  int64_t Y;        /* coarse row they belong to (INT64_MIN: none yet) */
-  uint64_t *nat[3]; /* rows Y − 1, Y, Y + 1 */
-  uint64_t *left[3], *right[3];
+  int64_t Y; /* the centre row (INT64_MIN: none yet) */
+  int M;
+  uint64_t *row[SPAN][SPAN];
 } coarse_rows;
 
-/* A piece of one colour's words on its way: filled row by row, then drawn. */
-typedef struct {
-  uint32_t in[4][2 * PIECE];      /* parent, vertical, horizontal, diagonal half-words */
-  uint32_t valid[2 * PIECE];      /* the sites of the row (not its padding) */
-  int n;                          /* words filled */
-  int64_t f0;                     /* the colour's flat word index of the first */
-} piece;
-
 struct invrg_dream_planes_work {
-  piece pc[2];                    /* one per colour: both fill from the same coarse rows */
+  invrg_planes_piece pc[2];       /* one per colour: both fill from the same coarse rows */
   uint32_t rnd[2][4][2 * PIECE];  /* draws 0, 1 of the piece's half-words */
   uint32_t up[2 * PIECE], und[2 * PIECE];
   uint32_t *row_valid;            /* valid sites of a fine colour row: 2 × words half-words */
   uint64_t wait_site[2 * PIECE];  /* Philox sites of the half-words still undecided */
   int wait_half[2 * PIECE];       /* and their index in the piece */
   uint32_t extra[4][2 * PIECE];   /* one round's block of each waiting half-word */
-  uint64_t *rows;                 /* the coarse rows' storage: 9 × words */
+  uint64_t *rows;                 /* the coarse rows' storage: (2M + 1)² × words */
   coarse_rows cr;
-  uint32_t T12[CLASSES];          /* the thresholds of tbits (made once, not every step) */
-  uint32_t tbits[U_BITS][CLASSES];
-  bool have_tbits;
 };
 
-invrg_err invrg_dream_planes_work_create(int64_t max_lc, invrg_dream_planes_work **out) {
+invrg_err invrg_dream_planes_work_create(int64_t max_lc, int margin,
+                                         invrg_dream_planes_work **out) {
   invrg_err err = INVRG_SUCCESS;
   invrg_dream_planes_work *w = calloc(1, sizeof *w);
   INVRG_CHECK_ALLOC(w);
-  const size_t W = (size_t)((max_lc + 63) / 64);
-  w->rows = calloc(9 * W, sizeof *w->rows);
+  INVRG_CHECK(margin >= 0 && margin <= MAX_MARGIN, INVRG_ERR_RUNTIME,
+              "random bit planes: a window margin of %d is beyond %d", margin, MAX_MARGIN);
+  const size_t W = (size_t)((max_lc + 63) / 64), span = 2 * (size_t)margin + 1;
+  w->rows = calloc(span * span * W, sizeof *w->rows);
   w->row_valid = calloc(2 * W, sizeof *w->row_valid);
   INVRG_CHECK_ALLOC(w->rows);
   INVRG_CHECK_ALLOC(w->row_valid);
-  for (int r = 0; r < 3; r++) {
-    w->cr.nat[r] = w->rows + (size_t)r * W;
-    w->cr.left[r] = w->rows + (size_t)(3 + r) * W;
-    w->cr.right[r] = w->rows + (size_t)(6 + r) * W;
-  }
+  w->cr.M = margin;
+  for (size_t r = 0; r < span; r++)
+    for (size_t s = 0; s < span; s++) w->cr.row[r][s] = w->rows + (r * span + s) * W;
 cleanup:
   if (err != INVRG_SUCCESS) invrg_dream_planes_work_destroy(&w);
   *out = w;
@@ -190,28 +93,29 @@ void invrg_dream_planes_work_destroy(invrg_dream_planes_work **wp) {
   *wp = NULL;
 }
 
+void invrg_planes_kernel_destroy(invrg_planes_kernel *k) {
+  if (k == NULL) return;
+  free(k->data);
+  k->data = NULL;
+}
+
+/* ------------------------------------------------------------------ the half-words left */
+
 /* The waiting half-words, four planes a round until every site is decided (or u = T). */
-static void settle_waiting(invrg_dream_planes_work *w, const piece *pc, int waiting,
-                           const invrg_rng_stream *s, const uint32_t (*tbits)[CLASSES],
+static void settle_waiting(invrg_dream_planes_work *w, const invrg_planes_kernel *k,
+                           const invrg_planes_piece *pc, int waiting, const invrg_rng_stream *s,
                            invrg_simd_level level) {
   for (int j0 = FIRST_PLANES; waiting > 0 && j0 < U_BITS; j0 += ROUND_PLANES) {
     invrg_rng_blocks_at(s, level, 0, w->wait_site, waiting, (uint32_t)(j0 / ROUND_PLANES),
                         &w->extra[0][0], 2 * PIECE, waiting);
+    k->more(k, pc, w->wait_half, waiting, j0, (const uint32_t(*)[2 * PIECE])w->extra, w->up,
+            w->und);
     int kept = 0;
-    for (int q = 0; q < waiting; q++) {
-      const int t = w->wait_half[q];
-      uint32_t cls[CLASSES], a = w->up[t], u = w->und[t];
-      CLASS_MASKS(uint32_t, pc->in[0][t], pc->in[1][t], pc->in[2][t], pc->in[3][t], cls);
-#define PLANE(j) w->extra[j][q]
-      COMPARE_PLANES(uint32_t, cls, tbits, j0, ROUND_PLANES, PLANE, a, u)
-#undef PLANE
-      w->up[t] = a;
-      w->und[t] = u;
-      if (u != 0) { /* still waiting: on to the next round */
+    for (int q = 0; q < waiting; q++)
+      if (w->und[w->wait_half[q]] != 0) { /* still waiting: on to the next round */
         w->wait_site[kept] = w->wait_site[q];
-        w->wait_half[kept++] = t;
+        w->wait_half[kept++] = w->wait_half[q];
       }
-    }
     waiting = kept;
   }
 }
@@ -234,24 +138,30 @@ static void natural_row(const invrg_dream_coarse *c, int64_t Y, uint64_t *out) {
   invrg_packed_natural_row(c->packed, (int)(c->whole ? gy : Y - c->packed->y0), out);
 }
 
+/* Row @p r of @p cr: coarse row Y + r − M and its shifts, outwards from the unshifted one. */
+static void make_row(coarse_rows *cr, const invrg_dream_coarse *c, int64_t Y, int r) {
+  const int M = cr->M;
+  uint64_t **sh = cr->row[r];
+  natural_row(c, Y + r - M, sh[M]);
+  for (int s = 1; s <= M; s++) {
+    shift_row(sh[M - s + 1], c->lc, -1, sh[M - s]);
+    shift_row(sh[M + s - 1], c->lc, +1, sh[M + s]);
+  }
+}
+
 /* The rows around coarse row Y and their shifts, moved on by one row when Y follows. */
 static void coarse_rows_at(coarse_rows *cr, const invrg_dream_coarse *c, int64_t Y) {
   if (cr->Y == Y) return;
+  const int span = 2 * cr->M + 1;
   int first = 0;
-  if (cr->Y == Y - 1) { /* rows Y − 1 and Y are there already: rotate them down */
-    uint64_t *n0 = cr->nat[0], *l0 = cr->left[0], *r0 = cr->right[0];
-    for (int r = 0; r < 2; r++) {
-      cr->nat[r] = cr->nat[r + 1], cr->left[r] = cr->left[r + 1];
-      cr->right[r] = cr->right[r + 1];
-    }
-    cr->nat[2] = n0, cr->left[2] = l0, cr->right[2] = r0;
-    first = 2;
+  if (cr->Y == Y - 1) { /* rows Y − M … Y + M − 1 are there already: rotate them down */
+    uint64_t *top[SPAN];
+    memcpy(top, cr->row[0], sizeof top);
+    for (int r = 0; r + 1 < span; r++) memcpy(cr->row[r], cr->row[r + 1], sizeof top);
+    memcpy(cr->row[span - 1], top, sizeof top);
+    first = span - 1;
   }
-  for (int r = first; r < 3; r++) {
-    natural_row(c, Y - 1 + r, cr->nat[r]);
-    shift_row(cr->nat[r], c->lc, -1, cr->left[r]);
-    shift_row(cr->nat[r], c->lc, +1, cr->right[r]);
-  }
+  for (int r = first; r < span; r++) make_row(cr, c, Y, r);
   cr->Y = Y;
 }
 
@@ -260,49 +170,46 @@ static void coarse_rows_at(coarse_rows *cr, const invrg_dream_coarse *c, int64_t
 /* The words of piece @p pc: the first planes of all, the further planes of the half-words
  * still undecided, the spins stored at @p out; its first word has Philox word number
  * @p word0. Then the piece is empty. */
-static void piece_draw(invrg_dream_planes_work *w, piece *pc, const invrg_rng_stream *s,
-                       const uint32_t (*tbits)[CLASSES], uint64_t word0, uint64_t *out,
-                       invrg_simd_level level) {
+static void piece_draw(invrg_dream_planes_work *w, const invrg_planes_kernel *k,
+                       invrg_planes_piece *pc, const invrg_rng_stream *s, uint64_t word0,
+                       uint64_t *out, invrg_simd_level level) {
   const uint64_t site0 = 2 * word0;
   const int halves = 2 * pc->n, padded = (halves + 15) & ~15;
   for (int d = 0; d < 2; d++)
     invrg_rng_blocks_at(s, level, site0, NULL, halves, (uint32_t)d, &w->rnd[d][0][0], 2 * PIECE,
                         halves);
-  for (int k = 0; k < 4; k++)
-    memset(pc->in[k] + halves, 0, (size_t)(padded - halves) * sizeof *pc->in[k]);
+  for (int i = 0; i < k->inputs; i++)
+    memset(pc->in[i] + halves, 0, (size_t)(padded - halves) * sizeof *pc->in[i]);
   memset(pc->valid + halves, 0, (size_t)(padded - halves) * sizeof *pc->valid);
-  first_planes(level, padded, (const uint32_t(*)[2 * PIECE])pc->in, pc->valid,
-               (const uint32_t(*)[4][2 * PIECE])w->rnd, tbits, w->up, w->und);
+  k->first(k, pc, halves, (invrg_planes_rnd)w->rnd, w->up, w->und, level);
   int waiting = 0;
   for (int t = 0; t < halves; t++) { /* listed without a branch: one in eight waits, at random */
     w->wait_site[waiting] = site0 + (uint64_t)t;
     w->wait_half[waiting] = t;
     waiting += w->und[t] != 0;
   }
-  settle_waiting(w, pc, waiting, s, tbits, level);
+  settle_waiting(w, k, pc, waiting, s, level);
   for (int t = 0; t < halves; t++) w->up[t] = pc->valid[t] & ~w->up[t]; /* bit 1 = spin −1 */
   memcpy(out, w->up, (size_t)pc->n * sizeof *out);
   pc->n = 0;
 }
 
-/* Words [i0, i0 + n) of local fine row j of colour col appended to its piece: the coarse
- * neighbour words of child (a, b) = (col xor b, b), b the row's parity, and the valid sites. */
-static void piece_fill(invrg_dream_planes_work *w, const invrg_packed *fine, int col, int j,
-                       int64_t i0, int n) {
-  piece *pc = &w->pc[col];
-  const int b = (int)((fine->y0 + j) & 1), a = col ^ b, v = b ? 2 : 0; /* row Y ± 1 */
-  const coarse_rows *cr = &w->cr;
-  const uint64_t *nb[4] = {cr->nat[1], cr->nat[v], a ? cr->right[1] : cr->left[1],
-                           a ? cr->right[v] : cr->left[v]};
-  if (n <= 4) { /* short rows (small levels): word by word, no library call */
-    for (int k = 0; k < 4; k++)
-      for (int i = 0; i < n; i++) memcpy(pc->in[k] + 2 * (pc->n + i), nb[k] + i0 + i, 8);
-    for (int i = 0; i < 2 * n; i++) pc->valid[2 * pc->n + i] = w->row_valid[2 * i0 + i];
-  } else {
-    for (int k = 0; k < 4; k++)
-      memcpy(pc->in[k] + 2 * pc->n, nb[k] + i0, (size_t)n * sizeof *nb[k]);
-    memcpy(pc->valid + 2 * pc->n, w->row_valid + 2 * i0, 2 * (size_t)n * sizeof *pc->valid);
+/* Words [i0, i0 + n) of local fine row j of colour col appended to its piece: the kernel's
+ * input words of child (α, β) = (b, col xor b), b the row's parity, and the valid sites. */
+static void piece_fill(invrg_dream_planes_work *w, const invrg_planes_kernel *k,
+                       const invrg_packed *fine, int col, int j, int64_t i0, int n) {
+  invrg_planes_piece *pc = &w->pc[col];
+  const int b = (int)((fine->y0 + j) & 1), ab = 2 * b + (col ^ b), M = w->cr.M;
+  for (int q = 0; q < k->inputs; q++) {
+    const uint64_t *src = w->cr.row[M + k->offset[ab][q][0]][M + k->offset[ab][q][1]] + i0;
+    uint32_t *dst = pc->in[q] + 2 * pc->n;
+    if (n <= 4) /* short rows (small levels): word by word, no library call */
+      for (int i = 0; i < n; i++) memcpy(dst + 2 * i, src + i, 8);
+    else
+      memcpy(dst, src, (size_t)n * sizeof *src);
   }
+  for (int i = 0; i < 2 * n; i++) pc->valid[2 * pc->n + i] = w->row_valid[2 * i0 + i];
+  memset(pc->child + pc->n, ab, (size_t)n);
   pc->n += n;
 }
 
@@ -315,14 +222,8 @@ static void row_valid_init(uint32_t *valid, int64_t lc, int64_t W) {
 }
 
 void invrg_dream_planes_step(invrg_dream_planes_work *w, const invrg_rng_stream *s,
-                             const uint32_t T12[12], const invrg_dream_coarse *c,
+                             const invrg_planes_kernel *k, const invrg_dream_coarse *c,
                              invrg_packed *fine) {
-  if (!w->have_tbits || memcmp(w->T12, T12, sizeof w->T12) != 0) {
-    memcpy(w->T12, T12, sizeof w->T12);
-    invrg_dream_planes_thresholds(T12, w->tbits);
-    w->have_tbits = true;
-  }
-  const uint32_t(*tbits)[CLASSES] = (const uint32_t(*)[CLASSES])w->tbits;
   const invrg_simd_level level = invrg_simd_active();
   const int64_t W = fine->words;
   row_valid_init(w->row_valid, c->lc, W);
@@ -339,13 +240,13 @@ void invrg_dream_planes_step(invrg_dream_planes_work *w, const invrg_rng_stream 
     coarse_rows_at(&w->cr, c, (fine->y0 + j) >> 1);
     for (int col = 0; col < 2; col++)
       for (int64_t i0 = 0; i0 < W;) {
-        piece *pc = &w->pc[col];
+        invrg_planes_piece *pc = &w->pc[col];
         const int n = (int)(W - i0 < PIECE - pc->n ? W - i0 : PIECE - pc->n);
-        piece_fill(w, fine, col, j, i0, n);
+        piece_fill(w, k, fine, col, j, i0, n);
         i0 += n;
         if (pc->n == PIECE || (j == fine->ny - 1 && i0 == W)) { /* full, or the last */
           const int64_t f0 = pc->f0, filled = pc->n;
-          piece_draw(w, pc, s, tbits, word_base[col] + (uint64_t)f0, out[col] + f0, level);
+          piece_draw(w, k, pc, s, word_base[col] + (uint64_t)f0, out[col] + f0, level);
           pc->f0 = f0 + filled;
         }
       }

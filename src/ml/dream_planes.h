@@ -1,24 +1,90 @@
-/* Private to the dream module: packed sym3 steps with random bit planes (dream_planes.c; the
- * contract in invrg/dream_packed.h). */
+/* Private to the dream module: packed steps with random bit planes (the contract in
+ * invrg/dream_packed.h). dream_planes.c draws (coarse rows, pieces of words, Philox planes,
+ * the half-words still undecided); a kernel decides the spins from its input planes: sym3's
+ * class masks (dream_planes_sym3.c) or a window table (dream_planes_table.c). */
 #ifndef INVRG_DREAM_PLANES_H
 #define INVRG_DREAM_PLANES_H
 
-#include <stdint.h>
-
 #include <stdbool.h>
+#include <stdint.h>
 
 #include "invrg/error.h"
 #include "invrg/packed.h"
 #include "invrg/rng.h"
+#include "invrg/simd.h"
+#include "ml/dream_internal.h"
+
+enum {
+  INVRG_PLANES_PIECE = 256, /* words of a fine colour row drawn together */
+  INVRG_PLANES_INPUTS = 16, /* input planes of a word at most: a 4 × 4 window */
+  INVRG_PLANES_FIRST = 8,   /* planes drawn for every word: draws 0 and 1 of both halves */
+  INVRG_PLANES_ROUND = 4,   /* a half-word still undecided draws one more block: four planes */
+  INVRG_PLANES_BITS = 32    /* u and T are 32-bit */
+};
+
+/*
+ * A piece of one colour's words on its way: filled row by row, then drawn. Half-word t = 2i + h
+ * is sites 32h … 32h + 31 of word i (bits 0 … 31 of the uint32 at t: the little-endian halves
+ * of a uint64). in[k][t]: input plane k, bit 1 where the kernel's coarse spin k of the site is
+ * −1 (packed.h's convention).
+ */
+typedef struct {
+  uint32_t in[INVRG_PLANES_INPUTS][2 * INVRG_PLANES_PIECE];
+  uint32_t valid[2 * INVRG_PLANES_PIECE]; /* the sites of the row (not its padding) */
+  uint8_t child[INVRG_PLANES_PIECE];      /* 2α + β of each word's sites (fine (2Y+α, 2X+β)) */
+  int n;                                  /* words filled */
+  int64_t f0;                             /* the colour's flat word index of the first */
+} invrg_planes_piece;
+
+typedef struct invrg_planes_kernel invrg_planes_kernel;
+
+/* Random planes of a piece: plane j of half-word t is rnd[j / 4][j % 4][t] (j < 8). */
+typedef const uint32_t (*invrg_planes_rnd)[4][2 * INVRG_PLANES_PIECE];
+
+/*
+ * What decides a step's spins. Input k of a site, child 2α + β of coarse site (X, Y), is the
+ * coarse spin at (X + offset[2α + β][k][1], Y + offset[2α + β][k][0]) (|offsets| ≤ margin).
+ * Each fine spin is up iff u < T, its threshold; u's bits are compared from the top, one plane
+ * at a time (undecided &= ~(r ^ T_j), up |= undecided & T_j & ~r before it).
+ */
+struct invrg_planes_kernel {
+  int inputs, margin;
+  int8_t offset[4][INVRG_PLANES_INPUTS][2];
+  /* up and undecided sites of half-words [0, halves) after planes 0 … 7 (inputs and valid are
+   * zero from halves up to the next multiple of 16) */
+  void (*first)(const invrg_planes_kernel *k, const invrg_planes_piece *pc, int halves,
+                invrg_planes_rnd rnd, uint32_t *up, uint32_t *und, invrg_simd_level level);
+  /* planes j0 … j0 + 3 of the half-words half[q], q < n: plane j0 + j is extra[j][q] */
+  void (*more)(const invrg_planes_kernel *k, const invrg_planes_piece *pc, const int *half,
+               int n, int j0, const uint32_t (*extra)[2 * INVRG_PLANES_PIECE], uint32_t *up,
+               uint32_t *und);
+  void *data; /* the kernel's thresholds as it reads them (owned) */
+};
+
+/* The kernel of sym3's 12 thresholds (dream_planes_sym3.c). */
+invrg_err invrg_planes_kernel_sym3(const uint32_t T12[12], invrg_planes_kernel *k);
+
+/* The kernel of window table @p t (dream_planes_table.c), which must outlive it. */
+invrg_err invrg_planes_kernel_table(const window_table *t, invrg_planes_kernel *k);
+
+void invrg_planes_kernel_destroy(invrg_planes_kernel *k);
+
+/* Tests: AVX-512 table kernels gather even where VBMI's byte permutes would do (@p off). */
+void invrg_planes_table_no_vbmi(bool off);
+
+/* One comparison plane: r the random bits, tb the threshold's bits (scalars or vectors). */
+#define INVRG_PLANES_COMPARE(a, u, r, tb) \
+  do {                                    \
+    (a) |= (u) & (tb) & ~(r);             \
+    (u) &= ~((r) ^ (tb));                 \
+  } while (0)
 
 typedef struct invrg_dream_planes_work invrg_dream_planes_work;
 
-/* Scratch space for coarse rows of up to @p max_lc sites. */
-invrg_err invrg_dream_planes_work_create(int64_t max_lc, invrg_dream_planes_work **out);
+/* Scratch space for coarse rows of up to @p max_lc sites and kernels of margin ≤ @p margin. */
+invrg_err invrg_dream_planes_work_create(int64_t max_lc, int margin,
+                                         invrg_dream_planes_work **out);
 void invrg_dream_planes_work_destroy(invrg_dream_planes_work **w);
-
-/* bits[j][k]: all ones if bit 31 − j of threshold k is set, else 0. */
-void invrg_dream_planes_thresholds(const uint32_t T12[12], uint32_t bits[32][12]);
 
 /* The coarse lattice of a step: packed (whole on this rank, or split by rows with its halo
  * rows valid), or the 1 × 1 seed spin. */
@@ -32,10 +98,10 @@ typedef struct {
 /*
  * Every interior row of @p fine (side 2lc; a rank's rows whole pairs, the children of coarse
  * rows it can read: its own and halo rows, or any of a whole lattice) from @p c, drawn with the
- * stream @p s (dream_packed.h's random bit planes) and sym3's thresholds @p T12.
+ * stream @p s (dream_packed.h's random bit planes) and decided by kernel @p k.
  */
 void invrg_dream_planes_step(invrg_dream_planes_work *w, const invrg_rng_stream *s,
-                             const uint32_t T12[12], const invrg_dream_coarse *c,
+                             const invrg_planes_kernel *k, const invrg_dream_coarse *c,
                              invrg_packed *fine);
 
 #endif

@@ -21,8 +21,8 @@ static invrg_err create_works(invrg_dream_levels *d) {
   const int64_t small_lc = d->n_small > 0 ? (int64_t)1 << (d->n_small - 1) : 0;
   if (d->packed) {
     INVRG_CALL(invrg_dream_packed_work_create(d->m, top_lc, d->planes, &d->pw));
-    if (d->m_small != NULL) /* words: planes need a sym3 model, which has no small kernel */
-      INVRG_CALL(invrg_dream_packed_work_create(d->m_small, small_lc, false, &d->pw_small));
+    if (d->m_small != NULL) /* sym3 or conv k = 3: both draw planes too */
+      INVRG_CALL(invrg_dream_packed_work_create(d->m_small, small_lc, d->planes, &d->pw_small));
   } else {
     INVRG_CALL(invrg_dream_work_create(d->m, (int)top_lc, &d->w));
     if (d->m_small != NULL)

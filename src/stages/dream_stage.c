@@ -215,12 +215,15 @@ static invrg_err check_lattice_keys(const invrg_run *run, const invrg_model *m, 
                                      "refine_from = %lld is above levels = %lld",
                                      (long long)d->refine_from, (long long)d->levels);
   const invrg_model_kind kind = m != NULL ? m->kind : cfg->train.model_kind;
+  /* bit planes need sym3's closed form or a window table (sym5, sym7, conv k <= 3) */
   const bool planes = d->random_bits_kind == INVRG_RANDOM_BITS_PLANES;
-  if (planes && (!packed || kind != INVRG_MODEL_KIND_SYM3))
+  const bool draws_planes = m != NULL ? invrg_dream_packed_planes(m) : !(conv && kernel > 3);
+  if (planes && (!packed || !draws_planes))
     found = invrg_config_input_error(cfg, "dream", "random_bits",
-                                     "random_bits = 'planes' dreams with a sym3 model on "
-                                     "lattice = 'packed'; this run has %s on lattice = '%s'",
-                                     invrg_model_kind_name(kind), d->lattice);
+                                     "random_bits = 'planes' dreams on lattice = 'packed' with "
+                                     "sym3, sym5, sym7 or a conv model with k <= 3; this run has "
+                                     "%s (k = %d) on lattice = '%s'",
+                                     invrg_model_kind_name(kind), kernel, d->lattice);
   /* Models with a window table (sym, conv k = 3) dream on distributed lattices; the others
    * need whole lattices. */
   const bool distributes = m != NULL ? invrg_dream_distributes(m) : !(conv && kernel > 3);

@@ -345,6 +345,32 @@ dream_input cp/c.nml c.h5 "$ck, lattice = 'packed'" "&parallel ranks_per_group =
 grep -q "differ: \['config/dream@lattice'\]" cmp.txt \
   && pass "conv k = 3: packed on a group of 2 equals int8 on 1 rank but for the key ($(tail -1 cmp.txt))" \
   || { fail "conv k = 3: packed differs from int8"; cat cmp.txt; }
+# random bit planes for a window-table model (conv k = 3): the same dreams on 1 rank and split
+# by rows over a group of 2, other draws than the words (the dreams differ, not only the key)
+mkdir -p cq1 cq2
+dream_input cq1/c.nml c.h5 "$ck, lattice = 'packed', random_bits = 'planes'"
+dream_input cq2/c.nml c.h5 "$ck, lattice = 'packed', random_bits = 'planes'" "&parallel ranks_per_group = 2 /"
+(cd cq1 && "$INVRG" c.nml > out.txt 2>&1) && pass "conv k = 3 planes dream on 1 rank" \
+  || { fail "conv k = 3 planes dream on 1 rank"; cat cq1/out.txt; }
+(cd cq2 && "$MPIEXEC" -n 2 "$INVRG" c.nml > out.txt 2>&1) && pass "conv k = 3 planes dream on a group of 2" \
+  || { fail "conv k = 3 planes dream on a group of 2"; cat cq2/out.txt; }
+"$PYTHON" "$SOURCE_DIR/tests/cli/compare_runs.py" cq1/c.h5 cq2/c.h5 > cmp.txt 2>&1 \
+  && pass "conv k = 3 planes: a group of 2 equals 1 rank bit for bit ($(tail -1 cmp.txt))" \
+  || { fail "conv k = 3 planes: a group of 2 differs from 1 rank"; cat cmp.txt; }
+"$PYTHON" "$SOURCE_DIR/tests/cli/compare_runs.py" cp/c.h5 cq1/c.h5 > cmp.txt 2>&1
+grep -Eq ", ([2-9]|[0-9]{2,}) differ" cmp.txt \
+  && pass "conv k = 3: planes draw other dreams than words ($(tail -1 cmp.txt | cut -d: -f1))" \
+  || { fail "conv k = 3: planes gave the words' dreams"; cat cmp.txt; }
+# sym7 (window of two coarse rows: whole lattices) with planes: samples spread over 2 ranks
+# give 1 rank's dreams
+dream_input s7q1.nml s7q.h5 "$s7, lattice = 'packed', random_bits = 'planes'"
+expect_status 0 "sym7 planes dream on 1 rank" -- "$INVRG" s7q1.nml
+mkdir -p s7q && dream_input s7q/s7q.nml s7q.h5 "$s7, lattice = 'packed', random_bits = 'planes'"
+(cd s7q && "$MPIEXEC" -n 2 "$INVRG" s7q.nml > out.txt 2>&1) && pass "sym7 planes dream on 2 ranks" \
+  || { fail "sym7 planes dream on 2 ranks"; cat s7q/out.txt; }
+"$PYTHON" "$SOURCE_DIR/tests/cli/compare_runs.py" s7q.h5 s7q/s7q.h5 > cmp.txt 2>&1 \
+  && pass "sym7 planes: 2 ranks equal 1 rank bit for bit ($(tail -1 cmp.txt))" \
+  || { fail "sym7 planes: 2 ranks differ from 1 rank"; cat cmp.txt; }
 
 bad() { # bad <description> <dream keys> <expected message> [other groups]
   rm -f bad.h5
@@ -383,29 +409,38 @@ bad "seeds of a size not saved" "$sv, n_samples = 160, start_L = 8, measure_from
 bad "seeds without stage mc" "$sk" "start = 'mc' with start_L = 16 needs stage mc with that L and save_configs = .true. in this run, or start_file"
 bad "start_L without start = 'mc'" "$keys, start_L = 16" "start_L and start_file choose the seeds of start = 'mc'; this run has start = 'alternate'"
 bad "sym7 packed on a group of 2" "$s7, lattice = 'packed'" "a sym7 model reaches two coarse rows and cannot dream on packed lattices split over 2 ranks" "&parallel ranks_per_group = 2 /"
+bad "sym7 planes on a group of 2" "$s7, lattice = 'packed', random_bits = 'planes'" "a sym7 model reaches two coarse rows and cannot dream on packed lattices split over 2 ranks" "&parallel ranks_per_group = 2 /"
+bad "planes on int8 levels" "$s7, random_bits = 'planes'" "random_bits = 'planes' dreams on lattice = 'packed' with sym3, sym5, sym7 or a conv model with k <= 3; this run has sym7 (k = 7) on lattice = 'int8'"
+bad "planes with conv k = 7" "model_file = 'conv7.h5', levels = 4, lattice = 'packed', random_bits = 'planes'" "this run has conv (k = 7) on lattice = 'packed'"
 bad "conv k = 7 on a group of 2" "model_file = 'conv7.h5', levels = 4" "a conv model with k = 7 dreams each sample on one rank" "&parallel ranks_per_group = 2 /"
 bad "conv k = 7 packed" "model_file = 'conv7.h5', levels = 4, lattice = 'packed'" "a conv model with k = 7 dreams on int8 lattices only"
 # --- small_kernel_start = 'paper': the first (k-3)/2 steps of a sym7 model by the sym3 model
+# (int8 levels with words; packed levels with random bit planes, which the sym3 model draws too)
 sym7="model = 'sym7', params = 0.4, 0.5, 1.2, 0.05, 0.04, 0.03, 0.02, 0.02, 0.01, 0.01"
-for v in paper none; do
-  printf "&run stages = 'dream', output = 'sk_%s.h5', seed = 3 /\n&dream %s, levels = 5, n_samples = 16, measure_from = 3, save_levels = 1, 2, 3, small_kernel_start = '%s', small_kernel_params = 0.5, 0.6, 1.4 /\n&analyze jackknife_blocks = 4 /\n" \
-    "$v" "$sym7" "$v" > "sk_$v.nml"
-  expect_status 0 "sym7 with small_kernel_start = '$v'" -- "$INVRG" "sk_$v.nml"
-done
-printf "&run stages = 'dream', output = 'sk_sym3.h5', seed = 3 /\n&dream model = 'sym3', params = 0.5, 0.6, 1.4, levels = 5, n_samples = 16, measure_from = 3, save_levels = 1, 2, 3 /\n&analyze jackknife_blocks = 4 /\n" > sk_sym3.nml
-expect_status 0 "sym3 with the small-kernel parameters" -- "$INVRG" sk_sym3.nml
-"$PYTHON" - <<'PY' > py.txt 2>&1
+for q in "" _q; do
+  extra=""
+  [ -n "$q" ] && extra=", lattice = 'packed', random_bits = 'planes'"
+  for v in paper none; do
+    printf "&run stages = 'dream', output = 'sk_%s.h5', seed = 3 /\n&dream %s, levels = 5, n_samples = 16, measure_from = 3, save_levels = 1, 2, 3, small_kernel_start = '%s', small_kernel_params = 0.5, 0.6, 1.4%s /\n&analyze jackknife_blocks = 4 /\n" \
+      "$v$q" "$sym7" "$v" "$extra" > "sk_$v$q.nml"
+    expect_status 0 "sym7 with small_kernel_start = '$v'$extra" -- "$INVRG" "sk_$v$q.nml"
+  done
+  printf "&run stages = 'dream', output = 'sk_sym3%s.h5', seed = 3 /\n&dream model = 'sym3', params = 0.5, 0.6, 1.4, levels = 5, n_samples = 16, measure_from = 3, save_levels = 1, 2, 3%s /\n&analyze jackknife_blocks = 4 /\n" "$q" "$extra" > sk_sym3$q.nml
+  expect_status 0 "sym3 with the small-kernel parameters$extra" -- "$INVRG" sk_sym3$q.nml
+  "$PYTHON" - "$q" <<'PY' > py.txt 2>&1
 import h5py, sys
-f = {v: h5py.File(f"sk_{v}.h5", "r") for v in ("paper", "none", "sym3")}
+q = sys.argv[1]
+f = {v: h5py.File(f"sk_{v}{q}.h5", "r") for v in ("paper", "none", "sym3")}
 c = lambda v, L: f[v][f"dream/L{L}/configs"][()]
 ok = (c("paper", 2) == c("sym3", 2)).all() and (c("paper", 4) == c("sym3", 4)).all()
-print(("ok" if ok else "FAIL") + ": 'paper': levels 1 and 2 (L = 2, 4) are the sym3 model's, bit for bit")
+print(("ok" if ok else "FAIL") + f": 'paper'{' (planes)' if q else ''}: levels 1 and 2 (L = 2, 4) are the sym3 model's, bit for bit")
 differ = not (c("paper", 8) == c("sym3", 8)).all() and not (c("paper", 4) == c("none", 4)).all()
 print(("ok" if differ else "FAIL") + ": level 3 is the sym7 model's; 'none' differs from level 2 on")
 sys.exit(0 if ok and differ else 1)
 PY
-[ $? -eq 0 ] && pass "small_kernel_start = 'paper'" || fail "small_kernel_start = 'paper'"
-cat py.txt
+  [ $? -eq 0 ] && pass "small_kernel_start = 'paper'$extra" || fail "small_kernel_start = 'paper'$extra"
+  cat py.txt
+done
 # --- one sample (a single big dream): measured, errors NaN, nothing fails
 printf "&run stages = 'dream', output = 'one.h5', seed = 1 /\n&dream model = 'sym3', params = 0.5459, 0.62776, 1.40962, levels = 7, n_samples = 1, measure_from = 6, save_levels = 7, save_max = 1 /\n&parallel ranks_per_group = 2 /\n" > one.nml
 expect_status 0 "one sample, levels = 7, on a group of 2" -- "$MPIEXEC" -n 2 "$INVRG" one.nml

@@ -1,0 +1,52 @@
+/* Private to the window-table kernel of the random bit planes (dream_planes_table.c, and its
+ * x86 vector twins in dream_planes_table_x86.c): the thresholds as the kernel reads them. */
+#ifndef INVRG_DREAM_PLANES_TABLE_H
+#define INVRG_DREAM_PLANES_TABLE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "ml/dream_planes.h"
+
+/* The thresholds as the kernel reads them, one allocation. */
+typedef struct {
+  int bits;          /* n²: window spins, input planes */
+  uint32_t mask;     /* 2^bits − 1 */
+  size_t stride;     /* of top: 2^bits, at least 512 (a child's table is then 8 zmm) */
+  bool vbmi;         /* bits ≤ 9 on a CPU with AVX-512 VBMI: byte permutes, not gathers */
+  const uint32_t *T; /* the window table: T[ab << bits | pattern] */
+  /* top[ab·stride + D] = T[ab << bits | (D ^ mask)] >> 24: by the "down" pattern D the input
+   * planes spell, and 3 bytes more (the gathers read 4 bytes at a time) */
+  uint8_t top[];
+} table_bits;
+
+/* Word i of half-word rows: halves 2i and 2i + 1 as one little-endian uint64. */
+static inline uint64_t word_of(const uint32_t *halves, int i) {
+  uint64_t x;
+  memcpy(&x, halves + 2 * i, sizeof x);
+  return x;
+}
+
+static inline void word_store(uint32_t *halves, int i, uint64_t x) {
+  memcpy(halves + 2 * i, &x, sizeof x);
+}
+
+
+#if INVRG_SIMD_X86
+/*
+ * Planes 0 … 7 of words [0, words) of a piece (dream_planes.h's first()): up and undecided
+ * sites from the top bytes of the thresholds of the sites' window patterns. AVX2 and AVX-512
+ * gathers for any window; VBMI byte permutes for windows of at most 9 spins (tb->vbmi).
+ */
+void invrg_planes_table_first_avx2(const table_bits *tb, const invrg_planes_piece *pc,
+                                   int words, invrg_planes_rnd rnd, uint32_t *up, uint32_t *und);
+void invrg_planes_table_first_avx512(const table_bits *tb, const invrg_planes_piece *pc,
+                                     int words, invrg_planes_rnd rnd, uint32_t *up,
+                                     uint32_t *und);
+void invrg_planes_table_first_vbmi(const table_bits *tb, const invrg_planes_piece *pc,
+                                   int words, invrg_planes_rnd rnd, uint32_t *up, uint32_t *und);
+#endif
+
+#endif
