@@ -211,8 +211,9 @@ def sw_sweep(L, p, net, c):
 def dreams_small(n_items, p, net, c):
     """n dreams to 1024^2 on P groups of one rank: windows of max(65536 / rec, 4096) samples,
     each rank ceil(items of the window / P) of them; at each window's end the end barrier that
-    rank 0 polls after pauses from 10 us (half of it on average), a Gatherv of the records to rank
-    0 and rank 0's fold of them (reducer.c, dream_stage.c, checkpoint.c)."""
+    rank 0 polls after pauses from 10 us (half of it on average), an allreduce that agrees on the
+    gather's buffers, a Gatherv of the records to rank 0 and rank 0's fold of them (reducer.c,
+    dream_stage.c, checkpoint.c)."""
     cc, code = c["compute"], c["code"]
     rec = cc["small_dream_levels_measured"] * code["primaries"]
     window = max(code["window_values"] // rec, code["window_min_items"])
@@ -223,7 +224,8 @@ def dreams_small(n_items, p, net, c):
         t["compute"] += math.ceil(w / p) * cc["small_dream_s"]
         if p > 1:
             t["sync"] += allreduce_small(p, net) + code["sync_poll_s"] / 2
-            t["gather"] += gatherv(p, 8 * rec * w, net)
+            # the gather's buffers agreed on (reducer.c), then the gather
+            t["gather"] += allreduce_small(p, net) + gatherv(p, 8 * rec * w, net)
         t["fold"] += w * rec * cc["fold_ns_per_value"] * 1e-9
         left -= w
     t["total"] = sum(t.values())

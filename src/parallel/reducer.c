@@ -36,90 +36,139 @@ static int count_of(const invrg_groups *g, int w, int64_t first, int64_t n_items
   return (int)(items_in(rel, g->n_groups, n_items, k0, k1) * n);
 }
 
+/* Work space of the gathers, made before the first: world rank 0 receives into stage, orders
+ * into ordered, with counts and displs of every world rank; a team leader (two-level gather)
+ * gathers its team into team, with team_counts and team_offsets (members, or teams on world
+ * rank 0). Rounds after the first carry no more values, so the first round sizes it all. */
+typedef struct {
+  double *stage, *ordered, *team;
+  int *counts, *displs, *team_counts, *team_offsets;
+} round_buffers;
+
+static void round_buffers_free(round_buffers *b) {
+  free(b->stage);
+  free(b->ordered);
+  free(b->team);
+  free(b->counts);
+  free(b->displs);
+  free(b->team_counts);
+  free(b->team_offsets);
+}
+
+/* A leader's team holds ranks lead … lead + members − 1. */
+static int team_lead(const invrg_groups *g) { return g->world_rank - g->world_rank % g->team_size; }
+static int team_members(const invrg_groups *g) {
+  const int lead = team_lead(g);
+  return g->world_size - lead < g->team_size ? g->world_size - lead : g->team_size;
+}
+
+/* Allocates on the ranks that receive: not collective, so the caller agrees on the outcome
+ * before any gather (a rank that failed alone would leave the others waiting in one).
+ * INVRG_TEST_REDUCER_NO_MEMORY = r makes world rank r's allocations fail (tests). */
+static invrg_err round_buffers_create(const invrg_groups *g, int64_t first, int64_t n_items,
+                                      int n, int64_t k1, int64_t round_values,
+                                      round_buffers *b) {
+  invrg_err err = INVRG_SUCCESS;
+  const char *test = getenv("INVRG_TEST_REDUCER_NO_MEMORY");
+  const bool fail = test != NULL && atoi(test) == g->world_rank;
+  const bool leader = g->team_size > 0 && g->world_rank == team_lead(g);
+  if (g->world_rank == 0 || leader) {
+    const int n_teams = leader ? (g->world_size + g->team_size - 1) / g->team_size : 0;
+    const int len = leader && team_members(g) > n_teams ? team_members(g) : n_teams;
+    int team_values = 0;
+    for (int m = 0; leader && m < team_members(g); m++)
+      team_values += count_of(g, team_lead(g) + m, first, n_items, n, 0, k1);
+    b->team = fail ? NULL : malloc((size_t)team_values * sizeof *b->team + 1);
+    b->team_counts = malloc((size_t)len * sizeof *b->team_counts + 1);
+    b->team_offsets = malloc((size_t)len * sizeof *b->team_offsets + 1);
+    INVRG_CHECK_ALLOC(b->team);
+    INVRG_CHECK_ALLOC(b->team_counts);
+    INVRG_CHECK_ALLOC(b->team_offsets);
+  }
+  if (g->world_rank == 0) {
+    b->stage = malloc((size_t)round_values * sizeof *b->stage);
+    b->ordered = malloc((size_t)round_values * sizeof *b->ordered);
+    b->counts = malloc((size_t)g->world_size * sizeof *b->counts);
+    b->displs = malloc((size_t)g->world_size * sizeof *b->displs);
+    INVRG_CHECK_ALLOC(b->stage);
+    INVRG_CHECK_ALLOC(b->ordered);
+    INVRG_CHECK_ALLOC(b->counts);
+    INVRG_CHECK_ALLOC(b->displs);
+  }
+cleanup:
+  return err;
+}
+
 /*
- * MPI_Gatherv of every world rank's @p send_count values to world rank 0 at @p displs (world
+ * MPI_Gatherv of every world rank's @p send_count values to world rank 0 at b->displs (world
  * rank order), in two levels when the world has teams (groups.h): each team's first rank
  * gathers its team, then world rank 0 the teams, whose ranks are consecutive, so the values
  * land exactly where one flat gather puts them. Rank 0's time grows like 2√P, not P.
  */
 static invrg_err gather_two_level(const invrg_groups *g, const double *send, int send_count,
                                   int64_t first, int64_t n_items, int n, int64_t k0, int64_t k1,
-                                  double *stage, const int *displs) {
+                                  round_buffers *b) {
   invrg_err err = INVRG_SUCCESS;
-  const int s = g->team_size, lead = g->world_rank - g->world_rank % s;
-  const int members = g->world_size - lead < s ? g->world_size - lead : s;
+  const int s = g->team_size, lead = team_lead(g);
   const bool leader = g->world_rank == lead;
-  int *counts = NULL, *offsets = NULL, team_count = 0;
-  double *team = NULL;
-  if (leader) { /* counts and offsets: of the team's members, then (world rank 0) of the teams */
-    const int n_teams = (g->world_size + s - 1) / s, len = members > n_teams ? members : n_teams;
-    counts = malloc((size_t)len * sizeof *counts);
-    offsets = malloc((size_t)len * sizeof *offsets);
-    INVRG_CHECK_ALLOC(counts);
-    INVRG_CHECK_ALLOC(offsets);
-    for (int m = 0; m < members; m++) {
-      counts[m] = count_of(g, lead + m, first, n_items, n, k0, k1);
-      offsets[m] = team_count;
-      team_count += counts[m];
+  int team_count = 0;
+  if (leader) /* counts and offsets of the team's members */
+    for (int m = 0; m < team_members(g); m++) {
+      b->team_counts[m] = count_of(g, lead + m, first, n_items, n, k0, k1);
+      b->team_offsets[m] = team_count;
+      team_count += b->team_counts[m];
     }
-    team = malloc((size_t)team_count * sizeof *team + 1);
-    INVRG_CHECK_ALLOC(team);
-  }
-  INVRG_MPI_CALL(MPI_Gatherv(send, send_count, MPI_DOUBLE, team, counts, offsets, MPI_DOUBLE, 0,
-                             g->gather_team));
+  INVRG_MPI_CALL(MPI_Gatherv(send, send_count, MPI_DOUBLE, b->team, b->team_counts,
+                             b->team_offsets, MPI_DOUBLE, 0, g->gather_team));
   if (leader) {
-    int *lead_counts = counts, *lead_displs = offsets; /* reused on world rank 0 */
+    int *lead_counts = b->team_counts, *lead_displs = b->team_offsets; /* now of the teams */
     if (g->world_rank == 0)
       for (int t = 0, w = 0; w < g->world_size; t++, w += s) {
-        lead_displs[t] = displs[w];
+        lead_displs[t] = b->displs[w];
         lead_counts[t] = 0;
         for (int m = w; m < w + s && m < g->world_size; m++)
           lead_counts[t] += count_of(g, m, first, n_items, n, k0, k1);
       }
-    INVRG_MPI_CALL(MPI_Gatherv(team, team_count, MPI_DOUBLE, stage, lead_counts, lead_displs,
-                               MPI_DOUBLE, 0, g->gather_leaders));
+    INVRG_MPI_CALL(MPI_Gatherv(b->team, team_count, MPI_DOUBLE, b->stage, lead_counts,
+                               lead_displs, MPI_DOUBLE, 0, g->gather_leaders));
   }
 cleanup:
-  free(team);
-  free(counts);
-  free(offsets);
   return err;
 }
 
 /*
  * Local items [k0, k1) of every group, i.e. items [k0 G, min(k1 G, n_items)) of the range
  * that starts at global item @p first, land on world rank 0 in item order:
- * out[(t - k0 G) * n + i]. The rank-0 ranks of the groups send; world rank 0 receives group
- * by group into @p stage and reorders (the t-th vector of the group at place rel is item
- * (k0 + t) G + rel of the range). @p counts, @p displs: world_size.
+ * b->ordered[(t - k0 G) * n + i]. The rank-0 ranks of the groups send; world rank 0 receives
+ * group by group into b->stage and reorders (the t-th vector of the group at place rel is
+ * item (k0 + t) G + rel of the range).
  */
 static invrg_err gather_round(const invrg_groups *g, int64_t first, int64_t n_items, int n,
-                              const double *mine, int64_t k0, int64_t k1, double *stage,
-                              int *counts, int *displs, double *out) {
+                              const double *mine, int64_t k0, int64_t k1, round_buffers *b) {
   invrg_err err = INVRG_SUCCESS;
   const int G = g->n_groups;
   const int send_count = count_of(g, g->world_rank, first, n_items, n, k0, k1);
   if (g->world_rank == 0) {
     int offset = 0;
     for (int w = 0; w < g->world_size; w++) {
-      counts[w] = count_of(g, w, first, n_items, n, k0, k1);
-      displs[w] = offset;
-      offset += counts[w];
+      b->counts[w] = count_of(g, w, first, n_items, n, k0, k1);
+      b->displs[w] = offset;
+      offset += b->counts[w];
     }
   }
   const double *send = send_count > 0 ? mine + k0 * n : NULL;
   if (g->team_size > 0)
-    INVRG_CALL(gather_two_level(g, send, send_count, first, n_items, n, k0, k1, stage, displs));
+    INVRG_CALL(gather_two_level(g, send, send_count, first, n_items, n, k0, k1, b));
   else
-    INVRG_MPI_CALL(MPI_Gatherv(send, send_count, MPI_DOUBLE, stage, counts, displs, MPI_DOUBLE,
-                               0, g->world));
+    INVRG_MPI_CALL(MPI_Gatherv(send, send_count, MPI_DOUBLE, b->stage, b->counts, b->displs,
+                               MPI_DOUBLE, 0, g->world));
   if (g->world_rank == 0) {
     for (int gr = 0; gr < G; gr++) {
-      const double *from = stage + displs[gr * g->ranks_per_group];
+      const double *from = b->stage + b->displs[gr * g->ranks_per_group];
       const int rel = relative(gr, G, first);
       int64_t m = items_in(rel, G, n_items, k0, k1);
       for (int64_t t = 0; t < m; t++)
-        memcpy(out + (t * G + rel) * n, from + t * n, (size_t)n * sizeof *out);
+        memcpy(b->ordered + (t * G + rel) * n, from + t * n, (size_t)n * sizeof *b->ordered);
     }
   }
 cleanup:
@@ -134,35 +183,24 @@ typedef void (*round_visitor)(int64_t first, int64_t count, int n, const double 
 static invrg_err for_each_round(const invrg_groups *g, int64_t first_item, int64_t n_items, int n,
                                 const double *mine, round_visitor visit, void *ctx) {
   invrg_err err = INVRG_SUCCESS;
-  double *stage = NULL, *ordered = NULL;
-  int *counts = NULL, *displs = NULL;
+  round_buffers b = {0};
   const int64_t G = g->n_groups, round = round_length(g, n);
   const int64_t k_total = (n_items + G - 1) / G; /* local items of group 0, the most */
   const int64_t round_values = round * G * n;
   INVRG_CHECK(round_values <= INT_MAX, INVRG_ERR_RUNTIME,
               "reducer: %lld groups x %d values per item exceed one message", (long long)G, n);
-  if (g->world_rank == 0) {
-    stage = malloc((size_t)round_values * sizeof *stage);
-    ordered = malloc((size_t)round_values * sizeof *ordered);
-    counts = malloc((size_t)g->world_size * sizeof *counts);
-    displs = malloc((size_t)g->world_size * sizeof *displs);
-    INVRG_CHECK_ALLOC(stage);
-    INVRG_CHECK_ALLOC(ordered);
-    INVRG_CHECK_ALLOC(counts);
-    INVRG_CHECK_ALLOC(displs);
-  }
+  INVRG_CALL(invrg_error_agree(
+      round_buffers_create(g, first_item, n_items, n, round < k_total ? round : k_total,
+                           round_values, &b),
+      g->world));
   for (int64_t k0 = 0; k0 < k_total; k0 += round) {
     int64_t k1 = k0 + round < k_total ? k0 + round : k_total;
-    INVRG_CALL(gather_round(g, first_item, n_items, n, mine, k0, k1, stage, counts, displs,
-                            ordered));
+    INVRG_CALL(gather_round(g, first_item, n_items, n, mine, k0, k1, &b));
     int64_t first = k0 * G, last = k1 * G < n_items ? k1 * G : n_items;
-    if (g->world_rank == 0) visit(first, last - first, n, ordered, ctx);
+    if (g->world_rank == 0) visit(first, last - first, n, b.ordered, ctx);
   }
 cleanup:
-  free(stage);
-  free(ordered);
-  free(counts);
-  free(displs);
+  round_buffers_free(&b);
   return err;
 }
 

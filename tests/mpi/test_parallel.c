@@ -344,6 +344,49 @@ static void test_layout_errors(void) {
   fflush(stdout);
 }
 
+/* A rank that cannot allocate the reducer's buffers (world rank 0, a team leader, or none of
+ * them) fails the gather on every rank instead of leaving the others waiting in it; the next
+ * gather works. Flat gathers and, on 4 ranks, teams {0, 1, 2}, {3} (rank 3 a leader). */
+static void test_reducer_no_memory(void) {
+  snprintf(where, sizeof where, "reducer without memory");
+  if (world_rank == 0) printf("-- the allocation failures below are expected --\n");
+  fflush(stdout);
+  for (int teams = 0; teams <= (world_size == 4); teams++) {
+    invrg_config cfg = layout_config(1, 1, 1);
+    invrg_groups *g = NULL;
+    if (teams) setenv("INVRG_TEST_TEAM_SIZE", "3", 1);
+    OK(invrg_groups_create(MPI_COMM_WORLD, &cfg, &g));
+    unsetenv("INVRG_TEST_TEAM_SIZE");
+    const int64_t n_items = 37;
+    const int n = 5, mine_count = (int)invrg_groups_item_count(g, n_items);
+    double *mine = calloc((size_t)(mine_count * n + 1), sizeof *mine);
+    double *all = malloc((size_t)(n_items * n) * sizeof *all);
+    for (int failing = 0; failing < world_size; failing++) {
+      char rank[16];
+      snprintf(rank, sizeof rank, "%d", failing);
+      setenv("INVRG_TEST_REDUCER_NO_MEMORY", rank, 1);
+      invrg_err err = invrg_reducer_gather(g, n_items, n, mine, world_rank == 0 ? all : NULL);
+      unsetenv("INVRG_TEST_REDUCER_NO_MEMORY");
+      /* the ranks that allocate: world rank 0 and, with teams, the leaders */
+      const bool allocates = failing == 0 || (g->team_size > 0 && failing % g->team_size == 0);
+      EXPECT(allocates ? err == INVRG_ERR_RUNTIME : err == INVRG_SUCCESS,
+             "rank %d without memory (teams of %d): error %d on rank %d", failing, g->team_size,
+             err, world_rank);
+      if (allocates && world_rank == failing)
+        EXPECT(strstr(invrg_error_message(), "memory") != NULL, "message '%s'",
+               invrg_error_message());
+      invrg_error_clear();
+      OK(invrg_reducer_gather(g, n_items, n, mine, world_rank == 0 ? all : NULL));
+    }
+    free(mine);
+    free(all);
+    invrg_groups_destroy(&g);
+    invrg_config_free(&cfg);
+  }
+  if (world_rank == 0) printf("-- end of expected errors --\n");
+  fflush(stdout);
+}
+
 /* ---------------------------------------------------------------- driver */
 
 /* Every layout of the world: groups, items, lattices and the reducer. */
@@ -395,6 +438,7 @@ static const mpi_test_case cases[] = {
     {"replicated_halos", test_replicated_halos, true},
     {"layout_errors", test_layout_errors, true},
     {"layouts", test_layouts, true},
+    {"reducer_no_memory", test_reducer_no_memory, true},
 };
 
 int main(int argc, char **argv) {
