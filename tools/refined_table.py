@@ -31,12 +31,13 @@ GAMMA_NU = 7 / 4
 def row(label, path, L=None):
     """The values of one run file's size L (default: the largest): of its dreams, or of its
     Monte Carlo if it has no dreams (a reference ensemble)."""
-    f = invrg_io.open_run(path).h5
-    source = 'dream' if 'dream' in f else 'mc'
-    sizes = sorted(int(k[1:]) for k in f[source].keys() if k.startswith('L'))
-    L = L or sizes[-1]
-    d, c = f[f'{source}/L{L}'].attrs, f[f'corr/{source}/L{L}'].attrs
-    run = f['run'].attrs
+    with invrg_io.open_run(path) as rf:
+        f = rf.h5
+        source = 'dream' if 'dream' in f else 'mc'
+        sizes = sorted(int(k[1:]) for k in f[source].keys() if k.startswith('L'))
+        L = L or sizes[-1]
+        d, c = dict(f[f'{source}/L{L}'].attrs), dict(f[f'corr/{source}/L{L}'].attrs)
+        run = dict(f['run'].attrs)
     stage = list(run['stages']).index(source)
     exact = invrg_io.exact_torus(L)
     n = int(d['n_samples'])
@@ -80,11 +81,12 @@ def table(rows):
 def correlations(label, path, L, radii):
     """G(r) along the axes at @p radii (correlation_functions) of a dream's or a Monte Carlo
     run's size L (default: the largest)."""
-    f = invrg_io.open_run(path).h5
-    source = 'dream' if 'dream' in f['corr'] else 'mc'
-    sizes = sorted(int(k[1:]) for k in f[f'corr/{source}'].keys() if k.startswith('L'))
-    g = f[f'corr/{source}/L{L or sizes[-1]}']
-    G, err = g['G_axis'][()], g['G_axis_err'][()]
+    with invrg_io.open_run(path) as rf:
+        f = rf.h5
+        source = 'dream' if 'dream' in f['corr'] else 'mc'
+        sizes = sorted(int(k[1:]) for k in f[f'corr/{source}'].keys() if k.startswith('L'))
+        g = f[f'corr/{source}/L{L or sizes[-1]}']
+        G, err = g['G_axis'][()], g['G_axis_err'][()]
     return {'label': label, 'L': L or sizes[-1], 'G': [G[r] for r in radii],
             'err': [err[r] for r in radii]}
 

@@ -72,11 +72,11 @@ static invrg_err round_buffers_create(const invrg_groups *g, int64_t first, int6
   const char *test = getenv("INVRG_TEST_REDUCER_NO_MEMORY");
   const bool fail = test != NULL && atoi(test) == g->world_rank;
   const bool leader = g->team_size > 0 && g->world_rank == team_lead(g);
-  if (g->world_rank == 0 || leader) {
-    const int n_teams = leader ? (g->world_size + g->team_size - 1) / g->team_size : 0;
-    const int len = leader && team_members(g) > n_teams ? team_members(g) : n_teams;
+  if (leader) { /* the team's counts, then (world rank 0) the teams' */
+    const int n_teams = (g->world_size + g->team_size - 1) / g->team_size;
+    const int len = team_members(g) > n_teams ? team_members(g) : n_teams;
     int team_values = 0;
-    for (int m = 0; leader && m < team_members(g); m++)
+    for (int m = 0; m < team_members(g); m++)
       team_values += count_of(g, team_lead(g) + m, first, n_items, n, 0, k1);
     b->team = fail ? NULL : malloc((size_t)team_values * sizeof *b->team + 1);
     b->team_counts = malloc((size_t)len * sizeof *b->team_counts + 1);
@@ -86,7 +86,7 @@ static invrg_err round_buffers_create(const invrg_groups *g, int64_t first, int6
     INVRG_CHECK_ALLOC(b->team_offsets);
   }
   if (g->world_rank == 0) {
-    b->stage = malloc((size_t)round_values * sizeof *b->stage);
+    b->stage = fail ? NULL : malloc((size_t)round_values * sizeof *b->stage);
     b->ordered = malloc((size_t)round_values * sizeof *b->ordered);
     b->counts = malloc((size_t)g->world_size * sizeof *b->counts);
     b->displs = malloc((size_t)g->world_size * sizeof *b->displs);

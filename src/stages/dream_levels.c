@@ -98,14 +98,18 @@ cleanup:
   return err;
 }
 
+/* The sweeps of a level: the top level's own, or those of the levels below. */
+static int sweeps_of(const invrg_dream_levels *d, int level) {
+  return level == d->levels ? d->refine.top_sweeps : d->refine.sweeps;
+}
+
 /* The refinement of a fresh level: sweeps at K with streams of their own (rng.h: REFINE). */
 static invrg_err refine_level(invrg_dream_levels *d, int level, uint64_t seed, uint64_t sample) {
   invrg_err err = INVRG_SUCCESS;
   if (d->refine.compatible > 0) INVRG_CALL(refine_compatible(d, level, seed, sample));
   const invrg_mc_chain chain = {d->refine.K, seed, sample, INVRG_RNG_REFINE};
-  const bool top = level == d->levels;
-  const int sweeps = top ? d->refine.top_sweeps : d->refine.sweeps;
-  const bool heatbath = top ? d->refine.top_heatbath : d->refine.heatbath;
+  const int sweeps = sweeps_of(d, level);
+  const bool heatbath = level == d->levels ? d->refine.top_heatbath : d->refine.heatbath;
   for (int s = 0; s < sweeps; s++)
     INVRG_CALL(invrg_multispin_sweep(d->plat[level], &chain, (uint64_t)level << 24 | (uint64_t)s,
                                      heatbath, NULL));
@@ -125,8 +129,7 @@ static invrg_err step_packed(invrg_dream_levels *d, int level, int8_t seed_spin,
     INVRG_CALL(invrg_dream_packed_step(m, d->plat[level - 1], d->plat[level], seed, sample,
                                        level, w));
   INVRG_CALL(invrg_packed_halo_exchange(d->plat[level]));
-  const int sweeps = level == d->levels ? d->refine.top_sweeps : d->refine.sweeps;
-  if ((sweeps > 0 || d->refine.compatible > 0) && level >= d->refine.from)
+  if ((sweeps_of(d, level) > 0 || d->refine.compatible > 0) && level >= d->refine.from)
     INVRG_CALL(refine_level(d, level, seed, sample));
 cleanup:
   return err;
