@@ -143,4 +143,7 @@ static inline int invrg_packed_natural_words(const invrg_packed *p) {
  */
 void invrg_packed_natural_row(const invrg_packed *p, int j, uint64_t *out);
 
+/** Rows @p j … @p j + @p count − 1 the same way, one after the other at @p out. */
+void invrg_packed_natural_rows(const invrg_packed *p, int j, int count, uint64_t *out);
+
 #endif

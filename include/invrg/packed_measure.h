@@ -44,10 +44,11 @@ invrg_err invrg_packed_operators_evaluate(const invrg_operator *ops, int n,
 
 /**
  * Row sums row_sums[y] = Σ_x s(x, y) (Ly of them) and column sums col_sums[x] = Σ_y s(x, y)
- * (Lx of them), exact, on every rank. Rows by popcount; columns by bit-sliced vertical
- * counters in the colour-row layout (one plane per bit of the count, an add is a ripple of
- * ANDs and XORs over the planes), flushed into integers every 255 rows. Collective on
- * p->comm.
+ * (Lx of them), exact, on every rank. Rows by popcount; columns by a byte counter per column
+ * in the colour-row layout (a row's word adds −1 to the 64 bytes of its set bits, one vector
+ * instruction with AVX-512, two with AVX2; portably, bit-sliced counters: one plane per bit of
+ * the count, an add a ripple of ANDs and XORs), flushed into integers every 255 rows.
+ * Collective on p->comm.
  */
 invrg_err invrg_packed_row_col_sums(const invrg_packed *p, int64_t *row_sums, int64_t *col_sums);
 

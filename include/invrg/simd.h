@@ -50,7 +50,16 @@ bool invrg_simd_runs(invrg_simd_level level);
  * The level the library uses: the one INVRG_SIMD names if this build and CPU run it (else a
  * warning, once), otherwise the best they run. Read at the first call and kept.
  */
-invrg_simd_level invrg_simd_active(void);
+static inline invrg_simd_level invrg_simd_active(void);
+
+/* What invrg_simd_active() reads (inline: the kernels ask per row): the kept level or −1, and
+ * the function that chooses and keeps it. */
+extern int invrg_simd_kept;
+invrg_simd_level invrg_simd_choose(void);
+
+static inline invrg_simd_level invrg_simd_active(void) {
+  return invrg_simd_kept >= 0 ? (invrg_simd_level)invrg_simd_kept : invrg_simd_choose();
+}
 
 /** Forgets the level kept by invrg_simd_active(): the next call reads INVRG_SIMD again (tests). */
 void invrg_simd_reset(void);

@@ -42,7 +42,7 @@ bool invrg_simd_runs(invrg_simd_level level) {
   return level == INVRG_SIMD_GENERIC;
 }
 
-static int active = -1; /* the kept choice, or −1 */
+int invrg_simd_kept = -1; /* the kept choice, or −1 */
 
 static invrg_simd_level choose(void) {
   invrg_simd_level best = INVRG_SIMD_GENERIC;
@@ -68,12 +68,12 @@ static invrg_simd_level choose(void) {
   return level;
 }
 
-invrg_simd_level invrg_simd_active(void) {
-  if (active < 0) active = (int)choose();
-  return (invrg_simd_level)active;
+invrg_simd_level invrg_simd_choose(void) {
+  invrg_simd_kept = (int)choose();
+  return (invrg_simd_level)invrg_simd_kept;
 }
 
-void invrg_simd_reset(void) { active = -1; }
+void invrg_simd_reset(void) { invrg_simd_kept = -1; }
 
 /* ------------------------------------------------------------------ batched Philox */
 

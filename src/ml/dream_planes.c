@@ -44,13 +44,21 @@ static void shift_row(const uint64_t *R, int64_t n, int dir, uint64_t *out) {
 
 /* ------------------------------------------------------------------ the work */
 
-/* The coarse rows Y − M … Y + M in natural order, each shifted by −M … M sites:
- * row[r][s][X] = coarse spin (X + s − M, Y + r − M). */
+/* The coarse rows Y − M … Y + M in natural order, each shifted by −M … M sites, in a ring
+ * (moving on by a row reuses the storage of the row that leaves):
+ * row[ring(r)][s][X] = coarse spin (X + s − M, Y + r − M). */
 typedef struct {
   int64_t Y; /* the centre row (INT64_MIN: none yet) */
   int M;
+  int first; /* the ring's slot of r = 0 */
   uint64_t *row[SPAN][SPAN];
 } coarse_rows;
+
+/* The slot of row r (0 ≤ r ≤ 2M). */
+static inline int ring(const coarse_rows *cr, int r) {
+  const int slot = cr->first + r, span = 2 * cr->M + 1;
+  return slot < span ? slot : slot - span;
+}
 
 struct invrg_dream_planes_work {
   invrg_planes_piece pc[2];       /* one per colour: both fill from the same coarse rows */
@@ -62,6 +70,7 @@ struct invrg_dream_planes_work {
   uint32_t extra[4][2 * PIECE];   /* one round's block of each waiting half-word */
   uint64_t *rows;                 /* the coarse rows' storage: (2M + 1)² × words */
   coarse_rows cr;
+  const uint64_t *src[4][INVRG_PLANES_INPUTS]; /* input k of child ab: its row in cr */
 };
 
 invrg_err invrg_dream_planes_work_create(int64_t max_lc, int margin,
@@ -141,7 +150,7 @@ static void natural_row(const invrg_dream_coarse *c, int64_t Y, uint64_t *out) {
 /* Row @p r of @p cr: coarse row Y + r − M and its shifts, outwards from the unshifted one. */
 static void make_row(coarse_rows *cr, const invrg_dream_coarse *c, int64_t Y, int r) {
   const int M = cr->M;
-  uint64_t **sh = cr->row[r];
+  uint64_t **sh = cr->row[ring(cr, r)];
   natural_row(c, Y + r - M, sh[M]);
   for (int s = 1; s <= M; s++) {
     shift_row(sh[M - s + 1], c->lc, -1, sh[M - s]);
@@ -149,20 +158,29 @@ static void make_row(coarse_rows *cr, const invrg_dream_coarse *c, int64_t Y, in
   }
 }
 
-/* The rows around coarse row Y and their shifts, moved on by one row when Y follows. */
-static void coarse_rows_at(coarse_rows *cr, const invrg_dream_coarse *c, int64_t Y) {
-  if (cr->Y == Y) return;
+/* The rows around coarse row Y and their shifts, moved on by one row when Y follows; false if
+ * they were there already. */
+static bool coarse_rows_at(coarse_rows *cr, const invrg_dream_coarse *c, int64_t Y) {
+  if (cr->Y == Y) return false;
   const int span = 2 * cr->M + 1;
-  int first = 0;
-  if (cr->Y == Y - 1) { /* rows Y − M … Y + M − 1 are there already: rotate them down */
-    uint64_t *top[SPAN];
-    memcpy(top, cr->row[0], sizeof top);
-    for (int r = 0; r + 1 < span; r++) memcpy(cr->row[r], cr->row[r + 1], sizeof top);
-    memcpy(cr->row[span - 1], top, sizeof top);
-    first = span - 1;
+  int from = 0;
+  if (cr->Y == Y - 1) { /* rows Y − M … Y + M − 1 are there already: the ring moves on */
+    cr->first = ring(cr, 1);
+    from = span - 1;
   }
-  for (int r = first; r < span; r++) make_row(cr, c, Y, r);
+  for (int r = from; r < span; r++) make_row(cr, c, Y, r);
   cr->Y = Y;
+  return true;
+}
+
+/* Where each child's inputs are in the coarse rows (once per coarse row: four fills use them). */
+static void sources_at(invrg_dream_planes_work *w, const invrg_planes_kernel *k) {
+  const int M = w->cr.M;
+  int slot[SPAN];
+  for (int r = 0; r <= 2 * M; r++) slot[r] = ring(&w->cr, r);
+  for (int ab = 0; ab < 4; ab++)
+    for (int q = 0; q < k->inputs; q++)
+      w->src[ab][q] = w->cr.row[slot[M + k->offset[ab][q][0]]][M + k->offset[ab][q][1]];
 }
 
 /* ------------------------------------------------------------------ pieces */
@@ -199,18 +217,37 @@ static void piece_draw(invrg_dream_planes_work *w, const invrg_planes_kernel *k,
 static void piece_fill(invrg_dream_planes_work *w, const invrg_planes_kernel *k,
                        const invrg_packed *fine, int col, int j, int64_t i0, int n) {
   invrg_planes_piece *pc = &w->pc[col];
-  const int b = (int)((fine->y0 + j) & 1), ab = 2 * b + (col ^ b), M = w->cr.M;
-  for (int q = 0; q < k->inputs; q++) {
-    const uint64_t *src = w->cr.row[M + k->offset[ab][q][0]][M + k->offset[ab][q][1]] + i0;
-    uint32_t *dst = pc->in[q] + 2 * pc->n;
-    if (n <= 4) /* short rows (small levels): word by word, no library call */
-      for (int i = 0; i < n; i++) memcpy(dst + 2 * i, src + i, 8);
-    else
-      memcpy(dst, src, (size_t)n * sizeof *src);
+  const int b = (int)((fine->y0 + j) & 1), ab = 2 * b + (col ^ b);
+  const int inputs = k->inputs, at = pc->n;
+  /* (the sources one by one, as sources_at() stored them: a wider load would wait for them) */
+  const uint64_t *const *src = w->src[ab];
+  if (n == 1) /* short rows (small levels): one word each, no library call */
+    for (int q = 0; q < inputs; q++) memcpy(pc->in[q] + 2 * at, src[q] + i0, 8);
+  else
+    for (int q = 0; q < inputs; q++) memcpy(pc->in[q] + 2 * at, src[q] + i0, (size_t)n * 8);
+  memcpy(pc->valid + 2 * at, w->row_valid + 2 * i0, 2 * (size_t)n * sizeof *pc->valid);
+  memset(pc->child + at, ab, (size_t)n);
+  pc->n = at + n;
+}
+
+/* Fine colour rows of one word (the small levels of a dream): a colour's rows are one piece,
+ * filled row by row without piece_fill()'s bookkeeping (the same words). */
+static void one_word_rows(invrg_dream_planes_work *w, const invrg_planes_kernel *k,
+                          const invrg_dream_coarse *c, const invrg_packed *fine) {
+  const int inputs = k->inputs, ny = fine->ny;
+  const uint32_t valid0 = w->row_valid[0], valid1 = w->row_valid[1];
+  for (int j = 0; j < ny; j++) {
+    if (coarse_rows_at(&w->cr, c, (fine->y0 + j) >> 1)) sources_at(w, k);
+    const int b = (int)((fine->y0 + j) & 1);
+    for (int col = 0; col < 2; col++) {
+      invrg_planes_piece *pc = &w->pc[col];
+      const int ab = 2 * b + (col ^ b);
+      for (int q = 0; q < inputs; q++) memcpy(pc->in[q] + 2 * j, w->src[ab][q], 8);
+      pc->valid[2 * j] = valid0, pc->valid[2 * j + 1] = valid1;
+      pc->child[j] = (uint8_t)ab;
+    }
   }
-  for (int i = 0; i < 2 * n; i++) pc->valid[2 * pc->n + i] = w->row_valid[2 * i0 + i];
-  memset(pc->child + pc->n, ab, (size_t)n);
-  pc->n += n;
+  w->pc[0].n = w->pc[1].n = ny;
 }
 
 /* Valid sites of a fine colour row: the lc sites, not the padding of its last word. */
@@ -236,8 +273,14 @@ void invrg_dream_planes_step(invrg_dream_planes_work *w, const invrg_rng_stream 
     out[col] = invrg_packed_row(fine, col, 0);
     w->pc[col].n = 0, w->pc[col].f0 = 0;
   }
+  if (W == 1 && fine->ny <= PIECE) {
+    one_word_rows(w, k, c, fine);
+    for (int col = 0; col < 2; col++)
+      piece_draw(w, k, &w->pc[col], s, word_base[col], out[col], level);
+    return;
+  }
   for (int j = 0; j < fine->ny; j++) {
-    coarse_rows_at(&w->cr, c, (fine->y0 + j) >> 1);
+    if (coarse_rows_at(&w->cr, c, (fine->y0 + j) >> 1)) sources_at(w, k);
     for (int col = 0; col < 2; col++)
       for (int64_t i0 = 0; i0 < W;) {
         invrg_planes_piece *pc = &w->pc[col];

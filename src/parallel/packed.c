@@ -507,15 +507,24 @@ INVRG_TARGET_AVX512 static void interleave_bmi2(const uint64_t *even, const uint
 }
 #endif
 
-void invrg_packed_natural_row(const invrg_packed *p, int j, uint64_t *out) {
-  const int c = (int)((p->y0 + j + 2 * p->ly) & 1); /* the colour of the even sites x = 2k */
-  const uint64_t *even = invrg_packed_row(p, c, j), *odd = invrg_packed_row(p, 1 - c, j);
+void invrg_packed_natural_rows(const invrg_packed *p, int j, int count, uint64_t *out) {
   const int n = invrg_packed_natural_words(p);
 #if INVRG_SIMD_X86
-  if (invrg_simd_active() >= INVRG_SIMD_AVX512) {
-    interleave_bmi2(even, odd, n, out);
-    return;
-  }
+  const bool bmi2 = invrg_simd_active() >= INVRG_SIMD_AVX512;
 #endif
-  interleave_portable(even, odd, n, out);
+  for (int r = j; r < j + count; r++, out += n) {
+    const int c = (int)((p->y0 + r + 2 * p->ly) & 1); /* the colour of the even sites x = 2k */
+    const uint64_t *even = invrg_packed_row(p, c, r), *odd = invrg_packed_row(p, 1 - c, r);
+#if INVRG_SIMD_X86
+    if (bmi2) {
+      interleave_bmi2(even, odd, n, out);
+      continue;
+    }
+#endif
+    interleave_portable(even, odd, n, out);
+  }
+}
+
+void invrg_packed_natural_row(const invrg_packed *p, int j, uint64_t *out) {
+  invrg_packed_natural_rows(p, j, 1, out);
 }

@@ -151,7 +151,8 @@ cleanup:
 
 /* ---------------------------------------------------------------- row and column sums */
 
-/* Bit-sliced counters: PLANES planes count up to 2^PLANES − 1 rows between flushes. */
+/* Bit-sliced counters (the portable level): PLANES planes count up to 2^PLANES − 1 rows between
+ * flushes. */
 enum { PLANES = 8, FLUSH_ROWS = (1 << PLANES) - 1 };
 
 /* Adds row r (1 = −1) to the counters planes[b][i]: a ripple-carry add, bit plane by plane. */
@@ -202,16 +203,6 @@ static void counters_generic(const invrg_packed *p, int j0, int j1, uint64_t *pl
                              int64_t *sums) {
   counters_rows(p, j0, j1, false, planes, sums);
 }
-#if INVRG_SIMD_X86
-INVRG_TARGET_AVX2 static void counters_avx2(const invrg_packed *p, int j0, int j1,
-                                            uint64_t *planes, int64_t *sums) {
-  counters_rows(p, j0, j1, true, planes, sums);
-}
-INVRG_TARGET_AVX512 static void counters_avx512(const invrg_packed *p, int j0, int j1,
-                                                uint64_t *planes, int64_t *sums) {
-  counters_rows(p, j0, j1, true, planes, sums);
-}
-#endif
 
 /* The counts into minus[x] (−1 spins of column x), x = 2k + parity; clears the planes. */
 static void counters_flush(const invrg_packed *p, uint64_t *planes, int parity, int64_t *minus) {
@@ -223,6 +214,73 @@ static void counters_flush(const invrg_packed *p, uint64_t *planes, int parity, 
     minus[2 * k + parity] += v;
   }
   memset(planes, 0, (size_t)PLANES * (size_t)words * sizeof *planes);
+}
+
+#if INVRG_SIMD_X86
+/*
+ * The vector levels count in bytes instead: byte 64i + k of a colour's counters (the same
+ * PLANES · words words as the bit planes) counts the rows with bit k of word i set, a row adding
+ * all ones (−1) where its bits are set, 64 (AVX-512) or 32 (AVX2) columns an instruction.
+ * At most FLUSH_ROWS = 255 rows between flushes.
+ */
+INVRG_TARGET_AVX512 static void counters_avx512(const invrg_packed *p, int j0, int j1,
+                                                uint64_t *planes, int64_t *sums) {
+  const int words = p->words;
+  uint8_t *count[2] = {(uint8_t *)planes, (uint8_t *)(planes + (size_t)PLANES * (size_t)words)};
+  for (int j = j0; j < j1; j++) {
+    const int c = (int)((p->y0 + j) & 1);
+    const uint64_t *row[2] = {invrg_packed_row(p, c, j), invrg_packed_row(p, 1 - c, j)};
+    int64_t minus = 0;
+    for (int parity = 0; parity < 2; parity++)
+      for (int i = 0; i < words; i++) {
+        const uint64_t bits = row[parity][i];
+        __m512i *at = (__m512i *)(void *)(count[parity] + 64 * (size_t)i);
+        _mm512_storeu_si512(at, _mm512_sub_epi8(_mm512_loadu_si512(at),
+                                                _mm512_movm_epi8(_cvtu64_mask64(bits))));
+        minus += __builtin_popcountll(bits);
+      }
+    sums[j] = p->lx - 2 * minus;
+  }
+}
+
+/* Byte k of the result: all ones if bit k of @p m is set (AVX2 has no mask registers). */
+INVRG_TARGET_AVX2 static inline __m256i bytes_of_bits32(uint32_t m) {
+  const __m256i spread = _mm256_setr_epi8(0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1, 2, 2, 2,
+                                          2, 2, 2, 2, 2, 3, 3, 3, 3, 3, 3, 3, 3);
+  const __m256i bit = _mm256_set1_epi64x((long long)UINT64_C(0x8040201008040201));
+  const __m256i v = _mm256_shuffle_epi8(_mm256_set1_epi32((int)m), spread);
+  return _mm256_cmpeq_epi8(_mm256_and_si256(v, bit), bit);
+}
+
+INVRG_TARGET_AVX2 static void counters_avx2(const invrg_packed *p, int j0, int j1,
+                                            uint64_t *planes, int64_t *sums) {
+  const int words = p->words;
+  uint8_t *count[2] = {(uint8_t *)planes, (uint8_t *)(planes + (size_t)PLANES * (size_t)words)};
+  for (int j = j0; j < j1; j++) {
+    const int c = (int)((p->y0 + j) & 1);
+    const uint64_t *row[2] = {invrg_packed_row(p, c, j), invrg_packed_row(p, 1 - c, j)};
+    int64_t minus = 0;
+    for (int parity = 0; parity < 2; parity++)
+      for (int i = 0; i < words; i++) {
+        const uint64_t bits = row[parity][i];
+        for (int h = 0; h < 2; h++) {
+          __m256i *at = (__m256i *)(void *)(count[parity] + 64 * (size_t)i + 32 * (size_t)h);
+          _mm256_storeu_si256(at, _mm256_sub_epi8(_mm256_loadu_si256(at),
+                                                  bytes_of_bits32((uint32_t)(bits >> 32 * h))));
+        }
+        minus += __builtin_popcountll(bits);
+      }
+    sums[j] = p->lx - 2 * minus;
+  }
+}
+#endif
+
+/* The byte counters into minus[x], x = 2k + parity; clears them. */
+static void byte_counters_flush(const invrg_packed *p, uint64_t *planes, int parity,
+                                int64_t *minus) {
+  const uint8_t *count = (const uint8_t *)planes;
+  for (int64_t k = 0; k < p->half; k++) minus[2 * k + parity] += count[k];
+  memset(planes, 0, (size_t)PLANES * (size_t)p->words * sizeof *planes);
 }
 
 /* −1 spins of each column of the local rows into minus[], sums of the local rows into sums[]. */
@@ -237,8 +295,13 @@ static void local_sums(const invrg_packed *p, uint64_t *planes, int64_t *minus, 
 #endif
       default: counters_generic(p, j0, j1, planes, sums); break;
     }
-    for (int parity = 0; parity < 2; parity++)
-      counters_flush(p, planes + (size_t)parity * PLANES * (size_t)p->words, parity, minus);
+    for (int parity = 0; parity < 2; parity++) {
+      uint64_t *counters = planes + (size_t)parity * PLANES * (size_t)p->words;
+      if (level == INVRG_SIMD_GENERIC)
+        counters_flush(p, counters, parity, minus);
+      else
+        byte_counters_flush(p, counters, parity, minus);
+    }
   }
 }
 

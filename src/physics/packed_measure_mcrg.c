@@ -37,7 +37,7 @@ typedef struct {
  * The d sites Lx − d … Lx − 1 wrap to bits 0 … d − 1; they lie in the last word (Lx even). */
 static PM_INLINE void shift_row(const uint64_t *restrict r, int64_t lx, int n, int d,
                                 uint64_t *restrict out) {
-  d = (int)(d % lx);
+  if (d >= lx) d = (int)(d % lx); /* d ≤ 2 < lx but on 2 × 2: no division per row */
   if (d == 0) {
     memcpy(out, r, (size_t)n * sizeof *out);
     return;
@@ -136,16 +136,42 @@ static uint64_t *win_row(const window *s, int dx, int pos) {
   return s->win + ((size_t)dx * (size_t)(s->block + 2) + (size_t)pos) * (size_t)s->n;
 }
 
-/* The byte counters into minus; clears them. */
-static PM_INLINE void flush_counters(window *s) {
-  if (s->used == 0) return; /* no vector added: every counter is 0 */
+/* Term t's byte counters into minus[t], cleared: portable, and with AVX2 (sums of absolute
+ * differences from 0 add eight bytes at a time). */
+static void flush_term_generic(window *s, int t) {
+  uint8_t *acc = s->acc + (size_t)t * ACC;
+  int64_t m = 0;
+  for (int k = 0; k < ACC; k++) m += acc[k];
+  s->minus[t] += m;
+  memset(acc, 0, ACC);
+}
+
+#if INVRG_SIMD_X86
+INVRG_TARGET_AVX2 static void flush_avx2(window *s) {
+  const __m256i zero = _mm256_setzero_si256();
   for (int t = 0; t < s->n_terms; t++) {
-    uint8_t *acc = s->acc + (size_t)t * ACC;
-    int64_t m = 0;
-    for (int k = 0; k < ACC; k++) m += acc[k];
-    s->minus[t] += m;
-    memset(acc, 0, ACC);
+    __m256i *acc = (__m256i *)(void *)(s->acc + (size_t)t * ACC);
+    const __m256i sum = _mm256_add_epi64(_mm256_sad_epu8(_mm256_loadu_si256(acc), zero),
+                                         _mm256_sad_epu8(_mm256_loadu_si256(acc + 1), zero));
+    const __m128i half = _mm_add_epi64(_mm256_castsi256_si128(sum),
+                                       _mm256_extracti128_si256(sum, 1));
+    s->minus[t] += _mm_cvtsi128_si64(half) + _mm_extract_epi64(half, 1);
+    _mm256_storeu_si256(acc, zero);
+    _mm256_storeu_si256(acc + 1, zero);
   }
+}
+#endif
+
+/* The byte counters into minus; clears them. */
+static PM_INLINE void flush_counters(window *s, invrg_simd_level level) {
+  if (s->used == 0) return; /* no vector added: every counter is 0 */
+#if INVRG_SIMD_X86
+  if (level != INVRG_SIMD_GENERIC)
+    flush_avx2(s);
+  else
+#endif
+    for (int t = 0; t < s->n_terms; t++) flush_term_generic(s, t);
+  (void)level;
   s->used = 0;
 }
 
@@ -160,7 +186,7 @@ static PM_INLINE void count_block(window *s, const uint64_t *const *slot, int le
     const int full = len - len % vw;
     for (int w0 = 0; w0 < full; w0 += VEC_LIMIT * vw) {
       const int w1 = full - w0 < VEC_LIMIT * vw ? full : w0 + VEC_LIMIT * vw;
-      if (s->used + (w1 - w0) / vw > VEC_LIMIT) flush_counters(s);
+      if (s->used + (w1 - w0) / vw > VEC_LIMIT) flush_counters(s, level);
       for (int t = 0; t < s->n_terms; t++) {
         uint8_t *acc = s->acc + (size_t)t * ACC;
         if (vw == 8)
@@ -197,7 +223,10 @@ static PM_INLINE void window_rows(window *s, const uint64_t *above, invrg_simd_l
   enter_row(s, -1, 1, above);
   for (int j0 = 0; j0 < p->ny; j0 += s->block) {
     const int nb = p->ny - j0 < s->block ? p->ny - j0 : s->block;
-    for (int k = 0; k < nb; k++) enter_row(s, j0 + k, k + 2, above);
+    invrg_packed_natural_rows(p, j0, nb, win_row(s, 0, 2)); /* the block's rows at once */
+    for (int k = 0; k < nb; k++)
+      for (int dx = 1; dx < SHIFTS; dx++)
+        shift_row(win_row(s, 0, k + 2), p->lx, s->n, dx, win_row(s, dx, k + 2));
     const uint64_t *slot[SLOTS]; /* S(dy, dx) of the block's rows: rows j0 − dy … in shift dx */
     for (int dy = 0; dy < ABOVE; dy++)
       for (int dx = 0; dx < SHIFTS; dx++) slot[dy * SHIFTS + dx] = win_row(s, dx, 2 - dy);
@@ -205,7 +234,7 @@ static PM_INLINE void window_rows(window *s, const uint64_t *above, invrg_simd_l
     for (int dx = 0; dx < SHIFTS; dx++) /* the last two rows: above the next block */
       memmove(win_row(s, dx, 0), win_row(s, dx, nb), 2 * (size_t)s->n * sizeof *s->win);
   }
-  flush_counters(s);
+  flush_counters(s, level);
 }
 
 static void window_generic(window *s, const uint64_t *above) {
