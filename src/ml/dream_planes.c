@@ -70,7 +70,13 @@ struct invrg_dream_planes_work {
   uint32_t extra[4][2 * PIECE];   /* one round's block of each waiting half-word */
   uint64_t *rows;                 /* the coarse rows' storage: (2M + 1)² × words */
   coarse_rows cr;
-  const uint64_t *src[4][INVRG_PLANES_INPUTS]; /* input k of child ab: its row in cr */
+  /* Where input q of child ab is in the coarse rows, src[ab][q]: one table for each place of
+   * the ring's first slot (the rows' storage never moves), made for the kernel whose offsets
+   * are kept here. */
+  const uint64_t *src_table[SPAN][4][INVRG_PLANES_INPUTS];
+  const uint64_t *(*src)[INVRG_PLANES_INPUTS]; /* src_table[cr.first] */
+  int8_t src_offset[4][INVRG_PLANES_INPUTS][2];
+  int src_inputs; /* 0: no table yet */
 };
 
 invrg_err invrg_dream_planes_work_create(int64_t max_lc, int margin,
@@ -173,14 +179,21 @@ static bool coarse_rows_at(coarse_rows *cr, const invrg_dream_coarse *c, int64_t
   return true;
 }
 
-/* Where each child's inputs are in the coarse rows (once per coarse row: four fills use them). */
-static void sources_at(invrg_dream_planes_work *w, const invrg_planes_kernel *k) {
-  const int M = w->cr.M;
-  int slot[SPAN];
-  for (int r = 0; r <= 2 * M; r++) slot[r] = ring(&w->cr, r);
-  for (int ab = 0; ab < 4; ab++)
-    for (int q = 0; q < k->inputs; q++)
-      w->src[ab][q] = w->cr.row[slot[M + k->offset[ab][q][0]]][M + k->offset[ab][q][1]];
+/* The tables of src for kernel @p k (at the start of a step; made again only for another
+ * kernel's offsets). */
+static void sources_for(invrg_dream_planes_work *w, const invrg_planes_kernel *k) {
+  if (w->src_inputs == k->inputs && memcmp(w->src_offset, k->offset, sizeof k->offset) == 0)
+    return;
+  coarse_rows *cr = &w->cr;
+  const int M = cr->M, first = cr->first;
+  for (cr->first = 0; cr->first <= 2 * M; cr->first++)
+    for (int ab = 0; ab < 4; ab++)
+      for (int q = 0; q < k->inputs; q++)
+        w->src_table[cr->first][ab][q] =
+            cr->row[ring(cr, M + k->offset[ab][q][0])][M + k->offset[ab][q][1]];
+  cr->first = first;
+  memcpy(w->src_offset, k->offset, sizeof k->offset);
+  w->src_inputs = k->inputs;
 }
 
 /* ------------------------------------------------------------------ pieces */
@@ -219,7 +232,6 @@ static void piece_fill(invrg_dream_planes_work *w, const invrg_planes_kernel *k,
   invrg_planes_piece *pc = &w->pc[col];
   const int b = (int)((fine->y0 + j) & 1), ab = 2 * b + (col ^ b);
   const int inputs = k->inputs, at = pc->n;
-  /* (the sources one by one, as sources_at() stored them: a wider load would wait for them) */
   const uint64_t *const *src = w->src[ab];
   if (n == 1) /* short rows (small levels): one word each, no library call */
     for (int q = 0; q < inputs; q++) memcpy(pc->in[q] + 2 * at, src[q] + i0, 8);
@@ -237,7 +249,7 @@ static void one_word_rows(invrg_dream_planes_work *w, const invrg_planes_kernel 
   const int inputs = k->inputs, ny = fine->ny;
   const uint32_t valid0 = w->row_valid[0], valid1 = w->row_valid[1];
   for (int j = 0; j < ny; j++) {
-    if (coarse_rows_at(&w->cr, c, (fine->y0 + j) >> 1)) sources_at(w, k);
+    if (coarse_rows_at(&w->cr, c, (fine->y0 + j) >> 1)) w->src = w->src_table[w->cr.first];
     const int b = (int)((fine->y0 + j) & 1);
     for (int col = 0; col < 2; col++) {
       invrg_planes_piece *pc = &w->pc[col];
@@ -264,6 +276,7 @@ void invrg_dream_planes_step(invrg_dream_planes_work *w, const invrg_rng_stream 
   const invrg_simd_level level = invrg_simd_active();
   const int64_t W = fine->words;
   row_valid_init(w->row_valid, c->lc, W);
+  sources_for(w, k);
   w->cr.Y = INT64_MIN;
   /* Colour col's words of this rank are consecutive in memory and in Philox word numbers:
    * each colour fills its own piece, both from the coarse rows of the fine row at hand. */
@@ -280,7 +293,7 @@ void invrg_dream_planes_step(invrg_dream_planes_work *w, const invrg_rng_stream 
     return;
   }
   for (int j = 0; j < fine->ny; j++) {
-    if (coarse_rows_at(&w->cr, c, (fine->y0 + j) >> 1)) sources_at(w, k);
+    if (coarse_rows_at(&w->cr, c, (fine->y0 + j) >> 1)) w->src = w->src_table[w->cr.first];
     for (int col = 0; col < 2; col++)
       for (int64_t i0 = 0; i0 < W;) {
         invrg_planes_piece *pc = &w->pc[col];

@@ -24,7 +24,8 @@ enum {
   TAG_ROW = 16,                 /* the row sent down (the halo's persistent requests use 0 … 3) */
   VEC_LIMIT = 31,               /* vectors of ≤ 8 set bits a byte between flushes: ≤ 248 */
   ACC = 64,                     /* byte counters per term */
-  BLOCK_WORDS = 512             /* words of a block of rows (a few KB per shift) */
+  BLOCK_WORDS = 512,            /* words of a block of rows (a few KB per shift) */
+  SMALL_WORDS = 2048            /* 16 KiB: a call's memory on the stack for lattices up to 256² */
 };
 
 /* A term as the slots of its spins. */
@@ -216,6 +217,25 @@ static PM_INLINE void enter_row(window *s, int j, int pos, const uint64_t *above
   for (int dx = 1; dx < SHIFTS; dx++) shift_row(r, s->p->lx, s->n, dx, win_row(s, dx, pos));
 }
 
+/* Rows [pos, pos + count) of shift 0 shifted into shift dx. Rows of one word (Lx ≤ 64) are
+ * each rotated within Lx bits, in one loop that vectorises. */
+static PM_INLINE void shift_rows(window *s, int dx, int pos, int count) {
+  const int64_t lx = s->p->lx;
+  const uint64_t *restrict r = win_row(s, 0, pos);
+  uint64_t *restrict out = win_row(s, dx, pos);
+  if (s->n > 1) {
+    for (int k = 0; k < count; k++) shift_row(r + k * s->n, lx, s->n, dx, out + k * s->n);
+    return;
+  }
+  const int d = (int)(dx % lx); /* once per block */
+  if (d == 0) {
+    memcpy(out, r, (size_t)count * sizeof *out);
+    return;
+  }
+  const uint64_t all = lx == 64 ? ~UINT64_C(0) : (UINT64_C(1) << lx) - 1;
+  for (int k = 0; k < count; k++) out[k] = (r[k] << d | r[k] >> (lx - d)) & all;
+}
+
 /* All local rows, block by block; then the counters into minus. */
 static PM_INLINE void window_rows(window *s, const uint64_t *above, invrg_simd_level level) {
   const invrg_packed *p = s->p;
@@ -224,9 +244,7 @@ static PM_INLINE void window_rows(window *s, const uint64_t *above, invrg_simd_l
   for (int j0 = 0; j0 < p->ny; j0 += s->block) {
     const int nb = p->ny - j0 < s->block ? p->ny - j0 : s->block;
     invrg_packed_natural_rows(p, j0, nb, win_row(s, 0, 2)); /* the block's rows at once */
-    for (int k = 0; k < nb; k++)
-      for (int dx = 1; dx < SHIFTS; dx++)
-        shift_row(win_row(s, 0, k + 2), p->lx, s->n, dx, win_row(s, dx, k + 2));
+    for (int dx = 1; dx < SHIFTS; dx++) shift_rows(s, dx, 2, nb);
     const uint64_t *slot[SLOTS]; /* S(dy, dx) of the block's rows: rows j0 − dy … in shift dx */
     for (int dy = 0; dy < ABOVE; dy++)
       for (int dx = 0; dx < SHIFTS; dx++) slot[dy * SHIFTS + dx] = win_row(s, dx, 2 - dy);
@@ -349,12 +367,15 @@ invrg_err invrg_packed_operators_evaluate(const invrg_operator *ops, int n,
   const int fit = BLOCK_WORDS / words > 1 ? BLOCK_WORDS / words : 1; /* rows of a block */
   const int block = fit < p->ny ? fit : p->ny;
   window s = {.p = p, .n = words, .block = block};
-  /* One allocation (small lattices are summed often): terms, minus, local, the window and the
-   * send / above rows, the byte counters. */
-  const size_t n_local = (size_t)(n > 0 ? n : 1), cap = n_local * INVRG_OP_MAX_TERMS;
+  /* One block of memory: terms, minus, local, the window and the send / above rows, the byte
+   * counters; on the stack for the small lattices that are summed often. */
+  size_t n_terms = 0;
+  for (int a = 0; a < n; a++) n_terms += (size_t)ops[a].n_terms;
+  const size_t cap = n_terms > 0 ? n_terms : 1, n_local = (size_t)(n > 0 ? n : 1);
   const size_t n_win = ((size_t)SHIFTS * (size_t)(block + 2) + 2) * (size_t)words;
   const size_t n64 = (cap * sizeof(flat_term) + 7) / 8 + cap + n_local + n_win;
-  uint64_t *all = malloc(n64 * sizeof *all + cap * ACC);
+  const size_t bytes = n64 * sizeof(uint64_t) + cap * ACC;
+  uint64_t small[SMALL_WORDS], *all = bytes <= sizeof small ? small : malloc(bytes);
   INVRG_CHECK_ALLOC(all);
   flat_term *terms = (flat_term *)all;
   s.minus = (int64_t *)(all + (cap * sizeof(flat_term) + 7) / 8);
@@ -376,6 +397,6 @@ invrg_err invrg_packed_operators_evaluate(const invrg_operator *ops, int n,
   }
   INVRG_CALL(finish_sums(p, ops, n, s.minus, local, sums));
 cleanup:
-  free(all);
+  if (all != small) free(all);
   return err;
 }
