@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "invrg/mcrg.h"
+#include "invrg/simd.h"
 
 #include "physics/mcrg_internal.h"
 
@@ -79,6 +80,10 @@ invrg_err invrg_mcrg_create(const invrg_mcrg_params *p, const invrg_groups *g, i
   m->pending = calloc((size_t)p->n_levels * m->pending_len, sizeof *m->pending);
   INVRG_CHECK_ALLOC(m->pending);
   for (int level = 0; level <= INVRG_MCRG_MAX_LEVELS; level++) m->pending_block[level] = -1;
+#if INVRG_SIMD_X86
+  __builtin_cpu_init();
+  m->products_dq = invrg_simd_active() == INVRG_SIMD_AVX512 && __builtin_cpu_supports("avx512dq");
+#endif
   *out = m;
   m = NULL;
 cleanup:
@@ -145,6 +150,27 @@ static int64_t pair_bound(const int64_t *coarse, const int64_t *fine, int n, int
   return b < PENDING_LIMIT ? (int64_t)b : PENDING_LIMIT;
 }
 
+/* The pair's products into the pending sums: Σ S^c_a S^c_b and Σ S^c_a S^f_b. */
+static inline __attribute__((always_inline)) void add_products(
+    int64_t *restrict qcc, int64_t *restrict qcf, const int64_t *restrict coarse,
+    const int64_t *restrict fine, size_t n) {
+  for (size_t a = 0; a < n; a++) {
+    const int64_t ca = coarse[a];
+    for (size_t b = 0; b < n; b++) qcc[a * n + b] += ca * coarse[b];
+    for (size_t b = 0; b < n; b++) qcf[a * n + b] += ca * fine[b];
+  }
+}
+
+#if INVRG_SIMD_X86
+/* The same compiled for AVX-512 DQ, whose 64-bit multiply lets the loops run 8 products a
+ * vector (the same integers: 64-bit products either way). */
+__attribute__((target("avx2,avx512f,avx512dq,avx512vl"))) static void add_products_dq(
+    int64_t *restrict qcc, int64_t *restrict qcf, const int64_t *restrict coarse,
+    const int64_t *restrict fine, size_t n) {
+  add_products(qcc, qcf, coarse, fine, n);
+}
+#endif
+
 /* A pair into record @p r, exactly (products in 128 bits). */
 static void add_exact(const invrg_mcrg *m, int64_t *r, const int64_t *coarse_sums,
                       const int64_t *fine_sums, int64_t ties, int64_t sites) {
@@ -184,11 +210,13 @@ static void add_plain(const invrg_mcrg *m, int64_t *restrict q, const int64_t *r
   }
   int64_t *qc = q + REC_HEADER, *qf = qc + n, *qcc = qf + n, *qcf = qcc + n * n;
   for (size_t a = 0; a < n; a++) qc[a] += coarse[a], qf[a] += fine[a];
-  for (size_t a = 0; a < n; a++) {
-    const int64_t ca = coarse[a];
-    for (size_t b = 0; b < n; b++) qcc[a * n + b] += ca * coarse[b];
-    for (size_t b = 0; b < n; b++) qcf[a * n + b] += ca * fine[b];
+#if INVRG_SIMD_X86
+  if (m->products_dq) {
+    add_products_dq(qcc, qcf, coarse, fine, n);
+    return;
   }
+#endif
+  add_products(qcc, qcf, coarse, fine, n);
 }
 
 invrg_err invrg_mcrg_add_sums(invrg_mcrg *m, int level, int64_t lx, int64_t ly,

@@ -303,27 +303,30 @@ static int flatten_terms(const invrg_operator *ops, int n, flat_term *terms) {
  * site (x, y), and every shift (dy, dx) a rotation of its rows and of each row. */
 static bool fits_word(const invrg_packed *p) { return p->size == 1 && p->lx * p->ly <= 64; }
 
-/* Bit (x, y) of the result = bit (x − dx, y − dy) of @p w, periodic (lx · ly ≤ 64 bits). */
-static uint64_t shift_word(uint64_t w, int64_t lx, int64_t ly, int dy, int dx) {
-  const int64_t N = lx * ly, k = (dy % ly) * lx, d = dx % lx;
+/* Bit (x, y) of the result = bit (x − dx, y − dy) of @p w, periodic (lx · ly ≤ 64 bits,
+ * 0 ≤ dy, dx ≤ 2: a division only on lattices narrower than that); @p low: the bits x < dx mod
+ * lx of every row. */
+static uint64_t shift_word(uint64_t w, int64_t lx, int64_t ly, int dy, int dx, uint64_t low) {
+  const int64_t N = lx * ly, k = (dy < ly ? dy : dy % ly) * lx, d = dx < lx ? dx : dx % lx;
   const uint64_t all = N == 64 ? ~UINT64_C(0) : (UINT64_C(1) << N) - 1;
   if (k != 0) w = (w << k | w >> (N - k)) & all; /* row y ← row y − dy */
   if (d == 0) return w;
-  uint64_t low = 0; /* bits x < d of every row */
-  for (int64_t y = 0; y < ly; y++) low |= ((UINT64_C(1) << d) - 1) << (lx * y);
   return (w << d & all & ~low) | (w >> (lx - d) & low); /* x ← x − d, x < d from x + lx − d */
 }
 
 /* sums[a] of a whole lattice of at most 64 sites: a term is −1 where the XOR of its spins'
  * shifted words is 1. */
 static void word_sums(const invrg_operator *ops, int n, const invrg_packed *p, int64_t *sums) {
-  uint64_t w = 0, row = 0, slot[SLOTS];
-  for (int j = 0; j < p->ny; j++) {
-    invrg_packed_natural_row(p, j, &row);
-    w |= row << (p->lx * j);
+  uint64_t rows[64], w = 0, slot[SLOTS], low[SHIFTS] = {0};
+  invrg_packed_natural_rows(p, 0, (int)p->ny, rows);
+  for (int j = 0; j < p->ny; j++) w |= rows[j] << (p->lx * j);
+  for (int dx = 1; dx < SHIFTS; dx++) { /* bits x < dx mod lx of every row */
+    const int d = (int)(dx < p->lx ? dx : dx % p->lx);
+    for (int64_t y = 0; y < p->ly; y++) low[dx] |= ((UINT64_C(1) << d) - 1) << (p->lx * y);
   }
   for (int dy = 0; dy < ABOVE; dy++)
-    for (int dx = 0; dx < SHIFTS; dx++) slot[dy * SHIFTS + dx] = shift_word(w, p->lx, p->ly, dy, dx);
+    for (int dx = 0; dx < SHIFTS; dx++)
+      slot[dy * SHIFTS + dx] = shift_word(w, p->lx, p->ly, dy, dx, low[dx]);
   const int64_t sites = p->lx * p->ly;
   for (int a = 0; a < n; a++) {
     sums[a] = 0;
