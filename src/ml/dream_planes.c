@@ -199,11 +199,11 @@ static void sources_for(invrg_dream_planes_work *w, const invrg_planes_kernel *k
 /* ------------------------------------------------------------------ pieces */
 
 /* The words of piece @p pc: the first planes of all, the further planes of the half-words
- * still undecided, the spins stored at @p out; its first word has Philox word number
- * @p word0. Then the piece is empty. */
-static void piece_draw(invrg_dream_planes_work *w, const invrg_planes_kernel *k,
-                       invrg_planes_piece *pc, const invrg_rng_stream *s, uint64_t word0,
-                       uint64_t *out, invrg_simd_level level) {
+ * still undecided, the spins stored at @p out (words [0, split)) and @p rest (the others); its
+ * first word has Philox word number @p word0. Then the piece is empty. */
+static void piece_draw_split(invrg_dream_planes_work *w, const invrg_planes_kernel *k,
+                             invrg_planes_piece *pc, const invrg_rng_stream *s, uint64_t word0,
+                             uint64_t *out, int split, uint64_t *rest, invrg_simd_level level) {
   const uint64_t site0 = 2 * word0;
   const int halves = 2 * pc->n, padded = (halves + 15) & ~15;
   for (int d = 0; d < 2; d++)
@@ -221,8 +221,16 @@ static void piece_draw(invrg_dream_planes_work *w, const invrg_planes_kernel *k,
   }
   settle_waiting(w, k, pc, waiting, s, level);
   for (int t = 0; t < halves; t++) w->up[t] = pc->valid[t] & ~w->up[t]; /* bit 1 = spin −1 */
-  memcpy(out, w->up, (size_t)pc->n * sizeof *out);
+  memcpy(out, w->up, (size_t)split * sizeof *out);
+  if (split < pc->n) memcpy(rest, w->up + 2 * split, (size_t)(pc->n - split) * sizeof *rest);
   pc->n = 0;
+}
+
+/* The same with all its words at @p out. */
+static void piece_draw(invrg_dream_planes_work *w, const invrg_planes_kernel *k,
+                       invrg_planes_piece *pc, const invrg_rng_stream *s, uint64_t word0,
+                       uint64_t *out, invrg_simd_level level) {
+  piece_draw_split(w, k, pc, s, word0, out, pc->n, NULL, level);
 }
 
 /* Words [i0, i0 + n) of local fine row j of colour col appended to its piece: the kernel's
@@ -243,23 +251,28 @@ static void piece_fill(invrg_dream_planes_work *w, const invrg_planes_kernel *k,
 }
 
 /* Fine colour rows of one word (the small levels of a dream): a colour's rows are one piece,
- * filled row by row without piece_fill()'s bookkeeping (the same words). */
+ * filled row by row without piece_fill()'s bookkeeping (the same words); with @p one_piece,
+ * both colours' rows are one piece, colour 1's after colour 0's (their Philox word numbers
+ * follow each other when the lattice is whole on this rank). */
 static void one_word_rows(invrg_dream_planes_work *w, const invrg_planes_kernel *k,
-                          const invrg_dream_coarse *c, const invrg_packed *fine) {
+                          const invrg_dream_coarse *c, const invrg_packed *fine, bool one_piece) {
   const int inputs = k->inputs, ny = fine->ny;
   const uint32_t valid0 = w->row_valid[0], valid1 = w->row_valid[1];
   for (int j = 0; j < ny; j++) {
     if (coarse_rows_at(&w->cr, c, (fine->y0 + j) >> 1)) w->src = w->src_table[w->cr.first];
     const int b = (int)((fine->y0 + j) & 1);
     for (int col = 0; col < 2; col++) {
-      invrg_planes_piece *pc = &w->pc[col];
-      const int ab = 2 * b + (col ^ b);
-      for (int q = 0; q < inputs; q++) memcpy(pc->in[q] + 2 * j, w->src[ab][q], 8);
-      pc->valid[2 * j] = valid0, pc->valid[2 * j + 1] = valid1;
-      pc->child[j] = (uint8_t)ab;
+      invrg_planes_piece *pc = &w->pc[one_piece ? 0 : col];
+      const int ab = 2 * b + (col ^ b), i = one_piece ? col * ny + j : j;
+      for (int q = 0; q < inputs; q++) memcpy(pc->in[q] + 2 * i, w->src[ab][q], 8);
+      pc->valid[2 * i] = valid0, pc->valid[2 * i + 1] = valid1;
+      pc->child[i] = (uint8_t)ab;
     }
   }
-  w->pc[0].n = w->pc[1].n = ny;
+  if (one_piece)
+    w->pc[0].n = 2 * ny;
+  else
+    w->pc[0].n = w->pc[1].n = ny;
 }
 
 /* Valid sites of a fine colour row: the lc sites, not the padding of its last word. */
@@ -287,9 +300,14 @@ void invrg_dream_planes_step(invrg_dream_planes_work *w, const invrg_rng_stream 
     w->pc[col].n = 0, w->pc[col].f0 = 0;
   }
   if (W == 1 && fine->ny <= PIECE) {
-    one_word_rows(w, k, c, fine);
-    for (int col = 0; col < 2; col++)
-      piece_draw(w, k, &w->pc[col], s, word_base[col], out[col], level);
+    const bool one_piece =
+        2 * fine->ny <= PIECE && word_base[1] == word_base[0] + (uint64_t)fine->ny;
+    one_word_rows(w, k, c, fine, one_piece);
+    if (one_piece)
+      piece_draw_split(w, k, &w->pc[0], s, word_base[0], out[0], fine->ny, out[1], level);
+    else
+      for (int col = 0; col < 2; col++)
+        piece_draw(w, k, &w->pc[col], s, word_base[col], out[col], level);
     return;
   }
   for (int j = 0; j < fine->ny; j++) {
