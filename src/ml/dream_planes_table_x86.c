@@ -5,6 +5,7 @@
  * up (gathers; VBMI byte permutes for windows of at most 9 spins) and compared with the random
  * planes: the same bits as the portable kernel.
  */
+#include "core/simd_x86.h"
 #include "ml/dream_planes_table.h"
 
 #if INVRG_SIMD_X86
@@ -14,21 +15,12 @@ enum { FIRST = INVRG_PLANES_FIRST };
 
 /* ------------------------------------------------------------------ AVX2 */
 
-/* Byte k: all ones if bit k of @p m is set (AVX2 has no mask registers). */
-INVRG_TARGET_AVX2 static inline __m256i bytes_of_bits(uint32_t m) {
-  const __m256i spread = _mm256_setr_epi8(0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1, 2, 2, 2,
-                                          2, 2, 2, 2, 2, 3, 3, 3, 3, 3, 3, 3, 3);
-  const __m256i bit = _mm256_set1_epi64x((long long)UINT64_C(0x8040201008040201));
-  const __m256i v = _mm256_shuffle_epi8(_mm256_set1_epi32((int)m), spread);
-  return _mm256_cmpeq_epi8(_mm256_and_si256(v, bit), bit);
-}
-
 /* Byte k: Σ 2^(b − from) over the planes b ∈ [from, to) with bit k set, of half-word t. */
 INVRG_TARGET_AVX2 static inline __m256i pattern_bytes_avx2(const invrg_planes_piece *pc, int t,
                                                            int from, int to) {
   __m256i out = _mm256_setzero_si256();
   for (int b = from; b < to; b++)
-    out = _mm256_or_si256(out, _mm256_and_si256(bytes_of_bits(pc->in[b][t]),
+    out = _mm256_or_si256(out, _mm256_and_si256(invrg_avx2_bytes_of_bits(pc->in[b][t]),
                                                 _mm256_set1_epi8((char)(1 << (b - from)))));
   return out;
 }

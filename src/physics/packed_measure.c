@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/simd_x86.h"
 #include "invrg/packed_measure.h"
 #include "packed_measure_internal.h"
 
@@ -243,15 +244,6 @@ INVRG_TARGET_AVX512 static void counters_avx512(const invrg_packed *p, int j0, i
   }
 }
 
-/* Byte k of the result: all ones if bit k of @p m is set (AVX2 has no mask registers). */
-INVRG_TARGET_AVX2 static inline __m256i bytes_of_bits32(uint32_t m) {
-  const __m256i spread = _mm256_setr_epi8(0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1, 2, 2, 2,
-                                          2, 2, 2, 2, 2, 3, 3, 3, 3, 3, 3, 3, 3);
-  const __m256i bit = _mm256_set1_epi64x((long long)UINT64_C(0x8040201008040201));
-  const __m256i v = _mm256_shuffle_epi8(_mm256_set1_epi32((int)m), spread);
-  return _mm256_cmpeq_epi8(_mm256_and_si256(v, bit), bit);
-}
-
 INVRG_TARGET_AVX2 static void counters_avx2(const invrg_packed *p, int j0, int j1,
                                             uint64_t *planes, int64_t *sums) {
   const int words = p->words;
@@ -265,8 +257,8 @@ INVRG_TARGET_AVX2 static void counters_avx2(const invrg_packed *p, int j0, int j
         const uint64_t bits = row[parity][i];
         for (int h = 0; h < 2; h++) {
           __m256i *at = (__m256i *)(void *)(count[parity] + 64 * (size_t)i + 32 * (size_t)h);
-          _mm256_storeu_si256(at, _mm256_sub_epi8(_mm256_loadu_si256(at),
-                                                  bytes_of_bits32((uint32_t)(bits >> 32 * h))));
+          const __m256i ones = invrg_avx2_bytes_of_bits((uint32_t)(bits >> 32 * h));
+          _mm256_storeu_si256(at, _mm256_sub_epi8(_mm256_loadu_si256(at), ones));
         }
         minus += __builtin_popcountll(bits);
       }

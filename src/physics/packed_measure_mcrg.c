@@ -25,7 +25,7 @@ enum {
   VEC_LIMIT = 31,               /* vectors of ≤ 8 set bits a byte between flushes: ≤ 248 */
   ACC = 64,                     /* byte counters per term */
   BLOCK_WORDS = 512,            /* words of a block of rows (a few KB per shift) */
-  SMALL_WORDS = 2048            /* 16 KiB: a call's memory on the stack for lattices up to 256² */
+  SMALL_WORDS = 2048            /* 16 KiB: a call's memory on the stack (both sets to 128²) */
 };
 
 /* A term as the slots of its spins. */
