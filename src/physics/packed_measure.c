@@ -179,30 +179,22 @@ static PM_INLINE void counters_add(uint64_t *restrict planes, const uint64_t *re
   }
 }
 
-/* Row r's −1 spins. */
-static PM_INLINE int64_t row_minus(const uint64_t *r, int words, bool hw) {
-  int64_t m = 0;
-  for (int i = 0; i < words; i++) m += pm_popcount(r[i], hw);
-  return m;
-}
-
-/* Local rows [j0, j1): the even-x sites (colour y mod 2) into planes[0], the odd into [1];
- * sums[j] = Σ_x s of row j = Lx − 2 · popcount of its two colour rows. */
-static PM_INLINE void counters_rows(const invrg_packed *p, int j0, int j1, bool hw,
-                                    uint64_t *planes, int64_t *sums) {
+/* Local rows [j0, j1) into the bit planes (the portable level): the even-x sites (colour
+ * y mod 2) into planes[0], the odd into [1]; sums[j] = Σ_x s of row j = Lx − 2 · popcount of its
+ * two colour rows. */
+static void counters_generic(const invrg_packed *p, int j0, int j1, uint64_t *planes,
+                             int64_t *sums) {
   const size_t size = (size_t)PLANES * (size_t)p->words;
   for (int j = j0; j < j1; j++) {
     const int c = (int)((p->y0 + j) & 1);
     const uint64_t *even = invrg_packed_row(p, c, j), *odd = invrg_packed_row(p, 1 - c, j);
     counters_add(planes, even, p->words);
     counters_add(planes + size, odd, p->words);
-    sums[j] = p->lx - 2 * (row_minus(even, p->words, hw) + row_minus(odd, p->words, hw));
+    int64_t minus = 0;
+    for (int i = 0; i < p->words; i++)
+      minus += pm_popcount(even[i], false) + pm_popcount(odd[i], false);
+    sums[j] = p->lx - 2 * minus;
   }
-}
-
-static void counters_generic(const invrg_packed *p, int j0, int j1, uint64_t *planes,
-                             int64_t *sums) {
-  counters_rows(p, j0, j1, false, planes, sums);
 }
 
 /* The counts into minus[x] (−1 spins of column x), x = 2k + parity; clears the planes. */
@@ -224,28 +216,35 @@ static void counters_flush(const invrg_packed *p, uint64_t *planes, int parity, 
  * all ones (−1) where its bits are set, 64 (AVX-512) or 32 (AVX2) columns an instruction.
  * At most FLUSH_ROWS = 255 rows between flushes.
  */
-INVRG_TARGET_AVX512 static void counters_avx512(const invrg_packed *p, int j0, int j1,
-                                                uint64_t *planes, int64_t *sums) {
-  const int words = p->words;
-  uint8_t *count[2] = {(uint8_t *)planes, (uint8_t *)(planes + (size_t)PLANES * (size_t)words)};
-  for (int j = j0; j < j1; j++) {
-    const int c = (int)((p->y0 + j) & 1);
-    const uint64_t *row[2] = {invrg_packed_row(p, c, j), invrg_packed_row(p, 1 - c, j)};
-    int64_t minus = 0;
-    for (int parity = 0; parity < 2; parity++)
-      for (int i = 0; i < words; i++) {
-        const uint64_t bits = row[parity][i];
-        __m512i *at = (__m512i *)(void *)(count[parity] + 64 * (size_t)i);
-        _mm512_storeu_si512(at, _mm512_sub_epi8(_mm512_loadu_si512(at),
-                                                _mm512_movm_epi8(_cvtu64_mask64(bits))));
-        minus += __builtin_popcountll(bits);
-      }
-    sums[j] = p->lx - 2 * minus;
+INVRG_TARGET_AVX512 static int64_t count_row_avx512(uint8_t *count, const uint64_t *row,
+                                                   int words) {
+  int64_t minus = 0;
+  for (int i = 0; i < words; i++) {
+    __m512i *at = (__m512i *)(void *)(count + 64 * (size_t)i);
+    _mm512_storeu_si512(at, _mm512_sub_epi8(_mm512_loadu_si512(at),
+                                            _mm512_movm_epi8(_cvtu64_mask64(row[i]))));
+    minus += __builtin_popcountll(row[i]);
   }
+  return minus;
 }
 
-INVRG_TARGET_AVX2 static void counters_avx2(const invrg_packed *p, int j0, int j1,
-                                            uint64_t *planes, int64_t *sums) {
+INVRG_TARGET_AVX2 static int64_t count_row_avx2(uint8_t *count, const uint64_t *row, int words) {
+  int64_t minus = 0;
+  for (int i = 0; i < words; i++) {
+    for (int h = 0; h < 2; h++) {
+      __m256i *at = (__m256i *)(void *)(count + 64 * (size_t)i + 32 * (size_t)h);
+      const __m256i ones = invrg_avx2_bytes_of_bits((uint32_t)(row[i] >> 32 * h));
+      _mm256_storeu_si256(at, _mm256_sub_epi8(_mm256_loadu_si256(at), ones));
+    }
+    minus += __builtin_popcountll(row[i]);
+  }
+  return minus;
+}
+
+/* Rows [j0, j1) into the byte counters (a colour row at a time, at @p level), their sums
+ * into sums[]. */
+static void counters_bytes(const invrg_packed *p, int j0, int j1, uint64_t *planes,
+                           int64_t *sums, invrg_simd_level level) {
   const int words = p->words;
   uint8_t *count[2] = {(uint8_t *)planes, (uint8_t *)(planes + (size_t)PLANES * (size_t)words)};
   for (int j = j0; j < j1; j++) {
@@ -253,15 +252,8 @@ INVRG_TARGET_AVX2 static void counters_avx2(const invrg_packed *p, int j0, int j
     const uint64_t *row[2] = {invrg_packed_row(p, c, j), invrg_packed_row(p, 1 - c, j)};
     int64_t minus = 0;
     for (int parity = 0; parity < 2; parity++)
-      for (int i = 0; i < words; i++) {
-        const uint64_t bits = row[parity][i];
-        for (int h = 0; h < 2; h++) {
-          __m256i *at = (__m256i *)(void *)(count[parity] + 64 * (size_t)i + 32 * (size_t)h);
-          const __m256i ones = invrg_avx2_bytes_of_bits((uint32_t)(bits >> 32 * h));
-          _mm256_storeu_si256(at, _mm256_sub_epi8(_mm256_loadu_si256(at), ones));
-        }
-        minus += __builtin_popcountll(bits);
-      }
+      minus += level == INVRG_SIMD_AVX512 ? count_row_avx512(count[parity], row[parity], words)
+                                          : count_row_avx2(count[parity], row[parity], words);
     sums[j] = p->lx - 2 * minus;
   }
 }
@@ -280,13 +272,12 @@ static void local_sums(const invrg_packed *p, uint64_t *planes, int64_t *minus, 
   const invrg_simd_level level = invrg_simd_active();
   for (int j0 = 0; j0 < p->ny; j0 += FLUSH_ROWS) {
     const int j1 = p->ny - j0 < FLUSH_ROWS ? p->ny : j0 + FLUSH_ROWS;
-    switch (level) {
 #if INVRG_SIMD_X86
-      case INVRG_SIMD_AVX512: counters_avx512(p, j0, j1, planes, sums); break;
-      case INVRG_SIMD_AVX2: counters_avx2(p, j0, j1, planes, sums); break;
+    if (level != INVRG_SIMD_GENERIC)
+      counters_bytes(p, j0, j1, planes, sums, level);
+    else
 #endif
-      default: counters_generic(p, j0, j1, planes, sums); break;
-    }
+      counters_generic(p, j0, j1, planes, sums);
     for (int parity = 0; parity < 2; parity++) {
       uint64_t *counters = planes + (size_t)parity * PLANES * (size_t)p->words;
       if (level == INVRG_SIMD_GENERIC)

@@ -33,13 +33,7 @@ PYTHON = os.environ.get("PYTHON", sys.executable)
 sys.path.insert(0, str(SOURCE_DIR / "tools"))
 import import_torch_model as itm  # noqa: E402  (found through the path set just above)
 
-failures = []
-
-
-def check(cond, what):
-    print(("ok: " if cond else "FAIL: ") + what)
-    if not cond:
-        failures.append(what)
+from checks import check, failures  # noqa: E402  (this directory: the script's own)
 
 
 def expect_input_error(func, fragment, what):

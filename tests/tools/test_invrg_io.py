@@ -23,14 +23,7 @@ TOOL = str(SOURCE_DIR / "tools" / "invrg_io.py")
 sys.path.insert(0, str(SOURCE_DIR / "tools"))
 import invrg_io  # noqa: E402
 
-failures = []
-
-
-def check(cond, what):
-    print(("ok: " if cond else "FAIL: ") + what, flush=True)
-    if not cond:
-        failures.append(what)
-    return cond
+from checks import check, failures  # noqa: E402  (this directory: the script's own)
 
 
 def tool(*args):

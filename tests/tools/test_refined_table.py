@@ -24,13 +24,7 @@ TABLE = str(SOURCE_DIR / "tools" / "refined_table.py")
 sys.path.insert(0, str(SOURCE_DIR / "tools"))
 import invrg_io  # noqa: E402
 
-failures = []
-
-
-def check(cond, what):
-    print(("ok: " if cond else "FAIL: ") + what, flush=True)
-    if not cond:
-        failures.append(what)
+from checks import check, failures  # noqa: E402  (this directory: the script's own)
 
 
 def dream(path, levels):

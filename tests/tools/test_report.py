@@ -52,14 +52,7 @@ sys.path.insert(0, str(SOURCE_DIR / "tools"))
 import invrg_io  # noqa: E402
 import report  # noqa: E402  (its number formatting, to find the run's numbers in the page)
 
-failures = []
-
-
-def check(cond, what):
-    print(("ok: " if cond else "FAIL: ") + what, flush=True)
-    if not cond:
-        failures.append(what)
-    return cond
+from checks import check, failures  # noqa: E402  (this directory: the script's own)
 
 
 def run(cmd, **kw):
