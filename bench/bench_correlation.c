@@ -2,6 +2,7 @@
  * invrg_corr_add_configuration() per L × L configuration, for the cheap path
  * alone (S(0), S(k_min), ξ₂ from row and column sums: the default) and with the
  * functions by FFT (plans made beforehand by invrg_corr_prepare and reused),
+ * with the FFT in single precision too (`correlation_precision = 'single'`),
  * against the cost of generating that configuration by one sym3 dream step
  * (published 3par parameters). On one rank the lattice is replicated (serial
  * FFTW); on P ranks it is distributed over one group of P ranks (blocks →
@@ -71,11 +72,13 @@ static double fftw_2d_time(int L, int inner) {
   return median(t);
 }
 
-/* Seconds per invrg_corr_add_configuration() of @p lat, with or without the functions (median);
- * *t_plan, if not NULL, gets the time of invrg_corr_prepare (the plans, once per size). */
-static double add_time(const invrg_groups *g, const invrg_lattice *lat, bool functions, int inner,
-                       double *t_plan) {
-  invrg_corr_params p = {.n_blocks = 20, .map_max_L = 0, .functions = functions};
+/* Seconds per invrg_corr_add_configuration() of @p lat, with or without the functions (their
+ * FFT in @p precision; median); *t_plan, if not NULL, gets the time of invrg_corr_prepare (the
+ * plans, once per size). */
+static double add_time(const invrg_groups *g, const invrg_lattice *lat, bool functions,
+                       invrg_corr_precision precision, int inner, double *t_plan) {
+  invrg_corr_params p = {.n_blocks = 20, .map_max_L = 0, .functions = functions,
+                         .precision = precision};
   invrg_corr *c = NULL;
   CHECK(invrg_corr_create(&p, g, &c));
   double t0 = MPI_Wtime();
@@ -133,8 +136,9 @@ int main(int argc, char **argv) {
     invrg_rng_stream_init(&s, 1, INVRG_RNG_INIT, 1, 0);
     invrg_lattice_fill_random(lat, &s);
     double t_plan = 0;
-    const double t_corr = add_time(g, lat, true, inner, &t_plan);
-    const double t_cheap = add_time(g, lat, false, 4 * inner, NULL);
+    const double t_corr = add_time(g, lat, true, INVRG_CORR_DOUBLE, inner, &t_plan);
+    const double t_single = add_time(g, lat, true, INVRG_CORR_SINGLE, inner, NULL);
+    const double t_cheap = add_time(g, lat, false, INVRG_CORR_DOUBLE, 4 * inner, NULL);
     const double t_lines = line_sums_time(lat, 4 * inner);
     invrg_lattice_destroy(&lat);
 
@@ -151,6 +155,9 @@ int main(int argc, char **argv) {
           "          with the functions (FFT): %.3f ms per configuration = %.2f ns per spin "
           "(planning %.3f s, once): %.0f times the cheap path\n",
           1e3 * t_corr, 1e9 * t_corr / N, t_plan, t_corr / t_cheap);
+      printf("          with the functions in single precision: %.3f ms = %.2f ns per spin, %.2f "
+             "times the double FFT's time\n",
+             1e3 * t_single, 1e9 * t_single / N, t_single / t_corr);
       printf(
           "          generation: one sym3 dream step to %d^2 %.2f ns per fine spin (one rank), "
           "all levels 4/3 of that; correlations / step = %.2f, / whole dream = %.2f\n",

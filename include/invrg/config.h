@@ -226,6 +226,8 @@ typedef struct {
   bool mcrg_on_mc;
   bool correlations;                             /**< S(0), S(k_min), ξ₂ of mc and dream ensembles */
   bool correlation_functions;                    /**< also G(r), S(k) by FFT */
+  char correlation_precision[INVRG_NAME_LEN];    /**< of that FFT: double | single */
+  invrg_corr_precision correlation_precision_kind;
   int64_t fss_Lmin, fss_Lmax;                    /**< fit range (0 = no bound) */
   char fss_sources[2][INVRG_NAME_LEN];           /**< sources whose sizes are fitted */
   invrg_source fss_sources_kind[2];

@@ -96,6 +96,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "invrg/choices.h"
 #include "invrg/error.h"
 #include "invrg/groups.h"
 #include "invrg/lattice.h"
@@ -108,6 +109,7 @@ typedef struct {
   int n_blocks;      /**< jackknife blocks, ≥ 2 */
   int64_t map_max_L; /**< with functions: keep the whole S(k) map for L ≤ this (0: never) */
   bool functions;    /**< also the FFT: G_axis, G_diag, S_radial, maps (else only the cheap path) */
+  invrg_corr_precision precision; /**< of the FFT (functions only): double (0) or single */
 } invrg_corr_params;
 
 /** Sums of S(k) projections per lattice size and jackknife block. */

@@ -30,6 +30,9 @@ const char *const invrg_dream_start_names[] = {[INVRG_DREAM_START_ALTERNATE] = "
 const char *const invrg_tie_rule_names[] = {[INVRG_TIE_RANDOM] = "random", [INVRG_TIE_UP] = "up",
                                             [INVRG_TIE_UPPER_LEFT] = "upper_left",
                                             [INVRG_TIE_UPPER_LEFT + 1] = NULL};
+const char *const invrg_corr_precision_names[] = {[INVRG_CORR_DOUBLE] = "double",
+                                                  [INVRG_CORR_SINGLE] = "single",
+                                                  [INVRG_CORR_SINGLE + 1] = NULL};
 
 bool invrg_choice_find(const char *const *names, const char *name, int *value) {
   for (int i = 0; names[i] != NULL; i++)

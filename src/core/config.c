@@ -543,6 +543,12 @@ static const invrg_nl_key analyze_keys[] = {
      .description = "also G(r) along the axes and the diagonal, the radial S(k) and whole maps "
                     "(L <= 64) by FFT (about 3-40 ns and 8-17 bytes per spin); needs "
                     "correlations"},
+    {.name = "correlation_precision", .type = INVRG_NL_STRING, SCALAR,
+     AT(analyze.correlation_precision), .string_size = INVRG_NAME_LEN,
+     .default_text = "'double'", .choices = invrg_corr_precision_names,
+     INDEX(analyze.correlation_precision_kind),
+     .description = "floating-point type of the correlation functions' FFT: double, or single "
+                    "(half its memory; S(k), G(r) within about 1e-6 of double)"},
     {.name = "fss_Lmin", .type = INVRG_NL_INT, SCALAR, AT(analyze.fss_Lmin), .default_text = "0",
      .min = 0, .max = INFINITY, .description = "smallest L in the finite-size-scaling fits (0 = all)"},
     {.name = "fss_Lmax", .type = INVRG_NL_INT, SCALAR, AT(analyze.fss_Lmax), .default_text = "0",

@@ -120,6 +120,8 @@ invrg_err invrg_corr_create(const invrg_corr_params *p, const invrg_groups *g, i
               "correlations need at least 2 jackknife blocks, got %d", p->n_blocks);
   INVRG_CHECK(p->map_max_L >= 0, INVRG_ERR_INPUT, "correlations: map_max_L must be >= 0, got %lld",
               (long long)p->map_max_L);
+  INVRG_CHECK(p->precision == INVRG_CORR_DOUBLE || p->precision == INVRG_CORR_SINGLE,
+              INVRG_ERR_INPUT, "correlations: unknown precision %d", (int)p->precision);
   c = calloc(1, sizeof *c);
   INVRG_CHECK_ALLOC(c);
   c->g = g;
@@ -143,8 +145,10 @@ void invrg_corr_destroy(invrg_corr **cp) {
 /* What the column callback needs. */
 typedef struct {
   size_state *s;
-  double to_fixed;    /* 2^F / N: |ŝ|² → fixed-point units of S = |ŝ|²/N */
-  bool bad_zero_mode; /* ŝ(0) was not an integer: not a ±1 configuration */
+  double to_fixed;       /* 2^F / N: |ŝ|² → fixed-point units of S = |ŝ|²/N */
+  bool single;           /* ŝ in single precision */
+  int64_t magnetisation; /* M = ŝ(0) from the line sums (on the rank that has column 0) */
+  bool bad_zero_mode;    /* ŝ(0) is not M: the transform went wrong */
 } column_ctx;
 
 /*
@@ -188,8 +192,12 @@ static void measure_column(void *vctx, int64_t nx, const fftw_complex *col) {
   }
   int64_t v0 = fixed(col[0], to_fixed);
   if (nx == 0) { /* S(0) exactly from the magnetisation M = ŝ(0), as the cheap path has it */
-    const double M = nearbyint(col[0][0]);
-    x->bad_zero_mode = fabs(col[0][0] - M) > 1e-3 || fabs(col[0][1]) > 1e-3;
+    const double M = (double)x->magnetisation;
+    /* double: ŝ(0) is the integer M (sums of ±1 below 2^53); float: M within the FFT's error
+     * bound |Δŝ| ≤ 7ε·log₂N·‖ŝ‖ = 7ε·log₂N·N, ε = 2^−24 (docs/physics.md §7) */
+    const double N = (double)L * (double)L;
+    const double slack = 1e-3 + (x->single ? 7 * 0x1p-24 * log2(N) * N : 0);
+    x->bad_zero_mode = fabs(col[0][0] - M) > slack || fabs(col[0][1]) > slack;
     v0 = round_nonnegative(M * M * to_fixed);
   }
   int64_t column_sum = 0, shell_sum = 0; /* shells come in runs: sum a run, then store it */
@@ -239,7 +247,7 @@ static invrg_err prepare(invrg_corr *c, const invrg_lattice *lat, size_state **o
   INVRG_CALL(size_get(c, lat->lx, &s));
   if (c->p.functions && !corr_fft_fits(s->fft[distributed], lat)) {
     corr_fft_destroy(&s->fft[distributed]);
-    INVRG_CALL(corr_fft_create(lat, &s->fft[distributed]));
+    INVRG_CALL(corr_fft_create(lat, c->p.precision, &s->fft[distributed]));
   }
   *out = s;
 cleanup:
@@ -332,16 +340,19 @@ cleanup:
   return err;
 }
 
-/* The functions of @p lat by FFT: this rank's columns' projections added to @p record. */
-static invrg_err add_functions(size_state *s, const invrg_lattice *lat, int64_t *record) {
+/* The functions of @p lat by FFT: this rank's columns' projections added to @p record;
+ * @p M: the magnetisation (needed by the rank with column 0, comm rank 0). */
+static invrg_err add_functions(const invrg_corr *c, size_state *s, const invrg_lattice *lat,
+                               int64_t M, int64_t *record) {
   invrg_err err = INVRG_SUCCESS;
   const bool distributed = lat->mode == INVRG_LATTICE_DISTRIBUTED;
   const double N = (double)lat->lx * (double)lat->ly;
   memset(s->bins, 0, (size_t)corr_n_pairs(&s->y) * sizeof *s->bins);
-  column_ctx ctx = {s, ldexp(1.0, s->y.F) / N, false};
+  column_ctx ctx = {s, ldexp(1.0, s->y.F) / N, c->p.precision == INVRG_CORR_SINGLE, M, false};
   INVRG_CALL(corr_fft_run(s->fft[distributed], lat, measure_column, &ctx));
   INVRG_CHECK(!ctx.bad_zero_mode, INVRG_ERR_RUNTIME,
-              "correlations: the k = 0 mode is not an integer; spins must be +1 or -1");
+              "correlations: the FFT's k = 0 mode is not the magnetisation %lld of the line sums",
+              (long long)M);
   /* each rank of a distributed lattice adds its columns; the points are the cheap path's */
   for (int k = N_POINTS; k < corr_n_pairs(&s->y); k++)
     corr_exact_add(record + 1 + 2 * k, s->bins[k]);
@@ -365,8 +376,9 @@ invrg_err invrg_corr_add_configuration(invrg_corr *c, const invrg_lattice *lat, 
     INVRG_MPI_CALL(MPI_Reduce(comm_rank == 0 ? MPI_IN_PLACE : s->lines, s->lines, (int)(2 * L),
                               MPI_INT64_T, MPI_SUM, 0, lat->comm));
   }
-  if (comm_rank == 0) add_points(s, s->lines, sum_of(s->lines, L), record);
-  if (c->p.functions) INVRG_CALL(add_functions(s, lat, record));
+  const int64_t M = comm_rank == 0 ? sum_of(s->lines, L) : 0; /* the reduced sums' */
+  if (comm_rank == 0) add_points(s, s->lines, M, record);
+  if (c->p.functions) INVRG_CALL(add_functions(c, s, lat, M, record));
 cleanup:
   return err;
 }

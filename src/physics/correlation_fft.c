@@ -17,7 +17,7 @@
 #include "physics/correlation_internal.h"
 
 /* Rows transformed before they are written, transposed, into the column-major buffer. */
-enum { ROW_BATCH = 16 };
+enum { ROW_BATCH = 64 };
 
 /*
  * Every plan is FFTW_ESTIMATE: the planner's choice is then a function of the
@@ -30,6 +30,8 @@ static const unsigned PLAN_FLAGS = FFTW_ESTIMATE;
 
 struct corr_fft {
   int64_t L, H; /* H = L/2 + 1 columns n_x of the r2c half plane */
+  invrg_corr_precision precision;
+  size_t complex_size; /* bytes of one complex number of that precision */
   bool distributed;
   int nx, ny; /* the block it was made for */
   int64_t x0, y0;
@@ -37,21 +39,25 @@ struct corr_fft {
   int64_t row_block, col_block; /* slab sizes: ⌈L/P⌉ rows, ⌈H/P⌉ columns */
   int64_t n_rows, row0;         /* rows y transformed on this rank */
   int64_t n_cols, col0;         /* columns n_x transformed on this rank */
-  /* 1D plans and the buffers they were made on */
-  double *rin;         /* [L]: the real row the row plan reads */
-  fftw_complex *batch; /* [ROW_BATCH][batch_stride]: r2c outputs */
+  /* 1D plans and the buffers they were made on, of the precision's real and complex type */
+  void *rin;   /* [L]: the real row the row plan reads */
+  void *batch; /* [ROW_BATCH][batch_stride]: r2c outputs */
   int64_t batch_stride;
-  fftw_complex *scratch;  /* [L]: input of the column plan */
-  fftw_complex *spectrum; /* [L]: output of the column plan, ŝ(n_x, ·) */
-  fftw_plan row_plan, col_plan;
+  void *scratch;          /* [L]: input of the column plan */
+  void *spectrum;         /* [L]: output of the column plan, ŝ(n_x, ·) */
+  fftw_complex *widened;  /* single precision: [L], the spectrum as doubles for the caller */
+  union {
+    fftw_plan d;
+    fftwf_plan f;
+  } row_plan, col_plan;
   /* Column-major rows: (n_x, y) at packed[base[n_x] + y − row0]. Replicated: the
    * columns themselves (stride padded to keep every column aligned); distributed:
    * the send buffer, grouped by destination. */
-  fftw_complex *packed;
+  void *packed;
   int64_t *base;      /* [H] */
   int64_t col_stride; /* replicated: complex numbers from one column to the next */
   /* Distributed: the transpose (counts in complex numbers) */
-  fftw_complex *recv; /* from source s: my columns × its rows, column-major */
+  void *recv; /* from source s: my columns × its rows, column-major */
   int *t_send_count, *t_send_displ, *t_recv_count, *t_recv_displ; /* [P] */
   /* Distributed: the group's blocks → row slabs (counts in bytes) */
   bool direct;  /* every block is its rank's slab already */
@@ -66,6 +72,46 @@ struct corr_fft {
 /* n rounded up to a multiple of 4 complex numbers: 64-byte steps keep every row's alignment. */
 static int64_t padded(int64_t n) { return (n + 3) / 4 * 4; }
 
+/* n complex numbers of the transform's precision, aligned for SIMD (fftw_malloc). */
+static void *alloc_complex(const corr_fft *f, int64_t n) {
+  return fftw_malloc((size_t)(n > 0 ? n : 1) * f->complex_size);
+}
+
+/* The k-th complex number of @p buffer. */
+static void *complex_at(const corr_fft *f, void *buffer, int64_t k) {
+  return (char *)buffer + (size_t)k * f->complex_size;
+}
+
+/* Local row y of the slab: the lattice's own row when the block is the slab. */
+static const int8_t *row_spins(const corr_fft *f, const invrg_lattice *lat, int64_t y) {
+  if (!f->distributed || f->direct) return lat->data + invrg_lattice_index(lat, 0, (int)y);
+  return f->slab + (size_t)y * (size_t)f->L;
+}
+
+#define REAL double
+#define FFTW(name) fftw_##name
+#define OURS(name) name##_double
+#define PLAN d
+#define SINGLE 0
+#include "physics/correlation_fft_precision.h"
+#undef REAL
+#undef FFTW
+#undef OURS
+#undef PLAN
+#undef SINGLE
+
+#define REAL float
+#define FFTW(name) fftwf_##name
+#define OURS(name) name##_float
+#define PLAN f
+#define SINGLE 1
+#include "physics/correlation_fft_precision.h"
+#undef REAL
+#undef FFTW
+#undef OURS
+#undef PLAN
+#undef SINGLE
+
 /* Slab of rank r when n items are cut in blocks of b: [first, first + count). */
 static void slab_of(int64_t n, int64_t b, int r, int64_t *first, int64_t *count) {
   int64_t lo = (int64_t)r * b, hi = lo + b;
@@ -78,12 +124,15 @@ static void slab_of(int64_t n, int64_t b, int r, int64_t *first, int64_t *count)
 void corr_fft_destroy(corr_fft **fp) {
   corr_fft *f = *fp;
   if (f == NULL) return;
-  if (f->row_plan) fftw_destroy_plan(f->row_plan);
-  if (f->col_plan) fftw_destroy_plan(f->col_plan);
+  if (f->precision == INVRG_CORR_SINGLE)
+    destroy_plans_float(f);
+  else
+    destroy_plans_double(f);
   fftw_free(f->rin);
   fftw_free(f->batch);
   fftw_free(f->scratch);
   fftw_free(f->spectrum);
+  if (f->precision == INVRG_CORR_SINGLE) fftw_free(f->widened);
   fftw_free(f->packed);
   fftw_free(f->recv);
   free(f->base);
@@ -109,21 +158,23 @@ void corr_fft_destroy(corr_fft **fp) {
 /* The 1D plans, made on the buffers whose alignment every execution reproduces. */
 static invrg_err make_1d_plans(corr_fft *f) {
   invrg_err err = INVRG_SUCCESS;
-  const int L = (int)f->L;
-  f->rin = fftw_alloc_real((size_t)padded(f->L));
+  f->rin = alloc_complex(f, padded(f->L)); /* L reals: room for twice that */
   f->batch_stride = padded(f->H);
-  f->batch = fftw_alloc_complex((size_t)(ROW_BATCH * f->batch_stride));
-  f->scratch = fftw_alloc_complex((size_t)padded(f->L));
-  f->spectrum = fftw_alloc_complex((size_t)padded(f->L));
+  f->batch = alloc_complex(f, ROW_BATCH * f->batch_stride);
+  f->scratch = alloc_complex(f, padded(f->L));
+  f->spectrum = alloc_complex(f, padded(f->L));
   INVRG_CHECK_ALLOC(f->rin);
   INVRG_CHECK_ALLOC(f->batch);
   INVRG_CHECK_ALLOC(f->scratch);
   INVRG_CHECK_ALLOC(f->spectrum);
-  /* out of place: FFTW_ESTIMATE plans c2c faster so (4096: 9.6 µs against 11.8 in place) */
-  f->row_plan = fftw_plan_dft_r2c_1d(L, f->rin, f->batch, PLAN_FLAGS);
-  f->col_plan = fftw_plan_dft_1d(L, f->scratch, f->spectrum, FFTW_FORWARD, PLAN_FLAGS);
-  INVRG_CHECK(f->row_plan != NULL && f->col_plan != NULL, INVRG_ERR_RUNTIME,
-              "FFTW could not plan transforms of length %d", L);
+  if (f->precision == INVRG_CORR_SINGLE) {
+    f->widened = fftw_alloc_complex((size_t)padded(f->L));
+    INVRG_CHECK_ALLOC(f->widened);
+  }
+  const bool planned = f->precision == INVRG_CORR_SINGLE ? make_plans_float(f)
+                                                          : make_plans_double(f);
+  INVRG_CHECK(planned, INVRG_ERR_RUNTIME, "FFTW could not plan %s transforms of length %lld",
+              invrg_corr_precision_names[f->precision], (long long)f->L);
 cleanup:
   return err;
 }
@@ -214,15 +265,16 @@ static invrg_err plan_transpose(corr_fft *f, bool *counts_fit) {
     f->t_recv_displ[d] = (int)received;
     received += f->n_cols * nr;
   }
-  f->packed = fftw_alloc_complex((size_t)(sent > 0 ? sent : 1));
-  f->recv = fftw_alloc_complex((size_t)(received > 0 ? received : 1));
+  f->packed = alloc_complex(f, sent);
+  f->recv = alloc_complex(f, received);
   INVRG_CHECK_ALLOC(f->packed);
   INVRG_CHECK_ALLOC(f->recv);
 cleanup:
   return err;
 }
 
-invrg_err corr_fft_create(const invrg_lattice *lat, corr_fft **out) {
+invrg_err corr_fft_create(const invrg_lattice *lat, invrg_corr_precision precision,
+                          corr_fft **out) {
   invrg_err err = INVRG_SUCCESS;
   corr_fft *f = NULL;
   *out = NULL;
@@ -235,6 +287,8 @@ invrg_err corr_fft_create(const invrg_lattice *lat, corr_fft **out) {
   INVRG_CHECK_ALLOC(f);
   f->L = lat->lx;
   f->H = f->L / 2 + 1;
+  f->precision = precision;
+  f->complex_size = precision == INVRG_CORR_SINGLE ? sizeof(fftwf_complex) : sizeof(fftw_complex);
   f->distributed = lat->mode == INVRG_LATTICE_DISTRIBUTED;
   f->nx = lat->nx, f->ny = lat->ny, f->x0 = lat->x0, f->y0 = lat->y0;
   f->comm_size = 1;
@@ -243,7 +297,7 @@ invrg_err corr_fft_create(const invrg_lattice *lat, corr_fft **out) {
     f->row_block = f->n_rows = f->L;
     f->col_block = f->n_cols = f->H;
     f->col_stride = padded(f->L);
-    f->packed = fftw_alloc_complex((size_t)(f->H * f->col_stride));
+    f->packed = alloc_complex(f, f->H * f->col_stride);
     f->base = malloc((size_t)f->H * sizeof *f->base);
     INVRG_CHECK_ALLOC(f->packed);
     INVRG_CHECK_ALLOC(f->base);
@@ -307,52 +361,29 @@ cleanup:
   return err;
 }
 
-/* Local row y of the slab: the lattice's own row when the block is the slab. */
-static const int8_t *row_spins(const corr_fft *f, const invrg_lattice *lat, int64_t y) {
-  if (!f->distributed || f->direct) return lat->data + invrg_lattice_index(lat, 0, (int)y);
-  return f->slab + (size_t)y * (size_t)f->L;
-}
-
-/* r2c of every local row, in batches written column-major into `packed`. */
-static void rows(corr_fft *f, const invrg_lattice *lat) {
-  const int64_t H = f->H, bs = f->batch_stride;
-  for (int64_t y0 = 0; y0 < f->n_rows; y0 += ROW_BATCH) {
-    const int64_t nb = f->n_rows - y0 < ROW_BATCH ? f->n_rows - y0 : ROW_BATCH;
-    for (int64_t b = 0; b < nb; b++) {
-      const int8_t *spins = row_spins(f, lat, y0 + b);
-      for (int64_t x = 0; x < f->L; x++) f->rin[x] = spins[x];
-      fftw_execute_dft_r2c(f->row_plan, f->rin, f->batch + b * bs);
-    }
-    for (int64_t k = 0; k < H; k++) {
-      fftw_complex *dst = f->packed + f->base[k] + y0;
-      for (int64_t b = 0; b < nb; b++) {
-        dst[b][0] = f->batch[b * bs + k][0];
-        dst[b][1] = f->batch[b * bs + k][1];
-      }
-    }
-  }
-}
-
-/* c2c of every local column into `spectrum`, handed to @p column. */
+/* c2c of every local column, handed to @p column as doubles. */
 static void columns(corr_fft *f, corr_column_fn column, void *ctx) {
-  const int alignment = fftw_alignment_of((double *)f->scratch);
+  const bool single = f->precision == INVRG_CORR_SINGLE;
+  const size_t cs = f->complex_size;
+  const int alignment = single ? alignment_of_float(f->scratch) : alignment_of_double(f->scratch);
   for (int64_t c = 0; c < f->n_cols; c++) {
-    fftw_complex *in = f->scratch;
+    void *in = f->scratch;
     if (!f->distributed) {
-      in = f->packed + f->base[f->col0 + c]; /* whole column, aligned by the padded stride */
-      if (fftw_alignment_of((double *)in) != alignment) {
-        memcpy(f->scratch, in, (size_t)f->L * sizeof *in);
+      /* whole column, aligned by the padded stride */
+      in = complex_at(f, f->packed, f->base[f->col0 + c]);
+      if ((single ? alignment_of_float(in) : alignment_of_double(in)) != alignment) {
+        memcpy(f->scratch, in, (size_t)f->L * cs);
         in = f->scratch;
       }
     } else { /* the column's pieces, source by source = in increasing y */
       for (int s = 0; s < f->comm_size; s++) {
         int64_t r0, nr;
         slab_of(f->L, f->row_block, s, &r0, &nr);
-        memcpy(f->scratch + r0, f->recv + f->t_recv_displ[s] + c * nr, (size_t)nr * sizeof *in);
+        memcpy(complex_at(f, f->scratch, r0),
+               complex_at(f, f->recv, f->t_recv_displ[s] + c * nr), (size_t)nr * cs);
       }
     }
-    fftw_execute_dft(f->col_plan, in, f->spectrum);
-    column(ctx, f->col0 + c, (const fftw_complex *)f->spectrum);
+    column(ctx, f->col0 + c, single ? column_float(f, in) : column_double(f, in));
   }
 }
 
@@ -361,11 +392,16 @@ invrg_err corr_fft_run(corr_fft *f, const invrg_lattice *lat, corr_column_fn col
   INVRG_CHECK(corr_fft_fits(f, lat), INVRG_ERR_RUNTIME,
               "correlations: transform made for another lattice layout");
   if (f->distributed && !f->direct) INVRG_CALL(redistribute(f, lat));
-  rows(f, lat);
-  if (f->distributed)
-    INVRG_MPI_CALL(MPI_Alltoallv(f->packed, f->t_send_count, f->t_send_displ, MPI_C_DOUBLE_COMPLEX,
-                                 f->recv, f->t_recv_count, f->t_recv_displ, MPI_C_DOUBLE_COMPLEX,
-                                 lat->comm));
+  const bool single = f->precision == INVRG_CORR_SINGLE;
+  if (single)
+    rows_float(f, lat);
+  else
+    rows_double(f, lat);
+  if (f->distributed) {
+    const MPI_Datatype type = single ? MPI_C_FLOAT_COMPLEX : MPI_C_DOUBLE_COMPLEX;
+    INVRG_MPI_CALL(MPI_Alltoallv(f->packed, f->t_send_count, f->t_send_displ, type, f->recv,
+                                 f->t_recv_count, f->t_recv_displ, type, lat->comm));
+  }
   columns(f, column, ctx);
 cleanup:
   return err;

@@ -29,10 +29,12 @@ typedef struct corr_fft corr_fft;
 typedef void (*corr_column_fn)(void *ctx, int64_t nx, const fftw_complex *col);
 
 /*
- * Workspace and plans for configurations like @p lat (L × L). Replicated: not
- * collective. Distributed: collective on lat->comm (the ranks agree on the path).
+ * Workspace and plans for configurations like @p lat (L × L), transforms in @p precision (the
+ * columns reach the callback as doubles either way). Replicated: not collective. Distributed:
+ * collective on lat->comm (the ranks agree on the path).
  */
-invrg_err corr_fft_create(const invrg_lattice *lat, corr_fft **out);
+invrg_err corr_fft_create(const invrg_lattice *lat, invrg_corr_precision precision,
+                          corr_fft **out);
 
 /* True if @p f was made for lattices of @p lat's size and layout. Not collective. */
 bool corr_fft_fits(const corr_fft *f, const invrg_lattice *lat);

@@ -432,7 +432,7 @@ static invrg_err analyze_source(invrg_run *run, hid_t file, invrg_source source_
   INVRG_CHECK_ALLOC(block_sizes);
 
   if (a->correlations) {
-    invrg_corr_params cp = {B, 64, a->correlation_functions};
+    invrg_corr_params cp = {B, 64, a->correlation_functions, a->correlation_precision_kind};
     INVRG_CALL(invrg_corr_create(&cp, groups, &corr));
   }
   for (int i = 0; i < list->n; i++)

@@ -22,10 +22,19 @@ static const double GiB = 1073741824.0;
 #define PACKED_LEVELS_PER_SPIN (1.0 / 6.0)  /* the same, one bit per spin (&dream lattice) */
 #define CORRELATIONS_PER_SPIN 10.0          /* correlation functions: FFT slabs and redistributed
                                                spins (measured 8); the cheap path needs O(L) */
+#define CORRELATIONS_PER_SPIN_SINGLE 5.0    /* the same in single precision (measured 4) */
 #define CONV_LOGITS_PER_SPIN (8.0 + 1.25)   /* logits and whole copies of the lattices */
 #define FIXED_BYTES 64e6                    /* MPI, HDF5, tables, buffers */
 
 /* ------------------------------------------------------------------ pieces */
+
+/* Bytes per spin of the correlation functions' FFT, if the input asks for them. */
+static double correlation_bytes_per_spin(const invrg_config *cfg) {
+  if (!cfg->analyze.correlations || !cfg->analyze.correlation_functions) return 0;
+  return cfg->analyze.correlation_precision_kind == INVRG_CORR_SINGLE
+             ? CORRELATIONS_PER_SPIN_SINGLE
+             : CORRELATIONS_PER_SPIN;
+}
 
 /* Operators of the configured sets, and the largest number of terms of one (|S| <= terms·N). */
 static void operator_counts(const invrg_config *cfg, int *n_ops, int *max_terms) {
@@ -239,7 +248,7 @@ invrg_err invrg_budget_check_dream(const invrg_run *run, bool conv, int kernel) 
   const bool functions = cfg->analyze.correlations && cfg->analyze.correlation_functions;
   const bool packed = d->lattice_kind == INVRG_MC_LATTICE_PACKED;
   double per_spin = (packed ? PACKED_LEVELS_PER_SPIN : DREAM_LEVELS_PER_SPIN) +
-                    (functions ? CORRELATIONS_PER_SPIN : 0);
+                    correlation_bytes_per_spin(cfg);
   if (packed && functions) per_spin += DREAM_LEVELS_PER_SPIN; /* int8 copies for the FFT */
   if (packed && d->compatible_sweeps > 0) per_spin += PACKED_LEVELS_PER_SPIN / 4; /* blocks */
   if (conv && kernel > 3) per_spin += CONV_LOGITS_PER_SPIN;
@@ -323,7 +332,7 @@ invrg_err invrg_budget_check_mc(const invrg_run *run) {
       continue;
     }
     double per_spin = 1.0 + alg_per_spin +
-                      (cfg->analyze.correlation_functions ? CORRELATIONS_PER_SPIN : 0) +
+                      correlation_bytes_per_spin(cfg) +
                       (cfg->analyze.mcrg_on_mc ? DREAM_LEVELS_PER_SPIN : 0);
     /* a chain's samples wait in a buffer until the chain ends */
     if (mc->save_configs) per_spin += n * (packed ? 1.0 / 8 : 1.0);

@@ -611,7 +611,8 @@ static invrg_err job_accumulators(dream_job *job) {
   }
   INVRG_CALL(invrg_dream_pair_sums_create(invrg_mcrg_n_operators(job->acc[0]), &job->pair_sums));
   if (cfg->analyze.correlations) {
-    invrg_corr_params cp = {job->B_acc, 64, cfg->analyze.correlation_functions};
+    invrg_corr_params cp = {job->B_acc, 64, cfg->analyze.correlation_functions,
+                            cfg->analyze.correlation_precision_kind};
     INVRG_CALL(invrg_corr_create(&cp, job->run->groups, &job->corr));
     for (int level = (int)d->measure_from; level <= job->levels; level++)
       if (job->lv.lat[level] != NULL)

@@ -779,7 +779,8 @@ static invrg_err mc_execute(invrg_run *run) {
   INVRG_CHECK_ALLOC(sizes.fss_means);
   INVRG_CHECK_ALLOC(sizes.fss_sizes);
   if (cfg->analyze.correlations) { /* one accumulator for all sizes, blocks as the summary's */
-    invrg_corr_params cp = {n_blocks, 64, cfg->analyze.correlation_functions};
+    invrg_corr_params cp = {n_blocks, 64, cfg->analyze.correlation_functions,
+                            cfg->analyze.correlation_precision_kind};
     INVRG_CALL(invrg_corr_create(&cp, groups, &sizes.corr));
   }
   if (state >= 0) INVRG_CALL(invrg_mc_checkpoint_read_sizes(state, n_L, &sizes));

@@ -18,6 +18,10 @@
  * - every layout (groups of 1, 2, 4 ranks; grids 1×n, n×1, 2×2; replicated and
  *   distributed lattices, slabs equal to the blocks or not) gives the same
  *   bits as one rank per group, with and without functions;
+ * - single precision (the FFT in float): every layout the same bits as one rank per group,
+ *   the cheap path's bits unchanged, the functions against the direct sums and S(k_min) against
+ *   the cheap path within the FFT's rounding bound (float_bound()), S(0) exact, also at
+ *   8192² where ŝ(0) itself is not exact in float;
  * - the HDF5 writer: read back what it wrote, no G(r) datasets without functions;
  * - misuse is refused.
  */
@@ -87,9 +91,25 @@ static bool close_to(double a, double b, double scale) {
   return fabs(a - b) <= 1e-12 * (scale > 1 ? scale : 1);
 }
 
-/* Every size, N_CONF configurations each, on the layout of @p g. */
-static invrg_corr_results *run(const invrg_groups *g, int64_t map_max_L, bool functions) {
-  invrg_corr_params p = {.n_blocks = N_BLOCKS, .map_max_L = map_max_L, .functions = functions};
+/*
+ * The rounding bound of a transform of N spins in float: ‖Δŝ‖ ≤ γ‖ŝ‖ with γ = 7ε·log₂N,
+ * ε = 2^−24 (Higham, Accuracy and Stability of Numerical Algorithms, §24.1: log₂N levels of
+ * butterflies, each within ε + 4√2·ε of exact). With ‖ŝ‖² = N² (Parseval),
+ *   one mode:   |ΔS(k)| ≤ (2|ŝ(k)||Δŝ(k)| + |Δŝ(k)|²)/N ≤ 2γ√(S(k)N) + γ²N,
+ *   all modes:  Σ_k |ΔS(k)| ≤ (2γ + γ²)·N, so |ΔG(r)| ≤ 2γ + γ² and |ΔS̄| ≤ (2γ + γ²)·N for any
+ *               average S̄ of modes; a jackknife error moves by at most 2√(B − 1) times that.
+ */
+static double float_gamma(double N) { return 7 * 0x1p-24 * log2(N); }
+static double float_bound(double N) {
+  const double g = float_gamma(N);
+  return 2 * sqrt(N_BLOCKS - 1.0) * (2 * g + g * g);
+}
+
+/* Every size, N_CONF configurations each, on the layout of @p g, the FFT in @p precision. */
+static invrg_corr_results *run(const invrg_groups *g, int64_t map_max_L, bool functions,
+                               invrg_corr_precision precision) {
+  invrg_corr_params p = {.n_blocks = N_BLOCKS, .map_max_L = map_max_L, .functions = functions,
+                         .precision = precision};
   invrg_corr *c = NULL;
   OK(invrg_corr_create(&p, g, &c));
   for (int i = 0; i < N_SIZES; i++)
@@ -196,8 +216,18 @@ static double one_component(const double *m, const void *ctx) {
   return m[((const component *)ctx)->k];
 }
 
-/* Every number of @p r against the direct sums (all configurations, on every rank). */
-static void check_against_direct(const invrg_corr_results *r, bool functions) {
+/* |a − b| within 1e-12 of @p scale (at least 1), or, for single precision, within the float
+ * bound of N spins times @p scale. */
+static bool functions_close(double a, double b, double scale, double N,
+                            invrg_corr_precision precision) {
+  if (precision == INVRG_CORR_SINGLE && fabs(a - b) <= float_bound(N) * scale) return true;
+  return close_to(a, b, scale);
+}
+
+/* Every number of @p r against the direct sums (all configurations, on every rank); the
+ * functions' to the rounding of @p precision (the cheap path never uses the FFT). */
+static void check_against_direct(const invrg_corr_results *r, bool functions,
+                                 invrg_corr_precision precision) {
   for (int i = 0; i < N_SIZES; i++) {
     const int64_t L = sizes[i];
     const invrg_corr_size *z = invrg_corr_find(r, L);
@@ -264,7 +294,8 @@ static void check_against_direct(const invrg_corr_results *r, bool functions) {
         got = z->S_radial + (k - 3 - 2 * d.n_r), got_err = z->S_radial_err + (k - 3 - 2 * d.n_r);
         scale = N;
       }
-      if (!close_to(*got, value, scale) || !close_to(*got_err, error, scale)) {
+      if (!functions_close(*got, value, scale, N, precision) ||
+          !functions_close(*got_err, error, scale, N, precision)) {
         if (bad++ < 3)
           EXPECT(false, "L = %lld: component %d: %.15g +- %.15g, direct %.15g +- %.15g",
                  (long long)L, k, *got, *got_err, value, error);
@@ -275,10 +306,12 @@ static void check_against_direct(const invrg_corr_results *r, bool functions) {
       EXPECT(z->shell_modes[q] == d.modes[q], "L = %lld: shell %d has %g modes, direct %g",
              (long long)L, q, z->shell_modes[q], d.modes[q]);
     /* G(1, 0) against the energy of the same configurations */
-    EXPECT(!functions || fabs(z->G_axis[1] + energy / 2) <= 1e-12,
+    const double G_tolerance = precision == INVRG_CORR_SINGLE ? float_bound(N) : 1e-12;
+    EXPECT(!functions || fabs(z->G_axis[1] + energy / 2) <= G_tolerance,
            "L = %lld: G_axis(1) %.15g, -(E/N)/2 %.15g", (long long)L,
            functions ? z->G_axis[1] : NAN, -energy / 2);
-    EXPECT(!functions || (fabs(z->G_axis[0] - 1) <= 1e-12 && fabs(z->G_diag[0] - 1) <= 1e-12),
+    EXPECT(!functions ||
+               (fabs(z->G_axis[0] - 1) <= G_tolerance && fabs(z->G_diag[0] - 1) <= G_tolerance),
            "L = %lld: G(0) = %.15g, %.15g", (long long)L, functions ? z->G_axis[0] : NAN,
            functions ? z->G_diag[0] : NAN);
     /* whole maps */
@@ -289,8 +322,9 @@ static void check_against_direct(const invrg_corr_results *r, bool functions) {
       bad = 0;
       for (int64_t ny = 0; ny < L; ny++)
         for (int64_t nx = 0; nx < H; nx++)
-          bad += !close_to(z->S_map[ny * H + nx], S_mean[ny * L + nx], N);
-      for (int64_t k = 0; k < L * L; k++) bad += !close_to(z->G_map[k], G_mean[k], 1);
+          bad += !functions_close(z->S_map[ny * H + nx], S_mean[ny * L + nx], N, N, precision);
+      for (int64_t k = 0; k < L * L; k++)
+        bad += !functions_close(z->G_map[k], G_mean[k], 1, N, precision);
       EXPECT(bad == 0, "L = %lld: %d map entries differ", (long long)L, bad);
     }
     free(v);
@@ -459,32 +493,41 @@ static void test_layouts(void) {
     layouts[n_layouts][0] = rpg, layouts[n_layouts++][1] = rpg; /* rpg x 1: half rows */
     if (rpg == 4) layouts[n_layouts][0] = rpg, layouts[n_layouts++][1] = 2; /* 2 x 2 */
   }
-  invrg_corr_results *reference = NULL, *cheap_reference = NULL;
+  invrg_corr_results *reference = NULL, *cheap_reference = NULL, *single_reference = NULL;
   for (int k = 0; k < n_layouts; k++) {
     invrg_groups *g = make_groups(layouts[k][0], layouts[k][1]);
     snprintf(where, sizeof where, "%d rank(s) per group, grid %d x %d", g->ranks_per_group, g->px,
              g->py);
-    invrg_corr_results *r = run(g, 16, true), *cheap = run(g, 16, false);
+    invrg_corr_results *r = run(g, 16, true, INVRG_CORR_DOUBLE);
+    invrg_corr_results *cheap = run(g, 16, false, INVRG_CORR_DOUBLE);
+    invrg_corr_results *single = run(g, 16, true, INVRG_CORR_SINGLE);
     EXPECT(same_cheap_bits(r, cheap), "S(0), S(k_min), xi2 differ with and without functions");
+    EXPECT(same_cheap_bits(single, cheap), "S(0), S(k_min), xi2 differ in single precision");
     if (k == 0) {
-      check_against_direct(r, true);
-      check_against_direct(cheap, false);
+      check_against_direct(r, true, INVRG_CORR_DOUBLE);
+      check_against_direct(cheap, false, INVRG_CORR_DOUBLE);
+      check_against_direct(single, true, INVRG_CORR_SINGLE);
       test_writer(r, cheap);
       test_misuse(g);
       reference = r;
       cheap_reference = cheap;
+      single_reference = single;
     } else {
       EXPECT(same_bits(reference, r), "results differ from one rank per group");
       EXPECT(same_bits(cheap_reference, cheap),
              "results without functions differ from one rank per group");
+      EXPECT(same_bits(single_reference, single),
+             "single-precision results differ from one rank per group");
       invrg_corr_results_destroy(&r);
       invrg_corr_results_destroy(&cheap);
+      invrg_corr_results_destroy(&single);
     }
     if (world_rank == 0) printf("%s: checked\n", where);
     invrg_groups_destroy(&g);
   }
   invrg_corr_results_destroy(&reference);
   invrg_corr_results_destroy(&cheap_reference);
+  invrg_corr_results_destroy(&single_reference);
 }
 
 /* ---------------------------------------------------------------- the FFT against the cheap path */
@@ -514,23 +557,36 @@ static bool agrees(double a, double b, int F) {
   return fabs(a - b) <= fmax(1e-12 * fmax(fabs(b), 1), 2 * ldexp(1.0, -F));
 }
 
+/* The FFT's S(k_min) against the cheap path's: to rounding in double, within the float bound
+ * of one mode (float_bound()) in single. */
+static bool S_kmin_agrees(double fft, double cheap, double N, int F,
+                          invrg_corr_precision precision) {
+  if (precision == INVRG_CORR_DOUBLE) return agrees(fft, cheap, F);
+  const double g = float_gamma(N);
+  return fabs(fft - cheap) <= 2 * g * sqrt(cheap * N) + g * g * N + 2 * ldexp(1.0, -F);
+}
+
 /*
- * One configuration at a time, with functions and its map: the FFT's S(0) = S_map(0, 0) and
- * S(k_min) = [S_map(1, 0) + S_map(0, 1)]/2, and the ξ₂ they give, against the cheap path's
- * chi_prime, S_kmin and ξ₂. Group 0 measures; every rank checks.
+ * One configuration at a time, with functions and its map, the FFT in double and in single:
+ * the FFT's S(0) = S_map(0, 0) and S(k_min) = [S_map(1, 0) + S_map(0, 1)]/2, and (double) the ξ₂
+ * they give, against the cheap path's chi_prime, S_kmin and ξ₂. Group 0 measures; every rank
+ * checks.
  */
 static void test_fft_agrees(void) {
   static const int64_t L_list[] = {2, 3, 4, 5, 8, 13, 16, 32, 33, 64};
   invrg_groups *g = make_groups(1, 0);
   int checked = 0;
   for (size_t i = 0; i < sizeof L_list / sizeof L_list[0]; i++)
-    for (int j = 0; j < 6; j++) {
+    for (int j = 0; j < 12; j++) {
       const int64_t L = L_list[i], H = L / 2 + 1;
-      const bool critical = j >= 3;
-      snprintf(where, sizeof where, "L = %lld, %s configuration %d", (long long)L,
-               critical ? "critical-like" : "random", j);
-      int8_t *a = critical ? critical_configuration(L, j) : configuration(L, j);
-      invrg_corr_params p = {.n_blocks = 2, .map_max_L = L, .functions = true};
+      const bool critical = j % 6 >= 3;
+      const invrg_corr_precision precision = j < 6 ? INVRG_CORR_DOUBLE : INVRG_CORR_SINGLE;
+      snprintf(where, sizeof where, "L = %lld, %s configuration %d, %s", (long long)L,
+               critical ? "critical-like" : "random", j % 6,
+               invrg_corr_precision_names[precision]);
+      int8_t *a = critical ? critical_configuration(L, j % 6) : configuration(L, j % 6);
+      invrg_corr_params p = {.n_blocks = 2, .map_max_L = L, .functions = true,
+                             .precision = precision};
       invrg_corr *c = NULL;
       OK(invrg_corr_create(&p, g, &c));
       invrg_lattice *lat = NULL;
@@ -544,11 +600,12 @@ static void test_fft_agrees(void) {
       const int F = z->fixed_point_bits;
       const double S0 = z->S_map[0], Sk = 0.5 * (z->S_map[1] + z->S_map[H]);
       const double xi = sqrt(S0 / Sk - 1) / (2 * sin(M_PI / (double)L));
-      EXPECT(z->n_samples == 1 && agrees(z->chi_prime, S0, F) && agrees(z->S_kmin, Sk, F),
+      EXPECT(z->n_samples == 1 && agrees(z->chi_prime, S0, F) &&
+                 S_kmin_agrees(Sk, z->S_kmin, (double)(L * L), F, precision),
              "S(0) %.17g (FFT %.17g), S(k_min) %.17g (FFT %.17g)", z->chi_prime, S0, z->S_kmin,
              Sk);
       /* ordered configurations: S(k_min) = 0 and ξ₂ = ∞ by both */
-      EXPECT((isnan(z->xi2) && isnan(xi)) || z->xi2 == xi ||
+      EXPECT(precision == INVRG_CORR_SINGLE || (isnan(z->xi2) && isnan(xi)) || z->xi2 == xi ||
                  fabs(z->xi2 - xi) <= 1e-9 * fmax(xi, 1),
              "xi2 %.17g, from the FFT's %.17g", z->xi2, xi);
       checked++;
@@ -559,6 +616,41 @@ static void test_fft_agrees(void) {
     }
   where[0] = '\0';
   if (world_rank == 0) printf("%d configurations: the FFT's S(0), S(k_min) agree\n", checked);
+  invrg_groups_destroy(&g);
+}
+
+/*
+ * Single precision at 8192², where the magnetisation M = N − 2 (one spin down) needs 25 bits and
+ * ŝ(0) in float cannot be it: S(0) of the functions (the radial shell 0, k = 0 alone) is still
+ * the cheap path's M²/N, to the bit of its fixed point. Group 0 of one rank measures.
+ */
+static void test_single_zero_mode(void) {
+  const int64_t L = 8192;
+  invrg_groups *g = make_groups(1, 0);
+  invrg_corr_params p = {.n_blocks = 2, .functions = true, .precision = INVRG_CORR_SINGLE};
+  invrg_corr *c = NULL;
+  OK(invrg_corr_create(&p, g, &c));
+  if (g->group == 0) {
+    invrg_lattice *lat = NULL;
+    OK(invrg_lattice_create_replicated(L, L, 1, &lat));
+    for (int64_t y = 0; y < L; y++)
+      memset(lat->data + invrg_lattice_index(lat, 0, (int)y), 1, (size_t)L);
+    lat->data[invrg_lattice_index(lat, 17, 4000)] = -1;
+    OK(invrg_corr_add_configuration(c, lat, 0));
+    invrg_lattice_destroy(&lat);
+  }
+  OK(invrg_corr_reduce(c));
+  invrg_corr_results *r = NULL;
+  OK(invrg_corr_analyze(c, &r));
+  const invrg_corr_size *z = invrg_corr_find(r, L);
+  const double N = (double)(L * L), M = N - 2;
+  EXPECT(z != NULL && z->n_samples == 1 && z->n_shells > 0 &&
+             agrees(z->S_radial[0], z->chi_prime, z->fixed_point_bits) &&
+             agrees(z->chi_prime, M * M / N, z->fixed_point_bits),
+         "S(0) %.17g, the FFT's %.17g, M^2/N %.17g", z ? z->chi_prime : NAN,
+         z ? z->S_radial[0] : NAN, M * M / N);
+  invrg_corr_results_destroy(&r);
+  invrg_corr_destroy(&c);
   invrg_groups_destroy(&g);
 }
 
@@ -680,6 +772,7 @@ static void test_line_sums_levels(void) {
 static const mpi_test_case cases[] = {{"layouts", test_layouts, true},
                                       {"line_sums_levels", test_line_sums_levels, true},
                                       {"fft_agrees", test_fft_agrees, true},
+                                      {"single_zero_mode", test_single_zero_mode, true},
                                       {"sums", test_sums, true}};
 
 int main(int argc, char **argv) { return MPI_TEST_MAIN(argc, argv, cases); }

@@ -6,7 +6,10 @@
  * - γ/ν from ln χ = a + b ln L against 7/4;
  * - both fits' χ²/dof below the 99.9 % quantile of their χ² distribution;
  *   the twelve comparisons with one family-wise threshold (ALPHA below);
- * - G_axis(1) = −(E/N)/2 of the same ensemble, to rounding.
+ * - G_axis(1) = −(E/N)/2 of the same ensemble, to rounding;
+ * - the functions with the FFT in single precision (the same configurations): G_axis, G_diag and
+ *   S_radial within the float rounding bound of the double ones (see max_shift()) and below 1 %
+ *   of their statistical errors (the largest ratio is printed).
  * Errors from the jackknife over 20 blocks of samples per size (5 per chain),
  * the same block numbers at every size. The other fits and the L_min scans are
  * printed, not tested (too few sizes and samples for 1/ν, β/ν, C and V4 here).
@@ -62,7 +65,7 @@ enum { N_SIZES = (int)(sizeof sizes / sizeof sizes[0]) };
  * sums[block][INVRG_N_PRIMARY] and counts[block] (zero for other groups' blocks).
  */
 static void run_size(const invrg_groups *g, int64_t L, int n_samples, uint64_t seed,
-                     invrg_corr *corr, double *sums, double *counts) {
+                     invrg_corr *corr, invrg_corr *corr_single, double *sums, double *counts) {
   invrg_lattice *lat = NULL;
   invrg_wolff *w = NULL;
   OK(invrg_lattice_create_replicated(L, L, 1, &lat));
@@ -81,6 +84,7 @@ static void run_size(const invrg_groups *g, int64_t L, int n_samples, uint64_t s
       OK(invrg_mc_wolff_sweeps(lat, &chain, 1, w, &counts_mc));
       const int b = invrg_mcrg_block_of(c * n_samples + s, total, N_BLOCKS);
       OK(invrg_corr_add_configuration(corr, lat, b));
+      OK(invrg_corr_add_configuration(corr_single, lat, b));
       invrg_config_sums cs;
       double p[INVRG_N_PRIMARY];
       OK(invrg_observables_sums(lat, &cs));
@@ -91,6 +95,47 @@ static void run_size(const invrg_groups *g, int64_t L, int n_samples, uint64_t s
   }
   invrg_wolff_destroy(&w);
   invrg_lattice_destroy(&lat);
+}
+
+/*
+ * The largest difference the float FFT may make to a mean of G (scale 1) or of S (scale N)
+ * over configurations of N spins: ‖Δŝ‖ ≤ γ‖ŝ‖, γ = 7ε·log₂N, ε = 2^−24 (Higham, §24.1), so
+ * Σ_k |ΔS(k)| ≤ (2γ + γ²)·N per configuration (test_correlation.c derives it).
+ */
+static double max_shift(double N, double scale) {
+  const double g = 7 * 0x1p-24 * log2(N);
+  return (2 * g + g * g) * scale;
+}
+
+/* Single against double, every function value of every size; the largest |Δ|/σ (σ: the
+ * double's jackknife error) printed. */
+static void check_single(const invrg_corr_results *d, const invrg_corr_results *s) {
+  double worst = 0;
+  for (int i = 0; i < N_SIZES; i++) {
+    const invrg_corr_size *a = invrg_corr_find(d, sizes[i]), *b = invrg_corr_find(s, sizes[i]);
+    const double N = (double)(sizes[i] * sizes[i]);
+    int bad = 0;
+    const struct {
+      const double *x, *y, *err;
+      int n;
+      double scale;
+    } parts[3] = {{a->G_axis, b->G_axis, a->G_axis_err, a->n_r, 1},
+                  {a->G_diag, b->G_diag, a->G_diag_err, a->n_r, 1},
+                  {a->S_radial, b->S_radial, a->S_radial_err, a->n_shells, N}};
+    for (int p = 0; p < 3; p++)
+      for (int k = 0; k < parts[p].n; k++) {
+        const double shift = fabs(parts[p].x[k] - parts[p].y[k]);
+        bad += shift > max_shift(N, parts[p].scale) + 1e-12 * fabs(parts[p].x[k]);
+        const bool fixed = p < 2 && k == 0; /* G(0) = <s²> = 1: no statistical error */
+        if (!fixed) worst = fmax(worst, shift / parts[p].err[k]);
+      }
+    CHECK(bad == 0, "L=%-3lld %d single-precision values beyond the rounding bound",
+          (long long)sizes[i], bad);
+  }
+  CHECK(worst < 0.01, "single precision moves a function by %.2g of its error", worst);
+  if (world_rank == 0)
+    printf("      single precision: the functions within %.1e of their statistical errors\n",
+           worst);
 }
 
 /* The run's size (command line). */
@@ -111,14 +156,17 @@ static void test_fss(void) {
 
   /* functions too: G_axis(1) below; ξ₂ comes from the cheap path either way */
   invrg_corr_params cp = {.n_blocks = N_BLOCKS, .map_max_L = 0, .functions = true};
-  invrg_corr *corr = NULL;
+  invrg_corr_params cp_single = cp;
+  cp_single.precision = INVRG_CORR_SINGLE;
+  invrg_corr *corr = NULL, *corr_single = NULL;
   OK(invrg_corr_create(&cp, g, &corr));
+  OK(invrg_corr_create(&cp_single, g, &corr_single));
   invrg_fss_data *data = NULL;
   OK(invrg_fss_data_create(N_BLOCKS, &data));
   double energy[N_SIZES];
   for (int i = 0; i < N_SIZES; i++) {
     double sums[N_BLOCKS * INVRG_N_PRIMARY] = {0}, counts[N_BLOCKS] = {0};
-    run_size(g, sizes[i], n_samples, seed, corr, sums, counts);
+    run_size(g, sizes[i], n_samples, seed, corr, corr_single, sums, counts);
     /* each block comes from one chain, hence one rank: the world sum is exact */
     MPI_Allreduce(MPI_IN_PLACE, sums, N_BLOCKS * INVRG_N_PRIMARY, MPI_DOUBLE, MPI_SUM,
                   MPI_COMM_WORLD);
@@ -147,9 +195,12 @@ static void test_fss(void) {
                   summary.error[INVRG_OBS_SPECIFIC_HEAT], exact.specific_heat);
   }
   OK(invrg_corr_reduce(corr));
-  invrg_corr_results *cr = NULL;
+  OK(invrg_corr_reduce(corr_single));
+  invrg_corr_results *cr = NULL, *cr_single = NULL;
   OK(invrg_corr_analyze(corr, &cr));
+  OK(invrg_corr_analyze(corr_single, &cr_single));
   invrg_corr_log(cr, "mc");
+  check_single(cr, cr_single);
   for (int i = 0; i < N_SIZES; i++) {
     const invrg_corr_size *z = invrg_corr_find(cr, sizes[i]);
     OK(invrg_fss_set(data, sizes[i], INVRG_FSS_XI_OVER_L, z->xi2_over_L, z->xi2_over_L_jackknife));
@@ -179,7 +230,9 @@ static void test_fss(void) {
   invrg_fss_results_destroy(&fr);
   invrg_fss_data_destroy(&data);
   invrg_corr_results_destroy(&cr);
+  invrg_corr_results_destroy(&cr_single);
   invrg_corr_destroy(&corr);
+  invrg_corr_destroy(&corr_single);
   invrg_groups_destroy(&g);
 }
 
