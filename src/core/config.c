@@ -541,7 +541,8 @@ static const invrg_nl_key analyze_keys[] = {
     {.name = "correlation_functions", .type = INVRG_NL_BOOL, SCALAR,
      AT(analyze.correlation_functions), .default_text = ".false.",
      .description = "also G(r) along the axes and the diagonal, the radial S(k) and whole maps "
-                    "(L <= 64) by FFT (about 3-40 ns and 8-17 bytes per spin); needs "
+                    "(L <= 64) by FFT (about 3-40 ns and 8-17 bytes per spin in double, 4-9 in "
+                    "single); needs "
                     "correlations"},
     {.name = "correlation_precision", .type = INVRG_NL_STRING, SCALAR,
      AT(analyze.correlation_precision), .string_size = INVRG_NAME_LEN,
