@@ -67,7 +67,7 @@ extern const char *const invrg_tie_rule_names[];
 /** The floating-point type of the correlation functions' FFT (correlation.h). */
 typedef enum {
   INVRG_CORR_DOUBLE, /**< double: ŝ(k) to about 1e-15 of its scale */
-  INVRG_CORR_SINGLE  /**< float: half the memory; S(k), G(r) to about 1e-6 (docs/physics.md §7) */
+  INVRG_CORR_SINGLE  /**< float: half the memory; G(r) within about 1e-5 of double (docs/physics.md §7) */
 } invrg_corr_precision;
 /** "double", "single". */
 extern const char *const invrg_corr_precision_names[];
