@@ -1,7 +1,10 @@
 /* The 2D Fourier transform of configurations for the correlation module:
  * rows, transpose, columns, with the same FFTW 1D plans in every layout, so
  * ŝ(k) is bit-identical on a replicated lattice and on any grid of a
- * distributed one (correlation_internal.h).
+ * distributed one (correlation_internal.h). In double or single precision:
+ * what depends on the type (plans, rows, one column) is
+ * correlation_fft_precision.h, included here once per type; the buffers are
+ * untyped here and sized by the type's complex number.
  *
  * Distributed lattices use FFTW-MPI's slab layout (blocks of ⌈n/P⌉ rows before
  * the transpose, ⌈(L/2 + 1)/P⌉ columns after it) but not its transpose: on
@@ -69,7 +72,8 @@ struct corr_fft {
       *src_n; /* per source: its x0, first global row and rows in my slab */
 };
 
-/* n rounded up to a multiple of 4 complex numbers: 64-byte steps keep every row's alignment. */
+/* n rounded up to a multiple of 4 complex numbers: steps of 64 bytes (double) or 32 (single),
+ * multiples of FFTW's SIMD alignment, keep every row's alignment. */
 static int64_t padded(int64_t n) { return (n + 3) / 4 * 4; }
 
 /* n complex numbers of the transform's precision, aligned for SIMD (fftw_malloc). */
@@ -132,7 +136,7 @@ void corr_fft_destroy(corr_fft **fp) {
   fftw_free(f->batch);
   fftw_free(f->scratch);
   fftw_free(f->spectrum);
-  if (f->precision == INVRG_CORR_SINGLE) fftw_free(f->widened);
+  fftw_free(f->widened);
   fftw_free(f->packed);
   fftw_free(f->recv);
   free(f->base);
