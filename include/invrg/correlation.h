@@ -100,6 +100,7 @@
 #include "invrg/error.h"
 #include "invrg/groups.h"
 #include "invrg/lattice.h"
+#include "invrg/packed.h"
 
 /** Salas & Sokal (2000): ξ₂/L of the critical periodic square in the limit L → ∞. */
 #define INVRG_XI2_OVER_L_CRITICAL 0.9050488
@@ -173,6 +174,10 @@ invrg_err invrg_corr_state_import(invrg_corr *c, const invrg_corr_state *s);
  */
 invrg_err invrg_corr_prepare(invrg_corr *c, const invrg_lattice *lat);
 
+/** invrg_corr_prepare() for packed lattices like @p p (invrg_corr_add_packed()). Collective on
+ * p->comm. */
+invrg_err invrg_corr_prepare_packed(invrg_corr *c, const invrg_packed *p);
+
 /**
  * Adds the configuration held by @p lat (L × L, L ≥ 2, replicated or
  * distributed on the accumulator's group; any halo, not modified) to jackknife
@@ -183,6 +188,15 @@ invrg_err invrg_corr_prepare(invrg_corr *c, const invrg_lattice *lat);
  * lat->comm.
  */
 invrg_err invrg_corr_add_configuration(invrg_corr *c, const invrg_lattice *lat, int block);
+
+/**
+ * invrg_corr_add_configuration() of a packed lattice @p p (L × L; whole on each rank of the
+ * group, measured by group rank 0 alone, or split by rows over the group's ranks, measured by
+ * all together): the same numbers as of the same spins in an int8 lattice, bit for bit, the
+ * line sums by popcount and the FFT's rows unpacked one at a time (no int8 copy). Halos must be
+ * current. Collective on p->comm.
+ */
+invrg_err invrg_corr_add_packed(invrg_corr *c, const invrg_packed *p, int block);
 
 /**
  * This rank's part of the line sums of @p lat (int8, any layout, any halo):

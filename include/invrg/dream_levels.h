@@ -8,8 +8,8 @@
  *   model and MCRG need), distributed on the grid from then on (invrg_stage_lattice_create());
  * - packed (levels 1 … top): whole on every rank while L is not a multiple of P or gives fewer
  *   than two rows per rank, split by rows over the group from then on. Int8 lattices of the
- *   same layouts are kept only where asked (@p int8_levels: the seed's level 0 and level 1, which
- *   the packed blockings cannot make, and levels whose FFT correlations need int8 spins).
+ *   same layouts only for the seed's level 0 and level 1, which the packed blockings cannot
+ *   make.
  * Either way the spins are those of invrg_dream_step() (dream.h), bit for bit (random_bits =
  * 'words'), or, packed, those of random bit planes (dream_packed.h: sym3 and the window-table
  * models, the small-kernel model of the first levels too).
@@ -60,12 +60,12 @@ typedef struct {
 /**
  * The lattices of levels 0 … @p levels on the group @p g, int8 halos @p halo, and the work of
  * the models (@p planes: packed steps with random bit planes, dream_packed.h; @p m_small,
- * may be NULL, dreams levels 1 … @p n_small). Packed: int8 lattices of the levels whose bit is
- * set in @p int8_levels too (levels 0 and 1 always). The models are kept by reference.
+ * may be NULL, dreams levels 1 … @p n_small). Packed: int8 lattices of levels 0 and 1 too. The
+ * models are kept by reference.
  * Collective on the group.
  */
 invrg_err invrg_dream_levels_create(const invrg_groups *g, int levels, int halo, bool packed,
-                                    bool planes, uint64_t int8_levels, const invrg_model *m,
+                                    bool planes, const invrg_model *m,
                                     const invrg_model *m_small, int n_small,
                                     invrg_dream_levels *out);
 

@@ -46,7 +46,6 @@ typedef struct {
   invrg_mcrg *const *acc;  /**< [INVRG_DREAM_N_PAIRS]: up, down, blocked (dream_checkpoint.h) */
   invrg_corr *corr;        /**< NULL: no correlations */
   const invrg_config *cfg; /**< seed, tie rule, levels, MCRG levels */
-  int group_rank;          /**< the calling rank in its group (one rank adds line sums) */
   invrg_dream_pair_sums *sums; /**< the pairs' sums, carried from level to level */
 } invrg_dream_measures;
 

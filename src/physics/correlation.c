@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "invrg/packed_measure.h"
 #include "physics/correlation_internal.h"
 
 /* One lattice size: its sums, the scratch of a configuration, and its transforms. */
@@ -225,40 +226,46 @@ static void measure_column(void *vctx, int64_t nx, const fftw_complex *col) {
   }
 }
 
-/* The size state (and with functions the transform) for @p lat, made if needed. Collective on
- * lat->comm. */
-static invrg_err prepare(invrg_corr *c, const invrg_lattice *lat, size_state **out) {
+/* The size state (and with functions the transform) for @p src, an ly × lx configuration,
+ * made if needed. Collective on src->comm when distributed. */
+static invrg_err prepare(invrg_corr *c, const corr_source *src, int64_t lx, int64_t ly,
+                         size_state **out) {
   invrg_err err = INVRG_SUCCESS;
   *out = NULL;
   INVRG_CHECK(!c->reduced, INVRG_ERR_RUNTIME,
               "correlations: configuration added after the reduction");
-  INVRG_CHECK(lat->lx == lat->ly && lat->lx >= 2, INVRG_ERR_INPUT,
-              "correlations need a square lattice of side >= 2, got %lld x %lld",
-              (long long)lat->lx, (long long)lat->ly);
-  const bool distributed = lat->mode == INVRG_LATTICE_DISTRIBUTED;
+  INVRG_CHECK(lx == ly && lx >= 2, INVRG_ERR_INPUT,
+              "correlations need a square lattice of side >= 2, got %lld x %lld", (long long)lx,
+              (long long)ly);
+  const bool distributed = src->distributed;
   if (distributed) {
     int size = 0;
-    INVRG_MPI_CALL(MPI_Comm_size(lat->comm, &size));
+    INVRG_MPI_CALL(MPI_Comm_size(src->comm, &size));
     INVRG_CHECK(size == c->g->ranks_per_group, INVRG_ERR_RUNTIME,
                 "correlations: the lattice is distributed over %d ranks, the group has %d", size,
                 c->g->ranks_per_group);
   }
   size_state *s = NULL;
-  INVRG_CALL(size_get(c, lat->lx, &s));
-  if (c->p.functions && !corr_fft_fits(s->fft[distributed], lat)) {
+  INVRG_CALL(size_get(c, lx, &s));
+  if (c->p.functions && !corr_fft_fits(s->fft[distributed], src)) {
     corr_fft_destroy(&s->fft[distributed]);
-    INVRG_CALL(corr_fft_create(lat, c->p.precision, &s->fft[distributed]));
+    INVRG_CALL(corr_fft_create(src, c->p.precision, &s->fft[distributed]));
   }
   *out = s;
 cleanup:
   return err;
 }
 
+/* A configuration whole on every rank of the group is measured once, by group rank 0. */
+static bool measures(const invrg_corr *c, const corr_source *src) {
+  return src->distributed || c->g->rank == 0;
+}
+
 invrg_err invrg_corr_prepare(invrg_corr *c, const invrg_lattice *lat) {
   invrg_err err = INVRG_SUCCESS;
   size_state *s = NULL;
-  if (lat->mode == INVRG_LATTICE_REPLICATED && c->g->rank != 0) goto cleanup;
-  INVRG_CALL(prepare(c, lat, &s));
+  const corr_source src = corr_source_of_lattice(lat);
+  if (measures(c, &src)) INVRG_CALL(prepare(c, &src, lat->lx, lat->ly, &s));
 cleanup:
   return err;
 }
@@ -340,16 +347,15 @@ cleanup:
   return err;
 }
 
-/* The functions of @p lat by FFT: this rank's columns' projections added to @p record;
+/* The functions of @p src by FFT: this rank's columns' projections added to @p record;
  * @p M: the magnetisation (needed by the rank with column 0, comm rank 0). */
-static invrg_err add_functions(const invrg_corr *c, size_state *s, const invrg_lattice *lat,
+static invrg_err add_functions(const invrg_corr *c, size_state *s, const corr_source *src,
                                int64_t M, int64_t *record) {
   invrg_err err = INVRG_SUCCESS;
-  const bool distributed = lat->mode == INVRG_LATTICE_DISTRIBUTED;
-  const double N = (double)lat->lx * (double)lat->ly;
+  const double N = (double)src->L * (double)src->L;
   memset(s->bins, 0, (size_t)corr_n_pairs(&s->y) * sizeof *s->bins);
   column_ctx ctx = {s, ldexp(1.0, s->y.F) / N, c->p.precision == INVRG_CORR_SINGLE, M, false};
-  INVRG_CALL(corr_fft_run(s->fft[distributed], lat, measure_column, &ctx));
+  INVRG_CALL(corr_fft_run(s->fft[src->distributed], src, measure_column, &ctx));
   INVRG_CHECK(!ctx.bad_zero_mode, INVRG_ERR_RUNTIME,
               "correlations: the FFT's k = 0 mode is not the magnetisation %lld of the line sums",
               (long long)M);
@@ -360,25 +366,58 @@ cleanup:
   return err;
 }
 
+/* One configuration's entries in jackknife block @p block: the points from its whole line sums
+ * s->lines and magnetisation @p M (by the rank @p adds_points), the functions by every rank
+ * of @p src. */
+static invrg_err add_measured(const invrg_corr *c, size_state *s, const corr_source *src,
+                              int64_t M, bool adds_points, int block) {
+  invrg_err err = INVRG_SUCCESS;
+  int64_t *record = s->blocks + (size_t)block * corr_record_len(&s->y);
+  if (adds_points) add_points(s, s->lines, M, record);
+  if (c->p.functions) INVRG_CALL(add_functions(c, s, src, M, record));
+cleanup:
+  return err;
+}
+
 invrg_err invrg_corr_add_configuration(invrg_corr *c, const invrg_lattice *lat, int block) {
   invrg_err err = INVRG_SUCCESS;
   size_state *s = NULL;
   INVRG_CALL(check_block(c, block));
-  /* A replicated lattice is the same on every rank of the group: measure it once. */
-  if (lat->mode == INVRG_LATTICE_REPLICATED && c->g->rank != 0) goto cleanup;
-  INVRG_CALL(prepare(c, lat, &s));
+  const corr_source src = corr_source_of_lattice(lat);
+  if (!measures(c, &src)) goto cleanup;
+  INVRG_CALL(prepare(c, &src, lat->lx, lat->ly, &s));
   const int64_t L = lat->lx;
-  int64_t *record = s->blocks + (size_t)block * corr_record_len(&s->y);
   invrg_corr_line_sums(lat, s->lines, s->lines + L);
   int comm_rank = 0;
-  if (lat->mode == INVRG_LATTICE_DISTRIBUTED) { /* exact integer sums on the comm's rank 0 */
+  if (src.distributed) { /* exact integer sums on the comm's rank 0 */
     INVRG_MPI_CALL(MPI_Comm_rank(lat->comm, &comm_rank));
     INVRG_MPI_CALL(MPI_Reduce(comm_rank == 0 ? MPI_IN_PLACE : s->lines, s->lines, (int)(2 * L),
                               MPI_INT64_T, MPI_SUM, 0, lat->comm));
   }
   const int64_t M = comm_rank == 0 ? sum_of(s->lines, L) : 0; /* the reduced sums' */
-  if (comm_rank == 0) add_points(s, s->lines, M, record);
-  if (c->p.functions) INVRG_CALL(add_functions(c, s, lat, M, record));
+  INVRG_CALL(add_measured(c, s, &src, M, comm_rank == 0, block));
+cleanup:
+  return err;
+}
+
+invrg_err invrg_corr_prepare_packed(invrg_corr *c, const invrg_packed *p) {
+  invrg_err err = INVRG_SUCCESS;
+  size_state *s = NULL;
+  const corr_source src = corr_source_of_packed(p);
+  if (measures(c, &src)) INVRG_CALL(prepare(c, &src, p->lx, p->ly, &s));
+cleanup:
+  return err;
+}
+
+invrg_err invrg_corr_add_packed(invrg_corr *c, const invrg_packed *p, int block) {
+  invrg_err err = INVRG_SUCCESS;
+  size_state *s = NULL;
+  INVRG_CALL(check_block(c, block));
+  const corr_source src = corr_source_of_packed(p);
+  if (!measures(c, &src)) goto cleanup;
+  INVRG_CALL(prepare(c, &src, p->lx, p->ly, &s));
+  INVRG_CALL(invrg_packed_row_col_sums(p, s->lines, s->lines + p->lx)); /* whole, every rank */
+  INVRG_CALL(add_measured(c, s, &src, sum_of(s->lines, p->lx), p->rank == 0, block));
 cleanup:
   return err;
 }

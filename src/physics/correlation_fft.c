@@ -70,6 +70,7 @@ struct corr_fft {
   int64_t *dst_first; /* per destination: first global row of my block in its slab */
   int64_t *src_x0, *src_first,
       *src_n; /* per source: its x0, first global row and rows in my slab */
+  int8_t *unpacked; /* [L]: a packed source's row as int8 spins */
 };
 
 /* n rounded up to a multiple of 4 complex numbers: steps of 64 bytes (double) or 32 (single),
@@ -86,8 +87,27 @@ static void *complex_at(const corr_fft *f, void *buffer, int64_t k) {
   return (char *)buffer + (size_t)k * f->complex_size;
 }
 
-/* Local row y of the slab: the lattice's own row when the block is the slab. */
-static const int8_t *row_spins(const corr_fft *f, const invrg_lattice *lat, int64_t y) {
+corr_source corr_source_of_lattice(const invrg_lattice *lat) {
+  return (corr_source){.lat = lat, .L = lat->lx,
+                       .distributed = lat->mode == INVRG_LATTICE_DISTRIBUTED, .nx = lat->nx,
+                       .ny = lat->ny, .x0 = lat->x0, .y0 = lat->y0, .comm = lat->comm};
+}
+
+corr_source corr_source_of_packed(const invrg_packed *p) {
+  return (corr_source){.packed = p, .L = p->lx, .distributed = p->size > 1, .nx = (int)p->lx,
+                       .ny = p->ny, .x0 = 0, .y0 = p->y0, .comm = p->comm};
+}
+
+/* Local row y of the slab as int8 spins: the lattice's own row when the block is the slab, a
+ * packed row unpacked (its blocks are always whole rows of the slab). */
+static const int8_t *row_spins(const corr_fft *f, const corr_source *src, int64_t y) {
+  if (src->packed != NULL) {
+    const invrg_packed *p = src->packed;
+    invrg_packed_unpack_row(invrg_packed_row(p, 0, (int)y), invrg_packed_row(p, 1, (int)y), p->lx,
+                            p->y0 + y, f->unpacked);
+    return f->unpacked;
+  }
+  const invrg_lattice *lat = src->lat;
   if (!f->distributed || f->direct) return lat->data + invrg_lattice_index(lat, 0, (int)y);
   return f->slab + (size_t)y * (size_t)f->L;
 }
@@ -155,6 +175,7 @@ void corr_fft_destroy(corr_fft **fp) {
   free(f->src_x0);
   free(f->src_first);
   free(f->src_n);
+  free(f->unpacked);
   free(f);
   *fp = NULL;
 }
@@ -277,25 +298,24 @@ cleanup:
   return err;
 }
 
-invrg_err corr_fft_create(const invrg_lattice *lat, invrg_corr_precision precision,
+invrg_err corr_fft_create(const corr_source *src, invrg_corr_precision precision,
                           corr_fft **out) {
   invrg_err err = INVRG_SUCCESS;
   corr_fft *f = NULL;
   *out = NULL;
-  INVRG_CHECK(lat->lx == lat->ly && lat->lx >= 2, INVRG_ERR_INPUT,
-              "correlations need a square lattice of side >= 2, got %lld x %lld",
-              (long long)lat->lx, (long long)lat->ly);
-  INVRG_CHECK(lat->lx <= INT_MAX / 2, INVRG_ERR_INPUT, "correlations: side %lld too large",
-              (long long)lat->lx);
+  INVRG_CHECK(src->L >= 2 && src->L <= INT_MAX / 2, INVRG_ERR_INPUT,
+              "correlations: side %lld is not in 2 .. %d", (long long)src->L, INT_MAX / 2);
   f = calloc(1, sizeof *f);
   INVRG_CHECK_ALLOC(f);
-  f->L = lat->lx;
+  f->L = src->L;
   f->H = f->L / 2 + 1;
   f->precision = precision;
   f->complex_size = precision == INVRG_CORR_SINGLE ? sizeof(fftwf_complex) : sizeof(fftw_complex);
-  f->distributed = lat->mode == INVRG_LATTICE_DISTRIBUTED;
-  f->nx = lat->nx, f->ny = lat->ny, f->x0 = lat->x0, f->y0 = lat->y0;
+  f->distributed = src->distributed;
+  f->nx = src->nx, f->ny = src->ny, f->x0 = src->x0, f->y0 = src->y0;
   f->comm_size = 1;
+  f->unpacked = malloc((size_t)f->L);
+  INVRG_CHECK_ALLOC(f->unpacked);
   INVRG_CALL(make_1d_plans(f));
   if (!f->distributed) {
     f->row_block = f->n_rows = f->L;
@@ -308,19 +328,25 @@ invrg_err corr_fft_create(const invrg_lattice *lat, invrg_corr_precision precisi
     for (int64_t k = 0; k < f->H; k++) f->base[k] = k * f->col_stride;
   } else {
     int rank;
-    INVRG_MPI_CALL(MPI_Comm_size(lat->comm, &f->comm_size));
-    INVRG_MPI_CALL(MPI_Comm_rank(lat->comm, &rank));
+    INVRG_MPI_CALL(MPI_Comm_size(src->comm, &f->comm_size));
+    INVRG_MPI_CALL(MPI_Comm_rank(src->comm, &rank));
     f->row_block = (f->L + f->comm_size - 1) / f->comm_size;
     f->col_block = (f->H + f->comm_size - 1) / f->comm_size;
     slab_of(f->L, f->row_block, rank, &f->row0, &f->n_rows);
     slab_of(f->H, f->col_block, rank, &f->col0, &f->n_cols);
     bool counts_fit = true;
-    INVRG_CALL(plan_redistribution(f, lat, &counts_fit));
+    /* a packed source's blocks are whole rows, Ly / P each: its slabs (no spin messages) */
+    const bool rows_are_slab = f->nx == f->L && f->y0 == f->row0 && f->ny == f->n_rows;
+    INVRG_CHECK(src->packed == NULL || rows_are_slab, INVRG_ERR_RUNTIME,
+                "correlations: packed rows %lld .. %lld are not the slab %lld .. %lld",
+                (long long)f->y0, (long long)(f->y0 + f->ny), (long long)f->row0,
+                (long long)(f->row0 + f->n_rows));
+    if (src->lat != NULL) INVRG_CALL(plan_redistribution(f, src->lat, &counts_fit));
     INVRG_CALL(plan_transpose(f, &counts_fit));
     /* No spin messages when every block is whole rows and exactly its rank's slab. Decided
      * together, like the size check, so that every rank takes the same path. */
-    int local[2] = {f->nx == f->L && f->y0 == f->row0 && f->ny == f->n_rows, counts_fit}, all[2];
-    INVRG_MPI_CALL(MPI_Allreduce(local, all, 2, MPI_INT, MPI_LAND, lat->comm));
+    int local[2] = {rows_are_slab, counts_fit}, all[2];
+    INVRG_MPI_CALL(MPI_Allreduce(local, all, 2, MPI_INT, MPI_LAND, src->comm));
     INVRG_CHECK(all[1], INVRG_ERR_INPUT,
                 "correlations: a %lld x %lld lattice is too large to transpose over %d ranks "
                 "(more than 2^31 numbers per rank)",
@@ -334,14 +360,14 @@ cleanup:
   return err;
 }
 
-bool corr_fft_fits(const corr_fft *f, const invrg_lattice *lat) {
-  if (f == NULL || f->L != lat->lx || lat->lx != lat->ly) return false;
-  if (f->distributed != (lat->mode == INVRG_LATTICE_DISTRIBUTED)) return false;
+bool corr_fft_fits(const corr_fft *f, const corr_source *src) {
+  if (f == NULL || f->L != src->L || f->distributed != src->distributed) return false;
   if (!f->distributed) return true;
   int size = 0;
-  MPI_Comm_size(lat->comm, &size);
-  return f->nx == lat->nx && f->ny == lat->ny && f->x0 == lat->x0 && f->y0 == lat->y0 &&
-         f->comm_size == size;
+  MPI_Comm_size(src->comm, &size);
+  /* an int8 source's blocks must be redistributed unless they are the slabs */
+  return f->nx == src->nx && f->ny == src->ny && f->x0 == src->x0 && f->y0 == src->y0 &&
+         f->comm_size == size && (f->direct || src->lat != NULL);
 }
 
 /* Distributed: the group's blocks become whole rows of the slabs (int8 spins). Collective. */
@@ -391,20 +417,20 @@ static void columns(corr_fft *f, corr_column_fn column, void *ctx) {
   }
 }
 
-invrg_err corr_fft_run(corr_fft *f, const invrg_lattice *lat, corr_column_fn column, void *ctx) {
+invrg_err corr_fft_run(corr_fft *f, const corr_source *src, corr_column_fn column, void *ctx) {
   invrg_err err = INVRG_SUCCESS;
-  INVRG_CHECK(corr_fft_fits(f, lat), INVRG_ERR_RUNTIME,
+  INVRG_CHECK(corr_fft_fits(f, src), INVRG_ERR_RUNTIME,
               "correlations: transform made for another lattice layout");
-  if (f->distributed && !f->direct) INVRG_CALL(redistribute(f, lat));
+  if (f->distributed && !f->direct) INVRG_CALL(redistribute(f, src->lat));
   const bool single = f->precision == INVRG_CORR_SINGLE;
   if (single)
-    rows_float(f, lat);
+    rows_float(f, src);
   else
-    rows_double(f, lat);
+    rows_double(f, src);
   if (f->distributed) {
     const MPI_Datatype type = single ? MPI_C_FLOAT_COMPLEX : MPI_C_DOUBLE_COMPLEX;
     INVRG_MPI_CALL(MPI_Alltoallv(f->packed, f->t_send_count, f->t_send_displ, type, f->recv,
-                                 f->t_recv_count, f->t_recv_displ, type, lat->comm));
+                                 f->t_recv_count, f->t_recv_displ, type, src->comm));
   }
   columns(f, column, ctx);
 cleanup:

@@ -25,14 +25,14 @@ static int OURS(alignment_of)(void *p) { return FFTW(alignment_of)((REAL *)p); }
 
 /* r2c of every local row (spins ±1, exact in either type), in batches written column-major
  * into `packed`. */
-static void OURS(rows)(corr_fft *f, const invrg_lattice *lat) {
+static void OURS(rows)(corr_fft *f, const corr_source *src) {
   const int64_t H = f->H, bs = f->batch_stride;
   REAL *rin = f->rin;
   FFTW(complex) *batch = f->batch, *packed = f->packed;
   for (int64_t y0 = 0; y0 < f->n_rows; y0 += ROW_BATCH) {
     const int64_t nb = f->n_rows - y0 < ROW_BATCH ? f->n_rows - y0 : ROW_BATCH;
     for (int64_t b = 0; b < nb; b++) {
-      const int8_t *spins = row_spins(f, lat, y0 + b);
+      const int8_t *spins = row_spins(f, src, y0 + b);
       for (int64_t x = 0; x < f->L; x++) rin[x] = spins[x];
       FFTW(execute_dft_r2c)(f->row_plan.PLAN, rin, batch + b * bs);
     }

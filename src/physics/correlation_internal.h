@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 #include "invrg/correlation.h"
+#include "invrg/packed.h"
 
 /* ------------------------------------------------------------------ transform */
 
@@ -25,26 +26,44 @@
  */
 typedef struct corr_fft corr_fft;
 
+/*
+ * The configuration a transform reads: an int8 lattice (replicated, or distributed over any
+ * grid of the group), or a packed one (whole on the rank, or split by rows over the group),
+ * with what the transform needs of its layout.
+ */
+typedef struct {
+  const invrg_lattice *lat;   /* int8 rows, or NULL */
+  const invrg_packed *packed; /* packed rows, or NULL */
+  int64_t L;
+  bool distributed;           /* split over comm (else whole on this rank) */
+  int nx, ny;                 /* this rank's block */
+  int64_t x0, y0;
+  MPI_Comm comm;
+} corr_source;
+
+corr_source corr_source_of_lattice(const invrg_lattice *lat);
+corr_source corr_source_of_packed(const invrg_packed *p);
+
 /* Receives column n_x of ŝ: col[n_y] = ŝ(n_x, n_y) for n_y = 0 … L − 1. */
 typedef void (*corr_column_fn)(void *ctx, int64_t nx, const fftw_complex *col);
 
 /*
- * Workspace and plans for configurations like @p lat (L × L), transforms in @p precision (the
- * columns reach the callback as doubles either way). Replicated: not collective. Distributed:
- * collective on lat->comm (the ranks agree on the path).
+ * Workspace and plans for configurations like @p src (L × L), transforms in @p precision (the
+ * columns reach the callback as doubles either way). Whole on the rank: not collective.
+ * Distributed: collective on src->comm (the ranks agree on the path).
  */
-invrg_err corr_fft_create(const invrg_lattice *lat, invrg_corr_precision precision,
+invrg_err corr_fft_create(const corr_source *src, invrg_corr_precision precision,
                           corr_fft **out);
 
-/* True if @p f was made for lattices of @p lat's size and layout. Not collective. */
-bool corr_fft_fits(const corr_fft *f, const invrg_lattice *lat);
+/* True if @p f was made for configurations of @p src's size and layout. Not collective. */
+bool corr_fft_fits(const corr_fft *f, const corr_source *src);
 
 /*
- * Transforms @p lat and hands each of this rank's columns to @p column, in
- * increasing n_x. Distributed: collective on lat->comm, each rank gets its own
- * range of columns (possibly none).
+ * Transforms @p src and hands each of this rank's columns to @p column, in
+ * increasing n_x. Distributed: collective on src->comm, each rank gets its own
+ * range of columns (possibly none). The same bits for the same spins, int8 or packed.
  */
-invrg_err corr_fft_run(corr_fft *f, const invrg_lattice *lat, corr_column_fn column, void *ctx);
+invrg_err corr_fft_run(corr_fft *f, const corr_source *src, corr_column_fn column, void *ctx);
 
 /* Frees it; sets *f to NULL; accepts NULL. Not collective. */
 void corr_fft_destroy(corr_fft **f);

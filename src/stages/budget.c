@@ -245,11 +245,9 @@ invrg_err invrg_budget_check_dream(const invrg_run *run, bool conv, int kernel) 
   const double B_acc = B < 2 ? 2 : B;
   const double rec = n_meas * INVRG_N_PRIMARY;
   /* Lattices: the top level and the ones below, on the rank's share of the group's grid. */
-  const bool functions = cfg->analyze.correlations && cfg->analyze.correlation_functions;
   const bool packed = d->lattice_kind == INVRG_MC_LATTICE_PACKED;
   double per_spin = (packed ? PACKED_LEVELS_PER_SPIN : DREAM_LEVELS_PER_SPIN) +
                     correlation_bytes_per_spin(cfg);
-  if (packed && functions) per_spin += DREAM_LEVELS_PER_SPIN; /* int8 copies for the FFT */
   if (packed && d->compatible_sweeps > 0) per_spin += PACKED_LEVELS_PER_SPIN / 4; /* blocks */
   if (conv && kernel > 3) per_spin += CONV_LOGITS_PER_SPIN;
   /* int8 levels split over the grid when it divides them (else whole on every rank,

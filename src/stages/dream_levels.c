@@ -1,6 +1,6 @@
 /* The lattices of one dream and the steps between them (dream_levels.h): int8 levels stepped
- * by dream.h, or packed levels stepped by dream_packed.h and refined by Monte Carlo sweeps; int8
- * copies of packed levels only where asked; Swendsen–Wang sweeps of the top level where asked
+ * by dream.h, or packed levels stepped by dream_packed.h and refined by Monte Carlo sweeps (int8
+ * copies of levels 0 and 1 only); Swendsen–Wang sweeps of the top level where asked
  * (dream_top_sw.h). */
 #include "invrg/dream_levels.h"
 
@@ -33,7 +33,7 @@ cleanup:
 }
 
 invrg_err invrg_dream_levels_create(const invrg_groups *g, int levels, int halo, bool packed,
-                                    bool planes, uint64_t int8_levels, const invrg_model *m,
+                                    bool planes, const invrg_model *m,
                                     const invrg_model *m_small, int n_small,
                                     invrg_dream_levels *d) {
   invrg_err err = INVRG_SUCCESS;
@@ -43,7 +43,7 @@ invrg_err invrg_dream_levels_create(const invrg_groups *g, int levels, int halo,
   INVRG_CALL(create_works(d));
   for (int level = 0; level <= levels; level++) {
     const int64_t L = (int64_t)1 << level;
-    if (!packed || level <= 1 || (int8_levels >> level & 1))
+    if (!packed || level <= 1)
       INVRG_CALL(invrg_stage_lattice_create(g, L, halo, &d->lat[level]));
     if (packed && level >= 1)
       INVRG_CALL(invrg_packed_create(splits_by_rows(g, L) ? g->cart : MPI_COMM_SELF, L, L,

@@ -144,34 +144,14 @@ cleanup:
   return err;
 }
 
-/* ξ₂/L of a packed level from its line sums (whole on every rank), added by group rank 0. */
-static invrg_err packed_correlations(invrg_dream_levels *d, const invrg_dream_measures *m,
-                                     int level, int block) {
-  invrg_err err = INVRG_SUCCESS;
-  const int64_t L = (int64_t)1 << level;
-  int64_t small[2 * 256], *rows = L <= 256 ? small : malloc(2 * (size_t)L * sizeof *rows);
-  int64_t magnetisation = 0;
-  INVRG_CHECK_ALLOC(rows);
-  INVRG_CALL(invrg_packed_row_col_sums(d->plat[level], rows, rows + L));
-  for (int64_t y = 0; y < L; y++) magnetisation += rows[y];
-  if (m->group_rank == 0)
-    INVRG_CALL(invrg_corr_add_sums(m->corr, L, rows, rows + L, magnetisation, block));
-cleanup:
-  if (rows != small) free(rows);
-  return err;
-}
-
 invrg_err invrg_dream_measure_correlations(invrg_dream_levels *d, const invrg_dream_measures *m,
                                            int level, int block) {
   invrg_err err = INVRG_SUCCESS;
   if (m->corr == NULL) goto cleanup;
-  if (packed_at(d, level) && !m->cfg->analyze.correlation_functions) {
-    INVRG_CALL(packed_correlations(d, m, level, block));
-    goto cleanup;
-  }
-  if (packed_at(d, level)) /* the FFT reads int8 spins: the level's int8 copy */
-    INVRG_CALL(invrg_packed_to_lattice(d->plat[level], d->lat[level]));
-  INVRG_CALL(invrg_corr_add_configuration(m->corr, d->lat[level], block));
+  if (packed_at(d, level))
+    INVRG_CALL(invrg_corr_add_packed(m->corr, d->plat[level], block));
+  else
+    INVRG_CALL(invrg_corr_add_configuration(m->corr, d->lat[level], block));
 cleanup:
   return err;
 }

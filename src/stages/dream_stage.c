@@ -557,11 +557,7 @@ static invrg_err job_buffers(dream_job *job) {
   const bool packed = job->run->cfg->dream.lattice_kind == INVRG_MC_LATTICE_PACKED;
   const invrg_config *cfg = job->run->cfg;
   const bool planes = cfg->dream.random_bits_kind == INVRG_RANDOM_BITS_PLANES;
-  uint64_t int8_levels = 0; /* packed: the FFT of the correlation functions reads int8 spins */
-  if (cfg->analyze.correlations && cfg->analyze.correlation_functions)
-    for (int64_t l = cfg->dream.measure_from; l <= job->levels; l++)
-      int8_levels |= UINT64_C(1) << l;
-  INVRG_CALL(invrg_dream_levels_create(g, job->levels, halo, packed, planes, int8_levels, job->m,
+  INVRG_CALL(invrg_dream_levels_create(g, job->levels, halo, packed, planes, job->m,
                                        job->m_small, job->n_small, &job->lv));
   const invrg_config_dream *d = &cfg->dream;
   const bool heatbath = d->refine_algorithm_kind == INVRG_REFINE_HEATBATH;
@@ -615,7 +611,9 @@ static invrg_err job_accumulators(dream_job *job) {
                             cfg->analyze.correlation_precision_kind};
     INVRG_CALL(invrg_corr_create(&cp, job->run->groups, &job->corr));
     for (int level = (int)d->measure_from; level <= job->levels; level++)
-      if (job->lv.lat[level] != NULL)
+      if (job->lv.packed && level >= 1)
+        INVRG_CALL(invrg_corr_prepare_packed(job->corr, job->lv.plat[level]));
+      else
         INVRG_CALL(invrg_corr_prepare(job->corr, job->lv.lat[level]));
   }
   /* Saved levels: datasets created by all ranks, rows written by the sample's owner. */
@@ -659,8 +657,7 @@ static invrg_err measure_level(dream_job *job, int level, int64_t k, uint64_t j,
                                double *t) {
   invrg_err err = INVRG_SUCCESS;
   const invrg_config *cfg = job->run->cfg;
-  const invrg_dream_measures into = {job->acc, job->corr, cfg, job->run->groups->rank,
-                                     &job->pair_sums};
+  const invrg_dream_measures into = {job->acc, job->corr, cfg, &job->pair_sums};
   double *cost = job->seconds + (size_t)level * N_COSTS, t1 = *t;
   invrg_config_sums sums;
   INVRG_CALL(invrg_dream_measure_observables(&job->lv, level, &sums));

@@ -253,31 +253,9 @@ cleanup:
   return err;
 }
 
-/* ξ₂/L of a packed chain's sample from its line sums, added once per lattice. */
-static invrg_err packed_correlations(size_work *w, int block) {
-  invrg_err err = INVRG_SUCCESS;
-  const int64_t L = w->L;
-  int64_t *rows = malloc(2 * (size_t)L * sizeof *rows), magnetisation = 0;
-  int rank = 0;
-  INVRG_CHECK_ALLOC(rows);
-  INVRG_CALL(invrg_packed_row_col_sums(w->u.packed, rows, rows + L));
-  for (int64_t y = 0; y < L; y++) magnetisation += rows[y];
-  /* once per lattice: a whole one is the same on every rank of the group */
-  if (w->lat->mode == INVRG_LATTICE_REPLICATED)
-    rank = w->run->groups->rank;
-  else
-    INVRG_MPI_CALL(MPI_Comm_rank(w->lat->comm, &rank));
-  if (rank == 0) INVRG_CALL(invrg_corr_add_sums(w->sizes->corr, L, rows, rows + L, magnetisation,
-                                                block));
-cleanup:
-  free(rows);
-  return err;
-}
-
 /* Sample s of local chain k: its series, block means, configuration, MCRG and correlations.
- * A packed chain is measured on its bits (observables by popcount, ξ₂/L from line sums) and
- * copied to the int8 lattice only for what needs spins: saved configurations, MCRG, the FFT's
- * correlation functions. */
+ * A packed chain is measured on its bits (observables by popcount, correlations from its line
+ * sums and rows) and copied to the int8 lattice only for saved configurations and MCRG. */
 static invrg_err chain_measure(size_work *w, int64_t k, const invrg_mc_chain *chain, int64_t s) {
   invrg_err err = INVRG_SUCCESS;
   const invrg_config *cfg = w->run->cfg;
@@ -285,9 +263,8 @@ static invrg_err chain_measure(size_work *w, int64_t k, const invrg_mc_chain *ch
   invrg_mc_record *r = &w->records[k];
   invrg_config_sums sums;
   double p[INVRG_N_PRIMARY];
-  const bool functions = cfg->analyze.correlation_functions;
   const bool on_bits = w->u.packed != NULL;
-  if (on_bits && (w->cw.dset >= 0 || w->mcrg != NULL || (w->sizes->corr != NULL && functions)))
+  if (on_bits && (w->cw.dset >= 0 || w->mcrg != NULL))
     INVRG_CALL(invrg_packed_to_lattice(w->u.packed, w->lat));
   if (on_bits)
     INVRG_CALL(invrg_packed_observables_sums(w->u.packed, &sums));
@@ -305,8 +282,8 @@ static invrg_err chain_measure(size_work *w, int64_t k, const invrg_mc_chain *ch
   if (w->mcrg != NULL)
     INVRG_CALL(invrg_mcrg_add_configuration(w->mcrg, w->lat, chain->chain, (uint64_t)s, jb));
   /* correlations use the summary's blocks (chain·B + block within the chain), as FSS needs */
-  if (w->sizes->corr != NULL && on_bits && !functions)
-    INVRG_CALL(packed_correlations(w, (int)(j * w->B + b)));
+  if (w->sizes->corr != NULL && on_bits)
+    INVRG_CALL(invrg_corr_add_packed(w->sizes->corr, w->u.packed, (int)(j * w->B + b)));
   else if (w->sizes->corr != NULL)
     INVRG_CALL(invrg_corr_add_configuration(w->sizes->corr, w->lat, (int)(j * w->B + b)));
 cleanup:

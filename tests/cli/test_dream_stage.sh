@@ -39,6 +39,23 @@ dream_input dpkg2.nml dpkg2.h5 "$keys, lattice = 'packed'" "&parallel ranks_per_
 expect_status 0 "packed dream split over a group of 2" -- "$MPIEXEC" -n 2 "$INVRG" dpkg2.nml
 dream_input dpkg4.nml dpkg4.h5 "$keys, lattice = 'packed'" "&parallel ranks_per_group = 4, grid = 2, 2 /"
 expect_status 0 "packed dream split over a group of 4 (int8 copies on 2x2)" -- "$MPIEXEC" -n 4 "$INVRG" dpkg4.nml
+# correlation functions (FFT) of packed levels, from their rows, no int8 copies: the same bits as
+# of the int8 levels, in double and in single precision, whole and split by rows over 2 ranks
+fk="model = 'sym3', params = 0.5459, 0.62776, 1.40962, levels = 5, n_samples = 16, measure_from = 2"
+for precision in double single; do
+  fa="&analyze jackknife_blocks = 4, correlation_functions = T, correlation_precision = '$precision' /"
+  printf "&run stages = 'dream', output = 'fi_%s.h5', seed = 5, log_level = 'warn' /\n&dream %s /\n%s\n" \
+    $precision "$fk" "$fa" > fi_$precision.nml
+  printf "&run stages = 'dream', output = 'fp_%s.h5', seed = 5, log_level = 'warn' /\n&dream %s, lattice = 'packed' /\n%s\n&parallel ranks_per_group = 2 /\n" \
+    $precision "$fk" "$fa" > fp_$precision.nml
+  expect_status 0 "int8 dream with correlation functions ($precision)" -- "$INVRG" fi_$precision.nml
+  expect_status 0 "packed dream split over 2 with correlation functions ($precision)" -- "$MPIEXEC" -n 2 "$INVRG" fp_$precision.nml
+  "$PYTHON" "$SOURCE_DIR/tests/cli/compare_runs.py" fi_$precision.h5 fp_$precision.h5 > cmp.txt 2>&1
+  grep -q "2 differ: \['config/dream@lattice', 'config/run@output'\]" cmp.txt \
+    && h5ls fp_$precision.h5/corr/dream/L32 | grep -q G_axis \
+    && pass "packed correlation functions ($precision) equal the int8 ones bit for bit ($(tail -1 cmp.txt))" \
+    || { fail "packed correlation functions ($precision) differ from the int8 ones"; cat cmp.txt; }
+done
 # refined dreams (compatible_sweeps, then refine_sweeps: multispin heat bath after every step):
 # the same on every layout
 rk="$keys, lattice = 'packed', random_bits = 'planes', compatible_sweeps = 1, refine_sweeps = 3, refine_from = 3"
