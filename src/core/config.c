@@ -232,9 +232,9 @@ static const invrg_nl_key mc_keys[] = {
      INDEX(mc.lattice_kind),
      .description = "what metropolis and heatbath sweep: 'int8' (one byte per spin) or "
                     "'packed' (1 bit per spin, 64 spins updated together by multispin coding; "
-                    "split by rows: L a multiple of ranks_per_group; observables and xi2/L "
-                    "measured on the bits, an int8 copy for MCRG, saved configurations and "
-                    "correlation functions); sw and wolff run on int8 (docs/benchmarks.md)"},
+                    "split by rows: L a multiple of ranks_per_group; observables and "
+                    "correlations measured on the bits, an int8 copy for MCRG and saved "
+                    "configurations); sw and wolff run on int8 (docs/benchmarks.md)"},
     {.name = "n_chains", .type = INVRG_NL_INT, SCALAR, AT(mc.n_chains), .default_text = "8",
      .min = 1, .max = INFINITY, .description = "independent chains, spread over the groups"},
     {.name = "n_therm", .type = INVRG_NL_INT, SCALAR, AT(mc.n_therm), .default_text = "1000",
