@@ -17,6 +17,10 @@
 
 #include "ml/dream_planes.h"
 
+#if INVRG_SIMD_X86
+#include <immintrin.h>
+#endif
+
 enum {
   PIECE = INVRG_PLANES_PIECE,
   FIRST_PLANES = INVRG_PLANES_FIRST,
@@ -65,8 +69,10 @@ struct invrg_dream_planes_work {
   uint32_t rnd[2][4][2 * PIECE];  /* draws 0, 1 of the piece's half-words */
   uint32_t up[2 * PIECE], und[2 * PIECE];
   uint32_t *row_valid;            /* valid sites of a fine colour row: 2 × words half-words */
-  uint64_t wait_site[2 * PIECE];  /* Philox sites of the half-words still undecided */
-  int wait_half[2 * PIECE];       /* and their index in the piece */
+  /* Philox sites of the half-words still undecided, and their index in the piece (+ 16: room
+   * for a whole vector stored at the end of the list) */
+  uint64_t wait_site[2 * PIECE + 16];
+  int wait_half[2 * PIECE + 16];
   uint32_t extra[4][2 * PIECE];   /* one round's block of each waiting half-word */
   uint64_t *rows;                 /* the coarse rows' storage: (2M + 1)² × words */
   coarse_rows cr;
@@ -198,6 +204,45 @@ static void sources_for(invrg_dream_planes_work *w, const invrg_planes_kernel *k
 
 /* ------------------------------------------------------------------ pieces */
 
+/* The half-words t < @p n with undecided sites listed at wait_half (t) and wait_site
+ * (@p site0 + t), in order; their number. */
+static int list_waiting(invrg_dream_planes_work *w, int n, uint64_t site0) {
+  int waiting = 0;
+  for (int t = 0; t < n; t++) { /* listed without a branch: one in eight waits, at random */
+    w->wait_site[waiting] = site0 + (uint64_t)t;
+    w->wait_half[waiting] = t;
+    waiting += w->und[t] != 0;
+  }
+  return waiting;
+}
+
+#if INVRG_SIMD_X86
+/* list_waiting() 16 half-words a vector: the undecided lanes compressed. */
+INVRG_TARGET_AVX512 static int list_waiting_avx512(invrg_dream_planes_work *w, int n,
+                                                   uint64_t site0) {
+  int waiting = 0;
+  const __m512i lane = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+  const __m512i base = _mm512_set1_epi64((long long)site0);
+  for (int t = 0; t < n; t += 16) {
+    const __mmask16 in = (__mmask16)(n - t >= 16 ? 0xffffu : (1u << (n - t)) - 1);
+    const __m512i u = _mm512_maskz_loadu_epi32(in, w->und + t);
+    const __mmask16 m = _mm512_test_epi32_mask(u, u);
+    if (m == 0) continue;
+    const __m512i half = _mm512_add_epi32(_mm512_set1_epi32(t), lane);
+    const __m512i lo = _mm512_add_epi64(base, _mm512_cvtepi32_epi64(_mm512_castsi512_si256(half)));
+    const __m512i hi =
+        _mm512_add_epi64(base, _mm512_cvtepi32_epi64(_mm512_extracti64x4_epi64(half, 1)));
+    _mm512_storeu_si512(w->wait_half + waiting, _mm512_maskz_compress_epi32(m, half));
+    _mm512_storeu_si512(w->wait_site + waiting, _mm512_maskz_compress_epi64((__mmask8)m, lo));
+    const int n_lo = __builtin_popcount(m & 0xffu);
+    _mm512_storeu_si512(w->wait_site + waiting + n_lo,
+                        _mm512_maskz_compress_epi64((__mmask8)(m >> 8), hi));
+    waiting += __builtin_popcount(m);
+  }
+  return waiting;
+}
+#endif
+
 /* The words of piece @p pc: the first planes of all, the further planes of the half-words
  * still undecided, the spins stored at @p out (words [0, split)) and @p rest (the others); its
  * first word has Philox word number @p word0. Then the piece is empty. */
@@ -213,12 +258,12 @@ static void piece_draw_split(invrg_dream_planes_work *w, const invrg_planes_kern
     memset(pc->in[i] + halves, 0, (size_t)(padded - halves) * sizeof *pc->in[i]);
   memset(pc->valid + halves, 0, (size_t)(padded - halves) * sizeof *pc->valid);
   k->first(k, pc, halves, (invrg_planes_rnd)w->rnd, w->up, w->und, level);
-  int waiting = 0;
-  for (int t = 0; t < halves; t++) { /* listed without a branch: one in eight waits, at random */
-    w->wait_site[waiting] = site0 + (uint64_t)t;
-    w->wait_half[waiting] = t;
-    waiting += w->und[t] != 0;
-  }
+#if INVRG_SIMD_X86
+  const int waiting = level == INVRG_SIMD_AVX512 ? list_waiting_avx512(w, halves, site0)
+                                                 : list_waiting(w, halves, site0);
+#else
+  const int waiting = list_waiting(w, halves, site0);
+#endif
   settle_waiting(w, k, pc, waiting, s, level);
   for (int t = 0; t < halves; t++) w->up[t] = pc->valid[t] & ~w->up[t]; /* bit 1 = spin −1 */
   memcpy(out, w->up, (size_t)split * sizeof *out);

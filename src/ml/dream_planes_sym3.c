@@ -9,6 +9,10 @@
 
 #include "ml/dream_planes.h"
 
+#if INVRG_SIMD_X86
+#include <immintrin.h>
+#endif
+
 enum { CLASSES = 12, PIECE = INVRG_PLANES_PIECE, FIRST = INVRG_PLANES_FIRST };
 
 /* bits[j][k]: all ones if bit 31 − j of threshold k is set, else 0. */
@@ -92,10 +96,45 @@ static void sym3_first(const invrg_planes_kernel *k, const invrg_planes_piece *p
   first_planes_generic(n, in, pc->valid, rnd, tbits, up, und);
 }
 
+#if INVRG_SIMD_X86
+/* The further planes of 16 waiting half-words a vector: their input planes, up and undecided
+ * bits gathered, compared as in the first planes, scattered back (a list's half-words are
+ * distinct, so no two lanes write one place). */
+INVRG_TARGET_AVX512 static void more_avx512(const uint32_t (*tbits)[CLASSES],
+                                            const invrg_planes_piece *pc, const int *half, int n,
+                                            int j0, const uint32_t (*extra)[2 * PIECE],
+                                            uint32_t *up, uint32_t *und) {
+  const __m512i zero = _mm512_setzero_si512();
+  for (int q = 0; q < n; q += 16) {
+    const __mmask16 m = (__mmask16)(n - q >= 16 ? 0xffffu : (1u << (n - q)) - 1);
+    const __m512i t = _mm512_maskz_loadu_epi32(m, half + q);
+    vec16 nb[4], r[INVRG_PLANES_ROUND], cls[CLASSES];
+    for (int k = 0; k < 4; k++)
+      nb[k] = (vec16)_mm512_mask_i32gather_epi32(zero, m, t, pc->in[k], 4);
+    for (int j = 0; j < INVRG_PLANES_ROUND; j++)
+      r[j] = (vec16)_mm512_maskz_loadu_epi32(m, extra[j] + q);
+    vec16 a = (vec16)_mm512_mask_i32gather_epi32(zero, m, t, up, 4);
+    vec16 u = (vec16)_mm512_mask_i32gather_epi32(zero, m, t, und, 4);
+    CLASS_MASKS(vec16, nb[0], nb[1], nb[2], nb[3], cls);
+#define PLANE(j) r[j]
+    COMPARE_PLANES(vec16, cls, tbits, j0, INVRG_PLANES_ROUND, PLANE, a, u)
+#undef PLANE
+    _mm512_mask_i32scatter_epi32(up, m, t, (__m512i)a, 4);
+    _mm512_mask_i32scatter_epi32(und, m, t, (__m512i)u, 4);
+  }
+}
+#endif
+
 static void sym3_more(const invrg_planes_kernel *k, const invrg_planes_piece *pc,
                       const int *half, int n, int j0, const uint32_t (*extra)[2 * PIECE],
                       uint32_t *up, uint32_t *und) {
   const uint32_t(*tbits)[CLASSES] = (const uint32_t(*)[CLASSES])((const sym3_bits *)k->data)->bits;
+#if INVRG_SIMD_X86
+  if (invrg_simd_active() == INVRG_SIMD_AVX512) {
+    more_avx512(tbits, pc, half, n, j0, extra, up, und);
+    return;
+  }
+#endif
   for (int q = 0; q < n; q++) {
     const int t = half[q];
     uint32_t cls[CLASSES], a = up[t], u = und[t];
