@@ -58,12 +58,20 @@ static invrg_err check_fss_range(const invrg_config *cfg) {
   return INVRG_SUCCESS;
 }
 
-/* The correlation functions come with the correlations, not without. */
+/* The correlation functions come with the correlations, and their precision with them: a key
+ * that would change nothing is refused, not ignored. */
 static invrg_err check_correlation_functions(const invrg_config *cfg) {
+  invrg_err found = INVRG_SUCCESS;
   if (cfg->analyze.correlation_functions && !cfg->analyze.correlations)
-    return invrg_config_input_error(cfg, "analyze", "correlation_functions",
-                                    "correlation_functions = .true. needs correlations = .true.");
-  return INVRG_SUCCESS;
+    found = invrg_config_input_error(cfg, "analyze", "correlation_functions",
+                                     "correlation_functions = .true. needs correlations = .true.");
+  if (cfg->analyze.correlation_precision_kind != INVRG_CORR_DOUBLE &&
+      !(cfg->analyze.correlations && cfg->analyze.correlation_functions))
+    found = invrg_config_input_error(cfg, "analyze", "correlation_precision",
+                                     "correlation_precision = '%s' is the precision of the "
+                                     "correlation functions: it needs correlation_functions = "
+                                     ".true.", cfg->analyze.correlation_precision);
+  return found;
 }
 
 /* The log file of a run: &run log_file, or <output>.log; false if 'none'. */

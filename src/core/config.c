@@ -548,7 +548,8 @@ static const invrg_nl_key analyze_keys[] = {
      AT(analyze.correlation_precision), .string_size = INVRG_NAME_LEN,
      .default_text = "'double'", .choices = invrg_corr_precision_names,
      INDEX(analyze.correlation_precision_kind),
-     .description = "floating-point type of the correlation functions' FFT: double, or single "
+     .description = "floating-point type of the correlation functions' FFT (needs "
+                    "correlation_functions): double, or single "
                     "(half its memory; G(r) within about 1e-5 of double)"},
     {.name = "fss_Lmin", .type = INVRG_NL_INT, SCALAR, AT(analyze.fss_Lmin), .default_text = "0",
      .min = 0, .max = INFINITY, .description = "smallest L in the finite-size-scaling fits (0 = all)"},

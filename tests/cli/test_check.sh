@@ -108,6 +108,12 @@ expect_grep err.txt "cf.nml:4:3: error: correlation_functions = .true. needs cor
 expect_status 2 "correlation_functions without correlations, a run" -- "$INVRG" cf.nml
 no_stage_started "correlation_functions refused"
 no_output "correlation_functions refused" cf.h5
+# --- and single precision needs the functions
+printf "&run stages = 'mc', output = 'cp.h5' /\n&mc L = 8, n_samples = 20 /\n&analyze\n  correlation_precision = 'single' /\n" > cp.nml
+expect_status 2 "correlation_precision without correlation_functions" -- "$INVRG" --check cp.nml
+expect_grep err.txt "cp.nml:4:3: error: correlation_precision = 'single' is the precision of the correlation functions: it needs correlation_functions = .true." \
+  "correlation_precision refused at file:line:col"
+no_output "correlation_precision refused" cp.h5
 sed -i 's/correlations = F,/correlations = T,/' cf.nml
 expect_status 0 "correlation_functions with correlations is fine" -- "$INVRG" --check cf.nml
 
