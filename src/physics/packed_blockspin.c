@@ -123,6 +123,23 @@ INVRG_TARGET_AVX512 static inline __mmask8 lanes8(int w, int nw) {
   return (__mmask8)(nw - w >= 8 ? 0xffu : (1u << (nw - w)) - 1);
 }
 
+/* majority_generic()'s logic on 8 words of each of a, e, c, d: the words of mask @p m stored
+ * at @p nat and @p tie. */
+INVRG_TARGET_AVX512 static inline void majority8(__m512i a, __m512i e, __m512i c, __m512i d,
+                                                 __m512i ulv, __mmask8 m, uint64_t *nat,
+                                                 uint64_t *tie) {
+  const __m512i ae2 = _mm512_and_si512(a, e), cd2 = _mm512_and_si512(c, d);
+  const __m512i ae_or = _mm512_or_si512(a, e), cd_or = _mm512_or_si512(c, d);
+  const __m512i t = _mm512_or_si512(
+      _mm512_or_si512(_mm512_andnot_si512(cd_or, ae2), _mm512_andnot_si512(ae_or, cd2)),
+      _mm512_and_si512(_mm512_xor_si512(a, e), _mm512_xor_si512(c, d)));
+  const __m512i three =
+      _mm512_or_si512(_mm512_and_si512(ae2, cd_or), _mm512_and_si512(cd2, ae_or));
+  _mm512_mask_storeu_epi64(nat, m,
+                           _mm512_or_si512(three, _mm512_and_si512(t, _mm512_and_si512(a, ulv))));
+  _mm512_mask_storeu_epi64(tie, m, t);
+}
+
 /* majority_generic(), 8 words a vector. */
 INVRG_TARGET_AVX512 static int64_t majority_avx512(const uint64_t *const f[4], int nw,
                                                    uint64_t ul, uint64_t *nat, uint64_t *tie) {
@@ -134,18 +151,39 @@ INVRG_TARGET_AVX512 static int64_t majority_avx512(const uint64_t *const f[4], i
     const __m512i e = _mm512_maskz_loadu_epi64(m, f[1] + w);
     const __m512i c = _mm512_maskz_loadu_epi64(m, f[2] + w);
     const __m512i d = _mm512_maskz_loadu_epi64(m, f[3] + w);
-    const __m512i ae2 = _mm512_and_si512(a, e), cd2 = _mm512_and_si512(c, d);
-    const __m512i ae_or = _mm512_or_si512(a, e), cd_or = _mm512_or_si512(c, d);
-    const __m512i t = _mm512_or_si512(
-        _mm512_or_si512(_mm512_andnot_si512(cd_or, ae2), _mm512_andnot_si512(ae_or, cd2)),
-        _mm512_and_si512(_mm512_xor_si512(a, e), _mm512_xor_si512(c, d)));
-    const __m512i three =
-        _mm512_or_si512(_mm512_and_si512(ae2, cd_or), _mm512_and_si512(cd2, ae_or));
-    _mm512_mask_storeu_epi64(nat + w, m,
-                             _mm512_or_si512(three, _mm512_and_si512(t, _mm512_and_si512(a, ulv))));
-    _mm512_mask_storeu_epi64(tie + w, m, t);
+    majority8(a, e, c, d, ulv, m, nat + w, tie + w);
   }
   for (int w = 0; w < nw; w++) ties += __builtin_popcountll(tie[w]);
+  return ties;
+}
+
+/* majority_generic() of @p n coarse rows of one word each (fine colour rows of one word, all
+ * local from fine row @p j on: word j + k of colour c is fine row j + k), 8 coarse rows a
+ * vector: the even fine rows' words are a and e, the odd rows' d and c. */
+INVRG_TARGET_AVX512 static int64_t majority_one_word_rows(const invrg_packed *fine, int j, int n,
+                                                          uint64_t ul, uint64_t *nat,
+                                                          uint64_t *tie) {
+  int64_t ties = 0;
+  const __m512i ulv = _mm512_set1_epi64((long long)ul);
+  const __m512i even = _mm512_setr_epi64(0, 2, 4, 6, 8, 10, 12, 14);
+  const __m512i odd = _mm512_setr_epi64(1, 3, 5, 7, 9, 11, 13, 15);
+  const uint64_t *c0 = invrg_packed_row(fine, 0, j), *c1 = invrg_packed_row(fine, 1, j);
+  for (int i = 0; i < n; i += 8) {
+    const int rows = n - i < 8 ? n - i : 8; /* coarse rows: 2·rows fine rows */
+    const __mmask8 lo = (__mmask8)(rows >= 4 ? 0xffu : (1u << (2 * rows)) - 1);
+    const __mmask8 hi = (__mmask8)(rows > 4 ? (1u << (2 * rows - 8)) - 1 : 0);
+    const __mmask8 out = (__mmask8)((1u << rows) - 1);
+    const __m512i f0a = _mm512_maskz_loadu_epi64(lo, c0 + 2 * i);
+    const __m512i f0b = _mm512_maskz_loadu_epi64(hi, c0 + 2 * i + 8);
+    const __m512i f1a = _mm512_maskz_loadu_epi64(lo, c1 + 2 * i);
+    const __m512i f1b = _mm512_maskz_loadu_epi64(hi, c1 + 2 * i + 8);
+    const __m512i a = _mm512_permutex2var_epi64(f0a, even, f0b);
+    const __m512i d = _mm512_permutex2var_epi64(f0a, odd, f0b);
+    const __m512i e = _mm512_permutex2var_epi64(f1a, even, f1b);
+    const __m512i c = _mm512_permutex2var_epi64(f1a, odd, f1b);
+    majority8(a, e, c, d, ulv, out, nat + i, tie + i);
+  }
+  for (int i = 0; i < n; i++) ties += __builtin_popcountll(tie[i]);
   return ties;
 }
 
@@ -261,11 +299,25 @@ static void split_row(const blocker *b, int i, int64_t Y, invrg_packed *coarse, 
   split_generic(nat, b->fwords, coarse->words, even, odd);
 }
 
+/* The majority of chunk rows 0 … n − 1, coarse rows y … y + n − 1: fine rows of one word, all
+ * on this rank, 8 coarse rows a vector, else row by row. */
+static void majority_rows(blocker *b, int64_t y, int n) {
+  const int j = (int)(2 * y - b->fine->y0);
+#if INVRG_SIMD_X86
+  if (b->avx512 && b->fwords == 1 && j + 2 * n <= b->fine->ny) {
+    const uint64_t ul = b->rule == INVRG_TIE_UPPER_LEFT ? ~UINT64_C(0) : 0;
+    b->ties += majority_one_word_rows(b->fine, j, n, ul, b->nat, b->tie);
+    return;
+  }
+#endif
+  for (int i = 0; i < n; i++) b->ties += majority_row(b, j + 2 * i, i);
+}
+
 /* Coarse rows [ya, yb) (global) into @p coarse, whose local row 0 is global row coarse->y0. */
 static void block_rows(blocker *b, int64_t ya, int64_t yb, invrg_packed *coarse) {
   for (int64_t y = ya; y < yb; y += b->rows) {
     const int n = (int)(yb - y < b->rows ? yb - y : b->rows);
-    for (int i = 0; i < n; i++) b->ties += majority_row(b, (int)(2 * (y + i) - b->fine->y0), i);
+    majority_rows(b, y, n);
     if (b->rule == INVRG_TIE_RANDOM) draw_coins(b, y, n);
     for (int i = 0; i < n; i++) split_row(b, i, y + i, coarse, (int)(y + i - coarse->y0));
   }
