@@ -226,12 +226,19 @@ static void measure_column(void *vctx, int64_t nx, const fftw_complex *col) {
   }
 }
 
+/* A configuration whole on every rank of the group is measured once, by group rank 0. */
+static bool measures(const invrg_corr *c, const corr_source *src) {
+  return src->distributed || c->g->rank == 0;
+}
+
 /* The size state (and with functions the transform) for @p src, an ly × lx configuration,
- * made if needed. Collective on src->comm when distributed. */
+ * made if needed; NULL on the ranks that do not measure it (measures()). Collective on
+ * src->comm when distributed. */
 static invrg_err prepare(invrg_corr *c, const corr_source *src, int64_t lx, int64_t ly,
                          size_state **out) {
   invrg_err err = INVRG_SUCCESS;
   *out = NULL;
+  if (!measures(c, src)) goto cleanup;
   INVRG_CHECK(!c->reduced, INVRG_ERR_RUNTIME,
               "correlations: configuration added after the reduction");
   INVRG_CHECK(lx == ly && lx >= 2, INVRG_ERR_INPUT,
@@ -256,16 +263,11 @@ cleanup:
   return err;
 }
 
-/* A configuration whole on every rank of the group is measured once, by group rank 0. */
-static bool measures(const invrg_corr *c, const corr_source *src) {
-  return src->distributed || c->g->rank == 0;
-}
-
 invrg_err invrg_corr_prepare(invrg_corr *c, const invrg_lattice *lat) {
   invrg_err err = INVRG_SUCCESS;
   size_state *s = NULL;
   const corr_source src = corr_source_of_lattice(lat);
-  if (measures(c, &src)) INVRG_CALL(prepare(c, &src, lat->lx, lat->ly, &s));
+  INVRG_CALL(prepare(c, &src, lat->lx, lat->ly, &s));
 cleanup:
   return err;
 }
@@ -384,8 +386,8 @@ invrg_err invrg_corr_add_configuration(invrg_corr *c, const invrg_lattice *lat, 
   size_state *s = NULL;
   INVRG_CALL(check_block(c, block));
   const corr_source src = corr_source_of_lattice(lat);
-  if (!measures(c, &src)) goto cleanup;
   INVRG_CALL(prepare(c, &src, lat->lx, lat->ly, &s));
+  if (s == NULL) goto cleanup; /* a whole lattice: group rank 0 measures it */
   const int64_t L = lat->lx;
   invrg_corr_line_sums(lat, s->lines, s->lines + L);
   int comm_rank = 0;
@@ -404,7 +406,7 @@ invrg_err invrg_corr_prepare_packed(invrg_corr *c, const invrg_packed *p) {
   invrg_err err = INVRG_SUCCESS;
   size_state *s = NULL;
   const corr_source src = corr_source_of_packed(p);
-  if (measures(c, &src)) INVRG_CALL(prepare(c, &src, p->lx, p->ly, &s));
+  INVRG_CALL(prepare(c, &src, p->lx, p->ly, &s));
 cleanup:
   return err;
 }
@@ -414,8 +416,8 @@ invrg_err invrg_corr_add_packed(invrg_corr *c, const invrg_packed *p, int block)
   size_state *s = NULL;
   INVRG_CALL(check_block(c, block));
   const corr_source src = corr_source_of_packed(p);
-  if (!measures(c, &src)) goto cleanup;
   INVRG_CALL(prepare(c, &src, p->lx, p->ly, &s));
+  if (s == NULL) goto cleanup; /* whole on every rank: group rank 0 measures it */
   INVRG_CALL(invrg_packed_row_col_sums(p, s->lines, s->lines + p->lx)); /* whole, every rank */
   INVRG_CALL(add_measured(c, s, &src, sum_of(s->lines, p->lx), p->rank == 0, block));
 cleanup:
