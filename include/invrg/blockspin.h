@@ -5,10 +5,11 @@
  *
  * Coarse site (X, Y) is the sign of the sum of fine sites (2X + {0,1}, 2Y + {0,1}).
  * A tie (sum 0) is broken by the tie rule:
- * - INVRG_TIE_RANDOM (default): a fair coin, word 0 top bit of the Philox block
- *   (site = global coarse index Y·(Lx/2) + X, draw 0) of the stream
- *   (seed, INVRG_RNG_TIE, item, step); so the coarse lattice is the same on any
- *   grid, and a new step gives fresh coins;
+ * - INVRG_TIE_RANDOM (default): a fair coin, the row coin (X, Y) of the stream
+ *   (seed, INVRG_RNG_TIE, item, step) for rows Lx/2 wide, draw 0 (invrg/rng.h:
+ *   bit X mod 128 of block Y·⌈Lx/256⌉ + ⌊X/128⌋; 1 → +1); so the coarse lattice is
+ *   the same on any grid, a new step gives fresh coins, and a packed blocking
+ *   decides 64 ties with one word of coins;
  * - INVRG_TIE_UP: +1;
  * - INVRG_TIE_UPPER_LEFT: the block's fine spin at (2X, 2Y) (lowest x and y).
  *

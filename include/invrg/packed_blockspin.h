@@ -10,12 +10,11 @@
  *     row 2Y colour 0: (2X, 2Y)        row 2Y colour 1: (2X + 1, 2Y)
  *     row 2Y + 1 colour 1: (2X, 2Y + 1)  row 2Y + 1 colour 0: (2X + 1, 2Y + 1),
  * so 64 blocks are decided at once from four words by their count n of −1 spins: n ≥ 3 gives
- * −1, n ≤ 1 gives +1, n = 2 is a tie. Only tied blocks draw a coin (the Philox blocks of the
- * tied sites, batched over a few thousand blocks by the SIMD layer: 3–4 times faster than one
- * scalar block per tie). The coarse row comes out in natural order (bit X = site X); its even
- * and odd X are compacted into the coarse lattice's two colour rows (row Y colour c holds
- * X = 2k + ((Y + c) mod 2)). Kernels: portable C, and AVX-512 (8 words a vector, the tied
- * sites listed by compression, the coins placed by PDEP, the rows split by PEXT) at that level
+ * −1, n ≤ 1 gives +1, n = 2 is a tie. The coins are rows of bits, 128 a Philox block
+ * (invrg/blockspin.h), so 64 tied blocks are decided by one more AND with a word of coins. The
+ * coarse row comes out in natural order (bit X = site X); its even and odd X are compacted
+ * into the coarse lattice's two colour rows (row Y colour c holds X = 2k + ((Y + c) mod 2)).
+ * Kernels: portable C, and AVX-512 (8 words a vector, the rows split by PEXT) at that level
  * of invrg_simd_active(); the same bits.
  *
  * Where the coarse lattice lives:

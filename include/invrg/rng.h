@@ -143,6 +143,39 @@ static inline bool invrg_rng_coin(const invrg_rng_stream *s, uint64_t site, uint
   return invrg_rng_u32(s, site, draw) >> 31;
 }
 
+/**
+ * Coins by rows, 128 from one block: coin x (0 ≤ x < width) of row y is bit x mod 128 of the
+ * 128-bit number w0 + 2^32·w1 + 2^64·w2 + 2^96·w3 of block (y·⌈width/128⌉ + ⌊x/128⌋, draw).
+ * Distinct (x, y) are distinct bits of Philox output: fair, independent coins, each a pure
+ * function of (x, y) however the rows are split. For tie coins, where a coin per block of
+ * its own would cost a whole Philox evaluation per tied site.
+ */
+static inline uint64_t invrg_rng_row_coin_site(uint64_t y, uint64_t x, uint64_t width) {
+  return y * ((width + 127) / 128) + x / 128;
+}
+
+/** Coin x of the block @p w that invrg_rng_row_coin_site() names. */
+static inline bool invrg_rng_row_coin_bit(const uint32_t w[4], uint64_t x) {
+  return w[x % 128 / 32] >> (x % 32) & 1;
+}
+
+/** Coin x of row y (rows @p width wide) of @p s, one evaluation; true: heads. */
+static inline bool invrg_rng_row_coin(const invrg_rng_stream *s, uint64_t y, uint64_t x,
+                                      uint64_t width, uint32_t draw) {
+  uint32_t w[4];
+  invrg_rng_u32x4(s, invrg_rng_row_coin_site(y, x, width), draw, w);
+  return invrg_rng_row_coin_bit(w, x);
+}
+
+/**
+ * The coins of rows y0 … y0 + rows − 1 as words: bit b of @p words[i·⌈width/64⌉ + q] is coin
+ * 64q + b of row y0 + i (bits from width on: coins nobody uses). @p scratch holds
+ * 4·rows·⌈width/128⌉ words. Batched at SIMD level @p level; the same bits at every level.
+ */
+void invrg_rng_row_coin_words(const invrg_rng_stream *s, invrg_simd_level level, uint64_t y0,
+                              int rows, uint64_t width, uint32_t draw, uint32_t *scratch,
+                              uint64_t *words);
+
 /** True with probability @p p (u < p: never for p <= 0, always for p >= 1). */
 static inline bool invrg_rng_bernoulli(const invrg_rng_stream *s, uint64_t site, uint32_t draw,
                                        double p) {

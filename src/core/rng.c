@@ -34,3 +34,19 @@ void invrg_rng_blocks_range(const invrg_rng_stream *s, uint64_t first, int n, ui
                             uint32_t *out, size_t stride) {
   invrg_rng_blocks_at(s, invrg_simd_active(), first, NULL, n, draw, out, stride, n);
 }
+
+/* Rows of coins (rng.h): the blocks of consecutive rows are consecutive sites, one batch; the
+ * 64-bit word q of a row is half q mod 2 of its block ⌊q/2⌋, little-endian. */
+void invrg_rng_row_coin_words(const invrg_rng_stream *s, invrg_simd_level level, uint64_t y0,
+                              int rows, uint64_t width, uint32_t draw, uint32_t *scratch,
+                              uint64_t *words) {
+  const uint64_t per_row = (width + 127) / 128, n_words = (width + 63) / 64;
+  const int n = (int)(per_row * (uint64_t)rows);
+  invrg_rng_blocks_at(s, level, y0 * per_row, NULL, n, draw, scratch, (size_t)n, n);
+  for (int i = 0; i < rows; i++)
+    for (uint64_t q = 0; q < n_words; q++) {
+      const size_t block = (size_t)i * per_row + q / 2, lo = 2 * (q % 2);
+      words[(size_t)i * n_words + q] =
+          scratch[lo * (size_t)n + block] | (uint64_t)scratch[(lo + 1) * (size_t)n + block] << 32;
+    }
+}

@@ -33,6 +33,8 @@ static int64_t block_region(const int8_t *fine, ptrdiff_t fine_stride, int ncx, 
   if (t->rule == INVRG_TIE_RANDOM)
     invrg_rng_stream_init(&coins, t->seed, INVRG_RNG_TIE, t->item, t->step);
   int64_t ties = 0;
+  uint64_t block = UINT64_MAX; /* the row-coin block in w (a row's ties share blocks) */
+  uint32_t w[4] = {0};
   for (int j = 0; j < ncy; j++) {
     const int8_t *r0 = fine + 2 * (ptrdiff_t)j * fine_stride, *r1 = r0 + fine_stride;
     int8_t *out = coarse + (ptrdiff_t)j * coarse_stride;
@@ -48,8 +50,10 @@ static int64_t block_region(const int8_t *fine, ptrdiff_t fine_stride, int ncx, 
       } else if (t->rule == INVRG_TIE_UPPER_LEFT) {
         out[i] = r0[2 * i];
       } else {
-        uint64_t site = (uint64_t)((yc0 + j) * lxc + xc0 + i);
-        out[i] = invrg_rng_coin(&coins, site, 0) ? 1 : -1;
+        const uint64_t X = (uint64_t)(xc0 + i), Y = (uint64_t)(yc0 + j);
+        const uint64_t site = invrg_rng_row_coin_site(Y, X, (uint64_t)lxc);
+        if (site != block) invrg_rng_u32x4(&coins, site, 0, w), block = site;
+        out[i] = invrg_rng_row_coin_bit(w, X) ? 1 : -1;
       }
     }
   }

@@ -1,8 +1,8 @@
 /* The b = 2 majority rule on packed lattices (invrg/packed_blockspin.h): 64 blocks a word by
- * bit-sliced logic on four colour rows, coins only for the tied blocks, the natural-order
- * coarse rows compacted into the coarse lattice's two colour rows. Portable C, and an AVX-512
- * path (8 words a vector, compressed tie lists, PDEP/PEXT) at the level of invrg_simd_active():
- * the same bits. */
+ * bit-sliced logic on four colour rows, the tied blocks decided a word at a time by rows of
+ * coins (128 a Philox block), the natural-order coarse rows compacted into the coarse
+ * lattice's two colour rows. Portable C, and an AVX-512 path (8 words a vector, PEXT) at the
+ * level of invrg_simd_active(): the same bits. */
 #include "invrg/packed_blockspin.h"
 
 #include <limits.h>
@@ -17,7 +17,7 @@
 #include <immintrin.h>
 #endif
 
-/* Blocks per batch of coins: enough for the vector Philox to run full. */
+/* Coarse sites per chunk of rows: the coins of a chunk are one batch of the vector Philox. */
 enum { CHUNK_BLOCKS = 4096, ROW_TAG = 16 };
 
 /* One blocking: the fine rows it reads, a chunk of natural-order coarse rows, their ties. */
@@ -33,9 +33,8 @@ typedef struct {
   int rows;        /* coarse rows per chunk */
   uint64_t *nat;   /* rows × fwords: bit X of row i = coarse site X, 1 = −1 */
   uint64_t *tie;   /* rows × fwords: the tied blocks */
-  uint64_t *site;  /* the chunk's tied blocks (rule random): global coarse index Y·lxc + X */
-  uint32_t *draw;  /* 4 × rows·lxc words of Philox output */
-  uint64_t *coin;  /* bit i: the coin of tie i (1: +1) */
+  uint64_t *coin;  /* rows × fwords (rule random): bit X of row i = the coin of (X, y + i), 1: +1 */
+  uint32_t *draw;  /* 4 × rows·⌈lxc/128⌉ words of Philox output */
   int64_t ties;    /* tied blocks blocked by this rank */
 } blocker;
 
@@ -47,15 +46,6 @@ static inline int popcount64(uint64_t x) {
   x = (x & UINT64_C(0x3333333333333333)) + ((x >> 2) & UINT64_C(0x3333333333333333));
   x = (x + (x >> 4)) & UINT64_C(0x0f0f0f0f0f0f0f0f);
   return (int)((x * UINT64_C(0x0101010101010101)) >> 56);
-}
-
-/* Index of the lowest set bit of x ≠ 0. */
-static inline int lowest_bit(uint64_t x) {
-#if defined(__GNUC__)
-  return __builtin_ctzll(x);
-#else
-  return popcount64((x & (~x + 1)) - 1);
-#endif
 }
 
 /* Bits 0, 2, 4, … 62 of x into bits 0 … 31 (the classic unshuffle by halving masks). */
@@ -87,23 +77,6 @@ static int64_t majority_generic(const uint64_t *const f[4], int nw, uint64_t ul,
     ties += popcount64(t);
   }
   return ties;
-}
-
-/* The sites site0 + X of the ties of one row, in order of X, into @p site; returns how many. */
-static int collect_generic(const uint64_t *tie, int nw, uint64_t site0, uint64_t *site) {
-  int n = 0;
-  for (int w = 0; w < nw; w++)
-    for (uint64_t t = tie[w]; t != 0; t &= t - 1)
-      site[n++] = site0 + 64 * (uint64_t)w + (uint64_t)lowest_bit(t);
-  return n;
-}
-
-/* The coins (word 0, top bit: 1 → +1, 0 → −1) of the ties of @p nw words, in order, into nat. */
-static void deposit_generic(const uint64_t *tie, int nw, const uint32_t *draw, uint64_t *nat) {
-  int k = 0;
-  for (int w = 0; w < nw; w++)
-    for (uint64_t t = tie[w]; t != 0; t &= t - 1)
-      nat[w] |= (uint64_t)(~draw[k++] >> 31) << lowest_bit(t);
 }
 
 /* A natural-order coarse row into its even-X and odd-X colour rows of @p cw words. */
@@ -187,45 +160,6 @@ INVRG_TARGET_AVX512 static int64_t majority_one_word_rows(const invrg_packed *fi
   return ties;
 }
 
-/* collect_generic(), eight sites at a time by compression (@p site has 8 spare entries). */
-INVRG_TARGET_AVX512 static int collect_avx512(const uint64_t *tie, int nw, uint64_t site0,
-                                              uint64_t *site) {
-  int n = 0;
-  const __m512i lane = _mm512_set_epi64(7, 6, 5, 4, 3, 2, 1, 0), eight = _mm512_set1_epi64(8);
-  for (int w = 0; w < nw; w++) {
-    const uint64_t t = tie[w];
-    __m512i x = _mm512_add_epi64(_mm512_set1_epi64((long long)(site0 + 64 * (uint64_t)w)), lane);
-    for (int k = 0; k < 64 && (t >> k) != 0; k += 8, x = _mm512_add_epi64(x, eight)) {
-      const __mmask8 m = (__mmask8)(t >> k);
-      _mm512_storeu_si512(site + n, _mm512_maskz_compress_epi64(m, x));
-      n += __builtin_popcount(m);
-    }
-  }
-  return n;
-}
-
-/* deposit_generic(): the coins' top bits gathered 16 at a time, then placed by PDEP. */
-INVRG_TARGET_AVX512 static void deposit_avx512(const uint64_t *tie, int nw, const uint32_t *draw,
-                                               int n, uint64_t *coin, uint64_t *nat) {
-  for (int q = 0; 64 * q < n; q++) { /* bit i of coin: draw[i] ≥ 2^31 */
-    uint64_t v = 0;
-    for (int h = 0, i = 64 * q; h < 4 && i < n; h++, i += 16) {
-      const __mmask16 m = (__mmask16)(n - i >= 16 ? 0xffffu : (1u << (n - i)) - 1);
-      const __m512i d = _mm512_maskz_loadu_epi32(m, draw + i);
-      v |= (uint64_t)_mm512_mask_cmplt_epi32_mask(m, d, _mm512_setzero_si512()) << (16 * h);
-    }
-    coin[q] = v;
-  }
-  coin[(n + 63) / 64] = coin[(n + 63) / 64 + 1] = 0; /* read past the last coin */
-  int64_t k = 0;
-  for (int w = 0; w < nw; w++) {
-    const int64_t q = k >> 6, r = k & 63; /* the next popcount bits from bit k */
-    const uint64_t v = coin[q] >> r | (coin[q + 1] << 1) << (63 - r);
-    nat[w] |= _pdep_u64(~v, tie[w]);
-    k += __builtin_popcountll(tie[w]);
-  }
-}
-
 /* split_generic() by PEXT. */
 INVRG_TARGET_AVX512 static void split_avx512(const uint64_t *nat, int nw, int cw, uint64_t *even,
                                              uint64_t *odd) {
@@ -258,30 +192,12 @@ static int64_t majority_row(blocker *b, int j, int i) {
   return majority_generic(f, b->fwords, ul, nat, tie);
 }
 
-/* The coins of the ties of chunk rows 0 … n − 1, first coarse row y: the Philox blocks of the
- * tied sites (word 0, top bit, of block (site, draw 0)), batched. */
-static void draw_coins(blocker *b, int64_t y, int n) {
-  const int nw = n * b->fwords;
-  int nt = 0;
-  for (int i = 0; i < n; i++) {
-    const uint64_t *tie = b->tie + (int64_t)i * b->fwords, site0 = (uint64_t)((y + i) * b->lxc);
-#if INVRG_SIMD_X86
-    if (b->avx512) {
-      nt += collect_avx512(tie, b->fwords, site0, b->site + nt);
-      continue;
-    }
-#endif
-    nt += collect_generic(tie, b->fwords, site0, b->site + nt);
-  }
-  if (nt == 0) return;
-  invrg_rng_blocks_at(&b->coins, b->level, 0, b->site, nt, 0, b->draw, (size_t)nt, nt);
-#if INVRG_SIMD_X86
-  if (b->avx512) {
-    deposit_avx512(b->tie, nw, b->draw, nt, b->coin, b->nat);
-    return;
-  }
-#endif
-  deposit_generic(b->tie, nw, b->draw, b->nat);
+/* The tied blocks of chunk rows 0 … n − 1 (coarse rows y …) decided by their row coins
+ * (rng.h, width lxc, draw 0): a tail (1 = −1) where the coin is 0. */
+static void toss_coins(blocker *b, int64_t y, int n) {
+  invrg_rng_row_coin_words(&b->coins, b->level, (uint64_t)y, n, (uint64_t)b->lxc, 0, b->draw,
+                           b->coin);
+  for (int64_t w = 0; w < (int64_t)n * b->fwords; w++) b->nat[w] |= b->tie[w] & ~b->coin[w];
 }
 
 /* A natural-order coarse row Y (chunk row i) into the coarse colour rows: row Y colour c holds
@@ -318,7 +234,7 @@ static void block_rows(blocker *b, int64_t ya, int64_t yb, invrg_packed *coarse)
   for (int64_t y = ya; y < yb; y += b->rows) {
     const int n = (int)(yb - y < b->rows ? yb - y : b->rows);
     majority_rows(b, y, n);
-    if (b->rule == INVRG_TIE_RANDOM) draw_coins(b, y, n);
+    if (b->rule == INVRG_TIE_RANDOM) toss_coins(b, y, n);
     for (int i = 0; i < n; i++) split_row(b, i, y + i, coarse, (int)(y + i - coarse->y0));
   }
 }
@@ -336,18 +252,16 @@ static invrg_err blocker_init(blocker *b, const invrg_packed *fine,
   b->fwords = fine->words;
   const int64_t rows = CHUNK_BLOCKS / b->lxc < n_rows ? CHUNK_BLOCKS / b->lxc : n_rows;
   b->rows = rows > 1 ? (int)rows : 1;
-  const int64_t blocks = b->rows * b->lxc, words = b->rows * (int64_t)b->fwords;
-  INVRG_CHECK(blocks < INT_MAX / 4, INVRG_ERR_INPUT,
+  const int64_t words = b->rows * (int64_t)b->fwords, coin_blocks = b->rows * ((b->lxc + 127) / 128);
+  INVRG_CHECK(words < INT_MAX / 4, INVRG_ERR_INPUT,
               "packed block spin: rows of %lld sites are too long (2^30 at most)",
               (long long)fine->lx);
-  /* One allocation (small levels block often): nat, tie, site (+ 8: a compressed store),
-   * coin (+ 2: read past the last), then draw. */
-  const size_t n64 = 2 * (size_t)words + (size_t)blocks + 8 + (size_t)blocks / 64 + 3;
-  b->nat = malloc(n64 * sizeof(uint64_t) + 4 * (size_t)blocks * sizeof(uint32_t));
+  /* One allocation (small levels block often): nat, tie, coin, then draw. */
+  const size_t n64 = 3 * (size_t)words;
+  b->nat = malloc(n64 * sizeof(uint64_t) + 4 * (size_t)coin_blocks * sizeof(uint32_t));
   INVRG_CHECK_ALLOC(b->nat);
   b->tie = b->nat + words;
-  b->site = b->tie + words;
-  b->coin = b->site + blocks + 8;
+  b->coin = b->tie + words;
   b->draw = (uint32_t *)(b->nat + n64);
 cleanup:
   return err;

@@ -123,8 +123,11 @@ static int64_t naive_block(const int8_t *f, int64_t lx, int64_t ly, const invrg_
         ties++;
         if (t->rule == INVRG_TIE_UP) v = 1;
         if (t->rule == INVRG_TIE_UPPER_LEFT) v = f[2 * Y * lx + 2 * X];
-        if (t->rule == INVRG_TIE_RANDOM)
-          v = invrg_rng_coin(&coins, (uint64_t)(Y * lxc + X), 0) ? 1 : -1;
+        if (t->rule == INVRG_TIE_RANDOM) { /* bit X mod 128 of block Y·⌈lxc/128⌉ + ⌊X/128⌋ */
+          uint32_t w[4];
+          invrg_rng_u32x4(&coins, (uint64_t)(Y * ((lxc + 127) / 128) + X / 128), 0, w);
+          v = w[X % 128 / 32] >> (X % 32) & 1 ? 1 : -1;
+        }
       }
       c[Y * lxc + X] = v;
     }

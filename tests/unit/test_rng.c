@@ -125,6 +125,43 @@ START_TEST(test_coordinates_are_distinct) {
 }
 END_TEST
 
+/* Row coins are the documented bits: coin x of row y is bit x mod 128 of block
+ * (y·⌈width/128⌉ + ⌊x/128⌋) read as one little-endian 128-bit number; the batched words are
+ * the single coins at every SIMD level, for widths around the word and block edges. */
+START_TEST(test_row_coins_are_documented_bits) {
+  invrg_rng_stream s;
+  invrg_rng_stream_init(&s, 9, INVRG_RNG_TIE, 4, 77);
+  const uint64_t widths[] = {1, 2, 63, 64, 65, 127, 128, 129, 200, 256, 300};
+  enum { ROWS = 5, Y0 = 1000 };
+  static uint64_t words[ROWS * 5];
+  static uint32_t scratch[4 * ROWS * 3];
+  for (size_t k = 0; k < sizeof widths / sizeof widths[0]; k++) {
+    const uint64_t width = widths[k], per_row = (width + 127) / 128, nw = (width + 63) / 64;
+    for (uint64_t y = Y0; y < Y0 + ROWS; y++)
+      for (uint64_t x = 0; x < width; x++) {
+        uint32_t w[4];
+        invrg_rng_u32x4(&s, y * per_row + x / 128, 2, w);
+        const unsigned r = (unsigned)(x % 128), bit = w[r / 32] >> (r % 32) & 1;
+        ck_assert_msg(invrg_rng_row_coin(&s, y, x, width, 2) == (bit == 1),
+                      "width %llu: coin (%llu, %llu)", (unsigned long long)width,
+                      (unsigned long long)x, (unsigned long long)y);
+      }
+    for (int level = 0; level < INVRG_SIMD_LEVELS; level++) {
+      if (!invrg_simd_runs((invrg_simd_level)level)) continue;
+      memset(words, 0, sizeof words);
+      invrg_rng_row_coin_words(&s, (invrg_simd_level)level, Y0, ROWS, width, 2, scratch, words);
+      for (uint64_t i = 0; i < ROWS; i++)
+        for (uint64_t x = 0; x < width; x++)
+          ck_assert_msg((words[i * nw + x / 64] >> (x % 64) & 1) ==
+                            invrg_rng_row_coin(&s, Y0 + i, x, width, 2),
+                        "%s, width %llu: word coin (%llu, %llu)",
+                        invrg_simd_name((invrg_simd_level)level), (unsigned long long)width,
+                        (unsigned long long)x, (unsigned long long)(Y0 + i));
+    }
+  }
+}
+END_TEST
+
 /* ---- statistics: each estimate within 5 standard errors of its exact value */
 
 enum { N_STAT = 1 << 20 };
@@ -297,6 +334,25 @@ START_TEST(test_coin_and_bernoulli) {
     for (int k = 0; k < 4; k++) low_bits += w[k] & 1;
   }
   check_within(heads / N_STAT, 0.5, 0.5 / sqrt(N_STAT), "coin frequency");
+  /* row coins (width 300: blocks of 128, 128 and 44 coins): frequency, and no correlation of
+   * horizontal neighbours, of vertical ones, or of coins 32, 64 and 128 apart in a block */
+  const uint64_t width = 300, rows = N_STAT / width;
+  const uint64_t lags[][2] = {{1, 0}, {0, 1}, {32, 0}, {64, 0}, {128, 0}};
+  double row_heads = 0, same[5] = {0}, pairs[5] = {0};
+  for (uint64_t y = 0; y < rows; y++)
+    for (uint64_t x = 0; x < width; x++) {
+      const bool c = invrg_rng_row_coin(&s, y, x, width, 3);
+      row_heads += c;
+      for (int l = 0; l < 5; l++)
+        if (x + lags[l][0] < width && y + lags[l][1] < rows) {
+          pairs[l]++;
+          same[l] += c == invrg_rng_row_coin(&s, y + lags[l][1], x + lags[l][0], width, 3);
+        }
+    }
+  check_within(row_heads / (double)(rows * width), 0.5, 0.5 / sqrt((double)(rows * width)),
+               "row coin frequency");
+  for (int l = 0; l < 5; l++)
+    check_within(same[l] / pairs[l], 0.5, 0.5 / sqrt(pairs[l]), "row coins: equal neighbours");
   check_within(hits / N_STAT, p, sqrt(p * (1 - p) / N_STAT), "Bernoulli(0.3) frequency");
   check_within(low_bits / (4.0 * N_STAT), 0.5, 0.5 / sqrt(4.0 * N_STAT), "lowest bit of words");
 }
@@ -313,6 +369,7 @@ static Suite *rng_suite(void) {
   tcase_add_test(exact, test_batches_equal_single_blocks);
   tcase_add_test(exact, test_every_simd_level_gives_the_scalar_blocks);
   tcase_add_test(exact, test_simd_dispatcher_honours_INVRG_SIMD);
+  tcase_add_test(exact, test_row_coins_are_documented_bits);
   suite_add_tcase(s, exact);
   TCase *stats = tcase_create("statistics");
   tcase_set_timeout(stats, 60);
