@@ -83,6 +83,9 @@ struct invrg_dream_planes_work {
   const uint64_t *(*src)[INVRG_PLANES_INPUTS]; /* src_table[cr.first] */
   int8_t src_offset[4][INVRG_PLANES_INPUTS][2];
   int src_inputs; /* 0: no table yet */
+  /* Coarse rows of one word (the small levels), all that a rank's fine rows read:
+   * small_rows[s][r] = coarse row Ya − M + r shifted by s − M sites (Ya: the first one's parent) */
+  uint64_t small_rows[SPAN][PIECE / 2 + SPAN];
 };
 
 invrg_err invrg_dream_planes_work_create(int64_t max_lc, int margin,
@@ -295,23 +298,43 @@ static void piece_fill(invrg_dream_planes_work *w, const invrg_planes_kernel *k,
   pc->n = at + n;
 }
 
-/* Fine colour rows of one word (the small levels of a dream): a colour's rows are one piece,
- * filled row by row without piece_fill()'s bookkeeping (the same words); with @p one_piece,
+/* Fine colour rows of one word (the small levels of a dream): the coarse rows they read are
+ * made once (small_rows), and each input plane is filled along the rows, one array at a time
+ * (the same words as piece_fill(); not row by row across the input arrays, whose stores, 2 KiB
+ * apart, contend for the same few cache sets). A colour's rows are one piece; with @p one_piece,
  * both colours' rows are one piece, colour 1's after colour 0's (their Philox word numbers
  * follow each other when the lattice is whole on this rank). */
 static void one_word_rows(invrg_dream_planes_work *w, const invrg_planes_kernel *k,
                           const invrg_dream_coarse *c, const invrg_packed *fine, bool one_piece) {
-  const int inputs = k->inputs, ny = fine->ny;
+  const int inputs = k->inputs, ny = fine->ny, M = w->cr.M;
+  const int64_t Ya = fine->y0 >> 1, n_rows = ((fine->y0 + ny - 1) >> 1) - Ya + 1 + 2 * M;
+  for (int r = 0; r < n_rows; r++) { /* rows Ya − M …, outwards from the unshifted one */
+    natural_row(c, Ya - M + r, &w->small_rows[M][r]);
+    for (int sh = 1; sh <= M; sh++) {
+      shift_row(&w->small_rows[M - sh + 1][r], c->lc, -1, &w->small_rows[M - sh][r]);
+      shift_row(&w->small_rows[M + sh - 1][r], c->lc, +1, &w->small_rows[M + sh][r]);
+    }
+  }
   const uint32_t valid0 = w->row_valid[0], valid1 = w->row_valid[1];
-  for (int j = 0; j < ny; j++) {
-    if (coarse_rows_at(&w->cr, c, (fine->y0 + j) >> 1)) w->src = w->src_table[w->cr.first];
-    const int b = (int)((fine->y0 + j) & 1);
-    for (int col = 0; col < 2; col++) {
-      invrg_planes_piece *pc = &w->pc[one_piece ? 0 : col];
-      const int ab = 2 * b + (col ^ b), i = one_piece ? col * ny + j : j;
-      for (int q = 0; q < inputs; q++) memcpy(pc->in[q] + 2 * i, w->src[ab][q], 8);
-      pc->valid[2 * i] = valid0, pc->valid[2 * i + 1] = valid1;
-      pc->child[i] = (uint8_t)ab;
+  for (int col = 0; col < 2; col++) {
+    invrg_planes_piece *pc = &w->pc[one_piece ? 0 : col];
+    const int i0 = one_piece ? col * ny : 0;
+    for (int q = 0; q < inputs; q++) {
+      const uint64_t *from[2]; /* input q of fine rows of parity b: from[b][Y − Ya] */
+      for (int b = 0; b < 2; b++) {
+        const int8_t *o = k->offset[2 * b + (col ^ b)][q];
+        from[b] = &w->small_rows[M + o[1]][M + o[0]];
+      }
+      uint32_t *in = pc->in[q] + 2 * i0;
+      for (int j = 0; j < ny; j++) {
+        const int64_t y = fine->y0 + j;
+        memcpy(in + 2 * j, &from[y & 1][(y >> 1) - Ya], 8);
+      }
+    }
+    for (int j = 0; j < ny; j++) {
+      const int b = (int)((fine->y0 + j) & 1);
+      pc->valid[2 * (i0 + j)] = valid0, pc->valid[2 * (i0 + j) + 1] = valid1;
+      pc->child[i0 + j] = (uint8_t)(2 * b + (col ^ b));
     }
   }
   if (one_piece)
