@@ -26,7 +26,8 @@
  * One evaluation gives a block of four 32-bit words. The single-value
  * functions use word 0 (u32, coin) or words 0–1 (uniform, bernoulli) of block
  * (site, draw); the bulk functions return the whole block, so a hot loop can
- * take four 32-bit values or two doubles from one evaluation.
+ * take four 32-bit values or two doubles from one evaluation; row coins take
+ * all 128 bits of a block as 128 coins of a row.
  */
 #ifndef INVRG_RNG_H
 #define INVRG_RNG_H

@@ -1,6 +1,8 @@
 /* Stream keys of the counter-based generator (layout in invrg/rng.h). */
 #include "invrg/rng.h"
 
+#include <limits.h>
+
 void invrg_rng_stream_init(invrg_rng_stream *s, uint64_t seed, invrg_rng_purpose purpose,
                            uint64_t item, uint64_t step) {
   INVRG_ASSERT(step < INVRG_RNG_STEP_LIMIT);
@@ -41,6 +43,7 @@ void invrg_rng_row_coin_words(const invrg_rng_stream *s, invrg_simd_level level,
                               int rows, uint64_t width, uint32_t draw, uint32_t *scratch,
                               uint64_t *words) {
   const uint64_t per_row = (width + 127) / 128, n_words = (width + 63) / 64;
+  INVRG_ASSERT(rows >= 0 && per_row * (uint64_t)rows <= INT_MAX / 4);
   const int n = (int)(per_row * (uint64_t)rows);
   invrg_rng_blocks_at(s, level, y0 * per_row, NULL, n, draw, scratch, (size_t)n, n);
   for (int i = 0; i < rows; i++)

@@ -18,7 +18,7 @@
 #endif
 
 /* Coarse sites per chunk of rows: the coins of a chunk are one batch of the vector Philox. */
-enum { CHUNK_BLOCKS = 4096, ROW_TAG = 16 };
+enum { CHUNK_SITES = 4096, ROW_TAG = 16 };
 
 /* One blocking: the fine rows it reads, a chunk of natural-order coarse rows, their ties. */
 typedef struct {
@@ -250,11 +250,11 @@ static invrg_err blocker_init(blocker *b, const invrg_packed *fine,
   b->avx512 = INVRG_SIMD_X86 && b->level == INVRG_SIMD_AVX512;
   b->lxc = fine->half;
   b->fwords = fine->words;
-  const int64_t rows = CHUNK_BLOCKS / b->lxc < n_rows ? CHUNK_BLOCKS / b->lxc : n_rows;
+  const int64_t rows = CHUNK_SITES / b->lxc < n_rows ? CHUNK_SITES / b->lxc : n_rows;
   b->rows = rows > 1 ? (int)rows : 1;
   const int64_t words = b->rows * (int64_t)b->fwords, coin_blocks = b->rows * ((b->lxc + 127) / 128);
   INVRG_CHECK(words < INT_MAX / 4, INVRG_ERR_INPUT,
-              "packed block spin: rows of %lld sites are too long (2^30 at most)",
+              "packed block spin: rows of %lld sites are too long (2^36 at most)",
               (long long)fine->lx);
   /* One allocation (small levels block often): nat, tie, coin, then draw. */
   const size_t n64 = 3 * (size_t)words;

@@ -300,7 +300,9 @@ static void test_layouts(void) {
   layout ls[8];
   const int n_layouts = layouts(ls);
   const int64_t op_sizes[][2] = {{16, 16}, {12, 20}, {8, 8}, {4, 4}, {3, 5}};
-  const int64_t block_sizes[][2] = {{16, 16}, {24, 8}, {12, 12}, {40, 40}};
+  /* 264 x 8: coarse rows of 132 sites, two row-coin blocks each (split in x: one rank's
+   * coarse sites 66 … 131 read both) */
+  const int64_t block_sizes[][2] = {{16, 16}, {24, 8}, {12, 12}, {40, 40}, {264, 8}};
   for (int l = 0; l < n_layouts; l++) {
     invrg_groups *g = make_groups(ls[l]);
     snprintf(where, sizeof where, "%d rank(s) per group, grid %d x %d", g->ranks_per_group, g->px,
