@@ -12,6 +12,7 @@
 #ifndef INVRG_MC_UPDATE_H
 #define INVRG_MC_UPDATE_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "invrg/error.h"
@@ -109,6 +110,10 @@ void invrg_wolff_destroy(invrg_wolff **w);
 
 /** Starts a new chain (counters to zero). */
 void invrg_wolff_reset(invrg_wolff *w);
+
+/** Tests: grow clusters one bond test after another, the reference of the faster growth that
+ *  tests a site's four neighbours at once (the same clusters). Not thread-safe. */
+void invrg_wolff_test_one_at_a_time(bool on);
 
 /*
  * Wolff on a replicated lattice (one rank per group). Cluster number c of the

@@ -4,7 +4,8 @@
  * The random numbers a cluster uses are laid down in mc_update.h. Speed comes from a
  * short inner loop: a work copy of the spins as bytes 0/1 in rows of a power-of-two
  * stride (neighbours by masks), sites flipped as they join (no marker to clear),
- * bond tests without branches, and random numbers spent only on tests that are made.
+ * bond tests without branches, a site's four tests at once, and random numbers spent
+ * only on tests that are made.
  */
 #include <math.h>
 #include <stdbool.h>
@@ -132,14 +133,22 @@ static const uint32_t *next_batch(invrg_wolff *w, const invrg_rng_stream *rs, ui
   return batch - unused;
 }
 
+/* Tests: grow every cluster one test after another (the reference for four at once). */
+static bool one_test_at_a_time = false;
+
+void invrg_wolff_test_one_at_a_time(bool on) { one_test_at_a_time = on; }
+
 /*
  * Grows and flips the cluster of site @p seed, whose spin becomes @p flipped;
  * returns the cluster's size. The queue holds the cluster's sites in the order
  * they joined: those before `head` have tested their neighbours, those from
  * `head` to `tail` wait. A site is flipped as it joins, so "still has the old
  * spin" means "aligned and not yet in the cluster": nothing to clear after.
+ * With @p four_at_once (both sides ≥ 3: a site's four neighbours are four
+ * different sites) a site's four tests read their spins together.
  */
 static inline __attribute__((always_inline)) size_t grow(invrg_wolff *w, grid g, bool pow2,
+                                                         bool four_at_once,
                                                          const invrg_rng_stream *rs,
                                                          uint32_t threshold, size_t seed,
                                                          uint32_t flipped) {
@@ -158,6 +167,23 @@ static inline __attribute__((always_inline)) size_t grow(invrg_wolff *w, grid g,
     neighbours(g, *head++, pow2, nb);
     /* a = 1 when the neighbour is aligned (s ⊕ flipped = 1): test it, with the next outcome.
      * No branches: the result is a coin flip no predictor can learn. */
+    if (four_at_once) {
+      /* No test of this site changes a spin another one reads, so the four spins load at
+       * once and the outcomes' places are a prefix sum of the a's: the same outcomes, in
+       * the same order, as one test after another, without a chain of dependent loads. */
+      uint32_t sj[4], a[4];
+      for (int d = 0; d < 4; d++) sj[d] = s[nb[d]], a[d] = sj[d] ^ flipped;
+      const uint32_t at1 = a[0], at2 = at1 + a[1], at3 = at2 + a[2];
+      const uint32_t join[4] = {open[0] & a[0], open[at1] & a[1], open[at2] & a[2],
+                                open[at3] & a[3]};
+      open += at3 + a[3];
+      for (int d = 0; d < 4; d++) {
+        s[nb[d]] = (uint8_t)(sj[d] ^ join[d]);
+        *tail = (uint32_t)nb[d]; /* kept only if it joins */
+        tail += join[d];
+      }
+      continue;
+    }
     for (int d = 0; d < 4; d++) {
       const uint32_t sj = s[nb[d]], a = sj ^ flipped, join = *open & a;
       open += a;
@@ -169,20 +195,28 @@ static inline __attribute__((always_inline)) size_t grow(invrg_wolff *w, grid g,
   return (size_t)(tail - queue);
 }
 
-/* One copy of the loop per neighbour rule. Not inlined into one_cluster(): there GCC
- * knows flipped ∈ {0, 1}, computes s ⊕ flipped in bytes and zero-extends it once more
- * per test (10% slower). */
+/* One copy of the loop per neighbour rule, and one that tests one neighbour after another
+ * (sides below 3, where a site's neighbours repeat; and the tests' reference). Not inlined into
+ * one_cluster(): there GCC knows flipped ∈ {0, 1}, computes s ⊕ flipped in bytes and
+ * zero-extends it once more per test (10% slower). */
 __attribute__((noinline)) static size_t grow_pow2(invrg_wolff *w, grid g,
                                                   const invrg_rng_stream *rs, uint32_t threshold,
                                                   size_t seed, uint32_t flipped) {
-  return grow(w, g, true, rs, threshold, seed, flipped);
+  return grow(w, g, true, true, rs, threshold, seed, flipped);
 }
 
 __attribute__((noinline)) static size_t grow_general(invrg_wolff *w, grid g,
                                                      const invrg_rng_stream *rs,
                                                      uint32_t threshold, size_t seed,
                                                      uint32_t flipped) {
-  return grow(w, g, false, rs, threshold, seed, flipped);
+  return grow(w, g, false, true, rs, threshold, seed, flipped);
+}
+
+__attribute__((noinline)) static size_t grow_one_at_a_time(invrg_wolff *w, grid g,
+                                                           const invrg_rng_stream *rs,
+                                                           uint32_t threshold, size_t seed,
+                                                           uint32_t flipped) {
+  return grow(w, g, false, false, rs, threshold, seed, flipped);
 }
 
 /* Builds and flips cluster number @p step of the chain; returns its size. */
@@ -196,7 +230,9 @@ static int64_t one_cluster(invrg_wolff *w, const invrg_rng_stream *chain_stream,
   uint64_t site = (((uint64_t)seed_words[0] << 32) | seed_words[1]) % (uint64_t)(w->lx * w->ly);
   size_t seed = site / g.lx * g.stride + site % g.lx;
   uint32_t flipped = w->spins[seed] ^ 1u;
-  bool pow2 = g.lx == g.stride && (g.end & (g.end - 1)) == 0;
+  const bool pow2 = g.lx == g.stride && (g.end & (g.end - 1)) == 0;
+  if (one_test_at_a_time || w->lx < 3 || w->ly < 3)
+    return (int64_t)grow_one_at_a_time(w, g, &rs, threshold, seed, flipped);
   return (int64_t)(pow2 ? grow_pow2(w, g, &rs, threshold, seed, flipped)
                         : grow_general(w, g, &rs, threshold, seed, flipped));
 }

@@ -164,9 +164,64 @@ static void test_wolff(void) {
 
 static void test_swendsen_wang(void) { for_couplings(SW); }
 
+/* A chain's lattice after thermalisation and some sweeps, clusters grown as @p one_at_a_time
+ * says; its counts at @p counts. */
+static int8_t *wolff_chain(int64_t lx, int64_t ly, bool one_at_a_time, invrg_mc_counts *counts) {
+  invrg_lattice *lat = NULL;
+  invrg_wolff *w = NULL;
+  int8_t *out = malloc((size_t)(lx * ly));
+  const invrg_mc_chain chain = {.K = 0.44, .seed = 77, .chain = (uint64_t)(lx * 1000 + ly)};
+  *counts = (invrg_mc_counts){0};
+  invrg_wolff_test_one_at_a_time(one_at_a_time);
+  if (out == NULL || invrg_lattice_create_replicated(lx, ly, 1, &lat) ||
+      invrg_wolff_create(lx, ly, &w))
+    goto fail;
+  invrg_rng_stream init;
+  invrg_rng_stream_init(&init, chain.seed, INVRG_RNG_INIT, chain.chain, 0);
+  invrg_lattice_fill_random(lat, &init);
+  if (invrg_mc_wolff_thermalize(lat, &chain, 20, w, counts) ||
+      invrg_mc_wolff_sweeps(lat, &chain, 30, w, counts))
+    goto fail;
+  for (int64_t y = 0; y < ly; y++)
+    for (int64_t x = 0; x < lx; x++)
+      out[y * lx + x] = lat->data[invrg_lattice_index(lat, (int)x, (int)y)];
+  invrg_wolff_test_one_at_a_time(false);
+  invrg_wolff_destroy(&w);
+  invrg_lattice_destroy(&lat);
+  return out;
+fail:
+  EXPECT(false, "Wolff chain %lld x %lld failed: %s", (long long)lx, (long long)ly,
+         invrg_error_message());
+  invrg_wolff_test_one_at_a_time(false);
+  invrg_wolff_destroy(&w);
+  invrg_lattice_destroy(&lat);
+  free(out);
+  return NULL;
+}
+
+/* Clusters grown four tests at once (sides ≥ 3) are the clusters grown one test after another:
+ * the same lattice and counts after thermalisation and 30 sweeps, power-of-two sides (masks)
+ * and others (compares), square and not; sides below 3 always test one at a time. */
+static void test_wolff_four_at_once(void) {
+  const int64_t sizes[][2] = {{16, 16}, {64, 32}, {12, 20}, {3, 5}, {3, 3}, {2, 8}};
+  for (size_t k = 0; k < sizeof sizes / sizeof sizes[0]; k++) {
+    const int64_t lx = sizes[k][0], ly = sizes[k][1];
+    invrg_mc_counts c1, c4;
+    int8_t *one = wolff_chain(lx, ly, true, &c1), *four = wolff_chain(lx, ly, false, &c4);
+    if (one != NULL && four != NULL)
+      CHECK(memcmp(one, four, (size_t)(lx * ly)) == 0 && c1.clusters == c4.clusters &&
+                c1.spins_flipped == c4.spins_flipped,
+            "%lld x %lld: the same lattice and counts (%lld clusters, %lld flips)",
+            (long long)lx, (long long)ly, (long long)c4.clusters, (long long)c4.spins_flipped);
+    free(one);
+    free(four);
+  }
+}
+
 static const mpi_test_case cases[] = {
     {"wolff", test_wolff, true},
     {"swendsen_wang", test_swendsen_wang, true},
+    {"wolff_four_at_once", test_wolff_four_at_once, true},
 };
 
 int main(int argc, char **argv) { return MPI_TEST_MAIN(argc, argv, cases); }
