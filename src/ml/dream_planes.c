@@ -325,11 +325,13 @@ static void one_word_rows(invrg_dream_planes_work *w, const invrg_planes_kernel 
         const int8_t *o = k->offset[2 * b + (col ^ b)][q];
         from[b] = &w->small_rows[M + o[1]][M + o[0]];
       }
+      /* row j = y − y0 reads from[y & 1][(y >> 1) − Ya]: with p the parity of y0, the even
+       * j read from[p][j / 2], the odd ones from[1 − p][j / 2 + p] */
+      const int p = (int)(fine->y0 & 1);
+      const uint64_t *even = from[p], *odd = from[1 - p] + p;
       uint32_t *in = pc->in[q] + 2 * i0;
-      for (int j = 0; j < ny; j++) {
-        const int64_t y = fine->y0 + j;
-        memcpy(in + 2 * j, &from[y & 1][(y >> 1) - Ya], 8);
-      }
+      for (int j = 0; j < ny; j += 2) memcpy(in + 2 * j, &even[j >> 1], 8);
+      for (int j = 1; j < ny; j += 2) memcpy(in + 2 * j, &odd[j >> 1], 8);
     }
     for (int j = 0; j < ny; j++) {
       const int b = (int)((fine->y0 + j) & 1);

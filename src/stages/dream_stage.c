@@ -35,6 +35,7 @@
 #include "invrg/stage.h"
 #include "invrg/stage_setup.h"
 #include "invrg/summary_io.h"
+#include "invrg/ticks.h"
 
 /* ------------------------------------------------------------------ the model */
 
@@ -476,7 +477,8 @@ typedef struct {
   double *block_means;     /* [level][block][primary], folded on world rank 0 */
   int64_t *block_sizes;    /* [block] */
   size_t n_means;
-  double seconds[N_COSTS * (INVRG_MAX_LEVELS + 1)]; /* [level][cost] of this rank */
+  uint64_t ticks[N_COSTS * (INVRG_MAX_LEVELS + 1)];  /* [level][cost] of this rank (ticks.h) */
+  double seconds[N_COSTS * (INVRG_MAX_LEVELS + 1)];  /* the same in seconds, at the end */
   int64_t dreamed;         /* samples this rank's group dreamed in this run (on group rank 0) */
   double spins;            /* fine spins this rank dreamed (progress) */
   int64_t resident_at_start;
@@ -651,24 +653,24 @@ static void job_destroy(dream_job *job) {
 }
 
 /* The measurements of level @p level of sample @p j (the group's k-th of the window):
- * primaries, MCRG pairs, correlations; their costs, from the time *t on (then the time they
+ * primaries, MCRG pairs, correlations; their costs, from the tick *t on (then the tick they
  * end). Collective on the group. */
 static invrg_err measure_level(dream_job *job, int level, int64_t k, uint64_t j, int block,
-                               double *t) {
+                               uint64_t *t) {
   invrg_err err = INVRG_SUCCESS;
   const invrg_config *cfg = job->run->cfg;
   const invrg_dream_measures into = {job->acc, job->corr, cfg, &job->pair_sums};
-  double *cost = job->seconds + (size_t)level * N_COSTS, t1 = *t;
+  uint64_t *cost = job->ticks + (size_t)level * N_COSTS, t1 = *t;
   invrg_config_sums sums;
   INVRG_CALL(invrg_dream_measure_observables(&job->lv, level, &sums));
   invrg_observables_primaries(&sums, job->mine + (size_t)k * job->rec +
                                          (size_t)(level - cfg->dream.measure_from) *
                                              INVRG_N_PRIMARY);
-  double t2 = MPI_Wtime();
+  const uint64_t t2 = invrg_ticks();
   INVRG_CALL(invrg_dream_measure_correlations(&job->lv, &into, level, block));
-  double t3 = MPI_Wtime();
+  const uint64_t t3 = invrg_ticks();
   INVRG_CALL(invrg_dream_measure_pairs(&job->lv, &into, level, j, block));
-  *t = MPI_Wtime();
+  *t = invrg_ticks();
   cost[COST_OBSERVABLES] += t2 - t1, cost[COST_CORRELATIONS] += t3 - t2;
   cost[COST_MCRG] += *t - t3;
 cleanup:
@@ -708,23 +710,23 @@ static invrg_err dream_sample(dream_job *job, int64_t k, uint64_t j) {
   const int8_t seed_spin = invrg_dream_seed_spin(d->start_kind, seed, j);
   if (job->seed_level > 0) { /* start = 'mc': configuration j as the seed level */
     invrg_packed *p = job->lv.plat[job->seed_level];
-    double t0 = MPI_Wtime();
+    const uint64_t t0 = invrg_ticks();
     INVRG_CALL(invrg_seed_configs_read(&job->seeds, (int64_t)j, p));
     INVRG_CALL(invrg_packed_halo_exchange(p));
-    job->seconds[(size_t)job->seed_level * N_COSTS + COST_GENERATION] += MPI_Wtime() - t0;
+    job->ticks[(size_t)job->seed_level * N_COSTS + COST_GENERATION] += invrg_ticks() - t0;
   }
-  double t = MPI_Wtime(); /* one clock reading between the parts of a level */
+  uint64_t t = invrg_ticks(); /* one clock reading between the parts of a level */
   for (int level = job->seed_level + 1; level <= job->levels; level++) {
     const int64_t L = (int64_t)1 << level;
-    const double t0 = t;
+    const uint64_t t0 = t;
     INVRG_CALL(invrg_dream_levels_step(&job->lv, level, seed_spin, seed, j));
-    t = MPI_Wtime();
-    job->seconds[(size_t)level * N_COSTS + COST_GENERATION] += t - t0;
+    t = invrg_ticks();
+    job->ticks[(size_t)level * N_COSTS + COST_GENERATION] += t - t0;
     job->spins += (double)(L * L);
     if (level >= d->measure_from) INVRG_CALL(measure_level(job, level, k, j, block, &t));
     if (job->saved[level] >= 0 && (int64_t)j < d->save_max) {
       INVRG_CALL(save_level(job, level, j));
-      t = MPI_Wtime(); /* saving is no cost of the next level */
+      t = invrg_ticks(); /* saving is no cost of the next level */
     }
   }
 cleanup:
@@ -765,6 +767,7 @@ static invrg_err dream_windows(dream_job *job) {
   if (resumed) INVRG_CALL(invrg_dream_state_restore(&ds, state, job->window));
   invrg_progress progress;
   invrg_progress_start(&progress, "dream", (double)job->n_mine, "fine spins", 10.0);
+  const invrg_ticks_mark start = invrg_ticks_now();
   for (int64_t first = ds.first; first < n; first += job->window) {
     ds.first = first;
     ds.count = n - first < job->window ? n - first : job->window;
@@ -791,6 +794,9 @@ static invrg_err dream_windows(dream_job *job) {
     INVRG_CALL(fold_window(job, first, ds.count));
   }
   invrg_progress_finish(&progress, job->spins);
+  const double per_tick = invrg_ticks_seconds_per_tick(start, invrg_ticks_now());
+  for (size_t c = 0; c < sizeof job->ticks / sizeof job->ticks[0]; c++)
+    job->seconds[c] = per_tick * (double)job->ticks[c];
 cleanup:
   return err;
 }

@@ -248,6 +248,13 @@ with h5py.File("dp.h5", "r") as f, h5py.File("d1.h5", "r") as g:
     good = packed.attrs["format"] == "packed" and np.array_equal(spins, g["dream/L32/configs"][()])
 print(("ok" if good else "FAIL") + ": packed dream configurations unpack to the int8 ones")
 ok &= good
+with h5py.File("d1.h5", "r") as f:  # the costs per level, summed in ticks of a cheap clock
+    t, stage = f["run/dream_seconds"][()], float(f["run"].attrs["stage_seconds"][0])
+good = bool(np.isfinite(t).all() and (t >= 0).all() and (t[1:, 0] > 0).all()
+            and 0 < t.sum() <= stage)
+print(("ok" if good else "FAIL") + f": dream costs finite, >= 0, generation > 0 at every level,"
+      f" {t.sum():.4f} s in all within the stage's {stage:.4f} s")
+ok &= good
 s1, s2 = walk("s1.h5"), walk("s2.h5")
 same = s1.keys() == s2.keys() and all(bits_equal(s1[k], s2[k]) for k in s1)
 print(("ok" if same else "FAIL") + ": sym7 distributed over 2x1 equals 1 rank bit for bit")
