@@ -10,11 +10,13 @@
  * All read the halo rows, which must be current (as after invrg_packed_from_lattice(), a
  * multispin sweep or invrg_packed_halo_exchange(); no exchange in flight). Popcounts at the
  * level of invrg_simd_active(): bit arithmetic (generic), the POPCNT instruction or four words
- * a vector by a nibble table (AVX2), eight words a vector (AVX-512): the same numbers.
+ * a vector by a nibble table (AVX2), eight words a vector (AVX-512; the operator sums by
+ * VPOPCNTDQ where the CPU has it): the same numbers.
  */
 #ifndef INVRG_PACKED_MEASURE_H
 #define INVRG_PACKED_MEASURE_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "invrg/error.h"
@@ -51,5 +53,8 @@ invrg_err invrg_packed_operators_evaluate(const invrg_operator *ops, int n,
  * Collective on p->comm.
  */
 invrg_err invrg_packed_row_col_sums(const invrg_packed *p, int64_t *row_sums, int64_t *col_sums);
+
+/** Tests: count with the nibble tables even where the CPU has VPOPCNTDQ (@p off), or not. */
+void invrg_packed_measure_no_vpopcnt(bool off);
 
 #endif

@@ -98,6 +98,32 @@ INVRG_TARGET_AVX512 static void term_bytes_avx512(const uint64_t *const *slot, c
   _mm512_storeu_si512(acc, bytes);
 }
 
+/* Term t's −1 values over words [0, len) eight words a vector with VPOPCNTDQ: each lane's
+ * count added straight into 64-bit sums (no byte counters to flush), the last len mod 8 words
+ * by a masked load. */
+PM_TARGET_VPOPCNT static int64_t term_lanes_vpopcnt(const uint64_t *const *slot,
+                                                    const flat_term *t, int len) {
+  const uint64_t *r[INVRG_OP_MAX_SPINS];
+  for (int q = 0; q < INVRG_OP_MAX_SPINS; q++) r[q] = slot[t->slot[q]];
+  __m512i sum = _mm512_setzero_si512();
+  for (int w = 0; w < len; w += 8) {
+    const __mmask8 m = (__mmask8)(len - w >= 8 ? 0xFF : (1u << (len - w)) - 1);
+#define LOAD(q) _mm512_maskz_loadu_epi64(m, r[q] + w)
+    __m512i x = LOAD(0);
+    switch (t->n_spins) { /* 0x96: a ^ b ^ c in one ternary-logic instruction */
+      case 1: break;
+      case 2: x = _mm512_xor_si512(x, LOAD(1)); break;
+      case 3: x = _mm512_ternarylogic_epi64(x, LOAD(1), LOAD(2), 0x96); break;
+      default:
+        x = _mm512_xor_si512(_mm512_ternarylogic_epi64(x, LOAD(1), LOAD(2), 0x96), LOAD(3));
+        break;
+    }
+#undef LOAD
+    sum = _mm512_add_epi64(sum, _mm512_popcnt_epi64(x));
+  }
+  return _mm512_reduce_add_epi64(sum);
+}
+
 /* The same four words a vector (AVX2; w1 − w0 a multiple of 4), into the first 32 counters. */
 INVRG_TARGET_AVX2 static void term_bytes_avx2(const uint64_t *const *slot, const flat_term *t,
                                               int w0, int w1, uint8_t *acc) {
@@ -130,6 +156,7 @@ typedef struct {
   int64_t *minus; /* [n_terms]: −1 values of each term so far */
   uint8_t *acc;   /* [n_terms][ACC]: byte counters not yet added to minus */
   int used;       /* vectors added to acc since the last flush */
+  bool vpopcnt;   /* AVX-512 with VPOPCNTDQ: no byte counters */
 } window;
 
 /* Row position @p pos (row j0 − 2 + pos) of shift @p dx. */
@@ -182,6 +209,10 @@ static PM_INLINE void flush_counters(window *s, invrg_simd_level level) {
 static PM_INLINE void count_block(window *s, const uint64_t *const *slot, int len,
                                   invrg_simd_level level) {
 #if INVRG_SIMD_X86
+  if (level == INVRG_SIMD_AVX512 && s->vpopcnt) {
+    for (int t = 0; t < s->n_terms; t++) s->minus[t] += term_lanes_vpopcnt(slot, &s->terms[t], len);
+    return;
+  }
   if (level != INVRG_SIMD_GENERIC) {
     const int vw = level == INVRG_SIMD_AVX512 && len >= 32 ? 8 : 4; /* words a vector */
     const int full = len - len % vw;
@@ -217,14 +248,24 @@ static PM_INLINE void enter_row(window *s, int j, int pos, const uint64_t *above
   for (int dx = 1; dx < SHIFTS; dx++) shift_row(r, s->p->lx, s->n, dx, win_row(s, dx, pos));
 }
 
-/* Rows [pos, pos + count) of shift 0 shifted into shift dx. Rows of one word (Lx ≤ 64) are
- * each rotated within Lx bits, in one loop that vectorises. */
+/* Rows [pos, pos + count) of shift 0 shifted into shift dx (pos ≥ 1). Rows of several words
+ * are shifted as one run of words, in a loop that vectorises (the word before the run is the
+ * row above's last), and then each row's first word takes its own wrapped sites and its last
+ * word drops the padding; rows of one word (Lx ≤ 64) are each rotated within Lx bits. */
 static PM_INLINE void shift_rows(window *s, int dx, int pos, int count) {
   const int64_t lx = s->p->lx;
   const uint64_t *restrict r = win_row(s, 0, pos);
   uint64_t *restrict out = win_row(s, dx, pos);
-  if (s->n > 1) {
-    for (int k = 0; k < count; k++) shift_row(r + k * s->n, lx, s->n, dx, out + k * s->n);
+  const int n = s->n;
+  if (n > 1) { /* Lx > 64 > dx */
+    const int total = count * n, top = (int)((lx - dx) & 63);
+    for (int w = 0; w < total; w++) out[w] = r[w] << dx | r[w - 1] >> (64 - dx);
+    const uint64_t low = (UINT64_C(1) << dx) - 1,
+                   pad = lx % 64 != 0 ? (UINT64_C(1) << (lx % 64)) - 1 : ~UINT64_C(0);
+    for (int k = 0; k < count; k++) { /* sites Lx − dx … Lx − 1: the last word's */
+      out[k * n] = r[k * n] << dx | (r[k * n + n - 1] >> top & low);
+      out[k * n + n - 1] &= pad;
+    }
     return;
   }
   const int d = (int)(dx % lx); /* once per block */
@@ -369,7 +410,7 @@ invrg_err invrg_packed_operators_evaluate(const invrg_operator *ops, int n,
   const int words = invrg_packed_natural_words(p);
   const int fit = BLOCK_WORDS / words > 1 ? BLOCK_WORDS / words : 1; /* rows of a block */
   const int block = fit < p->ny ? fit : p->ny;
-  window s = {.p = p, .n = words, .block = block};
+  window s = {.p = p, .n = words, .block = block, .vpopcnt = pm_vpopcnt()};
   /* One block of memory: terms, minus, local, the window and the send / above rows, the byte
    * counters; on the stack for the small lattices that are summed often. */
   size_t n_terms = 0;
