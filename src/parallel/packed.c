@@ -495,14 +495,28 @@ static void interleave_portable(const uint64_t *even, const uint64_t *odd, int n
   }
 }
 
+/* The colour-row pair of row r: the even sites x = 2k (colour (y0 + r) mod 2) and the odd. */
+static inline void row_pair(const invrg_packed *p, int r, const uint64_t **even,
+                            const uint64_t **odd) {
+  const int c = (int)((p->y0 + r + 2 * p->ly) & 1);
+  *even = invrg_packed_row(p, c, r);
+  *odd = invrg_packed_row(p, 1 - c, r);
+}
+
 #if INVRG_SIMD_X86
-/* The same by BMI2's parallel deposit (AVX-512 level of the dispatcher: it has BMI2). */
-INVRG_TARGET_AVX512 static void interleave_bmi2(const uint64_t *even, const uint64_t *odd, int n,
-                                                uint64_t *out) {
+/* Rows [j, j + count) by BMI2's parallel deposit (AVX-512 level of the dispatcher: it has
+ * BMI2), the loop over the rows inside: no call per row. */
+INVRG_TARGET_AVX512 static void interleave_rows_bmi2(const invrg_packed *p, int j, int count,
+                                                     int n, uint64_t *out) {
   const uint64_t e = UINT64_C(0x5555555555555555), o = ~e;
-  for (int i = 0; 2 * i < n; i++) {
-    out[2 * i] = _pdep_u64(even[i], e) | _pdep_u64(odd[i], o);
-    if (2 * i + 1 < n) out[2 * i + 1] = _pdep_u64(even[i] >> 32, e) | _pdep_u64(odd[i] >> 32, o);
+  for (int r = j; r < j + count; r++, out += n) {
+    const uint64_t *even, *odd;
+    row_pair(p, r, &even, &odd);
+    for (int i = 0; 2 * i < n; i++) {
+      out[2 * i] = _pdep_u64(even[i], e) | _pdep_u64(odd[i], o);
+      if (2 * i + 1 < n)
+        out[2 * i + 1] = _pdep_u64(even[i] >> 32, e) | _pdep_u64(odd[i] >> 32, o);
+    }
   }
 }
 #endif
@@ -510,17 +524,14 @@ INVRG_TARGET_AVX512 static void interleave_bmi2(const uint64_t *even, const uint
 void invrg_packed_natural_rows(const invrg_packed *p, int j, int count, uint64_t *out) {
   const int n = invrg_packed_natural_words(p);
 #if INVRG_SIMD_X86
-  const bool bmi2 = invrg_simd_active() >= INVRG_SIMD_AVX512;
+  if (invrg_simd_active() >= INVRG_SIMD_AVX512) {
+    interleave_rows_bmi2(p, j, count, n, out);
+    return;
+  }
 #endif
   for (int r = j; r < j + count; r++, out += n) {
-    const int c = (int)((p->y0 + r + 2 * p->ly) & 1); /* the colour of the even sites x = 2k */
-    const uint64_t *even = invrg_packed_row(p, c, r), *odd = invrg_packed_row(p, 1 - c, r);
-#if INVRG_SIMD_X86
-    if (bmi2) {
-      interleave_bmi2(even, odd, n, out);
-      continue;
-    }
-#endif
+    const uint64_t *even, *odd;
+    row_pair(p, r, &even, &odd);
     interleave_portable(even, odd, n, out);
   }
 }
