@@ -49,7 +49,7 @@ typedef struct {
   int levels;
   const invrg_model *m, *m_small; /* the model; the k = 3 one of the first n_small levels */
   int n_small;
-  invrg_lattice *lat[INVRG_MAX_LEVELS + 1];  /* the levels (int8), or copies where kept (packed) */
+  invrg_lattice *lat[INVRG_MAX_LEVELS + 1];  /* the levels (int8), or level 0 alone (packed) */
   invrg_packed *plat[INVRG_MAX_LEVELS + 1];  /* packed: the levels 1 … levels */
   invrg_packed *blocks[INVRG_MAX_LEVELS + 1]; /* refine.compatible: the block spins kept */
   invrg_dream_work *w, *w_small;

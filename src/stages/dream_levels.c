@@ -1,7 +1,7 @@
 /* The lattices of one dream and the steps between them (dream_levels.h): int8 levels stepped
- * by dream.h, or packed levels stepped by dream_packed.h and refined by Monte Carlo sweeps (int8
- * copies of levels 0 and 1 only); Swendsen–Wang sweeps of the top level where asked
- * (dream_top_sw.h). */
+ * by dream.h, or packed levels stepped by dream_packed.h and refined by Monte Carlo sweeps (an
+ * int8 level 0 only: the seed spin, and the blocking of level 1); Swendsen–Wang sweeps of the
+ * top level where asked (dream_top_sw.h). */
 #include "invrg/dream_levels.h"
 
 #include "invrg/compatible.h"
@@ -43,7 +43,7 @@ invrg_err invrg_dream_levels_create(const invrg_groups *g, int levels, int halo,
   INVRG_CALL(create_works(d));
   for (int level = 0; level <= levels; level++) {
     const int64_t L = (int64_t)1 << level;
-    if (!packed || level <= 1)
+    if (!packed || level == 0)
       INVRG_CALL(invrg_stage_lattice_create(g, L, halo, &d->lat[level]));
     if (packed && level >= 1)
       INVRG_CALL(invrg_packed_create(splits_by_rows(g, L) ? g->cart : MPI_COMM_SELF, L, L,
@@ -140,9 +140,10 @@ static invrg_err step_level(invrg_dream_levels *d, int level, int8_t seed_spin, 
                             uint64_t sample) {
   invrg_err err = INVRG_SUCCESS;
   invrg_lattice **lat = d->lat;
-  if (level == 1) { /* level 0 holds the seed in both kinds (the first MCRG pair reads it) */
+  if (level == 1) { /* level 0 holds the seed in both kinds (the first MCRG pair reads it; the
+                     * int8 step its halo too) */
     lat[0]->data[invrg_lattice_index(lat[0], 0, 0)] = seed_spin;
-    INVRG_CALL(invrg_lattice_halo_exchange(lat[0]));
+    if (!d->packed) INVRG_CALL(invrg_lattice_halo_exchange(lat[0]));
   }
   if (d->packed) {
     INVRG_CALL(step_packed(d, level, seed_spin, seed, sample));

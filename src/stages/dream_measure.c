@@ -62,8 +62,14 @@ static invrg_err block_down(invrg_dream_levels *d, int level, const invrg_blocks
     INVRG_CALL(invrg_packed_blockspin_apply(d->plat[level], t, d->plat[level - 1], ties));
     goto cleanup;
   }
-  if (packed_at(d, level)) /* 2 x 2 → 1 x 1: through the int8 lattices */
-    INVRG_CALL(invrg_packed_to_lattice(d->plat[level], d->lat[level]));
+  if (packed_at(d, level)) { /* 2 x 2 → 1 x 1: the majority of its four spins, level 0's one */
+    int8_t four[4], one;
+    for (int y = 0; y < 2; y++)
+      for (int x = 0; x < 2; x++) four[2 * y + x] = (int8_t)invrg_packed_get(d->plat[1], x, y);
+    *ties = invrg_blockspin_array(four, 2, 2, t, &one);
+    d->lat[0]->data[invrg_lattice_index(d->lat[0], 0, 0)] = one;
+    goto cleanup;
+  }
   INVRG_CALL(invrg_blockspin_apply(d->lat[level], t, d->lat[level - 1], ties));
 cleanup:
   return err;

@@ -275,6 +275,11 @@ cat py.txt
 # and packed levels (words on a group of 2, planes on 2 ranks); the down pairs have the same
 # fine sums. 37 samples: jackknife blocks of unequal sizes.
 low="model = 'sym3', params = 0.5459, 0.62776, 1.40962, levels = 5, n_samples = 37, measure_from = 1, save_levels = 1, 2, 3, 4, 5, save_max = 37"
+ties="model = 'sym3', params = 0.5459, 0.62776, 1.40962, levels = 2, n_samples = 3000, measure_from = 1"
+dream_input tie1.nml tie1.h5 "$ties, lattice = 'int8'"
+expect_status 0 "dream of 2 and 4 x 4 on int8 levels" -- "$INVRG" tie1.nml
+dream_input tie2.nml tie2.h5 "$ties, lattice = 'packed'" "&parallel ranks_per_group = 2 /"
+expect_status 0 "the same on packed levels, a group of 2" -- "$MPIEXEC" -n 2 "$INVRG" tie2.nml
 for v in "lo1:1:lattice = 'int8':" "lo2:2:lattice = 'packed':&parallel ranks_per_group = 2 /" "lo3:2:lattice = 'packed', random_bits = 'planes':"; do
   IFS=: read -r name np lat par <<< "$v"
   dream_input $name.nml $name.h5 "$low, $lat" "$par"
@@ -314,6 +319,26 @@ for name in ("lo1", "lo2", "lo3"):
         good &= np.array_equal(d["mean_fine"][()], g["mean_fine"][()])
     print(("ok" if good else "FAIL") + f": {name}: up pairs of levels 1 to 5 = sums of the saved levels")
     ok &= good
+# int8 and packed words dream the same configurations: their down pairs (blockings with the same
+# coins; level 1's 2 x 2 → 1 x 1 taken straight from the packed bits) are the same bit for bit
+a, b = h5py.File("tie1.h5", "r"), h5py.File("tie2.h5", "r")
+good, ties = True, 0
+for l in range(1, 3):
+    ga, gb = a[f"mcrg/dream/down/level{l}/swendsen"], b[f"mcrg/dream/down/level{l}/swendsen"]
+    def same(x, y):  # numbers bit for bit (NaN included), strings as strings
+        x, y = np.asarray(x), np.asarray(y)
+        if x.dtype.kind in "fiub":
+            return x.dtype == y.dtype and x.tobytes() == y.tobytes()
+        return np.array_equal(x, y)
+    good &= set(ga.keys()) == set(gb.keys()) and all(
+        same(ga[k][()], gb[k][()]) for k in ga.keys() if isinstance(ga[k], h5py.Dataset))
+    good &= all(same(ga.attrs[k], gb.attrs[k]) for k in ga.attrs)
+    if l == 1:
+        ties = float(np.asarray(a["mcrg/dream/down/level1"].attrs.get("tie_fraction", -1)))
+good &= ties * 3000 >= 5  # enough ties for their coins to matter
+print(("ok" if good else "FAIL") + f": down pairs of levels 1, 2 equal on int8 and packed levels"
+      f" (level 1 tie fraction {ties:.3f} of 3000)")
+ok &= good
 sys.exit(0 if ok else 1)
 PY
 [ $? -eq 0 ] && pass "up pairs from 2 x 2" || fail "up pairs from 2 x 2"
