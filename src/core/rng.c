@@ -3,17 +3,36 @@
 
 #include <limits.h>
 
+/* The last key of each purpose: a dream's levels, or an item's sweeps, open one stream after
+ * another with the same (seed, purpose, item) and other steps, and a key costs a Philox
+ * evaluation (some 50 ns of latency) where a hit costs two compares. (The process has one
+ * thread.) */
+enum { KEY_MEMO = 16 }; /* purposes 0 … 15 (rng.h has 1 … 7) */
+typedef struct {
+  uint64_t seed, item;
+  uint32_t key[2];
+  bool valid;
+} memo_entry;
+static memo_entry key_memo[KEY_MEMO];
+
 void invrg_rng_stream_init(invrg_rng_stream *s, uint64_t seed, invrg_rng_purpose purpose,
                            uint64_t item, uint64_t step) {
   INVRG_ASSERT(step < INVRG_RNG_STEP_LIMIT);
+  s->step_lo = (uint32_t)step;
+  s->step_hi = (uint32_t)(step >> 32);
+  const unsigned p = (unsigned)purpose;
+  if (p < KEY_MEMO && key_memo[p].valid && key_memo[p].seed == seed && key_memo[p].item == item) {
+    s->key.v[0] = key_memo[p].key[0];
+    s->key.v[1] = key_memo[p].key[1];
+    return;
+  }
   /* One Philox evaluation keyed by the seed turns (item, purpose) into a stream key. */
   philox4x32_key_t seed_key = {{(uint32_t)seed, (uint32_t)(seed >> 32)}};
   philox4x32_ctr_t name = {{(uint32_t)item, (uint32_t)(item >> 32), (uint32_t)purpose, 0}};
   philox4x32_ctr_t k = philox4x32(name, seed_key);
   s->key.v[0] = k.v[0];
   s->key.v[1] = k.v[1];
-  s->step_lo = (uint32_t)step;
-  s->step_hi = (uint32_t)(step >> 32);
+  if (p < KEY_MEMO) key_memo[p] = (memo_entry){seed, item, {k.v[0], k.v[1]}, true};
 }
 
 /* ------------------------------------------------------------------ many blocks at once */

@@ -70,6 +70,35 @@ START_TEST(test_layout_maps_to_library) {
 }
 END_TEST
 
+/* Streams opened one after another (as a dream's levels do: the same seed, purpose and item,
+ * other steps), with the seed, the item or the purpose changing in between: each key is the
+ * one derived afresh, never a remembered one of other names. */
+START_TEST(test_stream_keys_follow_their_names) {
+  const uint64_t seeds[] = {5, 6, 5}, items[] = {0, 1, 0x100000000u, 1};
+  const invrg_rng_purpose purposes[] = {INVRG_RNG_DREAM, INVRG_RNG_TIE, INVRG_RNG_DREAM};
+  int checked = 0;
+  for (int round = 0; round < 2; round++)
+    for (size_t a = 0; a < sizeof seeds / sizeof seeds[0]; a++)
+      for (size_t b = 0; b < sizeof items / sizeof items[0]; b++)
+        for (size_t c = 0; c < sizeof purposes / sizeof purposes[0]; c++)
+          for (uint64_t step = 0; step < 3; step++) {
+            philox4x32_key_t seed_key = {{(uint32_t)seeds[a], (uint32_t)(seeds[a] >> 32)}};
+            philox4x32_ctr_t name = {{(uint32_t)items[b], (uint32_t)(items[b] >> 32),
+                                      (uint32_t)purposes[c], 0}};
+            const philox4x32_ctr_t want = philox4x32(name, seed_key);
+            invrg_rng_stream s;
+            invrg_rng_stream_init(&s, seeds[a], purposes[c], items[b], step);
+            ck_assert_msg(s.key.v[0] == want.v[0] && s.key.v[1] == want.v[1],
+                          "seed %llu item %llu purpose %d step %llu: a stale key",
+                          (unsigned long long)seeds[a], (unsigned long long)items[b],
+                          (int)purposes[c], (unsigned long long)step);
+            ck_assert(s.step_lo == (uint32_t)step && s.step_hi == 0);
+            checked++;
+          }
+  ck_assert_int_eq(checked, 2 * 3 * 4 * 3 * 3);
+}
+END_TEST
+
 START_TEST(test_uniform_conversion) {
   ck_assert(invrg_rng_to_uniform(0, 0) == 0.0);
   ck_assert(invrg_rng_to_uniform(0xffffffff, 0xffffffff) == 1.0 - 0x1.0p-53);
@@ -363,6 +392,7 @@ static Suite *rng_suite(void) {
   TCase *exact = tcase_create("exact");
   tcase_add_test(exact, test_known_answers);
   tcase_add_test(exact, test_layout_maps_to_library);
+  tcase_add_test(exact, test_stream_keys_follow_their_names);
   tcase_add_test(exact, test_uniform_conversion);
   tcase_add_test(exact, test_single_values_are_block_words);
   tcase_add_test(exact, test_coordinates_are_distinct);
