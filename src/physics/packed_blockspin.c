@@ -35,8 +35,11 @@ typedef struct {
   uint64_t *tie;   /* rows × fwords: the tied blocks */
   uint64_t *coin;  /* rows × fwords (rule random): bit X of row i = the coin of (X, y + i), 1: +1 */
   uint32_t *draw;  /* 4 × rows·⌈lxc/128⌉ words of Philox output */
+  bool owned;      /* nat … draw allocated here (else the caller's small buffer) */
   int64_t ties;    /* tied blocks blocked by this rank */
 } blocker;
+
+enum { SMALL_BLOCKER_WORDS = 1024 }; /* 8 KiB: the blockings of small levels need no malloc */
 
 /* ---------------------------------------------------------------- portable kernels */
 
@@ -240,7 +243,8 @@ static void block_rows(blocker *b, int64_t ya, int64_t yb, invrg_packed *coarse)
 }
 
 static invrg_err blocker_init(blocker *b, const invrg_packed *fine,
-                              const invrg_blockspin_ties *ties, int64_t n_rows) {
+                              const invrg_blockspin_ties *ties, int64_t n_rows,
+                              uint64_t small[SMALL_BLOCKER_WORDS]) {
   invrg_err err = INVRG_SUCCESS;
   b->fine = fine;
   b->rule = ties->rule;
@@ -256,9 +260,12 @@ static invrg_err blocker_init(blocker *b, const invrg_packed *fine,
   INVRG_CHECK(words < INT_MAX / 4, INVRG_ERR_INPUT,
               "packed block spin: rows of %lld sites are too long (2^36 at most)",
               (long long)fine->lx);
-  /* One allocation (small levels block often): nat, tie, coin, then draw. */
+  /* One block of memory (small levels block often: the caller's buffer if it fits): nat, tie,
+   * coin, then draw. */
   const size_t n64 = 3 * (size_t)words;
-  b->nat = malloc(n64 * sizeof(uint64_t) + 4 * (size_t)coin_blocks * sizeof(uint32_t));
+  const size_t bytes = n64 * sizeof(uint64_t) + 4 * (size_t)coin_blocks * sizeof(uint32_t);
+  b->owned = bytes > SMALL_BLOCKER_WORDS * sizeof(uint64_t);
+  b->nat = b->owned ? malloc(bytes) : small;
   INVRG_CHECK_ALLOC(b->nat);
   b->tie = b->nat + words;
   b->coin = b->tie + words;
@@ -267,7 +274,9 @@ cleanup:
   return err;
 }
 
-static void blocker_free(blocker *b) { free(b->nat); }
+static void blocker_free(blocker *b) {
+  if (b->owned) free(b->nat);
+}
 
 /* ---------------------------------------------------------------- the two layouts */
 
@@ -351,6 +360,7 @@ invrg_err invrg_packed_blockspin_apply(const invrg_packed *fine, const invrg_blo
                                        invrg_packed *coarse, int64_t *n_ties) {
   invrg_err err = INVRG_SUCCESS;
   blocker b = {0};
+  uint64_t small[SMALL_BLOCKER_WORDS];
   bool under = false;
   int64_t total = 0;
   INVRG_CHECK(coarse->lx * 2 == fine->lx && coarse->ly * 2 == fine->ly, INVRG_ERR_RUNTIME,
@@ -361,7 +371,7 @@ invrg_err invrg_packed_blockspin_apply(const invrg_packed *fine, const invrg_blo
   INVRG_CHECK(under || (coarse->size == 1 && coarse->ny == coarse->ly), INVRG_ERR_RUNTIME,
               "packed block spin: the coarse lattice is neither under the fine rows nor whole "
               "on this rank (make it with invrg_packed_blockspin_create_coarse)");
-  INVRG_CALL(blocker_init(&b, fine, ties, under ? coarse->ny : (fine->ny + 1) / 2));
+  INVRG_CALL(blocker_init(&b, fine, ties, under ? coarse->ny : (fine->ny + 1) / 2, small));
   if (under)
     block_rows(&b, coarse->y0, coarse->y0 + coarse->ny, coarse);
   else
