@@ -521,11 +521,57 @@ INVRG_TARGET_AVX512 static void interleave_rows_bmi2(const invrg_packed *p, int 
 }
 #endif
 
+#if INVRG_SIMD_X86
+/*
+ * Rows of one word a colour (Lx ≤ 128: the small levels of a dream) several rows a vector, by
+ * byte shuffles: each byte of a colour word is doubled, the even copy keeps its low nibble and
+ * the odd copy its high one, and a table spreads a nibble's bits 0–3 to bits 0, 2, 4, 6; the
+ * even sites' spread bytes OR the odd sites' shifted by one are the natural word(s). Eight
+ * rows a vector when a row is one natural word (its colour words' low 32 bits), four when two.
+ */
+INVRG_TARGET_AVX512 static void interleave_short_rows(const invrg_packed *p, int j, int count,
+                                                      int n, uint64_t *out) {
+  const __m512i nibble = _mm512_set1_epi8(0x0F);
+  const __m512i spread = _mm512_broadcast_i32x4(_mm_setr_epi8(
+      0x00, 0x01, 0x04, 0x05, 0x10, 0x11, 0x14, 0x15, 0x40, 0x41, 0x44, 0x45, 0x50, 0x51, 0x54, 0x55));
+  /* n = 1: bytes 0–3 of each word doubled into its 8 bytes; n = 2: word w in words 2w, 2w + 1
+   * (permuted first), its bytes 0–7 doubled across them */
+  const __m512i dup =
+      n == 1 ? _mm512_broadcast_i32x4(_mm_setr_epi8(0, 0, 1, 1, 2, 2, 3, 3, 8, 8, 9, 9, 10, 10, 11, 11))
+             : _mm512_broadcast_i32x4(_mm_setr_epi8(0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5, 6, 6, 7, 7));
+  const __m512i pairs = _mm512_setr_epi64(0, 0, 1, 1, 2, 2, 3, 3);
+  const __mmask64 high = _cvtu64_mask64(UINT64_C(0xAAAAAAAAAAAAAAAA)); /* odd bytes */
+  const uint64_t *A = invrg_packed_row(p, 0, j), *B = invrg_packed_row(p, 1, j);
+  const int per = n == 1 ? 8 : 4; /* rows a vector */
+  for (int r = 0; r < count; r += per) {
+    const int rem = count - r < per ? count - r : per;
+    const __mmask8 m = (__mmask8)((1u << rem) - 1);
+    /* lanes whose row has the even sites x = 2k in colour 1: y0 + j + r + lane odd */
+    const __mmask8 swap = (__mmask8)(m & ((p->y0 + j + r) % 2 == 0 ? 0xAAu : 0x55u));
+    const __m512i a = _mm512_maskz_loadu_epi64(m, A + r), b = _mm512_maskz_loadu_epi64(m, B + r);
+    __m512i v[2] = {_mm512_mask_blend_epi64(swap, a, b), _mm512_mask_blend_epi64(swap, b, a)};
+    for (int k = 0; k < 2; k++) { /* the even sites, then the odd */
+      if (n == 2) v[k] = _mm512_permutexvar_epi64(pairs, v[k]);
+      const __m512i d = _mm512_shuffle_epi8(v[k], dup);
+      const __m512i nib = _mm512_and_si512(_mm512_mask_blend_epi8(high, d, _mm512_srli_epi16(d, 4)),
+                                           nibble);
+      v[k] = _mm512_shuffle_epi8(spread, nib);
+    }
+    const __m512i natural = _mm512_or_si512(v[0], _mm512_slli_epi64(v[1], 1));
+    const __mmask8 store = (__mmask8)(n == 1 ? m : (1u << (2 * rem)) - 1);
+    _mm512_mask_storeu_epi64(out + (size_t)r * (size_t)n, store, natural);
+  }
+}
+#endif
+
 void invrg_packed_natural_rows(const invrg_packed *p, int j, int count, uint64_t *out) {
   const int n = invrg_packed_natural_words(p);
 #if INVRG_SIMD_X86
   if (invrg_simd_active() >= INVRG_SIMD_AVX512) {
-    interleave_rows_bmi2(p, j, count, n, out);
+    if (p->words == 1)
+      interleave_short_rows(p, j, count, n, out);
+    else
+      interleave_rows_bmi2(p, j, count, n, out);
     return;
   }
 #endif
