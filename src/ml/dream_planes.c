@@ -86,6 +86,7 @@ struct invrg_dream_planes_work {
   /* Coarse rows of one word (the small levels), all that a rank's fine rows read:
    * small_rows[s][r] = coarse row Ya − M + r shifted by s − M sites (Ya: the first one's parent) */
   uint64_t small_rows[SPAN][PIECE / 2 + SPAN];
+  uint64_t small_natural[64]; /* a whole coarse lattice of one-word rows, in natural order */
 };
 
 invrg_err invrg_dream_planes_work_create(int64_t max_lc, int margin,
@@ -308,11 +309,23 @@ static void one_word_rows(invrg_dream_planes_work *w, const invrg_planes_kernel 
                           const invrg_dream_coarse *c, const invrg_packed *fine, bool one_piece) {
   const int inputs = k->inputs, ny = fine->ny, M = w->cr.M;
   const int64_t Ya = fine->y0 >> 1, n_rows = ((fine->y0 + ny - 1) >> 1) - Ya + 1 + 2 * M;
-  for (int r = 0; r < n_rows; r++) { /* rows Ya − M …, outwards from the unshifted one */
-    natural_row(c, Ya - M + r, &w->small_rows[M][r]);
-    for (int sh = 1; sh <= M; sh++) {
-      shift_row(&w->small_rows[M - sh + 1][r], c->lc, -1, &w->small_rows[M - sh][r]);
-      shift_row(&w->small_rows[M + sh - 1][r], c->lc, +1, &w->small_rows[M + sh][r]);
+  const int64_t lc = c->lc;
+  if (c->packed != NULL && c->whole) { /* all lc rows at once, then rows Ya − M … periodically */
+    invrg_packed_natural_rows(c->packed, 0, (int)lc, w->small_natural);
+    for (int64_t r = 0, Y = ((Ya - M) % lc + lc) % lc; r < n_rows; r++, Y = Y + 1 == lc ? 0 : Y + 1)
+      w->small_rows[M][r] = w->small_natural[Y];
+  } else {
+    for (int r = 0; r < n_rows; r++) natural_row(c, Ya - M + r, &w->small_rows[M][r]);
+  }
+  /* the shifts, outwards from the unshifted rows: rotations within the row's lc bits */
+  const uint64_t all = lc == 64 ? ~UINT64_C(0) : (UINT64_C(1) << lc) - 1;
+  const int top = (int)(lc - 1);
+  for (int sh = 1; sh <= M; sh++) {
+    const uint64_t *in_l = w->small_rows[M - sh + 1], *in_r = w->small_rows[M + sh - 1];
+    uint64_t *out_l = w->small_rows[M - sh], *out_r = w->small_rows[M + sh];
+    for (int r = 0; r < n_rows; r++) { /* as shift_row(): X ← X − 1 and X ← X + 1 */
+      out_l[r] = (in_l[r] << 1 | (in_l[r] >> top & 1)) & all;
+      out_r[r] = in_r[r] >> 1 | (in_r[r] & 1) << top;
     }
   }
   const uint32_t valid0 = w->row_valid[0], valid1 = w->row_valid[1];
