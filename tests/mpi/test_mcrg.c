@@ -559,8 +559,9 @@ static void exact_sums_at_level(void) {
   invrg_rng_stream_init(&s, seed, INVRG_RNG_INIT, 7, 0);
   /* small sums (deferred for long), 2^29 (products near 2^58: the bound reached after a few
    * pairs), 2^31 and 2^40 (products from 2^62: added exactly at once; totals stay below the
-   * 2^95 of the records); blocks 0 0 1 0 2 2 1 … */
-  static const int bits[] = {0, 0, 0, 29, 0, 40, 29, 29, 29, 29, 0, 40, 0, 31};
+   * 2^95 of the records), fine sums of 2^31 … 2^32 with coarse ones below 100 (deferred, and
+   * too wide for the 32-bit products); blocks 0 0 1 0 2 2 1 … */
+  static const int bits[] = {0, 0, 0, 29, 0, 40, 29, 29, 29, 29, 0, 40, 0, 32, 31};
   static const int blocks[] = {0, 0, 1, 0, 2, 2, 1, 1, 1, 0, 0, 2, 2, 1, 0, 0};
   const int n_bits = (int)(sizeof bits / sizeof *bits);
   const int n_blocks = (int)(sizeof blocks / sizeof *blocks);
