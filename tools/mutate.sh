@@ -28,6 +28,8 @@ source "$here/tools/env.sh"
 
 work=$(mktemp -d)
 [ "$keep" = 1 ] || trap 'rm -rf "$work"' EXIT
+# The list as it is now, like the tree: lines added while the run goes on would meet an older copy.
+cp "$list" "$work/list.txt" || { echo "mutate: cannot copy the list '$list'" >&2; exit 1; }
 echo "mutate: copying the tree to $work/tree and building it once"
 mkdir -p "$work/tree"
 (cd "$here" && git ls-files -z | tar --null -T - -cf - | tar -xf - -C "$work/tree") \
@@ -79,7 +81,7 @@ while IFS= read -r line <&3; do  # fd 3: the builds and tests must not eat the l
   cp "$work/original" "$target"
   case $verdict in caught) caught=$((caught + 1)) ;; survived) survived=$((survived + 1)); survivors+=("$id") ;; *) invalid=$((invalid + 1)) ;; esac
   printf '%-16s %-9s %4ds  %s  %s\n' "$id" "$verdict" $((SECONDS - start)) "$what" "$detail"
-done 3< "$list"
+done 3< "$work/list.txt"
 cmake --build "$work/build" -j "$(nproc)" > /dev/null 2>&1 # leave the copy unmutated (--keep)
 echo "mutate: $caught caught, $survived survived, $invalid invalid${survivors:+ — survivors: ${survivors[*]}}"
 [ "$survived" -eq 0 ]
