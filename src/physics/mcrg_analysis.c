@@ -70,27 +70,87 @@ static int by_modulus(const void *pa, const void *pb) {
   return 0;
 }
 
-/* Scratch of the linear algebra for matrices up to n × n. */
+/* Scratch of the linear algebra for matrices up to n × n, and LAPACK's workspace: the size
+ * each routine asks for at each k, found once (LAPACKE's high-level calls would ask, allocate,
+ * transpose in and out, and free again at every call: most of their time at these sizes). */
 typedef struct {
-  double *a, *b, *u, *vt, *s, *superb, *w, *t, *wr, *wi;
+  double *a, *b, *u, *vt, *s, *w, *t, *wr, *wi;
+  double *work;
+  lapack_int *svd_lwork, *eig_lwork; /* [k], 0: not asked yet */
+  size_t work_cap;
 } scratch;
 
 static invrg_err scratch_alloc(int n, scratch *sc) {
   invrg_err err = INVRG_SUCCESS;
   const size_t nn = (size_t)n * (size_t)n;
-  sc->a = malloc((6 * nn + 4 * (size_t)n + 1) * sizeof(double));
+  sc->a = malloc((6 * nn + 3 * (size_t)n + 1) * sizeof(double));
+  sc->svd_lwork = calloc(2 * ((size_t)n + 1), sizeof *sc->svd_lwork);
   INVRG_CHECK_ALLOC(sc->a);
+  INVRG_CHECK_ALLOC(sc->svd_lwork);
+  sc->eig_lwork = sc->svd_lwork + n + 1;
   sc->b = sc->a + nn;
   sc->u = sc->b + nn;
   sc->vt = sc->u + nn;
   sc->w = sc->vt + nn;
   sc->t = sc->w + nn;
   sc->s = sc->t + nn;
-  sc->superb = sc->s + n;
-  sc->wr = sc->superb + n;
+  sc->wr = sc->s + n;
   sc->wi = sc->wr + n;
 cleanup:
   return err;
+}
+
+static void scratch_free(scratch *sc) {
+  free(sc->a);
+  free(sc->svd_lwork);
+  free(sc->work);
+}
+
+/* The workspace for @p lwork doubles; false if it cannot be had. */
+static bool workspace(scratch *sc, lapack_int lwork) {
+  if (lwork < 1) return false;
+  if ((size_t)lwork <= sc->work_cap) return true;
+  double *w = realloc(sc->work, (size_t)lwork * sizeof *w);
+  if (w == NULL) return false;
+  sc->work = w, sc->work_cap = (size_t)lwork;
+  return true;
+}
+
+/* Whether the k × k matrix a holds a NaN (LAPACKE's high-level calls refuse those, info −5). */
+static bool has_nan(const double *a, int k) {
+  for (int q = 0; q < k * k; q++)
+    if (isnan(a[q])) return true;
+  return false;
+}
+
+/* dgesvd of the column-major k × k matrix a (jobs 'A', 'A'): U and Vᵀ column-major. */
+static lapack_int svd(scratch *sc, int k) {
+  if (has_nan(sc->a, k)) return -5;
+  if (sc->svd_lwork[k] == 0) {
+    double query = 0;
+    lapack_int info = LAPACKE_dgesvd_work(LAPACK_COL_MAJOR, 'A', 'A', k, k, sc->a, k, sc->s,
+                                          sc->u, k, sc->vt, k, &query, -1);
+    if (info != 0) return info;
+    sc->svd_lwork[k] = (lapack_int)query;
+  }
+  if (!workspace(sc, sc->svd_lwork[k])) return LAPACK_WORK_MEMORY_ERROR;
+  return LAPACKE_dgesvd_work(LAPACK_COL_MAJOR, 'A', 'A', k, k, sc->a, k, sc->s, sc->u, k,
+                             sc->vt, k, sc->work, sc->svd_lwork[k]);
+}
+
+/* Eigenvalues (wr, wi) of the column-major k × k matrix a by dgeev (no vectors). */
+static lapack_int eigenvalues(scratch *sc, double *a, int k) {
+  if (has_nan(a, k)) return -5;
+  if (sc->eig_lwork[k] == 0) {
+    double query = 0;
+    lapack_int info = LAPACKE_dgeev_work(LAPACK_COL_MAJOR, 'N', 'N', k, a, k, sc->wr, sc->wi,
+                                         NULL, 1, NULL, 1, &query, -1);
+    if (info != 0) return info;
+    sc->eig_lwork[k] = (lapack_int)query;
+  }
+  if (!workspace(sc, sc->eig_lwork[k])) return LAPACK_WORK_MEMORY_ERROR;
+  return LAPACKE_dgeev_work(LAPACK_COL_MAJOR, 'N', 'N', k, a, k, sc->wr, sc->wi, NULL, 1, NULL,
+                            1, sc->work, sc->eig_lwork[k]);
 }
 
 /*
@@ -103,30 +163,31 @@ static void rg_matrix(const moments *mo, const int *idx, int k, double rcond, sc
   const int n = mo->n;
   for (int i = 0; i < k; i++)
     for (int j = 0; j < k; j++) {
-      sc->a[i * k + j] = mo->A[idx[i] * n + idx[j]];
+      sc->a[j * k + i] = mo->A[idx[i] * n + idx[j]]; /* column-major for LAPACK */
       sc->b[i * k + j] = mo->B[idx[i] * n + idx[j]];
     }
-  lapack_int info = LAPACKE_dgesvd(LAPACK_ROW_MAJOR, 'A', 'A', k, k, sc->a, k, sc->s, sc->u, k,
-                                   sc->vt, k, sc->superb);
+  lapack_int info = svd(sc, k);
   bool ok = info == 0 && isfinite(sc->s[0]);
   if (ok) {
-    /* A = U Σ Vᵀ  ⇒  A⁺ B = V Σ⁺ (Uᵀ B) */
+    /* A = U Σ Vᵀ  ⇒  A⁺ B = V Σ⁺ (Uᵀ B); U[l][q] = u[q·k + l], Vᵀ[q][i] = vt[i·k + q] */
     for (int q = 0; q < k; q++) {
       double inv = sc->s[q] > rcond * sc->s[0] ? 1.0 / sc->s[q] : 0.0;
       for (int j = 0; j < k; j++) {
         double sum = 0;
-        for (int l = 0; l < k; l++) sum += sc->u[l * k + q] * sc->b[l * k + j];
+        for (int l = 0; l < k; l++) sum += sc->u[q * k + l] * sc->b[l * k + j];
         sc->w[q * k + j] = inv * sum;
       }
     }
     for (int i = 0; i < k; i++)
       for (int j = 0; j < k; j++) {
         double sum = 0;
-        for (int q = 0; q < k; q++) sum += sc->vt[q * k + i] * sc->w[q * k + j];
+        for (int q = 0; q < k; q++) sum += sc->vt[i * k + q] * sc->w[q * k + j];
         sc->t[i * k + j] = sum;
       }
     if (T) memcpy(T, sc->t, (size_t)k * (size_t)k * sizeof *T);
-    info = LAPACKE_dgeev(LAPACK_ROW_MAJOR, 'N', 'N', k, sc->t, k, sc->wr, sc->wi, NULL, 1, NULL, 1);
+    for (int i = 0; i < k; i++) /* T column-major into a (free now) */
+      for (int j = 0; j < k; j++) sc->a[j * k + i] = sc->t[i * k + j];
+    info = eigenvalues(sc, sc->a, k);
     ok = info == 0;
   }
   for (int q = 0; ok && q < k; q++) ok = isfinite(sc->wr[q]) && isfinite(sc->wi[q]);
@@ -430,7 +491,7 @@ static invrg_err analyze_here(const invrg_mcrg *m, invrg_mcrg_results *r, double
 cleanup:
   for (int s = 0; s < INVRG_MCRG_MAX_SETS; s++)
     for (int q = 0; q < 2; q++) free(vl.idx[s][q]);
-  free(sc.a);
+  scratch_free(&sc);
   free(mo.mean_c);
   return err;
 }
