@@ -21,6 +21,7 @@
 #include "invrg/error.h"
 #include "invrg/mcrg.h"
 #include "invrg/observables.h"
+#include "invrg/packed_measure.h"
 
 /**
  * The operator sums of the MCRG pairs, kept from one level of a sample to the next: the up
@@ -33,10 +34,12 @@ typedef struct {
   int64_t *work;    /**< [2n]: sums of blockings */
   int level;        /**< −1: none kept */
   uint64_t sample;
+  invrg_packed_terms *terms; /**< the operators' terms for packed levels, flattened once */
 } invrg_dream_pair_sums;
 
-/** Buffers for @p n operators (invrg_mcrg_n_operators()), none kept. Not collective. */
-invrg_err invrg_dream_pair_sums_create(int n, invrg_dream_pair_sums *s);
+/** Buffers for the @p n operators @p ops of the accumulators (invrg_mcrg_operators()), none
+ * kept; @p ops must outlive them. Not collective. */
+invrg_err invrg_dream_pair_sums_create(const invrg_operator *ops, int n, invrg_dream_pair_sums *s);
 
 /** Frees them; accepts a zeroed struct. */
 void invrg_dream_pair_sums_destroy(invrg_dream_pair_sums *s);

@@ -54,6 +54,19 @@ invrg_err invrg_packed_operators_evaluate(const invrg_operator *ops, int n,
  */
 invrg_err invrg_packed_row_col_sums(const invrg_packed *p, int64_t *row_sums, int64_t *col_sums);
 
+/**
+ * The terms of @p n operators flattened once, for many evaluations with the same operators (a
+ * dream measures every level of every sample with its accumulators' set): @p ops must outlive
+ * them. Free with invrg_packed_terms_destroy() (NULL is fine). Not collective.
+ */
+typedef struct invrg_packed_terms invrg_packed_terms;
+invrg_err invrg_packed_terms_create(const invrg_operator *ops, int n, invrg_packed_terms **out);
+void invrg_packed_terms_destroy(invrg_packed_terms **t);
+
+/** invrg_packed_operators_evaluate() of the operators of @p t. Collective on p->comm. */
+invrg_err invrg_packed_terms_evaluate(const invrg_packed_terms *t, const invrg_packed *p,
+                                      int64_t *sums);
+
 /** Tests: count with the nibble tables even where the CPU has VPOPCNTDQ (@p off), or not. */
 void invrg_packed_measure_no_vpopcnt(bool off);
 

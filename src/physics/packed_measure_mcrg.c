@@ -400,8 +400,17 @@ cleanup:
   return err;
 }
 
-invrg_err invrg_packed_operators_evaluate(const invrg_operator *ops, int n,
-                                          const invrg_packed *p, int64_t *sums) {
+/* The number of terms of @p n operators. */
+static size_t count_terms(const invrg_operator *ops, int n) {
+  size_t n_terms = 0;
+  for (int a = 0; a < n; a++) n_terms += (size_t)ops[a].n_terms;
+  return n_terms;
+}
+
+/* The sums of @p n operators @p ops whose @p n_terms terms are flattened at @p flat (or, with
+ * @p flat NULL, flattened here, on the stack for the small lattices that are summed often). */
+static invrg_err evaluate(const invrg_operator *ops, int n, const flat_term *flat,
+                          size_t n_terms, const invrg_packed *p, int64_t *sums) {
   invrg_err err = INVRG_SUCCESS;
   if (fits_word(p)) {
     word_sums(ops, n, p, sums);
@@ -410,29 +419,34 @@ invrg_err invrg_packed_operators_evaluate(const invrg_operator *ops, int n,
   const int words = invrg_packed_natural_words(p);
   const int fit = BLOCK_WORDS / words > 1 ? BLOCK_WORDS / words : 1; /* rows of a block */
   const int block = fit < p->ny ? fit : p->ny;
-  window s = {.p = p, .n = words, .block = block, .vpopcnt = pm_vpopcnt()};
-  /* One block of memory: terms, minus, local, the window and the send / above rows, the byte
-   * counters; on the stack for the small lattices that are summed often. */
-  size_t n_terms = 0;
-  for (int a = 0; a < n; a++) n_terms += (size_t)ops[a].n_terms;
+  const invrg_simd_level level = invrg_simd_active();
+  window s = {.p = p, .n = words, .block = block,
+              .vpopcnt = level == INVRG_SIMD_AVX512 && pm_vpopcnt()};
+  /* One block of memory: terms (unless given), minus, local, the window and the send / above
+   * rows, the byte counters; on the stack for the small lattices that are summed often. */
   const size_t cap = n_terms > 0 ? n_terms : 1, n_local = (size_t)(n > 0 ? n : 1);
+  const size_t n_flat = flat == NULL ? (cap * sizeof(flat_term) + 7) / 8 : 0;
   const size_t n_win = ((size_t)SHIFTS * (size_t)(block + 2) + 2) * (size_t)words;
-  const size_t n64 = (cap * sizeof(flat_term) + 7) / 8 + cap + n_local + n_win;
+  const size_t n64 = n_flat + cap + n_local + n_win;
   const size_t bytes = n64 * sizeof(uint64_t) + cap * ACC;
   uint64_t small[SMALL_WORDS], *all = bytes <= sizeof small ? small : malloc(bytes);
   INVRG_CHECK_ALLOC(all);
-  flat_term *terms = (flat_term *)all;
-  s.minus = (int64_t *)(all + (cap * sizeof(flat_term) + 7) / 8);
+  s.minus = (int64_t *)(all + n_flat);
   int64_t *local = s.minus + cap;
   s.win = (uint64_t *)(local + n_local);
   s.acc = (uint8_t *)(all + n64);
   memset(s.minus, 0, cap * sizeof *s.minus);
-  memset(s.acc, 0, cap * ACC);
+  if (!s.vpopcnt) memset(s.acc, 0, cap * ACC); /* byte counters: the nibble tables' only */
   uint64_t *send = s.win + (size_t)SHIFTS * (size_t)(block + 2) * (size_t)words;
-  s.terms = terms;
-  s.n_terms = flatten_terms(ops, n, terms);
+  if (flat == NULL) {
+    flat_term *terms = (flat_term *)all;
+    s.n_terms = flatten_terms(ops, n, terms);
+    s.terms = terms;
+  } else {
+    s.terms = flat, s.n_terms = (int)n_terms;
+  }
   INVRG_CALL(row_from_above(p, send, send + words));
-  switch (invrg_simd_active()) {
+  switch (level) {
 #if INVRG_SIMD_X86
     case INVRG_SIMD_AVX512: window_avx512(&s, send + words); break;
     case INVRG_SIMD_AVX2: window_avx2(&s, send + words); break;
@@ -443,4 +457,41 @@ invrg_err invrg_packed_operators_evaluate(const invrg_operator *ops, int n,
 cleanup:
   if (all != small) free(all);
   return err;
+}
+
+invrg_err invrg_packed_operators_evaluate(const invrg_operator *ops, int n,
+                                          const invrg_packed *p, int64_t *sums) {
+  return evaluate(ops, n, NULL, count_terms(ops, n), p, sums);
+}
+
+/* ---------------------------------------------------------------- terms made once */
+
+struct invrg_packed_terms {
+  const invrg_operator *ops;
+  int n;
+  size_t n_terms;
+  flat_term term[]; /* [n_terms] */
+};
+
+invrg_err invrg_packed_terms_create(const invrg_operator *ops, int n, invrg_packed_terms **out) {
+  invrg_err err = INVRG_SUCCESS;
+  const size_t n_terms = count_terms(ops, n);
+  invrg_packed_terms *t = malloc(sizeof *t + (n_terms > 0 ? n_terms : 1) * sizeof(flat_term));
+  INVRG_CHECK_ALLOC(t);
+  t->ops = ops, t->n = n;
+  t->n_terms = (size_t)flatten_terms(ops, n, t->term);
+cleanup:
+  *out = t;
+  return err;
+}
+
+void invrg_packed_terms_destroy(invrg_packed_terms **t) {
+  if (t == NULL) return;
+  free(*t);
+  *t = NULL;
+}
+
+invrg_err invrg_packed_terms_evaluate(const invrg_packed_terms *t, const invrg_packed *p,
+                                      int64_t *sums) {
+  return evaluate(t->ops, t->n, t->term, t->n_terms, p, sums);
 }

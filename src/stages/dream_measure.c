@@ -41,17 +41,16 @@ static void one_spin_sums(const invrg_dream_levels *d, const invrg_mcrg *acc, in
   }
 }
 
-/* Operator sums of level @p level as it holds now (a dreamed level or a blocking). */
-static invrg_err operator_sums(invrg_dream_levels *d, const invrg_mcrg *acc, int level,
-                               int64_t *sums) {
+/* Operator sums of level @p level as it holds now (a dreamed level or a blocking); packed
+ * levels by the terms of @p s (the accumulators share their operators). */
+static invrg_err operator_sums(invrg_dream_levels *d, const invrg_mcrg *acc,
+                               const invrg_dream_pair_sums *s, int level, int64_t *sums) {
   if (level == 0) {
     one_spin_sums(d, acc, sums);
     return INVRG_SUCCESS;
   }
   if (!packed_at(d, level)) return invrg_mcrg_operator_sums(acc, d->lat[level], sums);
-  int n = 0;
-  const invrg_operator *ops = invrg_mcrg_operators(acc, &n);
-  return invrg_packed_operators_evaluate(ops, n, d->plat[level], sums);
+  return invrg_packed_terms_evaluate(s->terms, d->plat[level], sums);
 }
 
 /* Level @p level − 1 := the majority of level @p level with the coins @p t. */
@@ -75,37 +74,40 @@ cleanup:
   return err;
 }
 
-invrg_err invrg_dream_pair_sums_create(int n, invrg_dream_pair_sums *s) {
+invrg_err invrg_dream_pair_sums_create(const invrg_operator *ops, int n,
+                                       invrg_dream_pair_sums *s) {
   invrg_err err = INVRG_SUCCESS;
   *s = (invrg_dream_pair_sums){.level = -1};
   s->fine = malloc(3 * (size_t)(n > 0 ? n : 1) * sizeof *s->fine);
   INVRG_CHECK_ALLOC(s->fine);
   s->work = s->fine + n;
+  INVRG_CALL(invrg_packed_terms_create(ops, n, &s->terms));
 cleanup:
   return err;
 }
 
 void invrg_dream_pair_sums_destroy(invrg_dream_pair_sums *s) {
   free(s->fine);
+  invrg_packed_terms_destroy(&s->terms);
   *s = (invrg_dream_pair_sums){.level = -1};
 }
 
-/* Standard MCRG of the top level @p top (its sums @p top_sums): blocked n = 1, 2, … times into
- * level top − n with invrg_mcrg_add_configuration()'s coins, each pair added; @p work: 2n
+/* Standard MCRG of the top level @p top (its sums s->fine): blocked n = 1, 2, … times into
+ * level top − n with invrg_mcrg_add_configuration()'s coins, each pair added; s->work: 2n
  * sums. */
 static invrg_err blocked_pairs(invrg_dream_levels *d, invrg_mcrg *acc, int top, int n_levels,
-                               const int64_t *top_sums, int64_t *work, uint64_t sample,
-                               int block) {
+                               const invrg_dream_pair_sums *s, uint64_t sample, int block) {
   invrg_err err = INVRG_SUCCESS;
   const int n = invrg_mcrg_n_operators(acc);
-  const int64_t *fine_sums = top_sums;
+  int64_t *work = s->work;
+  const int64_t *fine_sums = s->fine;
   for (int level = 1; level <= n_levels; level++) {
     const int fine = top - level + 1;
     int64_t *coarse_sums = work + (size_t)(level % 2) * (size_t)n; /* not fine_sums' half */
     const invrg_blockspin_ties t = invrg_mcrg_chain_ties(acc, sample, 0, level);
     int64_t ties = 0;
     INVRG_CALL(block_down(d, fine, &t, &ties));
-    INVRG_CALL(operator_sums(d, acc, fine - 1, coarse_sums));
+    INVRG_CALL(operator_sums(d, acc, s, fine - 1, coarse_sums));
     const int64_t L = (int64_t)1 << (fine - 1);
     INVRG_CALL(invrg_mcrg_add_sums(acc, level, L, L, coarse_sums, fine_sums, ties, block));
     fine_sums = coarse_sums;
@@ -132,20 +134,20 @@ invrg_err invrg_dream_measure_pairs(invrg_dream_levels *d, const invrg_dream_mea
   if (s->level == level - 1 && s->sample == sample) /* level ℓ − 1 as its pairs summed it */
     memcpy(coarse_sums, s->fine, (size_t)n * sizeof *coarse_sums);
   else
-    INVRG_CALL(operator_sums(d, up, level - 1, coarse_sums));
+    INVRG_CALL(operator_sums(d, up, s, level - 1, coarse_sums));
   s->level = -1;
-  INVRG_CALL(operator_sums(d, up, level, fine_sums));
+  INVRG_CALL(operator_sums(d, up, s, level, fine_sums));
   INVRG_CALL(invrg_mcrg_add_sums(up, level, Lc, Lc, coarse_sums, fine_sums, -1, block));
   const invrg_blockspin_ties t = {cfg->analyze.tie_rule_kind, (uint64_t)cfg->run.seed, sample,
                                   64 + (uint64_t)level};
   INVRG_CALL(block_down(d, level, &t, &ties)); /* level ℓ − 1 overwritten */
-  INVRG_CALL(operator_sums(d, down, level - 1, coarse_sums));
+  INVRG_CALL(operator_sums(d, down, s, level - 1, coarse_sums));
   INVRG_CALL(invrg_mcrg_add_sums(down, level, Lc, Lc, coarse_sums, fine_sums, ties, block));
   memcpy(s->fine, fine_sums, (size_t)n * sizeof *s->fine);
   s->level = level, s->sample = sample;
   if (level == cfg->dream.levels)
     INVRG_CALL(blocked_pairs(d, m->acc[INVRG_DREAM_PAIRS_BLOCKED], level,
-                             invrg_dream_blocked_levels(cfg), s->fine, s->work, sample, block));
+                             invrg_dream_blocked_levels(cfg), s, sample, block));
 cleanup:
   return err;
 }

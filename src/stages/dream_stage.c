@@ -607,7 +607,9 @@ static invrg_err job_accumulators(dream_job *job) {
     if (p == INVRG_DREAM_PAIRS_BLOCKED) pp.n_levels = invrg_dream_blocked_levels(cfg);
     INVRG_CALL(invrg_mcrg_create(&pp, job->run->groups, &job->acc[p]));
   }
-  INVRG_CALL(invrg_dream_pair_sums_create(invrg_mcrg_n_operators(job->acc[0]), &job->pair_sums));
+  int n_ops = 0;
+  const invrg_operator *ops = invrg_mcrg_operators(job->acc[0], &n_ops);
+  INVRG_CALL(invrg_dream_pair_sums_create(ops, n_ops, &job->pair_sums));
   if (cfg->analyze.correlations) {
     invrg_corr_params cp = {job->B_acc, 64, cfg->analyze.correlation_functions,
                             cfg->analyze.correlation_precision_kind};

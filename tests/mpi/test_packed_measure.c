@@ -5,7 +5,7 @@
  *     padding bits 0;
  *   - observables against invrg_observables_sums() of the same configuration;
  *   - operator sums of "swendsen", "paper36" and parsed operators against
- *     invrg_operators_evaluate();
+ *     invrg_operators_evaluate(), also with their terms flattened once (twice used);
  *   - row and column sums against the plain sums of the field.
  * Sizes: 2 x 2 and other tiny ones, 4 x 6, 62, 64, 66, 130, 256, 390 … 2050 (partial,
  * odd and several words per colour row, rows of several AVX-512 vectors), some with one
@@ -161,6 +161,16 @@ static void compare_operators(const fixture *f, const invrg_operator *ops, int n
   OK(invrg_packed_operators_evaluate(ops, n, f->p, got));
   for (int k = 0; k < n; k++)
     EXPECT_EQ(got[k], want[k], "%s operator %d '%s'", set, k, ops[k].name);
+  invrg_packed_terms *terms = NULL; /* the terms flattened once, as a dream's levels use them */
+  OK(invrg_packed_terms_create(ops, n, &terms));
+  for (int round = 0; round < 2; round++) {
+    memset(got, 0, (size_t)n * sizeof *got);
+    OK(invrg_packed_terms_evaluate(terms, f->p, got));
+    for (int k = 0; k < n; k++)
+      EXPECT_EQ(got[k], want[k], "%s operator %d '%s' (terms made once, use %d)", set, k,
+                ops[k].name, round + 1);
+  }
+  invrg_packed_terms_destroy(&terms);
   free(want);
   free(got);
 }
