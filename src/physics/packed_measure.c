@@ -313,53 +313,46 @@ static void counters_bytes(const invrg_packed *p, int j0, int j1, uint64_t *plan
 }
 
 /*
- * Rows of at most eight words a colour (L ≤ 1024; the small levels of a dream, where the sums
- * are taken for every sample): the byte counters stay in registers over FLUSH_ROWS rows at a
- * time, instead of a store and a reload per row (a chain through memory, 15–20 cycles a row),
- * and then go into minus[x], x = 2k + parity.
+ * counters_bytes() for rows of at most eight words a colour (L ≤ 1024; the small levels of a
+ * dream, where the sums are taken for every sample): the byte counters stay in registers over
+ * the block of rows and are stored once, instead of a store and a reload per row (a chain
+ * through memory, 15–20 cycles a row). The counters are zero on entry (flushed).
  */
 INVRG_TARGET_AVX512 static inline __attribute__((always_inline)) void counters_registers_n(
-    const invrg_packed *p, int64_t *minus, int64_t *sums, const int words) {
-  for (int j0 = 0; j0 < p->ny; j0 += FLUSH_ROWS) {
-    const int j1 = p->ny - j0 < FLUSH_ROWS ? p->ny : j0 + FLUSH_ROWS;
-    __m512i count[2][8];
+    const invrg_packed *p, int j0, int j1, uint64_t *planes, int64_t *sums, const int words) {
+  __m512i count[2][8];
+  for (int parity = 0; parity < 2; parity++)
+    for (int i = 0; i < words; i++) count[parity][i] = _mm512_setzero_si512();
+  for (int j = j0; j < j1; j++) {
+    const int c = (int)((p->y0 + j) & 1);
+    const uint64_t *row[2] = {invrg_packed_row(p, c, j), invrg_packed_row(p, 1 - c, j)};
+    int64_t minus = 0;
     for (int parity = 0; parity < 2; parity++)
-      for (int i = 0; i < words; i++) count[parity][i] = _mm512_setzero_si512();
-    for (int j = j0; j < j1; j++) {
-      const int c = (int)((p->y0 + j) & 1);
-      const uint64_t *row[2] = {invrg_packed_row(p, c, j), invrg_packed_row(p, 1 - c, j)};
-      int64_t minus_row = 0;
-      for (int parity = 0; parity < 2; parity++)
-        for (int i = 0; i < words; i++) {
-          const uint64_t bits = row[parity][i];
-          count[parity][i] =
-              _mm512_sub_epi8(count[parity][i], _mm512_movm_epi8(_cvtu64_mask64(bits)));
-          minus_row += __builtin_popcountll(bits);
-        }
-      sums[j] = p->lx - 2 * minus_row;
-    }
-    uint8_t bytes[2][8 * 64];
-    for (int parity = 0; parity < 2; parity++)
-      for (int i = 0; i < words; i++)
-        _mm512_storeu_si512(bytes[parity] + 64 * i, count[parity][i]);
-    for (int64_t k = 0; k < p->half; k++) {
-      minus[2 * k] += bytes[0][k];
-      minus[2 * k + 1] += bytes[1][k];
-    }
+      for (int i = 0; i < words; i++) {
+        const uint64_t bits = row[parity][i];
+        count[parity][i] =
+            _mm512_sub_epi8(count[parity][i], _mm512_movm_epi8(_cvtu64_mask64(bits)));
+        minus += __builtin_popcountll(bits);
+      }
+    sums[j] = p->lx - 2 * minus;
+  }
+  for (int parity = 0; parity < 2; parity++) {
+    uint8_t *bytes = (uint8_t *)(planes + (size_t)parity * PLANES * (size_t)words);
+    for (int i = 0; i < words; i++) _mm512_storeu_si512(bytes + 64 * i, count[parity][i]);
   }
 }
 
-INVRG_TARGET_AVX512 static void counters_registers(const invrg_packed *p, int64_t *minus,
-                                                   int64_t *sums) {
+INVRG_TARGET_AVX512 static void counters_registers(const invrg_packed *p, int j0, int j1,
+                                                   uint64_t *planes, int64_t *sums) {
   switch (p->words) { /* the loops unrolled: the counters in registers */
-    case 1: counters_registers_n(p, minus, sums, 1); break;
-    case 2: counters_registers_n(p, minus, sums, 2); break;
-    case 3: counters_registers_n(p, minus, sums, 3); break;
-    case 4: counters_registers_n(p, minus, sums, 4); break;
-    case 5: counters_registers_n(p, minus, sums, 5); break;
-    case 6: counters_registers_n(p, minus, sums, 6); break;
-    case 7: counters_registers_n(p, minus, sums, 7); break;
-    default: counters_registers_n(p, minus, sums, 8); break;
+    case 1: counters_registers_n(p, j0, j1, planes, sums, 1); break;
+    case 2: counters_registers_n(p, j0, j1, planes, sums, 2); break;
+    case 3: counters_registers_n(p, j0, j1, planes, sums, 3); break;
+    case 4: counters_registers_n(p, j0, j1, planes, sums, 4); break;
+    case 5: counters_registers_n(p, j0, j1, planes, sums, 5); break;
+    case 6: counters_registers_n(p, j0, j1, planes, sums, 6); break;
+    case 7: counters_registers_n(p, j0, j1, planes, sums, 7); break;
+    default: counters_registers_n(p, j0, j1, planes, sums, 8); break;
   }
 }
 #endif
@@ -375,16 +368,12 @@ static void byte_counters_flush(const invrg_packed *p, uint64_t *planes, int par
 /* −1 spins of each column of the local rows into minus[], sums of the local rows into sums[]. */
 static void local_sums(const invrg_packed *p, uint64_t *planes, int64_t *minus, int64_t *sums) {
   const invrg_simd_level level = invrg_simd_active();
-#if INVRG_SIMD_X86
-  if (level == INVRG_SIMD_AVX512 && p->words <= 8) {
-    counters_registers(p, minus, sums);
-    return;
-  }
-#endif
   for (int j0 = 0; j0 < p->ny; j0 += FLUSH_ROWS) {
     const int j1 = p->ny - j0 < FLUSH_ROWS ? p->ny : j0 + FLUSH_ROWS;
 #if INVRG_SIMD_X86
-    if (level != INVRG_SIMD_GENERIC)
+    if (level == INVRG_SIMD_AVX512 && p->words <= 8)
+      counters_registers(p, j0, j1, planes, sums);
+    else if (level != INVRG_SIMD_GENERIC)
       counters_bytes(p, j0, j1, planes, sums, level);
     else
 #endif
