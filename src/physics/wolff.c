@@ -4,8 +4,8 @@
  * The random numbers a cluster uses are laid down in mc_update.h. Speed comes from a
  * short inner loop: a work copy of the spins as bytes 0/1 in rows of a power-of-two
  * stride (neighbours by masks), sites flipped as they join (no marker to clear),
- * bond tests without branches, a site's four tests at once, and random numbers spent
- * only on tests that are made.
+ * bond tests without branches (a site's four at once, or one after another: whichever a
+ * timed trial finds faster on this CPU), and random numbers spent only on tests that are made.
  */
 #include <math.h>
 #include <stdbool.h>
@@ -13,6 +13,7 @@
 #include <stdlib.h>
 
 #include "invrg/mc_update.h"
+#include "invrg/ticks.h"
 
 /* Room before a batch of bond-test outcomes for those left from the batch before (< 4). */
 #define WOLFF_LEFT 16
@@ -133,10 +134,14 @@ static const uint32_t *next_batch(invrg_wolff *w, const invrg_rng_stream *rs, ui
   return batch - unused;
 }
 
-/* Tests: grow every cluster one test after another (the reference for four at once). */
-static bool one_test_at_a_time = false;
+/* Tests: every cluster grown one way (AUTO: as runs grow them). */
+static invrg_wolff_growth forced_growth = INVRG_WOLFF_GROW_AUTO;
 
-void invrg_wolff_test_one_at_a_time(bool on) { one_test_at_a_time = on; }
+void invrg_wolff_test_growth(invrg_wolff_growth growth) { forced_growth = growth; }
+
+invrg_wolff_growth invrg_wolff_growth_of(const invrg_wolff *w) {
+  return (invrg_wolff_growth)w->growth;
+}
 
 /*
  * Grows and flips the cluster of site @p seed, whose spin becomes @p flipped;
@@ -195,33 +200,42 @@ static inline __attribute__((always_inline)) size_t grow(invrg_wolff *w, grid g,
   return (size_t)(tail - queue);
 }
 
-/* One copy of the loop per neighbour rule, and one that tests one neighbour after another
- * (sides below 3, where a site's neighbours repeat; and the tests' reference). Not inlined into
- * one_cluster(): there GCC knows flipped ∈ {0, 1}, computes s ⊕ flipped in bytes and
- * zero-extends it once more per test (10% slower). */
-__attribute__((noinline)) static size_t grow_pow2(invrg_wolff *w, grid g,
-                                                  const invrg_rng_stream *rs, uint32_t threshold,
-                                                  size_t seed, uint32_t flipped) {
+/* One copy of the loop per neighbour rule and way of testing. Not inlined into one_cluster():
+ * there GCC knows flipped ∈ {0, 1}, computes s ⊕ flipped in bytes and zero-extends it once more
+ * per test (10% slower). */
+__attribute__((noinline)) static size_t grow_four_masked(invrg_wolff *w, grid g,
+                                                         const invrg_rng_stream *rs,
+                                                         uint32_t threshold, size_t seed,
+                                                         uint32_t flipped) {
   return grow(w, g, true, true, rs, threshold, seed, flipped);
 }
 
-__attribute__((noinline)) static size_t grow_general(invrg_wolff *w, grid g,
-                                                     const invrg_rng_stream *rs,
-                                                     uint32_t threshold, size_t seed,
-                                                     uint32_t flipped) {
-  return grow(w, g, false, true, rs, threshold, seed, flipped);
+__attribute__((noinline)) static size_t grow_one_masked(invrg_wolff *w, grid g,
+                                                        const invrg_rng_stream *rs,
+                                                        uint32_t threshold, size_t seed,
+                                                        uint32_t flipped) {
+  return grow(w, g, true, false, rs, threshold, seed, flipped);
 }
 
-__attribute__((noinline)) static size_t grow_one_at_a_time(invrg_wolff *w, grid g,
+__attribute__((noinline)) static size_t grow_four_compared(invrg_wolff *w, grid g,
                                                            const invrg_rng_stream *rs,
                                                            uint32_t threshold, size_t seed,
                                                            uint32_t flipped) {
+  return grow(w, g, false, true, rs, threshold, seed, flipped);
+}
+
+/* The reference: one test after another, neighbours compared (sides below 3, where a site's
+ * neighbours repeat, and lattices whose sides are not powers of two when ONE is faster). */
+__attribute__((noinline)) static size_t grow_one_compared(invrg_wolff *w, grid g,
+                                                          const invrg_rng_stream *rs,
+                                                          uint32_t threshold, size_t seed,
+                                                          uint32_t flipped) {
   return grow(w, g, false, false, rs, threshold, seed, flipped);
 }
 
-/* Builds and flips cluster number @p step of the chain; returns its size. */
+/* Builds and flips cluster number @p step of the chain, grown the way @p way; returns its size. */
 static int64_t one_cluster(invrg_wolff *w, const invrg_rng_stream *chain_stream, uint64_t step,
-                           uint32_t threshold) {
+                           uint32_t threshold, invrg_wolff_growth way) {
   const grid g = {(size_t)w->lx, w->stride, (size_t)w->stride * (size_t)w->ly};
   invrg_rng_stream rs = *chain_stream;
   invrg_rng_stream_set_step(&rs, step);
@@ -231,10 +245,40 @@ static int64_t one_cluster(invrg_wolff *w, const invrg_rng_stream *chain_stream,
   size_t seed = site / g.lx * g.stride + site % g.lx;
   uint32_t flipped = w->spins[seed] ^ 1u;
   const bool pow2 = g.lx == g.stride && (g.end & (g.end - 1)) == 0;
-  if (one_test_at_a_time || w->lx < 3 || w->ly < 3)
-    return (int64_t)grow_one_at_a_time(w, g, &rs, threshold, seed, flipped);
-  return (int64_t)(pow2 ? grow_pow2(w, g, &rs, threshold, seed, flipped)
-                        : grow_general(w, g, &rs, threshold, seed, flipped));
+  if (way == INVRG_WOLFF_GROW_REFERENCE || w->lx < 3 || w->ly < 3 ||
+      (way == INVRG_WOLFF_GROW_ONE && !pow2))
+    return (int64_t)grow_one_compared(w, g, &rs, threshold, seed, flipped);
+  if (way == INVRG_WOLFF_GROW_ONE) return (int64_t)grow_one_masked(w, g, &rs, threshold, seed, flipped);
+  return (int64_t)(pow2 ? grow_four_masked(w, g, &rs, threshold, seed, flipped)
+                        : grow_four_compared(w, g, &rs, threshold, seed, flipped));
+}
+
+/* The trial: cluster @p size grown the way @p way in @p ticks. Once both ways have flipped
+ * INVRG_WOLFF_TRIAL_SWEEPS sweeps of spins, the one with fewer ticks per flipped spin stays. */
+static void trial_add(invrg_wolff *w, invrg_wolff_growth way, uint64_t ticks, int64_t size) {
+  const int k = way == INVRG_WOLFF_GROW_ONE;
+  w->trial_ticks[k] += ticks;
+  w->trial_flips[k] += size;
+  const int64_t need = INVRG_WOLFF_TRIAL_SWEEPS * w->lx * w->ly;
+  if (w->trial_flips[0] < need || w->trial_flips[1] < need) return;
+  /* ticks[1] / flips[1] < ticks[0] / flips[0], in doubles: no overflow */
+  const bool one_faster = (double)w->trial_ticks[1] * (double)w->trial_flips[0] <
+                          (double)w->trial_ticks[0] * (double)w->trial_flips[1];
+  w->growth = one_faster ? INVRG_WOLFF_GROW_ONE : INVRG_WOLFF_GROW_FOUR;
+}
+
+/* One cluster (number w->clusters) and its counts, the way the tests force, the trial chose,
+ * or, while the trial runs, FOUR and ONE in turn and timed. */
+static int64_t next_cluster(invrg_wolff *w, const invrg_rng_stream *rs, uint32_t threshold) {
+  invrg_wolff_growth way = forced_growth != INVRG_WOLFF_GROW_AUTO
+                               ? forced_growth
+                               : (invrg_wolff_growth)w->growth;
+  if (way != INVRG_WOLFF_GROW_AUTO) return one_cluster(w, rs, w->clusters++, threshold, way);
+  way = w->clusters % 2 ? INVRG_WOLFF_GROW_ONE : INVRG_WOLFF_GROW_FOUR;
+  const uint64_t start = invrg_ticks();
+  const int64_t size = one_cluster(w, rs, w->clusters++, threshold, way);
+  trial_add(w, way, invrg_ticks() - start, size);
+  return size;
 }
 
 /* Runs @p n clusters, or if n < 0, clusters until w->flipped reaches @p flip_target. */
@@ -245,7 +289,7 @@ static void run_clusters(invrg_lattice *lat, const invrg_mc_chain *chain, int64_
   const uint32_t threshold = invrg_mc_bond_threshold(chain->K);
   spins_in(lat, w);
   for (int64_t c = 0; n >= 0 ? c < n : w->flipped < flip_target; c++) {
-    int64_t size = one_cluster(w, &rs, w->clusters++, threshold);
+    const int64_t size = next_cluster(w, &rs, threshold);
     w->flipped += size;
     counts->spins_flipped += size;
     counts->clusters += 1;

@@ -164,15 +164,16 @@ static void test_wolff(void) {
 
 static void test_swendsen_wang(void) { for_couplings(SW); }
 
-/* A chain's lattice after thermalisation and some sweeps, clusters grown as @p one_at_a_time
- * says; its counts at @p counts. */
-static int8_t *wolff_chain(int64_t lx, int64_t ly, bool one_at_a_time, invrg_mc_counts *counts) {
+/* A chain's lattice after thermalisation and some sweeps, clusters grown the way @p growth; its
+ * counts at @p counts, and at @p decided whether the workspace's growth is fixed after it. */
+static int8_t *wolff_chain(int64_t lx, int64_t ly, invrg_wolff_growth growth,
+                           invrg_mc_counts *counts, bool *decided) {
   invrg_lattice *lat = NULL;
   invrg_wolff *w = NULL;
   int8_t *out = malloc((size_t)(lx * ly));
   const invrg_mc_chain chain = {.K = 0.44, .seed = 77, .chain = (uint64_t)(lx * 1000 + ly)};
   *counts = (invrg_mc_counts){0};
-  invrg_wolff_test_one_at_a_time(one_at_a_time);
+  invrg_wolff_test_growth(growth);
   if (out == NULL || invrg_lattice_create_replicated(lx, ly, 1, &lat) ||
       invrg_wolff_create(lx, ly, &w))
     goto fail;
@@ -185,43 +186,58 @@ static int8_t *wolff_chain(int64_t lx, int64_t ly, bool one_at_a_time, invrg_mc_
   for (int64_t y = 0; y < ly; y++)
     for (int64_t x = 0; x < lx; x++)
       out[y * lx + x] = lat->data[invrg_lattice_index(lat, (int)x, (int)y)];
-  invrg_wolff_test_one_at_a_time(false);
+  *decided = invrg_wolff_growth_of(w) != INVRG_WOLFF_GROW_AUTO;
+  invrg_wolff_test_growth(INVRG_WOLFF_GROW_AUTO);
   invrg_wolff_destroy(&w);
   invrg_lattice_destroy(&lat);
   return out;
 fail:
   EXPECT(false, "Wolff chain %lld x %lld failed: %s", (long long)lx, (long long)ly,
          invrg_error_message());
-  invrg_wolff_test_one_at_a_time(false);
+  invrg_wolff_test_growth(INVRG_WOLFF_GROW_AUTO);
   invrg_wolff_destroy(&w);
   invrg_lattice_destroy(&lat);
   free(out);
   return NULL;
 }
 
-/* Clusters grown four tests at once (sides ≥ 3) are the clusters grown one test after another:
- * the same lattice and counts after thermalisation and 30 sweeps, power-of-two sides (masks)
- * and others (compares), square and not; sides below 3 always test one at a time. */
-static void test_wolff_four_at_once(void) {
+/* Clusters grown four tests at once, one after another with masked neighbours, and as runs grow
+ * them (a timed trial of both, then the faster) are the reference's clusters (one test after
+ * another, neighbours compared): the same lattice and counts after thermalisation and 30 sweeps,
+ * power-of-two sides (masks) and others (compares), square and not; sides below 3 always test
+ * one at a time. The runs' trial has decided by then (it needs 2 × 2 sweeps of flips). */
+static void test_wolff_growths(void) {
   const int64_t sizes[][2] = {{16, 16}, {64, 32}, {12, 20}, {3, 5}, {3, 3}, {2, 8}};
+  const invrg_wolff_growth ways[] = {INVRG_WOLFF_GROW_FOUR, INVRG_WOLFF_GROW_ONE,
+                                     INVRG_WOLFF_GROW_AUTO};
+  const char *names[] = {"four at once", "one at a time (masks)", "as runs grow them"};
   for (size_t k = 0; k < sizeof sizes / sizeof sizes[0]; k++) {
     const int64_t lx = sizes[k][0], ly = sizes[k][1];
-    invrg_mc_counts c1, c4;
-    int8_t *one = wolff_chain(lx, ly, true, &c1), *four = wolff_chain(lx, ly, false, &c4);
-    if (one != NULL && four != NULL)
-      CHECK(memcmp(one, four, (size_t)(lx * ly)) == 0 && c1.clusters == c4.clusters &&
-                c1.spins_flipped == c4.spins_flipped,
-            "%lld x %lld: the same lattice and counts (%lld clusters, %lld flips)",
-            (long long)lx, (long long)ly, (long long)c4.clusters, (long long)c4.spins_flipped);
-    free(one);
-    free(four);
+    invrg_mc_counts c_ref;
+    bool decided = false;
+    int8_t *ref = wolff_chain(lx, ly, INVRG_WOLFF_GROW_REFERENCE, &c_ref, &decided);
+    for (size_t v = 0; v < sizeof ways / sizeof ways[0]; v++) {
+      invrg_mc_counts c;
+      int8_t *got = wolff_chain(lx, ly, ways[v], &c, &decided);
+      if (ref != NULL && got != NULL)
+        CHECK(memcmp(ref, got, (size_t)(lx * ly)) == 0 && c_ref.clusters == c.clusters &&
+                  c_ref.spins_flipped == c.spins_flipped,
+              "%lld x %lld, %s: the reference's lattice and counts (%lld clusters, %lld flips)",
+              (long long)lx, (long long)ly, names[v], (long long)c.clusters,
+              (long long)c.spins_flipped);
+      if (ways[v] == INVRG_WOLFF_GROW_AUTO)
+        CHECK(decided, "%lld x %lld: the growth trial decided within the chain", (long long)lx,
+              (long long)ly);
+      free(got);
+    }
+    free(ref);
   }
 }
 
 static const mpi_test_case cases[] = {
     {"wolff", test_wolff, true},
     {"swendsen_wang", test_swendsen_wang, true},
-    {"wolff_four_at_once", test_wolff_four_at_once, true},
+    {"wolff_growths", test_wolff_growths, true},
 };
 
 int main(int argc, char **argv) { return MPI_TEST_MAIN(argc, argv, cases); }
