@@ -248,7 +248,8 @@ static int64_t one_cluster(invrg_wolff *w, const invrg_rng_stream *chain_stream,
   if (way == INVRG_WOLFF_GROW_REFERENCE || w->lx < 3 || w->ly < 3 ||
       (way == INVRG_WOLFF_GROW_ONE && !pow2))
     return (int64_t)grow_one_compared(w, g, &rs, threshold, seed, flipped);
-  if (way == INVRG_WOLFF_GROW_ONE) return (int64_t)grow_one_masked(w, g, &rs, threshold, seed, flipped);
+  if (way == INVRG_WOLFF_GROW_ONE)
+    return (int64_t)grow_one_masked(w, g, &rs, threshold, seed, flipped);
   return (int64_t)(pow2 ? grow_four_masked(w, g, &rs, threshold, seed, flipped)
                         : grow_four_compared(w, g, &rs, threshold, seed, flipped));
 }
