@@ -113,10 +113,10 @@ typedef struct {
  * How a cluster grows: every way tests the same bonds with the same numbers in the same order
  * (the same clusters). FOUR reads a site's four neighbours at once, ONE one after another; which
  * is faster depends on the CPU (Zen 4: one by about 1.2 times; a Xeon: four beat one after
- * another with compared neighbours by about 1.1), so
- * AUTO grows the first clusters of a workspace both ways in turn, timed, and keeps the faster
- * (INVRG_WOLFF_TRIAL_SWEEPS sweeps of flipped spins each). REFERENCE: one test after another with
- * compared (not masked) neighbours, what sides below 3 always use.
+ * another with compared neighbours by about 1.1), so AUTO grows the first clusters of a
+ * workspace both ways in turn, timed, and keeps the faster (after INVRG_WOLFF_TRIAL_SWEEPS
+ * sweeps of flipped spins each way). REFERENCE: one test after another with compared (not
+ * masked) neighbours, what sides below 3 always use.
  */
 typedef enum {
   INVRG_WOLFF_GROW_AUTO,
