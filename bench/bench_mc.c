@@ -69,10 +69,18 @@ int main(int argc, char **argv) {
   }
   double median = bench_median(rate, REPS), total = 0;
   MPI_Reduce(&median, &total, 1, MPI_DOUBLE, MPI_SUM, 0, MPI_COMM_WORLD);
-  if (rank == 0)
-    printf("%-6s L=%-5lld ranks=%d  %.3g %s per rank (median of %d), %.3g in all\n", argv[1],
+  if (rank == 0) {
+    printf("%-6s L=%-5lld ranks=%d  %.3g %s per rank (median of %d), %.3g in all", argv[1],
            (long long)L, size, total / size, wolff ? "flipped spins/s" : "spin updates/s", REPS,
-           wolff ? total : total);
+           total);
+    if (wolff) { /* the way the timed trial chose to grow clusters on this CPU (mc_update.h) */
+      const invrg_wolff_growth way = invrg_wolff_growth_of(w);
+      printf("; clusters grow %s", way == INVRG_WOLFF_GROW_ONE    ? "one test after another"
+                                   : way == INVRG_WOLFF_GROW_FOUR ? "four tests at once"
+                                                                  : "(trial undecided)");
+    }
+    printf("\n");
+  }
   invrg_wolff_destroy(&w);
   invrg_sw_destroy(&sw);
   invrg_lattice_destroy(&lat);
