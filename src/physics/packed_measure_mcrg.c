@@ -355,9 +355,10 @@ static uint64_t shift_word(uint64_t w, int64_t lx, int64_t ly, int dy, int dx, u
   return (w << d & all & ~low) | (w >> (lx - d) & low); /* x ← x − d, x < d from x + lx − d */
 }
 
-/* sums[a] of a whole lattice of at most 64 sites: a term is −1 where the XOR of its spins'
- * shifted words is 1. */
-static void word_sums(const invrg_operator *ops, int n, const invrg_packed *p, int64_t *sums) {
+/* minus[k] of term k of a whole lattice of at most 64 sites: its −1 values are where the XOR
+ * of its spins' shifted words is 1. */
+static void word_minus(const invrg_packed *p, const flat_term *terms, int n_terms,
+                       int64_t *minus) {
   uint64_t rows[64], w = 0, slot[SLOTS], low[SHIFTS] = {0};
   invrg_packed_natural_rows(p, 0, (int)p->ny, rows);
   for (int j = 0; j < p->ny; j++) w |= rows[j] << (p->lx * j);
@@ -368,15 +369,10 @@ static void word_sums(const invrg_operator *ops, int n, const invrg_packed *p, i
   for (int dy = 0; dy < ABOVE; dy++)
     for (int dx = 0; dx < SHIFTS; dx++)
       slot[dy * SHIFTS + dx] = shift_word(w, p->lx, p->ly, dy, dx, low[dx]);
-  const int64_t sites = p->lx * p->ly;
-  for (int a = 0; a < n; a++) {
-    sums[a] = 0;
-    for (int t = 0; t < ops[a].n_terms; t++) {
-      uint64_t x = 0;
-      for (int q = 0; q < ops[a].n_spins[t]; q++)
-        x ^= slot[ops[a].spin[t][q].dy * SHIFTS + ops[a].spin[t][q].dx];
-      sums[a] += sites - 2 * pm_popcount(x, false);
-    }
+  for (int k = 0; k < n_terms; k++) {
+    uint64_t x = 0;
+    for (int q = 0; q < terms[k].n_spins; q++) x ^= slot[terms[k].slot[q]];
+    minus[k] = pm_popcount(x, false);
   }
 }
 
@@ -412,10 +408,6 @@ static size_t count_terms(const invrg_operator *ops, int n) {
 static invrg_err evaluate(const invrg_operator *ops, int n, const flat_term *flat,
                           size_t n_terms, const invrg_packed *p, int64_t *sums) {
   invrg_err err = INVRG_SUCCESS;
-  if (fits_word(p)) {
-    word_sums(ops, n, p, sums);
-    return err;
-  }
   const int words = invrg_packed_natural_words(p);
   const int fit = BLOCK_WORDS / words > 1 ? BLOCK_WORDS / words : 1; /* rows of a block */
   const int block = fit < p->ny ? fit : p->ny;
@@ -444,6 +436,11 @@ static invrg_err evaluate(const invrg_operator *ops, int n, const flat_term *fla
     s.terms = terms;
   } else {
     s.terms = flat, s.n_terms = (int)n_terms;
+  }
+  if (fits_word(p)) { /* the small levels of a dream: one word, no window */
+    word_minus(p, s.terms, s.n_terms, s.minus);
+    INVRG_CALL(finish_sums(p, ops, n, s.minus, local, sums));
+    goto cleanup;
   }
   INVRG_CALL(row_from_above(p, send, send + words));
   switch (level) {
