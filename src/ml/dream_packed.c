@@ -42,7 +42,7 @@ static invrg_err planes_create(const invrg_model *m, invrg_dream_packed_work *w)
     invrg_dream_sym3_thresholds12(m, T12);
     INVRG_CALL(invrg_planes_kernel_sym3(T12, &w->kernel));
   } else {
-    INVRG_CALL(invrg_planes_kernel_table(&w->step->table, &w->kernel));
+    INVRG_CALL(invrg_planes_kernel_table(&w->step->table, w->max_lc, &w->kernel));
   }
   INVRG_CALL(invrg_dream_planes_work_create(w->max_lc, w->kernel.margin, &w->planes));
 cleanup:

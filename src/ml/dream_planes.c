@@ -296,6 +296,8 @@ static void piece_fill(invrg_dream_planes_work *w, const invrg_planes_kernel *k,
     for (int q = 0; q < inputs; q++) memcpy(pc->in[q] + 2 * at, src[q] + i0, (size_t)n * 8);
   memcpy(pc->valid + 2 * at, w->row_valid + 2 * i0, 2 * (size_t)n * sizeof *pc->valid);
   memset(pc->child + at, ab, (size_t)n);
+  for (int q = 0; q < n; q++)
+    pc->parent_row[at + q] = (int32_t)((fine->y0 + j) >> 1), pc->row_word[at + q] = (int32_t)(i0 + q);
   pc->n = at + n;
 }
 
@@ -350,6 +352,7 @@ static void one_word_rows(invrg_dream_planes_work *w, const invrg_planes_kernel 
       const int b = (int)((fine->y0 + j) & 1);
       pc->valid[2 * (i0 + j)] = valid0, pc->valid[2 * (i0 + j) + 1] = valid1;
       pc->child[i0 + j] = (uint8_t)(2 * b + (col ^ b));
+      pc->parent_row[i0 + j] = (int32_t)((fine->y0 + j) >> 1), pc->row_word[i0 + j] = 0;
     }
   }
   if (one_piece)
@@ -381,6 +384,7 @@ void invrg_dream_planes_step(invrg_dream_planes_work *w, const invrg_rng_stream 
     word_base[col] = ((uint64_t)col * (uint64_t)fine->ly + (uint64_t)fine->y0) * (uint64_t)W;
     out[col] = invrg_packed_row(fine, col, 0);
     w->pc[col].n = 0, w->pc[col].f0 = 0;
+    w->pc[col].lc = c->lc, w->pc[col].row_words = W;
   }
   if (W == 1 && fine->ny <= PIECE) {
     const bool one_piece =

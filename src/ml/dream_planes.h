@@ -32,8 +32,12 @@ typedef struct {
   uint32_t in[INVRG_PLANES_INPUTS][2 * INVRG_PLANES_PIECE];
   uint32_t valid[2 * INVRG_PLANES_PIECE]; /* the sites of the row (not its padding) */
   uint8_t child[INVRG_PLANES_PIECE];      /* 2α + β of each word's sites (fine (2Y+α, 2X+β)) */
+  int32_t parent_row[INVRG_PLANES_PIECE]; /* Y of each word's parents, 0 … lc − 1 */
+  int32_t row_word[INVRG_PLANES_PIECE];   /* its place in the colour row: sites X = 64·that … */
   int n;                                  /* words filled */
   int64_t f0;                             /* the colour's flat word index of the first */
+  int64_t lc;                             /* the step's coarse side */
+  int64_t row_words;                      /* words of a colour row */
 } invrg_planes_piece;
 
 typedef struct invrg_planes_kernel invrg_planes_kernel;
@@ -64,8 +68,10 @@ struct invrg_planes_kernel {
 /* The kernel of sym3's 12 thresholds (dream_planes_sym3.c). */
 invrg_err invrg_planes_kernel_sym3(const uint32_t T12[12], invrg_planes_kernel *k);
 
-/* The kernel of window table @p t (dream_planes_table.c), which must outlive it. */
-invrg_err invrg_planes_kernel_table(const window_table *t, invrg_planes_kernel *k);
+/* The kernel of window table @p t (dream_planes_table.c), which must outlive it, for coarse
+ * lattices of side up to @p max_lc (beyond, its vertex cache hits less: the same bits). */
+invrg_err invrg_planes_kernel_table(const window_table *t, int64_t max_lc,
+                                    invrg_planes_kernel *k);
 
 void invrg_planes_kernel_destroy(invrg_planes_kernel *k);
 

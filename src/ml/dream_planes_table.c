@@ -162,20 +162,50 @@ static bool cpu_has_vbmi(void) {
 #endif
 }
 
-invrg_err invrg_planes_kernel_table(const window_table *t, invrg_planes_kernel *k) {
+/* Elements of the vertex cache for colour rows of up to @p max_lc sites: a piece's rows (with
+ * their colour twin, drawn next, about half as many vertex rows) and some. */
+static size_t cache_len(int64_t max_lc) {
+  const size_t W = (size_t)((max_lc + 63) / 64);
+  return 64 * ((size_t)INVRG_PLANES_PIECE + 4 * (W + 1));
+}
+
+/* Bytes before @p offset rounded up to a multiple of 64. */
+static size_t aligned(size_t offset) { return (offset + 63) & ~(size_t)63; }
+
+invrg_err invrg_planes_kernel_table(const window_table *t, int64_t max_lc,
+                                    invrg_planes_kernel *k) {
   invrg_err err = INVRG_SUCCESS;
   memset(k, 0, sizeof *k);
   INVRG_CHECK(t->T != NULL && t->bits <= INVRG_PLANES_INPUTS, INVRG_ERR_RUNTIME,
               "random bit planes need a window table of at most %d spins",
               INVRG_PLANES_INPUTS);
   const size_t size = (size_t)1 << t->bits, stride = size > 512 ? size : 512;
-  table_bits *tb = calloc(1, sizeof *tb + 4 * stride + 3);
-  INVRG_CHECK_ALLOC(tb);
+  const size_t len = cache_len(max_lc);
+  const size_t at_entry = aligned(sizeof(table_bits) + 4 * stride + 3),
+               at_cache = aligned(at_entry + 4 * size), at_pattern = aligned(at_cache + 4 * len);
+  char *block = aligned_alloc(64, aligned(at_pattern + 2 * len));
+  INVRG_CHECK_ALLOC(block);
+  table_bits *tb = (table_bits *)(void *)block;
+  memset(tb, 0, sizeof *tb);
   tb->bits = t->bits, tb->mask = (uint32_t)size - 1, tb->stride = stride, tb->T = t->T;
   tb->vbmi = t->bits <= 9 && cpu_has_vbmi();
-  for (size_t ab = 0; ab < 4; ab++)
+  tb->entry = (uint32_t *)(void *)(block + at_entry);
+  tb->cache = (vertex_cache){(uint16_t *)(void *)(block + at_pattern),
+                             (uint32_t *)(void *)(block + at_cache), len};
+  memset(tb->top + 4 * stride, 0, 3);
+  for (size_t ab = 0; ab < 4; ab++) {
+    memset(tb->top + ab * stride + size, 0, stride - size);
     for (size_t D = 0; D < size; D++)
       tb->top[ab * stride + D] = (uint8_t)(t->T[ab << t->bits | (D ^ tb->mask)] >> 24);
+    tb->drow[ab] = (int8_t)(t->lo[ab >> 1] - t->lo[0]);
+    tb->dcol[ab] = (int8_t)(t->lo[ab & 1] - t->lo[0]);
+  }
+  for (size_t D = 0; D < size; D++)
+    tb->entry[D] = (uint32_t)tb->top[D] | (uint32_t)tb->top[stride + D] << 8 |
+                   (uint32_t)tb->top[2 * stride + D] << 16 |
+                   (uint32_t)tb->top[3 * stride + D] << 24;
+  memset(tb->cache.pattern, 0, 2 * len); /* pattern 0 and its entry: a valid start */
+  for (size_t e = 0; e < len; e++) tb->cache.entry[e] = tb->entry[0];
   k->data = tb;
   k->inputs = t->bits, k->margin = t->margin;
   k->first = table_first, k->more = table_more;

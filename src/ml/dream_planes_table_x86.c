@@ -2,8 +2,9 @@
  * The x86 vector kernels of the window-table planes (dream_planes_table.h): per word of 64
  * sites, the window pattern of every site put together from the input planes (masked byte
  * adds with AVX-512, bytes of bits compared with AVX2), the top bytes of the thresholds looked
- * up (gathers; VBMI byte permutes for windows of at most 9 spins) and compared with the random
- * planes: the same bits as the portable kernel.
+ * up (AVX2 gathers; AVX-512 gathers shared through the vertex cache; VBMI byte permutes for
+ * windows of at most 9 spins) and compared with the random planes: the same bits as the
+ * portable kernel.
  */
 #include "core/simd_x86.h"
 #include "ml/dream_planes_table.h"
@@ -95,32 +96,60 @@ INVRG_TARGET_AVX2 void invrg_planes_table_first_avx2(const table_bits *tb,
     word_store(und, i, v_ & _cvtmask64_u64(_mm512_cmpeq_epi8_mask(r_, (t))));                  \
   } while (0)
 
-/* Sites 16q … 16q + 15: their top bytes gathered by the patterns lo | hi << 8. */
-#define GATHER_QUARTER(q)                                                                     \
-  _mm512_cvtepi32_epi8(_mm512_i32gather_epi32(                                                \
-      _mm512_or_si512(_mm512_cvtepu8_epi32(_mm512_extracti32x4_epi32(lo, q)),                 \
-                      _mm512_slli_epi32(_mm512_cvtepu8_epi32(_mm512_extracti32x4_epi32(hi, q)), \
-                                        8)),                                                  \
-      top, 1))
+/* The patterns of 32 sites as 16-bit lanes: pattern bytes lo (bits 0–7) and hi (8–15). */
+#define PATTERNS16(lo, hi, half)                                                               \
+  _mm512_or_si512(_mm512_cvtepu8_epi16(_mm512_extracti64x4_epi64((lo), (half))),               \
+                  _mm512_slli_epi16(_mm512_cvtepu8_epi16(_mm512_extracti64x4_epi64((hi), (half))), \
+                                    8))
 
-/* Any window: the pattern bytes (bits 0–7 and 8–15), the top bytes by four gathers. */
+/* Any window, through the vertex cache (dream_planes_table.h): the word's 64 patterns against
+ * those kept where its vertices would be; a quarter of 16 sites that differs anywhere gathers
+ * its entries (and keeps them with its patterns), the others are read; byte ab of an entry is
+ * the top byte of child ab. */
 INVRG_TARGET_AVX512 void invrg_planes_table_first_avx512(const table_bits *tb,
                                                          const invrg_planes_piece *pc,
                                                          int words, invrg_planes_rnd rnd,
                                                          uint32_t *up, uint32_t *und) {
   const int low = tb->bits < 8 ? tb->bits : 8;
+  /* at least 4 slots: the kernel's cache is sized for the work's largest rows */
+  const size_t row_len = 64 * ((size_t)pc->row_words + 1), slots = tb->cache.len / row_len;
   for (int i = 0; i < words; i++) {
-    const uint8_t *top = tb->top + pc->child[i] * tb->stride;
+    const int ab = pc->child[i];
+    int64_t V = pc->parent_row[i] + tb->drow[ab];
+    if (V >= pc->lc) V -= pc->lc;
+    const size_t e0 = (size_t)(V % (int64_t)slots) * row_len + 64 * (size_t)pc->row_word[i] +
+                      (size_t)tb->dcol[ab];
+    uint16_t *kept = tb->cache.pattern + e0;
+    uint32_t *entry = tb->cache.entry + e0;
     __m512i lo, hi;
     PATTERN_BYTES(lo, 0, low);
     PATTERN_BYTES(hi, 8, tb->bits);
-    __m512i t = _mm512_castsi128_si512(GATHER_QUARTER(0));
-    t = _mm512_inserti32x4(t, GATHER_QUARTER(1), 1);
-    t = _mm512_inserti32x4(t, GATHER_QUARTER(2), 2);
-    t = _mm512_inserti32x4(t, GATHER_QUARTER(3), 3);
+    const __m512i p[2] = {PATTERNS16(lo, hi, 0), PATTERNS16(lo, hi, 1)};
+    const uint64_t same =
+        (uint64_t)_mm512_cmpeq_epi16_mask(p[0], _mm512_loadu_si512(kept)) |
+        (uint64_t)_mm512_cmpeq_epi16_mask(p[1], _mm512_loadu_si512(kept + 32)) << 32;
+    if (same != ~UINT64_C(0)) {
+      _mm512_storeu_si512(kept, p[0]);
+      _mm512_storeu_si512(kept + 32, p[1]);
+    }
+    const __m512i shift = _mm512_set1_epi32(8 * ab);
+    __m512i t = _mm512_setzero_si512();
+    for (int q = 0; q < 4; q++) {
+      __m512i e;
+      if ((same >> (16 * q) & 0xffff) == 0xffff) {
+        e = _mm512_loadu_si512(entry + 16 * q);
+      } else {
+        const __m512i idx =
+            _mm512_cvtepu16_epi32(_mm512_extracti64x4_epi64(p[q >> 1], q & 1));
+        e = _mm512_i32gather_epi32(idx, tb->entry, 4);
+        _mm512_storeu_si512(entry + 16 * q, e);
+      }
+      t = _mm512_inserti32x4(t, _mm512_cvtepi32_epi8(_mm512_srlv_epi32(e, shift)), q);
+    }
     COMPARE_TOP_BYTES(t);
   }
 }
+#undef PATTERNS16
 
 /* Windows of at most 9 spins with VBMI: a child's 512 top bytes are 8 registers; bits 0–6 of
  * the pattern pick a byte of a pair of them (vpermi2b), bits 7 and 8 the pair (blends). */
@@ -152,7 +181,6 @@ TARGET_VBMI void invrg_planes_table_first_vbmi(const table_bits *tb,
     COMPARE_TOP_BYTES(t);
   }
 }
-#undef GATHER_QUARTER
 #undef COMPARE_TOP_BYTES
 #undef PATTERN_BYTES
 
