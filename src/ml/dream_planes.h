@@ -75,8 +75,10 @@ invrg_err invrg_planes_kernel_table(const window_table *t, int64_t max_lc,
 
 void invrg_planes_kernel_destroy(invrg_planes_kernel *k);
 
-/* Tests: AVX-512 table kernels gather even where VBMI's byte permutes would do (@p off). */
-void invrg_planes_table_no_vbmi(bool off);
+/* Tests: AVX-512 table kernels with less than the CPU has: gathers even where VBMI's byte
+ * permutes would do (@p gathers), patterns by masked byte adds even where GFNI would transpose
+ * them (@p masked_adds). */
+void invrg_planes_table_limit(bool gathers, bool masked_adds);
 
 /* One comparison plane: r the random bits, tb the threshold's bits (scalars or vectors). */
 #define INVRG_PLANES_COMPARE(a, u, r, tb) \

@@ -17,9 +17,11 @@
 
 enum { PIECE = INVRG_PLANES_PIECE, FIRST = INVRG_PLANES_FIRST };
 
-static bool no_vbmi; /* tests: the gathers even where VBMI would do */
+static bool only_gathers, only_masked_adds; /* tests: less than the CPU could do */
 
-void invrg_planes_table_no_vbmi(bool off) { no_vbmi = off; }
+void invrg_planes_table_limit(bool gathers, bool masked_adds) {
+  only_gathers = gathers, only_masked_adds = masked_adds;
+}
 
 /* ------------------------------------------------------------------ portable */
 
@@ -90,8 +92,12 @@ static void table_first(const invrg_planes_kernel *k, const invrg_planes_piece *
   const table_bits *tb = k->data;
   const int words = halves / 2;
 #if INVRG_SIMD_X86
-  if (level == INVRG_SIMD_AVX512 && tb->vbmi && !no_vbmi) {
+  if (level == INVRG_SIMD_AVX512 && tb->vbmi && !only_gathers) {
     invrg_planes_table_first_vbmi(tb, pc, words, rnd, up, und);
+    return;
+  }
+  if (level == INVRG_SIMD_AVX512 && tb->gfni && !only_masked_adds) {
+    invrg_planes_table_first_gfni(tb, pc, words, rnd, up, und);
     return;
   }
   if (level == INVRG_SIMD_AVX512) {
@@ -119,25 +125,43 @@ static inline int lowest_bit(uint32_t x) {
 }
 
 /* Planes j0 … j0 + 3 of waiting half-words: each undecided site (about one a half-word) reads
- * its whole threshold. */
+ * its whole threshold. The table of 4 × 4 windows is 1 MiB, so those reads mostly miss the
+ * cache: a block of half-words first finds where its sites' thresholds are and asks for them
+ * all (prefetch), then reads them, the misses overlapped. */
 static inline __attribute__((always_inline)) void more_body(
     const table_bits *tb, int bits, const invrg_planes_piece *pc, const int *half, int n, int j0,
     const uint32_t (*extra)[2 * PIECE], uint32_t *up, uint32_t *und) {
-  for (int q = 0; q < n; q++) {
-    const int t = half[q];
-    const uint32_t *T = tb->T + ((size_t)pc->child[t / 2] << bits);
-    uint32_t a = up[t], u = und[t], planes[INVRG_PLANES_ROUND] = {0};
-    for (uint32_t left = u; left != 0; left &= left - 1) {
-      const int s = lowest_bit(left);
-      uint32_t D = 0;
-      for (int b = 0; b < bits; b++) D |= (pc->in[b][t] >> s & 1) << b;
-      const uint32_t thr = T[D ^ tb->mask];
-      for (int j = 0; j < INVRG_PLANES_ROUND; j++) planes[j] |= (thr >> (31 - j0 - j) & 1) << s;
+  enum { BLOCK = 16 };
+  for (int q0 = 0; q0 < n; q0 += BLOCK) {
+    const int q1 = n - q0 < BLOCK ? n : q0 + BLOCK;
+    uint32_t at[BLOCK * 32]; /* T index of each undecided site, in order */
+    int m = 0;
+    for (int q = q0; q < q1; q++) {
+      const int t = half[q];
+      const uint32_t T0 = (uint32_t)pc->child[t / 2] << bits;
+      for (uint32_t left = und[t]; left != 0; left &= left - 1) {
+        const int s = lowest_bit(left);
+        uint32_t D = 0;
+        for (int b = 0; b < bits; b++) D |= (pc->in[b][t] >> s & 1) << b;
+        at[m] = T0 | (D ^ tb->mask);
+        __builtin_prefetch(tb->T + at[m]);
+        m++;
+      }
     }
-    for (int j = 0; j < INVRG_PLANES_ROUND; j++)
-      INVRG_PLANES_COMPARE(a, u, extra[j][q], planes[j]);
-    up[t] = a;
-    und[t] = u;
+    m = 0;
+    for (int q = q0; q < q1; q++) {
+      const int t = half[q];
+      uint32_t a = up[t], u = und[t], planes[INVRG_PLANES_ROUND] = {0};
+      for (uint32_t left = u; left != 0; left &= left - 1) {
+        const int s = lowest_bit(left);
+        const uint32_t thr = tb->T[at[m++]];
+        for (int j = 0; j < INVRG_PLANES_ROUND; j++) planes[j] |= (thr >> (31 - j0 - j) & 1) << s;
+      }
+      for (int j = 0; j < INVRG_PLANES_ROUND; j++)
+        INVRG_PLANES_COMPARE(a, u, extra[j][q], planes[j]);
+      up[t] = a;
+      und[t] = u;
+    }
   }
 }
 
@@ -153,10 +177,11 @@ static void table_more(const invrg_planes_kernel *k, const invrg_planes_piece *p
     more_body(tb, tb->bits, pc, half, n, j0, extra, up, und);
 }
 
-static bool cpu_has_vbmi(void) {
+/* AVX-512 VBMI and GFNI (Ice Lake, Zen 4 and later): byte permutes and bit transposes. */
+static bool cpu_has_vbmi_gfni(void) {
 #if INVRG_SIMD_X86
   __builtin_cpu_init();
-  return __builtin_cpu_supports("avx512vbmi");
+  return __builtin_cpu_supports("avx512vbmi") && __builtin_cpu_supports("gfni");
 #else
   return false;
 #endif
@@ -188,7 +213,8 @@ invrg_err invrg_planes_kernel_table(const window_table *t, int64_t max_lc,
   table_bits *tb = (table_bits *)(void *)block;
   memset(tb, 0, sizeof *tb);
   tb->bits = t->bits, tb->mask = (uint32_t)size - 1, tb->stride = stride, tb->T = t->T;
-  tb->vbmi = t->bits <= 9 && cpu_has_vbmi();
+  tb->gfni = cpu_has_vbmi_gfni();
+  tb->vbmi = t->bits <= 9 && tb->gfni;
   tb->entry = (uint32_t *)(void *)(block + at_entry);
   tb->cache = (vertex_cache){(uint16_t *)(void *)(block + at_pattern),
                              (uint32_t *)(void *)(block + at_cache), len};

@@ -31,7 +31,8 @@ typedef struct {
   int bits;          /* n²: window spins, input planes */
   uint32_t mask;     /* 2^bits − 1 */
   size_t stride;     /* of top: 2^bits, at least 512 (a child's table is then 8 zmm) */
-  bool vbmi;         /* bits ≤ 9 on a CPU with AVX-512 VBMI: byte permutes, not gathers */
+  bool vbmi;         /* bits ≤ 9 on a CPU with AVX-512 VBMI and GFNI: byte permutes, not gathers */
+  bool gfni;         /* the CPU has AVX-512 VBMI and GFNI: patterns by bit transposes */
   const uint32_t *T; /* the window table: T[ab << bits | pattern] */
   int8_t drow[4], dcol[4]; /* child ab's vertex: (X + dcol[ab], Y + drow[ab]) */
   uint32_t *entry;   /* entry[D]: byte ab = top[ab·stride + D], the four children's top bytes */
@@ -57,13 +58,17 @@ static inline void word_store(uint32_t *halves, int i, uint64_t x) {
 /*
  * Planes 0 … 7 of words [0, words) of a piece (dream_planes.h's first()): up and undecided
  * sites from the top bytes of the thresholds of the sites' window patterns. AVX2 and AVX-512
- * gathers for any window; VBMI byte permutes for windows of at most 9 spins (tb->vbmi).
+ * gathers for any window (the patterns by masked byte adds, or by GFNI bit transposes where
+ * the CPU has AVX-512 VBMI and GFNI, tb->gfni); VBMI byte permutes for windows of at most 9
+ * spins (tb->vbmi).
  */
 void invrg_planes_table_first_avx2(const table_bits *tb, const invrg_planes_piece *pc,
                                    int words, invrg_planes_rnd rnd, uint32_t *up, uint32_t *und);
 void invrg_planes_table_first_avx512(const table_bits *tb, const invrg_planes_piece *pc,
                                      int words, invrg_planes_rnd rnd, uint32_t *up,
                                      uint32_t *und);
+void invrg_planes_table_first_gfni(const table_bits *tb, const invrg_planes_piece *pc,
+                                   int words, invrg_planes_rnd rnd, uint32_t *up, uint32_t *und);
 void invrg_planes_table_first_vbmi(const table_bits *tb, const invrg_planes_piece *pc,
                                    int words, invrg_planes_rnd rnd, uint32_t *up, uint32_t *und);
 #endif

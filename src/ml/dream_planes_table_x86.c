@@ -69,32 +69,86 @@ INVRG_TARGET_AVX2 void invrg_planes_table_first_avx2(const table_bits *tb,
 
 /* ------------------------------------------------------------------ AVX-512 */
 
-#define TARGET_VBMI \
-  __attribute__((target("avx2,avx512f,avx512bw,avx512vl,avx512vbmi,bmi2,popcnt")))
+#define TARGET_GFNI \
+  __attribute__((target("avx2,avx512f,avx512bw,avx512vl,avx512vbmi,gfni,bmi2,popcnt")))
 
-/* Byte k of the result: Σ 2^(b − from) over the planes b ∈ [from, to) with bit k set (masked
- * adds: the bits are distinct, so adding is OR-ing). */
-#define PATTERN_BYTES(out, from, to)                                                     \
-  do {                                                                                   \
-    (out) = _mm512_setzero_si512();                                                      \
-    for (int b_ = (from); b_ < (to); b_++)                                               \
-      (out) = _mm512_mask_add_epi8((out), _cvtu64_mask64(word_of(pc->in[b_], i)), (out), \
-                                   _mm512_set1_epi8((char)(1 << (b_ - (from)))));        \
-  } while (0)
+/*
+ * The bytes of up to eight planes for words i … i + 7: byte s of out[w] = Σ_b (bit s of word
+ * i + w of plane[b]) << b, a missing plane (NULL) contributing 0. Two ways to the same bytes:
+ * masked byte adds (the bits are distinct, so adding is OR-ing), one plane and word at a time;
+ * or with GFNI, the 8 × 8 words transposed as 64-bit lanes (unpacks, lane shuffles, a byte
+ * permute that also orders each 8 × 8 bit block), each block transposed by one affine
+ * transform: byte j of the result takes bit i from row 7 − i of the block.
+ */
+INVRG_TARGET_AVX512 static inline __attribute__((always_inline)) void bytes8_masked(
+    const uint32_t *const plane[8], int i, __m512i out[8]) {
+  for (int w = 0; w < 8; w++) {
+    __m512i x = _mm512_setzero_si512();
+    for (int b = 0; b < 8; b++)
+      if (plane[b] != NULL)
+        x = _mm512_mask_add_epi8(x, _cvtu64_mask64(word_of(plane[b], i + w)), x,
+                                 _mm512_set1_epi8((char)(1 << b)));
+    out[w] = x;
+  }
+}
 
-/* The first eight planes of a word at once: its random planes 0 … 7 are the top bytes R of the
- * u of its 64 sites (masked adds again), and the bit-serial comparison of R with the threshold's
- * top byte t from the most significant bit leaves a site up iff R < t, undecided iff R = t. */
-#define COMPARE_TOP_BYTES(t)                                                                   \
-  do {                                                                                         \
-    __m512i r_ = _mm512_setzero_si512();                                                       \
-    for (int j_ = 0; j_ < FIRST; j_++)                                                         \
-      r_ = _mm512_mask_add_epi8(r_, _cvtu64_mask64(word_of(rnd[j_ / 4][j_ % 4], i)), r_,       \
-                                _mm512_set1_epi8((char)(0x80 >> j_)));                         \
-    const uint64_t v_ = word_of(pc->valid, i);                                                 \
-    word_store(up, i, v_ & _cvtmask64_u64(_mm512_cmplt_epu8_mask(r_, (t))));                   \
-    word_store(und, i, v_ & _cvtmask64_u64(_mm512_cmpeq_epi8_mask(r_, (t))));                  \
-  } while (0)
+/* Byte 8k + 7 − p of block z: byte k of plane p; planes 0–3 from the first source, 4–7 from
+ * the second, pair p / 2 mod 2 in lanes 2·(that) + @p half, plane p mod 2 in qword p mod 2. */
+TARGET_GFNI static inline __m512i block_order(int half) {
+  uint8_t ix[64];
+  for (int k = 0; k < 8; k++)
+    for (int p = 0; p < 8; p++) {
+      const int q = p & 3;
+      ix[8 * k + 7 - p] = (uint8_t)((p >= 4 ? 64 : 0) + 16 * (2 * (q >> 1) + half) + 8 * (q & 1) + k);
+    }
+  return _mm512_loadu_si512(ix);
+}
+
+TARGET_GFNI static inline __attribute__((always_inline)) void bytes8_gfni(
+    const uint32_t *const plane[8], int i, __m512i out[8]) {
+  __m512i P[8], a[8], b[8];
+  for (int k = 0; k < 8; k++)
+    P[k] = plane[k] != NULL ? _mm512_loadu_si512(plane[k] + 2 * i) : _mm512_setzero_si512();
+  for (int k = 0; k < 4; k++) { /* pair k of words 2L (a[k]) and 2L + 1 (a[4 + k]), lane L */
+    a[k] = _mm512_unpacklo_epi64(P[2 * k], P[2 * k + 1]);
+    a[4 + k] = _mm512_unpackhi_epi64(P[2 * k], P[2 * k + 1]);
+  }
+  for (int h = 0; h < 2; h++) /* b[4h + 2c + d]: pairs 2c, 2c + 1 of words h + 2d, h + 2d + 4 */
+    for (int c = 0; c < 2; c++) {
+      b[4 * h + 2 * c] = _mm512_shuffle_i64x2(a[4 * h + 2 * c], a[4 * h + 2 * c + 1],
+                                              _MM_SHUFFLE(2, 0, 2, 0));
+      b[4 * h + 2 * c + 1] = _mm512_shuffle_i64x2(a[4 * h + 2 * c], a[4 * h + 2 * c + 1],
+                                                  _MM_SHUFFLE(3, 1, 3, 1));
+    }
+  const __m512i order[2] = {block_order(0), block_order(1)};
+  const __m512i unit = _mm512_set1_epi64((long long)0x8040201008040201ULL);
+  for (int w = 0; w < 8; w++) {
+    const int h = w & 1, d = (w >> 1) & 1, half = w >> 2;
+    const __m512i z = _mm512_permutex2var_epi8(b[4 * h + d], order[half], b[4 * h + 2 + d]);
+    out[w] = _mm512_gf2p8affine_epi64_epi8(unit, z, 0);
+  }
+}
+
+/* Planes [from, to) of the piece's inputs as bytes8's plane list. */
+static inline void input_planes(const invrg_planes_piece *pc, int from, int to,
+                                const uint32_t *plane[8]) {
+  for (int b = 0; b < 8; b++) plane[b] = from + b < to ? pc->in[from + b] : NULL;
+}
+
+/* The random planes 0 … 7 as the top byte R of each site's u: plane j is bit 7 − j. */
+static inline void random_planes(invrg_planes_rnd rnd, const uint32_t *plane[8]) {
+  for (int b = 0; b < 8; b++) plane[b] = rnd[(7 - b) / 4][(7 - b) % 4];
+}
+
+/* Planes 0 … 7 of word i decided at once: the bit-serial comparison of the u's top byte R
+ * with the threshold's top byte t from the most significant bit leaves a site up iff R < t,
+ * undecided iff R = t. */
+INVRG_TARGET_AVX512 static inline __attribute__((always_inline)) void compare_top_bytes(
+    const invrg_planes_piece *pc, int i, __m512i R, __m512i t, uint32_t *up, uint32_t *und) {
+  const uint64_t v = word_of(pc->valid, i);
+  word_store(up, i, v & _cvtmask64_u64(_mm512_cmplt_epu8_mask(R, t)));
+  word_store(und, i, v & _cvtmask64_u64(_mm512_cmpeq_epi8_mask(R, t)));
+}
 
 /* The patterns of 32 sites as 16-bit lanes: pattern bytes lo (bits 0–7) and hi (8–15). */
 #define PATTERNS16(lo, hi, half)                                                               \
@@ -102,86 +156,106 @@ INVRG_TARGET_AVX2 void invrg_planes_table_first_avx2(const table_bits *tb,
                   _mm512_slli_epi16(_mm512_cvtepu8_epi16(_mm512_extracti64x4_epi64((hi), (half))), \
                                     8))
 
-/* Any window, through the vertex cache (dream_planes_table.h): the word's 64 patterns against
- * those kept where its vertices would be; a quarter of 16 sites that differs anywhere gathers
- * its entries (and keeps them with its patterns), the others are read; byte ab of an entry is
- * the top byte of child ab. */
-INVRG_TARGET_AVX512 void invrg_planes_table_first_avx512(const table_bits *tb,
-                                                         const invrg_planes_piece *pc,
-                                                         int words, invrg_planes_rnd rnd,
-                                                         uint32_t *up, uint32_t *und) {
-  const int low = tb->bits < 8 ? tb->bits : 8;
-  /* at least 4 slots: the kernel's cache is sized for the work's largest rows */
-  const size_t row_len = 64 * ((size_t)pc->row_words + 1), slots = tb->cache.len / row_len;
-  for (int i = 0; i < words; i++) {
-    const int ab = pc->child[i];
-    int64_t V = pc->parent_row[i] + tb->drow[ab];
-    if (V >= pc->lc) V -= pc->lc;
-    const size_t e0 = (size_t)(V % (int64_t)slots) * row_len + 64 * (size_t)pc->row_word[i] +
-                      (size_t)tb->dcol[ab];
-    uint16_t *kept = tb->cache.pattern + e0;
-    uint32_t *entry = tb->cache.entry + e0;
-    __m512i lo, hi;
-    PATTERN_BYTES(lo, 0, low);
-    PATTERN_BYTES(hi, 8, tb->bits);
-    const __m512i p[2] = {PATTERNS16(lo, hi, 0), PATTERNS16(lo, hi, 1)};
-    const uint64_t same =
-        (uint64_t)_mm512_cmpeq_epi16_mask(p[0], _mm512_loadu_si512(kept)) |
-        (uint64_t)_mm512_cmpeq_epi16_mask(p[1], _mm512_loadu_si512(kept + 32)) << 32;
-    if (same != ~UINT64_C(0)) {
-      _mm512_storeu_si512(kept, p[0]);
-      _mm512_storeu_si512(kept + 32, p[1]);
-    }
-    const __m512i shift = _mm512_set1_epi32(8 * ab);
-    __m512i t = _mm512_setzero_si512();
-    for (int q = 0; q < 4; q++) {
-      __m512i e;
-      if ((same >> (16 * q) & 0xffff) == 0xffff) {
-        e = _mm512_loadu_si512(entry + 16 * q);
-      } else {
-        const __m512i idx =
-            _mm512_cvtepu16_epi32(_mm512_extracti64x4_epi64(p[q >> 1], q & 1));
-        e = _mm512_i32gather_epi32(idx, tb->entry, 4);
-        _mm512_storeu_si512(entry + 16 * q, e);
-      }
-      t = _mm512_inserti32x4(t, _mm512_cvtepi32_epi8(_mm512_srlv_epi32(e, shift)), q);
-    }
-    COMPARE_TOP_BYTES(t);
+/* The top bytes of word i's sites, whose patterns have bytes lo and hi, through the vertex
+ * cache (dream_planes_table.h): the word's 64 patterns against those kept where its vertices
+ * would be; a quarter of 16 sites that differs anywhere gathers its entries (and keeps them
+ * with its patterns), the others are read; byte ab of an entry is the top byte of child ab. */
+INVRG_TARGET_AVX512 static inline __attribute__((always_inline)) __m512i top_bytes_cached(
+    const table_bits *tb, const invrg_planes_piece *pc, int i, __m512i lo, __m512i hi,
+    size_t row_len, size_t slots) {
+  const int ab = pc->child[i];
+  int64_t V = pc->parent_row[i] + tb->drow[ab];
+  if (V >= pc->lc) V -= pc->lc;
+  const size_t e0 = (size_t)(V % (int64_t)slots) * row_len + 64 * (size_t)pc->row_word[i] +
+                    (size_t)tb->dcol[ab];
+  uint16_t *kept = tb->cache.pattern + e0;
+  uint32_t *entry = tb->cache.entry + e0;
+  const __m512i p[2] = {PATTERNS16(lo, hi, 0), PATTERNS16(lo, hi, 1)};
+  const uint64_t same =
+      (uint64_t)_mm512_cmpeq_epi16_mask(p[0], _mm512_loadu_si512(kept)) |
+      (uint64_t)_mm512_cmpeq_epi16_mask(p[1], _mm512_loadu_si512(kept + 32)) << 32;
+  if (same != ~UINT64_C(0)) {
+    _mm512_storeu_si512(kept, p[0]);
+    _mm512_storeu_si512(kept + 32, p[1]);
   }
+  const __m512i shift = _mm512_set1_epi32(8 * ab);
+  __m512i t = _mm512_setzero_si512();
+  for (int q = 0; q < 4; q++) {
+    __m512i e;
+    if ((same >> (16 * q) & 0xffff) == 0xffff) {
+      e = _mm512_loadu_si512(entry + 16 * q);
+    } else {
+      const __m512i idx = _mm512_cvtepu16_epi32(_mm512_extracti64x4_epi64(p[q >> 1], q & 1));
+      e = _mm512_i32gather_epi32(idx, tb->entry, 4);
+      _mm512_storeu_si512(entry + 16 * q, e);
+    }
+    t = _mm512_inserti32x4(t, _mm512_cvtepi32_epi8(_mm512_srlv_epi32(e, shift)), q);
+  }
+  return t;
 }
 #undef PATTERNS16
 
-/* Windows of at most 9 spins with VBMI: a child's 512 top bytes are 8 registers; bits 0–6 of
- * the pattern pick a byte of a pair of them (vpermi2b), bits 7 and 8 the pair (blends). */
-TARGET_VBMI void invrg_planes_table_first_vbmi(const table_bits *tb,
+/* Any window, eight words at a time (the piece's inputs and valid sites are zero up to a
+ * multiple of eight words): pattern and random bytes by @p BYTES8, top bytes through the
+ * vertex cache. */
+#define GATHER_KERNEL(name, TARGET, BYTES8)                                                      \
+  TARGET void name(const table_bits *tb, const invrg_planes_piece *pc, int words,               \
+                   invrg_planes_rnd rnd, uint32_t *up, uint32_t *und) {                          \
+    /* at least 4 slots: the kernel's cache is sized for the work's largest rows */              \
+    const size_t row_len = 64 * ((size_t)pc->row_words + 1), slots = tb->cache.len / row_len;   \
+    const uint32_t *lo_planes[8], *hi_planes[8], *r_planes[8];                                   \
+    input_planes(pc, 0, tb->bits < 8 ? tb->bits : 8, lo_planes);                                 \
+    input_planes(pc, 8, tb->bits, hi_planes);                                                    \
+    random_planes(rnd, r_planes);                                                                \
+    for (int i = 0; i < words; i += 8) {                                                         \
+      __m512i lo[8], hi[8], R[8];                                                                \
+      BYTES8(lo_planes, i, lo);                                                                  \
+      BYTES8(hi_planes, i, hi);                                                                  \
+      BYTES8(r_planes, i, R);                                                                    \
+      for (int w = 0; w < 8 && i + w < words; w++)                                               \
+        compare_top_bytes(pc, i + w, R[w],                                                       \
+                          top_bytes_cached(tb, pc, i + w, lo[w], hi[w], row_len, slots), up, und); \
+    }                                                                                            \
+  }
+
+GATHER_KERNEL(invrg_planes_table_first_avx512, INVRG_TARGET_AVX512, bytes8_masked)
+GATHER_KERNEL(invrg_planes_table_first_gfni, TARGET_GFNI, bytes8_gfni)
+#undef GATHER_KERNEL
+
+/* Windows of at most 9 spins with VBMI (and GFNI): a child's 512 top bytes are 8 registers;
+ * bits 0–6 of the pattern pick a byte of a pair of them (vpermi2b), bits 7 and 8 the pair
+ * (blends). */
+TARGET_GFNI void invrg_planes_table_first_vbmi(const table_bits *tb,
                                               const invrg_planes_piece *pc, int words,
                                               invrg_planes_rnd rnd, uint32_t *up,
                                               uint32_t *und) {
-  const int low = tb->bits < 7 ? tb->bits : 7;
+  const uint32_t *idx_planes[8], *r_planes[8];
+  input_planes(pc, 0, tb->bits < 7 ? tb->bits : 7, idx_planes);
+  random_planes(rnd, r_planes);
   __m512i tab[8];
   int child = pc->child[0];
-  const uint8_t *top0 = tb->top + (size_t)child * tb->stride;
-  for (int q = 0; q < 8; q++) tab[q] = _mm512_loadu_si512(top0 + 64 * q);
-  for (int i = 0; i < words; i++) {
-    if (pc->child[i] != child) { /* a row's words share their child */
-      child = pc->child[i];
-      const uint8_t *top = tb->top + (size_t)child * tb->stride;
-      for (int q = 0; q < 8; q++) tab[q] = _mm512_loadu_si512(top + 64 * q);
+  for (int q = 0; q < 8; q++) tab[q] = _mm512_loadu_si512(tb->top + (size_t)child * tb->stride + 64 * q);
+  for (int i = 0; i < words; i += 8) {
+    __m512i idx[8], R[8];
+    bytes8_gfni(idx_planes, i, idx);
+    bytes8_gfni(r_planes, i, R);
+    for (int w = 0; w < 8 && i + w < words; w++) {
+      if (pc->child[i + w] != child) { /* a row's words share their child */
+        child = pc->child[i + w];
+        const uint8_t *top = tb->top + (size_t)child * tb->stride;
+        for (int q = 0; q < 8; q++) tab[q] = _mm512_loadu_si512(top + 64 * q);
+      }
+      const __mmask64 k7 = _cvtu64_mask64(tb->bits > 7 ? word_of(pc->in[7], i + w) : 0);
+      const __mmask64 k8 = _cvtu64_mask64(tb->bits > 8 ? word_of(pc->in[8], i + w) : 0);
+      const __m512i t0 = _mm512_permutex2var_epi8(tab[0], idx[w], tab[1]);
+      const __m512i t1 = _mm512_permutex2var_epi8(tab[2], idx[w], tab[3]);
+      const __m512i t2 = _mm512_permutex2var_epi8(tab[4], idx[w], tab[5]);
+      const __m512i t3 = _mm512_permutex2var_epi8(tab[6], idx[w], tab[7]);
+      const __m512i t = _mm512_mask_blend_epi8(k8, _mm512_mask_blend_epi8(k7, t0, t1),
+                                               _mm512_mask_blend_epi8(k7, t2, t3));
+      compare_top_bytes(pc, i + w, R[w], t, up, und);
     }
-    __m512i idx;
-    PATTERN_BYTES(idx, 0, low);
-    const __mmask64 k7 = _cvtu64_mask64(tb->bits > 7 ? word_of(pc->in[7], i) : 0);
-    const __mmask64 k8 = _cvtu64_mask64(tb->bits > 8 ? word_of(pc->in[8], i) : 0);
-    const __m512i t0 = _mm512_permutex2var_epi8(tab[0], idx, tab[1]);
-    const __m512i t1 = _mm512_permutex2var_epi8(tab[2], idx, tab[3]);
-    const __m512i t2 = _mm512_permutex2var_epi8(tab[4], idx, tab[5]);
-    const __m512i t3 = _mm512_permutex2var_epi8(tab[6], idx, tab[7]);
-    __m512i t = _mm512_mask_blend_epi8(k8, _mm512_mask_blend_epi8(k7, t0, t1),
-                                       _mm512_mask_blend_epi8(k7, t2, t3));
-    COMPARE_TOP_BYTES(t);
   }
 }
-#undef COMPARE_TOP_BYTES
-#undef PATTERN_BYTES
 
 #endif

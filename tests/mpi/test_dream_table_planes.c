@@ -26,7 +26,7 @@
 #include "invrg/packed.h"
 #include "invrg/simd.h"
 #include "ml/dream_internal.h" /* invrg_dream_sym3_thresholds12 */
-#include "ml/dream_planes.h"   /* invrg_planes_table_no_vbmi */
+#include "ml/dream_planes.h"   /* invrg_planes_table_limit */
 #include "mpi/mpi_test.h"
 #include "mpi/test_models.h"
 
@@ -165,21 +165,23 @@ static void reference_case(const invrg_model *m, invrg_dream_packed_work *pw,
   const int P = world_size;
   const bool fine_splits = lc % P == 0 && 2 * lc / P >= 2;
   const bool coarse_splits = lc % P == 0 && lc / P >= 2;
-  /* every level, and AVX-512 twice: VBMI's permutes where the CPU has them, and gathers */
+  /* every level, and AVX-512 three times: all the CPU has (VBMI's permutes, GFNI's
+   * transposes), gathers even where permutes would do, and gathers with masked byte adds */
   const invrg_simd_level levels[] = {INVRG_SIMD_GENERIC, INVRG_SIMD_AVX2, INVRG_SIMD_AVX512,
-                                     INVRG_SIMD_AVX512};
-  for (int l = 0; l < 4; l++) {
+                                     INVRG_SIMD_AVX512, INVRG_SIMD_AVX512};
+  static const char *const ways[] = {"", "", "", ", gathers", ", gathers, masked adds"};
+  for (int l = 0; l < 5; l++) {
     if (!invrg_simd_runs(levels[l])) continue;
     set_simd(levels[l]);
-    invrg_planes_table_no_vbmi(l == 3);
-    const char *what = l == 3 ? (dreamed ? "dreamed, gathers" : "random, gathers")
-                              : (dreamed ? "dreamed" : "random");
+    invrg_planes_table_limit(l >= 3, l == 4);
+    char what[64];
+    snprintf(what, sizeof what, "%s%s", dreamed ? "dreamed" : "random", ways[l]);
     step_layout(m, pw, c, lc, false, false, ref, what);
     if (P > 1 && fine_splits && lc > 1) step_layout(m, pw, c, lc, false, true, ref, what);
     if (P > 1 && coarse_splits && invrg_dream_packed_supports(m, P))
       step_layout(m, pw, c, lc, true, true, ref, what);
   }
-  invrg_planes_table_no_vbmi(false);
+  invrg_planes_table_limit(false, false);
   unsetenv("INVRG_SIMD");
   invrg_simd_reset();
   free(ref);
