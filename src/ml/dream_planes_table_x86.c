@@ -26,33 +26,63 @@ INVRG_TARGET_AVX2 static inline __m256i pattern_bytes_avx2(const invrg_planes_pi
   return out;
 }
 
-/* Sites 8q … 8q + 7 of a half-word: their top bytes (in the low bytes of the lanes), gathered
- * by the patterns lo | hi << 8 (@p lo8, @p hi8: their pattern bytes in the low 8 bytes). */
-INVRG_TARGET_AVX2 static inline __m256i gather8(const uint8_t *top, __m128i lo8, __m128i hi8) {
+/* The cache's place of word i's vertices (dream_planes_table.h): element e0 is the first
+ * site's. */
+static inline size_t cache_place(const table_bits *tb, const invrg_planes_piece *pc, int i,
+                                 size_t row_len, size_t slots) {
+  const int ab = pc->child[i];
+  int64_t V = pc->parent_row[i] + tb->drow[ab];
+  if (V >= pc->lc) V -= pc->lc;
+  return (size_t)(V % (int64_t)slots) * row_len + 64 * (size_t)pc->row_word[i] +
+         (size_t)tb->dcol[ab];
+}
+
+/* Sites 8q … 8q + 7 of a half-word, whose patterns are lo | hi << 8 (@p lo8, @p hi8: their
+ * pattern bytes in the low 8 bytes), through the vertex cache at element @p e: the kept
+ * entries if the kept patterns are theirs, else gathered and kept; child ab's top bytes in the
+ * low bytes of the lanes. */
+INVRG_TARGET_AVX2 static inline __m256i top8_cached(const table_bits *tb, size_t e, int ab,
+                                                    __m128i lo8, __m128i hi8) {
   const __m256i idx = _mm256_or_si256(_mm256_cvtepu8_epi32(lo8),
                                       _mm256_slli_epi32(_mm256_cvtepu8_epi32(hi8), 8));
-  return _mm256_and_si256(_mm256_i32gather_epi32((const int *)(const void *)top, idx, 1),
+  uint16_t *kept = tb->cache.pattern + e;
+  uint32_t *entry = tb->cache.entry + e;
+  const __m256i was = _mm256_cvtepu16_epi32(_mm_loadu_si128((const __m128i *)(const void *)kept));
+  __m256i x;
+  if (_mm256_movemask_epi8(_mm256_cmpeq_epi32(idx, was)) == -1) {
+    x = _mm256_loadu_si256((const __m256i *)(const void *)entry);
+  } else {
+    x = _mm256_i32gather_epi32((const int *)(const void *)tb->entry, idx, 4);
+    _mm256_storeu_si256((__m256i *)(void *)entry, x);
+    const __m256i p16 = _mm256_permute4x64_epi64(_mm256_packus_epi32(idx, idx), 0x08);
+    _mm_storeu_si128((__m128i *)(void *)kept, _mm256_castsi256_si128(p16));
+  }
+  return _mm256_and_si256(_mm256_srlv_epi32(x, _mm256_set1_epi32(8 * ab)),
                           _mm256_set1_epi32(0xff));
 }
 
-/* Any window, 32 sites (a half-word) at a time: four gathers of eight, the bytes packed back
- * into site order, plane j the sign bits of the top bytes shifted left by j. */
+/* Any window, 32 sites (a half-word) at a time: the top bytes of four groups of eight through
+ * the vertex cache, packed back into site order, plane j the sign bits of the top bytes
+ * shifted left by j. */
 INVRG_TARGET_AVX2 void invrg_planes_table_first_avx2(const table_bits *tb,
                                                      const invrg_planes_piece *pc, int words,
                                                      invrg_planes_rnd rnd, uint32_t *up,
                                                      uint32_t *und) {
   const int low = tb->bits < 8 ? tb->bits : 8;
   const __m256i order = _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7);
+  /* at least 4 slots: the kernel's cache is sized for the work's largest rows */
+  const size_t row_len = 64 * ((size_t)pc->row_words + 1), slots = tb->cache.len / row_len;
   for (int t = 0; t < 2 * words; t++) {
-    const uint8_t *top = tb->top + pc->child[t / 2] * tb->stride;
+    const int ab = pc->child[t / 2];
+    const size_t e = cache_place(tb, pc, t / 2, row_len, slots) + 32 * (size_t)(t % 2);
     const __m256i lo = pattern_bytes_avx2(pc, t, 0, low);
     const __m256i hi = pattern_bytes_avx2(pc, t, 8, tb->bits);
     const __m128i l0 = _mm256_castsi256_si128(lo), l1 = _mm256_extracti128_si256(lo, 1);
     const __m128i h0 = _mm256_castsi256_si128(hi), h1 = _mm256_extracti128_si256(hi, 1);
-    const __m256i g0 = gather8(top, l0, h0);
-    const __m256i g1 = gather8(top, _mm_srli_si128(l0, 8), _mm_srli_si128(h0, 8));
-    const __m256i g2 = gather8(top, l1, h1);
-    const __m256i g3 = gather8(top, _mm_srli_si128(l1, 8), _mm_srli_si128(h1, 8));
+    const __m256i g0 = top8_cached(tb, e, ab, l0, h0);
+    const __m256i g1 = top8_cached(tb, e + 8, ab, _mm_srli_si128(l0, 8), _mm_srli_si128(h0, 8));
+    const __m256i g2 = top8_cached(tb, e + 16, ab, l1, h1);
+    const __m256i g3 = top8_cached(tb, e + 24, ab, _mm_srli_si128(l1, 8), _mm_srli_si128(h1, 8));
     /* the packs work within 128-bit lanes: dwords of 4 sites end up as 0, 8, 16, 24 | 4, 12, … */
     __m256i tv = _mm256_packus_epi16(_mm256_packus_epi32(g0, g1), _mm256_packus_epi32(g2, g3));
     tv = _mm256_permutevar8x32_epi32(tv, order);
@@ -164,10 +194,7 @@ INVRG_TARGET_AVX512 static inline __attribute__((always_inline)) __m512i top_byt
     const table_bits *tb, const invrg_planes_piece *pc, int i, __m512i lo, __m512i hi,
     size_t row_len, size_t slots) {
   const int ab = pc->child[i];
-  int64_t V = pc->parent_row[i] + tb->drow[ab];
-  if (V >= pc->lc) V -= pc->lc;
-  const size_t e0 = (size_t)(V % (int64_t)slots) * row_len + 64 * (size_t)pc->row_word[i] +
-                    (size_t)tb->dcol[ab];
+  const size_t e0 = cache_place(tb, pc, i, row_len, slots);
   uint16_t *kept = tb->cache.pattern + e0;
   uint32_t *entry = tb->cache.entry + e0;
   const __m512i p[2] = {PATTERNS16(lo, hi, 0), PATTERNS16(lo, hi, 1)};
