@@ -11,10 +11,10 @@
 #include "ml/dream_planes.h"
 
 /*
- * The patterns of recent vertex rows and their entries, for the AVX-512 gathers. A child (α, β)
- * of coarse site (X, Y) sees the window whose corner is that of child (0, 0) of the "vertex"
- * (X + dcol[β], Y + drow[α]) (d = lo[·] − lo[0]: 0 or 1), so the four children of a vertex read
- * one pattern, and one gathered entry serves all of them. Row V of the vertices is kept in
+ * The patterns of recent vertex rows and their entries, for the AVX2 and AVX-512 gathers. A
+ * child (α, β) of coarse site (X, Y) sees the window whose corner is that of child (0, 0) of the
+ * "vertex" (X + dcol[β], Y + drow[α]) (d = lo[·] − lo[0]: 0 or 1), so the four children of a
+ * vertex read one pattern, and one gathered entry serves all of them. Row V of the vertices is kept in
  * slot V mod (len / (64·(W + 1))), element X at 64·(W + 1)·slot + X (W: words of a colour row);
  * whatever a slot held before, entry[e] = the table's entry of pattern[e] always (the cache
  * starts as pattern 0 everywhere), so a word compares its patterns with those kept where its

@@ -1,10 +1,10 @@
 /*
  * The x86 vector kernels of the window-table planes (dream_planes_table.h): per word of 64
- * sites, the window pattern of every site put together from the input planes (masked byte
- * adds with AVX-512, bytes of bits compared with AVX2), the top bytes of the thresholds looked
- * up (AVX2 gathers; AVX-512 gathers shared through the vertex cache; VBMI byte permutes for
- * windows of at most 9 spins) and compared with the random planes: the same bits as the
- * portable kernel.
+ * sites, the window pattern of every site put together from the input planes (GFNI bit
+ * transposes or masked byte adds with AVX-512, bytes of bits compared with AVX2), the top bytes
+ * of the thresholds looked up (AVX2 and AVX-512 gathers shared through the vertex cache; VBMI
+ * byte permutes for windows of at most 9 spins) and compared with the random planes: the same
+ * bits as the portable kernel.
  */
 #include "core/simd_x86.h"
 #include "ml/dream_planes_table.h"
