@@ -87,6 +87,10 @@ void invrg_dream_packed_work_destroy(invrg_dream_packed_work **wp) {
   *wp = NULL;
 }
 
+const invrg_planes_kernel *invrg_dream_packed_kernel(const invrg_dream_packed_work *w) {
+  return &w->kernel;
+}
+
 void invrg_dream_packed_work_limit_strip(invrg_dream_packed_work *w, int rows) {
   w->strip_limit = rows < 1 ? 1 : rows;
 }

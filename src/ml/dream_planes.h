@@ -8,6 +8,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "invrg/dream_packed.h"
 #include "invrg/error.h"
 #include "invrg/packed.h"
 #include "invrg/rng.h"
@@ -79,6 +80,13 @@ void invrg_planes_kernel_destroy(invrg_planes_kernel *k);
  * permutes would do (@p gathers), patterns by masked byte adds even where GFNI would transpose
  * them (@p masked_adds). */
 void invrg_planes_table_limit(bool gathers, bool masked_adds);
+
+/* Tests: the window-table kernel's gathers so far, counts[0] lookups of a gather's sites
+ * through the vertex cache and counts[1] of them gathered (0 and 0 for other kernels). */
+void invrg_planes_kernel_lookups(const invrg_planes_kernel *k, uint64_t counts[2]);
+
+/* Tests: the planes kernel of a packed dream work made with planes (dream_packed.c). */
+const invrg_planes_kernel *invrg_dream_packed_kernel(const invrg_dream_packed_work *w);
 
 /* One comparison plane: r the random bits, tb the threshold's bits (scalars or vectors). */
 #define INVRG_PLANES_COMPARE(a, u, r, tb) \

@@ -207,8 +207,9 @@ invrg_err invrg_planes_kernel_table(const window_table *t, int64_t max_lc,
   const size_t size = (size_t)1 << t->bits, stride = size > 512 ? size : 512;
   const size_t len = cache_len(max_lc);
   const size_t at_entry = aligned(sizeof(table_bits) + 4 * stride + 3),
-               at_cache = aligned(at_entry + 4 * size), at_pattern = aligned(at_cache + 4 * len);
-  char *block = aligned_alloc(64, aligned(at_pattern + 2 * len));
+               at_cache = aligned(at_entry + 4 * size), at_pattern = aligned(at_cache + 4 * len),
+               at_counts = aligned(at_pattern + 2 * len);
+  char *block = aligned_alloc(64, at_counts + 64);
   INVRG_CHECK_ALLOC(block);
   table_bits *tb = (table_bits *)(void *)block;
   memset(tb, 0, sizeof *tb);
@@ -217,7 +218,9 @@ invrg_err invrg_planes_kernel_table(const window_table *t, int64_t max_lc,
   tb->vbmi = t->bits <= 9 && tb->gfni;
   tb->entry = (uint32_t *)(void *)(block + at_entry);
   tb->cache = (vertex_cache){(uint16_t *)(void *)(block + at_pattern),
-                             (uint32_t *)(void *)(block + at_cache), len};
+                             (uint32_t *)(void *)(block + at_cache), len,
+                             (uint64_t *)(void *)(block + at_counts)};
+  tb->cache.counts[0] = tb->cache.counts[1] = 0;
   memset(tb->top + 4 * stride, 0, 3);
   for (size_t ab = 0; ab < 4; ab++) {
     memset(tb->top + ab * stride + size, 0, stride - size);
@@ -243,4 +246,10 @@ invrg_err invrg_planes_kernel_table(const window_table *t, int64_t max_lc,
       }
 cleanup:
   return err;
+}
+
+void invrg_planes_kernel_lookups(const invrg_planes_kernel *k, uint64_t counts[2]) {
+  const table_bits *tb = k->first == table_first ? k->data : NULL;
+  counts[0] = tb != NULL ? tb->cache.counts[0] : 0;
+  counts[1] = tb != NULL ? tb->cache.counts[1] : 0;
 }

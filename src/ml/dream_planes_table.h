@@ -23,7 +23,9 @@
 typedef struct {
   uint16_t *pattern;
   uint32_t *entry;
-  size_t len; /* elements */
+  size_t len;       /* elements */
+  uint64_t *counts; /* lookups of a gather's sites (16 with AVX-512, 8 with AVX2), and of them
+                     * the gathered ones (tests: the cache does its job) */
 } vertex_cache;
 
 /* The thresholds as the kernel reads them, one allocation. */

@@ -49,9 +49,11 @@ INVRG_TARGET_AVX2 static inline __m256i top8_cached(const table_bits *tb, size_t
   uint32_t *entry = tb->cache.entry + e;
   const __m256i was = _mm256_cvtepu16_epi32(_mm_loadu_si128((const __m128i *)(const void *)kept));
   __m256i x;
+  tb->cache.counts[0]++;
   if (_mm256_movemask_epi8(_mm256_cmpeq_epi32(idx, was)) == -1) {
     x = _mm256_loadu_si256((const __m256i *)(const void *)entry);
   } else {
+    tb->cache.counts[1]++;
     x = _mm256_i32gather_epi32((const int *)(const void *)tb->entry, idx, 4);
     _mm256_storeu_si256((__m256i *)(void *)entry, x);
     const __m256i p16 = _mm256_permute4x64_epi64(_mm256_packus_epi32(idx, idx), 0x08);
@@ -207,6 +209,7 @@ INVRG_TARGET_AVX512 static inline __attribute__((always_inline)) __m512i top_byt
   }
   const __m512i shift = _mm512_set1_epi32(8 * ab);
   __m512i t = _mm512_setzero_si512();
+  tb->cache.counts[0] += 4;
   for (int q = 0; q < 4; q++) {
     __m512i e;
     if ((same >> (16 * q) & 0xffff) == 0xffff) {
@@ -215,6 +218,7 @@ INVRG_TARGET_AVX512 static inline __attribute__((always_inline)) __m512i top_byt
       const __m512i idx = _mm512_cvtepu16_epi32(_mm512_extracti64x4_epi64(p[q >> 1], q & 1));
       e = _mm512_i32gather_epi32(idx, tb->entry, 4);
       _mm512_storeu_si512(entry + 16 * q, e);
+      tb->cache.counts[1]++;
     }
     t = _mm512_inserti32x4(t, _mm512_cvtepi32_epi8(_mm512_srlv_epi32(e, shift)), q);
   }

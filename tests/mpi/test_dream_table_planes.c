@@ -383,6 +383,59 @@ static void test_distribution(void) {
   }
 }
 
+/* ------------------------------------------------------------------ the vertex cache */
+
+/*
+ * The gathers share their lookups (dream_planes_table.h): a step from a dreamed coarse lattice
+ * gathers the entries of each vertex row once, for the first of the four children's rows that
+ * reads it (colour 0's odd rows: a quarter of the lookups), and besides at most two gathers a
+ * vertex row (the two kinds of rows whose first element the rows before did not keep). A wrong
+ * vertex for some child costs no bit (the cache is content-addressed) but half the lookups or
+ * more. sym7 (4 × 4 windows, vertices between the coarse sites) and sym5 without VBMI (3 × 3,
+ * the four children of a site), coarse side 256 (4 words a row), one rank's lattices.
+ */
+static void test_vertex_cache(void) {
+  const int lc = 256, W = lc / 64;
+  const model_kind kinds[] = {table_models[1], table_models[0]};
+  const invrg_simd_level levels[] = {INVRG_SIMD_AVX2, INVRG_SIMD_AVX512, INVRG_SIMD_AVX512};
+  for (int k = 0; k < 2; k++) {
+    invrg_model *m = test_model_make(kinds[k].kind, kinds[k].kernel, 7);
+    invrg_dream_packed_work *pw = NULL;
+    OK(invrg_dream_packed_work_create(m, lc, true, &pw));
+    int8_t *c = coarse_config(m, lc, true);
+    invrg_packed *pc = packed_of(MPI_COMM_SELF, c, lc), *pf = NULL;
+    OK(invrg_packed_create(MPI_COMM_SELF, 2 * lc, 2 * lc, &pf));
+    for (int l = 0; l < 3; l++) {
+      if (!invrg_simd_runs(levels[l])) continue;
+      set_simd(levels[l]);
+      invrg_planes_table_limit(true, l == 2);
+      uint64_t before[2], after[2];
+      invrg_planes_kernel_lookups(invrg_dream_packed_kernel(pw), before);
+      OK(invrg_dream_packed_step(m, pc, pf, seed, 4, 9, pw));
+      invrg_planes_kernel_lookups(invrg_dream_packed_kernel(pw), after);
+      const double lookups = (double)(after[0] - before[0]),
+                   gathered = (double)(after[1] - before[1]);
+      /* lookups of 16 or 8 sites: 4 or 8 a word, 4·W words a vertex row (both colours, two
+       * fine rows), lc vertex rows */
+      const double per_word = lookups / (4.0 * W * lc), bound = lookups / 4 + 2.0 * lc;
+      EXPECT(lookups == 4.0 * W * lc * per_word && (per_word == 4 || per_word == 8) &&
+                 gathered <= bound,
+             "%s k = %d, %s%s: %.0f of %.0f lookups gathered (at most %.0f: a quarter and two a "
+             "vertex row)",
+             invrg_model_kind_name(m->kind), m->kernel, invrg_simd_name(levels[l]),
+             l == 2 ? ", masked adds" : "", gathered, lookups, bound);
+    }
+    invrg_planes_table_limit(false, false);
+    unsetenv("INVRG_SIMD");
+    invrg_simd_reset();
+    invrg_packed_destroy(&pf);
+    invrg_packed_destroy(&pc);
+    free(c);
+    invrg_dream_packed_work_destroy(&pw);
+    invrg_model_destroy(&m);
+  }
+}
+
 /* ------------------------------------------------------------------ who draws planes */
 
 /* sym3 and the table models draw planes; conv with k = 5 has no table and is refused. */
@@ -405,6 +458,7 @@ static void test_models(void) {
 static const mpi_test_case cases[] = {{"reference", test_reference, true},
                                       {"sym3", test_sym3, true},
                                       {"distribution", test_distribution, true},
+                                      {"vertex_cache", test_vertex_cache, true},
                                       {"models", test_models, true}};
 
 int main(int argc, char **argv) { return MPI_TEST_MAIN(argc, argv, cases); }
