@@ -296,8 +296,10 @@ static void piece_fill(invrg_dream_planes_work *w, const invrg_planes_kernel *k,
     for (int q = 0; q < inputs; q++) memcpy(pc->in[q] + 2 * at, src[q] + i0, (size_t)n * 8);
   memcpy(pc->valid + 2 * at, w->row_valid + 2 * i0, 2 * (size_t)n * sizeof *pc->valid);
   memset(pc->child + at, ab, (size_t)n);
-  for (int q = 0; q < n; q++)
-    pc->parent_row[at + q] = (int32_t)((fine->y0 + j) >> 1), pc->row_word[at + q] = (int32_t)(i0 + q);
+  for (int q = 0; q < n; q++) {
+    pc->parent_row[at + q] = (int32_t)((fine->y0 + j) >> 1);
+    pc->row_word[at + q] = (int32_t)(i0 + q);
+  }
   pc->n = at + n;
 }
 

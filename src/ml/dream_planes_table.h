@@ -14,11 +14,12 @@
  * The patterns of recent vertex rows and their entries, for the AVX2 and AVX-512 gathers. A
  * child (α, β) of coarse site (X, Y) sees the window whose corner is that of child (0, 0) of the
  * "vertex" (X + dcol[β], Y + drow[α]) (d = lo[·] − lo[0]: 0 or 1), so the four children of a
- * vertex read one pattern, and one gathered entry serves all of them. Row V of the vertices is kept in
- * slot V mod (len / (64·(W + 1))), element X at 64·(W + 1)·slot + X (W: words of a colour row);
- * whatever a slot held before, entry[e] = the table's entry of pattern[e] always (the cache
- * starts as pattern 0 everywhere), so a word compares its patterns with those kept where its
- * vertices would be and gathers only the quarters that differ: the same bytes either way.
+ * vertex read one pattern, and one gathered entry serves all of them. Row V of the vertices is
+ * kept in slot V mod (len / (64·(W + 1))), element X at 64·(W + 1)·slot + X (W: words of a
+ * colour row); whatever a slot held before, entry[e] = the table's entry of pattern[e] always
+ * (the cache starts as pattern 0 everywhere), so a word compares its patterns with those kept
+ * where its vertices would be and gathers only the quarters that differ: the same bytes either
+ * way.
  */
 typedef struct {
   uint16_t *pattern;
@@ -33,7 +34,7 @@ typedef struct {
   int bits;          /* n²: window spins, input planes */
   uint32_t mask;     /* 2^bits − 1 */
   size_t stride;     /* of top: 2^bits, at least 512 (a child's table is then 8 zmm) */
-  bool vbmi;         /* bits ≤ 9 on a CPU with AVX-512 VBMI and GFNI: byte permutes, not gathers */
+  bool vbmi;         /* bits ≤ 9, AVX-512 VBMI and GFNI: byte permutes, not gathers */
   bool gfni;         /* the CPU has AVX-512 VBMI and GFNI: patterns by bit transposes */
   const uint32_t *T; /* the window table: T[ab << bits | pattern] */
   int8_t drow[4], dcol[4]; /* child ab's vertex: (X + dcol[ab], Y + drow[ab]) */

@@ -131,7 +131,8 @@ TARGET_GFNI static inline __m512i block_order(int half) {
   for (int k = 0; k < 8; k++)
     for (int p = 0; p < 8; p++) {
       const int q = p & 3;
-      ix[8 * k + 7 - p] = (uint8_t)((p >= 4 ? 64 : 0) + 16 * (2 * (q >> 1) + half) + 8 * (q & 1) + k);
+      const int lane = 2 * (q >> 1) + half;
+      ix[8 * k + 7 - p] = (uint8_t)((p >= 4 ? 64 : 0) + 16 * lane + 8 * (q & 1) + k);
     }
   return _mm512_loadu_si512(ix);
 }
@@ -210,18 +211,25 @@ INVRG_TARGET_AVX512 static inline __attribute__((always_inline)) __m512i top_byt
   const __m512i shift = _mm512_set1_epi32(8 * ab);
   __m512i t = _mm512_setzero_si512();
   tb->cache.counts[0] += 4;
-  for (int q = 0; q < 4; q++) {
-    __m512i e;
-    if ((same >> (16 * q) & 0xffff) == 0xffff) {
-      e = _mm512_loadu_si512(entry + 16 * q);
-    } else {
-      const __m512i idx = _mm512_cvtepu16_epi32(_mm512_extracti64x4_epi64(p[q >> 1], q & 1));
-      e = _mm512_i32gather_epi32(idx, tb->entry, 4);
-      _mm512_storeu_si512(entry + 16 * q, e);
-      tb->cache.counts[1]++;
-    }
-    t = _mm512_inserti32x4(t, _mm512_cvtepi32_epi8(_mm512_srlv_epi32(e, shift)), q);
-  }
+  /* quarter q (a literal: the extract and insert take immediates at every optimisation level) */
+#define QUARTER(q)                                                                            \
+  do {                                                                                        \
+    __m512i e_;                                                                               \
+    if ((same >> (16 * (q)) & 0xffff) == 0xffff) {                                            \
+      e_ = _mm512_loadu_si512(entry + 16 * (q));                                              \
+    } else {                                                                                  \
+      e_ = _mm512_i32gather_epi32(                                                            \
+          _mm512_cvtepu16_epi32(_mm512_extracti64x4_epi64(p[(q) >> 1], (q) & 1)), tb->entry, 4); \
+      _mm512_storeu_si512(entry + 16 * (q), e_);                                              \
+      tb->cache.counts[1]++;                                                                  \
+    }                                                                                         \
+    t = _mm512_inserti32x4(t, _mm512_cvtepi32_epi8(_mm512_srlv_epi32(e_, shift)), (q));       \
+  } while (0)
+  QUARTER(0);
+  QUARTER(1);
+  QUARTER(2);
+  QUARTER(3);
+#undef QUARTER
   return t;
 }
 #undef PATTERNS16
@@ -265,7 +273,8 @@ TARGET_GFNI void invrg_planes_table_first_vbmi(const table_bits *tb,
   random_planes(rnd, r_planes);
   __m512i tab[8];
   int child = pc->child[0];
-  for (int q = 0; q < 8; q++) tab[q] = _mm512_loadu_si512(tb->top + (size_t)child * tb->stride + 64 * q);
+  for (int q = 0; q < 8; q++)
+    tab[q] = _mm512_loadu_si512(tb->top + (size_t)child * tb->stride + 64 * q);
   for (int i = 0; i < words; i += 8) {
     __m512i idx[8], R[8];
     bytes8_gfni(idx_planes, i, idx);
