@@ -42,18 +42,18 @@ static inline size_t cache_place(const table_bits *tb, const invrg_planes_piece 
  * entries if the kept patterns are theirs, else gathered and kept; child ab's top bytes in the
  * low bytes of the lanes. */
 INVRG_TARGET_AVX2 static inline __m256i top8_cached(const table_bits *tb, size_t e, int ab,
-                                                    __m128i lo8, __m128i hi8) {
+                                                    __m128i lo8, __m128i hi8,
+                                                    uint64_t *gathered) {
   const __m256i idx = _mm256_or_si256(_mm256_cvtepu8_epi32(lo8),
                                       _mm256_slli_epi32(_mm256_cvtepu8_epi32(hi8), 8));
   uint16_t *kept = tb->cache.pattern + e;
   uint32_t *entry = tb->cache.entry + e;
   const __m256i was = _mm256_cvtepu16_epi32(_mm_loadu_si128((const __m128i *)(const void *)kept));
   __m256i x;
-  tb->cache.counts[0]++;
   if (_mm256_movemask_epi8(_mm256_cmpeq_epi32(idx, was)) == -1) {
     x = _mm256_loadu_si256((const __m256i *)(const void *)entry);
   } else {
-    tb->cache.counts[1]++;
+    ++*gathered;
     x = _mm256_i32gather_epi32((const int *)(const void *)tb->entry, idx, 4);
     _mm256_storeu_si256((__m256i *)(void *)entry, x);
     const __m256i p16 = _mm256_permute4x64_epi64(_mm256_packus_epi32(idx, idx), 0x08);
@@ -74,6 +74,7 @@ INVRG_TARGET_AVX2 void invrg_planes_table_first_avx2(const table_bits *tb,
   const __m256i order = _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7);
   /* at least 4 slots: the kernel's cache is sized for the work's largest rows */
   const size_t row_len = 64 * ((size_t)pc->row_words + 1), slots = tb->cache.len / row_len;
+  uint64_t gathered = 0; /* counted here, kept with the cache at the end (tests) */
   for (int t = 0; t < 2 * words; t++) {
     const int ab = pc->child[t / 2];
     const size_t e = cache_place(tb, pc, t / 2, row_len, slots) + 32 * (size_t)(t % 2);
@@ -81,10 +82,12 @@ INVRG_TARGET_AVX2 void invrg_planes_table_first_avx2(const table_bits *tb,
     const __m256i hi = pattern_bytes_avx2(pc, t, 8, tb->bits);
     const __m128i l0 = _mm256_castsi256_si128(lo), l1 = _mm256_extracti128_si256(lo, 1);
     const __m128i h0 = _mm256_castsi256_si128(hi), h1 = _mm256_extracti128_si256(hi, 1);
-    const __m256i g0 = top8_cached(tb, e, ab, l0, h0);
-    const __m256i g1 = top8_cached(tb, e + 8, ab, _mm_srli_si128(l0, 8), _mm_srli_si128(h0, 8));
-    const __m256i g2 = top8_cached(tb, e + 16, ab, l1, h1);
-    const __m256i g3 = top8_cached(tb, e + 24, ab, _mm_srli_si128(l1, 8), _mm_srli_si128(h1, 8));
+    const __m256i g0 = top8_cached(tb, e, ab, l0, h0, &gathered);
+    const __m256i g1 =
+        top8_cached(tb, e + 8, ab, _mm_srli_si128(l0, 8), _mm_srli_si128(h0, 8), &gathered);
+    const __m256i g2 = top8_cached(tb, e + 16, ab, l1, h1, &gathered);
+    const __m256i g3 =
+        top8_cached(tb, e + 24, ab, _mm_srli_si128(l1, 8), _mm_srli_si128(h1, 8), &gathered);
     /* the packs work within 128-bit lanes: dwords of 4 sites end up as 0, 8, 16, 24 | 4, 12, … */
     __m256i tv = _mm256_packus_epi16(_mm256_packus_epi32(g0, g1), _mm256_packus_epi32(g2, g3));
     tv = _mm256_permutevar8x32_epi32(tv, order);
@@ -97,6 +100,8 @@ INVRG_TARGET_AVX2 void invrg_planes_table_first_avx2(const table_bits *tb,
     up[t] = a;
     und[t] = u;
   }
+  tb->cache.counts[0] += 8 * (uint64_t)words;
+  tb->cache.counts[1] += gathered;
 }
 
 /* ------------------------------------------------------------------ AVX-512 */
@@ -195,7 +200,7 @@ INVRG_TARGET_AVX512 static inline __attribute__((always_inline)) void compare_to
  * with its patterns), the others are read; byte ab of an entry is the top byte of child ab. */
 INVRG_TARGET_AVX512 static inline __attribute__((always_inline)) __m512i top_bytes_cached(
     const table_bits *tb, const invrg_planes_piece *pc, int i, __m512i lo, __m512i hi,
-    size_t row_len, size_t slots) {
+    size_t row_len, size_t slots, uint64_t *gathered) {
   const int ab = pc->child[i];
   const size_t e0 = cache_place(tb, pc, i, row_len, slots);
   uint16_t *kept = tb->cache.pattern + e0;
@@ -210,7 +215,6 @@ INVRG_TARGET_AVX512 static inline __attribute__((always_inline)) __m512i top_byt
   }
   const __m512i shift = _mm512_set1_epi32(8 * ab);
   __m512i t = _mm512_setzero_si512();
-  tb->cache.counts[0] += 4;
   /* quarter q (a literal: the extract and insert take immediates at every optimisation level) */
 #define QUARTER(q)                                                                            \
   do {                                                                                        \
@@ -221,7 +225,7 @@ INVRG_TARGET_AVX512 static inline __attribute__((always_inline)) __m512i top_byt
       e_ = _mm512_i32gather_epi32(                                                            \
           _mm512_cvtepu16_epi32(_mm512_extracti64x4_epi64(p[(q) >> 1], (q) & 1)), tb->entry, 4); \
       _mm512_storeu_si512(entry + 16 * (q), e_);                                              \
-      tb->cache.counts[1]++;                                                                  \
+      ++*gathered;                                                                            \
     }                                                                                         \
     t = _mm512_inserti32x4(t, _mm512_cvtepi32_epi8(_mm512_srlv_epi32(e_, shift)), (q));       \
   } while (0)
@@ -246,15 +250,19 @@ INVRG_TARGET_AVX512 static inline __attribute__((always_inline)) __m512i top_byt
     input_planes(pc, 0, tb->bits < 8 ? tb->bits : 8, lo_planes);                                 \
     input_planes(pc, 8, tb->bits, hi_planes);                                                    \
     random_planes(rnd, r_planes);                                                                \
+    uint64_t gathered = 0; /* counted here, kept with the cache at the end (tests) */            \
     for (int i = 0; i < words; i += 8) {                                                         \
       __m512i lo[8], hi[8], R[8];                                                                \
       BYTES8(lo_planes, i, lo);                                                                  \
       BYTES8(hi_planes, i, hi);                                                                  \
       BYTES8(r_planes, i, R);                                                                    \
       for (int w = 0; w < 8 && i + w < words; w++)                                               \
-        compare_top_bytes(pc, i + w, R[w],                                                       \
-                          top_bytes_cached(tb, pc, i + w, lo[w], hi[w], row_len, slots), up, und); \
+        compare_top_bytes(                                                                       \
+            pc, i + w, R[w],                                                                     \
+            top_bytes_cached(tb, pc, i + w, lo[w], hi[w], row_len, slots, &gathered), up, und);  \
     }                                                                                            \
+    tb->cache.counts[0] += 4 * (uint64_t)words;                                                  \
+    tb->cache.counts[1] += gathered;                                                             \
   }
 
 GATHER_KERNEL(invrg_planes_table_first_avx512, INVRG_TARGET_AVX512, bytes8_masked)
