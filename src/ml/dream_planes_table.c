@@ -187,11 +187,13 @@ static bool cpu_has_vbmi_gfni(void) {
 #endif
 }
 
-/* Elements of the vertex cache for colour rows of up to @p max_lc sites: a piece's rows (with
- * their colour twin, drawn next, about half as many vertex rows) and some. */
+/* Elements of the vertex cache for colour rows of up to @p max_lc sites (W words): the vertex
+ * rows of a piece's fine rows (PIECE / W rows, about half as many vertex rows, which the other
+ * colour's piece reads next) and two more, in a power of two of slots of 64·(W + 1) elements:
+ * 64·(2·PIECE + 4·(W + 1)) holds at least PIECE / (W + 1) + 1 of them, and at least 4. */
 static size_t cache_len(int64_t max_lc) {
   const size_t W = (size_t)((max_lc + 63) / 64);
-  return 64 * ((size_t)INVRG_PLANES_PIECE + 4 * (W + 1));
+  return 64 * (2 * (size_t)INVRG_PLANES_PIECE + 4 * (W + 1));
 }
 
 /* Bytes before @p offset rounded up to a multiple of 64. */
@@ -206,7 +208,7 @@ invrg_err invrg_planes_kernel_table(const window_table *t, int64_t max_lc,
               INVRG_PLANES_INPUTS);
   const size_t size = (size_t)1 << t->bits, stride = size > 512 ? size : 512;
   const size_t len = cache_len(max_lc);
-  const size_t at_entry = aligned(sizeof(table_bits) + 4 * stride + 3),
+  const size_t at_entry = aligned(sizeof(table_bits) + 4 * stride),
                at_cache = aligned(at_entry + 4 * size), at_pattern = aligned(at_cache + 4 * len),
                at_counts = aligned(at_pattern + 2 * len);
   char *block = aligned_alloc(64, at_counts + 64);
@@ -221,7 +223,6 @@ invrg_err invrg_planes_kernel_table(const window_table *t, int64_t max_lc,
                              (uint32_t *)(void *)(block + at_cache), len,
                              (uint64_t *)(void *)(block + at_counts)};
   tb->cache.counts[0] = tb->cache.counts[1] = 0;
-  memset(tb->top + 4 * stride, 0, 3);
   for (size_t ab = 0; ab < 4; ab++) {
     memset(tb->top + ab * stride + size, 0, stride - size);
     for (size_t D = 0; D < size; D++)

@@ -15,8 +15,8 @@
  * child (α, β) of coarse site (X, Y) sees the window whose corner is that of child (0, 0) of the
  * "vertex" (X + dcol[β], Y + drow[α]) (d = lo[·] − lo[0]: 0 or 1), so the four children of a
  * vertex read one pattern, and one gathered entry serves all of them. Row V of the vertices is
- * kept in slot V mod (len / (64·(W + 1))), element X at 64·(W + 1)·slot + X (W: words of a
- * colour row); whatever a slot held before, entry[e] = the table's entry of pattern[e] always
+ * kept in slot V mod S (S: the largest power of two ≤ len / (64·(W + 1))), element X at
+ * 64·(W + 1)·slot + X (W: words of a colour row); whatever a slot held before, entry[e] = the table's entry of pattern[e] always
  * (the cache starts as pattern 0 everywhere), so a word compares its patterns with those kept
  * where its vertices would be and gathers only the quarters that differ: the same bytes either
  * way.
@@ -41,7 +41,7 @@ typedef struct {
   uint32_t *entry;   /* entry[D]: byte ab = top[ab·stride + D], the four children's top bytes */
   vertex_cache cache; /* mutable: the kernel's own, one step at a time */
   /* top[ab·stride + D] = T[ab << bits | (D ^ mask)] >> 24: by the "down" pattern D the input
-   * planes spell, and 3 bytes more (the gathers read 4 bytes at a time) */
+   * planes spell (the portable and the VBMI kernels' table) */
   uint8_t top[];
 } table_bits;
 

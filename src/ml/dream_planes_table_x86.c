@@ -26,14 +26,27 @@ INVRG_TARGET_AVX2 static inline __m256i pattern_bytes_avx2(const invrg_planes_pi
   return out;
 }
 
+/* The vertex cache's rows for the piece's colour rows: their length, and the slots (a power
+ * of two, at least 4: the cache is sized for the work's largest rows) as a mask. */
+typedef struct {
+  size_t row_len, slot_mask;
+} cache_rows;
+
+static inline cache_rows cache_rows_of(const table_bits *tb, const invrg_planes_piece *pc) {
+  const size_t row_len = 64 * ((size_t)pc->row_words + 1), fit = tb->cache.len / row_len;
+  size_t slots = 1;
+  while (2 * slots <= fit) slots *= 2;
+  return (cache_rows){row_len, slots - 1};
+}
+
 /* The cache's place of word i's vertices (dream_planes_table.h): element e0 is the first
- * site's. */
+ * site's; vertex row V in slot V mod the slots. */
 static inline size_t cache_place(const table_bits *tb, const invrg_planes_piece *pc, int i,
-                                 size_t row_len, size_t slots) {
+                                 cache_rows c) {
   const int ab = pc->child[i];
   int64_t V = pc->parent_row[i] + tb->drow[ab];
   if (V >= pc->lc) V -= pc->lc;
-  return (size_t)(V % (int64_t)slots) * row_len + 64 * (size_t)pc->row_word[i] +
+  return ((size_t)V & c.slot_mask) * c.row_len + 64 * (size_t)pc->row_word[i] +
          (size_t)tb->dcol[ab];
 }
 
@@ -72,12 +85,11 @@ INVRG_TARGET_AVX2 void invrg_planes_table_first_avx2(const table_bits *tb,
                                                      uint32_t *und) {
   const int low = tb->bits < 8 ? tb->bits : 8;
   const __m256i order = _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7);
-  /* at least 4 slots: the kernel's cache is sized for the work's largest rows */
-  const size_t row_len = 64 * ((size_t)pc->row_words + 1), slots = tb->cache.len / row_len;
+  const cache_rows rows = cache_rows_of(tb, pc);
   uint64_t gathered = 0; /* counted here, kept with the cache at the end (tests) */
   for (int t = 0; t < 2 * words; t++) {
     const int ab = pc->child[t / 2];
-    const size_t e = cache_place(tb, pc, t / 2, row_len, slots) + 32 * (size_t)(t % 2);
+    const size_t e = cache_place(tb, pc, t / 2, rows) + 32 * (size_t)(t % 2);
     const __m256i lo = pattern_bytes_avx2(pc, t, 0, low);
     const __m256i hi = pattern_bytes_avx2(pc, t, 8, tb->bits);
     const __m128i l0 = _mm256_castsi256_si128(lo), l1 = _mm256_extracti128_si256(lo, 1);
@@ -200,9 +212,9 @@ INVRG_TARGET_AVX512 static inline __attribute__((always_inline)) void compare_to
  * with its patterns), the others are read; byte ab of an entry is the top byte of child ab. */
 INVRG_TARGET_AVX512 static inline __attribute__((always_inline)) __m512i top_bytes_cached(
     const table_bits *tb, const invrg_planes_piece *pc, int i, __m512i lo, __m512i hi,
-    size_t row_len, size_t slots, uint64_t *gathered) {
+    cache_rows rows, uint64_t *gathered) {
   const int ab = pc->child[i];
-  const size_t e0 = cache_place(tb, pc, i, row_len, slots);
+  const size_t e0 = cache_place(tb, pc, i, rows);
   uint16_t *kept = tb->cache.pattern + e0;
   uint32_t *entry = tb->cache.entry + e0;
   const __m512i p[2] = {PATTERNS16(lo, hi, 0), PATTERNS16(lo, hi, 1)};
@@ -244,8 +256,7 @@ INVRG_TARGET_AVX512 static inline __attribute__((always_inline)) __m512i top_byt
 #define GATHER_KERNEL(name, TARGET, BYTES8)                                                      \
   TARGET void name(const table_bits *tb, const invrg_planes_piece *pc, int words,               \
                    invrg_planes_rnd rnd, uint32_t *up, uint32_t *und) {                          \
-    /* at least 4 slots: the kernel's cache is sized for the work's largest rows */              \
-    const size_t row_len = 64 * ((size_t)pc->row_words + 1), slots = tb->cache.len / row_len;   \
+    const cache_rows rows = cache_rows_of(tb, pc);                                               \
     const uint32_t *lo_planes[8], *hi_planes[8], *r_planes[8];                                   \
     input_planes(pc, 0, tb->bits < 8 ? tb->bits : 8, lo_planes);                                 \
     input_planes(pc, 8, tb->bits, hi_planes);                                                    \
@@ -259,7 +270,7 @@ INVRG_TARGET_AVX512 static inline __attribute__((always_inline)) __m512i top_byt
       for (int w = 0; w < 8 && i + w < words; w++)                                               \
         compare_top_bytes(                                                                       \
             pc, i + w, R[w],                                                                     \
-            top_bytes_cached(tb, pc, i + w, lo[w], hi[w], row_len, slots, &gathered), up, und);  \
+            top_bytes_cached(tb, pc, i + w, lo[w], hi[w], rows, &gathered), up, und);  \
     }                                                                                            \
     tb->cache.counts[0] += 4 * (uint64_t)words;                                                  \
     tb->cache.counts[1] += gathered;                                                             \
