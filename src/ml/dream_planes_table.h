@@ -16,10 +16,10 @@
  * "vertex" (X + dcol[β], Y + drow[α]) (d = lo[·] − lo[0]: 0 or 1), so the four children of a
  * vertex read one pattern, and one gathered entry serves all of them. Row V of the vertices is
  * kept in slot V mod S (S: the largest power of two ≤ len / (64·(W + 1))), element X at
- * 64·(W + 1)·slot + X (W: words of a colour row); whatever a slot held before, entry[e] = the table's entry of pattern[e] always
- * (the cache starts as pattern 0 everywhere), so a word compares its patterns with those kept
- * where its vertices would be and gathers only the quarters that differ: the same bytes either
- * way.
+ * 64·(W + 1)·slot + X (W: words of a colour row); whatever a slot held before, entry[e] = the
+ * table's entry of pattern[e] always (the cache starts as pattern 0 everywhere), so a word
+ * compares its patterns with those kept where its vertices would be and gathers only the
+ * quarters that differ: the same bytes either way.
  */
 typedef struct {
   uint16_t *pattern;
