@@ -121,6 +121,13 @@ typedef struct {
 typedef struct invrg_corr invrg_corr;
 
 /**
+ * The n_blocks of an accumulator whose samples fall into @p B jackknife blocks: B, and at least
+ * 2 — samples of one block (one chain of one block, one saved configuration, one dream) leave
+ * the second empty, and their errors come out NaN.
+ */
+static inline int invrg_corr_blocks(int B) { return B < 2 ? 2 : B; }
+
+/**
  * A new, empty accumulator for the group @p g (kept by reference: it must
  * outlive the accumulator). Input error for bad counts. Not collective.
  */

@@ -36,6 +36,14 @@ typedef struct {
 bool invrg_stage_fits_source(const invrg_config *cfg, invrg_source source);
 
 /**
+ * True if the sizes of @p source (@p n_sizes of them, whose samples fall into @p n_blocks
+ * jackknife blocks) are fitted across L: &analyze fss_sources lists it, there are two sizes or
+ * more, and two blocks or more (one block has no error bars to fit with: then a warning in the
+ * log says why there is no fit). Not collective (the same on every rank).
+ */
+bool invrg_stage_fits(const invrg_config *cfg, invrg_source source, int n_sizes, int n_blocks);
+
+/**
  * Input error if the &analyze fit range [fss_Lmin, fss_Lmax] keeps fewer than 2 of the
  * @p n_L sizes @p L that @p source measures, i.e. its finite-size-scaling
  * fits would be empty. Not collective (the same on every rank).

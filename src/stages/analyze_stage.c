@@ -432,7 +432,8 @@ static invrg_err analyze_source(invrg_run *run, hid_t file, invrg_source source_
   INVRG_CHECK_ALLOC(block_sizes);
 
   if (a->correlations) {
-    invrg_corr_params cp = {B, 64, a->correlation_functions, a->correlation_precision_kind};
+    invrg_corr_params cp = {invrg_corr_blocks(B), 64, a->correlation_functions,
+                            a->correlation_precision_kind};
     INVRG_CALL(invrg_corr_create(&cp, groups, &corr));
   }
   for (int i = 0; i < list->n; i++)
@@ -446,7 +447,7 @@ static invrg_err analyze_source(invrg_run *run, hid_t file, invrg_source source_
     measured[i] = (invrg_measure_size){list->e[i].L, list->e[i].K,
                                        block_means + (size_t)i * (size_t)B * INVRG_N_PRIMARY,
                                        block_sizes + (size_t)i * (size_t)B};
-  const bool fit = invrg_stage_fits_source(run->cfg, source_kind) && list->n >= 2;
+  const bool fit = invrg_stage_fits(run->cfg, source_kind, list->n, B);
   INVRG_CALL(invrg_measure_tail_run(run, dir, corr, fit, measured, list->n, B));
 cleanup:
   invrg_corr_destroy(&corr);

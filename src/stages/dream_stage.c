@@ -611,7 +611,7 @@ static invrg_err job_accumulators(dream_job *job) {
   const invrg_operator *ops = invrg_mcrg_operators(job->acc[0], &n_ops);
   INVRG_CALL(invrg_dream_pair_sums_create(ops, n_ops, &job->pair_sums));
   if (cfg->analyze.correlations) {
-    invrg_corr_params cp = {job->B_acc, 64, cfg->analyze.correlation_functions,
+    invrg_corr_params cp = {invrg_corr_blocks(job->B), 64, cfg->analyze.correlation_functions,
                             cfg->analyze.correlation_precision_kind};
     INVRG_CALL(invrg_corr_create(&cp, job->run->groups, &job->corr));
     for (int level = (int)d->measure_from; level <= job->levels; level++)
@@ -826,8 +826,7 @@ static invrg_err dream_results(dream_job *job) {
   INVRG_CALL(report_memory(run, job->resident_at_start,
                            invrg_dream_levels_top_spins(&job->lv)));
   /* Two-point functions of every measured size, then finite-size scaling across them. */
-  const bool fit = invrg_stage_fits_source(run->cfg, INVRG_SOURCE_DREAM) && job->n_meas >= 2 &&
-                   B >= 2;
+  const bool fit = invrg_stage_fits(run->cfg, INVRG_SOURCE_DREAM, job->n_meas, B);
   INVRG_CALL(invrg_measure_tail_run(run, "dream", job->corr, fit, measured, job->n_meas, B));
   for (int p = 0; p < INVRG_DREAM_N_PAIRS; p++) { /* MCRG of up, down and blocked pairs */
     INVRG_CALL(invrg_mcrg_reduce(job->acc[p]));

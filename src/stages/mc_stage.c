@@ -756,7 +756,7 @@ static invrg_err mc_execute(invrg_run *run) {
   INVRG_CHECK_ALLOC(sizes.fss_means);
   INVRG_CHECK_ALLOC(sizes.fss_sizes);
   if (cfg->analyze.correlations) { /* one accumulator for all sizes, blocks as the summary's */
-    invrg_corr_params cp = {n_blocks, 64, cfg->analyze.correlation_functions,
+    invrg_corr_params cp = {invrg_corr_blocks(n_blocks), 64, cfg->analyze.correlation_functions,
                             cfg->analyze.correlation_precision_kind};
     INVRG_CALL(invrg_corr_create(&cp, groups, &sizes.corr));
   }
@@ -764,7 +764,7 @@ static invrg_err mc_execute(invrg_run *run) {
   const int first_size = sizes.size_index;
   for (int i = first_size; i < n_L; i++)
     INVRG_CALL(run_size(run, i, &sizes, i == first_size ? state : -1));
-  const bool fit = invrg_stage_fits_source(cfg, INVRG_SOURCE_MC) && n_L >= 2;
+  const bool fit = invrg_stage_fits(cfg, INVRG_SOURCE_MC, n_L, n_blocks);
   if (fit) { /* the block means of every size are on world rank 0 */
     INVRG_MPI_CALL(MPI_Bcast(sizes.fss_means, (int)((size_t)n_L * per_size), MPI_DOUBLE, 0,
                              groups->world));

@@ -3,11 +3,20 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "invrg/log.h"
 #include "invrg/stage.h"
 
 bool invrg_stage_fits_source(const invrg_config *cfg, invrg_source source) {
   for (int k = 0; k < cfg->analyze.n_fss_sources; k++)
     if (cfg->analyze.fss_sources_kind[k] == source) return true;
+  return false;
+}
+
+bool invrg_stage_fits(const invrg_config *cfg, invrg_source source, int n_sizes, int n_blocks) {
+  if (!invrg_stage_fits_source(cfg, source) || n_sizes < 2) return false;
+  if (n_blocks >= 2) return true;
+  invrg_log(INVRG_LOG_WARN, "fss %s: no fits across L: the samples of each size are one "
+            "jackknife block, with no error bars to fit with", invrg_source_name(source));
   return false;
 }
 

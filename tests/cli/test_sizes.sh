@@ -21,6 +21,22 @@ expect_grep err.txt "needs about" "2 ranks: the memory needed"
 expect_status 2 "--check gives the same error" -- "$INVRG" --check big.nml
 expect_grep err.txt "levels = 20 needs about" "--check: the memory needed"
 
+# --- one jackknife block (one chain of one block): every size measured, ξ₂/L without error bars,
+# no fit across sizes (a warning says why) — not an error after the work
+printf "&run stages = 'mc', output = 'one.h5', seed = 5 /\n&mc L = 8, 16, n_chains = 1, blocks_per_chain = 1,\n  n_samples = 4, n_therm = 10 /\n" > one.nml
+expect_status 0 "mc with one jackknife block runs" -- "$INVRG" one.nml
+expect_grep err.txt "warn: fss mc: no fits across L: the samples of each size are one jackknife block" \
+  "the log says why there is no fit across sizes"
+expect_status 0 "its xi2/L is measured, with NaN errors, and there is no /fss" -- "$PYTHON" -c "
+import math, sys, h5py
+f = h5py.File('one.h5', 'r')
+for L in (8, 16):
+    a = f['corr/mc/L%d' % L].attrs
+    assert a['n_blocks'] == 1 and math.isfinite(a['chi_prime']), dict(a)
+    assert math.isnan(a['xi2_over_L_err']), a['xi2_over_L_err']
+assert 'fss' not in f
+"
+
 # --- training: the replicas' table and the data on every rank, up front
 printf "&run stages = 'mc', 'train', output = 'tr.h5' /\n&mc L = 8, n_samples = 20, save_configs = T /\n&train model = 'conv',\n  n_replicas = 100000000 /\n" > tr.nml
 expect_status 2 "10^8 conv replicas are refused" -- "$INVRG" --check tr.nml
