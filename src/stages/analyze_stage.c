@@ -183,11 +183,14 @@ static invrg_err check_this_run(const invrg_config *cfg) {
   INVRG_CHECK_MORE(any, check_found(cfg, found, "this run",
                                     "; or analyse an earlier run's file with &analyze data"));
   for (int s = 0; s < cfg->analyze.n_sources; s++)
-    if (found[s].n > 0 && found[s].e[0].n < 2) { /* only dreams can save 1 */
-      any = invrg_config_input_error(cfg, "dream", "save_max",
+    if (found[s].n > 0 && found[s].e[0].n < 2) { /* only dreams can save 1: the key that
+                                                    * limits them to it is the one to blame */
+      const bool by_samples = cfg->dream.n_samples <= cfg->dream.save_max;
+      any = invrg_config_input_error(cfg, "dream", by_samples ? "n_samples" : "save_max",
                                      "stage analyze needs at least 2 saved configurations per "
-                                     "size; save_max = %lld",
-                                     (long long)cfg->dream.save_max);
+                                     "size; %s = %lld", by_samples ? "n_samples" : "save_max",
+                                     (long long)(by_samples ? cfg->dream.n_samples
+                                                            : cfg->dream.save_max));
       break;
     }
 cleanup:

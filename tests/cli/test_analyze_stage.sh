@@ -183,6 +183,9 @@ bad "nothing to analyse in this run" "'analyze'" "jackknife_blocks = 4" \
 bad "one dream per level is too few" "'dream', 'analyze'" "sources = 'dream'" \
   "error: stage analyze needs at least 2 saved configurations per size; save_max = 1" \
   "&dream model = 'sym3', params = 1, 1, 1, levels = 4, save_levels = 4, save_max = 1 /"
+bad "one dream in all is too few" "'dream', 'analyze'" "sources = 'dream'" \
+  "error: stage analyze needs at least 2 saved configurations per size; n_samples = 1" \
+  "&dream model = 'sym3', params = 1, 1, 1, levels = 4, n_samples = 1, save_levels = 4 /"
 bad "a source listed twice" "'analyze'" "data = 'dream.h5', sources = 'dream', 'dream'" \
   "'dream' is listed twice"
 finish
