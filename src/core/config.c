@@ -216,8 +216,9 @@ static const invrg_nl_key mc_keys[] = {
     {.name = "L", .type = INVRG_NL_INT, .min_count = 1, .max_count = 16,
      .count_offset = offsetof(invrg_config, mc.n_L), AT(mc.L), .default_text = "32", .min = 2,
      .max = 1 << INVRG_MAX_LEVELS, .validate = validate_even,
-     .description = "side(s) of the periodic L x L lattice (even); several sizes run one after "
-                    "the other, e.g. 16, 32, 64, and are fitted together (&analyze fss_sources)"},
+     .description = "side(s) of the periodic L x L lattice (even); several different sizes run one "
+                    "after the other, e.g. 16, 32, 64, and are fitted together (&analyze "
+                    "fss_sources)"},
     {.name = "beta", .type = INVRG_NL_REAL, SCALAR, AT(mc.beta),
      .default_text = "0.44068679350977147", .min = -INFINITY, .max = INFINITY,
      .validate = validate_positive,

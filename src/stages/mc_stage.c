@@ -99,6 +99,13 @@ static invrg_err mc_check(const invrg_run *run) {
     found = invrg_config_input_error(cfg, "analyze", "mcrg_on_mc",
                                      "MCRG of Monte Carlo samples works on one &mc L per run (%d "
                                      "given)", cfg->mc.n_L);
+  int twice = -1; /* a size listed twice would be sampled twice and kept once */
+  for (int i = 1; i < cfg->mc.n_L && twice < 0; i++)
+    for (int k = 0; k < i; k++)
+      if (cfg->mc.L[i] == cfg->mc.L[k]) twice = i;
+  if (twice >= 0)
+    found = invrg_config_input_error(cfg, "mc", "L", "L = %lld is listed twice",
+                                     (long long)cfg->mc.L[twice]);
   char size[96];
   invrg_groups_describe_size(g, size, sizeof size);
   if (cfg->mc.algorithm_kind == INVRG_MC_WOLFF && g->ranks_per_group > 1)

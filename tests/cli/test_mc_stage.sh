@@ -182,6 +182,7 @@ bad() { # bad <description> <mc keys> <expected message> [other groups] [ranks]
   [ ! -e bad.h5 ] || fail "$1 wrote an output"
 }
 bad "zero beta" "beta = 0.0" "bad.nml:3:5: error: key 'beta': must be positive (got 0)"
+bad "a size listed twice" "L = 8, 16, 8" "bad.nml:3:5: error: L = 8 is listed twice"
 bad "negative beta" "beta = -0.4" "key 'beta': must be positive (got -0.4)"
 bad "odd L" "L = 15" "key 'L': must be even (got 15; try 16)"
 bad "L not divisible by the grid" "L = 18, algorithm = 'sw'" \
