@@ -129,41 +129,55 @@ static void warn_unused_layouts(const invrg_config *cfg) {
   }
 }
 
-/*
- * Everything the input can get wrong, found before any work or output and reported all at
- * once: stages, each stage's layout and its own checks on it (on the run's world, or as rank 0
- * of a run of @p planned_ranks would see them), the output. *layouts: the stages' groups.
- * Collective on @p world.
- */
-static invrg_err check_input(const invrg_config *cfg, MPI_Comm world, int planned_ranks,
-                             stage_layouts *layouts) {
+/* What check_input() hands the checks of one version of the configuration. */
+typedef struct {
+  MPI_Comm world;
+  int planned_ranks;
+  stage_layouts *layouts;
+} input_checks;
+
+/* The checks between keys of one configuration (check_input()). Collective. */
+static invrg_err check_configuration(const invrg_config *cfg, void *arg) {
+  const input_checks *c = arg;
   invrg_err err = INVRG_SUCCESS, found = INVRG_SUCCESS;
-  invrg_config_collect_diagnostics(true); /* printed in file order at the end */
-  INVRG_CHECK_MORE(found, invrg_error_agree(check_stages_available(cfg), world));
-  INVRG_CHECK_MORE(found, invrg_error_agree(check_fss_range(cfg), world));
-  INVRG_CHECK_MORE(found, invrg_error_agree(check_correlation_functions(cfg), world));
+  INVRG_CHECK_MORE(found, invrg_error_agree(check_stages_available(cfg), c->world));
+  INVRG_CHECK_MORE(found, invrg_error_agree(check_fss_range(cfg), c->world));
+  INVRG_CHECK_MORE(found, invrg_error_agree(check_correlation_functions(cfg), c->world));
   for (int i = 0; i < cfg->run.n_stages; i++) {
     const invrg_stage *s = find_stage(cfg->run.stages_kind[i]);
     if (s != NULL)
-      INVRG_CHECK_MORE(found, invrg_stage_layout_check(cfg, s, cfg->run.stages_kind[i], world,
-                                                       planned_ranks, &layouts->req[i],
-                                                       &layouts->automatic[i]));
+      INVRG_CHECK_MORE(found, invrg_stage_layout_check(cfg, s, cfg->run.stages_kind[i], c->world,
+                                                       c->planned_ranks, &c->layouts->req[i],
+                                                       &c->layouts->automatic[i]));
   }
   warn_unused_layouts(cfg);
-  INVRG_CHECK_MORE(found, invrg_runfile_check_output(cfg, world));
-  INVRG_CHECK_MORE(found, check_log_file(cfg, world));
+  INVRG_CHECK_MORE(found, invrg_runfile_check_output(cfg, c->world));
+  INVRG_CHECK_MORE(found, check_log_file(cfg, c->world));
   invrg_config_warn_unused(cfg);
+cleanup:
+  return err != INVRG_SUCCESS ? err : found;
+}
+
+/*
+ * Everything the input can get wrong, found before any work or output and reported all at
+ * once: the values the reader refused, and between keys: stages, each stage's layout and its
+ * own checks on it (on the run's world, or as rank 0 of a run of @p planned_ranks would see
+ * them), the output. *layouts: the stages' groups. Collective on @p world.
+ */
+static invrg_err check_input(const invrg_config *cfg, MPI_Comm world, int planned_ranks,
+                             stage_layouts *layouts) {
+  input_checks checks = {world, planned_ranks, layouts};
+  invrg_config_collect_diagnostics(true); /* printed in file order at the end */
+  const invrg_err found = invrg_config_check_around_refused(cfg, check_configuration, &checks);
   invrg_config_collect_diagnostics(false);
-  if (found != INVRG_SUCCESS && invrg_log_is_root()) {
+  if (found == INVRG_ERR_INPUT && invrg_log_is_root()) {
     const int n = invrg_config_input_errors();
     fflush(stdout);
     fprintf(stderr, "%s%s: %d error%s\n", cfg->input_path, cfg->n_overrides > 0 ? " and --set" : "",
             n, n == 1 ? "" : "s");
     fflush(stderr);
   }
-cleanup:
-  invrg_config_collect_diagnostics(false); /* whatever a failure left waiting */
-  return err != INVRG_SUCCESS ? err : found;
+  return found;
 }
 
 /* The planned layout of each stage, for --check --ranks N. */
@@ -374,8 +388,8 @@ invrg_err invrg_pipeline_run(const invrg_cli *cli) {
   INVRG_MPI_CALL(MPI_Comm_rank(world, &rank));
 
   /* Everything the input can get wrong is found before any work or output. */
-  INVRG_CALL(invrg_config_load_with_overrides(input_path, cli->overrides, cli->n_overrides, world,
-                                              &cfg));
+  INVRG_CALL(invrg_config_load_for_checks(input_path, cli->overrides, cli->n_overrides, world,
+                                          &cfg));
   if (!check_only) invrg_log_begin_run(); /* time stamps and the kept log from here */
   INVRG_CALL(check_input(&cfg, world, planned_ranks, &layouts));
   if (check_only) {

@@ -261,6 +261,11 @@ typedef struct {
   /** Where each key was set ([flat key index]: line 0 = default, line -k = override k). */
   invrg_nl_pos *key_pos;
   invrg_nl_pos *group_pos;
+  /** Keys whose value the input gave but the reader refused ([flat key index]; each keeps its
+   * earlier value, the default), and how many errors said so: held back by
+   * invrg_config_load_for_checks() for the checks between keys. */
+  bool *key_refused;
+  int n_key_errors;
 } invrg_config;
 
 /** The schema of invrg's input (all groups and keys). */
@@ -286,6 +291,33 @@ invrg_err invrg_config_load(const char *path, MPI_Comm comm, invrg_config *cfg);
  */
 invrg_err invrg_config_load_with_overrides(const char *path, const char *const *overrides, int n,
                                            MPI_Comm comm, invrg_config *cfg);
+
+/**
+ * invrg_config_load_with_overrides() for a run, whose checks between keys
+ * (invrg_config_check_around_refused()) report the errors of the file and their own at once:
+ * when every error of the file and the overrides refuses the value of a known key (out of its
+ * range, malformed, given twice), the errors wait (cfg->n_key_errors) and every rank returns
+ * INVRG_SUCCESS with those keys at their earlier values and marked in cfg->key_refused. Other
+ * errors (syntax, unknown groups or keys) are printed and fail as there: what a misspelt key
+ * meant is unknown, so no check between keys could be trusted. Collective on @p comm.
+ */
+invrg_err invrg_config_load_for_checks(const char *path, const char *const *overrides, int n,
+                                       MPI_Comm comm, invrg_config *cfg);
+
+/** What the checks between keys are: one call sees one configuration. Collective. */
+typedef invrg_err (*invrg_config_check_fn)(const invrg_config *cfg, void *arg);
+
+/**
+ * Runs @p check on @p cfg with diagnostics collected (invrg_config_collect_diagnostics()).
+ * When the input refused some keys' values (invrg_config_load_for_checks()), what the checks
+ * find between keys must not depend on values the user did not give: @p check runs again on
+ * versions of @p cfg in which the refused keys take other valid values (their range's ends,
+ * other choices, the other logical), and only the errors and warnings every version reports,
+ * at a key that is not refused, are kept, after the refused keys' own errors. Returns
+ * INVRG_ERR_INPUT if any error is kept or held, else what @p check returned. Collective.
+ */
+invrg_err invrg_config_check_around_refused(const invrg_config *cfg, invrg_config_check_fn check,
+                                            void *arg);
 
 /**
  * Writes the effective configuration as a namelist (invrg_nl_write(), no descriptions), each

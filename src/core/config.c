@@ -598,11 +598,15 @@ void invrg_config_defaults(invrg_config *cfg) {
 
 static void copy_positions(invrg_config *cfg, const invrg_nl_result *res) {
   memcpy(cfg->key_pos, res->key_pos, (size_t)total_keys() * sizeof *cfg->key_pos);
+  memcpy(cfg->key_refused, res->key_refused, (size_t)total_keys() * sizeof *cfg->key_refused);
   memcpy(cfg->group_pos, res->group_pos, (size_t)schema.n_groups * sizeof *cfg->group_pos);
 }
 
-/* Rank 0's part of loading: read, parse, print diagnostics. */
-static invrg_err load_on_root(const char *path, invrg_config *cfg) {
+static void hold_key_errors(const invrg_config *cfg, const invrg_nl_result *res);
+
+/* Rank 0's part of loading: read, parse, print diagnostics (or, with @p hold, keep the errors
+ * that refuse keys' values for the checks between keys to print with theirs). */
+static invrg_err load_on_root(const char *path, bool hold, invrg_config *cfg) {
   invrg_err err = INVRG_SUCCESS;
   invrg_nl_result res;
   bool res_ready = false;
@@ -616,7 +620,10 @@ static invrg_err load_on_root(const char *path, invrg_config *cfg) {
   int n_errors = invrg_nl_parse(cfg->input_text, len, cfg, &res);
   n_errors += invrg_nl_apply_overrides(cfg->overrides, cfg->n_overrides, cfg, &res);
   copy_positions(cfg, &res);
-  if (n_errors > 0) {
+  if (n_errors > 0 && hold && res.n_key_diags == n_errors) {
+    cfg->n_key_errors = n_errors;
+    hold_key_errors(cfg, &res);
+  } else if (n_errors > 0) {
     fflush(stdout);
     invrg_nl_print_diagnostics(&res, stderr);
     fprintf(stderr, "%s%s: %d error%s\n", path, cfg->n_overrides > 0 ? " and --set" : "",
@@ -631,12 +638,25 @@ cleanup:
   return err;
 }
 
+static invrg_err load(const char *path, const char *const *overrides, int n, bool hold,
+                      MPI_Comm comm, invrg_config *cfg);
+
 invrg_err invrg_config_load(const char *path, MPI_Comm comm, invrg_config *cfg) {
-  return invrg_config_load_with_overrides(path, NULL, 0, comm, cfg);
+  return load(path, NULL, 0, false, comm, cfg);
 }
 
 invrg_err invrg_config_load_with_overrides(const char *path, const char *const *overrides, int n,
                                            MPI_Comm comm, invrg_config *cfg) {
+  return load(path, overrides, n, false, comm, cfg);
+}
+
+invrg_err invrg_config_load_for_checks(const char *path, const char *const *overrides, int n,
+                                       MPI_Comm comm, invrg_config *cfg) {
+  return load(path, overrides, n, true, comm, cfg);
+}
+
+static invrg_err load(const char *path, const char *const *overrides, int n, bool hold,
+                      MPI_Comm comm, invrg_config *cfg) {
   invrg_err err = INVRG_SUCCESS;
   int rank;
   INVRG_MPI_CALL(MPI_Comm_rank(comm, &rank));
@@ -646,10 +666,12 @@ invrg_err invrg_config_load_with_overrides(const char *path, const char *const *
   cfg->n_overrides = n;
   cfg->key_pos = calloc((size_t)total_keys(), sizeof *cfg->key_pos);
   cfg->group_pos = calloc((size_t)schema.n_groups, sizeof *cfg->group_pos);
+  cfg->key_refused = calloc((size_t)total_keys(), sizeof *cfg->key_refused);
   INVRG_CHECK_ALLOC(cfg->key_pos);
   INVRG_CHECK_ALLOC(cfg->group_pos);
+  INVRG_CHECK_ALLOC(cfg->key_refused);
 
-  invrg_err local = rank == 0 ? load_on_root(path, cfg) : INVRG_SUCCESS;
+  invrg_err local = rank == 0 ? load_on_root(path, hold, cfg) : INVRG_SUCCESS;
   if (local != INVRG_SUCCESS && !invrg_error_was_reported()) {
     fflush(stdout);
     fprintf(stderr, "error: %s\n", invrg_error_message());
@@ -661,10 +683,12 @@ invrg_err invrg_config_load_with_overrides(const char *path, const char *const *
    * its own pointers (the overrides: its own argv, the same text on every rank). */
   char *text = cfg->input_text;
   invrg_nl_pos *key_pos = cfg->key_pos, *group_pos = cfg->group_pos;
+  bool *key_refused = cfg->key_refused;
   INVRG_MPI_CALL(MPI_Bcast(cfg, (int)sizeof *cfg, MPI_BYTE, 0, comm));
   cfg->input_text = text;
   cfg->key_pos = key_pos;
   cfg->group_pos = group_pos;
+  cfg->key_refused = key_refused;
   cfg->overrides = overrides;
   unsigned long long text_len = rank == 0 ? strlen(text) : 0;
   INVRG_MPI_CALL(MPI_Bcast(&text_len, 1, MPI_UNSIGNED_LONG_LONG, 0, comm));
@@ -677,6 +701,9 @@ invrg_err invrg_config_load_with_overrides(const char *path, const char *const *
                            MPI_BYTE, 0, comm));
   INVRG_MPI_CALL(MPI_Bcast(cfg->group_pos,
                            (int)((size_t)schema.n_groups * sizeof *cfg->group_pos), MPI_BYTE, 0,
+                           comm));
+  INVRG_MPI_CALL(MPI_Bcast(cfg->key_refused,
+                           (int)((size_t)total_keys() * sizeof *cfg->key_refused), MPI_BYTE, 0,
                            comm));
 
   invrg_log_set_level(cfg->run.log_level_kind);
@@ -696,11 +723,46 @@ static uint64_t reported_hash[256];
 typedef struct {
   invrg_nl_pos pos;
   int order; /* arrival, to keep the sort stable */
+  bool error; /* else a warning */
   char text[1700];
 } pending_diagnostic;
 static pending_diagnostic *pending;
 static int n_pending, pending_capacity;
 static bool collecting;
+
+/* The errors of the file that refused keys' values, held by invrg_config_load_for_checks()
+ * (rank 0) until the checks between keys begin collecting. */
+static pending_diagnostic *held;
+static int n_held;
+
+/* Appends @p d to the waiting diagnostics; false if out of memory. */
+static bool add_pending(pending_diagnostic d) {
+  if (n_pending == pending_capacity) {
+    int cap = pending_capacity > 0 ? 2 * pending_capacity : 16;
+    pending_diagnostic *grown = realloc(pending, (size_t)cap * sizeof *pending);
+    if (grown == NULL) return false;
+    pending = grown;
+    pending_capacity = cap;
+  }
+  d.order = n_pending;
+  pending[n_pending++] = d;
+  return true;
+}
+
+static void hold_key_errors(const invrg_config *cfg, const invrg_nl_result *res) {
+  free(held);
+  n_held = 0;
+  held = calloc((size_t)res->n_diags, sizeof *held);
+  for (int i = 0; held != NULL && i < res->n_diags; i++) {
+    char where[800];
+    invrg_nl_format_location(cfg->input_path, cfg->overrides, cfg->n_overrides, res->diags[i].pos,
+                             where, sizeof where);
+    held[n_held] = (pending_diagnostic){.pos = res->diags[i].pos, .error = true};
+    snprintf(held[n_held].text, sizeof held[n_held].text, "%s: error: %s\n", where,
+             res->diags[i].message);
+    n_held++;
+  }
+}
 
 static void emit(const invrg_config *cfg, invrg_nl_pos pos, const char *severity,
                  const char *message) {
@@ -709,20 +771,9 @@ static void emit(const invrg_config *cfg, invrg_nl_pos pos, const char *severity
                            sizeof where);
   snprintf(text, sizeof text, "%s: %s: %s\n", where, severity, message);
   if (collecting) {
-    if (n_pending == pending_capacity) {
-      int cap = pending_capacity > 0 ? 2 * pending_capacity : 16;
-      pending_diagnostic *grown = realloc(pending, (size_t)cap * sizeof *pending);
-      if (grown != NULL) {
-        pending = grown;
-        pending_capacity = cap;
-      }
-    }
-    if (n_pending < pending_capacity) {
-      pending[n_pending] = (pending_diagnostic){pos, n_pending, ""};
-      memcpy(pending[n_pending].text, text, sizeof text);
-      n_pending++;
-      return;
-    }
+    pending_diagnostic d = {.pos = pos, .error = strcmp(severity, "error") == 0};
+    memcpy(d.text, text, sizeof text);
+    if (add_pending(d)) return;
   }
   fflush(stdout);
   fputs(text, stderr);
@@ -748,6 +799,11 @@ void invrg_config_collect_diagnostics(bool on) {
   if (on) { /* a new round of checks: count and deduplicate afresh */
     collecting = true;
     n_input_errors = 0;
+    for (int i = 0; i < n_held; i++) /* the file's own errors, printed in order with theirs */
+      if (add_pending(held[i])) n_input_errors++;
+    free(held);
+    held = NULL;
+    n_held = 0;
     return;
   }
   collecting = false;
@@ -777,6 +833,73 @@ uint64_t invrg_config_diagnostics_digest(invrg_config_diagnostics_mark since) {
 void invrg_config_diagnostics_restore(invrg_config_diagnostics_mark mark) {
   if (mark.n_pending <= n_pending) n_pending = mark.n_pending;
   if (mark.n_errors <= n_input_errors) n_input_errors = mark.n_errors;
+}
+
+/* Whether @p d sits at a key whose value the input failed to give. */
+static bool at_refused_key(const invrg_config *cfg, const pending_diagnostic *d) {
+  for (int flat = 0; flat < total_keys(); flat++)
+    if (cfg->key_refused[flat] && cfg->key_pos[flat].line == d->pos.line &&
+        cfg->key_pos[flat].col == d->pos.col)
+      return true;
+  return false;
+}
+
+/* Whether a diagnostic collected since @p from says @p text. */
+static bool collected_since(int from, const char *text) {
+  for (int i = from; i < n_pending; i++)
+    if (strcmp(pending[i].text, text) == 0) return true;
+  return false;
+}
+
+/* The most versions of the configuration checked besides the input's own. */
+enum { MAX_ALTERNATIVES = 8 };
+
+invrg_err invrg_config_check_around_refused(const invrg_config *cfg, invrg_config_check_fn check,
+                                            void *arg) {
+  if (cfg->n_key_errors == 0) return check(cfg, arg);
+  /* What the checks would log (e.g. a memory estimate) rests on values the input did not give. */
+  const invrg_log_level level = invrg_log_get_level();
+  invrg_log_set_level(INVRG_LOG_ERROR);
+  const invrg_config_diagnostics_mark mark = invrg_config_diagnostics_save();
+  invrg_err found = check(cfg, arg);
+  if (found != INVRG_SUCCESS && found != INVRG_ERR_INPUT) {
+    invrg_log_set_level(level);
+    return found;
+  }
+  /* What the input's own values gave, set aside; each version keeps what it also finds. */
+  const int n_found = n_pending - mark.n_pending;
+  pending_diagnostic *found_first = malloc((size_t)(n_found > 0 ? n_found : 1) * sizeof *found_first);
+  if (found_first == NULL) return invrg_error_set(INVRG_ERR_RUNTIME, __FILE__, __LINE__, "out of memory");
+  memcpy(found_first, pending + mark.n_pending, (size_t)n_found * sizeof *found_first);
+  bool *kept = malloc((size_t)(n_found > 0 ? n_found : 1) * sizeof *kept);
+  for (int i = 0; kept != NULL && i < n_found; i++) kept[i] = !at_refused_key(cfg, &found_first[i]);
+  invrg_config_diagnostics_restore(mark);
+  for (int v = 1; kept != NULL && v <= MAX_ALTERNATIVES; v++) {
+    invrg_config version = *cfg; /* shares the positions and text, which checks only read */
+    bool changed = false;
+    for (int flat = 0; flat < total_keys(); flat++)
+      if (cfg->key_refused[flat]) changed |= invrg_nl_set_alternative(&schema, flat, v, &version);
+    if (!changed) continue;
+    const invrg_err e = check(&version, arg);
+    if (e != INVRG_SUCCESS && e != INVRG_ERR_INPUT) {
+      found = e;
+      break;
+    }
+    for (int i = 0; i < n_found; i++)
+      kept[i] = kept[i] && collected_since(mark.n_pending, found_first[i].text);
+    invrg_config_diagnostics_restore(mark); /* also forgets this version's errors' hashes */
+  }
+  if (kept == NULL) found = invrg_error_set(INVRG_ERR_RUNTIME, __FILE__, __LINE__, "out of memory");
+  for (int i = 0; found != INVRG_ERR_RUNTIME && i < n_found; i++)
+    if (kept[i] && add_pending(found_first[i])) n_input_errors += found_first[i].error;
+  free(kept);
+  free(found_first);
+  invrg_log_set_level(level);
+  if (found == INVRG_ERR_RUNTIME) return found;
+  /* Reported above, like every input error. */
+  invrg_error_set(INVRG_ERR_INPUT, __FILE__, __LINE__, "errors in '%s'", cfg->input_path);
+  invrg_error_mark_reported();
+  return INVRG_ERR_INPUT;
 }
 
 /* FNV-1a of the message and the key it is about. */
@@ -829,9 +952,11 @@ void invrg_config_free(invrg_config *cfg) {
   free(cfg->input_text);
   free(cfg->key_pos);
   free(cfg->group_pos);
+  free(cfg->key_refused);
   cfg->input_text = NULL;
   cfg->key_pos = NULL;
   cfg->group_pos = NULL;
+  cfg->key_refused = NULL;
 }
 
 bool invrg_config_has_stage(const invrg_config *cfg, invrg_stage_kind stage) {

@@ -512,7 +512,8 @@ bool invrg_nl_result_init(invrg_nl_result *res, const invrg_nl_schema *schema,
     n_keys += schema->groups[g].n_keys;
   }
   res->key_pos = calloc((size_t)n_keys + 1, sizeof *res->key_pos);
-  if (res->key_pos == NULL) goto fail;
+  res->key_refused = calloc((size_t)n_keys + 1, sizeof *res->key_refused);
+  if (res->key_pos == NULL || res->key_refused == NULL) goto fail;
   return true;
 fail:
   invrg_nl_result_free(res);
@@ -523,9 +524,11 @@ void invrg_nl_result_free(invrg_nl_result *res) {
   free(res->diags);
   free(res->group_pos);
   free(res->key_pos);
+  free(res->key_refused);
   free(res->key_first);
   res->diags = NULL;
   res->group_pos = res->key_pos = NULL;
+  res->key_refused = NULL;
   res->key_first = NULL;
   res->n_diags = res->diags_capacity = 0;
 }
@@ -641,12 +644,21 @@ static void collect_values(parser *p, const char *key_name, value_list *out) {
   }
 }
 
+/* The diagnostics since @p diags_before were about key @p flat's assignment: the key is refused
+ * (it keeps its earlier value) and they are the key's, not loose syntax. */
+static void note_refused(invrg_nl_result *res, int flat, int diags_before) {
+  if (res->n_diags == diags_before) return;
+  res->key_refused[flat] = true;
+  res->n_key_diags += res->n_diags - diags_before;
+}
+
 /*
  * Parses `key = v1, v2 ...` with the current token at the key; stops at the
  * next key, the end of the group or the end of the file. @p group is NULL
  * inside an unknown group (values are scanned but not checked).
  */
 static void parse_assignment(parser *p, const invrg_nl_group *group) {
+  const int diags_before = p->res->n_diags;
   token key_tok = p->tok;
   shift(p); /* key */
   shift(p); /* = */
@@ -662,15 +674,15 @@ static void parse_assignment(parser *p, const invrg_nl_group *group) {
   if (p->res->key_pos[flat].line != 0) {
     add_diag(p->res, key_tok.pos, "duplicate key '%s' in group '&%s' (first set at line %d)",
              key->name, group->name, p->res->key_pos[flat].line);
-    return;
+  } else {
+    p->res->key_pos[flat] = key_tok.pos;
+    if (values.overflow)
+      add_diag(p->res, key_tok.pos, "key '%s' takes at most %d values", key->name,
+               key->max_count);
+    else if (!values.broken) /* a broken value is already reported */
+      store_values(key, values.v, values.n, key_tok.pos, p->config, p->res);
   }
-  p->res->key_pos[flat] = key_tok.pos;
-  if (values.overflow) {
-    add_diag(p->res, key_tok.pos, "key '%s' takes at most %d values", key->name, key->max_count);
-    return;
-  }
-  if (values.broken) return; /* already reported */
-  store_values(key, values.v, values.n, key_tok.pos, p->config, p->res);
+  note_refused(p->res, flat, diags_before);
 }
 
 /* Skips tokens until something the parser can resume at. */
@@ -899,18 +911,20 @@ int invrg_nl_apply_overrides(const char *const *overrides, int n, void *config,
     const invrg_nl_key *key = override_key(text, k, res, &group, &at);
     if (key == NULL) continue;
     const int flat = flat_key_index(res, group, key);
+    const int diags_before = res->n_diags;
     if (res->key_pos[flat].line < 0) {
       add_diag(res, pos, "key '%s' of '&%s' is given twice on the command line (first by --set "
                "#%d)", key->name, group->name, -res->key_pos[flat].line);
-      continue;
+    } else {
+      res->key_pos[flat] = pos; /* the file's value, if any, is replaced */
+      value_list values;
+      override_values(text, at, k, key, res, &values);
+      if (values.overflow)
+        add_diag(res, pos, "key '%s' takes at most %d values", key->name, key->max_count);
+      else if (!values.broken && store_values(key, values.v, values.n, pos, config, res))
+        res->key_refused[flat] = false; /* the file's refused value is replaced by a good one */
     }
-    res->key_pos[flat] = pos; /* the file's value, if any, is replaced */
-    value_list values;
-    override_values(text, at, k, key, res, &values);
-    if (values.overflow)
-      add_diag(res, pos, "key '%s' takes at most %d values", key->name, key->max_count);
-    else if (!values.broken)
-      store_values(key, values.v, values.n, pos, config, res);
+    note_refused(res, flat, diags_before);
   }
   return res->n_diags - errors_before;
 }
@@ -1105,4 +1119,84 @@ void invrg_nl_write_markdown(const invrg_nl_schema *schema, FILE *out) {
     }
     fprintf(out, "\n");
   }
+}
+
+/* ------------------------------------------------------------------ alternative values */
+
+/* The text of one value of @p key's @p variant-th alternative (invrg_nl_set_alternative), or
+ * false; @p first: the key's first value now. */
+static bool alternative_text(const invrg_nl_key *key, int variant, const void *first, char *buf,
+                             size_t buflen) {
+  switch (key->type) {
+    case INVRG_NL_BOOL: {
+      bool x;
+      memcpy(&x, first, sizeof x);
+      snprintf(buf, buflen, "%s", x ? ".false." : ".true.");
+      return variant == 1;
+    }
+    case INVRG_NL_STRING: {
+      if (key->choices == NULL) {
+        snprintf(buf, buflen, "'?'");
+        return variant == 1;
+      }
+      int seen = 0;
+      for (int c = 0; key->choices[c] != NULL; c++)
+        if (strcmp(key->choices[c], first) != 0 && ++seen == variant) {
+          format_string(key->choices[c], buf, buflen);
+          return true;
+        }
+      return false;
+    }
+    case INVRG_NL_INT:
+    case INVRG_NL_REAL: {
+      double now;
+      if (key->type == INVRG_NL_INT) {
+        int64_t x;
+        memcpy(&x, first, sizeof x);
+        now = (double)x;
+      } else {
+        memcpy(&now, first, sizeof now);
+      }
+      const double end = variant == 1 ? key->min : key->max;
+      if (variant > 2) return false;
+      /* No end on that side: a value far from today's, still a number a check can use. */
+      double x = isfinite(end) ? end : variant == 1 ? -8.0 * fabs(now) - 8.0 : 8.0 * fabs(now) + 8.0;
+      x = fmax(-0x1p62, fmin(x, 0x1p62)); /* an int64_t either way */
+      if (key->type == INVRG_NL_INT)
+        snprintf(buf, buflen, "%lld", (long long)x);
+      else
+        format_real(x, buf, buflen);
+      return true;
+    }
+  }
+  return false;
+}
+
+bool invrg_nl_set_alternative(const invrg_nl_schema *schema, int flat, int variant, void *config) {
+  const invrg_nl_group *group = NULL;
+  const invrg_nl_key *key = NULL;
+  for (int g = 0, first = 0; g < schema->n_groups && key == NULL; g++) {
+    if (flat < first + schema->groups[g].n_keys) {
+      group = &schema->groups[g];
+      key = &group->keys[flat - first];
+    }
+    first += schema->groups[g].n_keys;
+  }
+  char one[2 * TOKEN_TEXT_MAX + 8];
+  if (key == NULL || variant < 1 ||
+      !alternative_text(key, variant, element_cptr(key, config, 0), one, sizeof one))
+    return false;
+  /* The alternative as a command-line override, read and checked by the same code. */
+  const int copies = key->min_count > 1 ? key->min_count : 1;
+  char text[4096];
+  size_t used = (size_t)snprintf(text, sizeof text, "%s.%s=", group->name, key->name);
+  for (int i = 0; i < copies && used < sizeof text; i++)
+    used += (size_t)snprintf(text + used, sizeof text - used, "%s%s", i ? ", " : "", one);
+  if (used >= sizeof text) return false;
+  invrg_nl_result scratch;
+  if (!invrg_nl_result_init(&scratch, schema, "<alternative>")) return false;
+  const char *const overrides[1] = {text};
+  const bool ok = invrg_nl_apply_overrides(overrides, 1, config, &scratch) == 0;
+  invrg_nl_result_free(&scratch);
+  return ok;
 }

@@ -53,6 +53,41 @@ expect_status 2 "three semantic errors (a run on 2 ranks)" -- "$MPIEXEC" -n 2 "$
 no_stage_started "semantic errors"
 no_output "semantic errors" three.h5 three.h5.tmp three.h5.lock
 
+# --- a value out of its range does not hide the errors between other keys: the file's errors
+# and theirs in one report; the checks that read a refused key wait for its value
+cat > refused.nml <<'NML'
+&run stages = 'dream', output = 'refused.h5' /
+&dream model = 'sym3', params = 0.5, 0.6, 1.4, levels = 5, measure_from = 7,
+  n_samples = 0, save_levels = 9 /
+&analyze jackknife_blocks = 1 /
+NML
+expect_status 2 "values out of range and errors between keys (--check)" -- "$INVRG" --check refused.nml
+expect_grep err.txt "refused.nml:2:60: error: measure_from = 7 is above levels = 5" "an error between keys beside refused values"
+expect_grep err.txt "refused.nml:3:18: error: save_levels holds 9, outside 1 .. levels = 5" "a second one, in file order"
+expect_grep err.txt "refused.nml:3:15: error: key 'n_samples' must be >= 1, got 0" "the refused value's own error"
+expect_grep err.txt "refused.nml:4:29: error: key 'jackknife_blocks' must be between 2 and 10000, got 1" "another group's refused value"
+expect_grep err.txt "refused.nml: 4 errors" "the count of all of them"
+[ "$(grep -c ': error: ' err.txt)" -eq 4 ] && pass "each error once" || { fail "expected 4 error lines"; cat err.txt; }
+[ "$(grep -n ': error: ' err.txt | cut -d: -f3 | tr '\n' ' ')" = "2 3 3 4 " ] \
+  && pass "the report in file order" || { fail "not in file order"; cat err.txt; }
+grep -q 'memory:' out.txt err.txt && fail "estimates from values the input did not give were logged" \
+  || pass "no estimate from substituted values"
+expect_status 2 "the same on 2 ranks (a run)" -- "$MPIEXEC" -n 2 "$INVRG" refused.nml
+[ "$(grep -c ': error: ' err.txt)" -eq 4 ] && pass "a run on 2 ranks reports them once" || { fail "expected 4 error lines from the run"; cat err.txt; }
+no_output "refused values" refused.h5 refused.h5.tmp refused.h5.lock
+# A refused levels: the errors that compare with it wait; an override's good value replaces it.
+sed -e 's/levels = 5/levels = 0/' refused.nml > refused_levels.nml
+expect_status 2 "levels refused" -- "$INVRG" --check refused_levels.nml
+expect_grep err.txt "refused_levels.nml:2:57: error: key 'levels' must be between 1 and 20, got 0" "levels' own error"
+grep -q 'measure_from\|save_levels' err.txt && { fail "an error that compares with a refused levels"; cat err.txt; } \
+  || pass "no error that compares with the refused levels"
+expect_status 2 "levels refused, then given by --set" -- "$INVRG" --check refused_levels.nml --set dream.levels=6
+expect_grep err.txt "refused_levels.nml:2:60: error: measure_from = 7 is above levels = 6" "checked against the override's levels"
+# Loose syntax (an unknown key) still stops before the checks between keys: what it meant is unknown.
+printf "&run stages = 'dream', output = 'x.h5' /\n&dream levles = 5, measure_from = 9 /\n" > loose.nml
+expect_status 2 "an unknown key" -- "$INVRG" --check loose.nml
+grep -q 'measure_from' err.txt && fail "checked between keys beside a misspelt key" || pass "no checks between keys beside a misspelt key"
+
 # Checks run stage by stage, but the report reads in the order of the file.
 cat > order.nml <<'NML'
 &run stages = 'mc', 'dream', output = 'order.h5' /
