@@ -27,15 +27,17 @@ typedef struct {
   double g, d1, d2;
 } gamma_l;
 
-/* l ≥ 1: cosh γ − 1 = (S−1)²/S + 2 sin²(πl/2L) avoids cancellation near K_c (S = sinh 2K). */
+/* l ≥ 1: cosh γ − 1 = (S−1)²/S + 2 sin²(πl/2L) avoids cancellation near K_c (S = sinh 2K).
+ * Written with u = 1/S and T = coth 2K so that no square of S overflows at large K. */
 static gamma_l gamma_positive(int l, int L, double K) {
-  double S = sinh(2 * K), C = cosh(2 * K);
+  double S = sinh(2 * K), C = cosh(2 * K), u = 1 / S, T = C / S;
   double half_angle = sin(M_PI * l / (2.0 * L));
-  double delta = (S - 1) * (S - 1) / S + 2 * half_angle * half_angle;
-  double sinh_g = sqrt(delta * (delta + 2)), cosh_g = 1 + delta;
-  /* h(K) = cosh 2K coth 2K: h' = 2C(S²−1)/S², h'' = 4(S²−1)/S + 8C²/S³. */
-  double h1 = 2 * C * (S * S - 1) / (S * S);
-  double h2 = 4 * (S * S - 1) / S + 8 * C * C / (S * S * S);
+  double delta = (S - 1) * ((S - 1) * u) + 2 * half_angle * half_angle;
+  double sinh_g = delta * sqrt(1 + 2 / delta), cosh_g = 1 + delta; /* √(δ(δ+2)) */
+  /* h(K) = cosh 2K coth 2K: h' = 2C(S²−1)/S² = 2C(1−u)(1+u), h'' = 4(S²−1)/S + 8C²/S³
+   * = 4(S−u) + 8T²u. */
+  double h1 = 2 * C * (1 - u) * (1 + u);
+  double h2 = 4 * (S - u) + 8 * T * T * u;
   gamma_l r;
   r.g = log1p(delta + sinh_g);
   r.d1 = h1 / sinh_g;                          /* from sinh γ · γ' = h' */
@@ -46,7 +48,7 @@ static gamma_l gamma_positive(int l, int L, double K) {
 /* γ_0 = 2K + ln tanh K, γ_0' = 2 + 2/sinh 2K, γ_0'' = −4 cosh 2K / sinh² 2K. */
 static gamma_l gamma_zero(double K) {
   double S = sinh(2 * K);
-  gamma_l r = {2 * K + log(tanh(K)), 2 + 2 / S, -4 * cosh(2 * K) / (S * S)};
+  gamma_l r = {2 * K + log(tanh(K)), 2 + 2 / S, -4 * (cosh(2 * K) / S) / S};
   return r;
 }
 
@@ -88,9 +90,17 @@ static scaled times_product(scaled f, log_product p) {
   return q;
 }
 
+/* Beyond this K, sinh 2K overflows; a flipped spin's weight e^{−8K} < 1e−1200 is zero in
+ * double precision, and only the two ground states count: Z = 2 e^{2NK}. */
+static const double K_GROUND_STATE = 350.0;
+
 bool invrg_exact_torus(int L, double K, invrg_exact_thermo *out) {
   if (L < 2 || !(K > 0)) return false;
   double N = (double)L * L;
+  if (K > K_GROUND_STATE) {
+    *out = (invrg_exact_thermo){.log_z = M_LN2 + 2 * N * K, .energy = -2, .specific_heat = 0};
+    return true;
+  }
   log_product odd_cosh = {0}, odd_sinh = {0}, even_cosh = {0}, even_sinh = {0};
   for (int r = 0; r < L; r++) {
     gamma_l g_odd = gamma_positive(2 * r + 1, L, K);
@@ -119,8 +129,8 @@ bool invrg_exact_torus(int L, double K, invrg_exact_thermo *out) {
   /* ln Z = ln ½ + (N/2) ln(2 sinh 2K) + ln Σ Z_i;
    * d/dK of the middle term: N coth 2K; second derivative: −2N / sinh² 2K. */
   double S = sinh(2 * K);
-  double dlogz = N * cosh(2 * K) / S + sum1 / sum;
-  double d2logz = -2 * N / (S * S) + sum2 / sum - (sum1 / sum) * (sum1 / sum);
+  double dlogz = N * (cosh(2 * K) / S) + sum1 / sum;
+  double d2logz = -2 * N / S / S + sum2 / sum - (sum1 / sum) * (sum1 / sum);
   out->log_z = -M_LN2 + 0.5 * N * log(2 * S) + top + log(sum);
   out->energy = -dlogz / N;
   out->specific_heat = K * K * d2logz / N;

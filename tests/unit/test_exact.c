@@ -78,6 +78,28 @@ START_TEST(large_lattice_limits) {
 }
 END_TEST
 
+/* Any K a run accepts: a cold lattice (sinh 2K and its powers beyond double's range) against
+ * enumeration, and the ground state's limit where a flipped spin's weight e^{-8K} is zero. */
+START_TEST(cold_couplings_finite) {
+  const double couplings[] = {5, 20, 100, 178, 200, 349, 351, 1000, 1e6};
+  for (int L = 2; L <= 4; L++)
+    for (size_t i = 0; i < sizeof couplings / sizeof couplings[0]; i++) {
+      invrg_exact_thermo t;
+      invrg_exact_moments m;
+      ck_assert(invrg_exact_torus(L, couplings[i], &t));
+      ck_assert(invrg_exact_enumerate(L, couplings[i], &m));
+      ck_assert_msg(isfinite(t.log_z) && isfinite(t.energy) && isfinite(t.specific_heat),
+                    "L = %d, K = %g: not finite", L, couplings[i]);
+      ck_assert_double_eq_tol(t.energy, m.energy, 1e-12);
+      ck_assert_double_eq_tol(t.specific_heat, m.specific_heat, 1e-9);
+      ck_assert_double_eq_tol((t.log_z - log(2.0)) / (L * L * couplings[i]), 2.0, 1e-12);
+    }
+  invrg_exact_thermo big;
+  ck_assert(invrg_exact_torus(1024, 200, &big));
+  ck_assert(isfinite(big.specific_heat) && fabs(big.energy + 2) < 1e-12);
+}
+END_TEST
+
 START_TEST(invalid_arguments_refused) {
   invrg_exact_thermo t;
   invrg_exact_moments m;
@@ -97,6 +119,7 @@ int main(int argc, char **argv) {
   tcase_add_test(tc, torus_matches_enumeration);
   tcase_add_test(tc, derivatives_match_differences_of_log_z);
   tcase_add_test(tc, large_lattice_limits);
+  tcase_add_test(tc, cold_couplings_finite);
   tcase_add_test(tc, invalid_arguments_refused);
   suite_add_tcase(s, tc);
   const int status = run_suite(s);
