@@ -167,7 +167,8 @@ static void rg_matrix(const moments *mo, const int *idx, int k, double rcond, sc
       sc->b[i * k + j] = mo->B[idx[i] * n + idx[j]];
     }
   lapack_int info = svd(sc, k);
-  bool ok = info == 0 && isfinite(sc->s[0]);
+  /* A = 0 (no operator of the set fluctuates, e.g. every even one on a 1 × 1 lattice): no T. */
+  bool ok = info == 0 && isfinite(sc->s[0]) && sc->s[0] > 0;
   if (ok) {
     /* A = U Σ Vᵀ  ⇒  A⁺ B = V Σ⁺ (Uᵀ B); U[l][q] = u[q·k + l], Vᵀ[q][i] = vt[i·k + q] */
     for (int q = 0; q < k; q++) {

@@ -319,6 +319,14 @@ for name in ("lo1", "lo2", "lo3"):
         good &= np.array_equal(d["mean_fine"][()], g["mean_fine"][()])
     print(("ok" if good else "FAIL") + f": {name}: up pairs of levels 1 to 5 = sums of the saved levels")
     ok &= good
+    # On 1 x 1 every even operator is a constant: A = 0 in the even sector, no T, no λ_t
+    # (NaN, '—' in the log, not λ_t = 0 and y_t = -inf); the odd sector (λ_h) is defined.
+    a1 = f["mcrg/dream/up/level1/swendsen"].attrs
+    good = all(np.isnan(a1[k]) for k in ("lambda_t", "y_t", "lambda_t_err", "y_t_err"))
+    good &= bool(np.isfinite(a1["lambda_h"]) and np.isfinite(a1["y_h"]))
+    print(("ok" if good else "FAIL") + f": {name}: a 1 x 1 coarse lattice has no lambda_t "
+          f"(lambda_t = {a1['lambda_t']}, y_t = {a1['y_t']}), its lambda_h = {a1['lambda_h']:.3f}")
+    ok &= good
 # int8 and packed words dream the same configurations: their down pairs (blockings with the same
 # coins; level 1's 2 x 2 → 1 x 1 taken straight from the packed bits) are the same bit for bit
 a, b = h5py.File("tie1.h5", "r"), h5py.File("tie2.h5", "r")
