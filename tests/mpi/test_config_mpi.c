@@ -110,10 +110,67 @@ static void test_bad_input(void) {
   mpi_test_rmdir(dir);
 }
 
+/* Checks for test_refused_keys, each finding what its name says. */
+static invrg_err finds_at_refused_key(const invrg_config *cfg, void *arg) {
+  (void)arg;
+  return invrg_config_input_error(cfg, "dream", "levels", "a finding at the refused key");
+}
+
+static invrg_err finds_whatever_levels_is(const invrg_config *cfg, void *arg) {
+  (void)arg;
+  return invrg_config_input_error(cfg, "dream", "measure_from", "a finding of another key");
+}
+
+static invrg_err finds_measure_from_above_levels(const invrg_config *cfg, void *arg) {
+  (void)arg;
+  if (cfg->dream.measure_from <= cfg->dream.levels) return INVRG_SUCCESS;
+  return invrg_config_input_error(cfg, "dream", "measure_from", "measure_from = %lld is above "
+                                  "levels = %lld", (long long)cfg->dream.measure_from,
+                                  (long long)cfg->dream.levels);
+}
+
+/* A refused value (levels = 0) is held for the checks between keys; of their findings only
+ * those at other keys that hold whatever value levels takes are kept, on every rank alike. */
+static void test_refused_keys(void) {
+  char dir[128], path[160];
+  mpi_test_tmpdir(dir, sizeof dir);
+  snprintf(path, sizeof path, "%s/refused.nml", dir);
+  write_file(path, "&run stages = 'dream' /\n&dream levels = 0, measure_from = 9 /\n");
+  const struct {
+    invrg_config_check_fn check;
+    int errors; /* on rank 0: levels' own error and the findings kept */
+    const char *what;
+  } cases[] = {{finds_at_refused_key, 1, "a finding at the refused key is dropped"},
+               {finds_whatever_levels_is, 2, "a finding that does not depend on it is kept"},
+               {finds_measure_from_above_levels, 1, "a finding that depends on it is dropped"}};
+  for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+    invrg_config cfg;
+    EXPECT(invrg_config_load_for_checks(path, NULL, 0, MPI_COMM_WORLD, &cfg) == INVRG_SUCCESS,
+           "a refused value is held for the checks: %s", invrg_error_message());
+    EXPECT_EQ(cfg.n_key_errors, 1, "the refused value's error, on every rank");
+    EXPECT_EQ(cfg.dream.levels, 7, "the refused key keeps its default");
+    invrg_config_collect_diagnostics(true);
+    const invrg_err err = invrg_config_check_around_refused(&cfg, cases[c].check, NULL);
+    invrg_config_collect_diagnostics(false);
+    EXPECT_ERR(err, INVRG_ERR_INPUT, "the checks report the input's errors on every rank");
+    EXPECT_EQ(invrg_config_input_errors(), world_rank == 0 ? cases[c].errors : 0, "%s",
+              cases[c].what);
+    invrg_config_free(&cfg);
+  }
+  /* A misspelt key is not a refused value: what it meant is unknown, the reading fails. */
+  write_file(path, "&run stages = 'dream' /\n&dream levles = 5, measure_from = 9 /\n");
+  invrg_config cfg;
+  EXPECT_ERR(invrg_config_load_for_checks(path, NULL, 0, MPI_COMM_WORLD, &cfg), INVRG_ERR_INPUT,
+             "an unknown key fails the reading on every rank");
+  invrg_config_free(&cfg);
+  mpi_test_rmdir(dir);
+}
+
 static const mpi_test_case cases[] = {
     {"valid_input", test_valid_input, true},
     {"failed_run", test_failed_run, true},
     {"bad_input", test_bad_input, true},
+    {"refused_keys", test_refused_keys, true},
 };
 
 int main(int argc, char **argv) {
