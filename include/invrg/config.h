@@ -344,7 +344,7 @@ void invrg_config_collect_diagnostics(bool on);
 
 /** Where the collected diagnostics stand (invrg_config_diagnostics_save()). */
 typedef struct {
-  int n_pending, n_errors;
+  int n_pending, n_errors, n_hashes;
 } invrg_config_diagnostics_mark;
 
 /**

@@ -95,11 +95,12 @@ typedef struct {
   int n_diags, diags_capacity;
   invrg_nl_pos *group_pos;     /**< [group] where each group was opened */
   invrg_nl_pos *key_pos;       /**< [flat key index] where each key was set */
-  bool *key_refused;           /**< [flat key index] an assignment of the key was refused (its
-                                    value malformed, out of range, or the key given twice):
-                                    the key keeps its earlier value */
-  int n_key_diags;             /**< of n_diags, those about a refused key's assignment; the
-                                    rest (syntax, unknown groups and keys) belong to no key */
+  bool *key_refused;           /**< [flat key index] a well-formed value of the key was
+                                    refused (out of its range or choices, against its rule, or
+                                    the key given twice): it keeps its earlier value */
+  int n_key_diags;             /**< of n_diags, those refusals; the rest (syntax, types, counts
+                                    of values, unknown groups and keys) say the text is not
+                                    what it meant */
   int *key_first;              /**< [group] flat index of the group's first key */
   const char *const *overrides; /**< the command-line overrides applied (not owned), for the
                                      locations of their diagnostics */
@@ -141,13 +142,14 @@ int invrg_nl_apply_overrides(const char *const *overrides, int n, void *config,
 
 /**
  * Gives the key at flat index @p flat (groups in schema order, keys in group order) its
- * @p variant-th alternative value in @p config (variant >= 1), one the reader would accept:
- * a logical its other value; a key with choices the variant-th choice other than its first
- * value; a number the lower end of its range (variant 1) or the upper (2; a large value
- * where there is none); a string without choices '?' (variant 1). A list gets as few values
- * as it accepts, at least one, all alike. Returns false (config untouched) where the key has
- * no such alternative or the reader would refuse it. For checks that must not depend on a
- * value the input failed to give.
+ * @p variant-th alternative value in @p config (variant >= 1) that the reader accepts, of these
+ * candidates in order: a logical its other value; a scalar with choices its other choices; a
+ * number the ends of its range, then one and two steps inside them (reals: half and twice
+ * plus one of today's), a value far from today's where a side is open; a string without
+ * choices '?'. A list tries no values first (where it may be empty), then one value of each
+ * kind (repeated to the fewest it takes), and all of its choices. Returns false, @p config
+ * untouched, where fewer candidates are accepted. For checks that must not depend on a value
+ * the input failed to give.
  */
 bool invrg_nl_set_alternative(const invrg_nl_schema *schema, int flat, int variant, void *config);
 

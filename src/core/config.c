@@ -310,7 +310,7 @@ static const invrg_nl_key train_keys[] = {
     {.name = "conv_channels", .type = INVRG_NL_INT, SCALAR, AT(train.conv_channels),
      .default_text = "32", .min = 1, .max = 4096, .description = "hidden channels of conv"},
     {.name = "conv_kernel", .type = INVRG_NL_INT, SCALAR, AT(train.conv_kernel),
-     .default_text = "3", .min = 1, .max = 15, .validate = validate_conv_kernel,
+     .default_text = "3", .min = 3, .max = 7, .validate = validate_conv_kernel,
      .description = "kernel size of conv: 3 or 7"},
     {.name = "data", .type = INVRG_NL_STRING, SCALAR, AT(train.data), .string_size = INVRG_PATH_LEN,
      .default_text = "''",
@@ -714,8 +714,9 @@ cleanup:
 /* ------------------------------------------------------------------ diagnostics after parsing */
 
 /* Input errors reported by this process since the checks began (rank 0 prints and counts them),
- * and a hash of each, so that two checks finding the same problem report it once. */
-static int n_input_errors;
+ * and a hash of each one invrg_config_input_error() reported, so that two checks finding the
+ * same problem report it once. */
+static int n_input_errors, n_hashes;
 static uint64_t reported_hash[256];
 
 /* While the checks of a run collect (invrg_config_collect_diagnostics), their errors and
@@ -724,6 +725,7 @@ typedef struct {
   invrg_nl_pos pos;
   int order; /* arrival, to keep the sort stable */
   bool error; /* else a warning */
+  uint64_t hash; /* an error of invrg_config_input_error(): its hash, else 0 */
   char text[1700];
 } pending_diagnostic;
 static pending_diagnostic *pending;
@@ -765,13 +767,13 @@ static void hold_key_errors(const invrg_config *cfg, const invrg_nl_result *res)
 }
 
 static void emit(const invrg_config *cfg, invrg_nl_pos pos, const char *severity,
-                 const char *message) {
+                 const char *message, uint64_t hash) {
   char text[1700], where[800];
   invrg_nl_format_location(cfg->input_path, cfg->overrides, cfg->n_overrides, pos, where,
                            sizeof where);
   snprintf(text, sizeof text, "%s: %s: %s\n", where, severity, message);
   if (collecting) {
-    pending_diagnostic d = {.pos = pos, .error = strcmp(severity, "error") == 0};
+    pending_diagnostic d = {.pos = pos, .error = strcmp(severity, "error") == 0, .hash = hash};
     memcpy(d.text, text, sizeof text);
     if (add_pending(d)) return;
   }
@@ -798,7 +800,7 @@ static int by_position(const void *a, const void *b) {
 void invrg_config_collect_diagnostics(bool on) {
   if (on) { /* a new round of checks: count and deduplicate afresh */
     collecting = true;
-    n_input_errors = 0;
+    n_input_errors = n_hashes = 0;
     for (int i = 0; i < n_held; i++) /* the file's own errors, printed in order with theirs */
       if (add_pending(held[i])) n_input_errors++;
     free(held);
@@ -819,7 +821,7 @@ void invrg_config_collect_diagnostics(bool on) {
 
 
 invrg_config_diagnostics_mark invrg_config_diagnostics_save(void) {
-  return (invrg_config_diagnostics_mark){n_pending, n_input_errors};
+  return (invrg_config_diagnostics_mark){n_pending, n_input_errors, n_hashes};
 }
 
 uint64_t invrg_config_diagnostics_digest(invrg_config_diagnostics_mark since) {
@@ -833,6 +835,12 @@ uint64_t invrg_config_diagnostics_digest(invrg_config_diagnostics_mark since) {
 void invrg_config_diagnostics_restore(invrg_config_diagnostics_mark mark) {
   if (mark.n_pending <= n_pending) n_pending = mark.n_pending;
   if (mark.n_errors <= n_input_errors) n_input_errors = mark.n_errors;
+  if (mark.n_hashes <= n_hashes) n_hashes = mark.n_hashes;
+}
+
+/* Registers the hash @p h of a reported error (0: none). */
+static void remember_hash(uint64_t h) {
+  if (h != 0 && n_hashes < 256) reported_hash[n_hashes++] = h;
 }
 
 /* Whether @p d sits at a key whose value the input failed to give. */
@@ -852,7 +860,17 @@ static bool collected_since(int from, const char *text) {
 }
 
 /* The most versions of the configuration checked besides the input's own. */
-enum { MAX_ALTERNATIVES = 8 };
+enum { MAX_VERSIONS = 8 };
+
+/* Version @p v of @p cfg: every refused key at its v-th alternative value, where it has one.
+ * False if no key has (the version would repeat the input's own). */
+static bool version_of(const invrg_config *cfg, int v, invrg_config *version) {
+  *version = *cfg; /* shares the positions and text, which checks only read */
+  bool changed = false;
+  for (int flat = 0; flat < total_keys(); flat++)
+    if (cfg->key_refused[flat]) changed |= invrg_nl_set_alternative(&schema, flat, v, version);
+  return changed;
+}
 
 invrg_err invrg_config_check_around_refused(const invrg_config *cfg, invrg_config_check_fn check,
                                             void *arg) {
@@ -862,41 +880,37 @@ invrg_err invrg_config_check_around_refused(const invrg_config *cfg, invrg_confi
   invrg_log_set_level(INVRG_LOG_ERROR);
   const invrg_config_diagnostics_mark mark = invrg_config_diagnostics_save();
   invrg_err found = check(cfg, arg);
-  if (found != INVRG_SUCCESS && found != INVRG_ERR_INPUT) {
-    invrg_log_set_level(level);
-    return found;
-  }
-  /* What the input's own values gave, set aside; each version keeps what it also finds. */
+  /* What the input's own values gave (rank 0; none elsewhere), set aside; each version keeps
+   * what it also finds. Out of memory, nothing is kept, but every rank still checks every
+   * version: the checks are collective. */
   const int n_found = n_pending - mark.n_pending;
-  pending_diagnostic *found_first = malloc((size_t)(n_found > 0 ? n_found : 1) * sizeof *found_first);
-  if (found_first == NULL) return invrg_error_set(INVRG_ERR_RUNTIME, __FILE__, __LINE__, "out of memory");
-  memcpy(found_first, pending + mark.n_pending, (size_t)n_found * sizeof *found_first);
+  pending_diagnostic *first = malloc((size_t)(n_found > 0 ? n_found : 1) * sizeof *first);
   bool *kept = malloc((size_t)(n_found > 0 ? n_found : 1) * sizeof *kept);
-  for (int i = 0; kept != NULL && i < n_found; i++) kept[i] = !at_refused_key(cfg, &found_first[i]);
-  invrg_config_diagnostics_restore(mark);
-  for (int v = 1; kept != NULL && v <= MAX_ALTERNATIVES; v++) {
-    invrg_config version = *cfg; /* shares the positions and text, which checks only read */
-    bool changed = false;
-    for (int flat = 0; flat < total_keys(); flat++)
-      if (cfg->key_refused[flat]) changed |= invrg_nl_set_alternative(&schema, flat, v, &version);
-    if (!changed) continue;
-    const invrg_err e = check(&version, arg);
-    if (e != INVRG_SUCCESS && e != INVRG_ERR_INPUT) {
-      found = e;
-      break;
-    }
-    for (int i = 0; i < n_found; i++)
-      kept[i] = kept[i] && collected_since(mark.n_pending, found_first[i].text);
-    invrg_config_diagnostics_restore(mark); /* also forgets this version's errors' hashes */
+  const bool lost = first == NULL || kept == NULL;
+  for (int i = 0; !lost && i < n_found; i++) {
+    first[i] = pending[mark.n_pending + i];
+    kept[i] = !at_refused_key(cfg, &first[i]);
   }
-  if (kept == NULL) found = invrg_error_set(INVRG_ERR_RUNTIME, __FILE__, __LINE__, "out of memory");
-  for (int i = 0; found != INVRG_ERR_RUNTIME && i < n_found; i++)
-    if (kept[i] && add_pending(found_first[i])) n_input_errors += found_first[i].error;
+  invrg_config_diagnostics_restore(mark);
+  for (int v = 1; v <= MAX_VERSIONS && (found == INVRG_SUCCESS || found == INVRG_ERR_INPUT); v++) {
+    invrg_config version;
+    if (!version_of(cfg, v, &version)) continue;
+    const invrg_err e = check(&version, arg);
+    if (e != INVRG_SUCCESS && e != INVRG_ERR_INPUT) found = e;
+    for (int i = 0; !lost && i < n_found; i++)
+      kept[i] = kept[i] && collected_since(mark.n_pending, first[i].text);
+    invrg_config_diagnostics_restore(mark); /* this version's findings and their hashes */
+  }
+  for (int i = 0; !lost && i < n_found; i++)
+    if (kept[i] && add_pending(first[i])) {
+      n_input_errors += first[i].error;
+      remember_hash(first[i].hash);
+    }
   free(kept);
-  free(found_first);
+  free(first);
   invrg_log_set_level(level);
-  if (found == INVRG_ERR_RUNTIME) return found;
-  /* Reported above, like every input error. */
+  if (found != INVRG_SUCCESS && found != INVRG_ERR_INPUT) return found; /* e.g. MPI failed */
+  /* The refused values' errors, and what was kept: reported above, like every input error. */
   invrg_error_set(INVRG_ERR_INPUT, __FILE__, __LINE__, "errors in '%s'", cfg->input_path);
   invrg_error_mark_reported();
   return INVRG_ERR_INPUT;
@@ -912,8 +926,7 @@ static uint64_t diagnostic_hash(const char *group, const char *key, const char *
 }
 
 static bool already_reported(uint64_t h) {
-  const int n = n_input_errors < 256 ? n_input_errors : 256;
-  for (int i = 0; i < n; i++)
+  for (int i = 0; i < n_hashes; i++)
     if (reported_hash[i] == h) return true;
   return false;
 }
@@ -937,9 +950,9 @@ invrg_err invrg_config_input_error(const invrg_config *cfg, const char *group, c
     }
     invrg_nl_error_at_key(&res, group, key, "%s", message);
     if (invrg_log_is_root()) {
-      if (n_input_errors < 256) reported_hash[n_input_errors] = h;
+      remember_hash(h);
       n_input_errors++;
-      emit(cfg, res.diags[0].pos, "error", res.diags[0].message);
+      emit(cfg, res.diags[0].pos, "error", res.diags[0].message, h);
     }
     invrg_nl_result_free(&res);
   }
@@ -990,7 +1003,7 @@ void invrg_config_input_warning(const invrg_config *cfg, const char *group, cons
   va_start(ap, fmt);
   vsnprintf(message, sizeof message, fmt, ap);
   va_end(ap);
-  emit(cfg, key_position(cfg, group, key), "warning", message);
+  emit(cfg, key_position(cfg, group, key), "warning", message, 0);
 }
 
 /* Whether a stage of this run reads the keys of group @p group (by its name in the key table:

@@ -73,6 +73,20 @@ static void add_diag(invrg_nl_result *res, invrg_nl_pos pos, const char *fmt, ..
   va_end(ap);
 }
 
+/* A well-formed value the key does not accept (out of range, not a choice, refused by the key's
+ * rule, or the key given twice): the key keeps its earlier value, and the checks between keys
+ * can still run around it (invrg_nl_result.n_key_diags). Type and count errors are not
+ * refusals: a word where a number belongs may be a key whose '=' is missing. */
+static void add_refusal(invrg_nl_result *res, invrg_nl_pos pos, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static void add_refusal(invrg_nl_result *res, invrg_nl_pos pos, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  add_diag_v(res, pos, fmt, ap);
+  va_end(ap);
+  res->n_key_diags++;
+}
+
 static int peek(const scanner *s) { return s->at < s->len ? (unsigned char)s->text[s->at] : EOF; }
 
 static void advance(scanner *s) {
@@ -346,14 +360,14 @@ static bool store_one(const invrg_nl_key *key, const raw_value *v, void *dst,
         return false;
       }
       if (overflow) {
-        add_diag(res, v->pos, "key '%s': '%s' does not fit in a 64-bit integer", key->name,
+        add_refusal(res, v->pos, "key '%s': '%s' does not fit in a 64-bit integer", key->name,
                  v->text);
         return false;
       }
       if ((double)x < key->min || (double)x > key->max) {
         char range[96];
         describe_range(key, range, sizeof range);
-        add_diag(res, v->pos, "key '%s' must be %s, got %s", key->name, range, v->text);
+        add_refusal(res, v->pos, "key '%s' must be %s, got %s", key->name, range, v->text);
         return false;
       }
       memcpy(dst, &x, sizeof x);
@@ -368,7 +382,7 @@ static bool store_one(const invrg_nl_key *key, const raw_value *v, void *dst,
       if (x < key->min || x > key->max) {
         char range[96];
         describe_range(key, range, sizeof range);
-        add_diag(res, v->pos, "key '%s' must be %s, got %s", key->name, range, v->text);
+        add_refusal(res, v->pos, "key '%s' must be %s, got %s", key->name, range, v->text);
         return false;
       }
       memcpy(dst, &x, sizeof x);
@@ -392,7 +406,7 @@ static bool store_one(const invrg_nl_key *key, const raw_value *v, void *dst,
       }
       size_t len = strlen(v->text);
       if (v->too_long || len + 1 > key->string_size) {
-        add_diag(res, v->pos, "key '%s': string is longer than %zu characters", key->name,
+        add_refusal(res, v->pos, "key '%s': string is longer than %zu characters", key->name,
                  key->string_size - 1);
         return false;
       }
@@ -405,10 +419,10 @@ static bool store_one(const invrg_nl_key *key, const raw_value *v, void *dst,
           list_choices(c, list, sizeof list);
           const char *near = invrg_text_suggest(v->text, c, count_choices(c));
           if (near != NULL)
-            add_diag(res, v->pos, "key '%s' must be one of %s, got '%s' (did you mean '%s'?)",
+            add_refusal(res, v->pos, "key '%s' must be one of %s, got '%s' (did you mean '%s'?)",
                      key->name, list, v->text, near);
           else
-            add_diag(res, v->pos, "key '%s' must be one of %s, got '%s'", key->name, list,
+            add_refusal(res, v->pos, "key '%s' must be one of %s, got '%s'", key->name, list,
                      v->text);
           return false;
         }
@@ -464,7 +478,7 @@ static bool store_values(const invrg_nl_key *key, const raw_value *values, int n
     char buf[256];
     const char *why = key->validate(scratch, n, buf, sizeof buf);
     if (why != NULL) {
-      add_diag(res, key_pos, "key '%s': %s", key->name, why);
+      add_refusal(res, key_pos, "key '%s': %s", key->name, why);
       ok = false;
     }
   }
@@ -644,12 +658,9 @@ static void collect_values(parser *p, const char *key_name, value_list *out) {
   }
 }
 
-/* The diagnostics since @p diags_before were about key @p flat's assignment: the key is refused
- * (it keeps its earlier value) and they are the key's, not loose syntax. */
-static void note_refused(invrg_nl_result *res, int flat, int diags_before) {
-  if (res->n_diags == diags_before) return;
-  res->key_refused[flat] = true;
-  res->n_key_diags += res->n_diags - diags_before;
+/* Key @p flat's assignment was refused if a refusal was reported since @p refusals_before. */
+static void note_refused(invrg_nl_result *res, int flat, int refusals_before) {
+  if (res->n_key_diags > refusals_before) res->key_refused[flat] = true;
 }
 
 /*
@@ -658,7 +669,7 @@ static void note_refused(invrg_nl_result *res, int flat, int diags_before) {
  * inside an unknown group (values are scanned but not checked).
  */
 static void parse_assignment(parser *p, const invrg_nl_group *group) {
-  const int diags_before = p->res->n_diags;
+  const int refusals_before = p->res->n_key_diags;
   token key_tok = p->tok;
   shift(p); /* key */
   shift(p); /* = */
@@ -672,7 +683,7 @@ static void parse_assignment(parser *p, const invrg_nl_group *group) {
   }
   int flat = flat_key_index(p->res, group, key);
   if (p->res->key_pos[flat].line != 0) {
-    add_diag(p->res, key_tok.pos, "duplicate key '%s' in group '&%s' (first set at line %d)",
+    add_refusal(p->res, key_tok.pos, "duplicate key '%s' in group '&%s' (first set at line %d)",
              key->name, group->name, p->res->key_pos[flat].line);
   } else {
     p->res->key_pos[flat] = key_tok.pos;
@@ -682,7 +693,7 @@ static void parse_assignment(parser *p, const invrg_nl_group *group) {
     else if (!values.broken) /* a broken value is already reported */
       store_values(key, values.v, values.n, key_tok.pos, p->config, p->res);
   }
-  note_refused(p->res, flat, diags_before);
+  note_refused(p->res, flat, refusals_before);
 }
 
 /* Skips tokens until something the parser can resume at. */
@@ -911,9 +922,9 @@ int invrg_nl_apply_overrides(const char *const *overrides, int n, void *config,
     const invrg_nl_key *key = override_key(text, k, res, &group, &at);
     if (key == NULL) continue;
     const int flat = flat_key_index(res, group, key);
-    const int diags_before = res->n_diags;
+    const int refusals_before = res->n_key_diags;
     if (res->key_pos[flat].line < 0) {
-      add_diag(res, pos, "key '%s' of '&%s' is given twice on the command line (first by --set "
+      add_refusal(res, pos, "key '%s' of '&%s' is given twice on the command line (first by --set "
                "#%d)", key->name, group->name, -res->key_pos[flat].line);
     } else {
       res->key_pos[flat] = pos; /* the file's value, if any, is replaced */
@@ -924,7 +935,7 @@ int invrg_nl_apply_overrides(const char *const *overrides, int n, void *config,
       else if (!values.broken && store_values(key, values.v, values.n, pos, config, res))
         res->key_refused[flat] = false; /* the file's refused value is replaced by a good one */
     }
-    note_refused(res, flat, diags_before);
+    note_refused(res, flat, refusals_before);
   }
   return res->n_diags - errors_before;
 }
@@ -1123,29 +1134,67 @@ void invrg_nl_write_markdown(const invrg_nl_schema *schema, FILE *out) {
 
 /* ------------------------------------------------------------------ alternative values */
 
-/* The text of one value of @p key's @p variant-th alternative (invrg_nl_set_alternative), or
- * false; @p first: the key's first value now. */
-static bool alternative_text(const invrg_nl_key *key, int variant, const void *first, char *buf,
-                             size_t buflen) {
+/* Appends the value text @p one to the list in @p buf, @p copies times. */
+static void append_values(char *buf, size_t buflen, const char *one, int copies) {
+  for (int i = 0; i < copies; i++) {
+    const size_t used = strlen(buf);
+    snprintf(buf + used, buflen - used, "%s%s", used > 0 ? ", " : "", one);
+  }
+}
+
+/* A number to try near a side of @p key's range: the end itself, @p inward steps inside it,
+ * or where that side is open, a value far from today's @p now. */
+static double near_end(const invrg_nl_key *key, bool upper, int inward, double now) {
+  const double end = upper ? key->max : key->min;
+  const double far = 8.0 * fabs(now) + 8.0;
+  double x = isfinite(end) ? end + (upper ? -inward : inward) : upper ? far + inward : -far - inward;
+  return fmax(-0x1p62, fmin(x, 0x1p62)); /* an int64_t either way */
+}
+
+/* Candidate @p c of the alternative values of @p key (first value now: @p first), as the text
+ * of its values ("" for none); false past the last. Lists try no values (where allowed), one
+ * value (repeated to the fewest they take) of each kind, and all their choices. */
+static bool candidate_text(const invrg_nl_key *key, int c, const void *first, char *buf,
+                           size_t buflen) {
+  buf[0] = '\0';
+  const bool list = key->max_count > 1;
+  const int copies = key->min_count > 1 ? key->min_count : 1;
+  if (list && key->min_count == 0 && c-- == 0) return true; /* no values */
+  char one[2 * TOKEN_TEXT_MAX + 8];
   switch (key->type) {
     case INVRG_NL_BOOL: {
       bool x;
       memcpy(&x, first, sizeof x);
-      snprintf(buf, buflen, "%s", x ? ".false." : ".true.");
-      return variant == 1;
+      if (c != 0) return false;
+      append_values(buf, buflen, x ? ".false." : ".true.", copies);
+      return true;
     }
     case INVRG_NL_STRING: {
       if (key->choices == NULL) {
-        snprintf(buf, buflen, "'?'");
-        return variant == 1;
+        if (c != 0) return false;
+        append_values(buf, buflen, "'?'", copies);
+        return true;
       }
-      int seen = 0;
-      for (int c = 0; key->choices[c] != NULL; c++)
-        if (strcmp(key->choices[c], first) != 0 && ++seen == variant) {
-          format_string(key->choices[c], buf, buflen);
-          return true;
-        }
-      return false;
+      const int n = count_choices(key->choices);
+      if (!list) { /* the other choices */
+        for (int k = 0; k < n; k++)
+          if (strcmp(key->choices[k], first) != 0 && c-- == 0) {
+            format_string(key->choices[k], buf, buflen);
+            return true;
+          }
+        return false;
+      }
+      if (c < n) { /* each choice alone */
+        format_string(key->choices[c], one, sizeof one);
+        append_values(buf, buflen, one, copies);
+        return true;
+      }
+      if (c > n || n > key->max_count) return false;
+      for (int k = 0; k < n; k++) { /* all of them */
+        format_string(key->choices[k], one, sizeof one);
+        append_values(buf, buflen, one, 1);
+      }
+      return true;
     }
     case INVRG_NL_INT:
     case INVRG_NL_REAL: {
@@ -1157,15 +1206,16 @@ static bool alternative_text(const invrg_nl_key *key, int variant, const void *f
       } else {
         memcpy(&now, first, sizeof now);
       }
-      const double end = variant == 1 ? key->min : key->max;
-      if (variant > 2) return false;
-      /* No end on that side: a value far from today's, still a number a check can use. */
-      double x = isfinite(end) ? end : variant == 1 ? -8.0 * fabs(now) - 8.0 : 8.0 * fabs(now) + 8.0;
-      x = fmax(-0x1p62, fmin(x, 0x1p62)); /* an int64_t either way */
+      if (c >= (key->type == INVRG_NL_INT ? 6 : 4)) return false;
+      /* the ends, then a step and two inside them (a rule such as "odd" may refuse an end) */
+      const double x = key->type == INVRG_NL_REAL && c >= 2
+                           ? (c % 2 ? 2.0 * now + 1.0 : 0.5 * now) /* reals: nearer today's */
+                           : near_end(key, c % 2 == 1, c / 2, now);
       if (key->type == INVRG_NL_INT)
-        snprintf(buf, buflen, "%lld", (long long)x);
+        snprintf(one, sizeof one, "%lld", (long long)x);
       else
-        format_real(x, buf, buflen);
+        format_real(x, one, sizeof one);
+      append_values(buf, buflen, one, copies);
       return true;
     }
   }
@@ -1182,21 +1232,34 @@ bool invrg_nl_set_alternative(const invrg_nl_schema *schema, int flat, int varia
     }
     first += schema->groups[g].n_keys;
   }
-  char one[2 * TOKEN_TEXT_MAX + 8];
-  if (key == NULL || variant < 1 ||
-      !alternative_text(key, variant, element_cptr(key, config, 0), one, sizeof one))
-    return false;
-  /* The alternative as a command-line override, read and checked by the same code. */
-  const int copies = key->min_count > 1 ? key->min_count : 1;
-  char text[4096];
-  size_t used = (size_t)snprintf(text, sizeof text, "%s.%s=", group->name, key->name);
-  for (int i = 0; i < copies && used < sizeof text; i++)
-    used += (size_t)snprintf(text + used, sizeof text - used, "%s%s", i ? ", " : "", one);
-  if (used >= sizeof text) return false;
-  invrg_nl_result scratch;
-  if (!invrg_nl_result_init(&scratch, schema, "<alternative>")) return false;
-  const char *const overrides[1] = {text};
-  const bool ok = invrg_nl_apply_overrides(overrides, 1, config, &scratch) == 0;
-  invrg_nl_result_free(&scratch);
-  return ok;
+  if (key == NULL || variant < 1) return false;
+  /* The value now, to try the candidates against and to put back if too few are accepted. */
+  const size_t span = (size_t)key->max_count * element_size(key);
+  const size_t n_indices = key->has_index && key->choices != NULL ? (size_t)key->max_count : 0;
+  char *saved = malloc(span + n_indices * sizeof(int) + sizeof(int));
+  if (saved == NULL) return false;
+  memcpy(saved, (char *)config + key->offset, span);
+  if (n_indices > 0) memcpy(saved + span, (char *)config + key->index_offset, n_indices * sizeof(int));
+  if (key->count_offset != INVRG_NL_NO_COUNT)
+    memcpy(saved + span + n_indices * sizeof(int), (char *)config + key->count_offset, sizeof(int));
+  /* Each candidate as a command-line override, read and checked by the same code: the
+   * variant-th that the key accepts stays. */
+  int accepted = 0;
+  char values[4096], text[4200];
+  for (int c = 0; accepted < variant && candidate_text(key, c, saved, values, sizeof values); c++) {
+    snprintf(text, sizeof text, "%s.%s=%s", group->name, key->name, values);
+    invrg_nl_result scratch;
+    if (!invrg_nl_result_init(&scratch, schema, "<alternative>")) break;
+    const char *const overrides[1] = {text};
+    accepted += invrg_nl_apply_overrides(overrides, 1, config, &scratch) == 0;
+    invrg_nl_result_free(&scratch);
+  }
+  if (accepted < variant) { /* not that many: the value as it was */
+    memcpy((char *)config + key->offset, saved, span);
+    if (n_indices > 0) memcpy((char *)config + key->index_offset, saved + span, n_indices * sizeof(int));
+    if (key->count_offset != INVRG_NL_NO_COUNT)
+      memcpy((char *)config + key->count_offset, saved + span + n_indices * sizeof(int), sizeof(int));
+  }
+  free(saved);
+  return accepted == variant;
 }

@@ -87,6 +87,20 @@ expect_grep err.txt "refused_levels.nml:2:60: error: measure_from = 7 is above l
 printf "&run stages = 'dream', output = 'x.h5' /\n&dream levles = 5, measure_from = 9 /\n" > loose.nml
 expect_status 2 "an unknown key" -- "$INVRG" --check loose.nml
 grep -q 'measure_from' err.txt && fail "checked between keys beside a misspelt key" || pass "no checks between keys beside a misspelt key"
+# So does a key swallowed by the values before it (a missing '=', an unclosed quote): a count or
+# type error is not a refused value, whatever key it names.
+printf "&run stages = 'dream', output = 'x.h5' /\n&dream measure_from = 9,\n  n_samples = 50\n  levels 10 /\n" > noeq.nml
+expect_status 2 "a missing '=' after a key" -- "$INVRG" --check noeq.nml
+expect_grep err.txt "noeq.nml:3:3: error: key 'n_samples' expects 1 value, got 3" "the swallowed key's error"
+grep -q 'measure_from' err.txt && fail "checked between keys beside a swallowed key" || pass "no checks between keys beside a swallowed key"
+printf "&run stages = 'dream', output = 'x.h5' /\n&dream measure_from = 9,\n  start_file = 'Wilson's', levels = 10 /\n" > quote.nml
+expect_status 2 "an unclosed quote" -- "$INVRG" --check quote.nml
+grep -q 'measure_from' err.txt && fail "checked between keys beside an unclosed quote" || pass "no checks between keys beside an unclosed quote"
+# A refused list is tried with no values, each value and all of them: the fit range is not
+# compared with the sizes of a source the user may not have meant.
+printf "&run stages = 'mc', output = 'x.h5' /\n&mc L = 16, 32, n_samples = 100 /\n&analyze fss_sources = 'dream', 'dreem', fss_Lmin = 24 /\n" > fss_refused.nml
+expect_status 2 "a refused list" -- "$INVRG" --check fss_refused.nml
+[ "$(grep -c ': error: ' err.txt)" -eq 1 ] && pass "a refused list: its own error only" || { fail "a refused list: expected 1 error"; cat err.txt; }
 
 # Checks run stage by stage, but the report reads in the order of the file.
 cat > order.nml <<'NML'

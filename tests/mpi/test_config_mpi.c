@@ -135,13 +135,26 @@ static void test_refused_keys(void) {
   char dir[128], path[160];
   mpi_test_tmpdir(dir, sizeof dir);
   snprintf(path, sizeof path, "%s/refused.nml", dir);
+  /* A first round without refused values reports a finding (and remembers it, so that a
+   * second check finding it in the same round does not repeat it). */
+  write_file(path, "&run stages = 'dream' /\n&dream levels = 10, measure_from = 9 /\n");
+  invrg_config good;
+  EXPECT(invrg_config_load_for_checks(path, NULL, 0, MPI_COMM_WORLD, &good) == INVRG_SUCCESS,
+         "a valid file: %s", invrg_error_message());
+  invrg_config_collect_diagnostics(true);
+  EXPECT_ERR(invrg_config_check_around_refused(&good, finds_whatever_levels_is, NULL),
+             INVRG_ERR_INPUT, "a finding is an input error");
+  invrg_config_collect_diagnostics(false);
+  EXPECT_EQ(invrg_config_input_errors(), world_rank == 0 ? 1 : 0, "the first round's finding");
+  invrg_config_free(&good);
   write_file(path, "&run stages = 'dream' /\n&dream levels = 0, measure_from = 9 /\n");
   const struct {
     invrg_config_check_fn check;
     int errors; /* on rank 0: levels' own error and the findings kept */
     const char *what;
   } cases[] = {{finds_at_refused_key, 1, "a finding at the refused key is dropped"},
-               {finds_whatever_levels_is, 2, "a finding that does not depend on it is kept"},
+               {finds_whatever_levels_is, 2, "a finding that does not depend on it is kept (and "
+                                             "that an earlier round reported too)"},
                {finds_measure_from_above_levels, 1, "a finding that depends on it is dropped"}};
   for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
     invrg_config cfg;
