@@ -276,15 +276,21 @@ static invrg_err dream_check(const invrg_run *run) {
   /* Read the models now (a bad file is an input error). Every rank reads them: a failure of
    * one rank alone is agreed on before the collective checks of the budget below. */
   invrg_err read = INVRG_SUCCESS;
-  if (!(d->model_file[0] == '\0' && d->model_kind == INVRG_DREAM_MODEL_NONE &&
-        invrg_config_has_stage(cfg, INVRG_STAGE_TRAIN)))
+  const bool trained_here = d->model_file[0] == '\0' && d->model_kind == INVRG_DREAM_MODEL_NONE &&
+                            invrg_config_has_stage(cfg, INVRG_STAGE_TRAIN);
+  invrg_model *shape = NULL; /* the model stage train will make, its parameters not yet known */
+  if (!trained_here)
     read = dream_model(run, &m);
-  if (read == INVRG_SUCCESS && m != NULL) { /* the small-kernel model of 'paper' too */
+  else
+    read = invrg_model_create(cfg->train.model_kind, (int)cfg->train.conv_kernel,
+                              (int)cfg->train.conv_channels, &shape);
+  if (read == INVRG_SUCCESS) { /* the small-kernel model of 'paper' too */
     invrg_model *small = NULL;
     int n_small = 0;
-    read = small_kernel_model(run, m, &small, &n_small);
+    read = small_kernel_model(run, m != NULL ? m : shape, &small, &n_small);
     invrg_model_destroy(&small);
   }
+  invrg_model_destroy(&shape);
   INVRG_CHECK_MORE(found, invrg_error_agree(read, run->groups->world));
   bool conv = m != NULL ? m->family == INVRG_MODEL_CONV
                         : cfg->train.model_kind == INVRG_MODEL_KIND_CONV;

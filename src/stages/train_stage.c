@@ -34,6 +34,42 @@ static bool uses_newton(const invrg_config_train *t) {
          (t->optimizer_kind == INVRG_OPTIMIZER_AUTO && t->model_kind != INVRG_MODEL_KIND_CONV);
 }
 
+/* Whether &mc L lists @p L. */
+static bool mc_has_size(const invrg_config_mc *mc, int64_t L) {
+  for (int i = 0; i < mc->n_L; i++)
+    if (mc->L[i] == L) return true;
+  return false;
+}
+
+/* The exact fit of a sym model of reach r (window 2r + 1) on L x L data: with ties =
+ * 'expectation' a window must not hold one block twice (L/2 >= 2r + 1); with coins it must not
+ * wrap onto itself (L/2 > r), else parameters act on the same spins and the Hessian is
+ * singular. Refused before any stage runs. */
+static invrg_err check_exact_fit_size(const invrg_config *cfg, int64_t L) {
+  invrg_err err = INVRG_SUCCESS;
+  invrg_model *m = NULL;
+  const invrg_config_train *t = &cfg->train;
+  INVRG_CALL(invrg_model_create(t->model_kind, (int)t->conv_kernel, (int)t->conv_channels, &m));
+  const long long r = (m->kernel - 1) / 2, lc = (long long)L / 2;
+  const bool expectation = t->ties_kind != INVRG_TIES_COIN; /* the exact fit's default */
+  const char *key = t->data[0] == '\0' ? (t->data_L > 0 ? "data_L" : "data") : "data";
+  if (expectation && lc < 2 * r + 1)
+    err = invrg_config_input_error(cfg, "train", key,
+                                   "the exact fit of %s with ties = 'expectation' needs "
+                                   "L >= %lld, the data have L = %lld%s",
+                                   invrg_model_kind_name(m->kind), 2 * (2 * r + 1), (long long)L,
+                                   lc > r ? "; ties = 'coin' fits them" : "");
+  else if (!expectation && lc <= r)
+    err = invrg_config_input_error(cfg, "train", key,
+                                   "the exact fit of %s needs L >= %lld (its window wraps onto "
+                                   "itself below: parameters on the same spins), the data have "
+                                   "L = %lld", invrg_model_kind_name(m->kind), 2 * (r + 1),
+                                   (long long)L);
+cleanup:
+  invrg_model_destroy(&m);
+  return err;
+}
+
 static invrg_err train_check(const invrg_run *run) {
   invrg_err err = INVRG_SUCCESS, found = INVRG_SUCCESS;
   const invrg_config *cfg = run->cfg;
@@ -47,6 +83,10 @@ static invrg_err train_check(const invrg_run *run) {
     found = invrg_config_input_error(cfg, "train", "data_L",
                                      "&mc L lists %d sizes: choose the one to train on with "
                                      "data_L", cfg->mc.n_L);
+  if (t->data[0] == '\0' && t->data_L > 0 && !mc_has_size(&cfg->mc, t->data_L))
+    found = invrg_config_input_error(cfg, "train", "data_L",
+                                     "data_L = %lld is not among the sizes of &mc L, whose "
+                                     "configurations this run trains on", (long long)t->data_L);
   const bool conv = t->model_kind == INVRG_MODEL_KIND_CONV, newton = uses_newton(t);
   if (conv && t->optimizer_kind == INVRG_OPTIMIZER_NEWTON)
     found = invrg_config_input_error(cfg, "train", "optimizer",
@@ -71,6 +111,7 @@ static invrg_err train_check(const invrg_run *run) {
     goto cleanup; /* nothing to count */
   }
   const int64_t n = data[1];
+  if (newton && !conv) INVRG_CHECK_MORE(found, check_exact_fit_size(cfg, data[2]));
   int64_t n_val = (int64_t)floor(t->validation_fraction * (double)n);
   if (!newton && t->batch > n - n_val)
     found = invrg_config_input_error(cfg, "train", "batch",

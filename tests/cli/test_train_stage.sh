@@ -86,4 +86,26 @@ cp data.h5 old.h5
 bad "data file of another format version" "data = 'old.h5'" "'old.h5' has format_version 0.9; this invrg reads 1.x"
 bad "no data from this run" "model = 'sym3'" "data = '' trains on this run's Monte Carlo samples"
 bad "mean of conv replicas" "data = 'data.h5', model = 'conv', select = 'mean'" "the mean of conv replicas is not a model; use 'best'"
+
+# Found before any stage, not after stage mc's work: data sizes the exact fit cannot fit (with
+# expectation a window would hold a block twice; with coins it would wrap onto itself and the
+# Hessian be singular), a data_L stage mc does not sample, the small-kernel model a model
+# trained in this run would need.
+late() { # late <description> <input text> <expected message>
+  printf "%b" "$2" > late.nml
+  rm -f late.h5
+  expect_status 2 "$1" -- "$MPIEXEC" -n 2 "$INVRG" late.nml
+  expect_grep err.txt "$3" "$1: message"
+  grep -q '== stage' out.txt && fail "$1: a stage ran before the refusal" || pass "$1: refused before any stage"
+  [ ! -e late.h5 ] || fail "$1 wrote an output"
+}
+mc_in="&run stages = 'mc', 'train', output = 'late.h5' /\n&mc L = 4, 8, n_chains = 2, n_therm = 5, n_samples = 10, sample_every = 1, blocks_per_chain = 2, save_configs = .true. /\n"
+late "data_L not sampled by stage mc" "${mc_in}&train data_L = 16 /\n" \
+  "late.nml:3:8: error: data_L = 16 is not among the sizes of &mc L"
+late "exact fit (expectation) of too small data" "${mc_in}&train data_L = 4 /\n" \
+  "late.nml:3:8: error: the exact fit of sym3 with ties = 'expectation' needs L >= 6, the data have L = 4; ties = 'coin' fits them"
+late "exact fit (coins) whose window wraps" "${mc_in}&train data_L = 4, model = 'sym5', ties = 'coin' /\n" \
+  "the exact fit of sym5 needs L >= 6 (its window wraps onto itself below"
+late "small kernel of a model trained in this run" "&run stages = 'mc', 'train', 'dream', output = 'late.h5' /\n&mc L = 8, n_chains = 2, n_therm = 5, n_samples = 10, sample_every = 1, blocks_per_chain = 2, save_configs = .true. /\n&train model = 'conv', conv_kernel = 7, conv_channels = 1, epochs = 1, batch = 2 /\n&dream levels = 3, n_samples = 2, small_kernel_start = 'paper' /\n" \
+  "small_kernel_start = 'paper' with a conv model (k = 7) needs a conv model with k = 3"
 finish
