@@ -46,6 +46,11 @@ const char *invrg_h5_error_string(char *buf, size_t buflen);
 /** Creates group @p path under @p loc (intermediate groups too), or opens it; @p out receives its id. */
 invrg_err invrg_h5_create_group(hid_t loc, const char *path, hid_t *out);
 
+/** invrg_h5_create_group() for a group whose attributes may exceed 64 KiB (a model's parameter
+ * names: conv models with many channels): its attributes are kept in dense storage, where an
+ * object header's 64 KiB limit does not apply. */
+invrg_err invrg_h5_create_group_large_attrs(hid_t loc, const char *path, hid_t *out);
+
 /** Closes an HDF5 object of any kind if it is valid, and sets the id to -1. */
 void invrg_h5_close(hid_t *id);
 

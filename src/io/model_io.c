@@ -19,7 +19,7 @@ invrg_err invrg_model_write(hid_t loc, const char *path, const invrg_model *m) {
   }
   int64_t kernel = m->kernel, channels = m->channels;
   hsize_t n = (hsize_t)m->n_params;
-  INVRG_CALL(invrg_h5_create_group(loc, path, &g));
+  INVRG_CALL(invrg_h5_create_group_large_attrs(loc, path, &g)); /* param_names */
   INVRG_CALL(invrg_h5_attr_string(g, "kind", invrg_model_kind_name(m->kind)));
   INVRG_CALL(invrg_h5_attr_int64(g, "kernel", &kernel, 1, true));
   INVRG_CALL(invrg_h5_attr_int64(g, "channels", &channels, 1, true));

@@ -172,7 +172,7 @@ static invrg_err write_train_common(hid_t file, const invrg_model *kept, int64_t
   hid_t g = -1, d_params = -1, d_train = -1, d_val = -1;
   const int np = kept->n_params;
   int64_t kernel = kept->kernel, channels = kept->channels;
-  INVRG_CALL(invrg_h5_create_group(file, "train", &g));
+  INVRG_CALL(invrg_h5_create_group_large_attrs(file, "train", &g)); /* selected_params */
   INVRG_CALL(invrg_h5_attr_string(g, "model", invrg_model_kind_name(kept->kind)));
   INVRG_CALL(invrg_h5_attr_int64(g, "kernel", &kernel, 1, true));
   INVRG_CALL(invrg_h5_attr_int64(g, "channels", &channels, 1, true));

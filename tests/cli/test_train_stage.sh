@@ -26,6 +26,22 @@ train_input tp.nml tp.h5 "data = 'packed.h5', optimizer = 'adamw', epochs = 3, b
 expect_status 0 "train on packed data" -- "$INVRG" tp.nml
 train_input tc.nml tc.h5 "data = 'data.h5', epochs = 1, batch = 40, n_replicas = 2, model = 'conv', conv_channels = 4"
 expect_status 0 "train a small conv model" -- "$MPIEXEC" -n 2 "$INVRG" tc.nml
+# A model whose parameter names outgrow an object header's 64 KiB (conv k = 7 with 64
+# channels: 6337 names): written, read back, dreamed with.
+train_input tw.nml tw.h5 "data = 'data.h5', epochs = 1, batch = 40, n_replicas = 1, model = 'conv', conv_kernel = 7, conv_channels = 64"
+expect_status 0 "train a wide conv model" -- "$MPIEXEC" -n 2 "$INVRG" tw.nml
+printf "&run stages = 'dream', output = 'tw_dream.h5' /\n&dream model_file = 'tw.h5', levels = 3, n_samples = 2 /\n" > tw_dream.nml
+expect_status 0 "dream with the wide conv model read from its file" -- "$INVRG" tw_dream.nml
+"$PYTHON" - <<'PY' > py.txt 2>&1
+import h5py
+with h5py.File("tw.h5", "r") as f:
+    n = f["model/params"].shape[0]
+    names = f["model"].attrs["param_names"]
+    good = n == 6337 and len(names) == n and len(f["train"].attrs["selected_params"]) == n
+    good &= sum(len(x) for x in names) > 65536
+print(("ok" if good else "FAIL") + f": {n} parameters, their names ({sum(len(x) for x in names)} bytes) and the kept values")
+PY
+grep -q '^ok' py.txt && pass "a wide model's attributes" || { fail "a wide model's attributes"; cat py.txt; }
 "$PYTHON" - <<'PY' > py.txt 2>&1
 import h5py, numpy as np, sys
 ok = True
