@@ -41,16 +41,17 @@ static bool mc_has_size(const invrg_config_mc *mc, int64_t L) {
   return false;
 }
 
-/* The exact fit of a sym model of reach r (window 2r + 1) on L x L data: with ties =
- * 'expectation' a window must not hold one block twice (L/2 >= 2r + 1); with coins it must not
- * wrap onto itself (L/2 > r), else parameters act on the same spins and the Hessian is
- * singular. Refused before any stage runs. */
+/* The exact fit of a sym model on L x L data: with ties = 'expectation' a window of coarse
+ * reach r must not hold one block twice (L/2 >= 2r + 1, as the fit itself demands); with coins
+ * the k x k kernel must not wrap onto itself on the fine lattice (L > k), else parameters act
+ * on the same spins and the Hessian is singular whatever the data. Refused before any stage
+ * runs. */
 static invrg_err check_exact_fit_size(const invrg_config *cfg, int64_t L) {
   invrg_err err = INVRG_SUCCESS;
   invrg_model *m = NULL;
   const invrg_config_train *t = &cfg->train;
   INVRG_CALL(invrg_model_create(t->model_kind, (int)t->conv_kernel, (int)t->conv_channels, &m));
-  const long long r = (m->kernel - 1) / 2, lc = (long long)L / 2;
+  const long long r = m->reach, k = m->kernel, lc = (long long)L / 2;
   const bool expectation = t->ties_kind != INVRG_TIES_COIN; /* the exact fit's default */
   const char *key = t->data[0] == '\0' ? (t->data_L > 0 ? "data_L" : "data") : "data";
   if (expectation && lc < 2 * r + 1)
@@ -58,13 +59,13 @@ static invrg_err check_exact_fit_size(const invrg_config *cfg, int64_t L) {
                                    "the exact fit of %s with ties = 'expectation' needs "
                                    "L >= %lld, the data have L = %lld%s",
                                    invrg_model_kind_name(m->kind), 2 * (2 * r + 1), (long long)L,
-                                   lc > r ? "; ties = 'coin' fits them" : "");
-  else if (!expectation && lc <= r)
+                                   L > k ? "; ties = 'coin' fits them" : "");
+  else if (!expectation && L <= k)
     err = invrg_config_input_error(cfg, "train", key,
-                                   "the exact fit of %s needs L >= %lld (its window wraps onto "
-                                   "itself below: parameters on the same spins), the data have "
-                                   "L = %lld", invrg_model_kind_name(m->kind), 2 * (r + 1),
-                                   (long long)L);
+                                   "the exact fit of %s needs L >= %lld (its %lld x %lld window "
+                                   "wraps onto itself below: parameters on the same spins), the "
+                                   "data have L = %lld", invrg_model_kind_name(m->kind), k + 1,
+                                   k, k, (long long)L);
 cleanup:
   invrg_model_destroy(&m);
   return err;
@@ -667,6 +668,29 @@ static void log_replicas(const replica_table *t, const invrg_train_selection *se
  * The model &train select keeps of the trained replicas (ml/train: invrg_train_select_model),
  * in *@p kept (a model like @p proto), with its log line and /train. Collective on the world.
  */
+/* A kept model with parameters that overflowed is no model (the same on every rank: all stop
+ * here); one that predicts the validation spins worse than a fair coin (ln 2 nat/spin) has not
+ * converged, or diverged: a warning. */
+static invrg_err check_converged(const invrg_config *cfg, const invrg_model *kept,
+                                 const invrg_train_selection *sel) {
+  const char *which = sel->keep_mean ? "the mean of the replicas" : "the best replica";
+  const double loss = sel->keep_mean ? sel->mean_val_loss : sel->best_val_loss;
+  bool finite = isfinite(loss);
+  for (int i = 0; i < kept->n_params; i++) finite = finite && isfinite(kept->params[i]);
+  if (!finite)
+    return invrg_config_input_error(cfg, "train", "lr",
+                                    "training diverged: the kept model (%s) has non-finite "
+                                    "parameters or validation loss; lower lr (%g) or "
+                                    "weight_decay (%g)", which, cfg->train.lr,
+                                    cfg->train.weight_decay);
+  if (loss > M_LN2)
+    invrg_config_input_warning(cfg, "train", "lr",
+                               "the kept model (%s) predicts the validation spins worse than a "
+                               "fair coin (%.4g > ln 2 = 0.6931 nat/spin): training diverged "
+                               "or has not converged (lr = %g)", which, loss, cfg->train.lr);
+  return INVRG_SUCCESS;
+}
+
 static invrg_err keep_selected(invrg_run *run, const replica_table *table,
                                const invrg_model *proto, const invrg_train_data *data,
                                invrg_model **kept) {
@@ -678,6 +702,7 @@ static invrg_err keep_selected(invrg_run *run, const replica_table *table,
   INVRG_CALL(invrg_train_select_model(cfg->train.select_kind, &reps, data, (uint64_t)cfg->run.seed,
                                       run->groups->world, *kept, &sel));
   log_replicas(table, &sel);
+  INVRG_CALL(check_converged(cfg, *kept, &sel));
   char mean_loss[32], best_loss[32];
   invrg_format_fixed(mean_loss, sizeof mean_loss, sel.mean_val_loss, 7);
   invrg_format_fixed(best_loss, sizeof best_loss, sel.best_val_loss, 7);

@@ -102,6 +102,14 @@ cp data.h5 old.h5
 bad "data file of another format version" "data = 'old.h5'" "'old.h5' has format_version 0.9; this invrg reads 1.x"
 bad "no data from this run" "model = 'sym3'" "data = '' trains on this run's Monte Carlo samples"
 bad "mean of conv replicas" "data = 'data.h5', model = 'conv', select = 'mean'" "the mean of conv replicas is not a model; use 'best'"
+bad "training that overflows" "data = 'data.h5', optimizer = 'adamw', lr = 1e300, epochs = 2, batch = 40, n_replicas = 2" \
+  "training diverged: the kept model (the mean of the replicas) has non-finite parameters or validation loss"
+train_input big_lr.nml big_lr.h5 "data = 'data.h5', optimizer = 'adamw', lr = 1e8, epochs = 2, batch = 40, n_replicas = 2"
+expect_status 0 "training that diverges but stays finite" -- "$INVRG" big_lr.nml
+expect_grep err.txt "big_lr.nml:2:47: warning: the kept model (the best replica) predicts the validation spins worse than a fair coin" \
+  "a model worse than a coin: warned"
+expect_status 0 "training with the default lr" -- "$INVRG" t1.nml --set output.overwrite=.true.
+grep -q 'worse than a fair coin' err.txt && fail "a converged model warned" || pass "a converged model: no warning"
 
 # Found before any stage, not after stage mc's work: data sizes the exact fit cannot fit (with
 # expectation a window would hold a block twice; with coins it would wrap onto itself and the
@@ -121,7 +129,7 @@ late "data_L not sampled by stage mc" "${mc_in}&train data_L = 16 /\n" \
 late "exact fit (expectation) of too small data" "${mc_in}&train data_L = 4 /\n" \
   "late.nml:3:8: error: the exact fit of sym3 with ties = 'expectation' needs L >= 6, the data have L = 4; ties = 'coin' fits them"
 late "exact fit (coins) whose window wraps" "${mc_in}&train data_L = 4, model = 'sym5', ties = 'coin' /\n" \
-  "the exact fit of sym5 needs L >= 6 (its window wraps onto itself below"
+  "the exact fit of sym5 needs L >= 6 (its 5 x 5 window wraps onto itself below"
 late "small kernel of a model trained in this run" "&run stages = 'mc', 'train', 'dream', output = 'late.h5' /\n&mc L = 8, n_chains = 2, n_therm = 5, n_samples = 10, sample_every = 1, blocks_per_chain = 2, save_configs = .true. /\n&train model = 'conv', conv_kernel = 7, conv_channels = 1, epochs = 1, batch = 2 /\n&dream levels = 3, n_samples = 2, small_kernel_start = 'paper' /\n" \
   "small_kernel_start = 'paper' with a conv model (k = 7) needs a conv model with k = 3"
 finish
