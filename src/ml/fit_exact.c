@@ -407,7 +407,7 @@ invrg_err invrg_fit_count(const invrg_model *m, const invrg_train_data *data, in
     s->w[2 * i + 1] = (double)merged[i].w[1] * unit;
     s->total += s->w[2 * i] + s->w[2 * i + 1];
   }
-  INVRG_CHECK(s->total > 0, INVRG_ERR_RUNTIME, "exact fit: no data to count");
+  INVRG_CHECK(s->total > 0, INVRG_ERR_INPUT, "exact fit: no data to count");
 cleanup:
   if (err != INVRG_SUCCESS) invrg_fit_stats_destroy(&s);
   *out = s;
@@ -515,11 +515,11 @@ invrg_err invrg_fit_newton(const invrg_fit_stats *s, double *theta, double tol,
     res->loss = F;
     res->grad_norm = norm(np, g);
     if (res->grad_norm <= tol) break;
-    INVRG_CHECK(it < 100, INVRG_ERR_RUNTIME,
+    INVRG_CHECK(it < 100, INVRG_ERR_INPUT,
                 "exact fit: gradient norm %.3g after 100 Newton iterations (tolerance %.3g)",
                 res->grad_norm, tol);
     for (int o = 0; o < np; o++) neg[o] = -g[o];
-    INVRG_CHECK(cholesky_solve(np, H, neg, p), INVRG_ERR_RUNTIME,
+    INVRG_CHECK(cholesky_solve(np, H, neg, p), INVRG_ERR_INPUT,
                 "exact fit: the Hessian is singular: the data do not determine the %d parameters "
                 "(too few or too uniform configurations?)", np);
     double slope = 0;
@@ -532,7 +532,7 @@ invrg_err invrg_fit_newton(const invrg_fit_stats *s, double *theta, double tol,
         for (int o = 0; o < np; o++) trial[o] = theta[o] + t * p[o];
         if (invrg_fit_loss(s, trial, NULL, NULL) <= F + 1e-4 * t * slope) break;
         t /= 2;
-        INVRG_CHECK(t > 1e-12, INVRG_ERR_RUNTIME, "exact fit: the line search found no descent");
+        INVRG_CHECK(t > 1e-12, INVRG_ERR_INPUT, "exact fit: the line search found no descent");
       }
     }
     for (int o = 0; o < np; o++) theta[o] += t * p[o];

@@ -120,6 +120,10 @@ static invrg_err train_check(const invrg_run *run) {
                                      "configurations after %lld for validation)",
                                      (long long)t->batch, (long long)(n - n_val),
                                      (long long)n_val);
+  if (newton && !conv && n - n_val < 1)
+    found = invrg_config_input_error(cfg, "train", "data",
+                                     "the exact fit has no training configuration (%lld in all, "
+                                     "%lld for validation)", (long long)n, (long long)n_val);
   INVRG_CHECK_MORE(found, invrg_budget_check_train(run, n, data[2])); /* memory */
 cleanup:
   return err != INVRG_SUCCESS ? err : found;
@@ -514,11 +518,18 @@ static invrg_err fit_exact(invrg_run *run, const invrg_train_data *data, const i
   for (int64_t r = 0; r < R; r++) {
     invrg_fit_bootstrap(o.seed, (uint64_t)r, n_train, mult);
     double t0 = MPI_Wtime();
-    INVRG_CALL(invrg_fit_count(proto, data, n_train, mult, &o, world, &s));
+    err = invrg_fit_count(proto, data, n_train, mult, &o, world, &s);
     double t1 = MPI_Wtime();
     double *theta = params + r * np;
     for (int i = 0; i < np; i++) theta[i] = 0;
-    INVRG_CALL(invrg_fit_newton(s, theta, 1e-10, &res));
+    if (err == INVRG_SUCCESS) err = invrg_fit_newton(s, theta, 1e-10, &res);
+    /* Data the fit cannot determine the model from: every rank counted the same statistics
+     * and ran the same Newton steps, so all stop here alike (no abort), at &train data. */
+    if (err == INVRG_ERR_INPUT)
+      err = invrg_config_input_error(cfg, "train", "data", "%s (%s)", invrg_error_message(),
+                                     r == 0 ? "the fit of all training configurations"
+                                            : "a bootstrap resample");
+    INVRG_CALL(err);
     loss[r] = res.loss;
     if (r == 0) {
       res0 = res;

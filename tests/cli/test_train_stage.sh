@@ -130,6 +130,12 @@ late "exact fit (expectation) of too small data" "${mc_in}&train data_L = 4 /\n"
   "late.nml:3:8: error: the exact fit of sym3 with ties = 'expectation' needs L >= 6, the data have L = 4; ties = 'coin' fits them"
 late "exact fit (coins) whose window wraps" "${mc_in}&train data_L = 4, model = 'sym5', ties = 'coin' /\n" \
   "the exact fit of sym5 needs L >= 6 (its 5 x 5 window wraps onto itself below"
+# Ordered data (K = 3) do not determine the model: found only when the fit runs, and then by
+# every rank alike, so the run stops with the input error, not an abort.
+printf "&run stages = 'mc', 'train', output = 'ordered.h5' /\n&mc L = 8, beta = 3, n_chains = 2, n_therm = 50, n_samples = 10, sample_every = 1, blocks_per_chain = 2, save_configs = .true. /\n&train model = 'sym3' /\n" > ordered.nml
+expect_status 2 "exact fit of ordered data" -- "$MPIEXEC" -n 2 "$INVRG" ordered.nml
+expect_grep err.txt "ordered.nml:3:1: error: exact fit: the Hessian is singular" "exact fit of ordered data: message"
+grep -q 'MPI_ABORT' out.txt err.txt && fail "exact fit of ordered data: an abort" || pass "exact fit of ordered data: no abort"
 late "small kernel of a model trained in this run" "&run stages = 'mc', 'train', 'dream', output = 'late.h5' /\n&mc L = 8, n_chains = 2, n_therm = 5, n_samples = 10, sample_every = 1, blocks_per_chain = 2, save_configs = .true. /\n&train model = 'conv', conv_kernel = 7, conv_channels = 1, epochs = 1, batch = 2 /\n&dream levels = 3, n_samples = 2, small_kernel_start = 'paper' /\n" \
   "small_kernel_start = 'paper' with a conv model (k = 7) needs a conv model with k = 3"
 finish
