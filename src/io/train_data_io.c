@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "invrg/configs_io.h"
 #include "invrg/h5util.h"
 #include "invrg/runfile.h"
 
@@ -113,7 +114,7 @@ cleanup:
 /* How many configurations the data will hold, known before any work. */
 invrg_err invrg_train_data_count(const invrg_config *cfg, int64_t *n, int64_t *L_out) {
   invrg_err err = INVRG_SUCCESS;
-  hid_t file = -1, dset = -1, space = -1;
+  hid_t file = -1, dset = -1;
   if (cfg->train.data[0] == '\0') {
     *n = cfg->mc.n_chains * cfg->mc.n_samples;
     *L_out = cfg->train.data_L > 0 ? cfg->train.data_L : cfg->mc.L[0];
@@ -135,15 +136,21 @@ invrg_err invrg_train_data_count(const invrg_config *cfg, int64_t *n, int64_t *L
       goto cleanup;
     }
     INVRG_H5_CALL(dset = H5Dopen2(file, path, H5P_DEFAULT), path);
-    INVRG_H5_CALL(space = H5Dget_space(dset), "configs shape");
-    hsize_t dims[3] = {0, 0, 0};
-    H5Sget_simple_extent_dims(space, dims, NULL);
-    *n = (int64_t)dims[0];
+    /* Its shape now, as stage analyze checks its data: not after the stages before train. */
+    char what[INVRG_PATH_LEN + 128];
+    snprintf(what, sizeof what, "training data '%s': /%s", cfg->train.data, path);
+    int64_t L_held = 0;
+    bool packed = false;
+    err = invrg_configs_info(dset, what, n, &L_held, &packed);
+    if (err == INVRG_SUCCESS && L_held != L)
+      err = invrg_error_set(INVRG_ERR_INPUT, __FILE__, __LINE__,
+                            "%s holds configurations of L = %lld", what, (long long)L_held);
+    if (err != INVRG_SUCCESS)
+      err = invrg_config_input_error(cfg, "train", "data", "%s", invrg_error_message());
   } else {
     err = invrg_config_input_error(cfg, "train", key, "%s", invrg_error_message());
   }
 cleanup:
-  invrg_h5_close(&space);
   invrg_h5_close(&dset);
   invrg_h5_close(&file);
   return err;

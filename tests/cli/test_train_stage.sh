@@ -130,6 +130,20 @@ late "exact fit (expectation) of too small data" "${mc_in}&train data_L = 4 /\n"
   "late.nml:3:8: error: the exact fit of sym3 with ties = 'expectation' needs L >= 6, the data have L = 4; ties = 'coin' fits them"
 late "exact fit (coins) whose window wraps" "${mc_in}&train data_L = 4, model = 'sym5', ties = 'coin' /\n" \
   "the exact fit of sym5 needs L >= 6 (its 5 x 5 window wraps onto itself below"
+# Training data of the wrong shape, or of another size than their group says: found when the
+# file is checked, not after stage mc.
+"$PYTHON" - <<'PY'
+import h5py, numpy as np
+for name, arr in [("shape46.h5", np.ones((10, 4, 6), np.int8)), ("l8.h5", np.ones((10, 8, 8), np.int8))]:
+    with h5py.File(name, "w") as f:
+        f.attrs["format"] = "invrg"
+        f.attrs["format_version"] = np.array([1, 1], np.int64)
+        f.create_dataset("mc/L4/configs", data=arr)
+PY
+late "training data of the wrong shape" "${mc_in}&train data = 'shape46.h5', ties = 'coin' /\n" \
+  "late.nml:3:8: error: training data 'shape46.h5': /mc/L4/configs has shape 10 x 4 x 6"
+late "training data of another size than their group" "${mc_in}&train data = 'l8.h5', ties = 'coin' /\n" \
+  "late.nml:3:8: error: training data 'l8.h5': /mc/L4/configs holds configurations of L = 8"
 # Ordered data (K = 3) do not determine the model: found only when the fit runs, and then by
 # every rank alike, so the run stops with the input error, not an abort.
 printf "&run stages = 'mc', 'train', output = 'ordered.h5' /\n&mc L = 8, beta = 3, n_chains = 2, n_therm = 50, n_samples = 10, sample_every = 1, blocks_per_chain = 2, save_configs = .true. /\n&train model = 'sym3' /\n" > ordered.nml
