@@ -44,6 +44,29 @@ static void directory_of(const char *path, char *buf, size_t len) {
     snprintf(buf, len, "%.*s", (int)(slash - path), path);
 }
 
+/* A file the run reads that the output, overwritten, would replace: its key names it (the
+ * same file by device and inode, whatever the paths). Rank 0. */
+static invrg_err check_inputs_are_not_output(const invrg_config *cfg, const struct stat *out) {
+  invrg_err found = INVRG_SUCCESS;
+  const struct {
+    const char *group, *key, *path;
+  } reads[] = {{"analyze", "data", cfg->analyze.data},
+               {"train", "data", cfg->train.data},
+               {"dream", "model_file", cfg->dream.model_file},
+               {"dream", "start_file", cfg->dream.start_file},
+               {"dream", "small_kernel_model_file", cfg->dream.small_kernel_model_file}};
+  for (size_t i = 0; i < sizeof reads / sizeof reads[0]; i++) {
+    struct stat st;
+    if (reads[i].path[0] == '\0' || stat(reads[i].path, &st) != 0) continue;
+    if (st.st_dev == out->st_dev && st.st_ino == out->st_ino)
+      found = invrg_config_input_error(cfg, reads[i].group, reads[i].key,
+                                       "%s = '%s' is the output of this run (&run output = '%s'), "
+                                       "which would replace it: choose another output",
+                                       reads[i].key, reads[i].path, cfg->run.output);
+  }
+  return found;
+}
+
 /* Rank 0: is the output free to use, and can its directory take a file? All problems are
  * input errors about &run output: they are found before any work and fixed in the input. */
 static invrg_err check_output_on_root(const invrg_config *cfg) {
@@ -59,6 +82,8 @@ static invrg_err check_output_on_root(const invrg_config *cfg) {
       found = invrg_config_input_error(
           cfg, "run", "output",
           "output file '%s' exists; choose another name or set &output overwrite = .true.", path);
+    else if (check_inputs_are_not_output(cfg, &st) != INVRG_SUCCESS)
+      found = INVRG_ERR_INPUT;
   }
   if (invrg_output_lock_check(cfg) != INVRG_SUCCESS) return INVRG_ERR_INPUT;
   directory_of(path, dir, sizeof dir);

@@ -188,4 +188,14 @@ bad "one dream in all is too few" "'dream', 'analyze'" "sources = 'dream'" \
   "&dream model = 'sym3', params = 1, 1, 1, levels = 4, n_samples = 1, save_levels = 4 /"
 bad "a source listed twice" "'analyze'" "data = 'dream.h5', sources = 'dream', 'dream'" \
   "'dream' is listed twice"
+# The data file as the output, overwritten, would be replaced before it is read: refused, the
+# file untouched (the same file by another path too).
+cp mconly.h5 self.h5
+sum_before=$(cksum < self.h5)
+run_input self.nml self.h5 "'analyze'" "data = './self.h5'" "&output overwrite = .true. /"
+expect_status 2 "the data file as the output" -- "$MPIEXEC" -n 2 "$INVRG" self.nml
+expect_grep err.txt "self.nml:2:10: error: data = './self.h5' is the output of this run (&run output = 'self.h5'), which would replace it" \
+  "the data file as the output: message"
+[ "$(cksum < self.h5)" = "$sum_before" ] && pass "the data file as the output: untouched" \
+  || fail "the data file as the output: changed"
 finish
