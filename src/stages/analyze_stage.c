@@ -164,8 +164,8 @@ static invrg_err check_found(const invrg_config *cfg, const ensemble_list found[
                        invrg_stage_check_fss_range(cfg, a->sources_kind[s], sizes, found[s].n));
     }
   }
-  if (total == 0) /* at the sources asked for, else where the stage is */
-    any = invrg_config_input_error(cfg, listed ? "analyze" : "run", listed ? "sources" : "stages",
+  if (total == 0 && !listed) /* (a listed source that is missing is reported above) */
+    any = invrg_config_input_error(cfg, "run", "stages",
                                    "stage analyze has nothing to analyse: %s has no "
                                    "/mc/L<L>/configs or /dream/L<L>/configs (%s; %s)%s",
                                    where, how_to_save(INVRG_SOURCE_MC),

@@ -176,6 +176,8 @@ bad "an HDF5 file that is no run file" "'analyze'" "data = 'plain.h5'" \
 bad "sources = 'mc' of a file without Monte Carlo configurations" "'analyze'" \
   "data = 'dream.h5', sources = 'mc'" \
   "bad.nml:2:29: error: sources lists 'mc', but 'dream.h5' has no /mc/L<L>/configs (stage mc saves them with &mc save_configs = .true.)"
+[ "$(grep -c ': error: ' err.txt)" -eq 1 ] && pass "a listed source that is missing: one error (not also 'nothing to analyse')" \
+  || { fail "a listed source that is missing: expected one error"; cat err.txt; }
 bad "sources = 'mc' of this run, which saves none" "'mc', 'analyze'" "sources = 'mc'" \
   "error: sources lists 'mc', but this run has no /mc/L<L>/configs" "&mc L = 8 /"
 bad "nothing to analyse in this run" "'analyze'" "jackknife_blocks = 4" \
