@@ -675,18 +675,15 @@ static void log_replicas(const replica_table *t, const invrg_train_selection *se
   }
 }
 
-/*
- * The model &train select keeps of the trained replicas (ml/train: invrg_train_select_model),
- * in *@p kept (a model like @p proto), with its log line and /train. Collective on the world.
- */
-/* A kept model with parameters that overflowed is no model (the same on every rank: all stop
- * here); one that predicts the validation spins worse than a fair coin (ln 2 nat/spin) has not
- * converged, or diverged: a warning. */
+/* A kept model with parameters (or a validation loss) that overflowed is no model (the same on
+ * every rank: all stop here); one that predicts the validation spins worse than a fair coin
+ * (ln 2 nat/spin) has not converged, or diverged: a warning. Without a validation set only the
+ * parameters are judged. */
 static invrg_err check_converged(const invrg_config *cfg, const invrg_model *kept,
-                                 const invrg_train_selection *sel) {
+                                 const invrg_train_selection *sel, bool validated) {
   const char *which = sel->keep_mean ? "the mean of the replicas" : "the best replica";
   const double loss = sel->keep_mean ? sel->mean_val_loss : sel->best_val_loss;
-  bool finite = isfinite(loss);
+  bool finite = !validated || isfinite(loss);
   for (int i = 0; i < kept->n_params; i++) finite = finite && isfinite(kept->params[i]);
   if (!finite)
     return invrg_config_input_error(cfg, "train", "lr",
@@ -694,7 +691,7 @@ static invrg_err check_converged(const invrg_config *cfg, const invrg_model *kep
                                     "parameters or validation loss; lower lr (%g) or "
                                     "weight_decay (%g)", which, cfg->train.lr,
                                     cfg->train.weight_decay);
-  if (loss > M_LN2)
+  if (validated && loss > M_LN2)
     invrg_config_input_warning(cfg, "train", "lr",
                                "the kept model (%s) predicts the validation spins worse than a "
                                "fair coin (%.4g > ln 2 = 0.6931 nat/spin): training diverged "
@@ -702,6 +699,10 @@ static invrg_err check_converged(const invrg_config *cfg, const invrg_model *kep
   return INVRG_SUCCESS;
 }
 
+/*
+ * The model &train select keeps of the trained replicas (ml/train: invrg_train_select_model),
+ * in *@p kept (a model like @p proto), with its log line and /train. Collective on the world.
+ */
 static invrg_err keep_selected(invrg_run *run, const replica_table *table,
                                const invrg_model *proto, const invrg_train_data *data,
                                invrg_model **kept) {
@@ -713,7 +714,7 @@ static invrg_err keep_selected(invrg_run *run, const replica_table *table,
   INVRG_CALL(invrg_train_select_model(cfg->train.select_kind, &reps, data, (uint64_t)cfg->run.seed,
                                       run->groups->world, *kept, &sel));
   log_replicas(table, &sel);
-  INVRG_CALL(check_converged(cfg, *kept, &sel));
+  INVRG_CALL(check_converged(cfg, *kept, &sel, data->n_validation > 0));
   char mean_loss[32], best_loss[32];
   invrg_format_fixed(mean_loss, sizeof mean_loss, sel.mean_val_loss, 7);
   invrg_format_fixed(best_loss, sizeof best_loss, sel.best_val_loss, 7);

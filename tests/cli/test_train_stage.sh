@@ -110,6 +110,8 @@ expect_grep err.txt "big_lr.nml:2:47: warning: the kept model (the best replica)
   "a model worse than a coin: warned"
 expect_status 0 "training with the default lr" -- "$INVRG" t1.nml --set output.overwrite=.true.
 grep -q 'worse than a fair coin' err.txt && fail "a converged model warned" || pass "a converged model: no warning"
+train_input noval.nml noval.h5 "data = 'data.h5', optimizer = 'adamw', epochs = 2, batch = 40, n_replicas = 2, validation_fraction = 0"
+expect_status 0 "training without a validation set (no loss to judge the model by)" -- "$INVRG" noval.nml
 
 # Found before any stage, not after stage mc's work: data sizes the exact fit cannot fit (with
 # expectation a window would hold a block twice; with coins it would wrap onto itself and the
