@@ -597,7 +597,8 @@ void invrg_config_defaults(invrg_config *cfg) {
 
 static void copy_positions(invrg_config *cfg, const invrg_nl_result *res) {
   memcpy(cfg->key_pos, res->key_pos, (size_t)invrg_config_total_keys() * sizeof *cfg->key_pos);
-  memcpy(cfg->key_refused, res->key_refused, (size_t)invrg_config_total_keys() * sizeof *cfg->key_refused);
+  memcpy(cfg->key_refused, res->key_refused,
+         (size_t)invrg_config_total_keys() * sizeof *cfg->key_refused);
   memcpy(cfg->group_pos, res->group_pos, (size_t)schema.n_groups * sizeof *cfg->group_pos);
 }
 
@@ -694,14 +695,15 @@ static invrg_err load(const char *path, const char *const *overrides, int n, boo
     INVRG_CHECK_ALLOC(cfg->input_text);
   }
   INVRG_MPI_CALL(MPI_Bcast(cfg->input_text, (int)(text_len + 1), MPI_CHAR, 0, comm));
-  INVRG_MPI_CALL(MPI_Bcast(cfg->key_pos, (int)((size_t)invrg_config_total_keys() * sizeof *cfg->key_pos),
+  INVRG_MPI_CALL(MPI_Bcast(cfg->key_pos,
+                           (int)((size_t)invrg_config_total_keys() * sizeof *cfg->key_pos),
                            MPI_BYTE, 0, comm));
   INVRG_MPI_CALL(MPI_Bcast(cfg->group_pos,
                            (int)((size_t)schema.n_groups * sizeof *cfg->group_pos), MPI_BYTE, 0,
                            comm));
   INVRG_MPI_CALL(MPI_Bcast(cfg->key_refused,
-                           (int)((size_t)invrg_config_total_keys() * sizeof *cfg->key_refused), MPI_BYTE, 0,
-                           comm));
+                           (int)((size_t)invrg_config_total_keys() * sizeof *cfg->key_refused),
+                           MPI_BYTE, 0, comm));
 
   invrg_log_set_level(cfg->run.log_level_kind);
 cleanup:

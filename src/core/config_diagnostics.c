@@ -169,7 +169,8 @@ static bool version_of(const invrg_config *cfg, int v, invrg_config *version) {
   *version = *cfg; /* shares the positions and text, which checks only read */
   bool changed = false;
   for (int flat = 0; flat < invrg_config_total_keys(); flat++)
-    if (cfg->key_refused[flat]) changed |= invrg_nl_set_alternative(invrg_config_schema(), flat, v, version);
+    if (cfg->key_refused[flat])
+      changed |= invrg_nl_set_alternative(invrg_config_schema(), flat, v, version);
   return changed;
 }
 
@@ -222,7 +223,8 @@ static uint64_t diagnostic_hash(const char *group, const char *key, const char *
   uint64_t h = UINT64_C(14695981039346656037);
   const char *parts[3] = {group, key, message};
   for (int i = 0; i < 3; i++)
-    for (const char *c = parts[i]; *c != '\0'; c++) h = (h ^ (unsigned char)*c) * UINT64_C(1099511628211);
+    for (const char *c = parts[i]; *c != '\0'; c++)
+      h = (h ^ (unsigned char)*c) * UINT64_C(1099511628211);
   return h;
 }
 
@@ -247,7 +249,8 @@ invrg_err invrg_config_input_error(const invrg_config *cfg, const char *group, c
   if (!already_reported(h) && invrg_nl_result_init(&res, invrg_config_schema(), cfg->input_path)) {
     if (cfg->key_pos != NULL) {
       memcpy(res.key_pos, cfg->key_pos, (size_t)invrg_config_total_keys() * sizeof *res.key_pos);
-      memcpy(res.group_pos, cfg->group_pos, (size_t)invrg_config_schema()->n_groups * sizeof *res.group_pos);
+      memcpy(res.group_pos, cfg->group_pos,
+             (size_t)invrg_config_schema()->n_groups * sizeof *res.group_pos);
     }
     invrg_nl_error_at_key(&res, group, key, "%s", message);
     if (invrg_log_is_root()) {

@@ -1147,7 +1147,9 @@ static void append_values(char *buf, size_t buflen, const char *one, int copies)
 static double near_end(const invrg_nl_key *key, bool upper, int inward, double now) {
   const double end = upper ? key->max : key->min;
   const double far = 8.0 * fabs(now) + 8.0;
-  double x = isfinite(end) ? end + (upper ? -inward : inward) : upper ? far + inward : -far - inward;
+  double x = isfinite(end) ? end + (upper ? -inward : inward)
+             : upper      ? far + inward
+                          : -far - inward;
   return fmax(-0x1p62, fmin(x, 0x1p62)); /* an int64_t either way */
 }
 
@@ -1233,15 +1235,18 @@ bool invrg_nl_set_alternative(const invrg_nl_schema *schema, int flat, int varia
     first += schema->groups[g].n_keys;
   }
   if (key == NULL || variant < 1) return false;
-  /* The value now, to try the candidates against and to put back if too few are accepted. */
+  /* The value now, to try the candidates against and to put back if too few are accepted:
+   * its values, then their indices in the choices, then their count. */
   const size_t span = (size_t)key->max_count * element_size(key);
   const size_t n_indices = key->has_index && key->choices != NULL ? (size_t)key->max_count : 0;
-  char *saved = malloc(span + n_indices * sizeof(int) + sizeof(int));
+  const size_t at_count = span + n_indices * sizeof(int);
+  char *saved = malloc(at_count + sizeof(int));
   if (saved == NULL) return false;
-  memcpy(saved, (char *)config + key->offset, span);
-  if (n_indices > 0) memcpy(saved + span, (char *)config + key->index_offset, n_indices * sizeof(int));
+  char *const cfg_bytes = config;
+  memcpy(saved, cfg_bytes + key->offset, span);
+  if (n_indices > 0) memcpy(saved + span, cfg_bytes + key->index_offset, at_count - span);
   if (key->count_offset != INVRG_NL_NO_COUNT)
-    memcpy(saved + span + n_indices * sizeof(int), (char *)config + key->count_offset, sizeof(int));
+    memcpy(saved + at_count, cfg_bytes + key->count_offset, sizeof(int));
   /* Each candidate as a command-line override, read and checked by the same code: the
    * variant-th that the key accepts stays. */
   int accepted = 0;
@@ -1255,10 +1260,10 @@ bool invrg_nl_set_alternative(const invrg_nl_schema *schema, int flat, int varia
     invrg_nl_result_free(&scratch);
   }
   if (accepted < variant) { /* not that many: the value as it was */
-    memcpy((char *)config + key->offset, saved, span);
-    if (n_indices > 0) memcpy((char *)config + key->index_offset, saved + span, n_indices * sizeof(int));
+    memcpy(cfg_bytes + key->offset, saved, span);
+    if (n_indices > 0) memcpy(cfg_bytes + key->index_offset, saved + span, at_count - span);
     if (key->count_offset != INVRG_NL_NO_COUNT)
-      memcpy((char *)config + key->count_offset, saved + span + n_indices * sizeof(int), sizeof(int));
+      memcpy(cfg_bytes + key->count_offset, saved + at_count, sizeof(int));
   }
   free(saved);
   return accepted == variant;

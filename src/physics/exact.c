@@ -27,7 +27,8 @@ typedef struct {
   double g, d1, d2;
 } gamma_l;
 
-/* l ≥ 1: cosh γ − 1 = (S−1)²/S + 2 sin²(πl/2L) avoids cancellation near K_c (S = sinh 2K).
+/* l ≥ 1: cosh γ − 1 = (S−1)²/S + 2 sin²(πl/2L) avoids cancellation near K_c
+ * (S = sinh 2K).
  * Written with u = 1/S and T = coth 2K so that no square of S overflows at large K. */
 static gamma_l gamma_positive(int l, int L, double K) {
   double S = sinh(2 * K), C = cosh(2 * K), u = 1 / S, T = C / S;
