@@ -81,11 +81,37 @@ invrg_err invrg_configs_info(hid_t dset, const char *what, int64_t *n, int64_t *
  * Reads this rank's block of configuration @p index of @p dset, int8 or @p packed, as ±1
  * bytes (nx · ny, the int8 form of invrg_configs_copy_block()), for invrg_configs_paste_block().
  * Packed rows are unpacked from the bit where the block starts, so any block of any grid
- * works. Runtime error for a value that is not a spin. Not collective (independent I/O: each
- * rank reads the part of its block).
+ * works. An int8 dataset may hold values that are not spins (a damaged or foreign file): see
+ * invrg_non_spin_note(). Not collective (independent I/O: each rank reads the part of its
+ * block).
  */
 invrg_err invrg_configs_read_spins(hid_t dset, const invrg_lattice *lat, bool packed,
                                    int64_t index, uint8_t *block);
+
+/** The first value that is not a spin among configurations read (a damaged or foreign file):
+ * in the lowest configuration, its site and value; config INVRG_NO_NON_SPIN if none. */
+typedef struct {
+  int64_t config, x, y, value;
+} invrg_non_spin;
+
+#define INVRG_NO_NON_SPIN INT64_MAX
+#define INVRG_NON_SPIN_NONE ((invrg_non_spin){INVRG_NO_NON_SPIN, 0, 0, 0})
+
+/**
+ * Configuration @p config's @p block of ±1 bytes (@p nx × @p ny, its first site at global
+ * (@p x0, @p y0)) checked: its first value that is not a spin noted in @p bad if the
+ * configuration is the lowest so far, and every such value made +1, so that the work can go on
+ * until the ranks agree (invrg_non_spin_agree()). Not collective.
+ */
+void invrg_non_spin_note(invrg_non_spin *bad, int64_t config, uint8_t *block, int64_t nx,
+                         int64_t ny, int64_t x0, int64_t y0);
+
+/**
+ * Every rank of @p comm learns the lowest configuration any rank noted in @p bad and where
+ * (its lowest rank that noted it saw it): @p bad is that afterwards (config INVRG_NO_NON_SPIN
+ * if none). Collective on @p comm.
+ */
+invrg_err invrg_non_spin_agree(invrg_non_spin *bad, MPI_Comm comm);
 
 /**
  * Puts an int8 block made by invrg_configs_copy_block() back into @p lat and

@@ -12,6 +12,7 @@
 #include <stdint.h>
 
 #include "invrg/config.h"
+#include "invrg/configs_io.h"
 #include "invrg/error.h"
 #include "invrg/packed.h"
 
@@ -23,6 +24,8 @@ typedef struct {
   /** τ_int of E and |m| of the seeds' series in samples (/mc/L<L> energy_tau_int,
    *  abs_m_tau_int; NaN if the file has none): about 0.5 when they are independent */
   double tau_energy, tau_abs_m;
+  /** the first value read that is not a spin (made +1): invrg_seed_configs_agree() */
+  invrg_non_spin bad;
 } invrg_seed_configs;
 
 /**
@@ -38,9 +41,17 @@ invrg_err invrg_seed_configs_open(const invrg_config *cfg, hid_t run_file,
 
 /**
  * Configuration @p index into the interior rows of @p p (side L, whole or split by rows): each
- * rank reads its rows. Independent I/O; the caller exchanges the halos.
+ * rank reads its rows. Independent I/O; the caller exchanges the halos. Values of an int8 file
+ * that are not spins are read as +1 and noted (invrg_seed_configs_agree()).
  */
-invrg_err invrg_seed_configs_read(const invrg_seed_configs *s, int64_t index, invrg_packed *p);
+invrg_err invrg_seed_configs_read(invrg_seed_configs *s, int64_t index, invrg_packed *p);
+
+/**
+ * Input error on every rank of @p comm (naming &dream start_file, or a runtime error for this
+ * run's own file) if any rank read a value that is not a spin since the last call; the lowest
+ * configuration's first is named. Collective on @p comm.
+ */
+invrg_err invrg_seed_configs_agree(const invrg_config *cfg, invrg_seed_configs *s, MPI_Comm comm);
 
 /** Closes what open opened; accepts a zeroed or closed struct. */
 void invrg_seed_configs_close(invrg_seed_configs *s);

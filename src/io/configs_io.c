@@ -2,6 +2,7 @@
 #include "invrg/configs_io.h"
 
 #include <stdio.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -225,12 +226,36 @@ invrg_err invrg_configs_read_spins(hid_t dset, const invrg_lattice *lat, bool pa
         block[y * nx + i] = (uint8_t)((byte >> (7 - bit % 8)) & 1 ? 1 : -1);
       }
   }
-  for (size_t k = 0; k < nx * ny; k++)
-    INVRG_CHECK(block[k] == 1 || block[k] == (uint8_t)-1, INVRG_ERR_RUNTIME,
-                "configuration %lld holds the value %d, which is not a spin (+1 or -1)",
-                (long long)index, (int8_t)block[k]);
 cleanup:
   free(bytes);
+  return err;
+}
+
+void invrg_non_spin_note(invrg_non_spin *bad, int64_t config, uint8_t *block, int64_t nx,
+                         int64_t ny, int64_t x0, int64_t y0) {
+  int64_t k = 0;
+  const int64_t n = nx * ny;
+  while (k < n && (block[k] == 1 || block[k] == (uint8_t)-1)) k++;
+  if (k == n) return;
+  if (config < bad->config)
+    *bad = (invrg_non_spin){config, x0 + k % nx, y0 + k / nx, (int8_t)block[k]};
+  for (; k < n; k++)
+    if (block[k] != (uint8_t)-1) block[k] = 1;
+}
+
+invrg_err invrg_non_spin_agree(invrg_non_spin *bad, MPI_Comm comm) {
+  invrg_err err = INVRG_SUCCESS;
+  int64_t first = bad->config;
+  INVRG_MPI_CALL(MPI_Allreduce(MPI_IN_PLACE, &first, 1, MPI_INT64_T, MPI_MIN, comm));
+  if (first == INVRG_NO_NON_SPIN) goto cleanup;
+  int rank = 0, root = INT_MAX;
+  INVRG_MPI_CALL(MPI_Comm_rank(comm, &rank));
+  if (bad->config == first) root = rank;
+  INVRG_MPI_CALL(MPI_Allreduce(MPI_IN_PLACE, &root, 1, MPI_INT, MPI_MIN, comm));
+  int64_t where[3] = {bad->x, bad->y, bad->value};
+  INVRG_MPI_CALL(MPI_Bcast(where, 3, MPI_INT64_T, root, comm));
+  *bad = (invrg_non_spin){first, where[0], where[1], where[2]};
+cleanup:
   return err;
 }
 

@@ -74,7 +74,7 @@ cleanup:
 invrg_err invrg_seed_configs_open(const invrg_config *cfg, hid_t run_file,
                                   invrg_seed_configs *s) {
   invrg_err err = INVRG_SUCCESS;
-  *s = (invrg_seed_configs){.file = -1, .dset = -1};
+  *s = (invrg_seed_configs){.file = -1, .dset = -1, .bad = INVRG_NON_SPIN_NONE};
   const char *name = cfg->dream.start_file;
   hid_t file = run_file;
   if (name[0] != '\0') {
@@ -108,7 +108,7 @@ static void row_spins(const uint8_t *row, bool packed_format, int64_t lx, int8_t
     spins[x] = (int8_t)(row[x >> 3] >> (7 - (x & 7)) & 1 ? 1 : -1);
 }
 
-invrg_err invrg_seed_configs_read(const invrg_seed_configs *s, int64_t index, invrg_packed *p) {
+invrg_err invrg_seed_configs_read(invrg_seed_configs *s, int64_t index, invrg_packed *p) {
   invrg_err err = INVRG_SUCCESS;
   const size_t row_bytes = s->packed_format ? (size_t)p->lx / 8 : (size_t)p->lx;
   /* slabs of rows through about 1 MiB: a whole seed level would cost a byte per seed spin */
@@ -129,6 +129,8 @@ invrg_err invrg_seed_configs_read(const invrg_seed_configs *s, int64_t index, in
                                     (hsize_t)row_bytes, rows));
     for (int j = 0; j < n; j++) {
       row_spins(rows + (size_t)j * row_bytes, s->packed_format, p->lx, spins);
+      if (!s->packed_format) /* packed bits are spins whatever they hold */
+        invrg_non_spin_note(&s->bad, index, (uint8_t *)spins, p->lx, 1, 0, p->y0 + j0 + j);
       invrg_packed_pack_row(spins, p->lx, p->y0 + j0 + j, invrg_packed_row(p, 0, j0 + j),
                             invrg_packed_row(p, 1, j0 + j));
     }
@@ -136,6 +138,26 @@ invrg_err invrg_seed_configs_read(const invrg_seed_configs *s, int64_t index, in
 cleanup:
   free(rows);
   free(spins);
+  return err;
+}
+
+invrg_err invrg_seed_configs_agree(const invrg_config *cfg, invrg_seed_configs *s,
+                                   MPI_Comm comm) {
+  invrg_err err = INVRG_SUCCESS;
+  INVRG_CALL(invrg_non_spin_agree(&s->bad, comm));
+  if (s->bad.config == INVRG_NO_NON_SPIN) goto cleanup;
+  char what[256];
+  snprintf(what, sizeof what,
+           "/mc/L%lld/configs: configuration %lld holds the value %lld at (x, y) = (%lld, "
+           "%lld), which is not a spin (+1 or -1)",
+           (long long)s->L, (long long)s->bad.config, (long long)s->bad.value,
+           (long long)s->bad.x, (long long)s->bad.y);
+  if (cfg->dream.start_file[0] != '\0')
+    err = invrg_config_input_error(cfg, "dream", "start_file", "'%s': %s",
+                                   cfg->dream.start_file, what);
+  else
+    INVRG_CHECK(false, INVRG_ERR_RUNTIME, "this run's file '%s': %s", cfg->run.output, what);
+cleanup:
   return err;
 }
 

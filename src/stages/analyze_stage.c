@@ -315,6 +315,29 @@ static void log_table(const char *source, const char *data, const ensemble_list 
 
 /* ------------------------------------------------------------------ execute */
 
+/* Input error on every rank if a configuration of the window holds a value that is not a spin
+ * (a damaged or foreign file): each rank notes the first it reads, the ranks agree at the
+ * window's end (one that stopped alone would leave the others in a collective call).
+ * Collective on the world. */
+static invrg_err agree_on_spins(const invrg_run *run, invrg_non_spin *bad, const char *data,
+                                const char *path) {
+  invrg_err err = INVRG_SUCCESS;
+  INVRG_CALL(invrg_non_spin_agree(bad, run->groups->world));
+  if (bad->config == INVRG_NO_NON_SPIN) goto cleanup;
+  char what[1200];
+  snprintf(what, sizeof what,
+           "'%s': /%s: configuration %lld holds the value %lld at (x, y) = (%lld, %lld), which "
+           "is not a spin (+1 or -1)",
+           data, path, (long long)bad->config, (long long)bad->value, (long long)bad->x,
+           (long long)bad->y);
+  if (run->cfg->analyze.data[0] != '\0')
+    err = invrg_config_input_error(run->cfg, "analyze", "data", "%s", what);
+  else /* this run's own file: written by its stages */
+    INVRG_CHECK(false, INVRG_ERR_RUNTIME, "%s", what);
+cleanup:
+  return err;
+}
+
 /*
  * One size: every configuration read by its group and measured; MCRG of the size written;
  * configurations added to @p corr (may be NULL); the summary written to /analyze/<source>/L<L>
@@ -368,11 +391,13 @@ static invrg_err analyze_size(invrg_run *run, hid_t file, const char *source, co
   int64_t made = 0; /* configurations of this group so far */
   for (int64_t first = 0; first < n; first += window) {
     const int64_t count = n - first < window ? n - first : window;
+    invrg_non_spin bad = INVRG_NON_SPIN_NONE;
     for (int64_t k = 0; k < invrg_reducer_range_count(groups, first, count); k++, made++) {
       const int64_t j = invrg_reducer_range_item(groups, first, k);
       const int b = invrg_mcrg_block_of(j, n, B);
       invrg_config_sums sums;
       INVRG_CALL(invrg_configs_read_spins(dset, lat, e->packed, j, block));
+      invrg_non_spin_note(&bad, j, block, lat->nx, lat->ny, lat->x0, lat->y0);
       INVRG_CALL(invrg_configs_paste_block(lat, block));
       INVRG_CALL(invrg_observables_sums(lat, &sums));
       invrg_observables_primaries(&sums, mine + (size_t)k * INVRG_N_PRIMARY);
@@ -381,6 +406,7 @@ static invrg_err analyze_size(invrg_run *run, hid_t file, const char *source, co
       if (corr != NULL) INVRG_CALL(invrg_corr_add_configuration(corr, lat, b));
       invrg_progress_update(&progress, (double)(made + 1), (double)((made + 1) * L * L));
     }
+    INVRG_CALL(agree_on_spins(run, &bad, data, path));
     INVRG_CALL(invrg_reducer_gather_range(groups, first, count, INVRG_N_PRIMARY, mine, all));
     if (groups->world_rank == 0)
       for (int64_t t = 0; t < count; t++) {

@@ -761,6 +761,22 @@ cleanup:
   return err;
 }
 
+/* Seeds read from a file whose values are not all spins stop the stage before the dreams
+ * made from them count (at a window's end or a checkpoint). Collective on the world. */
+static invrg_err agree_on_seeds(dream_job *job) {
+  if (job->seed_level == 0) return INVRG_SUCCESS;
+  return invrg_seed_configs_agree(job->run->cfg, &job->seeds, job->run->groups->world);
+}
+
+/* A checkpoint of the window so far. Collective on the world. */
+static invrg_err save_state(dream_job *job, invrg_dream_state *ds, invrg_ckpt_decision decision) {
+  invrg_err err = INVRG_SUCCESS;
+  INVRG_CALL(agree_on_seeds(job));
+  INVRG_CALL(invrg_dream_state_save(ds, decision));
+cleanup:
+  return err;
+}
+
 /* Every window of samples, from the checkpoint's if there is one; a checkpoint may be written
  * between samples (poll) and at the end of each window (sync). Collective on the world. */
 static invrg_err dream_windows(dream_job *job) {
@@ -791,13 +807,14 @@ static invrg_err dream_windows(dream_job *job) {
       if (g->rank == 0) job->dreamed++; /* a sample once, however many ranks share it */
       invrg_ckpt_decision decision; /* a safe point between samples */
       INVRG_CALL(invrg_checkpoint_poll(run->ckpt, g->cart, &decision));
-      if (decision != INVRG_CKPT_NONE) INVRG_CALL(invrg_dream_state_save(&ds, decision));
+      if (decision != INVRG_CKPT_NONE) INVRG_CALL(save_state(job, &ds, decision));
     }
+    INVRG_CALL(agree_on_seeds(job));
     for (;;) { /* the end of the window: every rank learns whether a checkpoint is due now */
       invrg_ckpt_decision decision;
       INVRG_CALL(invrg_checkpoint_sync(run->ckpt, &decision));
       if (decision == INVRG_CKPT_NONE) break;
-      INVRG_CALL(invrg_dream_state_save(&ds, decision));
+      INVRG_CALL(save_state(job, &ds, decision));
     }
     INVRG_CALL(fold_window(job, first, ds.count));
   }

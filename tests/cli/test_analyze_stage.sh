@@ -190,6 +190,23 @@ bad "one dream in all is too few" "'dream', 'analyze'" "sources = 'dream'" \
   "&dream model = 'sym3', params = 1, 1, 1, levels = 4, n_samples = 1, save_levels = 4 /"
 bad "a source listed twice" "'analyze'" "data = 'dream.h5', sources = 'dream', 'dream'" \
   "'dream' is listed twice"
+# A data file whose configurations hold values that are not spins (damaged, or written by
+# another program): every rank stops at the end of the window with an input error naming the
+# lowest such configuration, its site and value (configuration 1500 too, and later), whichever
+# rank reads it; on a group of 2 ranks as well (the configuration split between them).
+cp mconly.h5 damaged.h5
+"$PYTHON" - <<'PY'
+import h5py
+with h5py.File("damaged.h5", "r+") as f:
+    d = f["mc/L16/configs"]
+    c = d[1500]; c[9, 2] = 0; d[1500] = c
+    c = d[1234]; c[5, 3] = 7; d[1234] = c
+PY
+damaged_message="bad.nml:2:10: error: 'damaged.h5': /mc/L16/configs: configuration 1234 holds the value 7 at (x, y) = (3, 5), which is not a spin (+1 or -1)"
+bad "a configuration that holds a value other than +1 and -1" "'analyze'" "data = 'damaged.h5'" \
+  "$damaged_message"
+bad "the same on a group of 2 ranks" "'analyze'" "data = 'damaged.h5'" "$damaged_message" \
+  "&parallel ranks_per_group = 2 /"
 # The data file as the output, overwritten, would be replaced before it is read: refused, the
 # file untouched (the same file by another path too).
 cp mconly.h5 self.h5

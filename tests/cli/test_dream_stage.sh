@@ -464,6 +464,23 @@ bad "measure_from at the seeds' level" "$sv, n_samples = 160, start_L = 16, meas
 bad "more samples than seeds" "$sv, n_samples = 500, start_L = 16, measure_from = 5, lattice = 'packed'" "n_samples = 500 dreams need as many seeds; /mc/L16/configs holds 160"
 bad "seeds of a size not saved" "$sv, n_samples = 160, start_L = 8, measure_from = 5, lattice = 'packed'" "'ms1.h5' has no /mc/L8/configs"
 bad "seeds without stage mc" "$sk" "start = 'mc' with start_L = 16 needs stage mc with that L and save_configs = .true. in this run, or start_file"
+# seeds whose int8 values are not all spins (a damaged or foreign start_file): an input error
+# at the key, naming the lowest such configuration, its site and value, whichever rank reads it
+cp ms1.h5 damaged_seeds.h5
+"$PYTHON" - <<'PY'
+import h5py
+with h5py.File("damaged_seeds.h5", "r+") as f:
+    d = f["mc/L16/configs"]
+    assert d.dtype == "int8"
+    c = d[150]; c[1, 1] = 0; d[150] = c
+    c = d[100]; c[6, 11] = 5; d[100] = c
+PY
+bad "seeds that are not spins" "$skb, start_file = 'damaged_seeds.h5', n_samples = 160, start_L = 16, measure_from = 5, lattice = 'packed'" \
+  "'damaged_seeds.h5': /mc/L16/configs: configuration 100 holds the value 5 at (x, y) = (11, 6), which is not a spin (+1 or -1)"
+expect_grep err.txt "bad.nml:2:$(awk 'NR == 2 { print index($0, "start_file") }' bad.nml): error: 'damaged_seeds.h5'" \
+  "seeds that are not spins: the error points at start_file"
+bad "the same split over a group of 2" "$skb, start_file = 'damaged_seeds.h5', n_samples = 160, start_L = 16, measure_from = 5, lattice = 'packed'" \
+  "configuration 100 holds the value 5 at (x, y) = (11, 6)" "&parallel ranks_per_group = 2 /"
 bad "start_L without start = 'mc'" "$keys, start_L = 16" "start_L and start_file choose the seeds of start = 'mc'; this run has start = 'alternate'"
 bad "sym7 packed on a group of 2" "$s7, lattice = 'packed'" "a sym7 model reaches two coarse rows and cannot dream on packed lattices split over 2 ranks" "&parallel ranks_per_group = 2 /"
 bad "sym7 planes on a group of 2" "$s7, lattice = 'packed', random_bits = 'planes'" "a sym7 model reaches two coarse rows and cannot dream on packed lattices split over 2 ranks" "&parallel ranks_per_group = 2 /"

@@ -9,7 +9,8 @@
  *   bit for bit to the format written out here from its definition;
  * - rows longer than the writer's 1 MiB buffer (several slabs, the last one short);
  * - refusals: a dataset that is not [n][L][L] int8 or [n][L][L/8] packed, an unknown format,
- *   a missing dataset or one of another shape, an index past the end, a value not a spin.
+ *   a missing dataset or one of another shape, an index past the end; a value not a spin
+ *   noted (the lowest configuration's first) and agreed on by every rank.
  */
 #include <hdf5.h>
 #include <mpi.h>
@@ -362,7 +363,8 @@ static void test_shapes(void) {
   mpi_test_rmdir(dir);
 }
 
-/* Reading past the end, or a value that is not a spin, is an error on the rank that reads. */
+/* Reading past the end is an error on the rank that reads; a value that is not a spin is read,
+ * noted and made +1, and the ranks agree on the first. */
 static void test_bad_reads(void) {
   char dir[128], path[200];
   mpi_test_tmpdir(dir, sizeof dir);
@@ -390,13 +392,47 @@ static void test_bad_reads(void) {
   dset = H5Dopen2(file, "configs", H5P_DEFAULT);
   packed_dset = H5Dopen2(file, "packed", H5P_DEFAULT);
   uint8_t *block = malloc((size_t)(L * L));
-  EXPECT_ERR(invrg_configs_read_spins(dset, lat, false, 0, block), INVRG_SUCCESS, "item 0");
-  for (int64_t j = 1; j <= 2; j++) {
-    EXPECT_ERR(invrg_configs_read_spins(dset, lat, false, j, block), INVRG_ERR_RUNTIME,
-               "item %lld holds a %d", (long long)j, j == 1 ? 0 : 2);
-    EXPECT(strstr(invrg_error_message(), "not a spin") != NULL, "message '%s'",
-           invrg_error_message());
+  /* values that are not spins are read as they are, noted (the lowest configuration's
+   * first), and made +1 */
+  invrg_non_spin bad = INVRG_NON_SPIN_NONE;
+  for (int64_t j = 2; j >= 0; j--) {
+    EXPECT_ERR(invrg_configs_read_spins(dset, lat, false, j, block), INVRG_SUCCESS,
+               "item %lld", (long long)j);
+    invrg_non_spin_note(&bad, j, block, L, L, 0, 0);
+    const int64_t lowest = j == 2 ? 2 : 1; /* read from the last: a lower one replaces it */
+    EXPECT(bad.config == lowest && bad.x == 5 && bad.y == 7 && bad.value == (lowest == 2 ? 2 : 0),
+           "after item %lld: configuration %lld at (%lld, %lld) value %lld", (long long)j,
+           (long long)bad.config, (long long)bad.x, (long long)bad.y, (long long)bad.value);
+    int64_t differ = 0;
+    for (int64_t k = 0; k < L * L; k++) differ += block[k] != (uint8_t)a[k];
+    EXPECT(differ == (j == 0 || a[7 * L + 5] == 1 ? 0 : 1),
+           "item %lld: %lld sites differ from the spins written", (long long)j, (long long)differ);
   }
+  invrg_non_spin_note(&bad, 2, block, L, L, 0, 0); /* item 2 again: the lower one stays */
+  block[3] = 0;
+  invrg_non_spin_note(&bad, 2, block, L, L, 0, 0);
+  EXPECT(bad.config == 1 && bad.value == 0 && block[3] == 1,
+         "a higher configuration after a lower: configuration %lld value %lld, site made %d",
+         (long long)bad.config, (long long)bad.value, (int8_t)block[3]);
+  /* the ranks agree on the lowest configuration any of them noted, as its lowest rank saw it:
+   * rank r notes configuration 10 + (size − 1 − r) / 2, value 3 + r at (r, 4) (rank 0 none
+   * when there are others), so the last two ranks hold 10 and the lower of them is seen */
+  invrg_non_spin mine = INVRG_NON_SPIN_NONE;
+  if (world_rank > 0 || world_size == 1) {
+    uint8_t two[2] = {1, (uint8_t)(3 + world_rank)};
+    invrg_non_spin_note(&mine, 10 + (world_size - 1 - world_rank) / 2, two, 2, 1, world_rank - 1,
+                        4);
+  }
+  OK(invrg_non_spin_agree(&mine, MPI_COMM_WORLD));
+  const int root = world_size == 1 ? 0 : world_size - 2 > 1 ? world_size - 2 : 1;
+  EXPECT(mine.config == 10 && mine.x == root && mine.y == 4 && mine.value == 3 + root,
+         "agreed: configuration %lld at (%lld, %lld) value %lld, expected rank %d's",
+         (long long)mine.config, (long long)mine.x, (long long)mine.y, (long long)mine.value,
+         root);
+  invrg_non_spin none = INVRG_NON_SPIN_NONE;
+  OK(invrg_non_spin_agree(&none, MPI_COMM_WORLD));
+  EXPECT(none.config == INVRG_NO_NON_SPIN, "none noted, yet configuration %lld agreed",
+         (long long)none.config);
   EXPECT_ERR(invrg_configs_read_spins(dset, lat, false, 3, block), INVRG_ERR_RUNTIME,
              "item 3 of 3");
   EXPECT_ERR(invrg_configs_read_spins(packed_dset, lat, true, 1, block), INVRG_ERR_RUNTIME,
