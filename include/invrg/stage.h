@@ -45,11 +45,12 @@ bool invrg_stage_fits(const invrg_config *cfg, invrg_source source, int n_sizes,
 
 /**
  * Input error if the &analyze fit range [fss_Lmin, fss_Lmax] keeps fewer than 2 of the
- * @p n_L sizes @p L that @p source measures, i.e. its finite-size-scaling
- * fits would be empty. Not collective (the same on every rank).
+ * @p n_L sizes @p L of @p source, i.e. its finite-size-scaling fits would be empty; the message
+ * calls them @p what (e.g. "&mc L", "the saved dream sizes"). Not collective (the same on
+ * every rank).
  */
 invrg_err invrg_stage_check_fss_range(const invrg_config *cfg, invrg_source source,
-                                      const int64_t *L, int n_L);
+                                      const char *what, const int64_t *L, int n_L);
 
 /** Monte Carlo ensembles at coupling &mc beta (src/stages/mc_stage.c). */
 extern const invrg_stage invrg_stage_mc;

@@ -159,9 +159,11 @@ static invrg_err check_found(const invrg_config *cfg, const ensemble_list found[
                                      how_to_save(a->sources_kind[s]), remedy);
     if (found[s].n >= 2 && invrg_stage_fits_source(cfg, a->sources_kind[s])) {
       int64_t sizes[MAX_SIZES];
+      char what[64];
       for (int i = 0; i < found[s].n; i++) sizes[i] = found[s].e[i].L;
-      INVRG_CHECK_MORE(any,
-                       invrg_stage_check_fss_range(cfg, a->sources_kind[s], sizes, found[s].n));
+      snprintf(what, sizeof what, "the sizes of the saved %s configurations", a->sources[s]);
+      INVRG_CHECK_MORE(any, invrg_stage_check_fss_range(cfg, a->sources_kind[s], what, sizes,
+                                                        found[s].n));
     }
   }
   if (total == 0 && !listed) /* (a listed source that is missing is reported above) */

@@ -271,7 +271,8 @@ static invrg_err dream_check(const invrg_run *run) {
     int64_t sizes[INVRG_MAX_LEVELS + 1];
     int n = 0;
     for (int64_t l = d->measure_from; l <= d->levels; l++) sizes[n++] = (int64_t)1 << l;
-    INVRG_CHECK_MORE(found, invrg_stage_check_fss_range(cfg, INVRG_SOURCE_DREAM, sizes, n));
+    INVRG_CHECK_MORE(found, invrg_stage_check_fss_range(cfg, INVRG_SOURCE_DREAM,
+                                                        "the measured dream sizes", sizes, n));
   }
   /* Read the models now (a bad file is an input error). Every rank reads them: a failure of
    * one rank alone is agreed on before the collective checks of the budget below. */

@@ -127,7 +127,8 @@ static invrg_err mc_check(const invrg_run *run) {
   for (int i = 0; i < cfg->mc.n_L; i++) INVRG_CHECK_MORE(found, check_size(run, cfg->mc.L[i]));
   if (invrg_stage_fits_source(cfg, INVRG_SOURCE_MC) && cfg->mc.n_L >= 2)
     INVRG_CHECK_MORE(found,
-                     invrg_stage_check_fss_range(cfg, INVRG_SOURCE_MC, cfg->mc.L, cfg->mc.n_L));
+                     invrg_stage_check_fss_range(cfg, INVRG_SOURCE_MC, "&mc L", cfg->mc.L,
+                                                 cfg->mc.n_L));
   INVRG_CHECK_MORE(found, invrg_budget_check_mc(run)); /* memory, disk, ranges */
 cleanup:
   return err != INVRG_SUCCESS ? err : found;

@@ -21,7 +21,7 @@ bool invrg_stage_fits(const invrg_config *cfg, invrg_source source, int n_sizes,
 }
 
 invrg_err invrg_stage_check_fss_range(const invrg_config *cfg, invrg_source source,
-                                      const int64_t *L, int n_L) {
+                                      const char *what, const int64_t *L, int n_L) {
   const int64_t lo = cfg->analyze.fss_Lmin, hi = cfg->analyze.fss_Lmax;
   /* An empty range is the pipeline's error (it does not depend on the source); the defaults
    * (0, 0: every size) always keep them all. */
@@ -38,8 +38,8 @@ invrg_err invrg_stage_check_fss_range(const invrg_config *cfg, invrg_source sour
   /* Blame fss_Lmin if it alone already leaves too few sizes. */
   const bool lo_excludes = above_lo < 2;
   return invrg_config_input_error(cfg, "analyze", lo_excludes ? "fss_Lmin" : "fss_Lmax",
-                                  "fss_Lmin = %lld, fss_Lmax = %lld keep %d of the sizes of %s "
-                                  "(%s); a finite-size-scaling fit needs at least 2",
-                                  (long long)lo, (long long)hi, kept, invrg_source_name(source),
-                                  sizes);
+                                  "fss_Lmin = %lld, fss_Lmax = %lld keep %d of %s (%s); a "
+                                  "finite-size-scaling fit of %s needs at least 2",
+                                  (long long)lo, (long long)hi, kept, what, sizes,
+                                  invrg_source_name(source));
 }

@@ -188,6 +188,8 @@ bad "one dream per level is too few" "'dream', 'analyze'" "sources = 'dream'" \
 bad "one dream in all is too few" "'dream', 'analyze'" "sources = 'dream'" \
   "error: stage analyze needs at least 2 saved configurations per size; n_samples = 1" \
   "&dream model = 'sym3', params = 1, 1, 1, levels = 4, n_samples = 1, save_levels = 4 /"
+bad "a fit range beyond the saved sizes" "'analyze'" "data = 'dream.h5', sources = 'dream', fss_Lmin = 4096" \
+  "bad.nml:2:48: error: fss_Lmin = 4096, fss_Lmax = 0 keep 0 of the sizes of the saved dream configurations (8, 16, 32); a finite-size-scaling fit of dream needs at least 2"
 bad "a source listed twice" "'analyze'" "data = 'dream.h5', sources = 'dream', 'dream'" \
   "'dream' is listed twice"
 # A data file whose configurations hold values that are not spins (damaged, or written by

@@ -140,13 +140,13 @@ expect_status 2 "fss_Lmin above fss_Lmax" -- "$INVRG" --check fss.nml
 expect_grep err.txt "fss.nml:3:10: error: fss_Lmin = 64 is above fss_Lmax = 8" "empty fit range at fss_Lmin"
 sed -i 's/fss_Lmin = 64, fss_Lmax = 8/fss_Lmin = 64/' fss.nml
 expect_status 2 "fss_Lmin above every dreamed size" -- "$INVRG" --check fss.nml
-expect_grep err.txt "fss.nml:3:10: error: fss_Lmin = 64, fss_Lmax = 0 keep 0 of the sizes of dream (8, 16, 32)" \
+expect_grep err.txt "fss.nml:3:10: error: fss_Lmin = 64, fss_Lmax = 0 keep 0 of the measured dream sizes (8, 16, 32); a finite-size-scaling fit of dream needs at least 2" \
   "a range outside the sizes names them"
 sed -i 's/fss_Lmin = 64/fss_Lmin = 16/' fss.nml
 expect_status 0 "fss_Lmin keeping 2 sizes is fine" -- "$INVRG" --check fss.nml
 printf "&run stages = 'mc', output = 'fssmc.h5' /\n&mc L = 8, 16, 32, n_samples = 20 /\n&analyze fss_Lmax = 8 /\n" > fssmc.nml
 expect_status 2 "fss_Lmax below all but one Monte Carlo size" -- "$INVRG" --check fssmc.nml
-expect_grep err.txt "fssmc.nml:3:10: error: fss_Lmin = 0, fss_Lmax = 8 keep 1 of the sizes of mc (8, 16, 32)" \
+expect_grep err.txt "fssmc.nml:3:10: error: fss_Lmin = 0, fss_Lmax = 8 keep 1 of &mc L (8, 16, 32)" \
   "the Monte Carlo sizes are named"
 
 # --- correlation functions need the correlations
