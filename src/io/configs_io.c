@@ -1,8 +1,8 @@
 /* Configurations in HDF5: int8 or bit-packed rows, written block by block. */
 #include "invrg/configs_io.h"
 
-#include <stdio.h>
 #include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
