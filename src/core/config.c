@@ -519,6 +519,7 @@ static const invrg_nl_key analyze_keys[] = {
     {.name = "operators", .type = INVRG_NL_STRING, .min_count = 1, .max_count = 2,
      .count_offset = offsetof(invrg_config, analyze.n_operators), AT(analyze.operators),
      .string_size = INVRG_NAME_LEN, .default_text = "'swendsen'", .choices = operator_sets,
+     .validate = validate_distinct,
      .description = "MCRG operator sets: swendsen (4 even + 3 odd) and/or paper36"},
     {.name = "mcrg_levels", .type = INVRG_NL_INT, SCALAR, AT(analyze.mcrg_levels),
      .default_text = "3", .min = 1, .max = INVRG_MAX_LEVELS,
@@ -559,6 +560,7 @@ static const invrg_nl_key analyze_keys[] = {
      .count_offset = offsetof(invrg_config, analyze.n_fss_sources), AT(analyze.fss_sources),
      .string_size = INVRG_NAME_LEN, .default_text = "'dream', 'mc'", .choices = source_names,
      INDEX(analyze.fss_sources_kind),
+     .validate = validate_distinct,
      .description = "sources whose sizes are fitted across L: dream, and mc when &mc L lists "
                     "several sizes (stage analyze: its own fits of the sources it analyses)"},
 };

@@ -148,6 +148,12 @@ printf "&run stages = 'mc', output = 'fssmc.h5' /\n&mc L = 8, 16, 32, n_samples 
 expect_status 2 "fss_Lmax below all but one Monte Carlo size" -- "$INVRG" --check fssmc.nml
 expect_grep err.txt "fssmc.nml:3:10: error: fss_Lmin = 0, fss_Lmax = 8 keep 1 of &mc L (8, 16, 32)" \
   "the Monte Carlo sizes are named"
+# an operator set or a fitted source listed twice: refused by the check, at the key (a run
+# stopped at the start of its stage, without a place in the file)
+printf "&run stages = 'dream', output = 'twice.h5' /\n&dream levels = 4, model = 'sym3', params = 0.5, 0.6, 1.4 /\n&analyze operators = 'swendsen', 'swendsen', fss_sources = 'mc', 'mc' /\n" > twice.nml
+expect_status 2 "lists with a name twice" -- "$INVRG" --check twice.nml
+expect_grep err.txt "twice.nml:3:10: error: key 'operators': 'swendsen' is listed twice" "an operator set twice"
+expect_grep err.txt "twice.nml:3:46: error: key 'fss_sources': 'mc' is listed twice" "a fitted source twice"
 
 # --- correlation functions need the correlations
 printf "&run stages = 'mc', output = 'cf.h5' /\n&mc L = 8, n_samples = 20 /\n&analyze correlations = F,\n  correlation_functions = T /\n" > cf.nml
