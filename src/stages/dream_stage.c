@@ -810,13 +810,16 @@ static invrg_err dream_windows(dream_job *job) {
       INVRG_CALL(invrg_checkpoint_poll(run->ckpt, g->cart, &decision));
       if (decision != INVRG_CKPT_NONE) INVRG_CALL(save_state(job, &ds, decision));
     }
-    INVRG_CALL(agree_on_seeds(job));
     for (;;) { /* the end of the window: every rank learns whether a checkpoint is due now */
       invrg_ckpt_decision decision;
       INVRG_CALL(invrg_checkpoint_sync(run->ckpt, &decision));
       if (decision == INVRG_CKPT_NONE) break;
       INVRG_CALL(save_state(job, &ds, decision));
     }
+    /* after the checkpoints: a rank may write this window's from a safe point of its own,
+     * another from the sync above, so the seeds' agreements pair up only one per checkpoint
+     * and one here */
+    INVRG_CALL(agree_on_seeds(job));
     INVRG_CALL(fold_window(job, first, ds.count));
   }
   invrg_progress_finish(&progress, job->spins);

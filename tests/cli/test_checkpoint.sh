@@ -105,6 +105,20 @@ grep -qx dream refstop/stops && pass "refined dream: stopped in stage dream" \
   || fail "refined dream: no stop in stage dream ($(tr '\n' ' ' < refstop/stops))"
 expect_identical "refined dream stopped and resumed on a group of 2 = uninterrupted on 1 rank" \
   refref/out.h5 refstop/out.h5
+# the same on two groups of one rank with a checkpoint every 3 polls: a group may write one
+# from a safe point of its own while the other writes it from the end of the window, and the
+# seeds' checks for values that are not spins must pair up around them (they did not: an
+# MPI_ERR_TRUNCATE in MPI_Allreduce)
+mkdir refgroups
+printf '&parallel dream_ranks_per_group = 1 /\n' | cat refref/run.nml - > refgroups/run.nml
+(cd refgroups && INVRG_TEST_CHECKPOINT_EVERY_POLLS=3 "$MPIEXEC" -n 2 "$INVRG" run.nml > log 2>&1)
+[ $? -eq 0 ] && pass "refined dream on two groups with periodic checkpoints" \
+  || { fail "refined dream on two groups with periodic checkpoints"; tail -5 refgroups/log; }
+[ "$(grep -c 'written: out.h5.ckpt (stage dream)' refgroups/log)" -ge 2 ] \
+  && pass "refined dream on two groups: checkpoints written in stage dream" \
+  || fail "refined dream on two groups: no checkpoints in stage dream"
+expect_identical "refined dream on two groups with checkpoints = uninterrupted on 1 rank" \
+  refref/out.h5 refgroups/out.h5
 
 # --- Swendsen–Wang on a lattice split over 2 ranks, with MCRG and correlations; resumed with
 # two groups of one rank, with periodic checkpoints, then on one rank
