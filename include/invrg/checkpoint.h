@@ -43,8 +43,8 @@
  *     hid_t state = invrg_checkpoint_state(ck);       // resuming this stage? (not collective)
  *     for each safe point (e.g. after each sample):
  *       invrg_checkpoint_poll(ck, group_comm, &d);    [group_comm]
- *       if (d) { write_state(ck, d): invrg_checkpoint_begin → write under the group → end;
- *                if (d == INVRG_CKPT_STOP) return INVRG_STOPPED; }      [world]
+ *       if (d) { write_state(ck, d): invrg_checkpoint_begin → write under the group → end
+ *                (which returns INVRG_STOPPED if the run stops now) }  [world]
  *     at the end of the work loop, until it says NONE:
  *       invrg_checkpoint_sync(ck, &d); if (d) write_state(ck, d) …      [world]
  */
@@ -130,7 +130,10 @@ invrg_err invrg_checkpoint_begin(invrg_checkpoint *ck, hid_t *state);
 
 /**
  * Completes it: closes the file, syncs it and renames it into place (keeping
- * the previous one if asked). Collective on the world.
+ * the previous one if asked). Returns INVRG_STOPPED when @p d is STOP and the
+ * run stops now: not when it resumed and no rank has done anything since (it
+ * would stop where it started, for ever); then the end of the loop every rank
+ * waits at ends. Collective on the world.
  */
 invrg_err invrg_checkpoint_end(invrg_checkpoint *ck, hid_t *state, invrg_ckpt_decision d);
 

@@ -68,7 +68,8 @@ typedef struct {
 /**
  * Writes a checkpoint of stage mc (invrg_checkpoint_begin … _end with decision @p d): the
  * chains @p chains of this group, whose spins are blocks of lattices like @p lat, and
- * @p sizes. World rank 0's fss arrays are written. Collective on g->world.
+ * @p sizes. World rank 0's fss arrays are written. Returns INVRG_STOPPED if the run stops
+ * now (invrg_checkpoint_end). Collective on g->world.
  */
 invrg_err invrg_mc_checkpoint_save(invrg_checkpoint *ck, invrg_ckpt_decision d,
                                    const invrg_groups *g, const invrg_lattice *lat,

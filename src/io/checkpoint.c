@@ -30,6 +30,7 @@ struct invrg_checkpoint {
   char *fingerprint; /* the keys that change results, as namelist text */
   /* triggers (world rank 0) */
   double t_start, t_last, t_next_stop_file;
+  double write_seconds; /* how long the last checkpoint took to write */
   long polls, stop_after_polls, every_polls;
   long local_polls, fail_after_polls, fail_rank; /* a failure injected on one rank (tests) */
   /* the decision in flight: a broadcast rank 0 posts when it decides */
@@ -53,6 +54,11 @@ struct invrg_checkpoint {
   int source_stage_index, restarts;
   char source_stage[INVRG_NAME_LEN];
   int written;
+  /* A run that resumed and has done nothing yet would only write its source again if it
+   * stopped: such a stop is not honoured (see invrg_checkpoint_end). */
+  bool progressed;     /* this rank did work (a safe point, a loop end) in this run */
+  bool all_at_end;     /* a stop was not honoured: every rank waits at the loop's end */
+  double t_begin;      /* when the checkpoint being written began */
 };
 
 /* ------------------------------------------------------------------ fingerprint */
@@ -253,6 +259,7 @@ invrg_err invrg_checkpoint_create(const invrg_config *cfg, MPI_Comm world, invrg
   if (found)
     invrg_log(INVRG_LOG_INFO, "continuing from checkpoint %s (stage %s, restart %d)", ck->path,
               ck->source_stage, ck->restarts);
+  ck->progressed = !found; /* a fresh run has nothing to repeat */
 cleanup:
   if (err != INVRG_SUCCESS) invrg_checkpoint_destroy(&ck);
   *out = ck;
@@ -325,7 +332,10 @@ static int evaluate_triggers(invrg_checkpoint *ck, bool in_loop) {
   if (in_loop && ck->stop_after_polls > 0 && ck->polls == ck->stop_after_polls)
     return INVRG_CKPT_STOP;
   if (in_loop && ck->every_polls > 0 && ck->polls % ck->every_polls == 0) return INVRG_CKPT_CONTINUE;
-  if (c->interval_minutes > 0 && now - ck->t_last >= 60 * c->interval_minutes)
+  /* The periodic trigger waits at least as long as the last write took, so a short interval
+   * never spends more than half the run writing checkpoints. */
+  const double wait = 60 * c->interval_minutes;
+  if (c->interval_minutes > 0 && now - ck->t_last >= (wait > ck->write_seconds ? wait : ck->write_seconds))
     return INVRG_CKPT_CONTINUE;
   return INVRG_CKPT_NONE;
 }
@@ -336,6 +346,7 @@ invrg_err invrg_checkpoint_poll(invrg_checkpoint *ck, MPI_Comm group_comm, invrg
   *d = INVRG_CKPT_NONE;
   if (ck == NULL) goto cleanup; /* a stage run without checkpoints (tests) */
   ck->local_polls++;
+  ck->progressed = true; /* a safe point follows work */
   INVRG_CHECK(ck->rank != ck->fail_rank || ck->local_polls != ck->fail_after_polls,
               INVRG_ERR_RUNTIME, "injected failure at safe point %ld (INVRG_TEST_FAIL_AFTER_POLLS)",
               ck->local_polls);
@@ -376,15 +387,20 @@ invrg_err invrg_checkpoint_sync(invrg_checkpoint *ck, invrg_ckpt_decision *d) {
   if (ck->rank == 0 && !ck->posted) {
     /* Rank 0 may finish long before the others (fewer items): it keeps watching the triggers
      * until every rank has reached the end, so a signal, the wall-time budget or the stop file
-     * still stop the run; only then does it say NONE. */
+     * still stop the run. Once every rank is here the loop ends (NONE) whatever the triggers
+     * say: the end of a loop is no safe point of its own, and a trigger still pending is
+     * honoured at the next safe point. (Deciding here again and again would write checkpoints
+     * without end when one takes longer than the interval, and a resumed run with nothing
+     * left would stop again at once, for ever.) */
     /* Pauses from 10 µs, doubling up to 2 ms: a short wait (the others nearly done, as at the
      * end of most windows) costs little more than itself, a long one leaves the others the
      * cores. */
     long pause_ns = 10000;
     for (;;) {
-      int decision = evaluate_triggers(ck, false), all_here = 0;
-      if (decision == INVRG_CKPT_NONE)
-        INVRG_MPI_CALL(MPI_Test(&ck->end_request, &all_here, MPI_STATUS_IGNORE));
+      int all_here = 0;
+      if (ck->all_at_end) INVRG_MPI_CALL(MPI_Wait(&ck->end_request, MPI_STATUS_IGNORE));
+      INVRG_MPI_CALL(MPI_Test(&ck->end_request, &all_here, MPI_STATUS_IGNORE));
+      const int decision = all_here ? INVRG_CKPT_NONE : evaluate_triggers(ck, false);
       if (decision != INVRG_CKPT_NONE || all_here) {
         ck->decision = decision;
         break;
@@ -405,6 +421,8 @@ invrg_err invrg_checkpoint_sync(invrg_checkpoint *ck, invrg_ckpt_decision *d) {
   if (*d == INVRG_CKPT_NONE) { /* everyone is here: the barrier completes at once */
     INVRG_MPI_CALL(MPI_Wait(&ck->end_request, MPI_STATUS_IGNORE));
     ck->ending = false;
+    ck->all_at_end = false;
+    ck->progressed = true; /* the loop is over: what follows is new work */
   }
 cleanup:
   return err;
@@ -416,6 +434,7 @@ invrg_err invrg_checkpoint_begin(invrg_checkpoint *ck, hid_t *state) {
   invrg_err err = INVRG_SUCCESS;
   *state = -1;
   INVRG_CHECK(ck->rf != NULL, INVRG_ERR_RUNTIME, "checkpoint outside a stage");
+  ck->t_begin = MPI_Wtime();
   /* The run file so far, made consistent on disk, is the base of the checkpoint. */
   INVRG_CALL(invrg_h5_flush_file(ck->rf->file, ck->rf->tmp_path));
   INVRG_MPI_CALL(MPI_Barrier(ck->world));
@@ -446,7 +465,8 @@ invrg_err invrg_checkpoint_end(invrg_checkpoint *ck, hid_t *state, invrg_ckpt_de
   INVRG_CALL(invrg_h5_close_file(&file, ck->tmp_path));
   invrg_err local = INVRG_SUCCESS;
   if (ck->rank == 0) {
-    local = invrg_file_sync(ck->tmp_path);
+    local = invrg_h5_check_written(ck->tmp_path, INVRG_FORMAT_VERSION_MAJOR);
+    if (local == INVRG_SUCCESS) local = invrg_file_sync(ck->tmp_path);
     /* <output>.ckpt exists at every moment: the previous one is kept by a second name (a hard
      * link) before the new one replaces it in one rename. */
     if (local == INVRG_SUCCESS && ck->cfg->checkpoint.keep_previous && invrg_file_exists(ck->path)) {
@@ -458,9 +478,24 @@ invrg_err invrg_checkpoint_end(invrg_checkpoint *ck, hid_t *state, invrg_ckpt_de
   }
   INVRG_CALL(invrg_error_agree(local, ck->world));
   ck->t_last = MPI_Wtime();
+  ck->write_seconds = ck->t_last - ck->t_begin;
   ck->written++;
+  bool stop = d == INVRG_CKPT_STOP;
+  if (stop) {
+    /* A run that resumed and did nothing since (every rank went straight to the end of its
+     * loop) would stop in the state it started from, and so would every run after it: it goes
+     * on instead; every rank is at the end of its loop, which now ends. */
+    int any = ck->progressed;
+    INVRG_MPI_CALL(MPI_Allreduce(MPI_IN_PLACE, &any, 1, MPI_INT, MPI_LOR, ck->world));
+    stop = any;
+    ck->all_at_end = !any;
+  }
   invrg_log(INVRG_LOG_INFO, "checkpoint %d written: %s (stage %s)%s", ck->written, ck->path,
-            ck->stage, d == INVRG_CKPT_STOP ? "; stopping: run the same input again to continue" : "");
+            ck->stage,
+            stop ? "; stopping: run the same input again to continue"
+            : d == INVRG_CKPT_STOP ? "; not stopping: nothing was done since this run resumed"
+                                   : "");
+  if (stop) err = INVRG_STOPPED;
 cleanup:
   return err;
 }

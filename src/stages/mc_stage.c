@@ -119,6 +119,15 @@ static invrg_err mc_check(const invrg_run *run) {
                                      "a packed lattice runs algorithm = 'metropolis' or "
                                      "'heatbath', not '%s'; use lattice = 'int8'",
                                      cfg->mc.algorithm);
+  /* On the 2 x 2 torus every spin has its two neighbours twice; in a stripe state every local
+   * field is zero, so Metropolis flips every spin of a colour with probability 1 and the
+   * checkerboard sweep cycles through the stripe states for ever: the chain is not ergodic. */
+  for (int i = 0; i < cfg->mc.n_L; i++)
+    if (cfg->mc.L[i] == 2 && cfg->mc.algorithm_kind == INVRG_MC_METROPOLIS)
+      found = invrg_config_input_error(cfg, "mc", "algorithm",
+                                       "'metropolis' is not ergodic at L = 2 (the checkerboard "
+                                       "sweep cycles through the stripe states, where every "
+                                       "flip is accepted); use 'heatbath', 'wolff' or 'sw'");
   if (cfg->mc.blocks_per_chain > cfg->mc.n_samples)
     found = invrg_config_input_error(cfg, "mc", "blocks_per_chain",
                                      "blocks_per_chain = %lld is more than n_samples = %lld",
@@ -416,8 +425,7 @@ static invrg_err save_state(size_work *w, invrg_ckpt_decision d) {
   }
   pack_records(w);
   INVRG_CALL(invrg_mc_checkpoint_save(w->run->ckpt, d, w->run->groups, w->lat, &w->chains,
-                                      w->sizes));
-  if (d == INVRG_CKPT_STOP) err = INVRG_STOPPED;
+                                      w->sizes)); /* INVRG_STOPPED: stop now */
 cleanup:
   if (park) w->chains.spins[k] = NULL;
   free(block);
@@ -704,7 +712,7 @@ static invrg_err run_chains(size_work *w) {
            mc->algorithm, w->u.packed != NULL ? " packed" : "", run->groups->group,
            (long long)n_mine);
   invrg_progress_start(&w->progress, label,
-                       (double)(n_mine * (mc->n_therm + w->n * mc->sample_every)),
+                       (double)n_mine * ((double)mc->n_therm + (double)w->n * (double)mc->sample_every),
                        wolff ? "flipped spins" : "spin updates", 10.0);
   for (int64_t k = 0; k < n_mine; k++) {
     if (w->chains.done[k] >= w->n) continue; /* complete before the checkpoint */

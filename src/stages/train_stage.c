@@ -310,8 +310,7 @@ static invrg_err save_state(train_work *w, invrg_ckpt_decision d) {
   }
   invrg_h5_close(&d_rows);
   invrg_h5_close(&d_moments);
-  INVRG_CALL(invrg_checkpoint_end(w->run->ckpt, &state, d));
-  if (d == INVRG_CKPT_STOP) err = INVRG_STOPPED;
+  INVRG_CALL(invrg_checkpoint_end(w->run->ckpt, &state, d)); /* INVRG_STOPPED: stop now */
 cleanup:
   invrg_h5_close(&d_rows);
   invrg_h5_close(&d_moments);
@@ -551,11 +550,7 @@ static invrg_err fit_exact(invrg_run *run, const invrg_train_data *data, const i
     if (d == INVRG_CKPT_NONE) break;
     hid_t state = -1;
     INVRG_CALL(invrg_checkpoint_begin(run->ckpt, &state));
-    INVRG_CALL(invrg_checkpoint_end(run->ckpt, &state, d));
-    if (d == INVRG_CKPT_STOP) {
-      err = INVRG_STOPPED;
-      goto cleanup;
-    }
+    INVRG_CALL(invrg_checkpoint_end(run->ckpt, &state, d)); /* INVRG_STOPPED: stop now */
   }
   INVRG_CALL(write_fit_group(run->file->file, *kept, params, loss, R, &res0, ties, val, count_s,
                              fit_s, n_patterns, n_train, data->n_validation, data->L));

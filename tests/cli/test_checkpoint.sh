@@ -234,6 +234,36 @@ done
   || fail "max_walltime_minutes: exit $status after $runs runs"
 expect_identical "wall-time chain = uninterrupted (the budget key may differ)" budgetref/out.h5 budget/out.h5
 
+# --- a budget shorter than the start-up: every run stops at its first safe point, and a run that
+# resumed with nothing left finishes instead of stopping again (it used to stop for ever); a
+# checkpoint interval shorter than one write ends (the end of the loop used to ask for
+# checkpoints without end)
+mkdir tinyref
+cat > tinyref/run.nml <<'NML'
+&run stages = 'mc', output = 'out.h5', seed = 21 /
+&mc L = 16, n_chains = 2, n_therm = 20, n_samples = 6, blocks_per_chain = 2,
+    algorithm = 'metropolis' /
+&analyze correlations = F /
+NML
+expect_status 0 "uninterrupted short Metropolis run" -- sh -c "cd tinyref && \"$INVRG\" run.nml"
+for np in 1 2; do
+  mkdir tiny$np
+  printf "&checkpoint max_walltime_minutes = 1e-7 /\n" | cat tinyref/run.nml - > tiny$np/run.nml
+  status=3 runs=0
+  while [ $status -eq 3 ] && [ $runs -lt 30 ]; do
+    (cd tiny$np && timeout 120 "$MPIEXEC" -n $np "$INVRG" run.nml > log$runs 2>&1)
+    status=$? runs=$((runs + 1))
+  done
+  [ $status -eq 0 ] && pass "max_walltime_minutes = 1e-7 on $np rank(s): completed in $runs runs" \
+    || fail "max_walltime_minutes = 1e-7 on $np rank(s): exit $status after $runs runs"
+  expect_identical "tiny budget on $np rank(s) = uninterrupted" tinyref/out.h5 tiny$np/out.h5
+done
+mkdir often
+printf "&checkpoint interval_minutes = 1e-9 /\n" | cat tinyref/run.nml - > often/run.nml
+expect_status 0 "interval_minutes = 1e-9 on 2 ranks: the run ends" -- \
+  sh -c "cd often && timeout 120 \"$MPIEXEC\" -n 2 \"$INVRG\" run.nml > log 2>&1"
+expect_identical "checkpoints at every safe point = uninterrupted" tinyref/out.h5 often/out.h5
+
 # --- rank 0 with nothing left to do still watches the triggers: a run resumed on 2 ranks after
 # chain 0 (rank 0's) was complete stops when the stop file appears, long before chain 1 ends
 mkdir idle

@@ -199,12 +199,22 @@ static void expect_state(hid_t state, int v) {
   invrg_h5_close(&sub);
 }
 
-/* One checkpoint holding state version @p v, in the stage @p ck was told of. */
-static void write_checkpoint(invrg_checkpoint *ck, int v, invrg_ckpt_decision d) {
+/* Every rank has the same @p x. */
+static bool same_everywhere(int x) {
+  int lo = 0, hi = 0;
+  MPI_Allreduce(&x, &lo, 1, MPI_INT, MPI_MIN, MPI_COMM_WORLD);
+  MPI_Allreduce(&x, &hi, 1, MPI_INT, MPI_MAX, MPI_COMM_WORLD);
+  return lo == hi;
+}
+
+/* One checkpoint holding state version @p v, in the stage @p ck was told of; the run stops
+ * (INVRG_STOPPED) if @p stops. */
+static void write_checkpoint(invrg_checkpoint *ck, int v, invrg_ckpt_decision d, bool stops) {
   hid_t state = -1;
   OK(invrg_checkpoint_begin(ck, &state));
   write_state(state, v);
-  OK(invrg_checkpoint_end(ck, &state, d));
+  EXPECT_ERR(invrg_checkpoint_end(ck, &state, d), stops ? INVRG_STOPPED : INVRG_SUCCESS,
+             "state version %d, decision %d", v, (int)d);
 }
 
 /* /checkpoint of a file, read on world rank 0 with HDF5 alone. */
@@ -262,9 +272,9 @@ static void test_round_trip(void) {
   invrg_checkpoint_enter_stage(ck, 1, "train", rf);
   EXPECT(invrg_checkpoint_state(ck) < 0, "a fresh run has a saved state");
   /* two checkpoints: the second replaces the first, which is kept as .prev */
-  write_checkpoint(ck, 1, INVRG_CKPT_CONTINUE);
+  write_checkpoint(ck, 1, INVRG_CKPT_CONTINUE, false);
   EXPECT(exists(s.ckpt) && !exists(s.prev) && !exists(s.tmp), "after one checkpoint: .ckpt only");
-  write_checkpoint(ck, 2, INVRG_CKPT_STOP);
+  write_checkpoint(ck, 2, INVRG_CKPT_STOP, true);
   EXPECT(exists(s.ckpt) && exists(s.prev) && !exists(s.tmp), "after two: .ckpt and .prev");
   invrg_checkpoint_destroy(&ck);
   EXPECT_ERR(invrg_runfile_finish(&rf, INVRG_STOPPED), INVRG_STOPPED, "a stopped run");
@@ -297,7 +307,15 @@ static void test_round_trip(void) {
   EXPECT(invrg_checkpoint_state(ck) < 0, "stage mc sees the state of stage train");
   invrg_checkpoint_enter_stage(ck, 1, "train", rf);
   expect_state(invrg_checkpoint_state(ck), 2);
-  write_checkpoint(ck, 3, INVRG_CKPT_STOP);
+  /* a stop before any work would leave the state it started from (and so again in every run
+   * after): not honoured, and the loop's end every rank waits at ends; after it (new work
+   * follows) a stop is honoured */
+  write_checkpoint(ck, 3, INVRG_CKPT_STOP, false);
+  invrg_ckpt_decision none = INVRG_CKPT_STOP;
+  OK(invrg_checkpoint_sync(ck, &none));
+  EXPECT(none == INVRG_CKPT_NONE && same_everywhere((int)none),
+         "the loop's end after a stop not honoured: sync says %d", (int)none);
+  write_checkpoint(ck, 3, INVRG_CKPT_STOP, true);
   invrg_checkpoint_destroy(&ck);
   EXPECT_ERR(invrg_runfile_finish(&rf, INVRG_STOPPED), INVRG_STOPPED, "a stopped run");
   h = read_header(s.ckpt);
@@ -323,7 +341,7 @@ static void make_checkpoint(setting *s) {
   invrg_checkpoint *ck = NULL;
   OK(invrg_checkpoint_create(&s->cfg, MPI_COMM_WORLD, &ck));
   invrg_checkpoint_enter_stage(ck, 1, "train", rf);
-  write_checkpoint(ck, 1, INVRG_CKPT_STOP);
+  write_checkpoint(ck, 1, INVRG_CKPT_STOP, true);
   invrg_checkpoint_destroy(&ck);
   EXPECT_ERR(invrg_runfile_finish(&rf, INVRG_STOPPED), INVRG_STOPPED, "a stopped run");
   if (world_rank == 0) OK(invrg_file_copy(s->ckpt, s->good));
@@ -488,14 +506,6 @@ static invrg_ckpt_decision poll_until(invrg_checkpoint *ck, MPI_Comm group, int 
   return d;
 }
 
-/* Every rank has the same @p x. */
-static bool same_everywhere(int x) {
-  int lo = 0, hi = 0;
-  MPI_Allreduce(&x, &lo, 1, MPI_INT, MPI_MIN, MPI_COMM_WORLD);
-  MPI_Allreduce(&x, &hi, 1, MPI_INT, MPI_MAX, MPI_COMM_WORLD);
-  return lo == hi;
-}
-
 static invrg_checkpoint *fresh(const setting *s, const char *env, const char *value) {
   if (env != NULL) setenv(env, value, 1);
   invrg_checkpoint *ck = NULL;
@@ -544,15 +554,30 @@ static void test_decisions(void) {
   expect_sync(ck, INVRG_CKPT_NONE, "after periodic checkpoints");
   invrg_checkpoint_destroy(&ck);
 
-  /* the stop file, found at the end of the loop (and removed); SIGUSR1 during it */
+  /* the stop file at the end of the loop: honoured (and removed) while rank 0 waits for the
+   * others; once every rank is there the loop ends, and the next safe point stops (at once on
+   * one rank, where nobody is waited for) */
   ck = fresh(&s, NULL, NULL);
   char stop_file[200];
   snprintf(stop_file, sizeof stop_file, "%s/STOP", s.dir);
   if (world_rank == 0) fclose(fopen(stop_file, "w"));
   MPI_Barrier(MPI_COMM_WORLD);
-  expect_sync(ck, INVRG_CKPT_STOP, "the stop file");
-  EXPECT(!exists(stop_file), "the stop file is left");
-  expect_sync(ck, INVRG_CKPT_NONE, "after the stop file");
+  OK(invrg_checkpoint_sync(ck, &d));
+  EXPECT(same_everywhere((int)d) && (d == INVRG_CKPT_NONE || d == INVRG_CKPT_STOP),
+         "the stop file at the end of the loop: sync says %d", (int)d);
+  if (world_size == 1) EXPECT(d == INVRG_CKPT_NONE, "one rank at the end: sync says %d", (int)d);
+  if (d == INVRG_CKPT_STOP) {
+    EXPECT(!exists(stop_file), "the stop file is left");
+    expect_sync(ck, INVRG_CKPT_NONE, "after the stop file");
+  } else {
+    EXPECT(exists(stop_file), "the stop file was removed though the loop ended");
+    d = poll_until(ck, MPI_COMM_SELF, 100000, &polls);
+    EXPECT(d == INVRG_CKPT_STOP && same_everywhere((int)d), "the stop file at the next safe "
+           "point: decision %d", (int)d);
+    EXPECT(!exists(stop_file), "the stop file is left after the stop");
+    expect_sync(ck, INVRG_CKPT_NONE, "after the stop file");
+  }
+  /* SIGUSR1 */
   if (world_rank == 0) raise(SIGUSR1);
   d = poll_until(ck, MPI_COMM_SELF, 100000, &polls);
   EXPECT(d == INVRG_CKPT_STOP && same_everywhere((int)d), "SIGUSR1: decision %d", (int)d);
@@ -560,6 +585,24 @@ static void test_decisions(void) {
     EXPECT(polls == 1 || world_size > 1, "rank 0 stops at poll %d after SIGUSR1", polls);
   expect_sync(ck, INVRG_CKPT_NONE, "after SIGUSR1");
   invrg_checkpoint_destroy(&ck);
+
+  /* a periodic checkpoint due at every moment (an interval shorter than a write): polls ask
+   * for one, but the end of the loop ends once every rank is there (it used to ask again and
+   * again, for ever) */
+  s.cfg.checkpoint.interval_minutes = 1e-12;
+  ck = fresh(&s, NULL, NULL);
+  d = poll_until(ck, MPI_COMM_SELF, 100000, &polls);
+  EXPECT(d == INVRG_CKPT_CONTINUE && same_everywhere((int)d), "interval: decision %d", (int)d);
+  int syncs = 0;
+  do {
+    OK(invrg_checkpoint_sync(ck, &d));
+    syncs++;
+  } while (d != INVRG_CKPT_NONE && syncs < 100000);
+  EXPECT(d == INVRG_CKPT_NONE, "interval 1e-12 min: the loop's end still asks after %d syncs",
+         syncs);
+  if (world_size == 1) EXPECT_EQ(syncs, 1, "one rank: syncs before the loop ends");
+  invrg_checkpoint_destroy(&ck);
+  s.cfg.checkpoint.interval_minutes = 0;
 
   /* a stage run without checkpoints */
   d = INVRG_CKPT_STOP;

@@ -152,7 +152,8 @@ static void save(setting *s, const invrg_groups *g) {
   OK(invrg_runfile_create(&s->cfg, &layout, MPI_COMM_WORLD, &rf));
   OK(invrg_checkpoint_create(&s->cfg, MPI_COMM_WORLD, &ck));
   invrg_checkpoint_enter_stage(ck, 0, "mc", rf);
-  OK(invrg_mc_checkpoint_save(ck, INVRG_CKPT_STOP, g, lat, &c, &st));
+  EXPECT_ERR(invrg_mc_checkpoint_save(ck, INVRG_CKPT_STOP, g, lat, &c, &st), INVRG_STOPPED,
+             "a checkpoint that stops the run");
   invrg_checkpoint_destroy(&ck);
   EXPECT_ERR(invrg_runfile_finish(&rf, INVRG_STOPPED), INVRG_STOPPED, "a stopped run");
   chains_free(&c);
