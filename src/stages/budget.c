@@ -310,10 +310,25 @@ invrg_err invrg_budget_check_mc(const invrg_run *run) {
   operator_counts(cfg, &n_ops, &terms);
   double largest = 0, corr = 0, configs = 0;
   int64_t L_max = 0;
+  for (int i = 0; i < mc->n_L; i++)
+    if (mc->L[i] > L_max) L_max = mc->L[i];
+  /* A chain's sweeps number the random streams of its updates (below 2^48); a Wolff chain's
+   * clusters do, at most one per flipped spin, so there it is sweeps x N. */
+  const double sweeps = (double)mc->n_therm + n * (double)mc->sample_every;
+  const double per_sweep = alg == INVRG_MC_WOLFF ? (double)L_max * (double)L_max : 1;
+  if (sweeps * per_sweep >= 0x1p48) {
+    char which[96] = "";
+    if (alg == INVRG_MC_WOLFF)
+      snprintf(which, sizeof which, " at L = %lld (2^48 clusters, one per flipped spin at most)",
+               (long long)L_max);
+    found = invrg_config_input_error(
+        cfg, "mc", (double)mc->n_therm > n * (double)mc->sample_every ? "n_therm" : "sample_every",
+        "a chain of %.4g sweeps (n_therm + n_samples x sample_every) overruns the random-number "
+        "counter: at most %.4g sweeps%s",
+        sweeps, floor((0x1p48 - 1) / per_sweep), which);
+  }
   for (int i = 0; i < mc->n_L; i++) {
     const double L = (double)mc->L[i], spins = L * L / (double)g->ranks_per_group;
-    if (mc->L[i] > L_max) L_max = mc->L[i];
-    /* site indices: Wolff's in 32 bits (2^16 x 2^16), Swendsen-Wang's per rank below 2^31 */
     if (alg == INVRG_MC_WOLFF && mc->L[i] > 65536) {
       found = invrg_config_input_error(cfg, "mc", "L",
                                        "'wolff' runs a chain on one rank, up to L = 65536 (L = "

@@ -155,6 +155,35 @@ expect_status 2 "lists with a name twice" -- "$INVRG" --check twice.nml
 expect_grep err.txt "twice.nml:3:10: error: key 'operators': 'swendsen' is listed twice" "an operator set twice"
 expect_grep err.txt "twice.nml:3:46: error: key 'fss_sources': 'mc' is listed twice" "a fitted source twice"
 
+# Metropolis on the 2 x 2 torus is not ergodic (the checkerboard sweep cycles through the stripe
+# states); a chain longer than the random-number counter numbers (2^48 sweeps, or clusters for
+# Wolff) is refused before it overflows
+printf "&run stages = 'mc', output = 'l2.h5' /\n&mc L = 2, 4, algorithm = 'metropolis',\n  n_therm = 9223372036854775000, sample_every = 9223372036854775000 /\n" > l2.nml
+expect_status 2 "Metropolis at L = 2 and sweeps near 2^63" -- "$INVRG" --check l2.nml
+expect_grep err.txt "l2.nml:2:15: error: 'metropolis' is not ergodic at L = 2" "Metropolis at L = 2"
+expect_grep err.txt "l2.nml:3:34: error: a chain of 9.233e+21 sweeps (n_therm + n_samples x sample_every) overruns the random-number counter: at most 2.815e+14 sweeps" "sweeps beyond 2^48"
+printf "&run stages = 'mc', output = 'sweeps.h5' /\n&mc L = 16, algorithm = 'sw', n_samples = 1000, sample_every = 10,\n  n_therm = 281474976700000 /\n" > sweeps.nml
+expect_status 0 "2^48 - 656 sweeps per chain: accepted" -- "$INVRG" --check sweeps.nml
+sed -i "s/n_therm = 281474976700000/n_therm = 281474976700657/" sweeps.nml
+expect_status 2 "2^48 + 1 sweeps per chain" -- "$INVRG" --check sweeps.nml
+expect_grep err.txt "sweeps.nml:3:3: error: a chain of 2.815e+14 sweeps" "one sweep too many, at n_therm"
+printf "&run stages = 'mc', output = 'wolff.h5' /\n&mc L = 1024, algorithm = 'wolff', n_therm = 300000000 /\n" > wolff.nml
+expect_status 2 "Wolff: 2^48 clusters" -- "$INVRG" --check wolff.nml
+expect_grep err.txt "at most 2.684e+08 sweeps at L = 1024 (2^48 clusters, one per flipped spin at most)" "Wolff's bound is sweeps x N"
+
+# MPI-IO hints that take a number or a switch are checked (Open MPI divides by cb_nodes = 0)
+printf "&run stages = 'mc', output = 'hints.h5' /\n&mc L = 8, n_samples = 20 /\n&output mpi_io_hints = 'striping_unit=1048576', 'cb_nodes=0', 'romio_cb_write=yes',\n  'cb_buffer_size=16MB', 'some_hint=anything' /\n" > hints.nml
+expect_status 2 "MPI-IO hints with bad values" -- "$INVRG" --check hints.nml
+expect_grep err.txt "hints.nml:3:9: error: key 'mpi_io_hints': hint 2 'cb_nodes=0': cb_nodes takes a whole number from 1 to 2147483647" "cb_nodes = 0"
+sed -i "s/'cb_nodes=0', //" hints.nml
+expect_status 2 "MPI-IO hints with bad values" -- "$INVRG" --check hints.nml
+expect_grep err.txt "hint 2 'romio_cb_write=yes': romio_cb_write takes enable, disable or automatic" "a switch"
+sed -i "s/'romio_cb_write=yes',//" hints.nml
+expect_status 2 "MPI-IO hints with bad values" -- "$INVRG" --check hints.nml
+expect_grep err.txt "hint 2 'cb_buffer_size=16MB': cb_buffer_size takes a whole number" "a size with a unit"
+sed -i "s/'cb_buffer_size=16MB'/'cb_buffer_size=16777216'/" hints.nml
+expect_status 0 "sound hints, and one MPI does not know, are accepted" -- "$INVRG" --check hints.nml
+
 # --- correlation functions need the correlations
 printf "&run stages = 'mc', output = 'cf.h5' /\n&mc L = 8, n_samples = 20 /\n&analyze correlations = F,\n  correlation_functions = T /\n" > cf.nml
 expect_status 2 "correlation_functions without correlations" -- "$INVRG" --check cf.nml
