@@ -120,6 +120,14 @@ invrg_err invrg_h5_write_block3_collective(hid_t dset, hid_t mem_type, hsize_t f
  */
 invrg_err invrg_h5_check_format(hid_t file, const char *name, int major);
 
+/**
+ * Reads back the invrg file @p path just written in parallel (closed, not yet renamed): opens
+ * it alone, without MPI-IO, and checks its format attributes (major version @p major). A
+ * runtime error if it cannot: MPI-IO can report success and still write a file nobody can
+ * read (Open MPI with &output mpi_io_hints = 'cb_buffer_size=1' on 3 ranks). Not collective.
+ */
+invrg_err invrg_h5_check_written(const char *path, int major);
+
 /** Opens dataset @p name, which must have @p rank dimensions @p dims (runtime error otherwise). */
 invrg_err invrg_h5_open_dataset(hid_t loc, const char *name, int rank, const hsize_t *dims,
                                 hid_t *out);

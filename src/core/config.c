@@ -2,6 +2,7 @@
 #include "invrg/config.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <math.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -131,13 +132,48 @@ static const char *validate_chunk_bytes(const void *value, int count, char *buf,
   return buf;
 }
 
-/* Every MPI-IO hint is "key=value" with a key. */
+/* MPI-IO hints (MPI standard, ROMIO, OMPIO) whose value is a count or a size in bytes: a
+ * positive integer. Open MPI divides by cb_nodes = 0 (a crash in MPI_File_open). */
+static const char *const integer_hints[] = {
+    "cb_nodes",           "cb_buffer_size",     "cb_block_size",    "striping_factor",
+    "striping_unit",      "ind_rd_buffer_size", "ind_wr_buffer_size", "num_io_nodes",
+    "nb_proc",            "romio_lustre_co_ratio", NULL};
+/* ROMIO's switches: enable, disable or automatic. */
+static const char *const switch_hints[] = {"romio_cb_read", "romio_cb_write", "romio_ds_read",
+                                           "romio_ds_write", NULL};
+
+static bool hint_in(const char *const *names, const char *key, size_t key_len) {
+  for (int k = 0; names[k] != NULL; k++)
+    if (strlen(names[k]) == key_len && strncmp(names[k], key, key_len) == 0) return true;
+  return false;
+}
+
+/* Every MPI-IO hint is "key=value" with a key; the hints known to take a number or a switch
+ * have one. */
 static const char *validate_hints(const void *value, int count, char *buf, size_t buflen) {
   for (int i = 0; i < count; i++) {
     const char *hint = (const char *)value + 128 * (size_t)i; /* char [16][128] */
     const char *eq = strchr(hint, '=');
     if (eq == NULL || eq == hint || eq[1] == '\0') {
       snprintf(buf, buflen, "hint %d '%s' is not 'key=value'", i + 1, hint);
+      return buf;
+    }
+    const size_t key_len = (size_t)(eq - hint);
+    const char *v = eq + 1;
+    if (hint_in(integer_hints, hint, key_len)) {
+      char *end = NULL;
+      errno = 0;
+      const long long n = strtoll(v, &end, 10);
+      if (*v < '0' || *v > '9' || *end != '\0' || errno != 0 || n < 1 || n > INT_MAX) {
+        snprintf(buf, buflen, "hint %d '%s': %.*s takes a whole number from 1 to %d", i + 1,
+                 hint, (int)key_len, hint, INT_MAX);
+        return buf;
+      }
+    }
+    if (hint_in(switch_hints, hint, key_len) && strcmp(v, "enable") != 0 &&
+        strcmp(v, "disable") != 0 && strcmp(v, "automatic") != 0) {
+      snprintf(buf, buflen, "hint %d '%s': %.*s takes enable, disable or automatic", i + 1, hint,
+               (int)key_len, hint);
       return buf;
     }
     if (eq - hint >= MPI_MAX_INFO_KEY || strlen(eq + 1) >= MPI_MAX_INFO_VAL) {

@@ -403,6 +403,30 @@ cleanup:
   return err;
 }
 
+/* &output alignment and mpi_io_hints, for every file opened in parallel. */
+enum { MAX_HINTS = 16, HINT_LEN = 128 };
+static int64_t file_alignment, file_chunk_bytes;
+static char file_hints[MAX_HINTS][2][HINT_LEN]; /* key, value */
+static int n_file_hints;
+
+invrg_err invrg_h5_check_written(const char *path, int major) {
+  invrg_err err = INVRG_SUCCESS;
+  char why[256] = "";
+  hid_t file = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
+  if (file < 0)
+    invrg_h5_error_string(why, sizeof why);
+  else if (invrg_h5_check_format(file, path, major) != INVRG_SUCCESS)
+    snprintf(why, sizeof why, "%s", invrg_error_message());
+  invrg_h5_close(&file);
+  INVRG_CHECK(why[0] == '\0', INVRG_ERR_RUNTIME,
+              "'%s' cannot be read back after it was written: %s%s", path, why,
+              n_file_hints > 0 ? "; the MPI-IO hints of &output mpi_io_hints may not suit this "
+                                 "MPI library"
+                               : "");
+cleanup:
+  return err;
+}
+
 invrg_err invrg_h5_dataset_doubles(hid_t loc, const char *name, int rank, const hsize_t *dims,
                                    const double *data, bool writer) {
   invrg_err err = INVRG_SUCCESS;
@@ -430,11 +454,6 @@ cleanup:
   return err;
 }
 
-/* &output alignment and mpi_io_hints, for every file opened in parallel. */
-enum { MAX_HINTS = 16, HINT_LEN = 128 };
-static int64_t file_alignment, file_chunk_bytes;
-static char file_hints[MAX_HINTS][2][HINT_LEN]; /* key, value */
-static int n_file_hints;
 
 void invrg_h5_set_file_layout(int64_t alignment, int64_t chunk_bytes, const char *const *hints,
                               int n) {

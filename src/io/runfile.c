@@ -357,6 +357,7 @@ cleanup:
   if (rank == 0) {
     /* On disk before its final name, which may be the last trace of the run (its checkpoints
      * are removed next). */
+    if (err == INVRG_SUCCESS) err = invrg_h5_check_written(rf->tmp_path, INVRG_FORMAT_VERSION_MAJOR);
     if (err == INVRG_SUCCESS) err = invrg_file_sync(rf->tmp_path);
     if (err == INVRG_SUCCESS) err = invrg_file_rename(rf->tmp_path, rf->path);
     if (err != INVRG_SUCCESS) unlink(rf->tmp_path); /* never leave a partial file behind */

@@ -61,6 +61,31 @@ expect_status 1 "rank 1 fails at its 5th safe point" -- \
 expect_grep err.txt "[rank 1] error: injected failure" "the failing rank and the cause are named"
 no_leftovers "a rank failed"
 
+# --- MPI-IO that reports success and writes a file nobody can read (Open MPI 4 with a one-byte
+# collective buffer on 3 ranks): the run file is read back before it takes its name, so the run
+# never ends with exit 0 and an unreadable out.h5. (Should a future MPI write it correctly, the
+# run succeeds with a readable file, which passes too.)
+rm -f out.h5*
+cat > hints.nml <<'NML'
+&run stages = 'mc', output = 'out.h5', seed = 3 /
+&mc L = 32, n_chains = 3, n_therm = 10, n_samples = 40, algorithm = 'sw', save_configs = T,
+  blocks_per_chain = 4 /
+&output mpi_io_hints = 'cb_buffer_size=1' /
+NML
+"$MPIEXEC" -n 3 "$INVRG" hints.nml > out.txt 2> err.txt
+status=$?
+if [ $status -eq 0 ]; then
+  "$PYTHON" -c "import h5py; h5py.File('out.h5', 'r')" 2>/dev/null \
+    && pass "cb_buffer_size=1 on 3 ranks: this MPI wrote a readable file (exit 0)" \
+    || fail "cb_buffer_size=1 on 3 ranks: exit 0 with an unreadable out.h5"
+else
+  [ $status -eq 1 ] && pass "cb_buffer_size=1 on 3 ranks: a runtime error (exit 1)" \
+    || fail "cb_buffer_size=1 on 3 ranks: exit $status, expected 1"
+  expect_grep err.txt "'out.h5.tmp' cannot be read back after it was written" "the read-back names the file"
+  expect_grep err.txt "the MPI-IO hints of &output mpi_io_hints may not suit this MPI library" "and the hints"
+  no_leftovers "an unreadable run file"
+fi
+
 # --- one rank is killed outright: mpirun names it; nothing that looks complete is left
 rm -f out.h5*
 cat > failures_long.nml <<'NML'   # a name of its own: we kill one of its ranks
