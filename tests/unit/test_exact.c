@@ -104,6 +104,58 @@ START_TEST(cold_couplings_finite) {
 }
 END_TEST
 
+/* |a/b − 1| */
+static double relative(double a, double b) { return fabs(a / b - 1); }
+
+/* Small K, where the closed form loses digits as 1/K² (garbage at K = 1e-20, NaN at 1e-300):
+ * the high-temperature expansion (L ≥ 6) and the enumeration (L ≤ 5) take over below 5e-3. */
+START_TEST(hot_couplings_accurate) {
+  /* the closed form just above 5e-3 against enumeration (weights 1 + expm1(KB): every
+   * digit), L = 4 and 5 */
+  const double K5[] = {5.1e-3, 1e-2};
+  for (int L = 4; L <= 5; L++)
+    for (size_t i = 0; i < sizeof K5 / sizeof K5[0]; i++) {
+      invrg_exact_thermo t;
+      invrg_exact_moments m;
+      ck_assert(invrg_exact_torus(L, K5[i], &t) && invrg_exact_enumerate(L, K5[i], &m));
+      ck_assert_msg(relative(t.energy, m.energy) < 1e-11 &&
+                        relative(t.specific_heat, m.specific_heat) < 1e-10,
+                    "L = %d, K = %g: E %.17g against %.17g, C %.17g against %.17g", L, K5[i],
+                    t.energy, m.energy, t.specific_heat, m.specific_heat);
+    }
+  /* the K → 0 limits: E → −2K (−4K at L = 2: every bond is there twice), C → 2K² (8K² at
+   * L = 2); finite at every size */
+  const double tiny[] = {1e-300, 1e-100, 1e-20, 1e-9};
+  const int sizes[] = {2, 3, 4, 6, 64, 1024, 8192};
+  for (size_t i = 0; i < sizeof tiny / sizeof tiny[0]; i++)
+    for (size_t s = 0; s < sizeof sizes / sizeof sizes[0]; s++) {
+      invrg_exact_thermo t;
+      const double K = tiny[i], bonds = sizes[s] == 2 ? 4 : 2;
+      ck_assert(invrg_exact_torus(sizes[s], K, &t));
+      const double N = (double)sizes[s] * sizes[s];
+      const double c = bonds * K * K; /* 0 below 1e-308: C underflows to 0 */
+      ck_assert_msg(relative(t.energy, -bonds * K) < 1e-8 &&
+                        (c > 0 ? relative(t.specific_heat, c) < 1e-8 : t.specific_heat == 0) &&
+                        relative(t.log_z, N * M_LN2) < 1e-12,
+                    "L = %d, K = %g: E = %g, C = %g, ln Z = %.17g", sizes[s], K, t.energy,
+                    t.specific_heat, t.log_z);
+    }
+  /* across 5e-3 the expansion and the closed form agree (measured against 60-digit arithmetic:
+   * the expansion to 1e-12 of E and 7e-12 of C there, the closed form to 1e-11 and 5e-11 at
+   * L = 1024); a wrong coefficient of t⁶ would differ by 6e-10 */
+  const int across[] = {6, 16, 256, 4096};
+  for (size_t s = 0; s < sizeof across / sizeof across[0]; s++) {
+    invrg_exact_thermo below, above;
+    ck_assert(invrg_exact_torus(across[s], 5e-3 * (1 - 1e-12), &below));
+    ck_assert(invrg_exact_torus(across[s], 5e-3 * (1 + 1e-12), &above));
+    ck_assert_msg(relative(below.energy, above.energy) < 1e-10 &&
+                      relative(below.specific_heat, above.specific_heat) < 3e-10,
+                  "L = %d at K = 5e-3: E %.17g | %.17g, C %.17g | %.17g", across[s], below.energy,
+                  above.energy, below.specific_heat, above.specific_heat);
+  }
+}
+END_TEST
+
 START_TEST(invalid_arguments_refused) {
   invrg_exact_thermo t;
   invrg_exact_moments m;
@@ -124,6 +176,7 @@ int main(int argc, char **argv) {
   tcase_add_test(tc, derivatives_match_differences_of_log_z);
   tcase_add_test(tc, large_lattice_limits);
   tcase_add_test(tc, cold_couplings_finite);
+  tcase_add_test(tc, hot_couplings_accurate);
   tcase_add_test(tc, invalid_arguments_refused);
   suite_add_tcase(s, tc);
   const int status = run_suite(s);
