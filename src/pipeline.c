@@ -84,7 +84,8 @@ static bool log_file_path(const invrg_config *cfg, char *buf, size_t size) {
   return true;
 }
 
-/* The log file must not be the output, and its directory must exist. Collective on @p world. */
+/* The log file must not be the output nor a directory, and its directory must exist (and be
+ * writable). Collective on @p world. */
 static invrg_err check_log_file(const invrg_config *cfg, MPI_Comm world) {
   invrg_err err = INVRG_SUCCESS, found = INVRG_SUCCESS;
   char path[INVRG_PATH_LEN + 8], dir[INVRG_PATH_LEN + 8];
@@ -101,6 +102,12 @@ static invrg_err check_log_file(const invrg_config *cfg, MPI_Comm world) {
     else if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode))
       found = invrg_config_input_error(cfg, "run", "log_file", "the directory '%s' of log_file "
                                        "'%s' does not exist; create it first", dir, path);
+    else if (stat(path, &st) == 0 && S_ISDIR(st.st_mode))
+      found = invrg_config_input_error(cfg, "run", "log_file", "log_file '%s' is a directory: "
+                                       "name a file in it", path);
+    else if (access(dir, W_OK) != 0)
+      found = invrg_config_input_error(cfg, "run", "log_file", "the directory '%s' of log_file "
+                                       "'%s' is not writable", dir, path);
   }
   INVRG_CALL(invrg_error_agree(found, world));
 cleanup:

@@ -44,6 +44,12 @@ bool invrg_stage_fits_source(const invrg_config *cfg, invrg_source source);
 bool invrg_stage_fits(const invrg_config *cfg, invrg_source source, int n_sizes, int n_blocks);
 
 /**
+ * The jackknife blocks of @p source: &analyze jackknife_blocks, or @p n_samples if fewer (a
+ * block holds one sample at least); says so in the log when they are fewer. Not collective.
+ */
+int invrg_stage_jackknife_blocks(const invrg_config *cfg, const char *source, int64_t n_samples);
+
+/**
  * Input error if the &analyze fit range [fss_Lmin, fss_Lmax] keeps fewer than 2 of the
  * @p n_L sizes @p L of @p source, i.e. its finite-size-scaling fits would be empty; the message
  * calls them @p what (e.g. "&mc L", "the saved dream sizes"). Not collective (the same on

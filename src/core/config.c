@@ -255,9 +255,11 @@ static const invrg_nl_key mc_keys[] = {
                     "after the other, e.g. 16, 32, 64, and are fitted together (&analyze "
                     "fss_sources)"},
     {.name = "beta", .type = INVRG_NL_REAL, SCALAR, AT(mc.beta),
-     .default_text = "0.44068679350977147", .min = -INFINITY, .max = INFINITY,
+     .default_text = "0.44068679350977147", .min = -INFINITY, .max = 1e50,
      .validate = validate_positive,
-     .description = "coupling K = J/T; the default is K_c = ln(1 + sqrt 2)/2"},
+     .description = "coupling K = J/T; the default is K_c = ln(1 + sqrt 2)/2 (at most 1e50, so that "
+                    "C/N = K² N var(E) and its error stay finite in double precision; the ground "
+                    "state is exact from K = 93)"},
     {.name = "algorithm", .type = INVRG_NL_STRING, SCALAR, AT(mc.algorithm),
      .string_size = INVRG_NAME_LEN, .default_text = "'wolff'", .choices = mc_algorithms,
      INDEX(mc.algorithm_kind),
@@ -491,9 +493,10 @@ static const invrg_nl_key dream_keys[] = {
      .description = "the top level's refining sweeps: heatbath or metropolis ('' = "
                     "refine_algorithm)"},
     {.name = "refine_beta", .type = INVRG_NL_REAL, SCALAR, AT(dream.refine_beta),
-     .default_text = "0.44068679350977147", .min = -INFINITY, .max = INFINITY,
+     .default_text = "0.44068679350977147", .min = -INFINITY, .max = 1e50,
      .validate = validate_positive,
-     .description = "coupling K of the refining sweeps and of top_sw_sweeps; the default is K_c"},
+     .description = "coupling K of the refining sweeps and of top_sw_sweeps; the default is K_c "
+                    "(at most 1e50, as &mc beta)"},
     {.name = "top_sw_sweeps", .type = INVRG_NL_INT, SCALAR, AT(dream.top_sw_sweeps),
      .default_text = "0", .min = 0, .max = 1 << 20,
      .description = "Swendsen–Wang sweeps at refine_beta on the top level after its step and "

@@ -456,7 +456,7 @@ static invrg_err analyze_source(invrg_run *run, hid_t file, invrg_source source_
   /* The same blocks at every size, as the finite-size-scaling fits need. */
   int64_t n_min = list->e[0].n;
   for (int i = 1; i < list->n; i++) n_min = list->e[i].n < n_min ? list->e[i].n : n_min;
-  const int B = (int)(a->jackknife_blocks < n_min ? a->jackknife_blocks : n_min);
+  const int B = invrg_stage_jackknife_blocks(run->cfg, dir, n_min);
   double *block_means = calloc((size_t)list->n * (size_t)B * INVRG_N_PRIMARY, sizeof *block_means);
   int64_t *block_sizes = calloc((size_t)list->n * (size_t)B, sizeof *block_sizes);
   INVRG_CHECK_ALLOC(block_means);

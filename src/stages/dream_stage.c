@@ -503,8 +503,7 @@ static void job_sizes(invrg_run *run, dream_job *job) {
   /* Samples go in windows: a record per sample of the window only, whatever n_samples. */
   job->window = invrg_reducer_window((int)job->rec);
   job->window_mine = (job->window + g->n_groups - 1) / g->n_groups;
-  const int64_t blocks = run->cfg->analyze.jackknife_blocks;
-  job->B = (int)(blocks < d->n_samples ? blocks : d->n_samples);
+  job->B = invrg_stage_jackknife_blocks(run->cfg, "dream", d->n_samples);
   /* One sample (a single big dream) has no error bars: the summaries say NaN, and the MCRG and
    * correlation accumulators, which want two blocks, keep an empty second one. */
   job->B_acc = job->B < 2 ? 2 : job->B;

@@ -20,6 +20,15 @@ bool invrg_stage_fits(const invrg_config *cfg, invrg_source source, int n_sizes,
   return false;
 }
 
+int invrg_stage_jackknife_blocks(const invrg_config *cfg, const char *source, int64_t n_samples) {
+  const int64_t asked = cfg->analyze.jackknife_blocks;
+  if (asked <= n_samples) return (int)asked;
+  invrg_log(INVRG_LOG_WARN, "%s: %lld jackknife blocks of one sample each, not the %lld of "
+            "&analyze jackknife_blocks: there are %lld samples", source, (long long)n_samples,
+            (long long)asked, (long long)n_samples);
+  return (int)n_samples;
+}
+
 invrg_err invrg_stage_check_fss_range(const invrg_config *cfg, invrg_source source,
                                       const char *what, const int64_t *L, int n_L) {
   const int64_t lo = cfg->analyze.fss_Lmin, hi = cfg->analyze.fss_Lmax;

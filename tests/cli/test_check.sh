@@ -171,6 +171,11 @@ printf "&run stages = 'mc', output = 'wolff.h5' /\n&mc L = 1024, algorithm = 'wo
 expect_status 2 "Wolff: 2^48 clusters" -- "$INVRG" --check wolff.nml
 expect_grep err.txt "at most 2.684e+08 sweeps at L = 1024 (2^48 clusters, one per flipped spin at most)" "Wolff's bound is sweeps x N"
 
+# a coupling whose C/N = K² N var(E) or its error would overflow (inf once the run was done)
+printf "&run stages = 'mc', output = 'cold.h5' /\n&mc L = 8, n_samples = 20, beta = 1e51 /\n" > cold.nml
+expect_status 2 "beta = 1e51" -- "$INVRG" --check cold.nml
+expect_grep err.txt "cold.nml:2:35: error: key 'beta' must be <= 1e+50, got 1e51" "beta at most 1e50"
+
 # MPI-IO hints that take a number or a switch are checked (Open MPI divides by cb_nodes = 0)
 printf "&run stages = 'mc', output = 'hints.h5' /\n&mc L = 8, n_samples = 20 /\n&output mpi_io_hints = 'striping_unit=1048576', 'cb_nodes=0', 'romio_cb_write=yes',\n  'cb_buffer_size=16MB', 'some_hint=anything' /\n" > hints.nml
 expect_status 2 "MPI-IO hints with bad values" -- "$INVRG" --check hints.nml

@@ -565,4 +565,16 @@ print(f'{b:.3f} bytes per spin of the top level per rank (peaks {peak[13] / 2**2
 sys.exit(0 if 0.125 <= b <= 0.25 else 1)" \
   && pass "packed big dreams: memory grows by at most 0.25 bytes per top-level spin per rank" \
   || fail "packed big dreams: memory grows by more than 0.25 bytes per top-level spin per rank"
+# fewer samples than &analyze jackknife_blocks: a block per sample, said in the log and in the
+# attributes (which are the blocks used, not the ones asked for)
+printf "&run stages = 'dream', output = 'fewblocks.h5' /\n&dream levels = 5, model = 'sym3', params = 0.5, 0.6, 1.4, n_samples = 3 /\n&analyze jackknife_blocks = 20, mcrg_levels = 2 /\n" > fewblocks.nml
+expect_status 0 "3 samples, jackknife_blocks = 20" -- "$INVRG" fewblocks.nml
+expect_grep err.txt "warn: dream: 3 jackknife blocks of one sample each, not the 20 of &analyze jackknife_blocks: there are 3 samples" "the log says the blocks are fewer"
+"$PYTHON" -c "
+import h5py, sys
+f = h5py.File('fewblocks.h5', 'r')
+got = {k: int(f[k].attrs['jackknife_blocks']) for k in ('dream/L16', 'fss/dream', 'corr/dream', 'mcrg/dream/up')}
+print(got)
+sys.exit(0 if set(got.values()) == {3} else 1)" > py.txt 2>&1 \
+  && pass "the attributes say 3 blocks: $(cat py.txt)" || { fail "jackknife_blocks attributes"; cat py.txt; }
 finish

@@ -117,6 +117,10 @@ expect_status 2 "log_file in a directory that does not exist" -- "$MPIEXEC" -n 1
 expect_grep err.txt "error: the directory 'no/such' of log_file 'no/such/dir.log' does not exist" \
   "the input error names the key's directory"
 [ ! -e nodir.h5 ] && [ ! -e nodir.h5.log ] && pass "nothing written" || fail "files written"
+expect_status 2 "log_file that is a directory (it was a warning once the run had started)" -- \
+  "$MPIEXEC" -n 1 "$INVRG" sgd.nml --set run.output=isdir.h5 --set run.log_file=logs
+expect_grep err.txt "error: log_file 'logs' is a directory: name a file in it" "the input error says so"
+[ ! -e isdir.h5 ] && pass "nothing written" || fail "files written"
 
 # --- stopped at checkpoints and continued: every run in the log file, /run/log and the clock
 runs=0
