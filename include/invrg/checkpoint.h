@@ -140,7 +140,11 @@ invrg_err invrg_checkpoint_end(invrg_checkpoint *ck, hid_t *state, invrg_ckpt_de
 /** Deletes a checkpoint being written (this rank, no HDF5 calls): before MPI_Abort. Accepts NULL. */
 void invrg_checkpoint_discard(const invrg_checkpoint *ck);
 
-/** After a successful run: removes `<output>.ckpt` and `.prev`. Collective on the world. */
+/**
+ * After a successful run: removes `<output>.ckpt` and `.prev`, and the stop file if it
+ * appeared after the last safe point (the run it asked to stop is over; left, it would stop the
+ * next run at once). Collective on the world.
+ */
 invrg_err invrg_checkpoint_remove(invrg_checkpoint *ck);
 
 #endif

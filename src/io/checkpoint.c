@@ -513,6 +513,12 @@ invrg_err invrg_checkpoint_remove(invrg_checkpoint *ck) {
     unlink(ck->path);
     unlink(ck->prev_path);
     unlink(ck->tmp_path);
+    const char *stop_file = ck->cfg->checkpoint.stop_file;
+    if (stop_file[0] != '\0' && invrg_file_exists(stop_file)) {
+      invrg_log(INVRG_LOG_INFO, "checkpoint: stop file %s found after the last safe point "
+                "(removed: the run is complete)", stop_file);
+      unlink(stop_file);
+    }
   }
 cleanup:
   return err;

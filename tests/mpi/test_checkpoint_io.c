@@ -584,6 +584,10 @@ static void test_decisions(void) {
   if (world_rank == 0)
     EXPECT(polls == 1 || world_size > 1, "rank 0 stops at poll %d after SIGUSR1", polls);
   expect_sync(ck, INVRG_CKPT_NONE, "after SIGUSR1");
+  /* a stop file that came after the last safe point goes with the completed run */
+  if (world_rank == 0) fclose(fopen(stop_file, "w"));
+  OK(invrg_checkpoint_remove(ck));
+  EXPECT(!exists(stop_file), "a completed run left its stop file (it would stop the next one)");
   invrg_checkpoint_destroy(&ck);
 
   /* a periodic checkpoint due at every moment (an interval shorter than a write): polls ask
