@@ -89,7 +89,7 @@ invrg_err invrg_configs_read_spins(hid_t dset, const invrg_lattice *lat, bool pa
                                    int64_t index, uint8_t *block);
 
 /** The first value that is not a spin among configurations read (a damaged or foreign file):
- * in the lowest configuration, its site and value; config INVRG_NO_NON_SPIN if none. */
+ * the lowest (configuration, y, x), and the value; config INVRG_NO_NON_SPIN if none. */
 typedef struct {
   int64_t config, x, y, value;
 } invrg_non_spin;
@@ -99,17 +99,17 @@ typedef struct {
 
 /**
  * Configuration @p config's @p block of ±1 bytes (@p nx × @p ny, its first site at global
- * (@p x0, @p y0)) checked: its first value that is not a spin noted in @p bad if the
- * configuration is the lowest so far, and every such value made +1, so that the work can go on
+ * (@p x0, @p y0)) checked: its first value that is not a spin (row-major) noted in @p bad if it
+ * is the lowest (configuration, y, x) so far, and every such value made +1, so that the work can go on
  * until the ranks agree (invrg_non_spin_agree()). Not collective.
  */
 void invrg_non_spin_note(invrg_non_spin *bad, int64_t config, uint8_t *block, int64_t nx,
                          int64_t ny, int64_t x0, int64_t y0);
 
 /**
- * Every rank of @p comm learns the lowest configuration any rank noted in @p bad and where
- * (its lowest rank that noted it saw it): @p bad is that afterwards (config INVRG_NO_NON_SPIN
- * if none). Collective on @p comm.
+ * Every rank of @p comm learns the lowest (configuration, y, x) any rank noted in @p bad, and
+ * its value: @p bad is that afterwards (config INVRG_NO_NON_SPIN if none), the same on any
+ * layout. Collective on @p comm.
  */
 invrg_err invrg_non_spin_agree(invrg_non_spin *bad, MPI_Comm comm);
 

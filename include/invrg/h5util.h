@@ -121,6 +121,13 @@ invrg_err invrg_h5_write_block3_collective(hid_t dset, hid_t mem_type, hsize_t f
 invrg_err invrg_h5_check_format(hid_t file, const char *name, int major);
 
 /**
+ * Opens a file the input names as data (read-only, this rank alone): it must be a regular
+ * file (a FIFO would hang the check), HDF5, and not a checkpoint (`/checkpoint`: its datasets
+ * hold rows not written yet). An error message naming @p path otherwise. Not collective.
+ */
+invrg_err invrg_h5_open_input(const char *path, hid_t *out);
+
+/**
  * Reads back the invrg file @p path just written in parallel (closed, not yet renamed): opens
  * it alone, without MPI-IO, and checks its format attributes (major version @p major). A
  * runtime error if it cannot: MPI-IO can report success and still write a file nobody can

@@ -158,22 +158,55 @@ invrg_err invrg_configs_read_block(hid_t dset, const invrg_lattice *lat, int64_t
 }
 
 /* The dataset's `format` attribute into @p out ("" when it has none). */
-static invrg_err read_format(hid_t dset, char *out, size_t size) {
+/* The dataset's attribute format: "" if it has none, "?" if it is not one string. */
+static invrg_err read_format(hid_t dset, const char *what, char *out, size_t size) {
   invrg_err err = INVRG_SUCCESS;
-  hid_t a = -1, type = -1;
+  hid_t a = -1, type = -1, space = -1;
   char *value = NULL;
   out[0] = '\0';
   if (H5Aexists(dset, "format") <= 0) goto cleanup;
-  INVRG_H5_CALL(a = H5Aopen(dset, "format", H5P_DEFAULT), "format");
-  INVRG_H5_CALL(type = H5Aget_type(a), "format type");
-  if (H5Tget_class(type) == H5T_STRING && H5Tis_variable_str(type) > 0) {
-    INVRG_H5_CALL(H5Aread(a, type, &value), "format");
+  snprintf(out, size, "?");
+  INVRG_H5_CALL(a = H5Aopen(dset, "format", H5P_DEFAULT), what);
+  INVRG_H5_CALL(type = H5Aget_type(a), what);
+  INVRG_H5_CALL(space = H5Aget_space(a), what);
+  if (H5Tget_class(type) != H5T_STRING || H5Sget_simple_extent_npoints(space) != 1) goto cleanup;
+  if (H5Tis_variable_str(type) > 0) {
+    INVRG_H5_CALL(H5Aread(a, type, &value), what);
     if (value != NULL) snprintf(out, size, "%s", value);
+  } else if (H5Tget_size(type) < size) { /* a fixed-length string */
+    char fixed[64] = "";
+    INVRG_H5_CALL(H5Aread(a, type, fixed), what);
+    snprintf(out, size, "%.*s", (int)H5Tget_size(type), fixed);
   }
 cleanup:
   H5free_memory(value);
+  invrg_h5_close(&space);
   invrg_h5_close(&type);
   invrg_h5_close(&a);
+  return err;
+}
+
+/* Parallel HDF5 reads contiguous, chunked and compact datasets whose filters it has; not
+ * virtual datasets, nor compression by a plugin that is not installed. */
+static invrg_err check_readable_layout(hid_t dset, const char *what) {
+  invrg_err err = INVRG_SUCCESS;
+  hid_t dcpl = -1;
+  INVRG_H5_CALL(dcpl = H5Dget_create_plist(dset), what);
+  INVRG_CHECK(H5Pget_layout(dcpl) != H5D_VIRTUAL, INVRG_ERR_INPUT,
+              "%s is a virtual dataset, which parallel HDF5 cannot read: copy it into one", what);
+  const int n_filters = H5Pget_nfilters(dcpl);
+  for (int f = 0; f < n_filters; f++) {
+    unsigned flags = 0, config = 0;
+    size_t n_values = 0;
+    char name[64] = "";
+    const H5Z_filter_t id = H5Pget_filter2(dcpl, (unsigned)f, &flags, &n_values, NULL,
+                                           sizeof name, name, &config);
+    INVRG_CHECK(id >= 0 && H5Zfilter_avail(id) > 0, INVRG_ERR_INPUT,
+                "%s is stored with the filter %d ('%s'), which this HDF5 does not have: store "
+                "it without (e.g. h5repack -f NONE)", what, (int)id, name);
+  }
+cleanup:
+  invrg_h5_close(&dcpl);
   return err;
 }
 
@@ -188,12 +221,22 @@ invrg_err invrg_configs_info(hid_t dset, const char *what, int64_t *n, int64_t *
                   H5Tget_size(type) == 1,
               INVRG_ERR_INPUT, "%s is not a dataset of configurations [n][L][L] of bytes", what);
   H5Sget_simple_extent_dims(space, dims, NULL);
-  INVRG_CALL(read_format(dset, format, sizeof format));
+  INVRG_CALL(read_format(dset, what, format, sizeof format));
   *packed = format[0] != '\0' ? strcmp(format, "packed") == 0 : dims[2] != dims[1];
   INVRG_CHECK(format[0] == '\0' || *packed || strcmp(format, "int8") == 0, INVRG_ERR_INPUT,
-              "%s has an unknown format '%s' (not int8 or packed)", what, format);
+              "%s has a format attribute '%s' that is not 'int8' or 'packed'", what, format);
+  /* int8 spins are signed bytes (±1); packed bits are unsigned bytes: read as the other
+   * kind, HDF5 would clamp them (255 → 127, −1 → 0) */
+  const H5T_sign_t sign = H5Tget_sign(type);
+  INVRG_CHECK(sign == (*packed ? H5T_SGN_NONE : H5T_SGN_2), INVRG_ERR_INPUT,
+              "%s holds %s bytes; %s configurations are %s bytes", what,
+              sign == H5T_SGN_2 ? "signed" : "unsigned", *packed ? "packed" : "int8",
+              *packed ? "unsigned" : "signed");
+  INVRG_CALL(check_readable_layout(dset, what));
   *n = (int64_t)dims[0];
   *L = (int64_t)dims[1];
+  INVRG_CHECK(*L >= 2, INVRG_ERR_INPUT, "%s holds configurations of L = %lld; a lattice has L "
+              ">= 2", what, (long long)*L);
   INVRG_CHECK(*L >= 2 && dims[2] == (*packed ? dims[1] / 8 : dims[1]) &&
                   (!*packed || dims[1] % 8 == 0),
               INVRG_ERR_INPUT, "%s has shape %llu x %llu x %llu, not [n][L][%s] (%s)", what,
@@ -237,8 +280,9 @@ void invrg_non_spin_note(invrg_non_spin *bad, int64_t config, uint8_t *block, in
   const int64_t n = nx * ny;
   while (k < n && (block[k] == 1 || block[k] == (uint8_t)-1)) k++;
   if (k == n) return;
-  if (config < bad->config)
-    *bad = (invrg_non_spin){config, x0 + k % nx, y0 + k / nx, (int8_t)block[k]};
+  const int64_t x = x0 + k % nx, y = y0 + k / nx; /* the block's first, in row-major order */
+  if (config < bad->config || (config == bad->config && (y < bad->y || (y == bad->y && x < bad->x))))
+    *bad = (invrg_non_spin){config, x, y, (int8_t)block[k]};
   for (; k < n; k++)
     if (block[k] != (uint8_t)-1) block[k] = 1;
 }
@@ -248,9 +292,14 @@ invrg_err invrg_non_spin_agree(invrg_non_spin *bad, MPI_Comm comm) {
   int64_t first = bad->config;
   INVRG_MPI_CALL(MPI_Allreduce(MPI_IN_PLACE, &first, 1, MPI_INT64_T, MPI_MIN, comm));
   if (first == INVRG_NO_NON_SPIN) goto cleanup;
+  /* the lowest (configuration, y, x), whichever ranks hold the parts of that configuration */
+  int64_t row = bad->config == first ? bad->y : INT64_MAX;
+  INVRG_MPI_CALL(MPI_Allreduce(MPI_IN_PLACE, &row, 1, MPI_INT64_T, MPI_MIN, comm));
+  int64_t column = bad->config == first && bad->y == row ? bad->x : INT64_MAX;
+  INVRG_MPI_CALL(MPI_Allreduce(MPI_IN_PLACE, &column, 1, MPI_INT64_T, MPI_MIN, comm));
   int rank = 0, root = INT_MAX;
   INVRG_MPI_CALL(MPI_Comm_rank(comm, &rank));
-  if (bad->config == first) root = rank;
+  if (bad->config == first && bad->y == row && bad->x == column) root = rank;
   INVRG_MPI_CALL(MPI_Allreduce(MPI_IN_PLACE, &root, 1, MPI_INT, MPI_MIN, comm));
   int64_t where[3] = {bad->x, bad->y, bad->value};
   INVRG_MPI_CALL(MPI_Bcast(where, 3, MPI_INT64_T, root, comm));

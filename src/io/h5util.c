@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 void invrg_h5_init(void) { H5Eset_auto2(H5E_DEFAULT, NULL, NULL); }
 
@@ -400,6 +401,22 @@ invrg_err invrg_h5_check_format(hid_t file, const char *name, int major) {
 cleanup:
   invrg_h5_close(&type);
   invrg_h5_close(&a);
+  return err;
+}
+
+invrg_err invrg_h5_open_input(const char *path, hid_t *out) {
+  invrg_err err = INVRG_SUCCESS;
+  struct stat st;
+  *out = -1;
+  INVRG_CHECK(stat(path, &st) == 0, INVRG_ERR_INPUT, "'%s' does not exist", path);
+  INVRG_CHECK(S_ISREG(st.st_mode), INVRG_ERR_INPUT, "'%s' is not a regular file", path);
+  *out = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
+  INVRG_CHECK(*out >= 0, INVRG_ERR_INPUT, "cannot open '%s' (not an HDF5 file)", path);
+  INVRG_CHECK(H5Lexists(*out, "checkpoint", H5P_DEFAULT) <= 0, INVRG_ERR_INPUT,
+              "'%s' is a checkpoint, not a finished run's file: its datasets hold rows not "
+              "written yet (run its input again to finish that run, then use its output)", path);
+cleanup:
+  if (err != INVRG_SUCCESS) invrg_h5_close(out);
   return err;
 }
 

@@ -44,10 +44,13 @@ static void directory_of(const char *path, char *buf, size_t len) {
     snprintf(buf, len, "%.*s", (int)(slash - path), path);
 }
 
-/* A file the run reads that the output, overwritten, would replace: its key names it (the
- * same file by device and inode, whatever the paths). Rank 0. */
-static invrg_err check_inputs_are_not_output(const invrg_config *cfg, const struct stat *out) {
+/* A file the run reads that is one of the files the run itself writes, replaces or removes —
+ * the output (overwritten), its .tmp, its checkpoints, its lock, its log — would be destroyed
+ * before it is read: its key names it (the same file by device and inode, whatever the paths).
+ * Rank 0. */
+static invrg_err check_inputs_are_not_own_files(const invrg_config *cfg) {
   invrg_err found = INVRG_SUCCESS;
+  const char *out = cfg->run.output;
   const struct {
     const char *group, *key, *path;
   } reads[] = {{"analyze", "data", cfg->analyze.data},
@@ -55,14 +58,40 @@ static invrg_err check_inputs_are_not_output(const invrg_config *cfg, const stru
                {"dream", "model_file", cfg->dream.model_file},
                {"dream", "start_file", cfg->dream.start_file},
                {"dream", "small_kernel_model_file", cfg->dream.small_kernel_model_file}};
+  char own[7][INVRG_PATH_LEN + 16];
+  const char *what[7] = {"the output of this run",
+                         "the run file this run writes before it takes its name",
+                         "this run's checkpoint (to finish that run, run its input again)",
+                         "this run's previous checkpoint", "this run's checkpoint being written",
+                         "this run's lock", "this run's log file, which it writes"};
+  snprintf(own[0], sizeof own[0], "%s", out);
+  snprintf(own[1], sizeof own[1], "%s.tmp", out);
+  snprintf(own[2], sizeof own[2], "%s.ckpt", out);
+  snprintf(own[3], sizeof own[3], "%s.ckpt.prev", out);
+  snprintf(own[4], sizeof own[4], "%s.ckpt.tmp", out);
+  snprintf(own[5], sizeof own[5], "%s.lock", out);
+  int n_own = 6;
+  if (strcmp(cfg->run.log_file, "none") != 0)
+    snprintf(own[n_own++], sizeof own[0], "%s%s", cfg->run.log_file[0] != '\0' ? cfg->run.log_file : out,
+             cfg->run.log_file[0] != '\0' ? "" : ".log");
   for (size_t i = 0; i < sizeof reads / sizeof reads[0]; i++) {
-    struct stat st;
+    struct stat st, o;
     if (reads[i].path[0] == '\0' || stat(reads[i].path, &st) != 0) continue;
-    if (st.st_dev == out->st_dev && st.st_ino == out->st_ino)
-      found = invrg_config_input_error(cfg, reads[i].group, reads[i].key,
-                                       "%s = '%s' is the output of this run (&run output = '%s'), "
-                                       "which would replace it: choose another output",
-                                       reads[i].key, reads[i].path, cfg->run.output);
+    for (int k = 0; k < n_own; k++)
+      if (stat(own[k], &o) == 0 && st.st_dev == o.st_dev && st.st_ino == o.st_ino) {
+        if (k == 0)
+          found = invrg_config_input_error(cfg, reads[i].group, reads[i].key,
+                                           "%s = '%s' is the output of this run (&run output = "
+                                           "'%s'), which would replace it: choose another output",
+                                           reads[i].key, reads[i].path, out);
+        else
+          found = invrg_config_input_error(cfg, reads[i].group, reads[i].key,
+                                           "%s = '%s' is %s ('%s' of &run output = '%s'): "
+                                           "choose another output%s", reads[i].key,
+                                           reads[i].path, what[k], own[k], out,
+                                           k == 6 ? " or log_file" : "");
+        break;
+      }
   }
   return found;
 }
@@ -82,9 +111,8 @@ static invrg_err check_output_on_root(const invrg_config *cfg) {
       found = invrg_config_input_error(
           cfg, "run", "output",
           "output file '%s' exists; choose another name or set &output overwrite = .true.", path);
-    else if (check_inputs_are_not_output(cfg, &st) != INVRG_SUCCESS)
-      found = INVRG_ERR_INPUT;
   }
+  if (check_inputs_are_not_own_files(cfg) != INVRG_SUCCESS) found = INVRG_ERR_INPUT;
   if (invrg_output_lock_check(cfg) != INVRG_SUCCESS) return INVRG_ERR_INPUT;
   directory_of(path, dir, sizeof dir);
   if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode))

@@ -78,10 +78,8 @@ invrg_err invrg_seed_configs_open(const invrg_config *cfg, hid_t run_file,
   const char *name = cfg->dream.start_file;
   hid_t file = run_file;
   if (name[0] != '\0') {
-    s->file = H5Fopen(name, H5F_ACC_RDONLY, H5P_DEFAULT);
-    if (s->file < 0) {
-      err = invrg_config_input_error(cfg, "dream", "start_file",
-                                     "cannot open '%s' (missing, or not HDF5)", name);
+    if (invrg_h5_open_input(name, &s->file) != INVRG_SUCCESS) {
+      err = invrg_config_input_error(cfg, "dream", "start_file", "%s", invrg_error_message());
       goto cleanup;
     }
     file = s->file;

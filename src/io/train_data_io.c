@@ -96,11 +96,9 @@ cleanup:
 /* Opens the data file of &train data (read-only, this rank alone). */
 static invrg_err open_data_file(const invrg_config *cfg, hid_t *file) {
   invrg_err err = INVRG_SUCCESS;
-  *file = H5Fopen(cfg->train.data, H5F_ACC_RDONLY, H5P_DEFAULT);
-  if (*file < 0) {
-    err = invrg_config_input_error(cfg, "train", "data",
-                                   "cannot open training data '%s' (missing, or not HDF5)",
-                                   cfg->train.data);
+  if (invrg_h5_open_input(cfg->train.data, file) != INVRG_SUCCESS) {
+    err = invrg_config_input_error(cfg, "train", "data", "training data: %s",
+                                   invrg_error_message());
     goto cleanup;
   }
   if (invrg_h5_check_format(*file, cfg->train.data, INVRG_FORMAT_VERSION_MAJOR) != INVRG_SUCCESS) {

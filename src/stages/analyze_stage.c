@@ -46,7 +46,8 @@ enum { MAX_SIZES = 32 };
 typedef struct {
   int64_t L, n; /* side; configurations */
   bool packed;
-  double K; /* coupling of C/N: the beta of /mc/L<L>, K_c for dreams */
+  double K;       /* coupling of C/N: the beta of /mc/L<L>, K_c for dreams */
+  bool K_assumed; /* Monte Carlo without a beta attribute: K_c */
 } ensemble;
 
 /* The sizes of one source, by increasing L. */
@@ -71,22 +72,29 @@ static invrg_err find_ensembles(hid_t file, const char *name, invrg_source sourc
   invrg_err err = INVRG_SUCCESS;
   const char *source = invrg_source_name(source_kind);
   hid_t g = -1, sub = -1, dset = -1, attr = -1;
+  char where[INVRG_PATH_LEN + 32];
+  snprintf(where, sizeof where, "%s: /%s", name, source);
   out->n = 0;
   if (H5Lexists(file, source, H5P_DEFAULT) <= 0) goto cleanup;
-  INVRG_H5_CALL(g = H5Gopen2(file, source, H5P_DEFAULT), source);
+  INVRG_CHECK(H5Oexists_by_name(file, source, H5P_DEFAULT) > 0, INVRG_ERR_INPUT,
+              "%s is a link to nothing", where);
+  INVRG_H5_CALL(g = H5Gopen2(file, source, H5P_DEFAULT), where);
   H5G_info_t info;
-  INVRG_H5_CALL(H5Gget_info(g, &info), source);
+  INVRG_H5_CALL(H5Gget_info(g, &info), where);
   for (hsize_t i = 0; i < info.nlinks; i++) {
     char member[64] = "", path[96], what[INVRG_PATH_LEN + 128];
     if (H5Lget_name_by_idx(g, ".", H5_INDEX_NAME, H5_ITER_INC, i, member, sizeof member,
                            H5P_DEFAULT) < 0 || member[0] != 'L')
       continue;
-    char *end = NULL;
+    char *end = NULL, canonical[32];
     const long long L = strtoll(member + 1, &end, 10);
+    snprintf(canonical, sizeof canonical, "L%lld", L); /* the name a size has: L8, not L08 */
     snprintf(path, sizeof path, "%s/configs", member);
-    if (L <= 0 || *end != '\0' || H5Lexists(g, path, H5P_DEFAULT) <= 0) continue;
+    if (L <= 0 || *end != '\0' || strcmp(canonical, member) != 0 ||
+        H5Lexists(g, path, H5P_DEFAULT) <= 0)
+      continue;
     snprintf(what, sizeof what, "%s: /%s/%s", name, source, path);
-    ensemble e = {0, 0, false, INVRG_K_CRITICAL};
+    ensemble e = {0, 0, false, INVRG_K_CRITICAL, false};
     INVRG_H5_CALL(sub = H5Gopen2(g, member, H5P_DEFAULT), what);
     INVRG_H5_CALL(dset = H5Dopen2(sub, "configs", H5P_DEFAULT), what);
     INVRG_CALL(invrg_configs_info(dset, what, &e.n, &e.L, &e.packed));
@@ -98,9 +106,21 @@ static invrg_err find_ensembles(hid_t file, const char *name, invrg_source sourc
     INVRG_CHECK(out->n < MAX_SIZES, INVRG_ERR_INPUT, "%s: more than %d sizes under /%s", name,
                 MAX_SIZES, source);
     if (source_kind == INVRG_SOURCE_MC && H5Aexists(sub, "beta") > 0) { /* Monte Carlo at any K */
-      INVRG_H5_CALL(attr = H5Aopen(sub, "beta", H5P_DEFAULT), what);
-      INVRG_H5_CALL(H5Aread(attr, H5T_NATIVE_DOUBLE, &e.K), what);
+      char beta_what[INVRG_PATH_LEN + 128];
+      snprintf(beta_what, sizeof beta_what, "%s: attribute beta of /%s/%s", name, source, member);
+      hid_t type = -1;
+      INVRG_H5_CALL(attr = H5Aopen(sub, "beta", H5P_DEFAULT), beta_what);
+      const bool number = (type = H5Aget_type(attr)) >= 0 && H5Tget_class(type) == H5T_FLOAT &&
+                          H5Aget_storage_size(attr) == H5Tget_size(type);
+      invrg_h5_close(&type);
+      INVRG_CHECK(number, INVRG_ERR_INPUT, "%s is not one floating-point number", beta_what);
+      INVRG_H5_CALL(H5Aread(attr, H5T_NATIVE_DOUBLE, &e.K), beta_what);
       invrg_h5_close(&attr);
+      /* the same range as &mc beta: C/N = K² N var(E) and its error stay finite */
+      INVRG_CHECK(e.K > 0 && e.K <= 1e50, INVRG_ERR_INPUT,
+                  "%s = %g is not a coupling in (0, 1e50]", beta_what, e.K);
+    } else if (source_kind == INVRG_SOURCE_MC) {
+      e.K_assumed = true;
     }
     insert_sorted(out, &e);
     invrg_h5_close(&dset);
@@ -122,13 +142,13 @@ static void planned_ensembles(const invrg_config *cfg, invrg_source source, ense
       cfg->mc.save_configs)
     for (int i = 0; i < cfg->mc.n_L; i++)
       out->e[out->n++] = (ensemble){cfg->mc.L[i], cfg->mc.n_chains * cfg->mc.n_samples, packed,
-                                    cfg->mc.beta};
+                                    cfg->mc.beta, false};
   if (source == INVRG_SOURCE_DREAM && invrg_config_has_stage(cfg, INVRG_STAGE_DREAM))
     for (int i = 0; i < cfg->dream.n_save_levels && out->n < MAX_SIZES; i++) {
       const int64_t n = cfg->dream.save_max < cfg->dream.n_samples ? cfg->dream.save_max
                                                                    : cfg->dream.n_samples;
       out->e[out->n++] = (ensemble){INT64_C(1) << cfg->dream.save_levels[i], n, packed,
-                                    INVRG_K_CRITICAL};
+                                    INVRG_K_CRITICAL, false};
     }
 }
 
@@ -205,10 +225,9 @@ static invrg_err check_data_file(const invrg_config *cfg) {
   const invrg_config_analyze *a = &cfg->analyze;
   ensemble_list found[2];
   char where[INVRG_PATH_LEN + 2];
-  hid_t file = H5Fopen(a->data, H5F_ACC_RDONLY, H5P_DEFAULT);
-  if (file < 0) {
-    err = invrg_config_input_error(cfg, "analyze", "data",
-                                   "cannot open '%s' (missing, or not HDF5)", a->data);
+  hid_t file = -1;
+  if (invrg_h5_open_input(a->data, &file) != INVRG_SUCCESS) {
+    err = invrg_config_input_error(cfg, "analyze", "data", "%s", invrg_error_message());
     goto cleanup;
   }
   if (invrg_h5_check_format(file, a->data, INVRG_FORMAT_VERSION_MAJOR) != INVRG_SUCCESS) {
@@ -222,6 +241,11 @@ static invrg_err check_data_file(const invrg_config *cfg) {
     }
   snprintf(where, sizeof where, "'%s'", a->data);
   INVRG_CALL(check_found(cfg, found, where, ""));
+  for (int s = 0; s < a->n_sources; s++)
+    for (int i = 0; i < found[s].n; i++)
+      if (found[s].e[i].K_assumed)
+        invrg_log(INVRG_LOG_WARN, "analyze: '%s': /mc/L%lld has no attribute beta: its C/N is "
+                  "taken at K_c", a->data, (long long)found[s].e[i].L);
 cleanup:
   invrg_h5_close(&file);
   return err;

@@ -169,7 +169,7 @@ bad() { # bad <description> <stages> <analyze keys> <expected message> [other gr
   [ ! -e bad.h5 ] || fail "$1 wrote an output"
 }
 bad "missing data file" "'analyze'" "data = 'nope.h5'" \
-  "bad.nml:2:10: error: cannot open 'nope.h5' (missing, or not HDF5)"
+  "bad.nml:2:10: error: 'nope.h5' does not exist"
 "$PYTHON" -c "import h5py; h5py.File('plain.h5', 'w')['x'] = 1"
 bad "an HDF5 file that is no run file" "'analyze'" "data = 'plain.h5'" \
   "error: 'plain.h5' is not an invrg file (no format attributes)"
@@ -219,4 +219,52 @@ expect_grep err.txt "self.nml:2:10: error: data = './self.h5' is the output of t
   "the data file as the output: message"
 [ "$(cksum < self.h5)" = "$sum_before" ] && pass "the data file as the output: untouched" \
   || fail "the data file as the output: changed"
+# Files the run writes or removes are not data (found by a sweep: the log file or the .tmp as
+# data destroyed it); a checkpoint is not data (rows not written yet); sizes named otherwise
+# than L<L> are not sizes; data HDF5 cannot read in parallel, bytes of the wrong sign, a beta
+# that is not a coupling, and a FIFO are refused at the key.
+for own in "log_file = 'own.h5' /" "/"; do
+  cp mconly.h5 own.h5; cp mconly.h5 o.h5.tmp; sum_before=$(cksum < own.h5)
+  printf "&run stages = 'analyze', output = 'o.h5', %s\n&analyze data = '%s' /\n" "$own" \
+    "$([ "$own" = "/" ] && echo o.h5.tmp || echo own.h5)" > own.nml
+  expect_status 2 "data is a file the run writes ($own)" -- "$MPIEXEC" -n 2 "$INVRG" own.nml
+  expect_grep err.txt "$([ "$own" = "/" ] && echo "own.nml:2:10: error: data = 'o.h5.tmp' is the run file this run writes before it takes its name" || echo "own.nml:2:10: error: data = 'own.h5' is this run's log file, which it writes")" "named at the key"
+  [ "$(cksum < own.h5)" = "$sum_before" ] && [ -e o.h5.tmp ] && pass "the data are untouched" || fail "the data were touched"
+done
+cp mconly.h5 ck.h5
+"$PYTHON" - <<'PY'
+import h5py, numpy as np
+with h5py.File("ck.h5", "r+") as f:
+    f.create_group("checkpoint")
+with h5py.File("odd.h5", "w") as f:  # sizes named L08 and L 8; int8 bytes unsigned; lzf; VDS
+    f.attrs["format"] = "invrg"; f.attrs["format_version"] = np.array([1, 1], dtype=np.int64)
+    c = np.where(np.random.default_rng(1).random((20, 8, 8)) < 0.5, 1, -1).astype(np.int8)
+    f["mc/L08/configs"] = c
+    f["mc/L 8/configs"] = c
+for name, make in (("unsigned", lambda f, c: f.create_dataset("mc/L8/configs", data=c.astype(np.uint8))),
+                   ("lzf", lambda f, c: f.create_dataset("mc/L8/configs", data=c, compression="lzf")),
+                   ("beta", lambda f, c: f.create_dataset("mc/L8/configs", data=c)),
+                   ("betastr", lambda f, c: f.create_dataset("mc/L8/configs", data=c))):
+    with h5py.File(name + ".h5", "w") as f:
+        f.attrs["format"] = "invrg"; f.attrs["format_version"] = np.array([1, 1], dtype=np.int64)
+        c = np.where(np.random.default_rng(2).random((20, 8, 8)) < 0.5, 1, -1).astype(np.int8)
+        make(f, c)
+        if name == "beta": f["mc/L8"].attrs["beta"] = 1e300
+        if name == "betastr": f["mc/L8"].attrs["beta"] = "0.44"
+PY
+bad "a checkpoint as data" "'analyze'" "data = 'ck.h5'" \
+  "bad.nml:2:10: error: 'ck.h5' is a checkpoint, not a finished run's file"
+bad "sizes named L08 and 'L 8' only" "'analyze'" "data = 'odd.h5'" \
+  "error: stage analyze has nothing to analyse: 'odd.h5' has no /mc/L<L>/configs"
+bad "int8 configurations in unsigned bytes" "'analyze'" "data = 'unsigned.h5'" \
+  "bad.nml:2:10: error: unsigned.h5: /mc/L8/configs holds unsigned bytes; int8 configurations are signed bytes"
+bad "a filter this HDF5 does not have" "'analyze'" "data = 'lzf.h5'" \
+  "bad.nml:2:10: error: lzf.h5: /mc/L8/configs is stored with the filter 32000 ('lzf'), which this HDF5 does not have"
+bad "beta = 1e300 in the data" "'analyze'" "data = 'beta.h5'" \
+  "bad.nml:2:10: error: beta.h5: attribute beta of /mc/L8 = 1e+300 is not a coupling in (0, 1e50]"
+bad "beta a string in the data" "'analyze'" "data = 'betastr.h5'" \
+  "bad.nml:2:10: error: betastr.h5: attribute beta of /mc/L8 is not one floating-point number"
+mkfifo fifo.h5
+bad "a FIFO as data (the check used to hang)" "'analyze'" "data = 'fifo.h5'" \
+  "bad.nml:2:10: error: 'fifo.h5' is not a regular file"
 finish

@@ -414,17 +414,24 @@ static void test_bad_reads(void) {
   EXPECT(bad.config == 1 && bad.value == 0 && block[3] == 1,
          "a higher configuration after a lower: configuration %lld value %lld, site made %d",
          (long long)bad.config, (long long)bad.value, (int8_t)block[3]);
-  /* the ranks agree on the lowest configuration any of them noted, as its lowest rank saw it:
-   * rank r notes configuration 10 + (size − 1 − r) / 2, value 3 + r at (r, 4) (rank 0 none
-   * when there are others), so the last two ranks hold 10 and the lower of them is seen */
+  /* the same configuration's part further up (another rank's rows) replaces it */
+  block[0] = 5;
+  invrg_non_spin_note(&bad, 1, block, L, L, 0, 2);
+  EXPECT(bad.config == 1 && bad.x == 0 && bad.y == 2 && bad.value == 5,
+         "a lower site of the same configuration: (%lld, %lld) value %lld", (long long)bad.x,
+         (long long)bad.y, (long long)bad.value);
+  /* the ranks agree on the lowest (configuration, y, x) any of them noted, whichever rank
+   * holds it: rank r notes configuration 10 + (size − 1 − r) / 2, value 3 + r at
+   * (r, 4 + size − 1 − r) (rank 0 none when there are others), so the last two ranks hold 10
+   * and the higher of them has the lower row */
   invrg_non_spin mine = INVRG_NON_SPIN_NONE;
   if (world_rank > 0 || world_size == 1) {
     uint8_t two[2] = {1, (uint8_t)(3 + world_rank)};
     invrg_non_spin_note(&mine, 10 + (world_size - 1 - world_rank) / 2, two, 2, 1, world_rank - 1,
-                        4);
+                        4 + world_size - 1 - world_rank);
   }
   OK(invrg_non_spin_agree(&mine, MPI_COMM_WORLD));
-  const int root = world_size == 1 ? 0 : world_size - 2 > 1 ? world_size - 2 : 1;
+  const int root = world_size - 1;
   EXPECT(mine.config == 10 && mine.x == root && mine.y == 4 && mine.value == 3 + root,
          "agreed: configuration %lld at (%lld, %lld) value %lld, expected rank %d's",
          (long long)mine.config, (long long)mine.x, (long long)mine.y, (long long)mine.value,
