@@ -84,6 +84,13 @@ static bool log_file_path(const invrg_config *cfg, char *buf, size_t size) {
   return true;
 }
 
+/* @p st is the input namelist file (the same device and inode, whatever the path). */
+static bool is_input_file(const invrg_config *cfg, const struct stat *st) {
+  struct stat in;
+  return cfg->input_path[0] != '\0' && stat(cfg->input_path, &in) == 0 &&
+         in.st_dev == st->st_dev && in.st_ino == st->st_ino;
+}
+
 /* The log file must not be the output nor a directory, and its directory must exist (and be
  * writable). Collective on @p world. */
 static invrg_err check_log_file(const invrg_config *cfg, MPI_Comm world) {
@@ -105,6 +112,9 @@ static invrg_err check_log_file(const invrg_config *cfg, MPI_Comm world) {
     else if (stat(path, &st) == 0 && S_ISDIR(st.st_mode))
       found = invrg_config_input_error(cfg, "run", "log_file", "log_file '%s' is a directory: "
                                        "name a file in it", path);
+    else if (stat(path, &st) == 0 && is_input_file(cfg, &st))
+      found = invrg_config_input_error(cfg, "run", "log_file", "log_file '%s' is this run's "
+                                       "input file, which the log would replace", path);
     else if (access(dir, W_OK) != 0)
       found = invrg_config_input_error(cfg, "run", "log_file", "the directory '%s' of log_file "
                                        "'%s' is not writable", dir, path);

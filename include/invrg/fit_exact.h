@@ -88,9 +88,10 @@ invrg_err invrg_fit_newton(const invrg_fit_stats *s, double *theta, double tol,
 void invrg_fit_bootstrap(uint64_t seed, uint64_t replica, int64_t n, int32_t *mult);
 
 /**
- * Mean @p mean (np) and covariance @p cov (np × np, 1/(n − 1)) of the n = R − 1 bootstrap fits,
- * rows 1 .. R − 1 of @p params ([R][np]; row 0 is the fit of all the data): the errors of the
- * kept fit. NaN with fewer than 2 resamples (R < 3). Not collective.
+ * Mean @p mean (np) and covariance @p cov (np × np, 1/(n − 1)) of the n bootstrap fits in rows
+ * 1 .. R − 1 of @p params ([R][np]; row 0 is the fit of all the data; a row of NaN, a resample
+ * the fit could not determine the model from, is left out): the errors of the kept fit. The
+ * mean NaN without a resample, the covariance NaN with fewer than 2. Not collective.
  */
 void invrg_fit_bootstrap_moments(const double *params, int64_t R, int np, double *mean,
                                  double *cov);

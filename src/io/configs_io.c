@@ -225,14 +225,6 @@ invrg_err invrg_configs_info(hid_t dset, const char *what, int64_t *n, int64_t *
   *packed = format[0] != '\0' ? strcmp(format, "packed") == 0 : dims[2] != dims[1];
   INVRG_CHECK(format[0] == '\0' || *packed || strcmp(format, "int8") == 0, INVRG_ERR_INPUT,
               "%s has a format attribute '%s' that is not 'int8' or 'packed'", what, format);
-  /* int8 spins are signed bytes (±1); packed bits are unsigned bytes: read as the other
-   * kind, HDF5 would clamp them (255 → 127, −1 → 0) */
-  const H5T_sign_t sign = H5Tget_sign(type);
-  INVRG_CHECK(sign == (*packed ? H5T_SGN_NONE : H5T_SGN_2), INVRG_ERR_INPUT,
-              "%s holds %s bytes; %s configurations are %s bytes", what,
-              sign == H5T_SGN_2 ? "signed" : "unsigned", *packed ? "packed" : "int8",
-              *packed ? "unsigned" : "signed");
-  INVRG_CALL(check_readable_layout(dset, what));
   *n = (int64_t)dims[0];
   *L = (int64_t)dims[1];
   INVRG_CHECK(*L >= 2, INVRG_ERR_INPUT, "%s holds configurations of L = %lld; a lattice has L "
@@ -242,6 +234,14 @@ invrg_err invrg_configs_info(hid_t dset, const char *what, int64_t *n, int64_t *
               INVRG_ERR_INPUT, "%s has shape %llu x %llu x %llu, not [n][L][%s] (%s)", what,
               (unsigned long long)dims[0], (unsigned long long)dims[1],
               (unsigned long long)dims[2], *packed ? "L/8" : "L", *packed ? "packed" : "int8");
+  /* int8 spins are signed bytes (±1); packed bits are unsigned bytes: read as the other
+   * kind, HDF5 would clamp them (255 → 127, −1 → 0) */
+  const H5T_sign_t sign = H5Tget_sign(type);
+  INVRG_CHECK(sign == (*packed ? H5T_SGN_NONE : H5T_SGN_2), INVRG_ERR_INPUT,
+              "%s holds %s bytes; %s configurations are %s bytes", what,
+              sign == H5T_SGN_2 ? "signed" : "unsigned", *packed ? "packed" : "int8",
+              *packed ? "unsigned" : "signed");
+  INVRG_CALL(check_readable_layout(dset, what));
 cleanup:
   invrg_h5_close(&type);
   invrg_h5_close(&space);

@@ -79,9 +79,11 @@ static invrg_err read_configs(hid_t file, const char *name, int64_t L, int8_t **
     for (size_t b = 0; b < bytes; b++) /* most significant bit first, 1 = +1 */
       for (int k = 0; k < 8; k++) (*out)[8 * b + (size_t)k] = (packed[b] >> (7 - k)) & 1 ? 1 : -1;
   }
-  for (int64_t e = 0; e < *n * L * L; e++)
+  for (int64_t e = 0; e < *n * L * L; e++) /* the first in (configuration, y, x) order */
     INVRG_CHECK((*out)[e] == 1 || (*out)[e] == -1, INVRG_ERR_INPUT,
-                "%s: /%s holds a value %d that is not a spin", name, path, (*out)[e]);
+                "'%s': /%s: configuration %lld holds the value %d at (x, y) = (%lld, %lld), "
+                "which is not a spin (+1 or -1)", name, path, (long long)(e / (L * L)),
+                (*out)[e], (long long)(e % L), (long long)(e % (L * L) / L));
 cleanup:
   if (err != INVRG_SUCCESS) {
     free(*out);
@@ -133,7 +135,13 @@ invrg_err invrg_train_data_count(const invrg_config *cfg, int64_t *n, int64_t *L
                                      cfg->train.data, path);
       goto cleanup;
     }
-    INVRG_H5_CALL(dset = H5Dopen2(file, path, H5P_DEFAULT), path);
+    if (H5Oexists_by_name(file, path, H5P_DEFAULT) <= 0 ||
+        (dset = H5Oopen(file, path, H5P_DEFAULT)) < 0 || H5Iget_type(dset) != H5I_DATASET) {
+      err = invrg_config_input_error(cfg, "train", "data", "training data '%s': /%s is not a "
+                                     "dataset (a group, or a link to nothing)",
+                                     cfg->train.data, path);
+      goto cleanup;
+    }
     /* Its shape now, as stage analyze checks its data: not after the stages before train. */
     char what[INVRG_PATH_LEN + 128];
     snprintf(what, sizeof what, "training data '%s': /%s", cfg->train.data, path);
@@ -143,6 +151,10 @@ invrg_err invrg_train_data_count(const invrg_config *cfg, int64_t *n, int64_t *L
     if (err == INVRG_SUCCESS && L_held != L)
       err = invrg_error_set(INVRG_ERR_INPUT, __FILE__, __LINE__,
                             "%s holds configurations of L = %lld", what, (long long)L_held);
+    if (err == INVRG_SUCCESS && L % 2 != 0) /* the model's coarse lattice is the L/2 blocks */
+      err = invrg_error_set(INVRG_ERR_INPUT, __FILE__, __LINE__,
+                            "%s holds configurations of L = %lld: training needs an even L, "
+                            "whose 2 x 2 blocks tile the torus", what, (long long)L);
     if (err != INVRG_SUCCESS)
       err = invrg_config_input_error(cfg, "train", "data", "%s", invrg_error_message());
   } else {
@@ -166,7 +178,10 @@ invrg_err invrg_train_data_load(const invrg_config *cfg, hid_t run_file, int8_t 
   } else {
     INVRG_CALL(open_data_file(cfg, &file));
     INVRG_CALL(find_data_L(cfg, file, cfg->train.data, L, NULL));
-    INVRG_CALL(read_configs(file, cfg->train.data, *L, configs, n));
+    if (read_configs(file, cfg->train.data, *L, configs, n) != INVRG_SUCCESS) {
+      err = invrg_config_input_error(cfg, "train", "data", "%s", invrg_error_message());
+      goto cleanup;
+    }
   }
 cleanup:
   invrg_h5_close(&file);

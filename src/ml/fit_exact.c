@@ -567,19 +567,18 @@ void invrg_fit_bootstrap(uint64_t seed, uint64_t replica, int64_t n, int32_t *mu
 
 void invrg_fit_bootstrap_moments(const double *params, int64_t R, int np, double *mean,
                                  double *cov) {
-  for (int i = 0; i < np; i++) mean[i] = 0;
-  for (int i = 0; i < np * np; i++) cov[i] = R >= 3 ? 0 : NAN;
-  if (R < 3) {
-    for (int i = 0; i < np; i++) mean[i] = NAN;
-    return;
-  }
+  int64_t n = 0; /* the resamples with a fit (a degenerate one's row is NaN) */
+  for (int64_t r = 1; r < R; r++) n += !isnan(params[r * np]);
+  for (int i = 0; i < np; i++) mean[i] = n >= 1 ? 0 : NAN;
+  for (int i = 0; i < np * np; i++) cov[i] = n >= 2 ? 0 : NAN;
   for (int64_t r = 1; r < R; r++)
-    for (int i = 0; i < np; i++) mean[i] += params[r * np + i] / (double)(R - 1);
+    for (int i = 0; i < np && n >= 1 && !isnan(params[r * np]); i++)
+      mean[i] += params[r * np + i] / (double)n;
   for (int64_t r = 1; r < R; r++)
-    for (int i = 0; i < np; i++)
+    for (int i = 0; i < np && n >= 2 && !isnan(params[r * np]); i++)
       for (int j = 0; j < np; j++)
         cov[i * np + j] += (params[r * np + i] - mean[i]) * (params[r * np + j] - mean[j]) /
-                           (double)(R - 2);
+                           (double)(n - 1);
 }
 
 /* Cyclic Jacobi rotations: ample for n ≤ 10. */

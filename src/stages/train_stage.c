@@ -448,9 +448,11 @@ static invrg_err write_fit_group(hid_t file, const invrg_model *kept, const doub
   INVRG_MPI_CALL(MPI_Comm_rank(MPI_COMM_WORLD, &rank));
   if (rank == 0) INVRG_CALL(invrg_h5_write_rows(d_cov, H5T_NATIVE_DOUBLE, 0, (hsize_t)np, cov));
 
+  int64_t resamples = 0; /* those with a fit: a degenerate one's row is NaN */
+  for (int64_t r = 1; r < R; r++) resamples += !isnan(params[r * np]);
   invrg_log(INVRG_LOG_INFO, "train: exact fit of all %lld training configurations (ties: %s), "
-            "errors from %lld bootstrap resamples%s:", (long long)n_train, ties, (long long)(R - 1),
-            R < 3 ? " (n_replicas >= 3 gives them)" : "");
+            "errors from %lld bootstrap resamples%s:", (long long)n_train, ties,
+            (long long)resamples, R < 3 ? " (n_replicas >= 3 gives them)" : "");
   for (int i = 0; i < np; i++) {
     char name[64], value[64];
     invrg_model_param_name(kept, i, name, sizeof name);
@@ -509,7 +511,7 @@ static invrg_err fit_exact(invrg_run *run, const invrg_train_data *data, const i
   invrg_fit_stats *s = NULL;
   invrg_fit_result res0 = {0}, res;
   double count_s = 0, fit_s = 0, val = NAN;
-  int64_t n_patterns = 0;
+  int64_t n_patterns = 0, degenerate = 0;
   INVRG_CHECK_ALLOC(mult);
   INVRG_CHECK_ALLOC(params);
   INVRG_CHECK_ALLOC(loss);
@@ -522,6 +524,15 @@ static invrg_err fit_exact(invrg_run *run, const invrg_train_data *data, const i
     double *theta = params + r * np;
     for (int i = 0; i < np; i++) theta[i] = 0;
     if (err == INVRG_SUCCESS) err = invrg_fit_newton(s, theta, 1e-10, &res);
+    if (err == INVRG_ERR_INPUT && r > 0 && s != NULL) {
+      /* A resample that happened to draw too few or too uniform configurations (the same on
+       * every rank): left out of the errors, its row NaN, and counted; the data fit. */
+      for (int i = 0; i < np; i++) theta[i] = NAN;
+      res.loss = NAN;
+      degenerate++;
+      invrg_error_clear();
+      err = INVRG_SUCCESS;
+    }
     /* Data the fit cannot determine the model from: every rank counted the same statistics
      * and ran the same Newton steps, so all stop here alike (no abort), at &train data. */
     if (err == INVRG_ERR_INPUT)
@@ -542,6 +553,11 @@ static invrg_err fit_exact(invrg_run *run, const invrg_train_data *data, const i
     invrg_fit_stats_destroy(&s);
   }
   memcpy((*kept)->params, params, (size_t)np * sizeof *params);
+  if (degenerate > 0)
+    invrg_log(INVRG_LOG_WARN, "train: %lld of %lld bootstrap resamples drew data that do not "
+              "determine the %d parameters (the Hessian singular): the errors come from the "
+              "other %lld", (long long)degenerate, (long long)(R - 1), np,
+              (long long)(R - 1 - degenerate));
   if (data->n_validation > 0)
     INVRG_CALL(invrg_train_evaluate(*kept, data, n_train, data->n_validation, o.seed, world, &val));
   for (;;) { /* the fit ran at once: a checkpoint due now holds no state of it */
@@ -670,27 +686,29 @@ static void log_replicas(const replica_table *t, const invrg_train_selection *se
   }
 }
 
-/* A kept model with parameters (or a validation loss) that overflowed is no model (the same on
- * every rank: all stop here); one that predicts the validation spins worse than a fair coin
- * (ln 2 nat/spin) has not converged, or diverged: a warning. Without a validation set only the
- * parameters are judged. */
+/* A kept model with parameters (or a loss) that overflowed is no model (the same on every rank:
+ * all stop here); one that predicts the spins worse than a fair coin (ln 2 nat/spin) has not
+ * converged, or diverged: a warning. The loss is the validation loss, or without a validation
+ * set the kept model's loss on the training spins (@p train_loss). */
 static invrg_err check_converged(const invrg_config *cfg, const invrg_model *kept,
-                                 const invrg_train_selection *sel, bool validated) {
+                                 const invrg_train_selection *sel, bool validated,
+                                 double train_loss) {
   const char *which = sel->keep_mean ? "the mean of the replicas" : "the best replica";
-  const double loss = sel->keep_mean ? sel->mean_val_loss : sel->best_val_loss;
-  bool finite = !validated || isfinite(loss);
+  const double loss = !validated ? train_loss : sel->keep_mean ? sel->mean_val_loss
+                                                               : sel->best_val_loss;
+  const char *spins = validated ? "validation" : "training";
+  bool finite = isfinite(loss);
   for (int i = 0; i < kept->n_params; i++) finite = finite && isfinite(kept->params[i]);
   if (!finite)
     return invrg_config_input_error(cfg, "train", "lr",
                                     "training diverged: the kept model (%s) has non-finite "
-                                    "parameters or validation loss; lower lr (%g) or "
-                                    "weight_decay (%g)", which, cfg->train.lr,
-                                    cfg->train.weight_decay);
-  if (validated && loss > M_LN2)
+                                    "parameters or %s loss; lower lr (%g) or weight_decay (%g)",
+                                    which, spins, cfg->train.lr, cfg->train.weight_decay);
+  if (loss > M_LN2)
     invrg_config_input_warning(cfg, "train", "lr",
-                               "the kept model (%s) predicts the validation spins worse than a "
-                               "fair coin (%.4g > ln 2 = 0.6931 nat/spin): training diverged "
-                               "or has not converged (lr = %g)", which, loss, cfg->train.lr);
+                               "the kept model (%s) predicts the %s spins worse than a fair "
+                               "coin (%.4g > ln 2 = 0.6931 nat/spin): training diverged or has "
+                               "not converged (lr = %g)", which, spins, loss, cfg->train.lr);
   return INVRG_SUCCESS;
 }
 
@@ -709,7 +727,11 @@ static invrg_err keep_selected(invrg_run *run, const replica_table *table,
   INVRG_CALL(invrg_train_select_model(cfg->train.select_kind, &reps, data, (uint64_t)cfg->run.seed,
                                       run->groups->world, *kept, &sel));
   log_replicas(table, &sel);
-  INVRG_CALL(check_converged(cfg, *kept, &sel, data->n_validation > 0));
+  double train_loss = NAN; /* without validation spins, the training spins judge the model */
+  if (data->n_validation == 0)
+    INVRG_CALL(invrg_train_evaluate(*kept, data, 0, data->n, (uint64_t)cfg->run.seed,
+                                    run->groups->world, &train_loss));
+  INVRG_CALL(check_converged(cfg, *kept, &sel, data->n_validation > 0, train_loss));
   char mean_loss[32], best_loss[32];
   invrg_format_fixed(mean_loss, sizeof mean_loss, sel.mean_val_loss, 7);
   invrg_format_fixed(best_loss, sizeof best_loss, sel.best_val_loss, 7);

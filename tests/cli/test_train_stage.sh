@@ -89,14 +89,14 @@ bad() { # bad <description> <train keys> <expected message> [other groups]
 bad "unknown model" "model = 'sym4'" "key 'model' must be one of 'sym3', 'sym5', 'sym7' or 'conv', got 'sym4' (did you mean 'sym3'?)"
 bad "batch larger than the training set" "data = 'data.h5', batch = 400, optimizer = 'adamw'" \
   "bad.nml:2:26: error: batch = 400 is larger than the training set (360 configurations after 40 for validation)"
-bad "missing data file" "data = 'nowhere.h5'" "bad.nml:2:8: error: cannot open training data 'nowhere.h5'"
+bad "missing data file" "data = 'nowhere.h5'" "bad.nml:2:8: error: training data: 'nowhere.h5' does not exist"
 bad "data file without configurations" "data = 't1.h5'" "training data file 't1.h5' has no /mc group"
 cp data.h5 two.h5
 "$PYTHON" -c "import h5py; f = h5py.File('two.h5', 'r+'); L = next(iter(f['mc'])); f.copy('mc/' + L, 'mc/L2')"
 bad "data file with two sizes, no data_L" "data = 'two.h5'" \
   "training data file 'two.h5' holds 2 sizes under /mc; choose one with &train data_L"
 head -c 5000 data.h5 > cut.h5
-bad "truncated data file" "data = 'cut.h5'" "cannot open training data 'cut.h5'"
+bad "truncated data file" "data = 'cut.h5'" "training data: cannot open 'cut.h5' (not an HDF5 file)"
 cp data.h5 old.h5
 "$PYTHON" -c "import h5py; f = h5py.File('old.h5', 'r+'); f.attrs['format_version'] = [0, 9]"
 bad "data file of another format version" "data = 'old.h5'" "'old.h5' has format_version 0.9; this invrg reads 1.x"
@@ -111,7 +111,55 @@ expect_grep err.txt "big_lr.nml:2:47: warning: the kept model (the best replica)
 expect_status 0 "training with the default lr" -- "$INVRG" t1.nml --set output.overwrite=.true.
 grep -q 'worse than a fair coin' err.txt && fail "a converged model warned" || pass "a converged model: no warning"
 train_input noval.nml noval.h5 "data = 'data.h5', optimizer = 'adamw', epochs = 2, batch = 40, n_replicas = 2, validation_fraction = 0"
-expect_status 0 "training without a validation set (no loss to judge the model by)" -- "$INVRG" noval.nml
+expect_status 0 "training without a validation set (the training spins judge the model)" -- "$INVRG" noval.nml
+grep -q 'worse than a fair coin' err.txt && fail "a converged model warned" || pass "without validation, a converged model: no warning"
+train_input noval_big.nml noval_big.h5 "data = 'data.h5', optimizer = 'adamw', lr = 1e8, epochs = 2, batch = 40, n_replicas = 2, validation_fraction = 0"
+expect_status 0 "training that diverges, without a validation set" -- "$INVRG" noval_big.nml
+expect_grep err.txt "predicts the training spins worse than a fair coin" \
+  "without validation, a model worse than a coin: warned (it used to pass silently)"
+# Files the run writes are not data: the log file (it replaced the data, or the input file)
+cp data.h5 lg.h5
+printf "&run stages = 'train', output = 'lg_out.h5', log_file = 'lg.h5' /\n&train data = 'lg.h5' /\n" > lg.nml
+expect_status 2 "log_file is the training data" -- "$MPIEXEC" -n 2 "$INVRG" lg.nml
+expect_grep err.txt "lg.nml:2:8: error: data = 'lg.h5' is this run's log file, which it writes" "named at the key"
+cmp -s lg.h5 data.h5 && pass "the training data are untouched" || fail "the training data changed"
+printf "&run stages = 'train', output = 'self_log.h5', log_file = 'self_log.nml' /\n&train data = 'data.h5' /\n" > self_log.nml
+cp self_log.nml self_log.before
+expect_status 2 "log_file is the input file" -- "$INVRG" self_log.nml
+expect_grep err.txt "self_log.nml:1:48: error: log_file 'self_log.nml' is this run's input file, which the log would replace" "named at the key"
+cmp -s self_log.nml self_log.before && pass "the input file is untouched" || fail "the input file changed"
+# Training data that are not a dataset, hold a value that is not a spin (named where, at the
+# key), or have an odd L (2 x 2 blocks do not tile the torus)
+"$PYTHON" - <<'PY'
+import h5py, numpy as np
+def make(name, L, group=False, value=None):
+    with h5py.File(name, "w") as f:
+        f.attrs["format"] = "invrg"; f.attrs["format_version"] = np.array([1, 1], np.int64)
+        c = np.where(np.random.default_rng(3).random((40, L, L)) < 0.5, 1, -1).astype(np.int8)
+        if value is not None: c[5, 2, 3] = value
+        if group: f.create_group(f"mc/L{L}/configs")
+        else: f[f"mc/L{L}/configs"] = c
+make("grp.h5", 8, group=True)
+make("zero.h5", 8, value=0)
+make("odd.h5", 7)
+PY
+bad "configs that are a group" "data = 'grp.h5'" \
+  "bad.nml:2:8: error: training data 'grp.h5': /mc/L8/configs is not a dataset (a group, or a link to nothing)"
+bad "a value that is not a spin" "data = 'zero.h5', optimizer = 'adamw', epochs = 1, batch = 4, n_replicas = 1" \
+  "bad.nml:2:8: error: 'zero.h5': /mc/L8/configs: configuration 5 holds the value 0 at (x, y) = (3, 2), which is not a spin (+1 or -1)"
+bad "odd L" "data = 'odd.h5'" \
+  "bad.nml:2:8: error: training data 'odd.h5': /mc/L7/configs holds configurations of L = 7: training needs an even L"
+# A bootstrap resample that draws data too uniform to determine the model is left out of the
+# errors, with a warning (it used to stop the run, and stage mc's work with it)
+printf "&run stages = 'mc', 'train', output = 'degenerate.h5' /\n&mc L = 8, beta = 0.6, n_chains = 2, n_samples = 10, n_therm = 50, save_configs = .true., blocks_per_chain = 1 /\n&train n_replicas = 30 /\n" > degenerate.nml
+expect_status 0 "degenerate bootstrap resamples" -- "$INVRG" degenerate.nml
+expect_grep err.txt "warn: train: 9 of 29 bootstrap resamples drew data that do not determine the 3 parameters (the Hessian singular): the errors come from the other 20" "counted and left out"
+"$PYTHON" -c "
+import h5py, numpy as np, sys
+t = h5py.File('degenerate.h5', 'r')['train']
+e = t.attrs['params_error']
+print(e); sys.exit(0 if np.all(np.isfinite(e)) and np.all(e > 0) else 1)" > py.txt 2>&1 \
+  && pass "the errors from the other resamples are finite: $(cat py.txt)" || { fail "errors"; cat py.txt; }
 
 # Found before any stage, not after stage mc's work: data sizes the exact fit cannot fit (with
 # expectation a window would hold a block twice; with coins it would wrap onto itself and the

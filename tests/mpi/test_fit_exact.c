@@ -311,8 +311,26 @@ static void test_bootstrap_scaling(void) {
   free(configs);
 }
 
+/* The errors of the kept fit: a degenerate resample (its row NaN) is left out; one resample
+ * gives a mean and no covariance. */
+static void test_bootstrap_moments(void) {
+  const double params[4 * 2] = {9, 9, 1, 2, NAN, NAN, 3, 6}; /* row 0: the fit of all */
+  double mean[2], cov[4];
+  invrg_fit_bootstrap_moments(params, 4, 2, mean, cov);
+  EXPECT(mean[0] == 2 && mean[1] == 4, "mean (%g, %g), expected (2, 4)", mean[0], mean[1]);
+  EXPECT(cov[0] == 2 && cov[1] == 4 && cov[2] == 4 && cov[3] == 8,
+         "cov (%g %g; %g %g), expected (2 4; 4 8)", cov[0], cov[1], cov[2], cov[3]);
+  invrg_fit_bootstrap_moments(params, 2, 2, mean, cov);
+  EXPECT(mean[0] == 1 && mean[1] == 2 && isnan(cov[0]), "one resample: mean (%g, %g), cov %g",
+         mean[0], mean[1], cov[0]);
+  invrg_fit_bootstrap_moments(params, 3, 2, mean, cov);
+  EXPECT(mean[0] == 1 && isnan(cov[3]), "one resample and a degenerate one: mean %g, cov %g",
+         mean[0], cov[3]);
+}
+
 static const mpi_test_case cases[] = {
     {"bootstrap", check_bootstrap, true},
+    {"bootstrap_moments", test_bootstrap_moments, true},
     {"symeig", check_symeig, true},
     {"statistics", test_statistics, true},
     {"derivatives", test_derivatives, true},
