@@ -223,6 +223,8 @@ invrg_err invrg_configs_info(hid_t dset, const char *what, int64_t *n, int64_t *
   H5Sget_simple_extent_dims(space, dims, NULL);
   INVRG_CALL(read_format(dset, what, format, sizeof format));
   *packed = format[0] != '\0' ? strcmp(format, "packed") == 0 : dims[2] != dims[1];
+  INVRG_CHECK(strcmp(format, "?") != 0, INVRG_ERR_INPUT,
+              "%s has a format attribute that is not one string ('int8' or 'packed')", what);
   INVRG_CHECK(format[0] == '\0' || *packed || strcmp(format, "int8") == 0, INVRG_ERR_INPUT,
               "%s has a format attribute '%s' that is not 'int8' or 'packed'", what, format);
   *n = (int64_t)dims[0];

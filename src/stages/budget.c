@@ -391,7 +391,12 @@ invrg_err invrg_budget_check_train(const invrg_run *run, int64_t n_configs, int6
   char what[96];
   snprintf(what, sizeof what, "training on %lld configurations of %lld^2 with %lld replicas",
            (long long)n_configs, (long long)L, (long long)t->n_replicas);
+  /* the key to change: the data, or the replicas' records, whose loss curves (2 per epoch)
+   * may outweigh the parameters */
+  const bool curves = 2 * E > np + 1;
   return check_memory(run, data + table + FIXED_BYTES, "train",
-                      table > data ? "n_replicas" : "data", what,
-                      "use fewer replicas or training configurations");
+                      table <= data ? "data" : curves ? "epochs" : "n_replicas", what,
+                      table <= data ? "use fewer training configurations"
+                      : curves      ? "use fewer epochs or replicas (each keeps its loss curves)"
+                                    : "use fewer replicas");
 }

@@ -176,6 +176,12 @@ printf "&run stages = 'mc', output = 'cold.h5' /\n&mc L = 8, n_samples = 20, bet
 expect_status 2 "beta = 1e51" -- "$INVRG" --check cold.nml
 expect_grep err.txt "cold.nml:2:35: error: key 'beta' must be <= 1e+50, got 1e51" "beta at most 1e50"
 
+# memory for the training's loss curves: the error points at epochs, which causes it
+printf "&run stages = 'mc', 'train', output = 'ep.h5' /\n&mc L = 8, n_chains = 2, n_samples = 10, save_configs = .true., blocks_per_chain = 1 /\n&train optimizer = 'adamw', epochs = 2147483647, batch = 1 /\n" > ep.nml
+expect_status 2 "2^31 epochs" -- "$INVRG" --check ep.nml
+expect_grep err.txt "ep.nml:3:29: error: training on 20 configurations of 8^2 with 4 replicas needs about" "at epochs"
+expect_grep err.txt "use fewer epochs or replicas (each keeps its loss curves)" "what to do"
+
 # MPI-IO hints that take a number or a switch are checked (Open MPI divides by cb_nodes = 0)
 printf "&run stages = 'mc', output = 'hints.h5' /\n&mc L = 8, n_samples = 20 /\n&output mpi_io_hints = 'striping_unit=1048576', 'cb_nodes=0', 'romio_cb_write=yes',\n  'cb_buffer_size=16MB', 'some_hint=anything' /\n" > hints.nml
 expect_status 2 "MPI-IO hints with bad values" -- "$INVRG" --check hints.nml
