@@ -282,7 +282,26 @@ typedef struct {
   double *moments;        /* [k][2 n_params + 1] */
   int64_t *epochs_done;   /* [k] */
   int64_t n_mine;
+  int64_t data_fingerprint; /* of the training data: a resumed run must train on the same */
 } train_work;
+
+/* FNV-1a over the data's sizes and spins, 8 bytes at a step: the same data, the same number. */
+static int64_t data_fingerprint(const invrg_train_data *data) {
+  uint64_t h = UINT64_C(14695981039346656037);
+  const uint64_t prime = UINT64_C(1099511628211);
+  const uint64_t sizes[3] = {(uint64_t)data->n, (uint64_t)data->L, (uint64_t)data->n_validation};
+  for (int i = 0; i < 3; i++) h = (h ^ sizes[i]) * prime;
+  const size_t bytes = (size_t)data->n * (size_t)data->L * (size_t)data->L;
+  const unsigned char *p = (const unsigned char *)data->configs;
+  size_t i = 0;
+  for (; i + 8 <= bytes; i += 8) {
+    uint64_t word;
+    memcpy(&word, p + i, 8);
+    h = (h ^ word) * prime;
+  }
+  for (; i < bytes; i++) h = (h ^ p[i]) * prime;
+  return (int64_t)h;
+}
 
 static size_t moments_record(const replica_table *t) { return 2 * (size_t)t->n_params + 1; }
 
@@ -299,6 +318,7 @@ static invrg_err save_state(train_work *w, invrg_ckpt_decision d) {
   INVRG_MPI_CALL(MPI_Allreduce(MPI_IN_PLACE, done, (int)R, MPI_INT64_T, MPI_MAX, g->world));
   INVRG_CALL(invrg_checkpoint_begin(w->run->ckpt, &state));
   INVRG_CALL(invrg_h5_write_int64(state, "epochs_done", done, (size_t)R, g->world_rank == 0));
+  INVRG_CALL(invrg_h5_attr_int64(state, "data_fingerprint", &w->data_fingerprint, 1, true));
   hsize_t rdims[2] = {(hsize_t)R, (hsize_t)rec}, mdims[2] = {(hsize_t)R, (hsize_t)mom};
   INVRG_CALL(invrg_h5_create_dataset(state, "rows", H5T_IEEE_F64LE, 2, rdims, &d_rows));
   INVRG_CALL(invrg_h5_create_dataset(state, "moments", H5T_IEEE_F64LE, 2, mdims, &d_moments));
@@ -327,6 +347,22 @@ static invrg_err restore_state(train_work *w, hid_t state) {
   hid_t d_rows = -1, d_moments = -1;
   int64_t *done = malloc((size_t)R * sizeof *done);
   INVRG_CHECK_ALLOC(done);
+  if (H5Aexists(state, "data_fingerprint") > 0) { /* (checkpoints of older versions: none) */
+    int64_t saved = 0;
+    hid_t a = -1;
+    INVRG_H5_CALL(a = H5Aopen(state, "data_fingerprint", H5P_DEFAULT), "data_fingerprint");
+    const herr_t read = H5Aread(a, H5T_NATIVE_INT64, &saved);
+    H5Aclose(a);
+    INVRG_H5_CALL(read, "data_fingerprint");
+    if (saved != w->data_fingerprint) {
+      err = invrg_config_input_error(w->run->cfg, "train", "data",
+                                     "the training data are not those the checkpoint '%s' "
+                                     "trained on (the file changed since): restore them, or "
+                                     "remove the checkpoint to start afresh",
+                                     invrg_checkpoint_source_path(w->run->ckpt));
+      goto cleanup;
+    }
+  }
   INVRG_CALL(invrg_h5_read_int64(state, "epochs_done", done, (size_t)R));
   const hsize_t rdims[2] = {(hsize_t)R, (hsize_t)rec}, mdims[2] = {(hsize_t)R, (hsize_t)mom};
   INVRG_CALL(invrg_h5_open_dataset(state, "rows", 2, rdims, &d_rows));
@@ -629,7 +665,7 @@ static invrg_err train_replicas(invrg_run *run, invrg_model *m, const invrg_trai
   const size_t rec = replica_record(table), mom = moments_record(table);
   const int64_t n_mine = invrg_groups_item_count(groups, tc->n_replicas);
   const size_t n_rows = (size_t)(n_mine > 0 ? n_mine : 1);
-  train_work w = {run, table, NULL, NULL, NULL, n_mine};
+  train_work w = {run, table, NULL, NULL, NULL, n_mine, data_fingerprint(data)};
   w.mine = calloc(n_rows * rec, sizeof *w.mine);
   w.moments = calloc(n_rows * mom, sizeof *w.moments);
   w.epochs_done = malloc(n_rows * sizeof *w.epochs_done);

@@ -149,6 +149,20 @@ bad "a value that is not a spin" "data = 'zero.h5', optimizer = 'adamw', epochs 
   "bad.nml:2:8: error: 'zero.h5': /mc/L8/configs: configuration 5 holds the value 0 at (x, y) = (3, 2), which is not a spin (+1 or -1)"
 bad "odd L" "data = 'odd.h5'" \
   "bad.nml:2:8: error: training data 'odd.h5': /mc/L7/configs holds configurations of L = 7: training needs an even L"
+# A run stopped in training and resumed on other data (the file replaced meanwhile) is refused
+# at &train data: it would mix epochs of two data sets (it went on silently); on the same data
+# it continues
+cp data.h5 dchg.h5
+printf "&run stages = 'train', output = 'chg.h5' /\n&train data = 'dchg.h5', optimizer = 'adamw', epochs = 4, batch = 40, n_replicas = 2 /\n" > chg.nml
+expect_status 3 "training stopped after 2 safe points" -- env INVRG_TEST_STOP_AFTER_POLLS=2 "$INVRG" chg.nml
+"$PYTHON" -c "
+import h5py
+f = h5py.File('dchg.h5', 'r+'); L = next(iter(f['mc'])); d = f['mc/' + L + '/configs']
+c = d[3]; c[0, 0] = -c[0, 0]; d[3] = c"
+expect_status 2 "resumed on changed data" -- "$INVRG" chg.nml
+expect_grep err.txt "chg.nml:2:8: error: the training data are not those the checkpoint 'chg.h5.ckpt' trained on" "named at the key"
+cp data.h5 dchg.h5
+expect_status 0 "resumed on the same data" -- "$INVRG" chg.nml
 # A bootstrap resample that draws data too uniform to determine the model is left out of the
 # errors, with a warning (it used to stop the run, and stage mc's work with it)
 printf "&run stages = 'mc', 'train', output = 'degenerate.h5' /\n&mc L = 8, beta = 0.6, n_chains = 2, n_samples = 10, n_therm = 50, save_configs = .true., blocks_per_chain = 1 /\n&train n_replicas = 30 /\n" > degenerate.nml
