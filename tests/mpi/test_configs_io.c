@@ -338,9 +338,15 @@ static void test_shapes(void) {
   expect_not_configs(file, "int8_named_packed", H5T_STD_I8LE, 3, 16, 16, "packed", "has shape");
   expect_not_configs(file, "packed_named_int8", H5T_STD_U8LE, 3, 16, 2, "int8", "has shape");
   expect_not_configs(file, "unknown_format", H5T_STD_I8LE, 3, 8, 8, "bits",
-                     "unknown format 'bits'");
+                     "format attribute 'bits' that is not 'int8' or 'packed'");
   expect_not_configs(file, "packed_not_by_8", H5T_STD_U8LE, 3, 12, 1, "packed", "has shape");
-  expect_not_configs(file, "one_site", H5T_STD_I8LE, 3, 1, 1, NULL, "has shape");
+  expect_not_configs(file, "one_site", H5T_STD_I8LE, 3, 1, 1, NULL,
+                     "holds configurations of L = 1; a lattice has L >= 2");
+  /* read as the other kind of byte, HDF5 would clamp the values (255 → 127, −1 → 0) */
+  expect_not_configs(file, "int8_unsigned", H5T_STD_U8LE, 3, 8, 8, "int8",
+                     "holds unsigned bytes; int8 configurations are signed bytes");
+  expect_not_configs(file, "packed_signed", H5T_STD_I8LE, 3, 16, 2, "packed",
+                     "holds signed bytes; packed configurations are unsigned bytes");
   /* files from before the format attribute: the shape says which */
   expect_configs(file, "old_int8", H5T_STD_I8LE, 8, 8, NULL, 8, false);
   expect_configs(file, "old_packed", H5T_STD_U8LE, 16, 2, NULL, 16, true);
