@@ -306,8 +306,9 @@ hid_t invrg_checkpoint_state(const invrg_checkpoint *ck) {
 
 /* ------------------------------------------------------------------ deciding */
 
-/* World rank 0: is it time? Stop triggers beat the periodic one. */
-static int evaluate_triggers(invrg_checkpoint *ck, bool in_loop) {
+/* World rank 0: is it time? Stop triggers beat the periodic one, which @p stops_only leaves
+ * out. */
+static int evaluate_triggers(invrg_checkpoint *ck, bool in_loop, bool stops_only) {
   const invrg_config_checkpoint *c = &ck->cfg->checkpoint;
   double now = MPI_Wtime();
   if (in_loop) ck->polls++;
@@ -331,6 +332,7 @@ static int evaluate_triggers(invrg_checkpoint *ck, bool in_loop) {
   }
   if (in_loop && ck->stop_after_polls > 0 && ck->polls == ck->stop_after_polls)
     return INVRG_CKPT_STOP;
+  if (stops_only) return INVRG_CKPT_NONE;
   if (in_loop && ck->every_polls > 0 && ck->polls % ck->every_polls == 0) return INVRG_CKPT_CONTINUE;
   /* The periodic trigger waits at least as long as the last write took, so a short interval
    * never spends more than half the run writing checkpoints. */
@@ -351,7 +353,7 @@ invrg_err invrg_checkpoint_poll(invrg_checkpoint *ck, MPI_Comm group_comm, invrg
               INVRG_ERR_RUNTIME, "injected failure at safe point %ld (INVRG_TEST_FAIL_AFTER_POLLS)",
               ck->local_polls);
   if (ck->rank == 0 && !ck->posted) {
-    int decision = evaluate_triggers(ck, true);
+    int decision = evaluate_triggers(ck, true, false);
     if (decision != INVRG_CKPT_NONE) {
       ck->decision = decision;
       INVRG_MPI_CALL(MPI_Ibcast(&ck->decision, 1, MPI_INT, 0, ck->world, &ck->request));
@@ -387,11 +389,10 @@ invrg_err invrg_checkpoint_sync(invrg_checkpoint *ck, invrg_ckpt_decision *d) {
   if (ck->rank == 0 && !ck->posted) {
     /* Rank 0 may finish long before the others (fewer items): it keeps watching the triggers
      * until every rank has reached the end, so a signal, the wall-time budget or the stop file
-     * still stop the run. Once every rank is here the loop ends (NONE) whatever the triggers
-     * say: the end of a loop is no safe point of its own, and a trigger still pending is
-     * honoured at the next safe point. (Deciding here again and again would write checkpoints
-     * without end when one takes longer than the interval, and a resumed run with nothing
-     * left would stop again at once, for ever.) */
+     * still stop the run. Once every rank is here only a stop is decided (a periodic
+     * checkpoint here, asked again after each one, would never end when a write takes longer
+     * than the interval: it waits for the next safe point); a stop that would repeat the
+     * checkpoint a run resumed from is not honoured (invrg_checkpoint_end). */
     /* Pauses from 10 µs, doubling up to 2 ms: a short wait (the others nearly done, as at the
      * end of most windows) costs little more than itself, a long one leaves the others the
      * cores. */
@@ -400,7 +401,7 @@ invrg_err invrg_checkpoint_sync(invrg_checkpoint *ck, invrg_ckpt_decision *d) {
       int all_here = 0;
       if (ck->all_at_end) INVRG_MPI_CALL(MPI_Wait(&ck->end_request, MPI_STATUS_IGNORE));
       INVRG_MPI_CALL(MPI_Test(&ck->end_request, &all_here, MPI_STATUS_IGNORE));
-      const int decision = all_here ? INVRG_CKPT_NONE : evaluate_triggers(ck, false);
+      const int decision = ck->all_at_end ? INVRG_CKPT_NONE : evaluate_triggers(ck, false, all_here);
       if (decision != INVRG_CKPT_NONE || all_here) {
         ck->decision = decision;
         break;

@@ -554,29 +554,16 @@ static void test_decisions(void) {
   expect_sync(ck, INVRG_CKPT_NONE, "after periodic checkpoints");
   invrg_checkpoint_destroy(&ck);
 
-  /* the stop file at the end of the loop: honoured (and removed) while rank 0 waits for the
-   * others; once every rank is there the loop ends, and the next safe point stops (at once on
-   * one rank, where nobody is waited for) */
+  /* the stop file, found at the end of the loop (and removed): a stop is decided there, also
+   * when every rank is already there; SIGUSR1 during it */
   ck = fresh(&s, NULL, NULL);
   char stop_file[200];
   snprintf(stop_file, sizeof stop_file, "%s/STOP", s.dir);
   if (world_rank == 0) fclose(fopen(stop_file, "w"));
   MPI_Barrier(MPI_COMM_WORLD);
-  OK(invrg_checkpoint_sync(ck, &d));
-  EXPECT(same_everywhere((int)d) && (d == INVRG_CKPT_NONE || d == INVRG_CKPT_STOP),
-         "the stop file at the end of the loop: sync says %d", (int)d);
-  if (world_size == 1) EXPECT(d == INVRG_CKPT_NONE, "one rank at the end: sync says %d", (int)d);
-  if (d == INVRG_CKPT_STOP) {
-    EXPECT(!exists(stop_file), "the stop file is left");
-    expect_sync(ck, INVRG_CKPT_NONE, "after the stop file");
-  } else {
-    EXPECT(exists(stop_file), "the stop file was removed though the loop ended");
-    d = poll_until(ck, MPI_COMM_SELF, 100000, &polls);
-    EXPECT(d == INVRG_CKPT_STOP && same_everywhere((int)d), "the stop file at the next safe "
-           "point: decision %d", (int)d);
-    EXPECT(!exists(stop_file), "the stop file is left after the stop");
-    expect_sync(ck, INVRG_CKPT_NONE, "after the stop file");
-  }
+  expect_sync(ck, INVRG_CKPT_STOP, "the stop file");
+  EXPECT(!exists(stop_file), "the stop file is left");
+  expect_sync(ck, INVRG_CKPT_NONE, "after the stop file");
   /* SIGUSR1 */
   if (world_rank == 0) raise(SIGUSR1);
   d = poll_until(ck, MPI_COMM_SELF, 100000, &polls);
@@ -591,8 +578,8 @@ static void test_decisions(void) {
   invrg_checkpoint_destroy(&ck);
 
   /* a periodic checkpoint due at every moment (an interval shorter than a write): polls ask
-   * for one, but the end of the loop ends once every rank is there (it used to ask again and
-   * again, for ever) */
+   * for one, but once every rank is at the end of the loop only a stop is decided there (it
+   * asked for periodic ones again and again, for ever) */
   s.cfg.checkpoint.interval_minutes = 1e-12;
   ck = fresh(&s, NULL, NULL);
   d = poll_until(ck, MPI_COMM_SELF, 100000, &polls);
