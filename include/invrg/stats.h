@@ -7,6 +7,8 @@
 #ifndef INVRG_STATS_H
 #define INVRG_STATS_H
 
+#include <math.h>
+
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -44,5 +46,14 @@ typedef double (*invrg_derived_fn)(const double *means, const void *ctx);
  */
 void invrg_jackknife(const double *block_means, int n_blocks, int n_obs, invrg_derived_fn f,
                      const void *ctx, double *value, double *error);
+
+/**
+ * (@p value − @p exact) / @p error: how many standard errors a measurement is off. NaN when
+ * the error is not a positive number (e.g. 0 from two identical samples): no deviation can be
+ * told then (it was ±inf).
+ */
+static inline double invrg_deviation_sigma(double value, double exact, double error) {
+  return error > 0 && error < INFINITY ? (value - exact) / error : NAN;
+}
 
 #endif

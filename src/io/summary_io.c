@@ -5,6 +5,7 @@
 
 #include "invrg/exact.h"
 #include "invrg/h5util.h"
+#include "invrg/stats.h"
 
 /* X_exact and X_dev_sigma = (X − X_exact)/X_err of the energy and the specific heat. */
 static invrg_err write_exact(hid_t g, const invrg_summary *s, const invrg_exact_thermo *ex) {
@@ -19,7 +20,7 @@ static invrg_err write_exact(hid_t g, const invrg_summary *s, const invrg_exact_
        ex->specific_heat},
   };
   for (size_t k = 0; k < sizeof rows / sizeof rows[0]; k++) {
-    double dev = (s->value[rows[k].obs] - rows[k].exact) / s->error[rows[k].obs];
+    double dev = invrg_deviation_sigma(s->value[rows[k].obs], rows[k].exact, s->error[rows[k].obs]);
     INVRG_CALL(invrg_h5_attr_double(g, rows[k].exact_name, &rows[k].exact, 1, true));
     INVRG_CALL(invrg_h5_attr_double(g, rows[k].dev_name, &dev, 1, true));
   }

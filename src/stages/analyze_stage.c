@@ -36,6 +36,7 @@
 #include "invrg/schema.h"
 #include "invrg/stage.h"
 #include "invrg/stage_setup.h"
+#include "invrg/stats.h"
 #include "invrg/summary_io.h"
 
 /* ------------------------------------------------------------------ the ensembles */
@@ -320,7 +321,7 @@ static void log_table(const char *source, const char *data, const ensemble_list 
     invrg_exact_thermo ex;
     if (invrg_exact_torus((int)list->e[i].L, list->e[i].K, &ex)) {
       invrg_format_sigma(sig[0], sizeof sig[0],
-                         (s->value[INVRG_OBS_ENERGY] - ex.energy) / s->error[INVRG_OBS_ENERGY]);
+                         invrg_deviation_sigma(s->value[INVRG_OBS_ENERGY], ex.energy, s->error[INVRG_OBS_ENERGY]));
       invrg_format_sigma(sig[1], sizeof sig[1],
                          (s->value[INVRG_OBS_SPECIFIC_HEAT] - ex.specific_heat) /
                              s->error[INVRG_OBS_SPECIFIC_HEAT]);

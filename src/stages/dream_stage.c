@@ -34,6 +34,7 @@
 #include "invrg/seed_configs_io.h"
 #include "invrg/stage.h"
 #include "invrg/stage_setup.h"
+#include "invrg/stats.h"
 #include "invrg/summary_io.h"
 #include "invrg/ticks.h"
 
@@ -363,7 +364,7 @@ static void log_table(hid_t file, const invrg_config_dream *d, const invrg_summa
       invrg_exact_thermo ex;
       if (invrg_exact_torus((int)L, INVRG_K_CRITICAL, &ex)) {
         invrg_format_sigma(sig[0], sizeof sig[0],
-                           (s->value[INVRG_OBS_ENERGY] - ex.energy) / s->error[INVRG_OBS_ENERGY]);
+                           invrg_deviation_sigma(s->value[INVRG_OBS_ENERGY], ex.energy, s->error[INVRG_OBS_ENERGY]));
         invrg_format_sigma(sig[1], sizeof sig[1],
                            (s->value[INVRG_OBS_SPECIFIC_HEAT] - ex.specific_heat) /
                                s->error[INVRG_OBS_SPECIFIC_HEAT]);

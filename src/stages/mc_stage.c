@@ -489,7 +489,7 @@ static void log_results(const invrg_config *cfg, int64_t L, const mc_result *r) 
     if (r->have_exact && o == INVRG_OBS_SPECIFIC_HEAT) exact = r->exact.specific_heat;
     invrg_format_fixed(cell, sizeof cell, exact, 10);
     invrg_format_cell(line, sizeof line, width[3], cell);
-    invrg_format_sigma(cell, sizeof cell, (s->value[o] - exact) / s->error[o]);
+    invrg_format_sigma(cell, sizeof cell, invrg_deviation_sigma(s->value[o], exact, s->error[o]));
     invrg_format_cell(line, sizeof line, width[4], cell);
     invrg_log(INVRG_LOG_INFO, " %s", line);
   }

@@ -577,4 +577,13 @@ got = {k: int(f[k].attrs['jackknife_blocks']) for k in ('dream/L16', 'fss/dream'
 print(got)
 sys.exit(0 if set(got.values()) == {3} else 1)" > py.txt 2>&1 \
   && pass "the attributes say 3 blocks: $(cat py.txt)" || { fail "jackknife_blocks attributes"; cat py.txt; }
+# two samples that agree: an error of 0, and a deviation that cannot be told (NaN; it was -inf)
+printf "&run stages = 'dream', seed = 11, output = 'agree.h5' /\n&dream model = 'sym3', params = 0.54590, 0.62776, 1.40962, levels = 1, n_samples = 2, measure_from = 1 /\n" > agree.nml
+expect_status 0 "two dreams of 2 x 2" -- "$INVRG" agree.nml
+"$PYTHON" -c "
+import h5py, math, sys
+a = h5py.File('agree.h5', 'r')['dream/L2'].attrs
+print(a['energy_err'], a['energy_dev_sigma'], a['specific_heat_dev_sigma'])
+sys.exit(0 if a['energy_err'] == 0 and math.isnan(a['energy_dev_sigma']) and math.isnan(a['specific_heat_dev_sigma']) else 1)" > py.txt 2>&1 \
+  && pass "error 0: deviation NaN ($(cat py.txt))" || { fail "deviation with error 0"; cat py.txt; }
 finish
