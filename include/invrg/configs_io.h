@@ -100,8 +100,8 @@ typedef struct {
 /**
  * Configuration @p config's @p block of ±1 bytes (@p nx × @p ny, its first site at global
  * (@p x0, @p y0)) checked: its first value that is not a spin (row-major) noted in @p bad if it
- * is the lowest (configuration, y, x) so far, and every such value made +1, so that the work can go on
- * until the ranks agree (invrg_non_spin_agree()). Not collective.
+ * is the lowest (configuration, y, x) so far, and every such value made +1, so that the work
+ * can go on until the ranks agree (invrg_non_spin_agree()). Not collective.
  */
 void invrg_non_spin_note(invrg_non_spin *bad, int64_t config, uint8_t *block, int64_t nx,
                          int64_t ny, int64_t x0, int64_t y0);

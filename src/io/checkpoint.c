@@ -2,6 +2,7 @@
  * atomically, and how a run finds and checks the one it continues (checkpoint.h). */
 #include "invrg/checkpoint.h"
 
+#include <math.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -336,9 +337,8 @@ static int evaluate_triggers(invrg_checkpoint *ck, bool in_loop, bool stops_only
   if (in_loop && ck->every_polls > 0 && ck->polls % ck->every_polls == 0) return INVRG_CKPT_CONTINUE;
   /* The periodic trigger waits at least as long as the last write took, so a short interval
    * never spends more than half the run writing checkpoints. */
-  const double wait = 60 * c->interval_minutes;
-  if (c->interval_minutes > 0 && now - ck->t_last >= (wait > ck->write_seconds ? wait : ck->write_seconds))
-    return INVRG_CKPT_CONTINUE;
+  const double wait = fmax(60 * c->interval_minutes, ck->write_seconds);
+  if (c->interval_minutes > 0 && now - ck->t_last >= wait) return INVRG_CKPT_CONTINUE;
   return INVRG_CKPT_NONE;
 }
 
@@ -401,7 +401,8 @@ invrg_err invrg_checkpoint_sync(invrg_checkpoint *ck, invrg_ckpt_decision *d) {
       int all_here = 0;
       if (ck->all_at_end) INVRG_MPI_CALL(MPI_Wait(&ck->end_request, MPI_STATUS_IGNORE));
       INVRG_MPI_CALL(MPI_Test(&ck->end_request, &all_here, MPI_STATUS_IGNORE));
-      const int decision = ck->all_at_end ? INVRG_CKPT_NONE : evaluate_triggers(ck, false, all_here);
+      const int decision =
+          ck->all_at_end ? INVRG_CKPT_NONE : evaluate_triggers(ck, false, all_here);
       if (decision != INVRG_CKPT_NONE || all_here) {
         ck->decision = decision;
         break;

@@ -283,7 +283,8 @@ void invrg_non_spin_note(invrg_non_spin *bad, int64_t config, uint8_t *block, in
   while (k < n && (block[k] == 1 || block[k] == (uint8_t)-1)) k++;
   if (k == n) return;
   const int64_t x = x0 + k % nx, y = y0 + k / nx; /* the block's first, in row-major order */
-  if (config < bad->config || (config == bad->config && (y < bad->y || (y == bad->y && x < bad->x))))
+  const bool lower_site = y < bad->y || (y == bad->y && x < bad->x);
+  if (config < bad->config || (config == bad->config && lower_site))
     *bad = (invrg_non_spin){config, x, y, (int8_t)block[k]};
   for (; k < n; k++)
     if (block[k] != (uint8_t)-1) block[k] = 1;

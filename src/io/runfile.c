@@ -71,9 +71,10 @@ static invrg_err check_inputs_are_not_own_files(const invrg_config *cfg) {
   snprintf(own[4], sizeof own[4], "%s.ckpt.tmp", out);
   snprintf(own[5], sizeof own[5], "%s.lock", out);
   int n_own = 6;
+  const bool own_log_name = cfg->run.log_file[0] != '\0';
   if (strcmp(cfg->run.log_file, "none") != 0)
-    snprintf(own[n_own++], sizeof own[0], "%s%s", cfg->run.log_file[0] != '\0' ? cfg->run.log_file : out,
-             cfg->run.log_file[0] != '\0' ? "" : ".log");
+    snprintf(own[n_own++], sizeof own[0], "%s%s", own_log_name ? cfg->run.log_file : out,
+             own_log_name ? "" : ".log");
   for (size_t i = 0; i < sizeof reads / sizeof reads[0]; i++) {
     struct stat st, o;
     if (reads[i].path[0] == '\0' || stat(reads[i].path, &st) != 0) continue;
@@ -385,7 +386,8 @@ cleanup:
   if (rank == 0) {
     /* On disk before its final name, which may be the last trace of the run (its checkpoints
      * are removed next). */
-    if (err == INVRG_SUCCESS) err = invrg_h5_check_written(rf->tmp_path, INVRG_FORMAT_VERSION_MAJOR);
+    if (err == INVRG_SUCCESS)
+      err = invrg_h5_check_written(rf->tmp_path, INVRG_FORMAT_VERSION_MAJOR);
     if (err == INVRG_SUCCESS) err = invrg_file_sync(rf->tmp_path);
     if (err == INVRG_SUCCESS) err = invrg_file_rename(rf->tmp_path, rf->path);
     if (err != INVRG_SUCCESS) unlink(rf->tmp_path); /* never leave a partial file behind */

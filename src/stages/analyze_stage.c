@@ -321,10 +321,11 @@ static void log_table(const char *source, const char *data, const ensemble_list 
     invrg_exact_thermo ex;
     if (invrg_exact_torus((int)list->e[i].L, list->e[i].K, &ex)) {
       invrg_format_sigma(sig[0], sizeof sig[0],
-                         invrg_deviation_sigma(s->value[INVRG_OBS_ENERGY], ex.energy, s->error[INVRG_OBS_ENERGY]));
+                         invrg_deviation_sigma(s->value[INVRG_OBS_ENERGY], ex.energy,
+                                               s->error[INVRG_OBS_ENERGY]));
       invrg_format_sigma(sig[1], sizeof sig[1],
-                         (s->value[INVRG_OBS_SPECIFIC_HEAT] - ex.specific_heat) /
-                             s->error[INVRG_OBS_SPECIFIC_HEAT]);
+                         invrg_deviation_sigma(s->value[INVRG_OBS_SPECIFIC_HEAT], ex.specific_heat,
+                                               s->error[INVRG_OBS_SPECIFIC_HEAT]));
       snprintf(dev, sizeof dev, "energy %s, specific_heat %s", sig[0], sig[1]);
     }
     line[0] = '\0';

@@ -364,10 +364,11 @@ static void log_table(hid_t file, const invrg_config_dream *d, const invrg_summa
       invrg_exact_thermo ex;
       if (invrg_exact_torus((int)L, INVRG_K_CRITICAL, &ex)) {
         invrg_format_sigma(sig[0], sizeof sig[0],
-                           invrg_deviation_sigma(s->value[INVRG_OBS_ENERGY], ex.energy, s->error[INVRG_OBS_ENERGY]));
+                           invrg_deviation_sigma(s->value[INVRG_OBS_ENERGY], ex.energy,
+                                                 s->error[INVRG_OBS_ENERGY]));
         invrg_format_sigma(sig[1], sizeof sig[1],
-                           (s->value[INVRG_OBS_SPECIFIC_HEAT] - ex.specific_heat) /
-                               s->error[INVRG_OBS_SPECIFIC_HEAT]);
+                           invrg_deviation_sigma(s->value[INVRG_OBS_SPECIFIC_HEAT], ex.specific_heat,
+                                                 s->error[INVRG_OBS_SPECIFIC_HEAT]));
         snprintf(dev, sizeof dev, "exact torus: energy %s, specific_heat %s", sig[0], sig[1]);
       }
     }

@@ -712,7 +712,8 @@ static invrg_err run_chains(size_work *w) {
            mc->algorithm, w->u.packed != NULL ? " packed" : "", run->groups->group,
            (long long)n_mine);
   invrg_progress_start(&w->progress, label,
-                       (double)n_mine * ((double)mc->n_therm + (double)w->n * (double)mc->sample_every),
+                       (double)n_mine *
+                           ((double)mc->n_therm + (double)w->n * (double)mc->sample_every),
                        wolff ? "flipped spins" : "spin updates", 10.0);
   for (int64_t k = 0; k < n_mine; k++) {
     if (w->chains.done[k] >= w->n) continue; /* complete before the checkpoint */
