@@ -74,16 +74,6 @@ static invrg_err check_correlation_functions(const invrg_config *cfg) {
   return found;
 }
 
-/* The log file of a run: &run log_file, or <output>.log; false if 'none'. */
-static bool log_file_path(const invrg_config *cfg, char *buf, size_t size) {
-  if (strcmp(cfg->run.log_file, "none") == 0) return false;
-  if (cfg->run.log_file[0] != '\0')
-    snprintf(buf, size, "%s", cfg->run.log_file);
-  else
-    snprintf(buf, size, "%s.log", cfg->run.output);
-  return true;
-}
-
 /* @p st is the input namelist file (the same device and inode, whatever the path). */
 static bool is_input_file(const invrg_config *cfg, const struct stat *st) {
   struct stat in;
@@ -99,7 +89,7 @@ static invrg_err check_log_file(const invrg_config *cfg, MPI_Comm world) {
   int rank;
   struct stat st;
   INVRG_MPI_CALL(MPI_Comm_rank(world, &rank));
-  if (rank == 0 && log_file_path(cfg, path, sizeof path)) {
+  if (rank == 0 && invrg_config_log_path(cfg, path, sizeof path)) {
     const char *slash = strrchr(path, '/');
     snprintf(dir, sizeof dir, "%.*s", slash == NULL ? 1 : slash == path ? 1 : (int)(slash - path),
              slash == NULL ? "." : path);
@@ -265,7 +255,7 @@ static void log_banner(const invrg_config *cfg, int nranks) {
 /* Opens the log file (world rank 0): continued by a run that continues a checkpoint. */
 static void open_log_file(const invrg_config *cfg, bool resuming) {
   char path[INVRG_PATH_LEN + 8];
-  if (log_file_path(cfg, path, sizeof path) && !invrg_log_open_file(path, resuming))
+  if (invrg_config_log_path(cfg, path, sizeof path) && !invrg_log_open_file(path, resuming))
     invrg_log(INVRG_LOG_WARN, "cannot write the log file %s (%s): the log goes to stdout only",
               path, strerror(errno));
 }

@@ -382,6 +382,9 @@ void invrg_config_free(invrg_config *cfg);
 /** True if @p stage is among the configured stages. Not collective. */
 bool invrg_config_has_stage(const invrg_config *cfg, invrg_stage_kind stage);
 
+/** The log file of a run in @p buf: &run log_file, or <output>.log; false if 'none'. */
+bool invrg_config_log_path(const invrg_config *cfg, char *buf, size_t size);
+
 /** True if the input file set @p key of @p group (false: it has its default). Not collective. */
 bool invrg_config_key_given(const invrg_config *cfg, const char *group, const char *key);
 

@@ -762,6 +762,15 @@ void invrg_config_free(invrg_config *cfg) {
   cfg->key_refused = NULL;
 }
 
+bool invrg_config_log_path(const invrg_config *cfg, char *buf, size_t size) {
+  if (strcmp(cfg->run.log_file, "none") == 0) return false;
+  if (cfg->run.log_file[0] != '\0')
+    snprintf(buf, size, "%s", cfg->run.log_file);
+  else
+    snprintf(buf, size, "%s.log", cfg->run.output);
+  return true;
+}
+
 bool invrg_config_has_stage(const invrg_config *cfg, invrg_stage_kind stage) {
   for (int i = 0; i < cfg->run.n_stages; i++)
     if (cfg->run.stages_kind[i] == stage) return true;

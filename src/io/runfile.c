@@ -71,10 +71,7 @@ static invrg_err check_inputs_are_not_own_files(const invrg_config *cfg) {
   snprintf(own[4], sizeof own[4], "%s.ckpt.tmp", out);
   snprintf(own[5], sizeof own[5], "%s.lock", out);
   int n_own = 6;
-  const bool own_log_name = cfg->run.log_file[0] != '\0';
-  if (strcmp(cfg->run.log_file, "none") != 0)
-    snprintf(own[n_own++], sizeof own[0], "%s%s", own_log_name ? cfg->run.log_file : out,
-             own_log_name ? "" : ".log");
+  if (invrg_config_log_path(cfg, own[n_own], sizeof own[n_own])) n_own++;
   for (size_t i = 0; i < sizeof reads / sizeof reads[0]; i++) {
     struct stat st, o;
     if (reads[i].path[0] == '\0' || stat(reads[i].path, &st) != 0) continue;
