@@ -376,6 +376,12 @@ void invrg_config_input_warning(const invrg_config *cfg, const char *group, cons
  */
 int invrg_config_warn_unused(const invrg_config *cfg);
 
+/**
+ * Whether a stage of this run reads the keys of group @p group: &mc only stage mc, &train only
+ * train, &dream only dream, &analyze stages mc, dream and analyze; the other groups every run.
+ */
+bool invrg_config_group_is_read(const invrg_config *cfg, const char *group);
+
 /** Frees what the configuration owns. */
 void invrg_config_free(invrg_config *cfg);
 

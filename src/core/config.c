@@ -795,10 +795,7 @@ bool invrg_config_key_given(const invrg_config *cfg, const char *group, const ch
   return invrg_config_key_position(cfg, group, key).line != 0;
 }
 
-/* Whether a stage of this run reads the keys of group @p group (by its name in the key table:
- * &mc only stage mc, &analyze stages mc, dream and analyze, the groups without a stage every
- * run). */
-static bool group_is_read(const invrg_config *cfg, const char *group) {
+bool invrg_config_group_is_read(const invrg_config *cfg, const char *group) {
   static const struct {
     const char *group;
     int n;
@@ -820,7 +817,7 @@ int invrg_config_warn_unused(const invrg_config *cfg) {
   int n_unused = 0;
   for (int g = 0; g < schema.n_groups; g++) {
     const invrg_nl_group *grp = &schema.groups[g];
-    const bool read = group_is_read(cfg, grp->name);
+    const bool read = invrg_config_group_is_read(cfg, grp->name);
     if (read) continue;
     for (int k = 0; k < grp->n_keys; k++) {
       if (!invrg_config_key_given(cfg, grp->name, grp->keys[k].name)) continue;

@@ -74,7 +74,8 @@ static bool key_is_free(const char *group, const char *key) {
   return false;
 }
 
-/* The effective input without the free keys: one "&group key = value" line per key. */
+/* The effective input without the free keys and the groups no stage of this run reads (a
+ * resumed run may change what it does not use): one "&group key = value" line per key. */
 static char *fingerprint_of(const invrg_config *cfg) {
   char *text = NULL, *out = NULL;
   size_t len = 0, out_len = 0;
@@ -93,6 +94,7 @@ static char *fingerprint_of(const invrg_config *cfg) {
       snprintf(group, sizeof group, "%s", line + 1);
       continue;
     }
+    if (!invrg_config_group_is_read(cfg, group)) continue;
     char key[64];
     if (sscanf(line, " %63[A-Za-z0-9_] =", key) != 1 || key_is_free(group, key)) continue;
     fprintf(o, "&%s %s\n", group, line + strspn(line, " "));

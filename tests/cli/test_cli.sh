@@ -177,4 +177,14 @@ expect_status 0 "continued with the same override and a free one" -- \
 "$PYTHON" "$SOURCE_DIR/tests/cli/compare_runs.py" ck.h5 whole/ck.h5 > cmp.txt \
   && pass "the continued run ends with the bits of the uninterrupted one" \
   || { fail "the continued run differs from the uninterrupted one"; cat cmp.txt; }
+
+# Keys of stages the run does not have change no results: a continued run may change them.
+printf "&run stages = 'mc', output = 'ck2.h5', log_level = 'warn' /\n&mc L = 8, n_chains = 2, n_therm = 10, n_samples = 400 /\n&dream levels = 3 /\n" > ck2.nml
+INVRG_TEST_STOP_AFTER_POLLS=2 expect_status 3 "a run with an unused &dream stopped" -- "$INVRG" ck2.nml
+expect_status 0 "continued with keys of stages it does not have changed" -- \
+  "$INVRG" ck2.nml --set dream.levels=5 --set train.epochs=7
+expect_grep err.txt "key 'epochs' of '&train' is unused" "the changed unused key is still reported"
+"$PYTHON" "$SOURCE_DIR/tests/cli/compare_runs.py" --subset ck2.h5 whole/ck.h5 > cmp.txt \
+  && pass "and it ends with the bits of the uninterrupted run" \
+  || { fail "the run continued with unused keys changed differs"; cat cmp.txt; }
 finish
