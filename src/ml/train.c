@@ -63,6 +63,9 @@ static void optimizer_step(const invrg_train_recipe *r, double lr, double beta1,
     st->v[i] = beta2 * st->v[i] + (1 - beta2) * gi * gi;
     /* θ ← θ − lr · m̂ / (√v̂ + ε),  m̂ = m/(1 − β1^t),  v̂ = v/(1 − β2^t) */
     theta[i] -= lr / c1 * st->m[i] / (sqrt(st->v[i]) / sqrt(c2) + eps);
+    /* A gradient above ~1e154 (a huge weight_decay in Adam's) overflows v: every step after is
+     * m/∞ = 0 and the parameter would stop where it is, silently. It has diverged: say so. */
+    if (isinf(st->v[i])) theta[i] = NAN;
   }
 }
 

@@ -547,7 +547,8 @@ static invrg_err fit_exact(invrg_run *run, const invrg_train_data *data, const i
   invrg_fit_stats *s = NULL;
   invrg_fit_result res0 = {0}, res;
   double count_s = 0, fit_s = 0, val = NAN;
-  int64_t n_patterns = 0, degenerate = 0;
+  int64_t n_patterns = 0, degenerate = 0, first_degenerate = 0;
+  char why[256] = ""; /* the fit's message for the first resample left out */
   INVRG_CHECK_ALLOC(mult);
   INVRG_CHECK_ALLOC(params);
   INVRG_CHECK_ALLOC(loss);
@@ -565,7 +566,10 @@ static invrg_err fit_exact(invrg_run *run, const invrg_train_data *data, const i
        * every rank): left out of the errors, its row NaN, and counted; the data fit. */
       for (int i = 0; i < np; i++) theta[i] = NAN;
       res.loss = NAN;
-      degenerate++;
+      if (degenerate++ == 0) {
+        first_degenerate = r;
+        snprintf(why, sizeof why, "%s", invrg_error_message());
+      }
       invrg_error_clear();
       err = INVRG_SUCCESS;
     }
@@ -590,10 +594,10 @@ static invrg_err fit_exact(invrg_run *run, const invrg_train_data *data, const i
   }
   memcpy((*kept)->params, params, (size_t)np * sizeof *params);
   if (degenerate > 0)
-    invrg_log(INVRG_LOG_WARN, "train: %lld of %lld bootstrap resamples drew data that do not "
-              "determine the %d parameters (the Hessian singular): the errors come from the "
-              "other %lld", (long long)degenerate, (long long)(R - 1), np,
-              (long long)(R - 1 - degenerate));
+    invrg_log(INVRG_LOG_WARN, "train: %lld of %lld bootstrap resamples are left out of the "
+              "errors, which come from the other %lld: the exact fit failed on their data (the "
+              "first, resample %lld: %s)", (long long)degenerate, (long long)(R - 1),
+              (long long)(R - 1 - degenerate), (long long)first_degenerate, why);
   if (data->n_validation > 0)
     INVRG_CALL(invrg_train_evaluate(*kept, data, n_train, data->n_validation, o.seed, world, &val));
   for (;;) { /* the fit ran at once: a checkpoint due now holds no state of it */

@@ -104,6 +104,8 @@ bad "no data from this run" "model = 'sym3'" "data = '' trains on this run's Mon
 bad "mean of conv replicas" "data = 'data.h5', model = 'conv', select = 'mean'" "the mean of conv replicas is not a model; use 'best'"
 bad "training that overflows" "data = 'data.h5', optimizer = 'adamw', lr = 1e300, epochs = 2, batch = 40, n_replicas = 2" \
   "training diverged: the kept model (the mean of the replicas) has non-finite parameters or validation loss"
+bad "Adam's weight decay that overflows the moments" "data = 'data.h5', optimizer = 'adam', weight_decay = 1e308, epochs = 2, batch = 40, n_replicas = 2" \
+  "training diverged: the kept model (the mean of the replicas) has non-finite parameters or validation loss"
 train_input big_lr.nml big_lr.h5 "data = 'data.h5', optimizer = 'adamw', lr = 1e8, epochs = 2, batch = 40, n_replicas = 2"
 expect_status 0 "training that diverges but stays finite" -- "$INVRG" big_lr.nml
 expect_grep err.txt "big_lr.nml:2:47: warning: the kept model (the best replica) predicts the validation spins worse than a fair coin" \
@@ -167,7 +169,7 @@ expect_status 0 "resumed on the same data" -- "$INVRG" chg.nml
 # errors, with a warning (it used to stop the run, and stage mc's work with it)
 printf "&run stages = 'mc', 'train', output = 'degenerate.h5' /\n&mc L = 8, beta = 0.6, n_chains = 2, n_samples = 10, n_therm = 50, save_configs = .true., blocks_per_chain = 1 /\n&train n_replicas = 30 /\n" > degenerate.nml
 expect_status 0 "degenerate bootstrap resamples" -- "$INVRG" degenerate.nml
-expect_grep err.txt "warn: train: 9 of 29 bootstrap resamples drew data that do not determine the 3 parameters (the Hessian singular): the errors come from the other 20" "counted and left out"
+expect_grep err.txt "warn: train: 9 of 29 bootstrap resamples are left out of the errors, which come from the other 20: the exact fit failed on their data (the first, resample 6: exact fit: the Hessian is singular" "counted and left out, with the fit's reason"
 "$PYTHON" -c "
 import h5py, numpy as np, sys
 t = h5py.File('degenerate.h5', 'r')['train']
