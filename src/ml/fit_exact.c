@@ -571,14 +571,18 @@ void invrg_fit_bootstrap_moments(const double *params, int64_t R, int np, double
   for (int64_t r = 1; r < R; r++) n += !isnan(params[r * np]);
   for (int i = 0; i < np; i++) mean[i] = n >= 1 ? 0 : NAN;
   for (int i = 0; i < np * np; i++) cov[i] = n >= 2 ? 0 : NAN;
-  for (int64_t r = 1; r < R; r++)
-    for (int i = 0; i < np && n >= 1 && !isnan(params[r * np]); i++)
-      mean[i] += params[r * np + i] / (double)n;
-  for (int64_t r = 1; r < R; r++)
-    for (int i = 0; i < np && n >= 2 && !isnan(params[r * np]); i++)
+  for (int64_t r = 1; r < R && n >= 1; r++) {
+    const double *p = params + r * np;
+    if (isnan(p[0])) continue; /* left out */
+    for (int i = 0; i < np; i++) mean[i] += p[i] / (double)n;
+  }
+  for (int64_t r = 1; r < R && n >= 2; r++) {
+    const double *p = params + r * np;
+    if (isnan(p[0])) continue;
+    for (int i = 0; i < np; i++)
       for (int j = 0; j < np; j++)
-        cov[i * np + j] += (params[r * np + i] - mean[i]) * (params[r * np + j] - mean[j]) /
-                           (double)(n - 1);
+        cov[i * np + j] += (p[i] - mean[i]) * (p[j] - mean[j]) / (double)(n - 1);
+  }
 }
 
 /* Cyclic Jacobi rotations: ample for n ≤ 10. */
