@@ -30,6 +30,25 @@ enum {
   SPAN = 2 * MAX_MARGIN + 1
 };
 
+/* Pieces read in place: -1 those of 4 × 4 windows, in up to PIECE words; tests: 0 none, or
+ * every kernel's in up to that many words. */
+static int in_place_words = -1;
+
+void invrg_planes_in_place(int words) { in_place_words = words; }
+
+/* Whether rows of W words are read in place by kernel @p k, in pieces of up to *words. Only
+ * whole 8-word groups (no zero padding to add) and, by default, only the 16 input planes of a
+ * 4 × 4 window: a piece of one row does a row's worth of per-piece work (the Philox calls of
+ * the waiting half-words, each a chain of 10 rounds however few blocks) instead of PIECE
+ * words', which costs more than copying sym3's 4 planes (20 % slower read in place at 4096²)
+ * or sym5's 9 (a few %); sym7's 16 gain 4–5 % (4096², Zen 4). Pieces of several rows read in
+ * place, their waiting half-words' inputs copied to be settled together, were slower still. */
+static bool read_in_place(const invrg_planes_kernel *k, int64_t W, int *words) {
+  *words = in_place_words < 0 ? PIECE : in_place_words;
+  return W % 8 == 0 && in_place_words != 0 &&
+         (in_place_words > 0 || k->inputs == INVRG_PLANES_INPUTS);
+}
+
 /* ------------------------------------------------------------------ shifted rows */
 
 /* out[X] = R[X − 1] (@p dir = −1) or R[X + 1] (+1), periodic in n sites; padding stays 0. */
@@ -258,9 +277,11 @@ static void piece_draw_split(invrg_dream_planes_work *w, const invrg_planes_kern
   for (int d = 0; d < 2; d++)
     invrg_rng_blocks_at(s, level, site0, NULL, halves, (uint32_t)d, &w->rnd[d][0][0], 2 * PIECE,
                         halves);
-  for (int i = 0; i < k->inputs; i++)
-    memset(pc->in[i] + halves, 0, (size_t)(padded - halves) * sizeof *pc->in[i]);
-  memset(pc->valid + halves, 0, (size_t)(padded - halves) * sizeof *pc->valid);
+  if (padded > halves) { /* only copied pieces: one read in place is a multiple of 8 words */
+    for (int i = 0; i < k->inputs; i++)
+      memset(pc->in_store[i] + halves, 0, (size_t)(padded - halves) * sizeof *pc->in_store[i]);
+    memset(pc->valid_store + halves, 0, (size_t)(padded - halves) * sizeof *pc->valid_store);
+  }
   k->first(k, pc, halves, (invrg_planes_rnd)w->rnd, w->up, w->und, level);
 #if INVRG_SIMD_X86
   const int waiting = level == INVRG_SIMD_AVX512 ? list_waiting_avx512(w, halves, site0)
@@ -282,6 +303,22 @@ static void piece_draw(invrg_dream_planes_work *w, const invrg_planes_kernel *k,
   piece_draw_split(w, k, pc, s, word0, out, pc->n, NULL, level);
 }
 
+/* The piece's inputs and valid sites in its own storage (a piece filled by copies). */
+static void piece_use_store(invrg_planes_piece *pc) {
+  for (int q = 0; q < INVRG_PLANES_INPUTS; q++) pc->in[q] = pc->in_store[q];
+  pc->valid = pc->valid_store;
+}
+
+/* Which words [at, at + n) of the piece are: words [i0, i0 + n) of local fine row j, child ab. */
+static void piece_place(invrg_planes_piece *pc, const invrg_packed *fine, int j, int ab, int at,
+                        int64_t i0, int n) {
+  memset(pc->child + at, ab, (size_t)n);
+  for (int q = 0; q < n; q++) {
+    pc->parent_row[at + q] = (int32_t)((fine->y0 + j) >> 1);
+    pc->row_word[at + q] = (int32_t)(i0 + q);
+  }
+}
+
 /* Words [i0, i0 + n) of local fine row j of colour col appended to its piece: the kernel's
  * input words of child (α, β) = (b, col xor b), b the row's parity, and the valid sites. */
 static void piece_fill(invrg_dream_planes_work *w, const invrg_planes_kernel *k,
@@ -290,17 +327,29 @@ static void piece_fill(invrg_dream_planes_work *w, const invrg_planes_kernel *k,
   const int b = (int)((fine->y0 + j) & 1), ab = 2 * b + (col ^ b);
   const int inputs = k->inputs, at = pc->n;
   const uint64_t *const *src = w->src[ab];
+  if (at == 0) piece_use_store(pc);
   if (n == 1) /* short rows (small levels): one word each, no library call */
-    for (int q = 0; q < inputs; q++) memcpy(pc->in[q] + 2 * at, src[q] + i0, 8);
+    for (int q = 0; q < inputs; q++) memcpy(pc->in_store[q] + 2 * at, src[q] + i0, 8);
   else
-    for (int q = 0; q < inputs; q++) memcpy(pc->in[q] + 2 * at, src[q] + i0, (size_t)n * 8);
-  memcpy(pc->valid + 2 * at, w->row_valid + 2 * i0, 2 * (size_t)n * sizeof *pc->valid);
-  memset(pc->child + at, ab, (size_t)n);
-  for (int q = 0; q < n; q++) {
-    pc->parent_row[at + q] = (int32_t)((fine->y0 + j) >> 1);
-    pc->row_word[at + q] = (int32_t)(i0 + q);
-  }
+    for (int q = 0; q < inputs; q++)
+      memcpy(pc->in_store[q] + 2 * at, src[q] + i0, (size_t)n * 8);
+  memcpy(pc->valid_store + 2 * at, w->row_valid + 2 * i0, 2 * (size_t)n * sizeof *pc->valid);
+  piece_place(pc, fine, j, ab, at, i0, n);
   pc->n = at + n;
+}
+
+/* Words [i0, i0 + n) of local fine row j of colour col as a piece of their own, read where they
+ * are (n a multiple of 8, so the kernel needs no zero padding): the copies of piece_fill() cost
+ * 5–7 % of a big step of a 4 × 4 window. The same words, bits and Philox numbers. */
+static void piece_in_place(invrg_dream_planes_work *w, const invrg_planes_kernel *k,
+                           const invrg_packed *fine, int col, int j, int64_t i0, int n) {
+  invrg_planes_piece *pc = &w->pc[col];
+  const int b = (int)((fine->y0 + j) & 1), ab = 2 * b + (col ^ b);
+  for (int q = 0; q < k->inputs; q++)
+    pc->in[q] = (const invrg_planes_half *)(w->src[ab][q] + i0);
+  pc->valid = w->row_valid + 2 * i0;
+  piece_place(pc, fine, j, ab, 0, i0, n);
+  pc->n = n;
 }
 
 /* Fine colour rows of one word (the small levels of a dream): the coarse rows they read are
@@ -336,6 +385,7 @@ static void one_word_rows(invrg_dream_planes_work *w, const invrg_planes_kernel 
   for (int col = 0; col < 2; col++) {
     invrg_planes_piece *pc = &w->pc[one_piece ? 0 : col];
     const int i0 = one_piece ? col * ny : 0;
+    piece_use_store(pc);
     for (int q = 0; q < inputs; q++) {
       const uint64_t *from[2]; /* input q of fine rows of parity b: from[b][Y − Ya] */
       for (int b = 0; b < 2; b++) {
@@ -346,13 +396,13 @@ static void one_word_rows(invrg_dream_planes_work *w, const invrg_planes_kernel 
        * j read from[p][j / 2], the odd ones from[1 − p][j / 2 + p] */
       const int p = (int)(fine->y0 & 1);
       const uint64_t *even = from[p], *odd = from[1 - p] + p;
-      uint32_t *in = pc->in[q] + 2 * i0;
+      uint32_t *in = pc->in_store[q] + 2 * i0;
       for (int j = 0; j < ny; j += 2) memcpy(in + 2 * j, &even[j >> 1], 8);
       for (int j = 1; j < ny; j += 2) memcpy(in + 2 * j, &odd[j >> 1], 8);
     }
     for (int j = 0; j < ny; j++) {
       const int b = (int)((fine->y0 + j) & 1);
-      pc->valid[2 * (i0 + j)] = valid0, pc->valid[2 * (i0 + j) + 1] = valid1;
+      pc->valid_store[2 * (i0 + j)] = valid0, pc->valid_store[2 * (i0 + j) + 1] = valid1;
       pc->child[i0 + j] = (uint8_t)(2 * b + (col ^ b));
       pc->parent_row[i0 + j] = (int32_t)((fine->y0 + j) >> 1), pc->row_word[i0 + j] = 0;
     }
@@ -399,8 +449,20 @@ void invrg_dream_planes_step(invrg_dream_planes_work *w, const invrg_rng_stream 
         piece_draw(w, k, &w->pc[col], s, word_base[col], out[col], level);
     return;
   }
+  int place_words;
+  const bool in_place = read_in_place(k, W, &place_words);
   for (int j = 0; j < fine->ny; j++) {
     if (coarse_rows_at(&w->cr, c, (fine->y0 + j) >> 1)) w->src = w->src_table[w->cr.first];
+    if (in_place) {
+      for (int col = 0; col < 2; col++)
+        for (int64_t i0 = 0; i0 < W; i0 += place_words) {
+          const int n = (int)(W - i0 < place_words ? W - i0 : place_words);
+          const int64_t f0 = (int64_t)j * W + i0;
+          piece_in_place(w, k, fine, col, j, i0, n);
+          piece_draw(w, k, &w->pc[col], s, word_base[col] + (uint64_t)f0, out[col] + f0, level);
+        }
+      continue;
+    }
     for (int col = 0; col < 2; col++)
       for (int64_t i0 = 0; i0 < W;) {
         invrg_planes_piece *pc = &w->pc[col];

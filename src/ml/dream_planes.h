@@ -23,15 +23,21 @@ enum {
   INVRG_PLANES_BITS = 32    /* u and T are 32-bit */
 };
 
+/* Half-words of the uint64 words of packed rows, read in place (hence may_alias). */
+typedef uint32_t invrg_planes_half __attribute__((may_alias));
+
 /*
  * A piece of one colour's words on its way: filled row by row, then drawn. Half-word t = 2i + h
  * is sites 32h … 32h + 31 of word i (bits 0 … 31 of the uint32 at t: the little-endian halves
  * of a uint64). in[k][t]: input plane k, bit 1 where the kernel's coarse spin k of the site is
- * −1 (packed.h's convention).
+ * −1 (packed.h's convention). in and valid point at the piece's own copies (in_store,
+ * valid_store), or, for a piece of one row's words, at the coarse rows themselves.
  */
 typedef struct {
-  uint32_t in[INVRG_PLANES_INPUTS][2 * INVRG_PLANES_PIECE];
-  uint32_t valid[2 * INVRG_PLANES_PIECE]; /* the sites of the row (not its padding) */
+  const invrg_planes_half *in[INVRG_PLANES_INPUTS];
+  const invrg_planes_half *valid; /* the sites of the row (not its padding) */
+  uint32_t in_store[INVRG_PLANES_INPUTS][2 * INVRG_PLANES_PIECE];
+  uint32_t valid_store[2 * INVRG_PLANES_PIECE];
   uint8_t child[INVRG_PLANES_PIECE];      /* 2α + β of each word's sites (fine (2Y+α, 2X+β)) */
   int32_t parent_row[INVRG_PLANES_PIECE]; /* Y of each word's parents, 0 … lc − 1 */
   int32_t row_word[INVRG_PLANES_PIECE];   /* its place in the colour row: sites X = 64·that … */
@@ -84,6 +90,11 @@ void invrg_planes_table_limit(bool gathers, bool masked_adds);
 /* Tests: the window-table kernel's gathers so far, counts[0] lookups of a gather's sites
  * through the vertex cache and counts[1] of them gathered (0 and 0 for other kernels). */
 void invrg_planes_kernel_lookups(const invrg_planes_kernel *k, uint64_t counts[2]);
+
+/* Tests: which pieces are read in place rather than copied (the same bits either way): -1 the
+ * default (rows of 4 × 4 windows' kernels, pieces of up to INVRG_PLANES_PIECE words), 0 none,
+ * @p words > 0 (a multiple of 8) every kernel's rows, in pieces of up to that many words. */
+void invrg_planes_in_place(int words);
 
 /* Tests: the planes kernel of a packed dream work made with planes (dream_packed.c). */
 const invrg_planes_kernel *invrg_dream_packed_kernel(const invrg_dream_packed_work *w);

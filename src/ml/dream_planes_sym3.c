@@ -47,7 +47,7 @@ typedef uint32_t vec16 __attribute__((vector_size(64)));
 
 /* The first planes of n half-words (n a multiple of 16): up and undecided sites. */
 static inline __attribute__((always_inline)) void first_planes_body(
-    int n, const uint32_t (*restrict in)[2 * PIECE], const uint32_t *restrict valid,
+    int n, const invrg_planes_half *const *restrict in, const invrg_planes_half *restrict valid,
     invrg_planes_rnd restrict rnd, const uint32_t (*restrict tbits)[CLASSES],
     uint32_t *restrict up, uint32_t *restrict und) {
   for (int t = 0; t < n; t += 16) {
@@ -66,7 +66,7 @@ static inline __attribute__((always_inline)) void first_planes_body(
 }
 
 #define FIRST_PLANES_ARGS                                                                      \
-  int n, const uint32_t (*in)[2 * PIECE], const uint32_t *valid, invrg_planes_rnd rnd,         \
+  int n, const invrg_planes_half *const *in, const invrg_planes_half *valid, invrg_planes_rnd rnd, \
       const uint32_t (*tbits)[CLASSES], uint32_t *up, uint32_t *und
 #define FIRST_PLANES_CALL first_planes_body(n, in, valid, rnd, tbits, up, und)
 
@@ -81,7 +81,7 @@ static void sym3_first(const invrg_planes_kernel *k, const invrg_planes_piece *p
                        invrg_simd_level level) {
   const int n = (halves + 15) & ~15;
   const uint32_t(*tbits)[CLASSES] = (const uint32_t(*)[CLASSES])((const sym3_bits *)k->data)->bits;
-  const uint32_t(*in)[2 * PIECE] = (const uint32_t(*)[2 * PIECE])pc->in;
+  const invrg_planes_half *const *in = pc->in;
 #if INVRG_SIMD_X86
   if (level == INVRG_SIMD_AVX512) {
     first_planes_avx512(n, in, pc->valid, rnd, tbits, up, und);

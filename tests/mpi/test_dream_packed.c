@@ -26,6 +26,7 @@
 #include "invrg/dream_packed.h"
 #include "invrg/packed.h"
 #include "invrg/simd.h"
+#include "ml/dream_planes.h"
 
 #include "mpi/mpi_test.h"
 #include "mpi/test_models.h"
@@ -149,12 +150,18 @@ static invrg_packed *random_coarse(MPI_Comm comm, int64_t L) {
   return p;
 }
 
-/* Every site of @p fine (split or whole) against the whole @p ref. */
+/* Every site of @p fine (split or whole) against the whole @p ref; a padding bit of @p fine
+ * that is not 0 counts too. */
 static int64_t packed_differences(const invrg_packed *fine, const invrg_packed *ref) {
   int64_t bad = 0;
-  for (int j = 0; j < fine->ny; j++)
+  const int64_t sites = fine->lx / 2; /* of a colour row */
+  for (int j = 0; j < fine->ny; j++) {
     for (int64_t x = 0; x < fine->lx; x++)
       bad += invrg_packed_get(fine, x, j) != invrg_packed_get(ref, x, (int)(fine->y0 + j));
+    for (int c = 0; c < 2; c++)
+      for (int64_t i = sites / 64; i < fine->words; i++)
+        bad += (invrg_packed_row(fine, c, j)[i] >> (i == sites / 64 ? sites % 64 : 0)) != 0;
+  }
   MPI_Allreduce(MPI_IN_PLACE, &bad, 1, MPI_INT64_T, MPI_SUM, MPI_COMM_WORLD);
   return bad;
 }
@@ -162,7 +169,7 @@ static int64_t packed_differences(const invrg_packed *fine, const invrg_packed *
 /* One planes step lc → 2lc on split lattices and at every SIMD level equals the whole one. */
 static void test_planes_layouts(void) {
   invrg_model *m = published_sym3();
-  const int64_t sizes[] = {4, 32, 64, 96, 256, 1024}; /* rows of one partial word … 16 words */
+  const int64_t sizes[] = {4, 32, 64, 96, 256, 1000, 1024}; /* rows of a partial word … 16 words */
   for (size_t k = 0; k < sizeof sizes / sizeof sizes[0]; k++) {
     const int64_t lc = sizes[k];
     invrg_dream_packed_work *pw = NULL;
@@ -186,6 +193,16 @@ static void test_planes_layouts(void) {
     }
     unsetenv("INVRG_SIMD");
     invrg_simd_reset();
+    for (int words = 0; words <= 16 && (lc + 63) / 64 % 8 == 0; words += 8) { /* in place */
+      invrg_packed *f = NULL; /* copies (0), pieces of 8 words (a row in parts), of 16 */
+      invrg_planes_in_place(words);
+      OK(invrg_packed_create(MPI_COMM_SELF, 2 * lc, 2 * lc, &f));
+      OK(invrg_dream_packed_step(m, whole_c, f, seed, 3, 6, pw));
+      EXPECT(packed_differences(f, whole_f) == 0, "pieces of %d words in place differ, lc = %lld",
+             words, (long long)lc);
+      invrg_packed_destroy(&f);
+    }
+    invrg_planes_in_place(-1);
     if (lc % world_size == 0 && lc / world_size >= 2) { /* coarse and fine split by rows */
       invrg_packed *c = random_coarse(MPI_COMM_WORLD, lc), *f = NULL;
       OK(invrg_packed_create(MPI_COMM_WORLD, 2 * lc, 2 * lc, &f));
@@ -311,7 +328,8 @@ static void test_planes_distribution(void) {
 static void test_planes_wiring(void) {
   invrg_model *m = make_model(INVRG_MODEL_KIND_SYM3, 3);
   m->params[0] = 100, m->params[1] = 400, m->params[2] = 100;
-  const int64_t sizes[] = {2, 4, 6, 62, 64, 66, 130};
+  invrg_planes_in_place(INVRG_PLANES_PIECE); /* sym3's rows of whole 8-word groups too */
+  const int64_t sizes[] = {2, 4, 6, 62, 64, 66, 130, 500}; /* 500: 8 words a row, read in place */
   for (size_t k = 0; k < sizeof sizes / sizeof sizes[0]; k++) {
     const int64_t lc = sizes[k];
     const bool split = lc % world_size == 0 && lc / world_size >= 2;
@@ -341,6 +359,7 @@ static void test_planes_wiring(void) {
     invrg_packed_destroy(&c);
     invrg_dream_packed_work_destroy(&pw);
   }
+  invrg_planes_in_place(-1);
   invrg_model_destroy(&m);
 }
 

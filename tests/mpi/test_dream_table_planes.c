@@ -190,8 +190,8 @@ static void reference_case(const invrg_model *m, invrg_dream_packed_work *pw,
 
 static void test_reference(void) {
   /* 1: the seed; 2, 4, 6: part of a word; 34 … 200: L = 68 … 400, one to four words a row, the
-   * last partial but at 64 */
-  const int sizes[] = {1, 2, 4, 6, 34, 62, 64, 66, 130, 200};
+   * last partial but at 64; 510: rows of 8 words (the last partial), read in place */
+  const int sizes[] = {1, 2, 4, 6, 34, 62, 64, 66, 130, 200, 510};
   enum { N_SIZES = sizeof sizes / sizeof sizes[0] };
   for (int k = 0; k < N_MODELS; k++) {
     invrg_model *m = test_model_make(table_models[k].kind, table_models[k].kernel, 7);
