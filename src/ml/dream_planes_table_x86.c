@@ -206,14 +206,14 @@ INVRG_TARGET_AVX512 static inline __attribute__((always_inline)) void compare_to
                   _mm512_slli_epi16(_mm512_cvtepu8_epi16(_mm512_extracti64x4_epi64((hi), (half))), \
                                     8))
 
-/* The top bytes of word i's sites, whose patterns have bytes lo and hi, through the vertex
- * cache (dream_planes_table.h): the word's 64 patterns against those kept where its vertices
- * would be; a quarter of 16 sites that differs anywhere gathers its entries (and keeps them
- * with its patterns), the others are read; byte ab of an entry is the top byte of child ab. */
-INVRG_TARGET_AVX512 static inline __attribute__((always_inline)) __m512i top_bytes_cached(
+/* The entries of word i's sites, whose patterns have bytes lo and hi, through the vertex cache
+ * (dream_planes_table.h): the word's 64 patterns against those kept where its vertices would
+ * be; a quarter of 16 sites that differs anywhere gathers its entries (and keeps them with its
+ * patterns), the others are read. e[q]: the entries of sites 16q … 16q + 15; byte ab of an
+ * entry is the top byte of child ab. */
+INVRG_TARGET_AVX512 static inline __attribute__((always_inline)) void entries_cached(
     const table_bits *tb, const invrg_planes_piece *pc, int i, __m512i lo, __m512i hi,
-    cache_rows rows, uint64_t *gathered) {
-  const int ab = pc->child[i];
+    cache_rows rows, uint64_t *gathered, __m512i e[4]) {
   const size_t e0 = cache_place(tb, pc, i, rows);
   uint16_t *kept = tb->cache.pattern + e0;
   uint32_t *entry = tb->cache.entry + e0;
@@ -225,38 +225,65 @@ INVRG_TARGET_AVX512 static inline __attribute__((always_inline)) __m512i top_byt
     _mm512_storeu_si512(kept, p[0]);
     _mm512_storeu_si512(kept + 32, p[1]);
   }
-  const __m512i shift = _mm512_set1_epi32(8 * ab);
-  __m512i t = _mm512_setzero_si512();
-  /* quarter q (a literal: the extract and insert take immediates at every optimisation level) */
+  /* quarter q (a literal: the extract takes an immediate at every optimisation level) */
 #define QUARTER(q)                                                                            \
   do {                                                                                        \
-    __m512i e_;                                                                               \
     if ((same >> (16 * (q)) & 0xffff) == 0xffff) {                                            \
-      e_ = _mm512_loadu_si512(entry + 16 * (q));                                              \
+      e[q] = _mm512_loadu_si512(entry + 16 * (q));                                            \
     } else {                                                                                  \
-      e_ = _mm512_i32gather_epi32(                                                            \
+      e[q] = _mm512_i32gather_epi32(                                                          \
           _mm512_cvtepu16_epi32(_mm512_extracti64x4_epi64(p[(q) >> 1], (q) & 1)), tb->entry, 4); \
-      _mm512_storeu_si512(entry + 16 * (q), e_);                                              \
+      _mm512_storeu_si512(entry + 16 * (q), e[q]);                                            \
       ++*gathered;                                                                            \
     }                                                                                         \
-    t = _mm512_inserti32x4(t, _mm512_cvtepi32_epi8(_mm512_srlv_epi32(e_, shift)), (q));       \
   } while (0)
   QUARTER(0);
   QUARTER(1);
   QUARTER(2);
   QUARTER(3);
 #undef QUARTER
-  return t;
+}
+
+/* Byte ab of each entry, site order: shifted down and narrowed, a quarter at a time. */
+INVRG_TARGET_AVX512 static inline __attribute__((always_inline)) __m512i top_bytes_of(
+    const __m512i e[4], int ab) {
+  const __m512i shift = _mm512_set1_epi32(8 * ab);
+  __m512i t = _mm512_setzero_si512();
+  t = _mm512_inserti32x4(t, _mm512_cvtepi32_epi8(_mm512_srlv_epi32(e[0], shift)), 0);
+  t = _mm512_inserti32x4(t, _mm512_cvtepi32_epi8(_mm512_srlv_epi32(e[1], shift)), 1);
+  t = _mm512_inserti32x4(t, _mm512_cvtepi32_epi8(_mm512_srlv_epi32(e[2], shift)), 2);
+  return _mm512_inserti32x4(t, _mm512_cvtepi32_epi8(_mm512_srlv_epi32(e[3], shift)), 3);
+}
+
+/* The same with VBMI: byte 4s + ab of each pair of quarters picked by one byte permute
+ * (@p pick[ab]: byte s of the register = 4 (s mod 32) + ab), the two halves blended. Three
+ * instructions where the shifts and narrowings take twelve (the narrowings two µops each). */
+TARGET_GFNI static inline __attribute__((always_inline)) __m512i top_bytes_vbmi(
+    const __m512i e[4], const __m512i pick) {
+  const __m512i low = _mm512_permutex2var_epi8(e[0], pick, e[1]);
+  const __m512i high = _mm512_permutex2var_epi8(e[2], pick, e[3]);
+  return _mm512_mask_blend_epi8(_cvtu64_mask64(~UINT64_C(0) << 32), low, high);
+}
+
+/* top_bytes_vbmi()'s byte permutes of the four children. */
+TARGET_GFNI static inline void pick_init(__m512i pick[4]) {
+  for (int ab = 0; ab < 4; ab++) {
+    uint8_t ix[64];
+    for (int s = 0; s < 64; s++) ix[s] = (uint8_t)(4 * (s % 32) + ab);
+    pick[ab] = _mm512_loadu_si512(ix);
+  }
 }
 #undef PATTERNS16
 
 /* Any window, eight words at a time (the piece's inputs and valid sites are zero up to a
- * multiple of eight words): pattern and random bytes by @p BYTES8, top bytes through the
- * vertex cache. */
-#define GATHER_KERNEL(name, TARGET, BYTES8)                                                      \
+ * multiple of eight words): pattern and random bytes by @p BYTES8, entries through the vertex
+ * cache, top bytes by @p TOP_BYTES (with @p PICK_INIT's constants). */
+#define GATHER_KERNEL(name, TARGET, BYTES8, PICK_INIT, TOP_BYTES)                                \
   TARGET void name(const table_bits *tb, const invrg_planes_piece *pc, int words,               \
                    invrg_planes_rnd rnd, uint32_t *up, uint32_t *und) {                          \
     const cache_rows rows = cache_rows_of(tb, pc);                                               \
+    __m512i pick[4];                                                                             \
+    PICK_INIT(pick);                                                                             \
     const uint32_t *lo_planes[8], *hi_planes[8], *r_planes[8];                                   \
     input_planes(pc, 0, tb->bits < 8 ? tb->bits : 8, lo_planes);                                 \
     input_planes(pc, 8, tb->bits, hi_planes);                                                    \
@@ -267,18 +294,25 @@ INVRG_TARGET_AVX512 static inline __attribute__((always_inline)) __m512i top_byt
       BYTES8(lo_planes, i, lo);                                                                  \
       BYTES8(hi_planes, i, hi);                                                                  \
       BYTES8(r_planes, i, R);                                                                    \
-      for (int w = 0; w < 8 && i + w < words; w++)                                               \
-        compare_top_bytes(                                                                       \
-            pc, i + w, R[w],                                                                     \
-            top_bytes_cached(tb, pc, i + w, lo[w], hi[w], rows, &gathered), up, und);  \
+      for (int w = 0; w < 8 && i + w < words; w++) {                                             \
+        __m512i e[4];                                                                            \
+        entries_cached(tb, pc, i + w, lo[w], hi[w], rows, &gathered, e);                         \
+        compare_top_bytes(pc, i + w, R[w], TOP_BYTES(e, pick, pc->child[i + w]), up, und);       \
+      }                                                                                          \
     }                                                                                            \
     tb->cache.counts[0] += 4 * (uint64_t)words;                                                  \
     tb->cache.counts[1] += gathered;                                                             \
   }
 
-GATHER_KERNEL(invrg_planes_table_first_avx512, INVRG_TARGET_AVX512, bytes8_masked)
-GATHER_KERNEL(invrg_planes_table_first_gfni, TARGET_GFNI, bytes8_gfni)
+#define NO_PICK(pick) (void)(pick)
+#define SHIFTED(e, pick, ab) top_bytes_of((e), (ab))
+#define PICKED(e, pick, ab) top_bytes_vbmi((e), (pick)[(ab)])
+GATHER_KERNEL(invrg_planes_table_first_avx512, INVRG_TARGET_AVX512, bytes8_masked, NO_PICK, SHIFTED)
+GATHER_KERNEL(invrg_planes_table_first_gfni, TARGET_GFNI, bytes8_gfni, pick_init, PICKED)
 #undef GATHER_KERNEL
+#undef NO_PICK
+#undef SHIFTED
+#undef PICKED
 
 /* Windows of at most 9 spins with VBMI (and GFNI): a child's 512 top bytes are 8 registers;
  * bits 0–6 of the pattern pick a byte of a pair of them (vpermi2b), bits 7 and 8 the pair
