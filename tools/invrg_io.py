@@ -223,6 +223,16 @@ def unpack_spins(packed, L):
     return (2 * bits.astype(np.int8) - 1).astype(np.int8)
 
 
+def wall_time_text(run_attrs):
+    """'12.3 s', or '30.1 s in 4 runs (the last 12.3 s)' for a run continued from checkpoints."""
+    last = float(run_attrs.get("walltime_s", float("nan")))
+    total = float(run_attrs.get("walltime_total_s", last))
+    restarts = int(run_attrs.get("restarts", 0) or 0)
+    if restarts > 0:
+        return f"{total:.1f} s in {restarts + 1} runs (the last {last:.1f} s)"
+    return f"{last:.1f} s"
+
+
 def exact_torus(L, K=KC):
     """Exact E/N and C/N = K² N (<e²> - <e>²) of the L x L periodic Ising model at coupling K
     (Kaufman 1949; Ferdinand & Fisher 1969), from analytic K-derivatives of ln Z.
@@ -233,7 +243,11 @@ def exact_torus(L, K=KC):
     L = int(L)
     if L < 2:
         raise ValueError("exact_torus needs L >= 2")
+    if not K > 0:
+        raise ValueError(f"exact_torus needs a coupling K > 0, got {K}")
     N = L * L
+    if K >= 93:  # the two ground states alone: the excitations' weights e^{-8K} < 1e-323
+        return {"energy": -2.0, "specific_heat": 0.0, "lnZ_per_site": 2 * K + math.log(2) / N}
     s2, c2 = math.sinh(2 * K), math.cosh(2 * K)
     # cosh(gamma_l) = c(K) - cos(pi l / L) with c = cosh 2K coth 2K; c - 1 written stably.
     l = np.arange(1, 2 * L, dtype=float)
@@ -313,33 +327,47 @@ class RunFile:
 
     def __init__(self, path):
         self.path = path
-        self.h5 = h5py.File(path, "r")
+        if os.path.isdir(path):
+            raise FormatError(f"{path}: is a directory, not a run file")
+        if not os.path.exists(path):
+            raise FormatError(f"{path}: no such file")
+        try:
+            self.h5 = h5py.File(path, "r")
+        except OSError:
+            raise FormatError(f"{path}: not an HDF5 file, or not readable") from None
+        try:
+            self._read_header()
+        except BaseException:
+            self.h5.close()
+            raise
+
+    def _read_header(self):
+        path = self.path
         fmt = _value(self.h5.attrs.get("format", ""))
         if fmt != "invrg":
-            self.h5.close()
             raise FormatError(f"{path}: not an invrg run file (format attribute {fmt!r})")
-        version = [int(x) for x in self.h5.attrs["format_version"]]
+        version = np.atleast_1d(self.h5.attrs.get("format_version", [])).tolist()
+        if len(version) != 2:
+            raise FormatError(f"{path}: format_version is {version!r}, not two numbers")
+        version = [int(x) for x in version]
         if version[0] != FORMAT_MAJOR:
-            self.h5.close()
             raise FormatError(f"{path}: format_version {version[0]}.{version[1]} is not "
                               f"supported by this reader (major {FORMAT_MAJOR})")
         self.format_version = tuple(version)
+        for group in ("code", "run", "config"):
+            if not isinstance(self.h5.get(group), h5py.Group):
+                raise FormatError(f"{path}: not a complete invrg run file (no /{group})")
         self.code = _attrs(self.h5["code"])
         self.run = _attrs(self.h5["run"])
         cfg = self.h5["config"]
         self.config = {name: _attrs(group) for name, group in cfg.items()
                        if isinstance(group, h5py.Group)}
-        self.input_nml = cfg["input_nml"][()].decode("utf-8")
+        self.input_nml = cfg["input_nml"][()].decode("utf-8") if "input_nml" in cfg else ""
 
     def summaries(self, source):
-        """Summary attributes of every size of a source ('mc' or 'dream'), keyed by L."""
-        if source not in self.h5:
-            return {}
-        out = {}
-        for name, group in self.h5[source].items():
-            if name.startswith("L") and name[1:].isdigit():
-                out[int(name[1:])] = _attrs(group)
-        return dict(sorted(out.items()))
+        """Summary attributes of every measured size of a source ('mc' or 'dream'), keyed by L
+        (a saved level below measure_from, which holds configurations only, is not one)."""
+        return {L: _attrs(g) for L, g in sorted(self._size_groups(source).items())}
 
     @property
     def label(self):
@@ -362,25 +390,45 @@ class RunFile:
     def model(self):
         """The dreaming model of this run, or None: {"kind", "params", "param_names", "origin"}.
 
-        From /model (a trained or imported model), else from &dream model/params; origin says which.
+        The model &dream names (model and params, or model_file, read when the file is found as
+        given or beside the run file), else /model (the model stage train kept, which a dream
+        without a model of its own uses); origin says which.
         """
-        if "model" in self.h5 and isinstance(self.h5["model"], h5py.Group):
-            g = self.h5["model"]
-            out = _attrs(g)
-            out["params"] = g["params"][()].astype(float) if "params" in g else np.zeros(0)
-            out.setdefault("kind", "?")
-            out.setdefault("param_names", [])
-            out["origin"] = "/model"
-            return out
         dream = self.config.get("dream", {})
         if dream.get("model"):
             params = np.asarray(dream.get("params", []) or [], dtype=float)
             return {"kind": dream["model"], "params": params, "param_names": [],
                     "origin": "&dream params"}
         if dream.get("model_file"):
-            return {"kind": "?", "params": np.zeros(0), "param_names": [],
-                    "origin": "model_file " + str(dream["model_file"])}
+            name = str(dream["model_file"])
+            for path in (name, os.path.join(os.path.dirname(os.path.abspath(self.path)), name)):
+                try:
+                    with h5py.File(path, "r") as f:
+                        out = self._model_group(f["model"])
+                    out["origin"] = "model_file " + name
+                    return out
+                except (OSError, KeyError):
+                    continue
+            return {"kind": os.path.basename(name), "params": np.zeros(0), "param_names": [],
+                    "origin": "model_file " + name}
+        return self.kept_model()
+
+    def kept_model(self):
+        """The model stage train kept (/model: also a model file's layout), or None."""
+        if "model" in self.h5 and isinstance(self.h5["model"], h5py.Group):
+            out = self._model_group(self.h5["model"])
+            out["origin"] = "/model"
+            return out
         return None
+
+    @staticmethod
+    def _model_group(g):
+        """A model group's kind, parameters and their names."""
+        out = _attrs(g)
+        out["params"] = g["params"][()].astype(float) if "params" in g else np.zeros(0)
+        out.setdefault("kind", "?")
+        out.setdefault("param_names", [])
+        return out
 
     def train(self):
         """The /train group: its attributes plus its datasets as arrays, or None."""
@@ -542,6 +590,7 @@ class RunFile:
         """The summaries of a source as a numpy structured array, one row per L (sorted):
         column L, then every numeric scalar attribute the groups share (each quantity next to
         its error, X and X_err), in the schema's order. Unknown source: KeyError."""
+        source = source.strip("/")  # '/dream' and 'dream/' are 'dream'
         groups = self._size_groups(source)
         if not groups:
             raise KeyError(f"{self.path}: no per-size groups under /{source} "
@@ -638,8 +687,7 @@ def overview(run, out=sys.stdout):
       f"{run.code.get('version', '?')} (git {run.code.get('git_hash', '?')})\n")
     w(f"  title: {run.label}\n")
     w(f"  {run.run.get('nranks', '?')} ranks, stages {', '.join(run.run.get('stages', [])) or '—'}"
-      f", wall time {run.run.get('walltime_s', float('nan')):.1f} s, "
-      f"exit status {run.run.get('exit_status', '?')}\n")
+      f", wall time {wall_time_text(run.run)}, exit status {run.run.get('exit_status', '?')}\n")
     for source in run.table_sources():
         t = run.table(source)
         cols = [c for c in ("energy", "specific_heat", "V4", "xi2_over_L") if c in t.dtype.names]
@@ -709,7 +757,9 @@ def main(argv):
                     print("  ".join(f"{v:>14d}" if t.dtype[i].kind == "i" else f"{v:>14.8g}"
                                     for i, v in enumerate(row)))
     except (OSError, FormatError, KeyError) as e:
-        print(f"invrg_io: error: {e}", file=sys.stderr)
+        # a KeyError's message is its argument (str() would quote it)
+        print(f"invrg_io: error: {e.args[0] if isinstance(e, KeyError) and e.args else e}",
+              file=sys.stderr)
         return 1
     return 0
 

@@ -24,7 +24,8 @@ says what overlaps in a figure, and the test checks every figure with it. index.
 every figure (PNG and SVG embedded as data: URIs, so the page can be moved or mailed alone; PDF
 figures linked) and tables of every summary (value ± error).
 
-Exit status: 0 success, 2 bad arguments or input files (nothing is written), 1 anything else.
+Exit status: 0 success, 2 bad arguments or input files (nothing is written), 1 anything else
+(a report that cannot be written: a full disk, no permission; what was written stays).
 """
 import argparse
 import base64
@@ -66,6 +67,7 @@ STYLE = {
     "lines.markersize": 5,
     "savefig.dpi": DPI,
     "savefig.bbox": "tight",
+    "svg.hashsalt": "invrg",  # the SVG's element ids: the same data, the same file
 }
 MC_COLORS = ["black", "dimgray", "saddlebrown", "darkslategray"]
 DREAM_COLORS = ["tab:blue", "tab:red", "tab:green", "tab:orange", "tab:purple", "tab:cyan",
@@ -78,6 +80,19 @@ PAIR_TITLES = {"up": "up pairs: (generator input, its output)",
 
 class UserError(Exception):
     """A problem with the arguments or the input files: reported in one line, exit status 2."""
+
+
+class WriteError(Exception):
+    """The report could not be written (a full disk, no permission): exit status 1."""
+
+
+def writing(write, *args):
+    """write(*args), its OSError a WriteError (not one of the run files' reading errors)."""
+    try:
+        return write(*args)
+    except OSError as e:
+        where = f" ({e.filename})" if getattr(e, "filename", None) else ""
+        raise WriteError(f"writing the report: {e.strerror or e}{where}") from None
 
 
 # ---------------------------------------------------------------------------- data model
@@ -142,14 +157,26 @@ def open_runs(paths):
                             f"({e.args[0] if e.args else e})") from None
         except OSError as e:
             raise UserError(f"{path}: not an HDF5 file or not readable ({e})") from None
-        runs.append(Run(path, rf, rf.label))
-    # Distinct labels: append the file name where titles repeat.
+        runs.append(Run(path, rf, text_label(rf.label)))
+    # Distinct labels: append the file name where titles repeat, or its path where those do,
+    # and a number where even those do (the same file twice).
     names = [r.label for r in runs]
-    for r in runs:
+    stems = [os.path.splitext(os.path.basename(r.path))[0] for r in runs]
+    for r, stem in zip(runs, stems):
         if names.count(r.label) > 1:
-            stem = os.path.splitext(os.path.basename(r.path))[0]
-            r.label = f"{r.label} [{stem}]" if stem != r.label else f"{r.label} [{r.path}]"
+            where = stem if text_label(stem) != r.label and stems.count(stem) == 1 else r.path
+            r.label = f"{r.label} [{text_label(where)}]"
+    labels = [r.label for r in runs]
+    for k, r in enumerate(runs):
+        if labels.count(r.label) > 1:
+            r.label = f"{r.label} #{k + 1}"
     return runs
+
+
+def text_label(text):
+    """A title or file name as matplotlib text: its '$' not taken for mathematics (esc() turns
+    it back for the page)."""
+    return str(text).replace("$", r"\$")
 
 
 def model_text(m, short=False):
@@ -268,6 +295,18 @@ def fmt_pm(v, e, sig=2):
     if digits > 10:
         return f"{v:.4e} ± {e:.2e}"
     return f"{v:.{digits}f} ± {e:.{digits}f}"
+
+
+def fmt_pct(x, nd):
+    """A relative deviation as '+1.2 %', '—' when not a number."""
+    x = _num(x)
+    return f"{100 * x:+.{nd}f} %" if math.isfinite(x) else "—"
+
+
+def fmt_fixed(v, nd):
+    """v with nd decimals, '—' when not a number (a left-out bootstrap resample)."""
+    v = _num(v)
+    return f"{v:.{nd}f}" if math.isfinite(v) else "—"
 
 
 def fmt_num(v, nd=6):
@@ -1016,7 +1055,7 @@ def fig_train(runs):
         hi = np.nanpercentile(both, 90) if tl.shape[1] > 20 else np.nanmax(both)
         if math.isfinite(lo) and math.isfinite(hi) and hi > lo:
             ax.set_ylim(lo - 0.05 * (hi - lo), hi + 0.1 * (hi - lo))
-        m = run.rf.model()
+        m = run.rf.kept_model()
         ax.set_title(f"{run.label}: training of {t.get('model', '?')} on L = {t.get('L', '?')}"
                      f"\nselected {model_text(m, short=True)}", fontsize=9.5)
         hs, ls = ordered_handles([ax])
@@ -1048,7 +1087,7 @@ figcaption { font-size: .9em; color: #444; max-width: 1000px; }
 
 
 def esc(x):
-    return html.escape(str(x))
+    return html.escape(str(x).replace(r"\$", "$"))
 
 
 MIME = {"png": "image/png", "svg": "image/svg+xml"}
@@ -1192,9 +1231,9 @@ def html_mcrg(runs):
             tie = _num(r.get("tie_fraction"))
             rows.append([esc(r["source"]), esc(r["pairs"]), esc(r["set"]), str(r["level"]),
                          f"{r['L_fine']} → {r['L_coarse']}", str(r.get("n_samples", "—")),
-                         fmt_pm(lt, lte), f"{100 * (lt / invrg_io.LAMBDA_T - 1):+.1f} %",
+                         fmt_pm(lt, lte), fmt_pct(lt / invrg_io.LAMBDA_T - 1, 1),
                          fmt_pm(r.get("y_t"), r.get("y_t_err")),
-                         fmt_pm(lh, lhe), f"{100 * (lh / invrg_io.LAMBDA_H - 1):+.2f} %",
+                         fmt_pm(lh, lhe), fmt_pct(lh / invrg_io.LAMBDA_H - 1, 2),
                          fmt_pm(r.get("y_h"), r.get("y_h_err")),
                          f"{tie:.4f}" if math.isfinite(tie) else "—"])
         out.append(table(["source", "pairs", "operators", "level", "L fine → coarse", "samples",
@@ -1335,7 +1374,7 @@ def html_train(runs):
         t = run.rf.train()
         if t is None:
             continue
-        m = run.rf.model()
+        m = run.rf.kept_model()
         names = list(m.get("param_names", [])) if m else []
         P = np.atleast_2d(np.asarray(t.get("params", np.zeros((0, 0))), dtype=float))
         npar = P.shape[1] if P.size else len(names)
@@ -1349,9 +1388,9 @@ def html_train(runs):
         for i in range(P.shape[0] if P.size else 0):
             tl = np.atleast_2d(t.get("train_loss", np.zeros((0, 0))))
             vl = np.atleast_2d(t.get("val_loss", np.zeros((0, 0))))
-            last_t = f"{tl[i, -1]:.6f}" if tl.size and i < tl.shape[0] else "—"
-            last_v = f"{vl[i, -1]:.6f}" if vl.size and i < vl.shape[0] else "—"
-            rows.append([f"replica {i}"] + [f"{x:.5f}" for x in P[i]] + [last_t, last_v])
+            last_t = fmt_fixed(tl[i, -1], 6) if tl.size and i < tl.shape[0] else "—"
+            last_v = fmt_fixed(vl[i, -1], 6) if vl.size and i < vl.shape[0] else "—"
+            rows.append([f"replica {i}"] + [fmt_fixed(x, 5) for x in P[i]] + [last_t, last_v])
         mean, std = t.get("params_mean"), t.get("params_std")
         if mean is not None:
             rows.append(["mean ± std of replicas"] +
@@ -1397,7 +1436,7 @@ def html_runs(runs):
                      esc(stages), esc(mc_txt), esc(dr_txt),
                      esc(f"{rf.code.get('version', '?')} ({rf.code.get('git_hash', '?')})"),
                      esc(rf.run.get("nranks", "?")),
-                     f"{_num(rf.run.get('walltime_s')):.1f} s", esc(created)])
+                     esc(invrg_io.wall_time_text(rf.run)), esc(created)])
     return table(["run", "file", "stages", "Monte Carlo", "dream", "invrg (git)", "ranks",
                   "wall time", "created (UTC)"], rows, left=5)
 
@@ -1598,15 +1637,18 @@ def main(argv):
         series = build_series(runs)
         figs = {}
         for stem, fig, caption in figures(runs, series, args.samples, notes):
-            figs[stem] = (save(fig, outdir, stem, args.format), caption)
+            figs[stem] = (writing(save, fig, outdir, stem, args.format), caption)
         if not any(r.rf.fss() for r in runs) and any(s.summaries for s in series):
             notes.append("No finite-size-scaling fits (/fss) in the runs.")
         title = args.title or ("invrg report: " + (", ".join(r.label for r in runs)
                                                    if len(runs) <= 3 else f"{len(runs)} runs"))
-        page = write_html(outdir, title, runs, series, figs, notes, args.format)
+        page = writing(write_html, outdir, title, runs, series, figs, notes, args.format)
     except UserError as e:
         print(f"{PROG}: error: {e}", file=sys.stderr)
         return 2
+    except WriteError as e:
+        print(f"{PROG}: error: {e}", file=sys.stderr)
+        return 1
     except (OSError, KeyError, invrg_io.FormatError) as e:
         # A damaged or incomplete run file found while reading it.
         msg = e.args[0] if isinstance(e, KeyError) and e.args else e

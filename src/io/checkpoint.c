@@ -13,6 +13,7 @@
 #include "invrg/fileutil.h"
 #include "invrg/h5util.h"
 #include "invrg/log.h"
+#include "invrg/run_paths.h"
 #include "invrg_git_version.h"
 
 /* The layout of /checkpoint and the stages' states; a change makes old checkpoints unreadable. */
@@ -216,9 +217,9 @@ invrg_err invrg_checkpoint_create(const invrg_config *cfg, MPI_Comm world, invrg
   ck->stage_index = -1;
   INVRG_MPI_CALL(MPI_Comm_rank(world, &ck->rank));
   INVRG_MPI_CALL(MPI_Comm_dup(world, &ck->end_comm));
-  snprintf(ck->path, sizeof ck->path, "%s.ckpt", cfg->run.output);
-  snprintf(ck->tmp_path, sizeof ck->tmp_path, "%s.ckpt.tmp", cfg->run.output);
-  snprintf(ck->prev_path, sizeof ck->prev_path, "%s.ckpt.prev", cfg->run.output);
+  invrg_run_path_of(cfg->run.output, INVRG_PATH_CKPT, ck->path, sizeof ck->path);
+  invrg_run_path_of(cfg->run.output, INVRG_PATH_CKPT_TMP, ck->tmp_path, sizeof ck->tmp_path);
+  invrg_run_path_of(cfg->run.output, INVRG_PATH_CKPT_PREV, ck->prev_path, sizeof ck->prev_path);
   ck->fingerprint = fingerprint_of(cfg);
   INVRG_CHECK_ALLOC(ck->fingerprint);
   ck->t_start = ck->t_last = MPI_Wtime();

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "invrg/log.h"
+#include "invrg/run_paths.h"
 #include "invrg/watchdog.h"
 
 struct invrg_output_lock {
@@ -31,7 +32,7 @@ typedef struct {
 } holder;
 
 static void lock_path(const char *output, char *buf, size_t len) {
-  snprintf(buf, len, "%s.lock", output);
+  invrg_run_path_of(output, INVRG_PATH_LOCK, buf, len);
 }
 
 static void this_host(char *buf, size_t len) {

@@ -16,17 +16,19 @@
 #include "invrg/h5util.h"
 #include "invrg/log.h"
 #include "invrg/output_lock.h"
+#include "invrg/run_paths.h"
 #include "invrg_build_info.h"
 #include "invrg_git_version.h"
 
 /* ------------------------------------------------------------------ checks before work */
 
 void invrg_runfile_remove_locks(const char *output) {
-  const char *const suffixes[] = {".tmp-*.lock", ".ckpt-*.lock", ".ckpt.tmp-*.lock"};
+  /* Open MPI's lockedfile component: <file>-<job>-<pid>.lock beside each file MPI-IO opened */
+  const invrg_run_path opened[] = {INVRG_PATH_TMP, INVRG_PATH_CKPT, INVRG_PATH_CKPT_TMP};
   for (int i = 0; i < 3; i++) {
     char pattern[INVRG_PATH_LEN + 32];
     glob_t found;
-    snprintf(pattern, sizeof pattern, "%s%s", output, suffixes[i]);
+    snprintf(pattern, sizeof pattern, "%s%s-*.lock", output, invrg_run_path_suffix(opened[i]));
     if (glob(pattern, 0, NULL, &found) != 0) continue;
     for (size_t k = 0; k < found.gl_pathc; k++) unlink(found.gl_pathv[k]);
     globfree(&found);
@@ -58,26 +60,24 @@ static invrg_err check_inputs_are_not_own_files(const invrg_config *cfg) {
                {"dream", "model_file", cfg->dream.model_file},
                {"dream", "start_file", cfg->dream.start_file},
                {"dream", "small_kernel_model_file", cfg->dream.small_kernel_model_file}};
-  char own[7][INVRG_PATH_LEN + 16];
-  const char *what[7] = {"the output of this run",
-                         "the run file this run writes before it takes its name",
-                         "this run's checkpoint (to finish that run, run its input again)",
-                         "this run's previous checkpoint", "this run's checkpoint being written",
-                         "this run's lock", "this run's log file, which it writes"};
-  snprintf(own[0], sizeof own[0], "%s", out);
-  snprintf(own[1], sizeof own[1], "%s.tmp", out);
-  snprintf(own[2], sizeof own[2], "%s.ckpt", out);
-  snprintf(own[3], sizeof own[3], "%s.ckpt.prev", out);
-  snprintf(own[4], sizeof own[4], "%s.ckpt.tmp", out);
-  snprintf(own[5], sizeof own[5], "%s.lock", out);
-  int n_own = 6;
-  if (invrg_config_log_path(cfg, own[n_own], sizeof own[n_own])) n_own++;
+  enum { LOG = INVRG_N_RUN_PATHS }; /* the run's files (run_paths.h), then its log */
+  char own[LOG + 1][INVRG_PATH_LEN + 16];
+  const char *what[LOG + 1] = {
+      [INVRG_PATH_OUTPUT] = "the output of this run",
+      [INVRG_PATH_TMP] = "the run file this run writes before it takes its name",
+      [INVRG_PATH_CKPT] = "this run's checkpoint (to finish that run, run its input again)",
+      [INVRG_PATH_CKPT_PREV] = "this run's previous checkpoint",
+      [INVRG_PATH_CKPT_TMP] = "this run's checkpoint being written",
+      [INVRG_PATH_LOCK] = "this run's lock",
+      [LOG] = "this run's log file, which it writes"};
+  for (int k = 0; k < LOG; k++) invrg_run_path_of(out, (invrg_run_path)k, own[k], sizeof own[k]);
+  const int n_own = invrg_config_log_path(cfg, own[LOG], sizeof own[LOG]) ? LOG + 1 : LOG;
   for (size_t i = 0; i < sizeof reads / sizeof reads[0]; i++) {
     struct stat st, o;
     if (reads[i].path[0] == '\0' || stat(reads[i].path, &st) != 0) continue;
     for (int k = 0; k < n_own; k++)
       if (stat(own[k], &o) == 0 && st.st_dev == o.st_dev && st.st_ino == o.st_ino) {
-        if (k == 0)
+        if (k == INVRG_PATH_OUTPUT)
           found = invrg_config_input_error(cfg, reads[i].group, reads[i].key,
                                            "%s = '%s' is the output of this run (&run output = "
                                            "'%s'), which would replace it: choose another output",
@@ -87,7 +87,7 @@ static invrg_err check_inputs_are_not_own_files(const invrg_config *cfg) {
                                            "%s = '%s' is %s ('%s' of &run output = '%s'): "
                                            "choose another output%s", reads[i].key,
                                            reads[i].path, what[k], own[k], out,
-                                           k == 6 ? " or log_file" : "");
+                                           k == LOG ? " or log_file" : "");
         break;
       }
   }
@@ -295,7 +295,7 @@ static invrg_runfile *runfile_new(const invrg_config *cfg, MPI_Comm comm) {
   rf->n_stages = cfg->run.n_stages;
   rf->stage = -1;
   snprintf(rf->path, sizeof rf->path, "%s", cfg->run.output);
-  snprintf(rf->tmp_path, sizeof rf->tmp_path, "%s.tmp", cfg->run.output);
+  invrg_run_path_of(cfg->run.output, INVRG_PATH_TMP, rf->tmp_path, sizeof rf->tmp_path);
   return rf;
 }
 

@@ -19,6 +19,7 @@ torus of invrg_io against enumeration (L = 4) and the C code's oracle (L = 16).
 Environment (set by CTest): SOURCE_DIR, PYTHON, INVRG, MPIEXEC. Prints one ok/FAIL per check.
 """
 import base64
+import html
 import math
 import os
 import re
@@ -256,6 +257,7 @@ def main():
         test_report_without_functions(work)
         test_show_config(work)
         test_bad_input(work)
+        test_edge_cases(work)
     finally:
         os.chdir("/")
         shutil.rmtree(work, ignore_errors=True)
@@ -570,6 +572,68 @@ def test_bad_input(work):
               f"{what}: exit {code}, '{se.strip().splitlines()[-1] if se.strip() else ''}'")
     check(not os.path.exists("r") and not os.path.exists("x.png"),
           "nothing written after bad input")
+
+
+TITLE = r"x_{1} $\frac{1}$ <b>&amp;"  # as mathematics, matplotlib would refuse it
+
+
+def test_edge_cases(work):
+    """What a sweep of the tools found (2026-12-07), each against the code before it."""
+    # The exact torus at couplings invrg accepts up to 1e50: the ground states alone from 93.
+    for K in (200.0, 1e10):
+        ex = invrg_io.exact_torus(8, K)
+        check(ex["energy"] == -2.0 and ex["specific_heat"] == 0.0,
+              f"exact_torus(8, {K:g}): E/N = {ex['energy']}, C/N = {ex['specific_heat']} "
+              "(it overflowed before)")
+    below = invrg_io.exact_torus(8, 92.99)
+    check(abs(below["energy"] + 2) < 1e-12 and abs(below["specific_heat"]) < 1e-12,
+          f"exact_torus(8, 92.99) meets the ground state ({below['energy']})")
+    try:
+        invrg_io.exact_torus(8, 0.0)
+        check(False, "exact_torus(8, 0) refused")
+    except ValueError as e:
+        check("K > 0" in str(e), f"exact_torus(8, 0) refused: {e}")
+    # Variants of small.h5: a saved level that is not a measured size, a dream of its own
+    # parameters, a title with dollars.
+    shutil.copy("small.h5", "variant.h5")
+    with h5py.File("variant.h5", "r+") as f:
+        f.create_group("dream/L2").create_dataset("configs", data=np.ones((1, 2, 2), np.int8))
+        f["config/dream"].attrs["model"] = "sym3"
+        f["config/dream"].attrs["params"] = np.array([0.3, 0.3, 0.3])
+        f["run"].attrs["title"] = TITLE
+    with invrg_io.open_run("variant.h5") as rf:
+        check(2 not in rf.summaries("dream") and 16 in rf.summaries("dream"),
+              f"summaries: a size group without a summary is left out ({list(rf.summaries('dream'))})")
+        m, kept = rf.model(), rf.kept_model()
+        check(m["origin"] == "&dream params" and list(m["params"]) == [0.3, 0.3, 0.3] and
+              kept["origin"] == "/model" and len(kept["params"]) == 3 and
+              list(kept["params"]) != [0.3, 0.3, 0.3],
+              f"model(): the dream's own parameters ({m['params']}), kept_model() /model's")
+        same = np.array_equal(rf.table("/dream"), rf.table("dream"))
+        check(same, "table('/dream') is table('dream')")
+    text = invrg_io.wall_time_text({"walltime_s": 1.0, "walltime_total_s": 3.5, "restarts": 2})
+    check(text == "3.5 s in 3 runs (the last 1.0 s)", f"wall time of a continued run: {text}")
+    code, so, se = run([PYTHON, REPORT, "variant.h5", "-o", "rep_dollar"])
+    page = (work / "rep_dollar" / "index.html").read_text() if code == 0 else ""
+    check(code == 0 and html.escape(TITLE) in page and "Traceback" not in se,
+          f"a title with '$' is text, in the figures and the page (exit {code})")
+    # Two runs of the same title and file name (the same file twice): distinct labels.
+    runs = report.open_runs(["small.h5", "small.h5"])
+    labels = [r.label for r in runs]
+    for r in runs:
+        r.rf.close()
+    check(len(set(labels)) == 2, f"the same file twice: distinct labels {labels}")
+    # A report that cannot be written: exit 1, named as writing (not as reading the runs).
+    os.makedirs("rep_blocked/fss_E.png", exist_ok=True)
+    code, so, se = run([PYTHON, REPORT, "small.h5", "-o", "rep_blocked"])
+    check(code == 1 and "writing the report" in se and "Traceback" not in se,
+          f"an unwritable figure: exit {code}, '{se.strip()}'")
+    # SVG figures are the same bytes for the same data.
+    outs = []
+    for k in range(2):
+        code, so, se = run([PYTHON, REPORT, "small.h5", "-o", f"rep_svg{k}", "--format", "svg"])
+        outs.append({p.name: p.read_bytes() for p in (work / f"rep_svg{k}").glob("*.svg")})
+    check(outs[0] and outs[0] == outs[1], f"SVG twice: {len(outs[0])} identical files")
 
 
 if __name__ == "__main__":
