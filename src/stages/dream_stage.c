@@ -444,7 +444,10 @@ static invrg_err report_memory(const invrg_run *run, int64_t resident_at_start, 
   INVRG_CALL(invrg_memory_peak_max(run->groups->world, &peak, &rank));
   double theirs[2] = {(double)resident_at_start, (double)top_spins}; /* of the peak's rank */
   INVRG_MPI_CALL(MPI_Bcast(theirs, 2, MPI_DOUBLE, rank, run->groups->world));
-  const double per_spin = ((double)peak - theirs[0]) / theirs[1];
+  /* The kernel's high-water mark is updated lazily (memory returned by madvise escapes it): a
+   * run whose stage rose little (a resumed one with little left) can see a peak below its
+   * resident size at the start. The rise is then none that was measured: 0, not negative. */
+  const double per_spin = ((double)peak > theirs[0] ? (double)peak - theirs[0] : 0) / theirs[1];
   invrg_log(INVRG_LOG_INFO,
             "dream memory: peak %.1f MiB per rank (the largest, rank %d): %.1f MiB before the "
             "stage + %.2f bytes per fine spin of the top level held there (%.4g spins)",
