@@ -108,11 +108,20 @@ static invrg_err mc_check(const invrg_run *run) {
                                      (long long)cfg->mc.L[twice]);
   char size[96];
   invrg_groups_describe_size(g, size, sizeof size);
-  if (cfg->mc.algorithm_kind == INVRG_MC_WOLFF && g->ranks_per_group > 1)
-    found = invrg_config_input_error(cfg, "mc", "algorithm",
+  if (cfg->mc.algorithm_kind == INVRG_MC_WOLFF && g->ranks_per_group > 1) {
+    /* named at the algorithm when the input chose it, else at the layout key that asked */
+    const char *layout[] = {"mc_grid", "mc_ranks_per_group", "grid", "ranks_per_group"};
+    const char *group = "mc", *key = "algorithm";
+    for (int k = 0; k < 4 && !invrg_config_key_given(cfg, "mc", "algorithm"); k++)
+      if (invrg_config_key_given(cfg, "parallel", layout[k])) {
+        group = "parallel", key = layout[k];
+        break;
+      }
+    found = invrg_config_input_error(cfg, group, key,
                                      "'wolff' runs each chain on one rank, but %s; use "
                                      "algorithm = 'sw' for a lattice shared by several ranks, or "
                                      "mc_ranks_per_group = 1 (and no mc_grid)", size);
+  }
   if (cfg->mc.lattice_kind == INVRG_MC_LATTICE_PACKED &&
       cfg->mc.algorithm_kind != INVRG_MC_METROPOLIS && cfg->mc.algorithm_kind != INVRG_MC_HEATBATH)
     found = invrg_config_input_error(cfg, "mc", "lattice",

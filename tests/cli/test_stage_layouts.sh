@@ -87,6 +87,10 @@ expect_grep err.txt "3 errors" "every error reported at once"
 pipeline_input forced.nml forced.h5 "ranks_per_group = 4"
 expect_status 2 "&parallel ranks_per_group = 4 with Wolff refused" -- "$INVRG" --check --ranks 4 forced.nml
 expect_grep err.txt "'wolff' runs each chain on one rank" "Wolff on groups of 4 explained"
+printf "&run stages = 'mc', output = 'grid.h5' /\n&parallel grid = 2, 2 /\n" > grid.nml
+expect_status 2 "Wolff (the default algorithm) on a grid of 4 refused" -- "$INVRG" --check --ranks 8 grid.nml
+expect_grep err.txt "grid.nml:2:11: error: 'wolff' runs each chain on one rank" \
+  "named at the grid the input set, not without a place (the algorithm is the default)"
 pipeline_input fixed.nml fixed.h5 "ranks_per_group = 4, mc_ranks_per_group = 1"
 expect_status 0 "mc_ranks_per_group = 1 lets Wolff run beside groups of 4" -- "$INVRG" --check --ranks 4 fixed.nml
 # a dream too big for any group of the run: its memory error is reported for the largest groups,
