@@ -22,6 +22,7 @@ Command line: /usr/bin/python3 tools/invrg_io.py --help
 """
 import math
 import os
+import re
 import sys
 
 import h5py
@@ -221,6 +222,11 @@ def unpack_spins(packed, L):
     packed = np.asarray(packed, dtype=np.uint8)
     bits = np.unpackbits(packed, axis=-1, bitorder="big")[..., :L]
     return (2 * bits.astype(np.int8) - 1).astype(np.int8)
+
+
+def natural_key(text):
+    """'blocked_L4' before 'blocked_L16': the numbers in a name compared as numbers."""
+    return [(0, int(t), "") if t.isdigit() else (1, 0, t) for t in re.split(r"(\d+)", str(text))]
 
 
 def wall_time_text(run_attrs):
@@ -474,8 +480,8 @@ class RunFile:
                                 rec[k] = v
                         out.append(rec)
         order = {"up": 0, "down": 1, "blocked": 2}
-        out.sort(key=lambda r: (r["source"], order.get(r["pairs"], 9), r["pairs"], r["set"],
-                                r["level"]))
+        out.sort(key=lambda r: (r["source"], order.get(r["pairs"], 9), natural_key(r["pairs"]),
+                                r["set"], r["level"]))
         return out
 
     def correlations(self, source):

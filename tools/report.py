@@ -113,6 +113,12 @@ class Series:
     def Ls(self):
         return sorted(self.summaries)
 
+    @property
+    def coupling(self):
+        """K = beta J of the ensemble (its size groups' beta; K_c where they have none)."""
+        first = next(iter(self.summaries.values()), {})
+        return round(_num(first.get("beta", invrg_io.KC)), 10)
+
     def values(self, key, scale=None):
         """(L, value, error) arrays for one summary key, NaN where absent, optionally × scale(L)."""
         Ls = np.array(self.Ls, dtype=float)
@@ -246,6 +252,26 @@ def build_series(runs):
         ser.corr = run.rf.correlations("dream")
         series.append(ser)
         k += 1
+    # A run of stage analyze alone (of another run's configurations): its /analyze/<source>
+    # summaries drawn as that source's (a run with /mc or /dream of its own analyses the same
+    # configurations again: not drawn twice).
+    for run in runs:
+        if run.rf.summaries("mc") or run.rf.summaries("dream"):
+            continue
+        for source in ("mc", "dream"):
+            s = run.rf.summaries(f"analyze/{source}")
+            if not s:
+                continue
+            data = str(run.rf.config.get("analyze", {}).get("data", "") or "")
+            label = f"{run.label}: analysis of {source_name(source)}" + \
+                    (f" in {os.path.basename(data)}" if data else "")
+            kind = "mc" if source == "mc" else "dream"
+            colors = MC_COLORS if kind == "mc" else DREAM_COLORS
+            ser = Series(kind, text_label(label), [run], s, colors[k % len(colors)],
+                         MARKERS[(k + 2) % len(MARKERS)])
+            ser.corr = run.rf.correlations(f"analyze_{source}")
+            series.append(ser)
+            k += 1
     return series
 
 
@@ -632,12 +658,28 @@ def fig_scaled(series, key, scale, ylabel, title, exact=None, exact_label=None,
     return lay.finish()
 
 
-def exact_curve(Ls, key):
-    """Exact torus values at K_c for integer sizes between min(Ls) and max(Ls), log-spaced."""
+def exact_curve(Ls, key, K=invrg_io.KC):
+    """Exact torus values at K for integer sizes between min(Ls) and max(Ls), log-spaced."""
     lo, hi = max(2, int(min(Ls))), int(max(Ls))
     grid = sorted(set(np.unique(np.round(np.geomspace(lo, hi, 48)).astype(int)).tolist())
                   | set(int(L) for L in Ls))
-    return np.array(grid, float), np.array([invrg_io.exact_torus(L)[key] for L in grid])
+    return np.array(grid, float), np.array([invrg_io.exact_torus(L, K)[key] for L in grid])
+
+
+def exact_curves(ax, have, Ls_all, key, transform=lambda L: L):
+    """The exact torus of @p key at every coupling of the series drawn (K_c, and the couplings
+    of Monte Carlo off K_c): each series is compared with its own. The K_c curve's (x, y)."""
+    critical = None
+    for K in sorted({s.coupling for s in have}, key=lambda K: (abs(K - invrg_io.KC) > 1e-9, K)):
+        gx, gy = exact_curve(Ls_all, key, K)
+        at_kc = abs(K - invrg_io.KC) <= 1e-9
+        ax.plot(transform(gx), gy, color="0.25" if at_kc else "0.55", lw=1.1,
+                ls="-." if at_kc else "--", zorder=0,
+                label="exact, L×L torus at $K_c$ (Kaufman)" if at_kc else
+                f"exact, L×L torus at K = {K:.6g} (Kaufman)")
+        if at_kc:
+            critical = (gx, gy)
+    return critical
 
 
 def fig_specific_heat(series):
@@ -652,15 +694,15 @@ def fig_specific_heat(series):
         L, v, e = s.values("specific_heat")
         errorbar(ax, np.log(L * off), v, e, s)
     # Exact finite torus (Kaufman) and the asymptotic slope through its largest size.
-    gx, gy = exact_curve(Ls_all, "specific_heat")
-    ax.plot(np.log(gx), gy, color="0.25", lw=1.1, ls="-.", zorder=0,
-            label="exact, L×L torus at $K_c$ (Kaufman)")
-    # The asymptotic slope as a guide: parallel to the exact curve, shifted down so both show.
-    x = np.log(np.array([Ls_all[0] / 1.2, Ls_all[-1] * 1.2]))
-    ylo, yhi = ax.get_ylim()
-    b = gy[-1] - invrg_io.C_LOG_SLOPE * np.log(gx[-1]) - 0.08 * (yhi - ylo)
-    ax.plot(x, invrg_io.C_LOG_SLOPE * x + b, color="0.45", lw=1.2, ls=":", zorder=0,
-            label=r"slope $8K_c^2/\pi$ = %.5f (guide)" % invrg_io.C_LOG_SLOPE)
+    critical = exact_curves(ax, have, Ls_all, "specific_heat", np.log)
+    if critical is not None:
+        # The asymptotic slope as a guide: parallel to the exact curve, shifted down so both show.
+        gx, gy = critical
+        x = np.log(np.array([Ls_all[0] / 1.2, Ls_all[-1] * 1.2]))
+        ylo, yhi = ax.get_ylim()
+        b = gy[-1] - invrg_io.C_LOG_SLOPE * np.log(gx[-1]) - 0.08 * (yhi - ylo)
+        ax.plot(x, invrg_io.C_LOG_SLOPE * x + b, color="0.45", lw=1.2, ls=":", zorder=0,
+                label=r"slope $8K_c^2/\pi$ = %.5f (guide)" % invrg_io.C_LOG_SLOPE)
     ax.set_xticks(np.log(Ls_all))
     ax.set_xticklabels([f"ln {L}" for L in Ls_all])
     ax.set_xlim(np.log(Ls_all[0]) - 0.25, np.log(Ls_all[-1]) + 0.25)
@@ -681,9 +723,7 @@ def fig_energy(series):
     for s, off in zip(have, dodge(have, Ls_all)):
         L, v, e = s.values("energy")
         errorbar(ax, L * off, v, e, s)
-    gx, gy = exact_curve(Ls_all, "energy")
-    ax.plot(gx, gy, color="0.25", lw=1.1, ls="-.", zorder=0,
-            label="exact, L×L torus at $K_c$ (Kaufman)")
+    exact_curves(ax, have, Ls_all, "energy")
     ax.axhline(invrg_io.ENERGY_INFINITE, color="0.55", lw=1.0, ls=":", zorder=0,
                label=r"$L\to\infty$: $-\sqrt{2}$")
     log2_axis(ax, Ls_all)
@@ -866,11 +906,16 @@ def mcrg_lines(runs, series):
     out = []
     for run in runs:
         recs = run.rf.mcrg()
-        keys = sorted({(r["source"], r["pairs"], r["set"]) for r in recs})
+        keys = sorted({(r["source"], r["pairs"], r["set"]) for r in recs},
+                      key=lambda k: [invrg_io.natural_key(x) for x in k])
         sets = sorted({k[2] for k in keys}, key=lambda x: (x != "swendsen", x))
         for src, pairs, oset in keys:
             rr = [r for r in recs if (r["source"], r["pairs"], r["set"]) == (src, pairs, oset)]
             rr.sort(key=lambda r: r["level"])
+            if not any(math.isfinite(_num(r.get(k))) for r in rr
+                       if (r["L_coarse"] or 0) >= MCRG_MIN_L_COARSE
+                       for k in ("lambda_t", "lambda_h")):
+                continue  # no eigenvalue to draw (one sample: every level NaN)
             name = source_name(src)
             if src == "mc":
                 Lf = sorted({r["L_fine"] for r in rr if r["level"] == 1 and r["L_fine"]})
@@ -1564,8 +1609,10 @@ def figures(runs, series, samples, notes):
          "&analyze correlation_functions = .true.): figure skipped."),
         ("fss_fits", lambda: fig_fss_fits(runs, series), None),
         ("mcrg", lambda: fig_mcrg(runs, series),
-         "No MCRG results (/mcrg) in the runs: eigenvalue figure skipped." if have_sum
-         else None),
+         None if not have_sum else
+         "No MCRG results (/mcrg) in the runs: eigenvalue figure skipped."
+         if not any(r.rf.mcrg() for r in runs) else
+         "The MCRG eigenvalues are all NaN (too few samples): figure skipped."),
     ]
     for stem, make, why_not in todo:
         fig = make()

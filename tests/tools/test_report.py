@@ -634,6 +634,52 @@ def test_edge_cases(work):
         code, so, se = run([PYTHON, REPORT, "small.h5", "-o", f"rep_svg{k}", "--format", "svg"])
         outs.append({p.name: p.read_bytes() for p in (work / f"rep_svg{k}").glob("*.svg")})
     check(outs[0] and outs[0] == outs[1], f"SVG twice: {len(outs[0])} identical files")
+    # A run of stage analyze alone: its /analyze/mc drawn as that source's series.
+    Path("an.nml").write_text("&run stages = 'analyze', output = 'an.h5', log_level = 'warn' /\n"
+                              "&analyze data = 'small.h5', sources = 'mc', mcrg_levels = 2, "
+                              "jackknife_blocks = 10, correlations = .false. /\n")
+    code, so, se = run([MPIEXEC, "-n", "2", INVRG, "an.nml"])
+    if check(code == 0, f"invrg analyses small.h5 alone (exit {code})"):
+        runs = report.open_runs(["an.h5"])
+        try:
+            series = report.build_series(runs)
+            labels = [x.label for x in series]
+            check(len(series) == 1 and series[0].kind == "mc" and 16 in series[0].summaries
+                  and "analysis of Monte Carlo in small.h5" in labels[0],
+                  f"an analyze-only run is drawn: {labels}")
+        finally:
+            for r in runs:
+                r.rf.close()
+    # MCRG groups in size order (blocked_L4 before blocked_L16), not in string order.
+    names = sorted(["blocked_L16", "blocked_L4", "blocked_L64"], key=invrg_io.natural_key)
+    check(names == ["blocked_L4", "blocked_L16", "blocked_L64"], f"natural order: {names}")
+    # Monte Carlo off K_c is drawn with the exact torus at its own coupling.
+    shutil.copy("packed.h5", "offcrit.h5")
+    with h5py.File("offcrit.h5", "r+") as f:
+        f["mc/L16"].attrs["beta"] = 0.3
+    runs = report.open_runs(["offcrit.h5"])
+    try:
+        series = report.build_series(runs)
+        fig = report.fig_energy(series)
+        labels = [t.get_text() for t in fig.legends[0].get_texts()] if fig.legends else \
+            [h.get_label() for ax in fig.axes for h in ax.get_lines()]
+        plt.close(fig)
+    finally:
+        for r in runs:
+            r.rf.close()
+    check(any("K = 0.3" in t for t in labels) and not any("K_c" in t for t in labels),
+          f"MC at K = 0.3: the exact torus at K = 0.3 only ({labels})")
+    # All MCRG eigenvalues NaN (a dream of one sample): no empty figure, a note that says why.
+    shutil.copy("small.h5", "nanmcrg.h5")
+    with h5py.File("nanmcrg.h5", "r+") as f:
+        def blank(name, obj):
+            for k in ("lambda_t", "lambda_h"):
+                if isinstance(obj, h5py.Group) and k in obj.attrs:
+                    obj.attrs[k] = float("nan")
+        f["mcrg"].visititems(blank)
+    code, so, se = run([PYTHON, REPORT, "nanmcrg.h5", "-o", "rep_nan"])
+    check(code == 0 and not (work / "rep_nan" / "mcrg.png").exists() and
+          "all NaN" in so, f"NaN eigenvalues: no mcrg figure, a note (exit {code})")
 
 
 if __name__ == "__main__":
