@@ -748,13 +748,15 @@ def main(argv):
         return 0
     if args.file is None:
         parser.error("give a run file (or --describe PATH NAME)")
-    if args.csv and not args.table:
+    if args.csv is not None and not args.table:
         parser.error("--csv goes with --table SOURCE")
+    if args.table == "" or args.csv == "":
+        parser.error("--table and --csv need a value (a source; a file, or '-')")
     try:
         with open_run(args.file) as run:
-            if not args.table:
+            if args.table is None:
                 overview(run)
-            elif args.csv:
+            elif args.csv is not None:
                 run.to_csv(args.table, sys.stdout if args.csv == "-" else args.csv)
             else:
                 t = run.table(args.table)

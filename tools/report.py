@@ -1676,10 +1676,10 @@ def main(argv):
         if not os.access(outdir, os.W_OK):
             raise UserError(f"{outdir}: output directory is not writable")
         notes = []
-        if not any(r.rf.summaries("mc") or r.rf.summaries("dream") or r.rf.mcrg()
-                   for r in runs):
-            notes.append("No /mc, /dream or /mcrg results in the run file(s): nothing to plot "
-                         "but the run table (stages run: "
+        if not any(r.rf.summaries("mc") or r.rf.summaries("dream") or r.rf.mcrg() or
+                   r.rf.train() is not None or r.rf.sources("analyze") for r in runs):
+            notes.append("No /mc, /dream, /analyze, /mcrg or /train results in the run file(s): "
+                         "nothing to plot but the run table (stages run: "
                          + "; ".join(f"{r.label}: {r.rf.run.get('stages')}" for r in runs) + ").")
         series = build_series(runs)
         figs = {}

@@ -90,6 +90,13 @@ def main():
         rc, out, err = tool("run.h5", "--table", "nowhere")
         check(rc == 1 and "error" in err and "Traceback" not in err,
               "--table of an unknown source: one error line, exit 1")
+        check("'" not in err.split("error:", 1)[-1][:2], f"the error is not quoted: {err.strip()}")
+        for args in (("--table", ""), ("--table", "mc", "--csv", "")):
+            rc, out, err = tool("run.h5", *args)
+            check(rc == 2 and "need a value" in err and not out,
+                  f"an empty {args[-2]}: a usage error, not the overview or standard output")
+        rc, out, err = tool("run.h5", "--table", "/dream/")
+        check(rc == 0 and out.split()[0] == "L", "--table /dream/ is the table of dream")
 
         import pandas  # noqa: F401  (installed by tools/setup.sh --with-tests)
         df = run.to_dataframe("dream")
