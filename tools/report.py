@@ -186,7 +186,7 @@ def text_label(text):
 
 
 def model_text(m, short=False):
-    """'sym3: a = 0.546, b = 0.628, c = 1.410' or 'conv (609 parameters)'."""
+    """'sym3: a = 0.546, b = 0.628, c = 1.410' or 'conv, 609 parameters'."""
     if m is None:
         return "unknown model"
     kind = str(m.get("kind", "?"))
@@ -197,7 +197,7 @@ def model_text(m, short=False):
     if p.size:
         if p.size <= 10 and not short:
             return f"{kind}: " + ", ".join(f"{x:.4g}" for x in p)
-        return f"{kind} ({p.size} parameters)"
+        return f"{kind}, {p.size} parameters"
     return kind
 
 
@@ -318,6 +318,8 @@ def fmt_pm(v, e, sig=2):
     if not math.isfinite(e) or e <= 0:
         return f"{v:.6g}"
     digits = max(0, sig - 1 - int(math.floor(math.log10(e))))
+    if digits > 0 and round(e, digits) >= 10 ** (sig - digits):  # 9.97 shown as 10, not 10.0
+        digits -= 1
     if digits > 10:
         return f"{v:.4e} ± {e:.2e}"
     return f"{v:.{digits}f} ± {e:.{digits}f}"

@@ -650,6 +650,10 @@ def test_edge_cases(work):
         finally:
             for r in runs:
                 r.rf.close()
+    # Numbers: an error that rounds up to the next decade loses its extra digit.
+    check(report.fmt_pm(509.43, 9.97) == "509 ± 10" and report.fmt_pm(3.0, 0.0996) == "3.00 ± 0.10"
+          and report.fmt_pm(1.099, 0.0046) == "1.0990 ± 0.0046",
+          f"fmt_pm: {report.fmt_pm(509.43, 9.97)}, {report.fmt_pm(3.0, 0.0996)}")
     # MCRG groups in size order (blocked_L4 before blocked_L16), not in string order.
     names = sorted(["blocked_L16", "blocked_L4", "blocked_L64"], key=invrg_io.natural_key)
     check(names == ["blocked_L4", "blocked_L16", "blocked_L64"], f"natural order: {names}")
