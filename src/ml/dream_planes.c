@@ -41,7 +41,7 @@ void invrg_planes_in_place(int words) { in_place_words = words; }
  * 4 × 4 window: a piece of one row does a row's worth of per-piece work (the Philox calls of
  * the waiting half-words, each a chain of 10 rounds however few blocks) instead of PIECE
  * words', which costs more than copying sym3's 4 planes (20 % slower read in place at 4096²)
- * or sym5's 9 (a few %); sym7's 16 gain 4–5 % (4096², Zen 4). Pieces of several rows read in
+ * or sym5's 9 (a few %); sym7's 16 gain 5–7 % (4096², Zen 4). Pieces of several rows read in
  * place, their waiting half-words' inputs copied to be settled together, were slower still. */
 static bool read_in_place(const invrg_planes_kernel *k, int64_t W, int *words) {
   *words = in_place_words < 0 ? PIECE : in_place_words;

@@ -230,6 +230,8 @@ invrg_err invrg_planes_kernel_table(const window_table *t, int64_t max_lc,
     tb->drow[ab] = (int8_t)(t->lo[ab >> 1] - t->lo[0]);
     tb->dcol[ab] = (int8_t)(t->lo[ab & 1] - t->lo[0]);
   }
+  for (int ab = 0; ab < 4; ab++)
+    for (int b = 0; b < 64; b++) tb->pick[ab][b] = (uint8_t)(4 * (b % 32) + ab);
   for (size_t D = 0; D < size; D++)
     tb->entry[D] = (uint32_t)tb->top[D] | (uint32_t)tb->top[stride + D] << 8 |
                    (uint32_t)tb->top[2 * stride + D] << 16 |

@@ -39,6 +39,8 @@ typedef struct {
   const uint32_t *T; /* the window table: T[ab << bits | pattern] */
   int8_t drow[4], dcol[4]; /* child ab's vertex: (X + dcol[ab], Y + drow[ab]) */
   uint32_t *entry;   /* entry[D]: byte ab = top[ab·stride + D], the four children's top bytes */
+  uint8_t pick[4][64]; /* VBMI byte permutes of child ab's top bytes from a word's entries:
+                        * byte s = 4 (s mod 32) + ab */
   vertex_cache cache; /* mutable: the kernel's own, one step at a time */
   /* top[ab·stride + D] = T[ab << bits | (D ^ mask)] >> 24: by the "down" pattern D the input
    * planes spell (the portable and the VBMI kernels' table) */

@@ -256,7 +256,7 @@ INVRG_TARGET_AVX512 static inline __attribute__((always_inline)) __m512i top_byt
 }
 
 /* The same with VBMI: byte 4s + ab of each pair of quarters picked by one byte permute
- * (@p pick[ab]: byte s of the register = 4 (s mod 32) + ab), the two halves blended. Three
+ * (tb->pick[ab]: byte s of the register = 4 (s mod 32) + ab), the two halves blended. Three
  * instructions where the shifts and narrowings take twelve (the narrowings two µops each). */
 TARGET_GFNI static inline __attribute__((always_inline)) __m512i top_bytes_vbmi(
     const __m512i e[4], const __m512i pick) {
@@ -265,25 +265,21 @@ TARGET_GFNI static inline __attribute__((always_inline)) __m512i top_bytes_vbmi(
   return _mm512_mask_blend_epi8(_cvtu64_mask64(~UINT64_C(0) << 32), low, high);
 }
 
-/* top_bytes_vbmi()'s byte permutes of the four children. */
-TARGET_GFNI static inline void pick_init(__m512i pick[4]) {
-  for (int ab = 0; ab < 4; ab++) {
-    uint8_t ix[64];
-    for (int s = 0; s < 64; s++) ix[s] = (uint8_t)(4 * (s % 32) + ab);
-    pick[ab] = _mm512_loadu_si512(ix);
-  }
+/* top_bytes_vbmi()'s byte permutes of the four children, in registers. */
+TARGET_GFNI static inline void pick_load(const table_bits *tb, __m512i pick[4]) {
+  for (int ab = 0; ab < 4; ab++) pick[ab] = _mm512_loadu_si512(tb->pick[ab]);
 }
 #undef PATTERNS16
 
 /* Any window, eight words at a time (the piece's inputs and valid sites are zero up to a
  * multiple of eight words): pattern and random bytes by @p BYTES8, entries through the vertex
- * cache, top bytes by @p TOP_BYTES (with @p PICK_INIT's constants). */
+ * cache, top bytes by @p TOP_BYTES (with the constants @p PICK_INIT loads). */
 #define GATHER_KERNEL(name, TARGET, BYTES8, PICK_INIT, TOP_BYTES)                                \
   TARGET void name(const table_bits *tb, const invrg_planes_piece *pc, int words,               \
                    invrg_planes_rnd rnd, uint32_t *up, uint32_t *und) {                          \
     const cache_rows rows = cache_rows_of(tb, pc);                                               \
     __m512i pick[4];                                                                             \
-    PICK_INIT(pick);                                                                             \
+    PICK_INIT(tb, pick);                                                                         \
     const uint32_t *lo_planes[8], *hi_planes[8], *r_planes[8];                                   \
     input_planes(pc, 0, tb->bits < 8 ? tb->bits : 8, lo_planes);                                 \
     input_planes(pc, 8, tb->bits, hi_planes);                                                    \
@@ -304,11 +300,12 @@ TARGET_GFNI static inline void pick_init(__m512i pick[4]) {
     tb->cache.counts[1] += gathered;                                                             \
   }
 
-#define NO_PICK(pick) (void)(pick)
+#define NO_PICK(tb, pick) (void)(pick)
 #define SHIFTED(e, pick, ab) top_bytes_of((e), (ab))
 #define PICKED(e, pick, ab) top_bytes_vbmi((e), (pick)[(ab)])
-GATHER_KERNEL(invrg_planes_table_first_avx512, INVRG_TARGET_AVX512, bytes8_masked, NO_PICK, SHIFTED)
-GATHER_KERNEL(invrg_planes_table_first_gfni, TARGET_GFNI, bytes8_gfni, pick_init, PICKED)
+GATHER_KERNEL(invrg_planes_table_first_avx512, INVRG_TARGET_AVX512, bytes8_masked, NO_PICK,
+              SHIFTED)
+GATHER_KERNEL(invrg_planes_table_first_gfni, TARGET_GFNI, bytes8_gfni, pick_load, PICKED)
 #undef GATHER_KERNEL
 #undef NO_PICK
 #undef SHIFTED
