@@ -292,7 +292,8 @@ static void piece_draw_split(invrg_dream_planes_work *w, const invrg_planes_kern
   settle_waiting(w, k, pc, waiting, s, level);
   for (int t = 0; t < halves; t++) w->up[t] = pc->valid[t] & ~w->up[t]; /* bit 1 = spin −1 */
   memcpy(out, w->up, (size_t)split * sizeof *out);
-  if (split < pc->n) memcpy(rest, w->up + 2 * split, (size_t)(pc->n - split) * sizeof *rest);
+  if (rest != NULL && split < pc->n)
+    memcpy(rest, w->up + 2 * split, (size_t)(pc->n - split) * sizeof *rest);
   pc->n = 0;
 }
 

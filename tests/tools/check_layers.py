@@ -28,6 +28,7 @@ LAYERS = {"core": 0, "parallel": 1, "physics": 2, "ml": 2, "io": 3, "stages": 4,
 HEADER_LAYER = {
     "mc_update": "physics",  # checkerboard.c, wolff.c, sw.c
     "stage": "stages",       # the interface of mc_stage.c, train_stage.c, ...
+    "run_paths": "io",       # inline: the run's file names (runfile.c, checkpoint.c, ...)
 }
 
 # (file, included header) → why it is allowed for now. The list only shrinks: each entry goes
