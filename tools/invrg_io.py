@@ -748,10 +748,10 @@ def main(argv):
         return 0
     if args.file is None:
         parser.error("give a run file (or --describe PATH NAME)")
-    if args.csv is not None and not args.table:
-        parser.error("--csv goes with --table SOURCE")
     if args.table == "" or args.csv == "":
         parser.error("--table and --csv need a value (a source; a file, or '-')")
+    if args.csv is not None and args.table is None:
+        parser.error("--csv goes with --table SOURCE")
     try:
         with open_run(args.file) as run:
             if args.table is None:
