@@ -398,8 +398,14 @@ class RunFile:
 
         The model &dream names (model and params, or model_file, read when the file is found as
         given or beside the run file), else /model (the model stage train kept, which a dream
-        without a model of its own uses); origin says which.
+        without a model of its own uses); origin says which. Read once (a model file is opened
+        on the first call only).
         """
+        if not hasattr(self, "_model"):
+            self._model = self._dream_model()
+        return self._model
+
+    def _dream_model(self):
         dream = self.config.get("dream", {})
         if dream.get("model"):
             params = np.asarray(dream.get("params", []) or [], dtype=float)

@@ -11,6 +11,8 @@
 #define INVRG_SUMMARY_IO_H
 
 #include <hdf5.h>
+#include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "invrg/error.h"
@@ -31,5 +33,13 @@ typedef struct {
  */
 invrg_err invrg_summary_write(hid_t file, const char *path, const invrg_summary *s,
                               const invrg_summary_context *ctx, hid_t *out);
+
+/**
+ * "energy <σ>, specific_heat <σ>" in @p buf: how many standard errors E/N and C/N of @p s lie
+ * off the exact L × L torus at coupling @p K (invrg_format_sigma). False, @p buf empty, where
+ * the exact oracle has no value. For the logs' tables.
+ */
+bool invrg_summary_exact_deviations(const invrg_summary *s, int L, double K, char *buf,
+                                    size_t size);
 
 #endif

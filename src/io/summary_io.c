@@ -4,6 +4,7 @@
 #include <stdio.h>
 
 #include "invrg/exact.h"
+#include "invrg/format.h"
 #include "invrg/h5util.h"
 #include "invrg/stats.h"
 
@@ -20,12 +21,29 @@ static invrg_err write_exact(hid_t g, const invrg_summary *s, const invrg_exact_
        ex->specific_heat},
   };
   for (size_t k = 0; k < sizeof rows / sizeof rows[0]; k++) {
-    double dev = invrg_deviation_sigma(s->value[rows[k].obs], rows[k].exact, s->error[rows[k].obs]);
+    double dev =
+        invrg_deviation_sigma(s->value[rows[k].obs], rows[k].exact, s->error[rows[k].obs]);
     INVRG_CALL(invrg_h5_attr_double(g, rows[k].exact_name, &rows[k].exact, 1, true));
     INVRG_CALL(invrg_h5_attr_double(g, rows[k].dev_name, &dev, 1, true));
   }
 cleanup:
   return err;
+}
+
+bool invrg_summary_exact_deviations(const invrg_summary *s, int L, double K, char *buf,
+                                    size_t size) {
+  invrg_exact_thermo ex;
+  char sig[2][32];
+  buf[0] = '\0';
+  if (!invrg_exact_torus(L, K, &ex)) return false;
+  invrg_format_sigma(sig[0], sizeof sig[0],
+                     invrg_deviation_sigma(s->value[INVRG_OBS_ENERGY], ex.energy,
+                                           s->error[INVRG_OBS_ENERGY]));
+  invrg_format_sigma(sig[1], sizeof sig[1],
+                     invrg_deviation_sigma(s->value[INVRG_OBS_SPECIFIC_HEAT], ex.specific_heat,
+                                           s->error[INVRG_OBS_SPECIFIC_HEAT]));
+  snprintf(buf, size, "energy %s, specific_heat %s", sig[0], sig[1]);
+  return true;
 }
 
 invrg_err invrg_summary_write(hid_t file, const char *path, const invrg_summary *s,

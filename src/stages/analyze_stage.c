@@ -317,17 +317,8 @@ static void log_table(const char *source, const char *data, const ensemble_list 
   invrg_log(INVRG_LOG_INFO, " %s  deviation [sigma] from the exact torus", line);
   for (int i = 0; i < list->n; i++) {
     const invrg_summary *s = &sum[i];
-    char dev[96] = "", sig[2][32];
-    invrg_exact_thermo ex;
-    if (invrg_exact_torus((int)list->e[i].L, list->e[i].K, &ex)) {
-      invrg_format_sigma(sig[0], sizeof sig[0],
-                         invrg_deviation_sigma(s->value[INVRG_OBS_ENERGY], ex.energy,
-                                               s->error[INVRG_OBS_ENERGY]));
-      invrg_format_sigma(sig[1], sizeof sig[1],
-                         invrg_deviation_sigma(s->value[INVRG_OBS_SPECIFIC_HEAT], ex.specific_heat,
-                                               s->error[INVRG_OBS_SPECIFIC_HEAT]));
-      snprintf(dev, sizeof dev, "energy %s, specific_heat %s", sig[0], sig[1]);
-    }
+    char dev[96];
+    invrg_summary_exact_deviations(s, (int)list->e[i].L, list->e[i].K, dev, sizeof dev);
     line[0] = '\0';
     snprintf(cell, sizeof cell, "%lld", (long long)list->e[i].L);
     invrg_format_cell(line, sizeof line, width[0], cell);

@@ -349,28 +349,22 @@ static void log_table(hid_t file, const invrg_config_dream *d, const invrg_summa
   for (int64_t level = d->measure_from; level <= d->levels; level++) {
     const invrg_summary *s = &sum[level - d->measure_from];
     int64_t L = (int64_t)1 << level;
-    char dev[200] = "", sig[2][32];
+    char dev[200] = "", sig[32];
     double v, e;
     if (mc_reference(file, L, "energy", &v, &e)) {
       size_t used = (size_t)snprintf(dev, sizeof dev, "mc:");
       for (int k = 0; k < 5; k++) {
         const char *name = invrg_summary_names[shown[k]];
         if (!mc_reference(file, L, name, &v, &e)) continue;
-        invrg_format_sigma(sig[0], sizeof sig[0],
-                           (s->value[shown[k]] - v) / hypot(s->error[shown[k]], e));
-        used += (size_t)snprintf(dev + used, sizeof dev - used, " %s %s", name, sig[0]);
+        invrg_format_sigma(sig, sizeof sig,
+                           invrg_deviation_sigma(s->value[shown[k]], v,
+                                                 hypot(s->error[shown[k]], e)));
+        used += (size_t)snprintf(dev + used, sizeof dev - used, " %s %s", name, sig);
       }
     } else {
-      invrg_exact_thermo ex;
-      if (invrg_exact_torus((int)L, INVRG_K_CRITICAL, &ex)) {
-        invrg_format_sigma(sig[0], sizeof sig[0],
-                           invrg_deviation_sigma(s->value[INVRG_OBS_ENERGY], ex.energy,
-                                                 s->error[INVRG_OBS_ENERGY]));
-        invrg_format_sigma(sig[1], sizeof sig[1],
-                           invrg_deviation_sigma(s->value[INVRG_OBS_SPECIFIC_HEAT], ex.specific_heat,
-                                                 s->error[INVRG_OBS_SPECIFIC_HEAT]));
-        snprintf(dev, sizeof dev, "exact torus: energy %s, specific_heat %s", sig[0], sig[1]);
-      }
+      char exact[96];
+      if (invrg_summary_exact_deviations(s, (int)L, INVRG_K_CRITICAL, exact, sizeof exact))
+        snprintf(dev, sizeof dev, "exact torus: %s", exact);
     }
     line[0] = '\0';
     snprintf(cell, sizeof cell, "%lld", (long long)L);
