@@ -165,6 +165,7 @@ INVRG_TARGET_AVX2 static int64_t kernel_avx2(int8_t *p, ptrdiff_t sx, const uint
       _mm256_storeu_si256((__m256i *)q, _mm256_xor_si256(s, flip)); /* ±1 ^ 0xFE = ∓1 */
     }
   }
+  _mm256_zeroupper(); /* GCC 12 leaves it out before this call: see check_vector_state.py */
   return flips + kernel_generic(p + 2 * t, sx, u + t, n - t, th, heatbath);
 }
 

@@ -182,10 +182,13 @@ __attribute__((target("avx2,avx512f,avx512dq,avx512vl"))) static inline __m512i 
 /* The products of sets of at most 8 operators, whose n rows of n sums lie closer together than
  * a vector: all rows are loaded before any is stored. Row by row, each load would follow the
  * masked store of the row before it within the same 64 bytes, and a Zen 4 waits for that store
- * to complete (a swendsen pair 66–74 → 37–42 ns there). */
-__attribute__((target("avx2,avx512f,avx512dq,avx512vl"))) static inline void add_rows_in_registers(
-    int64_t *restrict qcc, int64_t *restrict qcf, const int64_t *restrict coarse, __m512i cb,
-    __m512i fb, size_t n, __mmask8 m, bool narrow) {
+ * to complete (a swendsen pair 66–74 → 37–42 ns there). Always inlined: called with its vectors
+ * as arguments, GCC 12 returned from it without a vzeroupper, and every SSE instruction after
+ * it paid for the dirty upper halves on Intel cores (a dream stage's small levels ran 1.5 times
+ * slower; tests/tools/check_vector_state.py). */
+__attribute__((target("avx2,avx512f,avx512dq,avx512vl"), always_inline)) static inline void
+add_rows_in_registers(int64_t *restrict qcc, int64_t *restrict qcf, const int64_t *restrict coarse,
+                      __m512i cb, __m512i fb, size_t n, __mmask8 m, bool narrow) {
   __m512i rc[8], rf[8];
 #pragma GCC unroll 8
   for (size_t a = 0; a < 8; a++) { /* rows past n: nothing loaded, never stored */
