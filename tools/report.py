@@ -16,7 +16,7 @@ Figures (each written only when some run has the data for it; the page says what
   mcrg        RG eigenvalues lambda_t, lambda_h per level for up / down / blocked pairs,
               exact lambda_t = 2 and lambda_h = 2^{15/8} = 3.66802
   configs_<n> saved configurations (dreamed at several sizes, Monte Carlo)
-  train       training and validation loss of every replica
+  train       training and validation loss of every replica (beyond ten, the others grey)
 each as <name>.png (default), .pdf or .svg (--format). Every run's Monte Carlo and dreamed
 ensembles are drawn on the same axes, with a legend naming each run (its /run title, or its file
 name). Legends sit off the data (under the panels), titles never overlap: layout_problems(fig)
@@ -1061,7 +1061,9 @@ def fig_configs(runs, max_samples):
         r_big, big = mc_cells[-1]
         k = min(max_samples, big["n"])
         step = max(1, big["n"] // k)
-        rows.append((f"L = {big['L']}, {step} samples apart",
+        several_runs = len({id(r) for r, _ in mc_cells}) > 1
+        rows.append(((f"{r_big.label}\n" if several_runs else "") +
+                     f"L = {big['L']}, {step} samples apart",
                      [(r_big, big, i * step, "") for i in range(k)]))
         n += 1
         yield (f"configs_{n}", _config_figure("Monte Carlo configurations (white = +1, "
@@ -1082,11 +1084,22 @@ def fig_train(runs):
         ep = np.arange(1, tl.shape[1] + 1)
         mk = dict(marker="o", ms=3.5) if tl.shape[1] <= 20 else {}   # few epochs: points show
         best = t.get("best_replica")
-        for i in range(tl.shape[0]):
-            lab = f"replica {i}" + (" (selected)" if best is not None and i == best else "")
-            ax.plot(ep, tl[i], color=cmap(i % 10), lw=1.2, label=lab, **mk)
+        n_rep = tl.shape[0]
+        first_other = 1 if best == 0 else 0  # the grey family's legend entry goes with it
+        for i in range(n_rep):
+            selected = best is not None and i == best
+            if n_rep <= 10:  # a colour and a legend entry each
+                style = dict(color=cmap(i), lw=1.2,
+                             label=f"replica {i}" + (" (selected)" if selected else ""))
+            elif selected:  # many: the selected one stands out, the others are one grey family
+                style = dict(color="tab:red", lw=1.6, zorder=3, label=f"replica {i} (selected)")
+            else:
+                family = f"replicas 0–{n_rep - 1}" + (" (the others)" if best is not None else "")
+                style = dict(color="0.55", lw=0.8, alpha=0.7,
+                             label=family if i == first_other else None)
+            ax.plot(ep, tl[i], **style, **mk)
             if vl.size and i < vl.shape[0]:
-                ax.plot(ep, vl[i], color=cmap(i % 10), lw=1.2, ls="--", mfc="white", **mk)
+                ax.plot(ep, vl[i], **{**style, "label": None}, ls="--", mfc="white", **mk)
         # The two line styles, once (empty lines: legend entries only).
         ax.plot([], [], color="0.3", lw=1.2, label="training (solid)", **mk)
         if vl.size:
@@ -1512,7 +1525,8 @@ CAPTIONS = {
                     "smallest size raised step by step: a result that settles as L_min grows "
                     "is free of corrections to scaling. Dash-dotted: the exact value (given "
                     "in each panel's title). Open markers and dashed lines: the stage analyze.",
-    "train": "Training (solid) and validation (dashed) loss per epoch of every replica.",
+    "train": "Training (solid) and validation (dashed) loss per epoch of every replica (more "
+             "than ten: the selected one in red, the others in grey).",
 }
 
 

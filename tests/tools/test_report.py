@@ -674,6 +674,45 @@ def test_edge_cases(work):
             r.rf.close()
     check(any("K = 0.3" in t for t in labels) and not any("K_c" in t for t in labels),
           f"MC at K = 0.3: the exact torus at K = 0.3 only ({labels})")
+    # Twelve replicas: not ten colours that repeat; the selected one apart, the others one family.
+    shutil.copy("small.h5", "replicas.h5")
+    with h5py.File("replicas.h5", "r+") as f:
+        g = f["train"]
+        epochs = g["train_loss"].shape[1]
+        for name in ("train_loss", "val_loss"):
+            if name in g:
+                rows = np.asarray(g[name])
+                del g[name]
+                g[name] = np.vstack([rows[i % rows.shape[0]] + 0.001 * i for i in range(12)])
+        g.attrs["best_replica"] = 5
+    runs = report.open_runs(["replicas.h5", "small.h5"])
+    try:
+        fig = report.fig_train(runs)
+        texts = [t.get_text() for ax in fig.axes if ax.get_legend() is not None
+                 for t in ax.get_legend().get_texts()]
+        many = [ax for ax in fig.axes if any(len(ln.get_xdata()) == epochs and
+                                             ln.get_color() == "tab:red" for ln in ax.get_lines())]
+        plt.close(fig)
+    finally:
+        for r in runs:
+            r.rf.close()
+    check("replica 5 (selected)" in texts and "replicas 0–11 (the others)" in texts and
+          not any(t == "replica 7" for t in texts) and "replica 1" in texts and len(many) == 1,
+          f"12 replicas: the selected one in red, the rest one legend entry; 2 replicas as "
+          f"before ({texts})")
+    # Saved Monte Carlo of two runs: the bottom row names the run it shows.
+    runs = report.open_runs(["small.h5", "packed.h5"])
+    try:
+        figs = list(report.fig_configs(runs, 3))
+        ylabels = [ax.get_ylabel() for _, fig, _ in figs if fig is not None for ax in fig.axes]
+        for _, fig, _ in figs:
+            plt.close(fig)
+    finally:
+        for r in runs:
+            r.rf.close()
+    bottom = [y for y in ylabels if "samples apart" in y]
+    check(len(bottom) == 1 and bottom[0].split("\n")[0] in [r.label for r in runs],
+          f"the MC figure of two runs names the run of its bottom row ({bottom})")
     # All MCRG eigenvalues NaN (a dream of one sample): no empty figure, a note that says why.
     shutil.copy("small.h5", "nanmcrg.h5")
     with h5py.File("nanmcrg.h5", "r+") as f:
