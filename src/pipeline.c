@@ -81,8 +81,9 @@ static bool is_input_file(const invrg_config *cfg, const struct stat *st) {
          in.st_dev == st->st_dev && in.st_ino == st->st_ino;
 }
 
-/* The log file must not be the output nor a directory, and its directory must exist (and be
- * writable). Collective on @p world. */
+/* The log file must not be a directory nor the input, and its directory must exist (and be
+ * writable); that it is none of the run's own files is the output's check (runfile.h).
+ * Collective on @p world. */
 static invrg_err check_log_file(const invrg_config *cfg, MPI_Comm world) {
   invrg_err err = INVRG_SUCCESS, found = INVRG_SUCCESS;
   char path[INVRG_PATH_LEN + 8], dir[INVRG_PATH_LEN + 8];
@@ -93,10 +94,7 @@ static invrg_err check_log_file(const invrg_config *cfg, MPI_Comm world) {
     const char *slash = strrchr(path, '/');
     snprintf(dir, sizeof dir, "%.*s", slash == NULL ? 1 : slash == path ? 1 : (int)(slash - path),
              slash == NULL ? "." : path);
-    if (strcmp(path, cfg->run.output) == 0)
-      found = invrg_config_input_error(cfg, "run", "log_file", "log_file '%s' is the output: "
-                                       "choose another name, or '' for <output>.log", path);
-    else if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode))
+    if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode)) /* the run's own files: runfile.c */
       found = invrg_config_input_error(cfg, "run", "log_file", "the directory '%s' of log_file "
                                        "'%s' does not exist; create it first", dir, path);
     else if (stat(path, &st) == 0 && S_ISDIR(st.st_mode))

@@ -1,7 +1,7 @@
 /**
  * @file fileutil.h
  * Whole-file operations the run file and checkpoints need: a durable copy and
- * a durable rename. Not collective: call them on one rank.
+ * a durable rename; whether two paths name one file. Not collective: call them on one rank.
  */
 #ifndef INVRG_FILEUTIL_H
 #define INVRG_FILEUTIL_H
@@ -28,5 +28,12 @@ invrg_err invrg_file_rename(const char *from, const char *to);
 
 /** True if @p path exists. */
 bool invrg_file_exists(const char *path);
+
+/**
+ * True if @p a and @p b name the same file: the same device and inode when both exist, else the
+ * same name in the same directory (directories compared by their real paths), so that 'x.h5',
+ * './x.h5' and 'run/../x.h5' are one file before it exists.
+ */
+bool invrg_file_same(const char *a, const char *b);
 
 #endif

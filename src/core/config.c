@@ -241,7 +241,9 @@ static const invrg_nl_key checkpoint_keys[] = {
     {.name = "stop_file", .type = INVRG_NL_STRING, SCALAR, AT(checkpoint.stop_file),
      .string_size = INVRG_PATH_LEN, .default_text = "''",
      .description = "write a checkpoint and stop (exit status 3) when this file appears; it is "
-                    "removed then ('' = no stop file; SIGTERM and SIGUSR1 always do the same)"},
+                    "removed then, so it must be a name of its own: not the input, the output "
+                    "or its companions, the log, nor a file the run reads ('' = no stop file; "
+                    "SIGTERM and SIGUSR1 always do the same)"},
     {.name = "keep_previous", .type = INVRG_NL_BOOL, SCALAR, AT(checkpoint.keep_previous),
      .default_text = ".true.",
      .description = "keep the checkpoint before the newest as <output>.ckpt.prev"},

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,6 +14,29 @@
 bool invrg_file_exists(const char *path) {
   struct stat st;
   return stat(path, &st) == 0;
+}
+
+/* @p path as the real path of its directory and its last component; false if that directory
+ * cannot be resolved. */
+static bool canonical_path(const char *path, char *out, size_t len) {
+  char dir[PATH_MAX], real[PATH_MAX];
+  const char *slash = strrchr(path, '/'), *name = slash == NULL ? path : slash + 1;
+  if (slash == NULL)
+    snprintf(dir, sizeof dir, ".");
+  else
+    snprintf(dir, sizeof dir, "%.*s", slash == path ? 1 : (int)(slash - path), path);
+  if (realpath(dir, real) == NULL) return false;
+  return snprintf(out, len, "%s/%s", real, name) < (int)len;
+}
+
+bool invrg_file_same(const char *a, const char *b) {
+  struct stat sa, sb;
+  if (stat(a, &sa) == 0 && stat(b, &sb) == 0)
+    return sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
+  char ca[PATH_MAX + 256], cb[PATH_MAX + 256];
+  if (canonical_path(a, ca, sizeof ca) && canonical_path(b, cb, sizeof cb))
+    return strcmp(ca, cb) == 0;
+  return strcmp(a, b) == 0;
 }
 
 invrg_err invrg_file_sync(const char *path) {

@@ -46,37 +46,57 @@ static void directory_of(const char *path, char *buf, size_t len) {
     snprintf(buf, len, "%.*s", (int)(slash - path), path);
 }
 
-/* A file the run reads that is one of the files the run itself writes, replaces or removes —
- * the output (overwritten), its .tmp, its checkpoints, its lock, its log — would be destroyed
- * before it is read: its key names it (the same file by device and inode, whatever the paths).
- * Rank 0. */
-static invrg_err check_inputs_are_not_own_files(const invrg_config *cfg) {
+/* The files a run writes, replaces or removes: the output and its companions (run_paths.h),
+ * then the log; what each is, for the messages. */
+enum { OWN_LOG = INVRG_N_RUN_PATHS, MAX_OWN = INVRG_N_RUN_PATHS + 1 };
+typedef struct {
+  char path[MAX_OWN][INVRG_PATH_LEN + 16];
+  int n; /* without the log when there is none (log_file = 'none') */
+} own_files;
+
+static const char *const own_what[MAX_OWN] = {
+    [INVRG_PATH_OUTPUT] = "the output of this run",
+    [INVRG_PATH_TMP] = "the run file this run writes before it takes its name",
+    [INVRG_PATH_CKPT] = "this run's checkpoint",
+    [INVRG_PATH_CKPT_PREV] = "this run's previous checkpoint",
+    [INVRG_PATH_CKPT_TMP] = "this run's checkpoint being written",
+    [INVRG_PATH_LOCK] = "this run's lock",
+    [OWN_LOG] = "this run's log file, which it writes"};
+
+static void own_files_of(const invrg_config *cfg, own_files *o) {
+  for (int k = 0; k < INVRG_N_RUN_PATHS; k++)
+    invrg_run_path_of(cfg->run.output, (invrg_run_path)k, o->path[k], sizeof o->path[k]);
+  o->n = invrg_config_log_path(cfg, o->path[OWN_LOG], sizeof o->path[OWN_LOG]) ? MAX_OWN
+                                                                                : OWN_LOG;
+}
+
+/* The files a run reads, by the keys that name them ('' where a key is not set). */
+typedef struct {
+  const char *group, *key, *path;
+} read_file;
+
+enum { N_READS = 5 };
+static void reads_of(const invrg_config *cfg, read_file r[N_READS]) {
+  r[0] = (read_file){"analyze", "data", cfg->analyze.data};
+  r[1] = (read_file){"train", "data", cfg->train.data};
+  r[2] = (read_file){"dream", "model_file", cfg->dream.model_file};
+  r[3] = (read_file){"dream", "start_file", cfg->dream.start_file};
+  r[4] = (read_file){"dream", "small_kernel_model_file", cfg->dream.small_kernel_model_file};
+}
+
+/* A file the run reads that is one of the files the run itself writes, replaces or removes
+ * would be destroyed before it is read: its key names it (the same file by device and inode,
+ * whatever the paths). The input namelist as one of them would be replaced: &run output names
+ * it (the log: the pipeline's check of log_file). Rank 0. */
+static invrg_err check_inputs_are_not_own_files(const invrg_config *cfg, const own_files *own) {
   invrg_err found = INVRG_SUCCESS;
   const char *out = cfg->run.output;
-  const struct {
-    const char *group, *key, *path;
-  } reads[] = {{"analyze", "data", cfg->analyze.data},
-               {"train", "data", cfg->train.data},
-               {"dream", "model_file", cfg->dream.model_file},
-               {"dream", "start_file", cfg->dream.start_file},
-               {"dream", "small_kernel_model_file", cfg->dream.small_kernel_model_file}};
-  enum { LOG = INVRG_N_RUN_PATHS }; /* the run's files (run_paths.h), then its log */
-  char own[LOG + 1][INVRG_PATH_LEN + 16];
-  const char *what[LOG + 1] = {
-      [INVRG_PATH_OUTPUT] = "the output of this run",
-      [INVRG_PATH_TMP] = "the run file this run writes before it takes its name",
-      [INVRG_PATH_CKPT] = "this run's checkpoint (to finish that run, run its input again)",
-      [INVRG_PATH_CKPT_PREV] = "this run's previous checkpoint",
-      [INVRG_PATH_CKPT_TMP] = "this run's checkpoint being written",
-      [INVRG_PATH_LOCK] = "this run's lock",
-      [LOG] = "this run's log file, which it writes"};
-  for (int k = 0; k < LOG; k++) invrg_run_path_of(out, (invrg_run_path)k, own[k], sizeof own[k]);
-  const int n_own = invrg_config_log_path(cfg, own[LOG], sizeof own[LOG]) ? LOG + 1 : LOG;
-  for (size_t i = 0; i < sizeof reads / sizeof reads[0]; i++) {
-    struct stat st, o;
-    if (reads[i].path[0] == '\0' || stat(reads[i].path, &st) != 0) continue;
-    for (int k = 0; k < n_own; k++)
-      if (stat(own[k], &o) == 0 && st.st_dev == o.st_dev && st.st_ino == o.st_ino) {
+  read_file reads[N_READS];
+  reads_of(cfg, reads);
+  for (int i = 0; i < N_READS; i++) {
+    if (reads[i].path[0] == '\0' || !invrg_file_exists(reads[i].path)) continue;
+    for (int k = 0; k < own->n; k++)
+      if (invrg_file_same(reads[i].path, own->path[k])) {
         if (k == INVRG_PATH_OUTPUT)
           found = invrg_config_input_error(cfg, reads[i].group, reads[i].key,
                                            "%s = '%s' is the output of this run (&run output = "
@@ -84,14 +104,83 @@ static invrg_err check_inputs_are_not_own_files(const invrg_config *cfg) {
                                            reads[i].key, reads[i].path, out);
         else
           found = invrg_config_input_error(cfg, reads[i].group, reads[i].key,
-                                           "%s = '%s' is %s ('%s' of &run output = '%s'): "
+                                           "%s = '%s' is %s ('%s' of &run output = '%s'%s): "
                                            "choose another output%s", reads[i].key,
-                                           reads[i].path, what[k], own[k], out,
-                                           k == LOG ? " or log_file" : "");
+                                           reads[i].path, own_what[k], own->path[k], out,
+                                           k == INVRG_PATH_CKPT ? "; to finish that run, run "
+                                                                  "its input again" : "",
+                                           k == OWN_LOG ? " or log_file" : "");
         break;
       }
   }
+  for (int k = 0; k < OWN_LOG && cfg->input_path[0] != '\0'; k++)
+    if (invrg_file_same(cfg->input_path, own->path[k])) {
+      found = invrg_config_input_error(cfg, "run", "output",
+                                       "%s '%s'%s%s%s is this run's input file, which the run "
+                                       "would replace: choose another output",
+                                       k == INVRG_PATH_OUTPUT ? "output" : "the file",
+                                       own->path[k], k == INVRG_PATH_OUTPUT ? "" : " (",
+                                       k == INVRG_PATH_OUTPUT ? "" : own_what[k],
+                                       k == INVRG_PATH_OUTPUT ? "" : ")");
+      break;
+    }
   return found;
+}
+
+/* Part @p part of " ('<other>')" after a path @p name that names the same file as @p other
+ * under another spelling; "" when the two are spelled alike. */
+static const char *also_named(const char *name, const char *other, int part) {
+  if (strcmp(name, other) == 0) return "";
+  return part == 0 ? " ('" : part == 1 ? other : "')";
+}
+
+/* The log is a file of its own: as the output, its .tmp, a checkpoint or the lock, the two
+ * would write over each other (a corrupt run file, or a log that vanishes). Rank 0. */
+static invrg_err check_log_is_not_run_file(const invrg_config *cfg, const own_files *own) {
+  if (own->n == OWN_LOG) return INVRG_SUCCESS;
+  for (int k = 0; k < OWN_LOG; k++)
+    if (invrg_file_same(own->path[OWN_LOG], own->path[k]))
+      return invrg_config_input_error(cfg, "run", "log_file",
+                                      "log_file '%s' is %s%s%s%s: choose another name, or '' "
+                                      "for <output>.log", own->path[OWN_LOG], own_what[k],
+                                      also_named(own->path[OWN_LOG], own->path[k], 0),
+                                      also_named(own->path[OWN_LOG], own->path[k], 1),
+                                      also_named(own->path[OWN_LOG], own->path[k], 2));
+  return INVRG_SUCCESS;
+}
+
+/* &checkpoint stop_file is removed when the run finds it: it must be a name of its own, not a
+ * directory, the input, a file the run reads, nor one it writes (the run would delete them,
+ * or stop again at every safe point on its own log). Rank 0. */
+static invrg_err check_stop_file(const invrg_config *cfg, const own_files *own) {
+  const char *stop = cfg->checkpoint.stop_file;
+  struct stat st;
+  if (stop[0] == '\0') return INVRG_SUCCESS;
+  if (stat(stop, &st) == 0 && S_ISDIR(st.st_mode))
+    return invrg_config_input_error(cfg, "checkpoint", "stop_file",
+                                    "stop_file '%s' is a directory: name a file that you create "
+                                    "to stop the run", stop);
+  const char *is = NULL, *which = NULL;
+  if (cfg->input_path[0] != '\0' && invrg_file_same(stop, cfg->input_path))
+    is = "this run's input file";
+  for (int k = 0; k < own->n && is == NULL; k++)
+    if (invrg_file_same(stop, own->path[k]))
+      is = own_what[k], which = strcmp(stop, own->path[k]) != 0 ? own->path[k] : NULL;
+  read_file reads[N_READS];
+  reads_of(cfg, reads);
+  char read_what[64];
+  for (int i = 0; i < N_READS && is == NULL; i++)
+    if (reads[i].path[0] != '\0' && invrg_file_same(stop, reads[i].path)) {
+      snprintf(read_what, sizeof read_what, "&%s %s, which this run reads", reads[i].group,
+               reads[i].key);
+      is = read_what;
+    }
+  if (is == NULL) return INVRG_SUCCESS;
+  return invrg_config_input_error(cfg, "checkpoint", "stop_file",
+                                  "stop_file '%s' is %s%s%s%s; the run deletes its stop file "
+                                  "when it finds it: name a file of its own", stop, is,
+                                  which != NULL ? " ('" : "", which != NULL ? which : "",
+                                  which != NULL ? "')" : "");
 }
 
 /* Rank 0: is the output free to use, and can its directory take a file? All problems are
@@ -110,7 +199,11 @@ static invrg_err check_output_on_root(const invrg_config *cfg) {
           cfg, "run", "output",
           "output file '%s' exists; choose another name or set &output overwrite = .true.", path);
   }
-  if (check_inputs_are_not_own_files(cfg) != INVRG_SUCCESS) found = INVRG_ERR_INPUT;
+  own_files own;
+  own_files_of(cfg, &own);
+  if (check_inputs_are_not_own_files(cfg, &own) != INVRG_SUCCESS) found = INVRG_ERR_INPUT;
+  if (check_log_is_not_run_file(cfg, &own) != INVRG_SUCCESS) found = INVRG_ERR_INPUT;
+  if (check_stop_file(cfg, &own) != INVRG_SUCCESS) found = INVRG_ERR_INPUT;
   if (invrg_output_lock_check(cfg) != INVRG_SUCCESS) return INVRG_ERR_INPUT;
   directory_of(path, dir, sizeof dir);
   if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode))

@@ -122,6 +122,36 @@ expect_status 2 "log_file that is a directory (it was a warning once the run had
 expect_grep err.txt "error: log_file 'logs' is a directory: name a file in it" "the input error says so"
 [ ! -e isdir.h5 ] && pass "nothing written" || fail "files written"
 
+# --- the run's files under other names: refused before any work, nothing lost or written
+# (each was accepted once: a corrupt run file, a log that vanished, a deleted input)
+cp sgd.nml keep.nml
+for case in "log_file=clash.h5.tmp|log_file 'clash.h5.tmp' is the run file this run writes before it takes its name" \
+            "log_file=./clash.h5|log_file './clash.h5' is the output of this run ('clash.h5')" \
+            "log_file=clash.h5.ckpt|log_file 'clash.h5.ckpt' is this run's checkpoint"; do
+  key=${case%%|*} want=${case#*|}
+  expect_status 2 "run.$key" -- "$INVRG" keep.nml --set run.output=clash.h5 --set "run.$key"
+  expect_grep err.txt "$want" "the error names log_file and the file it would clash with"
+done
+for case in "clash.h5|stop_file 'clash.h5' is the output of this run" \
+            "keep.nml|stop_file 'keep.nml' is this run's input file" \
+            "clash.h5.log|stop_file 'clash.h5.log' is this run's log file" \
+            "logs|stop_file 'logs' is a directory"; do
+  file=${case%%|*} want=${case#*|}
+  expect_status 2 "stop_file = '$file'" -- "$INVRG" keep.nml --set run.output=clash.h5 \
+    --set "checkpoint.stop_file=$file"
+  expect_grep err.txt "$want" "the error names stop_file and what the file is"
+done
+cp sgd.h5 read.h5
+expect_status 2 "stop_file = the data the run reads" -- "$INVRG" keep.nml --set run.output=clash.h5 \
+  --set train.data=read.h5 --set checkpoint.stop_file=./read.h5
+expect_grep err.txt "stop_file './read.h5' is &train data, which this run reads" "named as the data"
+printf "&run output = 'self_out.nml' /\n&output overwrite = .true. /\n" > self_out.nml
+cp self_out.nml self_out.orig
+expect_status 2 "output = the input file, even with overwrite" -- "$INVRG" self_out.nml
+expect_grep err.txt "self_out.nml:1:6: error: output 'self_out.nml' is this run's input file" "named at the key"
+cmp -s self_out.nml self_out.orig && [ -e read.h5 ] && [ ! -e clash.h5 ] && [ ! -e clash.h5.log ] \
+  && pass "nothing lost, nothing written" || fail "a file was lost or written"
+
 # --- stopped at checkpoints and continued: every run in the log file, /run/log and the clock
 runs=0
 rm -f sgd.h5 sgd.h5.log
