@@ -160,12 +160,12 @@ static invrg_err check_stop_file(const invrg_config *cfg, const own_files *own) 
     return invrg_config_input_error(cfg, "checkpoint", "stop_file",
                                     "stop_file '%s' is a directory: name a file that you create "
                                     "to stop the run", stop);
-  const char *is = NULL, *which = NULL;
+  const char *is = NULL, *other = stop; /* what the file is, and its name as the run's */
   if (cfg->input_path[0] != '\0' && invrg_file_same(stop, cfg->input_path))
     is = "this run's input file";
   for (int k = 0; k < own->n && is == NULL; k++)
     if (invrg_file_same(stop, own->path[k]))
-      is = own_what[k], which = strcmp(stop, own->path[k]) != 0 ? own->path[k] : NULL;
+      is = own_what[k], other = own->path[k];
   read_file reads[N_READS];
   reads_of(cfg, reads);
   char read_what[64];
@@ -179,8 +179,8 @@ static invrg_err check_stop_file(const invrg_config *cfg, const own_files *own) 
   return invrg_config_input_error(cfg, "checkpoint", "stop_file",
                                   "stop_file '%s' is %s%s%s%s; the run deletes its stop file "
                                   "when it finds it: name a file of its own", stop, is,
-                                  which != NULL ? " ('" : "", which != NULL ? which : "",
-                                  which != NULL ? "')" : "");
+                                  also_named(stop, other, 0), also_named(stop, other, 1),
+                                  also_named(stop, other, 2));
 }
 
 /* Rank 0: is the output free to use, and can its directory take a file? All problems are
