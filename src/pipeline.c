@@ -2,6 +2,7 @@
 #include "invrg/pipeline.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -81,6 +82,20 @@ static bool is_input_file(const invrg_config *cfg, const struct stat *st) {
          in.st_dev == st->st_dev && in.st_ino == st->st_ino;
 }
 
+/* Whether the log file can be opened for writing, tried for real (permissions, names too
+ * long, links to nothing), leaving it as it was: an existing one opened to append, a new one
+ * created and removed. errno says why not. */
+static bool log_file_writable(const char *path) {
+  struct stat st;
+  const bool exists = stat(path, &st) == 0;
+  const int fd = exists ? open(path, O_WRONLY | O_APPEND)
+                        : open(path, O_WRONLY | O_CREAT | O_EXCL, 0644);
+  if (fd < 0) return false;
+  close(fd);
+  if (!exists) unlink(path);
+  return true;
+}
+
 /* The log file must not be a directory nor the input, and its directory must exist (and be
  * writable); that it is none of the run's own files is the output's check (runfile.h).
  * Collective on @p world. */
@@ -103,9 +118,17 @@ static invrg_err check_log_file(const invrg_config *cfg, MPI_Comm world) {
     else if (stat(path, &st) == 0 && is_input_file(cfg, &st))
       found = invrg_config_input_error(cfg, "run", "log_file", "log_file '%s' is this run's "
                                        "input file, which the log would replace", path);
+    else if (stat(path, &st) == 0 && !S_ISREG(st.st_mode))
+      found = invrg_config_input_error(cfg, "run", "log_file", "log_file '%s' is not a regular "
+                                       "file (a device, FIFO or socket); for no log file, "
+                                       "log_file = 'none'", path);
     else if (access(dir, W_OK) != 0)
       found = invrg_config_input_error(cfg, "run", "log_file", "the directory '%s' of log_file "
                                        "'%s' is not writable", dir, path);
+    else if (!log_file_writable(path))
+      found = invrg_config_input_error(cfg, "run", "log_file", "cannot write log_file '%s': %s",
+                                       path, errno == EEXIST ? "a symbolic link to nothing"
+                                                             : strerror(errno));
   }
   INVRG_CALL(invrg_error_agree(found, world));
 cleanup:

@@ -20,6 +20,7 @@ static struct {
   struct timespec t0; /* the start of this process: time stamps count from it */
   bool running;       /* lines are time-stamped and kept */
   FILE *file;         /* the log file, or NULL */
+  char path[1100];    /* its name, for the warning if writing it fails */
   char *text;         /* what the run file keeps: earlier runs' log, then this run's lines */
   size_t len, cap;
   bool full;          /* memory ran out: the kept text stops there */
@@ -76,10 +77,23 @@ static void keep(const char *s, size_t n) {
   run.text[run.len] = '\0';
 }
 
+/* A write to the log file failed (a full disk, /dev/full): said once on stderr, and the file
+ * is given up; the log goes on to stdout and into the run file. */
+static void log_file_failed(void) {
+  const int e = errno;
+  fclose(run.file);
+  run.file = NULL;
+  fflush(stdout);
+  fprintf(stderr, "warn: writing the log file %s failed (%s): the log goes on to stdout and "
+          "into the run file (/run/log) only\n", run.path, strerror(e));
+  fflush(stderr);
+}
+
 /* Text of rank 0's log during a run: into the file and the kept text. */
 static void record(const char *line, size_t n) {
   if (!run.running || log_rank != 0) return;
-  if (run.file != NULL) fwrite(line, 1, n, run.file);
+  if (run.file != NULL && (fwrite(line, 1, n, run.file) != n || ferror(run.file)))
+    log_file_failed();
   keep(line, n);
 }
 
@@ -148,7 +162,7 @@ void invrg_log_copy(const char *text) {
     record("\n", 1);
     text += n + (text[n] == '\n');
   }
-  if (run.file != NULL) fflush(run.file);
+  if (run.file != NULL && (fflush(run.file) != 0 || ferror(run.file))) log_file_failed();
 }
 
 /* ------------------------------------------------------------------ the log of a run */
@@ -160,11 +174,12 @@ bool invrg_log_open_file(const char *path, bool append) {
   invrg_log_close_file();
   run.file = fopen(path, append ? "a" : "w");
   if (run.file == NULL) return false;
+  snprintf(run.path, sizeof run.path, "%s", path);
   setvbuf(run.file, NULL, _IOLBF, 0); /* what a killed run printed is in the file */
   /* This process's lines so far: the kept text ends with them (earlier runs' come first and
    * are in the file already when it continues one). */
   if (run.len > 0) fwrite(run.text, 1, run.len, run.file);
-  fflush(run.file);
+  if (fflush(run.file) != 0 || ferror(run.file)) log_file_failed();
   return true;
 }
 

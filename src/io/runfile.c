@@ -22,13 +22,25 @@
 
 /* ------------------------------------------------------------------ checks before work */
 
+/* @p path with glob's special characters escaped, so that it matches only itself. */
+static void glob_literal(const char *path, char *out, size_t len) {
+  size_t n = 0;
+  for (; *path != '\0' && n + 2 < len; path++) {
+    if (strchr("*?[]\\", *path) != NULL) out[n++] = '\\';
+    out[n++] = *path;
+  }
+  out[n] = '\0';
+}
+
 void invrg_runfile_remove_locks(const char *output) {
   /* Open MPI's lockedfile component: <file>-<job>-<pid>.lock beside each file MPI-IO opened */
   const invrg_run_path opened[] = {INVRG_PATH_TMP, INVRG_PATH_CKPT, INVRG_PATH_CKPT_TMP};
+  char literal[2 * INVRG_PATH_LEN + 1];
+  glob_literal(output, literal, sizeof literal); /* an output named '*' is no pattern */
   for (int i = 0; i < 3; i++) {
-    char pattern[INVRG_PATH_LEN + 32];
+    char pattern[2 * INVRG_PATH_LEN + 32];
     glob_t found;
-    snprintf(pattern, sizeof pattern, "%s%s-*.lock", output, invrg_run_path_suffix(opened[i]));
+    snprintf(pattern, sizeof pattern, "%s%s-*.lock", literal, invrg_run_path_suffix(opened[i]));
     if (glob(pattern, 0, NULL, &found) != 0) continue;
     for (size_t k = 0; k < found.gl_pathc; k++) unlink(found.gl_pathv[k]);
     globfree(&found);
@@ -156,10 +168,12 @@ static invrg_err check_stop_file(const invrg_config *cfg, const own_files *own) 
   const char *stop = cfg->checkpoint.stop_file;
   struct stat st;
   if (stop[0] == '\0') return INVRG_SUCCESS;
-  if (stat(stop, &st) == 0 && S_ISDIR(st.st_mode))
+  if (stat(stop, &st) == 0 && !S_ISREG(st.st_mode))
     return invrg_config_input_error(cfg, "checkpoint", "stop_file",
-                                    "stop_file '%s' is a directory: name a file that you create "
-                                    "to stop the run", stop);
+                                    "stop_file '%s' is %s: name a file that you create to stop "
+                                    "the run", stop, S_ISDIR(st.st_mode) ? "a directory"
+                                                     : "not a regular file (a device, FIFO or "
+                                                       "socket)");
   const char *is = NULL, *other = stop; /* what the file is, and its name as the run's */
   if (cfg->input_path[0] != '\0' && invrg_file_same(stop, cfg->input_path))
     is = "this run's input file";
@@ -183,6 +197,32 @@ static invrg_err check_stop_file(const invrg_config *cfg, const own_files *own) 
                                   also_named(stop, other, 2));
 }
 
+/* Open MPI 4.1's lockedfile component, which invrg chooses for MPI-IO (main.c), writes the
+ * name of its lock, "<file>-<job>-<pid>.lock", into a fixed buffer and aborts the run when a
+ * name is too long for it (seen from 245 characters). The files opened with MPI-IO — the run
+ * file, the checkpoints, &analyze data — keep their names within MPIIO_NAME_MAX, the names as
+ * given (a relative path is shorter). Rank 0. */
+enum { MPIIO_NAME_MAX = 200 };
+
+static invrg_err check_mpiio_names(const invrg_config *cfg) {
+  invrg_err found = INVRG_SUCCESS;
+  const size_t longest = strlen(cfg->run.output) + strlen(".ckpt.tmp");
+  if (longest > MPIIO_NAME_MAX)
+    found = invrg_config_input_error(cfg, "run", "output",
+                                     "output is %zu characters long: with '.ckpt.tmp' the run's "
+                                     "files need %zu, above the %d that Open MPI's MPI-IO file "
+                                     "locks take; use a shorter path (a relative one, or a "
+                                     "link to the directory)", strlen(cfg->run.output), longest,
+                                     MPIIO_NAME_MAX);
+  if (strlen(cfg->analyze.data) > MPIIO_NAME_MAX)
+    found = invrg_config_input_error(cfg, "analyze", "data",
+                                     "data is %zu characters long, above the %d that Open "
+                                     "MPI's MPI-IO file locks take; use a shorter path (a "
+                                     "relative one, or a link to the file)",
+                                     strlen(cfg->analyze.data), MPIIO_NAME_MAX);
+  return found;
+}
+
 /* Rank 0: is the output free to use, and can its directory take a file? All problems are
  * input errors about &run output: they are found before any work and fixed in the input. */
 static invrg_err check_output_on_root(const invrg_config *cfg) {
@@ -194,6 +234,9 @@ static invrg_err check_output_on_root(const invrg_config *cfg) {
     if (S_ISDIR(st.st_mode))
       found = invrg_config_input_error(cfg, "run", "output",
                                        "output '%s' is a directory; give a file name", path);
+    else if (!S_ISREG(st.st_mode))
+      found = invrg_config_input_error(cfg, "run", "output", "output '%s' is not a regular file "
+                                       "(a device, FIFO or socket); give a file name", path);
     else if (!cfg->output.overwrite)
       found = invrg_config_input_error(
           cfg, "run", "output",
@@ -201,6 +244,12 @@ static invrg_err check_output_on_root(const invrg_config *cfg) {
   }
   own_files own;
   own_files_of(cfg, &own);
+  for (int k = INVRG_PATH_TMP; k < OWN_LOG; k++) /* a FIFO there would hang the run */
+    if (stat(own.path[k], &st) == 0 && !S_ISREG(st.st_mode))
+      found = invrg_config_input_error(cfg, "run", "output", "'%s' (%s) is not a regular file: "
+                                       "remove it, or choose another output", own.path[k],
+                                       own_what[k]);
+  if (check_mpiio_names(cfg) != INVRG_SUCCESS) found = INVRG_ERR_INPUT;
   if (check_inputs_are_not_own_files(cfg, &own) != INVRG_SUCCESS) found = INVRG_ERR_INPUT;
   if (check_log_is_not_run_file(cfg, &own) != INVRG_SUCCESS) found = INVRG_ERR_INPUT;
   if (check_stop_file(cfg, &own) != INVRG_SUCCESS) found = INVRG_ERR_INPUT;

@@ -1,8 +1,9 @@
 /* LD_PRELOAD shim for tests: "the disk is full". Writes to files whose name (the last part
  * of the path) is $INVRG_FAIL_PATH fail with ENOSPC once $INVRG_FAIL_AFTER bytes (default 0) have been
  * written to such files by this process; only on MPI rank $INVRG_FAIL_RANK if that is set.
- * Covers write, pwrite, pwritev and writev, which is what stdio, HDF5 and Open MPI's MPI-IO
- * use on Linux. */
+ * Covers write, pwrite, pwritev and writev, which is what HDF5 and Open MPI's MPI-IO use on
+ * Linux, and fwrite (glibc's stdio writes through its internal write, which a shim cannot
+ * replace: a full disk shows there as a short fwrite). */
 #define _GNU_SOURCE
 #include <dlfcn.h>
 #include <errno.h>
@@ -81,4 +82,12 @@ ssize_t pwritev(int fd, const struct iovec *iov, int cnt, off_t off) {
   REAL(pwritev, pwritev_fn);
   if (must_fail(fd, total(iov, cnt))) { errno = ENOSPC; return -1; }
   return real_pwritev(fd, iov, cnt, off);
+}
+
+typedef size_t (*fwrite_fn)(const void *, size_t, size_t, FILE *);
+
+size_t fwrite(const void *buf, size_t size, size_t n, FILE *stream) {
+  REAL(fwrite, fwrite_fn);
+  if (must_fail(fileno(stream), size * n)) { errno = ENOSPC; return 0; }
+  return real_fwrite(buf, size, n, stream);
 }

@@ -54,6 +54,16 @@ cmp -s out.h5.ckpt first.ckpt && pass "the previous checkpoint is untouched" \
 expect_status 0 "the run continues from it when there is space again" -- "$MPIEXEC" -n 2 "$INVRG" run.nml
 no_leftovers "after the completed run" out.h5
 
+# --- the disk fills while the log file is written: said once, the run goes on, its file whole
+rm -f out.h5*
+expect_status 0 "disk full after 1500 bytes of the log file" -- \
+  "$MPIEXEC" -n 2 -x LD_PRELOAD="$shim" -x INVRG_FAIL_PATH=out.h5.log -x INVRG_FAIL_AFTER=1500 \
+  "$INVRG" run.nml
+expect_grep err.txt "warn: writing the log file out.h5.log failed (No space left on device)" \
+  "the failed log is reported (it was silent)"
+[ "$(grep -c "writing the log file" err.txt)" = 1 ] && [ -s out.h5 ] \
+  && pass "once, and the run file is complete" || fail "warned $(grep -c "writing the log" err.txt) times, out.h5: $(ls out.h5 2>&1)"
+
 # --- one rank fails alone (a local error: MPI_Abort brings the others down)
 rm -f out.h5*
 expect_status 1 "rank 1 fails at its 5th safe point" -- \
