@@ -26,6 +26,13 @@ invrg_err invrg_file_sync(const char *path);
  */
 invrg_err invrg_file_rename(const char *from, const char *to);
 
+/**
+ * Renames @p from to @p to only if no file has the name @p to: atomically by a hard link
+ * where the file system has them, else by a test just before the rename. *exists is set
+ * (and nothing renamed, no error) when one has it. Runtime error naming both otherwise.
+ */
+invrg_err invrg_file_rename_new(const char *from, const char *to, bool *exists);
+
 /** True if @p path exists. */
 bool invrg_file_exists(const char *path);
 

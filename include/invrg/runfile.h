@@ -12,6 +12,7 @@
 #define INVRG_RUNFILE_H
 
 #include <hdf5.h>
+#include <stdbool.h>
 #include <mpi.h>
 
 #include "invrg/config.h"
@@ -35,6 +36,7 @@ typedef struct {
   double t_start;
   char path[INVRG_PATH_LEN];             /**< final name */
   char tmp_path[INVRG_PATH_LEN + 8];     /**< name while being written */
+  bool overwrite;                        /**< &output overwrite: may replace a file at path */
   /* The clock of the run (runfile_log.c), on every rank; world rank 0's is written. */
   int n_stages;                          /**< stages of &run stages */
   double earlier_s;                      /**< wall time of the runs before this one */

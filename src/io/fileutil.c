@@ -92,17 +92,46 @@ cleanup:
   return err;
 }
 
-invrg_err invrg_file_rename(const char *from, const char *to) {
-  invrg_err err = INVRG_SUCCESS;
+/* Syncs the directory of @p path, so that a new name in it survives a crash; a directory that
+ * cannot be synced (some network file systems) is no error. */
+static void sync_directory_of(const char *path) {
   char dir[4096];
-  INVRG_CHECK(rename(from, to) == 0, INVRG_ERR_RUNTIME, "cannot rename '%s' to '%s': %s", from, to,
-              strerror(errno));
-  snprintf(dir, sizeof dir, "%s", to);
+  snprintf(dir, sizeof dir, "%s", path);
   int fd = open(dirname(dir), O_RDONLY | O_DIRECTORY);
-  if (fd >= 0) { /* a directory that cannot be synced (some network file systems) is no error */
+  if (fd >= 0) {
     fsync(fd);
     close(fd);
   }
+}
+
+invrg_err invrg_file_rename(const char *from, const char *to) {
+  invrg_err err = INVRG_SUCCESS;
+  INVRG_CHECK(rename(from, to) == 0, INVRG_ERR_RUNTIME, "cannot rename '%s' to '%s': %s", from, to,
+              strerror(errno));
+  sync_directory_of(to);
 cleanup:
   return err;
 }
+
+invrg_err invrg_file_rename_new(const char *from, const char *to, bool *exists) {
+  invrg_err err = INVRG_SUCCESS;
+  *exists = false;
+  if (link(from, to) == 0) { /* the new name, atomically, or EEXIST */
+    INVRG_CHECK(unlink(from) == 0, INVRG_ERR_RUNTIME, "cannot remove '%s' after linking it to "
+                "'%s': %s", from, to, strerror(errno));
+    sync_directory_of(to);
+    goto cleanup;
+  }
+  if (errno == EEXIST) {
+    *exists = true;
+    goto cleanup;
+  }
+  if (invrg_file_exists(to)) { /* no hard links here (EPERM, ENOTSUP, ...): test, then rename */
+    *exists = true;
+    goto cleanup;
+  }
+  INVRG_CALL(invrg_file_rename(from, to));
+cleanup:
+  return err;
+}
+

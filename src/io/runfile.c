@@ -230,6 +230,9 @@ static invrg_err check_output_on_root(const invrg_config *cfg) {
   const char *path = cfg->run.output;
   char probe[INVRG_PATH_LEN + 160], dir[INVRG_PATH_LEN];
   struct stat st;
+  if (stat(path, &st) != 0 && lstat(path, &st) == 0)
+    found = invrg_config_input_error(cfg, "run", "output", "output '%s' is a symbolic link to "
+                                     "nothing; remove it, or give another name", path);
   if (stat(path, &st) == 0) {
     if (S_ISDIR(st.st_mode))
       found = invrg_config_input_error(cfg, "run", "output",
@@ -438,6 +441,7 @@ static invrg_runfile *runfile_new(const invrg_config *cfg, MPI_Comm comm) {
   rf->stage = -1;
   snprintf(rf->path, sizeof rf->path, "%s", cfg->run.output);
   invrg_run_path_of(cfg->run.output, INVRG_PATH_TMP, rf->tmp_path, sizeof rf->tmp_path);
+  rf->overwrite = cfg->output.overwrite;
   return rf;
 }
 
@@ -528,8 +532,16 @@ cleanup:
     if (err == INVRG_SUCCESS)
       err = invrg_h5_check_written(rf->tmp_path, INVRG_FORMAT_VERSION_MAJOR);
     if (err == INVRG_SUCCESS) err = invrg_file_sync(rf->tmp_path);
-    if (err == INVRG_SUCCESS) err = invrg_file_rename(rf->tmp_path, rf->path);
-    if (err != INVRG_SUCCESS) unlink(rf->tmp_path); /* never leave a partial file behind */
+    bool appeared = false; /* a file took the output's name during the run: it stays */
+    if (err == INVRG_SUCCESS)
+      err = rf->overwrite ? invrg_file_rename(rf->tmp_path, rf->path)
+                          : invrg_file_rename_new(rf->tmp_path, rf->path, &appeared);
+    if (appeared)
+      err = invrg_error_set(INVRG_ERR_RUNTIME, __FILE__, __LINE__, "a file named '%s' appeared while the run worked "
+                            "and was left as it is (no &output overwrite); this run's results "
+                            "are complete in '%s': rename it yourself", rf->path, rf->tmp_path);
+    else if (err != INVRG_SUCCESS)
+      unlink(rf->tmp_path); /* never leave a partial file behind */
   }
   err = invrg_error_agree(err, rf->comm);
   free(rf);

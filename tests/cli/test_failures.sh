@@ -64,6 +64,24 @@ expect_grep err.txt "warn: writing the log file out.h5.log failed (No space left
 [ "$(grep -c "writing the log file" err.txt)" = 1 ] && [ -s out.h5 ] \
   && pass "once, and the run file is complete" || fail "warned $(grep -c "writing the log" err.txt) times, out.h5: $(ls out.h5 2>&1)"
 
+# --- a file takes the output's name while the run works (no overwrite): it stays, the results
+# stay in the .tmp, exit 1 (the run file replaced it once, silently)
+rm -f out.h5*
+printf "&run stages = 'mc', output = 'out.h5', seed = 3 /\n&mc L = 256, n_chains = 2, n_therm = 500, n_samples = 4000, sample_every = 10, algorithm = 'metropolis' /\n" > slow.nml
+"$MPIEXEC" -n 2 "$INVRG" slow.nml > slow.out 2> slow.err &
+run_pid=$!
+for _ in $(seq 600); do [ -e out.h5.tmp ] && break; sleep 0.1; done
+echo "the user's own file" > out.h5
+wait $run_pid
+status=$?
+if [ $status -eq 1 ] && [ "$(cat out.h5)" = "the user's own file" ] && "$PYTHON" -c "import h5py; h5py.File('out.h5.tmp', 'r')['mc']"; then
+  pass "the file that appeared is kept, the results are in out.h5.tmp, exit 1"
+else
+  fail "a file at the output's name during the run: exit $status, out.h5 '$(head -c 40 out.h5)'"; tail -3 slow.err
+fi
+expect_grep slow.err "a file named 'out.h5' appeared while the run worked" "the error says so"
+rm -f out.h5*
+
 # --- one rank fails alone (a local error: MPI_Abort brings the others down)
 rm -f out.h5*
 expect_status 1 "rank 1 fails at its 5th safe point" -- \

@@ -167,6 +167,9 @@ for case in "run.log_file=fifo|log_file 'fifo' is not a regular file" \
   expect_status 2 "${key:0:40}" -- "$INVRG" keep.nml "${sets[@]}" --set output.overwrite=T
   expect_grep err.txt "$want" "refused at its key"
 done
+ln -s nowhere/x.h5 dangling.h5
+expect_status 2 "output = a symbolic link to nothing" -- "$INVRG" keep.nml --set run.output=dangling.h5
+expect_grep err.txt "output 'dangling.h5' is a symbolic link to nothing" "refused at output"
 mkfifo odd.h5.ckpt
 expect_status 2 "a FIFO as the checkpoint" -- "$INVRG" keep.nml --set run.output=odd.h5
 expect_grep err.txt "'odd.h5.ckpt' (this run's checkpoint) is not a regular file" "refused at output"
