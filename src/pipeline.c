@@ -118,10 +118,10 @@ static invrg_err check_log_file(const invrg_config *cfg, MPI_Comm world) {
     else if (stat(path, &st) == 0 && is_input_file(cfg, &st))
       found = invrg_config_input_error(cfg, "run", "log_file", "log_file '%s' is this run's "
                                        "input file, which the log would replace", path);
-    else if (stat(path, &st) == 0 && !S_ISREG(st.st_mode))
-      found = invrg_config_input_error(cfg, "run", "log_file", "log_file '%s' is not a regular "
-                                       "file (a device, FIFO or socket); for no log file, "
-                                       "log_file = 'none'", path);
+    else if (stat(path, &st) == 0 && (S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode)))
+      found = invrg_config_input_error(cfg, "run", "log_file", "log_file '%s' is a FIFO or a "
+                                       "socket, which would hold the run until someone reads "
+                                       "it; for no log file, log_file = 'none'", path);
     else if (access(dir, W_OK) != 0)
       found = invrg_config_input_error(cfg, "run", "log_file", "the directory '%s' of log_file "
                                        "'%s' is not writable", dir, path);

@@ -122,6 +122,12 @@ invrg_err invrg_file_rename_new(const char *from, const char *to, bool *exists) 
     sync_directory_of(to);
     goto cleanup;
   }
+  if (errno == EEXIST && invrg_file_same(from, to)) { /* NFS: a resent link that was made */
+    INVRG_CHECK(unlink(from) == 0, INVRG_ERR_RUNTIME, "cannot remove '%s' after linking it to "
+                "'%s': %s", from, to, strerror(errno));
+    sync_directory_of(to);
+    goto cleanup;
+  }
   if (errno == EEXIST) {
     *exists = true;
     goto cleanup;

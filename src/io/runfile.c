@@ -214,7 +214,8 @@ static invrg_err check_mpiio_names(const invrg_config *cfg) {
                                      "locks take; use a shorter path (a relative one, or a "
                                      "link to the directory)", strlen(cfg->run.output), longest,
                                      MPIIO_NAME_MAX);
-  if (strlen(cfg->analyze.data) > MPIIO_NAME_MAX)
+  if (invrg_config_has_stage(cfg, INVRG_STAGE_ANALYZE) &&
+      strlen(cfg->analyze.data) > MPIIO_NAME_MAX)
     found = invrg_config_input_error(cfg, "analyze", "data",
                                      "data is %zu characters long, above the %d that Open "
                                      "MPI's MPI-IO file locks take; use a shorter path (a "
@@ -230,9 +231,10 @@ static invrg_err check_output_on_root(const invrg_config *cfg) {
   const char *path = cfg->run.output;
   char probe[INVRG_PATH_LEN + 160], dir[INVRG_PATH_LEN];
   struct stat st;
-  if (stat(path, &st) != 0 && lstat(path, &st) == 0)
+  if (!cfg->output.overwrite && stat(path, &st) != 0 && lstat(path, &st) == 0)
     found = invrg_config_input_error(cfg, "run", "output", "output '%s' is a symbolic link to "
-                                     "nothing; remove it, or give another name", path);
+                                     "nothing; remove it, set &output overwrite = .true., or "
+                                     "give another name", path);
   if (stat(path, &st) == 0) {
     if (S_ISDIR(st.st_mode))
       found = invrg_config_input_error(cfg, "run", "output",

@@ -65,9 +65,10 @@ expect_grep err.txt "warn: writing the log file out.h5.log failed (No space left
   && pass "once, and the run file is complete" || fail "warned $(grep -c "writing the log" err.txt) times, out.h5: $(ls out.h5 2>&1)"
 
 # --- a file takes the output's name while the run works (no overwrite): it stays, the results
-# stay in the .tmp, exit 1 (the run file replaced it once, silently)
+# stay in the .tmp, exit 1 (the run file replaced it once, silently). The run takes seconds
+# after its .tmp appears; the file is written at once.
 rm -f out.h5*
-printf "&run stages = 'mc', output = 'out.h5', seed = 3 /\n&mc L = 256, n_chains = 2, n_therm = 500, n_samples = 4000, sample_every = 10, algorithm = 'metropolis' /\n" > slow.nml
+printf "&run stages = 'mc', output = 'out.h5', seed = 3 /\n&mc L = 256, n_chains = 2, n_therm = 500, n_samples = 8000, sample_every = 10, algorithm = 'metropolis' /\n" > slow.nml
 "$MPIEXEC" -n 2 "$INVRG" slow.nml > slow.out 2> slow.err &
 run_pid=$!
 for _ in $(seq 600); do [ -e out.h5.tmp ] && break; sleep 0.1; done

@@ -155,7 +155,7 @@ cmp -s self_out.nml self_out.orig && [ -e read.h5 ] && [ ! -e clash.h5 ] && [ ! 
 # --- files that are not regular files, names too long: refused (they hung, aborted, or were
 # deleted once)
 mkfifo fifo
-for case in "run.log_file=fifo|log_file 'fifo' is not a regular file" \
+for case in "run.log_file=fifo|log_file 'fifo' is a FIFO or a socket" \
             "checkpoint.stop_file=fifo|stop_file 'fifo' is not a regular file" \
             "run.output=fifo|output 'fifo' is not a regular file" \
             "run.log_file=gone.log|cannot write log_file 'gone.log': a symbolic link to nothing" \
@@ -164,21 +164,21 @@ for case in "run.log_file=fifo|log_file 'fifo' is not a regular file" \
   [ "$key" = run.log_file=gone.log ] && ln -sf nowhere/x.log gone.log
   sets=(--set "$key")
   [ "${key%%=*}" = run.output ] || sets+=(--set run.output=odd.h5)
-  expect_status 2 "${key:0:40}" -- "$INVRG" keep.nml "${sets[@]}" --set output.overwrite=T
+  expect_status 2 "${key:0:40}" -- timeout 60 "$INVRG" keep.nml "${sets[@]}" --set output.overwrite=T
   expect_grep err.txt "$want" "refused at its key"
 done
 ln -s nowhere/x.h5 dangling.h5
 expect_status 2 "output = a symbolic link to nothing" -- "$INVRG" keep.nml --set run.output=dangling.h5
 expect_grep err.txt "output 'dangling.h5' is a symbolic link to nothing" "refused at output"
 mkfifo odd.h5.ckpt
-expect_status 2 "a FIFO as the checkpoint" -- "$INVRG" keep.nml --set run.output=odd.h5
+expect_status 2 "a FIFO as the checkpoint" -- timeout 60 "$INVRG" keep.nml --set run.output=odd.h5
 expect_grep err.txt "'odd.h5.ckpt' (this run's checkpoint) is not a regular file" "refused at output"
 rm -f odd.h5.ckpt
 [ -p fifo ] && [ ! -e odd.h5 ] && pass "the FIFO kept, no output" || fail "the FIFO lost or an output written"
 # an output named like a pattern removes only its own stale MPI-IO locks
-touch other.h5.tmp-111-222.lock 'lit[1].h5.tmp-111-222.lock'
+touch lit1.h5.tmp-111-222.lock 'lit[1].h5.tmp-111-222.lock' # the first matches lit[1] as a pattern
 expect_status 0 "output = 'lit[1].h5'" -- "$INVRG" keep.nml --set 'run.output=lit[1].h5' --set run.stages=mc
-[ -e other.h5.tmp-111-222.lock ] && [ ! -e 'lit[1].h5.tmp-111-222.lock' ] \
+[ -e lit1.h5.tmp-111-222.lock ] && [ ! -e 'lit[1].h5.tmp-111-222.lock' ] \
   && pass "its own stale lock removed, another file kept" || fail "stale locks: $(ls *.lock 2>&1)"
 
 # --- stopped at checkpoints and continued: every run in the log file, /run/log and the clock
