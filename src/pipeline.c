@@ -13,6 +13,7 @@
 
 #include "invrg/checkpoint.h"
 #include "invrg/config.h"
+#include "invrg/fileutil.h"
 #include "invrg/format.h"
 #include "invrg/model_io.h"
 #include "invrg/log.h"
@@ -103,22 +104,21 @@ static invrg_err check_log_file(const invrg_config *cfg, MPI_Comm world) {
   invrg_err err = INVRG_SUCCESS, found = INVRG_SUCCESS;
   char path[INVRG_PATH_LEN + 8], dir[INVRG_PATH_LEN + 8];
   int rank;
-  struct stat st;
+  struct stat st, d;
   INVRG_MPI_CALL(MPI_Comm_rank(world, &rank));
   if (rank == 0 && invrg_config_log_path(cfg, path, sizeof path)) {
-    const char *slash = strrchr(path, '/');
-    snprintf(dir, sizeof dir, "%.*s", slash == NULL ? 1 : slash == path ? 1 : (int)(slash - path),
-             slash == NULL ? "." : path);
-    if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode)) /* the run's own files: runfile.c */
+    invrg_file_directory(path, dir, sizeof dir);
+    const bool exists = stat(path, &st) == 0;
+    if (stat(dir, &d) != 0 || !S_ISDIR(d.st_mode)) /* the run's own files: runfile.c */
       found = invrg_config_input_error(cfg, "run", "log_file", "the directory '%s' of log_file "
                                        "'%s' does not exist; create it first", dir, path);
-    else if (stat(path, &st) == 0 && S_ISDIR(st.st_mode))
+    else if (exists && S_ISDIR(st.st_mode))
       found = invrg_config_input_error(cfg, "run", "log_file", "log_file '%s' is a directory: "
                                        "name a file in it", path);
-    else if (stat(path, &st) == 0 && is_input_file(cfg, &st))
+    else if (exists && is_input_file(cfg, &st))
       found = invrg_config_input_error(cfg, "run", "log_file", "log_file '%s' is this run's "
                                        "input file, which the log would replace", path);
-    else if (stat(path, &st) == 0 && (S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode)))
+    else if (exists && (S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode)))
       found = invrg_config_input_error(cfg, "run", "log_file", "log_file '%s' is a FIFO or a "
                                        "socket, which would hold the run until someone reads "
                                        "it; for no log file, log_file = 'none'", path);

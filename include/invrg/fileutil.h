@@ -7,6 +7,7 @@
 #define INVRG_FILEUTIL_H
 
 #include <stdbool.h>
+#include <stddef.h>
 
 #include "invrg/error.h"
 
@@ -32,6 +33,9 @@ invrg_err invrg_file_rename(const char *from, const char *to);
  * (and nothing renamed, no error) when one has it. Runtime error naming both otherwise.
  */
 invrg_err invrg_file_rename_new(const char *from, const char *to, bool *exists);
+
+/** The directory part of @p path in @p buf ("." when it has none, "/" for the root). */
+void invrg_file_directory(const char *path, char *buf, size_t len);
 
 /** True if @p path exists. */
 bool invrg_file_exists(const char *path);

@@ -3,7 +3,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <libgen.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,15 +15,20 @@ bool invrg_file_exists(const char *path) {
   return stat(path, &st) == 0;
 }
 
+void invrg_file_directory(const char *path, char *buf, size_t len) {
+  const char *slash = strrchr(path, '/');
+  if (slash == NULL)
+    snprintf(buf, len, ".");
+  else
+    snprintf(buf, len, "%.*s", slash == path ? 1 : (int)(slash - path), path);
+}
+
 /* @p path as the real path of its directory and its last component; false if that directory
  * cannot be resolved. */
 static bool canonical_path(const char *path, char *out, size_t len) {
   char dir[PATH_MAX], real[PATH_MAX];
   const char *slash = strrchr(path, '/'), *name = slash == NULL ? path : slash + 1;
-  if (slash == NULL)
-    snprintf(dir, sizeof dir, ".");
-  else
-    snprintf(dir, sizeof dir, "%.*s", slash == path ? 1 : (int)(slash - path), path);
+  invrg_file_directory(path, dir, sizeof dir);
   if (realpath(dir, real) == NULL) return false;
   return snprintf(out, len, "%s/%s", real, name) < (int)len;
 }
@@ -95,9 +99,9 @@ cleanup:
 /* Syncs the directory of @p path, so that a new name in it survives a crash; a directory that
  * cannot be synced (some network file systems) is no error. */
 static void sync_directory_of(const char *path) {
-  char dir[4096];
-  snprintf(dir, sizeof dir, "%s", path);
-  int fd = open(dirname(dir), O_RDONLY | O_DIRECTORY);
+  char dir[PATH_MAX];
+  invrg_file_directory(path, dir, sizeof dir);
+  int fd = open(dir, O_RDONLY | O_DIRECTORY);
   if (fd >= 0) {
     fsync(fd);
     close(fd);
@@ -116,27 +120,19 @@ cleanup:
 invrg_err invrg_file_rename_new(const char *from, const char *to, bool *exists) {
   invrg_err err = INVRG_SUCCESS;
   *exists = false;
-  if (link(from, to) == 0) { /* the new name, atomically, or EEXIST */
-    INVRG_CHECK(unlink(from) == 0, INVRG_ERR_RUNTIME, "cannot remove '%s' after linking it to "
-                "'%s': %s", from, to, strerror(errno));
-    sync_directory_of(to);
-    goto cleanup;
+  if (link(from, to) != 0) { /* the new name, atomically, unless a file has it */
+    if (!invrg_file_exists(to)) { /* no hard links here (EPERM, ENOTSUP, ...): a plain rename */
+      INVRG_CALL(invrg_file_rename(from, to));
+      goto cleanup;
+    }
+    if (!invrg_file_same(from, to)) { /* same: a link resent over NFS that was made */
+      *exists = true;
+      goto cleanup;
+    }
   }
-  if (errno == EEXIST && invrg_file_same(from, to)) { /* NFS: a resent link that was made */
-    INVRG_CHECK(unlink(from) == 0, INVRG_ERR_RUNTIME, "cannot remove '%s' after linking it to "
-                "'%s': %s", from, to, strerror(errno));
-    sync_directory_of(to);
-    goto cleanup;
-  }
-  if (errno == EEXIST) {
-    *exists = true;
-    goto cleanup;
-  }
-  if (invrg_file_exists(to)) { /* no hard links here (EPERM, ENOTSUP, ...): test, then rename */
-    *exists = true;
-    goto cleanup;
-  }
-  INVRG_CALL(invrg_file_rename(from, to));
+  INVRG_CHECK(unlink(from) == 0, INVRG_ERR_RUNTIME, "cannot remove '%s' after linking it to '%s': "
+              "%s", from, to, strerror(errno));
+  sync_directory_of(to);
 cleanup:
   return err;
 }

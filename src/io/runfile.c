@@ -47,17 +47,6 @@ void invrg_runfile_remove_locks(const char *output) {
   }
 }
 
-/* The directory part of @p path ("." when it has none). */
-static void directory_of(const char *path, char *buf, size_t len) {
-  const char *slash = strrchr(path, '/');
-  if (slash == NULL)
-    snprintf(buf, len, ".");
-  else if (slash == path)
-    snprintf(buf, len, "/");
-  else
-    snprintf(buf, len, "%.*s", (int)(slash - path), path);
-}
-
 /* The files a run writes, replaces or removes: the output and its companions (run_paths.h),
  * then the log; what each is, for the messages. */
 enum { OWN_LOG = INVRG_N_RUN_PATHS, MAX_OWN = INVRG_N_RUN_PATHS + 1 };
@@ -139,25 +128,26 @@ static invrg_err check_inputs_are_not_own_files(const invrg_config *cfg, const o
   return found;
 }
 
-/* Part @p part of " ('<other>')" after a path @p name that names the same file as @p other
- * under another spelling; "" when the two are spelled alike. */
-static const char *also_named(const char *name, const char *other, int part) {
+/* " ('<other>')" after a path @p name that names the same file as @p other under another
+ * spelling, in @p buf; "" when the two are spelled alike. */
+static const char *also_named(const char *name, const char *other, char *buf, size_t len) {
   if (strcmp(name, other) == 0) return "";
-  return part == 0 ? " ('" : part == 1 ? other : "')";
+  snprintf(buf, len, " ('%s')", other);
+  return buf;
 }
 
 /* The log is a file of its own: as the output, its .tmp, a checkpoint or the lock, the two
  * would write over each other (a corrupt run file, or a log that vanishes). Rank 0. */
 static invrg_err check_log_is_not_run_file(const invrg_config *cfg, const own_files *own) {
+  char named[INVRG_PATH_LEN + 32];
   if (own->n == OWN_LOG) return INVRG_SUCCESS;
   for (int k = 0; k < OWN_LOG; k++)
     if (invrg_file_same(own->path[OWN_LOG], own->path[k]))
       return invrg_config_input_error(cfg, "run", "log_file",
-                                      "log_file '%s' is %s%s%s%s: choose another name, or '' "
-                                      "for <output>.log", own->path[OWN_LOG], own_what[k],
-                                      also_named(own->path[OWN_LOG], own->path[k], 0),
-                                      also_named(own->path[OWN_LOG], own->path[k], 1),
-                                      also_named(own->path[OWN_LOG], own->path[k], 2));
+                                      "log_file '%s' is %s%s: choose another name, or '' for "
+                                      "<output>.log", own->path[OWN_LOG], own_what[k],
+                                      also_named(own->path[OWN_LOG], own->path[k], named,
+                                                 sizeof named));
   return INVRG_SUCCESS;
 }
 
@@ -190,11 +180,11 @@ static invrg_err check_stop_file(const invrg_config *cfg, const own_files *own) 
       is = read_what;
     }
   if (is == NULL) return INVRG_SUCCESS;
+  char named[INVRG_PATH_LEN + 32];
   return invrg_config_input_error(cfg, "checkpoint", "stop_file",
-                                  "stop_file '%s' is %s%s%s%s; the run deletes its stop file "
-                                  "when it finds it: name a file of its own", stop, is,
-                                  also_named(stop, other, 0), also_named(stop, other, 1),
-                                  also_named(stop, other, 2));
+                                  "stop_file '%s' is %s%s; the run deletes its stop file when "
+                                  "it finds it: name a file of its own", stop, is,
+                                  also_named(stop, other, named, sizeof named));
 }
 
 /* Open MPI 4.1's lockedfile component, which invrg chooses for MPI-IO (main.c), writes the
@@ -206,7 +196,8 @@ enum { MPIIO_NAME_MAX = 200 };
 
 static invrg_err check_mpiio_names(const invrg_config *cfg) {
   invrg_err found = INVRG_SUCCESS;
-  const size_t longest = strlen(cfg->run.output) + strlen(".ckpt.tmp");
+  const size_t longest =
+      strlen(cfg->run.output) + strlen(invrg_run_path_suffix(INVRG_PATH_CKPT_TMP));
   if (longest > MPIIO_NAME_MAX)
     found = invrg_config_input_error(cfg, "run", "output",
                                      "output is %zu characters long: with '.ckpt.tmp' the run's "
@@ -231,11 +222,13 @@ static invrg_err check_output_on_root(const invrg_config *cfg) {
   const char *path = cfg->run.output;
   char probe[INVRG_PATH_LEN + 160], dir[INVRG_PATH_LEN];
   struct stat st;
-  if (!cfg->output.overwrite && stat(path, &st) != 0 && lstat(path, &st) == 0)
+  const bool exists = stat(path, &st) == 0;
+  struct stat link;
+  if (!exists && !cfg->output.overwrite && lstat(path, &link) == 0)
     found = invrg_config_input_error(cfg, "run", "output", "output '%s' is a symbolic link to "
                                      "nothing; remove it, set &output overwrite = .true., or "
                                      "give another name", path);
-  if (stat(path, &st) == 0) {
+  if (exists) {
     if (S_ISDIR(st.st_mode))
       found = invrg_config_input_error(cfg, "run", "output",
                                        "output '%s' is a directory; give a file name", path);
@@ -259,7 +252,7 @@ static invrg_err check_output_on_root(const invrg_config *cfg) {
   if (check_log_is_not_run_file(cfg, &own) != INVRG_SUCCESS) found = INVRG_ERR_INPUT;
   if (check_stop_file(cfg, &own) != INVRG_SUCCESS) found = INVRG_ERR_INPUT;
   if (invrg_output_lock_check(cfg) != INVRG_SUCCESS) return INVRG_ERR_INPUT;
-  directory_of(path, dir, sizeof dir);
+  invrg_file_directory(path, dir, sizeof dir);
   if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode))
     return invrg_config_input_error(cfg, "run", "output",
                                     "the directory '%s' of output '%s' does not exist; create "
@@ -539,9 +532,10 @@ cleanup:
       err = rf->overwrite ? invrg_file_rename(rf->tmp_path, rf->path)
                           : invrg_file_rename_new(rf->tmp_path, rf->path, &appeared);
     if (appeared)
-      err = invrg_error_set(INVRG_ERR_RUNTIME, __FILE__, __LINE__, "a file named '%s' appeared while the run worked "
-                            "and was left as it is (no &output overwrite); this run's results "
-                            "are complete in '%s': rename it yourself", rf->path, rf->tmp_path);
+      err = invrg_error_set(INVRG_ERR_RUNTIME, __FILE__, __LINE__,
+                            "a file named '%s' appeared while the run worked and was left as it "
+                            "is (no &output overwrite); this run's results are complete in '%s': "
+                            "rename it yourself", rf->path, rf->tmp_path);
     else if (err != INVRG_SUCCESS)
       unlink(rf->tmp_path); /* never leave a partial file behind */
   }
