@@ -51,10 +51,16 @@ invrg_err invrg_cli_parse(int argc, char **argv, invrg_cli *cli, char *why, size
   cli->planned_ranks = 0;
   cli->n_overrides = 0;
   int n_files = 0;
+  bool options_ended = false;
   why[0] = '\0';
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i];
-    if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
+    if (options_ended || a[0] != '-' || a[1] == '\0') {
+      cli->input_path = a;
+      n_files++;
+    } else if (strcmp(a, "--") == 0) {
+      options_ended = true; /* what follows is a file name, even one that starts with '-' */
+    } else if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
       cli->action = INVRG_ACTION_HELP;
       return INVRG_SUCCESS; /* help wins over everything else on the line */
     } else if (strcmp(a, "-V") == 0 || strcmp(a, "--version") == 0) {
@@ -73,16 +79,14 @@ invrg_err invrg_cli_parse(int argc, char **argv, invrg_cli *cli, char *why, size
     } else if (strcmp(a, "--set") == 0 || strncmp(a, "--set=", 6) == 0) {
       const char *value = a[5] == '=' ? a + 6 : (i + 1 < argc ? argv[++i] : NULL);
       if (!add_override(cli, value, why, why_len)) return INVRG_ERR_INPUT;
-    } else if (a[0] == '-' && a[1] != '\0') {
+    } else {
       const char *near = invrg_text_suggest(a, options, (int)(sizeof options / sizeof options[0]));
       if (near != NULL)
         snprintf(why, why_len, "unknown option '%s' (did you mean '%s'?)", a, near);
       else
-        snprintf(why, why_len, "unknown option '%s' (see invrg --help)", a);
+        snprintf(why, why_len, "unknown option '%s' (see invrg --help; '--' before a file name "
+                 "that starts with '-')", a);
       return INVRG_ERR_INPUT;
-    } else {
-      cli->input_path = a;
-      n_files++;
     }
   }
   bool needs_file = cli->action == INVRG_ACTION_RUN || cli->action == INVRG_ACTION_CHECK;
@@ -135,6 +139,8 @@ void invrg_cli_print_help(void) {
       "      --print-input-reference  print the input keys as a Markdown table\n"
       "      --print-schema         print the run file's schema (every group, dataset and\n"
       "                             attribute, with units and description) as JSON\n"
+      "  --                         end of the options: every argument after it is a file name,\n"
+      "                             e.g. invrg -- -in.nml for a file that starts with '-'\n"
       "\n"
       "exit status:\n"
       "  0  success\n"

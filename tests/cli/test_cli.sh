@@ -11,6 +11,19 @@ expect_status 2 "no input file" -- "$INVRG"
 expect_grep err.txt "invrg: error: no input file given" "no input file is explained"
 expect_status 2 "unknown option" -- "$INVRG" --chek x.nml
 expect_grep err.txt "unknown option '--chek' (did you mean '--check'?)" "option suggestion"
+
+# '--' ends the options: an input file whose name starts with '-' can be given after it.
+printf "&run\n  stages =\n  output = 'dash.h5'\n/\n" > -in.nml
+expect_status 2 "a file name that starts with '-' is an option without '--'" -- "$INVRG" -in.nml
+expect_grep err.txt "unknown option '-in.nml' (see invrg --help; '--' before a file name that starts with '-')" \
+  "the refusal says how to name such a file"
+expect_status 0 "--check -- -in.nml" -- "$INVRG" --check -- -in.nml
+expect_grep out.txt "-in.nml: input is valid" "the file after '--' is the one checked"
+expect_status 0 "a run of -- -in.nml, --set before '--'" -- "$INVRG" --set run.seed=5 -- -in.nml
+"$PYTHON" -c "import h5py,sys; f=h5py.File(sys.argv[1],'r'); sys.exit(0 if f['config/run'].attrs['seed'] == 5 else 1)" \
+  dash.h5 && pass "the run of -in.nml wrote its output with the override" || fail "no run file from -in.nml"
+expect_status 2 "after '--' an option is a second file" -- "$INVRG" --check -- -in.nml --set run.seed=5
+expect_grep err.txt "give exactly one input file, got 3" "so '--set' after '--' is refused"
 expect_status 2 "missing input file" -- "$INVRG" --check does-not-exist.nml
 expect_grep err.txt "cannot read input file 'does-not-exist.nml': No such file or directory" \
   "missing input file is named"
