@@ -41,6 +41,14 @@ void invrg_file_directory(const char *path, char *buf, size_t len);
 bool invrg_file_exists(const char *path);
 
 /**
+ * NULL if this process can read the regular file @p path, else why not, as words that follow
+ * the quoted name in a message: "does not exist", "is a directory", "is not a regular file" (a
+ * FIFO or device, whose opening may wait for ever), or "cannot be read: " and the system's
+ * reason (e.g. "Permission denied"). Points to static text, valid until the next call.
+ */
+const char *invrg_file_unreadable(const char *path);
+
+/**
  * True if @p a and @p b name the same file: the same device and inode when both exist, else the
  * same name in the same directory (directories compared by their real paths), so that 'x.h5',
  * './x.h5' and 'run/../x.h5' are one file before it exists.

@@ -15,6 +15,25 @@ bool invrg_file_exists(const char *path) {
   return stat(path, &st) == 0;
 }
 
+/* "cannot be read: " and errno's reason, for invrg_file_unreadable. */
+static const char *refused_by_system(void) {
+  static char why[160];
+  snprintf(why, sizeof why, "cannot be read: %s", strerror(errno));
+  return why;
+}
+
+const char *invrg_file_unreadable(const char *path) {
+  struct stat st;
+  if (stat(path, &st) != 0) return errno == ENOENT ? "does not exist" : refused_by_system();
+  if (S_ISDIR(st.st_mode)) return "is a directory";
+  if (!S_ISREG(st.st_mode)) return "is not a regular file";
+  /* HDF5 would say only that the file is not HDF5 when it may not open it: ask the system */
+  const int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return refused_by_system();
+  close(fd);
+  return NULL;
+}
+
 void invrg_file_directory(const char *path, char *buf, size_t len) {
   const char *slash = strrchr(path, '/');
   if (slash == NULL)

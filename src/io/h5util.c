@@ -1,12 +1,12 @@
 /* HDF5 helpers: attributes of every type we store, groups, and readable errors. */
 #include "invrg/h5util.h"
 
+#include "invrg/fileutil.h"
 #include "invrg/watchdog.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 void invrg_h5_init(void) { H5Eset_auto2(H5E_DEFAULT, NULL, NULL); }
 
@@ -406,10 +406,9 @@ cleanup:
 
 invrg_err invrg_h5_open_input(const char *path, hid_t *out) {
   invrg_err err = INVRG_SUCCESS;
-  struct stat st;
+  const char *unreadable = invrg_file_unreadable(path);
   *out = -1;
-  INVRG_CHECK(stat(path, &st) == 0, INVRG_ERR_INPUT, "'%s' does not exist", path);
-  INVRG_CHECK(S_ISREG(st.st_mode), INVRG_ERR_INPUT, "'%s' is not a regular file", path);
+  INVRG_CHECK(unreadable == NULL, INVRG_ERR_INPUT, "'%s' %s", path, unreadable);
   *out = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
   INVRG_CHECK(*out >= 0, INVRG_ERR_INPUT, "cannot open '%s' (not an HDF5 file)", path);
   INVRG_CHECK(H5Lexists(*out, "checkpoint", H5P_DEFAULT) <= 0, INVRG_ERR_INPUT,

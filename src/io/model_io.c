@@ -3,8 +3,8 @@
 
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
+#include "invrg/fileutil.h"
 #include "invrg/h5util.h"
 #include "invrg/runfile.h"
 
@@ -52,14 +52,12 @@ cleanup:
 
 invrg_err invrg_model_read(const char *file_name, const char *path, invrg_model **out) {
   invrg_err err = INVRG_SUCCESS;
-  struct stat st;
+  const char *unreadable = invrg_file_unreadable(file_name);
   hid_t file = -1;
   *out = NULL;
-  /* not a FIFO or a device: opening one would wait for a writer for ever */
-  INVRG_CHECK(stat(file_name, &st) != 0 || S_ISREG(st.st_mode), INVRG_ERR_INPUT,
-              "model file '%s' is not a regular file", file_name);
+  INVRG_CHECK(unreadable == NULL, INVRG_ERR_INPUT, "model file '%s' %s", file_name, unreadable);
   file = H5Fopen(file_name, H5F_ACC_RDONLY, H5P_DEFAULT);
-  INVRG_CHECK(file >= 0, INVRG_ERR_INPUT, "cannot open model file '%s' (missing, or not HDF5)",
+  INVRG_CHECK(file >= 0, INVRG_ERR_INPUT, "cannot open model file '%s' (not an HDF5 file)",
               file_name);
   INVRG_CALL(invrg_h5_check_format(file, file_name, INVRG_FORMAT_VERSION_MAJOR));
   INVRG_CALL(invrg_model_read_open(file, file_name, path, out));

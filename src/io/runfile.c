@@ -215,6 +215,28 @@ static invrg_err check_mpiio_names(const invrg_config *cfg) {
   return found;
 }
 
+/* The output's companions (its .tmp, checkpoints, lock) are regular files where they exist: a
+ * FIFO there would hang the run. The checkpoint the run continues must be readable: MPI-IO
+ * would say only "invalid access mode", once the run has started. Rank 0. */
+static invrg_err check_companions(const invrg_config *cfg, const own_files *own) {
+  invrg_err found = INVRG_SUCCESS;
+  struct stat st;
+  for (int k = INVRG_PATH_TMP; k < OWN_LOG; k++) {
+    if (stat(own->path[k], &st) != 0) continue;
+    const bool read = k == INVRG_PATH_CKPT && S_ISREG(st.st_mode);
+    const char *unreadable = read ? invrg_file_unreadable(own->path[k]) : NULL;
+    if (!S_ISREG(st.st_mode))
+      found = invrg_config_input_error(cfg, "run", "output", "'%s' (%s) is not a regular file: "
+                                       "remove it, or choose another output", own->path[k],
+                                       own_what[k]);
+    else if (unreadable != NULL)
+      found = invrg_config_input_error(cfg, "run", "output", "'%s' (%s) %s; make it readable to "
+                                       "continue from it, or move it away to start afresh",
+                                       own->path[k], own_what[k], unreadable);
+  }
+  return found;
+}
+
 /* Rank 0: is the output free to use, and can its directory take a file? All problems are
  * input errors about &run output: they are found before any work and fixed in the input. */
 static invrg_err check_output_on_root(const invrg_config *cfg) {
@@ -242,11 +264,7 @@ static invrg_err check_output_on_root(const invrg_config *cfg) {
   }
   own_files own;
   own_files_of(cfg, &own);
-  for (int k = INVRG_PATH_TMP; k < OWN_LOG; k++) /* a FIFO there would hang the run */
-    if (stat(own.path[k], &st) == 0 && !S_ISREG(st.st_mode))
-      found = invrg_config_input_error(cfg, "run", "output", "'%s' (%s) is not a regular file: "
-                                       "remove it, or choose another output", own.path[k],
-                                       own_what[k]);
+  if (check_companions(cfg, &own) != INVRG_SUCCESS) found = INVRG_ERR_INPUT;
   if (check_mpiio_names(cfg) != INVRG_SUCCESS) found = INVRG_ERR_INPUT;
   if (check_inputs_are_not_own_files(cfg, &own) != INVRG_SUCCESS) found = INVRG_ERR_INPUT;
   if (check_log_is_not_run_file(cfg, &own) != INVRG_SUCCESS) found = INVRG_ERR_INPUT;

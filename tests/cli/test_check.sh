@@ -237,6 +237,53 @@ expect_status 2 "--ranks without --check is refused" -- "$INVRG" --ranks 16 clus
 expect_status 2 "--ranks 0 is refused" -- "$INVRG" --check --ranks 0 cluster.nml
 no_output "--ranks" cluster.h5
 
+# --- a file the run reads but may not read: the system's reason, the file and its key. As root
+# every file is readable, so the unreadable ones are tried as user nobody.
+if [ "$(id -u)" -ne 0 ]; then
+  as_reader() { "$@"; }
+elif command -v setpriv > /dev/null && id nobody > /dev/null 2>&1; then
+  as_reader() { setpriv --reuid=nobody --regid="$(id -g nobody)" --clear-groups "$@"; }
+  chmod 755 "$workdir"
+fi
+printf "&run stages = 'mc', output = 'perm/data.h5', log_file = 'none' /\n&mc L = 8, n_chains = 2, n_therm = 10, n_samples = 400, save_configs = T /\n" > perm.nml
+mkdir perm && chmod 777 perm && "$INVRG" perm.nml > /dev/null 2>&1 || fail "the data of the permission checks"
+if ! declare -F as_reader > /dev/null; then
+  echo "skip: unreadable files (as root, without setpriv or user nobody)"
+else
+  cp perm/data.h5 perm/locked.h5 && chmod 000 perm/locked.h5
+  mkdir perm/shut && cp perm/data.h5 perm/shut/data.h5 && chmod 700 perm/shut
+  unreadable() { # <description> <stage> <its group> <expected message>
+    printf "&run stages = '%s', output = 'perm/out.h5', log_file = 'none' /\n%s /\n" "$2" "$3" \
+      > unreadable.nml
+    expect_status 2 "$1" -- as_reader "$INVRG" --check unreadable.nml
+    expect_grep err.txt "$4" "$1: the reason, the file and its key"
+  }
+  unreadable "&analyze data without read permission" analyze "&analyze data = 'perm/locked.h5'" \
+    "unreadable.nml:2:10: error: 'perm/locked.h5' cannot be read: Permission denied"
+  unreadable "&analyze data in a directory that may not be searched" analyze \
+    "&analyze data = 'perm/shut/data.h5'" \
+    "unreadable.nml:2:10: error: 'perm/shut/data.h5' cannot be read: Permission denied"
+  unreadable "&train data without read permission" train "&train data = 'perm/locked.h5'" \
+    "unreadable.nml:2:8: error: training data: 'perm/locked.h5' cannot be read: Permission denied"
+  unreadable "&dream model_file without read permission" dream \
+    "&dream model_file = 'perm/locked.h5', levels = 3" \
+    "unreadable.nml:2:8: error: model file 'perm/locked.h5' cannot be read: Permission denied"
+  # the checkpoint a run would continue: refused before any work, kept
+  printf "&run stages = 'mc', output = 'perm/ck.h5', log_file = 'none' /\n&mc L = 8, n_chains = 2, n_therm = 10, n_samples = 400 /\n" > ck.nml
+  INVRG_TEST_STOP_AFTER_POLLS=2 "$INVRG" ck.nml > /dev/null 2>&1
+  chmod 000 perm/ck.h5.ckpt
+  expect_status 2 "a checkpoint without read permission" -- as_reader "$INVRG" ck.nml
+  expect_grep err.txt "ck.nml:1:21: error: 'perm/ck.h5.ckpt' (this run's checkpoint) cannot be read: Permission denied; make it readable to continue from it, or move it away to start afresh" \
+    "the unreadable checkpoint is named at &run output"
+  no_stage_started "an unreadable checkpoint"
+  [ -e perm/ck.h5.ckpt ] && [ ! -e perm/ck.h5 ] && pass "the checkpoint kept, nothing written" \
+    || fail "checkpoint lost or output written"
+fi
+mkdir perm/dir.h5
+printf "&run stages = 'analyze', output = 'perm/out.h5' / &analyze data = 'perm/dir.h5' /\n" > dir.nml
+expect_status 2 "a directory as &analyze data" -- "$INVRG" --check dir.nml
+expect_grep err.txt "dir.nml:1:60: error: 'perm/dir.h5' is a directory" "the directory is named at its key"
+
 # --- one run per output
 printf "&run stages = 'mc', output = 'locked.h5', log_level = 'warn' /\n&mc L = 8, n_samples = 20 /\n" > locked.nml
 printf "host=%s\npid=%s\nstarted=2026-01-01T00:00:00Z\nslurm_job=\ninput=x.nml\n" "$(hostname)" "$$" > locked.h5.lock

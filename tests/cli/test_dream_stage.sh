@@ -440,7 +440,7 @@ bad "levels = 0" "levels = 0" "key 'levels' must be between 1 and 20, got 0"
 bad "levels too large for memory" "model = 'sym3', params = 1, 1, 1, levels = 20" "levels = 20 needs about"
 bad "save_levels outside 1..levels" "model = 'sym3', params = 1, 1, 1, levels = 4, save_levels = 5" "save_levels holds 5, outside 1 .. levels = 4"
 bad "params inconsistent with the model" "model = 'sym5', params = 1, 1, 1" "model 'sym5' has 6 parameters, params gives 3"
-bad "missing model file" "model_file = 'nope.h5'" "cannot open model file 'nope.h5'"
+bad "missing model file" "model_file = 'nope.h5'" "model file 'nope.h5' does not exist"
 head -c 3000 pipe.h5 > truncated.h5
 bad "truncated model file" "model_file = 'truncated.h5'" "cannot open model file 'truncated.h5'"
 cp pipe.h5 future.h5
