@@ -95,4 +95,15 @@ invrg_err invrg_mc_checkpoint_read_chains(hid_t state, const invrg_groups *g,
                                           const invrg_lattice *lat, invrg_mc_chains_state *chains,
                                           invrg_mcrg *mcrg);
 
+/**
+ * Checks the state @p state (/checkpoint/mc) of the checkpoint @p path before a run continues
+ * from it: its counters (size_index, done) against the input @p cfg, the shapes of its datasets
+ * against them, and its parked lattices for values that are not spins. A checkpoint edited or
+ * damaged by hand would otherwise resume with such values, or fail deep in stage mc with
+ * HDF5's words. Input error at &run output naming the file and the dataset. Collective on
+ * @p world (world rank 0 reads the lattices).
+ */
+invrg_err invrg_mc_checkpoint_check(hid_t state, const invrg_config *cfg, const char *path,
+                                    MPI_Comm world);
+
 #endif

@@ -13,6 +13,7 @@
 #include "invrg/fileutil.h"
 #include "invrg/h5util.h"
 #include "invrg/log.h"
+#include "invrg/mc_checkpoint.h"
 #include "invrg/run_paths.h"
 #include "invrg_git_version.h"
 
@@ -191,6 +192,8 @@ static invrg_err open_source(invrg_checkpoint *ck) {
   ck->restarts = (int)restarts + 1;
   if (H5Lexists(root, stage, H5P_DEFAULT) > 0)
     INVRG_H5_CALL(ck->source_state = H5Gopen2(root, stage, H5P_DEFAULT), stage);
+  if (ck->source_state >= 0 && strcmp(stage, "mc") == 0)
+    INVRG_CALL(invrg_mc_checkpoint_check(ck->source_state, ck->cfg, ck->path, ck->world));
 cleanup:
   H5free_memory(saved);
   H5free_memory(stage);

@@ -1,12 +1,16 @@
 /* The state of stage mc in a checkpoint, /checkpoint/mc (mc_checkpoint.h). */
 #include "invrg/mc_checkpoint.h"
 
+#include <stdarg.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "invrg/configs_io.h"
 #include "invrg/corr_io.h"
 #include "invrg/h5util.h"
+#include "invrg/mc_record.h"
 #include "invrg/mcrg_io.h"
 #include "invrg/observables.h"
 
@@ -164,6 +168,155 @@ cleanup:
   invrg_h5_close(&d_records);
   invrg_h5_close(&d_lattices);
   invrg_h5_close(&d_updater);
+  free(done);
+  return err;
+}
+
+/* ------------------------------------------------------------------ checks before a run */
+
+/* Input error at &run output: the checkpoint @p path is damaged, as the rest of the message
+ * says (the dataset and what is wrong with it). */
+static invrg_err damaged(const invrg_config *cfg, const char *path, const char *fmt, ...) {
+  char what[512];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(what, sizeof what, fmt, ap);
+  va_end(ap);
+  return invrg_config_input_error(cfg, "run", "output",
+                                  "the checkpoint '%s' is damaged: %s; move it away to start "
+                                  "afresh", path, what);
+}
+
+/* Dataset @p name of /checkpoint/mc has the dimensions @p want (@p rank of them), else an
+ * input error that names the file and the dataset (HDF5 would say only "another shape", deep
+ * in the stage). Collective (metadata). */
+static invrg_err check_shape(hid_t state, const char *name, int rank, const hsize_t *want,
+                             const invrg_config *cfg, const char *path) {
+  invrg_err err = INVRG_SUCCESS;
+  hid_t dset = -1, space = -1;
+  hsize_t have[3] = {0, 0, 0};
+  int have_rank = -1;
+  if (H5Lexists(state, name, H5P_DEFAULT) > 0) {
+    INVRG_H5_CALL(dset = H5Dopen2(state, name, H5P_DEFAULT), name);
+    INVRG_H5_CALL(space = H5Dget_space(dset), name);
+    have_rank = H5Sget_simple_extent_ndims(space);
+    if (have_rank >= 1 && have_rank <= 3) H5Sget_simple_extent_dims(space, have, NULL);
+  }
+  bool same = have_rank == rank;
+  for (int i = 0; same && i < rank; i++) same = have[i] == want[i];
+  char expected[96] = "", found[96] = "";
+  for (int i = 0; i < rank; i++)
+    snprintf(expected + strlen(expected), sizeof expected - strlen(expected), "%s%llu",
+             i > 0 ? ", " : "", (unsigned long long)want[i]);
+  for (int i = 0; i < have_rank && i < 3; i++)
+    snprintf(found + strlen(found), sizeof found - strlen(found), "%s%llu", i > 0 ? ", " : "",
+             (unsigned long long)have[i]);
+  if (have_rank < 0)
+    err = damaged(cfg, path, "it has no dataset /checkpoint/mc/%s", name);
+  else if (!same)
+    err = damaged(cfg, path, "/checkpoint/mc/%s has the shape [%s], but its counters and the "
+                  "input make it [%s]", name, found, expected);
+cleanup:
+  invrg_h5_close(&space);
+  invrg_h5_close(&dset);
+  return err;
+}
+
+/* The counters: size_index an index into &mc L, each chain's done within -1 … n_samples.
+ * Collective (metadata); *index and done[] set. */
+static invrg_err check_counters(hid_t state, const invrg_config *cfg, const char *path,
+                                int64_t *index, int64_t *done) {
+  invrg_err err = INVRG_SUCCESS;
+  const int64_t n_chains = cfg->mc.n_chains, n_samples = cfg->mc.n_samples;
+  const hsize_t chains[1] = {(hsize_t)n_chains};
+  hid_t a = -1;
+  if (H5Aexists(state, "size_index") <= 0) {
+    err = damaged(cfg, path, "/checkpoint/mc has no attribute size_index");
+    goto cleanup;
+  }
+  INVRG_H5_CALL(a = H5Aopen(state, "size_index", H5P_DEFAULT), "size_index");
+  INVRG_H5_CALL(H5Aread(a, H5T_NATIVE_INT64, index), "size_index");
+  if (*index < 0 || *index >= cfg->mc.n_L) {
+    err = damaged(cfg, path, "/checkpoint/mc size_index = %lld is outside 0 … %d, the sizes of "
+                  "&mc L", (long long)*index, cfg->mc.n_L - 1);
+    goto cleanup;
+  }
+  INVRG_CALL(check_shape(state, "done", 1, chains, cfg, path));
+  INVRG_CALL(invrg_h5_read_int64(state, "done", done, (size_t)n_chains));
+  for (int64_t c = 0; c < n_chains && err == INVRG_SUCCESS; c++)
+    if (done[c] < -1 || done[c] > n_samples)
+      err = damaged(cfg, path, "/checkpoint/mc/done holds %lld samples for chain %lld, outside "
+                    "-1 (not started) … n_samples = %lld", (long long)done[c], (long long)c,
+                    (long long)n_samples);
+cleanup:
+  invrg_h5_close(&a);
+  return err;
+}
+
+/* The chain whose lattice is parked in @p slot (the chains in progress, in chain order). */
+static int64_t chain_of_slot(const int64_t *done, int64_t n_chains, int64_t n_samples,
+                             int64_t slot) {
+  int64_t c = 0;
+  for (int64_t seen = -1; c < n_chains; c++)
+    if (in_progress(done[c], n_samples) && ++seen == slot) break;
+  return c;
+}
+
+/* The first value of the parked lattices @p dset that is not a spin, read a few rows at a time
+ * (a lattice may be larger than the memory left). Not collective. */
+static invrg_err find_non_spin(hid_t dset, int64_t slots, int64_t L, invrg_non_spin *bad) {
+  invrg_err err = INVRG_SUCCESS;
+  const int64_t rows_in_1mib = (1 << 20) / L > 0 ? (1 << 20) / L : 1;
+  const int64_t rows = L < rows_in_1mib ? L : rows_in_1mib;
+  uint8_t *buf = malloc((size_t)(rows * L));
+  INVRG_CHECK_ALLOC(buf);
+  for (int64_t slot = 0; slot < slots && bad->config == INVRG_NO_NON_SPIN; slot++)
+    for (int64_t y = 0; y < L && bad->config == INVRG_NO_NON_SPIN; y += rows) {
+      const int64_t ny = y + rows <= L ? rows : L - y;
+      INVRG_CALL(invrg_h5_read_block3(dset, H5T_NATIVE_INT8, (hsize_t)slot, 1, (hsize_t)y,
+                                      (hsize_t)ny, 0, (hsize_t)L, buf));
+      invrg_non_spin_note(bad, slot, buf, L, ny, 0, y);
+    }
+cleanup:
+  free(buf);
+  return err;
+}
+
+invrg_err invrg_mc_checkpoint_check(hid_t state, const invrg_config *cfg, const char *path,
+                                    MPI_Comm world) {
+  invrg_err err = INVRG_SUCCESS;
+  const int64_t n_chains = cfg->mc.n_chains, B = cfg->mc.blocks_per_chain;
+  int64_t index = 0, *done = malloc((size_t)n_chains * sizeof *done);
+  int rank = 0;
+  hid_t lattices = -1;
+  invrg_non_spin bad = INVRG_NON_SPIN_NONE;
+  INVRG_CHECK_ALLOC(done);
+  INVRG_MPI_CALL(MPI_Comm_rank(world, &rank));
+  INVRG_CALL(check_counters(state, cfg, path, &index, done));
+  const int64_t L = cfg->mc.L[index], n_slots = count_slots(done, n_chains, cfg->mc.n_samples);
+  const hsize_t slots = (hsize_t)(n_slots > 0 ? n_slots : 1), blocks = (hsize_t)(index + 1) *
+                                                                       (hsize_t)(n_chains * B);
+  const hsize_t rdims[2] = {(hsize_t)n_chains, invrg_mc_record_length(B)},
+                ldims[3] = {slots, (hsize_t)L, (hsize_t)L},
+                udims[2] = {slots, INVRG_MC_UPDATER_FIELDS}, fdims[1] = {blocks},
+                mdims[1] = {blocks * INVRG_N_PRIMARY};
+  INVRG_CALL(check_shape(state, "records", 2, rdims, cfg, path));
+  INVRG_CALL(check_shape(state, "lattices", 3, ldims, cfg, path));
+  INVRG_CALL(check_shape(state, "updater", 2, udims, cfg, path));
+  INVRG_CALL(check_shape(state, "fss_sizes", 1, fdims, cfg, path));
+  INVRG_CALL(check_shape(state, "fss_means", 1, mdims, cfg, path));
+  INVRG_H5_CALL(lattices = H5Dopen2(state, "lattices", H5P_DEFAULT), "lattices"); /* by all */
+  if (rank == 0 && n_slots > 0) err = find_non_spin(lattices, n_slots, L, &bad);
+  INVRG_CALL(invrg_error_agree(err, world));
+  if (bad.config != INVRG_NO_NON_SPIN) /* found on rank 0, which alone reports input errors */
+    err = damaged(cfg, path, "/checkpoint/mc/lattices: lattice %lld (chain %lld) holds the "
+                  "value %lld at (x, y) = (%lld, %lld), which is not a spin (+1 or -1)",
+                  (long long)bad.config, (long long)chain_of_slot(done, n_chains,
+                                                                  cfg->mc.n_samples, bad.config),
+                  (long long)bad.value, (long long)bad.x, (long long)bad.y);
+  INVRG_CALL(invrg_error_agree(err, world));
+cleanup:
+  invrg_h5_close(&lattices);
   free(done);
   return err;
 }

@@ -312,4 +312,40 @@ expect_status 1 "truncated checkpoint: runtime error" -- sh -c "cd changed && \"
 expect_grep err.txt "cannot continue from the checkpoint 'out.h5.ckpt'" \
   "the error names the checkpoint"
 [ ! -e changed/out.h5 ] && pass "nothing written" || fail "out.h5 written from a bad checkpoint"
+
+# --- a checkpoint edited by hand: lattices that hold values other than +1 and -1 (they resumed
+# silently), counters that disagree with the datasets (an HDF5 shape error that named no file)
+# are input errors naming the file and the dataset, before any work, the checkpoint kept
+mkdir edited
+cp long.nml edited/run.nml
+(cd edited && INVRG_TEST_STOP_AFTER_POLLS=3 "$INVRG" run.nml > log 2>&1)
+cp edited/out.h5.ckpt edited/good.ckpt
+edited() { # <description> <h5py statement on f> <expected message> [ranks]
+  cp edited/good.ckpt edited/out.h5.ckpt
+  "$PYTHON" -c "import h5py
+with h5py.File('edited/out.h5.ckpt', 'r+') as f: $2"
+  # (a checkpoint taken for good stops at once, exit 3, instead of running on)
+  expect_status 2 "$1: refused" -- sh -c "cd edited && INVRG_TEST_STOP_AFTER_POLLS=1 \
+    \"$MPIEXEC\" -n ${4:-1} \"$INVRG\" run.nml"
+  expect_grep err.txt "run.nml:1:21: error: the checkpoint 'out.h5.ckpt' is damaged: $3; move it away to start afresh" \
+    "$1: the file and the dataset named"
+  grep -q '== stage' out.txt && fail "$1: a stage started"
+  cmp -s edited/out.h5.ckpt edited/good.ckpt && fail "$1: the edit did not change the checkpoint"
+  [ -e edited/out.h5.ckpt ] && [ ! -e edited/out.h5 ] && [ ! -e edited/out.h5.tmp ] \
+    && pass "$1: checkpoint kept, nothing written" || fail "$1: checkpoint lost or output written"
+}
+edited "a spin 7 in a parked lattice" "d = f['checkpoint/mc/lattices']; d[0, 5, 3] = 7" \
+  "/checkpoint/mc/lattices: lattice 0 (chain 0) holds the value 7 at (x, y) = (3, 5), which is not a spin (+1 or -1)"
+edited "a spin 0, on 2 ranks" "d = f['checkpoint/mc/lattices']; d[0, 31, 30] = 0" \
+  "/checkpoint/mc/lattices: lattice 0 (chain 0) holds the value 0 at (x, y) = (30, 31), which is not a spin (+1 or -1)" 2
+edited "a chain's count of samples edited" "f['checkpoint/mc/done'][1] = 7" \
+  "/checkpoint/mc/lattices has the shape [1, 32, 32], but its counters and the input make it [2, 32, 32]"
+edited "a count below -1" "f['checkpoint/mc/done'][0] = -5" \
+  "/checkpoint/mc/done holds -5 samples for chain 0, outside -1 (not started) … n_samples = 1000000"
+edited "size_index beyond the sizes" "f['checkpoint/mc'].attrs['size_index'] = 3" \
+  "/checkpoint/mc size_index = 3 is outside 0 … 0, the sizes of &mc L"
+cp edited/good.ckpt edited/out.h5.ckpt
+(cd edited && INVRG_TEST_STOP_AFTER_POLLS=3 "$INVRG" run.nml > log 2>&1)
+[ $? -eq 3 ] && grep -q "continuing from checkpoint" edited/log \
+  && pass "the unedited checkpoint resumes (and stops again)" || fail "the unedited checkpoint was refused"
 finish

@@ -87,6 +87,9 @@ static void setting_open(setting *s) {
   if (world_rank == 0) {
     FILE *f = fopen(s->input, "w");
     fprintf(f, "&run seed = 3, output = '%s', stages = 'mc', log_level = 'error' /\n", s->output);
+    /* the input the saved state belongs to: a run continues only from a state that fits it */
+    fprintf(f, "&mc L = 16, %d, 32, n_chains = %d, n_samples = %d, blocks_per_chain = %d /\n", L,
+            N_CHAINS, N_SAMPLES, B);
     fclose(f);
   }
   MPI_Barrier(MPI_COMM_WORLD);
