@@ -216,13 +216,20 @@ static invrg_err check_mpiio_names(const invrg_config *cfg) {
 }
 
 /* The output's companions (its .tmp, checkpoints, lock) are regular files where they exist: a
- * FIFO there would hang the run. The checkpoint the run continues must be readable: MPI-IO
+ * FIFO there would hang the run, and a checkpoint that is a link to nothing would be taken for
+ * none (the run starting afresh). The checkpoint the run continues must be readable: MPI-IO
  * would say only "invalid access mode", once the run has started. Rank 0. */
 static invrg_err check_companions(const invrg_config *cfg, const own_files *own) {
   invrg_err found = INVRG_SUCCESS;
   struct stat st;
   for (int k = INVRG_PATH_TMP; k < OWN_LOG; k++) {
-    if (stat(own->path[k], &st) != 0) continue;
+    if (stat(own->path[k], &st) != 0) {
+      if (lstat(own->path[k], &st) == 0 && S_ISLNK(st.st_mode))
+        found = invrg_config_input_error(cfg, "run", "output", "'%s' (%s) is a symbolic link "
+                                         "to nothing: remove it, or choose another output",
+                                         own->path[k], own_what[k]);
+      continue;
+    }
     const bool read = k == INVRG_PATH_CKPT && S_ISREG(st.st_mode);
     const char *unreadable = read ? invrg_file_unreadable(own->path[k]) : NULL;
     if (!S_ISREG(st.st_mode))

@@ -175,6 +175,16 @@ expect_status 2 "a FIFO as the checkpoint" -- timeout 60 "$INVRG" keep.nml --set
 expect_grep err.txt "'odd.h5.ckpt' (this run's checkpoint) is not a regular file" "refused at output"
 rm -f odd.h5.ckpt
 [ -p fifo ] && [ ! -e odd.h5 ] && pass "the FIFO kept, no output" || fail "the FIFO lost or an output written"
+# a checkpoint that is a link to nothing (its target moved away) was taken for none: the run
+# started afresh
+ln -s moved/odd.h5.ckpt odd.h5.ckpt
+expect_status 2 "a checkpoint that is a symbolic link to nothing" -- "$INVRG" keep.nml --set run.output=odd.h5
+expect_grep err.txt "error: 'odd.h5.ckpt' (this run's checkpoint) is a symbolic link to nothing: remove it, or choose another output" \
+  "refused at output"
+grep -q '== stage' out.txt && fail "a stage started beside a checkpoint that links to nothing"
+[ -L odd.h5.ckpt ] && [ ! -e odd.h5 ] && [ ! -e odd.h5.tmp ] && pass "the link kept, no output" \
+  || fail "the link lost or an output written"
+rm -f odd.h5.ckpt
 # an output named like a pattern removes only its own stale MPI-IO locks
 touch lit1.h5.tmp-111-222.lock 'lit[1].h5.tmp-111-222.lock' # the first matches lit[1] as a pattern
 expect_status 0 "output = 'lit[1].h5'" -- "$INVRG" keep.nml --set 'run.output=lit[1].h5' --set run.stages=mc
