@@ -7,23 +7,20 @@
  * is made, then to every rank (HDF5 attributes are written by all ranks alike).
  * A checkpoint keeps the chains and what the sizes share (mc_checkpoint.h).
  * With &mc lattice = 'packed', Metropolis and heat-bath chains are swept on a packed lattice
- * (multispin.h) and every sample is measured, saved and parked on an int8 copy.
+ * (multispin.h) and every sample is measured, saved and parked on an int8 copy. The check of
+ * its keys before any work: mc_check.c; a size's summary, /mc/L<L> and the log: mc_results.c.
  */
-#include <limits.h>
-#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "invrg/budget.h"
 #include "invrg/checkpoint.h"
 #include "invrg/configs_io.h"
-#include "invrg/exact.h"
-#include "invrg/format.h"
 #include "invrg/h5util.h"
 #include "invrg/lattice.h"
-#include "invrg/log.h"
+#include "invrg/mc_check.h"
 #include "invrg/mc_checkpoint.h"
 #include "invrg/mc_record.h"
+#include "invrg/mc_results.h"
 #include "invrg/mc_update.h"
 #include "invrg/mcrg.h"
 #include "invrg/mcrg_io.h"
@@ -38,119 +35,8 @@
 #include "invrg/stage.h"
 #include "invrg/stage_setup.h"
 #include "invrg/stats.h"
-#include "invrg/summary_io.h"
 
 enum { N_SERIES = INVRG_MC_N_SERIES };
-
-/* ------------------------------------------------------------------ check */
-
-/* A packed lattice of side L on the group (packed.h's limits): split by rows, so the group's
- * ranks must divide L, and a rank holds fewer than 2^31 words per colour. */
-static invrg_err check_packed(const invrg_config *cfg, const invrg_groups *g, int64_t L) {
-  const int64_t P = g->ranks_per_group, words = (L / 2 + 63) / 64;
-  char size[96];
-  invrg_groups_describe_size(g, size, sizeof size);
-  if (L % P != 0)
-    return invrg_config_input_error(cfg, "mc", "lattice",
-                                    "a packed lattice is split by rows over the %lld ranks of a "
-                                    "group, but L = %lld is not a multiple of them (%s); use "
-                                    "lattice = 'int8' or a %s that divides %lld",
-                                    (long long)P, (long long)L, size, invrg_groups_size_key(g),
-                                    (long long)L);
-  if ((L / P + 2) * words >= INT_MAX)
-    return invrg_config_input_error(cfg, "mc", "lattice",
-                                    "a packed %lld x %lld lattice needs %lld rows of %lld words "
-                                    "per rank (fewer than 2^31 words: raise %s)",
-                                    (long long)L, (long long)L, (long long)(L / P),
-                                    (long long)words, invrg_groups_size_key(g));
-  return INVRG_SUCCESS;
-}
-
-/* The checks that depend on one lattice size; every input error is reported. */
-static invrg_err check_size(const invrg_run *run, int64_t L) {
-  invrg_err err = INVRG_SUCCESS, found = INVRG_SUCCESS;
-  const invrg_config *cfg = run->cfg;
-  const invrg_groups *g = run->groups;
-  if (g->ranks_per_group > 1)
-    INVRG_CHECK_MORE(found, invrg_groups_check_lattice(g, cfg, "mc", "L", L, L, 1));
-  if (cfg->analyze.mcrg_on_mc && L % (INT64_C(1) << cfg->analyze.mcrg_levels) != 0)
-    found = invrg_config_input_error(cfg, "analyze", "mcrg_levels",
-                                     "%lld blockings need L to be a multiple of %lld (L = %lld)",
-                                     (long long)cfg->analyze.mcrg_levels,
-                                     (long long)(INT64_C(1) << cfg->analyze.mcrg_levels),
-                                     (long long)L);
-  if (cfg->mc.save_configs && cfg->output.configs_format_kind == INVRG_CONFIGS_PACKED &&
-      (L / g->px) % 8 != 0)
-    found = invrg_config_input_error(cfg, "output", "configs_format",
-                                     "packed configurations need a block width L/px = %lld that "
-                                     "is a multiple of 8 (L = %lld)",
-                                     (long long)(L / g->px), (long long)L);
-  if (cfg->mc.lattice_kind == INVRG_MC_LATTICE_PACKED)
-    INVRG_CHECK_MORE(found, check_packed(cfg, g, L));
-cleanup:
-  return err != INVRG_SUCCESS ? err : found;
-}
-
-static invrg_err mc_check(const invrg_run *run) {
-  invrg_err err = INVRG_SUCCESS, found = INVRG_SUCCESS;
-  const invrg_config *cfg = run->cfg;
-  const invrg_groups *g = run->groups;
-  if (cfg->analyze.mcrg_on_mc && cfg->mc.n_L > 1)
-    found = invrg_config_input_error(cfg, "analyze", "mcrg_on_mc",
-                                     "MCRG of Monte Carlo samples works on one &mc L per run (%d "
-                                     "given)", cfg->mc.n_L);
-  int twice = -1; /* a size listed twice would be sampled twice and kept once */
-  for (int i = 1; i < cfg->mc.n_L && twice < 0; i++)
-    for (int k = 0; k < i; k++)
-      if (cfg->mc.L[i] == cfg->mc.L[k]) twice = i;
-  if (twice >= 0)
-    found = invrg_config_input_error(cfg, "mc", "L", "L = %lld is listed twice",
-                                     (long long)cfg->mc.L[twice]);
-  char size[96];
-  invrg_groups_describe_size(g, size, sizeof size);
-  if (cfg->mc.algorithm_kind == INVRG_MC_WOLFF && g->ranks_per_group > 1) {
-    /* named at the algorithm when the input chose it, else at the layout key that asked */
-    const char *layout[] = {"mc_grid", "mc_ranks_per_group", "grid", "ranks_per_group"};
-    const char *group = "mc", *key = "algorithm";
-    for (int k = 0; k < 4 && !invrg_config_key_given(cfg, "mc", "algorithm"); k++)
-      if (invrg_config_key_given(cfg, "parallel", layout[k])) {
-        group = "parallel", key = layout[k];
-        break;
-      }
-    found = invrg_config_input_error(cfg, group, key,
-                                     "'wolff' runs each chain on one rank, but %s; use "
-                                     "algorithm = 'sw' for a lattice shared by several ranks, or "
-                                     "mc_ranks_per_group = 1 (and no mc_grid)", size);
-  }
-  if (cfg->mc.lattice_kind == INVRG_MC_LATTICE_PACKED &&
-      cfg->mc.algorithm_kind != INVRG_MC_METROPOLIS && cfg->mc.algorithm_kind != INVRG_MC_HEATBATH)
-    found = invrg_config_input_error(cfg, "mc", "lattice",
-                                     "a packed lattice runs algorithm = 'metropolis' or "
-                                     "'heatbath', not '%s'; use lattice = 'int8'",
-                                     cfg->mc.algorithm);
-  /* On the 2 x 2 torus every spin has its two neighbours twice; in a stripe state every local
-   * field is zero, so Metropolis flips every spin of a colour with probability 1 and the
-   * checkerboard sweep cycles through the stripe states for ever: the chain is not ergodic. */
-  for (int i = 0; i < cfg->mc.n_L; i++)
-    if (cfg->mc.L[i] == 2 && cfg->mc.algorithm_kind == INVRG_MC_METROPOLIS)
-      found = invrg_config_input_error(cfg, "mc", "algorithm",
-                                       "'metropolis' is not ergodic at L = 2 (the checkerboard "
-                                       "sweep cycles through the stripe states, where every "
-                                       "flip is accepted); use 'heatbath', 'wolff' or 'sw'");
-  if (cfg->mc.blocks_per_chain > cfg->mc.n_samples)
-    found = invrg_config_input_error(cfg, "mc", "blocks_per_chain",
-                                     "blocks_per_chain = %lld is more than n_samples = %lld",
-                                     (long long)cfg->mc.blocks_per_chain,
-                                     (long long)cfg->mc.n_samples);
-  for (int i = 0; i < cfg->mc.n_L; i++) INVRG_CHECK_MORE(found, check_size(run, cfg->mc.L[i]));
-  if (invrg_stage_fits_source(cfg, INVRG_SOURCE_MC) && cfg->mc.n_L >= 2)
-    INVRG_CHECK_MORE(found,
-                     invrg_stage_check_fss_range(cfg, INVRG_SOURCE_MC, "&mc L", cfg->mc.L,
-                                                 cfg->mc.n_L));
-  INVRG_CHECK_MORE(found, invrg_budget_check_mc(run)); /* memory, disk, ranges */
-cleanup:
-  return err != INVRG_SUCCESS ? err : found;
-}
 
 /* ------------------------------------------------------------------ one chain */
 
@@ -454,136 +340,28 @@ cleanup:
   return err;
 }
 
-/* ------------------------------------------------------------------ summary */
+/* ------------------------------------------------------------------ results */
 
-/* What rank 0 computes from all chains and every rank writes. */
-typedef struct {
-  invrg_summary summary;
-  invrg_series_stats combined[N_SERIES];
-  bool have_exact;
-  invrg_exact_thermo exact;
-} mc_result;
-
-static void log_results(const invrg_config *cfg, int64_t L, const mc_result *r) {
-  const invrg_summary *s = &r->summary;
-  char line[256], cell[64];
-  bool unreliable = false;
-  invrg_log(INVRG_LOG_INFO, "mc L=%lld %s%s, K=%.10g: %lld chains x %lld samples", (long long)L,
-            cfg->mc.algorithm, cfg->mc.lattice_kind == INVRG_MC_LATTICE_PACKED ? " packed" : "",
-            cfg->mc.beta, (long long)cfg->mc.n_chains,
-            (long long)cfg->mc.n_samples);
-  const char *const head[] = {"observable", "value(error)", "tau_int [samples]", "exact",
-                              "deviation [sigma]"};
-  const int width[] = {-18, 18, 18, 15, 18};
-  line[0] = '\0';
-  for (int k = 0; k < 5; k++) invrg_format_cell(line, sizeof line, width[k], head[k]);
-  invrg_log(INVRG_LOG_INFO, " %s", line);
-  for (int o = 0; o < INVRG_N_OBS; o++) {
-    line[0] = '\0';
-    snprintf(cell, sizeof cell, "%s%s", invrg_summary_names[o],
-             o == INVRG_OBS_ENERGY ? " [J]" : ""); /* energies in units of J; the rest: numbers */
-    invrg_format_cell(line, sizeof line, width[0], cell);
-    invrg_format_value_error(cell, sizeof cell, s->value[o], s->error[o]);
-    invrg_format_cell(line, sizeof line, width[1], cell);
-    snprintf(cell, sizeof cell, "%s", INVRG_FORMAT_UNDEFINED); /* τ_int only of the series */
-    for (int k = 0; k < N_SERIES; k++)
-      if (strcmp(invrg_mc_series_names[k], invrg_summary_names[o]) == 0) {
-        snprintf(cell, sizeof cell, "%.2f%s", r->combined[k].tau_int,
-                 r->combined[k].reliable ? "" : "*");
-        unreliable |= !r->combined[k].reliable;
-      }
-    invrg_format_cell(line, sizeof line, width[2], cell);
-    double exact = NAN;
-    if (r->have_exact && o == INVRG_OBS_ENERGY) exact = r->exact.energy;
-    if (r->have_exact && o == INVRG_OBS_SPECIFIC_HEAT) exact = r->exact.specific_heat;
-    invrg_format_fixed(cell, sizeof cell, exact, 10);
-    invrg_format_cell(line, sizeof line, width[3], cell);
-    invrg_format_sigma(cell, sizeof cell, invrg_deviation_sigma(s->value[o], exact, s->error[o]));
-    invrg_format_cell(line, sizeof line, width[4], cell);
-    invrg_log(INVRG_LOG_INFO, " %s", line);
-  }
-  if (unreliable)
-    invrg_log(INVRG_LOG_INFO, "  * chains too short for a reliable tau_int");
-}
-
-/* /mc/L<L>: the summary, the chains and the τ_int of the series. */
-static invrg_err write_summary(hid_t file, const invrg_config *cfg, int64_t L, const mc_result *r) {
-  invrg_err err = INVRG_SUCCESS;
-  hid_t g = -1;
-  char path[64];
-  invrg_schema_size_path(path, sizeof path, "mc", NULL, L);
-  const invrg_summary_context ctx = {L, cfg->mc.beta,
-                                     "jackknife over blocks_per_chain blocks of each chain", 0};
-  INVRG_CALL(invrg_summary_write(file, path, &r->summary, &ctx, &g));
-  int64_t n_chains = cfg->mc.n_chains;
-  INVRG_CALL(invrg_h5_attr_int64(g, "n_chains", &n_chains, 1, true));
-  INVRG_CALL(invrg_h5_attr_string(g, "algorithm", cfg->mc.algorithm));
-  for (int k = 0; k < N_SERIES; k++) {
-    char name[64];
-    snprintf(name, sizeof name, "%s_tau_int", invrg_mc_series_names[k]);
-    INVRG_CALL(invrg_h5_attr_double(g, name, &r->combined[k].tau_int, 1, true));
-    snprintf(name, sizeof name, "%s_err_tau", invrg_mc_series_names[k]);
-    INVRG_CALL(invrg_h5_attr_double(g, name, &r->combined[k].error, 1, true));
-    snprintf(name, sizeof name, "%s_err_binning", invrg_mc_series_names[k]);
-    INVRG_CALL(invrg_h5_attr_double(g, name, &r->combined[k].error_binning, 1, true));
-  }
-cleanup:
-  invrg_h5_close(&g);
-  return err;
-}
-
-/* /mc/L<L>/tau_int [chain][series], from @p taus of the writer (world rank 0). Collective. */
-static invrg_err write_tau_int(hid_t group, int64_t n_chains, const double *taus, bool writer) {
-  invrg_err err = INVRG_SUCCESS;
-  hid_t dset = -1;
-  const hsize_t dims[2] = {(hsize_t)n_chains, N_SERIES};
-  INVRG_CALL(invrg_h5_create_dataset(group, "tau_int", H5T_NATIVE_DOUBLE, 2, dims, &dset));
-  INVRG_CALL(invrg_h5_attr_strings(dset, "columns", invrg_mc_series_names, N_SERIES));
-  if (writer)
-    INVRG_CALL(invrg_h5_write_rows(dset, H5T_NATIVE_DOUBLE, 0, (hsize_t)n_chains, taus));
-cleanup:
-  invrg_h5_close(&dset);
-  return err;
-}
-
-/*
- * The records of all chains in chain order on world rank 0, the summary there, then to every
- * rank: /mc/L<L>, the log, and (world rank 0) this size's block means and sizes for FSS.
- */
+/* The records of all chains in chain order on world rank 0, and from them the size's results
+ * (mc_results.h). Collective. */
 static invrg_err size_results(size_work *w, int size_index, hid_t group) {
   invrg_err err = INVRG_SUCCESS;
-  const invrg_config *cfg = w->run->cfg;
   const invrg_groups *g = w->run->groups;
-  const int64_t n_chains = cfg->mc.n_chains;
+  const int64_t n_chains = w->run->cfg->mc.n_chains;
   const size_t len = w->chains.record_length, per_size = w->sizes->blocks_per_size;
-  double *rows = NULL, *taus = NULL;
-  mc_result result;
-  memset(&result, 0, sizeof result);
+  double *rows = NULL;
   if (g->world_rank == 0) {
     rows = malloc((size_t)n_chains * len * sizeof *rows);
-    taus = malloc((size_t)n_chains * N_SERIES * sizeof *taus);
     INVRG_CHECK_ALLOC(rows);
-    INVRG_CHECK_ALLOC(taus);
   }
   pack_records(w);
   INVRG_CALL(invrg_reducer_gather(g, n_chains, (int)len, w->rows, rows));
-  if (g->world_rank == 0) {
-    invrg_mc_summary s = {
-        .block_means = w->sizes->fss_means + (size_t)size_index * per_size * INVRG_N_PRIMARY,
-        .block_sizes = w->sizes->fss_sizes + (size_t)size_index * per_size,
-        .tau_int = taus};
-    INVRG_CALL(invrg_mc_summarize(rows, n_chains, w->B, (double)(w->L * w->L), cfg->mc.beta, &s));
-    result.summary = s.summary;
-    memcpy(result.combined, s.combined, sizeof result.combined);
-    result.have_exact = invrg_exact_torus((int)w->L, cfg->mc.beta, &result.exact);
-  }
-  INVRG_MPI_CALL(MPI_Bcast(&result, (int)sizeof result, MPI_BYTE, 0, g->world));
-  INVRG_CALL(write_summary(w->run->file->file, cfg, w->L, &result));
-  INVRG_CALL(write_tau_int(group, n_chains, taus, g->world_rank == 0));
-  log_results(cfg, w->L, &result);
+  INVRG_CALL(invrg_mc_results_write(
+      w->run, w->L, w->B, rows,
+      w->sizes->fss_means + (size_t)size_index * per_size * INVRG_N_PRIMARY,
+      w->sizes->fss_sizes + (size_t)size_index * per_size, group));
 cleanup:
   free(rows);
-  free(taus);
   return err;
 }
 
@@ -809,4 +587,4 @@ cleanup:
   return err;
 }
 
-const invrg_stage invrg_stage_mc = {"mc", mc_check, mc_execute};
+const invrg_stage invrg_stage_mc = {"mc", invrg_mc_check, mc_execute};

@@ -1,133 +1,25 @@
 /* Stage train: replicas of an inverse-RG model fitted to /mc/L<L>/configs; results in /train and /model.
  *
- * optimizer = 'newton' (the default of the sym models, fit_exact.h): replica 0 is the exact fit
- * of all the training configurations, replicas 1.. fits of bootstrap resamples of them; every
- * replica is counted by all ranks together and fitted on each, so results do not depend on the
- * rank count. It runs at once: checkpoints only at its end.
- *
- * Stochastic optimizers: replicas are items (groups.h): replica j is trained by group j mod
- * n_groups from its own initialisation, shuffling and tie coins, with the group's ranks
- * sharing each minibatch. Parameters and loss curves travel to world rank 0 in
- * replica order; every rank then writes the same /train.
+ * The check of its keys: train_check.c. The exact fit (optimizer = 'newton', the default of the
+ * sym models): train_fit.c. Here, the stochastic optimizers: replicas are items (groups.h):
+ * replica j is trained by group j mod n_groups from its own initialisation, shuffling and tie
+ * coins, with the group's ranks sharing each minibatch. Parameters and loss curves travel to
+ * world rank 0 in replica order; every rank then writes the same /train.
  */
-#include <errno.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "invrg/budget.h"
-#include "invrg/fit_exact.h"
 #include "invrg/format.h"
 #include "invrg/h5util.h"
 #include "invrg/log.h"
-#include "invrg/model_io.h"
 #include "invrg/reducer.h"
 #include "invrg/stage.h"
 #include "invrg/train.h"
+#include "invrg/train_check.h"
 #include "invrg/train_data_io.h"
-
-/* ------------------------------------------------------------------ check */
-
-/* The exact fit: asked for, or the default of the sym models. */
-static bool uses_newton(const invrg_config_train *t) {
-  return t->optimizer_kind == INVRG_OPTIMIZER_NEWTON ||
-         (t->optimizer_kind == INVRG_OPTIMIZER_AUTO && t->model_kind != INVRG_MODEL_KIND_CONV);
-}
-
-/* Whether &mc L lists @p L. */
-static bool mc_has_size(const invrg_config_mc *mc, int64_t L) {
-  for (int i = 0; i < mc->n_L; i++)
-    if (mc->L[i] == L) return true;
-  return false;
-}
-
-/* The exact fit of a sym model on L x L data: with ties = 'expectation' a window of coarse
- * reach r must not hold one block twice (L/2 >= 2r + 1, as the fit itself demands); with coins
- * the k x k kernel must not wrap onto itself on the fine lattice (L > k), else parameters act
- * on the same spins and the Hessian is singular whatever the data. Refused before any stage
- * runs. */
-static invrg_err check_exact_fit_size(const invrg_config *cfg, int64_t L) {
-  invrg_err err = INVRG_SUCCESS;
-  invrg_model *m = NULL;
-  const invrg_config_train *t = &cfg->train;
-  INVRG_CALL(invrg_model_create(t->model_kind, (int)t->conv_kernel, (int)t->conv_channels, &m));
-  const long long r = m->reach, k = m->kernel, lc = (long long)L / 2;
-  const bool expectation = t->ties_kind != INVRG_TIES_COIN; /* the exact fit's default */
-  const char *key = t->data[0] == '\0' ? (t->data_L > 0 ? "data_L" : "data") : "data";
-  if (expectation && lc < 2 * r + 1)
-    err = invrg_config_input_error(cfg, "train", key,
-                                   "the exact fit of %s with ties = 'expectation' needs "
-                                   "L >= %lld, the data have L = %lld%s",
-                                   invrg_model_kind_name(m->kind), 2 * (2 * r + 1), (long long)L,
-                                   L > k ? "; ties = 'coin' fits them" : "");
-  else if (!expectation && L <= k)
-    err = invrg_config_input_error(cfg, "train", key,
-                                   "the exact fit of %s needs L >= %lld (its %lld x %lld window "
-                                   "wraps onto itself below: parameters on the same spins), the "
-                                   "data have L = %lld", invrg_model_kind_name(m->kind), k + 1,
-                                   k, k, (long long)L);
-cleanup:
-  invrg_model_destroy(&m);
-  return err;
-}
-
-static invrg_err train_check(const invrg_run *run) {
-  invrg_err err = INVRG_SUCCESS, found = INVRG_SUCCESS;
-  const invrg_config *cfg = run->cfg;
-  const invrg_config_train *t = &cfg->train;
-  if (t->data[0] == '\0' && !(invrg_config_has_stage(cfg, INVRG_STAGE_MC) && cfg->mc.save_configs))
-    found = invrg_config_input_error(cfg, "train", "data",
-                                     "data = '' trains on this run's Monte Carlo samples: add "
-                                     "'mc' to &run stages with &mc save_configs = .true., or "
-                                     "give a file");
-  if (t->data[0] == '\0' && cfg->mc.n_L > 1 && t->data_L == 0)
-    found = invrg_config_input_error(cfg, "train", "data_L",
-                                     "&mc L lists %d sizes: choose the one to train on with "
-                                     "data_L", cfg->mc.n_L);
-  if (t->data[0] == '\0' && t->data_L > 0 && !mc_has_size(&cfg->mc, t->data_L))
-    found = invrg_config_input_error(cfg, "train", "data_L",
-                                     "data_L = %lld is not among the sizes of &mc L, whose "
-                                     "configurations this run trains on", (long long)t->data_L);
-  const bool conv = t->model_kind == INVRG_MODEL_KIND_CONV, newton = uses_newton(t);
-  if (conv && t->optimizer_kind == INVRG_OPTIMIZER_NEWTON)
-    found = invrg_config_input_error(cfg, "train", "optimizer",
-                                     "optimizer = 'newton' is the exact fit of the sym models; "
-                                     "conv is not convex: use adamw, adam or sgd");
-  if (!newton && t->ties_kind == INVRG_TIES_EXPECTATION)
-    found = invrg_config_input_error(cfg, "train", "ties",
-                                     "ties = 'expectation' is for optimizer = 'newton'; the "
-                                     "stochastic optimizers draw tie coins");
-  if (t->select_kind == INVRG_SELECT_MEAN && conv)
-    found = invrg_config_input_error(cfg, "train", "select",
-                                     "the mean of conv replicas is not a model; use 'best'");
-  /* Only rank 0 looks at the file, then tells everyone what it found. */
-  int64_t data[3] = {INVRG_SUCCESS, 0, 0}; /* error code, configurations, L */
-  if (run->groups->world_rank == 0) data[0] = invrg_train_data_count(cfg, &data[1], &data[2]);
-  INVRG_MPI_CALL(MPI_Bcast(data, 3, MPI_INT64_T, 0, run->groups->world));
-  if (data[0] != INVRG_SUCCESS) {
-    if (run->groups->world_rank != 0)
-      invrg_error_set(INVRG_ERR_INPUT, __FILE__, __LINE__, "bad &train data");
-    invrg_error_mark_reported(); /* rank 0 printed it */
-    INVRG_CHECK_MORE(found, (invrg_err)data[0]);
-    goto cleanup; /* nothing to count */
-  }
-  const int64_t n = data[1];
-  if (newton && !conv) INVRG_CHECK_MORE(found, check_exact_fit_size(cfg, data[2]));
-  int64_t n_val = (int64_t)floor(t->validation_fraction * (double)n);
-  if (!newton && t->batch > n - n_val)
-    found = invrg_config_input_error(cfg, "train", "batch",
-                                     "batch = %lld is larger than the training set (%lld "
-                                     "configurations after %lld for validation)",
-                                     (long long)t->batch, (long long)(n - n_val),
-                                     (long long)n_val);
-  if (newton && !conv && n - n_val < 1)
-    found = invrg_config_input_error(cfg, "train", "data",
-                                     "the exact fit has no training configuration (%lld in all, "
-                                     "%lld for validation)", (long long)n, (long long)n_val);
-  INVRG_CHECK_MORE(found, invrg_budget_check_train(run, n, data[2])); /* memory */
-cleanup:
-  return err != INVRG_SUCCESS ? err : found;
-}
+#include "invrg/train_fit.h"
+#include "invrg/train_io.h"
 
 /* ------------------------------------------------------------------ the replicas and /train */
 
@@ -163,52 +55,6 @@ static invrg_train_replicas replicas_of(const replica_table *t) {
   return r;
 }
 
-/*
- * What both kinds of training write in /train (left open in *group for the writer's own
- * attributes): the model, the data's size, how the kept model was chosen, the replicas'
- * parameters [replica][param] and loss curves [replica][epoch] (written by world rank 0), and
- * the kept model in /model. Collective on the world.
- */
-static invrg_err write_train_common(hid_t file, const invrg_model *kept, int64_t L,
-                                    int64_t n_train, int64_t n_val, const char *selection,
-                                    int64_t best, int64_t R, int64_t epochs, const double *params,
-                                    const double *train, const double *val, hid_t *group) {
-  invrg_err err = INVRG_SUCCESS;
-  hid_t g = -1, d_params = -1, d_train = -1, d_val = -1;
-  const int np = kept->n_params;
-  int64_t kernel = kept->kernel, channels = kept->channels;
-  INVRG_CALL(invrg_h5_create_group_large_attrs(file, "train", &g)); /* selected_params */
-  INVRG_CALL(invrg_h5_attr_string(g, "model", invrg_model_kind_name(kept->kind)));
-  INVRG_CALL(invrg_h5_attr_int64(g, "kernel", &kernel, 1, true));
-  INVRG_CALL(invrg_h5_attr_int64(g, "channels", &channels, 1, true));
-  INVRG_CALL(invrg_h5_attr_int64(g, "L", &L, 1, true));
-  INVRG_CALL(invrg_h5_attr_int64(g, "n_train", &n_train, 1, true));
-  INVRG_CALL(invrg_h5_attr_int64(g, "n_validation", &n_val, 1, true));
-  INVRG_CALL(invrg_h5_attr_string(g, "selection", selection));
-  INVRG_CALL(invrg_h5_attr_int64(g, "best_replica", &best, 1, true));
-  INVRG_CALL(invrg_h5_attr_double(g, "selected_params", kept->params, np, false));
-  hsize_t dp[2] = {(hsize_t)R, (hsize_t)np}, dl[2] = {(hsize_t)R, (hsize_t)epochs};
-  INVRG_CALL(invrg_h5_create_dataset(g, "params", H5T_IEEE_F64LE, 2, dp, &d_params));
-  INVRG_CALL(invrg_h5_create_dataset(g, "train_loss", H5T_IEEE_F64LE, 2, dl, &d_train));
-  INVRG_CALL(invrg_h5_create_dataset(g, "val_loss", H5T_IEEE_F64LE, 2, dl, &d_val));
-  int rank;
-  INVRG_MPI_CALL(MPI_Comm_rank(MPI_COMM_WORLD, &rank));
-  if (rank == 0) {
-    INVRG_CALL(invrg_h5_write_rows(d_params, H5T_NATIVE_DOUBLE, 0, (hsize_t)R, params));
-    INVRG_CALL(invrg_h5_write_rows(d_train, H5T_NATIVE_DOUBLE, 0, (hsize_t)R, train));
-    INVRG_CALL(invrg_h5_write_rows(d_val, H5T_NATIVE_DOUBLE, 0, (hsize_t)R, val));
-  }
-  INVRG_CALL(invrg_model_write(file, "model", kept));
-  *group = g;
-  g = -1;
-cleanup:
-  invrg_h5_close(&d_val);
-  invrg_h5_close(&d_train);
-  invrg_h5_close(&d_params);
-  invrg_h5_close(&g);
-  return err;
-}
-
 static invrg_err write_train_group(hid_t file, const replica_table *t,
                                    const invrg_model *selected, const char *selection,
                                    int64_t best, double mean_val_loss, int64_t n_data,
@@ -237,8 +83,9 @@ static invrg_err write_train_group(hid_t file, const replica_table *t,
   const invrg_train_replicas reps = replicas_of(t);
   invrg_train_replica_moments(&reps, mean, std);
 
-  INVRG_CALL(write_train_common(file, selected, L, n_data - n_val, n_val, selection, best, R, E,
-                                params, train, val, &g));
+  const invrg_train_output out = {selected, L, n_data - n_val, n_val, selection, best, R, E,
+                                  params, train, val};
+  INVRG_CALL(invrg_train_write(file, &out, &g));
   INVRG_CALL(invrg_h5_attr_double(g, "mean_val_loss", &mean_val_loss, 1, true));
   INVRG_CALL(invrg_h5_attr_double(g, "params_mean", mean, np, false));
   INVRG_CALL(invrg_h5_attr_double(g, "params_std", std, np, false));
@@ -405,219 +252,6 @@ cleanup:
   return err;
 }
 
-
-/* ------------------------------------------------------------------ the exact fit */
-
-/* σ of v · θ from the covariance. */
-static double sigma_of(const double *cov, int np, const double *v) {
-  double s = 0;
-  for (int i = 0; i < np; i++)
-    for (int j = 0; j < np; j++) s += v[i] * cov[i * np + j] * v[j];
-  return sqrt(s);
-}
-
-/* Every replica of the exact fit: its loss and parameters; replica 0, the fit of all the
- * data, is the kept model. */
-static void log_fit_replicas(const invrg_model *kept, const double *params, const double *loss,
-                             int64_t R) {
-  const int np = kept->n_params, shown = np < 7 ? np : 7;
-  char line[512], cell[64];
-  invrg_log(INVRG_LOG_INFO, "  replicas: 0 fits all the data (kept), 1 .. %lld bootstrap "
-            "resamples of it; loss on the data fitted", (long long)R - 1);
-  line[0] = '\0';
-  invrg_format_cell(line, sizeof line, 9, "replica");
-  invrg_format_cell(line, sizeof line, 18, "loss [nat/spin]");
-  for (int i = 0; i < shown; i++) {
-    invrg_model_param_name(kept, i, cell, sizeof cell);
-    cell[strcspn(cell, " ")] = '\0'; /* the name without its orbit */
-    invrg_format_cell(line, sizeof line, 10, cell);
-  }
-  invrg_log(INVRG_LOG_INFO, " %s", line);
-  for (int64_t r = 0; r < R; r++) {
-    line[0] = '\0';
-    snprintf(cell, sizeof cell, "%lld", (long long)r);
-    invrg_format_cell(line, sizeof line, 9, cell);
-    invrg_format_fixed(cell, sizeof cell, loss[r], 7);
-    invrg_format_cell(line, sizeof line, 18, cell);
-    for (int i = 0; i < shown; i++) {
-      invrg_format_fixed(cell, sizeof cell, params[r * np + i], 6);
-      invrg_format_cell(line, sizeof line, 10, cell);
-    }
-    invrg_log(INVRG_LOG_INFO, " %s%s", line, r == 0 ? "  <- kept" : "");
-  }
-}
-
-/* /train of the exact fit, and the log of the kept model with its errors. */
-static invrg_err write_fit_group(hid_t file, const invrg_model *kept, const double *params,
-                                 const double *loss, int64_t R, const invrg_fit_result *res,
-                                 const char *ties, double val, double count_s, double fit_s,
-                                 int64_t n_patterns, int64_t n_train, int64_t n_val, int64_t L) {
-  invrg_err err = INVRG_SUCCESS;
-  hid_t g = -1, d_cov = -1;
-  const int np = kept->n_params;
-  double mean[10], cov[100], err_[10], *vals = NULL;
-  vals = malloc((size_t)R * sizeof *vals);
-  INVRG_CHECK_ALLOC(vals);
-  invrg_fit_bootstrap_moments(params, R, np, mean, cov);
-  for (int i = 0; i < np; i++) err_[i] = sqrt(cov[i * np + i]);
-  for (int64_t r = 0; r < R; r++) vals[r] = r == 0 ? val : NAN;
-
-  int64_t it = res->iterations;
-  /* one "epoch": the fit's loss on all the data per replica; validation only for replica 0 */
-  INVRG_CALL(write_train_common(file, kept, L, n_train, n_val, "full_data", 0, R, 1, params, loss,
-                                vals, &g));
-  INVRG_CALL(invrg_h5_attr_string(g, "optimizer", "newton"));
-  INVRG_CALL(invrg_h5_attr_string(g, "ties", ties));
-  INVRG_CALL(invrg_h5_attr_double(g, "params_error", err_, np, false));
-  INVRG_CALL(invrg_h5_attr_double(g, "params_mean", mean, np, false));
-  INVRG_CALL(invrg_h5_attr_double(g, "params_std", err_, np, false));
-  INVRG_CALL(invrg_h5_attr_int64(g, "newton_iterations", &it, 1, true));
-  INVRG_CALL(invrg_h5_attr_double(g, "grad_norm", &res->grad_norm, 1, true));
-  INVRG_CALL(invrg_h5_attr_double(g, "hessian_condition", &res->hess_cond, 1, true));
-  INVRG_CALL(invrg_h5_attr_double(g, "hessian_min_eigvec", res->min_eigvec, np, false));
-  INVRG_CALL(invrg_h5_attr_int64(g, "n_feature_vectors", &n_patterns, 1, true));
-  INVRG_CALL(invrg_h5_attr_double(g, "count_seconds", &count_s, 1, true));
-  INVRG_CALL(invrg_h5_attr_double(g, "fit_seconds", &fit_s, 1, true));
-  hsize_t dc[2] = {(hsize_t)np, (hsize_t)np};
-  INVRG_CALL(invrg_h5_create_dataset(g, "params_cov", H5T_IEEE_F64LE, 2, dc, &d_cov));
-  int rank;
-  INVRG_MPI_CALL(MPI_Comm_rank(MPI_COMM_WORLD, &rank));
-  if (rank == 0) INVRG_CALL(invrg_h5_write_rows(d_cov, H5T_NATIVE_DOUBLE, 0, (hsize_t)np, cov));
-
-  int64_t resamples = 0; /* those with a fit: a degenerate one's row is NaN */
-  for (int64_t r = 1; r < R; r++) resamples += !isnan(params[r * np]);
-  invrg_log(INVRG_LOG_INFO, "train: exact fit of all %lld training configurations (ties: %s), "
-            "errors from %lld bootstrap resamples%s:", (long long)n_train, ties,
-            (long long)resamples, R < 3 ? " (n_replicas >= 3 gives them)" : "");
-  for (int i = 0; i < np; i++) {
-    char name[64], value[64];
-    invrg_model_param_name(kept, i, name, sizeof name);
-    invrg_format_value_error(value, sizeof value, kept->params[i], err_[i]);
-    invrg_log(INVRG_LOG_INFO, "  %-16s %s", name, value);
-  }
-  if (kept->kind == INVRG_MODEL_KIND_SYM3) {
-    const double a = kept->params[0], b = kept->params[1], c = kept->params[2];
-    const double vP[3] = {1, 2, 1}, vN[3] = {1, 1, 0}, vD[3] = {1, 0, 0};
-    char w[3][64];
-    invrg_format_value_error(w[0], sizeof w[0], c + 2 * b + a, sigma_of(cov, 3, vP));
-    invrg_format_value_error(w[1], sizeof w[1], a + b, sigma_of(cov, 3, vN));
-    invrg_format_value_error(w[2], sizeof w[2], a, sigma_of(cov, 3, vD));
-    invrg_log(INVRG_LOG_INFO, "  effective weights: w_P = c+2b+a = %s, w_N = a+b = %s, "
-              "w_D = a = %s", w[0], w[1], w[2]);
-  }
-  log_fit_replicas(kept, params, loss, R);
-  char vec[160] = "";
-  for (int i = 0; i < np; i++) {
-    size_t used = strlen(vec);
-    snprintf(vec + used, sizeof vec - used, "%s%.3f", i ? ", " : "", res->min_eigvec[i]);
-  }
-  char val_loss[32];
-  invrg_format_fixed(val_loss, sizeof val_loss, val, 7);
-  invrg_log(INVRG_LOG_INFO, "  Hessian condition number %.3g; poorly determined direction (%s); "
-            "loss %.7f nat/spin (training), %s (validation); %d Newton iterations to gradient "
-            "norm %.2g", res->hess_cond, vec, loss[0], val_loss, res->iterations, res->grad_norm);
-cleanup:
-  free(vals);
-  invrg_h5_close(&d_cov);
-  invrg_h5_close(&g);
-  return err;
-}
-
-/*
- * Replica 0: the exact fit of all the training configurations (the kept model, in @p kept);
- * replicas 1..: fits of bootstrap resamples. Counting is shared by all ranks (exact sums),
- * the tiny Newton solve is done alike on every rank.
- */
-static invrg_err fit_exact(invrg_run *run, const invrg_train_data *data, const invrg_model *proto,
-                           invrg_model **kept) {
-  invrg_err err = INVRG_SUCCESS;
-  const invrg_config *cfg = run->cfg;
-  const invrg_config_train *tc = &cfg->train;
-  const MPI_Comm world = run->groups->world;
-  const int np = proto->n_params;
-  const int64_t R = tc->n_replicas, n_train = data->n - data->n_validation;
-  const invrg_fit_options o = {
-      tc->loss_kind,
-      tc->ties_kind == INVRG_TIES_COIN ? INVRG_FIT_TIES_COIN : INVRG_FIT_TIES_EXPECTATION,
-      (uint64_t)cfg->run.seed};
-  const char *ties = o.ties == INVRG_FIT_TIES_COIN ? "coin" : "expectation";
-  int32_t *mult = malloc((size_t)n_train * sizeof *mult);
-  double *params = malloc((size_t)(R * np) * sizeof *params);
-  double *loss = malloc((size_t)R * sizeof *loss);
-  invrg_fit_stats *s = NULL;
-  invrg_fit_result res0 = {0}, res;
-  double count_s = 0, fit_s = 0, val = NAN;
-  int64_t n_patterns = 0, degenerate = 0, first_degenerate = 0;
-  char why[256] = ""; /* the fit's message for the first resample left out */
-  INVRG_CHECK_ALLOC(mult);
-  INVRG_CHECK_ALLOC(params);
-  INVRG_CHECK_ALLOC(loss);
-  INVRG_CALL(invrg_model_clone(proto, kept));
-  for (int64_t r = 0; r < R; r++) {
-    invrg_fit_bootstrap(o.seed, (uint64_t)r, n_train, mult);
-    double t0 = MPI_Wtime();
-    err = invrg_fit_count(proto, data, n_train, mult, &o, world, &s);
-    double t1 = MPI_Wtime();
-    double *theta = params + r * np;
-    for (int i = 0; i < np; i++) theta[i] = 0;
-    if (err == INVRG_SUCCESS) err = invrg_fit_newton(s, theta, 1e-10, &res);
-    if (err == INVRG_ERR_INPUT && r > 0 && s != NULL) {
-      /* A resample that happened to draw too few or too uniform configurations (the same on
-       * every rank): left out of the errors, its row NaN, and counted; the data fit. */
-      for (int i = 0; i < np; i++) theta[i] = NAN;
-      res.loss = NAN;
-      if (degenerate++ == 0) {
-        first_degenerate = r;
-        snprintf(why, sizeof why, "%s", invrg_error_message());
-      }
-      invrg_error_clear();
-      err = INVRG_SUCCESS;
-    }
-    /* Data the fit cannot determine the model from: every rank counted the same statistics
-     * and ran the same Newton steps, so all stop here alike (no abort), at &train data. */
-    if (err == INVRG_ERR_INPUT)
-      err = invrg_config_input_error(cfg, "train", "data", "%s (%s)", invrg_error_message(),
-                                     r == 0 ? "the fit of all training configurations"
-                                            : "a bootstrap resample");
-    INVRG_CALL(err);
-    loss[r] = res.loss;
-    if (r == 0) {
-      res0 = res;
-      count_s = t1 - t0, fit_s = MPI_Wtime() - t1;
-      n_patterns = invrg_fit_stats_size(s);
-      invrg_log(INVRG_LOG_INFO, "train: counted %lld configurations in %.3f s (%.3g configurations/s "
-                "on %d ranks): %lld distinct feature vectors; Newton fit in %.2g s",
-                (long long)n_train, count_s, (double)n_train / count_s, run->groups->world_size,
-                (long long)n_patterns, fit_s);
-    }
-    invrg_fit_stats_destroy(&s);
-  }
-  memcpy((*kept)->params, params, (size_t)np * sizeof *params);
-  if (degenerate > 0)
-    invrg_log(INVRG_LOG_WARN, "train: %lld of %lld bootstrap resamples are left out of the "
-              "errors, which come from the other %lld: the exact fit failed on their data (the "
-              "first, resample %lld: %s)", (long long)degenerate, (long long)(R - 1),
-              (long long)(R - 1 - degenerate), (long long)first_degenerate, why);
-  if (data->n_validation > 0)
-    INVRG_CALL(invrg_train_evaluate(*kept, data, n_train, data->n_validation, o.seed, world, &val));
-  for (;;) { /* the fit ran at once: a checkpoint due now holds no state of it */
-    invrg_ckpt_decision d;
-    INVRG_CALL(invrg_checkpoint_sync(run->ckpt, &d));
-    if (d == INVRG_CKPT_NONE) break;
-    hid_t state = -1;
-    INVRG_CALL(invrg_checkpoint_begin(run->ckpt, &state));
-    INVRG_CALL(invrg_checkpoint_end(run->ckpt, &state, d)); /* INVRG_STOPPED: stop now */
-  }
-  INVRG_CALL(write_fit_group(run->file->file, *kept, params, loss, R, &res0, ties, val, count_s,
-                             fit_s, n_patterns, n_train, data->n_validation, data->L));
-cleanup:
-  if (err != INVRG_SUCCESS) invrg_model_destroy(kept);
-  invrg_fit_stats_destroy(&s);
-  free(mult);
-  free(params);
-  free(loss);
-  return err;
-}
 
 /* ------------------------------------------------------------------ stochastic training */
 
@@ -822,8 +456,8 @@ static invrg_err train_execute(invrg_run *run) {
             "%lld replicas", tc->model, (long long)data.n, (long long)data.L, (long long)data.L,
             (long long)data.n_validation, (long long)tc->n_replicas);
   INVRG_CALL(invrg_model_create(tc->model_kind, (int)tc->conv_kernel, (int)tc->conv_channels, &m));
-  if (uses_newton(tc)) {
-    INVRG_CALL(fit_exact(run, &data, m, &kept));
+  if (invrg_train_uses_newton(tc)) {
+    INVRG_CALL(invrg_train_fit_exact(run, &data, m, &kept));
   } else {
     table.n_params = m->n_params;
     table.all = malloc((size_t)tc->n_replicas * replica_record(&table) * sizeof *table.all);
@@ -842,4 +476,4 @@ cleanup:
   return err;
 }
 
-const invrg_stage invrg_stage_train = {"train", train_check, train_execute};
+const invrg_stage invrg_stage_train = {"train", invrg_train_check, train_execute};
