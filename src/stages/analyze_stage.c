@@ -15,14 +15,16 @@
  *   /mcrg/analyze_<s>/blocked_L<L>/level<n>/<set>   standard MCRG of the size
  *   /corr/analyze_<s>/L<L>                  two-point functions (&analyze correlations)
  *   /fss/analyze_<s>                        fits across the sizes (s in &analyze fss_sources)
+ *
+ * The sizes found in a file: analyze_ensembles.c; the check of its keys: analyze_check.c.
  */
-#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "invrg/analyze_check.h"
+#include "invrg/analyze_ensembles.h"
 #include "invrg/configs_io.h"
 #include "invrg/corr_io.h"
-#include "invrg/exact.h"
 #include "invrg/format.h"
 #include "invrg/h5util.h"
 #include "invrg/lattice.h"
@@ -39,241 +41,6 @@
 #include "invrg/stats.h"
 #include "invrg/summary_io.h"
 
-/* ------------------------------------------------------------------ the ensembles */
-
-enum { MAX_SIZES = 32 };
-
-/* The saved configurations of one size. */
-typedef struct {
-  int64_t L, n; /* side; configurations */
-  bool packed;
-  double K;       /* coupling of C/N: the beta of /mc/L<L>, K_c for dreams */
-  bool K_assumed; /* Monte Carlo without a beta attribute: K_c */
-} ensemble;
-
-/* The sizes of one source, by increasing L. */
-typedef struct {
-  int n;
-  ensemble e[MAX_SIZES];
-} ensemble_list;
-
-static void insert_sorted(ensemble_list *list, const ensemble *e) {
-  int i = list->n++;
-  for (; i > 0 && list->e[i - 1].L > e->L; i--) list->e[i] = list->e[i - 1];
-  list->e[i] = *e;
-}
-
-/*
- * Every /<source>/L<L>/configs of @p file (named @p name in messages). Input error for a
- * dataset that is not one of configurations or holds fewer than 2 (the jackknife needs 2).
- * Collective on the file's communicator (metadata reads, the same on every rank).
- */
-static invrg_err find_ensembles(hid_t file, const char *name, invrg_source source_kind,
-                                ensemble_list *out) {
-  invrg_err err = INVRG_SUCCESS;
-  const char *source = invrg_source_name(source_kind);
-  hid_t g = -1, sub = -1, dset = -1, attr = -1;
-  char where[INVRG_PATH_LEN + 32];
-  snprintf(where, sizeof where, "%s: /%s", name, source);
-  out->n = 0;
-  if (H5Lexists(file, source, H5P_DEFAULT) <= 0) goto cleanup;
-  INVRG_CHECK(H5Oexists_by_name(file, source, H5P_DEFAULT) > 0, INVRG_ERR_INPUT,
-              "%s is a link to nothing", where);
-  INVRG_H5_CALL(g = H5Gopen2(file, source, H5P_DEFAULT), where);
-  H5G_info_t info;
-  INVRG_H5_CALL(H5Gget_info(g, &info), where);
-  for (hsize_t i = 0; i < info.nlinks; i++) {
-    char member[64] = "", path[96], what[INVRG_PATH_LEN + 128];
-    if (H5Lget_name_by_idx(g, ".", H5_INDEX_NAME, H5_ITER_INC, i, member, sizeof member,
-                           H5P_DEFAULT) < 0 || member[0] != 'L')
-      continue;
-    char *end = NULL, canonical[32];
-    const long long L = strtoll(member + 1, &end, 10);
-    snprintf(canonical, sizeof canonical, "L%lld", L); /* the name a size has: L8, not L08 */
-    snprintf(path, sizeof path, "%s/configs", member);
-    if (L <= 0 || *end != '\0' || strcmp(canonical, member) != 0 ||
-        H5Lexists(g, path, H5P_DEFAULT) <= 0)
-      continue;
-    snprintf(what, sizeof what, "%s: /%s/%s", name, source, path);
-    ensemble e = {0, 0, false, INVRG_K_CRITICAL, false};
-    INVRG_H5_CALL(sub = H5Gopen2(g, member, H5P_DEFAULT), what);
-    INVRG_H5_CALL(dset = H5Dopen2(sub, "configs", H5P_DEFAULT), what);
-    INVRG_CALL(invrg_configs_info(dset, what, &e.n, &e.L, &e.packed));
-    INVRG_CHECK(e.L == L, INVRG_ERR_INPUT, "%s holds configurations of L = %lld", what,
-                (long long)e.L);
-    INVRG_CHECK(e.n >= 2, INVRG_ERR_INPUT,
-                "%s holds %lld configuration; the jackknife needs at least 2", what,
-                (long long)e.n);
-    INVRG_CHECK(out->n < MAX_SIZES, INVRG_ERR_INPUT, "%s: more than %d sizes under /%s", name,
-                MAX_SIZES, source);
-    if (source_kind == INVRG_SOURCE_MC && H5Aexists(sub, "beta") > 0) { /* Monte Carlo at any K */
-      char beta_what[INVRG_PATH_LEN + 128];
-      snprintf(beta_what, sizeof beta_what, "%s: attribute beta of /%s/%s", name, source, member);
-      hid_t type = -1;
-      INVRG_H5_CALL(attr = H5Aopen(sub, "beta", H5P_DEFAULT), beta_what);
-      const bool number = (type = H5Aget_type(attr)) >= 0 && H5Tget_class(type) == H5T_FLOAT &&
-                          H5Aget_storage_size(attr) == H5Tget_size(type);
-      invrg_h5_close(&type);
-      INVRG_CHECK(number, INVRG_ERR_INPUT, "%s is not one floating-point number", beta_what);
-      INVRG_H5_CALL(H5Aread(attr, H5T_NATIVE_DOUBLE, &e.K), beta_what);
-      invrg_h5_close(&attr);
-      /* the same range as &mc beta: C/N = K² N var(E) and its error stay finite */
-      INVRG_CHECK(e.K > 0 && e.K <= 1e50, INVRG_ERR_INPUT,
-                  "%s = %g is not a coupling in (0, 1e50]", beta_what, e.K);
-    } else if (source_kind == INVRG_SOURCE_MC) {
-      e.K_assumed = true;
-    }
-    insert_sorted(out, &e);
-    invrg_h5_close(&dset);
-    invrg_h5_close(&sub);
-  }
-cleanup:
-  invrg_h5_close(&attr);
-  invrg_h5_close(&dset);
-  invrg_h5_close(&sub);
-  invrg_h5_close(&g);
-  return err;
-}
-
-/* What the earlier stages of this run will save of @p source (the file is empty at check()). */
-static void planned_ensembles(const invrg_config *cfg, invrg_source source, ensemble_list *out) {
-  const bool packed = cfg->output.configs_format_kind == INVRG_CONFIGS_PACKED;
-  out->n = 0;
-  if (source == INVRG_SOURCE_MC && invrg_config_has_stage(cfg, INVRG_STAGE_MC) &&
-      cfg->mc.save_configs)
-    for (int i = 0; i < cfg->mc.n_L; i++)
-      out->e[out->n++] = (ensemble){cfg->mc.L[i], cfg->mc.n_chains * cfg->mc.n_samples, packed,
-                                    cfg->mc.beta, false};
-  if (source == INVRG_SOURCE_DREAM && invrg_config_has_stage(cfg, INVRG_STAGE_DREAM))
-    for (int i = 0; i < cfg->dream.n_save_levels && out->n < MAX_SIZES; i++) {
-      const int64_t n = cfg->dream.save_max < cfg->dream.n_samples ? cfg->dream.save_max
-                                                                   : cfg->dream.n_samples;
-      out->e[out->n++] = (ensemble){INT64_C(1) << cfg->dream.save_levels[i], n, packed,
-                                    INVRG_K_CRITICAL, false};
-    }
-}
-
-/* ------------------------------------------------------------------ check */
-
-static const char *how_to_save(invrg_source source) {
-  return source == INVRG_SOURCE_MC ? "stage mc saves them with &mc save_configs = .true."
-                                   : "stage dream saves them with &dream save_levels";
-}
-
-/*
- * Sources without configurations in @p where: a source the input lists must have some;
- * of the default list ('mc', 'dream'), at least one. The fit range must keep 2 sizes of
- * every source with several. All errors are reported. Not collective.
- */
-static invrg_err check_found(const invrg_config *cfg, const ensemble_list found[],
-                             const char *where, const char *remedy) {
-  invrg_err err = INVRG_SUCCESS, any = INVRG_SUCCESS;
-  const invrg_config_analyze *a = &cfg->analyze;
-  const bool listed = invrg_config_key_given(cfg, "analyze", "sources");
-  int total = 0;
-  for (int s = 0; s < a->n_sources; s++) {
-    total += found[s].n;
-    if (listed && found[s].n == 0)
-      any = invrg_config_input_error(cfg, "analyze", "sources",
-                                     "sources lists '%s', but %s has no /%s/L<L>/configs (%s)%s",
-                                     a->sources[s], where, a->sources[s],
-                                     how_to_save(a->sources_kind[s]), remedy);
-    if (found[s].n >= 2 && invrg_stage_fits_source(cfg, a->sources_kind[s])) {
-      int64_t sizes[MAX_SIZES];
-      char what[64];
-      for (int i = 0; i < found[s].n; i++) sizes[i] = found[s].e[i].L;
-      snprintf(what, sizeof what, "the sizes of the saved %s configurations", a->sources[s]);
-      INVRG_CHECK_MORE(any, invrg_stage_check_fss_range(cfg, a->sources_kind[s], what, sizes,
-                                                        found[s].n));
-    }
-  }
-  if (total == 0 && !listed) /* (a listed source that is missing is reported above) */
-    any = invrg_config_input_error(cfg, "run", "stages",
-                                   "stage analyze has nothing to analyse: %s has no "
-                                   "/mc/L<L>/configs or /dream/L<L>/configs (%s; %s)%s",
-                                   where, how_to_save(INVRG_SOURCE_MC),
-                                   how_to_save(INVRG_SOURCE_DREAM), remedy);
-cleanup:
-  return err != INVRG_SUCCESS ? err : any;
-}
-
-/* The configurations this run's stages will save. Not collective (the same on every rank). */
-static invrg_err check_this_run(const invrg_config *cfg) {
-  invrg_err err = INVRG_SUCCESS, any = INVRG_SUCCESS;
-  ensemble_list found[2];
-  for (int s = 0; s < cfg->analyze.n_sources; s++)
-    planned_ensembles(cfg, cfg->analyze.sources_kind[s], &found[s]);
-  INVRG_CHECK_MORE(any, check_found(cfg, found, "this run",
-                                    "; or analyse an earlier run's file with &analyze data"));
-  for (int s = 0; s < cfg->analyze.n_sources; s++)
-    if (found[s].n > 0 && found[s].e[0].n < 2) { /* only dreams can save 1: the key that
-                                                    * limits them to it is the one to blame */
-      const bool by_samples = cfg->dream.n_samples <= cfg->dream.save_max;
-      any = invrg_config_input_error(cfg, "dream", by_samples ? "n_samples" : "save_max",
-                                     "stage analyze needs at least 2 saved configurations per "
-                                     "size; %s = %lld", by_samples ? "n_samples" : "save_max",
-                                     (long long)(by_samples ? cfg->dream.n_samples
-                                                            : cfg->dream.save_max));
-      break;
-    }
-cleanup:
-  return err != INVRG_SUCCESS ? err : any;
-}
-
-/* The file of &analyze data, opened by this rank alone: readable, invrg, with configurations. */
-static invrg_err check_data_file(const invrg_config *cfg) {
-  invrg_err err = INVRG_SUCCESS;
-  const invrg_config_analyze *a = &cfg->analyze;
-  ensemble_list found[2];
-  char where[INVRG_PATH_LEN + 2];
-  hid_t file = -1;
-  if (invrg_h5_open_input(a->data, &file) != INVRG_SUCCESS) {
-    err = invrg_config_input_error(cfg, "analyze", "data", "%s", invrg_error_message());
-    goto cleanup;
-  }
-  if (invrg_h5_check_format(file, a->data, INVRG_FORMAT_VERSION_MAJOR) != INVRG_SUCCESS) {
-    err = invrg_config_input_error(cfg, "analyze", "data", "%s", invrg_error_message());
-    goto cleanup;
-  }
-  for (int s = 0; s < a->n_sources; s++)
-    if (find_ensembles(file, a->data, a->sources_kind[s], &found[s]) != INVRG_SUCCESS) {
-      err = invrg_config_input_error(cfg, "analyze", "data", "%s", invrg_error_message());
-      goto cleanup;
-    }
-  snprintf(where, sizeof where, "'%s'", a->data);
-  INVRG_CALL(check_found(cfg, found, where, ""));
-  for (int s = 0; s < a->n_sources; s++)
-    for (int i = 0; i < found[s].n; i++)
-      if (found[s].e[i].K_assumed)
-        invrg_log(INVRG_LOG_WARN, "analyze: '%s': /mc/L%lld has no attribute beta: its C/N is "
-                  "taken at K_c", a->data, (long long)found[s].e[i].L);
-cleanup:
-  invrg_h5_close(&file);
-  return err;
-}
-
-static invrg_err analyze_check(const invrg_run *run) {
-  invrg_err err = INVRG_SUCCESS;
-  const invrg_config *cfg = run->cfg;
-  if (cfg->analyze.data[0] == '\0') {
-    INVRG_CALL(check_this_run(cfg));
-    goto cleanup;
-  }
-  /* Only rank 0 looks at the file, then tells everyone what it found. */
-  int64_t found = INVRG_SUCCESS;
-  if (run->groups->world_rank == 0) found = check_data_file(cfg);
-  INVRG_MPI_CALL(MPI_Bcast(&found, 1, MPI_INT64_T, 0, run->groups->world));
-  if (found != INVRG_SUCCESS) {
-    if (run->groups->world_rank != 0)
-      invrg_error_set((invrg_err)found, __FILE__, __LINE__, "bad &analyze data");
-    invrg_error_mark_reported(); /* rank 0 printed it */
-    err = (invrg_err)found;
-    goto cleanup;
-  }
-cleanup:
-  return err;
-}
-
 /* ------------------------------------------------------------------ output */
 
 /* Blockings of an L × L configuration while the coarse side stays even and at least 2. */
@@ -285,7 +52,7 @@ static int mcrg_levels_of(int64_t L, int64_t wanted) {
 
 /* /analyze/<source>/L<L>: the summary, the file and dataset analysed. */
 static invrg_err write_summary(hid_t file, const char *source, const char *data,
-                               const ensemble *e, int B, const invrg_summary *s) {
+                               const invrg_analyze_ensemble *e, int B, const invrg_summary *s) {
   invrg_err err = INVRG_SUCCESS;
   hid_t g = -1;
   char path[64], configs[64];
@@ -303,7 +70,7 @@ cleanup:
 }
 
 /* The table of the log: one row per size, with the distance from the exact torus. */
-static void log_table(const char *source, const char *data, const ensemble_list *list, int B,
+static void log_table(const char *source, const char *data, const invrg_analyze_ensembles *list, int B,
                       const invrg_summary *sum) {
   const int shown[] = {INVRG_OBS_ENERGY, INVRG_OBS_SPECIFIC_HEAT, INVRG_OBS_ABS_M, INVRG_OBS_CHI,
                        INVRG_OBS_V4};
@@ -364,7 +131,7 @@ cleanup:
  * Collective on the world.
  */
 static invrg_err analyze_size(invrg_run *run, hid_t file, const char *source, const char *data,
-                              const ensemble *e, int B, invrg_corr *corr, double *block_means,
+                              const invrg_analyze_ensemble *e, int B, invrg_corr *corr, double *block_means,
                               int64_t *block_sizes, invrg_summary *summary) {
   invrg_err err = INVRG_SUCCESS;
   const invrg_config_analyze *a = &run->cfg->analyze;
@@ -461,12 +228,12 @@ cleanup:
 
 /* Every size of one source, then its correlations and finite-size scaling. Collective. */
 static invrg_err analyze_source(invrg_run *run, hid_t file, invrg_source source_kind,
-                                const char *data, const ensemble_list *list) {
+                                const char *data, const invrg_analyze_ensembles *list) {
   invrg_err err = INVRG_SUCCESS;
   const char *source = invrg_source_name(source_kind);
   const invrg_config_analyze *a = &run->cfg->analyze;
   const invrg_groups *groups = run->groups;
-  invrg_summary summary[MAX_SIZES];
+  invrg_summary summary[INVRG_ANALYZE_MAX_SIZES];
   invrg_corr *corr = NULL;
   char dir[32];
   snprintf(dir, sizeof dir, "analyze_%s", source);
@@ -490,7 +257,7 @@ static invrg_err analyze_source(invrg_run *run, hid_t file, invrg_source source_
                             block_sizes + (size_t)i * (size_t)B, &summary[i]));
   log_table(source, data, list, B, summary);
 
-  invrg_measure_size measured[MAX_SIZES];
+  invrg_measure_size measured[INVRG_ANALYZE_MAX_SIZES];
   for (int i = 0; i < list->n; i++)
     measured[i] = (invrg_measure_size){list->e[i].L, list->e[i].K,
                                        block_means + (size_t)i * (size_t)B * INVRG_N_PRIMARY,
@@ -512,7 +279,7 @@ static invrg_err analyze_execute(invrg_run *run) {
   hid_t other = -1, top = -1; /* another run's file, opened here; /analyze */
   hid_t file = run->file->file;
   const char *data = a->data[0] != '\0' ? a->data : cfg->run.output;
-  ensemble_list list;
+  invrg_analyze_ensembles list;
 
   if (a->data[0] == '\0') { /* this run's configurations: on disk first, then read back */
     INVRG_CALL(invrg_h5_flush_file(run->file->file, run->file->tmp_path));
@@ -525,7 +292,7 @@ static invrg_err analyze_execute(invrg_run *run) {
   INVRG_CALL(invrg_h5_attr_string(top, "data", data));
   for (int s = 0; s < a->n_sources; s++) {
     const char *source = a->sources[s];
-    INVRG_CALL(find_ensembles(file, data, a->sources_kind[s], &list));
+    INVRG_CALL(invrg_analyze_find_ensembles(file, data, a->sources_kind[s], &list));
     if (list.n == 0) { /* only with the default sources: check() saw to the others */
       invrg_log(INVRG_LOG_INFO, "analyze: %s has no /%s/L<L>/configs; nothing of %s to analyse",
                 data, source, source);
@@ -542,4 +309,4 @@ cleanup:
   return err;
 }
 
-const invrg_stage invrg_stage_analyze = {"analyze", analyze_check, analyze_execute};
+const invrg_stage invrg_stage_analyze = {"analyze", invrg_analyze_check, analyze_execute};
