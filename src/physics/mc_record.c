@@ -1,4 +1,5 @@
-/* Stage mc's per-chain records and the summary of a size made from them (mc_record.h). */
+/* Stage mc's per-chain records and the summary of a size made from them (mc_record.h): numbers
+ * only, so the checkpoints of io can check the rows they hold. */
 #include "invrg/mc_record.h"
 
 #include <stdlib.h>
