@@ -77,6 +77,13 @@ typedef struct invrg_checkpoint invrg_checkpoint;
  */
 invrg_err invrg_checkpoint_create(const invrg_config *cfg, MPI_Comm world, invrg_checkpoint **out);
 
+/**
+ * For --check: the checks invrg_checkpoint_create() makes of the checkpoint the run would
+ * continue (the input against it, its state), with no file changed, no handler installed, and
+ * a line in the log when there is one. Collective on @p world.
+ */
+invrg_err invrg_checkpoint_check(const invrg_config *cfg, MPI_Comm world);
+
 /** Closes what is open; sets *ck to NULL; accepts NULL. Not collective. */
 void invrg_checkpoint_destroy(invrg_checkpoint **ck);
 

@@ -58,6 +58,8 @@ typedef struct {
   size_t index_offset;         /**< with has_index: offsetof an int (the caller's enum; an
                                     array of max_count for a list) receiving the positions */
   invrg_nl_validator validate; /**< extra rule, or NULL */
+  const char *allowed;         /**< what the values may be, for docs/input.md, where validate
+                                    allows less than min, max and choices say; or NULL */
   const char *description;     /**< one line, for --print-default-input and docs/input.md */
 } invrg_nl_key;
 

@@ -103,6 +103,7 @@ static const invrg_nl_key run_keys[] = {
                                      "any number of ranks)"},
     {.name = "output", .type = INVRG_NL_STRING, SCALAR, AT(run.output),
      .string_size = INVRG_PATH_LEN, .default_text = "'invrg_out.h5'", .validate = validate_nonempty,
+     .allowed = "not empty",
      .description = "path of the HDF5 run file"},
     {.name = "title", .type = INVRG_NL_STRING, SCALAR, AT(run.title),
      .string_size = INVRG_TITLE_LEN, .default_text = "''",
@@ -199,6 +200,7 @@ static const invrg_nl_key output_keys[] = {
                     "file system's stripe size, e.g. 1048576); 0 = HDF5's packing"},
     {.name = "chunk_bytes", .type = INVRG_NL_INT, SCALAR, AT(output.chunk_bytes),
      .default_text = "0", .min = 0, .max = 1073741824, .validate = validate_chunk_bytes,
+     .allowed = "0, or between 65536 and 1073741824",
      .description = "saved configurations stored in chunks of whole rows of one configuration, "
                     "about this many bytes each (at least 65536, e.g. the stripe size); 0 = "
                     "contiguous"},
@@ -249,16 +251,20 @@ static const invrg_nl_key checkpoint_keys[] = {
      .description = "keep the checkpoint before the newest as <output>.ckpt.prev"},
 };
 
+/* &mc L's allowed text names the largest side */
+_Static_assert((1 << INVRG_MAX_LEVELS) == 1048576, "&mc L: update its allowed text");
+
 static const invrg_nl_key mc_keys[] = {
     {.name = "L", .type = INVRG_NL_INT, .min_count = 1, .max_count = 16,
      .count_offset = offsetof(invrg_config, mc.n_L), AT(mc.L), .default_text = "32", .min = 2,
      .max = 1 << INVRG_MAX_LEVELS, .validate = validate_even,
+     .allowed = "even, between 2 and 1048576",
      .description = "side(s) of the periodic L x L lattice (even); several different sizes run one "
                     "after the other, e.g. 16, 32, 64, and are fitted together (&analyze "
                     "fss_sources)"},
     {.name = "beta", .type = INVRG_NL_REAL, SCALAR, AT(mc.beta),
      .default_text = "0.44068679350977147", .min = -INFINITY, .max = 1e50,
-     .validate = validate_positive,
+     .validate = validate_positive, .allowed = "> 0, <= 1e+50",
      .description = "coupling K = J/T; the default is K_c = ln(1 + sqrt 2)/2 (at most 1e50, so that "
                     "C/N = K² N var(E) and its error stay finite in double precision; the ground "
                     "state is exact from K = 93)"},
@@ -350,6 +356,7 @@ static const invrg_nl_key train_keys[] = {
      .default_text = "32", .min = 1, .max = 4096, .description = "hidden channels of conv"},
     {.name = "conv_kernel", .type = INVRG_NL_INT, SCALAR, AT(train.conv_kernel),
      .default_text = "3", .min = 3, .max = 7, .validate = validate_conv_kernel,
+     .allowed = "3 or 7",
      .description = "kernel size of conv: 3 or 7"},
     {.name = "data", .type = INVRG_NL_STRING, SCALAR, AT(train.data), .string_size = INVRG_PATH_LEN,
      .default_text = "''",
@@ -376,7 +383,7 @@ static const invrg_nl_key train_keys[] = {
                     "each) or coin (one coin per block and configuration); '' = expectation "
                     "for newton, coin (fresh every epoch) for the stochastic optimizers"},
     {.name = "lr", .type = INVRG_NL_REAL, SCALAR, AT(train.lr), .default_text = "0.01",
-     .min = -INFINITY, .max = INFINITY, .validate = validate_positive,
+     .min = -INFINITY, .max = INFINITY, .validate = validate_positive, .allowed = "> 0",
      .description = "learning rate (the peak of the one-cycle schedule)"},
     {.name = "weight_decay", .type = INVRG_NL_REAL, SCALAR, AT(train.weight_decay),
      .default_text = "0.01", .min = 0, .max = INFINITY, .description = "weight decay"},
@@ -496,7 +503,7 @@ static const invrg_nl_key dream_keys[] = {
                     "refine_algorithm)"},
     {.name = "refine_beta", .type = INVRG_NL_REAL, SCALAR, AT(dream.refine_beta),
      .default_text = "0.44068679350977147", .min = -INFINITY, .max = 1e50,
-     .validate = validate_positive,
+     .validate = validate_positive, .allowed = "> 0, <= 1e+50",
      .description = "coupling K of the refining sweeps and of top_sw_sweeps; the default is K_c "
                     "(at most 1e50, as &mc beta)"},
     {.name = "top_sw_sweeps", .type = INVRG_NL_INT, SCALAR, AT(dream.top_sw_sweeps),
@@ -575,7 +582,8 @@ static const invrg_nl_key analyze_keys[] = {
                     "of dream and analyze"},
     {.name = "mcrg_on_mc", .type = INVRG_NL_BOOL, SCALAR, AT(analyze.mcrg_on_mc),
      .default_text = ".false.",
-     .description = "standard MCRG on every Monte Carlo sample of this run, as it is produced"},
+     .description = "standard MCRG on every Monte Carlo sample of this run, as it is produced "
+                    "(&mc L must list one size)"},
     {.name = "correlations", .type = INVRG_NL_BOOL, SCALAR, AT(analyze.correlations),
      .default_text = ".true.",
      .description = "S(0), S(k_min) and xi2/L of every measured size, from row and column "

@@ -1116,7 +1116,9 @@ void invrg_nl_write_markdown(const invrg_nl_schema *schema, FILE *out) {
     for (int k = 0; k < group->n_keys; k++) {
       const invrg_nl_key *key = &group->keys[k];
       char allowed[512] = "";
-      if (key->choices != NULL) {
+      if (key->allowed != NULL) {
+        snprintf(allowed, sizeof allowed, "%s", key->allowed);
+      } else if (key->choices != NULL) {
         list_choices(key->choices, allowed, sizeof allowed);
       } else if (key->type == INVRG_NL_INT || key->type == INVRG_NL_REAL) {
         if (isfinite(key->min) || isfinite(key->max)) describe_range(key, allowed, sizeof allowed);

@@ -207,10 +207,11 @@ static long env_long(const char *name) {
   return v != NULL ? atol(v) : 0;
 }
 
-invrg_err invrg_checkpoint_create(const invrg_config *cfg, MPI_Comm world, invrg_checkpoint **out) {
+/* A checkpoint of the run of @p cfg, with nothing open yet. */
+static invrg_err checkpoint_new(const invrg_config *cfg, MPI_Comm world, invrg_checkpoint **out) {
   invrg_err err = INVRG_SUCCESS;
   invrg_checkpoint *ck = calloc(1, sizeof *ck);
-  *out = NULL;
+  *out = ck;
   INVRG_CHECK_ALLOC(ck);
   ck->cfg = cfg;
   ck->world = world;
@@ -225,6 +226,47 @@ invrg_err invrg_checkpoint_create(const invrg_config *cfg, MPI_Comm world, invrg
   invrg_run_path_of(cfg->run.output, INVRG_PATH_CKPT_PREV, ck->prev_path, sizeof ck->prev_path);
   ck->fingerprint = fingerprint_of(cfg);
   INVRG_CHECK_ALLOC(ck->fingerprint);
+cleanup:
+  return err;
+}
+
+/* The checkpoint this input continues, if `<output>.ckpt` exists: opened and checked against the
+ * input (open_source); none: ck->source stays −1. A `.ckpt.prev` alone is an input error (the
+ * run that wrote it was killed between its two renames). @p remove_unfinished: delete the
+ * `.ckpt.tmp` a killed run did not finish (a run does; --check changes no file). Collective. */
+static invrg_err find_source(invrg_checkpoint *ck, bool remove_unfinished) {
+  invrg_err err = INVRG_SUCCESS;
+  int found = ck->rank == 0 && invrg_file_exists(ck->path);
+  int orphan = ck->rank == 0 && !found && invrg_file_exists(ck->prev_path);
+  if (ck->rank == 0 && remove_unfinished) unlink(ck->tmp_path);
+  INVRG_MPI_CALL(MPI_Bcast(&found, 1, MPI_INT, 0, ck->world));
+  INVRG_MPI_CALL(MPI_Bcast(&orphan, 1, MPI_INT, 0, ck->world));
+  if (orphan) {
+    err = invrg_config_input_error(ck->cfg, "run", "output",
+                                   "found the checkpoint '%s' but not '%s': rename it to '%s' to "
+                                   "continue from it, or delete it to start afresh",
+                                   ck->prev_path, ck->path, ck->path);
+    goto cleanup;
+  }
+  if (!found) goto cleanup;
+  invrg_err opened = open_source(ck);
+  if (opened == INVRG_ERR_RUNTIME) { /* unreadable: say what to do about it */
+    char why[512];
+    snprintf(why, sizeof why, "%s", invrg_error_message());
+    opened = invrg_error_set(INVRG_ERR_RUNTIME, __FILE__, __LINE__,
+                             "cannot continue from the checkpoint '%s' (%s); move it away to "
+                             "start afresh, or put '%s' in its place if there is one",
+                             ck->path, why, ck->prev_path);
+  }
+  INVRG_CALL(invrg_error_agree(opened, ck->world));
+cleanup:
+  return err;
+}
+
+invrg_err invrg_checkpoint_create(const invrg_config *cfg, MPI_Comm world, invrg_checkpoint **out) {
+  invrg_err err = INVRG_SUCCESS;
+  invrg_checkpoint *ck = NULL;
+  INVRG_CALL(checkpoint_new(cfg, world, &ck));
   ck->t_start = ck->t_last = MPI_Wtime();
   ck->stop_after_polls = env_long("INVRG_TEST_STOP_AFTER_POLLS");
   ck->every_polls = env_long("INVRG_TEST_CHECKPOINT_EVERY_POLLS");
@@ -239,37 +281,27 @@ invrg_err invrg_checkpoint_create(const invrg_config *cfg, MPI_Comm world, invrg
   sigaction(SIGTERM, &sa, NULL);
   sigaction(SIGUSR1, &sa, NULL);
 
-  int found = ck->rank == 0 && invrg_file_exists(ck->path);
-  int orphan = ck->rank == 0 && !found && invrg_file_exists(ck->prev_path);
-  if (ck->rank == 0) unlink(ck->tmp_path); /* a checkpoint a killed run did not finish */
-  INVRG_MPI_CALL(MPI_Bcast(&found, 1, MPI_INT, 0, world));
-  INVRG_MPI_CALL(MPI_Bcast(&orphan, 1, MPI_INT, 0, world));
-  if (orphan) {
-    err = invrg_config_input_error(cfg, "run", "output",
-                                   "found the checkpoint '%s' but not '%s': rename it to '%s' to "
-                                   "continue from it, or delete it to start afresh",
-                                   ck->prev_path, ck->path, ck->path);
-    goto cleanup;
-  }
-  if (found) {
-    invrg_err opened = open_source(ck);
-    if (opened == INVRG_ERR_RUNTIME) { /* unreadable: say what to do about it */
-      char why[512];
-      snprintf(why, sizeof why, "%s", invrg_error_message());
-      opened = invrg_error_set(INVRG_ERR_RUNTIME, __FILE__, __LINE__,
-                               "cannot continue from the checkpoint '%s' (%s); move it away to "
-                               "start afresh, or put '%s' in its place if there is one",
-                               ck->path, why, ck->prev_path);
-    }
-    INVRG_CALL(invrg_error_agree(opened, world));
-  }
-  if (found)
+  INVRG_CALL(find_source(ck, true));
+  if (ck->source >= 0)
     invrg_log(INVRG_LOG_INFO, "continuing from checkpoint %s (stage %s, restart %d)", ck->path,
               ck->source_stage, ck->restarts);
-  ck->progressed = !found; /* a fresh run has nothing to repeat */
+  ck->progressed = ck->source < 0; /* a fresh run has nothing to repeat */
 cleanup:
   if (err != INVRG_SUCCESS) invrg_checkpoint_destroy(&ck);
   *out = ck;
+  return err;
+}
+
+invrg_err invrg_checkpoint_check(const invrg_config *cfg, MPI_Comm world) {
+  invrg_err err = INVRG_SUCCESS;
+  invrg_checkpoint *ck = NULL;
+  INVRG_CALL(checkpoint_new(cfg, world, &ck));
+  INVRG_CALL(find_source(ck, false));
+  if (ck->source >= 0)
+    invrg_log(INVRG_LOG_INFO, "the run would continue from checkpoint %s (stage %s, restart %d)",
+              ck->path, ck->source_stage, ck->restarts);
+cleanup:
+  invrg_checkpoint_destroy(&ck);
   return err;
 }
 

@@ -530,12 +530,16 @@ invrg_err invrg_runfile_finish(invrg_runfile **rfp, invrg_err status) {
   if (rf == NULL) return status;
   MPI_Comm_rank(rf->comm, &rank);
   if (rf->file >= 0 && status == INVRG_SUCCESS) {
-    double walltime = MPI_Wtime() - rf->t_start;
+    /* this run's wall time and all runs' at one instant (the log stored the total a moment
+     * before: taken again here, it is never below this run's) */
+    double walltime[2] = {MPI_Wtime() - rf->t_start, 0};
+    walltime[1] = rf->earlier_s + walltime[0];
     int64_t exit_status = status;
     /* Rank 0's clock decides; attributes must be identical on all ranks. */
-    INVRG_MPI_CALL(MPI_Bcast(&walltime, 1, MPI_DOUBLE, 0, rf->comm));
+    INVRG_MPI_CALL(MPI_Bcast(walltime, 2, MPI_DOUBLE, 0, rf->comm));
     INVRG_H5_CALL(g = H5Gopen2(rf->file, "run", H5P_DEFAULT), "open /run");
-    INVRG_CALL(invrg_h5_attr_double(g, "walltime_s", &walltime, 1, true));
+    INVRG_CALL(invrg_h5_attr_double(g, "walltime_s", &walltime[0], 1, true));
+    INVRG_CALL(invrg_h5_attr_double(g, "walltime_total_s", &walltime[1], 1, true));
     INVRG_CALL(invrg_h5_attr_int64(g, "exit_status", &exit_status, 1, true));
     INVRG_CALL(invrg_runfile_annotate(rf->file, rf->comm));
   }

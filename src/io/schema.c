@@ -85,7 +85,10 @@ static const invrg_schema_entry entries[] = {
     ATTR("/run", "exit_status", "1", "0 if the run completed"),
     ATTR("/run", "restarts", "1", "runs before this one, continued from checkpoints"),
     ATTR("/run", "dream_peak_bytes", "B", "peak resident memory of a rank during stage dream"),
-    ATTR("/run", "dream_bytes_per_top_spin", "B", "dream_peak_bytes per spin of the top level"),
+    ATTR("/run", "dream_bytes_per_top_spin", "B",
+         "what stage dream added to the resident memory of the rank with the largest peak (its "
+         "peak less its size when the stage began; 0 if no rise was measured), per spin of the "
+         "top level that rank holds"),
     DSET("/run", "dream_seconds", "s",
          "[level][generation, observables, mcrg, correlations] wall seconds, slowest rank"),
     ATTR("/run/dream_seconds", "columns", "", "what each column times"),

@@ -122,6 +122,15 @@ expect_grep err.txt "nodir.nml:1:21: error: the directory 'missing_dir' of outpu
   "missing directory named at file:line:col"
 expect_status 2 "missing output directory (run)" -- "$INVRG" nodir.nml
 no_stage_started "missing output directory"
+# the log's default place (<output>.log) is the output's directory: its fault said once, at the
+# key that chose it (here an override), not also at a line of the file that never named it
+printf "&run stages = 'mc' /\n&mc L = 8, n_samples = 20 /\n" > dirless.nml
+expect_status 2 "missing directory of an overridden output (--check)" -- \
+  "$INVRG" --check dirless.nml --set run.output=runs/x.h5
+[ "$(grep -c 'error:' err.txt)" = 1 ] && pass "the missing directory reported once" \
+  || { fail "the missing directory reported $(grep -c 'error:' err.txt) times"; cat err.txt; }
+expect_grep err.txt "command line: --set #1 'run.output=runs/x.h5': error: the directory 'runs' of output" \
+  "the error names the override"
 mkdir ro && chmod 555 ro
 printf "&run stages = 'mc', output = 'ro/a.h5' /\n&mc L = 8, n_samples = 20 /\n" > ro.nml
 if [ "$(id -u)" -ne 0 ]; then

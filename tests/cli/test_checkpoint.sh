@@ -302,6 +302,25 @@ sed -i 's/n_samples = 1000000/n_samples = 999/' changed/run.nml
 expect_status 2 "changed n_samples: refused" -- sh -c "cd changed && \"$INVRG\" run.nml"
 expect_grep err.txt "run.nml:2:" "the error names the input file and line"
 expect_grep err.txt "n_samples" "the error names the key"
+# --check makes the same comparison (a job checked before it is resubmitted), on any rank count
+# it plans for, and changes no file
+sum_before=$(cd changed && ls -l --time-style=+%s.%N out.h5.ckpt* | md5sum)
+expect_status 2 "--check: the changed n_samples refused" -- sh -c "cd changed && \"$INVRG\" --check run.nml"
+expect_grep err.txt "differs from the checkpoint 'out.h5.ckpt'" "--check names the checkpoint"
+expect_status 2 "--check --ranks 4: refused too" -- sh -c "cd changed && \"$INVRG\" --check --ranks 4 run.nml"
+expect_grep err.txt "n_samples" "--check --ranks names the key"
+expect_status 2 "--check --set: an override that differs from the checkpoint refused" -- \
+  sh -c "cd changed && \"$INVRG\" --check run.nml --set mc.n_samples=1000000 --set mc.n_therm=7"
+expect_grep err.txt "n_therm" "the override's key is named"
+sed -i 's/n_samples = 999/n_samples = 1000000/' changed/run.nml
+expect_status 0 "--check of the input the checkpoint was made with: valid" -- \
+  sh -c "cd changed && \"$INVRG\" --check run.nml"
+expect_grep out.txt "would continue from checkpoint out.h5.ckpt" "--check says it would continue"
+[ "$(cd changed && ls -l --time-style=+%s.%N out.h5.ckpt* | md5sum)" = "$sum_before" ] \
+  && pass "--check changed no checkpoint file" || fail "--check changed the checkpoint files"
+[ ! -e changed/out.h5 ] && [ ! -e changed/out.h5.tmp ] && pass "--check wrote no run file" \
+  || fail "--check wrote a run file"
+sed -i 's/n_samples = 1000000/n_samples = 999/' changed/run.nml
 sed -i "s/seed = 5 /seed = 5, title = 'renamed' /" changed/run.nml
 sed -i 's/n_samples = 999/n_samples = 1000000/' changed/run.nml
 (cd changed && INVRG_TEST_STOP_AFTER_POLLS=3 "$INVRG" run.nml > log 2>&1)
