@@ -45,8 +45,10 @@ typedef struct {
 invrg_err invrg_dream_state_save(invrg_dream_state *w, invrg_ckpt_decision decision);
 
 /** Reads the window of the checkpoint @p state into w->first, count, done, mine, and the fold
- * and sums before it; runtime error if the window does not fit windows of @p window_size.
- * Collective on the world. */
+ * and sums before it; runtime error if the window does not fit windows of @p window_size. The
+ * rest of the state was checked before the run (checkpoint_check.h); first, before it reads
+ * anything, an input error naming the checkpoint and the dataset if the sums of MCRG and
+ * correlations do not fit the accumulators w->acc and w->corr. Collective on the world. */
 invrg_err invrg_dream_state_restore(invrg_dream_state *w, hid_t state, int64_t window_size);
 
 #endif

@@ -10,6 +10,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "invrg/checkpoint_check.h"
 #include "invrg/fileutil.h"
 #include "invrg/h5util.h"
 #include "invrg/log.h"
@@ -161,6 +162,18 @@ cleanup:
   return err;
 }
 
+/* The stage @p stage's state in the checkpoint to continue, before any work: one edited or
+ * damaged by hand is refused, naming the file and the dataset (checkpoint_check.h). Stage
+ * dream's sums of MCRG and correlations are sized by its accumulators: the stage checks them
+ * when it restores them. Collective. */
+static invrg_err check_state(const invrg_checkpoint *ck, const char *stage) {
+  if (strcmp(stage, "mc") == 0)
+    return invrg_mc_checkpoint_check(ck->source_state, ck->cfg, ck->path, ck->world);
+  if (strcmp(stage, "dream") == 0)
+    return invrg_dream_checkpoint_check(ck->source_state, ck->cfg, ck->path);
+  return INVRG_SUCCESS;
+}
+
 /* Opens the checkpoint to continue and checks that it belongs to this input. */
 static invrg_err open_source(invrg_checkpoint *ck) {
   invrg_err err = INVRG_SUCCESS;
@@ -192,8 +205,7 @@ static invrg_err open_source(invrg_checkpoint *ck) {
   ck->restarts = (int)restarts + 1;
   if (H5Lexists(root, stage, H5P_DEFAULT) > 0)
     INVRG_H5_CALL(ck->source_state = H5Gopen2(root, stage, H5P_DEFAULT), stage);
-  if (ck->source_state >= 0 && strcmp(stage, "mc") == 0)
-    INVRG_CALL(invrg_mc_checkpoint_check(ck->source_state, ck->cfg, ck->path, ck->world));
+  if (ck->source_state >= 0) INVRG_CALL(check_state(ck, stage));
 cleanup:
   H5free_memory(saved);
   H5free_memory(stage);

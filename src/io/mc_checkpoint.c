@@ -1,12 +1,10 @@
 /* The state of stage mc in a checkpoint, /checkpoint/mc (mc_checkpoint.h). */
 #include "invrg/mc_checkpoint.h"
 
-#include <stdarg.h>
 #include <stdbool.h>
-#include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
 
+#include "invrg/checkpoint_check.h"
 #include "invrg/configs_io.h"
 #include "invrg/corr_io.h"
 #include "invrg/h5util.h"
@@ -174,52 +172,11 @@ cleanup:
 
 /* ------------------------------------------------------------------ checks before a run */
 
-/* Input error at &run output: the checkpoint @p path is damaged, as the rest of the message
- * says (the dataset and what is wrong with it). */
-static invrg_err damaged(const invrg_config *cfg, const char *path, const char *fmt, ...) {
-  char what[512];
-  va_list ap;
-  va_start(ap, fmt);
-  vsnprintf(what, sizeof what, fmt, ap);
-  va_end(ap);
-  return invrg_config_input_error(cfg, "run", "output",
-                                  "the checkpoint '%s' is damaged: %s; move it away to start "
-                                  "afresh", path, what);
-}
-
-/* Dataset @p name of /checkpoint/mc has the dimensions @p want (@p rank of them), else an
- * input error that names the file and the dataset (HDF5 would say only "another shape", deep
- * in the stage). Collective (metadata). */
+/* Dataset @p name of /checkpoint/mc has the dimensions @p want, else an input error that names
+ * the file and the dataset (HDF5 would say only "another shape", deep in the stage). */
 static invrg_err check_shape(hid_t state, const char *name, int rank, const hsize_t *want,
                              const invrg_config *cfg, const char *path) {
-  invrg_err err = INVRG_SUCCESS;
-  hid_t dset = -1, space = -1;
-  hsize_t have[3] = {0, 0, 0};
-  int have_rank = -1;
-  if (H5Lexists(state, name, H5P_DEFAULT) > 0) {
-    INVRG_H5_CALL(dset = H5Dopen2(state, name, H5P_DEFAULT), name);
-    INVRG_H5_CALL(space = H5Dget_space(dset), name);
-    have_rank = H5Sget_simple_extent_ndims(space);
-    if (have_rank >= 1 && have_rank <= 3) H5Sget_simple_extent_dims(space, have, NULL);
-  }
-  bool same = have_rank == rank;
-  for (int i = 0; same && i < rank; i++) same = have[i] == want[i];
-  char expected[96] = "", found[96] = "";
-  for (int i = 0; i < rank; i++)
-    snprintf(expected + strlen(expected), sizeof expected - strlen(expected), "%s%llu",
-             i > 0 ? ", " : "", (unsigned long long)want[i]);
-  for (int i = 0; i < have_rank && i < 3; i++)
-    snprintf(found + strlen(found), sizeof found - strlen(found), "%s%llu", i > 0 ? ", " : "",
-             (unsigned long long)have[i]);
-  if (have_rank < 0)
-    err = damaged(cfg, path, "it has no dataset /checkpoint/mc/%s", name);
-  else if (!same)
-    err = damaged(cfg, path, "/checkpoint/mc/%s has the shape [%s], but its counters and the "
-                  "input make it [%s]", name, found, expected);
-cleanup:
-  invrg_h5_close(&space);
-  invrg_h5_close(&dset);
-  return err;
+  return invrg_checkpoint_check_shape(state, "mc", name, rank, want, cfg, path);
 }
 
 /* The counters: size_index an index into &mc L, each chain's done within -1 … n_samples.
@@ -231,23 +188,23 @@ static invrg_err check_counters(hid_t state, const invrg_config *cfg, const char
   const hsize_t chains[1] = {(hsize_t)n_chains};
   hid_t a = -1;
   if (H5Aexists(state, "size_index") <= 0) {
-    err = damaged(cfg, path, "/checkpoint/mc has no attribute size_index");
+    err = invrg_checkpoint_damaged(cfg, path, "/checkpoint/mc has no attribute size_index");
     goto cleanup;
   }
   INVRG_H5_CALL(a = H5Aopen(state, "size_index", H5P_DEFAULT), "size_index");
   INVRG_H5_CALL(H5Aread(a, H5T_NATIVE_INT64, index), "size_index");
   if (*index < 0 || *index >= cfg->mc.n_L) {
-    err = damaged(cfg, path, "/checkpoint/mc size_index = %lld is outside 0 … %d, the sizes of "
-                  "&mc L", (long long)*index, cfg->mc.n_L - 1);
+    err = invrg_checkpoint_damaged(cfg, path, "/checkpoint/mc size_index = %lld is outside 0 … "
+                                   "%d, the sizes of &mc L", (long long)*index, cfg->mc.n_L - 1);
     goto cleanup;
   }
   INVRG_CALL(check_shape(state, "done", 1, chains, cfg, path));
   INVRG_CALL(invrg_h5_read_int64(state, "done", done, (size_t)n_chains));
   for (int64_t c = 0; c < n_chains && err == INVRG_SUCCESS; c++)
     if (done[c] < -1 || done[c] > n_samples)
-      err = damaged(cfg, path, "/checkpoint/mc/done holds %lld samples for chain %lld, outside "
-                    "-1 (not started) … n_samples = %lld", (long long)done[c], (long long)c,
-                    (long long)n_samples);
+      err = invrg_checkpoint_damaged(cfg, path, "/checkpoint/mc/done holds %lld samples for "
+                                     "chain %lld, outside -1 (not started) … n_samples = %lld",
+                                     (long long)done[c], (long long)c, (long long)n_samples);
 cleanup:
   invrg_h5_close(&a);
   return err;
@@ -309,11 +266,11 @@ invrg_err invrg_mc_checkpoint_check(hid_t state, const invrg_config *cfg, const 
   if (rank == 0 && n_slots > 0) err = find_non_spin(lattices, n_slots, L, &bad);
   INVRG_CALL(invrg_error_agree(err, world));
   if (bad.config != INVRG_NO_NON_SPIN) /* found on rank 0, which alone reports input errors */
-    err = damaged(cfg, path, "/checkpoint/mc/lattices: lattice %lld (chain %lld) holds the "
-                  "value %lld at (x, y) = (%lld, %lld), which is not a spin (+1 or -1)",
-                  (long long)bad.config, (long long)chain_of_slot(done, n_chains,
-                                                                  cfg->mc.n_samples, bad.config),
-                  (long long)bad.value, (long long)bad.x, (long long)bad.y);
+    err = invrg_checkpoint_damaged(
+        cfg, path, "/checkpoint/mc/lattices: lattice %lld (chain %lld) holds the value %lld at "
+        "(x, y) = (%lld, %lld), which is not a spin (+1 or -1)", (long long)bad.config,
+        (long long)chain_of_slot(done, n_chains, cfg->mc.n_samples, bad.config),
+        (long long)bad.value, (long long)bad.x, (long long)bad.y);
   INVRG_CALL(invrg_error_agree(err, world));
 cleanup:
   invrg_h5_close(&lattices);

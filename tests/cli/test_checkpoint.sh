@@ -339,20 +339,26 @@ mkdir edited
 cp long.nml edited/run.nml
 (cd edited && INVRG_TEST_STOP_AFTER_POLLS=3 "$INVRG" run.nml > log 2>&1)
 cp edited/out.h5.ckpt edited/good.ckpt
-edited() { # <description> <h5py statement on f> <expected message> [ranks]
-  cp edited/good.ckpt edited/out.h5.ckpt
+# edited_in <dir> <where the error points> <description> <h5py statement on f> <expected message>
+#   [ranks] [checked by: run (before any stage, the default) | stage (at its restore)]
+edited_in() {
+  local dir=$1 at=$2 what=$3 edit=$4 message=$5 ranks=${6:-1} by=${7:-run}
+  cp "$dir/good.ckpt" "$dir/out.h5.ckpt"
   "$PYTHON" -c "import h5py
-with h5py.File('edited/out.h5.ckpt', 'r+') as f: $2"
+with h5py.File('$dir/out.h5.ckpt', 'r+') as f: $edit"
+  cp "$dir/out.h5.ckpt" "$dir/edited.ckpt"
   # (a checkpoint taken for good stops at once, exit 3, instead of running on)
-  expect_status 2 "$1: refused" -- sh -c "cd edited && INVRG_TEST_STOP_AFTER_POLLS=1 \
-    \"$MPIEXEC\" -n ${4:-1} \"$INVRG\" run.nml"
-  expect_grep err.txt "run.nml:1:21: error: the checkpoint 'out.h5.ckpt' is damaged: $3; move it away to start afresh" \
-    "$1: the file and the dataset named"
-  grep -q '== stage' out.txt && fail "$1: a stage started"
-  cmp -s edited/out.h5.ckpt edited/good.ckpt && fail "$1: the edit did not change the checkpoint"
-  [ -e edited/out.h5.ckpt ] && [ ! -e edited/out.h5 ] && [ ! -e edited/out.h5.tmp ] \
-    && pass "$1: checkpoint kept, nothing written" || fail "$1: checkpoint lost or output written"
+  expect_status 2 "$what: refused" -- sh -c "cd $dir && INVRG_TEST_STOP_AFTER_POLLS=1 \
+    \"$MPIEXEC\" -n $ranks \"$INVRG\" run.nml"
+  expect_grep err.txt "$at: error: the checkpoint 'out.h5.ckpt' is damaged: $message; move it away to start afresh" \
+    "$what: the file and the dataset named"
+  if [ "$by" = run ]; then grep -q '== stage' out.txt && fail "$what: a stage started"
+  else grep -q 'written: ' out.txt && fail "$what: the stage worked"; fi
+  cmp -s "$dir/edited.ckpt" "$dir/good.ckpt" && fail "$what: the edit did not change the checkpoint"
+  cmp -s "$dir/out.h5.ckpt" "$dir/edited.ckpt" && [ ! -e "$dir/out.h5" ] && [ ! -e "$dir/out.h5.tmp" ] \
+    && pass "$what: checkpoint kept, nothing written" || fail "$what: checkpoint changed or output written"
 }
+edited() { edited_in edited run.nml:1:21 "$@"; }
 edited "a spin 7 in a parked lattice" "d = f['checkpoint/mc/lattices']; d[0, 5, 3] = 7" \
   "/checkpoint/mc/lattices: lattice 0 (chain 0) holds the value 7 at (x, y) = (3, 5), which is not a spin (+1 or -1)"
 edited "a spin 0, on 2 ranks" "d = f['checkpoint/mc/lattices']; d[0, 31, 30] = 0" \
@@ -367,4 +373,44 @@ cp edited/good.ckpt edited/out.h5.ckpt
 (cd edited && INVRG_TEST_STOP_AFTER_POLLS=3 "$INVRG" run.nml > log 2>&1)
 [ $? -eq 3 ] && grep -q "continuing from checkpoint" edited/log \
   && pass "the unedited checkpoint resumes (and stops again)" || fail "the unedited checkpoint was refused"
+
+# --- the same for the state of stage dream (a bad window or edited counters stopped with exit
+# 1 and HDF5's words, done flags other than 0 and 1 resumed silently); the sums of its
+# accumulators, which only the stage can size, are checked by the stage as it restores them,
+# before any sample
+for stage in dream; do
+  mkdir "${stage}edit"
+  cp "${stage}ref/run.nml" "${stage}edit/run.nml"
+  (cd "${stage}edit" && INVRG_TEST_STOP_AFTER_POLLS=3 "$INVRG" run.nml > log 2>&1)
+  grep -q "written: out.h5.ckpt (stage $stage)" "${stage}edit/log" \
+    && pass "a checkpoint in stage $stage to edit" || fail "no checkpoint in stage $stage to edit"
+  cp "${stage}edit/out.h5.ckpt" "${stage}edit/good.ckpt"
+done
+dream() { edited_in dreamedit run.nml:1:24 "dream: $1" "d = f['checkpoint/dream']; $2" "${@:3}"; }
+dream "a done flag 2, on 2 ranks" "d['done'][3] = 2" \
+  "/checkpoint/dream/done holds 2 for sample 3 of the window, which is no flag (0 or 1)" 2
+dream "a window that starts at the end" "d['window'][0] = 30" \
+  "/checkpoint/dream/window starts at sample 30, which is not the start of a window of 4096 samples within n_samples = 30"
+dream "a window one sample short" "d['window'][1] = 29" \
+  "/checkpoint/dream/window holds 29 samples from sample 0, but the input makes it 30"
+dream "primaries of 29 samples" "del d['primaries']; d['primaries'] = [[0.0] * 36] * 29" \
+  "/checkpoint/dream/primaries has the shape [29, 36], but its counters and the input make it [30, 36]"
+dream "block means cut short" "del d['block_means']; d['block_means'] = [0.0] * 100" \
+  "/checkpoint/dream/block_means has the shape [100], but its counters and the input make it [108]"
+dream "no MCRG sums of the blocked pairs" "del d['blocked_sums']" \
+  "it has no dataset /checkpoint/dream/blocked_sums" 1 stage
+dream "correlations of another size" "d['corr_sizes'][2] = 17" \
+  "/checkpoint/dream/corr_sizes holds 17 at index 2, but the measured sizes make it 16" 2 stage
+cp dreamedit/good.ckpt dreamedit/out.h5.ckpt
+"$PYTHON" -c "import h5py
+with h5py.File('dreamedit/out.h5.ckpt', 'r+') as f: f['checkpoint/dream/window'][1] = 29"
+expect_status 2 "--check: the edited dream window refused" -- sh -c "cd dreamedit && \"$INVRG\" --check run.nml"
+expect_grep err.txt "is damaged: /checkpoint/dream/window holds 29 samples" "--check names the dataset"
+for stage in dream; do
+  cp "${stage}edit/good.ckpt" "${stage}edit/out.h5.ckpt"
+  (cd "${stage}edit" && INVRG_TEST_STOP_AFTER_POLLS=3 "$INVRG" run.nml > log 2>&1)
+  [ $? -eq 3 ] && grep -q "continuing from checkpoint" "${stage}edit/log" \
+    && pass "the unedited $stage checkpoint resumes (and stops again)" \
+    || fail "the unedited $stage checkpoint was refused"
+done
 finish

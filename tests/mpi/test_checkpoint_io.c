@@ -46,7 +46,7 @@ static void load_input(setting *s, long long seed, const char *title) {
   if (world_rank == 0) {
     FILE *f = fopen(s->input, "w");
     fprintf(f,
-            "&run\n  seed = %lld\n  output = '%s'\n  title = '%s'\n  stages = 'mc', 'train'\n"
+            "&run\n  seed = %lld\n  output = '%s'\n  title = '%s'\n  stages = 'mc', 'analyze'\n"
             "  log_level = 'error'\n/\n"
             "&checkpoint keep_previous = .true., stop_file = '%s/STOP' /\n",
             seed, s->output, title, s->dir);
@@ -93,7 +93,9 @@ static invrg_runfile *new_runfile(const setting *s) {
 enum { N_ITEMS = 5, SITES = 37 };
 
 /* Version @p v of the state: item j's lattice row (int8), totals (int64), moments (doubles
- * with −0, a subnormal, infinities and a NaN), attributes of every type and a subgroup. */
+ * with −0, a subnormal, infinities and a NaN), attributes of every type and a subgroup. Saved
+ * as stage analyze's, whose state io does not check (stage mc's and dream's are checked
+ * before a run continues: checkpoint_check.h). */
 static int8_t lattice_value(int v, int j, int k) { return (int8_t)((v * 7 + j * 3 + k) % 3 - 1); }
 static int64_t total_value(int v, int k) { return (INT64_C(1) << 62) / (k + 1) - v * 1000003LL; }
 static double moment_value(int v, int k) {
@@ -269,7 +271,7 @@ static void test_round_trip(void) {
   EXPECT(!invrg_checkpoint_resuming(ck) && invrg_checkpoint_stages_done(ck) == 0 &&
              invrg_checkpoint_restarts(ck) == 0,
          "a fresh run resumes");
-  invrg_checkpoint_enter_stage(ck, 1, "train", rf);
+  invrg_checkpoint_enter_stage(ck, 1, "analyze", rf);
   EXPECT(invrg_checkpoint_state(ck) < 0, "a fresh run has a saved state");
   /* two checkpoints: the second replaces the first, which is kept as .prev */
   write_checkpoint(ck, 1, INVRG_CKPT_CONTINUE, false);
@@ -280,8 +282,8 @@ static void test_round_trip(void) {
   EXPECT_ERR(invrg_runfile_finish(&rf, INVRG_STOPPED), INVRG_STOPPED, "a stopped run");
   EXPECT(!exists(s.output), "a stopped run left %s", s.output);
   ckpt_header h = read_header(s.ckpt), hp = read_header(s.prev);
-  EXPECT(strcmp(h.stage, "train") == 0 && h.stage_index == 1 && h.restarts == 0 && h.layout == 1 &&
-             h.git_hash[0] != '\0' && h.samples_done == 1002,
+  EXPECT(strcmp(h.stage, "analyze") == 0 && h.stage_index == 1 && h.restarts == 0 &&
+             h.layout == 1 && h.git_hash[0] != '\0' && h.samples_done == 1002,
          "/checkpoint: stage '%s' (index %lld), restarts %lld, layout %lld, git '%s', state %lld",
          h.stage, (long long)h.stage_index, (long long)h.restarts, (long long)h.layout,
          h.git_hash, (long long)h.samples_done);
@@ -304,8 +306,8 @@ static void test_round_trip(void) {
              H5Lexists(rf->file, "checkpoint", H5P_DEFAULT) == 0,
          "the continued run file has the results so far and not the saved state");
   invrg_checkpoint_enter_stage(ck, 0, "mc", rf);
-  EXPECT(invrg_checkpoint_state(ck) < 0, "stage mc sees the state of stage train");
-  invrg_checkpoint_enter_stage(ck, 1, "train", rf);
+  EXPECT(invrg_checkpoint_state(ck) < 0, "stage mc sees the state of stage analyze");
+  invrg_checkpoint_enter_stage(ck, 1, "analyze", rf);
   expect_state(invrg_checkpoint_state(ck), 2);
   /* a stop before any work would leave the state it started from (and so again in every run
    * after): not honoured, and the loop's end every rank waits at ends; after it (new work
@@ -325,7 +327,7 @@ static void test_round_trip(void) {
   /* a third run: restarts counts the chain; a finished run removes the checkpoints */
   OK(invrg_checkpoint_create(&s.cfg, MPI_COMM_WORLD, &ck));
   EXPECT_EQ(invrg_checkpoint_restarts(ck), 2, "restarts after two stops");
-  invrg_checkpoint_enter_stage(ck, 1, "train", NULL);
+  invrg_checkpoint_enter_stage(ck, 1, "analyze", NULL);
   expect_state(invrg_checkpoint_state(ck), 3);
   OK(invrg_checkpoint_remove(ck));
   invrg_checkpoint_destroy(&ck);
@@ -335,12 +337,12 @@ static void test_round_trip(void) {
 
 /* ---------------------------------------------------------------- the input */
 
-/* A checkpoint of stage 1, "train", state version 1, saved as s->good too. */
+/* A checkpoint of stage 1, "analyze", state version 1, saved as s->good too. */
 static void make_checkpoint(setting *s) {
   invrg_runfile *rf = new_runfile(s);
   invrg_checkpoint *ck = NULL;
   OK(invrg_checkpoint_create(&s->cfg, MPI_COMM_WORLD, &ck));
-  invrg_checkpoint_enter_stage(ck, 1, "train", rf);
+  invrg_checkpoint_enter_stage(ck, 1, "analyze", rf);
   write_checkpoint(ck, 1, INVRG_CKPT_STOP, true);
   invrg_checkpoint_destroy(&ck);
   EXPECT_ERR(invrg_runfile_finish(&rf, INVRG_STOPPED), INVRG_STOPPED, "a stopped run");

@@ -1,0 +1,35 @@
+/**
+ * @file checkpoint_check.h
+ * The checks of a checkpoint's stage state before a run continues from it (checkpoint.h's
+ * open_source runs them, for a run and for --check alike): a state edited or damaged by hand
+ * would otherwise resume with values no run can make, or fail deep in its stage with HDF5's
+ * words and no file named. Each refusal is an input error at &run output that names the
+ * checkpoint and the dataset (exit 2). Stage mc's: mc_checkpoint.h.
+ */
+#ifndef INVRG_CHECKPOINT_CHECK_H
+#define INVRG_CHECKPOINT_CHECK_H
+
+#include <hdf5.h>
+#include <stdint.h>
+
+#include "invrg/config.h"
+#include "invrg/error.h"
+
+/** Input error at &run output: the checkpoint @p path is damaged, as the message made of
+ * @p fmt says (the dataset and what is wrong with it); it ends with the advice to move the
+ * checkpoint away. */
+invrg_err invrg_checkpoint_damaged(const invrg_config *cfg, const char *path, const char *fmt,
+                                   ...) __attribute__((format(printf, 3, 4)));
+
+/** Dataset @p name of /checkpoint/@p stage (the group @p state) has the dimensions @p want
+ * (@p rank of them, at most 3), else invrg_checkpoint_damaged(). Collective (metadata). */
+invrg_err invrg_checkpoint_check_shape(hid_t state, const char *stage, const char *name,
+                                       int rank, const hsize_t *want, const invrg_config *cfg,
+                                       const char *path);
+
+/** Stage dream's state (/checkpoint/dream, dream_checkpoint.h): the window in progress
+ * against &dream n_samples and the window size, its done flags (0 or 1), the shapes of the
+ * samples' primaries and of the block means. Collective (metadata). */
+invrg_err invrg_dream_checkpoint_check(hid_t state, const invrg_config *cfg, const char *path);
+
+#endif

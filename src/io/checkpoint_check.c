@@ -1,0 +1,144 @@
+/* The checks of a checkpoint's stage state before a run continues from it (checkpoint_check.h). */
+#include "invrg/checkpoint_check.h"
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "invrg/h5util.h"
+#include "invrg/observables.h"
+#include "invrg/reducer.h"
+
+invrg_err invrg_checkpoint_damaged(const invrg_config *cfg, const char *path, const char *fmt,
+                                   ...) {
+  char what[512];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(what, sizeof what, fmt, ap);
+  va_end(ap);
+  return invrg_config_input_error(cfg, "run", "output",
+                                  "the checkpoint '%s' is damaged: %s; move it away to start "
+                                  "afresh", path, what);
+}
+
+/* "d0, d1, …" of @p rank dimensions into @p out. */
+static void format_dims(char *out, size_t size, int rank, const hsize_t *dims) {
+  out[0] = '\0';
+  for (int i = 0; i < rank; i++)
+    snprintf(out + strlen(out), size - strlen(out), "%s%llu", i > 0 ? ", " : "",
+             (unsigned long long)dims[i]);
+}
+
+invrg_err invrg_checkpoint_check_shape(hid_t state, const char *stage, const char *name,
+                                       int rank, const hsize_t *want, const invrg_config *cfg,
+                                       const char *path) {
+  invrg_err err = INVRG_SUCCESS;
+  hid_t dset = -1, space = -1;
+  hsize_t have[3] = {0, 0, 0};
+  int have_rank = -1;
+  if (H5Lexists(state, name, H5P_DEFAULT) > 0) {
+    INVRG_H5_CALL(dset = H5Dopen2(state, name, H5P_DEFAULT), name);
+    INVRG_H5_CALL(space = H5Dget_space(dset), name);
+    have_rank = H5Sget_simple_extent_ndims(space);
+    if (have_rank >= 1 && have_rank <= 3) H5Sget_simple_extent_dims(space, have, NULL);
+  }
+  bool same = have_rank == rank;
+  for (int i = 0; same && i < rank; i++) same = have[i] == want[i];
+  char expected[96], found[96];
+  format_dims(expected, sizeof expected, rank, want);
+  format_dims(found, sizeof found, have_rank < 3 ? have_rank : 3, have);
+  if (have_rank < 0)
+    err = invrg_checkpoint_damaged(cfg, path, "it has no dataset /checkpoint/%s/%s", stage, name);
+  else if (!same)
+    err = invrg_checkpoint_damaged(cfg, path, "/checkpoint/%s/%s has the shape [%s], but its "
+                                   "counters and the input make it [%s]", stage, name, found,
+                                   expected);
+cleanup:
+  invrg_h5_close(&space);
+  invrg_h5_close(&dset);
+  return err;
+}
+
+/* The 1-dimensional dataset @p name of /checkpoint/@p stage, of @p n numbers, into @p values
+ * (shape checked first). Collective (metadata). */
+static invrg_err read_counters(hid_t state, const char *stage, const char *name, int64_t n,
+                               int64_t *values, const invrg_config *cfg, const char *path) {
+  invrg_err err = INVRG_SUCCESS;
+  const hsize_t dims[1] = {(hsize_t)n};
+  INVRG_CALL(invrg_checkpoint_check_shape(state, stage, name, 1, dims, cfg, path));
+  INVRG_CALL(invrg_h5_read_int64(state, name, values, (size_t)n));
+cleanup:
+  return err;
+}
+
+/* ------------------------------------------------------------------ stage dream */
+
+/* What the input makes of stage dream's state, as the stage computes it (dream_stage.c's
+ * job_sizes): primaries per sample, samples per window, block means. */
+typedef struct {
+  int64_t n_samples, window;
+  hsize_t rec, n_means;
+} dream_sizes;
+
+static dream_sizes dream_sizes_of(const invrg_config *cfg) {
+  const invrg_config_dream *d = &cfg->dream;
+  const int64_t n_meas = d->levels - d->measure_from + 1;
+  const int64_t asked = cfg->analyze.jackknife_blocks;
+  const int64_t blocks = asked <= d->n_samples ? asked : d->n_samples;
+  const hsize_t rec = (hsize_t)n_meas * INVRG_N_PRIMARY;
+  return (dream_sizes){d->n_samples, invrg_reducer_window((int)rec), rec,
+                       (hsize_t)(n_meas * blocks) * INVRG_N_PRIMARY};
+}
+
+/* The window {first, count}: first a window's start before n_samples, count the samples from
+ * there to the end of its window (or of the samples). */
+static invrg_err check_dream_window(hid_t state, const dream_sizes *s, const invrg_config *cfg,
+                                    const char *path, int64_t window[2]) {
+  invrg_err err = INVRG_SUCCESS;
+  INVRG_CALL(read_counters(state, "dream", "window", 2, window, cfg, path));
+  const int64_t first = window[0], left = s->n_samples - first;
+  const int64_t count = left < s->window ? left : s->window;
+  if (first < 0 || first >= s->n_samples || first % s->window != 0)
+    err = invrg_checkpoint_damaged(cfg, path, "/checkpoint/dream/window starts at sample %lld, "
+                                   "which is not the start of a window of %lld samples within "
+                                   "n_samples = %lld", (long long)first, (long long)s->window,
+                                   (long long)s->n_samples);
+  else if (window[1] != count)
+    err = invrg_checkpoint_damaged(cfg, path, "/checkpoint/dream/window holds %lld samples from "
+                                   "sample %lld, but the input makes it %lld", (long long)window[1],
+                                   (long long)first, (long long)count);
+cleanup:
+  return err;
+}
+
+/* The done flags of the window's samples: 1 dreamed, 0 not yet. */
+static invrg_err check_dream_done(hid_t state, int64_t count, const invrg_config *cfg,
+                                  const char *path) {
+  invrg_err err = INVRG_SUCCESS;
+  int64_t *done = malloc((size_t)count * sizeof *done);
+  INVRG_CHECK_ALLOC(done);
+  INVRG_CALL(read_counters(state, "dream", "done", count, done, cfg, path));
+  for (int64_t t = 0; t < count && err == INVRG_SUCCESS; t++)
+    if (done[t] != 0 && done[t] != 1)
+      err = invrg_checkpoint_damaged(cfg, path, "/checkpoint/dream/done holds %lld for sample "
+                                     "%lld of the window, which is no flag (0 or 1)",
+                                     (long long)done[t], (long long)t);
+cleanup:
+  free(done);
+  return err;
+}
+
+invrg_err invrg_dream_checkpoint_check(hid_t state, const invrg_config *cfg, const char *path) {
+  invrg_err err = INVRG_SUCCESS;
+  const dream_sizes s = dream_sizes_of(cfg);
+  int64_t window[2] = {0, 0};
+  INVRG_CALL(check_dream_window(state, &s, cfg, path, window));
+  INVRG_CALL(check_dream_done(state, window[1], cfg, path));
+  const hsize_t pdims[2] = {(hsize_t)window[1], s.rec}, mdims[1] = {s.n_means};
+  INVRG_CALL(invrg_checkpoint_check_shape(state, "dream", "primaries", 2, pdims, cfg, path));
+  INVRG_CALL(invrg_checkpoint_check_shape(state, "dream", "block_means", 1, mdims, cfg, path));
+cleanup:
+  return err;
+}
