@@ -32,4 +32,10 @@ invrg_err invrg_checkpoint_check_shape(hid_t state, const char *stage, const cha
  * samples' primaries and of the block means. Collective (metadata). */
 invrg_err invrg_dream_checkpoint_check(hid_t state, const invrg_config *cfg, const char *path);
 
+/** Stage train's state (/checkpoint/train) of the stochastic optimizers: epochs_done of each
+ * replica within −1 … &train epochs, the shapes of rows and moments against the replicas, the
+ * epochs and the model's parameters. The exact fit's state is empty: nothing to check.
+ * Collective (metadata). */
+invrg_err invrg_train_checkpoint_check(hid_t state, const invrg_config *cfg, const char *path);
+
 #endif

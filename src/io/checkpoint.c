@@ -164,13 +164,15 @@ cleanup:
 
 /* The stage @p stage's state in the checkpoint to continue, before any work: one edited or
  * damaged by hand is refused, naming the file and the dataset (checkpoint_check.h). Stage
- * dream's sums of MCRG and correlations are sized by its accumulators: the stage checks them
- * when it restores them. Collective. */
+ * dream's sums of MCRG and correlations are sized by its accumulators, stage train's step
+ * counts by its data: the stages check them when they restore them. Collective. */
 static invrg_err check_state(const invrg_checkpoint *ck, const char *stage) {
   if (strcmp(stage, "mc") == 0)
     return invrg_mc_checkpoint_check(ck->source_state, ck->cfg, ck->path, ck->world);
   if (strcmp(stage, "dream") == 0)
     return invrg_dream_checkpoint_check(ck->source_state, ck->cfg, ck->path);
+  if (strcmp(stage, "train") == 0)
+    return invrg_train_checkpoint_check(ck->source_state, ck->cfg, ck->path);
   return INVRG_SUCCESS;
 }
 

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "invrg/h5util.h"
+#include "invrg/model.h"
 #include "invrg/observables.h"
 #include "invrg/reducer.h"
 
@@ -140,5 +141,42 @@ invrg_err invrg_dream_checkpoint_check(hid_t state, const invrg_config *cfg, con
   INVRG_CALL(invrg_checkpoint_check_shape(state, "dream", "primaries", 2, pdims, cfg, path));
   INVRG_CALL(invrg_checkpoint_check_shape(state, "dream", "block_means", 1, mdims, cfg, path));
 cleanup:
+  return err;
+}
+
+/* ------------------------------------------------------------------ stage train */
+
+/* Each replica's epochs done: −1 (not started) … epochs. */
+static invrg_err check_train_epochs(hid_t state, const invrg_config *cfg, const char *path) {
+  invrg_err err = INVRG_SUCCESS;
+  const int64_t R = cfg->train.n_replicas, E = cfg->train.epochs;
+  int64_t *done = malloc((size_t)R * sizeof *done);
+  INVRG_CHECK_ALLOC(done);
+  INVRG_CALL(read_counters(state, "train", "epochs_done", R, done, cfg, path));
+  for (int64_t r = 0; r < R && err == INVRG_SUCCESS; r++)
+    if (done[r] < -1 || done[r] > E)
+      err = invrg_checkpoint_damaged(cfg, path, "/checkpoint/train/epochs_done holds %lld epochs "
+                                     "for replica %lld, outside -1 (not started) … epochs = "
+                                     "%lld", (long long)done[r], (long long)r, (long long)E);
+cleanup:
+  free(done);
+  return err;
+}
+
+invrg_err invrg_train_checkpoint_check(hid_t state, const invrg_config *cfg, const char *path) {
+  invrg_err err = INVRG_SUCCESS;
+  const invrg_config_train *t = &cfg->train;
+  invrg_model *m = NULL;
+  H5G_info_t info;
+  INVRG_H5_CALL(H5Gget_info(state, &info), "/checkpoint/train");
+  if (info.nlinks == 0) goto cleanup; /* the exact fit's: it holds no state */
+  INVRG_CALL(check_train_epochs(state, cfg, path));
+  INVRG_CALL(invrg_model_create(t->model_kind, (int)t->conv_kernel, (int)t->conv_channels, &m));
+  const hsize_t np = (hsize_t)m->n_params, R = (hsize_t)t->n_replicas;
+  const hsize_t rdims[2] = {R, np + 2 * (hsize_t)t->epochs + 1}, mdims[2] = {R, 2 * np + 1};
+  INVRG_CALL(invrg_checkpoint_check_shape(state, "train", "rows", 2, rdims, cfg, path));
+  INVRG_CALL(invrg_checkpoint_check_shape(state, "train", "moments", 2, mdims, cfg, path));
+cleanup:
+  invrg_model_destroy(&m);
   return err;
 }

@@ -75,8 +75,8 @@ static invrg_err check_corr_sums(const invrg_dream_state *w, hid_t state, const 
     const int64_t want = i == 0 ? n_meas : (int64_t)1 << (from + i - 1);
     if (sizes[i] != want)
       err = invrg_checkpoint_damaged(cfg, path, "/checkpoint/dream/corr_sizes holds %lld at index "
-                                     "%lld, but the measured sizes make it %lld", (long long)sizes[i],
-                                     (long long)i, (long long)want);
+                                     "%lld, but the measured sizes make it %lld",
+                                     (long long)sizes[i], (long long)i, (long long)want);
   }
   for (int64_t i = 1; i <= n_meas && err == INVRG_SUCCESS; i++) {
     char name[64];

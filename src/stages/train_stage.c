@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "invrg/checkpoint_check.h"
 #include "invrg/format.h"
 #include "invrg/h5util.h"
 #include "invrg/log.h"
@@ -186,7 +187,36 @@ cleanup:
   return err;
 }
 
-static invrg_err restore_state(train_work *w, hid_t state) {
+/* The optimizer steps (the last column of @p d_moments) of each replica in progress (the
+ * others do not use them): an epoch is ceil(n_train / batch) steps, so epochs_done of them;
+ * another count would move the schedule and Adam's bias correction silently. Sized by the
+ * data, which only the stage reads: checked here, before any training, rather than before the
+ * run (checkpoint_check.h). Every rank reads them all, so all refuse alike. */
+static invrg_err check_steps(const train_work *w, hid_t d_moments, const int64_t *done,
+                             const invrg_train_data *data) {
+  invrg_err err = INVRG_SUCCESS;
+  const int64_t R = w->table->n_replicas, batch = w->run->cfg->train.batch;
+  const int64_t per_epoch = (data->n - data->n_validation + batch - 1) / batch;
+  const size_t mom = moments_record(w->table);
+  double *moments = malloc((size_t)R * mom * sizeof *moments);
+  INVRG_CHECK_ALLOC(moments);
+  INVRG_CALL(invrg_h5_read_rows(d_moments, H5T_NATIVE_DOUBLE, 0, (hsize_t)R, moments));
+  for (int64_t r = 0; r < R && err == INVRG_SUCCESS; r++) {
+    const double steps = moments[(size_t)r * mom + mom - 1];
+    const bool in_progress = done[r] > 0 && done[r] < w->table->epochs;
+    if (in_progress && steps != (double)(done[r] * per_epoch))
+      err = invrg_checkpoint_damaged(
+          w->run->cfg, invrg_checkpoint_source_path(w->run->ckpt),
+          "/checkpoint/train/moments holds %g optimizer steps for replica %lld, but %lld epochs "
+          "of %lld steps make %lld", steps, (long long)r, (long long)done[r],
+          (long long)per_epoch, (long long)(done[r] * per_epoch));
+  }
+cleanup:
+  free(moments);
+  return err;
+}
+
+static invrg_err restore_state(train_work *w, hid_t state, const invrg_train_data *data) {
   invrg_err err = INVRG_SUCCESS;
   const invrg_groups *g = w->run->groups;
   const int64_t R = w->table->n_replicas;
@@ -210,10 +240,15 @@ static invrg_err restore_state(train_work *w, hid_t state) {
       goto cleanup;
     }
   }
+  /* (a state emptied by hand passed the check before the run: the exact fit's is empty) */
+  const hsize_t replicas[1] = {(hsize_t)R};
+  INVRG_CALL(invrg_checkpoint_check_shape(state, "train", "epochs_done", 1, replicas, w->run->cfg,
+                                          invrg_checkpoint_source_path(w->run->ckpt)));
   INVRG_CALL(invrg_h5_read_int64(state, "epochs_done", done, (size_t)R));
   const hsize_t rdims[2] = {(hsize_t)R, (hsize_t)rec}, mdims[2] = {(hsize_t)R, (hsize_t)mom};
   INVRG_CALL(invrg_h5_open_dataset(state, "rows", 2, rdims, &d_rows));
   INVRG_CALL(invrg_h5_open_dataset(state, "moments", 2, mdims, &d_moments));
+  INVRG_CALL(check_steps(w, d_moments, done, data));
   for (int64_t k = 0; k < w->n_mine; k++) {
     const int64_t r = invrg_groups_item(g, k);
     w->epochs_done[k] = done[r];
@@ -312,7 +347,7 @@ static invrg_err train_replicas(invrg_run *run, invrg_model *m, const invrg_trai
   INVRG_CHECK_ALLOC(w.epochs_done);
   for (int64_t k = 0; k < n_mine; k++) w.epochs_done[k] = -1;
   const hid_t state = invrg_checkpoint_state(run->ckpt);
-  if (state >= 0) INVRG_CALL(restore_state(&w, state));
+  if (state >= 0) INVRG_CALL(restore_state(&w, state, data));
   for (int64_t k = 0; k < n_mine; k++)
     if (w.epochs_done[k] < tc->epochs) /* else trained before the checkpoint */
       INVRG_CALL(train_replica(&w, k, m, &recipe, data));

@@ -374,11 +374,11 @@ cp edited/good.ckpt edited/out.h5.ckpt
 [ $? -eq 3 ] && grep -q "continuing from checkpoint" edited/log \
   && pass "the unedited checkpoint resumes (and stops again)" || fail "the unedited checkpoint was refused"
 
-# --- the same for the state of stage dream (a bad window or edited counters stopped with exit
-# 1 and HDF5's words, done flags other than 0 and 1 resumed silently); the sums of its
-# accumulators, which only the stage can size, are checked by the stage as it restores them,
-# before any sample
-for stage in dream; do
+# --- the same for the states of stages dream and train (a bad window or edited counters
+# stopped with exit 1 and HDF5's words, done flags and step counts other than those a run makes
+# resumed silently); the sums of dream's accumulators and train's step counts, which only the
+# stage can size, are checked by the stage as it restores them, before any sample or epoch
+for stage in dream train; do
   mkdir "${stage}edit"
   cp "${stage}ref/run.nml" "${stage}edit/run.nml"
   (cd "${stage}edit" && INVRG_TEST_STOP_AFTER_POLLS=3 "$INVRG" run.nml > log 2>&1)
@@ -401,12 +401,25 @@ dream "no MCRG sums of the blocked pairs" "del d['blocked_sums']" \
   "it has no dataset /checkpoint/dream/blocked_sums" 1 stage
 dream "correlations of another size" "d['corr_sizes'][2] = 17" \
   "/checkpoint/dream/corr_sizes holds 17 at index 2, but the measured sizes make it 16" 2 stage
+train() { edited_in trainedit run.nml:1:24 "train: $1" "d = f['checkpoint/train']; $2" "${@:3}"; }
+train "7 of 6 epochs done" "d['epochs_done'][1] = 7" \
+  "/checkpoint/train/epochs_done holds 7 epochs for replica 1, outside -1 (not started) … epochs = 6"
+train "epochs done below -1, on 2 ranks" "d['epochs_done'][0] = -2" \
+  "/checkpoint/train/epochs_done holds -2 epochs for replica 0, outside -1 (not started) … epochs = 6" 2
+train "rows a column short" "del d['rows']; d['rows'] = [[0.0] * 18] * 3" \
+  "/checkpoint/train/rows has the shape [3, 18], but its counters and the input make it [3, 19]"
+train "moments of 2 replicas" "del d['moments']; d['moments'] = [[0.0] * 13] * 2" \
+  "/checkpoint/train/moments has the shape [2, 13], but its counters and the input make it [3, 13]"
+train "an emptied state" "[d.__delitem__(k) for k in list(d)]" \
+  "it has no dataset /checkpoint/train/epochs_done" 1 stage
+train "an optimizer step count edited, on 2 ranks" "d['moments'][0, 12] = 5" \
+  "/checkpoint/train/moments holds 5 optimizer steps for replica 0, but 3 epochs of 6 steps make 18" 2 stage
 cp dreamedit/good.ckpt dreamedit/out.h5.ckpt
 "$PYTHON" -c "import h5py
 with h5py.File('dreamedit/out.h5.ckpt', 'r+') as f: f['checkpoint/dream/window'][1] = 29"
 expect_status 2 "--check: the edited dream window refused" -- sh -c "cd dreamedit && \"$INVRG\" --check run.nml"
 expect_grep err.txt "is damaged: /checkpoint/dream/window holds 29 samples" "--check names the dataset"
-for stage in dream; do
+for stage in dream train; do
   cp "${stage}edit/good.ckpt" "${stage}edit/out.h5.ckpt"
   (cd "${stage}edit" && INVRG_TEST_STOP_AFTER_POLLS=3 "$INVRG" run.nml > log 2>&1)
   [ $? -eq 3 ] && grep -q "continuing from checkpoint" "${stage}edit/log" \

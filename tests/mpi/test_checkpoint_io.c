@@ -94,8 +94,8 @@ enum { N_ITEMS = 5, SITES = 37 };
 
 /* Version @p v of the state: item j's lattice row (int8), totals (int64), moments (doubles
  * with −0, a subnormal, infinities and a NaN), attributes of every type and a subgroup. Saved
- * as stage analyze's, whose state io does not check (stage mc's and dream's are checked
- * before a run continues: checkpoint_check.h). */
+ * as stage analyze's, whose state io does not check (stage mc's, train's and dream's are
+ * checked before a run continues: checkpoint_check.h). */
 static int8_t lattice_value(int v, int j, int k) { return (int8_t)((v * 7 + j * 3 + k) % 3 - 1); }
 static int64_t total_value(int v, int k) { return (INT64_C(1) << 62) / (k + 1) - v * 1000003LL; }
 static double moment_value(int v, int k) {
