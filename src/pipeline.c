@@ -279,9 +279,13 @@ static void log_banner(const invrg_config *cfg, int nranks) {
 }
 
 /* Opens the log file (world rank 0): continued by a run that continues a checkpoint. */
+/* The log file: appended to by a continued run, and by a fresh one without &output overwrite
+ * (the log of an earlier run that failed may be the only account of it: not lost to a rerun);
+ * replaced by a fresh run with overwrite, which replaces the output too. */
 static void open_log_file(const invrg_config *cfg, bool resuming) {
   char path[INVRG_PATH_LEN + 8];
-  if (invrg_config_log_path(cfg, path, sizeof path) && !invrg_log_open_file(path, resuming))
+  const bool append = resuming || !cfg->output.overwrite;
+  if (invrg_config_log_path(cfg, path, sizeof path) && !invrg_log_open_file(path, append))
     invrg_log(INVRG_LOG_WARN, "cannot write the log file %s (%s): the log goes to stdout only",
               path, strerror(errno));
 }
