@@ -123,6 +123,10 @@ static invrg_err check_log_file(const invrg_config *cfg, MPI_Comm world) {
     else if (exists && is_input_file(cfg, &st))
       found = invrg_config_input_error(cfg, "run", "log_file", "log_file '%s' is this run's "
                                        "input file, which the log would replace", path);
+    else if (exists && S_ISREG(st.st_mode) && invrg_file_is_hdf5(path))
+      found = invrg_config_input_error(cfg, "run", "log_file", "log_file '%s' is an HDF5 file "
+                                       "(a run's results?), which the log would corrupt: name a "
+                                       "text file", path);
     else if (exists && (S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode)))
       found = invrg_config_input_error(cfg, "run", "log_file", "log_file '%s' is a FIFO or a "
                                        "socket, which would hold the run until someone reads "
@@ -281,10 +285,11 @@ static void log_banner(const invrg_config *cfg, int nranks) {
 /* Opens the log file (world rank 0): continued by a run that continues a checkpoint. */
 /* The log file: appended to by a continued run, and by a fresh one without &output overwrite
  * (the log of an earlier run that failed may be the only account of it: not lost to a rerun);
- * replaced by a fresh run with overwrite, which replaces the output too. */
+ * <output>.log is replaced by a fresh run with overwrite, which replaces the output too. A
+ * log_file named in the input is only ever appended to: it may be shared by many runs. */
 static void open_log_file(const invrg_config *cfg, bool resuming) {
   char path[INVRG_PATH_LEN + 8];
-  const bool append = resuming || !cfg->output.overwrite;
+  const bool append = resuming || !cfg->output.overwrite || cfg->run.log_file[0] != '\0';
   if (invrg_config_log_path(cfg, path, sizeof path) && !invrg_log_open_file(path, append))
     invrg_log(INVRG_LOG_WARN, "cannot write the log file %s (%s): the log goes to stdout only",
               path, strerror(errno));

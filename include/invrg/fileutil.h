@@ -40,6 +40,9 @@ void invrg_file_directory(const char *path, char *buf, size_t len);
 /** True if @p path exists. */
 bool invrg_file_exists(const char *path);
 
+/** True if @p path starts with the HDF5 signature (a run file, a checkpoint, a model…). */
+bool invrg_file_is_hdf5(const char *path);
+
 /**
  * NULL if this process can read the regular file @p path, else why not, as words that follow
  * the quoted name in a message: "does not exist", "is a directory", "is not a regular file" (a

@@ -115,8 +115,8 @@ static const invrg_nl_key run_keys[] = {
     {.name = "log_file", .type = INVRG_NL_STRING, SCALAR, AT(run.log_file),
      .string_size = INVRG_PATH_LEN, .default_text = "''",
      .description = "file that receives a copy of the log ('' = <output>.log; 'none' = no "
-                    "file); a continued run appends to it, and so does a new one unless &output "
-                    "overwrite is set"},
+                    "file); runs append to it (a new run replaces <output>.log only with &output "
+                    "overwrite)"},
 };
 
 static const char *const configs_formats[] = {[INVRG_CONFIGS_INT8] = "int8",

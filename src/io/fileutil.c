@@ -15,6 +15,17 @@ bool invrg_file_exists(const char *path) {
   return stat(path, &st) == 0;
 }
 
+bool invrg_file_is_hdf5(const char *path) {
+  static const unsigned char signature[8] = {0x89, 'H', 'D', 'F', '\r', '\n', 0x1a, '\n'};
+  unsigned char head[8];
+  FILE *f = fopen(path, "rb");
+  if (f == NULL) return false;
+  const bool hdf5 = fread(head, 1, sizeof head, f) == sizeof head &&
+                    memcmp(head, signature, sizeof head) == 0;
+  fclose(f);
+  return hdf5;
+}
+
 /* "cannot be read: " and errno's reason, for invrg_file_unreadable. */
 static const char *refused_by_system(void) {
   static char why[160];

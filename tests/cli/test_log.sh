@@ -120,6 +120,17 @@ expect_status 0 "the same with overwrite" -- "$MPIEXEC" -n 1 "$INVRG" sgd.nml \
   --set run.output=again.h5 --set output.overwrite=.true.
 ! grep -q "the log of a run that failed" again.h5.log && grep -q "wrote again.h5" again.h5.log \
   && pass "overwrite replaces the log file" || fail "overwrite kept the old log"
+printf 'a log file shared by a campaign\n' > campaign.log
+expect_status 0 "a log_file of one's own with overwrite" -- "$MPIEXEC" -n 1 "$INVRG" sgd.nml \
+  --set run.output=again.h5 --set output.overwrite=.true. --set run.log_file=campaign.log
+[ "$(head -n 1 campaign.log)" = "a log file shared by a campaign" ] && grep -q "wrote again.h5" campaign.log \
+  && pass "a named log_file is appended to even with overwrite" || fail "a named log_file was truncated"
+cp -p again.h5 other_run.h5
+expect_status 2 "log_file = another run's results" -- "$MPIEXEC" -n 1 "$INVRG" sgd.nml \
+  --set run.output=third.h5 --set run.log_file=other_run.h5
+expect_grep err.txt "error: log_file 'other_run.h5' is an HDF5 file" "the input error says what it is"
+cmp -s again.h5 other_run.h5 && [ ! -e third.h5 ] && pass "the other run's file untouched, nothing written" \
+  || fail "the other run's file changed or output written"
 expect_status 0 "log_file = 'none'" -- "$MPIEXEC" -n 1 "$INVRG" sgd.nml --set run.output=none.h5 \
   --set run.log_file=none
 [ ! -e none.h5.log ] && [ ! -e none ] && pass "no log file with 'none'" \
