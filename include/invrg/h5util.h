@@ -152,6 +152,10 @@ invrg_err invrg_h5_write_int64(hid_t loc, const char *name, const int64_t *x, si
 /** Reads all of 1D int64 dataset @p name, which must hold @p n numbers. */
 invrg_err invrg_h5_read_int64(hid_t loc, const char *name, int64_t *x, size_t n);
 
+/** Reads attribute @p name of @p loc, which must be one integer (runtime error naming it
+ * otherwise: an attribute of several values would overrun @p value). Not collective. */
+invrg_err invrg_h5_read_int64_attr(hid_t loc, const char *name, int64_t *value);
+
 /**
  * H5Fflush / H5Fclose of a file written with parallel HDF5 (collective),
  * under a watchdog (watchdog.h): a rank that HDF5 keeps waiting for 15 min

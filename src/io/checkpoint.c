@@ -150,18 +150,6 @@ cleanup:
   return err;
 }
 
-static invrg_err read_int64_attr(hid_t loc, const char *name, int64_t *value) {
-  invrg_err err = INVRG_SUCCESS;
-  hid_t a = -1;
-  INVRG_H5_CALL(a = H5Aopen(loc, name, H5P_DEFAULT), name);
-  INVRG_CHECK(H5Aget_storage_size(a) == sizeof *value, INVRG_ERR_RUNTIME,
-              "checkpoint attribute '%s' is not one integer", name);
-  INVRG_H5_CALL(H5Aread(a, H5T_NATIVE_INT64, value), name);
-cleanup:
-  invrg_h5_close(&a);
-  return err;
-}
-
 /* The stage @p stage's state in the checkpoint to continue, before any work: one edited or
  * damaged by hand is refused, naming the file and the dataset (checkpoint_check.h). Stage
  * dream's sums of MCRG and correlations are sized by its accumulators, stage train's step
@@ -190,7 +178,7 @@ static invrg_err open_source(invrg_checkpoint *ck) {
   INVRG_CALL(read_string_attr(root, "fingerprint", &saved));
   INVRG_CALL(compare_fingerprints(ck, saved));
   int64_t layout = 0;
-  if (H5Aexists(root, "layout") > 0) INVRG_CALL(read_int64_attr(root, "layout", &layout));
+  if (H5Aexists(root, "layout") > 0) INVRG_CALL(invrg_h5_read_int64_attr(root, "layout", &layout));
   INVRG_CHECK(layout == CHECKPOINT_LAYOUT, INVRG_ERR_RUNTIME,
               "'%s' has checkpoint layout %lld; this invrg writes and reads layout %d",
               ck->path, (long long)layout, CHECKPOINT_LAYOUT);
@@ -200,8 +188,8 @@ static invrg_err open_source(invrg_checkpoint *ck) {
               "continuation is bit-identical only if the two compute alike", ck->path, hash,
               INVRG_GIT_HASH);
   INVRG_CALL(read_string_attr(root, "stage", &stage));
-  INVRG_CALL(read_int64_attr(root, "stage_index", &index));
-  INVRG_CALL(read_int64_attr(root, "restarts", &restarts));
+  INVRG_CALL(invrg_h5_read_int64_attr(root, "stage_index", &index));
+  INVRG_CALL(invrg_h5_read_int64_attr(root, "restarts", &restarts));
   snprintf(ck->source_stage, sizeof ck->source_stage, "%s", stage);
   ck->source_stage_index = (int)index;
   ck->restarts = (int)restarts + 1;

@@ -519,6 +519,22 @@ cleanup:
   return err;
 }
 
+invrg_err invrg_h5_read_int64_attr(hid_t loc, const char *name, int64_t *value) {
+  invrg_err err = INVRG_SUCCESS;
+  hid_t a = -1, type = -1, space = -1;
+  INVRG_H5_CALL(a = H5Aopen(loc, name, H5P_DEFAULT), name);
+  INVRG_H5_CALL(type = H5Aget_type(a), name);
+  INVRG_H5_CALL(space = H5Aget_space(a), name);
+  INVRG_CHECK(H5Tget_class(type) == H5T_INTEGER && H5Sget_simple_extent_npoints(space) == 1,
+              INVRG_ERR_RUNTIME, "attribute '%s' is not one integer", name);
+  INVRG_H5_CALL(H5Aread(a, H5T_NATIVE_INT64, value), name);
+cleanup:
+  invrg_h5_close(&space);
+  invrg_h5_close(&type);
+  invrg_h5_close(&a);
+  return err;
+}
+
 invrg_err invrg_h5_read_int64(hid_t loc, const char *name, int64_t *x, size_t n) {
   invrg_err err = INVRG_SUCCESS;
   hid_t dset = -1, space = -1;

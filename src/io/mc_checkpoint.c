@@ -102,10 +102,9 @@ cleanup:
 
 invrg_err invrg_mc_checkpoint_read_sizes(hid_t state, int n_L, invrg_mc_sizes_state *sizes) {
   invrg_err err = INVRG_SUCCESS;
-  hid_t a = -1, d = -1;
+  hid_t d = -1;
   int64_t index = 0;
-  INVRG_H5_CALL(a = H5Aopen(state, "size_index", H5P_DEFAULT), "size_index");
-  INVRG_H5_CALL(H5Aread(a, H5T_NATIVE_INT64, &index), "size_index");
+  INVRG_CALL(invrg_h5_read_int64_attr(state, "size_index", &index));
   INVRG_CHECK(index >= 0 && index < n_L, INVRG_ERR_RUNTIME,
               "checkpoint: size_index %lld out of range", (long long)index);
   sizes->size_index = (int)index;
@@ -117,7 +116,6 @@ invrg_err invrg_mc_checkpoint_read_sizes(hid_t state, int n_L, invrg_mc_sizes_st
   if (sizes->corr != NULL) INVRG_CALL(invrg_corr_load(sizes->corr, state, "corr"));
 cleanup:
   invrg_h5_close(&d);
-  invrg_h5_close(&a);
   return err;
 }
 
@@ -186,13 +184,16 @@ static invrg_err check_counters(hid_t state, const invrg_config *cfg, const char
   invrg_err err = INVRG_SUCCESS;
   const int64_t n_chains = cfg->mc.n_chains, n_samples = cfg->mc.n_samples;
   const hsize_t chains[1] = {(hsize_t)n_chains};
-  hid_t a = -1;
   if (H5Aexists(state, "size_index") <= 0) {
     err = invrg_checkpoint_damaged(cfg, path, "/checkpoint/mc has no attribute size_index");
     goto cleanup;
   }
-  INVRG_H5_CALL(a = H5Aopen(state, "size_index", H5P_DEFAULT), "size_index");
-  INVRG_H5_CALL(H5Aread(a, H5T_NATIVE_INT64, index), "size_index");
+  if (invrg_h5_read_int64_attr(state, "size_index", index) != INVRG_SUCCESS) {
+    invrg_error_clear(); /* said here, naming the file */
+    err = invrg_checkpoint_damaged(cfg, path, "/checkpoint/mc attribute size_index is not one "
+                                   "integer");
+    goto cleanup;
+  }
   if (*index < 0 || *index >= cfg->mc.n_L) {
     err = invrg_checkpoint_damaged(cfg, path, "/checkpoint/mc size_index = %lld is outside 0 … "
                                    "%d, the sizes of &mc L", (long long)*index, cfg->mc.n_L - 1);
@@ -206,7 +207,6 @@ static invrg_err check_counters(hid_t state, const invrg_config *cfg, const char
                                      "chain %lld, outside -1 (not started) … n_samples = %lld",
                                      (long long)done[c], (long long)c, (long long)n_samples);
 cleanup:
-  invrg_h5_close(&a);
   return err;
 }
 
@@ -219,15 +219,16 @@ static int64_t chain_of_slot(const int64_t *done, int64_t n_chains, int64_t n_sa
   return c;
 }
 
-/* The first value of the parked lattices @p dset that is not a spin, read a few rows at a time
- * (a lattice may be larger than the memory left). Not collective. */
-static invrg_err find_non_spin(hid_t dset, int64_t slots, int64_t L, invrg_non_spin *bad) {
+/* The first value of the parked lattices [slot0, slot1) of @p dset that is not a spin, read a
+ * few rows at a time (a lattice may be larger than the memory left). Not collective. */
+static invrg_err find_non_spin(hid_t dset, int64_t slot0, int64_t slot1, int64_t L,
+                               invrg_non_spin *bad) {
   invrg_err err = INVRG_SUCCESS;
   const int64_t rows_in_1mib = (1 << 20) / L > 0 ? (1 << 20) / L : 1;
   const int64_t rows = L < rows_in_1mib ? L : rows_in_1mib;
   uint8_t *buf = malloc((size_t)(rows * L));
   INVRG_CHECK_ALLOC(buf);
-  for (int64_t slot = 0; slot < slots && bad->config == INVRG_NO_NON_SPIN; slot++)
+  for (int64_t slot = slot0; slot < slot1 && bad->config == INVRG_NO_NON_SPIN; slot++)
     for (int64_t y = 0; y < L && bad->config == INVRG_NO_NON_SPIN; y += rows) {
       const int64_t ny = y + rows <= L ? rows : L - y;
       INVRG_CALL(invrg_h5_read_block3(dset, H5T_NATIVE_INT8, (hsize_t)slot, 1, (hsize_t)y,
@@ -239,16 +240,38 @@ cleanup:
   return err;
 }
 
+/* The first value that is not a spin in all @p n_slots parked lattices, on every rank: each
+ * rank reads its share of the slots (a restart of a big run would otherwise wait for one rank
+ * to read them all), the lowest slot with one wins, and its reader tells the others. */
+static invrg_err first_non_spin(hid_t dset, int64_t n_slots, int64_t L, MPI_Comm world,
+                                invrg_non_spin *bad) {
+  invrg_err err = INVRG_SUCCESS;
+  int rank = 0, size = 1;
+  INVRG_MPI_CALL(MPI_Comm_rank(world, &rank));
+  INVRG_MPI_CALL(MPI_Comm_size(world, &size));
+  const int64_t slot0 = n_slots * rank / size, slot1 = n_slots * (rank + 1) / size;
+  err = find_non_spin(dset, slot0, slot1, L, bad);
+  INVRG_CALL(invrg_error_agree(err, world));
+  int64_t first = bad->config != INVRG_NO_NON_SPIN ? bad->config : INT64_MAX;
+  INVRG_MPI_CALL(MPI_Allreduce(MPI_IN_PLACE, &first, 1, MPI_INT64_T, MPI_MIN, world));
+  if (first == INT64_MAX) goto cleanup; /* every lattice holds spins only */
+  int owner = 0; /* the rank whose share holds slot `first` */
+  while (owner + 1 < size && n_slots * (owner + 1) / size <= first) owner++;
+  int64_t found[4] = {bad->config, bad->x, bad->y, bad->value};
+  INVRG_MPI_CALL(MPI_Bcast(found, 4, MPI_INT64_T, owner, world));
+  *bad = (invrg_non_spin){found[0], found[1], found[2], found[3]};
+cleanup:
+  return err;
+}
+
 invrg_err invrg_mc_checkpoint_check(hid_t state, const invrg_config *cfg, const char *path,
                                     MPI_Comm world) {
   invrg_err err = INVRG_SUCCESS;
   const int64_t n_chains = cfg->mc.n_chains, B = cfg->mc.blocks_per_chain;
   int64_t index = 0, *done = malloc((size_t)n_chains * sizeof *done);
-  int rank = 0;
   hid_t lattices = -1;
   invrg_non_spin bad = INVRG_NON_SPIN_NONE;
   INVRG_CHECK_ALLOC(done);
-  INVRG_MPI_CALL(MPI_Comm_rank(world, &rank));
   INVRG_CALL(check_counters(state, cfg, path, &index, done));
   const int64_t L = cfg->mc.L[index], n_slots = count_slots(done, n_chains, cfg->mc.n_samples);
   const hsize_t slots = (hsize_t)(n_slots > 0 ? n_slots : 1), blocks = (hsize_t)(index + 1) *
@@ -263,9 +286,8 @@ invrg_err invrg_mc_checkpoint_check(hid_t state, const invrg_config *cfg, const 
   INVRG_CALL(check_shape(state, "fss_sizes", 1, fdims, cfg, path));
   INVRG_CALL(check_shape(state, "fss_means", 1, mdims, cfg, path));
   INVRG_H5_CALL(lattices = H5Dopen2(state, "lattices", H5P_DEFAULT), "lattices"); /* by all */
-  if (rank == 0 && n_slots > 0) err = find_non_spin(lattices, n_slots, L, &bad);
-  INVRG_CALL(invrg_error_agree(err, world));
-  if (bad.config != INVRG_NO_NON_SPIN) /* found on rank 0, which alone reports input errors */
+  INVRG_CALL(first_non_spin(lattices, n_slots, L, world, &bad));
+  if (bad.config != INVRG_NO_NON_SPIN) /* the same on every rank */
     err = invrg_checkpoint_damaged(
         cfg, path, "/checkpoint/mc/lattices: lattice %lld (chain %lld) holds the value %lld at "
         "(x, y) = (%lld, %lld), which is not a spin (+1 or -1)", (long long)bad.config,

@@ -369,6 +369,19 @@ edited "a count below -1" "f['checkpoint/mc/done'][0] = -5" \
   "/checkpoint/mc/done holds -5 samples for chain 0, outside -1 (not started) … n_samples = 1000000"
 edited "size_index beyond the sizes" "f['checkpoint/mc'].attrs['size_index'] = 3" \
   "/checkpoint/mc size_index = 3 is outside 0 … 0, the sizes of &mc L"
+# (an attribute of many values was read into one: the stack overrun, a crash on every rank)
+edited "size_index of 4096 values, on 2 ranks" "f['checkpoint/mc'].attrs['size_index'] = [0] * 4096" \
+  "/checkpoint/mc attribute size_index is not one integer" 2
+edited "size_index as text" "f['checkpoint/mc'].attrs['size_index'] = 'zero'" \
+  "/checkpoint/mc attribute size_index is not one integer"
+# --check on 2 real ranks (the ranks share the lattices to scan): the same refusal
+cp edited/good.ckpt edited/out.h5.ckpt
+"$PYTHON" -c "import h5py
+with h5py.File('edited/out.h5.ckpt', 'r+') as f: f['checkpoint/mc/lattices'][0, 2, 1] = 5"
+expect_status 2 "--check on 2 ranks: an edited lattice refused" -- \
+  sh -c "cd edited && \"$MPIEXEC\" -n 2 \"$INVRG\" --check run.nml"
+expect_grep err.txt "lattice 0 (chain 0) holds the value 5 at (x, y) = (1, 2)" \
+  "--check on 2 ranks names the lattice, the value and the site"
 cp edited/good.ckpt edited/out.h5.ckpt
 (cd edited && INVRG_TEST_STOP_AFTER_POLLS=3 "$INVRG" run.nml > log 2>&1)
 [ $? -eq 3 ] && grep -q "continuing from checkpoint" edited/log \
