@@ -110,11 +110,10 @@ static invrg_err check_log_file(const invrg_config *cfg, MPI_Comm world) {
     invrg_file_directory(path, dir, sizeof dir);
     const bool exists = stat(path, &st) == 0;
     const bool dir_usable = stat(dir, &d) == 0 && S_ISDIR(d.st_mode) && access(dir, W_OK) == 0;
-    /* <output>.log (log_file = ''): the output's directory, whose faults the output's check
-     * names (runfile.c), once and at the key that chose it */
-    if (!dir_usable && cfg->run.log_file[0] == '\0')
-      ;
-    else if (stat(dir, &d) != 0 || !S_ISDIR(d.st_mode)) /* the run's own files: runfile.c */
+    if (!dir_usable && cfg->run.log_file[0] == '\0') {
+      /* <output>.log (log_file = ''): the output's directory, whose faults the output's check
+       * names (runfile.c), once and at the key that chose it */
+    } else if (stat(dir, &d) != 0 || !S_ISDIR(d.st_mode)) /* the run's own files: runfile.c */
       found = invrg_config_input_error(cfg, "run", "log_file", "the directory '%s' of log_file "
                                        "'%s' does not exist; create it first", dir, path);
     else if (exists && S_ISDIR(st.st_mode))
@@ -282,11 +281,11 @@ static void log_banner(const invrg_config *cfg, int nranks) {
   }
 }
 
-/* Opens the log file (world rank 0): continued by a run that continues a checkpoint. */
-/* The log file: appended to by a continued run, and by a fresh one without &output overwrite
- * (the log of an earlier run that failed may be the only account of it: not lost to a rerun);
- * <output>.log is replaced by a fresh run with overwrite, which replaces the output too. A
- * log_file named in the input is only ever appended to: it may be shared by many runs. */
+/* The log file (world rank 0): appended to by a continued run, and by a fresh one without
+ * &output overwrite (the log of an earlier run that failed may be the only account of it: not
+ * lost to a rerun); <output>.log is replaced by a fresh run with overwrite, which replaces the
+ * output too. A log_file named in the input is only ever appended to: it may be shared by many
+ * runs. */
 static void open_log_file(const invrg_config *cfg, bool resuming) {
   char path[INVRG_PATH_LEN + 8];
   const bool append = resuming || !cfg->output.overwrite || cfg->run.log_file[0] != '\0';

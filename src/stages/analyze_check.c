@@ -89,7 +89,8 @@ static invrg_err check_data_file(const invrg_config *cfg) {
     goto cleanup;
   }
   for (int s = 0; s < a->n_sources; s++)
-    if (invrg_analyze_find_ensembles(file, a->data, a->sources_kind[s], &found[s]) != INVRG_SUCCESS) {
+    if (invrg_analyze_find_ensembles(file, a->data, a->sources_kind[s], &found[s]) !=
+        INVRG_SUCCESS) {
       err = invrg_config_input_error(cfg, "analyze", "data", "%s", invrg_error_message());
       goto cleanup;
     }

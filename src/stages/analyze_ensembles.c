@@ -51,8 +51,8 @@ invrg_err invrg_analyze_find_ensembles(hid_t file, const char *name, invrg_sourc
     INVRG_CHECK(e.n >= 2, INVRG_ERR_INPUT,
                 "%s holds %lld configuration; the jackknife needs at least 2", what,
                 (long long)e.n);
-    INVRG_CHECK(out->n < INVRG_ANALYZE_MAX_SIZES, INVRG_ERR_INPUT, "%s: more than %d sizes under /%s", name,
-                INVRG_ANALYZE_MAX_SIZES, source);
+    INVRG_CHECK(out->n < INVRG_ANALYZE_MAX_SIZES, INVRG_ERR_INPUT,
+                "%s: more than %d sizes under /%s", name, INVRG_ANALYZE_MAX_SIZES, source);
     if (source_kind == INVRG_SOURCE_MC && H5Aexists(sub, "beta") > 0) { /* Monte Carlo at any K */
       char beta_what[INVRG_PATH_LEN + 128];
       snprintf(beta_what, sizeof beta_what, "%s: attribute beta of /%s/%s", name, source, member);

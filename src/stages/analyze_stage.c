@@ -70,8 +70,8 @@ cleanup:
 }
 
 /* The table of the log: one row per size, with the distance from the exact torus. */
-static void log_table(const char *source, const char *data, const invrg_analyze_ensembles *list, int B,
-                      const invrg_summary *sum) {
+static void log_table(const char *source, const char *data, const invrg_analyze_ensembles *list,
+                      int B, const invrg_summary *sum) {
   const int shown[] = {INVRG_OBS_ENERGY, INVRG_OBS_SPECIFIC_HEAT, INVRG_OBS_ABS_M, INVRG_OBS_CHI,
                        INVRG_OBS_V4};
   const char *const head[] = {"L", "configs", "E/N [J]", "C/N", "<|m|>", "chi", "V4"};
@@ -131,8 +131,8 @@ cleanup:
  * Collective on the world.
  */
 static invrg_err analyze_size(invrg_run *run, hid_t file, const char *source, const char *data,
-                              const invrg_analyze_ensemble *e, int B, invrg_corr *corr, double *block_means,
-                              int64_t *block_sizes, invrg_summary *summary) {
+                              const invrg_analyze_ensemble *e, int B, invrg_corr *corr,
+                              double *block_means, int64_t *block_sizes, invrg_summary *summary) {
   invrg_err err = INVRG_SUCCESS;
   const invrg_config_analyze *a = &run->cfg->analyze;
   const invrg_groups *groups = run->groups;

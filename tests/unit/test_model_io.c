@@ -310,8 +310,9 @@ END_TEST
 
 START_TEST(foreign_files_are_refused) {
   invrg_model *m = make_model(INVRG_MODEL_KIND_SYM3, 3, 0);
-  /* missing, not HDF5, HDF5 without the invrg attributes, another major version, no such group */
-  expect_refused(path_of("missing.h5").s, "model", "cannot open");
+  /* missing (said so), not HDF5, HDF5 without the invrg attributes, another major version, no
+   * such group */
+  expect_refused(path_of("missing.h5").s, "model", "does not exist");
   const file_path text = path_of("text.h5");
   FILE *t = fopen(text.s, "w");
   ck_assert_ptr_nonnull(t);
