@@ -27,6 +27,12 @@ invrg_err invrg_checkpoint_check_shape(hid_t state, const char *stage, const cha
                                        int rank, const hsize_t *want, const invrg_config *cfg,
                                        const char *path);
 
+/** The 1-dimensional dataset @p name of /checkpoint/@p stage, of @p n numbers, into @p values:
+ * its shape checked first (invrg_checkpoint_check_shape()). Collective (metadata). */
+invrg_err invrg_checkpoint_read_counters(hid_t state, const char *stage, const char *name,
+                                         int64_t n, int64_t *values, const invrg_config *cfg,
+                                         const char *path);
+
 /** Stage dream's state (/checkpoint/dream, dream_checkpoint.h): the window in progress
  * against &dream n_samples and the window size, its done flags (0 or 1), the shapes of the
  * samples' primaries and of the block means. Collective (metadata). */

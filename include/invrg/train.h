@@ -103,6 +103,17 @@ invrg_err invrg_train_evaluate(const invrg_model *m, const invrg_train_data *dat
 
 /* ------------------------------------------------------------------ replicas */
 
+/**
+ * The row of one replica of the stochastic optimizers, as stage train keeps it (and its
+ * checkpoint stores it): [params | train loss per epoch | validation loss per epoch | rate].
+ */
+static inline size_t invrg_train_replica_row_length(int n_params, int64_t epochs) {
+  return (size_t)n_params + 2 * (size_t)epochs + 1;
+}
+
+/** The optimizer state of one replica in a checkpoint: [Adam's m | Adam's v | step count]. */
+static inline size_t invrg_train_moments_length(int n_params) { return 2 * (size_t)n_params + 1; }
+
 /** The replicas of a training as the choice of the kept model sees them (not owned). */
 typedef struct {
   int64_t n;              /**< replicas */

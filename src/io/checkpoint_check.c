@@ -11,6 +11,7 @@
 #include "invrg/model.h"
 #include "invrg/observables.h"
 #include "invrg/reducer.h"
+#include "invrg/train.h"
 
 invrg_err invrg_checkpoint_damaged(const invrg_config *cfg, const char *path, const char *fmt,
                                    ...) {
@@ -62,10 +63,9 @@ cleanup:
   return err;
 }
 
-/* The 1-dimensional dataset @p name of /checkpoint/@p stage, of @p n numbers, into @p values
- * (shape checked first). Collective (metadata). */
-static invrg_err read_counters(hid_t state, const char *stage, const char *name, int64_t n,
-                               int64_t *values, const invrg_config *cfg, const char *path) {
+invrg_err invrg_checkpoint_read_counters(hid_t state, const char *stage, const char *name,
+                                         int64_t n, int64_t *values, const invrg_config *cfg,
+                                         const char *path) {
   invrg_err err = INVRG_SUCCESS;
   const hsize_t dims[1] = {(hsize_t)n};
   INVRG_CALL(invrg_checkpoint_check_shape(state, stage, name, 1, dims, cfg, path));
@@ -98,7 +98,7 @@ static dream_sizes dream_sizes_of(const invrg_config *cfg) {
 static invrg_err check_dream_window(hid_t state, const dream_sizes *s, const invrg_config *cfg,
                                     const char *path, int64_t window[2]) {
   invrg_err err = INVRG_SUCCESS;
-  INVRG_CALL(read_counters(state, "dream", "window", 2, window, cfg, path));
+  INVRG_CALL(invrg_checkpoint_read_counters(state, "dream", "window", 2, window, cfg, path));
   const int64_t first = window[0], left = s->n_samples - first;
   const int64_t count = left < s->window ? left : s->window;
   if (first < 0 || first >= s->n_samples || first % s->window != 0)
@@ -120,7 +120,7 @@ static invrg_err check_dream_done(hid_t state, int64_t count, const invrg_config
   invrg_err err = INVRG_SUCCESS;
   int64_t *done = malloc((size_t)count * sizeof *done);
   INVRG_CHECK_ALLOC(done);
-  INVRG_CALL(read_counters(state, "dream", "done", count, done, cfg, path));
+  INVRG_CALL(invrg_checkpoint_read_counters(state, "dream", "done", count, done, cfg, path));
   for (int64_t t = 0; t < count && err == INVRG_SUCCESS; t++)
     if (done[t] != 0 && done[t] != 1)
       err = invrg_checkpoint_damaged(cfg, path, "/checkpoint/dream/done holds %lld for sample "
@@ -152,7 +152,7 @@ static invrg_err check_train_epochs(hid_t state, const invrg_config *cfg, const 
   const int64_t R = cfg->train.n_replicas, E = cfg->train.epochs;
   int64_t *done = malloc((size_t)R * sizeof *done);
   INVRG_CHECK_ALLOC(done);
-  INVRG_CALL(read_counters(state, "train", "epochs_done", R, done, cfg, path));
+  INVRG_CALL(invrg_checkpoint_read_counters(state, "train", "epochs_done", R, done, cfg, path));
   for (int64_t r = 0; r < R && err == INVRG_SUCCESS; r++)
     if (done[r] < -1 || done[r] > E)
       err = invrg_checkpoint_damaged(cfg, path, "/checkpoint/train/epochs_done holds %lld epochs "
@@ -172,8 +172,9 @@ invrg_err invrg_train_checkpoint_check(hid_t state, const invrg_config *cfg, con
   if (info.nlinks == 0) goto cleanup; /* the exact fit's: it holds no state */
   INVRG_CALL(check_train_epochs(state, cfg, path));
   INVRG_CALL(invrg_model_create(t->model_kind, (int)t->conv_kernel, (int)t->conv_channels, &m));
-  const hsize_t np = (hsize_t)m->n_params, R = (hsize_t)t->n_replicas;
-  const hsize_t rdims[2] = {R, np + 2 * (hsize_t)t->epochs + 1}, mdims[2] = {R, 2 * np + 1};
+  const hsize_t R = (hsize_t)t->n_replicas;
+  const hsize_t rdims[2] = {R, invrg_train_replica_row_length(m->n_params, t->epochs)},
+                mdims[2] = {R, invrg_train_moments_length(m->n_params)};
   INVRG_CALL(invrg_checkpoint_check_shape(state, "train", "rows", 2, rdims, cfg, path));
   INVRG_CALL(invrg_checkpoint_check_shape(state, "train", "moments", 2, mdims, cfg, path));
 cleanup:

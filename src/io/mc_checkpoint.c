@@ -183,7 +183,6 @@ static invrg_err check_counters(hid_t state, const invrg_config *cfg, const char
                                 int64_t *index, int64_t *done) {
   invrg_err err = INVRG_SUCCESS;
   const int64_t n_chains = cfg->mc.n_chains, n_samples = cfg->mc.n_samples;
-  const hsize_t chains[1] = {(hsize_t)n_chains};
   if (H5Aexists(state, "size_index") <= 0) {
     err = invrg_checkpoint_damaged(cfg, path, "/checkpoint/mc has no attribute size_index");
     goto cleanup;
@@ -199,8 +198,7 @@ static invrg_err check_counters(hid_t state, const invrg_config *cfg, const char
                                    "%d, the sizes of &mc L", (long long)*index, cfg->mc.n_L - 1);
     goto cleanup;
   }
-  INVRG_CALL(check_shape(state, "done", 1, chains, cfg, path));
-  INVRG_CALL(invrg_h5_read_int64(state, "done", done, (size_t)n_chains));
+  INVRG_CALL(invrg_checkpoint_read_counters(state, "mc", "done", n_chains, done, cfg, path));
   for (int64_t c = 0; c < n_chains && err == INVRG_SUCCESS; c++)
     if (done[c] < -1 || done[c] > n_samples)
       err = invrg_checkpoint_damaged(cfg, path, "/checkpoint/mc/done holds %lld samples for "

@@ -68,9 +68,8 @@ static invrg_err check_corr_sums(const invrg_dream_state *w, hid_t state, const 
   const invrg_config *cfg = w->run->cfg;
   const int64_t from = cfg->dream.measure_from, n_meas = cfg->dream.levels - from + 1;
   int64_t sizes[INVRG_MAX_LEVELS + 2];
-  const hsize_t count[1] = {(hsize_t)n_meas + 1};
-  INVRG_CALL(invrg_checkpoint_check_shape(state, "dream", "corr_sizes", 1, count, cfg, path));
-  INVRG_CALL(invrg_h5_read_int64(state, "corr_sizes", sizes, (size_t)n_meas + 1));
+  INVRG_CALL(invrg_checkpoint_read_counters(state, "dream", "corr_sizes", n_meas + 1, sizes, cfg,
+                                            path));
   for (int64_t i = 0; i <= n_meas && err == INVRG_SUCCESS; i++) {
     const int64_t want = i == 0 ? n_meas : (int64_t)1 << (from + i - 1);
     if (sizes[i] != want)

@@ -42,7 +42,7 @@ typedef struct {
 } replica_table;
 
 static size_t replica_record(const replica_table *t) {
-  return (size_t)t->n_params + 2 * (size_t)t->epochs + 1;
+  return invrg_train_replica_row_length(t->n_params, t->epochs);
 }
 
 static double *replica_row(const replica_table *t, int64_t r) {
@@ -151,7 +151,9 @@ static int64_t data_fingerprint(const invrg_train_data *data) {
   return (int64_t)h;
 }
 
-static size_t moments_record(const replica_table *t) { return 2 * (size_t)t->n_params + 1; }
+static size_t moments_record(const replica_table *t) {
+  return invrg_train_moments_length(t->n_params);
+}
 
 static invrg_err save_state(train_work *w, invrg_ckpt_decision d) {
   invrg_err err = INVRG_SUCCESS;
