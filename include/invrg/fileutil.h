@@ -52,6 +52,17 @@ bool invrg_file_is_hdf5(const char *path);
 const char *invrg_file_unreadable(const char *path);
 
 /**
+ * NULL unless this process could not replace or remove the existing file @p path by a rename
+ * in its directory, else why, as words that follow the quoted name in a message: immutable or
+ * append-only (chattr +i, +a: a rename over it fails for every user, root too), or another
+ * user's file in a directory with the sticky bit (like /tmp: only the file's or the
+ * directory's owner, or root, may replace it). A run replaces its output and checkpoints that
+ * way, hours after it started: asked before any work. Points to static text, valid until the
+ * next call.
+ */
+const char *invrg_file_unreplaceable(const char *path);
+
+/**
  * True if @p a and @p b name the same file: the same device and inode when both exist, else the
  * same name in the same directory (directories compared by their real paths), so that 'x.h5',
  * './x.h5' and 'run/../x.h5' are one file before it exists.

@@ -10,6 +10,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#if defined(__linux__)
+#include <linux/fs.h> /* FS_IOC_GETFLAGS, FS_IMMUTABLE_FL, FS_APPEND_FL */
+#include <sys/ioctl.h>
+#endif
+
 bool invrg_file_exists(const char *path) {
   struct stat st;
   return stat(path, &st) == 0;
@@ -42,6 +47,45 @@ const char *invrg_file_unreadable(const char *path) {
   const int fd = open(path, O_RDONLY | O_CLOEXEC);
   if (fd < 0) return refused_by_system();
   close(fd);
+  return NULL;
+}
+
+/* The inode flags of @p path that forbid a rename over it (Linux: chattr +i, +a), as words for
+ * invrg_file_unreplaceable; NULL if none, or if they cannot be read (no permission to open
+ * the file, a file system without them): the rename then decides. */
+static const char *rename_forbidding_flags(const char *path) {
+#if defined(__linux__) && defined(FS_IOC_GETFLAGS)
+  const int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+  if (fd < 0) return NULL;
+  int flags = 0; /* the kernel reads and writes an int, whatever the ioctl's declared type */
+  const bool known = ioctl(fd, FS_IOC_GETFLAGS, &flags) == 0;
+  close(fd);
+  if (known && (flags & FS_IMMUTABLE_FL)) return "is immutable (chattr +i)";
+  if (known && (flags & FS_APPEND_FL)) return "is append-only (chattr +a)";
+#else
+  (void)path;
+#endif
+  return NULL;
+}
+
+const char *invrg_file_unreplaceable(const char *path) {
+  static char why[160];
+  struct stat st, dir_st;
+  char dir[PATH_MAX];
+  if (lstat(path, &st) != 0) return NULL; /* nothing to replace */
+  /* a rename replaces the name: a symbolic link itself, whose flags cannot be set */
+  const char *flags = S_ISLNK(st.st_mode) ? NULL : rename_forbidding_flags(path);
+  if (flags != NULL) return flags;
+  invrg_file_directory(path, dir, sizeof dir);
+  const uid_t me = geteuid();
+  /* the sticky bit (the kernel's check_sticky): the file's owner, the directory's owner, or a
+   * process with CAP_FOWNER (root: taken as having it) */
+  if (stat(dir, &dir_st) == 0 && (dir_st.st_mode & S_ISVTX) && me != 0 && st.st_uid != me &&
+      dir_st.st_uid != me) {
+    snprintf(why, sizeof why, "belongs to another user (uid %ld) in a directory with the "
+             "sticky bit (like /tmp), where only its owner may replace it", (long)st.st_uid);
+    return why;
+  }
   return NULL;
 }
 

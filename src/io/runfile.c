@@ -215,6 +215,15 @@ static invrg_err check_mpiio_names(const invrg_config *cfg) {
   return found;
 }
 
+/* A file of the run that the run would replace (by a rename) but may not: @p why from
+ * invrg_file_unreplaceable. */
+static invrg_err unreplaceable_error(const invrg_config *cfg, const char *path, const char *what,
+                                     const char *why) {
+  return invrg_config_input_error(cfg, "run", "output", "'%s' (%s) %s, so the run could not "
+                                  "replace it when it must: fix that, or choose another output",
+                                  path, what, why);
+}
+
 /* The output's companions (its .tmp, checkpoints, lock) are regular files where they exist: a
  * FIFO there would hang the run, and a checkpoint that is a link to nothing would be taken for
  * none (the run starting afresh). The checkpoint the run continues must be readable: MPI-IO
@@ -232,6 +241,9 @@ static invrg_err check_companions(const invrg_config *cfg, const own_files *own)
     }
     const bool read = k == INVRG_PATH_CKPT && S_ISREG(st.st_mode);
     const char *unreadable = read ? invrg_file_unreadable(own->path[k]) : NULL;
+    /* the lock's own check says whose it is (output_lock.h) */
+    const char *fixed = k != INVRG_PATH_LOCK && S_ISREG(st.st_mode)
+                            ? invrg_file_unreplaceable(own->path[k]) : NULL;
     if (!S_ISREG(st.st_mode))
       found = invrg_config_input_error(cfg, "run", "output", "'%s' (%s) is not a regular file: "
                                        "remove it, or choose another output", own->path[k],
@@ -240,6 +252,8 @@ static invrg_err check_companions(const invrg_config *cfg, const own_files *own)
       found = invrg_config_input_error(cfg, "run", "output", "'%s' (%s) %s; make it readable to "
                                        "continue from it, or move it away to start afresh",
                                        own->path[k], own_what[k], unreadable);
+    else if (fixed != NULL)
+      found = unreplaceable_error(cfg, own->path[k], own_what[k], fixed);
   }
   return found;
 }
@@ -252,6 +266,7 @@ static invrg_err check_output_on_root(const invrg_config *cfg) {
   char probe[INVRG_PATH_LEN + 160], dir[INVRG_PATH_LEN];
   struct stat st;
   const bool exists = stat(path, &st) == 0;
+  const char *fixed = NULL; /* why the output cannot be replaced */
   struct stat link;
   if (!exists && !cfg->output.overwrite && lstat(path, &link) == 0)
     found = invrg_config_input_error(cfg, "run", "output", "output '%s' is a symbolic link to "
@@ -268,6 +283,8 @@ static invrg_err check_output_on_root(const invrg_config *cfg) {
       found = invrg_config_input_error(
           cfg, "run", "output",
           "output file '%s' exists; choose another name or set &output overwrite = .true.", path);
+    else if ((fixed = invrg_file_unreplaceable(path)) != NULL)
+      found = unreplaceable_error(cfg, path, own_what[INVRG_PATH_OUTPUT], fixed);
   }
   own_files own;
   own_files_of(cfg, &own);

@@ -293,6 +293,44 @@ printf "&run stages = 'analyze', output = 'perm/out.h5' / &analyze data = 'perm/
 expect_status 2 "a directory as &analyze data" -- "$INVRG" --check dir.nml
 expect_grep err.txt "dir.nml:1:60: error: 'perm/dir.h5' is a directory" "the directory is named at its key"
 
+# --- a file the run would replace (by a rename, at its end or a checkpoint) but may not:
+# refused before any work, the file as it was; a flag left set would outlive the test
+trap 'chattr -i -a "$workdir"/fixed.h5 "$workdir"/fixck.h5.ckpt 2> /dev/null; rm -rf "$workdir"' EXIT
+printf "&run stages = 'mc', output = 'fixed.h5', log_file = 'none' /\n&output overwrite = T /\n&mc L = 8, n_chains = 2, n_therm = 10, n_samples = 40 /\n" > fixed.nml
+"$INVRG" fixed.nml > /dev/null 2>&1 || fail "the output of the unreplaceable checks"
+if ! chattr +i fixed.h5 2> /dev/null; then
+  echo "skip: immutable and append-only files (chattr not possible here: not root, or a file system without the flags)"
+else
+  before=$(cksum < fixed.h5)
+  expect_status 2 "an immutable output with overwrite" -- "$INVRG" fixed.nml
+  chattr -i fixed.h5
+  expect_grep err.txt "fixed.nml:1:21: error: 'fixed.h5' (the output of this run) is immutable (chattr +i), so the run could not replace it when it must" \
+    "the immutable output named at &run output"
+  no_stage_started "an immutable output"
+  [ "$(cksum < fixed.h5)" = "$before" ] && pass "the immutable output as it was" || fail "the immutable output changed"
+  printf "&run stages = 'mc', output = 'fixck.h5', log_file = 'none' /\n&mc L = 8, n_chains = 2, n_therm = 10, n_samples = 400 /\n" > fixck.nml
+  INVRG_TEST_STOP_AFTER_POLLS=2 "$INVRG" fixck.nml > /dev/null 2>&1
+  chattr +a fixck.h5.ckpt
+  expect_status 2 "an append-only checkpoint to continue" -- "$INVRG" --check fixck.nml
+  chattr -a fixck.h5.ckpt
+  expect_grep err.txt "fixck.nml:1:21: error: 'fixck.h5.ckpt' (this run's checkpoint) is append-only (chattr +a), so the run could not replace it when it must" \
+    "the append-only checkpoint named at &run output"
+  expect_status 0 "the same checkpoint without the flag: the run continues from it" -- "$INVRG" fixck.nml
+  expect_grep out.txt "continuing from checkpoint fixck.h5.ckpt" "the run continued the checkpoint"
+fi
+if [ "$(id -u)" -eq 0 ] && declare -F as_reader > /dev/null; then
+  mkdir sticky && chmod 1777 sticky && cp fixed.h5 sticky/out.h5
+  printf "&run stages = 'mc', output = 'sticky/out.h5', log_file = 'none' /\n&output overwrite = T /\n&mc L = 8, n_chains = 2, n_therm = 10, n_samples = 40 /\n" > sticky.nml
+  expect_status 2 "another user's output in a directory with the sticky bit" -- as_reader "$INVRG" --check sticky.nml
+  expect_grep err.txt "sticky.nml:1:21: error: 'sticky/out.h5' (the output of this run) belongs to another user (uid 0) in a directory with the sticky bit (like /tmp), where only its owner may replace it" \
+    "the sticky directory's rule named"
+  rm sticky/out.h5
+  expect_status 0 "the user's own output there, made" -- as_reader "$INVRG" sticky.nml
+  expect_status 0 "and replaced" -- as_reader "$INVRG" sticky.nml
+else
+  echo "skip: another user's output in a sticky directory (needs root, setpriv and user nobody)"
+fi
+
 # --- one run per output
 printf "&run stages = 'mc', output = 'locked.h5', log_level = 'warn' /\n&mc L = 8, n_samples = 20 /\n" > locked.nml
 printf "host=%s\npid=%s\nstarted=2026-01-01T00:00:00Z\nslurm_job=\ninput=x.nml\n" "$(hostname)" "$$" > locked.h5.lock
