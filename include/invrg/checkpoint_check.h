@@ -10,6 +10,7 @@
 #define INVRG_CHECKPOINT_CHECK_H
 
 #include <hdf5.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "invrg/config.h"
@@ -27,8 +28,16 @@ invrg_err invrg_checkpoint_check_shape(hid_t state, const char *stage, const cha
                                        int rank, const hsize_t *want, const invrg_config *cfg,
                                        const char *path);
 
-/** The 1-dimensional dataset @p name of /checkpoint/@p stage, of @p n numbers, into @p values:
- * its shape checked first (invrg_checkpoint_check_shape()). Collective (metadata). */
+/** Dataset @p name of /checkpoint/@p stage holds integers (of one byte, signed, if
+ * @p int8_only: spins), else invrg_checkpoint_damaged(): HDF5 would convert other values
+ * when they are read (1.5 to 1, 255 to 127), hiding the damage. Collective (metadata). */
+invrg_err invrg_checkpoint_check_integers(hid_t state, const char *stage, const char *name,
+                                          bool int8_only, const invrg_config *cfg,
+                                          const char *path);
+
+/** The 1-dimensional dataset @p name of /checkpoint/@p stage, of @p n integers, into
+ * @p values: its shape and type checked first (invrg_checkpoint_check_shape(),
+ * invrg_checkpoint_check_integers()). Collective (metadata). */
 invrg_err invrg_checkpoint_read_counters(hid_t state, const char *stage, const char *name,
                                          int64_t n, int64_t *values, const invrg_config *cfg,
                                          const char *path);

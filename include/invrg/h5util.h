@@ -152,6 +152,10 @@ invrg_err invrg_h5_write_int64(hid_t loc, const char *name, const int64_t *x, si
 /** Reads all of 1D int64 dataset @p name, which must hold @p n numbers. */
 invrg_err invrg_h5_read_int64(hid_t loc, const char *name, int64_t *x, size_t n);
 
+/** *exists: whether @p loc has the attribute @p name. HDF5 failing to tell (a damaged file) is
+ * a runtime error naming it, never taken for "no". Not collective. */
+invrg_err invrg_h5_attr_exists(hid_t loc, const char *name, bool *exists);
+
 /** Reads attribute @p name of @p loc, which must be one integer (runtime error naming it
  * otherwise: an attribute of several values would overrun @p value). Not collective. */
 invrg_err invrg_h5_read_int64_attr(hid_t loc, const char *name, int64_t *value);

@@ -178,7 +178,9 @@ static invrg_err open_source(invrg_checkpoint *ck) {
   INVRG_CALL(read_string_attr(root, "fingerprint", &saved));
   INVRG_CALL(compare_fingerprints(ck, saved));
   int64_t layout = 0;
-  if (H5Aexists(root, "layout") > 0) INVRG_CALL(invrg_h5_read_int64_attr(root, "layout", &layout));
+  bool has_layout = false;
+  INVRG_CALL(invrg_h5_attr_exists(root, "layout", &has_layout));
+  if (has_layout) INVRG_CALL(invrg_h5_read_int64_attr(root, "layout", &layout));
   INVRG_CHECK(layout == CHECKPOINT_LAYOUT, INVRG_ERR_RUNTIME,
               "'%s' has checkpoint layout %lld; this invrg writes and reads layout %d",
               ck->path, (long long)layout, CHECKPOINT_LAYOUT);

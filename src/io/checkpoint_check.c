@@ -63,12 +63,34 @@ cleanup:
   return err;
 }
 
+invrg_err invrg_checkpoint_check_integers(hid_t state, const char *stage, const char *name,
+                                          bool int8_only, const invrg_config *cfg,
+                                          const char *path) {
+  invrg_err err = INVRG_SUCCESS;
+  hid_t dset = -1, type = -1;
+  INVRG_H5_CALL(dset = H5Dopen2(state, name, H5P_DEFAULT), name);
+  INVRG_H5_CALL(type = H5Dget_type(dset), name);
+  const bool integers = H5Tget_class(type) == H5T_INTEGER;
+  if (!integers)
+    err = invrg_checkpoint_damaged(cfg, path, "/checkpoint/%s/%s holds numbers that are not "
+                                   "integers", stage, name);
+  else if (int8_only && (H5Tget_size(type) != 1 || H5Tget_sign(type) != H5T_SGN_2))
+    err = invrg_checkpoint_damaged(cfg, path, "/checkpoint/%s/%s holds %zu-byte %s integers, "
+                                   "not the spins' signed bytes", stage, name, H5Tget_size(type),
+                                   H5Tget_sign(type) == H5T_SGN_2 ? "signed" : "unsigned");
+cleanup:
+  invrg_h5_close(&type);
+  invrg_h5_close(&dset);
+  return err;
+}
+
 invrg_err invrg_checkpoint_read_counters(hid_t state, const char *stage, const char *name,
                                          int64_t n, int64_t *values, const invrg_config *cfg,
                                          const char *path) {
   invrg_err err = INVRG_SUCCESS;
   const hsize_t dims[1] = {(hsize_t)n};
   INVRG_CALL(invrg_checkpoint_check_shape(state, stage, name, 1, dims, cfg, path));
+  INVRG_CALL(invrg_checkpoint_check_integers(state, stage, name, false, cfg, path));
   INVRG_CALL(invrg_h5_read_int64(state, name, values, (size_t)n));
 cleanup:
   return err;

@@ -163,8 +163,10 @@ static invrg_err read_format(hid_t dset, const char *what, char *out, size_t siz
   invrg_err err = INVRG_SUCCESS;
   hid_t a = -1, type = -1, space = -1;
   char *value = NULL;
+  bool has_format = false;
   out[0] = '\0';
-  if (H5Aexists(dset, "format") <= 0) goto cleanup;
+  INVRG_CALL(invrg_h5_attr_exists(dset, "format", &has_format));
+  if (!has_format) goto cleanup;
   snprintf(out, size, "?");
   INVRG_H5_CALL(a = H5Aopen(dset, "format", H5P_DEFAULT), what);
   INVRG_H5_CALL(type = H5Aget_type(a), what);

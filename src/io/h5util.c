@@ -519,6 +519,16 @@ cleanup:
   return err;
 }
 
+invrg_err invrg_h5_attr_exists(hid_t loc, const char *name, bool *exists) {
+  invrg_err err = INVRG_SUCCESS;
+  htri_t found = -1;
+  *exists = false;
+  INVRG_H5_CALL(found = H5Aexists(loc, name), name);
+  *exists = found > 0;
+cleanup:
+  return err;
+}
+
 invrg_err invrg_h5_read_int64_attr(hid_t loc, const char *name, int64_t *value) {
   invrg_err err = INVRG_SUCCESS;
   hid_t a = -1, type = -1, space = -1;

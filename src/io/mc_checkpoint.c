@@ -183,7 +183,9 @@ static invrg_err check_counters(hid_t state, const invrg_config *cfg, const char
                                 int64_t *index, int64_t *done) {
   invrg_err err = INVRG_SUCCESS;
   const int64_t n_chains = cfg->mc.n_chains, n_samples = cfg->mc.n_samples;
-  if (H5Aexists(state, "size_index") <= 0) {
+  bool has_index = false;
+  INVRG_CALL(invrg_h5_attr_exists(state, "size_index", &has_index));
+  if (!has_index) {
     err = invrg_checkpoint_damaged(cfg, path, "/checkpoint/mc has no attribute size_index");
     goto cleanup;
   }
@@ -280,6 +282,7 @@ invrg_err invrg_mc_checkpoint_check(hid_t state, const invrg_config *cfg, const 
                 mdims[1] = {blocks * INVRG_N_PRIMARY};
   INVRG_CALL(check_shape(state, "records", 2, rdims, cfg, path));
   INVRG_CALL(check_shape(state, "lattices", 3, ldims, cfg, path));
+  INVRG_CALL(invrg_checkpoint_check_integers(state, "mc", "lattices", true, cfg, path));
   INVRG_CALL(check_shape(state, "updater", 2, udims, cfg, path));
   INVRG_CALL(check_shape(state, "fss_sizes", 1, fdims, cfg, path));
   INVRG_CALL(check_shape(state, "fss_means", 1, mdims, cfg, path));

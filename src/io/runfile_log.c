@@ -103,12 +103,15 @@ invrg_err invrg_runfile_load_times(invrg_runfile *rf, hid_t file) {
   double times[1 + INVRG_MAX_STAGES] = {0};
   INVRG_H5_CALL(root = H5Gopen2(file, "checkpoint", H5P_DEFAULT), "/checkpoint");
   /* A checkpoint of a build before these were kept has neither: its runs count as zero. */
-  if (H5Aexists(root, "walltime_s") > 0) {
+  bool has_walltime = false, has_stages = false;
+  INVRG_CALL(invrg_h5_attr_exists(root, "walltime_s", &has_walltime));
+  INVRG_CALL(invrg_h5_attr_exists(root, "stage_seconds", &has_stages));
+  if (has_walltime) {
     INVRG_H5_CALL(a = H5Aopen(root, "walltime_s", H5P_DEFAULT), "walltime_s");
     INVRG_H5_CALL(H5Aread(a, H5T_NATIVE_DOUBLE, &times[0]), "walltime_s");
     invrg_h5_close(&a);
   }
-  if (H5Aexists(root, "stage_seconds") > 0) {
+  if (has_stages) {
     INVRG_H5_CALL(a = H5Aopen(root, "stage_seconds", H5P_DEFAULT), "stage_seconds");
     INVRG_CHECK(H5Aget_storage_size(a) == (hsize_t)rf->n_stages * sizeof(double),
                 INVRG_ERR_RUNTIME, "/checkpoint stage_seconds does not have %d values",

@@ -226,13 +226,11 @@ static invrg_err restore_state(train_work *w, hid_t state, const invrg_train_dat
   hid_t d_rows = -1, d_moments = -1;
   int64_t *done = malloc((size_t)R * sizeof *done);
   INVRG_CHECK_ALLOC(done);
-  if (H5Aexists(state, "data_fingerprint") > 0) { /* (checkpoints of older versions: none) */
-    int64_t saved = 0;
-    hid_t a = -1;
-    INVRG_H5_CALL(a = H5Aopen(state, "data_fingerprint", H5P_DEFAULT), "data_fingerprint");
-    const herr_t read = H5Aread(a, H5T_NATIVE_INT64, &saved);
-    H5Aclose(a);
-    INVRG_H5_CALL(read, "data_fingerprint");
+  bool has_fingerprint = false; /* (checkpoints of older versions: none) */
+  INVRG_CALL(invrg_h5_attr_exists(state, "data_fingerprint", &has_fingerprint));
+  if (has_fingerprint) {
+    int64_t saved = 0; /* one integer, else a runtime error (several would overrun it) */
+    INVRG_CALL(invrg_h5_read_int64_attr(state, "data_fingerprint", &saved));
     if (saved != w->data_fingerprint) {
       err = invrg_config_input_error(w->run->cfg, "train", "data",
                                      "the training data are not those the checkpoint '%s' "

@@ -367,6 +367,16 @@ edited "a chain's count of samples edited" "f['checkpoint/mc/done'][1] = 7" \
   "/checkpoint/mc/lattices has the shape [1, 32, 32], but its counters and the input make it [2, 32, 32]"
 edited "a count below -1" "f['checkpoint/mc/done'][0] = -5" \
   "/checkpoint/mc/done holds -5 samples for chain 0, outside -1 (not started) … n_samples = 1000000"
+# (HDF5 converts what it reads: 1.5 samples to 1, an unsigned 255 to the spin-like 127)
+edited "counts of samples as floating-point numbers" \
+  "d = f['checkpoint/mc']; v = d['done'][()] + 0.5; del d['done']; d['done'] = v" \
+  "/checkpoint/mc/done holds numbers that are not integers"
+edited "the lattices as unsigned bytes (-1 is 255)" \
+  "d = f['checkpoint/mc']; v = d['lattices'][()].astype('u1'); del d['lattices']; d['lattices'] = v" \
+  "/checkpoint/mc/lattices holds 1-byte unsigned integers, not the spins' signed bytes"
+edited "the lattices as 2-byte integers, on 2 ranks" \
+  "d = f['checkpoint/mc']; v = d['lattices'][()].astype('i2'); del d['lattices']; d['lattices'] = v" \
+  "/checkpoint/mc/lattices holds 2-byte signed integers, not the spins' signed bytes" 2
 edited "size_index beyond the sizes" "f['checkpoint/mc'].attrs['size_index'] = 3" \
   "/checkpoint/mc size_index = 3 is outside 0 … 0, the sizes of &mc L"
 # (an attribute of many values was read into one: the stack overrun, a crash on every rank)
@@ -404,6 +414,9 @@ dream "a done flag 2, on 2 ranks" "d['done'][3] = 2" \
   "/checkpoint/dream/done holds 2 for sample 3 of the window, which is no flag (0 or 1)" 2
 dream "a window that starts at the end" "d['window'][0] = 30" \
   "/checkpoint/dream/window starts at sample 30, which is not the start of a window of 4096 samples within n_samples = 30"
+dream "the window as floating-point numbers" \
+  "v = d['window'][()] * 1.0; del d['window']; d['window'] = v" \
+  "/checkpoint/dream/window holds numbers that are not integers"
 dream "a window one sample short" "d['window'][1] = 29" \
   "/checkpoint/dream/window holds 29 samples from sample 0, but the input makes it 30"
 dream "primaries of 29 samples" "del d['primaries']; d['primaries'] = [[0.0] * 36] * 29" \
