@@ -42,6 +42,19 @@ invrg_err invrg_checkpoint_read_counters(hid_t state, const char *stage, const c
                                          int64_t n, int64_t *values, const invrg_config *cfg,
                                          const char *path);
 
+/** What the input makes of stage dream's state: the stage sizes its buffers by it
+ * (dream_stage.c) and the check below its checkpoint's datasets. */
+typedef struct {
+  int64_t n_samples;
+  int n_meas;     /**< the measured levels, measure_from … levels */
+  int64_t window; /**< samples per window (reducer.h) */
+  int blocks;     /**< jackknife blocks (invrg_config_jackknife_blocks) */
+  size_t rec;     /**< primaries per sample: n_meas · INVRG_N_PRIMARY */
+  size_t n_means; /**< block means: n_meas · blocks · INVRG_N_PRIMARY */
+} invrg_dream_state_sizes;
+
+invrg_dream_state_sizes invrg_dream_state_sizes_of(const invrg_config *cfg);
+
 /** Stage dream's state (/checkpoint/dream, dream_checkpoint.h): the window in progress
  * against &dream n_samples and the window size, its done flags (0 or 1), the shapes of the
  * samples' primaries and of the block means. Collective (metadata). */

@@ -385,6 +385,10 @@ bool invrg_config_group_is_read(const invrg_config *cfg, const char *group);
 /** Frees what the configuration owns. */
 void invrg_config_free(invrg_config *cfg);
 
+/** The jackknife blocks of @p n_samples samples: &analyze jackknife_blocks, or n_samples if
+ * fewer (a block holds one sample at least). Not collective. */
+int invrg_config_jackknife_blocks(const invrg_config *cfg, int64_t n_samples);
+
 /** True if @p stage is among the configured stages. Not collective. */
 bool invrg_config_has_stage(const invrg_config *cfg, invrg_stage_kind stage);
 

@@ -782,6 +782,11 @@ bool invrg_config_log_path(const invrg_config *cfg, char *buf, size_t size) {
   return true;
 }
 
+int invrg_config_jackknife_blocks(const invrg_config *cfg, int64_t n_samples) {
+  const int64_t asked = cfg->analyze.jackknife_blocks;
+  return (int)(asked <= n_samples ? asked : n_samples);
+}
+
 bool invrg_config_has_stage(const invrg_config *cfg, invrg_stage_kind stage) {
   for (int i = 0; i < cfg->run.n_stages; i++)
     if (cfg->run.stages_kind[i] == stage) return true;

@@ -98,26 +98,18 @@ cleanup:
 
 /* ------------------------------------------------------------------ stage dream */
 
-/* What the input makes of stage dream's state, as the stage computes it (dream_stage.c's
- * job_sizes): primaries per sample, samples per window, block means. */
-typedef struct {
-  int64_t n_samples, window;
-  hsize_t rec, n_means;
-} dream_sizes;
-
-static dream_sizes dream_sizes_of(const invrg_config *cfg) {
+invrg_dream_state_sizes invrg_dream_state_sizes_of(const invrg_config *cfg) {
   const invrg_config_dream *d = &cfg->dream;
-  const int64_t n_meas = d->levels - d->measure_from + 1;
-  const int64_t asked = cfg->analyze.jackknife_blocks;
-  const int64_t blocks = asked <= d->n_samples ? asked : d->n_samples;
-  const hsize_t rec = (hsize_t)n_meas * INVRG_N_PRIMARY;
-  return (dream_sizes){d->n_samples, invrg_reducer_window((int)rec), rec,
-                       (hsize_t)(n_meas * blocks) * INVRG_N_PRIMARY};
+  const int n_meas = (int)(d->levels - d->measure_from + 1);
+  const int blocks = invrg_config_jackknife_blocks(cfg, d->n_samples);
+  const size_t rec = (size_t)n_meas * INVRG_N_PRIMARY;
+  return (invrg_dream_state_sizes){d->n_samples, n_meas, invrg_reducer_window((int)rec), blocks,
+                                   rec, (size_t)n_meas * (size_t)blocks * INVRG_N_PRIMARY};
 }
 
 /* The window {first, count}: first a window's start before n_samples, count the samples from
  * there to the end of its window (or of the samples). */
-static invrg_err check_dream_window(hid_t state, const dream_sizes *s, const invrg_config *cfg,
+static invrg_err check_dream_window(hid_t state, const invrg_dream_state_sizes *s, const invrg_config *cfg,
                                     const char *path, int64_t window[2]) {
   invrg_err err = INVRG_SUCCESS;
   INVRG_CALL(invrg_checkpoint_read_counters(state, "dream", "window", 2, window, cfg, path));
@@ -155,7 +147,7 @@ cleanup:
 
 invrg_err invrg_dream_checkpoint_check(hid_t state, const invrg_config *cfg, const char *path) {
   invrg_err err = INVRG_SUCCESS;
-  const dream_sizes s = dream_sizes_of(cfg);
+  const invrg_dream_state_sizes s = invrg_dream_state_sizes_of(cfg);
   int64_t window[2] = {0, 0};
   INVRG_CALL(check_dream_window(state, &s, cfg, path, window));
   INVRG_CALL(check_dream_done(state, window[1], cfg, path));

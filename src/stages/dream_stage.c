@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "invrg/blockspin.h"
+#include "invrg/checkpoint_check.h"
 #include "invrg/configs_io.h"
 #include "invrg/corr_io.h"
 #include "invrg/dream.h"
@@ -230,18 +231,20 @@ static void job_sizes(invrg_run *run, dream_job *job) {
   const invrg_config_dream *d = &run->cfg->dream;
   const invrg_groups *g = run->groups;
   job->run = run;
+  /* the sizes its checkpoint's check expects too (checkpoint_check.h) */
+  const invrg_dream_state_sizes s = invrg_dream_state_sizes_of(run->cfg);
   job->levels = (int)d->levels;
-  job->n_meas = (int)(d->levels - d->measure_from + 1);
-  job->rec = (size_t)job->n_meas * INVRG_N_PRIMARY;
+  job->n_meas = s.n_meas;
+  job->rec = s.rec;
   job->n_mine = invrg_groups_item_count(g, d->n_samples);
   /* Samples go in windows: a record per sample of the window only, whatever n_samples. */
-  job->window = invrg_reducer_window((int)job->rec);
+  job->window = s.window;
   job->window_mine = (job->window + g->n_groups - 1) / g->n_groups;
-  job->B = invrg_stage_jackknife_blocks(run->cfg, "dream", d->n_samples);
+  job->B = invrg_stage_jackknife_blocks(run->cfg, "dream", d->n_samples); /* s.blocks, said */
   /* One sample (a single big dream) has no error bars: the summaries say NaN, and the MCRG and
    * correlation accumulators, which want two blocks, keep an empty second one. */
   job->B_acc = job->B < 2 ? 2 : job->B;
-  job->n_means = (size_t)job->n_meas * (size_t)job->B * INVRG_N_PRIMARY;
+  job->n_means = s.n_means;
   for (int l = 0; l <= INVRG_MAX_LEVELS; l++) job->saved[l] = -1;
   job->seed_level = invrg_dream_seed_level(d);
   job->seeds = (invrg_seed_configs){.file = -1, .dset = -1};

@@ -22,11 +22,12 @@ bool invrg_stage_fits(const invrg_config *cfg, invrg_source source, int n_sizes,
 
 int invrg_stage_jackknife_blocks(const invrg_config *cfg, const char *source, int64_t n_samples) {
   const int64_t asked = cfg->analyze.jackknife_blocks;
-  if (asked <= n_samples) return (int)asked;
+  const int blocks = invrg_config_jackknife_blocks(cfg, n_samples);
+  if (blocks == asked) return blocks;
   invrg_log(INVRG_LOG_WARN, "%s: %lld jackknife blocks of one sample each, not the %lld of "
             "&analyze jackknife_blocks: there are %lld samples", source, (long long)n_samples,
             (long long)asked, (long long)n_samples);
-  return (int)n_samples;
+  return blocks;
 }
 
 invrg_err invrg_stage_check_fss_range(const invrg_config *cfg, invrg_source source,
