@@ -14,6 +14,7 @@
 #include <stdint.h>
 
 #include "invrg/config.h"
+#include "invrg/correlation.h"
 #include "invrg/error.h"
 
 /** Input error at &run output: the checkpoint @p path is damaged, as the message made of
@@ -42,8 +43,12 @@ invrg_err invrg_checkpoint_read_counters(hid_t state, const char *stage, const c
                                          int64_t n, int64_t *values, const invrg_config *cfg,
                                          const char *path);
 
-/** What the input makes of stage dream's state: the stage sizes its buffers by it
- * (dream_stage.c) and the check below its checkpoint's datasets. */
+/** The kinds of MCRG pairs of a dream, and their names in /mcrg/dream and the checkpoint. */
+enum { INVRG_DREAM_PAIRS_UP, INVRG_DREAM_PAIRS_DOWN, INVRG_DREAM_PAIRS_BLOCKED, INVRG_DREAM_N_PAIRS };
+extern const char *const invrg_dream_pairs_names[INVRG_DREAM_N_PAIRS];
+
+/** What the input makes of stage dream's state: the stage sizes its buffers and accumulators
+ * by it (dream_stage.c) and the check below its checkpoint's datasets. */
 typedef struct {
   int64_t n_samples;
   int n_meas;     /**< the measured levels, measure_from … levels */
@@ -51,13 +56,20 @@ typedef struct {
   int blocks;     /**< jackknife blocks (invrg_config_jackknife_blocks) */
   size_t rec;     /**< primaries per sample: n_meas · INVRG_N_PRIMARY */
   size_t n_means; /**< block means: n_meas · blocks · INVRG_N_PRIMARY */
+  /** the MCRG accumulators' blocks: one sample (a single big dream) has no error bars, and the
+   * accumulators, which want two, keep an empty second one */
+  int acc_blocks;
+  int pair_levels[INVRG_DREAM_N_PAIRS]; /**< up and down: every level; blocked: mcrg_levels */
+  bool correlations;                    /**< &analyze correlations */
+  invrg_corr_params corr;               /**< of the correlations' accumulator */
 } invrg_dream_state_sizes;
 
 invrg_dream_state_sizes invrg_dream_state_sizes_of(const invrg_config *cfg);
 
 /** Stage dream's state (/checkpoint/dream, dream_checkpoint.h): the window in progress
  * against &dream n_samples and the window size, its done flags (0 or 1), the shapes of the
- * samples' primaries and of the block means. Collective (metadata). */
+ * samples' primaries, of the block means and of the sums of the MCRG pairs and of the
+ * correlations (corr_sizes must list every measured size). Collective (metadata). */
 invrg_err invrg_dream_checkpoint_check(hid_t state, const invrg_config *cfg, const char *path);
 
 /** Stage train's state (/checkpoint/train) of the stochastic optimizers: epochs_done of each

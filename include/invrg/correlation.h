@@ -152,6 +152,10 @@ typedef struct {
 /** Numbers in the state of size @p L (from the parameters alone). Not collective. */
 size_t invrg_corr_state_length(const invrg_corr *c, int64_t L);
 
+/** The same for an accumulator made with @p p, without making it (the check of a checkpoint
+ * before a run). Not collective. */
+size_t invrg_corr_params_state_length(const invrg_corr_params *p, int64_t L);
+
 /**
  * A state for the sizes @p L[n_sizes] (L ≥ 2), its sums allocated but not set,
  * for a reader to fill and invrg_corr_state_import() to add. Not collective.

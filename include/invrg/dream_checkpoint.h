@@ -11,13 +11,12 @@
 #include <stdint.h>
 
 #include "invrg/checkpoint.h"
+#include "invrg/checkpoint_check.h"
 #include "invrg/correlation.h"
 #include "invrg/mcrg.h"
 #include "invrg/stage.h"
 
-/** The kinds of MCRG pairs of a dream, and their names in /mcrg/dream and the checkpoint. */
-enum { INVRG_DREAM_PAIRS_UP, INVRG_DREAM_PAIRS_DOWN, INVRG_DREAM_PAIRS_BLOCKED, INVRG_DREAM_N_PAIRS };
-extern const char *const invrg_dream_pairs_names[INVRG_DREAM_N_PAIRS];
+/* The kinds of MCRG pairs of a dream and their names: checkpoint_check.h. */
 
 /*
  * The state of stage dream (under /checkpoint/dream). Samples are dreamed in windows of

@@ -52,9 +52,6 @@ typedef struct {
   invrg_dream_pair_sums *sums; /**< the pairs' sums, carried from level to level */
 } invrg_dream_measures;
 
-/** Blockings of standard MCRG at the top level: min(&analyze mcrg_levels, &dream levels). */
-int invrg_dream_blocked_levels(const invrg_config *cfg);
-
 /** Sums of the observables of level @p level. Collective on the group. */
 invrg_err invrg_dream_measure_observables(invrg_dream_levels *d, int level,
                                           invrg_config_sums *out);

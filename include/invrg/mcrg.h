@@ -72,6 +72,7 @@
 #include <stdint.h>
 
 #include "invrg/blockspin.h"
+#include "invrg/config.h"
 #include "invrg/error.h"
 #include "invrg/groups.h"
 #include "invrg/lattice.h"
@@ -159,6 +160,10 @@ typedef struct {
   uint64_t seed;                         /**< &run seed, for the tie coins */
 } invrg_mcrg_params;
 
+/** The parameters of the input's MCRG (&analyze n_operators, operators, tie_rule; &run seed)
+ * with @p n_levels blockings and @p n_blocks jackknife blocks. Not collective. */
+invrg_mcrg_params invrg_mcrg_params_of(const invrg_config *cfg, int n_levels, int n_blocks);
+
 /**
  * The sums of one or more operator sets over (coarse, fine) pairs, per level
  * and jackknife block. Blocking happens once per configuration for all sets.
@@ -185,6 +190,10 @@ void invrg_mcrg_destroy(invrg_mcrg **m);
  * 0 … INVRG_MCRG_MAX_LEVELS. Not collective.
  */
 size_t invrg_mcrg_state_length(const invrg_mcrg *m);
+
+/** The same for an accumulator made with @p p, without making it (the check of a checkpoint
+ * before a run); input error for an unknown operator set. Not collective. */
+invrg_err invrg_mcrg_params_state_length(const invrg_mcrg_params *p, size_t *length);
 
 /**
  * Checkpoints: the exact totals of all groups so far into @p state
@@ -280,6 +289,9 @@ const invrg_operator *invrg_mcrg_operators(const invrg_mcrg *m, int *n);
 
 /** Operators of all sets together. Not collective. */
 int invrg_mcrg_n_operators(const invrg_mcrg *m);
+
+/** The levels (blockings) it accumulates, params' n_levels. Not collective. */
+int invrg_mcrg_n_levels(const invrg_mcrg *m);
 
 /** Samples added so far at @p level (by this group; after reduce: by all). Not collective. */
 int64_t invrg_mcrg_samples(const invrg_mcrg *m, int level);

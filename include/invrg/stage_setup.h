@@ -12,7 +12,6 @@
 #include "invrg/error.h"
 #include "invrg/groups.h"
 #include "invrg/lattice.h"
-#include "invrg/mcrg.h"
 
 /**
  * An L × L lattice with halo @p halo for one item of the group: distributed over the group's
@@ -23,8 +22,5 @@
 invrg_err invrg_stage_lattice_create(const invrg_groups *g, int64_t L, int halo,
                                      invrg_lattice **out);
 
-/** MCRG parameters of &analyze (operator sets, tie rule) and &run seed, with @p n_levels
- * blockings and @p n_blocks jackknife blocks. Not collective. */
-invrg_mcrg_params invrg_stage_mcrg_params(const invrg_config *cfg, int n_levels, int n_blocks);
 
 #endif

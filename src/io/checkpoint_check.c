@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "invrg/h5util.h"
+#include "invrg/mcrg.h"
 #include "invrg/model.h"
 #include "invrg/observables.h"
 #include "invrg/reducer.h"
@@ -98,13 +99,26 @@ cleanup:
 
 /* ------------------------------------------------------------------ stage dream */
 
+const char *const invrg_dream_pairs_names[INVRG_DREAM_N_PAIRS] = {"up", "down", "blocked"};
+
+/* The correlations of dreams keep the whole S(k) map (with the functions) up to this size. */
+enum { DREAM_CORR_MAP_MAX_L = 64 };
+
 invrg_dream_state_sizes invrg_dream_state_sizes_of(const invrg_config *cfg) {
   const invrg_config_dream *d = &cfg->dream;
+  const invrg_config_analyze *a = &cfg->analyze;
   const int n_meas = (int)(d->levels - d->measure_from + 1);
   const int blocks = invrg_config_jackknife_blocks(cfg, d->n_samples);
   const size_t rec = (size_t)n_meas * INVRG_N_PRIMARY;
-  return (invrg_dream_state_sizes){d->n_samples, n_meas, invrg_reducer_window((int)rec), blocks,
-                                   rec, (size_t)n_meas * (size_t)blocks * INVRG_N_PRIMARY};
+  const int blocked = (int)(a->mcrg_levels < d->levels ? a->mcrg_levels : d->levels);
+  return (invrg_dream_state_sizes){
+      .n_samples = d->n_samples, .n_meas = n_meas, .window = invrg_reducer_window((int)rec),
+      .blocks = blocks, .rec = rec, .n_means = (size_t)n_meas * (size_t)blocks * INVRG_N_PRIMARY,
+      .acc_blocks = blocks < 2 ? 2 : blocks,
+      .pair_levels = {(int)d->levels, (int)d->levels, blocked},
+      .correlations = a->correlations,
+      .corr = {invrg_corr_blocks(blocks), DREAM_CORR_MAP_MAX_L, a->correlation_functions,
+               a->correlation_precision_kind}};
 }
 
 /* The window {first, count}: first a window's start before n_samples, count the samples from
@@ -145,6 +159,50 @@ cleanup:
   return err;
 }
 
+/* The MCRG pairs' sums: as many numbers as their accumulators hold. */
+static invrg_err check_pair_sums(hid_t state, const invrg_dream_state_sizes *s,
+                                 const invrg_config *cfg, const char *path) {
+  invrg_err err = INVRG_SUCCESS;
+  for (int p = 0; p < INVRG_DREAM_N_PAIRS; p++) {
+    char name[64];
+    size_t length = 0;
+    const invrg_mcrg_params mp = invrg_mcrg_params_of(cfg, s->pair_levels[p], s->acc_blocks);
+    INVRG_CALL(invrg_mcrg_params_state_length(&mp, &length));
+    const hsize_t n[1] = {length};
+    snprintf(name, sizeof name, "%s_sums", invrg_dream_pairs_names[p]);
+    INVRG_CALL(invrg_checkpoint_check_shape(state, "dream", name, 1, n, cfg, path));
+  }
+cleanup:
+  return err;
+}
+
+/* The correlations' sums: corr_sizes {count, sizes…} lists every measured size (the stage
+ * prepares them all before the first sample), and each corr_L<L> holds as many numbers as
+ * the accumulator's size L. */
+static invrg_err check_corr_sums(hid_t state, const invrg_dream_state_sizes *s,
+                                 const invrg_config *cfg, const char *path) {
+  invrg_err err = INVRG_SUCCESS;
+  const int64_t from = cfg->dream.measure_from, n_meas = s->n_meas;
+  int64_t sizes[INVRG_MAX_LEVELS + 2];
+  INVRG_CALL(invrg_checkpoint_read_counters(state, "dream", "corr_sizes", n_meas + 1, sizes, cfg,
+                                            path));
+  for (int64_t i = 0; i <= n_meas && err == INVRG_SUCCESS; i++) {
+    const int64_t want = i == 0 ? n_meas : (int64_t)1 << (from + i - 1);
+    if (sizes[i] != want)
+      err = invrg_checkpoint_damaged(cfg, path, "/checkpoint/dream/corr_sizes holds %lld at index "
+                                     "%lld, but the measured sizes make it %lld",
+                                     (long long)sizes[i], (long long)i, (long long)want);
+  }
+  for (int64_t i = 1; i <= n_meas && err == INVRG_SUCCESS; i++) {
+    char name[64];
+    const hsize_t n[1] = {invrg_corr_params_state_length(&s->corr, sizes[i])};
+    snprintf(name, sizeof name, "corr_L%lld", (long long)sizes[i]);
+    err = invrg_checkpoint_check_shape(state, "dream", name, 1, n, cfg, path);
+  }
+cleanup:
+  return err;
+}
+
 invrg_err invrg_dream_checkpoint_check(hid_t state, const invrg_config *cfg, const char *path) {
   invrg_err err = INVRG_SUCCESS;
   const invrg_dream_state_sizes s = invrg_dream_state_sizes_of(cfg);
@@ -154,6 +212,8 @@ invrg_err invrg_dream_checkpoint_check(hid_t state, const invrg_config *cfg, con
   const hsize_t pdims[2] = {(hsize_t)window[1], s.rec}, mdims[1] = {s.n_means};
   INVRG_CALL(invrg_checkpoint_check_shape(state, "dream", "primaries", 2, pdims, cfg, path));
   INVRG_CALL(invrg_checkpoint_check_shape(state, "dream", "block_means", 1, mdims, cfg, path));
+  INVRG_CALL(check_pair_sums(state, &s, cfg, path));
+  if (s.correlations) INVRG_CALL(check_corr_sums(state, &s, cfg, path));
 cleanup:
   return err;
 }

@@ -533,12 +533,16 @@ int corr_requested_blocks(const invrg_corr *c) { return c->p.n_blocks; }
 
 /* ------------------------------------------------------------------ checkpoints */
 
-size_t invrg_corr_state_length(const invrg_corr *c, int64_t L) {
+size_t invrg_corr_params_state_length(const invrg_corr_params *p, int64_t L) {
   corr_layout y;
-  corr_layout_of(L, c->p.functions, &y);
+  corr_layout_of(L, p->functions, &y);
   /* the blocks, then the map if the size keeps one (as size_init makes it) */
-  return (size_t)c->p.n_blocks * corr_record_len(&y) +
-         (c->p.functions && L <= c->p.map_max_L ? 2 * (size_t)L * (size_t)y.n_fold : 0);
+  return (size_t)p->n_blocks * corr_record_len(&y) +
+         (p->functions && L <= p->map_max_L ? 2 * (size_t)L * (size_t)y.n_fold : 0);
+}
+
+size_t invrg_corr_state_length(const invrg_corr *c, int64_t L) {
+  return invrg_corr_params_state_length(&c->p, L);
 }
 
 void invrg_corr_state_destroy(invrg_corr_state **sp) {

@@ -46,6 +46,18 @@ static void flush_pending(invrg_mcrg *m, int level) {
   m->pending_bound[level] = 0;
 }
 
+invrg_mcrg_params invrg_mcrg_params_of(const invrg_config *cfg, int n_levels, int n_blocks) {
+  invrg_mcrg_params mp = {.n_sets = cfg->analyze.n_operators, .n_levels = n_levels,
+                          .n_blocks = n_blocks, .seed = (uint64_t)cfg->run.seed,
+                          .tie_rule = cfg->analyze.tie_rule_kind};
+  for (int k = 0; k < mp.n_sets; k++) mp.sets[k] = cfg->analyze.operators[k];
+  return mp;
+}
+
+/* The numbers of a record (one level and block) for @p n operators: the header, then the
+ * exact (hi, lo) pairs of the 2n sums and the 2n² products of coarse and fine sums. */
+static size_t record_length(size_t n) { return REC_HEADER + 2 * (2 * n + 2 * n * n); }
+
 invrg_err invrg_mcrg_create(const invrg_mcrg_params *p, const invrg_groups *g, invrg_mcrg **out) {
   invrg_err err = INVRG_SUCCESS;
   invrg_mcrg *m = NULL;
@@ -75,7 +87,7 @@ invrg_err invrg_mcrg_create(const invrg_mcrg_params *p, const invrg_groups *g, i
   for (int s = 0; s < p->n_sets; s++)
     memcpy(m->ops + m->set_first[s], m->set[s]->op, (size_t)m->set[s]->n * sizeof *m->ops);
   const size_t n = (size_t)m->n_ops;
-  m->record_len = REC_HEADER + 2 * (2 * n + 2 * n * n);
+  m->record_len = record_length(n);
   m->acc = calloc((size_t)p->n_levels * (size_t)p->n_blocks * m->record_len, sizeof *m->acc);
   INVRG_CHECK_ALLOC(m->acc);
   m->sums = malloc((size_t)(p->n_levels + 1) * n * sizeof *m->sums);
@@ -130,6 +142,8 @@ const invrg_operator *invrg_mcrg_operators(const invrg_mcrg *m, int *n) {
 }
 
 int invrg_mcrg_n_operators(const invrg_mcrg *m) { return m->n_ops; }
+
+int invrg_mcrg_n_levels(const invrg_mcrg *m) { return m->p.n_levels; }
 
 int64_t invrg_mcrg_samples(const invrg_mcrg *m, int level) {
   if (level < 1 || level > m->p.n_levels) return 0;
@@ -535,6 +549,21 @@ cleanup:
 enum { N_COARSE_SIZES = 2 * (INVRG_MCRG_MAX_LEVELS + 1) };
 
 size_t invrg_mcrg_state_length(const invrg_mcrg *m) { return acc_numbers(m) + N_COARSE_SIZES; }
+
+invrg_err invrg_mcrg_params_state_length(const invrg_mcrg_params *p, size_t *length) {
+  invrg_err err = INVRG_SUCCESS;
+  invrg_operator_set *set = NULL;
+  size_t n_ops = 0;
+  for (int s = 0; s < p->n_sets; s++) {
+    INVRG_CALL(invrg_operator_set_create(p->sets[s], &set));
+    n_ops += (size_t)set->n;
+    invrg_operator_set_destroy(&set);
+  }
+  *length = (size_t)p->n_levels * (size_t)p->n_blocks * record_length(n_ops) + N_COARSE_SIZES;
+cleanup:
+  invrg_operator_set_destroy(&set);
+  return err;
+}
 
 invrg_err invrg_mcrg_state_export(const invrg_mcrg *m, int64_t *state) {
   invrg_err err = INVRG_SUCCESS;

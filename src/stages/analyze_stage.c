@@ -157,7 +157,7 @@ static invrg_err analyze_size(invrg_run *run, hid_t file, const char *source, co
   INVRG_CHECK_ALLOC(block);
   INVRG_CHECK_ALLOC(mine);
   if (levels > 0) {
-    const invrg_mcrg_params mp = invrg_stage_mcrg_params(run->cfg, levels, B);
+    const invrg_mcrg_params mp = invrg_mcrg_params_of(run->cfg, levels, B);
     INVRG_CALL(invrg_mcrg_create(&mp, groups, &mcrg));
   }
   if (corr != NULL) INVRG_CALL(invrg_corr_prepare(corr, lat));

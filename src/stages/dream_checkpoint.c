@@ -10,8 +10,6 @@
 #include "invrg/mcrg_io.h"
 #include "invrg/reducer.h"
 
-const char *const invrg_dream_pairs_names[INVRG_DREAM_N_PAIRS] = {"up", "down", "blocked"};
-
 
 invrg_err invrg_dream_state_save(invrg_dream_state *w, invrg_ckpt_decision decision) {
   invrg_err err = INVRG_SUCCESS;
@@ -47,65 +45,11 @@ cleanup:
   return err;
 }
 
-/* The MCRG pairs' sums: as many numbers as their accumulators hold. */
-static invrg_err check_pair_sums(const invrg_dream_state *w, hid_t state, const char *path) {
-  invrg_err err = INVRG_SUCCESS;
-  for (int p = 0; p < INVRG_DREAM_N_PAIRS; p++) {
-    char name[64];
-    const hsize_t n[1] = {invrg_mcrg_state_length(w->acc[p])};
-    snprintf(name, sizeof name, "%s_sums", invrg_dream_pairs_names[p]);
-    INVRG_CALL(invrg_checkpoint_check_shape(state, "dream", name, 1, n, w->run->cfg, path));
-  }
-cleanup:
-  return err;
-}
-
-/* The correlations' sums: corr_sizes {count, sizes…} lists every measured size (the stage
- * prepares them all before the first sample), and each corr_L<L> holds as many numbers as
- * the accumulator's size L. */
-static invrg_err check_corr_sums(const invrg_dream_state *w, hid_t state, const char *path) {
-  invrg_err err = INVRG_SUCCESS;
-  const invrg_config *cfg = w->run->cfg;
-  const int64_t from = cfg->dream.measure_from, n_meas = cfg->dream.levels - from + 1;
-  int64_t sizes[INVRG_MAX_LEVELS + 2];
-  INVRG_CALL(invrg_checkpoint_read_counters(state, "dream", "corr_sizes", n_meas + 1, sizes, cfg,
-                                            path));
-  for (int64_t i = 0; i <= n_meas && err == INVRG_SUCCESS; i++) {
-    const int64_t want = i == 0 ? n_meas : (int64_t)1 << (from + i - 1);
-    if (sizes[i] != want)
-      err = invrg_checkpoint_damaged(cfg, path, "/checkpoint/dream/corr_sizes holds %lld at index "
-                                     "%lld, but the measured sizes make it %lld",
-                                     (long long)sizes[i], (long long)i, (long long)want);
-  }
-  for (int64_t i = 1; i <= n_meas && err == INVRG_SUCCESS; i++) {
-    char name[64];
-    const hsize_t n[1] = {invrg_corr_state_length(w->corr, sizes[i])};
-    snprintf(name, sizeof name, "corr_L%lld", (long long)sizes[i]);
-    err = invrg_checkpoint_check_shape(state, "dream", name, 1, n, cfg, path);
-  }
-cleanup:
-  return err;
-}
-
-/* The sums of MCRG and correlations are sized by the input through the accumulators, which
- * only the stage makes: checked here rather than before the run (checkpoint_check.h), still
- * before any sample. Input errors naming the checkpoint and the dataset. Collective
- * (metadata). */
-static invrg_err check_sums(const invrg_dream_state *w, hid_t state) {
-  invrg_err err = INVRG_SUCCESS;
-  const char *path = invrg_checkpoint_source_path(w->run->ckpt);
-  INVRG_CALL(check_pair_sums(w, state, path));
-  if (w->corr != NULL) INVRG_CALL(check_corr_sums(w, state, path));
-cleanup:
-  return err;
-}
-
 invrg_err invrg_dream_state_restore(invrg_dream_state *w, hid_t state, int64_t window_size) {
   invrg_err err = INVRG_SUCCESS;
   const invrg_groups *g = w->run->groups;
   hid_t d_prim = -1;
   int64_t window[2], *done = NULL;
-  INVRG_CALL(check_sums(w, state));
   INVRG_CALL(invrg_h5_read_int64(state, "window", window, 2));
   INVRG_CHECK(window[0] >= 0 && window[0] % window_size == 0 && window[1] >= 1 &&
                   window[1] <= window_size,

@@ -11,11 +11,6 @@
 #include "invrg/packed_blockspin.h"
 #include "invrg/packed_measure.h"
 
-int invrg_dream_blocked_levels(const invrg_config *cfg) {
-  return (int)(cfg->analyze.mcrg_levels < cfg->dream.levels ? cfg->analyze.mcrg_levels
-                                                             : cfg->dream.levels);
-}
-
 /* Packed levels from 2 × 2 up are measured packed; the blockings need a fine side of 4. */
 static bool packed_at(const invrg_dream_levels *d, int level) { return d->packed && level >= 1; }
 static bool packed_blocking(const invrg_dream_levels *d, int level) {
@@ -92,13 +87,13 @@ void invrg_dream_pair_sums_destroy(invrg_dream_pair_sums *s) {
   *s = (invrg_dream_pair_sums){.level = -1};
 }
 
-/* Standard MCRG of the top level @p top (its sums s->fine): blocked n = 1, 2, … times into
- * level top − n with invrg_mcrg_add_configuration()'s coins, each pair added; s->work: 2n
- * sums. */
-static invrg_err blocked_pairs(invrg_dream_levels *d, invrg_mcrg *acc, int top, int n_levels,
+/* Standard MCRG of the top level @p top (its sums s->fine): blocked n = 1, 2, … times, as
+ * many as @p acc has levels (min(&analyze mcrg_levels, &dream levels)), into level top − n with
+ * invrg_mcrg_add_configuration()'s coins, each pair added; s->work: 2n sums. */
+static invrg_err blocked_pairs(invrg_dream_levels *d, invrg_mcrg *acc, int top,
                                const invrg_dream_pair_sums *s, uint64_t sample, int block) {
   invrg_err err = INVRG_SUCCESS;
-  const int n = invrg_mcrg_n_operators(acc);
+  const int n = invrg_mcrg_n_operators(acc), n_levels = invrg_mcrg_n_levels(acc);
   int64_t *work = s->work;
   const int64_t *fine_sums = s->fine;
   for (int level = 1; level <= n_levels; level++) {
@@ -146,8 +141,7 @@ invrg_err invrg_dream_measure_pairs(invrg_dream_levels *d, const invrg_dream_mea
   memcpy(s->fine, fine_sums, (size_t)n * sizeof *s->fine);
   s->level = level, s->sample = sample;
   if (level == cfg->dream.levels)
-    INVRG_CALL(blocked_pairs(d, m->acc[INVRG_DREAM_PAIRS_BLOCKED], level,
-                             invrg_dream_blocked_levels(cfg), s, sample, block));
+    INVRG_CALL(blocked_pairs(d, m->acc[INVRG_DREAM_PAIRS_BLOCKED], level, s, sample, block));
 cleanup:
   return err;
 }

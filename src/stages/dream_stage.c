@@ -243,7 +243,7 @@ static void job_sizes(invrg_run *run, dream_job *job) {
   job->B = invrg_stage_jackknife_blocks(run->cfg, "dream", d->n_samples); /* s.blocks, said */
   /* One sample (a single big dream) has no error bars: the summaries say NaN, and the MCRG and
    * correlation accumulators, which want two blocks, keep an empty second one. */
-  job->B_acc = job->B < 2 ? 2 : job->B;
+  job->B_acc = s.acc_blocks;
   job->n_means = s.n_means;
   for (int l = 0; l <= INVRG_MAX_LEVELS; l++) job->saved[l] = -1;
   job->seed_level = invrg_dream_seed_level(d);
@@ -344,19 +344,16 @@ static invrg_err job_accumulators(dream_job *job) {
   invrg_err err = INVRG_SUCCESS;
   const invrg_config *cfg = job->run->cfg;
   const invrg_config_dream *d = &cfg->dream;
-  const invrg_mcrg_params mp = invrg_stage_mcrg_params(cfg, job->levels, job->B_acc);
+  const invrg_dream_state_sizes s = invrg_dream_state_sizes_of(cfg); /* as its check reads them */
   for (int p = 0; p < INVRG_DREAM_N_PAIRS; p++) {
-    invrg_mcrg_params pp = mp;
-    if (p == INVRG_DREAM_PAIRS_BLOCKED) pp.n_levels = invrg_dream_blocked_levels(cfg);
-    INVRG_CALL(invrg_mcrg_create(&pp, job->run->groups, &job->acc[p]));
+    const invrg_mcrg_params mp = invrg_mcrg_params_of(cfg, s.pair_levels[p], s.acc_blocks);
+    INVRG_CALL(invrg_mcrg_create(&mp, job->run->groups, &job->acc[p]));
   }
   int n_ops = 0;
   const invrg_operator *ops = invrg_mcrg_operators(job->acc[0], &n_ops);
   INVRG_CALL(invrg_dream_pair_sums_create(ops, n_ops, &job->pair_sums));
-  if (cfg->analyze.correlations) {
-    invrg_corr_params cp = {invrg_corr_blocks(job->B), 64, cfg->analyze.correlation_functions,
-                            cfg->analyze.correlation_precision_kind};
-    INVRG_CALL(invrg_corr_create(&cp, job->run->groups, &job->corr));
+  if (s.correlations) {
+    INVRG_CALL(invrg_corr_create(&s.corr, job->run->groups, &job->corr));
     for (int level = (int)d->measure_from; level <= job->levels; level++)
       if (job->lv.packed && level >= 1)
         INVRG_CALL(invrg_corr_prepare_packed(job->corr, job->lv.plat[level]));

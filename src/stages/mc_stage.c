@@ -454,7 +454,7 @@ static invrg_err size_open(size_work *w, hid_t *group) {
   INVRG_CALL(invrg_h5_create_group(w->run->file->file, path, group));
   INVRG_CALL(open_datasets(w, *group));
   if (cfg->analyze.mcrg_on_mc) {
-    const invrg_mcrg_params mp = invrg_stage_mcrg_params(cfg, (int)cfg->analyze.mcrg_levels,
+    const invrg_mcrg_params mp = invrg_mcrg_params_of(cfg, (int)cfg->analyze.mcrg_levels,
                                                          (int)cfg->analyze.jackknife_blocks);
     INVRG_CALL(invrg_mcrg_create(&mp, g, &w->mcrg));
   }

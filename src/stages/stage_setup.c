@@ -7,11 +7,3 @@ invrg_err invrg_stage_lattice_create(const invrg_groups *g, int64_t L, int halo,
     return invrg_lattice_create_distributed(g, L, L, halo, out);
   return invrg_lattice_create_replicated(L, L, halo, out);
 }
-
-invrg_mcrg_params invrg_stage_mcrg_params(const invrg_config *cfg, int n_levels, int n_blocks) {
-  invrg_mcrg_params mp = {.n_sets = cfg->analyze.n_operators, .n_levels = n_levels,
-                          .n_blocks = n_blocks, .seed = (uint64_t)cfg->run.seed,
-                          .tie_rule = cfg->analyze.tie_rule_kind};
-  for (int k = 0; k < mp.n_sets; k++) mp.sets[k] = cfg->analyze.operators[k];
-  return mp;
-}

@@ -399,8 +399,8 @@ cp edited/good.ckpt edited/out.h5.ckpt
 
 # --- the same for the states of stages dream and train (a bad window or edited counters
 # stopped with exit 1 and HDF5's words, done flags and step counts other than those a run makes
-# resumed silently); the sums of dream's accumulators and train's step counts, which only the
-# stage can size, are checked by the stage as it restores them, before any sample or epoch
+# resumed silently); train's step counts, which only the stage can know (they depend on the
+# training data it reads), are checked by the stage as it restores them, before any epoch
 for stage in dream train; do
   mkdir "${stage}edit"
   cp "${stage}ref/run.nml" "${stage}edit/run.nml"
@@ -424,9 +424,23 @@ dream "primaries of 29 samples" "del d['primaries']; d['primaries'] = [[0.0] * 3
 dream "block means cut short" "del d['block_means']; d['block_means'] = [0.0] * 100" \
   "/checkpoint/dream/block_means has the shape [100], but its counters and the input make it [108]"
 dream "no MCRG sums of the blocked pairs" "del d['blocked_sums']" \
-  "it has no dataset /checkpoint/dream/blocked_sums" 1 stage
-dream "correlations of another size" "d['corr_sizes'][2] = 17" \
-  "/checkpoint/dream/corr_sizes holds 17 at index 2, but the measured sizes make it 16" 2 stage
+  "it has no dataset /checkpoint/dream/blocked_sums"
+# (the lengths an unedited run wrote)
+read -r n_up n_corr < <("$PYTHON" -c "import h5py
+with h5py.File('dreamedit/good.ckpt', 'r') as f: d = f['checkpoint/dream']; print(len(d['up_sums']), len(d['corr_L16']))")
+dream "MCRG sums of the up pairs cut short" "v = d['up_sums'][:-1]; del d['up_sums']; d['up_sums'] = v" \
+  "/checkpoint/dream/up_sums has the shape [$((n_up - 1))], but its counters and the input make it [$n_up]"
+dream "correlations of another size, on 2 ranks" "d['corr_sizes'][2] = 17" \
+  "/checkpoint/dream/corr_sizes holds 17 at index 2, but the measured sizes make it 16" 2
+dream "correlation sums of a size cut short" "v = d['corr_L16'][:-2]; del d['corr_L16']; d['corr_L16'] = v" \
+  "/checkpoint/dream/corr_L16 has the shape [$((n_corr - 2))], but its counters and the input make it [$n_corr]"
+# --check makes these checks too (they were the stage's, which --check does not run)
+cp dreamedit/good.ckpt dreamedit/out.h5.ckpt
+"$PYTHON" -c "import h5py
+with h5py.File('dreamedit/out.h5.ckpt', 'r+') as f: del f['checkpoint/dream/down_sums']"
+expect_status 2 "--check: the dream's missing MCRG sums refused" -- \
+  sh -c "cd dreamedit && \"$INVRG\" --check run.nml"
+expect_grep err.txt "it has no dataset /checkpoint/dream/down_sums" "--check names the dataset"
 train() { edited_in trainedit run.nml:1:24 "train: $1" "d = f['checkpoint/train']; $2" "${@:3}"; }
 train "7 of 6 epochs done" "d['epochs_done'][1] = 7" \
   "/checkpoint/train/epochs_done holds 7 epochs for replica 1, outside -1 (not started) … epochs = 6"
