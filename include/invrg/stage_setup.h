@@ -22,5 +22,4 @@
 invrg_err invrg_stage_lattice_create(const invrg_groups *g, int64_t L, int halo,
                                      invrg_lattice **out);
 
-
 #endif

@@ -123,8 +123,9 @@ invrg_dream_state_sizes invrg_dream_state_sizes_of(const invrg_config *cfg) {
 
 /* The window {first, count}: first a window's start before n_samples, count the samples from
  * there to the end of its window (or of the samples). */
-static invrg_err check_dream_window(hid_t state, const invrg_dream_state_sizes *s, const invrg_config *cfg,
-                                    const char *path, int64_t window[2]) {
+static invrg_err check_dream_window(hid_t state, const invrg_dream_state_sizes *s,
+                                    const invrg_config *cfg, const char *path,
+                                    int64_t window[2]) {
   invrg_err err = INVRG_SUCCESS;
   INVRG_CALL(invrg_checkpoint_read_counters(state, "dream", "window", 2, window, cfg, path));
   const int64_t first = window[0], left = s->n_samples - first;

@@ -10,7 +10,6 @@
 #include "invrg/mcrg_io.h"
 #include "invrg/reducer.h"
 
-
 invrg_err invrg_dream_state_save(invrg_dream_state *w, invrg_ckpt_decision decision) {
   invrg_err err = INVRG_SUCCESS;
   const invrg_groups *g = w->run->groups;
