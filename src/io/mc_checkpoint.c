@@ -177,6 +177,31 @@ static invrg_err check_shape(hid_t state, const char *name, int rank, const hsiz
   return invrg_checkpoint_check_shape(state, "mc", name, rank, want, cfg, path);
 }
 
+/* The parked lattices are one per chain in progress (at least one slot, empty when none is):
+ * another count means an edited done (or lattices), said in those words rather than as a
+ * shape the counters imply. */
+static invrg_err check_parked_count(hid_t state, int64_t n_slots, const invrg_config *cfg,
+                                    const char *path) {
+  invrg_err err = INVRG_SUCCESS;
+  hid_t dset = -1, space = -1;
+  hsize_t dims[3] = {0, 0, 0};
+  if (H5Lexists(state, "lattices", H5P_DEFAULT) <= 0) goto cleanup; /* the shape check says */
+  INVRG_H5_CALL(dset = H5Dopen2(state, "lattices", H5P_DEFAULT), "lattices");
+  INVRG_H5_CALL(space = H5Dget_space(dset), "lattices");
+  const hsize_t slots = (hsize_t)(n_slots > 0 ? n_slots : 1);
+  const bool three = H5Sget_simple_extent_ndims(space) == 3 &&
+                     H5Sget_simple_extent_dims(space, dims, NULL) == 3;
+  if (three && dims[0] != slots)
+    err = invrg_checkpoint_damaged(cfg, path, "/checkpoint/mc/done has %lld chains in progress, "
+                                   "but /checkpoint/mc/lattices parks %llu lattice%s",
+                                   (long long)n_slots, (unsigned long long)dims[0],
+                                   dims[0] == 1 ? "" : "s");
+cleanup:
+  invrg_h5_close(&space);
+  invrg_h5_close(&dset);
+  return err;
+}
+
 /* The counters: size_index an index into &mc L, each chain's done within -1 … n_samples.
  * Collective (metadata); *index and done[] set. */
 static invrg_err check_counters(hid_t state, const invrg_config *cfg, const char *path,
@@ -281,6 +306,7 @@ invrg_err invrg_mc_checkpoint_check(hid_t state, const invrg_config *cfg, const 
                 udims[2] = {slots, INVRG_MC_UPDATER_FIELDS}, fdims[1] = {blocks},
                 mdims[1] = {blocks * INVRG_N_PRIMARY};
   INVRG_CALL(check_shape(state, "records", 2, rdims, cfg, path));
+  INVRG_CALL(check_parked_count(state, n_slots, cfg, path));
   INVRG_CALL(check_shape(state, "lattices", 3, ldims, cfg, path));
   INVRG_CALL(invrg_checkpoint_check_integers(state, "mc", "lattices", true, cfg, path));
   INVRG_CALL(check_shape(state, "updater", 2, udims, cfg, path));

@@ -364,7 +364,7 @@ edited "a spin 7 in a parked lattice" "d = f['checkpoint/mc/lattices']; d[0, 5, 
 edited "a spin 0, on 2 ranks" "d = f['checkpoint/mc/lattices']; d[0, 31, 30] = 0" \
   "/checkpoint/mc/lattices: lattice 0 (chain 0) holds the value 0 at (x, y) = (30, 31), which is not a spin (+1 or -1)" 2
 edited "a chain's count of samples edited" "f['checkpoint/mc/done'][1] = 7" \
-  "/checkpoint/mc/lattices has the shape [1, 32, 32], but its counters and the input make it [2, 32, 32]"
+  "/checkpoint/mc/done has 2 chains in progress, but /checkpoint/mc/lattices parks 1 lattice"
 edited "a count below -1" "f['checkpoint/mc/done'][0] = -5" \
   "/checkpoint/mc/done holds -5 samples for chain 0, outside -1 (not started) … n_samples = 1000000"
 # (HDF5 converts what it reads: 1.5 samples to 1, an unsigned 255 to the spin-like 127)
