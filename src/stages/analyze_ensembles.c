@@ -53,7 +53,9 @@ invrg_err invrg_analyze_find_ensembles(hid_t file, const char *name, invrg_sourc
                 (long long)e.n);
     INVRG_CHECK(out->n < INVRG_ANALYZE_MAX_SIZES, INVRG_ERR_INPUT,
                 "%s: more than %d sizes under /%s", name, INVRG_ANALYZE_MAX_SIZES, source);
-    if (source_kind == INVRG_SOURCE_MC && H5Aexists(sub, "beta") > 0) { /* Monte Carlo at any K */
+    bool has_beta = false; /* an HDF5 failure here must not pass for K_c */
+    if (source_kind == INVRG_SOURCE_MC) INVRG_CALL(invrg_h5_attr_exists(sub, "beta", &has_beta));
+    if (has_beta) { /* Monte Carlo at any K */
       char beta_what[INVRG_PATH_LEN + 128];
       snprintf(beta_what, sizeof beta_what, "%s: attribute beta of /%s/%s", name, source, member);
       hid_t type = -1;
