@@ -125,6 +125,23 @@ void invrg_rng_blocks_at(const invrg_rng_stream *s, invrg_simd_level level, uint
                          const uint64_t *sites, int n, uint32_t draw, uint32_t *out, size_t stride,
                          int tile);
 
+/**
+ * The stream keys of many items at once, for a batch whose lanes are items (a batch of
+ * dreams): key0[i], key1[i] are the key invrg_rng_stream_init() derives for (seed, purpose,
+ * items[i]), computed at SIMD level @p level. Not collective.
+ */
+void invrg_rng_item_keys(uint64_t seed, invrg_rng_purpose purpose, const uint64_t *items, int n,
+                         invrg_simd_level level, uint32_t *key0, uint32_t *key1);
+
+/**
+ * Block (site, draw) of step @p step in the streams of @p n items whose keys
+ * invrg_rng_item_keys() gave: word k of item i at out[k·stride + i] (stride ≥ n), the words
+ * invrg_rng_u32x4() gives for each stream alone. Not collective.
+ */
+void invrg_rng_items_block(const uint32_t *key0, const uint32_t *key1, int n, uint64_t step,
+                           uint64_t site, uint32_t draw, invrg_simd_level level, uint32_t *out,
+                           size_t stride);
+
 /** Uniform 32-bit integer: word 0 of block (site, draw). */
 static inline uint32_t invrg_rng_u32(const invrg_rng_stream *s, uint64_t site, uint32_t draw) {
   uint32_t w[4];

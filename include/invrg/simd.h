@@ -76,4 +76,13 @@ void invrg_simd_philox(invrg_simd_level level, const uint32_t key[2], const uint
                        uint64_t first, const uint64_t *sites, int n, uint32_t *out, size_t stride,
                        int tile);
 
+/**
+ * Philox4x32-10 of the one counter @p ctr under @p n keys {key0[i], key1[i]}, at @p level:
+ * word k of block i goes to out[k·stride + i] (stride ≥ n). For lanes that are items with a
+ * stream each (a batch of dreams): block i is Random123's philox4x32 of @p ctr under key i,
+ * the same words at every level. Not collective.
+ */
+void invrg_simd_philox_keys(invrg_simd_level level, const uint32_t *key0, const uint32_t *key1,
+                            const uint32_t ctr[4], int n, uint32_t *out, size_t stride);
+
 #endif

@@ -56,6 +56,30 @@ void invrg_rng_blocks_range(const invrg_rng_stream *s, uint64_t first, int n, ui
   invrg_rng_blocks_at(s, invrg_simd_active(), first, NULL, n, draw, out, stride, n);
 }
 
+/* ------------------------------------------------------------------ streams of many items */
+
+void invrg_rng_item_keys(uint64_t seed, invrg_rng_purpose purpose, const uint64_t *items, int n,
+                         invrg_simd_level level, uint32_t *key0, uint32_t *key1) {
+  enum { CHUNK = 64 };
+  const uint32_t seed_key[2] = {(uint32_t)seed, (uint32_t)(seed >> 32)};
+  const uint32_t name_hi[2] = {(uint32_t)purpose, 0}; /* the counter {item, purpose, 0} */
+  uint32_t out[4 * CHUNK];
+  for (int first = 0; first < n; first += CHUNK) {
+    const int count = n - first < CHUNK ? n - first : CHUNK;
+    invrg_simd_philox(level, seed_key, name_hi, 0, items + first, count, out, CHUNK, count);
+    for (int i = 0; i < count; i++) key0[first + i] = out[i], key1[first + i] = out[CHUNK + i];
+  }
+}
+
+void invrg_rng_items_block(const uint32_t *key0, const uint32_t *key1, int n, uint64_t step,
+                           uint64_t site, uint32_t draw, invrg_simd_level level, uint32_t *out,
+                           size_t stride) {
+  INVRG_ASSERT(step < INVRG_RNG_STEP_LIMIT && draw < INVRG_RNG_DRAW_LIMIT);
+  const uint32_t ctr[4] = {(uint32_t)site, (uint32_t)(site >> 32), (uint32_t)step,
+                           (uint32_t)(step >> 32) | draw << 16};
+  invrg_simd_philox_keys(level, key0, key1, ctr, n, out, stride);
+}
+
 /* Rows of coins (rng.h): the blocks of consecutive rows are consecutive sites, one batch; the
  * 64-bit word q of a row is half q mod 2 of its block ⌊q/2⌋, little-endian. */
 void invrg_rng_row_coin_words(const invrg_rng_stream *s, invrg_simd_level level, uint64_t y0,

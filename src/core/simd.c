@@ -126,6 +126,24 @@ static void philox_generic(const philox_job *j) {
   }
 }
 
+/* One counter under a key per block (invrg_simd_philox_keys()). */
+typedef struct {
+  const uint32_t *key0, *key1;
+  uint32_t ctr[4];
+  int n;
+  uint32_t *out;
+  size_t stride;
+} keys_job;
+
+static void philox_keys_generic(const keys_job *j) {
+  const philox4x32_ctr_t ctr = {{j->ctr[0], j->ctr[1], j->ctr[2], j->ctr[3]}};
+  for (int i = 0; i < j->n; i++) {
+    const philox4x32_key_t key = {{j->key0[i], j->key1[i]}};
+    const philox4x32_ctr_t r = philox4x32(ctr, key);
+    for (int k = 0; k < 4; k++) j->out[(size_t)k * j->stride + (size_t)i] = r.v[k];
+  }
+}
+
 #if INVRG_SIMD_X86
 /* Philox4x32 constants (Salmon et al., SC'11): round multipliers and Weyl key increments. */
 #define PHILOX_M0 0xD2511F53u
@@ -219,6 +237,50 @@ INVRG_TARGET_AVX2 static void philox_avx2(const philox_job *job) {
   }
 }
 
+/* Eight keys a vector (the tail's lanes read zero keys and are not stored), IN_FLIGHT vectors
+ * at a time: the rounds of batch_avx2 with the key in a vector of its own. */
+INVRG_TARGET_AVX2 static void philox_keys_avx2(const keys_job *job) {
+  const keys_job local = *job, *j = &local;
+  const __m256i M0 = _mm256_set1_epi32((int)PHILOX_M0), M1 = _mm256_set1_epi32((int)PHILOX_M1);
+  const __m256i W0 = _mm256_set1_epi32((int)PHILOX_W0), W1 = _mm256_set1_epi32((int)PHILOX_W1);
+  for (int i0 = 0; i0 < j->n; i0 += 8 * IN_FLIGHT) {
+    __m256i x0[IN_FLIGHT], x1[IN_FLIGHT], x2[IN_FLIGHT], x3[IN_FLIGHT], K0[IN_FLIGHT],
+        K1[IN_FLIGHT];
+    for (int v = 0; v < IN_FLIGHT; v++) {
+      uint32_t k0[8] = {0}, k1[8] = {0};
+      for (int l = 0; l < 8 && i0 + 8 * v + l < j->n; l++)
+        k0[l] = j->key0[i0 + 8 * v + l], k1[l] = j->key1[i0 + 8 * v + l];
+      K0[v] = _mm256_loadu_si256((const __m256i *)(const void *)k0);
+      K1[v] = _mm256_loadu_si256((const __m256i *)(const void *)k1);
+      x0[v] = _mm256_set1_epi32((int)j->ctr[0]);
+      x1[v] = _mm256_set1_epi32((int)j->ctr[1]);
+      x2[v] = _mm256_set1_epi32((int)j->ctr[2]);
+      x3[v] = _mm256_set1_epi32((int)j->ctr[3]);
+    }
+    for (int r = 0; r < 10; r++)
+      for (int v = 0; v < IN_FLIGHT; v++) {
+        __m256i lo0, hi0, lo1, hi1;
+        mulhilo_avx2(x0[v], M0, &lo0, &hi0);
+        mulhilo_avx2(x2[v], M1, &lo1, &hi1);
+        x0[v] = _mm256_xor_si256(_mm256_xor_si256(hi1, x1[v]), K0[v]);
+        x2[v] = _mm256_xor_si256(_mm256_xor_si256(hi0, x3[v]), K1[v]);
+        x1[v] = lo1;
+        x3[v] = lo0;
+        K0[v] = _mm256_add_epi32(K0[v], W0);
+        K1[v] = _mm256_add_epi32(K1[v], W1);
+      }
+    for (int v = 0; v < IN_FLIGHT; v++) {
+      const int i = i0 + 8 * v, count = j->n - i < 8 ? j->n - i : 8;
+      const __m256i x[4] = {x0[v], x1[v], x2[v], x3[v]};
+      for (int k = 0; k < 4 && count > 0; k++) {
+        uint32_t tmp[8];
+        _mm256_storeu_si256((__m256i *)(void *)tmp, x[k]);
+        for (int l = 0; l < count; l++) j->out[(size_t)k * j->stride + (size_t)(i + l)] = tmp[l];
+      }
+    }
+  }
+}
+
 /* ---------------------------------------------------------------- AVX-512: 16 per vector */
 
 /*
@@ -287,7 +349,67 @@ INVRG_TARGET_AVX512 static void philox_avx512(const philox_job *job) {
       batch_avx512(j, 16 * v, 1);
   }
 }
+/* Sixteen keys a vector in two half vectors of 64-bit lanes (batch_avx512's layout: each key
+ * word in the low half of its lane; the tail's lanes read zero keys and are not stored). */
+INVRG_TARGET_AVX512 static void philox_keys_avx512(const keys_job *job) {
+  const keys_job local = *job, *j = &local;
+  const __m512i M0 = _mm512_set1_epi64(PHILOX_M0), M1 = _mm512_set1_epi64(PHILOX_M1);
+  const __m512i W0 = _mm512_set1_epi32((int)PHILOX_W0), W1 = _mm512_set1_epi32((int)PHILOX_W1);
+  const __m512i evens = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+  for (int i0 = 0; i0 < j->n; i0 += 8 * HALVES_IN_FLIGHT) {
+    __m512i x0[HALVES_IN_FLIGHT], x1[HALVES_IN_FLIGHT], x2[HALVES_IN_FLIGHT],
+        x3[HALVES_IN_FLIGHT], K0[HALVES_IN_FLIGHT], K1[HALVES_IN_FLIGHT];
+    for (int v = 0; v < HALVES_IN_FLIGHT; v++) {
+      const int i = i0 + 8 * v, count = j->n - i < 8 ? (j->n - i > 0 ? j->n - i : 0) : 8;
+      const __mmask8 m = (__mmask8)((1u << count) - 1);
+      K0[v] = _mm512_cvtepu32_epi64(_mm256_maskz_loadu_epi32(m, j->key0 + (count > 0 ? i : 0)));
+      K1[v] = _mm512_cvtepu32_epi64(_mm256_maskz_loadu_epi32(m, j->key1 + (count > 0 ? i : 0)));
+      x0[v] = _mm512_set1_epi32((int)j->ctr[0]);
+      x1[v] = _mm512_set1_epi32((int)j->ctr[1]);
+      x2[v] = _mm512_set1_epi32((int)j->ctr[2]);
+      x3[v] = _mm512_set1_epi32((int)j->ctr[3]);
+    }
+    for (int r = 0; r < 10; r++)
+      for (int v = 0; v < HALVES_IN_FLIGHT; v++) {
+        const __m512i p0 = _mm512_mul_epu32(x0[v], M0), p1 = _mm512_mul_epu32(x2[v], M1);
+        x0[v] = _mm512_ternarylogic_epi32(_mm512_shuffle_epi32(p1, _MM_PERM_CDAB), x1[v], K0[v], 0x96);
+        x2[v] = _mm512_ternarylogic_epi32(_mm512_shuffle_epi32(p0, _MM_PERM_CDAB), x3[v], K1[v], 0x96);
+        x1[v] = p1;
+        x3[v] = p0;
+        K0[v] = _mm512_add_epi32(K0[v], W0);
+        K1[v] = _mm512_add_epi32(K1[v], W1);
+      }
+    for (int v = 0; v < HALVES_IN_FLIGHT / 2; v++) {
+      const int i = i0 + 16 * v, count = j->n - i < 16 ? j->n - i : 16;
+      if (count <= 0) break;
+      const __mmask16 keep = (__mmask16)(count == 16 ? 0xFFFF : (1u << count) - 1);
+      const __m512i *x[4] = {x0, x1, x2, x3};
+      for (int k = 0; k < 4; k++)
+        _mm512_mask_storeu_epi32(j->out + (size_t)k * j->stride + (size_t)i, keep,
+                                 _mm512_permutex2var_epi32(x[k][2 * v], evens, x[k][2 * v + 1]));
+    }
+  }
+}
 #endif /* INVRG_SIMD_X86 */
+
+void invrg_simd_philox_keys(invrg_simd_level level, const uint32_t *key0, const uint32_t *key1,
+                            const uint32_t ctr[4], int n, uint32_t *out, size_t stride) {
+  if (n <= 0) return;
+  INVRG_ASSERT((size_t)n <= stride);
+  const keys_job j = {key0, key1, {ctr[0], ctr[1], ctr[2], ctr[3]}, n, out, stride};
+#if INVRG_SIMD_X86
+  if (level == INVRG_SIMD_AVX512) {
+    philox_keys_avx512(&j);
+    return;
+  }
+  if (level == INVRG_SIMD_AVX2) {
+    philox_keys_avx2(&j);
+    return;
+  }
+#endif
+  (void)level;
+  philox_keys_generic(&j);
+}
 
 void invrg_simd_philox(invrg_simd_level level, const uint32_t key[2], const uint32_t ctr_hi[2],
                        uint64_t first, const uint64_t *sites, int n, uint32_t *out, size_t stride,

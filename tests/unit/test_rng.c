@@ -281,6 +281,59 @@ START_TEST(test_every_simd_level_gives_the_scalar_blocks) {
 }
 END_TEST
 
+/* A batch whose lanes are items: every SIMD level derives each item's stream key as
+ * invrg_rng_stream_init() does and gives each item's own block (counters whose low words wrap,
+ * steps and draws in the high word), for lengths around the vector widths and the vectors in
+ * flight; nothing beyond the n lanes of a row is written. */
+START_TEST(test_item_lanes_are_their_own_streams) {
+  enum { N = 70, STRIDE = 72, CANARY = 0x5a5a5a5a };
+  const int lengths[] = {1, 7, 8, 9, 16, 17, 31, 32, 33, 64, 65, 70};
+  const uint64_t seed = UINT64_C(0x123456789abcdef), steps[] = {0, 3, UINT64_C(0xfffffffff)};
+  const uint64_t sites[] = {0, 5, UINT64_C(0xffffffff), UINT64_C(0x100000003)};
+  uint64_t items[N];
+  for (int i = 0; i < N; i++) items[i] = (uint64_t)i * UINT64_C(0x9E3779B97F4A7C15) + 77;
+  int levels_run = 0;
+  for (int level = 0; level < INVRG_SIMD_LEVELS; level++) {
+    if (!invrg_simd_runs((invrg_simd_level)level)) continue;
+    levels_run++;
+    for (size_t t = 0; t < sizeof lengths / sizeof lengths[0]; t++) {
+      const int n = lengths[t];
+      uint32_t key0[N], key1[N], out[4 * STRIDE];
+      invrg_rng_item_keys(seed, INVRG_RNG_DREAM, items, n, (invrg_simd_level)level, key0, key1);
+      for (int i = 0; i < n; i++) {
+        invrg_rng_stream s;
+        invrg_rng_stream_init(&s, seed, INVRG_RNG_DREAM, items[i], 0);
+        ck_assert_msg(key0[i] == s.key.v[0] && key1[i] == s.key.v[1], "%s: n %d, key of item %d",
+                      invrg_simd_name((invrg_simd_level)level), n, i);
+      }
+      for (size_t st = 0; st < sizeof steps / sizeof steps[0]; st++)
+        for (size_t si = 0; si < sizeof sites / sizeof sites[0]; si++) {
+          for (int k = 0; k < 4 * STRIDE; k++) out[k] = CANARY;
+          const uint32_t draw = (uint32_t)(st + si) % 3;
+          invrg_rng_items_block(key0, key1, n, steps[st], sites[si], draw,
+                                (invrg_simd_level)level, out, STRIDE);
+          for (int i = 0; i < n; i++) {
+            invrg_rng_stream s;
+            invrg_rng_stream_init(&s, seed, INVRG_RNG_DREAM, items[i], steps[st]);
+            uint32_t w[4];
+            invrg_rng_u32x4(&s, sites[si], draw, w);
+            for (int k = 0; k < 4; k++) {
+              ck_assert_msg(out[k * STRIDE + i] == w[k], "%s: n %d, step %llu, site %llu, item %d, word %d",
+                            invrg_simd_name((invrg_simd_level)level), n,
+                            (unsigned long long)steps[st], (unsigned long long)sites[si], i, k);
+              out[k * STRIDE + i] = CANARY;
+            }
+          }
+          for (int k = 0; k < 4 * STRIDE; k++)
+            ck_assert_msg(out[k] == CANARY, "%s: n %d: word %d written beyond the lanes",
+                          invrg_simd_name((invrg_simd_level)level), n, k);
+        }
+    }
+  }
+  ck_assert_int_ge(levels_run, 1);
+}
+END_TEST
+
 /* The dispatcher: INVRG_SIMD names a level this CPU runs → that level; a level it cannot run or
  * a wrong name → the best it runs (with a warning); unset → the best; kept until a reset. */
 START_TEST(test_simd_dispatcher_honours_INVRG_SIMD) {
@@ -398,6 +451,7 @@ static Suite *rng_suite(void) {
   tcase_add_test(exact, test_coordinates_are_distinct);
   tcase_add_test(exact, test_batches_equal_single_blocks);
   tcase_add_test(exact, test_every_simd_level_gives_the_scalar_blocks);
+  tcase_add_test(exact, test_item_lanes_are_their_own_streams);
   tcase_add_test(exact, test_simd_dispatcher_honours_INVRG_SIMD);
   tcase_add_test(exact, test_row_coins_are_documented_bits);
   suite_add_tcase(s, exact);
