@@ -12,7 +12,13 @@
  *   make.
  * Either way the spins are those of invrg_dream_step() (dream.h), bit for bit (random_bits =
  * 'words'), or, packed, those of random bit planes (dream_packed.h: sym3 and the window-table
- * models, the small-kernel model of the first levels too).
+ * models, the small-kernel model of the first levels too) from the first level the batch does
+ * not hold on.
+ *
+ * Batches (packed, sym3 and window-table models, seeds of one spin): the first levels, up to
+ * 32 × 32 and below the first refined one, of up to 64 dreams at a time (dream_batch.h), with
+ * the spins of random_bits = 'words' whatever random_bits says: the step of such a level copies
+ * the dream's lane from the batch.
  */
 #ifndef INVRG_DREAM_LEVELS_H
 #define INVRG_DREAM_LEVELS_H
@@ -22,6 +28,7 @@
 
 #include "invrg/config.h"
 #include "invrg/dream.h"
+#include "invrg/dream_batch.h"
 #include "invrg/dream_packed.h"
 #include "invrg/dream_top_sw.h"
 #include "invrg/error.h"
@@ -55,6 +62,7 @@ typedef struct {
   invrg_dream_work *w, *w_small;
   invrg_dream_packed_work *pw, *pw_small;
   invrg_dream_top_sw *top_sw; /* Swendsen–Wang sweeps of the top level, or NULL */
+  invrg_dream_batch *batch;   /* the first levels of many dreams (dream_batch.h), or NULL */
 } invrg_dream_levels;
 
 /**
@@ -94,6 +102,22 @@ void invrg_dream_levels_destroy(invrg_dream_levels *d);
  */
 invrg_err invrg_dream_levels_step(invrg_dream_levels *d, int level, int8_t seed_spin,
                                   uint64_t seed, uint64_t sample);
+
+/**
+ * Makes the first levels of dreams in batches from now on, where they can be (packed levels,
+ * models that batch, no refinement of those levels: set it first), with seeds by @p start
+ * (not INVRG_DREAM_START_MC). Returns through @p levels how many levels the batches hold (0:
+ * none). Not collective.
+ */
+invrg_err invrg_dream_levels_enable_batches(invrg_dream_levels *d, int *levels);
+
+/**
+ * Dreams the batchable levels of @p samples[0 … n) (n ≤ INVRG_DREAM_BATCH_LANES) together;
+ * their steps then copy them. @p ticks, if not NULL, gets the ticks of each level added at
+ * [level]. Not collective.
+ */
+void invrg_dream_levels_run_batch(invrg_dream_levels *d, invrg_dream_start start, uint64_t seed,
+                                  const uint64_t *samples, int n, uint64_t *ticks);
 
 /** Spins of the top level held by this rank. Not collective. */
 int64_t invrg_dream_levels_top_spins(const invrg_dream_levels *d);

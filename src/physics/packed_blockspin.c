@@ -51,16 +51,6 @@ static inline int popcount64(uint64_t x) {
   return (int)((x * UINT64_C(0x0101010101010101)) >> 56);
 }
 
-/* Bits 0, 2, 4, … 62 of x into bits 0 … 31 (the classic unshuffle by halving masks). */
-static inline uint64_t even_bits(uint64_t x) {
-  x &= UINT64_C(0x5555555555555555);
-  x = (x | x >> 1) & UINT64_C(0x3333333333333333);
-  x = (x | x >> 2) & UINT64_C(0x0f0f0f0f0f0f0f0f);
-  x = (x | x >> 4) & UINT64_C(0x00ff00ff00ff00ff);
-  x = (x | x >> 8) & UINT64_C(0x0000ffff0000ffff);
-  return (x | x >> 16) & UINT64_C(0x00000000ffffffff);
-}
-
 /*
  * One coarse row from its four fine colour rows f = {a, e, c, d}: down bits (1 = −1) of the
  * block's sites a = (2X, 2Y), e = (2X + 1, 2Y), c = (2X, 2Y + 1), d = (2X + 1, 2Y + 1);
@@ -86,8 +76,8 @@ static int64_t majority_generic(const uint64_t *const f[4], int nw, uint64_t ul,
 static void split_generic(const uint64_t *nat, int nw, int cw, uint64_t *even, uint64_t *odd) {
   for (int w = 0; w < cw; w++) {
     const uint64_t lo = nat[2 * w], hi = 2 * w + 1 < nw ? nat[2 * w + 1] : 0;
-    even[w] = even_bits(lo) | even_bits(hi) << 32;
-    odd[w] = even_bits(lo >> 1) | even_bits(hi >> 1) << 32;
+    even[w] = invrg_packed_even_bits(lo) | invrg_packed_even_bits(hi) << 32;
+    odd[w] = invrg_packed_even_bits(lo >> 1) | invrg_packed_even_bits(hi >> 1) << 32;
   }
 }
 

@@ -64,6 +64,7 @@ void invrg_dream_levels_destroy(invrg_dream_levels *d) {
   invrg_dream_packed_work_destroy(&d->pw);
   invrg_dream_packed_work_destroy(&d->pw_small);
   invrg_dream_top_sw_destroy(&d->top_sw);
+  invrg_dream_batch_destroy(&d->batch);
 }
 
 void invrg_dream_levels_set_refine(invrg_dream_levels *d, const invrg_dream_refine *refine) {
@@ -103,6 +104,12 @@ static int sweeps_of(const invrg_dream_levels *d, int level) {
   return level == d->levels ? d->refine.top_sweeps : d->refine.sweeps;
 }
 
+/* True if level @p level is refined after its step. */
+static bool refined(const invrg_dream_levels *d, int level) {
+  return d->packed && (sweeps_of(d, level) > 0 || d->refine.compatible > 0) &&
+         level >= d->refine.from;
+}
+
 /* The refinement of a fresh level: sweeps at K with streams of their own (rng.h: REFINE). */
 static invrg_err refine_level(invrg_dream_levels *d, int level, uint64_t seed, uint64_t sample) {
   invrg_err err = INVRG_SUCCESS;
@@ -129,8 +136,40 @@ static invrg_err step_packed(invrg_dream_levels *d, int level, int8_t seed_spin,
     INVRG_CALL(invrg_dream_packed_step(m, d->plat[level - 1], d->plat[level], seed, sample,
                                        level, w));
   INVRG_CALL(invrg_packed_halo_exchange(d->plat[level]));
-  if ((sweeps_of(d, level) > 0 || d->refine.compatible > 0) && level >= d->refine.from)
-    INVRG_CALL(refine_level(d, level, seed, sample));
+  if (refined(d, level)) INVRG_CALL(refine_level(d, level, seed, sample));
+cleanup:
+  return err;
+}
+
+invrg_err invrg_dream_levels_enable_batches(invrg_dream_levels *d, int *levels) {
+  invrg_err err = INVRG_SUCCESS;
+  invrg_dream_batch_destroy(&d->batch);
+  *levels = 0;
+  const bool models = invrg_dream_batch_supports(d->m) &&
+                      (d->n_small == 0 || invrg_dream_batch_supports(d->m_small));
+  if (!d->packed || !models) goto cleanup;
+  int top = 0; /* the batch's levels: none refined (a refined level feeds the next) */
+  while (top < INVRG_DREAM_BATCH_MAX_LEVELS && top < d->levels && !refined(d, top + 1)) top++;
+  if (top == 0) goto cleanup;
+  INVRG_CALL(invrg_dream_batch_create(d->m, d->m_small, d->n_small, top, &d->batch));
+  *levels = top;
+cleanup:
+  return err;
+}
+
+void invrg_dream_levels_run_batch(invrg_dream_levels *d, invrg_dream_start start, uint64_t seed,
+                                  const uint64_t *samples, int n, uint64_t *ticks) {
+  if (d->batch != NULL) invrg_dream_batch_run(d->batch, start, seed, samples, n, ticks);
+}
+
+/* The step into level @p level from the batch: the dream's lane copied into this rank's rows. */
+static invrg_err copy_from_batch(invrg_dream_levels *d, int level, uint64_t sample) {
+  invrg_err err = INVRG_SUCCESS;
+  const int lane = invrg_dream_batch_lane(d->batch, sample);
+  INVRG_CHECK(lane >= 0, INVRG_ERR_RUNTIME, "dream %llu is not in the batch of its first levels",
+              (unsigned long long)sample);
+  invrg_dream_batch_to_packed(d->batch, lane, level, d->plat[level]);
+  INVRG_CALL(invrg_packed_halo_exchange(d->plat[level]));
 cleanup:
   return err;
 }
@@ -144,6 +183,10 @@ static invrg_err step_level(invrg_dream_levels *d, int level, int8_t seed_spin, 
                      * int8 step its halo too) */
     lat[0]->data[invrg_lattice_index(lat[0], 0, 0)] = seed_spin;
     if (!d->packed) INVRG_CALL(invrg_lattice_halo_exchange(lat[0]));
+  }
+  if (d->batch != NULL && level <= invrg_dream_batch_levels(d->batch)) {
+    INVRG_CALL(copy_from_batch(d, level, sample));
+    goto cleanup;
   }
   if (d->packed) {
     INVRG_CALL(step_packed(d, level, seed_spin, seed, sample));

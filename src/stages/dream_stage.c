@@ -209,6 +209,8 @@ typedef struct {
   int n_small;                         /* levels dreamed with m_small */
   invrg_dream_levels lv;                /* the lattices of a dream, reused by every sample */
   int seed_level;                       /* the level a dream starts from (start = 'mc': > 0) */
+  int batch_levels;                     /* the first levels dreamed in batches (0: none) */
+  int64_t batch_next;                   /* the group's first sample of the window not batched */
   invrg_seed_configs seeds;             /* start = 'mc': the saved configurations */
   invrg_mcrg *acc[INVRG_DREAM_N_PAIRS];
   invrg_dream_pair_sums pair_sums;      /* operator sums carried from level to level */
@@ -317,6 +319,10 @@ static invrg_err job_buffers(dream_job *job) {
   invrg_dream_levels_set_refine(&job->lv, &refine);
   INVRG_CALL(invrg_dream_levels_set_top_sw(&job->lv, g, (int)cfg->dream.top_sw_sweeps,
                                            cfg->dream.refine_beta, (uint64_t)cfg->run.seed));
+  if (job->seed_level == 0) INVRG_CALL(invrg_dream_levels_enable_batches(&job->lv, &job->batch_levels));
+  if (job->batch_levels > 0)
+    invrg_log(INVRG_LOG_INFO, "dream: levels 1 .. %d in batches of %d dreams (random_bits = "
+              "'words' there)", job->batch_levels, INVRG_DREAM_BATCH_LANES);
   if (job->n_mine > 0) /* ranks that dream map their levels now, not page fault by page fault */
     for (int level = 0; level <= job->levels; level++)
       if (job->lv.lat[level] != NULL) invrg_lattice_populate(job->lv.lat[level]);
@@ -475,6 +481,22 @@ cleanup:
   return err;
 }
 
+/* The first levels of the window's next dreams, from the group's k-th on, in one batch: up to
+ * INVRG_DREAM_BATCH_LANES of those not dreamed yet (their generation cost at their levels). */
+static void run_batch(dream_job *job, int64_t first, int64_t k, int64_t k_count) {
+  const invrg_config *cfg = job->run->cfg;
+  uint64_t samples[INVRG_DREAM_BATCH_LANES], ticks[INVRG_MAX_LEVELS + 1] = {0};
+  int n = 0;
+  int64_t q = k;
+  for (; q < k_count && n < INVRG_DREAM_BATCH_LANES; q++)
+    if (!job->done[q]) samples[n++] = (uint64_t)invrg_reducer_range_item(job->run->groups, first, q);
+  job->batch_next = q;
+  invrg_dream_levels_run_batch(&job->lv, cfg->dream.start_kind, (uint64_t)cfg->run.seed, samples,
+                               n, ticks);
+  for (int l = 1; l <= job->batch_levels; l++)
+    job->ticks[(size_t)l * N_COSTS + COST_GENERATION] += ticks[l];
+}
+
 /* The window's primaries in sample order on world rank 0, added to the block means there:
  * each mean gets its samples in sample order, as when all samples were gathered at once. */
 static invrg_err fold_window(dream_job *job, int64_t first, int64_t count) {
@@ -533,8 +555,10 @@ static invrg_err dream_windows(dream_job *job) {
     const int64_t k_before = invrg_groups_item_count(g, first); /* for the progress */
     if (!resumed) memset(job->done, 0, (size_t)job->window_mine * sizeof *job->done);
     resumed = false;
+    job->batch_next = 0;
     for (int64_t k = 0; k < k_count; k++) {
       if (job->done[k]) continue; /* dreamed before the checkpoint */
+      if (job->batch_levels > 0 && k >= job->batch_next) run_batch(job, first, k, k_count);
       INVRG_CALL(dream_sample(job, k, (uint64_t)invrg_reducer_range_item(g, first, k)));
       invrg_progress_update(&progress, (double)(k_before + k + 1), job->spins);
       job->done[k] = 1;

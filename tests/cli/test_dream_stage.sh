@@ -586,4 +586,26 @@ a = h5py.File('agree.h5', 'r')['dream/L2'].attrs
 print(a['energy_err'], a['energy_dev_sigma'], a['specific_heat_dev_sigma'])
 sys.exit(0 if a['energy_err'] == 0 and math.isnan(a['energy_dev_sigma']) and math.isnan(a['specific_heat_dev_sigma']) else 1)" > py.txt 2>&1 \
   && pass "error 0: deviation NaN ($(cat py.txt))" || { fail "deviation with error 0"; cat py.txt; }
+# The first levels of packed dreams come in batches of 64 dreams with the words' draws (up to
+# 32 x 32, dream_batch.h): planes dreams equal the int8 ones there, bit for bit, on 1 rank and
+# split by rows over a group of 2 (128 samples: two batches), and draw their own from 64 x 64 on
+bk="model = 'sym3', params = 0.5459, 0.62776, 1.40962, levels = 6, n_samples = 130, measure_from = 2, save_levels = 4, 5, 6, save_max = 130"
+dream_input bw.nml bw.h5 "$bk, lattice = 'int8'"
+expect_status 0 "int8 dream to 64 x 64" -- "$INVRG" bw.nml
+dream_input bq.nml bq.h5 "$bk, lattice = 'packed', random_bits = 'planes'"
+expect_status 0 "planes dream to 64 x 64 on 1 rank" -- "$INVRG" bq.nml
+dream_input bq2.nml bq2.h5 "$bk, lattice = 'packed', random_bits = 'planes'" "&parallel ranks_per_group = 2 /"
+expect_status 0 "planes dream to 64 x 64 on a group of 2" -- "$MPIEXEC" -n 2 "$INVRG" bq2.nml
+"$PYTHON" -c "
+import h5py, numpy as np, sys
+w = h5py.File('bw.h5', 'r')
+ok = True
+for q in ('bq.h5', 'bq2.h5'):
+    p = h5py.File(q, 'r')
+    same = [L for L in (16, 32, 64) if np.array_equal(w[f'dream/L{L}/configs'][()], p[f'dream/L{L}/configs'][()])]
+    print(q, 'equal to int8 at L =', same)
+    ok &= same == [16, 32]
+sys.exit(0 if ok else 1)" > py.txt 2>&1 \
+  && pass "batched levels: planes dreams are the words' up to 32 x 32, their own at 64 x 64 ($(tr '\n' ' ' < py.txt))" \
+  || { fail "batched levels of planes dreams"; cat py.txt; }
 finish

@@ -10,6 +10,8 @@
 #include <string.h>
 
 #include "invrg/dream.h"
+#include "invrg/dream_batch.h"
+#include "invrg/packed.h"
 #include "invrg/simd.h"
 #include "unit/check_runner.h"
 
@@ -386,6 +388,107 @@ START_TEST(seed_spins) {
 }
 END_TEST
 
+/* One lane of a batch against its dream made one level at a time by invrg_dream_step() (the
+ * model of each level as the batch has it), at every level, and as a packed lattice; returns
+ * the sites compared. */
+static int64_t check_lane(const invrg_dream_batch *b, int lane, const invrg_model *m,
+                          const invrg_model *m_small, int n_small, invrg_dream_start start,
+                          uint64_t seed, uint64_t sample, invrg_dream_work *w,
+                          invrg_dream_work *w_small) {
+  const int levels = invrg_dream_batch_levels(b), top = 1 << levels;
+  int8_t *coarse = malloc((size_t)top * (size_t)top), *fine = malloc((size_t)top * (size_t)top);
+  int64_t compared = 0;
+  coarse[0] = invrg_dream_seed_spin(start, seed, sample);
+  ck_assert_int_eq(invrg_dream_batch_spin(b, lane, 0, 0, 0), coarse[0]);
+  for (int level = 1; level <= levels; level++) {
+    const int L = 1 << level;
+    const bool small = level <= n_small;
+    invrg_dream_step(small ? m_small : m, coarse, L / 2, seed, sample, level, fine,
+                     small ? w_small : w);
+    invrg_packed *p = NULL;
+    ck_assert_int_eq(invrg_packed_create(MPI_COMM_SELF, L, L, &p), INVRG_SUCCESS);
+    invrg_dream_batch_to_packed(b, lane, level, p);
+    for (int y = 0; y < L; y++)
+      for (int x = 0; x < L; x++) {
+        ck_assert_msg(invrg_dream_batch_spin(b, lane, level, x, y) == fine[y * L + x],
+                      "%s: lane %d (sample %llu), level %d, site (%d, %d)",
+                      invrg_simd_name(invrg_simd_active()), lane, (unsigned long long)sample,
+                      level, x, y);
+        ck_assert_msg(invrg_packed_get(p, x, y) == fine[y * L + x],
+                      "packed: lane %d, level %d, site (%d, %d)", lane, level, x, y);
+        compared++;
+      }
+    invrg_packed_destroy(&p);
+    int8_t *t = coarse;
+    coarse = fine, fine = t;
+  }
+  free(coarse);
+  free(fine);
+  return compared;
+}
+
+/* A batch of dreams is its dreams made one at a time, bit for bit: every lane, level (to 32²)
+ * and seed start, for sym3, the window-table models and a small kernel below another model,
+ * batches of 1, 17 and 64 lanes (samples far apart), at every SIMD level this CPU runs. */
+START_TEST(batch_equals_dreams_one_at_a_time) {
+  invrg_model *sym3 = random_model(INVRG_MODEL_KIND_SYM3, 0, 0, 31);
+  const int n_lanes[] = {1, 17, INVRG_DREAM_BATCH_LANES};
+  const invrg_dream_start starts[] = {INVRG_DREAM_START_RANDOM, INVRG_DREAM_START_ALTERNATE,
+                                      INVRG_DREAM_START_UP};
+  int64_t compared = 0;
+  for (int c = -1; c <= N_TABLE_MODELS; c++) { /* −1: sym3; N_TABLE_MODELS: sym3 under sym5 */
+    const bool mixed = c == N_TABLE_MODELS;
+    invrg_model *m = c < 0 ? NULL
+                           : random_model(table_models[mixed ? 0 : c].kind,
+                                          table_models[mixed ? 0 : c].kernel,
+                                          table_models[mixed ? 0 : c].channels, 40 + (uint64_t)c);
+    const invrg_model *top = c < 0 ? sym3 : m, *small = mixed ? sym3 : NULL;
+    const int n_small = mixed ? 2 : 0;
+    invrg_dream_batch *b = NULL;
+    invrg_dream_work *w = NULL, *w_small = NULL;
+    ck_assert_int_eq(invrg_dream_batch_create(top, small, n_small, INVRG_DREAM_BATCH_MAX_LEVELS, &b),
+                     INVRG_SUCCESS);
+    ck_assert_int_eq(invrg_dream_work_create(top, 16, &w), INVRG_SUCCESS);
+    ck_assert_int_eq(invrg_dream_work_create(sym3, 16, &w_small), INVRG_SUCCESS);
+    for (int level = 0; level < INVRG_SIMD_LEVELS; level++) {
+      if (!invrg_simd_runs((invrg_simd_level)level)) continue;
+      setenv("INVRG_SIMD", invrg_simd_name((invrg_simd_level)level), 1);
+      invrg_simd_reset();
+      for (size_t t = 0; t < sizeof n_lanes / sizeof n_lanes[0]; t++) {
+        const int n = n_lanes[t];
+        const invrg_dream_start start = starts[(t + (size_t)c + 1) % 3];
+        uint64_t samples[INVRG_DREAM_BATCH_LANES];
+        for (int i = 0; i < n; i++) samples[i] = (uint64_t)i * 7919 + (i % 5 == 4 ? UINT64_C(1) << 33 : 3);
+        invrg_dream_batch_run(b, start, 12345, samples, n, NULL);
+        for (int i = 0; i < n; i++) {
+          ck_assert_int_eq(invrg_dream_batch_lane(b, samples[i]), i);
+          compared += check_lane(b, i, top, small, n_small, start, 12345, samples[i], w, w_small);
+        }
+      }
+    }
+    unsetenv("INVRG_SIMD");
+    invrg_simd_reset();
+    invrg_dream_work_destroy(&w);
+    invrg_dream_work_destroy(&w_small);
+    invrg_dream_batch_destroy(&b);
+    invrg_model_destroy(&m);
+  }
+  ck_assert_int_gt(compared, 0);
+  invrg_model_destroy(&sym3);
+}
+END_TEST
+
+/* Models without a window table do not batch, and say so. */
+START_TEST(batch_refuses_models_without_table) {
+  invrg_model *conv5 = random_model(INVRG_MODEL_KIND_CONV, 5, 4, 3);
+  ck_assert(!invrg_dream_batch_supports(conv5));
+  invrg_dream_batch *b = NULL;
+  ck_assert_int_eq(invrg_dream_batch_create(conv5, NULL, 0, 3, &b), INVRG_ERR_RUNTIME);
+  ck_assert_ptr_null(b);
+  invrg_model_destroy(&conv5);
+}
+END_TEST
+
 int main(int argc, char **argv) {
   MPI_Init(&argc, &argv);
   Suite *s = suite_create("dream");
@@ -399,6 +502,8 @@ int main(int argc, char **argv) {
   tcase_add_test(tc, table_step_spins_match_direct_evaluation);
   tcase_add_test(tc, sym7_sampler_matches_model);
   tcase_add_test(tc, seed_spins);
+  tcase_add_test(tc, batch_equals_dreams_one_at_a_time);
+  tcase_add_test(tc, batch_refuses_models_without_table);
   suite_add_tcase(s, tc);
   const int status = run_suite(s);
   MPI_Finalize();
