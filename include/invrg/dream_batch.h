@@ -56,8 +56,16 @@ int invrg_dream_batch_levels(const invrg_dream_batch *b);
 void invrg_dream_batch_run(invrg_dream_batch *b, invrg_dream_start start, uint64_t seed,
                            const uint64_t *samples, int n, uint64_t *ticks);
 
-/** The lane of @p sample in the last run, or −1. */
-int invrg_dream_batch_lane(const invrg_dream_batch *b, uint64_t sample);
+/** The lanes of the last run, and their samples. */
+int invrg_dream_batch_count(const invrg_dream_batch *b);
+const uint64_t *invrg_dream_batch_samples(const invrg_dream_batch *b);
+
+/** Level @p level (0 … deepest) of every lane, bit-sliced: 4^level words, word y·2^level + x
+ * = site (x, y), bit i = lane i, 1 = spin −1 (lanes.h measures it). */
+const uint64_t *invrg_dream_batch_level(const invrg_dream_batch *b, int level);
+
+/** The lane of @p sample in the last run, or −1 (looked for from the last one found on). */
+int invrg_dream_batch_lane(invrg_dream_batch *b, uint64_t sample);
 
 /** Lane @p lane's spin (+1, −1) at (@p x, @p y) of level @p level (0: the seed). */
 int invrg_dream_batch_spin(const invrg_dream_batch *b, int lane, int level, int x, int y);

@@ -68,4 +68,22 @@ invrg_err invrg_dream_measure_pairs(invrg_dream_levels *d, const invrg_dream_mea
 invrg_err invrg_dream_measure_correlations(invrg_dream_levels *d, const invrg_dream_measures *m,
                                            int level, int block);
 
+/** What invrg_dream_measure_batch() spends, in ticks (ticks.h), per kind of measurement. */
+typedef struct {
+  uint64_t observables, correlations, mcrg;
+} invrg_dream_measure_ticks;
+
+/**
+ * Level @p level (not the top: no blocked pairs) of every dream of the batch the levels hold
+ * (dream_levels.h, invrg_dream_levels_run_batch()) measured at once, bit-sliced (lanes.h): the
+ * numbers invrg_dream_measure_observables(), _correlations() (ξ₂/L only: not with correlation
+ * functions) and _pairs() give each dream, added to the same accumulators (lane i into
+ * jackknife block blocks[i]; its primaries into primaries[i]). Every rank of the group calls
+ * it with the same batch; the correlations are added on group rank 0, as for a whole level.
+ * Adds its ticks to @p t. Not collective.
+ */
+invrg_err invrg_dream_measure_batch(const invrg_dream_levels *d, const invrg_dream_measures *m,
+                                    int level, int group_rank, const int *blocks,
+                                    double *const *primaries, invrg_dream_measure_ticks *t);
+
 #endif

@@ -129,17 +129,6 @@ void invrg_packed_pack_row(const int8_t *spins, int64_t lx, int64_t gy, uint64_t
 void invrg_packed_unpack_row(const uint64_t *row0, const uint64_t *row1, int64_t lx, int64_t gy,
                              int8_t *spins);
 
-/** Bits 0, 2, 4, … 62 of @p x into bits 0 … 31 (a natural-order row's even sites, i.e. one
- * colour's; the classic unshuffle by halving masks). */
-static inline uint64_t invrg_packed_even_bits(uint64_t x) {
-  x &= UINT64_C(0x5555555555555555);
-  x = (x | x >> 1) & UINT64_C(0x3333333333333333);
-  x = (x | x >> 2) & UINT64_C(0x0f0f0f0f0f0f0f0f);
-  x = (x | x >> 4) & UINT64_C(0x00ff00ff00ff00ff);
-  x = (x | x >> 8) & UINT64_C(0x0000ffff0000ffff);
-  return (x | x >> 16) & UINT64_C(0x00000000ffffffff);
-}
-
 /** Words of a natural-order row: ⌈Lx / 64⌉. */
 static inline int invrg_packed_natural_words(const invrg_packed *p) {
   return (int)((p->lx + 63) / 64);

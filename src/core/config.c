@@ -475,7 +475,8 @@ static const invrg_nl_key dream_keys[] = {
      .description = "'words': one 32-bit random word per fine spin (the same dreams on int8 and "
                     "packed lattices); 'planes': on packed lattices, sym3, sym5, sym7 and conv "
                     "with k <= 3 draw random bit planes only while a spin is undecided, several "
-                    "times faster, the same distribution with other draws"},
+                    "times faster, the same distribution with other draws (from 64 x 64 on: the "
+                    "levels up to 32 x 32, dreamed in batches of 64, keep the words' draws)"},
     {.name = "refine_sweeps", .type = INVRG_NL_INT, SCALAR, AT(dream.refine_sweeps),
      .default_text = "0", .min = 0, .max = 1 << 20,
      .description = "refined dreams: Monte Carlo sweeps at refine_beta after the step of every "

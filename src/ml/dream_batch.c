@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "invrg/bitops.h"
 #include "invrg/rng.h"
 #include "invrg/simd.h"
 #include "invrg/ticks.h"
@@ -40,6 +41,7 @@ struct invrg_dream_batch {
   int levels, n_small;
   batch_rule rule, rule_small;
   int n;                                  /* lanes of the last run */
+  int last_lane;                          /* the last lane asked for */
   uint64_t samples[LANES];
   uint32_t key0[LANES], key1[LANES];      /* the lanes' dream streams */
   uint64_t *spins[MAX_LEVELS + 1];        /* level ℓ: 4^ℓ words, bit i = lane i */
@@ -177,25 +179,13 @@ static void step(invrg_dream_batch *b, const batch_rule *r, int level, invrg_sim
   }
 }
 
-/* a[j] bit i ↔ a[i] bit j: 64 × 64 bits transposed in place, by swapping ever smaller blocks
- * (the off-diagonal j × j blocks of each 2j × 2j block). */
-static void transpose64(uint64_t a[64]) {
-  uint64_t m = UINT64_C(0x00000000FFFFFFFF);
-  for (int j = 32; j != 0; j >>= 1, m ^= m << j)
-    for (int k = 0; k < 64; k = ((k | j) + 1) & ~j) {
-      const uint64_t t = ((a[k] >> j) ^ a[k | j]) & m;
-      a[k] ^= t << j;
-      a[k | j] ^= t;
-    }
-}
-
 /* Level @p level by lanes: word w of lane i holds sites 64w … 64w + 63. */
 static void by_lanes(invrg_dream_batch *b, int level) {
   const int64_t N = sites_of(level), W = lane_words(level);
   uint64_t a[64];
   for (int64_t w = 0; w < W; w++) {
     for (int s = 0; s < 64; s++) a[s] = 64 * w + s < N ? b->spins[level][64 * w + s] : 0;
-    transpose64(a);
+    invrg_transpose64(a);
     for (int i = 0; i < b->n; i++) b->lanes[level][i * W + w] = a[i];
   }
 }
@@ -218,6 +208,7 @@ void invrg_dream_batch_run(invrg_dream_batch *b, invrg_dream_start start, uint64
   INVRG_ASSERT(n >= 0 && n <= LANES);
   const invrg_simd_level simd = invrg_simd_active();
   b->n = n;
+  b->last_lane = 0;
   memcpy(b->samples, samples, (size_t)n * sizeof *samples);
   if (n == 0) return;
   invrg_rng_item_keys(seed, INVRG_RNG_DREAM, samples, n, simd, b->key0, b->key1);
@@ -237,9 +228,20 @@ void invrg_dream_batch_run(invrg_dream_batch *b, invrg_dream_start start, uint64
 
 int invrg_dream_batch_levels(const invrg_dream_batch *b) { return b->levels; }
 
-int invrg_dream_batch_lane(const invrg_dream_batch *b, uint64_t sample) {
-  for (int i = 0; i < b->n; i++)
-    if (b->samples[i] == sample) return i;
+int invrg_dream_batch_count(const invrg_dream_batch *b) { return b->n; }
+
+const uint64_t *invrg_dream_batch_samples(const invrg_dream_batch *b) { return b->samples; }
+
+const uint64_t *invrg_dream_batch_level(const invrg_dream_batch *b, int level) {
+  INVRG_ASSERT(level >= 0 && level <= b->levels);
+  return b->spins[level];
+}
+
+int invrg_dream_batch_lane(invrg_dream_batch *b, uint64_t sample) {
+  for (int k = 0; k < b->n; k++) { /* from the lane after the last one found: dreams in order */
+    const int i = (b->last_lane + k) % b->n;
+    if (b->samples[i] == sample) return b->last_lane = i;
+  }
   return -1;
 }
 
@@ -258,7 +260,7 @@ void invrg_dream_batch_to_packed(const invrg_dream_batch *b, int lane, int level
   for (int j = 0; j < p->ny; j++) {
     const int64_t gy = p->y0 + j, first = gy * L; /* L divides 64: a row is in one word */
     const uint64_t row = bits[first / 64] >> (first % 64) & row_mask;
-    const uint64_t evens = invrg_packed_even_bits(row), odds = invrg_packed_even_bits(row >> 1);
+    const uint64_t evens = invrg_even_bits(row), odds = invrg_even_bits(row >> 1);
     /* colour c holds the sites x ≡ gy + c (mod 2) */
     invrg_packed_row(p, 0, j)[0] = gy % 2 == 0 ? evens : odds;
     invrg_packed_row(p, 1, j)[0] = gy % 2 == 0 ? odds : evens;

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "invrg/bitops.h"
 #include "invrg/rng.h"
 #include "invrg/simd.h"
 
@@ -76,8 +77,8 @@ static int64_t majority_generic(const uint64_t *const f[4], int nw, uint64_t ul,
 static void split_generic(const uint64_t *nat, int nw, int cw, uint64_t *even, uint64_t *odd) {
   for (int w = 0; w < cw; w++) {
     const uint64_t lo = nat[2 * w], hi = 2 * w + 1 < nw ? nat[2 * w + 1] : 0;
-    even[w] = invrg_packed_even_bits(lo) | invrg_packed_even_bits(hi) << 32;
-    odd[w] = invrg_packed_even_bits(lo >> 1) | invrg_packed_even_bits(hi >> 1) << 32;
+    even[w] = invrg_even_bits(lo) | invrg_even_bits(hi) << 32;
+    odd[w] = invrg_even_bits(lo >> 1) | invrg_even_bits(hi >> 1) << 32;
   }
 }
 

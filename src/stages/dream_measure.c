@@ -8,6 +8,9 @@
 
 #include "invrg/blockspin.h"
 #include "invrg/dream_checkpoint.h"
+#include "invrg/lanes.h"
+#include "invrg/rng.h"
+#include "invrg/ticks.h"
 #include "invrg/packed_blockspin.h"
 #include "invrg/packed_measure.h"
 
@@ -154,6 +157,84 @@ invrg_err invrg_dream_measure_correlations(invrg_dream_levels *d, const invrg_dr
     INVRG_CALL(invrg_corr_add_packed(m->corr, d->plat[level], block));
   else
     INVRG_CALL(invrg_corr_add_configuration(m->corr, d->lat[level], block));
+cleanup:
+  return err;
+}
+
+/* ------------------------------------------------------------------ a batch of dreams */
+
+/* The up and down pairs of level @p level of every lane: the operator sums of level − 1 as
+ * dreamed, of the level, and of its majority blocking with the down pair's coins (steps
+ * 64 + level of each dream's tie stream, as invrg_dream_measure_pairs() draws them). */
+static invrg_err batch_pairs(const invrg_dream_batch *b, const invrg_dream_measures *m,
+                             int level, const int *blocks) {
+  invrg_err err = INVRG_SUCCESS;
+  enum { LANES = INVRG_DREAM_BATCH_LANES };
+  const int n = invrg_dream_batch_count(b), L = 1 << level, Lc = L / 2;
+  invrg_mcrg *up = m->acc[INVRG_DREAM_PAIRS_UP], *down = m->acc[INVRG_DREAM_PAIRS_DOWN];
+  int n_ops = 0;
+  const invrg_operator *ops = invrg_mcrg_operators(up, &n_ops);
+  int64_t *fine = malloc(3 * (size_t)LANES * (size_t)n_ops * sizeof *fine), ties[LANES];
+  uint64_t *blocked = malloc((size_t)Lc * (size_t)Lc * 2 * sizeof *blocked);
+  uint32_t key0[LANES], key1[LANES];
+  INVRG_CHECK_ALLOC(fine);
+  INVRG_CHECK_ALLOC(blocked);
+  int64_t *coarse = fine + (size_t)LANES * (size_t)n_ops, *low = coarse + (size_t)LANES * (size_t)n_ops;
+  uint64_t *coins = blocked + (size_t)Lc * (size_t)Lc;
+  const invrg_lanes f = {L, n, invrg_dream_batch_level(b, level)},
+                    c = {Lc, n, invrg_dream_batch_level(b, level - 1)}, bl = {Lc, n, blocked};
+  invrg_lanes_operator_sums(&f, ops, n_ops, fine);
+  invrg_lanes_operator_sums(&c, ops, n_ops, coarse);
+  const invrg_tie_rule rule = m->cfg->analyze.tie_rule_kind;
+  if (rule == INVRG_TIE_RANDOM) {
+    invrg_rng_item_keys((uint64_t)m->cfg->run.seed, INVRG_RNG_TIE, invrg_dream_batch_samples(b),
+                        n, invrg_simd_active(), key0, key1);
+    invrg_lanes_tie_coins(key0, key1, n, 64 + (uint64_t)level, Lc, coins);
+  }
+  invrg_lanes_block(&f, rule, coins, blocked, ties);
+  invrg_lanes_operator_sums(&bl, ops, n_ops, low);
+  for (int i = 0; i < n; i++) {
+    const size_t at = (size_t)i * (size_t)n_ops;
+    INVRG_CALL(invrg_mcrg_add_sums(up, level, Lc, Lc, coarse + at, fine + at, -1, blocks[i]));
+    INVRG_CALL(invrg_mcrg_add_sums(down, level, Lc, Lc, low + at, fine + at, ties[i], blocks[i]));
+  }
+cleanup:
+  free(fine);
+  free(blocked);
+  return err;
+}
+
+invrg_err invrg_dream_measure_batch(const invrg_dream_levels *d, const invrg_dream_measures *m,
+                                    int level, int group_rank, const int *blocks,
+                                    double *const *primaries, invrg_dream_measure_ticks *t) {
+  invrg_err err = INVRG_SUCCESS;
+  enum { LANES = INVRG_DREAM_BATCH_LANES };
+  const invrg_dream_batch *b = d->batch;
+  const int n = invrg_dream_batch_count(b), L = 1 << level;
+  INVRG_CHECK(level >= 1 && level <= invrg_dream_batch_levels(b) && level < d->levels,
+              INVRG_ERR_RUNTIME, "dream batch: level %d is not measured in batches", level);
+  const invrg_lanes lanes = {L, n, invrg_dream_batch_level(b, level)};
+  invrg_config_sums sums[LANES];
+  uint64_t t0 = invrg_ticks();
+  invrg_lanes_observables(&lanes, sums);
+  for (int i = 0; i < n; i++) invrg_observables_primaries(&sums[i], primaries[i]);
+  uint64_t t1 = invrg_ticks();
+  t->observables += t1 - t0;
+  if (m->corr != NULL && group_rank == 0) { /* a whole level: group rank 0 measures it */
+    int64_t *lines = malloc(2 * (size_t)LANES * (size_t)L * sizeof *lines);
+    INVRG_CHECK_ALLOC(lines);
+    invrg_lanes_line_sums(&lanes, lines, lines + (size_t)LANES * (size_t)L);
+    for (int i = 0; i < n && err == INVRG_SUCCESS; i++)
+      err = invrg_corr_add_sums(m->corr, L, lines + (size_t)i * (size_t)L,
+                                lines + (size_t)(LANES + i) * (size_t)L, sums[i].magnetisation,
+                                blocks[i]);
+    free(lines);
+    INVRG_CALL(err);
+  }
+  t0 = invrg_ticks();
+  t->correlations += t0 - t1;
+  INVRG_CALL(batch_pairs(b, m, level, blocks));
+  t->mcrg += invrg_ticks() - t0;
 cleanup:
   return err;
 }

@@ -210,6 +210,7 @@ typedef struct {
   invrg_dream_levels lv;                /* the lattices of a dream, reused by every sample */
   int seed_level;                       /* the level a dream starts from (start = 'mc': > 0) */
   int batch_levels;                     /* the first levels dreamed in batches (0: none) */
+  int batch_measured;                   /* … and measured in batches: measure_from … this */
   int64_t batch_next;                   /* the group's first sample of the window not batched */
   invrg_seed_configs seeds;             /* start = 'mc': the saved configurations */
   invrg_mcrg *acc[INVRG_DREAM_N_PAIRS];
@@ -293,6 +294,21 @@ cleanup:
   return err;
 }
 
+/* The last level measured in batches (0: none): the batched levels from measure_from on, not
+ * the top (its blocked pairs), without correlation functions (they need each configuration),
+ * and only for dreams to 1024² at most: a batch's measurements reach the accumulators before
+ * its dreams are done, so checkpoints wait for the batch's end (64 dreams of at most about a
+ * millisecond each). */
+static int batch_measured(const dream_job *job) {
+  const invrg_config *cfg = job->run->cfg;
+  enum { LARGEST_TOP = 10 };
+  if (job->batch_levels == 0 || job->levels > LARGEST_TOP ||
+      (cfg->analyze.correlations && cfg->analyze.correlation_functions))
+    return 0;
+  const int last = job->batch_levels < job->levels - 1 ? job->batch_levels : job->levels - 1;
+  return last >= cfg->dream.measure_from ? last : 0;
+}
+
 /* Lattices of every level and the buffers of the windows and block means. */
 static invrg_err job_buffers(dream_job *job) {
   invrg_err err = INVRG_SUCCESS;
@@ -323,6 +339,7 @@ static invrg_err job_buffers(dream_job *job) {
   if (job->batch_levels > 0)
     invrg_log(INVRG_LOG_INFO, "dream: levels 1 .. %d in batches of %d dreams (random_bits = "
               "'words' there)", job->batch_levels, INVRG_DREAM_BATCH_LANES);
+  job->batch_measured = batch_measured(job);
   if (job->n_mine > 0) /* ranks that dream map their levels now, not page fault by page fault */
     for (int level = 0; level <= job->levels; level++)
       if (job->lv.lat[level] != NULL) invrg_lattice_populate(job->lv.lat[level]);
@@ -467,12 +484,20 @@ static invrg_err dream_sample(dream_job *job, int64_t k, uint64_t j) {
   for (int level = job->seed_level + 1; level <= job->levels; level++) {
     const int64_t L = (int64_t)1 << level;
     const uint64_t t0 = t;
+    const bool saved = job->saved[level] >= 0 && (int64_t)j < d->save_max;
+    /* made and measured in its batch, and read by no one: not the coarse lattice of the first
+     * level dreamed or measured one dream at a time */
+    if (level < job->batch_measured && level < job->batch_levels && !saved) {
+      job->spins += (double)(L * L);
+      continue;
+    }
     INVRG_CALL(invrg_dream_levels_step(&job->lv, level, seed_spin, seed, j));
     t = invrg_ticks();
     job->ticks[(size_t)level * N_COSTS + COST_GENERATION] += t - t0;
     job->spins += (double)(L * L);
-    if (level >= d->measure_from) INVRG_CALL(measure_level(job, level, k, j, block, &t));
-    if (job->saved[level] >= 0 && (int64_t)j < d->save_max) {
+    if (level >= d->measure_from && level > job->batch_measured) /* else measured in its batch */
+      INVRG_CALL(measure_level(job, level, k, j, block, &t));
+    if (saved) {
       INVRG_CALL(save_level(job, level, j));
       t = invrg_ticks(); /* saving is no cost of the next level */
     }
@@ -481,20 +506,56 @@ cleanup:
   return err;
 }
 
+/* The measurements of the batched levels measure_from … batch_measured of the batch's dreams,
+ * the group's ks[i]-th of the window (lane i). */
+static invrg_err measure_batch(dream_job *job, const int64_t *ks) {
+  invrg_err err = INVRG_SUCCESS;
+  const invrg_config *cfg = job->run->cfg;
+  const invrg_dream_measures into = {job->acc, job->corr, cfg, &job->pair_sums};
+  const int n = invrg_dream_batch_count(job->lv.batch);
+  const uint64_t *samples = invrg_dream_batch_samples(job->lv.batch);
+  int blocks[INVRG_DREAM_BATCH_LANES];
+  double *primaries[INVRG_DREAM_BATCH_LANES];
+  for (int i = 0; i < n; i++)
+    blocks[i] = invrg_mcrg_block_of((int64_t)samples[i], cfg->dream.n_samples, job->B);
+  for (int level = (int)cfg->dream.measure_from; level <= job->batch_measured; level++) {
+    for (int i = 0; i < n; i++)
+      primaries[i] = job->mine + (size_t)ks[i] * job->rec +
+                     (size_t)(level - cfg->dream.measure_from) * INVRG_N_PRIMARY;
+    invrg_dream_measure_ticks t = {0};
+    INVRG_CALL(invrg_dream_measure_batch(&job->lv, &into, level, job->run->groups->rank, blocks,
+                                         primaries, &t));
+    uint64_t *cost = job->ticks + (size_t)level * N_COSTS;
+    cost[COST_OBSERVABLES] += t.observables, cost[COST_CORRELATIONS] += t.correlations;
+    cost[COST_MCRG] += t.mcrg;
+  }
+cleanup:
+  return err;
+}
+
 /* The first levels of the window's next dreams, from the group's k-th on, in one batch: up to
- * INVRG_DREAM_BATCH_LANES of those not dreamed yet (their generation cost at their levels). */
-static void run_batch(dream_job *job, int64_t first, int64_t k, int64_t k_count) {
+ * INVRG_DREAM_BATCH_LANES of those not dreamed yet (their generation cost at their levels),
+ * measured there if they are measured in batches. */
+static invrg_err run_batch(dream_job *job, int64_t first, int64_t k, int64_t k_count) {
+  invrg_err err = INVRG_SUCCESS;
   const invrg_config *cfg = job->run->cfg;
   uint64_t samples[INVRG_DREAM_BATCH_LANES], ticks[INVRG_MAX_LEVELS + 1] = {0};
+  int64_t ks[INVRG_DREAM_BATCH_LANES];
   int n = 0;
   int64_t q = k;
   for (; q < k_count && n < INVRG_DREAM_BATCH_LANES; q++)
-    if (!job->done[q]) samples[n++] = (uint64_t)invrg_reducer_range_item(job->run->groups, first, q);
+    if (!job->done[q]) {
+      ks[n] = q;
+      samples[n++] = (uint64_t)invrg_reducer_range_item(job->run->groups, first, q);
+    }
   job->batch_next = q;
   invrg_dream_levels_run_batch(&job->lv, cfg->dream.start_kind, (uint64_t)cfg->run.seed, samples,
                                n, ticks);
   for (int l = 1; l <= job->batch_levels; l++)
     job->ticks[(size_t)l * N_COSTS + COST_GENERATION] += ticks[l];
+  if (job->batch_measured > 0) INVRG_CALL(measure_batch(job, ks));
+cleanup:
+  return err;
 }
 
 /* The window's primaries in sample order on world rank 0, added to the block means there:
@@ -558,12 +619,16 @@ static invrg_err dream_windows(dream_job *job) {
     job->batch_next = 0;
     for (int64_t k = 0; k < k_count; k++) {
       if (job->done[k]) continue; /* dreamed before the checkpoint */
-      if (job->batch_levels > 0 && k >= job->batch_next) run_batch(job, first, k, k_count);
+      if (job->batch_levels > 0 && k >= job->batch_next)
+        INVRG_CALL(run_batch(job, first, k, k_count));
       INVRG_CALL(dream_sample(job, k, (uint64_t)invrg_reducer_range_item(g, first, k)));
       invrg_progress_update(&progress, (double)(k_before + k + 1), job->spins);
       job->done[k] = 1;
       if (g->rank == 0) job->dreamed++; /* a sample once, however many ranks share it */
-      invrg_ckpt_decision decision; /* a safe point between samples */
+      /* a safe point between samples; with measurements in batches, between batches (the
+       * accumulators hold the whole batch's) */
+      if (job->batch_measured > 0 && k + 1 < job->batch_next) continue;
+      invrg_ckpt_decision decision;
       INVRG_CALL(invrg_checkpoint_poll(run->ckpt, g->cart, &decision));
       if (decision != INVRG_CKPT_NONE) INVRG_CALL(save_state(job, &ds, decision));
     }

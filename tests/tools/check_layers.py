@@ -29,6 +29,7 @@ HEADER_LAYER = {
     "mc_update": "physics",  # checkerboard.c, wolff.c, sw.c
     "stage": "stages",       # the interface of mc_stage.c, train_stage.c, ...
     "run_paths": "io",       # inline: the run's file names (runfile.c, checkpoint.c, ...)
+    "bitops": "core",        # inline: bit tricks of packed and bit-sliced lattices
 }
 
 # (file, included header) → why it is allowed for now. The list only shrinks: each entry goes

@@ -1,0 +1,168 @@
+/* Measurements of bit-sliced lattices (lanes.h). Every sum is a count of down bits per lane
+ * (spins, unequal neighbours, products that are −1): s = 1 − 2·down turns a sum of N terms into
+ * N − 2·count. */
+#include "invrg/lanes.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "invrg/bitops.h"
+#include "invrg/rng.h"
+#include "invrg/simd.h"
+
+#if INVRG_SIMD_X86
+#include <immintrin.h>
+#endif
+
+enum { COUNT_BITS = 24, LANES = 64 }; /* counts below 2^24: 64² sites × 4 terms × … with room */
+
+/* ---------------------------------------------------------------- counting down bits per lane */
+
+/* Portable: a binary counter per lane, bit-sliced (bit i of plane p is bit p of lane i's
+ * count), each word added by a ripple carry that stops when no lane carries; one 64 × 64
+ * transposition reads the counts. */
+static void count_generic(const uint64_t *w, size_t n, int lanes, int64_t *out, size_t stride) {
+  uint64_t plane[LANES] = {0};
+  for (size_t k = 0; k < n; k++)
+    for (uint64_t x = w[k], p = 0; x != 0; p++) {
+      const uint64_t carry = plane[p] & x;
+      plane[p] ^= x;
+      x = carry;
+    }
+  invrg_transpose64(plane);
+  for (int i = 0; i < lanes; i++) out[(size_t)i * stride] = (int64_t)plane[i];
+}
+
+#if INVRG_SIMD_X86
+/* AVX-512: a byte per lane, the word's bits turned into 64 bytes of 0 or −1 (VPMOVM2B) and
+ * subtracted, widened to 32 bits every 255 words. */
+INVRG_TARGET_AVX512 static void count_avx512(const uint64_t *w, size_t n, int lanes, int64_t *out,
+                                             size_t stride) {
+  __m512i total[4] = {_mm512_setzero_si512(), _mm512_setzero_si512(), _mm512_setzero_si512(),
+                      _mm512_setzero_si512()};
+  for (size_t i = 0; i < n;) {
+    const size_t chunk = n - i < 255 ? n - i : 255;
+    __m512i bytes = _mm512_setzero_si512();
+    for (size_t k = 0; k < chunk; k++)
+      bytes = _mm512_sub_epi8(bytes, _mm512_movm_epi8((__mmask64)w[i + k]));
+    total[0] = _mm512_add_epi32(total[0], _mm512_cvtepu8_epi32(_mm512_extracti32x4_epi32(bytes, 0)));
+    total[1] = _mm512_add_epi32(total[1], _mm512_cvtepu8_epi32(_mm512_extracti32x4_epi32(bytes, 1)));
+    total[2] = _mm512_add_epi32(total[2], _mm512_cvtepu8_epi32(_mm512_extracti32x4_epi32(bytes, 2)));
+    total[3] = _mm512_add_epi32(total[3], _mm512_cvtepu8_epi32(_mm512_extracti32x4_epi32(bytes, 3)));
+    i += chunk;
+  }
+  int32_t t[LANES];
+  for (int q = 0; q < 4; q++) _mm512_storeu_si512(t + 16 * q, total[q]);
+  for (int i = 0; i < lanes; i++) out[(size_t)i * stride] = t[i];
+}
+#endif
+
+/* Lane i's number of set bits in w[0 … n) at out[i·stride], i < lanes (n < 2^24). */
+static void count_bits(const uint64_t *w, size_t n, int lanes, int64_t *out, size_t stride) {
+  INVRG_ASSERT(n < ((size_t)1 << COUNT_BITS));
+#if INVRG_SIMD_X86
+  if (invrg_simd_active() == INVRG_SIMD_AVX512) {
+    count_avx512(w, n, lanes, out, stride);
+    return;
+  }
+#endif
+  count_generic(w, n, lanes, out, stride);
+}
+
+/* Site (x + dx, y + dy) of an L × L torus, L a power of 2. */
+static inline int site(int L, int x, int y, int dx, int dy) {
+  return ((y + dy) & (L - 1)) * L + ((x + dx) & (L - 1));
+}
+
+/* ---------------------------------------------------------------- measurements */
+
+void invrg_lanes_observables(const invrg_lanes *c, invrg_config_sums *out) {
+  const int L = c->L, N = L * L;
+  uint64_t *unequal = malloc(2 * (size_t)N * sizeof *unequal); /* with the right and lower one */
+  INVRG_ASSERT(unequal != NULL);
+  for (int y = 0; y < L; y++)
+    for (int x = 0; x < L; x++) {
+      const uint64_t s = c->w[y * L + x];
+      unequal[2 * (y * L + x)] = s ^ c->w[site(L, x, y, 1, 0)];
+      unequal[2 * (y * L + x) + 1] = s ^ c->w[site(L, x, y, 0, 1)];
+    }
+  int64_t d[LANES], u[LANES];
+  count_bits(c->w, (size_t)N, c->n, d, 1);
+  count_bits(unequal, 2 * (size_t)N, c->n, u, 1);
+  free(unequal);
+  for (int i = 0; i < c->n; i++) /* B = Σ s s' over 2N bonds, M = Σ s */
+    out[i] = (invrg_config_sums){.bonds = 2 * N - 2 * u[i], .magnetisation = N - 2 * d[i],
+                                 .sites = N};
+}
+
+void invrg_lanes_line_sums(const invrg_lanes *c, int64_t *rows, int64_t *cols) {
+  const int L = c->L;
+  uint64_t column[64];
+  INVRG_ASSERT(L <= 64);
+  for (int k = 0; k < L; k++) {
+    for (int j = 0; j < L; j++) column[j] = c->w[j * L + k];
+    count_bits(c->w + (size_t)k * (size_t)L, (size_t)L, c->n, rows + k, (size_t)L);
+    count_bits(column, (size_t)L, c->n, cols + k, (size_t)L);
+  }
+  for (int i = 0; i < c->n * L; i++) rows[i] = L - 2 * rows[i], cols[i] = L - 2 * cols[i];
+}
+
+void invrg_lanes_operator_sums(const invrg_lanes *c, const invrg_operator *ops, int n_ops,
+                               int64_t *sums) {
+  const int L = c->L, N = L * L;
+  uint64_t *products = malloc((size_t)INVRG_OP_MAX_TERMS * (size_t)N * sizeof *products);
+  INVRG_ASSERT(products != NULL);
+  for (int a = 0; a < n_ops; a++) {
+    const invrg_operator *op = &ops[a];
+    uint64_t *p = products; /* each term at each site: −1 where an odd number of spins is down */
+    for (int t = 0; t < op->n_terms; t++)
+      for (int y = 0; y < L; y++)
+        for (int x = 0; x < L; x++) {
+          uint64_t product = 0;
+          for (int k = 0; k < op->n_spins[t]; k++) /* S(dy, dx) at (x, y): (x − dx, y − dy) */
+            product ^= c->w[site(L, x, y, -op->spin[t][k].dx, -op->spin[t][k].dy)];
+          *p++ = product;
+        }
+    int64_t *out = sums + a;
+    count_bits(products, (size_t)(p - products), c->n, out, (size_t)n_ops);
+    for (int i = 0; i < c->n; i++)
+      out[(size_t)i * (size_t)n_ops] = (int64_t)op->n_terms * N - 2 * out[(size_t)i * (size_t)n_ops];
+  }
+  free(products);
+}
+
+void invrg_lanes_block(const invrg_lanes *fine, invrg_tie_rule rule, const uint64_t *coins,
+                       uint64_t *coarse, int64_t *ties) {
+  const int L = fine->L, Lc = L / 2;
+  const uint64_t *w = fine->w;
+  uint64_t tied[32 * 32];
+  INVRG_ASSERT(Lc <= 32);
+  for (int Y = 0; Y < Lc; Y++)
+    for (int X = 0; X < Lc; X++) {
+      const uint64_t a = w[2 * Y * L + 2 * X], b = w[2 * Y * L + 2 * X + 1],
+                     c = w[(2 * Y + 1) * L + 2 * X], d = w[(2 * Y + 1) * L + 2 * X + 1];
+      /* down spins of the pairs (a, b) and (c, d): 2 (c1, c2) or 1 (s1, s2) */
+      const uint64_t s1 = a ^ b, c1 = a & b, s2 = c ^ d, c2 = c & d;
+      const uint64_t three = (c1 & (s2 | c2)) | (c2 & s1); /* 3 or 4 down: −1 */
+      const uint64_t tie = (c1 & ~(s2 | c2)) | (c2 & ~(s1 | c1)) | (s1 & s2);
+      const uint64_t tie_down = rule == INVRG_TIE_RANDOM ? ~coins[Y * Lc + X]
+                                : rule == INVRG_TIE_UP   ? 0
+                                                         : a; /* upper left: (2X, 2Y) */
+      coarse[Y * Lc + X] = three | (tie & tie_down);
+      tied[Y * Lc + X] = tie;
+    }
+  count_bits(tied, (size_t)Lc * (size_t)Lc, fine->n, ties, 1);
+}
+
+void invrg_lanes_tie_coins(const uint32_t *key0, const uint32_t *key1, int n, uint64_t step,
+                           int Lc, uint64_t *coins) {
+  const invrg_simd_level simd = invrg_simd_active();
+  uint32_t u[4][64];
+  uint64_t a[64];
+  for (int Y = 0; Y < Lc; Y++) { /* rows Lc ≤ 128 wide: coin X of row Y is bit X of block Y */
+    invrg_rng_items_block(key0, key1, n, step, (uint64_t)Y, 0, simd, u[0], 64);
+    for (int i = 0; i < 64; i++) a[i] = i < n ? u[0][i] : 0;
+    invrg_transpose64(a);
+    memcpy(coins + (size_t)Y * (size_t)Lc, a, (size_t)Lc * sizeof *a);
+  }
+}
