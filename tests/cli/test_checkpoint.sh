@@ -86,6 +86,19 @@ for stage in train dream; do
     "${stage}ref/out.h5" "${stage}stop/out.h5"
 done
 
+# --- packed dreams whose first levels are made and measured in batches of 64 (stages.md): the
+# safe points are the batches' ends; stopped at every one, resumed on 2 and 1 ranks in turn
+mkdir batchref batchstop
+printf "&run stages = 'dream', output = 'out.h5', seed = 9 /\n&dream model = 'sym3', params = 0.55, 0.63, 1.41, levels = 6, n_samples = 300, measure_from = 1, lattice = 'packed', random_bits = 'planes' /\n&analyze jackknife_blocks = 5, mcrg_levels = 2, operators = 'swendsen', 'paper36' /\n" \
+  > batchref/run.nml
+cp batchref/run.nml batchstop/run.nml
+expect_status 0 "uninterrupted batched dream on 1 rank" -- sh -c "cd batchref && \"$INVRG\" run.nml"
+stop_chain batchstop 1 2 1
+n_stops=$(grep -cx dream batchstop/stops)
+[ "$n_stops" -ge 3 ] && pass "$n_stops stops in the batched dream" || fail "$n_stops stops in the batched dream"
+expect_identical "batched dream stopped at batch ends and resumed on 2 and 1 ranks = uninterrupted" \
+  batchref/out.h5 batchstop/out.h5
+
 # --- a refined dream from Monte Carlo seeds (start = 'mc', sweeps below and at the top, packed
 # levels split over a group of 2), stopped in both stages and resumed on 2 ranks, against 1 rank
 mkdir refref refstop
