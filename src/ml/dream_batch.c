@@ -9,7 +9,7 @@
  *   - a window table: the n × n window from (lo[α], lo[β]), weight of row r, column c
  *     2^(c·n + r) into T[ab << n² | pattern] (dream_internal.h).
  * The lanes are decided 16 at a time with AVX-512 (the index by masked adds, the threshold by a
- * permute or a gather), one at a time otherwise: the same bits.
+ * permute or a gather), 8 at a time with AVX2, one at a time otherwise: the same bits.
  */
 #include "invrg/dream_batch.h"
 
@@ -120,6 +120,39 @@ static uint64_t decide_generic(const batch_rule *r, int ab, const uint64_t *in, 
 }
 
 #if INVRG_SIMD_X86
+/* AVX2: eight lanes a vector, an input's eight bits spread over the lanes by a compare with
+ * the lanes' own bit; the threshold by two 8-entry permutes (sym3's 12) or a gather. */
+INVRG_TARGET_AVX2 static uint64_t decide_avx2(const batch_rule *r, int ab, const uint64_t *in,
+                                              const uint32_t *u, int n) {
+  uint64_t down = 0;
+  const bool in_register = r->n_T <= 16;
+  uint32_t T16[16] = {0};
+  if (in_register) memcpy(T16, r->T, r->n_T * sizeof *T16);
+  const __m256i lane_bit = _mm256_setr_epi32(1, 2, 4, 8, 16, 32, 64, 128);
+  const __m256i t_lo = _mm256_loadu_si256((const __m256i *)(const void *)T16),
+                t_hi = _mm256_loadu_si256((const __m256i *)(const void *)(T16 + 8));
+  const __m256i seven = _mm256_set1_epi32(7), flip = _mm256_set1_epi32((int)0x80000000u);
+  for (int h = 0; 8 * h < n; h++) {
+    __m256i index = _mm256_set1_epi32((int)r->base[ab]);
+    for (int q = 0; q < r->inputs; q++) {
+      const __m256i bits = _mm256_and_si256(_mm256_set1_epi32((int)(in[q] >> 8 * h & 0xFF)), lane_bit);
+      const __m256i is_down = _mm256_cmpeq_epi32(bits, lane_bit);
+      index = _mm256_add_epi32(index, _mm256_andnot_si256(is_down, _mm256_set1_epi32((int)r->weight[q])));
+    }
+    const __m256i T =
+        in_register
+            ? _mm256_blendv_epi8(_mm256_permutevar8x32_epi32(t_lo, index),
+                                 _mm256_permutevar8x32_epi32(t_hi, _mm256_and_si256(index, seven)),
+                                 _mm256_cmpgt_epi32(index, seven))
+            : _mm256_i32gather_epi32((const int *)(const void *)r->T, index, 4);
+    const __m256i uu = _mm256_loadu_si256((const __m256i *)(const void *)(u + 8 * h));
+    /* u < T unsigned: a signed compare after flipping the top bits */
+    const __m256i up = _mm256_cmpgt_epi32(_mm256_xor_si256(T, flip), _mm256_xor_si256(uu, flip));
+    down |= (uint64_t)(uint8_t)~_mm256_movemask_ps(_mm256_castsi256_ps(up)) << 8 * h;
+  }
+  return n == LANES ? down : down & ((UINT64_C(1) << n) - 1);
+}
+
 INVRG_TARGET_AVX512 static uint64_t decide_avx512(const batch_rule *r, int ab, const uint64_t *in,
                                                   const uint32_t *u, int n) {
   uint64_t down = 0;
@@ -171,6 +204,10 @@ static void step(invrg_dream_batch *b, const batch_rule *r, int level, invrg_sim
 #if INVRG_SIMD_X86
       if (simd == INVRG_SIMD_AVX512) {
         fine[g] = decide_avx512(r, ab, in, b->u[k], n);
+        continue;
+      }
+      if (simd == INVRG_SIMD_AVX2) {
+        fine[g] = decide_avx2(r, ab, in, b->u[k], n);
         continue;
       }
 #endif
