@@ -3,15 +3,19 @@
  * steps into packed levels with random_bits = 'words' (strips of int8 steps) and 'planes'
  * (random bit planes: sym3 and the window-table models). Two coarse configurations: random
  * spins (every window pattern as likely: the window tables' worst case for the cache) and a
- * dream of the model itself (the patterns a dream meets). */
+ * dream of the model itself (the patterns a dream meets). Then the first levels of 64 dreams
+ * at once (dream_batch.h): ns per fine site of each level, at every SIMD level the CPU runs. */
 #include <mpi.h>
 #include <stdio.h>
 #include <stdlib.h>
 
 #include "bench_util.h"
 #include "invrg/dream.h"
+#include "invrg/dream_batch.h"
 #include "invrg/dream_packed.h"
 #include "invrg/packed.h"
+#include "invrg/simd.h"
+#include "invrg/ticks.h"
 
 /* A coarse lc × lc configuration: random spins, or dreamed from 1 × 1 by the model. */
 static void coarse_config(const invrg_model *m, int lc, bool dreamed, int8_t *coarse,
@@ -106,6 +110,63 @@ static double rate(invrg_model_kind kind, int kernel, int channels, int lc, int 
   return 4.0 * lc * lc / bench_median(t, reps);
 }
 
+/* Batches of 64 dreams to 32²: ns per fine site (of one dream) of each level, the median of
+ * @p reps timings of @p batches batches each, at the SIMD level in force. */
+static void batch_rates(invrg_model_kind kind, int kernel, int channels, int reps, int batches,
+                        double ns[INVRG_DREAM_BATCH_MAX_LEVELS + 1]) {
+  invrg_model *m = make_model(kind, kernel, channels);
+  invrg_dream_batch *b = NULL;
+  CHECK(invrg_dream_batch_create(m, NULL, 0, INVRG_DREAM_BATCH_MAX_LEVELS, &b));
+  uint64_t samples[INVRG_DREAM_BATCH_LANES];
+  double t[INVRG_DREAM_BATCH_MAX_LEVELS + 1][16];
+  for (int r = 0; r < reps; r++) {
+    uint64_t ticks[INVRG_DREAM_BATCH_MAX_LEVELS + 1] = {0};
+    const invrg_ticks_mark start = invrg_ticks_now();
+    for (int k = 0; k < batches; k++) {
+      for (int i = 0; i < INVRG_DREAM_BATCH_LANES; i++)
+        samples[i] = (uint64_t)(k * INVRG_DREAM_BATCH_LANES + i);
+      invrg_dream_batch_run(b, INVRG_DREAM_START_ALTERNATE, 1, samples, INVRG_DREAM_BATCH_LANES,
+                            ticks);
+    }
+    const double per_tick = invrg_ticks_seconds_per_tick(start, invrg_ticks_now());
+    for (int l = 1; l <= INVRG_DREAM_BATCH_MAX_LEVELS; l++)
+      t[l][r] = 1e9 * per_tick * (double)ticks[l] /
+                ((double)batches * INVRG_DREAM_BATCH_LANES * (double)(4 << (2 * (l - 1))));
+  }
+  for (int l = 1; l <= INVRG_DREAM_BATCH_MAX_LEVELS; l++) ns[l] = bench_median(t[l], reps);
+  invrg_dream_batch_destroy(&b);
+  invrg_model_destroy(&m);
+}
+
+static void batches(void) {
+  const struct {
+    const char *name;
+    invrg_model_kind kind;
+    int kernel, channels;
+  } models[] = {{"sym3", INVRG_MODEL_KIND_SYM3, 3, 0},
+                {"sym5", INVRG_MODEL_KIND_SYM5, 5, 0},
+                {"sym7", INVRG_MODEL_KIND_SYM7, 7, 0},
+                {"conv C=32 k=3", INVRG_MODEL_KIND_CONV, 3, 32}};
+  printf("batches of %d dreams (the first levels), ns per fine site of one dream (median):\n",
+         INVRG_DREAM_BATCH_LANES);
+  printf("  %-14s %-8s", "model", "SIMD");
+  for (int l = 1; l <= INVRG_DREAM_BATCH_MAX_LEVELS; l++) printf(" %8d^2", 1 << l);
+  printf("\n");
+  for (size_t k = 0; k < sizeof models / sizeof models[0]; k++)
+    for (int level = INVRG_SIMD_LEVELS - 1; level >= 0; level--) {
+      if (!invrg_simd_runs((invrg_simd_level)level)) continue;
+      setenv("INVRG_SIMD", invrg_simd_name((invrg_simd_level)level), 1);
+      invrg_simd_reset();
+      double ns[INVRG_DREAM_BATCH_MAX_LEVELS + 1];
+      batch_rates(models[k].kind, models[k].kernel, models[k].channels, 5, 50, ns);
+      printf("  %-14s %-8s", models[k].name, invrg_simd_name(invrg_simd_active()));
+      for (int l = 1; l <= INVRG_DREAM_BATCH_MAX_LEVELS; l++) printf(" %10.3f", ns[l]);
+      printf("\n");
+    }
+  unsetenv("INVRG_SIMD");
+  invrg_simd_reset();
+}
+
 int main(int argc, char **argv) {
   MPI_Init(&argc, &argv);
   const struct {
@@ -144,6 +205,7 @@ int main(int argc, char **argv) {
     printf("  %-14s %5d^2 %12.3g %12.3g %16.3g %16.3g %16.3g\n", runs[k].name, 2 * lc, random,
            dreamed, packed, planes, planes_random);
   }
+  batches();
   MPI_Finalize();
   return 0;
 }
