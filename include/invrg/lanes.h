@@ -2,7 +2,7 @@
  * @file lanes.h
  * Measurements of many small configurations at once, bit-sliced: word g of an L × L field is
  * site g = y·L + x of every configuration, bit i of configuration ("lane") i, 1 = spin −1
- * (packed.h's convention); up to 64 lanes, L a power of 2 (1 … 64). The first levels of the
+ * (packed.h's convention); up to 64 lanes, L a power of 2 (1 … INVRG_LANES_MAX_L). The first levels of the
  * dreams made in batches (dream_batch.h) are measured so, 64 dreams a call instead of a few
  * calls per dream.
  *
@@ -20,6 +20,9 @@
 #include "invrg/choices.h"
 #include "invrg/mcrg.h"
 #include "invrg/observables.h"
+
+/** The largest side: a batch's deepest level (dream_batch.h). */
+#define INVRG_LANES_MAX_L 32
 
 /** @p n lanes (≤ 64) of an L × L field: w[y·L + x]. */
 typedef struct {
@@ -48,7 +51,7 @@ void invrg_lanes_block(const invrg_lanes *fine, invrg_tie_rule rule, const uint6
 
 /**
  * The tie coins blockspin.h gives @p n items at @p step for a coarse lattice of side @p Lc
- * (≤ 32): coin (X, Y) of the stream (seed, INVRG_RNG_TIE, item i, step) into bit i of
+ * (≤ INVRG_LANES_MAX_L): coin (X, Y) of the stream (seed, INVRG_RNG_TIE, item i, step) into bit i of
  * coins[Y·Lc + X], the items' keys from invrg_rng_item_keys(seed, INVRG_RNG_TIE, …).
  */
 void invrg_lanes_tie_coins(const uint32_t *key0, const uint32_t *key1, int n, uint64_t step,

@@ -3,7 +3,6 @@
  * N − 2·count. */
 #include "invrg/lanes.h"
 
-#include <stdlib.h>
 #include <string.h>
 
 #include "invrg/bitops.h"
@@ -14,7 +13,8 @@
 #include <immintrin.h>
 #endif
 
-enum { COUNT_BITS = 24, LANES = 64 }; /* counts below 2^24: 64² sites × 4 terms × … with room */
+/* Counts below 2^24 (32² sites × 4 terms, with room); lattices of side up to MAX_L. */
+enum { COUNT_BITS = 24, LANES = 64, MAX_L = INVRG_LANES_MAX_L, MAX_N = MAX_L * MAX_L };
 
 /* ---------------------------------------------------------------- counting down bits per lane */
 
@@ -78,8 +78,8 @@ static inline int site(int L, int x, int y, int dx, int dy) {
 
 void invrg_lanes_observables(const invrg_lanes *c, invrg_config_sums *out) {
   const int L = c->L, N = L * L;
-  uint64_t *unequal = malloc(2 * (size_t)N * sizeof *unequal); /* with the right and lower one */
-  INVRG_ASSERT(unequal != NULL);
+  uint64_t unequal[2 * MAX_N]; /* with the right and the lower neighbour */
+  INVRG_ASSERT(L <= MAX_L);
   for (int y = 0; y < L; y++)
     for (int x = 0; x < L; x++) {
       const uint64_t s = c->w[y * L + x];
@@ -89,7 +89,6 @@ void invrg_lanes_observables(const invrg_lanes *c, invrg_config_sums *out) {
   int64_t d[LANES], u[LANES];
   count_bits(c->w, (size_t)N, c->n, d, 1);
   count_bits(unequal, 2 * (size_t)N, c->n, u, 1);
-  free(unequal);
   for (int i = 0; i < c->n; i++) /* B = Σ s s' over 2N bonds, M = Σ s */
     out[i] = (invrg_config_sums){.bonds = 2 * N - 2 * u[i], .magnetisation = N - 2 * d[i],
                                  .sites = N};
@@ -97,8 +96,8 @@ void invrg_lanes_observables(const invrg_lanes *c, invrg_config_sums *out) {
 
 void invrg_lanes_line_sums(const invrg_lanes *c, int64_t *rows, int64_t *cols) {
   const int L = c->L;
-  uint64_t column[64];
-  INVRG_ASSERT(L <= 64);
+  uint64_t column[MAX_L];
+  INVRG_ASSERT(L <= MAX_L);
   for (int k = 0; k < L; k++) {
     for (int j = 0; j < L; j++) column[j] = c->w[j * L + k];
     count_bits(c->w + (size_t)k * (size_t)L, (size_t)L, c->n, rows + k, (size_t)L);
@@ -110,8 +109,8 @@ void invrg_lanes_line_sums(const invrg_lanes *c, int64_t *rows, int64_t *cols) {
 void invrg_lanes_operator_sums(const invrg_lanes *c, const invrg_operator *ops, int n_ops,
                                int64_t *sums) {
   const int L = c->L, N = L * L;
-  uint64_t *products = malloc((size_t)INVRG_OP_MAX_TERMS * (size_t)N * sizeof *products);
-  INVRG_ASSERT(products != NULL);
+  uint64_t products[INVRG_OP_MAX_TERMS * MAX_N];
+  INVRG_ASSERT(L <= MAX_L);
   for (int a = 0; a < n_ops; a++) {
     const invrg_operator *op = &ops[a];
     uint64_t *p = products; /* each term at each site: −1 where an odd number of spins is down */
@@ -128,15 +127,14 @@ void invrg_lanes_operator_sums(const invrg_lanes *c, const invrg_operator *ops, 
     for (int i = 0; i < c->n; i++)
       out[(size_t)i * (size_t)n_ops] = (int64_t)op->n_terms * N - 2 * out[(size_t)i * (size_t)n_ops];
   }
-  free(products);
 }
 
 void invrg_lanes_block(const invrg_lanes *fine, invrg_tie_rule rule, const uint64_t *coins,
                        uint64_t *coarse, int64_t *ties) {
   const int L = fine->L, Lc = L / 2;
   const uint64_t *w = fine->w;
-  uint64_t tied[32 * 32];
-  INVRG_ASSERT(Lc <= 32);
+  uint64_t tied[MAX_N / 4];
+  INVRG_ASSERT(L <= MAX_L);
   for (int Y = 0; Y < Lc; Y++)
     for (int X = 0; X < Lc; X++) {
       const uint64_t a = w[2 * Y * L + 2 * X], b = w[2 * Y * L + 2 * X + 1],

@@ -4,7 +4,7 @@
  * sums, the operator sums of "swendsen" and "paper36" against invrg_operators_evaluate() (and,
  * on 1 × 1, the one-spin rule s^k), the majority rule with each tie rule against
  * invrg_blockspin_array() with the same items and step (the coins of invrg_lanes_tie_coins()),
- * and its tie counts. Sides 1 … 64, 1, 37 and 64 lanes, each lane its own field (fair coins,
+ * and its tie counts. Sides 1 … 32, 1, 37 and 64 lanes, each lane its own field (fair coins,
  * mostly up, domains, antiferromagnet), at every SIMD level (the counting kernels, the coins'
  * Philox). One rank.
  *
@@ -26,8 +26,8 @@
 
 #include "mpi/mpi_test.h"
 
-enum { LANES = 64, MAX_L = 64 };
-static const int sides[] = {1, 2, 4, 8, 16, 32, 64};
+enum { LANES = 64, MAX_L = INVRG_LANES_MAX_L };
+static const int sides[] = {1, 2, 4, 8, 16, 32};
 static const int lane_counts[] = {1, 37, LANES};
 
 /* Lane @p lane's field: kind lane mod 4 (fair coins; +1 with 3 % flips; −1 left of L/3 with
@@ -148,10 +148,10 @@ static void for_each_case(void (*check)(const invrg_lanes *, const int8_t *), in
 static void check_blocking(const invrg_lanes *c, const int8_t *fields) {
   const int L = c->L, Lc = L / 2;
   const invrg_tie_rule rules[] = {INVRG_TIE_RANDOM, INVRG_TIE_UP, INVRG_TIE_UPPER_LEFT};
-  uint64_t samples[LANES], coins[32 * 32], coarse[32 * 32];
+  uint64_t samples[LANES], coins[MAX_L * MAX_L / 4], coarse[MAX_L * MAX_L / 4];
   uint32_t key0[LANES], key1[LANES];
   int64_t ties[LANES];
-  int8_t want[32 * 32];
+  int8_t want[MAX_L * MAX_L / 4];
   for (int i = 0; i < c->n; i++) samples[i] = (uint64_t)i * 1000003 + 5;
   {
     const uint64_t seed = 99, step = 64 + (uint64_t)L;
