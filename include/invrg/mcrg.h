@@ -284,6 +284,17 @@ invrg_err invrg_mcrg_add_sums(invrg_mcrg *m, int level, int64_t lx, int64_t ly,
                               const int64_t *coarse_sums, const int64_t *fine_sums, int64_t ties,
                               int block);
 
+/**
+ * Adds @p n pairs at once (the lanes of a batch of dreams): pair i is coarse_sums[i·k …],
+ * fine_sums[i·k …] (k = invrg_mcrg_n_operators(m)) with ties[i] (@p ties NULL: −1 for all)
+ * into jackknife block blocks[i]. The same sums as n calls of invrg_mcrg_add_sums(); runs of
+ * pairs of one block whose sums are below 2^31 have their products summed over the pairs
+ * first. Not collective.
+ */
+invrg_err invrg_mcrg_add_lanes(invrg_mcrg *m, int level, int64_t lx, int64_t ly, int n,
+                               const int64_t *coarse_sums, const int64_t *fine_sums,
+                               const int64_t *ties, const int *blocks);
+
 /** All operators of the accumulator's sets, concatenated in set order. Not collective. */
 const invrg_operator *invrg_mcrg_operators(const invrg_mcrg *m, int *n);
 

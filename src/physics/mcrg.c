@@ -334,6 +334,123 @@ cleanup:
   return err;
 }
 
+/* ------------------------------------------------------------------ many pairs at once */
+
+enum { RUN_MAX = 64, RUN_MAX_OPS = 64 }; /* a run: the lanes of a batch of dreams */
+
+/* Σ_i x[i]·y[i] over a run's @p count pairs (transposed: one row of RUN_MAX per operator,
+ * zero past count), every x, y below 2^31 in magnitude. */
+static int64_t run_dot(const int64_t *x, const int64_t *y, int count) {
+  int64_t s = 0;
+  for (int i = 0; i < count; i++) s += x[i] * y[i];
+  return s;
+}
+
+#if INVRG_SIMD_X86
+__attribute__((target("avx2,avx512f"))) static int64_t run_dot_avx512(const int64_t *x,
+                                                                     const int64_t *y,
+                                                                     int count) {
+  __m512i acc = _mm512_setzero_si512();
+  for (int i = 0; i < count; i += 8) /* rows padded with zeros to RUN_MAX */
+    acc = _mm512_add_epi64(acc, _mm512_mul_epi32(_mm512_loadu_si512(x + i),
+                                                 _mm512_loadu_si512(y + i)));
+  return _mm512_reduce_add_epi64(acc);
+}
+#endif
+
+/* A run of @p count pairs into pending sums @p q, summed over the pairs first: the header, the
+ * sums, and each product Σ_i c_a c_b once for both (a, b) and (b, a). */
+static void add_run(const invrg_mcrg *m, int64_t *restrict q, const int64_t *coarse,
+                    const int64_t *fine, const int64_t *ties, int count, int64_t sites) {
+  const size_t n = (size_t)m->n_ops;
+  int64_t ct[RUN_MAX_OPS][RUN_MAX] = {{0}}, ft[RUN_MAX_OPS][RUN_MAX] = {{0}};
+  int64_t *qc = q + REC_HEADER, *qf = qc + n, *qcc = qf + n, *qcf = qcc + n * n;
+  q[REC_SAMPLES] += count;
+  for (int i = 0; i < count; i++) {
+    if (ties != NULL && ties[i] >= 0) {
+      q[REC_TIE_SAMPLES]++;
+      q[REC_TIES] += ties[i];
+      q[REC_TIE_SITES] += sites;
+    }
+    for (size_t a = 0; a < n; a++) {
+      ct[a][i] = coarse[(size_t)i * n + a], ft[a][i] = fine[(size_t)i * n + a];
+      qc[a] += ct[a][i], qf[a] += ft[a][i];
+    }
+  }
+  const int padded = (count + 7) / 8 * 8;
+  for (size_t a = 0; a < n; a++)
+    for (size_t b = 0; b < n; b++) {
+#if INVRG_SIMD_X86
+      if (m->products_dq) {
+        if (b >= a) {
+          const int64_t cc = run_dot_avx512(ct[a], ct[b], padded);
+          qcc[a * n + b] += cc;
+          if (b != a) qcc[b * n + a] += cc;
+        }
+        qcf[a * n + b] += run_dot_avx512(ct[a], ft[b], padded);
+        continue;
+      }
+#endif
+      if (b >= a) {
+        const int64_t cc = run_dot(ct[a], ct[b], count);
+        qcc[a * n + b] += cc;
+        if (b != a) qcc[b * n + a] += cc;
+      }
+      qcf[a * n + b] += run_dot(ct[a], ft[b], count);
+    }
+}
+
+/* The pairs from @p i0 on that can go as one run: one block, sums below 2^31 (32-bit
+ * products), at most RUN_MAX, and bounds that add up to less than half the pending limit
+ * (*total). Returns the end of the run; none (i0) if pair i0 cannot start one. */
+static int run_end(const invrg_mcrg *m, int64_t sites, int n, const int64_t *coarse,
+                   const int64_t *fine, const int *blocks, int i0, int64_t *total) {
+  const size_t n_ops = (size_t)m->n_ops;
+  *total = 0;
+  if (m->n_ops > RUN_MAX_OPS) return i0;
+  int i = i0;
+  for (; i < n && i - i0 < RUN_MAX && blocks[i] == blocks[i0]; i++) {
+    int64_t mc = 0, mf = 0;
+    largest_sums(coarse + (size_t)i * n_ops, fine + (size_t)i * n_ops, m->n_ops, &mc, &mf);
+    const int64_t bound = pair_bound(mc, mf, sites);
+    if (mc >= INT64_C(2147483648) || mf >= INT64_C(2147483648) ||
+        bound >= PENDING_LIMIT / 2 - *total)
+      break;
+    *total += bound;
+  }
+  return i;
+}
+
+invrg_err invrg_mcrg_add_lanes(invrg_mcrg *m, int level, int64_t lx, int64_t ly, int n,
+                               const int64_t *coarse_sums, const int64_t *fine_sums,
+                               const int64_t *ties, const int *blocks) {
+  invrg_err err = INVRG_SUCCESS;
+  const size_t n_ops = (size_t)m->n_ops;
+  for (int i0 = 0; i0 < n;) {
+    int64_t total = 0;
+    const int i1 = run_end(m, lx * ly, n, coarse_sums, fine_sums, blocks, i0, &total);
+    /* the run's first pair (or a pair that starts none) through invrg_mcrg_add_sums, with
+     * every check: the level, the block, the lattice size, the pending block */
+    INVRG_CALL(invrg_mcrg_add_sums(m, level, lx, ly, coarse_sums + (size_t)i0 * n_ops,
+                                   fine_sums + (size_t)i0 * n_ops, ties != NULL ? ties[i0] : -1,
+                                   blocks[i0]));
+    if (i1 - i0 > 1) { /* the rest summed over the pairs first, into the same pending sums */
+      if (m->pending_block[level] != blocks[i0] ||
+          total > PENDING_LIMIT - m->pending_bound[level]) {
+        flush_pending(m, level);
+        m->pending_block[level] = blocks[i0];
+      }
+      m->pending_bound[level] += total;
+      add_run(m, pending_of(m, level), coarse_sums + (size_t)(i0 + 1) * n_ops,
+              fine_sums + (size_t)(i0 + 1) * n_ops, ties != NULL ? ties + i0 + 1 : NULL,
+              i1 - i0 - 1, lx * ly);
+    }
+    i0 = i1 > i0 + 1 ? i1 : i0 + 1;
+  }
+cleanup:
+  return err;
+}
+
 /*
  * A lattice like @p lat with halo INVRG_MCRG_HALO: distributed on the group if
  * @p lat is and the grid can split it with that halo, else replicated.

@@ -193,11 +193,8 @@ static invrg_err batch_pairs(const invrg_dream_batch *b, const invrg_dream_measu
   }
   invrg_lanes_block(&f, rule, coins, blocked, ties);
   invrg_lanes_operator_sums(&bl, ops, n_ops, low);
-  for (int i = 0; i < n; i++) {
-    const size_t at = (size_t)i * (size_t)n_ops;
-    INVRG_CALL(invrg_mcrg_add_sums(up, level, Lc, Lc, coarse + at, fine + at, -1, blocks[i]));
-    INVRG_CALL(invrg_mcrg_add_sums(down, level, Lc, Lc, low + at, fine + at, ties[i], blocks[i]));
-  }
+  INVRG_CALL(invrg_mcrg_add_lanes(up, level, Lc, Lc, n, coarse, fine, NULL, blocks));
+  INVRG_CALL(invrg_mcrg_add_lanes(down, level, Lc, Lc, n, low, fine, ties, blocks));
 cleanup:
   free(fine);
   free(blocked);

@@ -582,6 +582,27 @@ static void exact_sums_at_level(bool both) {
     OK(invrg_mcrg_add_sums(m, 1, 2048, 2048, c, f, 3, 1));
     ref_add(&r, 1, 1, c, f, 3, 2048 * 2048);
   }
+  /* batches of pairs (invrg_mcrg_add_lanes): 1 … 64 pairs, blocks changing within a batch,
+   * small sums (runs), sums of 2^29 (runs cut by the pending bound), 2^31 and 2^40 (one at a
+   * time), ties or none */
+  int64_t *bc = malloc(2 * 64 * (size_t)n * sizeof *bc), *bf = bc + 64 * (size_t)n, bt[64];
+  int bb[64];
+  for (int k = 0; k < 40; k++) {
+    const int count = 1 + (k * 23) % 64, level = 1 + k % P_LEVELS;
+    const int64_t lx = INT64_C(1) << (10 + level); /* the sizes the pairs above had */
+    for (int i = 0; i < count; i++) {
+      const int size = bits[(k + (i > 40 ? 3 : 0)) % n_bits] == 40 && i % 9 ? 0 : bits[(k + i / 20) % n_bits];
+      random_sums(&s, 10000 + 2 * (uint64_t)(64 * k + i), n, size, bc + (size_t)i * (size_t)n);
+      random_sums(&s, 10001 + 2 * (uint64_t)(64 * k + i), n, size, bf + (size_t)i * (size_t)n);
+      bb[i] = blocks[(k + i / 17) % n_blocks];
+      bt[i] = (k + i) % 4 == 0 ? -1 : (int64_t)((k * i) % 11);
+      ref_add(&r, level, bb[i], bc + (size_t)i * (size_t)n, bf + (size_t)i * (size_t)n,
+              k % 3 == 0 ? -1 : bt[i], lx * lx);
+    }
+    OK(invrg_mcrg_add_lanes(m, level, lx, lx, count, bc, bf, k % 3 == 0 ? NULL : bt, bb));
+  }
+  free(bc);
+  expect_state(m, &r, g->n_groups, "after batches of pairs");
   int64_t want = 0;
   for (int b = 0; b < P_BLOCKS; b++) want += (int64_t)ref_record(&r, 2, b)[REC_SAMPLES];
   EXPECT_EQ(invrg_mcrg_samples(m, 2), want, "samples at level 2 (this group's)");
