@@ -363,7 +363,10 @@ __attribute__((target("avx2,avx512f"))) static int64_t run_dot_avx512(const int6
 static void add_run(const invrg_mcrg *m, int64_t *restrict q, const int64_t *coarse,
                     const int64_t *fine, const int64_t *ties, int count, int64_t sites) {
   const size_t n = (size_t)m->n_ops;
-  int64_t ct[RUN_MAX_OPS][RUN_MAX] = {{0}}, ft[RUN_MAX_OPS][RUN_MAX] = {{0}};
+  int64_t ct[RUN_MAX_OPS][RUN_MAX], ft[RUN_MAX_OPS][RUN_MAX];
+  const int padded = (count + 7) / 8 * 8; /* whole vectors: zeros past count */
+  for (size_t a = 0; a < n; a++)
+    for (int i = count; i < padded; i++) ct[a][i] = ft[a][i] = 0;
   int64_t *qc = q + REC_HEADER, *qf = qc + n, *qcc = qf + n, *qcf = qcc + n * n;
   q[REC_SAMPLES] += count;
   for (int i = 0; i < count; i++) {
@@ -377,7 +380,6 @@ static void add_run(const invrg_mcrg *m, int64_t *restrict q, const int64_t *coa
       qc[a] += ct[a][i], qf[a] += ft[a][i];
     }
   }
-  const int padded = (count + 7) / 8 * 8;
   for (size_t a = 0; a < n; a++)
     for (size_t b = 0; b < n; b++) {
 #if INVRG_SIMD_X86

@@ -294,18 +294,21 @@ cleanup:
   return err;
 }
 
-/* The last level measured in batches (0: none): the batched levels from measure_from on, not
- * the top (its blocked pairs), without correlation functions (they need each configuration),
+/* The last level measured in batches (0: none): the batched levels from measure_from on, up to
+ * 16², not the top (its blocked pairs), without correlation functions (they need each one),
  * and only for dreams to 1024² at most: a batch's measurements reach the accumulators before
  * its dreams are done, so checkpoints wait for the batch's end (64 dreams of at most about a
  * millisecond each). */
 static int batch_measured(const dream_job *job) {
   const invrg_config *cfg = job->run->cfg;
-  enum { LARGEST_TOP = 10 };
+  /* LARGEST_LEVEL: from 32² on, a dream's own packed measurements (a word's 64 sites at once)
+   * are faster than the bit-sliced ones of a batch (64 dreams' site at once) */
+  enum { LARGEST_TOP = 10, LARGEST_LEVEL = 4 };
   if (job->batch_levels == 0 || job->levels > LARGEST_TOP ||
       (cfg->analyze.correlations && cfg->analyze.correlation_functions))
     return 0;
-  const int last = job->batch_levels < job->levels - 1 ? job->batch_levels : job->levels - 1;
+  int last = job->batch_levels < job->levels - 1 ? job->batch_levels : job->levels - 1;
+  last = last < LARGEST_LEVEL ? last : LARGEST_LEVEL;
   return last >= cfg->dream.measure_from ? last : 0;
 }
 
@@ -346,6 +349,9 @@ static invrg_err job_buffers(dream_job *job) {
   job->mine = calloc((size_t)job->window_mine * job->rec, sizeof *job->mine);
   job->done = calloc((size_t)job->window_mine, sizeof *job->done);
   INVRG_CHECK_ALLOC(job->mine);
+  if (job->n_mine > 0) /* its pages mapped now, not faulted in by the first window's samples */
+    for (size_t at = 0; at < (size_t)job->window_mine * job->rec; at += 512)
+      ((volatile double *)job->mine)[at] = 0;
   INVRG_CHECK_ALLOC(job->done);
   if (g->world_rank == 0) {
     job->all = malloc((size_t)job->window * job->rec * sizeof *job->all);
@@ -549,6 +555,9 @@ static invrg_err run_batch(dream_job *job, int64_t first, int64_t k, int64_t k_c
       samples[n++] = (uint64_t)invrg_reducer_range_item(job->run->groups, first, q);
     }
   job->batch_next = q;
+  for (int i = 0; i < n && job->batch_measured > 0; i++) /* the records, fetched while dreaming */
+    for (size_t at = 0; at < job->rec; at += 8)
+      __builtin_prefetch(job->mine + (size_t)ks[i] * job->rec + at, 1);
   invrg_dream_levels_run_batch(&job->lv, cfg->dream.start_kind, (uint64_t)cfg->run.seed, samples,
                                n, ticks);
   for (int l = 1; l <= job->batch_levels; l++)
