@@ -336,37 +336,51 @@ cleanup:
 
 /* ------------------------------------------------------------------ many pairs at once */
 
-enum { RUN_MAX = 64, RUN_MAX_OPS = 64 }; /* a run: the lanes of a batch of dreams */
-
-/* Σ_i x[i]·y[i] over a run's @p count pairs (transposed: one row of RUN_MAX per operator,
- * zero past count), every x, y below 2^31 in magnitude. */
-static int64_t run_dot(const int64_t *x, const int64_t *y, int count) {
-  int64_t s = 0;
-  for (int i = 0; i < count; i++) s += x[i] * y[i];
-  return s;
-}
+enum { RUN_MAX = 64 }; /* a run: the lanes of a batch of dreams */
 
 #if INVRG_SIMD_X86
-__attribute__((target("avx2,avx512f"))) static int64_t run_dot_avx512(const int64_t *x,
-                                                                     const int64_t *y,
-                                                                     int count) {
-  __m512i acc = _mm512_setzero_si512();
-  for (int i = 0; i < count; i += 8) /* rows padded with zeros to RUN_MAX */
-    acc = _mm512_add_epi64(acc, _mm512_mul_epi32(_mm512_loadu_si512(x + i),
-                                                 _mm512_loadu_si512(y + i)));
-  return _mm512_reduce_add_epi64(acc);
+/* A run's products with AVX-512: for each 8-wide slice of the row b0 … b0 + 7 and each group of
+ * up to 7 rows a, the 14 row slices of Σ c_a c_b and Σ c_a f_b stay in registers over all the
+ * run's pairs and are added to the pending sums once (32-bit products: every sum below 2^31). */
+__attribute__((target("avx2,avx512f,avx512dq,avx512vl"))) static void run_products_avx512(
+    int64_t *restrict qcc, int64_t *restrict qcf, const int64_t *restrict coarse,
+    const int64_t *restrict fine, size_t n, int count) {
+  enum { ROWS = 7 };
+  for (size_t b0 = 0; b0 < n; b0 += 8) {
+    const __mmask8 m = (__mmask8)(n - b0 >= 8 ? 0xFFu : (1u << (n - b0)) - 1);
+    for (size_t a0 = 0; a0 < n; a0 += ROWS) {
+      const size_t na = n - a0 < ROWS ? n - a0 : ROWS;
+      __m512i cc[ROWS], cf[ROWS];
+#pragma GCC unroll 7
+      for (size_t a = 0; a < ROWS; a++) cc[a] = cf[a] = _mm512_setzero_si512();
+      for (int i = 0; i < count; i++) {
+        const int64_t *c = coarse + (size_t)i * n, *f = fine + (size_t)i * n;
+        const __m512i cb = _mm512_maskz_loadu_epi64(m, c + b0), fb = _mm512_maskz_loadu_epi64(m, f + b0);
+#pragma GCC unroll 7
+        for (size_t a = 0; a < ROWS; a++)
+          if (a < na) {
+            const __m512i ca = _mm512_set1_epi64(c[a0 + a]);
+            cc[a] = _mm512_add_epi64(cc[a], _mm512_mul_epi32(ca, cb));
+            cf[a] = _mm512_add_epi64(cf[a], _mm512_mul_epi32(ca, fb));
+          }
+      }
+#pragma GCC unroll 7
+      for (size_t a = 0; a < ROWS; a++)
+        if (a < na) {
+          int64_t *rc = qcc + (a0 + a) * n + b0, *rf = qcf + (a0 + a) * n + b0;
+          _mm512_mask_storeu_epi64(rc, m, _mm512_add_epi64(_mm512_maskz_loadu_epi64(m, rc), cc[a]));
+          _mm512_mask_storeu_epi64(rf, m, _mm512_add_epi64(_mm512_maskz_loadu_epi64(m, rf), cf[a]));
+        }
+    }
+  }
 }
 #endif
 
-/* A run of @p count pairs into pending sums @p q, summed over the pairs first: the header, the
- * sums, and each product Σ_i c_a c_b once for both (a, b) and (b, a). */
+/* A run of @p count pairs into pending sums @p q: the header and the sums pair by pair, the
+ * products summed over the pairs first where AVX-512 can (else pair by pair). */
 static void add_run(const invrg_mcrg *m, int64_t *restrict q, const int64_t *coarse,
                     const int64_t *fine, const int64_t *ties, int count, int64_t sites) {
   const size_t n = (size_t)m->n_ops;
-  int64_t ct[RUN_MAX_OPS][RUN_MAX], ft[RUN_MAX_OPS][RUN_MAX];
-  const int padded = (count + 7) / 8 * 8; /* whole vectors: zeros past count */
-  for (size_t a = 0; a < n; a++)
-    for (int i = count; i < padded; i++) ct[a][i] = ft[a][i] = 0;
   int64_t *qc = q + REC_HEADER, *qf = qc + n, *qcc = qf + n, *qcf = qcc + n * n;
   q[REC_SAMPLES] += count;
   for (int i = 0; i < count; i++) {
@@ -375,31 +389,16 @@ static void add_run(const invrg_mcrg *m, int64_t *restrict q, const int64_t *coa
       q[REC_TIES] += ties[i];
       q[REC_TIE_SITES] += sites;
     }
-    for (size_t a = 0; a < n; a++) {
-      ct[a][i] = coarse[(size_t)i * n + a], ft[a][i] = fine[(size_t)i * n + a];
-      qc[a] += ct[a][i], qf[a] += ft[a][i];
-    }
+    for (size_t a = 0; a < n; a++) qc[a] += coarse[(size_t)i * n + a], qf[a] += fine[(size_t)i * n + a];
   }
-  for (size_t a = 0; a < n; a++)
-    for (size_t b = 0; b < n; b++) {
 #if INVRG_SIMD_X86
-      if (m->products_dq) {
-        if (b >= a) {
-          const int64_t cc = run_dot_avx512(ct[a], ct[b], padded);
-          qcc[a * n + b] += cc;
-          if (b != a) qcc[b * n + a] += cc;
-        }
-        qcf[a * n + b] += run_dot_avx512(ct[a], ft[b], padded);
-        continue;
-      }
+  if (m->products_dq) {
+    run_products_avx512(qcc, qcf, coarse, fine, n, count);
+    return;
+  }
 #endif
-      if (b >= a) {
-        const int64_t cc = run_dot(ct[a], ct[b], count);
-        qcc[a * n + b] += cc;
-        if (b != a) qcc[b * n + a] += cc;
-      }
-      qcf[a * n + b] += run_dot(ct[a], ft[b], count);
-    }
+  for (int i = 0; i < count; i++)
+    add_products(qcc, qcf, coarse + (size_t)i * n, fine + (size_t)i * n, n);
 }
 
 /* The pairs from @p i0 on that can go as one run: one block, sums below 2^31 (32-bit
@@ -409,7 +408,6 @@ static int run_end(const invrg_mcrg *m, int64_t sites, int n, const int64_t *coa
                    const int64_t *fine, const int *blocks, int i0, int64_t *total) {
   const size_t n_ops = (size_t)m->n_ops;
   *total = 0;
-  if (m->n_ops > RUN_MAX_OPS) return i0;
   int i = i0;
   for (; i < n && i - i0 < RUN_MAX && blocks[i] == blocks[i0]; i++) {
     int64_t mc = 0, mf = 0;
