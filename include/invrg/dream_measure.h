@@ -35,6 +35,10 @@ typedef struct {
   int level;        /**< −1: none kept */
   uint64_t sample;
   invrg_packed_terms *terms; /**< the operators' terms for packed levels, flattened once */
+  /** The sums of the last level a batch measured, lane by lane ([lane·n …], lanes of the
+   * levels' batch), for the up pair of the next level of each of its dreams; −1: none. */
+  int64_t *batch_fine;
+  int batch_level;
 } invrg_dream_pair_sums;
 
 /** Buffers for the @p n operators @p ops of the accumulators (invrg_mcrg_operators()), none

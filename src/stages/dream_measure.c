@@ -75,9 +75,12 @@ cleanup:
 invrg_err invrg_dream_pair_sums_create(const invrg_operator *ops, int n,
                                        invrg_dream_pair_sums *s) {
   invrg_err err = INVRG_SUCCESS;
-  *s = (invrg_dream_pair_sums){.level = -1};
+  *s = (invrg_dream_pair_sums){.level = -1, .batch_level = -1};
   s->fine = malloc(3 * (size_t)(n > 0 ? n : 1) * sizeof *s->fine);
+  s->batch_fine = malloc((size_t)INVRG_DREAM_BATCH_LANES * (size_t)(n > 0 ? n : 1) *
+                         sizeof *s->batch_fine);
   INVRG_CHECK_ALLOC(s->fine);
+  INVRG_CHECK_ALLOC(s->batch_fine);
   s->work = s->fine + n;
   INVRG_CALL(invrg_packed_terms_create(ops, n, &s->terms));
 cleanup:
@@ -86,8 +89,9 @@ cleanup:
 
 void invrg_dream_pair_sums_destroy(invrg_dream_pair_sums *s) {
   free(s->fine);
+  free(s->batch_fine);
   invrg_packed_terms_destroy(&s->terms);
-  *s = (invrg_dream_pair_sums){.level = -1};
+  *s = (invrg_dream_pair_sums){.level = -1, .batch_level = -1};
 }
 
 /* Standard MCRG of the top level @p top (its sums s->fine): blocked n = 1, 2, … times, as
@@ -129,8 +133,13 @@ invrg_err invrg_dream_measure_pairs(invrg_dream_levels *d, const invrg_dream_mea
   const int n = invrg_mcrg_n_operators(up);
   const int64_t Lc = (int64_t)1 << (level - 1);
   int64_t *coarse_sums = s->work, *fine_sums = s->work + n, ties = 0;
+  const int lane = s->batch_level == level - 1 && d->batch != NULL
+                       ? invrg_dream_batch_lane(d->batch, sample)
+                       : -1;
   if (s->level == level - 1 && s->sample == sample) /* level ℓ − 1 as its pairs summed it */
     memcpy(coarse_sums, s->fine, (size_t)n * sizeof *coarse_sums);
+  else if (lane >= 0) /* … or as its batch summed it */
+    memcpy(coarse_sums, s->batch_fine + (size_t)lane * (size_t)n, (size_t)n * sizeof *coarse_sums);
   else
     INVRG_CALL(operator_sums(d, up, s, level - 1, coarse_sums));
   s->level = -1;
@@ -195,6 +204,8 @@ static invrg_err batch_pairs(const invrg_dream_batch *b, const invrg_dream_measu
   invrg_lanes_operator_sums(&bl, ops, n_ops, low);
   INVRG_CALL(invrg_mcrg_add_lanes(up, level, Lc, Lc, n, coarse, fine, NULL, blocks));
   INVRG_CALL(invrg_mcrg_add_lanes(down, level, Lc, Lc, n, low, fine, ties, blocks));
+  memcpy(m->sums->batch_fine, fine, (size_t)n * (size_t)n_ops * sizeof *fine); /* the next level's */
+  m->sums->batch_level = level;
 cleanup:
   free(fine);
   free(blocked);
