@@ -555,9 +555,6 @@ static invrg_err run_batch(dream_job *job, int64_t first, int64_t k, int64_t k_c
       samples[n++] = (uint64_t)invrg_reducer_range_item(job->run->groups, first, q);
     }
   job->batch_next = q;
-  for (int i = 0; i < n && job->batch_measured > 0; i++) /* the records, fetched while dreaming */
-    for (size_t at = 0; at < job->rec; at += 8)
-      __builtin_prefetch(job->mine + (size_t)ks[i] * job->rec + at, 1);
   invrg_dream_levels_run_batch(&job->lv, cfg->dream.start_kind, (uint64_t)cfg->run.seed, samples,
                                n, ticks);
   for (int l = 1; l <= job->batch_levels; l++)
