@@ -57,12 +57,49 @@ INVRG_TARGET_AVX512 static void count_avx512(const uint64_t *w, size_t n, int la
 }
 #endif
 
+/* AVX2: the same byte per lane, the word's eight bytes spread over the 32 byte lanes of two
+ * registers (each byte lane gets the byte that holds its bit) and compared with its bit. */
+INVRG_TARGET_AVX2 static void count_avx2(const uint64_t *w, size_t n, int lanes, int64_t *out,
+                                         size_t stride) {
+  const __m256i spread_lo = _mm256_setr_epi8(0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1, 2, 2,
+                                             2, 2, 2, 2, 2, 2, 3, 3, 3, 3, 3, 3, 3, 3);
+  const __m256i spread_hi = _mm256_setr_epi8(4, 4, 4, 4, 4, 4, 4, 4, 5, 5, 5, 5, 5, 5, 5, 5, 6, 6,
+                                             6, 6, 6, 6, 6, 6, 7, 7, 7, 7, 7, 7, 7, 7);
+  const __m256i bit = _mm256_set1_epi64x((long long)0x8040201008040201ULL);
+  __m256i total[8];
+  for (int q = 0; q < 8; q++) total[q] = _mm256_setzero_si256();
+  for (size_t i = 0; i < n;) {
+    const size_t chunk = n - i < 255 ? n - i : 255;
+    __m256i lo = _mm256_setzero_si256(), hi = _mm256_setzero_si256();
+    for (size_t k = 0; k < chunk; k++) {
+      const __m256i word = _mm256_set1_epi64x((long long)w[i + k]);
+      /* the shuffle works within each 128-bit half: both halves hold the whole word */
+      lo = _mm256_sub_epi8(lo, _mm256_cmpeq_epi8(_mm256_and_si256(_mm256_shuffle_epi8(word, spread_lo), bit), bit));
+      hi = _mm256_sub_epi8(hi, _mm256_cmpeq_epi8(_mm256_and_si256(_mm256_shuffle_epi8(word, spread_hi), bit), bit));
+    }
+    const __m256i halves[2] = {lo, hi};
+    for (int h = 0; h < 2; h++)
+      for (int q = 0; q < 4; q++) /* bytes 8q … 8q + 7 of the half: lanes 32h + 8q … */
+        total[4 * h + q] = _mm256_add_epi32(
+            total[4 * h + q],
+            _mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)(const void *)((const uint8_t *)&halves[h] + 8 * q))));
+    i += chunk;
+  }
+  int32_t t[LANES];
+  for (int q = 0; q < 8; q++) _mm256_storeu_si256((__m256i *)(void *)(t + 8 * q), total[q]);
+  for (int i = 0; i < lanes; i++) out[(size_t)i * stride] = t[i];
+}
+
 /* Lane i's number of set bits in w[0 … n) at out[i·stride], i < lanes (n < 2^24). */
 static void count_bits(const uint64_t *w, size_t n, int lanes, int64_t *out, size_t stride) {
   INVRG_ASSERT(n < ((size_t)1 << COUNT_BITS));
 #if INVRG_SIMD_X86
   if (invrg_simd_active() == INVRG_SIMD_AVX512) {
     count_avx512(w, n, lanes, out, stride);
+    return;
+  }
+  if (invrg_simd_active() == INVRG_SIMD_AVX2) {
+    count_avx2(w, n, lanes, out, stride);
     return;
   }
 #endif
