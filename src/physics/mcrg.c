@@ -401,24 +401,24 @@ static void add_run(const invrg_mcrg *m, int64_t *restrict q, const int64_t *coa
     add_products(qcc, qcf, coarse + (size_t)i * n, fine + (size_t)i * n, n);
 }
 
-/* The pairs from @p i0 on that can go as one run: one block, sums below 2^31 (32-bit
- * products), at most RUN_MAX, and bounds that add up to less than half the pending limit
- * (*total). Returns the end of the run; none (i0) if pair i0 cannot start one. */
+/* The pairs from @p i0 on that go as one run: those of pair i0's block (at most RUN_MAX), if
+ * all their sums are below 2^31 (32-bit products) and the run's bound, its pairs times the
+ * bound of its largest sums, is below half the pending limit (*total). Returns the end of the
+ * run, or i0 if there is none (the pairs then go one at a time). */
 static int run_end(const invrg_mcrg *m, int64_t sites, int n, const int64_t *coarse,
                    const int64_t *fine, const int *blocks, int i0, int64_t *total) {
   const size_t n_ops = (size_t)m->n_ops;
-  *total = 0;
-  int i = i0;
-  for (; i < n && i - i0 < RUN_MAX && blocks[i] == blocks[i0]; i++) {
-    int64_t mc = 0, mf = 0;
-    largest_sums(coarse + (size_t)i * n_ops, fine + (size_t)i * n_ops, m->n_ops, &mc, &mf);
-    const int64_t bound = pair_bound(mc, mf, sites);
-    if (mc >= INT64_C(2147483648) || mf >= INT64_C(2147483648) ||
-        bound >= PENDING_LIMIT / 2 - *total)
-      break;
-    *total += bound;
-  }
-  return i;
+  int i1 = i0;
+  while (i1 < n && i1 - i0 < RUN_MAX && blocks[i1] == blocks[i0]) i1++;
+  int64_t mc = 0, mf = 0; /* over the run's pairs at once: contiguous, vectorisable */
+  largest_sums(coarse + (size_t)i0 * n_ops, fine + (size_t)i0 * n_ops, (i1 - i0) * m->n_ops, &mc,
+               &mf);
+  *total = pair_bound(mc, mf, sites);
+  if (mc >= INT64_C(2147483648) || mf >= INT64_C(2147483648) ||
+      *total >= PENDING_LIMIT / 2 / RUN_MAX)
+    return i0;
+  *total *= i1 - i0;
+  return i1;
 }
 
 invrg_err invrg_mcrg_add_lanes(invrg_mcrg *m, int level, int64_t lx, int64_t ly, int n,
