@@ -2,8 +2,8 @@
  * @file lanes.h
  * Measurements of many small configurations at once, bit-sliced: word g of an L × L field is
  * site g = y·L + x of every configuration, bit i of configuration ("lane") i, 1 = spin −1
- * (packed.h's convention); up to 64 lanes, L a power of 2 (1 … INVRG_LANES_MAX_L). The first levels of the
- * dreams made in batches (dream_batch.h) are measured so, 64 dreams a call instead of a few
+ * (packed.h's convention); up to 64 lanes, L a power of 2 (1 … INVRG_LANES_MAX_L). The first levels
+ * of the dreams made in batches (dream_batch.h) are measured so, 64 dreams a call instead of a few
  * calls per dream.
  *
  * Each function gives, lane by lane, the integers that the function for one configuration
@@ -51,8 +51,8 @@ void invrg_lanes_block(const invrg_lanes *fine, invrg_tie_rule rule, const uint6
 
 /**
  * The tie coins blockspin.h gives @p n items at @p step for a coarse lattice of side @p Lc
- * (≤ INVRG_LANES_MAX_L): coin (X, Y) of the stream (seed, INVRG_RNG_TIE, item i, step) into bit i of
- * coins[Y·Lc + X], the items' keys from invrg_rng_item_keys(seed, INVRG_RNG_TIE, …).
+ * (≤ INVRG_LANES_MAX_L): coin (X, Y) of the stream (seed, INVRG_RNG_TIE, item i, step) into bit i
+ * of coins[Y·Lc + X], the items' keys from invrg_rng_item_keys(seed, INVRG_RNG_TIE, …).
  */
 void invrg_lanes_tie_coins(const uint32_t *key0, const uint32_t *key1, int n, uint64_t step,
                            int Lc, uint64_t *coins);

@@ -372,8 +372,10 @@ INVRG_TARGET_AVX512 static void philox_keys_avx512(const keys_job *job) {
     for (int r = 0; r < 10; r++)
       for (int v = 0; v < HALVES_IN_FLIGHT; v++) {
         const __m512i p0 = _mm512_mul_epu32(x0[v], M0), p1 = _mm512_mul_epu32(x2[v], M1);
-        x0[v] = _mm512_ternarylogic_epi32(_mm512_shuffle_epi32(p1, _MM_PERM_CDAB), x1[v], K0[v], 0x96);
-        x2[v] = _mm512_ternarylogic_epi32(_mm512_shuffle_epi32(p0, _MM_PERM_CDAB), x3[v], K1[v], 0x96);
+        x0[v] =
+            _mm512_ternarylogic_epi32(_mm512_shuffle_epi32(p1, _MM_PERM_CDAB), x1[v], K0[v], 0x96);
+        x2[v] =
+            _mm512_ternarylogic_epi32(_mm512_shuffle_epi32(p0, _MM_PERM_CDAB), x3[v], K1[v], 0x96);
         x1[v] = p1;
         x3[v] = p0;
         K0[v] = _mm512_add_epi32(K0[v], W0);

@@ -26,7 +26,11 @@
 #include <immintrin.h>
 #endif
 
-enum { LANES = INVRG_DREAM_BATCH_LANES, MAX_LEVELS = INVRG_DREAM_BATCH_MAX_LEVELS, MAX_INPUTS = 16 };
+enum {
+  LANES = INVRG_DREAM_BATCH_LANES,
+  MAX_LEVELS = INVRG_DREAM_BATCH_MAX_LEVELS,
+  MAX_INPUTS = 16
+};
 
 typedef struct {
   int inputs;
@@ -135,9 +139,11 @@ INVRG_TARGET_AVX2 static uint64_t decide_avx2(const batch_rule *r, int ab, const
   for (int h = 0; 8 * h < n; h++) {
     __m256i index = _mm256_set1_epi32((int)r->base[ab]);
     for (int q = 0; q < r->inputs; q++) {
-      const __m256i bits = _mm256_and_si256(_mm256_set1_epi32((int)(in[q] >> 8 * h & 0xFF)), lane_bit);
+      const __m256i bits =
+          _mm256_and_si256(_mm256_set1_epi32((int)(in[q] >> 8 * h & 0xFF)), lane_bit);
       const __m256i is_down = _mm256_cmpeq_epi32(bits, lane_bit);
-      index = _mm256_add_epi32(index, _mm256_andnot_si256(is_down, _mm256_set1_epi32((int)r->weight[q])));
+      index = _mm256_add_epi32(index,
+                               _mm256_andnot_si256(is_down, _mm256_set1_epi32((int)r->weight[q])));
     }
     const __m256i T =
         in_register

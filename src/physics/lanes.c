@@ -45,10 +45,14 @@ INVRG_TARGET_AVX512 static void count_avx512(const uint64_t *w, size_t n, int la
     __m512i bytes = _mm512_setzero_si512();
     for (size_t k = 0; k < chunk; k++)
       bytes = _mm512_sub_epi8(bytes, _mm512_movm_epi8((__mmask64)w[i + k]));
-    total[0] = _mm512_add_epi32(total[0], _mm512_cvtepu8_epi32(_mm512_extracti32x4_epi32(bytes, 0)));
-    total[1] = _mm512_add_epi32(total[1], _mm512_cvtepu8_epi32(_mm512_extracti32x4_epi32(bytes, 1)));
-    total[2] = _mm512_add_epi32(total[2], _mm512_cvtepu8_epi32(_mm512_extracti32x4_epi32(bytes, 2)));
-    total[3] = _mm512_add_epi32(total[3], _mm512_cvtepu8_epi32(_mm512_extracti32x4_epi32(bytes, 3)));
+    total[0] =
+        _mm512_add_epi32(total[0], _mm512_cvtepu8_epi32(_mm512_extracti32x4_epi32(bytes, 0)));
+    total[1] =
+        _mm512_add_epi32(total[1], _mm512_cvtepu8_epi32(_mm512_extracti32x4_epi32(bytes, 1)));
+    total[2] =
+        _mm512_add_epi32(total[2], _mm512_cvtepu8_epi32(_mm512_extracti32x4_epi32(bytes, 2)));
+    total[3] =
+        _mm512_add_epi32(total[3], _mm512_cvtepu8_epi32(_mm512_extracti32x4_epi32(bytes, 3)));
     i += chunk;
   }
   int32_t t[LANES];
@@ -74,15 +78,18 @@ INVRG_TARGET_AVX2 static void count_avx2(const uint64_t *w, size_t n, int lanes,
     for (size_t k = 0; k < chunk; k++) {
       const __m256i word = _mm256_set1_epi64x((long long)w[i + k]);
       /* the shuffle works within each 128-bit half: both halves hold the whole word */
-      lo = _mm256_sub_epi8(lo, _mm256_cmpeq_epi8(_mm256_and_si256(_mm256_shuffle_epi8(word, spread_lo), bit), bit));
-      hi = _mm256_sub_epi8(hi, _mm256_cmpeq_epi8(_mm256_and_si256(_mm256_shuffle_epi8(word, spread_hi), bit), bit));
+      lo = _mm256_sub_epi8(
+          lo, _mm256_cmpeq_epi8(_mm256_and_si256(_mm256_shuffle_epi8(word, spread_lo), bit), bit));
+      hi = _mm256_sub_epi8(
+          hi, _mm256_cmpeq_epi8(_mm256_and_si256(_mm256_shuffle_epi8(word, spread_hi), bit), bit));
     }
     const __m256i halves[2] = {lo, hi};
     for (int h = 0; h < 2; h++)
       for (int q = 0; q < 4; q++) /* bytes 8q … 8q + 7 of the half: lanes 32h + 8q … */
         total[4 * h + q] = _mm256_add_epi32(
             total[4 * h + q],
-            _mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)(const void *)((const uint8_t *)&halves[h] + 8 * q))));
+            _mm256_cvtepu8_epi32(_mm_loadl_epi64(
+                (const __m128i *)(const void *)((const uint8_t *)&halves[h] + 8 * q))));
     i += chunk;
   }
   int32_t t[LANES];
@@ -162,7 +169,8 @@ void invrg_lanes_operator_sums(const invrg_lanes *c, const invrg_operator *ops, 
     int64_t *out = sums + a;
     count_bits(products, (size_t)(p - products), c->n, out, (size_t)n_ops);
     for (int i = 0; i < c->n; i++)
-      out[(size_t)i * (size_t)n_ops] = (int64_t)op->n_terms * N - 2 * out[(size_t)i * (size_t)n_ops];
+      out[(size_t)i * (size_t)n_ops] =
+          (int64_t)op->n_terms * N - 2 * out[(size_t)i * (size_t)n_ops];
   }
 }
 

@@ -355,7 +355,8 @@ __attribute__((target("avx2,avx512f,avx512dq,avx512vl"))) static void run_produc
       for (size_t a = 0; a < ROWS; a++) cc[a] = cf[a] = _mm512_setzero_si512();
       for (int i = 0; i < count; i++) {
         const int64_t *c = coarse + (size_t)i * n, *f = fine + (size_t)i * n;
-        const __m512i cb = _mm512_maskz_loadu_epi64(m, c + b0), fb = _mm512_maskz_loadu_epi64(m, f + b0);
+        const __m512i cb = _mm512_maskz_loadu_epi64(m, c + b0),
+                      fb = _mm512_maskz_loadu_epi64(m, f + b0);
 #pragma GCC unroll 7
         for (size_t a = 0; a < ROWS; a++)
           if (a < na) {
@@ -389,7 +390,8 @@ static void add_run(const invrg_mcrg *m, int64_t *restrict q, const int64_t *coa
       q[REC_TIES] += ties[i];
       q[REC_TIE_SITES] += sites;
     }
-    for (size_t a = 0; a < n; a++) qc[a] += coarse[(size_t)i * n + a], qf[a] += fine[(size_t)i * n + a];
+    for (size_t a = 0; a < n; a++)
+      qc[a] += coarse[(size_t)i * n + a], qf[a] += fine[(size_t)i * n + a];
   }
 #if INVRG_SIMD_X86
   if (m->products_dq) {

@@ -9,10 +9,10 @@
 #include "invrg/blockspin.h"
 #include "invrg/dream_checkpoint.h"
 #include "invrg/lanes.h"
-#include "invrg/rng.h"
-#include "invrg/ticks.h"
 #include "invrg/packed_blockspin.h"
 #include "invrg/packed_measure.h"
+#include "invrg/rng.h"
+#include "invrg/ticks.h"
 
 /* Packed levels from 2 × 2 up are measured packed; the blockings need a fine side of 4. */
 static bool packed_at(const invrg_dream_levels *d, int level) { return d->packed && level >= 1; }
@@ -188,7 +188,8 @@ static invrg_err batch_pairs(const invrg_dream_batch *b, const invrg_dream_measu
   uint32_t key0[LANES], key1[LANES];
   INVRG_CHECK_ALLOC(fine);
   INVRG_CHECK_ALLOC(blocked);
-  int64_t *coarse = fine + (size_t)LANES * (size_t)n_ops, *low = coarse + (size_t)LANES * (size_t)n_ops;
+  int64_t *coarse = fine + (size_t)LANES * (size_t)n_ops,
+          *low = coarse + (size_t)LANES * (size_t)n_ops;
   uint64_t *coins = blocked + (size_t)Lc * (size_t)Lc;
   const invrg_lanes f = {L, n, invrg_dream_batch_level(b, level)},
                     c = {Lc, n, invrg_dream_batch_level(b, level - 1)}, bl = {Lc, n, blocked};
@@ -204,7 +205,8 @@ static invrg_err batch_pairs(const invrg_dream_batch *b, const invrg_dream_measu
   invrg_lanes_operator_sums(&bl, ops, n_ops, low);
   INVRG_CALL(invrg_mcrg_add_lanes(up, level, Lc, Lc, n, coarse, fine, NULL, blocks));
   INVRG_CALL(invrg_mcrg_add_lanes(down, level, Lc, Lc, n, low, fine, ties, blocks));
-  memcpy(m->sums->batch_fine, fine, (size_t)n * (size_t)n_ops * sizeof *fine); /* the next level's */
+  memcpy(m->sums->batch_fine, fine,
+         (size_t)n * (size_t)n_ops * sizeof *fine); /* the next level's */
   m->sums->batch_level = level;
 cleanup:
   free(fine);

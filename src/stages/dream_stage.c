@@ -338,7 +338,8 @@ static invrg_err job_buffers(dream_job *job) {
   invrg_dream_levels_set_refine(&job->lv, &refine);
   INVRG_CALL(invrg_dream_levels_set_top_sw(&job->lv, g, (int)cfg->dream.top_sw_sweeps,
                                            cfg->dream.refine_beta, (uint64_t)cfg->run.seed));
-  if (job->seed_level == 0) INVRG_CALL(invrg_dream_levels_enable_batches(&job->lv, &job->batch_levels));
+  if (job->seed_level == 0)
+    INVRG_CALL(invrg_dream_levels_enable_batches(&job->lv, &job->batch_levels));
   if (job->batch_levels > 0)
     invrg_log(INVRG_LOG_INFO, "dream: levels 1 .. %d in batches of %d dreams (random_bits = "
               "'words' there)", job->batch_levels, INVRG_DREAM_BATCH_LANES);

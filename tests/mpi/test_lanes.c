@@ -97,7 +97,8 @@ static void check_operators(const invrg_lanes *c, const int8_t *fields) {
       if (L == 1) { /* one spin, its own neighbour everywhere: a term of k spins is s^k */
         for (int o = 0; o < set->n; o++) {
           want[o] = 0;
-          for (int t = 0; t < set->op[o].n_terms; t++) want[o] += set->op[o].n_spins[t] % 2 ? a[0] : 1;
+          for (int t = 0; t < set->op[o].n_terms; t++)
+            want[o] += set->op[o].n_spins[t] % 2 ? a[0] : 1;
         }
       } else {
         invrg_lattice *lat = NULL;

@@ -591,7 +591,8 @@ static void exact_sums_at_level(bool both) {
     const int count = 1 + (k * 23) % 64, level = 1 + k % P_LEVELS;
     const int64_t lx = INT64_C(1) << (10 + level); /* the sizes the pairs above had */
     for (int i = 0; i < count; i++) {
-      const int size = bits[(k + (i > 40 ? 3 : 0)) % n_bits] == 40 && i % 9 ? 0 : bits[(k + i / 20) % n_bits];
+      const int size =
+          bits[(k + (i > 40 ? 3 : 0)) % n_bits] == 40 && i % 9 ? 0 : bits[(k + i / 20) % n_bits];
       random_sums(&s, 10000 + 2 * (uint64_t)(64 * k + i), n, size, bc + (size_t)i * (size_t)n);
       random_sums(&s, 10001 + 2 * (uint64_t)(64 * k + i), n, size, bf + (size_t)i * (size_t)n);
       bb[i] = blocks[(k + i / 17) % n_blocks];

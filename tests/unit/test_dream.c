@@ -446,8 +446,9 @@ START_TEST(batch_equals_dreams_one_at_a_time) {
     const int n_small = mixed ? 2 : 0;
     invrg_dream_batch *b = NULL;
     invrg_dream_work *w = NULL, *w_small = NULL;
-    ck_assert_int_eq(invrg_dream_batch_create(top, small, n_small, INVRG_DREAM_BATCH_MAX_LEVELS, &b),
-                     INVRG_SUCCESS);
+    ck_assert_int_eq(
+        invrg_dream_batch_create(top, small, n_small, INVRG_DREAM_BATCH_MAX_LEVELS, &b),
+        INVRG_SUCCESS);
     ck_assert_int_eq(invrg_dream_work_create(top, 16, &w), INVRG_SUCCESS);
     ck_assert_int_eq(invrg_dream_work_create(sym3, 16, &w_small), INVRG_SUCCESS);
     for (int level = 0; level < INVRG_SIMD_LEVELS; level++) {
@@ -458,7 +459,8 @@ START_TEST(batch_equals_dreams_one_at_a_time) {
         const int n = n_lanes[t];
         const invrg_dream_start start = starts[(t + (size_t)c + 1) % 3];
         uint64_t samples[INVRG_DREAM_BATCH_LANES];
-        for (int i = 0; i < n; i++) samples[i] = (uint64_t)i * 7919 + (i % 5 == 4 ? UINT64_C(1) << 33 : 3);
+        for (int i = 0; i < n; i++)
+          samples[i] = (uint64_t)i * 7919 + (i % 5 == 4 ? UINT64_C(1) << 33 : 3);
         invrg_dream_batch_run(b, start, 12345, samples, n, NULL);
         for (int i = 0; i < n; i++) {
           ck_assert_int_eq(invrg_dream_batch_lane(b, samples[i]), i);

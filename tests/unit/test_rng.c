@@ -318,7 +318,8 @@ START_TEST(test_item_lanes_are_their_own_streams) {
             uint32_t w[4];
             invrg_rng_u32x4(&s, sites[si], draw, w);
             for (int k = 0; k < 4; k++) {
-              ck_assert_msg(out[k * STRIDE + i] == w[k], "%s: n %d, step %llu, site %llu, item %d, word %d",
+              ck_assert_msg(out[k * STRIDE + i] == w[k],
+                            "%s: n %d, step %llu, site %llu, item %d, word %d",
                             invrg_simd_name((invrg_simd_level)level), n,
                             (unsigned long long)steps[st], (unsigned long long)sites[si], i, k);
               out[k * STRIDE + i] = CANARY;
