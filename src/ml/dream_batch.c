@@ -82,7 +82,11 @@ cleanup:
 static invrg_err rule_table(const invrg_model *m, batch_rule *r) {
   invrg_err err = INVRG_SUCCESS;
   window_table t = {0};
-  INVRG_CALL(invrg_dream_table_create(m, &t));
+  err = invrg_dream_table_create(m, &t);
+  if (err != INVRG_SUCCESS) {
+    free(t.T); /* made before the failure, if it was */
+    goto cleanup;
+  }
   *r = (batch_rule){.inputs = t.bits, .T = t.T, .n_T = UINT32_C(4) << t.bits};
   for (int row = 0; row < t.n; row++)
     for (int c = 0; c < t.n; c++) {
@@ -233,14 +237,15 @@ static void by_lanes(invrg_dream_batch *b, int level) {
   }
 }
 
+/* The seed spins invrg_dream_seed_spin() gives: +1, by parity, or (any other start) the coin
+ * of block (0, draw 1) at step 0, heads up. */
 static void seed_spins(invrg_dream_batch *b, invrg_dream_start start, invrg_simd_level simd) {
+  const bool coin = start != INVRG_DREAM_START_UP && start != INVRG_DREAM_START_ALTERNATE;
   uint64_t down = 0;
-  if (start == INVRG_DREAM_START_RANDOM) /* the coin of block (0, draw 1) at step 0: heads up */
-    invrg_rng_items_block(b->key0, b->key1, b->n, 0, 0, 1, simd, b->u[0], LANES);
+  if (coin) invrg_rng_items_block(b->key0, b->key1, b->n, 0, 0, 1, simd, b->u[0], LANES);
   for (int i = 0; i < b->n; i++) {
-    const bool up = start == INVRG_DREAM_START_UP ||
-                    (start == INVRG_DREAM_START_ALTERNATE && b->samples[i] % 2 == 0) ||
-                    (start == INVRG_DREAM_START_RANDOM && b->u[0][i] >> 31);
+    const bool up = coin ? b->u[0][i] >> 31 != 0
+                         : start == INVRG_DREAM_START_UP || b->samples[i] % 2 == 0;
     if (!up) down |= UINT64_C(1) << i;
   }
   b->spins[0][0] = down;
