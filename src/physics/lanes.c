@@ -61,6 +61,7 @@ INVRG_TARGET_AVX512 static void count_avx512(const uint64_t *w, size_t n, int la
 }
 #endif
 
+#if INVRG_SIMD_X86
 /* AVX2: the same byte per lane, the word's eight bytes spread over the 32 byte lanes of two
  * registers (each byte lane gets the byte that holds its bit) and compared with its bit. */
 INVRG_TARGET_AVX2 static void count_avx2(const uint64_t *w, size_t n, int lanes, int64_t *out,
@@ -96,6 +97,7 @@ INVRG_TARGET_AVX2 static void count_avx2(const uint64_t *w, size_t n, int lanes,
   for (int q = 0; q < 8; q++) _mm256_storeu_si256((__m256i *)(void *)(t + 8 * q), total[q]);
   for (int i = 0; i < lanes; i++) out[(size_t)i * stride] = t[i];
 }
+#endif
 
 /* Lane i's number of set bits in w[0 … n) at out[i·stride], i < lanes (n < 2^24). */
 static void count_bits(const uint64_t *w, size_t n, int lanes, int64_t *out, size_t stride) {
