@@ -3,6 +3,7 @@
  * N − 2·count. */
 #include "invrg/lanes.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 #include "invrg/bitops.h"
@@ -152,22 +153,41 @@ void invrg_lanes_line_sums(const invrg_lanes *c, int64_t *rows, int64_t *cols) {
   for (int i = 0; i < c->n * L; i++) rows[i] = L - 2 * rows[i], cols[i] = L - 2 * cols[i];
 }
 
+/* The farthest offset of any spin of @p ops, in x or y. */
+static int reach_of(const invrg_operator *ops, int n_ops) {
+  int r = 0;
+  for (int a = 0; a < n_ops; a++)
+    for (int t = 0; t < ops[a].n_terms; t++)
+      for (int k = 0; k < ops[a].n_spins[t]; k++) {
+        const int dx = abs(ops[a].spin[t][k].dx), dy = abs(ops[a].spin[t][k].dy);
+        r = dx > r ? dx : r;
+        r = dy > r ? dy : r;
+      }
+  return r;
+}
+
 void invrg_lanes_operator_sums(const invrg_lanes *c, const invrg_operator *ops, int n_ops,
                                int64_t *sums) {
-  const int L = c->L, N = L * L;
-  uint64_t products[INVRG_OP_MAX_TERMS * MAX_N];
-  INVRG_ASSERT(L <= MAX_L);
+  enum { MAX_REACH = 8, MAX_W = MAX_L + 2 * MAX_REACH };
+  const int L = c->L, N = L * L, R = reach_of(ops, n_ops), W = L + 2 * R;
+  uint64_t padded[MAX_W * MAX_W], products[INVRG_OP_MAX_TERMS * MAX_N];
+  INVRG_ASSERT(L <= MAX_L && R <= MAX_REACH);
+  /* the field with its periodic images R sites around: every spin of a term at (x, y) is then
+   * word x of a row, (x − dx, y − dy) read as row y − dy + R from column R − dx on */
+  for (int y = -R; y < L + R; y++)
+    for (int x = -R; x < L + R; x++)
+      padded[(y + R) * W + x + R] = c->w[(((y % L) + L) % L) * L + ((x % L) + L) % L];
   for (int a = 0; a < n_ops; a++) {
     const invrg_operator *op = &ops[a];
     uint64_t *p = products; /* each term at each site: −1 where an odd number of spins is down */
     for (int t = 0; t < op->n_terms; t++)
-      for (int y = 0; y < L; y++)
-        for (int x = 0; x < L; x++) {
-          uint64_t product = 0;
-          for (int k = 0; k < op->n_spins[t]; k++) /* S(dy, dx) at (x, y): (x − dx, y − dy) */
-            product ^= c->w[site(L, x, y, -op->spin[t][k].dx, -op->spin[t][k].dy)];
-          *p++ = product;
+      for (int y = 0; y < L; y++, p += L) { /* S(dy, dx) at (x, y): (x − dx, y − dy) */
+        for (int x = 0; x < L; x++) p[x] = 0;
+        for (int k = 0; k < op->n_spins[t]; k++) {
+          const uint64_t *r = padded + (y - op->spin[t][k].dy + R) * W + R - op->spin[t][k].dx;
+          for (int x = 0; x < L; x++) p[x] ^= r[x];
         }
+      }
     int64_t *out = sums + a;
     count_bits(products, (size_t)(p - products), c->n, out, (size_t)n_ops);
     for (int i = 0; i < c->n; i++)
