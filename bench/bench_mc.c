@@ -40,7 +40,7 @@ int main(int argc, char **argv) {
   invrg_rng_stream init;
   invrg_rng_stream_init(&init, 1, INVRG_RNG_INIT, (uint64_t)rank, 0);
   invrg_lattice_fill_random(lat, &init);
-  invrg_mc_chain chain = {INVRG_K_CRITICAL, 1, (uint64_t)rank, INVRG_RNG_MC};
+  invrg_mc_chain chain = {INVRG_K_CRITICAL, 1, (uint64_t)rank, INVRG_RNG_MC, INVRG_RNG_PHILOX};
   invrg_wolff *w = NULL;
   invrg_sw *sw = NULL;
   invrg_mc_counts counts = {0};

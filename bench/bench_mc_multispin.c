@@ -1,9 +1,10 @@
 /*
- * Multispin checkerboard sweeps (packed lattice, 64 spins a word, exact acceptance) against
- * today's int8 checkerboard, Metropolis and heat bath at K_c: spin updates per second on one
- * core, for every kernel level this CPU runs (INVRG_SIMD set for each in turn), at each size
- * asked. The two codes run alternately, so both see the same load from other work on the
- * machine; a figure is the median of the runs, the ratio the median of the per-pair ratios.
+ * Multispin checkerboard sweeps (packed lattice, 64 spins a word, exact acceptance) with
+ * Philox and with ARS random numbers (&mc generator), against today's int8 checkerboard,
+ * Metropolis and heat bath at K_c: spin updates per second on one core, for every kernel level
+ * this CPU runs (INVRG_SIMD set for each in turn), at each size asked. The three codes run
+ * alternately, so all see the same load from other work on the machine; a figure is the
+ * median of the runs, a ratio the median of the per-run ratios.
  * Informational, not a test. Run on one rank:
  *
  *     bench_mc_multispin [runs=5] [seconds per run=0.3] [L ...]     (L default: 256 1024 4096)
@@ -24,21 +25,25 @@
 
 enum { MAX_RUNS = BENCH_MAX_RUNS };
 
-/* The two lattices of one size and their step counters. */
+/* The codes compared: multispin with Philox, multispin with ARS, int8 checkerboard. */
+enum { PHILOX, ARS, INT8, CODES };
+
+/* The two lattices of one size and the codes' step counters. */
 typedef struct {
   invrg_packed *packed;
   invrg_lattice *int8;
-  uint64_t step[2];
+  uint64_t step[CODES];
 } subjects;
 
-/* Seconds for @p sweeps sweeps of code @p which (0 multispin, 1 int8). */
+/* Seconds for @p sweeps sweeps of code @p which. */
 static double time_sweeps(subjects *s, int which, bool heatbath, int sweeps) {
-  const invrg_mc_chain chain = {.K = INVRG_K_CRITICAL, .seed = 1, .chain = 0};
+  const invrg_mc_chain chain = {.K = INVRG_K_CRITICAL, .seed = 1, .chain = 0,
+                                .generator = which == ARS ? INVRG_RNG_ARS : INVRG_RNG_PHILOX};
   invrg_mc_counts counts = {0}; /* as the mc stage does */
   const double t0 = MPI_Wtime();
   for (int k = 0; k < sweeps; k++) {
     const uint64_t step = s->step[which]++;
-    if (which == 0)
+    if (which != INT8)
       CHECK(invrg_multispin_sweep(s->packed, &chain, step, heatbath, &counts));
     else
       CHECK(invrg_mc_checkerboard_sweep(s->int8, &chain, step, heatbath, &counts));
@@ -60,19 +65,25 @@ static int calibrate(subjects *s, int which, bool heatbath, double target) {
 /* One size, one algorithm, at the active kernel level. */
 static void bench_case(subjects *s, int64_t L, bool heatbath, int runs, double target) {
   const double sites = (double)L * (double)L;
-  double rate[2][MAX_RUNS], ratio[MAX_RUNS];
-  int sweeps[2];
-  for (int w = 0; w < 2; w++) sweeps[w] = calibrate(s, w, heatbath, target);
+  double rate[CODES][MAX_RUNS], to_int8[MAX_RUNS], ars_to_philox[MAX_RUNS];
+  int sweeps[CODES];
+  for (int w = 0; w < CODES; w++) sweeps[w] = calibrate(s, w, heatbath, target);
   for (int r = 0; r < runs; r++) {
-    for (int w = 0; w < 2; w++)
+    for (int w = 0; w < CODES; w++)
       rate[w][r] = sites * sweeps[w] / time_sweeps(s, w, heatbath, sweeps[w]);
-    ratio[r] = rate[0][r] / rate[1][r];
+    to_int8[r] = rate[PHILOX][r] / rate[INT8][r];
+    ars_to_philox[r] = rate[ARS][r] / rate[PHILOX][r];
   }
-  const double ms = bench_median(rate[0], runs), cb = bench_median(rate[1], runs);
+  const double ms = bench_median(rate[PHILOX], runs), ars = bench_median(rate[ARS], runs),
+               cb = bench_median(rate[INT8], runs);
+  const invrg_simd_level level = invrg_simd_active();
   printf("bench_mc_multispin: %-10s %5lld^2 %-7s multispin %.3g spin updates/s (%.3f ns), "
-         "int8 checkerboard %.3g (%.3f ns): ratio %.2f (medians of %d; multispin %.3g .. %.3g)\n", /* sorted */
+         "int8 checkerboard %.3g (%.3f ns): ratio %.2f; multispin with ARS (%s) %.3g (%.3f ns): "
+         "%.2f times Philox's (medians of %d; multispin %.3g .. %.3g, ARS %.3g .. %.3g)\n", /* sorted */
          heatbath ? "heat bath" : "metropolis", (long long)L, invrg_multispin_kernel(), ms,
-         1e9 / ms, cb, 1e9 / cb, bench_median(ratio, runs), runs, rate[0][0], rate[0][runs - 1]);
+         1e9 / ms, cb, 1e9 / cb, bench_median(to_int8, runs), invrg_simd_ars_way(level), ars,
+         1e9 / ars, bench_median(ars_to_philox, runs), runs, rate[PHILOX][0],
+         rate[PHILOX][runs - 1], rate[ARS][0], rate[ARS][runs - 1]);
   fflush(stdout);
 }
 

@@ -45,7 +45,7 @@ int main(int argc, char **argv) {
   invrg_rng_stream init;
   invrg_rng_stream_init(&init, 1, INVRG_RNG_INIT, 0, 0);
   invrg_lattice_fill_random(lat, &init);
-  invrg_mc_chain chain = {INVRG_K_CRITICAL, 1, 0, INVRG_RNG_MC};
+  invrg_mc_chain chain = {INVRG_K_CRITICAL, 1, 0, INVRG_RNG_MC, INVRG_RNG_PHILOX};
   invrg_wolff *w = NULL;
   invrg_mc_counts counts = {0};
   CHECK(invrg_wolff_create(L, L, &w));

@@ -289,7 +289,7 @@ static int emulate_rounds(const uint8_t *bonds, int L, int px, int py, int32_t *
 
 /* ------------------------------------------------------------------ sw and swgrid */
 
-static const invrg_mc_chain chain = {INVRG_K_CRITICAL, 1, 0, INVRG_RNG_MC};
+static const invrg_mc_chain chain = {INVRG_K_CRITICAL, 1, 0, INVRG_RNG_MC, INVRG_RNG_PHILOX};
 
 /* An L² lattice from the same random start on any layout. */
 static void start_lattice(invrg_groups *g, int64_t L, invrg_lattice **lat) {

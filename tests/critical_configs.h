@@ -20,7 +20,7 @@ static inline int8_t *critical_configs(int L, int n, uint64_t seed) {
   invrg_wolff_create(L, L, &w);
   invrg_mc_counts counts = {0};
   for (int chain = 0, k = 0; k < n; chain++) {
-    invrg_mc_chain c = {INVRG_K_CRITICAL, seed, (uint64_t)chain, INVRG_RNG_MC};
+    invrg_mc_chain c = {INVRG_K_CRITICAL, seed, (uint64_t)chain, INVRG_RNG_MC, INVRG_RNG_PHILOX};
     invrg_rng_stream init;
     invrg_rng_stream_init(&init, seed, INVRG_RNG_INIT, (uint64_t)chain, 0);
     invrg_lattice_fill_random(lat, &init);

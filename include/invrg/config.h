@@ -145,6 +145,8 @@ typedef struct {
   invrg_mc_algorithm algorithm_kind;
   char lattice[INVRG_NAME_LEN];                  /**< int8 | packed (metropolis, heatbath) */
   invrg_mc_lattice lattice_kind;
+  char generator[INVRG_NAME_LEN];                /**< philox | ars (packed lattices) */
+  int generator_kind;                            /**< an invrg_rng_generator */
   int64_t n_chains;                              /**< independent chains (items) */
   int64_t n_therm;                               /**< thermalisation sweeps per chain */
   int64_t n_samples;                             /**< measured samples per chain */

@@ -2,7 +2,8 @@
  * @file simd.h
  * The one SIMD layer: which vector instruction set the hot loops use (one dispatcher for the
  * whole library, forced with INVRG_SIMD=generic|avx2|avx512) and the batched Philox4x32-10
- * that rng.h's bulk functions and the checkerboard sweeps draw from. Every level gives the
+ * that rng.h's bulk functions and the checkerboard sweeps draw from (and ARS-7, which sweeps
+ * of packed lattices may choose instead). Every level gives the
  * same bits; the vector levels only go faster.
  *
  * x86 vector code is compiled only where INVRG_SIMD_X86 is 1: on x86-64 with GCC or Clang,
@@ -84,5 +85,21 @@ void invrg_simd_philox(invrg_simd_level level, const uint32_t key[2], const uint
  */
 void invrg_simd_philox_keys(invrg_simd_level level, const uint32_t *key0, const uint32_t *key1,
                             const uint32_t ctr[4], int n, uint32_t *out, size_t stride);
+
+/**
+ * ARS-7 (Salmon et al., SC'11; Random123's ars4x32 with its default 7 rounds) of the same
+ * counters as invrg_simd_philox(), under the 128-bit key {key[0], key[1], 0, 0}, in the same
+ * layout: seven AES rounds of counter ⊕ key, round key r = key + r·(0x9E3779B97F4A7C15,
+ * 0xBB67AE8584CAA73B) per 64-bit half. For sweeps that choose it (rng.h: INVRG_RNG_ARS). The
+ * same words at every level and whatever the CPU: with VAES (AVX-512 level), AES-NI (AVX2 or
+ * AVX-512 level), or the AES round in portable C (slow: for machines without AES-NI and for
+ * tests). Not collective.
+ */
+void invrg_simd_ars(invrg_simd_level level, const uint32_t key[2], const uint32_t ctr_hi[2],
+                    uint64_t first, const uint64_t *sites, int n, uint32_t *out, size_t stride,
+                    int tile);
+
+/** How invrg_simd_ars() computes at @p level on this CPU: "vaes", "aes-ni" or "portable". */
+const char *invrg_simd_ars_way(invrg_simd_level level);
 
 #endif

@@ -20,6 +20,7 @@ void invrg_rng_stream_init(invrg_rng_stream *s, uint64_t seed, invrg_rng_purpose
   INVRG_ASSERT(step < INVRG_RNG_STEP_LIMIT);
   s->step_lo = (uint32_t)step;
   s->step_hi = (uint32_t)(step >> 32);
+  s->generator = INVRG_RNG_PHILOX;
   const unsigned p = (unsigned)purpose;
   if (p < KEY_MEMO && key_memo[p].valid && key_memo[p].seed == seed && key_memo[p].item == item) {
     s->key.v[0] = key_memo[p].key[0];
@@ -37,13 +38,23 @@ void invrg_rng_stream_init(invrg_rng_stream *s, uint64_t seed, invrg_rng_purpose
 
 /* ------------------------------------------------------------------ many blocks at once */
 
-/* The counter layout of rng.h on the batched Philox of the SIMD layer. */
+/* The counter layout of rng.h on the batched generators of the SIMD layer. */
 void invrg_rng_blocks_at(const invrg_rng_stream *s, invrg_simd_level level, uint64_t first,
                          const uint64_t *sites, int n, uint32_t draw, uint32_t *out, size_t stride,
                          int tile) {
   INVRG_ASSERT(draw < INVRG_RNG_DRAW_LIMIT);
   const uint32_t ctr_hi[2] = {s->step_lo, s->step_hi | draw << 16};
-  invrg_simd_philox(level, s->key.v, ctr_hi, first, sites, n, out, stride, tile);
+  if (s->generator == INVRG_RNG_ARS)
+    invrg_simd_ars(level, s->key.v, ctr_hi, first, sites, n, out, stride, tile);
+  else
+    invrg_simd_philox(level, s->key.v, ctr_hi, first, sites, n, out, stride, tile);
+}
+
+void invrg_rng_ars_u32x4(const invrg_rng_stream *s, uint64_t site, uint32_t draw,
+                         uint32_t out[4]) {
+  uint32_t block[4];
+  invrg_rng_blocks_at(s, invrg_simd_active(), site, NULL, 1, draw, block, 1, 1);
+  for (int k = 0; k < 4; k++) out[k] = block[k];
 }
 
 void invrg_rng_blocks_list(const invrg_rng_stream *s, const uint64_t *sites, int n, uint32_t draw,

@@ -9,6 +9,7 @@
 
 #include "invrg/error.h"
 #include "invrg/log.h"
+#include "simd_blocks.h"
 
 #if INVRG_SIMD_X86
 #include <immintrin.h>
@@ -77,45 +78,7 @@ void invrg_simd_reset(void) { invrg_simd_kept = -1; }
 
 /* ------------------------------------------------------------------ batched Philox */
 
-/* What every level computes (the arguments of invrg_simd_philox()). */
-typedef struct {
-  uint32_t k0, k1, c2, c3;
-  uint64_t first;
-  const uint64_t *sites;
-  int n;
-  uint32_t *out;
-  size_t stride;
-  int tile;
-} philox_job;
-
-/* Where word 0 of block i goes; word k is k·stride further. */
-static inline uint32_t *dest(const philox_job *j, int i) {
-  return j->out + (size_t)(i / j->tile) * 4 * j->stride + (size_t)(i % j->tile);
-}
-
-/* Word 0 of the first block of the vectors of `width` blocks from block i on: one division per
- * batch, not per vector (whole vectors never straddle a tile). */
-typedef struct {
-  uint32_t *tile_start;
-  int at, width;
-} dest_walk;
-
-static inline dest_walk dest_walk_start(const philox_job *j, int i, int width) {
-  return (dest_walk){j->out + (size_t)(i / j->tile) * 4 * j->stride, i % j->tile, width};
-}
-
-static inline uint32_t *dest_walk_next(const philox_job *j, dest_walk *d) {
-  uint32_t *o = d->tile_start + d->at;
-  d->at += d->width;
-  if (d->at == j->tile && j->tile < j->n) d->tile_start += 4 * j->stride, d->at = 0;
-  return o;
-}
-
-static inline uint64_t counter(const philox_job *j, int i) {
-  return j->sites != NULL ? j->sites[i] : j->first + (uint64_t)i;
-}
-
-static void philox_generic(const philox_job *j) {
+static void philox_generic(const blocks_job *j) {
   const philox4x32_key_t key = {{j->k0, j->k1}};
   for (int i = 0; i < j->n; i++) {
     const uint64_t b = counter(j, i);
@@ -164,7 +127,7 @@ INVRG_TARGET_AVX2 INLINE void mulhilo_avx2(__m256i a, __m256i m, __m256i *lo, __
 }
 
 /* The nv (≤ IN_FLIGHT, a constant once inlined) vectors of blocks i0, i0 + 8, …. */
-INVRG_TARGET_AVX2 INLINE void batch_avx2(const philox_job *j, int i0, int nv) {
+INVRG_TARGET_AVX2 INLINE void batch_avx2(const blocks_job *j, int i0, int nv) {
   const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
   const __m256i bias = _mm256_set1_epi32((int)0x80000000u);
   const __m256i M0 = _mm256_set1_epi32((int)PHILOX_M0), M1 = _mm256_set1_epi32((int)PHILOX_M1);
@@ -224,8 +187,8 @@ INVRG_TARGET_AVX2 INLINE void batch_avx2(const philox_job *j, int i0, int nv) {
   }
 }
 
-INVRG_TARGET_AVX2 static void philox_avx2(const philox_job *job) {
-  const philox_job local = *job, *j = &local; /* a copy the stores to out cannot alias */
+INVRG_TARGET_AVX2 static void philox_avx2(const blocks_job *job) {
+  const blocks_job local = *job, *j = &local; /* a copy the stores to out cannot alias */
   const int nv = (j->n + 7) / 8;
   for (int v = 0; v < nv; v += IN_FLIGHT) {
     switch (nv - v < IN_FLIGHT ? nv - v : IN_FLIGHT) { /* constants: registers, not memory */
@@ -292,7 +255,7 @@ INVRG_TARGET_AVX2 static void philox_keys_avx2(const keys_job *job) {
  */
 enum { HALVES_IN_FLIGHT = 4 }; /* 8-block half vectors per batch: 2 vectors of 16 */
 
-INVRG_TARGET_AVX512 INLINE void batch_avx512(const philox_job *j, int i0, int nv) {
+INVRG_TARGET_AVX512 INLINE void batch_avx512(const blocks_job *j, int i0, int nv) {
   const __m512i lane = _mm512_setr_epi64(0, 1, 2, 3, 4, 5, 6, 7);
   const __m512i M0 = _mm512_set1_epi64(PHILOX_M0), M1 = _mm512_set1_epi64(PHILOX_M1);
   const int nh = 2 * nv;
@@ -339,8 +302,8 @@ INVRG_TARGET_AVX512 INLINE void batch_avx512(const philox_job *j, int i0, int nv
   }
 }
 
-INVRG_TARGET_AVX512 static void philox_avx512(const philox_job *job) {
-  const philox_job local = *job, *j = &local; /* a copy the stores to out cannot alias */
+INVRG_TARGET_AVX512 static void philox_avx512(const blocks_job *job) {
+  const blocks_job local = *job, *j = &local; /* a copy the stores to out cannot alias */
   const int nv = (j->n + 15) / 16;
   for (int v = 0; v < nv; v += HALVES_IN_FLIGHT / 2) {
     if (nv - v >= 2)
@@ -417,12 +380,7 @@ void invrg_simd_philox(invrg_simd_level level, const uint32_t key[2], const uint
                        uint64_t first, const uint64_t *sites, int n, uint32_t *out, size_t stride,
                        int tile) {
   if (n <= 0) return;
-  /* Whole vectors never straddle a tile: one tile, or tiles of whole vectors. */
-  INVRG_ASSERT(tile == n || (tile > 0 && tile % 16 == 0));
-  INVRG_ASSERT((size_t)(tile < n ? tile : n) <= stride);
-  const philox_job j = {.k0 = key[0], .k1 = key[1], .c2 = ctr_hi[0], .c3 = ctr_hi[1],
-                        .first = first, .sites = sites, .n = n, .out = out, .stride = stride,
-                        .tile = tile};
+  const blocks_job j = blocks_job_make(key, ctr_hi, first, sites, n, out, stride, tile);
 #if INVRG_SIMD_X86
   if (level == INVRG_SIMD_AVX512) {
     philox_avx512(&j);

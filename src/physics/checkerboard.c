@@ -339,6 +339,8 @@ invrg_err invrg_mc_checkerboard_sweep(invrg_lattice *lat, const invrg_mc_chain *
               "checkerboard updates need a positive finite coupling, got K = %g", chain->K);
   INVRG_CHECK(step < INVRG_RNG_STEP_LIMIT, INVRG_ERR_RUNTIME, "sweep number %llu out of range",
               (unsigned long long)step);
+  INVRG_CHECK(chain->generator == INVRG_RNG_PHILOX, INVRG_ERR_INPUT,
+              "int8 checkerboard sweeps draw with Philox only (ARS is for multispin sweeps)");
 
   thresholds th;
   thresholds_init(chain->K, &th);

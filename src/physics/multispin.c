@@ -192,6 +192,7 @@ invrg_err invrg_multispin_sweep(invrg_packed *p, const invrg_mc_chain *chain, ui
   ctx->level = invrg_simd_active();
   ctx->flips = 0;
   invrg_rng_stream_init(&ctx->stream, chain->seed, invrg_mc_chain_purpose(chain), chain->chain, step);
+  invrg_rng_stream_use(&ctx->stream, chain->generator);
   for (int c = 0; c < 2; c++) INVRG_CALL(sweep_colour(ctx, c));
   if (counts != NULL) {
     int64_t flips = 0;

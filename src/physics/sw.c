@@ -203,6 +203,8 @@ cleanup:
 invrg_err invrg_mc_sw_sweep(invrg_lattice *lat, const invrg_mc_chain *chain, uint64_t step,
                             invrg_sw *w, invrg_mc_counts *counts) {
   invrg_err err = INVRG_SUCCESS;
+  INVRG_CHECK(chain->generator == INVRG_RNG_PHILOX, INVRG_ERR_INPUT,
+              "Swendsen-Wang sweeps draw with Philox only (ARS is for multispin sweeps)");
   const int nx = w->nx, ny = w->ny;
   invrg_rng_stream rs;
   invrg_rng_stream_init(&rs, chain->seed, invrg_mc_chain_purpose(chain), chain->chain, step);

@@ -301,6 +301,8 @@ static void run_clusters(invrg_lattice *lat, const invrg_mc_chain *chain, int64_
 invrg_err invrg_mc_wolff_thermalize(invrg_lattice *lat, const invrg_mc_chain *chain,
                                     int64_t n_sweeps, invrg_wolff *w, invrg_mc_counts *counts) {
   invrg_err err = INVRG_SUCCESS;
+  INVRG_CHECK(chain->generator == INVRG_RNG_PHILOX, INVRG_ERR_INPUT,
+              "Wolff updates draw with Philox only (ARS is for multispin sweeps)");
   const int64_t N = w->lx * w->ly;
   /* First half: relax. From a random start the first clusters are tiny, and counting them
    * would make "a sweep" far too many clusters. Second half (at least one sweep): measure. */
@@ -321,6 +323,8 @@ cleanup:
 invrg_err invrg_mc_wolff_sweeps(invrg_lattice *lat, const invrg_mc_chain *chain, int64_t n_sweeps,
                                 invrg_wolff *w, invrg_mc_counts *counts) {
   invrg_err err = INVRG_SUCCESS;
+  INVRG_CHECK(chain->generator == INVRG_RNG_PHILOX, INVRG_ERR_INPUT,
+              "Wolff updates draw with Philox only (ARS is for multispin sweeps)");
   INVRG_CHECK(w->clusters_per_sweep > 0, INVRG_ERR_RUNTIME,
               "Wolff sweeps before thermalisation fixed the clusters per sweep");
   run_clusters(lat, chain, n_sweeps * w->clusters_per_sweep, 0, w, counts);

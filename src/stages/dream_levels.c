@@ -89,7 +89,7 @@ static invrg_err refine_compatible(invrg_dream_levels *d, int level, uint64_t se
     INVRG_CALL(invrg_packed_blockspin_create_coarse(d->plat[level], &d->blocks[level]));
   const invrg_blockspin_ties ties = {INVRG_TIE_RANDOM, seed, sample, 128 + (uint64_t)level};
   INVRG_CALL(invrg_packed_blockspin_apply(d->plat[level], &ties, d->blocks[level], NULL));
-  const invrg_mc_chain chain = {d->refine.K, seed, sample, INVRG_RNG_REFINE};
+  const invrg_mc_chain chain = {d->refine.K, seed, sample, INVRG_RNG_REFINE, INVRG_RNG_PHILOX};
   for (int s = 0; s < d->refine.compatible; s++)
     /* the sweep uses steps 4·step + position: level·2^24 + 2^23 + 4s + position, apart from
      * the plain sweeps' level·2^24 + s (s < 2^21 and 2^23: the keys' limits) */
@@ -114,7 +114,7 @@ static bool refined(const invrg_dream_levels *d, int level) {
 static invrg_err refine_level(invrg_dream_levels *d, int level, uint64_t seed, uint64_t sample) {
   invrg_err err = INVRG_SUCCESS;
   if (d->refine.compatible > 0) INVRG_CALL(refine_compatible(d, level, seed, sample));
-  const invrg_mc_chain chain = {d->refine.K, seed, sample, INVRG_RNG_REFINE};
+  const invrg_mc_chain chain = {d->refine.K, seed, sample, INVRG_RNG_REFINE, INVRG_RNG_PHILOX};
   const int sweeps = sweeps_of(d, level);
   const bool heatbath = level == d->levels ? d->refine.top_heatbath : d->refine.heatbath;
   for (int s = 0; s < sweeps; s++)

@@ -64,7 +64,7 @@ void invrg_dream_top_sw_destroy(invrg_dream_top_sw **tp) {
 invrg_err invrg_dream_top_sw_apply(invrg_dream_top_sw *t, uint64_t sample) {
   invrg_err err = INVRG_SUCCESS;
   invrg_mc_counts counts = {0};
-  const invrg_mc_chain chain = {t->K, t->seed, sample, INVRG_RNG_TOP_SW};
+  const invrg_mc_chain chain = {t->K, t->seed, sample, INVRG_RNG_TOP_SW, INVRG_RNG_PHILOX};
   if (t->packed != NULL) INVRG_CALL(invrg_packed_to_lattice(t->packed, t->lat));
   for (int s = 0; s < t->sweeps; s++)
     INVRG_CALL(invrg_mc_sw_sweep(t->lat, &chain, (uint64_t)s, t->sw, &counts));

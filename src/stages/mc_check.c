@@ -4,6 +4,7 @@
 #include <limits.h>
 
 #include "invrg/budget.h"
+#include "invrg/rng.h"
 #include "invrg/stage_setup.h"
 
 /* A packed lattice of side L on the group (packed.h's limits): split by rows, so the group's
@@ -90,6 +91,12 @@ invrg_err invrg_mc_check(const invrg_run *run) {
                                      "a packed lattice runs algorithm = 'metropolis' or "
                                      "'heatbath', not '%s'; use lattice = 'int8'",
                                      cfg->mc.algorithm);
+  if (cfg->mc.generator_kind == INVRG_RNG_ARS && cfg->mc.lattice_kind != INVRG_MC_LATTICE_PACKED)
+    found = invrg_config_input_error(cfg, "mc", "generator",
+                                     "'ars' draws the multispin sweeps of lattice = 'packed' "
+                                     "(algorithm = 'metropolis' or 'heatbath'); this run has "
+                                     "lattice = '%s': use generator = 'philox'",
+                                     cfg->mc.lattice);
   /* On the 2 x 2 torus every spin has its two neighbours twice; in a stripe state every local
    * field is zero, so Metropolis flips every spin of a colour with probability 1 and the
    * checkerboard sweep cycles through the stripe states for ever: the chain is not ergodic. */

@@ -226,7 +226,8 @@ static invrg_err chain_run(size_work *w, int64_t k) {
   invrg_run *run = w->run;
   const invrg_config_mc *mc = &run->cfg->mc;
   const int64_t j = invrg_groups_item(run->groups, k), n = w->n;
-  const invrg_mc_chain chain = {mc->beta, (uint64_t)run->cfg->run.seed, (uint64_t)j, INVRG_RNG_MC};
+  const invrg_mc_chain chain = {mc->beta, (uint64_t)run->cfg->run.seed, (uint64_t)j, INVRG_RNG_MC,
+                                (invrg_rng_generator)mc->generator_kind};
   config_writer *cw = &w->cw;
   w->running = k;
   INVRG_CALL(chain_start(w, k, &chain));

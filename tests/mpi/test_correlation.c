@@ -541,7 +541,7 @@ static int8_t *critical_configuration(int64_t L, int j) {
   invrg_wolff *w = NULL;
   OK(invrg_lattice_create_replicated(L, L, 1, &lat));
   OK(invrg_wolff_create(L, L, &w));
-  const invrg_mc_chain chain = {INVRG_K_CRITICAL, seed, (uint64_t)(L * 100 + j), INVRG_RNG_MC};
+  const invrg_mc_chain chain = {INVRG_K_CRITICAL, seed, (uint64_t)(L * 100 + j), INVRG_RNG_MC, INVRG_RNG_PHILOX};
   invrg_rng_stream init;
   invrg_rng_stream_init(&init, seed, INVRG_RNG_INIT, chain.chain, 1);
   invrg_lattice_fill_random(lat, &init);

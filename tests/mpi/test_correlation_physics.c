@@ -73,7 +73,7 @@ static void run_size(const invrg_groups *g, int64_t L, int n_samples, uint64_t s
   const int64_t total = (int64_t)N_CHAINS * n_samples;
   for (int64_t k = 0; k < invrg_groups_item_count(g, N_CHAINS); k++) {
     const int64_t c = invrg_groups_item(g, k);
-    const invrg_mc_chain chain = {INVRG_K_CRITICAL, seed, (uint64_t)(L * 100 + c), INVRG_RNG_MC};
+    const invrg_mc_chain chain = {INVRG_K_CRITICAL, seed, (uint64_t)(L * 100 + c), INVRG_RNG_MC, INVRG_RNG_PHILOX};
     invrg_rng_stream init;
     invrg_rng_stream_init(&init, chain.seed, INVRG_RNG_INIT, chain.chain, 0);
     invrg_lattice_fill_random(lat, &init);

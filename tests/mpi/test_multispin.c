@@ -45,6 +45,10 @@
 
 static const uint64_t seed = 20250611;
 
+/* The generator of the sweeps under test: every case runs with Philox, then with ARS. */
+static invrg_rng_generator gen = INVRG_RNG_PHILOX;
+static const char *const gen_names[] = {"philox", "ars"};
+
 /* ---------------------------------------------------------------- the contract, plainly */
 
 static int64_t wrap(int64_t a, int64_t n) { return (a % n + n) % n; }
@@ -77,6 +81,7 @@ static int64_t ref_sweep(int8_t *a, int64_t lx, int64_t ly, const invrg_mc_chain
                          uint64_t step, bool heatbath) {
   invrg_rng_stream s;
   invrg_rng_stream_init(&s, ch->seed, INVRG_RNG_MC, ch->chain, step);
+  invrg_rng_stream_use(&s, ch->generator);
   const int64_t half = lx / 2, words = (half + 63) / 64;
   int64_t flips = 0;
   uint64_t u[64];
@@ -154,7 +159,7 @@ static void against_contract(MPI_Comm comm, int64_t lx, int64_t ly, double K, bo
   OK(invrg_lattice_scatter(rep, a));
   OK(invrg_packed_create(comm, lx, ly, &p));
   OK(invrg_packed_from_lattice(p, rep));
-  const invrg_mc_chain ch = {.K = K, .seed = seed, .chain = 5};
+  const invrg_mc_chain ch = {.K = K, .seed = seed, .chain = 5, .generator = gen};
   for (int k = 0; k < sweeps; k++) {
     const uint64_t step = 77 + (uint64_t)k;
     const int64_t flips = ref_sweep(a, lx, ly, &ch, step, heatbath);
@@ -187,15 +192,17 @@ static void test_reference(void) {
   /* K_c; small; large (thresholds with many equal leading bits: many planes); huge (heat bath
    * clamps at 2^64 − 1, Metropolis thresholds 0) */
   static const double couplings[] = {INVRG_K_CRITICAL, 0.1, 1.3, 20.0};
-  for (size_t k = 0; k < sizeof sizes / sizeof sizes[0]; k++)
-    for (size_t c = 0; c < sizeof couplings / sizeof couplings[0]; c++)
-      for (int hb = 0; hb < 2; hb++) {
-        snprintf(where, sizeof where, "reference %lld x %lld, K %g, %s, %s kernel",
-                 (long long)sizes[k][0], (long long)sizes[k][1], couplings[c],
-                 hb ? "heat bath" : "metropolis", invrg_multispin_kernel());
-        against_contract(MPI_COMM_SELF, sizes[k][0], sizes[k][1], couplings[c], hb == 1,
-                         sizes[k][0] * sizes[k][1] > 10000 ? 3 : 12);
-      }
+  for (gen = INVRG_RNG_PHILOX; gen <= INVRG_RNG_ARS; gen++)
+    for (size_t k = 0; k < sizeof sizes / sizeof sizes[0]; k++)
+      for (size_t c = 0; c < sizeof couplings / sizeof couplings[0]; c++)
+        for (int hb = 0; hb < 2; hb++) {
+          snprintf(where, sizeof where, "reference %lld x %lld, K %g, %s, %s kernel, %s",
+                   (long long)sizes[k][0], (long long)sizes[k][1], couplings[c],
+                   hb ? "heat bath" : "metropolis", invrg_multispin_kernel(), gen_names[gen]);
+          against_contract(MPI_COMM_SELF, sizes[k][0], sizes[k][1], couplings[c], hb == 1,
+                           sizes[k][0] * sizes[k][1] > 10000 ? 3 : 12);
+        }
+  gen = INVRG_RNG_PHILOX;
   snprintf(where, sizeof where, "bad coupling");
   invrg_packed *p = NULL;
   OK(invrg_packed_create(MPI_COMM_SELF, 4, 4, &p));
@@ -224,12 +231,14 @@ static void test_invariance(void) {
     OK(invrg_groups_create(MPI_COMM_WORLD, &cfg, &g));
     for (size_t k = 0; k < sizeof sizes / sizeof sizes[0]; k++) {
       if (sizes[k][1] % rpg != 0) continue;
-      for (int hb = 0; hb < 2; hb++) {
-        snprintf(where, sizeof where, "invariance %lld x %lld on groups of %d, %s",
-                 (long long)sizes[k][0], (long long)sizes[k][1], rpg,
-                 hb ? "heat bath" : "metropolis");
-        against_contract(g->cart, sizes[k][0], sizes[k][1], INVRG_K_CRITICAL, hb == 1, 4);
-      }
+      for (int hb = 0; hb < 2; hb++)
+        for (gen = INVRG_RNG_PHILOX; gen <= INVRG_RNG_ARS; gen++) {
+          snprintf(where, sizeof where, "invariance %lld x %lld on groups of %d, %s, %s",
+                   (long long)sizes[k][0], (long long)sizes[k][1], rpg,
+                   hb ? "heat bath" : "metropolis", gen_names[gen]);
+          against_contract(g->cart, sizes[k][0], sizes[k][1], INVRG_K_CRITICAL, hb == 1, 4);
+        }
+      gen = INVRG_RNG_PHILOX;
     }
     invrg_groups_destroy(&g);
     invrg_config_free(&cfg);
@@ -259,7 +268,7 @@ static void run_forced(double K, bool heatbath, int n, tally *t) {
   const int64_t lx = 128, ly = 8; /* one word per colour row */
   invrg_packed *p = NULL;
   OK(invrg_packed_create(MPI_COMM_SELF, lx, ly, &p));
-  const invrg_mc_chain ch = {.K = K, .seed = seed, .chain = 9};
+  const invrg_mc_chain ch = {.K = K, .seed = seed, .chain = 9, .generator = gen};
   memset(t, 0, sizeof *t);
   for (int k = 0; k < n; k++) {
     const uint64_t s0 = k % 2 ? ~UINT64_C(0) : 0;
@@ -293,13 +302,15 @@ static void test_acceptance(void) {
   if (kernel_missing() || one_process_only()) return;
   enum { SWEEPS = 20000 };
   static const double couplings[] = {INVRG_K_CRITICAL, 0.25};
-  const int comparisons = 2 * 7; /* per coupling: 2 Metropolis classes, 5 heat bath */
+  const int comparisons = 2 * 2 * 7; /* per generator and coupling: 2 Metropolis, 5 heat bath */
   const double z = family_wise_z(FAMILY_WISE_ALPHA, comparisons);
-  for (size_t c = 0; c < 2; c++) {
-    const double K = couplings[c];
+  for (int run = 0; run < 4; run++) {
+    const double K = couplings[run % 2];
+    gen = (invrg_rng_generator)(run / 2);
     tally t;
     char name[64];
-    snprintf(where, sizeof where, "acceptance K = %.6f, %s kernel", K, invrg_multispin_kernel());
+    snprintf(where, sizeof where, "acceptance K = %.6f, %s kernel, %s", K,
+             invrg_multispin_kernel(), gen_names[gen]);
     printf("%s, %d sweeps, limit %.2f σ:\n", where, SWEEPS, z);
     run_forced(K, false, SWEEPS, &t);
     for (int a = 0; a < 2; a++) {
@@ -316,6 +327,7 @@ static void test_acceptance(void) {
                   ldexp((double)ref_threshold(1 / (1 + exp(-2 * K * (4 - 2 * m)))), -64), z);
     }
   }
+  gen = INVRG_RNG_PHILOX;
 }
 
 /* ---------------------------------------------------------------- physics */
@@ -349,14 +361,14 @@ static double specific_heat(const double *means, const void *vctx) {
   return c->K * c->K * c->N * (means[1] - means[0] * means[0]);
 }
 
-/* 2 sizes × 2 algorithms × (E/N, C/N) */
-#define PHYSICS_COMPARISONS 8
+/* 2 generators × 2 sizes × 2 algorithms × (E/N, C/N) */
+#define PHYSICS_COMPARISONS 16
 
 static void check_torus(int L, bool heatbath, int n_meas, double max_e_err) {
   enum { N_THERM = 5000, N_BLOCKS = 100 };
   const double K = INVRG_K_CRITICAL, z = family_wise_z(FAMILY_WISE_ALPHA, PHYSICS_COMPARISONS);
-  snprintf(where, sizeof where, "L = %d, K_c, %s, %s kernel", L,
-           heatbath ? "heat bath" : "metropolis", invrg_multispin_kernel());
+  snprintf(where, sizeof where, "L = %d, K_c, %s, %s kernel, %s", L,
+           heatbath ? "heat bath" : "metropolis", invrg_multispin_kernel(), gen_names[gen]);
   printf("%s, %d sweeps:\n", where, n_meas);
   invrg_exact_thermo ex;
   EXPECT(invrg_exact_torus(L, K, &ex), "Kaufman oracle failed");
@@ -365,7 +377,8 @@ static void check_torus(int L, bool heatbath, int n_meas, double max_e_err) {
   invrg_rng_stream init;
   invrg_rng_stream_init(&init, seed, INVRG_RNG_INIT, (uint64_t)L, 0);
   OK(invrg_packed_fill_random(p, &init));
-  const invrg_mc_chain ch = {.K = K, .seed = seed, .chain = (uint64_t)(2 * L + heatbath)};
+  const invrg_mc_chain ch = {.K = K, .seed = seed, .chain = (uint64_t)(2 * L + heatbath),
+                             .generator = gen};
   double *e = malloc((size_t)n_meas * sizeof *e);
   for (int k = 0; k < N_THERM + n_meas; k++) {
     OK(invrg_multispin_sweep(p, &ch, (uint64_t)k, heatbath, NULL));
@@ -405,10 +418,12 @@ static void check_torus(int L, bool heatbath, int n_meas, double max_e_err) {
 
 static void test_physics(void) {
   if (kernel_missing() || world_rank != 0) return; /* work of one process, on world rank 0 */
-  for (int hb = 0; hb < 2; hb++) {
-    check_torus(16, hb == 1, 1000000, 1e-3);
-    check_torus(64, hb == 1, 1000000, 2e-3);
-  }
+  for (gen = INVRG_RNG_PHILOX; gen <= INVRG_RNG_ARS; gen++)
+    for (int hb = 0; hb < 2; hb++) {
+      check_torus(16, hb == 1, 1000000, 1e-3);
+      check_torus(64, hb == 1, 1000000, 2e-3);
+    }
+  gen = INVRG_RNG_PHILOX;
 }
 
 /* ---------------------------------------------------------------- main */

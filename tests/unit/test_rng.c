@@ -1,4 +1,4 @@
-/* Counter-based RNG: known answers of Philox4x32-10, the documented counter layout, statistics. */
+/* Counter-based RNG: known answers of Philox4x32-10, ARS-7 against Random123, the documented counter layout, statistics. */
 #include <check.h>
 #include <math.h>
 #include <mpi.h>
@@ -9,6 +9,10 @@
 #include "invrg/rng.h"
 #include "invrg/simd.h"
 #include "unit/check_runner.h"
+
+#if defined(__AES__)
+#include <Random123/ars.h>
+#endif
 
 /* Random123's published known-answer vectors for Philox4x32-10 (kat_vectors). */
 static const struct {
@@ -238,6 +242,7 @@ END_TEST
 START_TEST(test_every_simd_level_gives_the_scalar_blocks) {
   invrg_rng_stream s;
   invrg_rng_stream_init(&s, 7, INVRG_RNG_DREAM, 11, 0xabcdef0123u);
+  invrg_rng_stream_use(&s, (invrg_rng_generator)_i); /* Philox, then ARS */
   enum { N = 70, STRIDE = 80, SLACK = 4 * 5 * STRIDE, CANARY = 0x5a5a5a5a };
   static uint32_t out[SLACK];
   const uint64_t firsts[] = {0, 1003, UINT64_C(0xfffffff5), UINT64_C(0x2fffffffb),
@@ -264,8 +269,9 @@ START_TEST(test_every_simd_level_gives_the_scalar_blocks) {
             invrg_rng_u32x4(&s, list ? sites[i] : firsts[f] + (uint64_t)i, 5, w);
             for (int k = 0; k < 4; k++) {
               const size_t at = (size_t)(i / tile) * 4 * stride + (size_t)k * stride + (size_t)(i % tile);
-              ck_assert_msg(out[at] == w[k], "%s: %s from %llu, n %d, tile %d, block %d, word %d",
-                            invrg_simd_name((invrg_simd_level)level), list ? "list" : "range",
+              ck_assert_msg(out[at] == w[k], "%s %s: %s from %llu, n %d, tile %d, block %d, word %d",
+                            _i ? "ars" : "philox", invrg_simd_name((invrg_simd_level)level),
+                            list ? "list" : "range",
                             (unsigned long long)(list ? 0 : firsts[f]), n, tile, i, k);
               out[at] = CANARY;
               written++;
@@ -278,6 +284,52 @@ START_TEST(test_every_simd_level_gives_the_scalar_blocks) {
         }
   }
   ck_assert_int_ge(levels_run, 1);
+}
+END_TEST
+
+/*
+ * ARS-7 is Random123's ars4x32 (7 rounds) of rng.h's counter under the key {key0, key1, 0, 0},
+ * whichever way computes it (VAES, AES-NI, the AES round in C): each SIMD level's blocks
+ * against Random123's, which needs AES-NI (the test is compiled with -maes on x86 and skips
+ * the comparison, saying so, on a CPU without it; the levels still agree with each other in
+ * test_every_simd_level_gives_the_scalar_blocks).
+ */
+START_TEST(test_ars_is_random123s) {
+#if defined(__AES__)
+  __builtin_cpu_init();
+  if (!__builtin_cpu_supports("aes")) {
+    fprintf(stderr, "SKIP test_ars_is_random123s: this CPU has no AES-NI for Random123's ARS\n");
+    return;
+  }
+  enum { N = 37 };
+  const uint64_t seeds[] = {0, 1, UINT64_MAX, 20250611};
+  for (size_t t = 0; t < sizeof seeds / sizeof seeds[0]; t++) {
+    invrg_rng_stream s;
+    invrg_rng_stream_init(&s, seeds[t], INVRG_RNG_MC, 3 * t + 1, (UINT64_C(1) << 47) + 5 * t);
+    invrg_rng_stream_use(&s, INVRG_RNG_ARS);
+    const uint64_t first = t == 2 ? UINT64_MAX - 9 : UINT64_C(0xfffffffa) * t;
+    const uint32_t draw = (uint32_t)(t * 4099 % INVRG_RNG_DRAW_LIMIT);
+    for (int level = 0; level < INVRG_SIMD_LEVELS; level++) {
+      if (!invrg_simd_runs((invrg_simd_level)level)) continue;
+      uint32_t out[4 * N];
+      invrg_rng_blocks_at(&s, (invrg_simd_level)level, first, NULL, N, draw, out, N, N);
+      for (int i = 0; i < N; i++) {
+        const uint64_t site = first + (uint64_t)i;
+        const ars4x32_ctr_t c = {{(uint32_t)site, (uint32_t)(site >> 32), s.step_lo,
+                                  s.step_hi | draw << 16}};
+        const ars4x32_key_t k = {{s.key.v[0], s.key.v[1], 0, 0}};
+        const ars4x32_ctr_t r = ars4x32_R(7, c, k);
+        for (int w = 0; w < 4; w++)
+          ck_assert_msg(out[w * N + i] == r.v[w], "%s (%s): seed %zu, block %d, word %d: %08x, "
+                        "Random123 %08x", invrg_simd_name((invrg_simd_level)level),
+                        invrg_simd_ars_way((invrg_simd_level)level), t, i, w, out[w * N + i],
+                        r.v[w]);
+      }
+    }
+  }
+#else
+  fprintf(stderr, "SKIP test_ars_is_random123s: built without AES-NI (not x86-64)\n");
+#endif
 }
 END_TEST
 
@@ -451,7 +503,9 @@ static Suite *rng_suite(void) {
   tcase_add_test(exact, test_single_values_are_block_words);
   tcase_add_test(exact, test_coordinates_are_distinct);
   tcase_add_test(exact, test_batches_equal_single_blocks);
-  tcase_add_test(exact, test_every_simd_level_gives_the_scalar_blocks);
+  tcase_add_loop_test(exact, test_every_simd_level_gives_the_scalar_blocks, INVRG_RNG_PHILOX,
+                      INVRG_RNG_ARS + 1);
+  tcase_add_test(exact, test_ars_is_random123s);
   tcase_add_test(exact, test_item_lanes_are_their_own_streams);
   tcase_add_test(exact, test_simd_dispatcher_honours_INVRG_SIMD);
   tcase_add_test(exact, test_row_coins_are_documented_bits);
