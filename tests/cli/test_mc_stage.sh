@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Stage mc end to end: the exact torus (the tests' own oracle, one family-wise threshold), bit-identical output on 1, 2 and 4
-# ranks and any grid (packed lattices too), packed configurations, and the input errors of &mc.
+# ranks and any grid (packed lattices too, with Philox or ARS), packed configurations, and the
+# input errors of &mc.
 source "$(dirname "$0")/lib.sh"
 check() { PYTHONPATH="$SOURCE_DIR/tools" "$PYTHON" "$SOURCE_DIR/tests/cli/check_mc.py" "$@"; }
 
@@ -67,6 +68,24 @@ for d in metropolis.14 heatbath.41; do
   if compare "${d%.*}.1/out.h5" "$d/out.h5" > cmp.txt 2>&1; then pass "$d = 1 rank ($(cat cmp.txt))"
   else fail "$d differs from 1 rank"; sed 's/^/  | /' cmp.txt; fi
 done
+# ARS random numbers (&mc generator = 'ars'): the same run file on 1 rank and on groups of 4
+# and 2, and other chains than Philox's of the same seed
+for d in 1 4 4g; do
+  ranks=${d%g}; layout=""
+  [ "$d" = 4 ] && layout="&parallel ranks_per_group = 4, grid = 2, 2 /"
+  [ "$d" = 4g ] && layout="&parallel ranks_per_group = 2, grid = 1, 2 /"
+  mkdir -p ars.$d
+  mc_input ars.$d/run.nml out.h5 "$small, algorithm = 'heatbath', lattice = 'packed', generator = 'ars'" \
+    "&analyze mcrg_on_mc = T, mcrg_levels = 2, jackknife_blocks = 6 / $layout"
+  expect_status 0 "heatbath packed with ARS, layout $d" -- sh -c "cd ars.$d && \"$MPIEXEC\" -n $ranks \"$INVRG\" run.nml"
+done
+for d in 4 4g; do
+  if compare ars.1/out.h5 ars.$d/out.h5 > cmp.txt 2>&1; then
+    pass "heatbath packed with ARS: run file of layout $d = 1 rank ($(cat cmp.txt))"
+  else fail "heatbath packed with ARS: layout $d differs from 1 rank"; sed 's/^/  | /' cmp.txt; fi
+done
+expect_status 1 "ARS and Philox heat bath give different series" -- \
+  check identical 16 heatbath.1/out.h5 ars.1/out.h5
 # Measured on the bits (observables by popcount, ξ₂/L from line sums): packed chains without
 # MCRG, saved configurations or correlation functions never make an int8 copy; a reference run
 # of the same chains that saves them and asks for the functions measures the int8 copies (the
@@ -194,6 +213,8 @@ bad "sample_every = 0" "sample_every = 0" "key 'sample_every' must be >= 1, got 
 bad "unknown algorithm" "algorithm = 'wolf'" "key 'algorithm' must be one of 'wolff', 'sw', 'metropolis' or 'heatbath', got 'wolf' (did you mean 'wolff'?)"
 bad "packed lattice with wolff" "lattice = 'packed'" \
   "bad.nml:3:5: error: a packed lattice runs algorithm = 'metropolis' or 'heatbath', not 'wolff'; use lattice = 'int8'"
+bad "ARS on an int8 lattice" "algorithm = 'metropolis', generator = 'ars'" \
+  "error: 'ars' draws the multispin sweeps of lattice = 'packed' (algorithm = 'metropolis' or 'heatbath'); this run has lattice = 'int8': use generator = 'philox'"
 bad "packed rows not split by the group" "L = 18, algorithm = 'metropolis', lattice = 'packed'" \
   "bad.nml:3:39: error: a packed lattice is split by rows over the 4 ranks of a group, but L = 18 is not a multiple of them (ranks_per_group = 4)" \
   "&parallel ranks_per_group = 4, grid = 2, 2 /" 4
