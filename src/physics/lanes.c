@@ -35,25 +35,83 @@ static void count_generic(const uint64_t *w, size_t n, int lanes, int64_t *out, 
 }
 
 #if INVRG_SIMD_X86
+/* total[q] += weight × byte 16q + l of @p bytes, as 32-bit counts of lanes 16q … 16q + 15. */
+INVRG_TARGET_AVX512 static inline void widen_bytes(__m512i total[4], __m512i bytes, unsigned shift) {
+  total[0] = _mm512_add_epi32(
+      total[0], _mm512_slli_epi32(_mm512_cvtepu8_epi32(_mm512_extracti32x4_epi32(bytes, 0)), shift));
+  total[1] = _mm512_add_epi32(
+      total[1], _mm512_slli_epi32(_mm512_cvtepu8_epi32(_mm512_extracti32x4_epi32(bytes, 1)), shift));
+  total[2] = _mm512_add_epi32(
+      total[2], _mm512_slli_epi32(_mm512_cvtepu8_epi32(_mm512_extracti32x4_epi32(bytes, 2)), shift));
+  total[3] = _mm512_add_epi32(
+      total[3], _mm512_slli_epi32(_mm512_cvtepu8_epi32(_mm512_extracti32x4_epi32(bytes, 3)), shift));
+}
+
+/* A carry-save adder of three bit vectors: sum a ⊕ b ⊕ c, carry the majority of a, b, c. */
+INVRG_TARGET_AVX512 static inline __m512i csa(__m512i *carry, __m512i a, __m512i b, __m512i c) {
+  *carry = _mm512_ternarylogic_epi64(a, b, c, 0xE8);
+  return _mm512_ternarylogic_epi64(a, b, c, 0x96);
+}
+
+/* bytes −= the bits of the eight words of @p v, each a 0 or −1 byte per lane (VPMOVM2B). */
+INVRG_TARGET_AVX512 static inline __m512i sub_words8(__m512i bytes, __m512i v) {
+  uint64_t q[8];
+  _mm512_storeu_si512(q, v);
+  for (int k = 0; k < 8; k++) bytes = _mm512_sub_epi8(bytes, _mm512_movm_epi8((__mmask64)q[k]));
+  return bytes;
+}
+
+/*
+ * Runs of 128 words (Harley and Seal's carry-save tree, in eight 64-bit columns of a vector):
+ * sixteen vectors are added into bit-sliced counters ones, twos, fours, eights, and what
+ * carries out, one "sixteen" per lane bit, goes to byte counters: 8 VPMOVM2B per 128 words,
+ * not 128. Adds the runs' counts to @p total and returns the words it took.
+ */
+INVRG_TARGET_AVX512 static size_t count_runs_avx512(const uint64_t *w, size_t n, __m512i total[4]) {
+  enum { RUNS_PER_FLUSH = 31 }; /* 8 sixteens a run: 31 · 8 ≤ 255 in a byte */
+  if (n < 128) return 0;
+  const __m512i zero = _mm512_setzero_si512();
+  __m512i ones = zero, twos = zero, fours = zero, eights = zero, sixteens_bytes = zero;
+  size_t i = 0;
+  for (int runs = 0; i + 128 <= n; i += 128) {
+    __m512i eights_of[2], sixteens;
+    for (int h = 0; h < 2; h++) { /* 64 words into ones … fours, an eight carried out */
+      __m512i v[8], twos_a, twos_b, fours_a, fours_b;
+      for (int k = 0; k < 8; k++) v[k] = _mm512_loadu_si512(w + i + 64 * (size_t)h + 8 * (size_t)k);
+      ones = csa(&twos_a, ones, v[0], v[1]);
+      ones = csa(&twos_b, ones, v[2], v[3]);
+      twos = csa(&fours_a, twos, twos_a, twos_b);
+      ones = csa(&twos_a, ones, v[4], v[5]);
+      ones = csa(&twos_b, ones, v[6], v[7]);
+      twos = csa(&fours_b, twos, twos_a, twos_b);
+      fours = csa(&eights_of[h], fours, fours_a, fours_b);
+    }
+    eights = csa(&sixteens, eights, eights_of[0], eights_of[1]);
+    sixteens_bytes = sub_words8(sixteens_bytes, sixteens);
+    if (++runs == RUNS_PER_FLUSH) {
+      widen_bytes(total, sixteens_bytes, 4);
+      sixteens_bytes = zero, runs = 0;
+    }
+  }
+  widen_bytes(total, sixteens_bytes, 4);
+  /* what the counters hold: at most 8 · (1 + 2 + 4 + 8) = 120 a byte */
+  const __m512i planes[4] = {ones, twos, fours, eights};
+  for (unsigned b = 0; b < 4; b++) widen_bytes(total, sub_words8(zero, planes[b]), b);
+  return i;
+}
+
 /* AVX-512: a byte per lane, the word's bits turned into 64 bytes of 0 or −1 (VPMOVM2B) and
- * subtracted, widened to 32 bits every 255 words. */
+ * subtracted, widened to 32 bits every 255 words; long arrays first in runs of 128 words. */
 INVRG_TARGET_AVX512 static void count_avx512(const uint64_t *w, size_t n, int lanes, int64_t *out,
                                              size_t stride) {
   __m512i total[4] = {_mm512_setzero_si512(), _mm512_setzero_si512(), _mm512_setzero_si512(),
                       _mm512_setzero_si512()};
-  for (size_t i = 0; i < n;) {
+  for (size_t i = count_runs_avx512(w, n, total); i < n;) {
     const size_t chunk = n - i < 255 ? n - i : 255;
     __m512i bytes = _mm512_setzero_si512();
     for (size_t k = 0; k < chunk; k++)
       bytes = _mm512_sub_epi8(bytes, _mm512_movm_epi8((__mmask64)w[i + k]));
-    total[0] =
-        _mm512_add_epi32(total[0], _mm512_cvtepu8_epi32(_mm512_extracti32x4_epi32(bytes, 0)));
-    total[1] =
-        _mm512_add_epi32(total[1], _mm512_cvtepu8_epi32(_mm512_extracti32x4_epi32(bytes, 1)));
-    total[2] =
-        _mm512_add_epi32(total[2], _mm512_cvtepu8_epi32(_mm512_extracti32x4_epi32(bytes, 2)));
-    total[3] =
-        _mm512_add_epi32(total[3], _mm512_cvtepu8_epi32(_mm512_extracti32x4_epi32(bytes, 3)));
+    widen_bytes(total, bytes, 0);
     i += chunk;
   }
   int32_t t[LANES];
