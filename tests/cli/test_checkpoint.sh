@@ -160,7 +160,7 @@ expect_identical "sw stopped on 2x1, 2 groups, 1 rank = uninterrupted" swref/out
 # chains are parked as int8 and packed again on restore; stopped on a group of 2, on 2 groups
 # (periodic checkpoints), then finished on 1 rank. Twice: with MCRG and saved configurations
 # (measured on int8 copies), and without them (measured on the bits: the int8 lattice is
-# written only when a checkpoint parks the chain)
+# written only when a checkpoint parks the chain); and once more with ARS random numbers
 packed_stop() { # packed_stop <name> <&mc keys> <&analyze keys>
   printf "&run stages = 'mc', output = 'out.h5', seed = 9 /\n&mc L = 16, n_chains = 3, n_therm = 20, n_samples = 30, algorithm = 'metropolis', lattice = 'packed', %s /\n&analyze mcrg_levels = 2, jackknife_blocks = 3, %s /\n" "$2" "$3" > $1.nml
   mkdir $1ref $1stop
@@ -178,6 +178,7 @@ packed_stop() { # packed_stop <name> <&mc keys> <&analyze keys>
 }
 packed_stop ms "save_configs = T" "mcrg_on_mc = T"
 packed_stop mb "save_configs = F" "mcrg_on_mc = F"
+packed_stop ma "save_configs = F, generator = 'ars'" "mcrg_on_mc = F" # ARS's sweeps resume too
 
 # --- SIGKILL after periodic checkpoints: the run continues from the last one
 mkdir killref kill
