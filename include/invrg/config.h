@@ -201,6 +201,8 @@ typedef struct {
   int64_t refine_top_sweeps;                     /**< sweeps of the top level (-1: refine_sweeps) */
   char refine_top_algorithm[INVRG_NAME_LEN];     /**< '' (refine_algorithm) | heatbath | metropolis */
   invrg_refine_top_algorithm refine_top_algorithm_kind;
+  char refine_generator[INVRG_NAME_LEN];         /**< philox | ars: the refining sweeps' numbers */
+  int refine_generator_kind;                     /**< an invrg_rng_generator */
   double refine_beta;                            /**< K of the refining sweeps */
   int64_t top_sw_sweeps;                         /**< Swendsen–Wang sweeps of the top level */
   int64_t save_levels[32];

@@ -515,6 +515,12 @@ static const invrg_nl_key dream_keys[] = {
      .choices = refine_top_algorithms, INDEX(dream.refine_top_algorithm_kind),
      .description = "the top level's refining sweeps: heatbath or metropolis ('' = "
                     "refine_algorithm)"},
+    {.name = "refine_generator", .type = INVRG_NL_STRING, SCALAR, AT(dream.refine_generator),
+     .string_size = INVRG_NAME_LEN, .default_text = "'philox'", .choices = mc_generators,
+     INDEX(dream.refine_generator_kind),
+     .description = "the random numbers of the refining sweeps (refine_sweeps, "
+                    "refine_top_sweeps): 'philox' or 'ars', as &mc generator (the dreams, "
+                    "compatible and Swendsen-Wang sweeps stay philox)"},
     {.name = "refine_beta", .type = INVRG_NL_REAL, SCALAR, AT(dream.refine_beta),
      .default_text = "0.44068679350977147", .min = -INFINITY, .max = 1e50,
      .validate = validate_positive, .allowed = "> 0, <= 1e+50",

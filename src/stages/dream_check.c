@@ -8,6 +8,7 @@
 #include "invrg/dream.h"
 #include "invrg/dream_packed.h"
 #include "invrg/model_io.h"
+#include "invrg/rng.h"
 #include "invrg/seed_configs_io.h"
 #include "invrg/stage_setup.h"
 
@@ -179,6 +180,12 @@ static invrg_err check_lattice_keys(const invrg_run *run, const invrg_model *m, 
                                      : d->refine_top_sweeps > 0 ? "refine_top_sweeps"
                                                                 : "compatible_sweeps",
                                      "refined dreams sweep packed levels: set lattice = 'packed'");
+  if (d->refine_generator_kind == INVRG_RNG_ARS && d->refine_sweeps <= 0 &&
+      d->refine_top_sweeps <= 0)
+    found = invrg_config_input_error(cfg, "dream", "refine_generator",
+                                     "'ars' draws the refining sweeps (refine_sweeps, "
+                                     "refine_top_sweeps), and this dream has none: use "
+                                     "refine_generator = 'philox'");
   if (refined && d->refine_from > d->levels)
     found = invrg_config_input_error(cfg, "dream", "refine_from",
                                      "refine_from = %lld is above levels = %lld",

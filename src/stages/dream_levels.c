@@ -114,7 +114,8 @@ static bool refined(const invrg_dream_levels *d, int level) {
 static invrg_err refine_level(invrg_dream_levels *d, int level, uint64_t seed, uint64_t sample) {
   invrg_err err = INVRG_SUCCESS;
   if (d->refine.compatible > 0) INVRG_CALL(refine_compatible(d, level, seed, sample));
-  const invrg_mc_chain chain = {d->refine.K, seed, sample, INVRG_RNG_REFINE, INVRG_RNG_PHILOX};
+  const invrg_mc_chain chain = {d->refine.K, seed, sample, INVRG_RNG_REFINE,
+                                d->refine.generator};
   const int sweeps = sweeps_of(d, level);
   const bool heatbath = level == d->levels ? d->refine.top_heatbath : d->refine.heatbath;
   for (int s = 0; s < sweeps; s++)

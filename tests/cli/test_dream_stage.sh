@@ -71,6 +71,25 @@ for other in rg2 rg4; do
     && pass "refined dreams: $other equals 1 rank bit for bit but for the output name ($(tail -1 cmp.txt))" \
     || { fail "refined dreams: $other differs from 1 rank"; cat cmp.txt; }
 done
+# the refining sweeps with ARS random numbers (refine_generator): the same on every layout, other
+# sweeps than Philox's
+dream_input ra1.nml ra1.h5 "$rk, refine_generator = 'ars'"
+expect_status 0 "refined packed dream with ARS sweeps on 1 rank" -- "$INVRG" ra1.nml
+dream_input rag4.nml rag4.h5 "$rk, refine_generator = 'ars'" "&parallel ranks_per_group = 4, grid = 2, 2 /"
+expect_status 0 "refined packed dream with ARS sweeps on a group of 4" -- "$MPIEXEC" -n 4 "$INVRG" rag4.nml
+"$PYTHON" "$SOURCE_DIR/tests/cli/compare_runs.py" ra1.h5 rag4.h5 > cmp.txt 2>&1
+grep -q "1 differ: \['config/run@output'\]" cmp.txt \
+  && pass "refined dreams with ARS: a group of 4 equals 1 rank bit for bit but for the output name" \
+  || { fail "refined dreams with ARS: a group of 4 differs from 1 rank"; cat cmp.txt; }
+"$PYTHON" -c "
+import h5py, numpy as np, sys
+a, b = h5py.File('r1.h5', 'r'), h5py.File('ra1.h5', 'r')
+below = a['dream/L4'].attrs['energy'] == b['dream/L4'].attrs['energy']
+differ = all(not np.array_equal(a[f'dream/L{L}/configs'][()], b[f'dream/L{L}/configs'][()]) for L in (8, 32))
+print('ok' if below and differ else 'FAIL', ': E/N at L = 4 equal:', below, '; configurations at 8, 32 differ:', differ)
+sys.exit(0 if below and differ else 1)" \
+  && pass "ARS changes the refined levels only (L = 4 as with Philox, 8 and 32 not)" \
+  || fail "refine_generator = 'ars' did not change exactly the refined levels"
 # the same dreams without the sweeps: their /dream results must differ
 dream_input r0.nml r0.h5 "$keys, lattice = 'packed', random_bits = 'planes'"
 expect_status 0 "the same packed dream unrefined" -- "$INVRG" r0.nml
@@ -144,6 +163,17 @@ print(' '.join(f'L{L} {q} {d:+.2f}' for (L, q), d in devs.items()))
 sys.exit(0 if all(abs(d) < 3.2 for d in devs.values()) else 1)" \
   && pass "refined dreams: E/N and C/N at L = 8, 16 agree with the exact torus" \
   || fail "refined dreams: E/N or C/N off the exact torus"
+# the same with ARS sweeps (a family of its own: 3.2 sigma each, 0.5 % over its four)
+sed "s/refine_sweeps = 100/refine_sweeps = 100, refine_generator = 'ars'/; s/rphys.h5/raphys.h5/" rphys.nml > raphys.nml
+expect_status 0 "refined dreams to 16² with 100 ARS sweeps per level on 2 ranks" -- "$MPIEXEC" -n 2 "$INVRG" raphys.nml
+"$PYTHON" -c "
+import h5py, sys
+f = h5py.File('raphys.h5', 'r')
+devs = {(L, q): f[f'dream/L{L}'].attrs[q + '_dev_sigma'] for L in (8, 16) for q in ('energy', 'specific_heat')}
+print(' '.join(f'L{L} {q} {d:+.2f}' for (L, q), d in devs.items()))
+sys.exit(0 if all(abs(d) < 3.2 for d in devs.values()) else 1)" \
+  && pass "refined dreams with ARS: E/N and C/N at L = 8, 16 agree with the exact torus" \
+  || fail "refined dreams with ARS: E/N or C/N off the exact torus"
 # one-spin dreams of 16² without refinement, then 40 Swendsen–Wang sweeps at K_c at the top
 # (about 10 exponential relaxation times of E there: measured 3.7 sweeps from such dreams): E/N
 # and C/N at L = 16 against the exact torus, within 3.2 sigma each (family-wise 0.3 %)
@@ -454,6 +484,7 @@ bad "refine_sweeps on int8 levels" "$keys, refine_sweeps = 2" "refined dreams sw
 bad "compatible_sweeps on int8 levels" "$keys, compatible_sweeps = 2" "refined dreams sweep packed levels: set lattice = 'packed'"
 bad "refine_top_sweeps on int8 levels" "$keys, refine_top_sweeps = 2" "refined dreams sweep packed levels: set lattice = 'packed'"
 expect_grep err.txt "bad.nml:2:$(awk 'NR == 2 { print index($0, "refine_top_sweeps") }' bad.nml): error" "refine_top_sweeps on int8 levels: the error points at the key"
+bad "ARS without refining sweeps" "$keys, lattice = 'packed', compatible_sweeps = 1, refine_generator = 'ars'" "'ars' draws the refining sweeps (refine_sweeps, refine_top_sweeps), and this dream has none: use refine_generator = 'philox'"
 bad "refine_from above levels" "$keys, lattice = 'packed', refine_sweeps = 2, refine_from = 9" "refine_from = 9 is above levels = 5"
 bad "top_sw_sweeps beyond 2^31 sites per rank" "model = 'sym3', params = 1, 1, 1, levels = 16, lattice = 'packed', top_sw_sweeps = 1" "Swendsen-Wang handles fewer than 2^31 sites per rank; the top level (L = 65536)"
 bad "top_sw_sweeps negative" "$keys, top_sw_sweeps = -1" "key 'top_sw_sweeps' must be between 0 and"
