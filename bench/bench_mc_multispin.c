@@ -4,7 +4,8 @@
  * Metropolis and heat bath at K_c: spin updates per second on one core, for every kernel level
  * this CPU runs (INVRG_SIMD set for each in turn), at each size asked. The three codes run
  * alternately, so all see the same load from other work on the machine; a figure is the
- * median of the runs, a ratio the median of the per-run ratios.
+ * median of the runs, a ratio the median of the per-run ratios. First, per level, the two
+ * generators alone: ns per random block.
  * Informational, not a test. Run on one rank:
  *
  *     bench_mc_multispin [runs=5] [seconds per run=0.3] [L ...]     (L default: 256 1024 4096)
@@ -87,6 +88,36 @@ static void bench_case(subjects *s, int64_t L, bool heatbath, int runs, double t
   fflush(stdout);
 }
 
+/* ns per random block of each generator at the active level: 1024 blocks a call, as the sweeps
+ * draw them (the median of @p runs runs of about @p target / 4 seconds each). */
+static void bench_blocks(int runs, double target) {
+  enum { N = 1024 };
+  static uint32_t out[4 * N];
+  double ns[2][MAX_RUNS];
+  for (int g = 0; g < 2; g++) {
+    invrg_rng_stream s;
+    invrg_rng_stream_init(&s, 1, INVRG_RNG_MC, 0, 0);
+    invrg_rng_stream_use(&s, (invrg_rng_generator)g);
+    int calls = 1;
+    for (double t = 0; t < 0.01; calls *= 2) {
+      const double t0 = MPI_Wtime();
+      for (int c = 0; c < calls; c++) invrg_rng_blocks_range(&s, (uint64_t)c * N, N, 0, out, N);
+      t = MPI_Wtime() - t0;
+    }
+    calls = (int)(calls * target / 4 / 0.01) + 1;
+    for (int r = 0; r < runs; r++) {
+      const double t0 = MPI_Wtime();
+      for (int c = 0; c < calls; c++) invrg_rng_blocks_range(&s, (uint64_t)c * N, N, 0, out, N);
+      ns[g][r] = (MPI_Wtime() - t0) / calls / N * 1e9;
+    }
+  }
+  const invrg_simd_level level = invrg_simd_active();
+  printf("bench_mc_multispin: random blocks at %-7s Philox4x32-10 %.2f ns, ARS-7 (%s) %.2f ns a "
+         "block (medians of %d)\n",
+         invrg_simd_name(level), bench_median(ns[0], runs), invrg_simd_ars_way(level),
+         bench_median(ns[1], runs), runs);
+}
+
 static void bench_size(int64_t L, int runs, double target) {
   subjects s = {0};
   invrg_rng_stream init;
@@ -114,8 +145,15 @@ int main(int argc, char **argv) {
   invrg_log_set_level(INVRG_LOG_WARN);
   const bench_args args = bench_parse(argc, argv, 5, 0.3, 3);
   if (size > 1 && rank == 0) printf("bench_mc_multispin: one core; ranks other than 0 wait\n");
-  if (rank == 0)
+  if (rank == 0) {
+    for (int level = 0; level < INVRG_SIMD_LEVELS; level++) {
+      if (!invrg_simd_runs((invrg_simd_level)level)) continue;
+      setenv("INVRG_SIMD", invrg_simd_name((invrg_simd_level)level), 1);
+      invrg_simd_reset();
+      bench_blocks(args.runs, args.target);
+    }
     for (int k = 0; k < args.n_sizes; k++) bench_size(args.sizes[k], args.runs, args.target);
+  }
   MPI_Finalize();
   return 0;
 }

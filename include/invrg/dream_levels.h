@@ -34,9 +34,9 @@
 #include "invrg/error.h"
 #include "invrg/groups.h"
 #include "invrg/lattice.h"
-#include "invrg/rng.h"
 #include "invrg/model.h"
 #include "invrg/packed.h"
+#include "invrg/rng.h"
 
 /** Monte Carlo sweeps after each step from a level on (refined dreams; packed levels). */
 typedef struct {

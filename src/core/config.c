@@ -293,7 +293,7 @@ static const invrg_nl_key mc_keys[] = {
                     "random number of a run) or 'ars' (ARS-7: seven AES rounds, the same "
                     "streams and counters; lattice = 'packed' only; about 1.5 times the "
                     "multispin sweeps' speed on CPUs with VAES, slower without AES-NI; other "
-                    "chains than philox's, the same physics; docs/physics.md)"},
+                    "chains than philox's, the same physics; docs/design.md §2)"},
     {.name = "n_chains", .type = INVRG_NL_INT, SCALAR, AT(mc.n_chains), .default_text = "8",
      .min = 1, .max = INFINITY, .description = "independent chains, spread over the groups"},
     {.name = "n_therm", .type = INVRG_NL_INT, SCALAR, AT(mc.n_therm), .default_text = "1000",

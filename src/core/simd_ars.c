@@ -22,8 +22,8 @@
 
 enum { ARS_ROUNDS = 7 };
 
-/* The Weyl increments of the key schedule, per 64-bit half (√3 − 1 and the golden ratio − 1
- * as 64-bit fractions): round key r = key + r·W, half by half, modulo 2^64. */
+/* The Weyl increments of the key schedule, per 64-bit half (low: the golden ratio − 1, high:
+ * √3 − 1, as 64-bit fractions): round key r = key + r·W, half by half, modulo 2^64. */
 #define ARS_WEYL_LO UINT64_C(0x9E3779B97F4A7C15)
 #define ARS_WEYL_HI UINT64_C(0xBB67AE8584CAA73B)
 
