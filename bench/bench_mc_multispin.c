@@ -99,10 +99,10 @@ static void bench_blocks(int runs, double target) {
     invrg_rng_stream_init(&s, 1, INVRG_RNG_MC, 0, 0);
     invrg_rng_stream_use(&s, (invrg_rng_generator)g);
     int calls = 1;
-    for (double t = 0; t < 0.01; calls *= 2) {
+    for (;; calls *= 2) {
       const double t0 = MPI_Wtime();
       for (int c = 0; c < calls; c++) invrg_rng_blocks_range(&s, (uint64_t)c * N, N, 0, out, N);
-      t = MPI_Wtime() - t0;
+      if (MPI_Wtime() - t0 >= 0.01) break;
     }
     calls = (int)(calls * target / 4 / 0.01) + 1;
     for (int r = 0; r < runs; r++) {

@@ -48,7 +48,7 @@ typedef struct {
   int top_sweeps;  /**< sweeps of the top level (0: none) */
   bool top_heatbath; /**< the top level's sweeps: heat bath, else Metropolis */
   double K;        /**< coupling of the sweeps */
-  invrg_rng_generator generator; /**< the sweeps' random numbers (multispin.h) */
+  invrg_rng_generator generator; /**< the multispin sweeps' random numbers (rng.h) */
 } invrg_dream_refine;
 
 typedef struct {

@@ -25,7 +25,7 @@ typedef struct {
   uint64_t chain;  /**< item index of the chain */
   invrg_rng_purpose purpose; /**< the updates' stream; 0 (left out) = INVRG_RNG_MC */
   invrg_rng_generator generator; /**< its blocks: Philox (left out), or ARS for multispin
-                                      sweeps (invrg/multispin.h); the other updates refuse ARS */
+                                      sweeps (invrg/rng.h); the other updates refuse ARS */
 } invrg_mc_chain;
 
 /** The purpose of @p c's update streams: INVRG_RNG_MC unless it says otherwise. */

@@ -30,7 +30,9 @@
  *     plane j    = block_0(j / 4)[j mod 4] | block_1(j / 4)[j mod 4] << 32,
  * bit b of a plane belonging to site k = 64·i + b of the row (invrg/packed.h's layout). Planes
  * 0–7 of every word are drawn at once; a half-word with undecided sites after plane 4d + 3
- * draws block d + 1 (so the numbers a site sees never depend on the others' draws).
+ * draws block d + 1 (so the numbers a site sees never depend on the others' draws). The blocks
+ * are Philox4x32-10's, or ARS-7's when the chain says so (invrg_mc_chain.generator, rng.h:
+ * invrg_rng_stream_use()): the same mapping, other numbers.
  *
  * Kernels: portable C, and AVX2 (4 words per vector) or AVX-512 (8 words) on x86 at the level
  * of invrg_simd_active() (INVRG_SIMD=generic|avx2|avx512 forces one); the first planes of

@@ -292,7 +292,8 @@ static const invrg_nl_key mc_keys[] = {
      .description = "the random numbers of the sweeps: 'philox' (Philox4x32-10, as every other "
                     "random number of a run) or 'ars' (ARS-7: seven AES rounds, the same "
                     "streams and counters; lattice = 'packed' only; about 1.5 times the "
-                    "multispin sweeps' speed on CPUs with VAES, slower without AES-NI; other "
+                    "multispin sweeps' speed on an Intel Xeon with VAES, not on AMD Zen 4, "
+                    "much slower without AES-NI; other "
                     "chains than philox's, the same physics; docs/design.md §2)"},
     {.name = "n_chains", .type = INVRG_NL_INT, SCALAR, AT(mc.n_chains), .default_text = "8",
      .min = 1, .max = INFINITY, .description = "independent chains, spread over the groups"},

@@ -2,6 +2,9 @@
 #include "invrg/rng.h"
 
 #include <limits.h>
+#include <string.h>
+
+#include "invrg/log.h"
 
 /* The last key of each purpose: a dream's levels, or an item's sweeps, open one stream after
  * another with the same (seed, purpose, item) and other steps, and a key costs a Philox
@@ -43,11 +46,23 @@ void invrg_rng_blocks_at(const invrg_rng_stream *s, invrg_simd_level level, uint
                          const uint64_t *sites, int n, uint32_t draw, uint32_t *out, size_t stride,
                          int tile) {
   INVRG_ASSERT(draw < INVRG_RNG_DRAW_LIMIT);
+  INVRG_ASSERT(s->generator == INVRG_RNG_PHILOX || s->generator == INVRG_RNG_ARS);
   const uint32_t ctr_hi[2] = {s->step_lo, s->step_hi | draw << 16};
   if (s->generator == INVRG_RNG_ARS)
     invrg_simd_ars(level, s->key.v, ctr_hi, first, sites, n, out, stride, tile);
   else
     invrg_simd_philox(level, s->key.v, ctr_hi, first, sites, n, out, stride, tile);
+}
+
+void invrg_rng_log_generator(invrg_rng_generator generator, const char *key) {
+  if (generator != INVRG_RNG_ARS) return;
+  const char *way = invrg_simd_ars_way(invrg_simd_active());
+  if (strcmp(way, "portable") == 0)
+    invrg_log(INVRG_LOG_WARN, "%s = 'ars' on a CPU without AES-NI (or INVRG_SIMD=generic): the "
+              "AES rounds run in portable C, about 13 times slower a block than Philox; "
+              "'philox' is the faster choice here", key);
+  else
+    invrg_log(INVRG_LOG_INFO, "%s = 'ars': ARS-7 random numbers by %s", key, way);
 }
 
 void invrg_rng_ars_u32x4(const invrg_rng_stream *s, uint64_t site, uint32_t draw,

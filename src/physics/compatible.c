@@ -80,6 +80,8 @@ invrg_err invrg_compatible_sweep(invrg_packed *fine, const invrg_packed *mu,
   invrg_err err = INVRG_SUCCESS;
   INVRG_CHECK(chain->K > 0 && isfinite(chain->K), INVRG_ERR_INPUT,
               "compatible Monte Carlo needs a positive finite K, not %g", chain->K);
+  INVRG_CHECK(chain->generator == INVRG_RNG_PHILOX, INVRG_ERR_INPUT,
+              "compatible sweeps draw with Philox only (ARS is for multispin sweeps)");
   INVRG_CHECK(mu->lx * 2 == fine->lx && mu->ly * 2 == fine->ly && fine->y0 % 2 == 0 &&
                   fine->ny % 2 == 0 && (mu->size == 1 || mu->y0 * 2 == fine->y0),
               INVRG_ERR_RUNTIME,

@@ -94,7 +94,7 @@ INVRG_TARGET_AVX512 static size_t count_runs_avx512(const uint64_t *w, size_t n,
     }
   }
   widen_bytes(total, sixteens_bytes, 4);
-  /* what the counters hold: at most 8 · (1 + 2 + 4 + 8) = 120 a byte */
+  /* what the counters hold, a plane at a time: at most 8 a byte, times the plane's weight */
   const __m512i planes[4] = {ones, twos, fours, eights};
   for (unsigned b = 0; b < 4; b++) widen_bytes(total, sub_words8(zero, planes[b]), b);
   return i;

@@ -180,8 +180,11 @@ static invrg_err check_lattice_keys(const invrg_run *run, const invrg_model *m, 
                                      : d->refine_top_sweeps > 0 ? "refine_top_sweeps"
                                                                 : "compatible_sweeps",
                                      "refined dreams sweep packed levels: set lattice = 'packed'");
-  if (d->refine_generator_kind == INVRG_RNG_ARS && d->refine_sweeps <= 0 &&
-      d->refine_top_sweeps <= 0)
+  /* multispin sweeps: refine_sweeps on the levels refine_from … levels − 1, the top's own */
+  const int64_t top_sweeps = d->refine_top_sweeps >= 0 ? d->refine_top_sweeps : d->refine_sweeps;
+  const bool swept = (d->refine_sweeps > 0 && d->refine_from < d->levels) ||
+                     (top_sweeps > 0 && d->refine_from <= d->levels);
+  if (d->refine_generator_kind == INVRG_RNG_ARS && !swept)
     found = invrg_config_input_error(cfg, "dream", "refine_generator",
                                      "'ars' draws the refining sweeps (refine_sweeps, "
                                      "refine_top_sweeps), and this dream has none: use "

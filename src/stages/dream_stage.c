@@ -336,6 +336,7 @@ static invrg_err job_buffers(dream_job *job) {
                           : d->refine_top_algorithm_kind == INVRG_REFINE_TOP_HEATBATH,
       .K = d->refine_beta, .generator = (invrg_rng_generator)d->refine_generator_kind};
   invrg_dream_levels_set_refine(&job->lv, &refine);
+  invrg_rng_log_generator(refine.generator, "&dream refine_generator");
   INVRG_CALL(invrg_dream_levels_set_top_sw(&job->lv, g, (int)cfg->dream.top_sw_sweeps,
                                            cfg->dream.refine_beta, (uint64_t)cfg->run.seed));
   if (job->seed_level == 0)

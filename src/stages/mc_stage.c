@@ -566,6 +566,7 @@ static invrg_err mc_execute(invrg_run *run) {
     INVRG_CALL(invrg_corr_create(&cp, groups, &sizes.corr));
   }
   if (state >= 0) INVRG_CALL(invrg_mc_checkpoint_read_sizes(state, n_L, &sizes));
+  invrg_rng_log_generator((invrg_rng_generator)cfg->mc.generator_kind, "&mc generator");
   const int first_size = sizes.size_index;
   for (int i = first_size; i < n_L; i++)
     INVRG_CALL(run_size(run, i, &sizes, i == first_size ? state : -1));

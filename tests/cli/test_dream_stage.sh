@@ -477,6 +477,7 @@ bad "compatible_sweeps on int8 levels" "$keys, compatible_sweeps = 2" "refined d
 bad "refine_top_sweeps on int8 levels" "$keys, refine_top_sweeps = 2" "refined dreams sweep packed levels: set lattice = 'packed'"
 expect_grep err.txt "bad.nml:2:$(awk 'NR == 2 { print index($0, "refine_top_sweeps") }' bad.nml): error" "refine_top_sweeps on int8 levels: the error points at the key"
 bad "ARS without refining sweeps" "$keys, lattice = 'packed', compatible_sweeps = 1, refine_generator = 'ars'" "'ars' draws the refining sweeps (refine_sweeps, refine_top_sweeps), and this dream has none: use refine_generator = 'philox'"
+bad "ARS with no level swept" "$keys, lattice = 'packed', refine_sweeps = 3, refine_top_sweeps = 0, refine_from = 5, refine_generator = 'ars'" "'ars' draws the refining sweeps (refine_sweeps, refine_top_sweeps), and this dream has none: use refine_generator = 'philox'"
 bad "refine_from above levels" "$keys, lattice = 'packed', refine_sweeps = 2, refine_from = 9" "refine_from = 9 is above levels = 5"
 bad "top_sw_sweeps beyond 2^31 sites per rank" "model = 'sym3', params = 1, 1, 1, levels = 16, lattice = 'packed', top_sw_sweeps = 1" "Swendsen-Wang handles fewer than 2^31 sites per rank; the top level (L = 65536)"
 bad "top_sw_sweeps negative" "$keys, top_sw_sweeps = -1" "key 'top_sw_sweeps' must be between 0 and"

@@ -287,6 +287,31 @@ START_TEST(test_every_simd_level_gives_the_scalar_blocks) {
 }
 END_TEST
 
+/* Known answers of ARS-7 for keys {k0, k1, 0, 0}, the inputs of the Philox vectors above: the
+ * output of Random123's ars4x32_R(7, ctr, key) (its ars.h, with AES-NI), kept here so that
+ * builds without AES-NI (not x86) check their portable AES rounds against it too. */
+static const uint32_t ars_kat_out[3][4] = {{0xdacf61ff, 0xc45798f3, 0x113c7eeb, 0x101e27f3},
+                                           {0x5e39c131, 0xd1121a9c, 0xba0a9803, 0x9372482d},
+                                           {0xb330966a, 0xd599daa5, 0xca557885, 0xb5de9cff}};
+
+START_TEST(test_ars_known_answers) {
+  for (int level = 0; level < INVRG_SIMD_LEVELS; level++) {
+    if (!invrg_simd_runs((invrg_simd_level)level)) continue;
+    for (int t = 0; t < 3; t++) {
+      const uint64_t first = kat[t].ctr[0] | (uint64_t)kat[t].ctr[1] << 32;
+      uint32_t out[4];
+      invrg_simd_ars((invrg_simd_level)level, kat[t].key, kat[t].ctr + 2, first, NULL, 1, out, 1,
+                     1);
+      for (int w = 0; w < 4; w++)
+        ck_assert_msg(out[w] == ars_kat_out[t][w], "%s (%s): vector %d word %d: %08x, want %08x",
+                      invrg_simd_name((invrg_simd_level)level),
+                      invrg_simd_ars_way((invrg_simd_level)level), t, w, out[w],
+                      ars_kat_out[t][w]);
+    }
+  }
+}
+END_TEST
+
 /*
  * ARS-7 is Random123's ars4x32 (7 rounds) of rng.h's counter under the key {key0, key1, 0, 0},
  * whichever way computes it (VAES, AES-NI, the AES round in C): each SIMD level's blocks
@@ -505,6 +530,7 @@ static Suite *rng_suite(void) {
   tcase_add_test(exact, test_batches_equal_single_blocks);
   tcase_add_loop_test(exact, test_every_simd_level_gives_the_scalar_blocks, INVRG_RNG_PHILOX,
                       INVRG_RNG_ARS + 1);
+  tcase_add_test(exact, test_ars_known_answers);
   tcase_add_test(exact, test_ars_is_random123s);
   tcase_add_test(exact, test_item_lanes_are_their_own_streams);
   tcase_add_test(exact, test_simd_dispatcher_honours_INVRG_SIMD);
