@@ -150,6 +150,10 @@ static void test_incompatible(void) {
   const invrg_mc_chain chain = {.K = K_CRITICAL, .seed = 1, .chain = 0};
   EXPECT(invrg_compatible_sweep(p, blocks, &chain, 0) == INVRG_ERR_RUNTIME,
          "a block against its mu was swept");
+  const invrg_mc_chain ars = {.K = K_CRITICAL, .seed = 1, .chain = 0, .generator = INVRG_RNG_ARS};
+  EXPECT(invrg_compatible_sweep(p, blocks, &ars, 0) == INVRG_ERR_INPUT,
+         "an ARS chain was swept (compatible sweeps draw Philox only)");
+  invrg_error_clear();
   invrg_packed_destroy(&blocks);
   invrg_packed_destroy(&p);
 }

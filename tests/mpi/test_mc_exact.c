@@ -234,7 +234,40 @@ static void test_wolff_growths(void) {
   }
 }
 
+/* ARS is for multispin sweeps: Wolff, Swendsen–Wang and the int8 checkerboard refuse an ARS
+ * chain as an input error rather than draw Philox for it silently. */
+static void test_philox_only(void) {
+  enum { L = 8 };
+  invrg_lattice *lat = NULL;
+  invrg_wolff *w = NULL;
+  invrg_sw *sw = NULL;
+  const invrg_mc_chain ars = {.K = INVRG_K_CRITICAL, .seed = 1, .chain = 0,
+                              .generator = INVRG_RNG_ARS};
+  const bool made = invrg_lattice_create_replicated(L, L, 1, &lat) == INVRG_SUCCESS &&
+                    invrg_wolff_create(L, L, &w) == INVRG_SUCCESS &&
+                    invrg_sw_create(lat, &sw) == INVRG_SUCCESS;
+  CHECK(made, "an 8 x 8 lattice and its Wolff and Swendsen-Wang workspaces");
+  if (made) {
+    invrg_rng_stream init;
+    invrg_rng_stream_init(&init, 1, INVRG_RNG_INIT, 0, 0);
+    invrg_lattice_fill_random(lat, &init);
+    CHECK(invrg_mc_wolff_thermalize(lat, &ars, 2, w, NULL) == INVRG_ERR_INPUT,
+          "Wolff thermalisation refuses an ARS chain");
+    CHECK(invrg_mc_wolff_sweeps(lat, &ars, 1, w, NULL) == INVRG_ERR_INPUT,
+          "Wolff sweeps refuse an ARS chain");
+    CHECK(invrg_mc_sw_sweep(lat, &ars, 0, sw, NULL) == INVRG_ERR_INPUT,
+          "Swendsen-Wang refuses an ARS chain");
+    CHECK(invrg_mc_checkerboard_sweep(lat, &ars, 0, false, NULL) == INVRG_ERR_INPUT,
+          "the int8 checkerboard refuses an ARS chain");
+    invrg_error_clear();
+  }
+  invrg_sw_destroy(&sw);
+  invrg_wolff_destroy(&w);
+  invrg_lattice_destroy(&lat);
+}
+
 static const mpi_test_case cases[] = {
+    {"philox_only", test_philox_only, true},
     {"wolff", test_wolff, true},
     {"swendsen_wang", test_swendsen_wang, true},
     {"wolff_growths", test_wolff_growths, true},
