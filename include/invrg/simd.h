@@ -91,15 +91,22 @@ void invrg_simd_philox_keys(invrg_simd_level level, const uint32_t *key0, const 
  * counters as invrg_simd_philox(), under the 128-bit key {key[0], key[1], 0, 0}, in the same
  * layout: seven AES rounds of counter ⊕ key, round key r = key + r·(0x9E3779B97F4A7C15,
  * 0xBB67AE8584CAA73B) per 64-bit half. For sweeps that choose it (rng.h: INVRG_RNG_ARS). The
- * same words at every level and whatever the CPU: with VAES (AVX-512 level), AES-NI (AVX2 or
- * AVX-512 level), or the AES round in portable C (slow: for machines without AES-NI and for
- * tests). Not collective.
+ * same words at every level and whatever the CPU: with VAES (four blocks a register at the
+ * AVX-512 level, two at AVX2), AES-NI (a CPU without VAES), or the AES round in portable C
+ * (slow: for machines without AES-NI and for tests). Not collective.
  */
 void invrg_simd_ars(invrg_simd_level level, const uint32_t key[2], const uint32_t ctr_hi[2],
                     uint64_t first, const uint64_t *sites, int n, uint32_t *out, size_t stride,
                     int tile);
 
-/** How invrg_simd_ars() computes at @p level on this CPU: "vaes", "aes-ni" or "portable". */
+/**
+ * How invrg_simd_ars() computes at @p level on this CPU: "vaes" (AVX-512 level), "vaes-256"
+ * (AVX2 level), "aes-ni" (either level on a CPU without VAES) or "portable".
+ */
 const char *invrg_simd_ars_way(invrg_simd_level level);
+
+/** Tests: with @p hide, invrg_simd_ars() runs as on a CPU without VAES (AES-NI at the vector
+ * levels). Not collective. */
+void invrg_simd_ars_hide_vaes(bool hide);
 
 #endif

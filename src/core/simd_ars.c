@@ -3,9 +3,9 @@
  * key schedule) of batches of counters, for sweeps that choose it over Philox4x32-10
  * (simd.h: invrg_simd_ars()). Three ways, the same bits:
  *   - portable C: the AES round written out (ShiftRows, SubBytes, MixColumns, AddRoundKey);
- *   - AES-NI: one block per instruction, eight in flight;
+ *   - AES-NI: one block per instruction, eight in flight (a CPU without VAES);
  *   - VAES with AVX-512: four blocks per instruction, eight vectors in flight, then a 16 × 4
- *     transposition of the words into simd.h's rows.
+ *     transposition of the words into simd.h's rows; with AVX2 (the AVX2 level), two.
  * An AES round costs one instruction where a Philox round costs several, so a block costs
  * about a third of Philox's with VAES (docs/benchmarks.md, "Multispin checkerboard").
  */
@@ -116,17 +116,22 @@ static void ars_generic(const blocks_job *j) {
 #define TARGET_AESNI __attribute__((target("sse2,aes")))
 #define TARGET_VAES512 __attribute__((target("avx2,avx512f,avx512bw,avx512vl,bmi2,popcnt,vaes")))
 
+/* The round keys as 128-bit values (the AES-NI way's; the VAES ways broadcast them). */
+static inline void round_keys128(const blocks_job *j, __m128i key[ARS_ROUNDS + 1]) {
+  for (int r = 0; r <= ARS_ROUNDS; r++) {
+    uint64_t half[2];
+    round_key(j, r, half);
+    key[r] = _mm_set_epi64x((long long)half[1], (long long)half[0]);
+  }
+}
+
 /* ---------------------------------------------------------------- AES-NI: a block at a time */
 
 enum { AESNI_IN_FLIGHT = 8 }; /* AESENC's latency is about 4 cycles, its throughput 1 or 2 */
 
 TARGET_AESNI static void ars_aesni(const blocks_job *j) {
   __m128i key[ARS_ROUNDS + 1];
-  for (int r = 0; r <= ARS_ROUNDS; r++) {
-    uint64_t half[2];
-    round_key(j, r, half);
-    key[r] = _mm_set_epi64x((long long)half[1], (long long)half[0]);
-  }
+  round_keys128(j, key);
   const long long hi = (long long)((uint64_t)j->c3 << 32 | j->c2);
   for (int i0 = 0; i0 < j->n; i0 += AESNI_IN_FLIGHT) {
     const int count = j->n - i0 < AESNI_IN_FLIGHT ? j->n - i0 : AESNI_IN_FLIGHT;
@@ -185,12 +190,10 @@ TARGET_VAES512 INLINE void store_rows16(const __m512i v[4], uint32_t *o, size_t 
 
 TARGET_VAES512 static void ars_vaes512(const blocks_job *job) {
   const blocks_job local = *job, *j = &local; /* a copy the stores to out cannot alias */
+  __m128i key128[ARS_ROUNDS + 1];
   __m512i key[ARS_ROUNDS + 1];
-  for (int r = 0; r <= ARS_ROUNDS; r++) {
-    uint64_t half[2];
-    round_key(j, r, half);
-    key[r] = _mm512_broadcast_i32x4(_mm_set_epi64x((long long)half[1], (long long)half[0]));
-  }
+  round_keys128(j, key128);
+  for (int r = 0; r <= ARS_ROUNDS; r++) key[r] = _mm512_broadcast_i32x4(key128[r]);
   const __m512i hi = _mm512_set1_epi64((long long)((uint64_t)j->c3 << 32 | j->c2));
   dest_walk d = dest_walk_start(j, 0, 16);
   for (int i0 = 0; i0 < j->n; i0 += 4 * VAES_IN_FLIGHT) {
@@ -207,25 +210,82 @@ TARGET_VAES512 static void ars_vaes512(const blocks_job *job) {
   _mm256_zeroupper();
 }
 
-/* What this CPU has beyond the SIMD levels: AES-NI, and VAES (with AVX-512). */
+/* ---------------------------------------------------------------- VAES: two blocks a vector */
+
+#define TARGET_VAES256 __attribute__((target("avx2,vaes")))
+
+enum { VAES256_IN_FLIGHT = 8 }; /* vectors of two blocks: 16 blocks a batch */
+
+/* Blocks i … i + 7 in four vectors (block 2q + m in lane m of v[q]) → four rows of 8 words,
+ * masked to the first @p count blocks: a 4 × 4 transposition in each 128-bit lane gives word k
+ * of blocks 0, 2, 4, 6 | 1, 3, 5, 7, and a permutation puts them in order. */
+TARGET_VAES256 INLINE void store_rows8(const __m256i v[4], uint32_t *o, size_t stride, int count) {
+  const __m256i t0 = _mm256_unpacklo_epi32(v[0], v[1]), t1 = _mm256_unpackhi_epi32(v[0], v[1]),
+                t2 = _mm256_unpacklo_epi32(v[2], v[3]), t3 = _mm256_unpackhi_epi32(v[2], v[3]);
+  const __m256i order = _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7);
+  const __m256i row[4] = {_mm256_unpacklo_epi64(t0, t2), _mm256_unpackhi_epi64(t0, t2),
+                          _mm256_unpacklo_epi64(t1, t3), _mm256_unpackhi_epi64(t1, t3)};
+  const __m256i keep = _mm256_cmpgt_epi32(_mm256_set1_epi32(count),
+                                          _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+  for (int k = 0; k < 4; k++)
+    _mm256_maskstore_epi32((int *)(void *)(o + (size_t)k * stride), keep,
+                           _mm256_permutevar8x32_epi32(row[k], order));
+}
+
+TARGET_VAES256 static void ars_vaes256(const blocks_job *job) {
+  const blocks_job local = *job, *j = &local; /* a copy the stores to out cannot alias */
+  __m128i key128[ARS_ROUNDS + 1];
+  __m256i key[ARS_ROUNDS + 1];
+  round_keys128(j, key128);
+  for (int r = 0; r <= ARS_ROUNDS; r++) key[r] = _mm256_broadcastsi128_si256(key128[r]);
+  const long long hi = (long long)((uint64_t)j->c3 << 32 | j->c2);
+  for (int i0 = 0; i0 < j->n; i0 += 2 * VAES256_IN_FLIGHT) {
+    __m256i v[VAES256_IN_FLIGHT];
+    for (int q = 0; q < VAES256_IN_FLIGHT; q++) { /* tails: any counter of the batch */
+      const int a = i0 + 2 * q < j->n ? i0 + 2 * q : i0, b = a + 1 < j->n ? a + 1 : a;
+      v[q] = _mm256_xor_si256(
+          _mm256_set_epi64x(hi, (long long)counter(j, b), hi, (long long)counter(j, a)), key[0]);
+    }
+    for (int r = 1; r < ARS_ROUNDS; r++)
+      for (int q = 0; q < VAES256_IN_FLIGHT; q++) v[q] = _mm256_aesenc_epi128(v[q], key[r]);
+    for (int q = 0; q < VAES256_IN_FLIGHT; q++)
+      v[q] = _mm256_aesenclast_epi128(v[q], key[ARS_ROUNDS]);
+    for (int h = 0; h < VAES256_IN_FLIGHT / 4 && i0 + 8 * h < j->n; h++)
+      store_rows8(v + 4 * h, dest(j, i0 + 8 * h), j->stride, j->n - i0 - 8 * h);
+  }
+  _mm256_zeroupper();
+}
+
+/* What this CPU has beyond the SIMD levels: AES-NI, and VAES. */
 static int aes_kind = -1; /* −1 unknown, 0 none, 1 AES-NI, 2 AES-NI and VAES */
+
+static bool vaes_hidden; /* tests: as on a CPU without VAES */
 
 static int cpu_aes(void) {
   if (aes_kind < 0) {
     __builtin_cpu_init();
     aes_kind = !__builtin_cpu_supports("aes") ? 0 : __builtin_cpu_supports("vaes") ? 2 : 1;
   }
-  return aes_kind;
+  return vaes_hidden && aes_kind == 2 ? 1 : aes_kind;
 }
 #endif
 
+void invrg_simd_ars_hide_vaes(bool hide) {
+#if INVRG_SIMD_X86
+  vaes_hidden = hide;
+#else
+  (void)hide;
+#endif
+}
+
 /* The fastest way this build and CPU have at @p level. */
-typedef enum { WAY_PORTABLE, WAY_AESNI, WAY_VAES } ars_way;
-static const char *const way_names[] = {"portable", "aes-ni", "vaes"};
+typedef enum { WAY_PORTABLE, WAY_AESNI, WAY_VAES256, WAY_VAES } ars_way;
+static const char *const way_names[] = {"portable", "aes-ni", "vaes-256", "vaes"};
 
 static ars_way way_at(invrg_simd_level level) {
 #if INVRG_SIMD_X86
   if (level == INVRG_SIMD_AVX512 && cpu_aes() == 2) return WAY_VAES;
+  if (level == INVRG_SIMD_AVX2 && cpu_aes() == 2) return WAY_VAES256;
   if (level != INVRG_SIMD_GENERIC && cpu_aes() >= 1) return WAY_AESNI;
 #endif
   (void)level;
@@ -243,6 +303,9 @@ void invrg_simd_ars(invrg_simd_level level, const uint32_t key[2], const uint32_
 #if INVRG_SIMD_X86
   case WAY_VAES:
     ars_vaes512(&j);
+    return;
+  case WAY_VAES256:
+    ars_vaes256(&j);
     return;
   case WAY_AESNI:
     ars_aesni(&j);

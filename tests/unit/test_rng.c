@@ -251,7 +251,9 @@ START_TEST(test_every_simd_level_gives_the_scalar_blocks) {
   uint64_t sites[N];
   for (int i = 0; i < N; i++) sites[i] = (uint64_t)i * UINT64_C(0x9E3779B97F4A7C15) + 0xfffffff0u;
   int levels_run = 0;
-  for (int level = 0; level < INVRG_SIMD_LEVELS; level++) {
+  for (int run = 0; run < (_i == INVRG_RNG_ARS ? 2 : 1) * INVRG_SIMD_LEVELS; run++) {
+    const int level = run % INVRG_SIMD_LEVELS;
+    invrg_simd_ars_hide_vaes(run >= INVRG_SIMD_LEVELS); /* ARS: then as on a CPU without VAES */
     if (!invrg_simd_runs((invrg_simd_level)level)) continue;
     levels_run++;
     for (size_t f = 0; f <= sizeof firsts / sizeof firsts[0]; f++) /* the last: the list */
@@ -283,6 +285,7 @@ START_TEST(test_every_simd_level_gives_the_scalar_blocks) {
           ck_assert_int_eq(written, 4 * n);
         }
   }
+  invrg_simd_ars_hide_vaes(false);
   ck_assert_int_ge(levels_run, 1);
 }
 END_TEST
@@ -328,14 +331,17 @@ START_TEST(test_ars_is_random123s) {
   }
   enum { N = 37 };
   const uint64_t seeds[] = {0, 1, UINT64_MAX, 20250611};
-  for (size_t t = 0; t < sizeof seeds / sizeof seeds[0]; t++) {
+  for (size_t t = 0; t < 2 * sizeof seeds / sizeof seeds[0]; t++) {
+    invrg_simd_ars_hide_vaes(t >= sizeof seeds / sizeof seeds[0]); /* then as without VAES */
     invrg_rng_stream s;
-    invrg_rng_stream_init(&s, seeds[t], INVRG_RNG_MC, 3 * t + 1, (UINT64_C(1) << 47) + 5 * t);
+    invrg_rng_stream_init(&s, seeds[t % 4], INVRG_RNG_MC, 3 * t + 1, (UINT64_C(1) << 47) + 5 * t);
     invrg_rng_stream_use(&s, INVRG_RNG_ARS);
-    const uint64_t first = t == 2 ? UINT64_MAX - 9 : UINT64_C(0xfffffffa) * t;
+    const uint64_t first = t % 4 == 2 ? UINT64_MAX - 9 : UINT64_C(0xfffffffa) * t;
     const uint32_t draw = (uint32_t)(t * 4099 % INVRG_RNG_DRAW_LIMIT);
     for (int level = 0; level < INVRG_SIMD_LEVELS; level++) {
       if (!invrg_simd_runs((invrg_simd_level)level)) continue;
+      if (level != INVRG_SIMD_GENERIC && t >= sizeof seeds / sizeof seeds[0])
+        ck_assert_str_eq(invrg_simd_ars_way((invrg_simd_level)level), "aes-ni");
       uint32_t out[4 * N];
       invrg_rng_blocks_at(&s, (invrg_simd_level)level, first, NULL, N, draw, out, N, N);
       for (int i = 0; i < N; i++) {
@@ -352,6 +358,7 @@ START_TEST(test_ars_is_random123s) {
       }
     }
   }
+  invrg_simd_ars_hide_vaes(false);
 #else
   fprintf(stderr, "SKIP test_ars_is_random123s: built without AES-NI (not x86-64)\n");
 #endif
