@@ -20,9 +20,10 @@ if [ "${INVRG_SANITIZE:-1}" != 0 ]; then
   export ASAN_OPTIONS=detect_leaks=0 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
   # The unit tests; the MPI tests of the modules on 1, 2 and 4 ranks (halo exchange, distributed
   # block spins, MCRG, dreams (their window-table kernels too) and correlations on split
-  # lattices; the long physics runs of test_mc_exact and test_train stay in the release build);
+  # lattices; the long physics runs of test_mc_exact, test_multispin_physics and test_train stay
+  # in the release build: the multispin kernels run here through test_multispin_<kernel>);
   # the program on hostile input (the fuzzing corpus) and on every input check.
-  ctest --test-dir "$san_dir" --output-on-failure --parallel 2 -L unit
+  ctest --test-dir "$san_dir" --output-on-failure --parallel 2 -L unit -E '^test_multispin_physics$'
   ctest --test-dir "$san_dir" --output-on-failure --parallel 2 \
     -R 'test_(parallel|blockspin|mcrg|dream_layout|correlation|checkerboard|config_mpi|packed|packed_measure|packed_blockspin|dream_packed|dream_table_planes|compatible)_np[124]$|fuzz_corpus|input_checks'
   work=$(mktemp -d)
