@@ -1,7 +1,7 @@
 /*
  * ARS-7 (Salmon et al., SC'11: "Advanced Randomization System", seven AES rounds with a Weyl
  * key schedule) of batches of counters, for sweeps that choose it over Philox4x32-10
- * (simd.h: invrg_simd_ars()). Three ways, the same bits:
+ * (simd.h: invrg_simd_ars()). Four ways, the same bits:
  *   - portable C: the AES round written out (ShiftRows, SubBytes, MixColumns, AddRoundKey);
  *   - AES-NI: one block per instruction, eight in flight (a CPU without VAES);
  *   - VAES with AVX-512: four blocks per instruction, eight vectors in flight, then a 16 × 4
