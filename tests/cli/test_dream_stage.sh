@@ -56,6 +56,18 @@ for precision in double single; do
     && pass "packed correlation functions ($precision) equal the int8 ones bit for bit ($(tail -1 cmp.txt))" \
     || { fail "packed correlation functions ($precision) differ from the int8 ones"; cat cmp.txt; }
 done
+# one_and_four <name> <&dream keys> <what>: <name>1.h5 on 1 rank and <name>g4.h5 on a group of 4
+# (2 x 2), equal bit for bit but for the output name
+one_and_four() {
+  dream_input ${1}1.nml ${1}1.h5 "$2"
+  expect_status 0 "$3 on 1 rank" -- "$INVRG" ${1}1.nml
+  dream_input ${1}g4.nml ${1}g4.h5 "$2" "&parallel ranks_per_group = 4, grid = 2, 2 /"
+  expect_status 0 "$3 on a group of 4" -- "$MPIEXEC" -n 4 "$INVRG" ${1}g4.nml
+  "$PYTHON" "$SOURCE_DIR/tests/cli/compare_runs.py" ${1}1.h5 ${1}g4.h5 > cmp.txt 2>&1
+  grep -q "1 differ: \['config/run@output'\]" cmp.txt \
+    && pass "$3: a group of 4 equals 1 rank bit for bit but for the output name" \
+    || { fail "$3: a group of 4 differs from 1 rank"; cat cmp.txt; }
+}
 # refined dreams (compatible_sweeps, then refine_sweeps: multispin heat bath after every step):
 # the same on every layout
 rk="$keys, lattice = 'packed', random_bits = 'planes', compatible_sweeps = 1, refine_sweeps = 3, refine_from = 3"
@@ -73,14 +85,7 @@ for other in rg2 rg4; do
 done
 # the refining sweeps with ARS random numbers (refine_generator): the same on every layout, other
 # sweeps than Philox's
-dream_input ra1.nml ra1.h5 "$rk, refine_generator = 'ars'"
-expect_status 0 "refined packed dream with ARS sweeps on 1 rank" -- "$INVRG" ra1.nml
-dream_input rag4.nml rag4.h5 "$rk, refine_generator = 'ars'" "&parallel ranks_per_group = 4, grid = 2, 2 /"
-expect_status 0 "refined packed dream with ARS sweeps on a group of 4" -- "$MPIEXEC" -n 4 "$INVRG" rag4.nml
-"$PYTHON" "$SOURCE_DIR/tests/cli/compare_runs.py" ra1.h5 rag4.h5 > cmp.txt 2>&1
-grep -q "1 differ: \['config/run@output'\]" cmp.txt \
-  && pass "refined dreams with ARS: a group of 4 equals 1 rank bit for bit but for the output name" \
-  || { fail "refined dreams with ARS: a group of 4 differs from 1 rank"; cat cmp.txt; }
+one_and_four ra "$rk, refine_generator = 'ars'" "refined dreams with ARS sweeps"
 "$PYTHON" -c "
 import h5py, numpy as np, sys
 a, b = h5py.File('r1.h5', 'r'), h5py.File('ra1.h5', 'r')
@@ -106,14 +111,8 @@ sys.exit(0 if configs and energy else 1)" \
 # the top level's own sweeps (refine_top_sweeps, refine_top_algorithm): the same on every layout;
 # equal to refine_sweeps when they say the same; they change the top level alone; alone, they
 # refine the top level of an otherwise unrefined dream
-dream_input rt1.nml rt1.h5 "$rk, refine_top_sweeps = 5, refine_top_algorithm = 'metropolis'"
-expect_status 0 "refined dream with Metropolis sweeps at the top on 1 rank" -- "$INVRG" rt1.nml
-dream_input rtg4.nml rtg4.h5 "$rk, refine_top_sweeps = 5, refine_top_algorithm = 'metropolis'" "&parallel ranks_per_group = 4, grid = 2, 2 /"
-expect_status 0 "refined dream with Metropolis sweeps at the top on a group of 4" -- "$MPIEXEC" -n 4 "$INVRG" rtg4.nml
-"$PYTHON" "$SOURCE_DIR/tests/cli/compare_runs.py" rt1.h5 rtg4.h5 > cmp.txt 2>&1
-grep -q "1 differ: \['config/run@output'\]" cmp.txt \
-  && pass "refine_top_sweeps: a group of 4 equals 1 rank bit for bit but for the output name" \
-  || { fail "refine_top_sweeps: a group of 4 differs from 1 rank"; cat cmp.txt; }
+one_and_four rt "$rk, refine_top_sweeps = 5, refine_top_algorithm = 'metropolis'" \
+  "refined dreams with Metropolis sweeps at the top"
 dream_input rts.nml rts.h5 "$rk, refine_top_sweeps = 3, refine_top_algorithm = 'heatbath'"
 expect_status 0 "refined dream whose top keys repeat refine_sweeps" -- "$INVRG" rts.nml
 "$PYTHON" "$SOURCE_DIR/tests/cli/compare_runs.py" r1.h5 rts.h5 > cmp.txt 2>&1

@@ -68,12 +68,17 @@ for d in metropolis.14 heatbath.41; do
   if compare "${d%.*}.1/out.h5" "$d/out.h5" > cmp.txt 2>&1; then pass "$d = 1 rank ($(cat cmp.txt))"
   else fail "$d differs from 1 rank"; sed 's/^/  | /' cmp.txt; fi
 done
+# The layouts "1" (1 rank), "4" (a group of 4, 2 x 2) and "4g" (2 groups of 2, 1 x 2) as keys.
+layout_keys() {
+  case $1 in
+    4) echo "&parallel ranks_per_group = 4, grid = 2, 2 /" ;;
+    4g) echo "&parallel ranks_per_group = 2, grid = 1, 2 /" ;;
+  esac
+}
 # ARS random numbers (&mc generator = 'ars'): the same run file on 1 rank and on groups of 4
 # and 2, and other chains than Philox's of the same seed
 for d in 1 4 4g; do
-  ranks=${d%g}; layout=""
-  [ "$d" = 4 ] && layout="&parallel ranks_per_group = 4, grid = 2, 2 /"
-  [ "$d" = 4g ] && layout="&parallel ranks_per_group = 2, grid = 1, 2 /"
+  ranks=${d%g}; layout=$(layout_keys $d)
   mkdir -p ars.$d
   mc_input ars.$d/run.nml out.h5 "$small, algorithm = 'heatbath', lattice = 'packed', generator = 'ars'" \
     "&analyze mcrg_on_mc = T, mcrg_levels = 2, jackknife_blocks = 6 / $layout"
@@ -113,9 +118,7 @@ sys.exit(0 if ok else 1)
 PY
 [ $? -eq 0 ] && pass "the reference's series from its configurations ($(cat cmp.txt))" || { fail "series vs configurations"; cat cmp.txt; }
 for d in 1 4 4g; do
-  ranks=${d%g}; layout=""
-  [ "$d" = 4 ] && layout="&parallel ranks_per_group = 4, grid = 2, 2 /"
-  [ "$d" = 4g ] && layout="&parallel ranks_per_group = 2, grid = 1, 2 /"
+  ranks=${d%g}; layout=$(layout_keys $d)
   mkdir -p bits.$d
   mc_input bits.$d/run.nml out.h5 "$bits_small, algorithm = 'heatbath', lattice = 'packed'" \
     "&analyze mcrg_levels = 2, jackknife_blocks = 6 / $layout"
