@@ -236,6 +236,16 @@ invrg_err invrg_corr_add_sums(invrg_corr *c, int64_t L, const int64_t *row_sums,
                               const int64_t *col_sums, int64_t magnetisation, int block);
 
 /**
+ * invrg_corr_add_sums() of @p n configurations of side @p L at once (the same entries, bit for
+ * bit): configuration i's row sums at @p row_sums[i·L …], its column sums at
+ * @p col_sums[i·L …], its magnetisation @p magnetisation[i], into jackknife block
+ * @p blocks[i]. Every configuration is checked before any is added. Not collective.
+ */
+invrg_err invrg_corr_add_lanes(invrg_corr *c, int64_t L, int n, const int64_t *row_sums,
+                               const int64_t *col_sums, const int64_t *magnetisation,
+                               const int *blocks);
+
+/**
  * invrg_corr_add_sums() from each rank's part of the sums of a lattice
  * distributed over @p comm (row_sums[L], col_sums[L]: this rank's sites, zero
  * elsewhere): summed exactly on rank 0 of @p comm, which adds them. Collective

@@ -39,6 +39,13 @@ typedef struct {
    * levels' batch), for the up pair of the next level of each of its dreams; −1: none. */
   int64_t *batch_fine;
   int batch_level;
+  int64_t *batch_work; /**< [3 · lanes · n]: a batch's sums of a level, its coarse level and
+                        *   its blocking */
+  /** The tie streams' keys of the batch's dreams tie_samples[0 … tie_n), made once a batch
+   * (invrg_rng_item_keys(seed, INVRG_RNG_TIE, …)); tie_n = 0: none. */
+  uint32_t tie_key0[INVRG_DREAM_BATCH_LANES], tie_key1[INVRG_DREAM_BATCH_LANES];
+  uint64_t tie_samples[INVRG_DREAM_BATCH_LANES];
+  int tie_n;
 } invrg_dream_pair_sums;
 
 /** Buffers for the @p n operators @p ops of the accumulators (invrg_mcrg_operators()), none

@@ -272,22 +272,31 @@ cleanup:
   return err;
 }
 
+/* 2^F / N: values of |ŝ|² → fixed-point units of S = |ŝ|²/N for configurations of side L. */
+static double points_to_fixed(const size_state *s) {
+  return ldexp(1.0, s->y.F) / ((double)s->y.L * (double)s->y.L);
+}
+
 /*
- * The cheap path's record entries of one configuration from its line sums (rows, then
- * columns, [2L]) and magnetisation M, added to @p record with its count:
- *   S(0) = M²/N,  S(1,0) = |Σ_x c_x e^{−2πix/L}|²/N,  S(0,1) = |Σ_y r_y e^{−2πiy/L}|²/N,
- * each rounded to the fixed point 2^−F as the FFT's values are.
+ * The cheap path's record entries of one configuration with magnetisation M and line powers
+ * p10 = |Σ_x c_x e^{−2πix/L}|², p01 = |Σ_y r_y e^{−2πiy/L}|² (column sums c, row sums r),
+ * added to @p record with its count:
+ *   S(0) = M²/N,  S(1,0) = p10/N,  S(0,1) = p01/N,
+ * each rounded to the fixed point 2^−F as the FFT's values are (@p to_fixed: 2^F/N).
  */
-static void add_points(const size_state *s, const int64_t *lines, int64_t M, int64_t *record) {
-  const int64_t L = s->y.L;
-  const double to_fixed = ldexp(1.0, s->y.F) / ((double)L * (double)L);
+static void add_point_values(double to_fixed, int64_t M, double p10, double p01,
+                             int64_t *record) {
   const double Md = (double)M;
   record[0]++;
   corr_exact_add(record + 1 + 2 * POINT_S00, round_nonnegative(Md * Md * to_fixed));
-  corr_exact_add(record + 1 + 2 * POINT_S10,
-                 round_nonnegative(corr_line_power(&s->tw, lines + L) * to_fixed));
-  corr_exact_add(record + 1 + 2 * POINT_S01,
-                 round_nonnegative(corr_line_power(&s->tw, lines) * to_fixed));
+  corr_exact_add(record + 1 + 2 * POINT_S10, round_nonnegative(p10 * to_fixed));
+  corr_exact_add(record + 1 + 2 * POINT_S01, round_nonnegative(p01 * to_fixed));
+}
+
+/* The same from its line sums (rows, then columns, [2L]). */
+static void add_points(const size_state *s, const int64_t *lines, int64_t M, int64_t *record) {
+  add_point_values(points_to_fixed(s), M, corr_line_power(&s->tw, lines + s->y.L),
+                   corr_line_power(&s->tw, lines), record);
 }
 
 static int64_t sum_of(const int64_t *v, int64_t n) {
@@ -304,28 +313,46 @@ cleanup:
   return err;
 }
 
-invrg_err invrg_corr_add_sums(invrg_corr *c, int64_t L, const int64_t *row_sums,
-                              const int64_t *col_sums, int64_t magnetisation, int block) {
+invrg_err invrg_corr_add_lanes(invrg_corr *c, int64_t L, int n, const int64_t *row_sums,
+                               const int64_t *col_sums, const int64_t *magnetisation,
+                               const int *blocks) {
   invrg_err err = INVRG_SUCCESS;
   size_state *s = NULL;
-  INVRG_CALL(check_block(c, block));
   INVRG_CHECK(!c->p.functions, INVRG_ERR_RUNTIME,
               "correlations: the correlation functions need the configuration, not its sums");
   INVRG_CHECK(!c->reduced, INVRG_ERR_RUNTIME,
               "correlations: configuration added after the reduction");
   INVRG_CHECK(L >= 2 && L <= INT32_MAX, INVRG_ERR_INPUT, "correlations: side %lld",
               (long long)L);
-  INVRG_CHECK(sum_of(row_sums, L) == magnetisation && sum_of(col_sums, L) == magnetisation,
-              INVRG_ERR_RUNTIME,
-              "correlations: row sums (total %lld) and column sums (total %lld) do not add up "
-              "to the magnetisation %lld", (long long)sum_of(row_sums, L),
-              (long long)sum_of(col_sums, L), (long long)magnetisation);
+  for (int i = 0; i < n; i++) {
+    const int64_t *r = row_sums + (size_t)i * (size_t)L, *col = col_sums + (size_t)i * (size_t)L;
+    INVRG_CALL(check_block(c, blocks[i]));
+    INVRG_CHECK(sum_of(r, L) == magnetisation[i] && sum_of(col, L) == magnetisation[i],
+                INVRG_ERR_RUNTIME,
+                "correlations: row sums (total %lld) and column sums (total %lld) of "
+                "configuration %d of %d do not add up to its magnetisation %lld",
+                (long long)sum_of(r, L), (long long)sum_of(col, L), i + 1, n,
+                (long long)magnetisation[i]);
+  }
   INVRG_CALL(size_get(c, L, &s));
-  memcpy(s->lines, row_sums, (size_t)L * sizeof *s->lines);
-  memcpy(s->lines + L, col_sums, (size_t)L * sizeof *s->lines);
-  add_points(s, s->lines, magnetisation, s->blocks + (size_t)block * corr_record_len(&s->y));
+  const size_t len = corr_record_len(&s->y);
+  const double to_fixed = points_to_fixed(s);
+  for (int i0 = 0; i0 < n; i0 += CORR_LINE_GROUP) {
+    const int g = n - i0 < CORR_LINE_GROUP ? n - i0 : CORR_LINE_GROUP;
+    double p10[CORR_LINE_GROUP], p01[CORR_LINE_GROUP];
+    corr_line_powers(&s->tw, col_sums + (size_t)i0 * (size_t)L, g, p10);
+    corr_line_powers(&s->tw, row_sums + (size_t)i0 * (size_t)L, g, p01);
+    for (int j = 0; j < g; j++)
+      add_point_values(to_fixed, magnetisation[i0 + j], p10[j], p01[j],
+                       s->blocks + (size_t)blocks[i0 + j] * len);
+  }
 cleanup:
   return err;
+}
+
+invrg_err invrg_corr_add_sums(invrg_corr *c, int64_t L, const int64_t *row_sums,
+                              const int64_t *col_sums, int64_t magnetisation, int block) {
+  return invrg_corr_add_lanes(c, L, 1, row_sums, col_sums, &magnetisation, &block);
 }
 
 invrg_err invrg_corr_add_partial_sums(invrg_corr *c, int64_t L, const int64_t *row_sums,

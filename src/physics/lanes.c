@@ -277,15 +277,47 @@ void invrg_lanes_block(const invrg_lanes *fine, invrg_tie_rule rule, const uint6
   count_bits(tied, (size_t)Lc * (size_t)Lc, fine->n, ties, 1);
 }
 
+/* Coins X < Lc of a row from word 0 of each lane's block, u[i] (lanes i ≥ n read as 0):
+ * coins[X] bit i = bit X of u[i]. Portable: one 64 × 64 transposition. */
+static void row_coins_generic(const uint32_t *u, int n, int Lc, uint64_t *coins) {
+  uint64_t a[LANES];
+  for (int i = 0; i < LANES; i++) a[i] = i < n ? u[i] : 0;
+  invrg_transpose64(a);
+  memcpy(coins, a, (size_t)Lc * sizeof *a);
+}
+
+#if INVRG_SIMD_X86
+/* The same by a bit test of sixteen lanes at once (Lc ≤ 32 bits of each word). */
+INVRG_TARGET_AVX512 static void row_coins_avx512(const uint32_t *u, int n, int Lc,
+                                                 uint64_t *coins) {
+  __m512i v[LANES / 16];
+  for (int q = 0; q < LANES / 16; q++) {
+    const int left = n - 16 * q, count = left < 0 ? 0 : left > 16 ? 16 : left;
+    v[q] = _mm512_maskz_loadu_epi32((__mmask16)((1u << count) - 1), u + 16 * q);
+  }
+  for (int X = 0; X < Lc; X++) {
+    const __m512i bit = _mm512_set1_epi32((int)(1u << X));
+    uint64_t word = 0;
+    for (int q = 0; q < LANES / 16; q++)
+      word |= (uint64_t)_mm512_test_epi32_mask(v[q], bit) << (16 * q);
+    coins[X] = word;
+  }
+}
+#endif
+
 void invrg_lanes_tie_coins(const uint32_t *key0, const uint32_t *key1, int n, uint64_t step,
                            int Lc, uint64_t *coins) {
   const invrg_simd_level simd = invrg_simd_active();
-  uint32_t u[4][64];
-  uint64_t a[64];
-  for (int Y = 0; Y < Lc; Y++) { /* rows Lc ≤ 128 wide: coin X of row Y is bit X of block Y */
-    invrg_rng_items_block(key0, key1, n, step, (uint64_t)Y, 0, simd, u[0], 64);
-    for (int i = 0; i < 64; i++) a[i] = i < n ? u[0][i] : 0;
-    invrg_transpose64(a);
-    memcpy(coins + (size_t)Y * (size_t)Lc, a, (size_t)Lc * sizeof *a);
+  uint32_t u[4][LANES];
+  INVRG_ASSERT(Lc <= MAX_L && n <= LANES);
+  for (int Y = 0; Y < Lc; Y++) { /* rows Lc ≤ 32 wide: coin X of row Y is bit X of block Y */
+    invrg_rng_items_block(key0, key1, n, step, (uint64_t)Y, 0, simd, u[0], LANES);
+#if INVRG_SIMD_X86
+    if (simd == INVRG_SIMD_AVX512) {
+      row_coins_avx512(u[0], n, Lc, coins + (size_t)Y * (size_t)Lc);
+      continue;
+    }
+#endif
+    row_coins_generic(u[0], n, Lc, coins + (size_t)Y * (size_t)Lc);
   }
 }

@@ -77,10 +77,11 @@ invrg_err invrg_dream_pair_sums_create(const invrg_operator *ops, int n,
   invrg_err err = INVRG_SUCCESS;
   *s = (invrg_dream_pair_sums){.level = -1, .batch_level = -1};
   s->fine = malloc(3 * (size_t)(n > 0 ? n : 1) * sizeof *s->fine);
-  s->batch_fine = malloc((size_t)INVRG_DREAM_BATCH_LANES * (size_t)(n > 0 ? n : 1) *
+  s->batch_fine = malloc(4 * (size_t)INVRG_DREAM_BATCH_LANES * (size_t)(n > 0 ? n : 1) *
                          sizeof *s->batch_fine);
   INVRG_CHECK_ALLOC(s->fine);
   INVRG_CHECK_ALLOC(s->batch_fine);
+  s->batch_work = s->batch_fine + (size_t)INVRG_DREAM_BATCH_LANES * (size_t)(n > 0 ? n : 1);
   s->work = s->fine + n;
   INVRG_CALL(invrg_packed_terms_create(ops, n, &s->terms));
 cleanup:
@@ -172,34 +173,44 @@ cleanup:
 
 /* ------------------------------------------------------------------ a batch of dreams */
 
+/* The tie streams' keys of the batch's dreams, made once a batch (every level's coins are
+ * drawn under them). */
+static void batch_tie_keys(const invrg_dream_batch *b, const invrg_dream_measures *m) {
+  invrg_dream_pair_sums *s = m->sums;
+  const int n = invrg_dream_batch_count(b);
+  const uint64_t *samples = invrg_dream_batch_samples(b);
+  if (s->tie_n == n && memcmp(s->tie_samples, samples, (size_t)n * sizeof *samples) == 0) return;
+  invrg_rng_item_keys((uint64_t)m->cfg->run.seed, INVRG_RNG_TIE, samples, n, invrg_simd_active(),
+                      s->tie_key0, s->tie_key1);
+  memcpy(s->tie_samples, samples, (size_t)n * sizeof *samples);
+  s->tie_n = n;
+}
+
 /* The up and down pairs of level @p level of every lane: the operator sums of level − 1 as
  * dreamed, of the level, and of its majority blocking with the down pair's coins (steps
  * 64 + level of each dream's tie stream, as invrg_dream_measure_pairs() draws them). */
 static invrg_err batch_pairs(const invrg_dream_batch *b, const invrg_dream_measures *m,
                              int level, const int *blocks) {
   invrg_err err = INVRG_SUCCESS;
-  enum { LANES = INVRG_DREAM_BATCH_LANES };
+  enum { LANES = INVRG_DREAM_BATCH_LANES, MAX_LC = INVRG_LANES_MAX_L / 2 };
   const int n = invrg_dream_batch_count(b), L = 1 << level, Lc = L / 2;
   invrg_mcrg *up = m->acc[INVRG_DREAM_PAIRS_UP], *down = m->acc[INVRG_DREAM_PAIRS_DOWN];
   int n_ops = 0;
   const invrg_operator *ops = invrg_mcrg_operators(up, &n_ops);
-  int64_t *fine = malloc(3 * (size_t)LANES * (size_t)n_ops * sizeof *fine), ties[LANES];
-  uint64_t *blocked = malloc((size_t)Lc * (size_t)Lc * 2 * sizeof *blocked);
-  uint32_t key0[LANES], key1[LANES];
-  INVRG_CHECK_ALLOC(fine);
-  INVRG_CHECK_ALLOC(blocked);
+  int64_t *fine = m->sums->batch_work, ties[LANES];
   int64_t *coarse = fine + (size_t)LANES * (size_t)n_ops,
           *low = coarse + (size_t)LANES * (size_t)n_ops;
-  uint64_t *coins = blocked + (size_t)Lc * (size_t)Lc;
+  uint64_t blocked[MAX_LC * MAX_LC], coins[MAX_LC * MAX_LC];
+  INVRG_ASSERT(Lc <= MAX_LC);
   const invrg_lanes f = {L, n, invrg_dream_batch_level(b, level)},
                     c = {Lc, n, invrg_dream_batch_level(b, level - 1)}, bl = {Lc, n, blocked};
   invrg_lanes_operator_sums(&f, ops, n_ops, fine);
   invrg_lanes_operator_sums(&c, ops, n_ops, coarse);
   const invrg_tie_rule rule = m->cfg->analyze.tie_rule_kind;
   if (rule == INVRG_TIE_RANDOM) {
-    invrg_rng_item_keys((uint64_t)m->cfg->run.seed, INVRG_RNG_TIE, invrg_dream_batch_samples(b),
-                        n, invrg_simd_active(), key0, key1);
-    invrg_lanes_tie_coins(key0, key1, n, 64 + (uint64_t)level, Lc, coins);
+    batch_tie_keys(b, m);
+    invrg_lanes_tie_coins(m->sums->tie_key0, m->sums->tie_key1, n, 64 + (uint64_t)level, Lc,
+                          coins);
   }
   invrg_lanes_block(&f, rule, coins, blocked, ties);
   invrg_lanes_operator_sums(&bl, ops, n_ops, low);
@@ -209,8 +220,6 @@ static invrg_err batch_pairs(const invrg_dream_batch *b, const invrg_dream_measu
          (size_t)n * (size_t)n_ops * sizeof *fine); /* the next level's */
   m->sums->batch_level = level;
 cleanup:
-  free(fine);
-  free(blocked);
   return err;
 }
 
@@ -231,15 +240,12 @@ invrg_err invrg_dream_measure_batch(const invrg_dream_levels *d, const invrg_dre
   uint64_t t1 = invrg_ticks();
   t->observables += t1 - t0;
   if (m->corr != NULL && group_rank == 0) { /* a whole level: group rank 0 measures it */
-    int64_t *lines = malloc(2 * (size_t)LANES * (size_t)L * sizeof *lines);
-    INVRG_CHECK_ALLOC(lines);
-    invrg_lanes_line_sums(&lanes, lines, lines + (size_t)LANES * (size_t)L);
-    for (int i = 0; i < n && err == INVRG_SUCCESS; i++)
-      err = invrg_corr_add_sums(m->corr, L, lines + (size_t)i * (size_t)L,
-                                lines + (size_t)(LANES + i) * (size_t)L, sums[i].magnetisation,
-                                blocks[i]);
-    free(lines);
-    INVRG_CALL(err);
+    enum { MAX_L = INVRG_LANES_MAX_L };
+    int64_t rows[LANES * MAX_L], cols[LANES * MAX_L], M[LANES];
+    INVRG_ASSERT(L <= MAX_L);
+    invrg_lanes_line_sums(&lanes, rows, cols);
+    for (int i = 0; i < n; i++) M[i] = sums[i].magnetisation;
+    INVRG_CALL(invrg_corr_add_lanes(m->corr, L, n, rows, cols, M, blocks));
   }
   t0 = invrg_ticks();
   t->correlations += t0 - t1;

@@ -494,8 +494,9 @@ static invrg_err dream_sample(dream_job *job, int64_t k, uint64_t j) {
     const uint64_t t0 = t;
     const bool saved = job->saved[level] >= 0 && (int64_t)j < d->save_max;
     /* made and measured in its batch, and read by no one: not the coarse lattice of the first
-     * level dreamed or measured one dream at a time */
-    if (level < job->batch_measured && level < job->batch_levels && !saved) {
+     * level dreamed one dream at a time (the first level measured so takes its up pair's
+     * coarse sums from the batch) */
+    if (level <= job->batch_measured && level < job->batch_levels && !saved) {
       job->spins += (double)(L * L);
       continue;
     }

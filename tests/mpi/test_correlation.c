@@ -809,6 +809,59 @@ static void test_sums(void) {
   }
 }
 
+/*
+ * invrg_corr_add_lanes() against invrg_corr_add_sums() one configuration at a time: the same
+ * bits, for groups of lanes that fill CORR_LINE_GROUP and do not, in several blocks; a call
+ * with one inconsistent lane adds none of its lanes.
+ */
+static void test_sums_lanes(void) {
+  enum { N_LANES = 19 };
+  static const int64_t L_list[] = {2, 4, 6, 16, 32};
+  invrg_groups *g = make_groups(world_size, 0);
+  invrg_corr_params p = {.n_blocks = N_BLOCKS};
+  invrg_corr *by_sums = NULL, *by_lanes = NULL;
+  OK(invrg_corr_create(&p, g, &by_sums));
+  OK(invrg_corr_create(&p, g, &by_lanes));
+  for (size_t i = 0; i < sizeof L_list / sizeof L_list[0] && g->rank == 0; i++) {
+    const int64_t L = L_list[i];
+    int64_t rows[N_LANES * 32], cols[N_LANES * 32], M[N_LANES];
+    int blocks[N_LANES];
+    for (int j = 0; j < N_LANES; j++) {
+      int8_t *a = configuration(L, 7 * j + (int)i);
+      M[j] = 0;
+      for (int64_t k = 0; k < L; k++) rows[j * L + k] = cols[j * L + k] = 0;
+      for (int64_t y = 0; y < L; y++)
+        for (int64_t x = 0; x < L; x++)
+          rows[j * L + y] += a[y * L + x], cols[j * L + x] += a[y * L + x], M[j] += a[y * L + x];
+      blocks[j] = (j * 5 + (int)i) % N_BLOCKS;
+      free(a);
+    }
+    for (int n = 1; n <= N_LANES; n += 9) { /* lanes 0 … n − 1, then the rest */
+      for (int j = 0; j < N_LANES; j++)
+        OK(invrg_corr_add_sums(by_sums, L, rows + j * L, cols + j * L, M[j], blocks[j]));
+      M[n / 2] += 2;
+      EXPECT_ERR(invrg_corr_add_lanes(by_lanes, L, n, rows, cols, M, blocks), INVRG_ERR_RUNTIME,
+                 "a lane whose sums do not add up to its magnetisation");
+      M[n / 2] -= 2;
+      OK(invrg_corr_add_lanes(by_lanes, L, n, rows, cols, M, blocks));
+      OK(invrg_corr_add_lanes(by_lanes, L, N_LANES - n, rows + n * L, cols + n * L, M + n,
+                              blocks + n));
+    }
+  }
+  invrg_corr *acc[2] = {by_sums, by_lanes};
+  invrg_corr_results *r[2] = {NULL, NULL};
+  for (int k = 0; k < 2; k++) {
+    OK(invrg_corr_reduce(acc[k]));
+    OK(invrg_corr_analyze(acc[k], &r[k]));
+    invrg_corr_destroy(&acc[k]);
+  }
+  snprintf(where, sizeof where, "lanes of sums");
+  EXPECT(r[0]->n_sizes == (int)(sizeof L_list / sizeof L_list[0]), "%d sizes", r[0]->n_sizes);
+  EXPECT(same_bits(r[0], r[1]), "invrg_corr_add_lanes differs from invrg_corr_add_sums");
+  for (int k = 0; k < 2; k++) invrg_corr_results_destroy(&r[k]);
+  invrg_groups_destroy(&g);
+}
+
 /* The line sums at every SIMD level this machine runs, against the naive ones. */
 static void test_line_sums_levels(void) {
   invrg_groups *g = make_groups(world_size, 0);
@@ -838,6 +891,7 @@ static const mpi_test_case cases[] = {{"layouts", test_layouts, true},
                                       {"fft_agrees", test_fft_agrees, true},
                                       {"single_zero_mode", test_single_zero_mode, true},
                                       {"packed", test_packed, true},
-                                      {"sums", test_sums, true}};
+                                      {"sums", test_sums, true},
+                                      {"sums_lanes", test_sums_lanes, true}};
 
 int main(int argc, char **argv) { return MPI_TEST_MAIN(argc, argv, cases); }
