@@ -237,8 +237,8 @@ invrg_err invrg_corr_add_sums(invrg_corr *c, int64_t L, const int64_t *row_sums,
 
 /**
  * invrg_corr_add_sums() of @p n configurations of side @p L at once (the same entries, bit for
- * bit): configuration i's row sums at @p row_sums[i·L …], its column sums at
- * @p col_sums[i·L …], its magnetisation @p magnetisation[i], into jackknife block
+ * bit), their sums line by line: row y of configuration i at @p row_sums[y·n + i], column x
+ * at @p col_sums[x·n + i], its magnetisation @p magnetisation[i], into jackknife block
  * @p blocks[i]. Every configuration is checked before any is added. Not collective.
  */
 invrg_err invrg_corr_add_lanes(invrg_corr *c, int64_t L, int n, const int64_t *row_sums,

@@ -33,7 +33,8 @@ typedef struct {
 /** Bonds, magnetisation and sites of each lane: out[i] for lane i. */
 void invrg_lanes_observables(const invrg_lanes *c, invrg_config_sums *out);
 
-/** Row and column sums of each lane: rows[i·L + y] = Σ_x s(x, y), cols[i·L + x] = Σ_y s(x, y). */
+/** Row and column sums of each lane, line by line (the lanes of a line side by side):
+ * rows[y·n + i] = Σ_x s(x, y), cols[x·n + i] = Σ_y s(x, y) of lane i. */
 void invrg_lanes_line_sums(const invrg_lanes *c, int64_t *rows, int64_t *cols);
 
 /** The sums of operators @p ops[0 … n_ops) of each lane: sums[i·n_ops + a]. */

@@ -325,14 +325,13 @@ invrg_err invrg_corr_add_lanes(invrg_corr *c, int64_t L, int n, const int64_t *r
   INVRG_CHECK(L >= 2 && L <= INT32_MAX, INVRG_ERR_INPUT, "correlations: side %lld",
               (long long)L);
   for (int i = 0; i < n; i++) {
-    const int64_t *r = row_sums + (size_t)i * (size_t)L, *col = col_sums + (size_t)i * (size_t)L;
+    int64_t rows = 0, cols = 0;
+    for (int64_t k = 0; k < L; k++) rows += row_sums[k * n + i], cols += col_sums[k * n + i];
     INVRG_CALL(check_block(c, blocks[i]));
-    INVRG_CHECK(sum_of(r, L) == magnetisation[i] && sum_of(col, L) == magnetisation[i],
-                INVRG_ERR_RUNTIME,
+    INVRG_CHECK(rows == magnetisation[i] && cols == magnetisation[i], INVRG_ERR_RUNTIME,
                 "correlations: row sums (total %lld) and column sums (total %lld) of "
                 "configuration %d of %d do not add up to its magnetisation %lld",
-                (long long)sum_of(r, L), (long long)sum_of(col, L), i + 1, n,
-                (long long)magnetisation[i]);
+                (long long)rows, (long long)cols, i + 1, n, (long long)magnetisation[i]);
   }
   INVRG_CALL(size_get(c, L, &s));
   const size_t len = corr_record_len(&s->y);
@@ -340,8 +339,8 @@ invrg_err invrg_corr_add_lanes(invrg_corr *c, int64_t L, int n, const int64_t *r
   for (int i0 = 0; i0 < n; i0 += CORR_LINE_GROUP) {
     const int g = n - i0 < CORR_LINE_GROUP ? n - i0 : CORR_LINE_GROUP;
     double p10[CORR_LINE_GROUP], p01[CORR_LINE_GROUP];
-    corr_line_powers(&s->tw, col_sums + (size_t)i0 * (size_t)L, g, p10);
-    corr_line_powers(&s->tw, row_sums + (size_t)i0 * (size_t)L, g, p01);
+    corr_line_powers(&s->tw, col_sums + i0, (size_t)n, g, p10);
+    corr_line_powers(&s->tw, row_sums + i0, (size_t)n, g, p01);
     for (int j = 0; j < g; j++)
       add_point_values(to_fixed, magnetisation[i0 + j], p10[j], p01[j],
                        s->blocks + (size_t)blocks[i0 + j] * len);

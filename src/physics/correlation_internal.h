@@ -147,11 +147,12 @@ void corr_twiddles_free(corr_twiddles *t);
  */
 double corr_line_power(const corr_twiddles *t, const int64_t *v);
 
-/* corr_line_power() of @p n ≤ CORR_LINE_GROUP lines v[j·L …] at once into out[j]: each the
- * same bits (the same operations in the same order), the n sums interleaved so that they do
- * not wait for each other's additions. */
+/* corr_line_power() of @p n ≤ CORR_LINE_GROUP lines at once, line j's x-th sum at
+ * v[x·stride + j], into out[j]: each the same bits (the same operations in the same order),
+ * the n sums interleaved so that they do not wait for each other's additions. */
 enum { CORR_LINE_GROUP = 8 };
-void corr_line_powers(const corr_twiddles *t, const int64_t *v, int n, double *out);
+void corr_line_powers(const corr_twiddles *t, const int64_t *v, size_t stride, int n,
+                      double *out);
 
 /* Folded mode number: min(n mod L, L − n mod L) ∈ [0, L/2]. */
 static inline int64_t corr_fold(int64_t n, int64_t L) {

@@ -109,14 +109,15 @@ double corr_line_power(const corr_twiddles *t, const int64_t *v) {
   return re * re + im * im;
 }
 
-void corr_line_powers(const corr_twiddles *t, const int64_t *v, int n, double *out) {
+void corr_line_powers(const corr_twiddles *t, const int64_t *v, size_t stride, int n,
+                      double *out) {
   double re[CORR_LINE_GROUP] = {0}, im[CORR_LINE_GROUP] = {0};
-  const int64_t L = t->L;
-  for (int64_t x = 0; x < L; x++) {
+  for (int64_t x = 0; x < t->L; x++) {
     const double c = t->cos_t[x], s = t->sin_t[x];
+    const int64_t *vx = v + (size_t)x * stride;
     for (int j = 0; j < n; j++) {
-      re[j] += (double)v[j * L + x] * c;
-      im[j] -= (double)v[j * L + x] * s;
+      re[j] += (double)vx[j] * c;
+      im[j] -= (double)vx[j] * s;
     }
   }
   for (int j = 0; j < n; j++) out[j] = re[j] * re[j] + im[j] * im[j];

@@ -22,7 +22,7 @@ enum { COUNT_BITS = 24, LANES = 64, MAX_L = INVRG_LANES_MAX_L, MAX_N = MAX_L * M
 /* Portable: a binary counter per lane, bit-sliced (bit i of plane p is bit p of lane i's
  * count), each word added by a ripple carry that stops when no lane carries; one 64 × 64
  * transposition reads the counts. */
-static void count_generic(const uint64_t *w, size_t n, int lanes, int64_t *out, size_t stride) {
+static void count_generic(const uint64_t *w, size_t n, int32_t count[LANES]) {
   uint64_t plane[LANES] = {0};
   for (size_t k = 0; k < n; k++)
     for (uint64_t x = w[k], p = 0; x != 0; p++) {
@@ -31,7 +31,7 @@ static void count_generic(const uint64_t *w, size_t n, int lanes, int64_t *out, 
       x = carry;
     }
   invrg_transpose64(plane);
-  for (int i = 0; i < lanes; i++) out[(size_t)i * stride] = (int64_t)plane[i];
+  for (int i = 0; i < LANES; i++) count[i] = (int32_t)plane[i];
 }
 
 #if INVRG_SIMD_X86
@@ -102,8 +102,7 @@ INVRG_TARGET_AVX512 static size_t count_runs_avx512(const uint64_t *w, size_t n,
 
 /* AVX-512: a byte per lane, the word's bits turned into 64 bytes of 0 or −1 (VPMOVM2B) and
  * subtracted, widened to 32 bits every 255 words; long arrays first in runs of 128 words. */
-INVRG_TARGET_AVX512 static void count_avx512(const uint64_t *w, size_t n, int lanes, int64_t *out,
-                                             size_t stride) {
+INVRG_TARGET_AVX512 static void count_avx512(const uint64_t *w, size_t n, int32_t count[LANES]) {
   __m512i total[4] = {_mm512_setzero_si512(), _mm512_setzero_si512(), _mm512_setzero_si512(),
                       _mm512_setzero_si512()};
   for (size_t i = count_runs_avx512(w, n, total); i < n;) {
@@ -114,17 +113,14 @@ INVRG_TARGET_AVX512 static void count_avx512(const uint64_t *w, size_t n, int la
     widen_bytes(total, bytes, 0);
     i += chunk;
   }
-  int32_t t[LANES];
-  for (int q = 0; q < 4; q++) _mm512_storeu_si512(t + 16 * q, total[q]);
-  for (int i = 0; i < lanes; i++) out[(size_t)i * stride] = t[i];
+  for (int q = 0; q < 4; q++) _mm512_storeu_si512(count + 16 * q, total[q]);
 }
 #endif
 
 #if INVRG_SIMD_X86
 /* AVX2: the same byte per lane, the word's eight bytes spread over the 32 byte lanes of two
  * registers (each byte lane gets the byte that holds its bit) and compared with its bit. */
-INVRG_TARGET_AVX2 static void count_avx2(const uint64_t *w, size_t n, int lanes, int64_t *out,
-                                         size_t stride) {
+INVRG_TARGET_AVX2 static void count_avx2(const uint64_t *w, size_t n, int32_t count[LANES]) {
   const __m256i spread_lo = _mm256_setr_epi8(0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1, 2, 2,
                                              2, 2, 2, 2, 2, 2, 3, 3, 3, 3, 3, 3, 3, 3);
   const __m256i spread_hi = _mm256_setr_epi8(4, 4, 4, 4, 4, 4, 4, 4, 5, 5, 5, 5, 5, 5, 5, 5, 6, 6,
@@ -152,26 +148,24 @@ INVRG_TARGET_AVX2 static void count_avx2(const uint64_t *w, size_t n, int lanes,
                 (const __m128i *)(const void *)((const uint8_t *)&halves[h] + 8 * q))));
     i += chunk;
   }
-  int32_t t[LANES];
-  for (int q = 0; q < 8; q++) _mm256_storeu_si256((__m256i *)(void *)(t + 8 * q), total[q]);
-  for (int i = 0; i < lanes; i++) out[(size_t)i * stride] = t[i];
+  for (int q = 0; q < 8; q++) _mm256_storeu_si256((__m256i *)(void *)(count + 8 * q), total[q]);
 }
 #endif
 
-/* Lane i's number of set bits in w[0 … n) at out[i·stride], i < lanes (n < 2^24). */
-static void count_bits(const uint64_t *w, size_t n, int lanes, int64_t *out, size_t stride) {
+/* count[i]: lane i's number of set bits in w[0 … n), every lane (n < 2^24). */
+static void count_bits(const uint64_t *w, size_t n, int32_t count[LANES]) {
   INVRG_ASSERT(n < ((size_t)1 << COUNT_BITS));
 #if INVRG_SIMD_X86
   if (invrg_simd_active() == INVRG_SIMD_AVX512) {
-    count_avx512(w, n, lanes, out, stride);
+    count_avx512(w, n, count);
     return;
   }
   if (invrg_simd_active() == INVRG_SIMD_AVX2) {
-    count_avx2(w, n, lanes, out, stride);
+    count_avx2(w, n, count);
     return;
   }
 #endif
-  count_generic(w, n, lanes, out, stride);
+  count_generic(w, n, count);
 }
 
 /* Site (x + dx, y + dy) of an L × L torus, L a power of 2. */
@@ -191,24 +185,27 @@ void invrg_lanes_observables(const invrg_lanes *c, invrg_config_sums *out) {
       unequal[2 * (y * L + x)] = s ^ c->w[site(L, x, y, 1, 0)];
       unequal[2 * (y * L + x) + 1] = s ^ c->w[site(L, x, y, 0, 1)];
     }
-  int64_t d[LANES], u[LANES];
-  count_bits(c->w, (size_t)N, c->n, d, 1);
-  count_bits(unequal, 2 * (size_t)N, c->n, u, 1);
+  int32_t d[LANES], u[LANES];
+  count_bits(c->w, (size_t)N, d);
+  count_bits(unequal, 2 * (size_t)N, u);
   for (int i = 0; i < c->n; i++) /* B = Σ s s' over 2N bonds, M = Σ s */
-    out[i] = (invrg_config_sums){.bonds = 2 * N - 2 * u[i], .magnetisation = N - 2 * d[i],
-                                 .sites = N};
+    out[i] = (invrg_config_sums){.bonds = 2 * N - 2 * (int64_t)u[i],
+                                 .magnetisation = N - 2 * (int64_t)d[i], .sites = N};
 }
 
 void invrg_lanes_line_sums(const invrg_lanes *c, int64_t *rows, int64_t *cols) {
-  const int L = c->L;
+  const int L = c->L, n = c->n;
   uint64_t column[MAX_L];
+  int32_t down[LANES];
   INVRG_ASSERT(L <= MAX_L);
-  for (int k = 0; k < L; k++) {
+  for (int k = 0; k < L; k++) { /* line k of lane i: L − 2 · (its down spins) */
+    int64_t *row = rows + (size_t)k * (size_t)n, *col = cols + (size_t)k * (size_t)n;
     for (int j = 0; j < L; j++) column[j] = c->w[j * L + k];
-    count_bits(c->w + (size_t)k * (size_t)L, (size_t)L, c->n, rows + k, (size_t)L);
-    count_bits(column, (size_t)L, c->n, cols + k, (size_t)L);
+    count_bits(c->w + (size_t)k * (size_t)L, (size_t)L, down);
+    for (int i = 0; i < n; i++) row[i] = L - 2 * (int64_t)down[i];
+    count_bits(column, (size_t)L, down);
+    for (int i = 0; i < n; i++) col[i] = L - 2 * (int64_t)down[i];
   }
-  for (int i = 0; i < c->n * L; i++) rows[i] = L - 2 * rows[i], cols[i] = L - 2 * cols[i];
 }
 
 /* The farthest offset of any spin of @p ops, in x or y. */
@@ -233,24 +230,28 @@ void invrg_lanes_operator_sums(const invrg_lanes *c, const invrg_operator *ops, 
   /* the field with its periodic images R sites around: every spin of a term at (x, y) is then
    * word x of a row, (x − dx, y − dy) read as row y − dy + R from column R − dx on */
   for (int y = -R; y < L + R; y++)
-    for (int x = -R; x < L + R; x++)
-      padded[(y + R) * W + x + R] = c->w[(((y % L) + L) % L) * L + ((x % L) + L) % L];
-  for (int a = 0; a < n_ops; a++) {
-    const invrg_operator *op = &ops[a];
-    uint64_t *p = products; /* each term at each site: −1 where an odd number of spins is down */
-    for (int t = 0; t < op->n_terms; t++)
-      for (int y = 0; y < L; y++, p += L) { /* S(dy, dx) at (x, y): (x − dx, y − dy) */
-        for (int x = 0; x < L; x++) p[x] = 0;
-        for (int k = 0; k < op->n_spins[t]; k++) {
-          const uint64_t *r = padded + (y - op->spin[t][k].dy + R) * W + R - op->spin[t][k].dx;
-          for (int x = 0; x < L; x++) p[x] ^= r[x];
+    for (int x = -R; x < L + R; x++) padded[(y + R) * W + x + R] = c->w[site(L, x, y, 0, 0)];
+  enum { CHUNK = 16 }; /* operators counted before their sums are written */
+  int32_t down[CHUNK][LANES];
+  for (int a0 = 0; a0 < n_ops; a0 += CHUNK) {
+    const int a1 = n_ops - a0 < CHUNK ? n_ops : a0 + CHUNK;
+    for (int a = a0; a < a1; a++) {
+      const invrg_operator *op = &ops[a];
+      uint64_t *p = products; /* each term at each site: −1 where an odd number is down */
+      for (int t = 0; t < op->n_terms; t++)
+        for (int y = 0; y < L; y++, p += L) { /* S(dy, dx) at (x, y): (x − dx, y − dy) */
+          for (int x = 0; x < L; x++) p[x] = 0;
+          for (int k = 0; k < op->n_spins[t]; k++) {
+            const uint64_t *r = padded + (y - op->spin[t][k].dy + R) * W + R - op->spin[t][k].dx;
+            for (int x = 0; x < L; x++) p[x] ^= r[x];
+          }
         }
-      }
-    int64_t *out = sums + a;
-    count_bits(products, (size_t)(p - products), c->n, out, (size_t)n_ops);
-    for (int i = 0; i < c->n; i++)
-      out[(size_t)i * (size_t)n_ops] =
-          (int64_t)op->n_terms * N - 2 * out[(size_t)i * (size_t)n_ops];
+      count_bits(products, (size_t)(p - products), down[a - a0]);
+    }
+    for (int i = 0; i < c->n; i++) /* a term sums to N − 2 · (its products that are −1) */
+      for (int a = a0; a < a1; a++)
+        sums[(size_t)i * (size_t)n_ops + (size_t)a] =
+            (int64_t)ops[a].n_terms * N - 2 * (int64_t)down[a - a0][i];
   }
 }
 
@@ -274,7 +275,9 @@ void invrg_lanes_block(const invrg_lanes *fine, invrg_tie_rule rule, const uint6
       coarse[Y * Lc + X] = three | (tie & tie_down);
       tied[Y * Lc + X] = tie;
     }
-  count_bits(tied, (size_t)Lc * (size_t)Lc, fine->n, ties, 1);
+  int32_t count[LANES];
+  count_bits(tied, (size_t)Lc * (size_t)Lc, count);
+  for (int i = 0; i < fine->n; i++) ties[i] = count[i];
 }
 
 /* Coins X < Lc of a row from word 0 of each lane's block, u[i] (lanes i ≥ n read as 0):

@@ -78,8 +78,8 @@ static void check_observables_and_lines(const invrg_lanes *c, const int8_t *fiel
     for (int k = 0; k < L; k++) {
       int64_t row = 0, col = 0;
       for (int j = 0; j < L; j++) row += a[k * L + j], col += a[j * L + k];
-      EXPECT_EQ(rows[i * L + k], row, "lane %d: row %d", i, k);
-      EXPECT_EQ(cols[i * L + k], col, "lane %d: column %d", i, k);
+      EXPECT_EQ(rows[k * c->n + i], row, "lane %d: row %d", i, k);
+      EXPECT_EQ(cols[k * c->n + i], col, "lane %d: column %d", i, k);
     }
   }
 }
