@@ -221,6 +221,44 @@ static int reach_of(const invrg_operator *ops, int n_ops) {
   return r;
 }
 
+/* Every term of @p op at every site of an L × L field, from its padding (below) of width
+ * W = L + 2R: a word −1 in the lanes where an odd number of the term's spins is down. Returns
+ * the words written. */
+static inline __attribute__((always_inline)) size_t
+term_products(const uint64_t *padded, int L, int R, const invrg_operator *op, uint64_t *products) {
+  const int W = L + 2 * R;
+  uint64_t *p = products;
+  for (int t = 0; t < op->n_terms; t++)
+    for (int y = 0; y < L; y++, p += L) { /* S(dy, dx) at (x, y): (x − dx, y − dy) */
+      for (int x = 0; x < L; x++) p[x] = 0;
+      for (int k = 0; k < op->n_spins[t]; k++) {
+        const uint64_t *r = padded + (y - op->spin[t][k].dy + R) * W + R - op->spin[t][k].dx;
+        for (int x = 0; x < L; x++) p[x] ^= r[x];
+      }
+    }
+  return (size_t)(p - products);
+}
+
+static size_t term_products_generic(const uint64_t *padded, int L, int R,
+                                    const invrg_operator *op, uint64_t *products) {
+  return term_products(padded, L, R, op, products);
+}
+
+#if INVRG_SIMD_X86
+/* The same loops, vectorised for wider registers. */
+INVRG_TARGET_AVX2 static size_t term_products_avx2(const uint64_t *padded, int L, int R,
+                                                   const invrg_operator *op,
+                                                   uint64_t *products) {
+  return term_products(padded, L, R, op, products);
+}
+
+INVRG_TARGET_AVX512 static size_t term_products_avx512(const uint64_t *padded, int L, int R,
+                                                       const invrg_operator *op,
+                                                       uint64_t *products) {
+  return term_products(padded, L, R, op, products);
+}
+#endif
+
 void invrg_lanes_operator_sums(const invrg_lanes *c, const invrg_operator *ops, int n_ops,
                                int64_t *sums) {
   enum { MAX_REACH = 8, MAX_W = MAX_L + 2 * MAX_REACH };
@@ -231,23 +269,18 @@ void invrg_lanes_operator_sums(const invrg_lanes *c, const invrg_operator *ops, 
    * word x of a row, (x − dx, y − dy) read as row y − dy + R from column R − dx on */
   for (int y = -R; y < L + R; y++)
     for (int x = -R; x < L + R; x++) padded[(y + R) * W + x + R] = c->w[site(L, x, y, 0, 0)];
+  size_t (*products_of)(const uint64_t *, int, int, const invrg_operator *, uint64_t *) =
+      term_products_generic;
+#if INVRG_SIMD_X86
+  if (invrg_simd_active() == INVRG_SIMD_AVX512) products_of = term_products_avx512;
+  if (invrg_simd_active() == INVRG_SIMD_AVX2) products_of = term_products_avx2;
+#endif
   enum { CHUNK = 16 }; /* operators counted before their sums are written */
   int32_t down[CHUNK][LANES];
   for (int a0 = 0; a0 < n_ops; a0 += CHUNK) {
     const int a1 = n_ops - a0 < CHUNK ? n_ops : a0 + CHUNK;
-    for (int a = a0; a < a1; a++) {
-      const invrg_operator *op = &ops[a];
-      uint64_t *p = products; /* each term at each site: −1 where an odd number is down */
-      for (int t = 0; t < op->n_terms; t++)
-        for (int y = 0; y < L; y++, p += L) { /* S(dy, dx) at (x, y): (x − dx, y − dy) */
-          for (int x = 0; x < L; x++) p[x] = 0;
-          for (int k = 0; k < op->n_spins[t]; k++) {
-            const uint64_t *r = padded + (y - op->spin[t][k].dy + R) * W + R - op->spin[t][k].dx;
-            for (int x = 0; x < L; x++) p[x] ^= r[x];
-          }
-        }
-      count_bits(products, (size_t)(p - products), down[a - a0]);
-    }
+    for (int a = a0; a < a1; a++)
+      count_bits(products, products_of(padded, L, R, &ops[a], products), down[a - a0]);
     for (int i = 0; i < c->n; i++) /* a term sums to N − 2 · (its products that are −1) */
       for (int a = a0; a < a1; a++)
         sums[(size_t)i * (size_t)n_ops + (size_t)a] =
