@@ -851,6 +851,11 @@ static void test_sums_lanes(void) {
           EXPECT_ERR(invrg_corr_add_lanes(by_lanes, L, count, line_rows, line_cols, M, blocks),
                      INVRG_ERR_RUNTIME, "a lane whose sums do not add up to its magnetisation");
           M[n / 2] -= 2;
+          const int kept = blocks[count - 1];
+          blocks[count - 1] = N_BLOCKS;
+          EXPECT_ERR(invrg_corr_add_lanes(by_lanes, L, count, line_rows, line_cols, M, blocks),
+                     INVRG_ERR_RUNTIME, "the last lane's block out of range");
+          blocks[count - 1] = kept;
         }
         OK(invrg_corr_add_lanes(by_lanes, L, count, line_rows, line_cols, M + first,
                                 blocks + first));
