@@ -809,70 +809,95 @@ static void test_sums(void) {
   }
 }
 
+/* Configurations j = 0 … n − 1 of side L (configuration(L, 7j + salt)) as line sums, lane by
+ * lane (rows[j·L + y]), their magnetisations and blocks. */
+static void lane_sums(int64_t L, int n, int salt, int64_t *rows, int64_t *cols, int64_t *M,
+                      int *blocks) {
+  for (int j = 0; j < n; j++) {
+    int8_t *a = configuration(L, 7 * j + salt);
+    M[j] = 0;
+    for (int64_t k = 0; k < L; k++) rows[j * L + k] = cols[j * L + k] = 0;
+    for (int64_t y = 0; y < L; y++)
+      for (int64_t x = 0; x < L; x++)
+        rows[j * L + y] += a[y * L + x], cols[j * L + x] += a[y * L + x], M[j] += a[y * L + x];
+    blocks[j] = (j * 5 + salt) % N_BLOCKS;
+    free(a);
+  }
+}
+
 /*
- * invrg_corr_add_lanes() against invrg_corr_add_sums() one configuration at a time: the same
- * bits, for groups of lanes that fill CORR_LINE_GROUP and do not, in several blocks; a call
- * with one inconsistent lane adds none of its lanes.
+ * invrg_corr_add_lanes() at every SIMD level against invrg_corr_add_configuration() one
+ * configuration at a time (its line powers by the plain loop): the same bits, for groups of
+ * lanes that fill CORR_LINE_GROUP and do not, in several blocks; a call with one inconsistent
+ * lane, or one lane's block out of range, adds none of its lanes.
  */
 static void test_sums_lanes(void) {
-  enum { N_LANES = 19 };
+  enum { N_LANES = 19, MAX_SIDE = 32 };
   static const int64_t L_list[] = {2, 4, 6, 16, 32};
-  invrg_groups *g = make_groups(world_size, 0);
+  const int n_sizes = (int)(sizeof L_list / sizeof L_list[0]);
+  invrg_groups *g = make_groups(1, 0); /* a whole lattice on each rank */
   invrg_corr_params p = {.n_blocks = N_BLOCKS};
-  invrg_corr *by_sums = NULL, *by_lanes = NULL;
-  OK(invrg_corr_create(&p, g, &by_sums));
-  OK(invrg_corr_create(&p, g, &by_lanes));
-  for (size_t i = 0; i < sizeof L_list / sizeof L_list[0] && g->rank == 0; i++) {
-    const int64_t L = L_list[i];
-    int64_t rows[N_LANES * 32], cols[N_LANES * 32], M[N_LANES];
-    int blocks[N_LANES];
+  invrg_corr *by_config = NULL;
+  OK(invrg_corr_create(&p, g, &by_config));
+  int64_t rows[N_LANES * MAX_SIDE], cols[N_LANES * MAX_SIDE], M[N_LANES];
+  int blocks[N_LANES];
+  for (int i = 0; i < n_sizes; i++)
     for (int j = 0; j < N_LANES; j++) {
-      int8_t *a = configuration(L, 7 * j + (int)i);
-      M[j] = 0;
-      for (int64_t k = 0; k < L; k++) rows[j * L + k] = cols[j * L + k] = 0;
-      for (int64_t y = 0; y < L; y++)
-        for (int64_t x = 0; x < L; x++)
-          rows[j * L + y] += a[y * L + x], cols[j * L + x] += a[y * L + x], M[j] += a[y * L + x];
-      blocks[j] = (j * 5 + (int)i) % N_BLOCKS;
+      int8_t *a = configuration(L_list[i], 7 * j + i);
+      invrg_lattice *lat = to_lattice(g, a, L_list[i]);
+      OK(invrg_corr_add_configuration(by_config, lat, (j * 5 + i) % N_BLOCKS));
+      invrg_lattice_destroy(&lat);
       free(a);
     }
-    for (int n = 1; n <= N_LANES; n += 9) { /* lanes 0 … n − 1, then the rest */
-      for (int j = 0; j < N_LANES; j++)
-        OK(invrg_corr_add_sums(by_sums, L, rows + j * L, cols + j * L, M[j], blocks[j]));
-      int64_t line_rows[N_LANES * 32], line_cols[N_LANES * 32]; /* line by line */
+  invrg_corr_results *want = NULL;
+  OK(invrg_corr_reduce(by_config));
+  OK(invrg_corr_analyze(by_config, &want));
+  invrg_corr_destroy(&by_config);
+  EXPECT(want->n_sizes == n_sizes, "%d sizes", want->n_sizes);
+  for (int level = 0; level < INVRG_SIMD_LEVELS; level++) {
+    if (!invrg_simd_runs((invrg_simd_level)level)) continue;
+    setenv("INVRG_SIMD", invrg_simd_name((invrg_simd_level)level), 1);
+    invrg_simd_reset();
+    snprintf(where, sizeof where, "lanes of sums, %s", invrg_simd_name(invrg_simd_active()));
+    invrg_corr *by_lanes = NULL;
+    OK(invrg_corr_create(&p, g, &by_lanes));
+    for (int i = 0; i < n_sizes; i++) {
+      const int64_t L = L_list[i];
+      lane_sums(L, N_LANES, i, rows, cols, M, blocks);
+      const int n = 1 + (9 * i) % N_LANES; /* lanes 0 … n − 1, then the rest */
+      int64_t line_rows[N_LANES * MAX_SIDE], line_cols[N_LANES * MAX_SIDE]; /* line by line */
       for (int part = 0; part < 2; part++) {
         const int first = part == 0 ? 0 : n, count = part == 0 ? n : N_LANES - n;
+        if (count == 0) continue;
         for (int j = 0; j < count; j++)
           for (int64_t k = 0; k < L; k++)
             line_rows[k * count + j] = rows[(first + j) * L + k],
                               line_cols[k * count + j] = cols[(first + j) * L + k];
-        if (part == 0) {
-          M[n / 2] += 2;
-          EXPECT_ERR(invrg_corr_add_lanes(by_lanes, L, count, line_rows, line_cols, M, blocks),
-                     INVRG_ERR_RUNTIME, "a lane whose sums do not add up to its magnetisation");
-          M[n / 2] -= 2;
-          const int kept = blocks[count - 1];
-          blocks[count - 1] = N_BLOCKS;
-          EXPECT_ERR(invrg_corr_add_lanes(by_lanes, L, count, line_rows, line_cols, M, blocks),
-                     INVRG_ERR_RUNTIME, "the last lane's block out of range");
-          blocks[count - 1] = kept;
-        }
+        M[first + count / 2] += 2;
+        EXPECT_ERR(invrg_corr_add_lanes(by_lanes, L, count, line_rows, line_cols, M + first,
+                                        blocks + first),
+                   INVRG_ERR_RUNTIME, "a lane whose sums do not add up to its magnetisation");
+        M[first + count / 2] -= 2;
+        const int kept = blocks[first + count - 1];
+        blocks[first + count - 1] = N_BLOCKS;
+        EXPECT_ERR(invrg_corr_add_lanes(by_lanes, L, count, line_rows, line_cols, M + first,
+                                        blocks + first),
+                   INVRG_ERR_RUNTIME, "the last lane's block out of range");
+        blocks[first + count - 1] = kept;
         OK(invrg_corr_add_lanes(by_lanes, L, count, line_rows, line_cols, M + first,
                                 blocks + first));
       }
     }
+    invrg_corr_results *got = NULL;
+    OK(invrg_corr_reduce(by_lanes));
+    OK(invrg_corr_analyze(by_lanes, &got));
+    invrg_corr_destroy(&by_lanes);
+    EXPECT(same_bits(want, got), "invrg_corr_add_lanes differs from add_configuration");
+    invrg_corr_results_destroy(&got);
   }
-  invrg_corr *acc[2] = {by_sums, by_lanes};
-  invrg_corr_results *r[2] = {NULL, NULL};
-  for (int k = 0; k < 2; k++) {
-    OK(invrg_corr_reduce(acc[k]));
-    OK(invrg_corr_analyze(acc[k], &r[k]));
-    invrg_corr_destroy(&acc[k]);
-  }
-  snprintf(where, sizeof where, "lanes of sums");
-  EXPECT(r[0]->n_sizes == (int)(sizeof L_list / sizeof L_list[0]), "%d sizes", r[0]->n_sizes);
-  EXPECT(same_bits(r[0], r[1]), "invrg_corr_add_lanes differs from invrg_corr_add_sums");
-  for (int k = 0; k < 2; k++) invrg_corr_results_destroy(&r[k]);
+  unsetenv("INVRG_SIMD");
+  invrg_simd_reset();
+  invrg_corr_results_destroy(&want);
   invrg_groups_destroy(&g);
 }
 
