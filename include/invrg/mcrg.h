@@ -295,6 +295,13 @@ invrg_err invrg_mcrg_add_lanes(invrg_mcrg *m, int level, int64_t lx, int64_t ly,
                                const int64_t *coarse_sums, const int64_t *fine_sums,
                                const int64_t *ties, const int *blocks);
 
+/**
+ * Asks the CPU to bring level @p level's pending sums into its caches, where a batch of pairs
+ * (invrg_mcrg_add_lanes()) will soon add to them; no effect on any result, nothing for a
+ * level the accumulator does not have. Not collective.
+ */
+void invrg_mcrg_prefetch(const invrg_mcrg *m, int level);
+
 /** All operators of the accumulator's sets, concatenated in set order. Not collective. */
 const invrg_operator *invrg_mcrg_operators(const invrg_mcrg *m, int *n);
 

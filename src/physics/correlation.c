@@ -313,6 +313,9 @@ cleanup:
   return err;
 }
 
+/* Lanes whose sums are checked together (a batch of dreams). */
+enum { LANES_CHECKED = 64 };
+
 invrg_err invrg_corr_add_lanes(invrg_corr *c, int64_t L, int n, const int64_t *row_sums,
                                const int64_t *col_sums, const int64_t *magnetisation,
                                const int *blocks) {
@@ -324,14 +327,22 @@ invrg_err invrg_corr_add_lanes(invrg_corr *c, int64_t L, int n, const int64_t *r
               "correlations: configuration added after the reduction");
   INVRG_CHECK(L >= 2 && L <= INT32_MAX, INVRG_ERR_INPUT, "correlations: side %lld",
               (long long)L);
-  for (int i = 0; i < n; i++) {
-    int64_t rows = 0, cols = 0;
-    for (int64_t k = 0; k < L; k++) rows += row_sums[k * n + i], cols += col_sums[k * n + i];
-    INVRG_CALL(check_block(c, blocks[i]));
-    INVRG_CHECK(rows == magnetisation[i] && cols == magnetisation[i], INVRG_ERR_RUNTIME,
-                "correlations: row sums (total %lld) and column sums (total %lld) of "
-                "configuration %d of %d do not add up to its magnetisation %lld",
-                (long long)rows, (long long)cols, i + 1, n, (long long)magnetisation[i]);
+  for (int i0 = 0; i0 < n; i0 += LANES_CHECKED) { /* line by line: the lanes side by side */
+    const int count = n - i0 < LANES_CHECKED ? n - i0 : LANES_CHECKED;
+    int64_t rows[LANES_CHECKED] = {0}, cols[LANES_CHECKED] = {0};
+    for (int64_t k = 0; k < L; k++)
+      for (int j = 0; j < count; j++)
+        rows[j] += row_sums[k * n + i0 + j], cols[j] += col_sums[k * n + i0 + j];
+    for (int j = 0; j < count; j++) {
+      const int i = i0 + j;
+      INVRG_CHECK(blocks[i] >= 0 && blocks[i] < c->p.n_blocks, INVRG_ERR_RUNTIME,
+                  "correlations: jackknife block %d is not in 0 .. %d", blocks[i],
+                  c->p.n_blocks - 1);
+      INVRG_CHECK(rows[j] == magnetisation[i] && cols[j] == magnetisation[i], INVRG_ERR_RUNTIME,
+                  "correlations: row sums (total %lld) and column sums (total %lld) of "
+                  "configuration %d of %d do not add up to its magnetisation %lld",
+                  (long long)rows[j], (long long)cols[j], i + 1, n, (long long)magnetisation[i]);
+    }
   }
   INVRG_CALL(size_get(c, L, &s));
   const size_t len = corr_record_len(&s->y);

@@ -37,6 +37,13 @@ static void pending_into(const invrg_mcrg *m, int level, int64_t *acc) {
   for (size_t k = REC_HEADER; k < m->pending_len; k++) exact_add(r + 2 * k - REC_HEADER, q[k]);
 }
 
+void invrg_mcrg_prefetch(const invrg_mcrg *m, int level) {
+  if (level < 1 || level > m->p.n_levels) return;
+  const char *q = (const char *)pending_of(m, level);
+  for (size_t at = 0; at < m->pending_len * sizeof *m->pending; at += 64)
+    __builtin_prefetch(q + at, 1, 3);
+}
+
 /* Level @p level's pending sums into the accumulator; none pending afterwards. */
 static void flush_pending(invrg_mcrg *m, int level) {
   if (m->pending_block[level] < 0) return;

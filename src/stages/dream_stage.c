@@ -558,6 +558,14 @@ static invrg_err run_batch(dream_job *job, int64_t first, int64_t k, int64_t k_c
       samples[n++] = (uint64_t)invrg_reducer_range_item(job->run->groups, first, q);
     }
   job->batch_next = q;
+  if (job->batch_measured > 0 && n > 0) { /* the batch's records, wanted while it dreams */
+    const char *from = (const char *)(job->mine + (size_t)ks[0] * job->rec),
+               *to = (const char *)(job->mine + (size_t)(ks[n - 1] + 1) * job->rec);
+    for (const char *at = from; at < to; at += 64) __builtin_prefetch(at, 1, 3);
+    for (int level = (int)cfg->dream.measure_from; level <= job->batch_measured; level++)
+      for (int a = INVRG_DREAM_PAIRS_UP; a <= INVRG_DREAM_PAIRS_DOWN; a++)
+        invrg_mcrg_prefetch(job->acc[a], level);
+  }
   invrg_dream_levels_run_batch(&job->lv, cfg->dream.start_kind, (uint64_t)cfg->run.seed, samples,
                                n, ticks);
   for (int l = 1; l <= job->batch_levels; l++)
