@@ -631,4 +631,18 @@ for q in ('bq.h5', 'bq2.h5'):
 sys.exit(0 if ok else 1)" > py.txt 2>&1 \
   && pass "batched levels: planes dreams are the words' up to 32 x 32, their own at 64 x 64 ($(tr '\n' ' ' < py.txt))" \
   || { fail "batched levels of planes dreams"; cat py.txt; }
+# ... and measured there, 2 x 2 to 32 x 32 (the 64 x 64 pairs taking their coarse sums from the
+# batch): every number of the run file the int8 dream's, on 1 rank and on a group of 2 (three
+# batches, the last of 2 dreams)
+bm="model = 'sym3', params = 0.5459, 0.62776, 1.40962, levels = 6, n_samples = 130, measure_from = 1"
+dream_input bmi.nml bmi.h5 "$bm, lattice = 'int8'"
+expect_status 0 "int8 dream to 64 x 64, measured from 2 x 2" -- "$INVRG" bmi.nml
+for where in 1 2; do
+  dream_input bmp$where.nml bmp$where.h5 "$bm, lattice = 'packed'" "&parallel ranks_per_group = $where /"
+  expect_status 0 "packed dream measured in batches to 32 x 32 (group of $where)" -- "$MPIEXEC" -n $where "$INVRG" bmp$where.nml
+  "$PYTHON" "$SOURCE_DIR/tests/cli/compare_runs.py" bmi.h5 bmp$where.h5 > cmp.txt 2>&1
+  grep -q "2 differ: \['config/dream@lattice', 'config/run@output'\]" cmp.txt \
+    && pass "batch measurements to 32 x 32 (group of $where) equal the int8 dream's bit for bit ($(tail -1 cmp.txt))" \
+    || { fail "batch measurements to 32 x 32 (group of $where) differ from the int8 dream's"; cat cmp.txt; }
+done
 finish
