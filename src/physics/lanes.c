@@ -230,10 +230,23 @@ term_products(const uint64_t *padded, int L, int R, const invrg_operator *op, ui
   uint64_t *p = products;
   for (int t = 0; t < op->n_terms; t++)
     for (int y = 0; y < L; y++, p += L) { /* S(dy, dx) at (x, y): (x − dx, y − dy) */
-      for (int x = 0; x < L; x++) p[x] = 0;
-      for (int k = 0; k < op->n_spins[t]; k++) {
-        const uint64_t *r = padded + (y - op->spin[t][k].dy + R) * W + R - op->spin[t][k].dx;
-        for (int x = 0; x < L; x++) p[x] ^= r[x];
+      const uint64_t *r[INVRG_OP_MAX_SPINS];
+      for (int k = 0; k < op->n_spins[t]; k++)
+        r[k] = padded + (y - op->spin[t][k].dy + R) * W + R - op->spin[t][k].dx;
+      /* each word written once (a store of zeros, then loads of other widths from it, stalls
+       * the store forwarding) */
+      switch (op->n_spins[t]) {
+      case 1:
+        for (int x = 0; x < L; x++) p[x] = r[0][x];
+        break;
+      case 2:
+        for (int x = 0; x < L; x++) p[x] = r[0][x] ^ r[1][x];
+        break;
+      case 3:
+        for (int x = 0; x < L; x++) p[x] = r[0][x] ^ r[1][x] ^ r[2][x];
+        break;
+      default:
+        for (int x = 0; x < L; x++) p[x] = r[0][x] ^ r[1][x] ^ r[2][x] ^ r[3][x];
       }
     }
   return (size_t)(p - products);
