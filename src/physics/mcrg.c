@@ -194,7 +194,7 @@ __attribute__((target("avx2,avx512f,avx512dq,avx512vl"))) static void largest_su
 static void largest_sums(const invrg_mcrg *m, const int64_t *coarse, const int64_t *fine, int n,
                          int64_t *mc, int64_t *mf) {
 #if INVRG_SIMD_X86
-  if (m->products_dq) {
+  if (m->products_dq && n >= 64) { /* a run of pairs (one pair's few sums: the plain loop) */
     largest_sums_avx512(coarse, fine, n, mc, mf);
     return;
   }
