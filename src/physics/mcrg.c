@@ -106,6 +106,7 @@ invrg_err invrg_mcrg_create(const invrg_mcrg_params *p, const invrg_groups *g, i
 #if INVRG_SIMD_X86
   __builtin_cpu_init();
   m->products_dq = invrg_simd_active() == INVRG_SIMD_AVX512 && __builtin_cpu_supports("avx512dq");
+  m->products_avx2 = !m->products_dq && invrg_simd_active() >= INVRG_SIMD_AVX2;
 #endif
   *out = m;
   m = NULL;
@@ -413,10 +414,49 @@ __attribute__((target("avx2,avx512f,avx512dq,avx512vl"))) static void run_produc
     }
   }
 }
+
+/* The same with AVX2: four entries of a row a vector (the last ones masked), groups of up to 6
+ * rows a: 12 sums in registers over the run's pairs. */
+INVRG_TARGET_AVX2 static void run_products_avx2(int64_t *restrict qcc, int64_t *restrict qcf,
+                                                const int64_t *restrict coarse,
+                                                const int64_t *restrict fine, size_t n,
+                                                int count) {
+  enum { ROWS = 6 };
+  for (size_t b0 = 0; b0 < n; b0 += 4) {
+    const __m256i m = _mm256_cmpgt_epi64(_mm256_set1_epi64x((long long)(n - b0)),
+                                         _mm256_setr_epi64x(0, 1, 2, 3));
+    for (size_t a0 = 0; a0 < n; a0 += ROWS) {
+      const size_t na = n - a0 < ROWS ? n - a0 : ROWS;
+      __m256i cc[ROWS], cf[ROWS];
+#pragma GCC unroll 6
+      for (size_t a = 0; a < ROWS; a++) cc[a] = cf[a] = _mm256_setzero_si256();
+      for (int i = 0; i < count; i++) {
+        const int64_t *c = coarse + (size_t)i * n, *f = fine + (size_t)i * n;
+        const __m256i cb = _mm256_maskload_epi64((const long long *)(const void *)(c + b0), m),
+                      fb = _mm256_maskload_epi64((const long long *)(const void *)(f + b0), m);
+#pragma GCC unroll 6
+        for (size_t a = 0; a < ROWS; a++)
+          if (a < na) {
+            const __m256i ca = _mm256_set1_epi64x(c[a0 + a]);
+            cc[a] = _mm256_add_epi64(cc[a], _mm256_mul_epi32(ca, cb));
+            cf[a] = _mm256_add_epi64(cf[a], _mm256_mul_epi32(ca, fb));
+          }
+      }
+#pragma GCC unroll 6
+      for (size_t a = 0; a < ROWS; a++)
+        if (a < na) {
+          long long *rc = (long long *)(void *)(qcc + (a0 + a) * n + b0),
+                    *rf = (long long *)(void *)(qcf + (a0 + a) * n + b0);
+          _mm256_maskstore_epi64(rc, m, _mm256_add_epi64(_mm256_maskload_epi64(rc, m), cc[a]));
+          _mm256_maskstore_epi64(rf, m, _mm256_add_epi64(_mm256_maskload_epi64(rf, m), cf[a]));
+        }
+    }
+  }
+}
 #endif
 
 /* A run of @p count pairs into pending sums @p q: the header and the sums pair by pair, the
- * products summed over the pairs first where AVX-512 can (else pair by pair). */
+ * products summed over the pairs first where AVX-512 or AVX2 can (else pair by pair). */
 static void add_run(const invrg_mcrg *m, int64_t *restrict q, const int64_t *coarse,
                     const int64_t *fine, const int64_t *ties, int count, int64_t sites) {
   const size_t n = (size_t)m->n_ops;
@@ -434,6 +474,10 @@ static void add_run(const invrg_mcrg *m, int64_t *restrict q, const int64_t *coa
 #if INVRG_SIMD_X86
   if (m->products_dq) {
     run_products_avx512(qcc, qcf, coarse, fine, n, count);
+    return;
+  }
+  if (m->products_avx2) {
+    run_products_avx2(qcc, qcf, coarse, fine, n, count);
     return;
   }
 #endif

@@ -76,6 +76,7 @@ struct invrg_mcrg {
   int pending_block[INVRG_MCRG_MAX_LEVELS + 1]; /* block of level's pending sums, −1: none */
   int64_t pending_bound[INVRG_MCRG_MAX_LEVELS + 1]; /* ≥ |every pending value| */
   bool products_dq; /* the pending products by AVX-512 DQ (level avx512 on a CPU with DQ) */
+  bool products_avx2; /* a run's products by AVX2 (level avx2, or avx512 without DQ) */
   /* Workspace: halo-2 copies of the blocking chain and of explicit pairs, sums. */
   invrg_lattice *chain[INVRG_MCRG_MAX_LEVELS + 1];
   invrg_lattice *pair[2];
