@@ -86,7 +86,8 @@
  *       (or of a packed lattice: invrg_corr_add_packed(c, p, block)   [p->comm]
  *        or, without functions, from sums made elsewhere:
  *        invrg_corr_add_partial_sums(c, L, rows, cols, block, comm)  [comm]
- *        or invrg_corr_add_sums(c, L, rows, cols, M, block) on one rank)
+ *        or invrg_corr_add_sums(c, L, rows, cols, M, block) on one rank,
+ *        or many configurations' at once: invrg_corr_add_lanes())
  *     invrg_corr_reduce(c);                                           [g->world]
  *     invrg_corr_analyze(c, &r);                                      [g->world]
  *     invrg_corr_write(r, file, "dream", comm);   (corr_io.h)         [file's comm]
