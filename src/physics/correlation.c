@@ -330,14 +330,21 @@ invrg_err invrg_corr_add_lanes(invrg_corr *c, int64_t L, int n, const int64_t *r
   for (int i0 = 0; i0 < n; i0 += LANES_CHECKED) { /* line by line: the lanes side by side */
     const int count = n - i0 < LANES_CHECKED ? n - i0 : LANES_CHECKED;
     int64_t rows[LANES_CHECKED] = {0}, cols[LANES_CHECKED] = {0};
+    int wide[LANES_CHECKED] = {0}; /* a line sum of L spins beyond ±L */
     for (int64_t k = 0; k < L; k++)
-      for (int j = 0; j < count; j++)
-        rows[j] += row_sums[k * n + i0 + j], cols[j] += col_sums[k * n + i0 + j];
+      for (int j = 0; j < count; j++) {
+        const int64_t r = row_sums[k * n + i0 + j], col = col_sums[k * n + i0 + j];
+        rows[j] += r, cols[j] += col;
+        wide[j] |= (r < -L) | (r > L) | (col < -L) | (col > L);
+      }
     for (int j = 0; j < count; j++) {
       const int i = i0 + j;
       INVRG_CHECK(blocks[i] >= 0 && blocks[i] < c->p.n_blocks, INVRG_ERR_RUNTIME,
                   "correlations: jackknife block %d is not in 0 .. %d", blocks[i],
                   c->p.n_blocks - 1);
+      INVRG_CHECK(!wide[j], INVRG_ERR_RUNTIME,
+                  "correlations: configuration %d of %d has a line sum beyond ±%lld", i + 1, n,
+                  (long long)L);
       INVRG_CHECK(rows[j] == magnetisation[i] && cols[j] == magnetisation[i], INVRG_ERR_RUNTIME,
                   "correlations: row sums (total %lld) and column sums (total %lld) of "
                   "configuration %d of %d do not add up to its magnetisation %lld",

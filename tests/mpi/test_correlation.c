@@ -878,6 +878,11 @@ static void test_sums_lanes(void) {
                                         blocks + first),
                    INVRG_ERR_RUNTIME, "a lane whose sums do not add up to its magnetisation");
         M[first + count / 2] -= 2;
+        line_rows[0] += 2 * L, line_rows[count] -= 2 * L; /* lane 0's rows 0 and 1: its total */
+        EXPECT_ERR(invrg_corr_add_lanes(by_lanes, L, count, line_rows, line_cols, M + first,
+                                        blocks + first),
+                   INVRG_ERR_RUNTIME, "a row sum beyond ±L");
+        line_rows[0] -= 2 * L, line_rows[count] += 2 * L;
         const int kept = blocks[first + count - 1];
         blocks[first + count - 1] = N_BLOCKS;
         EXPECT_ERR(invrg_corr_add_lanes(by_lanes, L, count, line_rows, line_cols, M + first,
