@@ -602,6 +602,21 @@ static void exact_sums_at_level(bool both) {
     }
     OK(invrg_mcrg_add_lanes(m, level, lx, lx, count, bc, bf, k % 3 == 0 ? NULL : bt, bb));
   }
+  /* small coarse sums with fine ones of 2^31 … 2^32: too wide for a run's 32-bit products,
+   * though the coarse ones alone would allow them */
+  for (int k = 0; k < 4; k++) {
+    const int count = 16 * (k + 1), level = 1 + k % P_LEVELS;
+    const int64_t lx = INT64_C(1) << (10 + level);
+    for (int i = 0; i < count; i++) {
+      random_sums(&s, 30000 + 2 * (uint64_t)(64 * k + i), n, 0, bc + (size_t)i * (size_t)n);
+      random_sums(&s, 30001 + 2 * (uint64_t)(64 * k + i), n, i % 5 == 0 ? 32 : 0,
+                  bf + (size_t)i * (size_t)n);
+      bb[i] = blocks[(k + i / 17) % n_blocks];
+      ref_add(&r, level, bb[i], bc + (size_t)i * (size_t)n, bf + (size_t)i * (size_t)n, -1,
+              lx * lx);
+    }
+    OK(invrg_mcrg_add_lanes(m, level, lx, lx, count, bc, bf, NULL, bb));
+  }
   free(bc);
   expect_state(m, &r, g->n_groups, "after batches of pairs");
   int64_t want = 0;
