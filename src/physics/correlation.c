@@ -343,8 +343,8 @@ invrg_err invrg_corr_add_lanes(invrg_corr *c, int64_t L, int n, const int64_t *r
                   "correlations: jackknife block %d is not in 0 .. %d", blocks[i],
                   c->p.n_blocks - 1);
       INVRG_CHECK(!wide[j], INVRG_ERR_RUNTIME,
-                  "correlations: configuration %d of %d has a line sum beyond ±%lld", i + 1, n,
-                  (long long)L);
+                  "correlations: configuration %d of %d has a line sum outside -%lld .. %lld",
+                  i + 1, n, (long long)L, (long long)L);
       INVRG_CHECK(rows[j] == magnetisation[i] && cols[j] == magnetisation[i], INVRG_ERR_RUNTIME,
                   "correlations: row sums (total %lld) and column sums (total %lld) of "
                   "configuration %d of %d do not add up to its magnetisation %lld",
