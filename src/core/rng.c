@@ -66,10 +66,8 @@ void invrg_rng_log_generator(invrg_rng_generator generator, const char *key) {
 }
 
 void invrg_rng_ars_u32x4(const invrg_rng_stream *s, uint64_t site, uint32_t draw,
-                         uint32_t out[4]) {
-  uint32_t block[4];
-  invrg_rng_blocks_at(s, invrg_simd_active(), site, NULL, 1, draw, block, 1, 1);
-  for (int k = 0; k < 4; k++) out[k] = block[k];
+                         uint32_t out[4]) { /* one block: word k at out[k · 1] */
+  invrg_rng_blocks_at(s, invrg_simd_active(), site, NULL, 1, draw, out, 1, 1);
 }
 
 void invrg_rng_blocks_list(const invrg_rng_stream *s, const uint64_t *sites, int n, uint32_t draw,
